@@ -1,0 +1,47 @@
+# bunker: `make` builds dist/bunker (one executable, the C shim embedded).
+BUN      ?= node_modules/bun/bin/bun.exe
+CC       ?= gcc
+CFLAGS   ?= -O2
+CFLAGS   += -fPIC -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fno-strict-aliasing
+LDFLAGS  += -shared -Wl,-z,relro,-z,now,-z,noexecstack
+SRC      := $(shell find src -name '*.ts' 2>/dev/null)
+
+.PHONY: all test test-unit test-integration test-vm bench demo clean deps
+
+all: dist/bunker
+
+$(BUN):
+	npm install --no-audit --no-fund
+	@[ -x $(BUN) ] || node node_modules/bun/install.js
+
+build/libbunker.so: c/shim.c c/shim.h
+	@mkdir -p build
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ c/shim.c
+
+dist/bunker: build/libbunker.so $(SRC) package.json | $(BUN)
+	@mkdir -p dist
+	$(BUN) build --compile --minify --sourcemap=none src/main.ts --outfile $@
+
+# README's first command: install what is missing, build, run a sandbox of the host.
+demo:
+	@command -v busybox >/dev/null || { echo "installing busybox-static"; apt-get install -y busybox-static >/dev/null; }
+	$(MAKE) all
+	./dist/bunker run --rootfs host --hostname demo -- /bin/sh -c 'echo "hello from $$(hostname): pid $$$$, uid $$(id -u), $$(ls /sys/class/net | tr "\n" " ")"; cat /proc/self/uid_map'
+
+test: all
+	bash tests/run-all.sh
+
+test-unit: | $(BUN)
+	$(BUN) test tests/unit
+
+test-integration: all
+	bash tests/run-all.sh integration
+
+test-vm: all
+	bash tests/vm/run.sh
+
+bench: all
+	bash tests/bench/run.sh
+
+clean:
+	rm -rf build dist

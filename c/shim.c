@@ -1,0 +1,827 @@
+/* bunker shim: clone the container's first process, run the Plan's ops in it,
+ * execve; supervise it from the parent.  See shim.h for the wire format.
+ *
+ * Rules for everything reached from child_main(): raw syscalls and
+ * async-signal-safe libc only.  The parent is a multi-threaded Bun process,
+ * so no malloc, no stdio, no locks may run in the child. */
+#define _GNU_SOURCE
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define STACK_SIZE (1 << 20)
+#define MAX_ARGS 8192
+#define PATH_BUF 4096
+
+/* ---------------------------------------------------------------- decoding */
+
+struct op {
+  uint32_t code, nint, nstr;
+  const int64_t *i;
+  const uint8_t *s; /* first string record */
+};
+
+static const uint8_t *str_next(const uint8_t *p, const char **str, uint32_t *len) {
+  uint32_t n;
+  memcpy(&n, p, 4);
+  *str = (const char *)p + 4;
+  if (len) *len = n;
+  return p + ((4 + n + 1 + 7) & ~7u);
+}
+
+/* the k-th string of an op (0-based) */
+static const char *op_str(const struct op *op, uint32_t k, uint32_t *len) {
+  const uint8_t *p = op->s;
+  const char *s = "";
+  if (len) *len = 0;
+  if (k >= op->nstr) return "";
+  for (uint32_t j = 0; j <= k; j++) p = str_next(p, &s, len);
+  return s;
+}
+
+static int64_t op_int(const struct op *op, uint32_t k) { return k < op->nint ? op->i[k] : 0; }
+
+/* returns the pointer past this op */
+static const uint8_t *op_decode(const uint8_t *p, struct op *op) {
+  uint32_t h[4];
+  memcpy(h, p, 16);
+  op->code = h[0];
+  op->nint = h[1];
+  op->nstr = h[2];
+  op->i = (const int64_t *)(p + 16);
+  op->s = p + 16 + 8 * (size_t)op->nint;
+  const uint8_t *q = op->s;
+  const char *ignored;
+  for (uint32_t k = 0; k < op->nstr; k++) q = str_next(q, &ignored, NULL);
+  return q;
+}
+
+/* ------------------------------------------------------------- child state */
+
+struct child {
+  const uint8_t *plan;
+  uint32_t len;
+  int sock;
+  int rootfd;   /* the new root, before pivot_root */
+  int fifofd;   /* exec.fifo (O_PATH) for OCI create */
+  int op_index; /* the op being run, for error reports */
+};
+
+static void send_msg(int sock, int32_t type, int32_t a, int32_t b, int32_t c) {
+  int32_t m[4] = {type, a, b, c};
+  (void)send(sock, m, sizeof m, MSG_NOSIGNAL);
+}
+
+static __attribute__((noreturn)) void fail(struct child *c, int err, int detail, int code) {
+  send_msg(c->sock, BK_MSG_ERROR, c->op_index, err, detail);
+  _exit(code);
+}
+
+static size_t slen(const char *s) {
+  size_t n = 0;
+  while (s[n]) n++;
+  return n;
+}
+
+static int sys_openat2(int dirfd, const char *path, int flags, uint64_t resolve) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = (uint64_t)flags;
+  how.resolve = resolve;
+  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+#define IN_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+
+/* Open PATH inside the rootfs as an O_PATH fd, every component resolved with
+ * RESOLVE_IN_ROOT so no symlink can lead out of it.  With BK_MKDIR, missing
+ * directories are created; with BK_MKFILE, a missing last component becomes
+ * an empty file.  Returns the fd or -errno. */
+static int open_in_root(struct child *c, const char *path, unsigned how) {
+  char buf[PATH_BUF];
+  size_t n = slen(path);
+  if (n + 2 >= sizeof buf) return -ENAMETOOLONG;
+  int fd = sys_openat2(c->rootfd, path, O_PATH | O_CLOEXEC, IN_ROOT);
+  if (fd >= 0 || errno != ENOENT || !(how & (BK_MKDIR | BK_MKFILE))) return fd >= 0 ? fd : -errno;
+  /* walk the prefixes, creating what is missing */
+  memcpy(buf, path, n + 1);
+  size_t i = 0;
+  while (buf[i] == '/') i++;
+  while (i < n) {
+    size_t j = i;
+    while (j < n && buf[j] != '/') j++;
+    int last = (j >= n);
+    char save = buf[j];
+    buf[j] = 0;
+    fd = sys_openat2(c->rootfd, buf, O_PATH | O_CLOEXEC, IN_ROOT);
+    if (fd < 0 && errno == ENOENT) {
+      /* create it in its parent, which was resolved safely above */
+      size_t k = i;
+      char psave = 0;
+      int parent;
+      if (k > 0) {
+        psave = buf[k - 1];
+        buf[k - 1] = 0;
+        parent = sys_openat2(c->rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
+        buf[k - 1] = psave;
+      } else {
+        parent = sys_openat2(c->rootfd, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
+      }
+      if (parent < 0) return -errno;
+      int r;
+      if (last && (how & BK_MKFILE)) {
+        r = mknodat(parent, buf + i, S_IFREG | 0644, 0);
+      } else {
+        r = mkdirat(parent, buf + i, 0755);
+      }
+      int e = errno;
+      close(parent);
+      if (r < 0 && e != EEXIST) return -e;
+      fd = sys_openat2(c->rootfd, buf, O_PATH | O_CLOEXEC, IN_ROOT);
+    }
+    if (fd < 0) return -errno;
+    buf[j] = save;
+    if (!last) close(fd);
+    else return fd;
+    i = j;
+    while (i < n && buf[i] == '/') i++;
+  }
+  fd = sys_openat2(c->rootfd, "/", O_PATH | O_CLOEXEC, IN_ROOT); /* PATH was "/" */
+  return fd >= 0 ? fd : -errno;
+}
+
+static void fdpath(char *out, int fd) {
+  /* "/proc/self/fd/N" without snprintf */
+  const char *pre = "/proc/self/fd/";
+  size_t k = 0;
+  while (pre[k]) { out[k] = pre[k]; k++; }
+  char d[12];
+  int n = 0;
+  unsigned v = (unsigned)fd;
+  do { d[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+  while (n) out[k++] = d[--n];
+  out[k] = 0;
+}
+
+static int setattr_fd(int fd, uint64_t set, uint64_t clr, int recursive) {
+  struct mount_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.attr_set = set;
+  attr.attr_clr = clr;
+  return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr);
+}
+
+/* ------------------------------------------------------------------- ops */
+
+static void op_rootfs(struct child *c, const struct op *op) {
+  const char *path = op_str(op, 0, NULL);
+  unsigned long prop = (unsigned long)op_int(op, 1);
+  if (!prop) prop = MS_PRIVATE;
+  if (mount(NULL, "/", NULL, MS_REC | prop, NULL) < 0) fail(c, errno, 1, 125);
+  if (op_int(op, 0)) {
+    if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) fail(c, errno, 2, 125);
+  } else if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+    fail(c, errno, 3, 125);
+  }
+  c->rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (c->rootfd < 0) fail(c, errno, 4, 125);
+}
+
+static void op_mount(struct child *c, const struct op *op) {
+  const char *src = op_str(op, 0, NULL), *tgt = op_str(op, 1, NULL);
+  const char *fstype = op_str(op, 2, NULL), *data = op_str(op, 3, NULL);
+  unsigned long flags = (unsigned long)op_int(op, 0);
+  unsigned how = (unsigned)op_int(op, 1);
+  char p[32];
+  int fd = -1;
+  if (how & BK_IN_ROOT) {
+    fd = open_in_root(c, tgt, how);
+    if (fd < 0) fail(c, -fd, 1, 125);
+    fdpath(p, fd);
+    tgt = p;
+  }
+  if (mount(*src ? src : NULL, tgt, *fstype ? fstype : NULL, flags, *data ? data : NULL) < 0) fail(c, errno, 2, 125);
+  if (fd >= 0) close(fd);
+}
+
+static void op_bind(struct child *c, const struct op *op) {
+  const char *src = op_str(op, 0, NULL), *tgt = op_str(op, 1, NULL);
+  unsigned how = (unsigned)op_int(op, 0);
+  uint64_t set = (uint64_t)op_int(op, 1), clr = (uint64_t)op_int(op, 2);
+  struct stat st;
+  int sfd = open(src, O_PATH | O_CLOEXEC);
+  if (sfd < 0) {
+    if (errno == ENOENT && (how & BK_OPTIONAL)) return;
+    fail(c, errno, 1, 125);
+  }
+  if (fstat(sfd, &st) < 0) fail(c, errno, 1, 125);
+  how = (how & ~(BK_MKDIR | BK_MKFILE)) | (S_ISDIR(st.st_mode) ? BK_MKDIR : BK_MKFILE);
+  int tfd = open_in_root(c, tgt, how);
+  if (tfd < 0) fail(c, -tfd, 2, 125);
+  char sp[32], tp[32];
+  fdpath(sp, sfd);
+  fdpath(tp, tfd);
+  if (mount(sp, tp, NULL, MS_BIND | ((how & BK_RECURSIVE) ? MS_REC : 0), NULL) < 0) fail(c, errno, 3, 125);
+  close(sfd);
+  close(tfd);
+  if (set || clr) {
+    /* reopen: the fd above is the directory under the new mount */
+    tfd = open_in_root(c, tgt, 0);
+    if (tfd < 0) fail(c, -tfd, 4, 125);
+    if (setattr_fd(tfd, set, clr, how & BK_RECURSIVE) < 0) fail(c, errno, 4, 125);
+    close(tfd);
+  }
+}
+
+static void op_symlink(struct child *c, const struct op *op) {
+  const char *target = op_str(op, 0, NULL), *link = op_str(op, 1, NULL);
+  char buf[PATH_BUF];
+  size_t n = slen(link), cut = n;
+  if (n >= sizeof buf) fail(c, ENAMETOOLONG, 0, 125);
+  memcpy(buf, link, n + 1);
+  while (cut > 0 && buf[cut - 1] != '/') cut--;
+  const char *base = buf + cut;
+  int dfd;
+  if (cut > 1) {
+    buf[cut - 1] = 0;
+    dfd = open_in_root(c, buf, BK_MKDIR);
+  } else {
+    dfd = open_in_root(c, "/", 0);
+  }
+  if (dfd < 0) fail(c, -dfd, 1, 125);
+  if (symlinkat(target, dfd, base) < 0 && errno != EEXIST) fail(c, errno, 2, 125);
+  close(dfd);
+}
+
+static void op_pivot(struct child *c, const struct op *op) {
+  if (fchdir(c->rootfd) < 0) fail(c, errno, 1, 125);
+  if (!op_int(op, 0)) {
+    if (syscall(SYS_pivot_root, ".", ".") == 0) {
+      if (umount2(".", MNT_DETACH) < 0) fail(c, errno, 2, 125);
+      if (chdir("/") < 0) fail(c, errno, 3, 125);
+      close(c->rootfd);
+      c->rootfd = -1;
+      return;
+    }
+    if (errno != EINVAL) fail(c, errno, 4, 125);
+    /* initramfs root: pivot_root cannot work; tell the parent (--debug) */
+    send_msg(c->sock, 'N', c->op_index, EINVAL, 1);
+  }
+  if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) fail(c, errno, 5, 125);
+  if (chroot(".") < 0) fail(c, errno, 6, 125);
+  if (chdir("/") < 0) fail(c, errno, 3, 125);
+  close(c->rootfd);
+  c->rootfd = -1;
+}
+
+static void op_setattr(struct child *c, const struct op *op) {
+  int fd = open(op_str(op, 0, NULL), O_PATH | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return;
+    fail(c, errno, 1, 125);
+  }
+  if (setattr_fd(fd, (uint64_t)op_int(op, 0), (uint64_t)op_int(op, 1), (int)op_int(op, 2)) < 0) fail(c, errno, 2, 125);
+  close(fd);
+}
+
+static void op_mask(struct child *c, const struct op *op) {
+  const char *path = op_str(op, 0, NULL);
+  struct stat st;
+  if (stat(path, &st) < 0) {
+    if (errno == ENOENT) return;
+    fail(c, errno, 1, 125);
+  }
+  int r = S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0")
+                              : mount("/dev/null", path, NULL, MS_BIND, NULL);
+  if (r < 0) fail(c, errno, 2, 125);
+}
+
+static void op_lo_up(struct child *c) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) fail(c, errno, 1, 125);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, "lo", 3);
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail(c, errno, 2, 125);
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(c, errno, 3, 125);
+  close(s);
+}
+
+static void op_chdir(struct child *c, const struct op *op) {
+  char buf[PATH_BUF];
+  if (chdir(op_str(op, 0, NULL)) < 0) fail(c, errno, 1, 125);
+  /* the kernel's getcwd says "(unreachable)..." for a directory outside our
+   * root (a leaked host fd used as cwd: the CVE-2024-21626 class) */
+  long n = syscall(SYS_getcwd, buf, sizeof buf);
+  if (n < 0) fail(c, errno, 2, 125);
+  if (buf[0] != '/') fail(c, ENOENT, 2, 125);
+}
+
+static void op_user(struct child *c, const struct op *op) {
+  gid_t groups[64];
+  uint32_t n = op->nint > 2 ? op->nint - 2 : 0;
+  if (n > 64) n = 64;
+  for (uint32_t k = 0; k < n; k++) groups[k] = (gid_t)op_int(op, 2 + k);
+  /* with setgroups denied (one-id map) only an empty list can be asked for,
+   * and the call itself is refused: that is fine */
+  if (syscall(SYS_setgroups, n, groups) < 0 && !(errno == EPERM && n == 0)) fail(c, errno, 1, 125);
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail(c, errno, 2, 125);
+  if (syscall(SYS_setresgid, (gid_t)op_int(op, 1), (gid_t)op_int(op, 1), (gid_t)op_int(op, 1)) < 0) fail(c, errno, 3, 125);
+  if (syscall(SYS_setresuid, (uid_t)op_int(op, 0), (uid_t)op_int(op, 0), (uid_t)op_int(op, 0)) < 0) fail(c, errno, 4, 125);
+}
+
+static void op_caps(struct child *c, const struct op *op) {
+  uint64_t bounding = (uint64_t)op_int(op, 1), eff = (uint64_t)op_int(op, 2), perm = (uint64_t)op_int(op, 3);
+  uint64_t inh = (uint64_t)op_int(op, 4), amb = (uint64_t)op_int(op, 5);
+  if (op_int(op, 0) == 0) {
+    /* stage 0, still uid 0: shrink the bounding set */
+    for (int cap = 0; cap <= 63; cap++) {
+      if (bounding & (1ull << cap)) continue;
+      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(c, errno, cap, 125);
+    }
+    return;
+  }
+  /* stage 1, after setresuid: the process's own sets, then ambient */
+  struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct d[2];
+  d[0].effective = (uint32_t)eff;
+  d[1].effective = (uint32_t)(eff >> 32);
+  d[0].permitted = (uint32_t)perm;
+  d[1].permitted = (uint32_t)(perm >> 32);
+  d[0].inheritable = (uint32_t)inh;
+  d[1].inheritable = (uint32_t)(inh >> 32);
+  if (syscall(SYS_capset, &h, d) < 0) fail(c, errno, 100, 125);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) fail(c, errno, 101, 125);
+  for (int cap = 0; cap <= 63; cap++) {
+    if (!(amb & (1ull << cap))) continue;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) fail(c, errno, 200 + cap, 125);
+  }
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail(c, errno, 102, 125);
+}
+
+static void op_seccomp(struct child *c, const struct op *op) {
+  uint32_t len;
+  const char *prog = op_str(op, 0, &len);
+  /* the string record is 8-byte aligned + 4: copy to an aligned stack buffer */
+  static struct sock_filter filt[4096];
+  if (len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > 4096) fail(c, EINVAL, 1, 125);
+  memcpy(filt, prog, len);
+  struct sock_fprog fp = {(unsigned short)(len / sizeof(struct sock_filter)), filt};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)op_int(op, 0), &fp) < 0) fail(c, errno, 2, 125);
+}
+
+static void op_pty(struct child *c, const struct op *op) {
+  int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (m < 0) fail(c, errno, 1, 125);
+  int unlock = 0;
+  if (ioctl(m, TIOCSPTLCK, &unlock) < 0) fail(c, errno, 2, 125);
+  int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+  if (s < 0) fail(c, errno, 3, 125);
+  if (op_int(op, 0) > 0 && op_int(op, 1) > 0) {
+    struct winsize ws = {(unsigned short)op_int(op, 0), (unsigned short)op_int(op, 1), 0, 0};
+    (void)ioctl(m, TIOCSWINSZ, &ws);
+  }
+  if (setsid() < 0 && errno != EPERM) fail(c, errno, 4, 125);
+  if (ioctl(s, TIOCSCTTY, 0) < 0) fail(c, errno, 5, 125);
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2(s, fd) < 0) fail(c, errno, 6, 125);
+  if (s > 2) close(s);
+  /* hand the master to the parent (or to the console socket's owner) */
+  int32_t msg[4] = {BK_MSG_PTY, 0, 0, 0};
+  struct iovec iov = {msg, sizeof msg};
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  memset(cbuf, 0, sizeof cbuf);
+  struct msghdr mh;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &m, sizeof(int));
+  if (sendmsg(c->sock, &mh, MSG_NOSIGNAL) < 0) fail(c, errno, 7, 125);
+  close(m);
+}
+
+static void op_fifo_wait(struct child *c) {
+  char p[32];
+  send_msg(c->sock, BK_MSG_READY, c->op_index, 0, 0);
+  fdpath(p, c->fifofd);
+  int fd = open(p, O_WRONLY | O_CLOEXEC); /* blocks until `start` opens it */
+  if (fd < 0) fail(c, errno, 1, 125);
+  if (write(fd, "0", 1) != 1) fail(c, errno, 2, 125);
+  close(fd);
+  close(c->fifofd);
+}
+
+static void op_write(struct child *c, const struct op *op) {
+  uint32_t len;
+  const char *content = op_str(op, 1, &len);
+  int fd = open(op_str(op, 0, NULL), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) fail(c, errno, 1, 125);
+  if (write(fd, content, len) != (ssize_t)len) fail(c, errno, 2, 125);
+  close(fd);
+}
+
+static void op_close_fds(struct child *c, const struct op *op) {
+  unsigned first = (unsigned)op_int(op, 0);
+  if ((unsigned)c->sock < first) {
+    /* keep our socket out of the preserved range */
+    int s = fcntl(c->sock, F_DUPFD_CLOEXEC, (int)first);
+    if (s < 0) fail(c, errno, 1, 125);
+    close(c->sock);
+    c->sock = s;
+  }
+  for (unsigned fd = 3; fd < first; fd++)
+    if (fcntl((int)fd, F_SETFD, 0) < 0) fail(c, errno, (int)fd, 125);
+  if (syscall(SYS_close_range, first, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
+    /* pre-5.11 kernel: mark them one by one */
+    for (int fd = (int)first; fd < 65536; fd++) (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  if (c->sock < (int)first) fail(c, EBADF, 2, 125);
+}
+
+static void reset_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  for (int s = 1; s < 65; s++)
+    if (s != SIGKILL && s != SIGSTOP) (void)sigaction(s, &sa, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* --init: stay as PID 1, reap everything, forward signals to the command */
+static void op_init(struct child *c) {
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, NULL);
+  /* raw clone: glibc's fork() takes malloc locks another Bun thread may have held */
+  pid_t child = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  if (child < 0) fail(c, errno, 1, 125);
+  if (child == 0) {
+    /* the command: its own process group, the terminal's foreground */
+    struct sigaction ign, old;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    setpgid(0, 0);
+    sigaction(SIGTTOU, &ign, &old);
+    pid_t pg = getpgrp();
+    (void)ioctl(0, TIOCSPGRP, &pg);
+    sigaction(SIGTTOU, &old, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    return;
+  }
+  close(c->sock); /* the command's copy tells the parent about exec */
+  for (;;) {
+    siginfo_t si;
+    int sig = sigwaitinfo(&all, &si);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      kill(child, sig);
+      continue;
+    }
+    int st;
+    pid_t p;
+    while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+      if (p != child) continue;
+      /* a PID 1 cannot kill itself with the command's signal: exit 128+N */
+      _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+    }
+  }
+}
+
+static void op_exec(struct child *c, const struct op *op) {
+  static char *argv[MAX_ARGS + 1], *envp[MAX_ARGS + 1];
+  uint32_t argc = (uint32_t)op_int(op, 0), envc = (uint32_t)op_int(op, 1);
+  if (argc > MAX_ARGS || envc > MAX_ARGS) fail(c, E2BIG, 0, 125);
+  const uint8_t *p = op->s;
+  const char *file;
+  p = str_next(p, &file, NULL);
+  for (uint32_t k = 0; k < argc; k++) p = str_next(p, (const char **)&argv[k], NULL);
+  argv[argc] = NULL;
+  for (uint32_t k = 0; k < envc; k++) p = str_next(p, (const char **)&envp[k], NULL);
+  envp[envc] = NULL;
+  reset_signals();
+  int err = ENOENT;
+  if (strchr(file, '/')) {
+    execve(file, argv, envp);
+    err = errno;
+  } else {
+    /* PATH search in the container's PATH, as execvpe would, without malloc */
+    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (uint32_t k = 0; k < envc; k++)
+      if (!strncmp(envp[k], "PATH=", 5)) path = envp[k] + 5;
+    size_t fl = slen(file);
+    int seen_eacces = 0;
+    char buf[PATH_BUF];
+    while (1) {
+      const char *e = strchrnul(path, ':');
+      size_t dl = (size_t)(e - path);
+      if (dl + fl + 2 < sizeof buf) {
+        memcpy(buf, path, dl);
+        size_t k = dl;
+        if (k == 0) buf[k++] = '.';
+        buf[k++] = '/';
+        memcpy(buf + k, file, fl + 1);
+        execve(buf, argv, envp);
+        if (errno == EACCES) seen_eacces = 1;
+        else if (errno != ENOENT && errno != ENOTDIR) { err = errno; break; }
+      }
+      if (!*e) break;
+      path = e + 1;
+    }
+    if (err == ENOENT && seen_eacces) err = EACCES;
+  }
+  fail(c, err, 0, (err == ENOENT || err == ENOTDIR) ? 127 : 126);
+}
+
+static int child_main(void *arg) {
+  struct child *c = arg;
+  char go;
+  /* blocked until the parent has written uid_map/gid_map and joined the cgroup */
+  if (read(c->sock, &go, 1) != 1 || go != 'G') _exit(125);
+  const uint8_t *p = c->plan + 16, *end = c->plan + c->len;
+  uint32_t nops;
+  memcpy(&nops, c->plan + 4, 4);
+  for (uint32_t k = 0; k < nops && p < end; k++) {
+    struct op op;
+    p = op_decode(p, &op);
+    c->op_index = (int)k;
+    switch (op.code) {
+      case BK_OP_ROOTFS: op_rootfs(c, &op); break;
+      case BK_OP_MOUNT: op_mount(c, &op); break;
+      case BK_OP_BIND: op_bind(c, &op); break;
+      case BK_OP_MKDIR: {
+        int fd = open_in_root(c, op_str(&op, 0, NULL), BK_MKDIR);
+        if (fd < 0) fail(c, -fd, 0, 125);
+        close(fd);
+        break;
+      }
+      case BK_OP_SYMLINK: op_symlink(c, &op); break;
+      case BK_OP_PIVOT: op_pivot(c, &op); break;
+      case BK_OP_SETATTR: op_setattr(c, &op); break;
+      case BK_OP_MASK: op_mask(c, &op); break;
+      case BK_OP_HOSTNAME: {
+        uint32_t n;
+        const char *s = op_str(&op, 0, &n);
+        if (sethostname(s, n) < 0) fail(c, errno, 0, 125);
+        break;
+      }
+      case BK_OP_DOMAINNAME: {
+        uint32_t n;
+        const char *s = op_str(&op, 0, &n);
+        if (setdomainname(s, n) < 0) fail(c, errno, 0, 125);
+        break;
+      }
+      case BK_OP_LO_UP: op_lo_up(c); break;
+      case BK_OP_CHDIR: op_chdir(c, &op); break;
+      case BK_OP_RLIMIT: {
+        struct rlimit rl = {(rlim_t)op_int(&op, 1), (rlim_t)op_int(&op, 2)};
+        if (prlimit(0, (int)op_int(&op, 0), &rl, NULL) < 0) fail(c, errno, 0, 125);
+        break;
+      }
+      case BK_OP_USER: op_user(c, &op); break;
+      case BK_OP_CAPS: op_caps(c, &op); break;
+      case BK_OP_NNP:
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(c, errno, 0, 125);
+        break;
+      case BK_OP_SECCOMP: op_seccomp(c, &op); break;
+      case BK_OP_PTY: op_pty(c, &op); break;
+      case BK_OP_SETSID:
+        if (setsid() < 0 && errno != EPERM) fail(c, errno, 0, 125);
+        break;
+      case BK_OP_FIFO_OPEN:
+        c->fifofd = open(op_str(&op, 0, NULL), O_PATH | O_CLOEXEC);
+        if (c->fifofd < 0) fail(c, errno, 0, 125);
+        break;
+      case BK_OP_FIFO_WAIT: op_fifo_wait(c); break;
+      case BK_OP_WRITE: op_write(c, &op); break;
+      case BK_OP_UMASK: umask((mode_t)op_int(&op, 0)); break;
+      case BK_OP_CLOSE_FDS: op_close_fds(c, &op); break;
+      case BK_OP_STDIN_NULL: {
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || dup2(fd, 0) < 0) fail(c, errno, 0, 125);
+        close(fd);
+        break;
+      }
+      case BK_OP_INIT: op_init(c); break;
+      case BK_OP_EXEC: op_exec(c, &op); break;
+      default: fail(c, EINVAL, (int)op.code, 125);
+    }
+  }
+  fail(c, EINVAL, -1, 125); /* a plan must end in EXEC */
+}
+
+/* ---------------------------------------------------------------- parent */
+
+int bk_errno(void) { return errno; }
+
+int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
+  uint32_t magic;
+  uint64_t flags;
+  if (len < 16) return -EINVAL;
+  memcpy(&magic, plan, 4);
+  memcpy(&flags, plan + 8, 8);
+  if (magic != BK_MAGIC) return -EINVAL;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return -errno;
+  void *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    int e = errno;
+    close(sv[0]);
+    close(sv[1]);
+    return -e;
+  }
+  struct child c = {plan, len, sv[1], -1, -1, -1};
+  int pid = clone(child_main, (char *)stack + STACK_SIZE, (int)flags | SIGCHLD, &c);
+  int e = errno;
+  munmap(stack, STACK_SIZE); /* the child has its own copy (no CLONE_VM) */
+  close(sv[1]);
+  if (pid < 0) {
+    close(sv[0]);
+    return -e;
+  }
+  out[0] = pid;
+  out[1] = sv[0];
+  return 0;
+}
+
+int bk_send_go(int sock) { return send(sock, "G", 1, MSG_NOSIGNAL) == 1 ? 0 : -errno; }
+
+/* One message from the child: returns its type, 0 at EOF (the child exec'd
+ * or exited), or -errno.  out: a, b, c, received fd (or -1). */
+int bk_read_msg(int sock, int32_t *out) {
+  int32_t m[4];
+  struct iovec iov = {m, sizeof m};
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  struct msghdr mh;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  ssize_t n;
+  do n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+  if (n < 0) return -errno;
+  if (n == 0) return 0;
+  if (n != sizeof m) return -EPROTO;
+  out[0] = m[1];
+  out[1] = m[2];
+  out[2] = m[3];
+  out[3] = -1;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) memcpy(&out[3], CMSG_DATA(cm), sizeof(int));
+  return m[0];
+}
+
+/* ------------------------------------------------------------ supervision */
+
+static int sigpipe_w = -1;
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+#define NFWD (int)(sizeof forwarded / sizeof forwarded[0])
+
+static void on_signal(int sig) {
+  int e = errno;
+  unsigned char b = (unsigned char)sig;
+  if (write(sigpipe_w, &b, 1) < 0) { /* the pipe is full: the signal is already pending */ }
+  errno = e;
+}
+
+static void write_all(int fd, const char *buf, ssize_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, buf, (size_t)n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        struct pollfd p = {fd, POLLOUT, 0};
+        poll(&p, 1, 100);
+        continue;
+      }
+      return;
+    }
+    buf += w;
+    n -= w;
+  }
+}
+
+/* Waits for PID, forwarding bunker's signals to it and relaying the pty.
+ * flags: 1 = relay stdin to the pty (-i).  out: exit code or -1, signal or 0.
+ * Returns 0 or -errno. */
+int bk_supervise(int pid, int pty, int flags, int32_t *out) {
+  int sp[2];
+  if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0) return -errno;
+  sigpipe_w = sp[1];
+  struct sigaction sa, old[NFWD];
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (int k = 0; k < NFWD; k++) sigaction(forwarded[k], &sa, &old[k]);
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  struct termios saved;
+  int raw = 0;
+  int relay_in = (flags & 1) && pty >= 0;
+  if (pty >= 0 && relay_in && isatty(0) && tcgetattr(0, &saved) == 0) {
+    struct termios t = saved;
+    cfmakeraw(&t);
+    if (tcsetattr(0, TCSANOW, &t) == 0) raw = 1;
+  }
+  if (pty >= 0 && isatty(0)) {
+    struct winsize ws;
+    if (ioctl(0, TIOCGWINSZ, &ws) == 0) (void)ioctl(pty, TIOCSWINSZ, &ws);
+  }
+  char buf[16384];
+  int done = 0, rc = 0;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  while (!done) {
+    struct pollfd p[4];
+    int n = 0, ipid = -1, isig, iin = -1, ipty = -1;
+    if (pidfd >= 0) { ipid = n; p[n++] = (struct pollfd){pidfd, POLLIN, 0}; }
+    isig = n; p[n++] = (struct pollfd){sp[0], POLLIN, 0};
+    if (relay_in) { iin = n; p[n++] = (struct pollfd){0, POLLIN, 0}; }
+    if (pty >= 0) { ipty = n; p[n++] = (struct pollfd){pty, POLLIN, 0}; }
+    int r = poll(p, (nfds_t)n, pidfd >= 0 ? -1 : 50);
+    if (r < 0 && errno != EINTR) { rc = -errno; break; }
+    if (r > 0 && (p[isig].revents & POLLIN)) {
+      unsigned char sigs[64];
+      ssize_t k = read(sp[0], sigs, sizeof sigs);
+      for (ssize_t j = 0; j < k; j++) {
+        if (sigs[j] == SIGWINCH && pty >= 0) {
+          struct winsize ws;
+          if (ioctl(0, TIOCGWINSZ, &ws) == 0) (void)ioctl(pty, TIOCSWINSZ, &ws);
+        } else {
+          kill(pid, sigs[j]);
+        }
+      }
+    }
+    if (iin >= 0 && r > 0 && (p[iin].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t k = read(0, buf, sizeof buf);
+      if (k > 0) write_all(pty, buf, k);
+      else if (k == 0 || errno != EINTR) {
+        relay_in = 0;
+        if (!raw) write_all(pty, "\x04", 1); /* EOF for the line discipline */
+      }
+    }
+    if (ipty >= 0 && r > 0 && (p[ipty].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t k = read(pty, buf, sizeof buf);
+      if (k > 0) write_all(1, buf, k);
+      else if (k == 0 || (errno != EINTR && errno != EAGAIN)) pty = -1; /* EIO: every slave fd closed */
+    }
+    int exited = 0;
+    if (ipid >= 0 && r > 0 && (p[ipid].revents & POLLIN)) exited = 1;
+    if (pidfd < 0 || exited) {
+      if (waitid(P_PID, (id_t)pid, &si, WEXITED | (exited ? 0 : WNOHANG)) == 0 && si.si_pid == pid) done = 1;
+      else if (errno == ECHILD) { rc = -ECHILD; break; }
+    }
+  }
+  /* drain what the container wrote before it exited */
+  while (pty >= 0) {
+    struct pollfd p = {pty, POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0) break;
+    ssize_t k = read(pty, buf, sizeof buf);
+    if (k <= 0) break;
+    write_all(1, buf, k);
+  }
+  if (raw) tcsetattr(0, TCSADRAIN, &saved);
+  for (int k = 0; k < NFWD; k++) sigaction(forwarded[k], &old[k], NULL);
+  sigpipe_w = -1;
+  close(sp[0]);
+  close(sp[1]);
+  if (pidfd >= 0) close(pidfd);
+  if (done) {
+    out[0] = si.si_code == CLD_EXITED ? si.si_status : -1;
+    out[1] = si.si_code == CLD_EXITED ? 0 : si.si_status;
+  }
+  return rc;
+}

@@ -1,0 +1,70 @@
+/* bunker shim: the part of bunker that runs where JavaScript cannot.
+ *
+ * TypeScript builds a Plan (src/plan) and encodes it (src/sys/plan-encode.ts)
+ * into one flat buffer.  bk_spawn() clones a child with the plan's namespace
+ * flags; the child waits for the parent's "go" on the sync socket (sent after
+ * the uid/gid maps are written and the cgroup is joined), runs the ops in
+ * order with raw syscalls only and execve()s.  Keep the numbers below in step
+ * with src/sys/plan-encode.ts.
+ *
+ * Buffer layout (little endian):
+ *   header: u32 magic 'BKP1', u32 nops, u64 clone_flags
+ *   op:     u32 code, u32 nint, u32 nstr, u32 pad,
+ *           nint x i64,
+ *           nstr x { u32 len, bytes[len], '\0', pad to 8 }
+ */
+#ifndef BUNKER_SHIM_H
+#define BUNKER_SHIM_H
+#include <stdint.h>
+
+#define BK_MAGIC 0x31504b42u /* "BKP1" */
+
+enum bk_op {
+  BK_OP_MOUNT = 1,      /* s: src, target, fstype, data; i: flags, opflags */
+  BK_OP_BIND = 2,       /* s: src, target; i: opflags, attr_set, attr_clr */
+  BK_OP_MKDIR = 3,      /* s: path; i: mode */
+  BK_OP_SYMLINK = 4,    /* s: target, linkpath */
+  BK_OP_PIVOT = 5,      /* i: no_pivot */
+  BK_OP_SETATTR = 6,    /* s: path (absolute, after pivot); i: attr_set, attr_clr, recursive */
+  BK_OP_MASK = 7,       /* s: path (after pivot) */
+  BK_OP_HOSTNAME = 8,   /* s: name */
+  BK_OP_DOMAINNAME = 9, /* s: name */
+  BK_OP_LO_UP = 10,
+  BK_OP_CHDIR = 11,     /* s: dir */
+  BK_OP_RLIMIT = 12,    /* i: resource, soft, hard */
+  BK_OP_USER = 13,      /* i: uid, gid, groups... */
+  BK_OP_CAPS = 14,      /* i: bounding, effective, permitted, inheritable, ambient (bit masks) */
+  BK_OP_NNP = 15,
+  BK_OP_SECCOMP = 16,   /* s: sock_filter array; i: flags */
+  BK_OP_PTY = 17,       /* i: rows, cols */
+  BK_OP_SETSID = 18,
+  BK_OP_FIFO_OPEN = 19, /* s: path (host path of exec.fifo, opened O_PATH) */
+  BK_OP_FIFO_WAIT = 20, /* tells the parent "ready", then blocks opening the fifo */
+  BK_OP_WRITE = 21,     /* s: path, content (e.g. /proc/self/oom_score_adj, /proc/sys/...) */
+  BK_OP_UMASK = 22,     /* i: mask */
+  BK_OP_CLOSE_FDS = 23, /* i: first fd to close on exec (3 + preserve_fds) */
+  BK_OP_STDIN_NULL = 24,
+  BK_OP_INIT = 25,      /* fork: the parent stays as a reaping, signal forwarding PID 1 */
+  BK_OP_EXEC = 26,      /* s: file, argv..., env...; i: argc, envc */
+  BK_OP_ROOTFS = 27,    /* s: path; i: tmpfs (host sandbox: a tmpfs root), propagation flags for / */
+};
+
+/* opflags for MOUNT and BIND */
+#define BK_IN_ROOT 1u   /* target is resolved inside the rootfs (RESOLVE_IN_ROOT) */
+#define BK_MKDIR 2u     /* create the target directory (and parents) if missing */
+#define BK_MKFILE 4u    /* create the target as an empty file if missing */
+#define BK_RECURSIVE 8u /* rbind / recursive attributes */
+#define BK_OPTIONAL 16u /* a missing source is not an error */
+
+/* messages on the sync socket, child -> parent: u32 type, i32 a, i32 b, i32 c */
+#define BK_MSG_ERROR 'E' /* a = op index, b = errno, c = detail (e.g. which step) */
+#define BK_MSG_PTY 'P'   /* the pty master comes with SCM_RIGHTS */
+#define BK_MSG_READY 'R' /* create: set up, now waiting on exec.fifo */
+
+int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out);
+int bk_send_go(int sock);
+int bk_read_msg(int sock, int32_t *out);
+int bk_supervise(int pid, int pty, int flags, int32_t *out);
+int bk_errno(void);
+
+#endif
