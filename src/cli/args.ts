@@ -1,0 +1,91 @@
+// A small docker/runc-style flag parser.  Flags come before the first
+// positional argument (or "--"); everything after belongs to the command.
+import { BunkerError } from "../errors.ts";
+
+export interface FlagSpec {
+  /** names without dashes: ["e", "env"] */
+  names: string[];
+  /** takes a value (`-e K=V`, `--env=K=V`) */
+  value?: boolean;
+  /** may be given more than once (values collected in order) */
+  multi?: boolean;
+}
+
+export interface Parsed {
+  flags: Map<string, string[]>;
+  rest: string[];
+}
+
+/** Parses ARGV against SPECS; the first name of each spec is its key in `flags`. */
+export function parseFlags(argv: string[], specs: FlagSpec[], where: string, stopAtPositional = true): Parsed {
+  const byName = new Map<string, FlagSpec>();
+  for (const s of specs) for (const n of s.names) byName.set(n, s);
+  const flags = new Map<string, string[]>();
+  const rest: string[] = [];
+  let i = 0;
+  const put = (spec: FlagSpec, v: string) => {
+    const key = spec.names[0]!;
+    const list = flags.get(key) ?? [];
+    if (spec.multi) list.push(v);
+    else list.splice(0, list.length, v);
+    flags.set(key, list);
+  };
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") { i++; break; }
+    if (!a.startsWith("-") || a === "-") {
+      if (stopAtPositional) break;
+      rest.push(a);
+      continue;
+    }
+    const long = a.startsWith("--");
+    const body = a.slice(long ? 2 : 1);
+    const eq = body.indexOf("=");
+    const name = eq >= 0 ? body.slice(0, eq) : body;
+    let spec = byName.get(name);
+    if (!spec && !long && eq < 0 && name.length > 1) {
+      // bundled short flags: -it, -ti, -d
+      const letters = name.split("");
+      if (letters.every((l) => byName.get(l) && !byName.get(l)!.value)) {
+        for (const l of letters) put(byName.get(l)!, "true");
+        continue;
+      }
+      // -eK=V style: value glued to a short flag
+      const first = byName.get(name[0]!);
+      if (first?.value) { put(first, name.slice(1)); continue; }
+    }
+    if (!spec) throw new BunkerError(`${where}: unknown flag ${a}`, { errno: "EINVAL", fix: `see 'bunker ${where.split(" ").pop()} --help'` });
+    if (spec.value) {
+      let v: string | undefined;
+      if (eq >= 0) v = body.slice(eq + 1);
+      else v = argv[++i];
+      if (v === undefined) throw new BunkerError(`${where}: flag ${a} needs a value`, { errno: "EINVAL" });
+      put(spec, v);
+    } else {
+      const v = eq >= 0 ? body.slice(eq + 1) : "true";
+      if (v !== "true" && v !== "false") throw new BunkerError(`${where}: flag --${name} takes no value (got "${v}")`, { errno: "EINVAL" });
+      put(spec, v);
+    }
+  }
+  rest.push(...argv.slice(i));
+  return { flags, rest };
+}
+
+export function flag(p: Parsed, key: string): string | undefined {
+  return p.flags.get(key)?.at(-1);
+}
+
+export function flagBool(p: Parsed, key: string): boolean {
+  return flag(p, key) === "true";
+}
+
+export function flagList(p: Parsed, key: string): string[] {
+  return p.flags.get(key) ?? [];
+}
+
+export function flagInt(p: Parsed, key: string, where: string): number | undefined {
+  const v = flag(p, key);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new BunkerError(`${where}: --${key} must be a non-negative integer (got "${v}")`, { errno: "EINVAL" });
+  return Number(v);
+}

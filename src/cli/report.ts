@@ -1,0 +1,12 @@
+// The one place that turns an error into the user's one line.
+import { BunkerError } from "../errors.ts";
+
+export function reportError(err: unknown): number {
+  if (err instanceof BunkerError) {
+    process.stderr.write(err.line() + "\n");
+    return err.exitCode;
+  }
+  const e = err as Error;
+  process.stderr.write(`bunker: internal error: ${e?.stack ?? String(err)}\n`);
+  return 125;
+}

@@ -1,0 +1,54 @@
+// One error type for the whole program.  Every failure reaches the user as
+// one line:  bunker: <what failed>: <ERRNO> (<message>) [path or field] — <fix>
+import { errnoMessage, errnoMessageByName, errnoName } from "./sys/errno.ts";
+
+export interface ErrorDetail {
+  /** errno number, or its name (e.g. "ENOENT") */
+  errno?: number | string;
+  /** the path or JSON field the error is about */
+  path?: string;
+  /** how to fix it, when known */
+  fix?: string;
+  /** process exit code: 125 (bunker failed), 126 (not executable), 127 (not found) */
+  exitCode?: number;
+}
+
+export class BunkerError extends Error {
+  readonly detail: ErrorDetail;
+  constructor(what: string, detail: ErrorDetail = {}) {
+    super(what);
+    this.detail = detail;
+  }
+
+  get exitCode(): number {
+    return this.detail.exitCode ?? 125;
+  }
+
+  get errnoName(): string | undefined {
+    const e = this.detail.errno;
+    return e === undefined ? undefined : typeof e === "number" ? errnoName(e) : e;
+  }
+
+  /** the one line printed on stderr (without the trailing newline) */
+  line(): string {
+    let s = `bunker: ${this.message}`;
+    const e = this.detail.errno;
+    if (e !== undefined) {
+      const msg = typeof e === "number" ? errnoMessage(e) : errnoMessageByName(e);
+      s += `: ${this.errnoName}${msg ? ` (${msg})` : ""}`;
+    }
+    if (this.detail.path) s += ` [${this.detail.path}]`;
+    if (this.detail.fix) s += ` — ${this.detail.fix}`;
+    return s;
+  }
+}
+
+/** Turns a Node/Bun fs error (err.code = "ENOENT", err.path) into a BunkerError. */
+export function fromSysError(what: string, err: unknown, detail: Omit<ErrorDetail, "errno"> = {}): BunkerError {
+  if (err instanceof BunkerError) return err;
+  const e = err as { code?: string; errno?: number; path?: string; message?: string };
+  if (typeof e?.code === "string" && e.code.startsWith("E")) {
+    return new BunkerError(what, { errno: e.code, path: detail.path ?? e.path, ...detail });
+  }
+  return new BunkerError(`${what}: ${e?.message ?? String(err)}`, detail);
+}

@@ -1,0 +1,59 @@
+// bunker: argv -> command.  Commands are imported lazily so `bunker run`
+// does not pay for parsing the image or OCI code.
+import { BunkerError } from "./errors.ts";
+import type { Command, GlobalOptions } from "./cli/global.ts";
+import { reportError } from "./cli/report.ts";
+
+const VERSION = "0.1.0";
+
+const commands: Record<string, () => Promise<{ default: Command }>> = {
+  run: () => import("./cli/run.ts"),
+  check: () => import("./cli/check.ts"),
+};
+
+const USAGE = `usage: bunker [--debug] [--root DIR] COMMAND [ARGS...]
+
+commands:
+  run      run a command in a new container (--rootfs DIR|host)
+  check    check what this machine and user can do
+  version  print the version
+
+Run 'bunker COMMAND --help' for a command's flags.`;
+
+async function main(argv: string[]): Promise<number> {
+  const g: GlobalOptions = { debug: false, logFormat: "text" };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [name, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+    const value = () => inline ?? argv[++i];
+    if (name === "--debug") g.debug = true;
+    else if (name === "--root") g.root = value();
+    else if (name === "--log") g.log = value();
+    else if (name === "--log-format") g.logFormat = value() === "json" ? "json" : "text";
+    else if (name === "--data-root") g.dataRoot = value();
+    else if (name === "--cgroup-manager") g.cgroupManager = value() as GlobalOptions["cgroupManager"];
+    else if (name === "--systemd-cgroup") g.cgroupManager = "systemd";
+    else if (name === "--rootless") value();
+    else if (name === "--version" || name === "-v" || name === "version") {
+      console.log(`bunker version ${VERSION}\nspec: 1.2.0`);
+      return 0;
+    } else if (name === "--help" || name === "-h" || name === "help") {
+      console.log(USAGE);
+      return 0;
+    } else break;
+  }
+  const cmd = argv[i];
+  if (!cmd) {
+    console.error(USAGE);
+    return 125;
+  }
+  const load = commands[cmd];
+  if (!load) throw new BunkerError(`unknown command "${cmd}"`, { errno: "EINVAL", fix: "run 'bunker --help' for the list" });
+  return (await load()).default(argv.slice(i + 1), g);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => process.exit(reportError(err)),
+);

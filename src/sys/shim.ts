@@ -1,0 +1,95 @@
+// bun:ffi binding of the C shim (c/shim.c), embedded in the executable.
+import { dlopen, FFIType, ptr } from "bun:ffi";
+import { mkdirSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import libPath from "../../build/libbunker.so" with { type: "file" };
+import { BunkerError } from "../errors.ts";
+
+const symbols = {
+  bk_spawn: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+  bk_send_go: { args: [FFIType.i32], returns: FFIType.i32 },
+  bk_read_msg: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  bk_supervise: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+} as const;
+
+type Lib = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
+let lib: Lib | undefined;
+
+function open(): Lib {
+  try {
+    return dlopen(libPath, symbols).symbols;
+  } catch (first) {
+    // Bun extracts embedded files to /tmp; a noexec /tmp makes dlopen fail.
+    // Retry from the user's runtime dir (tmpfs, exec allowed on most systems).
+    const dir = `${process.env.XDG_RUNTIME_DIR || tmpdir()}/bunker-lib-${process.getuid!()}`;
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const copy = `${dir}/libbunker-${Bun.hash(readFileSync(libPath)).toString(16)}.so`;
+      writeFileSync(copy, readFileSync(libPath), { mode: 0o700 });
+      return dlopen(copy, symbols).symbols;
+    } catch {
+      throw new BunkerError(`cannot load the embedded shim: ${(first as Error).message}`, {
+        path: libPath,
+        fix: "make /tmp or $XDG_RUNTIME_DIR allow exec (no noexec mount option)",
+      });
+    }
+  }
+}
+
+function shim(): Lib {
+  return (lib ??= open());
+}
+
+export interface Spawned {
+  pid: number;
+  sock: number;
+}
+
+/** clone() the container's first process; it waits for sendGo(). */
+export function spawn(plan: Uint8Array): Spawned {
+  const out = new Int32Array(2);
+  const r = shim().bk_spawn(ptr(plan), plan.byteLength, ptr(out));
+  if (r < 0) throw new BunkerError("cannot create the container process (clone)", { errno: -r });
+  return { pid: out[0]!, sock: out[1]! };
+}
+
+export function sendGo(sock: number): void {
+  const r = shim().bk_send_go(sock);
+  if (r < 0) throw new BunkerError("the container process died before it could start", { errno: -r });
+}
+
+export type ChildMessage =
+  | { type: "eof" }
+  | { type: "error"; op: number; errno: number; detail: number }
+  | { type: "pty"; fd: number }
+  | { type: "ready" }
+  | { type: "note"; op: number; errno: number; detail: number };
+
+/** Blocks for the next message from the child (EOF = it exec'd or died). */
+export function readMessage(sock: number): ChildMessage {
+  const out = new Int32Array(4);
+  const t = shim().bk_read_msg(sock, ptr(out));
+  if (t < 0) throw new BunkerError("lost the container's sync socket", { errno: -t });
+  switch (t) {
+    case 0: return { type: "eof" };
+    case 0x45: return { type: "error", op: out[0]!, errno: out[1]!, detail: out[2]! };
+    case 0x50: return { type: "pty", fd: out[3]! };
+    case 0x52: return { type: "ready" };
+    default: return { type: "note", op: out[0]!, errno: out[1]!, detail: out[2]! };
+  }
+}
+
+export interface ExitStatus {
+  /** exit code, or -1 when killed */
+  code: number;
+  /** signal number when killed, else 0 */
+  signal: number;
+}
+
+/** Waits for PID, forwarding signals and relaying the pty.  Blocks the JS thread. */
+export function supervise(pid: number, pty: number, relayStdin: boolean): ExitStatus {
+  const out = new Int32Array([-1, 0]);
+  const r = shim().bk_supervise(pid, pty, relayStdin ? 1 : 0, ptr(out));
+  if (r < 0) throw new BunkerError(`cannot wait for the container process ${pid}`, { errno: -r });
+  return { code: out[0]!, signal: out[1]! };
+}
