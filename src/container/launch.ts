@@ -115,6 +115,8 @@ export function describeOp(op: Op | undefined): string {
     case "close-fds": return "close file descriptors";
     case "stdin-null": return "redirect stdin";
     case "init": return "start the init process";
+    case "setns": return `join namespace ${op.path}`;
+    case "fork": return "fork into the pid namespace";
     case "exec": return `exec ${op.file}`;
   }
 }

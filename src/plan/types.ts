@@ -35,6 +35,10 @@ export type Op =
   | { op: "close-fds"; preserve: number }
   | { op: "stdin-null" }
   | { op: "init" }
+  /** join an existing namespace (OCI namespaces[].path, or a container's for exec) */
+  | { op: "setns"; path: string; nstype: number }
+  /** fork once more; the intermediate reports the pid and exits (after joining a pid namespace) */
+  | { op: "fork" }
   | { op: "exec"; file: string; args: string[]; env: string[] };
 
 export interface Plan {
