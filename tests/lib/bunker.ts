@@ -7,7 +7,8 @@ export type As = "root" | "user";
 export const USERS: As[] = ["root", "user"];
 
 export const REPO = resolve(import.meta.dir, "../..");
-export const DIST_BUNKER = join(REPO, "dist/bunker");
+/** the executable under test: $BUNKER_BIN, default the repo's dist/bunker */
+export const DIST_BUNKER = process.env.BUNKER_BIN || join(REPO, "dist/bunker");
 
 export interface TestUser extends Owner {
   name: string;
