@@ -24,7 +24,9 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -222,7 +224,8 @@ static void op_mount(struct child *c, const struct op *op) {
     fdpath(p, fd);
     tgt = p;
   }
-  if (mount(*src ? src : NULL, tgt, *fstype ? fstype : NULL, flags, *data ? data : NULL) < 0) fail(c, errno, 2, 125);
+  if (mount(*src ? src : NULL, tgt, *fstype ? fstype : NULL, flags, *data ? data : NULL) < 0 && !(how & BK_OPTIONAL))
+    fail(c, errno, 2, 125);
   if (fd >= 0) close(fd);
 }
 
@@ -275,14 +278,20 @@ static void op_symlink(struct child *c, const struct op *op) {
   close(dfd);
 }
 
+/* after pivot_root, "in root" paths resolve against the new / */
+static void reopen_root(struct child *c) {
+  close(c->rootfd);
+  c->rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (c->rootfd < 0) fail(c, errno, 7, 125);
+}
+
 static void op_pivot(struct child *c, const struct op *op) {
   if (fchdir(c->rootfd) < 0) fail(c, errno, 1, 125);
   if (!op_int(op, 0)) {
     if (syscall(SYS_pivot_root, ".", ".") == 0) {
       if (umount2(".", MNT_DETACH) < 0) fail(c, errno, 2, 125);
       if (chdir("/") < 0) fail(c, errno, 3, 125);
-      close(c->rootfd);
-      c->rootfd = -1;
+      reopen_root(c);
       return;
     }
     if (errno != EINVAL) fail(c, errno, 4, 125);
@@ -292,8 +301,7 @@ static void op_pivot(struct child *c, const struct op *op) {
   if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) fail(c, errno, 5, 125);
   if (chroot(".") < 0) fail(c, errno, 6, 125);
   if (chdir("/") < 0) fail(c, errno, 3, 125);
-  close(c->rootfd);
-  c->rootfd = -1;
+  reopen_root(c);
 }
 
 static void op_setattr(struct child *c, const struct op *op) {
@@ -520,6 +528,25 @@ static void op_init(struct child *c) {
   }
 }
 
+static void op_setns(struct child *c, const struct op *op) {
+  int fd = open(op_str(op, 0, NULL), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(c, errno, 1, 125);
+  if (setns(fd, (int)op_int(op, 0)) < 0) fail(c, errno, 2, 125);
+  close(fd);
+}
+
+/* after setns(CLONE_NEWPID) only children are in the pid namespace: fork,
+ * tell the parent the child's pid, and let the intermediate exit so the
+ * child is adopted by bunker (a subreaper) or its caller's subreaper. */
+static void op_fork(struct child *c) {
+  pid_t child = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  if (child < 0) fail(c, errno, 1, 125);
+  if (child > 0) {
+    send_msg(c->sock, BK_MSG_PID, child, 0, 0);
+    _exit(0);
+  }
+}
+
 static void op_exec(struct child *c, const struct op *op) {
   static char *argv[MAX_ARGS + 1], *envp[MAX_ARGS + 1];
   uint32_t argc = (uint32_t)op_int(op, 0), envc = (uint32_t)op_int(op, 1);
@@ -635,6 +662,8 @@ static int child_main(void *arg) {
         break;
       }
       case BK_OP_INIT: op_init(c); break;
+      case BK_OP_SETNS: op_setns(c, &op); break;
+      case BK_OP_FORK: op_fork(c); break;
       case BK_OP_EXEC: op_exec(c, &op); break;
       default: fail(c, EINVAL, (int)op.code, 125);
     }
@@ -645,6 +674,65 @@ static int child_main(void *arg) {
 /* ---------------------------------------------------------------- parent */
 
 int bk_errno(void) { return errno; }
+
+int bk_flock(int fd, int op) { return flock(fd, op) < 0 ? -errno : 0; }
+
+int bk_mkfifo(const char *path, int mode) { return mkfifo(path, (mode_t)mode) < 0 ? -errno : 0; }
+
+int bk_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0; }
+
+/* OCI --console-socket: send the pty master to the caller (conmon) */
+int bk_send_fd(const char *socket_path, int fd) {
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (strlen(socket_path) >= sizeof addr.sun_path) return -ENAMETOOLONG;
+  strcpy(addr.sun_path, socket_path);
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -errno;
+  if (connect(s, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    int e = errno;
+    close(s);
+    return -e;
+  }
+  char name[] = "/dev/ptmx";
+  struct iovec iov = {name, sizeof name - 1};
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  memset(cbuf, 0, sizeof cbuf);
+  struct msghdr mh;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+  int r = sendmsg(s, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+  close(s);
+  return r;
+}
+
+/* waits up to TIMEOUT_MS (-1: forever) for PID (not necessarily our child) to
+ * exit; out[0] = 1 if it exited.  Returns 0 or -errno. */
+int bk_pidfd_wait(int pid, int timeout_ms, int32_t *out) {
+  out[0] = 0;
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) {
+    if (errno == ESRCH) { out[0] = 1; return 0; }
+    return -errno;
+  }
+  struct pollfd p = {fd, POLLIN, 0};
+  int r;
+  do r = poll(&p, 1, timeout_ms); while (r < 0 && errno == EINTR);
+  int e = errno;
+  close(fd);
+  if (r < 0) return -e;
+  out[0] = r > 0;
+  return 0;
+}
 
 int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   uint32_t magic;

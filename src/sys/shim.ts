@@ -10,6 +10,11 @@ const symbols = {
   bk_send_go: { args: [FFIType.i32], returns: FFIType.i32 },
   bk_read_msg: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   bk_supervise: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  bk_flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  bk_mkfifo: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
+  bk_send_fd: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
+  bk_subreaper: { args: [], returns: FFIType.i32 },
+  bk_pidfd_wait: { args: [FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
 } as const;
 
 type Lib = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
@@ -63,6 +68,7 @@ export type ChildMessage =
   | { type: "error"; op: number; errno: number; detail: number }
   | { type: "pty"; fd: number }
   | { type: "ready" }
+  | { type: "pid"; pid: number }
   | { type: "note"; op: number; errno: number; detail: number };
 
 /** Blocks for the next message from the child (EOF = it exec'd or died). */
@@ -75,6 +81,7 @@ export function readMessage(sock: number): ChildMessage {
     case 0x45: return { type: "error", op: out[0]!, errno: out[1]!, detail: out[2]! };
     case 0x50: return { type: "pty", fd: out[3]! };
     case 0x52: return { type: "ready" };
+    case 0x4b: return { type: "pid", pid: out[0]! };
     default: return { type: "note", op: out[0]!, errno: out[1]!, detail: out[2]! };
   }
 }
@@ -92,4 +99,36 @@ export function supervise(pid: number, pty: number, relayStdin: boolean): ExitSt
   const r = shim().bk_supervise(pid, pty, relayStdin ? 1 : 0, ptr(out));
   if (r < 0) throw new BunkerError(`cannot wait for the container process ${pid}`, { errno: -r });
   return { code: out[0]!, signal: out[1]! };
+}
+
+const cstr = (s: string) => Buffer.from(s + "\0");
+
+/** flock(2): LOCK_EX = 2, LOCK_NB = 4; returns 0 or -errno */
+export function flock(fd: number, op: number): number {
+  return shim().bk_flock(fd, op);
+}
+
+export function mkfifo(path: string, mode: number): void {
+  const r = shim().bk_mkfifo(cstr(path), mode);
+  if (r < 0) throw new BunkerError("cannot create the exec fifo", { errno: -r, path });
+}
+
+/** hands a pty master to the OCI --console-socket */
+export function sendFd(socketPath: string, fd: number): void {
+  const r = shim().bk_send_fd(cstr(socketPath), fd);
+  if (r < 0) throw new BunkerError("cannot send the terminal to the console socket", { errno: -r, path: socketPath });
+}
+
+/** become a child subreaper: orphans of our children come to us */
+export function becomeSubreaper(): void {
+  const r = shim().bk_subreaper();
+  if (r < 0) throw new BunkerError("cannot become a child subreaper", { errno: -r });
+}
+
+/** waits up to TIMEOUT_MS for PID to exit (any process); true if it did */
+export function waitPidExit(pid: number, timeoutMs: number): boolean {
+  const out = new Int32Array(1);
+  const r = shim().bk_pidfd_wait(pid, timeoutMs, ptr(out));
+  if (r < 0) throw new BunkerError(`cannot wait for process ${pid}`, { errno: -r });
+  return out[0] === 1;
 }
