@@ -250,7 +250,8 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   const st = status(dir, state);
   if (st !== "running" && st !== "created") throw new BunkerError(`cannot exec in a container that is ${st}`, { errno: "EINVAL" });
   const ops: Op[] = [];
-  const order: [string, number][] = [["user", K.CLONE_NEWUSER], ["mnt", K.CLONE_NEWNS], ["ipc", K.CLONE_NEWIPC], ["uts", K.CLONE_NEWUTS], ["net", K.CLONE_NEWNET], ["cgroup", K.CLONE_NEWCGROUP], ["pid", K.CLONE_NEWPID]];
+  // user first (it grants the rights to join the others), mnt last: after it, /proc is the container's
+  const order: [string, number][] = [["user", K.CLONE_NEWUSER], ["ipc", K.CLONE_NEWIPC], ["uts", K.CLONE_NEWUTS], ["net", K.CLONE_NEWNET], ["cgroup", K.CLONE_NEWCGROUP], ["pid", K.CLONE_NEWPID], ["mnt", K.CLONE_NEWNS]];
   let joinsPid = false;
   for (const [name, flag] of order) {
     const theirs = `/proc/${state.pid}/ns/${name}`;

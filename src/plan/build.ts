@@ -122,7 +122,8 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
 export function processOps(spec: Spec, ctx: PlanContext): Op[] {
   const proc = spec.process!;
   const { seccomp, caps } = ctx;
-  const ops: Op[] = [];
+  // first: a seccomp profile may forbid close_range, and nothing after needs other fds
+  const ops: Op[] = [{ op: "close-fds", preserve: ctx.preserveFds ?? 0 }];
   for (const r of proc.rlimits ?? []) {
     const res = rlimitNumber(r.type);
     if (res !== undefined) ops.push({ op: "rlimit", resource: res, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) });
@@ -138,7 +139,6 @@ export function processOps(spec: Spec, ctx: PlanContext): Op[] {
   if (nnp) ops.push({ op: "nnp" });
   if (seccomp && nnp) ops.push({ op: "seccomp", filter: seccomp, flags: sflags });
   if (proc.user.umask !== undefined) ops.push({ op: "umask", mask: proc.user.umask });
-  ops.push({ op: "close-fds", preserve: ctx.preserveFds ?? 0 });
   if (ctx.init) ops.push({ op: "init" });
   if (ctx.execFifo) ops.push({ op: "fifo-wait" });
   const args = proc.args ?? [];
