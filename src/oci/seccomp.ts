@@ -560,6 +560,11 @@ export function compileSeccomp(profile: Seccomp, opts: { failUnknown?: boolean }
   }
 
   let flags = 0;
-  for (const f of profile.flags ?? []) flags |= SECCOMP_FLAGS[f] ?? 0;
+  for (const f of profile.flags ?? []) {
+    if (f === "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") {
+      throw new BunkerError(`linux.seccomp.flags: ${f} is not supported (it needs a seccomp agent)`, { errno: "ENOTSUP" });
+    }
+    flags |= SECCOMP_FLAGS[f] ?? 0;
+  }
   return { program: a.bytes(), flags, unknownSyscalls: [...unknown] };
 }

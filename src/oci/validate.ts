@@ -496,6 +496,22 @@ function checkLinux(c: Checker, v: unknown): Namespace[] {
   return namespaces;
 }
 
+/** With mappings given, the process's ids must be among them (setresuid would fail with EINVAL). */
+function checkUserMapped(c: Checker, spec: Spec): void {
+  const user = spec.process?.user;
+  if (!user) return;
+  const inMap = (maps: IDMapping[], id: number) => maps.some((m) => id >= m.containerID && id < m.containerID + m.size);
+  const uids = spec.linux?.uidMappings;
+  const gids = spec.linux?.gidMappings;
+  if (uids?.length && !inMap(uids, user.uid)) c.fail("process.user.uid", `${user.uid} is not mapped in linux.uidMappings`);
+  if (gids?.length) {
+    if (!inMap(gids, user.gid)) c.fail("process.user.gid", `${user.gid} is not mapped in linux.gidMappings`);
+    (user.additionalGids ?? []).forEach((g, i) => {
+      if (!inMap(gids, g)) c.fail(`process.user.additionalGids[${i}]`, `${g} is not mapped in linux.gidMappings`);
+    });
+  }
+}
+
 /** Parses and validates a config.json; throws a BunkerError naming the JSON path. */
 export function parseConfig(text: string, file = "config.json"): Spec {
   const c = new Checker(file);
@@ -522,6 +538,7 @@ export function parseConfig(text: string, file = "config.json"): Spec {
   c.opt(o, "hooks", "", (x) => checkHooks(c, x));
   c.opt(o, "annotations", "", c.strMap);
   const namespaces = c.opt(o, "linux", "", (x) => checkLinux(c, x)) ?? [];
+  checkUserMapped(c, raw as Spec);
   for (const key of ["hostname", "domainname"]) {
     if (o[key] && !namespaces.some((n) => n.type === "uts")) c.fail(key, "requires a uts namespace in linux.namespaces");
   }

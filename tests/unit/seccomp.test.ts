@@ -1,7 +1,10 @@
 // The seccomp compiler, checked two ways: its BPF run through a small
 // classic-BPF interpreter gives the expected action for simulated syscalls,
 // and gives the same decisions as libseccomp's BPF for the same profile.
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import {
   AUDIT_ARCH_I386,
   AUDIT_ARCH_X86_64,
@@ -288,6 +291,7 @@ describe("compileSeccomp", () => {
     expect(compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"] }).flags).toBe(6);
     expect(() => compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["read"], action: "SCMP_ACT_NOTIFY" }] })).toThrow(BunkerError);
     expect(() => compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/agent.sock" })).toThrow("not supported");
+    expect(() => compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"] })).toThrow("not supported");
   });
 });
 
@@ -438,4 +442,72 @@ describe.skipIf(!haveLibseccomp)("against libseccomp", () => {
     };
     expect(decisions(compileSeccomp(p).program, false, 1)).toEqual(decisions(nativeProgram(p), false, 1));
   });
+});
+
+// ---- the kernel itself: it accepts the program and enforces it ----
+
+// python3's ctypes installs the filter (after no_new_privs) and execs the command
+const LOADER = `
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+prog = open(sys.argv[1], "rb").read()
+buf = ctypes.create_string_buffer(prog, len(prog))
+class Fprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+fp = Fprog(len(prog) // 8, ctypes.cast(buf, ctypes.c_void_p))
+if libc.prctl(38, 1, 0, 0, 0) != 0:
+    sys.exit("prctl: " + os.strerror(ctypes.get_errno()))
+if libc.syscall(317, 1, int(sys.argv[2]), ctypes.byref(fp)) != 0:
+    sys.exit("seccomp: " + os.strerror(ctypes.get_errno()))
+os.execv(sys.argv[3], sys.argv[3:])
+`;
+
+const python = spawnSync("python3", ["-c", "import ctypes"]).status === 0;
+
+describe.skipIf(!python)("in the kernel", () => {
+  const dir = mkdtempSync(`${tmpdir()}/bunker-seccomp-`);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const runUnder = (profile: Seccomp, cmd: string[]) => {
+    const { program, flags } = compileSeccomp(profile);
+    writeFileSync(`${dir}/prog`, program);
+    return spawnSync("python3", ["-c", LOADER, `${dir}/prog`, String(flags), ...cmd], { encoding: "utf8" });
+  };
+
+  test("denied syscalls fail with the profile's errno; the rest work", () => {
+    const profile: Seccomp = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+      flags: ["SECCOMP_FILTER_FLAG_LOG"],
+      syscalls: [
+        { names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 13 },
+        { names: ["uname"], action: "SCMP_ACT_ERRNO", errnoRet: 38 },
+      ],
+    };
+    // one run (python3 starts slowly): the shell and its children inherit the filter
+    const r = runUnder(profile, ["/bin/sh", "-c", `/bin/mkdir ${dir}/sub; echo "mkdir $?"; /bin/uname; echo "uname $?"; echo fine`]);
+    expect(r.stderr).toContain("Permission denied");
+    expect(r.stderr).toContain("Function not implemented");
+    expect(r.stdout).toBe("mkdir 1\nuname 1\nfine\n");
+    expect(r.status).toBe(0);
+  }, 30000);
+
+  test("a long all-arch profile with conditions is accepted", () => {
+    const names = syscallNames("x86_64").filter((n) => !["execve", "exit_group", "exit", "brk", "mmap", "openat", "read", "write", "close"].includes(n));
+    const r = runUnder(
+      {
+        defaultAction: "SCMP_ACT_ALLOW",
+        architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        syscalls: [
+          { names: ["kexec_load", "reboot", "init_module", "swapon"], action: "SCMP_ACT_ERRNO" },
+          { names: ["clone"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 0x10000000, valueTwo: 0x10000000, op: "SCMP_CMP_MASKED_EQ" }] },
+          { names: ["personality"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 0xffffffff, op: "SCMP_CMP_EQ" }] },
+          { names, action: "SCMP_ACT_ALLOW", args: [{ index: 5, value: 2 ** 40, op: "SCMP_CMP_LT" }] },
+        ],
+      },
+      ["/bin/true"],
+    );
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  }, 30000);
 });
