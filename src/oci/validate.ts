@@ -55,6 +55,10 @@ class Checker {
     if (!Array.isArray(v)) this.fail(path, "must be an array");
     return v;
   }
+  /** an array of objects, each checked by fn with its path */
+  objs<T>(v: unknown, path: string, fn: (o: Obj, p: string, i: number) => T): T[] {
+    return this.arr(v, path).map((x, i) => fn(this.obj(x, child(path, i)), child(path, i), i));
+  }
   strs(v: unknown, path: string): string[] {
     return this.arr(v, path).map((s, i) => this.str(s, child(path, i)));
   }
@@ -185,9 +189,7 @@ function parseJson(text: string, file: string): unknown {
 // ---- the spec, part by part ----
 
 function checkMappings(c: Checker, v: unknown, path: string): IDMapping[] {
-  const maps = c.arr(v, path).map((m, i) => {
-    const p = child(path, i);
-    const o = c.obj(m, p);
+  const maps = c.objs(v, path, (o, p) => {
     const containerID = c.req(o, "containerID", p, (x, q) => c.uint(x, q, U32_MAX));
     const hostID = c.req(o, "hostID", p, (x, q) => c.uint(x, q, U32_MAX));
     const size = c.req(o, "size", p, (x, q) => c.int(x, q, 1, U32_MAX));
@@ -205,8 +207,7 @@ function checkMappings(c: Checker, v: unknown, path: string): IDMapping[] {
   return maps;
 }
 
-function checkMount(c: Checker, v: unknown, p: string): void {
-  const o = c.obj(v, p);
+function checkMount(c: Checker, o: Obj, p: string): void {
   c.req(o, "destination", p, c.abs);
   c.opt(o, "type", p, c.str);
   c.opt(o, "source", p, c.str);
@@ -254,9 +255,7 @@ function checkProcess(c: Checker, v: unknown): void {
   });
   c.opt(o, "rlimits", p, (x, q) => {
     const seen = new Set<string>();
-    c.arr(x, q).forEach((r, i) => {
-      const rp = child(q, i);
-      const rl = c.obj(r, rp);
+    c.objs(x, q, (rl, rp) => {
       const type = c.req(rl, "type", rp, c.str);
       if (rlimitNumber(type) === undefined) c.fail(child(rp, "type"), `unknown rlimit ${JSON.stringify(type)}`);
       if (seen.has(type)) c.fail(child(rp, "type"), `duplicate ${JSON.stringify(type)}`);
@@ -280,9 +279,7 @@ function checkHooks(c: Checker, v: unknown): void {
   const o = c.obj(v, "hooks");
   for (const kind of HOOK_KINDS) {
     c.opt(o, kind, "hooks", (x, q) =>
-      c.arr(x, q).forEach((h, i) => {
-        const hp = child(q, i);
-        const hook = c.obj(h, hp);
+      c.objs(x, q, (hook, hp) => {
         c.req(hook, "path", hp, c.abs);
         c.opt(hook, "args", hp, c.strs);
         c.opt(hook, "env", hp, c.strs);
@@ -294,9 +291,7 @@ function checkHooks(c: Checker, v: unknown): void {
 
 function checkNamespaces(c: Checker, v: unknown, path: string): Namespace[] {
   const seen = new Set<string>();
-  return c.arr(v, path).map((n, i) => {
-    const p = child(path, i);
-    const o = c.obj(n, p);
+  return c.objs(v, path, (o, p) => {
     const type = c.req(o, "type", p, c.str);
     if (!NAMESPACE_TYPES.includes(type as NamespaceType)) c.fail(child(p, "type"), `unknown namespace type ${JSON.stringify(type)}`);
     if (seen.has(type)) c.fail(child(p, "type"), `duplicate ${JSON.stringify(type)}`);
@@ -309,9 +304,7 @@ function checkNamespaces(c: Checker, v: unknown, path: string): Namespace[] {
 function checkResources(c: Checker, v: unknown, path: string): void {
   const o = c.obj(v, path);
   c.opt(o, "devices", path, (x, q) =>
-    c.arr(x, q).forEach((d, i) => {
-      const p = child(q, i);
-      const dev = c.obj(d, p);
+    c.objs(x, q, (dev, p) => {
       c.req(dev, "allow", p, c.bool);
       c.opt(dev, "type", p, (y, r) => {
         if (!["a", "c", "b"].includes(c.str(y, r))) c.fail(r, 'must be "a", "c" or "b"');
@@ -340,18 +333,14 @@ function checkResources(c: Checker, v: unknown, path: string): void {
     c.opt(b, "weightDevice", q, (y, r) => c.arr(y, r).forEach((d, i) => c.ints(d, child(r, i), ["major", "minor", "weight", "leafWeight"], 0)));
     for (const k of ["throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice"]) {
       c.opt(b, k, q, (y, r) =>
-        c.arr(y, r).forEach((d, i) => {
-          const p = child(r, i);
-          const dev = c.ints(d, p, [], 0);
+        c.objs(y, r, (dev, p) => {
           for (const f of ["major", "minor", "rate"]) c.req(dev, f, p, c.uint);
         }),
       );
     }
   });
   c.opt(o, "hugepageLimits", path, (x, q) =>
-    c.arr(x, q).forEach((h, i) => {
-      const p = child(q, i);
-      const hp = c.obj(h, p);
+    c.objs(x, q, (hp, p) => {
       c.req(hp, "pageSize", p, c.str);
       c.req(hp, "limit", p, c.uint);
     }),
@@ -359,9 +348,7 @@ function checkResources(c: Checker, v: unknown, path: string): void {
   c.opt(o, "network", path, (x, q) => {
     const n = c.ints(x, q, ["classID"], 0);
     c.opt(n, "priorities", q, (y, r) =>
-      c.arr(y, r).forEach((pr, i) => {
-        const p = child(r, i);
-        const po = c.obj(pr, p);
+      c.objs(y, r, (po, p) => {
         c.req(po, "name", p, c.str);
         c.req(po, "priority", p, c.uint);
       }),
@@ -402,9 +389,7 @@ function checkSeccomp(c: Checker, v: unknown, path: string): void {
   const listener = c.opt(o, "listenerPath", path, c.abs);
   c.opt(o, "listenerMetadata", path, c.str);
   c.opt(o, "syscalls", path, (x, q) =>
-    c.arr(x, q).forEach((s, i) => {
-      const p = child(q, i);
-      const sc = c.obj(s, p);
+    c.objs(x, q, (sc, p) => {
       const names = c.req(sc, "names", p, c.strs);
       if (names.length === 0) c.fail(child(p, "names"), "must not be empty");
       names.forEach((n, j) => {
@@ -414,9 +399,7 @@ function checkSeccomp(c: Checker, v: unknown, path: string): void {
       if (act === "SCMP_ACT_NOTIFY" && !listener) c.fail(child(path, "listenerPath"), "is required with SCMP_ACT_NOTIFY");
       errnoRet(sc, p, "errnoRet", act);
       c.opt(sc, "args", p, (y, r) =>
-        c.arr(y, r).forEach((a, j) => {
-          const ap = child(r, j);
-          const arg = c.obj(a, ap);
+        c.objs(y, r, (arg, ap) => {
           c.req(arg, "index", ap, (z, t) => c.uint(z, t, 5));
           c.req(arg, "value", ap, (z, t) => c.uint(z, t, 2 ** 64 - 1));
           c.opt(arg, "valueTwo", ap, (z, t) => c.uint(z, t, 2 ** 64 - 1));
@@ -461,9 +444,7 @@ function checkLinux(c: Checker, v: unknown): Namespace[] {
     });
   }
   c.opt(o, "devices", p, (x, q) =>
-    c.arr(x, q).forEach((d, i) => {
-      const dp = child(q, i);
-      const dev = c.obj(d, dp);
+    c.objs(x, q, (dev, dp) => {
       const type = c.req(dev, "type", dp, c.str);
       if (!DEVICE_TYPES.includes(type)) c.fail(child(dp, "type"), 'must be "c", "b", "u" or "p"');
       c.req(dev, "path", dp, c.abs);
@@ -528,7 +509,7 @@ export function parseConfig(text: string, file = "config.json"): Spec {
     if (path === "") c.fail("root.path", "must not be empty");
     c.opt(root, "readonly", q, c.bool);
   });
-  c.opt(o, "mounts", "", (x, q) => c.arr(x, q).forEach((m, i) => checkMount(c, m, child(q, i))));
+  c.opt(o, "mounts", "", (x, q) => c.objs(x, q, (m, p) => checkMount(c, m, p)));
   c.opt(o, "process", "", (x) => checkProcess(c, x));
   for (const key of ["hostname", "domainname"]) {
     c.opt(o, key, "", (x, q) => {
