@@ -2,15 +2,17 @@
 // seccomp(SECCOMP_SET_MODE_FILTER): a `struct sock_filter[]` byte string,
 // 8 bytes per instruction, little endian, for the shim's SECCOMP op.
 //
-// Semantics (checked against libseccomp in tests/unit/seccomp-libseccomp.test.ts):
-// - The native arch (x86_64) is always in the filter; SCMP_ARCH_X86 adds an
+// Semantics (checked against libseccomp and the kernel in tests/unit/seccomp.test.ts):
+// - Filters are for x86_64 kernels (other hosts get a clear error).  The
+//   native arch (x86_64) is always in the filter; SCMP_ARCH_X86 adds an
 //   i386 block, SCMP_ARCH_X32 adds x32 numbers (nr | 0x40000000) to the
 //   x86_64 block.  Without X32, x32 syscalls get the bad-arch action, as with
 //   libseccomp.  Other architectures cannot appear on an x86_64 kernel and
 //   are accepted and left out.  A task of an arch not in the filter is killed
 //   (libseccomp's default bad-arch action, SECCOMP_RET_KILL_THREAD).
 // - Rules of one syscall are tried in profile order; the first whose
-//   conditions all hold decides.  As in runc and crun, an entry whose args
+//   conditions all hold decides (libseccomp merges overlapping rules into a
+//   tree instead; for rules that do not overlap the two agree).  As in runc and crun, an entry whose args
 //   name one index twice is split into one rule per condition (OR), otherwise
 //   its conditions are ANDed.
 // - Comparisons are unsigned on 64 bits (high word, then low word); on i386
@@ -254,7 +256,7 @@ export function syscallNumber(arch: SyscallArch, name: string): number | undefin
   return n === undefined ? undefined : arch === "x32" ? n | X32_SYSCALL_BIT : n;
 }
 
-/** every name in the x86_64 table (for tests and for `features`) */
+/** every name in ARCH's table */
 export function syscallNames(arch: SyscallArch): string[] {
   return [...syscallTables()[arch].keys()];
 }
@@ -476,14 +478,19 @@ function actionValue(action: string, errnoRet: number | undefined, where: string
   return base;
 }
 
+/** JSON numbers are doubles: 2^64-1 arrives as 2^64 (and above 2^53 values are rounded anyway) */
+function u64(n: number): bigint {
+  return n >= 2 ** 64 ? 0xffff_ffff_ffff_ffffn : BigInt(n);
+}
+
 /** runc/crun: args naming one index twice are alternatives, else all must hold */
 function rulesOf(entry: SeccompSyscall, ret: number): Rule[] {
   const conds: Condition[] = (entry.args ?? []).map((c) => ({
     index: c.index,
     op: c.op,
-    value: BigInt(c.value),
+    value: u64(c.value),
     // libseccomp compares (arg & mask) with (datum & mask)
-    valueTwo: c.op === "SCMP_CMP_MASKED_EQ" ? BigInt(c.valueTwo ?? 0) & BigInt(c.value) : 0n,
+    valueTwo: c.op === "SCMP_CMP_MASKED_EQ" ? u64(c.valueTwo ?? 0) & u64(c.value) : 0n,
   }));
   const indexes = new Set(conds.map((c) => c.index));
   if (indexes.size < conds.length) return conds.map((c) => ({ ret, conds: [c] }));
@@ -501,6 +508,9 @@ export interface CompiledSeccomp {
 
 /** Compiles linux.seccomp (already validated by parseConfig) for an x86_64 kernel. */
 export function compileSeccomp(profile: Seccomp, opts: { failUnknown?: boolean } = {}): CompiledSeccomp {
+  if (process.arch !== "x64") {
+    throw new BunkerError(`linux.seccomp: filters are compiled for x86_64 only, not ${process.arch}`, { errno: "ENOTSUP" });
+  }
   if (profile.listenerPath) {
     throw new BunkerError("linux.seccomp.listenerPath: seccomp notification is not supported (bunker has no seccomp agent)", {
       errno: "ENOTSUP",

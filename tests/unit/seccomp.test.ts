@@ -246,6 +246,14 @@ describe("compileSeccomp", () => {
     for (const v of [0n, 1n, 2n, 2n ** 40n, 2n ** 41n + 3n]) expect(runBpf(program, x64("write", [0n, v]))).toBe(SECCOMP_RET_ALLOW);
   });
 
+  test("u64 max from JSON (which parses as 2^64) stays all ones", () => {
+    const { program } = compileSeccomp(
+      JSON.parse('{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["kill"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":18446744073709551615,"op":"SCMP_CMP_EQ"}]}]}'),
+    );
+    expect(runBpf(program, x64("kill", [0xffff_ffff_ffff_ffffn]))).toBe(EPERM);
+    expect(runBpf(program, x64("kill", [0n]))).toBe(SECCOMP_RET_ALLOW);
+  });
+
   test("i386 compares the low word only", () => {
     const { program } = compileSeccomp({
       defaultAction: "SCMP_ACT_ALLOW",
