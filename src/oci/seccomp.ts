@@ -19,6 +19,11 @@
 //   only the low word is compared, as libseccomp does for 32-bit arches.
 //   MASKED_EQ (value = mask, valueTwo = datum) holds when
 //   (arg & mask) == (datum & mask), as in libseccomp.
+// - On i386 the socket and SysV IPC calls can also be made through
+//   socketcall(2) and ipc(2): as libseccomp does, a rule for such a name also
+//   goes to socketcall/ipc, with its arg 0 conditions replaced by "arg 0 is
+//   the call number" and the others kept as they are (the real arguments are
+//   in memory there, so they cannot be checked).
 // - ERRNO and TRACE without errnoRet return EPERM (as runc).
 // - Unknown names (as crun): a name that is a syscall on another arch only is
 //   skipped silently; a name unknown on every arch we know is skipped and
@@ -261,10 +266,31 @@ export function syscallNames(arch: SyscallArch): string[] {
   return [...syscallTables()[arch].keys()];
 }
 
+/** i386's multiplexers and their call numbers (linux/net.h, linux/ipc.h) */
+const I386_SOCKETCALL = 102;
+const I386_IPC = 117;
+const SOCKETCALLS: Readonly<Record<string, number>> = {
+  socket: 1, bind: 2, connect: 3, listen: 4, accept: 5, getsockname: 6, getpeername: 7, socketpair: 8, send: 9,
+  recv: 10, sendto: 11, recvfrom: 12, shutdown: 13, setsockopt: 14, getsockopt: 15, sendmsg: 16, recvmsg: 17,
+  accept4: 18, recvmmsg: 19, sendmmsg: 20,
+};
+const IPC_CALLS: Readonly<Record<string, number>> = {
+  semop: 1, semget: 2, semctl: 3, semtimedop: 4, msgsnd: 11, msgrcv: 12, msgget: 13, msgctl: 14, shmat: 21,
+  shmdt: 22, shmget: 23, shmctl: 24,
+};
+
+/** i386: the multiplexer and call number that also reach NAME */
+function i386Multiplexed(name: string): { nr: number; call: number } | undefined {
+  if (name in SOCKETCALLS) return { nr: I386_SOCKETCALL, call: SOCKETCALLS[name]! };
+  if (name in IPC_CALLS) return { nr: I386_IPC, call: IPC_CALLS[name]! };
+  return undefined;
+}
+
 function knownSomewhere(name: string): boolean {
   everyName ??= new Set([
     ...Object.values(syscallTables()).flatMap((t) => [...t.keys()]),
     ...OTHER_ARCH_NAMES.split(" "),
+    ...Object.keys(SOCKETCALLS),
   ]);
   return everyName.has(name);
 }
@@ -527,15 +553,22 @@ export function compileSeccomp(profile: Seccomp, opts: { failUnknown?: boolean }
   (profile.syscalls ?? []).forEach((entry, i) => {
     const ret = actionValue(entry.action, entry.errnoRet, `linux.seccomp.syscalls[${i}].action`);
     const entryRules = rulesOf(entry, ret);
+    const add = (arch: SyscallArch, nr: number, more: Rule[]) => {
+      const list = rules[arch].get(nr) ?? [];
+      list.push(...more);
+      rules[arch].set(nr, list);
+    };
     for (const name of entry.names) {
       let found = false;
       for (const arch of arches) {
         const nr = syscallNumber(arch, name);
-        if (nr === undefined) continue;
-        found = true;
-        const list = rules[arch].get(nr) ?? [];
-        list.push(...entryRules);
-        rules[arch].set(nr, list);
+        if (nr !== undefined) add(arch, nr, entryRules);
+        const mux = arch === "x86" ? i386Multiplexed(name) : undefined;
+        if (mux) {
+          const call: Condition = { index: 0, op: "SCMP_CMP_EQ", value: BigInt(mux.call), valueTwo: 0n };
+          add(arch, mux.nr, entryRules.map((r) => ({ ret: r.ret, conds: [call, ...r.conds.filter((c) => c.index !== 0)] })));
+        }
+        found ||= nr !== undefined || mux !== undefined;
       }
       if (!found && !knownSomewhere(name)) unknown.add(name);
     }

@@ -254,6 +254,30 @@ describe("compileSeccomp", () => {
     expect(runBpf(program, x64("kill", [0n]))).toBe(SECCOMP_RET_ALLOW);
   });
 
+  test("i386: socket and IPC rules also cover socketcall(2) and ipc(2)", () => {
+    const { program } = compileSeccomp({
+      defaultAction: "SCMP_ACT_ALLOW",
+      architectures: ["SCMP_ARCH_X86"],
+      syscalls: [
+        { names: ["socket"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 16, op: "SCMP_CMP_EQ" }] },
+        { names: ["accept", "shmget"], action: "SCMP_ACT_KILL_PROCESS" },
+        { names: ["connect"], action: "SCMP_ACT_LOG", args: [{ index: 2, value: 16, op: "SCMP_CMP_GT" }] },
+      ],
+    });
+    // arg 0 conditions give way to the call number; the others stay (libseccomp's way)
+    expect(runBpf(program, { nr: 102, arch: AUDIT_ARCH_I386, args: [3n, 0n, 17n] })).toBe(SECCOMP_RET_LOG); // SYS_CONNECT
+    expect(runBpf(program, { nr: 102, arch: AUDIT_ARCH_I386, args: [3n, 0n, 16n] })).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(program, i386("socket", [16n]))).toBe(EPERM);
+    expect(runBpf(program, i386("socket", [2n]))).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(program, { nr: 102, arch: AUDIT_ARCH_I386, args: [1n] })).toBe(EPERM); // SYS_SOCKET
+    expect(runBpf(program, { nr: 102, arch: AUDIT_ARCH_I386, args: [5n] })).toBe(SECCOMP_RET_KILL_PROCESS); // SYS_ACCEPT
+    expect(runBpf(program, { nr: 102, arch: AUDIT_ARCH_I386, args: [4n] })).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(program, i386("shmget"))).toBe(SECCOMP_RET_KILL_PROCESS);
+    expect(runBpf(program, { nr: 117, arch: AUDIT_ARCH_I386, args: [23n] })).toBe(SECCOMP_RET_KILL_PROCESS); // SHMGET
+    expect(runBpf(program, { nr: 117, arch: AUDIT_ARCH_I386, args: [21n] })).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(program, x64("accept"))).toBe(SECCOMP_RET_KILL_PROCESS);
+  });
+
   test("i386 compares the low word only", () => {
     const { program } = compileSeccomp({
       defaultAction: "SCMP_ACT_ALLOW",
@@ -338,8 +362,10 @@ function rng(seed: number): () => number {
   };
 }
 
-// syscalls that exist on x86_64, i386 and x32 and that libseccomp does not
-// multiplex (socketcall/ipc on i386)
+// syscalls of x86_64, i386 and x32, then socket and SysV IPC calls (which
+// i386 also reaches through socketcall and ipc; accept, semop and semtimedop
+// only that way)
+const SOCKET_IPC = ["socket", "bind", "connect", "accept", "accept4", "sendto", "recvmsg", "socketpair", "shmget", "shmat", "semop", "semtimedop", "msgget", "semctl"];
 const COMMON = [
   "read", "write", "close", "getpid", "kill", "mkdir", "rmdir", "chdir", "dup", "dup2", "pipe2", "ioctl",
   "prctl", "personality", "unshare", "setns", "mount", "umount2", "chroot", "openat", "mknodat", "ptrace",
@@ -363,9 +389,9 @@ function randomProfile(r: () => number, wide: boolean): Seccomp {
     }
     return [...args.values()];
   };
-  const names = [...COMMON].sort(() => r() - 0.5);
+  const names = [...COMMON, ...SOCKET_IPC].sort(() => r() - 0.5);
   const syscalls: Seccomp["syscalls"] = [];
-  for (let i = 0; i < 12 && names.length; i++) {
+  for (let i = 0; i < 16 && names.length; i++) {
     const n = 1 + Math.floor(r() * 3);
     const action = pick(ACTIONS);
     const nargs = r() < 0.4 ? 0 : 1 + Math.floor(r() * 3);
@@ -403,8 +429,9 @@ describe.skipIf(!haveLibseccomp)("against libseccomp", () => {
     const r = rng(seed);
     const out: string[] = [];
     const arches = wide ? (["x86_64"] as const) : (["x86_64", "x86", "x32"] as const);
-    for (const name of COMMON) {
+    for (const name of [...COMMON, ...SOCKET_IPC]) {
       for (const arch of arches) {
+        if (syscallNumber(arch, name) === undefined) continue;
         for (let k = 0; k < 6; k++) {
           const args = Array.from({ length: 6 }, () =>
             BigInt(wide && r() < 0.3 ? [0x1_0000_0000, 0x1_0000_0001, 0x7_0000_0010, 2 ** 40, 2 ** 40 + 9][Math.floor(r() * 5)]! : [0, 1, 2, 8, 9, 0x10, 0xff, 0xffffffff, 3][Math.floor(r() * 9)]!),
@@ -412,6 +439,13 @@ describe.skipIf(!haveLibseccomp)("against libseccomp", () => {
           const d = { nr: syscallNumber(arch, name)!, arch: ARCHES[arch], args };
           out.push(`${arch} ${name}(${args.join(",")}) -> ${runBpf(prog, d).toString(16)}`);
         }
+      }
+    }
+    // i386's multiplexers with every call number
+    if (!wide) {
+      for (let call = 0; call <= 25; call++) {
+        out.push(`socketcall(${call}) -> ${runBpf(prog, { nr: 102, arch: AUDIT_ARCH_I386, args: [BigInt(call), 16n] }).toString(16)}`);
+        out.push(`ipc(${call}) -> ${runBpf(prog, { nr: 117, arch: AUDIT_ARCH_I386, args: [BigInt(call), 16n] }).toString(16)}`);
       }
     }
     // syscalls no rule names, the x32 bit, other arches
@@ -431,7 +465,7 @@ describe.skipIf(!haveLibseccomp)("against libseccomp", () => {
         // the profile is in the diff context when they differ
         expect({ p, d: decisions(ours, wide, seed) }).toEqual({ p, d: decisions(theirs, wide, seed) });
       }
-    });
+    }, 30000);
   }
 
   test("a Docker-like profile decides as libseccomp does", () => {
