@@ -5,7 +5,7 @@ import { BunkerError } from "../errors.ts";
 import { capNumber } from "./caps.ts";
 import { rlimitNumber } from "./rlimits.ts";
 import { ACTIONS_WITH_ERRNO, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPS } from "./seccomp.ts";
-import type { IDMapping, Namespace, NamespaceType, Spec } from "./spec.ts";
+import type { IDMapping, Namespace, NamespaceType, Process, Spec } from "./spec.ts";
 
 export const NAMESPACE_TYPES: readonly NamespaceType[] = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"];
 const CAP_SETS = ["bounding", "effective", "inheritable", "permitted", "ambient"] as const;
@@ -174,9 +174,11 @@ function syntaxErrorAt(text: string): { offset: number; problem: string } {
   return { offset: 0, problem: "invalid JSON" };
 }
 
-function parseJson(text: string, file: string): unknown {
+/** TEXT as a JSON object, or a one-line error saying where it is not */
+function parseJsonObject(text: string, file: string): Obj {
+  let raw: unknown;
   try {
-    return JSON.parse(text);
+    raw = JSON.parse(text);
   } catch {
     const { offset, problem } = syntaxErrorAt(text);
     const before = text.slice(0, offset).split("\n");
@@ -184,6 +186,10 @@ function parseJson(text: string, file: string): unknown {
     const column = before[before.length - 1]!.length + 1;
     throw new BunkerError(`${file}: invalid JSON at line ${line}, column ${column}: ${problem}`, { errno: "EINVAL" });
   }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new BunkerError(`${file}: must be a JSON object`, { errno: "EINVAL" });
+  }
+  return raw as Obj;
 }
 
 // ---- the spec, part by part ----
@@ -216,15 +222,15 @@ function checkMount(c: Checker, o: Obj, p: string): void {
   c.opt(o, "gidMappings", p, (x, q) => checkMappings(c, x, q));
 }
 
-function checkProcess(c: Checker, v: unknown): void {
-  const p = "process";
+/** P: "process" in a config.json, "" for an `exec --process` file */
+function checkProcess(c: Checker, v: unknown, p: string): void {
   const o = c.obj(v, p);
   const terminal = c.opt(o, "terminal", p, c.bool);
   c.opt(o, "consoleSize", p, (x, q) => {
     const s = c.obj(x, q);
     c.req(s, "height", q, c.uint);
     c.req(s, "width", q, c.uint);
-    if (!terminal) c.fail(q, "requires process.terminal to be true");
+    if (!terminal) c.fail(q, `requires ${child(p, "terminal")} to be true`);
   });
   c.req(o, "user", p, (x, q) => {
     const u = c.obj(x, q);
@@ -235,7 +241,7 @@ function checkProcess(c: Checker, v: unknown): void {
     c.opt(u, "username", q, c.str);
   });
   const args = c.req(o, "args", p, c.strs);
-  if (args.length === 0) c.fail("process.args", "must not be empty");
+  if (args.length === 0) c.fail(child(p, "args"), "must not be empty");
   c.opt(o, "commandLine", p, c.str);
   c.opt(o, "env", p, (x, q) =>
     c.strs(x, q).forEach((e, i) => {
@@ -496,11 +502,7 @@ function checkUserMapped(c: Checker, spec: Spec): void {
 /** Parses and validates a config.json; throws a BunkerError naming the JSON path. */
 export function parseConfig(text: string, file = "config.json"): Spec {
   const c = new Checker(file);
-  const raw = parseJson(text, file);
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new BunkerError(`${file}: must be a JSON object`, { errno: "EINVAL" });
-  }
-  const o = raw as Obj;
+  const o = parseJsonObject(text, file);
   const version = c.req(o, "ociVersion", "", c.str);
   if (!/^\d+\.\d+\.\d+/.test(version)) c.fail("ociVersion", `must be a version like 1.2.0, not ${JSON.stringify(version)}`);
   c.req(o, "root", "", (x, q) => {
@@ -510,7 +512,7 @@ export function parseConfig(text: string, file = "config.json"): Spec {
     c.opt(root, "readonly", q, c.bool);
   });
   c.opt(o, "mounts", "", (x, q) => c.objs(x, q, (m, p) => checkMount(c, m, p)));
-  c.opt(o, "process", "", (x) => checkProcess(c, x));
+  c.opt(o, "process", "", (x, q) => checkProcess(c, x, q));
   for (const key of ["hostname", "domainname"]) {
     c.opt(o, key, "", (x, q) => {
       if (c.str(x, q).length > 64) c.fail(q, "must be at most 64 characters");
@@ -519,11 +521,18 @@ export function parseConfig(text: string, file = "config.json"): Spec {
   c.opt(o, "hooks", "", (x) => checkHooks(c, x));
   c.opt(o, "annotations", "", c.strMap);
   const namespaces = c.opt(o, "linux", "", (x) => checkLinux(c, x)) ?? [];
-  checkUserMapped(c, raw as Spec);
+  checkUserMapped(c, o as unknown as Spec);
   for (const key of ["hostname", "domainname"]) {
     if (o[key] && !namespaces.some((n) => n.type === "uts")) c.fail(key, "requires a uts namespace in linux.namespaces");
   }
-  return raw as Spec;
+  return o as unknown as Spec;
+}
+
+/** `exec --process FILE`: a runtime-spec process object on its own, paths named from its root. */
+export function parseProcess(text: string, file: string): Process {
+  const raw = parseJsonObject(text, file);
+  checkProcess(new Checker(file), raw, "");
+  return raw as unknown as Process;
 }
 
 // ---- rootless adjustments ----

@@ -2,7 +2,7 @@
 // and ensureUserNamespace's rootless adjustments.
 import { describe, expect, test } from "bun:test";
 import { BunkerError } from "../../src/errors.ts";
-import { ensureUserNamespace, parseConfig } from "../../src/oci/validate.ts";
+import { ensureUserNamespace, parseConfig, parseProcess } from "../../src/oci/validate.ts";
 import type { Spec } from "../../src/oci/spec.ts";
 
 function base(): Record<string, any> {
@@ -230,6 +230,29 @@ describe("parseConfig", () => {
         }
       }
     }
+  });
+});
+
+describe("parseProcess (exec --process)", () => {
+  const proc = () => structuredClone(base().process);
+  const msg = (p: unknown) => {
+    try {
+      parseProcess(typeof p === "string" ? p : JSON.stringify(p), "process.json");
+    } catch (e) {
+      return (e as BunkerError).message;
+    }
+    return "(accepted)";
+  };
+
+  test("valid, and errors named from the file's root", () => {
+    expect(msg(proc())).toBe("(accepted)");
+    expect(parseProcess(JSON.stringify(proc()), "p.json").args).toEqual(["sh"]);
+    expect(msg({ ...proc(), args: [] })).toBe("process.json: args: must not be empty");
+    expect(msg({ ...proc(), cwd: "tmp" })).toBe("process.json: cwd: must be an absolute path");
+    expect(msg({ ...proc(), consoleSize: { height: 1, width: 1 } })).toBe("process.json: consoleSize: requires terminal to be true");
+    expect(msg({ ...proc(), user: { uid: 0 } })).toBe("process.json: user.gid: is required");
+    expect(msg("[1]")).toBe("process.json: must be a JSON object");
+    expect(msg('{"args": ["sh"')).toBe('process.json: invalid JSON at line 1, column 15: expected "," or "]"');
   });
 });
 
