@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   list: () => import("./cli/list.ts"),
   ps: () => import("./cli/ps.ts"),
   features: () => import("./cli/features.ts"),
+  spec: () => import("./cli/spec.ts"),
 };
 
 const USAGE = `usage: bunker [--debug] [--root DIR] COMMAND [ARGS...]
@@ -34,6 +35,7 @@ commands:
   list      list containers
   ps        list a container's processes
   features  print the runtime's features (JSON)
+  spec      write a default config.json (--rootless)
   version   print the version
 
 Run 'bunker COMMAND --help' for a command's flags.`;
