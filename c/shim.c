@@ -621,6 +621,16 @@ static int child_main(void *arg) {
   char go;
   /* blocked until the parent has written uid_map/gid_map and joined the cgroup */
   if (read(c->sock, &go, 1) != 1 || go != 'G') _exit(125);
+  uint64_t flags;
+  memcpy(&flags, c->plan + 8, 8);
+  if (flags & CLONE_NEWUSER) {
+    /* become the namespace's root: our ids are still the creator's, which the
+     * map need not contain (root creating a 0 -> 1001 map); files the mounts
+     * create would get an overflow owner (EOVERFLOW).  A map without 0 keeps
+     * the old ids (EINVAL is fine). */
+    (void)syscall(SYS_setresgid, 0, 0, 0);
+    (void)syscall(SYS_setresuid, 0, 0, 0);
+  }
   const uint8_t *p = c->plan + 16, *end = c->plan + c->len;
   uint32_t nops;
   memcpy(&nops, c->plan + 4, 4);

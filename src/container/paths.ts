@@ -1,5 +1,5 @@
 // Where bunker keeps per-container state: runc's --root.
-import { mkdirSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, statSync } from "node:fs";
 import type { GlobalOptions } from "../cli/global.ts";
 import { fromSysError } from "../errors.ts";
 
@@ -37,6 +37,8 @@ export function stateRoot(g: GlobalOptions): StateRoot {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = statSync(dir);
     if (st.uid !== uid) throw Object.assign(new Error("not ours"), { code: "EPERM", path: dir });
+    // root's containers may run as another host uid (a mapped root) that must reach its exec.fifo
+    if (uid === 0 && (st.mode & 0o777) !== 0o711) chmodSync(dir, 0o711);
   } catch (e) {
     throw fromSysError("cannot use the state directory", e, { path: dir, fix: "pass --root DIR with a directory you own" });
   }

@@ -1,6 +1,6 @@
 // config (OCI Spec) -> Plan.  Pure: everything it needs from the host comes in
 // through PlanContext, so unit tests can assert on the ops without privileges.
-import type { Spec, Mount } from "../oci/spec.ts";
+import type { IDMapping, Spec, Mount } from "../oci/spec.ts";
 import { parseMountOptions } from "./mount-options.ts";
 import type { CapMasks } from "../oci/caps.ts";
 import { rlimitNumber, rlimitValue } from "../oci/rlimits.ts";
@@ -52,6 +52,13 @@ export function cloneFlags(spec: Spec): number {
   return flags;
 }
 
+/** a devpts gid= the user namespace does not map makes the mount fail (EINVAL/EOVERFLOW): drop it, as crun does */
+function dropUnmappedGid(m: Mount, gidMaps: IDMapping[] | undefined): Mount {
+  if (m.type !== "devpts" || !gidMaps?.length) return m;
+  const mapped = (g: number) => gidMaps.some((x) => g >= x.containerID && g < x.containerID + x.size);
+  return { ...m, options: m.options?.filter((o) => !o.startsWith("gid=") || mapped(Number(o.slice(4)))) };
+}
+
 function mountOps(m: Mount): Op[] {
   const o = parseMountOptions(m.options, m.type);
   const ops: Op[] = [];
@@ -84,7 +91,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
     const prop = PROPAGATION[spec.linux?.rootfsPropagation ?? ""] ?? K.MS_PRIVATE;
     ops.push({ op: "rootfs", path: spec.root!.path, tmpfs: !!ctx.tmpfsRoot, propagation: prop });
     for (const [link, target] of Object.entries(ctx.symlinks ?? {})) ops.push({ op: "symlink", target, link });
-    for (const m of mounts) ops.push(...mountOps(m));
+    for (const m of mounts) ops.push(...mountOps(dropUnmappedGid(m, spec.linux?.gidMappings)));
     const devTmpfs = mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs");
     if (devTmpfs) {
       const devices = new Set(DEFAULT_DEVICES);
