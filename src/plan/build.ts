@@ -62,6 +62,8 @@ function dropUnmappedGid(m: Mount, gidMaps: IDMapping[] | undefined): Mount {
 function mountOps(m: Mount): Op[] {
   const o = parseMountOptions(m.options, m.type);
   const ops: Op[] = [];
+  // a read-only view of the cgroup tree is a nicety, never a reason to fail
+  const optional = m.type === "cgroup2" || m.type === "cgroup";
   if (o.bind) {
     ops.push({ op: "bind", source: m.source ?? "", target: m.destination, recursive: o.recursive, attrSet: o.attrSet, attrClr: o.attrClr });
   } else {
@@ -72,12 +74,15 @@ function mountOps(m: Mount): Op[] {
       fstype: m.type ?? "",
       flags: o.flags,
       data: o.data,
-      // a read-only view of the cgroup tree is a nicety, never a reason to fail
-      optional: m.type === "cgroup2" || m.type === "cgroup",
+      optional,
     });
   }
-  if (o.propagation) ops.push({ op: "mount", source: "", target: m.destination, fstype: "", flags: o.propagation, data: "" });
+  if (o.propagation) ops.push({ op: "mount", source: "", target: m.destination, fstype: "", flags: o.propagation, data: "", optional });
   return ops;
+}
+
+function sysctlOps(spec: Spec): Op[] {
+  return Object.entries(spec.linux?.sysctl ?? {}).map(([key, value]) => ({ op: "write" as const, path: `/proc/sys/${key.replaceAll(".", "/")}`, content: value }));
 }
 
 export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
@@ -111,13 +116,14 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
   if (ctx.execFifo) ops.push({ op: "fifo-open", path: ctx.execFifo });
   if (newMountNs) {
     ops.push({ op: "pivot", noPivot: !!ctx.noPivot });
+    // sysctls before readonlyPaths makes /proc/sys read-only (runc's order)
+    ops.push(...sysctlOps(spec));
     for (const p of spec.linux?.readonlyPaths ?? [])
       ops.push({ op: "bind", source: p, target: p, recursive: true, optional: true, attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0 });
     for (const p of spec.linux?.maskedPaths ?? []) ops.push({ op: "mask", path: p });
     if (spec.root?.readonly) ops.push({ op: "setattr", path: "/", attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0, recursive: false });
   }
-  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {}))
-    ops.push({ op: "write", path: `/proc/sys/${key.replaceAll(".", "/")}`, content: value });
+  if (!newMountNs) ops.push(...sysctlOps(spec));
   if (proc.oomScoreAdj !== undefined) ops.push({ op: "write", path: "/proc/self/oom_score_adj", content: String(proc.oomScoreAdj) });
   if (ctx.stdinNull && !proc.terminal) ops.push({ op: "stdin-null" });
   if (proc.terminal) ops.push({ op: "pty", rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 });
