@@ -203,7 +203,9 @@ static void op_rootfs(struct child *c, const struct op *op) {
   if (!prop) prop = MS_PRIVATE;
   if (mount(NULL, "/", NULL, MS_REC | prop, NULL) < 0) fail(c, errno, 1, 125);
   if (op_int(op, 0)) {
-    if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) fail(c, errno, 2, 125);
+    /* a filesystem as the root: tmpfs (host sandbox) or overlay (image layers, userxattr) */
+    const char *fstype = op_str(op, 1, NULL), *data = op_str(op, 2, NULL);
+    if (mount(fstype, path, fstype, MS_NOSUID | MS_NODEV, data) < 0) fail(c, errno, 2, 125);
   } else if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
     fail(c, errno, 3, 125);
   }

@@ -106,7 +106,7 @@ export function usernsBlocker(): { path: string; fix: string } | undefined {
 export function describeOp(op: Op | undefined): string {
   if (!op) return "container setup";
   switch (op.op) {
-    case "rootfs": return op.tmpfs ? `mount the sandbox root at ${op.path}` : `bind the rootfs ${op.path}`;
+    case "rootfs": return op.mount ? `mount the ${op.mount.fstype} root at ${op.path}` : `bind the rootfs ${op.path}`;
     case "mount": return op.fstype ? `mount ${op.fstype} on ${op.target}` : `set propagation of ${op.target}`;
     case "bind": return `bind mount ${op.source} on ${op.target}`;
     case "mkdir": return `create directory ${op.path}`;

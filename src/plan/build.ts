@@ -8,8 +8,8 @@ import * as K from "./types.ts";
 import type { Op, Plan } from "./types.ts";
 
 export interface PlanContext {
-  /** the root is a fresh tmpfs at spec.root.path (the host sandbox), not a bind of it */
-  tmpfsRoot?: boolean;
+  /** the root is a filesystem mounted at spec.root.path (tmpfs for the host sandbox, overlay for images), not a bind of it */
+  rootMount?: { fstype: string; data: string };
   /** give the process /dev/null as stdin (docker without -i) */
   stdinNull?: boolean;
   preserveFds?: number;
@@ -94,7 +94,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
 
   if (newMountNs) {
     const prop = PROPAGATION[spec.linux?.rootfsPropagation ?? ""] ?? K.MS_PRIVATE;
-    ops.push({ op: "rootfs", path: spec.root!.path, tmpfs: !!ctx.tmpfsRoot, propagation: prop });
+    ops.push({ op: "rootfs", path: spec.root!.path, mount: ctx.rootMount, propagation: prop });
     for (const [link, target] of Object.entries(ctx.symlinks ?? {})) ops.push({ op: "symlink", target, link });
     for (const m of mounts) ops.push(...mountOps(dropUnmappedGid(m, spec.linux?.gidMappings)));
     const devTmpfs = mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs");
