@@ -2,11 +2,12 @@
 // run as root and as the unprivileged test user (setpriv), against a busybox
 // rootfs made from Debian's busybox-static. Every test asserts exact outcomes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, lstatSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, lstatSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import {
   USERS,
   asUserArgv,
+  envFor,
   bunkerAs,
   bunkerBinary,
   chownTree,
@@ -465,6 +466,21 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         expect(out.slice(1)).toEqual(["33 77", "both-tty"]);
       });
 
+      test("-t: resizing the outer terminal resizes the container's (SIGWINCH reaches it)", async () => {
+        const out = ownedDir("winch");
+        const r = await runInPty(
+          as,
+          [
+            bunkerBinary(), "run", "-t", "-v", `${out}:/out`, "--rootfs", rootfs, "--", "/bin/sh", "-c",
+            "trap 'stty size > /out/size; exit 0' WINCH; stty size; echo ready > /out/ready; while :; do sleep 0.05; done",
+          ],
+          { rows: 20, cols: 60, resize: { whenFileExists: join(out, "ready"), rows: 41, cols: 99 } },
+        );
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(lines(r.stdout)).toEqual(["20 60"]);
+        expect(readFileSync(join(out, "size"), "utf8")).toBe("41 99\n");
+      });
+
       test("-t -i under a pty: typed input reaches the container", async () => {
         const r = await runInPty(
           as,
@@ -573,6 +589,28 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
           { cwd },
         );
         expect(ok(r)).toEqual(["etc-ro", "1"]);
+      });
+
+      // ---- the executable ------------------------------------------------------------------------
+
+      test("works with a noexec /tmp (the embedded shim is not loaded from /tmp)", async () => {
+        // a private mount namespace (root's unshare) hides /tmp under a noexec tmpfs, so the binary and
+        // the rootfs live in /var/tmp for this test
+        const dir = mkdtempSync("/var/tmp/bunker-it-");
+        chmodSync(dir, 0o755);
+        try {
+          const bin = join(dir, "bunker");
+          Bun.spawnSync(["cp", bunkerBinary(), bin]);
+          const rfs = makeBusyboxRootfs(join(dir, "rootfs"), owner);
+          const script = 'mount -t tmpfs -o noexec,nosuid,mode=1777 tmpfs /tmp && exec "$@"';
+          const r = await runAs("root", ["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script, "sh", ...asUserArgv(as, [bin, "run", "--rootfs", rfs, "--", "/bin/echo", "ok"])], {
+            env: envFor(as), // the user's own environment (XDG_RUNTIME_DIR); root has none
+          });
+          expect(r.code, r.stderr).toBe(0);
+          expect(r.stdout).toBe("ok\n");
+        } finally {
+          removeTree(dir);
+        }
       });
 
       // ---- bunker check ---------------------------------------------------------------------------
