@@ -23,7 +23,6 @@ import {
   subRange,
   testUser,
   waitForFile,
-  type As,
   type RunResult,
 } from "../lib/index.ts";
 
