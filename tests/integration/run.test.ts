@@ -397,6 +397,39 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         expect(r.stderr).toContain("--bogus-flag");
       });
 
+      /** ARGV run as AS inside a new user namespace whose user.max_user_namespaces is 0 (bunker cannot create one) */
+      const withoutUserns = (argv: string[]) =>
+        runAs(
+          "root",
+          asUserArgv(as, ["unshare", "-U", "-r", "/bin/sh", "-c", 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"', "sh", ...argv]),
+          { env: envFor(as) },
+        );
+
+      test("user namespaces unavailable: one bunker: line naming the sysctl, 125", async () => {
+        const r = await withoutUserns([bunkerBinary(), "run", "--rootfs", rootfs, "--", "/bin/true"]);
+        expectBunkerError(r, 125, "ENOSPC", "/proc/sys/user/max_user_namespaces");
+        expect(r.stderr).toContain("sysctl");
+      });
+
+      test("bunker check with user namespaces unavailable: a FAIL line with one fix, exit non-zero", async () => {
+        const r = await withoutUserns([bunkerBinary(), "check"]);
+        expect(r.code).not.toBe(0);
+        const userns = lines(r.stdout).filter((l) => /^\S+\s+user namespace/i.test(l));
+        expect(userns, r.stdout).toHaveLength(1);
+        expect(userns[0]).toMatch(/^fail/i);
+        expect(userns[0]!.split("max_user_namespaces=").length - 1, userns[0]).toBe(1); // the fix, said once
+      });
+
+      if (as === "user") {
+        test("as uid 0 of an unprivileged user namespace (as podman runs a runtime), the state dir is $XDG_RUNTIME_DIR/bunker", async () => {
+          const r = await runAs("root", asUserArgv(as, ["unshare", "-U", "-r", bunkerBinary(), "check"]), { env: envFor(as) });
+          const state = lines(r.stdout).filter((l) => /^\S+\s+state/i.test(l));
+          expect(state, r.stdout + r.stderr).toHaveLength(1);
+          expect(state[0]).toMatch(/^ok\b/i);
+          expect(state[0]).toContain(`${testUser().runtimeDir}/bunker`);
+        });
+      }
+
       // ---- signals ------------------------------------------------------------------------
 
       for (const sig of SIGNALS) {
