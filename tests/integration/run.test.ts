@@ -430,6 +430,20 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         });
       }
 
+      test("-u with an id the one-id map does not hold: one bunker: line pointing at --userns=auto, 125", async () => {
+        const r = await bunker(["run", "-u", "1000", "--rootfs", rootfs, "--", "/bin/id"]);
+        expectBunkerError(r, 125, "EINVAL");
+        expect(r.stderr).toContain("--userns=auto");
+      });
+
+      test("-w to a missing directory: one bunker: line, ENOENT, the path, 125", async () => {
+        expectBunkerError(await bunker(["run", "-w", "/no-such-dir", "--rootfs", rootfs, "--", "/bin/pwd"]), 125, "ENOENT", "/no-such-dir");
+      });
+
+      test("no command: one bunker: line, 125", async () => {
+        expectBunkerError(await bunker(["run", "--rootfs", rootfs]), 125, "EINVAL");
+      });
+
       // ---- signals ------------------------------------------------------------------------
 
       for (const sig of SIGNALS) {
