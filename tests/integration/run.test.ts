@@ -312,6 +312,22 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         expect(existsSync(join(rootfs, "tmp/f"))).toBe(false);
       });
 
+      test("-v FILE:FILE:ro binds a single file over a rootfs file", async () => {
+        const vol = ownedDir("filevol");
+        writeFileSync(join(vol, "passwd"), "bound:x:0:0::/:/bin/sh\n");
+        const out = ok(await sh("cat /etc/passwd", ["-v", `${join(vol, "passwd")}:/etc/passwd:ro`]));
+        expect(out).toEqual(["bound:x:0:0::/:/bin/sh"]);
+        expect(readFileSync(join(rootfs, "etc/passwd"), "utf8")).toStartWith("root:x:0:0:");
+      });
+
+      test("--tmpfs PATH:OPTS passes size and mode", async () => {
+        const out = ok(await sh("grep ' /tmp ' /proc/self/mountinfo | sed 's/.* - //'; stat -c %a /tmp", ["--tmpfs", "/tmp:size=1m,mode=1700"]));
+        expect(out).toHaveLength(2);
+        expect(out[0]!.split(" ")[0]).toBe("tmpfs");
+        expect(out[0]!.split(" ")[2]!.split(",")).toEqual(expect.arrayContaining(["size=1024k", "mode=1700"]));
+        expect(out[1]).toBe("1700");
+      });
+
       test("the rootfs is unchanged by a run (/etc/hosts, /etc/hostname, /etc/resolv.conf, every file)", async () => {
         const before = snapshot(rootfs);
         const out = ok(await sh("cat /etc/hosts /etc/hostname /etc/resolv.conf >/dev/null; hostname", ["--hostname", "untouched"]));
@@ -331,6 +347,11 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
           }),
         );
         expect(out).toEqual(["bar baz||unset|none"]);
+      });
+
+      test("-e NAME alone takes NAME from bunker's environment", async () => {
+        const out = ok(await sh('echo "$FROM_HOST"', ["-e", "FROM_HOST"], { env: { FROM_HOST: "host value" } }));
+        expect(out).toEqual(["host value"]);
       });
 
       test("--env-file reads K=V lines, skips comments and blank lines; -e overrides it", async () => {
@@ -495,6 +516,31 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         const r = await collect(proc);
         clearTimeout(timer);
         expect(r.code, r.stderr).toBe(128 + SIGNUM.TERM!);
+      });
+
+      test("the container does not outlive bunker (SIGKILL to bunker kills it)", async () => {
+        const out = ownedDir("orphan");
+        const marker = `${Date.now() % 100000}.${as === "root" ? 111 : 222}`;
+        const proc = spawnBunkerAs(as, ["run", "-v", `${out}:/out`, "--rootfs", rootfs, "--", "/bin/sh", "-c", `echo ready > /out/ready; exec sleep ${marker}`]);
+        const ready = await waitForFile(join(out, "ready"));
+        proc.kill("SIGKILL");
+        await proc.exited;
+        expect(ready).toBe(true);
+        const survivors = () =>
+          readdirSync("/proc").filter((d) => {
+            try {
+              return /^\d+$/.test(d) && readFileSync(`/proc/${d}/cmdline`, "utf8") === `sleep\0${marker}\0`;
+            } catch {
+              return false;
+            }
+          });
+        let left = survivors();
+        for (let i = 0; i < 50 && left.length; i++) {
+          await Bun.sleep(40);
+          left = survivors();
+        }
+        for (const pid of left) process.kill(Number(pid), "SIGKILL"); // clean up what the test found
+        expect(left, "container processes left running after bunker was killed").toEqual([]);
       });
 
       // ---- terminal and stdin ---------------------------------------------------------------
