@@ -98,6 +98,20 @@ function snapshot(dir: string): string[] {
   return out;
 }
 
+/** host pids whose argv is exactly ARGV */
+function pidsWithCmdline(argv: string[]): number[] {
+  const want = argv.map((a) => a + "\0").join("");
+  return readdirSync("/proc")
+    .filter((d) => {
+      try {
+        return /^\d+$/.test(d) && readFileSync(`/proc/${d}/cmdline`, "utf8") === want;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 function hostInterfaces(): string[] {
   return readdirSync("/sys/class/net").sort();
 }
@@ -518,6 +532,25 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         expect(r.code, r.stderr).toBe(128 + SIGNUM.TERM!);
       });
 
+      test("128+N without --init: PID 1 killed by SIGKILL from the host gives 137", async () => {
+        const out = ownedDir("kill9");
+        const marker = `${Date.now() % 100000}.${as === "root" ? 333 : 444}`;
+        const proc = spawnBunkerAs(as, ["run", "-v", `${out}:/out`, "--rootfs", rootfs, "--", "/bin/sh", "-c", `echo ready > /out/ready; exec sleep ${marker}`]);
+        const ready = await waitForFile(join(out, "ready"));
+        let pids: number[] = [];
+        for (let i = 0; i < 50 && pids.length === 0; i++) {
+          pids = pidsWithCmdline(["sleep", marker]);
+          if (!pids.length) await Bun.sleep(20);
+        }
+        for (const pid of pids) process.kill(pid, "SIGKILL");
+        const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+        const r = await collect(proc);
+        clearTimeout(timer);
+        expect(ready).toBe(true);
+        expect(pids).toHaveLength(1);
+        expect(r.code, r.stderr).toBe(128 + SIGNUM.KILL!);
+      });
+
       test("the container does not outlive bunker (SIGKILL to bunker kills it)", async () => {
         const out = ownedDir("orphan");
         const marker = `${Date.now() % 100000}.${as === "root" ? 111 : 222}`;
@@ -526,20 +559,13 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         proc.kill("SIGKILL");
         await proc.exited;
         expect(ready).toBe(true);
-        const survivors = () =>
-          readdirSync("/proc").filter((d) => {
-            try {
-              return /^\d+$/.test(d) && readFileSync(`/proc/${d}/cmdline`, "utf8") === `sleep\0${marker}\0`;
-            } catch {
-              return false;
-            }
-          });
+        const survivors = () => pidsWithCmdline(["sleep", marker]);
         let left = survivors();
         for (let i = 0; i < 50 && left.length; i++) {
           await Bun.sleep(40);
           left = survivors();
         }
-        for (const pid of left) process.kill(Number(pid), "SIGKILL"); // clean up what the test found
+        for (const pid of left) process.kill(pid, "SIGKILL"); // clean up what the test found
         expect(left, "container processes left running after bunker was killed").toEqual([]);
       });
 
