@@ -1,7 +1,7 @@
 // End-to-end tests of `bunker run` and `bunker check`: the compiled dist/bunker,
 // run as root and as the unprivileged test user (setpriv), against a busybox
 // rootfs made from Debian's busybox-static. Every test asserts exact outcomes.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, lstatSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import {
@@ -112,9 +112,22 @@ function pidsWithCmdline(argv: string[]): number[] {
     .map(Number);
 }
 
+/** SIGKILLs every host process whose command line contains MARKER (containers a failed test left behind) */
+function killMatching(marker: string): void {
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, "utf8").includes(marker)) process.kill(Number(d), "SIGKILL");
+    } catch {}
+  }
+}
+
 function hostInterfaces(): string[] {
   return readdirSync("/sys/class/net").sort();
 }
+
+// each run takes about 0.1 s, but a loaded CI machine can be 10-50x slower
+setDefaultTimeout(60_000);
 
 const SIGNALS = ["INT", "TERM", "HUP", "QUIT", "USR1", "USR2", "WINCH"] as const;
 const SIGNUM: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, USR1: 10, USR2: 12, TERM: 15, WINCH: 28 };
@@ -484,6 +497,7 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
       for (const sig of SIGNALS) {
         test(`SIG${sig} sent to bunker reaches the container's process`, async () => {
           const out = ownedDir(`sig-${sig}`);
+          const marker = `sig-test-${process.pid}-${++n}`;
           const proc = spawnBunkerAs(as, [
             "run",
             "-v",
@@ -493,23 +507,26 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
             "--",
             "/bin/sh",
             "-c",
-            `trap 'echo ${sig} > /out/got; exit 42' ${sig}; echo ready > /out/ready; while :; do sleep 0.05; done`,
+            `: ${marker}; trap 'echo ${sig} > /out/got; exit 42' ${sig}; echo ready > /out/ready; while :; do sleep 0.05; done`,
           ]);
-          const ready = await waitForFile(join(out, "ready"));
-          if (!ready) proc.kill("SIGKILL");
-          expect(ready).toBe(true);
-          proc.kill(`SIG${sig}` as NodeJS.Signals);
-          const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-          const r = await collect(proc);
-          clearTimeout(timer);
-          expect(r.signal, `bunker itself was killed; stderr: ${r.stderr}`).toBeUndefined();
-          expect(r.code, r.stderr).toBe(42);
-          expect(readFileSync(join(out, "got"), "utf8")).toBe(`${sig}\n`);
+          try {
+            const ready = await waitForFile(join(out, "ready"));
+            expect(ready).toBe(true);
+            proc.kill(`SIG${sig}` as NodeJS.Signals);
+            const r = await collect(proc, 10_000);
+            expect(r.signal, `bunker itself was killed; stderr: ${r.stderr}`).toBeUndefined();
+            expect(r.code, r.stderr).toBe(42);
+            expect(readFileSync(join(out, "got"), "utf8")).toBe(`${sig}\n`);
+          } finally {
+            proc.kill("SIGKILL");
+            killMatching(marker);
+          }
         });
       }
 
       test("--init forwards SIGTERM to CMD (no trap: CMD dies, 143)", async () => {
         const out = ownedDir("init-sig");
+        const marker = `sig-test-${process.pid}-${++n}`;
         const proc = spawnBunkerAs(as, [
           "run",
           "--init",
@@ -520,16 +537,17 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
           "--",
           "/bin/sh",
           "-c",
-          "echo ready > /out/ready; while :; do sleep 0.05; done",
+          `: ${marker}; echo ready > /out/ready; while :; do sleep 0.05; done`,
         ]);
-        const ready = await waitForFile(join(out, "ready"));
-        if (!ready) proc.kill("SIGKILL");
-        expect(ready).toBe(true);
-        proc.kill("SIGTERM");
-        const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-        const r = await collect(proc);
-        clearTimeout(timer);
-        expect(r.code, r.stderr).toBe(128 + SIGNUM.TERM!);
+        try {
+          expect(await waitForFile(join(out, "ready"))).toBe(true);
+          proc.kill("SIGTERM");
+          const r = await collect(proc, 10_000);
+          expect(r.code, r.stderr).toBe(128 + SIGNUM.TERM!);
+        } finally {
+          proc.kill("SIGKILL");
+          killMatching(marker);
+        }
       });
 
       test("128+N without --init: PID 1 killed by SIGKILL from the host gives 137", async () => {
@@ -543,9 +561,7 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
           if (!pids.length) await Bun.sleep(20);
         }
         for (const pid of pids) process.kill(pid, "SIGKILL");
-        const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-        const r = await collect(proc);
-        clearTimeout(timer);
+        const r = await collect(proc, 10_000);
         expect(ready).toBe(true);
         expect(pids).toHaveLength(1);
         expect(r.code, r.stderr).toBe(128 + SIGNUM.KILL!);
