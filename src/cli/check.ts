@@ -20,11 +20,11 @@ function line(v: Verdict, what: string, detail: string) {
 const PROBE_EXE = "/nonexistent/bunker-probe";
 
 /** runs OPS in a fresh user+mount namespace; returns the error line or undefined */
-function probe(ops: Op[], flags = K.CLONE_NEWUSER | K.CLONE_NEWNS): string | undefined {
+async function probe(ops: Op[], flags = K.CLONE_NEWUSER | K.CLONE_NEWNS): Promise<string | undefined> {
   // the last op execs a file that does not exist: "not found" proves every op before it worked
   const exec: Op = { op: "exec", file: PROBE_EXE, args: [PROBE_EXE], env: [] };
   try {
-    const c = launch({ cloneFlags: flags, ops: [...ops, exec] }, { maps: singleMaps(process.getuid!(), process.getgid!()) });
+    const c = await launch({ cloneFlags: flags, ops: [...ops, exec] }, { maps: singleMaps(process.getuid!(), process.getgid!()) });
     supervise(c.pid, -1, false);
     return "the probe process ran an unexpected file";
   } catch (e) {
@@ -67,7 +67,7 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   if (!kOk) canRun = false;
 
   const blocker = usernsBlocker();
-  const nsErr = probe([]);
+  const nsErr = await probe([]);
   if (!nsErr) line("ok", "user namespaces", `unprivileged user namespaces work for ${name}`);
   else {
     canRun = false;
@@ -107,7 +107,7 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   const tmp = mkdtempSync(`${tmpdir()}/bunker-check-`);
   try {
     for (const d of ["lower", "upper", "work", "merged"]) mkdirSync(`${tmp}/${d}`);
-    const ovErr = probe([
+    const ovErr = await probe([
       { op: "rootfs", path: tmp, tmpfs: false, propagation: K.MS_PRIVATE },
       { op: "mount", source: "overlay", target: "/merged", fstype: "overlay", flags: 0, data: `lowerdir=${tmp}/lower,upperdir=${tmp}/upper,workdir=${tmp}/work,userxattr` },
     ]);

@@ -107,7 +107,16 @@ export function parseUser(spec: string, etc: string | undefined): { uid: number;
 
 const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
 
+/** runc's `run [-b DIR] ID` when a bundle is meant, else docker-style */
+function isOciRun(argv: string[]): boolean {
+  if (argv.some((a) => a === "-b" || a === "--bundle" || a.startsWith("--bundle="))) return true;
+  if (argv.some((a) => a === "--rootfs" || a.startsWith("--rootfs="))) return false;
+  const positional = argv.filter((a) => !a.startsWith("-"));
+  return positional.length === 1 && existsSync("config.json");
+}
+
 export default async function run(argv: string[], g: GlobalOptions): Promise<number> {
+  if (isOciRun(argv)) return (await import("./oci-run.ts")).default(argv, g);
   const p = parseFlags(argv, FLAGS, "run");
   if (flagBool(p, "help")) {
     console.log(HELP);
@@ -216,7 +225,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     if (g.debug) for (const op of plan.ops) console.error(`bunker: debug: plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
     checkUserMapped(user, maps);
     const debug = g.debug ? (m: string) => console.error(`bunker: debug: ${m}`) : undefined;
-    const c = launch(plan, { maps, debug });
+    const c = await launch(plan, { maps, debug });
     const st = supervise(c.pid, c.pty, interactive);
     return st.signal ? 128 + st.signal : st.code;
   } finally {

@@ -12,6 +12,8 @@ export interface Launched {
   pid: number;
   /** pty master, when the plan opened a terminal */
   pty: number;
+  /** after a "fork" op: the process that goes on (pid is the intermediate, which exits) */
+  forked?: number;
 }
 
 export interface LaunchOptions {
@@ -20,10 +22,12 @@ export interface LaunchOptions {
   cgroup?: { addProcess(pid: number): void };
   /** OCI create: return when the child waits on exec.fifo */
   untilReady?: boolean;
+  /** runs after the namespaces exist and before the child sets anything up (OCI hooks) */
+  beforeGo?: (pid: number) => Promise<void>;
   debug?: (msg: string) => void;
 }
 
-export function launch(plan: Plan, opts: LaunchOptions = {}): Launched {
+export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Launched> {
   let spawned;
   try {
     spawned = spawn(encodePlan(plan));
@@ -31,14 +35,16 @@ export function launch(plan: Plan, opts: LaunchOptions = {}): Launched {
     throw explainCloneFailure(e as BunkerError, plan.cloneFlags);
   }
   const { pid, sock } = spawned;
-  let pty = -1;
+  let pty = -1, forked: number | undefined;
   try {
     if (plan.cloneFlags & CLONE_NEWUSER && opts.maps) writeIdMaps(pid, opts.maps);
     opts.cgroup?.addProcess(pid);
+    if (opts.beforeGo) await opts.beforeGo(pid);
     sendGo(sock);
     for (;;) {
       const m = readMessage(sock);
       if (m.type === "pty") pty = m.fd;
+      else if (m.type === "pid") forked = m.pid;
       else if (m.type === "note") opts.debug?.(`${describeOp(plan.ops[m.op])}: pivot_root gave EINVAL (initramfs root?): used MS_MOVE + chroot`);
       else if (m.type === "error") {
         supervise(pid, -1, false); // reap it: it exits right after reporting
@@ -58,7 +64,7 @@ export function launch(plan: Plan, opts: LaunchOptions = {}): Launched {
   } finally {
     closeSync(sock);
   }
-  return { pid, pty };
+  return { pid, pty, forked };
 }
 
 /** clone() failed: explain the usual rootless causes */

@@ -1,5 +1,5 @@
 // OCI lifecycle: create (set up, wait on exec.fifo), start, kill, delete, exec.
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, statSync, unlinkSync, writeFileSync, constants } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import type { Bundle } from "../oci/bundle.ts";
 import type { Process, Spec } from "../oci/spec.ts";
@@ -50,7 +50,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
   try {
     const fifo = `${dir}/exec.fifo`;
     mkfifo(fifo, 0o600);
-    const ctx: PlanContext = { ...processContext(spec.process!), execFifo: fifo, preserveFds: o.preserveFds, noPivot: o.noPivot };
+    const ctx: PlanContext = { ...processContext(spec.process!, spec.linux), execFifo: fifo, preserveFds: o.preserveFds, noPivot: o.noPivot };
     const plan = buildPlan(spec, ctx);
     plan.ops.unshift(...joinOps(spec));
     if (plan.ops.some((op) => op.op === "setns" && op.nstype === K.CLONE_NEWPID)) {
@@ -68,11 +68,11 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
       owner: userName(process.getuid!()) ?? String(process.getuid!()),
       annotations: spec.annotations,
       process: spec.process,
-      poststop: spec.hooks?.poststop,
+      hooks: { startContainer: spec.hooks?.startContainer, poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
       userns: !!spec.linux?.namespaces?.some((n) => n.type === "user"),
     };
     const hooksBeforeGo = [...(spec.hooks?.prestart ?? []), ...(spec.hooks?.createRuntime ?? []), ...(spec.hooks?.createContainer ?? [])];
-    const c = launch(plan, {
+    const c = await launch(plan, {
       maps: mapsOf(spec),
       untilReady: true,
       debug: o.debug,
@@ -125,6 +125,8 @@ export async function start(root: string, id: string): Promise<void> {
     const { state } = loadExisting(root, id);
     const st = status(dir, state);
     if (st !== "created") throw new BunkerError(`cannot start a container that is ${st}`, { errno: "EINVAL", fix: st === "stopped" ? `bunker delete ${id}` : undefined });
+    // startContainer hooks run here, in bunker's namespaces, not in the container's (documented)
+    if (state.hooks?.startContainer?.length) await runHooks("startContainer", state.hooks.startContainer, statePayload(state, "created"));
     const fifo = `${dir}/exec.fifo`;
     const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
@@ -144,8 +146,7 @@ export async function start(root: string, id: string): Promise<void> {
       closeSync(fd);
       unlinkSync(fifo);
     }
-    const spec = state.process ? undefined : undefined;
-    void spec;
+    if (state.hooks?.poststart?.length) await runHooks("poststart", state.hooks.poststart, statePayload(state, "running"));
   } finally {
     release();
   }
@@ -217,9 +218,9 @@ export async function deleteContainer(root: string, id: string, force: boolean):
         }
         if (!waitPidExit(state.pid, 5000)) throw new BunkerError(`container "${id}" did not die after SIGKILL`, { errno: "ETIMEDOUT" });
       }
-      if (state.poststop?.length) {
+      if (state.hooks?.poststop?.length) {
         try {
-          await runHooks("poststop", state.poststop, statePayload(state, "stopped"));
+          await runHooks("poststop", state.hooks.poststop, statePayload(state, "stopped"));
         } catch (e) {
           // poststop failures are logged, not fatal (runtime-spec)
           process.stderr.write(`${e instanceof BunkerError ? e.format() : String(e)}\n`);
@@ -244,12 +245,13 @@ export interface ExecOptions {
 }
 
 /** exec: a new process in every namespace of the container (and its cgroup) */
-export function execInContainer(o: ExecOptions): number {
+export async function execInContainer(o: ExecOptions): Promise<number> {
   const { dir, state } = loadExisting(o.root, o.id);
   const st = status(dir, state);
   if (st !== "running" && st !== "created") throw new BunkerError(`cannot exec in a container that is ${st}`, { errno: "EINVAL" });
   const ops: Op[] = [];
-  const order: [string, number][] = [["user", K.CLONE_NEWUSER], ["mnt", K.CLONE_NEWNS], ["ipc", K.CLONE_NEWIPC], ["uts", K.CLONE_NEWUTS], ["net", K.CLONE_NEWNET], ["cgroup", K.CLONE_NEWCGROUP], ["pid", K.CLONE_NEWPID]];
+  // user first (it grants the rights to join the others), mnt last: after it, /proc is the container's
+  const order: [string, number][] = [["user", K.CLONE_NEWUSER], ["ipc", K.CLONE_NEWIPC], ["uts", K.CLONE_NEWUTS], ["net", K.CLONE_NEWNET], ["cgroup", K.CLONE_NEWCGROUP], ["pid", K.CLONE_NEWPID], ["mnt", K.CLONE_NEWNS]];
   let joinsPid = false;
   for (const [name, flag] of order) {
     const theirs = `/proc/${state.pid}/ns/${name}`;
@@ -271,7 +273,7 @@ export function execInContainer(o: ExecOptions): number {
   const spec: Spec = { ociVersion: state.ociVersion, process: o.process };
   ops.push(...processOps(spec, { ...processContext(o.process), preserveFds: o.preserveFds }));
   if (!o.detach) becomeSubreaper();
-  const c = launch({ cloneFlags: 0, ops }, { debug: o.debug, cgroup: state.cgroup ? { addProcess: (pid) => writeFileSync(`${state.cgroup}/cgroup.procs`, String(pid)) } : undefined });
+  const c = await launch({ cloneFlags: 0, ops }, { debug: o.debug, cgroup: state.cgroup ? { addProcess: (pid) => writeFileSync(`${state.cgroup}/cgroup.procs`, String(pid)) } : undefined });
   let pid = c.pid;
   if (c.forked) {
     supervise(c.pid, -1, false); // reap the intermediate: the process is now ours (subreaper) or our caller's
@@ -291,14 +293,3 @@ export function execInContainer(o: ExecOptions): number {
   const r = supervise(pid, c.pty, !!o.process.terminal);
   return r.signal ? 128 + r.signal : r.code;
 }
-
-/** is this dir a stopped container's and can it be removed? used by list */
-export function dirExists(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-export { readFileSync };

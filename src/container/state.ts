@@ -2,7 +2,7 @@
 // a lock file (flock) that serializes commands on one container, exec.fifo.
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
-import type { Process } from "../oci/spec.ts";
+import type { Hooks, Process } from "../oci/spec.ts";
 import { flock } from "../sys/shim.ts";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
@@ -23,8 +23,8 @@ export interface ContainerState {
   cgroup?: string;
   /** config.process, for exec defaults */
   process?: Process;
-  /** poststop hooks run by delete */
-  poststop?: { path: string; args?: string[]; env?: string[]; timeout?: number }[];
+  /** the hooks that run after create: startContainer and poststart (start), poststop (delete) */
+  hooks?: Pick<Hooks, "startContainer" | "poststart" | "poststop">;
   /** the config had its own user namespace (exec joins it) */
   userns: boolean;
 }

@@ -2,6 +2,8 @@
 // through PlanContext, so unit tests can assert on the ops without privileges.
 import type { Spec, Mount } from "../oci/spec.ts";
 import { parseMountOptions } from "./mount-options.ts";
+import type { CapMasks } from "../oci/caps.ts";
+import { rlimitNumber, rlimitValue } from "../oci/rlimits.ts";
 import * as K from "./types.ts";
 import type { Op, Plan } from "./types.ts";
 
@@ -19,10 +21,11 @@ export interface PlanContext {
   execFifo?: string;
   /** symlinks to create in the new root before the mounts (host sandbox: /bin -> usr/bin), target by link */
   symlinks?: Record<string, string>;
-  /** compiled seccomp filter (struct sock_filter[]), from src/oci */
+  /** compiled seccomp filter (struct sock_filter[]) and its seccomp(2) flags, from src/oci */
   seccomp?: Uint8Array;
+  seccompFlags?: number;
   /** capability sets, from src/oci; undefined keeps all capabilities of the user namespace */
-  caps?: CapSets;
+  caps?: CapMasks;
 }
 
 export const DEFAULT_DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"];
@@ -119,21 +122,23 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
 export function processOps(spec: Spec, ctx: PlanContext): Op[] {
   const proc = spec.process!;
   const { seccomp, caps } = ctx;
-  const ops: Op[] = [];
+  // first: a seccomp profile may forbid close_range, and nothing after needs other fds
+  const ops: Op[] = [{ op: "close-fds", preserve: ctx.preserveFds ?? 0 }];
   for (const r of proc.rlimits ?? []) {
-    const res = RLIMITS[r.type];
-    if (res !== undefined) ops.push({ op: "rlimit", resource: res, soft: BigInt(r.soft), hard: BigInt(r.hard) });
+    const res = rlimitNumber(r.type);
+    if (res !== undefined) ops.push({ op: "rlimit", resource: res, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) });
   }
   if (caps) ops.push({ op: "caps", stage: 0, ...caps });
   const nnp = !!proc.noNewPrivileges;
-  if (seccomp && !nnp) ops.push({ op: "seccomp", filter: seccomp, flags: 0 });
+  const sflags = ctx.seccompFlags ?? 0;
+  // without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the user switch drops it
+  if (seccomp && !nnp) ops.push({ op: "seccomp", filter: seccomp, flags: sflags });
   ops.push({ op: "user", uid: proc.user.uid, gid: proc.user.gid, groups: proc.user.additionalGids ?? [] });
   ops.push({ op: "chdir", path: proc.cwd });
   if (caps) ops.push({ op: "caps", stage: 1, ...caps });
   if (nnp) ops.push({ op: "nnp" });
-  if (seccomp && nnp) ops.push({ op: "seccomp", filter: seccomp, flags: 0 });
+  if (seccomp && nnp) ops.push({ op: "seccomp", filter: seccomp, flags: sflags });
   if (proc.user.umask !== undefined) ops.push({ op: "umask", mask: proc.user.umask });
-  ops.push({ op: "close-fds", preserve: ctx.preserveFds ?? 0 });
   if (ctx.init) ops.push({ op: "init" });
   if (ctx.execFifo) ops.push({ op: "fifo-wait" });
   const args = proc.args ?? [];
@@ -141,17 +146,4 @@ export function processOps(spec: Spec, ctx: PlanContext): Op[] {
   return ops;
 }
 
-export interface CapSets {
-  bounding: bigint;
-  effective: bigint;
-  permitted: bigint;
-  inheritable: bigint;
-  ambient: bigint;
-}
 
-/** RLIMIT_* numbers on Linux (x86_64, asm-generic) */
-export const RLIMITS: Record<string, number> = {
-  RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5,
-  RLIMIT_NPROC: 6, RLIMIT_NOFILE: 7, RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10,
-  RLIMIT_SIGPENDING: 11, RLIMIT_MSGQUEUE: 12, RLIMIT_NICE: 13, RLIMIT_RTPRIO: 14, RLIMIT_RTTIME: 15,
-};

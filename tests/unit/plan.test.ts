@@ -36,7 +36,8 @@ describe("buildPlan from run flags", () => {
     expect(k.indexOf("pivot")).toBeGreaterThan(k.lastIndexOf("mount"));
     expect(k.indexOf("lo-up")).toBeGreaterThan(0);
     expect(k.indexOf("hostname")).toBeLessThan(k.indexOf("pivot"));
-    expect(k.slice(-3)).toEqual(["chdir", "close-fds", "exec"]);
+    expect(k.slice(-3)).toEqual(["user", "chdir", "exec"]);
+    expect(k.indexOf("close-fds")).toBe(k.indexOf("setsid") + 1);
     expect(k).toContain("stdin-null");
     expect(p.ops[0]).toEqual({ op: "rootfs", path: "/r", tmpfs: false, propagation: K.MS_PRIVATE });
     expect(p.ops.at(-1)).toEqual({ op: "exec", file: "/bin/sh", args: ["/bin/sh", "-c", "true"], env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=box", "HOME=/root"] });
@@ -75,7 +76,7 @@ describe("buildPlan from run flags", () => {
     expect(p.ops).toContainEqual({ op: "setattr", path: "/", attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0, recursive: false });
     expect(p.ops).toContainEqual({ op: "pty", rows: 30, cols: 100 });
     expect(k).not.toContain("setsid");
-    expect(k.slice(-3)).toEqual(["close-fds", "init", "exec"]);
+    expect(k.slice(-4)).toEqual(["user", "chdir", "init", "exec"]);
     expect(p.ops).toContainEqual({ op: "close-fds", preserve: 2 });
   });
 
