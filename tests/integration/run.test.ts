@@ -494,72 +494,61 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
 
       // ---- signals ------------------------------------------------------------------------
 
-      for (const sig of SIGNALS) {
-        test(`SIG${sig} sent to bunker reaches the container's process`, async () => {
-          const out = ownedDir(`sig-${sig}`);
-          const marker = `sig-test-${process.pid}-${++n}`;
-          const proc = spawnBunkerAs(as, [
-            "run",
-            "-v",
-            `${out}:/out`,
-            "--rootfs",
-            rootfs,
-            "--",
-            "/bin/sh",
-            "-c",
-            `: ${marker}; trap 'echo ${sig} > /out/got; exit 42' ${sig}; echo ready > /out/ready; while :; do sleep 0.05; done`,
-          ]);
-          try {
-            const ready = await waitForFile(join(out, "ready"));
-            expect(ready).toBe(true);
-            proc.kill(`SIG${sig}` as NodeJS.Signals);
-            const r = await collect(proc, 10_000);
-            expect(r.signal, `bunker itself was killed; stderr: ${r.stderr}`).toBeUndefined();
-            expect(r.code, r.stderr).toBe(42);
-            expect(readFileSync(join(out, "got"), "utf8")).toBe(`${sig}\n`);
-          } finally {
-            proc.kill("SIGKILL");
-            killMatching(marker);
-          }
-        });
-      }
-
-      test("--init forwards SIGTERM to CMD (no trap: CMD dies, 143)", async () => {
-        const out = ownedDir("init-sig");
+      /**
+       * Starts `bunker run FLAGS -v OUT:/out -- sh -c SCRIPT` (SCRIPT writes /out/ready when set up),
+       * waits for the ready file, sends SIGNAL to bunker and collects the result; the container's
+       * processes are found by a marker in their command line and killed afterwards in any case.
+       */
+      const signalRun = async (flags: string[], script: string, signal: NodeJS.Signals) => {
+        const out = ownedDir("sig");
         const marker = `sig-test-${process.pid}-${++n}`;
-        const proc = spawnBunkerAs(as, [
-          "run",
-          "--init",
-          "-v",
-          `${out}:/out`,
-          "--rootfs",
-          rootfs,
-          "--",
-          "/bin/sh",
-          "-c",
-          `: ${marker}; echo ready > /out/ready; while :; do sleep 0.05; done`,
-        ]);
+        const proc = spawnBunkerAs(as, ["run", ...flags, "-v", `${out}:/out`, "--rootfs", rootfs, "--", "/bin/sh", "-c", `: ${marker}; ${script}`]);
         try {
           expect(await waitForFile(join(out, "ready"))).toBe(true);
-          proc.kill("SIGTERM");
-          const r = await collect(proc, 10_000);
-          expect(r.code, r.stderr).toBe(128 + SIGNUM.TERM!);
+          proc.kill(signal);
+          return { r: await collect(proc, 10_000), out };
         } finally {
           proc.kill("SIGKILL");
           killMatching(marker);
         }
+      };
+
+      for (const sig of SIGNALS) {
+        test(`SIG${sig} sent to bunker reaches the container's process`, async () => {
+          const script = `trap 'echo ${sig} > /out/got; exit 42' ${sig}; echo ready > /out/ready; while :; do sleep 0.05; done`;
+          const { r, out } = await signalRun([], script, `SIG${sig}` as NodeJS.Signals);
+          expect(r.signal, `bunker itself was killed; stderr: ${r.stderr}`).toBeUndefined();
+          expect(r.code, r.stderr).toBe(42);
+          expect(readFileSync(join(out, "got"), "utf8")).toBe(`${sig}\n`);
+        });
+      }
+
+      test("--init forwards SIGTERM to CMD (no trap: CMD dies, 143)", async () => {
+        const { r } = await signalRun(["--init"], "echo ready > /out/ready; while :; do sleep 0.05; done", "SIGTERM");
+        expect(r.code, r.stderr).toBe(128 + SIGNUM.TERM!);
       });
 
-      test("128+N without --init: PID 1 killed by SIGKILL from the host gives 137", async () => {
-        const out = ownedDir("kill9");
-        const marker = `${Date.now() % 100000}.${as === "root" ? 333 : 444}`;
+      /** `bunker run -- sh -c '…; exec sleep MARKER'` started and ready: MARKER finds the container's PID 1 on the host */
+      const startSleeper = async () => {
+        const out = ownedDir("sleeper");
+        const marker = `${Date.now() % 100000}.${++n}`;
         const proc = spawnBunkerAs(as, ["run", "-v", `${out}:/out`, "--rootfs", rootfs, "--", "/bin/sh", "-c", `echo ready > /out/ready; exec sleep ${marker}`]);
         const ready = await waitForFile(join(out, "ready"));
-        let pids: number[] = [];
-        for (let i = 0; i < 50 && pids.length === 0; i++) {
-          pids = pidsWithCmdline(["sleep", marker]);
-          if (!pids.length) await Bun.sleep(20);
-        }
+        /** the host pids of the container's `sleep MARKER`, polled until WANT(pids) or 2 s */
+        const sleepers = async (want: (pids: number[]) => boolean) => {
+          let pids = pidsWithCmdline(["sleep", marker]);
+          for (let i = 0; i < 50 && !want(pids); i++) {
+            await Bun.sleep(40);
+            pids = pidsWithCmdline(["sleep", marker]);
+          }
+          return pids;
+        };
+        return { proc, ready, sleepers };
+      };
+
+      test("128+N without --init: PID 1 killed by SIGKILL from the host gives 137", async () => {
+        const { proc, ready, sleepers } = await startSleeper();
+        const pids = await sleepers((p) => p.length > 0);
         for (const pid of pids) process.kill(pid, "SIGKILL");
         const r = await collect(proc, 10_000);
         expect(ready).toBe(true);
@@ -568,19 +557,11 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
       });
 
       test("the container does not outlive bunker (SIGKILL to bunker kills it)", async () => {
-        const out = ownedDir("orphan");
-        const marker = `${Date.now() % 100000}.${as === "root" ? 111 : 222}`;
-        const proc = spawnBunkerAs(as, ["run", "-v", `${out}:/out`, "--rootfs", rootfs, "--", "/bin/sh", "-c", `echo ready > /out/ready; exec sleep ${marker}`]);
-        const ready = await waitForFile(join(out, "ready"));
+        const { proc, ready, sleepers } = await startSleeper();
         proc.kill("SIGKILL");
         await proc.exited;
         expect(ready).toBe(true);
-        const survivors = () => pidsWithCmdline(["sleep", marker]);
-        let left = survivors();
-        for (let i = 0; i < 50 && left.length; i++) {
-          await Bun.sleep(40);
-          left = survivors();
-        }
+        const left = await sleepers((p) => p.length === 0);
         for (const pid of left) process.kill(pid, "SIGKILL"); // clean up what the test found
         expect(left, "container processes left running after bunker was killed").toEqual([]);
       });
