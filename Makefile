@@ -24,7 +24,7 @@ dist/bunker: build/libbunker.so $(SRC) package.json | $(BUN)
 
 # README's first command: install what is missing, build, run a sandbox of the host.
 demo:
-	@command -v busybox >/dev/null || { echo "installing busybox-static"; apt-get install -y busybox-static >/dev/null; }
+	@command -v gcc >/dev/null || { echo "installing gcc"; apt-get install -y gcc make >/dev/null; }
 	$(MAKE) all
 	./dist/bunker run --rootfs host --hostname demo -- /bin/sh -c 'echo "hello from $$(hostname): pid $$$$, uid $$(id -u), $$(ls /sys/class/net | tr "\n" " ")"; cat /proc/self/uid_map'
 

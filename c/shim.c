@@ -203,7 +203,9 @@ static void op_rootfs(struct child *c, const struct op *op) {
   if (!prop) prop = MS_PRIVATE;
   if (mount(NULL, "/", NULL, MS_REC | prop, NULL) < 0) fail(c, errno, 1, 125);
   if (op_int(op, 0)) {
-    if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) fail(c, errno, 2, 125);
+    /* a filesystem as the root: tmpfs (host sandbox) or overlay (image layers, userxattr) */
+    const char *fstype = op_str(op, 1, NULL), *data = op_str(op, 2, NULL);
+    if (mount(fstype, path, fstype, MS_NOSUID | MS_NODEV, data) < 0) fail(c, errno, 2, 125);
   } else if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
     fail(c, errno, 3, 125);
   }
@@ -621,6 +623,16 @@ static int child_main(void *arg) {
   char go;
   /* blocked until the parent has written uid_map/gid_map and joined the cgroup */
   if (read(c->sock, &go, 1) != 1 || go != 'G') _exit(125);
+  uint64_t flags;
+  memcpy(&flags, c->plan + 8, 8);
+  if (flags & CLONE_NEWUSER) {
+    /* become the namespace's root: our ids are still the creator's, which the
+     * map need not contain (root creating a 0 -> 1001 map); files the mounts
+     * create would get an overflow owner (EOVERFLOW).  A map without 0 keeps
+     * the old ids (EINVAL is fine). */
+    (void)syscall(SYS_setresgid, 0, 0, 0);
+    (void)syscall(SYS_setresuid, 0, 0, 0);
+  }
   const uint8_t *p = c->plan + 16, *end = c->plan + c->len;
   uint32_t nops;
   memcpy(&nops, c->plan + 4, 4);

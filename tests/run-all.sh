@@ -31,7 +31,7 @@ run_bun() {
     return
   fi
   echo "== bun test $dir"
-  "$BUN" test "$dir" 2>&1 | tee "$log"
+  "$BUN" test --timeout 60000 "$dir" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   count_bun "$log"
   # a crash before the summary (or a load error) is a failure even with no counts
