@@ -60,6 +60,7 @@ const libc = dlopen("libc.so.6", {
   readlinkat: { args: [i32, ptr, ptr, u64], returns: i64 },
   fstatat: { args: [i32, ptr, ptr, i32], returns: i32 },
   write: { args: [i32, ptr, u64], returns: i64 },
+  flock: { args: [i32, i32], returns: i32 },
   __errno_location: { args: [], returns: ptr },
 }).symbols;
 
@@ -217,4 +218,15 @@ export function writeAll(fd: number, data: Uint8Array, path = ""): void {
     }
     off += n;
   }
+}
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+
+/** flock(2) LOCK_EX|LOCK_NB: true when taken, false when another holder has it. */
+export function tryLockExclusive(fd: number, path = ""): boolean {
+  if (libc.flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+  const e = errno();
+  if (e === 11 /* EWOULDBLOCK */ || e === 4) return false;
+  throw new FsError(e, "flock", path);
 }
