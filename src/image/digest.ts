@@ -25,6 +25,10 @@ export class Hasher {
   digest(): string {
     return `sha256:${this.h.digest("hex")}`;
   }
+  reset(): void {
+    this.h = new Bun.SHA256();
+    this.bytes = 0;
+  }
 }
 
 export async function sha256File(path: string): Promise<string> {

@@ -266,8 +266,11 @@ export class Store {
     return join(this.layers, digestHex(chainId));
   }
 
-  /** Unpacks (once) every layer of the image MANIFEST_DIGEST; returns them bottom first. */
-  async ensureLayers(manifestDigest: string, onLayer?: (i: number, info: LayerInfo) => void): Promise<LayerInfo[]> {
+  /**
+   * Unpacks (once) every layer of the image MANIFEST_DIGEST; returns them bottom first.
+   * READY(i), when given, is awaited before layer i is touched (its blob may still be downloading).
+   */
+  async ensureLayers(manifestDigest: string, onLayer?: (i: number, info: LayerInfo) => void, ready?: (i: number) => Promise<void>): Promise<LayerInfo[]> {
     const manifest = this.readJson<Manifest>(manifestDigest);
     const config = this.readJson<ImageConfigFile>(manifest.config.digest);
     const diffIds = config.rootfs?.diff_ids ?? [];
@@ -277,6 +280,7 @@ export class Store {
     const chains = chainIds(diffIds);
     const out: LayerInfo[] = [];
     for (let i = 0; i < chains.length; i++) {
+      await ready?.(i);
       const info = await this.ensureLayer(chains[i]!, diffIds[i]!, manifest.layers[i]!.digest, out.map((l) => l.dir).reverse());
       out.push(info);
       onLayer?.(i, info);
@@ -320,6 +324,43 @@ export class Store {
   }
 
   // ---- removal ------------------------------------------------------------------------
+
+  /**
+   * `rmi REF`: a name is untagged (the image goes when its last name does);
+   * an ID removes the image, which needs FORCE when it still has several names.
+   * Returns the untagged names and whether the image itself was deleted.
+   */
+  async removeImage(ref: string, force: boolean): Promise<{ untagged: string[]; deleted?: string }> {
+    const rec = this.get(ref);
+    const byName = !rec.names.length || (() => {
+      try { return rec.names.includes(formatReference(parseReference(ref))); } catch { return false; }
+    })();
+    return this.updateImages((images) => {
+      const i = images.findIndex((x) => x.id === rec.id && x.digest === rec.digest);
+      const cur = images[i]!;
+      if (byName && cur.names.length > 0) {
+        const name = formatReference(parseReference(ref));
+        cur.names = cur.names.filter((n) => n !== name);
+        if (cur.names.length) return { untagged: [name] };
+        images.splice(i, 1);
+        return { untagged: [name], deleted: cur.id };
+      }
+      if (cur.names.length > 1 && !force) {
+        throw new BunkerError(`image ${ref} is referenced by ${cur.names.length} names (${cur.names.join(", ")})`, { errno: "EBUSY", fix: "remove it by name, or use -f" });
+      }
+      images.splice(i, 1);
+      return { untagged: cur.names, deleted: cur.id };
+    });
+  }
+
+  /** Removes images without names (dangling). Returns their IDs. */
+  async pruneDangling(): Promise<string[]> {
+    return this.updateImages((images) => {
+      const gone = images.filter((i) => !i.names.length).map((i) => i.id);
+      images.splice(0, images.length, ...images.filter((i) => i.names.length));
+      return gone;
+    });
+  }
 
   /** Deletes blobs and layers no image refers to. Returns how many were removed. */
   async gc(): Promise<number> {
