@@ -19,11 +19,11 @@ const store = `${dir}/store`;
 const cli = (...args: string[]) => imageCli("user", ["--data-root", store, ...args]);
 
 describe("image store as an unprivileged user", () => {
-  test("load, images, layers on disk", () => {
-    const r = cli("load", "-i", `${dir}/img.tar`);
+  test("load, images, layers on disk", async () => {
+    const r = await cli("load", "-i", `${dir}/img.tar`);
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe("Loaded image: rootless/busy:1\n");
-    const list = JSON.parse(cli("images", "--format", "json").stdout);
+    const list = JSON.parse((await cli("images", "--format", "json")).stdout);
     expect(list[0].Names).toEqual(["docker.io/rootless/busy:1"]);
     const layers = chainIds(img.config.rootfs.diff_ids).map((c) => `${store}/layers/${c.slice(7)}`);
     expect(statSync(`${layers[0]}/home/app/owned`).uid).toBe(user.uid);
@@ -34,7 +34,7 @@ describe("image store as an unprivileged user", () => {
     expect(statSync(`${layers[3]}/ro`).mode & 0o777).toBe(0o555);
   });
 
-  test("the layers mount as overlay (userxattr) in the user's namespace", () => {
+  test("the layers mount as overlay (userxattr) in the user's namespace", async () => {
     const layers = chainIds(img.config.rootfs.diff_ids).map((c) => `${store}/layers/${c.slice(7)}`).reverse();
     const w = `${dir}/ov`;
     const script = `mkdir -p ${w}/u ${w}/w ${w}/m && mount -t overlay overlay -o lowerdir=${layers.join(":")},upperdir=${w}/u,workdir=${w}/w,userxattr ${w}/m && ls ${w}/m/del ${w}/m/opq && ${w}/m/bin/sh -c 'echo \$(id -u) > ${w}/m/tmp/x' && cat ${w}/m/tmp/x`;
@@ -43,16 +43,16 @@ describe("image store as an unprivileged user", () => {
     expect(r.stdout.toString()).toBe(`${w}/m/del:\nkeep\n\n${w}/m/opq:\nnew\n0\n`);
   });
 
-  test("rmi removes everything, read-only dirs included", () => {
-    const r = cli("rmi", "rootless/busy:1");
+  test("rmi removes everything, read-only dirs included", async () => {
+    const r = await cli("rmi", "rootless/busy:1");
     expect(r.stderr).toBe("");
     expect(r.stdout).toContain("Deleted: sha256:");
     expect(readdirSync(`${store}/layers`)).toEqual([]);
     expect(readdirSync(`${store}/blobs/sha256`)).toEqual([]);
   });
 
-  test("errors are one clear line", () => {
-    const r = cli("inspect", "no/such:image");
+  test("errors are one clear line", async () => {
+    const r = await cli("inspect", "no/such:image");
     expect(r.code).toBe(125);
     expect(r.stderr).toBe("bunker: no such image: no/such:image: ENOENT (No such file or directory) — pull it first: bunker pull no/such:image\n");
   });

@@ -16,7 +16,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function imageCli(as: As, args: string[], env: Record<string, string> = {}): CliResult {
-  const r = Bun.spawnSync(imageCliArgv(as, args), { env: envFor(as, env), stdin: "ignore" });
-  return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+/** Async, so servers living in the test process (token servers) keep answering. */
+export async function imageCli(as: As, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const p = Bun.spawn(imageCliArgv(as, args), { env: envFor(as, env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, stdout, stderr };
 }
