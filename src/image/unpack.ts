@@ -205,7 +205,12 @@ export class Unpacker {
       const link = readlinkSync(`/proc/self/fd/${fd}`);
       real = link === this.root ? "" : link.startsWith(this.root + "/") ? link.slice(this.root.length + 1) : key;
     } catch {}
-    if (this.parents.size >= 64) this.dropParents();
+    if (this.parents.size >= 256) {
+      // evict the oldest (tar archives walk one directory at a time)
+      const [k, old] = this.parents.entries().next().value!;
+      if (old.fd !== this.rootfd) fs.close(old.fd);
+      this.parents.delete(k);
+    }
     const p = { fd, real };
     this.parents.set(key, p);
     return p;
