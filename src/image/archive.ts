@@ -278,7 +278,7 @@ export async function saveArchive(store: Store, refs: string[], out: string): Pr
         await put(name, ...(await uncompressedLayer(store, m.layers[i]!.digest, diffId)));
       }
       const tags = ref.includes("@") || /^(sha256:)?[a-f0-9]{6,64}$/.test(ref) ? rec.names : [formatReference(parseReference(ref))];
-      manifest.push({ Config: cfgName, RepoTags: tags.map(shortName), Layers: layers });
+      manifest.push({ Config: cfgName, RepoTags: tags, Layers: layers }); // full names: podman reads short ones as localhost/
       for (const t of tags) {
         const r = parseReference(t);
         (repositories[shortName(repoName(r))] ??= {})[r.tag ?? "latest"] = digestHex(rec.id);
