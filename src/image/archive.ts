@@ -37,6 +37,8 @@ interface Source {
 export interface Loaded {
   manifestDigest: string;
   names: string[];
+  /** what unpacking could not represent (device nodes rootless, ...) */
+  notes?: string[];
 }
 
 function norm(p: string): string {
@@ -234,7 +236,8 @@ export async function loadArchive(store: Store, file: string, platform = hostPla
     src.cleanup();
   }
   for (const l of loaded) {
-    await store.ensureLayers(l.manifestDigest);
+    const layers = await store.ensureLayers(l.manifestDigest);
+    l.notes = [...new Set(layers.flatMap((x) => x.notes))];
     await store.addImage(l.manifestDigest, l.names);
   }
   return loaded;

@@ -33,6 +33,8 @@ export interface Pulled {
   manifestDigest: string;
   id: string;
   repoDigest: string;
+  /** what unpacking could not represent (device nodes rootless, ...) */
+  notes: string[];
 }
 
 const noEvents: PullEvents = { layer() {} };
@@ -90,14 +92,15 @@ export async function pullImage(store: Store, ref: string, opts: PullOptions = {
     })());
   }
   store.putBlob(manifestBytes, manifestDigest);
+  let layers;
   try {
-    await store.ensureLayers(manifestDigest, (i) => events.layer(manifest.layers[i]!.digest, "done"), (i) => downloaded.get(manifest.layers[i]!.digest)!);
+    layers = await store.ensureLayers(manifestDigest, (i) => events.layer(manifest.layers[i]!.digest, "done"), (i) => downloaded.get(manifest.layers[i]!.digest)!);
   } finally {
     await Promise.allSettled(downloaded.values()); // no download left running after a failure
   }
   const name = r.tag ? formatReference({ ...r, digest: undefined }) : undefined;
   const rec = await store.addImage(manifestDigest, name ? [name] : [], [repoDigest]);
-  return { name, manifestDigest, id: rec.id, repoDigest };
+  return { name, manifestDigest, id: rec.id, repoDigest, notes: [...new Set(layers.flatMap((l) => l.notes))] };
 }
 
 /** Downloads blob DESC into the store (once, under a per-blob lock), resuming after breaks. */

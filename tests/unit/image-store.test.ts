@@ -36,7 +36,7 @@ describe("store and archives", () => {
     const layout = fresh();
     writeLayoutDir(layout, ociLayoutFiles([{ target: img, name: "test.local/busy:1" }]));
     const loaded = await loadArchive(store, layout);
-    expect(loaded).toEqual([{ manifestDigest: img.manifestDigest, names: ["test.local/busy:1"] }]);
+    expect(loaded).toEqual([{ manifestDigest: img.manifestDigest, names: ["test.local/busy:1"], notes: [] }]);
     const rec = store.get("test.local/busy:1");
     expect(rec.id).toBe(img.configDigest);
     expect(store.get(img.configDigest.slice(7, 19)).digest).toBe(img.manifestDigest);
