@@ -362,6 +362,46 @@ export class Store {
     });
   }
 
+  /**
+   * Checks that every image's manifest, config, layer blobs and unpacked layers are
+   * present and intact (blob digests recomputed).  Returns one line per problem.
+   */
+  async verify(): Promise<string[]> {
+    const problems: string[] = [];
+    const checked = new Set<string>();
+    const blobOk = async (digest: string, what: string) => {
+      if (checked.has(digest)) return;
+      checked.add(digest);
+      const path = this.blobPath(digest);
+      if (!existsSync(path)) return void problems.push(`${what} ${digest}: missing (${path})`);
+      const h = new Hasher();
+      for await (const c of Bun.file(path).stream()) h.update(c);
+      if (h.digest() !== digest) problems.push(`${what} ${digest}: content changed (digest ${h.digest()})`);
+    };
+    for (const rec of this.listImages()) {
+      const name = rec.names[0] ?? rec.id;
+      await blobOk(rec.digest, `image ${name}: manifest`);
+      const read = <T>(digest: string): T | undefined => {
+        try {
+          return this.readJson<T>(digest);
+        } catch (e) {
+          problems.push(`image ${name}: ${e instanceof BunkerError ? e.message : String(e)}`);
+          return undefined;
+        }
+      };
+      const m = read<Manifest>(rec.digest);
+      if (!m) continue;
+      for (const l of m.layers) await blobOk(l.digest, `image ${name}: layer blob`);
+      const c = read<ImageConfigFile>(m.config.digest);
+      if (!c) continue;
+      for (const ch of chainIds(c.rootfs.diff_ids)) {
+        const dir = this.layerDir(ch);
+        if (!existsSync(`${dir}.json`) || !existsSync(dir)) problems.push(`image ${name}: unpacked layer ${ch} missing (${dir})`);
+      }
+    }
+    return problems;
+  }
+
   /** Deletes blobs and layers no image refers to. Returns how many were removed. */
   async gc(): Promise<number> {
     return this.withLock("images", async () => {
@@ -380,6 +420,13 @@ export class Store {
         }
       }
       let removed = 0;
+      // leftovers of crashed unpacks and loads (partial downloads stay for resuming, a week)
+      const now = Date.now();
+      for (const t of readdirSync(this.tmp)) {
+        const p = join(this.tmp, t);
+        const age = now - lstatSync(p).mtimeMs;
+        if (age > (t.startsWith("partial-") ? 7 * 86400e3 : 86400e3)) removeTree(p), removed++;
+      }
       for (const b of readdirSync(this.blobs)) if (!keepBlobs.has(b)) rmSync(join(this.blobs, b), { force: true }), removed++;
       for (const l of readdirSync(this.layers)) {
         const hex = l.replace(/\.json$/, "");

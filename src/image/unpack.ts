@@ -323,8 +323,8 @@ export class Unpacker {
     if (base.startsWith(WH_PREFIX)) return this.whiteout(dirParts, base, e.name);
     const par = this.parent(dirParts, e.name);
     const rel = par.real ? `${par.real}/${base}` : base;
-    // the entry and its ancestors survive an opaque marker later in this layer
-    for (let p = rel; p && !this.created.has(p); p = p.slice(0, Math.max(0, p.lastIndexOf("/")))) this.created.add(p);
+    // "apply" mode: the entry and its ancestors survive an opaque marker later in this layer
+    if (this.opts.whiteouts === "apply") for (let p = rel; p && !this.created.has(p); p = p.slice(0, Math.max(0, p.lastIndexOf("/")))) this.created.add(p);
     try {
       this.create(par, base, rel, e);
     } catch (err) {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { Store } from "../../src/image/store.ts";
 import { loadArchive, saveArchive } from "../../src/image/archive.ts";
 import { parseReference, formatReference } from "../../src/image/reference.ts";
@@ -146,3 +146,39 @@ function spawnOk(argv: string[]): string {
   if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr}`);
   return r.stdout.toString();
 }
+
+describe("store checks", () => {
+  test("verify reports a lost layer dir, a lost blob and a changed blob; use fails clearly", async () => {
+    const root = fresh();
+    const store = new Store(root);
+    const img = buildImage();
+    const layout = fresh();
+    writeLayoutDir(layout, ociLayoutFiles([{ target: img, name: "x.io/v:1" }]));
+    await loadArchive(store, layout);
+    expect(await store.verify()).toEqual([]);
+    const c3 = chainIds(img.config.rootfs.diff_ids)[2];
+    removeDir(store.layerDir(c3!));
+    rmSync(store.blobPath(img.layers[0]!.digest));
+    writeFileSync(store.blobPath(img.configDigest), "{}");
+    const problems = await store.verify();
+    expect(problems.join("\n")).toMatch(/layer blob .*missing/);
+    expect(problems.join("\n")).toMatch(/digest mismatch/);
+    await expect(store.ensureLayers(img.manifestDigest)).rejects.toThrow(/digest mismatch|lost/);
+  });
+
+  test("docker save 25+ form (manifest.json pointing into blobs/sha256)", async () => {
+    const store = new Store(fresh());
+    const img = buildImage({ compression: "none" });
+    const files = ociLayoutFiles([{ target: img, name: "latest" }]);
+    files.set("manifest.json", new TextEncoder().encode(JSON.stringify([{
+      Config: `blobs/sha256/${img.configDigest.slice(7)}`,
+      RepoTags: ["moby/new:25"],
+      Layers: img.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`),
+    }])));
+    const file = `${fresh()}/d25.tar`;
+    writeFileSync(file, tarOfFiles(files));
+    const [l] = await loadArchive(store, file);
+    expect(l!.names).toEqual(["docker.io/moby/new:25"]);
+    expect(store.get("moby/new:25").id).toBe(img.configDigest);
+  });
+});
