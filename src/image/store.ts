@@ -328,10 +328,15 @@ export class Store {
   /**
    * `rmi REF`: a name is untagged (the image goes when its last name does);
    * an ID removes the image, which needs FORCE when it still has several names.
+   * IN_USE(imageId) names a container using the image: deleting it then needs FORCE.
    * Returns the untagged names and whether the image itself was deleted.
    */
-  async removeImage(ref: string, force: boolean): Promise<{ untagged: string[]; deleted?: string }> {
+  async removeImage(ref: string, force: boolean, inUse?: (id: string) => string | undefined): Promise<{ untagged: string[]; deleted?: string }> {
     const rec = this.get(ref);
+    const user = force ? undefined : inUse?.(rec.id);
+    if (user && rec.names.length <= 1) {
+      throw new BunkerError(`image ${ref} is used by container ${user}`, { errno: "EBUSY", fix: `remove the container first, or use rmi -f` });
+    }
     const byName = !rec.names.length || (() => {
       try { return rec.names.includes(formatReference(parseReference(ref))); } catch { return false; }
     })();

@@ -69,6 +69,7 @@ interface Parent {
 /** Validates a tar name and returns its components (empty for the root itself). */
 export function entryComponents(name: string, what = "entry"): string[] {
   if (name.startsWith("/")) throw escape(`${what} has an absolute path`, name);
+  if (name.includes("\0")) throw escape(`${what} contains a NUL byte`, name);
   const parts: string[] = [];
   for (const p of name.split("/")) {
     if (p === "" || p === ".") continue;
@@ -320,6 +321,10 @@ export class Unpacker {
     }
     const base = parts[parts.length - 1]!;
     const dirParts = parts.slice(0, -1);
+    if (base.startsWith(WH_PREFIX + WH_PREFIX) && base !== WH_OPAQUE) {
+      this.note(`skipped aufs metadata entry ${e.name}`); // .wh..wh.plnk and friends
+      return;
+    }
     if (base.startsWith(WH_PREFIX)) return this.whiteout(dirParts, base, e.name);
     const par = this.parent(dirParts, e.name);
     const rel = par.real ? `${par.real}/${base}` : base;

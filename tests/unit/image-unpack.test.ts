@@ -147,6 +147,7 @@ describe("unpack", () => {
   const attacks: [string, (o: string) => TarInput[], RegExp][] = [
     ["'..' in a name", () => [{ name: "../../evil", data: "x" }], /'\.\.'/],
     ["an absolute name", (o) => [{ name: `${o}/victim`, data: "x" }], /absolute/],
+    ["a NUL in a PAX name", () => [{ name: "a".repeat(120) + "\0x", data: "x" }], /NUL/],
     ["a symlink escape", (o) => [{ name: "l", type: "symlink", linkname: "../../../../../../" + o }, { name: "l/victim", data: "pwned" }], /symlink/],
     ["a symlink chain escape", (o) => [
       { name: "a", type: "symlink", linkname: "b/../.." }, { name: "b/", type: "dir" },
