@@ -23,7 +23,7 @@ export interface TarEntry {
   devmajor: number;
   devminor: number;
   /** name -> raw value (PAX SCHILY.xattr.*) */
-  xattrs: Map<string, Uint8Array>;
+  xattrs: ReadonlyMap<string, Uint8Array>;
 }
 
 export interface TarHandler {
@@ -39,6 +39,8 @@ const TYPES: Record<string, EntryType> = {
   "3": "char", "4": "block", "5": "dir", "6": "fifo",
 };
 const utf8 = new TextDecoder("utf-8");
+/** shared by every entry without xattrs (never mutated) */
+const NO_XATTRS: ReadonlyMap<string, Uint8Array> = new Map();
 
 function bad(what: string): BunkerError {
   return new BunkerError(`invalid tar archive: ${what}`, { errno: "EINVAL", fix: "the layer or archive is corrupt or not a tar file" });
@@ -47,8 +49,14 @@ function bad(what: string): BunkerError {
 function cString(b: Uint8Array, off: number, len: number): string {
   let end = off;
   const max = off + len;
-  while (end < max && b[end] !== 0) end++;
-  return utf8.decode(b.subarray(off, end));
+  let ascii = true;
+  while (end < max && b[end] !== 0) {
+    if (b[end]! > 0x7f) ascii = false;
+    end++;
+  }
+  if (end === off) return "";
+  // most names are ASCII: skip the decoder's native call
+  return ascii && end - off < 64 ? String.fromCharCode(...b.subarray(off, end)) : utf8.decode(b.subarray(off, end));
 }
 
 /** Octal (space/NUL terminated) or GNU base-256 (high bit set) number field. */
@@ -219,8 +227,8 @@ export class TarReader {
       return;
     }
     const type = TYPES[tf];
-    const magic = utf8.decode(b.subarray(257, 263));
-    const ustar = magic === "ustar\0"; // POSIX; GNU's "ustar  " has no prefix field
+    // POSIX "ustar\0" has a prefix field; GNU's "ustar  " does not
+    const ustar = b[257] === 0x75 && b[258] === 0x73 && b[259] === 0x74 && b[260] === 0x61 && b[261] === 0x72 && b[262] === 0;
     let name = cString(b, 0, 100);
     if (ustar && b[345] !== 0) name = `${cString(b, 345, 155)}/${name}`;
     if (this.longName !== undefined) name = this.longName;
@@ -237,9 +245,9 @@ export class TarReader {
       return x;
     };
     const realSize = num("size", size);
-    const xattrs = new Map<string, Uint8Array>();
-    for (const [k, v] of pax) if (k.startsWith("SCHILY.xattr.")) xattrs.set(k.slice(13), v);
-    this.pax = new Map();
+    let xattrs = NO_XATTRS;
+    for (const [k, v] of pax) if (k.startsWith("SCHILY.xattr.")) (xattrs === NO_XATTRS ? (xattrs = new Map()) : xattrs).set(k.slice(13), v);
+    if (this.pax.size) this.pax = new Map();
     this.longName = this.longLink = undefined;
     const realPad = (BLOCK - (realSize % BLOCK)) % BLOCK;
     if (!type) {
