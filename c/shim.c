@@ -203,7 +203,9 @@ static void op_rootfs(struct child *c, const struct op *op) {
   if (!prop) prop = MS_PRIVATE;
   if (mount(NULL, "/", NULL, MS_REC | prop, NULL) < 0) fail(c, errno, 1, 125);
   if (op_int(op, 0)) {
-    if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) fail(c, errno, 2, 125);
+    /* a filesystem as the root: tmpfs (host sandbox) or overlay (image layers, userxattr) */
+    const char *fstype = op_str(op, 1, NULL), *data = op_str(op, 2, NULL);
+    if (mount(fstype, path, fstype, MS_NOSUID | MS_NODEV, data) < 0) fail(c, errno, 2, 125);
   } else if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
     fail(c, errno, 3, 125);
   }
@@ -457,6 +459,27 @@ static void op_write(struct child *c, const struct op *op) {
   close(fd);
 }
 
+static void close_between(unsigned long long from, unsigned long long to) { /* [from, to) */
+  if (from >= to) return;
+  if (syscall(SYS_close_range, (unsigned)from, (unsigned)(to - 1), 0) < 0)
+    for (unsigned long long fd = from; fd < to && fd < 65536; fd++) close((int)fd);
+}
+
+/* close every fd >= FROM except the sync socket and exec.fifo */
+static void close_from_except(struct child *c, unsigned from) {
+  unsigned long long lo = from, keep[2] = {(unsigned)c->sock, c->fifofd >= 0 ? (unsigned)c->fifofd : ~0ull};
+  if (keep[0] > keep[1]) { unsigned long long t = keep[0]; keep[0] = keep[1]; keep[1] = t; }
+  for (int k = 0; k < 2; k++) {
+    if (keep[k] == ~0ull || keep[k] < lo) continue;
+    close_between(lo, keep[k]);
+    lo = keep[k] + 1;
+  }
+  close_between(lo, 1ull << 32);
+}
+
+/* Everything but stdio, the preserved fds, our sync socket and exec.fifo is
+ * closed now, not only marked CLOEXEC: a create'd container may wait on the
+ * fifo for a long time and must not hold bunker's lock or pipes meanwhile. */
 static void op_close_fds(struct child *c, const struct op *op) {
   unsigned first = (unsigned)op_int(op, 0);
   if ((unsigned)c->sock < first) {
@@ -466,13 +489,16 @@ static void op_close_fds(struct child *c, const struct op *op) {
     close(c->sock);
     c->sock = s;
   }
+  if (c->fifofd >= 0 && (unsigned)c->fifofd < first) {
+    int f = fcntl(c->fifofd, F_DUPFD_CLOEXEC, (int)first);
+    if (f < 0) fail(c, errno, 1, 125);
+    close(c->fifofd);
+    c->fifofd = f;
+  }
   for (unsigned fd = 3; fd < first; fd++)
     if (fcntl((int)fd, F_SETFD, 0) < 0) fail(c, errno, (int)fd, 125);
-  if (syscall(SYS_close_range, first, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
-    /* pre-5.11 kernel: mark them one by one */
-    for (int fd = (int)first; fd < 65536; fd++) (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-  }
-  if (c->sock < (int)first) fail(c, EBADF, 2, 125);
+  if (c->rootfd >= (int)first) c->rootfd = -1; /* closed below; no op after this resolves paths */
+  close_from_except(c, first);
 }
 
 static void reset_signals(void) {
@@ -597,6 +623,16 @@ static int child_main(void *arg) {
   char go;
   /* blocked until the parent has written uid_map/gid_map and joined the cgroup */
   if (read(c->sock, &go, 1) != 1 || go != 'G') _exit(125);
+  uint64_t flags;
+  memcpy(&flags, c->plan + 8, 8);
+  if (flags & CLONE_NEWUSER) {
+    /* become the namespace's root: our ids are still the creator's, which the
+     * map need not contain (root creating a 0 -> 1001 map); files the mounts
+     * create would get an overflow owner (EOVERFLOW).  A map without 0 keeps
+     * the old ids (EINVAL is fine). */
+    (void)syscall(SYS_setresgid, 0, 0, 0);
+    (void)syscall(SYS_setresuid, 0, 0, 0);
+  }
   const uint8_t *p = c->plan + 16, *end = c->plan + c->len;
   uint32_t nops;
   memcpy(&nops, c->plan + 4, 4);

@@ -46,7 +46,7 @@ enum bk_op {
   BK_OP_STDIN_NULL = 24,
   BK_OP_INIT = 25,      /* fork: the parent stays as a reaping, signal forwarding PID 1 */
   BK_OP_EXEC = 26,      /* s: file, argv..., env...; i: argc, envc */
-  BK_OP_ROOTFS = 27,    /* s: path; i: tmpfs (host sandbox: a tmpfs root), propagation flags for / */
+  BK_OP_ROOTFS = 27,    /* s: path, fstype, data; i: mount (else bind path onto itself), propagation flags for / */
   BK_OP_SETNS = 28,     /* s: /proc/PID/ns/TYPE or a bind-mounted ns file; i: CLONE_NEW* type */
   BK_OP_FORK = 29,      /* fork once more (joining a pid ns takes effect for children); the
                            intermediate reports the new pid (BK_MSG_PID) and exits */

@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   list: () => import("./cli/list.ts"),
   ps: () => import("./cli/ps.ts"),
   features: () => import("./cli/features.ts"),
+  spec: () => import("./cli/spec.ts"),
   pull: () => import("./cli/pull.ts"),
   load: () => import("./cli/load.ts"),
   save: () => import("./cli/save.ts"),
@@ -43,6 +44,7 @@ commands:
   list      list containers
   ps        list a container's processes
   features  print the runtime's features (JSON)
+  spec      write a default config.json (--rootless)
   pull      pull an image from a registry
   load      load images from a docker save / OCI archive (-i FILE)
   save      save images to a docker-archive (-o FILE)

@@ -17,8 +17,8 @@ case $what in unit|integration|vm|all) ;; *) echo "usage: $0 [unit|integration|v
 # count_bun FILE: adds bun test's " N pass" / " N fail" summary lines to the totals.
 count_bun() {
   local p f
-  p=$(grep -E '^ *[0-9]+ pass$' "$1" | tail -n1 | tr -dc 0-9)
-  f=$(grep -E '^ *[0-9]+ fail$' "$1" | tail -n1 | tr -dc 0-9)
+  p=$(grep -aE '^ *[0-9]+ pass$' "$1" | tail -n1 | tr -dc 0-9)
+  f=$(grep -aE '^ *[0-9]+ fail$' "$1" | tail -n1 | tr -dc 0-9)
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
   ran=$((ran + ${p:-0} + ${f:-0}))
 }
@@ -31,11 +31,11 @@ run_bun() {
     return
   fi
   echo "== bun test $dir"
-  "$BUN" test "$dir" 2>&1 | tee "$log"
+  "$BUN" test --timeout 60000 "$dir" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   count_bun "$log"
   # a crash before the summary (or a load error) is a failure even with no counts
-  if [ "$rc" -ne 0 ] && ! grep -qE '^ *[1-9][0-9]* fail$' "$log"; then
+  if [ "$rc" -ne 0 ] && ! grep -aqE '^ *[1-9][0-9]* fail$' "$log"; then
     echo "== $dir: bun test exited $rc without a failure count: counted as 1 failure"
     failed=$((failed + 1))
   fi
@@ -60,7 +60,7 @@ if { [ "$what" = vm ] || [ "$what" = all ]; } && [ -f tests/vm/run.sh ]; then
   echo "== tests/vm/run.sh"
   bash tests/vm/run.sh 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)
+  line=$(grep -aE '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)
   if [ -n "$line" ]; then
     p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
     passed=$((passed + p)); failed=$((failed + f)); ran=$((ran + p + f))

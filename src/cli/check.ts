@@ -108,7 +108,7 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   try {
     for (const d of ["lower", "upper", "work", "merged"]) mkdirSync(`${tmp}/${d}`);
     const ovErr = await probe([
-      { op: "rootfs", path: tmp, tmpfs: false, propagation: K.MS_PRIVATE },
+      { op: "rootfs", path: tmp, propagation: K.MS_PRIVATE },
       { op: "mount", source: "overlay", target: "/merged", fstype: "overlay", flags: 0, data: `lowerdir=${tmp}/lower,upperdir=${tmp}/upper,workdir=${tmp}/work,userxattr` },
     ]);
     if (!ovErr) line("ok", "overlayfs", "kernel overlayfs works in a user namespace (images share layers)");

@@ -8,6 +8,7 @@ import { checkId, readState } from "../container/state.ts";
 import { BunkerError } from "../errors.ts";
 import type { Process } from "../oci/spec.ts";
 import { DEFAULT_PATH } from "../oci/run-spec.ts";
+import { parseProcess } from "../oci/validate.ts";
 import { debugLog } from "./log.ts";
 
 const FLAGS = [
@@ -38,12 +39,13 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   let proc: Process;
   const file = flag(p, "process");
   if (file) {
+    let text: string;
     try {
-      proc = JSON.parse(readFileSync(file, "utf8")) as Process;
+      text = readFileSync(file, "utf8");
     } catch (e) {
-      throw new BunkerError("exec: cannot read --process", { errno: (e as { code?: string }).code ?? "EINVAL", path: file });
+      throw new BunkerError("exec: cannot read --process", { errno: (e as { code?: string }).code ?? "EIO", path: file });
     }
-    if (!proc.args?.length) throw new BunkerError(`${file}: args: must not be empty`, { errno: "EINVAL" });
+    proc = parseProcess(text, file);
   } else {
     const args = p.rest.slice(1);
     if (!args.length) throw new BunkerError("exec: no command given", { errno: "EINVAL", fix: "bunker exec ID CMD [ARG...]" });

@@ -17,7 +17,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     return 0;
   }
   const psArgs = p.rest.slice(1);
-  const r = Bun.spawnSync(["ps", ...(psArgs.length ? psArgs : ["-f"])], { stdout: "pipe", stderr: "inherit" });
+  const r = Bun.spawnSync(["ps", ...(psArgs.length ? psArgs : ["-ef"])], { stdout: "pipe", stderr: "inherit" });
   if (r.exitCode !== 0) throw new BunkerError("ps failed", { errno: "EIO", fix: "check the ps arguments" });
   const lines = r.stdout.toString().split("\n");
   const header = lines[0] ?? "";

@@ -215,7 +215,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       etcFiles,
     });
     const plan = buildPlan(spec, {
-      tmpfsRoot: host,
+      rootMount: host ? { fstype: "tmpfs", data: "mode=0755" } : undefined,
       symlinks,
       stdinNull: !interactive,
       preserveFds,

@@ -47,7 +47,10 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
       else if (m.type === "pid") forked = m.pid;
       else if (m.type === "note") opts.debug?.(`${describeOp(plan.ops[m.op])}: pivot_root gave EINVAL (initramfs root?): used MS_MOVE + chroot`);
       else if (m.type === "error") {
-        supervise(pid, -1, false); // reap it: it exits right after reporting
+        // reap it: it exits right after reporting (after a fork, the intermediate
+        // first; the forked process is then ours when we are a subreaper)
+        supervise(pid, -1, false);
+        if (forked) reapIfOurs(forked);
         throw childError(plan.ops[m.op], m.errno, m.detail);
       } else if (m.type === "ready" && opts.untilReady) break;
       else if (m.type === "eof") break;
@@ -65,6 +68,14 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     closeSync(sock);
   }
   return { pid, pty, forked };
+}
+
+function reapIfOurs(pid: number) {
+  try {
+    supervise(pid, -1, false);
+  } catch {
+    /* not our child (no subreaper): our caller's subreaper reaps it */
+  }
 }
 
 /** clone() failed: explain the usual rootless causes */
@@ -95,7 +106,7 @@ export function usernsBlocker(): { path: string; fix: string } | undefined {
 export function describeOp(op: Op | undefined): string {
   if (!op) return "container setup";
   switch (op.op) {
-    case "rootfs": return op.tmpfs ? `mount the sandbox root at ${op.path}` : `bind the rootfs ${op.path}`;
+    case "rootfs": return op.mount ? `mount the ${op.mount.fstype} root at ${op.path}` : `bind the rootfs ${op.path}`;
     case "mount": return op.fstype ? `mount ${op.fstype} on ${op.target}` : `set propagation of ${op.target}`;
     case "bind": return `bind mount ${op.source} on ${op.target}`;
     case "mkdir": return `create directory ${op.path}`;

@@ -1,5 +1,5 @@
 // OCI lifecycle: create (set up, wait on exec.fifo), start, kill, delete, exec.
-import { closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
+import { chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import type { Bundle } from "../oci/bundle.ts";
 import type { Process, Spec } from "../oci/spec.ts";
@@ -50,6 +50,10 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
   try {
     const fifo = `${dir}/exec.fifo`;
     mkfifo(fifo, 0o600);
+    // the container's root opens it: as root with a map like 0 -> 1001 that is not us (runc does the same)
+    const maps = mapsOf(spec);
+    const hostRoot = (m: IdMaps["uid"] | undefined, own: number) => m?.find((x) => x.containerID === 0)?.hostID ?? own;
+    if (process.getuid!() === 0 && maps) chownSync(fifo, hostRoot(maps.uid, 0), hostRoot(maps.gid, 0));
     const ctx: PlanContext = { ...processContext(spec.process!, spec.linux), execFifo: fifo, preserveFds: o.preserveFds, noPivot: o.noPivot };
     const plan = buildPlan(spec, ctx);
     plan.ops.unshift(...joinOps(spec));
@@ -73,7 +77,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     };
     const hooksBeforeGo = [...(spec.hooks?.prestart ?? []), ...(spec.hooks?.createRuntime ?? []), ...(spec.hooks?.createContainer ?? [])];
     const c = await launch(plan, {
-      maps: mapsOf(spec),
+      maps,
       untilReady: true,
       debug: o.debug,
       beforeGo: hooksBeforeGo.length
@@ -250,7 +254,8 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   const st = status(dir, state);
   if (st !== "running" && st !== "created") throw new BunkerError(`cannot exec in a container that is ${st}`, { errno: "EINVAL" });
   const ops: Op[] = [];
-  const order: [string, number][] = [["user", K.CLONE_NEWUSER], ["mnt", K.CLONE_NEWNS], ["ipc", K.CLONE_NEWIPC], ["uts", K.CLONE_NEWUTS], ["net", K.CLONE_NEWNET], ["cgroup", K.CLONE_NEWCGROUP], ["pid", K.CLONE_NEWPID]];
+  // user first (it grants the rights to join the others), mnt last: after it, /proc is the container's
+  const order: [string, number][] = [["user", K.CLONE_NEWUSER], ["ipc", K.CLONE_NEWIPC], ["uts", K.CLONE_NEWUTS], ["net", K.CLONE_NEWNET], ["cgroup", K.CLONE_NEWCGROUP], ["pid", K.CLONE_NEWPID], ["mnt", K.CLONE_NEWNS]];
   let joinsPid = false;
   for (const [name, flag] of order) {
     const theirs = `/proc/${state.pid}/ns/${name}`;

@@ -7,7 +7,14 @@ import type { PlanContext } from "../plan/build.ts";
 
 export function processContext(proc: Process, linux?: Linux): Pick<PlanContext, "caps" | "seccomp" | "seccompFlags"> {
   const ctx: Pick<PlanContext, "caps" | "seccomp" | "seccompFlags"> = {};
-  if (proc.capabilities) ctx.caps = capabilityMasks(proc.capabilities);
+  if (proc.capabilities) {
+    const caps = capabilityMasks(proc.capabilities);
+    // the kernel raises an ambient capability only when it is permitted and
+    // inheritable; runc ignores the rest (its own `spec` lists ambient caps
+    // with no inheritable set), so do we
+    caps.ambient &= caps.permitted & caps.inheritable;
+    ctx.caps = caps;
+  }
   if (linux?.seccomp) {
     const c = compileSeccomp(linux.seccomp);
     ctx.seccomp = c.program;

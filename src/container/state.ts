@@ -64,7 +64,8 @@ export function lockContainer(dir: string, id: string): () => void {
 export function claimContainer(root: string, id: string): string {
   const dir = containerDir(root, id);
   try {
-    mkdirSync(dir, { mode: 0o700 });
+    // 0711: the container's own root (another host uid with a mapped root) reaches exec.fifo
+    mkdirSync(dir, { mode: 0o711 });
   } catch (e) {
     if ((e as { code?: string }).code === "EEXIST") throw new BunkerError(`container "${id}" already exists`, { errno: "EEXIST", path: dir, fix: `bunker delete --force ${id}` });
     throw new BunkerError("cannot create the container's state directory", { errno: (e as { code?: string }).code, path: dir });

@@ -2,21 +2,28 @@
 // seccomp(SECCOMP_SET_MODE_FILTER): a `struct sock_filter[]` byte string,
 // 8 bytes per instruction, little endian, for the shim's SECCOMP op.
 //
-// Semantics (checked against libseccomp in tests/unit/seccomp-libseccomp.test.ts):
-// - The native arch (x86_64) is always in the filter; SCMP_ARCH_X86 adds an
+// Semantics (checked against libseccomp and the kernel in tests/unit/seccomp.test.ts):
+// - Filters are for x86_64 kernels (other hosts get a clear error).  The
+//   native arch (x86_64) is always in the filter; SCMP_ARCH_X86 adds an
 //   i386 block, SCMP_ARCH_X32 adds x32 numbers (nr | 0x40000000) to the
 //   x86_64 block.  Without X32, x32 syscalls get the bad-arch action, as with
 //   libseccomp.  Other architectures cannot appear on an x86_64 kernel and
 //   are accepted and left out.  A task of an arch not in the filter is killed
 //   (libseccomp's default bad-arch action, SECCOMP_RET_KILL_THREAD).
 // - Rules of one syscall are tried in profile order; the first whose
-//   conditions all hold decides.  As in runc and crun, an entry whose args
+//   conditions all hold decides (libseccomp merges overlapping rules into a
+//   tree instead; for rules that do not overlap the two agree).  As in runc and crun, an entry whose args
 //   name one index twice is split into one rule per condition (OR), otherwise
 //   its conditions are ANDed.
 // - Comparisons are unsigned on 64 bits (high word, then low word); on i386
 //   only the low word is compared, as libseccomp does for 32-bit arches.
 //   MASKED_EQ (value = mask, valueTwo = datum) holds when
 //   (arg & mask) == (datum & mask), as in libseccomp.
+// - On i386 the socket and SysV IPC calls can also be made through
+//   socketcall(2) and ipc(2): as libseccomp does, a rule for such a name also
+//   goes to socketcall/ipc, with its arg 0 conditions replaced by "arg 0 is
+//   the call number" and the others kept as they are (the real arguments are
+//   in memory there, so they cannot be checked).
 // - ERRNO and TRACE without errnoRet return EPERM (as runc).
 // - Unknown names (as crun): a name that is a syscall on another arch only is
 //   skipped silently; a name unknown on every arch we know is skipped and
@@ -254,15 +261,36 @@ export function syscallNumber(arch: SyscallArch, name: string): number | undefin
   return n === undefined ? undefined : arch === "x32" ? n | X32_SYSCALL_BIT : n;
 }
 
-/** every name in the x86_64 table (for tests and for `features`) */
+/** every name in ARCH's table */
 export function syscallNames(arch: SyscallArch): string[] {
   return [...syscallTables()[arch].keys()];
+}
+
+/** i386's multiplexers and their call numbers (linux/net.h, linux/ipc.h) */
+const I386_SOCKETCALL = 102;
+const I386_IPC = 117;
+const SOCKETCALLS: Readonly<Record<string, number>> = {
+  socket: 1, bind: 2, connect: 3, listen: 4, accept: 5, getsockname: 6, getpeername: 7, socketpair: 8, send: 9,
+  recv: 10, sendto: 11, recvfrom: 12, shutdown: 13, setsockopt: 14, getsockopt: 15, sendmsg: 16, recvmsg: 17,
+  accept4: 18, recvmmsg: 19, sendmmsg: 20,
+};
+const IPC_CALLS: Readonly<Record<string, number>> = {
+  semop: 1, semget: 2, semctl: 3, semtimedop: 4, msgsnd: 11, msgrcv: 12, msgget: 13, msgctl: 14, shmat: 21,
+  shmdt: 22, shmget: 23, shmctl: 24,
+};
+
+/** i386: the multiplexer and call number that also reach NAME */
+function i386Multiplexed(name: string): { nr: number; call: number } | undefined {
+  if (name in SOCKETCALLS) return { nr: I386_SOCKETCALL, call: SOCKETCALLS[name]! };
+  if (name in IPC_CALLS) return { nr: I386_IPC, call: IPC_CALLS[name]! };
+  return undefined;
 }
 
 function knownSomewhere(name: string): boolean {
   everyName ??= new Set([
     ...Object.values(syscallTables()).flatMap((t) => [...t.keys()]),
     ...OTHER_ARCH_NAMES.split(" "),
+    ...Object.keys(SOCKETCALLS),
   ]);
   return everyName.has(name);
 }
@@ -476,14 +504,19 @@ function actionValue(action: string, errnoRet: number | undefined, where: string
   return base;
 }
 
+/** JSON numbers are doubles: 2^64-1 arrives as 2^64 (and above 2^53 values are rounded anyway) */
+function u64(n: number): bigint {
+  return n >= 2 ** 64 ? 0xffff_ffff_ffff_ffffn : BigInt(n);
+}
+
 /** runc/crun: args naming one index twice are alternatives, else all must hold */
 function rulesOf(entry: SeccompSyscall, ret: number): Rule[] {
   const conds: Condition[] = (entry.args ?? []).map((c) => ({
     index: c.index,
     op: c.op,
-    value: BigInt(c.value),
+    value: u64(c.value),
     // libseccomp compares (arg & mask) with (datum & mask)
-    valueTwo: c.op === "SCMP_CMP_MASKED_EQ" ? BigInt(c.valueTwo ?? 0) & BigInt(c.value) : 0n,
+    valueTwo: c.op === "SCMP_CMP_MASKED_EQ" ? u64(c.valueTwo ?? 0) & u64(c.value) : 0n,
   }));
   const indexes = new Set(conds.map((c) => c.index));
   if (indexes.size < conds.length) return conds.map((c) => ({ ret, conds: [c] }));
@@ -501,6 +534,9 @@ export interface CompiledSeccomp {
 
 /** Compiles linux.seccomp (already validated by parseConfig) for an x86_64 kernel. */
 export function compileSeccomp(profile: Seccomp, opts: { failUnknown?: boolean } = {}): CompiledSeccomp {
+  if (process.arch !== "x64") {
+    throw new BunkerError(`linux.seccomp: filters are compiled for x86_64 only, not ${process.arch}`, { errno: "ENOTSUP" });
+  }
   if (profile.listenerPath) {
     throw new BunkerError("linux.seccomp.listenerPath: seccomp notification is not supported (bunker has no seccomp agent)", {
       errno: "ENOTSUP",
@@ -517,15 +553,22 @@ export function compileSeccomp(profile: Seccomp, opts: { failUnknown?: boolean }
   (profile.syscalls ?? []).forEach((entry, i) => {
     const ret = actionValue(entry.action, entry.errnoRet, `linux.seccomp.syscalls[${i}].action`);
     const entryRules = rulesOf(entry, ret);
+    const add = (arch: SyscallArch, nr: number, more: Rule[]) => {
+      const list = rules[arch].get(nr) ?? [];
+      list.push(...more);
+      rules[arch].set(nr, list);
+    };
     for (const name of entry.names) {
       let found = false;
       for (const arch of arches) {
         const nr = syscallNumber(arch, name);
-        if (nr === undefined) continue;
-        found = true;
-        const list = rules[arch].get(nr) ?? [];
-        list.push(...entryRules);
-        rules[arch].set(nr, list);
+        if (nr !== undefined) add(arch, nr, entryRules);
+        const mux = arch === "x86" ? i386Multiplexed(name) : undefined;
+        if (mux) {
+          const call: Condition = { index: 0, op: "SCMP_CMP_EQ", value: BigInt(mux.call), valueTwo: 0n };
+          add(arch, mux.nr, entryRules.map((r) => ({ ret: r.ret, conds: [call, ...r.conds.filter((c) => c.index !== 0)] })));
+        }
+        found ||= nr !== undefined || mux !== undefined;
       }
       if (!found && !knownSomewhere(name)) unknown.add(name);
     }
@@ -560,6 +603,11 @@ export function compileSeccomp(profile: Seccomp, opts: { failUnknown?: boolean }
   }
 
   let flags = 0;
-  for (const f of profile.flags ?? []) flags |= SECCOMP_FLAGS[f] ?? 0;
+  for (const f of profile.flags ?? []) {
+    if (f === "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") {
+      throw new BunkerError(`linux.seccomp.flags: ${f} is not supported (it needs a seccomp agent)`, { errno: "ENOTSUP" });
+    }
+    flags |= SECCOMP_FLAGS[f] ?? 0;
+  }
   return { program: a.bytes(), flags, unknownSyscalls: [...unknown] };
 }

@@ -5,7 +5,7 @@ import { BunkerError } from "../errors.ts";
 import { capNumber } from "./caps.ts";
 import { rlimitNumber } from "./rlimits.ts";
 import { ACTIONS_WITH_ERRNO, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPS } from "./seccomp.ts";
-import type { IDMapping, Namespace, NamespaceType, Spec } from "./spec.ts";
+import type { IDMapping, Namespace, NamespaceType, Process, Spec } from "./spec.ts";
 
 export const NAMESPACE_TYPES: readonly NamespaceType[] = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"];
 const CAP_SETS = ["bounding", "effective", "inheritable", "permitted", "ambient"] as const;
@@ -54,6 +54,10 @@ class Checker {
   arr(v: unknown, path: string): unknown[] {
     if (!Array.isArray(v)) this.fail(path, "must be an array");
     return v;
+  }
+  /** an array of objects, each checked by fn with its path */
+  objs<T>(v: unknown, path: string, fn: (o: Obj, p: string, i: number) => T): T[] {
+    return this.arr(v, path).map((x, i) => fn(this.obj(x, child(path, i)), child(path, i), i));
   }
   strs(v: unknown, path: string): string[] {
     return this.arr(v, path).map((s, i) => this.str(s, child(path, i)));
@@ -170,9 +174,11 @@ function syntaxErrorAt(text: string): { offset: number; problem: string } {
   return { offset: 0, problem: "invalid JSON" };
 }
 
-function parseJson(text: string, file: string): unknown {
+/** TEXT as a JSON object, or a one-line error saying where it is not */
+function parseJsonObject(text: string, file: string): Obj {
+  let raw: unknown;
   try {
-    return JSON.parse(text);
+    raw = JSON.parse(text);
   } catch {
     const { offset, problem } = syntaxErrorAt(text);
     const before = text.slice(0, offset).split("\n");
@@ -180,14 +186,16 @@ function parseJson(text: string, file: string): unknown {
     const column = before[before.length - 1]!.length + 1;
     throw new BunkerError(`${file}: invalid JSON at line ${line}, column ${column}: ${problem}`, { errno: "EINVAL" });
   }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new BunkerError(`${file}: must be a JSON object`, { errno: "EINVAL" });
+  }
+  return raw as Obj;
 }
 
 // ---- the spec, part by part ----
 
 function checkMappings(c: Checker, v: unknown, path: string): IDMapping[] {
-  const maps = c.arr(v, path).map((m, i) => {
-    const p = child(path, i);
-    const o = c.obj(m, p);
+  const maps = c.objs(v, path, (o, p) => {
     const containerID = c.req(o, "containerID", p, (x, q) => c.uint(x, q, U32_MAX));
     const hostID = c.req(o, "hostID", p, (x, q) => c.uint(x, q, U32_MAX));
     const size = c.req(o, "size", p, (x, q) => c.int(x, q, 1, U32_MAX));
@@ -205,8 +213,7 @@ function checkMappings(c: Checker, v: unknown, path: string): IDMapping[] {
   return maps;
 }
 
-function checkMount(c: Checker, v: unknown, p: string): void {
-  const o = c.obj(v, p);
+function checkMount(c: Checker, o: Obj, p: string): void {
   c.req(o, "destination", p, c.abs);
   c.opt(o, "type", p, c.str);
   c.opt(o, "source", p, c.str);
@@ -215,15 +222,21 @@ function checkMount(c: Checker, v: unknown, p: string): void {
   c.opt(o, "gidMappings", p, (x, q) => checkMappings(c, x, q));
 }
 
-function checkProcess(c: Checker, v: unknown): void {
-  const p = "process";
+function checkEnv(c: Checker, v: unknown, path: string): void {
+  c.strs(v, path).forEach((e, i) => {
+    if (e.indexOf("=") <= 0) c.fail(child(path, i), "must be NAME=VALUE");
+  });
+}
+
+/** P: "process" in a config.json, "" for an `exec --process` file */
+function checkProcess(c: Checker, v: unknown, p: string): void {
   const o = c.obj(v, p);
   const terminal = c.opt(o, "terminal", p, c.bool);
   c.opt(o, "consoleSize", p, (x, q) => {
     const s = c.obj(x, q);
     c.req(s, "height", q, c.uint);
     c.req(s, "width", q, c.uint);
-    if (!terminal) c.fail(q, "requires process.terminal to be true");
+    if (!terminal) c.fail(q, `requires ${child(p, "terminal")} to be true`);
   });
   c.req(o, "user", p, (x, q) => {
     const u = c.obj(x, q);
@@ -234,13 +247,9 @@ function checkProcess(c: Checker, v: unknown): void {
     c.opt(u, "username", q, c.str);
   });
   const args = c.req(o, "args", p, c.strs);
-  if (args.length === 0) c.fail("process.args", "must not be empty");
+  if (args.length === 0) c.fail(child(p, "args"), "must not be empty");
   c.opt(o, "commandLine", p, c.str);
-  c.opt(o, "env", p, (x, q) =>
-    c.strs(x, q).forEach((e, i) => {
-      if (e.indexOf("=") <= 0) c.fail(child(q, i), "must be NAME=VALUE");
-    }),
-  );
+  c.opt(o, "env", p, (x, q) => checkEnv(c, x, q));
   c.req(o, "cwd", p, c.abs);
   c.opt(o, "capabilities", p, (x, q) => {
     const caps = c.obj(x, q);
@@ -254,9 +263,7 @@ function checkProcess(c: Checker, v: unknown): void {
   });
   c.opt(o, "rlimits", p, (x, q) => {
     const seen = new Set<string>();
-    c.arr(x, q).forEach((r, i) => {
-      const rp = child(q, i);
-      const rl = c.obj(r, rp);
+    c.objs(x, q, (rl, rp) => {
       const type = c.req(rl, "type", rp, c.str);
       if (rlimitNumber(type) === undefined) c.fail(child(rp, "type"), `unknown rlimit ${JSON.stringify(type)}`);
       if (seen.has(type)) c.fail(child(rp, "type"), `duplicate ${JSON.stringify(type)}`);
@@ -280,12 +287,10 @@ function checkHooks(c: Checker, v: unknown): void {
   const o = c.obj(v, "hooks");
   for (const kind of HOOK_KINDS) {
     c.opt(o, kind, "hooks", (x, q) =>
-      c.arr(x, q).forEach((h, i) => {
-        const hp = child(q, i);
-        const hook = c.obj(h, hp);
+      c.objs(x, q, (hook, hp) => {
         c.req(hook, "path", hp, c.abs);
         c.opt(hook, "args", hp, c.strs);
-        c.opt(hook, "env", hp, c.strs);
+        c.opt(hook, "env", hp, (y, r) => checkEnv(c, y, r));
         c.opt(hook, "timeout", hp, (y, r) => c.int(y, r, 1));
       }),
     );
@@ -294,9 +299,7 @@ function checkHooks(c: Checker, v: unknown): void {
 
 function checkNamespaces(c: Checker, v: unknown, path: string): Namespace[] {
   const seen = new Set<string>();
-  return c.arr(v, path).map((n, i) => {
-    const p = child(path, i);
-    const o = c.obj(n, p);
+  return c.objs(v, path, (o, p) => {
     const type = c.req(o, "type", p, c.str);
     if (!NAMESPACE_TYPES.includes(type as NamespaceType)) c.fail(child(p, "type"), `unknown namespace type ${JSON.stringify(type)}`);
     if (seen.has(type)) c.fail(child(p, "type"), `duplicate ${JSON.stringify(type)}`);
@@ -309,9 +312,7 @@ function checkNamespaces(c: Checker, v: unknown, path: string): Namespace[] {
 function checkResources(c: Checker, v: unknown, path: string): void {
   const o = c.obj(v, path);
   c.opt(o, "devices", path, (x, q) =>
-    c.arr(x, q).forEach((d, i) => {
-      const p = child(q, i);
-      const dev = c.obj(d, p);
+    c.objs(x, q, (dev, p) => {
       c.req(dev, "allow", p, c.bool);
       c.opt(dev, "type", p, (y, r) => {
         if (!["a", "c", "b"].includes(c.str(y, r))) c.fail(r, 'must be "a", "c" or "b"');
@@ -340,18 +341,14 @@ function checkResources(c: Checker, v: unknown, path: string): void {
     c.opt(b, "weightDevice", q, (y, r) => c.arr(y, r).forEach((d, i) => c.ints(d, child(r, i), ["major", "minor", "weight", "leafWeight"], 0)));
     for (const k of ["throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice"]) {
       c.opt(b, k, q, (y, r) =>
-        c.arr(y, r).forEach((d, i) => {
-          const p = child(r, i);
-          const dev = c.ints(d, p, [], 0);
+        c.objs(y, r, (dev, p) => {
           for (const f of ["major", "minor", "rate"]) c.req(dev, f, p, c.uint);
         }),
       );
     }
   });
   c.opt(o, "hugepageLimits", path, (x, q) =>
-    c.arr(x, q).forEach((h, i) => {
-      const p = child(q, i);
-      const hp = c.obj(h, p);
+    c.objs(x, q, (hp, p) => {
       c.req(hp, "pageSize", p, c.str);
       c.req(hp, "limit", p, c.uint);
     }),
@@ -359,9 +356,7 @@ function checkResources(c: Checker, v: unknown, path: string): void {
   c.opt(o, "network", path, (x, q) => {
     const n = c.ints(x, q, ["classID"], 0);
     c.opt(n, "priorities", q, (y, r) =>
-      c.arr(y, r).forEach((pr, i) => {
-        const p = child(r, i);
-        const po = c.obj(pr, p);
+      c.objs(y, r, (po, p) => {
         c.req(po, "name", p, c.str);
         c.req(po, "priority", p, c.uint);
       }),
@@ -402,9 +397,7 @@ function checkSeccomp(c: Checker, v: unknown, path: string): void {
   const listener = c.opt(o, "listenerPath", path, c.abs);
   c.opt(o, "listenerMetadata", path, c.str);
   c.opt(o, "syscalls", path, (x, q) =>
-    c.arr(x, q).forEach((s, i) => {
-      const p = child(q, i);
-      const sc = c.obj(s, p);
+    c.objs(x, q, (sc, p) => {
       const names = c.req(sc, "names", p, c.strs);
       if (names.length === 0) c.fail(child(p, "names"), "must not be empty");
       names.forEach((n, j) => {
@@ -414,9 +407,7 @@ function checkSeccomp(c: Checker, v: unknown, path: string): void {
       if (act === "SCMP_ACT_NOTIFY" && !listener) c.fail(child(path, "listenerPath"), "is required with SCMP_ACT_NOTIFY");
       errnoRet(sc, p, "errnoRet", act);
       c.opt(sc, "args", p, (y, r) =>
-        c.arr(y, r).forEach((a, j) => {
-          const ap = child(r, j);
-          const arg = c.obj(a, ap);
+        c.objs(y, r, (arg, ap) => {
           c.req(arg, "index", ap, (z, t) => c.uint(z, t, 5));
           c.req(arg, "value", ap, (z, t) => c.uint(z, t, 2 ** 64 - 1));
           c.opt(arg, "valueTwo", ap, (z, t) => c.uint(z, t, 2 ** 64 - 1));
@@ -461,9 +452,7 @@ function checkLinux(c: Checker, v: unknown): Namespace[] {
     });
   }
   c.opt(o, "devices", p, (x, q) =>
-    c.arr(x, q).forEach((d, i) => {
-      const dp = child(q, i);
-      const dev = c.obj(d, dp);
+    c.objs(x, q, (dev, dp) => {
       const type = c.req(dev, "type", dp, c.str);
       if (!DEVICE_TYPES.includes(type)) c.fail(child(dp, "type"), 'must be "c", "b", "u" or "p"');
       c.req(dev, "path", dp, c.abs);
@@ -496,14 +485,26 @@ function checkLinux(c: Checker, v: unknown): Namespace[] {
   return namespaces;
 }
 
+/** With mappings given, the process's ids must be among them (setresuid would fail with EINVAL). */
+function checkUserMapped(c: Checker, spec: Spec): void {
+  const user = spec.process?.user;
+  if (!user) return;
+  const inMap = (maps: IDMapping[], id: number) => maps.some((m) => id >= m.containerID && id < m.containerID + m.size);
+  const uids = spec.linux?.uidMappings;
+  const gids = spec.linux?.gidMappings;
+  if (uids?.length && !inMap(uids, user.uid)) c.fail("process.user.uid", `${user.uid} is not mapped in linux.uidMappings`);
+  if (gids?.length) {
+    if (!inMap(gids, user.gid)) c.fail("process.user.gid", `${user.gid} is not mapped in linux.gidMappings`);
+    (user.additionalGids ?? []).forEach((g, i) => {
+      if (!inMap(gids, g)) c.fail(`process.user.additionalGids[${i}]`, `${g} is not mapped in linux.gidMappings`);
+    });
+  }
+}
+
 /** Parses and validates a config.json; throws a BunkerError naming the JSON path. */
 export function parseConfig(text: string, file = "config.json"): Spec {
   const c = new Checker(file);
-  const raw = parseJson(text, file);
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new BunkerError(`${file}: must be a JSON object`, { errno: "EINVAL" });
-  }
-  const o = raw as Obj;
+  const o = parseJsonObject(text, file);
   const version = c.req(o, "ociVersion", "", c.str);
   if (!/^\d+\.\d+\.\d+/.test(version)) c.fail("ociVersion", `must be a version like 1.2.0, not ${JSON.stringify(version)}`);
   c.req(o, "root", "", (x, q) => {
@@ -512,8 +513,8 @@ export function parseConfig(text: string, file = "config.json"): Spec {
     if (path === "") c.fail("root.path", "must not be empty");
     c.opt(root, "readonly", q, c.bool);
   });
-  c.opt(o, "mounts", "", (x, q) => c.arr(x, q).forEach((m, i) => checkMount(c, m, child(q, i))));
-  c.opt(o, "process", "", (x) => checkProcess(c, x));
+  c.opt(o, "mounts", "", (x, q) => c.objs(x, q, (m, p) => checkMount(c, m, p)));
+  c.opt(o, "process", "", (x, q) => checkProcess(c, x, q));
   for (const key of ["hostname", "domainname"]) {
     c.opt(o, key, "", (x, q) => {
       if (c.str(x, q).length > 64) c.fail(q, "must be at most 64 characters");
@@ -522,10 +523,18 @@ export function parseConfig(text: string, file = "config.json"): Spec {
   c.opt(o, "hooks", "", (x) => checkHooks(c, x));
   c.opt(o, "annotations", "", c.strMap);
   const namespaces = c.opt(o, "linux", "", (x) => checkLinux(c, x)) ?? [];
+  checkUserMapped(c, o as unknown as Spec);
   for (const key of ["hostname", "domainname"]) {
     if (o[key] && !namespaces.some((n) => n.type === "uts")) c.fail(key, "requires a uts namespace in linux.namespaces");
   }
-  return raw as Spec;
+  return o as unknown as Spec;
+}
+
+/** `exec --process FILE`: a runtime-spec process object on its own, paths named from its root. */
+export function parseProcess(text: string, file: string): Process {
+  const raw = parseJsonObject(text, file);
+  checkProcess(new Checker(file), raw, "");
+  return raw as unknown as Process;
 }
 
 // ---- rootless adjustments ----

@@ -1,6 +1,6 @@
 // config (OCI Spec) -> Plan.  Pure: everything it needs from the host comes in
 // through PlanContext, so unit tests can assert on the ops without privileges.
-import type { Spec, Mount } from "../oci/spec.ts";
+import type { IDMapping, Spec, Mount } from "../oci/spec.ts";
 import { parseMountOptions } from "./mount-options.ts";
 import type { CapMasks } from "../oci/caps.ts";
 import { rlimitNumber, rlimitValue } from "../oci/rlimits.ts";
@@ -8,8 +8,8 @@ import * as K from "./types.ts";
 import type { Op, Plan } from "./types.ts";
 
 export interface PlanContext {
-  /** the root is a fresh tmpfs at spec.root.path (the host sandbox), not a bind of it */
-  tmpfsRoot?: boolean;
+  /** the root is a filesystem mounted at spec.root.path (tmpfs for the host sandbox, overlay for images), not a bind of it */
+  rootMount?: { fstype: string; data: string };
   /** give the process /dev/null as stdin (docker without -i) */
   stdinNull?: boolean;
   preserveFds?: number;
@@ -52,9 +52,18 @@ export function cloneFlags(spec: Spec): number {
   return flags;
 }
 
+/** a devpts gid= the user namespace does not map makes the mount fail (EINVAL/EOVERFLOW): drop it, as crun does */
+function dropUnmappedGid(m: Mount, gidMaps: IDMapping[] | undefined): Mount {
+  if (m.type !== "devpts" || !gidMaps?.length) return m;
+  const mapped = (g: number) => gidMaps.some((x) => g >= x.containerID && g < x.containerID + x.size);
+  return { ...m, options: m.options?.filter((o) => !o.startsWith("gid=") || mapped(Number(o.slice(4)))) };
+}
+
 function mountOps(m: Mount): Op[] {
   const o = parseMountOptions(m.options, m.type);
   const ops: Op[] = [];
+  // a read-only view of the cgroup tree is a nicety, never a reason to fail
+  const optional = m.type === "cgroup2" || m.type === "cgroup";
   if (o.bind) {
     ops.push({ op: "bind", source: m.source ?? "", target: m.destination, recursive: o.recursive, attrSet: o.attrSet, attrClr: o.attrClr });
   } else {
@@ -65,12 +74,15 @@ function mountOps(m: Mount): Op[] {
       fstype: m.type ?? "",
       flags: o.flags,
       data: o.data,
-      // a read-only view of the cgroup tree is a nicety, never a reason to fail
-      optional: m.type === "cgroup2" || m.type === "cgroup",
+      optional,
     });
   }
-  if (o.propagation) ops.push({ op: "mount", source: "", target: m.destination, fstype: "", flags: o.propagation, data: "" });
+  if (o.propagation) ops.push({ op: "mount", source: "", target: m.destination, fstype: "", flags: o.propagation, data: "", optional });
   return ops;
+}
+
+function sysctlOps(spec: Spec): Op[] {
+  return Object.entries(spec.linux?.sysctl ?? {}).map(([key, value]) => ({ op: "write" as const, path: `/proc/sys/${key.replaceAll(".", "/")}`, content: value }));
 }
 
 export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
@@ -82,9 +94,9 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
 
   if (newMountNs) {
     const prop = PROPAGATION[spec.linux?.rootfsPropagation ?? ""] ?? K.MS_PRIVATE;
-    ops.push({ op: "rootfs", path: spec.root!.path, tmpfs: !!ctx.tmpfsRoot, propagation: prop });
+    ops.push({ op: "rootfs", path: spec.root!.path, mount: ctx.rootMount, propagation: prop });
     for (const [link, target] of Object.entries(ctx.symlinks ?? {})) ops.push({ op: "symlink", target, link });
-    for (const m of mounts) ops.push(...mountOps(m));
+    for (const m of mounts) ops.push(...mountOps(dropUnmappedGid(m, spec.linux?.gidMappings)));
     const devTmpfs = mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs");
     if (devTmpfs) {
       const devices = new Set(DEFAULT_DEVICES);
@@ -104,13 +116,14 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
   if (ctx.execFifo) ops.push({ op: "fifo-open", path: ctx.execFifo });
   if (newMountNs) {
     ops.push({ op: "pivot", noPivot: !!ctx.noPivot });
+    // sysctls before readonlyPaths makes /proc/sys read-only (runc's order)
+    ops.push(...sysctlOps(spec));
     for (const p of spec.linux?.readonlyPaths ?? [])
       ops.push({ op: "bind", source: p, target: p, recursive: true, optional: true, attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0 });
     for (const p of spec.linux?.maskedPaths ?? []) ops.push({ op: "mask", path: p });
     if (spec.root?.readonly) ops.push({ op: "setattr", path: "/", attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0, recursive: false });
   }
-  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {}))
-    ops.push({ op: "write", path: `/proc/sys/${key.replaceAll(".", "/")}`, content: value });
+  if (!newMountNs) ops.push(...sysctlOps(spec));
   if (proc.oomScoreAdj !== undefined) ops.push({ op: "write", path: "/proc/self/oom_score_adj", content: String(proc.oomScoreAdj) });
   if (ctx.stdinNull && !proc.terminal) ops.push({ op: "stdin-null" });
   if (proc.terminal) ops.push({ op: "pty", rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 });
@@ -122,7 +135,8 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
 export function processOps(spec: Spec, ctx: PlanContext): Op[] {
   const proc = spec.process!;
   const { seccomp, caps } = ctx;
-  const ops: Op[] = [];
+  // first: a seccomp profile may forbid close_range, and nothing after needs other fds
+  const ops: Op[] = [{ op: "close-fds", preserve: ctx.preserveFds ?? 0 }];
   for (const r of proc.rlimits ?? []) {
     const res = rlimitNumber(r.type);
     if (res !== undefined) ops.push({ op: "rlimit", resource: res, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) });
@@ -138,7 +152,6 @@ export function processOps(spec: Spec, ctx: PlanContext): Op[] {
   if (nnp) ops.push({ op: "nnp" });
   if (seccomp && nnp) ops.push({ op: "seccomp", filter: seccomp, flags: sflags });
   if (proc.user.umask !== undefined) ops.push({ op: "umask", mask: proc.user.umask });
-  ops.push({ op: "close-fds", preserve: ctx.preserveFds ?? 0 });
   if (ctx.init) ops.push({ op: "init" });
   if (ctx.execFifo) ops.push({ op: "fifo-wait" });
   const args = proc.args ?? [];

@@ -4,8 +4,9 @@
 // c/shim.c.  Paths marked "in root" are resolved inside the rootfs with
 // openat2(RESOLVE_IN_ROOT), before or after pivot_root.
 export type Op =
-  /** make / private (or the asked propagation), then bind `path` onto itself (or mount a tmpfs there) as the new root */
-  | { op: "rootfs"; path: string; tmpfs: boolean; propagation: number }
+  /** make / private (or the asked propagation), then bind `path` onto itself, or mount a filesystem
+   * there (tmpfs for the host sandbox, overlay of image layers), as the new root */
+  | { op: "rootfs"; path: string; mount?: { fstype: string; data: string }; propagation: number }
   /** mount a filesystem on `target` (in root, created as a dir) */
   | { op: "mount"; source: string; target: string; fstype: string; flags: number; data: string; mkfile?: boolean; optional?: boolean }
   /** bind host `source` onto `target` (in root; created as dir or file like the source), then set mount attributes */

@@ -11,6 +11,8 @@ const BUNKER = process.env.BUNKER_BIN || join(import.meta.dir, "../../dist/bunke
 
 interface Candidate {
   name: string;
+  /** a reference row, not a runtime: no container, skipped in the steady-memory table */
+  reference?: boolean;
   /** argv that runs CMD in a fresh container; `i` makes container ids unique */
   argv: (cmd: string[], i: number) => string[];
 }
@@ -51,11 +53,13 @@ function ociCandidate(runtime: string, globalFlags: string[]): Candidate {
 
 const candidates: Candidate[] = [
   { name: "bunker", argv: (cmd) => [bin, "run", "--rootfs", rootfs, "--", ...cmd] },
+  // where bunker's time goes: the executable's own start, no container
+  { name: "bunker -v", reference: true, argv: () => [bin, "--version"] },
   { name: "bwrap", argv: (cmd) => ["bwrap", "--unshare-all", "--bind", rootfs, "/", "--proc", "/proc", "--dev", "/dev", ...cmd] },
   // the floor: the same namespaces, no root filesystem switch (runs the host's command)
   { name: "unshare", argv: (cmd) => ["unshare", "-Urpfn", "--mount-proc", ...cmd] },
 ];
-if (Bun.which("crun")) candidates.push(ociCandidate("crun", ["--cgroup-manager=disabled"]));
+if (Bun.which("crun")) candidates.push(ociCandidate("crun", []));
 if (Bun.which("runc")) candidates.push(ociCandidate("runc", []));
 
 function run(argv: string[]): { code: number; ms: number; stderr: string } {
@@ -72,6 +76,7 @@ function quantile(xs: number[], q: number): number {
 }
 
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "-");
+const ratio = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : "-");
 const pad = (s: string, n: number) => s.padEnd(n);
 const lpad = (s: string, n: number) => s.padStart(n);
 
@@ -84,6 +89,7 @@ console.log(`# bunker bench: ${N} runs each, interleaved, as uid ${process.getui
 console.log(`# kernel ${version(["uname", "-r"])}, ${navigator.hardwareConcurrency} cpus, load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
 console.log(`# ${version([bin, "--version"])}; ${version(["bwrap", "--version"])}; ${Bun.which("crun") ? version(["crun", "--version"]) : "crun: not installed"}; ${Bun.which("runc") ? version(["runc", "--version"]) : "runc: not installed"}`);
 console.log(`# rootfs ${rootfs} (busybox-static)`);
+if (process.env.BENCH_NOTE) console.log(`# ${process.env.BENCH_NOTE}`);
 
 // ---- warm-up and availability ----------------------------------------------------------------
 const TRUE = ["/bin/true"];
@@ -111,17 +117,17 @@ const bwrapMedian = median("bwrap");
 const floorMedian = median("unshare");
 console.log("");
 console.log(`startup of /bin/true (ms, wall clock, ${N} runs)`);
-console.log(`${pad("runtime", 10)}${lpad("median", 9)}${lpad("p10", 9)}${lpad("p90", 9)}${lpad("min", 9)}${lpad("vs bwrap", 10)}${lpad("vs floor", 10)}${lpad("failed", 8)}`);
+console.log(`${pad("runtime", 11)}${lpad("median", 9)}${lpad("p10", 9)}${lpad("p90", 9)}${lpad("min", 9)}${lpad("vs bwrap", 10)}${lpad("vs floor", 10)}${lpad("failed", 8)}`);
 for (const c of active) {
   const t = times.get(c.name)!;
   if (t.length === 0) {
-    console.log(`${pad(c.name, 10)} all ${N} runs failed`);
+    console.log(`${pad(c.name, 11)} all ${N} runs failed`);
     continue;
   }
   const m = quantile(t, 0.5);
   console.log(
-    `${pad(c.name, 10)}${lpad(fmt(m), 9)}${lpad(fmt(quantile(t, 0.1)), 9)}${lpad(fmt(quantile(t, 0.9)), 9)}${lpad(fmt(Math.min(...t)), 9)}` +
-      `${lpad(fmt(m / bwrapMedian) + "x", 10)}${lpad(fmt(m / floorMedian) + "x", 10)}${lpad(String(failures.get(c.name)), 8)}`,
+    `${pad(c.name, 11)}${lpad(fmt(m), 9)}${lpad(fmt(quantile(t, 0.1)), 9)}${lpad(fmt(quantile(t, 0.9)), 9)}${lpad(fmt(Math.min(...t)), 9)}` +
+      `${lpad(ratio(m / bwrapMedian), 10)}${lpad(ratio(m / floorMedian), 10)}${lpad(String(failures.get(c.name)), 8)}`,
   );
 }
 
@@ -155,7 +161,7 @@ function treeRssKb(root: number): number {
 const GNU_TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
 console.log("");
 console.log(`memory (KB): peak = max RSS of /bin/true's run${GNU_TIME ? "" : " (no /usr/bin/time: skipped)"}; steady = RSS of the runtime's processes while the container sleeps`);
-console.log(`${pad("runtime", 10)}${lpad("peak", 9)}${lpad("steady", 9)}${lpad("vs bwrap", 10)}`);
+console.log(`${pad("runtime", 11)}${lpad("peak", 9)}${lpad("steady", 9)}${lpad("vs bwrap", 10)}`);
 const steady = new Map<string, number>();
 const rows: [string, number, number][] = [];
 for (const c of active) {
@@ -169,6 +175,10 @@ for (const c of active) {
     }
     if (peaks.length) peak = quantile(peaks, 0.5);
   }
+  if (c.reference) {
+    rows.push([c.name, peak, NaN]);
+    continue;
+  }
   const p = Bun.spawn(c.argv(["/bin/sleep", "1.5"], 2000), { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
   await Bun.sleep(800);
   const s = treeRssKb(p.pid);
@@ -177,5 +187,5 @@ for (const c of active) {
   rows.push([c.name, peak, s]);
 }
 for (const [name, peak, s] of rows) {
-  console.log(`${pad(name, 10)}${lpad(fmt(peak, 0), 9)}${lpad(fmt(s, 0), 9)}${lpad(fmt(s / (steady.get("bwrap") ?? NaN)) + "x", 10)}`);
+  console.log(`${pad(name, 11)}${lpad(fmt(peak, 0), 9)}${lpad(fmt(s, 0), 9)}${lpad(ratio(s / (steady.get("bwrap") ?? NaN)), 10)}`);
 }

@@ -1,12 +1,13 @@
 // End-to-end tests of `bunker run` and `bunker check`: the compiled dist/bunker,
 // run as root and as the unprivileged test user (setpriv), against a busybox
 // rootfs made from Debian's busybox-static. Every test asserts exact outcomes.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, lstatSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, lstatSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import {
   USERS,
   asUserArgv,
+  envFor,
   bunkerAs,
   bunkerBinary,
   chownTree,
@@ -22,7 +23,6 @@ import {
   subRange,
   testUser,
   waitForFile,
-  type As,
   type RunResult,
 } from "../lib/index.ts";
 
@@ -98,9 +98,36 @@ function snapshot(dir: string): string[] {
   return out;
 }
 
+/** host pids whose argv is exactly ARGV */
+function pidsWithCmdline(argv: string[]): number[] {
+  const want = argv.map((a) => a + "\0").join("");
+  return readdirSync("/proc")
+    .filter((d) => {
+      try {
+        return /^\d+$/.test(d) && readFileSync(`/proc/${d}/cmdline`, "utf8") === want;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** SIGKILLs every host process whose command line contains MARKER (containers a failed test left behind) */
+function killMatching(marker: string): void {
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, "utf8").includes(marker)) process.kill(Number(d), "SIGKILL");
+    } catch {}
+  }
+}
+
 function hostInterfaces(): string[] {
   return readdirSync("/sys/class/net").sort();
 }
+
+// each run takes about 0.1 s, but a loaded CI machine can be 10-50x slower
+setDefaultTimeout(60_000);
 
 const SIGNALS = ["INT", "TERM", "HUP", "QUIT", "USR1", "USR2", "WINCH"] as const;
 const SIGNUM: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, USR1: 10, USR2: 12, TERM: 15, WINCH: 28 };
@@ -312,6 +339,22 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         expect(existsSync(join(rootfs, "tmp/f"))).toBe(false);
       });
 
+      test("-v FILE:FILE:ro binds a single file over a rootfs file", async () => {
+        const vol = ownedDir("filevol");
+        writeFileSync(join(vol, "passwd"), "bound:x:0:0::/:/bin/sh\n");
+        const out = ok(await sh("cat /etc/passwd", ["-v", `${join(vol, "passwd")}:/etc/passwd:ro`]));
+        expect(out).toEqual(["bound:x:0:0::/:/bin/sh"]);
+        expect(readFileSync(join(rootfs, "etc/passwd"), "utf8")).toStartWith("root:x:0:0:");
+      });
+
+      test("--tmpfs PATH:OPTS passes size and mode", async () => {
+        const out = ok(await sh("grep ' /tmp ' /proc/self/mountinfo | sed 's/.* - //'; stat -c %a /tmp", ["--tmpfs", "/tmp:size=1m,mode=1700"]));
+        expect(out).toHaveLength(2);
+        expect(out[0]!.split(" ")[0]).toBe("tmpfs");
+        expect(out[0]!.split(" ")[2]!.split(",")).toEqual(expect.arrayContaining(["size=1024k", "mode=1700"]));
+        expect(out[1]).toBe("1700");
+      });
+
       test("the rootfs is unchanged by a run (/etc/hosts, /etc/hostname, /etc/resolv.conf, every file)", async () => {
         const before = snapshot(rootfs);
         const out = ok(await sh("cat /etc/hosts /etc/hostname /etc/resolv.conf >/dev/null; hostname", ["--hostname", "untouched"]));
@@ -331,6 +374,11 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
           }),
         );
         expect(out).toEqual(["bar baz||unset|none"]);
+      });
+
+      test("-e NAME alone takes NAME from bunker's environment", async () => {
+        const out = ok(await sh('echo "$FROM_HOST"', ["-e", "FROM_HOST"], { env: { FROM_HOST: "host value" } }));
+        expect(out).toEqual(["host value"]);
       });
 
       test("--env-file reads K=V lines, skips comments and blank lines; -e overrides it", async () => {
@@ -397,29 +445,78 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         expect(r.stderr).toContain("--bogus-flag");
       });
 
+      /** ARGV run as AS inside a new user namespace whose user.max_user_namespaces is 0 (bunker cannot create one) */
+      const withoutUserns = (argv: string[]) =>
+        runAs(
+          "root",
+          asUserArgv(as, ["unshare", "-U", "-r", "/bin/sh", "-c", 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"', "sh", ...argv]),
+          { env: envFor(as) },
+        );
+
+      test("user namespaces unavailable: one bunker: line naming the sysctl, 125", async () => {
+        const r = await withoutUserns([bunkerBinary(), "run", "--rootfs", rootfs, "--", "/bin/true"]);
+        expectBunkerError(r, 125, "ENOSPC", "/proc/sys/user/max_user_namespaces");
+        expect(r.stderr).toContain("sysctl");
+      });
+
+      test("bunker check with user namespaces unavailable: a FAIL line with one fix, exit non-zero", async () => {
+        const r = await withoutUserns([bunkerBinary(), "check"]);
+        expect(r.code).not.toBe(0);
+        const userns = lines(r.stdout).filter((l) => /^\S+\s+user namespace/i.test(l));
+        expect(userns, r.stdout).toHaveLength(1);
+        expect(userns[0]).toMatch(/^fail/i);
+        expect(userns[0]!.split("max_user_namespaces=").length - 1, userns[0]).toBe(1); // the fix, said once
+      });
+
+      if (as === "user") {
+        test("as uid 0 of an unprivileged user namespace (as podman runs a runtime), the state dir is $XDG_RUNTIME_DIR/bunker", async () => {
+          const r = await runAs("root", asUserArgv(as, ["unshare", "-U", "-r", bunkerBinary(), "check"]), { env: envFor(as) });
+          const state = lines(r.stdout).filter((l) => /^\S+\s+state/i.test(l));
+          expect(state, r.stdout + r.stderr).toHaveLength(1);
+          expect(state[0]).toMatch(/^ok\b/i);
+          expect(state[0]).toContain(`${testUser().runtimeDir}/bunker`);
+        });
+      }
+
+      test("-u with an id the one-id map does not hold: one bunker: line pointing at --userns=auto, 125", async () => {
+        const r = await bunker(["run", "-u", "1000", "--rootfs", rootfs, "--", "/bin/id"]);
+        expectBunkerError(r, 125, "EINVAL");
+        expect(r.stderr).toContain("--userns=auto");
+      });
+
+      test("-w to a missing directory: one bunker: line, ENOENT, the path, 125", async () => {
+        expectBunkerError(await bunker(["run", "-w", "/no-such-dir", "--rootfs", rootfs, "--", "/bin/pwd"]), 125, "ENOENT", "/no-such-dir");
+      });
+
+      test("no command: one bunker: line, 125", async () => {
+        expectBunkerError(await bunker(["run", "--rootfs", rootfs]), 125, "EINVAL");
+      });
+
       // ---- signals ------------------------------------------------------------------------
+
+      /**
+       * Starts `bunker run FLAGS -v OUT:/out -- sh -c SCRIPT` (SCRIPT writes /out/ready when set up),
+       * waits for the ready file, sends SIGNAL to bunker and collects the result; the container's
+       * processes are found by a marker in their command line and killed afterwards in any case.
+       */
+      const signalRun = async (flags: string[], script: string, signal: NodeJS.Signals) => {
+        const out = ownedDir("sig");
+        const marker = `sig-test-${process.pid}-${++n}`;
+        const proc = spawnBunkerAs(as, ["run", ...flags, "-v", `${out}:/out`, "--rootfs", rootfs, "--", "/bin/sh", "-c", `: ${marker}; ${script}`]);
+        try {
+          expect(await waitForFile(join(out, "ready"))).toBe(true);
+          proc.kill(signal);
+          return { r: await collect(proc, 10_000), out };
+        } finally {
+          proc.kill("SIGKILL");
+          killMatching(marker);
+        }
+      };
 
       for (const sig of SIGNALS) {
         test(`SIG${sig} sent to bunker reaches the container's process`, async () => {
-          const out = ownedDir(`sig-${sig}`);
-          const proc = spawnBunkerAs(as, [
-            "run",
-            "-v",
-            `${out}:/out`,
-            "--rootfs",
-            rootfs,
-            "--",
-            "/bin/sh",
-            "-c",
-            `trap 'echo ${sig} > /out/got; exit 42' ${sig}; echo ready > /out/ready; while :; do sleep 0.05; done`,
-          ]);
-          const ready = await waitForFile(join(out, "ready"));
-          if (!ready) proc.kill("SIGKILL");
-          expect(ready).toBe(true);
-          proc.kill(`SIG${sig}` as NodeJS.Signals);
-          const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-          const r = await collect(proc);
-          clearTimeout(timer);
+          const script = `trap 'echo ${sig} > /out/got; exit 42' ${sig}; echo ready > /out/ready; while :; do sleep 0.05; done`;
+          const { r, out } = await signalRun([], script, `SIG${sig}` as NodeJS.Signals);
           expect(r.signal, `bunker itself was killed; stderr: ${r.stderr}`).toBeUndefined();
           expect(r.code, r.stderr).toBe(42);
           expect(readFileSync(join(out, "got"), "utf8")).toBe(`${sig}\n`);
@@ -427,27 +524,46 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
       }
 
       test("--init forwards SIGTERM to CMD (no trap: CMD dies, 143)", async () => {
-        const out = ownedDir("init-sig");
-        const proc = spawnBunkerAs(as, [
-          "run",
-          "--init",
-          "-v",
-          `${out}:/out`,
-          "--rootfs",
-          rootfs,
-          "--",
-          "/bin/sh",
-          "-c",
-          "echo ready > /out/ready; while :; do sleep 0.05; done",
-        ]);
-        const ready = await waitForFile(join(out, "ready"));
-        if (!ready) proc.kill("SIGKILL");
-        expect(ready).toBe(true);
-        proc.kill("SIGTERM");
-        const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-        const r = await collect(proc);
-        clearTimeout(timer);
+        const { r } = await signalRun(["--init"], "echo ready > /out/ready; while :; do sleep 0.05; done", "SIGTERM");
         expect(r.code, r.stderr).toBe(128 + SIGNUM.TERM!);
+      });
+
+      /** `bunker run -- sh -c '…; exec sleep MARKER'` started and ready: MARKER finds the container's PID 1 on the host */
+      const startSleeper = async () => {
+        const out = ownedDir("sleeper");
+        const marker = `${Date.now() % 100000}.${++n}`;
+        const proc = spawnBunkerAs(as, ["run", "-v", `${out}:/out`, "--rootfs", rootfs, "--", "/bin/sh", "-c", `echo ready > /out/ready; exec sleep ${marker}`]);
+        const ready = await waitForFile(join(out, "ready"));
+        /** the host pids of the container's `sleep MARKER`, polled until WANT(pids) or 2 s */
+        const sleepers = async (want: (pids: number[]) => boolean) => {
+          let pids = pidsWithCmdline(["sleep", marker]);
+          for (let i = 0; i < 50 && !want(pids); i++) {
+            await Bun.sleep(40);
+            pids = pidsWithCmdline(["sleep", marker]);
+          }
+          return pids;
+        };
+        return { proc, ready, sleepers };
+      };
+
+      test("128+N without --init: PID 1 killed by SIGKILL from the host gives 137", async () => {
+        const { proc, ready, sleepers } = await startSleeper();
+        const pids = await sleepers((p) => p.length > 0);
+        for (const pid of pids) process.kill(pid, "SIGKILL");
+        const r = await collect(proc, 10_000);
+        expect(ready).toBe(true);
+        expect(pids).toHaveLength(1);
+        expect(r.code, r.stderr).toBe(128 + SIGNUM.KILL!);
+      });
+
+      test("the container does not outlive bunker (SIGKILL to bunker kills it)", async () => {
+        const { proc, ready, sleepers } = await startSleeper();
+        proc.kill("SIGKILL");
+        await proc.exited;
+        expect(ready).toBe(true);
+        const left = await sleepers((p) => p.length === 0);
+        for (const pid of left) process.kill(pid, "SIGKILL"); // clean up what the test found
+        expect(left, "container processes left running after bunker was killed").toEqual([]);
       });
 
       // ---- terminal and stdin ---------------------------------------------------------------
@@ -463,6 +579,21 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         expect(out).toHaveLength(3);
         expect(out[0]).toMatch(/^\/dev\/pts\/\d+$/);
         expect(out.slice(1)).toEqual(["33 77", "both-tty"]);
+      });
+
+      test("-t: resizing the outer terminal resizes the container's (SIGWINCH reaches it)", async () => {
+        const out = ownedDir("winch");
+        const r = await runInPty(
+          as,
+          [
+            bunkerBinary(), "run", "-t", "-v", `${out}:/out`, "--rootfs", rootfs, "--", "/bin/sh", "-c",
+            "trap 'stty size > /out/size; exit 0' WINCH; stty size; echo ready > /out/ready; while :; do sleep 0.05; done",
+          ],
+          { rows: 20, cols: 60, resize: { whenFileExists: join(out, "ready"), rows: 41, cols: 99 } },
+        );
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(lines(r.stdout)).toEqual(["20 60"]);
+        expect(readFileSync(join(out, "size"), "utf8")).toBe("41 99\n");
       });
 
       test("-t -i under a pty: typed input reaches the container", async () => {
@@ -573,6 +704,28 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
           { cwd },
         );
         expect(ok(r)).toEqual(["etc-ro", "1"]);
+      });
+
+      // ---- the executable ------------------------------------------------------------------------
+
+      test("works with a noexec /tmp (the embedded shim is not loaded from /tmp)", async () => {
+        // a private mount namespace (root's unshare) hides /tmp under a noexec tmpfs, so the binary and
+        // the rootfs live in /var/tmp for this test
+        const dir = mkdtempSync("/var/tmp/bunker-it-");
+        chmodSync(dir, 0o755);
+        try {
+          const bin = join(dir, "bunker");
+          Bun.spawnSync(["cp", bunkerBinary(), bin]);
+          const rfs = makeBusyboxRootfs(join(dir, "rootfs"), owner);
+          const script = 'mount -t tmpfs -o noexec,nosuid,mode=1777 tmpfs /tmp && exec "$@"';
+          const r = await runAs("root", ["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script, "sh", ...asUserArgv(as, [bin, "run", "--rootfs", rfs, "--", "/bin/echo", "ok"])], {
+            env: envFor(as), // the user's own environment (XDG_RUNTIME_DIR); root has none
+          });
+          expect(r.code, r.stderr).toBe(0);
+          expect(r.stdout).toBe("ok\n");
+        } finally {
+          removeTree(dir);
+        }
       });
 
       // ---- bunker check ---------------------------------------------------------------------------

@@ -124,28 +124,39 @@ export function spawnAs(as: As, argv: string[], opts: RunOptions = {}) {
     stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
     stdout: "pipe",
     stderr: "pipe",
-    timeout: opts.timeoutMs ?? 30_000,
-    killSignal: "SIGKILL",
   });
 }
 
-export async function collect(proc: ReturnType<typeof spawnAs>): Promise<RunResult> {
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr, signal: proc.signalCode ?? undefined };
+/**
+ * Waits for PROC (SIGKILL after timeoutMs) and reads its output. A process that
+ * outlives it (a leaked container) may hold the pipes open: after the exit they
+ * get 2 s to close, then the text read so far is lost and a note says why.
+ */
+export async function collect(proc: ReturnType<typeof spawnAs>, timeoutMs = 30_000): Promise<RunResult> {
+  const out = new Response(proc.stdout).text();
+  const err = new Response(proc.stderr).text();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    proc.kill("SIGKILL");
+  }, timeoutMs);
+  const code = await proc.exited;
+  clearTimeout(timer);
+  const drain = (p: Promise<string>, what: string) =>
+    Promise.race([p, Bun.sleep(2000).then(() => `<${what} still open 2 s after exit: a process outlived bunker>`)]);
+  const [stdout, stderr] = await Promise.all([drain(out, "stdout"), drain(err, "stderr")]);
+  const note = timedOut ? `<killed after ${timeoutMs} ms>\n` : "";
+  return { code, stdout, stderr: note + stderr, signal: proc.signalCode ?? undefined };
 }
 
 /** Runs `bunker ARGS` as AS and waits: {code, stdout, stderr}. */
 export async function bunkerAs(as: As, args: string[], opts: RunOptions = {}): Promise<RunResult> {
-  return collect(spawnBunkerAs(as, args, opts));
+  return collect(spawnBunkerAs(as, args, opts), opts.timeoutMs);
 }
 
 /** Runs any ARGV as AS (e.g. a shell wrapper that opens extra fds before exec'ing bunker). */
 export async function runAs(as: As, argv: string[], opts: RunOptions = {}): Promise<RunResult> {
-  return collect(spawnAs(as, argv, opts));
+  return collect(spawnAs(as, argv, opts), opts.timeoutMs);
 }
 
 /** The subordinate id range of NAME in FILE (/etc/subuid or /etc/subgid), if any. */

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """pty-run.py ROWS COLS INPUT ARGV...: run ARGV as the session leader of a new pty
 of ROWS x COLS, type INPUT, copy everything the terminal shows to stdout, and
-exit with ARGV's status (128+N when killed by signal N)."""
+exit with ARGV's status (128+N when killed by signal N).
+With PTY_RESIZE="FILE ROWS COLS" in the environment, the window is resized to
+ROWS x COLS (the kernel sends SIGWINCH) once FILE exists."""
 import fcntl, os, select, struct, sys, termios, time
 
 rows, cols, text, argv = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
@@ -22,6 +24,7 @@ if pid == 0:
         os.write(2, f"pty-run: {argv[0]}: {e}\n".encode())
         os._exit(127)
 os.close(slave)
+resize = os.environ.get("PTY_RESIZE", "").split()
 if text:
     time.sleep(0.3)
     os.write(master, text.encode())
@@ -30,6 +33,9 @@ status = None
 exited_at = 0.0
 deadline = time.time() + 25
 while time.time() < deadline:
+    if resize and os.path.exists(resize[0]):
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", int(resize[1]), int(resize[2]), 0, 0))
+        resize = []
     r, _, _ = select.select([master], [], [], 0.05)
     if r:
         try:

@@ -17,6 +17,8 @@ export interface PtyOptions {
   input?: string;
   cwd?: string;
   timeoutMs?: number;
+  /** resize the window to ROWS x COLS (SIGWINCH) once FILE exists */
+  resize?: { whenFileExists: string; rows: number; cols: number };
 }
 
 /** Runs ARGV (already including setpriv when needed) on a pty; stdout holds the terminal's output. */
@@ -31,7 +33,10 @@ export async function runInPty(as: As, argv: string[], opts: PtyOptions = {}): P
   ];
   const proc = Bun.spawn(cmd, {
     cwd: opts.cwd ?? "/",
-    env: envFor(as, { TERM: "xterm" }),
+    env: envFor(as, {
+      TERM: "xterm",
+      ...(opts.resize ? { PTY_RESIZE: `${opts.resize.whenFileExists} ${opts.resize.rows} ${opts.resize.cols}` } : {}),
+    }),
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

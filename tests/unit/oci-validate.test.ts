@@ -2,7 +2,7 @@
 // and ensureUserNamespace's rootless adjustments.
 import { describe, expect, test } from "bun:test";
 import { BunkerError } from "../../src/errors.ts";
-import { ensureUserNamespace, parseConfig } from "../../src/oci/validate.ts";
+import { ensureUserNamespace, parseConfig, parseProcess } from "../../src/oci/validate.ts";
 import type { Spec } from "../../src/oci/spec.ts";
 
 function base(): Record<string, any> {
@@ -30,7 +30,7 @@ function base(): Record<string, any> {
     linux: {
       namespaces: [{ type: "pid" }, { type: "mount" }, { type: "uts" }, { type: "ipc" }, { type: "user" }, { type: "network" }],
       uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }, { containerID: 1, hostID: 100000, size: 65536 }],
-      gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+      gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }, { containerID: 1, hostID: 100000, size: 65536 }],
       sysctl: { "net.ipv4.ip_forward": "1", "kernel.shmmax": "1000", "fs.mqueue.queues_max": "10" },
       maskedPaths: ["/proc/kcore"],
       readonlyPaths: ["/proc/sys"],
@@ -131,12 +131,16 @@ const cases: [string, (c: Record<string, any>) => void, string][] = [
   ["hook path missing", (c) => (c.hooks.poststop = [{}]), "config.json: hooks.poststop[0].path: is required"],
   ["hook timeout", (c) => (c.hooks.createRuntime[0].timeout = 0), "config.json: hooks.createRuntime[0].timeout: must be > 0"],
   ["hook env", (c) => (c.hooks.createRuntime[0].env = "A=1"), "config.json: hooks.createRuntime[0].env: must be an array"],
+  ["hook env form", (c) => c.hooks.createRuntime[0].env.push("A"), "config.json: hooks.createRuntime[0].env[1]: must be NAME=VALUE"],
   // linux
   ["linux type", (c) => (c.linux = "x"), "config.json: linux: must be an object"],
   ["namespace type", (c) => (c.linux.namespaces[0].type = "net"), 'config.json: linux.namespaces[0].type: unknown namespace type "net"'],
   ["namespace duplicate", (c) => c.linux.namespaces.push({ type: "pid" }), 'config.json: linux.namespaces[6].type: duplicate "pid"'],
   ["namespace path", (c) => (c.linux.namespaces[5].path = "proc/1/ns/net"), "config.json: linux.namespaces[5].path: must be an absolute path"],
   ["mapping size 0", (c) => (c.linux.uidMappings[0].size = 0), "config.json: linux.uidMappings[0].size: must be > 0"],
+  ["uid not mapped", (c) => (c.process.user.uid = 70000), "config.json: process.user.uid: 70000 is not mapped in linux.uidMappings"],
+  ["gid not mapped", (c) => (c.linux.gidMappings = [{ containerID: 5, hostID: 1000, size: 1 }]), "config.json: process.user.gid: 0 is not mapped in linux.gidMappings"],
+  ["additional gid not mapped", (c) => c.process.user.additionalGids.push(65537), "config.json: process.user.additionalGids[1]: 65537 is not mapped in linux.gidMappings"],
   ["mapping size missing", (c) => delete c.linux.gidMappings[0].size, "config.json: linux.gidMappings[0].size: is required"],
   ["mapping hostID", (c) => (c.linux.uidMappings[1].hostID = -5), "config.json: linux.uidMappings[1].hostID: must be >= 0"],
   ["mapping container overlap", (c) => (c.linux.uidMappings[1].containerID = 0), "config.json: linux.uidMappings[1]: container IDs overlap linux.uidMappings[0]"],
@@ -227,6 +231,29 @@ describe("parseConfig", () => {
         }
       }
     }
+  });
+});
+
+describe("parseProcess (exec --process)", () => {
+  const proc = () => structuredClone(base().process);
+  const msg = (p: unknown) => {
+    try {
+      parseProcess(typeof p === "string" ? p : JSON.stringify(p), "process.json");
+    } catch (e) {
+      return (e as BunkerError).message;
+    }
+    return "(accepted)";
+  };
+
+  test("valid, and errors named from the file's root", () => {
+    expect(msg(proc())).toBe("(accepted)");
+    expect(parseProcess(JSON.stringify(proc()), "p.json").args).toEqual(["sh"]);
+    expect(msg({ ...proc(), args: [] })).toBe("process.json: args: must not be empty");
+    expect(msg({ ...proc(), cwd: "tmp" })).toBe("process.json: cwd: must be an absolute path");
+    expect(msg({ ...proc(), consoleSize: { height: 1, width: 1 } })).toBe("process.json: consoleSize: requires terminal to be true");
+    expect(msg({ ...proc(), user: { uid: 0 } })).toBe("process.json: user.gid: is required");
+    expect(msg("[1]")).toBe("process.json: must be a JSON object");
+    expect(msg('{"args": ["sh"')).toBe('process.json: invalid JSON at line 1, column 15: expected "," or "]"');
   });
 });
 

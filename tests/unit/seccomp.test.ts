@@ -1,7 +1,10 @@
 // The seccomp compiler, checked two ways: its BPF run through a small
 // classic-BPF interpreter gives the expected action for simulated syscalls,
 // and gives the same decisions as libseccomp's BPF for the same profile.
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import {
   AUDIT_ARCH_I386,
   AUDIT_ARCH_X86_64,
@@ -243,6 +246,38 @@ describe("compileSeccomp", () => {
     for (const v of [0n, 1n, 2n, 2n ** 40n, 2n ** 41n + 3n]) expect(runBpf(program, x64("write", [0n, v]))).toBe(SECCOMP_RET_ALLOW);
   });
 
+  test("u64 max from JSON (which parses as 2^64) stays all ones", () => {
+    const { program } = compileSeccomp(
+      JSON.parse('{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["kill"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":18446744073709551615,"op":"SCMP_CMP_EQ"}]}]}'),
+    );
+    expect(runBpf(program, x64("kill", [0xffff_ffff_ffff_ffffn]))).toBe(EPERM);
+    expect(runBpf(program, x64("kill", [0n]))).toBe(SECCOMP_RET_ALLOW);
+  });
+
+  test("i386: socket and IPC rules also cover socketcall(2) and ipc(2)", () => {
+    const { program } = compileSeccomp({
+      defaultAction: "SCMP_ACT_ALLOW",
+      architectures: ["SCMP_ARCH_X86"],
+      syscalls: [
+        { names: ["socket"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 16, op: "SCMP_CMP_EQ" }] },
+        { names: ["accept", "shmget"], action: "SCMP_ACT_KILL_PROCESS" },
+        { names: ["connect"], action: "SCMP_ACT_LOG", args: [{ index: 2, value: 16, op: "SCMP_CMP_GT" }] },
+      ],
+    });
+    // arg 0 conditions give way to the call number; the others stay (libseccomp's way)
+    expect(runBpf(program, { nr: 102, arch: AUDIT_ARCH_I386, args: [3n, 0n, 17n] })).toBe(SECCOMP_RET_LOG); // SYS_CONNECT
+    expect(runBpf(program, { nr: 102, arch: AUDIT_ARCH_I386, args: [3n, 0n, 16n] })).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(program, i386("socket", [16n]))).toBe(EPERM);
+    expect(runBpf(program, i386("socket", [2n]))).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(program, { nr: 102, arch: AUDIT_ARCH_I386, args: [1n] })).toBe(EPERM); // SYS_SOCKET
+    expect(runBpf(program, { nr: 102, arch: AUDIT_ARCH_I386, args: [5n] })).toBe(SECCOMP_RET_KILL_PROCESS); // SYS_ACCEPT
+    expect(runBpf(program, { nr: 102, arch: AUDIT_ARCH_I386, args: [4n] })).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(program, i386("shmget"))).toBe(SECCOMP_RET_KILL_PROCESS);
+    expect(runBpf(program, { nr: 117, arch: AUDIT_ARCH_I386, args: [23n] })).toBe(SECCOMP_RET_KILL_PROCESS); // SHMGET
+    expect(runBpf(program, { nr: 117, arch: AUDIT_ARCH_I386, args: [21n] })).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(program, x64("accept"))).toBe(SECCOMP_RET_KILL_PROCESS);
+  });
+
   test("i386 compares the low word only", () => {
     const { program } = compileSeccomp({
       defaultAction: "SCMP_ACT_ALLOW",
@@ -288,6 +323,7 @@ describe("compileSeccomp", () => {
     expect(compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"] }).flags).toBe(6);
     expect(() => compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["read"], action: "SCMP_ACT_NOTIFY" }] })).toThrow(BunkerError);
     expect(() => compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/agent.sock" })).toThrow("not supported");
+    expect(() => compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"] })).toThrow("not supported");
   });
 });
 
@@ -326,8 +362,10 @@ function rng(seed: number): () => number {
   };
 }
 
-// syscalls that exist on x86_64, i386 and x32 and that libseccomp does not
-// multiplex (socketcall/ipc on i386)
+// syscalls of x86_64, i386 and x32, then socket and SysV IPC calls (which
+// i386 also reaches through socketcall and ipc; accept, semop and semtimedop
+// only that way)
+const SOCKET_IPC = ["socket", "bind", "connect", "accept", "accept4", "sendto", "recvmsg", "socketpair", "shmget", "shmat", "semop", "semtimedop", "msgget", "semctl"];
 const COMMON = [
   "read", "write", "close", "getpid", "kill", "mkdir", "rmdir", "chdir", "dup", "dup2", "pipe2", "ioctl",
   "prctl", "personality", "unshare", "setns", "mount", "umount2", "chroot", "openat", "mknodat", "ptrace",
@@ -351,9 +389,9 @@ function randomProfile(r: () => number, wide: boolean): Seccomp {
     }
     return [...args.values()];
   };
-  const names = [...COMMON].sort(() => r() - 0.5);
+  const names = [...COMMON, ...SOCKET_IPC].sort(() => r() - 0.5);
   const syscalls: Seccomp["syscalls"] = [];
-  for (let i = 0; i < 12 && names.length; i++) {
+  for (let i = 0; i < 16 && names.length; i++) {
     const n = 1 + Math.floor(r() * 3);
     const action = pick(ACTIONS);
     const nargs = r() < 0.4 ? 0 : 1 + Math.floor(r() * 3);
@@ -391,8 +429,9 @@ describe.skipIf(!haveLibseccomp)("against libseccomp", () => {
     const r = rng(seed);
     const out: string[] = [];
     const arches = wide ? (["x86_64"] as const) : (["x86_64", "x86", "x32"] as const);
-    for (const name of COMMON) {
+    for (const name of [...COMMON, ...SOCKET_IPC]) {
       for (const arch of arches) {
+        if (syscallNumber(arch, name) === undefined) continue;
         for (let k = 0; k < 6; k++) {
           const args = Array.from({ length: 6 }, () =>
             BigInt(wide && r() < 0.3 ? [0x1_0000_0000, 0x1_0000_0001, 0x7_0000_0010, 2 ** 40, 2 ** 40 + 9][Math.floor(r() * 5)]! : [0, 1, 2, 8, 9, 0x10, 0xff, 0xffffffff, 3][Math.floor(r() * 9)]!),
@@ -400,6 +439,13 @@ describe.skipIf(!haveLibseccomp)("against libseccomp", () => {
           const d = { nr: syscallNumber(arch, name)!, arch: ARCHES[arch], args };
           out.push(`${arch} ${name}(${args.join(",")}) -> ${runBpf(prog, d).toString(16)}`);
         }
+      }
+    }
+    // i386's multiplexers with every call number
+    if (!wide) {
+      for (let call = 0; call <= 25; call++) {
+        out.push(`socketcall(${call}) -> ${runBpf(prog, { nr: 102, arch: AUDIT_ARCH_I386, args: [BigInt(call), 16n] }).toString(16)}`);
+        out.push(`ipc(${call}) -> ${runBpf(prog, { nr: 117, arch: AUDIT_ARCH_I386, args: [BigInt(call), 16n] }).toString(16)}`);
       }
     }
     // syscalls no rule names, the x32 bit, other arches
@@ -419,7 +465,7 @@ describe.skipIf(!haveLibseccomp)("against libseccomp", () => {
         // the profile is in the diff context when they differ
         expect({ p, d: decisions(ours, wide, seed) }).toEqual({ p, d: decisions(theirs, wide, seed) });
       }
-    });
+    }, 30000);
   }
 
   test("a Docker-like profile decides as libseccomp does", () => {
@@ -438,4 +484,72 @@ describe.skipIf(!haveLibseccomp)("against libseccomp", () => {
     };
     expect(decisions(compileSeccomp(p).program, false, 1)).toEqual(decisions(nativeProgram(p), false, 1));
   });
+});
+
+// ---- the kernel itself: it accepts the program and enforces it ----
+
+// python3's ctypes installs the filter (after no_new_privs) and execs the command
+const LOADER = `
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+prog = open(sys.argv[1], "rb").read()
+buf = ctypes.create_string_buffer(prog, len(prog))
+class Fprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+fp = Fprog(len(prog) // 8, ctypes.cast(buf, ctypes.c_void_p))
+if libc.prctl(38, 1, 0, 0, 0) != 0:
+    sys.exit("prctl: " + os.strerror(ctypes.get_errno()))
+if libc.syscall(317, 1, int(sys.argv[2]), ctypes.byref(fp)) != 0:
+    sys.exit("seccomp: " + os.strerror(ctypes.get_errno()))
+os.execv(sys.argv[3], sys.argv[3:])
+`;
+
+const python = spawnSync("python3", ["-c", "import ctypes"]).status === 0;
+
+describe.skipIf(!python)("in the kernel", () => {
+  const dir = mkdtempSync(`${tmpdir()}/bunker-seccomp-`);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const runUnder = (profile: Seccomp, cmd: string[]) => {
+    const { program, flags } = compileSeccomp(profile);
+    writeFileSync(`${dir}/prog`, program);
+    return spawnSync("python3", ["-c", LOADER, `${dir}/prog`, String(flags), ...cmd], { encoding: "utf8" });
+  };
+
+  test("denied syscalls fail with the profile's errno; the rest work", () => {
+    const profile: Seccomp = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+      flags: ["SECCOMP_FILTER_FLAG_LOG"],
+      syscalls: [
+        { names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 13 },
+        { names: ["uname"], action: "SCMP_ACT_ERRNO", errnoRet: 38 },
+      ],
+    };
+    // one run (python3 starts slowly): the shell and its children inherit the filter
+    const r = runUnder(profile, ["/bin/sh", "-c", `/bin/mkdir ${dir}/sub; echo "mkdir $?"; /bin/uname; echo "uname $?"; echo fine`]);
+    expect(r.stderr).toContain("Permission denied");
+    expect(r.stderr).toContain("Function not implemented");
+    expect(r.stdout).toBe("mkdir 1\nuname 1\nfine\n");
+    expect(r.status).toBe(0);
+  }, 30000);
+
+  test("a long all-arch profile with conditions is accepted", () => {
+    const names = syscallNames("x86_64").filter((n) => !["execve", "exit_group", "exit", "brk", "mmap", "openat", "read", "write", "close"].includes(n));
+    const r = runUnder(
+      {
+        defaultAction: "SCMP_ACT_ALLOW",
+        architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        syscalls: [
+          { names: ["kexec_load", "reboot", "init_module", "swapon"], action: "SCMP_ACT_ERRNO" },
+          { names: ["clone"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 0x10000000, valueTwo: 0x10000000, op: "SCMP_CMP_MASKED_EQ" }] },
+          { names: ["personality"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 0xffffffff, op: "SCMP_CMP_EQ" }] },
+          { names, action: "SCMP_ACT_ALLOW", args: [{ index: 5, value: 2 ** 40, op: "SCMP_CMP_LT" }] },
+        ],
+      },
+      ["/bin/true"],
+    );
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  }, 30000);
 });
