@@ -16,7 +16,7 @@ import { isIndex, type Descriptor, type Index, type Manifest, type Platform } fr
 
 export interface PullEvents {
   /** a layer's state: bytes done of total */
-  layer(digest: string, state: "waiting" | "downloading" | "exists" | "verifying" | "unpacking" | "done", done?: number, total?: number): void;
+  layer(digest: string, state: "waiting" | "downloading" | "exists" | "verifying" | "downloaded" | "done", done?: number, total?: number): void;
 }
 
 export interface PullOptions extends RegistryOptions {
@@ -159,7 +159,7 @@ async function fetchBlob(store: Store, reg: Registry, repo: string, desc: Descri
         throw digestMismatch(`blob ${desc.digest} from ${reg.host}/${repo}`, desc.digest, got);
       }
       store.commitBlob(partial, desc.digest);
-      events.layer(desc.digest, "unpacking", offset, desc.size);
+      events.layer(desc.digest, "downloaded", offset, desc.size); // unpacked in layer order next
       return;
     }
     throw new BunkerError(`cannot download blob ${desc.digest} from ${reg.host}/${repo} after ${attempts} attempts: ${(lastError as Error)?.message ?? lastError}`, { errno: "EIO", fix: "try again; the partial download is kept and resumed" });
