@@ -11,7 +11,7 @@ import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, ren
 import { join, posix } from "node:path";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { decompress, detectCompression } from "./compress.ts";
-import { digestHex, digestMismatch, Hasher, sha256 } from "./digest.ts";
+import { chainIds, digestHex, digestMismatch, Hasher, sha256 } from "./digest.ts";
 import { choosePlatform, hostPlatform } from "./platform.ts";
 import { formatReference, parseReference, repoName, shortName } from "./reference.ts";
 import type { Store } from "./store.ts";
@@ -236,9 +236,16 @@ export async function loadArchive(store: Store, file: string, platform = hostPla
     src.cleanup();
   }
   for (const l of loaded) {
-    const layers = await store.ensureLayers(l.manifestDigest);
-    l.notes = [...new Set(layers.flatMap((x) => x.notes))];
-    await store.addImage(l.manifestDigest, l.names);
+    const m = store.readJson<Manifest>(l.manifestDigest);
+    const diffIds = store.readJson<ImageConfigFile>(m.config.digest).rootfs?.diff_ids ?? [];
+    const release = store.inflight([l.manifestDigest, m.config.digest, ...m.layers.map((x) => x.digest)], chainIds(diffIds));
+    try {
+      const layers = await store.ensureLayers(l.manifestDigest);
+      l.notes = [...new Set(layers.flatMap((x) => x.notes))];
+      await store.addImage(l.manifestDigest, l.names);
+    } finally {
+      release();
+    }
   }
   return loaded;
 }

@@ -7,12 +7,12 @@
 import { closeSync, existsSync, openSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { BunkerError } from "../errors.ts";
-import { digestHex, digestMismatch, Hasher } from "./digest.ts";
+import { chainIds, digestHex, digestMismatch, Hasher } from "./digest.ts";
 import { choosePlatform, hostPlatform } from "./platform.ts";
-import { formatReference, parseReference, repoName } from "./reference.ts";
+import { formatReference, parseReference, repoName, type Reference } from "./reference.ts";
 import { Registry, type RegistryOptions } from "./registry.ts";
 import type { Store } from "./store.ts";
-import { isIndex, type Descriptor, type Index, type Manifest, type Platform } from "./types.ts";
+import { isIndex, type Descriptor, type ImageConfigFile, type Index, type Manifest, type Platform } from "./types.ts";
 
 export interface PullEvents {
   /** a layer's state: bytes done of total */
@@ -43,7 +43,6 @@ export async function pullImage(store: Store, ref: string, opts: PullOptions = {
   const r = parseReference(ref);
   const repo = r.repository;
   const reg = new Registry(r.registry, opts);
-  const events = opts.events ?? noEvents;
   let top = await reg.manifest(repo, r.digest ?? r.tag!);
   let doc = JSON.parse(new TextDecoder().decode(top.bytes)) as Manifest & Index & { schemaVersion: number };
   const repoDigest = `${repoName(r)}@${top.digest}`;
@@ -65,6 +64,17 @@ export async function pullImage(store: Store, ref: string, opts: PullOptions = {
   for (const d of [manifest.config, ...manifest.layers]) digestHex(d.digest, "blob digest");
 
   await fetchBlob(store, reg, repo, manifest.config, opts.attempts ?? 5);
+  const diffIds = store.readJson<ImageConfigFile>(manifest.config.digest).rootfs?.diff_ids ?? [];
+  const release = store.inflight([manifestDigest, manifest.config.digest, ...manifest.layers.map((l) => l.digest)], chainIds(diffIds));
+  try {
+    return await pullLayers(store, reg, repo, r, manifest, manifestBytes, manifestDigest, repoDigest, opts);
+  } finally {
+    release();
+  }
+}
+
+async function pullLayers(store: Store, reg: Registry, repo: string, r: Reference, manifest: Manifest, manifestBytes: Uint8Array, manifestDigest: string, repoDigest: string, opts: PullOptions): Promise<Pulled> {
+  const events = opts.events ?? noEvents;
   for (const l of manifest.layers) events.layer(l.digest, store.hasBlob(l.digest) ? "exists" : "waiting", 0, l.size);
   // downloads: a small pool; unpacks: in order, each after its blob and the layer below
   const queue = [...manifest.layers];

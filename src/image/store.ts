@@ -323,6 +323,33 @@ export class Store {
     });
   }
 
+  /**
+   * Marks the blobs DIGESTS and layers CHAINS as needed by a pull or load in progress
+   * (gc keeps them while this process lives); call the returned function when done.
+   */
+  inflight(digests: string[], chains: string[]): () => void {
+    const path = join(this.tmp, `inflight-${process.pid}-${crypto.randomUUID().slice(0, 8)}.json`);
+    writeFileSync(path, JSON.stringify({ pid: process.pid, blobs: digests.map((d) => digestHex(d)), layers: chains.map((c) => digestHex(c)) }));
+    return () => rmSync(path, { force: true });
+  }
+
+  /** What live pulls and loads have marked as needed. */
+  private inflightSets(): { blobs: Set<string>; layers: Set<string> } {
+    const blobs = new Set<string>(), layers = new Set<string>();
+    for (const f of readdirSync(this.tmp)) {
+      if (!f.startsWith("inflight-")) continue;
+      try {
+        const x = JSON.parse(readFileSync(join(this.tmp, f), "utf8")) as { pid: number; blobs: string[]; layers: string[] };
+        process.kill(x.pid, 0); // throws when the process is gone: its marks are stale
+        for (const b of x.blobs) blobs.add(b);
+        for (const l of x.layers) layers.add(l);
+      } catch {
+        rmSync(join(this.tmp, f), { force: true });
+      }
+    }
+    return { blobs, layers };
+  }
+
   // ---- removal ------------------------------------------------------------------------
 
   /**
@@ -410,8 +437,7 @@ export class Store {
   /** Deletes blobs and layers no image refers to. Returns how many were removed. */
   async gc(): Promise<number> {
     return this.withLock("images", async () => {
-      const keepBlobs = new Set<string>();
-      const keepLayers = new Set<string>();
+      const { blobs: keepBlobs, layers: keepLayers } = this.inflightSets();
       for (const rec of this.listImages()) {
         keepBlobs.add(digestHex(rec.digest));
         try {

@@ -182,3 +182,22 @@ describe("store checks", () => {
     expect(store.get("moby/new:25").id).toBe(img.configDigest);
   });
 });
+
+describe("gc and work in progress", () => {
+  test("gc keeps what a live pull or load marked, and drops stale marks", async () => {
+    const root = fresh();
+    const store = new Store(root);
+    const d = store.putBlob("orphan but in flight");
+    const release = store.inflight([d], []);
+    await store.gc();
+    expect(store.hasBlob(d)).toBe(true);
+    release();
+    await store.gc();
+    expect(store.hasBlob(d)).toBe(false);
+    const e = store.putBlob("marked by a dead process");
+    writeFileSync(`${root}/tmp/inflight-999999-x.json`, JSON.stringify({ pid: 999999, blobs: [e.slice(7)], layers: [] }));
+    await store.gc();
+    expect(store.hasBlob(e)).toBe(false);
+    expect(readdirSync(`${root}/tmp`)).toEqual([]);
+  });
+});
