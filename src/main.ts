@@ -19,6 +19,15 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   ps: () => import("./cli/ps.ts"),
   features: () => import("./cli/features.ts"),
   spec: () => import("./cli/spec.ts"),
+  pull: () => import("./cli/pull.ts"),
+  load: () => import("./cli/load.ts"),
+  save: () => import("./cli/save.ts"),
+  images: () => import("./cli/images.ts"),
+  rmi: () => import("./cli/rmi.ts"),
+  inspect: () => import("./cli/inspect.ts"),
+  tag: () => import("./cli/tag.ts"),
+  login: () => import("./cli/login.ts"),
+  image: () => import("./cli/image.ts"),
 };
 
 const USAGE = `usage: bunker [--debug] [--root DIR] COMMAND [ARGS...]
@@ -36,6 +45,15 @@ commands:
   ps        list a container's processes
   features  print the runtime's features (JSON)
   spec      write a default config.json (--rootless)
+  pull      pull an image from a registry
+  load      load images from a docker save / OCI archive (-i FILE)
+  save      save images to a docker-archive (-o FILE)
+  images    list images
+  rmi       remove images
+  inspect   print an image's details (JSON)
+  tag       give an image another name
+  login     store credentials for a registry
+  image     image subcommands (ls, rm, inspect, tag, load, save, pull, prune)
   version   print the version
 
 Run 'bunker COMMAND --help' for a command's flags.`;
