@@ -74,11 +74,23 @@ export class FsError extends Error {
 }
 
 const enc = new TextEncoder();
-/** NUL-terminated bytes of S (paths are passed as C strings). */
-function cstr(s: string): Uint8Array {
-  const b = new Uint8Array(s.length * 3 + 1);
-  const { written } = enc.encodeInto(s, b);
-  return b.subarray(0, written + 1);
+// Scratch buffers reused by every call (the unpacker makes several calls per
+// file: fresh allocations each time showed up as GC and page-fault time).
+// Two path buffers because some calls take two paths; a call uses them only
+// until it returns, and JS is single-threaded.
+const PATH_MAX = 4096;
+const scratch = [new Uint8Array(PATH_MAX * 3 + 1), new Uint8Array(PATH_MAX * 3 + 1)];
+const howBuf = new BigUint64Array(3);
+const tsBuf = new BigInt64Array(4);
+const statBuf = new Uint8Array(144);
+const statView = new DataView(statBuf.buffer);
+
+/** NUL-terminated bytes of S (paths are passed as C strings) in scratch buffer SLOT. */
+function cstr(s: string, slot = 0): Uint8Array {
+  const b = s.length * 3 + 1 <= scratch[slot]!.length ? scratch[slot]! : new Uint8Array(s.length * 3 + 1);
+  const { written } = enc.encodeInto(s, b.subarray(0, b.length - 1));
+  b[written] = 0;
+  return b;
 }
 
 function check(r: number | bigint, call: string, path: string): number {
@@ -89,8 +101,10 @@ function check(r: number | bigint, call: string, path: string): number {
 
 /** openat2(2): how = {flags, mode, resolve}. */
 export function openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
-  const how = new BigUint64Array([BigInt(flags | O_CLOEXEC), BigInt(mode), BigInt(resolve)]);
-  const r = libc.syscall(SYS_openat2, dirfd, cstr(path), how, 24);
+  howBuf[0] = BigInt(flags | O_CLOEXEC);
+  howBuf[1] = BigInt(mode);
+  howBuf[2] = BigInt(resolve);
+  const r = libc.syscall(SYS_openat2, dirfd, cstr(path), howBuf, 24);
   return check(r, "openat2", path);
 }
 
@@ -111,11 +125,11 @@ export function mknodat(dirfd: number, path: string, mode: number, dev: number):
 }
 
 export function symlinkat(target: string, dirfd: number, path: string): void {
-  check(libc.symlinkat(cstr(target), dirfd, cstr(path)), "symlinkat", path);
+  check(libc.symlinkat(cstr(target, 1), dirfd, cstr(path)), "symlinkat", path);
 }
 
 export function linkat(olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags = 0): void {
-  check(libc.linkat(olddirfd, cstr(oldpath), newdirfd, cstr(newpath), flags), "linkat", newpath);
+  check(libc.linkat(olddirfd, cstr(oldpath, 1), newdirfd, cstr(newpath), flags), "linkat", newpath);
 }
 
 export function unlinkat(dirfd: number, path: string, flags = 0): void {
@@ -123,7 +137,7 @@ export function unlinkat(dirfd: number, path: string, flags = 0): void {
 }
 
 export function renameat(olddirfd: number, oldpath: string, newdirfd: number, newpath: string): void {
-  check(libc.renameat(olddirfd, cstr(oldpath), newdirfd, cstr(newpath)), "renameat", newpath);
+  check(libc.renameat(olddirfd, cstr(oldpath, 1), newdirfd, cstr(newpath)), "renameat", newpath);
 }
 
 export function fchownat(dirfd: number, path: string, uid: number, gid: number, flags: number): void {
@@ -147,23 +161,24 @@ export function fchown(fd: number, uid: number, gid: number, path = ""): void {
 export function utimensat(dirfd: number, path: string, seconds: number, flags: number): void {
   const s = Math.floor(seconds);
   const ns = Math.round((seconds - s) * 1e9);
-  const ts = new BigInt64Array([BigInt(s), BigInt(ns), BigInt(s), BigInt(ns)]);
-  if (path === "") check(libc.futimens(dirfd, ts), "futimens", path);
-  else check(libc.utimensat(dirfd, cstr(path), ts, flags), "utimensat", path);
+  tsBuf[0] = tsBuf[2] = BigInt(s);
+  tsBuf[1] = tsBuf[3] = BigInt(ns);
+  if (path === "") check(libc.futimens(dirfd, tsBuf), "futimens", path);
+  else check(libc.utimensat(dirfd, cstr(path), tsBuf, flags), "utimensat", path);
 }
 
 export function fsetxattr(fd: number, name: string, value: Uint8Array, path = ""): void {
-  check(libc.fsetxattr(fd, cstr(name), value.byteLength ? value : null, value.byteLength, 0), "fsetxattr", path);
+  check(libc.fsetxattr(fd, cstr(name, 1), value.byteLength ? value : null, value.byteLength, 0), "fsetxattr", path);
 }
 
 export function lsetxattr(path: string, name: string, value: Uint8Array): void {
-  check(libc.lsetxattr(cstr(path), cstr(name), value.byteLength ? value : null, value.byteLength, 0), "lsetxattr", path);
+  check(libc.lsetxattr(cstr(path), cstr(name, 1), value.byteLength ? value : null, value.byteLength, 0), "lsetxattr", path);
 }
 
 /** The value of xattr NAME on PATH (not following a final symlink), or undefined when absent. */
 export function lgetxattr(path: string, name: string): Uint8Array | undefined {
   const buf = new Uint8Array(65536);
-  const r = Number(libc.lgetxattr(cstr(path), cstr(name), buf, buf.byteLength));
+  const r = Number(libc.lgetxattr(cstr(path), cstr(name, 1), buf, buf.byteLength));
   if (r < 0) {
     const e = errno();
     if (e === 61 /* ENODATA */ || e === 95 /* EOPNOTSUPP */) return undefined;
@@ -188,14 +203,13 @@ export interface StatAt {
 
 /** fstatat(2) with AT_SYMLINK_NOFOLLOW; undefined when the name does not exist. */
 export function lstatat(dirfd: number, path: string): StatAt | undefined {
-  const st = new Uint8Array(144);
-  const r = libc.fstatat(dirfd, cstr(path), st, AT_SYMLINK_NOFOLLOW);
+  const r = libc.fstatat(dirfd, cstr(path), statBuf, AT_SYMLINK_NOFOLLOW);
   if (r < 0) {
     const e = errno();
     if (e === 2 /* ENOENT */) return undefined;
     throw new FsError(e, "fstatat", path);
   }
-  const v = new DataView(st.buffer);
+  const v = statView;
   // struct stat on x86_64: st_nlink@16 (u64), st_mode@24, st_uid@28, st_gid@32, st_size@48
   return {
     nlink: Number(v.getBigUint64(16, true)),
