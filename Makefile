@@ -20,7 +20,7 @@ build/libbunker.so: c/shim.c c/shim.h
 
 dist/bunker: build/libbunker.so $(SRC) package.json | $(BUN)
 	@mkdir -p dist
-	$(BUN) build --compile --minify --sourcemap=none src/main.ts --outfile $@
+	$(BUN) build --compile --bytecode --minify --sourcemap=none src/main.ts --outfile $@
 
 # README's first command: install what is missing, build, run a sandbox of the host.
 demo:

@@ -573,6 +573,12 @@ static void op_fork(struct child *c) {
   }
 }
 
+/* run: the container dies with bunker (SIGKILL to bunker must not orphan it).
+ * Set last: a credential change (the user op) clears it. */
+static void op_pdeathsig(struct child *c, const struct op *op) {
+  if (prctl(PR_SET_PDEATHSIG, (unsigned long)op_int(op, 0), 0, 0, 0) < 0) fail(c, errno, 0, 125);
+}
+
 static void op_exec(struct child *c, const struct op *op) {
   static char *argv[MAX_ARGS + 1], *envp[MAX_ARGS + 1];
   uint32_t argc = (uint32_t)op_int(op, 0), envc = (uint32_t)op_int(op, 1);
@@ -700,6 +706,7 @@ static int child_main(void *arg) {
       case BK_OP_INIT: op_init(c); break;
       case BK_OP_SETNS: op_setns(c, &op); break;
       case BK_OP_FORK: op_fork(c); break;
+      case BK_OP_PDEATHSIG: op_pdeathsig(c, &op); break;
       case BK_OP_EXEC: op_exec(c, &op); break;
       default: fail(c, EINVAL, (int)op.code, 125);
     }
@@ -800,6 +807,7 @@ int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   return 0;
 }
 
+
 int bk_send_go(int sock) { return send(sock, "G", 1, MSG_NOSIGNAL) == 1 ? 0 : -errno; }
 
 /* One message from the child: returns its type, 0 at EOF (the child exec'd
@@ -830,15 +838,45 @@ int bk_read_msg(int sock, int32_t *out) {
 
 /* ------------------------------------------------------------ supervision */
 
-static int sigpipe_w = -1;
+static int sigpipe_r = -1, sigpipe_w = -1;
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 #define NFWD (int)(sizeof forwarded / sizeof forwarded[0])
+static struct sigaction saved_actions[NFWD];
 
 static void on_signal(int sig) {
   int e = errno;
   unsigned char b = (unsigned char)sig;
   if (write(sigpipe_w, &b, 1) < 0) { /* the pipe is full: the signal is already pending */ }
   errno = e;
+}
+
+/* Catch the signals bunker forwards from before the clone on, so one that
+ * arrives while the container starts is queued, not lost (SIGWINCH's default
+ * is to be ignored, SIGTERM's to kill bunker and orphan the container). */
+static int forwarding_begin(void) {
+  if (sigpipe_w >= 0) return 0;
+  int sp[2];
+  if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0) return -errno;
+  sigpipe_r = sp[0];
+  sigpipe_w = sp[1];
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (int k = 0; k < NFWD; k++) sigaction(forwarded[k], &sa, &saved_actions[k]);
+  return 0;
+}
+
+/* run: start catching the forwarded signals before the clone */
+int bk_forward_signals(void) { return forwarding_begin(); }
+
+static void forwarding_end(void) {
+  if (sigpipe_w < 0) return;
+  for (int k = 0; k < NFWD; k++) sigaction(forwarded[k], &saved_actions[k], NULL);
+  close(sigpipe_r);
+  close(sigpipe_w);
+  sigpipe_r = sigpipe_w = -1;
 }
 
 static void write_all(int fd, const char *buf, ssize_t n) {
@@ -862,15 +900,9 @@ static void write_all(int fd, const char *buf, ssize_t n) {
  * flags: 1 = relay stdin to the pty (-i).  out: exit code or -1, signal or 0.
  * Returns 0 or -errno. */
 int bk_supervise(int pid, int pty, int flags, int32_t *out) {
-  int sp[2];
-  if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0) return -errno;
-  sigpipe_w = sp[1];
-  struct sigaction sa, old[NFWD];
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  for (int k = 0; k < NFWD; k++) sigaction(forwarded[k], &sa, &old[k]);
+  int r0 = forwarding_begin();
+  if (r0 < 0) return r0;
+  int sp[2] = {sigpipe_r, sigpipe_w};
   int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
   struct termios saved;
   int raw = 0;
@@ -938,10 +970,7 @@ int bk_supervise(int pid, int pty, int flags, int32_t *out) {
     write_all(1, buf, k);
   }
   if (raw) tcsetattr(0, TCSADRAIN, &saved);
-  for (int k = 0; k < NFWD; k++) sigaction(forwarded[k], &old[k], NULL);
-  sigpipe_w = -1;
-  close(sp[0]);
-  close(sp[1]);
+  forwarding_end();
   if (pidfd >= 0) close(pidfd);
   if (done) {
     out[0] = si.si_code == CLD_EXITED ? si.si_status : -1;

@@ -50,6 +50,7 @@ enum bk_op {
   BK_OP_SETNS = 28,     /* s: /proc/PID/ns/TYPE or a bind-mounted ns file; i: CLONE_NEW* type */
   BK_OP_FORK = 29,      /* fork once more (joining a pid ns takes effect for children); the
                            intermediate reports the new pid (BK_MSG_PID) and exits */
+  BK_OP_PDEATHSIG = 30, /* i: signal sent to the process when bunker dies */
 };
 
 /* opflags for MOUNT and BIND */
@@ -67,6 +68,7 @@ enum bk_op {
 
 int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out);
 int bk_send_go(int sock);
+int bk_forward_signals(void);
 int bk_read_msg(int sock, int32_t *out);
 int bk_supervise(int pid, int pty, int flags, int32_t *out);
 int bk_errno(void);

@@ -71,7 +71,7 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   if (!nsErr) line("ok", "user namespaces", `unprivileged user namespaces work for ${name}`);
   else {
     canRun = false;
-    line("FAIL", "user namespaces", `${nsErr}${blocker ? ` — ${blocker.fix}` : ""}`);
+    line("FAIL", "user namespaces", `${nsErr}${blocker && !nsErr.includes(blocker.fix) ? ` — ${blocker.fix}` : ""}`);
   }
 
   const su = subRange("/etc/subuid", uid), sg = subRange("/etc/subgid", gid);

@@ -7,12 +7,13 @@ import { loadBundle } from "../oci/bundle.ts";
 import { create, deleteContainer, start } from "../container/lifecycle.ts";
 import { stateRoot } from "../container/paths.ts";
 import { checkId } from "../container/state.ts";
-import { supervise } from "../sys/shim.ts";
+import { forwardSignals, supervise } from "../sys/shim.ts";
 
 export default async function ociRun(argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [...CREATE_FLAGS, { names: ["detach", "d"] }, { names: ["keep"] }], "run", false);
   const id = checkId(p.rest[0], "run");
   const root = stateRoot(g).dir;
+  if (!flagBool(p, "detach")) forwardSignals();
   const state = await create({
     root,
     id,

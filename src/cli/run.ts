@@ -9,7 +9,7 @@ import { launch } from "../container/launch.ts";
 import { stateRoot } from "../container/paths.ts";
 import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
-import { supervise } from "../sys/shim.ts";
+import { forwardSignals, supervise } from "../sys/shim.ts";
 
 const FLAGS: FlagSpec[] = [
   { names: ["rootfs"], value: true },
@@ -220,11 +220,13 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       stdinNull: !interactive,
       preserveFds,
       init: flagBool(p, "init"),
+      dieWithParent: true,
       noPivot: flagBool(p, "no-pivot"),
     });
     if (g.debug) for (const op of plan.ops) console.error(`bunker: debug: plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
     checkUserMapped(user, maps);
     const debug = g.debug ? (m: string) => console.error(`bunker: debug: ${m}`) : undefined;
+    forwardSignals(); // from now on a signal to bunker is queued for the container, not lost
     const c = await launch(plan, { maps, debug });
     const st = supervise(c.pid, c.pty, interactive);
     return st.signal ? 128 + st.signal : st.code;

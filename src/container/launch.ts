@@ -134,6 +134,7 @@ export function describeOp(op: Op | undefined): string {
     case "init": return "start the init process";
     case "setns": return `join namespace ${op.path}`;
     case "fork": return "fork into the pid namespace";
+    case "pdeathsig": return "tie the container to bunker's life";
     case "exec": return `exec ${op.file}`;
   }
 }

@@ -54,7 +54,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     const maps = mapsOf(spec);
     const hostRoot = (m: IdMaps["uid"] | undefined, own: number) => m?.find((x) => x.containerID === 0)?.hostID ?? own;
     if (process.getuid!() === 0 && maps) chownSync(fifo, hostRoot(maps.uid, 0), hostRoot(maps.gid, 0));
-    const ctx: PlanContext = { ...processContext(spec.process!, spec.linux), execFifo: fifo, preserveFds: o.preserveFds, noPivot: o.noPivot };
+    const ctx: PlanContext = { ...processContext(spec.process!, spec.linux, o.debug), execFifo: fifo, preserveFds: o.preserveFds, noPivot: o.noPivot };
     const plan = buildPlan(spec, ctx);
     plan.ops.unshift(...joinOps(spec));
     if (plan.ops.some((op) => op.op === "setns" && op.nstype === K.CLONE_NEWPID)) {
@@ -75,14 +75,15 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
       hooks: { startContainer: spec.hooks?.startContainer, poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
       userns: !!spec.linux?.namespaces?.some((n) => n.type === "user"),
     };
-    const hooksBeforeGo = [...(spec.hooks?.prestart ?? []), ...(spec.hooks?.createRuntime ?? []), ...(spec.hooks?.createContainer ?? [])];
+    // prestart, createRuntime and createContainer all run here: the namespaces exist, nothing is mounted yet
+    const hooksBeforeGo = (["prestart", "createRuntime", "createContainer"] as const).filter((k) => spec.hooks?.[k]?.length);
     const c = await launch(plan, {
       maps,
       untilReady: true,
       debug: o.debug,
       beforeGo: hooksBeforeGo.length
         ? async (childPid: number) => {
-            await runHooks("createRuntime", hooksBeforeGo, { ...statePayload(state, "creating"), pid: childPid });
+            for (const kind of hooksBeforeGo) await runHooks(kind, spec.hooks![kind], { ...statePayload(state, "creating"), pid: childPid });
           }
         : undefined,
     });
@@ -150,7 +151,8 @@ export async function start(root: string, id: string): Promise<void> {
       closeSync(fd);
       unlinkSync(fifo);
     }
-    if (state.hooks?.poststart?.length) await runHooks("poststart", state.hooks.poststart, statePayload(state, "running"));
+    const warn = (e: BunkerError) => process.stderr.write(`${e.format()}\n`);
+    if (state.hooks?.poststart?.length) await runHooks("poststart", state.hooks.poststart, statePayload(state, "running"), { onWarning: warn });
   } finally {
     release();
   }
@@ -222,14 +224,9 @@ export async function deleteContainer(root: string, id: string, force: boolean):
         }
         if (!waitPidExit(state.pid, 5000)) throw new BunkerError(`container "${id}" did not die after SIGKILL`, { errno: "ETIMEDOUT" });
       }
-      if (state.hooks?.poststop?.length) {
-        try {
-          await runHooks("poststop", state.hooks.poststop, statePayload(state, "stopped"));
-        } catch (e) {
-          // poststop failures are logged, not fatal (runtime-spec)
-          process.stderr.write(`${e instanceof BunkerError ? e.format() : String(e)}\n`);
-        }
-      }
+      // poststop failures are reported, not fatal (runtime-spec)
+      const warn = (e: BunkerError) => process.stderr.write(`${e.format()}\n`);
+      if (state.hooks?.poststop?.length) await runHooks("poststop", state.hooks.poststop, statePayload(state, "stopped"), { onWarning: warn });
     }
     rmSync(dir, { recursive: true, force: true });
   } finally {

@@ -5,7 +5,7 @@ import { capabilityMasks } from "../oci/caps.ts";
 import { compileSeccomp } from "../oci/seccomp.ts";
 import type { PlanContext } from "../plan/build.ts";
 
-export function processContext(proc: Process, linux?: Linux): Pick<PlanContext, "caps" | "seccomp" | "seccompFlags"> {
+export function processContext(proc: Process, linux?: Linux, debug?: (m: string) => void): Pick<PlanContext, "caps" | "seccomp" | "seccompFlags"> {
   const ctx: Pick<PlanContext, "caps" | "seccomp" | "seccompFlags"> = {};
   if (proc.capabilities) {
     const caps = capabilityMasks(proc.capabilities);
@@ -17,6 +17,7 @@ export function processContext(proc: Process, linux?: Linux): Pick<PlanContext, 
   }
   if (linux?.seccomp) {
     const c = compileSeccomp(linux.seccomp);
+    if (c.unknownSyscalls.length) debug?.(`seccomp: syscalls unknown on every architecture, skipped: ${c.unknownSyscalls.join(" ")}`);
     ctx.seccomp = c.program;
     ctx.seccompFlags = c.flags;
   }

@@ -222,6 +222,12 @@ function checkMount(c: Checker, o: Obj, p: string): void {
   c.opt(o, "gidMappings", p, (x, q) => checkMappings(c, x, q));
 }
 
+function checkEnv(c: Checker, v: unknown, path: string): void {
+  c.strs(v, path).forEach((e, i) => {
+    if (e.indexOf("=") <= 0) c.fail(child(path, i), "must be NAME=VALUE");
+  });
+}
+
 /** P: "process" in a config.json, "" for an `exec --process` file */
 function checkProcess(c: Checker, v: unknown, p: string): void {
   const o = c.obj(v, p);
@@ -243,11 +249,7 @@ function checkProcess(c: Checker, v: unknown, p: string): void {
   const args = c.req(o, "args", p, c.strs);
   if (args.length === 0) c.fail(child(p, "args"), "must not be empty");
   c.opt(o, "commandLine", p, c.str);
-  c.opt(o, "env", p, (x, q) =>
-    c.strs(x, q).forEach((e, i) => {
-      if (e.indexOf("=") <= 0) c.fail(child(q, i), "must be NAME=VALUE");
-    }),
-  );
+  c.opt(o, "env", p, (x, q) => checkEnv(c, x, q));
   c.req(o, "cwd", p, c.abs);
   c.opt(o, "capabilities", p, (x, q) => {
     const caps = c.obj(x, q);
@@ -288,7 +290,7 @@ function checkHooks(c: Checker, v: unknown): void {
       c.objs(x, q, (hook, hp) => {
         c.req(hook, "path", hp, c.abs);
         c.opt(hook, "args", hp, c.strs);
-        c.opt(hook, "env", hp, c.strs);
+        c.opt(hook, "env", hp, (y, r) => checkEnv(c, y, r));
         c.opt(hook, "timeout", hp, (y, r) => c.int(y, r, 1));
       }),
     );

@@ -24,6 +24,8 @@ export interface PlanContext {
   /** compiled seccomp filter (struct sock_filter[]) and its seccomp(2) flags, from src/oci */
   seccomp?: Uint8Array;
   seccompFlags?: number;
+  /** the container dies with bunker (run in the foreground; not create) */
+  dieWithParent?: boolean;
   /** capability sets, from src/oci; undefined keeps all capabilities of the user namespace */
   caps?: CapMasks;
 }
@@ -152,6 +154,8 @@ export function processOps(spec: Spec, ctx: PlanContext): Op[] {
   if (nnp) ops.push({ op: "nnp" });
   if (seccomp && nnp) ops.push({ op: "seccomp", filter: seccomp, flags: sflags });
   if (proc.user.umask !== undefined) ops.push({ op: "umask", mask: proc.user.umask });
+  // after the user switch, which clears it; before init, so PID 1 (and with it the namespace) goes
+  if (ctx.dieWithParent) ops.push({ op: "pdeathsig", signal: 9 });
   if (ctx.init) ops.push({ op: "init" });
   if (ctx.execFifo) ops.push({ op: "fifo-wait" });
   const args = proc.args ?? [];

@@ -40,6 +40,8 @@ export type Op =
   | { op: "setns"; path: string; nstype: number }
   /** fork once more; the intermediate reports the pid and exits (after joining a pid namespace) */
   | { op: "fork" }
+  /** the process gets SIGNAL when bunker dies (run, not create) */
+  | { op: "pdeathsig"; signal: number }
   | { op: "exec"; file: string; args: string[]; env: string[] };
 
 export interface Plan {

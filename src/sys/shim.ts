@@ -1,13 +1,13 @@
 // bun:ffi binding of the C shim (c/shim.c), embedded in the executable.
 import { dlopen, FFIType, ptr } from "bun:ffi";
-import { mkdirSync, writeFileSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeSync } from "node:fs";
 import libPath from "../../build/libbunker.so" with { type: "file" };
 import { BunkerError } from "../errors.ts";
 
 const symbols = {
   bk_spawn: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
   bk_send_go: { args: [FFIType.i32], returns: FFIType.i32 },
+  bk_forward_signals: { args: [], returns: FFIType.i32 },
   bk_read_msg: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   bk_supervise: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   bk_flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
@@ -25,17 +25,17 @@ function open(): Lib {
     return dlopen(libPath, symbols).symbols;
   } catch (first) {
     // Bun extracts embedded files to /tmp; a noexec /tmp makes dlopen fail.
-    // Retry from the user's runtime dir (tmpfs, exec allowed on most systems).
-    const dir = `${process.env.XDG_RUNTIME_DIR || tmpdir()}/bunker-lib-${process.getuid!()}`;
+    // Load it from a memfd instead (not subject to any mount's noexec).
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const copy = `${dir}/libbunker-${Bun.hash(readFileSync(libPath)).toString(16)}.so`;
-      writeFileSync(copy, readFileSync(libPath), { mode: 0o700 });
-      return dlopen(copy, symbols).symbols;
-    } catch {
-      throw new BunkerError(`cannot load the embedded shim: ${(first as Error).message}`, {
+      const libc = dlopen("libc.so.6", { memfd_create: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 } });
+      const fd = libc.symbols.memfd_create(Buffer.from("libbunker\0"), 1 /* MFD_CLOEXEC */);
+      if (fd < 0) throw new Error("memfd_create failed");
+      writeSync(fd, readFileSync(libPath));
+      return dlopen(`/proc/self/fd/${fd}`, symbols).symbols;
+    } catch (second) {
+      throw new BunkerError(`cannot load the embedded shim: ${(first as Error).message}; from a memfd: ${(second as Error).message}`, {
         path: libPath,
-        fix: "make /tmp or $XDG_RUNTIME_DIR allow exec (no noexec mount option)",
+        fix: "make /tmp allow exec, or allow exec of memfds (sysctl vm.memfd_noexec=0)",
       });
     }
   }
@@ -56,6 +56,12 @@ export function spawn(plan: Uint8Array): Spawned {
   const r = shim().bk_spawn(ptr(plan), plan.byteLength, ptr(out));
   if (r < 0) throw new BunkerError("cannot create the container process (clone)", { errno: -r });
   return { pid: out[0]!, sock: out[1]! };
+}
+
+/** catch the signals bunker forwards from now on (they are queued until supervise) */
+export function forwardSignals(): void {
+  const r = shim().bk_forward_signals();
+  if (r < 0) throw new BunkerError("cannot set up signal forwarding", { errno: -r });
 }
 
 export function sendGo(sock: number): void {

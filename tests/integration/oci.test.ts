@@ -204,6 +204,53 @@ for (const as of USERS) {
       expect(r2.stderr).toMatch(/config.json: process.cwd: /);
     });
 
+    test("seccomp: a rule's errno comes back, other syscalls work; capabilities are what the config says", async () => {
+      await config(["sh", "-c", "mkdir /tmp/x; echo mkdir=$?; grep -E '^Cap(Eff|Bnd)' /proc/self/status"], (c) => {
+        c.linux.seccomp = {
+          defaultAction: "SCMP_ACT_ALLOW",
+          architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+          syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }],
+        };
+        c.process.capabilities = { bounding: ["CAP_KILL", "CAP_CHOWN"], effective: ["CAP_KILL"], permitted: ["CAP_KILL", "CAP_CHOWN"] };
+      });
+      const id = newId();
+      const r = await b(["run", "-b", bundle, id]);
+      expect(r.stderr).toContain("Operation not permitted");
+      // uid 0 execs with permitted = effective = bounding (the kernel's rule for root, as under runc)
+      expect(r.stdout).toBe("mkdir=1\nCapEff:\t0000000000000021\nCapBnd:\t0000000000000021\n");
+      expect(r.code).toBe(0);
+    });
+
+    test("hooks: prestart/createRuntime/createContainer get the state on stdin, poststart after start, poststop on delete, a failing one is named", async () => {
+      const hook = join(base, "hook.sh");
+      writeFileSync(hook, `#!/bin/sh\ncat > ${out}/hook-$1.json\n`);
+      chmodSync(hook, 0o755);
+      const kinds = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
+      await config(["sleep", "30"], (c) => {
+        c.hooks = Object.fromEntries(kinds.map((k) => [k, [{ path: hook, args: ["hook.sh", k] }]]));
+      });
+      const id = newId();
+      expect((await detached(["create", id])).code).toBe(0);
+      for (const k of ["prestart", "createRuntime", "createContainer"]) {
+        const st = JSON.parse(readFileSync(join(out, `hook-${k}.json`), "utf8"));
+        expect(st.id).toBe(id);
+        expect(st.status).toBe("creating");
+        expect(st.pid).toBeGreaterThan(0);
+      }
+      expect(existsSync(join(out, "hook-poststart.json"))).toBe(false);
+      expect((await b(["start", id])).code).toBe(0);
+      expect(JSON.parse(readFileSync(join(out, "hook-poststart.json"), "utf8")).status).toBe("running");
+      expect(existsSync(join(out, "hook-poststop.json"))).toBe(false);
+      expect((await b(["delete", "--force", id])).code).toBe(0);
+      expect(JSON.parse(readFileSync(join(out, "hook-poststop.json"), "utf8")).status).toBe("stopped");
+      await config(["true"], (c) => (c.hooks = { prestart: [{ path: "/bin/false" }] }));
+      const bad = newId();
+      const r = await detached(["create", bad]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/^bunker: hooks\.prestart\[0\] \/bin\/false: exited with status 1/);
+      expect(existsSync(join(root, bad))).toBe(false);
+    });
+
     test("--log --log-format json records the error for podman", async () => {
       const log = join(base, "log.json");
       const r = await bunkerAs(as, ["--root", root, "--log", log, "--log-format", "json", "state", "nosuch"], { cwd: base });

@@ -131,6 +131,7 @@ const cases: [string, (c: Record<string, any>) => void, string][] = [
   ["hook path missing", (c) => (c.hooks.poststop = [{}]), "config.json: hooks.poststop[0].path: is required"],
   ["hook timeout", (c) => (c.hooks.createRuntime[0].timeout = 0), "config.json: hooks.createRuntime[0].timeout: must be > 0"],
   ["hook env", (c) => (c.hooks.createRuntime[0].env = "A=1"), "config.json: hooks.createRuntime[0].env: must be an array"],
+  ["hook env form", (c) => c.hooks.createRuntime[0].env.push("A"), "config.json: hooks.createRuntime[0].env[1]: must be NAME=VALUE"],
   // linux
   ["linux type", (c) => (c.linux = "x"), "config.json: linux: must be an object"],
   ["namespace type", (c) => (c.linux.namespaces[0].type = "net"), 'config.json: linux.namespaces[0].type: unknown namespace type "net"'],
