@@ -6,7 +6,7 @@ CFLAGS   += -fPIC -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-st
 LDFLAGS  += -shared -Wl,-z,relro,-z,now,-z,noexecstack
 SRC      := $(shell find src -name '*.ts' 2>/dev/null)
 
-.PHONY: all test test-unit test-integration test-vm bench demo clean deps
+.PHONY: all setup test test-unit test-integration test-vm bench demo clean
 
 all: dist/bunker
 
@@ -28,7 +28,12 @@ demo:
 	$(MAKE) all
 	./dist/bunker run --rootfs host --hostname demo -- /bin/sh -c 'echo "hello from $$(hostname): pid $$$$, uid $$(id -u), $$(ls /sys/class/net | tr "\n" " ")"; cat /proc/self/uid_map'
 
-test: all
+# installs what a fresh machine lacks (as root), then every suite: unit, integration, cgroup VM
+setup:
+	bash tests/setup.sh
+
+test: setup
+	$(MAKE) all
 	bash tests/run-all.sh
 
 test-unit: | $(BUN)
