@@ -396,7 +396,7 @@ static void op_seccomp(struct child *c, const struct op *op) {
   uint32_t len;
   const char *prog = op_str(op, 0, &len);
   /* the string record is 8-byte aligned + 4: copy to an aligned stack buffer */
-  static struct sock_filter filt[4096];
+  struct sock_filter filt[4096]; /* on the child's own stack: no static, the memory is shared (CLONE_VM) */
   if (len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > 4096) fail(c, EINVAL, 1, 125);
   memcpy(filt, prog, len);
   struct sock_fprog fp = {(unsigned short)(len / sizeof(struct sock_filter)), filt};
@@ -580,7 +580,7 @@ static void op_pdeathsig(struct child *c, const struct op *op) {
 }
 
 static void op_exec(struct child *c, const struct op *op) {
-  static char *argv[MAX_ARGS + 1], *envp[MAX_ARGS + 1];
+  char *argv[MAX_ARGS + 1], *envp[MAX_ARGS + 1]; /* on the child's stack (1 MiB) */
   uint32_t argc = (uint32_t)op_int(op, 0), envc = (uint32_t)op_int(op, 1);
   if (argc > MAX_ARGS || envc > MAX_ARGS) fail(c, E2BIG, 0, 125);
   const uint8_t *p = op->s;
@@ -777,6 +777,15 @@ int bk_pidfd_wait(int pid, int timeout_ms, int32_t *out) {
   return 0;
 }
 
+/* The child shares bunker's memory (CLONE_VM, as posix_spawn does): no page
+ * tables of a large Bun process are copied, and its execve has no copy to
+ * tear down.  It runs on its own stack in a private region that also holds
+ * a copy of the plan and its state, so nothing the parent frees or the
+ * garbage collector moves is read; the region is left mapped (the child may
+ * outlive this call, e.g. a created container waiting on exec.fifo).  The
+ * child's libc calls may still write errno in the parent thread's TLS: the
+ * parent only waits on the sync socket meanwhile, with raw syscalls that do
+ * not read errno (raw_syscall below). */
 int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   uint32_t magic;
   uint64_t flags;
@@ -786,19 +795,23 @@ int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   if (magic != BK_MAGIC) return -EINVAL;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return -errno;
-  void *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) {
+  size_t plan_off = STACK_SIZE, child_off = STACK_SIZE + ((len + 63) & ~(size_t)63);
+  size_t size = child_off + sizeof(struct child);
+  uint8_t *region = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (region == MAP_FAILED) {
     int e = errno;
     close(sv[0]);
     close(sv[1]);
     return -e;
   }
-  struct child c = {plan, len, sv[1], -1, -1, -1};
-  int pid = clone(child_main, (char *)stack + STACK_SIZE, (int)flags | SIGCHLD, &c);
+  memcpy(region + plan_off, plan, len);
+  struct child *c = (struct child *)(region + child_off);
+  *c = (struct child){region + plan_off, len, sv[1], -1, -1, -1};
+  int pid = clone(child_main, region + STACK_SIZE, (int)flags | CLONE_VM | SIGCHLD, c);
   int e = errno;
-  munmap(stack, STACK_SIZE); /* the child has its own copy (no CLONE_VM) */
   close(sv[1]);
   if (pid < 0) {
+    munmap(region, size);
     close(sv[0]);
     return -e;
   }
@@ -807,8 +820,22 @@ int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   return 0;
 }
 
+/* a syscall that returns -errno and leaves errno alone */
+static long raw_syscall(long n, long a, long b, long c) {
+  long ret;
+  __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+  return ret;
+}
 
-int bk_send_go(int sock) { return send(sock, "G", 1, MSG_NOSIGNAL) == 1 ? 0 : -errno; }
+int bk_send_go(int sock) {
+  struct iovec iov = {"G", 1};
+  struct msghdr mh;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  long r = raw_syscall(SYS_sendmsg, sock, (long)&mh, MSG_NOSIGNAL);
+  return r == 1 ? 0 : (r < 0 ? (int)r : -EIO);
+}
 
 /* One message from the child: returns its type, 0 at EOF (the child exec'd
  * or exited), or -errno.  out: a, b, c, received fd (or -1). */
@@ -822,9 +849,9 @@ int bk_read_msg(int sock, int32_t *out) {
   mh.msg_iovlen = 1;
   mh.msg_control = cbuf;
   mh.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  do n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
-  if (n < 0) return -errno;
+  long n;
+  do n = raw_syscall(SYS_recvmsg, sock, (long)&mh, MSG_CMSG_CLOEXEC); while (n == -EINTR);
+  if (n < 0) return (int)n;
   if (n == 0) return 0;
   if (n != sizeof m) return -EPROTO;
   out[0] = m[1];
