@@ -7,6 +7,7 @@ import type { GlobalOptions } from "./global.ts";
 import { autoMaps, singleMaps, subRange, type IdMaps } from "../container/idmap.ts";
 import { launch } from "../container/launch.ts";
 import { stateRoot } from "../container/paths.ts";
+import { recordImageUse } from "../container/image-use.ts";
 import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
 import { CLONE_NEWUSER } from "../plan/types.ts";
@@ -200,6 +201,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     let hostSandbox: RunOptions["hostSandbox"];
     let rootMount: { fstype: string; data: string } | undefined;
     if (image) {
+      recordImageUse(dir, image.id);
       // the layers as overlay lowers, a private upper: starting a container copies nothing
       rootPath = `${dir}/rootfs`;
       for (const d of ["rootfs", "upper", "work"]) mkdirSync(`${dir}/${d}`);
@@ -261,6 +263,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
 }
 
 interface OpenedImage {
+  id: string;
   lowerDirs: string[];
   config: ImageConfig;
   /** the image's USER (or -u) through its /etc/passwd and /etc/group */

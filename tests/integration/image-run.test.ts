@@ -3,7 +3,7 @@
 // as root and as the unprivileged test user (whose default is --userns=auto).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
-import { USERS, bunkerAs, isRoot, makeTempDir, ownerOf, removeTree, subRange, testUser } from "../lib/index.ts";
+import { USERS, bunkerAs, spawnBunkerAs, isRoot, makeTempDir, ownerOf, removeTree, subRange, testUser } from "../lib/index.ts";
 import { buildImage, dockerArchive } from "../lib/image-builder.ts";
 
 const d = isRoot() ? describe : describe.skip;
@@ -63,6 +63,21 @@ for (const as of USERS) {
       expect((await b(["run", "--entrypoint", "sh", "test/app:1", "-c", "head -1 /etc/passwd"])).stdout).toBe("root:x:0:0:root:/root:/bin/sh\n");
       // nothing of the containers is left in the state dir
       expect(existsSync(state) ? readdirSync(state) : []).toEqual([]);
+    });
+
+    test("rmi refuses an image a running container uses; -f removes it", async () => {
+      const run = spawnBunkerAs(as, ["--data-root", store, "--root", state, "run", "--entrypoint", "sleep", "test/app:1", "5"], { cwd: dir });
+      for (let i = 0; i < 200 && !(existsSync(state) && readdirSync(state).length); i++) await Bun.sleep(20);
+      await Bun.sleep(300);
+      const r = await b(["rmi", "test/app:1"]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/^bunker: image test\/app:1 is used by container [0-9a-f]{12}: EBUSY/);
+      run.kill("SIGKILL");
+      await run.exited;
+      // a killed bunker's record is stale: the image is free again
+      await b(["tag", "test/app:1", "test/app:2"]);
+      const rm = await b(["rmi", "test/app:2"]);
+      expect(rm.code).toBe(0);
     });
 
     test("errors: unknown image, unknown user, no command", async () => {
