@@ -88,6 +88,7 @@ struct child {
   int sock;
   int rootfd;   /* the new root, before pivot_root */
   int fifofd;   /* exec.fifo (O_PATH) for OCI create */
+  int exitfd;   /* where the init writes the command's exit status (detached run) */
   int op_index; /* the op being run, for error reports */
 };
 
@@ -467,9 +468,12 @@ static void close_between(unsigned long long from, unsigned long long to) { /* [
 
 /* close every fd >= FROM except the sync socket and exec.fifo */
 static void close_from_except(struct child *c, unsigned from) {
-  unsigned long long lo = from, keep[2] = {(unsigned)c->sock, c->fifofd >= 0 ? (unsigned)c->fifofd : ~0ull};
-  if (keep[0] > keep[1]) { unsigned long long t = keep[0]; keep[0] = keep[1]; keep[1] = t; }
-  for (int k = 0; k < 2; k++) {
+  unsigned long long lo = from, keep[3] = {(unsigned)c->sock, c->fifofd >= 0 ? (unsigned)c->fifofd : ~0ull,
+                                           c->exitfd >= 0 ? (unsigned)c->exitfd : ~0ull};
+  for (int i = 0; i < 3; i++) /* sort the three */
+    for (int j = i + 1; j < 3; j++)
+      if (keep[j] < keep[i]) { unsigned long long t = keep[i]; keep[i] = keep[j]; keep[j] = t; }
+  for (int k = 0; k < 3; k++) {
     if (keep[k] == ~0ull || keep[k] < lo) continue;
     close_between(lo, keep[k]);
     lo = keep[k] + 1;
@@ -489,11 +493,13 @@ static void op_close_fds(struct child *c, const struct op *op) {
     close(c->sock);
     c->sock = s;
   }
-  if (c->fifofd >= 0 && (unsigned)c->fifofd < first) {
-    int f = fcntl(c->fifofd, F_DUPFD_CLOEXEC, (int)first);
+  int *kept[2] = {&c->fifofd, &c->exitfd};
+  for (int k = 0; k < 2; k++) {
+    if (*kept[k] < 0 || (unsigned)*kept[k] >= first) continue;
+    int f = fcntl(*kept[k], F_DUPFD_CLOEXEC, (int)first);
     if (f < 0) fail(c, errno, 1, 125);
-    close(c->fifofd);
-    c->fifofd = f;
+    close(*kept[k]);
+    *kept[k] = f;
   }
   for (unsigned fd = 3; fd < first; fd++)
     if (fcntl((int)fd, F_SETFD, 0) < 0) fail(c, errno, (int)fd, 125);
@@ -549,7 +555,17 @@ static void op_init(struct child *c) {
     while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
       if (p != child) continue;
       /* a PID 1 cannot kill itself with the command's signal: exit 128+N */
-      _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+      int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      if (c->exitfd >= 0) {
+        char b[8];
+        int n = 0;
+        if (code >= 100) b[n++] = (char)('0' + code / 100);
+        if (code >= 10) b[n++] = (char)('0' + code / 10 % 10);
+        b[n++] = (char)('0' + code % 10);
+        b[n++] = '\n';
+        if (write(c->exitfd, b, (size_t)n) < 0) { /* nowhere to report it */ }
+      }
+      _exit(code);
     }
   }
 }
@@ -577,6 +593,16 @@ static void op_fork(struct child *c) {
  * Set last: a credential change (the user op) clears it. */
 static void op_pdeathsig(struct child *c, const struct op *op) {
   if (prctl(PR_SET_PDEATHSIG, (unsigned long)op_int(op, 0), 0, 0, 0) < 0) fail(c, errno, 0, 125);
+}
+
+/* detached run: output to a log file, stdin from /dev/null */
+static void op_stdio(struct child *c, const struct op *op) {
+  int log = open(op_str(op, 0, NULL), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log < 0 || null < 0) fail(c, errno, 0, 125);
+  if (dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0) fail(c, errno, 1, 125);
+  close(log);
+  close(null);
 }
 
 static void op_exec(struct child *c, const struct op *op) {
@@ -707,6 +733,11 @@ static int child_main(void *arg) {
       case BK_OP_SETNS: op_setns(c, &op); break;
       case BK_OP_FORK: op_fork(c); break;
       case BK_OP_PDEATHSIG: op_pdeathsig(c, &op); break;
+      case BK_OP_STDIO: op_stdio(c, &op); break;
+      case BK_OP_EXIT_FILE:
+        c->exitfd = open(op_str(&op, 0, NULL), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (c->exitfd < 0) fail(c, errno, 0, 125);
+        break;
       case BK_OP_EXEC: op_exec(c, &op); break;
       default: fail(c, EINVAL, (int)op.code, 125);
     }
@@ -777,7 +808,9 @@ int bk_pidfd_wait(int pid, int timeout_ms, int32_t *out) {
   return 0;
 }
 
-/* The child shares bunker's memory (CLONE_VM, as posix_spawn does): no page
+/* When the plan asks for CLONE_VM (TypeScript does, unless the child stays
+ * alive without exec'ing: --init), the child shares bunker's memory, as
+ * posix_spawn's does: no page
  * tables of a large Bun process are copied, and its execve has no copy to
  * tear down.  It runs on its own stack in a private region that also holds
  * a copy of the plan and its state, so nothing the parent frees or the
@@ -806,12 +839,14 @@ int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   }
   memcpy(region + plan_off, plan, len);
   struct child *c = (struct child *)(region + child_off);
-  *c = (struct child){region + plan_off, len, sv[1], -1, -1, -1};
-  int pid = clone(child_main, region + STACK_SIZE, (int)flags | CLONE_VM | SIGCHLD, c);
+  *c = (struct child){region + plan_off, len, sv[1], -1, -1, -1, -1};
+  int pid = clone(child_main, region + STACK_SIZE, (int)flags | SIGCHLD, c);
   int e = errno;
   close(sv[1]);
+  if (!(flags & CLONE_VM) || pid < 0) {
+    munmap(region, size); /* without CLONE_VM the child has its own copy */
+  }
   if (pid < 0) {
-    munmap(region, size);
     close(sv[0]);
     return -e;
   }
