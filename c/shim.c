@@ -222,7 +222,8 @@ static void op_mount(struct child *c, const struct op *op) {
     fdpath(p, fd);
     tgt = p;
   }
-  if (mount(*src ? src : NULL, tgt, *fstype ? fstype : NULL, flags, *data ? data : NULL) < 0) fail(c, errno, 2, 125);
+  if (mount(*src ? src : NULL, tgt, *fstype ? fstype : NULL, flags, *data ? data : NULL) < 0 && !(how & BK_OPTIONAL))
+    fail(c, errno, 2, 125);
   if (fd >= 0) close(fd);
 }
 
@@ -275,14 +276,20 @@ static void op_symlink(struct child *c, const struct op *op) {
   close(dfd);
 }
 
+/* after pivot_root, "in root" paths resolve against the new / */
+static void reopen_root(struct child *c) {
+  close(c->rootfd);
+  c->rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (c->rootfd < 0) fail(c, errno, 7, 125);
+}
+
 static void op_pivot(struct child *c, const struct op *op) {
   if (fchdir(c->rootfd) < 0) fail(c, errno, 1, 125);
   if (!op_int(op, 0)) {
     if (syscall(SYS_pivot_root, ".", ".") == 0) {
       if (umount2(".", MNT_DETACH) < 0) fail(c, errno, 2, 125);
       if (chdir("/") < 0) fail(c, errno, 3, 125);
-      close(c->rootfd);
-      c->rootfd = -1;
+      reopen_root(c);
       return;
     }
     if (errno != EINVAL) fail(c, errno, 4, 125);
@@ -292,8 +299,7 @@ static void op_pivot(struct child *c, const struct op *op) {
   if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) fail(c, errno, 5, 125);
   if (chroot(".") < 0) fail(c, errno, 6, 125);
   if (chdir("/") < 0) fail(c, errno, 3, 125);
-  close(c->rootfd);
-  c->rootfd = -1;
+  reopen_root(c);
 }
 
 static void op_setattr(struct child *c, const struct op *op) {

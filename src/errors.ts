@@ -29,8 +29,8 @@ export class BunkerError extends Error {
     return e === undefined ? undefined : typeof e === "number" ? errnoName(e) : e;
   }
 
-  /** the one line printed on stderr (without the trailing newline) */
-  line(): string {
+  /** the one line printed on stderr (without the trailing newline); not `line()`: JSC gives every Error an own `line` property */
+  format(): string {
     let s = `bunker: ${this.message}`;
     const e = this.detail.errno;
     if (e !== undefined) {

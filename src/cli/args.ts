@@ -43,16 +43,16 @@ export function parseFlags(argv: string[], specs: FlagSpec[], where: string, sto
     const eq = body.indexOf("=");
     const name = eq >= 0 ? body.slice(0, eq) : body;
     let spec = byName.get(name);
-    if (!spec && !long && eq < 0 && name.length > 1) {
-      // bundled short flags: -it, -ti, -d
-      const letters = name.split("");
+    if (!spec && !long && body.length > 1) {
+      // -eK=V: a value glued to a short flag
+      const first = byName.get(body[0]!);
+      if (first?.value) { put(first, body.slice(1)); continue; }
+      // bundled short flags: -it, -ti
+      const letters = body.split("");
       if (letters.every((l) => byName.get(l) && !byName.get(l)!.value)) {
         for (const l of letters) put(byName.get(l)!, "true");
         continue;
       }
-      // -eK=V style: value glued to a short flag
-      const first = byName.get(name[0]!);
-      if (first?.value) { put(first, name.slice(1)); continue; }
     }
     if (!spec) throw new BunkerError(`${where}: unknown flag ${a}`, { errno: "EINVAL", fix: `see 'bunker ${where.split(" ").pop()} --help'` });
     if (spec.value) {

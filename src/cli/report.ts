@@ -3,7 +3,7 @@ import { BunkerError } from "../errors.ts";
 
 export function reportError(err: unknown): number {
   if (err instanceof BunkerError) {
-    process.stderr.write(err.line() + "\n");
+    process.stderr.write(err.format() + "\n");
     return err.exitCode;
   }
   const e = err as Error;

@@ -1,0 +1,138 @@
+// bunker check: what this machine and user can do, one line each, with a fix
+// for what is missing.  Exit 0 when `bunker run` can work.
+import { accessSync, chmodSync, constants, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir, release } from "node:os";
+import type { GlobalOptions } from "./global.ts";
+import { singleMaps, subRange, userName, NEWUIDMAP, NEWGIDMAP, findHelper } from "../container/idmap.ts";
+import { launch, usernsBlocker } from "../container/launch.ts";
+import { stateRoot } from "../container/paths.ts";
+import { BunkerError } from "../errors.ts";
+import * as K from "../plan/types.ts";
+import type { Op } from "../plan/types.ts";
+import { supervise } from "../sys/shim.ts";
+
+type Verdict = "ok" | "warn" | "FAIL";
+
+function line(v: Verdict, what: string, detail: string) {
+  console.log(`${v.padEnd(4)}  ${what.padEnd(22)} ${detail}`);
+}
+
+const PROBE_EXE = "/nonexistent/bunker-probe";
+
+/** runs OPS in a fresh user+mount namespace; returns the error line or undefined */
+function probe(ops: Op[], flags = K.CLONE_NEWUSER | K.CLONE_NEWNS): string | undefined {
+  // the last op execs a file that does not exist: "not found" proves every op before it worked
+  const exec: Op = { op: "exec", file: PROBE_EXE, args: [PROBE_EXE], env: [] };
+  try {
+    const c = launch({ cloneFlags: flags, ops: [...ops, exec] }, { maps: singleMaps(process.getuid!(), process.getgid!()) });
+    supervise(c.pid, -1, false);
+    return "the probe process ran an unexpected file";
+  } catch (e) {
+    if (e instanceof BunkerError && e.exitCode === 127 && e.detail.path === PROBE_EXE) return undefined;
+    return e instanceof BunkerError ? e.format() : String(e);
+  }
+}
+
+function kernelVersion(): [number, number] {
+  const m = /^(\d+)\.(\d+)/.exec(release());
+  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
+}
+
+/** cgroup2 mount point from mountinfo, and our own cgroup path in it */
+export function cgroupV2Info(): { mount?: string; own?: string } {
+  let mount: string | undefined;
+  for (const l of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const [pre, post] = l.split(" - ");
+    if (post?.startsWith("cgroup2 ")) {
+      mount = pre!.split(" ")[4];
+      if (mount === "/sys/fs/cgroup") break;
+    }
+  }
+  const own = readFileSync("/proc/self/cgroup", "utf8").split("\n").find((l) => l.startsWith("0::"))?.slice(3);
+  return { mount, own };
+}
+
+export default async function check(argv: string[], g: GlobalOptions): Promise<number> {
+  if (argv.includes("--help")) {
+    console.log("usage: bunker check\n\nPrints what this machine and user can do; exit 0 when `bunker run` can work.");
+    return 0;
+  }
+  let canRun = true;
+  const uid = process.getuid!(), gid = process.getgid!();
+  const name = userName(uid) ?? String(uid);
+
+  const [maj, min] = kernelVersion();
+  const kOk = maj > 5 || (maj === 5 && min >= 12);
+  line(kOk ? "ok" : "FAIL", "kernel", `${release()}${kOk ? "" : " — bunker needs Linux 5.12+ (openat2, mount_setattr, close_range, pidfd)"}`);
+  if (!kOk) canRun = false;
+
+  const blocker = usernsBlocker();
+  const nsErr = probe([]);
+  if (!nsErr) line("ok", "user namespaces", `unprivileged user namespaces work for ${name}`);
+  else {
+    canRun = false;
+    line("FAIL", "user namespaces", `${nsErr}${blocker ? ` — ${blocker.fix}` : ""}`);
+  }
+
+  const su = subRange("/etc/subuid", uid), sg = subRange("/etc/subgid", gid);
+  const nu = findHelper(NEWUIDMAP), ng = findHelper(NEWGIDMAP);
+  const setuid = (p?: string) => !!p && (statSync(p).mode & 0o4000) !== 0;
+  if (uid === 0) line("ok", "id ranges", "root: any uid/gid map can be written");
+  else if (su && sg && setuid(nu) && setuid(ng)) line("ok", "id ranges", `/etc/subuid ${su.start}-${su.start + su.count - 1}, newuidmap: --userns=auto available`);
+  else if (!su || !sg) line("warn", "id ranges", `no /etc/subuid or /etc/subgid range for ${name}: only your own uid is mapped — as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}`);
+  else line("warn", "id ranges", `newuidmap/newgidmap missing or not setuid — apt-get install uidmap`);
+
+  const cg = cgroupV2Info();
+  if (!cg.mount) line("warn", "cgroup v2", "not mounted: resource limits are unavailable — boot with systemd.unified_cgroup_hierarchy=1");
+  else if (cg.mount !== "/sys/fs/cgroup") line("warn", "cgroup v2", `hybrid layout (cgroup2 at ${cg.mount}): no usable cgroup v2, limits are unavailable — boot with systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all`);
+  else {
+    const dir = `${cg.mount}${cg.own}`;
+    let ctrls = "";
+    try {
+      ctrls = readFileSync(`${dir}/cgroup.controllers`, "utf8").trim();
+    } catch {
+      ctrls = "";
+    }
+    let writable = false;
+    try {
+      accessSync(`${dir}/cgroup.procs`, constants.W_OK);
+      writable = statSync(dir).uid === uid;
+    } catch {
+      writable = false;
+    }
+    if (writable) line("ok", "cgroup v2", `${dir} is delegated, controllers: ${ctrls || "none"}`);
+    else line("warn", "cgroup v2", `${dir} is not delegated to ${name}: limits are unavailable — enable Delegate=yes for user@.service (systemd), or run with --cgroup-manager disabled`);
+  }
+
+  const tmp = mkdtempSync(`${tmpdir()}/bunker-check-`);
+  try {
+    for (const d of ["lower", "upper", "work", "merged"]) mkdirSync(`${tmp}/${d}`);
+    const ovErr = probe([
+      { op: "rootfs", path: tmp, tmpfs: false, propagation: K.MS_PRIVATE },
+      { op: "mount", source: "overlay", target: "/merged", fstype: "overlay", flags: 0, data: `lowerdir=${tmp}/lower,upperdir=${tmp}/upper,workdir=${tmp}/work,userxattr` },
+    ]);
+    if (!ovErr) line("ok", "overlayfs", "kernel overlayfs works in a user namespace (images share layers)");
+    else line("warn", "overlayfs", `not usable in a user namespace (${ovErr.replace(/^bunker: /, "")}): images are copied instead`);
+  } finally {
+    // overlay leaves work/work with mode 000, owned by us
+    try {
+      chmodSync(`${tmp}/work/work`, 0o700);
+    } catch {
+      /* not created */
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  }
+
+  const net = ["slirp4netns", "pasta"].filter((b) => (process.env.PATH ?? "/usr/bin:/bin").split(":").some((d) => existsSync(`${d}/${b}`)));
+  if (net.length) line("ok", "rootless network", `${net.join(", ")} found`);
+  else line("warn", "rootless network", "neither slirp4netns nor pasta found: only --network none|host — apt-get install slirp4netns passt");
+
+  try {
+    const sr = stateRoot(g);
+    line("ok", "state directory", `${sr.dir}${sr.note ? ` (${sr.note})` : ""}`);
+  } catch (e) {
+    canRun = false;
+    line("FAIL", "state directory", e instanceof BunkerError ? e.format() : String(e));
+  }
+  return canRun ? 0 : 125;
+}

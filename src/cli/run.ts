@@ -1,0 +1,271 @@
+// bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { BunkerError } from "../errors.ts";
+import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
+import type { GlobalOptions } from "./global.ts";
+import { autoMaps, singleMaps, subRange, type IdMaps } from "../container/idmap.ts";
+import { launch } from "../container/launch.ts";
+import { stateRoot } from "../container/paths.ts";
+import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
+import { buildPlan } from "../plan/build.ts";
+import { supervise } from "../sys/shim.ts";
+
+const FLAGS: FlagSpec[] = [
+  { names: ["rootfs"], value: true },
+  { names: ["env", "e"], value: true, multi: true },
+  { names: ["env-file"], value: true, multi: true },
+  { names: ["workdir", "w"], value: true },
+  { names: ["user", "u"], value: true },
+  { names: ["hostname", "h"], value: true },
+  { names: ["tty", "t"] },
+  { names: ["interactive", "i"] },
+  { names: ["init"] },
+  { names: ["volume", "v"], value: true, multi: true },
+  { names: ["tmpfs"], value: true, multi: true },
+  { names: ["read-only"] },
+  { names: ["network", "net"], value: true },
+  { names: ["userns"], value: true },
+  { names: ["preserve-fds"], value: true },
+  { names: ["no-pivot"] },
+  { names: ["rm"] },
+  { names: ["name"], value: true },
+  { names: ["help"] },
+];
+
+const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
+
+  --rootfs DIR|host     the container's root directory; "host" = sandbox of the host's
+                        /usr, /bin, /lib*, /etc (read-only), private /tmp, cwd read-write
+  -e, --env K=V         set an environment variable (K alone: take it from bunker's env)
+  --env-file FILE       read K=V lines
+  -w, --workdir DIR     working directory inside the container
+  -u, --user UID[:GID]  user (numbers, or names from the rootfs's /etc/passwd)
+  -h, --hostname NAME   hostname (default: the container id)
+  -t, --tty             allocate a pseudo-terminal
+  -i, --interactive     keep stdin open (without it stdin is /dev/null)
+  --init                run a tiny init as PID 1 that reaps zombies and forwards signals
+  -v, --volume H:C[:ro] bind mount host path H at C
+  --tmpfs PATH[:OPTS]   mount a tmpfs (OPTS like size=64m,mode=1777)
+  --read-only           mount the root read-only
+  --net, --network none|host   default none: a new network namespace with only lo
+  --userns single|auto  single (default): your uid is root, nothing else is mapped;
+                        auto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap)
+  --preserve-fds N      pass file descriptors 3..3+N-1 to the command
+  --no-pivot            use MS_MOVE + chroot instead of pivot_root`;
+
+function randomId(): string {
+  const b = crypto.getRandomValues(new Uint8Array(6));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+function parseVolume(spec: string): Volume {
+  const parts = spec.split(":");
+  const readonly = parts.length === 3 && parts[2] === "ro";
+  if (parts.length < 2 || parts.length > 3 || (parts.length === 3 && !["ro", "rw"].includes(parts[2]!)))
+    throw new BunkerError(`run: invalid volume "${spec}"`, { errno: "EINVAL", fix: "use -v HOST:CONTAINER[:ro]" });
+  const source = resolve(parts[0]!);
+  if (!parts[1]!.startsWith("/")) throw new BunkerError(`run: volume destination must be absolute`, { errno: "EINVAL", path: parts[1] });
+  if (!existsSync(source)) throw new BunkerError("run: volume source does not exist", { errno: "ENOENT", path: source, fix: "create it first (mkdir -p)" });
+  return { source, destination: parts[1]!, readonly };
+}
+
+function readEnvFile(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new BunkerError("run: cannot read --env-file", { errno: (e as { code?: string }).code ?? "EIO", path: file });
+  }
+  return text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")).map(expandEnv);
+}
+
+/** "K" alone takes K from bunker's own environment, as docker does */
+function expandEnv(e: string): string {
+  return e.includes("=") ? e : `${e}=${process.env[e] ?? ""}`;
+}
+
+/** UID[:GID] with numbers, or names looked up in the rootfs's /etc/passwd and /etc/group */
+export function parseUser(spec: string, etc: string | undefined): { uid: number; gid: number } {
+  const [u, g] = spec.split(":");
+  const lookup = (file: string, name: string, col: number) => {
+    if (/^\d+$/.test(name)) return { id: Number(name), gid: undefined as number | undefined };
+    try {
+      for (const line of readFileSync(`${etc}/${file}`, "utf8").split("\n")) {
+        const f = line.split(":");
+        if (f[0] === name) return { id: Number(f[col]), gid: file === "passwd" ? Number(f[3]) : undefined };
+      }
+    } catch {
+      /* fall through */
+    }
+    throw new BunkerError(`run: unknown ${file === "passwd" ? "user" : "group"} "${name}"`, { errno: "ENOENT", path: etc ? `${etc}/${file}` : undefined, fix: "use a numeric id" });
+  };
+  const user = lookup("passwd", u!, 2);
+  const gid = g !== undefined ? lookup("group", g, 2).id : (user.gid ?? user.id);
+  return { uid: user.id, gid };
+}
+
+const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
+
+export default async function run(argv: string[], g: GlobalOptions): Promise<number> {
+  const p = parseFlags(argv, FLAGS, "run");
+  if (flagBool(p, "help")) {
+    console.log(HELP);
+    return 0;
+  }
+  const rootfsFlag = flag(p, "rootfs");
+  if (!rootfsFlag) throw new BunkerError("run: no --rootfs given", { errno: "EINVAL", fix: "bunker run --rootfs DIR -- CMD, or --rootfs host for a sandbox of the host" });
+  const args = p.rest;
+  if (args.length === 0) throw new BunkerError("run: no command given", { errno: "EINVAL", fix: "bunker run --rootfs DIR -- CMD [ARG...]" });
+
+  const host = rootfsFlag === "host";
+  const rootfs = host ? undefined : resolve(rootfsFlag);
+  if (rootfs) {
+    let st;
+    try {
+      st = statSync(rootfs);
+    } catch (e) {
+      throw new BunkerError("run: rootfs does not exist", { errno: (e as { code?: string }).code ?? "ENOENT", path: rootfs, fix: "pass --rootfs an extracted root filesystem, or --rootfs host" });
+    }
+    if (!st.isDirectory()) throw new BunkerError("run: rootfs is not a directory", { errno: "ENOTDIR", path: rootfs });
+  }
+
+  const uid = process.getuid!(), gid = process.getgid!();
+  const userns = flag(p, "userns") ?? "single";
+  let maps: IdMaps;
+  if (userns === "auto") maps = autoMaps(uid, gid);
+  else if (userns === "single" || userns === "") maps = singleMaps(uid, gid);
+  else throw new BunkerError(`run: unknown --userns "${userns}"`, { errno: "EINVAL", fix: "use --userns=single or --userns=auto" });
+
+  const network = flag(p, "network") ?? "none";
+  if (network !== "none" && network !== "host") throw new BunkerError(`run: unsupported --network "${network}"`, { errno: "EINVAL", fix: "use --network none or --network host" });
+
+  const env: string[] = [];
+  for (const f of flagList(p, "env-file")) env.push(...readEnvFile(f));
+  for (const e of flagList(p, "env")) env.push(expandEnv(e));
+  const volumes = flagList(p, "volume").map(parseVolume);
+  const tmpfs = flagList(p, "tmpfs").map((t) => {
+    const [dest, opts] = [t.split(":")[0]!, t.split(":").slice(1).join(":")];
+    if (!dest.startsWith("/")) throw new BunkerError("run: --tmpfs path must be absolute", { errno: "EINVAL", path: dest });
+    return { destination: dest, options: opts ? opts.split(",") : [] };
+  });
+  const user = flag(p, "user") ? parseUser(flag(p, "user")!, host ? "/etc" : `${rootfs}/etc`) : { uid: 0, gid: 0 };
+  const tty = flagBool(p, "tty");
+  const interactive = flagBool(p, "interactive");
+  const preserveFds = flagInt(p, "preserve-fds", "run") ?? 0;
+
+  const id = flag(p, "name") ?? randomId();
+  const hostname = flag(p, "hostname") ?? id;
+  const sr = stateRoot(g);
+  if (sr.note && g.debug) console.error(`bunker: debug: ${sr.note}`);
+  const dir = `${sr.dir}/${id}`;
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    if ((e as { code?: string }).code === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: "choose another --name, or 'bunker delete --force' it" });
+    throw new BunkerError("run: cannot create the container's state directory", { errno: (e as { code?: string }).code, path: dir });
+  }
+  try {
+    const etcFiles = writeEtcFiles(dir, hostname, host ? "/etc" : `${rootfs}/etc`);
+    const cwd = flag(p, "workdir") ?? (host ? process.cwd() : "/");
+    if (!cwd.startsWith("/")) throw new BunkerError("run: --workdir must be absolute", { errno: "EINVAL", path: cwd });
+    let rootPath = rootfs!;
+    const symlinks: Record<string, string> = {};
+    let hostSandbox: RunOptions["hostSandbox"];
+    if (host) {
+      rootPath = `${dir}/root`;
+      mkdirSync(rootPath);
+      const binds: string[] = [];
+      for (const d of HOST_DIRS) {
+        let st;
+        try {
+          st = lstatSync(d);
+        } catch {
+          continue;
+        }
+        if (st.isSymbolicLink()) symlinks[d] = readlinkSync(d);
+        else if (st.isDirectory()) binds.push(d);
+      }
+      hostSandbox = { binds, cwd: process.cwd() };
+    }
+    const spec = runSpec({
+      rootPath,
+      hostSandbox,
+      args,
+      env,
+      cwd,
+      user,
+      hostname,
+      tty,
+      consoleSize: tty && process.stdout.isTTY ? { height: process.stdout.rows, width: process.stdout.columns } : undefined,
+      volumes,
+      tmpfs,
+      readOnly: flagBool(p, "read-only"),
+      network,
+      maps,
+      etcFiles,
+    });
+    const plan = buildPlan(spec, {
+      tmpfsRoot: host,
+      symlinks,
+      stdinNull: !interactive,
+      preserveFds,
+      init: flagBool(p, "init"),
+      noPivot: flagBool(p, "no-pivot"),
+    });
+    if (g.debug) for (const op of plan.ops) console.error(`bunker: debug: plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
+    checkUserMapped(user, maps);
+    const debug = g.debug ? (m: string) => console.error(`bunker: debug: ${m}`) : undefined;
+    const c = launch(plan, { maps, debug });
+    const st = supervise(c.pid, c.pty, interactive);
+    return st.signal ? 128 + st.signal : st.code;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function checkUserMapped(user: { uid: number; gid: number }, maps: IdMaps) {
+  const inside = (m: IdMaps["uid"], id: number) => m.some((x) => id >= x.containerID && id < x.containerID + x.size);
+  if (!inside(maps.uid, user.uid) || !inside(maps.gid, user.gid)) {
+    const hint = subRange("/etc/subuid", process.getuid!()) ? "add --userns=auto" : "add --userns=auto (needs a /etc/subuid range for your user)";
+    throw new BunkerError(`run: user ${user.uid}:${user.gid} is not mapped in the container's user namespace`, { errno: "EINVAL", fix: hint });
+  }
+}
+
+/**
+ * /etc/hostname, /etc/hosts, /etc/resolv.conf for the container, written to its
+ * state dir and bound over the rootfs's files so the rootfs is never modified.
+ * A file the rootfs has as a symlink is left alone; a missing one gets an empty
+ * mount point (as runc does) when /etc exists.
+ */
+function writeEtcFiles(dir: string, hostname: string, etc: string): Record<string, string> {
+  let resolv = "nameserver 127.0.0.1\n";
+  try {
+    resolv = readFileSync("/etc/resolv.conf", "utf8");
+  } catch {
+    /* keep the default */
+  }
+  const files: Record<string, string> = {
+    hostname: `${hostname}\n`,
+    hosts: `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`,
+    "resolv.conf": resolv,
+  };
+  const out: Record<string, string> = {};
+  let etcIsDir = false;
+  try {
+    etcIsDir = statSync(etc).isDirectory();
+  } catch {
+    etcIsDir = false;
+  }
+  if (!etcIsDir) return out;
+  for (const [name, content] of Object.entries(files)) {
+    try {
+      if (lstatSync(`${etc}/${name}`).isSymbolicLink()) continue;
+    } catch {
+      /* missing: a mount point will be created */
+    }
+    writeFileSync(`${dir}/${name}`, content);
+    out[name] = `${dir}/${name}`;
+  }
+  return out;
+}

@@ -1,0 +1,111 @@
+// uid/gid maps for the user namespace: one id (written directly) or a
+// subordinate range from /etc/subuid (written by setuid newuidmap/newgidmap).
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import type { IDMapping } from "../oci/spec.ts";
+import { BunkerError } from "../errors.ts";
+
+export interface SubRange {
+  start: number;
+  count: number;
+}
+
+/** the first range for the user (by name or uid) in a subuid/subgid file's text */
+export function parseSubIds(text: string, name: string | undefined, id: number): SubRange | undefined {
+  for (const line of text.split("\n")) {
+    const [who, start, count] = line.trim().split(":");
+    if (!who || start === undefined || count === undefined) continue;
+    if (who === name || who === String(id)) {
+      const r = { start: Number(start), count: Number(count) };
+      if (Number.isInteger(r.start) && Number.isInteger(r.count) && r.count > 0) return r;
+    }
+  }
+  return undefined;
+}
+
+export function userName(uid: number): string | undefined {
+  try {
+    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+      const f = line.split(":");
+      if (f[2] === String(uid)) return f[0];
+    }
+  } catch {
+    /* no /etc/passwd: ids only */
+  }
+  return process.env.USER;
+}
+
+export function subRange(file: "/etc/subuid" | "/etc/subgid", id: number): SubRange | undefined {
+  try {
+    return parseSubIds(readFileSync(file, "utf8"), userName(process.getuid!()), id);
+  } catch {
+    return undefined;
+  }
+}
+
+export const NEWUIDMAP = ["/usr/bin/newuidmap", "/bin/newuidmap", "/usr/sbin/newuidmap"];
+export const NEWGIDMAP = NEWUIDMAP.map((p) => p.replace("uid", "gid"));
+
+export function findHelper(candidates: string[]): string | undefined {
+  return candidates.find((p) => existsSync(p));
+}
+
+export interface IdMaps {
+  uid: IDMapping[];
+  gid: IDMapping[];
+}
+
+/** 0 -> caller, 1..count -> the subordinate ranges (podman's default for images) */
+export function autoMaps(uid: number, gid: number, size = 65536): IdMaps {
+  const su = subRange("/etc/subuid", uid), sg = subRange("/etc/subgid", gid);
+  const name = userName(uid) ?? String(uid);
+  if (!su || !sg) {
+    throw new BunkerError(`--userns=auto needs a subordinate id range for ${name}`, {
+      errno: "ENOENT",
+      path: !su ? "/etc/subuid" : "/etc/subgid",
+      fix: `as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}`,
+    });
+  }
+  return {
+    uid: [{ containerID: 0, hostID: uid, size: 1 }, { containerID: 1, hostID: su.start, size: Math.min(size, su.count) }],
+    gid: [{ containerID: 0, hostID: gid, size: 1 }, { containerID: 1, hostID: sg.start, size: Math.min(size, sg.count) }],
+  };
+}
+
+export function singleMaps(uid: number, gid: number): IdMaps {
+  return { uid: [{ containerID: 0, hostID: uid, size: 1 }], gid: [{ containerID: 0, hostID: gid, size: 1 }] };
+}
+
+const fmt = (m: IDMapping[]) => m.map((x) => `${x.containerID} ${x.hostID} ${x.size}\n`).join("");
+
+/** does writing these maps need the setuid helpers (more than the caller's own id)? */
+export function needsHelper(maps: IdMaps, uid: number, gid: number): boolean {
+  if (uid === 0) return false;
+  const only = (m: IDMapping[], id: number) => m.length === 1 && m[0]!.hostID === id && m[0]!.size === 1;
+  return !(only(maps.uid, uid) && only(maps.gid, gid));
+}
+
+/** writes the maps of PID's user namespace (the child waits until then) */
+export function writeIdMaps(pid: number, maps: IdMaps): void {
+  const uid = process.getuid!(), gid = process.getgid!();
+  if (needsHelper(maps, uid, gid)) {
+    for (const [helpers, m, what] of [[NEWUIDMAP, maps.uid, "uid"], [NEWGIDMAP, maps.gid, "gid"]] as const) {
+      const bin = findHelper(helpers);
+      if (!bin) throw new BunkerError(`mapping a ${what} range needs new${what}map`, { errno: "ENOENT", path: helpers[0], fix: "apt-get install uidmap" });
+      const args = m.flatMap((x) => [String(x.containerID), String(x.hostID), String(x.size)]);
+      const r = Bun.spawnSync([bin, String(pid), ...args], { stdout: "ignore", stderr: "pipe" });
+      if (r.exitCode !== 0) {
+        const msg = r.stderr.toString().trim().split("\n").pop() ?? "";
+        throw new BunkerError(`new${what}map failed: ${msg}`, { errno: "EPERM", path: `/etc/sub${what}`, fix: `check the sub${what} range of ${userName(uid)} and that new${what}map is setuid root` });
+      }
+    }
+    return;
+  }
+  try {
+    if (uid !== 0) writeFileSync(`/proc/${pid}/setgroups`, "deny");
+    writeFileSync(`/proc/${pid}/uid_map`, fmt(maps.uid));
+    writeFileSync(`/proc/${pid}/gid_map`, fmt(maps.gid));
+  } catch (e) {
+    const err = e as { code?: string; path?: string };
+    throw new BunkerError("cannot write the user namespace's id map", { errno: err.code ?? "EPERM", path: err.path, fix: "a map other than your own uid needs --userns=auto and /etc/subuid" });
+  }
+}

@@ -1,0 +1,144 @@
+// Start a Plan: clone (shim), write the id maps, join the cgroup, release the
+// child, and turn its first message into "started", "ready" or an error.
+import { closeSync, readFileSync } from "node:fs";
+import { BunkerError } from "../errors.ts";
+import type { Op, Plan } from "../plan/types.ts";
+import { CLONE_NEWUSER } from "../plan/types.ts";
+import { encodePlan } from "../sys/plan-encode.ts";
+import { readMessage, sendGo, spawn, supervise } from "../sys/shim.ts";
+import { type IdMaps, writeIdMaps } from "./idmap.ts";
+
+export interface Launched {
+  pid: number;
+  /** pty master, when the plan opened a terminal */
+  pty: number;
+}
+
+export interface LaunchOptions {
+  maps?: IdMaps;
+  /** joins the container's cgroup before the child runs (src/cgroup) */
+  cgroup?: { addProcess(pid: number): void };
+  /** OCI create: return when the child waits on exec.fifo */
+  untilReady?: boolean;
+  debug?: (msg: string) => void;
+}
+
+export function launch(plan: Plan, opts: LaunchOptions = {}): Launched {
+  let spawned;
+  try {
+    spawned = spawn(encodePlan(plan));
+  } catch (e) {
+    throw explainCloneFailure(e as BunkerError, plan.cloneFlags);
+  }
+  const { pid, sock } = spawned;
+  let pty = -1;
+  try {
+    if (plan.cloneFlags & CLONE_NEWUSER && opts.maps) writeIdMaps(pid, opts.maps);
+    opts.cgroup?.addProcess(pid);
+    sendGo(sock);
+    for (;;) {
+      const m = readMessage(sock);
+      if (m.type === "pty") pty = m.fd;
+      else if (m.type === "note") opts.debug?.(`${describeOp(plan.ops[m.op])}: pivot_root gave EINVAL (initramfs root?): used MS_MOVE + chroot`);
+      else if (m.type === "error") {
+        supervise(pid, -1, false); // reap it: it exits right after reporting
+        throw childError(plan.ops[m.op], m.errno, m.detail);
+      } else if (m.type === "ready" && opts.untilReady) break;
+      else if (m.type === "eof") break;
+    }
+  } catch (e) {
+    try {
+      process.kill(pid, "SIGKILL");
+      supervise(pid, -1, false);
+    } catch {
+      /* already reaped */
+    }
+    if (pty >= 0) closeSync(pty);
+    throw e;
+  } finally {
+    closeSync(sock);
+  }
+  return { pid, pty };
+}
+
+/** clone() failed: explain the usual rootless causes */
+function explainCloneFailure(e: BunkerError, flags: number): BunkerError {
+  const err = e.errnoName;
+  if (!(flags & CLONE_NEWUSER) || !["EPERM", "EACCES", "ENOSPC", "EUSERS", "EINVAL"].includes(err ?? "")) return e;
+  return new BunkerError("cannot create a user namespace", { errno: err, path: usernsBlocker()?.path, fix: usernsBlocker()?.fix ?? "check that user namespaces are enabled for unprivileged users" });
+}
+
+/** the sysctl that forbids unprivileged user namespaces, if one does */
+export function usernsBlocker(): { path: string; fix: string } | undefined {
+  const read = (p: string) => {
+    try {
+      return readFileSync(p, "utf8").trim();
+    } catch {
+      return undefined;
+    }
+  };
+  if (read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") === "1")
+    return { path: "/proc/sys/kernel/apparmor_restrict_unprivileged_userns", fix: "AppArmor blocks user namespaces: sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0 (or add an AppArmor profile allowing userns for bunker)" };
+  if (read("/proc/sys/kernel/unprivileged_userns_clone") === "0")
+    return { path: "/proc/sys/kernel/unprivileged_userns_clone", fix: "sudo sysctl kernel.unprivileged_userns_clone=1" };
+  if (read("/proc/sys/user/max_user_namespaces") === "0")
+    return { path: "/proc/sys/user/max_user_namespaces", fix: "sudo sysctl user.max_user_namespaces=15000" };
+  return undefined;
+}
+
+export function describeOp(op: Op | undefined): string {
+  if (!op) return "container setup";
+  switch (op.op) {
+    case "rootfs": return op.tmpfs ? `mount the sandbox root at ${op.path}` : `bind the rootfs ${op.path}`;
+    case "mount": return op.fstype ? `mount ${op.fstype} on ${op.target}` : `set propagation of ${op.target}`;
+    case "bind": return `bind mount ${op.source} on ${op.target}`;
+    case "mkdir": return `create directory ${op.path}`;
+    case "symlink": return `create symlink ${op.link}`;
+    case "pivot": return "pivot_root into the rootfs";
+    case "setattr": return `change mount attributes of ${op.path}`;
+    case "mask": return `mask ${op.path}`;
+    case "hostname": return `set hostname "${op.name}"`;
+    case "domainname": return `set domainname "${op.name}"`;
+    case "lo-up": return "bring up the loopback interface";
+    case "chdir": return `change to working directory ${op.path}`;
+    case "rlimit": return `set rlimit ${op.resource}`;
+    case "user": return `switch to user ${op.uid}:${op.gid}`;
+    case "caps": return "set capabilities";
+    case "nnp": return "set no_new_privs";
+    case "seccomp": return "load the seccomp filter";
+    case "pty": return "open the container's terminal";
+    case "setsid": return "start a new session";
+    case "fifo-open": return `open ${op.path}`;
+    case "fifo-wait": return "wait for start";
+    case "write": return `write ${op.path}`;
+    case "umask": return "set umask";
+    case "close-fds": return "close file descriptors";
+    case "stdin-null": return "redirect stdin";
+    case "init": return "start the init process";
+    case "exec": return `exec ${op.file}`;
+  }
+}
+
+/** the child's {op, errno, detail} as the user's one line */
+export function childError(op: Op | undefined, errno: number, detail: number): BunkerError {
+  if (op?.op === "exec") {
+    const notFound = errno === 2 || errno === 20;
+    const what = notFound
+      ? `exec "${op.file}": executable file not found${op.file.includes("/") ? "" : " in $PATH"}`
+      : `exec "${op.file}": cannot execute`;
+    return new BunkerError(what, { errno, path: op.file, exitCode: notFound ? 127 : 126, fix: notFound ? "check the command and the image's PATH" : undefined });
+  }
+  if (op?.op === "bind") {
+    const path = detail === 1 ? op.source : op.target;
+    const fix = detail === 1 && errno === 2 ? "the source must exist on the host" : undefined;
+    return new BunkerError(`cannot ${describeOp(op)}`, { errno, path, fix });
+  }
+  if (op?.op === "user" && errno === 22)
+    return new BunkerError(`cannot ${describeOp(op)}: not mapped in the user namespace`, { errno, fix: "use --userns=auto (needs /etc/subuid) to map more ids" });
+  if (op?.op === "rootfs" && errno === 1) {
+    const b = usernsBlocker();
+    return new BunkerError(`cannot ${describeOp(op)}`, { errno, path: b?.path ?? op.path, fix: b?.fix });
+  }
+  const path = op && "path" in op ? (op as { path: string }).path : op && "target" in op ? (op as { target: string }).target : undefined;
+  return new BunkerError(`cannot ${describeOp(op)}`, { errno, path });
+}

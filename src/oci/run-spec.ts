@@ -1,0 +1,104 @@
+// `bunker run` flags -> an OCI Spec (the same config a bundle would carry).
+import type { Mount, Spec } from "./spec.ts";
+import { OCI_VERSION } from "./spec.ts";
+import type { IdMaps } from "../container/idmap.ts";
+
+export interface Volume {
+  source: string;
+  destination: string;
+  readonly: boolean;
+}
+
+export interface RunOptions {
+  /** directory that becomes / (for the host sandbox: an empty mount point for its tmpfs root) */
+  rootPath: string;
+  /** bubblewrap-style sandbox of the host instead of a rootfs */
+  hostSandbox?: { binds: string[]; cwd: string };
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: { uid: number; gid: number; additionalGids?: number[] };
+  hostname: string;
+  tty: boolean;
+  consoleSize?: { height: number; width: number };
+  volumes: Volume[];
+  tmpfs: { destination: string; options: string[] }[];
+  readOnly: boolean;
+  network: "none" | "host";
+  maps: IdMaps;
+  /** generated files bound over /etc/<name> in the container, by name */
+  etcFiles: Record<string, string>;
+}
+
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+function mapped(maps: IDMapsLike, id: number): boolean {
+  return maps.some((m) => id >= m.containerID && id < m.containerID + m.size);
+}
+type IDMapsLike = IdMaps["uid"];
+
+/** the kernel filesystems every container gets (rootless-safe: no mknod, /sys read-only) */
+export function baseMounts(gidMaps: IDMapsLike, ownNetns: boolean): Mount[] {
+  const pts = ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"];
+  if (mapped(gidMaps, 5)) pts.push("gid=5");
+  return [
+    { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+    { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+    { destination: "/dev/pts", type: "devpts", source: "devpts", options: pts },
+    { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
+    { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+    // a fresh sysfs shows the container's own network devices; it can only be
+    // mounted when the container's user namespace owns its network namespace
+    ownNetns
+      ? { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] }
+      : { destination: "/sys", type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] },
+    { destination: "/sys/fs/cgroup", type: "cgroup2", source: "cgroup2", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] },
+  ];
+}
+
+export function runSpec(o: RunOptions): Spec {
+  const mounts: Mount[] = [];
+  if (o.hostSandbox) {
+    for (const p of o.hostSandbox.binds) mounts.push({ destination: p, type: "bind", source: p, options: ["rbind", "ro", "nosuid", "nodev"] });
+  }
+  mounts.push(...baseMounts(o.maps.gid, o.network === "none"));
+  if (o.hostSandbox) {
+    mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777"] });
+    if (o.hostSandbox.cwd !== "/") mounts.push({ destination: o.hostSandbox.cwd, type: "bind", source: o.hostSandbox.cwd, options: ["rbind"] });
+  }
+  for (const [name, file] of Object.entries(o.etcFiles))
+    mounts.push({ destination: `/etc/${name}`, type: "bind", source: file, options: ["bind", "nosuid", "nodev", "noexec"] });
+  for (const v of o.volumes)
+    mounts.push({ destination: v.destination, type: "bind", source: v.source, options: ["rbind", ...(v.readonly ? ["ro"] : [])] });
+  for (const t of o.tmpfs)
+    mounts.push({ destination: t.destination, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", ...t.options] });
+  const namespaces: NonNullable<Spec["linux"]>["namespaces"] = [
+    { type: "user" }, { type: "mount" }, { type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "cgroup" },
+  ];
+  if (o.network === "none") namespaces.push({ type: "network" });
+  const env = [...o.env];
+  if (!env.some((e) => e.startsWith("PATH="))) env.unshift(`PATH=${DEFAULT_PATH}`);
+  if (o.tty && !env.some((e) => e.startsWith("TERM="))) env.push("TERM=xterm");
+  if (!env.some((e) => e.startsWith("HOSTNAME="))) env.push(`HOSTNAME=${o.hostname}`);
+  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${o.user.uid === 0 ? "/root" : "/"}`);
+  return {
+    ociVersion: OCI_VERSION,
+    root: { path: o.rootPath, readonly: o.readOnly },
+    hostname: o.hostname,
+    mounts,
+    process: {
+      terminal: o.tty,
+      consoleSize: o.consoleSize,
+      user: o.user,
+      args: o.args,
+      env,
+      cwd: o.cwd,
+    },
+    linux: {
+      namespaces,
+      uidMappings: o.maps.uid,
+      gidMappings: o.maps.gid,
+      rootfsPropagation: "private",
+    },
+  };
+}

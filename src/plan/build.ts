@@ -1,0 +1,157 @@
+// config (OCI Spec) -> Plan.  Pure: everything it needs from the host comes in
+// through PlanContext, so unit tests can assert on the ops without privileges.
+import type { Spec, Mount } from "../oci/spec.ts";
+import { parseMountOptions } from "./mount-options.ts";
+import * as K from "./types.ts";
+import type { Op, Plan } from "./types.ts";
+
+export interface PlanContext {
+  /** the root is a fresh tmpfs at spec.root.path (the host sandbox), not a bind of it */
+  tmpfsRoot?: boolean;
+  /** give the process /dev/null as stdin (docker without -i) */
+  stdinNull?: boolean;
+  preserveFds?: number;
+  /** a tiny init (in the shim) is PID 1 and runs the command as its child */
+  init?: boolean;
+  /** use MS_MOVE + chroot instead of pivot_root */
+  noPivot?: boolean;
+  /** OCI create: wait on this exec.fifo before execve */
+  execFifo?: string;
+  /** symlinks to create in the new root before the mounts (host sandbox: /bin -> usr/bin), target by link */
+  symlinks?: Record<string, string>;
+  /** compiled seccomp filter (struct sock_filter[]), from src/oci */
+  seccomp?: Uint8Array;
+  /** capability sets, from src/oci; undefined keeps all capabilities of the user namespace */
+  caps?: CapSets;
+}
+
+export const DEFAULT_DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"];
+
+const NS_FLAGS: Record<string, number> = {
+  user: K.CLONE_NEWUSER,
+  mount: K.CLONE_NEWNS,
+  pid: K.CLONE_NEWPID,
+  ipc: K.CLONE_NEWIPC,
+  uts: K.CLONE_NEWUTS,
+  network: K.CLONE_NEWNET,
+  cgroup: K.CLONE_NEWCGROUP,
+  time: K.CLONE_NEWTIME,
+};
+
+const PROPAGATION: Record<string, number> = {
+  private: K.MS_PRIVATE, rprivate: K.MS_PRIVATE, slave: K.MS_SLAVE, rslave: K.MS_SLAVE,
+  shared: K.MS_SHARED, rshared: K.MS_SHARED, unbindable: K.MS_UNBINDABLE, runbindable: K.MS_UNBINDABLE,
+};
+
+export function cloneFlags(spec: Spec): number {
+  let flags = 0;
+  for (const ns of spec.linux?.namespaces ?? []) if (!ns.path) flags |= NS_FLAGS[ns.type] ?? 0;
+  return flags;
+}
+
+function mountOps(m: Mount): Op[] {
+  const o = parseMountOptions(m.options, m.type);
+  const ops: Op[] = [];
+  if (o.bind) {
+    ops.push({ op: "bind", source: m.source ?? "", target: m.destination, recursive: o.recursive, attrSet: o.attrSet, attrClr: o.attrClr });
+  } else {
+    ops.push({
+      op: "mount",
+      source: m.source ?? m.type ?? "none",
+      target: m.destination,
+      fstype: m.type ?? "",
+      flags: o.flags,
+      data: o.data,
+      // a read-only view of the cgroup tree is a nicety, never a reason to fail
+      optional: m.type === "cgroup2" || m.type === "cgroup",
+    });
+  }
+  if (o.propagation) ops.push({ op: "mount", source: "", target: m.destination, fstype: "", flags: o.propagation, data: "" });
+  return ops;
+}
+
+export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
+  const ops: Op[] = [];
+  const proc = spec.process!;
+  const flags = cloneFlags(spec);
+  const mounts = spec.mounts ?? [];
+  const newMountNs = (flags & K.CLONE_NEWNS) !== 0;
+
+  if (newMountNs) {
+    const prop = PROPAGATION[spec.linux?.rootfsPropagation ?? ""] ?? K.MS_PRIVATE;
+    ops.push({ op: "rootfs", path: spec.root!.path, tmpfs: !!ctx.tmpfsRoot, propagation: prop });
+    for (const [link, target] of Object.entries(ctx.symlinks ?? {})) ops.push({ op: "symlink", target, link });
+    for (const m of mounts) ops.push(...mountOps(m));
+    const devTmpfs = mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs");
+    if (devTmpfs) {
+      const devices = new Set(DEFAULT_DEVICES);
+      for (const d of spec.linux?.devices ?? []) devices.add(d.path);
+      // rootless cannot mknod: bind the host's node (the same path on the host)
+      for (const d of devices) ops.push({ op: "bind", source: d, target: d, recursive: false, optional: true, attrSet: 0, attrClr: 0 });
+      ops.push({ op: "symlink", target: "/proc/self/fd", link: "/dev/fd" });
+      ops.push({ op: "symlink", target: "/proc/self/fd/0", link: "/dev/stdin" });
+      ops.push({ op: "symlink", target: "/proc/self/fd/1", link: "/dev/stdout" });
+      ops.push({ op: "symlink", target: "/proc/self/fd/2", link: "/dev/stderr" });
+      if (mounts.some((m) => m.destination === "/dev/pts")) ops.push({ op: "symlink", target: "pts/ptmx", link: "/dev/ptmx" });
+    }
+  }
+  if ((flags & K.CLONE_NEWNET) !== 0) ops.push({ op: "lo-up" });
+  if (spec.hostname !== undefined && (flags & K.CLONE_NEWUTS) !== 0) ops.push({ op: "hostname", name: spec.hostname });
+  if (spec.domainname !== undefined && (flags & K.CLONE_NEWUTS) !== 0) ops.push({ op: "domainname", name: spec.domainname });
+  if (ctx.execFifo) ops.push({ op: "fifo-open", path: ctx.execFifo });
+  if (newMountNs) {
+    ops.push({ op: "pivot", noPivot: !!ctx.noPivot });
+    for (const p of spec.linux?.readonlyPaths ?? [])
+      ops.push({ op: "bind", source: p, target: p, recursive: true, optional: true, attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0 });
+    for (const p of spec.linux?.maskedPaths ?? []) ops.push({ op: "mask", path: p });
+    if (spec.root?.readonly) ops.push({ op: "setattr", path: "/", attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0, recursive: false });
+  }
+  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {}))
+    ops.push({ op: "write", path: `/proc/sys/${key.replaceAll(".", "/")}`, content: value });
+  if (proc.oomScoreAdj !== undefined) ops.push({ op: "write", path: "/proc/self/oom_score_adj", content: String(proc.oomScoreAdj) });
+  if (ctx.stdinNull && !proc.terminal) ops.push({ op: "stdin-null" });
+  if (proc.terminal) ops.push({ op: "pty", rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 });
+  else ops.push({ op: "setsid" });
+  return { cloneFlags: flags, ops: [...ops, ...processOps(spec, ctx)] };
+}
+
+/** what turns the set-up child into the container's process: rlimits, user, caps, seccomp, exec */
+export function processOps(spec: Spec, ctx: PlanContext): Op[] {
+  const proc = spec.process!;
+  const { seccomp, caps } = ctx;
+  const ops: Op[] = [];
+  for (const r of proc.rlimits ?? []) {
+    const res = RLIMITS[r.type];
+    if (res !== undefined) ops.push({ op: "rlimit", resource: res, soft: BigInt(r.soft), hard: BigInt(r.hard) });
+  }
+  if (caps) ops.push({ op: "caps", stage: 0, ...caps });
+  const nnp = !!proc.noNewPrivileges;
+  if (seccomp && !nnp) ops.push({ op: "seccomp", filter: seccomp, flags: 0 });
+  ops.push({ op: "user", uid: proc.user.uid, gid: proc.user.gid, groups: proc.user.additionalGids ?? [] });
+  ops.push({ op: "chdir", path: proc.cwd });
+  if (caps) ops.push({ op: "caps", stage: 1, ...caps });
+  if (nnp) ops.push({ op: "nnp" });
+  if (seccomp && nnp) ops.push({ op: "seccomp", filter: seccomp, flags: 0 });
+  if (proc.user.umask !== undefined) ops.push({ op: "umask", mask: proc.user.umask });
+  ops.push({ op: "close-fds", preserve: ctx.preserveFds ?? 0 });
+  if (ctx.init) ops.push({ op: "init" });
+  if (ctx.execFifo) ops.push({ op: "fifo-wait" });
+  const args = proc.args ?? [];
+  ops.push({ op: "exec", file: args[0] ?? "", args, env: proc.env ?? [] });
+  return ops;
+}
+
+export interface CapSets {
+  bounding: bigint;
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+  ambient: bigint;
+}
+
+/** RLIMIT_* numbers on Linux (x86_64, asm-generic) */
+export const RLIMITS: Record<string, number> = {
+  RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5,
+  RLIMIT_NPROC: 6, RLIMIT_NOFILE: 7, RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10,
+  RLIMIT_SIGPENDING: 11, RLIMIT_MSGQUEUE: 12, RLIMIT_NICE: 13, RLIMIT_RTPRIO: 14, RLIMIT_RTTIME: 15,
+};

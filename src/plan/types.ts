@@ -1,0 +1,86 @@
+// The Plan: what the container's first process does between clone() and
+// execve(), as an ordered list of operations (bubblewrap's model).  Built by
+// pure functions in src/plan, encoded by src/sys/plan-encode.ts, executed by
+// c/shim.c.  Paths marked "in root" are resolved inside the rootfs with
+// openat2(RESOLVE_IN_ROOT), before or after pivot_root.
+export type Op =
+  /** make / private (or the asked propagation), then bind `path` onto itself (or mount a tmpfs there) as the new root */
+  | { op: "rootfs"; path: string; tmpfs: boolean; propagation: number }
+  /** mount a filesystem on `target` (in root, created as a dir) */
+  | { op: "mount"; source: string; target: string; fstype: string; flags: number; data: string; mkfile?: boolean; optional?: boolean }
+  /** bind host `source` onto `target` (in root; created as dir or file like the source), then set mount attributes */
+  | { op: "bind"; source: string; target: string; recursive: boolean; optional?: boolean; attrSet: number; attrClr: number }
+  | { op: "mkdir"; path: string }
+  | { op: "symlink"; target: string; link: string }
+  | { op: "pivot"; noPivot: boolean }
+  /** mount_setattr on an existing mount (after pivot_root) */
+  | { op: "setattr"; path: string; attrSet: number; attrClr: number; recursive: boolean }
+  | { op: "mask"; path: string }
+  | { op: "hostname"; name: string }
+  | { op: "domainname"; name: string }
+  | { op: "lo-up" }
+  | { op: "chdir"; path: string }
+  | { op: "rlimit"; resource: number; soft: bigint; hard: bigint }
+  | { op: "user"; uid: number; gid: number; groups: number[] }
+  /** stage 0 (before user): bounding set; stage 1 (after user): effective/permitted/inheritable/ambient */
+  | { op: "caps"; stage: 0 | 1; bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint }
+  | { op: "nnp" }
+  | { op: "seccomp"; filter: Uint8Array; flags: number }
+  | { op: "pty"; rows: number; cols: number }
+  | { op: "setsid" }
+  | { op: "fifo-open"; path: string }
+  | { op: "fifo-wait" }
+  | { op: "write"; path: string; content: string }
+  | { op: "umask"; mask: number }
+  | { op: "close-fds"; preserve: number }
+  | { op: "stdin-null" }
+  | { op: "init" }
+  | { op: "exec"; file: string; args: string[]; env: string[] };
+
+export interface Plan {
+  cloneFlags: number;
+  ops: Op[];
+}
+
+// clone(2) flags
+export const CLONE_NEWNS = 0x00020000;
+export const CLONE_NEWCGROUP = 0x02000000;
+export const CLONE_NEWUTS = 0x04000000;
+export const CLONE_NEWIPC = 0x08000000;
+export const CLONE_NEWUSER = 0x10000000;
+export const CLONE_NEWPID = 0x20000000;
+export const CLONE_NEWNET = 0x40000000;
+export const CLONE_NEWTIME = 0x00000080;
+
+// mount(2) flags
+export const MS_RDONLY = 1;
+export const MS_NOSUID = 2;
+export const MS_NODEV = 4;
+export const MS_NOEXEC = 8;
+export const MS_SYNCHRONOUS = 16;
+export const MS_REMOUNT = 32;
+export const MS_MANDLOCK = 64;
+export const MS_DIRSYNC = 128;
+export const MS_NOSYMFOLLOW = 256;
+export const MS_NOATIME = 1024;
+export const MS_NODIRATIME = 2048;
+export const MS_BIND = 4096;
+export const MS_REC = 16384;
+export const MS_UNBINDABLE = 1 << 17;
+export const MS_PRIVATE = 1 << 18;
+export const MS_SLAVE = 1 << 19;
+export const MS_SHARED = 1 << 20;
+export const MS_RELATIME = 1 << 21;
+export const MS_STRICTATIME = 1 << 24;
+export const MS_LAZYTIME = 1 << 25;
+
+// mount_setattr(2) attributes
+export const MOUNT_ATTR_RDONLY = 0x1;
+export const MOUNT_ATTR_NOSUID = 0x2;
+export const MOUNT_ATTR_NODEV = 0x4;
+export const MOUNT_ATTR_NOEXEC = 0x8;
+export const MOUNT_ATTR_RELATIME = 0x0;
+export const MOUNT_ATTR_NOATIME = 0x10;
+export const MOUNT_ATTR_STRICTATIME = 0x20;
+export const MOUNT_ATTR_NODIRATIME = 0x80;
+export const MOUNT_ATTR_NOSYMFOLLOW = 0x200000;

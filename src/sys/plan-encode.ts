@@ -1,0 +1,81 @@
+// Encodes a Plan into the flat buffer c/shim.c reads (layout in c/shim.h).
+import type { Op, Plan } from "../plan/types.ts";
+
+const CODES: Record<Op["op"], number> = {
+  mount: 1, bind: 2, mkdir: 3, symlink: 4, pivot: 5, setattr: 6, mask: 7, hostname: 8, domainname: 9,
+  "lo-up": 10, chdir: 11, rlimit: 12, user: 13, caps: 14, nnp: 15, seccomp: 16, pty: 17, setsid: 18,
+  "fifo-open": 19, "fifo-wait": 20, write: 21, umask: 22, "close-fds": 23, "stdin-null": 24, init: 25,
+  exec: 26, rootfs: 27,
+};
+
+// opflags (c/shim.h)
+const IN_ROOT = 1, MKDIR = 2, MKFILE = 4, RECURSIVE = 8, OPTIONAL = 16;
+
+/** the op's ints and strings, in the order c/shim.c reads them */
+function fields(o: Op): { ints: (bigint | number)[]; strs: (string | Uint8Array)[] } {
+  switch (o.op) {
+    case "rootfs": return { ints: [o.tmpfs ? 1 : 0, o.propagation], strs: [o.path] };
+    case "mount": return { ints: [o.flags, IN_ROOT | (o.mkfile ? MKFILE : MKDIR) | (o.optional ? OPTIONAL : 0)], strs: [o.source, o.target, o.fstype, o.data] };
+    case "bind": return { ints: [IN_ROOT | (o.recursive ? RECURSIVE : 0) | (o.optional ? OPTIONAL : 0), o.attrSet, o.attrClr], strs: [o.source, o.target] };
+    case "mkdir": return { ints: [], strs: [o.path] };
+    case "symlink": return { ints: [], strs: [o.target, o.link] };
+    case "pivot": return { ints: [o.noPivot ? 1 : 0], strs: [] };
+    case "setattr": return { ints: [o.attrSet, o.attrClr, o.recursive ? 1 : 0], strs: [o.path] };
+    case "mask": return { ints: [], strs: [o.path] };
+    case "hostname":
+    case "domainname": return { ints: [], strs: [o.name] };
+    case "chdir": return { ints: [], strs: [o.path] };
+    case "rlimit": return { ints: [o.resource, o.soft, o.hard], strs: [] };
+    case "user": return { ints: [o.uid, o.gid, ...o.groups], strs: [] };
+    case "caps": return { ints: [o.stage, o.bounding, o.effective, o.permitted, o.inheritable, o.ambient], strs: [] };
+    case "seccomp": return { ints: [o.flags], strs: [o.filter] };
+    case "pty": return { ints: [o.rows, o.cols], strs: [] };
+    case "fifo-open": return { ints: [], strs: [o.path] };
+    case "write": return { ints: [], strs: [o.path, o.content] };
+    case "umask": return { ints: [o.mask], strs: [] };
+    case "close-fds": return { ints: [3 + o.preserve], strs: [] };
+    case "exec": return { ints: [o.args.length, o.env.length], strs: [o.file, ...o.args, ...o.env] };
+    case "lo-up":
+    case "nnp":
+    case "setsid":
+    case "fifo-wait":
+    case "stdin-null":
+    case "init": return { ints: [], strs: [] };
+  }
+}
+
+const enc = new TextEncoder();
+
+export function encodePlan(plan: Plan): Uint8Array {
+  const parts: { code: number; ints: (bigint | number)[]; strs: Uint8Array[] }[] = [];
+  let size = 16;
+  for (const o of plan.ops) {
+    const f = fields(o);
+    const strs = f.strs.map((s) => (typeof s === "string" ? enc.encode(s) : s));
+    size += 16 + 8 * f.ints.length;
+    for (const s of strs) size += (4 + s.length + 1 + 7) & ~7;
+    parts.push({ code: CODES[o.op], ints: f.ints, strs });
+  }
+  const buf = new Uint8Array(size);
+  const dv = new DataView(buf.buffer);
+  dv.setUint32(0, 0x31504b42, true);
+  dv.setUint32(4, plan.ops.length, true);
+  dv.setBigUint64(8, BigInt(plan.cloneFlags), true);
+  let p = 16;
+  for (const part of parts) {
+    dv.setUint32(p, part.code, true);
+    dv.setUint32(p + 4, part.ints.length, true);
+    dv.setUint32(p + 8, part.strs.length, true);
+    p += 16;
+    for (const v of part.ints) {
+      dv.setBigInt64(p, BigInt.asIntN(64, BigInt(v)), true);
+      p += 8;
+    }
+    for (const s of part.strs) {
+      dv.setUint32(p, s.length, true);
+      buf.set(s, p + 4);
+      p += (4 + s.length + 1 + 7) & ~7;
+    }
+  }
+  return buf;
+}

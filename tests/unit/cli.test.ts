@@ -1,0 +1,64 @@
+import { describe, expect, test } from "bun:test";
+import { parseFlags, flagList, flag, flagBool } from "../../src/cli/args.ts";
+import { BunkerError } from "../../src/errors.ts";
+import { parseSubIds, autoMaps } from "../../src/container/idmap.ts";
+import { childError } from "../../src/container/launch.ts";
+
+const SPECS = [
+  { names: ["env", "e"], value: true, multi: true },
+  { names: ["tty", "t"] },
+  { names: ["interactive", "i"] },
+  { names: ["rootfs"], value: true },
+];
+
+describe("flag parser", () => {
+  test("docker-style forms, bundled booleans, -- and the command", () => {
+    const p = parseFlags(["-it", "-eA=1", "--env", "B=2", "--env=C=3", "--rootfs=/r", "--", "sh", "-c", "x"], SPECS, "run");
+    expect(flagBool(p, "tty") && flagBool(p, "interactive")).toBe(true);
+    expect(flagList(p, "env")).toEqual(["A=1", "B=2", "C=3"]);
+    expect(flag(p, "rootfs")).toBe("/r");
+    expect(p.rest).toEqual(["sh", "-c", "x"]);
+  });
+  test("stops at the first positional: the command's own flags are its own", () => {
+    expect(parseFlags(["--rootfs", "/r", "ls", "-la"], SPECS, "run").rest).toEqual(["ls", "-la"]);
+  });
+  test("unknown flag and missing value are one clear line", () => {
+    expect(() => parseFlags(["--bogus"], SPECS, "run")).toThrow("run: unknown flag --bogus");
+    try {
+      parseFlags(["--rootfs"], SPECS, "run");
+      throw new Error("no error");
+    } catch (e) {
+      expect((e as BunkerError).format()).toBe("bunker: run: flag --rootfs needs a value: EINVAL (Invalid argument)");
+    }
+  });
+});
+
+describe("id ranges", () => {
+  test("parseSubIds matches by name or uid, skips junk", () => {
+    const text = "junk\nalice:100000:65536\n1001:300000:1000\nbob:x:y\n";
+    expect(parseSubIds(text, "alice", 1000)).toEqual({ start: 100000, count: 65536 });
+    expect(parseSubIds(text, "carol", 1001)).toEqual({ start: 300000, count: 1000 });
+    expect(parseSubIds(text, "bob", 5)).toBeUndefined();
+  });
+  test("--userns=auto without a range names the file and the fix", () => {
+    try {
+      autoMaps(4242424, 4242424);
+      throw new Error("no error");
+    } catch (e) {
+      expect((e as BunkerError).format()).toMatch(/^bunker: --userns=auto needs a subordinate id range for .*: ENOENT \(No such file or directory\) \[\/etc\/subuid\] — as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 /);
+    }
+  });
+});
+
+describe("errors from the child", () => {
+  test("exec not found is 127, not executable is 126", () => {
+    const nf = childError({ op: "exec", file: "nosuch", args: ["nosuch"], env: [] }, 2, 0);
+    expect(nf.exitCode).toBe(127);
+    expect(nf.format()).toBe('bunker: exec "nosuch": executable file not found in $PATH: ENOENT (No such file or directory) [nosuch] — check the command and the image\'s PATH');
+    expect(childError({ op: "exec", file: "/x", args: ["/x"], env: [] }, 13, 0).exitCode).toBe(126);
+  });
+  test("a bind names the source or the target", () => {
+    const e = childError({ op: "bind", source: "/h", target: "/c", recursive: true, attrSet: 0, attrClr: 0 }, 2, 1);
+    expect(e.format()).toBe("bunker: cannot bind mount /h on /c: ENOENT (No such file or directory) [/h] — the source must exist on the host");
+  });
+});

@@ -1,0 +1,132 @@
+import { describe, expect, test } from "bun:test";
+import { buildPlan } from "../../src/plan/build.ts";
+import { parseMountOptions } from "../../src/plan/mount-options.ts";
+import * as K from "../../src/plan/types.ts";
+import { runSpec, type RunOptions } from "../../src/oci/run-spec.ts";
+import { singleMaps } from "../../src/container/idmap.ts";
+import { encodePlan } from "../../src/sys/plan-encode.ts";
+
+function opts(over: Partial<RunOptions> = {}): RunOptions {
+  return {
+    rootPath: "/r",
+    args: ["/bin/sh", "-c", "true"],
+    env: [],
+    cwd: "/",
+    user: { uid: 0, gid: 0 },
+    hostname: "box",
+    tty: false,
+    volumes: [],
+    tmpfs: [],
+    readOnly: false,
+    network: "none",
+    maps: singleMaps(1000, 1000),
+    etcFiles: { hosts: "/state/hosts" },
+    ...over,
+  };
+}
+
+const kinds = (p: K.Plan) => p.ops.map((o) => o.op);
+
+describe("buildPlan from run flags", () => {
+  test("all namespaces by default, in the order the shim needs", () => {
+    const p = buildPlan(runSpec(opts()), { stdinNull: true });
+    expect(p.cloneFlags).toBe(K.CLONE_NEWUSER | K.CLONE_NEWNS | K.CLONE_NEWPID | K.CLONE_NEWIPC | K.CLONE_NEWUTS | K.CLONE_NEWCGROUP | K.CLONE_NEWNET);
+    const k = kinds(p);
+    expect(k[0]).toBe("rootfs");
+    expect(k.indexOf("pivot")).toBeGreaterThan(k.lastIndexOf("mount"));
+    expect(k.indexOf("lo-up")).toBeGreaterThan(0);
+    expect(k.indexOf("hostname")).toBeLessThan(k.indexOf("pivot"));
+    expect(k.slice(-3)).toEqual(["chdir", "close-fds", "exec"]);
+    expect(k).toContain("stdin-null");
+    expect(p.ops[0]).toEqual({ op: "rootfs", path: "/r", tmpfs: false, propagation: K.MS_PRIVATE });
+    expect(p.ops.at(-1)).toEqual({ op: "exec", file: "/bin/sh", args: ["/bin/sh", "-c", "true"], env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=box", "HOME=/root"] });
+  });
+
+  test("fresh proc, /dev tmpfs with bound device nodes, private devpts, sysfs with its own netns", () => {
+    const p = buildPlan(runSpec(opts()));
+    const mounts = p.ops.filter((o) => o.op === "mount") as Extract<K.Op, { op: "mount" }>[];
+    expect(mounts.map((m) => `${m.fstype}:${m.target}`)).toEqual([
+      "proc:/proc", "tmpfs:/dev", "devpts:/dev/pts", "tmpfs:/dev/shm", "mqueue:/dev/mqueue", "sysfs:/sys", "cgroup2:/sys/fs/cgroup",
+    ]);
+    expect(mounts.find((m) => m.fstype === "devpts")!.data).toBe("newinstance,ptmxmode=0666,mode=0620");
+    expect(mounts.find((m) => m.fstype === "sysfs")!.flags & K.MS_RDONLY).toBe(K.MS_RDONLY);
+    const binds = p.ops.filter((o) => o.op === "bind").map((o) => (o as { target: string }).target);
+    expect(binds).toEqual(["/etc/hosts", "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"]);
+    expect(p.ops).toContainEqual({ op: "symlink", target: "pts/ptmx", link: "/dev/ptmx" });
+  });
+
+  test("--net host: no network namespace, no lo-up, /sys is a read-only bind", () => {
+    const p = buildPlan(runSpec(opts({ network: "host" })));
+    expect(p.cloneFlags & K.CLONE_NEWNET).toBe(0);
+    expect(kinds(p)).not.toContain("lo-up");
+    expect(p.ops).toContainEqual({ op: "bind", source: "/sys", target: "/sys", recursive: true, attrSet: K.MOUNT_ATTR_RDONLY | K.MOUNT_ATTR_NOSUID | K.MOUNT_ATTR_NOEXEC | K.MOUNT_ATTR_NODEV, attrClr: 0 });
+  });
+
+  test("volumes, :ro, --tmpfs, --read-only, -t, --init, --preserve-fds", () => {
+    const p = buildPlan(
+      runSpec(opts({ volumes: [{ source: "/h", destination: "/c", readonly: true }, { source: "/w", destination: "/w", readonly: false }], tmpfs: [{ destination: "/scratch", options: ["size=1m"] }], readOnly: true, tty: true, consoleSize: { height: 30, width: 100 } })),
+      { init: true, preserveFds: 2 },
+    );
+    expect(p.ops).toContainEqual({ op: "bind", source: "/h", target: "/c", recursive: true, attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0 });
+    expect(p.ops).toContainEqual({ op: "bind", source: "/w", target: "/w", recursive: true, attrSet: 0, attrClr: 0 });
+    expect(p.ops).toContainEqual({ op: "mount", source: "tmpfs", target: "/scratch", fstype: "tmpfs", flags: K.MS_NOSUID | K.MS_NODEV, data: "size=1m", optional: false });
+    const k = kinds(p);
+    expect(k.indexOf("setattr")).toBeGreaterThan(k.indexOf("pivot"));
+    expect(p.ops).toContainEqual({ op: "setattr", path: "/", attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0, recursive: false });
+    expect(p.ops).toContainEqual({ op: "pty", rows: 30, cols: 100 });
+    expect(k).not.toContain("setsid");
+    expect(k.slice(-3)).toEqual(["close-fds", "init", "exec"]);
+    expect(p.ops).toContainEqual({ op: "close-fds", preserve: 2 });
+  });
+
+  test("host sandbox: tmpfs root, symlinks recreated, host dirs read-only, private /tmp, cwd read-write", () => {
+    const spec = runSpec(opts({ rootPath: "/state/root", hostSandbox: { binds: ["/usr", "/etc"], cwd: "/home/me/src" } }));
+    const p = buildPlan(spec, { tmpfsRoot: true, symlinks: { "/bin": "usr/bin" } });
+    expect(p.ops[0]).toEqual({ op: "rootfs", path: "/state/root", tmpfs: true, propagation: K.MS_PRIVATE });
+    expect(p.ops[1]).toEqual({ op: "symlink", target: "usr/bin", link: "/bin" });
+    const ro = K.MOUNT_ATTR_RDONLY | K.MOUNT_ATTR_NOSUID | K.MOUNT_ATTR_NODEV;
+    expect(p.ops).toContainEqual({ op: "bind", source: "/usr", target: "/usr", recursive: true, attrSet: ro, attrClr: 0 });
+    expect(p.ops).toContainEqual({ op: "mount", source: "tmpfs", target: "/tmp", fstype: "tmpfs", flags: K.MS_NOSUID | K.MS_NODEV, data: "mode=1777", optional: false });
+    expect(p.ops).toContainEqual({ op: "bind", source: "/home/me/src", target: "/home/me/src", recursive: true, attrSet: 0, attrClr: 0 });
+  });
+
+  test("user and gid 5 for devpts only when mapped", () => {
+    const spec = runSpec(opts({ maps: { uid: [{ containerID: 0, hostID: 1000, size: 1 }, { containerID: 1, hostID: 100000, size: 65536 }], gid: [{ containerID: 0, hostID: 1000, size: 1 }, { containerID: 1, hostID: 100000, size: 65536 }] }, user: { uid: 33, gid: 33 } }));
+    const p = buildPlan(spec);
+    expect((p.ops.find((o) => o.op === "mount" && o.fstype === "devpts") as { data: string }).data).toContain("gid=5");
+    expect(p.ops).toContainEqual({ op: "user", uid: 33, gid: 33, groups: [] });
+  });
+});
+
+describe("mount options", () => {
+  test("flags, attributes, propagation and data", () => {
+    const o = parseMountOptions(["rbind", "ro", "nosuid", "rslave", "size=1m", "mode=755"], "bind");
+    expect(o.bind && o.recursive).toBe(true);
+    expect(o.attrSet).toBe(K.MOUNT_ATTR_RDONLY | K.MOUNT_ATTR_NOSUID);
+    expect(o.propagation).toBe(K.MS_SLAVE | K.MS_REC);
+    expect(o.data).toBe("size=1m,mode=755");
+    const rw = parseMountOptions(["ro", "rw"]);
+    expect(rw.flags & K.MS_RDONLY).toBe(0);
+    expect(rw.attrClr).toBe(K.MOUNT_ATTR_RDONLY);
+  });
+});
+
+describe("plan encoding (c/shim.h layout)", () => {
+  test("header, op records, 8-byte aligned NUL-terminated strings", () => {
+    const buf = encodePlan({ cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "hostname", name: "abc" }, { op: "rlimit", resource: 7, soft: 10n, hard: -1n }] });
+    const dv = new DataView(buf.buffer);
+    expect(dv.getUint32(0, true)).toBe(0x31504b42);
+    expect(dv.getUint32(4, true)).toBe(2);
+    expect(dv.getBigUint64(8, true)).toBe(BigInt(K.CLONE_NEWUSER));
+    // op 1: code 8, 0 ints, 1 string "abc" (4+3+1 = 8 bytes)
+    expect([dv.getUint32(16, true), dv.getUint32(20, true), dv.getUint32(24, true)]).toEqual([8, 0, 1]);
+    expect(dv.getUint32(32, true)).toBe(3);
+    expect(new TextDecoder().decode(buf.slice(36, 39))).toBe("abc");
+    expect(buf[39]).toBe(0);
+    // op 2 starts at 40: code 12, 3 ints
+    expect([dv.getUint32(40, true), dv.getUint32(44, true)]).toEqual([12, 3]);
+    expect(dv.getBigInt64(56, true)).toBe(7n);
+    expect(dv.getBigInt64(72, true)).toBe(-1n);
+    expect(buf.length).toBe(80);
+  });
+});
