@@ -10,6 +10,7 @@ import { stateRoot } from "../container/paths.ts";
 import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
 import { supervise } from "../sys/shim.ts";
+import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
 
 const FLAGS: FlagSpec[] = [
   { names: ["rootfs"], value: true },
@@ -30,6 +31,8 @@ const FLAGS: FlagSpec[] = [
   { names: ["no-pivot"] },
   { names: ["rm"] },
   { names: ["name"], value: true },
+  { names: ["cgroup-parent"], value: true },
+  ...RESOURCE_FLAGS,
   { names: ["help"] },
 ];
 
@@ -52,7 +55,21 @@ const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
   --userns single|auto  single (default): your uid is root, nothing else is mapped;
                         auto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap)
   --preserve-fds N      pass file descriptors 3..3+N-1 to the command
-  --no-pivot            use MS_MOVE + chroot instead of pivot_root`;
+  --no-pivot            use MS_MOVE + chroot instead of pivot_root
+
+resources (cgroup v2; an error, never silence, when they cannot be applied):
+  -m, --memory SIZE     memory.max (512m, 1g, …)
+  --memory-reservation SIZE    memory.low
+  --memory-swap SIZE    memory + swap (-1: unlimited swap; default: twice --memory)
+  --cpus N              cpu.max quota, e.g. 1.5
+  --cpu-shares N        relative weight, v1 scale (2..262144, default 1024)
+  --cpu-weight N        cpu.weight (1..10000, default 100)
+  --cpuset-cpus LIST    cpuset.cpus, e.g. 0-1
+  --pids-limit N        pids.max (-1: unlimited)
+  --io-weight N         io.weight (1..10000)
+  --oom-kill-group=false  on OOM kill only the chosen process, not the whole container
+  --cgroup-parent PATH  create the container's cgroup below PATH (absolute: from the
+                        cgroup2 mount; relative: from bunker's own cgroup)`;
 
 function randomId(): string {
   const b = crypto.getRandomValues(new Uint8Array(6));
@@ -153,6 +170,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   const tty = flagBool(p, "tty");
   const interactive = flagBool(p, "interactive");
   const preserveFds = flagInt(p, "preserve-fds", "run") ?? 0;
+  const { resources, oomKillGroup } = resourcesFromParsed(p);
 
   const id = flag(p, "name") ?? randomId();
   const hostname = flag(p, "hostname") ?? id;
@@ -216,9 +234,19 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     if (g.debug) for (const op of plan.ops) console.error(`bunker: debug: plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
     checkUserMapped(user, maps);
     const debug = g.debug ? (m: string) => console.error(`bunker: debug: ${m}`) : undefined;
-    const c = launch(plan, { maps, debug });
-    const st = supervise(c.pid, c.pty, interactive);
-    return st.signal ? 128 + st.signal : st.code;
+    const cg = await createCgroup({ id, resources, parent: flag(p, "cgroup-parent"), manager: g.cgroupManager, oomKillGroup });
+    if (cg && g.debug) debug!(`cgroup: ${cg.path}`);
+    try {
+      const c = launch(plan, { maps, debug, cgroup: cg ?? undefined });
+      const st = supervise(c.pid, c.pty, interactive);
+      if (st.signal === 9 && cg?.oomKilled()) {
+        process.stderr.write(`bunker: ${oomMessage(cg)}\n`);
+        return 137;
+      }
+      return st.signal ? 128 + st.signal : st.code;
+    } finally {
+      cg?.remove();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -215,7 +215,7 @@ describe.if(layout.kind !== "unified")("on this non-v2 host", () => {
   test("limits: an error that names the controller and the fix", async () => {
     const err = await createCgroup({ id: "t2", resources: { memory: { limit: 64 << 20 } } }).catch((e) => e);
     expect(err).toBeInstanceOf(BunkerError);
-    const line = (err as BunkerError).line();
+    const line = (err as BunkerError).format();
     expect(line).toContain("memory.max");
     expect(line).toContain("memory controller");
     expect(line).toContain("EOPNOTSUPP");
