@@ -6,7 +6,7 @@ import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, rea
 import type { Resources } from "../oci/spec.ts";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { parentDir, parseControllers } from "./locate.ts";
-import { controllersFor, resourceWrites, type CgroupWrite } from "./resources.ts";
+import { controllersFor, describeWrite, resourceWrites, type CgroupWrite } from "./resources.ts";
 import { formatBytes, parseIoStat, parseKeyValues, parseLimit, type Stats } from "./stats.ts";
 
 /** Where bunker moves the processes of a cgroup that must become "internal". */
@@ -358,7 +358,7 @@ export class CgroupV2 implements ContainerCgroup {
 
 /** The error for limits that cannot be applied because a controller is missing. */
 export function missingControllers(missing: string[], writes: CgroupWrite[], where: string, why: string): BunkerError {
-  const files = writes.filter((w) => missing.includes(w.file.slice(0, w.file.indexOf(".")))).map((w) => `${w.file} (${w.from})`);
+  const files = writes.filter((w) => missing.includes(w.file.slice(0, w.file.indexOf(".")))).map(describeWrite);
   const list = missing.join(" ");
   return new BunkerError(
     `cannot apply ${files.join(", ")}: the ${list} controller${missing.length > 1 ? "s" : ""} ${why}`,

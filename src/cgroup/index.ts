@@ -17,8 +17,8 @@ import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import type { Resources } from "../oci/spec.ts";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { cgroupDir, parentDir, parseLayout, parseSelfCgroup, resolveCgroupPath, type CgroupLayout } from "./locate.ts";
-import { controllersFor, resourceWrites, type CgroupWrite } from "./resources.ts";
-import { CgroupV2, controllers, enableForChildren, isDelegated, LEAF, missingControllers, writeCgroupFile, type ContainerCgroup } from "./cgroupfs.ts";
+import { controllersFor, describeWrite, resourceWrites, type CgroupWrite } from "./resources.ts";
+import { CgroupV2, enableForChildren, isDelegated, LEAF, missingControllers, writeCgroupFile, type ContainerCgroup } from "./cgroupfs.ts";
 import { enterTransientScope, systemdAvailable } from "./systemd.ts";
 import { formatBytes } from "./stats.ts";
 
@@ -73,7 +73,7 @@ export function layoutProblem(layout: CgroupLayout): string | undefined {
 
 function noCgroup(writes: CgroupWrite[], reason: string, fix: string): BunkerError {
   const need = controllersFor(writes);
-  const files = writes.map((w) => `${w.file} (${w.from})`).join(", ");
+  const files = writes.map(describeWrite).join(", ");
   return new BunkerError(`cannot apply ${files}: no ${need.join(" ")} controller for this container: ${reason}`, { errno: "EOPNOTSUPP", fix });
 }
 
@@ -96,8 +96,7 @@ function build(target: string, home: string | undefined, mountPoint: string, wri
     chain.unshift(base);
     base = parentDir(base, mountPoint)!;
   }
-  const available = controllers(base);
-  let want = [...required, ...NICE_TO_HAVE.filter((c) => available.has(c) && !required.includes(c))];
+  let want = [...required, ...NICE_TO_HAVE.filter((c) => !required.includes(c))];
   for (const dir of [base, ...chain]) {
     if (dir !== base) mkdirCgroup(dir);
     const missing = enableForChildren(dir, want, { mountPoint, home });
@@ -184,13 +183,14 @@ export async function createCgroup(opts: CreateCgroupOptions): Promise<Container
   // 2. our own cgroup, if delegated
   let home = homeOf(mount, p.self);
   let why: string;
-  const bus = opts.manager === "cgroupfs" ? undefined : systemdAvailable();
+  // looked up only when needed: the common path never pays for it
+  const bus = () => (opts.manager === "cgroupfs" ? undefined : systemdAvailable());
   if (opts.manager !== "systemd" && home && isDelegated(home, p.uid)) {
     try {
       return build(`${home}/${name}`, home, mount.mountPoint, writes, oomKillGroup);
     } catch (e) {
       // a controller missing here may still come with a systemd scope
-      if (!(e instanceof BunkerError && e.errnoName === "EOPNOTSUPP" && bus)) throw e;
+      if (!(e instanceof BunkerError && e.errnoName === "EOPNOTSUPP" && writes.length && bus())) throw e;
       why = e.message;
     }
   } else {
@@ -204,11 +204,12 @@ export async function createCgroup(opts: CreateCgroupOptions): Promise<Container
   }
 
   // 3. systemd: only when asked for, or when limits need it (a D-Bus round trip costs)
-  if (opts.manager === "systemd" || (writes.length && bus)) {
-    if (!bus) {
+  const busPath = opts.manager === "systemd" || writes.length ? bus() : undefined;
+  if (opts.manager === "systemd" || busPath) {
+    if (!busPath) {
       throw new BunkerError("--cgroup-manager systemd: no systemd to ask", { errno: "ENOENT", path: "/run/systemd/system", fix: "start a user systemd (loginctl enable-linger), or use --cgroup-manager cgroupfs" });
     }
-    await enterTransientScope(bus, `${name}.scope`, `bunker container ${opts.id}`);
+    await enterTransientScope(busPath, `${name}.scope`, `bunker container ${opts.id}`);
     p = probe();
     home = homeOf(mount, p.self);
     if (!home) throw new BunkerError("the systemd scope is not visible under the cgroup2 mount", { errno: "ENOENT", path: mount.mountPoint });

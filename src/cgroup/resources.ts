@@ -168,3 +168,23 @@ export function controllersFor(writes: CgroupWrite[]): string[] {
 export function hasLimits(r: Resources | undefined): boolean {
   return !!r && resourceWrites(r).length > 0;
 }
+
+/** The `run` flag behind each OCI field, so errors name what the user typed. */
+const FLAG_OF: Record<string, string> = {
+  "linux.resources.memory.limit": "--memory",
+  "linux.resources.memory.reservation": "--memory-reservation",
+  "linux.resources.memory.swap": "--memory-swap",
+  "linux.resources.cpu.quota": "--cpus",
+  "linux.resources.cpu.shares": "--cpu-shares",
+  "linux.resources.cpu.cpus": "--cpuset-cpus",
+  "linux.resources.cpu.mems": "--cpuset-mems",
+  "linux.resources.pids.limit": "--pids-limit",
+  "linux.resources.unified.cpu.weight": "--cpu-weight",
+  "linux.resources.unified.io.weight": "--io-weight",
+};
+
+/** "memory.max (--memory, linux.resources.memory.limit)" */
+export function describeWrite(w: CgroupWrite): string {
+  const f = FLAG_OF[w.from];
+  return `${w.file} (${f ? `${f}, ` : ""}${w.from})`;
+}

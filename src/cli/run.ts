@@ -11,6 +11,7 @@ import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
 import { supervise } from "../sys/shim.ts";
 import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
+import { saveCgroupPath } from "../cgroup/state.ts";
 
 const FLAGS: FlagSpec[] = [
   { names: ["rootfs"], value: true },
@@ -235,7 +236,10 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     checkUserMapped(user, maps);
     const debug = g.debug ? (m: string) => console.error(`bunker: debug: ${m}`) : undefined;
     const cg = await createCgroup({ id, resources, parent: flag(p, "cgroup-parent"), manager: g.cgroupManager, oomKillGroup });
-    if (cg && g.debug) debug!(`cgroup: ${cg.path}`);
+    if (cg) {
+      saveCgroupPath(dir, cg.path);
+      debug?.(`cgroup: ${cg.path}`);
+    }
     try {
       const c = launch(plan, { maps, debug, cgroup: cg ?? undefined });
       const st = supervise(c.pid, c.pty, interactive);
