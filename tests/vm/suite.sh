@@ -5,34 +5,7 @@
 # made (like a login shell under systemd's user@UID.service), except the
 # "not delegated" case, which starts from a root-owned cgroup.
 # Usage: suite.sh REPO   (REPO = the host checkout, visible at the same path)
-set -u
-REPO=$1
-B=$REPO/dist/bunker
-BUN=${BUN:-$REPO/node_modules/bun/bin/bun.exe}
-CGCTL="$BUN $REPO/tests/vm/cgctl.ts"
-VUID=$(id -u vmuser)
-D=/sys/fs/cgroup$VM_CGROUP          # delegated to vmuser (user@UID.service)
-H=/sys/fs/cgroup$VM_CGROUP_LEAF     # where the test starts (D/test.scope)
-pass=0 fail=0 known=0
-ok()  { pass=$((pass+1)); echo "PASS: $*"; }
-bad() { fail=$((fail+1)); echo "FAIL: $*"; }
-# a known gap owned by another part of bunker: reported, not counted
-gap() { known=$((known+1)); echo "KNOWN: $*"; }
-# as vmuser, started from the delegated cgroup like a user's shell: H, or the
-# leaf bunker moved H's processes into once it needed H for controllers
-u() {
-  t=$H; [ -d "$H/bunker.leaf" ] && t=$H/bunker.leaf
-  sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$t" \
-    setpriv --reuid="$VUID" --regid="$VUID" --init-groups env HOME=/home/vmuser USER=vmuser "$@"
-}
-now() { date +%s%N; }
-ms() { echo $(( ($2 - $1) / 1000000 )); }
-# waits (up to 20 s) for the container NAME's cgroup to have a process
-wait_cg() { i=0; while [ $i -lt 300 ]; do [ -n "$(cat "$1/cgroup.procs" 2>/dev/null)" ] && return 0; sleep 0.1; i=$((i+1)); done; return 1; }
-# after a failure: kill every container left in H (cgroup.kill), then reap bunker
-reap() { for k in "$H"/bunker-*/cgroup.kill "$H"/sub/bunker-*/cgroup.kill; do [ -e "$k" ] && echo 1 > "$k"; done; wait "$1"; }
-field() { awk -v k="$1" '$1==k{print $2}' "$2"; }
-run() { u "$B" run --rootfs host "$@"; }
+. "$(dirname "$0")/common.sh"
 
 # The orchestrating root shell leaves the delegated subtree: a real user's
 # subtree holds only the user's processes (cpuset refuses to migrate a
@@ -156,17 +129,7 @@ out=$(sh -c 'echo $$ > /sys/fs/cgroup/nodeleg.scope/cgroup.procs && exec setpriv
 left=$(find "$D" -mindepth 1 -type d -name 'bunker-*')
 [ -z "$left" ] && ok "no container cgroups left under $D" || bad "left behind: $left"
 
-# --- benchmark: run /bin/true without a cgroup, with one, with --memory ----------------
-N=${BENCH_N:-10}
-t_off=0 t_cg=0 t_mem=0 i=0
-off() { u "$B" --cgroup-manager disabled run --rootfs host "$@"; }
-off -- /bin/true; run -- /bin/true; run --memory 64m -- /bin/true   # warm the page cache
-while [ $i -lt $N ]; do
-  t0=$(now); off -- /bin/true; t1=$(now); run -- /bin/true; t2=$(now); run --memory 64m -- /bin/true; t3=$(now)
-  t_off=$((t_off + t1 - t0)); t_cg=$((t_cg + t2 - t1)); t_mem=$((t_mem + t3 - t2)); i=$((i+1))
-done
-echo "BENCH: run /bin/true in the TCG guest, mean of $N: no cgroup $((t_off / N / 1000)) us, cgroup $((t_cg / N / 1000)) us, --memory 64m $((t_mem / N / 1000)) us"
-u "$BUN" "$REPO/tests/vm/bench-cgroup.ts" 50 | sed 's/^/BENCH: /'
+. "$(dirname "$0")/bench.sh"
 
 [ $known -gt 0 ] && echo "($known known gaps, not counted: see KNOWN lines)"
 echo "$pass passed, $fail failed"
