@@ -151,7 +151,8 @@ export function enableForChildren(dir: string, ctrls: string[], ctx: EnableConte
   return want.filter((c) => !avail.has(c));
 }
 
-function applyWrites(dir: string, writes: CgroupWrite[]): void {
+/** Writes the limit files (their controllers must be enabled already). */
+export function applyWrites(dir: string, writes: CgroupWrite[]): void {
   for (const w of writes) {
     const file = `${dir}/${w.file}`;
     try {

@@ -18,7 +18,7 @@ import type { Resources } from "../oci/spec.ts";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { cgroupDir, parentDir, parseLayout, parseSelfCgroup, resolveCgroupPath, type CgroupLayout } from "./locate.ts";
 import { controllersFor, describeWrite, resourceWrites, type CgroupWrite } from "./resources.ts";
-import { CgroupV2, enableForChildren, isDelegated, LEAF, missingControllers, writeCgroupFile, type ContainerCgroup } from "./cgroupfs.ts";
+import { applyWrites, CgroupV2, enableForChildren, isDelegated, LEAF, missingControllers, writeCgroupFile, type ContainerCgroup } from "./cgroupfs.ts";
 import { enterTransientScope, systemdAvailable } from "./systemd.ts";
 import { formatBytes } from "./stats.ts";
 
@@ -119,7 +119,7 @@ function build(target: string, home: string | undefined, mountPoint: string, wri
   }
   try {
     if (oomKillGroup && want.includes("memory")) writeCgroupFile(`${target}/memory.oom.group`, "1");
-    cg.apply(writes);
+    applyWrites(target, writes); // controllers were enabled down the path above
   } catch (e) {
     if (created) cg.remove();
     throw fromSysError("cannot set up the container's cgroup", e, { path: target });

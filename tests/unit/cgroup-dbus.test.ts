@@ -116,14 +116,14 @@ describe.if(!!daemon)("against a private dbus-daemon", () => {
 <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>`);
     const proc = Bun.spawn([daemon!, `--config-file=${conf}`, "--nofork", "--print-address"], { stdout: "pipe", stderr: "pipe" });
     try {
-      for (let i = 0; i < 200 && !existsSync(sock); i++) await Bun.sleep(10);
-      const conn = await DBusConnection.connect(sock, process.getuid!());
-      const [names] = await conn.call({ destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "ListNames" });
+      for (let i = 0; i < 1000 && !existsSync(sock); i++) await Bun.sleep(10);
+      const conn = await DBusConnection.connect(sock, process.getuid!(), 15000);
+      const [names] = await conn.call({ destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "ListNames" }, 15000);
       expect(names as string[]).toContain("org.freedesktop.DBus");
-      const [has] = await conn.call({ destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "NameHasOwner", signature: "s", body: ["org.freedesktop.systemd1"] });
+      const [has] = await conn.call({ destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "NameHasOwner", signature: "s", body: ["org.freedesktop.systemd1"] }, 15000);
       expect(has).toBe(false);
       // validated by the daemon, then refused for lack of a systemd on this bus
-      const err = await conn.call({ ...START_TRANSIENT_UNIT, body: transientScopeArgs("bunker-t.scope", process.pid, "test") }).catch((e: Error) => e);
+      const err = await conn.call({ ...START_TRANSIENT_UNIT, body: transientScopeArgs("bunker-t.scope", process.pid, "test") }, 15000).catch((e: Error) => e);
       expect(String(err)).toContain("org.freedesktop.DBus.Error.ServiceUnknown");
       conn.close();
     } finally {

@@ -17,3 +17,11 @@ done
 echo "BENCH: run /bin/true in the VM, mean of $N: no cgroup $((t_off / N / 1000)) us, cgroup $((t_cg / N / 1000)) us, --memory 64m $((t_mem / N / 1000)) us"
 u "$BUN" "$REPO/tests/vm/bench-cgroup.ts" 50 | sed 's/^/BENCH: /'
 
+# syscalls that cgroup setup adds (bunker process only, not the container)
+if command -v strace >/dev/null; then
+  calls() { awk '$NF=="total"{print $(NF-2)}' "$1"; }
+  u strace -c -o /tmp/st-off "$B" --cgroup-manager disabled run --rootfs host -- /bin/true
+  u strace -c -o /tmp/st-mem "$B" run --rootfs host --memory 64m -- /bin/true
+  u strace -o /tmp/st-cg -e trace=openat,mkdir,rmdir,statx,newfstatat,access,faccessat,faccessat2 "$B" run --rootfs host --memory 64m -- /bin/true
+  echo "BENCH: syscalls of bunker run /bin/true: $(calls /tmp/st-off) without a cgroup, $(calls /tmp/st-mem) with --memory 64m; $(grep -c /sys/fs/cgroup /tmp/st-cg) path syscalls on /sys/fs/cgroup"
+fi
