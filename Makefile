@@ -6,7 +6,7 @@ CFLAGS   += -fPIC -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-st
 LDFLAGS  += -shared -Wl,-z,relro,-z,now,-z,noexecstack
 SRC      := $(shell find src -name '*.ts' 2>/dev/null)
 
-.PHONY: all test test-unit test-integration test-vm bench demo clean deps
+.PHONY: all setup test test-unit test-integration test-vm bench demo clean
 
 all: dist/bunker
 
@@ -20,15 +20,20 @@ build/libbunker.so: c/shim.c c/shim.h
 
 dist/bunker: build/libbunker.so $(SRC) package.json | $(BUN)
 	@mkdir -p dist
-	$(BUN) build --compile --minify --sourcemap=none src/main.ts --outfile $@
+	$(BUN) build --compile --bytecode --minify --sourcemap=none src/main.ts --outfile $@
 
 # README's first command: install what is missing, build, run a sandbox of the host.
 demo:
-	@command -v busybox >/dev/null || { echo "installing busybox-static"; apt-get install -y busybox-static >/dev/null; }
+	@command -v gcc >/dev/null || { echo "installing gcc"; apt-get install -y gcc make >/dev/null; }
 	$(MAKE) all
 	./dist/bunker run --rootfs host --hostname demo -- /bin/sh -c 'echo "hello from $$(hostname): pid $$$$, uid $$(id -u), $$(ls /sys/class/net | tr "\n" " ")"; cat /proc/self/uid_map'
 
-test: all
+# installs what a fresh machine lacks (as root), then every suite: unit, integration, cgroup VM
+setup:
+	bash tests/setup.sh
+
+test: setup
+	$(MAKE) all
 	bash tests/run-all.sh
 
 test-unit: | $(BUN)

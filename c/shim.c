@@ -24,7 +24,9 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -201,7 +203,9 @@ static void op_rootfs(struct child *c, const struct op *op) {
   if (!prop) prop = MS_PRIVATE;
   if (mount(NULL, "/", NULL, MS_REC | prop, NULL) < 0) fail(c, errno, 1, 125);
   if (op_int(op, 0)) {
-    if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) fail(c, errno, 2, 125);
+    /* a filesystem as the root: tmpfs (host sandbox) or overlay (image layers, userxattr) */
+    const char *fstype = op_str(op, 1, NULL), *data = op_str(op, 2, NULL);
+    if (mount(fstype, path, fstype, MS_NOSUID | MS_NODEV, data) < 0) fail(c, errno, 2, 125);
   } else if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
     fail(c, errno, 3, 125);
   }
@@ -455,6 +459,27 @@ static void op_write(struct child *c, const struct op *op) {
   close(fd);
 }
 
+static void close_between(unsigned long long from, unsigned long long to) { /* [from, to) */
+  if (from >= to) return;
+  if (syscall(SYS_close_range, (unsigned)from, (unsigned)(to - 1), 0) < 0)
+    for (unsigned long long fd = from; fd < to && fd < 65536; fd++) close((int)fd);
+}
+
+/* close every fd >= FROM except the sync socket and exec.fifo */
+static void close_from_except(struct child *c, unsigned from) {
+  unsigned long long lo = from, keep[2] = {(unsigned)c->sock, c->fifofd >= 0 ? (unsigned)c->fifofd : ~0ull};
+  if (keep[0] > keep[1]) { unsigned long long t = keep[0]; keep[0] = keep[1]; keep[1] = t; }
+  for (int k = 0; k < 2; k++) {
+    if (keep[k] == ~0ull || keep[k] < lo) continue;
+    close_between(lo, keep[k]);
+    lo = keep[k] + 1;
+  }
+  close_between(lo, 1ull << 32);
+}
+
+/* Everything but stdio, the preserved fds, our sync socket and exec.fifo is
+ * closed now, not only marked CLOEXEC: a create'd container may wait on the
+ * fifo for a long time and must not hold bunker's lock or pipes meanwhile. */
 static void op_close_fds(struct child *c, const struct op *op) {
   unsigned first = (unsigned)op_int(op, 0);
   if ((unsigned)c->sock < first) {
@@ -464,13 +489,16 @@ static void op_close_fds(struct child *c, const struct op *op) {
     close(c->sock);
     c->sock = s;
   }
+  if (c->fifofd >= 0 && (unsigned)c->fifofd < first) {
+    int f = fcntl(c->fifofd, F_DUPFD_CLOEXEC, (int)first);
+    if (f < 0) fail(c, errno, 1, 125);
+    close(c->fifofd);
+    c->fifofd = f;
+  }
   for (unsigned fd = 3; fd < first; fd++)
     if (fcntl((int)fd, F_SETFD, 0) < 0) fail(c, errno, (int)fd, 125);
-  if (syscall(SYS_close_range, first, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
-    /* pre-5.11 kernel: mark them one by one */
-    for (int fd = (int)first; fd < 65536; fd++) (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-  }
-  if (c->sock < (int)first) fail(c, EBADF, 2, 125);
+  if (c->rootfd >= (int)first) c->rootfd = -1; /* closed below; no op after this resolves paths */
+  close_from_except(c, first);
 }
 
 static void reset_signals(void) {
@@ -526,6 +554,31 @@ static void op_init(struct child *c) {
   }
 }
 
+static void op_setns(struct child *c, const struct op *op) {
+  int fd = open(op_str(op, 0, NULL), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(c, errno, 1, 125);
+  if (setns(fd, (int)op_int(op, 0)) < 0) fail(c, errno, 2, 125);
+  close(fd);
+}
+
+/* after setns(CLONE_NEWPID) only children are in the pid namespace: fork,
+ * tell the parent the child's pid, and let the intermediate exit so the
+ * child is adopted by bunker (a subreaper) or its caller's subreaper. */
+static void op_fork(struct child *c) {
+  pid_t child = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  if (child < 0) fail(c, errno, 1, 125);
+  if (child > 0) {
+    send_msg(c->sock, BK_MSG_PID, child, 0, 0);
+    _exit(0);
+  }
+}
+
+/* run: the container dies with bunker (SIGKILL to bunker must not orphan it).
+ * Set last: a credential change (the user op) clears it. */
+static void op_pdeathsig(struct child *c, const struct op *op) {
+  if (prctl(PR_SET_PDEATHSIG, (unsigned long)op_int(op, 0), 0, 0, 0) < 0) fail(c, errno, 0, 125);
+}
+
 static void op_exec(struct child *c, const struct op *op) {
   static char *argv[MAX_ARGS + 1], *envp[MAX_ARGS + 1];
   uint32_t argc = (uint32_t)op_int(op, 0), envc = (uint32_t)op_int(op, 1);
@@ -576,6 +629,16 @@ static int child_main(void *arg) {
   char go;
   /* blocked until the parent has written uid_map/gid_map and joined the cgroup */
   if (read(c->sock, &go, 1) != 1 || go != 'G') _exit(125);
+  uint64_t flags;
+  memcpy(&flags, c->plan + 8, 8);
+  if (flags & CLONE_NEWUSER) {
+    /* become the namespace's root: our ids are still the creator's, which the
+     * map need not contain (root creating a 0 -> 1001 map); files the mounts
+     * create would get an overflow owner (EOVERFLOW).  A map without 0 keeps
+     * the old ids (EINVAL is fine). */
+    (void)syscall(SYS_setresgid, 0, 0, 0);
+    (void)syscall(SYS_setresuid, 0, 0, 0);
+  }
   const uint8_t *p = c->plan + 16, *end = c->plan + c->len;
   uint32_t nops;
   memcpy(&nops, c->plan + 4, 4);
@@ -641,6 +704,9 @@ static int child_main(void *arg) {
         break;
       }
       case BK_OP_INIT: op_init(c); break;
+      case BK_OP_SETNS: op_setns(c, &op); break;
+      case BK_OP_FORK: op_fork(c); break;
+      case BK_OP_PDEATHSIG: op_pdeathsig(c, &op); break;
       case BK_OP_EXEC: op_exec(c, &op); break;
       default: fail(c, EINVAL, (int)op.code, 125);
     }
@@ -651,6 +717,65 @@ static int child_main(void *arg) {
 /* ---------------------------------------------------------------- parent */
 
 int bk_errno(void) { return errno; }
+
+int bk_flock(int fd, int op) { return flock(fd, op) < 0 ? -errno : 0; }
+
+int bk_mkfifo(const char *path, int mode) { return mkfifo(path, (mode_t)mode) < 0 ? -errno : 0; }
+
+int bk_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0; }
+
+/* OCI --console-socket: send the pty master to the caller (conmon) */
+int bk_send_fd(const char *socket_path, int fd) {
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (strlen(socket_path) >= sizeof addr.sun_path) return -ENAMETOOLONG;
+  strcpy(addr.sun_path, socket_path);
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -errno;
+  if (connect(s, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    int e = errno;
+    close(s);
+    return -e;
+  }
+  char name[] = "/dev/ptmx";
+  struct iovec iov = {name, sizeof name - 1};
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  memset(cbuf, 0, sizeof cbuf);
+  struct msghdr mh;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+  int r = sendmsg(s, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+  close(s);
+  return r;
+}
+
+/* waits up to TIMEOUT_MS (-1: forever) for PID (not necessarily our child) to
+ * exit; out[0] = 1 if it exited.  Returns 0 or -errno. */
+int bk_pidfd_wait(int pid, int timeout_ms, int32_t *out) {
+  out[0] = 0;
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) {
+    if (errno == ESRCH) { out[0] = 1; return 0; }
+    return -errno;
+  }
+  struct pollfd p = {fd, POLLIN, 0};
+  int r;
+  do r = poll(&p, 1, timeout_ms); while (r < 0 && errno == EINTR);
+  int e = errno;
+  close(fd);
+  if (r < 0) return -e;
+  out[0] = r > 0;
+  return 0;
+}
 
 int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   uint32_t magic;
@@ -682,6 +807,7 @@ int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   return 0;
 }
 
+
 int bk_send_go(int sock) { return send(sock, "G", 1, MSG_NOSIGNAL) == 1 ? 0 : -errno; }
 
 /* One message from the child: returns its type, 0 at EOF (the child exec'd
@@ -712,15 +838,45 @@ int bk_read_msg(int sock, int32_t *out) {
 
 /* ------------------------------------------------------------ supervision */
 
-static int sigpipe_w = -1;
+static int sigpipe_r = -1, sigpipe_w = -1;
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 #define NFWD (int)(sizeof forwarded / sizeof forwarded[0])
+static struct sigaction saved_actions[NFWD];
 
 static void on_signal(int sig) {
   int e = errno;
   unsigned char b = (unsigned char)sig;
   if (write(sigpipe_w, &b, 1) < 0) { /* the pipe is full: the signal is already pending */ }
   errno = e;
+}
+
+/* Catch the signals bunker forwards from before the clone on, so one that
+ * arrives while the container starts is queued, not lost (SIGWINCH's default
+ * is to be ignored, SIGTERM's to kill bunker and orphan the container). */
+static int forwarding_begin(void) {
+  if (sigpipe_w >= 0) return 0;
+  int sp[2];
+  if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0) return -errno;
+  sigpipe_r = sp[0];
+  sigpipe_w = sp[1];
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (int k = 0; k < NFWD; k++) sigaction(forwarded[k], &sa, &saved_actions[k]);
+  return 0;
+}
+
+/* run: start catching the forwarded signals before the clone */
+int bk_forward_signals(void) { return forwarding_begin(); }
+
+static void forwarding_end(void) {
+  if (sigpipe_w < 0) return;
+  for (int k = 0; k < NFWD; k++) sigaction(forwarded[k], &saved_actions[k], NULL);
+  close(sigpipe_r);
+  close(sigpipe_w);
+  sigpipe_r = sigpipe_w = -1;
 }
 
 static void write_all(int fd, const char *buf, ssize_t n) {
@@ -744,15 +900,9 @@ static void write_all(int fd, const char *buf, ssize_t n) {
  * flags: 1 = relay stdin to the pty (-i).  out: exit code or -1, signal or 0.
  * Returns 0 or -errno. */
 int bk_supervise(int pid, int pty, int flags, int32_t *out) {
-  int sp[2];
-  if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0) return -errno;
-  sigpipe_w = sp[1];
-  struct sigaction sa, old[NFWD];
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  for (int k = 0; k < NFWD; k++) sigaction(forwarded[k], &sa, &old[k]);
+  int r0 = forwarding_begin();
+  if (r0 < 0) return r0;
+  int sp[2] = {sigpipe_r, sigpipe_w};
   int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
   struct termios saved;
   int raw = 0;
@@ -820,10 +970,7 @@ int bk_supervise(int pid, int pty, int flags, int32_t *out) {
     write_all(1, buf, k);
   }
   if (raw) tcsetattr(0, TCSADRAIN, &saved);
-  for (int k = 0; k < NFWD; k++) sigaction(forwarded[k], &old[k], NULL);
-  sigpipe_w = -1;
-  close(sp[0]);
-  close(sp[1]);
+  forwarding_end();
   if (pidfd >= 0) close(pidfd);
   if (done) {
     out[0] = si.si_code == CLD_EXITED ? si.si_status : -1;

@@ -46,7 +46,11 @@ enum bk_op {
   BK_OP_STDIN_NULL = 24,
   BK_OP_INIT = 25,      /* fork: the parent stays as a reaping, signal forwarding PID 1 */
   BK_OP_EXEC = 26,      /* s: file, argv..., env...; i: argc, envc */
-  BK_OP_ROOTFS = 27,    /* s: path; i: tmpfs (host sandbox: a tmpfs root), propagation flags for / */
+  BK_OP_ROOTFS = 27,    /* s: path, fstype, data; i: mount (else bind path onto itself), propagation flags for / */
+  BK_OP_SETNS = 28,     /* s: /proc/PID/ns/TYPE or a bind-mounted ns file; i: CLONE_NEW* type */
+  BK_OP_FORK = 29,      /* fork once more (joining a pid ns takes effect for children); the
+                           intermediate reports the new pid (BK_MSG_PID) and exits */
+  BK_OP_PDEATHSIG = 30, /* i: signal sent to the process when bunker dies */
 };
 
 /* opflags for MOUNT and BIND */
@@ -60,11 +64,18 @@ enum bk_op {
 #define BK_MSG_ERROR 'E' /* a = op index, b = errno, c = detail (e.g. which step) */
 #define BK_MSG_PTY 'P'   /* the pty master comes with SCM_RIGHTS */
 #define BK_MSG_READY 'R' /* create: set up, now waiting on exec.fifo */
+#define BK_MSG_PID 'K'   /* a = the pid (in bunker's pid namespace) of the forked process */
 
 int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out);
 int bk_send_go(int sock);
+int bk_forward_signals(void);
 int bk_read_msg(int sock, int32_t *out);
 int bk_supervise(int pid, int pty, int flags, int32_t *out);
 int bk_errno(void);
+int bk_flock(int fd, int op);
+int bk_mkfifo(const char *path, int mode);
+int bk_send_fd(const char *socket_path, int fd);
+int bk_subreaper(void);
+int bk_pidfd_wait(int pid, int timeout_ms, int32_t *out);
 
 #endif

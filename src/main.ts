@@ -9,19 +9,58 @@ const VERSION = "0.1.0";
 const commands: Record<string, () => Promise<{ default: Command }>> = {
   run: () => import("./cli/run.ts"),
   check: () => import("./cli/check.ts"),
+  create: () => import("./cli/create.ts"),
+  start: () => import("./cli/start.ts"),
+  state: () => import("./cli/state.ts"),
+  kill: () => import("./cli/kill.ts"),
+  delete: () => import("./cli/delete.ts"),
+  exec: () => import("./cli/exec.ts"),
+  list: () => import("./cli/list.ts"),
+  ps: () => import("./cli/ps.ts"),
+  features: () => import("./cli/features.ts"),
+  spec: () => import("./cli/spec.ts"),
+  pull: () => import("./cli/pull.ts"),
+  load: () => import("./cli/load.ts"),
+  save: () => import("./cli/save.ts"),
+  images: () => import("./cli/images.ts"),
+  rmi: () => import("./cli/rmi.ts"),
+  inspect: () => import("./cli/inspect.ts"),
+  tag: () => import("./cli/tag.ts"),
+  login: () => import("./cli/login.ts"),
+  image: () => import("./cli/image.ts"),
 };
 
 const USAGE = `usage: bunker [--debug] [--root DIR] COMMAND [ARGS...]
 
 commands:
-  run      run a command in a new container (--rootfs DIR|host)
-  check    check what this machine and user can do
-  version  print the version
+  run       run a command in a new container (--rootfs DIR|host), or an OCI bundle (-b DIR ID)
+  check     check what this machine and user can do
+  create    create a container from an OCI bundle (runc-compatible)
+  start     start a created container
+  state     print a container's state (JSON)
+  kill      send a signal to a container
+  delete    delete a container
+  exec      run a process in a running container
+  list      list containers
+  ps        list a container's processes
+  features  print the runtime's features (JSON)
+  spec      write a default config.json (--rootless)
+  pull      pull an image from a registry
+  load      load images from a docker save / OCI archive (-i FILE)
+  save      save images to a docker-archive (-o FILE)
+  images    list images
+  rmi       remove images
+  inspect   print an image's details (JSON)
+  tag       give an image another name
+  login     store credentials for a registry
+  image     image subcommands (ls, rm, inspect, tag, load, save, pull, prune)
+  version   print the version
 
 Run 'bunker COMMAND --help' for a command's flags.`;
 
+const g: GlobalOptions = { debug: false, logFormat: "text" };
+
 async function main(argv: string[]): Promise<number> {
-  const g: GlobalOptions = { debug: false, logFormat: "text" };
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
@@ -55,5 +94,5 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (err) => process.exit(reportError(err)),
+  (err) => process.exit(reportError(err, g)),
 );

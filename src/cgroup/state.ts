@@ -1,9 +1,11 @@
-// The bridge between a container's state dir and its cgroup: `run`/`create`
-// record the cgroup's path, `update`/`pause`/`resume`/`stats`/`events`/
-// `kill --all`/`delete --force` reopen it by container id.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+// The bridge between a container's state dir and its cgroup: `run` records
+// the cgroup's path in DIR/cgroup (OCI `create` keeps it in state.json's
+// "cgroup"), and `update`/`pause`/`resume`/`stats`/`events` (and `kill --all`,
+// `delete --force`) reopen it by container id.
+import { readFileSync, writeFileSync } from "node:fs";
 import type { GlobalOptions } from "../cli/global.ts";
 import { stateRoot } from "../container/paths.ts";
+import { checkId, containerDir, readState } from "../container/state.ts";
 import { BunkerError } from "../errors.ts";
 import { openCgroup } from "./index.ts";
 
@@ -14,20 +16,21 @@ export function saveCgroupPath(stateDir: string, path: string): void {
   writeFileSync(`${stateDir}/${FILE}`, path + "\n", { mode: 0o600 });
 }
 
-/** The container's cgroup, or undefined when it runs without one. */
+/** The container's cgroup; an error when the container has none. */
 export function cgroupOfContainer(g: GlobalOptions, id: string, what: string) {
-  const dir = `${stateRoot(g).dir}/${id}`;
-  let path: string;
-  try {
-    path = readFileSync(`${dir}/${FILE}`, "utf8").trim();
-  } catch (e) {
-    if (!existsSync(dir)) throw new BunkerError(`${what}: no container "${id}"`, { errno: "ENOENT", path: dir, fix: "check the id (and --root)" });
-    const code = (e as { code?: string }).code;
-    throw new BunkerError(`${what}: container "${id}" has no cgroup`, {
-      errno: code === "ENOENT" ? "EOPNOTSUPP" : code,
-      path: `${dir}/${FILE}`,
-      fix: "it was started without a usable cgroup v2 (see 'bunker check')",
-    });
+  const root = stateRoot(g).dir;
+  const dir = containerDir(root, checkId(id, what));
+  let path = readState(root, id)?.cgroup; // throws "does not exist" for an unknown id
+  if (!path) {
+    try {
+      path = readFileSync(`${dir}/${FILE}`, "utf8").trim();
+    } catch {
+      throw new BunkerError(`${what}: container "${id}" has no cgroup`, {
+        errno: "EOPNOTSUPP",
+        path: dir,
+        fix: "it runs without one: no delegated cgroup v2 was available when it started (see 'bunker check')",
+      });
+    }
   }
   return openCgroup(path);
 }

@@ -20,11 +20,11 @@ function line(v: Verdict, what: string, detail: string) {
 const PROBE_EXE = "/nonexistent/bunker-probe";
 
 /** runs OPS in a fresh user+mount namespace; returns the error line or undefined */
-function probe(ops: Op[], flags = K.CLONE_NEWUSER | K.CLONE_NEWNS): string | undefined {
+async function probe(ops: Op[], flags = K.CLONE_NEWUSER | K.CLONE_NEWNS): Promise<string | undefined> {
   // the last op execs a file that does not exist: "not found" proves every op before it worked
   const exec: Op = { op: "exec", file: PROBE_EXE, args: [PROBE_EXE], env: [] };
   try {
-    const c = launch({ cloneFlags: flags, ops: [...ops, exec] }, { maps: singleMaps(process.getuid!(), process.getgid!()) });
+    const c = await launch({ cloneFlags: flags, ops: [...ops, exec] }, { maps: singleMaps(process.getuid!(), process.getgid!()) });
     supervise(c.pid, -1, false);
     return "the probe process ran an unexpected file";
   } catch (e) {
@@ -67,11 +67,11 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   if (!kOk) canRun = false;
 
   const blocker = usernsBlocker();
-  const nsErr = probe([]);
+  const nsErr = await probe([]);
   if (!nsErr) line("ok", "user namespaces", `unprivileged user namespaces work for ${name}`);
   else {
     canRun = false;
-    line("FAIL", "user namespaces", `${nsErr}${blocker ? ` — ${blocker.fix}` : ""}`);
+    line("FAIL", "user namespaces", `${nsErr}${blocker && !nsErr.includes(blocker.fix) ? ` — ${blocker.fix}` : ""}`);
   }
 
   const su = subRange("/etc/subuid", uid), sg = subRange("/etc/subgid", gid);
@@ -107,8 +107,8 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   const tmp = mkdtempSync(`${tmpdir()}/bunker-check-`);
   try {
     for (const d of ["lower", "upper", "work", "merged"]) mkdirSync(`${tmp}/${d}`);
-    const ovErr = probe([
-      { op: "rootfs", path: tmp, tmpfs: false, propagation: K.MS_PRIVATE },
+    const ovErr = await probe([
+      { op: "rootfs", path: tmp, propagation: K.MS_PRIVATE },
       { op: "mount", source: "overlay", target: "/merged", fstype: "overlay", flags: 0, data: `lowerdir=${tmp}/lower,upperdir=${tmp}/upper,workdir=${tmp}/work,userxattr` },
     ]);
     if (!ovErr) line("ok", "overlayfs", "kernel overlayfs works in a user namespace (images share layers)");

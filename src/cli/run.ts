@@ -9,7 +9,9 @@ import { launch } from "../container/launch.ts";
 import { stateRoot } from "../container/paths.ts";
 import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
-import { supervise } from "../sys/shim.ts";
+import { CLONE_NEWUSER } from "../plan/types.ts";
+import type { ImageConfig } from "../image/types.ts";
+import { forwardSignals, supervise } from "../sys/shim.ts";
 import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
 import { saveCgroupPath } from "../cgroup/state.ts";
 
@@ -32,12 +34,15 @@ const FLAGS: FlagSpec[] = [
   { names: ["no-pivot"] },
   { names: ["rm"] },
   { names: ["name"], value: true },
+  { names: ["entrypoint"], value: true },
+  { names: ["pull"], value: true },
   { names: ["cgroup-parent"], value: true },
   ...RESOURCE_FLAGS,
   { names: ["help"] },
 ];
 
 const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
+       bunker run [OPTIONS] IMAGE [CMD [ARG...]]
 
   --rootfs DIR|host     the container's root directory; "host" = sandbox of the host's
                         /usr, /bin, /lib*, /etc (read-only), private /tmp, cwd read-write
@@ -57,6 +62,13 @@ const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
                         auto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap)
   --preserve-fds N      pass file descriptors 3..3+N-1 to the command
   --no-pivot            use MS_MOVE + chroot instead of pivot_root
+  --entrypoint CMD      (IMAGE) replace the image's Entrypoint ("" clears it)
+  --pull missing|never|always   (IMAGE) when to pull (default missing)
+
+With an IMAGE the root is an overlay of its layers (nothing is copied) with a
+private writable layer, removed at exit; Env, WorkingDir, User, Entrypoint and
+Cmd come from the image; the user namespace defaults to --userns=auto when you
+have a /etc/subuid range.
 
 resources (cgroup v2; an error, never silence, when they cannot be applied):
   -m, --memory SIZE     memory.max (512m, 1g, …)
@@ -125,19 +137,30 @@ export function parseUser(spec: string, etc: string | undefined): { uid: number;
 
 const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
 
+/** runc's `run [-b DIR] ID` when a bundle is meant, else docker-style */
+function isOciRun(argv: string[]): boolean {
+  if (argv.some((a) => a === "-b" || a === "--bundle" || a.startsWith("--bundle="))) return true;
+  if (argv.some((a) => a === "--rootfs" || a.startsWith("--rootfs="))) return false;
+  const positional = argv.filter((a) => !a.startsWith("-"));
+  return positional.length === 1 && existsSync("config.json");
+}
+
 export default async function run(argv: string[], g: GlobalOptions): Promise<number> {
+  if (isOciRun(argv)) return (await import("./oci-run.ts")).default(argv, g);
   const p = parseFlags(argv, FLAGS, "run");
   if (flagBool(p, "help")) {
     console.log(HELP);
     return 0;
   }
   const rootfsFlag = flag(p, "rootfs");
-  if (!rootfsFlag) throw new BunkerError("run: no --rootfs given", { errno: "EINVAL", fix: "bunker run --rootfs DIR -- CMD, or --rootfs host for a sandbox of the host" });
-  const args = p.rest;
-  if (args.length === 0) throw new BunkerError("run: no command given", { errno: "EINVAL", fix: "bunker run --rootfs DIR -- CMD [ARG...]" });
+  const imageRef = rootfsFlag ? undefined : p.rest[0];
+  if (!rootfsFlag && !imageRef) throw new BunkerError("run: no image and no --rootfs given", { errno: "EINVAL", fix: "bunker run IMAGE [CMD], bunker run --rootfs DIR -- CMD, or --rootfs host for a sandbox of the host" });
+  const image = imageRef ? await openImage(imageRef, g, flag(p, "pull")) : undefined;
+  let args = image ? imageArgs(image.config, p.rest.slice(1), flag(p, "entrypoint")) : p.rest;
+  if (args.length === 0) throw new BunkerError("run: no command given", { errno: "EINVAL", fix: image ? `the image has no Cmd or Entrypoint: bunker run ${imageRef} CMD` : "bunker run --rootfs DIR -- CMD [ARG...]" });
 
   const host = rootfsFlag === "host";
-  const rootfs = host ? undefined : resolve(rootfsFlag);
+  const rootfs = host || image ? undefined : resolve(rootfsFlag!);
   if (rootfs) {
     let st;
     try {
@@ -149,7 +172,8 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   }
 
   const uid = process.getuid!(), gid = process.getgid!();
-  const userns = flag(p, "userns") ?? "single";
+  // an image's files and users need more than one id: auto when this user has a range (as podman)
+  const userns = flag(p, "userns") ?? (image && uid !== 0 && subRange("/etc/subuid", uid) ? "auto" : "single");
   let maps: IdMaps;
   if (userns === "auto") maps = autoMaps(uid, gid);
   else if (userns === "single" || userns === "") maps = singleMaps(uid, gid);
@@ -158,16 +182,18 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   const network = flag(p, "network") ?? "none";
   if (network !== "none" && network !== "host") throw new BunkerError(`run: unsupported --network "${network}"`, { errno: "EINVAL", fix: "use --network none or --network host" });
 
-  const env: string[] = [];
-  for (const f of flagList(p, "env-file")) env.push(...readEnvFile(f));
-  for (const e of flagList(p, "env")) env.push(expandEnv(e));
+  const env: string[] = [...(image?.config.Env ?? [])];
+  for (const f of flagList(p, "env-file")) setEnv(env, readEnvFile(f));
+  setEnv(env, flagList(p, "env").map(expandEnv));
   const volumes = flagList(p, "volume").map(parseVolume);
   const tmpfs = flagList(p, "tmpfs").map((t) => {
     const [dest, opts] = [t.split(":")[0]!, t.split(":").slice(1).join(":")];
     if (!dest.startsWith("/")) throw new BunkerError("run: --tmpfs path must be absolute", { errno: "EINVAL", path: dest });
     return { destination: dest, options: opts ? opts.split(",") : [] };
   });
-  const user = flag(p, "user") ? parseUser(flag(p, "user")!, host ? "/etc" : `${rootfs}/etc`) : { uid: 0, gid: 0 };
+  const user = image
+    ? image.resolveUser(flag(p, "user") ?? image.config.User)
+    : flag(p, "user") ? parseUser(flag(p, "user")!, host ? "/etc" : `${rootfs}/etc`) : { uid: 0, gid: 0 };
   const tty = flagBool(p, "tty");
   const interactive = flagBool(p, "interactive");
   const preserveFds = flagInt(p, "preserve-fds", "run") ?? 0;
@@ -185,13 +211,21 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     throw new BunkerError("run: cannot create the container's state directory", { errno: (e as { code?: string }).code, path: dir });
   }
   try {
-    const etcFiles = writeEtcFiles(dir, hostname, host ? "/etc" : `${rootfs}/etc`);
-    const cwd = flag(p, "workdir") ?? (host ? process.cwd() : "/");
+    const etcFiles = writeEtcFiles(dir, hostname, host ? "/etc" : image ? undefined : `${rootfs}/etc`);
+    const cwd = flag(p, "workdir") ?? (host ? process.cwd() : image?.config.WorkingDir || "/");
     if (!cwd.startsWith("/")) throw new BunkerError("run: --workdir must be absolute", { errno: "EINVAL", path: cwd });
     let rootPath = rootfs!;
     const symlinks: Record<string, string> = {};
     let hostSandbox: RunOptions["hostSandbox"];
-    if (host) {
+    let rootMount: { fstype: string; data: string } | undefined;
+    if (image) {
+      // the layers as overlay lowers, a private upper: starting a container copies nothing
+      rootPath = `${dir}/rootfs`;
+      for (const d of ["rootfs", "upper", "work"]) mkdirSync(`${dir}/${d}`);
+      rootMount = { fstype: "overlay", data: `lowerdir=${image.lowerDirs.join(":")},upperdir=${dir}/upper,workdir=${dir}/work,userxattr` };
+      if (rootMount.data.length > 4000) throw new BunkerError(`run: the image has too many layers for one overlay mount (${image.lowerDirs.length})`, { errno: "E2BIG", fix: "flatten the image (bunker save/load) or use fewer layers" });
+    } else if (host) {
+      rootMount = { fstype: "tmpfs", data: "mode=0755" };
       rootPath = `${dir}/root`;
       mkdirSync(rootPath);
       const binds: string[] = [];
@@ -225,11 +259,12 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       etcFiles,
     });
     const plan = buildPlan(spec, {
-      tmpfsRoot: host,
+      rootMount,
       symlinks,
       stdinNull: !interactive,
       preserveFds,
       init: flagBool(p, "init"),
+      dieWithParent: true,
       noPivot: flagBool(p, "no-pivot"),
     });
     if (g.debug) for (const op of plan.ops) console.error(`bunker: debug: plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
@@ -241,7 +276,8 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       debug?.(`cgroup: ${cg.path}`);
     }
     try {
-      const c = launch(plan, { maps, debug, cgroup: cg ?? undefined });
+      forwardSignals(); // from now on a signal to bunker is queued for the container, not lost
+      const c = await launch(plan, { maps, debug, cgroup: cg ?? undefined });
       const st = supervise(c.pid, c.pty, interactive);
       if (st.signal === 9 && cg?.oomKilled()) {
         process.stderr.write(`bunker: ${oomMessage(cg)}\n`);
@@ -252,7 +288,61 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       cg?.remove();
     }
   } finally {
+    await removeStateDir(dir, maps);
+  }
+}
+
+interface OpenedImage {
+  lowerDirs: string[];
+  config: ImageConfig;
+  /** the image's USER (or -u) through its /etc/passwd and /etc/group */
+  resolveUser(user: string | undefined): { uid: number; gid: number; additionalGids: number[] };
+}
+
+async function openImage(ref: string, g: GlobalOptions, pull: string | undefined): Promise<OpenedImage> {
+  if (pull !== undefined && !["missing", "never", "always"].includes(pull)) throw new BunkerError(`run: --pull must be missing, never or always (got "${pull}")`, { errno: "EINVAL" });
+  // imported here: a run of a rootfs does not load the image code
+  const { prepareImageRootfs, resolveImageUser } = await import("../image/rootfs.ts");
+  const img = await prepareImageRootfs(ref, { dataRoot: g.dataRoot, pull: pull as "missing" | "never" | "always" | undefined });
+  for (const n of img.notes) process.stderr.write(`bunker: note: ${n}\n`);
+  return { ...img, resolveUser: (u) => resolveImageUser(img.lowerDirs, u) };
+}
+
+/** Entrypoint + Cmd as docker combines them: CMD replaces Cmd, --entrypoint replaces Entrypoint (and drops Cmd) */
+export function imageArgs(config: ImageConfig, cmd: string[], entrypoint: string | undefined): string[] {
+  const entry = entrypoint !== undefined ? (entrypoint ? [entrypoint] : []) : (config.Entrypoint ?? []);
+  const rest = cmd.length ? cmd : entrypoint !== undefined ? [] : (config.Cmd ?? []);
+  return [...entry, ...rest];
+}
+
+/** KEY=VALUE entries of ADD replace those of ENV with the same key */
+function setEnv(env: string[], add: string[]) {
+  for (const e of add) {
+    const key = e.slice(0, e.indexOf("=") + 1);
+    const i = env.findIndex((x) => x.startsWith(key));
+    if (i >= 0) env[i] = e;
+    else env.push(e);
+  }
+}
+
+/**
+ * The container's state dir, with its writable layer.  Files there that
+ * belong to subordinate ids can only be removed as root of a user namespace
+ * with the same map: do that in one with `rm -rf` when a plain remove fails.
+ */
+async function removeStateDir(dir: string, maps: IdMaps): Promise<void> {
+  try {
     rmSync(dir, { recursive: true, force: true });
+    return;
+  } catch {
+    /* owned by mapped ids */
+  }
+  const rm = ["/usr/bin/rm", "/bin/rm"].find((p) => existsSync(p)) ?? "/bin/rm";
+  try {
+    const c = await launch({ cloneFlags: CLONE_NEWUSER, ops: [{ op: "close-fds", preserve: 0 }, { op: "exec", file: rm, args: ["rm", "-rf", dir], env: [] }] }, { maps });
+    supervise(c.pid, -1, false);
+  } catch (e) {
+    process.stderr.write(`bunker: cannot remove ${dir}: ${e instanceof BunkerError ? e.format() : String(e)}\n`);
   }
 }
 
@@ -270,7 +360,7 @@ function checkUserMapped(user: { uid: number; gid: number }, maps: IdMaps) {
  * A file the rootfs has as a symlink is left alone; a missing one gets an empty
  * mount point (as runc does) when /etc exists.
  */
-function writeEtcFiles(dir: string, hostname: string, etc: string): Record<string, string> {
+function writeEtcFiles(dir: string, hostname: string, etc: string | undefined): Record<string, string> {
   let resolv = "nameserver 127.0.0.1\n";
   try {
     resolv = readFileSync("/etc/resolv.conf", "utf8");
@@ -283,16 +373,19 @@ function writeEtcFiles(dir: string, hostname: string, etc: string): Record<strin
     "resolv.conf": resolv,
   };
   const out: Record<string, string> = {};
-  let etcIsDir = false;
-  try {
-    etcIsDir = statSync(etc).isDirectory();
-  } catch {
-    etcIsDir = false;
+  // an image: always (a missing file's mount point lands in the container's own upper layer)
+  if (etc !== undefined) {
+    let etcIsDir = false;
+    try {
+      etcIsDir = statSync(etc).isDirectory();
+    } catch {
+      etcIsDir = false;
+    }
+    if (!etcIsDir) return out;
   }
-  if (!etcIsDir) return out;
   for (const [name, content] of Object.entries(files)) {
     try {
-      if (lstatSync(`${etc}/${name}`).isSymbolicLink()) continue;
+      if (etc !== undefined && lstatSync(`${etc}/${name}`).isSymbolicLink()) continue;
     } catch {
       /* missing: a mount point will be created */
     }

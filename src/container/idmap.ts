@@ -101,7 +101,8 @@ export function writeIdMaps(pid: number, maps: IdMaps): void {
     return;
   }
   try {
-    if (uid !== 0) writeFileSync(`/proc/${pid}/setgroups`, "deny");
+    // a one-id map denies setgroups (required unprivileged; kept for root so both behave alike)
+    if (maps.gid.length === 1 && maps.gid[0]!.size === 1) writeFileSync(`/proc/${pid}/setgroups`, "deny");
     writeFileSync(`/proc/${pid}/uid_map`, fmt(maps.uid));
     writeFileSync(`/proc/${pid}/gid_map`, fmt(maps.gid));
   } catch (e) {

@@ -12,6 +12,8 @@ export interface Launched {
   pid: number;
   /** pty master, when the plan opened a terminal */
   pty: number;
+  /** after a "fork" op: the process that goes on (pid is the intermediate, which exits) */
+  forked?: number;
 }
 
 export interface LaunchOptions {
@@ -20,10 +22,12 @@ export interface LaunchOptions {
   cgroup?: { addProcess(pid: number): void };
   /** OCI create: return when the child waits on exec.fifo */
   untilReady?: boolean;
+  /** runs after the namespaces exist and before the child sets anything up (OCI hooks) */
+  beforeGo?: (pid: number) => Promise<void>;
   debug?: (msg: string) => void;
 }
 
-export function launch(plan: Plan, opts: LaunchOptions = {}): Launched {
+export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Launched> {
   let spawned;
   try {
     spawned = spawn(encodePlan(plan));
@@ -31,17 +35,22 @@ export function launch(plan: Plan, opts: LaunchOptions = {}): Launched {
     throw explainCloneFailure(e as BunkerError, plan.cloneFlags);
   }
   const { pid, sock } = spawned;
-  let pty = -1;
+  let pty = -1, forked: number | undefined;
   try {
     if (plan.cloneFlags & CLONE_NEWUSER && opts.maps) writeIdMaps(pid, opts.maps);
     opts.cgroup?.addProcess(pid);
+    if (opts.beforeGo) await opts.beforeGo(pid);
     sendGo(sock);
     for (;;) {
       const m = readMessage(sock);
       if (m.type === "pty") pty = m.fd;
+      else if (m.type === "pid") forked = m.pid;
       else if (m.type === "note") opts.debug?.(`${describeOp(plan.ops[m.op])}: pivot_root gave EINVAL (initramfs root?): used MS_MOVE + chroot`);
       else if (m.type === "error") {
-        supervise(pid, -1, false); // reap it: it exits right after reporting
+        // reap it: it exits right after reporting (after a fork, the intermediate
+        // first; the forked process is then ours when we are a subreaper)
+        supervise(pid, -1, false);
+        if (forked) reapIfOurs(forked);
         throw childError(plan.ops[m.op], m.errno, m.detail);
       } else if (m.type === "ready" && opts.untilReady) break;
       else if (m.type === "eof") break;
@@ -58,7 +67,15 @@ export function launch(plan: Plan, opts: LaunchOptions = {}): Launched {
   } finally {
     closeSync(sock);
   }
-  return { pid, pty };
+  return { pid, pty, forked };
+}
+
+function reapIfOurs(pid: number) {
+  try {
+    supervise(pid, -1, false);
+  } catch {
+    /* not our child (no subreaper): our caller's subreaper reaps it */
+  }
 }
 
 /** clone() failed: explain the usual rootless causes */
@@ -89,7 +106,7 @@ export function usernsBlocker(): { path: string; fix: string } | undefined {
 export function describeOp(op: Op | undefined): string {
   if (!op) return "container setup";
   switch (op.op) {
-    case "rootfs": return op.tmpfs ? `mount the sandbox root at ${op.path}` : `bind the rootfs ${op.path}`;
+    case "rootfs": return op.mount ? `mount the ${op.mount.fstype} root at ${op.path}` : `bind the rootfs ${op.path}`;
     case "mount": return op.fstype ? `mount ${op.fstype} on ${op.target}` : `set propagation of ${op.target}`;
     case "bind": return `bind mount ${op.source} on ${op.target}`;
     case "mkdir": return `create directory ${op.path}`;
@@ -115,6 +132,9 @@ export function describeOp(op: Op | undefined): string {
     case "close-fds": return "close file descriptors";
     case "stdin-null": return "redirect stdin";
     case "init": return "start the init process";
+    case "setns": return `join namespace ${op.path}`;
+    case "fork": return "fork into the pid namespace";
+    case "pdeathsig": return "tie the container to bunker's life";
     case "exec": return `exec ${op.file}`;
   }
 }

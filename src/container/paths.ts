@@ -1,5 +1,5 @@
 // Where bunker keeps per-container state: runc's --root.
-import { mkdirSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import type { GlobalOptions } from "../cli/global.ts";
 import { fromSysError } from "../errors.ts";
 
@@ -9,13 +9,23 @@ export interface StateRoot {
   note?: string;
 }
 
-/** --root, else /run/bunker for root, $XDG_RUNTIME_DIR/bunker, else a private dir under /tmp */
+/** running in a user namespace other than the initial one (e.g. podman's rootless one, where we are "root") */
+export function inUserNamespace(): boolean {
+  try {
+    const m = readFileSync("/proc/self/uid_map", "utf8").trim().split(/\s+/);
+    return !(m.length === 3 && m[0] === "0" && m[1] === "0" && m[2] === "4294967295");
+  } catch {
+    return false;
+  }
+}
+
+/** --root, else /run/bunker for real root, $XDG_RUNTIME_DIR/bunker, else a private dir under /tmp */
 export function stateRoot(g: GlobalOptions): StateRoot {
   const uid = process.getuid!();
   let dir = g.root;
   let note: string | undefined;
   if (!dir) {
-    if (uid === 0) dir = "/run/bunker";
+    if (uid === 0 && !inUserNamespace()) dir = "/run/bunker";
     else {
       const xdg = process.env.XDG_RUNTIME_DIR;
       let ours = false;
@@ -37,6 +47,8 @@ export function stateRoot(g: GlobalOptions): StateRoot {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = statSync(dir);
     if (st.uid !== uid) throw Object.assign(new Error("not ours"), { code: "EPERM", path: dir });
+    // root's containers may run as another host uid (a mapped root) that must reach its exec.fifo
+    if (uid === 0 && (st.mode & 0o777) !== 0o711) chmodSync(dir, 0o711);
   } catch (e) {
     throw fromSysError("cannot use the state directory", e, { path: dir, fix: "pass --root DIR with a directory you own" });
   }

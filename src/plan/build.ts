@@ -1,13 +1,15 @@
 // config (OCI Spec) -> Plan.  Pure: everything it needs from the host comes in
 // through PlanContext, so unit tests can assert on the ops without privileges.
-import type { Spec, Mount } from "../oci/spec.ts";
+import type { IDMapping, Spec, Mount } from "../oci/spec.ts";
 import { parseMountOptions } from "./mount-options.ts";
+import type { CapMasks } from "../oci/caps.ts";
+import { rlimitNumber, rlimitValue } from "../oci/rlimits.ts";
 import * as K from "./types.ts";
 import type { Op, Plan } from "./types.ts";
 
 export interface PlanContext {
-  /** the root is a fresh tmpfs at spec.root.path (the host sandbox), not a bind of it */
-  tmpfsRoot?: boolean;
+  /** the root is a filesystem mounted at spec.root.path (tmpfs for the host sandbox, overlay for images), not a bind of it */
+  rootMount?: { fstype: string; data: string };
   /** give the process /dev/null as stdin (docker without -i) */
   stdinNull?: boolean;
   preserveFds?: number;
@@ -19,10 +21,13 @@ export interface PlanContext {
   execFifo?: string;
   /** symlinks to create in the new root before the mounts (host sandbox: /bin -> usr/bin), target by link */
   symlinks?: Record<string, string>;
-  /** compiled seccomp filter (struct sock_filter[]), from src/oci */
+  /** compiled seccomp filter (struct sock_filter[]) and its seccomp(2) flags, from src/oci */
   seccomp?: Uint8Array;
+  seccompFlags?: number;
+  /** the container dies with bunker (run in the foreground; not create) */
+  dieWithParent?: boolean;
   /** capability sets, from src/oci; undefined keeps all capabilities of the user namespace */
-  caps?: CapSets;
+  caps?: CapMasks;
 }
 
 export const DEFAULT_DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"];
@@ -49,9 +54,18 @@ export function cloneFlags(spec: Spec): number {
   return flags;
 }
 
+/** a devpts gid= the user namespace does not map makes the mount fail (EINVAL/EOVERFLOW): drop it, as crun does */
+function dropUnmappedGid(m: Mount, gidMaps: IDMapping[] | undefined): Mount {
+  if (m.type !== "devpts" || !gidMaps?.length) return m;
+  const mapped = (g: number) => gidMaps.some((x) => g >= x.containerID && g < x.containerID + x.size);
+  return { ...m, options: m.options?.filter((o) => !o.startsWith("gid=") || mapped(Number(o.slice(4)))) };
+}
+
 function mountOps(m: Mount): Op[] {
   const o = parseMountOptions(m.options, m.type);
   const ops: Op[] = [];
+  // a read-only view of the cgroup tree is a nicety, never a reason to fail
+  const optional = m.type === "cgroup2" || m.type === "cgroup";
   if (o.bind) {
     ops.push({ op: "bind", source: m.source ?? "", target: m.destination, recursive: o.recursive, attrSet: o.attrSet, attrClr: o.attrClr });
   } else {
@@ -62,12 +76,15 @@ function mountOps(m: Mount): Op[] {
       fstype: m.type ?? "",
       flags: o.flags,
       data: o.data,
-      // a read-only view of the cgroup tree is a nicety, never a reason to fail
-      optional: m.type === "cgroup2" || m.type === "cgroup",
+      optional,
     });
   }
-  if (o.propagation) ops.push({ op: "mount", source: "", target: m.destination, fstype: "", flags: o.propagation, data: "" });
+  if (o.propagation) ops.push({ op: "mount", source: "", target: m.destination, fstype: "", flags: o.propagation, data: "", optional });
   return ops;
+}
+
+function sysctlOps(spec: Spec): Op[] {
+  return Object.entries(spec.linux?.sysctl ?? {}).map(([key, value]) => ({ op: "write" as const, path: `/proc/sys/${key.replaceAll(".", "/")}`, content: value }));
 }
 
 export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
@@ -79,9 +96,9 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
 
   if (newMountNs) {
     const prop = PROPAGATION[spec.linux?.rootfsPropagation ?? ""] ?? K.MS_PRIVATE;
-    ops.push({ op: "rootfs", path: spec.root!.path, tmpfs: !!ctx.tmpfsRoot, propagation: prop });
+    ops.push({ op: "rootfs", path: spec.root!.path, mount: ctx.rootMount, propagation: prop });
     for (const [link, target] of Object.entries(ctx.symlinks ?? {})) ops.push({ op: "symlink", target, link });
-    for (const m of mounts) ops.push(...mountOps(m));
+    for (const m of mounts) ops.push(...mountOps(dropUnmappedGid(m, spec.linux?.gidMappings)));
     const devTmpfs = mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs");
     if (devTmpfs) {
       const devices = new Set(DEFAULT_DEVICES);
@@ -101,13 +118,14 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
   if (ctx.execFifo) ops.push({ op: "fifo-open", path: ctx.execFifo });
   if (newMountNs) {
     ops.push({ op: "pivot", noPivot: !!ctx.noPivot });
+    // sysctls before readonlyPaths makes /proc/sys read-only (runc's order)
+    ops.push(...sysctlOps(spec));
     for (const p of spec.linux?.readonlyPaths ?? [])
       ops.push({ op: "bind", source: p, target: p, recursive: true, optional: true, attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0 });
     for (const p of spec.linux?.maskedPaths ?? []) ops.push({ op: "mask", path: p });
     if (spec.root?.readonly) ops.push({ op: "setattr", path: "/", attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0, recursive: false });
   }
-  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {}))
-    ops.push({ op: "write", path: `/proc/sys/${key.replaceAll(".", "/")}`, content: value });
+  if (!newMountNs) ops.push(...sysctlOps(spec));
   if (proc.oomScoreAdj !== undefined) ops.push({ op: "write", path: "/proc/self/oom_score_adj", content: String(proc.oomScoreAdj) });
   if (ctx.stdinNull && !proc.terminal) ops.push({ op: "stdin-null" });
   if (proc.terminal) ops.push({ op: "pty", rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 });
@@ -119,21 +137,25 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
 export function processOps(spec: Spec, ctx: PlanContext): Op[] {
   const proc = spec.process!;
   const { seccomp, caps } = ctx;
-  const ops: Op[] = [];
+  // first: a seccomp profile may forbid close_range, and nothing after needs other fds
+  const ops: Op[] = [{ op: "close-fds", preserve: ctx.preserveFds ?? 0 }];
   for (const r of proc.rlimits ?? []) {
-    const res = RLIMITS[r.type];
-    if (res !== undefined) ops.push({ op: "rlimit", resource: res, soft: BigInt(r.soft), hard: BigInt(r.hard) });
+    const res = rlimitNumber(r.type);
+    if (res !== undefined) ops.push({ op: "rlimit", resource: res, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) });
   }
   if (caps) ops.push({ op: "caps", stage: 0, ...caps });
   const nnp = !!proc.noNewPrivileges;
-  if (seccomp && !nnp) ops.push({ op: "seccomp", filter: seccomp, flags: 0 });
+  const sflags = ctx.seccompFlags ?? 0;
+  // without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the user switch drops it
+  if (seccomp && !nnp) ops.push({ op: "seccomp", filter: seccomp, flags: sflags });
   ops.push({ op: "user", uid: proc.user.uid, gid: proc.user.gid, groups: proc.user.additionalGids ?? [] });
   ops.push({ op: "chdir", path: proc.cwd });
   if (caps) ops.push({ op: "caps", stage: 1, ...caps });
   if (nnp) ops.push({ op: "nnp" });
-  if (seccomp && nnp) ops.push({ op: "seccomp", filter: seccomp, flags: 0 });
+  if (seccomp && nnp) ops.push({ op: "seccomp", filter: seccomp, flags: sflags });
   if (proc.user.umask !== undefined) ops.push({ op: "umask", mask: proc.user.umask });
-  ops.push({ op: "close-fds", preserve: ctx.preserveFds ?? 0 });
+  // after the user switch, which clears it; before init, so PID 1 (and with it the namespace) goes
+  if (ctx.dieWithParent) ops.push({ op: "pdeathsig", signal: 9 });
   if (ctx.init) ops.push({ op: "init" });
   if (ctx.execFifo) ops.push({ op: "fifo-wait" });
   const args = proc.args ?? [];
@@ -141,17 +163,4 @@ export function processOps(spec: Spec, ctx: PlanContext): Op[] {
   return ops;
 }
 
-export interface CapSets {
-  bounding: bigint;
-  effective: bigint;
-  permitted: bigint;
-  inheritable: bigint;
-  ambient: bigint;
-}
 
-/** RLIMIT_* numbers on Linux (x86_64, asm-generic) */
-export const RLIMITS: Record<string, number> = {
-  RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5,
-  RLIMIT_NPROC: 6, RLIMIT_NOFILE: 7, RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10,
-  RLIMIT_SIGPENDING: 11, RLIMIT_MSGQUEUE: 12, RLIMIT_NICE: 13, RLIMIT_RTPRIO: 14, RLIMIT_RTTIME: 15,
-};

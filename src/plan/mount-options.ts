@@ -74,3 +74,6 @@ export function parseMountOptions(options: string[] = [], type?: string): MountO
   o.data = data.join(",");
   return o;
 }
+
+/** every option name parseMountOptions acts on (for `bunker features`) */
+export const MOUNT_OPTION_NAMES = [...Object.keys(FLAGS), "bind", "rbind", "rro", ...Object.keys(PROPAGATION)].sort();

@@ -4,8 +4,9 @@
 // c/shim.c.  Paths marked "in root" are resolved inside the rootfs with
 // openat2(RESOLVE_IN_ROOT), before or after pivot_root.
 export type Op =
-  /** make / private (or the asked propagation), then bind `path` onto itself (or mount a tmpfs there) as the new root */
-  | { op: "rootfs"; path: string; tmpfs: boolean; propagation: number }
+  /** make / private (or the asked propagation), then bind `path` onto itself, or mount a filesystem
+   * there (tmpfs for the host sandbox, overlay of image layers), as the new root */
+  | { op: "rootfs"; path: string; mount?: { fstype: string; data: string }; propagation: number }
   /** mount a filesystem on `target` (in root, created as a dir) */
   | { op: "mount"; source: string; target: string; fstype: string; flags: number; data: string; mkfile?: boolean; optional?: boolean }
   /** bind host `source` onto `target` (in root; created as dir or file like the source), then set mount attributes */
@@ -35,6 +36,12 @@ export type Op =
   | { op: "close-fds"; preserve: number }
   | { op: "stdin-null" }
   | { op: "init" }
+  /** join an existing namespace (OCI namespaces[].path, or a container's for exec) */
+  | { op: "setns"; path: string; nstype: number }
+  /** fork once more; the intermediate reports the pid and exits (after joining a pid namespace) */
+  | { op: "fork" }
+  /** the process gets SIGNAL when bunker dies (run, not create) */
+  | { op: "pdeathsig"; signal: number }
   | { op: "exec"; file: string; args: string[]; env: string[] };
 
 export interface Plan {

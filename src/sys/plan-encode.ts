@@ -5,7 +5,7 @@ const CODES: Record<Op["op"], number> = {
   mount: 1, bind: 2, mkdir: 3, symlink: 4, pivot: 5, setattr: 6, mask: 7, hostname: 8, domainname: 9,
   "lo-up": 10, chdir: 11, rlimit: 12, user: 13, caps: 14, nnp: 15, seccomp: 16, pty: 17, setsid: 18,
   "fifo-open": 19, "fifo-wait": 20, write: 21, umask: 22, "close-fds": 23, "stdin-null": 24, init: 25,
-  exec: 26, rootfs: 27,
+  exec: 26, rootfs: 27, setns: 28, fork: 29, pdeathsig: 30,
 };
 
 // opflags (c/shim.h)
@@ -14,7 +14,7 @@ const IN_ROOT = 1, MKDIR = 2, MKFILE = 4, RECURSIVE = 8, OPTIONAL = 16;
 /** the op's ints and strings, in the order c/shim.c reads them */
 function fields(o: Op): { ints: (bigint | number)[]; strs: (string | Uint8Array)[] } {
   switch (o.op) {
-    case "rootfs": return { ints: [o.tmpfs ? 1 : 0, o.propagation], strs: [o.path] };
+    case "rootfs": return { ints: [o.mount ? 1 : 0, o.propagation], strs: [o.path, o.mount?.fstype ?? "", o.mount?.data ?? ""] };
     case "mount": return { ints: [o.flags, IN_ROOT | (o.mkfile ? MKFILE : MKDIR) | (o.optional ? OPTIONAL : 0)], strs: [o.source, o.target, o.fstype, o.data] };
     case "bind": return { ints: [IN_ROOT | (o.recursive ? RECURSIVE : 0) | (o.optional ? OPTIONAL : 0), o.attrSet, o.attrClr], strs: [o.source, o.target] };
     case "mkdir": return { ints: [], strs: [o.path] };
@@ -35,6 +35,9 @@ function fields(o: Op): { ints: (bigint | number)[]; strs: (string | Uint8Array)
     case "umask": return { ints: [o.mask], strs: [] };
     case "close-fds": return { ints: [3 + o.preserve], strs: [] };
     case "exec": return { ints: [o.args.length, o.env.length], strs: [o.file, ...o.args, ...o.env] };
+    case "setns": return { ints: [o.nstype], strs: [o.path] };
+    case "pdeathsig": return { ints: [o.signal], strs: [] };
+    case "fork":
     case "lo-up":
     case "nnp":
     case "setsid":

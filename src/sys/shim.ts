@@ -1,15 +1,20 @@
 // bun:ffi binding of the C shim (c/shim.c), embedded in the executable.
 import { dlopen, FFIType, ptr } from "bun:ffi";
-import { mkdirSync, writeFileSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeSync } from "node:fs";
 import libPath from "../../build/libbunker.so" with { type: "file" };
 import { BunkerError } from "../errors.ts";
 
 const symbols = {
   bk_spawn: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
   bk_send_go: { args: [FFIType.i32], returns: FFIType.i32 },
+  bk_forward_signals: { args: [], returns: FFIType.i32 },
   bk_read_msg: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   bk_supervise: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  bk_flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  bk_mkfifo: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
+  bk_send_fd: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
+  bk_subreaper: { args: [], returns: FFIType.i32 },
+  bk_pidfd_wait: { args: [FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
 } as const;
 
 type Lib = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
@@ -20,17 +25,17 @@ function open(): Lib {
     return dlopen(libPath, symbols).symbols;
   } catch (first) {
     // Bun extracts embedded files to /tmp; a noexec /tmp makes dlopen fail.
-    // Retry from the user's runtime dir (tmpfs, exec allowed on most systems).
-    const dir = `${process.env.XDG_RUNTIME_DIR || tmpdir()}/bunker-lib-${process.getuid!()}`;
+    // Load it from a memfd instead (not subject to any mount's noexec).
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const copy = `${dir}/libbunker-${Bun.hash(readFileSync(libPath)).toString(16)}.so`;
-      writeFileSync(copy, readFileSync(libPath), { mode: 0o700 });
-      return dlopen(copy, symbols).symbols;
-    } catch {
-      throw new BunkerError(`cannot load the embedded shim: ${(first as Error).message}`, {
+      const libc = dlopen("libc.so.6", { memfd_create: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 } });
+      const fd = libc.symbols.memfd_create(Buffer.from("libbunker\0"), 1 /* MFD_CLOEXEC */);
+      if (fd < 0) throw new Error("memfd_create failed");
+      writeSync(fd, readFileSync(libPath));
+      return dlopen(`/proc/self/fd/${fd}`, symbols).symbols;
+    } catch (second) {
+      throw new BunkerError(`cannot load the embedded shim: ${(first as Error).message}; from a memfd: ${(second as Error).message}`, {
         path: libPath,
-        fix: "make /tmp or $XDG_RUNTIME_DIR allow exec (no noexec mount option)",
+        fix: "make /tmp allow exec, or allow exec of memfds (sysctl vm.memfd_noexec=0)",
       });
     }
   }
@@ -53,6 +58,12 @@ export function spawn(plan: Uint8Array): Spawned {
   return { pid: out[0]!, sock: out[1]! };
 }
 
+/** catch the signals bunker forwards from now on (they are queued until supervise) */
+export function forwardSignals(): void {
+  const r = shim().bk_forward_signals();
+  if (r < 0) throw new BunkerError("cannot set up signal forwarding", { errno: -r });
+}
+
 export function sendGo(sock: number): void {
   const r = shim().bk_send_go(sock);
   if (r < 0) throw new BunkerError("the container process died before it could start", { errno: -r });
@@ -63,6 +74,7 @@ export type ChildMessage =
   | { type: "error"; op: number; errno: number; detail: number }
   | { type: "pty"; fd: number }
   | { type: "ready" }
+  | { type: "pid"; pid: number }
   | { type: "note"; op: number; errno: number; detail: number };
 
 /** Blocks for the next message from the child (EOF = it exec'd or died). */
@@ -75,6 +87,7 @@ export function readMessage(sock: number): ChildMessage {
     case 0x45: return { type: "error", op: out[0]!, errno: out[1]!, detail: out[2]! };
     case 0x50: return { type: "pty", fd: out[3]! };
     case 0x52: return { type: "ready" };
+    case 0x4b: return { type: "pid", pid: out[0]! };
     default: return { type: "note", op: out[0]!, errno: out[1]!, detail: out[2]! };
   }
 }
@@ -92,4 +105,36 @@ export function supervise(pid: number, pty: number, relayStdin: boolean): ExitSt
   const r = shim().bk_supervise(pid, pty, relayStdin ? 1 : 0, ptr(out));
   if (r < 0) throw new BunkerError(`cannot wait for the container process ${pid}`, { errno: -r });
   return { code: out[0]!, signal: out[1]! };
+}
+
+const cstr = (s: string) => Buffer.from(s + "\0");
+
+/** flock(2): LOCK_EX = 2, LOCK_NB = 4; returns 0 or -errno */
+export function flock(fd: number, op: number): number {
+  return shim().bk_flock(fd, op);
+}
+
+export function mkfifo(path: string, mode: number): void {
+  const r = shim().bk_mkfifo(cstr(path), mode);
+  if (r < 0) throw new BunkerError("cannot create the exec fifo", { errno: -r, path });
+}
+
+/** hands a pty master to the OCI --console-socket */
+export function sendFd(socketPath: string, fd: number): void {
+  const r = shim().bk_send_fd(cstr(socketPath), fd);
+  if (r < 0) throw new BunkerError("cannot send the terminal to the console socket", { errno: -r, path: socketPath });
+}
+
+/** become a child subreaper: orphans of our children come to us */
+export function becomeSubreaper(): void {
+  const r = shim().bk_subreaper();
+  if (r < 0) throw new BunkerError("cannot become a child subreaper", { errno: -r });
+}
+
+/** waits up to TIMEOUT_MS for PID to exit (any process); true if it did */
+export function waitPidExit(pid: number, timeoutMs: number): boolean {
+  const out = new Int32Array(1);
+  const r = shim().bk_pidfd_wait(pid, timeoutMs, ptr(out));
+  if (r < 0) throw new BunkerError(`cannot wait for process ${pid}`, { errno: -r });
+  return out[0] === 1;
 }

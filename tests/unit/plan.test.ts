@@ -36,9 +36,10 @@ describe("buildPlan from run flags", () => {
     expect(k.indexOf("pivot")).toBeGreaterThan(k.lastIndexOf("mount"));
     expect(k.indexOf("lo-up")).toBeGreaterThan(0);
     expect(k.indexOf("hostname")).toBeLessThan(k.indexOf("pivot"));
-    expect(k.slice(-3)).toEqual(["chdir", "close-fds", "exec"]);
+    expect(k.slice(-3)).toEqual(["user", "chdir", "exec"]);
+    expect(k.indexOf("close-fds")).toBe(k.indexOf("setsid") + 1);
     expect(k).toContain("stdin-null");
-    expect(p.ops[0]).toEqual({ op: "rootfs", path: "/r", tmpfs: false, propagation: K.MS_PRIVATE });
+    expect(p.ops[0]).toEqual({ op: "rootfs", path: "/r", mount: undefined, propagation: K.MS_PRIVATE });
     expect(p.ops.at(-1)).toEqual({ op: "exec", file: "/bin/sh", args: ["/bin/sh", "-c", "true"], env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=box", "HOME=/root"] });
   });
 
@@ -75,14 +76,14 @@ describe("buildPlan from run flags", () => {
     expect(p.ops).toContainEqual({ op: "setattr", path: "/", attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0, recursive: false });
     expect(p.ops).toContainEqual({ op: "pty", rows: 30, cols: 100 });
     expect(k).not.toContain("setsid");
-    expect(k.slice(-3)).toEqual(["close-fds", "init", "exec"]);
+    expect(k.slice(-4)).toEqual(["user", "chdir", "init", "exec"]);
     expect(p.ops).toContainEqual({ op: "close-fds", preserve: 2 });
   });
 
   test("host sandbox: tmpfs root, symlinks recreated, host dirs read-only, private /tmp, cwd read-write", () => {
     const spec = runSpec(opts({ rootPath: "/state/root", hostSandbox: { binds: ["/usr", "/etc"], cwd: "/home/me/src" } }));
-    const p = buildPlan(spec, { tmpfsRoot: true, symlinks: { "/bin": "usr/bin" } });
-    expect(p.ops[0]).toEqual({ op: "rootfs", path: "/state/root", tmpfs: true, propagation: K.MS_PRIVATE });
+    const p = buildPlan(spec, { rootMount: { fstype: "tmpfs", data: "mode=0755" }, symlinks: { "/bin": "usr/bin" } });
+    expect(p.ops[0]).toEqual({ op: "rootfs", path: "/state/root", mount: { fstype: "tmpfs", data: "mode=0755" }, propagation: K.MS_PRIVATE });
     expect(p.ops[1]).toEqual({ op: "symlink", target: "usr/bin", link: "/bin" });
     const ro = K.MOUNT_ATTR_RDONLY | K.MOUNT_ATTR_NOSUID | K.MOUNT_ATTR_NODEV;
     expect(p.ops).toContainEqual({ op: "bind", source: "/usr", target: "/usr", recursive: true, attrSet: ro, attrClr: 0 });

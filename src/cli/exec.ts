@@ -1,0 +1,78 @@
+// bunker exec [-t] [-d] [--pid-file F] [--process FILE] [--console-socket S] [-e K=V] [--cwd D] [-u U[:G]] [--preserve-fds N] ID [CMD...]
+import { readFileSync } from "node:fs";
+import { flag, flagBool, flagInt, flagList, parseFlags } from "./args.ts";
+import type { GlobalOptions } from "./global.ts";
+import { execInContainer } from "../container/lifecycle.ts";
+import { stateRoot } from "../container/paths.ts";
+import { checkId, readState } from "../container/state.ts";
+import { BunkerError } from "../errors.ts";
+import type { Process } from "../oci/spec.ts";
+import { DEFAULT_PATH } from "../oci/run-spec.ts";
+import { parseProcess } from "../oci/validate.ts";
+import { debugLog } from "./log.ts";
+
+const FLAGS = [
+  { names: ["tty", "t"] },
+  { names: ["interactive", "i"] },
+  { names: ["detach", "d"] },
+  { names: ["pid-file"], value: true },
+  { names: ["process", "p"], value: true },
+  { names: ["console-socket"], value: true },
+  { names: ["env", "e"], value: true, multi: true },
+  { names: ["cwd", "w", "workdir"], value: true },
+  { names: ["user", "u"], value: true },
+  { names: ["preserve-fds"], value: true },
+  { names: ["cap", "c"], value: true, multi: true },
+  { names: ["no-new-privs"] },
+  { names: ["apparmor"], value: true },
+  { names: ["process-label"], value: true },
+  { names: ["additional-gids", "g"], value: true, multi: true },
+  { names: ["cgroup"], value: true },
+  { names: ["ignore-paused"] },
+];
+
+export default async function (argv: string[], g: GlobalOptions): Promise<number> {
+  const p = parseFlags(argv, FLAGS, "exec");
+  const id = checkId(p.rest[0], "exec");
+  const root = stateRoot(g).dir;
+  const state = readState(root, id);
+  let proc: Process;
+  const file = flag(p, "process");
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (e) {
+      throw new BunkerError("exec: cannot read --process", { errno: (e as { code?: string }).code ?? "EIO", path: file });
+    }
+    proc = parseProcess(text, file);
+  } else {
+    const args = p.rest.slice(1);
+    if (!args.length) throw new BunkerError("exec: no command given", { errno: "EINVAL", fix: "bunker exec ID CMD [ARG...]" });
+    const base = state?.process;
+    const env = [...(base?.env ?? [`PATH=${DEFAULT_PATH}`]), ...flagList(p, "env")];
+    const user = flag(p, "user");
+    const [uid, gid] = user ? user.split(":").map(Number) : [base?.user.uid ?? 0, base?.user.gid ?? 0];
+    if (user && (!Number.isInteger(uid) || (gid !== undefined && !Number.isInteger(gid)))) throw new BunkerError(`exec: --user must be UID[:GID] (got "${user}")`, { errno: "EINVAL" });
+    proc = {
+      ...base,
+      terminal: flagBool(p, "tty"),
+      consoleSize: flagBool(p, "tty") && process.stdout.isTTY ? { height: process.stdout.rows, width: process.stdout.columns } : undefined,
+      args,
+      env,
+      cwd: flag(p, "cwd") ?? base?.cwd ?? "/",
+      user: { ...(base?.user ?? {}), uid: uid!, gid: gid ?? uid!, additionalGids: flagList(p, "additional-gids").map(Number) },
+      noNewPrivileges: flagBool(p, "no-new-privs") || base?.noNewPrivileges,
+    };
+  }
+  return execInContainer({
+    root,
+    id,
+    process: proc,
+    detach: flagBool(p, "detach"),
+    pidFile: flag(p, "pid-file"),
+    consoleSocket: flag(p, "console-socket"),
+    preserveFds: flagInt(p, "preserve-fds", "exec"),
+    debug: debugLog(g),
+  });
+}

@@ -1,0 +1,35 @@
+// bunker features: runtime-spec features.md, listing what this build honours.
+import type { GlobalOptions } from "./global.ts";
+import { OCI_VERSION } from "../oci/spec.ts";
+import { CAPABILITIES } from "../oci/caps.ts";
+import { SECCOMP_ACTIONS } from "../oci/seccomp.ts";
+import { MOUNT_OPTION_NAMES } from "../plan/mount-options.ts";
+
+export default async function (_argv: string[], _g: GlobalOptions): Promise<number> {
+  const features = {
+    ociVersionMin: "1.0.0",
+    ociVersionMax: OCI_VERSION,
+    hooks: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
+    mountOptions: MOUNT_OPTION_NAMES,
+    linux: {
+      namespaces: ["cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time"],
+      capabilities: CAPABILITIES,
+      cgroup: { v1: false, v2: true, systemd: false, systemdUser: false, rdma: false },
+      seccomp: {
+        enabled: true,
+        actions: Object.keys(SECCOMP_ACTIONS).filter((a) => a !== "SCMP_ACT_NOTIFY"),
+        operators: ["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"],
+        archs: ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"],
+        knownFlags: ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+        supportedFlags: ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+      },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+      intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: false } },
+    },
+    annotations: { "org.opencontainers.runc.checkpoint.enabled": "false", "io.github.bunker.version": "0.1.0" },
+  };
+  process.stdout.write(JSON.stringify(features, null, 2) + "\n");
+  return 0;
+}

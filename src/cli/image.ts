@@ -1,0 +1,48 @@
+// bunker image COMMAND: ls | rm | inspect | tag | load | save | pull | prune | check
+import { BunkerError } from "../errors.ts";
+import { Store } from "../image/store.ts";
+import { parseFlags } from "./args.ts";
+import type { Command, GlobalOptions } from "./global.ts";
+
+const SUB: Record<string, () => Promise<{ default: Command }>> = {
+  ls: () => import("./images.ts"),
+  list: () => import("./images.ts"),
+  rm: () => import("./rmi.ts"),
+  inspect: () => import("./inspect.ts"),
+  tag: () => import("./tag.ts"),
+  load: () => import("./load.ts"),
+  save: () => import("./save.ts"),
+  pull: () => import("./pull.ts"),
+};
+
+async function prune(argv: string[], g: GlobalOptions): Promise<number> {
+  parseFlags(argv, [{ names: ["force", "f"] }, { names: ["all", "a"] }], "image prune", false);
+  const store = Store.open(g.dataRoot);
+  for (const id of await store.pruneDangling()) console.log(`Deleted: ${id}`);
+  const n = await store.gc();
+  console.log(`Removed ${n} unused blobs and layers`);
+  return 0;
+}
+
+/** `image check`: every image's blobs re-hashed, every unpacked layer present. */
+async function check(argv: string[], g: GlobalOptions): Promise<number> {
+  parseFlags(argv, [], "image check", false);
+  const problems = await Store.open(g.dataRoot).verify();
+  for (const p of problems) process.stderr.write(`bunker: store: ${p}\n`);
+  if (problems.length) {
+    process.stderr.write("bunker: the image store is damaged — fix: bunker rmi the images named above and pull or load them again\n");
+    return 1;
+  }
+  console.log("image store OK");
+  return 0;
+}
+
+export default async function (argv: string[], g: GlobalOptions): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === "prune") return prune(rest, g);
+  if (sub === "check") return check(rest, g);
+  const load = sub ? SUB[sub] : undefined;
+  if (!load) throw new BunkerError(`image: unknown subcommand "${sub ?? ""}"`, { errno: "EINVAL", fix: "one of: ls, rm, inspect, tag, load, save, pull, prune, check" });
+  return (await load()).default(rest, g);
+}
+

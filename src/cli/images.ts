@@ -1,0 +1,54 @@
+// bunker images [--format table|json] [-q] [--digests] [-a]
+import { digestHex } from "../image/digest.ts";
+import { humanBytes } from "../image/units.ts";
+import { parseReference, shortName } from "../image/reference.ts";
+import { Store, type ImageRecord } from "../image/store.ts";
+import { flag, flagBool, parseFlags } from "./args.ts";
+import type { GlobalOptions } from "./global.ts";
+
+interface Row {
+  repository: string;
+  tag: string;
+  id: string;
+  digest: string;
+  created: string;
+  size: number;
+}
+
+function rowsOf(store: Store, rec: ImageRecord): Row[] {
+  let created = "";
+  let size = 0;
+  try {
+    const m = store.manifestOf(rec);
+    size = m.config.size + m.layers.reduce((n, l) => n + l.size, 0);
+    created = store.configOf(rec).created ?? "";
+  } catch {
+    created = "(broken: run bunker rmi)";
+  }
+  const names = rec.names.length ? rec.names : [""];
+  return names.map((n) => {
+    const r = n ? parseReference(n) : undefined;
+    return { repository: r ? shortName(`${r.registry}/${r.repository}`) : "<none>", tag: r?.tag ?? "<none>", id: rec.id, digest: rec.digest, created, size };
+  });
+}
+
+export default async function (argv: string[], g: GlobalOptions): Promise<number> {
+  const p = parseFlags(argv, [{ names: ["format"], value: true }, { names: ["quiet", "q"] }, { names: ["digests"] }, { names: ["all", "a"] }, { names: ["no-trunc"] }], "images", false);
+  const store = Store.open(g.dataRoot);
+  const rows = store.listImages().flatMap((rec) => rowsOf(store, rec));
+  const short = (id: string) => (flagBool(p, "no-trunc") ? id : digestHex(id).slice(0, 12));
+  if (flagBool(p, "quiet")) {
+    for (const id of new Set(rows.map((r) => short(r.id)))) console.log(id);
+    return 0;
+  }
+  if ((flag(p, "format") ?? "table") === "json") {
+    const out = store.listImages().map((rec) => ({ Id: rec.id, Digest: rec.digest, Names: rec.names, RepoDigests: rec.repoDigests ?? [], Created: rowsOf(store, rec)[0]!.created, Size: rowsOf(store, rec)[0]!.size }));
+    process.stdout.write(JSON.stringify(out) + "\n");
+    return 0;
+  }
+  const head = ["REPOSITORY", "TAG", ...(flagBool(p, "digests") ? ["DIGEST"] : []), "IMAGE ID", "CREATED", "SIZE"];
+  const table = [head, ...rows.map((r) => [r.repository, r.tag, ...(flagBool(p, "digests") ? [r.digest] : []), short(r.id), r.created, humanBytes(r.size)])];
+  const w = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)) + 3);
+  for (const row of table) console.log(row.map((c, i) => (i < row.length - 1 ? c.padEnd(w[i]!) : c)).join(""));
+  return 0;
+}

@@ -1,0 +1,26 @@
+// bunker list [-f table|json] [-q]
+import { flag, flagBool, parseFlags } from "./args.ts";
+import type { GlobalOptions } from "./global.ts";
+import { containerStatus } from "../container/lifecycle.ts";
+import { stateRoot } from "../container/paths.ts";
+import { listIds } from "../container/state.ts";
+
+export default async function (argv: string[], g: GlobalOptions): Promise<number> {
+  const p = parseFlags(argv, [{ names: ["format", "f"], value: true }, { names: ["quiet", "q"] }], "list", false);
+  const root = stateRoot(g).dir;
+  const rows = listIds(root).flatMap((id) => {
+    const { state, status } = containerStatus(root, id);
+    return state ? [{ ...state, status }] : [];
+  });
+  if (flagBool(p, "quiet")) {
+    for (const r of rows) console.log(r.id);
+  } else if ((flag(p, "format") ?? "table") === "json") {
+    const out = rows.map((r) => ({ ociVersion: r.ociVersion, id: r.id, pid: r.status === "stopped" ? 0 : r.pid, status: r.status, bundle: r.bundle, rootfs: r.rootfs, created: r.created, annotations: r.annotations ?? {}, owner: r.owner }));
+    process.stdout.write(JSON.stringify(out) + "\n");
+  } else {
+    const table = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...rows.map((r) => [r.id, String(r.status === "stopped" ? 0 : r.pid), r.status, r.bundle, r.created, r.owner])];
+    const w = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)) + 3);
+    for (const row of table) console.log(row.map((c, i) => (i < row.length - 1 ? c.padEnd(w[i]!) : c)).join(""));
+  }
+  return 0;
+}

@@ -1,0 +1,25 @@
+// bunker load -i FILE [-q] [--platform os/arch[/variant]]
+import { BunkerError } from "../errors.ts";
+import { loadArchive } from "../image/archive.ts";
+import { hostPlatform, parsePlatform } from "../image/platform.ts";
+import { shortName } from "../image/reference.ts";
+import { Store } from "../image/store.ts";
+import { flag, flagBool, parseFlags } from "./args.ts";
+import type { GlobalOptions } from "./global.ts";
+
+export default async function (argv: string[], g: GlobalOptions): Promise<number> {
+  const p = parseFlags(argv, [{ names: ["input", "i"], value: true }, { names: ["quiet", "q"] }, { names: ["platform"], value: true }], "load", false);
+  const file = flag(p, "input") ?? p.rest[0];
+  if (!file) throw new BunkerError("load: which archive? give -i FILE", { errno: "EINVAL", fix: "bunker load -i image.tar (docker save, oci-archive or an OCI layout dir)" });
+  const platform = flag(p, "platform") ? parsePlatform(flag(p, "platform")!) : hostPlatform();
+  const store = Store.open(g.dataRoot);
+  const loaded = await loadArchive(store, file, platform);
+  if (!flagBool(p, "quiet")) {
+    for (const n of new Set(loaded.flatMap((l) => l.notes ?? []))) process.stderr.write(`bunker: note: ${n}\n`);
+    for (const l of loaded) {
+      if (l.names.length) for (const n of l.names) console.log(`Loaded image: ${shortName(n)}`);
+      else console.log(`Loaded image ID: ${store.readJson<{ config: { digest: string } }>(l.manifestDigest).config.digest}`);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,32 @@
+// bunker login [-u USER] [-p PASS | --password-stdin] [--tls-verify=false] [--get-login] REGISTRY
+// Checks the credentials against the registry, then stores them like Docker's config.json.
+import { BunkerError } from "../errors.ts";
+import { findCredentials, storeCredentials } from "../image/auth.ts";
+import { parseReference } from "../image/reference.ts";
+import { Registry } from "../image/registry.ts";
+import { flag, flagBool, parseFlags } from "./args.ts";
+import type { GlobalOptions } from "./global.ts";
+import { REGISTRY_FLAGS, registryOptions } from "./pull.ts";
+
+export default async function (argv: string[], _g: GlobalOptions): Promise<number> {
+  const p = parseFlags(argv, [
+    { names: ["username", "u"], value: true }, { names: ["password", "p"], value: true }, { names: ["password-stdin"] },
+    { names: ["get-login"] }, { names: ["authfile"], value: true }, ...REGISTRY_FLAGS,
+  ], "login", false);
+  const registry = p.rest[0] ? parseReference(`${p.rest[0].replace(/^https?:\/\//, "").replace(/\/.*$/, "")}/x`).registry : "docker.io";
+  if (flagBool(p, "get-login")) {
+    const c = findCredentials(registry);
+    if (!c) throw new BunkerError(`not logged in to ${registry}`, { errno: "ENOENT" });
+    console.log(c.username);
+    return 0;
+  }
+  const username = flag(p, "username");
+  let password = flag(p, "password");
+  if (flagBool(p, "password-stdin")) password = (await new Response(Bun.stdin.stream()).text()).replace(/\r?\n$/, "");
+  if (!username || password === undefined) throw new BunkerError("login: needs -u USER and -p PASSWORD (or --password-stdin)", { errno: "EINVAL" });
+  const credentials = { username, password };
+  await new Registry(registry, { ...registryOptions(p), credentials }).ping();
+  const file = storeCredentials(registry, credentials, flag(p, "authfile"));
+  console.log(`Login Succeeded (${file})`);
+  return 0;
+}

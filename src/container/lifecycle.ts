@@ -1,0 +1,296 @@
+// OCI lifecycle: create (set up, wait on exec.fifo), start, kill, delete, exec.
+import { chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
+import { BunkerError } from "../errors.ts";
+import type { Bundle } from "../oci/bundle.ts";
+import type { Process, Spec } from "../oci/spec.ts";
+import { OCI_VERSION } from "../oci/spec.ts";
+import { buildPlan, processOps, type PlanContext } from "../plan/build.ts";
+import * as K from "../plan/types.ts";
+import type { Op } from "../plan/types.ts";
+import { becomeSubreaper, mkfifo, sendFd, supervise, waitPidExit } from "../sys/shim.ts";
+import { userName, type IdMaps } from "./idmap.ts";
+import { launch } from "./launch.ts";
+import { claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
+import { processContext } from "./process.ts";
+import { runHooks } from "../oci/hooks.ts";
+
+export interface CreateOptions {
+  root: string;
+  id: string;
+  bundle: Bundle;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  preserveFds?: number;
+  debug?: (m: string) => void;
+}
+
+function mapsOf(spec: Spec): IdMaps | undefined {
+  const l = spec.linux;
+  if (!l?.namespaces?.some((n) => n.type === "user" && !n.path)) return undefined;
+  return { uid: l.uidMappings ?? [], gid: l.gidMappings ?? [] };
+}
+
+/** ops that join namespaces given by path, before anything else in the child */
+function joinOps(spec: Spec): Op[] {
+  const types: Record<string, number> = { user: K.CLONE_NEWUSER, mount: K.CLONE_NEWNS, pid: K.CLONE_NEWPID, ipc: K.CLONE_NEWIPC, uts: K.CLONE_NEWUTS, network: K.CLONE_NEWNET, cgroup: K.CLONE_NEWCGROUP, time: K.CLONE_NEWTIME };
+  return (spec.linux?.namespaces ?? []).filter((n) => n.path).map((n) => ({ op: "setns" as const, path: n.path!, nstype: types[n.type]! }));
+}
+
+function statePayload(s: ContainerState, st: string) {
+  return { ociVersion: s.ociVersion, id: s.id, status: st, pid: st === "stopped" ? 0 : s.pid, bundle: s.bundle, annotations: s.annotations ?? {} };
+}
+
+/** create: the container is set up and waits on exec.fifo until `start` */
+export async function create(o: CreateOptions): Promise<ContainerState> {
+  const { spec, rootfs } = o.bundle;
+  const dir = claimContainer(o.root, o.id);
+  const release = lockContainer(dir, o.id);
+  let pid = 0;
+  try {
+    const fifo = `${dir}/exec.fifo`;
+    mkfifo(fifo, 0o600);
+    // the container's root opens it: as root with a map like 0 -> 1001 that is not us (runc does the same)
+    const maps = mapsOf(spec);
+    const hostRoot = (m: IdMaps["uid"] | undefined, own: number) => m?.find((x) => x.containerID === 0)?.hostID ?? own;
+    if (process.getuid!() === 0 && maps) chownSync(fifo, hostRoot(maps.uid, 0), hostRoot(maps.gid, 0));
+    const ctx: PlanContext = { ...processContext(spec.process!, spec.linux, o.debug), execFifo: fifo, preserveFds: o.preserveFds, noPivot: o.noPivot };
+    const plan = buildPlan(spec, ctx);
+    plan.ops.unshift(...joinOps(spec));
+    if (plan.ops.some((op) => op.op === "setns" && op.nstype === K.CLONE_NEWPID)) {
+      throw new BunkerError("config.json: linux.namespaces: joining an existing pid namespace is not supported by create", { errno: "EINVAL", fix: "remove the path of the pid namespace" });
+    }
+    if (spec.process?.terminal && !o.consoleSocket) throw new BunkerError("create: process.terminal is true but no --console-socket was given", { errno: "EINVAL", fix: "pass --console-socket PATH (or set terminal to false)" });
+    const state: ContainerState = {
+      ociVersion: spec.ociVersion ?? OCI_VERSION,
+      id: o.id,
+      pid: 0,
+      pidStart: "",
+      bundle: o.bundle.dir,
+      rootfs,
+      created: new Date().toISOString(),
+      owner: userName(process.getuid!()) ?? String(process.getuid!()),
+      annotations: spec.annotations,
+      process: spec.process,
+      hooks: { startContainer: spec.hooks?.startContainer, poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
+      userns: !!spec.linux?.namespaces?.some((n) => n.type === "user"),
+    };
+    // prestart, createRuntime and createContainer all run here: the namespaces exist, nothing is mounted yet
+    const hooksBeforeGo = (["prestart", "createRuntime", "createContainer"] as const).filter((k) => spec.hooks?.[k]?.length);
+    const c = await launch(plan, {
+      maps,
+      untilReady: true,
+      debug: o.debug,
+      beforeGo: hooksBeforeGo.length
+        ? async (childPid: number) => {
+            for (const kind of hooksBeforeGo) await runHooks(kind, spec.hooks![kind], { ...statePayload(state, "creating"), pid: childPid });
+          }
+        : undefined,
+    });
+    pid = c.pid;
+    if (c.pty >= 0) {
+      try {
+        sendFd(o.consoleSocket!, c.pty);
+      } finally {
+        closeSync(c.pty);
+      }
+    }
+    state.pid = c.pid;
+    state.pidStart = pidStartTime(c.pid) ?? "";
+    writeState(dir, state);
+    if (o.pidFile) writeFileSync(o.pidFile, String(c.pid));
+    return state;
+  } catch (e) {
+    // nothing half made stays behind
+    if (pid > 0) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  } finally {
+    release();
+  }
+}
+
+function loadExisting(root: string, id: string): { dir: string; state: ContainerState } {
+  const state = readState(root, id);
+  if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
+  return { dir: containerDir(root, id), state };
+}
+
+/** start: release the process waiting on exec.fifo */
+export async function start(root: string, id: string): Promise<void> {
+  const { dir } = loadExisting(root, id);
+  const release = lockContainer(dir, id);
+  try {
+    const { state } = loadExisting(root, id);
+    const st = status(dir, state);
+    if (st !== "created") throw new BunkerError(`cannot start a container that is ${st}`, { errno: "EINVAL", fix: st === "stopped" ? `bunker delete ${id}` : undefined });
+    // startContainer hooks run here, in bunker's namespaces, not in the container's (documented)
+    if (state.hooks?.startContainer?.length) await runHooks("startContainer", state.hooks.startContainer, statePayload(state, "created"));
+    const fifo = `${dir}/exec.fifo`;
+    const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const b = Buffer.alloc(1);
+      for (;;) {
+        let n = 0;
+        try {
+          n = readSync(fd, b, 0, 1, null);
+        } catch (e) {
+          if ((e as { code?: string }).code !== "EAGAIN") throw e;
+        }
+        if (n === 1) break;
+        if (!isAlive(state)) throw new BunkerError("the container process exited before start", { errno: "ESRCH", fix: `bunker delete ${id}` });
+        Bun.sleepSync(1);
+      }
+    } finally {
+      closeSync(fd);
+      unlinkSync(fifo);
+    }
+    const warn = (e: BunkerError) => process.stderr.write(`${e.format()}\n`);
+    if (state.hooks?.poststart?.length) await runHooks("poststart", state.hooks.poststart, statePayload(state, "running"), { onWarning: warn });
+  } finally {
+    release();
+  }
+}
+
+export function containerStatus(root: string, id: string): { state: ContainerState | undefined; status: string; dir: string } {
+  const dir = containerDir(root, id);
+  const state = readState(root, id);
+  return { state, status: state ? status(dir, state) : "creating", dir };
+}
+
+export function stateJson(root: string, id: string): Record<string, unknown> {
+  const { state, status: st } = containerStatus(root, id);
+  if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
+  return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner };
+}
+
+/** pids of every process in the container's pid namespace (host pids) */
+export function containerPids(state: ContainerState): number[] {
+  if (!isAlive(state)) return [];
+  let ns: string;
+  try {
+    ns = readlinkSync(`/proc/${state.pid}/ns/pid`);
+  } catch {
+    return [state.pid];
+  }
+  const pids: number[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readlinkSync(`/proc/${e}/ns/pid`) === ns) pids.push(Number(e));
+    } catch {
+      /* gone, or not ours */
+    }
+  }
+  return pids.sort((a, b) => a - b);
+}
+
+export function killContainer(root: string, id: string, signal: number, all: boolean): void {
+  const { dir, state } = loadExisting(root, id);
+  const st = status(dir, state);
+  if (st === "stopped") throw new BunkerError(`container "${id}" is not running`, { errno: "ESRCH" });
+  const targets = all ? containerPids(state) : [state.pid];
+  for (const pid of targets) {
+    try {
+      process.kill(pid, signal);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "ESRCH") throw new BunkerError(`cannot signal process ${pid}`, { errno: (e as { code?: string }).code });
+    }
+  }
+}
+
+export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
+  const dir = containerDir(root, id);
+  if (!existsSync(dir)) throw notFound(id);
+  const release = lockContainer(dir, id);
+  try {
+    const state = readState(root, id);
+    if (state) {
+      const st = status(dir, state);
+      if (st !== "stopped") {
+        if (!force) throw new BunkerError(`cannot delete container "${id}" that is ${st}`, { errno: "EBUSY", fix: `stop it first, or bunker delete --force ${id}` });
+        for (const pid of containerPids(state)) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            /* already gone */
+          }
+        }
+        if (!waitPidExit(state.pid, 5000)) throw new BunkerError(`container "${id}" did not die after SIGKILL`, { errno: "ETIMEDOUT" });
+      }
+      // poststop failures are reported, not fatal (runtime-spec)
+      const warn = (e: BunkerError) => process.stderr.write(`${e.format()}\n`);
+      if (state.hooks?.poststop?.length) await runHooks("poststop", state.hooks.poststop, statePayload(state, "stopped"), { onWarning: warn });
+    }
+    rmSync(dir, { recursive: true, force: true });
+  } finally {
+    release();
+  }
+}
+
+export interface ExecOptions {
+  root: string;
+  id: string;
+  process: Process;
+  detach: boolean;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds?: number;
+  debug?: (m: string) => void;
+}
+
+/** exec: a new process in every namespace of the container (and its cgroup) */
+export async function execInContainer(o: ExecOptions): Promise<number> {
+  const { dir, state } = loadExisting(o.root, o.id);
+  const st = status(dir, state);
+  if (st !== "running" && st !== "created") throw new BunkerError(`cannot exec in a container that is ${st}`, { errno: "EINVAL" });
+  const ops: Op[] = [];
+  // user first (it grants the rights to join the others), mnt last: after it, /proc is the container's
+  const order: [string, number][] = [["user", K.CLONE_NEWUSER], ["ipc", K.CLONE_NEWIPC], ["uts", K.CLONE_NEWUTS], ["net", K.CLONE_NEWNET], ["cgroup", K.CLONE_NEWCGROUP], ["pid", K.CLONE_NEWPID], ["mnt", K.CLONE_NEWNS]];
+  let joinsPid = false;
+  for (const [name, flag] of order) {
+    const theirs = `/proc/${state.pid}/ns/${name}`;
+    let same = false;
+    try {
+      same = readlinkSync(theirs) === readlinkSync(`/proc/self/ns/${name}`);
+    } catch {
+      continue;
+    }
+    if (same) continue;
+    ops.push({ op: "setns", path: theirs, nstype: flag });
+    if (flag === K.CLONE_NEWPID) joinsPid = true;
+  }
+  if (joinsPid) ops.push({ op: "fork" });
+  if (o.process.terminal) {
+    if (o.detach && !o.consoleSocket) throw new BunkerError("exec: -t with -d needs --console-socket", { errno: "EINVAL" });
+    ops.push({ op: "pty", rows: o.process.consoleSize?.height ?? 0, cols: o.process.consoleSize?.width ?? 0 });
+  } else ops.push({ op: "setsid" });
+  const spec: Spec = { ociVersion: state.ociVersion, process: o.process };
+  ops.push(...processOps(spec, { ...processContext(o.process), preserveFds: o.preserveFds }));
+  if (!o.detach) becomeSubreaper();
+  const c = await launch({ cloneFlags: 0, ops }, { debug: o.debug, cgroup: state.cgroup ? { addProcess: (pid) => writeFileSync(`${state.cgroup}/cgroup.procs`, String(pid)) } : undefined });
+  let pid = c.pid;
+  if (c.forked) {
+    supervise(c.pid, -1, false); // reap the intermediate: the process is now ours (subreaper) or our caller's
+    pid = c.forked;
+  }
+  if (o.pidFile) writeFileSync(o.pidFile, String(pid));
+  if (o.detach) {
+    if (c.pty >= 0) {
+      try {
+        sendFd(o.consoleSocket!, c.pty);
+      } finally {
+        closeSync(c.pty);
+      }
+    }
+    return 0;
+  }
+  const r = supervise(pid, c.pty, !!o.process.terminal);
+  return r.signal ? 128 + r.signal : r.code;
+}

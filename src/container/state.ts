@@ -1,0 +1,129 @@
+// Per-container state under the state root: state.json (written atomically),
+// a lock file (flock) that serializes commands on one container, exec.fifo.
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { BunkerError } from "../errors.ts";
+import type { Hooks, Process } from "../oci/spec.ts";
+import { flock } from "../sys/shim.ts";
+
+export type Status = "creating" | "created" | "running" | "paused" | "stopped";
+
+export interface ContainerState {
+  ociVersion: string;
+  id: string;
+  /** host pid of the container's first process */
+  pid: number;
+  /** its start time (/proc/PID/stat field 22): a reused pid is not ours */
+  pidStart: string;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+  /** the container's cgroup (absolute path), when it has one */
+  cgroup?: string;
+  /** config.process, for exec defaults */
+  process?: Process;
+  /** the hooks that run after create: startContainer and poststart (start), poststop (delete) */
+  hooks?: Pick<Hooks, "startContainer" | "poststart" | "poststop">;
+  /** the config had its own user namespace (exec joins it) */
+  userns: boolean;
+}
+
+const ID_RE = /^[A-Za-z0-9_+\-.]+$/;
+
+export function checkId(id: string | undefined, cmd: string): string {
+  if (!id) throw new BunkerError(`${cmd}: container id required`, { errno: "EINVAL", fix: `bunker ${cmd} ID` });
+  if (!ID_RE.test(id) || id === "." || id === ".." || id.length > 1024)
+    throw new BunkerError(`${cmd}: invalid container id "${id}"`, { errno: "EINVAL", fix: "use letters, digits and _ + - . only" });
+  return id;
+}
+
+export function containerDir(root: string, id: string): string {
+  return `${root}/${id}`;
+}
+
+export function notFound(id: string): BunkerError {
+  return new BunkerError(`container "${id}" does not exist`, { errno: "ENOENT" });
+}
+
+/** exclusive lock on the container's lock file; released by the returned function (or at exit) */
+export function lockContainer(dir: string, id: string): () => void {
+  let fd: number;
+  try {
+    fd = openSync(`${dir}/lock`, "a", 0o600);
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT") throw notFound(id);
+    throw new BunkerError("cannot open the container lock", { errno: (e as { code?: string }).code, path: `${dir}/lock` });
+  }
+  const r = flock(fd, 2 /* LOCK_EX */);
+  if (r < 0) throw new BunkerError("cannot lock the container", { errno: -r, path: `${dir}/lock` });
+  return () => closeSync(fd);
+}
+
+/** creates the container's directory: the one atomic step two concurrent `create`s race on */
+export function claimContainer(root: string, id: string): string {
+  const dir = containerDir(root, id);
+  try {
+    // 0711: the container's own root (another host uid with a mapped root) reaches exec.fifo
+    mkdirSync(dir, { mode: 0o711 });
+  } catch (e) {
+    if ((e as { code?: string }).code === "EEXIST") throw new BunkerError(`container "${id}" already exists`, { errno: "EEXIST", path: dir, fix: `bunker delete --force ${id}` });
+    throw new BunkerError("cannot create the container's state directory", { errno: (e as { code?: string }).code, path: dir });
+  }
+  return dir;
+}
+
+export function writeState(dir: string, s: ContainerState): void {
+  writeFileSync(`${dir}/state.json.tmp`, JSON.stringify(s));
+  renameSync(`${dir}/state.json.tmp`, `${dir}/state.json`);
+}
+
+export function readState(root: string, id: string): ContainerState | undefined {
+  const dir = containerDir(root, id);
+  try {
+    return JSON.parse(readFileSync(`${dir}/state.json`, "utf8")) as ContainerState;
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT") {
+      if (existsSync(dir)) return undefined; // being created, or a killed create: delete --force cleans it
+      throw notFound(id);
+    }
+    throw new BunkerError("corrupt container state", { errno: "EINVAL", path: `${dir}/state.json`, fix: `bunker delete --force ${id}` });
+  }
+}
+
+export function listIds(root: string): string[] {
+  try {
+    return readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && ID_RE.test(d.name)).map((d) => d.name).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** field 22 of /proc/PID/stat (start time in clock ticks), or undefined if PID is gone */
+export function pidStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (rest[0] === "Z" || rest[0] === "X") return undefined; // a zombie has exited
+    return rest[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(s: ContainerState): boolean {
+  return s.pid > 0 && pidStartTime(s.pid) === s.pidStart;
+}
+
+export function status(dir: string, s: ContainerState): Status {
+  if (!isAlive(s)) return "stopped";
+  if (existsSync(`${dir}/exec.fifo`)) return "created";
+  if (s.cgroup) {
+    try {
+      if (readFileSync(`${s.cgroup}/cgroup.freeze`, "utf8").trim() === "1") return "paused";
+    } catch {
+      /* no freezer: not paused */
+    }
+  }
+  return "running";
+}

@@ -1,0 +1,335 @@
+// `bunker load` and `bunker save`: image archives in and out of the store.
+//
+// Input: a docker-archive (`docker save`: manifest.json, in the pre-25 layout
+// with <id>/layer.tar or the 25+ OCI-layout form with blobs/sha256/...),
+// an oci-archive (a tar of an OCI image layout) or an OCI layout directory;
+// a tar may itself be gzip/zstd-compressed.  Every file is hashed as it is
+// copied into the store's tmp/, and every blob named by digest must match.
+// Output: a docker-archive (pre-25 layout: <diffid>/layer.tar, <id>.json,
+// manifest.json, repositories) that `docker load` and `podman load` accept.
+import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from "node:fs";
+import { join, posix } from "node:path";
+import { BunkerError, fromSysError } from "../errors.ts";
+import { decompress, detectCompression } from "./compress.ts";
+import { chainIds, digestHex, digestMismatch, Hasher, sha256 } from "./digest.ts";
+import { choosePlatform, hostPlatform } from "./platform.ts";
+import { formatReference, parseReference, repoName, shortName } from "./reference.ts";
+import type { Store } from "./store.ts";
+import { TarReader, type TarEntry } from "./tar.ts";
+import { padding, TAR_END, tarHeader } from "./tarwriter.ts";
+import { isIndex, MT, type Descriptor, type ImageConfigFile, type Index, type Manifest, type Platform } from "./types.ts";
+
+interface FileRef {
+  /** where the bytes are now */
+  path: string;
+  digest: string;
+  size: number;
+  /** a temp file we may rename into the store (else it is copied) */
+  owned: boolean;
+}
+
+/** The files of an archive or layout directory, by normalized relative path. */
+interface Source {
+  file(path: string): FileRef | undefined;
+  cleanup(): void;
+}
+
+export interface Loaded {
+  manifestDigest: string;
+  names: string[];
+  /** what unpacking could not represent (device nodes rootless, ...) */
+  notes?: string[];
+}
+
+function norm(p: string): string {
+  return posix.normalize(p.replace(/^(\.\/)+/, "")).replace(/^\/+/, "");
+}
+
+/** Unpacks the tar archive FILE's regular files into the store's tmp/, hashed on the way. */
+async function archiveSource(store: Store, file: string): Promise<Source> {
+  const files = new Map<string, FileRef>();
+  const links = new Map<string, string>();
+  let cur: { e: TarEntry; h: Hasher; w: ReturnType<ReturnType<typeof Bun.file>["writer"]>; path: string } | undefined;
+  const pending: Promise<unknown>[] = [];
+  const reader = new TarReader({
+    entry: (e) => {
+      const name = norm(e.name);
+      if (e.type === "symlink") links.set(name, norm(posix.join(posix.dirname(name), e.linkname)));
+      else if (e.type === "hardlink") links.set(name, norm(e.linkname));
+      else if (e.type === "file") {
+        const path = store.tempPath("load");
+        cur = { e, h: new Hasher(), w: Bun.file(path).writer({ highWaterMark: 1 << 20 }), path };
+        files.set(name, { path, digest: "", size: e.size, owned: true });
+      }
+    },
+    data: (c) => {
+      cur!.h.update(c);
+      cur!.w.write(c);
+    },
+    entryEnd: (e) => {
+      if (!cur || cur.e !== e) return;
+      const ref = files.get(norm(e.name))!;
+      ref.digest = cur.h.digest();
+      pending.push(Promise.resolve(cur.w.end()));
+      cur = undefined;
+    },
+  });
+  const cleanup = () => {
+    for (const f of files.values()) rmSync(f.path, { force: true });
+  };
+  try {
+    for await (const c of decompress(Bun.file(file).stream())) reader.push(c);
+    reader.end();
+    if (cur) pending.push(Promise.resolve(cur.w.end()));
+    await Promise.all(pending);
+  } catch (e) {
+    await Promise.allSettled(pending);
+    cleanup();
+    throw e;
+  }
+  return {
+    file(path) {
+      let p = norm(path);
+      for (let i = 0; i < 16 && links.has(p); i++) p = links.get(p)!;
+      return files.get(p);
+    },
+    cleanup,
+  };
+}
+
+/** An OCI layout directory: files are hashed when asked for and copied, never moved. */
+function dirSource(dir: string): Source {
+  const cache = new Map<string, FileRef>();
+  return {
+    file(path) {
+      const p = norm(path);
+      if (p.startsWith("..")) return undefined;
+      const hit = cache.get(p);
+      if (hit) return hit;
+      const full = join(dir, p);
+      if (!existsSync(full) || !statSync(full).isFile()) return undefined;
+      const bytes = readFileSync(full);
+      const ref = { path: full, digest: sha256(bytes), size: bytes.length, owned: false };
+      cache.set(p, ref);
+      return ref;
+    },
+    cleanup() {},
+  };
+}
+
+async function commit(store: Store, ref: FileRef, expected?: string): Promise<string> {
+  if (expected && ref.digest !== expected) throw digestMismatch(`archive file ${ref.path}`, expected, ref.digest);
+  if (store.hasBlob(ref.digest)) return ref.digest;
+  if (ref.owned) {
+    store.commitBlob(ref.path, ref.digest);
+    return ref.digest;
+  }
+  return store.putBlobStream(Bun.file(ref.path).stream(), { digest: ref.digest, size: ref.size });
+}
+
+function need(src: Source, path: string, what: string): FileRef {
+  const f = src.file(path);
+  if (!f) throw new BunkerError(`the archive has no ${what}`, { errno: "ENOENT", path, fix: "is it a docker save / OCI archive?" });
+  return f;
+}
+
+function json<T>(ref: FileRef): T {
+  try {
+    return JSON.parse(readFileSync(ref.path, "utf8")) as T;
+  } catch (e) {
+    throw new BunkerError(`invalid JSON in the archive: ${(e as Error).message}`, { errno: "EINVAL", path: ref.path });
+  }
+}
+
+function layerMediaType(path: string, oci: boolean): string {
+  const head = new Uint8Array(4);
+  const fd = openSync(path, "r");
+  try {
+    readSync(fd, head, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const c = detectCompression(head);
+  if (c === "zstd") return MT.ociLayerZstd;
+  if (oci) return c === "gzip" ? MT.ociLayerGzip : MT.ociLayer;
+  return c === "gzip" ? MT.dockerLayerGzip : MT.dockerLayer;
+}
+
+interface DockerManifestEntry {
+  Config: string;
+  RepoTags?: string[] | null;
+  Layers: string[];
+}
+
+async function loadDocker(store: Store, src: Source, entries: DockerManifestEntry[]): Promise<Loaded[]> {
+  const out: Loaded[] = [];
+  for (const ent of entries) {
+    const cfgRef = need(src, ent.Config, `config ${ent.Config}`);
+    const config = json<ImageConfigFile>(cfgRef);
+    const configDigest = await commit(store, cfgRef);
+    const zstd = ent.Layers.some((l) => layerMediaType(need(src, l, `layer ${l}`).path, false) === MT.ociLayerZstd);
+    const layers: Descriptor[] = [];
+    for (const l of ent.Layers) {
+      const ref = need(src, l, `layer ${l}`);
+      const mediaType = layerMediaType(ref.path, zstd);
+      const m = /(?:^|\/)blobs\/sha256\/([a-f0-9]{64})$/.exec(norm(l));
+      layers.push({ mediaType, digest: await commit(store, ref, m ? `sha256:${m[1]}` : undefined), size: ref.size });
+    }
+    if (layers.length !== config.rootfs?.diff_ids?.length) throw new BunkerError(`archive image ${ent.Config}: ${layers.length} layers but ${config.rootfs?.diff_ids?.length ?? 0} diff_ids`, { errno: "EINVAL" });
+    const manifest: Manifest = {
+      schemaVersion: 2,
+      mediaType: zstd ? MT.ociManifest : MT.dockerManifest,
+      config: { mediaType: zstd ? MT.ociConfig : MT.dockerConfig, digest: configDigest, size: cfgRef.size },
+      layers,
+    };
+    const manifestDigest = store.putBlob(JSON.stringify(manifest));
+    out.push({ manifestDigest, names: (ent.RepoTags ?? []).map((t) => formatReference(parseReference(t))) });
+  }
+  return out;
+}
+
+/** Resolves DESC (index or manifest) to the manifest for PLATFORM, storing what it reads. */
+async function ociManifest(store: Store, src: Source, desc: Descriptor, platform: Platform, depth = 0): Promise<string> {
+  const ref = need(src, `blobs/sha256/${digestHex(desc.digest)}`, `blob ${desc.digest}`);
+  if (ref.digest !== desc.digest) throw digestMismatch(`archive blob`, desc.digest, ref.digest);
+  const doc = json<Manifest & Index>(ref);
+  if (isIndex(doc.mediaType ?? desc.mediaType, doc)) {
+    if (depth > 4) throw new BunkerError("OCI index nesting too deep", { errno: "ELOOP" });
+    return ociManifest(store, src, choosePlatform(doc.manifests, platform, `index ${desc.digest}`), platform, depth + 1);
+  }
+  for (const d of [doc.config, ...doc.layers]) await commit(store, need(src, `blobs/sha256/${digestHex(d.digest)}`, `blob ${d.digest}`), d.digest);
+  return commit(store, ref, desc.digest);
+}
+
+async function loadOci(store: Store, src: Source, platform: Platform): Promise<Loaded[]> {
+  const index = json<Index>(need(src, "index.json", "index.json"));
+  const out: Loaded[] = [];
+  for (const desc of index.manifests ?? []) {
+    const manifestDigest = await ociManifest(store, src, desc, platform);
+    const names: string[] = [];
+    const full = desc.annotations?.["io.containerd.image.name"];
+    const refName = desc.annotations?.["org.opencontainers.image.ref.name"];
+    if (full) names.push(formatReference(parseReference(full)));
+    else if (refName && /[/:]/.test(refName)) names.push(formatReference(parseReference(refName)));
+    else if (refName) names.push(formatReference(parseReference(`localhost/oci-archive:${refName}`)));
+    out.push({ manifestDigest, names });
+  }
+  return out;
+}
+
+/** Loads FILE (archive or layout dir) into STORE; unpacks the layers; returns what was loaded. */
+export async function loadArchive(store: Store, file: string, platform = hostPlatform()): Promise<Loaded[]> {
+  let isDir: boolean;
+  try {
+    isDir = lstatSync(file).isDirectory();
+  } catch (e) {
+    throw fromSysError("cannot open the image archive", e, { path: file });
+  }
+  const src = isDir ? dirSource(file) : await archiveSource(store, file);
+  let loaded: Loaded[];
+  try {
+    const dockerManifest = src.file("manifest.json");
+    if (dockerManifest) loaded = await loadDocker(store, src, json<DockerManifestEntry[]>(dockerManifest));
+    else if (src.file("index.json")) loaded = await loadOci(store, src, platform);
+    else throw new BunkerError("not an image archive: neither manifest.json nor index.json found", { errno: "EINVAL", path: file, fix: "use a docker save, oci-archive or OCI layout" });
+  } finally {
+    src.cleanup();
+  }
+  for (const l of loaded) {
+    const m = store.readJson<Manifest>(l.manifestDigest);
+    const diffIds = store.readJson<ImageConfigFile>(m.config.digest).rootfs?.diff_ids ?? [];
+    const release = store.inflight([l.manifestDigest, m.config.digest, ...m.layers.map((x) => x.digest)], chainIds(diffIds));
+    try {
+      const layers = await store.ensureLayers(l.manifestDigest);
+      l.notes = [...new Set(layers.flatMap((x) => x.notes))];
+      await store.addImage(l.manifestDigest, l.names);
+    } finally {
+      release();
+    }
+  }
+  return loaded;
+}
+
+// ---- save ---------------------------------------------------------------------------
+
+/** Writes the images REFS as a docker-archive to OUT (temp + rename). */
+export async function saveArchive(store: Store, refs: string[], out: string): Promise<void> {
+  const tmp = `${out}.tmp-${process.pid}`;
+  const w = Bun.file(tmp).writer({ highWaterMark: 1 << 20 });
+  const written = new Set<string>();
+  const manifest: DockerManifestEntry[] = [];
+  const repositories: Record<string, Record<string, string>> = {};
+  const mtime = Math.floor(Date.now() / 1000);
+  const put = async (name: string, size: number, body: AsyncIterable<Uint8Array> | Uint8Array) => {
+    w.write(tarHeader({ name, size, mtime, mode: 0o644 }));
+    if (body instanceof Uint8Array) w.write(body);
+    else for await (const c of body) w.write(c);
+    w.write(padding(size));
+    await w.flush();
+  };
+  try {
+    for (const ref of refs) {
+      const rec = store.get(ref);
+      const m = store.manifestOf(rec);
+      const config = store.readJson<ImageConfigFile>(m.config.digest);
+      const cfgName = `${digestHex(m.config.digest)}.json`;
+      if (!written.has(cfgName)) {
+        written.add(cfgName);
+        const bytes = store.readBlob(m.config.digest);
+        await put(cfgName, bytes.length, bytes);
+      }
+      const layers: string[] = [];
+      for (let i = 0; i < m.layers.length; i++) {
+        const diffId = config.rootfs.diff_ids[i]!;
+        const name = `${digestHex(diffId)}/layer.tar`;
+        layers.push(name);
+        if (written.has(name)) continue;
+        written.add(name);
+        await put(name, ...(await uncompressedLayer(store, m.layers[i]!.digest, diffId)));
+      }
+      const tags = ref.includes("@") || /^(sha256:)?[a-f0-9]{6,64}$/.test(ref) ? rec.names : [formatReference(parseReference(ref))];
+      manifest.push({ Config: cfgName, RepoTags: tags, Layers: layers }); // full names: podman reads short ones as localhost/
+      for (const t of tags) {
+        const r = parseReference(t);
+        (repositories[shortName(repoName(r))] ??= {})[r.tag ?? "latest"] = digestHex(rec.id);
+      }
+    }
+    const mj = new TextEncoder().encode(JSON.stringify(manifest));
+    await put("manifest.json", mj.length, mj);
+    const rj = new TextEncoder().encode(JSON.stringify(repositories));
+    await put("repositories", rj.length, rj);
+    w.write(TAR_END);
+    await w.end();
+    renameSync(tmp, out);
+  } catch (e) {
+    await Promise.resolve(w.end()).catch(() => {});
+    rmSync(tmp, { force: true });
+    throw e instanceof BunkerError ? e : fromSysError("cannot write the image archive", e, { path: out });
+  }
+}
+
+/** [size, stream] of a layer's uncompressed tar; a compressed blob is decompressed to tmp first. */
+async function uncompressedLayer(store: Store, blob: string, diffId: string): Promise<[number, AsyncIterable<Uint8Array>]> {
+  const path = store.blobPath(blob);
+  if (blob === diffId) return [statSync(path).size, Bun.file(path).stream()];
+  const tmp = store.tempPath("save-layer");
+  const h = new Hasher();
+  const w = Bun.file(tmp).writer({ highWaterMark: 1 << 20 });
+  for await (const c of decompress(Bun.file(path).stream())) {
+    h.update(c);
+    w.write(c);
+  }
+  await w.end();
+  if (h.digest() !== diffId) {
+    rmSync(tmp, { force: true });
+    throw digestMismatch(`stored layer ${blob}`, diffId, h.digest(), path);
+  }
+  async function* once() {
+    try {
+      for await (const c of Bun.file(tmp).stream()) yield c;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+  return [h.bytes, once()];
+}

@@ -1,0 +1,77 @@
+// Layer compression: detected from the first bytes (media types lie often
+// enough), decompressed as a stream on zlib's worker threads so gunzip/zstd
+// overlaps with hashing and writing on the main thread.
+import { createGunzip, createZstdDecompress, constants as zc } from "node:zlib";
+import type { Transform } from "node:stream";
+import { BunkerError } from "../errors.ts";
+
+export type Compression = "gzip" | "zstd" | "none";
+
+export function detectCompression(head: Uint8Array): Compression {
+  if (head[0] === 0x1f && head[1] === 0x8b) return "gzip";
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return "zstd";
+  if (head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58)
+    throw new BunkerError("xz-compressed layers are not supported", { errno: "EOPNOTSUPP", fix: "use a gzip, zstd or uncompressed layer" });
+  if (head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68)
+    throw new BunkerError("bzip2-compressed layers are not supported", { errno: "EOPNOTSUPP", fix: "use a gzip, zstd or uncompressed layer" });
+  return "none";
+}
+
+const CHUNK = 256 * 1024;
+
+function decompressor(kind: "gzip" | "zstd"): Transform {
+  return kind === "gzip"
+    ? createGunzip({ chunkSize: CHUNK })
+    : createZstdDecompress({ chunkSize: CHUNK, params: { [zc.ZSTD_d_windowLogMax]: 31 } });
+}
+
+/**
+ * Decompresses SRC (whatever its compression) as a stream.  ON_RAW sees every
+ * input byte (for the blob digest), the yielded chunks are the tar stream.
+ */
+export async function* decompress(src: AsyncIterable<Uint8Array>, onRaw?: (c: Uint8Array) => void): AsyncGenerator<Uint8Array> {
+  const it = src[Symbol.asyncIterator]();
+  let first = await it.next();
+  while (!first.done && first.value.length < 4) {
+    // tiny first chunk: join with the next one so the magic can be seen
+    const next = await it.next();
+    if (next.done) break;
+    const joined = new Uint8Array(first.value.length + next.value.length);
+    joined.set(first.value);
+    joined.set(next.value, first.value.length);
+    first = { done: false, value: joined };
+  }
+  if (first.done) return;
+  const kind = detectCompression(first.value);
+  if (kind === "none") {
+    onRaw?.(first.value);
+    yield first.value;
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      onRaw?.(r.value);
+      yield r.value;
+    }
+    return;
+  }
+  const z = decompressor(kind);
+  let failed: unknown;
+  const feed = (async () => {
+    let r: IteratorResult<Uint8Array> = first;
+    while (!r.done) {
+      onRaw?.(r.value);
+      if (!z.write(r.value)) await new Promise<void>((res) => z.once("drain", res));
+      r = await it.next();
+    }
+    z.end();
+  })().catch((e) => {
+    failed = e;
+    z.destroy(e);
+  });
+  try {
+    for await (const out of z as AsyncIterable<Uint8Array>) yield out;
+  } catch (e) {
+    if (failed) throw failed;
+    throw new BunkerError(`cannot decompress the ${kind} stream: ${(e as Error).message}`, { errno: "EINVAL", fix: "the blob is corrupt or truncated" });
+  }
+  await feed;
+  if (failed) throw failed;
+}

@@ -1,0 +1,204 @@
+// A client of the distribution (Docker Registry HTTP API v2) protocol:
+// the 401 WWW-Authenticate challenge answered with a Bearer token (cached per
+// scope) or Basic credentials, manifests by tag or digest (verified), blobs
+// streamed with Range resume, redirects followed by hand so Authorization is
+// never sent to another host (blob storage behind a redirect).
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { BunkerError } from "../errors.ts";
+import { findCredentials, type Credentials } from "./auth.ts";
+import { digestMismatch, sha256 } from "./digest.ts";
+import { registryHost } from "./reference.ts";
+import { MT } from "./types.ts";
+
+export interface RegistryOptions {
+  /** plain HTTP allowed and TLS certificates not verified (--tls-verify=false / --insecure) */
+  insecure?: boolean;
+  /** Docker-style certs.d dir: *.crt = CAs, client.cert + client.key */
+  certDir?: string;
+  credentials?: Credentials;
+}
+
+const MANIFEST_ACCEPT = [MT.ociIndex, MT.ociManifest, MT.dockerList, MT.dockerManifest].join(", ");
+
+interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/** Parses `Bearer realm="…",service="…",scope="…"`. */
+export function parseChallenge(h: string): Challenge {
+  const sp = h.indexOf(" ");
+  const scheme = (sp < 0 ? h : h.slice(0, sp)).toLowerCase();
+  const params: Record<string, string> = {};
+  const re = /([a-zA-Z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g;
+  for (let m; (m = re.exec(sp < 0 ? "" : h.slice(sp + 1))); ) params[m[1]!.toLowerCase()] = (m[2] ?? m[3] ?? "").replace(/\\(.)/g, "$1");
+  return { scheme, params };
+}
+
+function netError(what: string, e: unknown, url: string, insecure: boolean): BunkerError {
+  const msg = (e as Error)?.message ?? String(e);
+  const code = (e as { code?: string }).code;
+  const tls = /certificate|tls|ssl/i.test(msg + (code ?? ""));
+  return new BunkerError(`${what}: ${msg}`, {
+    errno: code && /^E[A-Z]+$/.test(code) ? code : tls ? "EPROTO" : "ECONNREFUSED",
+    path: url,
+    fix: tls && !insecure ? "for a registry without a valid certificate use --tls-verify=false (or --cert-dir)" : "check the registry address and the network",
+  });
+}
+
+export class Registry {
+  readonly host: string;
+  private scheme: "https" | "http" = "https";
+  private schemeKnown = false;
+  private tokens = new Map<string, string>();
+  private basic = false;
+  private readonly creds: Credentials | undefined;
+  private readonly tls: Record<string, unknown>;
+
+  constructor(readonly registry: string, private readonly opts: RegistryOptions = {}) {
+    this.host = registryHost(registry);
+    this.creds = opts.credentials ?? findCredentials(registry);
+    this.tls = opts.insecure ? { rejectUnauthorized: false } : {};
+    if (opts.certDir && existsSync(opts.certDir)) {
+      const files = readdirSync(opts.certDir);
+      const ca = files.filter((f) => f.endsWith(".crt")).map((f) => readFileSync(join(opts.certDir!, f), "utf8"));
+      if (ca.length) this.tls.ca = ca;
+      const cert = files.find((f) => f.endsWith(".cert"));
+      if (cert) {
+        this.tls.cert = readFileSync(join(opts.certDir, cert), "utf8");
+        this.tls.key = readFileSync(join(opts.certDir, cert.replace(/\.cert$/, ".key")), "utf8");
+      }
+    }
+  }
+
+  private url(path: string): string {
+    return `${this.scheme}://${this.host}${path}`;
+  }
+
+  private authHeader(scope: string): string | undefined {
+    const t = this.tokens.get(scope);
+    if (t) return `Bearer ${t}`;
+    if (this.basic && this.creds) return `Basic ${Buffer.from(`${this.creds.username}:${this.creds.password}`).toString("base64")}`;
+    return undefined;
+  }
+
+  /** One fetch, following redirects by hand; Authorization only goes to the registry host. */
+  private async fetchFollow(url: string, init: { method?: string; headers: Record<string, string> }, auth: string | undefined): Promise<Response> {
+    let cur = url;
+    for (let hop = 0; hop < 10; hop++) {
+      const sameHost = new URL(cur).host === new URL(this.url("/")).host;
+      const headers = { ...init.headers, ...(auth && sameHost ? { Authorization: auth } : {}) };
+      let res: Response;
+      try {
+        res = await fetch(cur, { method: init.method ?? "GET", headers, redirect: "manual", tls: this.tls } as RequestInit);
+      } catch (e) {
+        throw netError(`cannot reach registry ${this.host}`, e, cur, !!this.opts.insecure);
+      }
+      if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
+        cur = new URL(res.headers.get("location")!, cur).toString();
+        await res.body?.cancel();
+        continue;
+      }
+      return res;
+    }
+    throw new BunkerError(`too many redirects from registry ${this.host}`, { errno: "ELOOP", path: url });
+  }
+
+  /** Decides https vs http (http only when insecure and https does not answer). */
+  private async probe(): Promise<void> {
+    if (this.schemeKnown) return;
+    try {
+      await fetch(this.url("/v2/"), { redirect: "manual", tls: this.tls } as RequestInit).then((r) => r.body?.cancel());
+    } catch (e) {
+      if (!this.opts.insecure) throw netError(`cannot reach registry ${this.host}`, e, this.url("/v2/"), false);
+      this.scheme = "http";
+    }
+    this.schemeKnown = true;
+  }
+
+  /** GET (or HEAD) PATH with SCOPE's credentials, answering one auth challenge. */
+  async request(path: string, scope: string, headers: Record<string, string> = {}, method = "GET"): Promise<Response> {
+    await this.probe();
+    let res = await this.fetchFollow(this.url(path), { method, headers }, this.authHeader(scope));
+    if (res.status !== 401) return res;
+    await res.body?.cancel();
+    const ch = parseChallenge(res.headers.get("www-authenticate") ?? "");
+    if (ch.scheme === "bearer") await this.fetchToken(ch, scope);
+    else if (ch.scheme === "basic") {
+      if (!this.creds) throw this.denied(path, "the registry wants a login");
+      this.basic = true;
+    } else throw this.denied(path, `unsupported authentication "${ch.scheme || "none"}"`);
+    res = await this.fetchFollow(this.url(path), { method, headers }, this.authHeader(scope));
+    if (res.status === 401) {
+      await res.body?.cancel();
+      throw this.denied(path, this.creds ? "the credentials were refused" : "the registry wants a login");
+    }
+    return res;
+  }
+
+  private denied(path: string, why: string): BunkerError {
+    return new BunkerError(`registry ${this.host} denied access: ${why}`, { errno: "EACCES", path: this.url(path), fix: `bunker login ${this.registry}` });
+  }
+
+  private async fetchToken(ch: Challenge, scope: string): Promise<void> {
+    const realm = ch.params.realm;
+    if (!realm) throw new BunkerError(`registry ${this.host}: Bearer challenge without a realm`, { errno: "EPROTO" });
+    const u = new URL(realm);
+    if (ch.params.service) u.searchParams.set("service", ch.params.service);
+    if (scope) u.searchParams.set("scope", scope);
+    const headers: Record<string, string> = {};
+    if (this.creds) headers.Authorization = `Basic ${Buffer.from(`${this.creds.username}:${this.creds.password}`).toString("base64")}`;
+    let res: Response;
+    try {
+      res = await fetch(u, { headers, tls: this.tls } as RequestInit);
+    } catch (e) {
+      throw netError("cannot reach the registry's token server", e, u.toString(), !!this.opts.insecure);
+    }
+    if (res.status === 401 || res.status === 403) throw this.denied(u.pathname, "the token server refused the credentials");
+    if (!res.ok) throw new BunkerError(`token server ${u.host} answered ${res.status}`, { errno: "EPROTO", path: u.toString() });
+    const body = (await res.json()) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new BunkerError(`token server ${u.host} sent no token`, { errno: "EPROTO", path: u.toString() });
+    this.tokens.set(scope, token);
+  }
+
+  /** Checks the credentials (for `bunker login`): a GET /v2/ that must end in 200. */
+  async ping(): Promise<void> {
+    const res = await this.request("/v2/", "");
+    await res.body?.cancel();
+    if (!res.ok) throw new BunkerError(`registry ${this.host} answered ${res.status} to /v2/`, { errno: "EPROTO" });
+  }
+
+  /** A manifest (or index) by tag or digest, with its verified digest. */
+  async manifest(repo: string, ref: string): Promise<{ bytes: Uint8Array; digest: string; mediaType: string }> {
+    const res = await this.request(`/v2/${repo}/manifests/${ref}`, `repository:${repo}:pull`, { Accept: MANIFEST_ACCEPT });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      throw new BunkerError(`manifest unknown: ${this.registry}/${repo}:${ref}`, { errno: "ENOENT", fix: "check the image name and tag" });
+    }
+    if (!res.ok) throw new BunkerError(`registry ${this.host} answered ${res.status} for manifest ${repo}:${ref}`, { errno: "EPROTO", path: await res.text().catch(() => "") });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (bytes.length > 4 << 20) throw new BunkerError(`manifest ${repo}:${ref} is too large (${bytes.length} bytes)`, { errno: "EFBIG" });
+    const digest = sha256(bytes);
+    if (ref.startsWith("sha256:") && digest !== ref) throw digestMismatch(`manifest ${repo}@${ref}`, ref, digest);
+    const claimed = res.headers.get("docker-content-digest");
+    if (!ref.startsWith("sha256:") && claimed && claimed.startsWith("sha256:") && claimed !== digest) throw digestMismatch(`manifest ${repo}:${ref}`, claimed, digest);
+    const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    return { bytes, digest, mediaType };
+  }
+
+  /** A blob's body from byte OFFSET on (status 206 when resumed, 200 when the server restarts it). */
+  async blob(repo: string, digest: string, offset = 0): Promise<Response> {
+    const res = await this.request(`/v2/${repo}/blobs/${digest}`, `repository:${repo}:pull`, offset ? { Range: `bytes=${offset}-` } : {});
+    if (res.status === 404) {
+      await res.body?.cancel();
+      throw new BunkerError(`blob unknown: ${repo}@${digest}`, { errno: "ENOENT" });
+    }
+    if (res.status !== 200 && res.status !== 206) {
+      await res.body?.cancel();
+      throw new BunkerError(`registry ${this.host} answered ${res.status} for blob ${digest}`, { errno: "EPROTO" });
+    }
+    return res;
+  }
+}

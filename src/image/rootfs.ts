@@ -1,0 +1,169 @@
+// What `bunker run IMAGE` needs from the image store.
+//
+//   const img = await prepareImageRootfs("busybox", { dataRoot: g.dataRoot });
+//   // img.lowerDirs: the unpacked layers, TOPMOST FIRST (overlayfs lowerdir order)
+//   // img.config:    Entrypoint, Cmd, Env, WorkingDir, User, StopSignal, ...
+//
+// How the container's rootfs is made from it (done by the core's plan, not here):
+//  - overlayfs mounted INSIDE the container's user namespace (after uid_map is
+//    written, in the child's mount namespace):
+//      mount("overlay", ROOTFS, "overlay", 0,
+//            "lowerdir=L1:L2:...,upperdir=UPPER,workdir=WORK,userxattr")
+//    with lowerdir = img.lowerDirs joined by ":" as returned, and UPPER/WORK
+//    fresh per container (e.g. <state dir>/<id>/upper and /work: two empty dirs
+//    on one filesystem, owned by the caller).  Nothing is copied: starting a
+//    second container costs one mount.
+//  - `userxattr` is required: opaque dirs carry user.overlay.opaque=y and the
+//    kernel then reads user.overlay.* (it is implied/forced in a user namespace
+//    since 5.11).  Whiteouts are 0/0 character devices, which overlayfs
+//    understands with or without it.
+//  - the lowerdir string must fit in a page: with many layers use
+//    `lowerDirsRelative` (chdir to `layersRoot` first) — about 66 bytes a layer.
+//  - unprivileged, layer files belong to the caller (= uid 0 in a one-id map);
+//    the image's own owners are in user.containers.override_stat
+//    ("UID:GID:0MODE:TYPE") for a future subuid-mapped / fuse-overlayfs mode.
+//  - without overlay (old kernel, odd filesystem): `flattenImageRootfs` makes a
+//    private copy (all layers applied, whiteouts resolved) into a directory.
+//  - the user: `resolveImageUser(img.lowerDirs, img.config.User)` reads the
+//    image's /etc/passwd and /etc/group (through the layers, whiteouts honoured).
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync } from "node:fs";
+import { join, relative } from "node:path";
+import { BunkerError } from "../errors.ts";
+import { decompress } from "./compress.ts";
+import { digestMismatch, Hasher } from "./digest.ts";
+import { lgetxattr } from "../sys/fsat.ts";
+import { pullImage, type PullOptions } from "./pull.ts";
+import { removeTree, Store, type ImageRecord } from "./store.ts";
+import type { ImageConfig } from "./types.ts";
+import { OPAQUE_XATTR, Unpacker } from "./unpack.ts";
+
+export interface ImageRootfsOptions extends PullOptions {
+  /** --data-root */
+  dataRoot?: string;
+  /** "missing" (default): pull when not in the store; "never": fail; "always": pull first */
+  pull?: "missing" | "never" | "always";
+}
+
+export interface ImageRootfs {
+  /** image ID (config digest) */
+  id: string;
+  /** the name it was found or pulled under */
+  name: string;
+  /** unpacked layer dirs, topmost first (overlayfs lowerdir order) */
+  lowerDirs: string[];
+  /** the same, relative to layersRoot (shorter mount options) */
+  lowerDirsRelative: string[];
+  layersRoot: string;
+  config: ImageConfig;
+  /** things the unpacker could not represent (device nodes rootless, ...) */
+  notes: string[];
+}
+
+async function findOrPull(store: Store, ref: string, opts: ImageRootfsOptions): Promise<ImageRecord> {
+  const mode = opts.pull ?? "missing";
+  const have = mode === "always" ? undefined : store.find(ref);
+  if (have) return have;
+  if (mode === "never") throw new BunkerError(`no such image: ${ref}`, { errno: "ENOENT", fix: `bunker pull ${ref} (or bunker load -i FILE)` });
+  const pulled = await pullImage(store, ref, opts);
+  return store.get(pulled.name ?? pulled.repoDigest);
+}
+
+/** The image REF's layers (unpacked once; verified) and runtime config, pulling it if needed. */
+export async function prepareImageRootfs(ref: string, opts: ImageRootfsOptions = {}): Promise<ImageRootfs> {
+  const store = Store.open(opts.dataRoot);
+  const rec = await findOrPull(store, ref, opts);
+  const layers = await store.ensureLayers(rec.digest);
+  const config = store.configOf(rec).config ?? {};
+  const lowerDirs = layers.map((l) => l.dir).reverse();
+  return {
+    id: rec.id,
+    name: rec.names[0] ?? ref,
+    lowerDirs,
+    lowerDirsRelative: lowerDirs.map((d) => relative(store.layers, d)),
+    layersRoot: store.layers,
+    config,
+    notes: [...new Set(layers.flatMap((l) => l.notes))],
+  };
+}
+
+/** The copy fallback: all layers of REF applied into DEST (created; must not exist), temp + rename. */
+export async function flattenImageRootfs(ref: string, dest: string, opts: ImageRootfsOptions = {}): Promise<ImageConfig> {
+  const store = Store.open(opts.dataRoot);
+  const rec = await findOrPull(store, ref, opts);
+  const m = store.manifestOf(rec);
+  const c = store.configOf(rec);
+  if (existsSync(dest)) throw new BunkerError("the rootfs directory already exists", { errno: "EEXIST", path: dest });
+  const tmp = `${dest}.tmp-${process.pid}`;
+  mkdirSync(tmp, { recursive: true, mode: 0o755 });
+  const u = new Unpacker(tmp, { whiteouts: "apply" });
+  try {
+    for (let i = 0; i < m.layers.length; i++) {
+      const h = new Hasher();
+      async function* hashed(src: AsyncIterable<Uint8Array>) {
+        for await (const x of src) {
+          h.update(x);
+          yield x;
+        }
+      }
+      await u.apply(hashed(decompress(Bun.file(store.blobPath(m.layers[i]!.digest)).stream())));
+      if (h.digest() !== c.rootfs.diff_ids[i]) throw digestMismatch("layer content (diff_id)", c.rootfs.diff_ids[i]!, h.digest());
+    }
+    u.finish();
+    renameSync(tmp, dest);
+  } catch (e) {
+    u.abort();
+    removeTree(tmp);
+    throw e;
+  }
+  return c.config ?? {};
+}
+
+/** The content of PATH in the merged image (topmost layer wins; whiteouts and opaque dirs honoured). */
+export function readImageFile(lowerDirs: string[], path: string): string | undefined {
+  const parts = path.split("/").filter((p) => p && p !== ".");
+  for (const layer of lowerDirs) {
+    const full = join(layer, ...parts);
+    let st;
+    try {
+      st = lstatSync(full);
+    } catch {
+      // an opaque parent hides the rest of the layers below
+      for (let i = parts.length - 1; i >= 1; i--) {
+        const dir = join(layer, ...parts.slice(0, i));
+        if (existsSync(dir) && lgetxattr(dir, OPAQUE_XATTR)) return undefined;
+      }
+      continue;
+    }
+    if (st.isCharacterDevice() && st.rdev === 0) return undefined; // whiteout
+    if (st.isFile()) return readFileSync(full, "utf8");
+    return undefined;
+  }
+  return undefined;
+}
+
+export interface ImageUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  home?: string;
+}
+
+/** Resolves the image's USER ("name", "uid", "name:group", "uid:gid") through its /etc/passwd and /etc/group. */
+export function resolveImageUser(lowerDirs: string[], user: string | undefined): ImageUser {
+  const spec = user || "0";
+  const [u, g] = spec.split(":") as [string, string | undefined];
+  const passwd = (readImageFile(lowerDirs, "/etc/passwd") ?? "").split("\n").map((l) => l.split(":"));
+  const group = (readImageFile(lowerDirs, "/etc/group") ?? "").split("\n").map((l) => l.split(":"));
+  const pw = /^\d+$/.test(u) ? passwd.find((p) => p[2] === u) : passwd.find((p) => p[0] === u);
+  if (!pw && !/^\d+$/.test(u)) throw new BunkerError(`user "${u}" is not in the image's /etc/passwd`, { errno: "ENOENT", fix: "use a numeric uid or a user the image defines" });
+  const uid = pw ? Number(pw[2]) : Number(u);
+  let gid = pw ? Number(pw[3]) : 0;
+  if (g !== undefined) {
+    const gr = /^\d+$/.test(g) ? undefined : group.find((x) => x[0] === g);
+    if (!gr && !/^\d+$/.test(g)) throw new BunkerError(`group "${g}" is not in the image's /etc/group`, { errno: "ENOENT", fix: "use a numeric gid or a group the image defines" });
+    gid = gr ? Number(gr[2]) : Number(g);
+  }
+  const name = pw?.[0];
+  const additionalGids = g === undefined && name ? group.filter((x) => (x[3] ?? "").split(",").includes(name)).map((x) => Number(x[2])).filter((x) => x !== gid) : [];
+  return { uid, gid, additionalGids, home: pw?.[5] };
+}

@@ -1,0 +1,496 @@
+// The image store, content-addressed under $XDG_DATA_HOME/bunker (or --data-root):
+//
+//   blobs/sha256/<hex>        manifests, configs and layer blobs as fetched, verified
+//   layers/<chainid-hex>/     one layer unpacked (overlay lower dir format, see unpack.ts)
+//   layers/<chainid-hex>.json written after the dir is complete: its presence = done
+//   images.json               names/tags -> image (config digest) and manifest digest
+//   tmp/                      downloads and unpacks in progress (same filesystem: rename)
+//   locks/                    flock(2) files: images.json and each layer
+//
+// Every write goes to tmp/ first and is renamed into place after its digest is
+// checked; images.json and each layer are updated under an exclusive flock, so
+// concurrent pulls (of one image or of images sharing layers) never corrupt it.
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { BunkerError, fromSysError } from "../errors.ts";
+import * as fs from "../sys/fsat.ts";
+import { decompress } from "./compress.ts";
+import { chainIds, digestHex, digestMismatch, Hasher, sha256 } from "./digest.ts";
+import { formatReference, parseReference, repoName } from "./reference.ts";
+import type { ImageConfigFile, Manifest } from "./types.ts";
+import { Unpacker, type UnpackStats } from "./unpack.ts";
+
+export interface ImageRecord {
+  /** image ID = config digest */
+  id: string;
+  /** digest of the stored manifest */
+  digest: string;
+  /** full names: docker.io/library/busybox:latest */
+  names: string[];
+  /** repo@digest names this image was pulled by */
+  repoDigests?: string[];
+  /** when it entered the store */
+  added: string;
+}
+
+interface ImagesFile {
+  version: 1;
+  images: ImageRecord[];
+}
+
+export interface LayerInfo {
+  chainId: string;
+  diffId: string;
+  blob: string;
+  dir: string;
+  notes: string[];
+}
+
+export function defaultDataRoot(): string {
+  const xdg = process.env.XDG_DATA_HOME;
+  return join(xdg && xdg.startsWith("/") ? xdg : join(process.env.HOME || homedir(), ".local/share"), "bunker");
+}
+
+/** Removes TREE even when unpacked directories are read-only for their owner. */
+export function removeTree(tree: string): void {
+  try {
+    rmSync(tree, { recursive: true, force: true });
+    return;
+  } catch {}
+  const walk = (p: string) => {
+    let st;
+    try { st = lstatSync(p); } catch { return; }
+    if (!st.isDirectory()) return;
+    try { chmodSync(p, 0o700); } catch {}
+    for (const n of readdirSync(p)) walk(join(p, n));
+  };
+  walk(tree);
+  rmSync(tree, { recursive: true, force: true });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Store {
+  readonly blobs: string;
+  readonly layers: string;
+  readonly tmp: string;
+  readonly locks: string;
+  readonly indexPath: string;
+
+  constructor(readonly root: string) {
+    this.blobs = join(root, "blobs/sha256");
+    this.layers = join(root, "layers");
+    this.tmp = join(root, "tmp");
+    this.locks = join(root, "locks");
+    this.indexPath = join(root, "images.json");
+    try {
+      for (const d of [this.blobs, this.layers, this.tmp, this.locks]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw fromSysError("cannot create the image store", e, { path: root, fix: "check --data-root / $XDG_DATA_HOME and its permissions" });
+    }
+  }
+
+  static open(dataRoot?: string): Store {
+    return new Store(dataRoot ?? defaultDataRoot());
+  }
+
+  // ---- locks and temp files ------------------------------------------------------
+
+  /** Runs FN holding the exclusive flock NAME (released on exit, even a crash). */
+  async withLock<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
+    const path = join(this.locks, `${name}.lock`);
+    const fd = fs.openat(fs.AT_FDCWD, path, fs.O_WRONLY | fs.O_CREAT, 0o600);
+    try {
+      for (let wait = 5; !fs.tryLockExclusive(fd, path); wait = Math.min(wait * 2, 100)) await sleep(wait);
+      return await fn();
+    } finally {
+      fs.close(fd); // closing the last fd releases the flock
+    }
+  }
+
+  tempPath(what: string): string {
+    return join(this.tmp, `${what}-${process.pid}-${crypto.randomUUID().slice(0, 8)}`);
+  }
+
+  // ---- blobs -----------------------------------------------------------------------
+
+  blobPath(digest: string): string {
+    return join(this.blobs, digestHex(digest));
+  }
+
+  hasBlob(digest: string): boolean {
+    return existsSync(this.blobPath(digest));
+  }
+
+  /** Moves the finished temp file TMP to the blob DIGEST (after the caller verified it). */
+  commitBlob(tmp: string, digest: string): void {
+    renameSync(tmp, this.blobPath(digest));
+  }
+
+  /** Stores BYTES; when EXPECTED is given the content must match it. */
+  putBlob(bytes: Uint8Array | string, expected?: string): string {
+    const digest = sha256(bytes);
+    if (expected && expected !== digest) throw digestMismatch("blob", expected, digest);
+    const path = this.blobPath(digest);
+    if (!existsSync(path)) {
+      const tmp = this.tempPath("blob");
+      writeFileSync(tmp, bytes, { mode: 0o600 });
+      renameSync(tmp, path);
+    }
+    return digest;
+  }
+
+  /** Streams SRC into the store, verifying EXPECTED (digest, and size when known). */
+  async putBlobStream(src: AsyncIterable<Uint8Array>, expected?: { digest: string; size?: number }): Promise<string> {
+    const tmp = this.tempPath("blob");
+    const h = new Hasher();
+    const w = Bun.file(tmp).writer({ highWaterMark: 1 << 20 });
+    try {
+      for await (const c of src) {
+        h.update(c);
+        w.write(c);
+      }
+      await w.end();
+      const got = h.digest();
+      if (expected && got !== expected.digest) throw digestMismatch("blob", expected.digest, got);
+      if (expected?.size !== undefined && h.bytes !== expected.size) throw new BunkerError(`blob ${expected.digest}: size ${h.bytes}, expected ${expected.size}`, { errno: "EINVAL" });
+      this.commitBlob(tmp, got);
+      return got;
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  readBlob(digest: string): Uint8Array {
+    const path = this.blobPath(digest);
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw fromSysError(`the image store lost blob ${digest}`, e, { path, fix: "pull or load the image again" });
+    }
+  }
+
+  /** A stored JSON blob, re-verified (a store that lost or changed a file is reported, not crashed on). */
+  readJson<T>(digest: string): T {
+    const bytes = this.readBlob(digest);
+    const got = sha256(bytes);
+    if (got !== digest) throw digestMismatch("stored blob", digest, got, this.blobPath(digest));
+    return JSON.parse(new TextDecoder().decode(bytes)) as T;
+  }
+
+  // ---- images.json -------------------------------------------------------------------
+
+  listImages(): ImageRecord[] {
+    try {
+      return (JSON.parse(readFileSync(this.indexPath, "utf8")) as ImagesFile).images;
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT") return [];
+      throw fromSysError("cannot read the image list", e, { path: this.indexPath, fix: "restore or remove images.json" });
+    }
+  }
+
+  /** Changes images.json under its lock (read, FN, write to temp, rename). */
+  async updateImages<T>(fn: (images: ImageRecord[]) => T): Promise<T> {
+    return this.withLock("images", () => {
+      const images = this.listImages();
+      const out = fn(images);
+      const tmp = this.tempPath("images.json");
+      writeFileSync(tmp, JSON.stringify({ version: 1, images } satisfies ImagesFile, null, 1));
+      renameSync(tmp, this.indexPath);
+      return out;
+    });
+  }
+
+  /** Records an image (manifest MANIFEST_DIGEST) under NAMES; a name moves from any other image. */
+  async addImage(manifestDigest: string, names: string[], repoDigests: string[] = []): Promise<ImageRecord> {
+    const manifest = this.readJson<Manifest>(manifestDigest);
+    const id = manifest.config.digest;
+    return this.updateImages((images) => {
+      for (const other of images) other.names = other.names.filter((n) => !names.includes(n));
+      let rec = images.find((i) => i.id === id && i.digest === manifestDigest) ?? images.find((i) => i.id === id);
+      if (!rec) {
+        rec = { id, digest: manifestDigest, names: [], added: new Date().toISOString() };
+        images.push(rec);
+      }
+      rec.digest = manifestDigest;
+      for (const n of names) if (!rec.names.includes(n)) rec.names.push(n);
+      for (const d of repoDigests) if (!(rec.repoDigests ??= []).includes(d)) rec.repoDigests.push(d);
+      return { ...rec };
+    });
+  }
+
+  /** Finds an image by name (normalized), repo@digest, full or short ID. */
+  find(ref: string): ImageRecord | undefined {
+    const images = this.listImages();
+    const id = /^(?:sha256:)?([a-f0-9]{3,64})$/.exec(ref);
+    if (id) {
+      const hits = images.filter((i) => digestHex(i.id).startsWith(id[1]!));
+      if (hits.length === 1) return hits[0];
+      if (hits.length > 1) throw new BunkerError(`image ID prefix "${ref}" is ambiguous`, { errno: "EINVAL", fix: "give more digits" });
+    }
+    let r;
+    try {
+      r = parseReference(ref);
+    } catch (e) {
+      if (id) return undefined;
+      throw e;
+    }
+    if (r.digest) {
+      const repo = repoName(r);
+      return images.find((i) => i.digest === r.digest && (i.names.some((n) => n.startsWith(repo + ":")) || i.repoDigests?.includes(`${repo}@${r.digest}`)))
+        ?? images.find((i) => i.digest === r.digest);
+    }
+    const full = formatReference(r);
+    return images.find((i) => i.names.includes(full));
+  }
+
+  get(ref: string): ImageRecord {
+    const rec = this.find(ref);
+    if (!rec) throw new BunkerError(`no such image: ${ref}`, { errno: "ENOENT", fix: `pull it first: bunker pull ${ref}` });
+    return rec;
+  }
+
+  manifestOf(rec: ImageRecord): Manifest {
+    return this.readJson<Manifest>(rec.digest);
+  }
+
+  configOf(rec: ImageRecord): ImageConfigFile {
+    return this.readJson<ImageConfigFile>(this.manifestOf(rec).config.digest);
+  }
+
+  // ---- layers -------------------------------------------------------------------------
+
+  layerDir(chainId: string): string {
+    return join(this.layers, digestHex(chainId));
+  }
+
+  /**
+   * Unpacks (once) every layer of the image MANIFEST_DIGEST; returns them bottom first.
+   * READY(i), when given, is awaited before layer i is touched (its blob may still be downloading).
+   */
+  async ensureLayers(manifestDigest: string, onLayer?: (i: number, info: LayerInfo) => void, ready?: (i: number) => Promise<void>): Promise<LayerInfo[]> {
+    const manifest = this.readJson<Manifest>(manifestDigest);
+    const config = this.readJson<ImageConfigFile>(manifest.config.digest);
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== manifest.layers.length) {
+      throw new BunkerError(`image ${manifestDigest}: ${manifest.layers.length} layers but ${diffIds.length} diff_ids in its config`, { errno: "EINVAL", fix: "the image is broken" });
+    }
+    const chains = chainIds(diffIds);
+    const out: LayerInfo[] = [];
+    for (let i = 0; i < chains.length; i++) {
+      await ready?.(i);
+      const info = await this.ensureLayer(chains[i]!, diffIds[i]!, manifest.layers[i]!.digest, out.map((l) => l.dir).reverse());
+      out.push(info);
+      onLayer?.(i, info);
+    }
+    return out;
+  }
+
+  /** A layer's directory, unpacked from BLOB (verified against DIFF_ID) if not done yet. */
+  async ensureLayer(chainId: string, diffId: string, blob: string, lowerDirs: string[]): Promise<LayerInfo> {
+    const hex = digestHex(chainId);
+    const dir = this.layerDir(chainId);
+    const meta = `${dir}.json`;
+    const done = (): LayerInfo | undefined => {
+      if (!existsSync(meta)) return undefined;
+      if (!existsSync(dir)) throw new BunkerError(`the image store lost layer ${chainId}`, { errno: "ENOENT", path: dir, fix: `remove ${meta} and pull or load the image again` });
+      return { ...(JSON.parse(readFileSync(meta, "utf8")) as LayerInfo), dir };
+    };
+    const ready = done();
+    if (ready) return ready;
+    return this.withLock(`layer-${hex}`, async () => {
+      const again = done();
+      if (again) return again;
+      if (!this.hasBlob(blob)) throw new BunkerError(`the image store lost layer blob ${blob}`, { errno: "ENOENT", path: this.blobPath(blob), fix: "pull or load the image again" });
+      const tmp = this.tempPath(`layer-${hex.slice(0, 12)}`);
+      mkdirSync(tmp, { mode: 0o755 });
+      let stats: UnpackStats;
+      try {
+        stats = await unpackBlob(this.blobPath(blob), tmp, diffId, lowerDirs);
+        removeTree(dir); // a leftover without its .json (crash between the renames)
+        renameSync(tmp, dir);
+      } catch (e) {
+        removeTree(tmp);
+        throw e;
+      }
+      const info: LayerInfo = { chainId, diffId, blob, dir, notes: stats.notes };
+      const tmpMeta = this.tempPath("layer.json");
+      writeFileSync(tmpMeta, JSON.stringify(info));
+      renameSync(tmpMeta, meta);
+      return info;
+    });
+  }
+
+  /**
+   * Marks the blobs DIGESTS and layers CHAINS as needed by a pull or load in progress
+   * (gc keeps them while this process lives); call the returned function when done.
+   */
+  inflight(digests: string[], chains: string[]): () => void {
+    const path = join(this.tmp, `inflight-${process.pid}-${crypto.randomUUID().slice(0, 8)}.json`);
+    writeFileSync(path, JSON.stringify({ pid: process.pid, blobs: digests.map((d) => digestHex(d)), layers: chains.map((c) => digestHex(c)) }));
+    return () => rmSync(path, { force: true });
+  }
+
+  /** What live pulls and loads have marked as needed. */
+  private inflightSets(): { blobs: Set<string>; layers: Set<string> } {
+    const blobs = new Set<string>(), layers = new Set<string>();
+    for (const f of readdirSync(this.tmp)) {
+      if (!f.startsWith("inflight-")) continue;
+      try {
+        const x = JSON.parse(readFileSync(join(this.tmp, f), "utf8")) as { pid: number; blobs: string[]; layers: string[] };
+        process.kill(x.pid, 0); // throws when the process is gone: its marks are stale
+        for (const b of x.blobs) blobs.add(b);
+        for (const l of x.layers) layers.add(l);
+      } catch {
+        rmSync(join(this.tmp, f), { force: true });
+      }
+    }
+    return { blobs, layers };
+  }
+
+  // ---- removal ------------------------------------------------------------------------
+
+  /**
+   * `rmi REF`: a name is untagged (the image goes when its last name does);
+   * an ID removes the image, which needs FORCE when it still has several names.
+   * IN_USE(imageId) names a container using the image: deleting it then needs FORCE.
+   * Returns the untagged names and whether the image itself was deleted.
+   */
+  async removeImage(ref: string, force: boolean, inUse?: (id: string) => string | undefined): Promise<{ untagged: string[]; deleted?: string }> {
+    const rec = this.get(ref);
+    const user = force ? undefined : inUse?.(rec.id);
+    if (user && rec.names.length <= 1) {
+      throw new BunkerError(`image ${ref} is used by container ${user}`, { errno: "EBUSY", fix: `remove the container first, or use rmi -f` });
+    }
+    const byName = !rec.names.length || (() => {
+      try { return rec.names.includes(formatReference(parseReference(ref))); } catch { return false; }
+    })();
+    return this.updateImages((images) => {
+      const i = images.findIndex((x) => x.id === rec.id && x.digest === rec.digest);
+      const cur = images[i]!;
+      if (byName && cur.names.length > 0) {
+        const name = formatReference(parseReference(ref));
+        cur.names = cur.names.filter((n) => n !== name);
+        if (cur.names.length) return { untagged: [name] };
+        images.splice(i, 1);
+        return { untagged: [name], deleted: cur.id };
+      }
+      if (cur.names.length > 1 && !force) {
+        throw new BunkerError(`image ${ref} is referenced by ${cur.names.length} names (${cur.names.join(", ")})`, { errno: "EBUSY", fix: "remove it by name, or use -f" });
+      }
+      images.splice(i, 1);
+      return { untagged: cur.names, deleted: cur.id };
+    });
+  }
+
+  /** Removes images without names (dangling). Returns their IDs. */
+  async pruneDangling(): Promise<string[]> {
+    return this.updateImages((images) => {
+      const gone = images.filter((i) => !i.names.length).map((i) => i.id);
+      images.splice(0, images.length, ...images.filter((i) => i.names.length));
+      return gone;
+    });
+  }
+
+  /**
+   * Checks that every image's manifest, config, layer blobs and unpacked layers are
+   * present and intact (blob digests recomputed).  Returns one line per problem.
+   */
+  async verify(): Promise<string[]> {
+    const problems: string[] = [];
+    const checked = new Set<string>();
+    const blobOk = async (digest: string, what: string) => {
+      if (checked.has(digest)) return;
+      checked.add(digest);
+      const path = this.blobPath(digest);
+      if (!existsSync(path)) return void problems.push(`${what} ${digest}: missing (${path})`);
+      const h = new Hasher();
+      for await (const c of Bun.file(path).stream()) h.update(c);
+      if (h.digest() !== digest) problems.push(`${what} ${digest}: content changed (digest ${h.digest()})`);
+    };
+    for (const rec of this.listImages()) {
+      const name = rec.names[0] ?? rec.id;
+      await blobOk(rec.digest, `image ${name}: manifest`);
+      const read = <T>(digest: string): T | undefined => {
+        try {
+          return this.readJson<T>(digest);
+        } catch (e) {
+          problems.push(`image ${name}: ${e instanceof BunkerError ? e.message : String(e)}`);
+          return undefined;
+        }
+      };
+      const m = read<Manifest>(rec.digest);
+      if (!m) continue;
+      for (const l of m.layers) await blobOk(l.digest, `image ${name}: layer blob`);
+      const c = read<ImageConfigFile>(m.config.digest);
+      if (!c) continue;
+      for (const ch of chainIds(c.rootfs.diff_ids)) {
+        const dir = this.layerDir(ch);
+        if (!existsSync(`${dir}.json`) || !existsSync(dir)) problems.push(`image ${name}: unpacked layer ${ch} missing (${dir})`);
+      }
+    }
+    return problems;
+  }
+
+  /** Deletes blobs and layers no image refers to. Returns how many were removed. */
+  async gc(): Promise<number> {
+    return this.withLock("images", async () => {
+      const { blobs: keepBlobs, layers: keepLayers } = this.inflightSets();
+      for (const rec of this.listImages()) {
+        keepBlobs.add(digestHex(rec.digest));
+        try {
+          const m = this.readJson<Manifest>(rec.digest);
+          keepBlobs.add(digestHex(m.config.digest));
+          for (const l of m.layers) keepBlobs.add(digestHex(l.digest));
+          const c = this.readJson<ImageConfigFile>(m.config.digest);
+          for (const ch of chainIds(c.rootfs.diff_ids)) keepLayers.add(digestHex(ch));
+        } catch {
+          // a broken image keeps what it still names; `bunker rmi` removes it
+        }
+      }
+      let removed = 0;
+      // leftovers of crashed unpacks and loads (partial downloads stay for resuming, a week)
+      const now = Date.now();
+      for (const t of readdirSync(this.tmp)) {
+        const p = join(this.tmp, t);
+        const age = now - lstatSync(p).mtimeMs;
+        if (age > (t.startsWith("partial-") ? 7 * 86400e3 : 86400e3)) removeTree(p), removed++;
+      }
+      for (const b of readdirSync(this.blobs)) if (!keepBlobs.has(b)) rmSync(join(this.blobs, b), { force: true }), removed++;
+      for (const l of readdirSync(this.layers)) {
+        const hex = l.replace(/\.json$/, "");
+        if (keepLayers.has(hex)) continue;
+        await this.withLock(`layer-${hex}`, () => {
+          rmSync(join(this.layers, `${hex}.json`), { force: true });
+          removeTree(join(this.layers, hex));
+        });
+        if (!l.endsWith(".json")) removed++;
+      }
+      return removed;
+    });
+  }
+}
+
+/** Decompresses and unpacks the blob at PATH into DIR, checking its uncompressed digest. */
+export async function unpackBlob(path: string, dir: string, diffId: string, lowerDirs: string[]): Promise<UnpackStats> {
+  const u = new Unpacker(dir, { whiteouts: "overlay", lowerDirs });
+  const h = new Hasher();
+  async function* hashed(src: AsyncIterable<Uint8Array>) {
+    for await (const c of src) {
+      h.update(c);
+      yield c;
+    }
+  }
+  try {
+    await u.apply(hashed(decompress(Bun.file(path).stream())));
+  } catch (e) {
+    u.abort();
+    throw e;
+  }
+  const stats = u.finish();
+  const got = h.digest();
+  if (got !== diffId) throw digestMismatch("layer content (diff_id)", diffId, got, path);
+  return stats;
+}

@@ -1,0 +1,570 @@
+// config.json: parse and validate before anything is created.  Every error
+// names the file, the JSON path and the problem in one line, e.g.
+//   config.json: linux.uidMappings[0].size: must be > 0
+import { BunkerError } from "../errors.ts";
+import { capNumber } from "./caps.ts";
+import { rlimitNumber } from "./rlimits.ts";
+import { ACTIONS_WITH_ERRNO, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPS } from "./seccomp.ts";
+import type { IDMapping, Namespace, NamespaceType, Process, Spec } from "./spec.ts";
+
+export const NAMESPACE_TYPES: readonly NamespaceType[] = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"];
+const CAP_SETS = ["bounding", "effective", "inheritable", "permitted", "ambient"] as const;
+export const HOOK_KINDS = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] as const;
+const PROPAGATIONS = ["shared", "slave", "private", "unbindable", "rshared", "rslave", "rprivate", "runbindable"];
+const DEVICE_TYPES = ["c", "b", "u", "p"];
+const U32_MAX = 0xffffffff;
+
+type Obj = Record<string, unknown>;
+
+/** `[3]` for indexes, `.name` for identifiers, `["a.b"]` for other keys */
+function child(path: string, key: string | number): string {
+  if (typeof key === "number") return `${path}[${key}]`;
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return path ? `${path}.${key}` : key;
+  return `${path}[${JSON.stringify(key)}]`;
+}
+
+class Checker {
+  constructor(readonly file: string) {}
+
+  fail(path: string, problem: string): never {
+    throw new BunkerError(`${this.file}: ${path}: ${problem}`, { errno: "EINVAL" });
+  }
+
+  obj(v: unknown, path: string): Obj {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) this.fail(path, "must be an object");
+    return v as Obj;
+  }
+  str(v: unknown, path: string): string {
+    if (typeof v !== "string") this.fail(path, "must be a string");
+    return v;
+  }
+  bool(v: unknown, path: string): boolean {
+    if (typeof v !== "boolean") this.fail(path, "must be a boolean");
+    return v;
+  }
+  int(v: unknown, path: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_VALUE): number {
+    if (typeof v !== "number" || !Number.isInteger(v)) this.fail(path, "must be an integer");
+    if (v < min) this.fail(path, min === 1 ? "must be > 0" : `must be >= ${min}`);
+    if (v > max) this.fail(path, `must be <= ${max}`);
+    return v;
+  }
+  uint(v: unknown, path: string, max = Number.MAX_VALUE): number {
+    return this.int(v, path, 0, max);
+  }
+  arr(v: unknown, path: string): unknown[] {
+    if (!Array.isArray(v)) this.fail(path, "must be an array");
+    return v;
+  }
+  /** an array of objects, each checked by fn with its path */
+  objs<T>(v: unknown, path: string, fn: (o: Obj, p: string, i: number) => T): T[] {
+    return this.arr(v, path).map((x, i) => fn(this.obj(x, child(path, i)), child(path, i), i));
+  }
+  strs(v: unknown, path: string): string[] {
+    return this.arr(v, path).map((s, i) => this.str(s, child(path, i)));
+  }
+  abs(v: unknown, path: string): string {
+    const s = this.str(v, path);
+    if (!s.startsWith("/")) this.fail(path, "must be an absolute path");
+    return s;
+  }
+  /** key of o, checked by fn when present */
+  opt<T>(o: Obj, key: string, path: string, fn: (v: unknown, p: string) => T): T | undefined {
+    return o[key] === undefined ? undefined : fn.call(this, o[key], child(path, key));
+  }
+  req<T>(o: Obj, key: string, path: string, fn: (v: unknown, p: string) => T): T {
+    if (o[key] === undefined) this.fail(child(path, key), "is required");
+    return fn.call(this, o[key], child(path, key));
+  }
+  strMap(v: unknown, path: string): Record<string, string> {
+    const o = this.obj(v, path);
+    for (const [k, s] of Object.entries(o)) this.str(s, child(path, k));
+    return o as Record<string, string>;
+  }
+  /** an object whose listed keys are optional integers (resources) */
+  ints(v: unknown, path: string, keys: string[], min = Number.MIN_SAFE_INTEGER): Obj {
+    const o = this.obj(v, path);
+    for (const k of keys) this.opt(o, k, path, (x, p) => this.int(x, p, min));
+    return o;
+  }
+}
+
+// ---- JSON syntax errors with a position ----
+
+/** Bun's JSON.parse does not say where; find the first offending byte ourselves. */
+function syntaxErrorAt(text: string): { offset: number; problem: string } {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
+  };
+  const err = (problem?: string): never => {
+    throw { offset: i, problem: problem ?? (i >= text.length ? "unexpected end of input" : `unexpected ${JSON.stringify(text[i])}`) };
+  };
+  const lit = (word: string) => {
+    if (text.startsWith(word, i)) i += word.length;
+    else err();
+  };
+  const str = () => {
+    i++; // opening quote
+    while (i < text.length && text[i] !== '"') {
+      const c = text.charCodeAt(i);
+      if (c < 0x20) err("control character in string");
+      if (text[i] === "\\") {
+        i++;
+        if (text[i] === "u") {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) err("bad \\u escape");
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(text[i] ?? "")) err("bad escape");
+      }
+      i++;
+    }
+    if (i >= text.length) err("unterminated string");
+    i++;
+  };
+  const num = () => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+    if (!m) err();
+    i += m![0].length;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      ws();
+      if (text[i] === "}") return void i++;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') err("expected a string key");
+        str();
+        ws();
+        if (text[i] !== ":") err('expected ":"');
+        i++;
+        value();
+        ws();
+        if (text[i] === ",") i++;
+        else if (text[i] === "}") return void i++;
+        else err('expected "," or "}"');
+      }
+    } else if (c === "[") {
+      i++;
+      ws();
+      if (text[i] === "]") return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ",") i++;
+        else if (text[i] === "]") return void i++;
+        else err('expected "," or "]"');
+      }
+    } else if (c === '"') str();
+    else if (c === "t") lit("true");
+    else if (c === "f") lit("false");
+    else if (c === "n") lit("null");
+    else if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) num();
+    else err();
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) err();
+  } catch (e) {
+    if (e && typeof e === "object" && "offset" in e) return e as { offset: number; problem: string };
+    throw e;
+  }
+  return { offset: 0, problem: "invalid JSON" };
+}
+
+/** TEXT as a JSON object, or a one-line error saying where it is not */
+function parseJsonObject(text: string, file: string): Obj {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    const { offset, problem } = syntaxErrorAt(text);
+    const before = text.slice(0, offset).split("\n");
+    const line = before.length;
+    const column = before[before.length - 1]!.length + 1;
+    throw new BunkerError(`${file}: invalid JSON at line ${line}, column ${column}: ${problem}`, { errno: "EINVAL" });
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new BunkerError(`${file}: must be a JSON object`, { errno: "EINVAL" });
+  }
+  return raw as Obj;
+}
+
+// ---- the spec, part by part ----
+
+function checkMappings(c: Checker, v: unknown, path: string): IDMapping[] {
+  const maps = c.objs(v, path, (o, p) => {
+    const containerID = c.req(o, "containerID", p, (x, q) => c.uint(x, q, U32_MAX));
+    const hostID = c.req(o, "hostID", p, (x, q) => c.uint(x, q, U32_MAX));
+    const size = c.req(o, "size", p, (x, q) => c.int(x, q, 1, U32_MAX));
+    if (containerID + size > U32_MAX + 1) c.fail(child(p, "size"), "containerID + size must be <= 4294967296");
+    if (hostID + size > U32_MAX + 1) c.fail(child(p, "size"), "hostID + size must be <= 4294967296");
+    return { containerID, hostID, size };
+  });
+  const overlap = (a: number, an: number, b: number, bn: number) => a < b + bn && b < a + an;
+  maps.forEach((m, i) =>
+    maps.slice(0, i).forEach((o, j) => {
+      if (overlap(m.containerID, m.size, o.containerID, o.size)) c.fail(child(path, i), `container IDs overlap ${child(path, j)}`);
+      if (overlap(m.hostID, m.size, o.hostID, o.size)) c.fail(child(path, i), `host IDs overlap ${child(path, j)}`);
+    }),
+  );
+  return maps;
+}
+
+function checkMount(c: Checker, o: Obj, p: string): void {
+  c.req(o, "destination", p, c.abs);
+  c.opt(o, "type", p, c.str);
+  c.opt(o, "source", p, c.str);
+  c.opt(o, "options", p, c.strs);
+  c.opt(o, "uidMappings", p, (x, q) => checkMappings(c, x, q));
+  c.opt(o, "gidMappings", p, (x, q) => checkMappings(c, x, q));
+}
+
+function checkEnv(c: Checker, v: unknown, path: string): void {
+  c.strs(v, path).forEach((e, i) => {
+    if (e.indexOf("=") <= 0) c.fail(child(path, i), "must be NAME=VALUE");
+  });
+}
+
+/** P: "process" in a config.json, "" for an `exec --process` file */
+function checkProcess(c: Checker, v: unknown, p: string): void {
+  const o = c.obj(v, p);
+  const terminal = c.opt(o, "terminal", p, c.bool);
+  c.opt(o, "consoleSize", p, (x, q) => {
+    const s = c.obj(x, q);
+    c.req(s, "height", q, c.uint);
+    c.req(s, "width", q, c.uint);
+    if (!terminal) c.fail(q, `requires ${child(p, "terminal")} to be true`);
+  });
+  c.req(o, "user", p, (x, q) => {
+    const u = c.obj(x, q);
+    c.req(u, "uid", q, (y, r) => c.uint(y, r, U32_MAX));
+    c.req(u, "gid", q, (y, r) => c.uint(y, r, U32_MAX));
+    c.opt(u, "umask", q, (y, r) => c.uint(y, r, 0o7777));
+    c.opt(u, "additionalGids", q, (y, r) => c.arr(y, r).forEach((g, i) => c.uint(g, child(r, i), U32_MAX)));
+    c.opt(u, "username", q, c.str);
+  });
+  const args = c.req(o, "args", p, c.strs);
+  if (args.length === 0) c.fail(child(p, "args"), "must not be empty");
+  c.opt(o, "commandLine", p, c.str);
+  c.opt(o, "env", p, (x, q) => checkEnv(c, x, q));
+  c.req(o, "cwd", p, c.abs);
+  c.opt(o, "capabilities", p, (x, q) => {
+    const caps = c.obj(x, q);
+    for (const set of CAP_SETS) {
+      c.opt(caps, set, q, (y, r) =>
+        c.strs(y, r).forEach((name, i) => {
+          if (capNumber(name) === undefined) c.fail(child(r, i), `unknown capability ${JSON.stringify(name)}`);
+        }),
+      );
+    }
+  });
+  c.opt(o, "rlimits", p, (x, q) => {
+    const seen = new Set<string>();
+    c.objs(x, q, (rl, rp) => {
+      const type = c.req(rl, "type", rp, c.str);
+      if (rlimitNumber(type) === undefined) c.fail(child(rp, "type"), `unknown rlimit ${JSON.stringify(type)}`);
+      if (seen.has(type)) c.fail(child(rp, "type"), `duplicate ${JSON.stringify(type)}`);
+      seen.add(type);
+      // 2^64 - 1 (RLIM_INFINITY) parses as 2^64
+      const soft = c.req(rl, "soft", rp, (y, s) => c.uint(y, s, 2 ** 64));
+      const hard = c.req(rl, "hard", rp, (y, s) => c.uint(y, s, 2 ** 64));
+      if (soft > hard) c.fail(child(rp, "soft"), "must be <= hard");
+    });
+  });
+  c.opt(o, "noNewPrivileges", p, c.bool);
+  c.opt(o, "apparmorProfile", p, c.str);
+  c.opt(o, "selinuxLabel", p, c.str);
+  c.opt(o, "oomScoreAdj", p, (x, q) => {
+    const n = c.int(x, q);
+    if (n < -1000 || n > 1000) c.fail(q, "must be between -1000 and 1000");
+  });
+}
+
+function checkHooks(c: Checker, v: unknown): void {
+  const o = c.obj(v, "hooks");
+  for (const kind of HOOK_KINDS) {
+    c.opt(o, kind, "hooks", (x, q) =>
+      c.objs(x, q, (hook, hp) => {
+        c.req(hook, "path", hp, c.abs);
+        c.opt(hook, "args", hp, c.strs);
+        c.opt(hook, "env", hp, (y, r) => checkEnv(c, y, r));
+        c.opt(hook, "timeout", hp, (y, r) => c.int(y, r, 1));
+      }),
+    );
+  }
+}
+
+function checkNamespaces(c: Checker, v: unknown, path: string): Namespace[] {
+  const seen = new Set<string>();
+  return c.objs(v, path, (o, p) => {
+    const type = c.req(o, "type", p, c.str);
+    if (!NAMESPACE_TYPES.includes(type as NamespaceType)) c.fail(child(p, "type"), `unknown namespace type ${JSON.stringify(type)}`);
+    if (seen.has(type)) c.fail(child(p, "type"), `duplicate ${JSON.stringify(type)}`);
+    seen.add(type);
+    const nsPath = c.opt(o, "path", p, c.abs);
+    return { type: type as NamespaceType, path: nsPath };
+  });
+}
+
+function checkResources(c: Checker, v: unknown, path: string): void {
+  const o = c.obj(v, path);
+  c.opt(o, "devices", path, (x, q) =>
+    c.objs(x, q, (dev, p) => {
+      c.req(dev, "allow", p, c.bool);
+      c.opt(dev, "type", p, (y, r) => {
+        if (!["a", "c", "b"].includes(c.str(y, r))) c.fail(r, 'must be "a", "c" or "b"');
+      });
+      c.opt(dev, "major", p, (y, r) => c.int(y, r, -1));
+      c.opt(dev, "minor", p, (y, r) => c.int(y, r, -1));
+      c.opt(dev, "access", p, (y, r) => {
+        if (!/^[rwm]*$/.test(c.str(y, r))) c.fail(r, 'must be made of "r", "w" and "m"');
+      });
+    }),
+  );
+  c.opt(o, "memory", path, (x, q) => {
+    const m = c.ints(x, q, ["limit", "reservation", "swap", "kernel", "kernelTCP"], -1);
+    c.opt(m, "swappiness", q, (y, r) => c.uint(y, r, 100));
+    for (const k of ["disableOOMKiller", "useHierarchy", "checkBeforeUpdate"]) c.opt(m, k, q, c.bool);
+  });
+  c.opt(o, "cpu", path, (x, q) => {
+    const cpu = c.ints(x, q, ["quota", "burst", "realtimeRuntime"], -1);
+    for (const k of ["shares", "period", "realtimePeriod"]) c.opt(cpu, k, q, c.uint);
+    c.opt(cpu, "idle", q, (y, r) => c.int(y, r, 0, 1));
+    c.opt(cpu, "cpus", q, c.str);
+    c.opt(cpu, "mems", q, c.str);
+  });
+  c.opt(o, "blockIO", path, (x, q) => {
+    const b = c.ints(x, q, ["weight", "leafWeight"], 0);
+    c.opt(b, "weightDevice", q, (y, r) => c.arr(y, r).forEach((d, i) => c.ints(d, child(r, i), ["major", "minor", "weight", "leafWeight"], 0)));
+    for (const k of ["throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice"]) {
+      c.opt(b, k, q, (y, r) =>
+        c.objs(y, r, (dev, p) => {
+          for (const f of ["major", "minor", "rate"]) c.req(dev, f, p, c.uint);
+        }),
+      );
+    }
+  });
+  c.opt(o, "hugepageLimits", path, (x, q) =>
+    c.objs(x, q, (hp, p) => {
+      c.req(hp, "pageSize", p, c.str);
+      c.req(hp, "limit", p, c.uint);
+    }),
+  );
+  c.opt(o, "network", path, (x, q) => {
+    const n = c.ints(x, q, ["classID"], 0);
+    c.opt(n, "priorities", q, (y, r) =>
+      c.objs(y, r, (po, p) => {
+        c.req(po, "name", p, c.str);
+        c.req(po, "priority", p, c.uint);
+      }),
+    );
+  });
+  c.opt(o, "pids", path, (x, q) => c.req(c.obj(x, q), "limit", q, c.int));
+  c.opt(o, "rdma", path, (x, q) => {
+    for (const [k, r] of Object.entries(c.obj(x, q))) c.ints(r, child(q, k), ["hcaHandles", "hcaObjects"], 0);
+  });
+  c.opt(o, "unified", path, c.strMap);
+}
+
+function checkSeccomp(c: Checker, v: unknown, path: string): void {
+  const o = c.obj(v, path);
+  const action = (x: unknown, p: string): string => {
+    const a = c.str(x, p);
+    if (!(a in SECCOMP_ACTIONS)) c.fail(p, `unknown action ${JSON.stringify(a)}`);
+    return a;
+  };
+  const errnoRet = (obj: Obj, p: string, key: string, act: string) =>
+    c.opt(obj, key, p, (x, q) => {
+      c.uint(x, q, 0xffff);
+      if (!ACTIONS_WITH_ERRNO.includes(act)) c.fail(q, "only allowed with SCMP_ACT_ERRNO or SCMP_ACT_TRACE");
+    });
+  const def = c.req(o, "defaultAction", path, action);
+  if (def === "SCMP_ACT_NOTIFY") c.fail(child(path, "defaultAction"), "SCMP_ACT_NOTIFY cannot be the default action");
+  errnoRet(o, path, "defaultErrnoRet", def);
+  c.opt(o, "architectures", path, (x, q) =>
+    c.strs(x, q).forEach((a, i) => {
+      if (!SECCOMP_ARCHES.includes(a)) c.fail(child(q, i), `unknown architecture ${JSON.stringify(a)}`);
+    }),
+  );
+  c.opt(o, "flags", path, (x, q) =>
+    c.strs(x, q).forEach((f, i) => {
+      if (!(f in SECCOMP_FLAGS)) c.fail(child(q, i), `unknown flag ${JSON.stringify(f)}`);
+    }),
+  );
+  const listener = c.opt(o, "listenerPath", path, c.abs);
+  c.opt(o, "listenerMetadata", path, c.str);
+  c.opt(o, "syscalls", path, (x, q) =>
+    c.objs(x, q, (sc, p) => {
+      const names = c.req(sc, "names", p, c.strs);
+      if (names.length === 0) c.fail(child(p, "names"), "must not be empty");
+      names.forEach((n, j) => {
+        if (!/^[a-z0-9_]+$/.test(n)) c.fail(child(child(p, "names"), j), `invalid syscall name ${JSON.stringify(n)}`);
+      });
+      const act = c.req(sc, "action", p, action);
+      if (act === "SCMP_ACT_NOTIFY" && !listener) c.fail(child(path, "listenerPath"), "is required with SCMP_ACT_NOTIFY");
+      errnoRet(sc, p, "errnoRet", act);
+      c.opt(sc, "args", p, (y, r) =>
+        c.objs(y, r, (arg, ap) => {
+          c.req(arg, "index", ap, (z, t) => c.uint(z, t, 5));
+          c.req(arg, "value", ap, (z, t) => c.uint(z, t, 2 ** 64 - 1));
+          c.opt(arg, "valueTwo", ap, (z, t) => c.uint(z, t, 2 ** 64 - 1));
+          c.req(arg, "op", ap, (z, t) => {
+            const op = c.str(z, t);
+            if (!SECCOMP_OPS.includes(op)) c.fail(t, `unknown operator ${JSON.stringify(op)}`);
+          });
+        }),
+      );
+    }),
+  );
+}
+
+// sysctls that belong to a namespace (runc's list); anything else would change the host
+const IPC_SYSCTLS = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"];
+
+function checkSysctl(c: Checker, v: unknown, path: string, has: (t: NamespaceType) => boolean): void {
+  for (const name of Object.keys(c.strMap(v, path))) {
+    const p = child(path, name);
+    if (!/^[A-Za-z0-9_-]+([./][A-Za-z0-9_@:-]+)*$/.test(name)) c.fail(p, "invalid sysctl name");
+    const dotted = name.replaceAll("/", ".");
+    let ns: NamespaceType;
+    if (IPC_SYSCTLS.includes(dotted) || dotted.startsWith("fs.mqueue.")) ns = "ipc";
+    else if (dotted.startsWith("net.")) ns = "network";
+    else if (dotted === "kernel.hostname" || dotted === "kernel.domainname") ns = "uts";
+    else c.fail(p, "not namespaced: setting it would change the host");
+    if (!has(ns)) c.fail(p, `requires a ${ns} namespace in linux.namespaces`);
+  }
+}
+
+function checkLinux(c: Checker, v: unknown): Namespace[] {
+  const p = "linux";
+  const o = c.obj(v, p);
+  const namespaces = c.opt(o, "namespaces", p, (x, q) => checkNamespaces(c, x, q)) ?? [];
+  const has = (t: NamespaceType) => namespaces.some((n) => n.type === t);
+  const userns = namespaces.find((n) => n.type === "user");
+  for (const key of ["uidMappings", "gidMappings"]) {
+    c.opt(o, key, p, (x, q) => {
+      checkMappings(c, x, q);
+      if (!userns) c.fail(q, "requires a user namespace in linux.namespaces");
+      if (userns.path) c.fail(q, "cannot be set when joining a user namespace (its path is given)");
+    });
+  }
+  c.opt(o, "devices", p, (x, q) =>
+    c.objs(x, q, (dev, dp) => {
+      const type = c.req(dev, "type", dp, c.str);
+      if (!DEVICE_TYPES.includes(type)) c.fail(child(dp, "type"), 'must be "c", "b", "u" or "p"');
+      c.req(dev, "path", dp, c.abs);
+      for (const k of ["major", "minor"]) {
+        if (type === "p") c.opt(dev, k, dp, c.uint);
+        else c.req(dev, k, dp, c.uint);
+      }
+      c.opt(dev, "fileMode", dp, (y, r) => c.uint(y, r, 0o7777));
+      c.opt(dev, "uid", dp, (y, r) => c.uint(y, r, U32_MAX));
+      c.opt(dev, "gid", dp, (y, r) => c.uint(y, r, U32_MAX));
+    }),
+  );
+  c.opt(o, "cgroupsPath", p, c.str);
+  c.opt(o, "resources", p, (x, q) => checkResources(c, x, q));
+  c.opt(o, "rootfsPropagation", p, (x, q) => {
+    if (!PROPAGATIONS.includes(c.str(x, q))) c.fail(q, `must be one of ${PROPAGATIONS.join(", ")}`);
+  });
+  c.opt(o, "seccomp", p, (x, q) => checkSeccomp(c, x, q));
+  c.opt(o, "sysctl", p, (x, q) => checkSysctl(c, x, q, has));
+  for (const key of ["maskedPaths", "readonlyPaths"]) {
+    c.opt(o, key, p, (x, q) => c.arr(x, q).forEach((s, i) => c.abs(s, child(q, i))));
+  }
+  c.opt(o, "mountLabel", p, c.str);
+  c.opt(o, "personality", p, (x, q) => {
+    const per = c.obj(x, q);
+    const domain = c.req(per, "domain", q, c.str);
+    if (domain !== "LINUX" && domain !== "LINUX32") c.fail(child(q, "domain"), 'must be "LINUX" or "LINUX32"');
+    c.opt(per, "flags", q, c.strs);
+  });
+  return namespaces;
+}
+
+/** With mappings given, the process's ids must be among them (setresuid would fail with EINVAL). */
+function checkUserMapped(c: Checker, spec: Spec): void {
+  const user = spec.process?.user;
+  if (!user) return;
+  const inMap = (maps: IDMapping[], id: number) => maps.some((m) => id >= m.containerID && id < m.containerID + m.size);
+  const uids = spec.linux?.uidMappings;
+  const gids = spec.linux?.gidMappings;
+  if (uids?.length && !inMap(uids, user.uid)) c.fail("process.user.uid", `${user.uid} is not mapped in linux.uidMappings`);
+  if (gids?.length) {
+    if (!inMap(gids, user.gid)) c.fail("process.user.gid", `${user.gid} is not mapped in linux.gidMappings`);
+    (user.additionalGids ?? []).forEach((g, i) => {
+      if (!inMap(gids, g)) c.fail(`process.user.additionalGids[${i}]`, `${g} is not mapped in linux.gidMappings`);
+    });
+  }
+}
+
+/** Parses and validates a config.json; throws a BunkerError naming the JSON path. */
+export function parseConfig(text: string, file = "config.json"): Spec {
+  const c = new Checker(file);
+  const o = parseJsonObject(text, file);
+  const version = c.req(o, "ociVersion", "", c.str);
+  if (!/^\d+\.\d+\.\d+/.test(version)) c.fail("ociVersion", `must be a version like 1.2.0, not ${JSON.stringify(version)}`);
+  c.req(o, "root", "", (x, q) => {
+    const root = c.obj(x, q);
+    const path = c.req(root, "path", q, c.str);
+    if (path === "") c.fail("root.path", "must not be empty");
+    c.opt(root, "readonly", q, c.bool);
+  });
+  c.opt(o, "mounts", "", (x, q) => c.objs(x, q, (m, p) => checkMount(c, m, p)));
+  c.opt(o, "process", "", (x, q) => checkProcess(c, x, q));
+  for (const key of ["hostname", "domainname"]) {
+    c.opt(o, key, "", (x, q) => {
+      if (c.str(x, q).length > 64) c.fail(q, "must be at most 64 characters");
+    });
+  }
+  c.opt(o, "hooks", "", (x) => checkHooks(c, x));
+  c.opt(o, "annotations", "", c.strMap);
+  const namespaces = c.opt(o, "linux", "", (x) => checkLinux(c, x)) ?? [];
+  checkUserMapped(c, o as unknown as Spec);
+  for (const key of ["hostname", "domainname"]) {
+    if (o[key] && !namespaces.some((n) => n.type === "uts")) c.fail(key, "requires a uts namespace in linux.namespaces");
+  }
+  return o as unknown as Spec;
+}
+
+/** `exec --process FILE`: a runtime-spec process object on its own, paths named from its root. */
+export function parseProcess(text: string, file: string): Process {
+  const raw = parseJsonObject(text, file);
+  checkProcess(new Checker(file), raw, "");
+  return raw as unknown as Process;
+}
+
+// ---- rootless adjustments ----
+
+/**
+ * For a caller that is not root (uid != 0): a config without a user
+ * namespace gets one (as crun does), and a new user namespace without
+ * mappings maps process.user's ids to the caller's (a one-id map needs no
+ * newuidmap).  Without a new network namespace sysfs cannot be mounted (the
+ * host's netns is not ours): /sys is bound read-only instead.
+ * Adjusts SPEC in place and returns it; root's configs are left as they are.
+ */
+export function ensureUserNamespace(spec: Spec, uid: number, gid: number): Spec {
+  if (uid === 0) return spec;
+  const linux = (spec.linux ??= {});
+  const namespaces = (linux.namespaces ??= []);
+  let userns = namespaces.find((n) => n.type === "user");
+  if (!userns) {
+    userns = { type: "user" };
+    namespaces.push(userns);
+  }
+  if (!userns.path) {
+    if (!linux.uidMappings?.length) linux.uidMappings = [{ containerID: spec.process?.user.uid ?? 0, hostID: uid, size: 1 }];
+    if (!linux.gidMappings?.length) linux.gidMappings = [{ containerID: spec.process?.user.gid ?? 0, hostID: gid, size: 1 }];
+  }
+  const ownNetns = namespaces.some((n) => n.type === "network" && !n.path);
+  spec.mounts?.forEach((m, i) => {
+    if (m.type === "sysfs" && !ownNetns) {
+      spec.mounts![i] = { destination: m.destination, type: "none", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] };
+    }
+  });
+  return spec;
+}

@@ -1,0 +1,246 @@
+// bun:ffi bindings of the *at() file syscalls the image unpacker needs.
+// Every path is relative to a directory fd; the parent of each tar entry is
+// opened with openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) (or RESOLVE_BENEATH)
+// so no entry can reach outside the layer directory, whatever symlinks the
+// layer planted before it.  Functions return the result or throw FsError
+// (errno + syscall + path) — callers turn that into a BunkerError.
+import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
+
+const SYS_openat2 = 437;
+
+export const O_RDONLY = 0o0;
+export const O_WRONLY = 0o1;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_TRUNC = 0o1000;
+export const O_DIRECTORY = 0o200000;
+export const O_NOFOLLOW = 0o400000;
+export const O_CLOEXEC = 0o2000000;
+export const O_PATH = 0o10000000;
+
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_REMOVEDIR = 0x200;
+export const AT_EMPTY_PATH = 0x1000;
+
+export const RESOLVE_NO_XDEV = 0x01;
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_NO_SYMLINKS = 0x04;
+export const RESOLVE_BENEATH = 0x08;
+export const RESOLVE_IN_ROOT = 0x10;
+
+export const S_IFMT = 0o170000;
+export const S_IFDIR = 0o040000;
+export const S_IFREG = 0o100000;
+export const S_IFLNK = 0o120000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const S_IFIFO = 0o010000;
+
+const { i32, u32, u64, i64, ptr } = FFIType;
+const libc = dlopen("libc.so.6", {
+  syscall: { args: [i64, i32, ptr, ptr, u64], returns: i64 },
+  openat: { args: [i32, ptr, i32, u32], returns: i32 },
+  close: { args: [i32], returns: i32 },
+  mkdirat: { args: [i32, ptr, u32], returns: i32 },
+  mknodat: { args: [i32, ptr, u32, u64], returns: i32 },
+  symlinkat: { args: [ptr, i32, ptr], returns: i32 },
+  linkat: { args: [i32, ptr, i32, ptr, i32], returns: i32 },
+  unlinkat: { args: [i32, ptr, i32], returns: i32 },
+  renameat: { args: [i32, ptr, i32, ptr], returns: i32 },
+  fchownat: { args: [i32, ptr, u32, u32, i32], returns: i32 },
+  fchmod: { args: [i32, u32], returns: i32 },
+  fchmodat: { args: [i32, ptr, u32, i32], returns: i32 },
+  fchown: { args: [i32, u32, u32], returns: i32 },
+  utimensat: { args: [i32, ptr, ptr, i32], returns: i32 },
+  futimens: { args: [i32, ptr], returns: i32 },
+  fsetxattr: { args: [i32, ptr, ptr, u64, i32], returns: i32 },
+  lsetxattr: { args: [ptr, ptr, ptr, u64, i32], returns: i32 },
+  lgetxattr: { args: [ptr, ptr, ptr, u64], returns: i64 },
+  readlinkat: { args: [i32, ptr, ptr, u64], returns: i64 },
+  fstatat: { args: [i32, ptr, ptr, i32], returns: i32 },
+  write: { args: [i32, ptr, u64], returns: i64 },
+  flock: { args: [i32, i32], returns: i32 },
+  __errno_location: { args: [], returns: ptr },
+}).symbols;
+
+const errnoPtr = libc.__errno_location() as Pointer;
+const errno = (): number => read.i32(errnoPtr, 0);
+
+export class FsError extends Error {
+  constructor(readonly errno: number, readonly syscall: string, readonly path: string) {
+    super(`${syscall} ${path}: errno ${errno}`);
+  }
+}
+
+const enc = new TextEncoder();
+// Scratch buffers reused by every call (the unpacker makes several calls per
+// file: fresh allocations each time showed up as GC and page-fault time).
+// Two path buffers because some calls take two paths; a call uses them only
+// until it returns, and JS is single-threaded.
+const PATH_MAX = 4096;
+const scratch = [new Uint8Array(PATH_MAX * 3 + 1), new Uint8Array(PATH_MAX * 3 + 1)];
+const howBuf = new BigUint64Array(3);
+const tsBuf = new BigInt64Array(4);
+const statBuf = new Uint8Array(144);
+const statView = new DataView(statBuf.buffer);
+
+/** NUL-terminated bytes of S (paths are passed as C strings) in scratch buffer SLOT. */
+function cstr(s: string, slot = 0): Uint8Array {
+  const b = s.length * 3 + 1 <= scratch[slot]!.length ? scratch[slot]! : new Uint8Array(s.length * 3 + 1);
+  const { written } = enc.encodeInto(s, b.subarray(0, b.length - 1));
+  b[written] = 0;
+  return b;
+}
+
+function check(r: number | bigint, call: string, path: string): number {
+  const n = Number(r);
+  if (n < 0) throw new FsError(errno(), call, path);
+  return n;
+}
+
+/** openat2(2): how = {flags, mode, resolve}. */
+export function openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
+  howBuf[0] = BigInt(flags | O_CLOEXEC);
+  howBuf[1] = BigInt(mode);
+  howBuf[2] = BigInt(resolve);
+  const r = libc.syscall(SYS_openat2, dirfd, cstr(path), howBuf, 24);
+  return check(r, "openat2", path);
+}
+
+export function openat(dirfd: number, path: string, flags: number, mode = 0): number {
+  return check(libc.openat(dirfd, cstr(path), flags | O_CLOEXEC, mode), "openat", path);
+}
+
+export function close(fd: number): void {
+  libc.close(fd);
+}
+
+export function mkdirat(dirfd: number, path: string, mode: number): void {
+  check(libc.mkdirat(dirfd, cstr(path), mode), "mkdirat", path);
+}
+
+export function mknodat(dirfd: number, path: string, mode: number, dev: number): void {
+  check(libc.mknodat(dirfd, cstr(path), mode, dev), "mknodat", path);
+}
+
+export function symlinkat(target: string, dirfd: number, path: string): void {
+  check(libc.symlinkat(cstr(target, 1), dirfd, cstr(path)), "symlinkat", path);
+}
+
+export function linkat(olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags = 0): void {
+  check(libc.linkat(olddirfd, cstr(oldpath, 1), newdirfd, cstr(newpath), flags), "linkat", newpath);
+}
+
+export function unlinkat(dirfd: number, path: string, flags = 0): void {
+  check(libc.unlinkat(dirfd, cstr(path), flags), "unlinkat", path);
+}
+
+export function renameat(olddirfd: number, oldpath: string, newdirfd: number, newpath: string): void {
+  check(libc.renameat(olddirfd, cstr(oldpath, 1), newdirfd, cstr(newpath)), "renameat", newpath);
+}
+
+export function fchownat(dirfd: number, path: string, uid: number, gid: number, flags: number): void {
+  check(libc.fchownat(dirfd, cstr(path), uid >>> 0, gid >>> 0, flags), "fchownat", path);
+}
+
+export function fchmod(fd: number, mode: number, path = ""): void {
+  check(libc.fchmod(fd, mode), "fchmod", path);
+}
+
+/** fchmodat(2) (follows a final symlink: call it only on names just created as non-symlinks). */
+export function fchmodat(dirfd: number, path: string, mode: number): void {
+  check(libc.fchmodat(dirfd, cstr(path), mode, 0), "fchmodat", path);
+}
+
+export function fchown(fd: number, uid: number, gid: number, path = ""): void {
+  check(libc.fchown(fd, uid >>> 0, gid >>> 0), "fchown", path);
+}
+
+/** utimensat(2) with atime = mtime = SECONDS (fractional); PATH "" = DIRFD itself (futimens). */
+export function utimensat(dirfd: number, path: string, seconds: number, flags: number): void {
+  const s = Math.floor(seconds);
+  const ns = Math.round((seconds - s) * 1e9);
+  tsBuf[0] = tsBuf[2] = BigInt(s);
+  tsBuf[1] = tsBuf[3] = BigInt(ns);
+  if (path === "") check(libc.futimens(dirfd, tsBuf), "futimens", path);
+  else check(libc.utimensat(dirfd, cstr(path), tsBuf, flags), "utimensat", path);
+}
+
+export function fsetxattr(fd: number, name: string, value: Uint8Array, path = ""): void {
+  check(libc.fsetxattr(fd, cstr(name, 1), value.byteLength ? value : null, value.byteLength, 0), "fsetxattr", path);
+}
+
+export function lsetxattr(path: string, name: string, value: Uint8Array): void {
+  check(libc.lsetxattr(cstr(path), cstr(name, 1), value.byteLength ? value : null, value.byteLength, 0), "lsetxattr", path);
+}
+
+/** The value of xattr NAME on PATH (not following a final symlink), or undefined when absent. */
+export function lgetxattr(path: string, name: string): Uint8Array | undefined {
+  const buf = new Uint8Array(65536);
+  const r = Number(libc.lgetxattr(cstr(path), cstr(name, 1), buf, buf.byteLength));
+  if (r < 0) {
+    const e = errno();
+    if (e === 61 /* ENODATA */ || e === 95 /* EOPNOTSUPP */) return undefined;
+    throw new FsError(e, "lgetxattr", path);
+  }
+  return buf.slice(0, r);
+}
+
+export function readlinkat(dirfd: number, path: string): string {
+  const buf = new Uint8Array(4096);
+  const n = check(libc.readlinkat(dirfd, cstr(path), buf, buf.byteLength), "readlinkat", path);
+  return new TextDecoder().decode(buf.subarray(0, n));
+}
+
+export interface StatAt {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+}
+
+/** fstatat(2) with AT_SYMLINK_NOFOLLOW; undefined when the name does not exist. */
+export function lstatat(dirfd: number, path: string): StatAt | undefined {
+  const r = libc.fstatat(dirfd, cstr(path), statBuf, AT_SYMLINK_NOFOLLOW);
+  if (r < 0) {
+    const e = errno();
+    if (e === 2 /* ENOENT */) return undefined;
+    throw new FsError(e, "fstatat", path);
+  }
+  const v = statView;
+  // struct stat on x86_64: st_nlink@16 (u64), st_mode@24, st_uid@28, st_gid@32, st_size@48
+  return {
+    nlink: Number(v.getBigUint64(16, true)),
+    mode: v.getUint32(24, true),
+    uid: v.getUint32(28, true),
+    gid: v.getUint32(32, true),
+    size: Number(v.getBigInt64(48, true)),
+  };
+}
+
+/** write(2) all of DATA to FD. */
+export function writeAll(fd: number, data: Uint8Array, path = ""): void {
+  let off = 0;
+  while (off < data.byteLength) {
+    const n = Number(libc.write(fd, off === 0 ? data : data.subarray(off), data.byteLength - off));
+    if (n < 0) {
+      const e = errno();
+      if (e === 4 /* EINTR */) continue;
+      throw new FsError(e, "write", path);
+    }
+    off += n;
+  }
+}
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+
+/** flock(2) LOCK_EX|LOCK_NB: true when taken, false when another holder has it. */
+export function tryLockExclusive(fd: number, path = ""): boolean {
+  if (libc.flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+  const e = errno();
+  if (e === 11 /* EWOULDBLOCK */ || e === 4) return false;
+  throw new FsError(e, "flock", path);
+}

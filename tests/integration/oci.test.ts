@@ -1,0 +1,279 @@
+// The OCI runtime CLI end to end (runc's commands and formats), as root and as
+// the unprivileged test user, on bundles made by `bunker spec` + a busybox rootfs.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
+import { join } from "node:path";
+import { USERS, asUserArgv, bunkerAs, bunkerBinary, runAs, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, chownTree, waitForFile, type As } from "../lib/index.ts";
+
+const describeRoot = isRoot() ? describe : describe.skip;
+
+for (const as of USERS) {
+  describeRoot(`OCI lifecycle as ${as}`, () => {
+    let base: string, bundle: string, root: string, out: string;
+    const ids: string[] = [];
+    const b = (args: string[]) => bunkerAs(as, ["--root", root, ...args], { cwd: bundle });
+    /** create/run -d leave the container holding bunker's stdio (as runc does for conmon): give it files */
+    const detached = async (args: string[]) => {
+      const err = join(base, "create.err");
+      const r = await runAs(as, asUserArgv(as, ["sh", "-c", `exec "$0" "$@" >/dev/null 2>${err}`, bunkerBinary(), "--root", root, ...args]), { cwd: bundle });
+      return { ...r, stderr: readFileSync(err, "utf8") };
+    };
+    const newId = () => {
+      const id = `t${ids.length}-${process.pid}`;
+      ids.push(id);
+      return id;
+    };
+    /** writes config.json from `bunker spec`, with ARGS as the process */
+    async function config(args: string[], edit: (c: any) => void = () => {}) {
+      const f = join(bundle, "config.json");
+      if (existsSync(f)) removeTree(f);
+      const r = await b(["spec", "-b", bundle]);
+      expect(r.stderr).toBe("");
+      const c = JSON.parse(readFileSync(f, "utf8"));
+      c.process.terminal = false;
+      c.process.args = args;
+      c.mounts.push({ destination: "/out", type: "bind", source: out, options: ["rbind"] });
+      edit(c);
+      writeFileSync(f, JSON.stringify(c));
+      chownTree(f, ownerOf(as));
+    }
+
+    beforeAll(() => {
+      base = makeTempDir("bunker-oci", ownerOf(as));
+      bundle = join(base, "bundle");
+      makeBusyboxRootfs(join(bundle, "rootfs"), ownerOf(as));
+      root = join(base, "state");
+      out = join(base, "out");
+      for (const d of [bundle, out]) {
+        require("node:fs").mkdirSync(d, { recursive: true });
+        chownTree(d, ownerOf(as));
+      }
+      chmodSync(out, 0o777);
+    });
+    afterAll(async () => {
+      for (const id of ids) await b(["delete", "--force", id]);
+      removeTree(base);
+    });
+
+    test("spec writes a config that validates; a second spec refuses to overwrite", async () => {
+      await config(["true"]);
+      const c = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
+      expect(c.ociVersion).toMatch(/^1\./);
+      if (as === "user") {
+        // not root: a rootless spec, with the caller's one-id map
+        expect(c.linux.namespaces.map((n: any) => n.type)).toContain("user");
+        expect(c.linux.uidMappings[0]).toEqual({ containerID: 0, hostID: ownerOf(as).uid, size: 1 });
+      } else expect(c.linux.namespaces.map((n: any) => n.type)).not.toContain("user");
+      const r = await b(["spec", "-b", bundle]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/^bunker: spec: config.json already exists: EEXIST \(File exists\) \[.*config.json\] — remove it first\n$/);
+    });
+
+    test("create -> created, start -> running, kill -> stopped, delete -> gone", async () => {
+      await config(["sh", "-c", "echo $$ > /out/pid; trap 'echo term > /out/sig; exit 0' TERM; while :; do sleep 0.05; done"]);
+      const id = newId();
+      const pidFile = join(base, `${id}.pid`);
+      const c = await detached(["create", "--pid-file", pidFile, id]);
+      expect(c.stderr).toBe("");
+      expect(c.code).toBe(0);
+      const st = JSON.parse((await b(["state", id])).stdout);
+      expect(st.status).toBe("created");
+      expect(st.id).toBe(id);
+      expect(st.bundle).toBe(bundle);
+      expect(st.pid).toBe(Number(readFileSync(pidFile, "utf8")));
+      expect(existsSync(join(out, "pid"))).toBe(false); // not started yet: the process waits on exec.fifo
+      const list = await b(["list"]);
+      expect(list.stdout.split("\n")[0]).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER$/);
+      expect(list.stdout).toMatch(new RegExp(`^${id}\\s+${st.pid}\\s+created\\s+${bundle}`, "m"));
+      expect((await b(["start", id])).code).toBe(0);
+      expect(await waitForFile(join(out, "pid"))).toBe(true);
+      expect(readFileSync(join(out, "pid"), "utf8").trim()).toBe("1");
+      expect(JSON.parse((await b(["state", id])).stdout).status).toBe("running");
+      const again = await b(["start", id]);
+      expect(again.code).toBe(125);
+      expect(again.stderr).toContain("cannot start a container that is running");
+      const ps = JSON.parse((await b(["ps", "-f", "json", id])).stdout);
+      expect(ps[0]).toBe(st.pid);
+      const del = await b(["delete", id]);
+      expect(del.code).toBe(125);
+      expect(del.stderr).toContain(`cannot delete container "${id}" that is running`);
+      expect((await b(["kill", id, "TERM"])).code).toBe(0);
+      expect(await waitForFile(join(out, "sig"))).toBe(true);
+      for (let i = 0; i < 100 && JSON.parse((await b(["state", id])).stdout).status !== "stopped"; i++) await Bun.sleep(20);
+      const stopped = JSON.parse((await b(["state", id])).stdout);
+      expect(stopped.status).toBe("stopped");
+      expect(stopped.pid).toBe(0);
+      expect((await b(["delete", id])).code).toBe(0);
+      const gone = await b(["state", id]);
+      expect(gone.code).toBe(125);
+      expect(gone.stderr).toBe(`bunker: container "${id}" does not exist: ENOENT (No such file or directory)\n`);
+    });
+
+    test("exec joins every namespace; exit codes; -d with --pid-file; ps lists both", async () => {
+      await config(["sleep", "30"], (c) => (c.hostname = "ocibox"));
+      const id = newId();
+      expect((await detached(["create", id])).code).toBe(0);
+      expect((await b(["start", id])).code).toBe(0);
+      const e = await b(["exec", id, "sh", "-c", "echo $$ $(hostname) $(cat /proc/1/cmdline | tr '\\0' ' ')"]);
+      expect(e.stderr).toBe("");
+      const [pid, host, ...cmd] = e.stdout.trim().split(" ");
+      expect(Number(pid)).toBeGreaterThan(1);
+      expect(host).toBe("ocibox");
+      expect(cmd.join(" ")).toBe("sleep 30");
+      expect((await b(["exec", id, "sh", "-c", "exit 7"])).code).toBe(7);
+      const nf = await b(["exec", id, "nosuch"]);
+      expect(nf.code).toBe(127);
+      expect(nf.stderr).toContain('exec "nosuch": executable file not found');
+      const pidFile = join(base, `${id}-exec.pid`);
+      expect((await detached(["exec", "-d", "--pid-file", pidFile, id, "sleep", "20"])).code).toBe(0);
+      const epid = Number(readFileSync(pidFile, "utf8"));
+      expect(readFileSync(`/proc/${epid}/cmdline`, "utf8")).toBe("sleep\u000020\u0000");
+      // a process of an earlier exec may still be on its way out: give it a moment
+      let ps: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        ps = JSON.parse((await b(["ps", "-f", "json", id])).stdout);
+        if (ps.length === 2) break;
+        await Bun.sleep(20);
+      }
+      expect(ps).toContain(epid);
+      expect(ps).toHaveLength(2);
+      expect((await b(["kill", "--all", id, "KILL"])).code).toBe(0);
+      for (let i = 0; i < 100 && existsSync(`/proc/${epid}`); i++) await Bun.sleep(20);
+      expect(existsSync(`/proc/${epid}`)).toBe(false);
+      expect((await b(["delete", "--force", id])).code).toBe(0);
+    });
+
+    test("exec --process with a process.json; -e, --cwd", async () => {
+      await config(["sleep", "30"]);
+      const id = newId();
+      expect((await detached(["create", id])).code).toBe(0);
+      expect((await b(["start", id])).code).toBe(0);
+      const pj = join(base, "process.json");
+      writeFileSync(pj, JSON.stringify({ user: { uid: 0, gid: 0 }, args: ["sh", "-c", "echo $FOO $(pwd)"], env: ["FOO=bar", "PATH=/bin"], cwd: "/tmp" }));
+      chmodSync(pj, 0o644);
+      const r = await b(["exec", "--process", pj, id]);
+      expect(r.stdout).toBe("bar /tmp\n");
+      const r2 = await b(["exec", "-e", "X=1", "--cwd", "/etc", id, "sh", "-c", "echo $X $(pwd)"]);
+      expect(r2.stdout).toBe("1 /etc\n");
+      writeFileSync(pj, JSON.stringify({ user: { uid: 0, gid: 0 }, args: [], cwd: "/" }));
+      const bad = await b(["exec", "--process", pj, id]);
+      expect(bad.code).toBe(125);
+      expect(bad.stderr).toMatch(/process.json: args: /);
+      expect((await b(["delete", "--force", id])).code).toBe(0);
+    });
+
+    test("run -b ID: create+start+wait, exit status, deleted after", async () => {
+      await config(["sh", "-c", "echo ran; exit 4"]);
+      const id = newId();
+      const r = await b(["run", "-b", bundle, id]);
+      expect(r.stdout).toBe("ran\n");
+      expect(r.code).toBe(4);
+      expect((await b(["state", id])).code).toBe(125);
+    });
+
+    test("create refuses a duplicate id and leaves the first alone; delete --force cleans a killed create", async () => {
+      await config(["sleep", "30"]);
+      const id = newId();
+      expect((await detached(["create", id])).code).toBe(0);
+      const dup = await detached(["create", id]);
+      expect(dup.code).toBe(125);
+      expect(dup.stderr).toMatch(new RegExp(`^bunker: container "${id}" already exists: EEXIST`));
+      expect(JSON.parse((await b(["state", id])).stdout).status).toBe("created");
+      expect((await b(["delete", "--force", id])).code).toBe(0);
+      // a create killed half way leaves a directory without state.json
+      const half = newId();
+      require("node:fs").mkdirSync(join(root, half), { recursive: true });
+      chownTree(join(root, half), ownerOf(as));
+      const st = await b(["state", half]);
+      expect(st.code).toBe(125);
+      expect(st.stderr).toContain("delete --force");
+      expect((await b(["delete", "--force", half])).code).toBe(0);
+      expect(existsSync(join(root, half))).toBe(false);
+    });
+
+    test("invalid configs fail before anything is created, naming the JSON path", async () => {
+      await config(["true"], (c) => {
+        if (!c.linux.uidMappings) {
+          c.linux.namespaces.push({ type: "user" });
+          c.linux.uidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+          c.linux.gidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+        }
+        c.linux.uidMappings[0].size = 0;
+      });
+      const id = newId();
+      const r = await detached(["create", id]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/^bunker: .*config.json: linux.uidMappings\[0\].size: must be > 0/);
+      expect(existsSync(join(root, id))).toBe(false);
+      await config(["true"], (c) => (c.process.cwd = "relative"));
+      const r2 = await detached(["create", id]);
+      expect(r2.stderr).toMatch(/config.json: process.cwd: /);
+    });
+
+    test("seccomp: a rule's errno comes back, other syscalls work; capabilities are what the config says", async () => {
+      await config(["sh", "-c", "mkdir /tmp/x; echo mkdir=$?; grep -E '^Cap(Eff|Bnd)' /proc/self/status"], (c) => {
+        c.linux.seccomp = {
+          defaultAction: "SCMP_ACT_ALLOW",
+          architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+          syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }],
+        };
+        c.process.capabilities = { bounding: ["CAP_KILL", "CAP_CHOWN"], effective: ["CAP_KILL"], permitted: ["CAP_KILL", "CAP_CHOWN"] };
+      });
+      const id = newId();
+      const r = await b(["run", "-b", bundle, id]);
+      expect(r.stderr).toContain("Operation not permitted");
+      // uid 0 execs with permitted = effective = bounding (the kernel's rule for root, as under runc)
+      expect(r.stdout).toBe("mkdir=1\nCapEff:\t0000000000000021\nCapBnd:\t0000000000000021\n");
+      expect(r.code).toBe(0);
+    });
+
+    test("hooks: prestart/createRuntime/createContainer get the state on stdin, poststart after start, poststop on delete, a failing one is named", async () => {
+      const hook = join(base, "hook.sh");
+      writeFileSync(hook, `#!/bin/sh\ncat > ${out}/hook-$1.json\n`);
+      chmodSync(hook, 0o755);
+      const kinds = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
+      await config(["sleep", "30"], (c) => {
+        c.hooks = Object.fromEntries(kinds.map((k) => [k, [{ path: hook, args: ["hook.sh", k] }]]));
+      });
+      const id = newId();
+      expect((await detached(["create", id])).code).toBe(0);
+      for (const k of ["prestart", "createRuntime", "createContainer"]) {
+        const st = JSON.parse(readFileSync(join(out, `hook-${k}.json`), "utf8"));
+        expect(st.id).toBe(id);
+        expect(st.status).toBe("creating");
+        expect(st.pid).toBeGreaterThan(0);
+      }
+      expect(existsSync(join(out, "hook-poststart.json"))).toBe(false);
+      expect((await b(["start", id])).code).toBe(0);
+      expect(JSON.parse(readFileSync(join(out, "hook-poststart.json"), "utf8")).status).toBe("running");
+      expect(existsSync(join(out, "hook-poststop.json"))).toBe(false);
+      expect((await b(["delete", "--force", id])).code).toBe(0);
+      expect(JSON.parse(readFileSync(join(out, "hook-poststop.json"), "utf8")).status).toBe("stopped");
+      await config(["true"], (c) => (c.hooks = { prestart: [{ path: "/bin/false" }] }));
+      const bad = newId();
+      const r = await detached(["create", bad]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/^bunker: hooks\.prestart\[0\] \/bin\/false: exited with status 1/);
+      expect(existsSync(join(root, bad))).toBe(false);
+    });
+
+    test("--log --log-format json records the error for podman", async () => {
+      const log = join(base, "log.json");
+      const r = await bunkerAs(as, ["--root", root, "--log", log, "--log-format", "json", "state", "nosuch"], { cwd: base });
+      expect(r.code).toBe(125);
+      const entry = JSON.parse(readFileSync(log, "utf8").trim().split("\n").pop()!);
+      expect(entry.level).toBe("error");
+      expect(entry.msg).toBe('container "nosuch" does not exist: ENOENT (No such file or directory)');
+      expect(typeof entry.time).toBe("string");
+    });
+
+    test("features and version", async () => {
+      const f = JSON.parse((await b(["features"])).stdout);
+      expect(f.ociVersionMax).toMatch(/^1\./);
+      expect(f.linux.namespaces).toContain("user");
+      expect(f.linux.seccomp.enabled).toBe(true);
+      const v = await b(["--version"]);
+      expect(v.stdout).toMatch(/^bunker version \d+\.\d+\.\d+\nspec: 1\.\d+\.\d+\n$/);
+    });
+  });
+}

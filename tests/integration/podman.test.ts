@@ -1,0 +1,85 @@
+// podman (Debian's, with conmon) driving dist/bunker as its OCI runtime,
+// rootless, with a private storage/run root, an image imported offline from
+// the busybox rootfs, and a containers.conf that names bunker.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { asUserArgv, bunkerBinary, chownTree, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs, runInPty } from "../lib/index.ts";
+
+const havePodman = Bun.which("podman") !== null && Bun.which("conmon") !== null;
+const d = isRoot() && havePodman ? describe : describe.skip;
+
+d("podman with bunker as its runtime (rootless)", () => {
+  const as = "user" as const;
+  let base: string, script: string;
+  const pm = (args: string[], stdin?: string) => runAs(as, asUserArgv(as, [script, ...args]), { cwd: base, stdin, timeoutMs: 60_000 });
+
+  beforeAll(async () => {
+    base = makeTempDir("bunker-podman", ownerOf(as));
+    const rootfs = makeBusyboxRootfs(join(base, "rootfs"), ownerOf(as));
+    const conf = join(base, "containers.conf");
+    // podman 4.3 spells the list runtime_supports_nocgroup (no s); later versions add the s
+    writeFileSync(conf, `[engine]\nruntime_supports_nocgroup = ["bunker"]\nruntime_supports_nocgroups = ["bunker"]\nruntime_supports_json = ["bunker"]\n\n[engine.runtimes]\nbunker = ["${bunkerBinary()}"]\n`);
+    script = join(base, "podman.sh");
+    writeFileSync(
+      script,
+      `#!/bin/sh\nexport CONTAINERS_CONF=${conf} HOME=${base}/home XDG_RUNTIME_DIR=${base}/xdg\nmkdir -p $HOME $XDG_RUNTIME_DIR\nchmod 700 $XDG_RUNTIME_DIR\n` +
+        `exec podman --root ${base}/storage --runroot ${base}/run --storage-driver vfs --cgroup-manager cgroupfs --events-backend file --runtime bunker "$@"\n`,
+    );
+    chmodSync(script, 0o755);
+    const tar = join(base, "bb.tar");
+    const t = Bun.spawnSync(["tar", "-C", rootfs, "-cf", tar, "."]);
+    expect(t.exitCode).toBe(0);
+    chownTree(base, ownerOf(as));
+    const imp = await pm(["import", tar, "localhost/bb:latest"]);
+    expect(imp.code, imp.stderr).toBe(0);
+  });
+
+  afterAll(async () => {
+    await pm(["rm", "-af", "-t", "0"]);
+    await runAs(as, asUserArgv(as, [script, "system", "migrate"]), { cwd: base });
+    // vfs layers carry files owned by subordinate ids: remove them from inside podman's user namespace
+    await runAs(as, asUserArgv(as, [script, "unshare", "rm", "-rf", `${base}/storage`, `${base}/run`]), { cwd: base });
+    removeTree(base);
+  });
+
+  test("run --rm echo: output and exit status 0", async () => {
+    const r = await pm(["run", "--rm", "localhost/bb:latest", "echo", "hi from podman"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("hi from podman\n");
+    expect(r.code).toBe(0);
+  });
+
+  test("a failing command's exit status comes back", async () => {
+    expect((await pm(["run", "--rm", "localhost/bb:latest", "sh", "-c", "exit 3"])).code).toBe(3);
+  });
+
+  test("--cgroups=disabled", async () => {
+    const r = await pm(["run", "--rm", "--cgroups=disabled", "localhost/bb:latest", "sh", "-c", "echo $(id -u) $$"]);
+    expect(r.stdout).toBe("0 1\n");
+    expect(r.code).toBe(0);
+  });
+
+  test("-it: a pty through conmon's console socket", async () => {
+    const r = await runInPty(as, [script, "run", "--rm", "-it", "localhost/bb:latest", "sh", "-c", "tty; exit 5"], { cwd: base, timeoutMs: 60_000 });
+    expect(r.stdout.replace(/\r/g, "")).toContain("/dev/pts/0\n");
+    expect(r.code).toBe(5);
+  });
+
+  test("run -d, exec, logs, stop, rm", async () => {
+    const run = await pm(["run", "-d", "--name", "d1", "localhost/bb:latest", "sh", "-c", "echo logged; trap 'exit 0' TERM; while :; do sleep 0.1; done"]);
+    expect(run.code, run.stderr).toBe(0);
+    const ex = await pm(["exec", "d1", "sh", "-c", "echo exec $$; cat /proc/1/cmdline | tr '\\0' ' '"]);
+    expect(ex.stdout).toMatch(/^exec \d+\nsh -c echo logged/);
+    expect(ex.code).toBe(0);
+    expect((await pm(["exec", "d1", "sh", "-c", "exit 4"])).code).toBe(4);
+    const logs = await pm(["logs", "d1"]);
+    expect(logs.stdout).toBe("logged\n");
+    const stop = await pm(["stop", "-t", "5", "d1"]);
+    expect(stop.code, stop.stderr).toBe(0);
+    const inspect = await pm(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "d1"]);
+    expect(inspect.stdout.trim()).toBe("exited 0");
+    expect((await pm(["rm", "d1"])).code).toBe(0);
+    expect((await pm(["ps", "-aq"])).stdout).toBe("");
+  });
+});

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# tests/setup.sh: what `make test` needs on a fresh Debian 12, installed when
+# missing (root only): Debian packages, npm packages (Bun), the unprivileged
+# test user with a /etc/subuid and /etc/subgid range.  Idempotent and quick
+# when everything is there already.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+TEST_USER=${BUNKER_TEST_USER:-bunkertest}
+if [ "$(id -u)" -ne 0 ]; then
+  echo "== setup: not root: skipping package installs and the test user (integration tests need root)"
+  [ -x node_modules/bun/bin/bun.exe ] || npm install --no-audit --no-fund </dev/null
+  exit 0
+fi
+
+# Debian packages: build tools, the rootfs source for tests (busybox-static),
+# the rootless helpers (uidmap, slirp4netns, passt), the benchmark peers
+# (bubblewrap, crun, runc), the VM suite (qemu, a kernel), OCI clients
+# (podman, conmon, skopeo, docker-registry) and small tools the tests use.
+PACKAGES=(
+  build-essential gcc make busybox-static uidmap bubblewrap crun runc
+  slirp4netns passt util-linux iproute2 procps time python3
+  qemu-system-x86 linux-image-amd64 libseccomp-dev
+  podman conmon catatonit fuse-overlayfs containernetworking-plugins
+  docker-registry skopeo apache2-utils ca-certificates git
+)
+command -v npm >/dev/null || PACKAGES+=(nodejs npm)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+echo "== apt-get update (missing: ${missing[*]})"
+apt-get update -q </dev/null
+available=()
+for p in "${missing[@]}"; do
+  cand=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/{print $2}')
+  if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then
+    echo "== package $p: not available in the archive, skipped"
+  else
+    available+=("$p")
+  fi
+done
+echo "== apt-get install ${available[*]}"
+apt-get install -y -q --no-install-recommends "${available[@]}" </dev/null
+fi
+
+echo "== npm install"
+[ -x node_modules/bun/bin/bun.exe ] || npm install --no-audit --no-fund </dev/null
+if [ ! -x node_modules/bun/bin/bun.exe ]; then
+  node node_modules/bun/install.js
+fi
+node_modules/bun/bin/bun.exe --version
+
+echo "== test user $TEST_USER"
+id "$TEST_USER" >/dev/null 2>&1 || useradd -m -s /bin/sh "$TEST_USER"
+for f in /etc/subuid /etc/subgid; do
+  touch "$f"
+  if ! grep -q "^$TEST_USER:200000:65536\$" "$f"; then
+    sed -i "/^$TEST_USER:/d" "$f"
+    echo "$TEST_USER:200000:65536" >>"$f"
+  fi
+done
+uid=$(id -u "$TEST_USER")
+install -d -m 0700 -o "$TEST_USER" -g "$(id -g "$TEST_USER")" "/run/user/$uid"
+

@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { loadArchive } from "../../src/image/archive.ts";
+import { flattenImageRootfs, prepareImageRootfs, readImageFile, resolveImageUser } from "../../src/image/rootfs.ts";
+import { Store } from "../../src/image/store.ts";
+import { buildImage, ociLayoutFiles, tarOfFiles } from "../lib/image-builder.ts";
+import { removeDir, tempDir } from "../lib/image-fixtures.ts";
+
+const dirs: string[] = [];
+afterEach(() => { while (dirs.length) removeDir(dirs.pop()!); });
+function fresh(): string { const d = tempDir(); dirs.push(d); return d; }
+
+async function loaded() {
+  const root = fresh();
+  const file = `${fresh()}/img.tar`;
+  writeFileSync(file, tarOfFiles(ociLayoutFiles([{ target: buildImage(), name: "example.com/busy:1" }])));
+  await loadArchive(new Store(root), file);
+  return root;
+}
+
+describe("image rootfs for bunker run", () => {
+  test("prepareImageRootfs: lower dirs topmost first, config, no pull for a stored image", async () => {
+    const root = await loaded();
+    const img = await prepareImageRootfs("example.com/busy:1", { dataRoot: root, pull: "never" });
+    expect(img.lowerDirs.length).toBe(3);
+    expect(existsSync(`${img.lowerDirs[0]}/app/hello`)).toBe(true);
+    expect(existsSync(`${img.lowerDirs[2]}/bin/busybox`)).toBe(true);
+    expect(img.lowerDirsRelative[0]).toMatch(/^[a-f0-9]{64}$/);
+    expect(img.config).toMatchObject({ Entrypoint: ["/app/hello"], Cmd: ["world"], WorkingDir: "/app", StopSignal: "SIGTERM" });
+    await expect(prepareImageRootfs("example.com/other:1", { dataRoot: root, pull: "never" })).rejects.toThrow(/no such image/);
+  });
+
+  test("readImageFile honours whiteouts and opaque dirs; users resolve through /etc/passwd", async () => {
+    const root = await loaded();
+    const { lowerDirs } = await prepareImageRootfs("example.com/busy:1", { dataRoot: root, pull: "never" });
+    expect(readImageFile(lowerDirs, "/del/me")).toBeUndefined();
+    expect(readImageFile(lowerDirs, "/del/keep")).toBe("keep me\n");
+    expect(readImageFile(lowerDirs, "/opq/old-a")).toBeUndefined();
+    expect(readImageFile(lowerDirs, "/opq/new")).toBe("new in layer 2\n");
+    expect(resolveImageUser(lowerDirs, "app")).toEqual({ uid: 1000, gid: 1000, additionalGids: [], home: "/home/app" });
+    expect(resolveImageUser(lowerDirs, "1000:nogroup")).toMatchObject({ uid: 1000, gid: 65534 });
+    expect(resolveImageUser(lowerDirs, "")).toMatchObject({ uid: 0, gid: 0 });
+    expect(() => resolveImageUser(lowerDirs, "ghost")).toThrow(/not in the image's \/etc\/passwd/);
+  });
+
+  test("flattenImageRootfs: the copy fallback", async () => {
+    const root = await loaded();
+    const dest = `${fresh()}/rootfs`;
+    await flattenImageRootfs("example.com/busy:1", dest, { dataRoot: root, pull: "never" });
+    expect(readdirSync(`${dest}/del`)).toEqual(["keep"]);
+    expect(readdirSync(`${dest}/opq`)).toEqual(["new"]);
+    expect(statSync(`${dest}/bin/busybox-hardlink`).ino).toBe(statSync(`${dest}/bin/busybox`).ino);
+    expect(readFileSync(`${dest}/usr/lib/libfake.so`, "utf8")).toBe("not really\n");
+  });
+
+  test("the layers mount as overlayfs with userxattr inside a user namespace", async () => {
+    const root = await loaded();
+    const img = await prepareImageRootfs("example.com/busy:1", { dataRoot: root, pull: "never" });
+    const w = fresh();
+    const script = `mkdir -p ${w}/u ${w}/w ${w}/m && mount -t overlay overlay -o lowerdir=${img.lowerDirs.join(":")},upperdir=${w}/u,workdir=${w}/w,userxattr ${w}/m && ls ${w}/m/del ${w}/m/opq && cat ${w}/m/opq/new && ${w}/m/bin/busybox echo ok`;
+    const r = spawnSync("unshare", ["-Urm", "sh", "-c", script], { encoding: "utf8" });
+    if (r.status !== 0 && /Operation not permitted|permission denied/i.test(r.stderr)) return; // no user namespaces here
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(`${w}/m/del:\nkeep\n\n${w}/m/opq:\nnew\nnew in layer 2\nok\n`);
+  });
+});

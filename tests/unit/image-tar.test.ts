@@ -1,0 +1,148 @@
+import { describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync, readFileSync, symlinkSync } from "node:fs";
+import { TarReader, parseNumber, type TarEntry } from "../../src/image/tar.ts";
+import { tarBytes, tarHeader } from "../../src/image/tarwriter.ts";
+import { detectCompression, decompress } from "../../src/image/compress.ts";
+import { BunkerError } from "../../src/errors.ts";
+import { chunked, removeDir, tempDir } from "../lib/image-fixtures.ts";
+
+interface Got { e: TarEntry; data: string }
+
+function read(bytes: Uint8Array, sizes?: number[]): Got[] {
+  const out: Got[] = [];
+  let cur: Got | undefined;
+  const r = new TarReader({
+    entry: (e) => { cur = { e, data: "" }; },
+    data: (c) => { cur!.data += new TextDecoder().decode(c); },
+    entryEnd: () => { out.push(cur!); cur = undefined; },
+  });
+  let off = 0, i = 0;
+  const s = sizes ?? [bytes.length];
+  while (off < bytes.length) { const n = s[i++ % s.length]!; r.push(bytes.subarray(off, off + n)); off += n; }
+  r.end();
+  return out;
+}
+
+describe("tar reader", () => {
+  test("ustar entries of every type, at any chunk boundary", () => {
+    const bytes = tarBytes([
+      { name: "dir/", type: "dir", mode: 0o1777, mtime: 1700000000 },
+      { name: "dir/file", data: "hello\n", mode: 0o4755, uid: 1000, gid: 100 },
+      { name: "dir/link", type: "symlink", linkname: "file" },
+      { name: "dir/hard", type: "hardlink", linkname: "dir/file" },
+      { name: "fifo", type: "fifo", mode: 0o600 },
+      { name: "null", type: "char", devmajor: 1, devminor: 3 },
+      { name: "big", data: "x".repeat(1500) },
+    ]);
+    for (const sizes of [undefined, [1], [511, 2], [1000, 24]]) {
+      const got = read(bytes, sizes);
+      expect(got.map((g) => [g.e.name, g.e.type])).toEqual([
+        ["dir/", "dir"], ["dir/file", "file"], ["dir/link", "symlink"], ["dir/hard", "hardlink"],
+        ["fifo", "fifo"], ["null", "char"], ["big", "file"],
+      ]);
+      expect(got[0]!.e.mode).toBe(0o1777);
+      expect(got[0]!.e.mtime).toBe(1700000000);
+      expect(got[1]!.data).toBe("hello\n");
+      expect(got[1]!.e).toMatchObject({ mode: 0o4755, uid: 1000, gid: 100, size: 6 });
+      expect(got[2]!.e.linkname).toBe("file");
+      expect(got[5]!.e).toMatchObject({ devmajor: 1, devminor: 3 });
+      expect(got[6]!.data.length).toBe(1500);
+    }
+  });
+
+  test("PAX long names, UTF-8, fractional mtime and binary xattrs", () => {
+    const long = "a/".repeat(80) + "ünïcødé-файл";
+    const bin = new Uint8Array([0, 1, 2, 255, 10, 61]);
+    const got = read(tarBytes([
+      { name: long, data: "x", mtime: 1.5, xattrs: { "user.k": "v=1", "security.capability": bin } },
+      { name: "l", type: "symlink", linkname: "t/".repeat(70) },
+    ]), [3]);
+    expect(got[0]!.e.name).toBe(long);
+    expect(got[0]!.e.mtime).toBe(1.5);
+    expect(new TextDecoder().decode(got[0]!.e.xattrs.get("user.k"))).toBe("v=1");
+    expect([...got[0]!.e.xattrs.get("security.capability")!]).toEqual([...bin]);
+    expect(got[1]!.e.linkname).toBe("t/".repeat(70));
+  });
+
+  test("GNU long names ('L' and 'K')", () => {
+    const long = "g/".repeat(90) + "end";
+    const got = read(tarBytes([
+      { name: long, data: "gnu", longNames: "gnu" },
+      { name: "s", type: "symlink", linkname: long, longNames: "gnu" },
+    ]));
+    expect(got[0]!.e.name).toBe(long);
+    expect(got[0]!.data).toBe("gnu");
+    expect(got[1]!.e.linkname).toBe(long);
+  });
+
+  test("reads what GNU tar and python's tarfile write", () => {
+    const d = tempDir();
+    try {
+      mkdirSync(`${d}/src/` + "deep/".repeat(30), { recursive: true });
+      writeFileSync(`${d}/src/` + "deep/".repeat(30) + "f", "deep");
+      symlinkSync("deep", `${d}/src/sl`);
+      for (const fmt of ["gnu", "posix", "ustar"]) {
+        if (fmt === "ustar") continue; // names too long for plain ustar
+        spawnSync("tar", ["-C", `${d}/src`, `--format=${fmt}`, "-cf", `${d}/${fmt}.tar`, "."]);
+        const got = read(readFileSync(`${d}/${fmt}.tar`), [777]);
+        const f = got.find((g) => g.e.name.endsWith("/f"))!;
+        expect(f.data).toBe("deep");
+        expect(f.e.name.length).toBeGreaterThan(150);
+        expect(got.find((g) => g.e.name === "./sl")!.e.linkname).toBe("deep");
+      }
+      spawnSync("python3", ["-c", `import tarfile,io
+t=tarfile.open("${d}/py.tar","w",format=tarfile.PAX_FORMAT)
+i=tarfile.TarInfo("ключ/"+"n"*120); i.size=2; i.pax_headers={"SCHILY.xattr.user.py":"yes"}; i.uid=70000000; i.mode=0o2755
+t.addfile(i, io.BytesIO(b"ok")); t.close()`]);
+      const [g] = read(readFileSync(`${d}/py.tar`));
+      expect(g!.e.name).toBe("ключ/" + "n".repeat(120));
+      expect(g!.e.uid).toBe(70000000);
+      expect(g!.e.mode).toBe(0o2755);
+      expect(new TextDecoder().decode(g!.e.xattrs.get("user.py"))).toBe("yes");
+      expect(g!.data).toBe("ok");
+    } finally {
+      removeDir(d);
+    }
+  });
+
+  test("base-256 numbers", () => {
+    const b = new Uint8Array(12);
+    b[0] = 0x80; b[10] = 1; b[11] = 2;
+    expect(parseNumber(b, 0, 12)).toBe(258);
+  });
+
+  test("corrupt and truncated archives fail clearly", () => {
+    const bytes = tarBytes([{ name: "f", data: "abc" }]);
+    const bad = bytes.slice(); bad[0] = 0x41;
+    expect(() => read(bad)).toThrow(/checksum/);
+    expect(() => read(bytes.subarray(0, 600))).toThrow(/truncated/);
+    expect(() => read(tarHeader({ name: "f", size: 10 }))).toThrow(BunkerError);
+  });
+});
+
+describe("decompression", () => {
+  test("detects and streams gzip, zstd and plain", async () => {
+    const plain = tarBytes([{ name: "f", data: "z".repeat(100000) }]);
+    const variants: [string, Uint8Array][] = [
+      ["none", plain],
+      ["gzip", Bun.gzipSync(plain)],
+      ["zstd", Bun.zstdCompressSync(plain)],
+    ];
+    for (const [kind, bytes] of variants) {
+      expect(detectCompression(bytes)).toBe(kind as "none");
+      const h = new Bun.CryptoHasher("sha256");
+      const parts: Uint8Array[] = [];
+      for await (const c of decompress(chunked(bytes, [2, 3000, 1]), (c) => h.update(c))) parts.push(c);
+      expect(Buffer.concat(parts).equals(Buffer.from(plain))).toBe(true);
+      expect(h.digest("hex")).toBe(new Bun.CryptoHasher("sha256").update(bytes).digest("hex"));
+    }
+  });
+
+  test("a corrupt gzip stream fails with a BunkerError", async () => {
+    const gz = Bun.gzipSync(tarBytes([{ name: "f", data: "q".repeat(5000) }]));
+    const broken = gz.slice(); broken.fill(7, 20, 60);
+    const run = async () => { for await (const _ of decompress(chunked(broken))) {} };
+    await expect(run()).rejects.toThrow(/decompress/);
+  });
+});
