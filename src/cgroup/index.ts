@@ -18,7 +18,7 @@ import type { Resources } from "../oci/spec.ts";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { cgroupDir, parentDir, parseLayout, parseSelfCgroup, resolveCgroupPath, type CgroupLayout } from "./locate.ts";
 import { controllersFor, describeWrite, resourceWrites, type CgroupWrite } from "./resources.ts";
-import { applyWrites, CgroupV2, enableForChildren, isDelegated, LEAF, missingControllers, writeCgroupFile, type ContainerCgroup } from "./cgroupfs.ts";
+import { applyWrites, CgroupV2, controllers, enableForChildren, isDelegated, LEAF, missingControllers, writeCgroupFile, type ContainerCgroup } from "./cgroupfs.ts";
 import { enterTransientScope, systemdAvailable } from "./systemd.ts";
 import { formatBytes } from "./stats.ts";
 
@@ -238,4 +238,26 @@ export function openCgroup(path: string): ContainerCgroup & { memoryMax(): numbe
 export function oomMessage(cg: ContainerCgroup): string {
   const max = (cg as CgroupV2).memoryMax?.() ?? "max";
   return `container was killed: out of memory (memory.max=${formatBytes(max)})`;
+}
+
+/** For `bunker check`: can containers get a cgroup here, and with which controllers?  Read-only. */
+export function cgroupSupport(): { usable: boolean; detail: string; controllers: string[] } {
+  const p = probe();
+  const problem = layoutProblem(p.layout);
+  if (problem) return { usable: false, detail: problem, controllers: [] };
+  const mount = p.layout.mount!;
+  const home = homeOf(mount, p.self);
+  if (!home || !isDelegated(home, p.uid)) {
+    const bus = systemdAvailable();
+    return {
+      usable: !!bus,
+      detail: bus ? `bunker's cgroup ${p.self} is not delegated; limits will use a systemd scope (via ${bus})` : `bunker's cgroup ${p.self} is not delegated to uid ${p.uid} and no user systemd is reachable: limits cannot be applied`,
+      controllers: [],
+    };
+  }
+  // what the container's cgroup can get: enabled here, or enable-able from the parent we own
+  const ctrls = new Set(controllers(home));
+  const up = parentDir(home, mount.mountPoint);
+  if (up && isDelegated(up, p.uid)) for (const c of controllers(up)) ctrls.add(c);
+  return { usable: true, detail: `delegated cgroup ${home}`, controllers: [...ctrls] };
 }

@@ -225,3 +225,12 @@ describe.if(layout.kind !== "unified")("on this non-v2 host", () => {
     expect(await createCgroup({ id: "t3", manager: "disabled", resources: { pids: { limit: 5 } } })).toBeNull();
   });
 });
+
+describe.if(layout.kind !== "unified")("cgroupSupport on this non-v2 host", () => {
+  test("says why no cgroup is usable", async () => {
+    const { cgroupSupport } = await import("../../src/cgroup/index.ts");
+    const s = cgroupSupport();
+    expect(s.usable).toBe(false);
+    expect(s.detail).toMatch(/hybrid|v1|no cgroup2/);
+  });
+});
