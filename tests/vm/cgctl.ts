@@ -18,5 +18,5 @@ const [cmd, ...rest] = process.argv.slice(2);
 const g: GlobalOptions = { debug: false, logFormat: "text" };
 (async () => (await commands[cmd!]!()).default(rest, g))().then(
   (code) => process.exit(code),
-  (err) => process.exit(reportError(err)),
+  (err) => process.exit(reportError(err, g)),
 );

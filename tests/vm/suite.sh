@@ -111,7 +111,7 @@ out=$(run --cgroup-parent /not-mine --memory 64m -- true 2>&1); rc=$?
 
 # --- the container sees its own cgroup as / (cgroup namespace) ---------------------------
 out=$(run --memory 64m -- cat /proc/self/cgroup 2>&1)
-[ "$out" = "0::/" ] && ok "cgroup namespace rooted at the container's cgroup" || gap "container sees its cgroup as '$out', not '0::/': the shim unshares CLONE_NEWCGROUP at clone, before the launcher moves the child (needs unshare after 'go', or clone3 CLONE_INTO_CGROUP)"
+[ "$out" = "0::/" ] && ok "cgroup namespace rooted at the container's cgroup" || gap "container sees its cgroup as '$out', not '0::/': the shim creates the cgroup namespace at clone, before the launcher moves the child into its cgroup (fix: unshare(CLONE_NEWCGROUP) in the child after 'go')"
 
 # --- no delegated cgroup: clear error with limits, fine without -------------------------
 mkdir -p /sys/fs/cgroup/nodeleg.scope
