@@ -15,6 +15,8 @@ import { buildPlan } from "../plan/build.ts";
 import { CLONE_NEWUSER } from "../plan/types.ts";
 import type { ImageConfig } from "../image/types.ts";
 import { forwardSignals, supervise } from "../sys/shim.ts";
+import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
+import { saveCgroupPath } from "../cgroup/state.ts";
 
 const FLAGS: FlagSpec[] = [
   { names: ["rootfs"], value: true },
@@ -38,6 +40,8 @@ const FLAGS: FlagSpec[] = [
   { names: ["entrypoint"], value: true },
   { names: ["detach", "d"] },
   { names: ["pull"], value: true },
+  { names: ["cgroup-parent"], value: true },
+  ...RESOURCE_FLAGS,
   { names: ["help"] },
 ];
 
@@ -70,7 +74,21 @@ const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
 With an IMAGE the root is an overlay of its layers (nothing is copied) with a
 private writable layer, removed at exit; Env, WorkingDir, User, Entrypoint and
 Cmd come from the image; the user namespace defaults to --userns=auto when you
-have a /etc/subuid range.`;
+have a /etc/subuid range.
+
+resources (cgroup v2; an error, never silence, when they cannot be applied):
+  -m, --memory SIZE     memory.max (512m, 1g, …)
+  --memory-reservation SIZE    memory.low
+  --memory-swap SIZE    memory + swap (-1: unlimited swap; default: twice --memory)
+  --cpus N              cpu.max quota, e.g. 1.5
+  --cpu-shares N        relative weight, v1 scale (2..262144, default 1024)
+  --cpu-weight N        cpu.weight (1..10000, default 100)
+  --cpuset-cpus LIST    cpuset.cpus, e.g. 0-1
+  --pids-limit N        pids.max (-1: unlimited)
+  --io-weight N         io.weight (1..10000)
+  --oom-kill-group=false  on OOM kill only the chosen process, not the whole container
+  --cgroup-parent PATH  create the container's cgroup below PATH (absolute: from the
+                        cgroup2 mount; relative: from bunker's own cgroup)`;
 
 function randomId(): string {
   const b = crypto.getRandomValues(new Uint8Array(6));
@@ -187,6 +205,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   if (detach && (tty || flagBool(p, "interactive"))) throw new BunkerError("run: -d cannot be combined with -t or -i", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
   const interactive = flagBool(p, "interactive");
   const preserveFds = flagInt(p, "preserve-fds", "run") ?? 0;
+  const { resources, oomKillGroup } = resourcesFromParsed(p);
 
   const id = flag(p, "name") ?? randomId();
   const hostname = flag(p, "hostname") ?? id;
@@ -264,29 +283,44 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     if (g.debug) for (const op of plan.ops) console.error(`bunker: debug: plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
     checkUserMapped(user, maps);
     const debug = g.debug ? (m: string) => console.error(`bunker: debug: ${m}`) : undefined;
-    if (detach) {
-      const c = await launch(plan, { maps, debug });
-      writeState(dir, {
-        ociVersion: spec.ociVersion,
-        id,
-        pid: c.pid,
-        pidStart: pidStartTime(c.pid) ?? "",
-        bundle: dir,
-        rootfs: rootPath,
-        created: new Date().toISOString(),
-        owner: userName(uid) ?? String(uid),
-        userns: true,
-        process: spec.process,
-        run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal },
-      });
-      keep = true;
-      console.log(id);
-      return 0;
+    const cg = await createCgroup({ id, resources, parent: flag(p, "cgroup-parent"), manager: g.cgroupManager, oomKillGroup });
+    if (cg) {
+      saveCgroupPath(dir, cg.path);
+      debug?.(`cgroup: ${cg.path}`);
     }
-    forwardSignals(); // from now on a signal to bunker is queued for the container, not lost
-    const c = await launch(plan, { maps, debug });
-    const st = supervise(c.pid, c.pty, interactive);
-    return st.signal ? 128 + st.signal : st.code;
+    let keepCgroup = false;
+    try {
+      if (detach) {
+        const c = await launch(plan, { maps, debug, cgroup: cg ?? undefined });
+        writeState(dir, {
+          ociVersion: spec.ociVersion,
+          id,
+          pid: c.pid,
+          pidStart: pidStartTime(c.pid) ?? "",
+          bundle: dir,
+          rootfs: rootPath,
+          created: new Date().toISOString(),
+          owner: userName(uid) ?? String(uid),
+          userns: true,
+          process: spec.process,
+          cgroup: cg?.path,
+          run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal },
+        });
+        keep = keepCgroup = true;
+        console.log(id);
+        return 0;
+      }
+      forwardSignals(); // from now on a signal to bunker is queued for the container, not lost
+      const c = await launch(plan, { maps, debug, cgroup: cg ?? undefined });
+      const st = supervise(c.pid, c.pty, interactive);
+      if (st.signal === 9 && cg?.oomKilled()) {
+        process.stderr.write(`bunker: ${oomMessage(cg)}\n`);
+        return 137;
+      }
+      return st.signal ? 128 + st.signal : st.code;
+    } finally {
+      if (!keepCgroup) cg?.remove();
+    }
   } finally {
     if (!keep) await removeStateDir(dir, maps);
   }

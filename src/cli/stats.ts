@@ -1,0 +1,38 @@
+// bunker stats [--json] ID...: memory, CPU, pids and I/O of running containers.
+import { BunkerError } from "../errors.ts";
+import { cgroupOfContainer } from "../cgroup/state.ts";
+import { formatBytes, type Stats } from "../cgroup/stats.ts";
+import { flagBool, parseFlags } from "./args.ts";
+import type { GlobalOptions } from "./global.ts";
+
+const HELP = `usage: bunker stats [--json] ID...
+
+Prints each container's memory (current/peak/limit, OOM events), CPU usage
+and throttling, pids and I/O, read from its cgroup.  --json: one JSON object
+per container per line ({"id": ..., "stats": ...}).`;
+
+function row(id: string, s: Stats): string {
+  const m = s.memory;
+  const mem = m ? `${formatBytes(m.current)} / ${formatBytes(m.max)}${m.peak !== undefined ? ` (peak ${formatBytes(m.peak)})` : ""}` : "-";
+  const oom = m ? String((m.events.oom_kill ?? 0) + (m.events.oom_group_kill ?? 0)) : "-";
+  const cpu = `${(s.cpu.usageUsec / 1e6).toFixed(3)}s${s.cpu.nrThrottled ? ` (throttled ${s.cpu.nrThrottled}x)` : ""}`;
+  const pids = s.pids ? `${s.pids.current} / ${s.pids.max}` : "-";
+  const io = s.io ? `${formatBytes(s.io.rbytes)} / ${formatBytes(s.io.wbytes)}` : "-";
+  return [id, mem, oom, cpu, pids, io].join("\t");
+}
+
+export default async function (argv: string[], g: GlobalOptions): Promise<number> {
+  const p = parseFlags(argv, [{ names: ["json"] }, { names: ["help"] }], "stats");
+  if (flagBool(p, "help")) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!p.rest.length) throw new BunkerError("stats: no container id given", { errno: "EINVAL", fix: "bunker stats ID" });
+  const json = flagBool(p, "json");
+  if (!json) console.log(["ID", "MEMORY / LIMIT", "OOM KILLS", "CPU", "PIDS / LIMIT", "IO READ / WRITE"].join("\t"));
+  for (const id of p.rest) {
+    const s = cgroupOfContainer(g, id, "stats").stats();
+    console.log(json ? JSON.stringify({ id, stats: s }) : row(id, s));
+  }
+  return 0;
+}

@@ -1,0 +1,50 @@
+// bunker update [FLAGS] ID: change the limits of a running container.
+// Takes the same resource flags as `run`, and runc's `--resources FILE`
+// (a JSON linux.resources object; "-" = stdin).
+import { readFileSync } from "node:fs";
+import type { Resources } from "../oci/spec.ts";
+import { BunkerError } from "../errors.ts";
+import { cgroupOfContainer } from "../cgroup/state.ts";
+import { RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/flags.ts";
+import { flag, flagBool, parseFlags } from "./args.ts";
+import type { GlobalOptions } from "./global.ts";
+
+const HELP = `usage: bunker update [FLAGS] ID
+
+  -r, --resources FILE   a JSON linux.resources object (OCI runtime-spec); - = stdin
+  -m, --memory SIZE, --memory-reservation SIZE, --memory-swap SIZE,
+  --cpus N, --cpu-shares N, --cpu-weight N, --cpu-period N, --cpu-quota N,
+  --cpuset-cpus LIST, --cpuset-mems LIST, --pids-limit N, --io-weight N,
+  --oom-kill-group=true|false      as for 'bunker run'`;
+
+export default async function (argv: string[], g: GlobalOptions): Promise<number> {
+  const p = parseFlags(argv, [...RESOURCE_FLAGS, { names: ["resources", "r"], value: true }, { names: ["help"] }], "update");
+  if (flagBool(p, "help")) {
+    console.log(HELP);
+    return 0;
+  }
+  const [id, ...extra] = p.rest;
+  if (!id || extra.length) throw new BunkerError("update: give exactly one container id", { errno: "EINVAL", fix: "bunker update --memory 1g ID" });
+  let r: Resources = {};
+  const file = flag(p, "resources");
+  if (file !== undefined) {
+    try {
+      r = JSON.parse(readFileSync(file === "-" ? 0 : file, "utf8")) as Resources;
+    } catch (e) {
+      throw new BunkerError(`update: cannot read --resources: ${(e as Error).message}`, { errno: (e as { code?: string }).code ?? "EINVAL", path: file });
+    }
+  }
+  const fromFlags = resourcesFromParsed(p).resources ?? {};
+  // flags win over the file, field by field
+  r = {
+    ...r,
+    ...fromFlags,
+    ...(r.memory || fromFlags.memory ? { memory: { ...r.memory, ...fromFlags.memory } } : {}),
+    ...(r.cpu || fromFlags.cpu ? { cpu: { ...r.cpu, ...fromFlags.cpu } } : {}),
+    ...(r.unified || fromFlags.unified ? { unified: { ...r.unified, ...fromFlags.unified } } : {}),
+  };
+  if (flag(p, "oom-kill-group") !== undefined) r.unified = { ...r.unified, "memory.oom.group": flagBool(p, "oom-kill-group") ? "1" : "0" };
+  if (!Object.keys(r).length) throw new BunkerError("update: nothing to change", { errno: "EINVAL", fix: "give a limit, e.g. --memory 1g" });
+  cgroupOfContainer(g, id, "update").update(r);
+  return 0;
+}
