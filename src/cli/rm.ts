@@ -7,6 +7,7 @@ import { containerPids } from "../container/lifecycle.ts";
 import { removeStateDir } from "../container/cleanup.ts";
 import { BunkerError } from "../errors.ts";
 import { waitPidExit } from "../sys/shim.ts";
+import { openCgroup } from "../cgroup/index.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [{ names: ["force", "f"] }], "rm", false);
@@ -28,8 +29,10 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
             /* gone */
           }
         }
+        if (state.cgroup) openCgroup(state.cgroup).killAll();
         waitPidExit(state.pid, 5000);
       }
+      if (state.cgroup) openCgroup(state.cgroup).remove();
     } finally {
       release();
     }
