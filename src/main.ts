@@ -20,6 +20,11 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   features: () => import("./cli/features.ts"),
   spec: () => import("./cli/spec.ts"),
   logs: () => import("./cli/logs.ts"),
+  pause: () => import("./cli/pause.ts"),
+  resume: () => import("./cli/resume.ts"),
+  update: () => import("./cli/update.ts"),
+  stats: () => import("./cli/stats.ts"),
+  events: () => import("./cli/events.ts"),
   stop: () => import("./cli/stop.ts"),
   rm: () => import("./cli/rm.ts"),
   pull: () => import("./cli/pull.ts"),
@@ -48,6 +53,9 @@ commands:
   ps        list containers (docker-style), or a container's processes (ps ID)
   features  print the runtime's features (JSON)
   spec      write a default config.json (--rootless)
+  pause, resume   freeze and thaw a container (cgroup.freeze)
+  update    change a running container's limits
+  stats, events   resource usage (cgroup v2)
   logs      output of a detached container (run -d)
   stop      stop a container (its stop signal, then SIGKILL)
   rm        remove detached containers
