@@ -88,6 +88,7 @@ struct child {
   int sock;
   int rootfd;   /* the new root, before pivot_root */
   int fifofd;   /* exec.fifo (O_PATH) for OCI create */
+  int exitfd;   /* where the init writes the command's exit status (detached run) */
   int op_index; /* the op being run, for error reports */
 };
 
@@ -396,7 +397,7 @@ static void op_seccomp(struct child *c, const struct op *op) {
   uint32_t len;
   const char *prog = op_str(op, 0, &len);
   /* the string record is 8-byte aligned + 4: copy to an aligned stack buffer */
-  static struct sock_filter filt[4096];
+  struct sock_filter filt[4096]; /* on the child's own stack: no static, the memory is shared (CLONE_VM) */
   if (len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > 4096) fail(c, EINVAL, 1, 125);
   memcpy(filt, prog, len);
   struct sock_fprog fp = {(unsigned short)(len / sizeof(struct sock_filter)), filt};
@@ -467,9 +468,12 @@ static void close_between(unsigned long long from, unsigned long long to) { /* [
 
 /* close every fd >= FROM except the sync socket and exec.fifo */
 static void close_from_except(struct child *c, unsigned from) {
-  unsigned long long lo = from, keep[2] = {(unsigned)c->sock, c->fifofd >= 0 ? (unsigned)c->fifofd : ~0ull};
-  if (keep[0] > keep[1]) { unsigned long long t = keep[0]; keep[0] = keep[1]; keep[1] = t; }
-  for (int k = 0; k < 2; k++) {
+  unsigned long long lo = from, keep[3] = {(unsigned)c->sock, c->fifofd >= 0 ? (unsigned)c->fifofd : ~0ull,
+                                           c->exitfd >= 0 ? (unsigned)c->exitfd : ~0ull};
+  for (int i = 0; i < 3; i++) /* sort the three */
+    for (int j = i + 1; j < 3; j++)
+      if (keep[j] < keep[i]) { unsigned long long t = keep[i]; keep[i] = keep[j]; keep[j] = t; }
+  for (int k = 0; k < 3; k++) {
     if (keep[k] == ~0ull || keep[k] < lo) continue;
     close_between(lo, keep[k]);
     lo = keep[k] + 1;
@@ -489,11 +493,13 @@ static void op_close_fds(struct child *c, const struct op *op) {
     close(c->sock);
     c->sock = s;
   }
-  if (c->fifofd >= 0 && (unsigned)c->fifofd < first) {
-    int f = fcntl(c->fifofd, F_DUPFD_CLOEXEC, (int)first);
+  int *kept[2] = {&c->fifofd, &c->exitfd};
+  for (int k = 0; k < 2; k++) {
+    if (*kept[k] < 0 || (unsigned)*kept[k] >= first) continue;
+    int f = fcntl(*kept[k], F_DUPFD_CLOEXEC, (int)first);
     if (f < 0) fail(c, errno, 1, 125);
-    close(c->fifofd);
-    c->fifofd = f;
+    close(*kept[k]);
+    *kept[k] = f;
   }
   for (unsigned fd = 3; fd < first; fd++)
     if (fcntl((int)fd, F_SETFD, 0) < 0) fail(c, errno, (int)fd, 125);
@@ -549,7 +555,17 @@ static void op_init(struct child *c) {
     while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
       if (p != child) continue;
       /* a PID 1 cannot kill itself with the command's signal: exit 128+N */
-      _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+      int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      if (c->exitfd >= 0) {
+        char b[8];
+        int n = 0;
+        if (code >= 100) b[n++] = (char)('0' + code / 100);
+        if (code >= 10) b[n++] = (char)('0' + code / 10 % 10);
+        b[n++] = (char)('0' + code % 10);
+        b[n++] = '\n';
+        if (write(c->exitfd, b, (size_t)n) < 0) { /* nowhere to report it */ }
+      }
+      _exit(code);
     }
   }
 }
@@ -579,8 +595,18 @@ static void op_pdeathsig(struct child *c, const struct op *op) {
   if (prctl(PR_SET_PDEATHSIG, (unsigned long)op_int(op, 0), 0, 0, 0) < 0) fail(c, errno, 0, 125);
 }
 
+/* detached run: output to a log file, stdin from /dev/null */
+static void op_stdio(struct child *c, const struct op *op) {
+  int log = open(op_str(op, 0, NULL), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log < 0 || null < 0) fail(c, errno, 0, 125);
+  if (dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0) fail(c, errno, 1, 125);
+  close(log);
+  close(null);
+}
+
 static void op_exec(struct child *c, const struct op *op) {
-  static char *argv[MAX_ARGS + 1], *envp[MAX_ARGS + 1];
+  char *argv[MAX_ARGS + 1], *envp[MAX_ARGS + 1]; /* on the child's stack (1 MiB) */
   uint32_t argc = (uint32_t)op_int(op, 0), envc = (uint32_t)op_int(op, 1);
   if (argc > MAX_ARGS || envc > MAX_ARGS) fail(c, E2BIG, 0, 125);
   const uint8_t *p = op->s;
@@ -707,6 +733,11 @@ static int child_main(void *arg) {
       case BK_OP_SETNS: op_setns(c, &op); break;
       case BK_OP_FORK: op_fork(c); break;
       case BK_OP_PDEATHSIG: op_pdeathsig(c, &op); break;
+      case BK_OP_STDIO: op_stdio(c, &op); break;
+      case BK_OP_EXIT_FILE:
+        c->exitfd = open(op_str(&op, 0, NULL), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (c->exitfd < 0) fail(c, errno, 0, 125);
+        break;
       case BK_OP_EXEC: op_exec(c, &op); break;
       default: fail(c, EINVAL, (int)op.code, 125);
     }
@@ -777,6 +808,17 @@ int bk_pidfd_wait(int pid, int timeout_ms, int32_t *out) {
   return 0;
 }
 
+/* When the plan asks for CLONE_VM (TypeScript does, unless the child stays
+ * alive without exec'ing: --init), the child shares bunker's memory, as
+ * posix_spawn's does: no page
+ * tables of a large Bun process are copied, and its execve has no copy to
+ * tear down.  It runs on its own stack in a private region that also holds
+ * a copy of the plan and its state, so nothing the parent frees or the
+ * garbage collector moves is read; the region is left mapped (the child may
+ * outlive this call, e.g. a created container waiting on exec.fifo).  The
+ * child's libc calls may still write errno in the parent thread's TLS: the
+ * parent only waits on the sync socket meanwhile, with raw syscalls that do
+ * not read errno (raw_syscall below). */
 int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   uint32_t magic;
   uint64_t flags;
@@ -786,18 +828,24 @@ int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   if (magic != BK_MAGIC) return -EINVAL;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return -errno;
-  void *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) {
+  size_t plan_off = STACK_SIZE, child_off = STACK_SIZE + ((len + 63) & ~(size_t)63);
+  size_t size = child_off + sizeof(struct child);
+  uint8_t *region = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (region == MAP_FAILED) {
     int e = errno;
     close(sv[0]);
     close(sv[1]);
     return -e;
   }
-  struct child c = {plan, len, sv[1], -1, -1, -1};
-  int pid = clone(child_main, (char *)stack + STACK_SIZE, (int)flags | SIGCHLD, &c);
+  memcpy(region + plan_off, plan, len);
+  struct child *c = (struct child *)(region + child_off);
+  *c = (struct child){region + plan_off, len, sv[1], -1, -1, -1, -1};
+  int pid = clone(child_main, region + STACK_SIZE, (int)flags | SIGCHLD, c);
   int e = errno;
-  munmap(stack, STACK_SIZE); /* the child has its own copy (no CLONE_VM) */
   close(sv[1]);
+  if (!(flags & CLONE_VM) || pid < 0) {
+    munmap(region, size); /* without CLONE_VM the child has its own copy */
+  }
   if (pid < 0) {
     close(sv[0]);
     return -e;
@@ -807,8 +855,22 @@ int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   return 0;
 }
 
+/* a syscall that returns -errno and leaves errno alone */
+static long raw_syscall(long n, long a, long b, long c) {
+  long ret;
+  __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+  return ret;
+}
 
-int bk_send_go(int sock) { return send(sock, "G", 1, MSG_NOSIGNAL) == 1 ? 0 : -errno; }
+int bk_send_go(int sock) {
+  struct iovec iov = {"G", 1};
+  struct msghdr mh;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  long r = raw_syscall(SYS_sendmsg, sock, (long)&mh, MSG_NOSIGNAL);
+  return r == 1 ? 0 : (r < 0 ? (int)r : -EIO);
+}
 
 /* One message from the child: returns its type, 0 at EOF (the child exec'd
  * or exited), or -errno.  out: a, b, c, received fd (or -1). */
@@ -822,9 +884,9 @@ int bk_read_msg(int sock, int32_t *out) {
   mh.msg_iovlen = 1;
   mh.msg_control = cbuf;
   mh.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  do n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
-  if (n < 0) return -errno;
+  long n;
+  do n = raw_syscall(SYS_recvmsg, sock, (long)&mh, MSG_CMSG_CLOEXEC); while (n == -EINTR);
+  if (n < 0) return (int)n;
   if (n == 0) return 0;
   if (n != sizeof m) return -EPROTO;
   out[0] = m[1];

@@ -51,6 +51,8 @@ enum bk_op {
   BK_OP_FORK = 29,      /* fork once more (joining a pid ns takes effect for children); the
                            intermediate reports the new pid (BK_MSG_PID) and exits */
   BK_OP_PDEATHSIG = 30, /* i: signal sent to the process when bunker dies */
+  BK_OP_STDIO = 31,     /* s: log file (host path): stdout and stderr append to it, stdin is /dev/null */
+  BK_OP_EXIT_FILE = 32, /* s: host path; the init (BK_OP_INIT) writes the command's exit status there */
 };
 
 /* opflags for MOUNT and BIND */

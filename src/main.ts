@@ -19,6 +19,9 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   ps: () => import("./cli/ps.ts"),
   features: () => import("./cli/features.ts"),
   spec: () => import("./cli/spec.ts"),
+  logs: () => import("./cli/logs.ts"),
+  stop: () => import("./cli/stop.ts"),
+  rm: () => import("./cli/rm.ts"),
   pull: () => import("./cli/pull.ts"),
   load: () => import("./cli/load.ts"),
   save: () => import("./cli/save.ts"),
@@ -42,9 +45,13 @@ commands:
   delete    delete a container
   exec      run a process in a running container
   list      list containers
-  ps        list a container's processes
+  ps        list containers (docker-style), or a container's processes (ps ID)
   features  print the runtime's features (JSON)
   spec      write a default config.json (--rootless)
+  logs      output of a detached container (run -d)
+  stop      stop a container (its stop signal, then SIGKILL)
+  rm        remove detached containers
+  pull, load, save, images, rmi, tag, inspect, login, image   the image store
   pull      pull an image from a registry
   load      load images from a docker save / OCI archive (-i FILE)
   save      save images to a docker-archive (-o FILE)

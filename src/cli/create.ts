@@ -28,6 +28,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     consoleSocket: flag(p, "console-socket"),
     noPivot: flagBool(p, "no-pivot"),
     preserveFds: flagInt(p, "preserve-fds", "create"),
+    cgroupManager: g.cgroupManager,
     debug: debugLog(g),
   });
   return 0;

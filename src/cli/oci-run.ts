@@ -22,6 +22,7 @@ export default async function ociRun(argv: string[], g: GlobalOptions): Promise<
     consoleSocket: flag(p, "console-socket"),
     noPivot: flagBool(p, "no-pivot"),
     preserveFds: flagInt(p, "preserve-fds", "run"),
+    cgroupManager: g.cgroupManager,
     debug: debugLog(g),
   });
   await start(root, id);

@@ -3,10 +3,14 @@ import { flag, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { containerPids, containerStatus } from "../container/lifecycle.ts";
 import { stateRoot } from "../container/paths.ts";
-import { checkId, notFound } from "../container/state.ts";
+import { checkId, listIds, notFound } from "../container/state.ts";
+import { readFileSync } from "node:fs";
+import { flagBool } from "./args.ts";
 import { BunkerError } from "../errors.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
+  // without an ID: docker's `ps` (the containers), with one: runc's (its processes)
+  if (!argv.some((a) => !a.startsWith("-") && a !== "table" && a !== "json")) return listContainers(argv, g);
   const p = parseFlags(argv, [{ names: ["format", "f"], value: true }], "ps");
   const id = checkId(p.rest[0], "ps");
   const { state } = containerStatus(stateRoot(g).dir, id);
@@ -26,5 +30,34 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   console.log(header);
   const set = new Set(pids);
   for (const l of lines.slice(1)) if (set.has(Number(l.trim().split(/\s+/)[col]))) console.log(l);
+  return 0;
+}
+
+/** docker-style: ID, IMAGE, COMMAND, CREATED, STATUS; running ones, all with -a */
+function listContainers(argv: string[], g: GlobalOptions): number {
+  const p = parseFlags(argv, [{ names: ["all", "a"] }, { names: ["quiet", "q"] }], "ps", false);
+  const root = stateRoot(g).dir;
+  const rows: string[][] = [];
+  for (const id of listIds(root)) {
+    const { state, status, dir } = containerStatus(root, id);
+    if (!state || (status === "stopped" && !flagBool(p, "all"))) continue;
+    let st = status === "running" ? "Up" : status === "stopped" ? "Exited" : status;
+    if (status === "stopped") {
+      try {
+        st += ` (${readFileSync(`${dir}/exit`, "utf8").trim()})`;
+      } catch {
+        /* no exit record (an OCI container, or killed with its init) */
+      }
+    }
+    const command = (state.run?.command ?? state.process?.args ?? []).join(" ");
+    rows.push([id, state.run?.image ?? state.bundle, command.length > 30 ? `${command.slice(0, 29)}…` : command, state.created, st]);
+  }
+  if (flagBool(p, "quiet")) {
+    for (const r of rows) console.log(r[0]);
+    return 0;
+  }
+  const table = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS"], ...rows];
+  const w = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)) + 3);
+  for (const row of table) console.log(row.map((c, i) => (i < row.length - 1 ? c.padEnd(w[i]!) : c)).join(""));
   return 0;
 }

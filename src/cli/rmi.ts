@@ -4,6 +4,8 @@ import { shortName } from "../image/reference.ts";
 import { Store } from "../image/store.ts";
 import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
+import { stateRoot } from "../container/paths.ts";
+import { containerUsingImage } from "../container/image-use.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [{ names: ["force", "f"] }], "rmi", false);
@@ -12,7 +14,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   let failed: unknown;
   for (const ref of p.rest) {
     try {
-      const r = await store.removeImage(ref, flagBool(p, "force"));
+      const r = await store.removeImage(ref, flagBool(p, "force"), (id) => containerUsingImage(stateRoot(g).dir, id));
       for (const n of r.untagged) console.log(`Untagged: ${shortName(n)}`);
       if (r.deleted) console.log(`Deleted: ${r.deleted}`);
     } catch (e) {

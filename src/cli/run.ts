@@ -4,9 +4,12 @@ import { resolve } from "node:path";
 import { BunkerError } from "../errors.ts";
 import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { autoMaps, singleMaps, subRange, type IdMaps } from "../container/idmap.ts";
+import { autoMaps, singleMaps, subRange, userName, type IdMaps } from "../container/idmap.ts";
+import { pidStartTime, writeState } from "../container/state.ts";
 import { launch } from "../container/launch.ts";
 import { stateRoot } from "../container/paths.ts";
+import { recordImageUse } from "../container/image-use.ts";
+import { removeStateDir } from "../container/cleanup.ts";
 import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
 import { CLONE_NEWUSER } from "../plan/types.ts";
@@ -35,6 +38,7 @@ const FLAGS: FlagSpec[] = [
   { names: ["rm"] },
   { names: ["name"], value: true },
   { names: ["entrypoint"], value: true },
+  { names: ["detach", "d"] },
   { names: ["pull"], value: true },
   { names: ["cgroup-parent"], value: true },
   ...RESOURCE_FLAGS,
@@ -62,6 +66,8 @@ const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
                         auto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap)
   --preserve-fds N      pass file descriptors 3..3+N-1 to the command
   --no-pivot            use MS_MOVE + chroot instead of pivot_root
+  -d, --detach          run in the background: prints the id; output goes to
+                        'bunker logs ID'; 'bunker ps', 'stop', 'rm' manage it
   --entrypoint CMD      (IMAGE) replace the image's Entrypoint ("" clears it)
   --pull missing|never|always   (IMAGE) when to pull (default missing)
 
@@ -195,6 +201,8 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     ? image.resolveUser(flag(p, "user") ?? image.config.User)
     : flag(p, "user") ? parseUser(flag(p, "user")!, host ? "/etc" : `${rootfs}/etc`) : { uid: 0, gid: 0 };
   const tty = flagBool(p, "tty");
+  const detach = flagBool(p, "detach");
+  if (detach && (tty || flagBool(p, "interactive"))) throw new BunkerError("run: -d cannot be combined with -t or -i", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
   const interactive = flagBool(p, "interactive");
   const preserveFds = flagInt(p, "preserve-fds", "run") ?? 0;
   const { resources, oomKillGroup } = resourcesFromParsed(p);
@@ -210,6 +218,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     if ((e as { code?: string }).code === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: "choose another --name, or 'bunker delete --force' it" });
     throw new BunkerError("run: cannot create the container's state directory", { errno: (e as { code?: string }).code, path: dir });
   }
+  let keep = false; // a detached container keeps its state dir until `bunker rm`
   try {
     const etcFiles = writeEtcFiles(dir, hostname, host ? "/etc" : image ? undefined : `${rootfs}/etc`);
     const cwd = flag(p, "workdir") ?? (host ? process.cwd() : image?.config.WorkingDir || "/");
@@ -219,6 +228,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     let hostSandbox: RunOptions["hostSandbox"];
     let rootMount: { fstype: string; data: string } | undefined;
     if (image) {
+      recordImageUse(dir, image.id);
       // the layers as overlay lowers, a private upper: starting a container copies nothing
       rootPath = `${dir}/rootfs`;
       for (const d of ["rootfs", "upper", "work"]) mkdirSync(`${dir}/${d}`);
@@ -263,8 +273,11 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       symlinks,
       stdinNull: !interactive,
       preserveFds,
-      init: flagBool(p, "init"),
-      dieWithParent: true,
+      // detached: an init is PID 1 and records the command's exit status; the container outlives bunker
+      init: flagBool(p, "init") || detach,
+      dieWithParent: !detach,
+      log: detach ? `${dir}/log` : undefined,
+      exitFile: detach ? `${dir}/exit` : undefined,
       noPivot: flagBool(p, "no-pivot"),
     });
     if (g.debug) for (const op of plan.ops) console.error(`bunker: debug: plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
@@ -275,7 +288,28 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       saveCgroupPath(dir, cg.path);
       debug?.(`cgroup: ${cg.path}`);
     }
+    let keepCgroup = false;
     try {
+      if (detach) {
+        const c = await launch(plan, { maps, debug, cgroup: cg ?? undefined });
+        writeState(dir, {
+          ociVersion: spec.ociVersion,
+          id,
+          pid: c.pid,
+          pidStart: pidStartTime(c.pid) ?? "",
+          bundle: dir,
+          rootfs: rootPath,
+          created: new Date().toISOString(),
+          owner: userName(uid) ?? String(uid),
+          userns: true,
+          process: spec.process,
+          cgroup: cg?.path,
+          run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal },
+        });
+        keep = keepCgroup = true;
+        console.log(id);
+        return 0;
+      }
       forwardSignals(); // from now on a signal to bunker is queued for the container, not lost
       const c = await launch(plan, { maps, debug, cgroup: cg ?? undefined });
       const st = supervise(c.pid, c.pty, interactive);
@@ -285,14 +319,15 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       }
       return st.signal ? 128 + st.signal : st.code;
     } finally {
-      cg?.remove();
+      if (!keepCgroup) cg?.remove();
     }
   } finally {
-    await removeStateDir(dir, maps);
+    if (!keep) await removeStateDir(dir, maps);
   }
 }
 
 interface OpenedImage {
+  id: string;
   lowerDirs: string[];
   config: ImageConfig;
   /** the image's USER (or -u) through its /etc/passwd and /etc/group */
@@ -325,26 +360,6 @@ function setEnv(env: string[], add: string[]) {
   }
 }
 
-/**
- * The container's state dir, with its writable layer.  Files there that
- * belong to subordinate ids can only be removed as root of a user namespace
- * with the same map: do that in one with `rm -rf` when a plain remove fails.
- */
-async function removeStateDir(dir: string, maps: IdMaps): Promise<void> {
-  try {
-    rmSync(dir, { recursive: true, force: true });
-    return;
-  } catch {
-    /* owned by mapped ids */
-  }
-  const rm = ["/usr/bin/rm", "/bin/rm"].find((p) => existsSync(p)) ?? "/bin/rm";
-  try {
-    const c = await launch({ cloneFlags: CLONE_NEWUSER, ops: [{ op: "close-fds", preserve: 0 }, { op: "exec", file: rm, args: ["rm", "-rf", dir], env: [] }] }, { maps });
-    supervise(c.pid, -1, false);
-  } catch (e) {
-    process.stderr.write(`bunker: cannot remove ${dir}: ${e instanceof BunkerError ? e.format() : String(e)}\n`);
-  }
-}
 
 function checkUserMapped(user: { uid: number; gid: number }, maps: IdMaps) {
   const inside = (m: IdMaps["uid"], id: number) => m.some((x) => id >= x.containerID && id < x.containerID + x.size);

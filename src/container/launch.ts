@@ -5,6 +5,7 @@ import { BunkerError } from "../errors.ts";
 import type { Op, Plan } from "../plan/types.ts";
 import { CLONE_NEWUSER } from "../plan/types.ts";
 import { encodePlan } from "../sys/plan-encode.ts";
+import { withSharedMemory } from "../plan/build.ts";
 import { readMessage, sendGo, spawn, supervise } from "../sys/shim.ts";
 import { type IdMaps, writeIdMaps } from "./idmap.ts";
 
@@ -30,7 +31,7 @@ export interface LaunchOptions {
 export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Launched> {
   let spawned;
   try {
-    spawned = spawn(encodePlan(plan));
+    spawned = spawn(encodePlan(withSharedMemory(plan)));
   } catch (e) {
     throw explainCloneFailure(e as BunkerError, plan.cloneFlags);
   }
@@ -135,6 +136,8 @@ export function describeOp(op: Op | undefined): string {
     case "setns": return `join namespace ${op.path}`;
     case "fork": return "fork into the pid namespace";
     case "pdeathsig": return "tie the container to bunker's life";
+    case "stdio": return `open the log ${op.log}`;
+    case "exit-file": return `open ${op.path}`;
     case "exec": return `exec ${op.file}`;
   }
 }

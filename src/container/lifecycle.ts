@@ -13,6 +13,7 @@ import { launch } from "./launch.ts";
 import { claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
 import { processContext } from "./process.ts";
 import { runHooks } from "../oci/hooks.ts";
+import { createCgroup, openCgroup, type ContainerCgroup } from "../cgroup/index.ts";
 
 export interface CreateOptions {
   root: string;
@@ -22,6 +23,7 @@ export interface CreateOptions {
   consoleSocket?: string;
   noPivot?: boolean;
   preserveFds?: number;
+  cgroupManager?: "cgroupfs" | "systemd" | "disabled";
   debug?: (m: string) => void;
 }
 
@@ -47,6 +49,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
   const dir = claimContainer(o.root, o.id);
   const release = lockContainer(dir, o.id);
   let pid = 0;
+  let cgroup: ContainerCgroup | undefined;
   try {
     const fifo = `${dir}/exec.fifo`;
     mkfifo(fifo, 0o600);
@@ -77,8 +80,13 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     };
     // prestart, createRuntime and createContainer all run here: the namespaces exist, nothing is mounted yet
     const hooksBeforeGo = (["prestart", "createRuntime", "createContainer"] as const).filter((k) => spec.hooks?.[k]?.length);
+    // linux.resources and linux.cgroupsPath: applied, or an error saying why not (never silently ignored)
+    const cg = await createCgroup({ id: o.id, resources: spec.linux?.resources, cgroupsPath: spec.linux?.cgroupsPath, manager: o.cgroupManager });
+    cgroup = cg ?? undefined;
+    state.cgroup = cg?.path;
     const c = await launch(plan, {
       maps,
+      cgroup,
       untilReady: true,
       debug: o.debug,
       beforeGo: hooksBeforeGo.length
@@ -109,6 +117,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
         /* gone */
       }
     }
+    cgroup?.remove();
     rmSync(dir, { recursive: true, force: true });
     throw e;
   } finally {
@@ -195,6 +204,10 @@ export function killContainer(root: string, id: string, signal: number, all: boo
   const { dir, state } = loadExisting(root, id);
   const st = status(dir, state);
   if (st === "stopped") throw new BunkerError(`container "${id}" is not running`, { errno: "ESRCH" });
+  if (all && signal === 9 && state.cgroup) {
+    openCgroup(state.cgroup).killAll(); // cgroup.kill: every process, also those outside the pid namespace
+    return;
+  }
   const targets = all ? containerPids(state) : [state.pid];
   for (const pid of targets) {
     try {
@@ -222,8 +235,10 @@ export async function deleteContainer(root: string, id: string, force: boolean):
             /* already gone */
           }
         }
+        if (state.cgroup) openCgroup(state.cgroup).killAll();
         if (!waitPidExit(state.pid, 5000)) throw new BunkerError(`container "${id}" did not die after SIGKILL`, { errno: "ETIMEDOUT" });
       }
+      if (state.cgroup) openCgroup(state.cgroup).remove();
       // poststop failures are reported, not fatal (runtime-spec)
       const warn = (e: BunkerError) => process.stderr.write(`${e.format()}\n`);
       if (state.hooks?.poststop?.length) await runHooks("poststop", state.hooks.poststop, statePayload(state, "stopped"), { onWarning: warn });

@@ -3,6 +3,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import type { Hooks, Process } from "../oci/spec.ts";
+import type { IdMaps } from "./idmap.ts";
 import { flock } from "../sys/shim.ts";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
@@ -27,6 +28,14 @@ export interface ContainerState {
   hooks?: Pick<Hooks, "startContainer" | "poststart" | "poststop">;
   /** the config had its own user namespace (exec joins it) */
   userns: boolean;
+  /** a detached `bunker run -d`: what `ps`, `logs`, `stop` and `rm` need */
+  run?: {
+    image?: string;
+    command: string[];
+    /** the id maps, to remove a writable layer owned by subordinate ids */
+    maps: IdMaps;
+    stopSignal?: string;
+  };
 }
 
 const ID_RE = /^[A-Za-z0-9_+\-.]+$/;

@@ -24,6 +24,10 @@ export interface PlanContext {
   /** compiled seccomp filter (struct sock_filter[]) and its seccomp(2) flags, from src/oci */
   seccomp?: Uint8Array;
   seccompFlags?: number;
+  /** detached run: stdout/stderr append to this host file, stdin is /dev/null */
+  log?: string;
+  /** detached run: the init writes the command's exit status to this host file */
+  exitFile?: string;
   /** the container dies with bunker (run in the foreground; not create) */
   dieWithParent?: boolean;
   /** capability sets, from src/oci; undefined keeps all capabilities of the user namespace */
@@ -83,6 +87,15 @@ function mountOps(m: Mount): Op[] {
   return ops;
 }
 
+/**
+ * The shim clones with CLONE_VM (no copy of bunker's page tables) unless the
+ * child lives on without exec'ing: an --init stays PID 1 and must not share
+ * (and write errno into) the memory of a bunker that keeps running.
+ */
+export function withSharedMemory(plan: Plan): Plan {
+  return plan.ops.some((o) => o.op === "init") ? plan : { ...plan, cloneFlags: plan.cloneFlags | K.CLONE_VM };
+}
+
 function sysctlOps(spec: Spec): Op[] {
   return Object.entries(spec.linux?.sysctl ?? {}).map(([key, value]) => ({ op: "write" as const, path: `/proc/sys/${key.replaceAll(".", "/")}`, content: value }));
 }
@@ -116,6 +129,9 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
   if (spec.hostname !== undefined && (flags & K.CLONE_NEWUTS) !== 0) ops.push({ op: "hostname", name: spec.hostname });
   if (spec.domainname !== undefined && (flags & K.CLONE_NEWUTS) !== 0) ops.push({ op: "domainname", name: spec.domainname });
   if (ctx.execFifo) ops.push({ op: "fifo-open", path: ctx.execFifo });
+  // host paths: opened before pivot_root
+  if (ctx.log) ops.push({ op: "stdio", log: ctx.log });
+  if (ctx.exitFile) ops.push({ op: "exit-file", path: ctx.exitFile });
   if (newMountNs) {
     ops.push({ op: "pivot", noPivot: !!ctx.noPivot });
     // sysctls before readonlyPaths makes /proc/sys read-only (runc's order)

@@ -42,6 +42,10 @@ export type Op =
   | { op: "fork" }
   /** the process gets SIGNAL when bunker dies (run, not create) */
   | { op: "pdeathsig"; signal: number }
+  /** detached run: stdout/stderr append to LOG (host path), stdin is /dev/null */
+  | { op: "stdio"; log: string }
+  /** detached run: the init writes the command's exit status to PATH (host path) */
+  | { op: "exit-file"; path: string }
   | { op: "exec"; file: string; args: string[]; env: string[] };
 
 export interface Plan {
@@ -50,6 +54,7 @@ export interface Plan {
 }
 
 // clone(2) flags
+export const CLONE_VM = 0x00000100;
 export const CLONE_NEWNS = 0x00020000;
 export const CLONE_NEWCGROUP = 0x02000000;
 export const CLONE_NEWUTS = 0x04000000;

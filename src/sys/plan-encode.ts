@@ -5,7 +5,7 @@ const CODES: Record<Op["op"], number> = {
   mount: 1, bind: 2, mkdir: 3, symlink: 4, pivot: 5, setattr: 6, mask: 7, hostname: 8, domainname: 9,
   "lo-up": 10, chdir: 11, rlimit: 12, user: 13, caps: 14, nnp: 15, seccomp: 16, pty: 17, setsid: 18,
   "fifo-open": 19, "fifo-wait": 20, write: 21, umask: 22, "close-fds": 23, "stdin-null": 24, init: 25,
-  exec: 26, rootfs: 27, setns: 28, fork: 29, pdeathsig: 30,
+  exec: 26, rootfs: 27, setns: 28, fork: 29, pdeathsig: 30, stdio: 31, "exit-file": 32,
 };
 
 // opflags (c/shim.h)
@@ -37,6 +37,8 @@ function fields(o: Op): { ints: (bigint | number)[]; strs: (string | Uint8Array)
     case "exec": return { ints: [o.args.length, o.env.length], strs: [o.file, ...o.args, ...o.env] };
     case "setns": return { ints: [o.nstype], strs: [o.path] };
     case "pdeathsig": return { ints: [o.signal], strs: [] };
+    case "stdio": return { ints: [], strs: [o.log] };
+    case "exit-file": return { ints: [], strs: [o.path] };
     case "fork":
     case "lo-up":
     case "nnp":

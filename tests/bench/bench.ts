@@ -25,8 +25,9 @@ copyFileSync(BUNKER, bin);
 chmodSync(bin, 0o755);
 
 /** An OCI bundle for RUNTIME (`crun|runc spec --rootless`) whose root is the shared rootfs and whose args are CMD. */
-function bundle(runtime: string, cmd: string[]): string {
-  const dir = join(base, `bundle-${runtime}-${cmd.join("_").replace(/\W/g, "")}`);
+function bundle(runtime: string, cmd: string[], name = runtime): string {
+  const dir = join(base, `bundle-${name}-${cmd.join("_").replace(/\W/g, "")}`);
+  if (existsSync(join(dir, "config.json"))) return dir;
   mkdirSync(dir, { recursive: true });
   const r = Bun.spawnSync([runtime, "spec", "--rootless"], { cwd: dir });
   if (r.exitCode !== 0) throw new Error(`${runtime} spec --rootless: ${r.stderr.toString().trim()}`);
@@ -188,4 +189,52 @@ for (const c of active) {
 }
 for (const [name, peak, s] of rows) {
   console.log(`${pad(name, 11)}${lpad(fmt(peak, 0), 9)}${lpad(fmt(s, 0), 9)}${lpad(ratio(s / (steady.get("bwrap") ?? NaN)), 10)}`);
+}
+
+// ---- the OCI lifecycle: create + start + wait + delete, and exec latency ----------------------
+// bunker vs crun vs runc on the same bundle (each made by the runtime's own `spec --rootless`)
+const oci = [["bunker", bin], ...(["crun", "runc"].filter((r) => active.some((c) => c.name === r)).map((r) => [r, r]))] as [string, string][];
+function ociCycle(exe: string, i: number, b: string, state: string): number {
+  const id = `cycle-${process.pid}-${i}`;
+  const t0 = performance.now();
+  const step = (args: string[]) => Bun.spawnSync([exe, "--root", state, ...args], { cwd: b, stdin: "ignore", stdout: "ignore", stderr: "ignore" }).exitCode;
+  if (step(["create", "-b", b, id]) !== 0) return NaN;
+  if (step(["start", id]) !== 0) return NaN;
+  // wait: the container's /bin/true has exited when its state says stopped
+  for (let k = 0; k < 1000; k++) {
+    const s = Bun.spawnSync([exe, "--root", state, "state", id], { stdout: "pipe", stderr: "ignore" });
+    if (s.exitCode !== 0 || JSON.parse(s.stdout.toString()).status === "stopped") break;
+  }
+  if (step(["delete", "--force", id]) !== 0) return NaN;
+  return performance.now() - t0;
+}
+const cycle = new Map<string, number[]>(oci.map(([n]) => [n, []]));
+const execT = new Map<string, number[]>(oci.map(([n]) => [n, []]));
+const ociBundles = new Map(oci.map(([n, exe]) => [n, bundle(exe, TRUE, n)]));
+const M = Math.max(5, Math.floor(N / 2));
+for (let i = 0; i < M; i++) {
+  for (let k = 0; k < oci.length; k++) {
+    const [n, exe] = oci[(i + k) % oci.length]!;
+    const ms = ociCycle(exe, i, ociBundles.get(n)!, join(base, `cycle-${n}`));
+    if (Number.isFinite(ms)) cycle.get(n)!.push(ms);
+  }
+}
+for (const [n, exe] of oci) {
+  const b = bundle(exe, ["/bin/sleep", "1000"], n);
+  const state = join(base, `exec-${n}`);
+  const id = `exec-${process.pid}`;
+  const spawnArgs = (args: string[]) => Bun.spawnSync([exe, "--root", state, ...args], { cwd: b, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  if (spawnArgs(["create", "-b", b, id]).exitCode !== 0 || spawnArgs(["start", id]).exitCode !== 0) continue;
+  for (let i = 0; i < M; i++) {
+    const t0 = performance.now();
+    if (spawnArgs(["exec", id, "/bin/true"]).exitCode === 0) execT.get(n)!.push(performance.now() - t0);
+  }
+  spawnArgs(["delete", "--force", id]);
+}
+console.log("");
+console.log(`OCI lifecycle (ms, median of ${M}): create + start + wait until stopped + delete; exec of /bin/true into a running container`);
+console.log(`${pad("runtime", 11)}${lpad("cycle", 9)}${lpad("vs crun", 10)}${lpad("exec", 9)}${lpad("vs crun", 10)}`);
+const med = (m: Map<string, number[]>, n: string) => (m.get(n)?.length ? quantile(m.get(n)!, 0.5) : NaN);
+for (const [n] of oci) {
+  console.log(`${pad(n, 11)}${lpad(fmt(med(cycle, n)), 9)}${lpad(ratio(med(cycle, n) / med(cycle, "crun")), 10)}${lpad(fmt(med(execT, n)), 9)}${lpad(ratio(med(execT, n) / med(execT, "crun")), 10)}`);
 }

@@ -2,8 +2,8 @@
 // overlay of its layers, with the image's Entrypoint/Cmd/Env/WorkingDir/User,
 // as root and as the unprivileged test user (whose default is --userns=auto).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
-import { USERS, bunkerAs, isRoot, makeTempDir, ownerOf, removeTree, subRange, testUser } from "../lib/index.ts";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { USERS, bunkerAs, spawnBunkerAs, isRoot, makeTempDir, ownerOf, removeTree, subRange, testUser } from "../lib/index.ts";
 import { buildImage, dockerArchive } from "../lib/image-builder.ts";
 
 const d = isRoot() ? describe : describe.skip;
@@ -65,6 +65,21 @@ for (const as of USERS) {
       expect(existsSync(state) ? readdirSync(state) : []).toEqual([]);
     });
 
+    test("rmi refuses an image a running container uses; -f removes it", async () => {
+      const run = spawnBunkerAs(as, ["--data-root", store, "--root", state, "run", "--entrypoint", "sleep", "test/app:1", "5"], { cwd: dir });
+      for (let i = 0; i < 200 && !(existsSync(state) && readdirSync(state).length); i++) await Bun.sleep(20);
+      await Bun.sleep(300);
+      const r = await b(["rmi", "test/app:1"]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/^bunker: image test\/app:1 is used by container [0-9a-f]{12}: EBUSY/);
+      run.kill("SIGKILL");
+      await run.exited;
+      // a killed bunker's record is stale: the image is free again
+      await b(["tag", "test/app:1", "test/app:2"]);
+      const rm = await b(["rmi", "test/app:2"]);
+      expect(rm.code).toBe(0);
+    });
+
     test("errors: unknown image, unknown user, no command", async () => {
       const r = await b(["run", "--pull", "never", "no/such:img"]);
       expect(r.code).toBe(125);
@@ -75,6 +90,55 @@ for (const as of USERS) {
       const n = await b(["run", "--entrypoint", "", "test/app:1"]);
       expect(n.code).toBe(125);
       expect(n.stderr).toContain("run: no command given");
+    });
+  });
+}
+
+for (const as of USERS) {
+  d(`run -d, logs, ps, stop, rm as ${as}`, () => {
+    let dir: string, store: string, state: string;
+    const b = (args: string[]) => bunkerAs(as, ["--data-root", store, "--root", state, ...args], { cwd: dir });
+    beforeAll(async () => {
+      dir = makeTempDir("bunker-img-detach", ownerOf(as));
+      store = `${dir}/store`;
+      state = `${dir}/state`;
+      writeFileSync(`${dir}/img.tar`, dockerArchive([{ image: buildImage(), tags: ["test/app:1"] }]));
+      expect((await b(["load", "-i", `${dir}/img.tar`])).code).toBe(0);
+    });
+    afterAll(() => removeTree(dir));
+
+    test("a detached image container: id printed, Up in ps, output in logs, stop runs its trap, Exited (code) in ps -a, rm removes it", async () => {
+      const r = await b(["run", "-d", "--entrypoint", "sh", "test/app:1", "-c", "echo started; echo oops >&2; trap 'echo stopping; exit 3' TERM; while :; do sleep 0.05; done"]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const id = r.stdout.trim();
+      expect(id).toMatch(/^[0-9a-f]{12}$/);
+      const ps = await b(["ps"]);
+      expect(ps.stdout.split("\n")[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS$/);
+      expect(ps.stdout).toMatch(new RegExp(`^${id}\\s+test/app:1\\s+sh -c echo started.*\\s+Up$`, "m"));
+      for (let i = 0; i < 100 && !(await b(["logs", id])).stdout.includes("oops"); i++) await Bun.sleep(20);
+      expect((await b(["logs", id])).stdout).toBe("started\noops\n");
+      const busy = await b(["rm", id]);
+      expect(busy.code).toBe(125);
+      expect(busy.stderr).toContain("is running");
+      expect((await b(["stop", "-t", "5", id])).stdout).toBe(`${id}\n`);
+      expect((await b(["logs", id])).stdout).toBe("started\noops\nstopping\n");
+      expect((await b(["ps"])).stdout).not.toContain(id);
+      expect((await b(["ps", "-a"])).stdout).toMatch(new RegExp(`^${id}\\s+.*Exited \\(3\\)$`, "m"));
+      expect((await b(["rm", id])).code).toBe(0);
+      expect((await b(["ps", "-a", "-q"])).stdout).toBe("");
+      expect(existsSync(`${state}/${id}`)).toBe(false);
+    });
+
+    test("rm -f kills a running one; a detached container outlives the bunker that started it", async () => {
+      const r = await b(["run", "-d", "--name", "keeper", "--entrypoint", "sleep", "test/app:1", "30"]);
+      expect(r.stdout).toBe("keeper\n");
+      const st = JSON.parse((await b(["state", "keeper"])).stdout);
+      expect(st.status).toBe("running");
+      expect(readFileSync(`/proc/${st.pid}/cmdline`, "utf8").length).toBeGreaterThan(0);
+      expect((await b(["rm", "-f", "keeper"])).code).toBe(0);
+      for (let i = 0; i < 100 && existsSync(`/proc/${st.pid}`) && !readFileSync(`/proc/${st.pid}/stat`, "utf8").includes(") Z"); i++) await Bun.sleep(20);
+      expect((await b(["state", "keeper"])).code).toBe(125);
     });
   });
 }

@@ -1,0 +1,43 @@
+// bunker rm [-f] ID...: remove detached containers (with -f, running ones too), their writable layer included
+import { flagBool, parseFlags } from "./args.ts";
+import type { GlobalOptions } from "./global.ts";
+import { stateRoot } from "../container/paths.ts";
+import { checkId, containerDir, isAlive, lockContainer, readState, notFound } from "../container/state.ts";
+import { containerPids } from "../container/lifecycle.ts";
+import { removeStateDir } from "../container/cleanup.ts";
+import { BunkerError } from "../errors.ts";
+import { waitPidExit } from "../sys/shim.ts";
+import { openCgroup } from "../cgroup/index.ts";
+
+export default async function (argv: string[], g: GlobalOptions): Promise<number> {
+  const p = parseFlags(argv, [{ names: ["force", "f"] }], "rm", false);
+  const root = stateRoot(g).dir;
+  if (!p.rest.length) checkId(undefined, "rm");
+  for (const arg of p.rest) {
+    const id = checkId(arg, "rm");
+    const dir = containerDir(root, id);
+    const state = readState(root, id);
+    if (!state) throw notFound(id);
+    const release = lockContainer(dir, id);
+    try {
+      if (isAlive(state)) {
+        if (!flagBool(p, "force")) throw new BunkerError(`rm: container "${id}" is running`, { errno: "EBUSY", fix: `bunker stop ${id} first, or bunker rm -f ${id}` });
+        for (const pid of containerPids(state)) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            /* gone */
+          }
+        }
+        if (state.cgroup) openCgroup(state.cgroup).killAll();
+        waitPidExit(state.pid, 5000);
+      }
+      if (state.cgroup) openCgroup(state.cgroup).remove();
+    } finally {
+      release();
+    }
+    await removeStateDir(dir, state.run?.maps ?? { uid: [], gid: [] });
+    console.log(id);
+  }
+  return 0;
+}

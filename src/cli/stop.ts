@@ -1,0 +1,35 @@
+// bunker stop [-t SECONDS] ID...: the stop signal (the image's StopSignal, else SIGTERM), then SIGKILL
+import { flagInt, parseFlags } from "./args.ts";
+import type { GlobalOptions } from "./global.ts";
+import { stateRoot } from "../container/paths.ts";
+import { checkId, isAlive, readState, notFound } from "../container/state.ts";
+import { containerPids } from "../container/lifecycle.ts";
+import { parseSignal } from "./signals.ts";
+import { waitPidExit } from "../sys/shim.ts";
+
+export default async function (argv: string[], g: GlobalOptions): Promise<number> {
+  const p = parseFlags(argv, [{ names: ["time", "t"], value: true }], "stop", false);
+  const secs = flagInt(p, "time", "stop") ?? 10;
+  const root = stateRoot(g).dir;
+  if (!p.rest.length) checkId(undefined, "stop");
+  for (const arg of p.rest) {
+    const id = checkId(arg, "stop");
+    const state = readState(root, id);
+    if (!state) throw notFound(id);
+    if (isAlive(state)) {
+      process.kill(state.pid, parseSignal(state.run?.stopSignal));
+      if (!waitPidExit(state.pid, secs * 1000)) {
+        for (const pid of containerPids(state)) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            /* gone */
+          }
+        }
+        waitPidExit(state.pid, 5000);
+      }
+    }
+    console.log(id);
+  }
+  return 0;
+}
