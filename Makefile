@@ -45,8 +45,10 @@ test-integration: all
 test-vm: all
 	bash tests/vm/run.sh
 
+# side-by-side ratios (not a test); BENCH_VM=1 adds cgroup set-up cost measured in the VM
 bench: all
 	bash tests/bench/run.sh
+	@[ "$${BENCH_VM:-0}" = 0 ] || bash tests/vm/run.sh --bench
 
 clean:
 	rm -rf build dist

@@ -404,6 +404,25 @@ static void op_seccomp(struct child *c, const struct op *op) {
   if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)op_int(op, 0), &fp) < 0) fail(c, errno, 2, 125);
 }
 
+/* one message carrying FD (SCM_RIGHTS); async-signal-safe */
+static ssize_t send_with_fd(int sock, void *data, size_t len, int fd) {
+  struct iovec iov = {data, len};
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  memset(cbuf, 0, sizeof cbuf);
+  struct msghdr mh;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+  return sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
 static void op_pty(struct child *c, const struct op *op) {
   int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (m < 0) fail(c, errno, 1, 125);
@@ -420,23 +439,9 @@ static void op_pty(struct child *c, const struct op *op) {
   for (int fd = 0; fd < 3; fd++)
     if (dup2(s, fd) < 0) fail(c, errno, 6, 125);
   if (s > 2) close(s);
-  /* hand the master to the parent (or to the console socket's owner) */
+  /* hand the master to the parent (which passes it on to a console socket) */
   int32_t msg[4] = {BK_MSG_PTY, 0, 0, 0};
-  struct iovec iov = {msg, sizeof msg};
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  memset(cbuf, 0, sizeof cbuf);
-  struct msghdr mh;
-  memset(&mh, 0, sizeof mh);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cbuf;
-  mh.msg_controllen = sizeof cbuf;
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &m, sizeof(int));
-  if (sendmsg(c->sock, &mh, MSG_NOSIGNAL) < 0) fail(c, errno, 7, 125);
+  if (send_with_fd(c->sock, msg, sizeof msg, m) < 0) fail(c, errno, 7, 125);
   close(m);
 }
 
@@ -657,6 +662,14 @@ static int child_main(void *arg) {
   if (read(c->sock, &go, 1) != 1 || go != 'G') _exit(125);
   uint64_t flags;
   memcpy(&flags, c->plan + 8, 8);
+  if (flags & CLONE_NEWCGROUP) {
+    /* now, not at clone: the parent has just moved us into the container's
+     * cgroup, which becomes the namespace's root ("0::/" inside) */
+    if (unshare(CLONE_NEWCGROUP) < 0) {
+      c->op_index = -1;
+      fail(c, errno, 1, 125);
+    }
+  }
   if (flags & CLONE_NEWUSER) {
     /* become the namespace's root: our ids are still the creator's, which the
      * map need not contain (root creating a 0 -> 1001 map); files the mounts
@@ -770,21 +783,7 @@ int bk_send_fd(const char *socket_path, int fd) {
     return -e;
   }
   char name[] = "/dev/ptmx";
-  struct iovec iov = {name, sizeof name - 1};
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  memset(cbuf, 0, sizeof cbuf);
-  struct msghdr mh;
-  memset(&mh, 0, sizeof mh);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cbuf;
-  mh.msg_controllen = sizeof cbuf;
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-  int r = sendmsg(s, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+  int r = send_with_fd(s, name, sizeof name - 1, fd) < 0 ? -errno : 0;
   close(s);
   return r;
 }
@@ -840,7 +839,8 @@ int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   memcpy(region + plan_off, plan, len);
   struct child *c = (struct child *)(region + child_off);
   *c = (struct child){region + plan_off, len, sv[1], -1, -1, -1, -1};
-  int pid = clone(child_main, region + STACK_SIZE, (int)flags | SIGCHLD, c);
+  /* the cgroup namespace is made by the child after "go" (see child_main) */
+  int pid = clone(child_main, region + STACK_SIZE, (int)(flags & ~(uint64_t)CLONE_NEWCGROUP) | SIGCHLD, c);
   int e = errno;
   close(sv[1]);
   if (!(flags & CLONE_VM) || pid < 0) {

@@ -22,7 +22,7 @@ PACKAGES=(
   slirp4netns passt util-linux iproute2 procps time python3
   qemu-system-x86 linux-image-amd64 libseccomp-dev
   podman conmon catatonit fuse-overlayfs containernetworking-plugins
-  docker-registry skopeo apache2-utils ca-certificates git
+  docker-registry skopeo apache2-utils ca-certificates git dbus-daemon strace
 )
 command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 

@@ -1,6 +1,6 @@
 // bunker check: what this machine and user can do, one line each, with a fix
 // for what is missing.  Exit 0 when `bunker run` can work.
-import { accessSync, chmodSync, constants, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir, release } from "node:os";
 import type { GlobalOptions } from "./global.ts";
 import { singleMaps, subRange, userName, NEWUIDMAP, NEWGIDMAP, findHelper } from "../container/idmap.ts";
@@ -10,6 +10,7 @@ import { BunkerError } from "../errors.ts";
 import * as K from "../plan/types.ts";
 import type { Op } from "../plan/types.ts";
 import { supervise } from "../sys/shim.ts";
+import { cgroupSupport } from "../cgroup/index.ts";
 
 type Verdict = "ok" | "warn" | "FAIL";
 
@@ -38,23 +39,9 @@ function kernelVersion(): [number, number] {
   return m ? [Number(m[1]), Number(m[2])] : [0, 0];
 }
 
-/** cgroup2 mount point from mountinfo, and our own cgroup path in it */
-export function cgroupV2Info(): { mount?: string; own?: string } {
-  let mount: string | undefined;
-  for (const l of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-    const [pre, post] = l.split(" - ");
-    if (post?.startsWith("cgroup2 ")) {
-      mount = pre!.split(" ")[4];
-      if (mount === "/sys/fs/cgroup") break;
-    }
-  }
-  const own = readFileSync("/proc/self/cgroup", "utf8").split("\n").find((l) => l.startsWith("0::"))?.slice(3);
-  return { mount, own };
-}
-
 export default async function check(argv: string[], g: GlobalOptions): Promise<number> {
   if (argv.includes("--help")) {
-    console.log("usage: bunker check\n\nPrints what this machine and user can do; exit 0 when `bunker run` can work.");
+    console.log("usage: bunker check [--store]\n\nPrints what this machine and user can do; exit 0 when `bunker run` can work.\n  --store   also verify the image store (re-hash every blob)");
     return 0;
   }
   let canRun = true;
@@ -82,27 +69,9 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   else if (!su || !sg) line("warn", "id ranges", `no /etc/subuid or /etc/subgid range for ${name}: only your own uid is mapped — as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}`);
   else line("warn", "id ranges", `newuidmap/newgidmap missing or not setuid — apt-get install uidmap`);
 
-  const cg = cgroupV2Info();
-  if (!cg.mount) line("warn", "cgroup v2", "not mounted: resource limits are unavailable — boot with systemd.unified_cgroup_hierarchy=1");
-  else if (cg.mount !== "/sys/fs/cgroup") line("warn", "cgroup v2", `hybrid layout (cgroup2 at ${cg.mount}): no usable cgroup v2, limits are unavailable — boot with systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all`);
-  else {
-    const dir = `${cg.mount}${cg.own}`;
-    let ctrls = "";
-    try {
-      ctrls = readFileSync(`${dir}/cgroup.controllers`, "utf8").trim();
-    } catch {
-      ctrls = "";
-    }
-    let writable = false;
-    try {
-      accessSync(`${dir}/cgroup.procs`, constants.W_OK);
-      writable = statSync(dir).uid === uid;
-    } catch {
-      writable = false;
-    }
-    if (writable) line("ok", "cgroup v2", `${dir} is delegated, controllers: ${ctrls || "none"}`);
-    else line("warn", "cgroup v2", `${dir} is not delegated to ${name}: limits are unavailable — enable Delegate=yes for user@.service (systemd), or run with --cgroup-manager disabled`);
-  }
+  const cg = cgroupSupport();
+  if (cg.usable) line("ok", "cgroup v2", `${cg.detail}${cg.controllers.length ? `, controllers: ${cg.controllers.join(" ")}` : ""}`);
+  else line("warn", "cgroup v2", `${cg.detail} — runs without limits work; for limits enable Delegate=yes for user@.service (systemd) on a cgroup v2 host, or pass --cgroup-manager disabled`);
 
   const tmp = mkdtempSync(`${tmpdir()}/bunker-check-`);
   try {
@@ -126,6 +95,16 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   const net = ["slirp4netns", "pasta"].filter((b) => (process.env.PATH ?? "/usr/bin:/bin").split(":").some((d) => existsSync(`${d}/${b}`)));
   if (net.length) line("ok", "rootless network", `${net.join(", ")} found`);
   else line("warn", "rootless network", "neither slirp4netns nor pasta found: only --network none|host — apt-get install slirp4netns passt");
+
+  if (argv.includes("--store")) {
+    // every image's blobs re-hashed, every unpacked layer present
+    const { Store } = await import("../image/store.ts");
+    const problems = await Store.open(g.dataRoot).verify();
+    if (problems.length) {
+      canRun = false;
+      for (const p of problems) line("FAIL", "image store", `${p} — bunker rmi the image and pull or load it again`);
+    } else line("ok", "image store", "every blob matches its digest, every layer is unpacked");
+  }
 
   try {
     const sr = stateRoot(g);

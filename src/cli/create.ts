@@ -1,8 +1,8 @@
 // bunker create [-b DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID
-import { flag, flagBool, flagInt, parseFlags } from "./args.ts";
+import { flag, flagBool, flagInt, parseFlags, type Parsed } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { loadBundle } from "../oci/bundle.ts";
-import { create } from "../container/lifecycle.ts";
+import { create, type CreateOptions } from "../container/lifecycle.ts";
 import { stateRoot } from "../container/paths.ts";
 import { checkId } from "../container/state.ts";
 import { debugLog } from "./log.ts";
@@ -16,20 +16,24 @@ export const CREATE_FLAGS = [
   { names: ["preserve-fds"], value: true },
 ];
 
-export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, CREATE_FLAGS, "create", false);
-  const id = checkId(p.rest[0], "create");
-  const root = stateRoot(g).dir;
-  await create({
+/** create's flags (shared with runc-style run) as the lifecycle's options */
+export function createOptions(p: Parsed, g: GlobalOptions, root: string, id: string, cmd: string): CreateOptions {
+  return {
     root,
     id,
     bundle: loadBundle(flag(p, "bundle")),
     pidFile: flag(p, "pid-file"),
     consoleSocket: flag(p, "console-socket"),
     noPivot: flagBool(p, "no-pivot"),
-    preserveFds: flagInt(p, "preserve-fds", "create"),
+    preserveFds: flagInt(p, "preserve-fds", cmd),
     cgroupManager: g.cgroupManager,
     debug: debugLog(g),
-  });
+  };
+}
+
+export default async function (argv: string[], g: GlobalOptions): Promise<number> {
+  const p = parseFlags(argv, CREATE_FLAGS, "create", false);
+  const id = checkId(p.rest[0], "create");
+  await create(createOptions(p, g, stateRoot(g).dir, id, "create"));
   return 0;
 }

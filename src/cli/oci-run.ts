@@ -1,9 +1,7 @@
 // bunker run [-b DIR] [-d] [--pid-file F] [--console-socket S] [--keep] ID: runc's run (create + start, wait)
-import { flag, flagBool, flagInt, parseFlags } from "./args.ts";
+import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { CREATE_FLAGS } from "./create.ts";
-import { debugLog } from "./log.ts";
-import { loadBundle } from "../oci/bundle.ts";
+import { CREATE_FLAGS, createOptions } from "./create.ts";
 import { create, deleteContainer, start } from "../container/lifecycle.ts";
 import { stateRoot } from "../container/paths.ts";
 import { checkId } from "../container/state.ts";
@@ -14,17 +12,7 @@ export default async function ociRun(argv: string[], g: GlobalOptions): Promise<
   const id = checkId(p.rest[0], "run");
   const root = stateRoot(g).dir;
   if (!flagBool(p, "detach")) forwardSignals();
-  const state = await create({
-    root,
-    id,
-    bundle: loadBundle(flag(p, "bundle")),
-    pidFile: flag(p, "pid-file"),
-    consoleSocket: flag(p, "console-socket"),
-    noPivot: flagBool(p, "no-pivot"),
-    preserveFds: flagInt(p, "preserve-fds", "run"),
-    cgroupManager: g.cgroupManager,
-    debug: debugLog(g),
-  });
+  const state = await create(createOptions(p, g, root, id, "run"));
   await start(root, id);
   if (flagBool(p, "detach")) return 0;
   // the container's process is our child: wait for it, forwarding signals

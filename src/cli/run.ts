@@ -1,5 +1,5 @@
 // bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BunkerError } from "../errors.ts";
 import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
@@ -12,7 +12,6 @@ import { recordImageUse } from "../container/image-use.ts";
 import { removeStateDir } from "../container/cleanup.ts";
 import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
-import { CLONE_NEWUSER } from "../plan/types.ts";
 import type { ImageConfig } from "../image/types.ts";
 import { forwardSignals, supervise } from "../sys/shim.ts";
 import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
