@@ -289,28 +289,28 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     }
     let keepCgroup = false;
     try {
+      if (!detach) forwardSignals(); // from now on a signal to bunker is queued for the container, not lost
+      const c = await launch(plan, { maps, debug, cgroup: cg ?? undefined });
+      // registered like an OCI container: exec, ps, kill, pause, stats and state find it by id
+      writeState(dir, {
+        ociVersion: spec.ociVersion,
+        id,
+        pid: c.pid,
+        pidStart: pidStartTime(c.pid) ?? "",
+        bundle: dir,
+        rootfs: rootPath,
+        created: new Date().toISOString(),
+        owner: userName(uid) ?? String(uid),
+        userns: true,
+        process: spec.process,
+        cgroup: cg?.path,
+        run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal },
+      });
       if (detach) {
-        const c = await launch(plan, { maps, debug, cgroup: cg ?? undefined });
-        writeState(dir, {
-          ociVersion: spec.ociVersion,
-          id,
-          pid: c.pid,
-          pidStart: pidStartTime(c.pid) ?? "",
-          bundle: dir,
-          rootfs: rootPath,
-          created: new Date().toISOString(),
-          owner: userName(uid) ?? String(uid),
-          userns: true,
-          process: spec.process,
-          cgroup: cg?.path,
-          run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal },
-        });
         keep = keepCgroup = true;
         console.log(id);
         return 0;
       }
-      forwardSignals(); // from now on a signal to bunker is queued for the container, not lost
-      const c = await launch(plan, { maps, debug, cgroup: cg ?? undefined });
       const st = supervise(c.pid, c.pty, interactive);
       if (st.signal === 9 && cg?.oomKilled()) {
         process.stderr.write(`bunker: ${oomMessage(cg)}\n`);

@@ -130,6 +130,23 @@ for (const as of USERS) {
       expect(existsSync(`${state}/${id}`)).toBe(false);
     });
 
+    test("a foreground run is registered: exec into it, ps lists it, kill ends it, nothing is left", async () => {
+      const fg = spawnBunkerAs(as, ["--data-root", store, "--root", state, "run", "--name", "fg", "--entrypoint", "sleep", "test/app:1", "30"], { cwd: dir });
+      let st: { status?: string } = {};
+      for (let i = 0; i < 200 && st.status !== "running"; i++) {
+        const r = await b(["state", "fg"]);
+        if (r.code === 0) st = JSON.parse(r.stdout);
+        else await Bun.sleep(20);
+      }
+      expect(st.status).toBe("running");
+      const e = await b(["exec", "fg", "sh", "-c", "echo in $(cat /proc/1/cmdline | tr '\\0' ' ')"]);
+      expect(e.stdout).toBe("in sleep 30\n"); // $(…) drops the trailing space
+      expect((await b(["ps"])).stdout).toMatch(/^fg\s+test\/app:1\s+sleep 30\s+\S+\s+Up$/m);
+      expect((await b(["kill", "fg", "KILL"])).code).toBe(0);
+      expect(await fg.exited).toBe(137);
+      expect(existsSync(`${state}/fg`)).toBe(false);
+    });
+
     test("rm -f kills a running one; a detached container outlives the bunker that started it", async () => {
       const r = await b(["run", "-d", "--name", "keeper", "--entrypoint", "sleep", "test/app:1", "30"]);
       expect(r.stdout).toBe("keeper\n");
