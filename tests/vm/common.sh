@@ -1,6 +1,9 @@
 # Helpers shared by suite.sh and bench.sh (sourced; $1 = the repo).
 set -u
 REPO=$1
+# a checkout under /tmp, /home, /run, /root or /var/tmp is hidden by the guest's
+# fresh tmpfs there: the raw host root is at /.vm/host
+[ -e "$REPO/dist/bunker" ] || [ ! -e "/.vm/host$REPO/dist/bunker" ] || REPO=/.vm/host$REPO
 B=$REPO/dist/bunker
 BUN=${BUN:-$REPO/node_modules/bun/bin/bun.exe}
 CGCTL="$BUN $REPO/tests/vm/cgctl.ts"
