@@ -83,7 +83,8 @@ function reapIfOurs(pid: number) {
 function explainCloneFailure(e: BunkerError, flags: number): BunkerError {
   const err = e.errnoName;
   if (!(flags & CLONE_NEWUSER) || !["EPERM", "EACCES", "ENOSPC", "EUSERS", "EINVAL"].includes(err ?? "")) return e;
-  return new BunkerError("cannot create a user namespace", { errno: err, path: usernsBlocker()?.path, fix: usernsBlocker()?.fix ?? "check that user namespaces are enabled for unprivileged users" });
+  const b = usernsBlocker();
+  return new BunkerError("cannot create a user namespace", { errno: err, path: b?.path, fix: b?.fix ?? "check that user namespaces are enabled for unprivileged users" });
 }
 
 /** the sysctl that forbids unprivileged user namespaces, if one does */
