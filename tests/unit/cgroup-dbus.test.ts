@@ -116,7 +116,16 @@ describe.if(!!daemon)("against a private dbus-daemon", () => {
 <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>`);
     const proc = Bun.spawn([daemon!, `--config-file=${conf}`, "--nofork", "--print-address"], { stdout: "pipe", stderr: "pipe" });
     try {
-      for (let i = 0; i < 1000 && !existsSync(sock); i++) await Bun.sleep(10);
+      // --print-address prints once the daemon listens (the socket file exists a moment earlier)
+      const reader = proc.stdout.getReader();
+      let printed = "";
+      while (!printed.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        printed += new TextDecoder().decode(value);
+      }
+      reader.releaseLock();
+      expect(printed).toContain(sock);
       const conn = await DBusConnection.connect(sock, process.getuid!(), 15000);
       const [names] = await conn.call({ destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "ListNames" }, 15000);
       expect(names as string[]).toContain("org.freedesktop.DBus");
