@@ -6,7 +6,6 @@ REPO=$1
 [ -e "$REPO/dist/bunker" ] || [ ! -e "/.vm/host$REPO/dist/bunker" ] || REPO=/.vm/host$REPO
 B=$REPO/dist/bunker
 BUN=${BUN:-$REPO/node_modules/bun/bin/bun.exe}
-CGCTL="$BUN $REPO/tests/vm/cgctl.ts"
 VUID=$(id -u vmuser)
 D=/sys/fs/cgroup$VM_CGROUP          # delegated to vmuser (user@UID.service)
 H=/sys/fs/cgroup$VM_CGROUP_LEAF     # where the test starts (D/test.scope)

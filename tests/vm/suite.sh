@@ -46,10 +46,10 @@ if wait_cg "$H/bunker-cpu1"; then
   sleep 2
   cm=$(cat "$H/bunker-cpu1/cpu.max")
   nt=$(field nr_throttled "$H/bunker-cpu1/cpu.stat")
-  js=$(u $CGCTL stats --json cpu1 2>&1)
+  js=$(u $B stats --json cpu1 2>&1)
   [ "$cm" = "10000 100000" ] && [ "${nt:-0}" -ge 1 ] && ok "--cpus 0.1: cpu.max=[$cm], nr_throttled=$nt" || bad "cpu.max=[$cm] nr_throttled=$nt"
   case "$js" in *'"nrThrottled":'[1-9]*) ok "stats --json reports the throttling";; *) bad "stats: $js";; esac
-  u $CGCTL kill-all cpu1; wait $bg
+  u $B kill --all cpu1 KILL; wait $bg
 else bad "cpu1 cgroup never populated"; reap $bg; fi
 
 # --- cpuset ---------------------------------------------------------------------------
@@ -61,12 +61,12 @@ run --name upd --memory 64m --pids-limit 50 -- sleep 600 >/dev/null 2>&1 &
 bg=$!
 if wait_cg "$H/bunker-upd"; then
   before=$(cat "$H/bunker-upd/memory.max")
-  u $CGCTL update --memory 128m --pids-limit 20 upd; urc=$?
+  u $B update --memory 128m --pids-limit 20 upd; urc=$?
   after=$(cat "$H/bunker-upd/memory.max"); pm=$(cat "$H/bunker-upd/pids.max")
   [ $urc = 0 ] && [ "$before" = 67108864 ] && [ "$after" = 134217728 ] && [ "$pm" = 20 ] && ok "update: memory.max $before -> $after, pids.max 50 -> $pm" || bad "update rc=$urc memory.max $before -> $after pids.max=$pm"
-  out=$(u $CGCTL update --memory-swap 1m upd 2>&1); rc=$?
+  out=$(u $B update --memory-swap 1m upd 2>&1); rc=$?
   [ $rc = 125 ] && ok "update with bad values: one-line error ($out)" || bad "update bad value rc=$rc out=$out"
-  u $CGCTL kill-all upd; wait $bg
+  u $B kill --all upd KILL; wait $bg
 else bad "upd cgroup never populated"; reap $bg; fi
 
 # --- pause / resume / stats / kill --all ---------------------------------------------
@@ -75,25 +75,25 @@ bg=$!
 if wait_cg "$H/bunker-frz"; then
   sleep 0.5
   pid=$(head -1 "$H/bunker-frz/cgroup.procs")
-  s1=$(u $CGCTL stats --json frz)
-  u $CGCTL pause frz; prc=$?
+  s1=$(u $B stats --json frz)
+  u $B pause frz; prc=$?
   fr=$(field frozen "$H/bunker-frz/cgroup.events")
   st=$(awk '/^State/{print $2}' "/proc/$pid/status")
   c1=$(field usage_usec "$H/bunker-frz/cpu.stat"); sleep 1; c2=$(field usage_usec "$H/bunker-frz/cpu.stat")
   [ $prc = 0 ] && [ "$fr" = 1 ] && [ "$st" != R ] && [ $((c2 - c1)) -lt 20000 ] && ok "pause: frozen 1, busy loop state $st, cpu +$((c2 - c1))us in 1 s" || bad "pause rc=$prc frozen=$fr state=$st cpu +$((c2 - c1))us"
-  u $CGCTL resume frz; rrc=$?
+  u $B resume frz; rrc=$?
   sleep 1
   fr=$(field frozen "$H/bunker-frz/cgroup.events"); c3=$(field usage_usec "$H/bunker-frz/cpu.stat")
   [ $rrc = 0 ] && [ "$fr" = 0 ] && [ $((c3 - c2)) -gt 100000 ] && ok "resume: frozen 0, cpu +$((c3 - c2))us in 1 s" || bad "resume rc=$rrc frozen=$fr cpu +$((c3 - c2))us"
-  s2=$(u $CGCTL stats --json frz)
+  s2=$(u $B stats --json frz)
   u1=$(echo "$s1" | sed 's/.*"usageUsec":\([0-9]*\).*/\1/'); u2=$(echo "$s2" | sed 's/.*"usageUsec":\([0-9]*\).*/\1/')
   mc=$(echo "$s2" | sed 's/.*"memory":{"current":\([0-9]*\).*/\1/'); pc=$(echo "$s2" | sed 's/.*"pids":{"current":\([0-9]*\).*/\1/')
   [ "$u2" -gt "$u1" ] && [ "$mc" -gt 0 ] && [ "$pc" -ge 1 ] && ok "stats move: cpu ${u1} -> ${u2} us, memory.current $mc, pids.current $pc" || bad "stats: $s1 / $s2"
-  u $CGCTL stats frz | sed 's/^/  /'
-  ev=$(u $CGCTL events --stats frz)
+  u $B stats frz | sed 's/^/  /'
+  ev=$(u $B events --stats frz)
   case "$ev" in '{"type":"stats","id":"frz"'*) ok "events --stats: one JSON stats line";; *) bad "events --stats: $ev";; esac
-  u $CGCTL pause frz
-  u $CGCTL kill-all frz; krc=$?
+  u $B pause frz
+  u $B kill --all frz KILL; krc=$?
   wait $bg; rc=$?
   sleep 0.2
   [ $krc = 0 ] && [ $rc = 137 ] && [ ! -e "$H/bunker-frz" ] && ok "kill --all of a paused container: run exits $rc, cgroup gone" || bad "kill-all rc=$krc run rc=$rc left=$(ls -d "$H"/bunker-frz 2>/dev/null)"
@@ -104,7 +104,7 @@ run --name cp1 --cgroup-parent sub --pids-limit 7 -- sleep 600 >/dev/null 2>&1 &
 bg=$!
 if wait_cg "$H/sub/bunker-cp1"; then
   [ "$(cat "$H/sub/bunker-cp1/pids.max")" = 7 ] && ok "--cgroup-parent sub: $H/sub/bunker-cp1 with pids.max 7" || bad "cgroup-parent pids.max=$(cat "$H/sub/bunker-cp1/pids.max")"
-  u $CGCTL kill-all cp1; wait $bg
+  u $B kill --all cp1 KILL; wait $bg
 else bad "--cgroup-parent: no $H/sub/bunker-cp1"; reap $bg; fi
 out=$(run --cgroup-parent /not-mine --memory 64m -- true 2>&1); rc=$?
 [ $rc = 125 ] && ok "--cgroup-parent outside the delegation: rc=125 ($out)" || bad "cgroup-parent /not-mine rc=$rc out=$out"
