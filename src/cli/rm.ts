@@ -3,10 +3,9 @@ import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { stateRoot } from "../container/paths.ts";
 import { checkId, containerDir, isAlive, lockContainer, readState, notFound } from "../container/state.ts";
-import { containerPids } from "../container/lifecycle.ts";
+import { killEverything } from "../container/lifecycle.ts";
 import { removeStateDir } from "../container/cleanup.ts";
 import { BunkerError } from "../errors.ts";
-import { waitPidExit } from "../sys/shim.ts";
 import { openCgroup } from "../cgroup/index.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
@@ -22,15 +21,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     try {
       if (isAlive(state)) {
         if (!flagBool(p, "force")) throw new BunkerError(`rm: container "${id}" is running`, { errno: "EBUSY", fix: `bunker stop ${id} first, or bunker rm -f ${id}` });
-        for (const pid of containerPids(state)) {
-          try {
-            process.kill(pid, "SIGKILL");
-          } catch {
-            /* gone */
-          }
-        }
-        if (state.cgroup) openCgroup(state.cgroup).killAll();
-        waitPidExit(state.pid, 5000);
+        killEverything(state);
       }
       if (state.cgroup) openCgroup(state.cgroup).remove();
     } finally {

@@ -3,7 +3,7 @@ import { flagInt, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { stateRoot } from "../container/paths.ts";
 import { checkId, isAlive, readState, notFound } from "../container/state.ts";
-import { containerPids } from "../container/lifecycle.ts";
+import { killEverything } from "../container/lifecycle.ts";
 import { parseSignal } from "./signals.ts";
 import { waitPidExit } from "../sys/shim.ts";
 
@@ -18,16 +18,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     if (!state) throw notFound(id);
     if (isAlive(state)) {
       process.kill(state.pid, parseSignal(state.run?.stopSignal));
-      if (!waitPidExit(state.pid, secs * 1000)) {
-        for (const pid of containerPids(state)) {
-          try {
-            process.kill(pid, "SIGKILL");
-          } catch {
-            /* gone */
-          }
-        }
-        waitPidExit(state.pid, 5000);
-      }
+      if (!waitPidExit(state.pid, secs * 1000)) killEverything(state);
     }
     console.log(id);
   }

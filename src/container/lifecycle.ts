@@ -218,6 +218,19 @@ export function killContainer(root: string, id: string, signal: number, all: boo
   }
 }
 
+/** SIGKILL to every process of the container (cgroup.kill too when it has a cgroup); true once its first process is gone */
+export function killEverything(state: ContainerState, timeoutMs = 5000): boolean {
+  for (const pid of containerPids(state)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  }
+  if (state.cgroup) openCgroup(state.cgroup).killAll();
+  return waitPidExit(state.pid, timeoutMs);
+}
+
 export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
   const dir = containerDir(root, id);
   if (!existsSync(dir)) throw notFound(id);
@@ -228,15 +241,7 @@ export async function deleteContainer(root: string, id: string, force: boolean):
       const st = status(dir, state);
       if (st !== "stopped") {
         if (!force) throw new BunkerError(`cannot delete container "${id}" that is ${st}`, { errno: "EBUSY", fix: `stop it first, or bunker delete --force ${id}` });
-        for (const pid of containerPids(state)) {
-          try {
-            process.kill(pid, "SIGKILL");
-          } catch {
-            /* already gone */
-          }
-        }
-        if (state.cgroup) openCgroup(state.cgroup).killAll();
-        if (!waitPidExit(state.pid, 5000)) throw new BunkerError(`container "${id}" did not die after SIGKILL`, { errno: "ETIMEDOUT" });
+        if (!killEverything(state)) throw new BunkerError(`container "${id}" did not die after SIGKILL`, { errno: "ETIMEDOUT" });
       }
       if (state.cgroup) openCgroup(state.cgroup).remove();
       // poststop failures are reported, not fatal (runtime-spec)
