@@ -18,7 +18,13 @@ build/libbunker.so: c/shim.c c/shim.h
 	@mkdir -p build
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ c/shim.c
 
-dist/bunker: build/libbunker.so $(SRC) package.json | $(BUN)
+# the monitor that replaces bunker while a foreground container runs: static
+# (no loader or libc to find), exec'd from a sealed memfd (c/monitor.c)
+build/bunker-monitor: c/monitor.c c/shim.c c/shim.h
+	@mkdir -p build
+	$(CC) $(CFLAGS) -static-pie -Wl,-z,relro,-z,now,-z,noexecstack,--gc-sections -ffunction-sections -fdata-sections -s -o $@ c/monitor.c c/shim.c
+
+dist/bunker: build/libbunker.so build/bunker-monitor $(SRC) package.json | $(BUN)
 	@mkdir -p dist
 	$(BUN) build --compile --bytecode --minify --sourcemap=none src/main.ts --outfile $@
 

@@ -17,7 +17,9 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -912,6 +914,15 @@ static void on_signal(int sig) {
   errno = e;
 }
 
+static void forwarding_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (int k = 0; k < NFWD; k++) sigaction(forwarded[k], &sa, &saved_actions[k]);
+}
+
 /* Catch the signals bunker forwards from before the clone on, so one that
  * arrives while the container starts is queued, not lost (SIGWINCH's default
  * is to be ignored, SIGTERM's to kill bunker and orphan the container). */
@@ -921,17 +932,70 @@ static int forwarding_begin(void) {
   if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0) return -errno;
   sigpipe_r = sp[0];
   sigpipe_w = sp[1];
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  for (int k = 0; k < NFWD; k++) sigaction(forwarded[k], &sa, &saved_actions[k]);
+  forwarding_install();
   return 0;
 }
 
 /* run: start catching the forwarded signals before the clone */
 int bk_forward_signals(void) { return forwarding_begin(); }
+
+/* the monitor (c/monitor.c): go on with the self-pipe bunker had before it
+ * exec'd the monitor, so a signal caught by bunker is not lost */
+void bk_forward_signals_on(int r, int w) {
+  sigpipe_r = r;
+  sigpipe_w = w;
+  (void)fcntl(r, F_SETFD, FD_CLOEXEC);
+  (void)fcntl(w, F_SETFD, FD_CLOEXEC);
+  forwarding_install();
+}
+
+/* Replaces bunker (a 40 MB Bun process) by the small monitor while the
+ * container runs: same pid, so the container stays our child and its
+ * parent-death signal stays armed.  IMAGE is the monitor executable, written
+ * to a sealed memfd (nothing on disk to go stale or be replaced); ARGS are
+ * LEN bytes of NUL-terminated arguments.  The forwarded signals are blocked
+ * across the exec and the self-pipe is inherited (its fds are appended to
+ * the arguments), so a signal that arrives meanwhile is delivered by the
+ * monitor.  KEEP (or -1) is an fd the monitor needs (the pty master).
+ * Returns only on failure: -errno, with everything as it was. */
+int bk_exec_monitor(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int keep) {
+  if (sigpipe_w < 0) return -EINVAL;
+  int fd = memfd_create("bunker-monitor", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return -errno;
+  for (uint32_t off = 0; off < image_len;) {
+    ssize_t w = write(fd, image + off, image_len - off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      close(fd);
+      return -e;
+    }
+    off += (uint32_t)w;
+  }
+  (void)fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+  char *argv[64];
+  int argc = 0;
+  for (uint32_t off = 0; off < len && argc < 60; off += (uint32_t)strlen(args + off) + 1) argv[argc++] = (char *)args + off;
+  char pipes[32];
+  snprintf(pipes, sizeof pipes, "--sigpipe=%d,%d", sigpipe_r, sigpipe_w);
+  argv[argc++] = pipes;
+  argv[argc] = NULL;
+  sigset_t block, old;
+  sigemptyset(&block);
+  for (int k = 0; k < NFWD; k++) sigaddset(&block, forwarded[k]);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  (void)fcntl(sigpipe_r, F_SETFD, 0);
+  (void)fcntl(sigpipe_w, F_SETFD, 0);
+  if (keep >= 0) (void)fcntl(keep, F_SETFD, 0);
+  extern char **environ;
+  syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+  int e = errno;
+  (void)fcntl(sigpipe_r, F_SETFD, FD_CLOEXEC);
+  (void)fcntl(sigpipe_w, F_SETFD, FD_CLOEXEC);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  close(fd);
+  return -e;
+}
 
 static void forwarding_end(void) {
   if (sigpipe_w < 0) return;

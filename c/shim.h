@@ -71,6 +71,8 @@ enum bk_op {
 int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out);
 int bk_send_go(int sock);
 int bk_forward_signals(void);
+void bk_forward_signals_on(int r, int w);
+int bk_exec_monitor(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int keep);
 int bk_read_msg(int sock, int32_t *out);
 int bk_supervise(int pid, int pty, int flags, int32_t *out);
 int bk_errno(void);

@@ -36,6 +36,8 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   tag: () => import("./cli/tag.ts"),
   login: () => import("./cli/login.ts"),
   image: () => import("./cli/image.ts"),
+  // internal: the monitor hands a finished foreground run back (c/monitor.c)
+  __finish: () => import("./cli/finish.ts"),
 };
 
 const USAGE = `usage: bunker [--debug] [--root DIR] COMMAND [ARGS...]

@@ -10,6 +10,8 @@ import { launch } from "../container/launch.ts";
 import { stateRoot } from "../container/paths.ts";
 import { recordImageUse } from "../container/image-use.ts";
 import { removeStateDir } from "../container/cleanup.ts";
+import { becomeMonitor } from "../container/monitor.ts";
+import { errnoName } from "../sys/errno.ts";
 import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
 import type { ImageConfig } from "../image/types.ts";
@@ -311,6 +313,9 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         console.log(id);
         return 0;
       }
+      // from here on a small C program waits for the container, not this Bun process
+      const err = becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, finishInBunker: !!cg });
+      debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
       const st = supervise(c.pid, c.pty, interactive);
       if (st.signal === 9 && cg?.oomKilled()) {
         process.stderr.write(`bunker: ${oomMessage(cg)}\n`);

@@ -2,12 +2,14 @@
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { readFileSync, writeSync } from "node:fs";
 import libPath from "../../build/libbunker.so" with { type: "file" };
+import monitorPath from "../../build/bunker-monitor" with { type: "file" };
 import { BunkerError } from "../errors.ts";
 
 const symbols = {
   bk_spawn: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
   bk_send_go: { args: [FFIType.i32], returns: FFIType.i32 },
   bk_forward_signals: { args: [], returns: FFIType.i32 },
+  bk_exec_monitor: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
   bk_read_msg: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   bk_supervise: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   bk_flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
@@ -62,6 +64,17 @@ export function spawn(plan: Uint8Array): Spawned {
 export function forwardSignals(): void {
   const r = shim().bk_forward_signals();
   if (r < 0) throw new BunkerError("cannot set up signal forwarding", { errno: -r });
+}
+
+/**
+ * Replaces this process by the monitor (c/monitor.c) with ARGS, keeping fd
+ * KEEP (or -1) open; needs forwardSignals() first.  Returns only when the
+ * exec failed, with its -errno.
+ */
+export function execMonitor(args: string[], keep: number): number {
+  const image = readFileSync(monitorPath);
+  const buf = Buffer.from(args.map((a) => a + "\0").join(""));
+  return shim().bk_exec_monitor(ptr(image), image.byteLength, ptr(buf), buf.byteLength, keep);
 }
 
 export function sendGo(sock: number): void {

@@ -556,6 +556,31 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         expect(r.code, r.stderr).toBe(128 + SIGNUM.KILL!);
       });
 
+      test("while the container runs, bunker's pid is the small C monitor; its state is removed at exit", async () => {
+        const out = ownedDir("monitor");
+        const name = `mon-${process.pid}-${++n}`;
+        expect(Bun.spawnSync(["mkfifo", "-m", "0666", join(out, "fifo")]).exitCode).toBe(0);
+        const proc = spawnBunkerAs(as, ["run", "--name", name, "-v", `${out}:/out`, "--rootfs", rootfs, "--", "/bin/sh", "-c", "echo ready > /out/ready; read x < /out/fifo; exit 7"]);
+        try {
+          expect(await waitForFile(join(out, "ready"))).toBe(true);
+          await Bun.sleep(100); // the exec into the monitor follows the container's start
+          const status = readFileSync(`/proc/${proc.pid}/status`, "latin1");
+          const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
+          expect(readFileSync(`/proc/${proc.pid}/cmdline`, "latin1").split("\0")[0]).toBe("bunker-monitor");
+          expect(rssKb).toBeLessThan(8 * 1024); // Bun alone is ~40 MB
+          const st = await bunker(["state", name]);
+          expect(st.code, st.stderr).toBe(0);
+          expect(JSON.parse(st.stdout).status).toBe("running");
+          writeFileSync(join(out, "fifo"), "go\n");
+          const r = await collect(proc, 10_000);
+          expect(r.code, r.stderr).toBe(7);
+          const gone = await bunker(["state", name]);
+          expect(gone.stderr).toContain("does not exist");
+        } finally {
+          proc.kill("SIGKILL");
+        }
+      });
+
       test("the container does not outlive bunker (SIGKILL to bunker kills it)", async () => {
         const { proc, ready, sleepers } = await startSleeper();
         proc.kill("SIGKILL");

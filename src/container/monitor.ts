@@ -1,0 +1,34 @@
+// Hand a running foreground container to the monitor (c/monitor.c): bunker's
+// Bun process is replaced by a small static program under the same pid, so
+// what stays while the container runs costs about 1 MB instead of 40.
+import { execMonitor } from "../sys/shim.ts";
+
+export interface MonitorJob {
+  pid: number;
+  /** pty master to relay, or -1 */
+  pty: number;
+  /** relay stdin to the pty */
+  stdin: boolean;
+  /** the state dir, removed when the container exits */
+  dir: string;
+  /** clean-up that needs bunker (a cgroup): the monitor runs `bunker __finish DIR CODE` */
+  finishInBunker: boolean;
+}
+
+/** the monitor's arguments (see the comment at the top of c/monitor.c) */
+export function monitorArgs(job: MonitorJob, bunker: string): string[] {
+  const args = ["bunker-monitor", `--pid=${job.pid}`, `--dir=${job.dir}`, `--finish=${bunker}`];
+  if (job.pty >= 0) args.push(`--pty=${job.pty}`);
+  if (job.stdin) args.push("--stdin");
+  if (job.finishInBunker) args.push("--finish-always");
+  return args;
+}
+
+/**
+ * Does not return when it worked.  When it could not exec (a kernel that
+ * forbids executable memfds, vm.memfd_noexec=2), returns the -errno so the
+ * caller supervises in-process as before.
+ */
+export function becomeMonitor(job: MonitorJob): number {
+  return execMonitor(monitorArgs(job, process.execPath), job.pty);
+}
