@@ -19,6 +19,11 @@
  *   --finish=EXE     bunker's executable, for the clean-up this cannot do
  *   --finish-always  always hand the clean-up to bunker (the container has a cgroup)
  *   --sigpipe=R,W    bunker's signal self-pipe (appended by bk_exec_monitor)
+ *
+ * The same program is a container's PID 1 when it has an init (--init, run
+ * -d): the shim's init op exec's it from a sealed memfd with
+ *   --init=PID       the command, which the init waits for (bk_init_loop)
+ *   --exit-fd=FD     where to write its exit status (a detached run), or -1
  */
 #define _GNU_SOURCE
 #include "shim.h"
@@ -30,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +80,12 @@ static int remove_tree(int parent, const char *name, int depth) {
 }
 
 int main(int argc, char **argv) {
+  /* comm, else "memfd:bunker-mo" in ps */
+  if (argc == 3 && arg_value(argv[1], "--init=") && arg_value(argv[2], "--exit-fd=")) {
+    (void)prctl(PR_SET_NAME, "bunker-init", 0, 0, 0);
+    bk_init_loop(atoi(arg_value(argv[1], "--init=")), atoi(arg_value(argv[2], "--exit-fd=")));
+  }
+  (void)prctl(PR_SET_NAME, "bunker-monitor", 0, 0, 0);
   int pid = -1, pty = -1, flags = 0, always = 0, sr = -1, sw = -1;
   const char *dir = NULL, *finish = NULL, *v;
   for (int k = 1; k < argc; k++) {

@@ -92,6 +92,7 @@ struct child {
   int fifofd;   /* exec.fifo (O_PATH) for OCI create */
   int exitfd;   /* where the init writes the command's exit status (detached run) */
   int op_index; /* the op being run, for error reports */
+  int initfd;   /* the init executable (a sealed memfd), exec'd as PID 1 */
 };
 
 static void send_msg(int sock, int32_t type, int32_t a, int32_t b, int32_t c) {
@@ -475,17 +476,31 @@ static void close_between(unsigned long long from, unsigned long long to) { /* [
 
 /* close every fd >= FROM except the sync socket and exec.fifo */
 static void close_from_except(struct child *c, unsigned from) {
-  unsigned long long lo = from, keep[3] = {(unsigned)c->sock, c->fifofd >= 0 ? (unsigned)c->fifofd : ~0ull,
-                                           c->exitfd >= 0 ? (unsigned)c->exitfd : ~0ull};
-  for (int i = 0; i < 3; i++) /* sort the three */
-    for (int j = i + 1; j < 3; j++)
+  unsigned long long lo = from, keep[4] = {(unsigned)c->sock, c->fifofd >= 0 ? (unsigned)c->fifofd : ~0ull,
+                                           c->exitfd >= 0 ? (unsigned)c->exitfd : ~0ull,
+                                           c->initfd >= 0 ? (unsigned)c->initfd : ~0ull};
+  for (int i = 0; i < 4; i++) /* sort the four */
+    for (int j = i + 1; j < 4; j++)
       if (keep[j] < keep[i]) { unsigned long long t = keep[i]; keep[i] = keep[j]; keep[j] = t; }
-  for (int k = 0; k < 3; k++) {
+  for (int k = 0; k < 4; k++) {
     if (keep[k] == ~0ull || keep[k] < lo) continue;
     close_between(lo, keep[k]);
     lo = keep[k] + 1;
   }
   close_between(lo, 1ull << 32);
+}
+
+/* the init op's executable fd (see op_init), which close-fds must keep; -1 if none */
+static int plan_init_fd(struct child *c) {
+  const uint8_t *p = c->plan + 16, *end = c->plan + c->len;
+  uint32_t nops;
+  memcpy(&nops, c->plan + 4, 4);
+  for (uint32_t k = 0; k < nops && p < end; k++) {
+    struct op op;
+    p = op_decode(p, &op);
+    if (op.code == BK_OP_INIT && op.nint > 0) return (int)op_int(&op, 0);
+  }
+  return -1;
 }
 
 /* Everything but stdio, the preserved fds, our sync socket and exec.fifo is
@@ -500,8 +515,9 @@ static void op_close_fds(struct child *c, const struct op *op) {
     close(c->sock);
     c->sock = s;
   }
-  int *kept[2] = {&c->fifofd, &c->exitfd};
-  for (int k = 0; k < 2; k++) {
+  c->initfd = plan_init_fd(c);
+  int *kept[3] = {&c->fifofd, &c->exitfd, &c->initfd};
+  for (int k = 0; k < 3; k++) {
     if (*kept[k] < 0 || (unsigned)*kept[k] >= first) continue;
     int f = fcntl(*kept[k], F_DUPFD_CLOEXEC, (int)first);
     if (f < 0) fail(c, errno, 1, 125);
@@ -525,7 +541,58 @@ static void reset_signals(void) {
   sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* --init: stay as PID 1, reap everything, forward signals to the command */
+/* PID 1 of a container with an init: reap everything, forward every signal
+ * to CHILD, exit with its status (128+N when killed: a PID 1 cannot die of
+ * the command's signal) after writing it to EXITFD (>= 0: detached run).
+ * Expects every signal blocked.  Also the init mode of c/monitor.c. */
+void bk_init_loop(int child, int exitfd) {
+  sigset_t all;
+  sigfillset(&all);
+  for (;;) {
+    siginfo_t si;
+    int sig = sigwaitinfo(&all, &si);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      kill(child, sig);
+      continue;
+    }
+    int st;
+    pid_t p;
+    while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+      if (p != child) continue;
+      int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      if (exitfd >= 0) {
+        char b[8];
+        int n = 0;
+        if (code >= 100) b[n++] = (char)('0' + code / 100);
+        if (code >= 10) b[n++] = (char)('0' + code / 10 % 10);
+        b[n++] = (char)('0' + code % 10);
+        b[n++] = '\n';
+        if (write(exitfd, b, (size_t)n) < 0) { /* nowhere to report it */ }
+      }
+      _exit(code);
+    }
+  }
+}
+
+/* "--name=N" into OUT (no snprintf in the child) */
+static char *int_arg(char *out, const char *name, int v) {
+  size_t n = slen(name);
+  memcpy(out, name, n);
+  char digits[12];
+  int k = 0;
+  unsigned u = v < 0 ? (unsigned)-v : (unsigned)v;
+  do digits[k++] = (char)('0' + u % 10); while ((u /= 10));
+  if (v < 0) out[n++] = '-';
+  while (k) out[n++] = digits[--k];
+  out[n] = 0;
+  return out;
+}
+
+/* --init: stay as PID 1, reap everything, forward signals to the command.
+ * PID 1 exec's the init executable (c/monitor.c from a sealed memfd, i: fd)
+ * so it does not keep a copy of bunker's 40 MB for the container's life;
+ * where that exec is refused (seccomp, vm.memfd_noexec) the loop runs here. */
 static void op_init(struct child *c) {
   sigset_t all;
   sigfillset(&all);
@@ -546,35 +613,18 @@ static void op_init(struct child *c) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    if (c->initfd >= 0) close(c->initfd);
     return;
   }
   close(c->sock); /* the command's copy tells the parent about exec */
-  for (;;) {
-    siginfo_t si;
-    int sig = sigwaitinfo(&all, &si);
-    if (sig < 0) continue;
-    if (sig != SIGCHLD) {
-      kill(child, sig);
-      continue;
-    }
-    int st;
-    pid_t p;
-    while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-      if (p != child) continue;
-      /* a PID 1 cannot kill itself with the command's signal: exit 128+N */
-      int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      if (c->exitfd >= 0) {
-        char b[8];
-        int n = 0;
-        if (code >= 100) b[n++] = (char)('0' + code / 100);
-        if (code >= 10) b[n++] = (char)('0' + code / 10 % 10);
-        b[n++] = (char)('0' + code % 10);
-        b[n++] = '\n';
-        if (write(c->exitfd, b, (size_t)n) < 0) { /* nowhere to report it */ }
-      }
-      _exit(code);
-    }
+  if (c->initfd >= 0) {
+    char a1[32], a2[32];
+    char *argv[] = {"bunker-init", int_arg(a1, "--init=", child), int_arg(a2, "--exit-fd=", c->exitfd), NULL};
+    char *envp[] = {NULL};
+    if (c->exitfd >= 0) (void)fcntl(c->exitfd, F_SETFD, 0);
+    syscall(SYS_execveat, c->initfd, "", argv, envp, AT_EMPTY_PATH);
   }
+  bk_init_loop(child, c->exitfd);
 }
 
 static void op_setns(struct child *c, const struct op *op) {
@@ -840,7 +890,7 @@ int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   }
   memcpy(region + plan_off, plan, len);
   struct child *c = (struct child *)(region + child_off);
-  *c = (struct child){region + plan_off, len, sv[1], -1, -1, -1, -1};
+  *c = (struct child){region + plan_off, len, sv[1], -1, -1, -1, -1, -1};
   /* the cgroup namespace is made by the child after "go" (see child_main) */
   int pid = clone(child_main, region + STACK_SIZE, (int)(flags & ~(uint64_t)CLONE_NEWCGROUP) | SIGCHLD, c);
   int e = errno;
@@ -949,17 +999,10 @@ void bk_forward_signals_on(int r, int w) {
   forwarding_install();
 }
 
-/* Replaces bunker (a 40 MB Bun process) by the small monitor while the
- * container runs: same pid, so the container stays our child and its
- * parent-death signal stays armed.  IMAGE is the monitor executable, written
- * to a sealed memfd (nothing on disk to go stale or be replaced); ARGS are
- * LEN bytes of NUL-terminated arguments.  The forwarded signals are blocked
- * across the exec and the self-pipe is inherited (its fds are appended to
- * the arguments), so a signal that arrives meanwhile is delivered by the
- * monitor.  KEEP (or -1) is an fd the monitor needs (the pty master).
- * Returns only on failure: -errno, with everything as it was. */
-int bk_exec_monitor(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int keep) {
-  if (sigpipe_w < 0) return -EINVAL;
+/* IMAGE (the monitor executable) in a sealed memfd (CLOEXEC): what can be
+ * exec'd without a file on disk, and what a container cannot rewrite through
+ * /proc/1/exe (the CVE-2019-5736 class).  Returns the fd or -errno. */
+int bk_sealed_memfd(const uint8_t *image, uint32_t image_len) {
   int fd = memfd_create("bunker-monitor", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return -errno;
   for (uint32_t off = 0; off < image_len;) {
@@ -972,7 +1015,27 @@ int bk_exec_monitor(const uint8_t *image, uint32_t image_len, const char *args, 
     }
     off += (uint32_t)w;
   }
-  (void)fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
+}
+
+/* Replaces bunker (a 40 MB Bun process) by the small monitor while the
+ * container runs: same pid, so the container stays our child and its
+ * parent-death signal stays armed.  IMAGE is the monitor executable, written
+ * to a sealed memfd (nothing on disk to go stale or be replaced); ARGS are
+ * LEN bytes of NUL-terminated arguments.  The forwarded signals are blocked
+ * across the exec and the self-pipe is inherited (its fds are appended to
+ * the arguments), so a signal that arrives meanwhile is delivered by the
+ * monitor.  KEEP (or -1) is an fd the monitor needs (the pty master).
+ * Returns only on failure: -errno, with everything as it was. */
+int bk_exec_monitor(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int keep) {
+  if (sigpipe_w < 0) return -EINVAL;
+  int fd = bk_sealed_memfd(image, image_len);
+  if (fd < 0) return fd;
   char *argv[64];
   int argc = 0;
   for (uint32_t off = 0; off < len && argc < 60; off += (uint32_t)strlen(args + off) + 1) argv[argc++] = (char *)args + off;

@@ -44,7 +44,8 @@ enum bk_op {
   BK_OP_UMASK = 22,     /* i: mask */
   BK_OP_CLOSE_FDS = 23, /* i: first fd to close on exec (3 + preserve_fds) */
   BK_OP_STDIN_NULL = 24,
-  BK_OP_INIT = 25,      /* fork: the parent stays as a reaping, signal forwarding PID 1 */
+  BK_OP_INIT = 25,      /* fork: the parent stays as a reaping, signal forwarding PID 1;
+                           i: (optional) fd of the init executable it exec's (a sealed memfd) */
   BK_OP_EXEC = 26,      /* s: file, argv..., env...; i: argc, envc */
   BK_OP_ROOTFS = 27,    /* s: path, fstype, data; i: mount (else bind path onto itself), propagation flags for / */
   BK_OP_SETNS = 28,     /* s: /proc/PID/ns/TYPE or a bind-mounted ns file; i: CLONE_NEW* type */
@@ -72,6 +73,8 @@ int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out);
 int bk_send_go(int sock);
 int bk_forward_signals(void);
 void bk_forward_signals_on(int r, int w);
+int bk_sealed_memfd(const uint8_t *image, uint32_t image_len);
+void bk_init_loop(int child, int exitfd) __attribute__((noreturn));
 int bk_exec_monitor(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int keep);
 int bk_read_msg(int sock, int32_t *out);
 int bk_supervise(int pid, int pty, int flags, int32_t *out);

@@ -6,7 +6,7 @@ import type { Op, Plan } from "../plan/types.ts";
 import { CLONE_NEWUSER } from "../plan/types.ts";
 import { encodePlan } from "../sys/plan-encode.ts";
 import { withSharedMemory } from "../plan/build.ts";
-import { readMessage, sendGo, spawn, supervise } from "../sys/shim.ts";
+import { monitorMemfd, readMessage, sendGo, spawn, supervise } from "../sys/shim.ts";
 import { type IdMaps, writeIdMaps } from "./idmap.ts";
 
 export interface Launched {
@@ -29,11 +29,15 @@ export interface LaunchOptions {
 }
 
 export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Launched> {
+  // an init exec's the small monitor program, so it does not keep a copy of this process
+  const initExe = plan.ops.some((o) => o.op === "init") ? monitorMemfd() : -1;
   let spawned;
   try {
-    spawned = spawn(encodePlan(withSharedMemory(plan)));
+    spawned = spawn(encodePlan(withSharedMemory(initExe >= 0 ? withInitExe(plan, initExe) : plan)));
   } catch (e) {
     throw explainCloneFailure(e as BunkerError, plan.cloneFlags);
+  } finally {
+    if (initExe >= 0) closeSync(initExe);
   }
   const { pid, sock } = spawned;
   let pty = -1, forked: number | undefined;
@@ -69,6 +73,10 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     closeSync(sock);
   }
   return { pid, pty, forked };
+}
+
+function withInitExe(plan: Plan, fd: number): Plan {
+  return { ...plan, ops: plan.ops.map((o) => (o.op === "init" ? { ...o, exe: fd } : o)) };
 }
 
 function reapIfOurs(pid: number) {

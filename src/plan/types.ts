@@ -35,7 +35,8 @@ export type Op =
   | { op: "umask"; mask: number }
   | { op: "close-fds"; preserve: number }
   | { op: "stdin-null" }
-  | { op: "init" }
+  /** EXE: fd of the init executable PID 1 exec's (a sealed memfd, set by launch) */
+  | { op: "init"; exe?: number }
   /** join an existing namespace (OCI namespaces[].path, or a container's for exec) */
   | { op: "setns"; path: string; nstype: number }
   /** fork once more; the intermediate reports the pid and exits (after joining a pid namespace) */

@@ -45,7 +45,7 @@ function fields(o: Op): { ints: (bigint | number)[]; strs: (string | Uint8Array)
     case "setsid":
     case "fifo-wait":
     case "stdin-null":
-    case "init": return { ints: [], strs: [] };
+    case "init": return { ints: o.exe === undefined ? [] : [o.exe], strs: [] };
   }
 }
 

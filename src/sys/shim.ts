@@ -9,6 +9,7 @@ const symbols = {
   bk_spawn: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
   bk_send_go: { args: [FFIType.i32], returns: FFIType.i32 },
   bk_forward_signals: { args: [], returns: FFIType.i32 },
+  bk_sealed_memfd: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   bk_exec_monitor: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
   bk_read_msg: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   bk_supervise: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
@@ -64,6 +65,12 @@ export function spawn(plan: Uint8Array): Spawned {
 export function forwardSignals(): void {
   const r = shim().bk_forward_signals();
   if (r < 0) throw new BunkerError("cannot set up signal forwarding", { errno: -r });
+}
+
+/** the monitor executable in a sealed memfd (see c/shim.c), or -errno */
+export function monitorMemfd(): number {
+  const image = readFileSync(monitorPath);
+  return shim().bk_sealed_memfd(ptr(image), image.byteLength);
 }
 
 /**

@@ -655,6 +655,17 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         expect(rest.join("\n")).not.toBe(`/bin/sh\0-c\0${script}\0`);
       });
 
+      test("--init: the init is the small C program from a sealed memfd, not a copy of bunker", async () => {
+        const script = "cat /proc/1/comm; sed -n 's/^VmRSS: *//p' /proc/1/status; readlink /proc/1/exe; (echo x >> /proc/1/exe) 2>/dev/null && echo WRITABLE; true";
+        const r = await sh(script, ["--init"]);
+        expect(r.code, r.stderr).toBe(0);
+        const [comm, rss, exe, ...rest] = r.stdout.trim().split("\n");
+        expect(comm).toBe("bunker-init");
+        expect(Number(rss!.split(" ")[0])).toBeLessThan(8 * 1024); // kB; a copy of bunker is ~7-40 MB
+        expect(exe).toStartWith("/memfd:bunker-monitor");
+        expect(rest).toEqual([]); // the executable cannot be rewritten from the container
+      });
+
       test("--init reaps an orphaned zombie", async () => {
         // the orphan is reparented to PID 1 (the init), exits after 0.3 s, and must be gone (reaped) 1 s later
         const out = ok(
