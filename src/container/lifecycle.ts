@@ -7,7 +7,9 @@ import { OCI_VERSION } from "../oci/spec.ts";
 import { buildPlan, processOps, type PlanContext } from "../plan/build.ts";
 import * as K from "../plan/types.ts";
 import type { Op } from "../plan/types.ts";
-import { becomeSubreaper, mkfifo, sendFd, supervise, waitPidExit } from "../sys/shim.ts";
+import { becomeSubreaper, forwardSignals, mkfifo, sendFd, supervise, waitPidExit } from "../sys/shim.ts";
+import { becomeMonitor } from "./monitor.ts";
+import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
 import { claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
@@ -293,7 +295,10 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   } else ops.push({ op: "setsid" });
   const spec: Spec = { ociVersion: state.ociVersion, process: o.process };
   ops.push(...processOps(spec, { ...processContext(o.process), preserveFds: o.preserveFds }));
-  if (!o.detach) becomeSubreaper();
+  if (!o.detach) {
+    becomeSubreaper();
+    forwardSignals(); // queued from now on, delivered by the monitor
+  }
   const c = await launch({ cloneFlags: 0, ops }, { debug: o.debug, cgroup: state.cgroup ? { addProcess: (pid) => writeFileSync(`${state.cgroup}/cgroup.procs`, String(pid)) } : undefined });
   let pid = c.pid;
   if (c.forked) {
@@ -311,6 +316,9 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     }
     return 0;
   }
+  // the exec'd process is waited for by the small monitor, not this Bun process (same pid)
+  const err = becomeMonitor({ pid, pty: c.pty, stdin: !!o.process.terminal });
+  o.debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker waits itself`);
   const r = supervise(pid, c.pty, !!o.process.terminal);
   return r.signal ? 128 + r.signal : r.code;
 }

@@ -9,15 +9,16 @@ export interface MonitorJob {
   pty: number;
   /** relay stdin to the pty */
   stdin: boolean;
-  /** the state dir, removed when the container exits */
-  dir: string;
+  /** the state dir, removed when the container exits (a foreground run) */
+  dir?: string;
   /** clean-up that needs bunker (a cgroup): the monitor runs `bunker __finish DIR CODE` */
-  finishInBunker: boolean;
+  finishInBunker?: boolean;
 }
 
 /** the monitor's arguments (see the comment at the top of c/monitor.c) */
 export function monitorArgs(job: MonitorJob, bunker: string): string[] {
-  const args = ["bunker-monitor", `--pid=${job.pid}`, `--dir=${job.dir}`, `--finish=${bunker}`];
+  const args = ["bunker-monitor", `--pid=${job.pid}`];
+  if (job.dir) args.push(`--dir=${job.dir}`, `--finish=${bunker}`);
   if (job.pty >= 0) args.push(`--pty=${job.pty}`);
   if (job.stdin) args.push("--stdin");
   if (job.finishInBunker) args.push("--finish-always");
