@@ -259,7 +259,12 @@ export function killEverything(state: ContainerState, timeoutMs = 5000): boolean
 
 export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
   const dir = containerDir(root, id);
-  if (!existsSync(dir)) throw notFound(id);
+  // --force on a container that is already gone succeeds, as runc's does (containerd's shim
+  // runs `delete --force` once more when it cleans up after a task it deleted)
+  if (!existsSync(dir)) {
+    if (force) return;
+    throw notFound(id);
+  }
   const release = lockContainer(dir, id);
   try {
     const state = readState(root, id);

@@ -107,6 +107,9 @@ for (const as of USERS) {
       const gone = await b(["state", id]);
       expect(gone.code).toBe(125);
       expect(gone.stderr).toBe(`bunker: container "${id}" does not exist: ENOENT (No such file or directory)\n`);
+      // runc's rule, which containerd's shim relies on: delete --force of a container that is gone succeeds
+      expect((await b(["delete", "--force", id])).code).toBe(0);
+      expect((await b(["delete", id])).code).toBe(125);
     });
 
     test("exec joins every namespace; exit codes; -d with --pid-file; ps lists both", async () => {
