@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -92,6 +93,9 @@ struct child {
   int fifofd;   /* exec.fifo (O_PATH) for OCI create */
   int exitfd;   /* where the init writes the command's exit status (detached run) */
   int op_index; /* the op being run, for error reports */
+  int copyfd;   /* tmpcopyup: the directory a tmpfs covers, held across its mount */
+  int fifowfd;  /* exec.fifo's write end after start: a failing startContainer hook reports there */
+  int hostpid;  /* our pid in the parent's pid namespace (from "go") */
   int initfd;   /* the init executable (a sealed memfd), exec'd as PID 1 */
 };
 
@@ -178,16 +182,21 @@ static int open_in_root(struct child *c, const char *path, unsigned how) {
   return fd >= 0 ? fd : -errno;
 }
 
+/* V in decimal at OUT (no terminator; at most 10 bytes), without snprintf; returns the length */
+static size_t fmt_uint(char *out, unsigned v) {
+  char d[10];
+  size_t n = 0, k = 0;
+  do { d[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+  while (n) out[k++] = d[--n];
+  return k;
+}
+
 static void fdpath(char *out, int fd) {
   /* "/proc/self/fd/N" without snprintf */
   const char *pre = "/proc/self/fd/";
   size_t k = 0;
   while (pre[k]) { out[k] = pre[k]; k++; }
-  char d[12];
-  int n = 0;
-  unsigned v = (unsigned)fd;
-  do { d[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-  while (n) out[k++] = d[--n];
+  k += fmt_uint(out + k, (unsigned)fd);
   out[k] = 0;
 }
 
@@ -455,7 +464,9 @@ static void op_fifo_wait(struct child *c) {
   int fd = open(p, O_WRONLY | O_CLOEXEC); /* blocks until `start` opens it */
   if (fd < 0) fail(c, errno, 1, 125);
   if (write(fd, "0", 1) != 1) fail(c, errno, 2, 125);
-  close(fd);
+  /* kept until exec (O_CLOEXEC): start reads on to EOF, which tells it the
+   * startContainer hooks passed (op_hook writes their failure here) */
+  c->fifowfd = fd;
   close(c->fifofd);
 }
 
@@ -597,10 +608,20 @@ static void op_init(struct child *c) {
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, NULL);
+  /* the command waits for EOF here: the exec of PID 1 closes the write end
+   * (CLOEXEC), so the command never sees a half-started init */
+  int execd[2] = {-1, -1};
+  if (c->initfd >= 0 && pipe2(execd, O_CLOEXEC) < 0) fail(c, errno, 2, 125);
   /* raw clone: glibc's fork() takes malloc locks another Bun thread may have held */
   pid_t child = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
   if (child < 0) fail(c, errno, 1, 125);
   if (child == 0) {
+    if (execd[0] >= 0) {
+      char b;
+      close(execd[1]);
+      while (read(execd[0], &b, 1) < 0 && errno == EINTR) {}
+      close(execd[0]);
+    }
     /* the command: its own process group, the terminal's foreground */
     struct sigaction ign, old;
     memset(&ign, 0, sizeof ign);
@@ -618,11 +639,13 @@ static void op_init(struct child *c) {
   }
   close(c->sock); /* the command's copy tells the parent about exec */
   if (c->initfd >= 0) {
+    close(execd[0]);
     char a1[32], a2[32];
     char *argv[] = {"bunker-init", int_arg(a1, "--init=", child), int_arg(a2, "--exit-fd=", c->exitfd), NULL};
     char *envp[] = {NULL};
     if (c->exitfd >= 0) (void)fcntl(c->exitfd, F_SETFD, 0);
     syscall(SYS_execveat, c->initfd, "", argv, envp, AT_EMPTY_PATH);
+    close(execd[1]); /* refused: the loop runs here */
   }
   bk_init_loop(child, c->exitfd);
 }
@@ -660,6 +683,258 @@ static void op_stdio(struct child *c, const struct op *op) {
   if (dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0) fail(c, errno, 1, 125);
   close(log);
   close(null);
+}
+
+/* --------------------------------------------------------------- tmpcopyup
+ * crun's tmpcopyup: a tmpfs starts with a copy of the directory it covers
+ * (owners, modes, times, symlinks, subdirectories).  The directory is opened
+ * before the mount (the fd keeps reaching it underneath), copied after. */
+
+#define COPY_MAX_DEPTH 64
+
+struct dirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+/* an owner the user namespace does not map shows as the overflow id and
+ * cannot be given (EINVAL): the copy then keeps the namespace root's */
+static int copy_owner(int dfd, const char *name, const struct stat *st, int flags) {
+  if (fchownat(dfd, name, st->st_uid, st->st_gid, flags) < 0 && errno != EINVAL) return -errno;
+  return 0;
+}
+
+static int copy_times(int dfd, const char *name, const struct stat *st, int flags) {
+  struct timespec ts[2] = {st->st_atim, st->st_mtim};
+  return utimensat(dfd, name, ts, flags) < 0 ? -errno : 0;
+}
+
+static int copy_data(int from, int to) {
+  for (;;) {
+    ssize_t n = copy_file_range(from, NULL, to, NULL, 1 << 30, 0);
+    if (n == 0) return 0;
+    if (n > 0) continue;
+    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) return -errno;
+    break;
+  }
+  char buf[8192]; /* only one copy_data is active at a time: not on the recursion's frames */
+  for (;;) {
+    ssize_t n = read(from, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? -errno : 0;
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = write(to, buf + off, (size_t)(n - off));
+      if (w < 0 && errno != EINTR) return -errno;
+      if (w > 0) off += w;
+    }
+  }
+}
+
+static int copy_tree(int src, int dst, int depth);
+
+/* one entry NAME of directory SRC into directory DST */
+static int copy_entry(int src, int dst, const char *name, const struct stat *st, int depth) {
+  int r = 0;
+  switch (st->st_mode & S_IFMT) {
+    case S_IFDIR: {
+      if (depth >= COPY_MAX_DEPTH) return -ELOOP;
+      if (mkdirat(dst, name, 0700) < 0) return -errno;
+      int s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (s < 0) return -errno;
+      int d = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (d < 0) r = -errno;
+      else r = copy_tree(s, d, depth + 1);
+      close(s);
+      if (d >= 0) close(d);
+      break;
+    }
+    case S_IFREG: {
+      int s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (s < 0) return -errno;
+      int d = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      r = d < 0 ? -errno : copy_data(s, d);
+      close(s);
+      if (d >= 0) close(d);
+      break;
+    }
+    case S_IFLNK: {
+      char target[PATH_BUF];
+      ssize_t n = readlinkat(src, name, target, sizeof target - 1);
+      if (n < 0) return -errno;
+      target[n] = 0;
+      if (symlinkat(target, dst, name) < 0) return -errno;
+      if ((r = copy_owner(dst, name, st, AT_SYMLINK_NOFOLLOW)) < 0) return r;
+      return copy_times(dst, name, st, AT_SYMLINK_NOFOLLOW);
+    }
+    default: /* fifos, sockets, device nodes (a device needs CAP_MKNOD in the host's user namespace) */
+      if (mknodat(dst, name, st->st_mode & (S_IFMT | 0777), st->st_rdev) < 0) return -errno;
+  }
+  if (r < 0) return r;
+  /* owner before mode (chown clears set-id bits), times last (the contents changed a directory's) */
+  if ((r = copy_owner(dst, name, st, 0)) < 0) return r;
+  if (fchmodat(dst, name, st->st_mode & 07777, 0) < 0) return -errno;
+  return copy_times(dst, name, st, 0);
+}
+
+static int copy_tree(int src, int dst, int depth) {
+  char dents[2048]; /* per level: COPY_MAX_DEPTH of these fit the child's stack */
+  for (;;) {
+    long n = syscall(SYS_getdents64, src, dents, sizeof dents);
+    if (n <= 0) return n < 0 ? -errno : 0;
+    for (long off = 0; off < n;) {
+      struct dirent64 *d = (struct dirent64 *)(dents + off);
+      off += d->d_reclen;
+      const char *name = d->d_name;
+      if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))) continue;
+      struct stat st;
+      if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return -errno;
+      int r = copy_entry(src, dst, name, &st, depth);
+      if (r < 0) return r;
+    }
+  }
+}
+
+static void op_copyup_open(struct child *c, const struct op *op) {
+  c->copyfd = sys_openat2(c->rootfd, op_str(op, 0, NULL), O_RDONLY | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
+  if (c->copyfd < 0 && errno != ENOENT) fail(c, errno, 1, 125); /* missing: nothing to copy */
+}
+
+static void op_copyup(struct child *c, const struct op *op) {
+  if (c->copyfd < 0) return;
+  int dst = sys_openat2(c->rootfd, op_str(op, 0, NULL), O_RDONLY | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
+  if (dst < 0) fail(c, errno, 2, 125);
+  int r = copy_tree(c->copyfd, dst, 0);
+  if (r < 0) fail(c, -r, 3, 125);
+  close(dst);
+  close(c->copyfd);
+  c->copyfd = -1;
+}
+
+/* ---------------------------------------------------- startContainer hooks */
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* the hook failed: tell `bunker start` (through exec.fifo) and end here, so
+ * the container's program never runs */
+static __attribute__((noreturn)) void hook_failed(struct child *c, int32_t index, int32_t kind, int32_t value,
+                                                  const char *output, size_t len) {
+  int32_t rec[3] = {index, kind, value};
+  if (c->fifowfd >= 0) {
+    if (write(c->fifowfd, rec, sizeof rec) == (ssize_t)sizeof rec && len > 0 && write(c->fifowfd, output, len) < 0) {
+      /* start has the record; the output is a nicety */
+    }
+  }
+  fail(c, kind == BK_HOOK_NOEXEC ? value : ECANCELED, index, 125);
+}
+
+/* Runs the hook with the state JSON ({before}{host pid}{after}) on its stdin
+ * and its stdout+stderr captured, killing it at the timeout. */
+static void op_hook(struct child *c, const struct op *op) {
+  char *argv[MAX_ARGS + 1], *envp[MAX_ARGS + 1]; /* on the child's stack; op_exec's frame is not live yet */
+  int32_t index = (int32_t)op_int(op, 0);
+  int64_t timeout_ms = op_int(op, 1) * 1000;
+  uint32_t argc = (uint32_t)op_int(op, 2), envc = (uint32_t)op_int(op, 3);
+  if (argc > MAX_ARGS || envc > MAX_ARGS) hook_failed(c, index, BK_HOOK_NOEXEC, E2BIG, NULL, 0);
+  const char *path, *state[3];
+  uint32_t slen3[3];
+  const uint8_t *p = str_next(op->s, &path, NULL);
+  p = str_next(p, &state[0], &slen3[0]);
+  p = str_next(p, &state[2], &slen3[2]);
+  for (uint32_t k = 0; k < argc; k++) p = str_next(p, (const char **)&argv[k], NULL);
+  argv[argc] = NULL;
+  for (uint32_t k = 0; k < envc; k++) p = str_next(p, (const char **)&envp[k], NULL);
+  envp[envc] = NULL;
+  char pid[10];
+  state[1] = pid;
+  slen3[1] = (uint32_t)fmt_uint(pid, (unsigned)c->hostpid);
+
+  /* a hook that exits without reading its stdin must give EPIPE, not kill us (op_exec resets it) */
+  struct sigaction ign;
+  memset(&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  (void)sigaction(SIGPIPE, &ign, NULL);
+  int in[2], out[2], ex[2];
+  if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0)
+    hook_failed(c, index, BK_HOOK_NOEXEC, errno, NULL, 0);
+  /* raw clone: glibc's fork() takes malloc locks another Bun thread may have held */
+  pid_t h = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  if (h < 0) hook_failed(c, index, BK_HOOK_NOEXEC, errno, NULL, 0);
+  if (h == 0) {
+    reset_signals();
+    if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0) _exit(127);
+    execve(path, argc ? argv : (char *[]){(char *)path, NULL}, envp);
+    int e = errno;
+    if (write(ex[1], &e, sizeof e) < 0) { /* the exit status still says it failed */ }
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  close(ex[1]);
+  (void)fcntl(in[1], F_SETFL, O_NONBLOCK); /* a hook that does not read its stdin must not block us past the timeout */
+  int pidfd = (int)syscall(SYS_pidfd_open, h, 0);
+  char said[BK_HOOK_OUTPUT], scratch[512];
+  size_t nsaid = 0;
+  int part = 0, wfd = in[1], rfd = out[0], timed_out = 0;
+  uint32_t done = 0;
+  int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+  for (;;) {
+    struct pollfd pf[3];
+    int n = 0, ipid = -1, iw = -1, ir = -1;
+    if (pidfd >= 0) { ipid = n; pf[n++] = (struct pollfd){pidfd, POLLIN, 0}; }
+    if (wfd >= 0) { iw = n; pf[n++] = (struct pollfd){wfd, POLLOUT, 0}; }
+    if (rfd >= 0) { ir = n; pf[n++] = (struct pollfd){rfd, POLLIN, 0}; }
+    int wait = deadline < 0 ? -1 : (int)(deadline - now_ms());
+    if (deadline >= 0 && wait <= 0) { timed_out = 1; break; }
+    if (pidfd < 0 && (wait < 0 || wait > 50)) wait = 50; /* no pidfd: poll for the exit */
+    int r = poll(pf, (nfds_t)n, wait);
+    if (r < 0 && errno != EINTR) break;
+    if (iw >= 0 && r > 0 && pf[iw].revents) {
+      while (part < 3) {
+        ssize_t w = write(wfd, state[part] + done, slen3[part] - done);
+        if (w < 0) break;
+        done += (uint32_t)w;
+        if (done == slen3[part]) { part++; done = 0; }
+      }
+      if (part == 3 || (errno != EAGAIN && errno != EINTR)) { close(wfd); wfd = -1; }
+    }
+    if (ir >= 0 && r > 0 && pf[ir].revents) {
+      ssize_t k = read(rfd, nsaid < sizeof said ? said + nsaid : scratch, nsaid < sizeof said ? sizeof said - nsaid : sizeof scratch);
+      if (k > 0 && nsaid < sizeof said) nsaid += (size_t)k;
+      else if (k == 0 || (k < 0 && errno != EINTR)) { close(rfd); rfd = -1; }
+    }
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    /* exited: once its output is read (a grandchild holding the pipe open is not waited for) */
+    if ((ipid < 0 || (r > 0 && pf[ipid].revents)) && rfd < 0 &&
+        waitid(P_PID, (id_t)h, &si, WEXITED | WNOWAIT | WNOHANG) == 0 && si.si_pid == h)
+      break;
+    if (ipid >= 0 && r > 0 && pf[ipid].revents && rfd >= 0) {
+      /* drain what it wrote, then stop listening */
+      struct pollfd q = {rfd, POLLIN, 0};
+      if (poll(&q, 1, 0) <= 0) { close(rfd); rfd = -1; }
+    }
+  }
+  if (timed_out) kill(h, SIGKILL);
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  while (waitid(P_PID, (id_t)h, &si, WEXITED) < 0 && errno == EINTR) {}
+  if (pidfd >= 0) close(pidfd);
+  if (wfd >= 0) close(wfd);
+  if (rfd >= 0) close(rfd);
+  int exec_errno = 0;
+  ssize_t k = read(ex[0], &exec_errno, sizeof exec_errno);
+  close(ex[0]);
+  if (timed_out) hook_failed(c, index, BK_HOOK_TIMEOUT, (int32_t)(timeout_ms / 1000), said, nsaid);
+  if (k == (ssize_t)sizeof exec_errno) hook_failed(c, index, BK_HOOK_NOEXEC, exec_errno, said, nsaid);
+  if (si.si_code != CLD_EXITED) hook_failed(c, index, BK_HOOK_SIGNALED, si.si_status, said, nsaid);
+  if (si.si_status != 0) hook_failed(c, index, BK_HOOK_EXITED, si.si_status, said, nsaid);
 }
 
 static void op_exec(struct child *c, const struct op *op) {
@@ -709,9 +984,10 @@ static void op_exec(struct child *c, const struct op *op) {
 
 static int child_main(void *arg) {
   struct child *c = arg;
-  char go;
+  int32_t go[2];
   /* blocked until the parent has written uid_map/gid_map and joined the cgroup */
-  if (read(c->sock, &go, 1) != 1 || go != 'G') _exit(125);
+  if (read(c->sock, go, sizeof go) != sizeof go || go[0] != 'G') _exit(125);
+  c->hostpid = go[1];
   uint64_t flags;
   memcpy(&flags, c->plan + 8, 8);
   if (flags & CLONE_NEWCGROUP) {
@@ -803,6 +1079,9 @@ static int child_main(void *arg) {
         c->exitfd = open(op_str(&op, 0, NULL), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (c->exitfd < 0) fail(c, errno, 0, 125);
         break;
+      case BK_OP_COPYUP_OPEN: op_copyup_open(c, &op); break;
+      case BK_OP_COPYUP: op_copyup(c, &op); break;
+      case BK_OP_HOOK: op_hook(c, &op); break;
       case BK_OP_EXEC: op_exec(c, &op); break;
       default: fail(c, EINVAL, (int)op.code, 125);
     }
@@ -890,7 +1169,7 @@ int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   }
   memcpy(region + plan_off, plan, len);
   struct child *c = (struct child *)(region + child_off);
-  *c = (struct child){region + plan_off, len, sv[1], -1, -1, -1, -1, -1};
+  *c = (struct child){region + plan_off, len, sv[1], -1, -1, -1, -1, -1, -1, 0, -1};
   /* the cgroup namespace is made by the child after "go" (see child_main) */
   int pid = clone(child_main, region + STACK_SIZE, (int)(flags & ~(uint64_t)CLONE_NEWCGROUP) | SIGCHLD, c);
   int e = errno;
@@ -914,14 +1193,15 @@ static long raw_syscall(long n, long a, long b, long c) {
   return ret;
 }
 
-int bk_send_go(int sock) {
-  struct iovec iov = {"G", 1};
+int bk_send_go(int sock, int pid) {
+  int32_t go[2] = {'G', pid};
+  struct iovec iov = {go, sizeof go};
   struct msghdr mh;
   memset(&mh, 0, sizeof mh);
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
   long r = raw_syscall(SYS_sendmsg, sock, (long)&mh, MSG_NOSIGNAL);
-  return r == 1 ? 0 : (r < 0 ? (int)r : -EIO);
+  return r == (long)sizeof go ? 0 : (r < 0 ? (int)r : -EIO);
 }
 
 /* One message from the child: returns its type, 0 at EOF (the child exec'd

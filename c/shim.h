@@ -54,6 +54,11 @@ enum bk_op {
   BK_OP_PDEATHSIG = 30, /* i: signal sent to the process when bunker dies */
   BK_OP_STDIO = 31,     /* s: log file (host path): stdout and stderr append to it, stdin is /dev/null */
   BK_OP_EXIT_FILE = 32, /* s: host path; the init (BK_OP_INIT) writes the command's exit status there */
+  BK_OP_COPYUP_OPEN = 33, /* s: path (in root): hold the directory a tmpfs is about to cover (tmpcopyup) */
+  BK_OP_COPYUP = 34,      /* s: path (in root): copy the held directory's contents into the tmpfs now there */
+  BK_OP_HOOK = 35,        /* s: path, state before pid, state after pid, argv..., env...;
+                             i: index, timeout (s, 0 = none), argc, envc.  A startContainer hook,
+                             run in the container after exec.fifo, before exec */
 };
 
 /* opflags for MOUNT and BIND */
@@ -63,6 +68,18 @@ enum bk_op {
 #define BK_RECURSIVE 8u /* rbind / recursive attributes */
 #define BK_OPTIONAL 16u /* a missing source is not an error */
 
+/* a startContainer hook failed: written to exec.fifo after the "0" (see
+ * op_hook), then up to BK_HOOK_OUTPUT bytes of what the hook printed.
+ * i32 index, i32 kind, i32 value */
+#define BK_HOOK_EXITED 1   /* value: exit status */
+#define BK_HOOK_SIGNALED 2 /* value: signal */
+#define BK_HOOK_TIMEOUT 3  /* value: the timeout in seconds */
+#define BK_HOOK_NOEXEC 4   /* value: errno of execve (or of the pipe/clone before it) */
+#define BK_HOOK_OUTPUT 1024
+
+/* the parent's "go" on the sync socket: i32 'G', i32 the child's pid in the
+ * parent's pid namespace (the state's pid, for startContainer hooks) */
+
 /* messages on the sync socket, child -> parent: u32 type, i32 a, i32 b, i32 c */
 #define BK_MSG_ERROR 'E' /* a = op index, b = errno, c = detail (e.g. which step) */
 #define BK_MSG_PTY 'P'   /* the pty master comes with SCM_RIGHTS */
@@ -70,7 +87,7 @@ enum bk_op {
 #define BK_MSG_PID 'K'   /* a = the pid (in bunker's pid namespace) of the forked process */
 
 int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out);
-int bk_send_go(int sock);
+int bk_send_go(int sock, int pid);
 int bk_forward_signals(void);
 void bk_forward_signals_on(int r, int w);
 int bk_sealed_memfd(const uint8_t *image, uint32_t image_len);

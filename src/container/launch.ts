@@ -45,7 +45,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     if (plan.cloneFlags & CLONE_NEWUSER && opts.maps) writeIdMaps(pid, opts.maps);
     opts.cgroup?.addProcess(pid);
     if (opts.beforeGo) await opts.beforeGo(pid);
-    sendGo(sock);
+    sendGo(sock, pid);
     for (;;) {
       const m = readMessage(sock);
       if (m.type === "pty") pty = m.fd;
@@ -147,6 +147,9 @@ export function describeOp(op: Op | undefined): string {
     case "pdeathsig": return "tie the container to bunker's life";
     case "stdio": return `open the log ${op.log}`;
     case "exit-file": return `open ${op.path}`;
+    case "copyup-open": return `open ${op.path} to copy it into its tmpfs (tmpcopyup)`;
+    case "copyup": return `copy the contents of ${op.path} into its tmpfs (tmpcopyup)`;
+    case "hook": return `run hooks.startContainer[${op.index}] ${op.path}`;
     case "exec": return `exec ${op.file}`;
   }
 }

@@ -14,7 +14,7 @@ import { userName, type IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
 import { claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
 import { processContext } from "./process.ts";
-import { runHooks } from "../oci/hooks.ts";
+import { runHooks, startHookError } from "../oci/hooks.ts";
 import { createCgroup, openCgroup, type ContainerCgroup } from "../cgroup/index.ts";
 
 export interface CreateOptions {
@@ -59,12 +59,6 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     const maps = mapsOf(spec);
     const hostRoot = (m: IdMaps["uid"] | undefined, own: number) => m?.find((x) => x.containerID === 0)?.hostID ?? own;
     if (process.getuid!() === 0 && maps) chownSync(fifo, hostRoot(maps.uid, 0), hostRoot(maps.gid, 0));
-    const ctx: PlanContext = { ...processContext(spec.process!, spec.linux, o.debug), execFifo: fifo, preserveFds: o.preserveFds, noPivot: o.noPivot };
-    const plan = buildPlan(spec, ctx);
-    plan.ops.unshift(...joinOps(spec));
-    if (plan.ops.some((op) => op.op === "setns" && op.nstype === K.CLONE_NEWPID)) {
-      throw new BunkerError("config.json: linux.namespaces: joining an existing pid namespace is not supported by create", { errno: "EINVAL", fix: "remove the path of the pid namespace" });
-    }
     if (spec.process?.terminal && !o.consoleSocket) throw new BunkerError("create: process.terminal is true but no --console-socket was given", { errno: "EINVAL", fix: "pass --console-socket PATH (or set terminal to false)" });
     const state: ContainerState = {
       ociVersion: spec.ociVersion ?? OCI_VERSION,
@@ -80,6 +74,19 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
       hooks: { startContainer: spec.hooks?.startContainer, poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
       userns: !!spec.linux?.namespaces?.some((n) => n.type === "user"),
     };
+    const startHooks = spec.hooks?.startContainer;
+    const ctx: PlanContext = {
+      ...processContext(spec.process!, spec.linux, o.debug),
+      execFifo: fifo,
+      preserveFds: o.preserveFds,
+      noPivot: o.noPivot,
+      startContainer: startHooks?.length ? { hooks: startHooks, state: statePayload(state, "created") } : undefined,
+    };
+    const plan = buildPlan(spec, ctx);
+    plan.ops.unshift(...joinOps(spec));
+    if (plan.ops.some((op) => op.op === "setns" && op.nstype === K.CLONE_NEWPID)) {
+      throw new BunkerError("config.json: linux.namespaces: joining an existing pid namespace is not supported by create", { errno: "EINVAL", fix: "remove the path of the pid namespace" });
+    }
     // prestart, createRuntime and createContainer all run here: the namespaces exist, nothing is mounted yet
     const hooksBeforeGo = (["prestart", "createRuntime", "createContainer"] as const).filter((k) => spec.hooks?.[k]?.length);
     // linux.resources and linux.cgroupsPath: applied, or an error saying why not (never silently ignored)
@@ -141,23 +148,10 @@ export async function start(root: string, id: string): Promise<void> {
     const { state } = loadExisting(root, id);
     const st = status(dir, state);
     if (st !== "created") throw new BunkerError(`cannot start a container that is ${st}`, { errno: "EINVAL", fix: st === "stopped" ? `bunker delete ${id}` : undefined });
-    // startContainer hooks run here, in bunker's namespaces, not in the container's (documented)
-    if (state.hooks?.startContainer?.length) await runHooks("startContainer", state.hooks.startContainer, statePayload(state, "created"));
     const fifo = `${dir}/exec.fifo`;
     const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
-      const b = Buffer.alloc(1);
-      for (;;) {
-        let n = 0;
-        try {
-          n = readSync(fd, b, 0, 1, null);
-        } catch (e) {
-          if ((e as { code?: string }).code !== "EAGAIN") throw e;
-        }
-        if (n === 1) break;
-        if (!isAlive(state)) throw new BunkerError("the container process exited before start", { errno: "ESRCH", fix: `bunker delete ${id}` });
-        Bun.sleepSync(1);
-      }
+      releaseExecFifo(fd, state, id);
     } finally {
       closeSync(fd);
       unlinkSync(fifo);
@@ -167,6 +161,38 @@ export async function start(root: string, id: string): Promise<void> {
   } finally {
     release();
   }
+}
+
+/**
+ * Reading exec.fifo lets the waiting child go on; it writes "0".  With
+ * startContainer hooks (the child runs them in the container) we read on to
+ * EOF, the child's exec or exit: anything after the "0" is the record of a
+ * hook that failed (c/shim.c op_hook), and the program did not run.
+ */
+function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
+  const hooks = state.hooks?.startContainer ?? [];
+  const buf = Buffer.alloc(4096);
+  const after: Buffer[] = [];
+  let released = false;
+  for (;;) {
+    let n = -1;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "EAGAIN") throw e;
+    }
+    if (n > 0) {
+      after.push(Buffer.from(buf.subarray(released ? 0 : 1, n)));
+      released = true;
+      if (!hooks.length) return;
+      continue;
+    }
+    if (n === 0 && released) break; // no writer left (before the child opens it, 0 means "not yet")
+    if (!released && !isAlive(state)) throw new BunkerError("the container process exited before start", { errno: "ESRCH", fix: `bunker delete ${id}` });
+    Bun.sleepSync(1);
+  }
+  const record = Buffer.concat(after);
+  if (record.length >= 12) throw startHookError(hooks, record);
 }
 
 export function containerStatus(root: string, id: string): { state: ContainerState | undefined; status: string; dir: string } {
@@ -235,7 +261,12 @@ export function killEverything(state: ContainerState, timeoutMs = 5000): boolean
 
 export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
   const dir = containerDir(root, id);
-  if (!existsSync(dir)) throw notFound(id);
+  // --force on a container that is already gone succeeds, as runc's does (containerd's shim
+  // runs `delete --force` once more when it cleans up after a task it deleted)
+  if (!existsSync(dir)) {
+    if (force) return;
+    throw notFound(id);
+  }
   const release = lockContainer(dir, id);
   try {
     const state = readState(root, id);

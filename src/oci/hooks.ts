@@ -2,6 +2,7 @@
 // path, args (argv[0] included) and env, the container's state JSON on stdin,
 // and killed when its timeout (seconds) passes.  Hooks of one kind run in
 // order; the first failure stops them.
+import { constants } from "node:os";
 import { BunkerError } from "../errors.ts";
 import type { Hook, Hooks, State } from "./spec.ts";
 
@@ -24,8 +25,44 @@ function firstLine(text: string): string {
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
-async function runHook(kind: HookKind, index: number, hook: Hook, stdin: Uint8Array, cwd: string | undefined): Promise<void> {
+/** how a hook failed, as runHook sees it or as the shim reports a startContainer hook */
+export type HookFailure =
+  | { exited: number }
+  | { signal: string }
+  | { timedOut: number }
+  | { noExec: string | number };
+
+/** one line that names the hook (hooks.KIND[I] PATH), how it failed and the first line it printed */
+export function hookError(kind: HookKind, index: number, hook: Hook, f: HookFailure, output = ""): BunkerError {
   const where = `hooks.${kind}[${index}] ${hook.path}`;
+  if ("noExec" in f)
+    return new BunkerError(`${where}: cannot run the hook`, { errno: f.noExec, path: hook.path, fix: "check that the hook exists and is executable" });
+  if ("timedOut" in f)
+    return new BunkerError(`${where}: timed out after ${f.timedOut}s and was killed`, { errno: "ETIMEDOUT", fix: `raise hooks.${kind}[${index}].timeout or make the hook faster` });
+  const how = "signal" in f ? `was killed by ${f.signal}` : `exited with status ${f.exited}`;
+  const said = firstLine(output);
+  return new BunkerError(`${where}: ${how}${said ? `: ${said}` : ""}`);
+}
+
+const SIGNALS = constants.signals as Record<string, number>;
+
+/**
+ * A startContainer hook that failed in the container: the record c/shim.c
+ * wrote to exec.fifo after its "0" (i32 index, i32 kind = BK_HOOK_*, i32
+ * value, then what the hook printed).
+ */
+export function startHookError(hooks: readonly Hook[], record: Uint8Array): BunkerError {
+  const dv = new DataView(record.buffer, record.byteOffset, record.byteLength);
+  const index = dv.getInt32(0, true), kind = dv.getInt32(4, true), value = dv.getInt32(8, true);
+  const f: HookFailure =
+    kind === 1 ? { exited: value }
+    : kind === 2 ? { signal: Object.keys(SIGNALS).find((k) => SIGNALS[k] === value) ?? `signal ${value}` }
+    : kind === 3 ? { timedOut: value }
+    : { noExec: value };
+  return hookError("startContainer", index, hooks[index] ?? { path: "(unknown)" }, f, new TextDecoder().decode(record.subarray(12)));
+}
+
+async function runHook(kind: HookKind, index: number, hook: Hook, stdin: Uint8Array, cwd: string | undefined): Promise<void> {
   const args = hook.args?.length ? hook.args : [hook.path];
   let proc: Bun.Subprocess<Uint8Array, "ignore", "pipe">;
   try {
@@ -41,11 +78,7 @@ async function runHook(kind: HookKind, index: number, hook: Hook, stdin: Uint8Ar
     });
   } catch (e) {
     const code = (e as { code?: string }).code;
-    throw new BunkerError(`${where}: cannot run the hook`, {
-      errno: code?.startsWith("E") ? code : "EIO",
-      path: hook.path,
-      fix: "check that the hook exists and is executable",
-    });
+    throw hookError(kind, index, hook, { noExec: code?.startsWith("E") ? code : "EIO" });
   }
   let timedOut = false;
   const timer = hook.timeout
@@ -56,16 +89,9 @@ async function runHook(kind: HookKind, index: number, hook: Hook, stdin: Uint8Ar
     : undefined;
   const [stderr, status] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);
-  if (timedOut) {
-    throw new BunkerError(`${where}: timed out after ${hook.timeout}s and was killed`, {
-      errno: "ETIMEDOUT",
-      fix: `raise hooks.${kind}[${index}].timeout or make the hook faster`,
-    });
-  }
+  if (timedOut) throw hookError(kind, index, hook, { timedOut: hook.timeout! });
   if (status === 0 && !proc.signalCode) return;
-  const how = proc.signalCode ? `was killed by ${proc.signalCode}` : `exited with status ${status}`;
-  const said = firstLine(stderr);
-  throw new BunkerError(`${where}: ${how}${said ? `: ${said}` : ""}`);
+  throw hookError(kind, index, hook, proc.signalCode ? { signal: String(proc.signalCode) } : { exited: status }, stderr);
 }
 
 /** Runs the hooks of one KIND with STATE (runtime-spec state.md) on their stdin. */

@@ -1,6 +1,6 @@
 // config (OCI Spec) -> Plan.  Pure: everything it needs from the host comes in
 // through PlanContext, so unit tests can assert on the ops without privileges.
-import type { IDMapping, Spec, Mount } from "../oci/spec.ts";
+import type { Hook, IDMapping, Spec, Mount } from "../oci/spec.ts";
 import { parseMountOptions } from "./mount-options.ts";
 import type { CapMasks } from "../oci/caps.ts";
 import { rlimitNumber, rlimitValue } from "../oci/rlimits.ts";
@@ -32,6 +32,8 @@ export interface PlanContext {
   dieWithParent?: boolean;
   /** capability sets, from src/oci; undefined keeps all capabilities of the user namespace */
   caps?: CapMasks;
+  /** OCI create: hooks.startContainer run in the container after exec.fifo, with this state (all but its pid) */
+  startContainer?: { hooks: Hook[]; state: Record<string, unknown> };
 }
 
 export const DEFAULT_DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"];
@@ -73,6 +75,7 @@ function mountOps(m: Mount): Op[] {
   if (o.bind) {
     ops.push({ op: "bind", source: m.source ?? "", target: m.destination, recursive: o.recursive, attrSet: o.attrSet, attrClr: o.attrClr });
   } else {
+    if (o.tmpcopyup) ops.push({ op: "copyup-open", path: m.destination });
     ops.push({
       op: "mount",
       source: m.source ?? m.type ?? "none",
@@ -82,6 +85,7 @@ function mountOps(m: Mount): Op[] {
       data: o.data,
       optional,
     });
+    if (o.tmpcopyup) ops.push({ op: "copyup", path: m.destination });
   }
   if (o.propagation) ops.push({ op: "mount", source: "", target: m.destination, fstype: "", flags: o.propagation, data: "", optional });
   return ops;
@@ -174,9 +178,29 @@ export function processOps(spec: Spec, ctx: PlanContext): Op[] {
   if (ctx.dieWithParent) ops.push({ op: "pdeathsig", signal: 9 });
   if (ctx.init) ops.push({ op: "init" });
   if (ctx.execFifo) ops.push({ op: "fifo-wait" });
+  if (ctx.startContainer) ops.push(...startContainerOps(ctx.startContainer.hooks, ctx.startContainer.state, proc.env ?? []));
   const args = proc.args ?? [];
   ops.push({ op: "exec", file: args[0] ?? "", args, env: proc.env ?? [] });
   return ops;
 }
 
-
+/**
+ * runtime-spec: startContainer hooks run in the container's namespaces after
+ * start and before the program (runc runs them in its init, as the process's
+ * user, with its environment when the hook has none).  The state's pid is
+ * the host pid, which the child learns from the parent's "go".
+ */
+export function startContainerOps(hooks: Hook[], state: Record<string, unknown>, processEnv: string[]): Op[] {
+  const { pid: _pid, ...rest } = state;
+  const after = JSON.stringify(rest);
+  return hooks.map((h, index) => ({
+    op: "hook" as const,
+    index,
+    path: h.path,
+    args: h.args?.length ? h.args : [h.path],
+    env: h.env ?? processEnv,
+    timeout: h.timeout ?? 0,
+    stateBeforePid: '{"pid":',
+    stateAfterPid: after === "{}" ? "}" : `,${after.slice(1)}`,
+  }));
+}

@@ -11,6 +11,8 @@ export interface MountOptions {
   /** MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC), applied after the mount */
   propagation: number;
   data: string;
+  /** tmpfs: start with a copy of the directory it covers (crun's tmpcopyup) */
+  tmpcopyup: boolean;
 }
 
 const FLAGS: Record<string, [set: number, clear: number, attrSet: number, attrClr: number]> = {
@@ -54,10 +56,10 @@ const PROPAGATION: Record<string, number> = {
 };
 
 /** options the kernel does not know that runtimes accept and act on elsewhere */
-const IGNORED = new Set(["tmpcopyup", "notmpcopyup", "idmap", "ridmap", "copy-symlink", "z", "Z", "U", "rro", "rrw"]);
+const IGNORED = new Set(["idmap", "ridmap", "copy-symlink", "z", "Z", "U", "rro", "rrw"]);
 
 export function parseMountOptions(options: string[] = [], type?: string): MountOptions {
-  const o: MountOptions = { flags: 0, attrSet: 0, attrClr: 0, bind: type === "bind" || type === "rbind", recursive: type === "rbind", propagation: 0, data: "" };
+  const o: MountOptions = { flags: 0, attrSet: 0, attrClr: 0, bind: type === "bind" || type === "rbind", recursive: type === "rbind", propagation: 0, data: "", tmpcopyup: false };
   const data: string[] = [];
   for (const opt of options) {
     const f = FLAGS[opt];
@@ -69,6 +71,7 @@ export function parseMountOptions(options: string[] = [], type?: string): MountO
     else if (opt === "rbind") { o.bind = true; o.recursive = true; }
     else if (opt in PROPAGATION) o.propagation = PROPAGATION[opt]!;
     else if (opt === "rro") { o.attrSet |= K.MOUNT_ATTR_RDONLY; o.recursive = true; }
+    else if (opt === "tmpcopyup" || opt === "notmpcopyup") o.tmpcopyup = opt === "tmpcopyup" && type === "tmpfs";
     else if (!IGNORED.has(opt)) data.push(opt);
   }
   o.data = data.join(",");
@@ -76,4 +79,4 @@ export function parseMountOptions(options: string[] = [], type?: string): MountO
 }
 
 /** every option name parseMountOptions acts on (for `bunker features`) */
-export const MOUNT_OPTION_NAMES = [...Object.keys(FLAGS), "bind", "rbind", "rro", ...Object.keys(PROPAGATION)].sort();
+export const MOUNT_OPTION_NAMES = [...Object.keys(FLAGS), "bind", "rbind", "rro", "tmpcopyup", "notmpcopyup", ...Object.keys(PROPAGATION)].sort();

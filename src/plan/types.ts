@@ -47,6 +47,13 @@ export type Op =
   | { op: "stdio"; log: string }
   /** detached run: the init writes the command's exit status to PATH (host path) */
   | { op: "exit-file"; path: string }
+  /** tmpcopyup: hold the directory at `path` (in root) that the next mount covers; nothing if it is missing */
+  | { op: "copyup-open"; path: string }
+  /** tmpcopyup: copy the held directory's contents (owners, modes, times, symlinks) into the tmpfs at `path` */
+  | { op: "copyup"; path: string }
+  /** a startContainer hook, in the container after exec.fifo: `state` is the state JSON around the
+   * host pid (which only the parent knows: it comes with "go") */
+  | { op: "hook"; index: number; path: string; args: string[]; env: string[]; timeout: number; stateBeforePid: string; stateAfterPid: string }
   | { op: "exec"; file: string; args: string[]; env: string[] };
 
 export interface Plan {

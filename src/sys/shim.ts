@@ -7,7 +7,7 @@ import { BunkerError } from "../errors.ts";
 
 const symbols = {
   bk_spawn: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
-  bk_send_go: { args: [FFIType.i32], returns: FFIType.i32 },
+  bk_send_go: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   bk_forward_signals: { args: [], returns: FFIType.i32 },
   bk_sealed_memfd: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   bk_exec_monitor: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
@@ -84,8 +84,9 @@ export function execMonitor(args: string[], keep: number): number {
   return shim().bk_exec_monitor(ptr(image), image.byteLength, ptr(buf), buf.byteLength, keep);
 }
 
-export function sendGo(sock: number): void {
-  const r = shim().bk_send_go(sock);
+/** releases the child; PID is its pid as we see it (it cannot know it inside its pid namespace) */
+export function sendGo(sock: number, pid: number): void {
+  const r = shim().bk_send_go(sock, pid);
   if (r < 0) throw new BunkerError("the container process died before it could start", { errno: -r });
 }
 

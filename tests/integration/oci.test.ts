@@ -1,7 +1,7 @@
 // The OCI runtime CLI end to end (runc's commands and formats), as root and as
 // the unprivileged test user, on bundles made by `bunker spec` + a busybox rootfs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { USERS, asUserArgv, bunkerAs, bunkerBinary, runAs, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, chownTree, waitForFile, type As } from "../lib/index.ts";
 
@@ -107,6 +107,9 @@ for (const as of USERS) {
       const gone = await b(["state", id]);
       expect(gone.code).toBe(125);
       expect(gone.stderr).toBe(`bunker: container "${id}" does not exist: ENOENT (No such file or directory)\n`);
+      // runc's rule, which containerd's shim relies on: delete --force of a container that is gone succeeds
+      expect((await b(["delete", "--force", id])).code).toBe(0);
+      expect((await b(["delete", id])).code).toBe(125);
     });
 
     test("exec joins every namespace; exit codes; -d with --pid-file; ps lists both", async () => {
@@ -231,7 +234,8 @@ for (const as of USERS) {
       const hook = join(base, "hook.sh");
       writeFileSync(hook, `#!/bin/sh\ncat > ${out}/hook-$1.json\n`);
       chmodSync(hook, 0o755);
-      const kinds = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
+      // startContainer runs in the container, where this host script does not exist: tested below
+      const kinds = ["prestart", "createRuntime", "createContainer", "poststart", "poststop"];
       await config(["sleep", "30"], (c) => {
         c.hooks = Object.fromEntries(kinds.map((k) => [k, [{ path: hook, args: ["hook.sh", k] }]]));
       });
@@ -255,6 +259,74 @@ for (const as of USERS) {
       expect(r.code).toBe(125);
       expect(r.stderr).toMatch(/^bunker: hooks\.prestart\[0\] \/bin\/false: exited with status 1/);
       expect(existsSync(join(root, bad))).toBe(false);
+    });
+
+    test("startContainer hooks run in the container after start, before the program; a failing one stops it", async () => {
+      const hostOnly = join(base, "host-only");
+      writeFileSync(hostOnly, "");
+      const record = `cat > /out/start-state.json; { echo $$; hostname; test -e /bin/busybox && echo in-rootfs; test -e ${hostOnly} && echo sees-host; echo "$HOOKVAR"; } > /out/start-hook`;
+      await config(["sh", "-c", "test -s /out/start-hook && echo saw-hook > /out/proc"], (c) => {
+        c.hostname = "hooked";
+        c.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", record], env: ["HOOKVAR=from-config"] }] };
+      });
+      const id = newId();
+      expect((await detached(["create", id])).code).toBe(0);
+      const pid = JSON.parse((await b(["state", id])).stdout).pid;
+      expect(existsSync(join(out, "start-hook"))).toBe(false); // not at create
+      const started = await b(["start", id]);
+      expect(started.stderr).toBe("");
+      expect(started.code).toBe(0);
+      expect(await waitForFile(join(out, "proc"))).toBe(true);
+      expect(readFileSync(join(out, "proc"), "utf8")).toBe("saw-hook\n");
+      // pid 2 in the container's pid namespace (the program is 1), its uts namespace and root, the hook's env
+      expect(readFileSync(join(out, "start-hook"), "utf8")).toBe("2\nhooked\nin-rootfs\nfrom-config\n");
+      // the state as the runtime sees it: the host pid
+      expect(JSON.parse(readFileSync(join(out, "start-state.json"), "utf8"))).toEqual({ ociVersion: expect.any(String), id, status: "created", pid, bundle, annotations: {} });
+      expect((await b(["delete", "--force", id])).code).toBe(0);
+
+      const failing = [
+        { hook: { path: "/bin/sh", args: ["sh", "-c", "echo not today >&2; exit 3"] }, error: /^bunker: hooks\.startContainer\[0\] \/bin\/sh: exited with status 3: not today\n$/ },
+        { hook: { path: "/no/such/hook" }, error: /^bunker: hooks\.startContainer\[0\] \/no\/such\/hook: cannot run the hook: ENOENT .* — check that the hook exists and is executable\n$/ },
+        { hook: { path: "/bin/sleep", args: ["sleep", "20"], timeout: 1 }, error: /^bunker: hooks\.startContainer\[0\] \/bin\/sleep: timed out after 1s and was killed: ETIMEDOUT/ },
+      ];
+      for (const f of failing) {
+        await config(["sh", "-c", "echo ran > /out/must-not-run"], (c) => (c.hooks = { startContainer: [f.hook] }));
+        const bad = newId();
+        expect((await detached(["create", bad])).code).toBe(0);
+        const t0 = Date.now();
+        const r = await b(["start", bad]);
+        expect(r.stderr).toMatch(f.error);
+        expect(r.code).toBe(125);
+        expect(Date.now() - t0).toBeLessThan(10_000);
+        for (let i = 0; i < 100 && JSON.parse((await b(["state", bad])).stdout).status !== "stopped"; i++) await Bun.sleep(20);
+        expect(JSON.parse((await b(["state", bad])).stdout).status).toBe("stopped");
+        expect(existsSync(join(out, "must-not-run"))).toBe(false);
+        expect((await b(["delete", bad])).code).toBe(0);
+      }
+    });
+
+    test("tmpcopyup: the tmpfs starts with a copy of the directory it covers; writes stay in the tmpfs", async () => {
+      const data = join(bundle, "rootfs/data");
+      mkdirSync(join(data, "sub"), { recursive: true });
+      writeFileSync(join(data, "a.txt"), "hello a\n");
+      writeFileSync(join(data, "sub/b.txt"), "hello b\n");
+      symlinkSync("a.txt", join(data, "link"));
+      chownTree(data, ownerOf(as));
+      chmodSync(join(data, "a.txt"), 0o640);
+      chmodSync(join(data, "sub"), 0o750);
+      utimesSync(join(data, "a.txt"), 1_000_000_000, 1_000_000_000);
+      // root: a foreign owner is copied; rootless, the single-id map shows it as the overflow id, and the copy keeps the namespace root's
+      if (as === "root") chownSync(join(data, "sub/b.txt"), 1234, 5678);
+      const show = `grep " /data " /proc/self/mountinfo | sed "s/.* - //" | cut -d" " -f1; cd /data; stat -c "%n %a %u:%g" a.txt sub sub/b.txt; stat -c %Y a.txt; readlink link; cat link sub/b.txt; echo changed > a.txt; echo new > new; cat a.txt`;
+      await config(["sh", "-c", show], (c) => c.mounts.push({ destination: "/data", type: "tmpfs", source: "tmpfs", options: ["nosuid", "tmpcopyup", "mode=755"] }));
+      const id = newId();
+      const r = await b(["run", "-b", bundle, id]);
+      expect(r.stderr).toBe("");
+      const b_owner = as === "root" ? "1234:5678" : "0:0";
+      expect(r.stdout).toBe(`tmpfs\na.txt 640 0:0\nsub 750 0:0\nsub/b.txt 644 ${b_owner}\n1000000000\na.txt\nhello a\nhello b\nchanged\n`);
+      expect(r.code).toBe(0);
+      expect(readFileSync(join(data, "a.txt"), "utf8")).toBe("hello a\n");
+      expect(existsSync(join(data, "new"))).toBe(false);
     });
 
     test("--log --log-format json records the error for podman", async () => {

@@ -112,6 +112,37 @@ describe("mount options", () => {
   });
 });
 
+describe("tmpcopyup and startContainer hooks", () => {
+  test("tmpcopyup on a tmpfs: hold the covered dir, mount, copy; notmpcopyup and non-tmpfs mounts ignore it", () => {
+    const spec = runSpec(opts());
+    spec.mounts!.push({ destination: "/etc/app", type: "tmpfs", source: "tmpfs", options: ["tmpcopyup", "mode=755"] });
+    spec.mounts!.push({ destination: "/plain", type: "tmpfs", source: "tmpfs", options: ["tmpcopyup", "notmpcopyup"] });
+    spec.mounts!.push({ destination: "/b", type: "bind", source: "/x", options: ["rbind", "tmpcopyup"] });
+    const ops = buildPlan(spec).ops;
+    const i = ops.findIndex((o) => o.op === "copyup-open");
+    expect(ops.slice(i, i + 3)).toEqual([
+      { op: "copyup-open", path: "/etc/app" },
+      { op: "mount", source: "tmpfs", target: "/etc/app", fstype: "tmpfs", flags: 0, data: "mode=755", optional: false },
+      { op: "copyup", path: "/etc/app" },
+    ]);
+    expect(ops.filter((o) => o.op === "copyup").length).toBe(1);
+    expect(parseMountOptions(["tmpcopyup"], "tmpfs").data).toBe("");
+  });
+
+  test("startContainer hooks run after the fifo wait and before exec, with the state around the host pid", () => {
+    const spec = runSpec(opts({ env: ["PATH=/bin", "A=1"] }));
+    const state = { ociVersion: "1.2.0", id: "c1", status: "created", pid: 0, bundle: "/b", annotations: { k: "v" } };
+    const hooks = [{ path: "/bin/h1", args: ["h1", "x"], timeout: 3 }, { path: "/bin/h2", env: ["B=2"] }];
+    const p = buildPlan(spec, { execFifo: "/s/exec.fifo", startContainer: { hooks, state } });
+    const k = kinds(p);
+    expect(k.slice(-4)).toEqual(["fifo-wait", "hook", "hook", "exec"]);
+    const [h1, h2] = p.ops.filter((o) => o.op === "hook") as Extract<K.Op, { op: "hook" }>[];
+    expect(h1).toMatchObject({ index: 0, path: "/bin/h1", args: ["h1", "x"], env: spec.process!.env, timeout: 3 });
+    expect(h2).toMatchObject({ index: 1, path: "/bin/h2", args: ["/bin/h2"], env: ["B=2"], timeout: 0 });
+    expect(JSON.parse(`${h1!.stateBeforePid}4242${h1!.stateAfterPid}`)).toEqual({ ...state, pid: 4242 });
+  });
+});
+
 describe("plan encoding (c/shim.h layout)", () => {
   test("header, op records, 8-byte aligned NUL-terminated strings", () => {
     const buf = encodePlan({ cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "hostname", name: "abc" }, { op: "rlimit", resource: 7, soft: 10n, hard: -1n }] });
