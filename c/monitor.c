@@ -7,17 +7,18 @@
  * parent-death signal stays armed and the caller's wait() sees the
  * container's exit status as before.  It does what bunker did from there on:
  * forward signals, relay the pty (bk_supervise), remove the container's state
- * dir and exit with the container's status.  Clean-up that needs bunker's
- * TypeScript (a cgroup to remove, an OOM to explain, a writable layer owned
- * by subordinate ids) is handed back to it: `bunker __finish DIR CODE`.
+ * dir and its cgroup, say when the kernel OOM-killed it, and exit with the
+ * container's status.  What it cannot remove (a writable layer owned by
+ * subordinate ids needs a user namespace) is handed back to bunker:
+ * `bunker __finish DIR CODE`.
  *
  * Arguments (built by src/container/monitor.ts):
  *   --pid=N          the container's process (our child)
  *   --pty=FD         the pty master to relay, if any
  *   --stdin          relay stdin to the pty (-i)
  *   --dir=DIR        the container's state dir, removed at exit
+ *   --cgroup=PATH    the container's cgroup, removed at exit (src/cgroup made it)
  *   --finish=EXE     bunker's executable, for the clean-up this cannot do
- *   --finish-always  always hand the clean-up to bunker (the container has a cgroup)
  *   --sigpipe=R,W    bunker's signal self-pipe (appended by bk_exec_monitor)
  *
  * The same program is a container's PID 1 when it has an init (--init, run
@@ -79,6 +80,93 @@ static int remove_tree(int parent, const char *name, int depth) {
   return unlinkat(parent, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : -1;
 }
 
+/* a small file's contents, NUL-terminated; -1 if it cannot be read */
+static ssize_t read_small(const char *dir, const char *name, char *buf, size_t size) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, size - 1);
+  close(fd);
+  if (n < 0) return -1;
+  buf[n] = 0;
+  return n;
+}
+
+/* KEY's value in a "key value" file (memory.events, cgroup.events), else 0 */
+static long long key_value(const char *text, const char *key) {
+  size_t n = strlen(key);
+  for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+    if (!strncmp(p, key, n) && p[n] == ' ') return atoll(p + n + 1);
+  return 0;
+}
+
+/* the line bunker prints for an OOM kill (src/cgroup oomMessage, formatBytes) */
+static void report_oom(const char *cg) {
+  char ev[4096], max[64];
+  if (read_small(cg, "memory.events", ev, sizeof ev) < 0) return;
+  if (key_value(ev, "oom_kill") <= 0 && key_value(ev, "oom_group_kill") <= 0) return;
+  if (read_small(cg, "memory.max", max, sizeof max) < 0) snprintf(max, sizeof max, "max");
+  max[strcspn(max, "\n")] = 0;
+  char shown[64];
+  snprintf(shown, sizeof shown, "%s", max);
+  if (strcmp(max, "max")) {
+    unsigned long long b = strtoull(max, NULL, 10);
+    static const struct { char unit; int shift; } units[] = {{'G', 30}, {'M', 20}, {'K', 10}};
+    for (int k = 0; k < 3; k++)
+      if (b >= (1ull << units[k].shift) && b % (1ull << units[k].shift) == 0) {
+        snprintf(shown, sizeof shown, "%llu%c", b >> units[k].shift, units[k].unit);
+        break;
+      }
+  }
+  fprintf(stderr, "bunker: container was killed: out of memory (memory.max=%s)\n", shown);
+}
+
+/* rmdir of DIR's cgroup subtree, deepest first */
+static int rmdir_cgroup_tree(const char *dir, int depth) {
+  DIR *d = opendir(dir);
+  if (!d) return errno == ENOENT ? 0 : -1;
+  struct dirent *e;
+  int rc = 0;
+  while (rc == 0 && (e = readdir(d))) {
+    if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    char sub[4096];
+    if (depth > 32 || snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) >= (int)sizeof sub) {
+      errno = ENAMETOOLONG;
+      rc = -1;
+    } else {
+      rc = rmdir_cgroup_tree(sub, depth + 1);
+    }
+  }
+  int saved = errno;
+  closedir(d);
+  if (rc < 0) {
+    errno = saved;
+    return -1;
+  }
+  return rmdir(dir) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* the container's cgroup: what is left in it is killed (cgroup.kill), then
+ * it is removed; as src/cgroup's remove() does */
+static int remove_cgroup(const char *cg) {
+  for (int attempt = 0;; attempt++) {
+    if (rmdir_cgroup_tree(cg, 0) == 0) return 0;
+    if (errno != EBUSY || attempt >= 3) return -1;
+    char path[4096], ev[512];
+    snprintf(path, sizeof path, "%s/cgroup.kill", cg);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      if (write(fd, "1", 1) < 0) { /* an old kernel: wait for the pid namespace to go */ }
+      close(fd);
+    }
+    for (int k = 0; k < 500; k++) {
+      if (read_small(cg, "cgroup.events", ev, sizeof ev) < 0 || key_value(ev, "populated") == 0) break;
+      usleep(2000);
+    }
+  }
+}
+
 int main(int argc, char **argv) {
   /* comm, else "memfd:bunker-mo" in ps */
   if (argc == 3 && arg_value(argv[1], "--init=") && arg_value(argv[2], "--exit-fd=")) {
@@ -86,15 +174,15 @@ int main(int argc, char **argv) {
     bk_init_loop(atoi(arg_value(argv[1], "--init=")), atoi(arg_value(argv[2], "--exit-fd=")));
   }
   (void)prctl(PR_SET_NAME, "bunker-monitor", 0, 0, 0);
-  int pid = -1, pty = -1, flags = 0, always = 0, sr = -1, sw = -1;
-  const char *dir = NULL, *finish = NULL, *v;
+  int pid = -1, pty = -1, flags = 0, sr = -1, sw = -1;
+  const char *dir = NULL, *finish = NULL, *cgroup = NULL, *v;
   for (int k = 1; k < argc; k++) {
     if ((v = arg_value(argv[k], "--pid="))) pid = atoi(v);
     else if ((v = arg_value(argv[k], "--pty="))) pty = atoi(v);
     else if (!strcmp(argv[k], "--stdin")) flags |= 1;
     else if ((v = arg_value(argv[k], "--dir="))) dir = v;
     else if ((v = arg_value(argv[k], "--finish="))) finish = v;
-    else if (!strcmp(argv[k], "--finish-always")) always = 1;
+    else if ((v = arg_value(argv[k], "--cgroup="))) cgroup = v;
     else if ((v = arg_value(argv[k], "--sigpipe="))) sscanf(v, "%d,%d", &sr, &sw);
   }
   if (pid <= 0) {
@@ -110,8 +198,13 @@ int main(int argc, char **argv) {
   int r = bk_supervise(pid, pty, flags, out);
   int code = r < 0 ? 125 : out[1] ? 128 + out[1] : out[0];
   if (r < 0) fprintf(stderr, "bunker: cannot wait for the container process %d: %s (%s)\n", pid, strerrorname_np(-r), strerror(-r));
+  int cgroup_left = 0;
+  if (cgroup) {
+    if (code == 128 + SIGKILL) report_oom(cgroup);
+    cgroup_left = remove_cgroup(cgroup) < 0;
+  }
   if (!dir) return code;
-  if (!always && remove_tree(AT_FDCWD, dir, 0) == 0) return code;
+  if (!cgroup_left && remove_tree(AT_FDCWD, dir, 0) == 0) return code;
   if (finish) {
     char status[16];
     snprintf(status, sizeof status, "%d", code);

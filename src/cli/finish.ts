@@ -1,7 +1,8 @@
 // bunker __finish DIR CODE (internal): the clean-up of a foreground `run`
-// that the monitor (c/monitor.c) hands back after the container exited: the
-// OOM message, the cgroup, a writable layer owned by subordinate ids.  Exits
-// with CODE, the container's status.
+// that the monitor (c/monitor.c) could not do after the container exited: a
+// writable layer owned by subordinate ids (removed in a user namespace), a
+// cgroup that would not go.  Exits with CODE, the container's status.
+import { existsSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { GlobalOptions } from "./global.ts";
 import { readState } from "../container/state.ts";
@@ -15,10 +16,8 @@ export default async function finish(argv: string[], _g: GlobalOptions): Promise
   const state = readState(dirname(dir), basename(dir));
   if (state?.cgroup) {
     try {
-      const { openCgroup, oomMessage } = await import("../cgroup/index.ts");
-      const cg = openCgroup(state.cgroup);
-      if (code === 137 && cg.oomKilled()) process.stderr.write(`bunker: ${oomMessage(cg)}\n`);
-      cg.remove();
+      const { openCgroup } = await import("../cgroup/index.ts");
+      if (existsSync(state.cgroup)) openCgroup(state.cgroup).remove();
     } catch (e) {
       process.stderr.write(`bunker: ${e instanceof BunkerError ? e.format() : String(e)}\n`);
     }

@@ -314,7 +314,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         return 0;
       }
       // from here on a small C program waits for the container, not this Bun process
-      const err = becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, finishInBunker: !!cg });
+      const err = becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path });
       debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
       const st = supervise(c.pid, c.pty, interactive);
       if (st.signal === 9 && cg?.oomKilled()) {

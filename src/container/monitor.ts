@@ -11,8 +11,8 @@ export interface MonitorJob {
   stdin: boolean;
   /** the state dir, removed when the container exits (a foreground run) */
   dir?: string;
-  /** clean-up that needs bunker (a cgroup): the monitor runs `bunker __finish DIR CODE` */
-  finishInBunker?: boolean;
+  /** the container's cgroup, removed (and an OOM kill reported) when it exits */
+  cgroup?: string;
 }
 
 /** the monitor's arguments (see the comment at the top of c/monitor.c) */
@@ -21,7 +21,7 @@ export function monitorArgs(job: MonitorJob, bunker: string): string[] {
   if (job.dir) args.push(`--dir=${job.dir}`, `--finish=${bunker}`);
   if (job.pty >= 0) args.push(`--pty=${job.pty}`);
   if (job.stdin) args.push("--stdin");
-  if (job.finishInBunker) args.push("--finish-always");
+  if (job.cgroup) args.push(`--cgroup=${job.cgroup}`);
   return args;
 }
 
