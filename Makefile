@@ -26,7 +26,7 @@ build/bunker-monitor: c/monitor.c c/shim.c c/shim.h
 
 dist/bunker: build/libbunker.so build/bunker-monitor $(SRC) package.json | $(BUN)
 	@mkdir -p dist
-	$(BUN) build --compile --bytecode --minify --sourcemap=none src/main.ts --outfile $@
+	$(BUN) build --compile --splitting --format=esm --bytecode --minify --sourcemap=none src/main.ts --outfile $@
 
 # README's first command: install what is missing, build, run a sandbox of the host.
 demo:

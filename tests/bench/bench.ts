@@ -24,6 +24,16 @@ const bin = join(base, "bunker");
 copyFileSync(BUNKER, bin);
 chmodSync(bin, 0o755);
 
+/** an empty program compiled like dist/bunker: what Bun's start-up alone costs */
+function compileBunHello(): string | undefined {
+  const src = join(base, "hello.ts"), out = join(base, "bun-hello");
+  writeFileSync(src, "process.exitCode = 0;\n");
+  const r = Bun.spawnSync([process.execPath, "build", "--compile", "--bytecode", "--minify", "--sourcemap=none", src, "--outfile", out], { cwd: base, stdout: "ignore", stderr: "pipe" });
+  if (r.exitCode !== 0) console.log(`# bun hello: not compiled: ${r.stderr.toString().trim().split("\n").at(-1)}`);
+  return r.exitCode === 0 ? out : undefined;
+}
+const bunHello = compileBunHello();
+
 /** An OCI bundle for RUNTIME (`crun|runc spec --rootless`) whose root is the shared rootfs and whose args are CMD. */
 function bundle(runtime: string, cmd: string[], name = runtime): string {
   const dir = join(base, `bundle-${name}-${cmd.join("_").replace(/\W/g, "")}`);
@@ -56,6 +66,8 @@ const candidates: Candidate[] = [
   { name: "bunker", argv: (cmd) => [bin, "run", "--rootfs", rootfs, "--", ...cmd] },
   // where bunker's time goes: the executable's own start, no container
   { name: "bunker -v", reference: true, argv: () => [bin, "--version"] },
+  // the floor of any `bun build --compile` program: an empty one, same flags
+  ...(bunHello ? [{ name: "bun hello", reference: true, argv: () => [bunHello] }] : []),
   { name: "bwrap", argv: (cmd) => ["bwrap", "--unshare-all", "--bind", rootfs, "/", "--proc", "/proc", "--dev", "/dev", ...cmd] },
   // the floor: the same namespaces, no root filesystem switch (runs the host's command)
   { name: "unshare", argv: (cmd) => ["unshare", "-Urpfn", "--mount-proc", ...cmd] },
