@@ -53,6 +53,9 @@ enum bk_op {
   BK_OP_PDEATHSIG = 30, /* i: signal sent to the process when bunker dies */
   BK_OP_STDIO = 31,     /* s: log file (host path): stdout and stderr append to it, stdin is /dev/null */
   BK_OP_EXIT_FILE = 32, /* s: host path; the init (BK_OP_INIT) writes the command's exit status there */
+  BK_OP_CHOWN_TREE = 40, /* s: dir; an image-store op, not a container's: every file under DIR that has a
+                            user.containers.override_stat record gets that UID:GID, then the child
+                            exits 0 (no exec) */
 };
 
 /* opflags for MOUNT and BIND */

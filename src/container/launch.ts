@@ -140,6 +140,7 @@ export function describeOp(op: Op | undefined): string {
     case "stdio": return `open the log ${op.log}`;
     case "exit-file": return `open ${op.path}`;
     case "exec": return `exec ${op.file}`;
+    case "chown-tree": return `give the files under ${op.path} the image's owners`;
   }
 }
 

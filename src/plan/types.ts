@@ -46,7 +46,10 @@ export type Op =
   | { op: "stdio"; log: string }
   /** detached run: the init writes the command's exit status to PATH (host path) */
   | { op: "exit-file"; path: string }
-  | { op: "exec"; file: string; args: string[]; env: string[] };
+  | { op: "exec"; file: string; args: string[]; env: string[] }
+  /** an image-store op, not a container's: gives every file under `path` the owner in its
+   * user.containers.override_stat record (ids of the plan's user namespace), then exits 0 */
+  | { op: "chown-tree"; path: string };
 
 export interface Plan {
   cloneFlags: number;
