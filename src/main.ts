@@ -73,6 +73,11 @@ commands:
   image     image subcommands (ls, rm, inspect, tag, load, save, pull, prune)
   version   print the version
 
+global options: --debug, --root DIR (containers' state), --data-root DIR (image store),
+  --storage-driver overlay|copy (how run IMAGE makes the root; default: overlay when the
+  kernel allows it in a user namespace, else copy; also $BUNKER_STORAGE_DRIVER),
+  --cgroup-manager cgroupfs|systemd|disabled
+
 Run 'bunker COMMAND --help' for a command's flags.`;
 
 const g: GlobalOptions = { debug: false, logFormat: "text" };
@@ -88,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
     else if (name === "--log") g.log = value();
     else if (name === "--log-format") g.logFormat = value() === "json" ? "json" : "text";
     else if (name === "--data-root") g.dataRoot = value();
+    else if (name === "--storage-driver") g.storageDriver = value() ?? "";
     else if (name === "--cgroup-manager") g.cgroupManager = value() as GlobalOptions["cgroupManager"];
     else if (name === "--systemd-cgroup") g.cgroupManager = "systemd";
     else if (name === "--rootless") value();

@@ -1,37 +1,22 @@
 // bunker check: what this machine and user can do, one line each, with a fix
 // for what is missing.  Exit 0 when `bunker run` can work.
-import { chmodSync, existsSync, mkdtempSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { tmpdir, release } from "node:os";
 import type { GlobalOptions } from "./global.ts";
-import { singleMaps, subRange, userName, NEWUIDMAP, NEWGIDMAP, findHelper } from "../container/idmap.ts";
-import { launch, usernsBlocker } from "../container/launch.ts";
+import { subRange, userName, NEWUIDMAP, NEWGIDMAP, findHelper } from "../container/idmap.ts";
+import { usernsBlocker } from "../container/launch.ts";
+import { probe, probeOverlay } from "../container/probe.ts";
+import { forcedStorageDriver, probedStorageDriver } from "../image/driver.ts";
+import { imageOwnerMaps } from "../image/owners.ts";
+import { defaultDataRoot } from "../image/store.ts";
 import { stateRoot } from "../container/paths.ts";
 import { BunkerError } from "../errors.ts";
-import * as K from "../plan/types.ts";
-import type { Op } from "../plan/types.ts";
-import { supervise } from "../sys/shim.ts";
 import { cgroupSupport } from "../cgroup/index.ts";
 
 type Verdict = "ok" | "warn" | "FAIL";
 
 function line(v: Verdict, what: string, detail: string) {
   console.log(`${v.padEnd(4)}  ${what.padEnd(22)} ${detail}`);
-}
-
-const PROBE_EXE = "/nonexistent/bunker-probe";
-
-/** runs OPS in a fresh user+mount namespace; returns the error line or undefined */
-async function probe(ops: Op[], flags = K.CLONE_NEWUSER | K.CLONE_NEWNS): Promise<string | undefined> {
-  // the last op execs a file that does not exist: "not found" proves every op before it worked
-  const exec: Op = { op: "exec", file: PROBE_EXE, args: [PROBE_EXE], env: [] };
-  try {
-    const c = await launch({ cloneFlags: flags, ops: [...ops, exec] }, { maps: singleMaps(process.getuid!(), process.getgid!()) });
-    supervise(c.pid, -1, false);
-    return "the probe process ran an unexpected file";
-  } catch (e) {
-    if (e instanceof BunkerError && e.exitCode === 127 && e.detail.path === PROBE_EXE) return undefined;
-    return e instanceof BunkerError ? e.format() : String(e);
-  }
 }
 
 function kernelVersion(): [number, number] {
@@ -73,24 +58,18 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   if (cg.usable) line("ok", "cgroup v2", `${cg.detail}${cg.controllers.length ? `, controllers: ${cg.controllers.join(" ")}` : ""}`);
   else line("warn", "cgroup v2", `${cg.detail} — runs without limits work; for limits enable Delegate=yes for user@.service (systemd) on a cgroup v2 host, or pass --cgroup-manager disabled`);
 
-  const tmp = mkdtempSync(`${tmpdir()}/bunker-check-`);
-  try {
-    for (const d of ["lower", "upper", "work", "merged"]) mkdirSync(`${tmp}/${d}`);
-    const ovErr = await probe([
-      { op: "rootfs", path: tmp, propagation: K.MS_PRIVATE },
-      { op: "mount", source: "overlay", target: "/merged", fstype: "overlay", flags: 0, data: `lowerdir=${tmp}/lower,upperdir=${tmp}/upper,workdir=${tmp}/work,userxattr` },
-    ]);
-    if (!ovErr) line("ok", "overlayfs", "kernel overlayfs works in a user namespace (images share layers)");
-    else line("warn", "overlayfs", `not usable in a user namespace (${ovErr.replace(/^bunker: /, "")}): images are copied instead`);
-  } finally {
-    // overlay leaves work/work with mode 000, owned by us
-    try {
-      chmodSync(`${tmp}/work/work`, 0o700);
-    } catch {
-      /* not created */
-    }
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  // what `run IMAGE` will use (probed afresh; --storage-driver / $BUNKER_STORAGE_DRIVER force one)
+  const overlayErr = await probeOverlay(existsSync(`${g.dataRoot ?? defaultDataRoot()}/tmp`) ? `${g.dataRoot ?? defaultDataRoot()}/tmp` : tmpdir());
+  if (!overlayErr) line("ok", "overlayfs", "kernel overlayfs works in a user namespace (images share layers)");
+  else line("warn", "overlayfs", `not usable in a user namespace (${overlayErr.replace(/^bunker: /, "")})`);
+  const forced = forcedStorageDriver(g.storageDriver, process.env.BUNKER_STORAGE_DRIVER || undefined);
+  const drv = forced ?? probedStorageDriver(overlayErr);
+  const how = drv.driver === "overlay" ? "run IMAGE mounts the layers, copying nothing" : "run IMAGE unpacks a private copy of the image for each container";
+  line(drv.driver === "copy" && !forced ? "warn" : "ok", "storage driver", `${drv.driver} (${forced ? `set by ${forced.why}` : drv.why}): ${how}`);
+  const owners = imageOwnerMaps();
+  if (uid === 0) line("ok", "image owners", "root: layer files get the image's own uids and gids");
+  else if (owners) line("ok", "image owners", `layer files get the image's owners as subordinate ids (image uid N -> ${owners.uid[1]!.hostID}+N-1)`);
+  else line("warn", "image owners", "no subordinate id range (or no newuidmap): every layer file is yours, the image's owners are only recorded in xattrs");
 
   const net = ["slirp4netns", "pasta"].filter((b) => (process.env.PATH ?? "/usr/bin:/bin").split(":").some((d) => existsSync(`${d}/${b}`)));
   if (net.length) line("ok", "rootless network", `${net.join(", ")} found`);

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { GlobalOptions } from "./global.ts";
 import { readState } from "../container/state.ts";
-import { removeStateDir } from "../container/cleanup.ts";
+import { removeOwnedTree } from "../container/cleanup.ts";
 import { BunkerError } from "../errors.ts";
 
 export default async function finish(argv: string[], _g: GlobalOptions): Promise<number> {
@@ -22,6 +22,6 @@ export default async function finish(argv: string[], _g: GlobalOptions): Promise
       process.stderr.write(`bunker: ${e instanceof BunkerError ? e.format() : String(e)}\n`);
     }
   }
-  await removeStateDir(dir, state?.run?.maps ?? { uid: [], gid: [] });
+  await removeOwnedTree(dir, state?.run?.maps ?? { uid: [], gid: [] });
   return code;
 }

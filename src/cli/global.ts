@@ -8,6 +8,8 @@ export interface GlobalOptions {
   cgroupManager?: "cgroupfs" | "systemd" | "disabled";
   /** image store (--data-root) */
   dataRoot?: string;
+  /** --storage-driver overlay|copy (validated where used: src/image/driver.ts) */
+  storageDriver?: string;
 }
 
 export type Command = (argv: string[], g: GlobalOptions) => Promise<number> | number;

@@ -4,7 +4,7 @@ import type { GlobalOptions } from "./global.ts";
 import { stateRoot } from "../container/paths.ts";
 import { checkId, containerDir, isAlive, lockContainer, readState, notFound } from "../container/state.ts";
 import { killEverything } from "../container/lifecycle.ts";
-import { removeStateDir } from "../container/cleanup.ts";
+import { removeOwnedTree } from "../container/cleanup.ts";
 import { BunkerError } from "../errors.ts";
 import { openCgroup } from "../cgroup/index.ts";
 
@@ -27,7 +27,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     } finally {
       release();
     }
-    await removeStateDir(dir, state.run?.maps ?? { uid: [], gid: [] });
+    await removeOwnedTree(dir, state.run?.maps ?? { uid: [], gid: [] });
     console.log(id);
   }
   return 0;

@@ -9,12 +9,13 @@ import { pidStartTime, writeState } from "../container/state.ts";
 import { launch } from "../container/launch.ts";
 import { stateRoot } from "../container/paths.ts";
 import { recordImageUse } from "../container/image-use.ts";
-import { removeStateDir } from "../container/cleanup.ts";
+import { removeOwnedTree } from "../container/cleanup.ts";
 import { becomeMonitor } from "../container/monitor.ts";
 import { errnoName } from "../sys/errno.ts";
 import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
 import type { ImageConfig } from "../image/types.ts";
+import type { DriverChoice } from "../image/driver.ts";
 import { forwardSignals, supervise } from "../sys/shim.ts";
 import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
 import { saveCgroupPath } from "../cgroup/state.ts";
@@ -73,9 +74,13 @@ const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
   --pull missing|never|always   (IMAGE) when to pull (default missing)
 
 With an IMAGE the root is an overlay of its layers (nothing is copied) with a
-private writable layer, removed at exit; Env, WorkingDir, User, Entrypoint and
+private writable layer, removed at exit, or a private copy where overlay cannot
+be mounted in a user namespace (bunker --storage-driver overlay|copy forces
+one; bunker check says which is used); Env, WorkingDir, User, Entrypoint and
 Cmd come from the image; the user namespace defaults to --userns=auto when you
-have a /etc/subuid range.
+have a /etc/subuid range, and the image's files then belong to their image
+owners.  With --userns=single such files of non-root owners show as nobody
+(65534) and only their read/execute permissions for others apply.
 
 resources (cgroup v2; an error, never silence, when they cannot be applied):
   -m, --memory SIZE     memory.max (512m, 1g, …)
@@ -230,11 +235,17 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     let rootMount: { fstype: string; data: string } | undefined;
     if (image) {
       recordImageUse(dir, image.id);
-      // the layers as overlay lowers, a private upper: starting a container copies nothing
       rootPath = `${dir}/rootfs`;
-      for (const d of ["rootfs", "upper", "work"]) mkdirSync(`${dir}/${d}`);
-      rootMount = { fstype: "overlay", data: `lowerdir=${image.lowerDirs.join(":")},upperdir=${dir}/upper,workdir=${dir}/work,userxattr` };
-      if (rootMount.data.length > 4000) throw new BunkerError(`run: the image has too many layers for one overlay mount (${image.lowerDirs.length})`, { errno: "E2BIG", fix: "flatten the image (bunker save/load) or use fewer layers" });
+      if (g.debug) console.error(`bunker: debug: storage driver ${image.storage.driver} (${image.storage.why})`);
+      if (image.storage.driver === "copy") {
+        // a private copy, owned as this container's map needs; removed with the state dir
+        await image.flatten(rootPath, maps);
+      } else {
+        // the layers as overlay lowers, a private upper: starting a container copies nothing
+        for (const d of ["rootfs", "upper", "work"]) mkdirSync(`${dir}/${d}`);
+        rootMount = { fstype: "overlay", data: `lowerdir=${image.lowerDirs.join(":")},upperdir=${dir}/upper,workdir=${dir}/work,userxattr` };
+        if (rootMount.data.length > 4000) throw new BunkerError(`run: the image has too many layers for one overlay mount (${image.lowerDirs.length})`, { errno: "E2BIG", fix: "flatten the image (bunker save/load) or use fewer layers" });
+      }
     } else if (host) {
       rootMount = { fstype: "tmpfs", data: "mode=0755" };
       rootPath = `${dir}/root`;
@@ -326,7 +337,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       if (!keepCgroup) cg?.remove();
     }
   } finally {
-    if (!keep) await removeStateDir(dir, maps);
+    if (!keep) await removeOwnedTree(dir, maps);
   }
 }
 
@@ -334,6 +345,10 @@ interface OpenedImage {
   id: string;
   lowerDirs: string[];
   config: ImageConfig;
+  /** overlay of lowerDirs, or a copy made by flatten */
+  storage: DriverChoice;
+  /** the copy driver: the image applied into DEST, its files owned as a container with MAPS sees them */
+  flatten(dest: string, maps: IdMaps): Promise<unknown>;
   /** the image's USER (or -u) through its /etc/passwd and /etc/group */
   resolveUser(user: string | undefined): { uid: number; gid: number; additionalGids: number[] };
 }
@@ -341,10 +356,17 @@ interface OpenedImage {
 async function openImage(ref: string, g: GlobalOptions, pull: string | undefined): Promise<OpenedImage> {
   if (pull !== undefined && !["missing", "never", "always"].includes(pull)) throw new BunkerError(`run: --pull must be missing, never or always (got "${pull}")`, { errno: "EINVAL" });
   // imported here: a run of a rootfs does not load the image code
-  const { prepareImageRootfs, resolveImageUser } = await import("../image/rootfs.ts");
+  const { flattenImageRootfs, prepareImageRootfs, resolveImageUser } = await import("../image/rootfs.ts");
+  const { chooseStorageDriver } = await import("../image/driver.ts");
+  const storage = await chooseStorageDriver({ flag: g.storageDriver, dataRoot: g.dataRoot });
   const img = await prepareImageRootfs(ref, { dataRoot: g.dataRoot, pull: pull as "missing" | "never" | "always" | undefined });
   for (const n of img.notes) process.stderr.write(`bunker: note: ${n}\n`);
-  return { ...img, resolveUser: (u) => resolveImageUser(img.lowerDirs, u) };
+  return {
+    ...img,
+    storage,
+    flatten: (dest, maps) => flattenImageRootfs(img.id, dest, { dataRoot: g.dataRoot, pull: "never", maps }),
+    resolveUser: (u) => resolveImageUser(img.lowerDirs, u),
+  };
 }
 
 /** Entrypoint + Cmd as docker combines them: CMD replaces Cmd, --entrypoint replaces Entrypoint (and drops Cmd) */

@@ -1,4 +1,5 @@
-// Removing a container's state dir, writable layer included.
+// Removing trees whose files may belong to subordinate ids: a container's
+// state dir with its writable layer, an image layer chowned to its owners.
 import { existsSync, rmSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import { CLONE_NEWUSER } from "../plan/types.ts";
@@ -7,16 +8,18 @@ import type { IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
 
 /**
- * The container's state dir, with its writable layer.  Files there that
- * belong to subordinate ids can only be removed as root of a user namespace
- * with the same map: do that in one with `rm -rf` when a plain remove fails.
+ * Removes DIR.  Files that belong to subordinate ids, and directories their
+ * owner may not write (mode 0555, 0700 of a subordinate id, 0), can only be
+ * removed as root of a user namespace that maps their owners: when a plain
+ * remove fails, `rm -rf` runs in one with MAPS (the caller's own id alone is
+ * enough for read-only dirs the caller owns).
  */
-export async function removeStateDir(dir: string, maps: IdMaps): Promise<void> {
+export async function removeOwnedTree(dir: string, maps: IdMaps): Promise<void> {
   try {
     rmSync(dir, { recursive: true, force: true });
     return;
   } catch {
-    /* owned by mapped ids */
+    /* owned by mapped ids, or not writable by its owner */
   }
   const rm = ["/usr/bin/rm", "/bin/rm"].find((p) => existsSync(p)) ?? "/bin/rm";
   try {

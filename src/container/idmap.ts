@@ -54,9 +54,14 @@ export interface IdMaps {
   gid: IDMapping[];
 }
 
-/** 0 -> caller, 1..count -> the subordinate ranges (podman's default for images) */
+/**
+ * 0 -> caller, 1..count -> the subordinate ranges (podman's default for images).
+ * Root without a range gets 0..count mapped to themselves: root's image layers
+ * carry the tar's own ids, which that map shows as they are.
+ */
 export function autoMaps(uid: number, gid: number, size = 65536): IdMaps {
   const su = subRange("/etc/subuid", uid), sg = subRange("/etc/subgid", gid);
+  if (uid === 0 && (!su || !sg)) return { uid: [{ containerID: 0, hostID: 0, size: size + 1 }], gid: [{ containerID: 0, hostID: 0, size: size + 1 }] };
   const name = userName(uid) ?? String(uid);
   if (!su || !sg) {
     throw new BunkerError(`--userns=auto needs a subordinate id range for ${name}`, {

@@ -151,6 +151,7 @@ export function describeOp(op: Op | undefined): string {
     case "copyup": return `copy the contents of ${op.path} into its tmpfs (tmpcopyup)`;
     case "hook": return `run hooks.startContainer[${op.index}] ${op.path}`;
     case "exec": return `exec ${op.file}`;
+    case "chown-tree": return `give the files under ${op.path} the image's owners`;
   }
 }
 

@@ -19,11 +19,11 @@
 //    understands with or without it.
 //  - the lowerdir string must fit in a page: with many layers use
 //    `lowerDirsRelative` (chdir to `layersRoot` first) — about 66 bytes a layer.
-//  - unprivileged, layer files belong to the caller (= uid 0 in a one-id map);
-//    the image's own owners are in user.containers.override_stat
-//    ("UID:GID:0MODE:TYPE") for a future subuid-mapped / fuse-overlayfs mode.
-//  - without overlay (old kernel, odd filesystem): `flattenImageRootfs` makes a
-//    private copy (all layers applied, whiteouts resolved) into a directory.
+//  - unprivileged, layer files belong to the image's owners as subordinate ids
+//    when the user has a /etc/subuid range (else to the caller); see owners.ts.
+//  - without overlay (old kernel, odd filesystem, --storage-driver copy):
+//    `flattenImageRootfs` makes a private copy (all layers applied, whiteouts
+//    resolved) into a directory, owned as the container's map needs.
 //  - the user: `resolveImageUser(img.lowerDirs, img.config.User)` reads the
 //    image's /etc/passwd and /etc/group (through the layers, whiteouts honoured).
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync } from "node:fs";
@@ -34,6 +34,8 @@ import { digestMismatch, Hasher } from "./digest.ts";
 import { lgetxattr } from "../sys/fsat.ts";
 import { pullImage, type PullOptions } from "./pull.ts";
 import { removeTree, Store, type ImageRecord } from "./store.ts";
+import { chownToImageOwners, copyOwnerMaps } from "./owners.ts";
+import type { IdMaps } from "../container/idmap.ts";
 import type { ImageConfig } from "./types.ts";
 import { OPAQUE_XATTR, Unpacker } from "./unpack.ts";
 
@@ -42,6 +44,11 @@ export interface ImageRootfsOptions extends PullOptions {
   dataRoot?: string;
   /** "missing" (default): pull when not in the store; "never": fail; "always": pull first */
   pull?: "missing" | "never" | "always";
+}
+
+export interface FlattenOptions extends ImageRootfsOptions {
+  /** the container's maps: when they hold subordinate ids, the copy's files get the image's owners in them */
+  maps?: IdMaps;
 }
 
 export interface ImageRootfs {
@@ -86,14 +93,21 @@ export async function prepareImageRootfs(ref: string, opts: ImageRootfsOptions =
   };
 }
 
-/** The copy fallback: all layers of REF applied into DEST (created; must not exist), temp + rename. */
-export async function flattenImageRootfs(ref: string, dest: string, opts: ImageRootfsOptions = {}): Promise<ImageConfig> {
+/**
+ * The copy fallback: all layers of REF applied into DEST (created; must not
+ * exist), temp + rename.  Unpacked from the verified blobs rather than copied
+ * from the layer dirs: whiteouts and opaque dirs are resolved on the way
+ * (a whiteout device cannot be copied), and the owners are given the same way
+ * as to the store's layers, in a user namespace with the container's maps.
+ */
+export async function flattenImageRootfs(ref: string, dest: string, opts: FlattenOptions = {}): Promise<ImageConfig> {
   const store = Store.open(opts.dataRoot);
   const rec = await findOrPull(store, ref, opts);
   const m = store.manifestOf(rec);
   const c = store.configOf(rec);
   if (existsSync(dest)) throw new BunkerError("the rootfs directory already exists", { errno: "EEXIST", path: dest });
   const tmp = `${dest}.tmp-${process.pid}`;
+  const ownerMaps = opts.maps && copyOwnerMaps(opts.maps, process.getuid!(), process.getgid!());
   mkdirSync(tmp, { recursive: true, mode: 0o755 });
   const u = new Unpacker(tmp, { whiteouts: "apply" });
   try {
@@ -109,10 +123,16 @@ export async function flattenImageRootfs(ref: string, dest: string, opts: ImageR
       if (h.digest() !== c.rootfs.diff_ids[i]) throw digestMismatch("layer content (diff_id)", c.rootfs.diff_ids[i]!, h.digest());
     }
     u.finish();
-    renameSync(tmp, dest);
   } catch (e) {
     u.abort();
-    removeTree(tmp);
+    await removeTree(tmp, ownerMaps);
+    throw e;
+  }
+  try {
+    if (ownerMaps) await chownToImageOwners(tmp, ownerMaps);
+    renameSync(tmp, dest);
+  } catch (e) {
+    await removeTree(tmp, ownerMaps);
     throw e;
   }
   return c.config ?? {};

@@ -10,7 +10,7 @@
 // Every write goes to tmp/ first and is renamed into place after its digest is
 // checked; images.json and each layer are updated under an exclusive flock, so
 // concurrent pulls (of one image or of images sharing layers) never corrupt it.
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { BunkerError, fromSysError } from "../errors.ts";
@@ -20,6 +20,9 @@ import { chainIds, digestHex, digestMismatch, Hasher, sha256 } from "./digest.ts
 import { formatReference, parseReference, repoName } from "./reference.ts";
 import type { ImageConfigFile, Manifest } from "./types.ts";
 import { Unpacker, type UnpackStats } from "./unpack.ts";
+import { chownToImageOwners, imageOwnerMaps, layerOwners, type LayerOwners } from "./owners.ts";
+import { removeOwnedTree } from "../container/cleanup.ts";
+import { singleMaps } from "../container/idmap.ts";
 
 export interface ImageRecord {
   /** image ID = config digest */
@@ -45,6 +48,8 @@ export interface LayerInfo {
   blob: string;
   dir: string;
   notes: string[];
+  /** who owns the files on disk (absent in layers of older versions: the unpacker's default, "caller" or "tar") */
+  owners?: LayerOwners;
 }
 
 export function defaultDataRoot(): string {
@@ -52,21 +57,13 @@ export function defaultDataRoot(): string {
   return join(xdg && xdg.startsWith("/") ? xdg : join(process.env.HOME || homedir(), ".local/share"), "bunker");
 }
 
-/** Removes TREE even when unpacked directories are read-only for their owner. */
-export function removeTree(tree: string): void {
-  try {
-    rmSync(tree, { recursive: true, force: true });
-    return;
-  } catch {}
-  const walk = (p: string) => {
-    let st;
-    try { st = lstatSync(p); } catch { return; }
-    if (!st.isDirectory()) return;
-    try { chmodSync(p, 0o700); } catch {}
-    for (const n of readdirSync(p)) walk(join(p, n));
-  };
-  walk(tree);
-  rmSync(tree, { recursive: true, force: true });
+/**
+ * Removes TREE (unpacked by this user) with whatever it holds: files of
+ * subordinate ids (layers chowned to the image's owners, MAPS: the ids they
+ * were given) and directories without write permission.
+ */
+export async function removeTree(tree: string, maps = imageOwnerMaps()): Promise<void> {
+  await removeOwnedTree(tree, maps ?? singleMaps(process.getuid!(), process.getgid!()));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -306,21 +303,33 @@ export class Store {
       if (!this.hasBlob(blob)) throw new BunkerError(`the image store lost layer blob ${blob}`, { errno: "ENOENT", path: this.blobPath(blob), fix: "pull or load the image again" });
       const tmp = this.tempPath(`layer-${hex.slice(0, 12)}`);
       mkdirSync(tmp, { mode: 0o755 });
+      const maps = imageOwnerMaps();
       let stats: UnpackStats;
       try {
         stats = await unpackBlob(this.blobPath(blob), tmp, diffId, lowerDirs);
-        removeTree(dir); // a leftover without its .json (crash between the renames)
+        // before the rename: a failure leaves the store as it was
+        if (maps) await chownToImageOwners(tmp, maps);
+        await removeTree(dir, maps); // a leftover without its .json (crash between the renames)
         renameSync(tmp, dir);
       } catch (e) {
-        removeTree(tmp);
+        await removeTree(tmp, maps);
         throw e;
       }
-      const info: LayerInfo = { chainId, diffId, blob, dir, notes: stats.notes };
+      const info: LayerInfo = { chainId, diffId, blob, dir, notes: stats.notes, owners: layerOwners(process.getuid!(), maps) };
       const tmpMeta = this.tempPath("layer.json");
       writeFileSync(tmpMeta, JSON.stringify(info));
       renameSync(tmpMeta, meta);
       return info;
     });
+  }
+
+  /** the recorded owners of layer HEX's files (undefined: no metadata, or an older version's) */
+  private layerOwnersOf(hex: string): LayerOwners | undefined {
+    try {
+      return (JSON.parse(readFileSync(join(this.layers, `${hex}.json`), "utf8")) as LayerInfo).owners;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -456,15 +465,16 @@ export class Store {
       for (const t of readdirSync(this.tmp)) {
         const p = join(this.tmp, t);
         const age = now - lstatSync(p).mtimeMs;
-        if (age > (t.startsWith("partial-") ? 7 * 86400e3 : 86400e3)) removeTree(p), removed++;
+        if (age > (t.startsWith("partial-") ? 7 * 86400e3 : 86400e3)) await removeTree(p), removed++;
       }
       for (const b of readdirSync(this.blobs)) if (!keepBlobs.has(b)) rmSync(join(this.blobs, b), { force: true }), removed++;
       for (const l of readdirSync(this.layers)) {
         const hex = l.replace(/\.json$/, "");
         if (keepLayers.has(hex)) continue;
-        await this.withLock(`layer-${hex}`, () => {
+        await this.withLock(`layer-${hex}`, async () => {
+          const owners = this.layerOwnersOf(hex);
           rmSync(join(this.layers, `${hex}.json`), { force: true });
-          removeTree(join(this.layers, hex));
+          await removeTree(join(this.layers, hex), owners?.kind === "subuid" ? owners.maps : undefined);
         });
         if (!l.endsWith(".json")) removed++;
       }

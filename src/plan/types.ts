@@ -54,7 +54,10 @@ export type Op =
   /** a startContainer hook, in the container after exec.fifo: `state` is the state JSON around the
    * host pid (which only the parent knows: it comes with "go") */
   | { op: "hook"; index: number; path: string; args: string[]; env: string[]; timeout: number; stateBeforePid: string; stateAfterPid: string }
-  | { op: "exec"; file: string; args: string[]; env: string[] };
+  | { op: "exec"; file: string; args: string[]; env: string[] }
+  /** an image-store op, not a container's: gives every file under `path` the owner in its
+   * user.containers.override_stat record (ids of the plan's user namespace), then exits 0 */
+  | { op: "chown-tree"; path: string };
 
 export interface Plan {
   cloneFlags: number;

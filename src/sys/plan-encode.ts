@@ -7,6 +7,7 @@ const CODES: Record<Op["op"], number> = {
   "fifo-open": 19, "fifo-wait": 20, write: 21, umask: 22, "close-fds": 23, "stdin-null": 24, init: 25,
   exec: 26, rootfs: 27, setns: 28, fork: 29, pdeathsig: 30, stdio: 31, "exit-file": 32,
   "copyup-open": 33, copyup: 34, hook: 35,
+  "chown-tree": 40,
 };
 
 // opflags (c/shim.h)
@@ -41,7 +42,8 @@ function fields(o: Op): { ints: (bigint | number)[]; strs: (string | Uint8Array)
     case "stdio": return { ints: [], strs: [o.log] };
     case "exit-file":
     case "copyup-open":
-    case "copyup": return { ints: [], strs: [o.path] };
+    case "copyup":
+    case "chown-tree": return { ints: [], strs: [o.path] };
     case "hook": return { ints: [o.index, o.timeout, o.args.length, o.env.length], strs: [o.path, o.stateBeforePid, o.stateAfterPid, ...o.args, ...o.env] };
     case "fork":
     case "lo-up":

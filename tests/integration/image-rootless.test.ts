@@ -1,9 +1,9 @@
 // The image store used by an unprivileged user: load, list, the unpacked
-// layers (owners kept in user.containers.override_stat, whiteouts as 0/0
-// devices), an overlayfs mount of them in a user namespace, rmi of read-only dirs.
+// layers (owners kept in user.containers.override_stat and, with a subuid
+// range, given as subordinate ids; whiteouts as 0/0 devices), an overlayfs mount of them in a user namespace, rmi of read-only dirs.
 import { afterAll, describe, expect, test } from "bun:test";
 import { lstatSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { asUserArgv, envFor, testUser } from "../lib/bunker.ts";
+import { asUserArgv, envFor, subRange, testUser } from "../lib/bunker.ts";
 import { makeTempDir, removeTree } from "../lib/rootfs.ts";
 import { imageCli } from "../lib/image-cli.ts";
 import { buildImage, dockerArchive } from "../lib/image-builder.ts";
@@ -26,7 +26,9 @@ describe("image store as an unprivileged user", () => {
     const list = JSON.parse((await cli("images", "--format", "json")).stdout);
     expect(list[0].Names).toEqual(["docker.io/rootless/busy:1"]);
     const layers = chainIds(img.config.rootfs.diff_ids).map((c) => `${store}/layers/${c.slice(7)}`);
-    expect(statSync(`${layers[0]}/home/app/owned`).uid).toBe(user.uid);
+    // image uid 1000 is subuid start + 999 (the test user has a range: tests/setup.sh)
+    expect(statSync(`${layers[0]}/home/app/owned`).uid).toBe(subRange("/etc/subuid", "user")!.start + 999);
+    expect(statSync(`${layers[0]}/etc/passwd`).uid).toBe(user.uid);
     expect(xattr(`${layers[0]}/home/app/owned`, "user.containers.override_stat")).toBe("1000:1000:0640:file");
     expect(xattr(`${layers[0]}/home/app`, "user.containers.override_stat")).toBe("1000:1000:0750:dir");
     expect(lstatSync(`${layers[1]}/del/me`).isCharacterDevice()).toBe(true);
