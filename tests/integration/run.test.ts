@@ -224,6 +224,12 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
           const u = await sh("id -u; id -g", ["--userns=auto", "-u", "1000:1000"]);
           expect(ok(u)).toEqual(["1000", "1000"]);
         });
+      } else if (as === "root") {
+        // root owns every id: without a range of its own, auto is the identity map (rootful docker's view)
+        test("--userns=auto as root without a subuid range: the identity map 0..65536", async () => {
+          const r = await sh("cat /proc/self/uid_map; cat /proc/self/gid_map; touch /tmp/f && chown 1000:1000 /tmp/f && stat -c %u:%g /tmp/f", ["--userns=auto", "--tmpfs", "/tmp"]);
+          expect(mapLines(ok(r).join("\n"))).toEqual(["0 0 65537", "0 0 65537", "1000:1000"]);
+        });
       } else {
         test("--userns=auto without a subuid range fails with one clear line (125)", async () => {
           const r = await sh("true", ["--userns=auto"]);
