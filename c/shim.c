@@ -101,6 +101,27 @@ struct child {
   int initfd;   /* the init executable (a sealed memfd), exec'd as PID 1 */
 };
 
+/* the plan's ops in order: for (it = plan_begin(c); plan_next(&it, &op);) */
+struct plan_iter {
+  const uint8_t *p, *end;
+  uint32_t left;
+  int index; /* of the op plan_next returned last */
+};
+
+static struct plan_iter plan_begin(const struct child *c) {
+  struct plan_iter it = {c->plan + 16, c->plan + c->len, 0, -1};
+  memcpy(&it.left, c->plan + 4, 4);
+  return it;
+}
+
+static int plan_next(struct plan_iter *it, struct op *op) {
+  if (!it->left || it->p >= it->end) return 0;
+  it->p = op_decode(it->p, op);
+  it->left--;
+  it->index++;
+  return 1;
+}
+
 static void send_msg(int sock, int32_t type, int32_t a, int32_t b, int32_t c) {
   int32_t m[4] = {type, a, b, c};
   (void)send(sock, m, sizeof m, MSG_NOSIGNAL);
@@ -505,14 +526,10 @@ static void close_from_except(struct child *c, unsigned from) {
 
 /* the init op's executable fd (see op_init), which close-fds must keep; -1 if none */
 static int plan_init_fd(struct child *c) {
-  const uint8_t *p = c->plan + 16, *end = c->plan + c->len;
-  uint32_t nops;
-  memcpy(&nops, c->plan + 4, 4);
-  for (uint32_t k = 0; k < nops && p < end; k++) {
-    struct op op;
-    p = op_decode(p, &op);
+  struct plan_iter it = plan_begin(c);
+  struct op op;
+  while (plan_next(&it, &op))
     if (op.code == BK_OP_INIT && op.nint > 0) return (int)op_int(&op, 0);
-  }
   return -1;
 }
 
@@ -1103,13 +1120,10 @@ static int child_main(void *arg) {
     (void)syscall(SYS_setresgid, 0, 0, 0);
     (void)syscall(SYS_setresuid, 0, 0, 0);
   }
-  const uint8_t *p = c->plan + 16, *end = c->plan + c->len;
-  uint32_t nops;
-  memcpy(&nops, c->plan + 4, 4);
-  for (uint32_t k = 0; k < nops && p < end; k++) {
-    struct op op;
-    p = op_decode(p, &op);
-    c->op_index = (int)k;
+  struct plan_iter it = plan_begin(c);
+  struct op op;
+  while (plan_next(&it, &op)) {
+    c->op_index = (int)it.index;
     switch (op.code) {
       case BK_OP_ROOTFS: op_rootfs(c, &op); break;
       case BK_OP_MOUNT: op_mount(c, &op); break;
