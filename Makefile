@@ -14,15 +14,30 @@ $(BUN):
 	npm install --no-audit --no-fund
 	@[ -x $(BUN) ] || node node_modules/bun/install.js
 
-build/libbunker.so: c/shim.c c/shim.h
+build/libbunker.so: c/shim.c c/supervise.c c/shim.h
 	@mkdir -p build
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ c/shim.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ c/shim.c c/supervise.c
 
-# the monitor that replaces bunker while a foreground container runs: static
-# (no loader or libc to find), exec'd from a sealed memfd (c/monitor.c)
-build/bunker-monitor: c/monitor.c c/shim.c c/shim.h
+# the monitor that replaces bunker while a foreground container runs and is an
+# init's PID 1 (c/monitor.c): static (no loader or libc to find inside a
+# container), exec'd from a sealed memfd.  Linked with musl it is ~70 KB
+# instead of glibc's ~800 KB, which matters: it is read out of dist/bunker on
+# every run.  musl-gcc's specs cannot make a static PIE, so it is linked by
+# hand with musl's rcrt1.o (self-relocating: ASLR for the monitor too).
+MUSL_CC  := $(shell command -v musl-gcc 2>/dev/null)
+MUSL_LIB := $(shell [ -n "$(MUSL_CC)" ] && sed -n 's|.*-specs "\(.*\)/musl-gcc.specs".*|\1|p' $(MUSL_CC))
+MONITOR_LDFLAGS := -static-pie -Wl,-z,relro,-z,now,-z,noexecstack,--gc-sections -s
+build/bunker-monitor: c/monitor.c c/supervise.c c/shim.h
 	@mkdir -p build
-	$(CC) $(CFLAGS) -static-pie -Wl,-z,relro,-z,now,-z,noexecstack,--gc-sections -ffunction-sections -fdata-sections -s -o $@ c/monitor.c c/shim.c
+ifneq ($(MUSL_LIB),)
+	$(MUSL_CC) $(CFLAGS) -fPIE -c -o build/monitor.o c/monitor.c
+	$(MUSL_CC) $(CFLAGS) -fPIE -c -o build/supervise.o c/supervise.c
+	$(CC) -nostdlib $(MONITOR_LDFLAGS) -o $@ $(MUSL_LIB)/rcrt1.o $(MUSL_LIB)/crti.o $$($(CC) -print-file-name=crtbeginS.o) \
+	  build/monitor.o build/supervise.o -L$(MUSL_LIB) -lc $$($(CC) -print-libgcc-file-name) $$($(CC) -print-file-name=crtendS.o) $(MUSL_LIB)/crtn.o
+else
+	@echo "note: musl-gcc not found (apt-get install musl-tools): the monitor is linked with glibc, ~800 KB"
+	$(CC) $(CFLAGS) $(MONITOR_LDFLAGS) -o $@ c/monitor.c c/supervise.c
+endif
 
 dist/bunker: build/libbunker.so build/bunker-monitor $(SRC) package.json | $(BUN)
 	@mkdir -p dist

@@ -40,6 +40,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* errno's name, as bunker's one-line errors print it (musl has no strerrorname_np) */
+static const char *errno_name(int e) {
+  switch (e) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case EIO: return "EIO";
+    case ECHILD: return "ECHILD";
+    case ENOMEM: return "ENOMEM";
+    case EACCES: return "EACCES";
+    case EBUSY: return "EBUSY";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case EINVAL: return "EINVAL";
+    case EROFS: return "EROFS";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case ELOOP: return "ELOOP";
+    default: return "EIO";
+  }
+}
+
 static const char *arg_value(const char *arg, const char *name) {
   size_t n = strlen(name);
   return strncmp(arg, name, n) == 0 ? arg + n : NULL;
@@ -197,7 +218,7 @@ int main(int argc, char **argv) {
   int32_t out[2] = {-1, 0};
   int r = bk_supervise(pid, pty, flags, out);
   int code = r < 0 ? 125 : out[1] ? 128 + out[1] : out[0];
-  if (r < 0) fprintf(stderr, "bunker: cannot wait for the container process %d: %s (%s)\n", pid, strerrorname_np(-r), strerror(-r));
+  if (r < 0) fprintf(stderr, "bunker: cannot wait for the container process %d: %s (%s)\n", pid, errno_name(-r), strerror(-r));
   int cgroup_left = 0;
   if (cgroup) {
     if (code == 128 + SIGKILL) report_oom(cgroup);
@@ -210,6 +231,6 @@ int main(int argc, char **argv) {
     snprintf(status, sizeof status, "%d", code);
     execl(finish, "bunker", "__finish", dir, status, (char *)NULL);
   }
-  fprintf(stderr, "bunker: cannot remove %s: %s (%s)\n", dir, strerrorname_np(errno), strerror(errno));
+  fprintf(stderr, "bunker: cannot remove %s: %s (%s)\n", dir, errno_name(errno), strerror(errno));
   return code;
 }

@@ -13,12 +13,12 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 0
 fi
 
-# Debian packages: build tools, the rootfs source for tests (busybox-static),
+# Debian packages: build tools (musl-tools: the small static monitor), the rootfs source for tests (busybox-static),
 # the rootless helpers (uidmap, slirp4netns, passt), the benchmark peers
 # (bubblewrap, crun, runc), the VM suite (qemu, a kernel), OCI clients
 # (podman, conmon, skopeo, docker-registry, containerd) and small tools the tests use.
 PACKAGES=(
-  build-essential gcc make busybox-static uidmap bubblewrap crun runc
+  build-essential gcc make musl-tools busybox-static uidmap bubblewrap crun runc
   slirp4netns passt util-linux iproute2 procps time python3
   qemu-system-x86 linux-image-amd64 libseccomp-dev
   podman conmon catatonit fuse-overlayfs containernetworking-plugins
