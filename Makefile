@@ -18,9 +18,10 @@ build/libbunker.so: c/shim.c c/shim.h
 	@mkdir -p build
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ c/shim.c
 
+# the second entry point is the layer decompression thread (src/image/inflate.ts)
 dist/bunker: build/libbunker.so $(SRC) package.json | $(BUN)
 	@mkdir -p dist
-	$(BUN) build --compile --bytecode --minify --sourcemap=none src/main.ts --outfile $@
+	$(BUN) build --compile --bytecode --minify --sourcemap=none src/main.ts src/image/inflate-worker.ts --outfile $@
 
 # README's first command: install what is missing, build, run a sandbox of the host.
 demo:
