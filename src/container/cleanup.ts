@@ -1,5 +1,5 @@
 // Removing a container's state dir, writable layer included.
-import { existsSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, rmSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import { CLONE_NEWUSER } from "../plan/types.ts";
 import { supervise } from "../sys/shim.ts";
@@ -12,6 +12,12 @@ import { launch } from "./launch.ts";
  * with the same map: do that in one with `rm -rf` when a plain remove fails.
  */
 export async function removeStateDir(dir: string, maps: IdMaps): Promise<void> {
+  try {
+    // overlayfs leaves its work/work dir with mode 0: open it up, or the fallback below runs for every image container
+    chmodSync(`${dir}/work/work`, 0o700);
+  } catch {
+    /* not an image container */
+  }
   try {
     rmSync(dir, { recursive: true, force: true });
     return;
