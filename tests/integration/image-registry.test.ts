@@ -82,7 +82,7 @@ describe.skipIf(!tools)("pull through a blob redirect to another host (auth: bas
   let reg: TestRegistry;
   let front: ReturnType<typeof Bun.serve>;
   let blobHost: ReturnType<typeof Bun.serve>;
-  const parked = new Map<string, Uint8Array>();
+  const parked = new Map<string, ArrayBuffer>();
   const redirected: string[] = [];
   const seenByBlobHost: (string | null)[] = [];
   beforeAll(async () => {
@@ -110,7 +110,7 @@ describe.skipIf(!tools)("pull through a blob redirect to another host (auth: bas
         const blob = /^\/v2\/.+\/blobs\/(sha256:[a-f0-9]{64})$/.exec(u.pathname);
         if (req.method === "GET" && blob && upstream.status === 200) {
           const key = `/storage/${crypto.randomUUID()}`;
-          parked.set(key, new Uint8Array(await upstream.arrayBuffer()));
+          parked.set(key, await upstream.arrayBuffer());
           redirected.push(blob[1]!);
           return new Response(null, { status: 307, headers: { Location: `http://127.0.0.1:${blobHost.port}${key}` } });
         }
