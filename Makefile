@@ -39,9 +39,10 @@ else
 	$(CC) $(CFLAGS) $(MONITOR_LDFLAGS) -o $@ c/monitor.c c/supervise.c
 endif
 
+# the second entry point is the layer decompression thread (src/image/inflate.ts)
 dist/bunker: build/libbunker.so build/bunker-monitor $(SRC) package.json | $(BUN)
 	@mkdir -p dist
-	$(BUN) build --compile --splitting --format=esm --bytecode --minify --sourcemap=none src/main.ts --outfile $@
+	$(BUN) build --compile --splitting --format=esm --bytecode --minify --sourcemap=none src/main.ts src/image/inflate-worker.ts --outfile $@
 
 # README's first command: install what is missing, build, run a sandbox of the host.
 demo:

@@ -1,6 +1,6 @@
 // Removing trees whose files may belong to subordinate ids: a container's
 // state dir with its writable layer, an image layer chowned to its owners.
-import { existsSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, rmSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import { CLONE_NEWUSER } from "../plan/types.ts";
 import { supervise } from "../sys/shim.ts";
@@ -15,6 +15,12 @@ import { launch } from "./launch.ts";
  * enough for read-only dirs the caller owns).
  */
 export async function removeOwnedTree(dir: string, maps: IdMaps): Promise<void> {
+  try {
+    // overlayfs leaves its work/work dir with mode 0: open it up, or the fallback below runs for every image container
+    chmodSync(`${dir}/work/work`, 0o700);
+  } catch {
+    /* not an image container */
+  }
   try {
     rmSync(dir, { recursive: true, force: true });
     return;

@@ -15,8 +15,8 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { BunkerError, fromSysError } from "../errors.ts";
 import * as fs from "../sys/fsat.ts";
-import { decompress } from "./compress.ts";
 import { chainIds, digestHex, digestMismatch, Hasher, sha256 } from "./digest.ts";
+import { InflatedBlob } from "./inflate.ts";
 import { formatReference, parseReference, repoName } from "./reference.ts";
 import type { ImageConfigFile, Manifest } from "./types.ts";
 import { Unpacker, type UnpackStats } from "./unpack.ts";
@@ -486,21 +486,14 @@ export class Store {
 /** Decompresses and unpacks the blob at PATH into DIR, checking its uncompressed digest. */
 export async function unpackBlob(path: string, dir: string, diffId: string, lowerDirs: string[]): Promise<UnpackStats> {
   const u = new Unpacker(dir, { whiteouts: "overlay", lowerDirs });
-  const h = new Hasher();
-  async function* hashed(src: AsyncIterable<Uint8Array>) {
-    for await (const c of src) {
-      h.update(c);
-      yield c;
-    }
-  }
+  const content = new InflatedBlob(path);
   try {
-    await u.apply(hashed(decompress(Bun.file(path).stream())));
+    await u.apply(content);
   } catch (e) {
     u.abort();
     throw e;
   }
   const stats = u.finish();
-  const got = h.digest();
-  if (got !== diffId) throw digestMismatch("layer content (diff_id)", diffId, got, path);
+  if (content.digest !== diffId) throw digestMismatch("layer content (diff_id)", diffId, content.digest, path);
   return stats;
 }

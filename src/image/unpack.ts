@@ -93,6 +93,16 @@ function overrideValue(e: TarEntry): string {
   return `${e.uid}:${e.gid}:0${e.mode.toString(8)}:${type}`;
 }
 
+/**
+ * The mode a file is created with: its own permission bits when they let the
+ * owner read and write (setting user.* xattrs needs write permission), else
+ * 0600; meta() fixes the rest with fchmod.
+ */
+function fileCreationMode(e: TarEntry): number {
+  const perm = e.mode & 0o777;
+  return (perm & 0o600) === 0o600 ? perm : 0o600;
+}
+
 /** Applies one or more layer tars to ROOT; call finish() after the last one. */
 export class Unpacker {
   private readonly rootfd: number;
@@ -192,20 +202,18 @@ export class Unpacker {
     const hit = this.parents.get(key);
     if (hit) return hit;
     let fd: number;
-    try {
-      fd = fs.openat2(this.rootfd, key, fs.O_PATH | fs.O_DIRECTORY, 0, fs.RESOLVE_BENEATH | fs.RESOLVE_NO_MAGICLINKS);
-    } catch (e) {
-      if (!(e instanceof FsError)) throw e;
-      if (e.errno === 2 /* ENOENT */) fd = this.mkdirs(parts, name);
-      else if (e.errno === 18 /* EXDEV */) fd = this.openInRoot(parts, name);
-      else if (e.errno === 20 /* ENOTDIR */) throw new BunkerError("layer entry's parent is not a directory", { errno: "ENOTDIR", path: name });
-      else throw fsFail("cannot open the parent directory of a layer entry", e, name);
-    }
     let real = key;
     try {
-      const link = readlinkSync(`/proc/self/fd/${fd}`);
-      real = link === this.root ? "" : link.startsWith(this.root + "/") ? link.slice(this.root.length + 1) : key;
-    } catch {}
+      // the common case: no symlink on the way, so KEY is the real path
+      fd = fs.openat2(this.rootfd, key, fs.O_PATH | fs.O_DIRECTORY, 0, fs.RESOLVE_BENEATH | fs.RESOLVE_NO_SYMLINKS);
+    } catch (e) {
+      if (!(e instanceof FsError)) throw e;
+      fd = this.openParent(parts, key, name);
+      try {
+        const link = readlinkSync(`/proc/self/fd/${fd}`);
+        real = link === this.root ? "" : link.startsWith(this.root + "/") ? link.slice(this.root.length + 1) : key;
+      } catch {}
+    }
     if (this.parents.size >= 256) {
       // evict the oldest (tar archives walk one directory at a time)
       const [k, old] = this.parents.entries().next().value!;
@@ -215,6 +223,19 @@ export class Unpacker {
     const p = { fd, real };
     this.parents.set(key, p);
     return p;
+  }
+
+  /** Opens (or creates) the directory KEY = PARTS that goes through symlinks or does not exist yet. */
+  private openParent(parts: string[], key: string, name: string): number {
+    try {
+      return fs.openat2(this.rootfd, key, fs.O_PATH | fs.O_DIRECTORY, 0, fs.RESOLVE_BENEATH | fs.RESOLVE_NO_MAGICLINKS);
+    } catch (e) {
+      if (!(e instanceof FsError)) throw e;
+      if (e.errno === 2 /* ENOENT */) return this.mkdirs(parts, name);
+      if (e.errno === 18 /* EXDEV */) return this.openInRoot(parts, name);
+      if (e.errno === 20 /* ENOTDIR */) throw new BunkerError("layer entry's parent is not a directory", { errno: "ENOTDIR", path: name });
+      throw fsFail("cannot open the parent directory of a layer entry", e, name);
+    }
   }
 
   /** mkdir -p of PARTS inside the root, each step resolved in the root. */
@@ -358,13 +379,14 @@ export class Unpacker {
   private create(par: Parent, base: string, rel: string, e: TarEntry): void {
     switch (e.type) {
       case "file": {
+        const flags = fs.O_WRONLY | fs.O_CREAT | fs.O_EXCL | fs.O_NOFOLLOW;
         let fd: number;
         try {
-          fd = fs.openat(par.fd, base, fs.O_WRONLY | fs.O_CREAT | fs.O_EXCL | fs.O_NOFOLLOW, 0o600);
+          fd = fs.openat(par.fd, base, flags, fileCreationMode(e));
         } catch (err) {
           if (!(err instanceof FsError) || err.errno !== 17) throw err;
           this.makeRoom(par, base, e);
-          fd = fs.openat(par.fd, base, fs.O_WRONLY | fs.O_CREAT | fs.O_EXCL | fs.O_NOFOLLOW, 0o600);
+          fd = fs.openat(par.fd, base, flags, fileCreationMode(e));
         }
         this.file = { fd, e, path: rel };
         return; // data and metadata follow
@@ -533,7 +555,8 @@ export class Unpacker {
     if (!this.rootless) fs.fchown(fd, e.uid, e.gid, path);
     this.xattrs(fd, e, path);
     if (isFile) {
-      if ((e.mode & 0o7000) || (e.mode & 0o777 & this.umask) || (e.mode & 0o777) !== 0o600 || !this.rootless) fs.fchmod(fd, e.mode, path);
+      // no fchmod when the creation mode stood (root's fchown clears setuid bits: those differ anyway)
+      if ((fileCreationMode(e) & ~this.umask) !== e.mode) fs.fchmod(fd, e.mode, path);
       fs.utimensat(fd, "", e.mtime, fs.AT_EMPTY_PATH);
     }
   }

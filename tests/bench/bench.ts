@@ -5,6 +5,7 @@
 import { copyFileSync, chmodSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { makeBusyboxRootfs, makeTempDir, removeTree } from "../lib/rootfs.ts";
+import { fmt, lpad, pad, quantile, ratio, version } from "./stats.ts";
 
 const N = Number(process.env.BENCH_N || 50);
 const BUNKER = process.env.BUNKER_BIN || join(import.meta.dir, "../../dist/bunker");
@@ -81,22 +82,6 @@ function run(argv: string[]): { code: number; ms: number; stderr: string } {
   return { code: r.exitCode ?? 128, ms: performance.now() - t0, stderr: r.stderr.toString() };
 }
 
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
-  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
-}
-
-const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "-");
-const ratio = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : "-");
-const pad = (s: string, n: number) => s.padEnd(n);
-const lpad = (s: string, n: number) => s.padStart(n);
-
-function version(argv: string[]): string {
-  const r = Bun.spawnSync(argv, { stderr: "pipe" });
-  return (r.stdout.toString() || r.stderr.toString()).split("\n")[0]!.trim();
-}
 
 console.log(`# bunker bench: ${N} runs each, interleaved, as uid ${process.getuid!()} (${process.env.USER ?? "?"})`);
 console.log(`# kernel ${version(["uname", "-r"])}, ${navigator.hardwareConcurrency} cpus, load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);

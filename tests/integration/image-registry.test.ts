@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { chainIds } from "../../src/image/digest.ts";
 import { buildImage, multiArchIndex, writeLayoutDir, ociLayoutFiles } from "../lib/image-builder.ts";
 import { imageCli } from "../lib/image-cli.ts";
+import { isRoot, ownerOf, USERS, type As } from "../lib/bunker.ts";
 import { makeTempDir, removeTree } from "../lib/rootfs.ts";
 import { PASSWORD, TestRegistry, USER, type AuthMode } from "../registry/registry.ts";
 
@@ -71,3 +72,89 @@ for (const mode of ["none", "basic", "token"] as AuthMode[]) {
     }, 60_000);
   });
 }
+
+// Blob storage behind a redirect (S3, a CDN): a front in this process passes
+// everything to the real registry (Basic auth) except blob GETs, which it
+// answers with a 307 to a second server on another port holding the bytes it
+// fetched from the registry.  The second server must never see credentials.
+describe.skipIf(!tools)("pull through a blob redirect to another host (auth: basic)", () => {
+  let dir: string;
+  let reg: TestRegistry;
+  let front: ReturnType<typeof Bun.serve>;
+  let blobHost: ReturnType<typeof Bun.serve>;
+  const parked = new Map<string, ArrayBuffer>();
+  const redirected: string[] = [];
+  const seenByBlobHost: (string | null)[] = [];
+  beforeAll(async () => {
+    dir = makeTempDir("bunker-reg-redirect");
+    reg = new TestRegistry(`${dir}/registry`, "basic");
+    writeLayoutDir(`${dir}/layout`, ociLayoutFiles([{ target: amd, name: "amd" }]));
+    await reg.start([[`oci:${dir}/layout:amd`, "test/busy:amd"]]);
+    blobHost = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (req) => {
+        seenByBlobHost.push(req.headers.get("authorization"));
+        const bytes = parked.get(new URL(req.url).pathname);
+        return bytes ? new Response(bytes) : new Response("no such blob", { status: 404 });
+      },
+    });
+    front = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: async (req) => {
+        const u = new URL(req.url);
+        const headers = new Headers(req.headers);
+        headers.delete("host");
+        const upstream = await fetch(`http://${reg.host}${u.pathname}${u.search}`, { method: req.method, headers, redirect: "manual" });
+        const blob = /^\/v2\/.+\/blobs\/(sha256:[a-f0-9]{64})$/.exec(u.pathname);
+        if (req.method === "GET" && blob && upstream.status === 200) {
+          const key = `/storage/${crypto.randomUUID()}`;
+          parked.set(key, await upstream.arrayBuffer());
+          redirected.push(blob[1]!);
+          return new Response(null, { status: 307, headers: { Location: `http://127.0.0.1:${blobHost.port}${key}` } });
+        }
+        const out = new Headers(upstream.headers);
+        out.delete("content-encoding"); // fetch decoded the body already
+        out.delete("content-length");
+        return new Response(upstream.body, { status: upstream.status, headers: out });
+      },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    front?.stop(true);
+    blobHost?.stop(true);
+    reg?.stop();
+    await reg?.proc?.exited;
+    if (dir) removeTree(dir);
+  });
+
+  for (const as of isRoot() ? USERS : ["root" as As]) {
+    test(`as ${as}: the pull follows the redirects, verifies every digest, the image runs, the blob host never sees Authorization`, async () => {
+      const home = makeTempDir(`bunker-reg-redirect-${as}`, ownerOf(as));
+      try {
+        const cli = (...args: string[]) => imageCli(as, ["--data-root", `${home}/store`, "--root", `${home}/state`, ...args], { XDG_CONFIG_HOME: `${home}/config` });
+        const hostPort = `127.0.0.1:${front.port}`;
+        expect((await cli("login", "--tls-verify=false", "-u", USER, "-p", PASSWORD, hostPort)).code).toBe(0);
+        const before = redirected.length;
+        const r = await cli("pull", "-q", "--tls-verify=false", `${hostPort}/test/busy:amd`);
+        expect(r.stderr).toBe("");
+        expect(r.code).toBe(0);
+        expect(r.stdout.trim()).toBe(amd.configDigest);
+        // the config and every layer came through the other host
+        expect(new Set(redirected.slice(before))).toEqual(new Set([amd.configDigest, ...amd.layers.map((l) => l.digest)]));
+        expect(seenByBlobHost.length).toBeGreaterThanOrEqual(amd.layers.length + 1);
+        expect(seenByBlobHost.filter((a) => a !== null)).toEqual([]);
+        const check = await cli("image", "check");
+        expect(check.stderr).toBe("");
+        expect(check.code).toBe(0);
+        const run = await cli("run", `${hostPort}/test/busy:amd`, "redirected");
+        expect(run.stderr).toBe("");
+        expect(run.stdout).toBe("hello from the image redirected\n");
+        expect(run.code).toBe(0);
+      } finally {
+        removeTree(home);
+      }
+    }, 60_000);
+  }
+});

@@ -5,6 +5,8 @@ import { TarReader, parseNumber, type TarEntry } from "../../src/image/tar.ts";
 import { tarBytes, tarHeader } from "../../src/image/tarwriter.ts";
 import { detectCompression, decompress } from "../../src/image/compress.ts";
 import { BunkerError } from "../../src/errors.ts";
+import { sha256 } from "../../src/image/digest.ts";
+import { InflatedBlob } from "../../src/image/inflate.ts";
 import { chunked, removeDir, tempDir } from "../lib/image-fixtures.ts";
 
 interface Got { e: TarEntry; data: string }
@@ -144,5 +146,48 @@ describe("decompression", () => {
     const broken = gz.slice(); broken.fill(7, 20, 60);
     const run = async () => { for await (const _ of decompress(chunked(broken))) {} };
     await expect(run()).rejects.toThrow(/decompress/);
+  });
+
+  test("a blob file inflated on the worker thread: same bytes and sha256, any compression, empty too", async () => {
+    const dir = tempDir();
+    try {
+      const plain = tarBytes(Array.from({ length: 40 }, (_, i) => ({ name: `f${i}`, data: `${i}`.repeat(30000 + i) })));
+      for (const [kind, bytes] of [["none", plain], ["gzip", Bun.gzipSync(plain)], ["zstd", Bun.zstdCompressSync(plain)], ["empty", new Uint8Array(0)]] as const) {
+        writeFileSync(`${dir}/${kind}`, bytes);
+        const blob = new InflatedBlob(`${dir}/${kind}`);
+        const parts: Uint8Array[] = [];
+        for await (const c of blob) parts.push(c);
+        const want = kind === "empty" ? bytes : plain;
+        expect(Buffer.concat(parts).equals(Buffer.from(want))).toBe(true);
+        expect(blob.digest).toBe(sha256(want));
+        expect(blob.bytes).toBe(want.length);
+      }
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  test("a corrupt blob file fails on the worker thread with a BunkerError; a consumer that stops early stops the worker", async () => {
+    const dir = tempDir();
+    try {
+      const gz = Bun.gzipSync(tarBytes([{ name: "f", data: "q".repeat(5000) }]));
+      const broken = gz.slice(); broken.fill(7, 20, 60);
+      writeFileSync(`${dir}/broken`, broken);
+      const run = async () => { for await (const _ of new InflatedBlob(`${dir}/broken`)) {} };
+      const err = await run().catch((e) => e);
+      expect(err).toBeInstanceOf(BunkerError);
+      expect(err.message).toMatch(/cannot decompress the gzip stream/);
+      expect(err.detail.fix).toMatch(/corrupt/);
+      const missing = await (async () => { for await (const _ of new InflatedBlob(`${dir}/nope`)) {} })().catch((e) => e);
+      expect(missing).toBeInstanceOf(BunkerError);
+      expect(missing.format()).toMatch(/cannot read a layer blob: .*\[.*nope\]/);
+      writeFileSync(`${dir}/big`, Bun.gzipSync(new Uint8Array(64 << 20)));
+      const blob = new InflatedBlob(`${dir}/big`);
+      let n = 0;
+      for await (const c of blob) if ((n += c.length) > 1 << 20) break;
+      expect(blob.digest).toBe(""); // not complete: no digest to trust
+    } finally {
+      removeDir(dir);
+    }
   });
 });

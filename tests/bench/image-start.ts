@@ -1,0 +1,66 @@
+// The image start benchmark behind `make bench` (run by tests/bench/run.sh as
+// the unprivileged test user): `bunker run IMAGE /bin/true` vs `bunker run
+// --rootfs DIR -- /bin/true` on the same busybox content (the image is a tar of
+// DIR, loaded into a private store), interleaved, BENCH_N runs each.  An image
+// defaults to --userns=auto when the user has a /etc/subuid range, a rootfs to
+// single: the rows with the other userns tell the image's cost from the id
+// mapping's.  Nothing is asserted.
+import { copyFileSync, chmodSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeBusyboxRootfs, makeTempDir, removeTree } from "../lib/rootfs.ts";
+import { oneLayerImage } from "./one-layer-image.ts";
+import { fmt, lpad, median, pad, quantile } from "./stats.ts";
+
+const N = Number(process.env.BENCH_N || 50);
+const BUNKER = process.env.BUNKER_BIN || join(import.meta.dir, "../../dist/bunker");
+
+const base = makeTempDir("bunker-bench-image");
+process.on("exit", () => removeTree(base));
+const rootfs = makeBusyboxRootfs(join(base, "rootfs"));
+const bin = join(base, "bunker");
+copyFileSync(BUNKER, bin);
+chmodSync(bin, 0o755);
+const store = join(base, "store");
+const image = await oneLayerImage(rootfs, ".", join(base, "image"), { Cmd: ["/bin/true"] });
+const load = Bun.spawnSync([bin, "--data-root", store, "load", "-i", image.layout], { stderr: "pipe" });
+const name = /Loaded image: (\S+)/.exec(load.stdout.toString())?.[1];
+if (load.exitCode !== 0 || !name) throw new Error(`bunker load: ${load.stderr.toString().trim()}`);
+
+const TRUE = ["/bin/true"];
+const rows: { name: string; argv: string[] }[] = [
+  { name: "--rootfs DIR", argv: [bin, "--data-root", store, "run", "--rootfs", rootfs, "--", ...TRUE] },
+  { name: "IMAGE", argv: [bin, "--data-root", store, "run", name, ...TRUE] },
+  { name: "--rootfs DIR, userns auto", argv: [bin, "--data-root", store, "run", "--userns", "auto", "--rootfs", rootfs, "--", ...TRUE] },
+  { name: "IMAGE, userns single", argv: [bin, "--data-root", store, "run", "--userns", "single", name, ...TRUE] },
+];
+
+console.log("");
+console.log(`# image start: ${N} runs each, interleaved, as uid ${process.getuid!()}; image ${name} (1 layer, ${image.entries} entries) = a tar of the rootfs dir; load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+const times = new Map<string, number[]>(rows.map((r) => [r.name, []]));
+const failed = new Map<string, string>();
+for (const r of rows) {
+  const w = Bun.spawnSync(r.argv, { stdout: "ignore", stderr: "pipe" });
+  if (w.exitCode !== 0) failed.set(r.name, `exit ${w.exitCode}: ${w.stderr.toString().trim().split("\n").at(-1)}`);
+}
+for (let i = 0; i < N; i++) {
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[(i + k) % rows.length]!;
+    if (failed.has(r.name)) continue;
+    const t0 = performance.now();
+    const p = Bun.spawnSync(r.argv, { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+    if (p.exitCode === 0) times.get(r.name)!.push(performance.now() - t0);
+  }
+}
+
+const ref = median(times.get("--rootfs DIR")!);
+console.log(`bunker run of /bin/true: IMAGE vs --rootfs DIR (ms, wall clock)`);
+console.log(`${pad("root", 27)}${lpad("median", 9)}${lpad("p10", 9)}${lpad("p90", 9)}${lpad("vs DIR", 9)}`);
+for (const r of rows) {
+  if (failed.has(r.name)) {
+    console.log(`${pad(r.name, 27)} failed: ${failed.get(r.name)}`);
+    continue;
+  }
+  const t = times.get(r.name)!;
+  const m = median(t);
+  console.log(`${pad(r.name, 27)}${lpad(fmt(m), 9)}${lpad(fmt(quantile(t, 0.1)), 9)}${lpad(fmt(quantile(t, 0.9)), 9)}${lpad(`${m >= ref ? "+" : ""}${fmt(m - ref)}`, 9)}`);
+}
