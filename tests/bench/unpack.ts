@@ -21,9 +21,17 @@ const BUNKER = process.env.BUNKER_BIN || join(import.meta.dir, "../../dist/bunke
 const [work, scratch] = process.argv.slice(2);
 if (!work || !scratch) throw new Error("usage: unpack.ts LAYERDIR SCRATCHDIR (directories on tmpfs)");
 
-/** rm -rf that also gets through directories unpacked read-only (umoci, rootless tar). */
+/**
+ * rm -rf that also gets through directories unpacked read-only (umoci, rootless
+ * tar) and through a rootless bunker store, whose layers belong to the user's
+ * subordinate ids: `bunker rmi` removes those in a user namespace.
+ */
 function clear(path: string): void {
   if (!existsSync(path)) return;
+  if (existsSync(join(path, "layers"))) {
+    const ids = Bun.spawnSync([BUNKER, "--data-root", path, "images", "-q"]).stdout.toString().split("\n").filter(Boolean);
+    if (ids.length) Bun.spawnSync([BUNKER, "--data-root", path, "rmi", "-f", ...ids], { stdout: "ignore" });
+  }
   Bun.spawnSync(["chmod", "-R", "u+rwx", path], { stderr: "ignore" });
   rmSync(path, { recursive: true, force: true });
 }
