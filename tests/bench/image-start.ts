@@ -15,7 +15,12 @@ const N = Number(process.env.BENCH_N || 50);
 const BUNKER = process.env.BUNKER_BIN || join(import.meta.dir, "../../dist/bunker");
 
 const base = makeTempDir("bunker-bench-image");
-process.on("exit", () => removeTree(base));
+/** the loaded image: its layers belong to subordinate ids (rootless), which bunker rmi removes in a user namespace */
+let loaded: { bin: string; store: string; name: string } | undefined;
+process.on("exit", () => {
+  if (loaded) Bun.spawnSync([loaded.bin, "--data-root", loaded.store, "rmi", "-f", loaded.name], { stdout: "ignore", stderr: "ignore" });
+  removeTree(base);
+});
 const rootfs = makeBusyboxRootfs(join(base, "rootfs"));
 const bin = join(base, "bunker");
 copyFileSync(BUNKER, bin);
@@ -25,6 +30,7 @@ const image = await oneLayerImage(rootfs, ".", join(base, "image"), { Cmd: ["/bi
 const load = Bun.spawnSync([bin, "--data-root", store, "load", "-i", image.layout], { stderr: "pipe" });
 const name = /Loaded image: (\S+)/.exec(load.stdout.toString())?.[1];
 if (load.exitCode !== 0 || !name) throw new Error(`bunker load: ${load.stderr.toString().trim()}`);
+loaded = { bin, store, name };
 
 const TRUE = ["/bin/true"];
 const rows: { name: string; argv: string[] }[] = [
