@@ -15,6 +15,9 @@ import { errnoName } from "../sys/errno.ts";
 import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
 import type { ImageConfig } from "../image/types.ts";
+import { defaultDataRoot } from "../image/data-root.ts";
+import { readLaunchRecord, writeLaunchRecord } from "../image/launch-cache.ts";
+import { userFromFiles } from "../image/image-user.ts";
 import type { DriverChoice } from "../image/driver.ts";
 import { forwardSignals, supervise } from "../sys/shim.ts";
 import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
@@ -241,9 +244,10 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         // a private copy, owned as this container's map needs; removed with the state dir
         await image.flatten(rootPath, maps);
       } else {
-        // the layers as overlay lowers, a private upper: starting a container copies nothing
+        // the layers as overlay lowers, a private upper: starting a container copies nothing;
+        // volatile: the upper dies with the container, so its unmount need not sync it
         for (const d of ["rootfs", "upper", "work"]) mkdirSync(`${dir}/${d}`);
-        rootMount = { fstype: "overlay", data: `lowerdir=${image.lowerDirs.join(":")},upperdir=${dir}/upper,workdir=${dir}/work,userxattr` };
+        rootMount = { fstype: "overlay", data: `lowerdir=${image.lowerDirs.join(":")},upperdir=${dir}/upper,workdir=${dir}/work,userxattr,volatile` };
         if (rootMount.data.length > 4000) throw new BunkerError(`run: the image has too many layers for one overlay mount (${image.lowerDirs.length})`, { errno: "E2BIG", fix: "flatten the image (bunker save/load) or use fewer layers" });
       }
     } else if (host) {
@@ -355,17 +359,33 @@ interface OpenedImage {
 
 async function openImage(ref: string, g: GlobalOptions, pull: string | undefined): Promise<OpenedImage> {
   if (pull !== undefined && !["missing", "never", "always"].includes(pull)) throw new BunkerError(`run: --pull must be missing, never or always (got "${pull}")`, { errno: "EINVAL" });
-  // imported here: a run of a rootfs does not load the image code
-  const { flattenImageRootfs, prepareImageRootfs, resolveImageUser } = await import("../image/rootfs.ts");
+  const dataRoot = g.dataRoot ?? defaultDataRoot();
+  const flatten = async (id: string, dest: string, maps: IdMaps) => (await import("../image/rootfs.ts")).flattenImageRootfs(id, dest, { dataRoot, pull: "never", maps });
+  // the overlay driver, when nothing forces one, for a reference run before: one small file
+  const forced = g.storageDriver !== undefined || !!process.env.BUNKER_STORAGE_DRIVER;
+  const cached = forced || pull === "always" ? undefined : readLaunchRecord(dataRoot, ref);
+  if (cached) {
+    for (const n of cached.notes) process.stderr.write(`bunker: note: ${n}\n`);
+    return {
+      ...cached,
+      storage: { driver: "overlay", why: "kernel overlayfs works in a user namespace (remembered)" },
+      flatten: (dest, maps) => flatten(cached.id, dest, maps),
+      resolveUser: (u) => userFromFiles(cached.passwd, cached.group, u),
+    };
+  }
+  // imported here: a run of a rootfs, or of an image run before, does not load the store's code
+  const { prepareImageRootfs, readImageFile } = await import("../image/rootfs.ts");
   const { chooseStorageDriver } = await import("../image/driver.ts");
-  const storage = await chooseStorageDriver({ flag: g.storageDriver, dataRoot: g.dataRoot });
-  const img = await prepareImageRootfs(ref, { dataRoot: g.dataRoot, pull: pull as "missing" | "never" | "always" | undefined });
+  const storage = await chooseStorageDriver({ flag: g.storageDriver, dataRoot });
+  const img = await prepareImageRootfs(ref, { dataRoot, pull: pull as "missing" | "never" | "always" | undefined });
   for (const n of img.notes) process.stderr.write(`bunker: note: ${n}\n`);
+  const passwd = readImageFile(img.lowerDirs, "/etc/passwd") ?? "", group = readImageFile(img.lowerDirs, "/etc/group") ?? "";
+  if (!forced && storage.driver === "overlay") writeLaunchRecord(dataRoot, { ref, id: img.id, lowerDirs: img.lowerDirs, config: img.config, notes: img.notes, passwd, group });
   return {
     ...img,
     storage,
-    flatten: (dest, maps) => flattenImageRootfs(img.id, dest, { dataRoot: g.dataRoot, pull: "never", maps }),
-    resolveUser: (u) => resolveImageUser(img.lowerDirs, u),
+    flatten: (dest, maps) => flatten(img.id, dest, maps),
+    resolveUser: (u) => userFromFiles(passwd, group, u),
   };
 }
 

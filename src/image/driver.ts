@@ -13,7 +13,7 @@ import { release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { BunkerError } from "../errors.ts";
 import { probeOverlay } from "../container/probe.ts";
-import { defaultDataRoot } from "./store.ts";
+import { defaultDataRoot } from "./data-root.ts";
 
 export type StorageDriver = "overlay" | "copy";
 

@@ -24,8 +24,8 @@
 //  - without overlay (old kernel, odd filesystem, --storage-driver copy):
 //    `flattenImageRootfs` makes a private copy (all layers applied, whiteouts
 //    resolved) into a directory, owned as the container's map needs.
-//  - the user: `resolveImageUser(img.lowerDirs, img.config.User)` reads the
-//    image's /etc/passwd and /etc/group (through the layers, whiteouts honoured).
+//  - the user: `readImageFile(img.lowerDirs, "/etc/passwd")` (and group) read
+//    through the layers, whiteouts honoured, for userFromFiles (image-user.ts).
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import { join, relative } from "node:path";
 import { BunkerError } from "../errors.ts";
@@ -161,29 +161,3 @@ export function readImageFile(lowerDirs: string[], path: string): string | undef
   return undefined;
 }
 
-export interface ImageUser {
-  uid: number;
-  gid: number;
-  additionalGids: number[];
-  home?: string;
-}
-
-/** Resolves the image's USER ("name", "uid", "name:group", "uid:gid") through its /etc/passwd and /etc/group. */
-export function resolveImageUser(lowerDirs: string[], user: string | undefined): ImageUser {
-  const spec = user || "0";
-  const [u, g] = spec.split(":") as [string, string | undefined];
-  const passwd = (readImageFile(lowerDirs, "/etc/passwd") ?? "").split("\n").map((l) => l.split(":"));
-  const group = (readImageFile(lowerDirs, "/etc/group") ?? "").split("\n").map((l) => l.split(":"));
-  const pw = /^\d+$/.test(u) ? passwd.find((p) => p[2] === u) : passwd.find((p) => p[0] === u);
-  if (!pw && !/^\d+$/.test(u)) throw new BunkerError(`user "${u}" is not in the image's /etc/passwd`, { errno: "ENOENT", fix: "use a numeric uid or a user the image defines" });
-  const uid = pw ? Number(pw[2]) : Number(u);
-  let gid = pw ? Number(pw[3]) : 0;
-  if (g !== undefined) {
-    const gr = /^\d+$/.test(g) ? undefined : group.find((x) => x[0] === g);
-    if (!gr && !/^\d+$/.test(g)) throw new BunkerError(`group "${g}" is not in the image's /etc/group`, { errno: "ENOENT", fix: "use a numeric gid or a group the image defines" });
-    gid = gr ? Number(gr[2]) : Number(g);
-  }
-  const name = pw?.[0];
-  const additionalGids = g === undefined && name ? group.filter((x) => (x[3] ?? "").split(",").includes(name)).map((x) => Number(x[2])).filter((x) => x !== gid) : [];
-  return { uid, gid, additionalGids, home: pw?.[5] };
-}

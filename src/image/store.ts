@@ -11,7 +11,6 @@
 // checked; images.json and each layer are updated under an exclusive flock, so
 // concurrent pulls (of one image or of images sharing layers) never corrupt it.
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { BunkerError, fromSysError } from "../errors.ts";
 import * as fs from "../sys/fsat.ts";
@@ -52,10 +51,7 @@ export interface LayerInfo {
   owners?: LayerOwners;
 }
 
-export function defaultDataRoot(): string {
-  const xdg = process.env.XDG_DATA_HOME;
-  return join(xdg && xdg.startsWith("/") ? xdg : join(process.env.HOME || homedir(), ".local/share"), "bunker");
-}
+export { defaultDataRoot } from "./data-root.ts";
 
 /**
  * Removes TREE (unpacked by this user) with whatever it holds: files of

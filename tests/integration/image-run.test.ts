@@ -91,6 +91,28 @@ for (const as of USERS) {
       expect(n.code).toBe(125);
       expect(n.stderr).toContain("run: no command given");
     });
+
+    test("a later run of a reference reads its launch record; a name moved by tag, an rmi and a lost layer are still seen", async () => {
+      const other = buildImage({ config: { Env: ["PATH=/app:/bin"], Entrypoint: ["/app/hello"], Cmd: ["other"], WorkingDir: "/app", User: "0" } });
+      writeFileSync(`${dir}/other.tar`, dockerArchive([{ image: other, tags: ["test/other:1"] }]));
+      expect((await b(["load", "-i", `${dir}/other.tar`])).code).toBe(0);
+      expect((await b(["run", "test/other:1"])).stdout).toBe("hello from the image other\n");
+      expect(readdirSync(`${store}/launch`).filter((f) => f.endsWith(".json")).length).toBeGreaterThan(0);
+      expect((await b(["run", "test/other:1"])).stdout).toBe("hello from the image other\n");
+      // the name moves to another image: the record no longer describes the store
+      expect((await b(["tag", "test/app:1", "test/other:1"])).code).toBe(0);
+      expect((await b(["run", "test/other:1"])).stdout).toBe("hello from the image world\n");
+      expect((await b(["rmi", "test/other:1"])).code).toBe(0);
+      const gone = await b(["run", "--pull", "never", "test/other:1"]);
+      expect(gone.stderr).toMatch(/^bunker: no such image: test\/other:1: ENOENT/);
+      // a layer lost behind the store's back: the slow path's error, not a failed mount
+      expect((await b(["run", "test/app:1"])).code).toBe(0);
+      const layer = readdirSync(`${store}/layers`).find((f) => !f.endsWith(".json"))!;
+      removeTree(`${store}/layers/${layer}`);
+      const lost = await b(["run", "test/app:1"]);
+      expect(lost.code).toBe(125);
+      expect(lost.stderr).toMatch(/^bunker: the image store lost layer sha256:[0-9a-f]{64}: ENOENT/);
+    });
   });
 }
 

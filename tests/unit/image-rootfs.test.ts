@@ -2,7 +2,10 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { loadArchive } from "../../src/image/archive.ts";
-import { flattenImageRootfs, prepareImageRootfs, readImageFile, resolveImageUser } from "../../src/image/rootfs.ts";
+import { flattenImageRootfs, prepareImageRootfs, readImageFile } from "../../src/image/rootfs.ts";
+import { userFromFiles } from "../../src/image/image-user.ts";
+
+const resolveImageUser = (lowerDirs: string[], user: string) => userFromFiles(readImageFile(lowerDirs, "/etc/passwd") ?? "", readImageFile(lowerDirs, "/etc/group") ?? "", user);
 import { Store } from "../../src/image/store.ts";
 import { buildImage, ociLayoutFiles, tarOfFiles } from "../lib/image-builder.ts";
 import { removeDir, tempDir } from "../lib/image-fixtures.ts";

@@ -1,0 +1,10 @@
+// Where the image store lives: --data-root, else $XDG_DATA_HOME/bunker, else
+// ~/.local/share/bunker.  Its own module: `run IMAGE`'s fast path needs it
+// without loading the store.
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+export function defaultDataRoot(): string {
+  const xdg = process.env.XDG_DATA_HOME;
+  return join(xdg && xdg.startsWith("/") ? xdg : join(process.env.HOME || homedir(), ".local/share"), "bunker");
+}

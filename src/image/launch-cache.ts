@@ -1,0 +1,79 @@
+// What `bunker run IMAGE` needs from the store, kept per image reference: a
+// later run of the same reference reads this one small file instead of the
+// store's index, manifest, config, layer records and the image's passwd and
+// group files, and does not load the store's code (together ~5 ms of cold
+// JavaScript, the whole difference to `run --rootfs DIR`).
+//
+// A record is used only while it provably describes the store:
+//  - images.json is the same file: every change of names (pull, load, tag,
+//    rmi, prune) renames a new one into place, so inode, size and mtime move;
+//  - the kernel is the one the overlay probe ran on (the driver was overlay);
+//  - every layer directory is still there.
+// Otherwise `run` takes the slow path, with its checks and clear errors, and
+// writes a new record.  A record that cannot be written is no error: it is a
+// cache.
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { release } from "node:os";
+import { join } from "node:path";
+import type { ImageConfig } from "./types.ts";
+
+export interface LaunchRecord {
+  /** the reference as the user gave it */
+  ref: string;
+  id: string;
+  /** the unpacked layers, topmost first */
+  lowerDirs: string[];
+  config: ImageConfig;
+  notes: string[];
+  /** the image's /etc/passwd and /etc/group ("" when missing) */
+  passwd: string;
+  group: string;
+}
+
+interface Stored extends LaunchRecord {
+  v: 1;
+  /** images.json's identity when the record was written */
+  index: string;
+  kernel: string;
+}
+
+function indexStamp(dataRoot: string): string | undefined {
+  try {
+    const st = statSync(join(dataRoot, "images.json"));
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function recordPath(dataRoot: string, ref: string): string {
+  return join(dataRoot, "launch", `${Bun.hash(ref).toString(16)}.json`);
+}
+
+/** REF's record, when it is still true of the store at DATA_ROOT */
+export function readLaunchRecord(dataRoot: string, ref: string): LaunchRecord | undefined {
+  let s: Stored;
+  try {
+    s = JSON.parse(readFileSync(recordPath(dataRoot, ref), "utf8")) as Stored;
+  } catch {
+    return undefined;
+  }
+  if (s.v !== 1 || s.ref !== ref || s.kernel !== release() || s.index !== indexStamp(dataRoot)) return undefined;
+  if (!s.lowerDirs.every((d) => existsSync(d))) return undefined;
+  return s;
+}
+
+/** remembers REC for the next run of rec.ref (an overlay run: see the conditions above) */
+export function writeLaunchRecord(dataRoot: string, rec: LaunchRecord): void {
+  const index = indexStamp(dataRoot);
+  if (!index) return;
+  const path = recordPath(dataRoot, rec.ref);
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    mkdirSync(join(dataRoot, "launch"), { recursive: true, mode: 0o700 });
+    writeFileSync(tmp, JSON.stringify({ v: 1, index, kernel: release(), ...rec } satisfies Stored));
+    renameSync(tmp, path);
+  } catch {
+    /* a read-only or full store: the next run takes the slow path again */
+  }
+}

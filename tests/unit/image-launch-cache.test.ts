@@ -1,0 +1,51 @@
+// The launch record of `run IMAGE`: read back only while it is true of the store.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readLaunchRecord, writeLaunchRecord, type LaunchRecord } from "../../src/image/launch-cache.ts";
+import { userFromFiles } from "../../src/image/image-user.ts";
+
+const root = mkdtempSync(join(tmpdir(), "bunker-launch-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const layer = join(root, "layers", "a");
+mkdirSync(layer, { recursive: true });
+const record: LaunchRecord = { ref: "test/app:1", id: "sha256:" + "1".repeat(64), lowerDirs: [layer], config: { Cmd: ["sh"] }, notes: [], passwd: "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n", group: "root:x:0:\nwheel:x:10:app\n" };
+/** images.json replaced the way the store does it (a new file renamed into place) */
+const writeIndex = (text: string) => {
+  writeFileSync(join(root, "images.json.tmp"), text);
+  renameSync(join(root, "images.json.tmp"), join(root, "images.json"));
+};
+
+describe("launch records", () => {
+  test("no images.json: nothing is written", () => {
+    writeLaunchRecord(root, record);
+    expect(readLaunchRecord(root, record.ref)).toBeUndefined();
+  });
+
+  test("read back while images.json and the layers are as they were, for that reference only", () => {
+    writeIndex('{"version":1,"images":[]}');
+    writeLaunchRecord(root, record);
+    expect(readLaunchRecord(root, record.ref)).toMatchObject({ id: record.id, lowerDirs: [layer], config: { Cmd: ["sh"] } });
+    expect(readLaunchRecord(root, "test/app:2")).toBeUndefined();
+  });
+
+  test("a new images.json (a tag, an rmi, a pull) makes it stale", () => {
+    writeIndex('{"version":1,"images":[]}');
+    expect(readLaunchRecord(root, record.ref)).toBeUndefined();
+    writeLaunchRecord(root, record);
+    expect(readLaunchRecord(root, record.ref)).toBeDefined();
+  });
+
+  test("a lost layer dir makes it stale", () => {
+    rmSync(layer, { recursive: true });
+    expect(readLaunchRecord(root, record.ref)).toBeUndefined();
+  });
+
+  test("the user resolves from the kept passwd and group", () => {
+    expect(userFromFiles(record.passwd, record.group, "app")).toEqual({ uid: 1000, gid: 1000, additionalGids: [10], home: "/home/app" });
+    expect(userFromFiles(record.passwd, record.group, "1000:wheel")).toMatchObject({ uid: 1000, gid: 10, additionalGids: [] });
+    expect(() => userFromFiles(record.passwd, record.group, "ghost")).toThrow(/not in the image's \/etc\/passwd/);
+  });
+});
