@@ -474,6 +474,8 @@ export class Store {
         });
         if (!l.endsWith(".json")) removed++;
       }
+      // run IMAGE's launch records (src/image/launch-cache.ts): a cache, rebuilt on the next run
+      rmSync(join(this.root, "launch"), { recursive: true, force: true });
       return removed;
     });
   }
