@@ -46,7 +46,8 @@ dist/bunker: build/libbunker.so build/bunker-monitor $(SRC) package.json | $(BUN
 
 # README's first command: install what is missing, build, run a sandbox of the host.
 demo:
-	@command -v gcc >/dev/null || { echo "installing gcc"; apt-get install -y gcc make >/dev/null; }
+	@command -v gcc >/dev/null || { echo "installing gcc"; apt-get install -y gcc make libc6-dev >/dev/null; }
+	@command -v musl-gcc >/dev/null || [ "$$(id -u)" != 0 ] || { echo "installing musl-tools (the small monitor)"; apt-get install -y musl-tools >/dev/null; }
 	$(MAKE) all
 	./dist/bunker run --rootfs host --hostname demo -- /bin/sh -c 'echo "hello from $$(hostname): pid $$$$, uid $$(id -u), $$(ls /sys/class/net | tr "\n" " ")"; cat /proc/self/uid_map'
 
