@@ -1,5 +1,6 @@
 /* bunker shim: clone the container's first process, run the Plan's ops in it,
- * execve; supervise it from the parent.  See shim.h for the wire format.
+ * execve.  See shim.h for the wire format; waiting for the container and
+ * forwarding signals to it is c/supervise.c.
  *
  * Rules for everything reached from child_main(): raw syscalls and
  * async-signal-safe libc only.  The parent is a multi-threaded Bun process,
