@@ -2,7 +2,7 @@
 // rootless, with a private storage/run root, an image imported offline from
 // the busybox rootfs, and a containers.conf that names bunker.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { asUserArgv, bunkerBinary, chownTree, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs, runInPty } from "../lib/index.ts";
 
@@ -40,6 +40,12 @@ d("podman with bunker as its runtime (rootless)", () => {
     await runAs(as, asUserArgv(as, [script, "system", "migrate"]), { cwd: base });
     // vfs layers carry files owned by subordinate ids: remove them from inside podman's user namespace
     await runAs(as, asUserArgv(as, [script, "unshare", "rm", "-rf", `${base}/storage`, `${base}/run`]), { cwd: base });
+    // rootless podman keeps a pause process (catatonit) holding its user namespace: stop it too
+    try {
+      process.kill(Number(readFileSync(`${base}/xdg/libpod/tmp/pause.pid`, "utf8").trim()), "SIGKILL");
+    } catch {
+      /* root: no pause process */
+    }
     removeTree(base);
   });
 
