@@ -12,10 +12,11 @@
 // Otherwise `run` takes the slow path, with its checks and clear errors, and
 // writes a new record.  A record that cannot be written is no error: it is a
 // cache.
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
 import { join } from "node:path";
 import type { ImageConfig } from "./types.ts";
+import { imagesFile } from "./data-root.ts";
 
 export interface LaunchRecord {
   /** the reference as the user gave it */
@@ -39,15 +40,17 @@ interface Stored extends LaunchRecord {
 
 function indexStamp(dataRoot: string): string | undefined {
   try {
-    const st = statSync(join(dataRoot, "images.json"));
+    const st = statSync(imagesFile(dataRoot));
     return `${st.ino}:${st.size}:${st.mtimeMs}`;
   } catch {
     return undefined;
   }
 }
 
+const recordsDir = (dataRoot: string) => join(dataRoot, "launch");
+
 function recordPath(dataRoot: string, ref: string): string {
-  return join(dataRoot, "launch", `${Bun.hash(ref).toString(16)}.json`);
+  return join(recordsDir(dataRoot), `${Bun.hash(ref).toString(16)}.json`);
 }
 
 /** REF's record, when it is still true of the store at DATA_ROOT */
@@ -70,10 +73,15 @@ export function writeLaunchRecord(dataRoot: string, rec: LaunchRecord): void {
   const path = recordPath(dataRoot, rec.ref);
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    mkdirSync(join(dataRoot, "launch"), { recursive: true, mode: 0o700 });
+    mkdirSync(recordsDir(dataRoot), { recursive: true, mode: 0o700 });
     writeFileSync(tmp, JSON.stringify({ v: 1, index, kernel: release(), ...rec } satisfies Stored));
     renameSync(tmp, path);
   } catch {
     /* a read-only or full store: the next run takes the slow path again */
   }
+}
+
+/** forgets every record (gc: the store changed under them; the next run rebuilds its own) */
+export function dropLaunchRecords(dataRoot: string): void {
+  rmSync(recordsDir(dataRoot), { recursive: true, force: true });
 }

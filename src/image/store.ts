@@ -20,6 +20,8 @@ import { formatReference, parseReference, repoName } from "./reference.ts";
 import type { ImageConfigFile, Manifest } from "./types.ts";
 import { Unpacker, type UnpackStats } from "./unpack.ts";
 import { chownToImageOwners, imageOwnerMaps, layerOwners, type LayerOwners } from "./owners.ts";
+import { imagesFile } from "./data-root.ts";
+import { dropLaunchRecords } from "./launch-cache.ts";
 import { removeOwnedTree } from "../container/cleanup.ts";
 import { singleMaps } from "../container/idmap.ts";
 
@@ -76,7 +78,7 @@ export class Store {
     this.layers = join(root, "layers");
     this.tmp = join(root, "tmp");
     this.locks = join(root, "locks");
-    this.indexPath = join(root, "images.json");
+    this.indexPath = imagesFile(root);
     try {
       for (const d of [this.blobs, this.layers, this.tmp, this.locks]) mkdirSync(d, { recursive: true, mode: 0o700 });
     } catch (e) {
@@ -474,8 +476,7 @@ export class Store {
         });
         if (!l.endsWith(".json")) removed++;
       }
-      // run IMAGE's launch records (src/image/launch-cache.ts): a cache, rebuilt on the next run
-      rmSync(join(this.root, "launch"), { recursive: true, force: true });
+      dropLaunchRecords(this.root);
       return removed;
     });
   }

@@ -67,9 +67,13 @@ export function forwardSignals(): void {
   if (r < 0) throw new BunkerError("cannot set up signal forwarding", { errno: -r });
 }
 
+/** the embedded monitor executable, read once (a foreground --init run needs it twice) */
+let monitor: Buffer | undefined;
+const monitorImage = () => (monitor ??= readFileSync(monitorPath));
+
 /** the monitor executable in a sealed memfd (see c/shim.c), or -errno */
 export function monitorMemfd(): number {
-  const image = readFileSync(monitorPath);
+  const image = monitorImage();
   return shim().bk_sealed_memfd(ptr(image), image.byteLength);
 }
 
@@ -79,7 +83,7 @@ export function monitorMemfd(): number {
  * exec failed, with its -errno.
  */
 export function execMonitor(args: string[], keep: number): number {
-  const image = readFileSync(monitorPath);
+  const image = monitorImage();
   const buf = Buffer.from(args.map((a) => a + "\0").join(""));
   return shim().bk_exec_monitor(ptr(image), image.byteLength, ptr(buf), buf.byteLength, keep);
 }
