@@ -25,6 +25,11 @@
  * -d): the shim's init op exec's it from a sealed memfd with
  *   --init=PID       the command, which the init waits for (bk_init_loop)
  *   --exit-fd=FD     where to write its exit status (a detached run), or -1
+ *
+ * And it holds bunker's shared user namespace (src/container/userns.ts):
+ *   --hold-userns    sleep until killed, in a session of its own, with no
+ *                    open files, so the namespace (and its newuidmap-written
+ *                    maps) stays for the next container to join
  */
 #define _GNU_SOURCE
 #include "shim.h"
@@ -188,12 +193,33 @@ static int remove_cgroup(const char *cg) {
   }
 }
 
+/* the shared user namespace's holder: it keeps nothing else alive (no cwd,
+ * no fds: a caller reading bunker's stdout to EOF is not held up by it) */
+static __attribute__((noreturn)) void hold_userns(void) {
+  (void)prctl(PR_SET_NAME, "bunker-userns", 0, 0, 0);
+  (void)setsid();
+  (void)chdir("/");
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd < 3; fd++) {
+    if (null >= 0) dup2(null, fd);
+    else close(fd);
+  }
+  for (int fd = 3; fd < 1024; fd++) close(fd);
+  sigset_t all;
+  sigfillset(&all);
+  sigdelset(&all, SIGTERM);
+  sigprocmask(SIG_SETMASK, &all, NULL);
+  signal(SIGTERM, SIG_DFL);
+  for (;;) pause();
+}
+
 int main(int argc, char **argv) {
   /* comm, else "memfd:bunker-mo" in ps */
   if (argc == 3 && arg_value(argv[1], "--init=") && arg_value(argv[2], "--exit-fd=")) {
     (void)prctl(PR_SET_NAME, "bunker-init", 0, 0, 0);
     bk_init_loop(atoi(arg_value(argv[1], "--init=")), atoi(arg_value(argv[2], "--exit-fd=")));
   }
+  if (argc == 2 && !strcmp(argv[1], "--hold-userns")) hold_userns();
   (void)prctl(PR_SET_NAME, "bunker-monitor", 0, 0, 0);
   int pid = -1, pty = -1, flags = 0, sr = -1, sw = -1;
   const char *dir = NULL, *finish = NULL, *cgroup = NULL, *v;

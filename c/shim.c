@@ -1063,12 +1063,49 @@ static void op_exec(struct child *c, const struct op *op) {
   fail(c, err, 0, (err == ENOENT || err == ENOTDIR) ? 127 : 126);
 }
 
+static int child_setup(void *arg);
+
+/* BK_JOIN_USERNS: the user namespace exists already (bunker's shared one,
+ * src/container/userns.ts), so the clone made none and this child joins it
+ * (the plan's first op, a SETNS of a user namespace), then makes the other
+ * namespaces, now owned by it.  A pid namespace takes effect for children
+ * only: a second process is cloned into it with CLONE_PARENT, so it is
+ * bunker's child as if it had been cloned directly, and its pid goes to
+ * bunker (BK_MSG_PID) before this intermediate exits.  CLONE_VM with a stack
+ * of its own: no page tables are copied. */
+static void join_userns(struct child *c, uint64_t flags) {
+  struct plan_iter it = plan_begin(c);
+  struct op op;
+  c->op_index = 0;
+  if (!plan_next(&it, &op) || op.code != BK_OP_SETNS || op_int(&op, 0) != CLONE_NEWUSER) fail(c, EINVAL, 3, 125);
+  op_setns(c, &op);
+  int ns = (int)(flags & (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID));
+  if (ns && unshare(ns) < 0) fail(c, errno, 4, 125);
+  if (!(flags & CLONE_NEWPID)) return;
+  uint8_t *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) fail(c, errno, 5, 125);
+  /* CLONE_PARENT_SETTID: the child's pid in our (bunker's) pid namespace is
+   * in c->hostpid before the child runs */
+  int pid = clone(child_setup, stack + STACK_SIZE, CLONE_VM | CLONE_PARENT | CLONE_PARENT_SETTID | SIGCHLD, c, &c->hostpid);
+  if (pid < 0) fail(c, errno, 5, 125);
+  send_msg(c->sock, BK_MSG_PID, pid, 0, 0);
+  _exit(0);
+}
+
 static int child_main(void *arg) {
   struct child *c = arg;
   int32_t go[2];
   /* blocked until the parent has written uid_map/gid_map and joined the cgroup */
   if (read(c->sock, go, sizeof go) != sizeof go || go[0] != 'G') _exit(125);
   c->hostpid = go[1];
+  uint64_t flags;
+  memcpy(&flags, c->plan + 8, 8);
+  if (flags & BK_JOIN_USERNS) join_userns(c, flags);
+  return child_setup(c);
+}
+
+static int child_setup(void *arg) {
+  struct child *c = arg;
   uint64_t flags;
   memcpy(&flags, c->plan + 8, 8);
   if (flags & CLONE_NEWCGROUP) {
@@ -1089,6 +1126,7 @@ static int child_main(void *arg) {
   }
   struct plan_iter it = plan_begin(c);
   struct op op;
+  if (flags & BK_JOIN_USERNS) (void)plan_next(&it, &op); /* joined already */
   while (plan_next(&it, &op)) {
     c->op_index = (int)it.index;
     switch (op.code) {
@@ -1176,6 +1214,15 @@ int bk_flock(int fd, int op) { return flock(fd, op) < 0 ? -errno : 0; }
 
 int bk_mkfifo(const char *path, int mode) { return mkfifo(path, (mode_t)mode) < 0 ? -errno : 0; }
 
+/* waits for our child PID to exit (no signal forwarding, unlike bk_supervise):
+ * its wait status, or -errno */
+int bk_reap(int pid) {
+  int st;
+  int r;
+  do r = waitpid(pid, &st, __WALL); while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : st;
+}
+
 int bk_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0; }
 
 /* OCI --console-socket: send the pty master to the caller (conmon) */
@@ -1250,7 +1297,9 @@ int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   struct child *c = (struct child *)(region + child_off);
   *c = (struct child){region + plan_off, len, sv[1], -1, -1, -1, -1, -1, -1, 0, -1};
   /* the cgroup namespace is made by the child after "go" (see child_main) */
-  int pid = clone(child_main, region + STACK_SIZE, (int)(flags & ~(uint64_t)CLONE_NEWCGROUP) | SIGCHLD, c);
+  uint64_t cf = flags & ~(uint64_t)CLONE_NEWCGROUP & 0xffffffffu;
+  if (flags & BK_JOIN_USERNS) cf &= ~(uint64_t)(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID);
+  int pid = clone(child_main, region + STACK_SIZE, (int)cf | SIGCHLD, c);
   int e = errno;
   close(sv[1]);
   if (!(flags & CLONE_VM) || pid < 0) {

@@ -19,6 +19,11 @@
 
 #define BK_MAGIC 0x31504b42u /* "BKP1" */
 
+/* a flag of the header's clone_flags above the kernel's 32 bits: the plan's
+ * first op joins an existing user namespace (SETNS of CLONE_NEWUSER); the
+ * other CLONE_NEW* flags are then made by unshare() after it (c/shim.c) */
+#define BK_JOIN_USERNS (1ull << 40)
+
 enum bk_op {
   BK_OP_MOUNT = 1,      /* s: src, target, fstype, data; i: flags, opflags */
   BK_OP_BIND = 2,       /* s: src, target; i: opflags, attr_set, attr_clr */

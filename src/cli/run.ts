@@ -1,10 +1,11 @@
 // bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BunkerError } from "../errors.ts";
 import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { autoMaps, singleMaps, subRange, userName, type IdMaps } from "../container/idmap.ts";
+import { autoMaps, needsHelper, singleMaps, subRange, userName, type IdMaps } from "../container/idmap.ts";
+import { sharedUserns, sharedUsernsEnabled } from "../container/userns.ts";
 import { pidStartTime, writeState } from "../container/state.ts";
 import { launch } from "../container/launch.ts";
 import { stateRoot } from "../container/paths.ts";
@@ -299,6 +300,12 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     if (g.debug) for (const op of plan.ops) console.error(`bunker: debug: plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
     checkUserMapped(user, maps);
     const debug = g.debug ? (m: string) => console.error(`bunker: debug: ${m}`) : undefined;
+    // subordinate ids: join bunker's shared user namespace rather than run newuidmap/newgidmap again
+    const shared = needsHelper(maps, uid, gid) && sharedUsernsEnabled() ? sharedUserns(maps, debug) : undefined;
+    if (shared) {
+      plan.joinUserns = shared.path;
+      debug?.(`user namespace: bunker's shared one (held by pid ${shared.pid})`);
+    }
     const cg = await createCgroup({ id, resources, parent: flag(p, "cgroup-parent"), manager: g.cgroupManager, oomKillGroup });
     if (cg) {
       saveCgroupPath(dir, cg.path);
@@ -307,7 +314,12 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     let keepCgroup = false;
     try {
       if (!detach) forwardSignals(); // from now on a signal to bunker is queued for the container, not lost
-      const c = await launch(plan, { maps, debug, cgroup: cg ?? undefined });
+      let c;
+      try {
+        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined });
+      } finally {
+        if (shared) closeSync(shared.fd);
+      }
       // registered like an OCI container: exec, ps, kill, pause, stats and state find it by id
       writeState(dir, {
         ociVersion: spec.ociVersion,

@@ -3,10 +3,10 @@
 import { closeSync, readFileSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import type { Op, Plan } from "../plan/types.ts";
-import { CLONE_NEWUSER } from "../plan/types.ts";
+import { CLONE_NEWPID, CLONE_NEWUSER } from "../plan/types.ts";
 import { encodePlan } from "../sys/plan-encode.ts";
 import { withSharedMemory } from "../plan/build.ts";
-import { monitorMemfd, readMessage, sendGo, spawn, supervise } from "../sys/shim.ts";
+import { monitorMemfd, readMessage, reap, sendGo, spawn, supervise } from "../sys/shim.ts";
 import { type IdMaps, writeIdMaps } from "./idmap.ts";
 
 export interface Launched {
@@ -29,6 +29,8 @@ export interface LaunchOptions {
 }
 
 export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Launched> {
+  // joining a user namespace: its setns is the first op (error reports index the ops as encoded)
+  if (plan.joinUserns) plan = { ...plan, ops: [{ op: "setns", path: plan.joinUserns, nstype: CLONE_NEWUSER }, ...plan.ops] };
   // an init exec's the small monitor program, so it does not keep a copy of this process
   const initExe = plan.ops.some((o) => o.op === "init") ? monitorMemfd() : -1;
   let spawned;
@@ -42,7 +44,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   const { pid, sock } = spawned;
   let pty = -1, forked: number | undefined;
   try {
-    if (plan.cloneFlags & CLONE_NEWUSER && opts.maps) writeIdMaps(pid, opts.maps);
+    if (plan.cloneFlags & CLONE_NEWUSER && opts.maps && !plan.joinUserns) writeIdMaps(pid, opts.maps);
     opts.cgroup?.addProcess(pid);
     if (opts.beforeGo) await opts.beforeGo(pid);
     sendGo(sock, pid);
@@ -60,12 +62,22 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
       } else if (m.type === "ready" && opts.untilReady) break;
       else if (m.type === "eof") break;
     }
+    if (plan.joinUserns && plan.cloneFlags & CLONE_NEWPID) {
+      // the intermediate cloned the container's first process into the new pid
+      // namespace as our child (CLONE_PARENT), reported it and exited
+      reap(pid);
+      if (!forked) throw new BunkerError("the container process did not start in its pid namespace", { errno: "ECHILD" });
+      return { pid: forked, pty };
+    }
   } catch (e) {
-    try {
-      process.kill(pid, "SIGKILL");
-      supervise(pid, -1, false);
-    } catch {
-      /* already reaped */
+    for (const p of [pid, forked]) {
+      if (!p) continue;
+      try {
+        process.kill(p, "SIGKILL");
+        supervise(p, -1, false);
+      } catch {
+        /* already reaped */
+      }
     }
     if (pty >= 0) closeSync(pty);
     throw e;
@@ -142,7 +154,7 @@ export function describeOp(op: Op | undefined): string {
     case "close-fds": return "close file descriptors";
     case "stdin-null": return "redirect stdin";
     case "init": return "start the init process";
-    case "setns": return `join namespace ${op.path}`;
+    case "setns": return op.nstype === CLONE_NEWUSER && op.path.startsWith("/proc/self/fd/") ? "join bunker's shared user namespace" : `join namespace ${op.path}`;
     case "fork": return "fork into the pid namespace";
     case "pdeathsig": return "tie the container to bunker's life";
     case "stdio": return `open the log ${op.log}`;

@@ -62,7 +62,17 @@ export type Op =
 export interface Plan {
   cloneFlags: number;
   ops: Op[];
+  /**
+   * join this user namespace (a path the child can open, e.g. /proc/self/fd/N)
+   * instead of making one: the child setns()es into it and makes the other
+   * namespaces of cloneFlags in it (c/shim.c join_userns); bunker's shared one
+   * (src/container/userns.ts).  The launch prepends the setns op.
+   */
+  joinUserns?: string;
 }
+
+/** the header flag (c/shim.h BK_JOIN_USERNS): the first op joins a user namespace */
+export const BK_JOIN_USERNS = 1n << 40n;
 
 // clone(2) flags
 export const CLONE_VM = 0x00000100;

@@ -1,5 +1,5 @@
 // Encodes a Plan into the flat buffer c/shim.c reads (layout in c/shim.h).
-import type { Op, Plan } from "../plan/types.ts";
+import { BK_JOIN_USERNS, type Op, type Plan } from "../plan/types.ts";
 
 const CODES: Record<Op["op"], number> = {
   mount: 1, bind: 2, mkdir: 3, symlink: 4, pivot: 5, setattr: 6, mask: 7, hostname: 8, domainname: 9,
@@ -71,7 +71,7 @@ export function encodePlan(plan: Plan): Uint8Array {
   const dv = new DataView(buf.buffer);
   dv.setUint32(0, 0x31504b42, true);
   dv.setUint32(4, plan.ops.length, true);
-  dv.setBigUint64(8, BigInt(plan.cloneFlags), true);
+  dv.setBigUint64(8, BigInt(plan.cloneFlags) | (plan.joinUserns ? BK_JOIN_USERNS : 0n), true);
   let p = 16;
   for (const part of parts) {
     dv.setUint32(p, part.code, true);

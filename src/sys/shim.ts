@@ -17,6 +17,7 @@ const symbols = {
   bk_mkfifo: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
   bk_send_fd: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
   bk_subreaper: { args: [], returns: FFIType.i32 },
+  bk_reap: { args: [FFIType.i32], returns: FFIType.i32 },
   bk_pidfd_wait: { args: [FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
 } as const;
 
@@ -133,6 +134,12 @@ export function supervise(pid: number, pty: number, relayStdin: boolean): ExitSt
 }
 
 const cstr = (s: string) => Buffer.from(s + "\0");
+
+/** waits for our child PID (one that exits on its own, e.g. an intermediate); leaves signal forwarding alone */
+export function reap(pid: number): void {
+  const r = shim().bk_reap(pid);
+  if (r < 0 && r !== -10 /* ECHILD: reaped already */) throw new BunkerError(`cannot wait for process ${pid}`, { errno: -r });
+}
 
 /** flock(2): LOCK_EX = 2, LOCK_NB = 4; returns 0 or -errno */
 export function flock(fd: number, op: number): number {

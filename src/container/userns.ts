@@ -1,0 +1,177 @@
+// bunker's shared user namespace, as podman's rootless "pause process".
+//
+// A map with subordinate ids is written by the setuid helpers newuidmap and
+// newgidmap: two program starts, about 15 ms, on every container.  Instead the
+// first container that needs such a map makes a user namespace with it, held
+// by a tiny process (c/monitor.c --hold-userns, exec'd from a sealed memfd,
+// ~100 KB), and every later one joins it (setns) and makes its own mount, pid,
+// net, ipc and uts namespaces inside (c/shim.c join_userns).  The maps are the
+// same either way; containers still share no namespace but the user one (so a
+// container's root is root over the others' namespaces in name only: it cannot
+// reach them without seeing their processes).  The holder is found through a
+// small file in the default state dir; one that died, was replaced by another
+// pid, or holds other maps (the /etc/subuid range changed) is replaced.
+// BUNKER_SHARED_USERNS=0 makes a new user namespace per container, as before.
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { BunkerError } from "../errors.ts";
+import type { IDMapping } from "../oci/spec.ts";
+import { CLONE_NEWUSER } from "../plan/types.ts";
+import { encodePlan } from "../sys/plan-encode.ts";
+import { flock, monitorMemfd, readMessage, reap, sendGo, spawn } from "../sys/shim.ts";
+import { type IdMaps, writeIdMaps } from "./idmap.ts";
+import { childError } from "./launch.ts";
+import { stateRoot } from "./paths.ts";
+import { pidStartTime } from "./state.ts";
+
+export interface SharedUserns {
+  /** the namespace, open in this process: the child joins /proc/self/fd/FD */
+  fd: number;
+  path: string;
+  /** the holder process */
+  pid: number;
+  /** made by this call (not found) */
+  made: boolean;
+}
+
+/** where the holder's "PID STARTTIME" is kept: one per user, whatever --root says */
+export function holderFile(): string {
+  return `${stateRoot({}).dir}/userns`;
+}
+
+export function sharedUsernsEnabled(): boolean {
+  return process.env.BUNKER_SHARED_USERNS !== "0";
+}
+
+/** a /proc/PID/{uid,gid}_map text as mappings */
+export function parseMapText(text: string): IDMapping[] {
+  return text.trim().split("\n").filter(Boolean).map((l) => {
+    const [c, h, n] = l.trim().split(/\s+/).map(Number);
+    return { containerID: c!, hostID: h!, size: n! };
+  });
+}
+
+const sameMap = (a: IDMapping[], b: IDMapping[]) =>
+  a.length === b.length && a.every((x, k) => x.containerID === b[k]!.containerID && x.hostID === b[k]!.hostID && x.size === b[k]!.size);
+
+/** the holder named by FILE, if it is alive and holds MAPS: its namespace opened */
+function findHolder(file: string, maps: IdMaps): { found?: SharedUserns; stale?: number } {
+  let pid: number, start: string | undefined;
+  try {
+    const [p, s] = readFileSync(file, "utf8").trim().split(" ");
+    pid = Number(p);
+    start = s;
+  } catch {
+    return {};
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return {};
+  let fd: number;
+  try {
+    fd = openSync(`/proc/${pid}/ns/user`, "r");
+  } catch {
+    return {};
+  }
+  // checked after the open: the fd is that process's namespace, not a later one's with its pid
+  try {
+    if (pidStartTime(pid) === start) {
+      if (sameMap(parseMapText(readFileSync(`/proc/${pid}/uid_map`, "utf8")), maps.uid) && sameMap(parseMapText(readFileSync(`/proc/${pid}/gid_map`, "utf8")), maps.gid))
+        return { found: { fd, path: `/proc/self/fd/${fd}`, pid, made: false } };
+      closeSync(fd);
+      return { stale: pid };
+    }
+  } catch {
+    /* it went away */
+  }
+  closeSync(fd);
+  return {};
+}
+
+/** the shared user namespace with MAPS: found, or made (newuidmap/newgidmap run once) */
+export function sharedUserns(maps: IdMaps, debug?: (m: string) => void): SharedUserns {
+  const file = holderFile();
+  const quick = findHolder(file, maps).found;
+  if (quick) return quick;
+  // one maker at a time; the others find what it made
+  const lockPath = `${file}.lock`;
+  let lock: number;
+  try {
+    mkdirSync(stateRoot({}).dir, { recursive: true, mode: 0o700 });
+    lock = openSync(lockPath, "a", 0o600);
+  } catch (e) {
+    throw new BunkerError("cannot open the shared user namespace's lock", { errno: (e as { code?: string }).code, path: lockPath });
+  }
+  try {
+    const r = flock(lock, 2 /* LOCK_EX */);
+    if (r < 0) throw new BunkerError("cannot lock the shared user namespace", { errno: -r, path: lockPath });
+    const again = findHolder(file, maps);
+    if (again.found) return again.found;
+    if (again.stale) {
+      // other maps (the subordinate range changed): a new one for new containers; the old one goes
+      debug?.(`shared user namespace: holder ${again.stale} has other maps: replacing it`);
+      try {
+        process.kill(again.stale, "SIGTERM");
+      } catch {
+        /* gone */
+      }
+    }
+    const pid = makeHolder(maps);
+    const start = pidStartTime(pid);
+    if (!start) throw new BunkerError("the shared user namespace's holder exited at once", { errno: "ESRCH", fix: "run with BUNKER_SHARED_USERNS=0 and report it" });
+    writeFileSync(`${file}.tmp`, `${pid} ${start}\n`, { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
+    debug?.(`shared user namespace: made, held by pid ${pid}`);
+    const made = findHolder(file, maps).found;
+    if (!made) throw new BunkerError("the shared user namespace's holder exited at once", { errno: "ESRCH", path: file, fix: "run with BUNKER_SHARED_USERNS=0 and report it" });
+    return { ...made, made: true };
+  } finally {
+    closeSync(lock);
+  }
+}
+
+/**
+ * A new user namespace with MAPS, held by the monitor program in --hold-userns
+ * mode: cloned, mapped by newuidmap/newgidmap, then forked once more so it is
+ * nobody's child (the intermediate exits), and exec'd from a sealed memfd.
+ */
+function makeHolder(maps: IdMaps): number {
+  const exe = monitorMemfd();
+  if (exe < 0) throw new BunkerError("cannot make the shared user namespace's holder (memfd)", { errno: -exe, fix: "run with BUNKER_SHARED_USERNS=0" });
+  const plan = {
+    cloneFlags: CLONE_NEWUSER,
+    ops: [
+      { op: "fork" as const },
+      { op: "exec" as const, file: `/proc/self/fd/${exe}`, args: ["bunker-userns", "--hold-userns"], env: [] },
+    ],
+  };
+  let spawned;
+  try {
+    spawned = spawn(encodePlan(plan));
+  } finally {
+    closeSync(exe);
+  }
+  const { pid, sock } = spawned;
+  let holder: number | undefined;
+  try {
+    writeIdMaps(pid, maps);
+    sendGo(sock, pid);
+    for (;;) {
+      const m = readMessage(sock);
+      if (m.type === "pid") holder = m.pid;
+      else if (m.type === "error") throw childError(plan.ops[m.op], m.errno, m.detail);
+      else if (m.type === "eof") break;
+    }
+  } catch (e) {
+    for (const p of [pid, holder]) {
+      try {
+        if (p) process.kill(p, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    throw e;
+  } finally {
+    closeSync(sock);
+    reap(pid);
+  }
+  if (!holder) throw new BunkerError("the shared user namespace's holder did not start", { errno: "ECHILD" });
+  return holder;
+}
