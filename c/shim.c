@@ -239,6 +239,23 @@ static void op_rootfs(struct child *c, const struct op *op) {
   unsigned long prop = (unsigned long)op_int(op, 1);
   if (!prop) prop = MS_PRIVATE;
   if (mount(NULL, "/", NULL, MS_REC | prop, NULL) < 0) fail(c, errno, 1, 125);
+  char sub[PATH_BUF];
+  if (op_int(op, 0) == 2) {
+    /* an overlay whose upper and work dirs live on a tmpfs of this mount
+     * namespace only (as bwrap's --tmp-overlay): nothing to create on the
+     * host, nothing to remove there when the container ends (the data names
+     * PATH/upper and PATH/work); the root is PATH/root */
+    size_t n = slen(path);
+    if (n + 8 > sizeof sub) fail(c, ENAMETOOLONG, 5, 125);
+    if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) fail(c, errno, 5, 125);
+    static const char *const dirs[] = {"/upper", "/work", "/root"};
+    for (int k = 0; k < 3; k++) {
+      memcpy(sub, path, n);
+      memcpy(sub + n, dirs[k], slen(dirs[k]) + 1);
+      if (mkdir(sub, 0755) < 0) fail(c, errno, 6, 125);
+    }
+    path = sub; /* PATH/root */
+  }
   if (op_int(op, 0)) {
     /* a filesystem as the root: tmpfs (host sandbox) or overlay (image layers, userxattr) */
     const char *fstype = op_str(op, 1, NULL), *data = op_str(op, 2, NULL);

@@ -52,7 +52,9 @@ enum bk_op {
   BK_OP_INIT = 25,      /* fork: the parent stays as a reaping, signal forwarding PID 1;
                            i: (optional) fd of the init executable it exec's (a sealed memfd) */
   BK_OP_EXEC = 26,      /* s: file, argv..., env...; i: argc, envc */
-  BK_OP_ROOTFS = 27,    /* s: path, fstype, data; i: mount (else bind path onto itself), propagation flags for / */
+  BK_OP_ROOTFS = 27,    /* s: path, fstype, data; i: mount (0: bind path onto itself, 1: mount fstype on it,
+                           2: mount a tmpfs on it, then fstype on path/root: an overlay with upper and work
+                           dirs path/upper and path/work on that tmpfs), propagation flags for / */
   BK_OP_SETNS = 28,     /* s: /proc/PID/ns/TYPE or a bind-mounted ns file; i: CLONE_NEW* type */
   BK_OP_FORK = 29,      /* fork once more (joining a pid ns takes effect for children); the
                            intermediate reports the new pid (BK_MSG_PID) and exits */

@@ -53,6 +53,8 @@ if [ "$what" = integration ] || [ "$what" = all ]; then
     failed=$((failed + 1))
   else
     run_bun tests/integration
+    # the test user's shared user namespace holder (src/container/userns.ts) outlives the runs that made it
+    pkill -x -u "${BUNKER_TEST_USER:-bunkertest}" bunker-userns 2>/dev/null || true
   fi
 fi
 

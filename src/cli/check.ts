@@ -10,6 +10,7 @@ import { forcedStorageDriver, probedStorageDriver } from "../image/driver.ts";
 import { imageOwnerMaps } from "../image/owners.ts";
 import { defaultDataRoot } from "../image/store.ts";
 import { stateRoot } from "../container/paths.ts";
+import { describeHolder, holderFile, sharedUsernsEnabled } from "../container/userns.ts";
 import { BunkerError } from "../errors.ts";
 import { cgroupSupport } from "../cgroup/index.ts";
 
@@ -53,6 +54,12 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   else if (su && sg && setuid(nu) && setuid(ng)) line("ok", "id ranges", `/etc/subuid ${su.start}-${su.start + su.count - 1}, newuidmap: --userns=auto available`);
   else if (!su || !sg) line("warn", "id ranges", `no /etc/subuid or /etc/subgid range for ${name}: only your own uid is mapped — as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}`);
   else line("warn", "id ranges", `newuidmap/newgidmap missing or not setuid — apt-get install uidmap`);
+  if (uid !== 0 && su && sg) {
+    const h = describeHolder();
+    line("ok", "shared user namespace", !sharedUsernsEnabled() ? "off (BUNKER_SHARED_USERNS=0): newuidmap/newgidmap run for every container"
+      : h ? `held by pid ${h} (${holderFile()}): containers with subordinate ids join it, newuidmap runs once`
+      : "none yet: the first container with subordinate ids makes it (newuidmap runs once), later ones join it");
+  }
 
   const cg = cgroupSupport();
   if (cg.usable) line("ok", "cgroup v2", `${cg.detail}${cg.controllers.length ? `, controllers: ${cg.controllers.join(" ")}` : ""}`);

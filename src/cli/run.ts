@@ -1,5 +1,6 @@
 // bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
 import { closeSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { release as release_ } from "node:os";
 import { resolve } from "node:path";
 import { BunkerError } from "../errors.ts";
 import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
@@ -16,6 +17,7 @@ import { errnoName } from "../sys/errno.ts";
 import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
 import type { ImageConfig } from "../image/types.ts";
+import type { RootMount } from "../plan/types.ts";
 import { defaultDataRoot } from "../image/data-root.ts";
 import { readLaunchRecord, writeLaunchRecord } from "../image/launch-cache.ts";
 import { userFromFiles } from "../image/image-user.ts";
@@ -78,7 +80,8 @@ const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
   --pull missing|never|always   (IMAGE) when to pull (default missing)
 
 With an IMAGE the root is an overlay of its layers (nothing is copied) with a
-private writable layer, removed at exit, or a private copy where overlay cannot
+private writable layer on a tmpfs of its own (memory, counted in the container's
+cgroup; on disk in the state dir before Linux 6.6), gone at exit, or a private copy where overlay cannot
 be mounted in a user namespace (bunker --storage-driver overlay|copy forces
 one; bunker check says which is used); Env, WorkingDir, User, Entrypoint and
 Cmd come from the image; the user namespace defaults to --userns=auto when you
@@ -236,7 +239,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     let rootPath = rootfs!;
     const symlinks: Record<string, string> = {};
     let hostSandbox: RunOptions["hostSandbox"];
-    let rootMount: { fstype: string; data: string } | undefined;
+    let rootMount: RootMount | undefined;
     if (image) {
       recordImageUse(dir, image.id);
       rootPath = `${dir}/rootfs`;
@@ -246,9 +249,13 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         await image.flatten(rootPath, maps);
       } else {
         // the layers as overlay lowers, a private upper: starting a container copies nothing;
-        // volatile: the upper dies with the container, so its unmount need not sync it
-        for (const d of ["rootfs", "upper", "work"]) mkdirSync(`${dir}/${d}`);
-        rootMount = { fstype: "overlay", data: `lowerdir=${image.lowerDirs.join(":")},upperdir=${dir}/upper,workdir=${dir}/work,userxattr,volatile` };
+        // volatile: the upper dies with the container, so its unmount need not sync it.  The
+        // upper is on a tmpfs of the container's mount namespace where tmpfs has user xattrs
+        // (overlay's whiteouts and opaque dirs need them): nothing to make or remove on the host
+        const tmpfsUpper = tmpfsHasUserXattrs();
+        const rw = tmpfsUpper ? `${dir}/rootfs` : dir;
+        for (const d of tmpfsUpper ? ["rootfs"] : ["rootfs", "upper", "work"]) mkdirSync(`${dir}/${d}`);
+        rootMount = { fstype: "overlay", data: `lowerdir=${image.lowerDirs.join(":")},upperdir=${rw}/upper,workdir=${rw}/work,userxattr,volatile`, tmpfsUpper };
         if (rootMount.data.length > 4000) throw new BunkerError(`run: the image has too many layers for one overlay mount (${image.lowerDirs.length})`, { errno: "E2BIG", fix: "flatten the image (bunker save/load) or use fewer layers" });
       }
     } else if (host) {
@@ -399,6 +406,12 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
     flatten: (dest, maps) => flatten(img.id, dest, maps),
     resolveUser: (u) => userFromFiles(passwd, group, u),
   };
+}
+
+/** tmpfs keeps user.* xattrs from Linux 6.6 on (an overlay upper there needs them) */
+export function tmpfsHasUserXattrs(release = release_()): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  return !!m && (Number(m[1]) > 6 || (Number(m[1]) === 6 && Number(m[2]) >= 6));
 }
 
 /** Entrypoint + Cmd as docker combines them: CMD replaces Cmd, --entrypoint replaces Entrypoint (and drops Cmd) */

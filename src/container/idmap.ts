@@ -22,7 +22,15 @@ export function parseSubIds(text: string, name: string | undefined, id: number):
   return undefined;
 }
 
+const names = new Map<number, string | undefined>();
+
+/** the name /etc/passwd gives UID (read once per uid and process) */
 export function userName(uid: number): string | undefined {
+  if (!names.has(uid)) names.set(uid, lookUpUserName(uid));
+  return names.get(uid);
+}
+
+function lookUpUserName(uid: number): string | undefined {
   try {
     for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
       const f = line.split(":");

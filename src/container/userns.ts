@@ -12,7 +12,7 @@
 // small file in the default state dir; one that died, was replaced by another
 // pid, or holds other maps (the /etc/subuid range changed) is replaced.
 // BUNKER_SHARED_USERNS=0 makes a new user namespace per container, as before.
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import type { IDMapping } from "../oci/spec.ts";
 import { CLONE_NEWUSER } from "../plan/types.ts";
@@ -35,7 +35,7 @@ export interface SharedUserns {
 
 /** where the holder's "PID STARTTIME" is kept: one per user, whatever --root says */
 export function holderFile(): string {
-  return `${stateRoot({}).dir}/userns`;
+  return `${stateRoot({ debug: false, logFormat: "text" }).dir}/userns`;
 }
 
 export function sharedUsernsEnabled(): boolean {
@@ -70,19 +70,33 @@ function findHolder(file: string, maps: IdMaps): { found?: SharedUserns; stale?:
   } catch {
     return {};
   }
-  // checked after the open: the fd is that process's namespace, not a later one's with its pid
+  // a namespace of ours with these maps is the one to join, whoever holds it; the maps read are
+  // of the namespace the fd holds while PID is still in it (its pid not reused since the open)
   try {
-    if (pidStartTime(pid) === start) {
-      if (sameMap(parseMapText(readFileSync(`/proc/${pid}/uid_map`, "utf8")), maps.uid) && sameMap(parseMapText(readFileSync(`/proc/${pid}/gid_map`, "utf8")), maps.gid))
-        return { found: { fd, path: `/proc/self/fd/${fd}`, pid, made: false } };
-      closeSync(fd);
-      return { stale: pid };
-    }
+    const same = sameMap(parseMapText(readFileSync(`/proc/${pid}/uid_map`, "utf8")), maps.uid) && sameMap(parseMapText(readFileSync(`/proc/${pid}/gid_map`, "utf8")), maps.gid);
+    if (same && fstatSync(fd).ino === statSync(`/proc/${pid}/ns/user`).ino)
+      return { found: { fd, path: `/proc/self/fd/${fd}`, pid, made: false } };
+    // other maps: ours to replace only when it is the holder bunker started
+    const ours = pidStartTime(pid) === start && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "bunker-userns";
+    closeSync(fd);
+    return ours ? { stale: pid } : {};
   } catch {
     /* it went away */
   }
   closeSync(fd);
   return {};
+}
+
+/** the holder's pid, when the holder file names a live bunker-userns process (bunker check) */
+export function describeHolder(): number | undefined {
+  try {
+    const [p, start] = readFileSync(holderFile(), "utf8").trim().split(" ");
+    const pid = Number(p);
+    if (pidStartTime(pid) === start && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "bunker-userns") return pid;
+  } catch {
+    /* none */
+  }
+  return undefined;
 }
 
 /** the shared user namespace with MAPS: found, or made (newuidmap/newgidmap run once) */
@@ -94,7 +108,7 @@ export function sharedUserns(maps: IdMaps, debug?: (m: string) => void): SharedU
   const lockPath = `${file}.lock`;
   let lock: number;
   try {
-    mkdirSync(stateRoot({}).dir, { recursive: true, mode: 0o700 });
+    mkdirSync(stateRoot({ debug: false, logFormat: "text" }).dir, { recursive: true, mode: 0o700 });
     lock = openSync(lockPath, "a", 0o600);
   } catch (e) {
     throw new BunkerError("cannot open the shared user namespace's lock", { errno: (e as { code?: string }).code, path: lockPath });

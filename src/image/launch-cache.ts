@@ -14,9 +14,8 @@
 // cache.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
-import { join } from "node:path";
 import type { ImageConfig } from "./types.ts";
-import { imagesFile } from "./data-root.ts";
+import { imagesFile, underRoot } from "./data-root.ts";
 
 export interface LaunchRecord {
   /** the reference as the user gave it */
@@ -47,10 +46,22 @@ function indexStamp(dataRoot: string): string | undefined {
   }
 }
 
-const recordsDir = (dataRoot: string) => join(dataRoot, "launch");
+const recordsDir = (dataRoot: string) => `${underRoot(dataRoot)}launch`;
+
+/** FNV-1a, 2 x 32 bits: a plain loop (Bun.hash's first call costs ~0.3 ms); the record holds the ref itself */
+function refHash(ref: string): string {
+  let a = 0x811c9dc5, b = 0x050c5d1f;
+  for (let k = 0; k < ref.length; k++) {
+    const c = ref.charCodeAt(k);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x01000193) >>> 0;
+    b = (b ^ (b >>> 13)) >>> 0;
+  }
+  return a.toString(16).padStart(8, "0") + b.toString(16).padStart(8, "0");
+}
 
 function recordPath(dataRoot: string, ref: string): string {
-  return join(recordsDir(dataRoot), `${Bun.hash(ref).toString(16)}.json`);
+  return `${recordsDir(dataRoot)}/${refHash(ref)}.json`;
 }
 
 /** REF's record, when it is still true of the store at DATA_ROOT */

@@ -5,11 +5,11 @@ import { parseMountOptions } from "./mount-options.ts";
 import type { CapMasks } from "../oci/caps.ts";
 import { rlimitNumber, rlimitValue } from "../oci/rlimits.ts";
 import * as K from "./types.ts";
-import type { Op, Plan } from "./types.ts";
+import type { Op, Plan, RootMount } from "./types.ts";
 
 export interface PlanContext {
   /** the root is a filesystem mounted at spec.root.path (tmpfs for the host sandbox, overlay for images), not a bind of it */
-  rootMount?: { fstype: string; data: string };
+  rootMount?: RootMount;
   /** give the process /dev/null as stdin (docker without -i) */
   stdinNull?: boolean;
   preserveFds?: number;

@@ -6,7 +6,7 @@
 export type Op =
   /** make / private (or the asked propagation), then bind `path` onto itself, or mount a filesystem
    * there (tmpfs for the host sandbox, overlay of image layers), as the new root */
-  | { op: "rootfs"; path: string; mount?: { fstype: string; data: string }; propagation: number }
+  | { op: "rootfs"; path: string; mount?: RootMount; propagation: number }
   /** mount a filesystem on `target` (in root, created as a dir) */
   | { op: "mount"; source: string; target: string; fstype: string; flags: number; data: string; mkfile?: boolean; optional?: boolean }
   /** bind host `source` onto `target` (in root; created as dir or file like the source), then set mount attributes */
@@ -58,6 +58,14 @@ export type Op =
   /** an image-store op, not a container's: gives every file under `path` the owner in its
    * user.containers.override_stat record (ids of the plan's user namespace), then exits 0 */
   | { op: "chown-tree"; path: string };
+
+export interface RootMount {
+  fstype: string;
+  data: string;
+  /** a tmpfs of the container's own goes on `path` first, holding the overlay's
+   * upper and work dirs (the data names path/upper and path/work); the root is path/root */
+  tmpfsUpper?: boolean;
+}
 
 export interface Plan {
   cloneFlags: number;

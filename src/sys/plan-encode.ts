@@ -16,7 +16,7 @@ const IN_ROOT = 1, MKDIR = 2, MKFILE = 4, RECURSIVE = 8, OPTIONAL = 16;
 /** the op's ints and strings, in the order c/shim.c reads them */
 function fields(o: Op): { ints: (bigint | number)[]; strs: (string | Uint8Array)[] } {
   switch (o.op) {
-    case "rootfs": return { ints: [o.mount ? 1 : 0, o.propagation], strs: [o.path, o.mount?.fstype ?? "", o.mount?.data ?? ""] };
+    case "rootfs": return { ints: [o.mount ? (o.mount.tmpfsUpper ? 2 : 1) : 0, o.propagation], strs: [o.path, o.mount?.fstype ?? "", o.mount?.data ?? ""] };
     case "mount": return { ints: [o.flags, IN_ROOT | (o.mkfile ? MKFILE : MKDIR) | (o.optional ? OPTIONAL : 0)], strs: [o.source, o.target, o.fstype, o.data] };
     case "bind": return { ints: [IN_ROOT | (o.recursive ? RECURSIVE : 0) | (o.optional ? OPTIONAL : 0), o.attrSet, o.attrClr], strs: [o.source, o.target] };
     case "mkdir": return { ints: [], strs: [o.path] };

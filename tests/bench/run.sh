@@ -58,5 +58,7 @@ if [ -n "$work" ]; then
   install -d -o "$uid" -g "$gid" "$work/user"
   "${as_user[@]}" "${unpack[@]}" "$work/layer" "$work/user"
 fi
+# the test user's shared user namespace holder outlives the runs (src/container/userns.ts)
+trap 'pkill -x -u "$uid" bunker-userns 2>/dev/null || true; [ -z "$work" ] || rm -rf "$work"' EXIT
 "${as_user[@]}" "${bench[@]}"
 "${as_user[@]}" "${image_start[@]}"
