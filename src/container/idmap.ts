@@ -42,12 +42,21 @@ function lookUpUserName(uid: number): string | undefined {
   return process.env.USER;
 }
 
+const ranges = new Map<string, SubRange | undefined>();
+
+/** the caller's range in FILE for ID (read once per file and process) */
 export function subRange(file: "/etc/subuid" | "/etc/subgid", id: number): SubRange | undefined {
-  try {
-    return parseSubIds(readFileSync(file, "utf8"), userName(process.getuid!()), id);
-  } catch {
-    return undefined;
+  const key = `${file}:${id}`;
+  if (!ranges.has(key)) {
+    let r: SubRange | undefined;
+    try {
+      r = parseSubIds(readFileSync(file, "utf8"), userName(process.getuid!()), id);
+    } catch {
+      r = undefined;
+    }
+    ranges.set(key, r);
   }
+  return ranges.get(key);
 }
 
 export const NEWUIDMAP = ["/usr/bin/newuidmap", "/bin/newuidmap", "/usr/sbin/newuidmap"];

@@ -99,10 +99,41 @@ export function describeHolder(): number | undefined {
   return undefined;
 }
 
+const mapsKey = (m: IdMaps) => [m.uid, m.gid].map((l) => l.map((x) => `${x.containerID}:${x.hostID}:${x.size}`).join(",")).join("/");
+
+/**
+ * The every-run check (one read, one open, one fstat): the holder file's
+ * record "PID START INODE MAPS", written when the holder was made, names
+ * these maps, and PID's user namespace still has that inode number.  Anything
+ * else goes to findHolder's full check, under the lock.  (Only a holder pid
+ * and a namespace inode number both reused since the record was written could
+ * fool it: the namespace joined would then be another of this user's.)
+ */
+function quickHolder(file: string, maps: IdMaps): SharedUserns | undefined {
+  let fd = -1;
+  try {
+    const [p, , ino, key] = readFileSync(file, "utf8").trim().split(" ");
+    if (!ino || key !== mapsKey(maps)) return undefined;
+    fd = openSync(`/proc/${Number(p)}/ns/user`, "r");
+    if (String(fstatSync(fd).ino) === ino) return { fd, path: `/proc/self/fd/${fd}`, pid: Number(p), made: false };
+  } catch {
+    /* not there: the full check */
+  }
+  if (fd >= 0) closeSync(fd);
+  return undefined;
+}
+
+function writeRecord(file: string, pid: number, fd: number, maps: IdMaps) {
+  const start = pidStartTime(pid);
+  if (!start) return;
+  writeFileSync(`${file}.tmp`, `${pid} ${start} ${fstatSync(fd).ino} ${mapsKey(maps)}\n`, { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
+
 /** the shared user namespace with MAPS: found, or made (newuidmap/newgidmap run once) */
 export function sharedUserns(maps: IdMaps, debug?: (m: string) => void): SharedUserns {
   const file = holderFile();
-  const quick = findHolder(file, maps).found;
+  const quick = quickHolder(file, maps);
   if (quick) return quick;
   // one maker at a time; the others find what it made
   const lockPath = `${file}.lock`;
@@ -117,7 +148,10 @@ export function sharedUserns(maps: IdMaps, debug?: (m: string) => void): SharedU
     const r = flock(lock, 2 /* LOCK_EX */);
     if (r < 0) throw new BunkerError("cannot lock the shared user namespace", { errno: -r, path: lockPath });
     const again = findHolder(file, maps);
-    if (again.found) return again.found;
+    if (again.found) {
+      writeRecord(file, again.found.pid, again.found.fd, maps);
+      return again.found;
+    }
     if (again.stale) {
       // other maps (the subordinate range changed): a new one for new containers; the old one goes
       debug?.(`shared user namespace: holder ${again.stale} has other maps: replacing it`);
@@ -135,6 +169,7 @@ export function sharedUserns(maps: IdMaps, debug?: (m: string) => void): SharedU
     debug?.(`shared user namespace: made, held by pid ${pid}`);
     const made = findHolder(file, maps).found;
     if (!made) throw new BunkerError("the shared user namespace's holder exited at once", { errno: "ESRCH", path: file, fix: "run with BUNKER_SHARED_USERNS=0 and report it" });
+    writeRecord(file, pid, made.fd, maps);
     return { ...made, made: true };
   } finally {
     closeSync(lock);

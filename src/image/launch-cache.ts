@@ -48,7 +48,7 @@ function indexStamp(dataRoot: string): string | undefined {
 
 const recordsDir = (dataRoot: string) => `${underRoot(dataRoot)}launch`;
 
-/** FNV-1a, 2 x 32 bits: a plain loop (Bun.hash's first call costs ~0.3 ms); the record holds the ref itself */
+/** FNV-1a, 2 x 32 bits (the record holds the ref itself, compared on read) */
 function refHash(ref: string): string {
   let a = 0x811c9dc5, b = 0x050c5d1f;
   for (let k = 0; k < ref.length; k++) {
@@ -60,8 +60,10 @@ function refHash(ref: string): string {
   return a.toString(16).padStart(8, "0") + b.toString(16).padStart(8, "0");
 }
 
+/** the reference itself as the name ("/" escaped), a hash of it when too long */
 function recordPath(dataRoot: string, ref: string): string {
-  return `${recordsDir(dataRoot)}/${refHash(ref)}.json`;
+  const name = ref.length <= 200 ? ref.replaceAll("%", "%25").replaceAll("/", "%2F") : refHash(ref);
+  return `${recordsDir(dataRoot)}/${name}.json`;
 }
 
 /** REF's record, when it is still true of the store at DATA_ROOT */

@@ -5,7 +5,7 @@
 // its own mount, pid, net, ipc and uts namespaces.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
-import { bunkerAs, spawnAs, spawnBunkerAs, subRange, testUser, waitForFile } from "../lib/bunker.ts";
+import { asUserArgv, bunkerAs, spawnAs, spawnBunkerAs, subRange, testUser, waitForFile } from "../lib/bunker.ts";
 import { makeTempDir, removeTree } from "../lib/rootfs.ts";
 import { imageCli } from "../lib/image-cli.ts";
 import { buildImage, dockerArchive } from "../lib/image-builder.ts";
@@ -53,6 +53,12 @@ function procState(pid: number): string {
   }
 }
 
+/** no holder: the next run makes one (a killed holder's zombie, where pid 1 does not reap, still holds its namespace) */
+function noHolder() {
+  killHolders();
+  writeFileSync(holderFile, "999999999 1\n");
+}
+
 const live = () => holders().filter((p) => !/^[ZX]/.test(procState(p)));
 const sub = subRange("/etc/subuid", "user")!;
 const subg = subRange("/etc/subgid", "user")!;
@@ -67,7 +73,7 @@ afterAll(async () => {
 
 describe("shared user namespace (rootless, subordinate ids)", () => {
   test("load the image", async () => {
-    killHolders();
+    noHolder();
     const r = await imageCli("user", ["--data-root", store, "load", "-i", `${dir}/img.tar`]);
     expect(r.stderr).toBe("");
   });
@@ -137,14 +143,13 @@ describe("shared user namespace (rootless, subordinate ids)", () => {
   // (a killed holder is not used for this: where pid 1 does not reap, as on the
   // development host, its zombie still holds the namespace and is joined)
   test("a holder that is gone is replaced; a holder file naming another process is ignored, that process left alone", async () => {
-    killHolders();
-    writeFileSync(holderFile, "999999999 1\n");
+    noHolder();
     const a = await run([IMAGE, "readlink", "/proc/self/ns/user"]);
     expect(a.stderr).toBe("");
     expect(live()).toEqual([holderPid()]);
     expect(a.stdout.trim()).toBe(readlinkSync(`/proc/${holderPid()}/ns/user`));
     // the file names a sleep of the test user (its namespace has the host's identity map)
-    const sleeper = spawnAs("user", ["sleep", "60"]);
+    const sleeper = spawnAs("user", asUserArgv("user", ["sleep", "60"]));
     await Bun.sleep(50);
     killHolders();
     writeFileSync(holderFile, `${sleeper.pid} 1\n`);
@@ -157,8 +162,7 @@ describe("shared user namespace (rootless, subordinate ids)", () => {
   });
 
   test("concurrent first runs make one holder", async () => {
-    killHolders();
-    writeFileSync(holderFile, "999999999 1\n");
+    noHolder();
     const rs = await Promise.all([0, 1, 2, 3].map(() => run([IMAGE, "readlink", "/proc/self/ns/user"])));
     for (const r of rs) expect(r.code).toBe(0);
     expect(new Set(rs.map((r) => r.stdout)).size).toBe(1);
