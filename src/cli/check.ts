@@ -13,16 +13,12 @@ import { stateRoot } from "../container/paths.ts";
 import { describeHolder, holderFile, sharedUsernsEnabled } from "../container/userns.ts";
 import { BunkerError } from "../errors.ts";
 import { cgroupSupport } from "../cgroup/index.ts";
+import { kernelVersion } from "../sys/kernel.ts";
 
 type Verdict = "ok" | "warn" | "FAIL";
 
 function line(v: Verdict, what: string, detail: string) {
   console.log(`${v.padEnd(4)}  ${what.padEnd(22)} ${detail}`);
-}
-
-function kernelVersion(): [number, number] {
-  const m = /^(\d+)\.(\d+)/.exec(release());
-  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
 }
 
 export default async function check(argv: string[], g: GlobalOptions): Promise<number> {

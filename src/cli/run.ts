@@ -1,6 +1,5 @@
 // bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
 import { closeSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
-import { release as release_ } from "node:os";
 import { resolve } from "node:path";
 import { BunkerError } from "../errors.ts";
 import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
@@ -18,6 +17,7 @@ import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
 import type { ImageConfig } from "../image/types.ts";
 import type { RootMount } from "../plan/types.ts";
+import { tmpfsHasUserXattrs } from "../sys/kernel.ts";
 import { defaultDataRoot } from "../image/data-root.ts";
 import { readLaunchRecord, writeLaunchRecord } from "../image/launch-cache.ts";
 import { userFromFiles } from "../image/image-user.ts";
@@ -406,12 +406,6 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
     flatten: (dest, maps) => flatten(img.id, dest, maps),
     resolveUser: (u) => userFromFiles(passwd, group, u),
   };
-}
-
-/** tmpfs keeps user.* xattrs from Linux 6.6 on (an overlay upper there needs them) */
-export function tmpfsHasUserXattrs(release = release_()): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  return !!m && (Number(m[1]) > 6 || (Number(m[1]) === 6 && Number(m[2]) >= 6));
 }
 
 /** Entrypoint + Cmd as docker combines them: CMD replaces Cmd, --entrypoint replaces Entrypoint (and drops Cmd) */

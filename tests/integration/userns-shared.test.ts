@@ -9,7 +9,7 @@ import { asUserArgv, bunkerAs, spawnAs, spawnBunkerAs, subRange, testUser, waitF
 import { makeTempDir, removeTree } from "../lib/rootfs.ts";
 import { imageCli } from "../lib/image-cli.ts";
 import { buildImage, dockerArchive } from "../lib/image-builder.ts";
-import { tmpfsHasUserXattrs } from "../../src/cli/run.ts";
+import { tmpfsHasUserXattrs } from "../../src/sys/kernel.ts";
 
 const user = testUser();
 const dir = makeTempDir("bunker-userns", user);

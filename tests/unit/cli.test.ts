@@ -62,3 +62,15 @@ describe("errors from the child", () => {
     expect(e.format()).toBe("bunker: cannot bind mount /h on /c: ENOENT (No such file or directory) [/h] — the source must exist on the host");
   });
 });
+
+describe("kernel version", () => {
+  test("parsed without a regular expression; tmpfs user xattrs from 6.6", async () => {
+    const { kernelVersion, tmpfsHasUserXattrs } = await import("../../src/sys/kernel.ts");
+    expect(kernelVersion("6.18.44-fc-v782")).toEqual([6, 18]);
+    expect(kernelVersion("5.10.0-28-amd64")).toEqual([5, 10]);
+    expect(kernelVersion("garbage")).toEqual([0, 0]);
+    expect(tmpfsHasUserXattrs("6.1.0-18-amd64")).toBe(false);
+    expect(tmpfsHasUserXattrs("6.6.0")).toBe(true);
+    expect(tmpfsHasUserXattrs("7.0.1")).toBe(true);
+  });
+});
