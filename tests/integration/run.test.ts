@@ -535,10 +535,10 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
       });
 
       /** `bunker run -- sh -c '…; exec sleep MARKER'` started and ready: MARKER finds the container's PID 1 on the host */
-      const startSleeper = async () => {
+      const startSleeper = async (opts: string[] = []) => {
         const out = ownedDir("sleeper");
         const marker = `${Date.now() % 100000}.${++n}`;
-        const proc = spawnBunkerAs(as, ["run", "-v", `${out}:/out`, "--rootfs", rootfs, "--", "/bin/sh", "-c", `echo ready > /out/ready; exec sleep ${marker}`]);
+        const proc = spawnBunkerAs(as, ["run", ...opts, "-v", `${out}:/out`, "--rootfs", rootfs, "--", "/bin/sh", "-c", `echo ready > /out/ready; exec sleep ${marker}`]);
         const ready = await waitForFile(join(out, "ready"));
         /** the host pids of the container's `sleep MARKER`, polled until WANT(pids) or 2 s */
         const sleepers = async (want: (pids: number[]) => boolean) => {
@@ -587,14 +587,19 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         }
       });
 
-      test("the container does not outlive bunker (SIGKILL to bunker kills it)", async () => {
-        const { proc, ready, sleepers } = await startSleeper();
+      test("the container does not outlive bunker (SIGKILL to bunker kills it); rm -f cleans up what it left", async () => {
+        const name = `killed-${process.pid}-${++n}`;
+        const { proc, ready, sleepers } = await startSleeper(["--name", name]);
         proc.kill("SIGKILL");
         await proc.exited;
         expect(ready).toBe(true);
         const left = await sleepers((p) => p.length === 0);
         for (const pid of left) process.kill(pid, "SIGKILL"); // clean up what the test found
         expect(left, "container processes left running after bunker was killed").toEqual([]);
+        // a killed runtime leaves its state dir: rm -f removes it
+        const rm = await bunkerAs(as, ["rm", "-f", name]);
+        expect(rm.stderr).toBe("");
+        expect((await bunkerAs(as, ["state", name])).code).toBe(125);
       });
 
       // ---- terminal and stdin ---------------------------------------------------------------
