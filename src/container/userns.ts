@@ -53,17 +53,40 @@ export function parseMapText(text: string): IDMapping[] {
 const sameMap = (a: IDMapping[], b: IDMapping[]) =>
   a.length === b.length && a.every((x, k) => x.containerID === b[k]!.containerID && x.hostID === b[k]!.hostID && x.size === b[k]!.size);
 
-/** the holder named by FILE, if it is alive and holds MAPS: its namespace opened */
-function findHolder(file: string, maps: IdMaps): { found?: SharedUserns; stale?: number } {
-  let pid: number, start: string | undefined;
+/** the holder file's record "PID START [INODE MAPS]" (the last two since the quick check exists) */
+interface HolderRecord {
+  pid: number;
+  start: string;
+  ino?: string;
+  key?: string;
+}
+
+function readRecord(file: string): HolderRecord | undefined {
   try {
-    const [p, s] = readFileSync(file, "utf8").trim().split(" ");
-    pid = Number(p);
-    start = s;
+    const [p, start, ino, key] = readFileSync(file, "utf8").trim().split(" ");
+    const pid = Number(p);
+    return Number.isInteger(pid) && pid > 0 && start ? { pid, start, ino, key } : undefined;
   } catch {
-    return {};
+    return undefined;
   }
-  if (!Number.isInteger(pid) || pid <= 0) return {};
+}
+
+function writeRecord(file: string, pid: number, start: string, fd: number, maps: IdMaps) {
+  writeFileSync(`${file}.tmp`, `${pid} ${start} ${fstatSync(fd).ino} ${mapsKey(maps)}\n`, { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
+
+/** PID (started at START) is a holder bunker made, not a process that got its pid since */
+function isOurHolder(pid: number, start: string): boolean {
+  try {
+    return pidStartTime(pid) === start && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "bunker-userns";
+  } catch {
+    return false;
+  }
+}
+
+/** PID's user namespace, opened, if it holds MAPS; else whether PID is a holder of ours with other maps */
+function holderAt(pid: number, start: string, maps: IdMaps): { found?: SharedUserns; stale?: number } {
   let fd: number;
   try {
     fd = openSync(`/proc/${pid}/ns/user`, "r");
@@ -77,9 +100,8 @@ function findHolder(file: string, maps: IdMaps): { found?: SharedUserns; stale?:
     if (same && fstatSync(fd).ino === statSync(`/proc/${pid}/ns/user`).ino)
       return { found: { fd, path: `/proc/self/fd/${fd}`, pid, made: false } };
     // other maps: ours to replace only when it is the holder bunker started
-    const ours = pidStartTime(pid) === start && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "bunker-userns";
     closeSync(fd);
-    return ours ? { stale: pid } : {};
+    return isOurHolder(pid, start) ? { stale: pid } : {};
   } catch {
     /* it went away */
   }
@@ -89,33 +111,26 @@ function findHolder(file: string, maps: IdMaps): { found?: SharedUserns; stale?:
 
 /** the holder's pid, when the holder file names a live bunker-userns process (bunker check) */
 export function describeHolder(): number | undefined {
-  try {
-    const [p, start] = readFileSync(holderFile(), "utf8").trim().split(" ");
-    const pid = Number(p);
-    if (pidStartTime(pid) === start && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "bunker-userns") return pid;
-  } catch {
-    /* none */
-  }
-  return undefined;
+  const rec = readRecord(holderFile());
+  return rec && isOurHolder(rec.pid, rec.start) ? rec.pid : undefined;
 }
 
 const mapsKey = (m: IdMaps) => [m.uid, m.gid].map((l) => l.map((x) => `${x.containerID}:${x.hostID}:${x.size}`).join(",")).join("/");
 
 /**
  * The every-run check (one read, one open, one fstat): the holder file's
- * record "PID START INODE MAPS", written when the holder was made, names
- * these maps, and PID's user namespace still has that inode number.  Anything
- * else goes to findHolder's full check, under the lock.  (Only a holder pid
- * and a namespace inode number both reused since the record was written could
- * fool it: the namespace joined would then be another of this user's.)
+ * record, written when the holder was made, names these maps, and PID's user
+ * namespace still has the recorded inode number.  Anything else goes to
+ * holderAt's full check, under the lock.  (Only a holder pid and a namespace
+ * inode number both reused since the record was written could fool it: the
+ * namespace joined would then be another of this user's.)
  */
-function quickHolder(file: string, maps: IdMaps): SharedUserns | undefined {
+function quickHolder(rec: HolderRecord | undefined, maps: IdMaps): SharedUserns | undefined {
+  if (!rec?.ino || rec.key !== mapsKey(maps)) return undefined;
   let fd = -1;
   try {
-    const [p, , ino, key] = readFileSync(file, "utf8").trim().split(" ");
-    if (!ino || key !== mapsKey(maps)) return undefined;
-    fd = openSync(`/proc/${Number(p)}/ns/user`, "r");
-    if (String(fstatSync(fd).ino) === ino) return { fd, path: `/proc/self/fd/${fd}`, pid: Number(p), made: false };
+    fd = openSync(`/proc/${rec.pid}/ns/user`, "r");
+    if (String(fstatSync(fd).ino) === rec.ino) return { fd, path: `/proc/self/fd/${fd}`, pid: rec.pid, made: false };
   } catch {
     /* not there: the full check */
   }
@@ -123,17 +138,10 @@ function quickHolder(file: string, maps: IdMaps): SharedUserns | undefined {
   return undefined;
 }
 
-function writeRecord(file: string, pid: number, fd: number, maps: IdMaps) {
-  const start = pidStartTime(pid);
-  if (!start) return;
-  writeFileSync(`${file}.tmp`, `${pid} ${start} ${fstatSync(fd).ino} ${mapsKey(maps)}\n`, { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
-}
-
 /** the shared user namespace with MAPS: found, or made (newuidmap/newgidmap run once) */
 export function sharedUserns(maps: IdMaps, debug?: (m: string) => void): SharedUserns {
   const file = holderFile();
-  const quick = quickHolder(file, maps);
+  const quick = quickHolder(readRecord(file), maps);
   if (quick) return quick;
   // one maker at a time; the others find what it made
   const lockPath = `${file}.lock`;
@@ -147,9 +155,11 @@ export function sharedUserns(maps: IdMaps, debug?: (m: string) => void): SharedU
   try {
     const r = flock(lock, 2 /* LOCK_EX */);
     if (r < 0) throw new BunkerError("cannot lock the shared user namespace", { errno: -r, path: lockPath });
-    const again = findHolder(file, maps);
+    const rec = readRecord(file);
+    const again = rec ? holderAt(rec.pid, rec.start, maps) : {};
     if (again.found) {
-      writeRecord(file, again.found.pid, again.found.fd, maps);
+      // found by the full check (an older record, without the quick check's fields): record them
+      writeRecord(file, rec!.pid, rec!.start, again.found.fd, maps);
       return again.found;
     }
     if (again.stale) {
@@ -163,13 +173,10 @@ export function sharedUserns(maps: IdMaps, debug?: (m: string) => void): SharedU
     }
     const pid = makeHolder(maps);
     const start = pidStartTime(pid);
-    if (!start) throw new BunkerError("the shared user namespace's holder exited at once", { errno: "ESRCH", fix: "run with BUNKER_SHARED_USERNS=0 and report it" });
-    writeFileSync(`${file}.tmp`, `${pid} ${start}\n`, { mode: 0o600 });
-    renameSync(`${file}.tmp`, file);
+    const made = start ? holderAt(pid, start, maps).found : undefined;
+    if (!start || !made) throw new BunkerError("the shared user namespace's holder exited at once", { errno: "ESRCH", path: file, fix: "run with BUNKER_SHARED_USERNS=0 and report it" });
+    writeRecord(file, pid, start, made.fd, maps);
     debug?.(`shared user namespace: made, held by pid ${pid}`);
-    const made = findHolder(file, maps).found;
-    if (!made) throw new BunkerError("the shared user namespace's holder exited at once", { errno: "ESRCH", path: file, fix: "run with BUNKER_SHARED_USERNS=0 and report it" });
-    writeRecord(file, pid, made.fd, maps);
     return { ...made, made: true };
   } finally {
     closeSync(lock);
