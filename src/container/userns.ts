@@ -150,11 +150,11 @@ export function sharedUserns(maps: IdMaps, debug?: (m: string) => void): SharedU
     mkdirSync(stateRoot({ debug: false, logFormat: "text" }).dir, { recursive: true, mode: 0o700 });
     lock = openSync(lockPath, "a", 0o600);
   } catch (e) {
-    throw new BunkerError("cannot open the shared user namespace's lock", { errno: (e as { code?: string }).code, path: lockPath });
+    throw new BunkerError("cannot open the shared user namespace's lock", { errno: (e as { code?: string }).code, path: lockPath, fix: "run with BUNKER_SHARED_USERNS=0 (a user namespace per container, as before)" });
   }
   try {
     const r = flock(lock, 2 /* LOCK_EX */);
-    if (r < 0) throw new BunkerError("cannot lock the shared user namespace", { errno: -r, path: lockPath });
+    if (r < 0) throw new BunkerError("cannot lock the shared user namespace", { errno: -r, path: lockPath, fix: "run with BUNKER_SHARED_USERNS=0 (a user namespace per container, as before)" });
     const rec = readRecord(file);
     const again = rec ? holderAt(rec.pid, rec.start, maps) : {};
     if (again.found) {
@@ -228,6 +228,6 @@ function makeHolder(maps: IdMaps): number {
     closeSync(sock);
     reap(pid);
   }
-  if (!holder) throw new BunkerError("the shared user namespace's holder did not start", { errno: "ECHILD" });
+  if (!holder) throw new BunkerError("the shared user namespace's holder did not start", { errno: "ECHILD", fix: "run with BUNKER_SHARED_USERNS=0 (a user namespace per container, as before)" });
   return holder;
 }
