@@ -20,7 +20,7 @@ import type { RootMount } from "../plan/types.ts";
 import { tmpfsHasUserXattrs } from "../sys/kernel.ts";
 import { defaultDataRoot } from "../image/data-root.ts";
 import { readLaunchRecord, writeLaunchRecord } from "../image/launch-cache.ts";
-import { userFromFiles } from "../image/image-user.ts";
+import { type ImageUser, userFromFiles } from "../image/image-user.ts";
 import type { DriverChoice } from "../image/driver.ts";
 import { forwardSignals, supervise } from "../sys/shim.ts";
 import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
@@ -389,7 +389,7 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
       ...cached,
       storage: { driver: "overlay", why: "kernel overlayfs works in a user namespace (remembered)" },
       flatten: (dest, maps) => flatten(cached.id, dest, maps),
-      resolveUser: (u) => userFromFiles(cached.passwd, cached.group, u),
+      resolveUser: (u) => (u === cached.config.User && cached.user ? cached.user : userFromFiles(cached.passwd, cached.group, u)),
     };
   }
   // imported here: a run of a rootfs, or of an image run before, does not load the store's code
@@ -399,7 +399,15 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
   const img = await prepareImageRootfs(ref, { dataRoot, pull: pull as "missing" | "never" | "always" | undefined });
   for (const n of img.notes) process.stderr.write(`bunker: note: ${n}\n`);
   const passwd = readImageFile(img.lowerDirs, "/etc/passwd") ?? "", group = readImageFile(img.lowerDirs, "/etc/group") ?? "";
-  if (!forced && storage.driver === "overlay") writeLaunchRecord(dataRoot, { ref, id: img.id, lowerDirs: img.lowerDirs, config: img.config, notes: img.notes, passwd, group });
+  if (!forced && storage.driver === "overlay") {
+    let user: ImageUser | undefined;
+    try {
+      user = userFromFiles(passwd, group, img.config.User);
+    } catch {
+      /* a User the image does not define: each run reports it */
+    }
+    writeLaunchRecord(dataRoot, { ref, id: img.id, lowerDirs: img.lowerDirs, config: img.config, notes: img.notes, passwd, group, user });
+  }
   return {
     ...img,
     storage,

@@ -19,8 +19,20 @@ export function inUserNamespace(): boolean {
   }
 }
 
+/** made and checked once per process (run IMAGE asks twice: its state dir, the shared user namespace's record) */
+const known = new Map<string, StateRoot>();
+
 /** --root, else /run/bunker for real root, $XDG_RUNTIME_DIR/bunker, else a private dir under /tmp */
 export function stateRoot(g: GlobalOptions): StateRoot {
+  const key = `${g.root ?? ""}\0${process.env.XDG_RUNTIME_DIR ?? ""}`;
+  const seen = known.get(key);
+  if (seen) return seen;
+  const r = makeStateRoot(g);
+  known.set(key, r);
+  return r;
+}
+
+function makeStateRoot(g: GlobalOptions): StateRoot {
   const uid = process.getuid!();
   let dir = g.root;
   let note: string | undefined;

@@ -15,6 +15,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
 import type { ImageConfig } from "./types.ts";
+import type { ImageUser } from "./image-user.ts";
 import { imagesFile, underRoot } from "./data-root.ts";
 
 export interface LaunchRecord {
@@ -28,10 +29,12 @@ export interface LaunchRecord {
   /** the image's /etc/passwd and /etc/group ("" when missing) */
   passwd: string;
   group: string;
+  /** config.User resolved through them (absent when it does not resolve: the run says why) */
+  user?: ImageUser;
 }
 
 interface Stored extends LaunchRecord {
-  v: 1;
+  v: 2;
   /** images.json's identity when the record was written */
   index: string;
   kernel: string;
@@ -74,7 +77,7 @@ export function readLaunchRecord(dataRoot: string, ref: string): LaunchRecord | 
   } catch {
     return undefined;
   }
-  if (s.v !== 1 || s.ref !== ref || s.kernel !== release() || s.index !== indexStamp(dataRoot)) return undefined;
+  if (s.v !== 2 || s.ref !== ref || s.kernel !== release() || s.index !== indexStamp(dataRoot)) return undefined;
   if (!s.lowerDirs.every((d) => existsSync(d))) return undefined;
   return s;
 }
@@ -87,7 +90,7 @@ export function writeLaunchRecord(dataRoot: string, rec: LaunchRecord): void {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     mkdirSync(recordsDir(dataRoot), { recursive: true, mode: 0o700 });
-    writeFileSync(tmp, JSON.stringify({ v: 1, index, kernel: release(), ...rec } satisfies Stored));
+    writeFileSync(tmp, JSON.stringify({ v: 2, index, kernel: release(), ...rec } satisfies Stored));
     renameSync(tmp, path);
   } catch {
     /* a read-only or full store: the next run takes the slow path again */

@@ -105,6 +105,17 @@ for (const as of USERS) {
       expect((await b(["rmi", "test/other:1"])).code).toBe(0);
       const gone = await b(["run", "--pull", "never", "test/other:1"]);
       expect(gone.stderr).toMatch(/^bunker: no such image: test\/other:1: ENOENT/);
+      // the image's User is resolved once, into the record; -u still resolves through the image's passwd
+      const asApp = buildImage({ config: { Entrypoint: ["id"], User: "app" } });
+      writeFileSync(`${dir}/as-app.tar`, dockerArchive([{ image: asApp, tags: ["test/as-app:1"] }]));
+      expect((await b(["load", "-i", `${dir}/as-app.tar`])).code).toBe(0);
+      for (let k = 0; k < 2; k++) {
+        const id = await b(["run", "test/as-app:1"]);
+        if (as === "user") expect(id.stdout).toBe("uid=1000(app) gid=1000(app)\n");
+        else expect(id.stderr).toContain("user 1000:1000 is not mapped in the container's user namespace");
+        expect((await b(["run", "-u", "0", "test/as-app:1"])).stdout).toBe("uid=0(root) gid=0(root)\n");
+      }
+      expect(readdirSync(`${store}/launch`)).toContain("test%2Fas-app:1.json");
       // a layer lost behind the store's back: the slow path's error, not a failed mount
       expect((await b(["run", "test/app:1"])).code).toBe(0);
       const layer = readdirSync(`${store}/layers`).find((f) => !f.endsWith(".json"))!;

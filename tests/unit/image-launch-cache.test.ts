@@ -1,6 +1,6 @@
 // The launch record of `run IMAGE`: read back only while it is true of the store.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readLaunchRecord, writeLaunchRecord, type LaunchRecord } from "../../src/image/launch-cache.ts";
@@ -36,6 +36,14 @@ describe("launch records", () => {
     expect(readLaunchRecord(root, record.ref)).toBeUndefined();
     writeLaunchRecord(root, record);
     expect(readLaunchRecord(root, record.ref)).toBeDefined();
+  });
+
+  test("the resolved default user is kept; a record of the old format is not read", () => {
+    writeLaunchRecord(root, { ...record, user: { uid: 1000, gid: 1000, additionalGids: [10] } });
+    expect(readLaunchRecord(root, record.ref)?.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [10] });
+    const file = join(root, "launch", "test%2Fapp:1.json");
+    writeFileSync(file, readFileSync(file, "utf8").replace('"v":2', '"v":1'));
+    expect(readLaunchRecord(root, record.ref)).toBeUndefined();
   });
 
   test("a lost layer dir makes it stale", () => {
