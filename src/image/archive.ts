@@ -3,18 +3,23 @@
 // Input: a docker-archive (`docker save`: manifest.json, in the pre-25 layout
 // with <id>/layer.tar or the 25+ OCI-layout form with blobs/sha256/...),
 // an oci-archive (a tar of an OCI image layout) or an OCI layout directory;
-// a tar may itself be gzip/zstd-compressed.  Every file is hashed as it is
-// copied into the store's tmp/, and every blob named by digest must match.
+// a tar may itself be gzip/zstd-compressed.  The files of a compressed tar
+// are hashed as they are copied into the store's tmp/.  Those of a plain tar
+// (what docker save and skopeo write) are read in place: small ones are
+// copied, a large one (a layer) is only located, skipped over, and read once,
+// by the unpacker, which hashes it and copies it into the store on the way
+// (store.ts BlobRange): no copy, read and hash of it before the unpack.
+// Every blob named by digest must match before it is stored.
 // Output: a docker-archive (pre-25 layout: <diffid>/layer.tar, <id>.json,
 // manifest.json, repositories) that `docker load` and `podman load` accept.
-import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, posix } from "node:path";
 import { BunkerError, fromSysError } from "../errors.ts";
-import { decompress, detectCompression } from "./compress.ts";
+import { type Compression, decompress, detectCompression } from "./compress.ts";
 import { chainIds, digestHex, digestMismatch, Hasher, sha256 } from "./digest.ts";
 import { choosePlatform, hostPlatform } from "./platform.ts";
 import { formatReference, parseReference, repoName, shortName } from "./reference.ts";
-import type { Store } from "./store.ts";
+import type { BlobRange, Store } from "./store.ts";
 import { TarReader, type TarEntry } from "./tar.ts";
 import { padding, TAR_END, tarHeader } from "./tarwriter.ts";
 import { isIndex, MT, type Descriptor, type ImageConfigFile, type Index, type Manifest, type Platform } from "./types.ts";
@@ -22,10 +27,62 @@ import { isIndex, MT, type Descriptor, type ImageConfigFile, type Index, type Ma
 interface FileRef {
   /** where the bytes are now */
   path: string;
-  digest: string;
+  /** a file of a plain tar read in place: SIZE bytes at OFFSET in PATH (the archive) */
+  offset?: number;
+  /** (of a file read in place: hashed when first asked for) */
+  readonly digest: string;
   size: number;
   /** a temp file we may rename into the store (else it is copied) */
   owned: boolean;
+}
+
+/** a plain tar's files from this size on are read in place (layers); smaller ones are copied out */
+const IN_PLACE = 1 << 20;
+
+/** SIZE bytes at OFFSET of the archive PATH, hashed only when the digest is asked for */
+class InPlace implements FileRef {
+  owned = false;
+  private hashed = "";
+  constructor(readonly path: string, readonly offset: number, readonly size: number) {}
+  get digest(): string {
+    if (!this.hashed) {
+      const h = new Hasher();
+      const fd = openSync(this.path, "r");
+      try {
+        const buf = new Uint8Array(1 << 20);
+        for (let at = 0; at < this.size; ) {
+          const n = readSync(fd, buf, 0, Math.min(buf.length, this.size - at), this.offset + at);
+          if (n <= 0) throw new BunkerError("the image archive is truncated", { errno: "EINVAL", path: this.path });
+          h.update(buf.subarray(0, n));
+          at += n;
+        }
+      } finally {
+        closeSync(fd);
+      }
+      this.hashed = h.digest();
+    }
+    return this.hashed;
+  }
+  stream(): ReadableStream<Uint8Array> {
+    return Bun.file(this.path).slice(this.offset, this.offset + this.size).stream();
+  }
+}
+
+/** the bytes of REF (a small file: JSON) */
+function readRef(ref: FileRef): Uint8Array {
+  if (ref.offset === undefined) return readFileSync(ref.path);
+  const buf = new Uint8Array(ref.size);
+  const fd = openSync(ref.path, "r");
+  try {
+    for (let at = 0; at < ref.size; ) {
+      const n = readSync(fd, buf, at, ref.size - at, ref.offset + at);
+      if (n <= 0) throw new BunkerError("the image archive is truncated", { errno: "EINVAL", path: ref.path });
+      at += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return buf;
 }
 
 /** The files of an archive or layout directory, by normalized relative path. */
@@ -45,40 +102,81 @@ function norm(p: string): string {
   return posix.normalize(p.replace(/^(\.\/)+/, "")).replace(/^\/+/, "");
 }
 
-/** Unpacks the tar archive FILE's regular files into the store's tmp/, hashed on the way. */
+/** FILE is a regular file holding an uncompressed tar (its files can be read in place) */
+function isPlainFile(file: string): boolean {
+  const fd = openSync(file, "r");
+  try {
+    if (!fstatSync(fd).isFile()) return false;
+    const head = new Uint8Array(4);
+    return readSync(fd, head, 0, 4, 0) === 4 && detectCompression(head) === "none";
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** pushes the plain tar FILE into READER, seeking over the bodies it skips */
+function readInPlace(file: string, reader: TarReader): void {
+  const fd = openSync(file, "r");
+  try {
+    const size = fstatSync(fd).size;
+    // copied by the handler (small files) before the next read reuses it
+    const buf = new Uint8Array(1 << 20);
+    let at = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, at);
+      if (n <= 0) break;
+      reader.push(buf.subarray(0, n));
+      at += n + reader.skipAhead();
+    }
+    if (at > size) throw new BunkerError("the image archive is truncated (a file ends past its end)", { errno: "EINVAL", path: file, fix: "copy or save the archive again" });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The tar archive FILE's regular files: a plain tar's large files located in
+ * place (InPlace), the others unpacked into the store's tmp/, hashed on the way.
+ */
 async function archiveSource(store: Store, file: string): Promise<Source> {
   const files = new Map<string, FileRef>();
   const links = new Map<string, string>();
-  let cur: { e: TarEntry; h: Hasher; w: ReturnType<ReturnType<typeof Bun.file>["writer"]>; path: string } | undefined;
+  let cur: { e: TarEntry; h: Hasher; w: ReturnType<ReturnType<typeof Bun.file>["writer"]>; ref: { path: string; digest: string; size: number; owned: boolean } } | undefined;
   const pending: Promise<unknown>[] = [];
+  const plain = isPlainFile(file);
   const reader = new TarReader({
     entry: (e) => {
       const name = norm(e.name);
       if (e.type === "symlink") links.set(name, norm(posix.join(posix.dirname(name), e.linkname)));
       else if (e.type === "hardlink") links.set(name, norm(e.linkname));
-      else if (e.type === "file") {
+      else if (e.type === "file" && plain && e.size >= IN_PLACE) {
+        files.set(name, new InPlace(file, reader.dataOffset, e.size));
+        return true; // not delivered: skipped over
+      } else if (e.type === "file") {
         const path = store.tempPath("load");
-        cur = { e, h: new Hasher(), w: Bun.file(path).writer({ highWaterMark: 1 << 20 }), path };
-        files.set(name, { path, digest: "", size: e.size, owned: true });
+        cur = { e, h: new Hasher(), w: Bun.file(path).writer({ highWaterMark: 1 << 20 }), ref: { path, digest: "", size: e.size, owned: true } };
+        files.set(name, cur.ref);
       }
     },
     data: (c) => {
       cur!.h.update(c);
-      cur!.w.write(c);
+      // readInPlace reads the next piece into the same buffer
+      cur!.w.write(plain ? c.slice() : c);
     },
     entryEnd: (e) => {
       if (!cur || cur.e !== e) return;
-      const ref = files.get(norm(e.name))!;
-      ref.digest = cur.h.digest();
+      cur.ref.digest = cur.h.digest();
       pending.push(Promise.resolve(cur.w.end()));
       cur = undefined;
     },
   });
+  // the temp copies only: a file read in place is the caller's archive
   const cleanup = () => {
-    for (const f of files.values()) rmSync(f.path, { force: true });
+    for (const f of files.values()) if (f.owned) rmSync(f.path, { force: true });
   };
   try {
-    for await (const c of decompress(Bun.file(file).stream())) reader.push(c);
+    if (plain) readInPlace(file, reader);
+    else for await (const c of decompress(Bun.file(file).stream())) reader.push(c);
     reader.end();
     if (cur) pending.push(Promise.resolve(cur.w.end()));
     await Promise.all(pending);
@@ -118,6 +216,11 @@ function dirSource(dir: string): Source {
 }
 
 async function commit(store: Store, ref: FileRef, expected?: string): Promise<string> {
+  if (ref instanceof InPlace) {
+    // verified as it is copied in (a blob already stored is the content EXPECTED names)
+    const digest = expected ?? ref.digest;
+    return store.hasBlob(digest) ? digest : store.putBlobStream(ref.stream(), { digest, size: ref.size });
+  }
   if (expected && ref.digest !== expected) throw digestMismatch(`archive file ${ref.path}`, expected, ref.digest);
   if (store.hasBlob(ref.digest)) return ref.digest;
   if (ref.owned) {
@@ -125,6 +228,19 @@ async function commit(store: Store, ref: FileRef, expected?: string): Promise<st
     return ref.digest;
   }
   return store.putBlobStream(Bun.file(ref.path).stream(), { digest: ref.digest, size: ref.size });
+}
+
+/**
+ * A layer blob: one read in place goes to PENDING, for the unpacker to hash,
+ * verify and store as it unpacks it (one read of it in all).  Its digest is
+ * EXPECTED (named by the archive), else an uncompressed layer's DIFF_ID, else
+ * hashed now.
+ */
+async function commitLayer(store: Store, ref: FileRef, expected: string | undefined, diffId: string | undefined, pending: Map<string, BlobRange>): Promise<string> {
+  if (!(ref instanceof InPlace)) return commit(store, ref, expected);
+  const digest = expected ?? (diffId && compressionOf(ref) === "none" ? diffId : ref.digest);
+  if (!store.hasBlob(digest)) pending.set(digest, { path: ref.path, offset: ref.offset, size: ref.size });
+  return digest;
 }
 
 function need(src: Source, path: string, what: string): FileRef {
@@ -135,21 +251,25 @@ function need(src: Source, path: string, what: string): FileRef {
 
 function json<T>(ref: FileRef): T {
   try {
-    return JSON.parse(readFileSync(ref.path, "utf8")) as T;
+    return JSON.parse(new TextDecoder().decode(readRef(ref))) as T;
   } catch (e) {
     throw new BunkerError(`invalid JSON in the archive: ${(e as Error).message}`, { errno: "EINVAL", path: ref.path });
   }
 }
 
-function layerMediaType(path: string, oci: boolean): string {
+function compressionOf(ref: FileRef): Compression {
   const head = new Uint8Array(4);
-  const fd = openSync(path, "r");
+  const fd = openSync(ref.path, "r");
   try {
-    readSync(fd, head, 0, 4, 0);
+    readSync(fd, head, 0, 4, ref.offset ?? 0);
   } finally {
     closeSync(fd);
   }
-  const c = detectCompression(head);
+  return detectCompression(head);
+}
+
+function layerMediaType(ref: FileRef, oci: boolean): string {
+  const c = compressionOf(ref);
   if (c === "zstd") return MT.ociLayerZstd;
   if (oci) return c === "gzip" ? MT.ociLayerGzip : MT.ociLayer;
   return c === "gzip" ? MT.dockerLayerGzip : MT.dockerLayer;
@@ -161,19 +281,19 @@ interface DockerManifestEntry {
   Layers: string[];
 }
 
-async function loadDocker(store: Store, src: Source, entries: DockerManifestEntry[]): Promise<Loaded[]> {
+async function loadDocker(store: Store, src: Source, entries: DockerManifestEntry[], pending: Map<string, BlobRange>): Promise<Loaded[]> {
   const out: Loaded[] = [];
   for (const ent of entries) {
     const cfgRef = need(src, ent.Config, `config ${ent.Config}`);
     const config = json<ImageConfigFile>(cfgRef);
     const configDigest = await commit(store, cfgRef);
-    const zstd = ent.Layers.some((l) => layerMediaType(need(src, l, `layer ${l}`).path, false) === MT.ociLayerZstd);
+    const zstd = ent.Layers.some((l) => layerMediaType(need(src, l, `layer ${l}`), false) === MT.ociLayerZstd);
     const layers: Descriptor[] = [];
-    for (const l of ent.Layers) {
+    for (const [i, l] of ent.Layers.entries()) {
       const ref = need(src, l, `layer ${l}`);
-      const mediaType = layerMediaType(ref.path, zstd);
+      const mediaType = layerMediaType(ref, zstd);
       const m = /(?:^|\/)blobs\/sha256\/([a-f0-9]{64})$/.exec(norm(l));
-      layers.push({ mediaType, digest: await commit(store, ref, m ? `sha256:${m[1]}` : undefined), size: ref.size });
+      layers.push({ mediaType, digest: await commitLayer(store, ref, m ? `sha256:${m[1]}` : undefined, config.rootfs?.diff_ids?.[i], pending), size: ref.size });
     }
     if (layers.length !== config.rootfs?.diff_ids?.length) throw new BunkerError(`archive image ${ent.Config}: ${layers.length} layers but ${config.rootfs?.diff_ids?.length ?? 0} diff_ids`, { errno: "EINVAL" });
     const manifest: Manifest = {
@@ -189,23 +309,25 @@ async function loadDocker(store: Store, src: Source, entries: DockerManifestEntr
 }
 
 /** Resolves DESC (index or manifest) to the manifest for PLATFORM, storing what it reads. */
-async function ociManifest(store: Store, src: Source, desc: Descriptor, platform: Platform, depth = 0): Promise<string> {
+async function ociManifest(store: Store, src: Source, desc: Descriptor, platform: Platform, pending: Map<string, BlobRange>, depth = 0): Promise<string> {
   const ref = need(src, `blobs/sha256/${digestHex(desc.digest)}`, `blob ${desc.digest}`);
   if (ref.digest !== desc.digest) throw digestMismatch(`archive blob`, desc.digest, ref.digest);
   const doc = json<Manifest & Index>(ref);
   if (isIndex(doc.mediaType ?? desc.mediaType, doc)) {
     if (depth > 4) throw new BunkerError("OCI index nesting too deep", { errno: "ELOOP" });
-    return ociManifest(store, src, choosePlatform(doc.manifests, platform, `index ${desc.digest}`), platform, depth + 1);
+    return ociManifest(store, src, choosePlatform(doc.manifests, platform, `index ${desc.digest}`), platform, pending, depth + 1);
   }
-  for (const d of [doc.config, ...doc.layers]) await commit(store, need(src, `blobs/sha256/${digestHex(d.digest)}`, `blob ${d.digest}`), d.digest);
+  const blob = (d: Descriptor) => need(src, `blobs/sha256/${digestHex(d.digest)}`, `blob ${d.digest}`);
+  await commit(store, blob(doc.config), doc.config.digest);
+  for (const d of doc.layers) await commitLayer(store, blob(d), d.digest, undefined, pending);
   return commit(store, ref, desc.digest);
 }
 
-async function loadOci(store: Store, src: Source, platform: Platform): Promise<Loaded[]> {
+async function loadOci(store: Store, src: Source, platform: Platform, pending: Map<string, BlobRange>): Promise<Loaded[]> {
   const index = json<Index>(need(src, "index.json", "index.json"));
   const out: Loaded[] = [];
   for (const desc of index.manifests ?? []) {
-    const manifestDigest = await ociManifest(store, src, desc, platform);
+    const manifestDigest = await ociManifest(store, src, desc, platform, pending);
     const names: string[] = [];
     const full = desc.annotations?.["io.containerd.image.name"];
     const refName = desc.annotations?.["org.opencontainers.image.ref.name"];
@@ -227,10 +349,12 @@ export async function loadArchive(store: Store, file: string, platform = hostPla
   }
   const src = isDir ? dirSource(file) : await archiveSource(store, file);
   let loaded: Loaded[];
+  // layer blobs read in place, stored by the unpacker (or below, for a layer already unpacked)
+  const pending = new Map<string, BlobRange>();
   try {
     const dockerManifest = src.file("manifest.json");
-    if (dockerManifest) loaded = await loadDocker(store, src, json<DockerManifestEntry[]>(dockerManifest));
-    else if (src.file("index.json")) loaded = await loadOci(store, src, platform);
+    if (dockerManifest) loaded = await loadDocker(store, src, json<DockerManifestEntry[]>(dockerManifest), pending);
+    else if (src.file("index.json")) loaded = await loadOci(store, src, platform, pending);
     else throw new BunkerError("not an image archive: neither manifest.json nor index.json found", { errno: "EINVAL", path: file, fix: "use a docker save, oci-archive or OCI layout" });
   } finally {
     src.cleanup();
@@ -240,7 +364,11 @@ export async function loadArchive(store: Store, file: string, platform = hostPla
     const diffIds = store.readJson<ImageConfigFile>(m.config.digest).rootfs?.diff_ids ?? [];
     const release = store.inflight([l.manifestDigest, m.config.digest, ...m.layers.map((x) => x.digest)], chainIds(diffIds));
     try {
-      const layers = await store.ensureLayers(l.manifestDigest);
+      const layers = await store.ensureLayers(l.manifestDigest, undefined, undefined, pending);
+      for (const { digest } of m.layers) {
+        const r = pending.get(digest);
+        if (r && !store.hasBlob(digest)) await store.putBlobStream(Bun.file(r.path).slice(r.offset, r.offset + r.size).stream(), { digest, size: r.size });
+      }
       l.notes = [...new Set(layers.flatMap((x) => x.notes))];
       await store.addImage(l.manifestDigest, l.names);
     } finally {

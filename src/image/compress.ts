@@ -31,8 +31,10 @@ async function decompressor(kind: "gzip" | "zstd"): Promise<Transform> {
 /**
  * Decompresses SRC (whatever its compression) as a stream.  ON_RAW sees every
  * input byte (for the blob digest), the yielded chunks are the tar stream.
+ * REUSES_BUFFERS: SRC reads its next piece into memory of an earlier one, so
+ * each piece is fully taken by the decompressor before the next is asked for.
  */
-export async function* decompress(src: AsyncIterable<Uint8Array>, onRaw?: (c: Uint8Array) => void): AsyncGenerator<Uint8Array> {
+export async function* decompress(src: AsyncIterable<Uint8Array>, onRaw?: (c: Uint8Array) => void, opts: { reusesBuffers?: boolean } = {}): AsyncGenerator<Uint8Array> {
   const it = src[Symbol.asyncIterator]();
   let first = await it.next();
   while (!first.done && first.value.length < 4) {
@@ -61,7 +63,8 @@ export async function* decompress(src: AsyncIterable<Uint8Array>, onRaw?: (c: Ui
     let r: IteratorResult<Uint8Array> = first;
     while (!r.done) {
       onRaw?.(r.value);
-      if (!z.write(r.value)) await new Promise<void>((res) => z.once("drain", res));
+      if (opts.reusesBuffers) await new Promise<void>((res, rej) => z.write(r.value, (e) => (e ? rej(e) : res())));
+      else if (!z.write(r.value)) await new Promise<void>((res) => z.once("drain", res));
       r = await it.next();
     }
     z.end();

@@ -66,6 +66,13 @@ export async function removeTree(tree: string, maps = imageOwnerMaps()): Promise
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** a blob that is not in the store yet: SIZE bytes at OFFSET of the file PATH (an archive being loaded) */
+export interface BlobRange {
+  path: string;
+  offset: number;
+  size: number;
+}
+
 export class Store {
   readonly blobs: string;
   readonly layers: string;
@@ -265,7 +272,7 @@ export class Store {
    * Unpacks (once) every layer of the image MANIFEST_DIGEST; returns them bottom first.
    * READY(i), when given, is awaited before layer i is touched (its blob may still be downloading).
    */
-  async ensureLayers(manifestDigest: string, onLayer?: (i: number, info: LayerInfo) => void, ready?: (i: number) => Promise<void>): Promise<LayerInfo[]> {
+  async ensureLayers(manifestDigest: string, onLayer?: (i: number, info: LayerInfo) => void, ready?: (i: number) => Promise<void>, pending?: ReadonlyMap<string, BlobRange>): Promise<LayerInfo[]> {
     const manifest = this.readJson<Manifest>(manifestDigest);
     const config = this.readJson<ImageConfigFile>(manifest.config.digest);
     const diffIds = config.rootfs?.diff_ids ?? [];
@@ -276,15 +283,19 @@ export class Store {
     const out: LayerInfo[] = [];
     for (let i = 0; i < chains.length; i++) {
       await ready?.(i);
-      const info = await this.ensureLayer(chains[i]!, diffIds[i]!, manifest.layers[i]!.digest, out.map((l) => l.dir).reverse());
+      const info = await this.ensureLayer(chains[i]!, diffIds[i]!, manifest.layers[i]!.digest, out.map((l) => l.dir).reverse(), pending?.get(manifest.layers[i]!.digest));
       out.push(info);
       onLayer?.(i, info);
     }
     return out;
   }
 
-  /** A layer's directory, unpacked from BLOB (verified against DIFF_ID) if not done yet. */
-  async ensureLayer(chainId: string, diffId: string, blob: string, lowerDirs: string[]): Promise<LayerInfo> {
+  /**
+   * A layer's directory, unpacked from BLOB (verified against DIFF_ID) if not
+   * done yet.  A blob not in the store yet may come from RANGE (bunker load's
+   * archive): it is verified and stored as it is unpacked.
+   */
+  async ensureLayer(chainId: string, diffId: string, blob: string, lowerDirs: string[], range?: BlobRange): Promise<LayerInfo> {
     const hex = digestHex(chainId);
     const dir = this.layerDir(chainId);
     const meta = `${dir}.json`;
@@ -298,18 +309,22 @@ export class Store {
     return this.withLock(`layer-${hex}`, async () => {
       const again = done();
       if (again) return again;
-      if (!this.hasBlob(blob)) throw new BunkerError(`the image store lost layer blob ${blob}`, { errno: "ENOENT", path: this.blobPath(blob), fix: "pull or load the image again" });
+      const from = this.hasBlob(blob) ? undefined : range;
+      if (!from && !this.hasBlob(blob)) throw new BunkerError(`the image store lost layer blob ${blob}`, { errno: "ENOENT", path: this.blobPath(blob), fix: "pull or load the image again" });
       const tmp = this.tempPath(`layer-${hex.slice(0, 12)}`);
       mkdirSync(tmp, { mode: 0o755 });
       const maps = imageOwnerMaps();
+      const blobTmp = from && this.tempPath("blob");
       let stats: UnpackStats;
       try {
-        stats = await unpackBlob(this.blobPath(blob), tmp, diffId, lowerDirs);
+        stats = await unpackBlob(from ? from.path : this.blobPath(blob), tmp, diffId, lowerDirs, from && { ...from, digest: blob, copyTo: blobTmp! });
         // before the rename: a failure leaves the store as it was
         if (maps) await chownToImageOwners(tmp, maps);
+        if (blobTmp) this.commitBlob(blobTmp, blob);
         await removeTree(dir, maps); // a leftover without its .json (crash between the renames)
         renameSync(tmp, dir);
       } catch (e) {
+        if (blobTmp) rmSync(blobTmp, { force: true });
         await removeTree(tmp, maps);
         throw e;
       }
@@ -483,9 +498,14 @@ export class Store {
 }
 
 /** Decompresses and unpacks the blob at PATH into DIR, checking its uncompressed digest. */
-export async function unpackBlob(path: string, dir: string, diffId: string, lowerDirs: string[]): Promise<UnpackStats> {
+/**
+ * Unpacks the layer blob at PATH into DIR; its content must hash to DIFF_ID.
+ * With RANGE, the blob is RANGE.size bytes at RANGE.offset of PATH, must hash
+ * to RANGE.digest, and is copied to RANGE.copyTo on the way.
+ */
+export async function unpackBlob(path: string, dir: string, diffId: string, lowerDirs: string[], range?: BlobRange & { digest: string; copyTo: string }): Promise<UnpackStats> {
   const u = new Unpacker(dir, { whiteouts: "overlay", lowerDirs });
-  const content = new InflatedBlob(path);
+  const content = new InflatedBlob(path, range);
   try {
     await u.apply(content);
   } catch (e) {
@@ -493,6 +513,7 @@ export async function unpackBlob(path: string, dir: string, diffId: string, lowe
     throw e;
   }
   const stats = u.finish();
+  if (range && (content.rawDigest !== range.digest || content.rawBytes !== range.size)) throw digestMismatch("layer blob", range.digest, content.rawDigest, path);
   if (content.digest !== diffId) throw digestMismatch("layer content (diff_id)", diffId, content.digest, path);
   return stats;
 }

@@ -27,7 +27,8 @@ export interface TarEntry {
 }
 
 export interface TarHandler {
-  entry(e: TarEntry): void;
+  /** true: the caller reads this file's body itself (at reader.dataOffset): it is skipped, not delivered */
+  entry(e: TarEntry): void | boolean;
   /** a piece of the current entry's body (only for "file") */
   data(chunk: Uint8Array): void;
   entryEnd(e: TarEntry): void;
@@ -132,12 +133,18 @@ export class TarReader {
   private ended = false;
   /** entries that were skipped (unknown type) — reported by the caller */
   readonly skipped: string[] = [];
+  /** bytes of the stream taken so far (pushed, or jumped over by skipAhead) */
+  private total = 0;
+  /** where the body of the entry being announced starts in the stream */
+  dataOffset = 0;
 
   constructor(private readonly h: TarHandler) {}
 
   push(chunk: Uint8Array): void {
     let off = 0;
     const n = chunk.length;
+    const base = this.total;
+    this.total += n;
     while (off < n) {
       if (this.ended) return; // trailing data after the end blocks is ignored (like GNU tar)
       if (this.pad > 0) {
@@ -149,8 +156,9 @@ export class TarReader {
       switch (this.state) {
         case "header": {
           if (this.hdrFill === 0 && n - off >= BLOCK) {
-            this.header(chunk.subarray(off, off + BLOCK));
             off += BLOCK;
+            this.dataOffset = base + off;
+            this.header(chunk.subarray(off - BLOCK, off));
           } else {
             const k = Math.min(BLOCK - this.hdrFill, n - off);
             this.hdr.set(chunk.subarray(off, off + k), this.hdrFill);
@@ -158,6 +166,7 @@ export class TarReader {
             off += k;
             if (this.hdrFill === BLOCK) {
               this.hdrFill = 0;
+              this.dataOffset = base + off;
               this.header(this.hdr);
             }
           }
@@ -193,6 +202,19 @@ export class TarReader {
         }
       }
     }
+  }
+
+  /**
+   * The bytes to jump over now (a body being skipped, and its padding): a
+   * caller that reads a file can seek past them instead of pushing them.
+   */
+  skipAhead(): number {
+    if (this.state !== "skip") return 0;
+    const k = this.left + this.afterPad;
+    this.left = this.afterPad = 0;
+    this.state = "header";
+    this.total += k;
+    return k;
   }
 
   /** Call at end of input: fails on a truncated archive. */
@@ -275,11 +297,11 @@ export class TarReader {
       xattrs,
     };
     this.cur = e;
-    this.h.entry(e);
-    // bodies of non-files (a hardlink may carry one in PAX archives) are skipped
+    const external = this.h.entry(e) === true;
+    // bodies of non-files (a hardlink may carry one in PAX archives) are skipped, as are those the caller reads itself
     if (realSize === 0) {
       this.finishEntry();
-    } else if (type === "file") {
+    } else if (type === "file" && !external) {
       this.left = realSize;
       this.state = "data";
       this.afterPad = realPad;
