@@ -42,6 +42,10 @@ run_bun() {
 }
 
 if [ "$what" = unit ] || [ "$what" = all ]; then
+  # the type check (bun build does not check types): one test, passed or failed
+  echo "== tsc --noEmit"
+  if node_modules/.bin/tsc --noEmit -p .; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  ran=$((ran + 1))
   run_bun tests/unit
 fi
 

@@ -20,7 +20,7 @@ import { formatReference, parseReference, repoName } from "./reference.ts";
 import type { ImageConfigFile, Manifest } from "./types.ts";
 import { Unpacker, type UnpackStats } from "./unpack.ts";
 import { chownToImageOwners, imageOwnerMaps, layerOwners, type LayerOwners } from "./owners.ts";
-import { imagesFile } from "./data-root.ts";
+import { defaultDataRoot, imagesFile } from "./data-root.ts";
 import { dropLaunchRecords } from "./launch-cache.ts";
 import { removeOwnedTree } from "../container/cleanup.ts";
 import { singleMaps } from "../container/idmap.ts";

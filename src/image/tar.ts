@@ -267,8 +267,8 @@ export class TarReader {
       return x;
     };
     const realSize = num("size", size);
-    let xattrs = NO_XATTRS;
-    for (const [k, v] of pax) if (k.startsWith("SCHILY.xattr.")) (xattrs === NO_XATTRS ? (xattrs = new Map()) : xattrs).set(k.slice(13), v);
+    let xattrs: Map<string, Uint8Array> | undefined;
+    for (const [k, v] of pax) if (k.startsWith("SCHILY.xattr.")) (xattrs ??= new Map()).set(k.slice(13), v);
     if (this.pax.size) this.pax = new Map();
     this.longName = this.longLink = undefined;
     const realPad = (BLOCK - (realSize % BLOCK)) % BLOCK;
@@ -294,7 +294,7 @@ export class TarReader {
       linkname,
       devmajor: type === "char" || type === "block" ? parseNumber(b, 329, 8) : 0,
       devminor: type === "char" || type === "block" ? parseNumber(b, 337, 8) : 0,
-      xattrs,
+      xattrs: xattrs ?? NO_XATTRS,
     };
     this.cur = e;
     const external = this.h.entry(e) === true;

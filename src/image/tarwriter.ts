@@ -97,7 +97,7 @@ export function tarHeader(h: TarHeaderInput): Uint8Array {
   return concat(parts);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
   for (const p of parts) out.set(p, off), (off += p.length);
@@ -112,7 +112,7 @@ export interface TarInput extends TarHeaderInput {
 }
 
 /** A whole archive in memory (small archives: manifests, tests). */
-export function tarBytes(entries: TarInput[]): Uint8Array {
+export function tarBytes(entries: TarInput[]): Uint8Array<ArrayBuffer> {
   const parts: Uint8Array[] = [];
   for (const e of entries) {
     const data = typeof e.data === "string" ? enc.encode(e.data) : e.data ?? new Uint8Array();

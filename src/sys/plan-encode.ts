@@ -45,13 +45,13 @@ function fields(o: Op): { ints: (bigint | number)[]; strs: (string | Uint8Array)
     case "copyup":
     case "chown-tree": return { ints: [], strs: [o.path] };
     case "hook": return { ints: [o.index, o.timeout, o.args.length, o.env.length], strs: [o.path, o.stateBeforePid, o.stateAfterPid, ...o.args, ...o.env] };
+    case "init": return { ints: o.exe === undefined ? [] : [o.exe], strs: [] };
     case "fork":
     case "lo-up":
     case "nnp":
     case "setsid":
     case "fifo-wait":
-    case "stdin-null":
-    case "init": return { ints: o.exe === undefined ? [] : [o.exe], strs: [] };
+    case "stdin-null": return { ints: [], strs: [] };
   }
 }
 

@@ -146,7 +146,7 @@ export async function collect(proc: ReturnType<typeof spawnAs>, timeoutMs = 30_0
     Promise.race([p, Bun.sleep(2000).then(() => `<${what} still open 2 s after exit: a process outlived bunker>`)]);
   const [stdout, stderr] = await Promise.all([drain(out, "stdout"), drain(err, "stderr")]);
   const note = timedOut ? `<killed after ${timeoutMs} ms>\n` : "";
-  return { code, stdout, stderr: note + stderr, signal: proc.signalCode ?? undefined };
+  return { code, stdout, stderr: note + stderr, signal: proc.signalCode == null ? undefined : String(proc.signalCode) };
 }
 
 /** Runs `bunker ARGS` as AS and waits: {code, stdout, stderr}. */

@@ -94,7 +94,7 @@ export function standardLayers(): TarInput[][] {
   return [base, changes, app];
 }
 
-function compress(tar: Uint8Array, c: Compression): { blob: Uint8Array; mediaType: string } {
+function compress(tar: Uint8Array<ArrayBuffer>, c: Compression): { blob: Uint8Array; mediaType: string } {
   if (c === "gzip") return { blob: Bun.gzipSync(tar), mediaType: MT.ociLayerGzip };
   if (c === "zstd") return { blob: Bun.zstdCompressSync(tar), mediaType: MT.ociLayerZstd };
   return { blob: tar, mediaType: MT.ociLayer };
@@ -202,12 +202,12 @@ export function writeLayoutDir(dir: string, files: Map<string, Uint8Array>): voi
   }
 }
 
-export function tarOfFiles(files: Map<string, Uint8Array>): Uint8Array {
+export function tarOfFiles(files: Map<string, Uint8Array>): Uint8Array<ArrayBuffer> {
   return tarBytes([...files].map(([name, data]) => ({ name, data })));
 }
 
 /** A `docker save` archive in the pre-25 layout (uncompressed <diffid>/layer.tar files). */
-export function dockerArchive(images: { image: BuiltImage; tags: string[] }[]): Uint8Array {
+export function dockerArchive(images: { image: BuiltImage; tags: string[] }[]): Uint8Array<ArrayBuffer> {
   const files = new Map<string, Uint8Array>();
   const manifest = images.map(({ image, tags }) => {
     const cfg = `${image.configDigest.slice(7)}.json`;

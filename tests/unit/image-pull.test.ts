@@ -43,7 +43,7 @@ function serveBlob(req: Request, bytes: Uint8Array, key: string): Response {
     });
     return new Response(stream, { status: 200, headers: { "content-length": String(body.length) } });
   }
-  return new Response(body, { status: range ? 206 : 200, headers: { "content-length": String(body.length) } });
+  return new Response(body as Uint8Array<ArrayBuffer>, { status: range ? 206 : 200, headers: { "content-length": String(body.length) } });
 }
 
 beforeAll(() => {
@@ -80,7 +80,7 @@ beforeAll(() => {
         };
         const hit = byTag[`${repo}:${ref}`] ?? (blobs.has(ref!) ? [blobs.get(ref!)!, ref!, ref === index.digest ? index.index.mediaType! : amd.manifest.mediaType!] : undefined);
         if (!hit) return new Response("{}", { status: 404 });
-        return new Response(hit[0], { headers: { "content-type": hit[2], "docker-content-digest": hit[1] } });
+        return new Response(hit[0] as Uint8Array<ArrayBuffer>, { headers: { "content-type": hit[2], "docker-content-digest": hit[1] } });
       }
       let b = blobs.get(ref!);
       if (!b) return new Response("{}", { status: 404 });
