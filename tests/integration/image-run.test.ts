@@ -128,6 +128,43 @@ for (const as of USERS) {
 }
 
 for (const as of USERS) {
+  d(`the default store (no --data-root) as ${as}`, () => {
+    let dir: string;
+    const b = (args: string[], env: Record<string, string> = {}) => bunkerAs(as, ["--root", `${dir}/state`, ...args], { cwd: dir, env: { HOME: `${dir}/home`, ...env } });
+    beforeAll(() => {
+      dir = makeTempDir("bunker-img-default", ownerOf(as));
+      writeFileSync(`${dir}/img.tar`, dockerArchive([{ image: buildImage(), tags: ["test/app:1"] }]));
+    });
+    afterAll(async () => {
+      await b(["rmi", "-f", "test/app:1", "test/app:2"]); // the layers may belong to subordinate ids
+      removeTree(dir);
+    });
+
+    test("load, images, inspect, tag, run, save, check --store and rmi use ~/.local/share/bunker, or $XDG_DATA_HOME/bunker", async () => {
+      // (each of these but run used to fail with "ReferenceError: defaultDataRoot is not defined")
+      expect((await b(["load", "-i", `${dir}/img.tar`])).stdout).toBe("Loaded image: test/app:1\n");
+      expect(existsSync(`${dir}/home/.local/share/bunker/images.json`)).toBe(true);
+      expect((await b(["images", "--format", "json"])).stdout).toContain("test/app:1");
+      const inspect = await b(["inspect", "test/app:1"]);
+      expect(inspect.stderr).toBe("");
+      expect(JSON.parse(inspect.stdout)[0].Config.Entrypoint).toEqual(["/app/hello"]);
+      expect((await b(["tag", "test/app:1", "test/app:2"])).code).toBe(0);
+      expect((await b(["run", "test/app:2"])).stdout).toBe("hello from the image world\n");
+      expect((await b(["save", "-o", `${dir}/saved.tar`, "test/app:2"])).code).toBe(0);
+      expect(existsSync(`${dir}/saved.tar`)).toBe(true);
+      const check = await b(["check", "--store"]);
+      expect(check.stdout).toMatch(/ok +image store +every blob matches its digest/);
+      expect((await b(["rmi", "test/app:2"])).code).toBe(0);
+      // another XDG_DATA_HOME is another store
+      const other = await b(["inspect", "test/app:1"], { XDG_DATA_HOME: `${dir}/xdg` });
+      expect(other.code).toBe(125);
+      expect(other.stderr).toMatch(/^bunker: no such image: test\/app:1/);
+      expect((await b(["images", "-q"])).stdout.trim().split("\n").length).toBe(1);
+    });
+  });
+}
+
+for (const as of USERS) {
   d(`run -d, logs, ps, stop, rm as ${as}`, () => {
     let dir: string, store: string, state: string;
     const b = (args: string[]) => bunkerAs(as, ["--data-root", store, "--root", state, ...args], { cwd: dir });
