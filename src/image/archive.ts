@@ -17,6 +17,7 @@ import { join, posix } from "node:path";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { type Compression, decompress, detectCompression } from "./compress.ts";
 import { chainIds, digestHex, digestMismatch, Hasher, sha256 } from "./digest.ts";
+import { prewarmInflaters } from "./inflate.ts";
 import { choosePlatform, hostPlatform } from "./platform.ts";
 import { formatReference, parseReference, repoName, shortName } from "./reference.ts";
 import type { BlobRange, Store } from "./store.ts";
@@ -347,6 +348,7 @@ export async function loadArchive(store: Store, file: string, platform = hostPla
   } catch (e) {
     throw fromSysError("cannot open the image archive", e, { path: file });
   }
+  prewarmInflaters(); // the layers' threads start while the archive's index is read
   const src = isDir ? dirSource(file) : await archiveSource(store, file);
   let loaded: Loaded[];
   // layer blobs read in place, stored by the unpacker (or below, for a layer already unpacked)

@@ -12,6 +12,31 @@ const WINDOW = 8;
 // the Makefile): load it from Bun's embedded filesystem, never from the disk.
 const WORKER = Bun.main.startsWith("/$bunfs/") ? "/$bunfs/root/image/inflate-worker.js" : new URL("./inflate-worker.ts", import.meta.url).href;
 
+/** threads started ahead of use (prewarm): a new one takes ~40 ms to load before its first chunk */
+const spare: Worker[] = [];
+/** Bun's workers can be ref'd and unref'd (like timers); the DOM typings do not say so */
+type RefWorker = Worker & { ref(): void; unref(): void };
+
+/**
+ * Starts N decompression threads now, so their start-up overlaps the caller's
+ * own work (load reads the archive's index and configs meanwhile).  Unref'd:
+ * unused, they do not keep the process alive.
+ */
+export function prewarmInflaters(n = 2): void {
+  while (spare.length < n) {
+    const w = new Worker(WORKER);
+    (w as RefWorker).unref();
+    spare.push(w);
+  }
+}
+
+function worker(): Worker {
+  const w = spare.shift();
+  if (!w) return new Worker(WORKER);
+  (w as RefWorker).ref();
+  return w;
+}
+
 type Message =
   | { type: "chunk"; chunk: Uint8Array }
   | { type: "done" }
@@ -25,7 +50,7 @@ type CopyMessage = { type: "copied"; digest: string; bytes: number } | { type: "
  * do: it would otherwise hold up the unpacker).
  */
 function copyInWorker(path: string, range: { offset: number; size: number; copyTo?: string }): { done: Promise<{ digest: string; bytes: number }>; stop(): void } {
-  const w = new Worker(WORKER);
+  const w = worker();
   const done = new Promise<{ digest: string; bytes: number }>((resolve, reject) => {
     w.onmessage = (ev: MessageEvent) => {
       const m = ev.data as CopyMessage;
@@ -54,7 +79,7 @@ export class InflatedBlob implements AsyncIterable<Uint8Array> {
   ) {}
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    const w = new Worker(WORKER);
+    const w = worker();
     const queue: Message[] = [];
     let wake: (() => void) | undefined;
     const arrive = (m: Message) => {
