@@ -319,7 +319,8 @@ export class Store {
       try {
         stats = await unpackBlob(from ? from.path : this.blobPath(blob), tmp, diffId, lowerDirs, from && { ...from, digest: blob, copyTo: blobTmp! });
         // before the rename: a failure leaves the store as it was
-        if (maps) await chownToImageOwners(tmp, maps);
+        // (a layer whose files all belong to root, as most do, has no records: nothing to walk)
+        if (maps && stats.recorded > 0) await chownToImageOwners(tmp, maps);
         if (blobTmp) this.commitBlob(blobTmp, blob);
         await removeTree(dir, maps); // a leftover without its .json (crash between the renames)
         renameSync(tmp, dir);

@@ -46,6 +46,8 @@ export interface UnpackStats {
   bytes: number;
   /** things that could not be represented (device nodes rootless, privileged xattrs) */
   notes: string[];
+  /** rootless: entries whose owner was recorded in OVERRIDE_XATTR (none: nothing to chown) */
+  recorded: number;
 }
 
 export const OVERRIDE_XATTR = "user.containers.override_stat";
@@ -114,7 +116,7 @@ export class Unpacker {
   /** paths created by the layer being applied ("apply" mode opaque dirs keep them) */
   private created = new Set<string>();
   private file: { fd: number; e: TarEntry; path: string } | undefined;
-  readonly stats: UnpackStats = { entries: 0, bytes: 0, notes: [] };
+  readonly stats: UnpackStats = { entries: 0, bytes: 0, notes: [], recorded: 0 };
   private noted = new Set<string>();
 
   constructor(root: string, private readonly opts: UnpackOptions) {
@@ -579,6 +581,7 @@ export class Unpacker {
     if (this.rootless && (e.uid !== 0 || e.gid !== 0)) {
       try {
         fs.fsetxattr(fd, OVERRIDE_XATTR, enc.encode(overrideValue(e)), path);
+        this.stats.recorded++;
       } catch (err) {
         if (!(err instanceof FsError)) throw err;
         this.note(`ownership of non-root files not recorded: ${OVERRIDE_XATTR} failed with errno ${err.errno}`);
