@@ -4,7 +4,9 @@
 // DIR, loaded into a private store), interleaved, BENCH_N runs each.  An image
 // defaults to --userns=auto when the user has a /etc/subuid range, a rootfs to
 // single: the rows with the other userns tell the image's cost from the id
-// mapping's.  Nothing is asserted.
+// mapping's.  "vs DIR" is the difference of the medians, "paired" the median
+// of each round's difference (the runs of a round are back to back, so the
+// machine's slow drift cancels out).  Nothing is asserted.
 import { copyFileSync, chmodSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeBusyboxRootfs, makeTempDir, removeTree } from "../lib/rootfs.ts";
@@ -43,24 +45,32 @@ const rows: { name: string; argv: string[] }[] = [
 console.log("");
 console.log(`# image start: ${N} runs each, interleaved, as uid ${process.getuid!()}; image ${name} (1 layer, ${image.entries} entries) = a tar of the rootfs dir; load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
 const times = new Map<string, number[]>(rows.map((r) => [r.name, []]));
+/** per round: each row's time minus the same round's --rootfs DIR time (slow drift of the machine cancels out) */
+const paired = new Map<string, number[]>(rows.map((r) => [r.name, []]));
 const failed = new Map<string, string>();
 for (const r of rows) {
   const w = Bun.spawnSync(r.argv, { stdout: "ignore", stderr: "pipe" });
   if (w.exitCode !== 0) failed.set(r.name, `exit ${w.exitCode}: ${w.stderr.toString().trim().split("\n").at(-1)}`);
 }
 for (let i = 0; i < N; i++) {
+  const round = new Map<string, number>();
   for (let k = 0; k < rows.length; k++) {
     const r = rows[(i + k) % rows.length]!;
     if (failed.has(r.name)) continue;
     const t0 = performance.now();
     const p = Bun.spawnSync(r.argv, { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
-    if (p.exitCode === 0) times.get(r.name)!.push(performance.now() - t0);
+    if (p.exitCode === 0) {
+      times.get(r.name)!.push(performance.now() - t0);
+      round.set(r.name, performance.now() - t0);
+    }
   }
+  const dir = round.get("--rootfs DIR");
+  if (dir !== undefined) for (const [name, t] of round) paired.get(name)!.push(t - dir);
 }
 
 const ref = median(times.get("--rootfs DIR")!);
 console.log(`bunker run of /bin/true: IMAGE vs --rootfs DIR (ms, wall clock)`);
-console.log(`${pad("root", 27)}${lpad("median", 9)}${lpad("p10", 9)}${lpad("p90", 9)}${lpad("vs DIR", 9)}`);
+console.log(`${pad("root", 27)}${lpad("median", 9)}${lpad("p10", 9)}${lpad("p90", 9)}${lpad("vs DIR", 9)}${lpad("paired", 9)}`);
 for (const r of rows) {
   if (failed.has(r.name)) {
     console.log(`${pad(r.name, 27)} failed: ${failed.get(r.name)}`);
@@ -68,5 +78,7 @@ for (const r of rows) {
   }
   const t = times.get(r.name)!;
   const m = median(t);
-  console.log(`${pad(r.name, 27)}${lpad(fmt(m), 9)}${lpad(fmt(quantile(t, 0.1)), 9)}${lpad(fmt(quantile(t, 0.9)), 9)}${lpad(`${m >= ref ? "+" : ""}${fmt(m - ref)}`, 9)}`);
+  const d = median(paired.get(r.name)!);
+  const signed = (x: number) => `${x >= 0 ? "+" : ""}${fmt(x)}`;
+  console.log(`${pad(r.name, 27)}${lpad(fmt(m), 9)}${lpad(fmt(quantile(t, 0.1)), 9)}${lpad(fmt(quantile(t, 0.9)), 9)}${lpad(signed(m - ref), 9)}${lpad(signed(d), 9)}`);
 }
