@@ -1,6 +1,10 @@
 // Which container uses an image: `run IMAGE` records "<image id> <bunker pid>"
-// in its state dir's `image` file; rmi refuses an image a live one uses.
+// in its state dir's `image` file before it starts the container; rmi refuses
+// an image a live one uses: one whose process (state.json, once started) is
+// alive, or, before that, whose bunker is.  (A detached container outlives
+// its bunker: the bunker pid alone let rmi take its layers from under it.)
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { pidStartTime, readState } from "./state.ts";
 
 export function recordImageUse(dir: string, imageId: string): void {
   writeFileSync(`${dir}/image`, `${imageId} ${process.pid}\n`);
@@ -22,8 +26,15 @@ export function containerUsingImage(root: string, imageId: string): string | und
     }
     const [id, pid] = rec.trim().split(" ");
     if (id !== imageId) continue;
+    let state;
     try {
-      process.kill(Number(pid), 0); // the bunker that runs it is alive (a killed one left a stale dir)
+      state = readState(root, name);
+    } catch {
+      state = undefined; // unreadable: judged by the bunker pid
+    }
+    if (state?.pid && state.pidStart && pidStartTime(state.pid) === state.pidStart) return name; // the container runs
+    try {
+      process.kill(Number(pid), 0); // the bunker that starts or runs it is alive (a killed one left a stale dir)
       return name;
     } catch (e) {
       if ((e as { code?: string }).code === "EPERM") return name;

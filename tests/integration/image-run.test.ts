@@ -191,6 +191,10 @@ for (const as of USERS) {
       const busy = await b(["rm", id]);
       expect(busy.code).toBe(125);
       expect(busy.stderr).toContain("is running");
+      // its bunker has exited, the container has not: its image stays
+      const rmi = await b(["rmi", "test/app:1"]);
+      expect(rmi.code).toBe(125);
+      expect(rmi.stderr).toMatch(new RegExp(`^bunker: image test/app:1 is used by container ${id}: EBUSY`));
       expect((await b(["stop", "-t", "5", id])).stdout).toBe(`${id}\n`);
       expect((await b(["logs", id])).stdout).toBe("started\noops\nstopping\n");
       expect((await b(["ps"])).stdout).not.toContain(id);
