@@ -1231,6 +1231,29 @@ int bk_flock(int fd, int op) { return flock(fd, op) < 0 ? -errno : 0; }
 
 int bk_mkfifo(const char *path, int mode) { return mkfifo(path, (mode_t)mode) < 0 ? -errno : 0; }
 
+/* run IMAGE's launch record check (src/image/launch-cache.ts) in one call
+ * instead of a JavaScript stat and a stat per layer, whose first calls cost
+ * about a millisecond: BUF is LEN bytes of NUL-terminated paths, a file then
+ * directories.  out[0..7]: the file's inode, size, mtime seconds and
+ * nanoseconds, each as low and high 32 bits.  Returns 0, -errno of the
+ * file's stat, or K >= 1 when the K-th directory is not one. */
+int bk_stat_dirs(const char *buf, uint32_t len, uint32_t *out) {
+  struct stat st;
+  if (len == 0 || buf[len - 1] != 0) return -EINVAL;
+  if (stat(buf, &st) < 0) return -errno;
+  const uint64_t v[4] = {(uint64_t)st.st_ino, (uint64_t)st.st_size, (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec};
+  for (int k = 0; k < 4; k++) {
+    out[2 * k] = (uint32_t)v[k];
+    out[2 * k + 1] = (uint32_t)(v[k] >> 32);
+  }
+  int k = 0;
+  for (uint32_t off = (uint32_t)strlen(buf) + 1; off < len; off += (uint32_t)strlen(buf + off) + 1) {
+    k++;
+    if (stat(buf + off, &st) < 0 || !S_ISDIR(st.st_mode)) return k;
+  }
+  return 0;
+}
+
 /* waits for our child PID to exit (no signal forwarding, unlike bk_supervise):
  * its wait status, or -errno */
 int bk_reap(int pid) {

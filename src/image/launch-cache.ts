@@ -12,11 +12,12 @@
 // Otherwise `run` takes the slow path, with its checks and clear errors, and
 // writes a new record.  A record that cannot be written is no error: it is a
 // cache.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
 import type { ImageConfig } from "./types.ts";
 import type { ImageUser } from "./image-user.ts";
 import { imagesFile, underRoot } from "./data-root.ts";
+import { statAndDirs } from "../sys/shim.ts";
 
 export interface LaunchRecord {
   /** the reference as the user gave it */
@@ -34,19 +35,15 @@ export interface LaunchRecord {
 }
 
 interface Stored extends LaunchRecord {
-  v: 2;
+  v: 3;
   /** images.json's identity when the record was written */
   index: string;
   kernel: string;
 }
 
+/** images.json's identity (inode, size, mtime), by the shim: see readLaunchRecord */
 function indexStamp(dataRoot: string): string | undefined {
-  try {
-    const st = statSync(imagesFile(dataRoot));
-    return `${st.ino}:${st.size}:${st.mtimeMs}`;
-  } catch {
-    return undefined;
-  }
+  return statAndDirs(imagesFile(dataRoot), []).stamp;
 }
 
 const recordsDir = (dataRoot: string) => `${underRoot(dataRoot)}launch`;
@@ -77,8 +74,11 @@ export function readLaunchRecord(dataRoot: string, ref: string): LaunchRecord | 
   } catch {
     return undefined;
   }
-  if (s.v !== 2 || s.ref !== ref || s.kernel !== release() || s.index !== indexStamp(dataRoot)) return undefined;
-  if (!s.lowerDirs.every((d) => existsSync(d))) return undefined;
+  if (s.v !== 3 || s.ref !== ref || s.kernel !== release()) return undefined;
+  // images.json and every layer dir in one call to the shim (it is loaded for the launch anyway):
+  // the first node:fs statSync and existsSync of the process cost about a millisecond (measured)
+  const now = statAndDirs(imagesFile(dataRoot), s.lowerDirs);
+  if (s.index !== now.stamp || !now.dirs) return undefined;
   return s;
 }
 
@@ -90,7 +90,7 @@ export function writeLaunchRecord(dataRoot: string, rec: LaunchRecord): void {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     mkdirSync(recordsDir(dataRoot), { recursive: true, mode: 0o700 });
-    writeFileSync(tmp, JSON.stringify({ v: 2, index, kernel: release(), ...rec } satisfies Stored));
+    writeFileSync(tmp, JSON.stringify({ v: 3, index, kernel: release(), ...rec } satisfies Stored));
     renameSync(tmp, path);
   } catch {
     /* a read-only or full store: the next run takes the slow path again */

@@ -15,6 +15,7 @@ const symbols = {
   bk_supervise: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   bk_flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   bk_mkfifo: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
+  bk_stat_dirs: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
   bk_send_fd: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
   bk_subreaper: { args: [], returns: FFIType.i32 },
   bk_reap: { args: [FFIType.i32], returns: FFIType.i32 },
@@ -144,6 +145,19 @@ export function reap(pid: number): void {
 /** flock(2): LOCK_EX = 2, LOCK_NB = 4; returns 0 or -errno */
 export function flock(fd: number, op: number): number {
   return shim().bk_flock(fd, op);
+}
+
+/**
+ * FILE's identity ("inode:size:mtime" as exact 32-bit halves; undefined when
+ * it cannot be stat'ed) and whether every one of DIRS is a directory: one
+ * call, for run IMAGE's launch record (src/image/launch-cache.ts).
+ */
+export function statAndDirs(file: string, dirs: string[]): { stamp: string | undefined; dirs: boolean } {
+  const buf = Buffer.from(`${file}\0${dirs.map((d) => `${d}\0`).join("")}`);
+  const out = new Uint32Array(8);
+  const r = shim().bk_stat_dirs(ptr(buf), buf.byteLength, ptr(out));
+  if (r < 0) return { stamp: undefined, dirs: false };
+  return { stamp: out.join(":"), dirs: r === 0 };
 }
 
 export function mkfifo(path: string, mode: number): void {

@@ -1,6 +1,6 @@
 // The launch record of `run IMAGE`: read back only while it is true of the store.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readLaunchRecord, writeLaunchRecord, type LaunchRecord } from "../../src/image/launch-cache.ts";
@@ -42,13 +42,24 @@ describe("launch records", () => {
     writeLaunchRecord(root, { ...record, user: { uid: 1000, gid: 1000, additionalGids: [10] } });
     expect(readLaunchRecord(root, record.ref)?.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [10] });
     const file = join(root, "launch", "test%2Fapp:1.json");
-    writeFileSync(file, readFileSync(file, "utf8").replace('"v":2', '"v":1'));
+    writeFileSync(file, readFileSync(file, "utf8").replace('"v":3', '"v":2'));
     expect(readLaunchRecord(root, record.ref)).toBeUndefined();
   });
 
-  test("a lost layer dir makes it stale", () => {
+  test("a lost layer dir (or a file in its place) and an images.json written in place make it stale", () => {
+    writeLaunchRecord(root, record);
+    expect(readLaunchRecord(root, record.ref)).toBeDefined();
     rmSync(layer, { recursive: true });
     expect(readLaunchRecord(root, record.ref)).toBeUndefined();
+    writeFileSync(layer, "not a dir");
+    expect(readLaunchRecord(root, record.ref)).toBeUndefined();
+    rmSync(layer);
+    mkdirSync(layer);
+    expect(readLaunchRecord(root, record.ref)).toBeDefined();
+    // same inode and size, another mtime
+    utimesSync(join(root, "images.json"), new Date(), new Date(Date.now() + 5000));
+    expect(readLaunchRecord(root, record.ref)).toBeUndefined();
+    rmSync(layer, { recursive: true });
   });
 
   test("the user resolves from the kept passwd and group", () => {
