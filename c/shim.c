@@ -1231,6 +1231,30 @@ int bk_flock(int fd, int op) { return flock(fd, op) < 0 ? -errno : 0; }
 
 int bk_mkfifo(const char *path, int mode) { return mkfifo(path, (mode_t)mode) < 0 ? -errno : 0; }
 
+/* the shared user namespace's every-run check (src/container/userns.ts) in
+ * one call, as bk_stat_dirs: PATH (/proc/PID/ns/user) opened if its inode
+ * number, as decimal text, is INO (the holder record's).  The fd
+ * (close-on-exec), or -errno; -ESTALE: another namespace. */
+int bk_open_ns(const char *path, const char *ino) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  struct stat st;
+  if (fstat(fd, &st) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  char text[24];
+  snprintf(text, sizeof text, "%llu", (unsigned long long)st.st_ino);
+  if (strcmp(text, ino) != 0) {
+    close(fd);
+    return -ESTALE;
+  }
+  return fd;
+}
+
+int bk_close(int fd) { return close(fd) < 0 ? -errno : 0; }
+
 /* run IMAGE's launch record check (src/image/launch-cache.ts) in one call
  * instead of a JavaScript stat and a stat per layer, whose first calls cost
  * about a millisecond: BUF is LEN bytes of NUL-terminated paths, a file then

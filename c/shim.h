@@ -108,6 +108,8 @@ int bk_supervise(int pid, int pty, int flags, int32_t *out);
 int bk_errno(void);
 int bk_flock(int fd, int op);
 int bk_stat_dirs(const char *buf, uint32_t len, uint32_t *out);
+int bk_open_ns(const char *path, const char *ino);
+int bk_close(int fd);
 int bk_mkfifo(const char *path, int mode);
 int bk_send_fd(const char *socket_path, int fd);
 int bk_subreaper(void);

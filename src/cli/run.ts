@@ -1,5 +1,5 @@
 // bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
-import { closeSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BunkerError } from "../errors.ts";
 import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
@@ -22,7 +22,7 @@ import { defaultDataRoot } from "../image/data-root.ts";
 import { readLaunchRecord, writeLaunchRecord } from "../image/launch-cache.ts";
 import { type ImageUser, userFromFiles } from "../image/image-user.ts";
 import type { DriverChoice } from "../image/driver.ts";
-import { forwardSignals, supervise } from "../sys/shim.ts";
+import { closeFd, forwardSignals, supervise } from "../sys/shim.ts";
 import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
 import { saveCgroupPath } from "../cgroup/state.ts";
 
@@ -325,7 +325,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       try {
         c = await launch(plan, { maps, debug, cgroup: cg ?? undefined });
       } finally {
-        if (shared) closeSync(shared.fd);
+        if (shared) closeFd(shared.fd);
       }
       // registered like an OCI container: exec, ps, kill, pause, stats and state find it by id
       writeState(dir, {

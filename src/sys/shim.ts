@@ -16,6 +16,8 @@ const symbols = {
   bk_flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   bk_mkfifo: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
   bk_stat_dirs: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+  bk_open_ns: { args: [FFIType.cstring, FFIType.cstring], returns: FFIType.i32 },
+  bk_close: { args: [FFIType.i32], returns: FFIType.i32 },
   bk_send_fd: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
   bk_subreaper: { args: [], returns: FFIType.i32 },
   bk_reap: { args: [FFIType.i32], returns: FFIType.i32 },
@@ -158,6 +160,16 @@ export function statAndDirs(file: string, dirs: string[]): { stamp: string | und
   const r = shim().bk_stat_dirs(ptr(buf), buf.byteLength, ptr(out));
   if (r < 0) return { stamp: undefined, dirs: false };
   return { stamp: out.join(":"), dirs: r === 0 };
+}
+
+/** PATH (a /proc/PID/ns/* file) opened if its inode number is INO: the fd, or -errno (-ESTALE: another namespace); one call, for userns.ts */
+export function openNamespace(path: string, ino: string): number {
+  return shim().bk_open_ns(cstr(path), cstr(ino));
+}
+
+/** close(2) by the shim (run's hot path: the first node:fs closeSync costs more) */
+export function closeFd(fd: number): void {
+  shim().bk_close(fd);
 }
 
 export function mkfifo(path: string, mode: number): void {
