@@ -1,7 +1,9 @@
 // bunker image COMMAND: ls | rm | inspect | tag | load | save | pull | prune | check
 import { BunkerError } from "../errors.ts";
 import { Store } from "../image/store.ts";
-import { parseFlags } from "./args.ts";
+import { flagBool, parseFlags } from "./args.ts";
+import { containerUsingImage } from "../container/image-use.ts";
+import { stateRoot } from "../container/paths.ts";
 import type { Command, GlobalOptions } from "./global.ts";
 
 const SUB: Record<string, () => Promise<{ default: Command }>> = {
@@ -15,10 +17,13 @@ const SUB: Record<string, () => Promise<{ default: Command }>> = {
   pull: () => import("./pull.ts"),
 };
 
+/** `image prune [-a]`: dangling images (-a: every image) that no container uses, then what nothing needs */
 async function prune(argv: string[], g: GlobalOptions): Promise<number> {
-  parseFlags(argv, [{ names: ["force", "f"] }, { names: ["all", "a"] }], "image prune", false);
+  const p = parseFlags(argv, [{ names: ["force", "f"] }, { names: ["all", "a"] }], "image prune", false);
   const store = Store.open(g.dataRoot);
-  for (const id of await store.pruneDangling()) console.log(`Deleted: ${id}`);
+  const containers = stateRoot(g).dir;
+  const inUse = (id: string) => containerUsingImage(containers, id) !== undefined;
+  for (const id of await store.prune({ all: flagBool(p, "all"), inUse })) console.log(`Deleted: ${id}`);
   const n = await store.gc();
   console.log(`Removed ${n} unused blobs and layers`);
   return 0;

@@ -226,6 +226,9 @@ async function commit(store: Store, ref: FileRef, expected?: string): Promise<st
   if (store.hasBlob(ref.digest)) return ref.digest;
   if (ref.owned) {
     store.commitBlob(ref.path, ref.digest);
+    // the store's blob now: a later use of the same file (a layer two images share) reads it there
+    ref.path = store.blobPath(ref.digest);
+    ref.owned = false;
     return ref.digest;
   }
   return store.putBlobStream(Bun.file(ref.path).stream(), { digest: ref.digest, size: ref.size });

@@ -408,12 +408,15 @@ export class Store {
     });
   }
 
-  /** Removes images without names (dangling). Returns their IDs. */
-  async pruneDangling(): Promise<string[]> {
+  /**
+   * Removes the images without names (dangling), or with ALL every image, but
+   * those IN_USE says a container uses.  Returns their IDs.
+   */
+  async prune(opts: { all?: boolean; inUse?: (id: string) => boolean } = {}): Promise<string[]> {
     return this.updateImages((images) => {
-      const gone = images.filter((i) => !i.names.length).map((i) => i.id);
-      images.splice(0, images.length, ...images.filter((i) => i.names.length));
-      return gone;
+      const gone = images.filter((i) => (opts.all || !i.names.length) && !opts.inUse?.(i.id));
+      images.splice(0, images.length, ...images.filter((i) => !gone.includes(i)));
+      return gone.map((i) => i.id);
     });
   }
 

@@ -128,6 +128,43 @@ for (const as of USERS) {
 }
 
 for (const as of USERS) {
+  d(`image prune as ${as}`, () => {
+    let dir: string;
+    const b = (args: string[]) => bunkerAs(as, ["--data-root", `${dir}/store`, "--root", `${dir}/state`, ...args], { cwd: dir });
+    const x = buildImage({ label: "x" }), y = buildImage({ label: "y" });
+    beforeAll(async () => {
+      dir = makeTempDir("bunker-img-prune", ownerOf(as));
+      writeFileSync(`${dir}/img.tar`, dockerArchive([{ image: x, tags: ["test/x:1"] }, { image: y, tags: ["test/y:1"] }]));
+      expect((await b(["load", "-i", `${dir}/img.tar`])).code).toBe(0);
+    });
+    afterAll(async () => {
+      await b(["rmi", "-f", "test/x:1", "test/y:1"]);
+      removeTree(dir);
+    });
+
+    test("dangling images go, named ones stay; -a removes every image no container uses", async () => {
+      // the name moves to y: x is dangling
+      expect((await b(["tag", "test/y:1", "test/x:1"])).code).toBe(0);
+      const p = await b(["image", "prune"]);
+      expect(p.stderr).toBe("");
+      expect(p.stdout).toContain(`Deleted: ${x.configDigest}\n`);
+      expect((await b(["images", "-q", "--no-trunc"])).stdout.trim()).toBe(y.configDigest);
+      // y runs detached: -a keeps it
+      const id = (await b(["run", "-d", "--entrypoint", "sleep", "test/y:1", "30"])).stdout.trim();
+      expect(id).toMatch(/^[0-9a-f]{12}$/);
+      const kept = await b(["image", "prune", "-a"]);
+      expect(kept.stdout).not.toContain("Deleted:");
+      expect((await b(["images", "-q", "--no-trunc"])).stdout.trim()).toBe(y.configDigest);
+      expect((await b(["rm", "-f", id])).code).toBe(0);
+      const all = await b(["image", "prune", "-a"]);
+      expect(all.stdout).toContain(`Deleted: ${y.configDigest}\n`);
+      expect((await b(["images", "-q"])).stdout).toBe("");
+      // the unused blobs and layers went with them
+      expect(readdirSync(`${dir}/store/layers`)).toEqual([]);
+      expect(readdirSync(`${dir}/store/blobs/sha256`)).toEqual([]);
+    });
+  });
+
   d(`the default store (no --data-root) as ${as}`, () => {
     let dir: string;
     const b = (args: string[], env: Record<string, string> = {}) => bunkerAs(as, ["--root", `${dir}/state`, ...args], { cwd: dir, env: { HOME: `${dir}/home`, ...env } });

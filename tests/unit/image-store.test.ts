@@ -146,6 +146,23 @@ describe("store and archives", () => {
     expect(sha256(readFileSync(`${root}/blobs/sha256/${img.layers[0]!.diffId.slice(7)}`))).toBe(img.layers[0]!.diffId);
   });
 
+  test("a docker-archive of two images sharing their layers (small and read in place) loads both", async () => {
+    // (the second image's use of a shared small layer used to read a temp file already moved into the store)
+    const root = fresh();
+    const store = new Store(root);
+    for (const compression of ["gzip", "none"] as const) {
+      const a = buildImage({ compression, label: `a-${compression}` }), b = buildImage({ compression, label: `b-${compression}` });
+      expect(a.layers.map((l) => l.digest)).toEqual(b.layers.map((l) => l.digest));
+      const file = `${fresh()}/two.tar`;
+      writeFileSync(file, dockerArchive([{ image: a, tags: [`x.io/a:${compression}`] }, { image: b, tags: [`x.io/b:${compression}`] }]));
+      const loaded = await loadArchive(store, file);
+      expect(loaded.map((l) => l.names)).toEqual([[`x.io/a:${compression}`], [`x.io/b:${compression}`]]);
+      expect(store.get(`x.io/b:${compression}`).id).toBe(b.configDigest);
+    }
+    expect(await store.verify()).toEqual([]);
+    expect(readdirSync(`${root}/tmp`).filter((f) => !f.startsWith("inflight-"))).toEqual([]);
+  });
+
   test("a corrupt or truncated layer read in place is rejected, and the store is left as it was", async () => {
     const root = fresh();
     const store = new Store(root);
