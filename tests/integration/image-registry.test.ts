@@ -2,7 +2,7 @@
 // 127.0.0.1: images built from busybox-static and pushed with skopeo; no
 // auth, htpasswd Basic auth, and token auth with the test's token server.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { chainIds } from "../../src/image/digest.ts";
 import { buildImage, multiArchIndex, writeLayoutDir, ociLayoutFiles } from "../lib/image-builder.ts";
 import { imageCli } from "../lib/image-cli.ts";
@@ -72,6 +72,56 @@ for (const mode of ["none", "basic", "token"] as AuthMode[]) {
     }, 60_000);
   });
 }
+
+// A registry with a certificate of its own CA (HTTPS, Basic auth): --cert-dir
+// DIR (ca.crt, as podman's certs.d) makes it trusted; credentials can come
+// from $REGISTRY_AUTH_FILE (podman's auth file) without a bunker login.
+describe.skipIf(!tools)("pull from a TLS registry with its own CA (auth: basic)", () => {
+  let dir: string;
+  let reg: TestRegistry;
+  beforeAll(async () => {
+    dir = makeTempDir("bunker-reg-tls");
+    reg = new TestRegistry(`${dir}/registry`, "basic", true);
+    writeLayoutDir(`${dir}/layout`, ociLayoutFiles([{ target: plain, name: "plain" }]));
+    await reg.start([[`oci:${dir}/layout:plain`, "test/busy:plain"]]);
+  }, 60_000);
+  afterAll(async () => {
+    reg?.stop();
+    await reg?.proc?.exited;
+    if (dir) removeTree(dir);
+  });
+
+  for (const as of isRoot() ? USERS : ["root" as As]) {
+    test(`as ${as}: an unknown CA fails naming --cert-dir; --cert-dir with credentials from $REGISTRY_AUTH_FILE pulls`, async () => {
+      const home = makeTempDir(`bunker-reg-tls-${as}`, ownerOf(as));
+      try {
+        const cli = (env: Record<string, string>, ...args: string[]) => imageCli(as, ["--data-root", `${home}/store`, ...args], { XDG_CONFIG_HOME: `${home}/config`, ...env });
+        const ref = `${reg.host}/test/busy:plain`;
+        const untrusted = await cli({}, "pull", "-q", ref);
+        expect(untrusted.code).toBe(125);
+        expect(untrusted.stderr).toMatch(/^bunker: .*(certificate|self.signed|issuer).*--cert-dir/i);
+        // trusted, but no credentials: denied
+        const denied = await cli({}, "pull", "-q", "--cert-dir", reg.certDir, ref);
+        expect(denied.code).toBe(125);
+        expect(denied.stderr).toMatch(/denied access.*bunker login/);
+        // podman's auth file
+        const authFile = `${home}/auth.json`;
+        writeFileSync(authFile, JSON.stringify({ auths: { [reg.host]: { auth: btoa(`${USER}:${PASSWORD}`) } } }));
+        chmodSync(authFile, 0o644);
+        const r = await cli({ REGISTRY_AUTH_FILE: authFile }, "pull", "-q", "--cert-dir", reg.certDir, ref);
+        expect(r.stderr).toBe("");
+        expect(r.stdout.trim()).toBe(plain.configDigest);
+        expect(existsSync(`${home}/config/bunker/auth.json`)).toBe(false); // nothing was logged in
+        // --tls-verify=false skips verification (with the credentials of the auth file)
+        const insecure = await cli({ REGISTRY_AUTH_FILE: authFile }, "pull", "-q", "--tls-verify=false", ref);
+        expect(insecure.code).toBe(0);
+      } finally {
+        await imageCli(as, ["--data-root", `${home}/store`, "rmi", "-f", plain.configDigest]);
+        removeTree(home);
+      }
+    }, 60_000);
+  }
+});
 
 // Blob storage behind a redirect (S3, a CDN): a front in this process passes
 // everything to the real registry (Basic auth) except blob GETs, which it

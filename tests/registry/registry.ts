@@ -35,10 +35,25 @@ export class TestRegistry {
   port = 0;
   tokenRequests = 0;
 
-  constructor(readonly dir: string, readonly mode: AuthMode) {}
+  /** TLS: HTTPS with a certificate of its own CA (ca.crt in certDir, for --cert-dir) */
+  constructor(readonly dir: string, readonly mode: AuthMode, readonly tls = false) {}
 
   get host(): string {
     return `127.0.0.1:${this.port}`;
+  }
+
+  /** with TLS: the directory holding ca.crt, the CA that signed the registry's certificate */
+  get certDir(): string {
+    return `${this.dir}/certs`;
+  }
+
+  private makeCertificates(): void {
+    const d = this.certDir;
+    mkdirSync(d, { recursive: true });
+    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=bunker-test-ca", "-keyout", `${d}/ca.key`, "-out", `${d}/ca.crt`]);
+    run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", `${this.dir}/server.key`, "-out", `${this.dir}/server.csr`]);
+    writeFileSync(`${this.dir}/san.ext`, "subjectAltName=IP:127.0.0.1\n");
+    run(["openssl", "x509", "-req", "-in", `${this.dir}/server.csr`, "-CA", `${d}/ca.crt`, "-CAkey", `${d}/ca.key`, "-CAcreateserial", "-days", "1", "-extfile", `${this.dir}/san.ext`, "-out", `${this.dir}/server.crt`]);
   }
 
   /**
@@ -68,11 +83,16 @@ export class TestRegistry {
       this.startTokenServer();
       auth = `auth:\n  token:\n    realm: http://127.0.0.1:${this.tokenServer!.port}/token\n    service: bunker-test\n    issuer: bunker-test-issuer\n    rootcertbundle: ${this.dir}/cert.pem\n`;
     }
-    writeFileSync(`${this.dir}/config-${this.mode}.yml`, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${this.dir}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${this.port}\n${auth}`);
+    let tls = "";
+    if (this.tls) {
+      this.makeCertificates();
+      tls = `  tls:\n    certificate: ${this.dir}/server.crt\n    key: ${this.dir}/server.key\n`;
+    }
+    writeFileSync(`${this.dir}/config-${this.mode}.yml`, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${this.dir}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${this.port}\n${tls}${auth}`);
     this.proc = Bun.spawn(["docker-registry", "serve", `${this.dir}/config-${this.mode}.yml`], { stdout: "ignore", stderr: Bun.file(`${this.dir}/registry.log`), stdin: "ignore" });
     for (let i = 0; i < 100; i++) {
       try {
-        await fetch(`http://${this.host}/v2/`);
+        await fetch(`${this.tls ? "https" : "http"}://${this.host}/v2/`, { tls: { rejectUnauthorized: false } });
         return;
       } catch {
         await Bun.sleep(50);
