@@ -6,7 +6,8 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { chainIds } from "../../src/image/digest.ts";
 import { buildImage, multiArchIndex, writeLayoutDir, ociLayoutFiles } from "../lib/image-builder.ts";
 import { imageCli } from "../lib/image-cli.ts";
-import { isRoot, ownerOf, USERS, type As } from "../lib/bunker.ts";
+import { bunkerBinary, isRoot, ownerOf, USERS, type As } from "../lib/bunker.ts";
+import { runInPty } from "../lib/pty.ts";
 import { makeTempDir, removeTree } from "../lib/rootfs.ts";
 import { PASSWORD, TestRegistry, USER, type AuthMode } from "../registry/registry.ts";
 
@@ -59,6 +60,17 @@ for (const mode of ["none", "basic", "token"] as AuthMode[]) {
       const images = JSON.parse((await cli("images", "--format", "json")).stdout);
       expect(images.length).toBe(3);
       if (mode === "token") expect(reg.tokenRequests).toBeGreaterThan(0);
+    }, 60_000);
+
+    test.skipIf(mode !== "none")("on a terminal, each layer's progress is drawn on stderr; on a pipe nothing is", async () => {
+      const store = `${dir}/store-tty`;
+      const r = await runInPty("root", [bunkerBinary(), "--data-root", store, "pull", "--tls-verify=false", `${reg.host}/test/busy:multi`], { timeoutMs: 60_000 });
+      expect(r.code).toBe(0);
+      for (const l of amd.layers) expect(r.stdout).toContain(`\x1b[2K${l.digest.slice(7, 19)}: done`);
+      expect(r.stdout).toContain(`Pulled: ${reg.host}/test/busy:multi (image ID ${amd.configDigest.slice(7, 19)})`);
+      const piped = await imageCli("root", ["--data-root", `${store}-2`, "pull", "--tls-verify=false", `${reg.host}/test/busy:multi`]);
+      expect(piped.stderr).toBe("");
+      expect(piped.stdout).toBe(`Digest: ${reg.digestOf("test/busy", "multi")}\nPulled: ${reg.host}/test/busy:multi (image ID ${amd.configDigest.slice(7, 19)})\n`);
     }, 60_000);
 
     test("an unknown tag and a plain-HTTP registry without --tls-verify=false fail clearly", async () => {
