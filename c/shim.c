@@ -911,6 +911,220 @@ static void op_copyup(struct child *c, const struct op *op) {
   c->copyfd = -1;
 }
 
+/* ------------------------------------------ copy driver: layers merged */
+
+/* NAME under DIRFD removed, whatever it is (a whole tree) */
+static int remove_at(int dirfd, const char *name, int depth) {
+  if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT) return 0;
+  if (errno != EISDIR && errno != EPERM) return -errno;
+  if (depth >= COPY_MAX_DEPTH) return -ELOOP;
+  int d = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (d < 0) return -errno;
+  char dents[2048];
+  int r = 0;
+  for (;;) {
+    long n = syscall(SYS_getdents64, d, dents, sizeof dents);
+    if (n <= 0) {
+      if (n < 0) r = -errno;
+      break;
+    }
+    for (long off = 0; off < n && r == 0;) {
+      struct dirent64_raw *e = (struct dirent64_raw *)(dents + off);
+      off += e->d_reclen;
+      if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2]))) continue;
+      r = remove_at(d, e->d_name, depth + 1);
+    }
+    if (r < 0) break;
+  }
+  close(d);
+  if (r < 0) return r;
+  return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+}
+
+/* the user xattrs of SRC's NAME onto DST's NAME (regular files and dirs),
+ * but overlay's own (whiteout and opaque markers) and the owner record */
+static int copy_xattrs(int src, int dst, const char *name) {
+  char list[4096], value[4096];
+  int s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (s < 0) return -errno;
+  ssize_t n = flistxattr(s, list, sizeof list);
+  int r = 0;
+  if (n > 0) {
+    int d = openat(dst, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (d < 0) r = -errno;
+    for (ssize_t off = 0; r == 0 && off < n; off += (ssize_t)strlen(list + off) + 1) {
+      const char *x = list + off;
+      if (strncmp(x, "user.", 5) != 0 && strcmp(x, "security.capability") != 0) continue;
+      if (!strncmp(x, "user.overlay.", 13) || !strcmp(x, OVERRIDE_XATTR)) continue;
+      ssize_t v = fgetxattr(s, x, value, sizeof value);
+      if (v < 0) continue;
+      if (fsetxattr(d, x, value, (size_t)v, 0) < 0 && errno != EPERM && errno != ENOTSUP) r = -errno;
+    }
+    if (d >= 0) close(d);
+  }
+  close(s);
+  return r;
+}
+
+/* the file's data: a reflink where the filesystem shares blocks (btrfs, xfs), else copied in the kernel */
+static int clone_data(int from, int to) {
+#ifndef FICLONE
+#define FICLONE _IOW(0x94, 9, int)
+#endif
+  if (ioctl(to, FICLONE, from) == 0) return 0;
+  return copy_data(from, to);
+}
+
+/* a layer's hard links, kept as links: the path (under DEST) each multiply
+ * linked inode of the layer being applied was first copied to.  In an mmap'd
+ * arena (the child shares bunker's memory: no malloc, nothing left behind). */
+struct merge {
+  int dest;            /* DEST's fd: link targets are relative to it */
+  char path[PATH_BUF]; /* the directory being merged, relative to DEST ("" at the top) */
+  size_t plen;
+  uint8_t *arena;      /* records: u64 inode, u16 length, the path (NUL-terminated) */
+  size_t used, cap;
+};
+
+static const char *link_find(const struct merge *m, uint64_t ino) {
+  for (size_t off = 0; off + 10 <= m->used;) {
+    uint64_t i;
+    uint16_t len;
+    memcpy(&i, m->arena + off, 8);
+    memcpy(&len, m->arena + off + 8, 2);
+    if (i == ino) return (const char *)m->arena + off + 10;
+    off += 10 + len;
+  }
+  return NULL;
+}
+
+static void link_add(struct merge *m, uint64_t ino, const char *name) {
+  size_t len = m->plen + (m->plen ? 1 : 0) + strlen(name) + 1;
+  if (len > 0xffff || m->used + 10 + len > m->cap) return; /* full: later names get copies */
+  uint16_t l16 = (uint16_t)len;
+  memcpy(m->arena + m->used, &ino, 8);
+  memcpy(m->arena + m->used + 8, &l16, 2);
+  snprintf((char *)m->arena + m->used + 10, len, "%s%s%s", m->path, m->plen ? "/" : "", name);
+  m->used += 10 + len;
+}
+
+static int merge_tree(struct merge *m, int src, int dst, int depth);
+
+/* one entry NAME of layer directory SRC applied onto DST (what is there already came from lower layers) */
+static int merge_entry(struct merge *m, int src, int dst, const char *name, const struct stat *st, int depth) {
+  struct stat cur;
+  int have = fstatat(dst, name, &cur, AT_SYMLINK_NOFOLLOW) == 0;
+  int r;
+  if (S_ISCHR(st->st_mode) && st->st_rdev == 0) return have ? remove_at(dst, name, depth) : 0; /* whiteout */
+  if (S_ISDIR(st->st_mode)) {
+    if (depth >= COPY_MAX_DEPTH) return -ELOOP;
+    char opaque[2];
+    int s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (s < 0) return -errno;
+    int is_opaque = fgetxattr(s, "user.overlay.opaque", opaque, sizeof opaque) == 1 && opaque[0] == 'y';
+    r = 0;
+    if (have && (!S_ISDIR(cur.st_mode) || is_opaque)) {
+      r = remove_at(dst, name, depth); /* a lower non-dir, or a dir this layer makes opaque */
+      have = 0;
+    }
+    if (r == 0 && !have && mkdirat(dst, name, 0700) < 0) r = -errno;
+    int d = r < 0 ? -1 : openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (r == 0 && d < 0) r = -errno;
+    size_t saved = m->plen;
+    if (r == 0) {
+      int n = snprintf(m->path + m->plen, sizeof m->path - m->plen, "%s%s", m->plen ? "/" : "", name);
+      if (n < 0 || (size_t)n >= sizeof m->path - m->plen) r = -ENAMETOOLONG;
+      else m->plen += (size_t)n;
+    }
+    if (r == 0) r = merge_tree(m, s, d, depth + 1);
+    m->plen = saved;
+    m->path[saved] = 0;
+    close(s);
+    if (d >= 0) close(d);
+    if (r < 0) return r;
+  } else {
+    if (have && (r = remove_at(dst, name, depth)) < 0) return r;
+    if (S_ISREG(st->st_mode)) {
+      const char *first = st->st_nlink > 1 ? link_find(m, (uint64_t)st->st_ino) : NULL;
+      if (first && linkat(m->dest, first, dst, name, 0) == 0) return 0; /* the inode has its metadata */
+      int s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (s < 0) return -errno;
+      int d = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      r = d < 0 ? -errno : clone_data(s, d);
+      close(s);
+      if (d >= 0) close(d);
+      if (r < 0) return r;
+      if (st->st_nlink > 1 && !first) link_add(m, (uint64_t)st->st_ino, name);
+    } else if (S_ISLNK(st->st_mode)) {
+      char target[PATH_BUF];
+      ssize_t n = readlinkat(src, name, target, sizeof target - 1);
+      if (n < 0) return -errno;
+      target[n] = 0;
+      if (symlinkat(target, dst, name) < 0) return -errno;
+      if ((r = copy_owner(dst, name, st, AT_SYMLINK_NOFOLLOW)) < 0) return r;
+      return copy_times(dst, name, st, AT_SYMLINK_NOFOLLOW);
+    } else if (mknodat(dst, name, st->st_mode & (S_IFMT | 0777), st->st_rdev) < 0) {
+      return -errno; /* fifos (device nodes are not in rootless layers) */
+    }
+  }
+  if (!S_ISFIFO(st->st_mode) && (r = copy_xattrs(src, dst, name)) < 0) return r;
+  /* owner before mode (chown clears set-id bits), times last (the contents changed a directory's) */
+  if ((r = copy_owner(dst, name, st, 0)) < 0) return r;
+  if (fchmodat(dst, name, st->st_mode & 07777, 0) < 0) return -errno;
+  return copy_times(dst, name, st, 0);
+}
+
+static int merge_tree(struct merge *m, int src, int dst, int depth) {
+  char dents[2048];
+  for (;;) {
+    long n = syscall(SYS_getdents64, src, dents, sizeof dents);
+    if (n <= 0) return n < 0 ? -errno : 0;
+    for (long off = 0; off < n;) {
+      struct dirent64_raw *d = (struct dirent64_raw *)(dents + off);
+      off += d->d_reclen;
+      const char *name = d->d_name;
+      if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))) continue;
+      struct stat st;
+      if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return -errno;
+      int r = merge_entry(m, src, dst, name, &st, depth);
+      if (r < 0) return r;
+    }
+  }
+}
+
+/* the copy driver's rootfs: DEST (made here) = the layers applied lowest first.
+ * Hard links within a layer stay links; across layers they are separate files,
+ * as overlayfs shows them (the store keeps each layer's files in its own dir). */
+static __attribute__((noreturn)) void op_copy_layers(struct child *c, const struct op *op) {
+  const char *dest = op_str(op, 0, NULL);
+  if (mkdir(dest, 0700) < 0) fail(c, errno, 0, 125);
+  struct merge m = {.dest = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), .cap = 16u << 20};
+  if (m.dest < 0) fail(c, errno, 0, 125);
+  m.arena = mmap(NULL, m.cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m.arena == MAP_FAILED) fail(c, errno, 0, 125);
+  struct stat st = {0};
+  int r = 0;
+  uint32_t k = 1;
+  for (; r == 0 && k < op->nstr; k++) {
+    int s = open(op_str(op, k, NULL), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (s < 0 || fstat(s, &st) < 0) {
+      r = -errno;
+      break;
+    }
+    m.used = 0; /* links are kept within a layer */
+    m.plen = 0;
+    m.path[0] = 0;
+    r = merge_tree(&m, s, m.dest, 0);
+    close(s);
+  }
+  munmap(m.arena, m.cap); /* bunker's memory (CLONE_VM): leave nothing mapped */
+  if (r < 0) fail(c, -r, (int)k, 125);
+  /* the root: the topmost layer's owner, mode and times */
+  struct timespec ts[2] = {st.st_atim, st.st_mtim};
+  if (op->nstr > 1 && ((fchown(m.dest, st.st_uid, st.st_gid) < 0 && errno != EINVAL) || fchmod(m.dest, st.st_mode & 07777) < 0 || futimens(m.dest, ts) < 0)) fail(c, errno, 0, 125);
+  _exit(0);
+}
+
 /* ---------------------------------------------------- startContainer hooks */
 
 static int64_t now_ms(void) {
@@ -1217,6 +1431,7 @@ static int child_setup(void *arg) {
       case BK_OP_HOOK: op_hook(c, &op); break;
       case BK_OP_EXEC: op_exec(c, &op); break;
       case BK_OP_CHOWN_TREE: op_chown_tree(c, &op);
+      case BK_OP_COPY_LAYERS: op_copy_layers(c, &op);
       default: fail(c, EINVAL, (int)op.code, 125);
     }
   }

@@ -69,6 +69,11 @@ enum bk_op {
   BK_OP_CHOWN_TREE = 40, /* s: dir; an image-store op, not a container's: every file under DIR that has a
                             user.containers.override_stat record gets that UID:GID, then the child
                             exits 0 (no exec) */
+  BK_OP_COPY_LAYERS = 41, /* s: dest, layer dirs (lowest first); an image-store op: the layers (overlay
+                             format: 0/0 char-device whiteouts, user.overlay.opaque dirs) merged into the
+                             new directory DEST, files reflinked where the filesystem can (FICLONE), else
+                             copied in the kernel; owners, modes, times and user xattrs kept; then the
+                             child exits 0 (no exec) */
 };
 
 /* opflags for MOUNT and BIND */

@@ -16,13 +16,14 @@ fi
 # Debian packages: build tools (musl-tools: the small static monitor), the rootfs source for tests (busybox-static),
 # the rootless helpers (uidmap, slirp4netns, passt), the benchmark peers
 # (bubblewrap, crun, runc, umoci), the VM suite (qemu, a kernel), OCI clients
-# (podman, conmon, skopeo, docker-registry, containerd) and small tools the tests use.
+# (podman, conmon, skopeo, docker-registry, containerd) and small tools the tests use
+# (xfsprogs: a reflink filesystem for the copy storage driver).
 PACKAGES=(
   build-essential gcc make musl-tools busybox-static uidmap bubblewrap crun runc umoci
   slirp4netns passt util-linux iproute2 procps time python3
   qemu-system-x86 linux-image-amd64 libseccomp-dev
   podman conmon catatonit fuse-overlayfs containernetworking-plugins
-  docker-registry skopeo apache2-utils ca-certificates git dbus-daemon strace
+  docker-registry skopeo apache2-utils ca-certificates git dbus-daemon strace xfsprogs e2fsprogs
   containerd
 )
 command -v npm >/dev/null || PACKAGES+=(nodejs npm)

@@ -67,7 +67,7 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   else line("warn", "overlayfs", `not usable in a user namespace (${overlayErr.replace(/^bunker: /, "")})`);
   const forced = forcedStorageDriver(g.storageDriver, process.env.BUNKER_STORAGE_DRIVER || undefined);
   const drv = forced ?? probedStorageDriver(overlayErr);
-  const how = drv.driver === "overlay" ? "run IMAGE mounts the layers, copying nothing" : "run IMAGE unpacks a private copy of the image for each container";
+  const how = drv.driver === "overlay" ? "run IMAGE mounts the layers, copying nothing" : "run IMAGE makes a private copy of the image for each container (reflinks where the filesystem shares blocks)";
   line(drv.driver === "copy" && !forced ? "warn" : "ok", "storage driver", `${drv.driver} (${forced ? `set by ${forced.why}` : drv.why}): ${how}`);
   const owners = imageOwnerMaps();
   if (uid === 0) line("ok", "image owners", "root: layer files get the image's own uids and gids");

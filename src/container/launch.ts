@@ -164,6 +164,7 @@ export function describeOp(op: Op | undefined): string {
     case "hook": return `run hooks.startContainer[${op.index}] ${op.path}`;
     case "exec": return `exec ${op.file}`;
     case "chown-tree": return `give the files under ${op.path} the image's owners`;
+    case "copy-layers": return `copy the image's layers into ${op.dest}`;
   }
 }
 

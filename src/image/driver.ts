@@ -2,8 +2,9 @@
 //  - overlay: kernel overlayfs of the image's layers, mounted in the
 //    container's user namespace with `userxattr`, and a private upper dir:
 //    starting a container copies nothing.
-//  - copy: the layers applied into a private directory in the container's
-//    state dir (flattenImageRootfs), removed with the container; for kernels
+//  - copy: the layers merged into a private directory in the container's
+//    state dir (flattenImageRootfs: the shim's copy-layers op, reflinks where
+//    the filesystem shares blocks), removed with the container; for kernels
 //    or filesystems where overlay cannot be mounted in a user namespace.
 // --storage-driver (or $BUNKER_STORAGE_DRIVER) forces one; otherwise overlay
 // when a probe mount works.  A working probe is remembered in the store (per

@@ -33,9 +33,12 @@ import { decompress } from "./compress.ts";
 import { digestMismatch, Hasher } from "./digest.ts";
 import { lgetxattr } from "../sys/fsat.ts";
 import { pullImage, type PullOptions } from "./pull.ts";
-import { removeTree, Store, type ImageRecord } from "./store.ts";
+import { removeTree, Store, type ImageRecord, type LayerInfo } from "./store.ts";
 import { chownToImageOwners, copyOwnerMaps } from "./owners.ts";
-import type { IdMaps } from "../container/idmap.ts";
+import { needsHelper, singleMaps, type IdMaps } from "../container/idmap.ts";
+import { launch } from "../container/launch.ts";
+import { CLONE_NEWUSER } from "../plan/types.ts";
+import { supervise } from "../sys/shim.ts";
 import type { ImageConfig } from "./types.ts";
 import { OPAQUE_XATTR, Unpacker } from "./unpack.ts";
 
@@ -106,6 +109,21 @@ export async function flattenImageRootfs(ref: string, dest: string, opts: Flatte
   const m = store.manifestOf(rec);
   const c = store.configOf(rec);
   if (existsSync(dest)) throw new BunkerError("the rootfs directory already exists", { errno: "EEXIST", path: dest });
+  // the unpacked layers merged by the shim (reflinks where the filesystem shares blocks), when
+  // the copy keeps their owners as the container's map sees them; else unpacked again below
+  const layers = await store.ensureLayers(rec.digest);
+  const ns = copyNamespace(layers, opts.maps);
+  if (ns !== null) {
+    const tmp = `${dest}.tmp-${process.pid}`;
+    try {
+      await copyLayers(tmp, layers.map((l) => l.dir), ns);
+      renameSync(tmp, dest);
+    } catch (e) {
+      await removeTree(tmp, ns ?? undefined);
+      throw e;
+    }
+    return c.config ?? {};
+  }
   const tmp = `${dest}.tmp-${process.pid}`;
   const ownerMaps = opts.maps && copyOwnerMaps(opts.maps, process.getuid!(), process.getgid!());
   mkdirSync(tmp, { recursive: true, mode: 0o755 });
@@ -136,6 +154,33 @@ export async function flattenImageRootfs(ref: string, dest: string, opts: Flatte
     throw e;
   }
   return c.config ?? {};
+}
+
+/**
+ * The user namespace the layers can be copied in with their owners intact and
+ * as the container's MAPS see them: none (root: undefined), the layers' own
+ * subordinate-id maps when the container has the same, a one-id map for
+ * layers owned by the caller; null when a copy would show the container other
+ * owners than an unpack for its map (then flatten unpacks the blobs again).
+ */
+function copyNamespace(layers: LayerInfo[], maps: IdMaps | undefined): IdMaps | undefined | null {
+  const uid = process.getuid!(), gid = process.getgid!();
+  const kinds = new Set(layers.map((l) => l.owners?.kind ?? (uid === 0 ? "tar" : "caller")));
+  if (kinds.size !== 1) return null;
+  const owners = layers[0]?.owners;
+  if (uid === 0) return kinds.has("tar") ? undefined : null;
+  if (owners?.kind === "subuid") return maps && sameMaps(owners.maps, maps) ? owners.maps : null;
+  if (kinds.has("caller") && (!maps || !needsHelper(maps, uid, gid))) return singleMaps(uid, gid);
+  return null;
+}
+
+const sameMaps = (a: IdMaps, b: IdMaps) => JSON.stringify([a.uid, a.gid]) === JSON.stringify([b.uid, b.gid]);
+
+/** the layer dirs BOTTOM_UP (store.ensureLayers' order) merged into DEST by the shim's copy-layers op, in the user namespace NS */
+async function copyLayers(dest: string, bottomUp: string[], ns: IdMaps | undefined): Promise<void> {
+  const c = await launch({ cloneFlags: ns ? CLONE_NEWUSER : 0, ops: [{ op: "copy-layers", dest, layers: bottomUp }] }, { maps: ns });
+  const st = supervise(c.pid, -1, false);
+  if (st.code !== 0) throw new BunkerError(`copying the image's layers into ${dest} ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}`, { errno: "EIO", path: dest });
 }
 
 /** The content of PATH in the merged image (topmost layer wins; whiteouts and opaque dirs honoured). */

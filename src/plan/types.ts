@@ -57,7 +57,10 @@ export type Op =
   | { op: "exec"; file: string; args: string[]; env: string[] }
   /** an image-store op, not a container's: gives every file under `path` the owner in its
    * user.containers.override_stat record (ids of the plan's user namespace), then exits 0 */
-  | { op: "chown-tree"; path: string };
+  | { op: "chown-tree"; path: string }
+  /** an image-store op: the unpacked LAYERS (lowest first, overlay format) merged into the new
+   * directory DEST, files reflinked where the filesystem can; then exits 0 (the copy driver) */
+  | { op: "copy-layers"; dest: string; layers: string[] };
 
 export interface RootMount {
   fstype: string;

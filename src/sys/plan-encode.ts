@@ -8,6 +8,7 @@ const CODES: Record<Op["op"], number> = {
   exec: 26, rootfs: 27, setns: 28, fork: 29, pdeathsig: 30, stdio: 31, "exit-file": 32,
   "copyup-open": 33, copyup: 34, hook: 35,
   "chown-tree": 40,
+  "copy-layers": 41,
 };
 
 // opflags (c/shim.h)
@@ -44,6 +45,7 @@ function fields(o: Op): { ints: (bigint | number)[]; strs: (string | Uint8Array)
     case "copyup-open":
     case "copyup":
     case "chown-tree": return { ints: [], strs: [o.path] };
+    case "copy-layers": return { ints: [], strs: [o.dest, ...o.layers] };
     case "hook": return { ints: [o.index, o.timeout, o.args.length, o.env.length], strs: [o.path, o.stateBeforePid, o.stateAfterPid, ...o.args, ...o.env] };
     case "init": return { ints: o.exe === undefined ? [] : [o.exe], strs: [] };
     case "fork":

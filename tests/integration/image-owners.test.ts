@@ -104,7 +104,7 @@ for (const as of USERS) {
 
     test("bunker check names the storage driver run IMAGE uses", async () => {
       const forced = await b(["check"], { BUNKER_STORAGE_DRIVER: "copy" });
-      expect(forced.stdout).toMatch(/^ok\s+storage driver\s+copy \(set by BUNKER_STORAGE_DRIVER\): run IMAGE unpacks a private copy/m);
+      expect(forced.stdout).toMatch(/^ok\s+storage driver\s+copy \(set by BUNKER_STORAGE_DRIVER\): run IMAGE makes a private copy of the image for each container \(reflinks where the filesystem shares blocks\)/m);
       const flag = await b(["--storage-driver", "overlay", "check"]);
       expect(flag.stdout).toMatch(/^ok\s+storage driver\s+overlay \(set by --storage-driver\): run IMAGE mounts the layers/m);
       const probed = await b(["check"]);

@@ -8,16 +8,16 @@ import { userFromFiles } from "../../src/image/image-user.ts";
 const resolveImageUser = (lowerDirs: string[], user: string) => userFromFiles(readImageFile(lowerDirs, "/etc/passwd") ?? "", readImageFile(lowerDirs, "/etc/group") ?? "", user);
 import { Store } from "../../src/image/store.ts";
 import { buildImage, ociLayoutFiles, tarOfFiles } from "../lib/image-builder.ts";
-import { removeDir, tempDir } from "../lib/image-fixtures.ts";
+import { removeDir, tempDir, xattr } from "../lib/image-fixtures.ts";
 
 const dirs: string[] = [];
 afterEach(() => { while (dirs.length) removeDir(dirs.pop()!); });
 function fresh(): string { const d = tempDir(); dirs.push(d); return d; }
 
-async function loaded() {
+async function loaded(extraLayers?: NonNullable<Parameters<typeof buildImage>[0]>["extraLayers"]) {
   const root = fresh();
   const file = `${fresh()}/img.tar`;
-  writeFileSync(file, tarOfFiles(ociLayoutFiles([{ target: buildImage(), name: "example.com/busy:1" }])));
+  writeFileSync(file, tarOfFiles(ociLayoutFiles([{ target: buildImage({ extraLayers }), name: "example.com/busy:1" }])));
   await loadArchive(new Store(root), file);
   return root;
 }
@@ -47,14 +47,37 @@ describe("image rootfs for bunker run", () => {
     expect(() => resolveImageUser(lowerDirs, "ghost")).toThrow(/not in the image's \/etc\/passwd/);
   });
 
-  test("flattenImageRootfs: the copy fallback", async () => {
-    const root = await loaded();
+  test("flattenImageRootfs: the copy fallback merges the unpacked layers (whiteouts, opaque dirs, owners, modes, xattrs, links)", async () => {
+    // a fourth layer: a hard link within it, whiteouts of lower files, a dir replacing a lower file
+    const root = await loaded([[
+      { name: "x/a", data: "linked\n" },
+      { name: "x/b", type: "hardlink", linkname: "x/a" },
+      { name: "usr/lib/.wh.libfake.so", data: "" },
+      { name: "app/.wh.hello", data: "" },
+      { name: "del/keep", type: "dir", mode: 0o750 },
+      { name: "del/keep/inner", data: "now a dir\n" },
+    ]]);
     const dest = `${fresh()}/rootfs`;
     await flattenImageRootfs("example.com/busy:1", dest, { dataRoot: root, pull: "never" });
     expect(readdirSync(`${dest}/del`)).toEqual(["keep"]);
+    expect(statSync(`${dest}/del/keep`).mode & 0o7777).toBe(0o750);
+    expect(readFileSync(`${dest}/del/keep/inner`, "utf8")).toBe("now a dir\n");
     expect(readdirSync(`${dest}/opq`)).toEqual(["new"]);
-    expect(statSync(`${dest}/bin/busybox-hardlink`).ino).toBe(statSync(`${dest}/bin/busybox`).ino);
-    expect(readFileSync(`${dest}/usr/lib/libfake.so`, "utf8")).toBe("not really\n");
+    // a link within a layer stays one; across layers (busybox-hardlink is in layer 2) the copy has two files, as overlayfs shows them
+    expect(statSync(`${dest}/x/b`).ino).toBe(statSync(`${dest}/x/a`).ino);
+    expect(readFileSync(`${dest}/bin/busybox-hardlink`).equals(readFileSync(`${dest}/bin/busybox`))).toBe(true);
+    expect(existsSync(`${dest}/usr/lib/libfake.so`)).toBe(false);
+    expect(existsSync(`${dest}/app/hello`)).toBe(false);
+    expect(xattr(`${dest}/data/attr`, "user.bunker.test")).toBe("hello");
+    expect(readFileSync(`${dest}/data/shared`, "utf8")).toBe("shared inode\n");
+    // owners and modes as the tar had them (this test runs as root: no user namespace), set-uid kept
+    const owned = statSync(`${dest}/home/app/owned`);
+    expect([owned.uid, owned.gid, owned.mode & 0o7777]).toEqual([1000, 1000, 0o640]);
+    expect(statSync(`${dest}/app/setuid`).mode & 0o7777).toBe(0o4755);
+    expect(readFileSync(`${dest}/app/ünïcødé`, "utf8")).toBe("utf8\n");
+    // no overlay metadata in the copy (opq is opaque in its layer)
+    expect(xattr(`${dest}/opq`, "user.overlay.opaque")).toBeUndefined();
+    expect(statSync(`${dest}/bin/busybox`).mtimeMs).toBe(1700000000 * 1000);
   });
 
   test("the layers mount as overlayfs with userxattr inside a user namespace", async () => {
