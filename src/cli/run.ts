@@ -434,10 +434,14 @@ function setEnv(env: string[], add: string[]) {
 }
 
 
-function checkUserMapped(user: { uid: number; gid: number }, maps: IdMaps) {
+/** USER must be an id of MAPS; the fix names what gives the container more ids (a range, or --userns=auto) */
+export function checkUserMapped(user: { uid: number; gid: number }, maps: IdMaps, uid = process.getuid!()): void {
   const inside = (m: IdMaps["uid"], id: number) => m.some((x) => id >= x.containerID && id < x.containerID + x.size);
   if (!inside(maps.uid, user.uid) || !inside(maps.gid, user.gid)) {
-    const hint = subRange("/etc/subuid", process.getuid!()) ? "add --userns=auto" : "add --userns=auto (needs a /etc/subuid range for your user)";
+    const name = userName(uid) ?? String(uid);
+    const hint = subRange("/etc/subuid", uid)
+      ? "add --userns=auto"
+      : `your user has no subordinate ids for it: as root, usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}, then add --userns=auto; or run as the container's root: -u 0`;
     throw new BunkerError(`run: user ${user.uid}:${user.gid} is not mapped in the container's user namespace`, { errno: "EINVAL", fix: hint });
   }
 }

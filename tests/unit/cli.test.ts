@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { parseFlags, flagList, flag, flagBool } from "../../src/cli/args.ts";
 import { BunkerError } from "../../src/errors.ts";
-import { parseSubIds, autoMaps } from "../../src/container/idmap.ts";
+import { parseSubIds, autoMaps, singleMaps } from "../../src/container/idmap.ts";
+import { checkUserMapped } from "../../src/cli/run.ts";
 import { childError } from "../../src/container/launch.ts";
 
 const SPECS = [
@@ -39,6 +40,20 @@ describe("id ranges", () => {
     expect(parseSubIds(text, "alice", 1000)).toEqual({ start: 100000, count: 65536 });
     expect(parseSubIds(text, "carol", 1001)).toEqual({ start: 300000, count: 1000 });
     expect(parseSubIds(text, "bob", 5)).toBeUndefined();
+  });
+  test("an image user outside a one-id map: without a range the fix names usermod and -u 0", () => {
+    const nobodyUid = 4242424; // no /etc/subuid range anywhere
+    expect(() => checkUserMapped({ uid: 1000, gid: 1000 }, singleMaps(nobodyUid, nobodyUid), nobodyUid)).toThrow(
+      /^run: user 1000:1000 is not mapped in the container's user namespace$/,
+    );
+    try {
+      checkUserMapped({ uid: 1000, gid: 1000 }, singleMaps(nobodyUid, nobodyUid), nobodyUid);
+    } catch (e) {
+      expect((e as BunkerError).format()).toBe(
+        "bunker: run: user 1000:1000 is not mapped in the container's user namespace: EINVAL (Invalid argument) — your user has no subordinate ids for it: as root, usermod --add-subuids 100000-165535 --add-subgids 100000-165535 4242424, then add --userns=auto; or run as the container's root: -u 0",
+      );
+    }
+    expect(() => checkUserMapped({ uid: 0, gid: 0 }, singleMaps(nobodyUid, nobodyUid), nobodyUid)).not.toThrow();
   });
   test("--userns=auto without a range names the file and the fix", () => {
     try {
