@@ -196,7 +196,11 @@ async function archiveSource(store: Store, file: string): Promise<Source> {
   };
 }
 
-/** An OCI layout directory: files are hashed when asked for and copied, never moved. */
+/**
+ * An OCI layout directory: files are hashed when asked for and copied, never
+ * moved; a large one (a layer) is read in place, as a plain tar's (not read
+ * into memory whole to be hashed: the unpacker hashes it as it reads it).
+ */
 function dirSource(dir: string): Source {
   const cache = new Map<string, FileRef>();
   return {
@@ -206,9 +210,15 @@ function dirSource(dir: string): Source {
       const hit = cache.get(p);
       if (hit) return hit;
       const full = join(dir, p);
-      if (!existsSync(full) || !statSync(full).isFile()) return undefined;
-      const bytes = readFileSync(full);
-      const ref = { path: full, digest: sha256(bytes), size: bytes.length, owned: false };
+      if (!existsSync(full)) return undefined;
+      const st = statSync(full);
+      if (!st.isFile()) return undefined;
+      let ref: FileRef;
+      if (st.size >= IN_PLACE) ref = new InPlace(full, 0, st.size);
+      else {
+        const bytes = readFileSync(full);
+        ref = { path: full, digest: sha256(bytes), size: bytes.length, owned: false };
+      }
       cache.set(p, ref);
       return ref;
     },

@@ -138,6 +138,16 @@ describe("store and archives", () => {
     expect(big.layers.at(-1)!.blob.length).toBeGreaterThan(1 << 20);
     const layers = await store.ensureLayers(store.get("x.io/big:1").digest);
     expect(readFileSync(`${layers.at(-1)!.dir}/big/random`).equals(Buffer.from(random))).toBe(true);
+    // an OCI layout directory: its large blob is read in place too (into a second store)
+    const root2 = fresh();
+    const layout = fresh();
+    writeLayoutDir(layout, ociLayoutFiles([{ target: big, name: "x.io/big:2" }]));
+    await loadArchive(new Store(root2), layout);
+    const d = big.layers.at(-1)!.digest;
+    expect(sha256(readFileSync(`${root2}/blobs/sha256/${d.slice(7)}`))).toBe(d);
+    expect(existsSync(`${layout}/blobs/sha256/${d.slice(7)}`)).toBe(true); // copied, not moved
+    const l2 = await new Store(root2).ensureLayers(new Store(root2).get("x.io/big:2").digest);
+    expect(readFileSync(`${l2.at(-1)!.dir}/big/random`).equals(Buffer.from(random))).toBe(true);
     expect(statSync(`${(await store.ensureLayers(store.get("x.io/plain:1").digest))[0]!.dir}/bin/busybox`).size).toBe(statSync("/bin/busybox").size);
     expect(readdirSync(`${root}/tmp`).filter((f) => !f.startsWith("inflight-"))).toEqual([]);
     // a layer already unpacked whose blob was lost gets it back from the archive
@@ -181,6 +191,12 @@ describe("store and archives", () => {
     expect(readdirSync(`${root}/layers`)).toEqual([]);
     expect(readdirSync(`${root}/tmp`)).toEqual([]);
     expect(existsSync(`${root}/blobs/sha256/${img.layers[0]!.digest.slice(7)}`)).toBe(false);
+    // the same in an OCI layout directory
+    const layout = fresh();
+    writeLayoutDir(layout, files);
+    await expect(loadArchive(store, layout)).rejects.toThrow(/layer blob: digest mismatch \(expected sha256:/);
+    expect(store.listImages()).toEqual([]);
+    expect(readdirSync(`${root}/layers`)).toEqual([]);
     // cut in the middle of that layer
     files.set(key, good);
     const whole = tarOfFiles(files);
