@@ -59,7 +59,7 @@ test: setup
 	$(MAKE) all
 	bash tests/run-all.sh
 
-test-unit: | $(BUN)
+test-unit: build/libbunker.so build/bunker-monitor | $(BUN)
 	$(BUN) test tests/unit
 
 test-integration: all
