@@ -831,6 +831,45 @@ static int copy_data(int from, int to) {
   }
 }
 
+/* FN(ARG, DIRFD, NAME) for every entry of DIRFD but . and .., until FN's
+ * first error (-errno).  One getdents buffer per level, on this frame:
+ * COPY_MAX_DEPTH of these fit the child's stack. */
+static int each_entry(int dirfd, int (*fn)(void *arg, int dirfd, const char *name), void *arg) {
+  char dents[2048];
+  for (;;) {
+    long n = syscall(SYS_getdents64, dirfd, dents, sizeof dents);
+    if (n <= 0) return n < 0 ? -errno : 0;
+    for (long off = 0; off < n;) {
+      struct dirent64_raw *d = (struct dirent64_raw *)(dents + off);
+      off += d->d_reclen;
+      const char *name = d->d_name;
+      if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))) continue;
+      int r = fn(arg, dirfd, name);
+      if (r < 0) return r;
+    }
+  }
+}
+
+/* NAME of SRC, a symlink, recreated in DST with its owner and times */
+static int copy_symlink(int src, int dst, const char *name, const struct stat *st) {
+  char target[PATH_BUF];
+  ssize_t n = readlinkat(src, name, target, sizeof target - 1);
+  if (n < 0) return -errno;
+  target[n] = 0;
+  if (symlinkat(target, dst, name) < 0) return -errno;
+  int r = copy_owner(dst, name, st, AT_SYMLINK_NOFOLLOW);
+  return r < 0 ? r : copy_times(dst, name, st, AT_SYMLINK_NOFOLLOW);
+}
+
+/* ST's owner, mode and times onto DST's NAME: owner before mode (chown clears
+ * set-id bits), times last (the contents changed a directory's) */
+static int copy_meta(int dst, const char *name, const struct stat *st) {
+  int r = copy_owner(dst, name, st, 0);
+  if (r < 0) return r;
+  if (fchmodat(dst, name, st->st_mode & 07777, 0) < 0) return -errno;
+  return copy_times(dst, name, st, 0);
+}
+
 static int copy_tree(int src, int dst, int depth);
 
 /* one entry NAME of directory SRC into directory DST */
@@ -858,41 +897,27 @@ static int copy_entry(int src, int dst, const char *name, const struct stat *st,
       if (d >= 0) close(d);
       break;
     }
-    case S_IFLNK: {
-      char target[PATH_BUF];
-      ssize_t n = readlinkat(src, name, target, sizeof target - 1);
-      if (n < 0) return -errno;
-      target[n] = 0;
-      if (symlinkat(target, dst, name) < 0) return -errno;
-      if ((r = copy_owner(dst, name, st, AT_SYMLINK_NOFOLLOW)) < 0) return r;
-      return copy_times(dst, name, st, AT_SYMLINK_NOFOLLOW);
-    }
+    case S_IFLNK: return copy_symlink(src, dst, name, st);
     default: /* fifos, sockets, device nodes (a device needs CAP_MKNOD in the host's user namespace) */
       if (mknodat(dst, name, st->st_mode & (S_IFMT | 0777), st->st_rdev) < 0) return -errno;
   }
-  if (r < 0) return r;
-  /* owner before mode (chown clears set-id bits), times last (the contents changed a directory's) */
-  if ((r = copy_owner(dst, name, st, 0)) < 0) return r;
-  if (fchmodat(dst, name, st->st_mode & 07777, 0) < 0) return -errno;
-  return copy_times(dst, name, st, 0);
+  return r < 0 ? r : copy_meta(dst, name, st);
+}
+
+struct copy_level {
+  int dst, depth;
+};
+
+static int copy_one(void *arg, int src, const char *name) {
+  const struct copy_level *l = arg;
+  struct stat st;
+  if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return -errno;
+  return copy_entry(src, l->dst, name, &st, l->depth);
 }
 
 static int copy_tree(int src, int dst, int depth) {
-  char dents[2048]; /* per level: COPY_MAX_DEPTH of these fit the child's stack */
-  for (;;) {
-    long n = syscall(SYS_getdents64, src, dents, sizeof dents);
-    if (n <= 0) return n < 0 ? -errno : 0;
-    for (long off = 0; off < n;) {
-      struct dirent64_raw *d = (struct dirent64_raw *)(dents + off);
-      off += d->d_reclen;
-      const char *name = d->d_name;
-      if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))) continue;
-      struct stat st;
-      if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return -errno;
-      int r = copy_entry(src, dst, name, &st, depth);
-      if (r < 0) return r;
-    }
-  }
+  struct copy_level l = {dst, depth};
+  return each_entry(src, copy_one, &l);
 }
 
 static void op_copyup_open(struct child *c, const struct op *op) {
@@ -913,6 +938,10 @@ static void op_copyup(struct child *c, const struct op *op) {
 
 /* ------------------------------------------ copy driver: layers merged */
 
+static int remove_at(int dirfd, const char *name, int depth);
+
+static int remove_one(void *depth, int dirfd, const char *name) { return remove_at(dirfd, name, *(const int *)depth); }
+
 /* NAME under DIRFD removed, whatever it is (a whole tree) */
 static int remove_at(int dirfd, const char *name, int depth) {
   if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT) return 0;
@@ -920,22 +949,8 @@ static int remove_at(int dirfd, const char *name, int depth) {
   if (depth >= COPY_MAX_DEPTH) return -ELOOP;
   int d = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (d < 0) return -errno;
-  char dents[2048];
-  int r = 0;
-  for (;;) {
-    long n = syscall(SYS_getdents64, d, dents, sizeof dents);
-    if (n <= 0) {
-      if (n < 0) r = -errno;
-      break;
-    }
-    for (long off = 0; off < n && r == 0;) {
-      struct dirent64_raw *e = (struct dirent64_raw *)(dents + off);
-      off += e->d_reclen;
-      if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2]))) continue;
-      r = remove_at(d, e->d_name, depth + 1);
-    }
-    if (r < 0) break;
-  }
+  int below = depth + 1;
+  int r = each_entry(d, remove_one, &below);
   close(d);
   if (r < 0) return r;
   return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
@@ -1056,40 +1071,30 @@ static int merge_entry(struct merge *m, int src, int dst, const char *name, cons
       if (r < 0) return r;
       if (st->st_nlink > 1 && !first) link_add(m, (uint64_t)st->st_ino, name);
     } else if (S_ISLNK(st->st_mode)) {
-      char target[PATH_BUF];
-      ssize_t n = readlinkat(src, name, target, sizeof target - 1);
-      if (n < 0) return -errno;
-      target[n] = 0;
-      if (symlinkat(target, dst, name) < 0) return -errno;
-      if ((r = copy_owner(dst, name, st, AT_SYMLINK_NOFOLLOW)) < 0) return r;
-      return copy_times(dst, name, st, AT_SYMLINK_NOFOLLOW);
+      return copy_symlink(src, dst, name, st);
     } else if (mknodat(dst, name, st->st_mode & (S_IFMT | 0777), st->st_rdev) < 0) {
       return -errno; /* fifos (device nodes are not in rootless layers) */
     }
   }
   if (!S_ISFIFO(st->st_mode) && (r = copy_xattrs(src, dst, name)) < 0) return r;
-  /* owner before mode (chown clears set-id bits), times last (the contents changed a directory's) */
-  if ((r = copy_owner(dst, name, st, 0)) < 0) return r;
-  if (fchmodat(dst, name, st->st_mode & 07777, 0) < 0) return -errno;
-  return copy_times(dst, name, st, 0);
+  return copy_meta(dst, name, st);
+}
+
+struct merge_level {
+  struct merge *m;
+  int dst, depth;
+};
+
+static int merge_one(void *arg, int src, const char *name) {
+  const struct merge_level *l = arg;
+  struct stat st;
+  if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return -errno;
+  return merge_entry(l->m, src, l->dst, name, &st, l->depth);
 }
 
 static int merge_tree(struct merge *m, int src, int dst, int depth) {
-  char dents[2048];
-  for (;;) {
-    long n = syscall(SYS_getdents64, src, dents, sizeof dents);
-    if (n <= 0) return n < 0 ? -errno : 0;
-    for (long off = 0; off < n;) {
-      struct dirent64_raw *d = (struct dirent64_raw *)(dents + off);
-      off += d->d_reclen;
-      const char *name = d->d_name;
-      if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))) continue;
-      struct stat st;
-      if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return -errno;
-      int r = merge_entry(m, src, dst, name, &st, depth);
-      if (r < 0) return r;
-    }
-  }
+  struct merge_level l = {m, dst, depth};
+  return each_entry(src, merge_one, &l);
 }
 
 /* the copy driver's rootfs: DEST (made here) = the layers applied lowest first.
