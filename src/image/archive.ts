@@ -40,50 +40,50 @@ interface FileRef {
 /** a plain tar's files from this size on are read in place (layers); smaller ones are copied out */
 const IN_PLACE = 1 << 20;
 
+/** SIZE bytes at OFFSET of PATH, piece by piece (at most 1 MiB each, in one buffer) */
+function eachPiece(r: BlobRange, fn: (piece: Uint8Array) => void): void {
+  const fd = openSync(r.path, "r");
+  try {
+    const buf = new Uint8Array(Math.min(r.size, 1 << 20));
+    for (let at = 0; at < r.size; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, r.size - at), r.offset + at);
+      if (n <= 0) throw new BunkerError("the image archive is truncated", { errno: "EINVAL", path: r.path, fix: "copy or save the archive again" });
+      fn(buf.subarray(0, n));
+      at += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** R's bytes as a stream (to store them) */
+const rangeStream = (r: BlobRange) => Bun.file(r.path).slice(r.offset, r.offset + r.size).stream();
+
 /** SIZE bytes at OFFSET of the archive PATH, hashed only when the digest is asked for */
-class InPlace implements FileRef {
+class InPlace implements FileRef, BlobRange {
   owned = false;
   private hashed = "";
   constructor(readonly path: string, readonly offset: number, readonly size: number) {}
   get digest(): string {
     if (!this.hashed) {
       const h = new Hasher();
-      const fd = openSync(this.path, "r");
-      try {
-        const buf = new Uint8Array(1 << 20);
-        for (let at = 0; at < this.size; ) {
-          const n = readSync(fd, buf, 0, Math.min(buf.length, this.size - at), this.offset + at);
-          if (n <= 0) throw new BunkerError("the image archive is truncated", { errno: "EINVAL", path: this.path });
-          h.update(buf.subarray(0, n));
-          at += n;
-        }
-      } finally {
-        closeSync(fd);
-      }
+      eachPiece(this, (p) => h.update(p));
       this.hashed = h.digest();
     }
     return this.hashed;
-  }
-  stream(): ReadableStream<Uint8Array> {
-    return Bun.file(this.path).slice(this.offset, this.offset + this.size).stream();
   }
 }
 
 /** the bytes of REF (a small file: JSON) */
 function readRef(ref: FileRef): Uint8Array {
-  if (ref.offset === undefined) return readFileSync(ref.path);
-  const buf = new Uint8Array(ref.size);
-  const fd = openSync(ref.path, "r");
-  try {
-    for (let at = 0; at < ref.size; ) {
-      const n = readSync(fd, buf, at, ref.size - at, ref.offset + at);
-      if (n <= 0) throw new BunkerError("the image archive is truncated", { errno: "EINVAL", path: ref.path });
-      at += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return buf;
+  if (!(ref instanceof InPlace)) return readFileSync(ref.path);
+  const out = new Uint8Array(ref.size);
+  let at = 0;
+  eachPiece(ref, (p) => {
+    out.set(p, at);
+    at += p.length;
+  });
+  return out;
 }
 
 /** The files of an archive or layout directory, by normalized relative path. */
@@ -230,7 +230,7 @@ async function commit(store: Store, ref: FileRef, expected?: string): Promise<st
   if (ref instanceof InPlace) {
     // verified as it is copied in (a blob already stored is the content EXPECTED names)
     const digest = expected ?? ref.digest;
-    return store.hasBlob(digest) ? digest : store.putBlobStream(ref.stream(), { digest, size: ref.size });
+    return store.hasBlob(digest) ? digest : store.putBlobStream(rangeStream(ref), { digest, size: ref.size });
   }
   if (expected && ref.digest !== expected) throw digestMismatch(`archive file ${ref.path}`, expected, ref.digest);
   if (store.hasBlob(ref.digest)) return ref.digest;
@@ -382,7 +382,7 @@ export async function loadArchive(store: Store, file: string, platform = hostPla
       const layers = await store.ensureLayers(l.manifestDigest, undefined, undefined, pending);
       for (const { digest } of m.layers) {
         const r = pending.get(digest);
-        if (r && !store.hasBlob(digest)) await store.putBlobStream(Bun.file(r.path).slice(r.offset, r.offset + r.size).stream(), { digest, size: r.size });
+        if (r && !store.hasBlob(digest)) await store.putBlobStream(rangeStream(r), { digest, size: r.size });
       }
       l.notes = [...new Set(layers.flatMap((x) => x.notes))];
       await store.addImage(l.manifestDigest, l.names);

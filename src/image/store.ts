@@ -309,8 +309,9 @@ export class Store {
     return this.withLock(`layer-${hex}`, async () => {
       const again = done();
       if (again) return again;
-      const from = this.hasBlob(blob) ? undefined : range;
-      if (!from && !this.hasBlob(blob)) throw new BunkerError(`the image store lost layer blob ${blob}`, { errno: "ENOENT", path: this.blobPath(blob), fix: "pull or load the image again" });
+      const stored = this.hasBlob(blob);
+      const from = stored ? undefined : range;
+      if (!stored && !from) throw new BunkerError(`the image store lost layer blob ${blob}`, { errno: "ENOENT", path: this.blobPath(blob), fix: "pull or load the image again" });
       const tmp = this.tempPath(`layer-${hex.slice(0, 12)}`);
       mkdirSync(tmp, { mode: 0o755 });
       const maps = imageOwnerMaps();
