@@ -101,6 +101,7 @@ struct child {
   int hostpid;  /* our pid in the parent's pid namespace (from "go") */
   int initfd;   /* the init executable (a sealed memfd), exec'd as PID 1 */
   int fifo_deferred; /* FIFO_WAIT with the monitor's memfd: EXEC exec's it to wait (op_fifo_wait) */
+  int peer;     /* bunker's end of the sync socket: closed first, so bunker's death is our EOF */
 };
 
 /* the plan's ops in order: for (it = plan_begin(c); plan_next(&it, &op);) */
@@ -791,9 +792,14 @@ static __attribute__((noreturn)) void op_chown_tree(struct child *c, const struc
 }
 
 /* run: the container dies with bunker (SIGKILL to bunker must not orphan it).
- * Set last: a credential change (the user op) clears it. */
+ * Set last: a credential change (the user op) clears it.  A bunker that died
+ * before this point sent no signal: its end of the sync socket is closed then
+ * (a process's files go before its children are re-parented), so a hang-up
+ * on ours means bunker is gone, and we go too. */
 static void op_pdeathsig(struct child *c, const struct op *op) {
   if (prctl(PR_SET_PDEATHSIG, (unsigned long)op_int(op, 0), 0, 0, 0) < 0) fail(c, errno, 0, 125);
+  struct pollfd p = {c->sock, POLLRDHUP, 0};
+  if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP))) _exit(125);
 }
 
 /* detached run: output to a log file, stdin from /dev/null */
@@ -1306,6 +1312,21 @@ static void op_exec(struct child *c, const struct op *op) {
 
 static int child_setup(void *arg);
 
+/* blocked until the parent says "go" (it has written the id maps, joined the
+ * cgroup and recorded our pid in state.json); EOF: bunker died first, so do we */
+static void wait_for_go(struct child *c) {
+  int32_t go[2];
+  if (read(c->sock, go, sizeof go) != sizeof go || go[0] != 'G') _exit(125);
+  c->hostpid = go[1];
+}
+
+/* the container's first process after a join: bunker records its pid before
+ * it runs anything (a second "go") */
+static int child_joined(void *arg) {
+  wait_for_go(arg);
+  return child_setup(arg);
+}
+
 /* BK_JOIN_USERNS: the user namespace exists already (bunker's shared one,
  * src/container/userns.ts), so the clone made none and this child joins it
  * (the plan's first op, a SETNS of a user namespace), then makes the other
@@ -1327,7 +1348,7 @@ static void join_userns(struct child *c, uint64_t flags) {
   if (stack == MAP_FAILED) fail(c, errno, 5, 125);
   /* CLONE_PARENT_SETTID: the child's pid in our (bunker's) pid namespace is
    * in c->hostpid before the child runs */
-  int pid = clone(child_setup, stack + STACK_SIZE, CLONE_VM | CLONE_PARENT | CLONE_PARENT_SETTID | SIGCHLD, c, &c->hostpid);
+  int pid = clone(child_joined, stack + STACK_SIZE, CLONE_VM | CLONE_PARENT | CLONE_PARENT_SETTID | SIGCHLD, c, &c->hostpid);
   if (pid < 0) fail(c, errno, 5, 125);
   send_msg(c->sock, BK_MSG_PID, pid, 0, 0);
   _exit(0);
@@ -1335,10 +1356,9 @@ static void join_userns(struct child *c, uint64_t flags) {
 
 static int child_main(void *arg) {
   struct child *c = arg;
-  int32_t go[2];
-  /* blocked until the parent has written uid_map/gid_map and joined the cgroup */
-  if (read(c->sock, go, sizeof go) != sizeof go || go[0] != 'G') _exit(125);
-  c->hostpid = go[1];
+  /* our copy of bunker's end: kept, it would hide bunker's death from the read below */
+  close(c->peer);
+  wait_for_go(c);
   uint64_t flags;
   memcpy(&flags, c->plan + 8, 8);
   if (flags & BK_JOIN_USERNS) join_userns(c, flags);
@@ -1587,7 +1607,7 @@ int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   }
   memcpy(region + plan_off, plan, len);
   struct child *c = (struct child *)(region + child_off);
-  *c = (struct child){region + plan_off, len, sv[1], -1, -1, -1, -1, -1, -1, 0, -1, 0};
+  *c = (struct child){region + plan_off, len, sv[1], -1, -1, -1, -1, -1, -1, 0, -1, 0, sv[0]};
   /* the cgroup namespace is made by the child after "go" (see child_main) */
   uint64_t cf = flags & ~(uint64_t)CLONE_NEWCGROUP & 0xffffffffu;
   if (flags & BK_JOIN_USERNS) cf &= ~(uint64_t)(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID);

@@ -24,6 +24,8 @@ export interface ContainerCgroup {
   thaw(): void;
   /** cgroup.kill: SIGKILL to every process in the subtree */
   killAll(): void;
+  /** the pids in cgroup.procs of the subtree (the container's processes, whatever pid namespace they are in) */
+  pids(): number[];
   stats(): Stats;
   /** memory.events counted an OOM kill */
   oomKilled(): boolean;
@@ -242,6 +244,10 @@ export class CgroupV2 implements ContainerCgroup {
         fix: errCode(e) === "ENOENT" ? "cgroup.freeze needs Linux 5.2 or later" : undefined,
       });
     }
+  }
+
+  pids(): number[] {
+    return this.subtree().flatMap((dir) => (readOptional(`${dir}/cgroup.procs`) ?? "").split("\n").filter(Boolean).map(Number));
   }
 
   killAll(): void {

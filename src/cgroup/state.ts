@@ -16,15 +16,23 @@ export function saveCgroupPath(stateDir: string, path: string): void {
   writeFileSync(`${stateDir}/${FILE}`, path + "\n", { mode: 0o600 });
 }
 
+/** The cgroup path recorded in the state dir, if any. */
+export function savedCgroupPath(stateDir: string): string | undefined {
+  try {
+    return readFileSync(`${stateDir}/${FILE}`, "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The container's cgroup; an error when the container has none. */
 export function cgroupOfContainer(g: GlobalOptions, id: string, what: string) {
   const root = stateRoot(g).dir;
   const dir = containerDir(root, checkId(id, what));
   let path = readState(root, id)?.cgroup; // throws "does not exist" for an unknown id
   if (!path) {
-    try {
-      path = readFileSync(`${dir}/${FILE}`, "utf8").trim();
-    } catch {
+    path = savedCgroupPath(dir);
+    if (!path) {
       throw new BunkerError(`${what}: container "${id}" has no cgroup`, {
         errno: "EOPNOTSUPP",
         path: dir,

@@ -8,9 +8,10 @@ import { listIds } from "../container/state.ts";
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [{ names: ["format", "f"], value: true }, { names: ["quiet", "q"] }], "list", false);
   const root = stateRoot(g).dir;
-  const rows = listIds(root).flatMap((id) => {
+  const rows = listIds(root).map((id) => {
     const { state, status } = containerStatus(root, id);
-    return state ? [{ ...state, status }] : [];
+    // no state.json: being created, or its create was killed first (delete --force removes it)
+    return state ? { ...state, status } : { ociVersion: "", id, pid: 0, status, bundle: "", rootfs: "", created: "", owner: "", annotations: {} };
   });
   if (flagBool(p, "quiet")) {
     for (const r of rows) console.log(r.id);

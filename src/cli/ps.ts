@@ -40,7 +40,12 @@ function listContainers(argv: string[], g: GlobalOptions): number {
   const rows: string[][] = [];
   for (const id of listIds(root)) {
     const { state, status, dir } = containerStatus(root, id);
-    if (!state || (status === "stopped" && !flagBool(p, "all"))) continue;
+    if ((status === "stopped" || !state) && !flagBool(p, "all")) continue;
+    // no state.json: being created, or its run was killed first (rm -f removes it)
+    if (!state) {
+      rows.push([id, "", "", "", "Creating"]);
+      continue;
+    }
     let st = status === "running" ? "Up" : status === "stopped" ? "Exited" : status;
     if (status === "stopped") {
       try {

@@ -321,27 +321,29 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     let keepCgroup = false;
     try {
       if (!detach) forwardSignals(); // from now on a signal to bunker is queued for the container, not lost
+      // registered like an OCI container (exec, ps, kill, pause, stats and state find it by id)
+      // before its process may run: a bunker killed after this leaves a container rm -f finds
+      const record = (pid: number) =>
+        writeState(dir, {
+          ociVersion: spec.ociVersion,
+          id,
+          pid,
+          pidStart: pidStartTime(pid) ?? "",
+          bundle: dir,
+          rootfs: rootPath,
+          created: new Date().toISOString(),
+          owner: userName(uid) ?? String(uid),
+          userns: true,
+          process: spec.process,
+          cgroup: cg?.path,
+          run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal },
+        });
       let c;
       try {
-        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined });
+        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record });
       } finally {
         if (shared) closeFd(shared.fd);
       }
-      // registered like an OCI container: exec, ps, kill, pause, stats and state find it by id
-      writeState(dir, {
-        ociVersion: spec.ociVersion,
-        id,
-        pid: c.pid,
-        pidStart: pidStartTime(c.pid) ?? "",
-        bundle: dir,
-        rootfs: rootPath,
-        created: new Date().toISOString(),
-        owner: userName(uid) ?? String(uid),
-        userns: true,
-        process: spec.process,
-        cgroup: cg?.path,
-        run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal },
-      });
       if (detach) {
         keep = keepCgroup = true;
         console.log(id);

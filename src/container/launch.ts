@@ -25,6 +25,13 @@ export interface LaunchOptions {
   untilReady?: boolean;
   /** runs after the namespaces exist and before the child sets anything up (OCI hooks) */
   beforeGo?: (pid: number) => Promise<void>;
+  /**
+   * records PID (the container's first process, blocked until this returns)
+   * where later commands find it: the last step before the child is released,
+   * so a bunker killed at any moment leaves either a recorded process or one
+   * that reads EOF on its sync socket and exits
+   */
+  record?: (pid: number) => void;
   debug?: (msg: string) => void;
 }
 
@@ -50,11 +57,21 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     if (plan.cloneFlags & CLONE_NEWUSER && opts.maps && !plan.joinUserns) writeIdMaps(pid, opts.maps);
     opts.cgroup?.addProcess(pid);
     if (opts.beforeGo) await opts.beforeGo(pid);
+    // after a join with a new pid namespace the intermediate clones the container's process,
+    // which waits for a second "go": that one is recorded, not the intermediate
+    const secondGo = !!plan.joinUserns && (plan.cloneFlags & CLONE_NEWPID) !== 0;
+    if (!secondGo) opts.record?.(pid);
     sendGo(sock, pid);
     for (;;) {
       const m = readMessage(sock);
       if (m.type === "pty") pty = m.fd;
-      else if (m.type === "pid") forked = m.pid;
+      else if (m.type === "pid") {
+        forked = m.pid;
+        if (secondGo) {
+          opts.record?.(forked);
+          sendGo(sock, forked);
+        }
+      }
       else if (m.type === "note") opts.debug?.(`${describeOp(plan.ops[m.op])}: pivot_root gave EINVAL (initramfs root?): used MS_MOVE + chroot`);
       else if (m.type === "error") {
         // reap it: it exits right after reporting (after a fork, the intermediate
@@ -65,7 +82,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
       } else if (m.type === "ready" && opts.untilReady) break;
       else if (m.type === "eof") break;
     }
-    if (plan.joinUserns && plan.cloneFlags & CLONE_NEWPID) {
+    if (secondGo) {
       // the intermediate cloned the container's first process into the new pid
       // namespace as our child (CLONE_PARENT), reported it and exited
       reap(pid);

@@ -7,7 +7,7 @@ import { OCI_VERSION } from "../oci/spec.ts";
 import { buildPlan, processOps, type PlanContext } from "../plan/build.ts";
 import * as K from "../plan/types.ts";
 import type { Op } from "../plan/types.ts";
-import { becomeSubreaper, forwardSignals, mkfifo, sendFd, supervise, waitPidExit } from "../sys/shim.ts";
+import { becomeSubreaper, forwardSignals, mkfifo, sendFd, supervise } from "../sys/shim.ts";
 import { becomeMonitor } from "./monitor.ts";
 import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "./idmap.ts";
@@ -16,6 +16,8 @@ import { claimContainer, type ContainerState, isAlive, lockContainer, pidStartTi
 import { processContext } from "./process.ts";
 import { runHooks, startHookError } from "../oci/hooks.ts";
 import { createCgroup, openCgroup, type ContainerCgroup } from "../cgroup/index.ts";
+import { savedCgroupPath, saveCgroupPath } from "../cgroup/state.ts";
+import { containerProcesses, killEverything, ownsPidNamespace, signalContainer } from "./kill.ts";
 
 export interface CreateOptions {
   root: string;
@@ -93,11 +95,18 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     const cg = await createCgroup({ id: o.id, resources: spec.linux?.resources, cgroupsPath: spec.linux?.cgroupsPath, manager: o.cgroupManager });
     cgroup = cg ?? undefined;
     state.cgroup = cg?.path;
+    if (cg) saveCgroupPath(dir, cg.path); // found by delete --force if this create is killed before state.json
     const c = await launch(plan, {
       maps,
       cgroup,
       untilReady: true,
       debug: o.debug,
+      // state.json before the child may run: a create killed after this leaves a container delete -f finds
+      record: (childPid) => {
+        state.pid = childPid;
+        state.pidStart = pidStartTime(childPid) ?? "";
+        writeState(dir, state);
+      },
       beforeGo: hooksBeforeGo.length
         ? async (childPid: number) => {
             for (const kind of hooksBeforeGo) await runHooks(kind, spec.hooks![kind], { ...statePayload(state, "creating"), pid: childPid });
@@ -112,9 +121,6 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
         closeSync(c.pty);
       }
     }
-    state.pid = c.pid;
-    state.pidStart = pidStartTime(c.pid) ?? "";
-    writeState(dir, state);
     if (o.pidFile) writeFileSync(o.pidFile, String(c.pid));
     return state;
   } catch (e) {
@@ -207,57 +213,39 @@ export function stateJson(root: string, id: string): Record<string, unknown> {
   return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner };
 }
 
-/** pids of every process in the container's pid namespace (host pids) */
+/**
+ * pids of the container's processes, for `ps ID`: every process of its cgroup,
+ * or of the pid namespace its init is PID 1 of (processes `exec` added are not
+ * the init's descendants), else the init and its descendants.  Listing only:
+ * what is signalled is chosen by src/container/kill.ts.
+ */
 export function containerPids(state: ContainerState): number[] {
-  if (!isAlive(state)) return [];
-  let ns: string;
+  let ns: string | undefined;
   try {
-    ns = readlinkSync(`/proc/${state.pid}/ns/pid`);
+    if (!state.cgroup && isAlive(state) && ownsPidNamespace(state.pid)) ns = readlinkSync(`/proc/${state.pid}/ns/pid`);
   } catch {
-    return [state.pid];
+    /* the init is gone */
   }
-  const pids: number[] = [];
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (readlinkSync(`/proc/${e}/ns/pid`) === ns) pids.push(Number(e));
-    } catch {
-      /* gone, or not ours */
+  if (ns) {
+    const pids: number[] = [];
+    for (const e of readdirSync("/proc")) {
+      if (!/^\d+$/.test(e)) continue;
+      try {
+        if (readlinkSync(`/proc/${e}/ns/pid`) === ns) pids.push(Number(e));
+      } catch {
+        /* gone, or not ours */
+      }
     }
+    return pids.sort((a, b) => a - b);
   }
-  return pids.sort((a, b) => a - b);
+  return containerProcesses(state).map((p) => p.pid).sort((a, b) => a - b);
 }
 
 export function killContainer(root: string, id: string, signal: number, all: boolean): void {
-  const { dir, state } = loadExisting(root, id);
-  const st = status(dir, state);
-  if (st === "stopped") throw new BunkerError(`container "${id}" is not running`, { errno: "ESRCH" });
-  if (all && signal === 9 && state.cgroup) {
-    openCgroup(state.cgroup).killAll(); // cgroup.kill: every process, also those outside the pid namespace
-    return;
-  }
-  const targets = all ? containerPids(state) : [state.pid];
-  for (const pid of targets) {
-    try {
-      process.kill(pid, signal);
-    } catch (e) {
-      if ((e as { code?: string }).code !== "ESRCH") throw new BunkerError(`cannot signal process ${pid}`, { errno: (e as { code?: string }).code });
-    }
-  }
+  signalContainer(loadExisting(root, id).state, signal, all);
 }
 
-/** SIGKILL to every process of the container (cgroup.kill too when it has a cgroup); true once its first process is gone */
-export function killEverything(state: ContainerState, timeoutMs = 5000): boolean {
-  for (const pid of containerPids(state)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      /* already gone */
-    }
-  }
-  if (state.cgroup) openCgroup(state.cgroup).killAll();
-  return waitPidExit(state.pid, timeoutMs);
-}
+export { killEverything };
 
 export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
   const dir = containerDir(root, id);
@@ -280,6 +268,10 @@ export async function deleteContainer(root: string, id: string, force: boolean):
       // poststop failures are reported, not fatal (runtime-spec)
       const warn = (e: BunkerError) => process.stderr.write(`${e.format()}\n`);
       if (state.hooks?.poststop?.length) await runHooks("poststop", state.hooks.poststop, statePayload(state, "stopped"), { onWarning: warn });
+    } else {
+      // a create killed before its container process was recorded: none was released, but its cgroup may exist
+      const cgroup = savedCgroupPath(dir);
+      if (cgroup && existsSync(cgroup)) openCgroup(cgroup).remove();
     }
     rmSync(dir, { recursive: true, force: true });
   } finally {
