@@ -6,7 +6,7 @@ CFLAGS   += -fPIC -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-st
 LDFLAGS  += -shared -Wl,-z,relro,-z,now,-z,noexecstack
 SRC      := $(shell find src -name '*.ts' 2>/dev/null)
 
-.PHONY: all setup test test-unit test-integration test-vm bench demo clean
+.PHONY: all setup test test-unit test-integration test-vm stress bench demo clean
 
 all: dist/bunker
 
@@ -67,6 +67,13 @@ test-integration: all
 
 test-vm: all
 	bash tests/vm/run.sh
+
+# the kill loop of tests/integration/kill-safe.test.ts with STRESS_COUNT SIGKILLs (default 1000)
+# of each of run, run -d and create, as root and as the test user; STRESS_SEED repeats a run
+STRESS_COUNT ?= 1000
+stress: all
+	BUNKER_KILL_LOOP=$(STRESS_COUNT) $(if $(STRESS_SEED),BUNKER_KILL_SEED=$(STRESS_SEED)) \
+	  $(BUN) test --timeout 600000 tests/integration/kill-safe.test.ts -t 'start-up'
 
 # side-by-side ratios (not a test); BENCH_VM=1 adds cgroup set-up cost measured in the VM
 bench: all
