@@ -26,6 +26,8 @@ export interface LoopOptions {
   rootfs: string;
   /** an OCI bundle whose process runs until killed (create) */
   bundle: string;
+  /** more flags for run and run -d (--userns=auto: the join of bunker's shared user namespace) */
+  runFlags?: string[];
   /** the upper bound of the random delay before SIGKILL, ms (default 60) */
   maxDelayMs?: number;
 }
@@ -135,10 +137,11 @@ function reapZombies(): void {
   for (const p of childrenOf(process.pid)) if (procState(p) === "Z") libc.symbols.waitpid(p, null, WNOHANG);
 }
 
-/** our live descendants (zombies reaped first) */
+/** our live descendants (zombies reaped first); bunker's shared user namespace holder, made to
+ * outlive every run (src/container/userns.ts), is not a container's and is left alone */
 function alive(): number[] {
   reapZombies();
-  return descendants().filter((p) => procState(p) !== "Z" && existsSync(`/proc/${p}`));
+  return descendants().filter((p) => procState(p) !== "Z" && existsSync(`/proc/${p}`) && read(`/proc/${p}/comm`)?.trim() !== "bunker-userns");
 }
 
 function ppid(pid: number): number {
@@ -162,7 +165,7 @@ async function bunker(o: LoopOptions, args: string[]): Promise<{ code: number; s
 }
 
 function startArgs(o: LoopOptions, id: string): string[] {
-  const cmd = ["--rootfs", o.rootfs, "--", "sleep", "1000"];
+  const cmd = [...(o.runFlags ?? []), "--rootfs", o.rootfs, "--", "sleep", "1000"];
   if (o.mode === "run") return ["run", "--name", id, ...cmd];
   if (o.mode === "run-d") return ["run", "-d", "--name", id, ...cmd];
   return ["create", "--bundle", o.bundle, id];
