@@ -191,6 +191,7 @@ for (const as of USERS) {
           );
           expect(rep.unmanaged).toEqual([]);
           expect(rep.removeErrors).toEqual([]);
+          expect(rep.recordedAlive).toEqual([]);
           expect(rep.afterRemove).toEqual([]);
           expect(rep.dirsAfterRemove).toEqual([]);
           expect(rep.nextRun).toBe("exit 0: ok");

@@ -55,6 +55,8 @@ export interface LoopReport {
   unmanaged: Leftover[];
   /** `rm -f` / `delete -f` failures (one line each) */
   removeErrors: string[];
+  /** pids recorded in state.json files (with their start times) still alive after rm -f / delete -f */
+  recordedAlive: number[];
   /** what was still alive, and which state dirs were left, after rm -f / delete -f */
   afterRemove: Leftover[];
   dirsAfterRemove: string[];
@@ -203,6 +205,20 @@ export async function killLoop(o: LoopOptions): Promise<LoopReport> {
   };
   const unmanaged = alive().filter((p) => !isManaged(p)).map(describe);
 
+  // the pids the state dirs record, to check after the removal (with start times: a reused pid is not ours)
+  const recorded = ids.flatMap((id) => {
+    try {
+      const st = JSON.parse(readFileSync(`${o.root}/${id}/state.json`, "utf8")) as { pid: number; pidStart: string };
+      return st.pid > 0 ? [st] : [];
+    } catch {
+      return [];
+    }
+  });
+  const startOf = (pid: number) => {
+    const stat = read(`/proc/${pid}/stat`) ?? "";
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return f[0] === "Z" || f[0] === "X" ? undefined : f[19];
+  };
   const removeErrors: string[] = [];
   const remove = async (args: string[]) => {
     const r = await bunker(o, args);
@@ -212,6 +228,7 @@ export async function killLoop(o: LoopOptions): Promise<LoopReport> {
   for (const id of ids) await remove(o.mode === "create" ? ["delete", "--force", id] : ["rm", "-f", id]);
   await Bun.sleep(100);
   const afterRemove = alive().map(describe);
+  const recordedAlive = recorded.filter((r) => startOf(r.pid) === r.pidStart).map((r) => r.pid);
   const dirsAfterRemove = existsSync(o.root) ? readdirSync(o.root) : [];
 
   const next = await bunker(o, ["run", "--rootfs", o.rootfs, "--", "echo", "ok"]);
@@ -235,6 +252,7 @@ export async function killLoop(o: LoopOptions): Promise<LoopReport> {
     statuses,
     unmanaged,
     removeErrors,
+    recordedAlive,
     afterRemove,
     dirsAfterRemove,
     nextRunOk: next.code === 0 && next.stdout === "ok\n",
