@@ -2,7 +2,8 @@
 import { flagInt, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { stateRoot } from "../container/paths.ts";
-import { checkId, isAlive, readState, notFound } from "../container/state.ts";
+import { checkId, isAlive, readState } from "../container/state.ts";
+import { BunkerError } from "../errors.ts";
 import { killEverything } from "../container/lifecycle.ts";
 import { parseSignal } from "./signals.ts";
 import { waitPidExit } from "../sys/shim.ts";
@@ -14,8 +15,8 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   if (!p.rest.length) checkId(undefined, "stop");
   for (const arg of p.rest) {
     const id = checkId(arg, "stop");
-    const state = readState(root, id);
-    if (!state) throw notFound(id);
+    const state = readState(root, id); // "does not exist" without a state dir
+    if (!state) throw new BunkerError(`stop: container "${id}" is being created, or its bunker was killed before it started`, { errno: "EBUSY", fix: `bunker rm -f ${id}` });
     if (isAlive(state)) {
       process.kill(state.pid, parseSignal(state.run?.stopSignal));
       if (!waitPidExit(state.pid, secs * 1000)) killEverything(state);
