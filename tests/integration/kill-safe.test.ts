@@ -171,11 +171,11 @@ for (const as of USERS) {
     // process is cloned by an intermediate and waits for a second "go" (c/shim.c join_userns)
     const variants: [Mode, string[]][] = [["run", []], ["run-d", []], ["create", []]];
     if (as === "user" && subRange("/etc/subuid", as)) variants.push(["run-d", ["--userns=auto"]]);
-    for (const [mode, runFlags] of variants) {
+    for (const [k, [mode, runFlags]] of variants.entries()) {
       test(
         `${[mode, ...runFlags].join(" ")}: ${COUNT} kills at 0-60 ms`,
         async () => {
-          const seed = SEED + mode.length + runFlags.length;
+          const seed = SEED + k;
           console.log(`kill loop ${[mode, ...runFlags].join(" ")} as ${as}: ${COUNT} iterations, seed ${seed} (BUNKER_KILL_SEED=${SEED})`);
           const opts = { bunker: bunkerBinary(), root: join(base, `state-${mode}${runFlags.length}`), mode, count: COUNT, seed, rootfs, bundle, runFlags };
           // the shared user namespace's holder is made now, by a run of ours: not a child of the loop's subreaper
