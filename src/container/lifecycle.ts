@@ -314,8 +314,10 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     let same = false;
     try {
       same = readlinkSync(theirs) === readlinkSync(`/proc/self/ns/${name}`);
-    } catch {
-      continue;
+    } catch (e) {
+      // a namespace type this kernel lacks; anything else must not let the process run outside the container
+      if ((e as { code?: string }).code === "ENOENT" && !existsSync(`/proc/self/ns/${name}`)) continue;
+      throw new BunkerError(`exec: cannot look up the container's ${name} namespace`, { errno: (e as { code?: string }).code ?? "EIO", path: theirs, fix: `check that container "${o.id}" is still running (bunker state ${o.id})` });
     }
     if (same) continue;
     ops.push({ op: "setns", path: theirs, nstype: flag });
