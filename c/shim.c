@@ -519,6 +519,9 @@ static void fifo_wait_here(struct child *c) {
  * (CVE-2019-5736), and may look into it (it is dumpable again, as the
  * program will be), which a rootless exec needs to join its namespaces. */
 static void op_fifo_wait(struct child *c, const struct op *op) {
+  /* the open for writing comes after "ready", when create has gone: whether
+   * this user may make it is checked now, while the error can still be told */
+  if (syscall(SYS_faccessat2, c->fifofd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 && errno != ENOSYS) fail(c, errno, 0, 125);
   send_msg(c->sock, BK_MSG_READY, c->op_index, 0, 0);
   if (op->nint > 0 && c->initfd >= 0) {
     c->fifo_deferred = 1;

@@ -1,5 +1,5 @@
 // OCI lifecycle: create (set up, wait on exec.fifo), start, kill, delete, exec.
-import { chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import type { Bundle } from "../oci/bundle.ts";
 import type { Process, Spec } from "../oci/spec.ts";
@@ -54,7 +54,10 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
   let cgroup: ContainerCgroup | undefined;
   try {
     const fifo = `${dir}/exec.fifo`;
-    mkfifo(fifo, 0o600);
+    // 0622 as runc's: the container's process opens it for writing after its switch to
+    // process.user, whoever that is; only `start` reads it.  chmod: mkfifo's mode is masked by the umask
+    mkfifo(fifo, 0o622);
+    chmodSync(fifo, 0o622);
     // the container's root opens it: as root with a map like 0 -> 1001 that is not us (runc does the same)
     const maps = mapsOf(spec);
     const hostRoot = (m: IdMaps["uid"] | undefined, own: number) => m?.find((x) => x.containerID === 0)?.hostID ?? own;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { USERS, asUserArgv, bunkerAs, bunkerBinary, runAs, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, chownTree, waitForFile, type As } from "../lib/index.ts";
+import { USERS, asUserArgv, bunkerAs, bunkerBinary, runAs, isRoot, subRange, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, chownTree, waitForFile, type As } from "../lib/index.ts";
 
 const describeRoot = isRoot() ? describe : describe.skip;
 
@@ -143,6 +143,28 @@ for (const as of USERS) {
       expect((await b(["kill", "--all", id, "KILL"])).code).toBe(0);
       for (let i = 0; i < 100 && existsSync(`/proc/${epid}`); i++) await Bun.sleep(20);
       expect(existsSync(`/proc/${epid}`)).toBe(false);
+      expect((await b(["delete", "--force", id])).code).toBe(0);
+    });
+
+    test("a process that is not root starts (exec.fifo is opened after the switch to process.user)", async () => {
+      const range = subRange("/etc/subuid", as);
+      await config(["sh", "-c", "echo $(id -u) $(id -g) > /out/nonroot"], (c) => {
+        c.process.user = { uid: 1000, gid: 1000 };
+        c.process.capabilities = { bounding: ["CAP_KILL"], effective: [], permitted: [], inheritable: [], ambient: [] };
+        if (as === "user") {
+          // 1000 is mapped to a subordinate id (newuidmap)
+          c.linux.uidMappings = [{ containerID: 0, hostID: ownerOf(as).uid, size: 1 }, { containerID: 1, hostID: range!.start, size: 65536 }];
+          c.linux.gidMappings = [{ containerID: 0, hostID: ownerOf(as).gid, size: 1 }, { containerID: 1, hostID: range!.start, size: 65536 }];
+        }
+      });
+      const id = newId();
+      const cr = await detached(["create", id]);
+      expect(cr.stderr).toBe("");
+      expect(cr.code).toBe(0);
+      expect(JSON.parse((await b(["state", id])).stdout).status).toBe("created");
+      expect((await b(["start", id])).code).toBe(0);
+      expect(await waitForFile(join(out, "nonroot"))).toBe(true);
+      expect(readFileSync(join(out, "nonroot"), "utf8")).toBe("1000 1000\n");
       expect((await b(["delete", "--force", id])).code).toBe(0);
     });
 
