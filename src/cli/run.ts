@@ -313,7 +313,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       plan.joinUserns = shared.path;
       debug?.(`user namespace: bunker's shared one (held by pid ${shared.pid})`);
     }
-    const cg = await createCgroup({ id, resources, parent: flag(p, "cgroup-parent"), manager: g.cgroupManager, oomKillGroup });
+    const cg = await createCgroup({ id, resources, parent: flag(p, "cgroup-parent"), manager: g.cgroupManager, oomKillGroup, onNote: debug });
     if (cg) {
       saveCgroupPath(dir, cg.path);
       debug?.(`cgroup: ${cg.path}`);

@@ -93,7 +93,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     // prestart, createRuntime and createContainer all run here: the namespaces exist, nothing is mounted yet
     const hooksBeforeGo = (["prestart", "createRuntime", "createContainer"] as const).filter((k) => spec.hooks?.[k]?.length);
     // linux.resources and linux.cgroupsPath: applied, or an error saying why not (never silently ignored)
-    const cg = await createCgroup({ id: o.id, resources: spec.linux?.resources, cgroupsPath: spec.linux?.cgroupsPath, manager: o.cgroupManager });
+    const cg = await createCgroup({ id: o.id, resources: spec.linux?.resources, cgroupsPath: spec.linux?.cgroupsPath, manager: o.cgroupManager, onNote: o.debug });
     cgroup = cg ?? undefined;
     state.cgroup = cg?.path;
     const c = await launch(plan, {
