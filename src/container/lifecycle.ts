@@ -12,7 +12,7 @@ import { becomeMonitor } from "./monitor.ts";
 import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
-import { claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
+import { writePidFile, claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
 import { processContext } from "./process.ts";
 import { runHooks, startHookError } from "../oci/hooks.ts";
 import { createCgroup, openCgroup, type ContainerCgroup } from "../cgroup/index.ts";
@@ -118,7 +118,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     state.pid = c.pid;
     state.pidStart = pidStartTime(c.pid) ?? "";
     writeState(dir, state);
-    if (o.pidFile) writeFileSync(o.pidFile, String(c.pid));
+    if (o.pidFile) writePidFile(o.pidFile, c.pid);
     return state;
   } catch (e) {
     // nothing half made stays behind
@@ -343,7 +343,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     supervise(c.pid, -1, false); // reap the intermediate: the process is now ours (subreaper) or our caller's
     pid = c.forked;
   }
-  if (o.pidFile) writeFileSync(o.pidFile, String(pid));
+  if (o.pidFile) writePidFile(o.pidFile, pid);
   if (o.detach) {
     if (c.pty >= 0) {
       try {

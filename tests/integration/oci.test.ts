@@ -168,6 +168,33 @@ for (const as of USERS) {
       expect((await b(["delete", "--force", id])).code).toBe(0);
     });
 
+    test("runc's small ones: kill ID 0, exec --cap, a --pid-file in a missing directory, --log is created", async () => {
+      await config(["sleep", "30"]);
+      const id = newId();
+      expect((await detached(["create", id])).code).toBe(0);
+      expect((await b(["start", id])).code).toBe(0);
+      expect(await b(["kill", id, "0"])).toMatchObject({ code: 0, stderr: "" });
+      const capLine = 'while read k v; do [ "$k" = CapEff: ] && echo $v; done < /proc/self/status';
+      const plain = BigInt(`0x${(await b(["exec", id, "sh", "-c", capLine])).stdout.trim()}`);
+      const added = BigInt(`0x${(await b(["exec", "--cap", "CAP_SYS_ADMIN", "--cap", "net_admin", id, "sh", "-c", capLine])).stdout.trim()}`);
+      expect(added).toBe(plain | (1n << 21n) | (1n << 12n));
+      const bad = await b(["exec", "--cap", "bogus", id, "true"]);
+      expect(bad.code).toBe(125);
+      expect(bad.stderr).toBe('bunker: exec --cap: unknown capability "bogus": EINVAL (Invalid argument) — use a name from capabilities(7), e.g. NET_ADMIN, or ALL\n');
+      const pf = await b(["exec", "--pid-file", join(base, "no/such/dir/pid"), id, "true"]);
+      expect(pf.code).toBe(125);
+      expect(pf.stderr).toBe(`bunker: cannot write --pid-file: ENOENT (No such file or directory) [${join(base, "no/such/dir/pid")}] — create its directory first\n`);
+      const log = join(base, `${id}.log`);
+      expect((await b(["--log", log, "state", id])).code).toBe(0);
+      expect(existsSync(log)).toBe(true);
+      expect((await b(["kill", id, "KILL"])).code).toBe(0);
+      for (let i = 0; i < 100 && JSON.parse((await b(["state", id])).stdout).status !== "stopped"; i++) await Bun.sleep(20);
+      const gone = await b(["kill", id, "0"]);
+      expect(gone.code).toBe(125);
+      expect(gone.stderr).toBe(`bunker: container "${id}" is not running: ESRCH (No such process)\n`);
+      expect((await b(["delete", "--force", id])).code).toBe(0);
+    });
+
     test("exec --process with a process.json; -e, --cwd", async () => {
       await config(["sleep", "30"]);
       const id = newId();
