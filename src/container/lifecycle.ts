@@ -23,6 +23,8 @@ export interface CreateOptions {
   bundle: Bundle;
   pidFile?: string;
   consoleSocket?: string;
+  /** process.terminal without consoleSocket: the pty master goes to the caller (runc run's own terminal) */
+  onPty?: (fd: number) => void;
   noPivot?: boolean;
   preserveFds?: number;
   cgroupManager?: "cgroupfs" | "systemd" | "disabled";
@@ -62,7 +64,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     const maps = mapsOf(spec);
     const hostRoot = (m: IdMaps["uid"] | undefined, own: number) => m?.find((x) => x.containerID === 0)?.hostID ?? own;
     if (process.getuid!() === 0 && maps) chownSync(fifo, hostRoot(maps.uid, 0), hostRoot(maps.gid, 0));
-    if (spec.process?.terminal && !o.consoleSocket) throw new BunkerError("create: process.terminal is true but no --console-socket was given", { errno: "EINVAL", fix: "pass --console-socket PATH (or set terminal to false)" });
+    if (spec.process?.terminal && !o.consoleSocket && !o.onPty) throw new BunkerError("create: process.terminal is true but no --console-socket was given", { errno: "EINVAL", fix: "pass --console-socket PATH (or set terminal to false; bunker run -b, not detached, uses its own terminal)" });
     const state: ContainerState = {
       ociVersion: spec.ociVersion ?? OCI_VERSION,
       id: o.id,
@@ -108,7 +110,8 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
         : undefined,
     });
     pid = c.pid;
-    if (c.pty >= 0) {
+    if (c.pty >= 0 && !o.consoleSocket && o.onPty) o.onPty(c.pty);
+    else if (c.pty >= 0) {
       try {
         sendFd(o.consoleSocket!, c.pty);
       } finally {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { USERS, asUserArgv, bunkerAs, bunkerBinary, runAs, isRoot, subRange, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, chownTree, waitForFile, type As } from "../lib/index.ts";
+import { USERS, asUserArgv, bunkerAs, bunkerBinary, runAs, runInPty, isRoot, subRange, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, chownTree, waitForFile, type As } from "../lib/index.ts";
 
 const describeRoot = isRoot() ? describe : describe.skip;
 
@@ -193,6 +193,28 @@ for (const as of USERS) {
       expect(gone.code).toBe(125);
       expect(gone.stderr).toBe(`bunker: container "${id}" is not running: ESRCH (No such process)\n`);
       expect((await b(["delete", "--force", id])).code).toBe(0);
+    });
+
+    test("run: runc's form by its flags, the docker form otherwise, wherever it runs; process.terminal uses run's own terminal", async () => {
+      // in the bundle directory (a config.json here): the docker form still is the docker form
+      await config(["sh", "-c", "echo oci-ran"]);
+      const docker = await b(["run", "--rm", "--rootfs", join(bundle, "rootfs"), "--", "/bin/echo", "docker-ran"]);
+      expect(docker).toMatchObject({ code: 0, stdout: "docker-ran\n", stderr: "" });
+      const img = await b(["run", "--pull", "never", "no-such-image-here"]);
+      expect(img.code).toBe(125);
+      expect(img.stderr).toBe("bunker: no such image: no-such-image-here: ENOENT (No such file or directory) — bunker pull no-such-image-here (or bunker load -i FILE); or to run the OCI bundle in this directory: bunker run -b . no-such-image-here\n");
+      // runc's form, chosen by --pid-file (no -b: the bundle is the current directory)
+      const id = newId();
+      const pidFile = join(base, `${id}.pid`);
+      const oci = await b(["run", "--pid-file", pidFile, id]);
+      expect(oci).toMatchObject({ code: 0, stdout: "oci-ran\n" });
+      expect(Number(readFileSync(pidFile, "utf8"))).toBeGreaterThan(1);
+      // process.terminal (what spec writes) without --console-socket: the caller's terminal
+      await config(["sh", "-c", "tty; exit 5"], (c) => (c.process.terminal = true));
+      const tid = newId();
+      const t = await runInPty(as, [bunkerBinary(), "--root", root, "run", "-b", bundle, tid]);
+      expect(t.stdout.replace(/\r/g, "")).toBe("/dev/pts/0\n");
+      expect(t.code).toBe(5);
     });
 
     test("exec --process with a process.json; -e, --cwd", async () => {
