@@ -68,6 +68,7 @@ enum bk_op {
   BK_OP_HOOK = 35,        /* s: path, state before pid, state after pid, argv..., env...;
                              i: index, timeout (s, 0 = none), argc, envc.  A startContainer hook,
                              run in the container after exec.fifo, before exec */
+  BK_OP_MKNOD = 37,       /* s: path (in root); i: mode (type and permissions), major, minor, uid, gid */
   BK_OP_NONDUMPABLE = 36, /* PR_SET_DUMPABLE 0 until execve: a process of the container cannot open
                              /proc/PID/exe (the bunker executable: CVE-2019-5736) nor ptrace this one */
   BK_OP_CHOWN_TREE = 40, /* s: dir; an image-store op, not a container's: every file under DIR that has a

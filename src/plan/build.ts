@@ -36,6 +36,9 @@ export interface PlanContext {
   startContainer?: { hooks: Hook[]; state: Record<string, unknown> };
 }
 
+/** S_IFCHR, S_IFBLK, S_IFIFO by linux.devices[].type ("u": unbuffered character device) */
+const DEVICE_TYPE_BITS: Record<string, number> = { c: 0o020000, u: 0o020000, b: 0o060000, p: 0o010000 };
+
 export const DEFAULT_DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"];
 
 const NS_FLAGS: Record<string, number> = {
@@ -118,10 +121,16 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
     for (const m of mounts) ops.push(...mountOps(dropUnmappedGid(m, spec.linux?.gidMappings)));
     const devTmpfs = mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs");
     if (devTmpfs) {
-      const devices = new Set(DEFAULT_DEVICES);
-      for (const d of spec.linux?.devices ?? []) devices.add(d.path);
-      // rootless cannot mknod: bind the host's node (the same path on the host)
-      for (const d of devices) ops.push({ op: "bind", source: d, target: d, recursive: false, optional: true, attrSet: 0, attrClr: 0 });
+      // without a user namespace (root) linux.devices are made as asked (runc); in one, mknod is
+      // impossible: the host's node at the same path is bound, and must exist (never a silent skip)
+      const userns = (flags & K.CLONE_NEWUSER) !== 0 || !!spec.linux?.namespaces?.some((n) => n.type === "user");
+      const asked = spec.linux?.devices ?? [];
+      for (const d of DEFAULT_DEVICES.filter((p) => !asked.some((a) => a.path === p)))
+        ops.push({ op: "bind", source: d, target: d, recursive: false, optional: true, attrSet: 0, attrClr: 0 });
+      for (const d of asked) {
+        if (userns) ops.push({ op: "bind", source: d.path, target: d.path, recursive: false, optional: false, attrSet: 0, attrClr: 0 });
+        else ops.push({ op: "mknod", path: d.path, mode: DEVICE_TYPE_BITS[d.type]! | (d.fileMode ?? 0o666), major: d.major ?? 0, minor: d.minor ?? 0, uid: d.uid ?? 0, gid: d.gid ?? 0 });
+      }
       ops.push({ op: "symlink", target: "/proc/self/fd", link: "/dev/fd" });
       ops.push({ op: "symlink", target: "/proc/self/fd/0", link: "/dev/stdin" });
       ops.push({ op: "symlink", target: "/proc/self/fd/1", link: "/dev/stdout" });

@@ -217,6 +217,32 @@ for (const as of USERS) {
       expect(t.code).toBe(5);
     });
 
+    test("linux.devices: made as asked without a user namespace (root), bound from the host in one, a missing one is an error", async () => {
+      const report = "stat -c '%F %t:%T %a %u:%g' /dev/extra/null2 > /out/dev; echo x > /dev/extra/null2 && echo writable >> /out/dev";
+      await config(["sh", "-c", report], (c) => {
+        c.linux.devices = [{ path: "/dev/extra/null2", type: "c", major: 1, minor: 3, fileMode: 0o620, uid: 0, gid: 0 }];
+      });
+      const id = newId();
+      if (as === "user") {
+        // in a user namespace only a node the host has can be bound: one it lacks is an error
+        const f = join(bundle, "config.json");
+        const c = JSON.parse(readFileSync(f, "utf8"));
+        c.linux.devices = [{ path: "/dev/no-such-device-here", type: "c", major: 1, minor: 3 }];
+        writeFileSync(f, JSON.stringify(c));
+        const bad = await detached(["create", id]);
+        expect(bad.code).toBe(125);
+        expect(bad.stderr).toBe("bunker: cannot bind mount /dev/no-such-device-here on /dev/no-such-device-here: ENOENT (No such file or directory) [/dev/no-such-device-here] — the source must exist on the host\n");
+        expect((await b(["delete", "--force", id])).code).toBe(0);
+        return;
+      }
+      expect((await detached(["create", id])).code).toBe(0);
+      expect((await b(["start", id])).code).toBe(0);
+      expect(await waitForFile(join(out, "dev"))).toBe(true);
+      for (let i = 0; i < 50 && !readFileSync(join(out, "dev"), "utf8").includes("writable"); i++) await Bun.sleep(20);
+      expect(readFileSync(join(out, "dev"), "utf8")).toBe("character special file 1:3 620 0:0\nwritable\n");
+      expect((await b(["delete", "--force", id])).code).toBe(0);
+    });
+
     test("exec --process with a process.json; -e, --cwd", async () => {
       await config(["sleep", "30"]);
       const id = newId();
