@@ -113,10 +113,11 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
   const flags = cloneFlags(spec);
   const mounts = spec.mounts ?? [];
   const newMountNs = (flags & K.CLONE_NEWNS) !== 0;
+  const prop = PROPAGATION[spec.linux?.rootfsPropagation ?? ""] ?? K.MS_PRIVATE;
 
   if (newMountNs) {
-    const prop = PROPAGATION[spec.linux?.rootfsPropagation ?? ""] ?? K.MS_PRIVATE;
-    ops.push({ op: "rootfs", path: spec.root!.path, mount: ctx.rootMount, propagation: prop });
+    // pivot_root refuses a shared root (EINVAL): shared is set on the new / after it, as runc does
+    ops.push({ op: "rootfs", path: spec.root!.path, mount: ctx.rootMount, propagation: prop === K.MS_SHARED ? K.MS_SLAVE : prop });
     for (const [link, target] of Object.entries(ctx.symlinks ?? {})) ops.push({ op: "symlink", target, link });
     for (const m of mounts) ops.push(...mountOps(dropUnmappedGid(m, spec.linux?.gidMappings)));
     const devTmpfs = mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs");
@@ -147,6 +148,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
   if (ctx.exitFile) ops.push({ op: "exit-file", path: ctx.exitFile });
   if (newMountNs) {
     ops.push({ op: "pivot", noPivot: !!ctx.noPivot });
+    if (prop === K.MS_SHARED) ops.push({ op: "mount", source: "", target: "/", fstype: "", flags: K.MS_REC | K.MS_SHARED, data: "" });
     // sysctls before readonlyPaths makes /proc/sys read-only (runc's order)
     ops.push(...sysctlOps(spec));
     for (const p of spec.linux?.readonlyPaths ?? [])

@@ -243,6 +243,15 @@ for (const as of USERS) {
       expect((await b(["delete", "--force", id])).code).toBe(0);
     });
 
+    test("linux.rootfsPropagation rshared: pivot_root works and the new / is shared", async () => {
+      // mountinfo: id parent major:minor root mountpoint options [optional fields] - ...
+      await config(["sh", "-c", "while read id p mm r mp o rest; do [ \"$mp\" = / ] && echo \"${rest%% - *}\"; done < /proc/self/mountinfo > /out/prop"], (c) => (c.linux.rootfsPropagation = "rshared"));
+      const id = newId();
+      const r = await b(["run", "-b", bundle, id]);
+      expect(r.stderr).toBe("");
+      expect(readFileSync(join(out, "prop"), "utf8")).toMatch(/^shared:\d+\n$/);
+    });
+
     test("exec --process with a process.json; -e, --cwd", async () => {
       await config(["sleep", "30"]);
       const id = newId();
