@@ -70,8 +70,10 @@ function dropUnmappedGid(m: Mount, gidMaps: IDMapping[] | undefined): Mount {
   return { ...m, options: m.options?.filter((o) => !o.startsWith("gid=") || mapped(Number(o.slice(4)))) };
 }
 
-function mountOps(m: Mount): Op[] {
+/** DEFER_RO: mounted writable, made read-only after its submounts (setattr after pivot) */
+function mountOps(m: Mount, deferRo = false): Op[] {
   const o = parseMountOptions(m.options, m.type);
+  if (deferRo) o.flags &= ~K.MS_RDONLY;
   const ops: Op[] = [];
   // a read-only view of the cgroup tree is a nicety, never a reason to fail
   const optional = m.type === "cgroup2" || m.type === "cgroup";
@@ -114,12 +116,17 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
   const mounts = spec.mounts ?? [];
   const newMountNs = (flags & K.CLONE_NEWNS) !== 0;
   const prop = PROPAGATION[spec.linux?.rootfsPropagation ?? ""] ?? K.MS_PRIVATE;
+  let deferred: Mount[] = [];
 
   if (newMountNs) {
     // pivot_root refuses a shared root (EINVAL): shared is set on the new / after it, as runc does
     ops.push({ op: "rootfs", path: spec.root!.path, mount: ctx.rootMount, propagation: prop === K.MS_SHARED ? K.MS_SLAVE : prop });
     for (const [link, target] of Object.entries(ctx.symlinks ?? {})) ops.push({ op: "symlink", target, link });
-    for (const m of mounts) ops.push(...mountOps(dropUnmappedGid(m, spec.linux?.gidMappings)));
+    // a read-only mount with mounts (or /dev's nodes and links) below it becomes read-only after them,
+    // as runc does: mounting devpts on a read-only /dev fails with EROFS
+    const under = (m: Mount, i: number) => m.destination === "/dev" || mounts.some((n, j) => j > i && n.destination.startsWith(`${m.destination.replace(/\/+$/, "")}/`));
+    deferred = mounts.filter((m, i) => m.type !== "bind" && !parseMountOptions(m.options, m.type).bind && (parseMountOptions(m.options, m.type).flags & K.MS_RDONLY) !== 0 && under(m, i));
+    for (const m of mounts) ops.push(...mountOps(dropUnmappedGid(m, spec.linux?.gidMappings), deferred.includes(m)));
     const devTmpfs = mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs");
     if (devTmpfs) {
       // without a user namespace (root) linux.devices are made as asked (runc); in one, mknod is
@@ -149,6 +156,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
   if (newMountNs) {
     ops.push({ op: "pivot", noPivot: !!ctx.noPivot });
     if (prop === K.MS_SHARED) ops.push({ op: "mount", source: "", target: "/", fstype: "", flags: K.MS_REC | K.MS_SHARED, data: "" });
+    for (const m of deferred) ops.push({ op: "setattr", path: m.destination, attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0, recursive: false });
     // sysctls before readonlyPaths makes /proc/sys read-only (runc's order)
     ops.push(...sysctlOps(spec));
     for (const p of spec.linux?.readonlyPaths ?? [])

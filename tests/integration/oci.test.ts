@@ -252,6 +252,19 @@ for (const as of USERS) {
       expect(readFileSync(join(out, "prop"), "utf8")).toMatch(/^shared:\d+\n$/);
     });
 
+    test("a read-only /dev (and a read-only tmpfs with a mount below it) is made read-only after its submounts", async () => {
+      const script = "ls /dev/pts/ptmx /sub/in/x >/dev/null && echo mounted; touch /dev/x 2>/dev/null || echo dev-ro; touch /sub/y 2>/dev/null || echo sub-ro; touch /sub/in/z && echo in-rw";
+      await config(["sh", "-c", `(${script}) > /out/ro 2>&1`], (c) => {
+        c.mounts.find((m: { destination: string }) => m.destination === "/dev").options.push("ro");
+        c.mounts.push({ destination: "/sub", type: "tmpfs", source: "tmpfs", options: ["ro"] });
+        c.mounts.push({ destination: "/sub/in", type: "tmpfs", source: "tmpfs", options: [] });
+        c.mounts.push({ destination: "/sub/in/x", type: "tmpfs", source: "tmpfs", options: [] });
+      });
+      const r = await b(["run", "-b", bundle, newId()]);
+      expect(r.stderr).toBe("");
+      expect(readFileSync(join(out, "ro"), "utf8")).toBe("mounted\ndev-ro\nsub-ro\nin-rw\n");
+    });
+
     test("exec --process with a process.json; -e, --cwd", async () => {
       await config(["sleep", "30"]);
       const id = newId();
