@@ -11,6 +11,7 @@ import { buildImage, ociLayoutFiles, writeLayoutDir, type BuiltImage } from "../
 import { bunkerAs, chownTree, isRoot, makeTempDir, ownerOf, removeTree, USERS, type As } from "../lib/index.ts";
 import { sha256 } from "../../src/image/digest.ts";
 import { MT, type ImageConfigFile, type Manifest } from "../../src/image/types.ts";
+import { TestRegistry } from "../registry/registry.ts";
 
 const GiB = 2 ** 30;
 const dir = makeTempDir("bunker-layer-bounds");
@@ -81,7 +82,12 @@ beforeAll(async () => {
   chownTree(`${dir}/small`, ownerOf("user"));
 }, 120_000);
 
-afterAll(() => {
+let reg: TestRegistry | undefined;
+const registryTools = ["docker-registry", "skopeo"].every((t) => Bun.which(t));
+
+afterAll(async () => {
+  reg?.stop();
+  await reg?.proc?.exited;
   for (const m of mounts) {
     Bun.spawnSync(["umount", m]);
     removeTree(m);
@@ -168,6 +174,23 @@ describe.skipIf(!isRoot())("layer bounds", () => {
         // the store still works
         const again = await bunkerAs(as, ["--data-root", store, "images", "--format", "json"]);
         expect(JSON.parse(again.stdout).length).toBe(1);
+      }, 120_000);
+
+      test.skipIf(!registryTools)("pull --max-layer-size: the same bound, from a registry", async () => {
+        if (!reg) {
+          reg = new TestRegistry(`${dir}/registry`, "none");
+          await reg.start([[`oci:${dir}/bomb:bomb:1`, "test/bomb:1"]]);
+        }
+        const root = makeTempDir(`bunker-bounds-pull-${as}`, ownerOf(as));
+        const store = await storeWith(as, root);
+        const before = snapshot(store);
+        const r = await bunkerAs(as, ["--data-root", store, "pull", "-q", "--tls-verify=false", "--max-layer-size", "64m", `${reg.host}/test/bomb:1`]);
+        expect(r.code).toBe(125);
+        expect(r.stderr).toBe(
+          `bunker: layer ${bomb.layers[0]!.digest} is larger than --max-layer-size 64MiB uncompressed; nothing was stored: EFBIG (File too large) [${store}] — raise --max-layer-size (or $BUNKER_MAX_LAYER_SIZE) if you trust the image\n`,
+        );
+        expect(snapshot(store)).toEqual(before);
+        removeTree(root);
       }, 120_000);
     });
   }
