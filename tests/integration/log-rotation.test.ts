@@ -132,9 +132,10 @@ describe.skipIf(!isRoot())("detached logs", () => {
 
       test("logs -f follows across rotations, in order, and ends when the container has", async () => {
         const root = stateRoot(as);
-        // 3000 numbered lines (~150 KB) over ~1.5 s: with max-size=16k about ten rotations while -f follows
-        const script = 'i=0; while [ $i -lt 3000 ]; do echo "line $i ........................................"; i=$((i+1)); [ $((i % 100)) = 0 ] && sleep 0.05; done; echo done';
-        const r = await bunkerAs(as, ["--root", root, "run", "-d", "--name", "fol", "--log-opt", "max-size=16k", "--log-opt", "max-file=4", "--rootfs", "host", "--", "sh", "-c", script]);
+        // 3000 numbered lines (~150 KB) over ~3 s: with max-size=16k about nine rotations while -f follows;
+        // 8 files keep the last ~2.5 s, so a follower that starts late on a busy machine still sees every line
+        const script = 'i=0; while [ $i -lt 3000 ]; do echo "line $i ........................................"; i=$((i+1)); [ $((i % 100)) = 0 ] && sleep 0.1; done; echo done';
+        const r = await bunkerAs(as, ["--root", root, "run", "-d", "--name", "fol", "--log-opt", "max-size=16k", "--log-opt", "max-file=8", "--rootfs", "host", "--", "sh", "-c", script]);
         expect(r.code).toBe(0);
         const f = await collect(spawnBunkerAs(as, ["--root", root, "logs", "-f", "fol"]), 30_000);
         expect(f.stderr).toBe("");
