@@ -16,6 +16,13 @@ import { TestRegistry } from "../registry/registry.ts";
 const GiB = 2 ** 30;
 const dir = makeTempDir("bunker-layer-bounds");
 const mounts: string[] = [];
+/** the tests' own store dirs, removed at the end even when a test fails */
+const made: string[] = [];
+function storeRoot(prefix: string, as: As): string {
+  const d = makeTempDir(prefix, ownerOf(as));
+  made.push(d);
+  return d;
+}
 
 /** a ustar header of one regular file NAME of SIZE bytes */
 function tarHeader(name: string, size: number): Uint8Array {
@@ -92,6 +99,7 @@ afterAll(async () => {
     Bun.spawnSync(["umount", m]);
     removeTree(m);
   }
+  for (const d of made) removeTree(d);
   removeTree(dir);
 });
 
@@ -117,7 +125,7 @@ describe.skipIf(!isRoot())("layer bounds", () => {
   for (const as of USERS) {
     describe(as, () => {
       test("--max-layer-size stops a layer that expands past it; the store is as it was", async () => {
-        const root = makeTempDir(`bunker-bounds-${as}`, ownerOf(as));
+        const root = storeRoot(`bunker-bounds-${as}`, as);
         const store = await storeWith(as, root);
         const before = snapshot(store);
         const t0 = Date.now();
@@ -139,7 +147,6 @@ describe.skipIf(!isRoot())("layer bounds", () => {
         expect(snapshot(store)).toEqual(before);
         const bad = await bunkerAs(as, ["--data-root", store, "load", "--max-layer-size", "lots", "-i", `${dir}/bomb`]);
         expect(bad.stderr).toBe(`bunker: --max-layer-size: "lots" is not a size: EINVAL (Invalid argument) — use a number of bytes or a unit: 512k, 64m, 1.5g\n`);
-        removeTree(root);
       }, 120_000);
 
       test("the reserve: a layer that would fill the store's filesystem stops before it does", async () => {
@@ -181,7 +188,7 @@ describe.skipIf(!isRoot())("layer bounds", () => {
           reg = new TestRegistry(`${dir}/registry`, "none");
           await reg.start([[`oci:${dir}/bomb:bomb:1`, "test/bomb:1"]]);
         }
-        const root = makeTempDir(`bunker-bounds-pull-${as}`, ownerOf(as));
+        const root = storeRoot(`bunker-bounds-pull-${as}`, as);
         const store = await storeWith(as, root);
         const before = snapshot(store);
         const r = await bunkerAs(as, ["--data-root", store, "pull", "-q", "--tls-verify=false", "--max-layer-size", "64m", `${reg.host}/test/bomb:1`]);
@@ -190,7 +197,6 @@ describe.skipIf(!isRoot())("layer bounds", () => {
           `bunker: layer ${bomb.layers[0]!.digest} is larger than --max-layer-size 64MiB uncompressed; nothing was stored: EFBIG (File too large) [${store}] — raise --max-layer-size (or $BUNKER_MAX_LAYER_SIZE) if you trust the image\n`,
         );
         expect(snapshot(store)).toEqual(before);
-        removeTree(root);
       }, 120_000);
     });
   }
