@@ -67,9 +67,9 @@ int bk_spawn_log_writer(const uint8_t *image, uint32_t image_len, const char *ar
   posix_spawnattr_setsigdefault(&at, &def);
   /* a session of its own: the terminal's ^C and hang-up are not for it */
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  extern char **environ;
+  char *envp[] = {NULL}; /* it needs none: bunker's environment stays bunker's */
   pid_t pid;
-  int r = posix_spawn(&pid, path, &fa, &at, argv, environ);
+  int r = posix_spawn(&pid, path, &fa, &at, argv, envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
   close(exe);
