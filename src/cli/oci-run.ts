@@ -18,7 +18,13 @@ export default async function ociRun(argv: string[], g: GlobalOptions): Promise<
   const o = createOptions(p, g, root, id, "run");
   if (!detach && !o.consoleSocket) o.onPty = (fd) => (pty = fd);
   const state = await create(o);
-  await start(root, id);
+  try {
+    await start(root, id);
+  } catch (e) {
+    // a run that failed leaves nothing behind (runc's run deletes it too)
+    await deleteContainer(root, id, true).catch(() => {});
+    throw e;
+  }
   if (detach) return 0;
   // the container's process is our child: wait for it, forwarding signals (and the terminal)
   const st = supervise(state.pid, pty, pty >= 0);
