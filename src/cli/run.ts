@@ -15,6 +15,8 @@ import { becomeMonitor } from "../container/monitor.ts";
 import { errnoName } from "../sys/errno.ts";
 import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
+import { resolveConfinement } from "../oci/confine.ts";
+import { processContext } from "../container/process.ts";
 import type { ImageConfig } from "../image/types.ts";
 import type { RootMount } from "../plan/types.ts";
 import { tmpfsHasUserXattrs } from "../sys/kernel.ts";
@@ -49,6 +51,10 @@ const FLAGS: FlagSpec[] = [
   { names: ["detach", "d"] },
   { names: ["pull"], value: true },
   { names: ["cgroup-parent"], value: true },
+  { names: ["cap-add"], value: true, multi: true },
+  { names: ["cap-drop"], value: true, multi: true },
+  { names: ["privileged"] },
+  { names: ["security-opt"], value: true, multi: true },
   ...RESOURCE_FLAGS,
   { names: ["help"] },
 ];
@@ -71,13 +77,30 @@ const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
   --read-only           mount the root read-only
   --net, --network none|host   default none: a new network namespace with only lo
   --userns single|auto  single (default): your uid is root, nothing else is mapped;
-                        auto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap)
+                        auto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap);
+                        as root, auto maps 0..65535 to root's /etc/subuid range (or the
+                        "containers" user's), so the container's root is not host root
   --preserve-fds N      pass file descriptors 3..3+N-1 to the command
   --no-pivot            use MS_MOVE + chroot instead of pivot_root
   -d, --detach          run in the background: prints the id; output goes to
                         'bunker logs ID'; 'bunker ps', 'stop', 'rm' manage it
   --entrypoint CMD      (IMAGE) replace the image's Entrypoint ("" clears it)
   --pull missing|never|always   (IMAGE) when to pull (default missing)
+
+confinement (default, as Docker's: 14 capabilities (CHOWN DAC_OVERRIDE FOWNER FSETID
+KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE
+SETFCAP) in the bounding, permitted and effective sets, none inheritable or ambient,
+none effective for a non-root -u; no_new_privs; Docker's seccomp profile (EPERM,
+clone3 ENOSYS); /proc/kcore, /proc/keys, … /sys/firmware masked; /proc/sys,
+/proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs read-only — in every case):
+  --cap-add CAP         add a capability (NET_ADMIN or CAP_NET_ADMIN; ALL = every one)
+  --cap-drop CAP        drop a capability (ALL = start from none, then --cap-add)
+  --privileged          every capability, no seccomp filter, nothing masked; still in
+                        the container's user namespace (capabilities over its own
+                        namespaces, none over the host's); /proc/sys & co stay read-only
+  --security-opt no-new-privileges[=true|false]   (default true)
+  --security-opt seccomp=unconfined|FILE   no filter, or a Docker or OCI JSON profile
+  --security-opt systempaths=unconfined    do not mask /proc/kcore, /sys/firmware, …
 
 With an IMAGE the root is an overlay of its layers (nothing is copied) with a
 private writable layer on a tmpfs of its own (memory, counted in the container's
@@ -213,6 +236,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   const user = image
     ? image.resolveUser(flag(p, "user") ?? image.config.User)
     : flag(p, "user") ? parseUser(flag(p, "user")!, host ? "/etc" : `${rootfs}/etc`) : { uid: 0, gid: 0 };
+  const confinement = resolveConfinement({ capAdd: flagList(p, "cap-add"), capDrop: flagList(p, "cap-drop"), privileged: flagBool(p, "privileged"), securityOpts: flagList(p, "security-opt") }, user.uid);
   const tty = flagBool(p, "tty");
   const detach = flagBool(p, "detach");
   if (detach && (tty || flagBool(p, "interactive"))) throw new BunkerError("run: -d cannot be combined with -t or -i", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
@@ -275,6 +299,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       }
       hostSandbox = { binds, cwd: process.cwd() };
     }
+    const debug = g.debug ? (m: string) => console.error(`bunker: debug: ${m}`) : undefined;
     const spec = runSpec({
       rootPath,
       hostSandbox,
@@ -291,6 +316,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       network,
       maps,
       etcFiles,
+      confinement,
     });
     const plan = buildPlan(spec, {
       rootMount,
@@ -303,10 +329,10 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       log: detach ? `${dir}/log` : undefined,
       exitFile: detach ? `${dir}/exit` : undefined,
       noPivot: flagBool(p, "no-pivot"),
+      ...processContext(spec.process!, spec.linux, debug),
     });
     if (g.debug) for (const op of plan.ops) console.error(`bunker: debug: plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
     checkUserMapped(user, maps);
-    const debug = g.debug ? (m: string) => console.error(`bunker: debug: ${m}`) : undefined;
     // subordinate ids: join bunker's shared user namespace rather than run newuidmap/newgidmap again
     const shared = needsHelper(maps, uid, gid) && sharedUsernsEnabled() ? sharedUserns(maps, debug) : undefined;
     if (shared) {
@@ -340,7 +366,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         userns: true,
         process: spec.process,
         cgroup: cg?.path,
-        run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal },
+        run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary },
       });
       if (detach) {
         keep = keepCgroup = true;

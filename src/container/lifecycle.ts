@@ -204,7 +204,8 @@ export function containerStatus(root: string, id: string): { state: ContainerSta
 export function stateJson(root: string, id: string): Record<string, unknown> {
   const { state, status: st } = containerStatus(root, id);
   if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
-  return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner };
+  const confinement = state.run?.confinement;
+  return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner, ...(confinement ? { confinement } : {}) };
 }
 
 /** pids of every process in the container's pid namespace (host pids) */

@@ -4,6 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { BunkerError } from "../errors.ts";
 import type { Hooks, Process } from "../oci/spec.ts";
 import type { IdMaps } from "./idmap.ts";
+import type { ConfinementSummary } from "../oci/confine.ts";
 import { flock } from "../sys/shim.ts";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
@@ -35,6 +36,8 @@ export interface ContainerState {
     /** the id maps, to remove a writable layer owned by subordinate ids */
     maps: IdMaps;
     stopSignal?: string;
+    /** what the container got: capabilities, no_new_privs, seccomp, masked and read-only paths */
+    confinement?: ConfinementSummary;
   };
 }
 
