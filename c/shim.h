@@ -66,6 +66,8 @@ enum bk_op {
   BK_OP_HOOK = 35,        /* s: path, state before pid, state after pid, argv..., env...;
                              i: index, timeout (s, 0 = none), argc, envc.  A startContainer hook,
                              run in the container after exec.fifo, before exec */
+  BK_OP_LOCK = 36,        /* s: uid_map, gid_map; i: unshare flags.  A nested user namespace (and mount,
+                             uts, net namespaces) that locks every mount made so far */
   BK_OP_CHOWN_TREE = 40, /* s: dir; an image-store op, not a container's: every file under DIR that has a
                             user.containers.override_stat record gets that UID:GID, then the child
                             exits 0 (no exec) */

@@ -70,6 +70,8 @@ export interface Confinement {
   seccomp?: Seccomp;
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** CAP_SYS_ADMIN could remount or unmount what is read-only: lock the mounts (src/plan/build.ts) */
+  lockMounts: boolean;
   summary: ConfinementSummary;
 }
 
@@ -82,6 +84,8 @@ export interface ConfinementSummary {
   seccomp: string;
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** the mounts are locked in a nested user namespace (with CAP_SYS_ADMIN) */
+  mountsLocked: boolean;
 }
 
 /** flags -> confinement; UID is the container process's uid (non-root: no effective or permitted caps, as Docker) */
@@ -101,6 +105,7 @@ export function resolveConfinement(f: SecurityFlags, uid: number, read: (file: s
     seccomp,
     maskedPaths,
     readonlyPaths,
+    lockMounts: caps.includes("CAP_SYS_ADMIN"),
     summary: {
       privileged: f.privileged,
       capabilities: caps,
@@ -108,6 +113,7 @@ export function resolveConfinement(f: SecurityFlags, uid: number, read: (file: s
       seccomp: seccomp ? opts.seccomp : "unconfined",
       maskedPaths,
       readonlyPaths,
+      mountsLocked: caps.includes("CAP_SYS_ADMIN"),
     },
   };
 }

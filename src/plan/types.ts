@@ -20,6 +20,9 @@ export type Op =
   | { op: "hostname"; name: string }
   | { op: "domainname"; name: string }
   | { op: "lo-up" }
+  /** unshare a user namespace nested in the current one (its ids mapped to themselves by a forked
+   * helper) with FLAGS' other namespaces: every mount made so far becomes locked */
+  | { op: "lock"; flags: number; uidMap: string; gidMap: string }
   | { op: "chdir"; path: string }
   | { op: "rlimit"; resource: number; soft: bigint; hard: bigint }
   | { op: "user"; uid: number; gid: number; groups: number[] }
