@@ -718,9 +718,21 @@ static void op_init(struct child *c) {
   bk_init_loop(child, c->exitfd);
 }
 
+#ifndef NS_GET_PARENT
+#define NS_GET_PARENT _IO(0xb7, 0x2) /* linux/nsfs.h */
+#endif
+
+/* i: nstype, parent (1: join the parent of that user namespace: the
+ * namespaces a locked container's init keeps are owned by it, op lock) */
 static void op_setns(struct child *c, const struct op *op) {
   int fd = open(op_str(op, 0, NULL), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail(c, errno, 1, 125);
+  if (op_int(op, 1)) {
+    int parent = ioctl(fd, NS_GET_PARENT);
+    if (parent < 0) fail(c, errno, 3, 125);
+    close(fd);
+    fd = parent;
+  }
   if (setns(fd, (int)op_int(op, 0)) < 0) fail(c, errno, 2, 125);
   close(fd);
 }

@@ -64,6 +64,8 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
       user: { ...(base?.user ?? {}), uid: uid!, gid: gid ?? uid!, additionalGids: flagList(p, "additional-gids").map(Number) },
       noNewPrivileges: flagBool(p, "no-new-privs") || base?.noNewPrivileges,
     };
+    // a `bunker run` container confines as Docker: a non-root user holds no capabilities (the bounding set stays)
+    if (state?.run && uid !== 0 && proc.capabilities) proc.capabilities = { ...proc.capabilities, effective: [], permitted: [] };
   }
   return execInContainer({
     root,

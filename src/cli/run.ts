@@ -366,6 +366,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         owner: userName(uid) ?? String(uid),
         userns: true,
         process: spec.process,
+        seccomp: spec.linux?.seccomp,
         cgroup: cg?.path,
         run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary },
       });

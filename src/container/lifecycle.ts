@@ -71,6 +71,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
       owner: userName(process.getuid!()) ?? String(process.getuid!()),
       annotations: spec.annotations,
       process: spec.process,
+      seccomp: spec.linux?.seccomp,
       hooks: { startContainer: spec.hooks?.startContainer, poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
       userns: !!spec.linux?.namespaces?.some((n) => n.type === "user"),
     };
@@ -305,8 +306,13 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   const st = status(dir, state);
   if (st !== "running" && st !== "created") throw new BunkerError(`cannot exec in a container that is ${st}`, { errno: "EINVAL" });
   const ops: Op[] = [];
-  // user first (it grants the rights to join the others), mnt last: after it, /proc is the container's
-  const order: [string, number][] = [["user", K.CLONE_NEWUSER], ["ipc", K.CLONE_NEWIPC], ["uts", K.CLONE_NEWUTS], ["net", K.CLONE_NEWNET], ["cgroup", K.CLONE_NEWCGROUP], ["pid", K.CLONE_NEWPID], ["mnt", K.CLONE_NEWNS]];
+  // user first (it grants the rights to join the others), mnt last: after it, /proc is the container's.
+  // A container whose mounts are locked (run with CAP_SYS_ADMIN) runs in a user namespace nested in
+  // the one that owns its pid, ipc and cgroup namespaces: join that parent first, the nested one before mnt
+  const locked = !!state.run?.confinement?.mountsLocked;
+  if (locked) ops.push({ op: "setns", path: `/proc/${state.pid}/ns/user`, nstype: K.CLONE_NEWUSER, parent: true });
+  const order: [string, number][] = [["ipc", K.CLONE_NEWIPC], ["uts", K.CLONE_NEWUTS], ["net", K.CLONE_NEWNET], ["cgroup", K.CLONE_NEWCGROUP], ["pid", K.CLONE_NEWPID], ["mnt", K.CLONE_NEWNS]];
+  order.splice(locked ? 5 : 0, 0, ["user", K.CLONE_NEWUSER]);
   let joinsPid = false;
   for (const [name, flag] of order) {
     const theirs = `/proc/${state.pid}/ns/${name}`;
@@ -326,7 +332,8 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     ops.push({ op: "pty", rows: o.process.consoleSize?.height ?? 0, cols: o.process.consoleSize?.width ?? 0 });
   } else ops.push({ op: "setsid" });
   const spec: Spec = { ociVersion: state.ociVersion, process: o.process };
-  ops.push(...processOps(spec, { ...processContext(o.process), preserveFds: o.preserveFds }));
+  // the container's seccomp filter applies to what is exec'd in it too (as runc does)
+  ops.push(...processOps(spec, { ...processContext(o.process, { seccomp: state.seccomp }), preserveFds: o.preserveFds }));
   if (!o.detach) {
     becomeSubreaper();
     forwardSignals(); // queued from now on, delivered by the monitor

@@ -2,7 +2,7 @@
 // a lock file (flock) that serializes commands on one container, exec.fifo.
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
-import type { Hooks, Process } from "../oci/spec.ts";
+import type { Hooks, Process, Seccomp } from "../oci/spec.ts";
 import type { IdMaps } from "./idmap.ts";
 import type { ConfinementSummary } from "../oci/confine.ts";
 import { flock } from "../sys/shim.ts";
@@ -25,6 +25,8 @@ export interface ContainerState {
   cgroup?: string;
   /** config.process, for exec defaults */
   process?: Process;
+  /** linux.seccomp: exec'd processes get the container's filter */
+  seccomp?: Seccomp;
   /** the hooks that run after create: startContainer and poststart (start), poststop (delete) */
   hooks?: Pick<Hooks, "startContainer" | "poststart" | "poststop">;
   /** the config had its own user namespace (exec joins it) */

@@ -41,7 +41,8 @@ export type Op =
   /** EXE: fd of the init executable PID 1 exec's (a sealed memfd, set by launch) */
   | { op: "init"; exe?: number }
   /** join an existing namespace (OCI namespaces[].path, or a container's for exec) */
-  | { op: "setns"; path: string; nstype: number }
+  /** PARENT: join the parent of the user namespace at PATH instead (NS_GET_PARENT) */
+  | { op: "setns"; path: string; nstype: number; parent?: boolean }
   /** fork once more; the intermediate reports the pid and exits (after joining a pid namespace) */
   | { op: "fork" }
   /** the process gets SIGNAL when bunker dies (run, not create) */

@@ -38,7 +38,7 @@ function fields(o: Op): { ints: (bigint | number)[]; strs: (string | Uint8Array)
     case "umask": return { ints: [o.mask], strs: [] };
     case "close-fds": return { ints: [3 + o.preserve], strs: [] };
     case "exec": return { ints: [o.args.length, o.env.length], strs: [o.file, ...o.args, ...o.env] };
-    case "setns": return { ints: [o.nstype], strs: [o.path] };
+    case "setns": return { ints: [o.nstype, o.parent ? 1 : 0], strs: [o.path] };
     case "lock": return { ints: [o.flags], strs: [o.uidMap, o.gidMap] };
     case "pdeathsig": return { ints: [o.signal], strs: [] };
     case "stdio": return { ints: [], strs: [o.log] };
