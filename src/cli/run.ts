@@ -1,10 +1,10 @@
 // bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BunkerError } from "../errors.ts";
 import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { autoMaps, needsHelper, singleMaps, subRange, userName, type IdMaps } from "../container/idmap.ts";
+import { autoMaps, rootAutoMaps, needsHelper, singleMaps, subRange, userName, type IdMaps } from "../container/idmap.ts";
 import { sharedUserns, sharedUsernsEnabled } from "../container/userns.ts";
 import { pidStartTime, writeState } from "../container/state.ts";
 import { launch } from "../container/launch.ts";
@@ -142,6 +142,15 @@ function parseVolume(spec: string): Volume {
   return { source, destination: parts[1]!, readonly };
 }
 
+/** a file's text, "" when it cannot be read */
+function readText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 function readEnvFile(file: string): string[] {
   let text: string;
   try {
@@ -217,7 +226,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   // an image's files and users need more than one id: auto when this user has a range (as podman)
   const userns = flag(p, "userns") ?? (image && uid !== 0 && subRange("/etc/subuid", uid) ? "auto" : "single");
   let maps: IdMaps;
-  if (userns === "auto") maps = autoMaps(uid, gid);
+  if (userns === "auto") maps = uid === 0 ? rootAutoMaps(readText("/etc/subuid"), readText("/etc/subgid")) : autoMaps(uid, gid);
   else if (userns === "single" || userns === "") maps = singleMaps(uid, gid);
   else throw new BunkerError(`run: unknown --userns "${userns}"`, { errno: "EINVAL", fix: "use --userns=single or --userns=auto" });
 
@@ -255,6 +264,10 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     if ((e as { code?: string }).code === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: "choose another --name, or 'bunker delete --force' it" });
     throw new BunkerError("run: cannot create the container's state directory", { errno: (e as { code?: string }).code, path: dir });
   }
+  // root with a subordinate map: the container's root (not host root) binds /etc files from here
+  const hostRootOfContainer = maps.uid.find((m) => m.containerID === 0)?.hostID;
+  const subordinateRoot = uid === 0 && hostRootOfContainer !== undefined && hostRootOfContainer !== 0;
+  if (subordinateRoot) chmodSync(dir, 0o711);
   let keep = false; // a detached container keeps its state dir until `bunker rm`
   try {
     const etcFiles = writeEtcFiles(dir, hostname, host ? "/etc" : image ? undefined : `${rootfs}/etc`);
@@ -318,6 +331,13 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       etcFiles,
       confinement,
     });
+    // the container's root opens the log and the exit file: made here, theirs
+    if (detach && subordinateRoot) {
+      for (const f of ["log", "exit"]) {
+        writeFileSync(`${dir}/${f}`, "", { mode: 0o600 });
+        chownSync(`${dir}/${f}`, hostRootOfContainer, maps.gid.find((m) => m.containerID === 0)?.hostID ?? hostRootOfContainer);
+      }
+    }
     const plan = buildPlan(spec, {
       rootMount,
       symlinks,

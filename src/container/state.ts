@@ -88,7 +88,8 @@ export function claimContainer(root: string, id: string): string {
 }
 
 export function writeState(dir: string, s: ContainerState): void {
-  writeFileSync(`${dir}/state.json.tmp`, JSON.stringify(s));
+  // the dir may be traversable (root's --userns=auto): the state, with the process's env, is not readable
+  writeFileSync(`${dir}/state.json.tmp`, JSON.stringify(s), { mode: 0o600 });
   renameSync(`${dir}/state.json.tmp`, `${dir}/state.json`);
 }
 
