@@ -78,8 +78,9 @@ const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
   --net, --network none|host   default none: a new network namespace with only lo
   --userns single|auto  single (default): your uid is root, nothing else is mapped;
                         auto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap);
-                        as root, auto maps 0..65535 to root's /etc/subuid range (or the
-                        "containers" user's), so the container's root is not host root
+                        as root with --rootfs, auto maps 0..65535 to root's /etc/subuid
+                        range (or the "containers" user's): the container's root is not
+                        host root; as root with an IMAGE, 0..65536 map to themselves
   --preserve-fds N      pass file descriptors 3..3+N-1 to the command
   --no-pivot            use MS_MOVE + chroot instead of pivot_root
   -d, --detach          run in the background: prints the id; output goes to
@@ -226,7 +227,8 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   // an image's files and users need more than one id: auto when this user has a range (as podman)
   const userns = flag(p, "userns") ?? (image && uid !== 0 && subRange("/etc/subuid", uid) ? "auto" : "single");
   let maps: IdMaps;
-  if (userns === "auto") maps = uid === 0 ? rootAutoMaps(readText("/etc/subuid"), readText("/etc/subgid")) : autoMaps(uid, gid);
+  // root's IMAGE keeps autoMaps' identity map: the store's layer files carry the image's own ids on the host
+  if (userns === "auto") maps = uid === 0 && !image ? rootAutoMaps(readText("/etc/subuid"), readText("/etc/subgid")) : autoMaps(uid, gid);
   else if (userns === "single" || userns === "") maps = singleMaps(uid, gid);
   else throw new BunkerError(`run: unknown --userns "${userns}"`, { errno: "EINVAL", fix: "use --userns=single or --userns=auto" });
 
