@@ -88,17 +88,19 @@ const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
   --entrypoint CMD      (IMAGE) replace the image's Entrypoint ("" clears it)
   --pull missing|never|always   (IMAGE) when to pull (default missing)
 
-confinement (default, as Docker's: 14 capabilities (CHOWN DAC_OVERRIDE FOWNER FSETID
-KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE
-SETFCAP) in the bounding, permitted and effective sets, none inheritable or ambient,
-none effective for a non-root -u; no_new_privs; Docker's seccomp profile (EPERM,
-clone3 ENOSYS); /proc/kcore, /proc/keys, … /sys/firmware masked; /proc/sys,
-/proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs read-only — in every case):
+confinement.  By default, as Docker: 14 capabilities (CHOWN DAC_OVERRIDE FOWNER
+FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD
+AUDIT_WRITE SETFCAP) in the bounding, permitted and effective sets, none
+inheritable or ambient, none at all for a non-root -u; no_new_privs; Docker's
+seccomp profile (EPERM, clone3 ENOSYS); /proc/kcore, /proc/keys, … /sys/firmware
+masked.  /proc/sys, /proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs are
+read-only in every case.  'bunker state ID' shows what a container got.
   --cap-add CAP         add a capability (NET_ADMIN or CAP_NET_ADMIN; ALL = every one)
   --cap-drop CAP        drop a capability (ALL = start from none, then --cap-add)
   --privileged          every capability, no seccomp filter, nothing masked; still in
                         the container's user namespace (capabilities over its own
-                        namespaces, none over the host's); /proc/sys & co stay read-only
+                        namespaces, none over the host's); with CAP_SYS_ADMIN every
+                        mount is locked: read-only stays read-only
   --security-opt no-new-privileges[=true|false]   (default true)
   --security-opt seccomp=unconfined|FILE   no filter, or a Docker or OCI JSON profile
   --security-opt systempaths=unconfined    do not mask /proc/kcore, /sys/firmware, …
