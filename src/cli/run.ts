@@ -353,7 +353,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       log: detach ? `${dir}/log` : undefined,
       exitFile: detach ? `${dir}/exit` : undefined,
       noPivot: flagBool(p, "no-pivot"),
-      ...processContext(spec.process!, spec.linux, debug),
+      ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
       lockMounts: confinement.lockMounts,
     });
     if (g.debug) for (const op of plan.ops) console.error(`bunker: debug: plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);

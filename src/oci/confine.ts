@@ -11,6 +11,7 @@ import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from "./default-spec.ts"
 import { dockerDefaultSeccomp } from "./default-seccomp.ts";
 import type { Capabilities, Seccomp } from "./spec.ts";
 import { checkSeccompProfile, parseJsonObject } from "./validate.ts";
+import { defaultFilterBase64 } from "./default-seccomp-macro.ts" with { type: "macro" };
 
 /** Docker's masked paths: runc's and the powercap interface (energy counters are a side channel) */
 export const DOCKER_MASKED_PATHS: readonly string[] = [...DEFAULT_MASKED_PATHS, "/sys/devices/virtual/powercap"];
@@ -70,6 +71,8 @@ export interface Confinement {
   seccomp?: Seccomp;
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** `seccomp` compiled when bunker was built: the default profile with Docker's default capabilities */
+  compiledSeccomp?: Uint8Array;
   /** CAP_SYS_ADMIN could remount or unmount what is read-only: lock the mounts (src/plan/build.ts) */
   lockMounts: boolean;
   summary: ConfinementSummary;
@@ -99,8 +102,11 @@ export function resolveConfinement(f: SecurityFlags, uid: number, read: (file: s
   const unmasked = f.privileged || opts.systemPaths === "unconfined";
   const maskedPaths = unmasked ? [] : [...DOCKER_MASKED_PATHS];
   const readonlyPaths = [...ALWAYS_READONLY_PATHS];
+  const dockerCaps = caps.length === DOCKER_DEFAULT_CAPS.length && caps.every((c) => DOCKER_DEFAULT_CAPS.includes(c));
+  const precompiled = seccomp && opts.seccomp === "default" && dockerCaps && process.arch === "x64";
   return {
     capabilities: { bounding: caps, effective: held, permitted: held, inheritable: [], ambient: [] },
+    ...(precompiled ? { compiledSeccomp: Buffer.from(defaultFilterBase64(), "base64") } : {}),
     noNewPrivileges: opts.noNewPrivileges,
     seccomp,
     maskedPaths,

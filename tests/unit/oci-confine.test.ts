@@ -9,6 +9,7 @@ import { buildPlan } from "../../src/plan/build.ts";
 import { runSpec } from "../../src/oci/run-spec.ts";
 import { singleMaps } from "../../src/container/idmap.ts";
 import { processContext } from "../../src/container/process.ts";
+import { compileSeccomp } from "../../src/oci/seccomp.ts";
 
 const flags = (over: Partial<SecurityFlags> = {}): SecurityFlags => ({ capAdd: [], capDrop: [], privileged: false, securityOpts: [], ...over });
 const READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
@@ -57,6 +58,16 @@ describe("resolveConfinement", () => {
     expect(c.readonlyPaths).toEqual(READONLY);
     expect(c.lockMounts).toBe(false);
     expect(c.summary.seccomp).toBe("default");
+  });
+
+  test("the default filter compiled when bunker is built (a Bun macro) is what compileSeccomp makes of the profile", () => {
+    const c = resolveConfinement(flags(), 0);
+    expect(c.compiledSeccomp).toBeDefined();
+    expect([...c.compiledSeccomp!]).toEqual([...compileSeccomp(c.seccomp!).program]);
+    // any other profile is compiled at run time
+    expect(resolveConfinement(flags({ capAdd: ["NET_ADMIN"] }), 0).compiledSeccomp).toBeUndefined();
+    expect(resolveConfinement(flags({ securityOpts: ["seccomp=/p.json"] }), 0, () => JSON.stringify(c.seccomp)).compiledSeccomp).toBeUndefined();
+    expect(resolveConfinement(flags({ capDrop: ["KILL"], capAdd: ["KILL"] }), 1000).compiledSeccomp).toBeDefined();
   });
 
   test("a non-root user: nothing effective or permitted, the bounding set stays", () => {
