@@ -10,6 +10,7 @@ import type { Process } from "../oci/spec.ts";
 import { DEFAULT_PATH } from "../oci/run-spec.ts";
 import { parseProcess } from "../oci/validate.ts";
 import { debugLog } from "./log.ts";
+import { CAPABILITIES, normalizeCapName } from "../oci/caps.ts";
 
 const FLAGS = [
   { names: ["tty", "t"] },
@@ -66,6 +67,15 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     };
     // a `bunker run` container confines as Docker: a non-root user holds no capabilities (the bounding set stays)
     if (state?.run && uid !== 0 && proc.capabilities) proc.capabilities = { ...proc.capabilities, effective: [], permitted: [] };
+  }
+  // runc's --cap: added to the bounding, effective and permitted sets (and ambient when the
+  // process has inheritable ones, which ambient needs); a process without a capabilities
+  // object has every capability already
+  const caps = flagList(p, "cap").flatMap((c) => (normalizeCapName(c, "exec --cap") === "ALL" ? CAPABILITIES : [normalizeCapName(c, "exec --cap")]));
+  if (caps.length && proc.capabilities) {
+    const add = (set: string[] | undefined) => [...new Set([...(set ?? []), ...caps])];
+    const c = proc.capabilities;
+    proc = { ...proc, capabilities: { ...c, bounding: add(c.bounding), effective: add(c.effective), permitted: add(c.permitted), ...(c.inheritable ? { ambient: add(c.ambient) } : {}) } };
   }
   return execInContainer({
     root,

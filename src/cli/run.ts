@@ -61,6 +61,11 @@ const FLAGS: FlagSpec[] = [
 
 const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
        bunker run [OPTIONS] IMAGE [CMD [ARG...]]
+       bunker run -b BUNDLE [-d] [--pid-file F] [--console-socket S] [--keep] ID   (runc's run)
+
+runc's form is chosen when -b/--bundle, --console-socket, --pid-file, --keep,
+--no-new-keyring or --no-subreaper comes before the first argument; anything
+else is the docker form, wherever it runs (in a bundle directory: -b . ID).
 
   --rootfs DIR|host     the container's root directory; "host" = sandbox of the host's
                         /usr, /bin, /lib*, /etc (read-only), private /tmp, cwd read-write
@@ -191,12 +196,26 @@ export function parseUser(spec: string, etc: string | undefined): { uid: number;
 
 const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
 
-/** runc's `run [-b DIR] ID` when a bundle is meant, else docker-style */
-function isOciRun(argv: string[]): boolean {
-  if (argv.some((a) => a === "-b" || a === "--bundle" || a.startsWith("--bundle="))) return true;
-  if (argv.some((a) => a === "--rootfs" || a.startsWith("--rootfs="))) return false;
-  const positional = argv.filter((a) => !a.startsWith("-"));
-  return positional.length === 1 && existsSync("config.json");
+/** the flags only runc's `run` has: any of them makes `bunker run` the OCI form */
+const OCI_RUN_FLAGS = new Set(["-b", "--bundle", "--console-socket", "--pid-file", "--keep", "--no-new-keyring", "--no-subreaper"]);
+
+/**
+ * runc's `run [OPTIONS] ID` or docker's `run [OPTIONS] IMAGE|--rootfs DIR [CMD]`:
+ * the OCI form when one of OCI_RUN_FLAGS comes before the first positional
+ * argument, the docker form otherwise — the same wherever it runs (a
+ * config.json in the directory does not change it: runc's form there is
+ * `bunker run -b . ID`).
+ */
+export function isOciRun(argv: string[]): boolean {
+  const takesValue = new Set(FLAGS.filter((f) => f.value).flatMap((f) => f.names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`))));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--" || !a.startsWith("-") || a === "-") return false;
+    const name = a.startsWith("--") && a.includes("=") ? a.slice(0, a.indexOf("=")) : a;
+    if (OCI_RUN_FLAGS.has(name)) return true;
+    if (takesValue.has(name) && !a.includes("=")) i++;
+  }
+  return false;
 }
 
 export default async function run(argv: string[], g: GlobalOptions): Promise<number> {
@@ -209,7 +228,15 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   const rootfsFlag = flag(p, "rootfs");
   const imageRef = rootfsFlag ? undefined : p.rest[0];
   if (!rootfsFlag && !imageRef) throw new BunkerError("run: no image and no --rootfs given", { errno: "EINVAL", fix: "bunker run IMAGE [CMD], bunker run --rootfs DIR -- CMD, or --rootfs host for a sandbox of the host" });
-  const image = imageRef ? await openImage(imageRef, g, flag(p, "pull")) : undefined;
+  let image: OpenedImage | undefined;
+  try {
+    image = imageRef ? await openImage(imageRef, g, flag(p, "pull")) : undefined;
+  } catch (e) {
+    // runc's habit, `run ID` in a bundle directory: say how to ask for it
+    if (e instanceof BunkerError && p.rest.length === 1 && existsSync("config.json"))
+      throw new BunkerError(e.message, { ...e.detail, fix: `${e.detail.fix ? `${e.detail.fix}; or ` : ""}to run the OCI bundle in this directory: bunker run -b . ${imageRef}` });
+    throw e;
+  }
   let args = image ? imageArgs(image.config, p.rest.slice(1), flag(p, "entrypoint")) : p.rest;
   if (args.length === 0) throw new BunkerError("run: no command given", { errno: "EINVAL", fix: image ? `the image has no Cmd or Entrypoint: bunker run ${imageRef} CMD` : "bunker run --rootfs DIR -- CMD [ARG...]" });
 
@@ -364,7 +391,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       plan.joinUserns = shared.path;
       debug?.(`user namespace: bunker's shared one (held by pid ${shared.pid})`);
     }
-    const cg = await createCgroup({ id, resources, parent: flag(p, "cgroup-parent"), manager: g.cgroupManager, oomKillGroup });
+    const cg = await createCgroup({ id, resources, parent: flag(p, "cgroup-parent"), manager: g.cgroupManager, oomKillGroup, onNote: debug });
     if (cg) {
       saveCgroupPath(dir, cg.path);
       debug?.(`cgroup: ${cg.path}`);

@@ -1,5 +1,5 @@
 // OCI lifecycle: create (set up, wait on exec.fifo), start, kill, delete, exec.
-import { chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import type { Bundle } from "../oci/bundle.ts";
 import type { Process, Spec } from "../oci/spec.ts";
@@ -12,7 +12,7 @@ import { becomeMonitor } from "./monitor.ts";
 import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
-import { claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
+import { writePidFile, claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
 import { processContext } from "./process.ts";
 import { runHooks, startHookError } from "../oci/hooks.ts";
 import { createCgroup, openCgroup, type ContainerCgroup } from "../cgroup/index.ts";
@@ -23,6 +23,8 @@ export interface CreateOptions {
   bundle: Bundle;
   pidFile?: string;
   consoleSocket?: string;
+  /** process.terminal without consoleSocket: the pty master goes to the caller (runc run's own terminal) */
+  onPty?: (fd: number) => void;
   noPivot?: boolean;
   preserveFds?: number;
   cgroupManager?: "cgroupfs" | "systemd" | "disabled";
@@ -54,12 +56,15 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
   let cgroup: ContainerCgroup | undefined;
   try {
     const fifo = `${dir}/exec.fifo`;
-    mkfifo(fifo, 0o600);
+    // 0622 as runc's: the container's process opens it for writing after its switch to
+    // process.user, whoever that is; only `start` reads it.  chmod: mkfifo's mode is masked by the umask
+    mkfifo(fifo, 0o622);
+    chmodSync(fifo, 0o622);
     // the container's root opens it: as root with a map like 0 -> 1001 that is not us (runc does the same)
     const maps = mapsOf(spec);
     const hostRoot = (m: IdMaps["uid"] | undefined, own: number) => m?.find((x) => x.containerID === 0)?.hostID ?? own;
     if (process.getuid!() === 0 && maps) chownSync(fifo, hostRoot(maps.uid, 0), hostRoot(maps.gid, 0));
-    if (spec.process?.terminal && !o.consoleSocket) throw new BunkerError("create: process.terminal is true but no --console-socket was given", { errno: "EINVAL", fix: "pass --console-socket PATH (or set terminal to false)" });
+    if (spec.process?.terminal && !o.consoleSocket && !o.onPty) throw new BunkerError("create: process.terminal is true but no --console-socket was given", { errno: "EINVAL", fix: "pass --console-socket PATH (or set terminal to false; bunker run -b, not detached, uses its own terminal)" });
     const state: ContainerState = {
       ociVersion: spec.ociVersion ?? OCI_VERSION,
       id: o.id,
@@ -91,7 +96,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     // prestart, createRuntime and createContainer all run here: the namespaces exist, nothing is mounted yet
     const hooksBeforeGo = (["prestart", "createRuntime", "createContainer"] as const).filter((k) => spec.hooks?.[k]?.length);
     // linux.resources and linux.cgroupsPath: applied, or an error saying why not (never silently ignored)
-    const cg = await createCgroup({ id: o.id, resources: spec.linux?.resources, cgroupsPath: spec.linux?.cgroupsPath, manager: o.cgroupManager });
+    const cg = await createCgroup({ id: o.id, resources: spec.linux?.resources, cgroupsPath: spec.linux?.cgroupsPath, manager: o.cgroupManager, onNote: o.debug });
     cgroup = cg ?? undefined;
     state.cgroup = cg?.path;
     const c = await launch(plan, {
@@ -106,7 +111,8 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
         : undefined,
     });
     pid = c.pid;
-    if (c.pty >= 0) {
+    if (c.pty >= 0 && !o.consoleSocket && o.onPty) o.onPty(c.pty);
+    else if (c.pty >= 0) {
       try {
         sendFd(o.consoleSocket!, c.pty);
       } finally {
@@ -116,7 +122,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     state.pid = c.pid;
     state.pidStart = pidStartTime(c.pid) ?? "";
     writeState(dir, state);
-    if (o.pidFile) writeFileSync(o.pidFile, String(c.pid));
+    if (o.pidFile) writePidFile(o.pidFile, c.pid);
     return state;
   } catch (e) {
     // nothing half made stays behind
@@ -305,7 +311,9 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   const { dir, state } = loadExisting(o.root, o.id);
   const st = status(dir, state);
   if (st !== "running" && st !== "created") throw new BunkerError(`cannot exec in a container that is ${st}`, { errno: "EINVAL" });
-  const ops: Op[] = [];
+  // first: the process becomes visible in the container once it has joined its pid namespace,
+  // and until execve it is bunker's executable (CVE-2019-5736): nothing inside may open its /proc/PID/exe
+  const ops: Op[] = [{ op: "nondumpable" }];
   // user first (it grants the rights to join the others), mnt last: after it, /proc is the container's.
   // A container whose mounts are locked (run with CAP_SYS_ADMIN) runs in a user namespace nested in
   // the one that owns its pid, ipc and cgroup namespaces: join that parent first, the nested one before mnt
@@ -319,8 +327,10 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     let same = false;
     try {
       same = readlinkSync(theirs) === readlinkSync(`/proc/self/ns/${name}`);
-    } catch {
-      continue;
+    } catch (e) {
+      // a namespace type this kernel lacks; anything else must not let the process run outside the container
+      if ((e as { code?: string }).code === "ENOENT" && !existsSync(`/proc/self/ns/${name}`)) continue;
+      throw new BunkerError(`exec: cannot look up the container's ${name} namespace`, { errno: (e as { code?: string }).code ?? "EIO", path: theirs, fix: `check that container "${o.id}" is still running (bunker state ${o.id})` });
     }
     if (same) continue;
     ops.push({ op: "setns", path: theirs, nstype: flag });
@@ -344,7 +354,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     supervise(c.pid, -1, false); // reap the intermediate: the process is now ours (subreaper) or our caller's
     pid = c.forked;
   }
-  if (o.pidFile) writeFileSync(o.pidFile, String(pid));
+  if (o.pidFile) writePidFile(o.pidFile, pid);
   if (o.detach) {
     if (c.pty >= 0) {
       try {
