@@ -127,5 +127,7 @@ int bk_mkfifo(const char *path, int mode);
 int bk_send_fd(const char *socket_path, int fd);
 int bk_subreaper(void);
 int bk_pidfd_wait(int pid, int timeout_ms, int32_t *out);
+int bk_spawn_log_writer(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int32_t *out);
+int bk_log_writer(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ import { stateRoot } from "../container/paths.ts";
 import { recordImageUse } from "../container/image-use.ts";
 import { removeOwnedTree } from "../container/cleanup.ts";
 import { becomeMonitor } from "../container/monitor.ts";
+import { endLogWriter, parseLogOptions, startLogWriter, type LogWriter } from "../container/log-writer.ts";
 import { errnoName } from "../sys/errno.ts";
 import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
@@ -49,6 +50,7 @@ const FLAGS: FlagSpec[] = [
   { names: ["name"], value: true },
   { names: ["entrypoint"], value: true },
   { names: ["detach", "d"] },
+  { names: ["log-opt"], value: true, multi: true },
   { names: ["pull"], value: true },
   { names: ["cgroup-parent"], value: true },
   { names: ["cap-add"], value: true, multi: true },
@@ -90,6 +92,8 @@ else is the docker form, wherever it runs (in a bundle directory: -b . ID).
   --no-pivot            use MS_MOVE + chroot instead of pivot_root
   -d, --detach          run in the background: prints the id; output goes to
                         'bunker logs ID'; 'bunker ps', 'stop', 'rm' manage it
+  --log-opt max-size=SIZE   (-d) rotate the log when it would pass SIZE (default 10m; -1: never)
+  --log-opt max-file=N      (-d) keep N files: log, log.1 .. log.N-1 (default 3)
   --entrypoint CMD      (IMAGE) replace the image's Entrypoint ("" clears it)
   --pull missing|never|always   (IMAGE) when to pull (default missing)
 
@@ -281,6 +285,8 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   const detach = flagBool(p, "detach");
   if (detach && (tty || flagBool(p, "interactive"))) throw new BunkerError("run: -d cannot be combined with -t or -i", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
   const interactive = flagBool(p, "interactive");
+  if (!detach && flagList(p, "log-opt").length) throw new BunkerError("run: --log-opt is for a detached container's log", { errno: "EINVAL", fix: "add -d, or drop --log-opt" });
+  const logOptions = detach ? parseLogOptions(flagList(p, "log-opt")) : undefined;
   const preserveFds = flagInt(p, "preserve-fds", "run") ?? 0;
   const { resources, oomKillGroup } = resourcesFromParsed(p);
 
@@ -300,6 +306,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   const subordinateRoot = uid === 0 && hostRootOfContainer !== undefined && hostRootOfContainer !== 0;
   if (subordinateRoot) chmodSync(dir, 0o711);
   let keep = false; // a detached container keeps its state dir until `bunker rm`
+  let logWriter: LogWriter | undefined;
   try {
     const etcFiles = writeEtcFiles(dir, hostname, host ? "/etc" : image ? undefined : `${rootfs}/etc`);
     const cwd = flag(p, "workdir") ?? (host ? process.cwd() : image?.config.WorkingDir || "/");
@@ -369,6 +376,15 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         chownSync(`${dir}/${f}`, hostRootOfContainer, maps.gid.find((m) => m.containerID === 0)?.hostID ?? hostRootOfContainer);
       }
     }
+    // detached: the output goes through a pipe to a rotating log writer outside the container
+    if (logOptions) {
+      try {
+        logWriter = startLogWriter(dir, logOptions);
+      } catch (e) {
+        if (!(e instanceof BunkerError)) throw e;
+        process.stderr.write(`bunker: note: ${e.message} (${e.errnoName}): the log is written unbounded, without rotation\n`);
+      }
+    }
     const plan = buildPlan(spec, {
       rootMount,
       symlinks,
@@ -377,7 +393,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       // detached: an init is PID 1 and records the command's exit status; the container outlives bunker
       init: flagBool(p, "init") || detach,
       dieWithParent: !detach,
-      log: detach ? `${dir}/log` : undefined,
+      log: detach ? (logWriter?.path ?? `${dir}/log`) : undefined,
       exitFile: detach ? `${dir}/exit` : undefined,
       noPivot: flagBool(p, "no-pivot"),
       ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
@@ -439,7 +455,11 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       if (!keepCgroup) cg?.remove();
     }
   } finally {
-    if (!keep) await removeOwnedTree(dir, maps);
+    if (logWriter) closeFd(logWriter.fd); // the container holds the pipe now (if it started): the writer ends with it
+    if (!keep) {
+      if (logWriter) endLogWriter(dir);
+      await removeOwnedTree(dir, maps);
+    }
   }
 }
 
@@ -475,7 +495,8 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
   const { prepareImageRootfs, readImageFile } = await import("../image/rootfs.ts");
   const { chooseStorageDriver } = await import("../image/driver.ts");
   const storage = await chooseStorageDriver({ flag: g.storageDriver, dataRoot });
-  const img = await prepareImageRootfs(ref, { dataRoot, pull: pull as "missing" | "never" | "always" | undefined });
+  const { layerLimits } = await import("./pull.ts"); // $BUNKER_MAX_LAYER_SIZE, $BUNKER_STORAGE_RESERVE
+  const img = await prepareImageRootfs(ref, { dataRoot, pull: pull as "missing" | "never" | "always" | undefined, limits: layerLimits() });
   for (const n of img.notes) process.stderr.write(`bunker: note: ${n}\n`);
   const passwd = readImageFile(img.lowerDirs, "/etc/passwd") ?? "", group = readImageFile(img.lowerDirs, "/etc/group") ?? "";
   if (!forced && storage.driver === "overlay") {

@@ -15,6 +15,7 @@ import { launch } from "./launch.ts";
 import { writePidFile, claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
 import { processContext } from "./process.ts";
 import { runHooks, startHookError } from "../oci/hooks.ts";
+import { endLogWriter } from "./log-writer.ts";
 import { createCgroup, openCgroup, type ContainerCgroup } from "../cgroup/index.ts";
 
 export interface CreateOptions {
@@ -289,6 +290,7 @@ export async function deleteContainer(root: string, id: string, force: boolean):
       const warn = (e: BunkerError) => process.stderr.write(`${e.format()}\n`);
       if (state.hooks?.poststop?.length) await runHooks("poststop", state.hooks.poststop, statePayload(state, "stopped"), { onWarning: warn });
     }
+    endLogWriter(dir); // a run -d container's: it drains the pipe and exits once the container is dead
     rmSync(dir, { recursive: true, force: true });
   } finally {
     release();

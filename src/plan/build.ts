@@ -138,7 +138,8 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
     // a read-only mount with mounts (or /dev's nodes and links) below it becomes read-only after them,
     // as runc does: mounting devpts on a read-only /dev fails with EROFS
     const under = (m: Mount, i: number) => m.destination === "/dev" || mounts.some((n, j) => j > i && n.destination.startsWith(`${m.destination.replace(/\/+$/, "")}/`));
-    deferred = mounts.filter((m, i) => m.type !== "bind" && !parseMountOptions(m.options, m.type).bind && (parseMountOptions(m.options, m.type).flags & K.MS_RDONLY) !== 0 && under(m, i));
+    // (a tmpfs: its mount points must be made in it; proc and sysfs have theirs)
+    deferred = mounts.filter((m, i) => m.type === "tmpfs" && (parseMountOptions(m.options, m.type).flags & K.MS_RDONLY) !== 0 && under(m, i));
     for (const m of mounts) ops.push(...mountOps(dropUnmappedGid(m, spec.linux?.gidMappings), deferred.includes(m)));
     const devTmpfs = mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs");
     if (devTmpfs) {
