@@ -427,6 +427,71 @@ static void op_lo_up(struct child *c) {
   close(s);
 }
 
+/* write S (LEN bytes) to the file at PATH; 0 or an errno */
+static int write_file(const char *path, const char *s, uint32_t len) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  int err = write(fd, s, len) == (ssize_t)len ? 0 : (errno ? errno : EIO);
+  close(fd);
+  return err;
+}
+
+/* Lock the mounts made so far: a mount namespace copied into a new user
+ * namespace has every mount locked (MNT_LOCK_READONLY & co, MNT_LOCKED: no
+ * remount rw, no umount that reveals what is under), even for a process that
+ * holds CAP_SYS_ADMIN there.  So: unshare a user namespace (and the mount,
+ * uts and, with its own, network namespaces: the container keeps
+ * capabilities over them) whose ids are those of the current one; its maps
+ * need CAP_SETUID/CAP_SETGID over the current namespace, which only a
+ * process still in it has: a helper forked before the unshare writes them.
+ * i: unshare flags; s: uid_map, gid_map (identity lines of the current maps) */
+static void op_lock(struct child *c, const struct op *op) {
+  int go[2];
+  if (pipe2(go, O_CLOEXEC) < 0) fail(c, errno, 1, 125);
+  pid_t self = (pid_t)syscall(SYS_getpid);
+  /* raw clone: glibc's fork() takes malloc locks another Bun thread may have held */
+  pid_t h = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  if (h < 0) fail(c, errno, 2, 125);
+  if (h == 0) {
+    char b, path[64];
+    close(go[1]);
+    ssize_t n;
+    while ((n = read(go[0], &b, 1)) < 0 && errno == EINTR) {}
+    if (n != 1) _exit(EPIPE);
+    uint32_t ulen, glen;
+    const char *um = op_str(op, 0, &ulen), *gm = op_str(op, 1, &glen);
+    int k = 0;
+    const char *pre = "/proc/";
+    while (*pre) path[k++] = *pre++;
+    char digits[16];
+    int d = 0;
+    for (unsigned v = (unsigned)self; v || !d; v /= 10) digits[d++] = (char)('0' + v % 10);
+    while (d) path[k++] = digits[--d];
+    int base = k;
+    const char *u = "/uid_map", *g = "/gid_map";
+    for (int j = 0; u[j]; j++) path[k++] = u[j];
+    path[k] = 0;
+    int err = write_file(path, um, ulen);
+    if (err) _exit(err);
+    k = base;
+    for (int j = 0; g[j]; j++) path[k++] = g[j];
+    path[k] = 0;
+    _exit(write_file(path, gm, glen));
+  }
+  close(go[0]);
+  int uerr = unshare((int)op_int(op, 0)) < 0 ? errno : 0;
+  if (!uerr && write(go[1], "x", 1) != 1) uerr = errno;
+  close(go[1]);
+  int st = 0;
+  while (waitpid(h, &st, 0) < 0 && errno == EINTR) {}
+  if (uerr) fail(c, uerr, 3, 125);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fail(c, WIFEXITED(st) ? WEXITSTATUS(st) : EINTR, 4, 125);
+  /* the ids the maps gave: the namespace's root again */
+  if (syscall(SYS_setresgid, 0, 0, 0) < 0) fail(c, errno, 5, 125);
+  if (syscall(SYS_setresuid, 0, 0, 0) < 0) fail(c, errno, 6, 125);
+  if ((int)op_int(op, 0) & CLONE_NEWNET) op_lo_up(c);
+}
+
 static void op_chdir(struct child *c, const struct op *op) {
   char buf[PATH_BUF];
   if (chdir(op_str(op, 0, NULL)) < 0) fail(c, errno, 1, 125);
@@ -704,9 +769,21 @@ static void op_init(struct child *c) {
   bk_init_loop(child, c->exitfd);
 }
 
+#ifndef NS_GET_PARENT
+#define NS_GET_PARENT _IO(0xb7, 0x2) /* linux/nsfs.h */
+#endif
+
+/* i: nstype, parent (1: join the parent of that user namespace: the
+ * namespaces a locked container's init keeps are owned by it, op lock) */
 static void op_setns(struct child *c, const struct op *op) {
   int fd = open(op_str(op, 0, NULL), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail(c, errno, 1, 125);
+  if (op_int(op, 1)) {
+    int parent = ioctl(fd, NS_GET_PARENT);
+    if (parent < 0) fail(c, errno, 3, 125);
+    close(fd);
+    fd = parent;
+  }
   if (setns(fd, (int)op_int(op, 0)) < 0) fail(c, errno, 2, 125);
   close(fd);
 }
@@ -1432,6 +1509,7 @@ static int child_setup(void *arg) {
         break;
       }
       case BK_OP_LO_UP: op_lo_up(c); break;
+      case BK_OP_LOCK: op_lock(c, &op); break;
       case BK_OP_CHDIR: op_chdir(c, &op); break;
       case BK_OP_RLIMIT: {
         struct rlimit rl = {(rlim_t)op_int(&op, 1), (rlim_t)op_int(&op, 2)};

@@ -68,9 +68,11 @@ enum bk_op {
   BK_OP_HOOK = 35,        /* s: path, state before pid, state after pid, argv..., env...;
                              i: index, timeout (s, 0 = none), argc, envc.  A startContainer hook,
                              run in the container after exec.fifo, before exec */
-  BK_OP_MKNOD = 37,       /* s: path (in root); i: mode (type and permissions), major, minor, uid, gid */
   BK_OP_NONDUMPABLE = 36, /* PR_SET_DUMPABLE 0 until execve: a process of the container cannot open
                              /proc/PID/exe (the bunker executable: CVE-2019-5736) nor ptrace this one */
+  BK_OP_MKNOD = 37,       /* s: path (in root); i: mode (type and permissions), major, minor, uid, gid */
+  BK_OP_LOCK = 38,        /* s: uid_map, gid_map; i: unshare flags.  A nested user namespace (and mount,
+                             uts, net namespaces) that locks every mount made so far */
   BK_OP_CHOWN_TREE = 40, /* s: dir; an image-store op, not a container's: every file under DIR that has a
                             user.containers.override_stat record gets that UID:GID, then the child
                             exits 0 (no exec) */

@@ -64,6 +64,10 @@ for f in /etc/subuid /etc/subgid; do
     echo "$TEST_USER:200000:65536" >>"$f"
   fi
 done
+# root's `run --userns=auto` maps the range of "containers" (podman's convention)
+for f in /etc/subuid /etc/subgid; do
+  grep -q "^containers:" "$f" || echo "containers:300000:65536" >>"$f"
+done
 uid=$(id -u "$TEST_USER")
 install -d -m 0700 -o "$TEST_USER" -g "$(id -g "$TEST_USER")" "/run/user/$uid"
 

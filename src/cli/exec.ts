@@ -65,6 +65,8 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
       user: { ...(base?.user ?? {}), uid: uid!, gid: gid ?? uid!, additionalGids: flagList(p, "additional-gids").map(Number) },
       noNewPrivileges: flagBool(p, "no-new-privs") || base?.noNewPrivileges,
     };
+    // a `bunker run` container confines as Docker: a non-root user holds no capabilities (the bounding set stays)
+    if (state?.run && uid !== 0 && proc.capabilities) proc.capabilities = { ...proc.capabilities, effective: [], permitted: [] };
   }
   // runc's --cap: added to the bounding, effective and permitted sets (and ambient when the
   // process has inheritable ones, which ambient needs); a process without a capabilities

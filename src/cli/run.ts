@@ -1,10 +1,10 @@
 // bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BunkerError } from "../errors.ts";
 import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { autoMaps, needsHelper, singleMaps, subRange, userName, type IdMaps } from "../container/idmap.ts";
+import { autoMaps, rootAutoMaps, needsHelper, singleMaps, subRange, userName, type IdMaps } from "../container/idmap.ts";
 import { sharedUserns, sharedUsernsEnabled } from "../container/userns.ts";
 import { pidStartTime, writeState } from "../container/state.ts";
 import { launch } from "../container/launch.ts";
@@ -16,6 +16,8 @@ import { endLogWriter, parseLogOptions, startLogWriter, type LogWriter } from ".
 import { errnoName } from "../sys/errno.ts";
 import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
+import { resolveConfinement } from "../oci/confine.ts";
+import { processContext } from "../container/process.ts";
 import type { ImageConfig } from "../image/types.ts";
 import type { RootMount } from "../plan/types.ts";
 import { tmpfsHasUserXattrs } from "../sys/kernel.ts";
@@ -51,6 +53,10 @@ const FLAGS: FlagSpec[] = [
   { names: ["log-opt"], value: true, multi: true },
   { names: ["pull"], value: true },
   { names: ["cgroup-parent"], value: true },
+  { names: ["cap-add"], value: true, multi: true },
+  { names: ["cap-drop"], value: true, multi: true },
+  { names: ["privileged"] },
+  { names: ["security-opt"], value: true, multi: true },
   ...RESOURCE_FLAGS,
   { names: ["help"] },
 ];
@@ -78,7 +84,10 @@ else is the docker form, wherever it runs (in a bundle directory: -b . ID).
   --read-only           mount the root read-only
   --net, --network none|host   default none: a new network namespace with only lo
   --userns single|auto  single (default): your uid is root, nothing else is mapped;
-                        auto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap)
+                        auto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap);
+                        as root with --rootfs, auto maps 0..65535 to root's /etc/subuid
+                        range (or the "containers" user's): the container's root is not
+                        host root; as root with an IMAGE, 0..65536 map to themselves
   --preserve-fds N      pass file descriptors 3..3+N-1 to the command
   --no-pivot            use MS_MOVE + chroot instead of pivot_root
   -d, --detach          run in the background: prints the id; output goes to
@@ -87,6 +96,23 @@ else is the docker form, wherever it runs (in a bundle directory: -b . ID).
   --log-opt max-file=N      (-d) keep N files: log, log.1 .. log.N-1 (default 3)
   --entrypoint CMD      (IMAGE) replace the image's Entrypoint ("" clears it)
   --pull missing|never|always   (IMAGE) when to pull (default missing)
+
+confinement.  By default, as Docker: 14 capabilities (CHOWN DAC_OVERRIDE FOWNER
+FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD
+AUDIT_WRITE SETFCAP) in the bounding, permitted and effective sets, none
+inheritable or ambient, none at all for a non-root -u; no_new_privs; Docker's
+seccomp profile (EPERM, clone3 ENOSYS); /proc/kcore, /proc/keys, … /sys/firmware
+masked.  /proc/sys, /proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs are
+read-only in every case.  'bunker state ID' shows what a container got.
+  --cap-add CAP         add a capability (NET_ADMIN or CAP_NET_ADMIN; ALL = every one)
+  --cap-drop CAP        drop a capability (ALL = start from none, then --cap-add)
+  --privileged          every capability, no seccomp filter, nothing masked; still in
+                        the container's user namespace (capabilities over its own
+                        namespaces, none over the host's); with CAP_SYS_ADMIN every
+                        mount is locked: read-only stays read-only
+  --security-opt no-new-privileges[=true|false]   (default true)
+  --security-opt seccomp=unconfined|FILE   no filter, or a Docker or OCI JSON profile
+  --security-opt systempaths=unconfined    do not mask /proc/kcore, /sys/firmware, …
 
 With an IMAGE the root is an overlay of its layers (nothing is copied) with a
 private writable layer on a tmpfs of its own (memory, counted in the container's
@@ -126,6 +152,15 @@ function parseVolume(spec: string): Volume {
   if (!parts[1]!.startsWith("/")) throw new BunkerError(`run: volume destination must be absolute`, { errno: "EINVAL", path: parts[1] });
   if (!existsSync(source)) throw new BunkerError("run: volume source does not exist", { errno: "ENOENT", path: source, fix: "create it first (mkdir -p)" });
   return { source, destination: parts[1]!, readonly };
+}
+
+/** a file's text, "" when it cannot be read */
+function readText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
 }
 
 function readEnvFile(file: string): string[] {
@@ -225,7 +260,8 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   // an image's files and users need more than one id: auto when this user has a range (as podman)
   const userns = flag(p, "userns") ?? (image && uid !== 0 && subRange("/etc/subuid", uid) ? "auto" : "single");
   let maps: IdMaps;
-  if (userns === "auto") maps = autoMaps(uid, gid);
+  // root's IMAGE keeps autoMaps' identity map: the store's layer files carry the image's own ids on the host
+  if (userns === "auto") maps = uid === 0 && !image ? rootAutoMaps(readText("/etc/subuid"), readText("/etc/subgid")) : autoMaps(uid, gid);
   else if (userns === "single" || userns === "") maps = singleMaps(uid, gid);
   else throw new BunkerError(`run: unknown --userns "${userns}"`, { errno: "EINVAL", fix: "use --userns=single or --userns=auto" });
 
@@ -244,6 +280,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   const user = image
     ? image.resolveUser(flag(p, "user") ?? image.config.User)
     : flag(p, "user") ? parseUser(flag(p, "user")!, host ? "/etc" : `${rootfs}/etc`) : { uid: 0, gid: 0 };
+  const confinement = resolveConfinement({ capAdd: flagList(p, "cap-add"), capDrop: flagList(p, "cap-drop"), privileged: flagBool(p, "privileged"), securityOpts: flagList(p, "security-opt") }, user.uid);
   const tty = flagBool(p, "tty");
   const detach = flagBool(p, "detach");
   if (detach && (tty || flagBool(p, "interactive"))) throw new BunkerError("run: -d cannot be combined with -t or -i", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
@@ -264,6 +301,10 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     if ((e as { code?: string }).code === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: "choose another --name, or 'bunker delete --force' it" });
     throw new BunkerError("run: cannot create the container's state directory", { errno: (e as { code?: string }).code, path: dir });
   }
+  // root with a subordinate map: the container's root (not host root) binds /etc files from here
+  const hostRootOfContainer = maps.uid.find((m) => m.containerID === 0)?.hostID;
+  const subordinateRoot = uid === 0 && hostRootOfContainer !== undefined && hostRootOfContainer !== 0;
+  if (subordinateRoot) chmodSync(dir, 0o711);
   let keep = false; // a detached container keeps its state dir until `bunker rm`
   let logWriter: LogWriter | undefined;
   try {
@@ -309,6 +350,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       }
       hostSandbox = { binds, cwd: process.cwd() };
     }
+    const debug = g.debug ? (m: string) => console.error(`bunker: debug: ${m}`) : undefined;
     const spec = runSpec({
       rootPath,
       hostSandbox,
@@ -325,7 +367,15 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       network,
       maps,
       etcFiles,
+      confinement,
     });
+    // the container's root opens the log and the exit file: made here, theirs
+    if (detach && subordinateRoot) {
+      for (const f of ["log", "exit"]) {
+        writeFileSync(`${dir}/${f}`, "", { mode: 0o600 });
+        chownSync(`${dir}/${f}`, hostRootOfContainer, maps.gid.find((m) => m.containerID === 0)?.hostID ?? hostRootOfContainer);
+      }
+    }
     // detached: the output goes through a pipe to a rotating log writer outside the container
     if (logOptions) {
       try {
@@ -346,10 +396,11 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       log: detach ? (logWriter?.path ?? `${dir}/log`) : undefined,
       exitFile: detach ? `${dir}/exit` : undefined,
       noPivot: flagBool(p, "no-pivot"),
+      ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
+      lockMounts: confinement.lockMounts,
     });
     if (g.debug) for (const op of plan.ops) console.error(`bunker: debug: plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
     checkUserMapped(user, maps);
-    const debug = g.debug ? (m: string) => console.error(`bunker: debug: ${m}`) : undefined;
     // subordinate ids: join bunker's shared user namespace rather than run newuidmap/newgidmap again
     const shared = needsHelper(maps, uid, gid) && sharedUsernsEnabled() ? sharedUserns(maps, debug) : undefined;
     if (shared) {
@@ -382,8 +433,9 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         owner: userName(uid) ?? String(uid),
         userns: true,
         process: spec.process,
+        seccomp: spec.linux?.seccomp,
         cgroup: cg?.path,
-        run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal },
+        run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary },
       });
       if (detach) {
         keep = keepCgroup = true;

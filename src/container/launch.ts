@@ -146,6 +146,7 @@ export function describeOp(op: Op | undefined): string {
     case "rlimit": return `set rlimit ${op.resource}`;
     case "user": return `switch to user ${op.uid}:${op.gid}`;
     case "caps": return "set capabilities";
+    case "lock": return "lock the mounts in a nested user namespace";
     case "nnp": return "set no_new_privs";
     case "nondumpable": return "make the process non-dumpable";
     case "mknod": return `create device ${op.path}`;

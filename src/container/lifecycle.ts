@@ -77,6 +77,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
       owner: userName(process.getuid!()) ?? String(process.getuid!()),
       annotations: spec.annotations,
       process: spec.process,
+      seccomp: spec.linux?.seccomp,
       hooks: { startContainer: spec.hooks?.startContainer, poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
       userns: !!spec.linux?.namespaces?.some((n) => n.type === "user"),
     };
@@ -211,7 +212,8 @@ export function containerStatus(root: string, id: string): { state: ContainerSta
 export function stateJson(root: string, id: string): Record<string, unknown> {
   const { state, status: st } = containerStatus(root, id);
   if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
-  return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner };
+  const confinement = state.run?.confinement;
+  return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner, ...(confinement ? { confinement } : {}) };
 }
 
 /** pids of every process in the container's pid namespace (host pids) */
@@ -314,8 +316,13 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   // first: the process becomes visible in the container once it has joined its pid namespace,
   // and until execve it is bunker's executable (CVE-2019-5736): nothing inside may open its /proc/PID/exe
   const ops: Op[] = [{ op: "nondumpable" }];
-  // user first (it grants the rights to join the others), mnt last: after it, /proc is the container's
-  const order: [string, number][] = [["user", K.CLONE_NEWUSER], ["ipc", K.CLONE_NEWIPC], ["uts", K.CLONE_NEWUTS], ["net", K.CLONE_NEWNET], ["cgroup", K.CLONE_NEWCGROUP], ["pid", K.CLONE_NEWPID], ["mnt", K.CLONE_NEWNS]];
+  // user first (it grants the rights to join the others), mnt last: after it, /proc is the container's.
+  // A container whose mounts are locked (run with CAP_SYS_ADMIN) runs in a user namespace nested in
+  // the one that owns its pid, ipc and cgroup namespaces: join that parent first, the nested one before mnt
+  const locked = !!state.run?.confinement?.mountsLocked;
+  if (locked) ops.push({ op: "setns", path: `/proc/${state.pid}/ns/user`, nstype: K.CLONE_NEWUSER, parent: true });
+  const order: [string, number][] = [["ipc", K.CLONE_NEWIPC], ["uts", K.CLONE_NEWUTS], ["net", K.CLONE_NEWNET], ["cgroup", K.CLONE_NEWCGROUP], ["pid", K.CLONE_NEWPID], ["mnt", K.CLONE_NEWNS]];
+  order.splice(locked ? 5 : 0, 0, ["user", K.CLONE_NEWUSER]);
   let joinsPid = false;
   for (const [name, flag] of order) {
     const theirs = `/proc/${state.pid}/ns/${name}`;
@@ -337,7 +344,8 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     ops.push({ op: "pty", rows: o.process.consoleSize?.height ?? 0, cols: o.process.consoleSize?.width ?? 0 });
   } else ops.push({ op: "setsid" });
   const spec: Spec = { ociVersion: state.ociVersion, process: o.process };
-  ops.push(...processOps(spec, { ...processContext(o.process), preserveFds: o.preserveFds }));
+  // the container's seccomp filter applies to what is exec'd in it too (as runc does)
+  ops.push(...processOps(spec, { ...processContext(o.process, { seccomp: state.seccomp }), preserveFds: o.preserveFds }));
   if (!o.detach) {
     becomeSubreaper();
     forwardSignals(); // queued from now on, delivered by the monitor

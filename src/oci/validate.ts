@@ -5,7 +5,7 @@ import { BunkerError } from "../errors.ts";
 import { capNumber } from "./caps.ts";
 import { rlimitNumber } from "./rlimits.ts";
 import { ACTIONS_WITH_ERRNO, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPS } from "./seccomp.ts";
-import type { IDMapping, Namespace, NamespaceType, Process, Spec } from "./spec.ts";
+import type { IDMapping, Namespace, NamespaceType, Process, Seccomp, Spec } from "./spec.ts";
 
 export const NAMESPACE_TYPES: readonly NamespaceType[] = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"];
 const CAP_SETS = ["bounding", "effective", "inheritable", "permitted", "ambient"] as const;
@@ -175,7 +175,7 @@ function syntaxErrorAt(text: string): { offset: number; problem: string } {
 }
 
 /** TEXT as a JSON object, or a one-line error saying where it is not */
-function parseJsonObject(text: string, file: string): Obj {
+export function parseJsonObject(text: string, file: string): Obj {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -419,6 +419,12 @@ function checkSeccomp(c: Checker, v: unknown, path: string): void {
       );
     }),
   );
+}
+
+/** A seccomp profile on its own (run --security-opt seccomp=FILE), checked as linux.seccomp is; paths named from its root. */
+export function checkSeccompProfile(raw: Obj, file: string): Seccomp {
+  checkSeccomp(new Checker(file), raw, "");
+  return raw as unknown as Seccomp;
 }
 
 // sysctls that belong to a namespace (runc's list); anything else would change the host

@@ -32,6 +32,8 @@ export interface PlanContext {
   dieWithParent?: boolean;
   /** capability sets, from src/oci; undefined keeps all capabilities of the user namespace */
   caps?: CapMasks;
+  /** lock the container's mounts (read-only stays read-only for a process with CAP_SYS_ADMIN): op "lock" after the last mount */
+  lockMounts?: boolean;
   /** OCI create: hooks.startContainer run in the container after exec.fifo, with this state (all but its pid) */
   startContainer?: { hooks: Hook[]; state: Record<string, unknown> };
 }
@@ -109,6 +111,17 @@ function sysctlOps(spec: Spec): Op[] {
   return Object.entries(spec.linux?.sysctl ?? {}).map(([key, value]) => ({ op: "write" as const, path: `/proc/sys/${key.replaceAll(".", "/")}`, content: value }));
 }
 
+/** the nested user namespace maps each id of the container's namespace to itself */
+function lockOp(spec: Spec, flags: number): Op {
+  const identity = (maps: IDMapping[] | undefined) => (maps ?? []).map((m) => `${m.containerID} ${m.containerID} ${m.size}\n`).join("");
+  return {
+    op: "lock",
+    flags: K.CLONE_NEWUSER | K.CLONE_NEWNS | K.CLONE_NEWUTS | (flags & K.CLONE_NEWNET),
+    uidMap: identity(spec.linux?.uidMappings),
+    gidMap: identity(spec.linux?.gidMappings),
+  };
+}
+
 export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
   const ops: Op[] = [];
   const proc = spec.process!;
@@ -164,6 +177,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
       ops.push({ op: "bind", source: p, target: p, recursive: true, optional: true, attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0 });
     for (const p of spec.linux?.maskedPaths ?? []) ops.push({ op: "mask", path: p });
     if (spec.root?.readonly) ops.push({ op: "setattr", path: "/", attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0, recursive: false });
+    if (ctx.lockMounts) ops.push(lockOp(spec, flags));
   }
   if (!newMountNs) ops.push(...sysctlOps(spec));
   if (proc.oomScoreAdj !== undefined) ops.push({ op: "write", path: "/proc/self/oom_score_adj", content: String(proc.oomScoreAdj) });

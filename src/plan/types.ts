@@ -20,6 +20,9 @@ export type Op =
   | { op: "hostname"; name: string }
   | { op: "domainname"; name: string }
   | { op: "lo-up" }
+  /** unshare a user namespace nested in the current one (its ids mapped to themselves by a forked
+   * helper) with FLAGS' other namespaces: every mount made so far becomes locked */
+  | { op: "lock"; flags: number; uidMap: string; gidMap: string }
   | { op: "chdir"; path: string }
   | { op: "rlimit"; resource: number; soft: bigint; hard: bigint }
   | { op: "user"; uid: number; gid: number; groups: number[] }
@@ -43,7 +46,8 @@ export type Op =
   /** EXE: fd of the init executable PID 1 exec's (a sealed memfd, set by launch) */
   | { op: "init"; exe?: number }
   /** join an existing namespace (OCI namespaces[].path, or a container's for exec) */
-  | { op: "setns"; path: string; nstype: number }
+  /** PARENT: join the parent of the user namespace at PATH instead (NS_GET_PARENT) */
+  | { op: "setns"; path: string; nstype: number; parent?: boolean }
   /** fork once more; the intermediate reports the pid and exits (after joining a pid namespace) */
   | { op: "fork" }
   /** the process gets SIGNAL when bunker dies (run, not create) */
