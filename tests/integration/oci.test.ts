@@ -422,6 +422,12 @@ for (const as of USERS) {
         expect(existsSync(join(out, "must-not-run"))).toBe(false);
         expect((await b(["delete", bad])).code).toBe(0);
       }
+      // run: a start that fails leaves no container behind
+      const gone = newId();
+      const r = await b(["run", "-b", bundle, gone]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/^bunker: hooks\.startContainer\[0\] /);
+      expect((await b(["state", gone])).stderr).toBe(`bunker: container "${gone}" does not exist: ENOENT (No such file or directory)\n`);
     });
 
     test("tmpcopyup: the tmpfs starts with a copy of the directory it covers; writes stay in the tmpfs", async () => {
