@@ -155,7 +155,29 @@ static int sys_openat2(int dirfd, const char *path, int flags, uint64_t resolve)
  * RESOLVE_IN_ROOT so no symlink can lead out of it.  With BK_MKDIR, missing
  * directories are created; with BK_MKFILE, a missing last component becomes
  * an empty file.  Returns the fd or -errno. */
-static int open_in_root(struct child *c, const char *path, unsigned how) {
+static int open_in_root_depth(struct child *c, const char *path, unsigned how, int depth);
+static int open_in_root(struct child *c, const char *path, unsigned how) { return open_in_root_depth(c, path, how, 0); }
+
+/* NAME in PARENT (the directory DIR, LEN bytes of it) is a dangling symlink:
+ * create what it points to inside the root, as runc does for a bind onto it */
+static int follow_dangling(struct child *c, int parent, const char *dir, size_t len, const char *name, unsigned how, int depth) {
+  char target[PATH_BUF], next[PATH_BUF];
+  ssize_t t = readlinkat(parent, name, target, sizeof target - 1);
+  if (t <= 0) return -ENOENT;
+  target[t] = 0;
+  if (depth >= 8) return -ELOOP;
+  size_t k = 0;
+  if (target[0] != '/') { /* relative to the link's directory */
+    if (len + 1 + (size_t)t + 1 > sizeof next) return -ENAMETOOLONG;
+    memcpy(next, dir, len);
+    k = len;
+    next[k++] = '/';
+  }
+  memcpy(next + k, target, (size_t)t + 1);
+  return open_in_root_depth(c, next, how, depth + 1);
+}
+
+static int open_in_root_depth(struct child *c, const char *path, unsigned how, int depth) {
   char buf[PATH_BUF];
   size_t n = slen(path);
   if (n + 2 >= sizeof buf) return -ENAMETOOLONG;
@@ -193,9 +215,21 @@ static int open_in_root(struct child *c, const char *path, unsigned how) {
         r = mkdirat(parent, buf + i, 0755);
       }
       int e = errno;
-      close(parent);
-      if (r < 0 && e != EEXIST) return -e;
+      if (r < 0 && e != EEXIST) {
+        close(parent);
+        return -e;
+      }
       fd = sys_openat2(c->rootfd, buf, O_PATH | O_CLOEXEC, IN_ROOT);
+      if (fd < 0 && errno == ENOENT && r < 0) {
+        /* it exists, yet cannot be opened: a dangling symlink */
+        if (last) {
+          int f = follow_dangling(c, parent, buf, k > 0 ? k - 1 : 0, buf + i, how, depth);
+          close(parent);
+          return f;
+        }
+        errno = ENOENT;
+      }
+      close(parent);
     }
     if (fd < 0) return -errno;
     buf[j] = save;
@@ -276,6 +310,13 @@ static void op_mount(struct child *c, const struct op *op) {
   unsigned how = (unsigned)op_int(op, 1);
   char p[32];
   int fd = -1;
+  if ((how & BK_IN_ROOT) && *fstype && (!strcmp(fstype, "proc") || !strcmp(fstype, "sysfs"))) {
+    /* proc or sysfs on a symlink would land wherever the rootfs points it (CVE-2019-19921) */
+    int l = sys_openat2(c->rootfd, tgt, O_PATH | O_NOFOLLOW | O_CLOEXEC, IN_ROOT);
+    struct stat st;
+    if (l >= 0 && fstat(l, &st) == 0 && S_ISLNK(st.st_mode)) fail(c, ELOOP, 3, 125);
+    if (l >= 0) close(l);
+  }
   if (how & BK_IN_ROOT) {
     fd = open_in_root(c, tgt, how);
     if (fd < 0) fail(c, -fd, 1, 125);

@@ -188,6 +188,8 @@ export function childError(op: Op | undefined, errno: number, detail: number): B
     const fix = detail === 1 && errno === 2 ? "the source must exist on the host" : undefined;
     return new BunkerError(`cannot ${describeOp(op)}`, { errno, path, fix });
   }
+  if (op?.op === "mount" && detail === 3)
+    return new BunkerError(`cannot ${describeOp(op)}: it is a symlink in the rootfs`, { errno, path: op.target, fix: `make ${op.target} a directory in the rootfs` });
   if (op?.op === "user" && errno === 22)
     return new BunkerError(`cannot ${describeOp(op)}: not mapped in the user namespace`, { errno, fix: "use --userns=auto (needs /etc/subuid) to map more ids" });
   if (op?.op === "rootfs" && errno === 1) {

@@ -265,6 +265,36 @@ for (const as of USERS) {
       expect(readFileSync(join(out, "ro"), "utf8")).toBe("mounted\ndev-ro\nsub-ro\nin-rw\n");
     });
 
+    test("a bind onto a dangling symlink lands on its target inside the root; proc onto a symlink is refused", async () => {
+      const rootfs = join(bundle, "rootfs");
+      const src = join(base, "bind-src");
+      mkdirSync(src, { recursive: true });
+      writeFileSync(join(src, "f"), "through the link\n");
+      chownTree(src, ownerOf(as));
+      symlinkSync("/data/here", join(rootfs, "linked"));
+      try {
+        await config(["sh", "-c", "cat /data/here/f > /out/dangling"], (c) => c.mounts.push({ destination: "/linked", type: "bind", source: src, options: ["rbind"] }));
+        const r = await b(["run", "-b", bundle, newId()]);
+        expect(r.stderr).toBe("");
+        expect(readFileSync(join(out, "dangling"), "utf8")).toBe("through the link\n");
+      } finally {
+        removeTree(join(rootfs, "linked"));
+        removeTree(join(rootfs, "data"));
+      }
+      removeTree(join(rootfs, "proc"));
+      symlinkSync("/tmp", join(rootfs, "proc"));
+      try {
+        await config(["true"]);
+        const r = await b(["run", "-b", bundle, newId()]);
+        expect(r.code).toBe(125);
+        expect(r.stderr).toBe("bunker: cannot mount proc on /proc: it is a symlink in the rootfs: ELOOP (Too many levels of symbolic links) [/proc] — make /proc a directory in the rootfs\n");
+      } finally {
+        removeTree(join(rootfs, "proc"));
+        mkdirSync(join(rootfs, "proc"));
+        chownTree(join(rootfs, "proc"), ownerOf(as));
+      }
+    });
+
     test("exec --process with a process.json; -e, --cwd", async () => {
       await config(["sleep", "30"]);
       const id = newId();
