@@ -10,6 +10,7 @@ import type { Process } from "../oci/spec.ts";
 import { DEFAULT_PATH } from "../oci/run-spec.ts";
 import { parseProcess } from "../oci/validate.ts";
 import { debugLog } from "./log.ts";
+import { withHome } from "../container/home.ts";
 import { CAPABILITIES, normalizeCapName } from "../oci/caps.ts";
 
 const FLAGS = [
@@ -68,6 +69,8 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     // a `bunker run` container confines as Docker: a non-root user holds no capabilities (the bounding set stays)
     if (state?.run && uid !== 0 && proc.capabilities) proc.capabilities = { ...proc.capabilities, effective: [], permitted: [] };
   }
+  // HOME from the container's passwd when the environment has none (runc)
+  proc = { ...proc, env: withHome(proc.env ?? [], state?.rootfs, proc.user?.uid ?? 0) };
   // runc's --cap: added to the bounding, effective and permitted sets (and ambient when the
   // process has inheritable ones, which ambient needs); a process without a capabilities
   // object has every capability already

@@ -14,6 +14,7 @@ import { userName, type IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
 import { writePidFile, claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
 import { processContext } from "./process.ts";
+import { withHome } from "./home.ts";
 import { runHooks, startHookError } from "../oci/hooks.ts";
 import { endLogWriter } from "./log-writer.ts";
 import { createCgroup, openCgroup, type ContainerCgroup } from "../cgroup/index.ts";
@@ -89,7 +90,10 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
       noPivot: o.noPivot,
       startContainer: startHooks?.length ? { hooks: startHooks, state: statePayload(state, "created") } : undefined,
     };
-    const plan = buildPlan(spec, ctx);
+    // HOME from the container's passwd when the config sets none, for this process only (runc): an
+    // exec as another user looks its own up
+    const proc = spec.process!;
+    const plan = buildPlan({ ...spec, process: { ...proc, env: withHome(proc.env ?? [], rootfs, proc.user?.uid ?? 0) } }, ctx);
     plan.ops.unshift(...joinOps(spec));
     if (plan.ops.some((op) => op.op === "setns" && op.nstype === K.CLONE_NEWPID)) {
       throw new BunkerError("config.json: linux.namespaces: joining an existing pid namespace is not supported by create", { errno: "EINVAL", fix: "remove the path of the pid namespace" });

@@ -295,6 +295,26 @@ for (const as of USERS) {
       }
     });
 
+    test("HOME comes from the container's /etc/passwd when the environment has none (create and exec, per user)", async () => {
+      const passwd = join(bundle, "rootfs/etc/passwd");
+      const saved = readFileSync(passwd, "utf8");
+      writeFileSync(passwd, `${saved}www:x:1000:1000:w:/var/www:/bin/sh\n`);
+      try {
+        await config(["sh", "-c", "echo $HOME > /out/home; exec sleep 30"], (c) => (c.process.env = ["PATH=/bin"]));
+        const id = newId();
+        expect((await detached(["create", id])).code).toBe(0);
+        expect((await b(["start", id])).code).toBe(0);
+        expect(await waitForFile(join(out, "home"))).toBe(true);
+        expect(readFileSync(join(out, "home"), "utf8")).toBe("/root\n");
+        if (as === "root") expect((await b(["exec", "-u", "1000", id, "sh", "-c", "echo $HOME"])).stdout).toBe("/var/www\n");
+        expect((await b(["exec", "-u", "4242", id, "sh", "-c", "echo $HOME"])).stdout).toBe(as === "root" ? "/\n" : "");
+        expect((await b(["exec", "-e", "HOME=/x", id, "sh", "-c", "echo $HOME"])).stdout).toBe("/x\n");
+        expect((await b(["delete", "--force", id])).code).toBe(0);
+      } finally {
+        writeFileSync(passwd, saved);
+      }
+    });
+
     test("exec --process with a process.json; -e, --cwd", async () => {
       await config(["sleep", "30"]);
       const id = newId();
