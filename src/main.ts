@@ -115,6 +115,10 @@ async function main(argv: string[]): Promise<number> {
   return (await load()).default(argv.slice(i + 1), g);
 }
 
+// an exception that escapes main (a callback, a stream) still ends in one line and exit 125
+process.on("uncaughtException", (err) => process.exit(reportError(err, g)));
+process.on("unhandledRejection", (err) => process.exit(reportError(err, g)));
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => process.exit(reportError(err, g)),
