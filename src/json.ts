@@ -5,7 +5,8 @@
 // array never reaches a recursive parser; every error names the file and the
 // byte offset.  The Checker then validates the value by shape, each error
 // naming the JSON field path (config.json: process.args[0]: must be a string).
-import { BunkerError } from "./errors.ts";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { BunkerError, fromSysError } from "./errors.ts";
 
 const MiB = 1 << 20;
 
@@ -155,6 +156,36 @@ export function parseJson(doc: string | Uint8Array, file: string, kind: JsonKind
   } catch {
     const { offset, problem } = syntaxErrorAt(text);
     throw invalid(`${file}: invalid JSON ${where(text, offset)}: ${problem}`);
+  }
+}
+
+/**
+ * The bytes of the file PATH (or fd 0 for "-"), a document of KIND: one
+ * larger than KIND's limit is refused before it is read (a regular file by
+ * its size, a pipe once it has given more).  WHAT names the read in errors.
+ */
+export function readBounded(path: string, kind: JsonKind, what: string, fix?: string): Uint8Array {
+  const limit = JSON_LIMITS[kind];
+  let fd = -1;
+  try {
+    fd = path === "-" ? 0 : openSync(path, "r");
+    const st = fstatSync(fd);
+    if (st.isFile() && st.size > limit) throw invalid(`${path}: too large: ${st.size} bytes, at most ${limit} are read`, "is it the right file?");
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = new Uint8Array(Math.min(limit + 1 - total, 1 << 20) || 1);
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n <= 0) break;
+      chunks.push(buf.subarray(0, n));
+      total += n;
+      if (total > limit) throw invalid(`${path}: too large: more than ${limit} bytes`, "is it the right file?");
+    }
+    return Buffer.concat(chunks);
+  } catch (e) {
+    throw fromSysError(what, e, { path, fix });
+  } finally {
+    if (fd > 0) closeSync(fd);
   }
 }
 

@@ -1,5 +1,5 @@
 // bunker exec [-t] [-d] [--pid-file F] [--process FILE] [--console-socket S] [-e K=V] [--cwd D] [-u U[:G]] [--preserve-fds N] ID [CMD...]
-import { readFileSync } from "node:fs";
+import { readBounded } from "../json.ts";
 import { flag, flagBool, flagInt, flagList, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { execInContainer } from "../container/lifecycle.ts";
@@ -39,13 +39,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   let proc: Process;
   const file = flag(p, "process");
   if (file) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (e) {
-      throw new BunkerError("exec: cannot read --process", { errno: (e as { code?: string }).code ?? "EIO", path: file });
-    }
-    proc = parseProcess(text, file);
+    proc = parseProcess(readBounded(file, "config", "exec: cannot read --process"), file === "-" ? "--process (stdin)" : file);
   } else {
     const args = p.rest.slice(1);
     if (!args.length) throw new BunkerError("exec: no command given", { errno: "EINVAL", fix: "bunker exec ID CMD [ARG...]" });

@@ -5,7 +5,7 @@ import { Checker, child, parseJsonObject } from "../json.ts";
 import { capNumber } from "./caps.ts";
 import { rlimitNumber } from "./rlimits.ts";
 import { ACTIONS_WITH_ERRNO, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPS } from "./seccomp.ts";
-import type { IDMapping, Namespace, NamespaceType, Process, Spec } from "./spec.ts";
+import type { IDMapping, Namespace, NamespaceType, Process, Resources, Spec } from "./spec.ts";
 
 export const NAMESPACE_TYPES: readonly NamespaceType[] = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"];
 const CAP_SETS = ["bounding", "effective", "inheritable", "permitted", "ambient"] as const;
@@ -355,7 +355,7 @@ function checkUserMapped(c: Checker, spec: Spec): void {
 }
 
 /** Parses and validates a config.json; throws a BunkerError naming the JSON path. */
-export function parseConfig(text: string, file = "config.json"): Spec {
+export function parseConfig(text: string | Uint8Array, file = "config.json"): Spec {
   const c = new Checker(file);
   const o = parseJsonObject(text, file, "config");
   const version = c.req(o, "ociVersion", "", c.str);
@@ -385,10 +385,17 @@ export function parseConfig(text: string, file = "config.json"): Spec {
 }
 
 /** `exec --process FILE`: a runtime-spec process object on its own, paths named from its root. */
-export function parseProcess(text: string, file: string): Process {
+export function parseProcess(text: string | Uint8Array, file: string): Process {
   const raw = parseJsonObject(text, file, "config");
   checkProcess(new Checker(file), raw, "");
   return raw as unknown as Process;
+}
+
+/** `update --resources FILE`: a runtime-spec linux.resources object on its own */
+export function parseResources(text: string | Uint8Array, file: string): Resources {
+  const raw = parseJsonObject(text, file, "config");
+  checkResources(new Checker(file), raw, "");
+  return raw as Resources;
 }
 
 // ---- rootless adjustments ----
