@@ -1296,13 +1296,6 @@ static void op_exec(struct child *c, const struct op *op) {
     }
     if (err == ENOENT && seen_eacces) err = EACCES;
   }
-  /* after an OCI start nobody reads the socket any more: `start` reads exec.fifo to EOF */
-  if (c->fifowfd >= 0) {
-    int32_t rec[3] = {-1, BK_EXEC_FAILED, err};
-    if (write(c->fifowfd, rec, sizeof rec) == (ssize_t)sizeof rec && write(c->fifowfd, file, slen(file)) < 0) {
-      /* start has the errno; the name is a nicety */
-    }
-  }
   fail(c, err, 0, (err == ENOENT || err == ENOTDIR) ? 127 : 126);
 }
 

@@ -91,8 +91,6 @@ enum bk_op {
 #define BK_HOOK_TIMEOUT 3  /* value: the timeout in seconds */
 #define BK_HOOK_NOEXEC 4   /* value: errno of execve (or of the pipe/clone before it) */
 #define BK_HOOK_OUTPUT 1024
-/* the program's execve failed after start (index -1, value: errno), then its file name */
-#define BK_EXEC_FAILED 5
 
 /* the parent's "go" on the sync socket: i32 'G', i32 the child's pid in the
  * parent's pid namespace (the state's pid, for startContainer hooks) */

@@ -13,13 +13,7 @@ export default async function ociRun(argv: string[], g: GlobalOptions): Promise<
   const root = stateRoot(g).dir;
   if (!flagBool(p, "detach")) forwardSignals();
   const state = await create(createOptions(p, g, root, id, "run"));
-  try {
-    await start(root, id);
-  } catch (e) {
-    // the program did not run (its exec or a startContainer hook failed): nothing is left to wait for
-    if (!flagBool(p, "keep")) await deleteContainer(root, id, true);
-    throw e;
-  }
+  await start(root, id);
   if (flagBool(p, "detach")) return 0;
   // the container's process is our child: wait for it, forwarding signals
   const st = supervise(state.pid, -1, false);

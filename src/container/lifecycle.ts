@@ -11,7 +11,7 @@ import { becomeSubreaper, forwardSignals, mkfifo, sendFd, supervise, waitPidExit
 import { becomeMonitor } from "./monitor.ts";
 import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "./idmap.ts";
-import { childError, launch } from "./launch.ts";
+import { launch } from "./launch.ts";
 import { claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
 import { processContext } from "./process.ts";
 import { runHooks, startHookError } from "../oci/hooks.ts";
@@ -163,15 +163,11 @@ export async function start(root: string, id: string): Promise<void> {
   }
 }
 
-/** c/shim.h BK_EXEC_FAILED: the record op_exec writes to exec.fifo */
-const EXEC_FAILED = 5;
-
 /**
- * Reading exec.fifo lets the waiting child go on; it writes "0".  We read on
- * to EOF, the child's exec or exit: anything after the "0" is the record of
- * a startContainer hook that failed (c/shim.c op_hook) or of the program's
- * execve failing (op_exec: not found is exit 127 with its one line, as
- * `bunker run --rootfs` says it), and the program did not run.
+ * Reading exec.fifo lets the waiting child go on; it writes "0".  With
+ * startContainer hooks (the child runs them in the container) we read on to
+ * EOF, the child's exec or exit: anything after the "0" is the record of a
+ * hook that failed (c/shim.c op_hook), and the program did not run.
  */
 function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
   const hooks = state.hooks?.startContainer ?? [];
@@ -188,6 +184,7 @@ function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
     if (n > 0) {
       after.push(Buffer.from(buf.subarray(released ? 0 : 1, n)));
       released = true;
+      if (!hooks.length) return;
       continue;
     }
     if (n === 0 && released) break; // no writer left (before the child opens it, 0 means "not yet")
@@ -195,12 +192,7 @@ function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
     Bun.sleepSync(1);
   }
   const record = Buffer.concat(after);
-  if (record.length < 12) return;
-  const dv = new DataView(record.buffer, record.byteOffset, 12);
-  if (dv.getInt32(0, true) === -1 && dv.getInt32(4, true) === EXEC_FAILED) {
-    throw childError({ op: "exec", file: new TextDecoder().decode(record.subarray(12)), args: [], env: [] }, dv.getInt32(8, true), 0);
-  }
-  throw startHookError(hooks, record);
+  if (record.length >= 12) throw startHookError(hooks, record);
 }
 
 export function containerStatus(root: string, id: string): { state: ContainerState | undefined; status: string; dir: string } {
