@@ -213,6 +213,28 @@ static __attribute__((noreturn)) void hold_userns(void) {
   for (;;) pause();
 }
 
+/* OCI create's PID 1 after set-up (c/shim.c op_fifo_wait): wait on
+ * exec.fifo (FIFOFD, O_PATH) until `start`, write "0", then exec FILE.  It
+ * runs as the container's process already is (user, capabilities,
+ * no_new_privs, seccomp), so exec'ing the program yields the same process as
+ * the shim's exec would; meanwhile PID 1 is this sealed memfd, not bunker. */
+static __attribute__((noreturn)) void start_after_fifo(int fifofd, const char *file, char **argv) {
+  extern char **environ;
+  char p[64];
+  snprintf(p, sizeof p, "/proc/self/fd/%d", fifofd);
+  int fd = open(p, O_WRONLY | O_CLOEXEC); /* blocks until `start` opens it */
+  if (fd < 0 || write(fd, "0", 1) != 1) {
+    fprintf(stderr, "bunker: cannot wait for start on exec.fifo: %s (%s)\n", errno_name(errno), strerror(errno));
+    _exit(125);
+  }
+  close(fifofd);
+  int err = bk_exec_path(file, argv, environ);
+  int missing = err == ENOENT || err == ENOTDIR;
+  fprintf(stderr, "bunker: exec \"%s\": %s: %s (%s)\n", file, missing ? "executable file not found" : "cannot execute",
+          errno_name(err), strerror(err));
+  _exit(missing ? 127 : 126);
+}
+
 int main(int argc, char **argv) {
   /* comm, else "memfd:bunker-mo" in ps */
   if (argc == 3 && arg_value(argv[1], "--init=") && arg_value(argv[2], "--exit-fd=")) {
@@ -220,6 +242,7 @@ int main(int argc, char **argv) {
     bk_init_loop(atoi(arg_value(argv[1], "--init=")), atoi(arg_value(argv[2], "--exit-fd=")));
   }
   if (argc == 2 && !strcmp(argv[1], "--hold-userns")) hold_userns();
+  if (argc >= 4 && arg_value(argv[1], "--start-fifo=")) start_after_fifo(atoi(arg_value(argv[1], "--start-fifo=")), argv[2], argv + 3);
   (void)prctl(PR_SET_NAME, "bunker-monitor", 0, 0, 0);
   int pid = -1, pty = -1, flags = 0, sr = -1, sw = -1;
   const char *dir = NULL, *finish = NULL, *cgroup = NULL, *v;

@@ -100,6 +100,7 @@ struct child {
   int fifowfd;  /* exec.fifo's write end after start: a failing startContainer hook reports there */
   int hostpid;  /* our pid in the parent's pid namespace (from "go") */
   int initfd;   /* the init executable (a sealed memfd), exec'd as PID 1 */
+  int fifo_deferred; /* FIFO_WAIT with the monitor's memfd: EXEC exec's it to wait (op_fifo_wait) */
 };
 
 /* the plan's ops in order: for (it = plan_begin(c); plan_next(&it, &op);) */
@@ -498,9 +499,9 @@ static void op_pty(struct child *c, const struct op *op) {
   close(m);
 }
 
-static void op_fifo_wait(struct child *c) {
+/* blocks until `start` opens exec.fifo for reading, then writes "0" */
+static void fifo_wait_here(struct child *c) {
   char p[32];
-  send_msg(c->sock, BK_MSG_READY, c->op_index, 0, 0);
   fdpath(p, c->fifofd);
   int fd = open(p, O_WRONLY | O_CLOEXEC); /* blocks until `start` opens it */
   if (fd < 0) fail(c, errno, 1, 125);
@@ -509,6 +510,21 @@ static void op_fifo_wait(struct child *c) {
    * startContainer hooks passed (op_hook writes their failure here) */
   c->fifowfd = fd;
   close(c->fifofd);
+  c->fifofd = -1;
+}
+
+/* With the monitor's memfd (i: fd) the wait is deferred to the EXEC op, which
+ * exec's the monitor to wait: a process exec'd into the created container
+ * then sees a sealed memfd as PID 1's exe, never bunker's executable
+ * (CVE-2019-5736), and may look into it (it is dumpable again, as the
+ * program will be), which a rootless exec needs to join its namespaces. */
+static void op_fifo_wait(struct child *c, const struct op *op) {
+  send_msg(c->sock, BK_MSG_READY, c->op_index, 0, 0);
+  if (op->nint > 0 && c->initfd >= 0) {
+    c->fifo_deferred = 1;
+    return;
+  }
+  fifo_wait_here(c);
 }
 
 static void op_write(struct child *c, const struct op *op) {
@@ -542,12 +558,12 @@ static void close_from_except(struct child *c, unsigned from) {
   close_between(lo, 1ull << 32);
 }
 
-/* the init op's executable fd (see op_init), which close-fds must keep; -1 if none */
+/* the monitor's memfd of the init or fifo-wait op (op_init, op_fifo_wait), which close-fds must keep; -1 if none */
 static int plan_init_fd(struct child *c) {
   struct plan_iter it = plan_begin(c);
   struct op op;
   while (plan_next(&it, &op))
-    if (op.code == BK_OP_INIT && op.nint > 0) return (int)op_int(&op, 0);
+    if ((op.code == BK_OP_INIT || op.code == BK_OP_FIFO_WAIT) && op.nint > 0) return (int)op_int(&op, 0);
   return -1;
 }
 
@@ -1154,6 +1170,10 @@ static __attribute__((noreturn)) void hook_failed(struct child *c, int32_t index
 /* Runs the hook with the state JSON ({before}{host pid}{after}) on its stdin
  * and its stdout+stderr captured, killing it at the timeout. */
 static void op_hook(struct child *c, const struct op *op) {
+  if (c->fifo_deferred) { /* hooks run here, after start: wait in place */
+    c->fifo_deferred = 0;
+    fifo_wait_here(c);
+  }
   char *argv[MAX_ARGS + 1], *envp[MAX_ARGS + 1]; /* on the child's stack; op_exec's frame is not live yet */
   int32_t index = (int32_t)op_int(op, 0);
   int64_t timeout_ms = op_int(op, 1) * 1000;
@@ -1255,47 +1275,32 @@ static void op_hook(struct child *c, const struct op *op) {
 }
 
 static void op_exec(struct child *c, const struct op *op) {
-  char *argv[MAX_ARGS + 1], *envp[MAX_ARGS + 1]; /* on the child's stack (1 MiB) */
+  /* on the child's stack (1 MiB); the first three slots are for the monitor's
+   * wait (op_fifo_wait): bunker-start --start-fifo=FD FILE ARGV... */
+  char *argv[MAX_ARGS + 4], *envp[MAX_ARGS + 1];
   uint32_t argc = (uint32_t)op_int(op, 0), envc = (uint32_t)op_int(op, 1);
   if (argc > MAX_ARGS || envc > MAX_ARGS) fail(c, E2BIG, 0, 125);
   const uint8_t *p = op->s;
   const char *file;
   p = str_next(p, &file, NULL);
-  for (uint32_t k = 0; k < argc; k++) p = str_next(p, (const char **)&argv[k], NULL);
-  argv[argc] = NULL;
+  for (uint32_t k = 0; k < argc; k++) p = str_next(p, (const char **)&argv[k + 3], NULL);
+  argv[argc + 3] = NULL;
   for (uint32_t k = 0; k < envc; k++) p = str_next(p, (const char **)&envp[k], NULL);
   envp[envc] = NULL;
   reset_signals();
-  int err = ENOENT;
-  if (strchr(file, '/')) {
-    execve(file, argv, envp);
-    err = errno;
-  } else {
-    /* PATH search in the container's PATH, as execvpe would, without malloc */
-    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    for (uint32_t k = 0; k < envc; k++)
-      if (!strncmp(envp[k], "PATH=", 5)) path = envp[k] + 5;
-    size_t fl = slen(file);
-    int seen_eacces = 0;
-    char buf[PATH_BUF];
-    while (1) {
-      const char *e = strchrnul(path, ':');
-      size_t dl = (size_t)(e - path);
-      if (dl + fl + 2 < sizeof buf) {
-        memcpy(buf, path, dl);
-        size_t k = dl;
-        if (k == 0) buf[k++] = '.';
-        buf[k++] = '/';
-        memcpy(buf + k, file, fl + 1);
-        execve(buf, argv, envp);
-        if (errno == EACCES) seen_eacces = 1;
-        else if (errno != ENOENT && errno != ENOTDIR) { err = errno; break; }
-      }
-      if (!*e) break;
-      path = e + 1;
-    }
-    if (err == ENOENT && seen_eacces) err = EACCES;
+  if (c->fifo_deferred) {
+    char a1[32];
+    argv[0] = "bunker-start";
+    argv[1] = int_arg(a1, "--start-fifo=", c->fifofd);
+    argv[2] = (char *)file;
+    (void)fcntl(c->fifofd, F_SETFD, 0);
+    syscall(SYS_execveat, c->initfd, "", argv, envp, AT_EMPTY_PATH);
+    /* refused (seccomp, vm.memfd_noexec): wait here, exec directly */
+    (void)fcntl(c->fifofd, F_SETFD, FD_CLOEXEC);
+    c->fifo_deferred = 0;
+    fifo_wait_here(c);
   }
+  int err = bk_exec_path(file, argv + 3, envp);
   fail(c, err, 0, (err == ENOENT || err == ENOTDIR) ? 127 : 126);
 }
 
@@ -1404,6 +1409,9 @@ static int child_setup(void *arg) {
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(c, errno, 0, 125);
         break;
       case BK_OP_SECCOMP: op_seccomp(c, &op); break;
+      case BK_OP_NONDUMPABLE:
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail(c, errno, 0, 125);
+        break;
       case BK_OP_PTY: op_pty(c, &op); break;
       case BK_OP_SETSID:
         if (setsid() < 0 && errno != EPERM) fail(c, errno, 0, 125);
@@ -1412,7 +1420,7 @@ static int child_setup(void *arg) {
         c->fifofd = open(op_str(&op, 0, NULL), O_PATH | O_CLOEXEC);
         if (c->fifofd < 0) fail(c, errno, 0, 125);
         break;
-      case BK_OP_FIFO_WAIT: op_fifo_wait(c); break;
+      case BK_OP_FIFO_WAIT: op_fifo_wait(c, &op); break;
       case BK_OP_WRITE: op_write(c, &op); break;
       case BK_OP_UMASK: umask((mode_t)op_int(&op, 0)); break;
       case BK_OP_CLOSE_FDS: op_close_fds(c, &op); break;
@@ -1579,7 +1587,7 @@ int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out) {
   }
   memcpy(region + plan_off, plan, len);
   struct child *c = (struct child *)(region + child_off);
-  *c = (struct child){region + plan_off, len, sv[1], -1, -1, -1, -1, -1, -1, 0, -1};
+  *c = (struct child){region + plan_off, len, sv[1], -1, -1, -1, -1, -1, -1, 0, -1, 0};
   /* the cgroup namespace is made by the child after "go" (see child_main) */
   uint64_t cf = flags & ~(uint64_t)CLONE_NEWCGROUP & 0xffffffffu;
   if (flags & BK_JOIN_USERNS) cf &= ~(uint64_t)(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID);

@@ -44,7 +44,9 @@ enum bk_op {
   BK_OP_PTY = 17,       /* i: rows, cols */
   BK_OP_SETSID = 18,
   BK_OP_FIFO_OPEN = 19, /* s: path (host path of exec.fifo, opened O_PATH) */
-  BK_OP_FIFO_WAIT = 20, /* tells the parent "ready", then blocks opening the fifo */
+  BK_OP_FIFO_WAIT = 20, /* tells the parent "ready", then blocks opening the fifo; i: (optional) fd of
+                           a sealed memfd of the monitor: the EXEC that follows exec's it to wait and
+                           exec the program, so the waiting PID 1 is never bunker's executable */
   BK_OP_WRITE = 21,     /* s: path, content (e.g. /proc/self/oom_score_adj, /proc/sys/...) */
   BK_OP_UMASK = 22,     /* i: mask */
   BK_OP_CLOSE_FDS = 23, /* i: first fd to close on exec (3 + preserve_fds) */
@@ -66,6 +68,8 @@ enum bk_op {
   BK_OP_HOOK = 35,        /* s: path, state before pid, state after pid, argv..., env...;
                              i: index, timeout (s, 0 = none), argc, envc.  A startContainer hook,
                              run in the container after exec.fifo, before exec */
+  BK_OP_NONDUMPABLE = 36, /* PR_SET_DUMPABLE 0 until execve: a process of the container cannot open
+                             /proc/PID/exe (the bunker executable: CVE-2019-5736) nor ptrace this one */
   BK_OP_CHOWN_TREE = 40, /* s: dir; an image-store op, not a container's: every file under DIR that has a
                             user.containers.override_stat record gets that UID:GID, then the child
                             exits 0 (no exec) */
@@ -110,6 +114,7 @@ void bk_init_loop(int child, int exitfd) __attribute__((noreturn));
 int bk_exec_monitor(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int keep);
 int bk_read_msg(int sock, int32_t *out);
 int bk_supervise(int pid, int pty, int flags, int32_t *out);
+int bk_exec_path(const char *file, char *const argv[], char *const envp[]);
 int bk_errno(void);
 int bk_flock(int fd, int op);
 int bk_stat_dirs(const char *buf, uint32_t len, uint32_t *out);

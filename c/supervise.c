@@ -21,6 +21,40 @@
 #include <termios.h>
 #include <unistd.h>
 
+/* execve FILE as execvpe would, searching the container's PATH (from ENVP,
+ * else the default) when FILE has no slash; without malloc, async-signal-safe.
+ * Returns only on failure: the errno to report (ENOENT when not found, EACCES
+ * when only unexecutable candidates were found). */
+int bk_exec_path(const char *file, char *const argv[], char *const envp[]) {
+  if (strchr(file, '/')) {
+    execve(file, argv, envp);
+    return errno;
+  }
+  const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (int k = 0; envp[k]; k++)
+    if (!strncmp(envp[k], "PATH=", 5)) path = envp[k] + 5;
+  size_t fl = strlen(file);
+  int err = ENOENT, seen_eacces = 0;
+  char buf[4096];
+  while (1) {
+    const char *e = strchrnul(path, ':');
+    size_t dl = (size_t)(e - path);
+    if (dl + fl + 2 < sizeof buf) {
+      memcpy(buf, path, dl);
+      size_t k = dl;
+      if (k == 0) buf[k++] = '.';
+      buf[k++] = '/';
+      memcpy(buf + k, file, fl + 1);
+      execve(buf, argv, envp);
+      if (errno == EACCES) seen_eacces = 1;
+      else if (errno != ENOENT && errno != ENOTDIR) return errno;
+    }
+    if (!*e) break;
+    path = e + 1;
+  }
+  return err == ENOENT && seen_eacces ? EACCES : err;
+}
+
 /* PID 1 of a container with an init: reap everything, forward every signal
  * to CHILD, exit with its status (128+N when killed: a PID 1 cannot die of
  * the command's signal) after writing it to EXITFD (>= 0: detached run).

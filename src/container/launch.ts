@@ -31,8 +31,11 @@ export interface LaunchOptions {
 export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Launched> {
   // joining a user namespace: its setns is the first op (error reports index the ops as encoded)
   if (plan.joinUserns) plan = { ...plan, ops: [{ op: "setns", path: plan.joinUserns, nstype: CLONE_NEWUSER }, ...plan.ops] };
-  // an init exec's the small monitor program, so it does not keep a copy of this process
-  const initExe = plan.ops.some((o) => o.op === "init") ? monitorMemfd() : -1;
+  // an init exec's the small monitor program, so it does not keep a copy of this process; so does
+  // create's wait on exec.fifo (without startContainer hooks, which run in the shim after it), so
+  // that a process exec'd into the created container never sees bunker's executable as PID 1
+  const monitorExec = plan.ops.some((o) => o.op === "init") || (plan.ops.some((o) => o.op === "fifo-wait") && !plan.ops.some((o) => o.op === "hook"));
+  const initExe = monitorExec ? monitorMemfd() : -1;
   let spawned;
   try {
     spawned = spawn(encodePlan(withSharedMemory(initExe >= 0 ? withInitExe(plan, initExe) : plan)));
@@ -88,7 +91,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
 }
 
 function withInitExe(plan: Plan, fd: number): Plan {
-  return { ...plan, ops: plan.ops.map((o) => (o.op === "init" ? { ...o, exe: fd } : o)) };
+  return { ...plan, ops: plan.ops.map((o) => (o.op === "init" || o.op === "fifo-wait" ? { ...o, exe: fd } : o)) };
 }
 
 function reapIfOurs(pid: number) {
@@ -144,6 +147,7 @@ export function describeOp(op: Op | undefined): string {
     case "user": return `switch to user ${op.uid}:${op.gid}`;
     case "caps": return "set capabilities";
     case "nnp": return "set no_new_privs";
+    case "nondumpable": return "make the process non-dumpable";
     case "seccomp": return "load the seccomp filter";
     case "pty": return "open the container's terminal";
     case "setsid": return "start a new session";

@@ -303,7 +303,9 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   const { dir, state } = loadExisting(o.root, o.id);
   const st = status(dir, state);
   if (st !== "running" && st !== "created") throw new BunkerError(`cannot exec in a container that is ${st}`, { errno: "EINVAL" });
-  const ops: Op[] = [];
+  // first: the process becomes visible in the container once it has joined its pid namespace,
+  // and until execve it is bunker's executable (CVE-2019-5736): nothing inside may open its /proc/PID/exe
+  const ops: Op[] = [{ op: "nondumpable" }];
   // user first (it grants the rights to join the others), mnt last: after it, /proc is the container's
   const order: [string, number][] = [["user", K.CLONE_NEWUSER], ["ipc", K.CLONE_NEWIPC], ["uts", K.CLONE_NEWUTS], ["net", K.CLONE_NEWNET], ["cgroup", K.CLONE_NEWCGROUP], ["pid", K.CLONE_NEWPID], ["mnt", K.CLONE_NEWNS]];
   let joinsPid = false;
@@ -312,8 +314,10 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     let same = false;
     try {
       same = readlinkSync(theirs) === readlinkSync(`/proc/self/ns/${name}`);
-    } catch {
-      continue;
+    } catch (e) {
+      // a namespace type this kernel lacks; anything else must not let the process run outside the container
+      if ((e as { code?: string }).code === "ENOENT" && !existsSync(`/proc/self/ns/${name}`)) continue;
+      throw new BunkerError(`exec: cannot look up the container's ${name} namespace`, { errno: (e as { code?: string }).code ?? "EIO", path: theirs, fix: `check that container "${o.id}" is still running (bunker state ${o.id})` });
     }
     if (same) continue;
     ops.push({ op: "setns", path: theirs, nstype: flag });

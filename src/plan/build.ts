@@ -150,6 +150,9 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
   if (ctx.stdinNull && !proc.terminal) ops.push({ op: "stdin-null" });
   if (proc.terminal) ops.push({ op: "pty", rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 });
   else ops.push({ op: "setsid" });
+  // from here to execve the process is bunker's executable, and (OCI create) a process exec'd into
+  // the container could see it: non-dumpable hides its /proc/PID/exe (after the /proc/self writes above)
+  ops.push({ op: "nondumpable" });
   return { cloneFlags: flags, ops: [...ops, ...processOps(spec, ctx)] };
 }
 

@@ -26,11 +26,14 @@ export type Op =
   /** stage 0 (before user): bounding set; stage 1 (after user): effective/permitted/inheritable/ambient */
   | { op: "caps"; stage: 0 | 1; bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint }
   | { op: "nnp" }
+  /** PR_SET_DUMPABLE 0 until execve: no process in the container may open /proc/PID/exe (bunker) or ptrace it */
+  | { op: "nondumpable" }
   | { op: "seccomp"; filter: Uint8Array; flags: number }
   | { op: "pty"; rows: number; cols: number }
   | { op: "setsid" }
   | { op: "fifo-open"; path: string }
-  | { op: "fifo-wait" }
+  /** exe: the monitor's sealed memfd, which waits and exec's the program (set by launch) */
+  | { op: "fifo-wait"; exe?: number }
   | { op: "write"; path: string; content: string }
   | { op: "umask"; mask: number }
   | { op: "close-fds"; preserve: number }

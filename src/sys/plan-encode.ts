@@ -6,7 +6,7 @@ const CODES: Record<Op["op"], number> = {
   "lo-up": 10, chdir: 11, rlimit: 12, user: 13, caps: 14, nnp: 15, seccomp: 16, pty: 17, setsid: 18,
   "fifo-open": 19, "fifo-wait": 20, write: 21, umask: 22, "close-fds": 23, "stdin-null": 24, init: 25,
   exec: 26, rootfs: 27, setns: 28, fork: 29, pdeathsig: 30, stdio: 31, "exit-file": 32,
-  "copyup-open": 33, copyup: 34, hook: 35,
+  "copyup-open": 33, copyup: 34, hook: 35, nondumpable: 36,
   "chown-tree": 40,
   "copy-layers": 41,
 };
@@ -47,12 +47,13 @@ function fields(o: Op): { ints: (bigint | number)[]; strs: (string | Uint8Array)
     case "chown-tree": return { ints: [], strs: [o.path] };
     case "copy-layers": return { ints: [], strs: [o.dest, ...o.layers] };
     case "hook": return { ints: [o.index, o.timeout, o.args.length, o.env.length], strs: [o.path, o.stateBeforePid, o.stateAfterPid, ...o.args, ...o.env] };
-    case "init": return { ints: o.exe === undefined ? [] : [o.exe], strs: [] };
+    case "init":
+    case "fifo-wait": return { ints: o.exe === undefined ? [] : [o.exe], strs: [] };
     case "fork":
     case "lo-up":
     case "nnp":
+    case "nondumpable":
     case "setsid":
-    case "fifo-wait":
     case "stdin-null": return { ints: [], strs: [] };
   }
 }

@@ -3,3 +3,4 @@
 export * from "./rootfs.ts";
 export * from "./bunker.ts";
 export * from "./pty.ts";
+export * from "./probe.ts";

@@ -37,7 +37,9 @@ describe("buildPlan from run flags", () => {
     expect(k.indexOf("lo-up")).toBeGreaterThan(0);
     expect(k.indexOf("hostname")).toBeLessThan(k.indexOf("pivot"));
     expect(k.slice(-3)).toEqual(["user", "chdir", "exec"]);
-    expect(k.indexOf("close-fds")).toBe(k.indexOf("setsid") + 1);
+    // non-dumpable from the end of set-up to execve (CVE-2019-5736), after the /proc/self writes
+    expect(k.indexOf("nondumpable")).toBe(k.indexOf("setsid") + 1);
+    expect(k.indexOf("close-fds")).toBe(k.indexOf("nondumpable") + 1);
     expect(k).toContain("stdin-null");
     expect(p.ops[0]).toEqual({ op: "rootfs", path: "/r", mount: undefined, propagation: K.MS_PRIVATE });
     expect(p.ops.at(-1)).toEqual({ op: "exec", file: "/bin/sh", args: ["/bin/sh", "-c", "true"], env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=box", "HOME=/root"] });
