@@ -1,6 +1,6 @@
 // bunker exec [-t] [-d] [--pid-file F] [--process FILE] [--console-socket S] [-e K=V] [--cwd D] [-u U[:G]] [--preserve-fds N] ID [CMD...]
 import { readBounded } from "../json.ts";
-import { flag, flagBool, flagInt, flagList, parseFlags } from "./args.ts";
+import { flag, flagBool, flagInt, flagList, parseFlags, parseId } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { execInContainer } from "../container/lifecycle.ts";
 import { stateRoot } from "../container/paths.ts";
@@ -11,7 +11,7 @@ import { DEFAULT_PATH } from "../oci/run-spec.ts";
 import { parseProcess } from "../oci/validate.ts";
 import { debugLog } from "./log.ts";
 
-const FLAGS = [
+export const FLAGS = [
   { names: ["tty", "t"] },
   { names: ["interactive", "i"] },
   { names: ["detach", "d"] },
@@ -46,8 +46,9 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     const base = state?.process;
     const env = [...(base?.env ?? [`PATH=${DEFAULT_PATH}`]), ...flagList(p, "env")];
     const user = flag(p, "user");
-    const [uid, gid] = user ? user.split(":").map(Number) : [base?.user.uid ?? 0, base?.user.gid ?? 0];
-    if (user && (!Number.isInteger(uid) || (gid !== undefined && !Number.isInteger(gid)))) throw new BunkerError(`exec: --user must be UID[:GID] (got "${user}")`, { errno: "EINVAL" });
+    const ids = user?.split(":");
+    if (ids && ids.length > 2) throw new BunkerError(`exec: --user must be UID[:GID] (got "${user}")`, { errno: "EINVAL" });
+    const [uid, gid] = ids ? ids.map((id) => parseId(id, "exec: --user")) : [base?.user.uid ?? 0, base?.user.gid ?? 0];
     proc = {
       ...base,
       terminal: flagBool(p, "tty"),
@@ -55,7 +56,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
       args,
       env,
       cwd: flag(p, "cwd") ?? base?.cwd ?? "/",
-      user: { ...(base?.user ?? {}), uid: uid!, gid: gid ?? uid!, additionalGids: flagList(p, "additional-gids").map(Number) },
+      user: { ...(base?.user ?? {}), uid: uid!, gid: gid ?? uid!, additionalGids: flagList(p, "additional-gids").map((id) => parseId(id, "exec: --additional-gids")) },
       noNewPrivileges: flagBool(p, "no-new-privs") || base?.noNewPrivileges,
     };
   }
