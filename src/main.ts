@@ -78,6 +78,10 @@ global options: --debug, --root DIR (containers' state), --data-root DIR (image 
   kernel allows it in a user namespace, else copy; also $BUNKER_STORAGE_DRIVER),
   --cgroup-manager cgroupfs|systemd|disabled
 
+Errors are one line on stderr: exit 125 (126/127: the program cannot be run or is not found).
+config.json, --process and --resources files, manifests, image configs and archive indexes
+are read within size and nesting bounds (README: Untrusted input) and checked field by field.
+
 Run 'bunker COMMAND --help' for a command's flags.`;
 
 const g: GlobalOptions = { debug: false, logFormat: "text" };
