@@ -139,15 +139,19 @@ function syntaxErrorAt(text: string): { offset: number; problem: string } {
 
 const invalid = (msg: string, fix?: string) => new BunkerError(msg, { errno: "EINVAL", fix });
 
+/** refuses SIZE bytes of FILE, a document of KIND, when they are more than KIND's limit (before reading them, where the size is known) */
+export function checkJsonSize(size: number, file: string, kind: JsonKind): void {
+  const limit = JSON_LIMITS[kind];
+  if (size > limit) throw invalid(`${file}: too large: ${size} bytes, at most ${limit} are read`, "is it the right file?");
+}
+
 /**
  * DOC (text, or bytes decoded as UTF-8, invalid sequences as U+FFFD) as a
  * JSON value, read as a document of KIND from FILE: too large, too deeply
  * nested or not JSON is one BunkerError naming FILE and where.
  */
 export function parseJson(doc: string | Uint8Array, file: string, kind: JsonKind): unknown {
-  const limit = JSON_LIMITS[kind];
-  const size = typeof doc === "string" ? Buffer.byteLength(doc) : doc.length;
-  if (size > limit) throw invalid(`${file}: too large: ${size} bytes, at most ${limit} are read`, "is it the right file?");
+  checkJsonSize(typeof doc === "string" ? Buffer.byteLength(doc) : doc.length, file, kind);
   const text = typeof doc === "string" ? doc : new TextDecoder().decode(doc);
   const deep = tooDeepAt(text, MAX_JSON_DEPTH);
   if (deep >= 0) throw invalid(`${file}: JSON nested deeper than ${MAX_JSON_DEPTH} levels ${where(text, deep)}`);
@@ -170,7 +174,7 @@ export function readBounded(path: string, kind: JsonKind, what: string, fix?: st
   try {
     fd = path === "-" ? 0 : openSync(path, "r");
     const st = fstatSync(fd);
-    if (st.isFile() && st.size > limit) throw invalid(`${path}: too large: ${st.size} bytes, at most ${limit} are read`, "is it the right file?");
+    if (st.isFile()) checkJsonSize(st.size, path, kind);
     const chunks: Uint8Array[] = [];
     let total = 0;
     for (;;) {

@@ -23,6 +23,7 @@ import { formatReference, parseReference, repoName, shortName } from "./referenc
 import type { BlobRange, Store } from "./store.ts";
 import { TarReader, type TarEntry } from "./tar.ts";
 import { padding, TAR_END, tarHeader } from "./tarwriter.ts";
+import { checkJsonSize } from "../json.ts";
 import { type DockerManifestEntry, parseDockerManifest, parseImageConfig, parseLayoutIndex, parseManifest } from "./documents.ts";
 import { MT, type Descriptor, type ImageConfigFile, type Manifest, type Platform } from "./types.ts";
 
@@ -75,8 +76,9 @@ class InPlace implements FileRef, BlobRange {
   }
 }
 
-/** the bytes of REF (a small file: JSON) */
-function readRef(ref: FileRef): Uint8Array {
+/** the bytes of REF (a small file: JSON), NAME in the archive */
+function readRef(ref: FileRef, name: string): Uint8Array {
+  checkJsonSize(ref.size, name, "image"); // before it is read: an archive's manifest.json may claim any size
   if (!(ref instanceof InPlace)) return readFileSync(ref.path);
   const out = new Uint8Array(ref.size);
   let at = 0;
@@ -286,7 +288,7 @@ async function loadDocker(store: Store, src: Source, entries: DockerManifestEntr
   const out: Loaded[] = [];
   for (const ent of entries) {
     const cfgRef = need(src, ent.Config, `config ${ent.Config}`);
-    const config = parseImageConfig(readRef(cfgRef), norm(ent.Config));
+    const config = parseImageConfig(readRef(cfgRef, norm(ent.Config)), norm(ent.Config));
     const configDigest = await commit(store, cfgRef);
     const zstd = ent.Layers.some((l) => layerMediaType(need(src, l, `layer ${l}`), false) === MT.ociLayerZstd);
     const layers: Descriptor[] = [];
@@ -313,21 +315,23 @@ async function loadDocker(store: Store, src: Source, entries: DockerManifestEntr
 async function ociManifest(store: Store, src: Source, desc: Descriptor, platform: Platform, pending: Map<string, BlobRange>, depth = 0): Promise<string> {
   const ref = need(src, `blobs/sha256/${digestHex(desc.digest)}`, `blob ${desc.digest}`);
   if (ref.digest !== desc.digest) throw digestMismatch(`archive blob`, desc.digest, ref.digest);
-  const { index, manifest: doc } = parseManifest(readRef(ref), `blobs/sha256/${digestHex(desc.digest)}`, desc.mediaType);
+  const name = `blobs/sha256/${digestHex(desc.digest)}`;
+  const { index, manifest: doc } = parseManifest(readRef(ref, name), name, desc.mediaType);
   if (index) {
     if (depth > 4) throw new BunkerError("OCI index nesting too deep", { errno: "ELOOP" });
     return ociManifest(store, src, choosePlatform(index.manifests, platform, `index ${desc.digest}`), platform, pending, depth + 1);
   }
   const blob = (d: Descriptor) => need(src, `blobs/sha256/${digestHex(d.digest)}`, `blob ${d.digest}`);
   const cfgRef = blob(doc.config);
-  parseImageConfig(readRef(cfgRef), `blobs/sha256/${digestHex(doc.config.digest)}`);
+  const cfgName = `blobs/sha256/${digestHex(doc.config.digest)}`;
+  parseImageConfig(readRef(cfgRef, cfgName), cfgName);
   await commit(store, cfgRef, doc.config.digest);
   for (const d of doc.layers) await commitLayer(store, blob(d), d.digest, undefined, pending);
   return commit(store, ref, desc.digest);
 }
 
 async function loadOci(store: Store, src: Source, platform: Platform, pending: Map<string, BlobRange>): Promise<Loaded[]> {
-  const index = parseLayoutIndex(readRef(need(src, "index.json", "index.json")), "index.json");
+  const index = parseLayoutIndex(readRef(need(src, "index.json", "index.json"), "index.json"), "index.json");
   const out: Loaded[] = [];
   for (const desc of index.manifests) {
     const manifestDigest = await ociManifest(store, src, desc, platform, pending);
@@ -357,7 +361,7 @@ export async function loadArchive(store: Store, file: string, platform = hostPla
   const pending = new Map<string, BlobRange>();
   try {
     const dockerManifest = src.file("manifest.json");
-    if (dockerManifest) loaded = await loadDocker(store, src, parseDockerManifest(readRef(dockerManifest), "manifest.json"), pending);
+    if (dockerManifest) loaded = await loadDocker(store, src, parseDockerManifest(readRef(dockerManifest, "manifest.json"), "manifest.json"), pending);
     else if (src.file("index.json")) loaded = await loadOci(store, src, platform, pending);
     else throw new BunkerError("not an image archive: neither manifest.json nor index.json found", { errno: "EINVAL", path: file, fix: "use a docker save, oci-archive or OCI layout" });
   } finally {

@@ -8,6 +8,7 @@ import { closeSync, existsSync, openSync, rmSync, statSync, writeSync } from "no
 import { join } from "node:path";
 import { BunkerError } from "../errors.ts";
 import { chainIds, digestHex, digestMismatch, Hasher } from "./digest.ts";
+import { checkJsonSize } from "../json.ts";
 import { parseImageConfig, parseManifest } from "./documents.ts";
 import { choosePlatform, formatPlatform, hostPlatform } from "./platform.ts";
 import { formatReference, parseReference, repoName, type Reference } from "./reference.ts";
@@ -61,6 +62,8 @@ export async function pullImage(store: Store, ref: string, opts: PullOptions = {
   if (!doc.manifest) throw new BunkerError(`${where}: an index names another index for ${formatPlatform(opts.platform ?? hostPlatform())}`, { errno: "EOPNOTSUPP", fix: "pull the inner index's digest" });
   const manifest = doc.manifest;
 
+  // the config is read whole: refused before its download when the manifest says it is too large
+  checkJsonSize(manifest.config.size, `${where}: config ${manifest.config.digest}`, "image");
   await fetchBlob(store, reg, repo, manifest.config, opts.attempts ?? 5);
   const diffIds = parseImageConfig(store.readBlob(manifest.config.digest), `${where}: config ${manifest.config.digest}`).rootfs.diff_ids;
   const release = store.inflight([manifestDigest, manifest.config.digest, ...manifest.layers.map((l) => l.digest)], chainIds(diffIds));

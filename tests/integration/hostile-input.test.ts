@@ -210,6 +210,10 @@ for (const as of USERS) {
           expect(oneLine(r.stderr)).toBe(`bunker: ${msg}${EINVAL}`);
           expect(r.code).toBe(125);
         }
+        // 33 MiB of manifest.json: refused by its size in the tar header, never read
+        const huge = await load(manifestJson(`[${" ".repeat(33 << 20)}]`));
+        expect(oneLine(huge.stderr)).toBe(`bunker: manifest.json: too large: 34603010 bytes, at most 33554432 are read${EINVAL} — is it the right file?`);
+        expect(huge.code).toBe(125);
       });
 
       test("docker-archive image config without rootfs, or with a bad diff_id", async () => {

@@ -32,6 +32,8 @@ const hostile: Record<string, Uint8Array> = {
   "lib/empty:1": enc.encode("{}"),
   "lib/deep:1": enc.encode(`{"schemaVersion":2,"layers":${"[".repeat(2_000_000)}${"]".repeat(2_000_000)}}`),
   "lib/badcfg:1": enc.encode(JSON.stringify({ ...amd.manifest, config: { ...amd.manifest.config, digest: `sha256:${badConfigDigest}`, size: badConfig.length } })),
+  "lib/bigcfg:1": enc.encode(JSON.stringify({ ...amd.manifest, config: { ...amd.manifest.config, size: 2 ** 40 } })),
+  "lib/huge:1": new Uint8Array(5 << 20).fill(0x20),
 };
 
 type Mode = "anon" | "bearer" | "basic";
@@ -194,6 +196,8 @@ describe("pull", () => {
     const cases: [string, RegExp][] = [
       ["lib/empty:1", /^bunker: 127\.0\.0\.1:\d+\/lib\/empty:1: manifest: schemaVersion: is required: EINVAL \(Invalid argument\)$/],
       ["lib/deep:1", /^bunker: 127\.0\.0\.1:\d+\/lib\/deep:1: manifest: JSON nested deeper than 100 levels at line 1, column 128 \(byte 127\): EINVAL \(Invalid argument\)$/],
+      ["lib/bigcfg:1", new RegExp(`^bunker: 127\\.0\\.0\\.1:\\d+/lib/bigcfg:1: config ${amd.configDigest}: too large: 1099511627776 bytes, at most 33554432 are read: EINVAL \\(Invalid argument\\) — is it the right file\\?$`)],
+      ["lib/huge:1", /^bunker: manifest lib\/huge:1 is too large \(5242880 bytes, at most 4194304 are read\): EFBIG \(File too large\)$/],
       ["lib/badcfg:1", new RegExp(`^bunker: 127\\.0\\.0\\.1:\\d+/lib/badcfg:1: config sha256:${badConfigDigest}: rootfs: is required: EINVAL \\(Invalid argument\\)$`)],
     ];
     for (const [ref, msg] of cases) {
