@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -315,6 +316,37 @@ static void op_bind(struct child *c, const struct op *op) {
   }
 }
 
+/* linux.devices as root (no user namespace): the node made inside the root
+ * (RESOLVE_IN_ROOT for its directory), an existing file replaced, as runc */
+static void op_mknod(struct child *c, const struct op *op) {
+  const char *path = op_str(op, 0, NULL);
+  char buf[PATH_BUF];
+  size_t n = slen(path);
+  if (n + 1 >= sizeof buf) fail(c, ENAMETOOLONG, 0, 125);
+  memcpy(buf, path, n + 1);
+  size_t k = n;
+  while (k > 0 && buf[k - 1] != '/') k--;
+  const char *name = buf + k;
+  if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) fail(c, EINVAL, 0, 125);
+  int dfd;
+  if (k > 1) {
+    buf[k - 1] = 0;
+    dfd = open_in_root(c, buf, BK_MKDIR);
+  } else {
+    dfd = open_in_root(c, "/", 0);
+  }
+  if (dfd < 0) fail(c, -dfd, 1, 125);
+  mode_t mode = (mode_t)op_int(op, 0);
+  dev_t dev = makedev((unsigned)op_int(op, 1), (unsigned)op_int(op, 2));
+  if (mknodat(dfd, name, mode, dev) < 0) {
+    if (errno != EEXIST || unlinkat(dfd, name, 0) < 0 || mknodat(dfd, name, mode, dev) < 0) fail(c, errno, 2, 125);
+  }
+  if (fchownat(dfd, name, (uid_t)op_int(op, 3), (gid_t)op_int(op, 4), AT_SYMLINK_NOFOLLOW) < 0) fail(c, errno, 3, 125);
+  /* mknod's mode went through the umask */
+  if (fchmodat(dfd, name, mode & 07777, 0) < 0) fail(c, errno, 4, 125);
+  close(dfd);
+}
+
 static void op_symlink(struct child *c, const struct op *op) {
   const char *target = op_str(op, 0, NULL), *link = op_str(op, 1, NULL);
   char buf[PATH_BUF];
@@ -519,6 +551,9 @@ static void fifo_wait_here(struct child *c) {
  * (CVE-2019-5736), and may look into it (it is dumpable again, as the
  * program will be), which a rootless exec needs to join its namespaces. */
 static void op_fifo_wait(struct child *c, const struct op *op) {
+  /* the open for writing comes after "ready", when create has gone: whether
+   * this user may make it is checked now, while the error can still be told */
+  if (syscall(SYS_faccessat2, c->fifofd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 && errno != ENOSYS) fail(c, errno, 0, 125);
   send_msg(c->sock, BK_MSG_READY, c->op_index, 0, 0);
   if (op->nint > 0 && c->initfd >= 0) {
     c->fifo_deferred = 1;
@@ -1409,6 +1444,7 @@ static int child_setup(void *arg) {
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(c, errno, 0, 125);
         break;
       case BK_OP_SECCOMP: op_seccomp(c, &op); break;
+      case BK_OP_MKNOD: op_mknod(c, &op); break;
       case BK_OP_NONDUMPABLE:
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail(c, errno, 0, 125);
         break;

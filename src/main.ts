@@ -1,5 +1,6 @@
 // bunker: argv -> command.  Commands are imported lazily so `bunker run`
 // does not pay for parsing the image or OCI code.
+import { closeSync, openSync } from "node:fs";
 import { BunkerError } from "./errors.ts";
 import type { Command, GlobalOptions } from "./cli/global.ts";
 import { reportError } from "./cli/report.ts";
@@ -86,6 +87,14 @@ Run 'bunker COMMAND --help' for a command's flags.`;
 
 const g: GlobalOptions = { debug: false, logFormat: "text" };
 
+function createLog(path: string): void {
+  try {
+    closeSync(openSync(path, "a", 0o600));
+  } catch (e) {
+    throw new BunkerError("cannot open --log", { errno: (e as { code?: string }).code ?? "EIO", path, fix: "give a writable path (its directory must exist)" });
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   let i = 0;
   for (; i < argv.length; i++) {
@@ -109,6 +118,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     } else break;
   }
+  // runc opens --log at start: the file exists afterwards, even when nothing was logged
+  if (g.log) createLog(g.log);
   const cmd = argv[i];
   if (!cmd) {
     console.error(USAGE);

@@ -10,6 +10,7 @@ import type { Process } from "../oci/spec.ts";
 import { DEFAULT_PATH } from "../oci/run-spec.ts";
 import { parseProcess } from "../oci/validate.ts";
 import { debugLog } from "./log.ts";
+import { CAPABILITIES, normalizeCapName } from "../oci/caps.ts";
 
 export const FLAGS = [
   { names: ["tty", "t"] },
@@ -59,6 +60,15 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
       user: { ...(base?.user ?? {}), uid: uid!, gid: gid ?? uid!, additionalGids: flagList(p, "additional-gids").map((id) => parseId(id, "exec: --additional-gids")) },
       noNewPrivileges: flagBool(p, "no-new-privs") || base?.noNewPrivileges,
     };
+  }
+  // runc's --cap: added to the bounding, effective and permitted sets (and ambient when the
+  // process has inheritable ones, which ambient needs); a process without a capabilities
+  // object has every capability already
+  const caps = flagList(p, "cap").flatMap((c) => (normalizeCapName(c, "exec --cap") === "ALL" ? CAPABILITIES : [normalizeCapName(c, "exec --cap")]));
+  if (caps.length && proc.capabilities) {
+    const add = (set: string[] | undefined) => [...new Set([...(set ?? []), ...caps])];
+    const c = proc.capabilities;
+    proc = { ...proc, capabilities: { ...c, bounding: add(c.bounding), effective: add(c.effective), permitted: add(c.permitted), ...(c.inheritable ? { ambient: add(c.ambient) } : {}) } };
   }
   return execInContainer({
     root,

@@ -5,6 +5,7 @@ import { stateRoot } from "../container/paths.ts";
 import { checkId, containerDir, isAlive, lockContainer, readState, notFound } from "../container/state.ts";
 import { killEverything } from "../container/lifecycle.ts";
 import { removeOwnedTree } from "../container/cleanup.ts";
+import { endLogWriter } from "../container/log-writer.ts";
 import { BunkerError } from "../errors.ts";
 import { openCgroup } from "../cgroup/index.ts";
 
@@ -24,6 +25,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
         killEverything(state);
       }
       if (state.cgroup) openCgroup(state.cgroup).remove();
+      endLogWriter(dir); // it drains what the container wrote last, then exits by itself
     } finally {
       release();
     }

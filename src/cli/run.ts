@@ -12,6 +12,7 @@ import { stateRoot } from "../container/paths.ts";
 import { recordImageUse } from "../container/image-use.ts";
 import { removeOwnedTree } from "../container/cleanup.ts";
 import { becomeMonitor } from "../container/monitor.ts";
+import { endLogWriter, parseLogOptions, startLogWriter, type LogWriter } from "../container/log-writer.ts";
 import { errnoName } from "../sys/errno.ts";
 import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
@@ -47,6 +48,7 @@ export const FLAGS: FlagSpec[] = [
   { names: ["name"], value: true },
   { names: ["entrypoint"], value: true },
   { names: ["detach", "d"] },
+  { names: ["log-opt"], value: true, multi: true },
   { names: ["pull"], value: true },
   { names: ["cgroup-parent"], value: true },
   ...RESOURCE_FLAGS,
@@ -55,6 +57,11 @@ export const FLAGS: FlagSpec[] = [
 
 const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
        bunker run [OPTIONS] IMAGE [CMD [ARG...]]
+       bunker run -b BUNDLE [-d] [--pid-file F] [--console-socket S] [--keep] ID   (runc's run)
+
+runc's form is chosen when -b/--bundle, --console-socket, --pid-file, --keep,
+--no-new-keyring or --no-subreaper comes before the first argument; anything
+else is the docker form, wherever it runs (in a bundle directory: -b . ID).
 
   --rootfs DIR|host     the container's root directory; "host" = sandbox of the host's
                         /usr, /bin, /lib*, /etc (read-only), private /tmp, cwd read-write
@@ -76,6 +83,8 @@ const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
   --no-pivot            use MS_MOVE + chroot instead of pivot_root
   -d, --detach          run in the background: prints the id; output goes to
                         'bunker logs ID'; 'bunker ps', 'stop', 'rm' manage it
+  --log-opt max-size=SIZE   (-d) rotate the log when it would pass SIZE (default 10m; -1: never)
+  --log-opt max-file=N      (-d) keep N files: log, log.1 .. log.N-1 (default 3)
   --entrypoint CMD      (IMAGE) replace the image's Entrypoint ("" clears it)
   --pull missing|never|always   (IMAGE) when to pull (default missing)
 
@@ -157,12 +166,26 @@ export function parseUser(spec: string, etc: string | undefined): { uid: number;
 
 const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
 
-/** runc's `run [-b DIR] ID` when a bundle is meant, else docker-style */
-function isOciRun(argv: string[]): boolean {
-  if (argv.some((a) => a === "-b" || a === "--bundle" || a.startsWith("--bundle="))) return true;
-  if (argv.some((a) => a === "--rootfs" || a.startsWith("--rootfs="))) return false;
-  const positional = argv.filter((a) => !a.startsWith("-"));
-  return positional.length === 1 && existsSync("config.json");
+/** the flags only runc's `run` has: any of them makes `bunker run` the OCI form */
+const OCI_RUN_FLAGS = new Set(["-b", "--bundle", "--console-socket", "--pid-file", "--keep", "--no-new-keyring", "--no-subreaper"]);
+
+/**
+ * runc's `run [OPTIONS] ID` or docker's `run [OPTIONS] IMAGE|--rootfs DIR [CMD]`:
+ * the OCI form when one of OCI_RUN_FLAGS comes before the first positional
+ * argument, the docker form otherwise — the same wherever it runs (a
+ * config.json in the directory does not change it: runc's form there is
+ * `bunker run -b . ID`).
+ */
+export function isOciRun(argv: string[]): boolean {
+  const takesValue = new Set(FLAGS.filter((f) => f.value).flatMap((f) => f.names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`))));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--" || !a.startsWith("-") || a === "-") return false;
+    const name = a.startsWith("--") && a.includes("=") ? a.slice(0, a.indexOf("=")) : a;
+    if (OCI_RUN_FLAGS.has(name)) return true;
+    if (takesValue.has(name) && !a.includes("=")) i++;
+  }
+  return false;
 }
 
 export default async function run(argv: string[], g: GlobalOptions): Promise<number> {
@@ -175,7 +198,15 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   const rootfsFlag = flag(p, "rootfs");
   const imageRef = rootfsFlag ? undefined : p.rest[0];
   if (!rootfsFlag && !imageRef) throw new BunkerError("run: no image and no --rootfs given", { errno: "EINVAL", fix: "bunker run IMAGE [CMD], bunker run --rootfs DIR -- CMD, or --rootfs host for a sandbox of the host" });
-  const image = imageRef ? await openImage(imageRef, g, flag(p, "pull")) : undefined;
+  let image: OpenedImage | undefined;
+  try {
+    image = imageRef ? await openImage(imageRef, g, flag(p, "pull")) : undefined;
+  } catch (e) {
+    // runc's habit, `run ID` in a bundle directory: say how to ask for it
+    if (e instanceof BunkerError && p.rest.length === 1 && existsSync("config.json"))
+      throw new BunkerError(e.message, { ...e.detail, fix: `${e.detail.fix ? `${e.detail.fix}; or ` : ""}to run the OCI bundle in this directory: bunker run -b . ${imageRef}` });
+    throw e;
+  }
   let args = image ? imageArgs(image.config, p.rest.slice(1), flag(p, "entrypoint")) : p.rest;
   if (args.length === 0) throw new BunkerError("run: no command given", { errno: "EINVAL", fix: image ? `the image has no Cmd or Entrypoint: bunker run ${imageRef} CMD` : "bunker run --rootfs DIR -- CMD [ARG...]" });
 
@@ -218,6 +249,8 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   const detach = flagBool(p, "detach");
   if (detach && (tty || flagBool(p, "interactive"))) throw new BunkerError("run: -d cannot be combined with -t or -i", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
   const interactive = flagBool(p, "interactive");
+  if (!detach && flagList(p, "log-opt").length) throw new BunkerError("run: --log-opt is for a detached container's log", { errno: "EINVAL", fix: "add -d, or drop --log-opt" });
+  const logOptions = detach ? parseLogOptions(flagList(p, "log-opt")) : undefined;
   const preserveFds = flagInt(p, "preserve-fds", "run") ?? 0;
   const { resources, oomKillGroup } = resourcesFromParsed(p);
 
@@ -233,6 +266,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     throw new BunkerError("run: cannot create the container's state directory", { errno: (e as { code?: string }).code, path: dir });
   }
   let keep = false; // a detached container keeps its state dir until `bunker rm`
+  let logWriter: LogWriter | undefined;
   try {
     const etcFiles = writeEtcFiles(dir, hostname, host ? "/etc" : image ? undefined : `${rootfs}/etc`);
     const cwd = flag(p, "workdir") ?? (host ? process.cwd() : image?.config.WorkingDir || "/");
@@ -293,6 +327,15 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       maps,
       etcFiles,
     });
+    // detached: the output goes through a pipe to a rotating log writer outside the container
+    if (logOptions) {
+      try {
+        logWriter = startLogWriter(dir, logOptions);
+      } catch (e) {
+        if (!(e instanceof BunkerError)) throw e;
+        process.stderr.write(`bunker: note: ${e.message} (${e.errnoName}): the log is written unbounded, without rotation\n`);
+      }
+    }
     const plan = buildPlan(spec, {
       rootMount,
       symlinks,
@@ -301,7 +344,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       // detached: an init is PID 1 and records the command's exit status; the container outlives bunker
       init: flagBool(p, "init") || detach,
       dieWithParent: !detach,
-      log: detach ? `${dir}/log` : undefined,
+      log: detach ? (logWriter?.path ?? `${dir}/log`) : undefined,
       exitFile: detach ? `${dir}/exit` : undefined,
       noPivot: flagBool(p, "no-pivot"),
     });
@@ -314,7 +357,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       plan.joinUserns = shared.path;
       debug?.(`user namespace: bunker's shared one (held by pid ${shared.pid})`);
     }
-    const cg = await createCgroup({ id, resources, parent: flag(p, "cgroup-parent"), manager: g.cgroupManager, oomKillGroup });
+    const cg = await createCgroup({ id, resources, parent: flag(p, "cgroup-parent"), manager: g.cgroupManager, oomKillGroup, onNote: debug });
     if (cg) {
       saveCgroupPath(dir, cg.path);
       debug?.(`cgroup: ${cg.path}`);
@@ -361,7 +404,11 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       if (!keepCgroup) cg?.remove();
     }
   } finally {
-    if (!keep) await removeOwnedTree(dir, maps);
+    if (logWriter) closeFd(logWriter.fd); // the container holds the pipe now (if it started): the writer ends with it
+    if (!keep) {
+      if (logWriter) endLogWriter(dir);
+      await removeOwnedTree(dir, maps);
+    }
   }
 }
 
@@ -397,7 +444,8 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
   const { prepareImageRootfs, readImageFile } = await import("../image/rootfs.ts");
   const { chooseStorageDriver } = await import("../image/driver.ts");
   const storage = await chooseStorageDriver({ flag: g.storageDriver, dataRoot });
-  const img = await prepareImageRootfs(ref, { dataRoot, pull: pull as "missing" | "never" | "always" | undefined });
+  const { layerLimits } = await import("./pull.ts"); // $BUNKER_MAX_LAYER_SIZE, $BUNKER_STORAGE_RESERVE
+  const img = await prepareImageRootfs(ref, { dataRoot, pull: pull as "missing" | "never" | "always" | undefined, limits: layerLimits() });
   for (const n of img.notes) process.stderr.write(`bunker: note: ${n}\n`);
   const passwd = readImageFile(img.lowerDirs, "/etc/passwd") ?? "", group = readImageFile(img.lowerDirs, "/etc/group") ?? "";
   if (!forced && storage.driver === "overlay") {

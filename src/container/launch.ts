@@ -148,6 +148,7 @@ export function describeOp(op: Op | undefined): string {
     case "caps": return "set capabilities";
     case "nnp": return "set no_new_privs";
     case "nondumpable": return "make the process non-dumpable";
+    case "mknod": return `create device ${op.path}`;
     case "seccomp": return "load the seccomp filter";
     case "pty": return "open the container's terminal";
     case "setsid": return "start a new session";

@@ -1,5 +1,5 @@
 // OCI lifecycle: create (set up, wait on exec.fifo), start, kill, delete, exec.
-import { chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import type { Bundle } from "../oci/bundle.ts";
 import type { Process, Spec } from "../oci/spec.ts";
@@ -12,9 +12,10 @@ import { becomeMonitor } from "./monitor.ts";
 import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
-import { claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
+import { writePidFile, claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
 import { processContext } from "./process.ts";
 import { runHooks, startHookError } from "../oci/hooks.ts";
+import { endLogWriter } from "./log-writer.ts";
 import { createCgroup, openCgroup, type ContainerCgroup } from "../cgroup/index.ts";
 
 export interface CreateOptions {
@@ -23,6 +24,8 @@ export interface CreateOptions {
   bundle: Bundle;
   pidFile?: string;
   consoleSocket?: string;
+  /** process.terminal without consoleSocket: the pty master goes to the caller (runc run's own terminal) */
+  onPty?: (fd: number) => void;
   noPivot?: boolean;
   preserveFds?: number;
   cgroupManager?: "cgroupfs" | "systemd" | "disabled";
@@ -54,12 +57,15 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
   let cgroup: ContainerCgroup | undefined;
   try {
     const fifo = `${dir}/exec.fifo`;
-    mkfifo(fifo, 0o600);
+    // 0622 as runc's: the container's process opens it for writing after its switch to
+    // process.user, whoever that is; only `start` reads it.  chmod: mkfifo's mode is masked by the umask
+    mkfifo(fifo, 0o622);
+    chmodSync(fifo, 0o622);
     // the container's root opens it: as root with a map like 0 -> 1001 that is not us (runc does the same)
     const maps = mapsOf(spec);
     const hostRoot = (m: IdMaps["uid"] | undefined, own: number) => m?.find((x) => x.containerID === 0)?.hostID ?? own;
     if (process.getuid!() === 0 && maps) chownSync(fifo, hostRoot(maps.uid, 0), hostRoot(maps.gid, 0));
-    if (spec.process?.terminal && !o.consoleSocket) throw new BunkerError("create: process.terminal is true but no --console-socket was given", { errno: "EINVAL", fix: "pass --console-socket PATH (or set terminal to false)" });
+    if (spec.process?.terminal && !o.consoleSocket && !o.onPty) throw new BunkerError("create: process.terminal is true but no --console-socket was given", { errno: "EINVAL", fix: "pass --console-socket PATH (or set terminal to false; bunker run -b, not detached, uses its own terminal)" });
     const state: ContainerState = {
       ociVersion: spec.ociVersion ?? OCI_VERSION,
       id: o.id,
@@ -90,7 +96,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     // prestart, createRuntime and createContainer all run here: the namespaces exist, nothing is mounted yet
     const hooksBeforeGo = (["prestart", "createRuntime", "createContainer"] as const).filter((k) => spec.hooks?.[k]?.length);
     // linux.resources and linux.cgroupsPath: applied, or an error saying why not (never silently ignored)
-    const cg = await createCgroup({ id: o.id, resources: spec.linux?.resources, cgroupsPath: spec.linux?.cgroupsPath, manager: o.cgroupManager });
+    const cg = await createCgroup({ id: o.id, resources: spec.linux?.resources, cgroupsPath: spec.linux?.cgroupsPath, manager: o.cgroupManager, onNote: o.debug });
     cgroup = cg ?? undefined;
     state.cgroup = cg?.path;
     const c = await launch(plan, {
@@ -105,7 +111,8 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
         : undefined,
     });
     pid = c.pid;
-    if (c.pty >= 0) {
+    if (c.pty >= 0 && !o.consoleSocket && o.onPty) o.onPty(c.pty);
+    else if (c.pty >= 0) {
       try {
         sendFd(o.consoleSocket!, c.pty);
       } finally {
@@ -115,7 +122,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     state.pid = c.pid;
     state.pidStart = pidStartTime(c.pid) ?? "";
     writeState(dir, state);
-    if (o.pidFile) writeFileSync(o.pidFile, String(c.pid));
+    if (o.pidFile) writePidFile(o.pidFile, c.pid);
     return state;
   } catch (e) {
     // nothing half made stays behind
@@ -281,6 +288,7 @@ export async function deleteContainer(root: string, id: string, force: boolean):
       const warn = (e: BunkerError) => process.stderr.write(`${e.format()}\n`);
       if (state.hooks?.poststop?.length) await runHooks("poststop", state.hooks.poststop, statePayload(state, "stopped"), { onWarning: warn });
     }
+    endLogWriter(dir); // a run -d container's: it drains the pipe and exits once the container is dead
     rmSync(dir, { recursive: true, force: true });
   } finally {
     release();
@@ -340,7 +348,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     supervise(c.pid, -1, false); // reap the intermediate: the process is now ours (subreaper) or our caller's
     pid = c.forked;
   }
-  if (o.pidFile) writeFileSync(o.pidFile, String(pid));
+  if (o.pidFile) writePidFile(o.pidFile, pid);
   if (o.detach) {
     if (c.pty >= 0) {
       try {

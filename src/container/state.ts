@@ -136,3 +136,15 @@ export function status(dir: string, s: ContainerState): Status {
   }
   return "running";
 }
+
+/** --pid-file: written whole (a temp file renamed over it, as runc), or one clear error */
+export function writePidFile(path: string, pid: number): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, String(pid));
+    renameSync(tmp, path);
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? "EIO";
+    throw new BunkerError("cannot write --pid-file", { errno: code, path, fix: code === "ENOENT" ? "create its directory first" : undefined });
+  }
+}

@@ -14,6 +14,7 @@ import { choosePlatform, formatPlatform, hostPlatform } from "./platform.ts";
 import { formatReference, parseReference, repoName, type Reference } from "./reference.ts";
 import { Registry, type RegistryOptions } from "./registry.ts";
 import type { Store } from "./store.ts";
+import { LayerGuard } from "./limits.ts";
 import type { Descriptor, Manifest, Platform } from "./types.ts";
 
 export interface PullEvents {
@@ -145,15 +146,23 @@ async function fetchBlob(store: Store, reg: Registry, repo: string, desc: Descri
         h.reset();
       }
       const fd = openSync(partial, "a", 0o600);
+      // the store's free-space reserve holds for downloads too (the partial file stays for a resume)
+      const guard = new LayerGuard({ reserve: store.limits.reserve }, store.root, `blob ${desc.digest}`, "downloading");
       try {
         events.layer(desc.digest, "downloading", offset, desc.size);
         for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
+          if (desc.size && offset + c.length > desc.size) {
+            rmSync(partial, { force: true });
+            throw new BunkerError(`blob ${desc.digest} from ${reg.host}/${repo}: the registry sent more than its ${desc.size} bytes`, { errno: "EFBIG", fix: "the registry or the image is broken; nothing was stored" });
+          }
+          guard.add(c.length);
           h.update(c);
           writeSync(fd, c);
           offset += c.length;
           events.layer(desc.digest, "downloading", offset, desc.size);
         }
       } catch (e) {
+        if (e instanceof BunkerError) throw e; // a bound, not a broken connection
         lastError = e; // connection broke mid-way: resume from what we have
         continue;
       } finally {

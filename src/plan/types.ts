@@ -28,6 +28,8 @@ export type Op =
   | { op: "nnp" }
   /** PR_SET_DUMPABLE 0 until execve: no process in the container may open /proc/PID/exe (bunker) or ptrace it */
   | { op: "nondumpable" }
+  /** a device node made inside the root (linux.devices without a user namespace) */
+  | { op: "mknod"; path: string; mode: number; major: number; minor: number; uid: number; gid: number }
   | { op: "seccomp"; filter: Uint8Array; flags: number }
   | { op: "pty"; rows: number; cols: number }
   | { op: "setsid" }

@@ -37,7 +37,7 @@ const hostile: Record<string, Uint8Array> = {
 };
 
 type Mode = "anon" | "bearer" | "basic";
-const state = { mode: "anon" as Mode, cutOnce: new Set<string>(), corrupt: "", redirect: false, authSeenByCdn: [] as string[], rangeRequests: 0 };
+const state = { mode: "anon" as Mode, cutOnce: new Set<string>(), corrupt: "", oversize: "", redirect: false, authSeenByCdn: [] as string[], rangeRequests: 0 };
 
 let cdn: ReturnType<typeof Bun.serve>;
 let reg: ReturnType<typeof Bun.serve>;
@@ -101,13 +101,14 @@ beforeAll(() => {
       let b = blobs.get(ref!);
       if (!b) return new Response("{}", { status: 404 });
       if (state.corrupt === ref) { b = b.slice(); b[b.length - 1] ^= 1; }
+      if (state.oversize === ref) { const big = new Uint8Array(b.length + (1 << 20)); big.set(b); b = big; }
       if (state.redirect) return Response.redirect(`http://127.0.0.1:${cdn.port}/${ref}`, 307);
       return serveBlob(req, b, ref!);
     },
   });
 });
 afterAll(() => { reg.stop(true); cdn.stop(true); });
-afterEach(() => { Object.assign(state, { mode: "anon", cutOnce: new Set(), corrupt: "", redirect: false, authSeenByCdn: [], rangeRequests: 0 }); });
+afterEach(() => { Object.assign(state, { mode: "anon", cutOnce: new Set(), corrupt: "", oversize: "", redirect: false, authSeenByCdn: [], rangeRequests: 0 }); });
 
 const host = () => `127.0.0.1:${reg.port}`;
 
@@ -207,6 +208,22 @@ describe("pull", () => {
       expect((err as BunkerError).format()).toMatch(msg);
       expect(readdirSync(store.layers)).toEqual([]);
     }
+  });
+
+  test("a registry that sends more than a blob's size is cut off there; nothing is kept", async () => {
+    state.oversize = amd.layers[0]!.digest;
+    const store = new Store(fresh());
+    await expect(pullImage(store, `${host()}/lib/multi:1`, { insecure: true })).rejects.toThrow(`blob ${amd.layers[0]!.digest} from ${host()}/lib/multi: the registry sent more than its ${amd.layers[0]!.blob.length} bytes`);
+    expect(store.listImages()).toEqual([]);
+    expect(store.hasBlob(amd.layers[0]!.digest)).toBe(false);
+    expect(readdirSync(store.tmp).filter((f) => f.startsWith("partial-"))).toEqual([]);
+  });
+
+  test("a download stops at the store's reserve and keeps its partial file for a resume", async () => {
+    const store = new Store(fresh(), { reserve: { percent: 100 } });
+    await expect(pullImage(store, `${host()}/lib/multi:1`, { insecure: true })).rejects.toThrow(/does not fit: downloading it would leave less than the reserve .* the partial download is kept: pulling again resumes it/);
+    expect(store.listImages()).toEqual([]);
+    expect(readdirSync(store.tmp).some((f) => f.startsWith("partial-"))).toBe(true);
   });
 
   test("an unknown tag is a clear error", async () => {
