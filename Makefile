@@ -6,7 +6,7 @@ CFLAGS   += -fPIC -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-st
 LDFLAGS  += -shared -Wl,-z,relro,-z,now,-z,noexecstack
 SRC      := $(shell find src -name '*.ts' 2>/dev/null)
 
-.PHONY: all setup test test-unit test-integration test-vm bench demo clean
+.PHONY: all setup test test-unit test-integration test-vm bench demo clean fuzz
 
 all: dist/bunker
 
@@ -62,6 +62,11 @@ test: setup
 
 test-unit: build/libbunker.so build/bunker-monitor | $(BUN)
 	$(BUN) test tests/unit
+
+# property-based fuzzing of every parser of untrusted input (tests/fuzz): FUZZ_SECONDS in all (default 60);
+# FUZZ_SEED and FUZZ_TARGET repeat a failure
+fuzz: build/libbunker.so build/bunker-monitor | $(BUN)
+	$(BUN) tests/fuzz/run.ts
 
 test-integration: all
 	bash tests/run-all.sh integration

@@ -216,6 +216,23 @@ static __attribute__((noreturn)) void hold_userns(void) {
   for (;;) pause();
 }
 
+/* S with control characters escaped as src/errors.ts oneLine() writes them
+ * (C0, DEL, UTF-8 C1 and U+2028/9): a name from config.json must not break
+ * the one-line message or move the terminal's cursor */
+static void put_escaped(FILE *f, const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '\n') fputs("\\n", f);
+    else if (*p == '\r') fputs("\\r", f);
+    else if (*p == '\t') fputs("\\t", f);
+    else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
+    else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) fprintf(f, "\\x%02x", *++p);
+    else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+      fprintf(f, "\\u%x", 0x2000 + (p[2] - 0x80));
+      p += 2;
+    } else fputc(*p, f);
+  }
+}
+
 /* OCI create's PID 1 after set-up (c/shim.c op_fifo_wait): wait on
  * exec.fifo (FIFOFD, O_PATH) until `start`, write "0", then exec FILE.  It
  * runs as the container's process already is (user, capabilities,
@@ -233,8 +250,13 @@ static __attribute__((noreturn)) void start_after_fifo(int fifofd, const char *f
   close(fifofd);
   int err = bk_exec_path(file, argv, environ);
   int missing = err == ENOENT || err == ENOTDIR;
-  fprintf(stderr, "bunker: exec \"%s\": %s: %s (%s)\n", file, missing ? "executable file not found" : "cannot execute",
+  /* the line `bunker run --rootfs` gives (src/container/launch.ts childError) */
+  fputs("bunker: exec \"", stderr);
+  put_escaped(stderr, file);
+  fprintf(stderr, "\": %s: %s (%s) [", missing ? (strchr(file, '/') ? "executable file not found" : "executable file not found in $PATH") : "cannot execute",
           errno_name(err), strerror(err));
+  put_escaped(stderr, file);
+  fputs(missing ? "] — check the command and the image's PATH\n" : "]\n", stderr);
   _exit(missing ? 127 : 126);
 }
 

@@ -79,6 +79,10 @@ global options: --debug, --root DIR (containers' state), --data-root DIR (image 
   kernel allows it in a user namespace, else copy; also $BUNKER_STORAGE_DRIVER),
   --cgroup-manager cgroupfs|systemd|disabled
 
+Errors are one line on stderr: exit 125 (126/127: the program cannot be run or is not found).
+config.json, --process and --resources files, manifests, image configs and archive indexes
+are read within size and nesting bounds (README: Untrusted input) and checked field by field.
+
 Run 'bunker COMMAND --help' for a command's flags.`;
 
 const g: GlobalOptions = { debug: false, logFormat: "text" };
@@ -125,6 +129,10 @@ async function main(argv: string[]): Promise<number> {
   if (!load) throw new BunkerError(`unknown command "${cmd}"`, { errno: "EINVAL", fix: "run 'bunker --help' for the list" });
   return (await load()).default(argv.slice(i + 1), g);
 }
+
+// an exception that escapes main (a callback, a stream) still ends in one line and exit 125
+process.on("uncaughtException", (err) => process.exit(reportError(err, g)));
+process.on("unhandledRejection", (err) => process.exit(reportError(err, g)));
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

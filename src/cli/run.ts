@@ -2,7 +2,7 @@
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BunkerError } from "../errors.ts";
-import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
+import { flag, flagBool, flagInt, flagList, parseFlags, parseId, type FlagSpec } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { autoMaps, rootAutoMaps, needsHelper, singleMaps, subRange, userName, type IdMaps } from "../container/idmap.ts";
 import { sharedUserns, sharedUsernsEnabled } from "../container/userns.ts";
@@ -29,7 +29,7 @@ import { closeFd, forwardSignals, supervise } from "../sys/shim.ts";
 import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
 import { saveCgroupPath } from "../cgroup/state.ts";
 
-const FLAGS: FlagSpec[] = [
+export const FLAGS: FlagSpec[] = [
   { names: ["rootfs"], value: true },
   { names: ["env", "e"], value: true, multi: true },
   { names: ["env-file"], value: true, multi: true },
@@ -182,14 +182,15 @@ function expandEnv(e: string): string {
 export function parseUser(spec: string, etc: string | undefined): { uid: number; gid: number } {
   const [u, g] = spec.split(":");
   const lookup = (file: string, name: string, col: number) => {
-    if (/^\d+$/.test(name)) return { id: Number(name), gid: undefined as number | undefined };
+    if (/^\d+$/.test(name)) return { id: parseId(name, "run: --user"), gid: undefined as number | undefined };
     try {
       for (const line of readFileSync(`${etc}/${file}`, "utf8").split("\n")) {
         const f = line.split(":");
-        if (f[0] === name) return { id: Number(f[col]), gid: file === "passwd" ? Number(f[3]) : undefined };
+        // the rootfs's own /etc files: a malformed line is its error, not a NaN id
+        if (f[0] === name) return { id: parseId(f[col] ?? "", `run: ${etc}/${file}: ${name}`), gid: file === "passwd" ? parseId(f[3] ?? "", `run: ${etc}/${file}: ${name}`) : undefined };
       }
-    } catch {
-      /* fall through */
+    } catch (e) {
+      if (e instanceof BunkerError) throw e; // else no such file: fall through
     }
     throw new BunkerError(`run: unknown ${file === "passwd" ? "user" : "group"} "${name}"`, { errno: "ENOENT", path: etc ? `${etc}/${file}` : undefined, fix: "use a numeric id" });
   };

@@ -13,6 +13,7 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BunkerError, fromSysError } from "../errors.ts";
+import { parseJson } from "../json.ts";
 import * as fs from "../sys/fsat.ts";
 import { chainIds, digestHex, digestMismatch, Hasher, sha256 } from "./digest.ts";
 import { InflatedBlob } from "./inflate.ts";
@@ -181,7 +182,8 @@ export class Store {
     const bytes = this.readBlob(digest);
     const got = sha256(bytes);
     if (got !== digest) throw digestMismatch("stored blob", digest, got, this.blobPath(digest));
-    return JSON.parse(new TextDecoder().decode(bytes)) as T;
+    // checked by shape when it entered the store (documents.ts); bounded all the same
+    return parseJson(bytes, this.blobPath(digest), "image") as T;
   }
 
   // ---- images.json -------------------------------------------------------------------

@@ -10,7 +10,8 @@ import { CAPABILITIES, DOCKER_DEFAULT_CAPS, resolveCaps } from "./caps.ts";
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from "./default-spec.ts";
 import { dockerDefaultSeccomp } from "./default-seccomp.ts";
 import type { Capabilities, Seccomp } from "./spec.ts";
-import { checkSeccompProfile, parseJsonObject } from "./validate.ts";
+import { checkSeccompProfile } from "./validate.ts";
+import { parseJsonObject } from "../json.ts";
 import { defaultFilterBase64 } from "./default-seccomp-macro.ts" with { type: "macro" };
 
 /** Docker's masked paths: runc's and the powercap interface (energy counters are a side channel) */
@@ -134,7 +135,7 @@ function seccompFromFile(file: string, caps: readonly string[], read: (file: str
     throw new BunkerError("run: cannot read the seccomp profile", { errno: (e as { code?: string }).code ?? "EIO", path: file, fix: "--security-opt seccomp=FILE takes a JSON profile (Docker's or linux.seccomp of an OCI config)" });
   }
   if (text.length > MAX_PROFILE_BYTES) throw new BunkerError(`run: the seccomp profile is larger than ${MAX_PROFILE_BYTES >> 20} MiB`, { errno: "EFBIG", path: file });
-  return checkSeccompProfile(dockerToOci(parseJsonObject(text, file), caps), file);
+  return checkSeccompProfile(dockerToOci(parseJsonObject(text, file, "config"), caps), file);
 }
 
 type Obj = Record<string, unknown>;

@@ -199,15 +199,15 @@ describe("parseConfig", () => {
 
   test("JSON syntax errors say where", () => {
     const bad: [string, string][] = [
-      ["", "config.json: invalid JSON at line 1, column 1: unexpected end of input"],
-      ['{"ociVersion": "1.0.0",}', 'config.json: invalid JSON at line 1, column 24: expected a string key'],
-      ['{\n  "a": 1\n  "b": 2\n}', 'config.json: invalid JSON at line 3, column 3: expected "," or "}"'],
-      ['{"a": [1, 2}', 'config.json: invalid JSON at line 1, column 12: expected "," or "]"'],
-      ['{"a": tru}', 'config.json: invalid JSON at line 1, column 7: unexpected "t"'],
-      ['{"a": "x\ny"}', "config.json: invalid JSON at line 1, column 9: control character in string"],
-      ['{"a": "x', "config.json: invalid JSON at line 1, column 9: unterminated string"],
-      ['{"a": 1} x', 'config.json: invalid JSON at line 1, column 10: unexpected "x"'],
-      ['{"a": 01}', 'config.json: invalid JSON at line 1, column 8: expected "," or "}"'],
+      ["", "config.json: invalid JSON at line 1, column 1 (byte 0): unexpected end of input"],
+      ['{"ociVersion": "1.0.0",}', 'config.json: invalid JSON at line 1, column 24 (byte 23): expected a string key'],
+      ['{\n  "a": 1\n  "b": 2\n}', 'config.json: invalid JSON at line 3, column 3 (byte 13): expected "," or "}"'],
+      ['{"a": [1, 2}', 'config.json: invalid JSON at line 1, column 12 (byte 11): expected "," or "]"'],
+      ['{"a": tru}', 'config.json: invalid JSON at line 1, column 7 (byte 6): unexpected "t"'],
+      ['{"a": "x\ny"}', "config.json: invalid JSON at line 1, column 9 (byte 8): control character in string"],
+      ['{"a": "x', "config.json: invalid JSON at line 1, column 9 (byte 8): unterminated string"],
+      ['{"a": 1} x', 'config.json: invalid JSON at line 1, column 10 (byte 9): unexpected "x"'],
+      ['{"a": 01}', 'config.json: invalid JSON at line 1, column 8 (byte 7): expected "," or "}"'],
     ];
     for (const [text, msg] of bad) expect(messageOf(text)).toBe(msg);
     expect(messageOf("[]")).toBe("config.json: must be a JSON object");
@@ -253,7 +253,7 @@ describe("parseProcess (exec --process)", () => {
     expect(msg({ ...proc(), consoleSize: { height: 1, width: 1 } })).toBe("process.json: consoleSize: requires terminal to be true");
     expect(msg({ ...proc(), user: { uid: 0 } })).toBe("process.json: user.gid: is required");
     expect(msg("[1]")).toBe("process.json: must be a JSON object");
-    expect(msg('{"args": ["sh"')).toBe('process.json: invalid JSON at line 1, column 15: expected "," or "]"');
+    expect(msg('{"args": ["sh"')).toBe('process.json: invalid JSON at line 1, column 15 (byte 14): expected "," or "]"');
   });
 });
 
