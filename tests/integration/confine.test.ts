@@ -263,6 +263,13 @@ describeRoot("confinement of bunker run (needs root to switch users)", () => {
           });
           const kill = "0000000000000020";
           expect(status(ok(await bunker(["exec", id, "/bin/sh", "-c", STATUS])))).toEqual(sets(NONE, kill, kill, kill, NONE, "1", "2"));
+          // docker's inspect finds the container too, with what it got
+          const [ins] = JSON.parse(ok(await bunker(["inspect", id])));
+          expect(ins).toMatchObject({ Id: id, Path: "sleep", Args: ["30"], State: { Status: "running", Running: true }, HostConfig: { Privileged: false, SecurityOpt: ["no-new-privileges", "seccomp=default"] } });
+          expect(ins.Confinement).toEqual(st.confinement);
+          const none = await bunker(["inspect", "--type", "container", "no-such-container"]);
+          expect(none.code).toBe(125);
+          expect(none.stderr).toBe("bunker: inspect: no such container: no-such-container: ENOENT (No such file or directory) — bunker ps -a lists them\n");
         } finally {
           await bunker(["rm", "-f", id]);
         }
