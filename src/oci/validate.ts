@@ -90,8 +90,12 @@ function checkProcess(c: Checker, v: unknown, p: string): void {
     c.req(s, "width", q, c.uint);
     if (!terminal) c.fail(q, `requires ${child(p, "terminal")} to be true`);
   });
+  // runc's leniency: a missing user, uid or gid is 0
+  if (o.user === undefined) o.user = {};
   c.req(o, "user", p, (x, q) => {
     const u = c.obj(x, q);
+    u.uid ??= 0;
+    u.gid ??= 0;
     c.req(u, "uid", q, (y, r) => c.uint(y, r, U32_MAX));
     c.req(u, "gid", q, (y, r) => c.uint(y, r, U32_MAX));
     c.opt(u, "umask", q, (y, r) => c.uint(y, r, 0o7777));
