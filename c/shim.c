@@ -357,26 +357,29 @@ static void op_bind(struct child *c, const struct op *op) {
   }
 }
 
+/* PATH's directory opened in the root (made when missing); its last component at *NAME, in BUF */
+static int open_parent_in_root(struct child *c, const char *path, char buf[PATH_BUF], const char **name) {
+  size_t n = slen(path), k = n;
+  if (n >= PATH_BUF) return -ENAMETOOLONG;
+  memcpy(buf, path, n + 1);
+  while (k > 0 && buf[k - 1] != '/') k--;
+  *name = buf + k;
+  if (k > 1) {
+    buf[k - 1] = 0;
+    return open_in_root(c, buf, BK_MKDIR);
+  }
+  return open_in_root(c, "/", 0);
+}
+
 /* linux.devices as root (no user namespace): the node made inside the root
  * (RESOLVE_IN_ROOT for its directory), an existing file replaced, as runc */
 static void op_mknod(struct child *c, const struct op *op) {
   const char *path = op_str(op, 0, NULL);
   char buf[PATH_BUF];
-  size_t n = slen(path);
-  if (n + 1 >= sizeof buf) fail(c, ENAMETOOLONG, 0, 125);
-  memcpy(buf, path, n + 1);
-  size_t k = n;
-  while (k > 0 && buf[k - 1] != '/') k--;
-  const char *name = buf + k;
-  if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) fail(c, EINVAL, 0, 125);
-  int dfd;
-  if (k > 1) {
-    buf[k - 1] = 0;
-    dfd = open_in_root(c, buf, BK_MKDIR);
-  } else {
-    dfd = open_in_root(c, "/", 0);
-  }
+  const char *name;
+  int dfd = open_parent_in_root(c, path, buf, &name);
   if (dfd < 0) fail(c, -dfd, 1, 125);
+  if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) fail(c, EINVAL, 0, 125);
   mode_t mode = (mode_t)op_int(op, 0);
   dev_t dev = makedev((unsigned)op_int(op, 1), (unsigned)op_int(op, 2));
   if (mknodat(dfd, name, mode, dev) < 0) {
@@ -391,18 +394,8 @@ static void op_mknod(struct child *c, const struct op *op) {
 static void op_symlink(struct child *c, const struct op *op) {
   const char *target = op_str(op, 0, NULL), *link = op_str(op, 1, NULL);
   char buf[PATH_BUF];
-  size_t n = slen(link), cut = n;
-  if (n >= sizeof buf) fail(c, ENAMETOOLONG, 0, 125);
-  memcpy(buf, link, n + 1);
-  while (cut > 0 && buf[cut - 1] != '/') cut--;
-  const char *base = buf + cut;
-  int dfd;
-  if (cut > 1) {
-    buf[cut - 1] = 0;
-    dfd = open_in_root(c, buf, BK_MKDIR);
-  } else {
-    dfd = open_in_root(c, "/", 0);
-  }
+  const char *base;
+  int dfd = open_parent_in_root(c, link, buf, &base);
   if (dfd < 0) fail(c, -dfd, 1, 125);
   if (symlinkat(target, dfd, base) < 0 && errno != EEXIST) fail(c, errno, 2, 125);
   close(dfd);

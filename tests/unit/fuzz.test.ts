@@ -2,6 +2,7 @@
 // them longer), the corpus in tests/fuzz/corpus through its parsers, and the
 // hostile documents of issue 11 with their exact one-line errors.
 import { describe, expect, test } from "bun:test";
+import { messageOf } from "../lib/error-line.ts";
 import fc from "fast-check";
 import { BunkerError } from "../../src/errors.ts";
 import { parseDockerManifest, parseImageConfig, parseManifest } from "../../src/image/documents.ts";
@@ -10,15 +11,6 @@ import { parseConfig, parseProcess } from "../../src/oci/validate.ts";
 import { corpus, TARGETS, verdict } from "../fuzz/targets.ts";
 
 const enc = new TextEncoder();
-const messageOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BunkerError);
-    return (e as BunkerError).format();
-  }
-  throw new Error("no error");
-};
 
 describe("fuzz (short run)", () => {
   for (const t of TARGETS) {

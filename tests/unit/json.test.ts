@@ -1,22 +1,13 @@
 // src/json.ts: the bounded reader and parser of untrusted documents.
 import { afterAll, expect, test } from "bun:test";
+import { messageOf } from "../lib/error-line.ts";
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BunkerError } from "../../src/errors.ts";
 import { parseJson, readBounded } from "../../src/json.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bunker-json-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const messageOf = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BunkerError);
-    return (e as BunkerError).format();
-  }
-  throw new Error("no error");
-};
 
 test("a file over its kind's limit is refused by its size, without being read (a sparse 1 TiB file: at once)", () => {
   const f = join(dir, "big.json");
