@@ -26,6 +26,9 @@
  *   --init=PID       the command, which the init waits for (bk_init_loop)
  *   --exit-fd=FD     where to write its exit status (a detached run), or -1
  *
+ * And it is a detached container's log writer (c/logwriter.c):
+ *   --log-writer --dir=DIR --max-size=BYTES --max-file=N
+ *
  * And it holds bunker's shared user namespace (src/container/userns.ts):
  *   --hold-userns    sleep until killed, in a session of its own, with no
  *                    open files, so the namespace (and its newuidmap-written
@@ -213,6 +216,23 @@ static __attribute__((noreturn)) void hold_userns(void) {
   for (;;) pause();
 }
 
+/* S with control characters escaped as src/errors.ts oneLine() writes them
+ * (C0, DEL, UTF-8 C1 and U+2028/9): a name from config.json must not break
+ * the one-line message or move the terminal's cursor */
+static void put_escaped(FILE *f, const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '\n') fputs("\\n", f);
+    else if (*p == '\r') fputs("\\r", f);
+    else if (*p == '\t') fputs("\\t", f);
+    else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
+    else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) fprintf(f, "\\x%02x", *++p);
+    else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+      fprintf(f, "\\u%x", 0x2000 + (p[2] - 0x80));
+      p += 2;
+    } else fputc(*p, f);
+  }
+}
+
 /* OCI create's PID 1 after set-up (c/shim.c op_fifo_wait): wait on
  * exec.fifo (FIFOFD, O_PATH) until `start`, write "0", then exec FILE.  It
  * runs as the container's process already is (user, capabilities,
@@ -230,12 +250,18 @@ static __attribute__((noreturn)) void start_after_fifo(int fifofd, const char *f
   close(fifofd);
   int err = bk_exec_path(file, argv, environ);
   int missing = err == ENOENT || err == ENOTDIR;
-  fprintf(stderr, "bunker: exec \"%s\": %s: %s (%s)\n", file, missing ? "executable file not found" : "cannot execute",
+  /* the line `bunker run --rootfs` gives (src/container/launch.ts childError) */
+  fputs("bunker: exec \"", stderr);
+  put_escaped(stderr, file);
+  fprintf(stderr, "\": %s: %s (%s) [", missing ? (strchr(file, '/') ? "executable file not found" : "executable file not found in $PATH") : "cannot execute",
           errno_name(err), strerror(err));
+  put_escaped(stderr, file);
+  fputs(missing ? "] — check the command and the image's PATH\n" : "]\n", stderr);
   _exit(missing ? 127 : 126);
 }
 
 int main(int argc, char **argv) {
+  if (argc >= 2 && !strcmp(argv[1], "--log-writer")) return bk_log_writer(argc, argv); /* c/logwriter.c */
   /* comm, else "memfd:bunker-mo" in ps */
   if (argc == 3 && arg_value(argv[1], "--init=") && arg_value(argv[2], "--exit-fd=")) {
     (void)prctl(PR_SET_NAME, "bunker-init", 0, 0, 0);

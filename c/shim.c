@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -155,7 +156,29 @@ static int sys_openat2(int dirfd, const char *path, int flags, uint64_t resolve)
  * RESOLVE_IN_ROOT so no symlink can lead out of it.  With BK_MKDIR, missing
  * directories are created; with BK_MKFILE, a missing last component becomes
  * an empty file.  Returns the fd or -errno. */
-static int open_in_root(struct child *c, const char *path, unsigned how) {
+static int open_in_root_depth(struct child *c, const char *path, unsigned how, int depth);
+static int open_in_root(struct child *c, const char *path, unsigned how) { return open_in_root_depth(c, path, how, 0); }
+
+/* NAME in PARENT (the directory DIR, LEN bytes of it) is a dangling symlink:
+ * create what it points to inside the root, as runc does for a bind onto it */
+static int follow_dangling(struct child *c, int parent, const char *dir, size_t len, const char *name, unsigned how, int depth) {
+  char target[PATH_BUF], next[PATH_BUF];
+  ssize_t t = readlinkat(parent, name, target, sizeof target - 1);
+  if (t <= 0) return -ENOENT;
+  target[t] = 0;
+  if (depth >= 8) return -ELOOP;
+  size_t k = 0;
+  if (target[0] != '/') { /* relative to the link's directory */
+    if (len + 1 + (size_t)t + 1 > sizeof next) return -ENAMETOOLONG;
+    memcpy(next, dir, len);
+    k = len;
+    next[k++] = '/';
+  }
+  memcpy(next + k, target, (size_t)t + 1);
+  return open_in_root_depth(c, next, how, depth + 1);
+}
+
+static int open_in_root_depth(struct child *c, const char *path, unsigned how, int depth) {
   char buf[PATH_BUF];
   size_t n = slen(path);
   if (n + 2 >= sizeof buf) return -ENAMETOOLONG;
@@ -193,9 +216,21 @@ static int open_in_root(struct child *c, const char *path, unsigned how) {
         r = mkdirat(parent, buf + i, 0755);
       }
       int e = errno;
-      close(parent);
-      if (r < 0 && e != EEXIST) return -e;
+      if (r < 0 && e != EEXIST) {
+        close(parent);
+        return -e;
+      }
       fd = sys_openat2(c->rootfd, buf, O_PATH | O_CLOEXEC, IN_ROOT);
+      if (fd < 0 && errno == ENOENT && r < 0) {
+        /* it exists, yet cannot be opened: a dangling symlink */
+        if (last) {
+          int f = follow_dangling(c, parent, buf, k > 0 ? k - 1 : 0, buf + i, how, depth);
+          close(parent);
+          return f;
+        }
+        errno = ENOENT;
+      }
+      close(parent);
     }
     if (fd < 0) return -errno;
     buf[j] = save;
@@ -276,6 +311,13 @@ static void op_mount(struct child *c, const struct op *op) {
   unsigned how = (unsigned)op_int(op, 1);
   char p[32];
   int fd = -1;
+  if ((how & BK_IN_ROOT) && *fstype && (!strcmp(fstype, "proc") || !strcmp(fstype, "sysfs"))) {
+    /* proc or sysfs on a symlink would land wherever the rootfs points it (CVE-2019-19921) */
+    int l = sys_openat2(c->rootfd, tgt, O_PATH | O_NOFOLLOW | O_CLOEXEC, IN_ROOT);
+    struct stat st;
+    if (l >= 0 && fstat(l, &st) == 0 && S_ISLNK(st.st_mode)) fail(c, ELOOP, 3, 125);
+    if (l >= 0) close(l);
+  }
   if (how & BK_IN_ROOT) {
     fd = open_in_root(c, tgt, how);
     if (fd < 0) fail(c, -fd, 1, 125);
@@ -316,21 +358,45 @@ static void op_bind(struct child *c, const struct op *op) {
   }
 }
 
+/* PATH's directory opened in the root (made when missing); its last component at *NAME, in BUF */
+static int open_parent_in_root(struct child *c, const char *path, char buf[PATH_BUF], const char **name) {
+  size_t n = slen(path), k = n;
+  if (n >= PATH_BUF) return -ENAMETOOLONG;
+  memcpy(buf, path, n + 1);
+  while (k > 0 && buf[k - 1] != '/') k--;
+  *name = buf + k;
+  if (k > 1) {
+    buf[k - 1] = 0;
+    return open_in_root(c, buf, BK_MKDIR);
+  }
+  return open_in_root(c, "/", 0);
+}
+
+/* linux.devices as root (no user namespace): the node made inside the root
+ * (RESOLVE_IN_ROOT for its directory), an existing file replaced, as runc */
+static void op_mknod(struct child *c, const struct op *op) {
+  const char *path = op_str(op, 0, NULL);
+  char buf[PATH_BUF];
+  const char *name;
+  int dfd = open_parent_in_root(c, path, buf, &name);
+  if (dfd < 0) fail(c, -dfd, 1, 125);
+  if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) fail(c, EINVAL, 0, 125);
+  mode_t mode = (mode_t)op_int(op, 0);
+  dev_t dev = makedev((unsigned)op_int(op, 1), (unsigned)op_int(op, 2));
+  if (mknodat(dfd, name, mode, dev) < 0) {
+    if (errno != EEXIST || unlinkat(dfd, name, 0) < 0 || mknodat(dfd, name, mode, dev) < 0) fail(c, errno, 2, 125);
+  }
+  if (fchownat(dfd, name, (uid_t)op_int(op, 3), (gid_t)op_int(op, 4), AT_SYMLINK_NOFOLLOW) < 0) fail(c, errno, 3, 125);
+  /* mknod's mode went through the umask */
+  if (fchmodat(dfd, name, mode & 07777, 0) < 0) fail(c, errno, 4, 125);
+  close(dfd);
+}
+
 static void op_symlink(struct child *c, const struct op *op) {
   const char *target = op_str(op, 0, NULL), *link = op_str(op, 1, NULL);
   char buf[PATH_BUF];
-  size_t n = slen(link), cut = n;
-  if (n >= sizeof buf) fail(c, ENAMETOOLONG, 0, 125);
-  memcpy(buf, link, n + 1);
-  while (cut > 0 && buf[cut - 1] != '/') cut--;
-  const char *base = buf + cut;
-  int dfd;
-  if (cut > 1) {
-    buf[cut - 1] = 0;
-    dfd = open_in_root(c, buf, BK_MKDIR);
-  } else {
-    dfd = open_in_root(c, "/", 0);
-  }
+  const char *base;
+  int dfd = open_parent_in_root(c, link, buf, &base);
   if (dfd < 0) fail(c, -dfd, 1, 125);
   if (symlinkat(target, dfd, base) < 0 && errno != EEXIST) fail(c, errno, 2, 125);
   close(dfd);
@@ -394,6 +460,71 @@ static void op_lo_up(struct child *c) {
   ifr.ifr_flags |= IFF_UP;
   if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(c, errno, 3, 125);
   close(s);
+}
+
+/* write S (LEN bytes) to the file at PATH; 0 or an errno */
+static int write_file(const char *path, const char *s, uint32_t len) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  int err = write(fd, s, len) == (ssize_t)len ? 0 : (errno ? errno : EIO);
+  close(fd);
+  return err;
+}
+
+/* Lock the mounts made so far: a mount namespace copied into a new user
+ * namespace has every mount locked (MNT_LOCK_READONLY & co, MNT_LOCKED: no
+ * remount rw, no umount that reveals what is under), even for a process that
+ * holds CAP_SYS_ADMIN there.  So: unshare a user namespace (and the mount,
+ * uts and, with its own, network namespaces: the container keeps
+ * capabilities over them) whose ids are those of the current one; its maps
+ * need CAP_SETUID/CAP_SETGID over the current namespace, which only a
+ * process still in it has: a helper forked before the unshare writes them.
+ * i: unshare flags; s: uid_map, gid_map (identity lines of the current maps) */
+static void op_lock(struct child *c, const struct op *op) {
+  int go[2];
+  if (pipe2(go, O_CLOEXEC) < 0) fail(c, errno, 1, 125);
+  pid_t self = (pid_t)syscall(SYS_getpid);
+  /* raw clone: glibc's fork() takes malloc locks another Bun thread may have held */
+  pid_t h = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  if (h < 0) fail(c, errno, 2, 125);
+  if (h == 0) {
+    char b, path[64];
+    close(go[1]);
+    ssize_t n;
+    while ((n = read(go[0], &b, 1)) < 0 && errno == EINTR) {}
+    if (n != 1) _exit(EPIPE);
+    uint32_t ulen, glen;
+    const char *um = op_str(op, 0, &ulen), *gm = op_str(op, 1, &glen);
+    int k = 0;
+    const char *pre = "/proc/";
+    while (*pre) path[k++] = *pre++;
+    char digits[16];
+    int d = 0;
+    for (unsigned v = (unsigned)self; v || !d; v /= 10) digits[d++] = (char)('0' + v % 10);
+    while (d) path[k++] = digits[--d];
+    int base = k;
+    const char *u = "/uid_map", *g = "/gid_map";
+    for (int j = 0; u[j]; j++) path[k++] = u[j];
+    path[k] = 0;
+    int err = write_file(path, um, ulen);
+    if (err) _exit(err);
+    k = base;
+    for (int j = 0; g[j]; j++) path[k++] = g[j];
+    path[k] = 0;
+    _exit(write_file(path, gm, glen));
+  }
+  close(go[0]);
+  int uerr = unshare((int)op_int(op, 0)) < 0 ? errno : 0;
+  if (!uerr && write(go[1], "x", 1) != 1) uerr = errno;
+  close(go[1]);
+  int st = 0;
+  while (waitpid(h, &st, 0) < 0 && errno == EINTR) {}
+  if (uerr) fail(c, uerr, 3, 125);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fail(c, WIFEXITED(st) ? WEXITSTATUS(st) : EINTR, 4, 125);
+  /* the ids the maps gave: the namespace's root again */
+  if (syscall(SYS_setresgid, 0, 0, 0) < 0) fail(c, errno, 5, 125);
+  if (syscall(SYS_setresuid, 0, 0, 0) < 0) fail(c, errno, 6, 125);
+  if ((int)op_int(op, 0) & CLONE_NEWNET) op_lo_up(c);
 }
 
 static void op_chdir(struct child *c, const struct op *op) {
@@ -520,6 +651,9 @@ static void fifo_wait_here(struct child *c) {
  * (CVE-2019-5736), and may look into it (it is dumpable again, as the
  * program will be), which a rootless exec needs to join its namespaces. */
 static void op_fifo_wait(struct child *c, const struct op *op) {
+  /* the open for writing comes after "ready", when create has gone: whether
+   * this user may make it is checked now, while the error can still be told */
+  if (syscall(SYS_faccessat2, c->fifofd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 && errno != ENOSYS) fail(c, errno, 0, 125);
   send_msg(c->sock, BK_MSG_READY, c->op_index, 0, 0);
   if (op->nint > 0 && c->initfd >= 0) {
     c->fifo_deferred = 1;
@@ -670,9 +804,21 @@ static void op_init(struct child *c) {
   bk_init_loop(child, c->exitfd);
 }
 
+#ifndef NS_GET_PARENT
+#define NS_GET_PARENT _IO(0xb7, 0x2) /* linux/nsfs.h */
+#endif
+
+/* i: nstype, parent (1: join the parent of that user namespace: the
+ * namespaces a locked container's init keeps are owned by it, op lock) */
 static void op_setns(struct child *c, const struct op *op) {
   int fd = open(op_str(op, 0, NULL), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail(c, errno, 1, 125);
+  if (op_int(op, 1)) {
+    int parent = ioctl(fd, NS_GET_PARENT);
+    if (parent < 0) fail(c, errno, 3, 125);
+    close(fd);
+    fd = parent;
+  }
   if (setns(fd, (int)op_int(op, 0)) < 0) fail(c, errno, 2, 125);
   close(fd);
 }
@@ -1417,6 +1563,7 @@ static int child_setup(void *arg) {
         break;
       }
       case BK_OP_LO_UP: op_lo_up(c); break;
+      case BK_OP_LOCK: op_lock(c, &op); break;
       case BK_OP_CHDIR: op_chdir(c, &op); break;
       case BK_OP_RLIMIT: {
         struct rlimit rl = {(rlim_t)op_int(&op, 1), (rlim_t)op_int(&op, 2)};
@@ -1429,6 +1576,7 @@ static int child_setup(void *arg) {
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(c, errno, 0, 125);
         break;
       case BK_OP_SECCOMP: op_seccomp(c, &op); break;
+      case BK_OP_MKNOD: op_mknod(c, &op); break;
       case BK_OP_NONDUMPABLE:
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail(c, errno, 0, 125);
         break;

@@ -70,6 +70,9 @@ enum bk_op {
                              run in the container after exec.fifo, before exec */
   BK_OP_NONDUMPABLE = 36, /* PR_SET_DUMPABLE 0 until execve: a process of the container cannot open
                              /proc/PID/exe (the bunker executable: CVE-2019-5736) nor ptrace this one */
+  BK_OP_MKNOD = 37,       /* s: path (in root); i: mode (type and permissions), major, minor, uid, gid */
+  BK_OP_LOCK = 38,        /* s: uid_map, gid_map; i: unshare flags.  A nested user namespace (and mount,
+                             uts, net namespaces) that locks every mount made so far */
   BK_OP_CHOWN_TREE = 40, /* s: dir; an image-store op, not a container's: every file under DIR that has a
                             user.containers.override_stat record gets that UID:GID, then the child
                             exits 0 (no exec) */
@@ -124,5 +127,7 @@ int bk_mkfifo(const char *path, int mode);
 int bk_send_fd(const char *socket_path, int fd);
 int bk_subreaper(void);
 int bk_pidfd_wait(int pid, int timeout_ms, int32_t *out);
+int bk_spawn_log_writer(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int32_t *out);
+int bk_log_writer(int argc, char **argv);
 
 #endif

@@ -39,8 +39,20 @@ export class BunkerError extends Error {
     }
     if (this.detail.path) s += ` [${this.detail.path}]`;
     if (this.detail.fix) s += ` — ${this.detail.fix}`;
-    return s;
+    return oneLine(s);
   }
+}
+
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/**
+ * S with control characters (C0, DEL, C1, the line and paragraph separators)
+ * written as escapes and lone surrogates as U+FFFD: a message quotes names,
+ * paths and fields the user or a document supplied, and must stay one line
+ * that cannot move the terminal's cursor.
+ */
+export function oneLine(s: string): string {
+  return s.toWellFormed().replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => NAMED[c] ?? (c.charCodeAt(0) < 0x100 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}` : `\\u${c.charCodeAt(0).toString(16)}`));
 }
 
 /** Turns a Node/Bun fs error (err.code = "ENOENT", err.path) into a BunkerError. */

@@ -1,5 +1,6 @@
 // bunker: argv -> command.  Commands are imported lazily so `bunker run`
 // does not pay for parsing the image or OCI code.
+import { closeSync, openSync } from "node:fs";
 import { BunkerError } from "./errors.ts";
 import type { Command, GlobalOptions } from "./cli/global.ts";
 import { reportError } from "./cli/report.ts";
@@ -78,9 +79,21 @@ global options: --debug, --root DIR (containers' state), --data-root DIR (image 
   kernel allows it in a user namespace, else copy; also $BUNKER_STORAGE_DRIVER),
   --cgroup-manager cgroupfs|systemd|disabled
 
+Errors are one line on stderr: exit 125 (126/127: the program cannot be run or is not found).
+config.json, --process and --resources files, manifests, image configs and archive indexes
+are read within size and nesting bounds (README: Untrusted input) and checked field by field.
+
 Run 'bunker COMMAND --help' for a command's flags.`;
 
 const g: GlobalOptions = { debug: false, logFormat: "text" };
+
+function createLog(path: string): void {
+  try {
+    closeSync(openSync(path, "a", 0o600));
+  } catch (e) {
+    throw new BunkerError("cannot open --log", { errno: (e as { code?: string }).code ?? "EIO", path, fix: "give a writable path (its directory must exist)" });
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   let i = 0;
@@ -105,6 +118,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     } else break;
   }
+  // runc opens --log at start: the file exists afterwards, even when nothing was logged
+  if (g.log) createLog(g.log);
   const cmd = argv[i];
   if (!cmd) {
     console.error(USAGE);
@@ -114,6 +129,10 @@ async function main(argv: string[]): Promise<number> {
   if (!load) throw new BunkerError(`unknown command "${cmd}"`, { errno: "EINVAL", fix: "run 'bunker --help' for the list" });
   return (await load()).default(argv.slice(i + 1), g);
 }
+
+// an exception that escapes main (a callback, a stream) still ends in one line and exit 125
+process.on("uncaughtException", (err) => process.exit(reportError(err, g)));
+process.on("unhandledRejection", (err) => process.exit(reportError(err, g)));
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

@@ -7,9 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 TEST_USER=${BUNKER_TEST_USER:-bunkertest}
+# Bun and every devDependency installed (a merge may add one to an existing node_modules)
+npm_complete() {
+  [ -x node_modules/bun/bin/bun.exe ] &&
+    node -e 'const fs = require("fs"); for (const d of Object.keys(require("./package.json").devDependencies ?? {})) if (!fs.existsSync(`node_modules/${d}/package.json`)) process.exit(1)'
+}
 if [ "$(id -u)" -ne 0 ]; then
   echo "== setup: not root: skipping package installs and the test user (integration tests need root)"
-  [ -x node_modules/bun/bin/bun.exe ] || npm install --no-audit --no-fund </dev/null
+  npm_complete || npm install --no-audit --no-fund </dev/null
   exit 0
 fi
 
@@ -49,7 +54,7 @@ apt-get install -y -q --no-install-recommends "${available[@]}" </dev/null
 fi
 
 echo "== npm install"
-[ -x node_modules/bun/bin/bun.exe ] || npm install --no-audit --no-fund </dev/null
+npm_complete || npm install --no-audit --no-fund </dev/null
 if [ ! -x node_modules/bun/bin/bun.exe ]; then
   node node_modules/bun/install.js
 fi
@@ -63,6 +68,10 @@ for f in /etc/subuid /etc/subgid; do
     sed -i "/^$TEST_USER:/d" "$f"
     echo "$TEST_USER:200000:65536" >>"$f"
   fi
+done
+# root's `run --userns=auto` maps the range of "containers" (podman's convention)
+for f in /etc/subuid /etc/subgid; do
+  grep -q "^containers:" "$f" || echo "containers:300000:65536" >>"$f"
 done
 uid=$(id -u "$TEST_USER")
 install -d -m 0700 -o "$TEST_USER" -g "$(id -g "$TEST_USER")" "/run/user/$uid"

@@ -372,7 +372,7 @@ export function missingControllers(missing: string[], writes: CgroupWrite[], whe
     {
       errno: "EOPNOTSUPP",
       path: where,
-      fix: `delegate it (systemctl edit user@.service: [Service] Delegate=${list}, then log in again) or run with --cgroup-manager disabled to ignore limits`,
+      fix: `delegate it (systemctl edit user@.service: [Service] Delegate=${list}, then log in again), or drop the limit`,
     },
   );
 }

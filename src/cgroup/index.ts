@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import type { Resources } from "../oci/spec.ts";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { cgroupDir, parentDir, parseLayout, parseSelfCgroup, resolveCgroupPath, type CgroupLayout } from "./locate.ts";
-import { controllersFor, describeWrite, resourceWrites, type CgroupWrite } from "./resources.ts";
+import { controllersFor, describeWrite, isKernelDefault, resourceWrites, type CgroupWrite } from "./resources.ts";
 import { applyWrites, CgroupV2, controllers, enableForChildren, isDelegated, LEAF, missingControllers, writeCgroupFile, type ContainerCgroup } from "./cgroupfs.ts";
 import { enterTransientScope, systemdAvailable } from "./systemd.ts";
 import { formatBytes } from "./stats.ts";
@@ -37,6 +37,8 @@ export interface CreateCgroupOptions {
   manager?: "cgroupfs" | "systemd" | "disabled";
   /** memory.oom.group (default true): an OOM kill takes the whole container */
   oomKillGroup?: boolean;
+  /** why the container runs without a cgroup although one was named (for --debug / --log) */
+  onNote?: (m: string) => void;
 }
 
 /** Controllers worth having even without limits: they make `stats` useful. */
@@ -148,20 +150,28 @@ function mkdirCgroup(dir: string): boolean {
  * launcher then calls addProcess(pid) before it releases the child.
  */
 export async function createCgroup(opts: CreateCgroupOptions): Promise<ContainerCgroup | null> {
-  if (opts.manager === "disabled") return null;
+  const writes = resourceWrites(opts.resources ?? {});
+  // a limit is never dropped silently: without a cgroup only values a cgroup has anyway may pass
+  const limits = writes.filter((w) => !isKernelDefault(w));
+  if (opts.manager === "disabled") {
+    if (limits.length) throw noCgroup(limits, "it runs without one (--cgroup-manager disabled)", "drop the limit, or let bunker use a cgroup (--cgroup-manager cgroupfs|systemd)");
+    return null;
+  }
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(opts.id)) {
     throw new BunkerError(`container id "${opts.id}" cannot name a cgroup`, { errno: "EINVAL", fix: "use letters, digits, _ . -" });
   }
-  const writes = resourceWrites(opts.resources ?? {});
   const oomKillGroup = opts.oomKillGroup ?? true;
   const explicit = opts.cgroupsPath ?? opts.parent;
   let p = probe();
   const problem = layoutProblem(p.layout);
   if (problem) {
-    if (!writes.length && explicit === undefined) return null;
-    const fix = "boot with cgroup v2 only (systemd.unified_cgroup_hierarchy=1), or run with --cgroup-manager disabled to ignore limits";
-    if (!writes.length) throw new BunkerError(`cannot use the cgroup ${explicit}: ${problem}`, { errno: "EOPNOTSUPP", fix });
-    throw noCgroup(writes, problem, fix);
+    // what podman, dockerd and containerd send on every create (a cgroupsPath, cpu shares 1024):
+    // nothing to enforce, so the container runs without a cgroup of its own, as on a host without one
+    if (!limits.length) {
+      if (explicit !== undefined || writes.length) opts.onNote?.(`no cgroup for this container (${explicit !== undefined ? `the cgroup ${explicit} is not created` : "none is created"}): ${problem}; no limit was asked for`);
+      return null;
+    }
+    throw noCgroup(limits, problem, "boot with cgroup v2 only (systemd.unified_cgroup_hierarchy=1), or drop the limit");
   }
   const mount = p.layout.mount!;
   const name = `bunker-${opts.id}`;
@@ -217,8 +227,8 @@ export async function createCgroup(opts: CreateCgroupOptions): Promise<Container
   }
 
   // 4. none
-  if (!writes.length) return null;
-  throw noCgroup(writes, why, "run bunker from a delegated cgroup (systemd-run --user --scope -p Delegate=yes …, or Delegate= for user@.service), or with --cgroup-manager disabled to ignore limits");
+  if (!limits.length) return null;
+  throw noCgroup(limits, why, "run bunker from a delegated cgroup (systemd-run --user --scope -p Delegate=yes …, or Delegate= for user@.service), or drop the limit");
 }
 
 /** Reopens a container's cgroup from its path (saved in the state dir) for update/pause/kill/stats. */

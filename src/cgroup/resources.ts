@@ -184,6 +184,17 @@ const FLAG_OF: Record<string, string> = {
 };
 
 /** "memory.max (--memory, linux.resources.memory.limit)" */
+/** the value a new cgroup has anyway (cpu shares 1024 = weight 100, no limit): needs no cgroup to hold */
+const KERNEL_DEFAULTS: Readonly<Record<string, string>> = {
+  "cpu.weight": "100", "cpu.idle": "0", "cpu.max.burst": "0", "memory.max": "max", "memory.high": "max",
+  "memory.swap.max": "max", "memory.low": "0", "memory.min": "0", "pids.max": "max", "io.weight": "default 100",
+};
+
+export function isKernelDefault(w: CgroupWrite): boolean {
+  if (w.file === "cpu.max") return w.value.startsWith("max ");
+  return KERNEL_DEFAULTS[w.file] === w.value;
+}
+
 export function describeWrite(w: CgroupWrite): string {
   const f = FLAG_OF[w.from];
   return `${w.file} (${f ? `${f}, ` : ""}${w.from})`;

@@ -14,6 +14,7 @@ import { describeHolder, holderFile, sharedUsernsEnabled } from "../container/us
 import { BunkerError } from "../errors.ts";
 import { cgroupSupport } from "../cgroup/index.ts";
 import { kernelVersion } from "../sys/kernel.ts";
+import { resolveConfinement } from "../oci/confine.ts";
 
 type Verdict = "ok" | "warn" | "FAIL";
 
@@ -73,6 +74,10 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   if (uid === 0) line("ok", "image owners", "root: layer files get the image's own uids and gids");
   else if (owners) line("ok", "image owners", `layer files get the image's owners as subordinate ids (image uid N -> ${owners.uid[1]!.hostID}+N-1)`);
   else line("warn", "image owners", "no subordinate id range (or no newuidmap): every layer file is yours, the image's owners are only recorded in xattrs");
+
+  // what `bunker run` gives a container unless flags say otherwise (bunker state ID shows what one got)
+  const conf = resolveConfinement({ capAdd: [], capDrop: [], privileged: false, securityOpts: [] }, 0).summary;
+  line("ok", "confinement", `run: ${conf.capabilities.length} capabilities (Docker's), no_new_privs, seccomp (Docker's profile), ${conf.maskedPaths.length} masked and ${conf.readonlyPaths.length} read-only paths; --privileged: all capabilities in the container's user namespace, mounts locked`);
 
   const net = ["slirp4netns", "pasta"].filter((b) => (process.env.PATH ?? "/usr/bin:/bin").split(":").some((d) => existsSync(`${d}/${b}`)));
   if (net.length) line("ok", "rootless network", `${net.join(", ")} found`);

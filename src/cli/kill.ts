@@ -22,6 +22,6 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   }
   const p = parseFlags(argv, [{ names: ["all", "a"] }, { names: ["signal", "s"], value: true }], "kill", false);
   const id = checkId(p.rest[0], "kill");
-  killContainer(stateRoot(g).dir, id, parseSignal(p.rest[1] ?? p.flags.get("signal")?.[0]), flagBool(p, "all"));
+  killContainer(stateRoot(g).dir, id, parseSignal(p.rest[1] ?? p.flags.get("signal")?.[0], "SIGTERM", true), flagBool(p, "all"));
   return 0;
 }

@@ -1,10 +1,52 @@
-// bunker logs [-f] ID: the output of a detached `run -d` (stdout and stderr, as written)
-import { openSync, readSync, closeSync, existsSync } from "node:fs";
+// bunker logs [-f] ID: the output of a detached `run -d` (stdout and stderr, as written),
+// across the log writer's rotation: log.N .. log.1 (oldest first), then log
+import { openSync, readSync, closeSync, existsSync, fstatSync, statSync, writeSync } from "node:fs";
 import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { stateRoot } from "../container/paths.ts";
 import { checkId, containerDir, isAlive, readState, notFound } from "../container/state.ts";
+import { logFiles, runningLogWriter } from "../container/log-writer.ts";
 import { BunkerError } from "../errors.ts";
+
+const buf = Buffer.alloc(65536);
+/** stdout's reader has gone (`bunker logs ID | head`): nothing more to do */
+const READER_GONE = Symbol("EPIPE");
+
+/** copies FD from its offset to its end to stdout (written before the buffer is read into again) */
+function drain(fd: number): void {
+  for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
+    for (let off = 0; off < n; ) {
+      try {
+        off += writeSync(1, buf, off, n - off);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === "EPIPE") throw READER_GONE;
+        if (code !== "EAGAIN") throw e;
+        Bun.sleepSync(1); // a non-blocking stdout that is full
+      }
+    }
+  }
+}
+
+/** the inode of PATH, or -1 when it is not there (between a rotation's rename and the new file) */
+function inode(path: string): number {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * The log file written after the one with inode INO, which has been rotated
+ * away: the next newer of log.N .. log.1, log (several rotations can pass
+ * between two looks); the oldest one kept when INO has been dropped already.
+ */
+function fileAfter(dir: string, ino: number): string {
+  const files = logFiles(dir);
+  const at = files.findIndex((f) => inode(f) === ino);
+  return files[at + 1] ?? `${dir}/log`;
+}
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [{ names: ["follow", "f"] }], "logs", false);
@@ -12,22 +54,48 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   const root = stateRoot(g).dir;
   const state = readState(root, id);
   if (!state) throw notFound(id);
-  const file = `${containerDir(root, id)}/log`;
+  const dir = containerDir(root, id);
+  const file = `${dir}/log`;
   if (!state.run || !existsSync(file)) throw new BunkerError(`logs: container "${id}" was not started with run -d`, { errno: "ENOENT", fix: "only detached containers keep a log" });
-  const fd = openSync(file, "r");
-  const buf = Buffer.alloc(65536);
+  // the rotated files, whole, oldest first; the current one stays open for -f
+  let fd = -1;
   try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n > 0) {
-        process.stdout.write(buf.subarray(0, n));
+    for (const f of logFiles(dir)) {
+      let next;
+      try {
+        next = openSync(f, "r");
+      } catch {
+        continue; // rotated away meanwhile
+      }
+      if (fd >= 0) {
+        drain(fd);
+        closeSync(fd);
+      }
+      fd = next;
+    }
+    while (fd >= 0) {
+      drain(fd);
+      if (!flagBool(p, "follow")) break;
+      // the container is gone and its writer has written what it left in the pipe (asked before
+      // the rotation check: a rotation before that is seen below, and none can come after)
+      const done = !isAlive(state) && runningLogWriter(dir) === undefined;
+      // rotated: the old file is complete once it has been renamed; finish it, go on with the one after it
+      const now = inode(file);
+      const ino = fstatSync(fd).ino;
+      if (now !== -1 && now !== ino) {
+        drain(fd);
+        closeSync(fd);
+        fd = -1;
+        fd = openSync(fileAfter(dir, ino), "r");
         continue;
       }
-      if (!flagBool(p, "follow") || !isAlive(state)) break;
+      if (done) break;
       await Bun.sleep(100);
     }
+  } catch (e) {
+    if (e !== READER_GONE) throw e;
   } finally {
-    closeSync(fd);
+    if (fd >= 0) closeSync(fd);
   }
   return 0;
 }

@@ -8,15 +8,26 @@ import { checkId } from "../container/state.ts";
 import { forwardSignals, supervise } from "../sys/shim.ts";
 
 export default async function ociRun(argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [...CREATE_FLAGS, { names: ["detach", "d"] }, { names: ["keep"] }], "run", false);
+  const p = parseFlags(argv, [...CREATE_FLAGS, { names: ["detach", "d"] }, { names: ["keep"] }, { names: ["no-subreaper"] }], "run", false);
   const id = checkId(p.rest[0], "run");
   const root = stateRoot(g).dir;
-  if (!flagBool(p, "detach")) forwardSignals();
-  const state = await create(createOptions(p, g, root, id, "run"));
-  await start(root, id);
-  if (flagBool(p, "detach")) return 0;
-  // the container's process is our child: wait for it, forwarding signals
-  const st = supervise(state.pid, -1, false);
+  const detach = flagBool(p, "detach");
+  if (!detach) forwardSignals();
+  // process.terminal without --console-socket: runc proxies its own terminal to the container's
+  let pty = -1;
+  const o = createOptions(p, g, root, id, "run");
+  if (!detach && !o.consoleSocket) o.onPty = (fd) => (pty = fd);
+  const state = await create(o);
+  try {
+    await start(root, id);
+  } catch (e) {
+    // a run that failed leaves nothing behind (runc's run deletes it too)
+    await deleteContainer(root, id, true).catch(() => {});
+    throw e;
+  }
+  if (detach) return 0;
+  // the container's process is our child: wait for it, forwarding signals (and the terminal)
+  const st = supervise(state.pid, pty, pty >= 0);
   if (!flagBool(p, "keep")) await deleteContainer(root, id, true);
   return st.signal ? 128 + st.signal : st.code;
 }

@@ -5,6 +5,8 @@ import { Progress } from "../image/progress.ts";
 import { pullImage } from "../image/pull.ts";
 import { shortName } from "../image/reference.ts";
 import { Store } from "../image/store.ts";
+import type { LayerLimits, Reserve } from "../image/limits.ts";
+import { parseBytes } from "../cgroup/flags.ts";
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 
@@ -14,6 +16,38 @@ export const REGISTRY_FLAGS = [
   { names: ["cert-dir"], value: true },
   { names: ["creds"], value: true },
 ];
+
+/** load's and pull's bounds on what a layer may expand to (src/image/limits.ts) */
+export const LAYER_LIMIT_FLAGS = [
+  { names: ["max-layer-size"], value: true },
+  { names: ["storage-reserve"], value: true },
+];
+
+export const LAYER_LIMITS_HELP = `  --max-layer-size SIZE   stop when one layer's uncompressed content passes SIZE
+                          (default: no cap but the reserve; $BUNKER_MAX_LAYER_SIZE)
+  --storage-reserve SIZE|N%
+                          free space the store's filesystem keeps while layers
+                          are unpacked or downloaded (default: 1g, or 5% of the
+                          filesystem when smaller; 0 = none; $BUNKER_STORAGE_RESERVE)`;
+
+/** "2g", "512m", "0" (no reserve) or "10%" (of the filesystem) */
+function parseReserve(s: string, what: string): Reserve {
+  const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(s);
+  if (!pct) return { bytes: parseBytes(s, what) };
+  const percent = Number(pct[1]);
+  if (percent > 100) throw new BunkerError(`${what}: "${s}" is more than 100%`, { errno: "EINVAL", fix: "use a size (2g) or a percentage of the filesystem (5%)" });
+  return { percent };
+}
+
+/** --max-layer-size / --storage-reserve of P (when given), else $BUNKER_MAX_LAYER_SIZE / $BUNKER_STORAGE_RESERVE */
+export function layerLimits(p?: ReturnType<typeof parseFlags>): LayerLimits {
+  const max = (p && flag(p, "max-layer-size")) ?? process.env.BUNKER_MAX_LAYER_SIZE;
+  const reserve = (p && flag(p, "storage-reserve")) ?? process.env.BUNKER_STORAGE_RESERVE;
+  return {
+    maxLayerSize: max === undefined || max === "" ? undefined : parseBytes(max, p && flag(p, "max-layer-size") !== undefined ? "--max-layer-size" : "$BUNKER_MAX_LAYER_SIZE"),
+    reserve: reserve === undefined || reserve === "" ? undefined : parseReserve(reserve, p && flag(p, "storage-reserve") !== undefined ? "--storage-reserve" : "$BUNKER_STORAGE_RESERVE"),
+  };
+}
 
 /** --tls-verify=false / --insecure / --cert-dir / --creds as RegistryOptions. */
 export function registryOptions(p: ReturnType<typeof parseFlags>) {
@@ -29,13 +63,27 @@ export function registryOptions(p: ReturnType<typeof parseFlags>) {
   };
 }
 
+const HELP = `usage: bunker pull [OPTIONS] REF
+
+Pulls an image (every digest verified; layers unpacked as they arrive).
+  --platform OS/ARCH[/VARIANT]   the platform to pick from an index
+  -q, --quiet             print only the image ID
+  --tls-verify=false, --insecure   plain HTTP or an untrusted certificate
+  --cert-dir DIR          CA certificates (*.crt) to trust
+  --creds USER:PASSWORD   registry credentials
+${LAYER_LIMITS_HELP}`;
+
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["platform"], value: true }, { names: ["quiet", "q"] }, ...REGISTRY_FLAGS], "pull", false);
+  if (argv[0] === "--help" || argv[0] === "-h") {
+    console.log(HELP);
+    return 0;
+  }
+  const p = parseFlags(argv, [{ names: ["platform"], value: true }, { names: ["quiet", "q"] }, ...REGISTRY_FLAGS, ...LAYER_LIMIT_FLAGS], "pull", false);
   const ref = p.rest[0];
   if (!ref || p.rest.length > 1) throw new BunkerError("pull: needs one image reference", { errno: "EINVAL", fix: "bunker pull busybox" });
   const quiet = flagBool(p, "quiet");
   const progress = Progress.forTerminal(quiet);
-  const pulled = await pullImage(Store.open(g.dataRoot), ref, {
+  const pulled = await pullImage(Store.open(g.dataRoot, layerLimits(p)), ref, {
     ...registryOptions(p),
     platform: flag(p, "platform") ? parsePlatform(flag(p, "platform")!) : undefined,
     events: progress,

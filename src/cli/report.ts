@@ -1,5 +1,5 @@
 // The one place that turns an error into the user's one line (and the --log line).
-import { BunkerError } from "../errors.ts";
+import { BunkerError, oneLine } from "../errors.ts";
 import type { GlobalOptions } from "./global.ts";
 import { logLine } from "./log.ts";
 
@@ -10,8 +10,11 @@ export function reportError(err: unknown, g: GlobalOptions): number {
     logLine(g, "error", line.replace(/^bunker: /, ""));
     return err.exitCode;
   }
+  // the last line of defence, not validation: a bug, said in one line (the stack with --debug)
   const e = err as Error;
-  process.stderr.write(`bunker: internal error: ${e?.stack ?? String(err)}\n`);
-  logLine(g, "error", `internal error: ${e?.message ?? String(err)}`);
+  const what = e instanceof Error ? `${e.name}: ${e.message}` : String(err);
+  process.stderr.write(`${oneLine(`bunker: internal error: ${what}`)} — please report it as a bug, with the command that gave it (--debug shows where)\n`);
+  if (g.debug && e?.stack) process.stderr.write(`${e.stack}\n`);
+  logLine(g, "error", oneLine(`internal error: ${what}`));
   return 125;
 }

@@ -6,6 +6,7 @@ import { checkId, containerDir, isAlive, lockContainer, readState } from "../con
 import { killEverything } from "../container/lifecycle.ts";
 import { removeOwnedTree } from "../container/cleanup.ts";
 import { autoMaps, singleMaps, subRange, type IdMaps } from "../container/idmap.ts";
+import { endLogWriter } from "../container/log-writer.ts";
 import { BunkerError } from "../errors.ts";
 import { openCgroup } from "../cgroup/index.ts";
 import { savedCgroupPath } from "../cgroup/state.ts";
@@ -43,6 +44,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
           /* gone already */
         }
       }
+      endLogWriter(dir); // it drains what the container wrote last, then exits by itself
     } finally {
       release();
     }

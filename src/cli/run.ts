@@ -1,10 +1,10 @@
 // bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BunkerError } from "../errors.ts";
-import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
+import { flag, flagBool, flagInt, flagList, parseFlags, parseId, type FlagSpec } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { autoMaps, needsHelper, singleMaps, subRange, userName, type IdMaps } from "../container/idmap.ts";
+import { autoMaps, rootAutoMaps, needsHelper, singleMaps, subRange, userName, type IdMaps } from "../container/idmap.ts";
 import { sharedUserns, sharedUsernsEnabled } from "../container/userns.ts";
 import { pidStartTime, writeState } from "../container/state.ts";
 import { launch } from "../container/launch.ts";
@@ -12,9 +12,12 @@ import { stateRoot } from "../container/paths.ts";
 import { recordImageUse } from "../container/image-use.ts";
 import { removeOwnedTree } from "../container/cleanup.ts";
 import { becomeMonitor } from "../container/monitor.ts";
+import { endLogWriter, parseLogOptions, startLogWriter, type LogWriter } from "../container/log-writer.ts";
 import { errnoName } from "../sys/errno.ts";
 import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
 import { buildPlan } from "../plan/build.ts";
+import { resolveConfinement } from "../oci/confine.ts";
+import { processContext } from "../container/process.ts";
 import type { ImageConfig } from "../image/types.ts";
 import type { RootMount } from "../plan/types.ts";
 import { tmpfsHasUserXattrs } from "../sys/kernel.ts";
@@ -26,7 +29,7 @@ import { closeFd, forwardSignals, supervise } from "../sys/shim.ts";
 import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
 import { saveCgroupPath } from "../cgroup/state.ts";
 
-const FLAGS: FlagSpec[] = [
+export const FLAGS: FlagSpec[] = [
   { names: ["rootfs"], value: true },
   { names: ["env", "e"], value: true, multi: true },
   { names: ["env-file"], value: true, multi: true },
@@ -47,14 +50,24 @@ const FLAGS: FlagSpec[] = [
   { names: ["name"], value: true },
   { names: ["entrypoint"], value: true },
   { names: ["detach", "d"] },
+  { names: ["log-opt"], value: true, multi: true },
   { names: ["pull"], value: true },
   { names: ["cgroup-parent"], value: true },
+  { names: ["cap-add"], value: true, multi: true },
+  { names: ["cap-drop"], value: true, multi: true },
+  { names: ["privileged"] },
+  { names: ["security-opt"], value: true, multi: true },
   ...RESOURCE_FLAGS,
   { names: ["help"] },
 ];
 
 const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
        bunker run [OPTIONS] IMAGE [CMD [ARG...]]
+       bunker run -b BUNDLE [-d] [--pid-file F] [--console-socket S] [--keep] ID   (runc's run)
+
+runc's form is chosen when -b/--bundle, --console-socket, --pid-file, --keep,
+--no-new-keyring or --no-subreaper comes before the first argument; anything
+else is the docker form, wherever it runs (in a bundle directory: -b . ID).
 
   --rootfs DIR|host     the container's root directory; "host" = sandbox of the host's
                         /usr, /bin, /lib*, /etc (read-only), private /tmp, cwd read-write
@@ -71,13 +84,35 @@ const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
   --read-only           mount the root read-only
   --net, --network none|host   default none: a new network namespace with only lo
   --userns single|auto  single (default): your uid is root, nothing else is mapped;
-                        auto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap)
+                        auto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap);
+                        as root with --rootfs, auto maps 0..65535 to root's /etc/subuid
+                        range (or the "containers" user's): the container's root is not
+                        host root; as root with an IMAGE, 0..65536 map to themselves
   --preserve-fds N      pass file descriptors 3..3+N-1 to the command
   --no-pivot            use MS_MOVE + chroot instead of pivot_root
   -d, --detach          run in the background: prints the id; output goes to
                         'bunker logs ID'; 'bunker ps', 'stop', 'rm' manage it
+  --log-opt max-size=SIZE   (-d) rotate the log when it would pass SIZE (default 10m; -1: never)
+  --log-opt max-file=N      (-d) keep N files: log, log.1 .. log.N-1 (default 3)
   --entrypoint CMD      (IMAGE) replace the image's Entrypoint ("" clears it)
   --pull missing|never|always   (IMAGE) when to pull (default missing)
+
+confinement.  By default, as Docker: 14 capabilities (CHOWN DAC_OVERRIDE FOWNER
+FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD
+AUDIT_WRITE SETFCAP) in the bounding, permitted and effective sets, none
+inheritable or ambient, none at all for a non-root -u; no_new_privs; Docker's
+seccomp profile (EPERM, clone3 ENOSYS); /proc/kcore, /proc/keys, … /sys/firmware
+masked.  /proc/sys, /proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs are
+read-only in every case.  'bunker state ID' shows what a container got.
+  --cap-add CAP         add a capability (NET_ADMIN or CAP_NET_ADMIN; ALL = every one)
+  --cap-drop CAP        drop a capability (ALL = start from none, then --cap-add)
+  --privileged          every capability, no seccomp filter, nothing masked; still in
+                        the container's user namespace (capabilities over its own
+                        namespaces, none over the host's); with CAP_SYS_ADMIN every
+                        mount is locked: read-only stays read-only
+  --security-opt no-new-privileges[=true|false]   (default true)
+  --security-opt seccomp=unconfined|FILE   no filter, or a Docker or OCI JSON profile
+  --security-opt systempaths=unconfined    do not mask /proc/kcore, /sys/firmware, …
 
 With an IMAGE the root is an overlay of its layers (nothing is copied) with a
 private writable layer on a tmpfs of its own (memory, counted in the container's
@@ -119,6 +154,15 @@ function parseVolume(spec: string): Volume {
   return { source, destination: parts[1]!, readonly };
 }
 
+/** a file's text, "" when it cannot be read */
+function readText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 function readEnvFile(file: string): string[] {
   let text: string;
   try {
@@ -138,14 +182,15 @@ function expandEnv(e: string): string {
 export function parseUser(spec: string, etc: string | undefined): { uid: number; gid: number } {
   const [u, g] = spec.split(":");
   const lookup = (file: string, name: string, col: number) => {
-    if (/^\d+$/.test(name)) return { id: Number(name), gid: undefined as number | undefined };
+    if (/^\d+$/.test(name)) return { id: parseId(name, "run: --user"), gid: undefined as number | undefined };
     try {
       for (const line of readFileSync(`${etc}/${file}`, "utf8").split("\n")) {
         const f = line.split(":");
-        if (f[0] === name) return { id: Number(f[col]), gid: file === "passwd" ? Number(f[3]) : undefined };
+        // the rootfs's own /etc files: a malformed line is its error, not a NaN id
+        if (f[0] === name) return { id: parseId(f[col] ?? "", `run: ${etc}/${file}: ${name}`), gid: file === "passwd" ? parseId(f[3] ?? "", `run: ${etc}/${file}: ${name}`) : undefined };
       }
-    } catch {
-      /* fall through */
+    } catch (e) {
+      if (e instanceof BunkerError) throw e; // else no such file: fall through
     }
     throw new BunkerError(`run: unknown ${file === "passwd" ? "user" : "group"} "${name}"`, { errno: "ENOENT", path: etc ? `${etc}/${file}` : undefined, fix: "use a numeric id" });
   };
@@ -156,12 +201,26 @@ export function parseUser(spec: string, etc: string | undefined): { uid: number;
 
 const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
 
-/** runc's `run [-b DIR] ID` when a bundle is meant, else docker-style */
-function isOciRun(argv: string[]): boolean {
-  if (argv.some((a) => a === "-b" || a === "--bundle" || a.startsWith("--bundle="))) return true;
-  if (argv.some((a) => a === "--rootfs" || a.startsWith("--rootfs="))) return false;
-  const positional = argv.filter((a) => !a.startsWith("-"));
-  return positional.length === 1 && existsSync("config.json");
+/** the flags only runc's `run` has: any of them makes `bunker run` the OCI form */
+const OCI_RUN_FLAGS = new Set(["-b", "--bundle", "--console-socket", "--pid-file", "--keep", "--no-new-keyring", "--no-subreaper"]);
+
+/**
+ * runc's `run [OPTIONS] ID` or docker's `run [OPTIONS] IMAGE|--rootfs DIR [CMD]`:
+ * the OCI form when one of OCI_RUN_FLAGS comes before the first positional
+ * argument, the docker form otherwise — the same wherever it runs (a
+ * config.json in the directory does not change it: runc's form there is
+ * `bunker run -b . ID`).
+ */
+export function isOciRun(argv: string[]): boolean {
+  const takesValue = new Set(FLAGS.filter((f) => f.value).flatMap((f) => f.names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`))));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--" || !a.startsWith("-") || a === "-") return false;
+    const name = a.startsWith("--") && a.includes("=") ? a.slice(0, a.indexOf("=")) : a;
+    if (OCI_RUN_FLAGS.has(name)) return true;
+    if (takesValue.has(name) && !a.includes("=")) i++;
+  }
+  return false;
 }
 
 export default async function run(argv: string[], g: GlobalOptions): Promise<number> {
@@ -174,7 +233,15 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   const rootfsFlag = flag(p, "rootfs");
   const imageRef = rootfsFlag ? undefined : p.rest[0];
   if (!rootfsFlag && !imageRef) throw new BunkerError("run: no image and no --rootfs given", { errno: "EINVAL", fix: "bunker run IMAGE [CMD], bunker run --rootfs DIR -- CMD, or --rootfs host for a sandbox of the host" });
-  const image = imageRef ? await openImage(imageRef, g, flag(p, "pull")) : undefined;
+  let image: OpenedImage | undefined;
+  try {
+    image = imageRef ? await openImage(imageRef, g, flag(p, "pull")) : undefined;
+  } catch (e) {
+    // runc's habit, `run ID` in a bundle directory: say how to ask for it
+    if (e instanceof BunkerError && p.rest.length === 1 && existsSync("config.json"))
+      throw new BunkerError(e.message, { ...e.detail, fix: `${e.detail.fix ? `${e.detail.fix}; or ` : ""}to run the OCI bundle in this directory: bunker run -b . ${imageRef}` });
+    throw e;
+  }
   let args = image ? imageArgs(image.config, p.rest.slice(1), flag(p, "entrypoint")) : p.rest;
   if (args.length === 0) throw new BunkerError("run: no command given", { errno: "EINVAL", fix: image ? `the image has no Cmd or Entrypoint: bunker run ${imageRef} CMD` : "bunker run --rootfs DIR -- CMD [ARG...]" });
 
@@ -194,7 +261,8 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   // an image's files and users need more than one id: auto when this user has a range (as podman)
   const userns = flag(p, "userns") ?? (image && uid !== 0 && subRange("/etc/subuid", uid) ? "auto" : "single");
   let maps: IdMaps;
-  if (userns === "auto") maps = autoMaps(uid, gid);
+  // root's IMAGE keeps autoMaps' identity map: the store's layer files carry the image's own ids on the host
+  if (userns === "auto") maps = uid === 0 && !image ? rootAutoMaps(readText("/etc/subuid"), readText("/etc/subgid")) : autoMaps(uid, gid);
   else if (userns === "single" || userns === "") maps = singleMaps(uid, gid);
   else throw new BunkerError(`run: unknown --userns "${userns}"`, { errno: "EINVAL", fix: "use --userns=single or --userns=auto" });
 
@@ -213,10 +281,13 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   const user = image
     ? image.resolveUser(flag(p, "user") ?? image.config.User)
     : flag(p, "user") ? parseUser(flag(p, "user")!, host ? "/etc" : `${rootfs}/etc`) : { uid: 0, gid: 0 };
+  const confinement = resolveConfinement({ capAdd: flagList(p, "cap-add"), capDrop: flagList(p, "cap-drop"), privileged: flagBool(p, "privileged"), securityOpts: flagList(p, "security-opt") }, user.uid);
   const tty = flagBool(p, "tty");
   const detach = flagBool(p, "detach");
   if (detach && (tty || flagBool(p, "interactive"))) throw new BunkerError("run: -d cannot be combined with -t or -i", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
   const interactive = flagBool(p, "interactive");
+  if (!detach && flagList(p, "log-opt").length) throw new BunkerError("run: --log-opt is for a detached container's log", { errno: "EINVAL", fix: "add -d, or drop --log-opt" });
+  const logOptions = detach ? parseLogOptions(flagList(p, "log-opt")) : undefined;
   const preserveFds = flagInt(p, "preserve-fds", "run") ?? 0;
   const { resources, oomKillGroup } = resourcesFromParsed(p);
 
@@ -231,7 +302,12 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     if ((e as { code?: string }).code === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: "choose another --name, or 'bunker delete --force' it" });
     throw new BunkerError("run: cannot create the container's state directory", { errno: (e as { code?: string }).code, path: dir });
   }
+  // root with a subordinate map: the container's root (not host root) binds /etc files from here
+  const hostRootOfContainer = maps.uid.find((m) => m.containerID === 0)?.hostID;
+  const subordinateRoot = uid === 0 && hostRootOfContainer !== undefined && hostRootOfContainer !== 0;
+  if (subordinateRoot) chmodSync(dir, 0o711);
   let keep = false; // a detached container keeps its state dir until `bunker rm`
+  let logWriter: LogWriter | undefined;
   try {
     const etcFiles = writeEtcFiles(dir, hostname, host ? "/etc" : image ? undefined : `${rootfs}/etc`);
     const cwd = flag(p, "workdir") ?? (host ? process.cwd() : image?.config.WorkingDir || "/");
@@ -275,6 +351,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       }
       hostSandbox = { binds, cwd: process.cwd() };
     }
+    const debug = g.debug ? (m: string) => console.error(`bunker: debug: ${m}`) : undefined;
     const spec = runSpec({
       rootPath,
       hostSandbox,
@@ -291,7 +368,24 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       network,
       maps,
       etcFiles,
+      confinement,
     });
+    // the container's root opens the log and the exit file: made here, theirs
+    if (detach && subordinateRoot) {
+      for (const f of ["log", "exit"]) {
+        writeFileSync(`${dir}/${f}`, "", { mode: 0o600 });
+        chownSync(`${dir}/${f}`, hostRootOfContainer, maps.gid.find((m) => m.containerID === 0)?.hostID ?? hostRootOfContainer);
+      }
+    }
+    // detached: the output goes through a pipe to a rotating log writer outside the container
+    if (logOptions) {
+      try {
+        logWriter = startLogWriter(dir, logOptions);
+      } catch (e) {
+        if (!(e instanceof BunkerError)) throw e;
+        process.stderr.write(`bunker: note: ${e.message} (${e.errnoName}): the log is written unbounded, without rotation\n`);
+      }
+    }
     const plan = buildPlan(spec, {
       rootMount,
       symlinks,
@@ -300,20 +394,21 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       // detached: an init is PID 1 and records the command's exit status; the container outlives bunker
       init: flagBool(p, "init") || detach,
       dieWithParent: !detach,
-      log: detach ? `${dir}/log` : undefined,
+      log: detach ? (logWriter?.path ?? `${dir}/log`) : undefined,
       exitFile: detach ? `${dir}/exit` : undefined,
       noPivot: flagBool(p, "no-pivot"),
+      ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
+      lockMounts: confinement.lockMounts,
     });
     if (g.debug) for (const op of plan.ops) console.error(`bunker: debug: plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
     checkUserMapped(user, maps);
-    const debug = g.debug ? (m: string) => console.error(`bunker: debug: ${m}`) : undefined;
     // subordinate ids: join bunker's shared user namespace rather than run newuidmap/newgidmap again
     const shared = needsHelper(maps, uid, gid) && sharedUsernsEnabled() ? sharedUserns(maps, debug) : undefined;
     if (shared) {
       plan.joinUserns = shared.path;
       debug?.(`user namespace: bunker's shared one (held by pid ${shared.pid})`);
     }
-    const cg = await createCgroup({ id, resources, parent: flag(p, "cgroup-parent"), manager: g.cgroupManager, oomKillGroup });
+    const cg = await createCgroup({ id, resources, parent: flag(p, "cgroup-parent"), manager: g.cgroupManager, oomKillGroup, onNote: debug });
     if (cg) {
       saveCgroupPath(dir, cg.path);
       debug?.(`cgroup: ${cg.path}`);
@@ -335,8 +430,9 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
           owner: userName(uid) ?? String(uid),
           userns: true,
           process: spec.process,
+          seccomp: spec.linux?.seccomp,
           cgroup: cg?.path,
-          run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal },
+          run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary },
         });
       let c;
       try {
@@ -362,7 +458,11 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       if (!keepCgroup) cg?.remove();
     }
   } finally {
-    if (!keep) await removeOwnedTree(dir, maps);
+    if (logWriter) closeFd(logWriter.fd); // the container holds the pipe now (if it started): the writer ends with it
+    if (!keep) {
+      if (logWriter) endLogWriter(dir);
+      await removeOwnedTree(dir, maps);
+    }
   }
 }
 
@@ -398,7 +498,8 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
   const { prepareImageRootfs, readImageFile } = await import("../image/rootfs.ts");
   const { chooseStorageDriver } = await import("../image/driver.ts");
   const storage = await chooseStorageDriver({ flag: g.storageDriver, dataRoot });
-  const img = await prepareImageRootfs(ref, { dataRoot, pull: pull as "missing" | "never" | "always" | undefined });
+  const { layerLimits } = await import("./pull.ts"); // $BUNKER_MAX_LAYER_SIZE, $BUNKER_STORAGE_RESERVE
+  const img = await prepareImageRootfs(ref, { dataRoot, pull: pull as "missing" | "never" | "always" | undefined, limits: layerLimits() });
   for (const n of img.notes) process.stderr.write(`bunker: note: ${n}\n`);
   const passwd = readImageFile(img.lowerDirs, "/etc/passwd") ?? "", group = readImageFile(img.lowerDirs, "/etc/group") ?? "";
   if (!forced && storage.driver === "overlay") {

@@ -29,10 +29,9 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   }
   if (!p.rest.length) throw new BunkerError("stats: no container id given", { errno: "EINVAL", fix: "bunker stats ID" });
   const json = flagBool(p, "json");
+  // every container's cgroup first: a container without one is an error before any output
+  const all = p.rest.map((id) => ({ id, s: cgroupOfContainer(g, id, "stats").stats() }));
   if (!json) console.log(["ID", "MEMORY / LIMIT", "OOM KILLS", "CPU", "PIDS / LIMIT", "IO READ / WRITE"].join("\t"));
-  for (const id of p.rest) {
-    const s = cgroupOfContainer(g, id, "stats").stats();
-    console.log(json ? JSON.stringify({ id, stats: s }) : row(id, s));
-  }
+  for (const { id, s } of all) console.log(json ? JSON.stringify({ id, stats: s }) : row(id, s));
   return 0;
 }

@@ -1,9 +1,10 @@
 // bunker update [FLAGS] ID: change the limits of a running container.
 // Takes the same resource flags as `run`, and runc's `--resources FILE`
 // (a JSON linux.resources object; "-" = stdin).
-import { readFileSync } from "node:fs";
+import { readBounded } from "../json.ts";
 import type { Resources } from "../oci/spec.ts";
 import { BunkerError } from "../errors.ts";
+import { parseResources } from "../oci/validate.ts";
 import { cgroupOfContainer } from "../cgroup/state.ts";
 import { RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/flags.ts";
 import { flag, flagBool, parseFlags } from "./args.ts";
@@ -28,11 +29,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   let r: Resources = {};
   const file = flag(p, "resources");
   if (file !== undefined) {
-    try {
-      r = JSON.parse(readFileSync(file === "-" ? 0 : file, "utf8")) as Resources;
-    } catch (e) {
-      throw new BunkerError(`update: cannot read --resources: ${(e as Error).message}`, { errno: (e as { code?: string }).code ?? "EINVAL", path: file });
-    }
+    r = parseResources(readBounded(file, "config", "update: cannot read --resources"), file === "-" ? "--resources (stdin)" : file);
   }
   const fromFlags = resourcesFromParsed(p).resources ?? {};
   // flags win over the file, field by field

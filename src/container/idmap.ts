@@ -93,6 +93,30 @@ export function autoMaps(uid: number, gid: number, size = 65536): IdMaps {
   };
 }
 
+/** the user whose /etc/subuid range root's --userns=auto uses when root has none (podman's convention) */
+export const ROOT_AUTO_USER = "containers";
+
+/**
+ * root's --userns=auto: 0..size-1 -> root's own /etc/subuid range, else the
+ * "containers" user's, so the container's root is not host root (podman's
+ * --userns=auto).  Neither: an error naming the fix.
+ */
+export function rootAutoMaps(subuid: string, subgid: string, size = 65536): IdMaps {
+  const range = (text: string) => parseSubIds(text, "root", 0) ?? parseSubIds(text, ROOT_AUTO_USER, -1);
+  const su = range(subuid), sg = range(subgid);
+  if (!su || !sg) {
+    throw new BunkerError("--userns=auto as root needs a subordinate id range for root or for containers", {
+      errno: "ENOENT",
+      path: !su ? "/etc/subuid" : "/etc/subgid",
+      fix: `add one: echo ${ROOT_AUTO_USER}:300000:65536 | tee -a /etc/subuid /etc/subgid`,
+    });
+  }
+  return {
+    uid: [{ containerID: 0, hostID: su.start, size: Math.min(size, su.count) }],
+    gid: [{ containerID: 0, hostID: sg.start, size: Math.min(size, sg.count) }],
+  };
+}
+
 export function singleMaps(uid: number, gid: number): IdMaps {
   return { uid: [{ containerID: 0, hostID: uid, size: 1 }], gid: [{ containerID: 0, hostID: gid, size: 1 }] };
 }

@@ -163,8 +163,10 @@ export function describeOp(op: Op | undefined): string {
     case "rlimit": return `set rlimit ${op.resource}`;
     case "user": return `switch to user ${op.uid}:${op.gid}`;
     case "caps": return "set capabilities";
+    case "lock": return "lock the mounts in a nested user namespace";
     case "nnp": return "set no_new_privs";
     case "nondumpable": return "make the process non-dumpable";
+    case "mknod": return `create device ${op.path}`;
     case "seccomp": return "load the seccomp filter";
     case "pty": return "open the container's terminal";
     case "setsid": return "start a new session";
@@ -203,6 +205,8 @@ export function childError(op: Op | undefined, errno: number, detail: number): B
     const fix = detail === 1 && errno === 2 ? "the source must exist on the host" : undefined;
     return new BunkerError(`cannot ${describeOp(op)}`, { errno, path, fix });
   }
+  if (op?.op === "mount" && detail === 3)
+    return new BunkerError(`cannot ${describeOp(op)}: it is a symlink in the rootfs`, { errno, path: op.target, fix: `make ${op.target} a directory in the rootfs` });
   if (op?.op === "user" && errno === 22)
     return new BunkerError(`cannot ${describeOp(op)}: not mapped in the user namespace`, { errno, fix: "use --userns=auto (needs /etc/subuid) to map more ids" });
   if (op?.op === "rootfs" && errno === 1) {

@@ -1,5 +1,5 @@
 // OCI lifecycle: create (set up, wait on exec.fifo), start, kill, delete, exec.
-import { chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import type { Bundle } from "../oci/bundle.ts";
 import type { Process, Spec } from "../oci/spec.ts";
@@ -12,9 +12,11 @@ import { becomeMonitor } from "./monitor.ts";
 import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
-import { claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
+import { writePidFile, claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
 import { processContext } from "./process.ts";
+import { withHome } from "./home.ts";
 import { runHooks, startHookError } from "../oci/hooks.ts";
+import { endLogWriter } from "./log-writer.ts";
 import { createCgroup, openCgroup, type ContainerCgroup } from "../cgroup/index.ts";
 import { savedCgroupPath, saveCgroupPath } from "../cgroup/state.ts";
 import { containerProcesses, killEverything, ownsPidNamespace, signalContainer } from "./kill.ts";
@@ -25,6 +27,8 @@ export interface CreateOptions {
   bundle: Bundle;
   pidFile?: string;
   consoleSocket?: string;
+  /** process.terminal without consoleSocket: the pty master goes to the caller (runc run's own terminal) */
+  onPty?: (fd: number) => void;
   noPivot?: boolean;
   preserveFds?: number;
   cgroupManager?: "cgroupfs" | "systemd" | "disabled";
@@ -56,12 +60,15 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
   let cgroup: ContainerCgroup | undefined;
   try {
     const fifo = `${dir}/exec.fifo`;
-    mkfifo(fifo, 0o600);
+    // 0622 as runc's: the container's process opens it for writing after its switch to
+    // process.user, whoever that is; only `start` reads it.  chmod: mkfifo's mode is masked by the umask
+    mkfifo(fifo, 0o622);
+    chmodSync(fifo, 0o622);
     // the container's root opens it: as root with a map like 0 -> 1001 that is not us (runc does the same)
     const maps = mapsOf(spec);
     const hostRoot = (m: IdMaps["uid"] | undefined, own: number) => m?.find((x) => x.containerID === 0)?.hostID ?? own;
     if (process.getuid!() === 0 && maps) chownSync(fifo, hostRoot(maps.uid, 0), hostRoot(maps.gid, 0));
-    if (spec.process?.terminal && !o.consoleSocket) throw new BunkerError("create: process.terminal is true but no --console-socket was given", { errno: "EINVAL", fix: "pass --console-socket PATH (or set terminal to false)" });
+    if (spec.process?.terminal && !o.consoleSocket && !o.onPty) throw new BunkerError("create: process.terminal is true but no --console-socket was given", { errno: "EINVAL", fix: "pass --console-socket PATH (or set terminal to false; bunker run -b, not detached, uses its own terminal)" });
     const state: ContainerState = {
       ociVersion: spec.ociVersion ?? OCI_VERSION,
       id: o.id,
@@ -73,6 +80,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
       owner: userName(process.getuid!()) ?? String(process.getuid!()),
       annotations: spec.annotations,
       process: spec.process,
+      seccomp: spec.linux?.seccomp,
       hooks: { startContainer: spec.hooks?.startContainer, poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
       userns: !!spec.linux?.namespaces?.some((n) => n.type === "user"),
     };
@@ -84,7 +92,10 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
       noPivot: o.noPivot,
       startContainer: startHooks?.length ? { hooks: startHooks, state: statePayload(state, "created") } : undefined,
     };
-    const plan = buildPlan(spec, ctx);
+    // HOME from the container's passwd when the config sets none, for this process only (runc): an
+    // exec as another user looks its own up
+    const proc = spec.process!;
+    const plan = buildPlan({ ...spec, process: { ...proc, env: withHome(proc.env ?? [], rootfs, proc.user?.uid ?? 0) } }, ctx);
     plan.ops.unshift(...joinOps(spec));
     if (plan.ops.some((op) => op.op === "setns" && op.nstype === K.CLONE_NEWPID)) {
       throw new BunkerError("config.json: linux.namespaces: joining an existing pid namespace is not supported by create", { errno: "EINVAL", fix: "remove the path of the pid namespace" });
@@ -92,7 +103,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     // prestart, createRuntime and createContainer all run here: the namespaces exist, nothing is mounted yet
     const hooksBeforeGo = (["prestart", "createRuntime", "createContainer"] as const).filter((k) => spec.hooks?.[k]?.length);
     // linux.resources and linux.cgroupsPath: applied, or an error saying why not (never silently ignored)
-    const cg = await createCgroup({ id: o.id, resources: spec.linux?.resources, cgroupsPath: spec.linux?.cgroupsPath, manager: o.cgroupManager });
+    const cg = await createCgroup({ id: o.id, resources: spec.linux?.resources, cgroupsPath: spec.linux?.cgroupsPath, manager: o.cgroupManager, onNote: o.debug });
     cgroup = cg ?? undefined;
     state.cgroup = cg?.path;
     if (cg) saveCgroupPath(dir, cg.path); // found by delete --force if this create is killed before state.json
@@ -114,14 +125,15 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
         : undefined,
     });
     pid = c.pid;
-    if (c.pty >= 0) {
+    if (c.pty >= 0 && !o.consoleSocket && o.onPty) o.onPty(c.pty);
+    else if (c.pty >= 0) {
       try {
         sendFd(o.consoleSocket!, c.pty);
       } finally {
         closeSync(c.pty);
       }
     }
-    if (o.pidFile) writeFileSync(o.pidFile, String(c.pid));
+    if (o.pidFile) writePidFile(o.pidFile, c.pid);
     return state;
   } catch (e) {
     // nothing half made stays behind
@@ -210,7 +222,8 @@ export function containerStatus(root: string, id: string): { state: ContainerSta
 export function stateJson(root: string, id: string): Record<string, unknown> {
   const { state, status: st } = containerStatus(root, id);
   if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
-  return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner };
+  const confinement = state.run?.confinement;
+  return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner, ...(confinement ? { confinement } : {}) };
 }
 
 /**
@@ -273,6 +286,7 @@ export async function deleteContainer(root: string, id: string, force: boolean):
       const cgroup = savedCgroupPath(dir);
       if (cgroup && existsSync(cgroup)) openCgroup(cgroup).remove();
     }
+    endLogWriter(dir); // a run -d container's: it drains the pipe and exits once the container is dead
     rmSync(dir, { recursive: true, force: true });
   } finally {
     release();
@@ -298,16 +312,23 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   // first: the process becomes visible in the container once it has joined its pid namespace,
   // and until execve it is bunker's executable (CVE-2019-5736): nothing inside may open its /proc/PID/exe
   const ops: Op[] = [{ op: "nondumpable" }];
-  // user first (it grants the rights to join the others), mnt last: after it, /proc is the container's
-  const order: [string, number][] = [["user", K.CLONE_NEWUSER], ["ipc", K.CLONE_NEWIPC], ["uts", K.CLONE_NEWUTS], ["net", K.CLONE_NEWNET], ["cgroup", K.CLONE_NEWCGROUP], ["pid", K.CLONE_NEWPID], ["mnt", K.CLONE_NEWNS]];
+  // user first (it grants the rights to join the others), mnt last: after it, /proc is the container's.
+  // A container whose mounts are locked (run with CAP_SYS_ADMIN) runs in a user namespace nested in
+  // the one that owns its pid, ipc and cgroup namespaces: join that parent first, the nested one before mnt
+  const locked = !!state.run?.confinement?.mountsLocked;
+  if (locked) ops.push({ op: "setns", path: `/proc/${state.pid}/ns/user`, nstype: K.CLONE_NEWUSER, parent: true });
+  const order: [string, number][] = [["ipc", K.CLONE_NEWIPC], ["uts", K.CLONE_NEWUTS], ["net", K.CLONE_NEWNET], ["cgroup", K.CLONE_NEWCGROUP], ["pid", K.CLONE_NEWPID], ["mnt", K.CLONE_NEWNS]];
+  order.splice(locked ? 5 : 0, 0, ["user", K.CLONE_NEWUSER]);
   let joinsPid = false;
   for (const [name, flag] of order) {
     const theirs = `/proc/${state.pid}/ns/${name}`;
     let same = false;
     try {
       same = readlinkSync(theirs) === readlinkSync(`/proc/self/ns/${name}`);
-    } catch {
-      continue;
+    } catch (e) {
+      // a namespace type this kernel lacks; anything else must not let the process run outside the container
+      if ((e as { code?: string }).code === "ENOENT" && !existsSync(`/proc/self/ns/${name}`)) continue;
+      throw new BunkerError(`exec: cannot look up the container's ${name} namespace`, { errno: (e as { code?: string }).code ?? "EIO", path: theirs, fix: `check that container "${o.id}" is still running (bunker state ${o.id})` });
     }
     if (same) continue;
     ops.push({ op: "setns", path: theirs, nstype: flag });
@@ -319,7 +340,8 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     ops.push({ op: "pty", rows: o.process.consoleSize?.height ?? 0, cols: o.process.consoleSize?.width ?? 0 });
   } else ops.push({ op: "setsid" });
   const spec: Spec = { ociVersion: state.ociVersion, process: o.process };
-  ops.push(...processOps(spec, { ...processContext(o.process), preserveFds: o.preserveFds }));
+  // the container's seccomp filter applies to what is exec'd in it too (as runc does)
+  ops.push(...processOps(spec, { ...processContext(o.process, { seccomp: state.seccomp }), preserveFds: o.preserveFds }));
   if (!o.detach) {
     becomeSubreaper();
     forwardSignals(); // queued from now on, delivered by the monitor
@@ -330,7 +352,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     supervise(c.pid, -1, false); // reap the intermediate: the process is now ours (subreaper) or our caller's
     pid = c.forked;
   }
-  if (o.pidFile) writeFileSync(o.pidFile, String(pid));
+  if (o.pidFile) writePidFile(o.pidFile, pid);
   if (o.detach) {
     if (c.pty >= 0) {
       try {

@@ -5,7 +5,8 @@ import { capabilityMasks } from "../oci/caps.ts";
 import { compileSeccomp } from "../oci/seccomp.ts";
 import type { PlanContext } from "../plan/build.ts";
 
-export function processContext(proc: Process, linux?: Linux, debug?: (m: string) => void): Pick<PlanContext, "caps" | "seccomp" | "seccompFlags"> {
+/** COMPILED: linux.seccomp's filter, compiled already (run's default profile, compiled when bunker was built) */
+export function processContext(proc: Process, linux?: Linux, debug?: (m: string) => void, compiled?: Uint8Array): Pick<PlanContext, "caps" | "seccomp" | "seccompFlags"> {
   const ctx: Pick<PlanContext, "caps" | "seccomp" | "seccompFlags"> = {};
   if (proc.capabilities) {
     const caps = capabilityMasks(proc.capabilities);
@@ -15,7 +16,10 @@ export function processContext(proc: Process, linux?: Linux, debug?: (m: string)
     caps.ambient &= caps.permitted & caps.inheritable;
     ctx.caps = caps;
   }
-  if (linux?.seccomp) {
+  if (linux?.seccomp && compiled) {
+    ctx.seccomp = compiled;
+    ctx.seccompFlags = 0;
+  } else if (linux?.seccomp) {
     const c = compileSeccomp(linux.seccomp);
     if (c.unknownSyscalls.length) debug?.(`seccomp: syscalls unknown on every architecture, skipped: ${c.unknownSyscalls.join(" ")}`);
     ctx.seccomp = c.program;

@@ -2,8 +2,9 @@
 // a lock file (flock) that serializes commands on one container, exec.fifo.
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
-import type { Hooks, Process } from "../oci/spec.ts";
+import type { Hooks, Process, Seccomp } from "../oci/spec.ts";
 import type { IdMaps } from "./idmap.ts";
+import type { ConfinementSummary } from "../oci/confine.ts";
 import { flock } from "../sys/shim.ts";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
@@ -24,6 +25,8 @@ export interface ContainerState {
   cgroup?: string;
   /** config.process, for exec defaults */
   process?: Process;
+  /** linux.seccomp: exec'd processes get the container's filter */
+  seccomp?: Seccomp;
   /** the hooks that run after create: startContainer and poststart (start), poststop (delete) */
   hooks?: Pick<Hooks, "startContainer" | "poststart" | "poststop">;
   /** the config had its own user namespace (exec joins it) */
@@ -35,6 +38,8 @@ export interface ContainerState {
     /** the id maps, to remove a writable layer owned by subordinate ids */
     maps: IdMaps;
     stopSignal?: string;
+    /** what the container got: capabilities, no_new_privs, seccomp, masked and read-only paths */
+    confinement?: ConfinementSummary;
   };
 }
 
@@ -83,7 +88,8 @@ export function claimContainer(root: string, id: string): string {
 }
 
 export function writeState(dir: string, s: ContainerState): void {
-  writeFileSync(`${dir}/state.json.tmp`, JSON.stringify(s));
+  // the dir may be traversable (root's --userns=auto): the state, with the process's env, is not readable
+  writeFileSync(`${dir}/state.json.tmp`, JSON.stringify(s), { mode: 0o600 });
   renameSync(`${dir}/state.json.tmp`, `${dir}/state.json`);
 }
 
@@ -135,4 +141,16 @@ export function status(dir: string, s: ContainerState): Status {
     }
   }
   return "running";
+}
+
+/** --pid-file: written whole (a temp file renamed over it, as runc), or one clear error */
+export function writePidFile(path: string, pid: number): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, String(pid));
+    renameSync(tmp, path);
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? "EIO";
+    throw new BunkerError("cannot write --pid-file", { errno: code, path, fix: code === "ENOENT" ? "create its directory first" : undefined });
+  }
 }

@@ -23,7 +23,9 @@ import { formatReference, parseReference, repoName, shortName } from "./referenc
 import type { BlobRange, Store } from "./store.ts";
 import { TarReader, type TarEntry } from "./tar.ts";
 import { padding, TAR_END, tarHeader } from "./tarwriter.ts";
-import { isIndex, MT, type Descriptor, type ImageConfigFile, type Index, type Manifest, type Platform } from "./types.ts";
+import { checkJsonSize } from "../json.ts";
+import { type DockerManifestEntry, parseDockerManifest, parseImageConfig, parseLayoutIndex, parseManifest } from "./documents.ts";
+import { MT, type Descriptor, type ImageConfigFile, type Manifest, type Platform } from "./types.ts";
 
 interface FileRef {
   /** where the bytes are now */
@@ -74,8 +76,9 @@ class InPlace implements FileRef, BlobRange {
   }
 }
 
-/** the bytes of REF (a small file: JSON) */
-function readRef(ref: FileRef): Uint8Array {
+/** the bytes of REF (a small file: JSON), NAME in the archive */
+function readRef(ref: FileRef, name: string): Uint8Array {
+  checkJsonSize(ref.size, name, "image"); // before it is read: an archive's manifest.json may claim any size
   if (!(ref instanceof InPlace)) return readFileSync(ref.path);
   const out = new Uint8Array(ref.size);
   let at = 0;
@@ -263,14 +266,6 @@ function need(src: Source, path: string, what: string): FileRef {
   return f;
 }
 
-function json<T>(ref: FileRef): T {
-  try {
-    return JSON.parse(new TextDecoder().decode(readRef(ref))) as T;
-  } catch (e) {
-    throw new BunkerError(`invalid JSON in the archive: ${(e as Error).message}`, { errno: "EINVAL", path: ref.path });
-  }
-}
-
 function compressionOf(ref: FileRef): Compression {
   const head = new Uint8Array(4);
   const fd = openSync(ref.path, "r");
@@ -289,17 +284,11 @@ function layerMediaType(ref: FileRef, oci: boolean): string {
   return c === "gzip" ? MT.dockerLayerGzip : MT.dockerLayer;
 }
 
-interface DockerManifestEntry {
-  Config: string;
-  RepoTags?: string[] | null;
-  Layers: string[];
-}
-
 async function loadDocker(store: Store, src: Source, entries: DockerManifestEntry[], pending: Map<string, BlobRange>): Promise<Loaded[]> {
   const out: Loaded[] = [];
   for (const ent of entries) {
     const cfgRef = need(src, ent.Config, `config ${ent.Config}`);
-    const config = json<ImageConfigFile>(cfgRef);
+    const config = parseImageConfig(readRef(cfgRef, norm(ent.Config)), norm(ent.Config));
     const configDigest = await commit(store, cfgRef);
     const zstd = ent.Layers.some((l) => layerMediaType(need(src, l, `layer ${l}`), false) === MT.ociLayerZstd);
     const layers: Descriptor[] = [];
@@ -326,21 +315,25 @@ async function loadDocker(store: Store, src: Source, entries: DockerManifestEntr
 async function ociManifest(store: Store, src: Source, desc: Descriptor, platform: Platform, pending: Map<string, BlobRange>, depth = 0): Promise<string> {
   const ref = need(src, `blobs/sha256/${digestHex(desc.digest)}`, `blob ${desc.digest}`);
   if (ref.digest !== desc.digest) throw digestMismatch(`archive blob`, desc.digest, ref.digest);
-  const doc = json<Manifest & Index>(ref);
-  if (isIndex(doc.mediaType ?? desc.mediaType, doc)) {
+  const name = `blobs/sha256/${digestHex(desc.digest)}`;
+  const { index, manifest: doc } = parseManifest(readRef(ref, name), name, desc.mediaType);
+  if (index) {
     if (depth > 4) throw new BunkerError("OCI index nesting too deep", { errno: "ELOOP" });
-    return ociManifest(store, src, choosePlatform(doc.manifests, platform, `index ${desc.digest}`), platform, pending, depth + 1);
+    return ociManifest(store, src, choosePlatform(index.manifests, platform, `index ${desc.digest}`), platform, pending, depth + 1);
   }
   const blob = (d: Descriptor) => need(src, `blobs/sha256/${digestHex(d.digest)}`, `blob ${d.digest}`);
-  await commit(store, blob(doc.config), doc.config.digest);
+  const cfgRef = blob(doc.config);
+  const cfgName = `blobs/sha256/${digestHex(doc.config.digest)}`;
+  parseImageConfig(readRef(cfgRef, cfgName), cfgName);
+  await commit(store, cfgRef, doc.config.digest);
   for (const d of doc.layers) await commitLayer(store, blob(d), d.digest, undefined, pending);
   return commit(store, ref, desc.digest);
 }
 
 async function loadOci(store: Store, src: Source, platform: Platform, pending: Map<string, BlobRange>): Promise<Loaded[]> {
-  const index = json<Index>(need(src, "index.json", "index.json"));
+  const index = parseLayoutIndex(readRef(need(src, "index.json", "index.json"), "index.json"), "index.json");
   const out: Loaded[] = [];
-  for (const desc of index.manifests ?? []) {
+  for (const desc of index.manifests) {
     const manifestDigest = await ociManifest(store, src, desc, platform, pending);
     const names: string[] = [];
     const full = desc.annotations?.["io.containerd.image.name"];
@@ -368,7 +361,7 @@ export async function loadArchive(store: Store, file: string, platform = hostPla
   const pending = new Map<string, BlobRange>();
   try {
     const dockerManifest = src.file("manifest.json");
-    if (dockerManifest) loaded = await loadDocker(store, src, json<DockerManifestEntry[]>(dockerManifest), pending);
+    if (dockerManifest) loaded = await loadDocker(store, src, parseDockerManifest(readRef(dockerManifest, "manifest.json"), "manifest.json"), pending);
     else if (src.file("index.json")) loaded = await loadOci(store, src, platform, pending);
     else throw new BunkerError("not an image archive: neither manifest.json nor index.json found", { errno: "EINVAL", path: file, fix: "use a docker save, oci-archive or OCI layout" });
   } finally {

@@ -1,10 +1,11 @@
 // Registry credentials in Docker's config.json format ({"auths": {HOST: {"auth": base64(user:pass)}}}).
 // Read from $REGISTRY_AUTH_FILE, bunker's own file ($XDG_CONFIG_HOME/bunker/auth.json),
 // then ~/.docker/config.json; `bunker login` writes bunker's own file (mode 0600).
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { fromSysError } from "../errors.ts";
+import { type BunkerError, fromSysError } from "../errors.ts";
+import { Checker, child, parseJsonObject, readBounded } from "../json.ts";
 import { DOCKER_HUB } from "./reference.ts";
 
 export interface Credentials {
@@ -34,12 +35,24 @@ function keysFor(registry: string): string[] {
   return [registry, `https://${registry}`, `http://${registry}`];
 }
 
+/** PATH's credentials; undefined if it does not exist, an error naming it if it is not a credentials file */
 function readAuthFile(path: string): AuthFile | undefined {
+  let bytes: Uint8Array;
   try {
-    return JSON.parse(readFileSync(path, "utf8")) as AuthFile;
-  } catch {
-    return undefined;
+    bytes = readBounded(path, "auth", "cannot read the credentials file");
+  } catch (e) {
+    if (["ENOENT", "ENOTDIR", "EACCES"].includes((e as BunkerError).errnoName ?? "")) return undefined; // not there, or not ours to read
+    throw e;
   }
+  const c = new Checker(path);
+  const o = parseJsonObject(bytes, path, "auth");
+  c.opt(o, "auths", "", (v, q) => {
+    for (const [host, a] of Object.entries(c.obj(v, q))) {
+      const e = c.obj(a, child(q, host));
+      for (const k of ["auth", "username", "password", "identitytoken"]) c.opt(e, k, child(q, host), c.str);
+    }
+  });
+  return o as AuthFile;
 }
 
 export function findCredentials(registry: string): Credentials | undefined {

@@ -8,11 +8,14 @@ import { closeSync, existsSync, openSync, rmSync, statSync, writeSync } from "no
 import { join } from "node:path";
 import { BunkerError } from "../errors.ts";
 import { chainIds, digestHex, digestMismatch, Hasher } from "./digest.ts";
-import { choosePlatform, hostPlatform } from "./platform.ts";
+import { checkJsonSize } from "../json.ts";
+import { parseImageConfig, parseManifest } from "./documents.ts";
+import { choosePlatform, formatPlatform, hostPlatform } from "./platform.ts";
 import { formatReference, parseReference, repoName, type Reference } from "./reference.ts";
 import { Registry, type RegistryOptions } from "./registry.ts";
 import type { Store } from "./store.ts";
-import { isIndex, type Descriptor, type ImageConfigFile, type Index, type Manifest, type Platform } from "./types.ts";
+import { LayerGuard } from "./limits.ts";
+import type { Descriptor, Manifest, Platform } from "./types.ts";
 
 export interface PullEvents {
   /** a layer's state: bytes done of total */
@@ -43,28 +46,27 @@ export async function pullImage(store: Store, ref: string, opts: PullOptions = {
   const r = parseReference(ref);
   const repo = r.repository;
   const reg = new Registry(r.registry, opts);
-  let top = await reg.manifest(repo, r.digest ?? r.tag!);
-  let doc = JSON.parse(new TextDecoder().decode(top.bytes)) as Manifest & Index & { schemaVersion: number };
+  const top = await reg.manifest(repo, r.digest ?? r.tag!);
+  const where = formatReference(r);
+  let doc = parseManifest(top.bytes, `${where}: manifest`, top.mediaType);
   const repoDigest = `${repoName(r)}@${top.digest}`;
   let manifestBytes = top.bytes;
   let manifestDigest = top.digest;
-  if (isIndex(doc.mediaType ?? top.mediaType, doc)) {
+  if (doc.index) {
     const want = opts.platform ?? hostPlatform();
-    const desc = choosePlatform(doc.manifests, want, formatReference(r));
+    const desc = choosePlatform(doc.index.manifests, want, where);
     const m = await reg.manifest(repo, desc.digest);
     manifestBytes = m.bytes;
     manifestDigest = m.digest;
-    doc = JSON.parse(new TextDecoder().decode(m.bytes));
-    top = m;
+    doc = parseManifest(m.bytes, `${where}: manifest ${desc.digest}`, m.mediaType || desc.mediaType);
   }
-  if (doc.schemaVersion !== 2 || !doc.config || !Array.isArray(doc.layers)) {
-    throw new BunkerError(`${formatReference(r)}: unsupported manifest (schema ${doc.schemaVersion}, ${top.mediaType || "no media type"})`, { errno: "EOPNOTSUPP", fix: "only Docker schema2 and OCI images are supported" });
-  }
-  const manifest = doc as Manifest;
-  for (const d of [manifest.config, ...manifest.layers]) digestHex(d.digest, "blob digest");
+  if (!doc.manifest) throw new BunkerError(`${where}: an index names another index for ${formatPlatform(opts.platform ?? hostPlatform())}`, { errno: "EOPNOTSUPP", fix: "pull the inner index's digest" });
+  const manifest = doc.manifest;
 
+  // the config is read whole: refused before its download when the manifest says it is too large
+  checkJsonSize(manifest.config.size, `${where}: config ${manifest.config.digest}`, "image");
   await fetchBlob(store, reg, repo, manifest.config, opts.attempts ?? 5);
-  const diffIds = store.readJson<ImageConfigFile>(manifest.config.digest).rootfs?.diff_ids ?? [];
+  const diffIds = parseImageConfig(store.readBlob(manifest.config.digest), `${where}: config ${manifest.config.digest}`).rootfs.diff_ids;
   const release = store.inflight([manifestDigest, manifest.config.digest, ...manifest.layers.map((l) => l.digest)], chainIds(diffIds));
   try {
     return await pullLayers(store, reg, repo, r, manifest, manifestBytes, manifestDigest, repoDigest, opts);
@@ -144,15 +146,23 @@ async function fetchBlob(store: Store, reg: Registry, repo: string, desc: Descri
         h.reset();
       }
       const fd = openSync(partial, "a", 0o600);
+      // the store's free-space reserve holds for downloads too (the partial file stays for a resume)
+      const guard = new LayerGuard({ reserve: store.limits.reserve }, store.root, `blob ${desc.digest}`, "downloading");
       try {
         events.layer(desc.digest, "downloading", offset, desc.size);
         for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
+          if (desc.size && offset + c.length > desc.size) {
+            rmSync(partial, { force: true });
+            throw new BunkerError(`blob ${desc.digest} from ${reg.host}/${repo}: the registry sent more than its ${desc.size} bytes`, { errno: "EFBIG", fix: "the registry or the image is broken; nothing was stored" });
+          }
+          guard.add(c.length);
           h.update(c);
           writeSync(fd, c);
           offset += c.length;
           events.layer(desc.digest, "downloading", offset, desc.size);
         }
       } catch (e) {
+        if (e instanceof BunkerError) throw e; // a bound, not a broken connection
         lastError = e; // connection broke mid-way: resume from what we have
         continue;
       } finally {

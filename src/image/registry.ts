@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BunkerError } from "../errors.ts";
+import { JSON_LIMITS } from "../json.ts";
 import { findCredentials, type Credentials } from "./auth.ts";
 import { digestMismatch, sha256 } from "./digest.ts";
 import { registryHost } from "./reference.ts";
@@ -178,8 +179,7 @@ export class Registry {
       throw new BunkerError(`manifest unknown: ${this.registry}/${repo}:${ref}`, { errno: "ENOENT", fix: "check the image name and tag" });
     }
     if (!res.ok) throw new BunkerError(`registry ${this.host} answered ${res.status} for manifest ${repo}:${ref}`, { errno: "EPROTO", path: await res.text().catch(() => "") });
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    if (bytes.length > 4 << 20) throw new BunkerError(`manifest ${repo}:${ref} is too large (${bytes.length} bytes)`, { errno: "EFBIG" });
+    const bytes = await readCapped(res, JSON_LIMITS.manifest, `manifest ${repo}:${ref}`);
     const digest = sha256(bytes);
     if (ref.startsWith("sha256:") && digest !== ref) throw digestMismatch(`manifest ${repo}@${ref}`, ref, digest);
     const claimed = res.headers.get("docker-content-digest");
@@ -201,4 +201,27 @@ export class Registry {
     }
     return res;
   }
+}
+
+/** RES's body, refused once it says or gives more than LIMIT bytes (it is never read whole first) */
+async function readCapped(res: Response, limit: number, what: string): Promise<Uint8Array> {
+  const tooLarge = (n: number | string) => new BunkerError(`${what} is too large (${n} bytes, at most ${limit} are read)`, { errno: "EFBIG" });
+  const claimed = Number(res.headers.get("content-length") ?? 0);
+  if (claimed > limit) {
+    await res.body?.cancel();
+    throw tooLarge(claimed);
+  }
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  if (res.body) {
+    for await (const c of res.body) {
+      total += c.length;
+      if (total > limit) {
+        await res.body.cancel().catch(() => {});
+        throw tooLarge(`more than ${limit}`);
+      }
+      parts.push(c);
+    }
+  }
+  return Buffer.concat(parts);
 }

@@ -41,12 +41,15 @@ import { CLONE_NEWUSER } from "../plan/types.ts";
 import { supervise } from "../sys/shim.ts";
 import type { ImageConfig } from "./types.ts";
 import { OPAQUE_XATTR, Unpacker } from "./unpack.ts";
+import type { LayerLimits } from "./limits.ts";
 
 export interface ImageRootfsOptions extends PullOptions {
   /** --data-root */
   dataRoot?: string;
   /** "missing" (default): pull when not in the store; "never": fail; "always": pull first */
   pull?: "missing" | "never" | "always";
+  /** what a layer may expand to (the store's default reserve when absent) */
+  limits?: LayerLimits;
 }
 
 export interface FlattenOptions extends ImageRootfsOptions {
@@ -80,7 +83,7 @@ async function findOrPull(store: Store, ref: string, opts: ImageRootfsOptions): 
 
 /** The image REF's layers (unpacked once; verified) and runtime config, pulling it if needed. */
 export async function prepareImageRootfs(ref: string, opts: ImageRootfsOptions = {}): Promise<ImageRootfs> {
-  const store = Store.open(opts.dataRoot);
+  const store = Store.open(opts.dataRoot, opts.limits);
   const rec = await findOrPull(store, ref, opts);
   const layers = await store.ensureLayers(rec.digest);
   const config = store.configOf(rec).config ?? {};
@@ -104,7 +107,7 @@ export async function prepareImageRootfs(ref: string, opts: ImageRootfsOptions =
  * as to the store's layers, in a user namespace with the container's maps.
  */
 export async function flattenImageRootfs(ref: string, dest: string, opts: FlattenOptions = {}): Promise<ImageConfig> {
-  const store = Store.open(opts.dataRoot);
+  const store = Store.open(opts.dataRoot, opts.limits);
   const rec = await findOrPull(store, ref, opts);
   const m = store.manifestOf(rec);
   const c = store.configOf(rec);

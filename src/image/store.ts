@@ -13,12 +13,14 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BunkerError, fromSysError } from "../errors.ts";
+import { parseJson } from "../json.ts";
 import * as fs from "../sys/fsat.ts";
 import { chainIds, digestHex, digestMismatch, Hasher, sha256 } from "./digest.ts";
 import { InflatedBlob } from "./inflate.ts";
 import { formatReference, parseReference, repoName } from "./reference.ts";
 import type { ImageConfigFile, Manifest } from "./types.ts";
 import { Unpacker, type UnpackStats } from "./unpack.ts";
+import { LayerGuard, type LayerLimits } from "./limits.ts";
 import { chownToImageOwners, imageOwnerMaps, layerOwners, type LayerOwners } from "./owners.ts";
 import { defaultDataRoot, imagesFile } from "./data-root.ts";
 import { dropLaunchRecords } from "./launch-cache.ts";
@@ -80,7 +82,8 @@ export class Store {
   readonly locks: string;
   readonly indexPath: string;
 
-  constructor(readonly root: string) {
+  /** LIMITS: what one layer may expand to (src/image/limits.ts; the default reserve when empty) */
+  constructor(readonly root: string, readonly limits: LayerLimits = {}) {
     this.blobs = join(root, "blobs/sha256");
     this.layers = join(root, "layers");
     this.tmp = join(root, "tmp");
@@ -93,8 +96,8 @@ export class Store {
     }
   }
 
-  static open(dataRoot?: string): Store {
-    return new Store(dataRoot ?? defaultDataRoot());
+  static open(dataRoot?: string, limits?: LayerLimits): Store {
+    return new Store(dataRoot ?? defaultDataRoot(), limits);
   }
 
   // ---- locks and temp files ------------------------------------------------------
@@ -179,7 +182,8 @@ export class Store {
     const bytes = this.readBlob(digest);
     const got = sha256(bytes);
     if (got !== digest) throw digestMismatch("stored blob", digest, got, this.blobPath(digest));
-    return JSON.parse(new TextDecoder().decode(bytes)) as T;
+    // checked by shape when it entered the store (documents.ts); bounded all the same
+    return parseJson(bytes, this.blobPath(digest), "image") as T;
   }
 
   // ---- images.json -------------------------------------------------------------------
@@ -318,7 +322,8 @@ export class Store {
       const blobTmp = from && this.tempPath("blob");
       let stats: UnpackStats;
       try {
-        stats = await unpackBlob(from ? from.path : this.blobPath(blob), tmp, diffId, lowerDirs, from && { ...from, digest: blob, copyTo: blobTmp! });
+        const guard = new LayerGuard(this.limits, this.root, `layer ${blob}`);
+        stats = await unpackBlob(from ? from.path : this.blobPath(blob), tmp, diffId, lowerDirs, from && { ...from, digest: blob, copyTo: blobTmp! }, guard);
         // before the rename: a failure leaves the store as it was
         // (a layer whose files all belong to root, as most do, has no records: nothing to walk)
         if (maps && stats.recorded > 0) await chownToImageOwners(tmp, maps);
@@ -502,17 +507,24 @@ export class Store {
   }
 }
 
-/** Decompresses and unpacks the blob at PATH into DIR, checking its uncompressed digest. */
 /**
  * Unpacks the layer blob at PATH into DIR; its content must hash to DIFF_ID.
  * With RANGE, the blob is RANGE.size bytes at RANGE.offset of PATH, must hash
- * to RANGE.digest, and is copied to RANGE.copyTo on the way.
+ * to RANGE.digest, and is copied to RANGE.copyTo on the way.  GUARD sees
+ * every decompressed chunk before it is written and stops the unpack past the
+ * store's limits.
  */
-export async function unpackBlob(path: string, dir: string, diffId: string, lowerDirs: string[], range?: BlobRange & { digest: string; copyTo: string }): Promise<UnpackStats> {
+export async function unpackBlob(path: string, dir: string, diffId: string, lowerDirs: string[], range?: BlobRange & { digest: string; copyTo: string }, guard?: LayerGuard): Promise<UnpackStats> {
   const u = new Unpacker(dir, { whiteouts: "overlay", lowerDirs });
   const content = new InflatedBlob(path, range);
+  async function* guarded(src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const c of src) {
+      guard!.add(c.length);
+      yield c;
+    }
+  }
   try {
-    await u.apply(content);
+    await u.apply(guard ? guarded(content) : content);
   } catch (e) {
     u.abort();
     throw e;

@@ -5,3 +5,11 @@ export function humanBytes(n: number): string {
   while (n >= 1000 && i < units.length - 1) (n /= 1000), i++;
   return `${i ? n.toPrecision(3) : n}${units[i]}`;
 }
+
+/** binary units, for sizes given as flags in binary units (100m = 100MiB): 104857600 -> "100MiB", 1.5 GiB -> "1.5GiB" */
+export function binaryBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
+  return `${i ? Number(n.toFixed(1)) : n}${units[i]}`;
+}

@@ -26,7 +26,7 @@
 // image's owner and mode are kept in `user.containers.override_stat`
 // ("UID:GID:0MODE:TYPE", the fuse-overlayfs / containers-storage format).
 import { copyFileSync, readlinkSync, lstatSync, readdirSync, rmSync, realpathSync } from "node:fs";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, oneLine } from "../errors.ts";
 import * as fs from "../sys/fsat.ts";
 import { FsError } from "../sys/fsat.ts";
 import { TarReader, type TarEntry } from "./tar.ts";
@@ -180,10 +180,11 @@ export class Unpacker {
     fs.close(this.rootfd);
   }
 
+  /** MSG may quote the layer's own names: printed later as one line each, so its control characters are escaped here */
   private note(msg: string): void {
     if (this.noted.has(msg)) return;
     this.noted.add(msg);
-    this.stats.notes.push(msg);
+    this.stats.notes.push(oneLine(msg));
   }
 
   /** Forgets cached parent fds (all but KEEP, which stays open and cached). */

@@ -1,7 +1,6 @@
 // Reading an OCI bundle: config.json -> a validated Spec with an absolute rootfs.
-import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { BunkerError } from "../errors.ts";
+import { readBounded } from "../json.ts";
 import type { Spec } from "./spec.ts";
 import { parseConfig, ensureUserNamespace } from "./validate.ts";
 
@@ -14,12 +13,7 @@ export interface Bundle {
 export function loadBundle(dirArg: string | undefined): Bundle {
   const dir = resolve(dirArg ?? ".");
   const file = `${dir}/config.json`;
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new BunkerError("cannot read the bundle's config", { errno: (e as { code?: string }).code ?? "EIO", path: file, fix: "pass the bundle with -b DIR (bunker spec writes a config.json)" });
-  }
+  const text = readBounded(file, "config", "cannot read the bundle's config", "pass the bundle with -b DIR (bunker spec writes a config.json)");
   const spec = parseConfig(text, file);
   const uid = process.getuid!(), gid = process.getgid!();
   if (uid !== 0) ensureUserNamespace(spec, uid, gid);

@@ -2,6 +2,7 @@
 import type { Mount, Spec } from "./spec.ts";
 import { OCI_VERSION } from "./spec.ts";
 import type { IdMaps } from "../container/idmap.ts";
+import type { Confinement } from "./confine.ts";
 
 export interface Volume {
   source: string;
@@ -28,6 +29,8 @@ export interface RunOptions {
   maps: IdMaps;
   /** generated files bound over /etc/<name> in the container, by name */
   etcFiles: Record<string, string>;
+  /** capabilities, no_new_privs, seccomp, masked and read-only paths (src/oci/confine.ts) */
+  confinement: Confinement;
 }
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -93,12 +96,17 @@ export function runSpec(o: RunOptions): Spec {
       args: o.args,
       env,
       cwd: o.cwd,
+      capabilities: o.confinement.capabilities,
+      noNewPrivileges: o.confinement.noNewPrivileges,
     },
     linux: {
       namespaces,
       uidMappings: o.maps.uid,
       gidMappings: o.maps.gid,
       rootfsPropagation: "private",
+      ...(o.confinement.seccomp ? { seccomp: o.confinement.seccomp } : {}),
+      maskedPaths: o.confinement.maskedPaths,
+      readonlyPaths: o.confinement.readonlyPaths,
     },
   };
 }

@@ -1,11 +1,11 @@
 // config.json: parse and validate before anything is created.  Every error
 // names the file, the JSON path and the problem in one line, e.g.
 //   config.json: linux.uidMappings[0].size: must be > 0
-import { BunkerError } from "../errors.ts";
+import { Checker, child, parseJsonObject } from "../json.ts";
 import { capNumber } from "./caps.ts";
 import { rlimitNumber } from "./rlimits.ts";
 import { ACTIONS_WITH_ERRNO, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPS } from "./seccomp.ts";
-import type { IDMapping, Namespace, NamespaceType, Process, Spec } from "./spec.ts";
+import type { IDMapping, Namespace, NamespaceType, Process, Resources, Seccomp, Spec } from "./spec.ts";
 
 export const NAMESPACE_TYPES: readonly NamespaceType[] = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"];
 const CAP_SETS = ["bounding", "effective", "inheritable", "permitted", "ambient"] as const;
@@ -15,182 +15,6 @@ const DEVICE_TYPES = ["c", "b", "u", "p"];
 const U32_MAX = 0xffffffff;
 
 type Obj = Record<string, unknown>;
-
-/** `[3]` for indexes, `.name` for identifiers, `["a.b"]` for other keys */
-function child(path: string, key: string | number): string {
-  if (typeof key === "number") return `${path}[${key}]`;
-  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return path ? `${path}.${key}` : key;
-  return `${path}[${JSON.stringify(key)}]`;
-}
-
-class Checker {
-  constructor(readonly file: string) {}
-
-  fail(path: string, problem: string): never {
-    throw new BunkerError(`${this.file}: ${path}: ${problem}`, { errno: "EINVAL" });
-  }
-
-  obj(v: unknown, path: string): Obj {
-    if (typeof v !== "object" || v === null || Array.isArray(v)) this.fail(path, "must be an object");
-    return v as Obj;
-  }
-  str(v: unknown, path: string): string {
-    if (typeof v !== "string") this.fail(path, "must be a string");
-    return v;
-  }
-  bool(v: unknown, path: string): boolean {
-    if (typeof v !== "boolean") this.fail(path, "must be a boolean");
-    return v;
-  }
-  int(v: unknown, path: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_VALUE): number {
-    if (typeof v !== "number" || !Number.isInteger(v)) this.fail(path, "must be an integer");
-    if (v < min) this.fail(path, min === 1 ? "must be > 0" : `must be >= ${min}`);
-    if (v > max) this.fail(path, `must be <= ${max}`);
-    return v;
-  }
-  uint(v: unknown, path: string, max = Number.MAX_VALUE): number {
-    return this.int(v, path, 0, max);
-  }
-  arr(v: unknown, path: string): unknown[] {
-    if (!Array.isArray(v)) this.fail(path, "must be an array");
-    return v;
-  }
-  /** an array of objects, each checked by fn with its path */
-  objs<T>(v: unknown, path: string, fn: (o: Obj, p: string, i: number) => T): T[] {
-    return this.arr(v, path).map((x, i) => fn(this.obj(x, child(path, i)), child(path, i), i));
-  }
-  strs(v: unknown, path: string): string[] {
-    return this.arr(v, path).map((s, i) => this.str(s, child(path, i)));
-  }
-  abs(v: unknown, path: string): string {
-    const s = this.str(v, path);
-    if (!s.startsWith("/")) this.fail(path, "must be an absolute path");
-    return s;
-  }
-  /** key of o, checked by fn when present */
-  opt<T>(o: Obj, key: string, path: string, fn: (v: unknown, p: string) => T): T | undefined {
-    return o[key] === undefined ? undefined : fn.call(this, o[key], child(path, key));
-  }
-  req<T>(o: Obj, key: string, path: string, fn: (v: unknown, p: string) => T): T {
-    if (o[key] === undefined) this.fail(child(path, key), "is required");
-    return fn.call(this, o[key], child(path, key));
-  }
-  strMap(v: unknown, path: string): Record<string, string> {
-    const o = this.obj(v, path);
-    for (const [k, s] of Object.entries(o)) this.str(s, child(path, k));
-    return o as Record<string, string>;
-  }
-  /** an object whose listed keys are optional integers (resources) */
-  ints(v: unknown, path: string, keys: string[], min = Number.MIN_SAFE_INTEGER): Obj {
-    const o = this.obj(v, path);
-    for (const k of keys) this.opt(o, k, path, (x, p) => this.int(x, p, min));
-    return o;
-  }
-}
-
-// ---- JSON syntax errors with a position ----
-
-/** Bun's JSON.parse does not say where; find the first offending byte ourselves. */
-function syntaxErrorAt(text: string): { offset: number; problem: string } {
-  let i = 0;
-  const ws = () => {
-    while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
-  };
-  const err = (problem?: string): never => {
-    throw { offset: i, problem: problem ?? (i >= text.length ? "unexpected end of input" : `unexpected ${JSON.stringify(text[i])}`) };
-  };
-  const lit = (word: string) => {
-    if (text.startsWith(word, i)) i += word.length;
-    else err();
-  };
-  const str = () => {
-    i++; // opening quote
-    while (i < text.length && text[i] !== '"') {
-      const c = text.charCodeAt(i);
-      if (c < 0x20) err("control character in string");
-      if (text[i] === "\\") {
-        i++;
-        if (text[i] === "u") {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) err("bad \\u escape");
-          i += 4;
-        } else if (!'"\\/bfnrt'.includes(text[i] ?? "")) err("bad escape");
-      }
-      i++;
-    }
-    if (i >= text.length) err("unterminated string");
-    i++;
-  };
-  const num = () => {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (!m) err();
-    i += m![0].length;
-  };
-  const value = (): void => {
-    ws();
-    const c = text[i];
-    if (c === "{") {
-      i++;
-      ws();
-      if (text[i] === "}") return void i++;
-      for (;;) {
-        ws();
-        if (text[i] !== '"') err("expected a string key");
-        str();
-        ws();
-        if (text[i] !== ":") err('expected ":"');
-        i++;
-        value();
-        ws();
-        if (text[i] === ",") i++;
-        else if (text[i] === "}") return void i++;
-        else err('expected "," or "}"');
-      }
-    } else if (c === "[") {
-      i++;
-      ws();
-      if (text[i] === "]") return void i++;
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ",") i++;
-        else if (text[i] === "]") return void i++;
-        else err('expected "," or "]"');
-      }
-    } else if (c === '"') str();
-    else if (c === "t") lit("true");
-    else if (c === "f") lit("false");
-    else if (c === "n") lit("null");
-    else if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) num();
-    else err();
-  };
-  try {
-    value();
-    ws();
-    if (i < text.length) err();
-  } catch (e) {
-    if (e && typeof e === "object" && "offset" in e) return e as { offset: number; problem: string };
-    throw e;
-  }
-  return { offset: 0, problem: "invalid JSON" };
-}
-
-/** TEXT as a JSON object, or a one-line error saying where it is not */
-function parseJsonObject(text: string, file: string): Obj {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    const { offset, problem } = syntaxErrorAt(text);
-    const before = text.slice(0, offset).split("\n");
-    const line = before.length;
-    const column = before[before.length - 1]!.length + 1;
-    throw new BunkerError(`${file}: invalid JSON at line ${line}, column ${column}: ${problem}`, { errno: "EINVAL" });
-  }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new BunkerError(`${file}: must be a JSON object`, { errno: "EINVAL" });
-  }
-  return raw as Obj;
-}
 
 // ---- the spec, part by part ----
 
@@ -228,6 +52,34 @@ function checkEnv(c: Checker, v: unknown, path: string): void {
   });
 }
 
+/** execve's bounds on Linux: one string (MAX_ARG_STRLEN, 32 pages) */
+const MAX_ARG_STRLEN = 131072;
+/** and all of them with their pointers: a quarter of the stack limit (ARG_MAX), 2 MiB for the usual 8 MiB */
+const DEFAULT_STACK_LIMIT = 8 << 20;
+
+/**
+ * args, env and cwd as execve and the shim's C strings can take them: no NUL
+ * inside a string (it would end it early), no string longer than
+ * MAX_ARG_STRLEN, and all of them within ARG_MAX; else execve fails with
+ * E2BIG after everything is set up, which is caught here with the field named.
+ */
+function checkExecSize(c: Checker, o: Obj, p: string): void {
+  let total = 0;
+  for (const key of ["args", "env"]) {
+    const list = (o[key] ?? []) as string[];
+    list.forEach((s, i) => {
+      if (s.includes("\0")) c.fail(child(child(p, key), i), "must not contain a NUL character");
+      const n = Buffer.byteLength(s) + 1;
+      if (n > MAX_ARG_STRLEN) c.fail(child(child(p, key), i), `${n} bytes: longer than Linux lets one execve string be (MAX_ARG_STRLEN, ${MAX_ARG_STRLEN}): execve would fail with E2BIG`);
+      total += n + 8;
+    });
+  }
+  if ((o.cwd as string).includes("\0")) c.fail(child(p, "cwd"), "must not contain a NUL character");
+  const stack = ((o.rlimits ?? []) as { type: string; soft: number }[]).find((r) => r.type === "RLIMIT_STACK")?.soft ?? DEFAULT_STACK_LIMIT;
+  const argMax = Math.max(MAX_ARG_STRLEN, Math.floor(stack / 4));
+  if (total > argMax) c.fail(child(p, "env"), `args and env take ${total} bytes: more than Linux's ARG_MAX for execve (${argMax}, a quarter of the ${stack}-byte stack limit): execve would fail with E2BIG`);
+}
+
 /** P: "process" in a config.json, "" for an `exec --process` file */
 function checkProcess(c: Checker, v: unknown, p: string): void {
   const o = c.obj(v, p);
@@ -238,8 +90,12 @@ function checkProcess(c: Checker, v: unknown, p: string): void {
     c.req(s, "width", q, c.uint);
     if (!terminal) c.fail(q, `requires ${child(p, "terminal")} to be true`);
   });
+  // runc's leniency: a missing user, uid or gid is 0
+  if (o.user === undefined) o.user = {};
   c.req(o, "user", p, (x, q) => {
     const u = c.obj(x, q);
+    u.uid ??= 0;
+    u.gid ??= 0;
     c.req(u, "uid", q, (y, r) => c.uint(y, r, U32_MAX));
     c.req(u, "gid", q, (y, r) => c.uint(y, r, U32_MAX));
     c.opt(u, "umask", q, (y, r) => c.uint(y, r, 0o7777));
@@ -281,6 +137,7 @@ function checkProcess(c: Checker, v: unknown, p: string): void {
     const n = c.int(x, q);
     if (n < -1000 || n > 1000) c.fail(q, "must be between -1000 and 1000");
   });
+  checkExecSize(c, o, p);
 }
 
 function checkHooks(c: Checker, v: unknown): void {
@@ -421,6 +278,12 @@ function checkSeccomp(c: Checker, v: unknown, path: string): void {
   );
 }
 
+/** A seccomp profile on its own (run --security-opt seccomp=FILE), checked as linux.seccomp is; paths named from its root. */
+export function checkSeccompProfile(raw: Record<string, unknown>, file: string): Seccomp {
+  checkSeccomp(new Checker(file), raw, "");
+  return raw as unknown as Seccomp;
+}
+
 // sysctls that belong to a namespace (runc's list); anything else would change the host
 const IPC_SYSCTLS = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"];
 
@@ -502,9 +365,9 @@ function checkUserMapped(c: Checker, spec: Spec): void {
 }
 
 /** Parses and validates a config.json; throws a BunkerError naming the JSON path. */
-export function parseConfig(text: string, file = "config.json"): Spec {
+export function parseConfig(text: string | Uint8Array, file = "config.json"): Spec {
   const c = new Checker(file);
-  const o = parseJsonObject(text, file);
+  const o = parseJsonObject(text, file, "config");
   const version = c.req(o, "ociVersion", "", c.str);
   if (!/^\d+\.\d+\.\d+/.test(version)) c.fail("ociVersion", `must be a version like 1.2.0, not ${JSON.stringify(version)}`);
   c.req(o, "root", "", (x, q) => {
@@ -514,7 +377,8 @@ export function parseConfig(text: string, file = "config.json"): Spec {
     c.opt(root, "readonly", q, c.bool);
   });
   c.opt(o, "mounts", "", (x, q) => c.objs(x, q, (m, p) => checkMount(c, m, p)));
-  c.opt(o, "process", "", (x, q) => checkProcess(c, x, q));
+  // optional in runtime-spec until `start`; bunker's create builds the process's plan, so it is needed now (as for runc)
+  c.req(o, "process", "", (x, q) => checkProcess(c, x, q));
   for (const key of ["hostname", "domainname"]) {
     c.opt(o, key, "", (x, q) => {
       if (c.str(x, q).length > 64) c.fail(q, "must be at most 64 characters");
@@ -531,10 +395,17 @@ export function parseConfig(text: string, file = "config.json"): Spec {
 }
 
 /** `exec --process FILE`: a runtime-spec process object on its own, paths named from its root. */
-export function parseProcess(text: string, file: string): Process {
-  const raw = parseJsonObject(text, file);
+export function parseProcess(text: string | Uint8Array, file: string): Process {
+  const raw = parseJsonObject(text, file, "config");
   checkProcess(new Checker(file), raw, "");
   return raw as unknown as Process;
+}
+
+/** `update --resources FILE`: a runtime-spec linux.resources object on its own */
+export function parseResources(text: string | Uint8Array, file: string): Resources {
+  const raw = parseJsonObject(text, file, "config");
+  checkResources(new Checker(file), raw, "");
+  return raw as Resources;
 }
 
 // ---- rootless adjustments ----

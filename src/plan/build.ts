@@ -32,9 +32,14 @@ export interface PlanContext {
   dieWithParent?: boolean;
   /** capability sets, from src/oci; undefined keeps all capabilities of the user namespace */
   caps?: CapMasks;
+  /** lock the container's mounts (read-only stays read-only for a process with CAP_SYS_ADMIN): op "lock" after the last mount */
+  lockMounts?: boolean;
   /** OCI create: hooks.startContainer run in the container after exec.fifo, with this state (all but its pid) */
   startContainer?: { hooks: Hook[]; state: Record<string, unknown> };
 }
+
+/** S_IFCHR, S_IFBLK, S_IFIFO by linux.devices[].type ("u": unbuffered character device) */
+const DEVICE_TYPE_BITS: Record<string, number> = { c: 0o020000, u: 0o020000, b: 0o060000, p: 0o010000 };
 
 export const DEFAULT_DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"];
 
@@ -67,8 +72,10 @@ function dropUnmappedGid(m: Mount, gidMaps: IDMapping[] | undefined): Mount {
   return { ...m, options: m.options?.filter((o) => !o.startsWith("gid=") || mapped(Number(o.slice(4)))) };
 }
 
-function mountOps(m: Mount): Op[] {
+/** DEFER_RO: mounted writable, made read-only after its submounts (setattr after pivot) */
+function mountOps(m: Mount, deferRo = false): Op[] {
   const o = parseMountOptions(m.options, m.type);
+  if (deferRo) o.flags &= ~K.MS_RDONLY;
   const ops: Op[] = [];
   // a read-only view of the cgroup tree is a nicety, never a reason to fail
   const optional = m.type === "cgroup2" || m.type === "cgroup";
@@ -104,24 +111,48 @@ function sysctlOps(spec: Spec): Op[] {
   return Object.entries(spec.linux?.sysctl ?? {}).map(([key, value]) => ({ op: "write" as const, path: `/proc/sys/${key.replaceAll(".", "/")}`, content: value }));
 }
 
+/** the nested user namespace maps each id of the container's namespace to itself */
+function lockOp(spec: Spec, flags: number): Op {
+  const identity = (maps: IDMapping[] | undefined) => (maps ?? []).map((m) => `${m.containerID} ${m.containerID} ${m.size}\n`).join("");
+  return {
+    op: "lock",
+    flags: K.CLONE_NEWUSER | K.CLONE_NEWNS | K.CLONE_NEWUTS | (flags & K.CLONE_NEWNET),
+    uidMap: identity(spec.linux?.uidMappings),
+    gidMap: identity(spec.linux?.gidMappings),
+  };
+}
+
 export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
   const ops: Op[] = [];
   const proc = spec.process!;
   const flags = cloneFlags(spec);
   const mounts = spec.mounts ?? [];
   const newMountNs = (flags & K.CLONE_NEWNS) !== 0;
+  const prop = PROPAGATION[spec.linux?.rootfsPropagation ?? ""] ?? K.MS_PRIVATE;
+  let deferred: Mount[] = [];
 
   if (newMountNs) {
-    const prop = PROPAGATION[spec.linux?.rootfsPropagation ?? ""] ?? K.MS_PRIVATE;
-    ops.push({ op: "rootfs", path: spec.root!.path, mount: ctx.rootMount, propagation: prop });
+    // pivot_root refuses a shared root (EINVAL): shared is set on the new / after it, as runc does
+    ops.push({ op: "rootfs", path: spec.root!.path, mount: ctx.rootMount, propagation: prop === K.MS_SHARED ? K.MS_SLAVE : prop });
     for (const [link, target] of Object.entries(ctx.symlinks ?? {})) ops.push({ op: "symlink", target, link });
-    for (const m of mounts) ops.push(...mountOps(dropUnmappedGid(m, spec.linux?.gidMappings)));
+    // a read-only mount with mounts (or /dev's nodes and links) below it becomes read-only after them,
+    // as runc does: mounting devpts on a read-only /dev fails with EROFS
+    const under = (m: Mount, i: number) => m.destination === "/dev" || mounts.some((n, j) => j > i && n.destination.startsWith(`${m.destination.replace(/\/+$/, "")}/`));
+    // (a tmpfs: its mount points must be made in it; proc and sysfs have theirs)
+    deferred = mounts.filter((m, i) => m.type === "tmpfs" && (parseMountOptions(m.options, m.type).flags & K.MS_RDONLY) !== 0 && under(m, i));
+    for (const m of mounts) ops.push(...mountOps(dropUnmappedGid(m, spec.linux?.gidMappings), deferred.includes(m)));
     const devTmpfs = mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs");
     if (devTmpfs) {
-      const devices = new Set(DEFAULT_DEVICES);
-      for (const d of spec.linux?.devices ?? []) devices.add(d.path);
-      // rootless cannot mknod: bind the host's node (the same path on the host)
-      for (const d of devices) ops.push({ op: "bind", source: d, target: d, recursive: false, optional: true, attrSet: 0, attrClr: 0 });
+      // without a user namespace (root) linux.devices are made as asked (runc); in one, mknod is
+      // impossible: the host's node at the same path is bound, and must exist (never a silent skip)
+      const userns = (flags & K.CLONE_NEWUSER) !== 0 || !!spec.linux?.namespaces?.some((n) => n.type === "user");
+      const asked = spec.linux?.devices ?? [];
+      for (const d of DEFAULT_DEVICES.filter((p) => !asked.some((a) => a.path === p)))
+        ops.push({ op: "bind", source: d, target: d, recursive: false, optional: true, attrSet: 0, attrClr: 0 });
+      for (const d of asked) {
+        if (userns) ops.push({ op: "bind", source: d.path, target: d.path, recursive: false, optional: false, attrSet: 0, attrClr: 0 });
+        else ops.push({ op: "mknod", path: d.path, mode: DEVICE_TYPE_BITS[d.type]! | (d.fileMode ?? 0o666), major: d.major ?? 0, minor: d.minor ?? 0, uid: d.uid ?? 0, gid: d.gid ?? 0 });
+      }
       ops.push({ op: "symlink", target: "/proc/self/fd", link: "/dev/fd" });
       ops.push({ op: "symlink", target: "/proc/self/fd/0", link: "/dev/stdin" });
       ops.push({ op: "symlink", target: "/proc/self/fd/1", link: "/dev/stdout" });
@@ -138,12 +169,15 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
   if (ctx.exitFile) ops.push({ op: "exit-file", path: ctx.exitFile });
   if (newMountNs) {
     ops.push({ op: "pivot", noPivot: !!ctx.noPivot });
+    if (prop === K.MS_SHARED) ops.push({ op: "mount", source: "", target: "/", fstype: "", flags: K.MS_REC | K.MS_SHARED, data: "" });
+    for (const m of deferred) ops.push({ op: "setattr", path: m.destination, attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0, recursive: false });
     // sysctls before readonlyPaths makes /proc/sys read-only (runc's order)
     ops.push(...sysctlOps(spec));
     for (const p of spec.linux?.readonlyPaths ?? [])
       ops.push({ op: "bind", source: p, target: p, recursive: true, optional: true, attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0 });
     for (const p of spec.linux?.maskedPaths ?? []) ops.push({ op: "mask", path: p });
     if (spec.root?.readonly) ops.push({ op: "setattr", path: "/", attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0, recursive: false });
+    if (ctx.lockMounts) ops.push(lockOp(spec, flags));
   }
   if (!newMountNs) ops.push(...sysctlOps(spec));
   if (proc.oomScoreAdj !== undefined) ops.push({ op: "write", path: "/proc/self/oom_score_adj", content: String(proc.oomScoreAdj) });

@@ -20,6 +20,9 @@ export type Op =
   | { op: "hostname"; name: string }
   | { op: "domainname"; name: string }
   | { op: "lo-up" }
+  /** unshare a user namespace nested in the current one (its ids mapped to themselves by a forked
+   * helper) with FLAGS' other namespaces: every mount made so far becomes locked */
+  | { op: "lock"; flags: number; uidMap: string; gidMap: string }
   | { op: "chdir"; path: string }
   | { op: "rlimit"; resource: number; soft: bigint; hard: bigint }
   | { op: "user"; uid: number; gid: number; groups: number[] }
@@ -28,6 +31,8 @@ export type Op =
   | { op: "nnp" }
   /** PR_SET_DUMPABLE 0 until execve: no process in the container may open /proc/PID/exe (bunker) or ptrace it */
   | { op: "nondumpable" }
+  /** a device node made inside the root (linux.devices without a user namespace) */
+  | { op: "mknod"; path: string; mode: number; major: number; minor: number; uid: number; gid: number }
   | { op: "seccomp"; filter: Uint8Array; flags: number }
   | { op: "pty"; rows: number; cols: number }
   | { op: "setsid" }
@@ -41,7 +46,8 @@ export type Op =
   /** EXE: fd of the init executable PID 1 exec's (a sealed memfd, set by launch) */
   | { op: "init"; exe?: number }
   /** join an existing namespace (OCI namespaces[].path, or a container's for exec) */
-  | { op: "setns"; path: string; nstype: number }
+  /** PARENT: join the parent of the user namespace at PATH instead (NS_GET_PARENT) */
+  | { op: "setns"; path: string; nstype: number; parent?: boolean }
   /** fork once more; the intermediate reports the pid and exits (after joining a pid namespace) */
   | { op: "fork" }
   /** the process gets SIGNAL when bunker dies (run, not create) */

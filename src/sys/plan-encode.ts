@@ -6,7 +6,7 @@ const CODES: Record<Op["op"], number> = {
   "lo-up": 10, chdir: 11, rlimit: 12, user: 13, caps: 14, nnp: 15, seccomp: 16, pty: 17, setsid: 18,
   "fifo-open": 19, "fifo-wait": 20, write: 21, umask: 22, "close-fds": 23, "stdin-null": 24, init: 25,
   exec: 26, rootfs: 27, setns: 28, fork: 29, pdeathsig: 30, stdio: 31, "exit-file": 32,
-  "copyup-open": 33, copyup: 34, hook: 35, nondumpable: 36,
+  "copyup-open": 33, copyup: 34, hook: 35, nondumpable: 36, mknod: 37, lock: 38,
   "chown-tree": 40,
   "copy-layers": 41,
 };
@@ -25,6 +25,7 @@ function fields(o: Op): { ints: (bigint | number)[]; strs: (string | Uint8Array)
     case "pivot": return { ints: [o.noPivot ? 1 : 0], strs: [] };
     case "setattr": return { ints: [o.attrSet, o.attrClr, o.recursive ? 1 : 0], strs: [o.path] };
     case "mask": return { ints: [], strs: [o.path] };
+    case "mknod": return { ints: [o.mode, o.major, o.minor, o.uid, o.gid], strs: [o.path] };
     case "hostname":
     case "domainname": return { ints: [], strs: [o.name] };
     case "chdir": return { ints: [], strs: [o.path] };
@@ -38,7 +39,8 @@ function fields(o: Op): { ints: (bigint | number)[]; strs: (string | Uint8Array)
     case "umask": return { ints: [o.mask], strs: [] };
     case "close-fds": return { ints: [3 + o.preserve], strs: [] };
     case "exec": return { ints: [o.args.length, o.env.length], strs: [o.file, ...o.args, ...o.env] };
-    case "setns": return { ints: [o.nstype], strs: [o.path] };
+    case "setns": return { ints: [o.nstype, o.parent ? 1 : 0], strs: [o.path] };
+    case "lock": return { ints: [o.flags], strs: [o.uidMap, o.gidMap] };
     case "pdeathsig": return { ints: [o.signal], strs: [] };
     case "stdio": return { ints: [], strs: [o.log] };
     case "exit-file":

@@ -22,6 +22,7 @@ const symbols = {
   bk_subreaper: { args: [], returns: FFIType.i32 },
   bk_reap: { args: [FFIType.i32], returns: FFIType.i32 },
   bk_pidfd_wait: { args: [FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  bk_spawn_log_writer: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
 } as const;
 
 type Lib = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
@@ -90,6 +91,20 @@ export function execMonitor(args: string[], keep: number): number {
   const image = monitorImage();
   const buf = Buffer.from(args.map((a) => a + "\0").join(""));
   return shim().bk_exec_monitor(ptr(image), image.byteLength, ptr(buf), buf.byteLength, keep);
+}
+
+/**
+ * Starts the monitor (from a sealed memfd) with ARGS as a detached
+ * container's log writer (c/logwriter.c), its stdin the read end of a new
+ * pipe: its pid and the pipe's write end (CLOEXEC).
+ */
+export function spawnLogWriter(args: string[]): { pid: number; fd: number } {
+  const image = monitorImage();
+  const buf = Buffer.from(args.map((a) => a + "\0").join(""));
+  const out = new Int32Array(2);
+  const r = shim().bk_spawn_log_writer(ptr(image), image.byteLength, ptr(buf), buf.byteLength, ptr(out));
+  if (r < 0) throw new BunkerError("cannot start the container's log writer", { errno: -r, fix: "allow exec of memfds (sysctl vm.memfd_noexec=0)" });
+  return { pid: out[0]!, fd: out[1]! };
 }
 
 /** releases the child; PID is its pid as we see it (it cannot know it inside its pid namespace) */

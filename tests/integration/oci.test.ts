@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { USERS, asUserArgv, bunkerAs, bunkerBinary, runAs, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, chownTree, waitForFile, type As } from "../lib/index.ts";
+import { USERS, asUserArgv, bunkerAs, bunkerBinary, runAs, runInPty, isRoot, subRange, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, chownTree, waitForFile, type As } from "../lib/index.ts";
 
 const describeRoot = isRoot() ? describe : describe.skip;
 
@@ -144,6 +144,175 @@ for (const as of USERS) {
       for (let i = 0; i < 100 && existsSync(`/proc/${epid}`); i++) await Bun.sleep(20);
       expect(existsSync(`/proc/${epid}`)).toBe(false);
       expect((await b(["delete", "--force", id])).code).toBe(0);
+    });
+
+    test("a process that is not root starts (exec.fifo is opened after the switch to process.user)", async () => {
+      const range = subRange("/etc/subuid", as);
+      await config(["sh", "-c", "echo $(id -u) $(id -g) > /out/nonroot"], (c) => {
+        c.process.user = { uid: 1000, gid: 1000 };
+        c.process.capabilities = { bounding: ["CAP_KILL"], effective: [], permitted: [], inheritable: [], ambient: [] };
+        if (as === "user") {
+          // 1000 is mapped to a subordinate id (newuidmap)
+          c.linux.uidMappings = [{ containerID: 0, hostID: ownerOf(as).uid, size: 1 }, { containerID: 1, hostID: range!.start, size: 65536 }];
+          c.linux.gidMappings = [{ containerID: 0, hostID: ownerOf(as).gid, size: 1 }, { containerID: 1, hostID: range!.start, size: 65536 }];
+        }
+      });
+      const id = newId();
+      const cr = await detached(["create", id]);
+      expect(cr.stderr).toBe("");
+      expect(cr.code).toBe(0);
+      expect(JSON.parse((await b(["state", id])).stdout).status).toBe("created");
+      expect((await b(["start", id])).code).toBe(0);
+      expect(await waitForFile(join(out, "nonroot"))).toBe(true);
+      expect(readFileSync(join(out, "nonroot"), "utf8")).toBe("1000 1000\n");
+      expect((await b(["delete", "--force", id])).code).toBe(0);
+    });
+
+    test("runc's small ones: kill ID 0, exec --cap, a --pid-file in a missing directory, --log is created", async () => {
+      await config(["sleep", "30"]);
+      const id = newId();
+      expect((await detached(["create", id])).code).toBe(0);
+      expect((await b(["start", id])).code).toBe(0);
+      expect(await b(["kill", id, "0"])).toMatchObject({ code: 0, stderr: "" });
+      const capLine = 'while read k v; do [ "$k" = CapEff: ] && echo $v; done < /proc/self/status';
+      const plain = BigInt(`0x${(await b(["exec", id, "sh", "-c", capLine])).stdout.trim()}`);
+      const added = BigInt(`0x${(await b(["exec", "--cap", "CAP_SYS_ADMIN", "--cap", "net_admin", id, "sh", "-c", capLine])).stdout.trim()}`);
+      expect(added).toBe(plain | (1n << 21n) | (1n << 12n));
+      const bad = await b(["exec", "--cap", "bogus", id, "true"]);
+      expect(bad.code).toBe(125);
+      expect(bad.stderr).toBe('bunker: exec --cap: unknown capability "bogus": EINVAL (Invalid argument) — use a name from capabilities(7), e.g. NET_ADMIN, or ALL\n');
+      const pf = await b(["exec", "--pid-file", join(base, "no/such/dir/pid"), id, "true"]);
+      expect(pf.code).toBe(125);
+      expect(pf.stderr).toBe(`bunker: cannot write --pid-file: ENOENT (No such file or directory) [${join(base, "no/such/dir/pid")}] — create its directory first\n`);
+      const log = join(base, `${id}.log`);
+      expect((await b(["--log", log, "state", id])).code).toBe(0);
+      expect(existsSync(log)).toBe(true);
+      expect((await b(["kill", id, "KILL"])).code).toBe(0);
+      for (let i = 0; i < 100 && JSON.parse((await b(["state", id])).stdout).status !== "stopped"; i++) await Bun.sleep(20);
+      const gone = await b(["kill", id, "0"]);
+      expect(gone.code).toBe(125);
+      expect(gone.stderr).toBe(`bunker: container "${id}" is not running: ESRCH (No such process)\n`);
+      expect((await b(["delete", "--force", id])).code).toBe(0);
+    });
+
+    test("run: runc's form by its flags, the docker form otherwise, wherever it runs; process.terminal uses run's own terminal", async () => {
+      // in the bundle directory (a config.json here): the docker form still is the docker form
+      await config(["sh", "-c", "echo oci-ran"]);
+      const docker = await b(["run", "--rm", "--rootfs", join(bundle, "rootfs"), "--", "/bin/echo", "docker-ran"]);
+      expect(docker).toMatchObject({ code: 0, stdout: "docker-ran\n", stderr: "" });
+      const img = await b(["run", "--pull", "never", "no-such-image-here"]);
+      expect(img.code).toBe(125);
+      expect(img.stderr).toBe("bunker: no such image: no-such-image-here: ENOENT (No such file or directory) — bunker pull no-such-image-here (or bunker load -i FILE); or to run the OCI bundle in this directory: bunker run -b . no-such-image-here\n");
+      // runc's form, chosen by --pid-file (no -b: the bundle is the current directory)
+      const id = newId();
+      const pidFile = join(base, `${id}.pid`);
+      const oci = await b(["run", "--pid-file", pidFile, id]);
+      expect(oci).toMatchObject({ code: 0, stdout: "oci-ran\n" });
+      expect(Number(readFileSync(pidFile, "utf8"))).toBeGreaterThan(1);
+      // process.terminal (what spec writes) without --console-socket: the caller's terminal
+      await config(["sh", "-c", "tty; exit 5"], (c) => (c.process.terminal = true));
+      const tid = newId();
+      const t = await runInPty(as, [bunkerBinary(), "--root", root, "run", "-b", bundle, tid]);
+      expect(t.stdout.replace(/\r/g, "")).toBe("/dev/pts/0\n");
+      expect(t.code).toBe(5);
+    });
+
+    test("linux.devices: made as asked without a user namespace (root), bound from the host in one, a missing one is an error", async () => {
+      const report = "stat -c '%F %t:%T %a %u:%g' /dev/extra/null2 > /out/dev; echo x > /dev/extra/null2 && echo writable >> /out/dev";
+      await config(["sh", "-c", report], (c) => {
+        c.linux.devices = [{ path: "/dev/extra/null2", type: "c", major: 1, minor: 3, fileMode: 0o620, uid: 0, gid: 0 }];
+      });
+      const id = newId();
+      if (as === "user") {
+        // in a user namespace only a node the host has can be bound: one it lacks is an error
+        const f = join(bundle, "config.json");
+        const c = JSON.parse(readFileSync(f, "utf8"));
+        c.linux.devices = [{ path: "/dev/no-such-device-here", type: "c", major: 1, minor: 3 }];
+        writeFileSync(f, JSON.stringify(c));
+        const bad = await detached(["create", id]);
+        expect(bad.code).toBe(125);
+        expect(bad.stderr).toBe("bunker: cannot bind mount /dev/no-such-device-here on /dev/no-such-device-here: ENOENT (No such file or directory) [/dev/no-such-device-here] — the source must exist on the host\n");
+        expect((await b(["delete", "--force", id])).code).toBe(0);
+        return;
+      }
+      expect((await detached(["create", id])).code).toBe(0);
+      expect((await b(["start", id])).code).toBe(0);
+      expect(await waitForFile(join(out, "dev"))).toBe(true);
+      for (let i = 0; i < 50 && !readFileSync(join(out, "dev"), "utf8").includes("writable"); i++) await Bun.sleep(20);
+      expect(readFileSync(join(out, "dev"), "utf8")).toBe("character special file 1:3 620 0:0\nwritable\n");
+      expect((await b(["delete", "--force", id])).code).toBe(0);
+    });
+
+    test("linux.rootfsPropagation rshared: pivot_root works and the new / is shared", async () => {
+      // mountinfo: id parent major:minor root mountpoint options [optional fields] - ...
+      await config(["sh", "-c", "while read id p mm r mp o rest; do [ \"$mp\" = / ] && echo \"${rest%% - *}\"; done < /proc/self/mountinfo > /out/prop"], (c) => (c.linux.rootfsPropagation = "rshared"));
+      const id = newId();
+      const r = await b(["run", "-b", bundle, id]);
+      expect(r.stderr).toBe("");
+      expect(readFileSync(join(out, "prop"), "utf8")).toMatch(/^shared:\d+\n$/);
+    });
+
+    test("a read-only /dev (and a read-only tmpfs with a mount below it) is made read-only after its submounts", async () => {
+      const script = "ls /dev/pts/ptmx /sub/in/x >/dev/null && echo mounted; touch /dev/x 2>/dev/null || echo dev-ro; touch /sub/y 2>/dev/null || echo sub-ro; touch /sub/in/z && echo in-rw";
+      await config(["sh", "-c", `(${script}) > /out/ro 2>&1`], (c) => {
+        c.mounts.find((m: { destination: string }) => m.destination === "/dev").options.push("ro");
+        c.mounts.push({ destination: "/sub", type: "tmpfs", source: "tmpfs", options: ["ro"] });
+        c.mounts.push({ destination: "/sub/in", type: "tmpfs", source: "tmpfs", options: [] });
+        c.mounts.push({ destination: "/sub/in/x", type: "tmpfs", source: "tmpfs", options: [] });
+      });
+      const r = await b(["run", "-b", bundle, newId()]);
+      expect(r.stderr).toBe("");
+      expect(readFileSync(join(out, "ro"), "utf8")).toBe("mounted\ndev-ro\nsub-ro\nin-rw\n");
+    });
+
+    test("a bind onto a dangling symlink lands on its target inside the root; proc onto a symlink is refused", async () => {
+      const rootfs = join(bundle, "rootfs");
+      const src = join(base, "bind-src");
+      mkdirSync(src, { recursive: true });
+      writeFileSync(join(src, "f"), "through the link\n");
+      chownTree(src, ownerOf(as));
+      symlinkSync("/data/here", join(rootfs, "linked"));
+      try {
+        await config(["sh", "-c", "cat /data/here/f > /out/dangling"], (c) => c.mounts.push({ destination: "/linked", type: "bind", source: src, options: ["rbind"] }));
+        const r = await b(["run", "-b", bundle, newId()]);
+        expect(r.stderr).toBe("");
+        expect(readFileSync(join(out, "dangling"), "utf8")).toBe("through the link\n");
+      } finally {
+        removeTree(join(rootfs, "linked"));
+        removeTree(join(rootfs, "data"));
+      }
+      removeTree(join(rootfs, "proc"));
+      symlinkSync("/tmp", join(rootfs, "proc"));
+      try {
+        await config(["true"]);
+        const r = await b(["run", "-b", bundle, newId()]);
+        expect(r.code).toBe(125);
+        expect(r.stderr).toBe("bunker: cannot mount proc on /proc: it is a symlink in the rootfs: ELOOP (Too many levels of symbolic links) [/proc] — make /proc a directory in the rootfs\n");
+      } finally {
+        removeTree(join(rootfs, "proc"));
+        mkdirSync(join(rootfs, "proc"));
+        chownTree(join(rootfs, "proc"), ownerOf(as));
+      }
+    });
+
+    test("HOME comes from the container's /etc/passwd when the environment has none (create and exec, per user)", async () => {
+      const passwd = join(bundle, "rootfs/etc/passwd");
+      const saved = readFileSync(passwd, "utf8");
+      writeFileSync(passwd, `${saved}www:x:1000:1000:w:/var/www:/bin/sh\n`);
+      try {
+        await config(["sh", "-c", "echo $HOME > /out/home; exec sleep 30"], (c) => (c.process.env = ["PATH=/bin"]));
+        const id = newId();
+        expect((await detached(["create", id])).code).toBe(0);
+        expect((await b(["start", id])).code).toBe(0);
+        expect(await waitForFile(join(out, "home"))).toBe(true);
+        expect(readFileSync(join(out, "home"), "utf8")).toBe("/root\n");
+        if (as === "root") expect((await b(["exec", "-u", "1000", id, "sh", "-c", "echo $HOME"])).stdout).toBe("/var/www\n");
+        expect((await b(["exec", "-u", "4242", id, "sh", "-c", "echo $HOME"])).stdout).toBe(as === "root" ? "/\n" : "");
+        expect((await b(["exec", "-e", "HOME=/x", id, "sh", "-c", "echo $HOME"])).stdout).toBe("/x\n");
+        expect((await b(["delete", "--force", id])).code).toBe(0);
+      } finally {
+        writeFileSync(passwd, saved);
+      }
     });
 
     test("exec --process with a process.json; -e, --cwd", async () => {
@@ -303,6 +472,12 @@ for (const as of USERS) {
         expect(existsSync(join(out, "must-not-run"))).toBe(false);
         expect((await b(["delete", bad])).code).toBe(0);
       }
+      // run: a start that fails leaves no container behind
+      const gone = newId();
+      const r = await b(["run", "-b", bundle, gone]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/^bunker: hooks\.startContainer\[0\] /);
+      expect((await b(["state", gone])).stderr).toBe(`bunker: container "${gone}" does not exist: ENOENT (No such file or directory)\n`);
     });
 
     test("tmpcopyup: the tmpfs starts with a copy of the directory it covers; writes stay in the tmpfs", async () => {

@@ -225,10 +225,15 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
           expect(ok(u)).toEqual(["1000", "1000"]);
         });
       } else if (as === "root") {
-        // root owns every id: without a range of its own, auto is the identity map (rootful docker's view)
-        test("--userns=auto as root without a subuid range: the identity map 0..65536", async () => {
+        // root without a range of its own: auto maps the "containers" user's range (tests/setup.sh adds
+        // it), so the container's root is not host root (it was the identity map 0..65536: host root)
+        test("--userns=auto as root without a subuid range of its own: the containers user's range", async () => {
+          const line = readFileSync("/etc/subuid", "utf8").split("\n").find((l) => l.startsWith("containers:"));
+          expect(line, "tests/setup.sh adds containers:300000:65536").toBeDefined();
+          const [, start, count] = line!.split(":");
           const r = await sh("cat /proc/self/uid_map; cat /proc/self/gid_map; touch /tmp/f && chown 1000:1000 /tmp/f && stat -c %u:%g /tmp/f", ["--userns=auto", "--tmpfs", "/tmp"]);
-          expect(mapLines(ok(r).join("\n"))).toEqual(["0 0 65537", "0 0 65537", "1000:1000"]);
+          const map = `0 ${start} ${Math.min(65536, Number(count))}`;
+          expect(mapLines(ok(r).join("\n"))).toEqual([map, map, "1000:1000"]);
         });
       } else {
         test("--userns=auto without a subuid range fails with one clear line (125)", async () => {

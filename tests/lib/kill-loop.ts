@@ -146,6 +146,13 @@ function alive(): number[] {
   return descendants().filter((p) => procState(p) !== "Z" && existsSync(`/proc/${p}`) && read(`/proc/${p}/comm`)?.trim() !== "bunker-userns");
 }
 
+/** field 22 of /proc/PID/stat, undefined once PID is gone or a zombie */
+function procStart(pid: number): string | undefined {
+  const stat = read(`/proc/${pid}/stat`) ?? "";
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return f[0] === "Z" || f[0] === "X" || !stat ? undefined : f[19];
+}
+
 function ppid(pid: number): number {
   const stat = read(`/proc/${pid}/stat`) ?? "";
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1] ?? 0);
@@ -199,6 +206,11 @@ export async function killLoop(o: LoopOptions): Promise<LoopReport> {
   for (const c of listed) statuses[c.status] = (statuses[c.status] ?? 0) + 1;
   // every live process must be a listed container's process or one of its descendants
   const managedRoots = new Set(listed.filter((c) => c.status !== "stopped" && c.pid > 0).map((c) => c.pid));
+  // a run -d container's log writer, recorded in its state dir (pid and start time; rm -f waits for it)
+  for (const id of ids) {
+    const [pid, start] = (read(`${o.root}/${id}/log-writer`) ?? "").trim().split(" ");
+    if (pid && start && procStart(Number(pid)) === start) managedRoots.add(Number(pid));
+  }
   const isManaged = (pid: number): boolean => {
     for (let p = pid; p > 1 && p !== process.pid; p = ppid(p)) if (managedRoots.has(p)) return true;
     return false;
@@ -214,11 +226,6 @@ export async function killLoop(o: LoopOptions): Promise<LoopReport> {
       return [];
     }
   });
-  const startOf = (pid: number) => {
-    const stat = read(`/proc/${pid}/stat`) ?? "";
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return f[0] === "Z" || f[0] === "X" ? undefined : f[19];
-  };
   const removeErrors: string[] = [];
   const remove = async (args: string[]) => {
     const r = await bunker(o, args);
@@ -228,7 +235,7 @@ export async function killLoop(o: LoopOptions): Promise<LoopReport> {
   for (const id of ids) await remove(o.mode === "create" ? ["delete", "--force", id] : ["rm", "-f", id]);
   await Bun.sleep(100);
   const afterRemove = alive().map(describe);
-  const recordedAlive = recorded.filter((r) => startOf(r.pid) === r.pidStart).map((r) => r.pid);
+  const recordedAlive = recorded.filter((r) => procStart(r.pid) === r.pidStart).map((r) => r.pid);
   const dirsAfterRemove = existsSync(o.root) ? readdirSync(o.root) : [];
 
   const next = await bunker(o, ["run", "--rootfs", o.rootfs, "--", "echo", "ok"]);

@@ -219,10 +219,32 @@ describe.if(layout.kind !== "unified")("on this non-v2 host", () => {
     expect(line).toContain("memory.max");
     expect(line).toContain("memory controller");
     expect(line).toContain("EOPNOTSUPP");
-    expect(line).toContain("--cgroup-manager disabled");
+    expect(line).toContain("drop the limit");
   });
-  test("manager disabled: null even with limits", async () => {
-    expect(await createCgroup({ id: "t3", manager: "disabled", resources: { pids: { limit: 5 } } })).toBeNull();
+  test("a cgroupsPath and values a cgroup has anyway (what podman, dockerd, containerd send): no cgroup, a note", async () => {
+    const notes: string[] = [];
+    const resources = { cpu: { shares: 1024, quota: -1 }, memory: { limit: -1, swap: -1 }, pids: { limit: -1 } };
+    expect(await createCgroup({ id: "t4", cgroupsPath: "/machine.slice/x", resources, onNote: (m) => notes.push(m) })).toBeNull();
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toContain("the cgroup /machine.slice/x is not created");
+    expect(notes[0]).toContain("no limit was asked for");
+  });
+  test("a real limit beside the defaults still fails, naming only the limit", async () => {
+    const err = await createCgroup({ id: "t5", cgroupsPath: "/x", resources: { cpu: { shares: 1024 }, pids: { limit: 50 } } }).catch((e) => e);
+    expect((err as BunkerError).format()).toMatch(/^bunker: cannot apply pids\.max \(--pids-limit, linux\.resources\.pids\.limit\): /);
+  });
+});
+
+describe("--cgroup-manager disabled", () => {
+  test("no limits, or only kernel defaults: null", async () => {
+    expect(await createCgroup({ id: "t3", manager: "disabled" })).toBeNull();
+    expect(await createCgroup({ id: "t3", manager: "disabled", resources: { cpu: { shares: 1024 } } })).toBeNull();
+  });
+  test("a limit is an error naming its flag, never dropped silently", async () => {
+    const err = await createCgroup({ id: "t3", manager: "disabled", resources: { pids: { limit: 5 } } }).catch((e) => e);
+    expect(err).toBeInstanceOf(BunkerError);
+    expect((err as BunkerError).format()).toContain("pids.max (--pids-limit, linux.resources.pids.limit)");
+    expect((err as BunkerError).format()).toContain("--cgroup-manager disabled");
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { parseFlags, flagList, flag, flagBool } from "../../src/cli/args.ts";
 import { BunkerError } from "../../src/errors.ts";
 import { parseSubIds, autoMaps, singleMaps } from "../../src/container/idmap.ts";
-import { checkUserMapped } from "../../src/cli/run.ts";
+import { checkUserMapped, isOciRun } from "../../src/cli/run.ts";
 import { childError } from "../../src/container/launch.ts";
 
 const SPECS = [
@@ -87,5 +87,16 @@ describe("kernel version", () => {
     expect(tmpfsHasUserXattrs("6.1.0-18-amd64")).toBe(false);
     expect(tmpfsHasUserXattrs("6.6.0")).toBe(true);
     expect(tmpfsHasUserXattrs("7.0.1")).toBe(true);
+  });
+});
+
+describe("run: runc's form or docker's", () => {
+  test("an OCI-only flag before the first argument makes runc's form", () => {
+    for (const argv of [["-b", "/b", "id"], ["--bundle=/b", "id"], ["-d", "--console-socket", "/s", "id"], ["--pid-file", "/p", "id"], ["--keep", "id"], ["--no-new-keyring", "id"], ["--no-subreaper", "id"]])
+      expect(isOciRun(argv)).toBe(true);
+  });
+  test("anything else is docker's, whatever the directory holds", () => {
+    for (const argv of [["id"], ["--rm", "busybox"], ["--name", "x", "img", "sh"], ["--rootfs", "/r", "--", "sh"], ["-e", "-b", "img"], ["img", "--pid-file", "x"], ["-w", "/b", "img"], []])
+      expect(isOciRun(argv)).toBe(false);
   });
 });

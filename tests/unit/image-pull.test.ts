@@ -8,6 +8,7 @@ import { pullImage } from "../../src/image/pull.ts";
 import { Store } from "../../src/image/store.ts";
 import { parseChallenge } from "../../src/image/registry.ts";
 import { chainIds } from "../../src/image/digest.ts";
+import { BunkerError } from "../../src/errors.ts";
 import { blobsOf, buildImage, multiArchIndex, type BuiltImage } from "../lib/image-builder.ts";
 import { removeDir, tempDir } from "../lib/image-fixtures.ts";
 
@@ -22,8 +23,21 @@ const blobs = blobsOf([amd, arm], index);
 const plainImg = buildImage({ compression: "none", label: "plain" });
 for (const [d, b] of blobsOf([plainImg])) blobs.set(d, b);
 
+// hostile documents: a manifest that is {}, one 2M levels deep, a manifest whose config has no rootfs
+const enc = new TextEncoder();
+const badConfig = enc.encode(JSON.stringify({ architecture: "amd64", os: "linux" }));
+const badConfigDigest = new Bun.CryptoHasher("sha256").update(badConfig).digest("hex");
+blobs.set(`sha256:${badConfigDigest}`, badConfig);
+const hostile: Record<string, Uint8Array> = {
+  "lib/empty:1": enc.encode("{}"),
+  "lib/deep:1": enc.encode(`{"schemaVersion":2,"layers":${"[".repeat(2_000_000)}${"]".repeat(2_000_000)}}`),
+  "lib/badcfg:1": enc.encode(JSON.stringify({ ...amd.manifest, config: { ...amd.manifest.config, digest: `sha256:${badConfigDigest}`, size: badConfig.length } })),
+  "lib/bigcfg:1": enc.encode(JSON.stringify({ ...amd.manifest, config: { ...amd.manifest.config, size: 2 ** 40 } })),
+  "lib/huge:1": new Uint8Array(5 << 20).fill(0x20),
+};
+
 type Mode = "anon" | "bearer" | "basic";
-const state = { mode: "anon" as Mode, cutOnce: new Set<string>(), corrupt: "", redirect: false, authSeenByCdn: [] as string[], rangeRequests: 0 };
+const state = { mode: "anon" as Mode, cutOnce: new Set<string>(), corrupt: "", oversize: "", redirect: false, authSeenByCdn: [] as string[], rangeRequests: 0 };
 
 let cdn: ReturnType<typeof Bun.serve>;
 let reg: ReturnType<typeof Bun.serve>;
@@ -78,6 +92,8 @@ beforeAll(() => {
           "lib/multi:1": [index.bytes, index.digest, index.index.mediaType!],
           "lib/plain:1": [plainImg.manifestBytes, plainImg.manifestDigest, plainImg.manifest.mediaType!],
         };
+        const bad = hostile[`${repo}:${ref}`];
+        if (bad) return new Response(bad as Uint8Array<ArrayBuffer>, { headers: { "content-type": amd.manifest.mediaType! } });
         const hit = byTag[`${repo}:${ref}`] ?? (blobs.has(ref!) ? [blobs.get(ref!)!, ref!, ref === index.digest ? index.index.mediaType! : amd.manifest.mediaType!] : undefined);
         if (!hit) return new Response("{}", { status: 404 });
         return new Response(hit[0] as Uint8Array<ArrayBuffer>, { headers: { "content-type": hit[2], "docker-content-digest": hit[1] } });
@@ -85,13 +101,14 @@ beforeAll(() => {
       let b = blobs.get(ref!);
       if (!b) return new Response("{}", { status: 404 });
       if (state.corrupt === ref) { b = b.slice(); b[b.length - 1] ^= 1; }
+      if (state.oversize === ref) { const big = new Uint8Array(b.length + (1 << 20)); big.set(b); b = big; }
       if (state.redirect) return Response.redirect(`http://127.0.0.1:${cdn.port}/${ref}`, 307);
       return serveBlob(req, b, ref!);
     },
   });
 });
 afterAll(() => { reg.stop(true); cdn.stop(true); });
-afterEach(() => { Object.assign(state, { mode: "anon", cutOnce: new Set(), corrupt: "", redirect: false, authSeenByCdn: [], rangeRequests: 0 }); });
+afterEach(() => { Object.assign(state, { mode: "anon", cutOnce: new Set(), corrupt: "", oversize: "", redirect: false, authSeenByCdn: [], rangeRequests: 0 }); });
 
 const host = () => `127.0.0.1:${reg.port}`;
 
@@ -174,6 +191,39 @@ describe("pull", () => {
     expect(store.listImages()).toEqual([]);
     expect(store.hasBlob(amd.layers[0]!.digest)).toBe(false);
     expect(readdirSync(store.layers)).toEqual([]);
+  });
+
+  test("hostile manifests and configs: one line naming the field, nothing stored", async () => {
+    const cases: [string, RegExp][] = [
+      ["lib/empty:1", /^bunker: 127\.0\.0\.1:\d+\/lib\/empty:1: manifest: schemaVersion: is required: EINVAL \(Invalid argument\)$/],
+      ["lib/deep:1", /^bunker: 127\.0\.0\.1:\d+\/lib\/deep:1: manifest: JSON nested deeper than 100 levels at line 1, column 128 \(byte 127\): EINVAL \(Invalid argument\)$/],
+      ["lib/bigcfg:1", new RegExp(`^bunker: 127\\.0\\.0\\.1:\\d+/lib/bigcfg:1: config ${amd.configDigest}: too large: 1099511627776 bytes, at most 33554432 are read: EINVAL \\(Invalid argument\\) — is it the right file\\?$`)],
+      ["lib/huge:1", /^bunker: manifest lib\/huge:1 is too large \(5242880 bytes, at most 4194304 are read\): EFBIG \(File too large\)$/],
+      ["lib/badcfg:1", new RegExp(`^bunker: 127\\.0\\.0\\.1:\\d+/lib/badcfg:1: config sha256:${badConfigDigest}: rootfs: is required: EINVAL \\(Invalid argument\\)$`)],
+    ];
+    for (const [ref, msg] of cases) {
+      const store = new Store(fresh());
+      const err = await pullImage(store, `${host()}/${ref}`, { insecure: true }).catch((e) => e);
+      expect(err).toBeInstanceOf(BunkerError);
+      expect((err as BunkerError).format()).toMatch(msg);
+      expect(readdirSync(store.layers)).toEqual([]);
+    }
+  });
+
+  test("a registry that sends more than a blob's size is cut off there; nothing is kept", async () => {
+    state.oversize = amd.layers[0]!.digest;
+    const store = new Store(fresh());
+    await expect(pullImage(store, `${host()}/lib/multi:1`, { insecure: true })).rejects.toThrow(`blob ${amd.layers[0]!.digest} from ${host()}/lib/multi: the registry sent more than its ${amd.layers[0]!.blob.length} bytes`);
+    expect(store.listImages()).toEqual([]);
+    expect(store.hasBlob(amd.layers[0]!.digest)).toBe(false);
+    expect(readdirSync(store.tmp).filter((f) => f.startsWith("partial-"))).toEqual([]);
+  });
+
+  test("a download stops at the store's reserve and keeps its partial file for a resume", async () => {
+    const store = new Store(fresh(), { reserve: { percent: 100 } });
+    await expect(pullImage(store, `${host()}/lib/multi:1`, { insecure: true })).rejects.toThrow(/does not fit: downloading it would leave less than the reserve .* the partial download is kept: pulling again resumes it/);
+    expect(store.listImages()).toEqual([]);
+    expect(readdirSync(store.tmp).some((f) => f.startsWith("partial-"))).toBe(true);
   });
 
   test("an unknown tag is a clear error", async () => {

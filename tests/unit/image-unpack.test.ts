@@ -79,6 +79,11 @@ describe("unpack", () => {
     expect(stats.notes.join("\n")).toMatch(/device nodes skipped/);
   });
 
+  test("a note quoting a layer's name escapes its control characters (it is printed as one line)", async () => {
+    const stats = await unpack(fresh(), [[{ name: "dev/evil\n\u001b[2J", type: "char", devmajor: 1, devminor: 3 }]], { rootless: true });
+    expect(stats.notes).toEqual(["device nodes skipped (dev/evil\\n\\x1b[2J and others): an unprivileged user cannot create them; bind them from the host"]);
+  });
+
   test("whiteouts and opaque dirs (flattened), marker after new entries", async () => {
     const d = fresh();
     await unpack(d, [

@@ -103,8 +103,7 @@ const cases: [string, (c: Record<string, any>) => void, string][] = [
   ["arg type", (c) => (c.process.args = ["sh", 3]), "config.json: process.args[1]: must be a string"],
   ["env form", (c) => c.process.env.push("NOEQUALS"), "config.json: process.env[2]: must be NAME=VALUE"],
   ["env empty name", (c) => c.process.env.push("=x"), "config.json: process.env[2]: must be NAME=VALUE"],
-  ["no user", (c) => delete c.process.user, "config.json: process.user: is required"],
-  ["no uid", (c) => delete c.process.user.uid, "config.json: process.user.uid: is required"],
+  ["user type", (c) => (c.process.user = 5), "config.json: process.user: must be an object"],
   ["uid negative", (c) => (c.process.user.uid = -1), "config.json: process.user.uid: must be >= 0"],
   ["uid float", (c) => (c.process.user.gid = 1.5), "config.json: process.user.gid: must be an integer"],
   ["uid too big", (c) => (c.process.user.uid = 2 ** 32), "config.json: process.user.uid: must be <= 4294967295"],
@@ -199,15 +198,15 @@ describe("parseConfig", () => {
 
   test("JSON syntax errors say where", () => {
     const bad: [string, string][] = [
-      ["", "config.json: invalid JSON at line 1, column 1: unexpected end of input"],
-      ['{"ociVersion": "1.0.0",}', 'config.json: invalid JSON at line 1, column 24: expected a string key'],
-      ['{\n  "a": 1\n  "b": 2\n}', 'config.json: invalid JSON at line 3, column 3: expected "," or "}"'],
-      ['{"a": [1, 2}', 'config.json: invalid JSON at line 1, column 12: expected "," or "]"'],
-      ['{"a": tru}', 'config.json: invalid JSON at line 1, column 7: unexpected "t"'],
-      ['{"a": "x\ny"}', "config.json: invalid JSON at line 1, column 9: control character in string"],
-      ['{"a": "x', "config.json: invalid JSON at line 1, column 9: unterminated string"],
-      ['{"a": 1} x', 'config.json: invalid JSON at line 1, column 10: unexpected "x"'],
-      ['{"a": 01}', 'config.json: invalid JSON at line 1, column 8: expected "," or "}"'],
+      ["", "config.json: invalid JSON at line 1, column 1 (byte 0): unexpected end of input"],
+      ['{"ociVersion": "1.0.0",}', 'config.json: invalid JSON at line 1, column 24 (byte 23): expected a string key'],
+      ['{\n  "a": 1\n  "b": 2\n}', 'config.json: invalid JSON at line 3, column 3 (byte 13): expected "," or "}"'],
+      ['{"a": [1, 2}', 'config.json: invalid JSON at line 1, column 12 (byte 11): expected "," or "]"'],
+      ['{"a": tru}', 'config.json: invalid JSON at line 1, column 7 (byte 6): unexpected "t"'],
+      ['{"a": "x\ny"}', "config.json: invalid JSON at line 1, column 9 (byte 8): control character in string"],
+      ['{"a": "x', "config.json: invalid JSON at line 1, column 9 (byte 8): unterminated string"],
+      ['{"a": 1} x', 'config.json: invalid JSON at line 1, column 10 (byte 9): unexpected "x"'],
+      ['{"a": 01}', 'config.json: invalid JSON at line 1, column 8 (byte 7): expected "," or "}"'],
     ];
     for (const [text, msg] of bad) expect(messageOf(text)).toBe(msg);
     expect(messageOf("[]")).toBe("config.json: must be a JSON object");
@@ -234,6 +233,19 @@ describe("parseConfig", () => {
   });
 });
 
+describe("runc's leniency: a missing process.user, uid or gid is 0", () => {
+  test("config.json and process.json", () => {
+    const c = base();
+    delete c.process.user;
+    expect(parseConfig(JSON.stringify(c), "config.json").process!.user).toEqual({ uid: 0, gid: 0 });
+    const d = base();
+    d.process.user = { uid: 5 };
+    expect(parseConfig(JSON.stringify(d), "config.json").process!.user).toMatchObject({ uid: 5, gid: 0 });
+    const { user: _u, ...rest } = structuredClone(base().process);
+    expect(parseProcess(JSON.stringify(rest), "process.json").user).toEqual({ uid: 0, gid: 0 });
+  });
+});
+
 describe("parseProcess (exec --process)", () => {
   const proc = () => structuredClone(base().process);
   const msg = (p: unknown) => {
@@ -251,9 +263,9 @@ describe("parseProcess (exec --process)", () => {
     expect(msg({ ...proc(), args: [] })).toBe("process.json: args: must not be empty");
     expect(msg({ ...proc(), cwd: "tmp" })).toBe("process.json: cwd: must be an absolute path");
     expect(msg({ ...proc(), consoleSize: { height: 1, width: 1 } })).toBe("process.json: consoleSize: requires terminal to be true");
-    expect(msg({ ...proc(), user: { uid: 0 } })).toBe("process.json: user.gid: is required");
+    expect(msg({ ...proc(), user: { uid: "0" } })).toBe("process.json: user.uid: must be an integer");
     expect(msg("[1]")).toBe("process.json: must be a JSON object");
-    expect(msg('{"args": ["sh"')).toBe('process.json: invalid JSON at line 1, column 15: expected "," or "]"');
+    expect(msg('{"args": ["sh"')).toBe('process.json: invalid JSON at line 1, column 15 (byte 14): expected "," or "]"');
   });
 });
 

@@ -5,6 +5,7 @@ import * as K from "../../src/plan/types.ts";
 import { runSpec, type RunOptions } from "../../src/oci/run-spec.ts";
 import { singleMaps } from "../../src/container/idmap.ts";
 import { encodePlan } from "../../src/sys/plan-encode.ts";
+import { resolveConfinement } from "../../src/oci/confine.ts";
 
 function opts(over: Partial<RunOptions> = {}): RunOptions {
   return {
@@ -21,6 +22,7 @@ function opts(over: Partial<RunOptions> = {}): RunOptions {
     network: "none",
     maps: singleMaps(1000, 1000),
     etcFiles: { hosts: "/state/hosts" },
+    confinement: resolveConfinement({ capAdd: [], capDrop: [], privileged: false, securityOpts: [] }, 0),
     ...over,
   };
 }
@@ -36,7 +38,8 @@ describe("buildPlan from run flags", () => {
     expect(k.indexOf("pivot")).toBeGreaterThan(k.lastIndexOf("mount"));
     expect(k.indexOf("lo-up")).toBeGreaterThan(0);
     expect(k.indexOf("hostname")).toBeLessThan(k.indexOf("pivot"));
-    expect(k.slice(-3)).toEqual(["user", "chdir", "exec"]);
+    // run confines by default: no_new_privs after the user switch
+    expect(k.slice(-4)).toEqual(["user", "chdir", "nnp", "exec"]);
     // non-dumpable from the end of set-up to execve (CVE-2019-5736), after the /proc/self writes
     expect(k.indexOf("nondumpable")).toBe(k.indexOf("setsid") + 1);
     expect(k.indexOf("close-fds")).toBe(k.indexOf("nondumpable") + 1);
@@ -54,7 +57,9 @@ describe("buildPlan from run flags", () => {
     expect(mounts.find((m) => m.fstype === "devpts")!.data).toBe("newinstance,ptmxmode=0666,mode=0620");
     expect(mounts.find((m) => m.fstype === "sysfs")!.flags & K.MS_RDONLY).toBe(K.MS_RDONLY);
     const binds = p.ops.filter((o) => o.op === "bind").map((o) => (o as { target: string }).target);
-    expect(binds).toEqual(["/etc/hosts", "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"]);
+    expect(binds).toEqual(["/etc/hosts", "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
+      // Docker's read-only paths, after pivot
+      "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]);
     expect(p.ops).toContainEqual({ op: "symlink", target: "pts/ptmx", link: "/dev/ptmx" });
   });
 
@@ -78,7 +83,7 @@ describe("buildPlan from run flags", () => {
     expect(p.ops).toContainEqual({ op: "setattr", path: "/", attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0, recursive: false });
     expect(p.ops).toContainEqual({ op: "pty", rows: 30, cols: 100 });
     expect(k).not.toContain("setsid");
-    expect(k.slice(-4)).toEqual(["user", "chdir", "init", "exec"]);
+    expect(k.slice(-5)).toEqual(["user", "chdir", "nnp", "init", "exec"]);
     expect(p.ops).toContainEqual({ op: "close-fds", preserve: 2 });
   });
 

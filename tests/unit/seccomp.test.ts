@@ -25,6 +25,8 @@ import {
 import type { Seccomp, SeccompSyscall } from "../../src/oci/spec.ts";
 import { libseccomp, libseccompFilter, resolveName, resolveNameArch, type NativeRule } from "../../src/sys/seccomp-native.ts";
 import { BunkerError } from "../../src/errors.ts";
+import { CLONE_NAMESPACE_FLAGS, dockerDefaultSeccomp } from "../../src/oci/default-seccomp.ts";
+import { CAPABILITIES, DOCKER_DEFAULT_CAPS } from "../../src/oci/caps.ts";
 
 // ---- a classic BPF interpreter over struct seccomp_data ----
 
@@ -119,6 +121,58 @@ describe("syscall tables", () => {
     expect(syscallNumber("x32", "read")).toBe(X32_SYSCALL_BIT);
     expect(syscallNumber("x32", "rt_sigaction")).toBe(X32_SYSCALL_BIT + 512);
     expect(syscallNumber("x86", "map_shadow_stack")).toBeUndefined();
+  });
+});
+
+describe("Docker's default profile (run's default)", () => {
+  const ENOSYS = SECCOMP_RET_ERRNO | 38;
+  const CLONE_THREAD_FLAGS = 0x3d0f00n; // what glibc's pthread_create passes
+  const CLONE_NEWUSER = 0x10000000n;
+  const compiled = (caps: readonly string[]) => compileSeccomp(dockerDefaultSeccomp(caps), { failUnknown: true });
+
+  test("compiles with every name known, within the kernel's limit", () => {
+    const c = compiled(DOCKER_DEFAULT_CAPS);
+    expect(c.unknownSyscalls).toEqual([]);
+    expect(c.program.byteLength / 8).toBeLessThan(4096);
+    expect(compiled(CAPABILITIES).unknownSyscalls).toEqual([]);
+  });
+
+  test("the allow-list and EPERM for the rest; clone3 ENOSYS; clone without namespace flags; socket but AF_VSOCK; personality", () => {
+    const { program } = compiled(DOCKER_DEFAULT_CAPS);
+    for (const n of ["read", "openat", "execve", "wait4", "capset", "setresuid", "prctl", "seccomp", "ptrace", "arch_prctl", "chown"])
+      expect([n, runBpf(program, x64(n))]).toEqual([n, SECCOMP_RET_ALLOW]);
+    for (const n of ["mount", "umount2", "unshare", "setns", "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "io_uring_setup",
+      "init_module", "finit_module", "kexec_load", "reboot", "open_by_handle_at", "pivot_root", "swapon", "userfaultfd", "fsopen", "move_mount"])
+      expect([n, runBpf(program, x64(n))]).toEqual([n, EPERM]);
+    expect(runBpf(program, x64("clone3"))).toBe(ENOSYS);
+    expect(runBpf(program, x64("clone", [CLONE_THREAD_FLAGS]))).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(program, x64("clone", [17n]))).toBe(SECCOMP_RET_ALLOW); // fork: SIGCHLD only
+    expect(runBpf(program, x64("clone", [CLONE_NEWUSER | 17n]))).toBe(EPERM);
+    expect(runBpf(program, x64("clone", [BigInt(CLONE_NAMESPACE_FLAGS)]))).toBe(EPERM);
+    expect(runBpf(program, x64("socket", [1n]))).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(program, x64("socket", [2n]))).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(program, x64("socket", [40n]))).toBe(EPERM);
+    expect(runBpf(program, x64("personality", [0n]))).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(program, x64("personality", [0xffffffffn]))).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(program, x64("personality", [0x400000n]))).toBe(EPERM); // READ_IMPLIES_EXEC
+    // the 32-bit ABIs get the same list
+    expect(runBpf(program, i386("read"))).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(program, i386("mount"))).toBe(EPERM);
+    expect(runBpf(program, x32("read"))).toBe(SECCOMP_RET_ALLOW);
+  });
+
+  test("capabilities widen it as in Docker: CAP_SYS_ADMIN allows mount, unshare and namespace clones; CAP_SYS_PTRACE kcmp", () => {
+    const admin = compiled([...DOCKER_DEFAULT_CAPS, "CAP_SYS_ADMIN"]).program;
+    for (const n of ["mount", "umount2", "unshare", "setns", "sethostname", "bpf", "perf_event_open"]) expect([n, runBpf(admin, x64(n))]).toEqual([n, SECCOMP_RET_ALLOW]);
+    expect(runBpf(admin, x64("clone3"))).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(admin, x64("clone", [CLONE_NEWUSER | 17n]))).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(admin, x64("keyctl"))).toBe(EPERM);
+    const ptrace = compiled([...DOCKER_DEFAULT_CAPS, "CAP_SYS_PTRACE"]).program;
+    expect(runBpf(ptrace, x64("kcmp"))).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(compiled(DOCKER_DEFAULT_CAPS).program, x64("kcmp"))).toBe(EPERM);
+    // --cap-drop SYS_CHROOT takes chroot out
+    expect(runBpf(compiled(DOCKER_DEFAULT_CAPS.filter((c) => c !== "CAP_SYS_CHROOT")).program, x64("chroot"))).toBe(EPERM);
+    expect(runBpf(compiled(DOCKER_DEFAULT_CAPS).program, x64("chroot"))).toBe(SECCOMP_RET_ALLOW);
   });
 });
 

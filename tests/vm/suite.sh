@@ -117,12 +117,16 @@ out=$(run --memory 64m -- cat /proc/self/cgroup 2>&1)
 mkdir -p /sys/fs/cgroup/nodeleg.scope
 out=$(sh -c 'echo $$ > /sys/fs/cgroup/nodeleg.scope/cgroup.procs && exec setpriv --reuid='"$VUID"' --regid='"$VUID"' --init-groups '"$B"' run --rootfs host --memory 64m -- true' 2>&1); rc=$?
 echo "  $out"
-case "$out" in *memory.max*"--memory"*"memory"*"not delegated"*"Delegate="*"--cgroup-manager disabled"*) m=1;; *) m=0;; esac
+case "$out" in *memory.max*"--memory"*"memory"*"not delegated"*"Delegate="*"drop the limit"*) m=1;; *) m=0;; esac
 [ $rc = 125 ] && [ $m = 1 ] && ok "not delegated + --memory: exit 125, names controller and fixes" || bad "not delegated rc=$rc out=$out"
 out=$(sh -c 'echo $$ > /sys/fs/cgroup/nodeleg.scope/cgroup.procs && exec setpriv --reuid='"$VUID"' --regid='"$VUID"' --init-groups '"$B"' run --rootfs host -- echo fine' 2>&1); rc=$?
 [ $rc = 0 ] && [ "$out" = fine ] && ok "not delegated, no limits: runs without a cgroup" || bad "not delegated no limits rc=$rc out=$out"
 out=$(sh -c 'echo $$ > /sys/fs/cgroup/nodeleg.scope/cgroup.procs && exec setpriv --reuid='"$VUID"' --regid='"$VUID"' --init-groups '"$B"' --cgroup-manager disabled run --rootfs host --memory 64m -- echo fine' 2>&1); rc=$?
-[ $rc = 0 ] && ok "--cgroup-manager disabled: limits knowingly ignored" || bad "manager disabled rc=$rc out=$out"
+# a limit is never dropped silently: without a cgroup it is an error that names the flag
+case "$out" in *memory.max*"--memory"*"--cgroup-manager disabled"*) m=1;; *) m=0;; esac
+[ $rc = 125 ] && [ $m = 1 ] && ok "--cgroup-manager disabled + --memory: exit 125, names the flag" || bad "manager disabled rc=$rc out=$out"
+out=$(sh -c 'echo $$ > /sys/fs/cgroup/nodeleg.scope/cgroup.procs && exec setpriv --reuid='"$VUID"' --regid='"$VUID"' --init-groups '"$B"' --cgroup-manager disabled run --rootfs host --cpu-shares 1024 -- echo fine' 2>&1); rc=$?
+[ $rc = 0 ] && [ "$out" = fine ] && ok "--cgroup-manager disabled + a default value (cpu shares 1024): runs" || bad "manager disabled default rc=$rc out=$out"
 [ -z "$(ls /sys/fs/cgroup/nodeleg.scope)" ] || [ -z "$(find /sys/fs/cgroup/nodeleg.scope -mindepth 1 -type d)" ] && ok "nothing created in the non-delegated cgroup" || bad "created: $(find /sys/fs/cgroup/nodeleg.scope -mindepth 1 -type d)"
 
 # --- nothing left behind -------------------------------------------------------------------

@@ -1,0 +1,41 @@
+// HOME for a process whose environment has none, as runc sets it: the home
+// directory of its uid in the container's /etc/passwd, else "/".  The file is
+// read inside the rootfs (openat2 RESOLVE_IN_ROOT: a symlink in it cannot
+// point at a host file), at most 1 MiB of it.
+import { readSync } from "node:fs";
+import { O_DIRECTORY, O_PATH, O_RDONLY, RESOLVE_IN_ROOT, close, openat, openat2, AT_FDCWD } from "../sys/fsat.ts";
+
+const MAX_PASSWD = 1 << 20;
+
+function readInRoot(root: string, path: string): string | undefined {
+  let rootFd = -1, fd = -1;
+  try {
+    rootFd = openat(AT_FDCWD, root, O_PATH | O_DIRECTORY);
+    fd = openat2(rootFd, path, O_RDONLY, 0, RESOLVE_IN_ROOT);
+    const buf = Buffer.alloc(MAX_PASSWD);
+    let n = 0;
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r;
+    return buf.toString("utf8", 0, n);
+  } catch {
+    return undefined; // no passwd: "/"
+  } finally {
+    if (fd >= 0) close(fd);
+    if (rootFd >= 0) close(rootFd);
+  }
+}
+
+/** the passwd entry's home of UID in TEXT, if any */
+export function homeOf(text: string, uid: number): string | undefined {
+  for (const line of text.split("\n")) {
+    const f = line.split(":");
+    if (f.length >= 6 && f[2] === String(uid) && f[5]) return f[5];
+  }
+  return undefined;
+}
+
+/** ENV with HOME added when it has none: from ROOT's /etc/passwd for UID, else "/" */
+export function withHome(env: string[], root: string | undefined, uid: number): string[] {
+  if (env.some((e) => e.startsWith("HOME="))) return env;
+  const text = root ? readInRoot(root, "/etc/passwd") : undefined;
+  return [...env, `HOME=${(text && homeOf(text, uid)) || "/"}`];
+}

@@ -1,0 +1,116 @@
+// A detached container's log: its stdout and stderr go into a pipe read by
+// a small C process outside the container (c/logwriter.c, the monitor
+// program in --log-writer mode, exec'd from a sealed memfd), which appends to
+// <state dir>/log and rotates it as Docker's json-file driver does
+// (--log-opt max-size=SIZE, max-file=N).  It is started before the container
+// and ends by itself when the container's last writer closes the pipe;
+// <state dir>/log-writer records its pid and start time for `rm` to wait for.
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { parseBytes } from "../cgroup/flags.ts";
+import { BunkerError } from "../errors.ts";
+import { spawnLogWriter, waitPidExit } from "../sys/shim.ts";
+import { pidStartTime } from "./state.ts";
+
+export interface LogOptions {
+  /** bytes one file may hold before it rotates; 0 = unbounded (max-size=-1) */
+  maxSize: number;
+  /** files kept: log and log.1 .. log.(maxFile-1) */
+  maxFile: number;
+}
+
+/**
+ * The default cap: 10 MiB per file, 3 files.  The state dir is usually on a
+ * tmpfs (/run, $XDG_RUNTIME_DIR: memory), so a container's log may cost at
+ * most 30 MiB of it, yet keeps some 10^5 recent lines.
+ */
+export const DEFAULT_LOG_OPTIONS: LogOptions = { maxSize: 10 * 2 ** 20, maxFile: 3 };
+
+const WRITER_NAME = "bunker-log";
+
+/** --log-opt KEY=VALUE... (max-size=SIZE|-1, max-file=N), Docker's json-file options */
+export function parseLogOptions(opts: string[]): LogOptions {
+  const out = { ...DEFAULT_LOG_OPTIONS };
+  let maxFileGiven = false;
+  for (const o of opts) {
+    const i = o.indexOf("=");
+    const key = i < 0 ? o : o.slice(0, i);
+    const value = i < 0 ? "" : o.slice(i + 1);
+    if (key === "max-size") out.maxSize = value.trim() === "-1" ? 0 : parseBytes(value, "--log-opt max-size");
+    else if (key === "max-file") {
+      if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000) {
+        throw new BunkerError(`--log-opt max-file: "${value}" must be an integer from 1 to 1000`, { errno: "EINVAL" });
+      }
+      out.maxFile = Number(value);
+      maxFileGiven = true;
+    } else throw new BunkerError(`--log-opt: unknown option "${key}"`, { errno: "EINVAL", fix: "bunker's log takes max-size=SIZE and max-file=N (Docker's json-file options)" });
+  }
+  if (out.maxSize > 0 && out.maxSize < 4096) throw new BunkerError(`--log-opt max-size: ${out.maxSize} bytes is too small`, { errno: "EINVAL", fix: "use 4k or more, or -1 for no limit" });
+  if (out.maxSize === 0 && maxFileGiven) throw new BunkerError("--log-opt max-file needs a max-size", { errno: "EINVAL", fix: "drop max-file, or give max-size=SIZE" });
+  return out;
+}
+
+export interface LogWriter {
+  pid: number;
+  /** the pipe's write end: the container's stdout and stderr (close it once the container has it) */
+  fd: number;
+  /** what the container opens for its stdout/stderr (the plan's stdio op) */
+  path: string;
+}
+
+/** Starts DIR's log writer (the state DIR exists) and records it; the first file is made first, so `logs` finds it at once. */
+export function startLogWriter(dir: string, opts: LogOptions): LogWriter {
+  writeFileSync(`${dir}/log`, "", { flag: "a", mode: 0o600 });
+  const { pid, fd } = spawnLogWriter([WRITER_NAME, "--log-writer", `--dir=${dir}`, `--max-size=${opts.maxSize}`, `--max-file=${opts.maxFile}`]);
+  // it cannot outlive a bunker killed before this record exists: it ends when
+  // bunker's end of the pipe closes, and no container holds one yet
+  writeFileSync(`${dir}/log-writer`, `${pid} ${pidStartTime(pid) ?? ""}\n`, { mode: 0o600 });
+  return { pid, fd, path: `/proc/self/fd/${fd}` };
+}
+
+/** DIR's log writer while it runs (its recorded pid, same start time and name), else undefined */
+export function runningLogWriter(dir: string): number | undefined {
+  let rec: string;
+  try {
+    rec = readFileSync(`${dir}/log-writer`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const [pid, start] = rec.trim().split(" ").map((x) => x ?? "");
+  const n = Number(pid);
+  if (!Number.isSafeInteger(n) || n <= 0 || !start || pidStartTime(n) !== start) return undefined;
+  try {
+    return readFileSync(`/proc/${n}/comm`, "utf8").trim() === WRITER_NAME ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Before DIR is removed (its container is dead): lets the writer drain the
+ * pipe and exit, which it does by itself once the container's last writer
+ * has gone; a writer still there after TIMEOUT_MS (a pipe end held by
+ * something that outlived the container) is killed, by its verified pid.
+ */
+export function endLogWriter(dir: string, timeoutMs = 2000): void {
+  const pid = runningLogWriter(dir);
+  if (pid === undefined || waitPidExit(pid, timeoutMs)) return;
+  if (runningLogWriter(dir) !== pid) return;
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    /* it has just exited */
+  }
+  waitPidExit(pid, 1000);
+}
+
+/** DIR's log files, oldest first: log.N .. log.1, then log (what `logs` prints, in order) */
+export function logFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const rotated = names.map((n) => /^log\.(\d+)$/.exec(n)).filter((m) => m !== null).map((m) => Number(m[1])).sort((a, b) => b - a);
+  return [...rotated.map((k) => `${dir}/log.${k}`), ...(names.includes("log") ? [`${dir}/log`] : [])];
+}
