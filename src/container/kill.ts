@@ -82,6 +82,15 @@ export function signalIfSame(p: Proc, sig: number): boolean {
   }
 }
 
+/** signalIfSame, where a process we may not signal (EPERM: a subordinate id's) is skipped, not an error */
+function trySignal(p: Proc, sig: number): boolean {
+  try {
+    return signalIfSame(p, sig);
+  } catch {
+    return false;
+  }
+}
+
 function cgroupProcs(path: string): Proc[] | undefined {
   try {
     return openCgroup(path).pids().flatMap((pid) => found(pid) ?? []);
@@ -109,16 +118,17 @@ function killTree(init: Proc): void {
   const todo = [init];
   while (todo.length) {
     const p = todo.shift()!;
-    if (seen.has(p.pid) || !signalIfSame(p, SIGSTOP)) continue;
+    if (seen.has(p.pid) || pidStartTime(p.pid) !== p.start) continue;
     seen.add(p.pid);
     stopped.push(p);
-    waitStopped(p.pid);
+    // one we may not signal (EPERM) is still walked: its children may be ours to stop
+    if (trySignal(p, SIGSTOP)) waitStopped(p.pid);
     for (const c of childrenOf(p.pid)) {
       const f = found(c);
       if (f) todo.push(f);
     }
   }
-  for (const p of stopped) signalIfSame(p, SIGKILL);
+  for (const p of stopped) trySignal(p, SIGKILL);
 }
 
 /** until PID's state is "stopped" (or it is gone), at most ~50 ms: a process in the kernel stops on its way out */
@@ -148,7 +158,7 @@ export function killAll(state: ContainerState): void {
   if (!isAlive(state)) return;
   const init = { pid: state.pid, start: state.pidStart };
   // its own pid namespace: the kernel kills every process in it when its init dies
-  if (ownsPidNamespace(state.pid)) signalIfSame(init, SIGKILL);
+  if (ownsPidNamespace(state.pid)) trySignal(init, SIGKILL);
   else killTree(init);
 }
 
