@@ -42,8 +42,12 @@ export function childrenOf(pid: number): number[] {
   return out;
 }
 
-/** ROOT and its descendants, parents first; a process whose pid now names another is left out */
-export function processTree(root: Proc): Proc[] {
+/**
+ * ROOT and its descendants, parents first; a process whose pid now names
+ * another is left out.  VISIT runs on each before its children are listed
+ * (killTree stops it there, so that it forks no more).
+ */
+export function processTree(root: Proc, visit: (p: Proc) => void = () => {}): Proc[] {
   const out: Proc[] = [];
   const seen = new Set<number>();
   const todo = [root];
@@ -52,6 +56,7 @@ export function processTree(root: Proc): Proc[] {
     if (seen.has(p.pid) || pidStartTime(p.pid) !== p.start) continue;
     seen.add(p.pid);
     out.push(p);
+    visit(p);
     for (const c of childrenOf(p.pid)) {
       const f = found(c);
       if (f) todo.push(f);
@@ -113,21 +118,10 @@ export function containerProcesses(state: ContainerState): Proc[] {
  * reaper) between listing and killing.
  */
 function killTree(init: Proc): void {
-  const stopped: Proc[] = [];
-  const seen = new Set<number>();
-  const todo = [init];
-  while (todo.length) {
-    const p = todo.shift()!;
-    if (seen.has(p.pid) || pidStartTime(p.pid) !== p.start) continue;
-    seen.add(p.pid);
-    stopped.push(p);
-    // one we may not signal (EPERM) is still walked: its children may be ours to stop
+  // one we may not signal (EPERM) is still walked: its children may be ours to stop
+  const stopped = processTree(init, (p) => {
     if (trySignal(p, SIGSTOP)) waitStopped(p.pid);
-    for (const c of childrenOf(p.pid)) {
-      const f = found(c);
-      if (f) todo.push(f);
-    }
-  }
+  });
   for (const p of stopped) trySignal(p, SIGKILL);
 }
 
