@@ -192,6 +192,7 @@ function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
   const buf = Buffer.alloc(4096);
   const after: Buffer[] = [];
   let released = false;
+  let gone = false;
   for (;;) {
     let n = -1;
     try {
@@ -199,6 +200,7 @@ function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
     } catch (e) {
       if ((e as { code?: string }).code !== "EAGAIN") throw e;
     }
+    if (n <= 0 && gone) throw new BunkerError("the container process exited before start", { errno: "ESRCH", fix: `bunker delete ${id}` });
     if (n > 0) {
       after.push(Buffer.from(buf.subarray(released ? 0 : 1, n)));
       released = true;
@@ -206,8 +208,9 @@ function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
       continue;
     }
     if (n === 0 && released) break; // no writer left (before the child opens it, 0 means "not yet")
-    if (!released && !isAlive(state)) throw new BunkerError("the container process exited before start", { errno: "ESRCH", fix: `bunker delete ${id}` });
-    Bun.sleepSync(1);
+    // gone: but a quick program may have written its "0" and ended since the read above: read once more
+    if (!released && !isAlive(state)) gone = true;
+    else Bun.sleepSync(1);
   }
   const record = Buffer.concat(after);
   if (record.length >= 12) throw startHookError(hooks, record);
