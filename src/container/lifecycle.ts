@@ -41,10 +41,18 @@ function mapsOf(spec: Spec): IdMaps | undefined {
   return { uid: l.uidMappings ?? [], gid: l.gidMappings ?? [] };
 }
 
-/** ops that join namespaces given by path, before anything else in the child */
+/**
+ * ops that join namespaces given by path, before anything else in the child
+ * (a user namespace by path is joined first of all, through the plan's
+ * joinUserns, so that the new namespaces belong to it); a joined pid namespace
+ * takes effect for children: a fork follows, whose process waits until create
+ * has recorded its pid
+ */
 function joinOps(spec: Spec): Op[] {
-  const types: Record<string, number> = { user: K.CLONE_NEWUSER, mount: K.CLONE_NEWNS, pid: K.CLONE_NEWPID, ipc: K.CLONE_NEWIPC, uts: K.CLONE_NEWUTS, network: K.CLONE_NEWNET, cgroup: K.CLONE_NEWCGROUP, time: K.CLONE_NEWTIME };
-  return (spec.linux?.namespaces ?? []).filter((n) => n.path).map((n) => ({ op: "setns" as const, path: n.path!, nstype: types[n.type]! }));
+  const types: Record<string, number> = { mount: K.CLONE_NEWNS, pid: K.CLONE_NEWPID, ipc: K.CLONE_NEWIPC, uts: K.CLONE_NEWUTS, network: K.CLONE_NEWNET, cgroup: K.CLONE_NEWCGROUP, time: K.CLONE_NEWTIME };
+  const ops: Op[] = (spec.linux?.namespaces ?? []).filter((n) => n.path && n.type !== "user").map((n) => ({ op: "setns" as const, path: n.path!, nstype: types[n.type]! }));
+  if (ops.some((o) => o.op === "setns" && o.nstype === K.CLONE_NEWPID)) ops.push({ op: "fork", waitGo: true });
+  return ops;
 }
 
 function statePayload(s: ContainerState, st: string) {
@@ -97,9 +105,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     const proc = spec.process!;
     const plan = buildPlan({ ...spec, process: { ...proc, env: withHome(proc.env ?? [], rootfs, proc.user?.uid ?? 0) } }, ctx);
     plan.ops.unshift(...joinOps(spec));
-    if (plan.ops.some((op) => op.op === "setns" && op.nstype === K.CLONE_NEWPID)) {
-      throw new BunkerError("config.json: linux.namespaces: joining an existing pid namespace is not supported by create", { errno: "EINVAL", fix: "remove the path of the pid namespace" });
-    }
+    plan.joinUserns = spec.linux?.namespaces?.find((n) => n.type === "user" && n.path)?.path;
     // prestart, createRuntime and createContainer all run here: the namespaces exist, nothing is mounted yet
     const hooksBeforeGo = (["prestart", "createRuntime", "createContainer"] as const).filter((k) => spec.hooks?.[k]?.length);
     // linux.resources and linux.cgroupsPath: applied, or an error saying why not (never silently ignored)
