@@ -44,7 +44,7 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
     line("FAIL", "user namespaces", `${nsErr}${blocker && !nsErr.includes(blocker.fix) ? ` — ${blocker.fix}` : ""}`);
   }
 
-  const su = subRange("/etc/subuid", uid), sg = subRange("/etc/subgid", gid);
+  const su = subRange("/etc/subuid", uid), sg = subRange("/etc/subgid", uid);
   const nu = findHelper(NEWUIDMAP), ng = findHelper(NEWGIDMAP);
   const setuid = (p?: string) => !!p && (statSync(p).mode & 0o4000) !== 0;
   if (uid === 0) line("ok", "id ranges", "root: any uid/gid map can be written");

@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { BunkerError } from "../errors.ts";
 import { flag, flagBool, flagInt, flagList, parseFlags, parseId, type FlagSpec } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { autoMaps, rootAutoMaps, needsHelper, singleMaps, subRange, userName, type IdMaps } from "../container/idmap.ts";
+import { autoMaps, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../container/idmap.ts";
 import { sharedUserns, sharedUsernsEnabled } from "../container/userns.ts";
 import { pidStartTime, writeState } from "../container/state.ts";
 import { launch } from "../container/launch.ts";
@@ -539,12 +539,12 @@ function setEnv(env: string[], add: string[]) {
 }
 
 
-/** USER must be an id of MAPS; the fix names what gives the container more ids (a range, or --userns=auto) */
-export function checkUserMapped(user: { uid: number; gid: number }, maps: IdMaps, uid = process.getuid!()): void {
+/** USER must be an id of MAPS; the fix names what gives the container more ids (a range in SUBUID, or --userns=auto) */
+export function checkUserMapped(user: { uid: number; gid: number }, maps: IdMaps, uid = process.getuid!(), subuid = SUB_ID_FILES.subuid): void {
   const inside = (m: IdMaps["uid"], id: number) => m.some((x) => id >= x.containerID && id < x.containerID + x.size);
   if (!inside(maps.uid, user.uid) || !inside(maps.gid, user.gid)) {
     const name = userName(uid) ?? String(uid);
-    const hint = subRange("/etc/subuid", uid)
+    const hint = subRange(subuid, uid)
       ? "add --userns=auto"
       : `your user has no subordinate ids for it: as root, usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}, then add --userns=auto; or run as the container's root: -u 0`;
     throw new BunkerError(`run: user ${user.uid}:${user.gid} is not mapped in the container's user namespace`, { errno: "EINVAL", fix: hint });

@@ -39,18 +39,31 @@ function lookUpUserName(uid: number): string | undefined {
   } catch {
     /* no /etc/passwd: ids only */
   }
-  return process.env.USER;
+  // $USER names the caller, not any other uid
+  return uid === process.getuid!() ? process.env.USER || undefined : undefined;
 }
+
+/** the files subordinate ranges are read from (tests pass their own) */
+export interface SubIdFiles {
+  subuid: string;
+  subgid: string;
+}
+export const SUB_ID_FILES: SubIdFiles = { subuid: "/etc/subuid", subgid: "/etc/subgid" };
 
 const ranges = new Map<string, SubRange | undefined>();
 
-/** the caller's range in FILE for ID (read once per file and process) */
-export function subRange(file: "/etc/subuid" | "/etc/subgid", id: number): SubRange | undefined {
-  const key = `${file}:${id}`;
+/**
+ * The range FILE (a subuid or subgid file) gives the user UID, by name or by
+ * uid (read once per file and user per process).  Both files are keyed by the
+ * user, as newuidmap and newgidmap read them: a subgid range is looked up by
+ * the uid too, never by a gid.
+ */
+export function subRange(file: string, uid: number): SubRange | undefined {
+  const key = `${file}:${uid}`;
   if (!ranges.has(key)) {
     let r: SubRange | undefined;
     try {
-      r = parseSubIds(readFileSync(file, "utf8"), userName(process.getuid!()), id);
+      r = parseSubIds(readFileSync(file, "utf8"), userName(uid), uid);
     } catch {
       r = undefined;
     }
@@ -76,14 +89,14 @@ export interface IdMaps {
  * Root without a range gets 0..count mapped to themselves: root's image layers
  * carry the tar's own ids, which that map shows as they are.
  */
-export function autoMaps(uid: number, gid: number, size = 65536): IdMaps {
-  const su = subRange("/etc/subuid", uid), sg = subRange("/etc/subgid", gid);
+export function autoMaps(uid: number, gid: number, size = 65536, files: SubIdFiles = SUB_ID_FILES): IdMaps {
+  const su = subRange(files.subuid, uid), sg = subRange(files.subgid, uid);
   if (uid === 0 && (!su || !sg)) return { uid: [{ containerID: 0, hostID: 0, size: size + 1 }], gid: [{ containerID: 0, hostID: 0, size: size + 1 }] };
   const name = userName(uid) ?? String(uid);
   if (!su || !sg) {
     throw new BunkerError(`--userns=auto needs a subordinate id range for ${name}`, {
       errno: "ENOENT",
-      path: !su ? "/etc/subuid" : "/etc/subgid",
+      path: !su ? files.subuid : files.subgid,
       fix: `as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}`,
     });
   }

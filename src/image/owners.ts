@@ -29,7 +29,7 @@ export type LayerOwners =
 /** the maps new layers are chowned with: undefined when nothing is chowned (root, or no range) */
 export function imageOwnerMaps(): IdMaps | undefined {
   const uid = process.getuid!(), gid = process.getgid!();
-  if (uid === 0 || !subRange("/etc/subuid", uid) || !subRange("/etc/subgid", gid)) return undefined;
+  if (uid === 0 || !subRange("/etc/subuid", uid) || !subRange("/etc/subgid", uid)) return undefined;
   if (!findHelper(NEWUIDMAP) || !findHelper(NEWGIDMAP)) return undefined;
   return autoMaps(uid, gid);
 }

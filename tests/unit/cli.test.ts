@@ -1,7 +1,9 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { parseFlags, flagList, flag, flagBool } from "../../src/cli/args.ts";
 import { BunkerError } from "../../src/errors.ts";
-import { parseSubIds, autoMaps, singleMaps } from "../../src/container/idmap.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { parseSubIds, autoMaps, singleMaps, subRange, userName, type SubIdFiles } from "../../src/container/idmap.ts";
 import { checkUserMapped, isOciRun } from "../../src/cli/run.ts";
 import { childError } from "../../src/container/launch.ts";
 
@@ -35,6 +37,18 @@ describe("flag parser", () => {
 });
 
 describe("id ranges", () => {
+  const dir = mkdtempSync(`${tmpdir()}/bunker-subid-`);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+  /** subuid/subgid files of their own: ranges for the caller (by name and uid) and for root, plus EXTRA */
+  function subIdFiles(extraUid = "", extraGid = ""): SubIdFiles {
+    const me = process.getuid!();
+    const caller = `${userName(me) ?? me}:100000:65536\n${me}:100000:65536\nroot:100000:65536\n`;
+    const files = { subuid: `${dir}/subuid.${++n}`, subgid: `${dir}/subgid.${n}` };
+    writeFileSync(files.subuid, caller + extraUid);
+    writeFileSync(files.subgid, caller + extraGid);
+    return files;
+  }
   test("parseSubIds matches by name or uid, skips junk", () => {
     const text = "junk\nalice:100000:65536\n1001:300000:1000\nbob:x:y\n";
     expect(parseSubIds(text, "alice", 1000)).toEqual({ start: 100000, count: 65536 });
@@ -42,25 +56,46 @@ describe("id ranges", () => {
     expect(parseSubIds(text, "bob", 5)).toBeUndefined();
   });
   test("an image user outside a one-id map: without a range the fix names usermod and -u 0", () => {
-    const nobodyUid = 4242424; // no /etc/subuid range anywhere
-    expect(() => checkUserMapped({ uid: 1000, gid: 1000 }, singleMaps(nobodyUid, nobodyUid), nobodyUid)).toThrow(
+    const nobodyUid = 4242424; // no range in the file given, whoever runs the test and whatever /etc/subuid holds
+    const { subuid } = subIdFiles();
+    expect(() => checkUserMapped({ uid: 1000, gid: 1000 }, singleMaps(nobodyUid, nobodyUid), nobodyUid, subuid)).toThrow(
       /^run: user 1000:1000 is not mapped in the container's user namespace$/,
     );
     try {
-      checkUserMapped({ uid: 1000, gid: 1000 }, singleMaps(nobodyUid, nobodyUid), nobodyUid);
+      checkUserMapped({ uid: 1000, gid: 1000 }, singleMaps(nobodyUid, nobodyUid), nobodyUid, subuid);
     } catch (e) {
       expect((e as BunkerError).format()).toBe(
         "bunker: run: user 1000:1000 is not mapped in the container's user namespace: EINVAL (Invalid argument) — your user has no subordinate ids for it: as root, usermod --add-subuids 100000-165535 --add-subgids 100000-165535 4242424, then add --userns=auto; or run as the container's root: -u 0",
       );
     }
-    expect(() => checkUserMapped({ uid: 0, gid: 0 }, singleMaps(nobodyUid, nobodyUid), nobodyUid)).not.toThrow();
+    expect(() => checkUserMapped({ uid: 0, gid: 0 }, singleMaps(nobodyUid, nobodyUid), nobodyUid, subuid)).not.toThrow();
   });
   test("--userns=auto without a range names the file and the fix", () => {
+    const files = subIdFiles();
     try {
-      autoMaps(4242424, 4242424);
+      autoMaps(4242424, 4242424, 65536, files);
       throw new Error("no error");
     } catch (e) {
-      expect((e as BunkerError).format()).toMatch(/^bunker: --userns=auto needs a subordinate id range for .*: ENOENT \(No such file or directory\) \[\/etc\/subuid\] — as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 /);
+      expect((e as BunkerError).format()).toMatch(new RegExp(`^bunker: --userns=auto needs a subordinate id range for .*: ENOENT \\(No such file or directory\\) \\[${files.subuid.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\] — as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 `));
+    }
+  });
+  test("the range is the given user's, not the caller's; a subgid range is looked up by the user too", () => {
+    const files = subIdFiles("4242424:500000:1000\n", "4242424:600000:2000\n");
+    // gid 4242425 has no line of its own: newgidmap reads /etc/subgid by the user, and so does bunker
+    expect(autoMaps(4242424, 4242425, 65536, files)).toEqual({
+      uid: [{ containerID: 0, hostID: 4242424, size: 1 }, { containerID: 1, hostID: 500000, size: 1000 }],
+      gid: [{ containerID: 0, hostID: 4242425, size: 1 }, { containerID: 1, hostID: 600000, size: 2000 }],
+    });
+    expect(subRange(files.subuid, 4242423)).toBeUndefined();
+  });
+  test("$USER names the caller only: another uid /etc/passwd does not know has no name", () => {
+    const saved = process.env.USER;
+    process.env.USER = "somebody";
+    try {
+      expect(userName(4242426)).toBeUndefined();
+    } finally {
+      if (saved === undefined) delete process.env.USER;
+      else process.env.USER = saved;
     }
   });
 });
