@@ -13,7 +13,7 @@ import { blobsOf, buildImage, multiArchIndex, type BuiltImage } from "../lib/ima
 import { removeDir, tempDir } from "../lib/image-fixtures.ts";
 
 const dirs: string[] = [];
-afterEach(() => { while (dirs.length) removeDir(dirs.pop()!); });
+afterEach(async () => { while (dirs.length) await removeDir(dirs.pop()!); });
 function fresh(): string { const d = tempDir(); dirs.push(d); return d; }
 
 const amd = buildImage({ compression: "gzip", label: "amd" });

@@ -7,11 +7,12 @@ import { userFromFiles } from "../../src/image/image-user.ts";
 
 const resolveImageUser = (lowerDirs: string[], user: string) => userFromFiles(readImageFile(lowerDirs, "/etc/passwd") ?? "", readImageFile(lowerDirs, "/etc/group") ?? "", user);
 import { Store } from "../../src/image/store.ts";
+import { imageOwnerMaps } from "../../src/image/owners.ts";
 import { buildImage, ociLayoutFiles, tarOfFiles } from "../lib/image-builder.ts";
-import { removeDir, tempDir, xattr } from "../lib/image-fixtures.ts";
+import { removeDir, statInUserns, tempDir, xattr } from "../lib/image-fixtures.ts";
 
 const dirs: string[] = [];
-afterEach(() => { while (dirs.length) removeDir(dirs.pop()!); });
+afterEach(async () => { while (dirs.length) await removeDir(dirs.pop()!); });
 function fresh(): string { const d = tempDir(); dirs.push(d); return d; }
 
 async function loaded(extraLayers?: NonNullable<Parameters<typeof buildImage>[0]>["extraLayers"]) {
@@ -58,7 +59,9 @@ describe("image rootfs for bunker run", () => {
       { name: "del/keep/inner", data: "now a dir\n" },
     ]]);
     const dest = `${fresh()}/rootfs`;
-    await flattenImageRootfs("example.com/busy:1", dest, { dataRoot: root, pull: "never" });
+    // the container's maps, as bunker run passes them: none as root; as a user with a range the layers' own (--userns=auto)
+    const maps = imageOwnerMaps();
+    await flattenImageRootfs("example.com/busy:1", dest, { dataRoot: root, pull: "never", maps });
     expect(readdirSync(`${dest}/del`)).toEqual(["keep"]);
     expect(statSync(`${dest}/del/keep`).mode & 0o7777).toBe(0o750);
     expect(readFileSync(`${dest}/del/keep/inner`, "utf8")).toBe("now a dir\n");
@@ -70,9 +73,13 @@ describe("image rootfs for bunker run", () => {
     expect(existsSync(`${dest}/app/hello`)).toBe(false);
     expect(xattr(`${dest}/data/attr`, "user.bunker.test")).toBe("hello");
     expect(readFileSync(`${dest}/data/shared`, "utf8")).toBe("shared inode\n");
-    // owners and modes as the tar had them (this test runs as root: no user namespace), set-uid kept
-    const owned = statSync(`${dest}/home/app/owned`);
-    expect([owned.uid, owned.gid, owned.mode & 0o7777]).toEqual([1000, 1000, 0o640]);
+    // owners and modes as the tar had them, as the container sees them (root: no user namespace, the tar's
+    // ids on the host; a user with a range: the subordinate ids that the container's map shows as the tar's), set-uid kept
+    const owned = await statInUserns(`${dest}/home/app/owned`, maps);
+    const [uid, gid] = process.getuid!() === 0 || maps ? [1000, 1000] : [process.getuid!(), process.getgid!()];
+    expect(owned).toEqual([uid!, gid!, 0o640]);
+    // ... and on the host, the range's ids (0 -> the caller, 1.. -> the range's start)
+    if (maps) expect([statSync(`${dest}/home/app`).uid, statSync(`${dest}/home/app`).gid]).toEqual([maps.uid[1]!.hostID + 999, maps.gid[1]!.hostID + 999]);
     expect(statSync(`${dest}/app/setuid`).mode & 0o7777).toBe(0o4755);
     expect(readFileSync(`${dest}/app/ünïcødé`, "utf8")).toBe("utf8\n");
     // no overlay metadata in the copy (opq is opaque in its layer)

@@ -8,7 +8,7 @@ import { buildImage, dockerArchive, multiArchIndex, ociLayoutFiles, tarOfFiles, 
 import { removeDir, tempDir, xattr } from "../lib/image-fixtures.ts";
 
 const dirs: string[] = [];
-afterEach(() => { while (dirs.length) removeDir(dirs.pop()!); });
+afterEach(async () => { while (dirs.length) await removeDir(dirs.pop()!); });
 function fresh(): string { const d = tempDir(); dirs.push(d); return d; }
 
 describe("references", () => {
@@ -250,7 +250,7 @@ describe("store checks", () => {
     await loadArchive(store, layout);
     expect(await store.verify()).toEqual([]);
     const c3 = chainIds(img.config.rootfs.diff_ids)[2];
-    removeDir(store.layerDir(c3!));
+    await removeDir(store.layerDir(c3!));
     rmSync(store.blobPath(img.layers[0]!.digest));
     writeFileSync(store.blobPath(img.configDigest), "{}");
     const problems = await store.verify();

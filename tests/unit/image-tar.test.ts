@@ -78,7 +78,7 @@ describe("tar reader", () => {
     expect(got[1]!.e.linkname).toBe(long);
   });
 
-  test("reads what GNU tar and python's tarfile write", () => {
+  test("reads what GNU tar and python's tarfile write", async () => {
     const d = tempDir();
     try {
       mkdirSync(`${d}/src/` + "deep/".repeat(30), { recursive: true });
@@ -104,7 +104,7 @@ t.addfile(i, io.BytesIO(b"ok")); t.close()`]);
       expect(new TextDecoder().decode(g!.e.xattrs.get("user.py"))).toBe("yes");
       expect(g!.data).toBe("ok");
     } finally {
-      removeDir(d);
+      await removeDir(d);
     }
   });
 
@@ -163,7 +163,7 @@ describe("decompression", () => {
         expect(blob.bytes).toBe(want.length);
       }
     } finally {
-      removeDir(dir);
+      await removeDir(dir);
     }
   });
 
@@ -187,7 +187,7 @@ describe("decompression", () => {
       for await (const c of blob) if ((n += c.length) > 1 << 20) break;
       expect(blob.digest).toBe(""); // not complete: no digest to trust
     } finally {
-      removeDir(dir);
+      await removeDir(dir);
     }
   });
 });

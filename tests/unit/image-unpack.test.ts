@@ -6,7 +6,7 @@ import { BunkerError } from "../../src/errors.ts";
 import { chunked, removeDir, tempDir, xattr } from "../lib/image-fixtures.ts";
 
 const dirs: string[] = [];
-afterEach(() => { while (dirs.length) removeDir(dirs.pop()!); });
+afterEach(async () => { while (dirs.length) await removeDir(dirs.pop()!); });
 function fresh(): string { const d = tempDir(); dirs.push(d); return d; }
 
 async function unpack(root: string, layers: TarInput[][], opts: Partial<UnpackOptions> = {}) {
