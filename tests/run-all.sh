@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# tests/run-all.sh [unit|integration|vm|all]  (default: all)
+# tests/run-all.sh [unit|unit-only|integration|vm|all]  (default: all)
 # Runs bun test on tests/unit and tests/integration (and tests/vm/run.sh in
 # `all` when it exists), adds up the pass/fail counts and ends with the line
 #   N passed, N failed
+# As root, tests/unit runs twice: as root, then as the unprivileged test user
+# ($BUNKER_TEST_USER, default bunkertest) when it exists, since unit tests must
+# not depend on who runs them.  `unit` adds the type check; `unit-only` (make
+# test-unit) is the unit suites alone.
 # Exit status: non-zero when anything failed or when nothing ran.
 set -u
 cd "$(dirname "$0")/.."
 BUN=${BUN:-node_modules/bun/bin/bun.exe}
 what=${1:-all}
+TEST_USER=${BUNKER_TEST_USER:-bunkertest}
 passed=0 failed=0 ran=0
 log=$(mktemp /tmp/bunker-run-all.XXXXXX)
 trap 'rm -f "$log"' EXIT
 
-case $what in unit|integration|vm|all) ;; *) echo "usage: $0 [unit|integration|vm|all]" >&2; exit 2 ;; esac
+case $what in unit|unit-only|integration|vm|all) ;; *) echo "usage: $0 [unit|unit-only|integration|vm|all]" >&2; exit 2 ;; esac
 
 # count_bun FILE: adds bun test's " N pass" / " N fail" summary lines to the totals.
 count_bun() {
@@ -23,15 +28,16 @@ count_bun() {
   ran=$((ran + ${p:-0} + ${f:-0}))
 }
 
-# run_bun DIR: bun test on DIR when it has test files.
+# run_bun DIR [PREFIX...]: bun test on DIR when it has test files, run through PREFIX (another user's setpriv) if given.
 run_bun() {
   local dir=$1 rc
+  shift
   if ! compgen -G "$dir/*.test.ts" >/dev/null; then
     echo "== $dir: no test files, skipped"
     return
   fi
-  echo "== bun test $dir"
-  "$BUN" test --timeout 60000 "$dir" 2>&1 | tee "$log"
+  echo "== bun test $dir${1:+ (as $TEST_USER)}"
+  "$@" "$BUN" test --timeout 60000 "$dir" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   count_bun "$log"
   # a crash before the summary (or a load error) is a failure even with no counts
@@ -41,12 +47,36 @@ run_bun() {
   fi
 }
 
+# run_bun_as_test_user DIR: as root, bun test on DIR again as $TEST_USER (setpriv, a clean environment
+# like tests/lib/bunker.ts envFor); skipped when not root or when the user does not exist.
+run_bun_as_test_user() {
+  local dir=$1 entry uid gid home
+  [ "$(id -u)" -eq 0 ] || return 0
+  if ! entry=$(getent passwd "$TEST_USER"); then
+    echo "== $dir as $TEST_USER: no such user, skipped (tests/setup.sh creates it)"
+    return
+  fi
+  IFS=: read -r _ _ uid gid _ home _ <<<"$entry"
+  local as=(setpriv "--reuid=$uid" "--regid=$gid" --init-groups env -i "HOME=$home" "USER=$TEST_USER" "LOGNAME=$TEST_USER"
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" LANG=C)
+  [ -d "/run/user/$uid" ] && [ "$(stat -c %u "/run/user/$uid")" = "$uid" ] && as+=("XDG_RUNTIME_DIR=/run/user/$uid")
+  if ! "${as[@]}" sh -c 'test -r "$1" && test -x "$1" && "$2" --version' sh "$dir" "$BUN" >/dev/null 2>&1; then
+    echo "== $dir as $TEST_USER: $TEST_USER cannot read $PWD/$dir or run $BUN (make the checkout readable for it): counted as 1 failure"
+    failed=$((failed + 1))
+    return
+  fi
+  run_bun "$dir" "${as[@]}"
+}
+
 if [ "$what" = unit ] || [ "$what" = all ]; then
   # the type check (bun build does not check types): one test, passed or failed
   echo "== tsc --noEmit"
   if node_modules/.bin/tsc --noEmit -p .; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
   ran=$((ran + 1))
+fi
+if [ "$what" = unit ] || [ "$what" = unit-only ] || [ "$what" = all ]; then
   run_bun tests/unit
+  run_bun_as_test_user tests/unit
 fi
 
 if [ "$what" = integration ] || [ "$what" = all ]; then
