@@ -81,8 +81,13 @@ stress: all
 	BUNKER_KILL_LOOP=$(STRESS_COUNT) $(if $(STRESS_SEED),BUNKER_KILL_SEED=$(STRESS_SEED)) \
 	  $(BUN) test --timeout 600000 tests/integration/kill-safe.test.ts -t 'start-up'
 
+# the start-up timer of make bench (posix_spawn + wait4, interleaved; tests/bench/spawnbench.c)
+build/spawnbench: tests/bench/spawnbench.c
+	@mkdir -p build
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lm
+
 # side-by-side ratios (not a test); BENCH_VM=1 adds cgroup set-up cost measured in the VM
-bench: all
+bench: all build/spawnbench
 	bash tests/bench/run.sh
 	@[ "$${BENCH_VM:-0}" = 0 ] || bash tests/vm/run.sh --bench
 
