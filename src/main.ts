@@ -4,6 +4,9 @@ import { closeSync, openSync } from "node:fs";
 import { BunkerError } from "./errors.ts";
 import type { Command, GlobalOptions } from "./cli/global.ts";
 import { reportError } from "./cli/report.ts";
+import { mark } from "./timing.ts";
+
+mark("main");
 
 const VERSION = "0.1.0";
 

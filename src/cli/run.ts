@@ -28,6 +28,7 @@ import type { DriverChoice } from "../image/driver.ts";
 import { closeFd, forwardSignals, supervise } from "../sys/shim.ts";
 import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
 import { saveCgroupPath } from "../cgroup/state.ts";
+import { mark, timingLine } from "../timing.ts";
 
 export const FLAGS: FlagSpec[] = [
   { names: ["rootfs"], value: true },
@@ -224,6 +225,7 @@ export function isOciRun(argv: string[]): boolean {
 }
 
 export default async function run(argv: string[], g: GlobalOptions): Promise<number> {
+  mark("run loaded");
   if (isOciRun(argv)) return (await import("./oci-run.ts")).default(argv, g);
   const p = parseFlags(argv, FLAGS, "run");
   if (flagBool(p, "help")) {
@@ -291,6 +293,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   const preserveFds = flagInt(p, "preserve-fds", "run") ?? 0;
   const { resources, oomKillGroup } = resourcesFromParsed(p);
 
+  mark("flags parsed");
   const id = flag(p, "name") ?? randomId();
   const hostname = flag(p, "hostname") ?? id;
   const sr = stateRoot(g);
@@ -351,6 +354,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       }
       hostSandbox = { binds, cwd: process.cwd() };
     }
+    mark("state dir, etc files");
     const debug = g.debug ? (m: string) => console.error(`bunker: debug: ${m}`) : undefined;
     const spec = runSpec({
       rootPath,
@@ -400,7 +404,11 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
       lockMounts: confinement.lockMounts,
     });
-    if (g.debug) for (const op of plan.ops) console.error(`bunker: debug: plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
+    mark("plan built");
+    if (g.debug) {
+      for (const op of plan.ops) console.error(`bunker: debug: plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
+      mark("plan printed (--debug)");
+    }
     checkUserMapped(user, maps);
     // subordinate ids: join bunker's shared user namespace rather than run newuidmap/newgidmap again
     const shared = needsHelper(maps, uid, gid) && sharedUsernsEnabled() ? sharedUserns(maps, debug) : undefined;
@@ -413,6 +421,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       saveCgroupPath(dir, cg.path);
       debug?.(`cgroup: ${cg.path}`);
     }
+    mark("cgroup");
     let keepCgroup = false;
     try {
       if (!detach) forwardSignals(); // from now on a signal to bunker is queued for the container, not lost
@@ -446,6 +455,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         return 0;
       }
       // from here on a small C program waits for the container, not this Bun process
+      debug?.(`timing: ${timingLine()}`);
       const err = becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path });
       debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
       const st = supervise(c.pid, c.pty, interactive);

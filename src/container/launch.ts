@@ -8,6 +8,7 @@ import { encodePlan } from "../sys/plan-encode.ts";
 import { withSharedMemory } from "../plan/build.ts";
 import { monitorMemfd, readMessage, reap, sendGo, spawn, supervise } from "../sys/shim.ts";
 import { type IdMaps, writeIdMaps } from "./idmap.ts";
+import { mark } from "../timing.ts";
 
 export interface Launched {
   pid: number;
@@ -52,15 +53,18 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     if (initExe >= 0) closeSync(initExe);
   }
   const { pid, sock } = spawned;
+  mark("clone");
   let pty = -1, forked: number | undefined;
   try {
     if (plan.cloneFlags & CLONE_NEWUSER && opts.maps && !plan.joinUserns) writeIdMaps(pid, opts.maps);
+    mark("maps written");
     opts.cgroup?.addProcess(pid);
     if (opts.beforeGo) await opts.beforeGo(pid);
     // after a join with a new pid namespace the intermediate clones the container's process,
     // which waits for a second "go": that one is recorded, not the intermediate
     const secondGo = !!plan.joinUserns && (plan.cloneFlags & CLONE_NEWPID) !== 0;
     if (!secondGo) opts.record?.(pid);
+    mark("state recorded");
     sendGo(sock, pid);
     for (;;) {
       const m = readMessage(sock);
@@ -80,7 +84,10 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
         if (forked) reapIfOurs(forked);
         throw childError(plan.ops[m.op], m.errno, m.detail);
       } else if (m.type === "ready" && opts.untilReady) break;
-      else if (m.type === "eof") break;
+      else if (m.type === "eof") {
+        mark("child set up, exec'd");
+        break;
+      }
     }
     if (secondGo) {
       // the intermediate cloned the container's first process into the new pid
