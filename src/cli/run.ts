@@ -8,6 +8,7 @@ import { autoMaps, rootAutoMaps, needsHelper, singleMaps, subRange, userName, ty
 import { sharedUserns, sharedUsernsEnabled } from "../container/userns.ts";
 import { pidStartTime, writeState } from "../container/state.ts";
 import { launch } from "../container/launch.ts";
+import { seccompAgent } from "../container/seccomp-agent.ts";
 import { stateRoot } from "../container/paths.ts";
 import { recordImageUse } from "../container/image-use.ts";
 import { removeOwnedTree } from "../container/cleanup.ts";
@@ -436,7 +437,8 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         });
       let c;
       try {
-        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record });
+        const seccompListener = seccompAgent(spec.linux?.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug);
+        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener });
       } finally {
         if (shared) closeFd(shared.fd);
       }

@@ -12,6 +12,7 @@ import { becomeMonitor } from "./monitor.ts";
 import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
+import { seccompAgent } from "./seccomp-agent.ts";
 import { writePidFile, claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
 import { processContext } from "./process.ts";
 import { withHome } from "./home.ts";
@@ -112,6 +113,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
       cgroup,
       untilReady: true,
       debug: o.debug,
+      seccompListener: seccompAgent(spec.linux?.seccomp, () => statePayload(state, "creating"), o.debug),
       // state.json before the child may run: a create killed after this leaves a container delete -f finds
       record: (childPid) => {
         state.pid = childPid;
@@ -346,7 +348,12 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     becomeSubreaper();
     forwardSignals(); // queued from now on, delivered by the monitor
   }
-  const c = await launch({ cloneFlags: 0, ops }, { debug: o.debug, cgroup: state.cgroup ? { addProcess: (pid) => writeFileSync(`${state.cgroup}/cgroup.procs`, String(pid)) } : undefined });
+  const c = await launch({ cloneFlags: 0, ops }, {
+    debug: o.debug,
+    cgroup: state.cgroup ? { addProcess: (pid) => writeFileSync(`${state.cgroup}/cgroup.procs`, String(pid)) } : undefined,
+    // as runc: the exec'd process's own listener, with the container's state (the init's pid)
+    seccompListener: seccompAgent(state.seccomp, () => statePayload(state, st), o.debug),
+  });
   let pid = c.pid;
   if (c.forked) {
     supervise(c.pid, -1, false); // reap the intermediate: the process is now ours (subreaper) or our caller's
