@@ -1,0 +1,225 @@
+// Seccomp user notification end to end (linux.seccomp.listenerPath with
+// SCMP_ACT_NOTIFY), as root and as the unprivileged user: a small agent
+// (tests/probes/seccomp-agent.c, run as the same user) gets the container
+// process state and the listener fd on its socket and answers the notified
+// syscalls (getppid returns 4242, mkdir fails with EXDEV); the container's
+// process sees those answers.  Checked for create/start, exec, run -b and
+// run --security-opt seccomp=FILE, and the refusals.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { USERS, asUserArgv, bunkerAs, bunkerBinary, chownTree, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs, spawnAs, staticProbe, waitForFile, type As } from "../lib/index.ts";
+
+setDefaultTimeout(60_000);
+
+const describeRoot = isRoot() ? describe : describe.skip;
+
+/** what the agent answers: getppid 4242, mkdir EXDEV */
+const PROBE = "echo ppid=$PPID; mkdir /tmp/notified 2>&1; echo mkdir=$?";
+const ANSWERED = "ppid=4242\nmkdir: can't create directory '/tmp/notified': Invalid cross-device link\nmkdir=1\n";
+
+for (const as of USERS) {
+  describeRoot(`seccomp notification as ${as}`, () => {
+    let base = "", bundle = "", root = "", out = "";
+    const ids: string[] = [];
+    let n = 0;
+    const b = (args: string[]) => bunkerAs(as, ["--root", root, ...args], { cwd: bundle, timeoutMs: 20_000 });
+    /** create/exec -d leave the container holding bunker's stdio: give it files */
+    const detached = async (args: string[]) => {
+      const err = join(base, "detached.err");
+      const r = await runAs(as, asUserArgv(as, ["sh", "-c", `exec "$0" "$@" >/dev/null 2>${err}`, bunkerBinary(), "--root", root, ...args]), { cwd: bundle, timeoutMs: 20_000 });
+      return { ...r, stderr: readFileSync(err, "utf8") };
+    };
+    const newId = () => {
+      const id = `n${ids.length}-${process.pid}`;
+      ids.push(id);
+      return id;
+    };
+
+    /** the agent, as AS, on a fresh socket; ended by pid by the caller (stop) */
+    function startAgent() {
+      const dir = join(base, `agent${n++}`);
+      mkdirSync(dir);
+      chownTree(dir, ownerOf(as));
+      const socket = join(dir, "agent.sock");
+      const proc = spawnAs(as, [staticProbe("seccomp-agent"), socket, dir]);
+      return {
+        socket,
+        proc,
+        ready: async () => {
+          for (let t = 0; t < 250 && !existsSync(socket); t++) await Bun.sleep(20);
+          return existsSync(socket);
+        },
+        /** the Nth container process state it got */
+        state: async (k: number) => {
+          expect(await waitForFile(join(dir, `state.${k}.json`), 5000)).toBe(true);
+          expect(existsSync(join(dir, `state.${k}.err`))).toBe(false); // the fd came with it
+          return JSON.parse(readFileSync(join(dir, `state.${k}.json`), "utf8"));
+        },
+        /** "SYSCALL PID CONNECTION" lines of the notifications it answered */
+        calls: () => (existsSync(join(dir, "calls")) ? readFileSync(join(dir, "calls"), "utf8").trim().split("\n") : []),
+        stop: async () => {
+          proc.kill("SIGKILL");
+          await proc.exited;
+        },
+      };
+    }
+
+    /** a notify profile for SOCKET; names: the notified syscalls */
+    const notifyProfile = (socket: string, names = ["getppid", "mkdir", "mkdirat"]) => ({
+      defaultAction: "SCMP_ACT_ALLOW",
+      architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+      listenerPath: socket,
+      listenerMetadata: "agent-metadata",
+      syscalls: [
+        { names, action: "SCMP_ACT_NOTIFY" },
+        { names: ["uname"], action: "SCMP_ACT_ERRNO", errnoRet: 38 },
+      ],
+    });
+
+    async function config(args: string[], edit: (c: any) => void) {
+      const f = join(bundle, "config.json");
+      if (existsSync(f)) removeTree(f);
+      const r = await b(["spec", "-b", bundle]);
+      expect(r.stderr).toBe("");
+      const c = JSON.parse(readFileSync(f, "utf8"));
+      c.process.terminal = false;
+      c.process.args = args;
+      c.root.readonly = false;
+      c.annotations = { "org.example.test": "notify" };
+      c.mounts.push({ destination: "/out", type: "bind", source: out, options: ["rbind"] });
+      edit(c);
+      writeFileSync(f, JSON.stringify(c));
+      chownTree(f, ownerOf(as));
+    }
+
+    beforeAll(() => {
+      base = makeTempDir("bunker-notify", ownerOf(as));
+      bundle = join(base, "bundle");
+      makeBusyboxRootfs(join(bundle, "rootfs"), ownerOf(as));
+      root = join(base, "state");
+      out = join(base, "out");
+      for (const d of [bundle, out]) {
+        mkdirSync(d, { recursive: true });
+        chownTree(d, ownerOf(as));
+      }
+    });
+    afterAll(async () => {
+      for (const id of ids) await b(["delete", "--force", id]);
+      removeTree(base);
+    });
+
+    test("create/start: the agent gets the state and the listener, the container sees its answers; exec gets its own", async () => {
+      const agent = startAgent();
+      try {
+        expect(await agent.ready()).toBe(true);
+        await config(["sh", "-c", `{ ${PROBE}; } > /out/init 2>&1; echo done > /out/done; exec sleep 30`], (c) => (c.linux.seccomp = notifyProfile(agent.socket)));
+        const id = newId();
+        const c = await detached(["create", id]);
+        expect(c.stderr).toBe("");
+        expect(c.code).toBe(0);
+        const initPid = JSON.parse((await b(["state", id])).stdout).pid;
+        // the state reached the agent during create, before the process ran anything
+        const st = await agent.state(0);
+        expect(st).toEqual({
+          ociVersion: expect.stringMatching(/^1\./),
+          fds: ["seccompFd"],
+          pid: initPid,
+          metadata: "agent-metadata",
+          state: { ociVersion: expect.stringMatching(/^1\./), id, status: "creating", pid: initPid, bundle, annotations: { "org.example.test": "notify" } },
+        });
+        expect((await b(["start", id])).code).toBe(0);
+        expect(await waitForFile(join(out, "done"), 10_000)).toBe(true);
+        expect(readFileSync(join(out, "init"), "utf8")).toBe(ANSWERED);
+        // the shell asked getppid itself (the state's pid); mkdir is its child
+        const calls = agent.calls();
+        expect(calls[0]).toBe(`getppid ${initPid} 0`);
+        expect(calls[1]).toMatch(/^mkdir \d+ 0$/);
+        expect(calls[1]).not.toBe(`mkdir ${initPid} 0`);
+
+        // exec: a second connection, for the exec'd process (its pid) in the running container
+        const pidFile = join(base, `${id}.exec.pid`);
+        const e = await b(["exec", "--pid-file", pidFile, id, "sh", "-c", "echo ppid=$PPID"]);
+        expect(e.stderr).toBe("");
+        expect(e.stdout).toBe("ppid=4242\n");
+        expect(e.code).toBe(0);
+        const execPid = Number(readFileSync(pidFile, "utf8"));
+        const st1 = await agent.state(1);
+        expect(st1).toMatchObject({ fds: ["seccompFd"], pid: execPid, metadata: "agent-metadata", state: { id, status: "running", pid: initPid, bundle } });
+        expect(agent.calls()).toContain(`getppid ${execPid} 1`);
+      } finally {
+        await agent.stop();
+      }
+    });
+
+    test("run -b without no_new_privs: the filter loads before the user switch, and the shim's own notified chdir after it does not deadlock", async () => {
+      const agent = startAgent();
+      try {
+        expect(await agent.ready()).toBe(true);
+        await config(["sh", "-c", PROBE], (c) => {
+          c.process.noNewPrivileges = false;
+          c.process.cwd = "/tmp";
+          c.linux.seccomp = notifyProfile(agent.socket, ["getppid", "mkdir", "mkdirat", "chdir"]);
+        });
+        const id = newId();
+        const r = await b(["run", "-b", bundle, id]);
+        expect(r.stderr).toBe("");
+        expect(r.stdout).toBe(ANSWERED);
+        expect(r.code).toBe(0);
+        const st = await agent.state(0);
+        expect(st.state).toMatchObject({ id, status: "creating", pid: st.pid });
+        // the chdir to process.cwd came after the filter: the agent let it go on
+        const calls = agent.calls();
+        expect(calls[0]).toBe(`other ${st.pid} 0`);
+        expect(calls[1]).toBe(`getppid ${st.pid} 0`);
+      } finally {
+        await agent.stop();
+      }
+    });
+
+    test("run --security-opt seccomp=FILE (an OCI profile with a listenerPath)", async () => {
+      const agent = startAgent();
+      try {
+        expect(await agent.ready()).toBe(true);
+        const profile = join(base, "notify-profile.json");
+        writeFileSync(profile, JSON.stringify(notifyProfile(agent.socket)));
+        chownTree(profile, ownerOf(as));
+        const r = await bunkerAs(as, ["--root", root, "run", "--rm", "--rootfs", join(bundle, "rootfs"), "--security-opt", `seccomp=${profile}`, "--", "/bin/sh", "-c", PROBE], { cwd: base, timeoutMs: 20_000 });
+        expect(r.stderr).toBe("");
+        expect(r.stdout).toBe(ANSWERED);
+        expect(r.code).toBe(0);
+        const st = await agent.state(0);
+        expect(st).toMatchObject({ fds: ["seccompFd"], metadata: "agent-metadata", state: { status: "creating", pid: st.pid } });
+      } finally {
+        await agent.stop();
+      }
+    });
+
+    test("a listenerPath without a notify rule is accepted (and not connected to); a notify rule without one, or an agent that is not there, is one line and leaves no container", async () => {
+      const missing = join(base, "no-agent.sock");
+      await config(["sh", "-c", "mkdir /tmp/d; echo mkdir=$?"], (c) => {
+        c.linux.seccomp = { ...notifyProfile(missing), syscalls: [{ names: ["uname"], action: "SCMP_ACT_ERRNO" }] };
+      });
+      const ok = await b(["run", "-b", bundle, newId()]);
+      expect(ok.stderr).toBe("");
+      expect(ok.stdout).toBe("mkdir=0\n");
+      expect(ok.code).toBe(0);
+
+      await config(["true"], (c) => {
+        const { listenerPath: _, ...p } = notifyProfile(missing);
+        c.linux.seccomp = p;
+      });
+      const id1 = newId();
+      const noPath = await detached(["create", id1]);
+      expect(noPath.code).toBe(125);
+      expect(noPath.stderr).toMatch(/^bunker: \S*config\.json: linux\.seccomp\.listenerPath: is required with SCMP_ACT_NOTIFY[^\n]*\n$/);
+
+      await config(["true"], (c) => (c.linux.seccomp = notifyProfile(missing)));
+      const id2 = newId();
+      const gone = await detached(["create", id2]);
+      expect(gone.code).toBe(125);
+      expect(gone.stderr).toBe(`bunker: cannot send the seccomp listener to the agent: ENOENT (No such file or directory) [${missing}] — start the seccomp agent on linux.seccomp.listenerPath first\n`);
+      for (const id of [id1, id2]) expect((await b(["state", id])).code).not.toBe(0);
+    });
+  });
+}
