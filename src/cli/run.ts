@@ -112,7 +112,8 @@ read-only in every case.  'bunker state ID' shows what a container got.
                         namespaces, none over the host's); with CAP_SYS_ADMIN every
                         mount is locked: read-only stays read-only
   --security-opt no-new-privileges[=true|false]   (default true)
-  --security-opt seccomp=unconfined|FILE   no filter, or a Docker or OCI JSON profile
+  --security-opt seccomp=unconfined|FILE   no filter, or a Docker or OCI JSON profile;
+                        SCMP_ACT_NOTIFY rules send the listener to its listenerPath agent
   --security-opt systempaths=unconfined    do not mask /proc/kcore, /sys/firmware, …
 
 With an IMAGE the root is an overlay of its layers (nothing is copied) with a
