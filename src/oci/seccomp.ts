@@ -89,6 +89,9 @@ export const SECCOMP_FLAGS: Readonly<Record<string, number>> = {
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
 };
 
+/** the syscall c/shim.c op_seccomp hands the listener over with, which a notify rule cannot name */
+const HANDOVER_SYSCALL = "sendmsg";
+
 /** seccomp(2) returns a listener fd for the filter's SECCOMP_RET_USER_NOTIF (c/shim.c op_seccomp sends it to bunker) */
 export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
 /** with TSYNC and NEW_LISTENER: a thread that cannot sync is ESRCH, not its tid (which would be taken for the fd) */
@@ -547,6 +550,16 @@ export function compileSeccomp(profile: Seccomp, opts: { failUnknown?: boolean }
       fix: "set listenerPath to the seccomp agent's unix socket",
     });
   }
+  // the shim hands the listener to bunker with sendmsg: notified, it would wait for an agent that
+  // cannot have the listener yet (runc refuses write, its own hand-over call, the same way)
+  (profile.syscalls ?? []).forEach((e, i) => {
+    if (e.action === "SCMP_ACT_NOTIFY" && e.names.includes(HANDOVER_SYSCALL)) {
+      throw new BunkerError(`linux.seccomp.syscalls[${i}]: SCMP_ACT_NOTIFY cannot be used for ${HANDOVER_SYSCALL} (bunker passes the listener on with it)`, {
+        errno: "EINVAL",
+        fix: `notify other syscalls, or give ${HANDOVER_SYSCALL} its own rule`,
+      });
+    }
+  });
   const defaultRet = actionValue(profile.defaultAction, profile.defaultErrnoRet, "linux.seccomp.defaultAction");
   const archList = profile.architectures ?? [];
   const arches: SyscallArch[] = ["x86_64"];

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { USERS, asUserArgv, bunkerAs, bunkerBinary, chownTree, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs, spawnAs, staticProbe, waitForFile, type As } from "../lib/index.ts";
+import { USERS, asUserArgv, bunkerAs, bunkerBinary, chownTree, collect, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs, spawnAs, spawnBunkerAs, staticProbe, waitForFile, type As } from "../lib/index.ts";
 
 setDefaultTimeout(60_000);
 
@@ -152,26 +152,51 @@ for (const as of USERS) {
       }
     });
 
-    test("run -b without no_new_privs: the filter loads before the user switch, and the shim's own notified chdir after it does not deadlock", async () => {
+    for (const nnp of [false, true]) {
+      test(`run -b, noNewPrivileges ${nnp}: the shim's own notified syscalls after the filter (chdir, close, read, execve, …) go on, no deadlock`, async () => {
+        const agent = startAgent();
+        try {
+          expect(await agent.ready()).toBe(true);
+          await config(["sh", "-c", PROBE], (c) => {
+            // without no_new_privs the filter is loaded before the user switch (it needs CAP_SYS_ADMIN)
+            c.process.noNewPrivileges = nnp;
+            c.process.cwd = "/tmp";
+            c.linux.seccomp = notifyProfile(agent.socket, ["getppid", "mkdir", "mkdirat", "chdir", "close", "read", "execve", "execveat", "openat", "setresuid", "capset"]);
+          });
+          const id = newId();
+          const r = await b(["run", "-b", bundle, id]);
+          expect(r.stderr).toBe("");
+          expect(r.stdout).toBe(ANSWERED);
+          expect(r.code).toBe(0);
+          const st = await agent.state(0);
+          expect(st.state).toMatchObject({ id, status: "creating", pid: st.pid });
+          // the first notifications are the shim's, on its way to the program, which the agent let go on
+          const calls = agent.calls();
+          expect(calls[0]).toBe(`other ${st.pid} 0`);
+          expect(calls).toContain(`getppid ${st.pid} 0`);
+        } finally {
+          await agent.stop();
+        }
+      });
+    }
+
+    test("the agent gone while the container runs: its notified syscalls fail with ENOSYS, nothing hangs (bunker keeps no copy of the listener)", async () => {
       const agent = startAgent();
+      const go = join(out, "go");
+      removeTree(go);
       try {
         expect(await agent.ready()).toBe(true);
-        await config(["sh", "-c", PROBE], (c) => {
-          c.process.noNewPrivileges = false;
-          c.process.cwd = "/tmp";
-          c.linux.seccomp = notifyProfile(agent.socket, ["getppid", "mkdir", "mkdirat", "chdir"]);
-        });
-        const id = newId();
-        const r = await b(["run", "-b", bundle, id]);
+        await config(["sh", "-c", `while [ ! -e /out/go ]; do sleep 0.05; done; ${PROBE}`], (c) => (c.linux.seccomp = notifyProfile(agent.socket)));
+        const run = spawnBunkerAs(as, ["--root", root, "run", "-b", bundle, newId()], { cwd: bundle });
+        const result = collect(run, 20_000);
+        await agent.state(0);
+        await agent.stop();
+        writeFileSync(go, "go\n");
+        const r = await result;
         expect(r.stderr).toBe("");
-        expect(r.stdout).toBe(ANSWERED);
+        // the shell asked getppid at its start, before the agent went
+        expect(r.stdout).toBe("ppid=4242\nmkdir: can't create directory '/tmp/notified': Function not implemented\nmkdir=1\n");
         expect(r.code).toBe(0);
-        const st = await agent.state(0);
-        expect(st.state).toMatchObject({ id, status: "creating", pid: st.pid });
-        // the chdir to process.cwd came after the filter: the agent let it go on
-        const calls = agent.calls();
-        expect(calls[0]).toBe(`other ${st.pid} 0`);
-        expect(calls[1]).toBe(`getppid ${st.pid} 0`);
       } finally {
         await agent.stop();
       }
@@ -195,7 +220,7 @@ for (const as of USERS) {
       }
     });
 
-    test("a listenerPath without a notify rule is accepted (and not connected to); a notify rule without one, or an agent that is not there, is one line and leaves no container", async () => {
+    test("a listenerPath without a notify rule is accepted (and not connected to); a notify rule without one, for sendmsg, or an agent that is not there, is one line and leaves no container", async () => {
       const missing = join(base, "no-agent.sock");
       await config(["sh", "-c", "mkdir /tmp/d; echo mkdir=$?"], (c) => {
         c.linux.seccomp = { ...notifyProfile(missing), syscalls: [{ names: ["uname"], action: "SCMP_ACT_ERRNO" }] };
@@ -214,12 +239,18 @@ for (const as of USERS) {
       expect(noPath.code).toBe(125);
       expect(noPath.stderr).toMatch(/^bunker: \S*config\.json: linux\.seccomp\.listenerPath: is required with SCMP_ACT_NOTIFY[^\n]*\n$/);
 
+      await config(["true"], (c) => (c.linux.seccomp = notifyProfile(missing, ["mkdir", "sendmsg"])));
+      const id3 = newId();
+      const handover = await detached(["create", id3]);
+      expect(handover.code).toBe(125);
+      expect(handover.stderr).toBe("bunker: linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY cannot be used for sendmsg (bunker passes the listener on with it): EINVAL (Invalid argument) — notify other syscalls, or give sendmsg its own rule\n");
+
       await config(["true"], (c) => (c.linux.seccomp = notifyProfile(missing)));
       const id2 = newId();
       const gone = await detached(["create", id2]);
       expect(gone.code).toBe(125);
       expect(gone.stderr).toBe(`bunker: cannot send the seccomp listener to the agent: ENOENT (No such file or directory) [${missing}] — start the seccomp agent on linux.seccomp.listenerPath first\n`);
-      for (const id of [id1, id2]) expect((await b(["state", id])).code).not.toBe(0);
+      for (const id of [id1, id2, id3]) expect((await b(["state", id])).code).not.toBe(0);
     });
   });
 }

@@ -409,6 +409,11 @@ describe("compileSeccomp", () => {
     const { listenerPath: _, ...noListener } = notify;
     expect(() => compileSeccomp(noListener)).toThrow(BunkerError);
     expect(() => compileSeccomp(noListener)).toThrow("linux.seccomp.listenerPath: is required with SCMP_ACT_NOTIFY");
+    // the shim's hand-over of the listener (sendmsg) cannot itself wait for the agent
+    expect(() => compileSeccomp({ ...notify, syscalls: [...notify.syscalls!, { names: ["recvmsg", "sendmsg"], action: "SCMP_ACT_NOTIFY" }] })).toThrow(
+      "linux.seccomp.syscalls[3]: SCMP_ACT_NOTIFY cannot be used for sendmsg (bunker passes the listener on with it)",
+    );
+    expect(compileSeccomp({ ...notify, syscalls: [...notify.syscalls!, { names: ["sendmsg"], action: "SCMP_ACT_ERRNO" }] }).flags).toBe(SECCOMP_FILTER_FLAG_NEW_LISTENER);
   });
 });
 
