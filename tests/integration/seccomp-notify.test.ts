@@ -113,7 +113,10 @@ for (const as of USERS) {
       const agent = startAgent();
       try {
         expect(await agent.ready()).toBe(true);
-        await config(["sh", "-c", `{ ${PROBE}; } > /out/init 2>&1; echo done > /out/done; exec sleep 30`], (c) => (c.linux.seccomp = notifyProfile(agent.socket)));
+        await config(["sh", "-c", `{ ${PROBE}; } > /out/init 2>&1; echo done > /out/done; exec sleep 30`], (c) => {
+          // the kernel takes TSYNC with a listener only with TSYNC_ESRCH, which bunker adds
+          c.linux.seccomp = { ...notifyProfile(agent.socket), flags: ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", "SECCOMP_FILTER_FLAG_LOG"] };
+        });
         const id = newId();
         const c = await detached(["create", id]);
         expect(c.stderr).toBe("");
