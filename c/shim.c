@@ -839,12 +839,18 @@ static void op_setns(struct child *c, const struct op *op) {
 /* after setns(CLONE_NEWPID) only children are in the pid namespace: fork,
  * tell the parent the child's pid, and let the intermediate exit so the
  * child is adopted by bunker (a subreaper) or its caller's subreaper. */
-static void op_fork(struct child *c) {
+static void op_fork(struct child *c, const struct op *op) {
   pid_t child = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
   if (child < 0) fail(c, errno, 1, 125);
   if (child > 0) {
     send_msg(c->sock, BK_MSG_PID, child, 0, 0);
     _exit(0);
+  }
+  if (op_int(op, 0)) {
+    /* i: wait for a second "go": bunker records this pid before it runs on (create) */
+    int32_t go[2];
+    if (read(c->sock, go, sizeof go) != sizeof go || go[0] != 'G') _exit(125);
+    c->hostpid = go[1];
   }
 }
 
@@ -1613,7 +1619,7 @@ static int child_setup(void *arg) {
       }
       case BK_OP_INIT: op_init(c); break;
       case BK_OP_SETNS: op_setns(c, &op); break;
-      case BK_OP_FORK: op_fork(c); break;
+      case BK_OP_FORK: op_fork(c, &op); break;
       case BK_OP_PDEATHSIG: op_pdeathsig(c, &op); break;
       case BK_OP_STDIO: op_stdio(c, &op); break;
       case BK_OP_EXIT_FILE:

@@ -59,7 +59,8 @@ enum bk_op {
                            dirs path/upper and path/work on that tmpfs), propagation flags for / */
   BK_OP_SETNS = 28,     /* s: /proc/PID/ns/TYPE or a bind-mounted ns file; i: CLONE_NEW* type */
   BK_OP_FORK = 29,      /* fork once more (joining a pid ns takes effect for children); the
-                           intermediate reports the new pid (BK_MSG_PID) and exits */
+                           intermediate reports the new pid (BK_MSG_PID) and exits; i: (optional) 1:
+                           the new process waits for a second "go" */
   BK_OP_PDEATHSIG = 30, /* i: signal sent to the process when bunker dies */
   BK_OP_STDIO = 31,     /* s: log file (host path): stdout and stderr append to it, stdin is /dev/null */
   BK_OP_EXIT_FILE = 32, /* s: host path; the init (BK_OP_INIT) writes the command's exit status there */

@@ -93,6 +93,8 @@ else is the docker form, wherever it runs (in a bundle directory: -b . ID).
   --no-pivot            use MS_MOVE + chroot instead of pivot_root
   -d, --detach          run in the background: prints the id; output goes to
                         'bunker logs ID'; 'bunker ps', 'stop', 'rm' manage it
+  --rm                  (-d) remove the container when it exits (a foreground run always is)
+  --name NAME           the container's id (default: 12 random hex digits)
   --log-opt max-size=SIZE   (-d) rotate the log when it would pass SIZE (default 10m; -1: never)
   --log-opt max-file=N      (-d) keep N files: log, log.1 .. log.N-1 (default 3)
   --entrypoint CMD      (IMAGE) replace the image's Entrypoint ("" clears it)
@@ -382,7 +384,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     // detached: the output goes through a pipe to a rotating log writer outside the container
     if (logOptions) {
       try {
-        logWriter = startLogWriter(dir, logOptions);
+        logWriter = startLogWriter(dir, logOptions, flagBool(p, "rm") ? process.execPath : undefined);
       } catch (e) {
         if (!(e instanceof BunkerError)) throw e;
         process.stderr.write(`bunker: note: ${e.message} (${e.errnoName}): the log is written unbounded, without rotation\n`);

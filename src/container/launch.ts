@@ -64,7 +64,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     if (opts.beforeGo) await opts.beforeGo(pid);
     // after a join with a new pid namespace the intermediate clones the container's process,
     // which waits for a second "go": that one is recorded, not the intermediate
-    const secondGo = !!plan.joinUserns && (plan.cloneFlags & CLONE_NEWPID) !== 0;
+    const secondGo = (!!plan.joinUserns && (plan.cloneFlags & CLONE_NEWPID) !== 0) || plan.ops.some((o) => o.op === "fork" && o.waitGo);
     if (!secondGo) opts.record?.(pid);
     sendGo(sock, pid);
     for (;;) {
@@ -99,7 +99,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     }
     if (secondGo) {
       // the intermediate cloned the container's first process into the new pid
-      // namespace as our child (CLONE_PARENT), reported it and exited
+      // namespace as our child (CLONE_PARENT), or forked it into a joined one, reported it and exited
       reap(pid);
       if (!forked) throw new BunkerError("the container process did not start in its pid namespace", { errno: "ECHILD" });
       return { pid: forked, pty };

@@ -315,6 +315,30 @@ for (const as of USERS) {
       }
     });
 
+    test("joining another container's pid namespace by path (and, rootless, its user namespace): it sees that container's PID 1", async () => {
+      await config(["sleep", "30"]);
+      const a = newId();
+      const ra = await detached(["run", "-d", "-b", bundle, a]);
+      expect(ra.code, ra.stderr).toBe(0);
+      const apid = JSON.parse((await b(["state", a])).stdout).pid as number;
+      await config(["sh", "-c", "echo $$ $(cat /proc/1/cmdline | tr '\\0' ' ') > /out/joined"], (c) => {
+        c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "pid" ? { type: "pid", path: `/proc/${apid}/ns/pid` } : n));
+        if (as === "user") {
+          // the pid namespace belongs to a's user namespace: join that too (its maps are a's)
+          c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "user" ? { type: "user", path: `/proc/${apid}/ns/user` } : n));
+          delete c.linux.uidMappings;
+          delete c.linux.gidMappings;
+        }
+      });
+      const r = await b(["run", "-b", bundle, newId()]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const [pid, ...cmd] = readFileSync(join(out, "joined"), "utf8").trim().split(" ");
+      expect(Number(pid)).toBeGreaterThan(1);
+      expect(cmd.join(" ")).toBe("sleep 30");
+      expect((await b(["delete", "--force", a])).code).toBe(0);
+    });
+
     test("exec --process with a process.json; -e, --cwd", async () => {
       await config(["sleep", "30"]);
       const id = newId();
