@@ -225,6 +225,12 @@ for (const as of USERS) {
       }
     });
 
+    test("features lists SCMP_ACT_NOTIFY and the listener's flag", async () => {
+      const f = JSON.parse((await b(["features"])).stdout);
+      expect(f.linux.seccomp.actions).toContain("SCMP_ACT_NOTIFY");
+      expect(f.linux.seccomp.supportedFlags).toContain("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
+    });
+
     test("a listenerPath without a notify rule is accepted (and not connected to); a notify rule without one, for sendmsg, or an agent that is not there, is one line and leaves no container", async () => {
       const missing = join(base, "no-agent.sock");
       await config(["sh", "-c", "mkdir /tmp/d; echo mkdir=$?"], (c) => {
