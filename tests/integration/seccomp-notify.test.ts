@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { USERS, asUserArgv, bunkerAs, bunkerBinary, chownTree, collect, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs, spawnAs, spawnBunkerAs, staticProbe, waitForFile, type As } from "../lib/index.ts";
+import { USERS, asUserArgv, bunkerAs, bunkerBinary, chownTree, collect, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs, spawnAs, spawnBunkerAs, staticProbe, subRange, waitForFile, type As } from "../lib/index.ts";
 
 setDefaultTimeout(60_000);
 
@@ -220,6 +220,15 @@ for (const as of USERS) {
         expect(r.code).toBe(0);
         const st = await agent.state(0);
         expect(st).toMatchObject({ fds: ["seccompFd"], metadata: "agent-metadata", state: { status: "creating", pid: st.pid } });
+        expect(agent.calls()[0]).toBe(`getppid ${st.pid} 0`);
+        // rootless with a subordinate range: the process is forked in bunker's shared user namespace (a second go)
+        if (as === "user" && subRange("/etc/subuid", as)) {
+          const auto = await bunkerAs(as, ["--root", root, "run", "--rm", "--userns=auto", "--rootfs", join(bundle, "rootfs"), "--security-opt", `seccomp=${profile}`, "--", "/bin/sh", "-c", PROBE], { cwd: base, timeoutMs: 20_000 });
+          expect(auto.stderr).toBe("");
+          expect(auto.stdout).toBe(ANSWERED);
+          const st1 = await agent.state(1);
+          expect(agent.calls()).toContain(`getppid ${st1.pid} 1`);
+        }
       } finally {
         await agent.stop();
       }
