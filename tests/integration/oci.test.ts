@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { USERS, asUserArgv, bunkerAs, bunkerBinary, runAs, runInPty, isRoot, subRange, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, chownTree, waitForFile, type As } from "../lib/index.ts";
+import { makeOciFixture, writeOciConfig, USERS, asUserArgv, bunkerAs, bunkerBinary, runAs, runInPty, isRoot, subRange, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, chownTree, waitForFile, type As } from "../lib/index.ts";
 
 const describeRoot = isRoot() ? describe : describe.skip;
 
@@ -24,31 +24,10 @@ for (const as of USERS) {
       return id;
     };
     /** writes config.json from `bunker spec`, with ARGS as the process */
-    async function config(args: string[], edit: (c: any) => void = () => {}) {
-      const f = join(bundle, "config.json");
-      if (existsSync(f)) removeTree(f);
-      const r = await b(["spec", "-b", bundle]);
-      expect(r.stderr).toBe("");
-      const c = JSON.parse(readFileSync(f, "utf8"));
-      c.process.terminal = false;
-      c.process.args = args;
-      c.mounts.push({ destination: "/out", type: "bind", source: out, options: ["rbind"] });
-      edit(c);
-      writeFileSync(f, JSON.stringify(c));
-      chownTree(f, ownerOf(as));
-    }
+    const config = (args: string[], edit: (c: any) => void = () => {}) => writeOciConfig(as, bundle, out, args, edit);
 
     beforeAll(() => {
-      base = makeTempDir("bunker-oci", ownerOf(as));
-      bundle = join(base, "bundle");
-      makeBusyboxRootfs(join(bundle, "rootfs"), ownerOf(as));
-      root = join(base, "state");
-      out = join(base, "out");
-      for (const d of [bundle, out]) {
-        require("node:fs").mkdirSync(d, { recursive: true });
-        chownTree(d, ownerOf(as));
-      }
-      chmodSync(out, 0o777);
+      ({ base, bundle, root, out } = makeOciFixture(as, "bunker-oci"));
     });
     afterAll(async () => {
       for (const id of ids) await b(["delete", "--force", id]);

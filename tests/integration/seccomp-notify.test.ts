@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { USERS, asUserArgv, bunkerAs, bunkerBinary, chownTree, collect, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs, spawnAs, spawnBunkerAs, staticProbe, subRange, waitForFile, type As } from "../lib/index.ts";
+import { makeOciFixture, writeOciConfig, USERS, asUserArgv, bunkerAs, bunkerBinary, chownTree, collect, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs, spawnAs, spawnBunkerAs, staticProbe, subRange, waitForFile, type As } from "../lib/index.ts";
 
 setDefaultTimeout(60_000);
 
@@ -77,32 +77,15 @@ for (const as of USERS) {
       ],
     });
 
-    async function config(args: string[], edit: (c: any) => void) {
-      const f = join(bundle, "config.json");
-      if (existsSync(f)) removeTree(f);
-      const r = await b(["spec", "-b", bundle]);
-      expect(r.stderr).toBe("");
-      const c = JSON.parse(readFileSync(f, "utf8"));
-      c.process.terminal = false;
-      c.process.args = args;
-      c.root.readonly = false;
-      c.annotations = { "org.example.test": "notify" };
-      c.mounts.push({ destination: "/out", type: "bind", source: out, options: ["rbind"] });
-      edit(c);
-      writeFileSync(f, JSON.stringify(c));
-      chownTree(f, ownerOf(as));
-    }
+    const config = (args: string[], edit: (c: any) => void) =>
+      writeOciConfig(as, bundle, out, args, (c) => {
+        c.root.readonly = false;
+        c.annotations = { "org.example.test": "notify" };
+        edit(c);
+      });
 
     beforeAll(() => {
-      base = makeTempDir("bunker-notify", ownerOf(as));
-      bundle = join(base, "bundle");
-      makeBusyboxRootfs(join(bundle, "rootfs"), ownerOf(as));
-      root = join(base, "state");
-      out = join(base, "out");
-      for (const d of [bundle, out]) {
-        mkdirSync(d, { recursive: true });
-        chownTree(d, ownerOf(as));
-      }
+      ({ base, bundle, root, out } = makeOciFixture(as, "bunker-notify"));
     });
     afterAll(async () => {
       for (const id of ids) await b(["delete", "--force", id]);
