@@ -13,7 +13,7 @@ BUN=${BUN:-node_modules/bun/bin/bun.exe}
 export BENCH_N=${BENCH_N:-50}
 [ -x dist/bunker ] && [ -x build/spawnbench ] || { echo "bench: dist/bunker or build/spawnbench missing: run make bench" >&2; exit 1; }
 bun="$PWD/$BUN"
-benv=(env "BENCH_N=$BENCH_N" "BENCH_UNPACK_N=${BENCH_UNPACK_N:-3}" "BENCH_UNPACK_SRC=${BENCH_UNPACK_SRC:-/usr/share}")
+benv=(env "BENCH_N=$BENCH_N" "BUN_FLAGS=${BUN_FLAGS:-}" "BENCH_UNPACK_N=${BENCH_UNPACK_N:-3}" "BENCH_UNPACK_SRC=${BENCH_UNPACK_SRC:-/usr/share}")
 bench=("${benv[@]}" "$bun" "$PWD/tests/bench/bench.ts")
 image_start=("${benv[@]}" "$bun" "$PWD/tests/bench/image-start.ts")
 unpack=("${benv[@]}" "$bun" "$PWD/tests/bench/unpack.ts")
