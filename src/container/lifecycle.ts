@@ -13,7 +13,7 @@ import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
 import { seccompAgent } from "./seccomp-agent.ts";
-import { writePidFile, claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
+import { writePidFile, claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound, statePayload } from "./state.ts";
 import { processContext } from "./process.ts";
 import { withHome } from "./home.ts";
 import { runHooks, startHookError } from "../oci/hooks.ts";
@@ -56,9 +56,6 @@ function joinOps(spec: Spec): Op[] {
   return ops;
 }
 
-function statePayload(s: ContainerState, st: string) {
-  return { ociVersion: s.ociVersion, id: s.id, status: st, pid: st === "stopped" ? 0 : s.pid, bundle: s.bundle, annotations: s.annotations ?? {} };
-}
 
 /** create: the container is set up and waits on exec.fifo until `start` */
 export async function create(o: CreateOptions): Promise<ContainerState> {
@@ -224,18 +221,6 @@ function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
   if (record.length >= 12) throw startHookError(hooks, record);
 }
 
-export function containerStatus(root: string, id: string): { state: ContainerState | undefined; status: string; dir: string } {
-  const dir = containerDir(root, id);
-  const state = readState(root, id);
-  return { state, status: state ? status(dir, state) : "creating", dir };
-}
-
-export function stateJson(root: string, id: string): Record<string, unknown> {
-  const { state, status: st } = containerStatus(root, id);
-  if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
-  const confinement = state.run?.confinement;
-  return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner, ...(confinement ? { confinement } : {}) };
-}
 
 /**
  * pids of the container's processes, for `ps ID`: every process of its cgroup,
