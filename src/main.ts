@@ -77,7 +77,8 @@ commands:
   image     image subcommands (ls, rm, inspect, tag, load, save, pull, prune)
   version   print the version
 
-global options: --debug, --root DIR (containers' state), --data-root DIR (image store),
+global options: --debug (notes; run ends them with the time of each start-up step),
+  --root DIR (containers' state), --data-root DIR (image store),
   --storage-driver overlay|copy (how run IMAGE makes the root; default: overlay when the
   kernel allows it in a user namespace, else copy; also $BUNKER_STORAGE_DRIVER),
   --cgroup-manager cgroupfs|systemd|disabled
