@@ -43,9 +43,12 @@ endif
 # the second entry point is the layer decompression thread (src/image/inflate.ts).
 # No autoloading at run time: by default a compiled Bun program reads .env and
 # bunfig.toml from its working directory (a bunfig.toml's preload runs code in
-# bunker, as root too) and scans the directories to find them (~1 ms per start)
+# bunker, as root too) and scans the directories to find them (~1 ms per start).
+# The JIT starts reluctant (tier-up thresholds x16): start-up code runs once and
+# compiling it cost more than it saved; long work calls normalJit() (src/jit.ts)
 BUN_FLAGS := --compile --splitting --format=esm --bytecode --minify --sourcemap=none \
-  --no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json
+  --no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json \
+  --compile-jit-policy=16
 dist/bunker: build/libbunker.so build/bunker-monitor $(SRC) package.json Makefile | $(BUN)
 	@mkdir -p dist
 	$(BUN) build $(BUN_FLAGS) src/main.ts src/image/inflate-worker.ts --outfile $@

@@ -5,6 +5,7 @@ import { BunkerError } from "./errors.ts";
 import type { Command, GlobalOptions } from "./cli/global.ts";
 import { reportError } from "./cli/report.ts";
 import { mark } from "./timing.ts";
+import { normalJit } from "./jit.ts";
 
 mark("main");
 
@@ -43,6 +44,9 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   // internal: the monitor hands a finished foreground run back (c/monitor.c)
   __finish: () => import("./cli/finish.ts"),
 };
+
+/** the image store's commands: long loops, the normal JIT (src/jit.ts) */
+const LONG_WORK = new Set(["pull", "load", "save", "images", "rmi", "image"]);
 
 const USAGE = `usage: bunker [--debug] [--root DIR] COMMAND [ARGS...]
 
@@ -131,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = commands[cmd];
   if (!load) throw new BunkerError(`unknown command "${cmd}"`, { errno: "EINVAL", fix: "run 'bunker --help' for the list" });
+  if (LONG_WORK.has(cmd)) normalJit();
   return (await load()).default(argv.slice(i + 1), g);
 }
 

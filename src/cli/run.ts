@@ -30,6 +30,7 @@ import { closeFd, forwardSignals, supervise } from "../sys/shim.ts";
 import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
 import { saveCgroupPath } from "../cgroup/state.ts";
 import { mark, timingLine } from "../timing.ts";
+import { normalJit } from "../jit.ts";
 
 export const FLAGS: FlagSpec[] = [
   { names: ["rootfs"], value: true },
@@ -510,6 +511,7 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
     };
   }
   // imported here: a run of a rootfs, or of an image run before, does not load the store's code
+  normalJit(); // pulling and unpacking loop long
   const { prepareImageRootfs, readImageFile } = await import("../image/rootfs.ts");
   const { chooseStorageDriver } = await import("../image/driver.ts");
   const storage = await chooseStorageDriver({ flag: g.storageDriver, dataRoot });

@@ -55,7 +55,7 @@ function compileBunHello(): string | undefined {
   const src = join(base, "hello.ts"), out = join(base, "bun-hello.built");
   writeFileSync(src, "process.exitCode = 0;\n");
   // make bench passes the Makefile's BUN_FLAGS; run alone, the same flags
-  const makefileFlags = "--compile --splitting --format=esm --bytecode --minify --sourcemap=none --no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json";
+  const makefileFlags = "--compile --splitting --format=esm --bytecode --minify --sourcemap=none --no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json --compile-jit-policy=16";
   const flags = (process.env.BUN_FLAGS || makefileFlags).split(/\s+/).filter(Boolean);
   const r = Bun.spawnSync([process.execPath, "build", ...flags, src, "--outfile", out], { cwd: base, stdout: "ignore", stderr: "pipe" });
   if (r.exitCode !== 0) console.log(`# bun hello: not compiled: ${r.stderr.toString().trim().split("\n").at(-1)}`);
