@@ -22,7 +22,7 @@ fi
 # the rootless helpers (uidmap, slirp4netns, passt), the benchmark peers
 # (bubblewrap, crun, runc, umoci), the VM suite (qemu, a kernel), OCI clients
 # (podman, conmon, skopeo, docker-registry, containerd, docker.io, docker-compose,
-# podman-compose) and small tools the tests use
+# podman-compose and CNI's dnsname for its service names) and small tools the tests use
 # (xfsprogs: a reflink filesystem for the copy storage driver).
 PACKAGES=(
   build-essential gcc make musl-tools busybox-static uidmap bubblewrap crun runc umoci
@@ -30,7 +30,7 @@ PACKAGES=(
   qemu-system-x86 linux-image-amd64 libseccomp-dev
   podman conmon catatonit fuse-overlayfs containernetworking-plugins
   docker-registry skopeo apache2-utils ca-certificates git dbus-daemon strace xfsprogs e2fsprogs
-  containerd docker.io docker-compose podman-compose
+  containerd docker.io docker-compose podman-compose golang-github-containernetworking-plugin-dnsname
 )
 command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 
