@@ -218,6 +218,12 @@ d("dockerd + docker CLI + docker-compose with bunker as a runtime (root only)", 
     expect(existsSync(join(vol, "x"))).toBe(false);
   });
 
+  test("--device: the host's node in the container (bunker runs in the daemon's user namespace: bound, as runc does there)", async () => {
+    const r = await docker(["run", "--rm", ...RT, "--device", "/dev/fuse", IMAGE, "ls", "-l", "/dev/fuse"]);
+    expect(r.code, why(r)).toBe(0);
+    expect(r.stdout).toMatch(/^c[-rw]{9} .* 10, +229 .*\/dev\/fuse\n/);
+  });
+
   (haveCompose ? test : test.skip)("docker-compose: two services (host network, a shared named volume), up and down", async () => {
     const dir = join(base, "compose");
     mkdirSync(dir);
