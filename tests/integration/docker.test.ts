@@ -1,8 +1,9 @@
 // dockerd (Debian's docker.io, with its own containerd and the runc v2 shim),
 // the docker CLI and docker-compose driving dist/bunker as a docker runtime
 // (daemon.json "runtimes", `docker run --runtime bunker`, compose's
-// `runtime: bunker`).  Root only: dockerd runs as root (the test user could
-// run it only through rootlesskit, which Debian 12 does not ship).
+// `runtime: bunker`).  Root only: dockerd runs as root here (rootless
+// dockerd, through rootlesskit, would see the host's cgroup v1 mounts, which
+// the discipline below keeps out of every client's sight).
 //
 // Cgroups: this host has cgroup v1 hierarchies (hybrid) that the tests must
 // never write to.  As in containerd.test.ts, the daemon starts in a private
