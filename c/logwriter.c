@@ -137,13 +137,42 @@ static long long arg_ll(const char *arg, const char *name, long long dflt) {
   return strncmp(arg, name, n) == 0 ? atoll(arg + n) : dflt;
 }
 
-/* the --log-writer mode: --dir=DIR --max-size=BYTES (0: unbounded) --max-file=N */
+/* run -d --rm: once the container has ended (its init wrote DIR/exit), bunker
+ * removes what it leaves (__finish: the state dir, owned by subordinate ids
+ * maybe, and its cgroup); this writer becomes that bunker, outside the
+ * container as it is */
+static __attribute__((noreturn)) void finish_removed(const char *dir, const char *bunker) {
+  char path[4096], code[16] = "0";
+  /* no longer the log writer that rm waits for: an rm -f meanwhile removes DIR, and this ends */
+  (void)prctl(PR_SET_NAME, "bunker-rm", 0, 0, 0);
+  if (snprintf(path, sizeof path, "%s/exit", dir) >= (int)sizeof path) _exit(0);
+  for (;;) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) _exit(0); /* removed already (rm -f) */
+    ssize_t n = fd >= 0 ? read(fd, code, sizeof code - 1) : -1;
+    if (fd >= 0) close(fd);
+    if (n > 0) {
+      code[n] = 0;
+      break;
+    }
+    usleep(100 * 1000); /* stdout closed, the command still runs (a daemon): wait for its end */
+  }
+  for (char *p = code; *p; p++)
+    if (*p < '0' || *p > '9') *p = 0;
+  char *argv[] = {"bunker", "__finish", (char *)dir, code, NULL};
+  char *envp[] = {NULL};
+  execve(bunker, argv, envp);
+  _exit(0);
+}
+
+/* the --log-writer mode: --dir=DIR --max-size=BYTES (0: unbounded) --max-file=N [--rm-finish=BUNKER] */
 int bk_log_writer(int argc, char **argv) {
   (void)prctl(PR_SET_NAME, "bunker-log", 0, 0, 0);
-  const char *dir = NULL;
+  const char *dir = NULL, *rm_finish = NULL;
   struct log l = {.dir = -1, .fd = -1, .max_size = 0, .max_file = 1};
   for (int k = 1; k < argc; k++) {
     if (!strncmp(argv[k], "--dir=", 6)) dir = argv[k] + 6;
+    if (!strncmp(argv[k], "--rm-finish=", 12)) rm_finish = argv[k] + 12;
     l.max_size = arg_ll(argv[k], "--max-size=", l.max_size);
     l.max_file = (int)arg_ll(argv[k], "--max-file=", l.max_file);
   }
@@ -161,7 +190,10 @@ int bk_log_writer(int argc, char **argv) {
   for (;;) {
     ssize_t n = read(0, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return 0; /* every writer closed: the container is gone */
+    if (n <= 0) { /* every writer closed: the container is gone */
+      if (rm_finish) finish_removed(dir, rm_finish);
+      return 0;
+    }
     const char *p = buf;
     size_t left = (size_t)n;
     while (left > 0) {

@@ -268,6 +268,7 @@ int main(int argc, char **argv) {
     bk_init_loop(atoi(arg_value(argv[1], "--init=")), atoi(arg_value(argv[2], "--exit-fd=")));
   }
   if (argc == 2 && !strcmp(argv[1], "--hold-userns")) hold_userns();
+  if (argc >= 4 && arg_value(argv[1], "--start-fifo=")) (void)prctl(PR_SET_NAME, "bunker-start", 0, 0, 0);
   if (argc >= 4 && arg_value(argv[1], "--start-fifo=")) start_after_fifo(atoi(arg_value(argv[1], "--start-fifo=")), argv[2], argv + 3);
   (void)prctl(PR_SET_NAME, "bunker-monitor", 0, 0, 0);
   int pid = -1, pty = -1, flags = 0, sr = -1, sw = -1;

@@ -579,17 +579,6 @@ static void op_caps(struct child *c, const struct op *op) {
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail(c, errno, 102, 125);
 }
 
-static void op_seccomp(struct child *c, const struct op *op) {
-  uint32_t len;
-  const char *prog = op_str(op, 0, &len);
-  /* the string record is 8-byte aligned + 4: copy to an aligned stack buffer */
-  struct sock_filter filt[4096]; /* on the child's own stack: no static, the memory is shared (CLONE_VM) */
-  if (len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > 4096) fail(c, EINVAL, 1, 125);
-  memcpy(filt, prog, len);
-  struct sock_fprog fp = {(unsigned short)(len / sizeof(struct sock_filter)), filt};
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)op_int(op, 0), &fp) < 0) fail(c, errno, 2, 125);
-}
-
 /* one message carrying FD (SCM_RIGHTS); async-signal-safe */
 static ssize_t send_with_fd(int sock, void *data, size_t len, int fd) {
   struct iovec iov = {data, len};
@@ -607,6 +596,30 @@ static ssize_t send_with_fd(int sock, void *data, size_t len, int fd) {
   cm->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(cm), &fd, sizeof(int));
   return sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
+static void wait_for_go(struct child *c);
+
+static void op_seccomp(struct child *c, const struct op *op) {
+  uint32_t len;
+  const char *prog = op_str(op, 0, &len);
+  /* the string record is 8-byte aligned + 4: copy to an aligned stack buffer */
+  struct sock_filter filt[4096]; /* on the child's own stack: no static, the memory is shared (CLONE_VM) */
+  if (len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > 4096) fail(c, EINVAL, 1, 125);
+  memcpy(filt, prog, len);
+  struct sock_fprog fp = {(unsigned short)(len / sizeof(struct sock_filter)), filt};
+  unsigned flags = (unsigned)op_int(op, 0);
+  long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fp);
+  if (listener < 0) fail(c, errno, 2, 125);
+  if (!(flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)) return;
+  /* SCMP_ACT_NOTIFY: the listener goes to bunker, which hands it with the
+   * state to the agent at listenerPath; we go on at its "go", so a notified
+   * syscall of ours or the program's finds the agent listening (until then
+   * bunker holds the fd, and such a syscall would only wait) */
+  int32_t msg[4] = {BK_MSG_SECCOMP, 0, 0, 0};
+  if (send_with_fd(c->sock, msg, sizeof msg, (int)listener) < 0) fail(c, errno, 3, 125);
+  close((int)listener);
+  wait_for_go(c);
 }
 
 static void op_pty(struct child *c, const struct op *op) {
@@ -826,12 +839,18 @@ static void op_setns(struct child *c, const struct op *op) {
 /* after setns(CLONE_NEWPID) only children are in the pid namespace: fork,
  * tell the parent the child's pid, and let the intermediate exit so the
  * child is adopted by bunker (a subreaper) or its caller's subreaper. */
-static void op_fork(struct child *c) {
+static void op_fork(struct child *c, const struct op *op) {
   pid_t child = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
   if (child < 0) fail(c, errno, 1, 125);
   if (child > 0) {
     send_msg(c->sock, BK_MSG_PID, child, 0, 0);
     _exit(0);
+  }
+  if (op_int(op, 0)) {
+    /* i: wait for a second "go": bunker records this pid before it runs on (create) */
+    int32_t go[2];
+    if (read(c->sock, go, sizeof go) != sizeof go || go[0] != 'G') _exit(125);
+    c->hostpid = go[1];
   }
 }
 
@@ -1600,7 +1619,7 @@ static int child_setup(void *arg) {
       }
       case BK_OP_INIT: op_init(c); break;
       case BK_OP_SETNS: op_setns(c, &op); break;
-      case BK_OP_FORK: op_fork(c); break;
+      case BK_OP_FORK: op_fork(c, &op); break;
       case BK_OP_PDEATHSIG: op_pdeathsig(c, &op); break;
       case BK_OP_STDIO: op_stdio(c, &op); break;
       case BK_OP_EXIT_FILE:
@@ -1685,8 +1704,10 @@ int bk_reap(int pid) {
 
 int bk_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0; }
 
-/* OCI --console-socket: send the pty master to the caller (conmon) */
-int bk_send_fd(const char *socket_path, int fd) {
+/* connects to the unix socket SOCKET_PATH and sends DATA (LEN bytes) with FD
+ * (SCM_RIGHTS) on the first sendmsg, the rest after it; one connection per
+ * call.  Returns 0 or -errno. */
+int bk_send_fd_with(const char *socket_path, int fd, const uint8_t *data, uint32_t len) {
   struct sockaddr_un addr;
   memset(&addr, 0, sizeof addr);
   addr.sun_family = AF_UNIX;
@@ -1699,10 +1720,21 @@ int bk_send_fd(const char *socket_path, int fd) {
     close(s);
     return -e;
   }
-  char name[] = "/dev/ptmx";
-  int r = send_with_fd(s, name, sizeof name - 1, fd) < 0 ? -errno : 0;
+  uint32_t off = 0;
+  ssize_t n;
+  do n = send_with_fd(s, (void *)data, len, fd); while (n < 0 && errno == EINTR);
+  while (n >= 0 && (off += (uint32_t)n) < len) {
+    do n = send(s, data + off, len - off, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+  }
+  int r = n < 0 ? -errno : 0;
   close(s);
   return r;
+}
+
+/* OCI --console-socket: send the pty master to the caller (conmon) */
+int bk_send_fd(const char *socket_path, int fd) {
+  static const char name[] = "/dev/ptmx";
+  return bk_send_fd_with(socket_path, fd, (const uint8_t *)name, sizeof name - 1);
 }
 
 /* waits up to TIMEOUT_MS (-1: forever) for PID (not necessarily our child) to

@@ -40,7 +40,7 @@ enum bk_op {
   BK_OP_USER = 13,      /* i: uid, gid, groups... */
   BK_OP_CAPS = 14,      /* i: bounding, effective, permitted, inheritable, ambient (bit masks) */
   BK_OP_NNP = 15,
-  BK_OP_SECCOMP = 16,   /* s: sock_filter array; i: flags */
+  BK_OP_SECCOMP = 16,   /* s: sock_filter array; i: flags (with SECCOMP_FILTER_FLAG_NEW_LISTENER: BK_MSG_SECCOMP) */
   BK_OP_PTY = 17,       /* i: rows, cols */
   BK_OP_SETSID = 18,
   BK_OP_FIFO_OPEN = 19, /* s: path (host path of exec.fifo, opened O_PATH) */
@@ -59,7 +59,8 @@ enum bk_op {
                            dirs path/upper and path/work on that tmpfs), propagation flags for / */
   BK_OP_SETNS = 28,     /* s: /proc/PID/ns/TYPE or a bind-mounted ns file; i: CLONE_NEW* type */
   BK_OP_FORK = 29,      /* fork once more (joining a pid ns takes effect for children); the
-                           intermediate reports the new pid (BK_MSG_PID) and exits */
+                           intermediate reports the new pid (BK_MSG_PID) and exits; i: (optional) 1:
+                           the new process waits for a second "go" */
   BK_OP_PDEATHSIG = 30, /* i: signal sent to the process when bunker dies */
   BK_OP_STDIO = 31,     /* s: log file (host path): stdout and stderr append to it, stdin is /dev/null */
   BK_OP_EXIT_FILE = 32, /* s: host path; the init (BK_OP_INIT) writes the command's exit status there */
@@ -107,6 +108,8 @@ enum bk_op {
 #define BK_MSG_PTY 'P'   /* the pty master comes with SCM_RIGHTS */
 #define BK_MSG_READY 'R' /* create: set up, now waiting on exec.fifo */
 #define BK_MSG_PID 'K'   /* a = the pid (in bunker's pid namespace) of the forked process */
+#define BK_MSG_SECCOMP 'S' /* the seccomp listener (SCM_RIGHTS) of a filter with SCMP_ACT_NOTIFY; the
+                             child waits for a "go" once bunker has passed it to the agent */
 
 int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out);
 int bk_send_go(int sock, int pid);
@@ -125,6 +128,7 @@ int bk_open_ns(const char *path, const char *ino);
 int bk_close(int fd);
 int bk_mkfifo(const char *path, int mode);
 int bk_send_fd(const char *socket_path, int fd);
+int bk_send_fd_with(const char *socket_path, int fd, const uint8_t *data, uint32_t len);
 int bk_subreaper(void);
 int bk_pidfd_wait(int pid, int timeout_ms, int32_t *out);
 int bk_spawn_log_writer(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int32_t *out);

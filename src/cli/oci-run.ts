@@ -5,14 +5,18 @@ import { CREATE_FLAGS, createOptions } from "./create.ts";
 import { create, deleteContainer, start } from "../container/lifecycle.ts";
 import { stateRoot } from "../container/paths.ts";
 import { checkId } from "../container/state.ts";
-import { forwardSignals, supervise } from "../sys/shim.ts";
+import { becomeSubreaper, forwardSignals, supervise } from "../sys/shim.ts";
 
 export default async function ociRun(argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [...CREATE_FLAGS, { names: ["detach", "d"] }, { names: ["keep"] }, { names: ["no-subreaper"] }], "run", false);
   const id = checkId(p.rest[0], "run");
   const root = stateRoot(g).dir;
   const detach = flagBool(p, "detach");
-  if (!detach) forwardSignals();
+  if (!detach) {
+    forwardSignals();
+    // a container that joins a pid namespace is forked by an intermediate that exits: it is re-parented to us
+    becomeSubreaper();
+  }
   // process.terminal without --console-socket: runc proxies its own terminal to the container's
   let pty = -1;
   const o = createOptions(p, g, root, id, "run");

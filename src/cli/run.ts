@@ -8,6 +8,7 @@ import { autoMaps, rootAutoMaps, needsHelper, singleMaps, subRange, userName, ty
 import { sharedUserns, sharedUsernsEnabled } from "../container/userns.ts";
 import { pidStartTime, writeState } from "../container/state.ts";
 import { launch } from "../container/launch.ts";
+import { seccompAgent } from "../container/seccomp-agent.ts";
 import { stateRoot } from "../container/paths.ts";
 import { recordImageUse } from "../container/image-use.ts";
 import { removeOwnedTree } from "../container/cleanup.ts";
@@ -92,6 +93,8 @@ else is the docker form, wherever it runs (in a bundle directory: -b . ID).
   --no-pivot            use MS_MOVE + chroot instead of pivot_root
   -d, --detach          run in the background: prints the id; output goes to
                         'bunker logs ID'; 'bunker ps', 'stop', 'rm' manage it
+  --rm                  (-d) remove the container when it exits (a foreground run always is)
+  --name NAME           the container's id (default: 12 random hex digits)
   --log-opt max-size=SIZE   (-d) rotate the log when it would pass SIZE (default 10m; -1: never)
   --log-opt max-file=N      (-d) keep N files: log, log.1 .. log.N-1 (default 3)
   --entrypoint CMD      (IMAGE) replace the image's Entrypoint ("" clears it)
@@ -111,7 +114,8 @@ read-only in every case.  'bunker state ID' shows what a container got.
                         namespaces, none over the host's); with CAP_SYS_ADMIN every
                         mount is locked: read-only stays read-only
   --security-opt no-new-privileges[=true|false]   (default true)
-  --security-opt seccomp=unconfined|FILE   no filter, or a Docker or OCI JSON profile
+  --security-opt seccomp=unconfined|FILE   no filter, or a Docker or OCI JSON profile;
+                        SCMP_ACT_NOTIFY rules send the listener to its listenerPath agent
   --security-opt systempaths=unconfined    do not mask /proc/kcore, /sys/firmware, …
 
 With an IMAGE the root is an overlay of its layers (nothing is copied) with a
@@ -380,7 +384,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     // detached: the output goes through a pipe to a rotating log writer outside the container
     if (logOptions) {
       try {
-        logWriter = startLogWriter(dir, logOptions);
+        logWriter = startLogWriter(dir, logOptions, flagBool(p, "rm") ? process.execPath : undefined);
       } catch (e) {
         if (!(e instanceof BunkerError)) throw e;
         process.stderr.write(`bunker: note: ${e.message} (${e.errnoName}): the log is written unbounded, without rotation\n`);
@@ -436,7 +440,8 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         });
       let c;
       try {
-        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record });
+        const seccompListener = seccompAgent(spec.linux?.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug);
+        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener });
       } finally {
         if (shared) closeFd(shared.fd);
       }

@@ -32,6 +32,11 @@ export interface LaunchOptions {
    * that reads EOF on its sync socket and exits
    */
   record?: (pid: number) => void;
+  /**
+   * a filter with SCMP_ACT_NOTIFY was loaded by process PID: hand its listener FD to the agent
+   * (src/container/seccomp-agent.ts).  The process goes on when this returns; FD is closed after
+   */
+  seccompListener?: (fd: number, pid: number) => void;
   debug?: (msg: string) => void;
 }
 
@@ -59,7 +64,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     if (opts.beforeGo) await opts.beforeGo(pid);
     // after a join with a new pid namespace the intermediate clones the container's process,
     // which waits for a second "go": that one is recorded, not the intermediate
-    const secondGo = !!plan.joinUserns && (plan.cloneFlags & CLONE_NEWPID) !== 0;
+    const secondGo = (!!plan.joinUserns && (plan.cloneFlags & CLONE_NEWPID) !== 0) || plan.ops.some((o) => o.op === "fork" && o.waitGo);
     if (!secondGo) opts.record?.(pid);
     sendGo(sock, pid);
     for (;;) {
@@ -72,7 +77,17 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
           sendGo(sock, forked);
         }
       }
-      else if (m.type === "note") opts.debug?.(`${describeOp(plan.ops[m.op])}: pivot_root gave EINVAL (initramfs root?): used MS_MOVE + chroot`);
+      else if (m.type === "seccomp") {
+        const self = forked ?? pid;
+        if (m.fd < 0) throw new BunkerError("the seccomp listener did not come with its message", { errno: "EPROTO" });
+        try {
+          if (!opts.seccompListener) throw new BunkerError("the seccomp filter notifies, but nothing takes its listener", { errno: "EINVAL", fix: "set linux.seccomp.listenerPath" });
+          opts.seccompListener(m.fd, self);
+        } finally {
+          closeSync(m.fd);
+        }
+        sendGo(sock, self);
+      } else if (m.type === "note") opts.debug?.(`${describeOp(plan.ops[m.op])}: pivot_root gave EINVAL (initramfs root?): used MS_MOVE + chroot`);
       else if (m.type === "error") {
         // reap it: it exits right after reporting (after a fork, the intermediate
         // first; the forked process is then ours when we are a subreaper)
@@ -84,7 +99,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     }
     if (secondGo) {
       // the intermediate cloned the container's first process into the new pid
-      // namespace as our child (CLONE_PARENT), reported it and exited
+      // namespace as our child (CLONE_PARENT), or forked it into a joined one, reported it and exited
       reap(pid);
       if (!forked) throw new BunkerError("the container process did not start in its pid namespace", { errno: "ECHILD" });
       return { pid: forked, pty };

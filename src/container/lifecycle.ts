@@ -12,6 +12,7 @@ import { becomeMonitor } from "./monitor.ts";
 import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
+import { seccompAgent } from "./seccomp-agent.ts";
 import { writePidFile, claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
 import { processContext } from "./process.ts";
 import { withHome } from "./home.ts";
@@ -42,10 +43,18 @@ function mapsOf(spec: Spec): IdMaps | undefined {
   return { uid: l.uidMappings ?? [], gid: l.gidMappings ?? [] };
 }
 
-/** ops that join namespaces given by path, before anything else in the child */
+/**
+ * ops that join namespaces given by path, before anything else in the child
+ * (a user namespace by path is joined first of all, through the plan's
+ * joinUserns, so that the new namespaces belong to it); a joined pid namespace
+ * takes effect for children: a fork follows, whose process waits until create
+ * has recorded its pid
+ */
 function joinOps(spec: Spec): Op[] {
-  const types: Record<string, number> = { user: K.CLONE_NEWUSER, mount: K.CLONE_NEWNS, pid: K.CLONE_NEWPID, ipc: K.CLONE_NEWIPC, uts: K.CLONE_NEWUTS, network: K.CLONE_NEWNET, cgroup: K.CLONE_NEWCGROUP, time: K.CLONE_NEWTIME };
-  return (spec.linux?.namespaces ?? []).filter((n) => n.path).map((n) => ({ op: "setns" as const, path: n.path!, nstype: types[n.type]! }));
+  const types: Record<string, number> = { mount: K.CLONE_NEWNS, pid: K.CLONE_NEWPID, ipc: K.CLONE_NEWIPC, uts: K.CLONE_NEWUTS, network: K.CLONE_NEWNET, cgroup: K.CLONE_NEWCGROUP, time: K.CLONE_NEWTIME };
+  const ops: Op[] = (spec.linux?.namespaces ?? []).filter((n) => n.path && n.type !== "user").map((n) => ({ op: "setns" as const, path: n.path!, nstype: types[n.type]! }));
+  if (ops.some((o) => o.op === "setns" && o.nstype === K.CLONE_NEWPID)) ops.push({ op: "fork", waitGo: true });
+  return ops;
 }
 
 function statePayload(s: ContainerState, st: string) {
@@ -99,9 +108,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     const proc = spec.process!;
     const plan = buildPlan({ ...spec, process: { ...proc, env: withHome(proc.env ?? [], rootfs, proc.user?.uid ?? 0) } }, ctx);
     plan.ops.unshift(...joinOps(spec));
-    if (plan.ops.some((op) => op.op === "setns" && op.nstype === K.CLONE_NEWPID)) {
-      throw new BunkerError("config.json: linux.namespaces: joining an existing pid namespace is not supported by create", { errno: "EINVAL", fix: "remove the path of the pid namespace" });
-    }
+    plan.joinUserns = spec.linux?.namespaces?.find((n) => n.type === "user" && n.path)?.path;
     // prestart, createRuntime and createContainer all run here: the namespaces exist, nothing is mounted yet
     const hooksBeforeGo = (["prestart", "createRuntime", "createContainer"] as const).filter((k) => spec.hooks?.[k]?.length);
     // linux.resources and linux.cgroupsPath: applied, or an error saying why not (never silently ignored)
@@ -114,6 +121,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
       cgroup,
       untilReady: true,
       debug: o.debug,
+      seccompListener: seccompAgent(spec.linux?.seccomp, () => statePayload(state, "creating"), o.debug),
       // state.json before the child may run: a create killed after this leaves a container delete -f finds
       record: (childPid) => {
         state.pid = childPid;
@@ -194,6 +202,7 @@ function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
   const buf = Buffer.alloc(4096);
   const after: Buffer[] = [];
   let released = false;
+  let gone = false;
   for (;;) {
     let n = -1;
     try {
@@ -201,6 +210,7 @@ function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
     } catch (e) {
       if ((e as { code?: string }).code !== "EAGAIN") throw e;
     }
+    if (n <= 0 && gone) throw new BunkerError("the container process exited before start", { errno: "ESRCH", fix: `bunker delete ${id}` });
     if (n > 0) {
       after.push(Buffer.from(buf.subarray(released ? 0 : 1, n)));
       released = true;
@@ -208,8 +218,9 @@ function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
       continue;
     }
     if (n === 0 && released) break; // no writer left (before the child opens it, 0 means "not yet")
-    if (!released && !isAlive(state)) throw new BunkerError("the container process exited before start", { errno: "ESRCH", fix: `bunker delete ${id}` });
-    Bun.sleepSync(1);
+    // gone: but a quick program may have written its "0" and ended since the read above: read once more
+    if (!released && !isAlive(state)) gone = true;
+    else Bun.sleepSync(1);
   }
   const record = Buffer.concat(after);
   if (record.length >= 12) throw startHookError(hooks, record);
@@ -348,7 +359,12 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     becomeSubreaper();
     forwardSignals(); // queued from now on, delivered by the monitor
   }
-  const c = await launch({ cloneFlags: 0, ops }, { debug: o.debug, cgroup: state.cgroup ? { addProcess: (pid) => writeFileSync(`${state.cgroup}/cgroup.procs`, String(pid)) } : undefined });
+  const c = await launch({ cloneFlags: 0, ops }, {
+    debug: o.debug,
+    cgroup: state.cgroup ? { addProcess: (pid) => writeFileSync(`${state.cgroup}/cgroup.procs`, String(pid)) } : undefined,
+    // as runc: the exec'd process's own listener, with the container's state (the init's pid)
+    seccompListener: seccompAgent(state.seccomp, () => statePayload(state, st), o.debug),
+  });
   let pid = c.pid;
   if (c.forked) {
     supervise(c.pid, -1, false); // reap the intermediate: the process is now ours (subreaper) or our caller's

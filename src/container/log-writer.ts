@@ -58,9 +58,11 @@ export interface LogWriter {
 }
 
 /** Starts DIR's log writer (the state DIR exists) and records it; the first file is made first, so `logs` finds it at once. */
-export function startLogWriter(dir: string, opts: LogOptions): LogWriter {
+export function startLogWriter(dir: string, opts: LogOptions, removeWith?: string): LogWriter {
   writeFileSync(`${dir}/log`, "", { flag: "a", mode: 0o600 });
-  const { pid, fd } = spawnLogWriter([WRITER_NAME, "--log-writer", `--dir=${dir}`, `--max-size=${opts.maxSize}`, `--max-file=${opts.maxFile}`]);
+  // run -d --rm: once the container has ended, the writer becomes REMOVEWITH (bunker) __finish DIR
+  const rm = removeWith ? [`--rm-finish=${removeWith}`] : [];
+  const { pid, fd } = spawnLogWriter([WRITER_NAME, "--log-writer", `--dir=${dir}`, `--max-size=${opts.maxSize}`, `--max-file=${opts.maxFile}`, ...rm]);
   // it cannot outlive a bunker killed before this record exists: it ends when
   // bunker's end of the pipe closes, and no container holds one yet
   writeFileSync(`${dir}/log-writer`, `${pid} ${pidStartTime(pid) ?? ""}\n`, { mode: 0o600 });
@@ -93,8 +95,9 @@ export function runningLogWriter(dir: string): number | undefined {
  */
 export function endLogWriter(dir: string, timeoutMs = 2000): void {
   const pid = runningLogWriter(dir);
-  if (pid === undefined || waitPidExit(pid, timeoutMs)) return;
-  if (runningLogWriter(dir) !== pid) return;
+  if (pid === undefined) return;
+  // ended, or (run -d --rm) no longer the writer: waiting for DIR to go, which its remover does
+  for (const end = Date.now() + timeoutMs; Date.now() < end; Bun.sleepSync(5)) if (runningLogWriter(dir) !== pid) return;
   try {
     process.kill(pid, "SIGKILL");
   } catch {

@@ -346,6 +346,29 @@ async function loadOci(store: Store, src: Source, platform: Platform, pending: M
   return out;
 }
 
+/**
+ * containers/image's `dir` transport (`podman save --format docker-dir|oci-dir`,
+ * `skopeo copy … dir:D`): a registry manifest as manifest.json, a `version`
+ * file, each blob as a file named by its digest's hex.  One image, unnamed.
+ */
+function isDirTransport(src: Source): boolean {
+  const v = src.file("version");
+  return !!v && new TextDecoder().decode(readRef(v, "version")).startsWith("Directory Transport Version");
+}
+
+async function loadDirTransport(store: Store, src: Source, pending: Map<string, BlobRange>): Promise<Loaded[]> {
+  const mref = need(src, "manifest.json", "manifest.json");
+  const { index, manifest } = parseManifest(readRef(mref, "manifest.json"), "manifest.json");
+  if (index) throw new BunkerError("a dir-transport image with a manifest list is not supported", { errno: "EOPNOTSUPP", path: "manifest.json", fix: "save one platform's image (podman save --format docker-dir IMAGE)" });
+  // commit and commitLayer check each blob against its digest
+  const blob = (d: Descriptor) => need(src, digestHex(d.digest), `blob ${d.digest}`);
+  const cfgRef = blob(manifest.config);
+  parseImageConfig(readRef(cfgRef, digestHex(manifest.config.digest)), digestHex(manifest.config.digest));
+  await commit(store, cfgRef, manifest.config.digest);
+  for (const d of manifest.layers) await commitLayer(store, blob(d), d.digest, undefined, pending);
+  return [{ manifestDigest: await commit(store, mref), names: [] }];
+}
+
 /** Loads FILE (archive or layout dir) into STORE; unpacks the layers; returns what was loaded. */
 export async function loadArchive(store: Store, file: string, platform = hostPlatform()): Promise<Loaded[]> {
   let isDir: boolean;
@@ -361,7 +384,8 @@ export async function loadArchive(store: Store, file: string, platform = hostPla
   const pending = new Map<string, BlobRange>();
   try {
     const dockerManifest = src.file("manifest.json");
-    if (dockerManifest) loaded = await loadDocker(store, src, parseDockerManifest(readRef(dockerManifest, "manifest.json"), "manifest.json"), pending);
+    if (isDir && isDirTransport(src)) loaded = await loadDirTransport(store, src, pending);
+    else if (dockerManifest) loaded = await loadDocker(store, src, parseDockerManifest(readRef(dockerManifest, "manifest.json"), "manifest.json"), pending);
     else if (src.file("index.json")) loaded = await loadOci(store, src, platform, pending);
     else throw new BunkerError("not an image archive: neither manifest.json nor index.json found", { errno: "EINVAL", path: file, fix: "use a docker save, oci-archive or OCI layout" });
   } finally {

@@ -29,7 +29,11 @@
 //   skipped silently; a name unknown on every arch we know is skipped and
 //   reported in `unknownSyscalls` (the caller warns), or is an error with
 //   `failUnknown`.
-// - SCMP_ACT_NOTIFY (and listenerPath) is refused: there is no seccomp agent.
+// - SCMP_ACT_NOTIFY compiles to SECCOMP_RET_USER_NOTIF and the filter is
+//   loaded with SECCOMP_FILTER_FLAG_NEW_LISTENER: the listener fd goes to the
+//   agent at listenerPath (src/container/seccomp-agent.ts), as runc does.  A
+//   notify rule needs listenerPath; a listenerPath without one is ignored
+//   (runc, and the runtime-spec: "this value is ignored").
 import { BunkerError } from "../errors.ts";
 import type { Seccomp, SeccompSyscall } from "./spec.ts";
 
@@ -84,6 +88,14 @@ export const SECCOMP_FLAGS: Readonly<Record<string, number>> = {
   SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
 };
+
+/** the syscall c/shim.c op_seccomp hands the listener over with, which a notify rule cannot name */
+const HANDOVER_SYSCALL = "sendmsg";
+
+/** seccomp(2) returns a listener fd for the filter's SECCOMP_RET_USER_NOTIF (c/shim.c op_seccomp sends it to bunker) */
+export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
+/** with TSYNC and NEW_LISTENER: a thread that cannot sync is ESRCH, not its tid (which would be taken for the fd) */
+export const SECCOMP_FILTER_FLAG_TSYNC_ESRCH = 16;
 
 export type SyscallArch = "x86_64" | "x86" | "x32";
 
@@ -494,12 +506,6 @@ function emitArch(a: Asm, bySyscall: Map<number, Rule[]>, wide: boolean, default
 function actionValue(action: string, errnoRet: number | undefined, where: string): number {
   const base = SECCOMP_ACTIONS[action];
   if (base === undefined) throw new BunkerError(`${where}: unknown seccomp action ${JSON.stringify(action)}`, { errno: "EINVAL" });
-  if (action === "SCMP_ACT_NOTIFY") {
-    throw new BunkerError(`${where}: SCMP_ACT_NOTIFY is not supported (bunker has no seccomp agent)`, {
-      errno: "ENOTSUP",
-      fix: "use SCMP_ACT_ERRNO or SCMP_ACT_LOG, or run with runc/crun and a seccomp agent",
-    });
-  }
   if (ACTIONS_WITH_ERRNO.includes(action)) return (base | ((errnoRet ?? 1) & 0xffff)) >>> 0;
   return base;
 }
@@ -537,11 +543,23 @@ export function compileSeccomp(profile: Seccomp, opts: { failUnknown?: boolean }
   if (process.arch !== "x64") {
     throw new BunkerError(`linux.seccomp: filters are compiled for x86_64 only, not ${process.arch}`, { errno: "ENOTSUP" });
   }
-  if (profile.listenerPath) {
-    throw new BunkerError("linux.seccomp.listenerPath: seccomp notification is not supported (bunker has no seccomp agent)", {
-      errno: "ENOTSUP",
+  const notify = (profile.syscalls ?? []).some((e) => e.action === "SCMP_ACT_NOTIFY");
+  if (notify && !profile.listenerPath) {
+    throw new BunkerError("linux.seccomp.listenerPath: is required with SCMP_ACT_NOTIFY", {
+      errno: "EINVAL",
+      fix: "set listenerPath to the seccomp agent's unix socket",
     });
   }
+  // the shim hands the listener to bunker with sendmsg: notified, it would wait for an agent that
+  // cannot have the listener yet (runc refuses write, its own hand-over call, the same way)
+  (profile.syscalls ?? []).forEach((e, i) => {
+    if (e.action === "SCMP_ACT_NOTIFY" && e.names.includes(HANDOVER_SYSCALL)) {
+      throw new BunkerError(`linux.seccomp.syscalls[${i}]: SCMP_ACT_NOTIFY cannot be used for ${HANDOVER_SYSCALL} (bunker passes the listener on with it)`, {
+        errno: "EINVAL",
+        fix: `notify other syscalls, or give ${HANDOVER_SYSCALL} its own rule`,
+      });
+    }
+  });
   const defaultRet = actionValue(profile.defaultAction, profile.defaultErrnoRet, "linux.seccomp.defaultAction");
   const archList = profile.architectures ?? [];
   const arches: SyscallArch[] = ["x86_64"];
@@ -603,11 +621,14 @@ export function compileSeccomp(profile: Seccomp, opts: { failUnknown?: boolean }
   }
 
   let flags = 0;
-  for (const f of profile.flags ?? []) {
-    if (f === "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") {
-      throw new BunkerError(`linux.seccomp.flags: ${f} is not supported (it needs a seccomp agent)`, { errno: "ENOTSUP" });
-    }
-    flags |= SECCOMP_FLAGS[f] ?? 0;
+  for (const f of profile.flags ?? []) flags |= SECCOMP_FLAGS[f] ?? 0;
+  if (notify) {
+    flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    // the kernel refuses TSYNC with NEW_LISTENER unless a failed sync is ESRCH (libseccomp does the same)
+    if (flags & SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_TSYNC!) flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+  } else {
+    // how the listener waits: without a notify rule there is none, and the kernel refuses the flag alone
+    flags &= ~SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV!;
   }
   return { program: a.bytes(), flags, unknownSyscalls: [...unknown] };
 }

@@ -49,7 +49,8 @@ export type Op =
   /** PARENT: join the parent of the user namespace at PATH instead (NS_GET_PARENT) */
   | { op: "setns"; path: string; nstype: number; parent?: boolean }
   /** fork once more; the intermediate reports the pid and exits (after joining a pid namespace) */
-  | { op: "fork" }
+  /** waitGo: the forked process waits for a second "go" (create records its pid first) */
+  | { op: "fork"; waitGo?: boolean }
   /** the process gets SIGNAL when bunker dies (run, not create) */
   | { op: "pdeathsig"; signal: number }
   /** detached run: stdout/stderr append to LOG (host path), stdin is /dev/null */

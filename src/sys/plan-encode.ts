@@ -51,7 +51,7 @@ function fields(o: Op): { ints: (bigint | number)[]; strs: (string | Uint8Array)
     case "hook": return { ints: [o.index, o.timeout, o.args.length, o.env.length], strs: [o.path, o.stateBeforePid, o.stateAfterPid, ...o.args, ...o.env] };
     case "init":
     case "fifo-wait": return { ints: o.exe === undefined ? [] : [o.exe], strs: [] };
-    case "fork":
+    case "fork": return { ints: o.waitGo ? [1] : [], strs: [] };
     case "lo-up":
     case "nnp":
     case "nondumpable":

@@ -170,7 +170,7 @@ for (const as of USERS) {
       const deep = `{"args":${"[".repeat(2_000_000)}${"]".repeat(2_000_000)}}`;
       const proc = { user: { uid: 0, gid: 0 }, cwd: "/", args: ["true"] };
       const cases: [string, string, string][] = [
-        ["empty.json", "{}", "user: is required"],
+        ["empty.json", "{}", "args: is required"],
         ["args.json", JSON.stringify({ ...proc, args: "true" }), "args: must be an array"],
         ["cwd.json", JSON.stringify({ ...proc, cwd: 3 }), "cwd: must be a string"],
         ["nul.json", JSON.stringify({ ...proc, args: ["/bin/sh\u0000x"] }), "args[0]: must not contain a NUL character"],

@@ -132,7 +132,8 @@ for (const as of USERS) {
       const orphan = Number(readFileSync(join(out, "orphan"), "utf8"));
       const orphanStart = startTime(orphan);
       try {
-        expect(readFileSync(`/proc/${orphan}/cmdline`, "utf8")).toBe("sleep\u00001000\u0000");
+        // the shell's fork may not have exec'd sleep yet
+        expect(await until(() => readFileSync(`/proc/${orphan}/cmdline`, "utf8") === "sleep\u00001000\u0000")).toBe(true);
         for (let i = 0; i < 100 && JSON.parse((await b(["state", id])).stdout).status !== "stopped"; i++) await Bun.sleep(20);
         const r = await b(["kill", "--all", id, "9"]);
         expect(r.code).toBe(125);

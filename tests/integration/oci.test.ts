@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { USERS, asUserArgv, bunkerAs, bunkerBinary, runAs, runInPty, isRoot, subRange, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, chownTree, waitForFile, type As } from "../lib/index.ts";
+import { makeOciFixture, writeOciConfig, USERS, asUserArgv, bunkerAs, bunkerBinary, runAs, runInPty, isRoot, subRange, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, chownTree, waitForFile, type As } from "../lib/index.ts";
 
 const describeRoot = isRoot() ? describe : describe.skip;
 
@@ -24,31 +24,10 @@ for (const as of USERS) {
       return id;
     };
     /** writes config.json from `bunker spec`, with ARGS as the process */
-    async function config(args: string[], edit: (c: any) => void = () => {}) {
-      const f = join(bundle, "config.json");
-      if (existsSync(f)) removeTree(f);
-      const r = await b(["spec", "-b", bundle]);
-      expect(r.stderr).toBe("");
-      const c = JSON.parse(readFileSync(f, "utf8"));
-      c.process.terminal = false;
-      c.process.args = args;
-      c.mounts.push({ destination: "/out", type: "bind", source: out, options: ["rbind"] });
-      edit(c);
-      writeFileSync(f, JSON.stringify(c));
-      chownTree(f, ownerOf(as));
-    }
+    const config = (args: string[], edit: (c: any) => void = () => {}) => writeOciConfig(as, bundle, out, args, edit);
 
     beforeAll(() => {
-      base = makeTempDir("bunker-oci", ownerOf(as));
-      bundle = join(base, "bundle");
-      makeBusyboxRootfs(join(bundle, "rootfs"), ownerOf(as));
-      root = join(base, "state");
-      out = join(base, "out");
-      for (const d of [bundle, out]) {
-        require("node:fs").mkdirSync(d, { recursive: true });
-        chownTree(d, ownerOf(as));
-      }
-      chmodSync(out, 0o777);
+      ({ base, bundle, root, out } = makeOciFixture(as, "bunker-oci"));
     });
     afterAll(async () => {
       for (const id of ids) await b(["delete", "--force", id]);
@@ -313,6 +292,30 @@ for (const as of USERS) {
       } finally {
         writeFileSync(passwd, saved);
       }
+    });
+
+    test("joining another container's pid namespace by path (and, rootless, its user namespace): it sees that container's PID 1", async () => {
+      await config(["sleep", "30"]);
+      const a = newId();
+      const ra = await detached(["run", "-d", "-b", bundle, a]);
+      expect(ra.code, ra.stderr).toBe(0);
+      const apid = JSON.parse((await b(["state", a])).stdout).pid as number;
+      await config(["sh", "-c", "echo $$ $(cat /proc/1/cmdline | tr '\\0' ' ') > /out/joined"], (c) => {
+        c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "pid" ? { type: "pid", path: `/proc/${apid}/ns/pid` } : n));
+        if (as === "user") {
+          // the pid namespace belongs to a's user namespace: join that too (its maps are a's)
+          c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "user" ? { type: "user", path: `/proc/${apid}/ns/user` } : n));
+          delete c.linux.uidMappings;
+          delete c.linux.gidMappings;
+        }
+      });
+      const r = await b(["run", "-b", bundle, newId()]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const [pid, ...cmd] = readFileSync(join(out, "joined"), "utf8").trim().split(" ");
+      expect(Number(pid)).toBeGreaterThan(1);
+      expect(cmd.join(" ")).toBe("sleep 30");
+      expect((await b(["delete", "--force", a])).code).toBe(0);
     });
 
     test("exec --process with a process.json; -e, --cwd", async () => {

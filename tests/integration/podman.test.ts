@@ -56,6 +56,20 @@ d("podman with bunker as its runtime (rootless)", () => {
     expect(r.code).toBe(0);
   });
 
+  test("bunker load -i of podman's docker-dir (the dir transport), then bunker runs it", async () => {
+    const dir = join(base, "docker-dir");
+    const sv = await pm(["save", "--format", "docker-dir", "-o", dir, "localhost/bb:latest"]);
+    expect(sv.code, sv.stderr).toBe(0);
+    const store = join(base, "bunker-store");
+    const b = (args: string[]) => runAs(as, asUserArgv(as, [bunkerBinary(), "--data-root", store, ...args]), { cwd: base });
+    const ld = await b(["load", "-i", dir]);
+    expect(ld.stderr).toBe("");
+    const id = /^Loaded image ID: sha256:([0-9a-f]{64})$/m.exec(ld.stdout)?.[1];
+    expect(id).toBeDefined();
+    const r = await b(["run", "--rm", id!.slice(0, 12), "echo", "from the docker-dir"]);
+    expect(r).toMatchObject({ code: 0, stdout: "from the docker-dir\n", stderr: "" });
+  });
+
   test("a failing command's exit status comes back", async () => {
     expect((await pm(["run", "--rm", "localhost/bb:latest", "sh", "-c", "exit 3"])).code).toBe(3);
   });
