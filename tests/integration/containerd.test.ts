@@ -17,7 +17,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bunkerBinary, isRoot, makeTempDir, removeTree, runAs } from "../lib/index.ts";
 import { busyboxArchive } from "../lib/image-builder.ts";
-import { cgroupDirs } from "../lib/cgroup-guard.ts";
+import { cgroupDirs, noCgroupsPreamble } from "../lib/cgroup-guard.ts";
 
 const missing = ["containerd", "ctr", "containerd-shim-runc-v2", "unshare"].filter((b) => Bun.which(b) === null);
 const skipReason = !isRoot() ? "not root (containerd runs as root)" : missing.length ? `not installed: ${missing.join(", ")} (apt-get install -y containerd)` : undefined;
@@ -67,9 +67,7 @@ d("containerd (ctr, runc v2 shim) with bunker as the runc binary (root only)", (
     const start = join(base, "start.sh");
     writeFileSync(
       start,
-      `#!/bin/sh\n# in a private mount namespace: take the cgroup trees away (here only), refuse if any is left\n` +
-        `umount -R /sys/fs/cgroup 2>/dev/null\n` +
-        `if grep -qE ' - cgroup2? ' /proc/self/mountinfo; then echo "a cgroup file system is still mounted: not starting containerd" >&2; exit 99; fi\n` +
+      noCgroupsPreamble("containerd") +
         `exec containerd --config ${config}\n`,
     );
     writeFileSync(join(base, "image.tar"), busyboxArchive(IMAGE, ["sh", "echo", "cat", "sleep", "hostname", "id", "ls", "true"]));

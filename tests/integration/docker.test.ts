@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from
 import { join } from "node:path";
 import { bunkerBinary, isRoot, makeTempDir, removeTree, runAs, runInPty, type RunResult } from "../lib/index.ts";
 import { busyboxArchive } from "../lib/image-builder.ts";
-import { cgroupDirs } from "../lib/cgroup-guard.ts";
+import { cgroupDirs, noCgroupsPreamble } from "../lib/cgroup-guard.ts";
 
 // Debian's CLI (20.10, as the daemon), not another docker on PATH
 const DOCKER = existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
@@ -75,9 +75,7 @@ d("dockerd + docker CLI + docker-compose with bunker as a runtime (root only)", 
     const start = join(base, "start.sh");
     writeFileSync(
       start,
-      `#!/bin/sh\n# in a private mount namespace: take the cgroup trees away (here only), refuse if any is left\n` +
-        `umount -R /sys/fs/cgroup 2>/dev/null\n` +
-        `if grep -qE ' - cgroup2? ' /proc/self/mountinfo; then echo "a cgroup file system is still mounted: not starting dockerd" >&2; exit 99; fi\n` +
+      noCgroupsPreamble("dockerd") +
         `# the user namespace's map is written from outside (the test, as root); wait for it, then lo up, /proc of the new pid namespace\n` +
         `exec unshare --user --mount --propagation private --pid --net --fork --kill-child sh -c '` +
         `while ! grep -q . /proc/self/uid_map; do sleep 0.02; done; ip link set lo up && mount -t proc proc /proc && exec docker-init -- ${dockerd}'\n`,

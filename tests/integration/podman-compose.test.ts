@@ -5,9 +5,10 @@
 // logs, ps, down.  Rootless by nature (root podman on this host would write
 // cgroup v1 directories of its own): run as the test user.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { asUserArgv, bunkerBinary, chownTree, isRoot, makeTempDir, ownerOf, removeTree, runAs } from "../lib/index.ts";
+import { endPodman, podmanWrapper } from "../lib/podman.ts";
+import { asUserArgv, chownTree, isRoot, makeTempDir, ownerOf, removeTree, runAs } from "../lib/index.ts";
 import { busyboxArchive } from "../lib/image-builder.ts";
 import { cgroupDirs } from "../lib/cgroup-guard.ts";
 
@@ -33,17 +34,8 @@ d("podman-compose with podman --runtime bunker (rootless)", () => {
   beforeAll(async () => {
     cgroupsBefore = cgroupDirs();
     base = makeTempDir("bunker-pcompose", ownerOf(as));
-    const conf = join(base, "containers.conf");
-    // podman 4.3 spells the list runtime_supports_nocgroup (no s); later versions add the s
-    writeFileSync(conf, `[engine]\nruntime_supports_nocgroup = ["bunker"]\nruntime_supports_nocgroups = ["bunker"]\nruntime_supports_json = ["bunker"]\n\n[engine.runtimes]\nbunker = ["${bunkerBinary()}"]\n`);
     // podman-compose runs `podman ARGS`: a wrapper with the private roots and bunker
-    podman = join(base, "podman.sh");
-    writeFileSync(
-      podman,
-      `#!/bin/sh\nexport CONTAINERS_CONF=${conf} HOME=${base}/home XDG_RUNTIME_DIR=${base}/xdg\nmkdir -p $HOME $XDG_RUNTIME_DIR\nchmod 700 $XDG_RUNTIME_DIR\n` +
-        `exec podman --root ${base}/storage --runroot ${base}/run --storage-driver vfs --cgroup-manager cgroupfs --events-backend file --runtime bunker "$@"\n`,
-    );
-    chmodSync(podman, 0o755);
+    podman = podmanWrapper(base);
     writeFileSync(join(base, "image.tar"), busyboxArchive(IMAGE, ["sh", "echo", "cat", "sleep", "mkdir", "httpd", "wget", "ls", "id"]));
     mkdirSync(join(base, "proj"));
     // the project's default network (podman-compose 1.0.3 puts every service on
@@ -79,13 +71,7 @@ d("podman-compose with podman --runtime bunker (rootless)", () => {
 
   afterAll(async () => {
     await compose(["down", "-v"]);
-    await pm(["rm", "-af", "-t", "0"]);
-    // vfs layers carry files owned by subordinate ids: remove them from inside podman's user namespace
-    await run([podman, "unshare", "rm", "-rf", `${base}/storage`, `${base}/run`]);
-    // rootless podman keeps a pause process (catatonit) holding its user namespace: end it by its pid file
-    try {
-      process.kill(Number(readFileSync(`${base}/xdg/libpod/tmp/pause.pid`, "utf8").trim()), "SIGKILL");
-    } catch {}
+    await endPodman(as, podman, base);
     removeTree(base);
   }, 60_000);
 
