@@ -133,13 +133,16 @@ d("dockerd + docker CLI + docker-compose with bunker as a runtime (root only)", 
     expect(r.stdout).toBe("hi from docker\n");
   });
 
-  test("a failing command's exit status comes back; a missing one is 127", async () => {
+  test("a failing command's exit status comes back; a missing one fails create (127, the container never started)", async () => {
     const r = await docker(["run", "--rm", ...RT, IMAGE, "sh", "-c", "echo failing >&2; exit 7"]);
     expect(r.stderr).toContain("failing\n");
     expect(r.code).toBe(7);
-    const nf = await docker(["run", "--rm", ...RT, IMAGE, "no-such-command"]);
-    expect(nf.stderr).toContain("no-such-command");
+    // found missing at create, as runc does: the container never starts
+    const nf = await docker(["run", "--name", "nf", ...RT, IMAGE, "no-such-command"]);
+    expect(nf.stderr).toContain('OCI runtime create failed: exec "no-such-command": executable file not found in $PATH');
     expect(nf.code).toBe(127);
+    expect((await docker(["inspect", "--format", "{{.State.Status}}", "nf"])).stdout).toBe("created\n");
+    expect((await docker(["rm", "nf"])).code).toBe(0);
   });
 
   test("-u 1000: the process runs as that user, HOME from the image's passwd", async () => {
