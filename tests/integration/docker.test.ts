@@ -167,6 +167,20 @@ d("dockerd + docker CLI + docker-compose with bunker as a runtime (root only)", 
     expect(r.code).toBe(5);
   });
 
+  test("exec -it: a pty of its own in a running container, typed input, exit status", async () => {
+    const run = await docker(["run", "-d", "--name", "x1", ...RT, IMAGE, "sleep", "300"]);
+    expect(run.code, why(run)).toBe(0);
+    try {
+      const r = await runInPty("root", [DOCKER, "-H", `unix://${sock}`, "exec", "-it", "x1", "sh", "-c", "tty; read l; echo got $l; exit 3"], { input: "typed\n", timeoutMs: 60_000 });
+      const out = r.stdout.replace(/\r/g, "");
+      expect(out).toMatch(/^\/dev\/pts\/\d+\n/m);
+      expect(out).toContain("got typed\n");
+      expect(r.code).toBe(3);
+    } finally {
+      await docker(["rm", "-f", "x1"]);
+    }
+  });
+
   test("run -d, logs, exec (root and -u 1000), stop, rm; bunker's state follows", async () => {
     const run = await docker(["run", "-d", "--name", "d1", ...RT, IMAGE, "sh", "-c", "echo logged; trap 'echo bye; exit 0' TERM; while :; do sleep 0.1; done"]);
     expect(run.code, why(run)).toBe(0);
