@@ -663,10 +663,36 @@ static void fifo_wait_here(struct child *c) {
  * then sees a sealed memfd as PID 1's exe, never bunker's executable
  * (CVE-2019-5736), and may look into it (it is dumpable again, as the
  * program will be), which a rootless exec needs to join its namespaces. */
+/* the EXEC op's command can be found now (as runc's LookPath before the
+ * fifo): a missing one fails create, reported as that op's error */
+static void check_exec(struct child *c) {
+  struct plan_iter it = plan_begin(c);
+  struct op op;
+  while (plan_next(&it, &op)) {
+    if (op.code != BK_OP_EXEC) continue;
+    uint32_t argc = (uint32_t)op_int(&op, 0), envc = (uint32_t)op_int(&op, 1);
+    if (argc > MAX_ARGS || envc > MAX_ARGS) return; /* op_exec reports it */
+    char *envp[MAX_ARGS + 1];
+    const uint8_t *p = op.s;
+    const char *file, *arg;
+    p = str_next(p, &file, NULL);
+    for (uint32_t k = 0; k < argc; k++) p = str_next(p, &arg, NULL);
+    for (uint32_t k = 0; k < envc; k++) p = str_next(p, (const char **)&envp[k], NULL);
+    envp[envc] = NULL;
+    int err = bk_exec_lookup(file, envp);
+    if (err) {
+      c->op_index = it.index;
+      fail(c, err, 0, (err == ENOENT || err == ENOTDIR) ? 127 : 126);
+    }
+    return;
+  }
+}
+
 static void op_fifo_wait(struct child *c, const struct op *op) {
   /* the open for writing comes after "ready", when create has gone: whether
    * this user may make it is checked now, while the error can still be told */
   if (syscall(SYS_faccessat2, c->fifofd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 && errno != ENOSYS) fail(c, errno, 0, 125);
+  check_exec(c);
   send_msg(c->sock, BK_MSG_READY, c->op_index, 0, 0);
   if (op->nint > 0 && c->initfd >= 0) {
     c->fifo_deferred = 1;

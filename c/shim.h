@@ -121,6 +121,7 @@ int bk_exec_monitor(const uint8_t *image, uint32_t image_len, const char *args, 
 int bk_read_msg(int sock, int32_t *out);
 int bk_supervise(int pid, int pty, int flags, int32_t *out);
 int bk_exec_path(const char *file, char *const argv[], char *const envp[]);
+int bk_exec_lookup(const char *file, char *const envp[]);
 int bk_errno(void);
 int bk_flock(int fd, int op);
 int bk_stat_dirs(const char *buf, uint32_t len, uint32_t *out);

@@ -16,6 +16,7 @@ import { seccompAgent } from "./seccomp-agent.ts";
 import { writePidFile, claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound, statePayload } from "./state.ts";
 import { processContext } from "./process.ts";
 import { withHome } from "./home.ts";
+import { inUserNamespace } from "./paths.ts";
 import { runHooks, startHookError } from "../oci/hooks.ts";
 import { endLogWriter } from "./log-writer.ts";
 import { createCgroup, openCgroup, type ContainerCgroup } from "../cgroup/index.ts";
@@ -96,6 +97,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
       execFifo: fifo,
       preserveFds: o.preserveFds,
       noPivot: o.noPivot,
+      inUserNamespace: inUserNamespace(),
       startContainer: startHooks?.length ? { hooks: startHooks, state: statePayload(state, "created") } : undefined,
     };
     // HOME from the container's passwd when the config sets none, for this process only (runc): an

@@ -48,6 +48,19 @@ for (const as of USERS) {
       expect(r.stderr).toMatch(/^bunker: spec: config.json already exists: EEXIST \(File exists\) \[.*config.json\] — remove it first\n$/);
     });
 
+    test("create of a command that is not there fails at create (as runc's LookPath before the fifo), and leaves no container", async () => {
+      await config(["no-such-command", "x"]);
+      const id = newId();
+      const c = await detached(["create", id]);
+      expect(c.stderr).toBe('bunker: exec "no-such-command": executable file not found in $PATH: ENOENT (No such file or directory) [no-such-command] — check the command and the image\'s PATH\n');
+      expect(c.code).toBe(127);
+      expect((await b(["state", id])).stderr).toContain("does not exist");
+      await config(["/bin/no-such-command"]);
+      const abs = await detached(["create", newId()]);
+      expect(abs.stderr).toContain('exec "/bin/no-such-command": executable file not found: ENOENT');
+      expect(abs.code).toBe(127);
+    });
+
     test("create -> created, start -> running, kill -> stopped, delete -> gone", async () => {
       await config(["sh", "-c", "echo $$ > /out/pid; trap 'echo term > /out/sig; exit 0' TERM; while :; do sleep 0.05; done"]);
       const id = newId();
