@@ -40,10 +40,18 @@ else
 	$(CC) $(CFLAGS) $(MONITOR_LDFLAGS) -o $@ c/monitor.c c/supervise.c c/logwriter.c
 endif
 
-# the second entry point is the layer decompression thread (src/image/inflate.ts)
-dist/bunker: build/libbunker.so build/bunker-monitor $(SRC) package.json | $(BUN)
+# the second entry point is the layer decompression thread (src/image/inflate.ts).
+# No autoloading at run time: by default a compiled Bun program reads .env and
+# bunfig.toml from its working directory (a bunfig.toml's preload runs code in
+# bunker, as root too) and scans the directories to find them (~1 ms per start).
+# The JIT starts reluctant (tier-up thresholds x16): start-up code runs once and
+# compiling it cost more than it saved; long work calls normalJit() (src/jit.ts)
+BUN_FLAGS := --compile --splitting --format=esm --bytecode --minify --sourcemap=none \
+  --no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json \
+  --compile-jit-policy=16
+dist/bunker: build/libbunker.so build/bunker-monitor $(SRC) package.json Makefile | $(BUN)
 	@mkdir -p dist
-	$(BUN) build --compile --splitting --format=esm --bytecode --minify --sourcemap=none src/main.ts src/image/inflate-worker.ts --outfile $@
+	$(BUN) build $(BUN_FLAGS) src/main.ts src/image/inflate-worker.ts --outfile $@
 
 # README's first command: install what is missing, build, run a sandbox of the host.
 demo:
@@ -82,9 +90,14 @@ stress: all
 	BUNKER_KILL_LOOP=$(STRESS_COUNT) $(if $(STRESS_SEED),BUNKER_KILL_SEED=$(STRESS_SEED)) \
 	  $(BUN) test --timeout 600000 tests/integration/kill-safe.test.ts -t 'start-up'
 
+# the start-up timer of make bench (posix_spawn + wait4, interleaved; tests/bench/spawnbench.c)
+build/spawnbench: tests/bench/spawnbench.c
+	@mkdir -p build
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lm
+
 # side-by-side ratios (not a test); BENCH_VM=1 adds cgroup set-up cost measured in the VM
-bench: all
-	bash tests/bench/run.sh
+bench: all build/spawnbench
+	BUN_FLAGS="$(BUN_FLAGS)" bash tests/bench/run.sh
 	@[ "$${BENCH_VM:-0}" = 0 ] || bash tests/vm/run.sh --bench
 
 clean:

@@ -579,17 +579,6 @@ static void op_caps(struct child *c, const struct op *op) {
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail(c, errno, 102, 125);
 }
 
-static void op_seccomp(struct child *c, const struct op *op) {
-  uint32_t len;
-  const char *prog = op_str(op, 0, &len);
-  /* the string record is 8-byte aligned + 4: copy to an aligned stack buffer */
-  struct sock_filter filt[4096]; /* on the child's own stack: no static, the memory is shared (CLONE_VM) */
-  if (len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > 4096) fail(c, EINVAL, 1, 125);
-  memcpy(filt, prog, len);
-  struct sock_fprog fp = {(unsigned short)(len / sizeof(struct sock_filter)), filt};
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)op_int(op, 0), &fp) < 0) fail(c, errno, 2, 125);
-}
-
 /* one message carrying FD (SCM_RIGHTS); async-signal-safe */
 static ssize_t send_with_fd(int sock, void *data, size_t len, int fd) {
   struct iovec iov = {data, len};
@@ -607,6 +596,30 @@ static ssize_t send_with_fd(int sock, void *data, size_t len, int fd) {
   cm->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(cm), &fd, sizeof(int));
   return sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
+static void wait_for_go(struct child *c);
+
+static void op_seccomp(struct child *c, const struct op *op) {
+  uint32_t len;
+  const char *prog = op_str(op, 0, &len);
+  /* the string record is 8-byte aligned + 4: copy to an aligned stack buffer */
+  struct sock_filter filt[4096]; /* on the child's own stack: no static, the memory is shared (CLONE_VM) */
+  if (len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > 4096) fail(c, EINVAL, 1, 125);
+  memcpy(filt, prog, len);
+  struct sock_fprog fp = {(unsigned short)(len / sizeof(struct sock_filter)), filt};
+  unsigned flags = (unsigned)op_int(op, 0);
+  long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fp);
+  if (listener < 0) fail(c, errno, 2, 125);
+  if (!(flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)) return;
+  /* SCMP_ACT_NOTIFY: the listener goes to bunker, which hands it with the
+   * state to the agent at listenerPath; we go on at its "go", so a notified
+   * syscall of ours or the program's finds the agent listening (until then
+   * bunker holds the fd, and such a syscall would only wait) */
+  int32_t msg[4] = {BK_MSG_SECCOMP, 0, 0, 0};
+  if (send_with_fd(c->sock, msg, sizeof msg, (int)listener) < 0) fail(c, errno, 3, 125);
+  close((int)listener);
+  wait_for_go(c);
 }
 
 static void op_pty(struct child *c, const struct op *op) {
@@ -650,10 +663,36 @@ static void fifo_wait_here(struct child *c) {
  * then sees a sealed memfd as PID 1's exe, never bunker's executable
  * (CVE-2019-5736), and may look into it (it is dumpable again, as the
  * program will be), which a rootless exec needs to join its namespaces. */
+/* the EXEC op's command can be found now (as runc's LookPath before the
+ * fifo): a missing one fails create, reported as that op's error */
+static void check_exec(struct child *c) {
+  struct plan_iter it = plan_begin(c);
+  struct op op;
+  while (plan_next(&it, &op)) {
+    if (op.code != BK_OP_EXEC) continue;
+    uint32_t argc = (uint32_t)op_int(&op, 0), envc = (uint32_t)op_int(&op, 1);
+    if (argc > MAX_ARGS || envc > MAX_ARGS) return; /* op_exec reports it */
+    char *envp[MAX_ARGS + 1];
+    const uint8_t *p = op.s;
+    const char *file, *arg;
+    p = str_next(p, &file, NULL);
+    for (uint32_t k = 0; k < argc; k++) p = str_next(p, &arg, NULL);
+    for (uint32_t k = 0; k < envc; k++) p = str_next(p, (const char **)&envp[k], NULL);
+    envp[envc] = NULL;
+    int err = bk_exec_lookup(file, envp);
+    if (err) {
+      c->op_index = it.index;
+      fail(c, err, 0, (err == ENOENT || err == ENOTDIR) ? 127 : 126);
+    }
+    return;
+  }
+}
+
 static void op_fifo_wait(struct child *c, const struct op *op) {
   /* the open for writing comes after "ready", when create has gone: whether
    * this user may make it is checked now, while the error can still be told */
   if (syscall(SYS_faccessat2, c->fifofd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 && errno != ENOSYS) fail(c, errno, 0, 125);
+  check_exec(c);
   send_msg(c->sock, BK_MSG_READY, c->op_index, 0, 0);
   if (op->nint > 0 && c->initfd >= 0) {
     c->fifo_deferred = 1;
@@ -1691,8 +1730,10 @@ int bk_reap(int pid) {
 
 int bk_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0; }
 
-/* OCI --console-socket: send the pty master to the caller (conmon) */
-int bk_send_fd(const char *socket_path, int fd) {
+/* connects to the unix socket SOCKET_PATH and sends DATA (LEN bytes) with FD
+ * (SCM_RIGHTS) on the first sendmsg, the rest after it; one connection per
+ * call.  Returns 0 or -errno. */
+int bk_send_fd_with(const char *socket_path, int fd, const uint8_t *data, uint32_t len) {
   struct sockaddr_un addr;
   memset(&addr, 0, sizeof addr);
   addr.sun_family = AF_UNIX;
@@ -1705,10 +1746,21 @@ int bk_send_fd(const char *socket_path, int fd) {
     close(s);
     return -e;
   }
-  char name[] = "/dev/ptmx";
-  int r = send_with_fd(s, name, sizeof name - 1, fd) < 0 ? -errno : 0;
+  uint32_t off = 0;
+  ssize_t n;
+  do n = send_with_fd(s, (void *)data, len, fd); while (n < 0 && errno == EINTR);
+  while (n >= 0 && (off += (uint32_t)n) < len) {
+    do n = send(s, data + off, len - off, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+  }
+  int r = n < 0 ? -errno : 0;
   close(s);
   return r;
+}
+
+/* OCI --console-socket: send the pty master to the caller (conmon) */
+int bk_send_fd(const char *socket_path, int fd) {
+  static const char name[] = "/dev/ptmx";
+  return bk_send_fd_with(socket_path, fd, (const uint8_t *)name, sizeof name - 1);
 }
 
 /* waits up to TIMEOUT_MS (-1: forever) for PID (not necessarily our child) to

@@ -40,7 +40,7 @@ enum bk_op {
   BK_OP_USER = 13,      /* i: uid, gid, groups... */
   BK_OP_CAPS = 14,      /* i: bounding, effective, permitted, inheritable, ambient (bit masks) */
   BK_OP_NNP = 15,
-  BK_OP_SECCOMP = 16,   /* s: sock_filter array; i: flags */
+  BK_OP_SECCOMP = 16,   /* s: sock_filter array; i: flags (with SECCOMP_FILTER_FLAG_NEW_LISTENER: BK_MSG_SECCOMP) */
   BK_OP_PTY = 17,       /* i: rows, cols */
   BK_OP_SETSID = 18,
   BK_OP_FIFO_OPEN = 19, /* s: path (host path of exec.fifo, opened O_PATH) */
@@ -108,6 +108,8 @@ enum bk_op {
 #define BK_MSG_PTY 'P'   /* the pty master comes with SCM_RIGHTS */
 #define BK_MSG_READY 'R' /* create: set up, now waiting on exec.fifo */
 #define BK_MSG_PID 'K'   /* a = the pid (in bunker's pid namespace) of the forked process */
+#define BK_MSG_SECCOMP 'S' /* the seccomp listener (SCM_RIGHTS) of a filter with SCMP_ACT_NOTIFY; the
+                             child waits for a "go" once bunker has passed it to the agent */
 
 int bk_spawn(const uint8_t *plan, uint32_t len, int32_t *out);
 int bk_send_go(int sock, int pid);
@@ -119,6 +121,7 @@ int bk_exec_monitor(const uint8_t *image, uint32_t image_len, const char *args, 
 int bk_read_msg(int sock, int32_t *out);
 int bk_supervise(int pid, int pty, int flags, int32_t *out);
 int bk_exec_path(const char *file, char *const argv[], char *const envp[]);
+int bk_exec_lookup(const char *file, char *const envp[]);
 int bk_errno(void);
 int bk_flock(int fd, int op);
 int bk_stat_dirs(const char *buf, uint32_t len, uint32_t *out);
@@ -126,6 +129,7 @@ int bk_open_ns(const char *path, const char *ino);
 int bk_close(int fd);
 int bk_mkfifo(const char *path, int mode);
 int bk_send_fd(const char *socket_path, int fd);
+int bk_send_fd_with(const char *socket_path, int fd, const uint8_t *data, uint32_t len);
 int bk_subreaper(void);
 int bk_pidfd_wait(int pid, int timeout_ms, int32_t *out);
 int bk_spawn_log_writer(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int32_t *out);

@@ -4,6 +4,10 @@ import { closeSync, openSync } from "node:fs";
 import { BunkerError } from "./errors.ts";
 import type { Command, GlobalOptions } from "./cli/global.ts";
 import { reportError } from "./cli/report.ts";
+import { mark } from "./timing.ts";
+import { normalJit } from "./jit.ts";
+
+mark("main");
 
 const VERSION = "0.1.0";
 
@@ -41,6 +45,9 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   __finish: () => import("./cli/finish.ts"),
 };
 
+/** the image store's commands: long loops, the normal JIT (src/jit.ts) */
+const LONG_WORK = new Set(["pull", "load", "save", "images", "rmi", "image"]);
+
 const USAGE = `usage: bunker [--debug] [--root DIR] COMMAND [ARGS...]
 
 commands:
@@ -74,7 +81,8 @@ commands:
   image     image subcommands (ls, rm, inspect, tag, load, save, pull, prune)
   version   print the version
 
-global options: --debug, --root DIR (containers' state), --data-root DIR (image store),
+global options: --debug (notes; run ends them with the time of each start-up step),
+  --root DIR (containers' state), --data-root DIR (image store),
   --storage-driver overlay|copy (how run IMAGE makes the root; default: overlay when the
   kernel allows it in a user namespace, else copy; also $BUNKER_STORAGE_DRIVER),
   --cgroup-manager cgroupfs|systemd|disabled
@@ -127,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = commands[cmd];
   if (!load) throw new BunkerError(`unknown command "${cmd}"`, { errno: "EINVAL", fix: "run 'bunker --help' for the list" });
+  if (LONG_WORK.has(cmd)) normalJit();
   return (await load()).default(argv.slice(i + 1), g);
 }
 

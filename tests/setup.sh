@@ -21,7 +21,8 @@ fi
 # Debian packages: build tools (musl-tools: the small static monitor), the rootfs source for tests (busybox-static),
 # the rootless helpers (uidmap, slirp4netns, passt), the benchmark peers
 # (bubblewrap, crun, runc, umoci), the VM suite (qemu, a kernel), OCI clients
-# (podman, conmon, skopeo, docker-registry, containerd) and small tools the tests use
+# (podman, conmon, skopeo, docker-registry, containerd, docker.io, docker-compose,
+# podman-compose and CNI's dnsname for its service names) and small tools the tests use
 # (xfsprogs: a reflink filesystem for the copy storage driver).
 PACKAGES=(
   build-essential gcc make musl-tools busybox-static uidmap bubblewrap crun runc umoci
@@ -29,7 +30,7 @@ PACKAGES=(
   qemu-system-x86 linux-image-amd64 libseccomp-dev
   podman conmon catatonit fuse-overlayfs containernetworking-plugins
   docker-registry skopeo apache2-utils ca-certificates git dbus-daemon strace xfsprogs e2fsprogs
-  containerd
+  containerd docker.io docker-compose podman-compose golang-github-containernetworking-plugin-dnsname
 )
 command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 
@@ -50,7 +51,16 @@ for p in "${missing[@]}"; do
   fi
 done
 echo "== apt-get install ${available[*]}"
-apt-get install -y -q --no-install-recommends "${available[@]}" </dev/null
+# no service starts during the install (docker.io would start the host's own
+# dockerd, which writes cgroup directories): a policy-rc.d that refuses, for
+# the install only, unless the machine has one already
+policy=/usr/sbin/policy-rc.d
+own_policy=
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
+fi
+apt-get install -y -q --no-install-recommends "${available[@]}" </dev/null || { [ -z "$own_policy" ] || rm -f "$policy"; exit 1; }
+[ -z "$own_policy" ] || rm -f "$policy"
 fi
 
 echo "== npm install"

@@ -2,7 +2,7 @@
 import type { GlobalOptions } from "./global.ts";
 import { OCI_VERSION } from "../oci/spec.ts";
 import { CAPABILITIES } from "../oci/caps.ts";
-import { SECCOMP_ACTIONS } from "../oci/seccomp.ts";
+import { SECCOMP_ACTIONS, SECCOMP_FLAGS } from "../oci/seccomp.ts";
 import { MOUNT_OPTION_NAMES } from "../plan/mount-options.ts";
 
 export default async function (_argv: string[], _g: GlobalOptions): Promise<number> {
@@ -17,11 +17,11 @@ export default async function (_argv: string[], _g: GlobalOptions): Promise<numb
       cgroup: { v1: false, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: {
         enabled: true,
-        actions: Object.keys(SECCOMP_ACTIONS).filter((a) => a !== "SCMP_ACT_NOTIFY"),
+        actions: Object.keys(SECCOMP_ACTIONS),
         operators: ["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"],
         archs: ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"],
-        knownFlags: ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
-        supportedFlags: ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+        knownFlags: Object.keys(SECCOMP_FLAGS),
+        supportedFlags: Object.keys(SECCOMP_FLAGS),
       },
       apparmor: { enabled: false },
       selinux: { enabled: false },

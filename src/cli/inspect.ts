@@ -4,9 +4,8 @@ import { BunkerError } from "../errors.ts";
 import { chainIds } from "../image/digest.ts";
 import { shortName } from "../image/reference.ts";
 import { Store } from "../image/store.ts";
-import { containerStatus } from "../container/lifecycle.ts";
 import { stateRoot } from "../container/paths.ts";
-import type { ContainerState } from "../container/state.ts";
+import { containerStatus, type ContainerState } from "../container/state.ts";
 import { flag, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 

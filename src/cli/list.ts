@@ -1,9 +1,8 @@
 // bunker list [-f table|json] [-q]
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { containerStatus } from "../container/lifecycle.ts";
 import { stateRoot } from "../container/paths.ts";
-import { listIds } from "../container/state.ts";
+import { containerStatus, listIds } from "../container/state.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [{ names: ["format", "f"], value: true }, { names: ["quiet", "q"] }], "list", false);

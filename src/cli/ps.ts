@@ -1,9 +1,9 @@
 // bunker ps [-f table|json] ID [PS_ARGS...]
 import { flag, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { containerPids, containerStatus } from "../container/lifecycle.ts";
+import { containerPids } from "../container/lifecycle.ts";
 import { stateRoot } from "../container/paths.ts";
-import { checkId, listIds, notFound } from "../container/state.ts";
+import { checkId, containerStatus, listIds, notFound } from "../container/state.ts";
 import { readFileSync } from "node:fs";
 import { flagBool } from "./args.ts";
 import { BunkerError } from "../errors.ts";

@@ -8,6 +8,7 @@ import { autoMaps, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SU
 import { sharedUserns, sharedUsernsEnabled } from "../container/userns.ts";
 import { pidStartTime, writeState } from "../container/state.ts";
 import { launch } from "../container/launch.ts";
+import { seccompAgent } from "../container/seccomp-agent.ts";
 import { stateRoot } from "../container/paths.ts";
 import { recordImageUse } from "../container/image-use.ts";
 import { removeOwnedTree } from "../container/cleanup.ts";
@@ -28,6 +29,8 @@ import type { DriverChoice } from "../image/driver.ts";
 import { closeFd, forwardSignals, supervise } from "../sys/shim.ts";
 import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
 import { saveCgroupPath } from "../cgroup/state.ts";
+import { mark, timingLine } from "../timing.ts";
+import { normalJit } from "../jit.ts";
 
 export const FLAGS: FlagSpec[] = [
   { names: ["rootfs"], value: true },
@@ -113,7 +116,8 @@ read-only in every case.  'bunker state ID' shows what a container got.
                         namespaces, none over the host's); with CAP_SYS_ADMIN every
                         mount is locked: read-only stays read-only
   --security-opt no-new-privileges[=true|false]   (default true)
-  --security-opt seccomp=unconfined|FILE   no filter, or a Docker or OCI JSON profile
+  --security-opt seccomp=unconfined|FILE   no filter, or a Docker or OCI JSON profile;
+                        SCMP_ACT_NOTIFY rules send the listener to its listenerPath agent
   --security-opt systempaths=unconfined    do not mask /proc/kcore, /sys/firmware, …
 
 With an IMAGE the root is an overlay of its layers (nothing is copied) with a
@@ -226,6 +230,7 @@ export function isOciRun(argv: string[]): boolean {
 }
 
 export default async function run(argv: string[], g: GlobalOptions): Promise<number> {
+  mark("run loaded");
   if (isOciRun(argv)) return (await import("./oci-run.ts")).default(argv, g);
   const p = parseFlags(argv, FLAGS, "run");
   if (flagBool(p, "help")) {
@@ -293,6 +298,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   const preserveFds = flagInt(p, "preserve-fds", "run") ?? 0;
   const { resources, oomKillGroup } = resourcesFromParsed(p);
 
+  mark("flags parsed");
   const id = flag(p, "name") ?? randomId();
   const hostname = flag(p, "hostname") ?? id;
   const sr = stateRoot(g);
@@ -353,6 +359,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       }
       hostSandbox = { binds, cwd: process.cwd() };
     }
+    mark("state dir, etc files");
     const debug = g.debug ? (m: string) => console.error(`bunker: debug: ${m}`) : undefined;
     const spec = runSpec({
       rootPath,
@@ -402,7 +409,11 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
       lockMounts: confinement.lockMounts,
     });
-    if (g.debug) for (const op of plan.ops) console.error(`bunker: debug: plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
+    mark("plan built");
+    if (g.debug) {
+      for (const op of plan.ops) console.error(`bunker: debug: plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
+      mark("plan printed (--debug)");
+    }
     checkUserMapped(user, maps);
     // subordinate ids: join bunker's shared user namespace rather than run newuidmap/newgidmap again
     const shared = needsHelper(maps, uid, gid) && sharedUsernsEnabled() ? sharedUserns(maps, debug) : undefined;
@@ -415,6 +426,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       saveCgroupPath(dir, cg.path);
       debug?.(`cgroup: ${cg.path}`);
     }
+    mark("cgroup");
     let keepCgroup = false;
     try {
       if (!detach) forwardSignals(); // from now on a signal to bunker is queued for the container, not lost
@@ -438,7 +450,8 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         });
       let c;
       try {
-        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record });
+        const seccompListener = seccompAgent(spec.linux?.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug);
+        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener });
       } finally {
         if (shared) closeFd(shared.fd);
       }
@@ -448,6 +461,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         return 0;
       }
       // from here on a small C program waits for the container, not this Bun process
+      debug?.(`timing: ${timingLine()}`);
       const err = becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path });
       debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
       const st = supervise(c.pid, c.pty, interactive);
@@ -497,6 +511,7 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
     };
   }
   // imported here: a run of a rootfs, or of an image run before, does not load the store's code
+  normalJit(); // pulling and unpacking loop long
   const { prepareImageRootfs, readImageFile } = await import("../image/rootfs.ts");
   const { chooseStorageDriver } = await import("../image/driver.ts");
   const storage = await chooseStorageDriver({ flag: g.storageDriver, dataRoot });

@@ -1,8 +1,7 @@
 // bunker state ID: runtime-spec state JSON
 import type { GlobalOptions } from "./global.ts";
-import { stateJson } from "../container/lifecycle.ts";
 import { stateRoot } from "../container/paths.ts";
-import { checkId } from "../container/state.ts";
+import { checkId, stateJson } from "../container/state.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const s = stateJson(stateRoot(g).dir, checkId(argv.find((a) => !a.startsWith("-")), "state"));

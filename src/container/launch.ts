@@ -8,6 +8,7 @@ import { encodePlan } from "../sys/plan-encode.ts";
 import { withSharedMemory } from "../plan/build.ts";
 import { monitorMemfd, readMessage, reap, sendGo, spawn, supervise } from "../sys/shim.ts";
 import { type IdMaps, writeIdMaps } from "./idmap.ts";
+import { mark } from "../timing.ts";
 
 export interface Launched {
   pid: number;
@@ -32,6 +33,11 @@ export interface LaunchOptions {
    * that reads EOF on its sync socket and exits
    */
   record?: (pid: number) => void;
+  /**
+   * a filter with SCMP_ACT_NOTIFY was loaded by process PID: hand its listener FD to the agent
+   * (src/container/seccomp-agent.ts).  The process goes on when this returns; FD is closed after
+   */
+  seccompListener?: (fd: number, pid: number) => void;
   debug?: (msg: string) => void;
 }
 
@@ -52,15 +58,18 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     if (initExe >= 0) closeSync(initExe);
   }
   const { pid, sock } = spawned;
+  mark("clone");
   let pty = -1, forked: number | undefined;
   try {
     if (plan.cloneFlags & CLONE_NEWUSER && opts.maps && !plan.joinUserns) writeIdMaps(pid, opts.maps);
+    mark("maps written");
     opts.cgroup?.addProcess(pid);
     if (opts.beforeGo) await opts.beforeGo(pid);
     // after a join with a new pid namespace the intermediate clones the container's process,
     // which waits for a second "go": that one is recorded, not the intermediate
     const secondGo = (!!plan.joinUserns && (plan.cloneFlags & CLONE_NEWPID) !== 0) || plan.ops.some((o) => o.op === "fork" && o.waitGo);
     if (!secondGo) opts.record?.(pid);
+    mark("state recorded");
     sendGo(sock, pid);
     for (;;) {
       const m = readMessage(sock);
@@ -72,7 +81,17 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
           sendGo(sock, forked);
         }
       }
-      else if (m.type === "note") opts.debug?.(`${describeOp(plan.ops[m.op])}: pivot_root gave EINVAL (initramfs root?): used MS_MOVE + chroot`);
+      else if (m.type === "seccomp") {
+        const self = forked ?? pid;
+        if (m.fd < 0) throw new BunkerError("the seccomp listener did not come with its message", { errno: "EPROTO" });
+        try {
+          if (!opts.seccompListener) throw new BunkerError("the seccomp filter notifies, but nothing takes its listener", { errno: "EINVAL", fix: "set linux.seccomp.listenerPath" });
+          opts.seccompListener(m.fd, self);
+        } finally {
+          closeSync(m.fd);
+        }
+        sendGo(sock, self);
+      } else if (m.type === "note") opts.debug?.(`${describeOp(plan.ops[m.op])}: pivot_root gave EINVAL (initramfs root?): used MS_MOVE + chroot`);
       else if (m.type === "error") {
         // reap it: it exits right after reporting (after a fork, the intermediate
         // first; the forked process is then ours when we are a subreaper)
@@ -80,7 +99,10 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
         if (forked) reapIfOurs(forked);
         throw childError(plan.ops[m.op], m.errno, m.detail);
       } else if (m.type === "ready" && opts.untilReady) break;
-      else if (m.type === "eof") break;
+      else if (m.type === "eof") {
+        mark("child set up, exec'd");
+        break;
+      }
     }
     if (secondGo) {
       // the intermediate cloned the container's first process into the new pid

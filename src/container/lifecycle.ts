@@ -12,9 +12,11 @@ import { becomeMonitor } from "./monitor.ts";
 import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
-import { writePidFile, claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound } from "./state.ts";
+import { seccompAgent } from "./seccomp-agent.ts";
+import { writePidFile, claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound, statePayload } from "./state.ts";
 import { processContext } from "./process.ts";
 import { withHome } from "./home.ts";
+import { inUserNamespace } from "./paths.ts";
 import { runHooks, startHookError } from "../oci/hooks.ts";
 import { endLogWriter } from "./log-writer.ts";
 import { createCgroup, openCgroup, type ContainerCgroup } from "../cgroup/index.ts";
@@ -55,9 +57,6 @@ function joinOps(spec: Spec): Op[] {
   return ops;
 }
 
-function statePayload(s: ContainerState, st: string) {
-  return { ociVersion: s.ociVersion, id: s.id, status: st, pid: st === "stopped" ? 0 : s.pid, bundle: s.bundle, annotations: s.annotations ?? {} };
-}
 
 /** create: the container is set up and waits on exec.fifo until `start` */
 export async function create(o: CreateOptions): Promise<ContainerState> {
@@ -98,6 +97,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
       execFifo: fifo,
       preserveFds: o.preserveFds,
       noPivot: o.noPivot,
+      inUserNamespace: inUserNamespace(),
       startContainer: startHooks?.length ? { hooks: startHooks, state: statePayload(state, "created") } : undefined,
     };
     // HOME from the container's passwd when the config sets none, for this process only (runc): an
@@ -118,6 +118,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
       cgroup,
       untilReady: true,
       debug: o.debug,
+      seccompListener: seccompAgent(spec.linux?.seccomp, () => statePayload(state, "creating"), o.debug),
       // state.json before the child may run: a create killed after this leaves a container delete -f finds
       record: (childPid) => {
         state.pid = childPid;
@@ -222,18 +223,6 @@ function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
   if (record.length >= 12) throw startHookError(hooks, record);
 }
 
-export function containerStatus(root: string, id: string): { state: ContainerState | undefined; status: string; dir: string } {
-  const dir = containerDir(root, id);
-  const state = readState(root, id);
-  return { state, status: state ? status(dir, state) : "creating", dir };
-}
-
-export function stateJson(root: string, id: string): Record<string, unknown> {
-  const { state, status: st } = containerStatus(root, id);
-  if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
-  const confinement = state.run?.confinement;
-  return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner, ...(confinement ? { confinement } : {}) };
-}
 
 /**
  * pids of the container's processes, for `ps ID`: every process of its cgroup,
@@ -355,7 +344,12 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     becomeSubreaper();
     forwardSignals(); // queued from now on, delivered by the monitor
   }
-  const c = await launch({ cloneFlags: 0, ops }, { debug: o.debug, cgroup: state.cgroup ? { addProcess: (pid) => writeFileSync(`${state.cgroup}/cgroup.procs`, String(pid)) } : undefined });
+  const c = await launch({ cloneFlags: 0, ops }, {
+    debug: o.debug,
+    cgroup: state.cgroup ? { addProcess: (pid) => writeFileSync(`${state.cgroup}/cgroup.procs`, String(pid)) } : undefined,
+    // as runc: the exec'd process's own listener, with the container's state (the init's pid)
+    seccompListener: seccompAgent(state.seccomp, () => statePayload(state, st), o.debug),
+  });
   let pid = c.pid;
   if (c.forked) {
     supervise(c.pid, -1, false); // reap the intermediate: the process is now ours (subreaper) or our caller's

@@ -154,3 +154,24 @@ export function writePidFile(path: string, pid: number): void {
     throw new BunkerError("cannot write --pid-file", { errno: code, path, fix: code === "ENOENT" ? "create its directory first" : undefined });
   }
 }
+
+// what `state`, `list`, `ps` and `inspect` read: here, not in lifecycle.ts, so that
+// they load this small module and not the whole engine (~7 ms of start-up)
+
+/** the runtime-spec state of S with status ST (hooks get it too) */
+export function statePayload(s: ContainerState, st: string) {
+  return { ociVersion: s.ociVersion, id: s.id, status: st, pid: st === "stopped" ? 0 : s.pid, bundle: s.bundle, annotations: s.annotations ?? {} };
+}
+
+export function containerStatus(root: string, id: string): { state: ContainerState | undefined; status: string; dir: string } {
+  const dir = containerDir(root, id);
+  const state = readState(root, id);
+  return { state, status: state ? status(dir, state) : "creating", dir };
+}
+
+export function stateJson(root: string, id: string): Record<string, unknown> {
+  const { state, status: st } = containerStatus(root, id);
+  if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
+  const confinement = state.run?.confinement;
+  return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner, ...(confinement ? { confinement } : {}) };
+}

@@ -17,6 +17,9 @@ import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import { decompress } from "./compress.ts";
 import { Hasher } from "./digest.ts";
+import { normalJit } from "../jit.ts";
+
+normalJit(); // this thread only inflates and hashes: long loops
 
 declare const self: Worker;
 

@@ -29,7 +29,11 @@
 //   skipped silently; a name unknown on every arch we know is skipped and
 //   reported in `unknownSyscalls` (the caller warns), or is an error with
 //   `failUnknown`.
-// - SCMP_ACT_NOTIFY (and listenerPath) is refused: there is no seccomp agent.
+// - SCMP_ACT_NOTIFY compiles to SECCOMP_RET_USER_NOTIF and the filter is
+//   loaded with SECCOMP_FILTER_FLAG_NEW_LISTENER: the listener fd goes to the
+//   agent at listenerPath (src/container/seccomp-agent.ts), as runc does.  A
+//   notify rule needs listenerPath; a listenerPath without one is ignored
+//   (runc, and the runtime-spec: "this value is ignored").
 import { BunkerError } from "../errors.ts";
 import type { Seccomp, SeccompSyscall } from "./spec.ts";
 
@@ -84,6 +88,14 @@ export const SECCOMP_FLAGS: Readonly<Record<string, number>> = {
   SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
 };
+
+/** the syscall c/shim.c op_seccomp hands the listener over with, which a notify rule cannot name */
+const HANDOVER_SYSCALL = "sendmsg";
+
+/** seccomp(2) returns a listener fd for the filter's SECCOMP_RET_USER_NOTIF (c/shim.c op_seccomp sends it to bunker) */
+export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
+/** with TSYNC and NEW_LISTENER: a thread that cannot sync is ESRCH, not its tid (which would be taken for the fd) */
+export const SECCOMP_FILTER_FLAG_TSYNC_ESRCH = 16;
 
 export type SyscallArch = "x86_64" | "x86" | "x32";
 
@@ -451,55 +463,75 @@ function emitRules(a: Asm, rules: Rule[], wide: boolean, defaultRet: number): vo
 }
 
 /**
- * One arch's dispatch on the syscall number (already in A).  Syscalls whose
- * only rule is unconditional share a `ret` per run of equal actions; the
- * others jump to their own rule code placed after the arch's default `ret`.
+ * One arch's dispatch on the syscall number (already in A): a binary search
+ * over the runs of consecutive numbers that get one action (a `ret`, the
+ * rules of a conditional syscall, or the default), depth log2 of the runs.
+ * A linear chain of compares (~400 for Docker's profile, twice with i386)
+ * cost every syscall of the container that walk, and the kernel's
+ * seccomp(2) ~1 ms: it emulates the filter for every syscall number of
+ * both arches to build its allow cache (seccomp_cache_prepare).  Syscalls
+ * with conditions jump to their own rule code after the tree.
  */
 function emitArch(a: Asm, bySyscall: Map<number, Rule[]>, wide: boolean, defaultRet: number): void {
-  const simple = new Map<number, number[]>(); // ret -> syscall numbers
-  const complex: [number, Rule[]][] = [];
+  type Action = { ret: number } | { body: Label; rules: Rule[] };
+  const action = new Map<number, Action>();
+  const complex: { body: Label; rules: Rule[] }[] = [];
   for (const [nr, rules] of bySyscall) {
     if (rules.every((r) => r.ret === defaultRet)) continue;
-    if (rules[0]!.conds.length === 0) {
-      const list = simple.get(rules[0]!.ret) ?? [];
-      list.push(nr);
-      simple.set(rules[0]!.ret, list);
-    } else complex.push([nr, rules]);
-  }
-  for (const [ret, nrs] of simple) {
-    for (let s = 0; s < nrs.length; s += 200) {
-      const run = nrs.slice(s, s + 200);
-      const hit = a.label();
-      const miss = a.label();
-      for (const nr of run) a.emit(BPF_JEQ_K, nr, hit, 0);
-      a.jump(miss);
-      a.place(hit);
-      a.ret(ret);
-      a.place(miss);
+    if (rules[0]!.conds.length === 0) action.set(nr, { ret: rules[0]!.ret });
+    else {
+      const c = { body: a.label(), rules };
+      complex.push(c);
+      action.set(nr, c);
     }
   }
-  const bodies = complex.map(([nr]) => {
-    const body = a.label();
-    a.emit(BPF_JEQ_K, nr, 0, 1);
-    a.jump(body);
-    return body;
-  });
-  a.ret(defaultRet);
-  complex.forEach(([, rules], i) => {
-    a.place(bodies[i]!);
-    emitRules(a, rules, wide, defaultRet);
-  });
+  // runs [lo, next run's lo): consecutive numbers with the same ret merge; the gaps get the default
+  const runs: { lo: number; act: Action }[] = [];
+  const same = (x: Action, y: Action) => x === y || ("ret" in x && "ret" in y && x.ret === y.ret);
+  const push = (lo: number, act: Action) => {
+    const last = runs.at(-1);
+    if (!last || !same(last.act, act)) runs.push({ lo, act });
+  };
+  const dflt: Action = { ret: defaultRet };
+  push(0, dflt);
+  for (const nr of [...action.keys()].sort((x, y) => x - y)) {
+    push(nr, action.get(nr)!);
+    if (!action.has(nr + 1)) push(nr + 1, dflt);
+  }
+  // instructions of the tree over runs [i, j): a conditional jump reaches 255 ahead, past that a JA
+  const size = (i: number, j: number): number => {
+    if (j - i === 1) return 1;
+    const mid = (i + j) >> 1, left = size(i, mid);
+    return (left > 255 ? 2 : 1) + left + size(mid, j);
+  };
+  const tree = (i: number, j: number): void => {
+    if (j - i === 1) {
+      const act = runs[i]!.act;
+      if ("ret" in act) a.ret(act.ret);
+      else a.jump(act.body);
+      return;
+    }
+    const mid = (i + j) >> 1;
+    const right = a.label();
+    // A >= the right half's first number: on to it, else the left half
+    if (size(i, mid) > 255) {
+      a.emit(BPF_JGE_K, runs[mid]!.lo, 0, 1);
+      a.jump(right);
+    } else a.emit(BPF_JGE_K, runs[mid]!.lo, right, 0);
+    tree(i, mid);
+    a.place(right);
+    tree(mid, j);
+  };
+  tree(0, runs.length);
+  for (const c of complex) {
+    a.place(c.body);
+    emitRules(a, c.rules, wide, defaultRet);
+  }
 }
 
 function actionValue(action: string, errnoRet: number | undefined, where: string): number {
   const base = SECCOMP_ACTIONS[action];
   if (base === undefined) throw new BunkerError(`${where}: unknown seccomp action ${JSON.stringify(action)}`, { errno: "EINVAL" });
-  if (action === "SCMP_ACT_NOTIFY") {
-    throw new BunkerError(`${where}: SCMP_ACT_NOTIFY is not supported (bunker has no seccomp agent)`, {
-      errno: "ENOTSUP",
-      fix: "use SCMP_ACT_ERRNO or SCMP_ACT_LOG, or run with runc/crun and a seccomp agent",
-    });
-  }
   if (ACTIONS_WITH_ERRNO.includes(action)) return (base | ((errnoRet ?? 1) & 0xffff)) >>> 0;
   return base;
 }
@@ -537,11 +569,23 @@ export function compileSeccomp(profile: Seccomp, opts: { failUnknown?: boolean }
   if (process.arch !== "x64") {
     throw new BunkerError(`linux.seccomp: filters are compiled for x86_64 only, not ${process.arch}`, { errno: "ENOTSUP" });
   }
-  if (profile.listenerPath) {
-    throw new BunkerError("linux.seccomp.listenerPath: seccomp notification is not supported (bunker has no seccomp agent)", {
-      errno: "ENOTSUP",
+  const notify = (profile.syscalls ?? []).some((e) => e.action === "SCMP_ACT_NOTIFY");
+  if (notify && !profile.listenerPath) {
+    throw new BunkerError("linux.seccomp.listenerPath: is required with SCMP_ACT_NOTIFY", {
+      errno: "EINVAL",
+      fix: "set listenerPath to the seccomp agent's unix socket",
     });
   }
+  // the shim hands the listener to bunker with sendmsg: notified, it would wait for an agent that
+  // cannot have the listener yet (runc refuses write, its own hand-over call, the same way)
+  (profile.syscalls ?? []).forEach((e, i) => {
+    if (e.action === "SCMP_ACT_NOTIFY" && e.names.includes(HANDOVER_SYSCALL)) {
+      throw new BunkerError(`linux.seccomp.syscalls[${i}]: SCMP_ACT_NOTIFY cannot be used for ${HANDOVER_SYSCALL} (bunker passes the listener on with it)`, {
+        errno: "EINVAL",
+        fix: `notify other syscalls, or give ${HANDOVER_SYSCALL} its own rule`,
+      });
+    }
+  });
   const defaultRet = actionValue(profile.defaultAction, profile.defaultErrnoRet, "linux.seccomp.defaultAction");
   const archList = profile.architectures ?? [];
   const arches: SyscallArch[] = ["x86_64"];
@@ -603,11 +647,14 @@ export function compileSeccomp(profile: Seccomp, opts: { failUnknown?: boolean }
   }
 
   let flags = 0;
-  for (const f of profile.flags ?? []) {
-    if (f === "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") {
-      throw new BunkerError(`linux.seccomp.flags: ${f} is not supported (it needs a seccomp agent)`, { errno: "ENOTSUP" });
-    }
-    flags |= SECCOMP_FLAGS[f] ?? 0;
+  for (const f of profile.flags ?? []) flags |= SECCOMP_FLAGS[f] ?? 0;
+  if (notify) {
+    flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    // the kernel refuses TSYNC with NEW_LISTENER unless a failed sync is ESRCH (libseccomp does the same)
+    if (flags & SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_TSYNC!) flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+  } else {
+    // how the listener waits: without a notify rule there is none, and the kernel refuses the flag alone
+    flags &= ~SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV!;
   }
   return { program: a.bytes(), flags, unknownSyscalls: [...unknown] };
 }

@@ -36,6 +36,9 @@ export interface PlanContext {
   lockMounts?: boolean;
   /** OCI create: hooks.startContainer run in the container after exec.fifo, with this state (all but its pid) */
   startContainer?: { hooks: Hook[]; state: Record<string, unknown> };
+  /** bunker itself runs in a user namespace other than the initial one ("root" of rootless docker or
+   * podman): mknod is impossible there too, whatever the config's namespaces (runc's RunningInUserNS) */
+  inUserNamespace?: boolean;
 }
 
 /** S_IFCHR, S_IFBLK, S_IFIFO by linux.devices[].type ("u": unbuffered character device) */
@@ -143,9 +146,10 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
     for (const m of mounts) ops.push(...mountOps(dropUnmappedGid(m, spec.linux?.gidMappings), deferred.includes(m)));
     const devTmpfs = mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs");
     if (devTmpfs) {
-      // without a user namespace (root) linux.devices are made as asked (runc); in one, mknod is
-      // impossible: the host's node at the same path is bound, and must exist (never a silent skip)
-      const userns = (flags & K.CLONE_NEWUSER) !== 0 || !!spec.linux?.namespaces?.some((n) => n.type === "user");
+      // without a user namespace (root) linux.devices are made as asked (runc); in one (the config's, or
+      // the one bunker runs in), mknod is impossible: the host's node at the same path is bound, and
+      // must exist (never a silent skip)
+      const userns = ctx.inUserNamespace || (flags & K.CLONE_NEWUSER) !== 0 || !!spec.linux?.namespaces?.some((n) => n.type === "user");
       const asked = spec.linux?.devices ?? [];
       for (const d of DEFAULT_DEVICES.filter((p) => !asked.some((a) => a.path === p)))
         ops.push({ op: "bind", source: d, target: d, recursive: false, optional: true, attrSet: 0, attrClr: 0 });

@@ -19,6 +19,7 @@ const symbols = {
   bk_open_ns: { args: [FFIType.cstring, FFIType.cstring], returns: FFIType.i32 },
   bk_close: { args: [FFIType.i32], returns: FFIType.i32 },
   bk_send_fd: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
+  bk_send_fd_with: { args: [FFIType.cstring, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   bk_subreaper: { args: [], returns: FFIType.i32 },
   bk_reap: { args: [FFIType.i32], returns: FFIType.i32 },
   bk_pidfd_wait: { args: [FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
@@ -119,6 +120,8 @@ export type ChildMessage =
   | { type: "pty"; fd: number }
   | { type: "ready" }
   | { type: "pid"; pid: number }
+  /** the listener fd of a seccomp filter with SCMP_ACT_NOTIFY; the child waits for a "go" */
+  | { type: "seccomp"; fd: number }
   | { type: "note"; op: number; errno: number; detail: number };
 
 /** Blocks for the next message from the child (EOF = it exec'd or died). */
@@ -132,6 +135,7 @@ export function readMessage(sock: number): ChildMessage {
     case 0x50: return { type: "pty", fd: out[3]! };
     case 0x52: return { type: "ready" };
     case 0x4b: return { type: "pid", pid: out[0]! };
+    case 0x53: return { type: "seccomp", fd: out[3]! };
     default: return { type: "note", op: out[0]!, errno: out[1]!, detail: out[2]! };
   }
 }
@@ -196,6 +200,11 @@ export function mkfifo(path: string, mode: number): void {
 export function sendFd(socketPath: string, fd: number): void {
   const r = shim().bk_send_fd(cstr(socketPath), fd);
   if (r < 0) throw new BunkerError("cannot send the terminal to the console socket", { errno: -r, path: socketPath });
+}
+
+/** connects to the unix socket SOCKET_PATH and sends DATA with FD (SCM_RIGHTS) on one connection: 0 or -errno */
+export function sendFdWith(socketPath: string, fd: number, data: Uint8Array): number {
+  return shim().bk_send_fd_with(cstr(socketPath), fd, ptr(data), data.byteLength);
 }
 
 /** become a child subreaper: orphans of our children come to us */

@@ -1,37 +1,65 @@
 // The startup benchmark behind `make bench` (started by tests/bench/run.sh as
 // the unprivileged test user): bunker run vs bwrap, unshare (the floor), crun
-// and runc on the same busybox rootfs, interleaved, N runs each; then memory.
-// It prints numbers only: nothing here is asserted.
-import { copyFileSync, chmodSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+// and runc on the same busybox rootfs; the OCI cycle and exec vs runc and crun;
+// then memory.  Every start-up figure comes from build/spawnbench
+// (tests/bench/spawnbench.c: posix_spawn + wait4, interleaved, the order
+// rotated each round, medians, per-round ratios, minor faults).  Every
+// executable compared is copied into one directory the same way (dd bs=4M:
+// the page cache then holds it in large folios, as `bun build`'s or cp's
+// small writes do not, which alone moves start-up by up to 25 %), the empty
+// Bun program compiled with bunker's flags in the same run.  It prints
+// numbers only: nothing here is asserted.
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { makeBusyboxRootfs, makeTempDir, removeTree } from "../lib/rootfs.ts";
 import { fmt, lpad, pad, quantile, ratio, version } from "./stats.ts";
 
 const N = Number(process.env.BENCH_N || 50);
 const BUNKER = process.env.BUNKER_BIN || join(import.meta.dir, "../../dist/bunker");
+const SPAWNBENCH = process.env.SPAWNBENCH || join(import.meta.dir, "../../build/spawnbench");
 
 interface Candidate {
   name: string;
-  /** a reference row, not a runtime: no container, skipped in the steady-memory table */
-  reference?: boolean;
   /** argv that runs CMD in a fresh container; `i` makes container ids unique */
-  argv: (cmd: string[], i: number) => string[];
+  argv: (cmd: string[], i: number | string) => string[];
 }
 
 const base = makeTempDir("bunker-bench");
-process.on("exit", () => removeTree(base));
+const cleanups: (() => void)[] = [];
+process.on("exit", () => {
+  for (const f of cleanups) f();
+  removeTree(base);
+});
 const rootfs = makeBusyboxRootfs(join(base, "rootfs"));
-const bin = join(base, "bunker");
-copyFileSync(BUNKER, bin);
-chmodSync(bin, 0o755);
 
-/** an empty program compiled like dist/bunker: what Bun's start-up alone costs */
+/** FILE copied into the bench directory as every compared executable is: dd bs=4M */
+function install(file: string, name: string): string {
+  const out = join(base, name);
+  const r = Bun.spawnSync(["dd", `if=${file}`, `of=${out}`, "bs=4M", "status=none"], { stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`dd ${file}: ${r.stderr.toString().trim()}`);
+  Bun.spawnSync(["chmod", "0755", out]);
+  return out;
+}
+const which = (cmd: string) => Bun.which(cmd) ?? undefined;
+const bin = install(BUNKER, "bunker");
+const harness = install(SPAWNBENCH, "spawnbench");
+const tools = Object.fromEntries(
+  ["bwrap", "unshare", "crun", "runc"].flatMap((t) => {
+    const p = which(t);
+    return p ? [[t, install(p, t)]] : [];
+  }),
+) as Record<string, string>;
+
+/** an empty program compiled like dist/bunker (Makefile's flags): what Bun's start-up alone costs */
 function compileBunHello(): string | undefined {
-  const src = join(base, "hello.ts"), out = join(base, "bun-hello");
+  const src = join(base, "hello.ts"), out = join(base, "bun-hello.built");
   writeFileSync(src, "process.exitCode = 0;\n");
-  const r = Bun.spawnSync([process.execPath, "build", "--compile", "--bytecode", "--minify", "--sourcemap=none", src, "--outfile", out], { cwd: base, stdout: "ignore", stderr: "pipe" });
+  // make bench passes the Makefile's BUN_FLAGS; run alone, the same flags
+  const makefileFlags = "--compile --splitting --format=esm --bytecode --minify --sourcemap=none --no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json --compile-jit-policy=16";
+  const flags = (process.env.BUN_FLAGS || makefileFlags).split(/\s+/).filter(Boolean);
+  const r = Bun.spawnSync([process.execPath, "build", ...flags, src, "--outfile", out], { cwd: base, stdout: "ignore", stderr: "pipe" });
   if (r.exitCode !== 0) console.log(`# bun hello: not compiled: ${r.stderr.toString().trim().split("\n").at(-1)}`);
-  return r.exitCode === 0 ? out : undefined;
+  return r.exitCode === 0 ? install(out, "bun-hello") : undefined;
 }
 const bunHello = compileBunHello();
 
@@ -50,84 +78,74 @@ function bundle(runtime: string, cmd: string[], name = runtime): string {
   return dir;
 }
 
-function ociCandidate(runtime: string, globalFlags: string[]): Candidate {
+function ociCandidate(runtime: string, exe: string): Candidate {
   const state = join(base, `state-${runtime}`);
   const bundles = new Map<string, string>();
   return {
     name: runtime,
     argv: (cmd, i) => {
       const key = cmd.join(" ");
-      if (!bundles.has(key)) bundles.set(key, bundle(runtime, cmd));
-      return [runtime, ...globalFlags, "--root", state, "run", "-b", bundles.get(key)!, `bench-${process.pid}-${i}`];
+      if (!bundles.has(key)) bundles.set(key, bundle(exe, cmd, runtime));
+      return [exe, "--root", state, "run", "-b", bundles.get(key)!, `bench-${process.pid}-${i}`];
     },
   };
 }
 
 const candidates: Candidate[] = [
   { name: "bunker", argv: (cmd) => [bin, "run", "--rootfs", rootfs, "--", ...cmd] },
-  // where bunker's time goes: the executable's own start, no container
-  { name: "bunker -v", reference: true, argv: () => [bin, "--version"] },
-  // the floor of any `bun build --compile` program: an empty one, same flags
-  ...(bunHello ? [{ name: "bun hello", reference: true, argv: () => [bunHello] }] : []),
-  { name: "bwrap", argv: (cmd) => ["bwrap", "--unshare-all", "--bind", rootfs, "/", "--proc", "/proc", "--dev", "/dev", ...cmd] },
+  ...(tools.bwrap ? [{ name: "bwrap", argv: (cmd: string[]) => [tools.bwrap!, "--unshare-all", "--bind", rootfs, "/", "--proc", "/proc", "--dev", "/dev", ...cmd] }] : []),
   // the floor: the same namespaces, no root filesystem switch (runs the host's command)
-  { name: "unshare", argv: (cmd) => ["unshare", "-Urpfn", "--mount-proc", ...cmd] },
+  ...(tools.unshare ? [{ name: "unshare", argv: (cmd: string[]) => [tools.unshare!, "-Urpfn", "--mount-proc", ...cmd] }] : []),
+  ...(tools.crun ? [ociCandidate("crun", tools.crun)] : []),
+  ...(tools.runc ? [ociCandidate("runc", tools.runc)] : []),
 ];
-if (Bun.which("crun")) candidates.push(ociCandidate("crun", []));
-if (Bun.which("runc")) candidates.push(ociCandidate("runc", []));
 
-function run(argv: string[]): { code: number; ms: number; stderr: string } {
-  const t0 = performance.now();
-  const r = Bun.spawnSync(argv, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
-  return { code: r.exitCode ?? 128, ms: performance.now() - t0, stderr: r.stderr.toString() };
+/** spawnbench's table for CANDS (name -> steps, each an argv), ROUNDS rounds; its output printed as it is */
+function harnessRun(title: string, cands: [string, string[][]][], rounds: number, opts: { refs: string[]; floor?: string }): void {
+  const argv = [harness, "-n", String(rounds), ...opts.refs.flatMap((r) => ["-r", r]), ...(opts.floor ? ["-f", opts.floor] : [])];
+  for (const [name, steps] of cands) argv.push(`--cand=${name}`, ...steps.flatMap((s, k) => (k ? ["--then", ...s] : s)));
+  console.log("");
+  console.log(title);
+  const r = Bun.spawnSync(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  process.stdout.write(r.stdout.toString());
+  if (r.exitCode !== 0) console.log(`# spawnbench: exit ${r.exitCode}: ${r.stderr.toString().trim()}`);
 }
 
-
-console.log(`# bunker bench: ${N} runs each, interleaved, as uid ${process.getuid!()} (${process.env.USER ?? "?"})`);
+console.log(`# bunker bench: ${N} rounds, interleaved, as uid ${process.getuid!()} (${process.env.USER ?? "?"})`);
 console.log(`# kernel ${version(["uname", "-r"])}, ${navigator.hardwareConcurrency} cpus, load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
-console.log(`# ${version([bin, "--version"])}; ${version(["bwrap", "--version"])}; ${Bun.which("crun") ? version(["crun", "--version"]) : "crun: not installed"}; ${Bun.which("runc") ? version(["runc", "--version"]) : "runc: not installed"}`);
-console.log(`# rootfs ${rootfs} (busybox-static)`);
+console.log(`# ${version([bin, "--version"])}; ${tools.bwrap ? version([tools.bwrap, "--version"]) : "bwrap: not installed"}; ${tools.crun ? version([tools.crun, "--version"]) : "crun: not installed"}; ${tools.runc ? version([tools.runc, "--version"]) : "runc: not installed"}`);
+console.log(`# rootfs ${rootfs} (busybox-static); executables copied with dd bs=4M into ${base}`);
 if (process.env.BENCH_NOTE) console.log(`# ${process.env.BENCH_NOTE}`);
 
-// ---- warm-up and availability ----------------------------------------------------------------
+// ---- availability ----------------------------------------------------------------------------
 const TRUE = ["/bin/true"];
 const active: Candidate[] = [];
 for (const c of candidates) {
-  const r = run(c.argv(TRUE, -1));
-  if (r.code === 0) active.push(c);
-  else console.log(`# ${c.name}: skipped, exit ${r.code}: ${r.stderr.trim().split("\n").at(-1) ?? ""}`);
+  const r = Bun.spawnSync(c.argv(TRUE, "probe"), { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  if (r.exitCode === 0) active.push(c);
+  else console.log(`# ${c.name}: skipped, exit ${r.exitCode}: ${r.stderr.toString().trim().split("\n").at(-1) ?? ""}`);
 }
+const has = (name: string) => active.some((c) => c.name === name);
 
-// ---- startup: interleaved, the order rotates each round --------------------------------------
-const times = new Map<string, number[]>(active.map((c) => [c.name, []]));
-const failures = new Map<string, number>(active.map((c) => [c.name, 0]));
-for (let i = 0; i < N; i++) {
-  for (let k = 0; k < active.length; k++) {
-    const c = active[(i + k) % active.length]!;
-    const r = run(c.argv(TRUE, i));
-    if (r.code === 0) times.get(c.name)!.push(r.ms);
-    else failures.set(c.name, failures.get(c.name)! + 1);
-  }
-}
-
-const median = (name: string) => (times.get(name)?.length ? quantile(times.get(name)!, 0.5) : NaN);
-const bwrapMedian = median("bwrap");
-const floorMedian = median("unshare");
-console.log("");
-console.log(`startup of /bin/true (ms, wall clock, ${N} runs)`);
-console.log(`${pad("runtime", 11)}${lpad("median", 9)}${lpad("p10", 9)}${lpad("p90", 9)}${lpad("min", 9)}${lpad("vs bwrap", 10)}${lpad("vs floor", 10)}${lpad("failed", 8)}`);
-for (const c of active) {
-  const t = times.get(c.name)!;
-  if (t.length === 0) {
-    console.log(`${pad(c.name, 11)} all ${N} runs failed`);
-    continue;
-  }
-  const m = quantile(t, 0.5);
-  console.log(
-    `${pad(c.name, 11)}${lpad(fmt(m), 9)}${lpad(fmt(quantile(t, 0.1)), 9)}${lpad(fmt(quantile(t, 0.9)), 9)}${lpad(fmt(Math.min(...t)), 9)}` +
-      `${lpad(ratio(m / bwrapMedian), 10)}${lpad(ratio(m / floorMedian), 10)}${lpad(String(failures.get(c.name)), 8)}`,
-  );
-}
+// ---- startup: one harness run, so every row and the floor share the same rounds ---------------
+// bunker state ID: of a created container (waiting on its exec.fifo)
+const stateRootDir = join(base, "state-bunker-ref");
+const stateId = `state-${process.pid}`;
+// (its stderr a file: the created container keeps what it was given open, a pipe would never end)
+const createErr = join(base, "create.err");
+const created = Bun.spawnSync([bin, "--root", stateRootDir, "create", "-b", bundle(bin, ["/bin/sleep", "1000"], "bunker"), stateId], { stdin: "ignore", stdout: "ignore", stderr: Bun.file(createErr) });
+if (created.exitCode === 0) cleanups.push(() => Bun.spawnSync([bin, "--root", stateRootDir, "delete", "--force", stateId], { stdout: "ignore", stderr: "ignore" }));
+else console.log(`# bunker state: no created container: ${readFileSync(createErr, "utf8").trim()}`);
+const startup: [string, string[][]][] = [
+  ...active.map((c) => [c.name, [c.argv(TRUE, "%i")]] as [string, string[][]]),
+  ...(bunHello ? [["bun hello", [[bunHello]]] as [string, string[][]]] : []),
+  ["bunker -v", [[bin, "--version"]]],
+  ...(created.exitCode === 0 ? [["bunker state", [[bin, "--root", stateRootDir, "state", stateId]]] as [string, string[][]]] : []),
+];
+harnessRun(`startup of /bin/true (bun hello: an empty program with bunker's build flags)`, startup, N, {
+  refs: [...(has("bwrap") ? ["bwrap"] : []), ...(bunHello ? ["bun hello"] : [])],
+  floor: bunHello ? "bun hello" : undefined,
+});
 
 // ---- memory ------------------------------------------------------------------------------------
 // peak: GNU time's max RSS over the run of /bin/true (the largest process of the tree);
@@ -173,10 +191,6 @@ for (const c of active) {
     }
     if (peaks.length) peak = quantile(peaks, 0.5);
   }
-  if (c.reference) {
-    rows.push([c.name, peak, NaN]);
-    continue;
-  }
   const p = Bun.spawn(c.argv(["/bin/sleep", "1.5"], 2000), { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
   await Bun.sleep(800);
   const s = treeRssKb(p.pid);
@@ -188,50 +202,32 @@ for (const [name, peak, s] of rows) {
   console.log(`${pad(name, 11)}${lpad(fmt(peak, 0), 9)}${lpad(fmt(s, 0), 9)}${lpad(ratio(s / (steady.get("bwrap") ?? NaN)), 10)}`);
 }
 
-// ---- the OCI lifecycle: create + start + wait + delete, and exec latency ----------------------
+// ---- the OCI lifecycle: create, start, state, delete --force; exec latency ---------------------
 // bunker vs crun vs runc on the same bundle (each made by the runtime's own `spec --rootless`)
-const oci = [["bunker", bin], ...(["crun", "runc"].filter((r) => active.some((c) => c.name === r)).map((r) => [r, r]))] as [string, string][];
-function ociCycle(exe: string, i: number, b: string, state: string): number {
-  const id = `cycle-${process.pid}-${i}`;
-  const t0 = performance.now();
-  const step = (args: string[]) => Bun.spawnSync([exe, "--root", state, ...args], { cwd: b, stdin: "ignore", stdout: "ignore", stderr: "ignore" }).exitCode;
-  if (step(["create", "-b", b, id]) !== 0) return NaN;
-  if (step(["start", id]) !== 0) return NaN;
-  // wait: the container's /bin/true has exited when its state says stopped
-  for (let k = 0; k < 1000; k++) {
-    const s = Bun.spawnSync([exe, "--root", state, "state", id], { stdout: "pipe", stderr: "ignore" });
-    if (s.exitCode !== 0 || JSON.parse(s.stdout.toString()).status === "stopped") break;
-  }
-  if (step(["delete", "--force", id]) !== 0) return NaN;
-  return performance.now() - t0;
-}
-const cycle = new Map<string, number[]>(oci.map(([n]) => [n, []]));
-const execT = new Map<string, number[]>(oci.map(([n]) => [n, []]));
-const ociBundles = new Map(oci.map(([n, exe]) => [n, bundle(exe, TRUE, n)]));
+const oci = [["bunker", bin], ...(["crun", "runc"].filter(has).map((r) => [r, tools[r]!]))] as [string, string][];
 const M = Math.max(5, Math.floor(N / 2));
-for (let i = 0; i < M; i++) {
-  for (let k = 0; k < oci.length; k++) {
-    const [n, exe] = oci[(i + k) % oci.length]!;
-    const ms = ociCycle(exe, i, ociBundles.get(n)!, join(base, `cycle-${n}`));
-    if (Number.isFinite(ms)) cycle.get(n)!.push(ms);
-  }
-}
+const cycle: [string, string[][]][] = oci.map(([n, exe]) => {
+  const b = bundle(exe, TRUE, n), state = join(base, `cycle-${n}`), id = `cycle-${process.pid}-%i`;
+  const step = (...args: string[]) => [exe, "--root", state, ...args];
+  return [n, [step("create", "-b", b, id), step("start", id), step("state", id), step("delete", "--force", id)]];
+});
+if (bunHello) cycle.push(["4x bun hello", [[bunHello], [bunHello], [bunHello], [bunHello]]]);
+harnessRun("OCI cycle: create, start, state, delete --force of /bin/true (4x bun hello: four empty programs)", cycle, M, {
+  refs: oci.some(([n]) => n === "runc") ? ["runc"] : [],
+  floor: bunHello ? "4x bun hello" : undefined,
+});
+
+const execs: [string, string[][]][] = [];
 for (const [n, exe] of oci) {
   const b = bundle(exe, ["/bin/sleep", "1000"], n);
   const state = join(base, `exec-${n}`);
   const id = `exec-${process.pid}`;
-  const spawnArgs = (args: string[]) => Bun.spawnSync([exe, "--root", state, ...args], { cwd: b, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
-  if (spawnArgs(["create", "-b", b, id]).exitCode !== 0 || spawnArgs(["start", id]).exitCode !== 0) continue;
-  for (let i = 0; i < M; i++) {
-    const t0 = performance.now();
-    if (spawnArgs(["exec", id, "/bin/true"]).exitCode === 0) execT.get(n)!.push(performance.now() - t0);
-  }
-  spawnArgs(["delete", "--force", id]);
+  const step = (...args: string[]) => [exe, "--root", state, ...args];
+  const ok = (args: string[]) => Bun.spawnSync(step(...args), { cwd: b, stdin: "ignore", stdout: "ignore", stderr: "ignore" }).exitCode === 0;
+  if (!ok(["create", "-b", b, id])) continue;
+  cleanups.push(() => ok(["delete", "--force", id]));
+  if (!ok(["start", id])) continue;
+  execs.push([n, [step("exec", id, "/bin/true")]]);
 }
-console.log("");
-console.log(`OCI lifecycle (ms, median of ${M}): create + start + wait until stopped + delete; exec of /bin/true into a running container`);
-console.log(`${pad("runtime", 11)}${lpad("cycle", 9)}${lpad("vs crun", 10)}${lpad("exec", 9)}${lpad("vs crun", 10)}`);
-const med = (m: Map<string, number[]>, n: string) => (m.get(n)?.length ? quantile(m.get(n)!, 0.5) : NaN);
-for (const [n] of oci) {
-  console.log(`${pad(n, 11)}${lpad(fmt(med(cycle, n)), 9)}${lpad(ratio(med(cycle, n) / med(cycle, "crun")), 10)}${lpad(fmt(med(execT, n)), 9)}${lpad(ratio(med(execT, n) / med(execT, "crun")), 10)}`);
-}
+if (bunHello) execs.push(["bun hello", [[bunHello]]]);
+harnessRun("exec of /bin/true into a running container", execs, M, { refs: oci.some(([n]) => n === "runc") ? ["runc"] : [], floor: bunHello ? "bun hello" : undefined });

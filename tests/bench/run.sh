@@ -2,17 +2,18 @@
 # tests/bench/run.sh (make bench): side by side, never failing on the numbers:
 #  - unpack.ts: unpack of one large gzip layer on tmpfs (bunker load vs tar -xzf
 #    vs umoci), as root and as the test user (BENCH_UNPACK=0 skips it, a few minutes)
-#  - bench.ts: rootless startup and memory of bunker run vs bwrap, unshare
-#    (floor), crun and runc; image-start.ts: run IMAGE vs run --rootfs DIR
+#  - bench.ts: rootless startup of bunker run vs bwrap, unshare (the floor), crun
+#    and runc, the OCI cycle and exec, timed by build/spawnbench (posix_spawn +
+#    wait4, interleaved); memory; image-start.ts: run IMAGE vs run --rootfs DIR
 # As root the rootless parts run as ${BUNKER_TEST_USER:-bunkertest}.
 # BENCH_N=50 runs each; BENCH_UNPACK_N=3 unpack rounds of BENCH_UNPACK_SRC=/usr/share.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUN=${BUN:-node_modules/bun/bin/bun.exe}
 export BENCH_N=${BENCH_N:-50}
-[ -x dist/bunker ] || { echo "bench: dist/bunker missing: run make" >&2; exit 1; }
+[ -x dist/bunker ] && [ -x build/spawnbench ] || { echo "bench: dist/bunker or build/spawnbench missing: run make bench" >&2; exit 1; }
 bun="$PWD/$BUN"
-benv=(env "BENCH_N=$BENCH_N" "BENCH_UNPACK_N=${BENCH_UNPACK_N:-3}" "BENCH_UNPACK_SRC=${BENCH_UNPACK_SRC:-/usr/share}")
+benv=(env "BENCH_N=$BENCH_N" "BUN_FLAGS=${BUN_FLAGS:-}" "BENCH_UNPACK_N=${BENCH_UNPACK_N:-3}" "BENCH_UNPACK_SRC=${BENCH_UNPACK_SRC:-/usr/share}")
 bench=("${benv[@]}" "$bun" "$PWD/tests/bench/bench.ts")
 image_start=("${benv[@]}" "$bun" "$PWD/tests/bench/image-start.ts")
 unpack=("${benv[@]}" "$bun" "$PWD/tests/bench/unpack.ts")

@@ -13,10 +13,11 @@
 // `--cgroup ""` (no linux.cgroupsPath) and `--cpu-shares 0` (no limit that
 // bunker would have to refuse without a cgroup).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bunkerBinary, isRoot, makeTempDir, removeTree, runAs } from "../lib/index.ts";
-import { buildImage, busyboxBytes, dockerArchive } from "../lib/image-builder.ts";
+import { busyboxArchive } from "../lib/image-builder.ts";
+import { cgroupDirs, noCgroupsPreamble } from "../lib/cgroup-guard.ts";
 
 const missing = ["containerd", "ctr", "containerd-shim-runc-v2", "unshare"].filter((b) => Bun.which(b) === null);
 const skipReason = !isRoot() ? "not root (containerd runs as root)" : missing.length ? `not installed: ${missing.join(", ")} (apt-get install -y containerd)` : undefined;
@@ -25,26 +26,6 @@ const d = skipReason ? describe.skip : describe;
 
 const IMAGE = "localhost/bunker-bb:latest";
 const NS = "bunkertest";
-
-/** every directory of the host's cgroup trees, to prove none appeared */
-function cgroupDirs(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string, depth: number) => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries)
-      if (e.isDirectory()) {
-        out.push(`${dir}/${e.name}`);
-        if (depth < 4) walk(`${dir}/${e.name}`, depth + 1);
-      }
-  };
-  walk("/sys/fs/cgroup", 0);
-  return out.sort();
-}
 
 d("containerd (ctr, runc v2 shim) with bunker as the runc binary (root only)", () => {
   let base: string, sock: string, runcRoot: string, cgroupsBefore: string[];
@@ -86,23 +67,10 @@ d("containerd (ctr, runc v2 shim) with bunker as the runc binary (root only)", (
     const start = join(base, "start.sh");
     writeFileSync(
       start,
-      `#!/bin/sh\n# in a private mount namespace: take the cgroup trees away (here only), refuse if any is left\n` +
-        `umount -R /sys/fs/cgroup 2>/dev/null\n` +
-        `if grep -qE ' - cgroup2? ' /proc/self/mountinfo; then echo "a cgroup file system is still mounted: not starting containerd" >&2; exit 99; fi\n` +
+      noCgroupsPreamble("containerd") +
         `exec containerd --config ${config}\n`,
     );
-    const applets = ["sh", "echo", "cat", "sleep", "hostname", "id", "ls", "true"];
-    const image = buildImage({
-      compression: "none",
-      layers: [[
-        { name: "bin/", type: "dir", mode: 0o755 },
-        { name: "bin/busybox", data: busyboxBytes(), mode: 0o755 },
-        ...applets.map((a) => ({ name: `bin/${a}`, type: "symlink" as const, linkname: "busybox" })),
-        { name: "tmp/", type: "dir", mode: 0o1777 },
-      ]],
-      config: { Env: ["PATH=/bin"], Cmd: ["sh"] },
-    });
-    writeFileSync(join(base, "image.tar"), dockerArchive([{ image, tags: [IMAGE] }]));
+    writeFileSync(join(base, "image.tar"), busyboxArchive(IMAGE, ["sh", "echo", "cat", "sleep", "hostname", "id", "ls", "true"]));
     const log = Bun.file(join(base, "containerd.log"));
     daemon = Bun.spawn(["unshare", "--mount", "--propagation", "private", "sh", start], { stdout: log, stderr: log, stdin: "ignore" });
     let up = false;

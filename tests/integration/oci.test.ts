@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { USERS, asUserArgv, bunkerAs, bunkerBinary, runAs, runInPty, isRoot, subRange, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, chownTree, waitForFile, type As } from "../lib/index.ts";
+import { makeOciFixture, writeOciConfig, USERS, asUserArgv, bunkerAs, bunkerBinary, runAs, runInPty, isRoot, subRange, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, chownTree, waitForFile, type As } from "../lib/index.ts";
 
 const describeRoot = isRoot() ? describe : describe.skip;
 
@@ -24,31 +24,10 @@ for (const as of USERS) {
       return id;
     };
     /** writes config.json from `bunker spec`, with ARGS as the process */
-    async function config(args: string[], edit: (c: any) => void = () => {}) {
-      const f = join(bundle, "config.json");
-      if (existsSync(f)) removeTree(f);
-      const r = await b(["spec", "-b", bundle]);
-      expect(r.stderr).toBe("");
-      const c = JSON.parse(readFileSync(f, "utf8"));
-      c.process.terminal = false;
-      c.process.args = args;
-      c.mounts.push({ destination: "/out", type: "bind", source: out, options: ["rbind"] });
-      edit(c);
-      writeFileSync(f, JSON.stringify(c));
-      chownTree(f, ownerOf(as));
-    }
+    const config = (args: string[], edit: (c: any) => void = () => {}) => writeOciConfig(as, bundle, out, args, edit);
 
     beforeAll(() => {
-      base = makeTempDir("bunker-oci", ownerOf(as));
-      bundle = join(base, "bundle");
-      makeBusyboxRootfs(join(bundle, "rootfs"), ownerOf(as));
-      root = join(base, "state");
-      out = join(base, "out");
-      for (const d of [bundle, out]) {
-        require("node:fs").mkdirSync(d, { recursive: true });
-        chownTree(d, ownerOf(as));
-      }
-      chmodSync(out, 0o777);
+      ({ base, bundle, root, out } = makeOciFixture(as, "bunker-oci"));
     });
     afterAll(async () => {
       for (const id of ids) await b(["delete", "--force", id]);
@@ -67,6 +46,19 @@ for (const as of USERS) {
       const r = await b(["spec", "-b", bundle]);
       expect(r.code).toBe(125);
       expect(r.stderr).toMatch(/^bunker: spec: config.json already exists: EEXIST \(File exists\) \[.*config.json\] — remove it first\n$/);
+    });
+
+    test("create of a command that is not there fails at create (as runc's LookPath before the fifo), and leaves no container", async () => {
+      await config(["no-such-command", "x"]);
+      const id = newId();
+      const c = await detached(["create", id]);
+      expect(c.stderr).toBe('bunker: exec "no-such-command": executable file not found in $PATH: ENOENT (No such file or directory) [no-such-command] — check the command and the image\'s PATH\n');
+      expect(c.code).toBe(127);
+      expect((await b(["state", id])).stderr).toContain("does not exist");
+      await config(["/bin/no-such-command"]);
+      const abs = await detached(["create", newId()]);
+      expect(abs.stderr).toContain('exec "/bin/no-such-command": executable file not found: ENOENT');
+      expect(abs.code).toBe(127);
     });
 
     test("create -> created, start -> running, kill -> stopped, delete -> gone", async () => {

@@ -2,8 +2,8 @@
 // rootless, with a private storage/run root, an image imported offline from
 // the busybox rootfs, and a containers.conf that names bunker.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { endPodman, podmanWrapper } from "../lib/podman.ts";
 import { asUserArgv, bunkerBinary, chownTree, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs, runInPty } from "../lib/index.ts";
 
 const havePodman = Bun.which("podman") !== null && Bun.which("conmon") !== null;
@@ -17,16 +17,7 @@ d("podman with bunker as its runtime (rootless)", () => {
   beforeAll(async () => {
     base = makeTempDir("bunker-podman", ownerOf(as));
     const rootfs = makeBusyboxRootfs(join(base, "rootfs"), ownerOf(as));
-    const conf = join(base, "containers.conf");
-    // podman 4.3 spells the list runtime_supports_nocgroup (no s); later versions add the s
-    writeFileSync(conf, `[engine]\nruntime_supports_nocgroup = ["bunker"]\nruntime_supports_nocgroups = ["bunker"]\nruntime_supports_json = ["bunker"]\n\n[engine.runtimes]\nbunker = ["${bunkerBinary()}"]\n`);
-    script = join(base, "podman.sh");
-    writeFileSync(
-      script,
-      `#!/bin/sh\nexport CONTAINERS_CONF=${conf} HOME=${base}/home XDG_RUNTIME_DIR=${base}/xdg\nmkdir -p $HOME $XDG_RUNTIME_DIR\nchmod 700 $XDG_RUNTIME_DIR\n` +
-        `exec podman --root ${base}/storage --runroot ${base}/run --storage-driver vfs --cgroup-manager cgroupfs --events-backend file --runtime bunker "$@"\n`,
-    );
-    chmodSync(script, 0o755);
+    script = podmanWrapper(base);
     const tar = join(base, "bb.tar");
     const t = Bun.spawnSync(["tar", "-C", rootfs, "-cf", tar, "."]);
     expect(t.exitCode).toBe(0);
@@ -36,16 +27,7 @@ d("podman with bunker as its runtime (rootless)", () => {
   });
 
   afterAll(async () => {
-    await pm(["rm", "-af", "-t", "0"]);
-    await runAs(as, asUserArgv(as, [script, "system", "migrate"]), { cwd: base });
-    // vfs layers carry files owned by subordinate ids: remove them from inside podman's user namespace
-    await runAs(as, asUserArgv(as, [script, "unshare", "rm", "-rf", `${base}/storage`, `${base}/run`]), { cwd: base });
-    // rootless podman keeps a pause process (catatonit) holding its user namespace: stop it too
-    try {
-      process.kill(Number(readFileSync(`${base}/xdg/libpod/tmp/pause.pid`, "utf8").trim()), "SIGKILL");
-    } catch {
-      /* root: no pause process */
-    }
+    await endPodman(as, script, base);
     removeTree(base);
   });
 

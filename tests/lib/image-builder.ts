@@ -222,3 +222,25 @@ export function dockerArchive(images: { image: BuiltImage; tags: string[] }[]): 
   files.set("manifest.json", enc.encode(JSON.stringify(manifest)));
   return tarOfFiles(files);
 }
+
+/**
+ * A one-layer image of the host's busybox with APPLETS as symlinks, an
+ * /etc/passwd with root and app (1000), a /tmp, PATH=/bin and `sh` as its
+ * command, as a `docker save` archive tagged TAG (what the client tests load).
+ */
+export function busyboxArchive(tag: string, applets: string[]): Uint8Array<ArrayBuffer> {
+  const image = buildImage({
+    compression: "none",
+    layers: [[
+      { name: "bin/", type: "dir", mode: 0o755 },
+      { name: "bin/busybox", data: busyboxBytes(), mode: 0o755 },
+      ...applets.map((a): TarInput => ({ name: `bin/${a}`, type: "symlink", linkname: "busybox" })),
+      { name: "etc/", type: "dir", mode: 0o755 },
+      { name: "etc/passwd", data: "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n" },
+      { name: "etc/group", data: "root:x:0:\napp:x:1000:\n" },
+      { name: "tmp/", type: "dir", mode: 0o1777 },
+    ]],
+    config: { Env: ["PATH=/bin"], Cmd: ["sh"] },
+  });
+  return dockerArchive([{ image, tags: [tag] }]);
+}

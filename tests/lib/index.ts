@@ -4,3 +4,4 @@ export * from "./rootfs.ts";
 export * from "./bunker.ts";
 export * from "./pty.ts";
 export * from "./probe.ts";
+export * from "./oci-config.ts";

@@ -169,3 +169,25 @@ describe("plan encoding (c/shim.h layout)", () => {
     expect(buf.length).toBe(80);
   });
 });
+
+describe("linux.devices", () => {
+  const rootSpec = () => {
+    const spec = runSpec(opts());
+    spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== "user");
+    delete spec.linux!.uidMappings;
+    delete spec.linux!.gidMappings;
+    spec.linux!.devices = [{ type: "c", path: "/dev/fuse", major: 10, minor: 229, fileMode: 0o666, uid: 0, gid: 0 }];
+    return spec;
+  };
+  const fuseOps = (p: K.Plan) => p.ops.filter((o) => ("path" in o && o.path === "/dev/fuse") || ("target" in o && o.target === "/dev/fuse"));
+
+  test("root without a user namespace: made with mknod as asked", () => {
+    expect(fuseOps(buildPlan(rootSpec()))).toEqual([{ op: "mknod", path: "/dev/fuse", mode: 0o20666, major: 10, minor: 229, uid: 0, gid: 0 }]);
+  });
+
+  test("bunker itself in a user namespace (rootless docker's root), the config without one: the host's node is bound", () => {
+    expect(fuseOps(buildPlan(rootSpec(), { inUserNamespace: true }))).toEqual([
+      { op: "bind", source: "/dev/fuse", target: "/dev/fuse", recursive: false, optional: false, attrSet: 0, attrClr: 0 },
+    ]);
+  });
+});

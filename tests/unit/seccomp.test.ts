@@ -17,6 +17,8 @@ import {
   SECCOMP_RET_LOG,
   SECCOMP_RET_TRACE,
   SECCOMP_RET_TRAP,
+  SECCOMP_RET_USER_NOTIF,
+  SECCOMP_FILTER_FLAG_NEW_LISTENER,
   syscallNames,
   syscallNumber,
   X32_SYSCALL_BIT,
@@ -373,11 +375,45 @@ describe("compileSeccomp", () => {
     expect(() => compileSeccomp(profile, { failUnknown: true })).toThrow('unknown syscall "no_such_call"');
   });
 
-  test("flags, NOTIFY refused", () => {
+  test("flags", () => {
     expect(compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"] }).flags).toBe(6);
-    expect(() => compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["read"], action: "SCMP_ACT_NOTIFY" }] })).toThrow(BunkerError);
-    expect(() => compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/agent.sock" })).toThrow("not supported");
-    expect(() => compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"] })).toThrow("not supported");
+    // how a listener waits: nothing without a notify rule (the kernel refuses it without NEW_LISTENER)
+    expect(compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"] }).flags).toBe(0);
+  });
+
+  test("SCMP_ACT_NOTIFY: SECCOMP_RET_USER_NOTIF, loaded with NEW_LISTENER; a listenerPath without a notify rule is ignored", () => {
+    const notify: Seccomp = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      listenerPath: "/run/agent.sock",
+      syscalls: [
+        { names: ["mkdir", "getppid"], action: "SCMP_ACT_NOTIFY" },
+        { names: ["chmod"], action: "SCMP_ACT_NOTIFY", args: [{ index: 1, value: 0o777, op: "SCMP_CMP_EQ" }] },
+        { names: ["uname"], action: "SCMP_ACT_ERRNO", errnoRet: 38 },
+      ],
+    };
+    const c = compileSeccomp(notify);
+    expect(c.flags).toBe(SECCOMP_FILTER_FLAG_NEW_LISTENER);
+    expect(runBpf(c.program, x64("mkdir"))).toBe(SECCOMP_RET_USER_NOTIF);
+    expect(runBpf(c.program, x64("getppid"))).toBe(SECCOMP_RET_USER_NOTIF);
+    expect(runBpf(c.program, x64("chmod", [0n, 0o777n]))).toBe(SECCOMP_RET_USER_NOTIF);
+    expect(runBpf(c.program, x64("chmod", [0n, 0o755n]))).toBe(SECCOMP_RET_ALLOW);
+    expect(runBpf(c.program, x64("uname"))).toBe((SECCOMP_RET_ERRNO | 38) >>> 0);
+    expect(runBpf(c.program, x64("getpid"))).toBe(SECCOMP_RET_ALLOW);
+    // TSYNC with a listener: the kernel wants TSYNC_ESRCH too (as libseccomp passes it)
+    expect(compileSeccomp({ ...notify, flags: ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"] }).flags).toBe(1 | 8 | 16 | 32);
+    // runc and the runtime-spec: without SCMP_ACT_NOTIFY the listenerPath is ignored
+    const plain = compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/agent.sock", listenerMetadata: "m", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO" }] });
+    expect(plain.flags).toBe(0);
+    expect(runBpf(plain.program, x64("mkdir"))).toBe(EPERM);
+    // a notify rule needs an agent: the error names the field
+    const { listenerPath: _, ...noListener } = notify;
+    expect(() => compileSeccomp(noListener)).toThrow(BunkerError);
+    expect(() => compileSeccomp(noListener)).toThrow("linux.seccomp.listenerPath: is required with SCMP_ACT_NOTIFY");
+    // the shim's hand-over of the listener (sendmsg) cannot itself wait for the agent
+    expect(() => compileSeccomp({ ...notify, syscalls: [...notify.syscalls!, { names: ["recvmsg", "sendmsg"], action: "SCMP_ACT_NOTIFY" }] })).toThrow(
+      "linux.seccomp.syscalls[3]: SCMP_ACT_NOTIFY cannot be used for sendmsg (bunker passes the listener on with it)",
+    );
+    expect(compileSeccomp({ ...notify, syscalls: [...notify.syscalls!, { names: ["sendmsg"], action: "SCMP_ACT_ERRNO" }] }).flags).toBe(SECCOMP_FILTER_FLAG_NEW_LISTENER);
   });
 });
 
@@ -537,6 +573,20 @@ describe.skipIf(!haveLibseccomp)("against libseccomp", () => {
       ],
     };
     expect(decisions(compileSeccomp(p).program, false, 1)).toEqual(decisions(nativeProgram(p), false, 1));
+  });
+
+  test("SCMP_ACT_NOTIFY rules decide as libseccomp's", () => {
+    const p: Seccomp = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      listenerPath: "/run/agent.sock",
+      architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+      syscalls: [
+        { names: ["mkdir", "mkdirat", "getcwd"], action: "SCMP_ACT_NOTIFY" },
+        { names: ["fchmodat"], action: "SCMP_ACT_NOTIFY", args: [{ index: 2, value: 0o7000, valueTwo: 0o4000, op: "SCMP_CMP_MASKED_EQ" }] },
+        { names: ["kill"], action: "SCMP_ACT_ERRNO", errnoRet: 3 },
+      ],
+    };
+    expect(decisions(compileSeccomp(p).program, false, 2)).toEqual(decisions(nativeProgram(p), false, 2));
   });
 });
 
