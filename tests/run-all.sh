@@ -60,8 +60,10 @@ run_bun_as_test_user() {
   local as=(setpriv "--reuid=$uid" "--regid=$gid" --init-groups env -i "HOME=$home" "USER=$TEST_USER" "LOGNAME=$TEST_USER"
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" LANG=C)
   [ -d "/run/user/$uid" ] && [ "$(stat -c %u "/run/user/$uid")" = "$uid" ] && as+=("XDG_RUNTIME_DIR=/run/user/$uid")
-  local readable='test -r "$1" && test -x "$1" && "$2" --version'
-  if "${as[@]}" sh -c "$readable" sh "$dir" "$BUN" >/dev/null 2>&1; then
+  # absolute paths: relative ones would resolve from a cwd the user could not reach itself
+  local readable='cd / && test -r "$1" && test -x "$1" && "$2" --version' bun=$BUN
+  [[ $bun = /* ]] || bun=$PWD/$bun
+  if "${as[@]}" sh -c "$readable" sh "$PWD/$dir" "$bun" >/dev/null 2>&1; then
     run_bun "$dir" "${as[@]}"
     return
   fi
@@ -73,7 +75,8 @@ run_bun_as_test_user() {
   chown -R "$uid:$gid" "$copy"
   chmod 755 "$copy"
   pushd "$copy" >/dev/null || return
-  if "${as[@]}" sh -c "$readable" sh "$dir" "$BUN" >/dev/null 2>&1; then
+  [[ $BUN = /* ]] || bun=$PWD/$BUN
+  if "${as[@]}" sh -c "$readable" sh "$PWD/$dir" "$bun" >/dev/null 2>&1; then
     run_bun "$dir" "${as[@]}"
   else
     echo "== $dir as $TEST_USER: cannot read its copy $copy or run $BUN: counted as 1 failure"
