@@ -332,7 +332,9 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     ops.push({ op: "setns", path: theirs, nstype: flag });
     if (flag === K.CLONE_NEWPID) joinsPid = true;
   }
-  if (joinsPid) ops.push({ op: "fork" });
+  // the forked process waits for a second go: its pid (BK_MSG_PID, sent by the intermediate) reaches
+  // us before it can send anything of its own (a seccomp listener must be told its pid)
+  if (joinsPid) ops.push({ op: "fork", waitGo: true });
   if (o.process.terminal) {
     if (o.detach && !o.consoleSocket) throw new BunkerError("exec: -t with -d needs --console-socket", { errno: "EINVAL" });
     ops.push({ op: "pty", rows: o.process.consoleSize?.height ?? 0, cols: o.process.consoleSize?.width ?? 0 });
@@ -350,11 +352,8 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     // as runc: the exec'd process's own listener, with the container's state (the init's pid)
     seccompListener: seccompAgent(state.seccomp, () => statePayload(state, st), o.debug),
   });
-  let pid = c.pid;
-  if (c.forked) {
-    supervise(c.pid, -1, false); // reap the intermediate: the process is now ours (subreaper) or our caller's
-    pid = c.forked;
-  }
+  // after a fork into the pid namespace launch reaped the intermediate: the process is ours (subreaper) or our caller's
+  const pid = c.pid;
   if (o.pidFile) writePidFile(o.pidFile, pid);
   if (o.detach) {
     if (c.pty >= 0) {
