@@ -3,7 +3,7 @@ import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { stateRoot } from "../container/paths.ts";
 import { checkId, containerDir, isAlive, lockContainer, readState } from "../container/state.ts";
-import { killEverything } from "../container/lifecycle.ts";
+import { killEverything } from "../container/kill.ts";
 import { removeOwnedTree } from "../container/cleanup.ts";
 import { autoMaps, singleMaps, subRange, type IdMaps } from "../container/idmap.ts";
 import { endLogWriter } from "../container/log-writer.ts";

@@ -4,7 +4,7 @@ import type { GlobalOptions } from "./global.ts";
 import { stateRoot } from "../container/paths.ts";
 import { checkId, isAlive, readState } from "../container/state.ts";
 import { BunkerError } from "../errors.ts";
-import { killEverything } from "../container/lifecycle.ts";
+import { killEverything } from "../container/kill.ts";
 import { parseSignal } from "./signals.ts";
 import { waitPidExit } from "../sys/shim.ts";
 

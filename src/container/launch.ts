@@ -11,11 +11,10 @@ import { type IdMaps, writeIdMaps } from "./idmap.ts";
 import { mark } from "../timing.ts";
 
 export interface Launched {
+  /** the container's process (after a fork into a pid namespace, the forked one: the intermediate is reaped) */
   pid: number;
   /** pty master, when the plan opened a terminal */
   pty: number;
-  /** after a "fork" op: the process that goes on (pid is the intermediate, which exits) */
-  forked?: number;
 }
 
 export interface LaunchOptions {
@@ -126,7 +125,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   } finally {
     closeSync(sock);
   }
-  return { pid, pty, forked };
+  return { pid, pty };
 }
 
 function withInitExe(plan: Plan, fd: number): Plan {

@@ -256,8 +256,6 @@ export function killContainer(root: string, id: string, signal: number, all: boo
   signalContainer(loadExisting(root, id).state, signal, all);
 }
 
-export { killEverything };
-
 export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
   const dir = containerDir(root, id);
   // --force on a container that is already gone succeeds, as runc's does (containerd's shim
