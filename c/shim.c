@@ -495,14 +495,9 @@ static void op_lock(struct child *c, const struct op *op) {
     if (n != 1) _exit(EPIPE);
     uint32_t ulen, glen;
     const char *um = op_str(op, 0, &ulen), *gm = op_str(op, 1, &glen);
-    int k = 0;
-    const char *pre = "/proc/";
-    while (*pre) path[k++] = *pre++;
-    char digits[16];
-    int d = 0;
-    for (unsigned v = (unsigned)self; v || !d; v /= 10) digits[d++] = (char)('0' + v % 10);
-    while (d) path[k++] = digits[--d];
-    int base = k;
+    memcpy(path, "/proc/", 6);
+    size_t k = 6 + fmt_uint(path + 6, (unsigned)self);
+    size_t base = k;
     const char *u = "/uid_map", *g = "/gid_map";
     for (int j = 0; u[j]; j++) path[k++] = u[j];
     path[k] = 0;
@@ -872,12 +867,8 @@ static void op_fork(struct child *c, const struct op *op) {
     send_msg(c->sock, BK_MSG_PID, child, 0, 0);
     _exit(0);
   }
-  if (op_int(op, 0)) {
-    /* i: wait for a second "go": bunker records this pid before it runs on (create) */
-    int32_t go[2];
-    if (read(c->sock, go, sizeof go) != sizeof go || go[0] != 'G') _exit(125);
-    c->hostpid = go[1];
-  }
+  /* i: wait for a second "go": bunker records this pid before it runs on (create) */
+  if (op_int(op, 0)) wait_for_go(c);
 }
 
 /* ------------------------------------------------ image owners (a store op) */
