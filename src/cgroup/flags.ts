@@ -1,26 +1,7 @@
 // docker-style `run` resource flags -> OCI linux.resources, so flags and
 // config.json go through one conversion (resources.ts).
 import type { Resources } from "../oci/spec.ts";
-import type { FlagSpec, Parsed } from "../cli/args.ts";
-import { flag } from "../cli/args.ts";
 import { BunkerError } from "../errors.ts";
-
-/** The flags, for the `run`/`create` parsers (and `update`, which takes the same). */
-export const RESOURCE_FLAGS: FlagSpec[] = [
-  { names: ["memory", "m"], value: true },
-  { names: ["memory-reservation"], value: true },
-  { names: ["memory-swap"], value: true },
-  { names: ["cpus"], value: true },
-  { names: ["cpu-shares", "c"], value: true },
-  { names: ["cpu-weight"], value: true },
-  { names: ["cpu-period"], value: true },
-  { names: ["cpu-quota"], value: true },
-  { names: ["cpuset-cpus"], value: true },
-  { names: ["cpuset-mems"], value: true },
-  { names: ["pids-limit"], value: true },
-  { names: ["io-weight", "blkio-weight"], value: true },
-  { names: ["oom-kill-group"] },
-];
 
 export type ResourceFlagValues = Partial<Record<
   "memory" | "memory-reservation" | "memory-swap" | "cpus" | "cpu-shares" | "cpu-weight" | "cpu-period" | "cpu-quota" |
@@ -102,15 +83,4 @@ export function resourcesFromRunFlags(f: ResourceFlagValues): RunResources {
   if (!Object.keys(cpu).length) delete r.cpu;
   const oomKillGroup = f["oom-kill-group"] !== "false";
   return { resources: Object.keys(r).length ? r : undefined, oomKillGroup };
-}
-
-/** Same, from the generic flag parser's result (keys are the first names in RESOURCE_FLAGS). */
-export function resourcesFromParsed(p: Parsed): RunResources {
-  const values: ResourceFlagValues = {};
-  for (const spec of RESOURCE_FLAGS) {
-    const k = spec.names[0] as keyof ResourceFlagValues;
-    const v = flag(p, k);
-    if (v !== undefined) values[k] = v;
-  }
-  return resourcesFromRunFlags(values);
 }

@@ -24,7 +24,7 @@ import { formatBytes } from "./stats.ts";
 
 export type { ContainerCgroup } from "./cgroupfs.ts";
 export type { Stats } from "./stats.ts";
-export { resourcesFromRunFlags, resourcesFromParsed, RESOURCE_FLAGS, parseBytes } from "./flags.ts";
+export { resourcesFromRunFlags, parseBytes } from "./flags.ts";
 
 export interface CreateCgroupOptions {
   /** container id (the cgroup is named bunker-ID) */

@@ -1,6 +1,7 @@
 // bunker pause ID...: freeze every process of the container (cgroup.freeze).
 import { BunkerError } from "../errors.ts";
-import { cgroupOfContainer } from "../cgroup/state.ts";
+import { pause } from "../container/cgroup.ts";
+import { runtimeContext } from "./context.ts";
 import type { GlobalOptions } from "./global.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
@@ -9,6 +10,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     return 0;
   }
   if (!argv.length) throw new BunkerError("pause: no container id given", { errno: "EINVAL", fix: "bunker pause ID" });
-  for (const id of argv) await cgroupOfContainer(g, id, "pause").freeze();
+  const ctx = runtimeContext(g);
+  for (const id of argv) await pause(ctx, id);
   return 0;
 }

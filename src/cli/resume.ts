@@ -1,6 +1,7 @@
 // bunker resume ID...: thaw a paused container (cgroup.freeze = 0).
 import { BunkerError } from "../errors.ts";
-import { cgroupOfContainer } from "../cgroup/state.ts";
+import { resume } from "../container/cgroup.ts";
+import { runtimeContext } from "./context.ts";
 import type { GlobalOptions } from "./global.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
@@ -9,6 +10,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     return 0;
   }
   if (!argv.length) throw new BunkerError("resume: no container id given", { errno: "EINVAL", fix: "bunker resume ID" });
-  for (const id of argv) cgroupOfContainer(g, id, "resume").thaw();
+  const ctx = runtimeContext(g);
+  for (const id of argv) resume(ctx, id);
   return 0;
 }

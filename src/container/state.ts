@@ -3,9 +3,10 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import type { Hooks, Process, Seccomp } from "../oci/spec.ts";
-import type { IdMaps } from "./idmap.ts";
+import type { IdMaps } from "../sys/idmap.ts";
 import type { ConfinementSummary } from "../oci/confine.ts";
 import { flock } from "../sys/shim.ts";
+import type { RuntimeContext } from "./context.ts";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
 
@@ -169,8 +170,9 @@ export function containerStatus(root: string, id: string): { state: ContainerSta
   return { state, status: state ? status(dir, state) : "creating", dir };
 }
 
-export function stateJson(root: string, id: string): Record<string, unknown> {
-  const { state, status: st } = containerStatus(root, id);
+/** `state ID`: the runtime-spec state, with the confinement a `bunker run` container got */
+export function stateJson(ctx: Pick<RuntimeContext, "stateRoot">, id: string): Record<string, unknown> {
+  const { state, status: st } = containerStatus(ctx.stateRoot, id);
   if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
   const confinement = state.run?.confinement;
   return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner, ...(confinement ? { confinement } : {}) };

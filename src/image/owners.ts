@@ -15,8 +15,8 @@
 // A container run with a map other than the layers' (--userns=single on
 // subuid-owned layers) sees the ids it cannot map as nobody (65534).
 import { BunkerError } from "../errors.ts";
-import { autoMaps, findHelper, NEWGIDMAP, NEWUIDMAP, needsHelper, subRange, type IdMaps } from "../container/idmap.ts";
-import { launch } from "../container/launch.ts";
+import { autoMaps, findHelper, NEWGIDMAP, NEWUIDMAP, needsHelper, subRange, type IdMaps } from "../sys/idmap.ts";
+import { launch } from "../sys/launch.ts";
 import { CLONE_NEWUSER } from "../plan/types.ts";
 import { supervise } from "../sys/shim.ts";
 

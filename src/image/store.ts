@@ -22,10 +22,10 @@ import type { ImageConfigFile, Manifest } from "./types.ts";
 import { Unpacker, type UnpackStats } from "./unpack.ts";
 import { LayerGuard, type LayerLimits } from "./limits.ts";
 import { chownToImageOwners, imageOwnerMaps, layerOwners, type LayerOwners } from "./owners.ts";
-import { defaultDataRoot, imagesFile } from "./data-root.ts";
+import { imagesFile } from "./data-root.ts";
 import { dropLaunchRecords } from "./launch-cache.ts";
-import { removeOwnedTree } from "../container/cleanup.ts";
-import { singleMaps } from "../container/idmap.ts";
+import { removeOwnedTree } from "../sys/remove-tree.ts";
+import { singleMaps } from "../sys/idmap.ts";
 
 export interface ImageRecord {
   /** image ID = config digest */
@@ -55,7 +55,6 @@ export interface LayerInfo {
   owners?: LayerOwners;
 }
 
-export { defaultDataRoot } from "./data-root.ts";
 
 /**
  * Removes TREE (unpacked by this user) with whatever it holds: files of
@@ -96,8 +95,8 @@ export class Store {
     }
   }
 
-  static open(dataRoot?: string, limits?: LayerLimits): Store {
-    return new Store(dataRoot ?? defaultDataRoot(), limits);
+  static open(dataRoot: string, limits?: LayerLimits): Store {
+    return new Store(dataRoot, limits);
   }
 
   // ---- locks and temp files ------------------------------------------------------

@@ -9,12 +9,14 @@
 import fc from "fast-check";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { flagInt, parseFlags, parseId, type FlagSpec } from "../../src/cli/args.ts";
+import { flagInt, parseFlags, type FlagSpec } from "../../src/cli/args.ts";
+import { parseId } from "../../src/sys/idmap.ts";
 import { CREATE_FLAGS } from "../../src/cli/create.ts";
 import { FLAGS as EXEC_FLAGS } from "../../src/cli/exec.ts";
-import { FLAGS as RUN_FLAGS, parseUser } from "../../src/cli/run.ts";
-import { parseSignal } from "../../src/cli/signals.ts";
-import { RESOURCE_FLAGS, resourcesFromParsed } from "../../src/cgroup/flags.ts";
+import { FLAGS as RUN_FLAGS } from "../../src/cli/run.ts";
+import { parseUser } from "../../src/container/run.ts";
+import { parseSignal } from "../../src/sys/signals.ts";
+import { RESOURCE_FLAGS, resourcesFromParsed } from "../../src/cli/resource-flags.ts";
 import { BunkerError } from "../../src/errors.ts";
 import { parseDockerManifest, parseImageConfig, parseLayoutIndex, parseManifest } from "../../src/image/documents.ts";
 import { parsePlatform } from "../../src/image/platform.ts";

@@ -3,10 +3,9 @@
 import { closeSync, readFileSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import type { Op, Plan } from "../plan/types.ts";
-import { CLONE_NEWPID, CLONE_NEWUSER } from "../plan/types.ts";
-import { encodePlan } from "../sys/plan-encode.ts";
-import { withSharedMemory } from "../plan/build.ts";
-import { monitorMemfd, readMessage, reap, sendGo, spawn, supervise } from "../sys/shim.ts";
+import { CLONE_NEWPID, CLONE_NEWUSER, CLONE_VM } from "../plan/types.ts";
+import { encodePlan } from "./plan-encode.ts";
+import { monitorMemfd, readMessage, reap, sendGo, spawn, supervise } from "./shim.ts";
 import { type IdMaps, writeIdMaps } from "./idmap.ts";
 import { mark } from "../timing.ts";
 
@@ -126,6 +125,15 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     closeSync(sock);
   }
   return { pid, pty };
+}
+
+/**
+ * The shim clones with CLONE_VM (no copy of bunker's page tables) unless the
+ * child lives on without exec'ing: an --init stays PID 1 and must not share
+ * (and write errno into) the memory of a bunker that keeps running.
+ */
+function withSharedMemory(plan: Plan): Plan {
+  return plan.ops.some((o) => o.op === "init") ? plan : { ...plan, cloneFlags: plan.cloneFlags | CLONE_VM };
 }
 
 function withInitExe(plan: Plan, fd: number): Plan {

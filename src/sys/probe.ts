@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import * as K from "../plan/types.ts";
 import type { Op } from "../plan/types.ts";
-import { supervise } from "../sys/shim.ts";
+import { supervise } from "./shim.ts";
 import { singleMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
 

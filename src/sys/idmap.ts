@@ -4,6 +4,13 @@ import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import type { IDMapping } from "../oci/spec.ts";
 import { BunkerError } from "../errors.ts";
 
+/** the ids bunker runs as (src/container/context.ts carries them) */
+export interface HostIds {
+  uid: number;
+  gid: number;
+  euid: number;
+}
+
 export interface SubRange {
   start: number;
   count: number;
@@ -168,4 +175,10 @@ export function writeIdMaps(pid: number, maps: IdMaps): void {
     const err = e as { code?: string; path?: string };
     throw new BunkerError("cannot write the user namespace's id map", { errno: err.code ?? "EPERM", path: err.path, fix: "a map other than your own uid needs --userns=auto and /etc/subuid" });
   }
+}
+
+/** a uid or gid as given on the command line: decimal, 0 to 4294967294 ((uid_t)-1 means "unchanged" to the kernel) */
+export function parseId(s: string, what: string): number {
+  if (!/^\d{1,10}$/.test(s) || Number(s) > 0xfffffffe) throw new BunkerError(`${what}: "${s}" is not a user or group id`, { errno: "EINVAL", fix: "use a number from 0 to 4294967294" });
+  return Number(s);
 }

@@ -3,7 +3,7 @@
 import { chmodSync, existsSync, rmSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import { CLONE_NEWUSER } from "../plan/types.ts";
-import { supervise } from "../sys/shim.ts";
+import { supervise } from "./shim.ts";
 import type { IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
 
