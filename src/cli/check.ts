@@ -59,7 +59,7 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
       : "none yet: the first container with subordinate ids makes it (newuidmap runs once), later ones join it");
   }
 
-  const cg = cgroupSupport();
+  const cg = cgroupSupport(ctx.env);
   if (cg.usable) line("ok", "cgroup v2", `${cg.detail}${cg.controllers.length ? `, controllers: ${cg.controllers.join(" ")}` : ""}`);
   else line("warn", "cgroup v2", `${cg.detail} — runs without limits work; for limits enable Delegate=yes for user@.service (systemd) on a cgroup v2 host, or pass --cgroup-manager disabled`);
 

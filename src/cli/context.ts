@@ -6,10 +6,11 @@ import { defaultDataRoot } from "../image/data-root.ts";
 import type { BunkerError } from "../errors.ts";
 import type { GlobalOptions } from "./global.ts";
 import { debugLog } from "./log.ts";
+import { processIds } from "../sys/idmap.ts";
 
 export function runtimeContext(g: GlobalOptions): RuntimeContext {
   const env = process.env;
-  const ids = { uid: process.getuid!(), gid: process.getgid!(), euid: process.geteuid!() };
+  const ids = processIds();
   const debug = debugLog(g);
   let root: string | undefined, dataRoot: string | undefined;
   return {

@@ -1,7 +1,7 @@
 // bunker pull [--platform os/arch[/variant]] [-q] [--tls-verify=false|--insecure] [--cert-dir DIR] [--creds USER:PASS] REF
 import { BunkerError } from "../errors.ts";
 import { parsePlatform } from "../image/platform.ts";
-import { Progress } from "../image/progress.ts";
+import { Progress } from "./progress.ts";
 import { pullImage } from "../image/pull.ts";
 import { shortName } from "../image/reference.ts";
 import { Store } from "../image/store.ts";

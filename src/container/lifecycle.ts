@@ -112,7 +112,7 @@ export async function create(ctx: RuntimeContext, o: CreateRequest): Promise<Con
     // prestart, createRuntime and createContainer all run here: the namespaces exist, nothing is mounted yet
     const hooksBeforeGo = (["prestart", "createRuntime", "createContainer"] as const).filter((k) => spec.hooks?.[k]?.length);
     // linux.resources and linux.cgroupsPath: applied, or an error saying why not (never silently ignored)
-    const cg = await createCgroup({ id: o.id, resources: spec.linux?.resources, cgroupsPath: spec.linux?.cgroupsPath, manager: ctx.cgroupManager, onNote: ctx.log.debug });
+    const cg = await createCgroup({ id: o.id, resources: spec.linux?.resources, cgroupsPath: spec.linux?.cgroupsPath, manager: ctx.cgroupManager, onNote: ctx.log.debug, env: ctx.env });
     cgroup = cg ?? undefined;
     state.cgroup = cg?.path;
     if (cg) saveCgroupPath(dir, cg.path); // found by delete --force if this create is killed before state.json

@@ -12,7 +12,7 @@ import { pidStartTime, writeState } from "./state.ts";
 import { launch } from "../sys/launch.ts";
 import { seccompAgent } from "./seccomp-agent.ts";
 import { recordImageUse } from "./image-use.ts";
-import { removeOwnedTree } from "../sys/remove-tree.ts";
+import { removeStateDir } from "./stop.ts";
 import { becomeMonitor } from "./monitor.ts";
 import { endLogWriter, parseLogOptions, startLogWriter, type LogWriter } from "./log-writer.ts";
 import { errnoName } from "../sys/errno.ts";
@@ -294,7 +294,7 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
       plan.joinUserns = shared.path;
       debug?.(`user namespace: bunker's shared one (held by pid ${shared.pid})`);
     }
-    const cg = await createCgroup({ id, resources, parent: req.cgroupParent, manager: ctx.cgroupManager, oomKillGroup, onNote: debug });
+    const cg = await createCgroup({ id, resources, parent: req.cgroupParent, manager: ctx.cgroupManager, oomKillGroup, onNote: debug, env: ctx.env });
     if (cg) {
       saveCgroupPath(dir, cg.path);
       debug?.(`cgroup: ${cg.path}`);
@@ -348,7 +348,7 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
     if (logWriter) closeFd(logWriter.fd); // the container holds the pipe now (if it started): the writer ends with it
     if (!keep) {
       if (logWriter) endLogWriter(dir);
-      await removeOwnedTree(dir, maps);
+      await removeStateDir(ctx, dir, maps);
     }
   }
 }

@@ -23,6 +23,16 @@ export function stop(ctx: RuntimeContext, id: string, secs: number): void {
   }
 }
 
+/** removes a container's state dir DIR, its writable layer included (files of MAPS' ids); one that will not go is a warning */
+export async function removeStateDir(ctx: RuntimeContext, dir: string, maps: IdMaps): Promise<void> {
+  try {
+    await removeOwnedTree(dir, maps);
+  } catch (e) {
+    if (!(e instanceof BunkerError)) throw e;
+    ctx.log.warn(e);
+  }
+}
+
 /** the maps a run of this user would have used: a copied rootfs left by a killed run may belong to its subordinate ids */
 function defaultMaps(ctx: RuntimeContext): IdMaps {
   const { uid, gid } = ctx.ids;
@@ -56,7 +66,7 @@ export async function rm(ctx: RuntimeContext, id: string, force: boolean): Promi
   } finally {
     release();
   }
-  await removeOwnedTree(dir, state?.run?.maps ?? defaultMaps(ctx));
+  await removeStateDir(ctx, dir, state?.run?.maps ?? defaultMaps(ctx));
 }
 
 /**
@@ -73,5 +83,5 @@ export async function finish(ctx: RuntimeContext, dir: string): Promise<void> {
       ctx.log.warn(e instanceof BunkerError ? e : new BunkerError(String(e)));
     }
   }
-  await removeOwnedTree(dir, state?.run?.maps ?? { uid: [], gid: [] });
+  await removeStateDir(ctx, dir, state?.run?.maps ?? { uid: [], gid: [] });
 }

@@ -35,7 +35,7 @@ import { lgetxattr } from "../sys/fsat.ts";
 import { pullImage, type PullOptions } from "./pull.ts";
 import { removeTree, Store, type ImageRecord, type LayerInfo } from "./store.ts";
 import { chownToImageOwners, copyOwnerMaps } from "./owners.ts";
-import { needsHelper, singleMaps, type IdMaps } from "../sys/idmap.ts";
+import { needsHelper, singleMaps, type IdMaps, processIds } from "../sys/idmap.ts";
 import { launch } from "../sys/launch.ts";
 import { CLONE_NEWUSER } from "../plan/types.ts";
 import { supervise } from "../sys/shim.ts";
@@ -129,7 +129,7 @@ export async function flattenImageRootfs(ref: string, dest: string, opts: Flatte
     return c.config ?? {};
   }
   const tmp = `${dest}.tmp-${process.pid}`;
-  const ownerMaps = opts.maps && copyOwnerMaps(opts.maps, process.getuid!(), process.getgid!());
+  const ownerMaps = opts.maps && copyOwnerMaps(opts.maps, processIds().uid, processIds().gid);
   mkdirSync(tmp, { recursive: true, mode: 0o755 });
   const u = new Unpacker(tmp, { whiteouts: "apply" });
   try {
@@ -168,7 +168,7 @@ export async function flattenImageRootfs(ref: string, dest: string, opts: Flatte
  * owners than an unpack for its map (then flatten unpacks the blobs again).
  */
 function copyNamespace(layers: LayerInfo[], maps: IdMaps | undefined): IdMaps | undefined | null {
-  const uid = process.getuid!(), gid = process.getgid!();
+  const { uid, gid } = processIds();
   const kinds = new Set(layers.map((l) => l.owners?.kind ?? (uid === 0 ? "tar" : "caller")));
   if (kinds.size !== 1) return null;
   const owners = layers[0]?.owners;

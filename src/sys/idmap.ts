@@ -11,6 +11,16 @@ export interface HostIds {
   euid: number;
 }
 
+/**
+ * The ids this process runs as: the kernel's view, which decides what its
+ * own syscalls may do (write a map, chown a layer, use a delegated cgroup).
+ * The engine is given them in its RuntimeContext; the store and the cgroup
+ * code below it ask here.
+ */
+export function processIds(): HostIds {
+  return { uid: process.getuid!(), gid: process.getgid!(), euid: process.geteuid!() };
+}
+
 export interface SubRange {
   start: number;
   count: number;
@@ -47,7 +57,7 @@ function lookUpUserName(uid: number): string | undefined {
     /* no /etc/passwd: ids only */
   }
   // $USER names the caller, not any other uid
-  return uid === process.getuid!() ? process.env.USER || undefined : undefined;
+  return uid === processIds().uid ? process.env.USER || undefined : undefined;
 }
 
 /** the files subordinate ranges are read from (tests pass their own) */
@@ -152,7 +162,7 @@ export function needsHelper(maps: IdMaps, uid: number, gid: number): boolean {
 
 /** writes the maps of PID's user namespace (the child waits until then) */
 export function writeIdMaps(pid: number, maps: IdMaps): void {
-  const uid = process.getuid!(), gid = process.getgid!();
+  const { uid, gid } = processIds();
   if (needsHelper(maps, uid, gid)) {
     for (const [helpers, m, what] of [[NEWUIDMAP, maps.uid, "uid"], [NEWGIDMAP, maps.gid, "gid"]] as const) {
       const bin = findHelper(helpers);

@@ -5,7 +5,7 @@ import { BunkerError } from "../errors.ts";
 import * as K from "../plan/types.ts";
 import type { Op } from "../plan/types.ts";
 import { supervise } from "./shim.ts";
-import { singleMaps } from "./idmap.ts";
+import { processIds, singleMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
 
 const PROBE_EXE = "/nonexistent/bunker-probe";
@@ -15,7 +15,7 @@ export async function probe(ops: Op[], flags = K.CLONE_NEWUSER | K.CLONE_NEWNS):
   // the last op execs a file that does not exist: "not found" proves every op before it worked
   const exec: Op = { op: "exec", file: PROBE_EXE, args: [PROBE_EXE], env: [] };
   try {
-    const c = await launch({ cloneFlags: flags, ops: [...ops, exec] }, { maps: singleMaps(process.getuid!(), process.getgid!()) });
+    const c = await launch({ cloneFlags: flags, ops: [...ops, exec] }, { maps: singleMaps(processIds().uid, processIds().gid) });
     supervise(c.pid, -1, false);
     return "the probe process ran an unexpected file";
   } catch (e) {
