@@ -5,7 +5,7 @@ import { BunkerError } from "../errors.ts";
 import type { Op, Plan } from "../plan/types.ts";
 import { CLONE_NEWPID, CLONE_NEWUSER } from "../plan/types.ts";
 import { encodePlan } from "../sys/plan-encode.ts";
-import { withSharedMemory } from "../plan/build.ts";
+import { needsMonitorExe, withJoinedUserns, withMonitorExe, withSharedMemory } from "../plan/finalize.ts";
 import { monitorMemfd, readMessage, reap, sendGo, spawn, supervise } from "../sys/shim.ts";
 import { type IdMaps, writeIdMaps } from "./idmap.ts";
 import { mark } from "../timing.ts";
@@ -41,16 +41,11 @@ export interface LaunchOptions {
 }
 
 export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Launched> {
-  // joining a user namespace: its setns is the first op (error reports index the ops as encoded)
-  if (plan.joinUserns) plan = { ...plan, ops: [{ op: "setns", path: plan.joinUserns, nstype: CLONE_NEWUSER }, ...plan.ops] };
-  // an init exec's the small monitor program, so it does not keep a copy of this process; so does
-  // create's wait on exec.fifo (without startContainer hooks, which run in the shim after it), so
-  // that a process exec'd into the created container never sees bunker's executable as PID 1
-  const monitorExec = plan.ops.some((o) => o.op === "init") || (plan.ops.some((o) => o.op === "fifo-wait") && !plan.ops.some((o) => o.op === "hook"));
-  const initExe = monitorExec ? monitorMemfd() : -1;
+  plan = withJoinedUserns(plan);
+  const initExe = needsMonitorExe(plan) ? monitorMemfd() : -1;
   let spawned;
   try {
-    spawned = spawn(encodePlan(withSharedMemory(initExe >= 0 ? withInitExe(plan, initExe) : plan)));
+    spawned = spawn(encodePlan(withSharedMemory(withMonitorExe(plan, initExe))));
   } catch (e) {
     throw explainCloneFailure(e as BunkerError, plan.cloneFlags);
   } finally {
@@ -126,10 +121,6 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     closeSync(sock);
   }
   return { pid, pty };
-}
-
-function withInitExe(plan: Plan, fd: number): Plan {
-  return { ...plan, ops: plan.ops.map((o) => (o.op === "init" || o.op === "fifo-wait" ? { ...o, exe: fd } : o)) };
 }
 
 function reapIfOurs(pid: number) {
