@@ -200,7 +200,7 @@ function makeHolder(maps: IdMaps): number {
     for (;;) {
       const m = readMessage(sock);
       if (m.type === "pid") holder = m.pid;
-      else if (m.type === "error") throw childError(plan.ops[m.op], m.errno, m.detail);
+      else if (m.type === "error") throw childError(plan.ops[m.op], m);
       else if (m.type === "eof") break;
     }
   } catch (e) {
