@@ -2,10 +2,11 @@
 import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import type { Bundle } from "../oci/bundle.ts";
-import type { Process, Spec } from "../oci/spec.ts";
+import type { NamespaceType, Process, Spec } from "../oci/spec.ts";
 import { OCI_VERSION } from "../oci/spec.ts";
 import { buildPlan, processOps, type PlanContext } from "../plan/build.ts";
 import * as K from "../plan/types.ts";
+import { namespaceKind } from "../plan/namespaces.ts";
 import type { Op } from "../plan/types.ts";
 import { becomeSubreaper, forwardSignals, mkfifo, sendFd, supervise } from "../sys/shim.ts";
 import { becomeMonitor } from "./monitor.ts";
@@ -51,8 +52,7 @@ function mapsOf(spec: Spec): IdMaps | undefined {
  * has recorded its pid
  */
 function joinOps(spec: Spec): Op[] {
-  const types: Record<string, number> = { mount: K.CLONE_NEWNS, pid: K.CLONE_NEWPID, ipc: K.CLONE_NEWIPC, uts: K.CLONE_NEWUTS, network: K.CLONE_NEWNET, cgroup: K.CLONE_NEWCGROUP, time: K.CLONE_NEWTIME };
-  const ops: Op[] = (spec.linux?.namespaces ?? []).filter((n) => n.path && n.type !== "user").map((n) => ({ op: "setns" as const, path: n.path!, nstype: types[n.type]! }));
+  const ops: Op[] = (spec.linux?.namespaces ?? []).filter((n) => n.path && n.type !== "user").map((n) => ({ op: "setns" as const, path: n.path!, nstype: namespaceKind(n.type).flag }));
   if (ops.some((o) => o.op === "setns" && o.nstype === K.CLONE_NEWPID)) ops.push({ op: "fork", waitGo: true });
   return ops;
 }
@@ -313,10 +313,10 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   // the one that owns its pid, ipc and cgroup namespaces: join that parent first, the nested one before mnt
   const locked = !!state.run?.confinement?.mountsLocked;
   if (locked) ops.push({ op: "setns", path: `/proc/${state.pid}/ns/user`, nstype: K.CLONE_NEWUSER, parent: true });
-  const order: [string, number][] = [["ipc", K.CLONE_NEWIPC], ["uts", K.CLONE_NEWUTS], ["net", K.CLONE_NEWNET], ["cgroup", K.CLONE_NEWCGROUP], ["pid", K.CLONE_NEWPID], ["mnt", K.CLONE_NEWNS]];
-  order.splice(locked ? 5 : 0, 0, ["user", K.CLONE_NEWUSER]);
+  const order: NamespaceType[] = ["ipc", "uts", "network", "cgroup", "pid", "mount"];
+  order.splice(locked ? 5 : 0, 0, "user");
   let joinsPid = false;
-  for (const [name, flag] of order) {
+  for (const { proc: name, flag } of order.map(namespaceKind)) {
     const theirs = `/proc/${state.pid}/ns/${name}`;
     let same = false;
     try {
