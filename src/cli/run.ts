@@ -26,7 +26,7 @@ import { defaultDataRoot } from "../image/data-root.ts";
 import { readLaunchRecord, writeLaunchRecord } from "../image/launch-cache.ts";
 import { type ImageUser, userFromFiles } from "../image/image-user.ts";
 import type { DriverChoice } from "../image/driver.ts";
-import { closeFd, forwardSignals, supervise } from "../sys/shim.ts";
+import { closeFd, forwardSignals, exitCode, supervise } from "../sys/shim.ts";
 import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
 import { saveCgroupPath } from "../cgroup/state.ts";
 import { mark, timingLine } from "../timing.ts";
@@ -469,7 +469,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         process.stderr.write(`bunker: ${oomMessage(cg)}\n`);
         return 137;
       }
-      return st.signal ? 128 + st.signal : st.code;
+      return exitCode(st);
     } finally {
       if (!keepCgroup) cg?.remove();
     }

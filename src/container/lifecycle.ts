@@ -8,7 +8,7 @@ import { buildPlan, processOps, type PlanContext } from "../plan/build.ts";
 import * as K from "../plan/types.ts";
 import { namespaceKind } from "../plan/namespaces.ts";
 import type { Op } from "../plan/types.ts";
-import { becomeSubreaper, forwardSignals, mkfifo, sendFd, supervise } from "../sys/shim.ts";
+import { becomeSubreaper, forwardSignals, mkfifo, sendFd, exitCode, supervise } from "../sys/shim.ts";
 import { becomeMonitor } from "./monitor.ts";
 import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "./idmap.ts";
@@ -366,6 +366,5 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   // the exec'd process is waited for by the small monitor, not this Bun process (same pid)
   const err = becomeMonitor({ pid, pty: c.pty, stdin: !!o.process.terminal });
   o.debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker waits itself`);
-  const r = supervise(pid, c.pty, !!o.process.terminal);
-  return r.signal ? 128 + r.signal : r.code;
+  return exitCode(supervise(pid, c.pty, !!o.process.terminal));
 }
