@@ -144,6 +144,11 @@ export function needsHelper(maps: IdMaps, uid: number, gid: number): boolean {
 }
 
 /** writes the maps of PID's user namespace (the child waits until then) */
+/** a one-id gid map: setgroups is denied in it (required unprivileged; kept for root so both behave alike) */
+export function deniesSetgroups(maps: IdMaps): boolean {
+  return maps.gid.length === 1 && maps.gid[0]!.size === 1;
+}
+
 export function writeIdMaps(pid: number, maps: IdMaps): void {
   const uid = process.getuid!(), gid = process.getgid!();
   if (needsHelper(maps, uid, gid)) {
@@ -160,8 +165,7 @@ export function writeIdMaps(pid: number, maps: IdMaps): void {
     return;
   }
   try {
-    // a one-id map denies setgroups (required unprivileged; kept for root so both behave alike)
-    if (maps.gid.length === 1 && maps.gid[0]!.size === 1) writeFileSync(`/proc/${pid}/setgroups`, "deny");
+    if (deniesSetgroups(maps)) writeFileSync(`/proc/${pid}/setgroups`, "deny");
     writeFileSync(`/proc/${pid}/uid_map`, fmt(maps.uid));
     writeFileSync(`/proc/${pid}/gid_map`, fmt(maps.gid));
   } catch (e) {
