@@ -1,7 +1,7 @@
 // bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { autoMaps, deniesSetgroups, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../container/idmap.ts";
@@ -174,7 +174,7 @@ function readEnvFile(file: string): string[] {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new BunkerError("run: cannot read --env-file", { errno: (e as { code?: string }).code ?? "EIO", path: file });
+    throw fromSysError("run: cannot read --env-file", e, { path: file });
   }
   return text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")).map(expandEnv);
 }
@@ -238,7 +238,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     try {
       st = statSync(rootfs);
     } catch (e) {
-      throw new BunkerError("run: rootfs does not exist", { errno: (e as { code?: string }).code ?? "ENOENT", path: rootfs, fix: "pass --rootfs an extracted root filesystem, or --rootfs host" });
+      throw fromSysError("run: rootfs does not exist", e, { path: rootfs, fix: "pass --rootfs an extracted root filesystem, or --rootfs host" });
     }
     if (!st.isDirectory()) throw new BunkerError("run: rootfs is not a directory", { errno: "ENOTDIR", path: rootfs });
   }
@@ -288,8 +288,8 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (e) {
-    if ((e as { code?: string }).code === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: "choose another --name, or 'bunker delete --force' it" });
-    throw new BunkerError("run: cannot create the container's state directory", { errno: (e as { code?: string }).code, path: dir });
+    if (errnoCode(e) === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: "choose another --name, or 'bunker delete --force' it" });
+    throw fromSysError("run: cannot create the container's state directory", e, { path: dir });
   }
   // root with a subordinate map: the container's root (not host root) binds /etc files from here
   const hostRootOfContainer = maps.uid.find((m) => m.containerID === 0)?.hostID;

@@ -2,7 +2,7 @@
 // subordinate range from /etc/subuid (written by setuid newuidmap/newgidmap).
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import type { IDMapping } from "../oci/spec.ts";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, fromSysError } from "../errors.ts";
 
 export interface SubRange {
   start: number;
@@ -169,7 +169,6 @@ export function writeIdMaps(pid: number, maps: IdMaps): void {
     writeFileSync(`/proc/${pid}/uid_map`, fmt(maps.uid));
     writeFileSync(`/proc/${pid}/gid_map`, fmt(maps.gid));
   } catch (e) {
-    const err = e as { code?: string; path?: string };
-    throw new BunkerError("cannot write the user namespace's id map", { errno: err.code ?? "EPERM", path: err.path, fix: "a map other than your own uid needs --userns=auto and /etc/subuid" });
+    throw fromSysError("cannot write the user namespace's id map", e, { fix: "a map other than your own uid needs --userns=auto and /etc/subuid" });
   }
 }

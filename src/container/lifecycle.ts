@@ -1,6 +1,6 @@
 // OCI lifecycle: create (set up, wait on exec.fifo), start, kill, delete, exec.
 import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import type { Bundle } from "../oci/bundle.ts";
 import type { NamespaceType, Process, Spec } from "../oci/spec.ts";
 import { OCI_VERSION } from "../oci/spec.ts";
@@ -205,7 +205,7 @@ function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
     try {
       n = readSync(fd, buf, 0, buf.length, null);
     } catch (e) {
-      if ((e as { code?: string }).code !== "EAGAIN") throw e;
+      if (errnoCode(e) !== "EAGAIN") throw e;
     }
     if (n <= 0 && gone) throw new BunkerError("the container process exited before start", { errno: "ESRCH", fix: `bunker delete ${id}` });
     if (n > 0) {
@@ -323,8 +323,8 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
       same = readlinkSync(theirs) === readlinkSync(`/proc/self/ns/${name}`);
     } catch (e) {
       // a namespace type this kernel lacks; anything else must not let the process run outside the container
-      if ((e as { code?: string }).code === "ENOENT" && !existsSync(`/proc/self/ns/${name}`)) continue;
-      throw new BunkerError(`exec: cannot look up the container's ${name} namespace`, { errno: (e as { code?: string }).code ?? "EIO", path: theirs, fix: `check that container "${o.id}" is still running (bunker state ${o.id})` });
+      if (errnoCode(e) === "ENOENT" && !existsSync(`/proc/self/ns/${name}`)) continue;
+      throw fromSysError(`exec: cannot look up the container's ${name} namespace`, e, { path: theirs, fix: `check that container "${o.id}" is still running (bunker state ${o.id})` });
     }
     if (same) continue;
     ops.push({ op: "setns", path: theirs, nstype: flag });
