@@ -1,7 +1,7 @@
 // bunker: argv -> command.  Commands are imported lazily so `bunker run`
 // does not pay for parsing the image or OCI code.
 import { closeSync, openSync } from "node:fs";
-import { BunkerError } from "./errors.ts";
+import { BunkerError, fromSysError } from "./errors.ts";
 import type { Command, GlobalOptions } from "./cli/global.ts";
 import { reportError } from "./cli/report.ts";
 import { mark } from "./timing.ts";
@@ -99,7 +99,7 @@ function createLog(path: string): void {
   try {
     closeSync(openSync(path, "a", 0o600));
   } catch (e) {
-    throw new BunkerError("cannot open --log", { errno: (e as { code?: string }).code ?? "EIO", path, fix: "give a writable path (its directory must exist)" });
+    throw fromSysError("cannot open --log", e, { path, fix: "give a writable path (its directory must exist)" });
   }
 }
 

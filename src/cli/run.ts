@@ -1,10 +1,10 @@
 // bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { BunkerError } from "../errors.ts";
-import { flag, flagBool, flagInt, flagList, parseFlags, parseId, type FlagSpec } from "./args.ts";
+import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
+import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { autoMaps, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../container/idmap.ts";
+import { autoMaps, deniesSetgroups, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../container/idmap.ts";
 import { sharedUserns, sharedUsernsEnabled } from "../container/userns.ts";
 import { pidStartTime, writeState } from "../container/state.ts";
 import { launch } from "../container/launch.ts";
@@ -24,9 +24,9 @@ import type { RootMount } from "../plan/types.ts";
 import { tmpfsHasUserXattrs } from "../sys/kernel.ts";
 import { defaultDataRoot } from "../image/data-root.ts";
 import { readLaunchRecord, writeLaunchRecord } from "../image/launch-cache.ts";
-import { type ImageUser, userFromFiles } from "../image/image-user.ts";
+import { resolveUser, type ResolvedUser } from "../oci/user.ts";
 import type { DriverChoice } from "../image/driver.ts";
-import { closeFd, forwardSignals, supervise } from "../sys/shim.ts";
+import { closeFd, forwardSignals, exitCode, supervise } from "../sys/shim.ts";
 import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
 import { saveCgroupPath } from "../cgroup/state.ts";
 import { mark, timingLine } from "../timing.ts";
@@ -174,7 +174,7 @@ function readEnvFile(file: string): string[] {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new BunkerError("run: cannot read --env-file", { errno: (e as { code?: string }).code ?? "EIO", path: file });
+    throw fromSysError("run: cannot read --env-file", e, { path: file });
   }
   return text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")).map(expandEnv);
 }
@@ -182,27 +182,6 @@ function readEnvFile(file: string): string[] {
 /** "K" alone takes K from bunker's own environment, as docker does */
 function expandEnv(e: string): string {
   return e.includes("=") ? e : `${e}=${process.env[e] ?? ""}`;
-}
-
-/** UID[:GID] with numbers, or names looked up in the rootfs's /etc/passwd and /etc/group */
-export function parseUser(spec: string, etc: string | undefined): { uid: number; gid: number } {
-  const [u, g] = spec.split(":");
-  const lookup = (file: string, name: string, col: number) => {
-    if (/^\d+$/.test(name)) return { id: parseId(name, "run: --user"), gid: undefined as number | undefined };
-    try {
-      for (const line of readFileSync(`${etc}/${file}`, "utf8").split("\n")) {
-        const f = line.split(":");
-        // the rootfs's own /etc files: a malformed line is its error, not a NaN id
-        if (f[0] === name) return { id: parseId(f[col] ?? "", `run: ${etc}/${file}: ${name}`), gid: file === "passwd" ? parseId(f[3] ?? "", `run: ${etc}/${file}: ${name}`) : undefined };
-      }
-    } catch (e) {
-      if (e instanceof BunkerError) throw e; // else no such file: fall through
-    }
-    throw new BunkerError(`run: unknown ${file === "passwd" ? "user" : "group"} "${name}"`, { errno: "ENOENT", path: etc ? `${etc}/${file}` : undefined, fix: "use a numeric id" });
-  };
-  const user = lookup("passwd", u!, 2);
-  const gid = g !== undefined ? lookup("group", g, 2).id : (user.gid ?? user.id);
-  return { uid: user.id, gid };
 }
 
 const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
@@ -259,7 +238,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     try {
       st = statSync(rootfs);
     } catch (e) {
-      throw new BunkerError("run: rootfs does not exist", { errno: (e as { code?: string }).code ?? "ENOENT", path: rootfs, fix: "pass --rootfs an extracted root filesystem, or --rootfs host" });
+      throw fromSysError("run: rootfs does not exist", e, { path: rootfs, fix: "pass --rootfs an extracted root filesystem, or --rootfs host" });
     }
     if (!st.isDirectory()) throw new BunkerError("run: rootfs is not a directory", { errno: "ENOTDIR", path: rootfs });
   }
@@ -287,7 +266,9 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   });
   const user = image
     ? image.resolveUser(flag(p, "user") ?? image.config.User)
-    : flag(p, "user") ? parseUser(flag(p, "user")!, host ? "/etc" : `${rootfs}/etc`) : { uid: 0, gid: 0 };
+    : flag(p, "user") ? await rootfsUser(flag(p, "user")!, host ? "/" : rootfs!) : { uid: 0, gid: 0, additionalGids: [] };
+  // a one-id map denies setgroups: the process keeps no supplementary groups there (the kernel refuses them)
+  if (deniesSetgroups(maps)) user.additionalGids = [];
   const confinement = resolveConfinement({ capAdd: flagList(p, "cap-add"), capDrop: flagList(p, "cap-drop"), privileged: flagBool(p, "privileged"), securityOpts: flagList(p, "security-opt") }, user.uid);
   const tty = flagBool(p, "tty");
   const detach = flagBool(p, "detach");
@@ -307,8 +288,8 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (e) {
-    if ((e as { code?: string }).code === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: "choose another --name, or 'bunker delete --force' it" });
-    throw new BunkerError("run: cannot create the container's state directory", { errno: (e as { code?: string }).code, path: dir });
+    if (errnoCode(e) === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: "choose another --name, or 'bunker delete --force' it" });
+    throw fromSysError("run: cannot create the container's state directory", e, { path: dir });
   }
   // root with a subordinate map: the container's root (not host root) binds /etc files from here
   const hostRootOfContainer = maps.uid.find((m) => m.containerID === 0)?.hostID;
@@ -469,7 +450,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         process.stderr.write(`bunker: ${oomMessage(cg)}\n`);
         return 137;
       }
-      return st.signal ? 128 + st.signal : st.code;
+      return exitCode(st);
     } finally {
       if (!keepCgroup) cg?.remove();
     }
@@ -482,6 +463,14 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   }
 }
 
+const IMAGE_FILES = "the image's";
+
+/** -u USER of a --rootfs (ROOT "/" for the host sandbox) through its /etc/passwd and /etc/group, read inside it */
+async function rootfsUser(user: string, root: string): Promise<ResolvedUser> {
+  const { readInRoot } = await import("../container/home.ts"); // the openat2 bindings: only for -u
+  return resolveUser(user, { passwd: readInRoot(root, "/etc/passwd"), group: readInRoot(root, "/etc/group"), owner: "the rootfs's", etc: `${root === "/" ? "" : root}/etc` });
+}
+
 interface OpenedImage {
   id: string;
   lowerDirs: string[];
@@ -491,7 +480,7 @@ interface OpenedImage {
   /** the copy driver: the image applied into DEST, its files owned as a container with MAPS sees them */
   flatten(dest: string, maps: IdMaps): Promise<unknown>;
   /** the image's USER (or -u) through its /etc/passwd and /etc/group */
-  resolveUser(user: string | undefined): { uid: number; gid: number; additionalGids: number[] };
+  resolveUser(user: string | undefined): ResolvedUser;
 }
 
 async function openImage(ref: string, g: GlobalOptions, pull: string | undefined): Promise<OpenedImage> {
@@ -507,7 +496,7 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
       ...cached,
       storage: { driver: "overlay", why: "kernel overlayfs works in a user namespace (remembered)" },
       flatten: (dest, maps) => flatten(cached.id, dest, maps),
-      resolveUser: (u) => (u === cached.config.User && cached.user ? cached.user : userFromFiles(cached.passwd, cached.group, u)),
+      resolveUser: (u) => (u === cached.config.User && cached.user ? { ...cached.user } : resolveUser(u, { passwd: cached.passwd, group: cached.group, owner: IMAGE_FILES })),
     };
   }
   // imported here: a run of a rootfs, or of an image run before, does not load the store's code
@@ -520,9 +509,9 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
   for (const n of img.notes) process.stderr.write(`bunker: note: ${n}\n`);
   const passwd = readImageFile(img.lowerDirs, "/etc/passwd") ?? "", group = readImageFile(img.lowerDirs, "/etc/group") ?? "";
   if (!forced && storage.driver === "overlay") {
-    let user: ImageUser | undefined;
+    let user: ResolvedUser | undefined;
     try {
-      user = userFromFiles(passwd, group, img.config.User);
+      user = resolveUser(img.config.User, { passwd, group, owner: IMAGE_FILES });
     } catch {
       /* a User the image does not define: each run reports it */
     }
@@ -532,7 +521,7 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
     ...img,
     storage,
     flatten: (dest, maps) => flatten(img.id, dest, maps),
-    resolveUser: (u) => userFromFiles(passwd, group, u),
+    resolveUser: (u) => resolveUser(u, { passwd, group, owner: IMAGE_FILES }),
   };
 }
 
@@ -555,14 +544,17 @@ function setEnv(env: string[], add: string[]) {
 
 
 /** USER must be an id of MAPS; the fix names what gives the container more ids (a range in SUBUID, or --userns=auto) */
-export function checkUserMapped(user: { uid: number; gid: number }, maps: IdMaps, uid = process.getuid!(), subuid = SUB_ID_FILES.subuid): void {
+export function checkUserMapped(user: { uid: number; gid: number; additionalGids?: number[] }, maps: IdMaps, uid = process.getuid!(), subuid = SUB_ID_FILES.subuid): void {
   const inside = (m: IdMaps["uid"], id: number) => m.some((x) => id >= x.containerID && id < x.containerID + x.size);
-  if (!inside(maps.uid, user.uid) || !inside(maps.gid, user.gid)) {
+  const group = user.additionalGids?.find((g) => !inside(maps.gid, g));
+  if (!inside(maps.uid, user.uid) || !inside(maps.gid, user.gid) || group !== undefined) {
     const name = userName(uid) ?? String(uid);
     const hint = subRange(subuid, uid)
       ? "add --userns=auto"
       : `your user has no subordinate ids for it: as root, usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}, then add --userns=auto; or run as the container's root: -u 0`;
-    throw new BunkerError(`run: user ${user.uid}:${user.gid} is not mapped in the container's user namespace`, { errno: "EINVAL", fix: hint });
+    const ids = `${user.uid}:${user.gid}`;
+    const what = inside(maps.uid, user.uid) && inside(maps.gid, user.gid) ? `supplementary group ${group} of user ${ids}` : `user ${ids}`;
+    throw new BunkerError(`run: ${what} is not mapped in the container's user namespace`, { errno: "EINVAL", fix: hint });
   }
 }
 

@@ -158,6 +158,11 @@ export interface ExitStatus {
   signal: number;
 }
 
+/** the status a shell reports for a process: its exit code, or 128+N when signal N killed it */
+export function exitCode(st: ExitStatus): number {
+  return st.signal ? 128 + st.signal : st.code;
+}
+
 /** Waits for PID, forwarding signals and relaying the pty.  Blocks the JS thread. */
 export function supervise(pid: number, pty: number, relayStdin: boolean): ExitStatus {
   const out = new Int32Array([-1, 0]);
