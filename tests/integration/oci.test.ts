@@ -179,6 +179,18 @@ for (const as of USERS) {
       const log = join(base, `${id}.log`);
       expect((await b(["--log", log, "state", id])).code).toBe(0);
       expect(existsSync(log)).toBe(true);
+      const noLog = await b(["--log", join(base, "no/such/dir/log"), "state", id]);
+      expect(noLog).toMatchObject({ code: 125, stderr: `bunker: cannot open --log: ENOENT (No such file or directory) [${join(base, "no/such/dir/log")}] — give a writable path (its directory must exist)\n` });
+      // create's and run's --pid-file, a --console-socket nobody made: one line each, and no container left behind
+      for (const args of [["create", "--pid-file", join(base, "no/such/dir/pid")], ["run", "-d", "--pid-file", join(base, "no/such/dir/pid")]]) {
+        const r = await detached([...args, "pf-" + id]);
+        expect(r).toMatchObject({ code: 125, stderr: `bunker: cannot write --pid-file: ENOENT (No such file or directory) [${join(base, "no/such/dir/pid")}] — create its directory first\n` });
+        expect((await b(["state", "pf-" + id])).code).toBe(125);
+      }
+      await config(["sleep", "30"], (c) => (c.process.terminal = true));
+      const cs = await detached(["create", "--console-socket", join(base, "no-such.sock"), "cs-" + id]);
+      expect(cs).toMatchObject({ code: 125, stderr: `bunker: cannot send the terminal to the console socket: ENOENT (No such file or directory) [${join(base, "no-such.sock")}] — give --console-socket the AF_UNIX socket its caller listens on (conmon, containerd-shim), created first\n` });
+      expect((await b(["state", "cs-" + id])).code).toBe(125);
       expect((await b(["kill", id, "KILL"])).code).toBe(0);
       for (let i = 0; i < 100 && JSON.parse((await b(["state", id])).stdout).status !== "stopped"; i++) await Bun.sleep(20);
       const gone = await b(["kill", id, "0"]);
@@ -305,6 +317,21 @@ for (const as of USERS) {
       } finally {
         writeFileSync(passwd, saved);
       }
+    });
+
+    test("env values with a newline stay whole: config.json process.env, exec --env, exec --process", async () => {
+      await config(["sh", "-c", 'printf "[%s]" "$A" > /out/env-nl; exec sleep 30'], (c) => (c.process.env = ["PATH=/bin", "A=x\ny z"]));
+      const id = newId();
+      expect((await detached(["create", id])).code).toBe(0);
+      expect((await b(["start", id])).code).toBe(0);
+      expect(await waitForFile(join(out, "env-nl"))).toBe(true);
+      expect(readFileSync(join(out, "env-nl"), "utf8")).toBe("[x\ny z]");
+      expect((await b(["exec", "-e", "B=p\nq", id, "sh", "-c", 'printf "[%s][%s]" "$A" "$B"'])).stdout).toBe("[x\ny z][p\nq]");
+      const pj = join(base, "process-nl.json");
+      writeFileSync(pj, JSON.stringify({ args: ["sh", "-c", 'printf "[%s]" "$C"'], env: ["PATH=/bin", "C=r\n\ns"], cwd: "/" }));
+      chmodSync(pj, 0o644);
+      expect(await b(["exec", "-p", pj, id])).toMatchObject({ code: 0, stdout: "[r\n\ns]", stderr: "" });
+      expect((await b(["delete", "--force", id])).code).toBe(0);
     });
 
     test("joining another container's pid namespace by path (and, rootless, its user namespace): it sees that container's PID 1", async () => {
