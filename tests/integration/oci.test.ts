@@ -334,6 +334,40 @@ for (const as of USERS) {
       expect((await b(["delete", "--force", id])).code).toBe(0);
     });
 
+    // runc 1.1.5 (Debian's) on the same bundle is the reference
+    test.if(Bun.which("runc") !== null)("/dev/ptmx, devpts and the order of config.json's mounts are runc's (the same bundle under runc)", async () => {
+      const src = join(base, "order-src");
+      mkdirSync(src, { recursive: true });
+      writeFileSync(join(src, "f"), "hello\n");
+      chownTree(src, ownerOf(as));
+      const probe = [
+        "stat -c '%n|%F|%u|%g|%a' /dev/ptmx /dev/pts /dev/pts/ptmx; readlink /dev/ptmx",
+        "grep ' /dev/pts ' /proc/self/mountinfo | cut -d' ' -f5-",
+        // a tmpfs at /a then a bind at /a/b: the bind is on the tmpfs; a bind at /c/d then a tmpfs at /c hides it
+        "cat /a/b/f; ls /c/d 2>&1; cat /e/f",
+        "grep -E ' /(a|c|e)[ /]' /proc/self/mountinfo | cut -d' ' -f5",
+      ].join("; ");
+      await config(["sh", "-c", probe], (c) => {
+        c.mounts.push(
+          { destination: "/a", type: "tmpfs", source: "tmpfs", options: ["mode=755"] },
+          { destination: "/a/b", type: "bind", source: src, options: ["rbind", "ro"] },
+          { destination: "/c/d", type: "bind", source: src, options: ["rbind"] },
+          { destination: "/c", type: "tmpfs", source: "tmpfs" },
+          { destination: "/e", type: "tmpfs", source: "tmpfs" },
+          { destination: "/e", type: "bind", source: src, options: ["bind"] },
+        );
+      });
+      const runcRoot = join(base, "runc-state");
+      const ours = await b(["run", "-b", bundle, newId()]);
+      const theirs = await runAs(as, asUserArgv(as, ["runc", "--root", runcRoot, "run", "-b", bundle, `runc-${process.pid}`]), { cwd: bundle });
+      expect(theirs.stderr).toBe("");
+      expect(ours.stderr).toBe("");
+      expect(ours.stdout).toBe(theirs.stdout);
+      expect(ours.stdout).toContain("/dev/ptmx|symbolic link|0|0|777\n/dev/pts|directory|0|0|755\n/dev/pts/ptmx|character special file|0|0|666\npts/ptmx\n");
+      expect(ours.stdout).toContain("hello\nls: /c/d: No such file or directory\nhello\n");
+      expect(ours.stdout).toEndWith("\n/a\n/a/b\n/c/d\n/c\n/e\n/e\n");
+    });
+
     test("joining another container's pid namespace by path (and, rootless, its user namespace): it sees that container's PID 1", async () => {
       await config(["sleep", "30"]);
       const a = newId();
