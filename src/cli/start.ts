@@ -6,6 +6,7 @@ import { stateRoot } from "../container/paths.ts";
 import { checkId } from "../container/state.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  await start(stateRoot(g).dir, checkId(parseFlags(argv, [], "start", false).rest[0], "start"));
+  const id = checkId(parseFlags(argv, [], "start", false).rest[0], "start");
+  await start(stateRoot(g).dir, id);
   return 0;
 }

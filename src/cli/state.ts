@@ -5,7 +5,8 @@ import { stateRoot } from "../container/paths.ts";
 import { checkId, stateJson } from "../container/state.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const s = stateJson(stateRoot(g).dir, checkId(parseFlags(argv, [], "state", false).rest[0], "state"));
+  const id = checkId(parseFlags(argv, [], "state", false).rest[0], "state");
+  const s = stateJson(stateRoot(g).dir, id);
   process.stdout.write(JSON.stringify(s, null, 2) + "\n");
   return 0;
 }

@@ -1,11 +1,17 @@
 // Every command of the dispatcher answers --help with exit 0, its usage and
 // every flag its parser accepts, each with a description.
-import { describe, expect, spyOn, test } from "bun:test";
+import { afterAll, describe, expect, spyOn, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { flagLines, HelpRequest, parseFlags } from "../../src/cli/args.ts";
 import { commands, helpText, runCommand } from "../../src/cli/commands.ts";
 import { COMMAND_USAGE } from "../../src/cli/usage.ts";
 
-const g = { debug: false, logFormat: "text" as const, root: "/nonexistent/bunker-help-test" };
+// --help is answered before anything is touched: this state root and image store must never be made
+const scratch = mkdtempSync(join(tmpdir(), "bunker-help-"));
+const g = { debug: false, logFormat: "text" as const, root: join(scratch, "state"), dataRoot: join(scratch, "data") };
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** the HelpRequest a command throws for ARGV (before it touches any state) */
 async function helpOf(cmd: string, argv: string[]): Promise<HelpRequest> {
@@ -34,6 +40,7 @@ describe("--help", () => {
     test(`${cmd} --help: exit 0, its usage, every flag of its spec with a description`, async () => {
       const h = await helpOf(cmd, ["--help"]);
       expect(COMMAND_USAGE[h.where]).toBeDefined();
+      expect([existsSync(g.root), existsSync(g.dataRoot)]).toEqual([false, false]);
       const { code, out } = await printed(cmd, ["--help"]);
       expect(code).toBe(0);
       expect(out).toBe(helpText(h));
