@@ -22,6 +22,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   exec: () => import("./cli/exec.ts"),
   list: () => import("./cli/list.ts"),
   ps: () => import("./cli/ps.ts"),
+  port: () => import("./cli/port.ts"),
   features: () => import("./cli/features.ts"),
   spec: () => import("./cli/spec.ts"),
   logs: () => import("./cli/logs.ts"),
@@ -61,6 +62,7 @@ commands:
   exec      run a process in a running container
   list      list containers
   ps        list containers (docker-style), or a container's processes (ps ID)
+  port      a container's published ports (run -p)
   features  print the runtime's features (JSON)
   spec      write a default config.json (--rootless)
   pause, resume   freeze and thaw a container (cgroup.freeze)
