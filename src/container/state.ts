@@ -176,6 +176,6 @@ export function containerStatus(root: string, id: string): { state: ContainerSta
 export function stateJson(root: string, id: string): Record<string, unknown> {
   const { state, status: st } = containerStatus(root, id);
   if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
-  const confinement = state.run?.confinement;
-  return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner, ...(confinement ? { confinement } : {}) };
+  const confinement = state.run?.confinement, network = state.run?.network;
+  return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner, ...(confinement ? { confinement } : {}), ...(network ? { network } : {}) };
 }
