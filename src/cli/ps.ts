@@ -65,6 +65,7 @@ function listContainers(argv: string[], g: GlobalOptions): number {
   }
   const table = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS"], ...rows];
   const w = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)) + 3);
-  for (const row of table) console.log(row.map((c, i) => (i < row.length - 1 ? c.padEnd(w[i]!) : c)).join(""));
+  // trimmed: a container without published ports ends its line with its status
+  for (const row of table) console.log(row.map((c, i) => (i < row.length - 1 ? c.padEnd(w[i]!) : c)).join("").trimEnd());
   return 0;
 }
