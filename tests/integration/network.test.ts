@@ -8,23 +8,13 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { USERS, bunkerAs, collect, isRoot, makeTempRootfs, ownerOf, removeTree, spawnBunkerAs, type As, type RunResult } from "../lib/index.ts";
+import { USERS, bunkerAs, collect, isRoot, makeTempRootfs, ownerOf, removeTree, spawnBunkerAs, startTime, type RunResult } from "../lib/index.ts";
 
 setDefaultTimeout(60_000);
 
 interface Ref {
   pid: number;
   start: string;
-}
-
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return rest[0] === "Z" || rest[0] === "X" ? undefined : rest[19];
-  } catch {
-    return undefined;
-  }
 }
 
 const alive = (r: Ref) => startTime(r.pid) === r.start;
