@@ -31,7 +31,7 @@ import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from ".
 import { saveCgroupPath } from "../cgroup/state.ts";
 import { mark, timingLine } from "../timing.ts";
 import { normalJit } from "../jit.ts";
-import { CLONE_NEWNET } from "../plan/types.ts";
+import { withSpecJoins } from "../plan/join.ts";
 import { parseNetwork, helperNameserver } from "../net/mode.ts";
 import { exposedPorts, parsePublish, reservePorts } from "../net/ports.ts";
 import { hostsFile, parseAddHost, resolvConf } from "../net/etc.ts";
@@ -449,7 +449,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         process.stderr.write(`bunker: note: ${e.message} (${e.errnoName}): the log is written unbounded, without rotation\n`);
       }
     }
-    const plan = buildPlan(spec, {
+    let plan = buildPlan(spec, {
       rootMount,
       symlinks,
       stdinNull: !interactive,
@@ -474,8 +474,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     const shared = !joined && needsHelper(maps, uid, gid) && sharedUsernsEnabled() ? sharedUserns(maps, debug) : undefined;
     if (joined) {
       // a pod: the other container's user namespace (which owns its network namespace), then that network namespace
-      plan.joinUserns = `/proc/self/fd/${joined.userFd}`;
-      plan.ops.unshift({ op: "setns", path: `/proc/self/fd/${joined.netFd}`, nstype: CLONE_NEWNET });
+      plan = withSpecJoins(plan, { ociVersion: spec.ociVersion, linux: { namespaces: [{ type: "user", path: `/proc/self/fd/${joined.userFd}` }, { type: "network", path: `/proc/self/fd/${joined.netFd}` }] } });
       debug?.(`network: container ${net.kind === "container" ? net.id : ""}'s (pid ${joined.pid})`);
     }
     if (shared) {
