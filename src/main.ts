@@ -28,6 +28,7 @@ commands:
   exec      run a process in a running container
   list      list containers
   ps        list containers (docker-style), or a container's processes (ps ID)
+  port      a container's published ports (run -p)
   features  print the runtime's features (JSON)
   spec      write a default config.json (--rootless)
   pause, resume   freeze and thaw a container (cgroup.freeze)

@@ -31,6 +31,12 @@ import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from ".
 import { saveCgroupPath } from "../cgroup/state.ts";
 import { mark, timingLine } from "../timing.ts";
 import { normalJit } from "../jit.ts";
+import { withSpecJoins } from "../plan/join.ts";
+import { parseNetwork, helperNameserver } from "../net/mode.ts";
+import { exposedPorts, parsePublish, reservePorts } from "../net/ports.ts";
+import { hostsFile, parseAddHost, resolvConf } from "../net/etc.ts";
+import { findProgram, startHelper, type HelperRecord } from "../net/helper.ts";
+import { joinedContainer } from "../net/join.ts";
 
 export const FLAGS: FlagSpec[] = [
   { names: ["rootfs"], value: true, help: "DIR|host  the container's root directory; \"host\" = sandbox of the host's\n/usr, /bin, /lib*, /etc (read-only), private /tmp, cwd read-write" },
@@ -45,7 +51,13 @@ export const FLAGS: FlagSpec[] = [
   { names: ["volume", "v"], value: true, multi: true, help: "H:C[:ro]  bind mount host path H at C" },
   { names: ["tmpfs"], value: true, multi: true, help: "PATH[:OPTS]  mount a tmpfs (OPTS like size=64m,mode=1777)" },
   { names: ["read-only"], help: "mount the root read-only" },
-  { names: ["network", "net"], value: true, help: "none|host  default none: a new network namespace with only lo" },
+  { names: ["network", "net"], value: true, help: "MODE  none|host|pasta[:OPTS]|slirp4netns[:OPTS]|container:ID (default: pasta\nfor an IMAGE or with -p, else none; see \"networks\" below)" },
+  { names: ["publish", "p"], value: true, multi: true, help: "[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]  publish a port (HOSTIP: 0.0.0.0\nby default, or 127.0.0.1); -p CTRPORT: a free host port\n('bunker port ID' shows it); a port in use fails before start" },
+  { names: ["publish-all", "P"], help: "publish the image's EXPOSE ports on free host ports" },
+  { names: ["dns"], value: true, multi: true, help: "IP  nameserver of /etc/resolv.conf (replaces the helper's or host's)" },
+  { names: ["dns-search"], value: true, multi: true, help: "DOMAIN  search domain (\".\" for none)" },
+  { names: ["dns-option"], value: true, multi: true, help: "OPT  an options entry of /etc/resolv.conf" },
+  { names: ["add-host"], value: true, multi: true, help: "NAME:IP  a line of /etc/hosts" },
   { names: ["userns"], value: true, help: "single|auto  single (default): your uid is root, nothing else is mapped;\nauto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap);\nas root with --rootfs, auto maps 0..65535 to root's /etc/subuid\nrange (or the \"containers\" user's): the container's root is not\nhost root; as root with an IMAGE, 0..65536 map to themselves" },
   { names: ["preserve-fds"], value: true, help: "N  pass file descriptors 3..3+N-1 to the command" },
   { names: ["no-pivot"], help: "use MS_MOVE + chroot instead of pivot_root" },
@@ -159,6 +171,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   }
 
   const uid = process.getuid!(), gid = process.getgid!();
+  const sr = stateRoot(g);
   // an image's files and users need more than one id: auto when this user has a range (as podman)
   const userns = flag(p, "userns") ?? (image && uid !== 0 && subRange("/etc/subuid", uid) ? "auto" : "single");
   let maps: IdMaps;
@@ -167,8 +180,15 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   else if (userns === "single" || userns === "") maps = singleMaps(uid, gid);
   else throw new BunkerError(`run: unknown --userns "${userns}"`, { errno: "EINVAL", fix: "use --userns=single or --userns=auto" });
 
-  const network = flag(p, "network") ?? "none";
-  if (network !== "none" && network !== "host") throw new BunkerError(`run: unsupported --network "${network}"`, { errno: "EINVAL", fix: "use --network none or --network host" });
+  const publishAll = flagBool(p, "publish-all");
+  const publish = [...flagList(p, "publish").map(parsePublish), ...(publishAll ? exposedPorts(image?.config.ExposedPorts) : [])];
+  const net = parseNetwork(flag(p, "network") ?? defaultNetwork(!!image || publish.length > 0));
+  if (publish.length && net.kind !== "pasta" && net.kind !== "slirp4netns")
+    throw new BunkerError(`run: -p publishes ports through a network helper, not with --network ${net.kind}`, { errno: "EINVAL", fix: "add --network pasta or --network slirp4netns" });
+  const joined = net.kind === "container" ? joinedContainer(sr.dir, net.id) : undefined;
+  if (joined) maps = joined.maps;
+  const network = net.kind === "host" ? "host" : joined ? "joined" : "none";
+  const addHosts = flagList(p, "add-host").map(parseAddHost);
 
   const env: string[] = [...(image?.config.Env ?? [])];
   for (const f of flagList(p, "env-file")) setEnv(env, readEnvFile(f));
@@ -197,7 +217,6 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   mark("flags parsed");
   const id = flag(p, "name") ?? randomId();
   const hostname = flag(p, "hostname") ?? id;
-  const sr = stateRoot(g);
   if (sr.note && g.debug) console.error(`bunker: debug: ${sr.note}`);
   const dir = `${sr.dir}/${id}`;
   try {
@@ -213,7 +232,19 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   let keep = false; // a detached container keeps its state dir until `bunker rm`
   let logWriter: LogWriter | undefined;
   try {
-    const etcFiles = writeEtcFiles(dir, hostname, host ? "/etc" : image ? undefined : `${rootfs}/etc`);
+    const hostResolv = readText("/etc/resolv.conf") || "nameserver 127.0.0.1\n";
+    const etcFiles = writeEtcFiles(dir, {
+      hostname: `${hostname}\n`,
+      hosts: hostsFile(hostname, id, addHosts),
+      "resolv.conf": resolvConf({
+        host: joined?.resolv ?? hostResolv,
+        helper: net.kind === "pasta" || net.kind === "slirp4netns" ? helperNameserver(net) : undefined,
+        dns: flagList(p, "dns"),
+        dnsSearch: flagList(p, "dns-search"),
+        dnsOptions: flagList(p, "dns-option"),
+      }),
+    }, host ? "/etc" : image ? undefined : `${rootfs}/etc`);
+    const ports = await reservePorts(publish);
     const cwd = flag(p, "workdir") ?? (host ? process.cwd() : image?.config.WorkingDir || "/");
     if (!cwd.startsWith("/")) throw new BunkerError("run: --workdir must be absolute", { errno: "EINVAL", path: cwd });
     let rootPath = rootfs!;
@@ -291,7 +322,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         process.stderr.write(`bunker: note: ${e.message} (${e.errnoName}): the log is written unbounded, without rotation\n`);
       }
     }
-    const plan = buildPlan(spec, {
+    let plan = buildPlan(spec, {
       rootMount,
       symlinks,
       stdinNull: !interactive,
@@ -304,6 +335,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       noPivot: flagBool(p, "no-pivot"),
       ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
       lockMounts: confinement.lockMounts,
+      keepNetns: net.kind === "pasta" || net.kind === "slirp4netns",
     });
     mark("plan built");
     if (g.debug) {
@@ -312,7 +344,12 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     }
     checkUserMapped(user, maps);
     // subordinate ids: join bunker's shared user namespace rather than run newuidmap/newgidmap again
-    const shared = needsHelper(maps, uid, gid) && sharedUsernsEnabled() ? sharedUserns(maps, debug) : undefined;
+    const shared = !joined && needsHelper(maps, uid, gid) && sharedUsernsEnabled() ? sharedUserns(maps, debug) : undefined;
+    if (joined) {
+      // a pod: the other container's user namespace (which owns its network namespace), then that network namespace
+      plan = withSpecJoins(plan, { ociVersion: spec.ociVersion, linux: { namespaces: [{ type: "user", path: `/proc/self/fd/${joined.userFd}` }, { type: "network", path: `/proc/self/fd/${joined.netFd}` }] } });
+      debug?.(`network: container ${net.kind === "container" ? net.id : ""}'s (pid ${joined.pid})`);
+    }
     if (shared) {
       plan.joinUserns = shared.path;
       debug?.(`user namespace: bunker's shared one (held by pid ${shared.pid})`);
@@ -342,14 +379,17 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
           process: spec.process,
           seccomp: spec.linux?.seccomp,
           cgroup: cg?.path,
-          run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary },
+          run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: flag(p, "network") ?? net.kind, ports, ...helper } },
         });
       let c;
+      let helper: HelperRecord | undefined;
       try {
         const seccompListener = seccompAgent(spec.linux?.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug);
-        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener });
+        const beforeRecord = net.kind === "pasta" || net.kind === "slirp4netns" ? async (pid: number) => void (helper = await startHelper(net, pid, dir, ports, debug)) : undefined;
+        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord });
       } finally {
         if (shared) closeFd(shared.fd);
+        if (joined) for (const fd of [joined.userFd, joined.netFd]) closeFd(fd);
       }
       if (detach) {
         keep = keepCgroup = true;
@@ -440,6 +480,12 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
   };
 }
 
+/** an IMAGE (or a run that publishes ports) gets pasta, else slirp4netns, when installed; anything else none */
+function defaultNetwork(wantsOutbound: boolean): string {
+  if (!wantsOutbound) return "none";
+  return findProgram("pasta") ? "pasta" : findProgram("slirp4netns") ? "slirp4netns" : "none";
+}
+
 /** Entrypoint + Cmd as docker combines them: CMD replaces Cmd, --entrypoint replaces Entrypoint (and drops Cmd) */
 export function imageArgs(config: ImageConfig, cmd: string[], entrypoint: string | undefined): string[] {
   const entry = entrypoint !== undefined ? (entrypoint ? [entrypoint] : []) : (config.Entrypoint ?? []);
@@ -479,18 +525,7 @@ export function checkUserMapped(user: { uid: number; gid: number; additionalGids
  * A file the rootfs has as a symlink is left alone; a missing one gets an empty
  * mount point (as runc does) when /etc exists.
  */
-function writeEtcFiles(dir: string, hostname: string, etc: string | undefined): Record<string, string> {
-  let resolv = "nameserver 127.0.0.1\n";
-  try {
-    resolv = readFileSync("/etc/resolv.conf", "utf8");
-  } catch {
-    /* keep the default */
-  }
-  const files: Record<string, string> = {
-    hostname: `${hostname}\n`,
-    hosts: `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`,
-    "resolv.conf": resolv,
-  };
+function writeEtcFiles(dir: string, files: Record<string, string>, etc: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   // an image: always (a missing file's mount point lands in the container's own upper layer)
   if (etc !== undefined) {

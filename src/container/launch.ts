@@ -35,6 +35,12 @@ export interface LaunchOptions {
    */
   record?: (pid: number) => void;
   /**
+   * the container's process PID exists in its namespaces, not yet released:
+   * start what must be ready before it runs (its network helper, src/net);
+   * called right before record
+   */
+  beforeRecord?: (pid: number) => Promise<void>;
+  /**
    * a filter with SCMP_ACT_NOTIFY was loaded by process PID: hand its listener FD to the agent
    * (src/container/seccomp-agent.ts).  The process goes on when this returns; FD is closed after
    */
@@ -64,7 +70,10 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     // after a join with a new pid namespace the intermediate clones the container's process,
     // which waits for a second "go": that one is recorded, not the intermediate
     const secondGo = (!!plan.joinUserns && (plan.cloneFlags & CLONE_NEWPID) !== 0) || plan.ops.some((o) => o.op === "fork" && o.waitGo);
-    if (!secondGo) opts.record?.(pid);
+    if (!secondGo) {
+      await opts.beforeRecord?.(pid);
+      opts.record?.(pid);
+    }
     mark("state recorded");
     sendGo(sock, pid);
     for (;;) {
@@ -73,6 +82,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
       else if (m.type === "pid") {
         forked = m.pid;
         if (secondGo) {
+          await opts.beforeRecord?.(forked);
           opts.record?.(forked);
           sendGo(sock, forked);
         }

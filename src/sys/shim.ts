@@ -25,6 +25,7 @@ const symbols = {
   bk_reap: { args: [FFIType.i32], returns: FFIType.i32 },
   bk_pidfd_wait: { args: [FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   bk_spawn_log_writer: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+  bk_spawn_keeper: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
 } as const;
 
 type Lib = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
@@ -106,6 +107,21 @@ export function spawnLogWriter(args: string[]): { pid: number; fd: number } {
   const out = new Int32Array(2);
   const r = shim().bk_spawn_log_writer(ptr(image), image.byteLength, ptr(buf), buf.byteLength, ptr(out));
   if (r < 0) throw new BunkerError("cannot start the container's log writer", { errno: -r, fix: "allow exec of memfds (sysctl vm.memfd_noexec=0)" });
+  return { pid: out[0]!, fd: out[1]! };
+}
+
+/**
+ * Starts the monitor (from a sealed memfd) as the keeper of a network helper
+ * (c/keeper.c): `--keep-while=PID HELPER ARGS...`, its stderr ERRFD, fd 3 the
+ * write end of a new pipe the helper reports readiness on.  Its pid and the
+ * pipe's read end (CLOEXEC).
+ */
+export function spawnKeeper(args: string[], errFd: number): { pid: number; fd: number } {
+  const image = monitorImage();
+  const buf = Buffer.from(args.map((a) => a + "\0").join(""));
+  const out = new Int32Array(2);
+  const r = shim().bk_spawn_keeper(ptr(image), image.byteLength, ptr(buf), buf.byteLength, errFd, ptr(out));
+  if (r < 0) throw new BunkerError(`cannot start the keeper of ${args[2] ?? "the network helper"}`, { errno: -r, fix: "allow exec of memfds (sysctl vm.memfd_noexec=0)" });
   return { pid: out[0]!, fd: out[1]! };
 }
 
