@@ -6,7 +6,7 @@ import { checkId } from "../container/state.ts";
 import { rm } from "../container/stop.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["force", "f"] }], "rm", false);
+  const p = parseFlags(argv, [{ names: ["force", "f"], help: "kill running containers first" }], "rm", false);
   const ctx = runtimeContext(g);
   if (!p.rest.length) checkId(undefined, "rm");
   for (const arg of p.rest) {

@@ -2,125 +2,52 @@
 // the flags as a RunRequest for the engine (src/container/run.ts), its result as the exit status
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, fromSysError } from "../errors.ts";
 import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import type { Volume } from "../oci/run-spec.ts";
 import { RESOURCE_FLAGS, resourcesFromParsed } from "./resource-flags.ts";
+import { parsePublish } from "../net/ports.ts";
+import { parseAddHost } from "../net/etc.ts";
 import { runtimeContext } from "./context.ts";
 import { mark } from "../timing.ts";
 
 export const FLAGS: FlagSpec[] = [
-  { names: ["rootfs"], value: true },
-  { names: ["env", "e"], value: true, multi: true },
-  { names: ["env-file"], value: true, multi: true },
-  { names: ["workdir", "w"], value: true },
-  { names: ["user", "u"], value: true },
-  { names: ["hostname", "h"], value: true },
-  { names: ["tty", "t"] },
-  { names: ["interactive", "i"] },
-  { names: ["init"] },
-  { names: ["volume", "v"], value: true, multi: true },
-  { names: ["tmpfs"], value: true, multi: true },
-  { names: ["read-only"] },
-  { names: ["network", "net"], value: true },
-  { names: ["userns"], value: true },
-  { names: ["preserve-fds"], value: true },
-  { names: ["no-pivot"] },
-  { names: ["rm"] },
-  { names: ["name"], value: true },
-  { names: ["entrypoint"], value: true },
-  { names: ["detach", "d"] },
-  { names: ["log-opt"], value: true, multi: true },
-  { names: ["pull"], value: true },
-  { names: ["cgroup-parent"], value: true },
-  { names: ["cap-add"], value: true, multi: true },
-  { names: ["cap-drop"], value: true, multi: true },
-  { names: ["privileged"] },
-  { names: ["security-opt"], value: true, multi: true },
+  { names: ["rootfs"], value: true, help: "DIR|host  the container's root directory; \"host\" = sandbox of the host's\n/usr, /bin, /lib*, /etc (read-only), private /tmp, cwd read-write" },
+  { names: ["env", "e"], value: true, multi: true, help: "K=V  set an environment variable (K alone: take it from bunker's env)" },
+  { names: ["env-file"], value: true, multi: true, help: "FILE  read K=V lines" },
+  { names: ["workdir", "w"], value: true, help: "DIR  working directory inside the container" },
+  { names: ["user", "u"], value: true, help: "UID[:GID]  user (numbers, or names from the rootfs's /etc/passwd)" },
+  { names: ["hostname", "h"], value: true, help: "NAME  hostname (default: the container id)" },
+  { names: ["tty", "t"], help: "allocate a pseudo-terminal" },
+  { names: ["interactive", "i"], help: "keep stdin open (without it stdin is /dev/null)" },
+  { names: ["init"], help: "run a tiny init as PID 1 that reaps zombies and forwards signals" },
+  { names: ["volume", "v"], value: true, multi: true, help: "H:C[:ro]  bind mount host path H at C" },
+  { names: ["tmpfs"], value: true, multi: true, help: "PATH[:OPTS]  mount a tmpfs (OPTS like size=64m,mode=1777)" },
+  { names: ["read-only"], help: "mount the root read-only" },
+  { names: ["network", "net"], value: true, help: "MODE  none|host|pasta[:OPTS]|slirp4netns[:OPTS]|container:ID (default: pasta\nfor an IMAGE or with -p, else none; see \"networks\" below)" },
+  { names: ["publish", "p"], value: true, multi: true, help: "[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]  publish a port (HOSTIP: 0.0.0.0\nby default, or 127.0.0.1); -p CTRPORT: a free host port\n('bunker port ID' shows it); a port in use fails before start" },
+  { names: ["publish-all", "P"], help: "publish the image's EXPOSE ports on free host ports" },
+  { names: ["dns"], value: true, multi: true, help: "IP  nameserver of /etc/resolv.conf (replaces the helper's or host's)" },
+  { names: ["dns-search"], value: true, multi: true, help: "DOMAIN  search domain (\".\" for none)" },
+  { names: ["dns-option"], value: true, multi: true, help: "OPT  an options entry of /etc/resolv.conf" },
+  { names: ["add-host"], value: true, multi: true, help: "NAME:IP  a line of /etc/hosts" },
+  { names: ["userns"], value: true, help: "single|auto  single (default): your uid is root, nothing else is mapped;\nauto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap);\nas root with --rootfs, auto maps 0..65535 to root's /etc/subuid\nrange (or the \"containers\" user's): the container's root is not\nhost root; as root with an IMAGE, 0..65536 map to themselves" },
+  { names: ["preserve-fds"], value: true, help: "N  pass file descriptors 3..3+N-1 to the command" },
+  { names: ["no-pivot"], help: "use MS_MOVE + chroot instead of pivot_root" },
+  { names: ["rm"], help: "(-d) remove the container when it exits (a foreground run always is)" },
+  { names: ["name"], value: true, help: "NAME  the container's id (default: 12 random hex digits)" },
+  { names: ["entrypoint"], value: true, help: "CMD  (IMAGE) replace the image's Entrypoint (\"\" clears it)" },
+  { names: ["detach", "d"], help: "run in the background: prints the id; output goes to\n'bunker logs ID'; 'bunker ps', 'stop', 'rm' manage it" },
+  { names: ["log-opt"], value: true, multi: true, help: "max-size=SIZE|max-file=N  (-d) rotate the log when it would pass SIZE\n(default 10m; -1: never); keep N files: log, log.1 .. log.N-1 (default 3)" },
+  { names: ["pull"], value: true, help: "missing|never|always  (IMAGE) when to pull (default missing)" },
+  { names: ["cgroup-parent"], value: true, help: "PATH  create the container's cgroup below PATH (absolute: from the\ncgroup2 mount; relative: from bunker's own cgroup)" },
+  { names: ["cap-add"], value: true, multi: true, help: "CAP  add a capability (NET_ADMIN or CAP_NET_ADMIN; ALL = every one)" },
+  { names: ["cap-drop"], value: true, multi: true, help: "CAP  drop a capability (ALL = start from none, then --cap-add)" },
+  { names: ["privileged"], help: "every capability, no seccomp filter, nothing masked; still in\nthe container's user namespace (capabilities over its own\nnamespaces, none over the host's); with CAP_SYS_ADMIN every\nmount is locked: read-only stays read-only" },
+  { names: ["security-opt"], value: true, multi: true, help: "OPT  no-new-privileges[=true|false] (default true);\nseccomp=unconfined|FILE: no filter, or a Docker or OCI JSON profile\n(SCMP_ACT_NOTIFY rules send the listener to its listenerPath agent);\nsystempaths=unconfined: do not mask /proc/kcore, /sys/firmware, …" },
   ...RESOURCE_FLAGS,
-  { names: ["help"] },
 ];
-
-const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
-       bunker run [OPTIONS] IMAGE [CMD [ARG...]]
-       bunker run -b BUNDLE [-d] [--pid-file F] [--console-socket S] [--keep] ID   (runc's run)
-
-runc's form is chosen when -b/--bundle, --console-socket, --pid-file, --keep,
---no-new-keyring or --no-subreaper comes before the first argument; anything
-else is the docker form, wherever it runs (in a bundle directory: -b . ID).
-
-  --rootfs DIR|host     the container's root directory; "host" = sandbox of the host's
-                        /usr, /bin, /lib*, /etc (read-only), private /tmp, cwd read-write
-  -e, --env K=V         set an environment variable (K alone: take it from bunker's env)
-  --env-file FILE       read K=V lines
-  -w, --workdir DIR     working directory inside the container
-  -u, --user UID[:GID]  user (numbers, or names from the rootfs's /etc/passwd)
-  -h, --hostname NAME   hostname (default: the container id)
-  -t, --tty             allocate a pseudo-terminal
-  -i, --interactive     keep stdin open (without it stdin is /dev/null)
-  --init                run a tiny init as PID 1 that reaps zombies and forwards signals
-  -v, --volume H:C[:ro] bind mount host path H at C
-  --tmpfs PATH[:OPTS]   mount a tmpfs (OPTS like size=64m,mode=1777)
-  --read-only           mount the root read-only
-  --net, --network none|host   default none: a new network namespace with only lo
-  --userns single|auto  single (default): your uid is root, nothing else is mapped;
-                        auto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap);
-                        as root with --rootfs, auto maps 0..65535 to root's /etc/subuid
-                        range (or the "containers" user's): the container's root is not
-                        host root; as root with an IMAGE, 0..65536 map to themselves
-  --preserve-fds N      pass file descriptors 3..3+N-1 to the command
-  --no-pivot            use MS_MOVE + chroot instead of pivot_root
-  -d, --detach          run in the background: prints the id; output goes to
-                        'bunker logs ID'; 'bunker ps', 'stop', 'rm' manage it
-  --rm                  (-d) remove the container when it exits (a foreground run always is)
-  --name NAME           the container's id (default: 12 random hex digits)
-  --log-opt max-size=SIZE   (-d) rotate the log when it would pass SIZE (default 10m; -1: never)
-  --log-opt max-file=N      (-d) keep N files: log, log.1 .. log.N-1 (default 3)
-  --entrypoint CMD      (IMAGE) replace the image's Entrypoint ("" clears it)
-  --pull missing|never|always   (IMAGE) when to pull (default missing)
-
-confinement.  By default, as Docker: 14 capabilities (CHOWN DAC_OVERRIDE FOWNER
-FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD
-AUDIT_WRITE SETFCAP) in the bounding, permitted and effective sets, none
-inheritable or ambient, none at all for a non-root -u; no_new_privs; Docker's
-seccomp profile (EPERM, clone3 ENOSYS); /proc/kcore, /proc/keys, … /sys/firmware
-masked.  /proc/sys, /proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs are
-read-only in every case.  'bunker state ID' shows what a container got.
-  --cap-add CAP         add a capability (NET_ADMIN or CAP_NET_ADMIN; ALL = every one)
-  --cap-drop CAP        drop a capability (ALL = start from none, then --cap-add)
-  --privileged          every capability, no seccomp filter, nothing masked; still in
-                        the container's user namespace (capabilities over its own
-                        namespaces, none over the host's); with CAP_SYS_ADMIN every
-                        mount is locked: read-only stays read-only
-  --security-opt no-new-privileges[=true|false]   (default true)
-  --security-opt seccomp=unconfined|FILE   no filter, or a Docker or OCI JSON profile;
-                        SCMP_ACT_NOTIFY rules send the listener to its listenerPath agent
-  --security-opt systempaths=unconfined    do not mask /proc/kcore, /sys/firmware, …
-
-With an IMAGE the root is an overlay of its layers (nothing is copied) with a
-private writable layer on a tmpfs of its own (memory, counted in the container's
-cgroup; on disk in the state dir before Linux 6.6), gone at exit, or a private copy where overlay cannot
-be mounted in a user namespace (bunker --storage-driver overlay|copy forces
-one; bunker check says which is used); Env, WorkingDir, User, Entrypoint and
-Cmd come from the image; the user namespace defaults to --userns=auto when you
-have a /etc/subuid range, and the image's files then belong to their image
-owners.  With --userns=single such files of non-root owners show as nobody
-(65534) and only their read/execute permissions for others apply.
-
-resources (cgroup v2; an error, never silence, when they cannot be applied):
-  -m, --memory SIZE     memory.max (512m, 1g, …)
-  --memory-reservation SIZE    memory.low
-  --memory-swap SIZE    memory + swap (-1: unlimited swap; default: twice --memory)
-  --cpus N              cpu.max quota, e.g. 1.5
-  --cpu-shares N        relative weight, v1 scale (2..262144, default 1024)
-  --cpu-weight N        cpu.weight (1..10000, default 100)
-  --cpuset-cpus LIST    cpuset.cpus, e.g. 0-1
-  --pids-limit N        pids.max (-1: unlimited)
-  --io-weight N         io.weight (1..10000)
-  --oom-kill-group=false  on OOM kill only the chosen process, not the whole container
-  --cgroup-parent PATH  create the container's cgroup below PATH (absolute: from the
-                        cgroup2 mount; relative: from bunker's own cgroup)`;
 
 function parseVolume(spec: string): Volume {
   const parts = spec.split(":");
@@ -138,7 +65,7 @@ function readEnvFile(file: string): string[] {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new BunkerError("run: cannot read --env-file", { errno: (e as { code?: string }).code ?? "EIO", path: file });
+    throw fromSysError("run: cannot read --env-file", e, { path: file });
   }
   return text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")).map(expandEnv);
 }
@@ -174,10 +101,6 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   mark("run loaded");
   if (isOciRun(argv)) return (await import("./oci-run.ts")).default(argv, g);
   const p = parseFlags(argv, FLAGS, "run");
-  if (flagBool(p, "help")) {
-    console.log(HELP);
-    return 0;
-  }
   const rootfs = flag(p, "rootfs");
   const env: string[] = [];
   for (const f of flagList(p, "env-file")) env.push(...readEnvFile(f));
@@ -208,6 +131,12 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     }),
     readOnly: flagBool(p, "read-only"),
     network: flag(p, "network"),
+    publish: flagList(p, "publish").map(parsePublish),
+    publishAll: flagBool(p, "publish-all"),
+    addHosts: flagList(p, "add-host").map(parseAddHost),
+    dns: flagList(p, "dns"),
+    dnsSearch: flagList(p, "dns-search"),
+    dnsOptions: flagList(p, "dns-option"),
     userns: flag(p, "userns"),
     preserveFds: flagInt(p, "preserve-fds", "run") ?? 0,
     noPivot: flagBool(p, "no-pivot"),
@@ -220,7 +149,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     oomKillGroup,
     security: { capAdd: flagList(p, "cap-add"), capDrop: flagList(p, "cap-drop"), privileged: flagBool(p, "privileged"), securityOpts: flagList(p, "security-opt") },
   });
-  if (flagBool(p, "detach")) console.log(r.id);
+  if (r.exitCode === 0 && flagBool(p, "detach")) console.log(r.id);
   if (r.oomKilled) process.stderr.write(`bunker: ${r.oomKilled}\n`);
   return r.exitCode;
 }

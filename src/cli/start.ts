@@ -1,10 +1,12 @@
 // bunker start ID
+import { parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { start } from "../container/lifecycle.ts";
 import { checkId } from "../container/state.ts";
 import { runtimeContext } from "./context.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  await start(runtimeContext(g), checkId(argv.find((a) => !a.startsWith("-")), "start"));
+  const id = checkId(parseFlags(argv, [], "start", false).rest[0], "start");
+  await start(runtimeContext(g), id);
   return 0;
 }

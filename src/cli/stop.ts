@@ -6,7 +6,7 @@ import { checkId } from "../container/state.ts";
 import { stop } from "../container/stop.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["time", "t"], value: true }], "stop", false);
+  const p = parseFlags(argv, [{ names: ["time", "t"], value: true, help: "SECS  seconds to wait before SIGKILL (default 10)" }], "stop", false);
   const secs = flagInt(p, "time", "stop") ?? 10;
   const ctx = runtimeContext(g);
   if (!p.rest.length) checkId(undefined, "stop");

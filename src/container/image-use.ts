@@ -3,8 +3,10 @@
 // an image a live one uses: one whose process (state.json, once started) is
 // alive, or, before that, whose bunker is.  (A detached container outlives
 // its bunker: the bunker pid alone let rmi take its layers from under it.)
+import { errnoCode } from "../errors.ts";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { pidStartTime, readState } from "./state.ts";
+import { readState } from "./state.ts";
+import { pidStartTime } from "../sys/proc.ts";
 
 export function recordImageUse(dir: string, imageId: string): void {
   writeFileSync(`${dir}/image`, `${imageId} ${process.pid}\n`);
@@ -37,7 +39,7 @@ export function containerUsingImage(root: string, imageId: string): string | und
       process.kill(Number(pid), 0); // the bunker that starts or runs it is alive (a killed one left a stale dir)
       return name;
     } catch (e) {
-      if ((e as { code?: string }).code === "EPERM") return name;
+      if (errnoCode(e) === "EPERM") return name;
     }
   }
   return undefined;

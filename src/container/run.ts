@@ -5,10 +5,11 @@
 // status is here.
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { BunkerError } from "../errors.ts";
-import { autoMaps, parseId, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../sys/idmap.ts";
+import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
+import { autoMaps, deniesSetgroups, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../sys/idmap.ts";
 import { sharedUserns, sharedUsernsEnabled } from "./userns.ts";
-import { pidStartTime, writeState } from "./state.ts";
+import { writeState } from "./state.ts";
+import { pidStartTime } from "../sys/proc.ts";
 import { launch } from "../sys/launch.ts";
 import { seccompAgent } from "./seccomp-agent.ts";
 import { recordImageUse } from "./image-use.ts";
@@ -25,14 +26,20 @@ import type { Resources } from "../oci/spec.ts";
 import type { RootMount } from "../plan/types.ts";
 import { tmpfsHasUserXattrs } from "../sys/kernel.ts";
 import { readLaunchRecord, writeLaunchRecord } from "../image/launch-cache.ts";
-import { type ImageUser, userFromFiles } from "../image/image-user.ts";
+import { resolveUser, type ResolvedUser } from "../oci/user.ts";
 import type { DriverChoice } from "../image/driver.ts";
-import { closeFd, forwardSignals, supervise } from "../sys/shim.ts";
+import { closeFd, forwardSignals, exitCode, supervise } from "../sys/shim.ts";
 import { createCgroup, oomMessage } from "../cgroup/index.ts";
 import { saveCgroupPath } from "../cgroup/state.ts";
 import { mark, timingLine } from "../timing.ts";
 import { normalJit } from "../jit.ts";
 import type { RuntimeContext } from "./context.ts";
+import { withSpecJoins } from "../plan/join.ts";
+import { parseNetwork, helperNameserver } from "../net/mode.ts";
+import { exposedPorts, reservePorts, type PublishedPort } from "../net/ports.ts";
+import { hostsFile, resolvConf, type HostEntry } from "../net/etc.ts";
+import { findProgram, startHelper, type HelperRecord } from "../net/helper.ts";
+import { joinedContainer } from "./pod.ts";
 
 /** `run`'s flags as values: what a CLI or an API request asks for */
 export interface RunRequest {
@@ -48,7 +55,7 @@ export interface RunRequest {
   /** K=V entries over the image's Env, in order (--env-file's, then -e's; K alone already taken from the caller's environment) */
   env: string[];
   workdir?: string;
-  /** -u UID[:GID] or names from the root's /etc/passwd and /etc/group */
+  /** -u USER[:GROUP]: ids, or names from the root's /etc/passwd and /etc/group */
   user?: string;
   hostname?: string;
   tty: boolean;
@@ -59,7 +66,18 @@ export interface RunRequest {
   volumes: Volume[];
   tmpfs: { destination: string; options: string[] }[];
   readOnly: boolean;
+  /** --network none|host|pasta[:OPTS]|slirp4netns[:OPTS]|container:ID (default: pasta or slirp4netns for an IMAGE or -p, else none) */
   network?: string;
+  /** -p */
+  publish: PublishedPort[];
+  /** -P: the image's ExposedPorts too */
+  publishAll: boolean;
+  /** --add-host */
+  addHosts: HostEntry[];
+  /** --dns, --dns-search, --dns-option */
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
   userns?: string;
   preserveFds: number;
   noPivot: boolean;
@@ -88,28 +106,6 @@ function randomId(): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-/** UID[:GID] with numbers, or names looked up in the rootfs's /etc/passwd and /etc/group */
-export function parseUser(spec: string, etc: string | undefined): { uid: number; gid: number } {
-  const [u, g] = spec.split(":");
-  const lookup = (file: string, name: string, col: number) => {
-    if (/^\d+$/.test(name)) return { id: parseId(name, "run: --user"), gid: undefined as number | undefined };
-    try {
-      for (const line of readFileSync(`${etc}/${file}`, "utf8").split("\n")) {
-        const f = line.split(":");
-        // the rootfs's own /etc files: a malformed line is its error, not a NaN id
-        if (f[0] === name) return { id: parseId(f[col] ?? "", `run: ${etc}/${file}: ${name}`), gid: file === "passwd" ? parseId(f[3] ?? "", `run: ${etc}/${file}: ${name}`) : undefined };
-      }
-    } catch (e) {
-      if (e instanceof BunkerError) throw e; // else no such file: fall through
-    }
-    throw new BunkerError(`run: unknown ${file === "passwd" ? "user" : "group"} "${name}"`, { errno: "ENOENT", path: etc ? `${etc}/${file}` : undefined, fix: "use a numeric id" });
-  };
-  const user = lookup("passwd", u!, 2);
-  const gid = g !== undefined ? lookup("group", g, 2).id : (user.gid ?? user.id);
-  return { uid: user.id, gid };
-}
-
-
 /** a file's text, "" when it cannot be read */
 function readText(file: string): string {
   try {
@@ -118,7 +114,6 @@ function readText(file: string): string {
     return "";
   }
 }
-
 
 const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
 
@@ -144,7 +139,7 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
     try {
       st = statSync(rootfs);
     } catch (e) {
-      throw new BunkerError("run: rootfs does not exist", { errno: (e as { code?: string }).code ?? "ENOENT", path: rootfs, fix: "pass --rootfs an extracted root filesystem, or --rootfs host" });
+      throw fromSysError("run: rootfs does not exist", e, { path: rootfs, fix: "pass --rootfs an extracted root filesystem, or --rootfs host" });
     }
     if (!st.isDirectory()) throw new BunkerError("run: rootfs is not a directory", { errno: "ENOTDIR", path: rootfs });
   }
@@ -158,15 +153,23 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
   else if (userns === "single" || userns === "") maps = singleMaps(uid, gid);
   else throw new BunkerError(`run: unknown --userns "${userns}"`, { errno: "EINVAL", fix: "use --userns=single or --userns=auto" });
 
-  const network = req.network ?? "none";
-  if (network !== "none" && network !== "host") throw new BunkerError(`run: unsupported --network "${network}"`, { errno: "EINVAL", fix: "use --network none or --network host" });
+  const publish = [...req.publish, ...(req.publishAll ? exposedPorts(image?.config.ExposedPorts) : [])];
+  const net = parseNetwork(req.network ?? defaultNetwork(!!image || publish.length > 0, ctx.env.PATH));
+  if (publish.length && net.kind !== "pasta" && net.kind !== "slirp4netns")
+    throw new BunkerError(`run: -p publishes ports through a network helper, not with --network ${net.kind}`, { errno: "EINVAL", fix: "add --network pasta or --network slirp4netns" });
+  const joined = net.kind === "container" ? joinedContainer(ctx.stateRoot, net.id) : undefined;
+  if (joined) maps = joined.maps;
+  const network = net.kind === "host" ? "host" : joined ? "joined" : "none";
+  const { addHosts } = req;
 
   const env: string[] = [...(image?.config.Env ?? [])];
   setEnv(env, req.env);
   const { volumes, tmpfs } = req;
   const user = image
     ? image.resolveUser(req.user ?? image.config.User)
-    : req.user ? parseUser(req.user, host ? "/etc" : `${rootfs}/etc`) : { uid: 0, gid: 0 };
+    : req.user ? await rootfsUser(req.user, host ? "/" : rootfs!) : { uid: 0, gid: 0, additionalGids: [] };
+  // a one-id map denies setgroups: the process keeps no supplementary groups there (the kernel refuses them)
+  if (deniesSetgroups(maps)) user.additionalGids = [];
   const confinement = resolveConfinement(req.security, user.uid);
   const { tty, detach, interactive } = req;
   if (detach && (tty || interactive)) throw new BunkerError("run: -d cannot be combined with -t or -i", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
@@ -180,8 +183,8 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (e) {
-    if ((e as { code?: string }).code === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: "choose another --name, or 'bunker delete --force' it" });
-    throw new BunkerError("run: cannot create the container's state directory", { errno: (e as { code?: string }).code, path: dir });
+    if (errnoCode(e) === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: "choose another --name, or 'bunker delete --force' it" });
+    throw fromSysError("run: cannot create the container's state directory", e, { path: dir });
   }
   // root with a subordinate map: the container's root (not host root) binds /etc files from here
   const hostRootOfContainer = maps.uid.find((m) => m.containerID === 0)?.hostID;
@@ -190,7 +193,19 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
   let keep = false; // a detached container keeps its state dir until `bunker rm`
   let logWriter: LogWriter | undefined;
   try {
-    const etcFiles = writeEtcFiles(dir, hostname, host ? "/etc" : image ? undefined : `${rootfs}/etc`);
+    const hostResolv = readText("/etc/resolv.conf") || "nameserver 127.0.0.1\n";
+    const etcFiles = writeEtcFiles(dir, {
+      hostname: `${hostname}\n`,
+      hosts: hostsFile(hostname, id, addHosts),
+      "resolv.conf": resolvConf({
+        host: joined?.resolv ?? hostResolv,
+        helper: net.kind === "pasta" || net.kind === "slirp4netns" ? helperNameserver(net) : undefined,
+        dns: req.dns,
+        dnsSearch: req.dnsSearch,
+        dnsOptions: req.dnsOptions,
+      }),
+    }, host ? "/etc" : image ? undefined : `${rootfs}/etc`);
+    const ports = await reservePorts(publish);
     const cwd = req.workdir ?? (host ? ctx.cwd : image?.config.WorkingDir || "/");
     if (!cwd.startsWith("/")) throw new BunkerError("run: --workdir must be absolute", { errno: "EINVAL", path: cwd });
     let rootPath = rootfs!;
@@ -268,7 +283,7 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
         ctx.log.note(`${e.message} (${e.errnoName}): the log is written unbounded, without rotation`);
       }
     }
-    const plan = buildPlan(spec, {
+    let plan = buildPlan(spec, {
       rootMount,
       symlinks,
       stdinNull: !interactive,
@@ -281,6 +296,7 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
       noPivot: req.noPivot,
       ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
       lockMounts: confinement.lockMounts,
+      keepNetns: net.kind === "pasta" || net.kind === "slirp4netns",
     });
     mark("plan built");
     if (debug) {
@@ -289,7 +305,12 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
     }
     checkUserMapped(user, maps, uid);
     // subordinate ids: join bunker's shared user namespace rather than run newuidmap/newgidmap again
-    const shared = needsHelper(maps, uid, gid) && sharedUsernsEnabled(ctx) ? sharedUserns(ctx, maps) : undefined;
+    const shared = !joined && needsHelper(maps, uid, gid) && sharedUsernsEnabled(ctx) ? sharedUserns(ctx, maps) : undefined;
+    if (joined) {
+      // a pod: the other container's user namespace (which owns its network namespace), then that network namespace
+      plan = withSpecJoins(plan, { ociVersion: spec.ociVersion, linux: { namespaces: [{ type: "user", path: `/proc/self/fd/${joined.userFd}` }, { type: "network", path: `/proc/self/fd/${joined.netFd}` }] } });
+      debug?.(`network: container ${net.kind === "container" ? net.id : ""}'s (pid ${joined.pid})`);
+    }
     if (shared) {
       plan.joinUserns = shared.path;
       debug?.(`user namespace: bunker's shared one (held by pid ${shared.pid})`);
@@ -319,14 +340,17 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
           process: spec.process,
           seccomp: spec.linux?.seccomp,
           cgroup: cg?.path,
-          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary },
+          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper } },
         });
       let c;
+      let helper: HelperRecord | undefined;
       try {
         const seccompListener = seccompAgent(spec.linux?.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug);
-        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener });
+        const beforeRecord = net.kind === "pasta" || net.kind === "slirp4netns" ? async (pid: number) => void (helper = await startHelper(net, pid, dir, ports, ctx.env.PATH, debug)) : undefined;
+        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord });
       } finally {
         if (shared) closeFd(shared.fd);
+        if (joined) for (const fd of [joined.userFd, joined.netFd]) closeFd(fd);
       }
       if (detach) {
         keep = keepCgroup = true;
@@ -340,7 +364,7 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
       if (st.signal === 9 && cg?.oomKilled()) {
         return { id, exitCode: 137, oomKilled: oomMessage(cg) };
       }
-      return { id, exitCode: st.signal ? 128 + st.signal : st.code };
+      return { id, exitCode: exitCode(st) };
     } finally {
       if (!keepCgroup) cg?.remove();
     }
@@ -353,6 +377,14 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
   }
 }
 
+const IMAGE_FILES = "the image's";
+
+/** -u USER of a --rootfs (ROOT "/" for the host sandbox) through its /etc/passwd and /etc/group, read inside it */
+async function rootfsUser(user: string, root: string): Promise<ResolvedUser> {
+  const { readInRoot } = await import("./home.ts"); // the openat2 bindings: only for -u
+  return resolveUser(user, { passwd: readInRoot(root, "/etc/passwd"), group: readInRoot(root, "/etc/group"), owner: "the rootfs's", etc: `${root === "/" ? "" : root}/etc` });
+}
+
 interface OpenedImage {
   id: string;
   lowerDirs: string[];
@@ -362,7 +394,7 @@ interface OpenedImage {
   /** the copy driver: the image applied into DEST, its files owned as a container with MAPS sees them */
   flatten(dest: string, maps: IdMaps): Promise<unknown>;
   /** the image's USER (or -u) through its /etc/passwd and /etc/group */
-  resolveUser(user: string | undefined): { uid: number; gid: number; additionalGids: number[] };
+  resolveUser(user: string | undefined): ResolvedUser;
 }
 
 async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefined): Promise<OpenedImage> {
@@ -377,7 +409,7 @@ async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefi
       ...cached,
       storage: { driver: "overlay", why: "kernel overlayfs works in a user namespace (remembered)" },
       flatten: (dest, maps) => flatten(cached.id, dest, maps),
-      resolveUser: (u) => (u === cached.config.User && cached.user ? cached.user : userFromFiles(cached.passwd, cached.group, u)),
+      resolveUser: (u) => (u === cached.config.User && cached.user ? { ...cached.user } : resolveUser(u, { passwd: cached.passwd, group: cached.group, owner: IMAGE_FILES })),
     };
   }
   // imported here: a run of a rootfs, or of an image run before, does not load the store's code
@@ -386,14 +418,15 @@ async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefi
   const { layerLimitsOf } = await import("../image/limits.ts");
   const { chooseStorageDriver } = await import("../image/driver.ts");
   const storage = await chooseStorageDriver({ flag: ctx.storageDriver, env: ctx.env.BUNKER_STORAGE_DRIVER, dataRoot });
-  const img = await prepareImageRootfs(ref, { dataRoot, env: ctx.env, pull: pull as "missing" | "never" | "always" | undefined, limits: layerLimitsOf({ value: ctx.env.BUNKER_MAX_LAYER_SIZE, what: "$BUNKER_MAX_LAYER_SIZE" }, { value: ctx.env.BUNKER_STORAGE_RESERVE, what: "$BUNKER_STORAGE_RESERVE" }) });
-  // what the unpacker could not represent, said once: when this run pulled (and unpacked) the image
+  const limits = layerLimitsOf({ value: ctx.env.BUNKER_MAX_LAYER_SIZE, what: "$BUNKER_MAX_LAYER_SIZE" }, { value: ctx.env.BUNKER_STORAGE_RESERVE, what: "$BUNKER_STORAGE_RESERVE" });
+  const img = await prepareImageRootfs(ref, { dataRoot, env: ctx.env, pull: pull as "missing" | "never" | "always" | undefined, limits });
+  // what the unpacker could not represent, said once: when this run pulled (and so unpacked) the image
   for (const n of img.notes) ctx.log.note(n);
   const passwd = readImageFile(img.lowerDirs, "/etc/passwd") ?? "", group = readImageFile(img.lowerDirs, "/etc/group") ?? "";
   if (!forced && storage.driver === "overlay") {
-    let user: ImageUser | undefined;
+    let user: ResolvedUser | undefined;
     try {
-      user = userFromFiles(passwd, group, img.config.User);
+      user = resolveUser(img.config.User, { passwd, group, owner: IMAGE_FILES });
     } catch {
       /* a User the image does not define: each run reports it */
     }
@@ -403,8 +436,14 @@ async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefi
     ...img,
     storage,
     flatten: (dest, maps) => flatten(img.id, dest, maps),
-    resolveUser: (u) => userFromFiles(passwd, group, u),
+    resolveUser: (u) => resolveUser(u, { passwd, group, owner: IMAGE_FILES }),
   };
+}
+
+/** an IMAGE (or a run that publishes ports) gets pasta, else slirp4netns, when installed; anything else none */
+function defaultNetwork(wantsOutbound: boolean, path: string | undefined): string {
+  if (!wantsOutbound) return "none";
+  return findProgram("pasta", path) ? "pasta" : findProgram("slirp4netns", path) ? "slirp4netns" : "none";
 }
 
 /** Entrypoint + Cmd as docker combines them: CMD replaces Cmd, --entrypoint replaces Entrypoint (and drops Cmd) */
@@ -426,14 +465,17 @@ function setEnv(env: string[], add: string[]) {
 
 
 /** USER must be an id of MAPS; the fix names what gives the container more ids (a range in SUBUID, or --userns=auto) */
-export function checkUserMapped(user: { uid: number; gid: number }, maps: IdMaps, uid: number, subuid = SUB_ID_FILES.subuid): void {
+export function checkUserMapped(user: { uid: number; gid: number; additionalGids?: number[] }, maps: IdMaps, uid: number, subuid = SUB_ID_FILES.subuid): void {
   const inside = (m: IdMaps["uid"], id: number) => m.some((x) => id >= x.containerID && id < x.containerID + x.size);
-  if (!inside(maps.uid, user.uid) || !inside(maps.gid, user.gid)) {
+  const group = user.additionalGids?.find((g) => !inside(maps.gid, g));
+  if (!inside(maps.uid, user.uid) || !inside(maps.gid, user.gid) || group !== undefined) {
     const name = userName(uid) ?? String(uid);
     const hint = subRange(subuid, uid)
       ? "add --userns=auto"
       : `your user has no subordinate ids for it: as root, usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}, then add --userns=auto; or run as the container's root: -u 0`;
-    throw new BunkerError(`run: user ${user.uid}:${user.gid} is not mapped in the container's user namespace`, { errno: "EINVAL", fix: hint });
+    const ids = `${user.uid}:${user.gid}`;
+    const what = inside(maps.uid, user.uid) && inside(maps.gid, user.gid) ? `supplementary group ${group} of user ${ids}` : `user ${ids}`;
+    throw new BunkerError(`run: ${what} is not mapped in the container's user namespace`, { errno: "EINVAL", fix: hint });
   }
 }
 
@@ -443,18 +485,7 @@ export function checkUserMapped(user: { uid: number; gid: number }, maps: IdMaps
  * A file the rootfs has as a symlink is left alone; a missing one gets an empty
  * mount point (as runc does) when /etc exists.
  */
-function writeEtcFiles(dir: string, hostname: string, etc: string | undefined): Record<string, string> {
-  let resolv = "nameserver 127.0.0.1\n";
-  try {
-    resolv = readFileSync("/etc/resolv.conf", "utf8");
-  } catch {
-    /* keep the default */
-  }
-  const files: Record<string, string> = {
-    hostname: `${hostname}\n`,
-    hosts: `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`,
-    "resolv.conf": resolv,
-  };
+function writeEtcFiles(dir: string, files: Record<string, string>, etc: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   // an image: always (a missing file's mount point lands in the container's own upper layer)
   if (etc !== undefined) {

@@ -2,7 +2,7 @@
 // subordinate range from /etc/subuid (written by setuid newuidmap/newgidmap).
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import type { IDMapping } from "../oci/spec.ts";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, fromSysError } from "../errors.ts";
 
 /** the ids bunker runs as (src/container/context.ts carries them) */
 export interface HostIds {
@@ -161,6 +161,11 @@ export function needsHelper(maps: IdMaps, uid: number, gid: number): boolean {
 }
 
 /** writes the maps of PID's user namespace (the child waits until then) */
+/** a one-id gid map: setgroups is denied in it (required unprivileged; kept for root so both behave alike) */
+export function deniesSetgroups(maps: IdMaps): boolean {
+  return maps.gid.length === 1 && maps.gid[0]!.size === 1;
+}
+
 export function writeIdMaps(pid: number, maps: IdMaps): void {
   const { uid, gid } = processIds();
   if (needsHelper(maps, uid, gid)) {
@@ -177,18 +182,10 @@ export function writeIdMaps(pid: number, maps: IdMaps): void {
     return;
   }
   try {
-    // a one-id map denies setgroups (required unprivileged; kept for root so both behave alike)
-    if (maps.gid.length === 1 && maps.gid[0]!.size === 1) writeFileSync(`/proc/${pid}/setgroups`, "deny");
+    if (deniesSetgroups(maps)) writeFileSync(`/proc/${pid}/setgroups`, "deny");
     writeFileSync(`/proc/${pid}/uid_map`, fmt(maps.uid));
     writeFileSync(`/proc/${pid}/gid_map`, fmt(maps.gid));
   } catch (e) {
-    const err = e as { code?: string; path?: string };
-    throw new BunkerError("cannot write the user namespace's id map", { errno: err.code ?? "EPERM", path: err.path, fix: "a map other than your own uid needs --userns=auto and /etc/subuid" });
+    throw fromSysError("cannot write the user namespace's id map", e, { fix: "a map other than your own uid needs --userns=auto and /etc/subuid" });
   }
-}
-
-/** a uid or gid as given on the command line: decimal, 0 to 4294967294 ((uid_t)-1 means "unchanged" to the kernel) */
-export function parseId(s: string, what: string): number {
-  if (!/^\d{1,10}$/.test(s) || Number(s) > 0xfffffffe) throw new BunkerError(`${what}: "${s}" is not a user or group id`, { errno: "EINVAL", fix: "use a number from 0 to 4294967294" });
-  return Number(s);
 }

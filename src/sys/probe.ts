@@ -1,21 +1,20 @@
 // Probes: run a few ops in a fresh user (+ mount) namespace to learn what the
 // kernel allows this user (bunker check, and the storage driver's choice).
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { BunkerError } from "../errors.ts";
 import * as K from "../plan/types.ts";
 import type { Op } from "../plan/types.ts";
+import { overlayProbeOps, PROBE_EXE, probePlan } from "../plan/store.ts";
 import { supervise } from "./shim.ts";
 import { processIds, singleMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
 
-const PROBE_EXE = "/nonexistent/bunker-probe";
-
 /** runs OPS in a fresh user+mount namespace; returns the error line or undefined */
-export async function probe(ops: Op[], flags = K.CLONE_NEWUSER | K.CLONE_NEWNS): Promise<string | undefined> {
+export async function probe(ops: Op[], flags = K.CLONE_NEWUSER | K.CLONE_NEWNS, beforeRecord?: (pid: number) => Promise<void>): Promise<string | undefined> {
   // the last op execs a file that does not exist: "not found" proves every op before it worked
-  const exec: Op = { op: "exec", file: PROBE_EXE, args: [PROBE_EXE], env: [] };
   try {
-    const c = await launch({ cloneFlags: flags, ops: [...ops, exec] }, { maps: singleMaps(processIds().uid, processIds().gid) });
+    const c = await launch(probePlan(ops, flags), { maps: singleMaps(processIds().uid, processIds().gid), beforeRecord });
     supervise(c.pid, -1, false);
     return "the probe process ran an unexpected file";
   } catch (e) {
@@ -29,10 +28,7 @@ export async function probeOverlay(parent: string): Promise<string | undefined> 
   const tmp = mkdtempSync(`${parent}/bunker-overlay-probe-`);
   try {
     for (const d of ["lower", "upper", "work", "merged"]) mkdirSync(`${tmp}/${d}`);
-    return await probe([
-      { op: "rootfs", path: tmp, propagation: K.MS_PRIVATE },
-      { op: "mount", source: "overlay", target: "/merged", fstype: "overlay", flags: 0, data: `lowerdir=${tmp}/lower,upperdir=${tmp}/upper,workdir=${tmp}/work,userxattr` },
-    ]);
+    return await probe(overlayProbeOps(tmp));
   } finally {
     // overlay leaves work/work with mode 000, owned by us
     try {
