@@ -3,6 +3,7 @@
 // builds it once per command; an API server builds its own.
 import type { BunkerError } from "../errors.ts";
 import type { HostIds } from "../sys/idmap.ts";
+import type { Launcher } from "../sys/launcher.ts";
 
 export type { HostIds };
 
@@ -36,5 +37,7 @@ export interface RuntimeContext {
   cwd: string;
   /** bunker's own executable: the monitor hands a finished run back to it, a run -d --rm's log writer removes with it */
   execPath: string;
+  /** how processes are started and waited for; undefined: the real one (src/sys/launcher.ts), a unit test's records */
+  launcher?: Launcher;
 }
 

@@ -7,11 +7,10 @@ import type { Process, Spec } from "../oci/spec.ts";
 import { OCI_VERSION } from "../oci/spec.ts";
 import { buildPlan, processOps, type PlanContext } from "../plan/build.ts";
 import { execJoinOrder, execPlan, withSpecJoins, type NamespaceToJoin } from "../plan/join.ts";
-import { becomeSubreaper, exitCode, forwardSignals, mkfifo, sendFd, supervise } from "../sys/shim.ts";
-import { becomeMonitor } from "./monitor.ts";
+import { exitCode, mkfifo, sendFd } from "../sys/shim.ts";
+import { realLauncher } from "../sys/launcher.ts";
 import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "../sys/idmap.ts";
-import { launch } from "../sys/launch.ts";
 import { seccompAgent } from "./seccomp-agent.ts";
 import { writePidFile, claimContainer, type ContainerState, isAlive, lockContainer, readState, status, writeState, containerDir, notFound, statePayload } from "./state.ts";
 import { pidStartTime } from "../sys/proc.ts";
@@ -99,7 +98,7 @@ export async function create(ctx: RuntimeContext, o: CreateRequest): Promise<Con
     cgroup = cg ?? undefined;
     state.cgroup = cg?.path;
     if (cg) saveCgroupPath(dir, cg.path); // found by delete --force if this create is killed before state.json
-    const c = await launch(plan, {
+    const c = await (ctx.launcher ?? realLauncher).launch(plan, {
       maps,
       cgroup,
       untilReady: true,
@@ -130,13 +129,7 @@ export async function create(ctx: RuntimeContext, o: CreateRequest): Promise<Con
     return state;
   } catch (e) {
     // nothing half made stays behind
-    if (pid > 0) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        /* gone */
-      }
-    }
+    if (pid > 0) (ctx.launcher ?? realLauncher).kill(pid);
     cgroup?.remove();
     rmSync(dir, { recursive: true, force: true });
     throw e;
@@ -147,10 +140,11 @@ export async function create(ctx: RuntimeContext, o: CreateRequest): Promise<Con
 
 /** runc's run: create and start; in the foreground, wait for the process and delete the container (unless KEEP) */
 export async function ociRun(ctx: RuntimeContext, o: CreateRequest & { detach: boolean; keep: boolean }): Promise<number> {
+  const launcher = ctx.launcher ?? realLauncher;
   if (!o.detach) {
-    forwardSignals();
+    launcher.forwardSignals();
     // a container that joins a pid namespace is forked by an intermediate that exits: it is re-parented to us
-    becomeSubreaper();
+    launcher.becomeSubreaper();
   }
   // process.terminal without --console-socket: runc proxies its own terminal to the container's
   let pty = -1;
@@ -164,7 +158,7 @@ export async function ociRun(ctx: RuntimeContext, o: CreateRequest & { detach: b
   }
   if (o.detach) return 0;
   // the container's process is our child: wait for it, forwarding signals (and the terminal)
-  const st = supervise(state.pid, pty, pty >= 0);
+  const st = launcher.wait(state.pid, pty, pty >= 0);
   if (!o.keep) await deleteContainer(ctx, o.id, true);
   return exitCode(st);
 }
@@ -392,11 +386,12 @@ export async function execInContainer(ctx: RuntimeContext, req: ExecRequest): Pr
     // the container's seccomp filter applies to what is exec'd in it too (as runc does)
     process: processOps(spec, { ...processContext(o.process, { seccomp: state.seccomp }), preserveFds: o.preserveFds }),
   });
+  const launcher = ctx.launcher ?? realLauncher;
   if (!o.detach) {
-    becomeSubreaper();
-    forwardSignals(); // queued from now on, delivered by the monitor
+    launcher.becomeSubreaper();
+    launcher.forwardSignals(); // queued from now on, delivered by the monitor
   }
-  const c = await launch(plan, {
+  const c = await launcher.launch(plan, {
     debug: ctx.log.debug,
     cgroup: state.cgroup ? { addProcess: (pid) => writeFileSync(`${state.cgroup}/cgroup.procs`, String(pid)) } : undefined,
     // as runc: the exec'd process's own listener, with the container's state (the init's pid)
@@ -416,7 +411,7 @@ export async function execInContainer(ctx: RuntimeContext, req: ExecRequest): Pr
     return 0;
   }
   // the exec'd process is waited for by the small monitor, not this Bun process (same pid)
-  const err = becomeMonitor({ pid, pty: c.pty, stdin: !!o.process.terminal }, ctx.execPath);
+  const err = launcher.becomeMonitor({ pid, pty: c.pty, stdin: !!o.process.terminal }, ctx.execPath);
   ctx.log.debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker waits itself`);
-  return exitCode(supervise(pid, c.pty, !!o.process.terminal));
+  return exitCode(launcher.wait(pid, c.pty, !!o.process.terminal));
 }

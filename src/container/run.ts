@@ -10,11 +10,10 @@ import { autoMaps, deniesSetgroups, rootAutoMaps, needsHelper, singleMaps, subRa
 import { sharedUserns, sharedUsernsEnabled } from "./userns.ts";
 import { writeState } from "./state.ts";
 import { pidStartTime } from "../sys/proc.ts";
-import { launch } from "../sys/launch.ts";
 import { seccompAgent } from "./seccomp-agent.ts";
 import { recordImageUse } from "./image-use.ts";
 import { removeStateDir } from "./stop.ts";
-import { becomeMonitor } from "./monitor.ts";
+import { realLauncher } from "../sys/launcher.ts";
 import { endLogWriter, parseLogOptions, startLogWriter, type LogWriter } from "./log-writer.ts";
 import { errnoName } from "../sys/errno.ts";
 import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
@@ -28,7 +27,7 @@ import { tmpfsHasUserXattrs } from "../sys/kernel.ts";
 import { readLaunchRecord, writeLaunchRecord } from "../image/launch-cache.ts";
 import { resolveUser, type ResolvedUser } from "../oci/user.ts";
 import type { DriverChoice } from "../image/driver.ts";
-import { closeFd, forwardSignals, exitCode, supervise } from "../sys/shim.ts";
+import { closeFd, exitCode } from "../sys/shim.ts";
 import { createCgroup, oomMessage } from "../cgroup/index.ts";
 import { saveCgroupPath } from "../cgroup/state.ts";
 import { mark, timingLine } from "../timing.ts";
@@ -323,7 +322,8 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
     mark("cgroup");
     let keepCgroup = false;
     try {
-      if (!detach) forwardSignals(); // from now on a signal to bunker is queued for the container, not lost
+      const launcher = ctx.launcher ?? realLauncher;
+      if (!detach) launcher.forwardSignals(); // from now on a signal to bunker is queued for the container, not lost
       // registered like an OCI container (exec, ps, kill, pause, stats and state find it by id)
       // before its process may run: a bunker killed after this leaves a container rm -f finds
       const record = (pid: number) =>
@@ -347,7 +347,7 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
       try {
         const seccompListener = seccompAgent(spec.linux?.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug);
         const beforeRecord = net.kind === "pasta" || net.kind === "slirp4netns" ? async (pid: number) => void (helper = await startHelper(net, pid, dir, ports, ctx.env.PATH, debug)) : undefined;
-        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord });
+        c = await launcher.launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord });
       } finally {
         if (shared) closeFd(shared.fd);
         if (joined) for (const fd of [joined.userFd, joined.netFd]) closeFd(fd);
@@ -358,9 +358,9 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
       }
       // from here on a small C program waits for the container, not this Bun process
       debug?.(`timing: ${timingLine()}`);
-      const err = becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path }, ctx.execPath);
+      const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path }, ctx.execPath);
       debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
-      const st = supervise(c.pid, c.pty, interactive);
+      const st = launcher.wait(c.pid, c.pty, interactive);
       if (st.signal === 9 && cg?.oomKilled()) {
         return { id, exitCode: 137, oomKilled: oomMessage(cg) };
       }

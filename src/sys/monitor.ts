@@ -1,7 +1,7 @@
 // Hand a running foreground container to the monitor (c/monitor.c): bunker's
 // Bun process is replaced by a small static program under the same pid, so
 // what stays while the container runs costs about 0.1 MB instead of 40.
-import { execMonitor } from "../sys/shim.ts";
+import { execMonitor } from "./shim.ts";
 
 export interface MonitorJob {
   pid: number;
