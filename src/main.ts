@@ -1,7 +1,7 @@
 // bunker: argv -> command.  Commands are imported lazily so `bunker run`
 // does not pay for parsing the image or OCI code.
 import { closeSync, openSync } from "node:fs";
-import { BunkerError } from "./errors.ts";
+import { BunkerError, fromSysError } from "./errors.ts";
 import type { GlobalOptions } from "./cli/global.ts";
 import { commands, runCommand } from "./cli/commands.ts";
 import { reportError } from "./cli/report.ts";
@@ -28,6 +28,7 @@ commands:
   exec      run a process in a running container
   list      list containers
   ps        list containers (docker-style), or a container's processes (ps ID)
+  port      a container's published ports (run -p)
   features  print the runtime's features (JSON)
   spec      write a default config.json (--rootless)
   pause, resume   freeze and thaw a container (cgroup.freeze)
@@ -66,7 +67,7 @@ function createLog(path: string): void {
   try {
     closeSync(openSync(path, "a", 0o600));
   } catch (e) {
-    throw new BunkerError("cannot open --log", { errno: (e as { code?: string }).code ?? "EIO", path, fix: "give a writable path (its directory must exist)" });
+    throw fromSysError("cannot open --log", e, { path, fix: "give a writable path (its directory must exist)" });
   }
 }
 

@@ -121,8 +121,3 @@ export function flagInt(p: Parsed, key: string, where: string): number | undefin
   return Number(v);
 }
 
-/** a uid or gid as given on the command line: decimal, 0 to 4294967294 ((uid_t)-1 means "unchanged" to the kernel) */
-export function parseId(s: string, what: string): number {
-  if (!/^\d{1,10}$/.test(s) || Number(s) > 0xfffffffe) throw new BunkerError(`${what}: "${s}" is not a user or group id`, { errno: "EINVAL", fix: "use a number from 0 to 4294967294" });
-  return Number(s);
-}

@@ -6,7 +6,7 @@ import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { subRange, userName, NEWUIDMAP, NEWGIDMAP, findHelper } from "../container/idmap.ts";
 import { usernsBlocker } from "../container/launch.ts";
-import { probe, probeOverlay } from "../container/probe.ts";
+import { probe, probeNetwork, probeOverlay } from "../container/probe.ts";
 import { forcedStorageDriver, probedStorageDriver } from "../image/driver.ts";
 import { imageOwnerMaps } from "../image/owners.ts";
 import { defaultDataRoot } from "../image/store.ts";
@@ -77,9 +77,12 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   const conf = resolveConfinement({ capAdd: [], capDrop: [], privileged: false, securityOpts: [] }, 0).summary;
   line("ok", "confinement", `run: ${conf.capabilities.length} capabilities (Docker's), no_new_privs, seccomp (Docker's profile), ${conf.maskedPaths.length} masked and ${conf.readonlyPaths.length} read-only paths; --privileged: all capabilities in the container's user namespace, mounts locked`);
 
-  const net = ["slirp4netns", "pasta"].filter((b) => (process.env.PATH ?? "/usr/bin:/bin").split(":").some((d) => existsSync(`${d}/${b}`)));
-  if (net.length) line("ok", "rootless network", `${net.join(", ")} found`);
-  else line("warn", "rootless network", "neither slirp4netns nor pasta found: only --network none|host — apt-get install slirp4netns passt");
+  line(nsErr ? "FAIL" : "ok", "network none", nsErr ? "needs a user namespace (above)" : "a network namespace of its own with lo (the default of --rootfs runs)");
+  line("ok", "network host", "the host's network namespace");
+  for (const m of ["pasta", "slirp4netns"] as const) {
+    const r = await probeNetwork(m);
+    line(r.ok ? "ok" : "warn", `network ${m}`, r.why);
+  }
 
   if (flagBool(p, "store")) {
     // every image's blobs re-hashed, every unpacked layer present

@@ -1,6 +1,7 @@
 // bunker exec [-t] [-d] [--pid-file F] [--process FILE] [--console-socket S] [-e K=V] [--cwd D] [-u U[:G]] [--preserve-fds N] ID [CMD...]
 import { readBounded } from "../json.ts";
-import { flag, flagBool, flagInt, flagList, parseFlags, parseId } from "./args.ts";
+import { flag, flagBool, flagInt, flagList, parseFlags } from "./args.ts";
+import { parseId } from "../oci/user.ts";
 import type { GlobalOptions } from "./global.ts";
 import { execInContainer } from "../container/lifecycle.ts";
 import { stateRoot } from "../container/paths.ts";

@@ -21,6 +21,21 @@ seccomp profile (EPERM, clone3 ENOSYS); /proc/kcore, /proc/keys, … /sys/firmwa
 masked.  /proc/sys, /proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs are
 read-only in every case.  'bunker state ID' shows what a container got.
 
+networks.  none: a network namespace of its own with only lo, up.  host: the
+host's network namespace.  pasta[:OPTS] (Debian passt) and slirp4netns[:OPTS]:
+an own namespace with a tap device whose traffic the helper program turns
+into the host's sockets (outbound TCP/UDP, DNS forwarded to the host's
+resolver, published ports); started before the command runs, ended with the
+container.  The host's loopback (127.0.0.1 services) is not reachable unless
+asked: pasta:--map-gw (the gateway address reaches it), or
+slirp4netns:allow_host_loopback=true (10.0.2.2).  pasta's OPTS are pasta
+options, comma-separated (pasta:--mtu,1500); slirp4netns's are mtu=N,
+cidr=NET/LEN, enable_ipv6=true.  container:ID: the network (and user)
+namespace of container ID (a pod: localhost reaches it).  An IMAGE gets pasta
+by default (outbound access, as Docker's default bridge; slirp4netns when
+pasta is missing): images expect a network.  --rootfs runs keep none: a
+sandbox of the host or a directory gets no network unless asked.
+
 With an IMAGE the root is an overlay of its layers (nothing is copied) with a
 private writable layer on a tmpfs of its own (memory, counted in the container's
 cgroup; on disk in the state dir before Linux 6.6), gone at exit, or a private copy where overlay cannot
@@ -60,6 +75,10 @@ container's user, environment and confinement unless the flags say otherwise.`,
   list: `bunker list [--format table|json] [--quiet]
 
 Lists the containers of the state root.`,
+  port: `bunker port ID [CONTAINERPORT[/tcp|/udp]]
+
+Prints each published port of container ID as "80/tcp -> 127.0.0.1:8080"
+(run -p, -P); with CONTAINERPORT, only its host address and port.`,
   ps: `bunker ps [--all] [--quiet]
        bunker ps [--format table|json] ID [PS_ARGS...]
 

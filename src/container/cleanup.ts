@@ -2,7 +2,7 @@
 // state dir with its writable layer, an image layer chowned to its owners.
 import { chmodSync, existsSync, rmSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
-import { CLONE_NEWUSER } from "../plan/types.ts";
+import { removeTreePlan } from "../plan/store.ts";
 import { supervise } from "../sys/shim.ts";
 import type { IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
@@ -29,7 +29,7 @@ export async function removeOwnedTree(dir: string, maps: IdMaps): Promise<void> 
   }
   const rm = ["/usr/bin/rm", "/bin/rm"].find((p) => existsSync(p)) ?? "/bin/rm";
   try {
-    const c = await launch({ cloneFlags: CLONE_NEWUSER, ops: [{ op: "close-fds", preserve: 0 }, { op: "exec", file: rm, args: ["rm", "-rf", dir], env: [] }] }, { maps });
+    const c = await launch(removeTreePlan(rm, dir), { maps });
     supervise(c.pid, -1, false);
   } catch (e) {
     process.stderr.write(`bunker: cannot remove ${dir}: ${e instanceof BunkerError ? e.format() : String(e)}\n`);

@@ -13,9 +13,9 @@
 // pid, or holds other maps (the /etc/subuid range changed) is replaced.
 // BUNKER_SHARED_USERNS=0 makes a new user namespace per container, as before.
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, fromSysError } from "../errors.ts";
 import type { IDMapping } from "../oci/spec.ts";
-import { CLONE_NEWUSER } from "../plan/types.ts";
+import { usernsHolderPlan } from "../plan/join.ts";
 import { encodePlan } from "../sys/plan-encode.ts";
 import { flock, monitorMemfd, openNamespace, readMessage, reap, sendGo, spawn } from "../sys/shim.ts";
 import { type IdMaps, writeIdMaps } from "./idmap.ts";
@@ -144,7 +144,7 @@ export function sharedUserns(maps: IdMaps, debug?: (m: string) => void): SharedU
     mkdirSync(stateRoot({ debug: false, logFormat: "text" }).dir, { recursive: true, mode: 0o700 });
     lock = openSync(lockPath, "a", 0o600);
   } catch (e) {
-    throw new BunkerError("cannot open the shared user namespace's lock", { errno: (e as { code?: string }).code, path: lockPath, fix: "run with BUNKER_SHARED_USERNS=0 (a user namespace per container, as before)" });
+    throw fromSysError("cannot open the shared user namespace's lock", e, { path: lockPath, fix: "run with BUNKER_SHARED_USERNS=0 (a user namespace per container, as before)" });
   }
   try {
     const r = flock(lock, 2 /* LOCK_EX */);
@@ -185,13 +185,7 @@ export function sharedUserns(maps: IdMaps, debug?: (m: string) => void): SharedU
 function makeHolder(maps: IdMaps): number {
   const exe = monitorMemfd();
   if (exe < 0) throw new BunkerError("cannot make the shared user namespace's holder (memfd)", { errno: -exe, fix: "run with BUNKER_SHARED_USERNS=0" });
-  const plan = {
-    cloneFlags: CLONE_NEWUSER,
-    ops: [
-      { op: "fork" as const },
-      { op: "exec" as const, file: `/proc/self/fd/${exe}`, args: ["bunker-userns", "--hold-userns"], env: [] },
-    ],
-  };
+  const plan = usernsHolderPlan(exe);
   let spawned;
   try {
     spawned = spawn(encodePlan(plan));
@@ -206,7 +200,7 @@ function makeHolder(maps: IdMaps): number {
     for (;;) {
       const m = readMessage(sock);
       if (m.type === "pid") holder = m.pid;
-      else if (m.type === "error") throw childError(plan.ops[m.op], m.errno, m.detail);
+      else if (m.type === "error") throw childError(plan.ops[m.op], m);
       else if (m.type === "eof") break;
     }
   } catch (e) {
