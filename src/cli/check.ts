@@ -2,6 +2,7 @@
 // for what is missing.  Exit 0 when `bunker run` can work.
 import { existsSync, statSync } from "node:fs";
 import { tmpdir, release } from "node:os";
+import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { subRange, userName, NEWUIDMAP, NEWGIDMAP, findHelper } from "../container/idmap.ts";
 import { usernsBlocker } from "../container/launch.ts";
@@ -23,10 +24,7 @@ function line(v: Verdict, what: string, detail: string) {
 }
 
 export default async function check(argv: string[], g: GlobalOptions): Promise<number> {
-  if (argv.includes("--help")) {
-    console.log("usage: bunker check [--store]\n\nPrints what this machine and user can do; exit 0 when `bunker run` can work.\n  --store   also verify the image store (re-hash every blob)");
-    return 0;
-  }
+  const p = parseFlags(argv, [{ names: ["store"], help: "also verify the image store (re-hash every blob)" }], "check", false);
   let canRun = true;
   const uid = process.getuid!(), gid = process.getgid!();
   const name = userName(uid) ?? String(uid);
@@ -86,7 +84,7 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
     line(r.ok ? "ok" : "warn", `network ${m}`, r.why);
   }
 
-  if (argv.includes("--store")) {
+  if (flagBool(p, "store")) {
     // every image's blobs re-hashed, every unpacked layer present
     const { Store } = await import("../image/store.ts");
     const problems = await Store.open(g.dataRoot).verify();

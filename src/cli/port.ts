@@ -5,17 +5,8 @@ import { stateRoot } from "../container/paths.ts";
 import { checkId, notFound, readState } from "../container/state.ts";
 import { BunkerError } from "../errors.ts";
 
-const HELP = `usage: bunker port ID [CONTAINERPORT[/tcp|/udp]]
-
-prints each published port of container ID as "80/tcp -> 127.0.0.1:8080"
-(run -p, -P); with CONTAINERPORT, only its host address and port.`;
-
 export default async function port(argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["help"] }], "port");
-  if (p.flags.has("help")) {
-    console.log(HELP);
-    return 0;
-  }
+  const p = parseFlags(argv, [], "port");
   const id = checkId(p.rest[0], "port");
   const state = readState(stateRoot(g).dir, id);
   if (!state) throw notFound(id);

@@ -12,7 +12,7 @@ import { formatPort } from "../net/ports.ts";
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   // without an ID: docker's `ps` (the containers), with one: runc's (its processes)
   if (!argv.some((a) => !a.startsWith("-") && a !== "table" && a !== "json")) return listContainers(argv, g);
-  const p = parseFlags(argv, [{ names: ["format", "f"], value: true }], "ps");
+  const p = parseFlags(argv, [{ names: ["format", "f"], value: true, help: "table|json  (with ID) ps(1) output or the pids as JSON" }], "ps");
   const id = checkId(p.rest[0], "ps");
   const { state } = containerStatus(stateRoot(g).dir, id);
   if (!state) throw notFound(id);
@@ -36,7 +36,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
 
 /** docker-style: ID, IMAGE, COMMAND, CREATED, STATUS, PORTS; running ones, all with -a */
 function listContainers(argv: string[], g: GlobalOptions): number {
-  const p = parseFlags(argv, [{ names: ["all", "a"] }, { names: ["quiet", "q"] }], "ps", false);
+  const p = parseFlags(argv, [{ names: ["all", "a"], help: "also stopped containers" }, { names: ["quiet", "q"], help: "print only ids" }], "ps", false);
   const root = stateRoot(g).dir;
   const rows: string[][] = [];
   for (const id of listIds(root)) {

@@ -2,6 +2,7 @@
 // through PlanContext, so unit tests can assert on the ops without privileges.
 import type { Hook, IDMapping, Spec, Mount } from "../oci/spec.ts";
 import { parseMountOptions } from "./mount-options.ts";
+import { namespaceKind } from "./namespaces.ts";
 import type { CapMasks } from "../oci/caps.ts";
 import { rlimitNumber, rlimitValue } from "../oci/rlimits.ts";
 import * as K from "./types.ts";
@@ -49,17 +50,6 @@ const DEVICE_TYPE_BITS: Record<string, number> = { c: 0o020000, u: 0o020000, b: 
 
 export const DEFAULT_DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"];
 
-const NS_FLAGS: Record<string, number> = {
-  user: K.CLONE_NEWUSER,
-  mount: K.CLONE_NEWNS,
-  pid: K.CLONE_NEWPID,
-  ipc: K.CLONE_NEWIPC,
-  uts: K.CLONE_NEWUTS,
-  network: K.CLONE_NEWNET,
-  cgroup: K.CLONE_NEWCGROUP,
-  time: K.CLONE_NEWTIME,
-};
-
 const PROPAGATION: Record<string, number> = {
   private: K.MS_PRIVATE, rprivate: K.MS_PRIVATE, slave: K.MS_SLAVE, rslave: K.MS_SLAVE,
   shared: K.MS_SHARED, rshared: K.MS_SHARED, unbindable: K.MS_UNBINDABLE, runbindable: K.MS_UNBINDABLE,
@@ -67,7 +57,7 @@ const PROPAGATION: Record<string, number> = {
 
 export function cloneFlags(spec: Spec): number {
   let flags = 0;
-  for (const ns of spec.linux?.namespaces ?? []) if (!ns.path) flags |= NS_FLAGS[ns.type] ?? 0;
+  for (const ns of spec.linux?.namespaces ?? []) if (!ns.path) flags |= namespaceKind(ns.type).flag;
   return flags;
 }
 

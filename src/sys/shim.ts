@@ -174,6 +174,11 @@ export interface ExitStatus {
   signal: number;
 }
 
+/** the status a shell reports for a process: its exit code, or 128+N when signal N killed it */
+export function exitCode(st: ExitStatus): number {
+  return st.signal ? 128 + st.signal : st.code;
+}
+
 /** Waits for PID, forwarding signals and relaying the pty.  Blocks the JS thread. */
 export function supervise(pid: number, pty: number, relayStdin: boolean): ExitStatus {
   const out = new Int32Array([-1, 0]);
@@ -226,7 +231,7 @@ export function mkfifo(path: string, mode: number): void {
 /** hands a pty master to the OCI --console-socket */
 export function sendFd(socketPath: string, fd: number): void {
   const r = shim().bk_send_fd(cstr(socketPath), fd);
-  if (r < 0) throw new BunkerError("cannot send the terminal to the console socket", { errno: -r, path: socketPath });
+  if (r < 0) throw new BunkerError("cannot send the terminal to the console socket", { errno: -r, path: socketPath, fix: "give --console-socket the AF_UNIX socket its caller listens on (conmon, containerd-shim), created first" });
 }
 
 /** connects to the unix socket SOCKET_PATH and sends DATA with FD (SCM_RIGHTS) on one connection: 0 or -errno */
