@@ -242,6 +242,14 @@ for (const as of USERS) {
       }
     });
 
+    test("a helper that fails says why in one line, 125, and leaves no container", async () => {
+      const id = name("badopt");
+      const r = await bunker(["run", "--name", id, "--network", "pasta:--no-such-option", "--rootfs", rootfs, "--", "true"]);
+      expect(r.code, ok(r)).toBe(125);
+      expect(r.stderr).toBe("bunker: --network pasta: pasta exited before the container's network was ready: /usr/bin/pasta: unrecognized option '--no-such-option': EIO (Input/output error) [/usr/bin/pasta] — bunker check tries each network mode\n");
+      expect((await bunker(["ps", "-a"])).stdout).not.toContain(id);
+    });
+
     test("-p needs a helper: with --network none it is one clear error", async () => {
       const r = await bunker(["run", "--network", "none", "-p", "8080:80", "--rootfs", rootfs, "--", "true"]);
       expect(r.code).toBe(125);
