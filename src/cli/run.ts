@@ -34,7 +34,7 @@ import { normalJit } from "../jit.ts";
 import { withSpecJoins } from "../plan/join.ts";
 import { parseNetwork, helperNameserver } from "../net/mode.ts";
 import { exposedPorts, parsePublish, reservePorts } from "../net/ports.ts";
-import { hostsFile, parseAddHost, resolvConf } from "../net/etc.ts";
+import { hostsFile, parseAddHost, parseDns, resolvConf } from "../net/etc.ts";
 import { findProgram, startHelper, type HelperRecord } from "../net/helper.ts";
 import { joinedContainer } from "../net/join.ts";
 
@@ -239,7 +239,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       "resolv.conf": resolvConf({
         host: joined?.resolv ?? hostResolv,
         helper: net.kind === "pasta" || net.kind === "slirp4netns" ? helperNameserver(net) : undefined,
-        dns: flagList(p, "dns"),
+        dns: flagList(p, "dns").map(parseDns),
         dnsSearch: flagList(p, "dns-search"),
         dnsOptions: flagList(p, "dns-option"),
       }),
