@@ -1160,6 +1160,12 @@ static int remove_at(int dirfd, const char *name, int depth) {
   return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
 }
 
+static __attribute__((noreturn)) void op_remove_tree(struct child *c, const struct op *op) {
+  int r = remove_at(AT_FDCWD, op_str(op, 0, NULL), 0);
+  if (r < 0) fail(c, -r, 1, 125);
+  _exit(0);
+}
+
 /* the user xattrs of SRC's NAME onto DST's NAME (regular files and dirs),
  * but overlay's own (whiteout and opaque markers) and the owner record */
 static int copy_xattrs(int src, int dst, const char *name) {
@@ -1649,6 +1655,7 @@ static int child_setup(void *arg) {
       case BK_OP_EXEC: op_exec(c, &op); break;
       case BK_OP_CHOWN_TREE: op_chown_tree(c, &op);
       case BK_OP_COPY_LAYERS: op_copy_layers(c, &op);
+      case BK_OP_REMOVE_TREE: op_remove_tree(c, &op);
       default: fail(c, EINVAL, (int)op.code, 125);
     }
   }

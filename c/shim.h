@@ -82,6 +82,9 @@ enum bk_op {
                              new directory DEST, files reflinked where the filesystem can (FICLONE), else
                              copied in the kernel; owners, modes, times and user xattrs kept; then the
                              child exits 0 (no exec) */
+  BK_OP_REMOVE_TREE = 42, /* s: path; an image-store op: PATH removed, whole (run in a user namespace that
+                             maps the owners of its files: a state dir's writable layer, a store's
+                             layer), then the child exits 0 (no exec) */
 };
 
 /* opflags for MOUNT and BIND */

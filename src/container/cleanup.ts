@@ -1,18 +1,17 @@
 // Removing trees whose files may belong to subordinate ids: a container's
 // state dir with its writable layer, an image layer chowned to its owners.
-import { chmodSync, existsSync, rmSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
-import { CLONE_NEWUSER } from "../plan/types.ts";
-import { supervise } from "../sys/shim.ts";
 import type { IdMaps } from "./idmap.ts";
-import { launch } from "./launch.ts";
+import { runStoreOp } from "./launch.ts";
 
 /**
- * Removes DIR.  Files that belong to subordinate ids, and directories their
- * owner may not write (mode 0555, 0700 of a subordinate id, 0), can only be
- * removed as root of a user namespace that maps their owners: when a plain
- * remove fails, `rm -rf` runs in one with MAPS (the caller's own id alone is
- * enough for read-only dirs the caller owns).
+ * Removes DIR: the one tree remover.  Files that belong to subordinate ids,
+ * and directories their owner may not write (mode 0555, 0700 of a subordinate
+ * id, 0), can only be removed as root of a user namespace that maps their
+ * owners: when a plain remove fails, the shim's remove-tree op removes the
+ * rest in one with MAPS (the caller's own id alone is enough for read-only
+ * dirs the caller owns).
  */
 export async function removeOwnedTree(dir: string, maps: IdMaps): Promise<void> {
   try {
@@ -27,10 +26,8 @@ export async function removeOwnedTree(dir: string, maps: IdMaps): Promise<void> 
   } catch {
     /* owned by mapped ids, or not writable by its owner */
   }
-  const rm = ["/usr/bin/rm", "/bin/rm"].find((p) => existsSync(p)) ?? "/bin/rm";
   try {
-    const c = await launch({ cloneFlags: CLONE_NEWUSER, ops: [{ op: "close-fds", preserve: 0 }, { op: "exec", file: rm, args: ["rm", "-rf", dir], env: [] }] }, { maps });
-    supervise(c.pid, -1, false);
+    await runStoreOp({ op: "remove-tree", path: dir }, maps);
   } catch (e) {
     process.stderr.write(`bunker: cannot remove ${dir}: ${e instanceof BunkerError ? e.format() : String(e)}\n`);
   }

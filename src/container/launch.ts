@@ -209,7 +209,15 @@ export function describeOp(op: Op | undefined): string {
     case "exec": return `exec ${op.file}`;
     case "chown-tree": return `give the files under ${op.path} the image's owners`;
     case "copy-layers": return `copy the image's layers into ${op.dest}`;
+    case "remove-tree": return `remove ${op.path}`;
   }
+}
+
+/** an image-store op (no container, no exec) run to its end, in a user namespace with MAPS (none: as this process) */
+export async function runStoreOp(op: Op, maps: IdMaps | undefined): Promise<void> {
+  const c = await launch({ cloneFlags: maps ? CLONE_NEWUSER : 0, ops: [op] }, { maps });
+  const st = supervise(c.pid, -1, false);
+  if (st.code !== 0) throw new BunkerError(`cannot ${describeOp(op)}: its process ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}`, { errno: "EIO", path: "path" in op ? op.path : "dest" in op ? op.dest : undefined });
 }
 
 /** the child's {op, errno, detail} as the user's one line */

@@ -14,11 +14,8 @@
 //    one-id namespace); the owners live only in the xattr.
 // A container run with a map other than the layers' (--userns=single on
 // subuid-owned layers) sees the ids it cannot map as nobody (65534).
-import { BunkerError } from "../errors.ts";
 import { autoMaps, findHelper, NEWGIDMAP, NEWUIDMAP, needsHelper, subRange, type IdMaps } from "../container/idmap.ts";
-import { launch } from "../container/launch.ts";
-import { CLONE_NEWUSER } from "../plan/types.ts";
-import { supervise } from "../sys/shim.ts";
+import { runStoreOp } from "../container/launch.ts";
 
 /** how a layer's files are owned on disk (recorded in the layer's metadata) */
 export type LayerOwners =
@@ -47,7 +44,5 @@ export function copyOwnerMaps(maps: IdMaps, uid: number, gid: number): IdMaps | 
 
 /** Gives every file under DIR (unpacked by this user) its recorded image owner, as ids of MAPS. */
 export async function chownToImageOwners(dir: string, maps: IdMaps): Promise<void> {
-  const c = await launch({ cloneFlags: CLONE_NEWUSER, ops: [{ op: "chown-tree", path: dir }] }, { maps });
-  const st = supervise(c.pid, -1, false);
-  if (st.code !== 0) throw new BunkerError(`giving the image's owners to the files under ${dir} ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}`, { errno: "EIO", path: dir });
+  await runStoreOp({ op: "chown-tree", path: dir }, maps);
 }

@@ -36,9 +36,7 @@ import { pullImage, type PullOptions } from "./pull.ts";
 import { removeTree, Store, type ImageRecord, type LayerInfo } from "./store.ts";
 import { chownToImageOwners, copyOwnerMaps } from "./owners.ts";
 import { needsHelper, singleMaps, type IdMaps } from "../container/idmap.ts";
-import { launch } from "../container/launch.ts";
-import { CLONE_NEWUSER } from "../plan/types.ts";
-import { supervise } from "../sys/shim.ts";
+import { runStoreOp } from "../container/launch.ts";
 import type { ImageConfig } from "./types.ts";
 import { OPAQUE_XATTR, Unpacker } from "./unpack.ts";
 import type { LayerLimits } from "./limits.ts";
@@ -181,9 +179,7 @@ const sameMaps = (a: IdMaps, b: IdMaps) => JSON.stringify([a.uid, a.gid]) === JS
 
 /** the layer dirs BOTTOM_UP (store.ensureLayers' order) merged into DEST by the shim's copy-layers op, in the user namespace NS */
 async function copyLayers(dest: string, bottomUp: string[], ns: IdMaps | undefined): Promise<void> {
-  const c = await launch({ cloneFlags: ns ? CLONE_NEWUSER : 0, ops: [{ op: "copy-layers", dest, layers: bottomUp }] }, { maps: ns });
-  const st = supervise(c.pid, -1, false);
-  if (st.code !== 0) throw new BunkerError(`copying the image's layers into ${dest} ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}`, { errno: "EIO", path: dest });
+  await runStoreOp({ op: "copy-layers", dest, layers: bottomUp }, ns);
 }
 
 /** The content of PATH in the merged image (topmost layer wins; whiteouts and opaque dirs honoured). */

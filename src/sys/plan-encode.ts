@@ -9,6 +9,7 @@ const CODES: Record<Op["op"], number> = {
   "copyup-open": 33, copyup: 34, hook: 35, nondumpable: 36, mknod: 37, lock: 38,
   "chown-tree": 40,
   "copy-layers": 41,
+  "remove-tree": 42,
 };
 
 // opflags (c/shim.h)
@@ -46,7 +47,8 @@ function fields(o: Op): { ints: (bigint | number)[]; strs: (string | Uint8Array)
     case "exit-file":
     case "copyup-open":
     case "copyup":
-    case "chown-tree": return { ints: [], strs: [o.path] };
+    case "chown-tree":
+    case "remove-tree": return { ints: [], strs: [o.path] };
     case "copy-layers": return { ints: [], strs: [o.dest, ...o.layers] };
     case "hook": return { ints: [o.index, o.timeout, o.args.length, o.env.length], strs: [o.path, o.stateBeforePid, o.stateAfterPid, ...o.args, ...o.env] };
     case "init":
