@@ -38,7 +38,8 @@ import { chownToImageOwners, copyOwnerMaps } from "./owners.ts";
 import { needsHelper, singleMaps, type IdMaps } from "../container/idmap.ts";
 import { runStoreOp } from "../container/launch.ts";
 import type { ImageConfig } from "./types.ts";
-import { OPAQUE_XATTR, Unpacker } from "./unpack.ts";
+import { Unpacker } from "./unpack.ts";
+import { isOverlayWhiteout, OPAQUE_XATTR } from "./whiteout.ts";
 import type { LayerLimits } from "./limits.ts";
 
 export interface ImageRootfsOptions extends PullOptions {
@@ -198,7 +199,7 @@ export function readImageFile(lowerDirs: string[], path: string): string | undef
       }
       continue;
     }
-    if (st.isCharacterDevice() && st.rdev === 0) return undefined; // whiteout
+    if (isOverlayWhiteout(st.mode, st.rdev)) return undefined;
     if (st.isFile()) return readFileSync(full, "utf8");
     return undefined;
   }
