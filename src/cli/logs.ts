@@ -49,7 +49,7 @@ function fileAfter(dir: string, ino: number): string {
 }
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["follow", "f"] }], "logs", false);
+  const p = parseFlags(argv, [{ names: ["follow", "f"], help: "keep printing new output until the container exits" }], "logs", false);
   const id = checkId(p.rest[0], "logs");
   const root = stateRoot(g).dir;
   const state = readState(root, id);

@@ -18,7 +18,7 @@ function defaultMaps(): IdMaps {
 }
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["force", "f"] }], "rm", false);
+  const p = parseFlags(argv, [{ names: ["force", "f"], help: "kill running containers first" }], "rm", false);
   const root = stateRoot(g).dir;
   const force = flagBool(p, "force");
   if (!p.rest.length) checkId(undefined, "rm");

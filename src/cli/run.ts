@@ -31,118 +31,49 @@ import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from ".
 import { saveCgroupPath } from "../cgroup/state.ts";
 import { mark, timingLine } from "../timing.ts";
 import { normalJit } from "../jit.ts";
+import { withSpecJoins } from "../plan/join.ts";
+import { parseNetwork, helperNameserver } from "../net/mode.ts";
+import { exposedPorts, parsePublish, reservePorts } from "../net/ports.ts";
+import { hostsFile, parseAddHost, resolvConf } from "../net/etc.ts";
+import { findProgram, startHelper, type HelperRecord } from "../net/helper.ts";
+import { joinedContainer } from "../net/join.ts";
 
 export const FLAGS: FlagSpec[] = [
-  { names: ["rootfs"], value: true },
-  { names: ["env", "e"], value: true, multi: true },
-  { names: ["env-file"], value: true, multi: true },
-  { names: ["workdir", "w"], value: true },
-  { names: ["user", "u"], value: true },
-  { names: ["hostname", "h"], value: true },
-  { names: ["tty", "t"] },
-  { names: ["interactive", "i"] },
-  { names: ["init"] },
-  { names: ["volume", "v"], value: true, multi: true },
-  { names: ["tmpfs"], value: true, multi: true },
-  { names: ["read-only"] },
-  { names: ["network", "net"], value: true },
-  { names: ["userns"], value: true },
-  { names: ["preserve-fds"], value: true },
-  { names: ["no-pivot"] },
-  { names: ["rm"] },
-  { names: ["name"], value: true },
-  { names: ["entrypoint"], value: true },
-  { names: ["detach", "d"] },
-  { names: ["log-opt"], value: true, multi: true },
-  { names: ["pull"], value: true },
-  { names: ["cgroup-parent"], value: true },
-  { names: ["cap-add"], value: true, multi: true },
-  { names: ["cap-drop"], value: true, multi: true },
-  { names: ["privileged"] },
-  { names: ["security-opt"], value: true, multi: true },
+  { names: ["rootfs"], value: true, help: "DIR|host  the container's root directory; \"host\" = sandbox of the host's\n/usr, /bin, /lib*, /etc (read-only), private /tmp, cwd read-write" },
+  { names: ["env", "e"], value: true, multi: true, help: "K=V  set an environment variable (K alone: take it from bunker's env)" },
+  { names: ["env-file"], value: true, multi: true, help: "FILE  read K=V lines" },
+  { names: ["workdir", "w"], value: true, help: "DIR  working directory inside the container" },
+  { names: ["user", "u"], value: true, help: "UID[:GID]  user (numbers, or names from the rootfs's /etc/passwd)" },
+  { names: ["hostname", "h"], value: true, help: "NAME  hostname (default: the container id)" },
+  { names: ["tty", "t"], help: "allocate a pseudo-terminal" },
+  { names: ["interactive", "i"], help: "keep stdin open (without it stdin is /dev/null)" },
+  { names: ["init"], help: "run a tiny init as PID 1 that reaps zombies and forwards signals" },
+  { names: ["volume", "v"], value: true, multi: true, help: "H:C[:ro]  bind mount host path H at C" },
+  { names: ["tmpfs"], value: true, multi: true, help: "PATH[:OPTS]  mount a tmpfs (OPTS like size=64m,mode=1777)" },
+  { names: ["read-only"], help: "mount the root read-only" },
+  { names: ["network", "net"], value: true, help: "MODE  none|host|pasta[:OPTS]|slirp4netns[:OPTS]|container:ID (default: pasta\nfor an IMAGE or with -p, else none; see \"networks\" below)" },
+  { names: ["publish", "p"], value: true, multi: true, help: "[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]  publish a port (HOSTIP: 0.0.0.0\nby default, or 127.0.0.1); -p CTRPORT: a free host port\n('bunker port ID' shows it); a port in use fails before start" },
+  { names: ["publish-all", "P"], help: "publish the image's EXPOSE ports on free host ports" },
+  { names: ["dns"], value: true, multi: true, help: "IP  nameserver of /etc/resolv.conf (replaces the helper's or host's)" },
+  { names: ["dns-search"], value: true, multi: true, help: "DOMAIN  search domain (\".\" for none)" },
+  { names: ["dns-option"], value: true, multi: true, help: "OPT  an options entry of /etc/resolv.conf" },
+  { names: ["add-host"], value: true, multi: true, help: "NAME:IP  a line of /etc/hosts" },
+  { names: ["userns"], value: true, help: "single|auto  single (default): your uid is root, nothing else is mapped;\nauto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap);\nas root with --rootfs, auto maps 0..65535 to root's /etc/subuid\nrange (or the \"containers\" user's): the container's root is not\nhost root; as root with an IMAGE, 0..65536 map to themselves" },
+  { names: ["preserve-fds"], value: true, help: "N  pass file descriptors 3..3+N-1 to the command" },
+  { names: ["no-pivot"], help: "use MS_MOVE + chroot instead of pivot_root" },
+  { names: ["rm"], help: "(-d) remove the container when it exits (a foreground run always is)" },
+  { names: ["name"], value: true, help: "NAME  the container's id (default: 12 random hex digits)" },
+  { names: ["entrypoint"], value: true, help: "CMD  (IMAGE) replace the image's Entrypoint (\"\" clears it)" },
+  { names: ["detach", "d"], help: "run in the background: prints the id; output goes to\n'bunker logs ID'; 'bunker ps', 'stop', 'rm' manage it" },
+  { names: ["log-opt"], value: true, multi: true, help: "max-size=SIZE|max-file=N  (-d) rotate the log when it would pass SIZE\n(default 10m; -1: never); keep N files: log, log.1 .. log.N-1 (default 3)" },
+  { names: ["pull"], value: true, help: "missing|never|always  (IMAGE) when to pull (default missing)" },
+  { names: ["cgroup-parent"], value: true, help: "PATH  create the container's cgroup below PATH (absolute: from the\ncgroup2 mount; relative: from bunker's own cgroup)" },
+  { names: ["cap-add"], value: true, multi: true, help: "CAP  add a capability (NET_ADMIN or CAP_NET_ADMIN; ALL = every one)" },
+  { names: ["cap-drop"], value: true, multi: true, help: "CAP  drop a capability (ALL = start from none, then --cap-add)" },
+  { names: ["privileged"], help: "every capability, no seccomp filter, nothing masked; still in\nthe container's user namespace (capabilities over its own\nnamespaces, none over the host's); with CAP_SYS_ADMIN every\nmount is locked: read-only stays read-only" },
+  { names: ["security-opt"], value: true, multi: true, help: "OPT  no-new-privileges[=true|false] (default true);\nseccomp=unconfined|FILE: no filter, or a Docker or OCI JSON profile\n(SCMP_ACT_NOTIFY rules send the listener to its listenerPath agent);\nsystempaths=unconfined: do not mask /proc/kcore, /sys/firmware, …" },
   ...RESOURCE_FLAGS,
-  { names: ["help"] },
 ];
-
-const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
-       bunker run [OPTIONS] IMAGE [CMD [ARG...]]
-       bunker run -b BUNDLE [-d] [--pid-file F] [--console-socket S] [--keep] ID   (runc's run)
-
-runc's form is chosen when -b/--bundle, --console-socket, --pid-file, --keep,
---no-new-keyring or --no-subreaper comes before the first argument; anything
-else is the docker form, wherever it runs (in a bundle directory: -b . ID).
-
-  --rootfs DIR|host     the container's root directory; "host" = sandbox of the host's
-                        /usr, /bin, /lib*, /etc (read-only), private /tmp, cwd read-write
-  -e, --env K=V         set an environment variable (K alone: take it from bunker's env)
-  --env-file FILE       read K=V lines
-  -w, --workdir DIR     working directory inside the container
-  -u, --user UID[:GID]  user (numbers, or names from the rootfs's /etc/passwd)
-  -h, --hostname NAME   hostname (default: the container id)
-  -t, --tty             allocate a pseudo-terminal
-  -i, --interactive     keep stdin open (without it stdin is /dev/null)
-  --init                run a tiny init as PID 1 that reaps zombies and forwards signals
-  -v, --volume H:C[:ro] bind mount host path H at C
-  --tmpfs PATH[:OPTS]   mount a tmpfs (OPTS like size=64m,mode=1777)
-  --read-only           mount the root read-only
-  --net, --network none|host   default none: a new network namespace with only lo
-  --userns single|auto  single (default): your uid is root, nothing else is mapped;
-                        auto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap);
-                        as root with --rootfs, auto maps 0..65535 to root's /etc/subuid
-                        range (or the "containers" user's): the container's root is not
-                        host root; as root with an IMAGE, 0..65536 map to themselves
-  --preserve-fds N      pass file descriptors 3..3+N-1 to the command
-  --no-pivot            use MS_MOVE + chroot instead of pivot_root
-  -d, --detach          run in the background: prints the id; output goes to
-                        'bunker logs ID'; 'bunker ps', 'stop', 'rm' manage it
-  --rm                  (-d) remove the container when it exits (a foreground run always is)
-  --name NAME           the container's id (default: 12 random hex digits)
-  --log-opt max-size=SIZE   (-d) rotate the log when it would pass SIZE (default 10m; -1: never)
-  --log-opt max-file=N      (-d) keep N files: log, log.1 .. log.N-1 (default 3)
-  --entrypoint CMD      (IMAGE) replace the image's Entrypoint ("" clears it)
-  --pull missing|never|always   (IMAGE) when to pull (default missing)
-
-confinement.  By default, as Docker: 14 capabilities (CHOWN DAC_OVERRIDE FOWNER
-FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD
-AUDIT_WRITE SETFCAP) in the bounding, permitted and effective sets, none
-inheritable or ambient, none at all for a non-root -u; no_new_privs; Docker's
-seccomp profile (EPERM, clone3 ENOSYS); /proc/kcore, /proc/keys, … /sys/firmware
-masked.  /proc/sys, /proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs are
-read-only in every case.  'bunker state ID' shows what a container got.
-  --cap-add CAP         add a capability (NET_ADMIN or CAP_NET_ADMIN; ALL = every one)
-  --cap-drop CAP        drop a capability (ALL = start from none, then --cap-add)
-  --privileged          every capability, no seccomp filter, nothing masked; still in
-                        the container's user namespace (capabilities over its own
-                        namespaces, none over the host's); with CAP_SYS_ADMIN every
-                        mount is locked: read-only stays read-only
-  --security-opt no-new-privileges[=true|false]   (default true)
-  --security-opt seccomp=unconfined|FILE   no filter, or a Docker or OCI JSON profile;
-                        SCMP_ACT_NOTIFY rules send the listener to its listenerPath agent
-  --security-opt systempaths=unconfined    do not mask /proc/kcore, /sys/firmware, …
-
-With an IMAGE the root is an overlay of its layers (nothing is copied) with a
-private writable layer on a tmpfs of its own (memory, counted in the container's
-cgroup; on disk in the state dir before Linux 6.6), gone at exit, or a private copy where overlay cannot
-be mounted in a user namespace (bunker --storage-driver overlay|copy forces
-one; bunker check says which is used); Env, WorkingDir, User, Entrypoint and
-Cmd come from the image; the user namespace defaults to --userns=auto when you
-have a /etc/subuid range, and the image's files then belong to their image
-owners.  With --userns=single such files of non-root owners show as nobody
-(65534) and only their read/execute permissions for others apply.
-
-resources (cgroup v2; an error, never silence, when they cannot be applied):
-  -m, --memory SIZE     memory.max (512m, 1g, …)
-  --memory-reservation SIZE    memory.low
-  --memory-swap SIZE    memory + swap (-1: unlimited swap; default: twice --memory)
-  --cpus N              cpu.max quota, e.g. 1.5
-  --cpu-shares N        relative weight, v1 scale (2..262144, default 1024)
-  --cpu-weight N        cpu.weight (1..10000, default 100)
-  --cpuset-cpus LIST    cpuset.cpus, e.g. 0-1
-  --pids-limit N        pids.max (-1: unlimited)
-  --io-weight N         io.weight (1..10000)
-  --oom-kill-group=false  on OOM kill only the chosen process, not the whole container
-  --cgroup-parent PATH  create the container's cgroup below PATH (absolute: from the
-                        cgroup2 mount; relative: from bunker's own cgroup)`;
 
 function randomId(): string {
   const b = crypto.getRandomValues(new Uint8Array(6));
@@ -212,10 +143,6 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   mark("run loaded");
   if (isOciRun(argv)) return (await import("./oci-run.ts")).default(argv, g);
   const p = parseFlags(argv, FLAGS, "run");
-  if (flagBool(p, "help")) {
-    console.log(HELP);
-    return 0;
-  }
   const rootfsFlag = flag(p, "rootfs");
   const imageRef = rootfsFlag ? undefined : p.rest[0];
   if (!rootfsFlag && !imageRef) throw new BunkerError("run: no image and no --rootfs given", { errno: "EINVAL", fix: "bunker run IMAGE [CMD], bunker run --rootfs DIR -- CMD, or --rootfs host for a sandbox of the host" });
@@ -244,6 +171,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   }
 
   const uid = process.getuid!(), gid = process.getgid!();
+  const sr = stateRoot(g);
   // an image's files and users need more than one id: auto when this user has a range (as podman)
   const userns = flag(p, "userns") ?? (image && uid !== 0 && subRange("/etc/subuid", uid) ? "auto" : "single");
   let maps: IdMaps;
@@ -252,8 +180,15 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   else if (userns === "single" || userns === "") maps = singleMaps(uid, gid);
   else throw new BunkerError(`run: unknown --userns "${userns}"`, { errno: "EINVAL", fix: "use --userns=single or --userns=auto" });
 
-  const network = flag(p, "network") ?? "none";
-  if (network !== "none" && network !== "host") throw new BunkerError(`run: unsupported --network "${network}"`, { errno: "EINVAL", fix: "use --network none or --network host" });
+  const publishAll = flagBool(p, "publish-all");
+  const publish = [...flagList(p, "publish").map(parsePublish), ...(publishAll ? exposedPorts(image?.config.ExposedPorts) : [])];
+  const net = parseNetwork(flag(p, "network") ?? defaultNetwork(!!image || publish.length > 0));
+  if (publish.length && net.kind !== "pasta" && net.kind !== "slirp4netns")
+    throw new BunkerError(`run: -p publishes ports through a network helper, not with --network ${net.kind}`, { errno: "EINVAL", fix: "add --network pasta or --network slirp4netns" });
+  const joined = net.kind === "container" ? joinedContainer(sr.dir, net.id) : undefined;
+  if (joined) maps = joined.maps;
+  const network = net.kind === "host" ? "host" : joined ? "joined" : "none";
+  const addHosts = flagList(p, "add-host").map(parseAddHost);
 
   const env: string[] = [...(image?.config.Env ?? [])];
   for (const f of flagList(p, "env-file")) setEnv(env, readEnvFile(f));
@@ -282,7 +217,6 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   mark("flags parsed");
   const id = flag(p, "name") ?? randomId();
   const hostname = flag(p, "hostname") ?? id;
-  const sr = stateRoot(g);
   if (sr.note && g.debug) console.error(`bunker: debug: ${sr.note}`);
   const dir = `${sr.dir}/${id}`;
   try {
@@ -298,7 +232,19 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   let keep = false; // a detached container keeps its state dir until `bunker rm`
   let logWriter: LogWriter | undefined;
   try {
-    const etcFiles = writeEtcFiles(dir, hostname, host ? "/etc" : image ? undefined : `${rootfs}/etc`);
+    const hostResolv = readText("/etc/resolv.conf") || "nameserver 127.0.0.1\n";
+    const etcFiles = writeEtcFiles(dir, {
+      hostname: `${hostname}\n`,
+      hosts: hostsFile(hostname, id, addHosts),
+      "resolv.conf": resolvConf({
+        host: joined?.resolv ?? hostResolv,
+        helper: net.kind === "pasta" || net.kind === "slirp4netns" ? helperNameserver(net) : undefined,
+        dns: flagList(p, "dns"),
+        dnsSearch: flagList(p, "dns-search"),
+        dnsOptions: flagList(p, "dns-option"),
+      }),
+    }, host ? "/etc" : image ? undefined : `${rootfs}/etc`);
+    const ports = await reservePorts(publish);
     const cwd = flag(p, "workdir") ?? (host ? process.cwd() : image?.config.WorkingDir || "/");
     if (!cwd.startsWith("/")) throw new BunkerError("run: --workdir must be absolute", { errno: "EINVAL", path: cwd });
     let rootPath = rootfs!;
@@ -376,7 +322,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         process.stderr.write(`bunker: note: ${e.message} (${e.errnoName}): the log is written unbounded, without rotation\n`);
       }
     }
-    const plan = buildPlan(spec, {
+    let plan = buildPlan(spec, {
       rootMount,
       symlinks,
       stdinNull: !interactive,
@@ -389,6 +335,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       noPivot: flagBool(p, "no-pivot"),
       ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
       lockMounts: confinement.lockMounts,
+      keepNetns: net.kind === "pasta" || net.kind === "slirp4netns",
     });
     mark("plan built");
     if (g.debug) {
@@ -397,7 +344,12 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     }
     checkUserMapped(user, maps);
     // subordinate ids: join bunker's shared user namespace rather than run newuidmap/newgidmap again
-    const shared = needsHelper(maps, uid, gid) && sharedUsernsEnabled() ? sharedUserns(maps, debug) : undefined;
+    const shared = !joined && needsHelper(maps, uid, gid) && sharedUsernsEnabled() ? sharedUserns(maps, debug) : undefined;
+    if (joined) {
+      // a pod: the other container's user namespace (which owns its network namespace), then that network namespace
+      plan = withSpecJoins(plan, { ociVersion: spec.ociVersion, linux: { namespaces: [{ type: "user", path: `/proc/self/fd/${joined.userFd}` }, { type: "network", path: `/proc/self/fd/${joined.netFd}` }] } });
+      debug?.(`network: container ${net.kind === "container" ? net.id : ""}'s (pid ${joined.pid})`);
+    }
     if (shared) {
       plan.joinUserns = shared.path;
       debug?.(`user namespace: bunker's shared one (held by pid ${shared.pid})`);
@@ -427,14 +379,17 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
           process: spec.process,
           seccomp: spec.linux?.seccomp,
           cgroup: cg?.path,
-          run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary },
+          run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: flag(p, "network") ?? net.kind, ports, ...helper } },
         });
       let c;
+      let helper: HelperRecord | undefined;
       try {
         const seccompListener = seccompAgent(spec.linux?.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug);
-        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener });
+        const beforeRecord = net.kind === "pasta" || net.kind === "slirp4netns" ? async (pid: number) => void (helper = await startHelper(net, pid, dir, ports, debug)) : undefined;
+        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord });
       } finally {
         if (shared) closeFd(shared.fd);
+        if (joined) for (const fd of [joined.userFd, joined.netFd]) closeFd(fd);
       }
       if (detach) {
         keep = keepCgroup = true;
@@ -525,6 +480,12 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
   };
 }
 
+/** an IMAGE (or a run that publishes ports) gets pasta, else slirp4netns, when installed; anything else none */
+function defaultNetwork(wantsOutbound: boolean): string {
+  if (!wantsOutbound) return "none";
+  return findProgram("pasta") ? "pasta" : findProgram("slirp4netns") ? "slirp4netns" : "none";
+}
+
 /** Entrypoint + Cmd as docker combines them: CMD replaces Cmd, --entrypoint replaces Entrypoint (and drops Cmd) */
 export function imageArgs(config: ImageConfig, cmd: string[], entrypoint: string | undefined): string[] {
   const entry = entrypoint !== undefined ? (entrypoint ? [entrypoint] : []) : (config.Entrypoint ?? []);
@@ -564,18 +525,7 @@ export function checkUserMapped(user: { uid: number; gid: number; additionalGids
  * A file the rootfs has as a symlink is left alone; a missing one gets an empty
  * mount point (as runc does) when /etc exists.
  */
-function writeEtcFiles(dir: string, hostname: string, etc: string | undefined): Record<string, string> {
-  let resolv = "nameserver 127.0.0.1\n";
-  try {
-    resolv = readFileSync("/etc/resolv.conf", "utf8");
-  } catch {
-    /* keep the default */
-  }
-  const files: Record<string, string> = {
-    hostname: `${hostname}\n`,
-    hosts: `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`,
-    "resolv.conf": resolv,
-  };
+function writeEtcFiles(dir: string, files: Record<string, string>, etc: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   // an image: always (a missing file's mount point lands in the container's own upper layer)
   if (etc !== undefined) {

@@ -2,8 +2,9 @@
 // state dir with its writable layer, an image layer chowned to its owners.
 import { chmodSync, rmSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
+import { removeTreePlan } from "../plan/store.ts";
 import type { IdMaps } from "./idmap.ts";
-import { runStoreOp } from "./launch.ts";
+import { runStorePlan } from "./launch.ts";
 
 /**
  * Removes DIR: the one tree remover.  Files that belong to subordinate ids,
@@ -27,7 +28,7 @@ export async function removeOwnedTree(dir: string, maps: IdMaps): Promise<void> 
     /* owned by mapped ids, or not writable by its owner */
   }
   try {
-    await runStoreOp({ op: "remove-tree", path: dir }, maps);
+    await runStorePlan(removeTreePlan(dir), maps);
   } catch (e) {
     process.stderr.write(`bunker: cannot remove ${dir}: ${e instanceof BunkerError ? e.format() : String(e)}\n`);
   }

@@ -5,10 +5,12 @@ import { BunkerError } from "../errors.ts";
 import type { Op, Plan } from "../plan/types.ts";
 import { CLONE_NEWPID, CLONE_NEWUSER } from "../plan/types.ts";
 import { encodePlan } from "../sys/plan-encode.ts";
-import { withSharedMemory } from "../plan/build.ts";
-import { monitorMemfd, readMessage, reap, sendGo, spawn, supervise } from "../sys/shim.ts";
+import { needsMonitorExe, withJoinedUserns, withMonitorExe, withSharedMemory } from "../plan/finalize.ts";
+import { type ChildFailure, monitorMemfd, readMessage, reap, sendGo, spawn, supervise } from "../sys/shim.ts";
+import { stepName } from "../plan/ops.ts";
 import { type IdMaps, writeIdMaps } from "./idmap.ts";
 import { mark } from "../timing.ts";
+import { RLIM_INFINITY, rlimitName } from "../oci/rlimits.ts";
 
 export interface Launched {
   /** the container's process (after a fork into a pid namespace, the forked one: the intermediate is reaped) */
@@ -33,6 +35,12 @@ export interface LaunchOptions {
    */
   record?: (pid: number) => void;
   /**
+   * the container's process PID exists in its namespaces, not yet released:
+   * start what must be ready before it runs (its network helper, src/net);
+   * called right before record
+   */
+  beforeRecord?: (pid: number) => Promise<void>;
+  /**
    * a filter with SCMP_ACT_NOTIFY was loaded by process PID: hand its listener FD to the agent
    * (src/container/seccomp-agent.ts).  The process goes on when this returns; FD is closed after
    */
@@ -41,16 +49,11 @@ export interface LaunchOptions {
 }
 
 export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Launched> {
-  // joining a user namespace: its setns is the first op (error reports index the ops as encoded)
-  if (plan.joinUserns) plan = { ...plan, ops: [{ op: "setns", path: plan.joinUserns, nstype: CLONE_NEWUSER }, ...plan.ops] };
-  // an init exec's the small monitor program, so it does not keep a copy of this process; so does
-  // create's wait on exec.fifo (without startContainer hooks, which run in the shim after it), so
-  // that a process exec'd into the created container never sees bunker's executable as PID 1
-  const monitorExec = plan.ops.some((o) => o.op === "init") || (plan.ops.some((o) => o.op === "fifo-wait") && !plan.ops.some((o) => o.op === "hook"));
-  const initExe = monitorExec ? monitorMemfd() : -1;
+  plan = withJoinedUserns(plan);
+  const initExe = needsMonitorExe(plan) ? monitorMemfd() : -1;
   let spawned;
   try {
-    spawned = spawn(encodePlan(withSharedMemory(initExe >= 0 ? withInitExe(plan, initExe) : plan)));
+    spawned = spawn(encodePlan(withSharedMemory(withMonitorExe(plan, initExe))));
   } catch (e) {
     throw explainCloneFailure(e as BunkerError, plan.cloneFlags);
   } finally {
@@ -67,7 +70,10 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     // after a join with a new pid namespace the intermediate clones the container's process,
     // which waits for a second "go": that one is recorded, not the intermediate
     const secondGo = (!!plan.joinUserns && (plan.cloneFlags & CLONE_NEWPID) !== 0) || plan.ops.some((o) => o.op === "fork" && o.waitGo);
-    if (!secondGo) opts.record?.(pid);
+    if (!secondGo) {
+      await opts.beforeRecord?.(pid);
+      opts.record?.(pid);
+    }
     mark("state recorded");
     sendGo(sock, pid);
     for (;;) {
@@ -76,6 +82,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
       else if (m.type === "pid") {
         forked = m.pid;
         if (secondGo) {
+          await opts.beforeRecord?.(forked);
           opts.record?.(forked);
           sendGo(sock, forked);
         }
@@ -96,7 +103,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
         // first; the forked process is then ours when we are a subreaper)
         supervise(pid, -1, false);
         if (forked) reapIfOurs(forked);
-        throw childError(plan.ops[m.op], m.errno, m.detail);
+        throw childError(plan.ops[m.op], m);
       } else if (m.type === "ready" && opts.untilReady) break;
       else if (m.type === "eof") {
         mark("child set up, exec'd");
@@ -126,10 +133,6 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     closeSync(sock);
   }
   return { pid, pty };
-}
-
-function withInitExe(plan: Plan, fd: number): Plan {
-  return { ...plan, ops: plan.ops.map((o) => (o.op === "init" || o.op === "fifo-wait" ? { ...o, exe: fd } : o)) };
 }
 
 function reapIfOurs(pid: number) {
@@ -172,7 +175,6 @@ export function describeOp(op: Op | undefined): string {
     case "rootfs": return op.mount ? `mount the ${op.mount.fstype} root at ${op.path}` : `bind the rootfs ${op.path}`;
     case "mount": return op.fstype ? `mount ${op.fstype} on ${op.target}` : `set propagation of ${op.target}`;
     case "bind": return `bind mount ${op.source} on ${op.target}`;
-    case "mkdir": return `create directory ${op.path}`;
     case "symlink": return `create symlink ${op.link}`;
     case "pivot": return "pivot_root into the rootfs";
     case "setattr": return `change mount attributes of ${op.path}`;
@@ -181,7 +183,7 @@ export function describeOp(op: Op | undefined): string {
     case "domainname": return `set domainname "${op.name}"`;
     case "lo-up": return "bring up the loopback interface";
     case "chdir": return `change to working directory ${op.path}`;
-    case "rlimit": return `set rlimit ${op.resource}`;
+    case "rlimit": return `set ${rlimitName(op.resource) ?? `rlimit ${op.resource}`} to ${limitText(op.soft)}:${limitText(op.hard)}`;
     case "user": return `switch to user ${op.uid}:${op.gid}`;
     case "caps": return "set capabilities";
     case "lock": return "lock the mounts in a nested user namespace";
@@ -213,15 +215,29 @@ export function describeOp(op: Op | undefined): string {
   }
 }
 
-/** an image-store op (no container, no exec) run to its end, in a user namespace with MAPS (none: as this process) */
-export async function runStoreOp(op: Op, maps: IdMaps | undefined): Promise<void> {
-  const c = await launch({ cloneFlags: maps ? CLONE_NEWUSER : 0, ops: [op] }, { maps });
+/** a store plan (no container, no exec: src/plan/store.ts) run to its end, in a user namespace with MAPS when it makes one */
+export async function runStorePlan(plan: Plan, maps: IdMaps | undefined): Promise<void> {
+  const c = await launch(plan, { maps });
   const st = supervise(c.pid, -1, false);
-  if (st.code !== 0) throw new BunkerError(`cannot ${describeOp(op)}: its process ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}`, { errno: "EIO", path: "path" in op ? op.path : "dest" in op ? op.dest : undefined });
+  const op = plan.ops[plan.ops.length - 1];
+  if (st.code !== 0) throw new BunkerError(`cannot ${describeOp(op)}: its process ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}`, { errno: "EIO", path: op && ("path" in op ? op.path : "dest" in op ? op.dest : undefined) });
 }
 
-/** the child's {op, errno, detail} as the user's one line */
-export function childError(op: Op | undefined, errno: number, detail: number): BunkerError {
+function limitText(v: bigint): string {
+  return v === RLIM_INFINITY ? "unlimited" : String(v);
+}
+
+/** the step an op failed at, as the message shows it: " (setresgid)", " (PR_CAPBSET_DROP 21)"; "" when unnamed */
+function stepText(f: Pick<ChildFailure, "step" | "arg">): string {
+  const name = stepName(f.step);
+  if (!name) return "";
+  return f.arg && (name === "PR_CAPBSET_DROP" || name === "PR_CAP_AMBIENT_RAISE" || name === "F_SETFD" || name === "merge layer") ? ` (${name} ${f.arg})` : ` (${name})`;
+}
+
+/** the child's {op, errno, step} as the user's one line */
+export function childError(op: Op | undefined, f: Omit<ChildFailure, "op">): BunkerError {
+  const { errno } = f;
+  const step = stepName(f.step);
   if (op?.op === "exec") {
     const notFound = errno === 2 || errno === 20;
     const what = notFound
@@ -229,19 +245,21 @@ export function childError(op: Op | undefined, errno: number, detail: number): B
       : `exec "${op.file}": cannot execute`;
     return new BunkerError(what, { errno, path: op.file, exitCode: notFound ? 127 : 126, fix: notFound ? "check the command and the image's PATH" : undefined });
   }
-  if (op?.op === "bind") {
-    const path = detail === 1 ? op.source : op.target;
-    const fix = detail === 1 && errno === 2 ? "the source must exist on the host" : undefined;
-    return new BunkerError(`cannot ${describeOp(op)}`, { errno, path, fix });
-  }
-  if (op?.op === "mount" && detail === 3)
+  if (op?.op === "bind" && step === "open source")
+    return new BunkerError(`cannot ${describeOp(op)}`, { errno, path: op.source, fix: errno === 2 ? "the source must exist on the host" : undefined });
+  if (op?.op === "bind") return new BunkerError(`cannot ${describeOp(op)}${stepText(f)}`, { errno, path: op.target });
+  if (op?.op === "mount" && step === "target is a symlink")
     return new BunkerError(`cannot ${describeOp(op)}: it is a symlink in the rootfs`, { errno, path: op.target, fix: `make ${op.target} a directory in the rootfs` });
   if (op?.op === "user" && errno === 22)
-    return new BunkerError(`cannot ${describeOp(op)}: not mapped in the user namespace`, { errno, fix: "use --userns=auto (needs /etc/subuid) to map more ids" });
+    return new BunkerError(`cannot ${describeOp(op)}${stepText(f)}: not mapped in the user namespace`, { errno, fix: "use --userns=auto (needs /etc/subuid) to map more ids" });
+  // raising a hard limit needs CAP_SYS_RESOURCE (root of a container runtime may lack it, as on a
+  // machine that runs bunker in a container itself), and RLIMIT_NOFILE cannot pass fs.nr_open
+  if (op?.op === "rlimit" && errno === 1)
+    return new BunkerError(`cannot ${describeOp(op)}`, { errno, path: "process.rlimits", fix: "a hard limit above bunker's own (/proc/self/limits) needs CAP_SYS_RESOURCE, RLIMIT_NOFILE at most fs.nr_open: ask for less (podman: --ulimit host, docker: --ulimit)" });
   if (op?.op === "rootfs" && errno === 1) {
     const b = usernsBlocker();
-    return new BunkerError(`cannot ${describeOp(op)}`, { errno, path: b?.path ?? op.path, fix: b?.fix });
+    return new BunkerError(`cannot ${describeOp(op)}${stepText(f)}`, { errno, path: b?.path ?? op.path, fix: b?.fix });
   }
   const path = op && "path" in op ? (op as { path: string }).path : op && "target" in op ? (op as { target: string }).target : undefined;
-  return new BunkerError(`cannot ${describeOp(op)}`, { errno, path });
+  return new BunkerError(`cannot ${describeOp(op)}${stepText(f)}`, { errno, path });
 }

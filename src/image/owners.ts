@@ -15,7 +15,8 @@
 // A container run with a map other than the layers' (--userns=single on
 // subuid-owned layers) sees the ids it cannot map as nobody (65534).
 import { autoMaps, findHelper, NEWGIDMAP, NEWUIDMAP, needsHelper, subRange, type IdMaps } from "../container/idmap.ts";
-import { runStoreOp } from "../container/launch.ts";
+import { runStorePlan } from "../container/launch.ts";
+import { chownTreePlan } from "../plan/store.ts";
 
 /** how a layer's files are owned on disk (recorded in the layer's metadata) */
 export type LayerOwners =
@@ -44,5 +45,5 @@ export function copyOwnerMaps(maps: IdMaps, uid: number, gid: number): IdMaps | 
 
 /** Gives every file under DIR (unpacked by this user) its recorded image owner, as ids of MAPS. */
 export async function chownToImageOwners(dir: string, maps: IdMaps): Promise<void> {
-  await runStoreOp({ op: "chown-tree", path: dir }, maps);
+  await runStorePlan(chownTreePlan(dir), maps);
 }

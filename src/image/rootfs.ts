@@ -36,7 +36,8 @@ import { pullImage, type PullOptions } from "./pull.ts";
 import { removeTree, Store, type ImageRecord, type LayerInfo } from "./store.ts";
 import { chownToImageOwners, copyOwnerMaps } from "./owners.ts";
 import { needsHelper, singleMaps, type IdMaps } from "../container/idmap.ts";
-import { runStoreOp } from "../container/launch.ts";
+import { runStorePlan } from "../container/launch.ts";
+import { copyLayersPlan } from "../plan/store.ts";
 import type { ImageConfig } from "./types.ts";
 import { Unpacker } from "./unpack.ts";
 import { isOverlayWhiteout, OPAQUE_XATTR } from "./whiteout.ts";
@@ -180,7 +181,7 @@ const sameMaps = (a: IdMaps, b: IdMaps) => JSON.stringify([a.uid, a.gid]) === JS
 
 /** the layer dirs BOTTOM_UP (store.ensureLayers' order) merged into DEST by the shim's copy-layers op, in the user namespace NS */
 async function copyLayers(dest: string, bottomUp: string[], ns: IdMaps | undefined): Promise<void> {
-  await runStoreOp({ op: "copy-layers", dest, layers: bottomUp }, ns);
+  await runStorePlan(copyLayersPlan(dest, bottomUp, !!ns), ns);
 }
 
 /** The content of PATH in the merged image (topmost layer wins; whiteouts and opaque dirs honoured). */

@@ -35,6 +35,9 @@ export interface PlanContext {
   caps?: CapMasks;
   /** lock the container's mounts (read-only stays read-only for a process with CAP_SYS_ADMIN): op "lock" after the last mount */
   lockMounts?: boolean;
+  /** the network namespace is configured from outside (pasta, slirp4netns): the lock's nested
+   * user namespace keeps it rather than making one of its own (that would have only lo) */
+  keepNetns?: boolean;
   /** OCI create: hooks.startContainer run in the container after exec.fifo, with this state (all but its pid) */
   startContainer?: { hooks: Hook[]; state: Record<string, unknown> };
   /** bunker itself runs in a user namespace other than the initial one ("root" of rootless docker or
@@ -89,15 +92,6 @@ function mountOps(m: Mount, deferRo = false): Op[] {
   }
   if (o.propagation) ops.push({ op: "mount", source: "", target: m.destination, fstype: "", flags: o.propagation, data: "", optional });
   return ops;
-}
-
-/**
- * The shim clones with CLONE_VM (no copy of bunker's page tables) unless the
- * child lives on without exec'ing: an --init stays PID 1 and must not share
- * (and write errno into) the memory of a bunker that keeps running.
- */
-export function withSharedMemory(plan: Plan): Plan {
-  return plan.ops.some((o) => o.op === "init") ? plan : { ...plan, cloneFlags: plan.cloneFlags | K.CLONE_VM };
 }
 
 function sysctlOps(spec: Spec): Op[] {
@@ -171,7 +165,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
       ops.push({ op: "bind", source: p, target: p, recursive: true, optional: true, attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0 });
     for (const p of spec.linux?.maskedPaths ?? []) ops.push({ op: "mask", path: p });
     if (spec.root?.readonly) ops.push({ op: "setattr", path: "/", attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0, recursive: false });
-    if (ctx.lockMounts) ops.push(lockOp(spec, flags));
+    if (ctx.lockMounts) ops.push(lockOp(spec, ctx.keepNetns ? flags & ~K.CLONE_NEWNET : flags));
   }
   if (!newMountNs) ops.push(...sysctlOps(spec));
   if (proc.oomScoreAdj !== undefined) ops.push({ op: "write", path: "/proc/self/oom_score_adj", content: String(proc.oomScoreAdj) });

@@ -30,3 +30,12 @@ export function namespaceKind(type: NamespaceType): NamespaceKind {
   if (!k) throw new Error(`unknown namespace type ${type}`);
   return k;
 }
+
+const BY_PROC = new Map(NAMESPACES.map((n) => [n.proc, n]));
+
+/** the kind of a /proc/PID/ns entry name (mnt, net, ...) */
+export function namespaceByProc(proc: string): NamespaceKind {
+  const k = BY_PROC.get(proc);
+  if (!k) throw new Error(`unknown namespace ${proc}`);
+  return k;
+}

@@ -4,6 +4,7 @@ import { readFileSync, writeSync } from "node:fs";
 import libPath from "../../build/libbunker.so" with { type: "file" };
 import monitorPath from "../../build/bunker-monitor" with { type: "file" };
 import { BunkerError } from "../errors.ts";
+import { MESSAGES } from "../plan/ops.ts";
 
 const symbols = {
   bk_spawn: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
@@ -24,6 +25,7 @@ const symbols = {
   bk_reap: { args: [FFIType.i32], returns: FFIType.i32 },
   bk_pidfd_wait: { args: [FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   bk_spawn_log_writer: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+  bk_spawn_keeper: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
 } as const;
 
 type Lib = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
@@ -108,35 +110,60 @@ export function spawnLogWriter(args: string[]): { pid: number; fd: number } {
   return { pid: out[0]!, fd: out[1]! };
 }
 
+/**
+ * Starts the monitor (from a sealed memfd) as the keeper of a network helper
+ * (c/keeper.c): `--keep-while=PID HELPER ARGS...`, its stderr ERRFD, fd 3 the
+ * write end of a new pipe the helper reports readiness on.  Its pid and the
+ * pipe's read end (CLOEXEC).
+ */
+export function spawnKeeper(args: string[], errFd: number): { pid: number; fd: number } {
+  const image = monitorImage();
+  const buf = Buffer.from(args.map((a) => a + "\0").join(""));
+  const out = new Int32Array(2);
+  const r = shim().bk_spawn_keeper(ptr(image), image.byteLength, ptr(buf), buf.byteLength, errFd, ptr(out));
+  if (r < 0) throw new BunkerError(`cannot start the keeper of ${args[2] ?? "the network helper"}`, { errno: -r, fix: "allow exec of memfds (sysctl vm.memfd_noexec=0)" });
+  return { pid: out[0]!, fd: out[1]! };
+}
+
 /** releases the child; PID is its pid as we see it (it cannot know it inside its pid namespace) */
 export function sendGo(sock: number, pid: number): void {
   const r = shim().bk_send_go(sock, pid);
   if (r < 0) throw new BunkerError("the container process died before it could start", { errno: -r });
 }
 
+/** an op failed: its index in the plan, errno, the step (src/plan/ops.ts STEPS, 1-based) and its argument */
+export interface ChildFailure {
+  op: number;
+  errno: number;
+  step: number;
+  arg: number;
+}
+
 export type ChildMessage =
   | { type: "eof" }
-  | { type: "error"; op: number; errno: number; detail: number }
+  | ({ type: "error" } & ChildFailure)
   | { type: "pty"; fd: number }
   | { type: "ready" }
   | { type: "pid"; pid: number }
   /** the listener fd of a seccomp filter with SCMP_ACT_NOTIFY; the child waits for a "go" */
   | { type: "seccomp"; fd: number }
-  | { type: "note"; op: number; errno: number; detail: number };
+  | ({ type: "note" } & ChildFailure);
 
 /** Blocks for the next message from the child (EOF = it exec'd or died). */
 export function readMessage(sock: number): ChildMessage {
-  const out = new Int32Array(4);
+  const out = new Int32Array(5);
   const t = shim().bk_read_msg(sock, ptr(out));
   if (t < 0) throw new BunkerError("lost the container's sync socket", { errno: -t });
+  const failure = (): ChildFailure => ({ op: out[0]!, errno: out[1]!, step: out[2]!, arg: out[3]! });
   switch (t) {
     case 0: return { type: "eof" };
-    case 0x45: return { type: "error", op: out[0]!, errno: out[1]!, detail: out[2]! };
-    case 0x50: return { type: "pty", fd: out[3]! };
-    case 0x52: return { type: "ready" };
-    case 0x4b: return { type: "pid", pid: out[0]! };
-    case 0x53: return { type: "seccomp", fd: out[3]! };
-    default: return { type: "note", op: out[0]!, errno: out[1]!, detail: out[2]! };
+    case MESSAGES.ERROR: return { type: "error", ...failure() };
+    case MESSAGES.PTY: return { type: "pty", fd: out[4]! };
+    case MESSAGES.READY: return { type: "ready" };
+    case MESSAGES.PID: return { type: "pid", pid: out[0]! };
+    case MESSAGES.SECCOMP: return { type: "seccomp", fd: out[4]! };
+    case MESSAGES.NOTE: return { type: "note", ...failure() };
+    default: throw new BunkerError(`the container process sent an unknown message (type ${t})`, { errno: "EPROTO" });
   }
 }
 
@@ -204,7 +231,7 @@ export function mkfifo(path: string, mode: number): void {
 /** hands a pty master to the OCI --console-socket */
 export function sendFd(socketPath: string, fd: number): void {
   const r = shim().bk_send_fd(cstr(socketPath), fd);
-  if (r < 0) throw new BunkerError("cannot send the terminal to the console socket", { errno: -r, path: socketPath });
+  if (r < 0) throw new BunkerError("cannot send the terminal to the console socket", { errno: -r, path: socketPath, fix: "give --console-socket the AF_UNIX socket its caller listens on (conmon, containerd-shim), created first" });
 }
 
 /** connects to the unix socket SOCKET_PATH and sends DATA with FD (SCM_RIGHTS) on one connection: 0 or -errno */

@@ -4,7 +4,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { removeOwnedTree } from "../../src/container/cleanup.ts";
-import { runStoreOp } from "../../src/container/launch.ts";
+import { runStorePlan } from "../../src/container/launch.ts";
+import { removeTreePlan } from "../../src/plan/store.ts";
 import { singleMaps } from "../../src/container/idmap.ts";
 import { BunkerError } from "../../src/errors.ts";
 import { encodePlan } from "../../src/sys/plan-encode.ts";
@@ -32,7 +33,7 @@ describe("tree removal", () => {
 
   test("the remove-tree op removes read-only and unreadable dirs of the caller (as root of a one-id user namespace)", async () => {
     const d = lockedTree();
-    await runStoreOp({ op: "remove-tree", path: d }, me());
+    await runStorePlan(removeTreePlan(d), me());
     expect(existsSync(d)).toBe(false);
   });
 
@@ -43,7 +44,7 @@ describe("tree removal", () => {
   });
 
   test("what cannot be removed is one error naming the path", async () => {
-    const e = await runStoreOp({ op: "remove-tree", path: "/proc/version" }, me()).then(() => undefined, (x: unknown) => x);
+    const e = await runStorePlan(removeTreePlan("/proc/version"), me()).then(() => undefined, (x: unknown) => x);
     expect(e).toBeInstanceOf(BunkerError);
     expect((e as BunkerError).format()).toMatch(/^bunker: cannot remove \/proc\/version: E[A-Z]+ \(.+\) \[\/proc\/version\]$/);
   });
