@@ -5,7 +5,7 @@ import { checkUserMapped } from "../../src/cli/run.ts";
 const files: UserFiles = {
   passwd: "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\nbad:x:12a:0::/:/bin/sh\n",
   group: "root:x:0:\nwheel:x:10:app\nstaff:x:50:root,app\napp:x:1000:\n",
-  owner: "the rootfs's",
+  of: "the rootfs",
   etc: "/r/etc",
 };
 
