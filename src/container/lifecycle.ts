@@ -6,7 +6,7 @@ import type { Process, Spec } from "../oci/spec.ts";
 import { OCI_VERSION } from "../oci/spec.ts";
 import { buildPlan, processOps, type PlanContext } from "../plan/build.ts";
 import { execJoinOrder, execPlan, withSpecJoins, type NamespaceToJoin } from "../plan/join.ts";
-import { becomeSubreaper, exitCode, forwardSignals, mkfifo, sendFd, supervise } from "../sys/shim.ts";
+import { becomeSubreaper, exitCode, forwardSignals, mkfifo, sendPty, supervise } from "../sys/shim.ts";
 import { becomeMonitor } from "./monitor.ts";
 import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "./idmap.ts";
@@ -115,13 +115,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     });
     pid = c.pid;
     if (c.pty >= 0 && !o.consoleSocket && o.onPty) o.onPty(c.pty);
-    else if (c.pty >= 0) {
-      try {
-        sendFd(o.consoleSocket!, c.pty);
-      } finally {
-        closeSync(c.pty);
-      }
-    }
+    else if (c.pty >= 0) sendPty(o.consoleSocket!, c.pty);
     if (o.pidFile) writePidFile(o.pidFile, c.pid);
     return state;
   } catch (e) {
@@ -325,13 +319,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   const pid = c.pid;
   if (o.pidFile) writePidFile(o.pidFile, pid);
   if (o.detach) {
-    if (c.pty >= 0) {
-      try {
-        sendFd(o.consoleSocket!, c.pty);
-      } finally {
-        closeSync(c.pty);
-      }
-    }
+    if (c.pty >= 0) sendPty(o.consoleSocket!, c.pty);
     return 0;
   }
   // the exec'd process is waited for by the small monitor, not this Bun process (same pid)
