@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import type { IDMapping } from "../oci/spec.ts";
 import { BunkerError, fromSysError } from "../errors.ts";
+import { passwdEntry } from "../oci/user.ts";
 
 export interface SubRange {
   start: number;
@@ -32,10 +33,8 @@ export function userName(uid: number): string | undefined {
 
 function lookUpUserName(uid: number): string | undefined {
   try {
-    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
-      const f = line.split(":");
-      if (f[2] === String(uid)) return f[0];
-    }
+    const name = passwdEntry(readFileSync("/etc/passwd", "utf8"), uid)?.[0];
+    if (name) return name;
   } catch {
     /* no /etc/passwd: ids only */
   }

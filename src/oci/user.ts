@@ -41,10 +41,14 @@ export function parseId(s: string, what: string): number {
 
 const fields = (text: string | undefined) => (text ?? "").split("\n").map((l) => l.split(":"));
 
+/** the first entry of passwd TEXT for UID, as its fields (name, password, uid, gid, gecos, home, shell) */
+export function passwdEntry(text: string, uid: number): string[] | undefined {
+  return fields(text).find((f) => f.length >= 3 && f[2] === String(uid));
+}
+
 /** the home directory passwd TEXT gives UID, if any */
 export function homeOf(text: string, uid: number): string | undefined {
-  const pw = fields(text).find((f) => f.length >= 6 && f[2] === String(uid));
-  return pw?.[5] || undefined;
+  return passwdEntry(text, uid)?.[5] || undefined;
 }
 
 /** Resolves USER (undefined: root) through FILES. */

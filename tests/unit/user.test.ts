@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseId, resolveUser, homeOf, type UserFiles } from "../../src/oci/user.ts";
+import { parseId, passwdEntry, resolveUser, homeOf, type UserFiles } from "../../src/oci/user.ts";
 import { checkUserMapped } from "../../src/cli/run.ts";
 
 const files: UserFiles = {
@@ -43,6 +43,8 @@ describe("resolveUser (images and --rootfs alike, Docker's rules)", () => {
     for (const s of ["", "-1", "1e3", "4294967295", "00000000001"]) expect(() => parseId(s, "x")).toThrow("is not a user or group id");
     expect(homeOf(files.passwd!, 1000)).toBe("/home/app");
     expect(homeOf(files.passwd!, 5)).toBeUndefined();
+    expect(passwdEntry(files.passwd!, 1000)?.[0]).toBe("app");
+    expect(passwdEntry("a:x:7:7::/a:/bin/sh\nb:x:7:7::/b:/bin/sh\n", 7)?.[0]).toBe("a"); // the first, as getpwuid
   });
 
   test("checkUserMapped: a supplementary group outside the map is refused, naming it", () => {
