@@ -14,8 +14,8 @@
 //    one-id namespace); the owners live only in the xattr.
 // A container run with a map other than the layers' (--userns=single on
 // subuid-owned layers) sees the ids it cannot map as nobody (65534).
-import { autoMaps, findHelper, NEWGIDMAP, NEWUIDMAP, needsHelper, subRange, type IdMaps } from "../container/idmap.ts";
-import { runStorePlan } from "../container/launch.ts";
+import { autoMaps, findHelper, NEWGIDMAP, NEWUIDMAP, needsHelper, subRange, type IdMaps, processIds } from "../sys/idmap.ts";
+import { runStorePlan } from "../sys/launch.ts";
 import { chownTreePlan } from "../plan/store.ts";
 
 /** how a layer's files are owned on disk (recorded in the layer's metadata) */
@@ -26,7 +26,7 @@ export type LayerOwners =
 
 /** the maps new layers are chowned with: undefined when nothing is chowned (root, or no range) */
 export function imageOwnerMaps(): IdMaps | undefined {
-  const uid = process.getuid!(), gid = process.getgid!();
+  const { uid, gid } = processIds();
   if (uid === 0 || !subRange("/etc/subuid", uid) || !subRange("/etc/subgid", uid)) return undefined;
   if (!findHelper(NEWUIDMAP) || !findHelper(NEWGIDMAP)) return undefined;
   return autoMaps(uid, gid);

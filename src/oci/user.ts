@@ -5,6 +5,7 @@
 // supplementary groups (those that list it) come from the files, a uid the
 // passwd file lacks gets gid 0, a named group replaces both.
 import { BunkerError } from "../errors.ts";
+import { colonFields, passwdEntry } from "../sys/passwd.ts";
 
 export interface ResolvedUser {
   uid: number;
@@ -39,12 +40,6 @@ export function parseId(s: string, what: string): number {
   return Number(s);
 }
 
-const fields = (text: string | undefined) => (text ?? "").split("\n").map((l) => l.split(":"));
-
-/** the first entry of passwd TEXT for UID, as its fields (name, password, uid, gid, gecos, home, shell) */
-export function passwdEntry(text: string, uid: number): string[] | undefined {
-  return fields(text).find((f) => f.length >= 3 && f[2] === String(uid));
-}
 
 /** the home directory passwd TEXT gives UID, if any */
 export function homeOf(text: string, uid: number): string | undefined {
@@ -57,7 +52,7 @@ export function resolveUser(user: string | undefined, files: UserFiles): Resolve
   const passwdPath = files.etc && `${files.etc}/passwd`, groupPath = files.etc && `${files.etc}/group`;
   // an id read from the container's own files: a malformed line is its error, not a NaN id
   const idIn = (file: string, name: string, s: string | undefined) => parseId(s ?? "", `${files.of}'s /etc/${file}: ${name}`);
-  const passwd = fields(files.passwd), group = fields(files.group);
+  const passwd = colonFields(files.passwd), group = colonFields(files.group);
   const pw = isDigits(u) ? passwd.find((p) => p[2] === u) : passwd.find((p) => p[0] === u);
   if (!pw && !isDigits(u)) throw new BunkerError(`user "${u}" is not in ${files.of}'s /etc/passwd`, { errno: "ENOENT", path: passwdPath, fix: `use a numeric uid or a user ${files.of} defines` });
   const uid = pw ? idIn("passwd", u, pw[2]) : parseId(u, "user");

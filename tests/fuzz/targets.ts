@@ -14,8 +14,8 @@ import { parseId, resolveUser } from "../../src/oci/user.ts";
 import { CREATE_FLAGS } from "../../src/cli/create.ts";
 import { FLAGS as EXEC_FLAGS } from "../../src/cli/exec.ts";
 import { FLAGS as RUN_FLAGS } from "../../src/cli/run.ts";
-import { parseSignal } from "../../src/cli/signals.ts";
-import { RESOURCE_FLAGS, resourcesFromParsed } from "../../src/cgroup/flags.ts";
+import { parseSignal } from "../../src/sys/signals.ts";
+import { RESOURCE_FLAGS, resourcesFromParsed } from "../../src/cli/resource-flags.ts";
 import { BunkerError } from "../../src/errors.ts";
 import { parseDockerManifest, parseImageConfig, parseLayoutIndex, parseManifest } from "../../src/image/documents.ts";
 import { parsePlatform } from "../../src/image/platform.ts";
@@ -28,7 +28,7 @@ import { buildPlan } from "../../src/plan/build.ts";
 import { encodePlan } from "../../src/sys/plan-encode.ts";
 import { parsePublish } from "../../src/net/ports.ts";
 import { parseNetwork } from "../../src/net/mode.ts";
-import { parseAddHost } from "../../src/net/etc.ts";
+import { parseAddHost, parseDns } from "../../src/net/etc.ts";
 
 /** the longest one input may take (ms): a parser that is quadratic on a few KiB fails */
 export const TIME_BOUND_MS = 2000;
@@ -241,6 +241,7 @@ function interpret(p: ReturnType<typeof parseFlags>, where: string): void {
   if (net !== undefined) parseNetwork(net);
   for (const x of p.flags.get("publish") ?? []) checkedPort(x);
   for (const h of p.flags.get("add-host") ?? []) parseAddHost(h);
+  for (const d of p.flags.get("dns") ?? []) parseDns(d);
 }
 
 /** -p: ports and an address a socket takes, or an error */

@@ -3,10 +3,10 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { removeOwnedTree } from "../../src/container/cleanup.ts";
-import { runStorePlan } from "../../src/container/launch.ts";
+import { removeOwnedTree } from "../../src/sys/remove-tree.ts";
+import { runStorePlan } from "../../src/sys/launch.ts";
 import { removeTreePlan } from "../../src/plan/store.ts";
-import { singleMaps } from "../../src/container/idmap.ts";
+import { singleMaps } from "../../src/sys/idmap.ts";
 import { BunkerError } from "../../src/errors.ts";
 import { encodePlan } from "../../src/sys/plan-encode.ts";
 

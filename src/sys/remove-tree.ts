@@ -12,7 +12,8 @@ import { runStorePlan } from "./launch.ts";
  * id, 0), can only be removed as root of a user namespace that maps their
  * owners: when a plain remove fails, the shim's remove-tree op removes the
  * rest in one with MAPS (the caller's own id alone is enough for read-only
- * dirs the caller owns).
+ * dirs the caller owns).  A tree that will not go is an error; the caller
+ * decides whether it ends the operation.
  */
 export async function removeOwnedTree(dir: string, maps: IdMaps): Promise<void> {
   try {
@@ -30,6 +31,8 @@ export async function removeOwnedTree(dir: string, maps: IdMaps): Promise<void> 
   try {
     await runStorePlan(removeTreePlan(dir), maps);
   } catch (e) {
-    process.stderr.write(`bunker: cannot remove ${dir}: ${e instanceof BunkerError ? e.format() : String(e)}\n`);
+    // the op's own failure says "cannot remove DIR" already; a failure to start it does not
+    if (e instanceof BunkerError && e.message.startsWith(`cannot remove ${dir}`)) throw e;
+    throw new BunkerError(`cannot remove ${dir}: ${e instanceof BunkerError ? e.format().replace(/^bunker: /, "") : String(e)}`);
   }
 }

@@ -3,7 +3,24 @@
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import type { IDMapping } from "../oci/spec.ts";
 import { BunkerError, fromSysError } from "../errors.ts";
-import { passwdEntry } from "../oci/user.ts";
+import { passwdEntry } from "./passwd.ts";
+
+/** the ids bunker runs as (src/container/context.ts carries them) */
+export interface HostIds {
+  uid: number;
+  gid: number;
+  euid: number;
+}
+
+/**
+ * The ids this process runs as: the kernel's view, which decides what its
+ * own syscalls may do (write a map, chown a layer, use a delegated cgroup).
+ * The engine is given them in its RuntimeContext; the store and the cgroup
+ * code below it ask here.
+ */
+export function processIds(): HostIds {
+  return { uid: process.getuid!(), gid: process.getgid!(), euid: process.geteuid!() };
+}
 
 export interface SubRange {
   start: number;
@@ -39,7 +56,7 @@ function lookUpUserName(uid: number): string | undefined {
     /* no /etc/passwd: ids only */
   }
   // $USER names the caller, not any other uid
-  return uid === process.getuid!() ? process.env.USER || undefined : undefined;
+  return uid === processIds().uid ? process.env.USER || undefined : undefined;
 }
 
 /** the files subordinate ranges are read from (tests pass their own) */
@@ -149,7 +166,7 @@ export function deniesSetgroups(maps: IdMaps): boolean {
 }
 
 export function writeIdMaps(pid: number, maps: IdMaps): void {
-  const uid = process.getuid!(), gid = process.getgid!();
+  const { uid, gid } = processIds();
   if (needsHelper(maps, uid, gid)) {
     for (const [helpers, m, what] of [[NEWUIDMAP, maps.uid, "uid"], [NEWGIDMAP, maps.gid, "gid"]] as const) {
       const bin = findHelper(helpers);
