@@ -65,7 +65,8 @@ enum bk_op {
   BK_OP_STDIO = 31,     /* s: log file (host path): stdout and stderr append to it, stdin is /dev/null */
   BK_OP_EXIT_FILE = 32, /* s: host path; the init (BK_OP_INIT) writes the command's exit status there */
   BK_OP_COPYUP_OPEN = 33, /* s: path (in root): hold the directory a tmpfs is about to cover (tmpcopyup) */
-  BK_OP_COPYUP = 34,      /* s: path (in root): copy the held directory's contents into the tmpfs now there */
+  BK_OP_COPYUP = 34,      /* s: path (in root): copy the held directory's contents into the tmpfs (or new
+                             volume) now there; i: 1: the directory too gets the held one's owner and mode */
   BK_OP_HOOK = 35,        /* s: path, state before pid, state after pid, argv..., env...;
                              i: index, timeout (s, 0 = none), argc, envc.  A startContainer hook,
                              run in the container after exec.fifo, before exec */

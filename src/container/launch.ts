@@ -203,8 +203,8 @@ export function describeOp(op: Op | undefined): string {
     case "pdeathsig": return "tie the container to bunker's life";
     case "stdio": return `open the log ${op.log}`;
     case "exit-file": return `open ${op.path}`;
-    case "copyup-open": return `open ${op.path} to copy it into its tmpfs (tmpcopyup)`;
-    case "copyup": return `copy the contents of ${op.path} into its tmpfs (tmpcopyup)`;
+    case "copyup-open": return `open ${op.path} to copy it into the tmpfs or new volume mounted there`;
+    case "copyup": return op.root ? `copy the image's ${op.path} into the new volume mounted there` : `copy the contents of ${op.path} into its tmpfs (tmpcopyup)`;
     case "hook": return `run hooks.startContainer[${op.index}] ${op.path}`;
     case "exec": return `exec ${op.file}`;
     case "chown-tree": return `give the files under ${op.path} the image's owners`;

@@ -43,9 +43,9 @@ function fields(o: Op): { ints: (bigint | number)[]; strs: (string | Uint8Array)
     case "lock": return { ints: [o.flags], strs: [o.uidMap, o.gidMap] };
     case "pdeathsig": return { ints: [o.signal], strs: [] };
     case "stdio": return { ints: [], strs: [o.log] };
+    case "copyup": return { ints: [o.root ? 1 : 0], strs: [o.path] };
     case "exit-file":
     case "copyup-open":
-    case "copyup":
     case "chown-tree": return { ints: [], strs: [o.path] };
     case "copy-layers": return { ints: [], strs: [o.dest, ...o.layers] };
     case "hook": return { ints: [o.index, o.timeout, o.args.length, o.env.length], strs: [o.path, o.stateBeforePid, o.stateAfterPid, ...o.args, ...o.env] };
