@@ -40,6 +40,8 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   inspect: () => import("./cli/inspect.ts"),
   tag: () => import("./cli/tag.ts"),
   login: () => import("./cli/login.ts"),
+  volume: () => import("./cli/volume.ts"),
+  unshare: () => import("./cli/unshare.ts"),
   image: () => import("./cli/image.ts"),
   // internal: the monitor hands a finished foreground run back (c/monitor.c)
   __finish: () => import("./cli/finish.ts"),
@@ -68,7 +70,9 @@ commands:
   stats, events   resource usage (cgroup v2)
   logs      output of a detached container (run -d)
   stop      stop a container (its stop signal, then SIGKILL)
-  rm        remove detached containers
+  rm        remove detached containers (-v: and their anonymous volumes)
+  volume    named volumes: create, ls, inspect, rm, prune, export
+  unshare   run a command in a user namespace with your containers' id map (podman unshare)
   pull, load, save, images, rmi, tag, inspect, login, image   the image store
   pull      pull an image from a registry
   load      load images from a docker save / OCI archive (-i FILE)

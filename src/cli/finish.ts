@@ -1,13 +1,15 @@
 // bunker __finish DIR CODE (internal): the clean-up of a foreground `run`
 // that the monitor (c/monitor.c) could not do after the container exited: a
 // writable layer owned by subordinate ids (removed in a user namespace), a
-// cgroup that would not go.  Exits with CODE, the container's status.
+// cgroup that would not go, the container's anonymous volumes.  Exits with
+// CODE, the container's status.
 import { existsSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { GlobalOptions } from "./global.ts";
 import { readState } from "../container/state.ts";
 import { removeOwnedTree } from "../container/cleanup.ts";
 import { BunkerError } from "../errors.ts";
+import { readVolumeUse, removeAnonymousVolumes } from "../volume/attach.ts";
 
 export default async function finish(argv: string[], _g: GlobalOptions): Promise<number> {
   const [dir, status] = argv;
@@ -22,6 +24,9 @@ export default async function finish(argv: string[], _g: GlobalOptions): Promise
       process.stderr.write(`bunker: ${e instanceof BunkerError ? e.format() : String(e)}\n`);
     }
   }
-  await removeOwnedTree(dir, state?.run?.maps ?? { uid: [], gid: [] });
+  const maps = state?.run?.maps ?? { uid: [], gid: [] };
+  const volumes = readVolumeUse(dir);
+  await removeOwnedTree(dir, maps);
+  await removeAnonymousVolumes(volumes, maps, (m) => process.stderr.write(`${m}\n`));
   return code;
 }

@@ -1,24 +1,20 @@
-// bunker rm [-f] ID...: remove detached containers (with -f, running ones too), their writable layer included
+// bunker rm [-f] [-v] ID...: remove detached containers (with -f, running ones too), their writable
+// layer included (with -v, their anonymous volumes too)
 import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { stateRoot } from "../container/paths.ts";
 import { checkId, containerDir, isAlive, lockContainer, readState } from "../container/state.ts";
 import { killEverything } from "../container/kill.ts";
 import { removeOwnedTree } from "../container/cleanup.ts";
-import { autoMaps, singleMaps, subRange, type IdMaps } from "../container/idmap.ts";
+import { callerMaps } from "../container/idmap.ts";
+import { readVolumeUse, removeAnonymousVolumes } from "../volume/attach.ts";
 import { endLogWriter } from "../container/log-writer.ts";
 import { BunkerError } from "../errors.ts";
 import { openCgroup } from "../cgroup/index.ts";
 import { savedCgroupPath } from "../cgroup/state.ts";
 
-/** the maps a run of this user would have used: a copied rootfs left by a killed run may belong to its subordinate ids */
-function defaultMaps(): IdMaps {
-  const uid = process.getuid!(), gid = process.getgid!();
-  return subRange("/etc/subuid", uid) ? autoMaps(uid, gid) : singleMaps(uid, gid);
-}
-
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["force", "f"] }], "rm", false);
+  const p = parseFlags(argv, [{ names: ["force", "f"] }, { names: ["volumes", "v"] }], "rm", false);
   const root = stateRoot(g).dir;
   const force = flagBool(p, "force");
   if (!p.rest.length) checkId(undefined, "rm");
@@ -48,7 +44,10 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     } finally {
       release();
     }
-    await removeOwnedTree(dir, state?.run?.maps ?? defaultMaps());
+    const maps = state?.run?.maps ?? callerMaps();
+    const volumes = readVolumeUse(dir);
+    await removeOwnedTree(dir, maps);
+    if (flagBool(p, "volumes")) await removeAnonymousVolumes(volumes, maps, (m) => process.stderr.write(`${m}\n`));
     console.log(id);
   }
   return 0;

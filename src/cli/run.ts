@@ -15,7 +15,9 @@ import { removeOwnedTree } from "../container/cleanup.ts";
 import { becomeMonitor } from "../container/monitor.ts";
 import { endLogWriter, parseLogOptions, startLogWriter, type LogWriter } from "../container/log-writer.ts";
 import { errnoName } from "../sys/errno.ts";
-import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
+import { runSpec, type RunOptions } from "../oci/run-spec.ts";
+import { mergeRequests, parseMountFlag, parseVolumeFlag, type MountRequest } from "../volume/spec.ts";
+import { attachMounts, recordVolumeUse, removeAnonymousVolumes, type VolumeUse } from "../volume/attach.ts";
 import { buildPlan } from "../plan/build.ts";
 import { resolveConfinement } from "../oci/confine.ts";
 import { processContext } from "../container/process.ts";
@@ -43,6 +45,7 @@ export const FLAGS: FlagSpec[] = [
   { names: ["interactive", "i"] },
   { names: ["init"] },
   { names: ["volume", "v"], value: true, multi: true },
+  { names: ["mount"], value: true, multi: true },
   { names: ["tmpfs"], value: true, multi: true },
   { names: ["read-only"] },
   { names: ["network", "net"], value: true },
@@ -82,7 +85,13 @@ else is the docker form, wherever it runs (in a bundle directory: -b . ID).
   -t, --tty             allocate a pseudo-terminal
   -i, --interactive     keep stdin open (without it stdin is /dev/null)
   --init                run a tiny init as PID 1 that reaps zombies and forwards signals
-  -v, --volume H:C[:ro] bind mount host path H at C
+  -v, --volume H:C[:ro] bind mount host path H (absolute) at C; NAME:C[:ro] mounts the
+                        named volume NAME (made when missing, filled from the image's C
+                        the first time); -v C alone: an anonymous volume (also for each
+                        of the image's VOLUME paths), removed with the container (rm -v)
+  --mount type=bind,src=H,dst=C[,readonly][,bind-propagation=P]
+  --mount type=volume[,src=NAME],dst=C[,readonly][,volume-nocopy]
+  --mount type=tmpfs,dst=C[,tmpfs-size=64m][,tmpfs-mode=1777]
   --tmpfs PATH[:OPTS]   mount a tmpfs (OPTS like size=64m,mode=1777)
   --read-only           mount the root read-only
   --net, --network none|host   default none: a new network namespace with only lo
@@ -147,17 +156,6 @@ resources (cgroup v2; an error, never silence, when they cannot be applied):
 function randomId(): string {
   const b = crypto.getRandomValues(new Uint8Array(6));
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-function parseVolume(spec: string): Volume {
-  const parts = spec.split(":");
-  const readonly = parts.length === 3 && parts[2] === "ro";
-  if (parts.length < 2 || parts.length > 3 || (parts.length === 3 && !["ro", "rw"].includes(parts[2]!)))
-    throw new BunkerError(`run: invalid volume "${spec}"`, { errno: "EINVAL", fix: "use -v HOST:CONTAINER[:ro]" });
-  const source = resolve(parts[0]!);
-  if (!parts[1]!.startsWith("/")) throw new BunkerError(`run: volume destination must be absolute`, { errno: "EINVAL", path: parts[1] });
-  if (!existsSync(source)) throw new BunkerError("run: volume source does not exist", { errno: "ENOENT", path: source, fix: "create it first (mkdir -p)" });
-  return { source, destination: parts[1]!, readonly };
 }
 
 /** a file's text, "" when it cannot be read */
@@ -279,12 +277,12 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   const env: string[] = [...(image?.config.Env ?? [])];
   for (const f of flagList(p, "env-file")) setEnv(env, readEnvFile(f));
   setEnv(env, flagList(p, "env").map(expandEnv));
-  const volumes = flagList(p, "volume").map(parseVolume);
-  const tmpfs = flagList(p, "tmpfs").map((t) => {
+  const tmpfs = flagList(p, "tmpfs").map((t): MountRequest => {
     const [dest, opts] = [t.split(":")[0]!, t.split(":").slice(1).join(":")];
     if (!dest.startsWith("/")) throw new BunkerError("run: --tmpfs path must be absolute", { errno: "EINVAL", path: dest });
-    return { destination: dest, options: opts ? opts.split(",") : [] };
+    return { type: "tmpfs", destination: dest, options: opts ? opts.split(",") : [] };
   });
+  const mountRequests = mergeRequests([...flagList(p, "volume").map(parseVolumeFlag), ...flagList(p, "mount").map(parseMountFlag), ...tmpfs], Object.keys(image?.config.Volumes ?? {}));
   const user = image
     ? image.resolveUser(flag(p, "user") ?? image.config.User)
     : flag(p, "user") ? parseUser(flag(p, "user")!, host ? "/etc" : `${rootfs}/etc`) : { uid: 0, gid: 0 };
@@ -316,7 +314,10 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   if (subordinateRoot) chmodSync(dir, 0o711);
   let keep = false; // a detached container keeps its state dir until `bunker rm`
   let logWriter: LogWriter | undefined;
+  let volumeUse: VolumeUse | undefined;
   try {
+    // volumes made (and recorded as this container's) before anything can fail and leave them unrecorded
+    const mounts = attachMounts(mountRequests, g.dataRoot ?? defaultDataRoot(), !!image, (use) => recordVolumeUse(dir, (volumeUse = use)));
     const etcFiles = writeEtcFiles(dir, hostname, host ? "/etc" : image ? undefined : `${rootfs}/etc`);
     const cwd = flag(p, "workdir") ?? (host ? process.cwd() : image?.config.WorkingDir || "/");
     if (!cwd.startsWith("/")) throw new BunkerError("run: --workdir must be absolute", { errno: "EINVAL", path: cwd });
@@ -371,8 +372,8 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       hostname,
       tty,
       consoleSize: tty && process.stdout.isTTY ? { height: process.stdout.rows, width: process.stdout.columns } : undefined,
-      volumes,
-      tmpfs,
+      volumes: mounts.binds,
+      tmpfs: mounts.tmpfs,
       readOnly: flagBool(p, "read-only"),
       network,
       maps,
@@ -462,7 +463,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       }
       // from here on a small C program waits for the container, not this Bun process
       debug?.(`timing: ${timingLine()}`);
-      const err = becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path });
+      const err = becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path, finishAlways: !!volumeUse?.anonymous.length });
       debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
       const st = supervise(c.pid, c.pty, interactive);
       if (st.signal === 9 && cg?.oomKilled()) {
@@ -478,6 +479,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     if (!keep) {
       if (logWriter) endLogWriter(dir);
       await removeOwnedTree(dir, maps);
+      if (volumeUse) await removeAnonymousVolumes(volumeUse, maps, (m) => process.stderr.write(`${m}\n`));
     }
   }
 }

@@ -2,10 +2,8 @@
 // state dir with its writable layer, an image layer chowned to its owners.
 import { chmodSync, existsSync, rmSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
-import { CLONE_NEWUSER } from "../plan/types.ts";
-import { supervise } from "../sys/shim.ts";
 import type { IdMaps } from "./idmap.ts";
-import { launch } from "./launch.ts";
+import { runUnshared } from "./unshare.ts";
 
 /**
  * Removes DIR.  Files that belong to subordinate ids, and directories their
@@ -29,8 +27,7 @@ export async function removeOwnedTree(dir: string, maps: IdMaps): Promise<void> 
   }
   const rm = ["/usr/bin/rm", "/bin/rm"].find((p) => existsSync(p)) ?? "/bin/rm";
   try {
-    const c = await launch({ cloneFlags: CLONE_NEWUSER, ops: [{ op: "close-fds", preserve: 0 }, { op: "exec", file: rm, args: ["rm", "-rf", dir], env: [] }] }, { maps });
-    supervise(c.pid, -1, false);
+    await runUnshared([rm, "-rf", dir], [], maps);
   } catch (e) {
     process.stderr.write(`bunker: cannot remove ${dir}: ${e instanceof BunkerError ? e.format() : String(e)}\n`);
   }
