@@ -2,7 +2,7 @@
 BUN      ?= node_modules/bun/bin/bun.exe
 CC       ?= gcc
 CFLAGS   ?= -O2
-CFLAGS   += -fPIC -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fno-strict-aliasing
+CFLAGS   += -Ibuild -fPIC -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fno-strict-aliasing
 LDFLAGS  += -shared -Wl,-z,relro,-z,now,-z,noexecstack
 SRC      := $(shell find src -name '*.ts' 2>/dev/null)
 
@@ -14,9 +14,19 @@ $(BUN):
 	npm install --no-audit --no-fund
 	@[ -x $(BUN) ] || node node_modules/bun/install.js
 
-build/libbunker.so: c/shim.c c/supervise.c c/logwriter.c c/shim.h
+# the wire contract's C side, generated from the op table (not committed: one source)
+build/ops.h: src/plan/ops.ts src/plan/gen-header.ts src/plan/types.ts | $(BUN)
 	@mkdir -p build
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ c/shim.c c/supervise.c c/logwriter.c
+	$(BUN) src/plan/gen-header.ts > $@.tmp && mv $@.tmp $@
+
+build/libbunker.so: c/shim.c c/wire.c c/supervise.c c/logwriter.c c/shim.h c/wire.h build/ops.h
+	@mkdir -p build
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ c/shim.c c/wire.c c/supervise.c c/logwriter.c
+
+# the decoder printing what it reads, for tests/unit/wire.test.ts (TS encodes, C decodes)
+build/wire-decode: tests/wire/decode.c c/wire.c c/wire.h build/ops.h
+	@mkdir -p build
+	$(CC) $(filter-out -fPIC,$(CFLAGS)) -Ic -o $@ tests/wire/decode.c c/wire.c
 
 # the monitor that replaces bunker while a foreground container runs and is an
 # init's PID 1 (c/monitor.c): static (no loader or libc to find inside a
@@ -27,7 +37,7 @@ build/libbunker.so: c/shim.c c/supervise.c c/logwriter.c c/shim.h
 MUSL_CC  := $(shell command -v musl-gcc 2>/dev/null)
 MUSL_LIB := $(shell [ -n "$(MUSL_CC)" ] && sed -n 's|.*-specs "\(.*\)/musl-gcc.specs".*|\1|p' $(MUSL_CC))
 MONITOR_LDFLAGS := -static-pie -Wl,-z,relro,-z,now,-z,noexecstack,--gc-sections -s
-build/bunker-monitor: c/monitor.c c/supervise.c c/logwriter.c c/shim.h
+build/bunker-monitor: c/monitor.c c/supervise.c c/logwriter.c c/shim.h build/ops.h
 	@mkdir -p build
 ifneq ($(MUSL_LIB),)
 	$(MUSL_CC) $(CFLAGS) -fPIE -c -o build/monitor.o c/monitor.c
@@ -65,11 +75,11 @@ setup:
 	bash tests/setup.sh
 
 test: setup
-	$(MAKE) all
+	$(MAKE) all build/wire-decode
 	bash tests/run-all.sh
 
 # the unit suite; as root a second time as the test user (bunkertest) when it exists: unit tests must not depend on who runs them
-test-unit: build/libbunker.so build/bunker-monitor | $(BUN)
+test-unit: build/libbunker.so build/bunker-monitor build/wire-decode | $(BUN)
 	BUN=$(BUN) bash tests/run-all.sh unit-only
 
 # property-based fuzzing of every parser of untrusted input (tests/fuzz): FUZZ_SECONDS in all (default 60);

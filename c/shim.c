@@ -7,6 +7,7 @@
  * so no malloc, no stdio, no locks may run in the child. */
 #define _GNU_SOURCE
 #include "shim.h"
+#include "wire.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -44,49 +45,6 @@
 #define MAX_ARGS 8192
 #define PATH_BUF 4096
 
-/* ---------------------------------------------------------------- decoding */
-
-struct op {
-  uint32_t code, nint, nstr;
-  const int64_t *i;
-  const uint8_t *s; /* first string record */
-};
-
-static const uint8_t *str_next(const uint8_t *p, const char **str, uint32_t *len) {
-  uint32_t n;
-  memcpy(&n, p, 4);
-  *str = (const char *)p + 4;
-  if (len) *len = n;
-  return p + ((4 + n + 1 + 7) & ~7u);
-}
-
-/* the k-th string of an op (0-based) */
-static const char *op_str(const struct op *op, uint32_t k, uint32_t *len) {
-  const uint8_t *p = op->s;
-  const char *s = "";
-  if (len) *len = 0;
-  if (k >= op->nstr) return "";
-  for (uint32_t j = 0; j <= k; j++) p = str_next(p, &s, len);
-  return s;
-}
-
-static int64_t op_int(const struct op *op, uint32_t k) { return k < op->nint ? op->i[k] : 0; }
-
-/* returns the pointer past this op */
-static const uint8_t *op_decode(const uint8_t *p, struct op *op) {
-  uint32_t h[4];
-  memcpy(h, p, 16);
-  op->code = h[0];
-  op->nint = h[1];
-  op->nstr = h[2];
-  op->i = (const int64_t *)(p + 16);
-  op->s = p + 16 + 8 * (size_t)op->nint;
-  const uint8_t *q = op->s;
-  const char *ignored;
-  for (uint32_t k = 0; k < op->nstr; k++) q = str_next(q, &ignored, NULL);
-  return q;
-}
-
 /* ------------------------------------------------------------- child state */
 
 struct child {
@@ -105,34 +63,15 @@ struct child {
   int peer;     /* bunker's end of the sync socket: closed first, so bunker's death is our EOF */
 };
 
-/* the plan's ops in order: for (it = plan_begin(c); plan_next(&it, &op);) */
-struct plan_iter {
-  const uint8_t *p, *end;
-  uint32_t left;
-  int index; /* of the op plan_next returned last */
-};
-
-static struct plan_iter plan_begin(const struct child *c) {
-  struct plan_iter it = {c->plan + 16, c->plan + c->len, 0, -1};
-  memcpy(&it.left, c->plan + 4, 4);
-  return it;
-}
-
-static int plan_next(struct plan_iter *it, struct op *op) {
-  if (!it->left || it->p >= it->end) return 0;
-  it->p = op_decode(it->p, op);
-  it->left--;
-  it->index++;
-  return 1;
-}
-
-static void send_msg(int sock, int32_t type, int32_t a, int32_t b, int32_t c) {
-  int32_t m[4] = {type, a, b, c};
+static void send_msg(int sock, int32_t type, int32_t op, int32_t err, int32_t step, int32_t arg) {
+  int32_t m[BK_MSG_INTS] = {type, op, err, step, arg};
   (void)send(sock, m, sizeof m, MSG_NOSIGNAL);
 }
 
-static __attribute__((noreturn)) void fail(struct child *c, int err, int detail, int code) {
-  send_msg(c->sock, BK_MSG_ERROR, c->op_index, err, detail);
+/* the op being run failed with ERR at STEP (enum bk_step, named in src/plan/ops.ts; ARG: a capability,
+ * an fd, a hook's index): tell bunker, exit with CODE */
+static __attribute__((noreturn)) void fail(struct child *c, int err, enum bk_step step, int arg, int code) {
+  send_msg(c->sock, BK_MSG_ERROR, c->op_index, err, (int32_t)step, arg);
   _exit(code);
 }
 
@@ -243,9 +182,9 @@ static int open_in_root_depth(struct child *c, const char *path, unsigned how, i
   return fd >= 0 ? fd : -errno;
 }
 
-/* V in decimal at OUT (no terminator; at most 10 bytes), without snprintf; returns the length */
-static size_t fmt_uint(char *out, unsigned v) {
-  char d[10];
+/* V in decimal at OUT (no terminator; at most 20 bytes), without snprintf; returns the length */
+static size_t fmt_uint(char *out, uint64_t v) {
+  char d[20];
   size_t n = 0, k = 0;
   do { d[n++] = (char)('0' + v % 10); v /= 10; } while (v);
   while (n) out[k++] = d[--n];
@@ -272,88 +211,88 @@ static int setattr_fd(int fd, uint64_t set, uint64_t clr, int recursive) {
 /* ------------------------------------------------------------------- ops */
 
 static void op_rootfs(struct child *c, const struct op *op) {
-  const char *path = op_str(op, 0, NULL);
-  unsigned long prop = (unsigned long)op_int(op, 1);
+  const char *path = op_str(op, BK_S_ROOTFS_PATH, NULL);
+  unsigned long prop = (unsigned long)op_int(op, BK_I_ROOTFS_PROPAGATION);
   if (!prop) prop = MS_PRIVATE;
-  if (mount(NULL, "/", NULL, MS_REC | prop, NULL) < 0) fail(c, errno, 1, 125);
+  if (mount(NULL, "/", NULL, MS_REC | prop, NULL) < 0) fail(c, errno, BK_STEP_MAKE_PRIVATE, 0, 125);
   char sub[PATH_BUF];
-  if (op_int(op, 0) == 2) {
+  if (op_int(op, BK_I_ROOTFS_MOUNT) == 2) {
     /* an overlay whose upper and work dirs live on a tmpfs of this mount
      * namespace only (as bwrap's --tmp-overlay): nothing to create on the
      * host, nothing to remove there when the container ends (the data names
      * PATH/upper and PATH/work); the root is PATH/root */
     size_t n = slen(path);
-    if (n + 8 > sizeof sub) fail(c, ENAMETOOLONG, 5, 125);
-    if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) fail(c, errno, 5, 125);
+    if (n + 8 > sizeof sub) fail(c, ENAMETOOLONG, BK_STEP_MOUNT_TMPFS, 0, 125);
+    if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) fail(c, errno, BK_STEP_MOUNT_TMPFS, 0, 125);
     static const char *const dirs[] = {"/upper", "/work", "/root"};
     for (int k = 0; k < 3; k++) {
       memcpy(sub, path, n);
       memcpy(sub + n, dirs[k], slen(dirs[k]) + 1);
-      if (mkdir(sub, 0755) < 0) fail(c, errno, 6, 125);
+      if (mkdir(sub, 0755) < 0) fail(c, errno, BK_STEP_MKDIR, 0, 125);
     }
     path = sub; /* PATH/root */
   }
-  if (op_int(op, 0)) {
+  if (op_int(op, BK_I_ROOTFS_MOUNT)) {
     /* a filesystem as the root: tmpfs (host sandbox) or overlay (image layers, userxattr) */
-    const char *fstype = op_str(op, 1, NULL), *data = op_str(op, 2, NULL);
-    if (mount(fstype, path, fstype, MS_NOSUID | MS_NODEV, data) < 0) fail(c, errno, 2, 125);
+    const char *fstype = op_str(op, BK_S_ROOTFS_FSTYPE, NULL), *data = op_str(op, BK_S_ROOTFS_DATA, NULL);
+    if (mount(fstype, path, fstype, MS_NOSUID | MS_NODEV, data) < 0) fail(c, errno, BK_STEP_MOUNT, 0, 125);
   } else if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
-    fail(c, errno, 3, 125);
+    fail(c, errno, BK_STEP_BIND, 0, 125);
   }
   c->rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (c->rootfd < 0) fail(c, errno, 4, 125);
+  if (c->rootfd < 0) fail(c, errno, BK_STEP_OPEN, 0, 125);
 }
 
 static void op_mount(struct child *c, const struct op *op) {
-  const char *src = op_str(op, 0, NULL), *tgt = op_str(op, 1, NULL);
-  const char *fstype = op_str(op, 2, NULL), *data = op_str(op, 3, NULL);
-  unsigned long flags = (unsigned long)op_int(op, 0);
-  unsigned how = (unsigned)op_int(op, 1);
+  const char *src = op_str(op, BK_S_MOUNT_SOURCE, NULL), *tgt = op_str(op, BK_S_MOUNT_TARGET, NULL);
+  const char *fstype = op_str(op, BK_S_MOUNT_FSTYPE, NULL), *data = op_str(op, BK_S_MOUNT_DATA, NULL);
+  unsigned long flags = (unsigned long)op_int(op, BK_I_MOUNT_FLAGS);
+  unsigned how = (unsigned)op_int(op, BK_I_MOUNT_OPFLAGS);
   char p[32];
   int fd = -1;
   if ((how & BK_IN_ROOT) && *fstype && (!strcmp(fstype, "proc") || !strcmp(fstype, "sysfs"))) {
     /* proc or sysfs on a symlink would land wherever the rootfs points it (CVE-2019-19921) */
     int l = sys_openat2(c->rootfd, tgt, O_PATH | O_NOFOLLOW | O_CLOEXEC, IN_ROOT);
     struct stat st;
-    if (l >= 0 && fstat(l, &st) == 0 && S_ISLNK(st.st_mode)) fail(c, ELOOP, 3, 125);
+    if (l >= 0 && fstat(l, &st) == 0 && S_ISLNK(st.st_mode)) fail(c, ELOOP, BK_STEP_TARGET_IS_A_SYMLINK, 0, 125);
     if (l >= 0) close(l);
   }
   if (how & BK_IN_ROOT) {
     fd = open_in_root(c, tgt, how);
-    if (fd < 0) fail(c, -fd, 1, 125);
+    if (fd < 0) fail(c, -fd, BK_STEP_OPEN_TARGET, 0, 125);
     fdpath(p, fd);
     tgt = p;
   }
   if (mount(*src ? src : NULL, tgt, *fstype ? fstype : NULL, flags, *data ? data : NULL) < 0 && !(how & BK_OPTIONAL))
-    fail(c, errno, 2, 125);
+    fail(c, errno, BK_STEP_MOUNT, 0, 125);
   if (fd >= 0) close(fd);
 }
 
 static void op_bind(struct child *c, const struct op *op) {
-  const char *src = op_str(op, 0, NULL), *tgt = op_str(op, 1, NULL);
-  unsigned how = (unsigned)op_int(op, 0);
-  uint64_t set = (uint64_t)op_int(op, 1), clr = (uint64_t)op_int(op, 2);
+  const char *src = op_str(op, BK_S_BIND_SOURCE, NULL), *tgt = op_str(op, BK_S_BIND_TARGET, NULL);
+  unsigned how = (unsigned)op_int(op, BK_I_BIND_OPFLAGS);
+  uint64_t set = (uint64_t)op_int(op, BK_I_BIND_ATTR_SET), clr = (uint64_t)op_int(op, BK_I_BIND_ATTR_CLR);
   struct stat st;
   int sfd = open(src, O_PATH | O_CLOEXEC);
   if (sfd < 0) {
     if (errno == ENOENT && (how & BK_OPTIONAL)) return;
-    fail(c, errno, 1, 125);
+    fail(c, errno, BK_STEP_OPEN_SOURCE, 0, 125);
   }
-  if (fstat(sfd, &st) < 0) fail(c, errno, 1, 125);
+  if (fstat(sfd, &st) < 0) fail(c, errno, BK_STEP_OPEN_SOURCE, 0, 125);
   how = (how & ~(BK_MKDIR | BK_MKFILE)) | (S_ISDIR(st.st_mode) ? BK_MKDIR : BK_MKFILE);
   int tfd = open_in_root(c, tgt, how);
-  if (tfd < 0) fail(c, -tfd, 2, 125);
+  if (tfd < 0) fail(c, -tfd, BK_STEP_OPEN_TARGET, 0, 125);
   char sp[32], tp[32];
   fdpath(sp, sfd);
   fdpath(tp, tfd);
-  if (mount(sp, tp, NULL, MS_BIND | ((how & BK_RECURSIVE) ? MS_REC : 0), NULL) < 0) fail(c, errno, 3, 125);
+  if (mount(sp, tp, NULL, MS_BIND | ((how & BK_RECURSIVE) ? MS_REC : 0), NULL) < 0) fail(c, errno, BK_STEP_BIND, 0, 125);
   close(sfd);
   close(tfd);
   if (set || clr) {
     /* reopen: the fd above is the directory under the new mount */
     tfd = open_in_root(c, tgt, 0);
-    if (tfd < 0) fail(c, -tfd, 4, 125);
-    if (setattr_fd(tfd, set, clr, how & BK_RECURSIVE) < 0) fail(c, errno, 4, 125);
+    if (tfd < 0) fail(c, -tfd, BK_STEP_OPEN_TARGET, 0, 125);
+    if (setattr_fd(tfd, set, clr, how & BK_RECURSIVE) < 0) fail(c, errno, BK_STEP_MOUNT_SETATTR, 0, 125);
     close(tfd);
   }
 }
@@ -375,30 +314,30 @@ static int open_parent_in_root(struct child *c, const char *path, char buf[PATH_
 /* linux.devices as root (no user namespace): the node made inside the root
  * (RESOLVE_IN_ROOT for its directory), an existing file replaced, as runc */
 static void op_mknod(struct child *c, const struct op *op) {
-  const char *path = op_str(op, 0, NULL);
+  const char *path = op_str(op, BK_S_MKNOD_PATH, NULL);
   char buf[PATH_BUF];
   const char *name;
   int dfd = open_parent_in_root(c, path, buf, &name);
-  if (dfd < 0) fail(c, -dfd, 1, 125);
-  if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) fail(c, EINVAL, 0, 125);
-  mode_t mode = (mode_t)op_int(op, 0);
-  dev_t dev = makedev((unsigned)op_int(op, 1), (unsigned)op_int(op, 2));
+  if (dfd < 0) fail(c, -dfd, BK_STEP_OPEN_PARENT, 0, 125);
+  if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) fail(c, EINVAL, BK_STEP_NAME, 0, 125);
+  mode_t mode = (mode_t)op_int(op, BK_I_MKNOD_MODE);
+  dev_t dev = makedev((unsigned)op_int(op, BK_I_MKNOD_MAJOR), (unsigned)op_int(op, BK_I_MKNOD_MINOR));
   if (mknodat(dfd, name, mode, dev) < 0) {
-    if (errno != EEXIST || unlinkat(dfd, name, 0) < 0 || mknodat(dfd, name, mode, dev) < 0) fail(c, errno, 2, 125);
+    if (errno != EEXIST || unlinkat(dfd, name, 0) < 0 || mknodat(dfd, name, mode, dev) < 0) fail(c, errno, BK_STEP_MKNOD, 0, 125);
   }
-  if (fchownat(dfd, name, (uid_t)op_int(op, 3), (gid_t)op_int(op, 4), AT_SYMLINK_NOFOLLOW) < 0) fail(c, errno, 3, 125);
+  if (fchownat(dfd, name, (uid_t)op_int(op, BK_I_MKNOD_UID), (gid_t)op_int(op, BK_I_MKNOD_GID), AT_SYMLINK_NOFOLLOW) < 0) fail(c, errno, BK_STEP_FCHOWNAT, 0, 125);
   /* mknod's mode went through the umask */
-  if (fchmodat(dfd, name, mode & 07777, 0) < 0) fail(c, errno, 4, 125);
+  if (fchmodat(dfd, name, mode & 07777, 0) < 0) fail(c, errno, BK_STEP_FCHMODAT, 0, 125);
   close(dfd);
 }
 
 static void op_symlink(struct child *c, const struct op *op) {
-  const char *target = op_str(op, 0, NULL), *link = op_str(op, 1, NULL);
+  const char *target = op_str(op, BK_S_SYMLINK_TARGET, NULL), *link = op_str(op, BK_S_SYMLINK_LINK, NULL);
   char buf[PATH_BUF];
   const char *base;
   int dfd = open_parent_in_root(c, link, buf, &base);
-  if (dfd < 0) fail(c, -dfd, 1, 125);
-  if (symlinkat(target, dfd, base) < 0 && errno != EEXIST) fail(c, errno, 2, 125);
+  if (dfd < 0) fail(c, -dfd, BK_STEP_OPEN_PARENT, 0, 125);
+  if (symlinkat(target, dfd, base) < 0 && errno != EEXIST) fail(c, errno, BK_STEP_SYMLINKAT, 0, 125);
   close(dfd);
 }
 
@@ -406,59 +345,59 @@ static void op_symlink(struct child *c, const struct op *op) {
 static void reopen_root(struct child *c) {
   close(c->rootfd);
   c->rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (c->rootfd < 0) fail(c, errno, 7, 125);
+  if (c->rootfd < 0) fail(c, errno, BK_STEP_REOPEN_ROOT, 0, 125);
 }
 
 static void op_pivot(struct child *c, const struct op *op) {
-  if (fchdir(c->rootfd) < 0) fail(c, errno, 1, 125);
-  if (!op_int(op, 0)) {
+  if (fchdir(c->rootfd) < 0) fail(c, errno, BK_STEP_FCHDIR, 0, 125);
+  if (!op_int(op, BK_I_PIVOT_NO_PIVOT)) {
     if (syscall(SYS_pivot_root, ".", ".") == 0) {
-      if (umount2(".", MNT_DETACH) < 0) fail(c, errno, 2, 125);
-      if (chdir("/") < 0) fail(c, errno, 3, 125);
+      if (umount2(".", MNT_DETACH) < 0) fail(c, errno, BK_STEP_UMOUNT_OLD_ROOT, 0, 125);
+      if (chdir("/") < 0) fail(c, errno, BK_STEP_CHDIR, 0, 125);
       reopen_root(c);
       return;
     }
-    if (errno != EINVAL) fail(c, errno, 4, 125);
+    if (errno != EINVAL) fail(c, errno, BK_STEP_PIVOT_ROOT, 0, 125);
     /* initramfs root: pivot_root cannot work; tell the parent (--debug) */
-    send_msg(c->sock, 'N', c->op_index, EINVAL, 1);
+    send_msg(c->sock, BK_MSG_NOTE, c->op_index, EINVAL, BK_STEP_PIVOT_ROOT, 0);
   }
-  if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) fail(c, errno, 5, 125);
-  if (chroot(".") < 0) fail(c, errno, 6, 125);
-  if (chdir("/") < 0) fail(c, errno, 3, 125);
+  if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) fail(c, errno, BK_STEP_MS_MOVE, 0, 125);
+  if (chroot(".") < 0) fail(c, errno, BK_STEP_CHROOT, 0, 125);
+  if (chdir("/") < 0) fail(c, errno, BK_STEP_CHDIR, 0, 125);
   reopen_root(c);
 }
 
 static void op_setattr(struct child *c, const struct op *op) {
-  int fd = open(op_str(op, 0, NULL), O_PATH | O_CLOEXEC);
+  int fd = open(op_str(op, BK_S_SETATTR_PATH, NULL), O_PATH | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return;
-    fail(c, errno, 1, 125);
+    fail(c, errno, BK_STEP_OPEN, 0, 125);
   }
-  if (setattr_fd(fd, (uint64_t)op_int(op, 0), (uint64_t)op_int(op, 1), (int)op_int(op, 2)) < 0) fail(c, errno, 2, 125);
+  if (setattr_fd(fd, (uint64_t)op_int(op, BK_I_SETATTR_ATTR_SET), (uint64_t)op_int(op, BK_I_SETATTR_ATTR_CLR), (int)op_int(op, BK_I_SETATTR_RECURSIVE)) < 0) fail(c, errno, BK_STEP_MOUNT_SETATTR, 0, 125);
   close(fd);
 }
 
 static void op_mask(struct child *c, const struct op *op) {
-  const char *path = op_str(op, 0, NULL);
+  const char *path = op_str(op, BK_S_MASK_PATH, NULL);
   struct stat st;
   if (stat(path, &st) < 0) {
     if (errno == ENOENT) return;
-    fail(c, errno, 1, 125);
+    fail(c, errno, BK_STEP_STAT, 0, 125);
   }
   int r = S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0")
                               : mount("/dev/null", path, NULL, MS_BIND, NULL);
-  if (r < 0) fail(c, errno, 2, 125);
+  if (r < 0) fail(c, errno, BK_STEP_MOUNT, 0, 125);
 }
 
 static void op_lo_up(struct child *c) {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) fail(c, errno, 1, 125);
+  if (s < 0) fail(c, errno, BK_STEP_SOCKET, 0, 125);
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   memcpy(ifr.ifr_name, "lo", 3);
-  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail(c, errno, 2, 125);
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail(c, errno, BK_STEP_SIOCGIFFLAGS, 0, 125);
   ifr.ifr_flags |= IFF_UP;
-  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(c, errno, 3, 125);
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(c, errno, BK_STEP_SIOCSIFFLAGS, 0, 125);
   close(s);
 }
 
@@ -482,11 +421,11 @@ static int write_file(const char *path, const char *s, uint32_t len) {
  * i: unshare flags; s: uid_map, gid_map (identity lines of the current maps) */
 static void op_lock(struct child *c, const struct op *op) {
   int go[2];
-  if (pipe2(go, O_CLOEXEC) < 0) fail(c, errno, 1, 125);
+  if (pipe2(go, O_CLOEXEC) < 0) fail(c, errno, BK_STEP_PIPE, 0, 125);
   pid_t self = (pid_t)syscall(SYS_getpid);
   /* raw clone: glibc's fork() takes malloc locks another Bun thread may have held */
   pid_t h = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-  if (h < 0) fail(c, errno, 2, 125);
+  if (h < 0) fail(c, errno, BK_STEP_CLONE, 0, 125);
   if (h == 0) {
     char b, path[64];
     close(go[1]);
@@ -494,7 +433,7 @@ static void op_lock(struct child *c, const struct op *op) {
     while ((n = read(go[0], &b, 1)) < 0 && errno == EINTR) {}
     if (n != 1) _exit(EPIPE);
     uint32_t ulen, glen;
-    const char *um = op_str(op, 0, &ulen), *gm = op_str(op, 1, &glen);
+    const char *um = op_str(op, BK_S_LOCK_UID_MAP, &ulen), *gm = op_str(op, BK_S_LOCK_GID_MAP, &glen);
     memcpy(path, "/proc/", 6);
     size_t k = 6 + fmt_uint(path + 6, (unsigned)self);
     size_t base = k;
@@ -509,50 +448,50 @@ static void op_lock(struct child *c, const struct op *op) {
     _exit(write_file(path, gm, glen));
   }
   close(go[0]);
-  int uerr = unshare((int)op_int(op, 0)) < 0 ? errno : 0;
+  int uerr = unshare((int)op_int(op, BK_I_LOCK_FLAGS)) < 0 ? errno : 0;
   if (!uerr && write(go[1], "x", 1) != 1) uerr = errno;
   close(go[1]);
   int st = 0;
   while (waitpid(h, &st, 0) < 0 && errno == EINTR) {}
-  if (uerr) fail(c, uerr, 3, 125);
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fail(c, WIFEXITED(st) ? WEXITSTATUS(st) : EINTR, 4, 125);
+  if (uerr) fail(c, uerr, BK_STEP_UNSHARE, 0, 125);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fail(c, WIFEXITED(st) ? WEXITSTATUS(st) : EINTR, BK_STEP_WRITE_ID_MAPS, 0, 125);
   /* the ids the maps gave: the namespace's root again */
-  if (syscall(SYS_setresgid, 0, 0, 0) < 0) fail(c, errno, 5, 125);
-  if (syscall(SYS_setresuid, 0, 0, 0) < 0) fail(c, errno, 6, 125);
-  if ((int)op_int(op, 0) & CLONE_NEWNET) op_lo_up(c);
+  if (syscall(SYS_setresgid, 0, 0, 0) < 0) fail(c, errno, BK_STEP_SETRESGID, 0, 125);
+  if (syscall(SYS_setresuid, 0, 0, 0) < 0) fail(c, errno, BK_STEP_SETRESUID, 0, 125);
+  if ((int)op_int(op, BK_I_LOCK_FLAGS) & CLONE_NEWNET) op_lo_up(c);
 }
 
 static void op_chdir(struct child *c, const struct op *op) {
   char buf[PATH_BUF];
-  if (chdir(op_str(op, 0, NULL)) < 0) fail(c, errno, 1, 125);
+  if (chdir(op_str(op, BK_S_CHDIR_PATH, NULL)) < 0) fail(c, errno, BK_STEP_CHDIR, 0, 125);
   /* the kernel's getcwd says "(unreachable)..." for a directory outside our
    * root (a leaked host fd used as cwd: the CVE-2024-21626 class) */
   long n = syscall(SYS_getcwd, buf, sizeof buf);
-  if (n < 0) fail(c, errno, 2, 125);
-  if (buf[0] != '/') fail(c, ENOENT, 2, 125);
+  if (n < 0) fail(c, errno, BK_STEP_GETCWD, 0, 125);
+  if (buf[0] != '/') fail(c, ENOENT, BK_STEP_OUTSIDE_THE_ROOT, 0, 125);
 }
 
 static void op_user(struct child *c, const struct op *op) {
   gid_t groups[64];
   uint32_t n = op->nint > 2 ? op->nint - 2 : 0;
   if (n > 64) n = 64;
-  for (uint32_t k = 0; k < n; k++) groups[k] = (gid_t)op_int(op, 2 + k);
+  for (uint32_t k = 0; k < n; k++) groups[k] = (gid_t)op_int(op, BK_I_USER_GROUPS + k);
   /* with setgroups denied (one-id map) only an empty list can be asked for,
    * and the call itself is refused: that is fine */
-  if (syscall(SYS_setgroups, n, groups) < 0 && !(errno == EPERM && n == 0)) fail(c, errno, 1, 125);
-  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail(c, errno, 2, 125);
-  if (syscall(SYS_setresgid, (gid_t)op_int(op, 1), (gid_t)op_int(op, 1), (gid_t)op_int(op, 1)) < 0) fail(c, errno, 3, 125);
-  if (syscall(SYS_setresuid, (uid_t)op_int(op, 0), (uid_t)op_int(op, 0), (uid_t)op_int(op, 0)) < 0) fail(c, errno, 4, 125);
+  if (syscall(SYS_setgroups, n, groups) < 0 && !(errno == EPERM && n == 0)) fail(c, errno, BK_STEP_SETGROUPS, 0, 125);
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail(c, errno, BK_STEP_PR_SET_KEEPCAPS, 0, 125);
+  if (syscall(SYS_setresgid, (gid_t)op_int(op, BK_I_USER_GID), (gid_t)op_int(op, BK_I_USER_GID), (gid_t)op_int(op, BK_I_USER_GID)) < 0) fail(c, errno, BK_STEP_SETRESGID, 0, 125);
+  if (syscall(SYS_setresuid, (uid_t)op_int(op, BK_I_USER_UID), (uid_t)op_int(op, BK_I_USER_UID), (uid_t)op_int(op, BK_I_USER_UID)) < 0) fail(c, errno, BK_STEP_SETRESUID, 0, 125);
 }
 
 static void op_caps(struct child *c, const struct op *op) {
-  uint64_t bounding = (uint64_t)op_int(op, 1), eff = (uint64_t)op_int(op, 2), perm = (uint64_t)op_int(op, 3);
-  uint64_t inh = (uint64_t)op_int(op, 4), amb = (uint64_t)op_int(op, 5);
-  if (op_int(op, 0) == 0) {
+  uint64_t bounding = (uint64_t)op_int(op, BK_I_CAPS_BOUNDING), eff = (uint64_t)op_int(op, BK_I_CAPS_EFFECTIVE), perm = (uint64_t)op_int(op, BK_I_CAPS_PERMITTED);
+  uint64_t inh = (uint64_t)op_int(op, BK_I_CAPS_INHERITABLE), amb = (uint64_t)op_int(op, BK_I_CAPS_AMBIENT);
+  if (op_int(op, BK_I_CAPS_STAGE) == 0) {
     /* stage 0, still uid 0: shrink the bounding set */
     for (int cap = 0; cap <= 63; cap++) {
       if (bounding & (1ull << cap)) continue;
-      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(c, errno, cap, 125);
+      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(c, errno, BK_STEP_PR_CAPBSET_DROP, cap, 125);
     }
     return;
   }
@@ -565,13 +504,13 @@ static void op_caps(struct child *c, const struct op *op) {
   d[1].permitted = (uint32_t)(perm >> 32);
   d[0].inheritable = (uint32_t)inh;
   d[1].inheritable = (uint32_t)(inh >> 32);
-  if (syscall(SYS_capset, &h, d) < 0) fail(c, errno, 100, 125);
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) fail(c, errno, 101, 125);
+  if (syscall(SYS_capset, &h, d) < 0) fail(c, errno, BK_STEP_CAPSET, 0, 125);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) fail(c, errno, BK_STEP_PR_CAP_AMBIENT_CLEAR_ALL, 0, 125);
   for (int cap = 0; cap <= 63; cap++) {
     if (!(amb & (1ull << cap))) continue;
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) fail(c, errno, 200 + cap, 125);
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) fail(c, errno, BK_STEP_PR_CAP_AMBIENT_RAISE, cap, 125);
   }
-  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail(c, errno, 102, 125);
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail(c, errno, BK_STEP_PR_SET_KEEPCAPS, 0, 125);
 }
 
 /* one message carrying FD (SCM_RIGHTS); async-signal-safe */
@@ -597,45 +536,45 @@ static void wait_for_go(struct child *c);
 
 static void op_seccomp(struct child *c, const struct op *op) {
   uint32_t len;
-  const char *prog = op_str(op, 0, &len);
+  const char *prog = op_str(op, BK_S_SECCOMP_FILTER, &len);
   /* the string record is 8-byte aligned + 4: copy to an aligned stack buffer */
   struct sock_filter filt[4096]; /* on the child's own stack: no static, the memory is shared (CLONE_VM) */
-  if (len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > 4096) fail(c, EINVAL, 1, 125);
+  if (len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > 4096) fail(c, EINVAL, BK_STEP_FILTER_SIZE, 0, 125);
   memcpy(filt, prog, len);
   struct sock_fprog fp = {(unsigned short)(len / sizeof(struct sock_filter)), filt};
-  unsigned flags = (unsigned)op_int(op, 0);
+  unsigned flags = (unsigned)op_int(op, BK_I_SECCOMP_FLAGS);
   long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fp);
-  if (listener < 0) fail(c, errno, 2, 125);
+  if (listener < 0) fail(c, errno, BK_STEP_SECCOMP, 0, 125);
   if (!(flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)) return;
   /* SCMP_ACT_NOTIFY: the listener goes to bunker, which hands it with the
    * state to the agent at listenerPath; we go on at its "go", so a notified
    * syscall of ours or the program's finds the agent listening (until then
    * bunker holds the fd, and such a syscall would only wait) */
-  int32_t msg[4] = {BK_MSG_SECCOMP, 0, 0, 0};
-  if (send_with_fd(c->sock, msg, sizeof msg, (int)listener) < 0) fail(c, errno, 3, 125);
+  int32_t msg[BK_MSG_INTS] = {BK_MSG_SECCOMP, 0, 0, 0, 0};
+  if (send_with_fd(c->sock, msg, sizeof msg, (int)listener) < 0) fail(c, errno, BK_STEP_SEND_LISTENER, 0, 125);
   close((int)listener);
   wait_for_go(c);
 }
 
 static void op_pty(struct child *c, const struct op *op) {
   int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (m < 0) fail(c, errno, 1, 125);
+  if (m < 0) fail(c, errno, BK_STEP_OPEN, 0, 125);
   int unlock = 0;
-  if (ioctl(m, TIOCSPTLCK, &unlock) < 0) fail(c, errno, 2, 125);
+  if (ioctl(m, TIOCSPTLCK, &unlock) < 0) fail(c, errno, BK_STEP_TIOCSPTLCK, 0, 125);
   int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
-  if (s < 0) fail(c, errno, 3, 125);
-  if (op_int(op, 0) > 0 && op_int(op, 1) > 0) {
-    struct winsize ws = {(unsigned short)op_int(op, 0), (unsigned short)op_int(op, 1), 0, 0};
+  if (s < 0) fail(c, errno, BK_STEP_TIOCGPTPEER, 0, 125);
+  if (op_int(op, BK_I_PTY_ROWS) > 0 && op_int(op, BK_I_PTY_COLS) > 0) {
+    struct winsize ws = {(unsigned short)op_int(op, BK_I_PTY_ROWS), (unsigned short)op_int(op, BK_I_PTY_COLS), 0, 0};
     (void)ioctl(m, TIOCSWINSZ, &ws);
   }
-  if (setsid() < 0 && errno != EPERM) fail(c, errno, 4, 125);
-  if (ioctl(s, TIOCSCTTY, 0) < 0) fail(c, errno, 5, 125);
+  if (setsid() < 0 && errno != EPERM) fail(c, errno, BK_STEP_SETSID, 0, 125);
+  if (ioctl(s, TIOCSCTTY, 0) < 0) fail(c, errno, BK_STEP_TIOCSCTTY, 0, 125);
   for (int fd = 0; fd < 3; fd++)
-    if (dup2(s, fd) < 0) fail(c, errno, 6, 125);
+    if (dup2(s, fd) < 0) fail(c, errno, BK_STEP_DUP2, 0, 125);
   if (s > 2) close(s);
   /* hand the master to the parent (which passes it on to a console socket) */
-  int32_t msg[4] = {BK_MSG_PTY, 0, 0, 0};
-  if (send_with_fd(c->sock, msg, sizeof msg, m) < 0) fail(c, errno, 7, 125);
+  int32_t msg[BK_MSG_INTS] = {BK_MSG_PTY, 0, 0, 0, 0};
+  if (send_with_fd(c->sock, msg, sizeof msg, m) < 0) fail(c, errno, BK_STEP_SEND_TERMINAL, 0, 125);
   close(m);
 }
 
@@ -644,8 +583,8 @@ static void fifo_wait_here(struct child *c) {
   char p[32];
   fdpath(p, c->fifofd);
   int fd = open(p, O_WRONLY | O_CLOEXEC); /* blocks until `start` opens it */
-  if (fd < 0) fail(c, errno, 1, 125);
-  if (write(fd, "0", 1) != 1) fail(c, errno, 2, 125);
+  if (fd < 0) fail(c, errno, BK_STEP_OPEN_EXEC_FIFO, 0, 125);
+  if (write(fd, "0", 1) != 1) fail(c, errno, BK_STEP_WRITE_EXEC_FIFO, 0, 125);
   /* kept until exec (O_CLOEXEC): start reads on to EOF, which tells it the
    * startContainer hooks passed (op_hook writes their failure here) */
   c->fifowfd = fd;
@@ -661,11 +600,11 @@ static void fifo_wait_here(struct child *c) {
 /* the EXEC op's command can be found now (as runc's LookPath before the
  * fifo): a missing one fails create, reported as that op's error */
 static void check_exec(struct child *c) {
-  struct plan_iter it = plan_begin(c);
+  struct plan_iter it = plan_begin(c->plan, c->len);
   struct op op;
   while (plan_next(&it, &op)) {
     if (op.code != BK_OP_EXEC) continue;
-    uint32_t argc = (uint32_t)op_int(&op, 0), envc = (uint32_t)op_int(&op, 1);
+    uint32_t argc = (uint32_t)op_int(&op, BK_I_EXEC_ARGC), envc = (uint32_t)op_int(&op, BK_I_EXEC_ENVC);
     if (argc > MAX_ARGS || envc > MAX_ARGS) return; /* op_exec reports it */
     char *envp[MAX_ARGS + 1];
     const uint8_t *p = op.s;
@@ -677,7 +616,7 @@ static void check_exec(struct child *c) {
     int err = bk_exec_lookup(file, envp);
     if (err) {
       c->op_index = it.index;
-      fail(c, err, 0, (err == ENOENT || err == ENOTDIR) ? 127 : 126);
+      fail(c, err, BK_STEP_LOOK_UP, 0, (err == ENOENT || err == ENOTDIR) ? 127 : 126);
     }
     return;
   }
@@ -686,10 +625,10 @@ static void check_exec(struct child *c) {
 static void op_fifo_wait(struct child *c, const struct op *op) {
   /* the open for writing comes after "ready", when create has gone: whether
    * this user may make it is checked now, while the error can still be told */
-  if (syscall(SYS_faccessat2, c->fifofd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 && errno != ENOSYS) fail(c, errno, 0, 125);
+  if (syscall(SYS_faccessat2, c->fifofd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 && errno != ENOSYS) fail(c, errno, BK_STEP_FACCESSAT2, 0, 125);
   check_exec(c);
-  send_msg(c->sock, BK_MSG_READY, c->op_index, 0, 0);
-  if (op->nint > 0 && c->initfd >= 0) {
+  send_msg(c->sock, BK_MSG_READY, c->op_index, 0, 0, 0);
+  if (op_int(op, BK_I_FIFO_WAIT_EXE) >= 0 && c->initfd >= 0) {
     c->fifo_deferred = 1;
     return;
   }
@@ -698,10 +637,10 @@ static void op_fifo_wait(struct child *c, const struct op *op) {
 
 static void op_write(struct child *c, const struct op *op) {
   uint32_t len;
-  const char *content = op_str(op, 1, &len);
-  int fd = open(op_str(op, 0, NULL), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) fail(c, errno, 1, 125);
-  if (write(fd, content, len) != (ssize_t)len) fail(c, errno, 2, 125);
+  const char *content = op_str(op, BK_S_WRITE_CONTENT, &len);
+  int fd = open(op_str(op, BK_S_WRITE_PATH, NULL), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) fail(c, errno, BK_STEP_OPEN, 0, 125);
+  if (write(fd, content, len) != (ssize_t)len) fail(c, errno, BK_STEP_WRITE, 0, 125);
   close(fd);
 }
 
@@ -729,10 +668,10 @@ static void close_from_except(struct child *c, unsigned from) {
 
 /* the monitor's memfd of the init or fifo-wait op (op_init, op_fifo_wait), which close-fds must keep; -1 if none */
 static int plan_init_fd(struct child *c) {
-  struct plan_iter it = plan_begin(c);
+  struct plan_iter it = plan_begin(c->plan, c->len);
   struct op op;
   while (plan_next(&it, &op))
-    if ((op.code == BK_OP_INIT || op.code == BK_OP_FIFO_WAIT) && op.nint > 0) return (int)op_int(&op, 0);
+    if (op.code == BK_OP_INIT || op.code == BK_OP_FIFO_WAIT) return (int)op_int(&op, op.code == BK_OP_INIT ? BK_I_INIT_EXE : BK_I_FIFO_WAIT_EXE);
   return -1;
 }
 
@@ -740,11 +679,11 @@ static int plan_init_fd(struct child *c) {
  * closed now, not only marked CLOEXEC: a create'd container may wait on the
  * fifo for a long time and must not hold bunker's lock or pipes meanwhile. */
 static void op_close_fds(struct child *c, const struct op *op) {
-  unsigned first = (unsigned)op_int(op, 0);
+  unsigned first = (unsigned)op_int(op, BK_I_CLOSE_FDS_FIRST);
   if ((unsigned)c->sock < first) {
     /* keep our socket out of the preserved range */
     int s = fcntl(c->sock, F_DUPFD_CLOEXEC, (int)first);
-    if (s < 0) fail(c, errno, 1, 125);
+    if (s < 0) fail(c, errno, BK_STEP_F_DUPFD_CLOEXEC, 0, 125);
     close(c->sock);
     c->sock = s;
   }
@@ -753,12 +692,12 @@ static void op_close_fds(struct child *c, const struct op *op) {
   for (int k = 0; k < 3; k++) {
     if (*kept[k] < 0 || (unsigned)*kept[k] >= first) continue;
     int f = fcntl(*kept[k], F_DUPFD_CLOEXEC, (int)first);
-    if (f < 0) fail(c, errno, 1, 125);
+    if (f < 0) fail(c, errno, BK_STEP_F_DUPFD_CLOEXEC, 0, 125);
     close(*kept[k]);
     *kept[k] = f;
   }
   for (unsigned fd = 3; fd < first; fd++)
-    if (fcntl((int)fd, F_SETFD, 0) < 0) fail(c, errno, (int)fd, 125);
+    if (fcntl((int)fd, F_SETFD, 0) < 0) fail(c, errno, BK_STEP_F_SETFD, (int)fd, 125);
   if (c->rootfd >= (int)first) c->rootfd = -1; /* closed below; no op after this resolves paths */
   close_from_except(c, first);
 }
@@ -799,10 +738,10 @@ static void op_init(struct child *c) {
   /* the command waits for EOF here: the exec of PID 1 closes the write end
    * (CLOEXEC), so the command never sees a half-started init */
   int execd[2] = {-1, -1};
-  if (c->initfd >= 0 && pipe2(execd, O_CLOEXEC) < 0) fail(c, errno, 2, 125);
+  if (c->initfd >= 0 && pipe2(execd, O_CLOEXEC) < 0) fail(c, errno, BK_STEP_PIPE, 0, 125);
   /* raw clone: glibc's fork() takes malloc locks another Bun thread may have held */
   pid_t child = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-  if (child < 0) fail(c, errno, 1, 125);
+  if (child < 0) fail(c, errno, BK_STEP_CLONE, 0, 125);
   if (child == 0) {
     if (execd[0] >= 0) {
       char b;
@@ -845,15 +784,15 @@ static void op_init(struct child *c) {
 /* i: nstype, parent (1: join the parent of that user namespace: the
  * namespaces a locked container's init keeps are owned by it, op lock) */
 static void op_setns(struct child *c, const struct op *op) {
-  int fd = open(op_str(op, 0, NULL), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(c, errno, 1, 125);
-  if (op_int(op, 1)) {
+  int fd = open(op_str(op, BK_S_SETNS_PATH, NULL), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(c, errno, BK_STEP_OPEN, 0, 125);
+  if (op_int(op, BK_I_SETNS_PARENT)) {
     int parent = ioctl(fd, NS_GET_PARENT);
-    if (parent < 0) fail(c, errno, 3, 125);
+    if (parent < 0) fail(c, errno, BK_STEP_NS_GET_PARENT, 0, 125);
     close(fd);
     fd = parent;
   }
-  if (setns(fd, (int)op_int(op, 0)) < 0) fail(c, errno, 2, 125);
+  if (setns(fd, (int)op_int(op, BK_I_SETNS_NSTYPE)) < 0) fail(c, errno, BK_STEP_SETNS, 0, 125);
   close(fd);
 }
 
@@ -862,13 +801,13 @@ static void op_setns(struct child *c, const struct op *op) {
  * child is adopted by bunker (a subreaper) or its caller's subreaper. */
 static void op_fork(struct child *c, const struct op *op) {
   pid_t child = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-  if (child < 0) fail(c, errno, 1, 125);
+  if (child < 0) fail(c, errno, BK_STEP_CLONE, 0, 125);
   if (child > 0) {
-    send_msg(c->sock, BK_MSG_PID, child, 0, 0);
+    send_msg(c->sock, BK_MSG_PID, child, 0, 0, 0);
     _exit(0);
   }
   /* i: wait for a second "go": bunker records this pid before it runs on (create) */
-  if (op_int(op, 0)) wait_for_go(c);
+  if (op_int(op, BK_I_FORK_WAIT_GO)) wait_for_go(c);
 }
 
 /* ------------------------------------------------ image owners (a store op) */
@@ -965,11 +904,11 @@ static int chown_walk(int dirfd, char *buf, size_t size, int depth) {
 
 static __attribute__((noreturn)) void op_chown_tree(struct child *c, const struct op *op) {
   char buf[16384];
-  int fd = open(op_str(op, 0, NULL), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) fail(c, errno, 1, 125);
+  int fd = open(op_str(op, BK_S_CHOWN_TREE_PATH, NULL), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) fail(c, errno, BK_STEP_OPEN, 0, 125);
   int r = apply_override(fd);
   if (r == 0) r = chown_walk(fd, buf, sizeof buf, 0);
-  if (r < 0) fail(c, -r, 2, 125);
+  if (r < 0) fail(c, -r, BK_STEP_CHOWN, 0, 125);
   _exit(0);
 }
 
@@ -979,17 +918,17 @@ static __attribute__((noreturn)) void op_chown_tree(struct child *c, const struc
  * (a process's files go before its children are re-parented), so a hang-up
  * on ours means bunker is gone, and we go too. */
 static void op_pdeathsig(struct child *c, const struct op *op) {
-  if (prctl(PR_SET_PDEATHSIG, (unsigned long)op_int(op, 0), 0, 0, 0) < 0) fail(c, errno, 0, 125);
+  if (prctl(PR_SET_PDEATHSIG, (unsigned long)op_int(op, BK_I_PDEATHSIG_SIGNAL), 0, 0, 0) < 0) fail(c, errno, BK_STEP_PR_SET_PDEATHSIG, 0, 125);
   struct pollfd p = {c->sock, POLLRDHUP, 0};
   if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP))) _exit(125);
 }
 
 /* detached run: output to a log file, stdin from /dev/null */
 static void op_stdio(struct child *c, const struct op *op) {
-  int log = open(op_str(op, 0, NULL), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int log = open(op_str(op, BK_S_STDIO_LOG, NULL), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log < 0 || null < 0) fail(c, errno, 0, 125);
-  if (dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0) fail(c, errno, 1, 125);
+  if (log < 0 || null < 0) fail(c, errno, BK_STEP_OPEN_LOG, 0, 125);
+  if (dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0) fail(c, errno, BK_STEP_DUP2, 0, 125);
   close(log);
   close(null);
 }
@@ -1125,25 +1064,26 @@ static int copy_tree(int src, int dst, int depth) {
 }
 
 static void op_copyup_open(struct child *c, const struct op *op) {
-  c->copyfd = sys_openat2(c->rootfd, op_str(op, 0, NULL), O_RDONLY | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
-  if (c->copyfd < 0 && errno != ENOENT) fail(c, errno, 1, 125); /* missing: nothing to copy */
+  c->copyfd = sys_openat2(c->rootfd, op_str(op, BK_S_COPYUP_OPEN_PATH, NULL), O_RDONLY | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
+  if (c->copyfd < 0 && errno != ENOENT) fail(c, errno, BK_STEP_OPEN, 0, 125); /* missing: nothing to copy */
 }
 
 static void op_copyup(struct child *c, const struct op *op) {
   if (c->copyfd < 0) return;
-  int dst = sys_openat2(c->rootfd, op_str(op, 0, NULL), O_RDONLY | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
-  if (dst < 0) fail(c, errno, 2, 125);
+  int dst = sys_openat2(c->rootfd, op_str(op, BK_S_COPYUP_PATH, NULL), O_RDONLY | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
+  if (dst < 0) fail(c, errno, BK_STEP_OPEN_TARGET, 0, 125);
   int r = copy_tree(c->copyfd, dst, 0);
-  if (r < 0) fail(c, -r, 3, 125);
-  if (op_int(op, 0)) { /* a volume: the directory itself as the image has it (Docker's copy-up) */
+  if (r < 0) fail(c, -r, BK_STEP_COPY, 0, 125);
+  if (op_int(op, BK_I_COPYUP_ROOT)) { /* a volume: the directory itself as the image has it (Docker's copy-up) */
     struct stat st;
     struct timespec ts[2];
-    if (fstat(c->copyfd, &st) < 0) fail(c, errno, 4, 125);
+    if (fstat(c->copyfd, &st) < 0) fail(c, errno, BK_STEP_STAT, 0, 125);
     ts[0] = st.st_atim;
     ts[1] = st.st_mtim;
     /* owner before mode (chown clears set-id bits); an unmapped owner keeps the namespace root's */
-    if (fchown(dst, st.st_uid, st.st_gid) < 0 && errno != EINVAL) fail(c, errno, 4, 125);
-    if (fchmod(dst, st.st_mode & 07777) < 0 || futimens(dst, ts) < 0) fail(c, errno, 4, 125);
+    if (fchown(dst, st.st_uid, st.st_gid) < 0 && errno != EINVAL) fail(c, errno, BK_STEP_CHOWN, 0, 125);
+    if (fchmod(dst, st.st_mode & 07777) < 0) fail(c, errno, BK_STEP_FCHMOD, 0, 125);
+    if (futimens(dst, ts) < 0) fail(c, errno, BK_STEP_FUTIMENS, 0, 125);
   }
   close(dst);
   close(c->copyfd);
@@ -1227,13 +1167,25 @@ static const char *link_find(const struct merge *m, uint64_t ino) {
   return NULL;
 }
 
+/* "/NAME" (just NAME when LEN is 0) after the LEN bytes at OUT (CAP bytes), NUL-terminated: the new
+ * length, or -1 when it does not fit */
+static long path_append(char *out, size_t cap, size_t len, const char *name) {
+  size_t n = strlen(name), sep = len ? 1 : 0;
+  if (len + sep + n + 1 > cap) return -1;
+  if (sep) out[len] = '/';
+  memcpy(out + len + sep, name, n + 1);
+  return (long)(len + sep + n);
+}
+
 static void link_add(struct merge *m, uint64_t ino, const char *name) {
   size_t len = m->plen + (m->plen ? 1 : 0) + strlen(name) + 1;
   if (len > 0xffff || m->used + 10 + len > m->cap) return; /* full: later names get copies */
   uint16_t l16 = (uint16_t)len;
   memcpy(m->arena + m->used, &ino, 8);
   memcpy(m->arena + m->used + 8, &l16, 2);
-  snprintf((char *)m->arena + m->used + 10, len, "%s%s%s", m->path, m->plen ? "/" : "", name);
+  char *rec = (char *)m->arena + m->used + 10;
+  memcpy(rec, m->path, m->plen);
+  (void)path_append(rec, len, m->plen, name);
   m->used += 10 + len;
 }
 
@@ -1261,9 +1213,9 @@ static int merge_entry(struct merge *m, int src, int dst, const char *name, cons
     if (r == 0 && d < 0) r = -errno;
     size_t saved = m->plen;
     if (r == 0) {
-      int n = snprintf(m->path + m->plen, sizeof m->path - m->plen, "%s%s", m->plen ? "/" : "", name);
-      if (n < 0 || (size_t)n >= sizeof m->path - m->plen) r = -ENAMETOOLONG;
-      else m->plen += (size_t)n;
+      long n = path_append(m->path, sizeof m->path, m->plen, name);
+      if (n < 0) r = -ENAMETOOLONG;
+      else m->plen = (size_t)n;
     }
     if (r == 0) r = merge_tree(m, s, d, depth + 1);
     m->plen = saved;
@@ -1315,15 +1267,15 @@ static int merge_tree(struct merge *m, int src, int dst, int depth) {
  * Hard links within a layer stay links; across layers they are separate files,
  * as overlayfs shows them (the store keeps each layer's files in its own dir). */
 static __attribute__((noreturn)) void op_copy_layers(struct child *c, const struct op *op) {
-  const char *dest = op_str(op, 0, NULL);
-  if (mkdir(dest, 0700) < 0) fail(c, errno, 0, 125);
+  const char *dest = op_str(op, BK_S_COPY_LAYERS_DEST, NULL);
+  if (mkdir(dest, 0700) < 0) fail(c, errno, BK_STEP_MKDIR, 0, 125);
   struct merge m = {.dest = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), .cap = 16u << 20};
-  if (m.dest < 0) fail(c, errno, 0, 125);
+  if (m.dest < 0) fail(c, errno, BK_STEP_OPEN, 0, 125);
   m.arena = mmap(NULL, m.cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (m.arena == MAP_FAILED) fail(c, errno, 0, 125);
+  if (m.arena == MAP_FAILED) fail(c, errno, BK_STEP_MMAP, 0, 125);
   struct stat st = {0};
   int r = 0;
-  uint32_t k = 1;
+  uint32_t k = BK_S_COPY_LAYERS_LAYERS;
   for (; r == 0 && k < op->nstr; k++) {
     int s = open(op_str(op, k, NULL), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (s < 0 || fstat(s, &st) < 0) {
@@ -1337,10 +1289,10 @@ static __attribute__((noreturn)) void op_copy_layers(struct child *c, const stru
     close(s);
   }
   munmap(m.arena, m.cap); /* bunker's memory (CLONE_VM): leave nothing mapped */
-  if (r < 0) fail(c, -r, (int)k, 125);
+  if (r < 0) fail(c, -r, BK_STEP_MERGE_LAYER, (int)k, 125);
   /* the root: the topmost layer's owner, mode and times */
   struct timespec ts[2] = {st.st_atim, st.st_mtim};
-  if (op->nstr > 1 && ((fchown(m.dest, st.st_uid, st.st_gid) < 0 && errno != EINVAL) || fchmod(m.dest, st.st_mode & 07777) < 0 || futimens(m.dest, ts) < 0)) fail(c, errno, 0, 125);
+  if (op->nstr > BK_S_COPY_LAYERS_LAYERS && ((fchown(m.dest, st.st_uid, st.st_gid) < 0 && errno != EINVAL) || fchmod(m.dest, st.st_mode & 07777) < 0 || futimens(m.dest, ts) < 0)) fail(c, errno, BK_STEP_ROOT_OWNER, 0, 125);
   _exit(0);
 }
 
@@ -1362,7 +1314,7 @@ static __attribute__((noreturn)) void hook_failed(struct child *c, int32_t index
       /* start has the record; the output is a nicety */
     }
   }
-  fail(c, kind == BK_HOOK_NOEXEC ? value : ECANCELED, index, 125);
+  fail(c, kind == BK_HOOK_NOEXEC ? value : ECANCELED, BK_STEP_HOOK, index, 125);
 }
 
 /* Runs the hook with the state JSON ({before}{host pid}{after}) on its stdin
@@ -1373,9 +1325,9 @@ static void op_hook(struct child *c, const struct op *op) {
     fifo_wait_here(c);
   }
   char *argv[MAX_ARGS + 1], *envp[MAX_ARGS + 1]; /* on the child's stack; op_exec's frame is not live yet */
-  int32_t index = (int32_t)op_int(op, 0);
-  int64_t timeout_ms = op_int(op, 1) * 1000;
-  uint32_t argc = (uint32_t)op_int(op, 2), envc = (uint32_t)op_int(op, 3);
+  int32_t index = (int32_t)op_int(op, BK_I_HOOK_INDEX);
+  int64_t timeout_ms = op_int(op, BK_I_HOOK_TIMEOUT) * 1000;
+  uint32_t argc = (uint32_t)op_int(op, BK_I_HOOK_ARGC), envc = (uint32_t)op_int(op, BK_I_HOOK_ENVC);
   if (argc > MAX_ARGS || envc > MAX_ARGS) hook_failed(c, index, BK_HOOK_NOEXEC, E2BIG, NULL, 0);
   const char *path, *state[3];
   uint32_t slen3[3];
@@ -1476,8 +1428,8 @@ static void op_exec(struct child *c, const struct op *op) {
   /* on the child's stack (1 MiB); the first three slots are for the monitor's
    * wait (op_fifo_wait): bunker-start --start-fifo=FD FILE ARGV... */
   char *argv[MAX_ARGS + 4], *envp[MAX_ARGS + 1];
-  uint32_t argc = (uint32_t)op_int(op, 0), envc = (uint32_t)op_int(op, 1);
-  if (argc > MAX_ARGS || envc > MAX_ARGS) fail(c, E2BIG, 0, 125);
+  uint32_t argc = (uint32_t)op_int(op, BK_I_EXEC_ARGC), envc = (uint32_t)op_int(op, BK_I_EXEC_ENVC);
+  if (argc > MAX_ARGS || envc > MAX_ARGS) fail(c, E2BIG, BK_STEP_ARGUMENT_COUNT, 0, 125);
   const uint8_t *p = op->s;
   const char *file;
   p = str_next(p, &file, NULL);
@@ -1499,7 +1451,7 @@ static void op_exec(struct child *c, const struct op *op) {
     fifo_wait_here(c);
   }
   int err = bk_exec_path(file, argv + 3, envp);
-  fail(c, err, 0, (err == ENOENT || err == ENOTDIR) ? 127 : 126);
+  fail(c, err, BK_STEP_EXECVE, 0, (err == ENOENT || err == ENOTDIR) ? 127 : 126);
 }
 
 static int child_setup(void *arg);
@@ -1528,21 +1480,21 @@ static int child_joined(void *arg) {
  * bunker (BK_MSG_PID) before this intermediate exits.  CLONE_VM with a stack
  * of its own: no page tables are copied. */
 static void join_userns(struct child *c, uint64_t flags) {
-  struct plan_iter it = plan_begin(c);
+  struct plan_iter it = plan_begin(c->plan, c->len);
   struct op op;
   c->op_index = 0;
-  if (!plan_next(&it, &op) || op.code != BK_OP_SETNS || op_int(&op, 0) != CLONE_NEWUSER) fail(c, EINVAL, 3, 125);
+  if (!plan_next(&it, &op) || op.code != BK_OP_SETNS || op_int(&op, BK_I_SETNS_NSTYPE) != CLONE_NEWUSER) fail(c, EINVAL, BK_STEP_NOT_A_USER_NAMESPACE, 0, 125);
   op_setns(c, &op);
   int ns = (int)(flags & (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID));
-  if (ns && unshare(ns) < 0) fail(c, errno, 4, 125);
+  if (ns && unshare(ns) < 0) fail(c, errno, BK_STEP_UNSHARE, 0, 125);
   if (!(flags & CLONE_NEWPID)) return;
   uint8_t *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) fail(c, errno, 5, 125);
+  if (stack == MAP_FAILED) fail(c, errno, BK_STEP_MMAP, 0, 125);
   /* CLONE_PARENT_SETTID: the child's pid in our (bunker's) pid namespace is
    * in c->hostpid before the child runs */
   int pid = clone(child_joined, stack + STACK_SIZE, CLONE_VM | CLONE_PARENT | CLONE_PARENT_SETTID | SIGCHLD, c, &c->hostpid);
-  if (pid < 0) fail(c, errno, 5, 125);
-  send_msg(c->sock, BK_MSG_PID, pid, 0, 0);
+  if (pid < 0) fail(c, errno, BK_STEP_CLONE, 0, 125);
+  send_msg(c->sock, BK_MSG_PID, pid, 0, 0, 0);
   _exit(0);
 }
 
@@ -1566,7 +1518,7 @@ static int child_setup(void *arg) {
      * cgroup, which becomes the namespace's root ("0::/" inside) */
     if (unshare(CLONE_NEWCGROUP) < 0) {
       c->op_index = -1;
-      fail(c, errno, 1, 125);
+      fail(c, errno, BK_STEP_UNSHARE, 0, 125);
     }
   }
   if (flags & CLONE_NEWUSER) {
@@ -1577,7 +1529,7 @@ static int child_setup(void *arg) {
     (void)syscall(SYS_setresgid, 0, 0, 0);
     (void)syscall(SYS_setresuid, 0, 0, 0);
   }
-  struct plan_iter it = plan_begin(c);
+  struct plan_iter it = plan_begin(c->plan, c->len);
   struct op op;
   if (flags & BK_JOIN_USERNS) (void)plan_next(&it, &op); /* joined already */
   while (plan_next(&it, &op)) {
@@ -1586,61 +1538,55 @@ static int child_setup(void *arg) {
       case BK_OP_ROOTFS: op_rootfs(c, &op); break;
       case BK_OP_MOUNT: op_mount(c, &op); break;
       case BK_OP_BIND: op_bind(c, &op); break;
-      case BK_OP_MKDIR: {
-        int fd = open_in_root(c, op_str(&op, 0, NULL), BK_MKDIR);
-        if (fd < 0) fail(c, -fd, 0, 125);
-        close(fd);
-        break;
-      }
       case BK_OP_SYMLINK: op_symlink(c, &op); break;
       case BK_OP_PIVOT: op_pivot(c, &op); break;
       case BK_OP_SETATTR: op_setattr(c, &op); break;
       case BK_OP_MASK: op_mask(c, &op); break;
       case BK_OP_HOSTNAME: {
         uint32_t n;
-        const char *s = op_str(&op, 0, &n);
-        if (sethostname(s, n) < 0) fail(c, errno, 0, 125);
+        const char *s = op_str(&op, BK_S_HOSTNAME_NAME, &n);
+        if (sethostname(s, n) < 0) fail(c, errno, BK_STEP_SETHOSTNAME, 0, 125);
         break;
       }
       case BK_OP_DOMAINNAME: {
         uint32_t n;
-        const char *s = op_str(&op, 0, &n);
-        if (setdomainname(s, n) < 0) fail(c, errno, 0, 125);
+        const char *s = op_str(&op, BK_S_DOMAINNAME_NAME, &n);
+        if (setdomainname(s, n) < 0) fail(c, errno, BK_STEP_SETDOMAINNAME, 0, 125);
         break;
       }
       case BK_OP_LO_UP: op_lo_up(c); break;
       case BK_OP_LOCK: op_lock(c, &op); break;
       case BK_OP_CHDIR: op_chdir(c, &op); break;
       case BK_OP_RLIMIT: {
-        struct rlimit rl = {(rlim_t)op_int(&op, 1), (rlim_t)op_int(&op, 2)};
-        if (prlimit(0, (int)op_int(&op, 0), &rl, NULL) < 0) fail(c, errno, 0, 125);
+        struct rlimit rl = {(rlim_t)op_int(&op, BK_I_RLIMIT_SOFT), (rlim_t)op_int(&op, BK_I_RLIMIT_HARD)};
+        if (prlimit(0, (int)op_int(&op, BK_I_RLIMIT_RESOURCE), &rl, NULL) < 0) fail(c, errno, BK_STEP_PRLIMIT, 0, 125);
         break;
       }
       case BK_OP_USER: op_user(c, &op); break;
       case BK_OP_CAPS: op_caps(c, &op); break;
       case BK_OP_NNP:
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(c, errno, 0, 125);
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(c, errno, BK_STEP_PR_SET_NO_NEW_PRIVS, 0, 125);
         break;
       case BK_OP_SECCOMP: op_seccomp(c, &op); break;
       case BK_OP_MKNOD: op_mknod(c, &op); break;
       case BK_OP_NONDUMPABLE:
-        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail(c, errno, 0, 125);
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail(c, errno, BK_STEP_PR_SET_DUMPABLE, 0, 125);
         break;
       case BK_OP_PTY: op_pty(c, &op); break;
       case BK_OP_SETSID:
-        if (setsid() < 0 && errno != EPERM) fail(c, errno, 0, 125);
+        if (setsid() < 0 && errno != EPERM) fail(c, errno, BK_STEP_SETSID, 0, 125);
         break;
       case BK_OP_FIFO_OPEN:
-        c->fifofd = open(op_str(&op, 0, NULL), O_PATH | O_CLOEXEC);
-        if (c->fifofd < 0) fail(c, errno, 0, 125);
+        c->fifofd = open(op_str(&op, BK_S_FIFO_OPEN_PATH, NULL), O_PATH | O_CLOEXEC);
+        if (c->fifofd < 0) fail(c, errno, BK_STEP_OPEN, 0, 125);
         break;
       case BK_OP_FIFO_WAIT: op_fifo_wait(c, &op); break;
       case BK_OP_WRITE: op_write(c, &op); break;
-      case BK_OP_UMASK: umask((mode_t)op_int(&op, 0)); break;
+      case BK_OP_UMASK: umask((mode_t)op_int(&op, BK_I_UMASK_MASK)); break;
       case BK_OP_CLOSE_FDS: op_close_fds(c, &op); break;
       case BK_OP_STDIN_NULL: {
         int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || dup2(fd, 0) < 0) fail(c, errno, 0, 125);
+        if (fd < 0 || dup2(fd, 0) < 0) fail(c, errno, BK_STEP_OPEN_DEV_NULL, 0, 125);
         close(fd);
         break;
       }
@@ -1650,8 +1596,8 @@ static int child_setup(void *arg) {
       case BK_OP_PDEATHSIG: op_pdeathsig(c, &op); break;
       case BK_OP_STDIO: op_stdio(c, &op); break;
       case BK_OP_EXIT_FILE:
-        c->exitfd = open(op_str(&op, 0, NULL), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (c->exitfd < 0) fail(c, errno, 0, 125);
+        c->exitfd = open(op_str(&op, BK_S_EXIT_FILE_PATH, NULL), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (c->exitfd < 0) fail(c, errno, BK_STEP_OPEN, 0, 125);
         break;
       case BK_OP_COPYUP_OPEN: op_copyup_open(c, &op); break;
       case BK_OP_COPYUP: op_copyup(c, &op); break;
@@ -1659,15 +1605,13 @@ static int child_setup(void *arg) {
       case BK_OP_EXEC: op_exec(c, &op); break;
       case BK_OP_CHOWN_TREE: op_chown_tree(c, &op);
       case BK_OP_COPY_LAYERS: op_copy_layers(c, &op);
-      default: fail(c, EINVAL, (int)op.code, 125);
+      default: fail(c, EINVAL, BK_STEP_UNKNOWN_OP, (int)op.code, 125);
     }
   }
-  fail(c, EINVAL, -1, 125); /* a plan must end in EXEC */
+  fail(c, EINVAL, BK_STEP_NO_EXEC_OP, 0, 125); /* a plan must end in EXEC */
 }
 
 /* ---------------------------------------------------------------- parent */
-
-int bk_errno(void) { return errno; }
 
 int bk_flock(int fd, int op) { return flock(fd, op) < 0 ? -errno : 0; }
 
@@ -1687,7 +1631,7 @@ int bk_open_ns(const char *path, const char *ino) {
     return -e;
   }
   char text[24];
-  snprintf(text, sizeof text, "%llu", (unsigned long long)st.st_ino);
+  text[fmt_uint(text, (uint64_t)st.st_ino)] = 0;
   if (strcmp(text, ino) != 0) {
     close(fd);
     return -ESTALE;
@@ -1852,9 +1796,9 @@ int bk_send_go(int sock, int pid) {
 }
 
 /* One message from the child: returns its type, 0 at EOF (the child exec'd
- * or exited), or -errno.  out: a, b, c, received fd (or -1). */
+ * or exited), or -errno.  out: op, errno, step, arg, received fd (or -1). */
 int bk_read_msg(int sock, int32_t *out) {
-  int32_t m[4];
+  int32_t m[BK_MSG_INTS];
   struct iovec iov = {m, sizeof m};
   char cbuf[CMSG_SPACE(sizeof(int))];
   struct msghdr mh;
@@ -1868,11 +1812,9 @@ int bk_read_msg(int sock, int32_t *out) {
   if (n < 0) return (int)n;
   if (n == 0) return 0;
   if (n != sizeof m) return -EPROTO;
-  out[0] = m[1];
-  out[1] = m[2];
-  out[2] = m[3];
-  out[3] = -1;
+  for (int k = 1; k < BK_MSG_INTS; k++) out[k - 1] = m[k];
+  out[BK_MSG_INTS - 1] = -1;
   struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-  if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) memcpy(&out[3], CMSG_DATA(cm), sizeof(int));
+  if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) memcpy(&out[BK_MSG_INTS - 1], CMSG_DATA(cm), sizeof(int));
   return m[0];
 }

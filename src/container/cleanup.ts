@@ -2,8 +2,10 @@
 // state dir with its writable layer, an image layer chowned to its owners.
 import { chmodSync, existsSync, rmSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
+import { removeTreePlan } from "../plan/store.ts";
+import { supervise } from "../sys/shim.ts";
 import type { IdMaps } from "./idmap.ts";
-import { runUnshared } from "./unshare.ts";
+import { launch } from "./launch.ts";
 
 /**
  * Removes DIR.  Files that belong to subordinate ids, and directories their
@@ -27,7 +29,8 @@ export async function removeOwnedTree(dir: string, maps: IdMaps): Promise<void> 
   }
   const rm = ["/usr/bin/rm", "/bin/rm"].find((p) => existsSync(p)) ?? "/bin/rm";
   try {
-    await runUnshared([rm, "-rf", dir], [], maps);
+    const c = await launch(removeTreePlan(rm, dir), { maps });
+    supervise(c.pid, -1, false);
   } catch (e) {
     process.stderr.write(`bunker: cannot remove ${dir}: ${e instanceof BunkerError ? e.format() : String(e)}\n`);
   }

@@ -5,8 +5,9 @@ import { BunkerError } from "../errors.ts";
 import type { Op, Plan } from "../plan/types.ts";
 import { CLONE_NEWPID, CLONE_NEWUSER } from "../plan/types.ts";
 import { encodePlan } from "../sys/plan-encode.ts";
-import { withSharedMemory } from "../plan/build.ts";
-import { monitorMemfd, readMessage, reap, sendGo, spawn, supervise } from "../sys/shim.ts";
+import { needsMonitorExe, withJoinedUserns, withMonitorExe, withSharedMemory } from "../plan/finalize.ts";
+import { type ChildFailure, monitorMemfd, readMessage, reap, sendGo, spawn, supervise } from "../sys/shim.ts";
+import { stepName } from "../plan/ops.ts";
 import { type IdMaps, writeIdMaps } from "./idmap.ts";
 import { mark } from "../timing.ts";
 
@@ -41,16 +42,11 @@ export interface LaunchOptions {
 }
 
 export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Launched> {
-  // joining a user namespace: its setns is the first op (error reports index the ops as encoded)
-  if (plan.joinUserns) plan = { ...plan, ops: [{ op: "setns", path: plan.joinUserns, nstype: CLONE_NEWUSER }, ...plan.ops] };
-  // an init exec's the small monitor program, so it does not keep a copy of this process; so does
-  // create's wait on exec.fifo (without startContainer hooks, which run in the shim after it), so
-  // that a process exec'd into the created container never sees bunker's executable as PID 1
-  const monitorExec = plan.ops.some((o) => o.op === "init") || (plan.ops.some((o) => o.op === "fifo-wait") && !plan.ops.some((o) => o.op === "hook"));
-  const initExe = monitorExec ? monitorMemfd() : -1;
+  plan = withJoinedUserns(plan);
+  const initExe = needsMonitorExe(plan) ? monitorMemfd() : -1;
   let spawned;
   try {
-    spawned = spawn(encodePlan(withSharedMemory(initExe >= 0 ? withInitExe(plan, initExe) : plan)));
+    spawned = spawn(encodePlan(withSharedMemory(withMonitorExe(plan, initExe))));
   } catch (e) {
     throw explainCloneFailure(e as BunkerError, plan.cloneFlags);
   } finally {
@@ -96,7 +92,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
         // first; the forked process is then ours when we are a subreaper)
         supervise(pid, -1, false);
         if (forked) reapIfOurs(forked);
-        throw childError(plan.ops[m.op], m.errno, m.detail);
+        throw childError(plan.ops[m.op], m);
       } else if (m.type === "ready" && opts.untilReady) break;
       else if (m.type === "eof") {
         mark("child set up, exec'd");
@@ -126,10 +122,6 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     closeSync(sock);
   }
   return { pid, pty };
-}
-
-function withInitExe(plan: Plan, fd: number): Plan {
-  return { ...plan, ops: plan.ops.map((o) => (o.op === "init" || o.op === "fifo-wait" ? { ...o, exe: fd } : o)) };
 }
 
 function reapIfOurs(pid: number) {
@@ -172,7 +164,6 @@ export function describeOp(op: Op | undefined): string {
     case "rootfs": return op.mount ? `mount the ${op.mount.fstype} root at ${op.path}` : `bind the rootfs ${op.path}`;
     case "mount": return op.fstype ? `mount ${op.fstype} on ${op.target}` : `set propagation of ${op.target}`;
     case "bind": return `bind mount ${op.source} on ${op.target}`;
-    case "mkdir": return `create directory ${op.path}`;
     case "symlink": return `create symlink ${op.link}`;
     case "pivot": return "pivot_root into the rootfs";
     case "setattr": return `change mount attributes of ${op.path}`;
@@ -212,8 +203,17 @@ export function describeOp(op: Op | undefined): string {
   }
 }
 
-/** the child's {op, errno, detail} as the user's one line */
-export function childError(op: Op | undefined, errno: number, detail: number): BunkerError {
+/** the step an op failed at, as the message shows it: " (setresgid)", " (PR_CAPBSET_DROP 21)"; "" when unnamed */
+function stepText(f: Pick<ChildFailure, "step" | "arg">): string {
+  const name = stepName(f.step);
+  if (!name) return "";
+  return f.arg && (name === "PR_CAPBSET_DROP" || name === "PR_CAP_AMBIENT_RAISE" || name === "F_SETFD" || name === "merge layer") ? ` (${name} ${f.arg})` : ` (${name})`;
+}
+
+/** the child's {op, errno, step} as the user's one line */
+export function childError(op: Op | undefined, f: Omit<ChildFailure, "op">): BunkerError {
+  const { errno } = f;
+  const step = stepName(f.step);
   if (op?.op === "exec") {
     const notFound = errno === 2 || errno === 20;
     const what = notFound
@@ -221,19 +221,17 @@ export function childError(op: Op | undefined, errno: number, detail: number): B
       : `exec "${op.file}": cannot execute`;
     return new BunkerError(what, { errno, path: op.file, exitCode: notFound ? 127 : 126, fix: notFound ? "check the command and the image's PATH" : undefined });
   }
-  if (op?.op === "bind") {
-    const path = detail === 1 ? op.source : op.target;
-    const fix = detail === 1 && errno === 2 ? "the source must exist on the host" : undefined;
-    return new BunkerError(`cannot ${describeOp(op)}`, { errno, path, fix });
-  }
-  if (op?.op === "mount" && detail === 3)
+  if (op?.op === "bind" && step === "open source")
+    return new BunkerError(`cannot ${describeOp(op)}`, { errno, path: op.source, fix: errno === 2 ? "the source must exist on the host" : undefined });
+  if (op?.op === "bind") return new BunkerError(`cannot ${describeOp(op)}${stepText(f)}`, { errno, path: op.target });
+  if (op?.op === "mount" && step === "target is a symlink")
     return new BunkerError(`cannot ${describeOp(op)}: it is a symlink in the rootfs`, { errno, path: op.target, fix: `make ${op.target} a directory in the rootfs` });
   if (op?.op === "user" && errno === 22)
-    return new BunkerError(`cannot ${describeOp(op)}: not mapped in the user namespace`, { errno, fix: "use --userns=auto (needs /etc/subuid) to map more ids" });
+    return new BunkerError(`cannot ${describeOp(op)}${stepText(f)}: not mapped in the user namespace`, { errno, fix: "use --userns=auto (needs /etc/subuid) to map more ids" });
   if (op?.op === "rootfs" && errno === 1) {
     const b = usernsBlocker();
-    return new BunkerError(`cannot ${describeOp(op)}`, { errno, path: b?.path ?? op.path, fix: b?.fix });
+    return new BunkerError(`cannot ${describeOp(op)}${stepText(f)}`, { errno, path: b?.path ?? op.path, fix: b?.fix });
   }
   const path = op && "path" in op ? (op as { path: string }).path : op && "target" in op ? (op as { target: string }).target : undefined;
-  return new BunkerError(`cannot ${describeOp(op)}`, { errno, path });
+  return new BunkerError(`cannot ${describeOp(op)}${stepText(f)}`, { errno, path });
 }

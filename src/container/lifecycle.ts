@@ -5,8 +5,8 @@ import type { Bundle } from "../oci/bundle.ts";
 import type { Process, Spec } from "../oci/spec.ts";
 import { OCI_VERSION } from "../oci/spec.ts";
 import { buildPlan, processOps, type PlanContext } from "../plan/build.ts";
+import { execJoinOrder, execPlan, withSpecJoins, type NamespaceToJoin } from "../plan/join.ts";
 import * as K from "../plan/types.ts";
-import type { Op } from "../plan/types.ts";
 import { becomeSubreaper, forwardSignals, mkfifo, sendFd, supervise } from "../sys/shim.ts";
 import { becomeMonitor } from "./monitor.ts";
 import { errnoName } from "../sys/errno.ts";
@@ -42,21 +42,6 @@ function mapsOf(spec: Spec): IdMaps | undefined {
   if (!l?.namespaces?.some((n) => n.type === "user" && !n.path)) return undefined;
   return { uid: l.uidMappings ?? [], gid: l.gidMappings ?? [] };
 }
-
-/**
- * ops that join namespaces given by path, before anything else in the child
- * (a user namespace by path is joined first of all, through the plan's
- * joinUserns, so that the new namespaces belong to it); a joined pid namespace
- * takes effect for children: a fork follows, whose process waits until create
- * has recorded its pid
- */
-function joinOps(spec: Spec): Op[] {
-  const types: Record<string, number> = { mount: K.CLONE_NEWNS, pid: K.CLONE_NEWPID, ipc: K.CLONE_NEWIPC, uts: K.CLONE_NEWUTS, network: K.CLONE_NEWNET, cgroup: K.CLONE_NEWCGROUP, time: K.CLONE_NEWTIME };
-  const ops: Op[] = (spec.linux?.namespaces ?? []).filter((n) => n.path && n.type !== "user").map((n) => ({ op: "setns" as const, path: n.path!, nstype: types[n.type]! }));
-  if (ops.some((o) => o.op === "setns" && o.nstype === K.CLONE_NEWPID)) ops.push({ op: "fork", waitGo: true });
-  return ops;
-}
-
 
 /** create: the container is set up and waits on exec.fifo until `start` */
 export async function create(o: CreateOptions): Promise<ContainerState> {
@@ -103,9 +88,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     // HOME from the container's passwd when the config sets none, for this process only (runc): an
     // exec as another user looks its own up
     const proc = spec.process!;
-    const plan = buildPlan({ ...spec, process: { ...proc, env: withHome(proc.env ?? [], rootfs, proc.user?.uid ?? 0) } }, ctx);
-    plan.ops.unshift(...joinOps(spec));
-    plan.joinUserns = spec.linux?.namespaces?.find((n) => n.type === "user" && n.path)?.path;
+    const plan = withSpecJoins(buildPlan({ ...spec, process: { ...proc, env: withHome(proc.env ?? [], rootfs, proc.user?.uid ?? 0) } }, ctx), spec);
     // prestart, createRuntime and createContainer all run here: the namespaces exist, nothing is mounted yet
     const hooksBeforeGo = (["prestart", "createRuntime", "createContainer"] as const).filter((k) => spec.hooks?.[k]?.length);
     // linux.resources and linux.cgroupsPath: applied, or an error saying why not (never silently ignored)
@@ -305,18 +288,9 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   const { dir, state } = loadExisting(o.root, o.id);
   const st = status(dir, state);
   if (st !== "running" && st !== "created") throw new BunkerError(`cannot exec in a container that is ${st}`, { errno: "EINVAL" });
-  // first: the process becomes visible in the container once it has joined its pid namespace,
-  // and until execve it is bunker's executable (CVE-2019-5736): nothing inside may open its /proc/PID/exe
-  const ops: Op[] = [{ op: "nondumpable" }];
-  // user first (it grants the rights to join the others), mnt last: after it, /proc is the container's.
-  // A container whose mounts are locked (run with CAP_SYS_ADMIN) runs in a user namespace nested in
-  // the one that owns its pid, ipc and cgroup namespaces: join that parent first, the nested one before mnt
   const locked = !!state.run?.confinement?.mountsLocked;
-  if (locked) ops.push({ op: "setns", path: `/proc/${state.pid}/ns/user`, nstype: K.CLONE_NEWUSER, parent: true });
-  const order: [string, number][] = [["ipc", K.CLONE_NEWIPC], ["uts", K.CLONE_NEWUTS], ["net", K.CLONE_NEWNET], ["cgroup", K.CLONE_NEWCGROUP], ["pid", K.CLONE_NEWPID], ["mnt", K.CLONE_NEWNS]];
-  order.splice(locked ? 5 : 0, 0, ["user", K.CLONE_NEWUSER]);
-  let joinsPid = false;
-  for (const [name, flag] of order) {
+  const differ: NamespaceToJoin[] = [];
+  for (const name of execJoinOrder(locked)) {
     const theirs = `/proc/${state.pid}/ns/${name}`;
     let same = false;
     try {
@@ -326,25 +300,23 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
       if ((e as { code?: string }).code === "ENOENT" && !existsSync(`/proc/self/ns/${name}`)) continue;
       throw new BunkerError(`exec: cannot look up the container's ${name} namespace`, { errno: (e as { code?: string }).code ?? "EIO", path: theirs, fix: `check that container "${o.id}" is still running (bunker state ${o.id})` });
     }
-    if (same) continue;
-    ops.push({ op: "setns", path: theirs, nstype: flag });
-    if (flag === K.CLONE_NEWPID) joinsPid = true;
+    if (!same) differ.push({ name, path: theirs });
   }
-  // the forked process waits for a second go: its pid (BK_MSG_PID, sent by the intermediate) reaches
-  // us before it can send anything of its own (a seccomp listener must be told its pid)
-  if (joinsPid) ops.push({ op: "fork", waitGo: true });
-  if (o.process.terminal) {
-    if (o.detach && !o.consoleSocket) throw new BunkerError("exec: -t with -d needs --console-socket", { errno: "EINVAL" });
-    ops.push({ op: "pty", rows: o.process.consoleSize?.height ?? 0, cols: o.process.consoleSize?.width ?? 0 });
-  } else ops.push({ op: "setsid" });
+  if (o.process.terminal && o.detach && !o.consoleSocket) throw new BunkerError("exec: -t with -d needs --console-socket", { errno: "EINVAL" });
   const spec: Spec = { ociVersion: state.ociVersion, process: o.process };
-  // the container's seccomp filter applies to what is exec'd in it too (as runc does)
-  ops.push(...processOps(spec, { ...processContext(o.process, { seccomp: state.seccomp }), preserveFds: o.preserveFds }));
+  const plan = execPlan({
+    initPid: state.pid,
+    locked,
+    differ,
+    terminal: o.process.terminal ? { rows: o.process.consoleSize?.height ?? 0, cols: o.process.consoleSize?.width ?? 0 } : undefined,
+    // the container's seccomp filter applies to what is exec'd in it too (as runc does)
+    process: processOps(spec, { ...processContext(o.process, { seccomp: state.seccomp }), preserveFds: o.preserveFds }),
+  });
   if (!o.detach) {
     becomeSubreaper();
     forwardSignals(); // queued from now on, delivered by the monitor
   }
-  const c = await launch({ cloneFlags: 0, ops }, {
+  const c = await launch(plan, {
     debug: o.debug,
     cgroup: state.cgroup ? { addProcess: (pid) => writeFileSync(`${state.cgroup}/cgroup.procs`, String(pid)) } : undefined,
     // as runc: the exec'd process's own listener, with the container's state (the init's pid)

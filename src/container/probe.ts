@@ -4,18 +4,16 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import * as K from "../plan/types.ts";
 import type { Op } from "../plan/types.ts";
+import { overlayProbeOps, PROBE_EXE, probePlan } from "../plan/store.ts";
 import { supervise } from "../sys/shim.ts";
 import { singleMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
 
-const PROBE_EXE = "/nonexistent/bunker-probe";
-
 /** runs OPS in a fresh user+mount namespace; returns the error line or undefined */
 export async function probe(ops: Op[], flags = K.CLONE_NEWUSER | K.CLONE_NEWNS): Promise<string | undefined> {
   // the last op execs a file that does not exist: "not found" proves every op before it worked
-  const exec: Op = { op: "exec", file: PROBE_EXE, args: [PROBE_EXE], env: [] };
   try {
-    const c = await launch({ cloneFlags: flags, ops: [...ops, exec] }, { maps: singleMaps(process.getuid!(), process.getgid!()) });
+    const c = await launch(probePlan(ops, flags), { maps: singleMaps(process.getuid!(), process.getgid!()) });
     supervise(c.pid, -1, false);
     return "the probe process ran an unexpected file";
   } catch (e) {
@@ -29,10 +27,7 @@ export async function probeOverlay(parent: string): Promise<string | undefined> 
   const tmp = mkdtempSync(`${parent}/bunker-overlay-probe-`);
   try {
     for (const d of ["lower", "upper", "work", "merged"]) mkdirSync(`${tmp}/${d}`);
-    return await probe([
-      { op: "rootfs", path: tmp, propagation: K.MS_PRIVATE },
-      { op: "mount", source: "overlay", target: "/merged", fstype: "overlay", flags: 0, data: `lowerdir=${tmp}/lower,upperdir=${tmp}/upper,workdir=${tmp}/work,userxattr` },
-    ]);
+    return await probe(overlayProbeOps(tmp));
   } finally {
     // overlay leaves work/work with mode 000, owned by us
     try {

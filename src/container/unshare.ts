@@ -1,7 +1,7 @@
 // A command in a user namespace with the caller's maps, nothing else
 // changed (its files, its terminal, its cwd): `bunker unshare` (as `podman
-// unshare`), and the removal of trees whose files belong to subordinate ids.
-import { CLONE_NEWNS, CLONE_NEWUSER, type Op } from "../plan/types.ts";
+// unshare`), `bunker volume export`.
+import { unsharePlan } from "../plan/store.ts";
 import { forwardSignals, supervise, type ExitStatus } from "../sys/shim.ts";
 import type { IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
@@ -15,7 +15,6 @@ import { launch } from "./launch.ts";
 export async function runUnshared(args: string[], env: string[], maps: IdMaps, forward = false): Promise<ExitStatus> {
   if (forward) forwardSignals();
   const root = process.getuid!() === 0;
-  const ops: Op[] = [{ op: "close-fds", preserve: 0 }, { op: "exec", file: args[0]!, args, env }];
-  const c = await launch({ cloneFlags: root ? 0 : CLONE_NEWUSER | CLONE_NEWNS, ops }, { maps: root ? undefined : maps });
+  const c = await launch(unsharePlan(args[0]!, args, env, !root), { maps: root ? undefined : maps });
   return supervise(c.pid, -1, false);
 }

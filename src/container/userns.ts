@@ -15,7 +15,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import type { IDMapping } from "../oci/spec.ts";
-import { CLONE_NEWUSER } from "../plan/types.ts";
+import { usernsHolderPlan } from "../plan/join.ts";
 import { encodePlan } from "../sys/plan-encode.ts";
 import { flock, monitorMemfd, openNamespace, readMessage, reap, sendGo, spawn } from "../sys/shim.ts";
 import { type IdMaps, writeIdMaps } from "./idmap.ts";
@@ -185,13 +185,7 @@ export function sharedUserns(maps: IdMaps, debug?: (m: string) => void): SharedU
 function makeHolder(maps: IdMaps): number {
   const exe = monitorMemfd();
   if (exe < 0) throw new BunkerError("cannot make the shared user namespace's holder (memfd)", { errno: -exe, fix: "run with BUNKER_SHARED_USERNS=0" });
-  const plan = {
-    cloneFlags: CLONE_NEWUSER,
-    ops: [
-      { op: "fork" as const },
-      { op: "exec" as const, file: `/proc/self/fd/${exe}`, args: ["bunker-userns", "--hold-userns"], env: [] },
-    ],
-  };
+  const plan = usernsHolderPlan(exe);
   let spawned;
   try {
     spawned = spawn(encodePlan(plan));
@@ -206,7 +200,7 @@ function makeHolder(maps: IdMaps): number {
     for (;;) {
       const m = readMessage(sock);
       if (m.type === "pid") holder = m.pid;
-      else if (m.type === "error") throw childError(plan.ops[m.op], m.errno, m.detail);
+      else if (m.type === "error") throw childError(plan.ops[m.op], m);
       else if (m.type === "eof") break;
     }
   } catch (e) {

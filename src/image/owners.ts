@@ -17,7 +17,7 @@
 import { BunkerError } from "../errors.ts";
 import { autoMaps, findHelper, NEWGIDMAP, NEWUIDMAP, needsHelper, subRange, type IdMaps } from "../container/idmap.ts";
 import { launch } from "../container/launch.ts";
-import { CLONE_NEWUSER } from "../plan/types.ts";
+import { chownTreePlan } from "../plan/store.ts";
 import { supervise } from "../sys/shim.ts";
 
 /** how a layer's files are owned on disk (recorded in the layer's metadata) */
@@ -47,7 +47,7 @@ export function copyOwnerMaps(maps: IdMaps, uid: number, gid: number): IdMaps | 
 
 /** Gives every file under DIR (unpacked by this user) its recorded image owner, as ids of MAPS. */
 export async function chownToImageOwners(dir: string, maps: IdMaps): Promise<void> {
-  const c = await launch({ cloneFlags: CLONE_NEWUSER, ops: [{ op: "chown-tree", path: dir }] }, { maps });
+  const c = await launch(chownTreePlan(dir), { maps });
   const st = supervise(c.pid, -1, false);
   if (st.code !== 0) throw new BunkerError(`giving the image's owners to the files under ${dir} ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}`, { errno: "EIO", path: dir });
 }

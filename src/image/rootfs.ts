@@ -37,7 +37,7 @@ import { removeTree, Store, type ImageRecord, type LayerInfo } from "./store.ts"
 import { chownToImageOwners, copyOwnerMaps } from "./owners.ts";
 import { needsHelper, singleMaps, type IdMaps } from "../container/idmap.ts";
 import { launch } from "../container/launch.ts";
-import { CLONE_NEWUSER } from "../plan/types.ts";
+import { copyLayersPlan } from "../plan/store.ts";
 import { supervise } from "../sys/shim.ts";
 import type { ImageConfig } from "./types.ts";
 import { OPAQUE_XATTR, Unpacker } from "./unpack.ts";
@@ -181,7 +181,7 @@ const sameMaps = (a: IdMaps, b: IdMaps) => JSON.stringify([a.uid, a.gid]) === JS
 
 /** the layer dirs BOTTOM_UP (store.ensureLayers' order) merged into DEST by the shim's copy-layers op, in the user namespace NS */
 async function copyLayers(dest: string, bottomUp: string[], ns: IdMaps | undefined): Promise<void> {
-  const c = await launch({ cloneFlags: ns ? CLONE_NEWUSER : 0, ops: [{ op: "copy-layers", dest, layers: bottomUp }] }, { maps: ns });
+  const c = await launch(copyLayersPlan(dest, bottomUp, !!ns), { maps: ns });
   const st = supervise(c.pid, -1, false);
   if (st.code !== 0) throw new BunkerError(`copying the image's layers into ${dest} ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}`, { errno: "EIO", path: dest });
 }

@@ -105,15 +105,6 @@ function mountOps(m: Mount, deferRo = false): Op[] {
   return ops;
 }
 
-/**
- * The shim clones with CLONE_VM (no copy of bunker's page tables) unless the
- * child lives on without exec'ing: an --init stays PID 1 and must not share
- * (and write errno into) the memory of a bunker that keeps running.
- */
-export function withSharedMemory(plan: Plan): Plan {
-  return plan.ops.some((o) => o.op === "init") ? plan : { ...plan, cloneFlags: plan.cloneFlags | K.CLONE_VM };
-}
-
 function sysctlOps(spec: Spec): Op[] {
   return Object.entries(spec.linux?.sysctl ?? {}).map(([key, value]) => ({ op: "write" as const, path: `/proc/sys/${key.replaceAll(".", "/")}`, content: value }));
 }

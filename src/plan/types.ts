@@ -11,7 +11,6 @@ export type Op =
   | { op: "mount"; source: string; target: string; fstype: string; flags: number; data: string; mkfile?: boolean; optional?: boolean }
   /** bind host `source` onto `target` (in root; created as dir or file like the source), then set mount attributes */
   | { op: "bind"; source: string; target: string; recursive: boolean; optional?: boolean; attrSet: number; attrClr: number }
-  | { op: "mkdir"; path: string }
   | { op: "symlink"; target: string; link: string }
   | { op: "pivot"; noPivot: boolean }
   /** mount_setattr on an existing mount (after pivot_root) */

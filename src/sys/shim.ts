@@ -4,6 +4,7 @@ import { readFileSync, writeSync } from "node:fs";
 import libPath from "../../build/libbunker.so" with { type: "file" };
 import monitorPath from "../../build/bunker-monitor" with { type: "file" };
 import { BunkerError } from "../errors.ts";
+import { MESSAGES } from "../plan/ops.ts";
 
 const symbols = {
   bk_spawn: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
@@ -114,29 +115,39 @@ export function sendGo(sock: number, pid: number): void {
   if (r < 0) throw new BunkerError("the container process died before it could start", { errno: -r });
 }
 
+/** an op failed: its index in the plan, errno, the step (src/plan/ops.ts STEPS, 1-based) and its argument */
+export interface ChildFailure {
+  op: number;
+  errno: number;
+  step: number;
+  arg: number;
+}
+
 export type ChildMessage =
   | { type: "eof" }
-  | { type: "error"; op: number; errno: number; detail: number }
+  | ({ type: "error" } & ChildFailure)
   | { type: "pty"; fd: number }
   | { type: "ready" }
   | { type: "pid"; pid: number }
   /** the listener fd of a seccomp filter with SCMP_ACT_NOTIFY; the child waits for a "go" */
   | { type: "seccomp"; fd: number }
-  | { type: "note"; op: number; errno: number; detail: number };
+  | ({ type: "note" } & ChildFailure);
 
 /** Blocks for the next message from the child (EOF = it exec'd or died). */
 export function readMessage(sock: number): ChildMessage {
-  const out = new Int32Array(4);
+  const out = new Int32Array(5);
   const t = shim().bk_read_msg(sock, ptr(out));
   if (t < 0) throw new BunkerError("lost the container's sync socket", { errno: -t });
+  const failure = (): ChildFailure => ({ op: out[0]!, errno: out[1]!, step: out[2]!, arg: out[3]! });
   switch (t) {
     case 0: return { type: "eof" };
-    case 0x45: return { type: "error", op: out[0]!, errno: out[1]!, detail: out[2]! };
-    case 0x50: return { type: "pty", fd: out[3]! };
-    case 0x52: return { type: "ready" };
-    case 0x4b: return { type: "pid", pid: out[0]! };
-    case 0x53: return { type: "seccomp", fd: out[3]! };
-    default: return { type: "note", op: out[0]!, errno: out[1]!, detail: out[2]! };
+    case MESSAGES.ERROR: return { type: "error", ...failure() };
+    case MESSAGES.PTY: return { type: "pty", fd: out[4]! };
+    case MESSAGES.READY: return { type: "ready" };
+    case MESSAGES.PID: return { type: "pid", pid: out[0]! };
+    case MESSAGES.SECCOMP: return { type: "seccomp", fd: out[4]! };
+    case MESSAGES.NOTE: return { type: "note", ...failure() };
+    default: throw new BunkerError(`the container process sent an unknown message (type ${t})`, { errno: "EPROTO" });
   }
 }
 

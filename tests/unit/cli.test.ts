@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { parseSubIds, autoMaps, singleMaps, subRange, userName, type SubIdFiles } from "../../src/container/idmap.ts";
 import { checkUserMapped, isOciRun } from "../../src/cli/run.ts";
 import { childError } from "../../src/container/launch.ts";
+import { stepNumber } from "../../src/plan/ops.ts";
 
 const SPECS = [
   { names: ["env", "e"], value: true, multi: true },
@@ -102,14 +103,23 @@ describe("id ranges", () => {
 
 describe("errors from the child", () => {
   test("exec not found is 127, not executable is 126", () => {
-    const nf = childError({ op: "exec", file: "nosuch", args: ["nosuch"], env: [] }, 2, 0);
+    const nf = childError({ op: "exec", file: "nosuch", args: ["nosuch"], env: [] }, { errno: 2, step: stepNumber("execve"), arg: 0 });
     expect(nf.exitCode).toBe(127);
     expect(nf.format()).toBe('bunker: exec "nosuch": executable file not found in $PATH: ENOENT (No such file or directory) [nosuch] — check the command and the image\'s PATH');
-    expect(childError({ op: "exec", file: "/x", args: ["/x"], env: [] }, 13, 0).exitCode).toBe(126);
+    expect(childError({ op: "exec", file: "/x", args: ["/x"], env: [] }, { errno: 13, step: stepNumber("execve"), arg: 0 }).exitCode).toBe(126);
   });
   test("a bind names the source or the target", () => {
-    const e = childError({ op: "bind", source: "/h", target: "/c", recursive: true, attrSet: 0, attrClr: 0 }, 2, 1);
+    const e = childError({ op: "bind", source: "/h", target: "/c", recursive: true, attrSet: 0, attrClr: 0 }, { errno: 2, step: stepNumber("open source"), arg: 0 });
     expect(e.format()).toBe("bunker: cannot bind mount /h on /c: ENOENT (No such file or directory) [/h] — the source must exist on the host");
+  });
+  test("the step an op failed at is named", () => {
+    const user = { op: "user" as const, uid: 1000, gid: 1000, groups: [] };
+    expect(childError(user, { errno: 1, step: stepNumber("setresgid"), arg: 0 }).format()).toBe("bunker: cannot switch to user 1000:1000 (setresgid): EPERM (Operation not permitted)");
+    expect(childError(user, { errno: 22, step: stepNumber("setresuid"), arg: 0 }).format()).toStartWith("bunker: cannot switch to user 1000:1000 (setresuid): not mapped in the user namespace: EINVAL");
+    const bind = { op: "bind" as const, source: "/h", target: "/c", recursive: false, attrSet: 1, attrClr: 0 };
+    expect(childError(bind, { errno: 1, step: stepNumber("mount_setattr"), arg: 0 }).format()).toBe("bunker: cannot bind mount /h on /c (mount_setattr): EPERM (Operation not permitted) [/c]");
+    const caps = { op: "caps" as const, stage: 0 as const, bounding: 0n, effective: 0n, permitted: 0n, inheritable: 0n, ambient: 0n };
+    expect(childError(caps, { errno: 1, step: stepNumber("PR_CAPBSET_DROP"), arg: 21 }).format()).toBe("bunker: cannot set capabilities (PR_CAPBSET_DROP 21): EPERM (Operation not permitted)");
   });
 });
 

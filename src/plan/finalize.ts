@@ -1,0 +1,36 @@
+// The last touches a plan gets before it is encoded (src/container/launch.ts):
+// the shared user namespace's setns as the first op, the monitor's memfd for
+// an init or an exec.fifo wait, CLONE_VM where the child exec's.
+import * as K from "./types.ts";
+import type { Plan } from "./types.ts";
+
+/**
+ * an init exec's the small monitor program, so it does not keep a copy of
+ * bunker; so does create's wait on exec.fifo (without startContainer hooks,
+ * which run in the shim after it), so that a process exec'd into the created
+ * container never sees bunker's executable as PID 1
+ */
+export function needsMonitorExe(plan: Plan): boolean {
+  return plan.ops.some((o) => o.op === "init") || (plan.ops.some((o) => o.op === "fifo-wait") && !plan.ops.some((o) => o.op === "hook"));
+}
+
+/** joining a user namespace: its setns is the first op (error reports index the ops as encoded) */
+export function withJoinedUserns(plan: Plan): Plan {
+  if (!plan.joinUserns) return plan;
+  return { ...plan, ops: [{ op: "setns", path: plan.joinUserns, nstype: K.CLONE_NEWUSER }, ...plan.ops] };
+}
+
+/** the init or fifo-wait op exec's the monitor from fd EXE (-1: none) */
+export function withMonitorExe(plan: Plan, exe: number): Plan {
+  if (exe < 0) return plan;
+  return { ...plan, ops: plan.ops.map((o) => (o.op === "init" || o.op === "fifo-wait" ? { ...o, exe } : o)) };
+}
+
+/**
+ * The shim clones with CLONE_VM (no copy of bunker's page tables) unless the
+ * child lives on without exec'ing: an --init stays PID 1 and must not share
+ * (and write errno into) the memory of a bunker that keeps running.
+ */
+export function withSharedMemory(plan: Plan): Plan {
+  return plan.ops.some((o) => o.op === "init") ? plan : { ...plan, cloneFlags: plan.cloneFlags | K.CLONE_VM };
+}

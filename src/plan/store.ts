@@ -1,0 +1,41 @@
+// Plans of the image store and the state directories: ops that never run in
+// a container, in a user namespace of the store's id maps.
+import * as K from "./types.ts";
+import type { Op, Plan } from "./types.ts";
+
+/** every file under DIR gets the owner in its user.containers.override_stat record (in a namespace of the subordinate maps) */
+export function chownTreePlan(dir: string): Plan {
+  return { cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "chown-tree", path: dir }] };
+}
+
+/** the layer dirs BOTTOM_UP merged into DEST (the copy driver); in a user namespace when the layers' owners need one */
+export function copyLayersPlan(dest: string, bottomUp: string[], userns: boolean): Plan {
+  return { cloneFlags: userns ? K.CLONE_NEWUSER : 0, ops: [{ op: "copy-layers", dest, layers: bottomUp }] };
+}
+
+/** FILE (looked up in ENV's PATH) run with ARGS as root of a user namespace (USERNS) with a mount namespace of
+ * its own, or as it is: `bunker unshare`, `volume export` */
+export function unsharePlan(file: string, args: string[], env: string[], userns = true): Plan {
+  return { cloneFlags: userns ? K.CLONE_NEWUSER | K.CLONE_NEWNS : 0, ops: [{ op: "close-fds", preserve: 0 }, { op: "exec", file, args, env }] };
+}
+
+/** DIR removed by the host's RM in a user namespace that maps its files' owners */
+export function removeTreePlan(rm: string, dir: string): Plan {
+  return unsharePlan(rm, ["rm", "-rf", dir], []);
+}
+
+/** a file that cannot exist: the probe's exec of it failing with ENOENT proves every op before it worked */
+export const PROBE_EXE = "/nonexistent/bunker-probe";
+
+/** OPS to try in a fresh namespace (FLAGS), ending in the exec of PROBE_EXE */
+export function probePlan(ops: Op[], flags: number): Plan {
+  return { cloneFlags: flags, ops: [...ops, { op: "exec", file: PROBE_EXE, args: [PROBE_EXE], env: [] }] };
+}
+
+/** overlayfs with userxattr on MERGED of the probe directory DIR (lower, upper, work, merged) */
+export function overlayProbeOps(dir: string): Op[] {
+  return [
+    { op: "rootfs", path: dir, propagation: K.MS_PRIVATE },
+    { op: "mount", source: "overlay", target: "/merged", fstype: "overlay", flags: 0, data: `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work,userxattr` },
+  ];
+}
