@@ -1,15 +1,13 @@
 // bunker volume create|ls|inspect|rm|prune|export: named volumes, as `docker volume`
-import { existsSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import { flag, flagBool, flagList, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { defaultDataRoot } from "../image/data-root.ts";
 import { stateRoot } from "../container/paths.ts";
 import { callerMaps } from "../container/idmap.ts";
-import { runUnshared } from "../container/unshare.ts";
 import { checkVolumeName } from "../volume/spec.ts";
 import { ensureVolume, getVolume } from "../volume/store.ts";
-import { listMatching, parseVolumeFilters, pruneVolumes, removeNamedVolume, type VolumeContext } from "../volume/manage.ts";
+import { exportVolume, listMatching, parseVolumeFilters, pruneVolumes, removeNamedVolume, type VolumeContext } from "../volume/manage.ts";
 
 const HELP = `usage: bunker volume COMMAND
 
@@ -112,12 +110,7 @@ export default async function volume(argv: string[], g: GlobalOptions): Promise<
       const p = parseFlags(rest, [], "volume export", false);
       if (p.rest.length !== 1) throw new BunkerError("volume export: name one volume", { errno: "EINVAL", fix: "bunker volume export NAME > volume.tar" });
       if (process.stdout.isTTY) throw new BunkerError("volume export: the tar would go to a terminal", { errno: "EINVAL", fix: `redirect it: bunker volume export ${p.rest[0]} > volume.tar` });
-      const ctx = context(g);
-      const v = getVolume(ctx.dataRoot, p.rest[0]!, "volume export");
-      // tar as root of a user namespace with the maps containers had: the owners it records are theirs
-      const tar = ["/usr/bin/tar", "/bin/tar"].find((t) => existsSync(t)) ?? "/bin/tar";
-      const st = await runUnshared([tar, "--numeric-owner", "-C", v.Mountpoint, "-cf", "-", "."], ["PATH=/usr/bin:/bin"], ctx.maps);
-      if (st.code !== 0 || st.signal) throw new BunkerError(`volume export: tar ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}`, { errno: "EIO", path: v.Mountpoint });
+      await exportVolume(context(g), p.rest[0]!);
       return 0;
     }
     default:

@@ -1,7 +1,9 @@
 // The volume commands' work: listing with Docker's filters, removal that
-// refuses a volume a container uses, pruning.  Never prints: returns data or
-// throws BunkerError.
+// refuses a volume a container uses, pruning, export.  Never prints: returns
+// data or throws BunkerError (export's tar writes to bunker's stdout).
+import { existsSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
+import { runUnshared } from "../container/unshare.ts";
 import type { IdMaps } from "../container/idmap.ts";
 import { containersUsing } from "./attach.ts";
 import { getVolume, isAnonymous, listVolumes, removeVolume, type VolumeInfo } from "./store.ts";
@@ -70,4 +72,18 @@ export async function pruneVolumes(ctx: VolumeContext, all: boolean): Promise<st
     gone.push(v.Name);
   }
   return gone;
+}
+
+/**
+ * The volume NAME as a tar on stdout, made by the host's tar as root of a
+ * user namespace with the maps containers have: the owners it records are
+ * the ones a container sees (999, not the subordinate id 100998), and files
+ * of those ids that the caller could not read are read.
+ */
+export async function exportVolume(ctx: VolumeContext, name: string): Promise<void> {
+  const v = getVolume(ctx.dataRoot, name, "volume export");
+  const tar = ["/usr/bin/tar", "/bin/tar"].find((t) => existsSync(t));
+  if (!tar) throw new BunkerError("volume export: no tar on this host", { errno: "ENOENT", path: "/usr/bin/tar", fix: "apt-get install tar" });
+  const st = await runUnshared([tar, "--numeric-owner", "-C", v.Mountpoint, "-cf", "-", "."], ["PATH=/usr/bin:/bin"], ctx.maps);
+  if (st.code !== 0 || st.signal) throw new BunkerError(`volume export: tar ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}`, { errno: "EIO", path: v.Mountpoint });
 }
