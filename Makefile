@@ -19,9 +19,9 @@ build/ops.h: src/plan/ops.ts src/plan/gen-header.ts src/plan/types.ts | $(BUN)
 	@mkdir -p build
 	$(BUN) src/plan/gen-header.ts > $@.tmp && mv $@.tmp $@
 
-build/libbunker.so: c/shim.c c/wire.c c/supervise.c c/logwriter.c c/shim.h c/wire.h build/ops.h
+build/libbunker.so: c/shim.c c/wire.c c/supervise.c c/logwriter.c c/keeper.c c/shim.h c/wire.h build/ops.h
 	@mkdir -p build
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ c/shim.c c/wire.c c/supervise.c c/logwriter.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ c/shim.c c/wire.c c/supervise.c c/logwriter.c c/keeper.c
 
 # the decoder printing what it reads, for tests/unit/wire.test.ts (TS encodes, C decodes)
 build/wire-decode: tests/wire/decode.c c/wire.c c/wire.h build/ops.h
@@ -37,17 +37,18 @@ build/wire-decode: tests/wire/decode.c c/wire.c c/wire.h build/ops.h
 MUSL_CC  := $(shell command -v musl-gcc 2>/dev/null)
 MUSL_LIB := $(shell [ -n "$(MUSL_CC)" ] && sed -n 's|.*-specs "\(.*\)/musl-gcc.specs".*|\1|p' $(MUSL_CC))
 MONITOR_LDFLAGS := -static-pie -Wl,-z,relro,-z,now,-z,noexecstack,--gc-sections -s
-build/bunker-monitor: c/monitor.c c/supervise.c c/logwriter.c c/shim.h build/ops.h
+build/bunker-monitor: c/monitor.c c/supervise.c c/logwriter.c c/keeper.c c/shim.h build/ops.h
 	@mkdir -p build
 ifneq ($(MUSL_LIB),)
 	$(MUSL_CC) $(CFLAGS) -fPIE -c -o build/monitor.o c/monitor.c
 	$(MUSL_CC) $(CFLAGS) -fPIE -c -o build/supervise.o c/supervise.c
 	$(MUSL_CC) $(CFLAGS) -fPIE -ffunction-sections -c -o build/logwriter.o c/logwriter.c
+	$(MUSL_CC) $(CFLAGS) -fPIE -ffunction-sections -c -o build/keeper.o c/keeper.c
 	$(CC) -nostdlib $(MONITOR_LDFLAGS) -o $@ $(MUSL_LIB)/rcrt1.o $(MUSL_LIB)/crti.o $$($(CC) -print-file-name=crtbeginS.o) \
-	  build/monitor.o build/supervise.o build/logwriter.o -L$(MUSL_LIB) -lc $$($(CC) -print-libgcc-file-name) $$($(CC) -print-file-name=crtendS.o) $(MUSL_LIB)/crtn.o
+	  build/monitor.o build/supervise.o build/logwriter.o build/keeper.o -L$(MUSL_LIB) -lc $$($(CC) -print-libgcc-file-name) $$($(CC) -print-file-name=crtendS.o) $(MUSL_LIB)/crtn.o
 else
 	@echo "note: musl-gcc not found (apt-get install musl-tools): the monitor is linked with glibc, ~800 KB"
-	$(CC) $(CFLAGS) $(MONITOR_LDFLAGS) -o $@ c/monitor.c c/supervise.c c/logwriter.c
+	$(CC) $(CFLAGS) $(MONITOR_LDFLAGS) -o $@ c/monitor.c c/supervise.c c/logwriter.c c/keeper.c
 endif
 
 # the second entry point is the layer decompression thread (src/image/inflate.ts).

@@ -33,33 +33,28 @@
 #define SYS_close_range 436
 #endif
 
-/* Starts the writer: IMAGE is the monitor executable, ARGS LEN bytes of
- * NUL-terminated arguments.  out[0] = its pid, out[1] = the pipe's write end
- * (CLOEXEC; the container's stdout/stderr).  Returns 0 or -errno. */
-int bk_spawn_log_writer(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int32_t *out) {
-  char *argv[16];
+/* Starts the monitor program (IMAGE, IMAGE_LEN bytes) from a sealed memfd
+ * with ARGS (LEN bytes of NUL-terminated arguments), in a session of its own,
+ * with no environment: fd K of the new process is FDS[K] (-1: /dev/null) for
+ * K < NFDS, nothing else stays open.  posix_spawn: nothing runs in the child
+ * but exec.  *PID = its pid; returns 0 or -errno. */
+int bk_spawn_monitor(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, const int *fds, int nfds, int32_t *pid) {
+  char *argv[80];
   int argc = 0;
-  for (uint32_t off = 0; off < len && argc < 15; off += (uint32_t)strlen(args + off) + 1) argv[argc++] = (char *)args + off;
+  for (uint32_t off = 0; off < len && argc < 79; off += (uint32_t)strlen(args + off) + 1) argv[argc++] = (char *)args + off;
   argv[argc] = NULL;
   int exe = bk_sealed_memfd(image, image_len);
   if (exe < 0) return exe;
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) < 0) {
-    int e = errno;
-    close(exe);
-    return -e;
-  }
   char path[32];
   snprintf(path, sizeof path, "/proc/self/fd/%d", exe);
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t at;
   posix_spawn_file_actions_init(&fa);
   posix_spawnattr_init(&at);
-  /* stdin: the pipe; stdout/stderr: /dev/null (never bunker's: a caller
-   * reading `bunker run -d`'s output to its end must not wait for the writer) */
-  posix_spawn_file_actions_adddup2(&fa, p[0], 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  for (int k = 0; k < nfds; k++) {
+    if (fds[k] >= 0) posix_spawn_file_actions_adddup2(&fa, fds[k], k);
+    else posix_spawn_file_actions_addopen(&fa, k, "/dev/null", k ? O_WRONLY : O_RDONLY, 0);
+  }
   sigset_t none, def;
   sigemptyset(&none);
   sigfillset(&def);
@@ -68,17 +63,31 @@ int bk_spawn_log_writer(const uint8_t *image, uint32_t image_len, const char *ar
   /* a session of its own: the terminal's ^C and hang-up are not for it */
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   char *envp[] = {NULL}; /* it needs none: bunker's environment stays bunker's */
-  pid_t pid;
-  int r = posix_spawn(&pid, path, &fa, &at, argv, envp);
+  pid_t child;
+  int r = posix_spawn(&child, path, &fa, &at, argv, envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
   close(exe);
+  if (r != 0) return -r;
+  *pid = child;
+  return 0;
+}
+
+/* Starts the writer: IMAGE is the monitor executable, ARGS LEN bytes of
+ * NUL-terminated arguments.  out[0] = its pid, out[1] = the pipe's write end
+ * (CLOEXEC; the container's stdout/stderr).  Returns 0 or -errno. */
+int bk_spawn_log_writer(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int32_t *out) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return -errno;
+  /* stdin: the pipe; stdout/stderr: /dev/null (never bunker's: a caller
+   * reading `bunker run -d`'s output to its end must not wait for the writer) */
+  int fds[3] = {p[0], -1, -1};
+  int r = bk_spawn_monitor(image, image_len, args, len, fds, 3, &out[0]);
   close(p[0]);
-  if (r != 0) {
+  if (r < 0) {
     close(p[1]);
-    return -r;
+    return r;
   }
-  out[0] = pid;
   out[1] = p[1];
   return 0;
 }

@@ -31,6 +31,9 @@
  * And it is a detached container's log writer (c/logwriter.c):
  *   --log-writer --dir=DIR --max-size=BYTES --max-file=N
  *
+ * And it keeps a container's network helper (c/keeper.c):
+ *   --keep-while=PID HELPER ARGS...   runs HELPER until PID exits
+ *
  * And it holds bunker's shared user namespace (src/container/userns.ts):
  *   --hold-userns    sleep until killed, in a session of its own, with no
  *                    open files, so the namespace (and its newuidmap-written
@@ -264,6 +267,7 @@ static __attribute__((noreturn)) void start_after_fifo(int fifofd, const char *f
 
 int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "--log-writer")) return bk_log_writer(argc, argv); /* c/logwriter.c */
+  if (argc >= 3 && arg_value(argv[1], "--keep-while=")) return bk_keep_while(atoi(arg_value(argv[1], "--keep-while=")), argv + 2); /* c/keeper.c */
   /* comm, else "memfd:bunker-mo" in ps */
   if (argc == 3 && arg_value(argv[1], "--init=") && arg_value(argv[2], "--exit-fd=")) {
     (void)prctl(PR_SET_NAME, "bunker-init", 0, 0, 0);

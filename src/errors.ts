@@ -55,12 +55,29 @@ export function oneLine(s: string): string {
   return s.toWellFormed().replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => NAMED[c] ?? (c.charCodeAt(0) < 0x100 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}` : `\\u${c.charCodeAt(0).toString(16)}`));
 }
 
-/** Turns a Node/Bun fs error (err.code = "ENOENT", err.path) into a BunkerError. */
+/** A failed system call of our own bindings (src/sys): errno, the call, the path it was about. */
+export class FsError extends Error {
+  constructor(readonly errno: number, readonly syscall: string, readonly path: string) {
+    super(`${syscall} ${path}: errno ${errno}`);
+  }
+}
+
+/** the errno name of a failed system call: a Node/Bun fs error's code, an FsError's errno; else undefined */
+export function errnoCode(err: unknown): string | undefined {
+  if (err instanceof FsError) return errnoName(err.errno);
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && /^E[A-Z0-9]+$/.test(code) ? code : undefined; // not Node's ERR_* codes
+}
+
+/**
+ * The one conversion of a failure into a BunkerError about WHAT: a BunkerError
+ * stays itself; a Node/Bun fs error (err.code = "ENOENT", err.path) and an
+ * FsError (its call named) carry their errno; anything else its message.
+ */
 export function fromSysError(what: string, err: unknown, detail: Omit<ErrorDetail, "errno"> = {}): BunkerError {
   if (err instanceof BunkerError) return err;
-  const e = err as { code?: string; errno?: number; path?: string; message?: string };
-  if (typeof e?.code === "string" && e.code.startsWith("E")) {
-    return new BunkerError(what, { errno: e.code, path: detail.path ?? e.path, ...detail });
-  }
-  return new BunkerError(`${what}: ${e?.message ?? String(err)}`, detail);
+  if (err instanceof FsError) return new BunkerError(`${what} (${err.syscall})`, { errno: err.errno, ...detail, path: detail.path ?? err.path });
+  const code = errnoCode(err);
+  if (code) return new BunkerError(what, { errno: code, ...detail, path: detail.path ?? (err as { path?: string }).path });
+  return new BunkerError(`${what}: ${(err as Error | undefined)?.message ?? String(err)}`, detail);
 }

@@ -1,8 +1,9 @@
 // bunker: argv -> command.  Commands are imported lazily so `bunker run`
 // does not pay for parsing the image or OCI code.
 import { closeSync, openSync } from "node:fs";
-import { BunkerError } from "./errors.ts";
-import type { Command, GlobalOptions } from "./cli/global.ts";
+import { BunkerError, fromSysError } from "./errors.ts";
+import type { GlobalOptions } from "./cli/global.ts";
+import { commands, runCommand } from "./cli/commands.ts";
 import { reportError } from "./cli/report.ts";
 import { mark } from "./timing.ts";
 import { normalJit } from "./jit.ts";
@@ -10,42 +11,6 @@ import { normalJit } from "./jit.ts";
 mark("main");
 
 const VERSION = "0.1.0";
-
-const commands: Record<string, () => Promise<{ default: Command }>> = {
-  run: () => import("./cli/run.ts"),
-  check: () => import("./cli/check.ts"),
-  create: () => import("./cli/create.ts"),
-  start: () => import("./cli/start.ts"),
-  state: () => import("./cli/state.ts"),
-  kill: () => import("./cli/kill.ts"),
-  delete: () => import("./cli/delete.ts"),
-  exec: () => import("./cli/exec.ts"),
-  list: () => import("./cli/list.ts"),
-  ps: () => import("./cli/ps.ts"),
-  features: () => import("./cli/features.ts"),
-  spec: () => import("./cli/spec.ts"),
-  logs: () => import("./cli/logs.ts"),
-  pause: () => import("./cli/pause.ts"),
-  resume: () => import("./cli/resume.ts"),
-  update: () => import("./cli/update.ts"),
-  stats: () => import("./cli/stats.ts"),
-  events: () => import("./cli/events.ts"),
-  stop: () => import("./cli/stop.ts"),
-  rm: () => import("./cli/rm.ts"),
-  pull: () => import("./cli/pull.ts"),
-  load: () => import("./cli/load.ts"),
-  save: () => import("./cli/save.ts"),
-  images: () => import("./cli/images.ts"),
-  rmi: () => import("./cli/rmi.ts"),
-  inspect: () => import("./cli/inspect.ts"),
-  tag: () => import("./cli/tag.ts"),
-  login: () => import("./cli/login.ts"),
-  volume: () => import("./cli/volume.ts"),
-  unshare: () => import("./cli/unshare.ts"),
-  image: () => import("./cli/image.ts"),
-  // internal: the monitor hands a finished foreground run back (c/monitor.c)
-  __finish: () => import("./cli/finish.ts"),
-};
 
 /** the image store's commands: long loops, the normal JIT (src/jit.ts) */
 const LONG_WORK = new Set(["pull", "load", "save", "images", "rmi", "image"]);
@@ -63,6 +28,7 @@ commands:
   exec      run a process in a running container
   list      list containers
   ps        list containers (docker-style), or a container's processes (ps ID)
+  port      a container's published ports (run -p)
   features  print the runtime's features (JSON)
   spec      write a default config.json (--rootless)
   pause, resume   freeze and thaw a container (cgroup.freeze)
@@ -103,7 +69,7 @@ function createLog(path: string): void {
   try {
     closeSync(openSync(path, "a", 0o600));
   } catch (e) {
-    throw new BunkerError("cannot open --log", { errno: (e as { code?: string }).code ?? "EIO", path, fix: "give a writable path (its directory must exist)" });
+    throw fromSysError("cannot open --log", e, { path, fix: "give a writable path (its directory must exist)" });
   }
 }
 
@@ -137,10 +103,9 @@ async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return 125;
   }
-  const load = commands[cmd];
-  if (!load) throw new BunkerError(`unknown command "${cmd}"`, { errno: "EINVAL", fix: "run 'bunker --help' for the list" });
+  if (!commands[cmd]) throw new BunkerError(`unknown command "${cmd}"`, { errno: "EINVAL", fix: "run 'bunker --help' for the list" });
   if (LONG_WORK.has(cmd)) normalJit();
-  return (await load()).default(argv.slice(i + 1), g);
+  return runCommand(cmd, argv.slice(i + 1), g);
 }
 
 // an exception that escapes main (a callback, a stream) still ends in one line and exit 125

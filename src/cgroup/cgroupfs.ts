@@ -4,7 +4,7 @@
 // BunkerErrors that name the file.
 import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeSync } from "node:fs";
 import type { Resources } from "../oci/spec.ts";
-import { BunkerError, fromSysError } from "../errors.ts";
+import { BunkerError, fromSysError, errnoCode } from "../errors.ts";
 import { parentDir, parseControllers } from "./locate.ts";
 import { controllersFor, describeWrite, resourceWrites, type CgroupWrite } from "./resources.ts";
 import { formatBytes, parseIoStat, parseKeyValues, parseLimit, type Stats } from "./stats.ts";
@@ -33,8 +33,6 @@ export interface ContainerCgroup {
   remove(): void;
 }
 
-const errCode = (e: unknown) => (e as { code?: string }).code;
-
 export function readText(file: string): string {
   return readFileSync(file, "latin1");
 }
@@ -44,7 +42,7 @@ function readOptional(file: string): string | undefined {
   try {
     return readText(file);
   } catch (e) {
-    if (errCode(e) === "ENOENT") return undefined;
+    if (errnoCode(e) === "ENOENT") return undefined;
     throw fromSysError("cannot read cgroup file", e, { path: file });
   }
 }
@@ -93,7 +91,7 @@ function moveProcessesToLeaf(dir: string): void {
   try {
     mkdirSync(leaf);
   } catch (e) {
-    if (errCode(e) !== "EEXIST") throw fromSysError("cannot create a leaf cgroup for bunker's own processes", e, { path: leaf });
+    if (errnoCode(e) !== "EEXIST") throw fromSysError("cannot create a leaf cgroup for bunker's own processes", e, { path: leaf });
   }
   // a process may fork while we move its siblings: repeat until empty
   for (let round = 0; round < 10; round++) {
@@ -103,7 +101,7 @@ function moveProcessesToLeaf(dir: string): void {
       try {
         writeCgroupFile(`${leaf}/cgroup.procs`, pid);
       } catch (e) {
-        if (errCode(e) !== "ESRCH") throw fromSysError(`cannot move process ${pid} into a leaf cgroup`, e, { path: `${leaf}/cgroup.procs` });
+        if (errnoCode(e) !== "ESRCH") throw fromSysError(`cannot move process ${pid} into a leaf cgroup`, e, { path: `${leaf}/cgroup.procs` });
       }
     }
   }
@@ -139,13 +137,13 @@ export function enableForChildren(dir: string, ctrls: string[], ctx: EnableConte
     try {
       writeCgroupFile(file, line);
     } catch (e) {
-      if (errCode(e) === "EBUSY" && dir === ctx.home) {
+      if (errnoCode(e) === "EBUSY" && dir === ctx.home) {
         moveProcessesToLeaf(dir);
         writeCgroupFile(file, line);
       } else {
         throw fromSysError(`cannot enable the ${ok.join(", ")} controller${ok.length > 1 ? "s" : ""} for child cgroups`, e, {
           path: file,
-          fix: errCode(e) === "EBUSY" ? "the cgroup has processes of its own (no-internal-process rule): use a --cgroup-parent without processes" : undefined,
+          fix: errnoCode(e) === "EBUSY" ? "the cgroup has processes of its own (no-internal-process rule): use a --cgroup-parent without processes" : undefined,
         });
       }
     }
@@ -160,7 +158,7 @@ export function applyWrites(dir: string, writes: CgroupWrite[]): void {
     try {
       writeCgroupFile(file, w.value);
     } catch (e) {
-      const code = errCode(e);
+      const code = errnoCode(e);
       throw fromSysError(`cannot set ${w.file}=${JSON.stringify(w.value)} (from ${w.from})`, e, {
         path: file,
         fix:
@@ -241,7 +239,7 @@ export class CgroupV2 implements ContainerCgroup {
     } catch (e) {
       throw fromSysError(v === "1" ? "cannot freeze the container" : "cannot thaw the container", e, {
         path: this.file("cgroup.freeze"),
-        fix: errCode(e) === "ENOENT" ? "cgroup.freeze needs Linux 5.2 or later" : undefined,
+        fix: errnoCode(e) === "ENOENT" ? "cgroup.freeze needs Linux 5.2 or later" : undefined,
       });
     }
   }
@@ -255,8 +253,8 @@ export class CgroupV2 implements ContainerCgroup {
       writeCgroupFile(this.file("cgroup.kill"), "1");
       return;
     } catch (e) {
-      if (errCode(e) === "ENOENT" && !this.exists()) return;
-      if (errCode(e) !== "ENOENT") throw fromSysError("cannot kill the container's processes", e, { path: this.file("cgroup.kill") });
+      if (errnoCode(e) === "ENOENT" && !this.exists()) return;
+      if (errnoCode(e) !== "ENOENT") throw fromSysError("cannot kill the container's processes", e, { path: this.file("cgroup.kill") });
     }
     // before Linux 5.14: SIGKILL each process until the subtree is empty
     for (let round = 0; round < 100 && this.populated(); round++) {
@@ -293,7 +291,7 @@ export class CgroupV2 implements ContainerCgroup {
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (e) {
-      if (errCode(e) !== "ENOENT") throw e;
+      if (errnoCode(e) !== "ENOENT") throw e;
     }
     for (const d of entries) if (d.isDirectory()) out.push(...this.subtree(`${dir}/${d.name}`));
     out.push(dir);
@@ -348,12 +346,12 @@ export class CgroupV2 implements ContainerCgroup {
           try {
             rmdirSync(dir);
           } catch (e) {
-            if (errCode(e) !== "ENOENT") throw e;
+            if (errnoCode(e) !== "ENOENT") throw e;
           }
         }
         return;
       } catch (e) {
-        const code = errCode(e);
+        const code = errnoCode(e);
         if (code !== "EBUSY" || attempt >= 3) throw fromSysError("cannot remove the container's cgroup", e, { path: this.path });
         // still populated: kill, then wait for the kernel to empty it
         this.killAll();

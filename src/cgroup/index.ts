@@ -15,7 +15,7 @@
 // bunker never creates cgroups there.
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import type { Resources } from "../oci/spec.ts";
-import { BunkerError, fromSysError } from "../errors.ts";
+import { BunkerError, fromSysError, errnoCode } from "../errors.ts";
 import { cgroupDir, parentDir, parseLayout, parseSelfCgroup, resolveCgroupPath, type CgroupLayout } from "./locate.ts";
 import { controllersFor, describeWrite, isKernelDefault, resourceWrites, type CgroupWrite } from "./resources.ts";
 import { applyWrites, CgroupV2, controllers, enableForChildren, isDelegated, LEAF, missingControllers, writeCgroupFile, type ContainerCgroup } from "./cgroupfs.ts";
@@ -135,10 +135,10 @@ function mkdirCgroup(dir: string): boolean {
     mkdirSync(dir);
     return true;
   } catch (e) {
-    if ((e as { code?: string }).code === "EEXIST") return false;
+    if (errnoCode(e) === "EEXIST") return false;
     throw fromSysError("cannot create a cgroup", e, {
       path: dir,
-      fix: (e as { code?: string }).code === "EACCES" ? "the parent cgroup is not delegated to this user: choose a --cgroup-parent you own" : undefined,
+      fix: errnoCode(e) === "EACCES" ? "the parent cgroup is not delegated to this user: choose a --cgroup-parent you own" : undefined,
     });
   }
 }

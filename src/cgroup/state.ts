@@ -36,7 +36,7 @@ export function cgroupOfContainer(g: GlobalOptions, id: string, what: string) {
       throw new BunkerError(`${what}: container "${id}" has no cgroup`, {
         errno: "EOPNOTSUPP",
         path: dir,
-        fix: `it runs without one (no delegated cgroup v2 when it started, see 'bunker check'), and ${what} needs one${what === "pause" || what === "resume" ? " (the freezer)" : ""}`,
+        fix: `it runs without one (started with --cgroup-manager disabled, or no delegated cgroup v2 then: see 'bunker check'), and ${what} needs one${what === "pause" || what === "resume" ? " (the freezer)" : ""}`,
       });
     }
   }

@@ -9,6 +9,36 @@ export interface FlagSpec {
   value?: boolean;
   /** may be given more than once (values collected in order) */
   multi?: boolean;
+  /** what `COMMAND --help` says of it: "VALUE  what it does" (the value's placeholder first when it takes one) */
+  help?: string;
+}
+
+/**
+ * Thrown by parseFlags for `--help` (and `-h` where no flag is named h): the
+ * dispatcher prints helpText(where, specs) and exits 0, so every command that
+ * parses its flags answers --help with exactly the flags it accepts.
+ */
+export class HelpRequest {
+  constructor(readonly where: string, readonly specs: FlagSpec[]) {}
+}
+
+/** one line per flag: "-e, --env K=V   set ..." from its names and help */
+export function flagLines(specs: FlagSpec[]): string {
+  const rows = specs.map((s) => {
+    const help = s.help ?? "";
+    const gap = help.indexOf("  ");
+    const arg = s.value ? (gap > 0 ? help.slice(0, gap) : "VALUE") : "";
+    const names = [...s.names].sort((a, b) => a.length - b.length).map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(", ");
+    return { left: arg ? `${names} ${arg}` : names, right: (s.value && gap > 0 ? help.slice(gap) : help).trim() };
+  });
+  const width = Math.min(30, Math.max(0, ...rows.map((r) => r.left.length)));
+  return rows
+    .map(({ left, right }) => {
+      const lines = right.split("\n");
+      const first = left.length > width ? `  ${left}\n${" ".repeat(width + 4)}${lines[0]}` : `  ${left.padEnd(width)}  ${lines[0]}`;
+      return [first.trimEnd(), ...lines.slice(1).map((l) => `${" ".repeat(width + 4)}${l}`)].join("\n");
+    })
+    .join("\n");
 }
 
 export interface Parsed {
@@ -33,6 +63,7 @@ export function parseFlags(argv: string[], specs: FlagSpec[], where: string, sto
   for (; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--") { i++; break; }
+    if ((a === "--help" && !byName.has("help")) || (a === "-h" && !byName.has("h"))) throw new HelpRequest(where, specs);
     if (!a.startsWith("-") || a === "-") {
       if (stopAtPositional) break;
       rest.push(a);
@@ -90,8 +121,3 @@ export function flagInt(p: Parsed, key: string, where: string): number | undefin
   return Number(v);
 }
 
-/** a uid or gid as given on the command line: decimal, 0 to 4294967294 ((uid_t)-1 means "unchanged" to the kernel) */
-export function parseId(s: string, what: string): number {
-  if (!/^\d{1,10}$/.test(s) || Number(s) > 0xfffffffe) throw new BunkerError(`${what}: "${s}" is not a user or group id`, { errno: "EINVAL", fix: "use a number from 0 to 4294967294" });
-  return Number(s);
-}

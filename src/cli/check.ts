@@ -2,10 +2,11 @@
 // for what is missing.  Exit 0 when `bunker run` can work.
 import { existsSync, statSync } from "node:fs";
 import { tmpdir, release } from "node:os";
+import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { subRange, userName, NEWUIDMAP, NEWGIDMAP, findHelper } from "../container/idmap.ts";
 import { usernsBlocker } from "../container/launch.ts";
-import { probe, probeOverlay } from "../container/probe.ts";
+import { probe, probeNetwork, probeOverlay } from "../container/probe.ts";
 import { forcedStorageDriver, probedStorageDriver } from "../image/driver.ts";
 import { imageOwnerMaps } from "../image/owners.ts";
 import { defaultDataRoot } from "../image/store.ts";
@@ -23,10 +24,7 @@ function line(v: Verdict, what: string, detail: string) {
 }
 
 export default async function check(argv: string[], g: GlobalOptions): Promise<number> {
-  if (argv.includes("--help")) {
-    console.log("usage: bunker check [--store]\n\nPrints what this machine and user can do; exit 0 when `bunker run` can work.\n  --store   also verify the image store (re-hash every blob)");
-    return 0;
-  }
+  const p = parseFlags(argv, [{ names: ["store"], help: "also verify the image store (re-hash every blob)" }], "check", false);
   let canRun = true;
   const uid = process.getuid!(), gid = process.getgid!();
   const name = userName(uid) ?? String(uid);
@@ -79,11 +77,14 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   const conf = resolveConfinement({ capAdd: [], capDrop: [], privileged: false, securityOpts: [] }, 0).summary;
   line("ok", "confinement", `run: ${conf.capabilities.length} capabilities (Docker's), no_new_privs, seccomp (Docker's profile), ${conf.maskedPaths.length} masked and ${conf.readonlyPaths.length} read-only paths; --privileged: all capabilities in the container's user namespace, mounts locked`);
 
-  const net = ["slirp4netns", "pasta"].filter((b) => (process.env.PATH ?? "/usr/bin:/bin").split(":").some((d) => existsSync(`${d}/${b}`)));
-  if (net.length) line("ok", "rootless network", `${net.join(", ")} found`);
-  else line("warn", "rootless network", "neither slirp4netns nor pasta found: only --network none|host — apt-get install slirp4netns passt");
+  line(nsErr ? "FAIL" : "ok", "network none", nsErr ? "needs a user namespace (above)" : "a network namespace of its own with lo (the default of --rootfs runs)");
+  line("ok", "network host", "the host's network namespace");
+  for (const m of ["pasta", "slirp4netns"] as const) {
+    const r = await probeNetwork(m);
+    line(r.ok ? "ok" : "warn", `network ${m}`, r.why);
+  }
 
-  if (argv.includes("--store")) {
+  if (flagBool(p, "store")) {
     // every image's blobs re-hashed, every unpacked layer present
     const { Store } = await import("../image/store.ts");
     const problems = await Store.open(g.dataRoot).verify();

@@ -8,12 +8,12 @@ import { checkId } from "../container/state.ts";
 import { debugLog } from "./log.ts";
 
 export const CREATE_FLAGS = [
-  { names: ["bundle", "b"], value: true },
-  { names: ["pid-file"], value: true },
-  { names: ["console-socket"], value: true },
-  { names: ["no-pivot"] },
-  { names: ["no-new-keyring"] },
-  { names: ["preserve-fds"], value: true },
+  { names: ["bundle", "b"], value: true, help: "DIR  the bundle: config.json and its root (default: the current directory)" },
+  { names: ["pid-file"], value: true, help: "FILE  write the container's init pid to FILE" },
+  { names: ["console-socket"], value: true, help: "SOCKET  send the pty's master (process.terminal) to the AF_UNIX socket SOCKET" },
+  { names: ["no-pivot"], help: "use MS_MOVE + chroot instead of pivot_root" },
+  { names: ["no-new-keyring"], help: "keep the caller's session keyring (accepted: bunker never makes one)" },
+  { names: ["preserve-fds"], value: true, help: "N  pass file descriptors 3..3+N-1 to the process" },
 ];
 
 /** create's flags (shared with runc-style run) as the lifecycle's options */

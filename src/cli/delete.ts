@@ -6,7 +6,7 @@ import { stateRoot } from "../container/paths.ts";
 import { checkId } from "../container/state.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["force", "f"] }], "delete", false);
+  const p = parseFlags(argv, [{ names: ["force", "f"], help: "kill a running container first" }], "delete", false);
   if (p.rest.length === 0) checkId(undefined, "delete");
   const root = stateRoot(g).dir;
   for (const id of p.rest) await deleteContainer(root, checkId(id, "delete"), flagBool(p, "force"));

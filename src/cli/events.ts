@@ -7,17 +7,8 @@ import { cgroupOfContainer } from "../cgroup/state.ts";
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 
-const HELP = `usage: bunker events [--stats] [--interval SECS] ID
-
-  --stats           print the container's statistics once (JSON) and exit
-  --interval SECS   seconds between stats lines (default 5)`;
-
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["stats"] }, { names: ["interval"], value: true }, { names: ["help"] }], "events");
-  if (flagBool(p, "help")) {
-    console.log(HELP);
-    return 0;
-  }
+  const p = parseFlags(argv, [{ names: ["stats"], help: "print the container's statistics once (JSON) and exit" }, { names: ["interval"], value: true, help: "SECS  seconds between stats lines (default 5)" }], "events");
   const [id, ...extra] = p.rest;
   if (!id || extra.length) throw new BunkerError("events: give exactly one container id", { errno: "EINVAL", fix: "bunker events --stats ID" });
   const interval = Number(flag(p, "interval") ?? 5);

@@ -1,6 +1,7 @@
 // bunker exec [-t] [-d] [--pid-file F] [--process FILE] [--console-socket S] [-e K=V] [--cwd D] [-u U[:G]] [--preserve-fds N] ID [CMD...]
 import { readBounded } from "../json.ts";
-import { flag, flagBool, flagInt, flagList, parseFlags, parseId } from "./args.ts";
+import { flag, flagBool, flagInt, flagList, parseFlags } from "./args.ts";
+import { parseId } from "../oci/user.ts";
 import type { GlobalOptions } from "./global.ts";
 import { execInContainer } from "../container/lifecycle.ts";
 import { stateRoot } from "../container/paths.ts";
@@ -14,23 +15,23 @@ import { withHome } from "../container/home.ts";
 import { CAPABILITIES, normalizeCapName } from "../oci/caps.ts";
 
 export const FLAGS = [
-  { names: ["tty", "t"] },
-  { names: ["interactive", "i"] },
-  { names: ["detach", "d"] },
-  { names: ["pid-file"], value: true },
-  { names: ["process", "p"], value: true },
-  { names: ["console-socket"], value: true },
-  { names: ["env", "e"], value: true, multi: true },
-  { names: ["cwd", "w", "workdir"], value: true },
-  { names: ["user", "u"], value: true },
-  { names: ["preserve-fds"], value: true },
-  { names: ["cap", "c"], value: true, multi: true },
-  { names: ["no-new-privs"] },
-  { names: ["apparmor"], value: true },
-  { names: ["process-label"], value: true },
-  { names: ["additional-gids", "g"], value: true, multi: true },
-  { names: ["cgroup"], value: true },
-  { names: ["ignore-paused"] },
+  { names: ["tty", "t"], help: "allocate a pseudo-terminal" },
+  { names: ["interactive", "i"], help: "keep stdin open" },
+  { names: ["detach", "d"], help: "do not wait for the process (runc's exec -d)" },
+  { names: ["pid-file"], value: true, help: "FILE  write the process's pid to FILE" },
+  { names: ["process", "p"], value: true, help: "FILE  the process as runtime-spec JSON (- = stdin), instead of CMD, -e, -u, -w, -t" },
+  { names: ["console-socket"], value: true, help: "SOCKET  send the pty's master to the AF_UNIX socket SOCKET" },
+  { names: ["env", "e"], value: true, multi: true, help: "K=V  set an environment variable" },
+  { names: ["cwd", "w", "workdir"], value: true, help: "DIR  working directory inside the container" },
+  { names: ["user", "u"], value: true, help: "UID[:GID]  user and group ids" },
+  { names: ["preserve-fds"], value: true, help: "N  pass file descriptors 3..3+N-1 to the process" },
+  { names: ["cap", "c"], value: true, multi: true, help: "CAP  add a capability to the process (CAP_NET_ADMIN or NET_ADMIN)" },
+  { names: ["no-new-privs"], help: "set no_new_privs for the process" },
+  { names: ["apparmor"], value: true, help: "PROFILE  accepted for runc compatibility (bunker loads no AppArmor profile)" },
+  { names: ["process-label"], value: true, help: "LABEL  accepted for runc compatibility (no SELinux label)" },
+  { names: ["additional-gids", "g"], value: true, multi: true, help: "GID  an additional group of the process" },
+  { names: ["cgroup"], value: true, help: "PATH  accepted for runc compatibility (the process joins the container's cgroup)" },
+  { names: ["ignore-paused"], help: "accepted for runc compatibility" },
 ];
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {

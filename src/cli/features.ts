@@ -1,11 +1,13 @@
 // bunker features: runtime-spec features.md, listing what this build honours.
+import { parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { OCI_VERSION } from "../oci/spec.ts";
 import { CAPABILITIES } from "../oci/caps.ts";
 import { SECCOMP_ACTIONS, SECCOMP_FLAGS } from "../oci/seccomp.ts";
 import { MOUNT_OPTION_NAMES } from "../plan/mount-options.ts";
 
-export default async function (_argv: string[], _g: GlobalOptions): Promise<number> {
+export default async function (argv: string[], _g: GlobalOptions): Promise<number> {
+  parseFlags(argv, [], "features", false);
   const features = {
     ociVersionMin: "1.0.0",
     ociVersionMax: OCI_VERSION,

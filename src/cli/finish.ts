@@ -5,6 +5,7 @@
 // CODE, the container's status.
 import { existsSync } from "node:fs";
 import { basename, dirname } from "node:path";
+import { parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { readState } from "../container/state.ts";
 import { removeOwnedTree } from "../container/cleanup.ts";
@@ -12,7 +13,7 @@ import { BunkerError } from "../errors.ts";
 import { readVolumeUse, removeAnonymousVolumes } from "../volume/attach.ts";
 
 export default async function finish(argv: string[], _g: GlobalOptions): Promise<number> {
-  const [dir, status] = argv;
+  const [dir, status] = parseFlags(argv, [], "__finish", false).rest;
   if (!dir || !/^\d+$/.test(status ?? "")) throw new BunkerError("__finish is started by bunker's monitor: __finish DIR CODE", { errno: "EINVAL" });
   const code = Number(status);
   const state = readState(dirname(dir), basename(dir));

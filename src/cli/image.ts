@@ -1,7 +1,7 @@
 // bunker image COMMAND: ls | rm | inspect | tag | load | save | pull | prune | check
 import { BunkerError } from "../errors.ts";
 import { Store } from "../image/store.ts";
-import { flagBool, parseFlags } from "./args.ts";
+import { flagBool, HelpRequest, parseFlags } from "./args.ts";
 import { containerUsingImage } from "../container/image-use.ts";
 import { stateRoot } from "../container/paths.ts";
 import type { Command, GlobalOptions } from "./global.ts";
@@ -19,7 +19,7 @@ const SUB: Record<string, () => Promise<{ default: Command }>> = {
 
 /** `image prune [-a]`: dangling images (-a: every image) that no container uses, then what nothing needs */
 async function prune(argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["force", "f"] }, { names: ["all", "a"] }], "image prune", false);
+  const p = parseFlags(argv, [{ names: ["force", "f"], help: "do not ask (accepted: prune never asks)" }, { names: ["all", "a"], help: "every image no container uses, not only dangling ones" }], "image prune", false);
   const store = Store.open(g.dataRoot);
   const containers = stateRoot(g).dir;
   const inUse = (id: string) => containerUsingImage(containers, id) !== undefined;
@@ -44,6 +44,7 @@ async function check(argv: string[], g: GlobalOptions): Promise<number> {
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === "--help" || sub === "-h") throw new HelpRequest("image", []);
   if (sub === "prune") return prune(rest, g);
   if (sub === "check") return check(rest, g);
   const load = sub ? SUB[sub] : undefined;

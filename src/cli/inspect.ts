@@ -58,7 +58,7 @@ function imageJson(store: Store, ref: string): Record<string, unknown> {
 const ID_CHARS = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["format", "f"], value: true }, { names: ["type"], value: true }], "inspect", false);
+  const p = parseFlags(argv, [{ names: ["format", "f"], value: true, help: "TEMPLATE  a Go-template-like {{.Field}} selection" }, { names: ["type"], value: true, help: "container|image  what NAME is (default: a container first)" }], "inspect", false);
   if (!p.rest.length) throw new BunkerError("inspect: which container or image?", { errno: "EINVAL", fix: "bunker inspect ID|IMAGE" });
   const type = flag(p, "type");
   if (type !== undefined && type !== "container" && type !== "image") throw new BunkerError(`inspect: --type must be container or image (got "${type}")`, { errno: "EINVAL" });

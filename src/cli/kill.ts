@@ -6,21 +6,8 @@ import { stateRoot } from "../container/paths.ts";
 import { checkId } from "../container/state.ts";
 import { parseSignal } from "./signals.ts";
 
-const HELP = `usage: bunker kill [--all] ID [SIGNAL]
-
-Sends SIGNAL (default SIGTERM; a name or a number) to the container's init.
-  -a, --all   to every process of the container: those of its cgroup when it
-              has one (SIGKILL: cgroup.kill), otherwise its init and the init's
-              descendants, never other processes of a pid namespace it shares
-              with the host; refused when its init has exited and it has no
-              cgroup (its other processes cannot be told apart)`;
-
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  if (argv[0] === "--help" || argv[0] === "-h") {
-    console.log(HELP);
-    return 0;
-  }
-  const p = parseFlags(argv, [{ names: ["all", "a"] }, { names: ["signal", "s"], value: true }], "kill", false);
+  const p = parseFlags(argv, [{ names: ["all", "a"], help: "to every process of the container: those of its cgroup when it\nhas one (SIGKILL: cgroup.kill), otherwise its init and the init's\ndescendants, never other processes of a pid namespace it shares\nwith the host; refused when its init has exited and it has no\ncgroup (its other processes cannot be told apart)" }, { names: ["signal", "s"], value: true, help: "SIG  the signal (instead of the SIGNAL argument)" }], "kill", false);
   const id = checkId(p.rest[0], "kill");
   killContainer(stateRoot(g).dir, id, parseSignal(p.rest[1] ?? p.flags.get("signal")?.[0], "SIGTERM", true), flagBool(p, "all"));
   return 0;

@@ -5,7 +5,7 @@ import { stateRoot } from "../container/paths.ts";
 import { containerStatus, listIds } from "../container/state.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["format", "f"], value: true }, { names: ["quiet", "q"] }], "list", false);
+  const p = parseFlags(argv, [{ names: ["format", "f"], value: true, help: "table|json  output format (default table)" }, { names: ["quiet", "q"], help: "print only ids" }], "list", false);
   const root = stateRoot(g).dir;
   const rows = listIds(root).map((id) => {
     const { state, status } = containerStatus(root, id);

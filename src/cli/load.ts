@@ -5,23 +5,11 @@ import { hostPlatform, parsePlatform } from "../image/platform.ts";
 import { shortName } from "../image/reference.ts";
 import { Store } from "../image/store.ts";
 import { flag, flagBool, parseFlags } from "./args.ts";
-import { LAYER_LIMIT_FLAGS, LAYER_LIMITS_HELP, layerLimits } from "./pull.ts";
+import { LAYER_LIMIT_FLAGS, layerLimits } from "./pull.ts";
 import type { GlobalOptions } from "./global.ts";
 
-const HELP = `usage: bunker load -i FILE|DIR [OPTIONS]
-
-Loads images from a docker save archive, an oci-archive or an OCI layout dir.
-  -i, --input FILE|DIR    the archive
-  -q, --quiet             print nothing but errors
-  --platform OS/ARCH[/VARIANT]   the platform to pick from an OCI index
-${LAYER_LIMITS_HELP}`;
-
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  if (argv[0] === "--help" || argv[0] === "-h") {
-    console.log(HELP);
-    return 0;
-  }
-  const p = parseFlags(argv, [{ names: ["input", "i"], value: true }, { names: ["quiet", "q"] }, { names: ["platform"], value: true }, ...LAYER_LIMIT_FLAGS], "load", false);
+  const p = parseFlags(argv, [{ names: ["input", "i"], value: true, help: "FILE|DIR  the archive" }, { names: ["quiet", "q"], help: "print nothing but errors" }, { names: ["platform"], value: true, help: "OS/ARCH[/VARIANT]  the platform to pick from an OCI index" }, ...LAYER_LIMIT_FLAGS], "load", false);
   const file = flag(p, "input") ?? p.rest[0];
   if (!file) throw new BunkerError("load: which archive? give -i FILE", { errno: "EINVAL", fix: "bunker load -i image.tar (docker save, oci-archive or an OCI layout dir)" });
   const platform = flag(p, "platform") ? parsePlatform(flag(p, "platform")!) : hostPlatform();

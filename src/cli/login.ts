@@ -10,8 +10,8 @@ import { REGISTRY_FLAGS, registryOptions } from "./pull.ts";
 
 export default async function (argv: string[], _g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [
-    { names: ["username", "u"], value: true }, { names: ["password", "p"], value: true }, { names: ["password-stdin"] },
-    { names: ["get-login"] }, { names: ["authfile"], value: true }, ...REGISTRY_FLAGS,
+    { names: ["username", "u"], value: true, help: "USER  the user name" }, { names: ["password", "p"], value: true, help: "PASSWORD  the password" }, { names: ["password-stdin"], help: "read the password from stdin" },
+    { names: ["get-login"], help: "print the stored user name of REGISTRY" }, { names: ["authfile"], value: true, help: "FILE  the credentials file (default: containers auth.json)" }, ...REGISTRY_FLAGS,
   ], "login", false);
   const registry = p.rest[0] ? parseReference(`${p.rest[0].replace(/^https?:\/\//, "").replace(/\/.*$/, "")}/x`).registry : "docker.io";
   if (flagBool(p, "get-login")) {

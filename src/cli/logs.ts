@@ -6,7 +6,7 @@ import type { GlobalOptions } from "./global.ts";
 import { stateRoot } from "../container/paths.ts";
 import { checkId, containerDir, isAlive, readState, notFound } from "../container/state.ts";
 import { logFiles, runningLogWriter } from "../container/log-writer.ts";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, errnoCode } from "../errors.ts";
 
 const buf = Buffer.alloc(65536);
 /** stdout's reader has gone (`bunker logs ID | head`): nothing more to do */
@@ -19,7 +19,7 @@ function drain(fd: number): void {
       try {
         off += writeSync(1, buf, off, n - off);
       } catch (e) {
-        const code = (e as { code?: string }).code;
+        const code = errnoCode(e);
         if (code === "EPIPE") throw READER_GONE;
         if (code !== "EAGAIN") throw e;
         Bun.sleepSync(1); // a non-blocking stdout that is full
@@ -49,7 +49,7 @@ function fileAfter(dir: string, ino: number): string {
 }
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["follow", "f"] }], "logs", false);
+  const p = parseFlags(argv, [{ names: ["follow", "f"], help: "keep printing new output until the container exits" }], "logs", false);
   const id = checkId(p.rest[0], "logs");
   const root = stateRoot(g).dir;
   const state = readState(root, id);

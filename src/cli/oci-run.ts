@@ -5,10 +5,10 @@ import { CREATE_FLAGS, createOptions } from "./create.ts";
 import { create, deleteContainer, start } from "../container/lifecycle.ts";
 import { stateRoot } from "../container/paths.ts";
 import { checkId } from "../container/state.ts";
-import { becomeSubreaper, forwardSignals, supervise } from "../sys/shim.ts";
+import { becomeSubreaper, forwardSignals, exitCode, supervise } from "../sys/shim.ts";
 
 export default async function ociRun(argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [...CREATE_FLAGS, { names: ["detach", "d"] }, { names: ["keep"] }, { names: ["no-subreaper"] }], "run", false);
+  const p = parseFlags(argv, [...CREATE_FLAGS, { names: ["detach", "d"], help: "(runc's run) do not wait: create and start, then exit" }, { names: ["keep"], help: "(runc's run) keep the container's state after it exits" }, { names: ["no-subreaper"], help: "(runc's run) do not become the container's subreaper" }], "run", false);
   const id = checkId(p.rest[0], "run");
   const root = stateRoot(g).dir;
   const detach = flagBool(p, "detach");
@@ -33,5 +33,5 @@ export default async function ociRun(argv: string[], g: GlobalOptions): Promise<
   // the container's process is our child: wait for it, forwarding signals (and the terminal)
   const st = supervise(state.pid, pty, pty >= 0);
   if (!flagBool(p, "keep")) await deleteContainer(root, id, true);
-  return st.signal ? 128 + st.signal : st.code;
+  return exitCode(st);
 }

@@ -1,14 +1,12 @@
 // bunker pause ID...: freeze every process of the container (cgroup.freeze).
 import { BunkerError } from "../errors.ts";
 import { cgroupOfContainer } from "../cgroup/state.ts";
+import { parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  if (argv[0] === "--help" || argv[0] === "-h") {
-    console.log("usage: bunker pause ID...\n\nFreezes all processes of the containers (cgroup.freeze); 'bunker resume' thaws them.");
-    return 0;
-  }
-  if (!argv.length) throw new BunkerError("pause: no container id given", { errno: "EINVAL", fix: "bunker pause ID" });
-  for (const id of argv) await cgroupOfContainer(g, id, "pause").freeze();
+  const ids = parseFlags(argv, [], "pause", false).rest;
+  if (!ids.length) throw new BunkerError("pause: no container id given", { errno: "EINVAL", fix: "bunker pause ID" });
+  for (const id of ids) await cgroupOfContainer(g, id, "pause").freeze();
   return 0;
 }

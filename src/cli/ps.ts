@@ -7,11 +7,12 @@ import { checkId, containerStatus, listIds, notFound } from "../container/state.
 import { readFileSync } from "node:fs";
 import { flagBool } from "./args.ts";
 import { BunkerError } from "../errors.ts";
+import { formatPort } from "../net/ports.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   // without an ID: docker's `ps` (the containers), with one: runc's (its processes)
   if (!argv.some((a) => !a.startsWith("-") && a !== "table" && a !== "json")) return listContainers(argv, g);
-  const p = parseFlags(argv, [{ names: ["format", "f"], value: true }], "ps");
+  const p = parseFlags(argv, [{ names: ["format", "f"], value: true, help: "table|json  (with ID) ps(1) output or the pids as JSON" }], "ps");
   const id = checkId(p.rest[0], "ps");
   const { state } = containerStatus(stateRoot(g).dir, id);
   if (!state) throw notFound(id);
@@ -33,9 +34,9 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   return 0;
 }
 
-/** docker-style: ID, IMAGE, COMMAND, CREATED, STATUS; running ones, all with -a */
+/** docker-style: ID, IMAGE, COMMAND, CREATED, STATUS, PORTS; running ones, all with -a */
 function listContainers(argv: string[], g: GlobalOptions): number {
-  const p = parseFlags(argv, [{ names: ["all", "a"] }, { names: ["quiet", "q"] }], "ps", false);
+  const p = parseFlags(argv, [{ names: ["all", "a"], help: "also stopped containers" }, { names: ["quiet", "q"], help: "print only ids" }], "ps", false);
   const root = stateRoot(g).dir;
   const rows: string[][] = [];
   for (const id of listIds(root)) {
@@ -43,7 +44,7 @@ function listContainers(argv: string[], g: GlobalOptions): number {
     if ((status === "stopped" || !state) && !flagBool(p, "all")) continue;
     // no state.json: being created, or its run was killed first (rm -f removes it)
     if (!state) {
-      rows.push([id, "", "", "", "Creating"]);
+      rows.push([id, "", "", "", "Creating", ""]);
       continue;
     }
     let st = status === "running" ? "Up" : status === "stopped" ? "Exited" : status;
@@ -55,14 +56,16 @@ function listContainers(argv: string[], g: GlobalOptions): number {
       }
     }
     const command = (state.run?.command ?? state.process?.args ?? []).join(" ");
-    rows.push([id, state.run?.image ?? state.bundle, command.length > 30 ? `${command.slice(0, 29)}…` : command, state.created, st]);
+    const ports = (state.run?.network?.ports ?? []).map(formatPort).join(", ");
+    rows.push([id, state.run?.image ?? state.bundle, command.length > 30 ? `${command.slice(0, 29)}…` : command, state.created, st, ports]);
   }
   if (flagBool(p, "quiet")) {
     for (const r of rows) console.log(r[0]);
     return 0;
   }
-  const table = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS"], ...rows];
+  const table = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS"], ...rows];
   const w = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)) + 3);
-  for (const row of table) console.log(row.map((c, i) => (i < row.length - 1 ? c.padEnd(w[i]!) : c)).join(""));
+  // trimmed: a container without published ports ends its line with its status
+  for (const row of table) console.log(row.map((c, i) => (i < row.length - 1 ? c.padEnd(w[i]!) : c)).join("").trimEnd());
   return 0;
 }

@@ -11,24 +11,17 @@ import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 
 export const REGISTRY_FLAGS = [
-  { names: ["tls-verify"], value: true },
-  { names: ["insecure"] },
-  { names: ["cert-dir"], value: true },
-  { names: ["creds"], value: true },
+  { names: ["tls-verify"], value: true, help: "=false  plain HTTP or an untrusted certificate" },
+  { names: ["insecure"], help: "same as --tls-verify=false" },
+  { names: ["cert-dir"], value: true, help: "DIR  CA certificates (*.crt) to trust" },
+  { names: ["creds"], value: true, help: "USER:PASSWORD  registry credentials" },
 ];
 
 /** load's and pull's bounds on what a layer may expand to (src/image/limits.ts) */
 export const LAYER_LIMIT_FLAGS = [
-  { names: ["max-layer-size"], value: true },
-  { names: ["storage-reserve"], value: true },
+  { names: ["max-layer-size"], value: true, help: "SIZE  stop when one layer's uncompressed content passes SIZE\n(default: no cap but the reserve; $BUNKER_MAX_LAYER_SIZE)" },
+  { names: ["storage-reserve"], value: true, help: "SIZE|N%  free space the store's filesystem keeps while layers\nare unpacked or downloaded (default: 1g, or 5% of the\nfilesystem when smaller; 0 = none; $BUNKER_STORAGE_RESERVE)" },
 ];
-
-export const LAYER_LIMITS_HELP = `  --max-layer-size SIZE   stop when one layer's uncompressed content passes SIZE
-                          (default: no cap but the reserve; $BUNKER_MAX_LAYER_SIZE)
-  --storage-reserve SIZE|N%
-                          free space the store's filesystem keeps while layers
-                          are unpacked or downloaded (default: 1g, or 5% of the
-                          filesystem when smaller; 0 = none; $BUNKER_STORAGE_RESERVE)`;
 
 /** "2g", "512m", "0" (no reserve) or "10%" (of the filesystem) */
 function parseReserve(s: string, what: string): Reserve {
@@ -63,22 +56,8 @@ export function registryOptions(p: ReturnType<typeof parseFlags>) {
   };
 }
 
-const HELP = `usage: bunker pull [OPTIONS] REF
-
-Pulls an image (every digest verified; layers unpacked as they arrive).
-  --platform OS/ARCH[/VARIANT]   the platform to pick from an index
-  -q, --quiet             print only the image ID
-  --tls-verify=false, --insecure   plain HTTP or an untrusted certificate
-  --cert-dir DIR          CA certificates (*.crt) to trust
-  --creds USER:PASSWORD   registry credentials
-${LAYER_LIMITS_HELP}`;
-
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  if (argv[0] === "--help" || argv[0] === "-h") {
-    console.log(HELP);
-    return 0;
-  }
-  const p = parseFlags(argv, [{ names: ["platform"], value: true }, { names: ["quiet", "q"] }, ...REGISTRY_FLAGS, ...LAYER_LIMIT_FLAGS], "pull", false);
+  const p = parseFlags(argv, [{ names: ["platform"], value: true, help: "OS/ARCH[/VARIANT]  the platform to pick from an index" }, { names: ["quiet", "q"], help: "print only the image ID" }, ...REGISTRY_FLAGS, ...LAYER_LIMIT_FLAGS], "pull", false);
   const ref = p.rest[0];
   if (!ref || p.rest.length > 1) throw new BunkerError("pull: needs one image reference", { errno: "EINVAL", fix: "bunker pull busybox" });
   const quiet = flagBool(p, "quiet");

@@ -14,7 +14,7 @@ import { openCgroup } from "../cgroup/index.ts";
 import { savedCgroupPath } from "../cgroup/state.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["force", "f"] }, { names: ["volumes", "v"] }], "rm", false);
+  const p = parseFlags(argv, [{ names: ["force", "f"], help: "kill running containers first" }, { names: ["volumes", "v"], help: "remove the container's anonymous volumes too" }], "rm", false);
   const root = stateRoot(g).dir;
   const force = flagBool(p, "force");
   if (!p.rest.length) checkId(undefined, "rm");

@@ -8,7 +8,7 @@ import { stateRoot } from "../container/paths.ts";
 import { containerUsingImage } from "../container/image-use.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["force", "f"] }], "rmi", false);
+  const p = parseFlags(argv, [{ names: ["force", "f"], help: "also images a container uses" }], "rmi", false);
   if (!p.rest.length) throw new BunkerError("rmi: which image?", { errno: "EINVAL", fix: "bunker rmi IMAGE..." });
   const store = Store.open(g.dataRoot);
   let failed: unknown;

@@ -1,10 +1,10 @@
 // bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { BunkerError } from "../errors.ts";
-import { flag, flagBool, flagInt, flagList, parseFlags, parseId, type FlagSpec } from "./args.ts";
+import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
+import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { autoMaps, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../container/idmap.ts";
+import { autoMaps, deniesSetgroups, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../container/idmap.ts";
 import { sharedUserns, sharedUsernsEnabled } from "../container/userns.ts";
 import { pidStartTime, writeState } from "../container/state.ts";
 import { launch } from "../container/launch.ts";
@@ -26,132 +26,57 @@ import type { RootMount } from "../plan/types.ts";
 import { tmpfsHasUserXattrs } from "../sys/kernel.ts";
 import { defaultDataRoot } from "../image/data-root.ts";
 import { readLaunchRecord, writeLaunchRecord } from "../image/launch-cache.ts";
-import { type ImageUser, userFromFiles } from "../image/image-user.ts";
+import { resolveUser, type ResolvedUser } from "../oci/user.ts";
 import type { DriverChoice } from "../image/driver.ts";
-import { closeFd, forwardSignals, supervise } from "../sys/shim.ts";
+import { closeFd, forwardSignals, exitCode, supervise } from "../sys/shim.ts";
 import { createCgroup, oomMessage, RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/index.ts";
 import { saveCgroupPath } from "../cgroup/state.ts";
 import { mark, timingLine } from "../timing.ts";
 import { normalJit } from "../jit.ts";
+import { withSpecJoins } from "../plan/join.ts";
+import { parseNetwork, helperNameserver } from "../net/mode.ts";
+import { exposedPorts, parsePublish, reservePorts } from "../net/ports.ts";
+import { hostsFile, parseAddHost, resolvConf } from "../net/etc.ts";
+import { findProgram, startHelper, type HelperRecord } from "../net/helper.ts";
+import { joinedContainer } from "../net/join.ts";
 
 export const FLAGS: FlagSpec[] = [
-  { names: ["rootfs"], value: true },
-  { names: ["env", "e"], value: true, multi: true },
-  { names: ["env-file"], value: true, multi: true },
-  { names: ["workdir", "w"], value: true },
-  { names: ["user", "u"], value: true },
-  { names: ["hostname", "h"], value: true },
-  { names: ["tty", "t"] },
-  { names: ["interactive", "i"] },
-  { names: ["init"] },
-  { names: ["volume", "v"], value: true, multi: true },
-  { names: ["mount"], value: true, multi: true },
-  { names: ["tmpfs"], value: true, multi: true },
-  { names: ["read-only"] },
-  { names: ["network", "net"], value: true },
-  { names: ["userns"], value: true },
-  { names: ["preserve-fds"], value: true },
-  { names: ["no-pivot"] },
-  { names: ["rm"] },
-  { names: ["name"], value: true },
-  { names: ["entrypoint"], value: true },
-  { names: ["detach", "d"] },
-  { names: ["log-opt"], value: true, multi: true },
-  { names: ["pull"], value: true },
-  { names: ["cgroup-parent"], value: true },
-  { names: ["cap-add"], value: true, multi: true },
-  { names: ["cap-drop"], value: true, multi: true },
-  { names: ["privileged"] },
-  { names: ["security-opt"], value: true, multi: true },
+  { names: ["rootfs"], value: true, help: "DIR|host  the container's root directory; \"host\" = sandbox of the host's\n/usr, /bin, /lib*, /etc (read-only), private /tmp, cwd read-write" },
+  { names: ["env", "e"], value: true, multi: true, help: "K=V  set an environment variable (K alone: take it from bunker's env)" },
+  { names: ["env-file"], value: true, multi: true, help: "FILE  read K=V lines" },
+  { names: ["workdir", "w"], value: true, help: "DIR  working directory inside the container" },
+  { names: ["user", "u"], value: true, help: "UID[:GID]  user (numbers, or names from the rootfs's /etc/passwd)" },
+  { names: ["hostname", "h"], value: true, help: "NAME  hostname (default: the container id)" },
+  { names: ["tty", "t"], help: "allocate a pseudo-terminal" },
+  { names: ["interactive", "i"], help: "keep stdin open (without it stdin is /dev/null)" },
+  { names: ["init"], help: "run a tiny init as PID 1 that reaps zombies and forwards signals" },
+  { names: ["volume", "v"], value: true, multi: true, help: "H:C[:ro]|NAME:C[:ro]|C  bind mount host path H (absolute) at C; or the\nnamed volume NAME (made when missing, filled from the image's C the\nfirst time); C alone: an anonymous volume (also each of the image's\nVOLUME paths), removed with the container (rm -v, --rm)" },
+  { names: ["mount"], value: true, multi: true, help: "type=volume[,src=NAME],dst=C[,readonly][,volume-nocopy]\ntype=bind,src=H,dst=C[,readonly][,bind-propagation=P]\ntype=tmpfs,dst=C[,tmpfs-size=64m][,tmpfs-mode=1777]  (Docker's syntax)" },
+  { names: ["tmpfs"], value: true, multi: true, help: "PATH[:OPTS]  mount a tmpfs (OPTS like size=64m,mode=1777)" },
+  { names: ["read-only"], help: "mount the root read-only" },
+  { names: ["network", "net"], value: true, help: "MODE  none|host|pasta[:OPTS]|slirp4netns[:OPTS]|container:ID (default: pasta\nfor an IMAGE or with -p, else none; see \"networks\" below)" },
+  { names: ["publish", "p"], value: true, multi: true, help: "[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]  publish a port (HOSTIP: 0.0.0.0\nby default, or 127.0.0.1); -p CTRPORT: a free host port\n('bunker port ID' shows it); a port in use fails before start" },
+  { names: ["publish-all", "P"], help: "publish the image's EXPOSE ports on free host ports" },
+  { names: ["dns"], value: true, multi: true, help: "IP  nameserver of /etc/resolv.conf (replaces the helper's or host's)" },
+  { names: ["dns-search"], value: true, multi: true, help: "DOMAIN  search domain (\".\" for none)" },
+  { names: ["dns-option"], value: true, multi: true, help: "OPT  an options entry of /etc/resolv.conf" },
+  { names: ["add-host"], value: true, multi: true, help: "NAME:IP  a line of /etc/hosts" },
+  { names: ["userns"], value: true, help: "single|auto  single (default): your uid is root, nothing else is mapped;\nauto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap);\nas root with --rootfs, auto maps 0..65535 to root's /etc/subuid\nrange (or the \"containers\" user's): the container's root is not\nhost root; as root with an IMAGE, 0..65536 map to themselves" },
+  { names: ["preserve-fds"], value: true, help: "N  pass file descriptors 3..3+N-1 to the command" },
+  { names: ["no-pivot"], help: "use MS_MOVE + chroot instead of pivot_root" },
+  { names: ["rm"], help: "(-d) remove the container when it exits (a foreground run always is)" },
+  { names: ["name"], value: true, help: "NAME  the container's id (default: 12 random hex digits)" },
+  { names: ["entrypoint"], value: true, help: "CMD  (IMAGE) replace the image's Entrypoint (\"\" clears it)" },
+  { names: ["detach", "d"], help: "run in the background: prints the id; output goes to\n'bunker logs ID'; 'bunker ps', 'stop', 'rm' manage it" },
+  { names: ["log-opt"], value: true, multi: true, help: "max-size=SIZE|max-file=N  (-d) rotate the log when it would pass SIZE\n(default 10m; -1: never); keep N files: log, log.1 .. log.N-1 (default 3)" },
+  { names: ["pull"], value: true, help: "missing|never|always  (IMAGE) when to pull (default missing)" },
+  { names: ["cgroup-parent"], value: true, help: "PATH  create the container's cgroup below PATH (absolute: from the\ncgroup2 mount; relative: from bunker's own cgroup)" },
+  { names: ["cap-add"], value: true, multi: true, help: "CAP  add a capability (NET_ADMIN or CAP_NET_ADMIN; ALL = every one)" },
+  { names: ["cap-drop"], value: true, multi: true, help: "CAP  drop a capability (ALL = start from none, then --cap-add)" },
+  { names: ["privileged"], help: "every capability, no seccomp filter, nothing masked; still in\nthe container's user namespace (capabilities over its own\nnamespaces, none over the host's); with CAP_SYS_ADMIN every\nmount is locked: read-only stays read-only" },
+  { names: ["security-opt"], value: true, multi: true, help: "OPT  no-new-privileges[=true|false] (default true);\nseccomp=unconfined|FILE: no filter, or a Docker or OCI JSON profile\n(SCMP_ACT_NOTIFY rules send the listener to its listenerPath agent);\nsystempaths=unconfined: do not mask /proc/kcore, /sys/firmware, …" },
   ...RESOURCE_FLAGS,
-  { names: ["help"] },
 ];
-
-const HELP = `usage: bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
-       bunker run [OPTIONS] IMAGE [CMD [ARG...]]
-       bunker run -b BUNDLE [-d] [--pid-file F] [--console-socket S] [--keep] ID   (runc's run)
-
-runc's form is chosen when -b/--bundle, --console-socket, --pid-file, --keep,
---no-new-keyring or --no-subreaper comes before the first argument; anything
-else is the docker form, wherever it runs (in a bundle directory: -b . ID).
-
-  --rootfs DIR|host     the container's root directory; "host" = sandbox of the host's
-                        /usr, /bin, /lib*, /etc (read-only), private /tmp, cwd read-write
-  -e, --env K=V         set an environment variable (K alone: take it from bunker's env)
-  --env-file FILE       read K=V lines
-  -w, --workdir DIR     working directory inside the container
-  -u, --user UID[:GID]  user (numbers, or names from the rootfs's /etc/passwd)
-  -h, --hostname NAME   hostname (default: the container id)
-  -t, --tty             allocate a pseudo-terminal
-  -i, --interactive     keep stdin open (without it stdin is /dev/null)
-  --init                run a tiny init as PID 1 that reaps zombies and forwards signals
-  -v, --volume H:C[:ro] bind mount host path H (absolute) at C; NAME:C[:ro] mounts the
-                        named volume NAME (made when missing, filled from the image's C
-                        the first time); -v C alone: an anonymous volume (also for each
-                        of the image's VOLUME paths), removed with the container (rm -v)
-  --mount type=bind,src=H,dst=C[,readonly][,bind-propagation=P]
-  --mount type=volume[,src=NAME],dst=C[,readonly][,volume-nocopy]
-  --mount type=tmpfs,dst=C[,tmpfs-size=64m][,tmpfs-mode=1777]
-  --tmpfs PATH[:OPTS]   mount a tmpfs (OPTS like size=64m,mode=1777)
-  --read-only           mount the root read-only
-  --net, --network none|host   default none: a new network namespace with only lo
-  --userns single|auto  single (default): your uid is root, nothing else is mapped;
-                        auto: 0 -> you, 1..65536 -> your /etc/subuid range (newuidmap);
-                        as root with --rootfs, auto maps 0..65535 to root's /etc/subuid
-                        range (or the "containers" user's): the container's root is not
-                        host root; as root with an IMAGE, 0..65536 map to themselves
-  --preserve-fds N      pass file descriptors 3..3+N-1 to the command
-  --no-pivot            use MS_MOVE + chroot instead of pivot_root
-  -d, --detach          run in the background: prints the id; output goes to
-                        'bunker logs ID'; 'bunker ps', 'stop', 'rm' manage it
-  --rm                  (-d) remove the container when it exits (a foreground run always is)
-  --name NAME           the container's id (default: 12 random hex digits)
-  --log-opt max-size=SIZE   (-d) rotate the log when it would pass SIZE (default 10m; -1: never)
-  --log-opt max-file=N      (-d) keep N files: log, log.1 .. log.N-1 (default 3)
-  --entrypoint CMD      (IMAGE) replace the image's Entrypoint ("" clears it)
-  --pull missing|never|always   (IMAGE) when to pull (default missing)
-
-confinement.  By default, as Docker: 14 capabilities (CHOWN DAC_OVERRIDE FOWNER
-FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD
-AUDIT_WRITE SETFCAP) in the bounding, permitted and effective sets, none
-inheritable or ambient, none at all for a non-root -u; no_new_privs; Docker's
-seccomp profile (EPERM, clone3 ENOSYS); /proc/kcore, /proc/keys, … /sys/firmware
-masked.  /proc/sys, /proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs are
-read-only in every case.  'bunker state ID' shows what a container got.
-  --cap-add CAP         add a capability (NET_ADMIN or CAP_NET_ADMIN; ALL = every one)
-  --cap-drop CAP        drop a capability (ALL = start from none, then --cap-add)
-  --privileged          every capability, no seccomp filter, nothing masked; still in
-                        the container's user namespace (capabilities over its own
-                        namespaces, none over the host's); with CAP_SYS_ADMIN every
-                        mount is locked: read-only stays read-only
-  --security-opt no-new-privileges[=true|false]   (default true)
-  --security-opt seccomp=unconfined|FILE   no filter, or a Docker or OCI JSON profile;
-                        SCMP_ACT_NOTIFY rules send the listener to its listenerPath agent
-  --security-opt systempaths=unconfined    do not mask /proc/kcore, /sys/firmware, …
-
-With an IMAGE the root is an overlay of its layers (nothing is copied) with a
-private writable layer on a tmpfs of its own (memory, counted in the container's
-cgroup; on disk in the state dir before Linux 6.6), gone at exit, or a private copy where overlay cannot
-be mounted in a user namespace (bunker --storage-driver overlay|copy forces
-one; bunker check says which is used); Env, WorkingDir, User, Entrypoint and
-Cmd come from the image; the user namespace defaults to --userns=auto when you
-have a /etc/subuid range, and the image's files then belong to their image
-owners.  With --userns=single such files of non-root owners show as nobody
-(65534) and only their read/execute permissions for others apply.
-
-resources (cgroup v2; an error, never silence, when they cannot be applied):
-  -m, --memory SIZE     memory.max (512m, 1g, …)
-  --memory-reservation SIZE    memory.low
-  --memory-swap SIZE    memory + swap (-1: unlimited swap; default: twice --memory)
-  --cpus N              cpu.max quota, e.g. 1.5
-  --cpu-shares N        relative weight, v1 scale (2..262144, default 1024)
-  --cpu-weight N        cpu.weight (1..10000, default 100)
-  --cpuset-cpus LIST    cpuset.cpus, e.g. 0-1
-  --pids-limit N        pids.max (-1: unlimited)
-  --io-weight N         io.weight (1..10000)
-  --oom-kill-group=false  on OOM kill only the chosen process, not the whole container
-  --cgroup-parent PATH  create the container's cgroup below PATH (absolute: from the
-                        cgroup2 mount; relative: from bunker's own cgroup)`;
 
 function randomId(): string {
   const b = crypto.getRandomValues(new Uint8Array(6));
@@ -172,7 +97,7 @@ function readEnvFile(file: string): string[] {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new BunkerError("run: cannot read --env-file", { errno: (e as { code?: string }).code ?? "EIO", path: file });
+    throw fromSysError("run: cannot read --env-file", e, { path: file });
   }
   return text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")).map(expandEnv);
 }
@@ -180,27 +105,6 @@ function readEnvFile(file: string): string[] {
 /** "K" alone takes K from bunker's own environment, as docker does */
 function expandEnv(e: string): string {
   return e.includes("=") ? e : `${e}=${process.env[e] ?? ""}`;
-}
-
-/** UID[:GID] with numbers, or names looked up in the rootfs's /etc/passwd and /etc/group */
-export function parseUser(spec: string, etc: string | undefined): { uid: number; gid: number } {
-  const [u, g] = spec.split(":");
-  const lookup = (file: string, name: string, col: number) => {
-    if (/^\d+$/.test(name)) return { id: parseId(name, "run: --user"), gid: undefined as number | undefined };
-    try {
-      for (const line of readFileSync(`${etc}/${file}`, "utf8").split("\n")) {
-        const f = line.split(":");
-        // the rootfs's own /etc files: a malformed line is its error, not a NaN id
-        if (f[0] === name) return { id: parseId(f[col] ?? "", `run: ${etc}/${file}: ${name}`), gid: file === "passwd" ? parseId(f[3] ?? "", `run: ${etc}/${file}: ${name}`) : undefined };
-      }
-    } catch (e) {
-      if (e instanceof BunkerError) throw e; // else no such file: fall through
-    }
-    throw new BunkerError(`run: unknown ${file === "passwd" ? "user" : "group"} "${name}"`, { errno: "ENOENT", path: etc ? `${etc}/${file}` : undefined, fix: "use a numeric id" });
-  };
-  const user = lookup("passwd", u!, 2);
-  const gid = g !== undefined ? lookup("group", g, 2).id : (user.gid ?? user.id);
-  return { uid: user.id, gid };
 }
 
 const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
@@ -231,10 +135,6 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   mark("run loaded");
   if (isOciRun(argv)) return (await import("./oci-run.ts")).default(argv, g);
   const p = parseFlags(argv, FLAGS, "run");
-  if (flagBool(p, "help")) {
-    console.log(HELP);
-    return 0;
-  }
   const rootfsFlag = flag(p, "rootfs");
   const imageRef = rootfsFlag ? undefined : p.rest[0];
   if (!rootfsFlag && !imageRef) throw new BunkerError("run: no image and no --rootfs given", { errno: "EINVAL", fix: "bunker run IMAGE [CMD], bunker run --rootfs DIR -- CMD, or --rootfs host for a sandbox of the host" });
@@ -257,12 +157,13 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     try {
       st = statSync(rootfs);
     } catch (e) {
-      throw new BunkerError("run: rootfs does not exist", { errno: (e as { code?: string }).code ?? "ENOENT", path: rootfs, fix: "pass --rootfs an extracted root filesystem, or --rootfs host" });
+      throw fromSysError("run: rootfs does not exist", e, { path: rootfs, fix: "pass --rootfs an extracted root filesystem, or --rootfs host" });
     }
     if (!st.isDirectory()) throw new BunkerError("run: rootfs is not a directory", { errno: "ENOTDIR", path: rootfs });
   }
 
   const uid = process.getuid!(), gid = process.getgid!();
+  const sr = stateRoot(g);
   // an image's files and users need more than one id: auto when this user has a range (as podman)
   const userns = flag(p, "userns") ?? (image && uid !== 0 && subRange("/etc/subuid", uid) ? "auto" : "single");
   let maps: IdMaps;
@@ -271,8 +172,15 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   else if (userns === "single" || userns === "") maps = singleMaps(uid, gid);
   else throw new BunkerError(`run: unknown --userns "${userns}"`, { errno: "EINVAL", fix: "use --userns=single or --userns=auto" });
 
-  const network = flag(p, "network") ?? "none";
-  if (network !== "none" && network !== "host") throw new BunkerError(`run: unsupported --network "${network}"`, { errno: "EINVAL", fix: "use --network none or --network host" });
+  const publishAll = flagBool(p, "publish-all");
+  const publish = [...flagList(p, "publish").map(parsePublish), ...(publishAll ? exposedPorts(image?.config.ExposedPorts) : [])];
+  const net = parseNetwork(flag(p, "network") ?? defaultNetwork(!!image || publish.length > 0));
+  if (publish.length && net.kind !== "pasta" && net.kind !== "slirp4netns")
+    throw new BunkerError(`run: -p publishes ports through a network helper, not with --network ${net.kind}`, { errno: "EINVAL", fix: "add --network pasta or --network slirp4netns" });
+  const joined = net.kind === "container" ? joinedContainer(sr.dir, net.id) : undefined;
+  if (joined) maps = joined.maps;
+  const network = net.kind === "host" ? "host" : joined ? "joined" : "none";
+  const addHosts = flagList(p, "add-host").map(parseAddHost);
 
   const env: string[] = [...(image?.config.Env ?? [])];
   for (const f of flagList(p, "env-file")) setEnv(env, readEnvFile(f));
@@ -285,7 +193,9 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   const mountRequests = mergeRequests([...flagList(p, "volume").map(parseVolumeFlag), ...flagList(p, "mount").map(parseMountFlag), ...tmpfs], Object.keys(image?.config.Volumes ?? {}));
   const user = image
     ? image.resolveUser(flag(p, "user") ?? image.config.User)
-    : flag(p, "user") ? parseUser(flag(p, "user")!, host ? "/etc" : `${rootfs}/etc`) : { uid: 0, gid: 0 };
+    : flag(p, "user") ? await rootfsUser(flag(p, "user")!, host ? "/" : rootfs!) : { uid: 0, gid: 0, additionalGids: [] };
+  // a one-id map denies setgroups: the process keeps no supplementary groups there (the kernel refuses them)
+  if (deniesSetgroups(maps)) user.additionalGids = [];
   const confinement = resolveConfinement({ capAdd: flagList(p, "cap-add"), capDrop: flagList(p, "cap-drop"), privileged: flagBool(p, "privileged"), securityOpts: flagList(p, "security-opt") }, user.uid);
   const tty = flagBool(p, "tty");
   const detach = flagBool(p, "detach");
@@ -299,14 +209,13 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   mark("flags parsed");
   const id = flag(p, "name") ?? randomId();
   const hostname = flag(p, "hostname") ?? id;
-  const sr = stateRoot(g);
   if (sr.note && g.debug) console.error(`bunker: debug: ${sr.note}`);
   const dir = `${sr.dir}/${id}`;
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (e) {
-    if ((e as { code?: string }).code === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: "choose another --name, or 'bunker delete --force' it" });
-    throw new BunkerError("run: cannot create the container's state directory", { errno: (e as { code?: string }).code, path: dir });
+    if (errnoCode(e) === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: "choose another --name, or 'bunker delete --force' it" });
+    throw fromSysError("run: cannot create the container's state directory", e, { path: dir });
   }
   // root with a subordinate map: the container's root (not host root) binds /etc files from here
   const hostRootOfContainer = maps.uid.find((m) => m.containerID === 0)?.hostID;
@@ -318,7 +227,19 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   try {
     // volumes made (and recorded as this container's) before anything can fail and leave them unrecorded
     const mounts = attachMounts(mountRequests, g.dataRoot ?? defaultDataRoot(), !!image, (use) => recordVolumeUse(dir, (volumeUse = use)));
-    const etcFiles = writeEtcFiles(dir, hostname, host ? "/etc" : image ? undefined : `${rootfs}/etc`);
+    const hostResolv = readText("/etc/resolv.conf") || "nameserver 127.0.0.1\n";
+    const etcFiles = writeEtcFiles(dir, {
+      hostname: `${hostname}\n`,
+      hosts: hostsFile(hostname, id, addHosts),
+      "resolv.conf": resolvConf({
+        host: joined?.resolv ?? hostResolv,
+        helper: net.kind === "pasta" || net.kind === "slirp4netns" ? helperNameserver(net) : undefined,
+        dns: flagList(p, "dns"),
+        dnsSearch: flagList(p, "dns-search"),
+        dnsOptions: flagList(p, "dns-option"),
+      }),
+    }, host ? "/etc" : image ? undefined : `${rootfs}/etc`);
+    const ports = await reservePorts(publish);
     const cwd = flag(p, "workdir") ?? (host ? process.cwd() : image?.config.WorkingDir || "/");
     if (!cwd.startsWith("/")) throw new BunkerError("run: --workdir must be absolute", { errno: "EINVAL", path: cwd });
     let rootPath = rootfs!;
@@ -396,7 +317,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         process.stderr.write(`bunker: note: ${e.message} (${e.errnoName}): the log is written unbounded, without rotation\n`);
       }
     }
-    const plan = buildPlan(spec, {
+    let plan = buildPlan(spec, {
       rootMount,
       symlinks,
       stdinNull: !interactive,
@@ -409,6 +330,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       noPivot: flagBool(p, "no-pivot"),
       ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
       lockMounts: confinement.lockMounts,
+      keepNetns: net.kind === "pasta" || net.kind === "slirp4netns",
     });
     mark("plan built");
     if (g.debug) {
@@ -417,7 +339,12 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     }
     checkUserMapped(user, maps);
     // subordinate ids: join bunker's shared user namespace rather than run newuidmap/newgidmap again
-    const shared = needsHelper(maps, uid, gid) && sharedUsernsEnabled() ? sharedUserns(maps, debug) : undefined;
+    const shared = !joined && needsHelper(maps, uid, gid) && sharedUsernsEnabled() ? sharedUserns(maps, debug) : undefined;
+    if (joined) {
+      // a pod: the other container's user namespace (which owns its network namespace), then that network namespace
+      plan = withSpecJoins(plan, { ociVersion: spec.ociVersion, linux: { namespaces: [{ type: "user", path: `/proc/self/fd/${joined.userFd}` }, { type: "network", path: `/proc/self/fd/${joined.netFd}` }] } });
+      debug?.(`network: container ${net.kind === "container" ? net.id : ""}'s (pid ${joined.pid})`);
+    }
     if (shared) {
       plan.joinUserns = shared.path;
       debug?.(`user namespace: bunker's shared one (held by pid ${shared.pid})`);
@@ -447,14 +374,17 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
           process: spec.process,
           seccomp: spec.linux?.seccomp,
           cgroup: cg?.path,
-          run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary },
+          run: { image: imageRef ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: flag(p, "network") ?? net.kind, ports, ...helper } },
         });
       let c;
+      let helper: HelperRecord | undefined;
       try {
         const seccompListener = seccompAgent(spec.linux?.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug);
-        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener });
+        const beforeRecord = net.kind === "pasta" || net.kind === "slirp4netns" ? async (pid: number) => void (helper = await startHelper(net, pid, dir, ports, debug)) : undefined;
+        c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord });
       } finally {
         if (shared) closeFd(shared.fd);
+        if (joined) for (const fd of [joined.userFd, joined.netFd]) closeFd(fd);
       }
       if (detach) {
         keep = keepCgroup = true;
@@ -470,7 +400,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         process.stderr.write(`bunker: ${oomMessage(cg)}\n`);
         return 137;
       }
-      return st.signal ? 128 + st.signal : st.code;
+      return exitCode(st);
     } finally {
       if (!keepCgroup) cg?.remove();
     }
@@ -484,6 +414,14 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   }
 }
 
+const IMAGE_FILES = "the image's";
+
+/** -u USER of a --rootfs (ROOT "/" for the host sandbox) through its /etc/passwd and /etc/group, read inside it */
+async function rootfsUser(user: string, root: string): Promise<ResolvedUser> {
+  const { readInRoot } = await import("../container/home.ts"); // the openat2 bindings: only for -u
+  return resolveUser(user, { passwd: readInRoot(root, "/etc/passwd"), group: readInRoot(root, "/etc/group"), owner: "the rootfs's", etc: `${root === "/" ? "" : root}/etc` });
+}
+
 interface OpenedImage {
   id: string;
   lowerDirs: string[];
@@ -493,7 +431,7 @@ interface OpenedImage {
   /** the copy driver: the image applied into DEST, its files owned as a container with MAPS sees them */
   flatten(dest: string, maps: IdMaps): Promise<unknown>;
   /** the image's USER (or -u) through its /etc/passwd and /etc/group */
-  resolveUser(user: string | undefined): { uid: number; gid: number; additionalGids: number[] };
+  resolveUser(user: string | undefined): ResolvedUser;
 }
 
 async function openImage(ref: string, g: GlobalOptions, pull: string | undefined): Promise<OpenedImage> {
@@ -509,7 +447,7 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
       ...cached,
       storage: { driver: "overlay", why: "kernel overlayfs works in a user namespace (remembered)" },
       flatten: (dest, maps) => flatten(cached.id, dest, maps),
-      resolveUser: (u) => (u === cached.config.User && cached.user ? cached.user : userFromFiles(cached.passwd, cached.group, u)),
+      resolveUser: (u) => (u === cached.config.User && cached.user ? { ...cached.user } : resolveUser(u, { passwd: cached.passwd, group: cached.group, owner: IMAGE_FILES })),
     };
   }
   // imported here: a run of a rootfs, or of an image run before, does not load the store's code
@@ -522,9 +460,9 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
   for (const n of img.notes) process.stderr.write(`bunker: note: ${n}\n`);
   const passwd = readImageFile(img.lowerDirs, "/etc/passwd") ?? "", group = readImageFile(img.lowerDirs, "/etc/group") ?? "";
   if (!forced && storage.driver === "overlay") {
-    let user: ImageUser | undefined;
+    let user: ResolvedUser | undefined;
     try {
-      user = userFromFiles(passwd, group, img.config.User);
+      user = resolveUser(img.config.User, { passwd, group, owner: IMAGE_FILES });
     } catch {
       /* a User the image does not define: each run reports it */
     }
@@ -534,8 +472,14 @@ async function openImage(ref: string, g: GlobalOptions, pull: string | undefined
     ...img,
     storage,
     flatten: (dest, maps) => flatten(img.id, dest, maps),
-    resolveUser: (u) => userFromFiles(passwd, group, u),
+    resolveUser: (u) => resolveUser(u, { passwd, group, owner: IMAGE_FILES }),
   };
+}
+
+/** an IMAGE (or a run that publishes ports) gets pasta, else slirp4netns, when installed; anything else none */
+function defaultNetwork(wantsOutbound: boolean): string {
+  if (!wantsOutbound) return "none";
+  return findProgram("pasta") ? "pasta" : findProgram("slirp4netns") ? "slirp4netns" : "none";
 }
 
 /** Entrypoint + Cmd as docker combines them: CMD replaces Cmd, --entrypoint replaces Entrypoint (and drops Cmd) */
@@ -557,14 +501,17 @@ function setEnv(env: string[], add: string[]) {
 
 
 /** USER must be an id of MAPS; the fix names what gives the container more ids (a range in SUBUID, or --userns=auto) */
-export function checkUserMapped(user: { uid: number; gid: number }, maps: IdMaps, uid = process.getuid!(), subuid = SUB_ID_FILES.subuid): void {
+export function checkUserMapped(user: { uid: number; gid: number; additionalGids?: number[] }, maps: IdMaps, uid = process.getuid!(), subuid = SUB_ID_FILES.subuid): void {
   const inside = (m: IdMaps["uid"], id: number) => m.some((x) => id >= x.containerID && id < x.containerID + x.size);
-  if (!inside(maps.uid, user.uid) || !inside(maps.gid, user.gid)) {
+  const group = user.additionalGids?.find((g) => !inside(maps.gid, g));
+  if (!inside(maps.uid, user.uid) || !inside(maps.gid, user.gid) || group !== undefined) {
     const name = userName(uid) ?? String(uid);
     const hint = subRange(subuid, uid)
       ? "add --userns=auto"
       : `your user has no subordinate ids for it: as root, usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}, then add --userns=auto; or run as the container's root: -u 0`;
-    throw new BunkerError(`run: user ${user.uid}:${user.gid} is not mapped in the container's user namespace`, { errno: "EINVAL", fix: hint });
+    const ids = `${user.uid}:${user.gid}`;
+    const what = inside(maps.uid, user.uid) && inside(maps.gid, user.gid) ? `supplementary group ${group} of user ${ids}` : `user ${ids}`;
+    throw new BunkerError(`run: ${what} is not mapped in the container's user namespace`, { errno: "EINVAL", fix: hint });
   }
 }
 
@@ -574,18 +521,7 @@ export function checkUserMapped(user: { uid: number; gid: number }, maps: IdMaps
  * A file the rootfs has as a symlink is left alone; a missing one gets an empty
  * mount point (as runc does) when /etc exists.
  */
-function writeEtcFiles(dir: string, hostname: string, etc: string | undefined): Record<string, string> {
-  let resolv = "nameserver 127.0.0.1\n";
-  try {
-    resolv = readFileSync("/etc/resolv.conf", "utf8");
-  } catch {
-    /* keep the default */
-  }
-  const files: Record<string, string> = {
-    hostname: `${hostname}\n`,
-    hosts: `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`,
-    "resolv.conf": resolv,
-  };
+function writeEtcFiles(dir: string, files: Record<string, string>, etc: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   // an image: always (a missing file's mount point lands in the container's own upper layer)
   if (etc !== undefined) {

@@ -6,7 +6,7 @@ import { flag, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["output", "o"], value: true }, { names: ["format"], value: true }], "save", false);
+  const p = parseFlags(argv, [{ names: ["output", "o"], value: true, help: "FILE  write to FILE instead of stdout" }, { names: ["format"], value: true, help: "docker-archive  the archive format (the only one written)" }], "save", false);
   const out = flag(p, "output");
   if (!out || !p.rest.length) throw new BunkerError("save: needs -o FILE and at least one IMAGE", { errno: "EINVAL", fix: "bunker save -o busybox.tar busybox" });
   const format = flag(p, "format") ?? "docker-archive";

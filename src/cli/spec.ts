@@ -4,17 +4,17 @@ import { resolve } from "node:path";
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { defaultSpec } from "../oci/default-spec.ts";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, fromSysError } from "../errors.ts";
 
 export default async function (argv: string[], _g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["rootless"] }, { names: ["bundle", "b"], value: true }], "spec", false);
+  const p = parseFlags(argv, [{ names: ["rootless"], help: "a config for a rootless container (user namespace, no devices)" }, { names: ["bundle", "b"], value: true, help: "DIR  where to write config.json (default: the current directory)" }], "spec", false);
   const file = resolve(flag(p, "bundle") ?? ".", "config.json");
   if (existsSync(file)) throw new BunkerError("spec: config.json already exists", { errno: "EEXIST", path: file, fix: "remove it first" });
   const spec = defaultSpec({ rootless: flagBool(p, "rootless") || process.getuid!() !== 0 });
   try {
     writeFileSync(file, JSON.stringify(spec, null, "\t") + "\n");
   } catch (e) {
-    throw new BunkerError("spec: cannot write config.json", { errno: (e as { code?: string }).code, path: file });
+    throw fromSysError("spec: cannot write config.json", e, { path: file });
   }
   return 0;
 }

@@ -5,12 +5,6 @@ import { formatBytes, type Stats } from "../cgroup/stats.ts";
 import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 
-const HELP = `usage: bunker stats [--json] ID...
-
-Prints each container's memory (current/peak/limit, OOM events), CPU usage
-and throttling, pids and I/O, read from its cgroup.  --json: one JSON object
-per container per line ({"id": ..., "stats": ...}).`;
-
 function row(id: string, s: Stats): string {
   const m = s.memory;
   const mem = m ? `${formatBytes(m.current)} / ${formatBytes(m.max)}${m.peak !== undefined ? ` (peak ${formatBytes(m.peak)})` : ""}` : "-";
@@ -22,11 +16,7 @@ function row(id: string, s: Stats): string {
 }
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["json"] }, { names: ["help"] }], "stats");
-  if (flagBool(p, "help")) {
-    console.log(HELP);
-    return 0;
-  }
+  const p = parseFlags(argv, [{ names: ["json"], help: "one JSON object per container per line ({\"id\": ..., \"stats\": ...})" }], "stats");
   if (!p.rest.length) throw new BunkerError("stats: no container id given", { errno: "EINVAL", fix: "bunker stats ID" });
   const json = flagBool(p, "json");
   // every container's cgroup first: a container without one is an error before any output

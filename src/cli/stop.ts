@@ -9,7 +9,7 @@ import { parseSignal } from "./signals.ts";
 import { waitPidExit } from "../sys/shim.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["time", "t"], value: true }], "stop", false);
+  const p = parseFlags(argv, [{ names: ["time", "t"], value: true, help: "SECS  seconds to wait before SIGKILL (default 10)" }], "stop", false);
   const secs = flagInt(p, "time", "stop") ?? 10;
   const root = stateRoot(g).dir;
   if (!p.rest.length) checkId(undefined, "stop");

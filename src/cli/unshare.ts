@@ -2,26 +2,14 @@
 // bunker's containers get (0 -> you, 1..65536 -> your /etc/subuid range), as `podman unshare`:
 // files a container left owned by your subordinate ids are yours there (read, chown, rm -rf them)
 import { BunkerError } from "../errors.ts";
+import { HelpRequest } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { callerMaps } from "../container/idmap.ts";
 import { runUnshared } from "../container/unshare.ts";
 
-const HELP = `usage: bunker unshare [CMD [ARG...]]
-
-Runs CMD (default: $SHELL, else /bin/sh) as root of a new user namespace with the
-id map bunker's containers get: 0 is you, 1..65536 your /etc/subuid and
-/etc/subgid ranges (just 0 without a range).  Files that a container wrote into a
-volume as a non-root user belong to subordinate ids on the host; here they show
-their container owners and you can read, change or remove them:
-
-  bunker unshare ls -ln ~/.local/share/bunker/volumes/pgdata/_data
-  bunker unshare rm -rf ~/.local/share/bunker/volumes/pgdata/_data/old`;
 
 export default async function unshare(argv: string[], _g: GlobalOptions): Promise<number> {
-  if (argv[0] === "--help" || argv[0] === "-h") {
-    console.log(HELP);
-    return 0;
-  }
+  if (argv[0] === "--help" || argv[0] === "-h") throw new HelpRequest("unshare", []);
   const args = argv[0] === "--" ? argv.slice(1) : argv;
   if (args[0]?.startsWith("-")) throw new BunkerError(`unshare: unknown flag ${args[0]}`, { errno: "EINVAL", fix: "bunker unshare [--] CMD [ARG...]" });
   const cmd = args.length ? args : [process.env.SHELL || "/bin/sh"];

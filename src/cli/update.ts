@@ -10,20 +10,8 @@ import { RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/flags.ts";
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 
-const HELP = `usage: bunker update [FLAGS] ID
-
-  -r, --resources FILE   a JSON linux.resources object (OCI runtime-spec); - = stdin
-  -m, --memory SIZE, --memory-reservation SIZE, --memory-swap SIZE,
-  --cpus N, --cpu-shares N, --cpu-weight N, --cpu-period N, --cpu-quota N,
-  --cpuset-cpus LIST, --cpuset-mems LIST, --pids-limit N, --io-weight N,
-  --oom-kill-group=true|false      as for 'bunker run'`;
-
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [...RESOURCE_FLAGS, { names: ["resources", "r"], value: true }, { names: ["help"] }], "update");
-  if (flagBool(p, "help")) {
-    console.log(HELP);
-    return 0;
-  }
+  const p = parseFlags(argv, [...RESOURCE_FLAGS, { names: ["resources", "r"], value: true, help: "FILE  a JSON linux.resources object (OCI runtime-spec); - = stdin" }], "update");
   const [id, ...extra] = p.rest;
   if (!id || extra.length) throw new BunkerError("update: give exactly one container id", { errno: "EINVAL", fix: "bunker update --memory 1g ID" });
   let r: Resources = {};

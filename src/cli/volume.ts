@@ -1,6 +1,6 @@
 // bunker volume create|ls|inspect|rm|prune|export: named volumes, as `docker volume`
 import { BunkerError } from "../errors.ts";
-import { flag, flagBool, flagList, parseFlags } from "./args.ts";
+import { flag, flagBool, flagList, HelpRequest, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { defaultDataRoot } from "../image/data-root.ts";
 import { stateRoot } from "../container/paths.ts";
@@ -9,23 +9,6 @@ import { checkVolumeName } from "../volume/spec.ts";
 import { ensureVolume, getVolume } from "../volume/store.ts";
 import { exportVolume, listMatching, parseVolumeFilters, pruneVolumes, removeNamedVolume, type VolumeContext } from "../volume/manage.ts";
 
-const HELP = `usage: bunker volume COMMAND
-
-  create [--label K=V]... [NAME]   make a volume (a random name without NAME); prints its name
-  ls [-q] [--filter K=V]...        list volumes (filters: dangling=true|false, name=TEXT,
-                                   label=KEY[=VALUE], driver=local)
-  inspect NAME...                  the volumes as a JSON array (Mountpoint: where the files are)
-  rm [-f] NAME...                  remove volumes; one a container uses (running or stopped)
-                                   only with -f
-  prune [-f] [-a]                  remove the anonymous volumes no container uses (-a: every
-                                   unused volume); asks first unless -f
-  export NAME                      write the volume's files as a tar to stdout, with the owners
-                                   a container sees (the files of your subordinate ids included)
-
-Volumes live in DATA_ROOT/volumes/NAME/_data (--data-root; default
-~/.local/share/bunker).  Files a container with --userns=auto wrote belong to
-your subordinate ids on the host: 'bunker unshare CMD' runs CMD where they are
-yours (bunker unshare rm -rf DIR, bunker unshare cat FILE).`;
 
 function context(g: GlobalOptions): VolumeContext {
   return { dataRoot: g.dataRoot ?? defaultDataRoot(), stateRoot: stateRoot(g).dir, maps: callerMaps() };
@@ -56,13 +39,11 @@ async function confirm(question: string): Promise<boolean> {
 
 export default async function volume(argv: string[], g: GlobalOptions): Promise<number> {
   const [sub, ...rest] = argv;
-  if (!sub || sub === "--help" || sub === "help") {
-    console.log(HELP);
-    return sub ? 0 : 1;
-  }
+  if (sub === "--help" || sub === "-h") throw new HelpRequest("volume", []);
+  if (!sub) throw new BunkerError("volume: no command given", { errno: "EINVAL", fix: "bunker volume create|ls|inspect|rm|prune|export (bunker volume --help)" });
   switch (sub) {
     case "create": {
-      const p = parseFlags(rest, [{ names: ["label"], value: true, multi: true }, { names: ["driver", "d"], value: true }], "volume create", false);
+      const p = parseFlags(rest, [{ names: ["label"], value: true, multi: true, help: "K=V  a label of the volume (K alone: an empty value)" }, { names: ["driver", "d"], value: true, help: "local  the volume driver (local is the only one)" }], "volume create", false);
       const driver = flag(p, "driver") ?? "local";
       if (driver !== "local") throw new BunkerError(`volume create: unknown driver "${driver}"`, { errno: "EINVAL", fix: "bunker has the local driver only (--driver local)" });
       if (p.rest.length > 1) throw new BunkerError("volume create: one NAME at most", { errno: "EINVAL", fix: "bunker volume create [NAME]" });
@@ -72,7 +53,7 @@ export default async function volume(argv: string[], g: GlobalOptions): Promise<
     }
     case "ls":
     case "list": {
-      const p = parseFlags(rest, [{ names: ["quiet", "q"] }, { names: ["filter", "f"], value: true, multi: true }], "volume ls", false);
+      const p = parseFlags(rest, [{ names: ["quiet", "q"], help: "names only" }, { names: ["filter", "f"], value: true, multi: true, help: "K=V  dangling=true|false, name=TEXT, label=KEY[=VALUE], driver=local\n(several values of one key: any; several keys: all)" }], "volume ls", false);
       if (p.rest.length) throw new BunkerError(`volume ls: unexpected argument "${p.rest[0]}"`, { errno: "EINVAL", fix: "bunker volume ls [-q] [--filter K=V]" });
       const vols = listMatching(context(g), parseVolumeFilters(flagList(p, "filter")));
       if (flagBool(p, "quiet")) for (const v of vols) console.log(v.Name);
@@ -88,7 +69,7 @@ export default async function volume(argv: string[], g: GlobalOptions): Promise<
     }
     case "rm":
     case "remove": {
-      const p = parseFlags(rest, [{ names: ["force", "f"] }], "volume rm", false);
+      const p = parseFlags(rest, [{ names: ["force", "f"], help: "remove it also when a container uses it" }], "volume rm", false);
       if (!p.rest.length) throw new BunkerError("volume rm: no volume named", { errno: "EINVAL", fix: "bunker volume rm [-f] NAME..." });
       const ctx = context(g);
       for (const n of p.rest) {
@@ -98,7 +79,7 @@ export default async function volume(argv: string[], g: GlobalOptions): Promise<
       return 0;
     }
     case "prune": {
-      const p = parseFlags(rest, [{ names: ["force", "f"] }, { names: ["all", "a"] }], "volume prune", false);
+      const p = parseFlags(rest, [{ names: ["force", "f"], help: "do not ask first" }, { names: ["all", "a"], help: "every unused volume, not only anonymous ones" }], "volume prune", false);
       const all = flagBool(p, "all");
       const what = all ? "all local volumes not used by at least one container" : "anonymous local volumes not used by at least one container";
       if (!flagBool(p, "force") && !(await confirm(`WARNING! This will remove ${what}.\nAre you sure you want to continue?`))) return 0;

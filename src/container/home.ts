@@ -3,11 +3,13 @@
 // read inside the rootfs (openat2 RESOLVE_IN_ROOT: a symlink in it cannot
 // point at a host file), at most 1 MiB of it.
 import { readSync } from "node:fs";
+import { homeOf } from "../oci/user.ts";
 import { O_DIRECTORY, O_PATH, O_RDONLY, RESOLVE_IN_ROOT, close, openat, openat2, AT_FDCWD } from "../sys/fsat.ts";
 
 const MAX_PASSWD = 1 << 20;
 
-function readInRoot(root: string, path: string): string | undefined {
+/** PATH inside ROOT (RESOLVE_IN_ROOT), at most 1 MiB of it; undefined when it cannot be read */
+export function readInRoot(root: string, path: string): string | undefined {
   let rootFd = -1, fd = -1;
   try {
     rootFd = openat(AT_FDCWD, root, O_PATH | O_DIRECTORY);
@@ -22,15 +24,6 @@ function readInRoot(root: string, path: string): string | undefined {
     if (fd >= 0) close(fd);
     if (rootFd >= 0) close(rootFd);
   }
-}
-
-/** the passwd entry's home of UID in TEXT, if any */
-export function homeOf(text: string, uid: number): string | undefined {
-  for (const line of text.split("\n")) {
-    const f = line.split(":");
-    if (f.length >= 6 && f[2] === String(uid) && f[5]) return f[5];
-  }
-  return undefined;
 }
 
 /** ENV with HOME added when it has none: from ROOT's /etc/passwd for UID, else "/" */

@@ -2,7 +2,7 @@
 // subordinate range from /etc/subuid (written by setuid newuidmap/newgidmap).
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import type { IDMapping } from "../oci/spec.ts";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, fromSysError } from "../errors.ts";
 
 export interface SubRange {
   start: number;
@@ -150,6 +150,11 @@ export function needsHelper(maps: IdMaps, uid: number, gid: number): boolean {
 }
 
 /** writes the maps of PID's user namespace (the child waits until then) */
+/** a one-id gid map: setgroups is denied in it (required unprivileged; kept for root so both behave alike) */
+export function deniesSetgroups(maps: IdMaps): boolean {
+  return maps.gid.length === 1 && maps.gid[0]!.size === 1;
+}
+
 export function writeIdMaps(pid: number, maps: IdMaps): void {
   const uid = process.getuid!(), gid = process.getgid!();
   if (needsHelper(maps, uid, gid)) {
@@ -166,12 +171,10 @@ export function writeIdMaps(pid: number, maps: IdMaps): void {
     return;
   }
   try {
-    // a one-id map denies setgroups (required unprivileged; kept for root so both behave alike)
-    if (maps.gid.length === 1 && maps.gid[0]!.size === 1) writeFileSync(`/proc/${pid}/setgroups`, "deny");
+    if (deniesSetgroups(maps)) writeFileSync(`/proc/${pid}/setgroups`, "deny");
     writeFileSync(`/proc/${pid}/uid_map`, fmt(maps.uid));
     writeFileSync(`/proc/${pid}/gid_map`, fmt(maps.gid));
   } catch (e) {
-    const err = e as { code?: string; path?: string };
-    throw new BunkerError("cannot write the user namespace's id map", { errno: err.code ?? "EPERM", path: err.path, fix: "a map other than your own uid needs --userns=auto and /etc/subuid" });
+    throw fromSysError("cannot write the user namespace's id map", e, { fix: "a map other than your own uid needs --userns=auto and /etc/subuid" });
   }
 }

@@ -3,6 +3,7 @@
 // an image a live one uses: one whose process (state.json, once started) is
 // alive, or, before that, whose bunker is.  (A detached container outlives
 // its bunker: the bunker pid alone let rmi take its layers from under it.)
+import { errnoCode } from "../errors.ts";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { pidStartTime, readState } from "./state.ts";
 
@@ -37,7 +38,7 @@ export function containerUsingImage(root: string, imageId: string): string | und
       process.kill(Number(pid), 0); // the bunker that starts or runs it is alive (a killed one left a stale dir)
       return name;
     } catch (e) {
-      if ((e as { code?: string }).code === "EPERM") return name;
+      if (errnoCode(e) === "EPERM") return name;
     }
   }
   return undefined;

@@ -5,7 +5,7 @@
 // a scan of /proc: a container without a pid namespace of its own shares the
 // host's, and nothing else in it is the container's.
 import { readdirSync, readFileSync } from "node:fs";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { openCgroup } from "../cgroup/index.ts";
 import { waitPidExit } from "../sys/shim.ts";
 import { isAlive, pidStartTime, type ContainerState } from "./state.ts";
@@ -82,8 +82,8 @@ export function signalIfSame(p: Proc, sig: number): boolean {
     process.kill(p.pid, sig);
     return true;
   } catch (e) {
-    if ((e as { code?: string }).code === "ESRCH") return false;
-    throw new BunkerError(`cannot signal process ${p.pid}`, { errno: (e as { code?: string }).code });
+    if (errnoCode(e) === "ESRCH") return false;
+    throw fromSysError(`cannot signal process ${p.pid}`, e);
   }
 }
 

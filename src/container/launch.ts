@@ -10,6 +10,7 @@ import { type ChildFailure, monitorMemfd, readMessage, reap, sendGo, spawn, supe
 import { stepName } from "../plan/ops.ts";
 import { type IdMaps, writeIdMaps } from "./idmap.ts";
 import { mark } from "../timing.ts";
+import { RLIM_INFINITY, rlimitName } from "../oci/rlimits.ts";
 
 export interface Launched {
   /** the container's process (after a fork into a pid namespace, the forked one: the intermediate is reaped) */
@@ -33,6 +34,12 @@ export interface LaunchOptions {
    * that reads EOF on its sync socket and exits
    */
   record?: (pid: number) => void;
+  /**
+   * the container's process PID exists in its namespaces, not yet released:
+   * start what must be ready before it runs (its network helper, src/net);
+   * called right before record
+   */
+  beforeRecord?: (pid: number) => Promise<void>;
   /**
    * a filter with SCMP_ACT_NOTIFY was loaded by process PID: hand its listener FD to the agent
    * (src/container/seccomp-agent.ts).  The process goes on when this returns; FD is closed after
@@ -63,7 +70,10 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     // after a join with a new pid namespace the intermediate clones the container's process,
     // which waits for a second "go": that one is recorded, not the intermediate
     const secondGo = (!!plan.joinUserns && (plan.cloneFlags & CLONE_NEWPID) !== 0) || plan.ops.some((o) => o.op === "fork" && o.waitGo);
-    if (!secondGo) opts.record?.(pid);
+    if (!secondGo) {
+      await opts.beforeRecord?.(pid);
+      opts.record?.(pid);
+    }
     mark("state recorded");
     sendGo(sock, pid);
     for (;;) {
@@ -72,6 +82,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
       else if (m.type === "pid") {
         forked = m.pid;
         if (secondGo) {
+          await opts.beforeRecord?.(forked);
           opts.record?.(forked);
           sendGo(sock, forked);
         }
@@ -172,7 +183,7 @@ export function describeOp(op: Op | undefined): string {
     case "domainname": return `set domainname "${op.name}"`;
     case "lo-up": return "bring up the loopback interface";
     case "chdir": return `change to working directory ${op.path}`;
-    case "rlimit": return `set rlimit ${op.resource}`;
+    case "rlimit": return `set ${rlimitName(op.resource) ?? `rlimit ${op.resource}`} to ${limitText(op.soft)}:${limitText(op.hard)}`;
     case "user": return `switch to user ${op.uid}:${op.gid}`;
     case "caps": return "set capabilities";
     case "lock": return "lock the mounts in a nested user namespace";
@@ -203,6 +214,10 @@ export function describeOp(op: Op | undefined): string {
   }
 }
 
+function limitText(v: bigint): string {
+  return v === RLIM_INFINITY ? "unlimited" : String(v);
+}
+
 /** the step an op failed at, as the message shows it: " (setresgid)", " (PR_CAPBSET_DROP 21)"; "" when unnamed */
 function stepText(f: Pick<ChildFailure, "step" | "arg">): string {
   const name = stepName(f.step);
@@ -228,6 +243,10 @@ export function childError(op: Op | undefined, f: Omit<ChildFailure, "op">): Bun
     return new BunkerError(`cannot ${describeOp(op)}: it is a symlink in the rootfs`, { errno, path: op.target, fix: `make ${op.target} a directory in the rootfs` });
   if (op?.op === "user" && errno === 22)
     return new BunkerError(`cannot ${describeOp(op)}${stepText(f)}: not mapped in the user namespace`, { errno, fix: "use --userns=auto (needs /etc/subuid) to map more ids" });
+  // raising a hard limit needs CAP_SYS_RESOURCE (root of a container runtime may lack it, as on a
+  // machine that runs bunker in a container itself), and RLIMIT_NOFILE cannot pass fs.nr_open
+  if (op?.op === "rlimit" && errno === 1)
+    return new BunkerError(`cannot ${describeOp(op)}`, { errno, path: "process.rlimits", fix: "a hard limit above bunker's own (/proc/self/limits) needs CAP_SYS_RESOURCE, RLIMIT_NOFILE at most fs.nr_open: ask for less (podman: --ulimit host, docker: --ulimit)" });
   if (op?.op === "rootfs" && errno === 1) {
     const b = usernsBlocker();
     return new BunkerError(`cannot ${describeOp(op)}${stepText(f)}`, { errno, path: b?.path ?? op.path, fix: b?.fix });

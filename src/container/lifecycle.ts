@@ -1,13 +1,12 @@
 // OCI lifecycle: create (set up, wait on exec.fifo), start, kill, delete, exec.
 import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import type { Bundle } from "../oci/bundle.ts";
 import type { Process, Spec } from "../oci/spec.ts";
 import { OCI_VERSION } from "../oci/spec.ts";
 import { buildPlan, processOps, type PlanContext } from "../plan/build.ts";
 import { execJoinOrder, execPlan, withSpecJoins, type NamespaceToJoin } from "../plan/join.ts";
-import * as K from "../plan/types.ts";
-import { becomeSubreaper, forwardSignals, mkfifo, sendFd, supervise } from "../sys/shim.ts";
+import { becomeSubreaper, exitCode, forwardSignals, mkfifo, sendFd, supervise } from "../sys/shim.ts";
 import { becomeMonitor } from "./monitor.ts";
 import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "./idmap.ts";
@@ -188,7 +187,7 @@ function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
     try {
       n = readSync(fd, buf, 0, buf.length, null);
     } catch (e) {
-      if ((e as { code?: string }).code !== "EAGAIN") throw e;
+      if (errnoCode(e) !== "EAGAIN") throw e;
     }
     if (n <= 0 && gone) throw new BunkerError("the container process exited before start", { errno: "ESRCH", fix: `bunker delete ${id}` });
     if (n > 0) {
@@ -297,8 +296,8 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
       same = readlinkSync(theirs) === readlinkSync(`/proc/self/ns/${name}`);
     } catch (e) {
       // a namespace type this kernel lacks; anything else must not let the process run outside the container
-      if ((e as { code?: string }).code === "ENOENT" && !existsSync(`/proc/self/ns/${name}`)) continue;
-      throw new BunkerError(`exec: cannot look up the container's ${name} namespace`, { errno: (e as { code?: string }).code ?? "EIO", path: theirs, fix: `check that container "${o.id}" is still running (bunker state ${o.id})` });
+      if (errnoCode(e) === "ENOENT" && !existsSync(`/proc/self/ns/${name}`)) continue;
+      throw fromSysError(`exec: cannot look up the container's ${name} namespace`, e, { path: theirs, fix: `check that container "${o.id}" is still running (bunker state ${o.id})` });
     }
     if (!same) differ.push({ name, path: theirs });
   }
@@ -338,6 +337,5 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   // the exec'd process is waited for by the small monitor, not this Bun process (same pid)
   const err = becomeMonitor({ pid, pty: c.pty, stdin: !!o.process.terminal });
   o.debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker waits itself`);
-  const r = supervise(pid, c.pty, !!o.process.terminal);
-  return r.signal ? 128 + r.signal : r.code;
+  return exitCode(supervise(pid, c.pty, !!o.process.terminal));
 }

@@ -1,7 +1,9 @@
 // Per-container state under the state root: state.json (written atomically),
 // a lock file (flock) that serializes commands on one container, exec.fifo.
+import type { PublishedPort } from "../net/ports.ts";
+import type { ProcessRef } from "../net/helper.ts";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import type { Hooks, Process, Seccomp } from "../oci/spec.ts";
 import type { IdMaps } from "./idmap.ts";
 import type { ConfinementSummary } from "../oci/confine.ts";
@@ -40,6 +42,8 @@ export interface ContainerState {
     stopSignal?: string;
     /** what the container got: capabilities, no_new_privs, seccomp, masked and read-only paths */
     confinement?: ConfinementSummary;
+    /** --network as given (or the default), published ports, the helper and its keeper (src/net) */
+    network?: { mode: string; ports: PublishedPort[]; keeper?: ProcessRef; helper?: ProcessRef };
   };
 }
 
@@ -66,8 +70,8 @@ export function lockContainer(dir: string, id: string): () => void {
   try {
     fd = openSync(`${dir}/lock`, "a", 0o600);
   } catch (e) {
-    if ((e as { code?: string }).code === "ENOENT") throw notFound(id);
-    throw new BunkerError("cannot open the container lock", { errno: (e as { code?: string }).code, path: `${dir}/lock` });
+    if (errnoCode(e) === "ENOENT") throw notFound(id);
+    throw fromSysError("cannot open the container lock", e, { path: `${dir}/lock` });
   }
   const r = flock(fd, 2 /* LOCK_EX */);
   if (r < 0) throw new BunkerError("cannot lock the container", { errno: -r, path: `${dir}/lock` });
@@ -81,8 +85,8 @@ export function claimContainer(root: string, id: string): string {
     // 0711: the container's own root (another host uid with a mapped root) reaches exec.fifo
     mkdirSync(dir, { mode: 0o711 });
   } catch (e) {
-    if ((e as { code?: string }).code === "EEXIST") throw new BunkerError(`container "${id}" already exists`, { errno: "EEXIST", path: dir, fix: `bunker delete --force ${id}` });
-    throw new BunkerError("cannot create the container's state directory", { errno: (e as { code?: string }).code, path: dir });
+    if (errnoCode(e) === "EEXIST") throw new BunkerError(`container "${id}" already exists`, { errno: "EEXIST", path: dir, fix: `bunker delete --force ${id}` });
+    throw fromSysError("cannot create the container's state directory", e, { path: dir });
   }
   return dir;
 }
@@ -98,7 +102,7 @@ export function readState(root: string, id: string): ContainerState | undefined 
   try {
     return JSON.parse(readFileSync(`${dir}/state.json`, "utf8")) as ContainerState;
   } catch (e) {
-    if ((e as { code?: string }).code === "ENOENT") {
+    if (errnoCode(e) === "ENOENT") {
       if (existsSync(dir)) return undefined; // being created, or a killed create: delete --force cleans it
       throw notFound(id);
     }
@@ -150,8 +154,7 @@ export function writePidFile(path: string, pid: number): void {
     writeFileSync(tmp, String(pid));
     renameSync(tmp, path);
   } catch (e) {
-    const code = (e as { code?: string }).code ?? "EIO";
-    throw new BunkerError("cannot write --pid-file", { errno: code, path, fix: code === "ENOENT" ? "create its directory first" : undefined });
+    throw fromSysError("cannot write --pid-file", e, { path, fix: errnoCode(e) === "ENOENT" ? "create its directory first" : undefined });
   }
 }
 
@@ -172,6 +175,6 @@ export function containerStatus(root: string, id: string): { state: ContainerSta
 export function stateJson(root: string, id: string): Record<string, unknown> {
   const { state, status: st } = containerStatus(root, id);
   if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
-  const confinement = state.run?.confinement;
-  return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner, ...(confinement ? { confinement } : {}) };
+  const confinement = state.run?.confinement, network = state.run?.network;
+  return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner, ...(confinement ? { confinement } : {}), ...(network ? { network } : {}) };
 }

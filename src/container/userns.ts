@@ -13,7 +13,7 @@
 // pid, or holds other maps (the /etc/subuid range changed) is replaced.
 // BUNKER_SHARED_USERNS=0 makes a new user namespace per container, as before.
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, fromSysError } from "../errors.ts";
 import type { IDMapping } from "../oci/spec.ts";
 import { usernsHolderPlan } from "../plan/join.ts";
 import { encodePlan } from "../sys/plan-encode.ts";
@@ -144,7 +144,7 @@ export function sharedUserns(maps: IdMaps, debug?: (m: string) => void): SharedU
     mkdirSync(stateRoot({ debug: false, logFormat: "text" }).dir, { recursive: true, mode: 0o700 });
     lock = openSync(lockPath, "a", 0o600);
   } catch (e) {
-    throw new BunkerError("cannot open the shared user namespace's lock", { errno: (e as { code?: string }).code, path: lockPath, fix: "run with BUNKER_SHARED_USERNS=0 (a user namespace per container, as before)" });
+    throw fromSysError("cannot open the shared user namespace's lock", e, { path: lockPath, fix: "run with BUNKER_SHARED_USERNS=0 (a user namespace per container, as before)" });
   }
   try {
     const r = flock(lock, 2 /* LOCK_EX */);

@@ -464,7 +464,7 @@ export async function saveArchive(store: Store, refs: string[], out: string): Pr
   } catch (e) {
     await Promise.resolve(w.end()).catch(() => {});
     rmSync(tmp, { force: true });
-    throw e instanceof BunkerError ? e : fromSysError("cannot write the image archive", e, { path: out });
+    throw fromSysError("cannot write the image archive", e, { path: out });
   }
 }
 

@@ -14,10 +14,15 @@
 //               {type:"done"} or {type:"error", message, detail}.
 //      or:  in  {type:"copy", path, range}; out {type:"copied", digest, bytes} or {type:"error", ...}.
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, fromSysError } from "../errors.ts";
 import { decompress } from "./compress.ts";
 import { Hasher } from "./digest.ts";
 import { normalJit } from "../jit.ts";
+
+/** the failure, as the main thread rebuilds it (a BunkerError's message and detail: errno, path) */
+function postError(e: BunkerError): void {
+  self.postMessage({ type: "error", message: e.message, detail: e.detail });
+}
 
 normalJit(); // this thread only inflates and hashes: long loops
 
@@ -68,7 +73,7 @@ async function copy(path: string, range: Range): Promise<void> {
     self.postMessage({ type: "copied", digest: h.digest(), bytes: h.bytes });
   } catch (e) {
     if (fd >= 0) closeSync(fd);
-    self.postMessage({ type: "error", message: `cannot copy a layer blob: ${(e as Error).message}`, detail: { path: range.copyTo ?? path } });
+    postError(fromSysError("cannot copy a layer blob", e, { path: range.copyTo ?? path }));
   }
 }
 
@@ -110,7 +115,6 @@ async function inflate(path: string, window: number, range: Range | undefined): 
     }
     self.postMessage({ type: "done" });
   } catch (e) {
-    if (e instanceof BunkerError) self.postMessage({ type: "error", message: e.message, detail: e.detail });
-    else self.postMessage({ type: "error", message: `cannot read a layer blob: ${(e as Error).message}`, detail: { path } });
+    postError(fromSysError("cannot read a layer blob", e, { path }));
   }
 }

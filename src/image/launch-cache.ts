@@ -15,7 +15,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
 import type { ImageConfig } from "./types.ts";
-import type { ImageUser } from "./image-user.ts";
+import type { ResolvedUser } from "../oci/user.ts";
 import { imagesFile, underRoot } from "./data-root.ts";
 import { statAndDirs } from "../sys/shim.ts";
 
@@ -31,7 +31,7 @@ export interface LaunchRecord {
   passwd: string;
   group: string;
   /** config.User resolved through them (absent when it does not resolve: the run says why) */
-  user?: ImageUser;
+  user?: ResolvedUser;
 }
 
 interface Stored extends LaunchRecord {

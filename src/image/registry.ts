@@ -5,7 +5,7 @@
 // never sent to another host (blob storage behind a redirect).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, errnoCode } from "../errors.ts";
 import { JSON_LIMITS } from "../json.ts";
 import { findCredentials, type Credentials } from "./auth.ts";
 import { digestMismatch, sha256 } from "./digest.ts";
@@ -39,10 +39,10 @@ export function parseChallenge(h: string): Challenge {
 
 function netError(what: string, e: unknown, url: string, insecure: boolean): BunkerError {
   const msg = (e as Error)?.message ?? String(e);
-  const code = (e as { code?: string }).code;
+  const code = errnoCode(e);
   const tls = /certificate|tls|ssl/i.test(msg + (code ?? ""));
   return new BunkerError(`${what}: ${msg}`, {
-    errno: code && /^E[A-Z]+$/.test(code) ? code : tls ? "EPROTO" : "ECONNREFUSED",
+    errno: code ?? (tls ? "EPROTO" : "ECONNREFUSED"),
     path: url,
     fix: tls && !insecure ? "for a registry without a valid certificate use --tls-verify=false (or --cert-dir)" : "check the registry address and the network",
   });

@@ -25,7 +25,7 @@
 //    `flattenImageRootfs` makes a private copy (all layers applied, whiteouts
 //    resolved) into a directory, owned as the container's map needs.
 //  - the user: `readImageFile(img.lowerDirs, "/etc/passwd")` (and group) read
-//    through the layers, whiteouts honoured, for userFromFiles (image-user.ts).
+//    through the layers, whiteouts honoured, for resolveUser (src/oci/user.ts).
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import { join, relative } from "node:path";
 import { BunkerError } from "../errors.ts";

@@ -12,7 +12,7 @@
 // concurrent pulls (of one image or of images sharing layers) never corrupt it.
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BunkerError, fromSysError } from "../errors.ts";
+import { BunkerError, fromSysError, errnoCode } from "../errors.ts";
 import { parseJson } from "../json.ts";
 import * as fs from "../sys/fsat.ts";
 import { chainIds, digestHex, digestMismatch, Hasher, sha256 } from "./digest.ts";
@@ -192,7 +192,7 @@ export class Store {
     try {
       return (JSON.parse(readFileSync(this.indexPath, "utf8")) as ImagesFile).images;
     } catch (e) {
-      if ((e as { code?: string }).code === "ENOENT") return [];
+      if (errnoCode(e) === "ENOENT") return [];
       throw fromSysError("cannot read the image list", e, { path: this.indexPath, fix: "restore or remove images.json" });
     }
   }

@@ -26,9 +26,8 @@
 // image's owner and mode are kept in `user.containers.override_stat`
 // ("UID:GID:0MODE:TYPE", the fuse-overlayfs / containers-storage format).
 import { copyFileSync, readlinkSync, lstatSync, readdirSync, rmSync, realpathSync } from "node:fs";
-import { BunkerError, oneLine } from "../errors.ts";
+import { BunkerError, FsError, fromSysError, oneLine } from "../errors.ts";
 import * as fs from "../sys/fsat.ts";
-import { FsError } from "../sys/fsat.ts";
 import { TarReader, type TarEntry } from "./tar.ts";
 
 export type WhiteoutMode = "overlay" | "apply";
@@ -83,11 +82,6 @@ export function entryComponents(name: string, what = "entry"): string[] {
 
 function escape(what: string, path: string): BunkerError {
   return new BunkerError(`unsafe layer: ${what}`, { errno: "EPERM", path, fix: "the image is malicious or broken; nothing was unpacked" });
-}
-
-function fsFail(what: string, e: unknown, path: string): BunkerError {
-  if (e instanceof FsError) return new BunkerError(`${what} (${e.syscall})`, { errno: e.errno, path });
-  return e instanceof BunkerError ? e : new BunkerError(`${what}: ${(e as Error).message}`, { path });
 }
 
 function overrideValue(e: TarEntry): string {
@@ -162,7 +156,7 @@ export class Unpacker {
         fs.fchmod(fd, d.mode, d.path);
         fs.utimensat(fd, "", d.mtime, fs.AT_EMPTY_PATH);
       } catch (e) {
-        throw fsFail("cannot set the mode of a directory", e, d.path);
+        throw fromSysError("cannot set the mode of a directory", e, { path: d.path });
       } finally {
         fs.close(fd);
       }
@@ -237,7 +231,7 @@ export class Unpacker {
       if (e.errno === 2 /* ENOENT */) return this.mkdirs(parts, name);
       if (e.errno === 18 /* EXDEV */) return this.openInRoot(parts, name);
       if (e.errno === 20 /* ENOTDIR */) throw new BunkerError("layer entry's parent is not a directory", { errno: "ENOTDIR", path: name });
-      throw fsFail("cannot open the parent directory of a layer entry", e, name);
+      throw fromSysError("cannot open the parent directory of a layer entry", e, { path: name });
     }
   }
 
@@ -258,9 +252,9 @@ export class Unpacker {
             this.created.add(prefix);
             next = fs.openat(fd, parts[i]!, fs.O_PATH | fs.O_DIRECTORY | fs.O_NOFOLLOW);
           } catch (e2) {
-            throw fsFail("cannot create a directory for a layer entry", e2, prefix);
+            throw fromSysError("cannot create a directory for a layer entry", e2, { path: prefix });
           }
-        } else throw fsFail("cannot open the parent directory of a layer entry", e, name);
+        } else throw fromSysError("cannot open the parent directory of a layer entry", e, { path: name });
       }
       if (fd !== this.rootfd) fs.close(fd);
       fd = next;
@@ -279,7 +273,7 @@ export class Unpacker {
         // the symlink's target does not exist yet: create it (in the root) like tar would
         return this.mkdirs(this.resolveLexically(parts), name);
       }
-      throw fsFail("cannot open the parent directory of a layer entry", e, name);
+      throw fromSysError("cannot open the parent directory of a layer entry", e, { path: name });
     }
   }
 
@@ -357,7 +351,7 @@ export class Unpacker {
     try {
       this.create(par, base, rel, e);
     } catch (err) {
-      throw fsFail(`cannot unpack a layer entry (${e.type})`, err, e.name);
+      throw fromSysError(`cannot unpack a layer entry (${e.type})`, err, { path: e.name });
     }
   }
 
@@ -505,7 +499,7 @@ export class Unpacker {
         fs.mknodat(par.fd, target, fs.S_IFCHR | 0o600, 0);
       } else this.remove(par, target, true);
     } catch (err) {
-      throw fsFail("cannot apply a whiteout", err, name);
+      throw fromSysError("cannot apply a whiteout", err, { path: name });
     }
   }
 
@@ -535,7 +529,7 @@ export class Unpacker {
     try {
       fs.writeAll(f.fd, chunk, f.path);
     } catch (err) {
-      throw fsFail("cannot write a layer file", err, f.path);
+      throw fromSysError("cannot write a layer file", err, { path: f.path });
     }
     this.stats.bytes += chunk.length;
   }
@@ -547,7 +541,7 @@ export class Unpacker {
     try {
       this.meta(f.fd, e, f.path, true);
     } catch (err) {
-      throw fsFail("cannot set the owner, mode or times of a layer file", err, f.path);
+      throw fromSysError("cannot set the owner, mode or times of a layer file", err, { path: f.path });
     } finally {
       fs.close(f.fd);
     }

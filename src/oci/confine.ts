@@ -4,7 +4,7 @@
 // capabilities, its seccomp profile, its masked and read-only paths, and
 // (unlike Docker, whose default is off) no_new_privs.
 import { readFileSync } from "node:fs";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, fromSysError } from "../errors.ts";
 import { kernelAtLeast } from "../sys/kernel.ts";
 import { CAPABILITIES, DOCKER_DEFAULT_CAPS, resolveCaps } from "./caps.ts";
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from "./default-spec.ts";
@@ -132,7 +132,7 @@ function seccompFromFile(file: string, caps: readonly string[], read: (file: str
   try {
     text = read(file);
   } catch (e) {
-    throw new BunkerError("run: cannot read the seccomp profile", { errno: (e as { code?: string }).code ?? "EIO", path: file, fix: "--security-opt seccomp=FILE takes a JSON profile (Docker's or linux.seccomp of an OCI config)" });
+    throw fromSysError("run: cannot read the seccomp profile", e, { path: file, fix: "--security-opt seccomp=FILE takes a JSON profile (Docker's or linux.seccomp of an OCI config)" });
   }
   if (text.length > MAX_PROFILE_BYTES) throw new BunkerError(`run: the seccomp profile is larger than ${MAX_PROFILE_BYTES >> 20} MiB`, { errno: "EFBIG", path: file });
   return checkSeccompProfile(dockerToOci(parseJsonObject(text, file, "config"), caps), file);

@@ -3,7 +3,7 @@
 // and killed when its timeout (seconds) passes.  Hooks of one kind run in
 // order; the first failure stops them.
 import { constants } from "node:os";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, errnoCode } from "../errors.ts";
 import type { Hook, Hooks, State } from "./spec.ts";
 
 export type HookKind = keyof Hooks;
@@ -77,8 +77,7 @@ async function runHook(kind: HookKind, index: number, hook: Hook, stdin: Uint8Ar
       stderr: "pipe",
     });
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw hookError(kind, index, hook, { noExec: code?.startsWith("E") ? code : "EIO" });
+    throw hookError(kind, index, hook, { noExec: errnoCode(e) ?? "EIO" });
   }
   let timedOut = false;
   const timer = hook.timeout

@@ -30,7 +30,8 @@ export interface RunOptions {
   volumes: Volume[];
   tmpfs: { destination: string; options: string[] }[];
   readOnly: boolean;
-  network: "none" | "host";
+  /** none: a network namespace of its own (a helper may give it a way out); joined: another container's, set up by the plan */
+  network: "none" | "host" | "joined";
   maps: IdMaps;
   /** generated files bound over /etc/<name> in the container, by name */
   etcFiles: Record<string, string>;
@@ -69,7 +70,7 @@ export function runSpec(o: RunOptions): Spec {
   if (o.hostSandbox) {
     for (const p of o.hostSandbox.binds) mounts.push({ destination: p, type: "bind", source: p, options: ["rbind", "ro", "nosuid", "nodev"] });
   }
-  mounts.push(...baseMounts(o.maps.gid, o.network === "none"));
+  mounts.push(...baseMounts(o.maps.gid, o.network !== "host"));
   if (o.hostSandbox) {
     mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777"] });
     if (o.hostSandbox.cwd !== "/") mounts.push({ destination: o.hostSandbox.cwd, type: "bind", source: o.hostSandbox.cwd, options: ["rbind"] });

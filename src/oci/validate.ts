@@ -252,7 +252,8 @@ function checkSeccomp(c: Checker, v: unknown, path: string): void {
     }),
   );
   const listener = c.opt(o, "listenerPath", path, c.abs);
-  c.opt(o, "listenerMetadata", path, c.str);
+  // runc refuses it too: the metadata is only ever sent to the agent at listenerPath
+  if (c.opt(o, "listenerMetadata", path, c.str) && !listener) c.fail(child(path, "listenerMetadata"), "is set without listenerPath");
   c.opt(o, "syscalls", path, (x, q) =>
     c.objs(x, q, (sc, p) => {
       const names = c.req(sc, "names", p, c.strs);

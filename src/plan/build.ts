@@ -2,6 +2,7 @@
 // through PlanContext, so unit tests can assert on the ops without privileges.
 import type { Hook, IDMapping, Spec, Mount } from "../oci/spec.ts";
 import { parseMountOptions } from "./mount-options.ts";
+import { namespaceKind } from "./namespaces.ts";
 import type { CapMasks } from "../oci/caps.ts";
 import { rlimitNumber, rlimitValue } from "../oci/rlimits.ts";
 import * as K from "./types.ts";
@@ -34,6 +35,9 @@ export interface PlanContext {
   caps?: CapMasks;
   /** lock the container's mounts (read-only stays read-only for a process with CAP_SYS_ADMIN): op "lock" after the last mount */
   lockMounts?: boolean;
+  /** the network namespace is configured from outside (pasta, slirp4netns): the lock's nested
+   * user namespace keeps it rather than making one of its own (that would have only lo) */
+  keepNetns?: boolean;
   /** OCI create: hooks.startContainer run in the container after exec.fifo, with this state (all but its pid) */
   startContainer?: { hooks: Hook[]; state: Record<string, unknown> };
   /** bunker itself runs in a user namespace other than the initial one ("root" of rootless docker or
@@ -46,17 +50,6 @@ const DEVICE_TYPE_BITS: Record<string, number> = { c: 0o020000, u: 0o020000, b: 
 
 export const DEFAULT_DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"];
 
-const NS_FLAGS: Record<string, number> = {
-  user: K.CLONE_NEWUSER,
-  mount: K.CLONE_NEWNS,
-  pid: K.CLONE_NEWPID,
-  ipc: K.CLONE_NEWIPC,
-  uts: K.CLONE_NEWUTS,
-  network: K.CLONE_NEWNET,
-  cgroup: K.CLONE_NEWCGROUP,
-  time: K.CLONE_NEWTIME,
-};
-
 const PROPAGATION: Record<string, number> = {
   private: K.MS_PRIVATE, rprivate: K.MS_PRIVATE, slave: K.MS_SLAVE, rslave: K.MS_SLAVE,
   shared: K.MS_SHARED, rshared: K.MS_SHARED, unbindable: K.MS_UNBINDABLE, runbindable: K.MS_UNBINDABLE,
@@ -64,7 +57,7 @@ const PROPAGATION: Record<string, number> = {
 
 export function cloneFlags(spec: Spec): number {
   let flags = 0;
-  for (const ns of spec.linux?.namespaces ?? []) if (!ns.path) flags |= NS_FLAGS[ns.type] ?? 0;
+  for (const ns of spec.linux?.namespaces ?? []) if (!ns.path) flags |= namespaceKind(ns.type).flag;
   return flags;
 }
 
@@ -181,7 +174,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
       ops.push({ op: "bind", source: p, target: p, recursive: true, optional: true, attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0 });
     for (const p of spec.linux?.maskedPaths ?? []) ops.push({ op: "mask", path: p });
     if (spec.root?.readonly) ops.push({ op: "setattr", path: "/", attrSet: K.MOUNT_ATTR_RDONLY, attrClr: 0, recursive: false });
-    if (ctx.lockMounts) ops.push(lockOp(spec, flags));
+    if (ctx.lockMounts) ops.push(lockOp(spec, ctx.keepNetns ? flags & ~K.CLONE_NEWNET : flags));
   }
   if (!newMountNs) ops.push(...sysctlOps(spec));
   if (proc.oomScoreAdj !== undefined) ops.push({ op: "write", path: "/proc/self/oom_score_adj", content: String(proc.oomScoreAdj) });

@@ -3,13 +3,10 @@
 // holder.  Pure: which namespaces differ from ours is looked up by the caller
 // (src/container) and comes in as data.
 import type { Spec } from "../oci/spec.ts";
+import { namespaceByProc, namespaceKind } from "./namespaces.ts";
 import * as K from "./types.ts";
 import type { Op, Plan } from "./types.ts";
 
-const NS_BY_SPEC_TYPE: Record<string, number> = {
-  mount: K.CLONE_NEWNS, pid: K.CLONE_NEWPID, ipc: K.CLONE_NEWIPC, uts: K.CLONE_NEWUTS,
-  network: K.CLONE_NEWNET, cgroup: K.CLONE_NEWCGROUP, time: K.CLONE_NEWTIME,
-};
 
 /**
  * PLAN (of SPEC) joins the namespaces SPEC gives by path, before anything
@@ -20,7 +17,7 @@ const NS_BY_SPEC_TYPE: Record<string, number> = {
  */
 export function withSpecJoins(plan: Plan, spec: Spec): Plan {
   const namespaces = spec.linux?.namespaces ?? [];
-  const ops: Op[] = namespaces.filter((n) => n.path && n.type !== "user").map((n) => ({ op: "setns" as const, path: n.path!, nstype: NS_BY_SPEC_TYPE[n.type]! }));
+  const ops: Op[] = namespaces.filter((n) => n.path && n.type !== "user").map((n) => ({ op: "setns" as const, path: n.path!, nstype: namespaceKind(n.type).flag }));
   if (ops.some((o) => o.op === "setns" && o.nstype === K.CLONE_NEWPID)) ops.push({ op: "fork", waitGo: true });
   return { ...plan, ops: [...ops, ...plan.ops], joinUserns: namespaces.find((n) => n.type === "user" && n.path)?.path };
 }
@@ -32,10 +29,6 @@ export interface NamespaceToJoin {
   path: string;
 }
 
-const NS_BY_PROC_NAME: Record<string, number> = {
-  ipc: K.CLONE_NEWIPC, uts: K.CLONE_NEWUTS, net: K.CLONE_NEWNET, cgroup: K.CLONE_NEWCGROUP,
-  pid: K.CLONE_NEWPID, mnt: K.CLONE_NEWNS, user: K.CLONE_NEWUSER,
-};
 
 /**
  * the order exec joins in: user first (it grants the rights to join the
@@ -68,7 +61,7 @@ export function execPlan(j: ExecJoin): Plan {
   // and until execve it is bunker's executable (CVE-2019-5736): nothing inside may open its /proc/PID/exe
   const ops: Op[] = [{ op: "nondumpable" }];
   if (j.locked) ops.push({ op: "setns", path: `/proc/${j.initPid}/ns/user`, nstype: K.CLONE_NEWUSER, parent: true });
-  for (const ns of j.differ) ops.push({ op: "setns", path: ns.path, nstype: NS_BY_PROC_NAME[ns.name]! });
+  for (const ns of j.differ) ops.push({ op: "setns", path: ns.path, nstype: namespaceByProc(ns.name).flag });
   // the forked process waits for a second go: its pid (BK_MSG_PID, sent by the intermediate) reaches
   // us before it can send anything of its own (a seccomp listener must be told its pid)
   if (j.differ.some((ns) => ns.name === "pid")) ops.push({ op: "fork", waitGo: true });

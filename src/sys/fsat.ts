@@ -5,6 +5,7 @@
 // layer planted before it.  Functions return the result or throw FsError
 // (errno + syscall + path) — callers turn that into a BunkerError.
 import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
+import { FsError } from "../errors.ts";
 
 const SYS_openat2 = 437;
 
@@ -67,11 +68,6 @@ const libc = dlopen("libc.so.6", {
 const errnoPtr = libc.__errno_location() as Pointer;
 const errno = (): number => read.i32(errnoPtr, 0);
 
-export class FsError extends Error {
-  constructor(readonly errno: number, readonly syscall: string, readonly path: string) {
-    super(`${syscall} ${path}: errno ${errno}`);
-  }
-}
 
 const enc = new TextEncoder();
 // Scratch buffers reused by every call (the unpacker makes several calls per

@@ -25,6 +25,7 @@ const symbols = {
   bk_reap: { args: [FFIType.i32], returns: FFIType.i32 },
   bk_pidfd_wait: { args: [FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   bk_spawn_log_writer: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+  bk_spawn_keeper: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
 } as const;
 
 type Lib = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
@@ -109,6 +110,21 @@ export function spawnLogWriter(args: string[]): { pid: number; fd: number } {
   return { pid: out[0]!, fd: out[1]! };
 }
 
+/**
+ * Starts the monitor (from a sealed memfd) as the keeper of a network helper
+ * (c/keeper.c): `--keep-while=PID HELPER ARGS...`, its stderr ERRFD, fd 3 the
+ * write end of a new pipe the helper reports readiness on.  Its pid and the
+ * pipe's read end (CLOEXEC).
+ */
+export function spawnKeeper(args: string[], errFd: number): { pid: number; fd: number } {
+  const image = monitorImage();
+  const buf = Buffer.from(args.map((a) => a + "\0").join(""));
+  const out = new Int32Array(2);
+  const r = shim().bk_spawn_keeper(ptr(image), image.byteLength, ptr(buf), buf.byteLength, errFd, ptr(out));
+  if (r < 0) throw new BunkerError(`cannot start the keeper of ${args[2] ?? "the network helper"}`, { errno: -r, fix: "allow exec of memfds (sysctl vm.memfd_noexec=0)" });
+  return { pid: out[0]!, fd: out[1]! };
+}
+
 /** releases the child; PID is its pid as we see it (it cannot know it inside its pid namespace) */
 export function sendGo(sock: number, pid: number): void {
   const r = shim().bk_send_go(sock, pid);
@@ -156,6 +172,11 @@ export interface ExitStatus {
   code: number;
   /** signal number when killed, else 0 */
   signal: number;
+}
+
+/** the status a shell reports for a process: its exit code, or 128+N when signal N killed it */
+export function exitCode(st: ExitStatus): number {
+  return st.signal ? 128 + st.signal : st.code;
 }
 
 /** Waits for PID, forwarding signals and relaying the pty.  Blocks the JS thread. */
@@ -210,7 +231,7 @@ export function mkfifo(path: string, mode: number): void {
 /** hands a pty master to the OCI --console-socket */
 export function sendFd(socketPath: string, fd: number): void {
   const r = shim().bk_send_fd(cstr(socketPath), fd);
-  if (r < 0) throw new BunkerError("cannot send the terminal to the console socket", { errno: -r, path: socketPath });
+  if (r < 0) throw new BunkerError("cannot send the terminal to the console socket", { errno: -r, path: socketPath, fix: "give --console-socket the AF_UNIX socket its caller listens on (conmon, containerd-shim), created first" });
 }
 
 /** connects to the unix socket SOCKET_PATH and sends DATA with FD (SCM_RIGHTS) on one connection: 0 or -errno */

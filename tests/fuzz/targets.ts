@@ -9,11 +9,12 @@
 import fc from "fast-check";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { flagInt, parseFlags, parseId, type FlagSpec } from "../../src/cli/args.ts";
+import { flagInt, parseFlags, type FlagSpec } from "../../src/cli/args.ts";
+import { parseId, resolveUser } from "../../src/oci/user.ts";
 import { parseMountFlag, parseVolumeFlag } from "../../src/volume/spec.ts";
 import { CREATE_FLAGS } from "../../src/cli/create.ts";
 import { FLAGS as EXEC_FLAGS } from "../../src/cli/exec.ts";
-import { FLAGS as RUN_FLAGS, parseUser } from "../../src/cli/run.ts";
+import { FLAGS as RUN_FLAGS } from "../../src/cli/run.ts";
 import { parseSignal } from "../../src/cli/signals.ts";
 import { RESOURCE_FLAGS, resourcesFromParsed } from "../../src/cgroup/flags.ts";
 import { BunkerError } from "../../src/errors.ts";
@@ -240,9 +241,9 @@ function interpret(p: ReturnType<typeof parseFlags>, where: string): void {
 
 /** run --user: ids a kernel takes, or an error */
 function checkedUser(spec: string): void {
-  const u = parseUser(spec, undefined);
+  const u = resolveUser(spec, { passwd: "root:x:0:0::/root:/bin/sh\n", group: "root:x:0:\nstaff:x:50:root\n", owner: "the rootfs's" });
   const ok = (n: number) => Number.isInteger(n) && n >= 0 && n < 0xffffffff;
-  if (!ok(u.uid) || !ok(u.gid)) throw new Error(`parseUser(${JSON.stringify(spec)}) gave ${JSON.stringify(u)}`);
+  if (!ok(u.uid) || !ok(u.gid) || !u.additionalGids.every(ok)) throw new Error(`resolveUser(${JSON.stringify(spec)}) gave ${JSON.stringify(u)}`);
 }
 
 export const TARGETS: Target[] = [

@@ -126,6 +126,12 @@ d("containerd (ctr, runc v2 shim) with bunker as the runc binary (root only)", (
     expect(ex.code).toBe(3);
     const ps = await ctr(["task", "ps", id]);
     expect(ps.stdout).toMatch(new RegExp(`^${pid}\\s`, "m"));
+    // no cgroup here: pause is refused with bunker's reason, the task goes on running
+    const pause = await ctr(["task", "pause", id]);
+    expect(pause.code).not.toBe(0);
+    expect(pause.stderr).toContain(`pause: container "${id}" has no cgroup`);
+    expect(pause.stderr).toContain("pause needs one (the freezer)");
+    expect((await ctr(["task", "ls"])).stdout).toMatch(new RegExp(`^${id}\\s+${pid}\\s+RUNNING$`, "m"));
     expect((await ctr(["task", "kill", "-s", "SIGKILL", id])).code).toBe(0);
     let status = "";
     for (let i = 0; i < 100 && status !== "STOPPED"; i++) {

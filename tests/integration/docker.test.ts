@@ -234,6 +234,14 @@ d("dockerd + docker CLI + docker-compose with bunker as a runtime (root only)", 
     expect(existsSync(join(vol, "x"))).toBe(false);
   });
 
+  test("a named volume (docker volume create): written by one run, read by the next; docker volume rm", async () => {
+    expect((await docker(["volume", "create", "bkvol"])).code).toBe(0);
+    const w = await docker(["run", "--rm", ...RT, "-v", "bkvol:/data", IMAGE, "sh", "-c", "echo kept > /data/f"]);
+    expect(w.code, why(w)).toBe(0);
+    expect(await docker(["run", "--rm", ...RT, "-v", "bkvol:/data:ro", IMAGE, "cat", "/data/f"])).toMatchObject({ code: 0, stdout: "kept\n" });
+    expect((await docker(["volume", "rm", "bkvol"])).code).toBe(0);
+  });
+
   test("--device: the host's node in the container (bunker runs in the daemon's user namespace: bound, as runc does there)", async () => {
     const r = await docker(["run", "--rm", ...RT, "--device", "/dev/fuse", IMAGE, "ls", "-l", "/dev/fuse"]);
     expect(r.code, why(r)).toBe(0);

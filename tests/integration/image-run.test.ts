@@ -221,7 +221,7 @@ for (const as of USERS) {
       const id = r.stdout.trim();
       expect(id).toMatch(/^[0-9a-f]{12}$/);
       const ps = await b(["ps"]);
-      expect(ps.stdout.split("\n")[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS$/);
+      expect(ps.stdout.split("\n")[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS$/);
       expect(ps.stdout).toMatch(new RegExp(`^${id}\\s+test/app:1\\s+sh -c echo started.*\\s+Up$`, "m"));
       for (let i = 0; i < 100 && !(await b(["logs", id])).stdout.includes("oops"); i++) await Bun.sleep(20);
       expect((await b(["logs", id])).stdout).toBe("started\noops\n");

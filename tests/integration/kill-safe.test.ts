@@ -12,23 +12,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { USERS, REPO, asUserArgv, bunkerAs, bunkerBinary, chownTree, collect, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs, spawnAs, subRange } from "../lib/index.ts";
+import { USERS, REPO, asUserArgv, startTime, bunkerAs, bunkerBinary, chownTree, collect, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs, spawnAs, subRange } from "../lib/index.ts";
 import type { LoopReport, Mode } from "../lib/kill-loop.ts";
 
 const describeRoot = isRoot() ? describe : describe.skip;
 const COUNT = Number(process.env.BUNKER_KILL_LOOP || 100);
 const SEED = Number(process.env.BUNKER_KILL_SEED || Math.floor(Math.random() * 2 ** 31));
-
-/** field 22 of /proc/PID/stat, undefined once PID is gone (or a zombie) */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return rest[0] === "Z" || rest[0] === "X" ? undefined : rest[19];
-  } catch {
-    return undefined;
-  }
-}
 
 function children(pid: number): number[] {
   try {

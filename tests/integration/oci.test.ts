@@ -179,6 +179,18 @@ for (const as of USERS) {
       const log = join(base, `${id}.log`);
       expect((await b(["--log", log, "state", id])).code).toBe(0);
       expect(existsSync(log)).toBe(true);
+      const noLog = await b(["--log", join(base, "no/such/dir/log"), "state", id]);
+      expect(noLog).toMatchObject({ code: 125, stderr: `bunker: cannot open --log: ENOENT (No such file or directory) [${join(base, "no/such/dir/log")}] — give a writable path (its directory must exist)\n` });
+      // create's and run's --pid-file, a --console-socket nobody made: one line each, and no container left behind
+      for (const args of [["create", "--pid-file", join(base, "no/such/dir/pid")], ["run", "-d", "--pid-file", join(base, "no/such/dir/pid")]]) {
+        const r = await detached([...args, "pf-" + id]);
+        expect(r).toMatchObject({ code: 125, stderr: `bunker: cannot write --pid-file: ENOENT (No such file or directory) [${join(base, "no/such/dir/pid")}] — create its directory first\n` });
+        expect((await b(["state", "pf-" + id])).code).toBe(125);
+      }
+      await config(["sleep", "30"], (c) => (c.process.terminal = true));
+      const cs = await detached(["create", "--console-socket", join(base, "no-such.sock"), "cs-" + id]);
+      expect(cs).toMatchObject({ code: 125, stderr: `bunker: cannot send the terminal to the console socket: ENOENT (No such file or directory) [${join(base, "no-such.sock")}] — give --console-socket the AF_UNIX socket its caller listens on (conmon, containerd-shim), created first\n` });
+      expect((await b(["state", "cs-" + id])).code).toBe(125);
       expect((await b(["kill", id, "KILL"])).code).toBe(0);
       for (let i = 0; i < 100 && JSON.parse((await b(["state", id])).stdout).status !== "stopped"; i++) await Bun.sleep(20);
       const gone = await b(["kill", id, "0"]);
@@ -305,6 +317,55 @@ for (const as of USERS) {
       } finally {
         writeFileSync(passwd, saved);
       }
+    });
+
+    test("env values with a newline stay whole: config.json process.env, exec --env, exec --process", async () => {
+      await config(["sh", "-c", 'printf "[%s]" "$A" > /out/env-nl; exec sleep 30'], (c) => (c.process.env = ["PATH=/bin", "A=x\ny z"]));
+      const id = newId();
+      expect((await detached(["create", id])).code).toBe(0);
+      expect((await b(["start", id])).code).toBe(0);
+      expect(await waitForFile(join(out, "env-nl"))).toBe(true);
+      expect(readFileSync(join(out, "env-nl"), "utf8")).toBe("[x\ny z]");
+      expect((await b(["exec", "-e", "B=p\nq", id, "sh", "-c", 'printf "[%s][%s]" "$A" "$B"'])).stdout).toBe("[x\ny z][p\nq]");
+      const pj = join(base, "process-nl.json");
+      writeFileSync(pj, JSON.stringify({ args: ["sh", "-c", 'printf "[%s]" "$C"'], env: ["PATH=/bin", "C=r\n\ns"], cwd: "/" }));
+      chmodSync(pj, 0o644);
+      expect(await b(["exec", "-p", pj, id])).toMatchObject({ code: 0, stdout: "[r\n\ns]", stderr: "" });
+      expect((await b(["delete", "--force", id])).code).toBe(0);
+    });
+
+    // runc 1.1.5 (Debian's) on the same bundle is the reference
+    test.if(Bun.which("runc") !== null)("/dev/ptmx, devpts and the order of config.json's mounts are runc's (the same bundle under runc)", async () => {
+      const src = join(base, "order-src");
+      mkdirSync(src, { recursive: true });
+      writeFileSync(join(src, "f"), "hello\n");
+      chownTree(src, ownerOf(as));
+      const probe = [
+        "stat -c '%n|%F|%u|%g|%a' /dev/ptmx /dev/pts /dev/pts/ptmx; readlink /dev/ptmx",
+        "grep ' /dev/pts ' /proc/self/mountinfo | cut -d' ' -f5-",
+        // a tmpfs at /a then a bind at /a/b: the bind is on the tmpfs; a bind at /c/d then a tmpfs at /c hides it
+        "cat /a/b/f; ls /c/d 2>&1; cat /e/f",
+        "grep -E ' /(a|c|e)[ /]' /proc/self/mountinfo | cut -d' ' -f5",
+      ].join("; ");
+      await config(["sh", "-c", probe], (c) => {
+        c.mounts.push(
+          { destination: "/a", type: "tmpfs", source: "tmpfs", options: ["mode=755"] },
+          { destination: "/a/b", type: "bind", source: src, options: ["rbind", "ro"] },
+          { destination: "/c/d", type: "bind", source: src, options: ["rbind"] },
+          { destination: "/c", type: "tmpfs", source: "tmpfs" },
+          { destination: "/e", type: "tmpfs", source: "tmpfs" },
+          { destination: "/e", type: "bind", source: src, options: ["bind"] },
+        );
+      });
+      const runcRoot = join(base, "runc-state");
+      const ours = await b(["run", "-b", bundle, newId()]);
+      const theirs = await runAs(as, asUserArgv(as, ["runc", "--root", runcRoot, "run", "-b", bundle, `runc-${process.pid}`]), { cwd: bundle });
+      expect(theirs.stderr).toBe("");
+      expect(ours.stderr).toBe("");
+      expect(ours.stdout).toBe(theirs.stdout);
+      expect(ours.stdout).toContain("/dev/ptmx|symbolic link|0|0|777\n/dev/pts|directory|0|0|755\n/dev/pts/ptmx|character special file|0|0|666\npts/ptmx\n");
+      expect(ours.stdout).toContain("hello\nls: /c/d: No such file or directory\nhello\n");
+      expect(ours.stdout).toEndWith("\n/a\n/a/b\n/c/d\n/c\n/e\n/e\n");
     });
 
     test("joining another container's pid namespace by path (and, rootless, its user namespace): it sees that container's PID 1", async () => {

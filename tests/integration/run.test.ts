@@ -408,6 +408,23 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         expect(ok(await sh("id -u; id -g", ["-u", "0:0"]))).toEqual(["0", "0"]);
       });
 
+      // the rootfs's /etc/passwd and /etc/group, as an image's: a name's primary and supplementary groups
+      test("-u NAME gets the groups /etc/group inside the rootfs gives it (--userns=auto); a one-id map keeps none", async () => {
+        const users = makeBusyboxRootfs(join(base, `users-${++n}`));
+        writeFileSync(join(users, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n");
+        writeFileSync(join(users, "etc/group"), "root:x:0:\nwheel:x:10:app\nstaff:x:50:root,app\napp:x:1000:\n");
+        chownTree(users, owner);
+        const id = (flags: string[]) => bunker(["run", ...flags, "--rootfs", users, "--", "/bin/sh", "-c", "id -u; id -g; id -G"]);
+        expect(ok(await id(["--userns=auto", "-u", "app"]))).toEqual(["1000", "1000", "1000 10 50"]);
+        expect(ok(await id(["--userns=auto", "-u", "app:wheel"]))).toEqual(["1000", "10", "10"]);
+        expect(ok(await id(["--userns=auto", "-u", "root"]))).toEqual(["0", "0", "0 50"]);
+        // setgroups is denied in the default map: root runs, without its supplementary group
+        expect(ok(await id(["-u", "root"]))).toEqual(["0", "0", "0"]);
+        const r = await id(["--userns=auto", "-u", "ghost"]);
+        expectBunkerError(r, 125, "ENOENT", `${users}/etc/passwd`);
+        expect(r.stderr).toContain('user "ghost" is not in the rootfs\'s /etc/passwd');
+      });
+
       // ---- exit codes and errors ---------------------------------------------------------
 
       test("exit status 0 and 3 are CMD's", async () => {

@@ -187,3 +187,14 @@ export async function waitForFile(path: string, timeoutMs = 10_000): Promise<boo
   }
   return false;
 }
+
+/** field 22 of /proc/PID/stat, undefined once PID is gone (or a zombie) */
+export function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return rest[0] === "Z" || rest[0] === "X" ? undefined : rest[19];
+  } catch {
+    return undefined;
+  }
+}

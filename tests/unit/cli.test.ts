@@ -109,6 +109,9 @@ describe("errors from the child", () => {
     expect(childError({ op: "exec", file: "/x", args: ["/x"], env: [] }, { errno: 13, step: stepNumber("execve"), arg: 0 }).exitCode).toBe(126);
   });
   test("a bind names the source or the target", () => {
+    expect(childError({ op: "rlimit", resource: 7, soft: 1048576n, hard: 2n ** 64n - 1n }, { errno: 1, step: 0, arg: 0 }).format()).toBe(
+      "bunker: cannot set RLIMIT_NOFILE to 1048576:unlimited: EPERM (Operation not permitted) [process.rlimits] — a hard limit above bunker's own (/proc/self/limits) needs CAP_SYS_RESOURCE, RLIMIT_NOFILE at most fs.nr_open: ask for less (podman: --ulimit host, docker: --ulimit)",
+    );
     const e = childError({ op: "bind", source: "/h", target: "/c", recursive: true, attrSet: 0, attrClr: 0 }, { errno: 2, step: stepNumber("open source"), arg: 0 });
     expect(e.format()).toBe("bunker: cannot bind mount /h on /c: ENOENT (No such file or directory) [/h] — the source must exist on the host");
   });

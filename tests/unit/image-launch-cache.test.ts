@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readLaunchRecord, writeLaunchRecord, type LaunchRecord } from "../../src/image/launch-cache.ts";
-import { userFromFiles } from "../../src/image/image-user.ts";
+import { resolveUser } from "../../src/oci/user.ts";
 
 const root = mkdtempSync(join(tmpdir(), "bunker-launch-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -63,8 +63,8 @@ describe("launch records", () => {
   });
 
   test("the user resolves from the kept passwd and group", () => {
-    expect(userFromFiles(record.passwd, record.group, "app")).toEqual({ uid: 1000, gid: 1000, additionalGids: [10], home: "/home/app" });
-    expect(userFromFiles(record.passwd, record.group, "1000:wheel")).toMatchObject({ uid: 1000, gid: 10, additionalGids: [] });
-    expect(() => userFromFiles(record.passwd, record.group, "ghost")).toThrow(/not in the image's \/etc\/passwd/);
+    expect(resolveUser("app", { passwd: record.passwd, group: record.group, owner: "the image's" })).toEqual({ uid: 1000, gid: 1000, additionalGids: [10], home: "/home/app" });
+    expect(resolveUser("1000:wheel", { passwd: record.passwd, group: record.group, owner: "the image's" })).toMatchObject({ uid: 1000, gid: 10, additionalGids: [] });
+    expect(() => resolveUser("ghost", { passwd: record.passwd, group: record.group, owner: "the image's" })).toThrow(/not in the image's \/etc\/passwd/);
   });
 });

@@ -3,9 +3,9 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "
 import { spawnSync } from "node:child_process";
 import { loadArchive } from "../../src/image/archive.ts";
 import { flattenImageRootfs, prepareImageRootfs, readImageFile } from "../../src/image/rootfs.ts";
-import { userFromFiles } from "../../src/image/image-user.ts";
+import { resolveUser } from "../../src/oci/user.ts";
 
-const resolveImageUser = (lowerDirs: string[], user: string) => userFromFiles(readImageFile(lowerDirs, "/etc/passwd") ?? "", readImageFile(lowerDirs, "/etc/group") ?? "", user);
+const resolveImageUser = (lowerDirs: string[], user: string) => resolveUser(user, { passwd: readImageFile(lowerDirs, "/etc/passwd"), group: readImageFile(lowerDirs, "/etc/group"), owner: "the image's" });
 import { Store } from "../../src/image/store.ts";
 import { imageOwnerMaps } from "../../src/image/owners.ts";
 import { buildImage, ociLayoutFiles, tarOfFiles } from "../lib/image-builder.ts";

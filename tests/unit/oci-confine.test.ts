@@ -139,12 +139,12 @@ describe("resolveConfinement", () => {
 });
 
 describe("run's plan", () => {
-  const plan = (c: ReturnType<typeof resolveConfinement>, uid = 0) => {
+  const plan = (c: ReturnType<typeof resolveConfinement>, uid = 0, keepNetns = false) => {
     const spec = runSpec({
       rootPath: "/r", args: ["/bin/true"], env: [], cwd: "/", user: { uid, gid: uid }, hostname: "h", tty: false, volumes: [], tmpfs: [],
       readOnly: true, network: "none", maps: singleMaps(1000, 1000), etcFiles: {}, confinement: c,
     });
-    return buildPlan(spec, { ...processContext(spec.process!, spec.linux), lockMounts: c.lockMounts });
+    return buildPlan(spec, { ...processContext(spec.process!, spec.linux), lockMounts: c.lockMounts, keepNetns });
   };
 
   test("default: caps before and after the user switch, nnp, then the filter; masks after pivot; no lock", () => {
@@ -169,5 +169,10 @@ describe("run's plan", () => {
     expect(p.ops.find((o) => o.op === "lock")).toEqual({ op: "lock", flags: 0x10000000 | 0x20000 | 0x4000000 | 0x40000000, uidMap: "0 0 1\n", gidMap: "0 0 1\n" });
     expect(k).not.toContain("seccomp");
     expect(k).not.toContain("mask");
+  });
+
+  test("--privileged with a network helper: the lock's nested user namespace keeps the configured network namespace", () => {
+    const p = plan(resolveConfinement(flags({ privileged: true }), 0), 0, true);
+    expect(p.ops.find((o) => o.op === "lock")).toMatchObject({ flags: 0x10000000 | 0x20000 | 0x4000000 });
   });
 });

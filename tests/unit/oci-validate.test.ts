@@ -179,6 +179,7 @@ const cases: [string, (c: Record<string, any>) => void, string][] = [
   ["seccomp errnoRet with KILL", (c) => Object.assign(c.linux.seccomp.syscalls[0], { action: "SCMP_ACT_KILL", errnoRet: 1 }), "config.json: linux.seccomp.syscalls[0].errnoRet: only allowed with SCMP_ACT_ERRNO or SCMP_ACT_TRACE"],
   ["seccomp errnoRet range", (c) => Object.assign(c.linux.seccomp.syscalls[0], { action: "SCMP_ACT_ERRNO", errnoRet: 70000 }), "config.json: linux.seccomp.syscalls[0].errnoRet: must be <= 65535"],
   ["seccomp notify without listener", (c) => (c.linux.seccomp.syscalls[0].action = "SCMP_ACT_NOTIFY"), "config.json: linux.seccomp.listenerPath: is required with SCMP_ACT_NOTIFY"],
+  ["seccomp listenerMetadata without listenerPath", (c) => (c.linux.seccomp.listenerMetadata = "m"), "config.json: linux.seccomp.listenerMetadata: is set without listenerPath"],
   ["seccomp arg index", (c) => (c.linux.seccomp.syscalls[1].args[0].index = 6), "config.json: linux.seccomp.syscalls[1].args[0].index: must be <= 5"],
   ["seccomp arg value", (c) => (c.linux.seccomp.syscalls[1].args[0].value = -1), "config.json: linux.seccomp.syscalls[1].args[0].value: must be >= 0"],
   ["seccomp arg op", (c) => (c.linux.seccomp.syscalls[1].args[0].op = "SCMP_CMP_IN"), 'config.json: linux.seccomp.syscalls[1].args[0].op: unknown operator "SCMP_CMP_IN"'],

@@ -1,0 +1,59 @@
+// The dispatcher's table: command name -> its module, imported lazily so
+// `bunker run` does not pay for parsing the image or OCI code.
+import { flagLines, HelpRequest } from "./args.ts";
+import type { Command, GlobalOptions } from "./global.ts";
+import { COMMAND_USAGE } from "./usage.ts";
+
+export const commands: Record<string, () => Promise<{ default: Command }>> = {
+  run: () => import("./run.ts"),
+  check: () => import("./check.ts"),
+  create: () => import("./create.ts"),
+  start: () => import("./start.ts"),
+  state: () => import("./state.ts"),
+  kill: () => import("./kill.ts"),
+  delete: () => import("./delete.ts"),
+  exec: () => import("./exec.ts"),
+  list: () => import("./list.ts"),
+  ps: () => import("./ps.ts"),
+  port: () => import("./port.ts"),
+  features: () => import("./features.ts"),
+  spec: () => import("./spec.ts"),
+  logs: () => import("./logs.ts"),
+  pause: () => import("./pause.ts"),
+  resume: () => import("./resume.ts"),
+  update: () => import("./update.ts"),
+  stats: () => import("./stats.ts"),
+  events: () => import("./events.ts"),
+  stop: () => import("./stop.ts"),
+  rm: () => import("./rm.ts"),
+  pull: () => import("./pull.ts"),
+  load: () => import("./load.ts"),
+  save: () => import("./save.ts"),
+  images: () => import("./images.ts"),
+  rmi: () => import("./rmi.ts"),
+  inspect: () => import("./inspect.ts"),
+  tag: () => import("./tag.ts"),
+  login: () => import("./login.ts"),
+  volume: () => import("./volume.ts"),
+  unshare: () => import("./unshare.ts"),
+  image: () => import("./image.ts"),
+  // internal: the monitor hands a finished foreground run back (c/monitor.c)
+  __finish: () => import("./finish.ts"),
+};
+
+/** `bunker WHERE --help`: the command's usage (src/cli/usage.ts), then every flag it accepts */
+export function helpText(h: HelpRequest): string {
+  const usage = COMMAND_USAGE[h.where] ?? `bunker ${h.where}`;
+  return `usage: ${usage}${h.specs.length ? `\n\nflags:\n${flagLines(h.specs)}` : ""}`;
+}
+
+/** runs command CMD; its --help (a HelpRequest from parseFlags) prints helpText and is exit 0 */
+export async function runCommand(cmd: string, argv: string[], g: GlobalOptions): Promise<number> {
+  try {
+    return await (await commands[cmd]!()).default(argv, g);
+  } catch (e) {
+    if (!(e instanceof HelpRequest)) throw e;
+    console.log(helpText(e));
+    return 0;
+  }
+}

@@ -1,0 +1,201 @@
+// What `bunker COMMAND --help` says above the flags: the synopsis, then what
+// the command does.  The flags themselves are listed from each command's flag
+// specs (their `help`), so a flag cannot be accepted and left undocumented.
+export const COMMAND_USAGE: Record<string, string> = {
+  run: `bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
+       bunker run [OPTIONS] IMAGE [CMD [ARG...]]
+       bunker run -b BUNDLE [-d] [--pid-file F] [--console-socket S] [--keep] ID   (runc's run)
+
+Which form: runc's (an OCI bundle's config.json, create + start in one) when
+-b/--bundle, --console-socket, --pid-file, --keep, --no-new-keyring or
+--no-subreaper comes before the first argument; anything else is the docker
+form, wherever it runs (a config.json in the directory does not change it: in a
+bundle directory say -b . ID).  runc's form takes create's flags and
+-d/--detach, --keep, --no-subreaper.
+
+confinement.  By default, as Docker: 14 capabilities (CHOWN DAC_OVERRIDE FOWNER
+FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD
+AUDIT_WRITE SETFCAP) in the bounding, permitted and effective sets, none
+inheritable or ambient, none at all for a non-root -u; no_new_privs; Docker's
+seccomp profile (EPERM, clone3 ENOSYS); /proc/kcore, /proc/keys, … /sys/firmware
+masked.  /proc/sys, /proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs are
+read-only in every case.  'bunker state ID' shows what a container got.
+
+networks.  none: a network namespace of its own with only lo, up.  host: the
+host's network namespace.  pasta[:OPTS] (Debian passt) and slirp4netns[:OPTS]:
+an own namespace with a tap device whose traffic the helper program turns
+into the host's sockets (outbound TCP/UDP, DNS forwarded to the host's
+resolver, published ports); started before the command runs, ended with the
+container.  The host's loopback (127.0.0.1 services) is not reachable unless
+asked: pasta:--map-gw (the gateway address reaches it), or
+slirp4netns:allow_host_loopback=true (10.0.2.2).  pasta's OPTS are pasta
+options, comma-separated (pasta:--mtu,1500); slirp4netns's are mtu=N,
+cidr=NET/LEN, enable_ipv6=true.  container:ID: the network (and user)
+namespace of container ID (a pod: localhost reaches it).  An IMAGE gets pasta
+by default (outbound access, as Docker's default bridge; slirp4netns when
+pasta is missing): images expect a network.  --rootfs runs keep none: a
+sandbox of the host or a directory gets no network unless asked.
+
+With an IMAGE the root is an overlay of its layers (nothing is copied) with a
+private writable layer on a tmpfs of its own (memory, counted in the container's
+cgroup; on disk in the state dir before Linux 6.6), gone at exit, or a private copy where overlay cannot
+be mounted in a user namespace (bunker --storage-driver overlay|copy forces
+one; bunker check says which is used); Env, WorkingDir, User, Entrypoint and
+Cmd come from the image; the user namespace defaults to --userns=auto when you
+have a /etc/subuid range, and the image's files then belong to their image
+owners.  With --userns=single such files of non-root owners show as nobody
+(65534) and only their read/execute permissions for others apply.
+
+resources (cgroup v2: -m … --oom-kill-group) are an error, never silence,
+when they cannot be applied.`,
+  check: `bunker check [--store]
+
+Prints what this machine and user can do; exit 0 when \`bunker run\` can work.`,
+  create: `bunker create [OPTIONS] ID
+
+Creates the container of an OCI bundle (runc's create): its process waits on
+exec.fifo until 'bunker start ID'.`,
+  start: `bunker start ID
+
+Starts a created container (runc's start).`,
+  state: `bunker state ID
+
+Prints the container's state (runtime-spec JSON, with what confines it).`,
+  kill: `bunker kill [--all] ID [SIGNAL]
+
+Sends SIGNAL (default SIGTERM; a name or a number; 0 checks that the init
+lives) to the container's init.`,
+  delete: `bunker delete [--force] ID
+
+Deletes a stopped container (--force: a running one too, killed first).`,
+  exec: `bunker exec [OPTIONS] ID [CMD [ARG...]]
+
+Runs a process in a running container (runc's and docker's exec), with the
+container's user, environment and confinement unless the flags say otherwise.`,
+  list: `bunker list [--format table|json] [--quiet]
+
+Lists the containers of the state root.`,
+  port: `bunker port ID [CONTAINERPORT[/tcp|/udp]]
+
+Prints each published port of container ID as "80/tcp -> 127.0.0.1:8080"
+(run -p, -P); with CONTAINERPORT, only its host address and port.`,
+  ps: `bunker ps [--all] [--quiet]
+       bunker ps [--format table|json] ID [PS_ARGS...]
+
+Without an ID: the running containers (docker's ps; -a all).  With one: the
+container's processes (runc's ps), as ps(1) PS_ARGS (default -ef) prints them.`,
+  features: `bunker features
+
+Prints what this runtime supports (runtime-spec features JSON).`,
+  spec: `bunker spec [--rootless] [--bundle DIR]
+
+Writes a default config.json into the bundle directory.`,
+  logs: `bunker logs [--follow] ID
+
+Prints the output of a detached container (run -d).`,
+  pause: `bunker pause ID...
+
+Freezes all processes of the containers (cgroup.freeze); 'bunker resume' thaws
+them.  A container without a cgroup cannot be frozen.`,
+  resume: `bunker resume ID...
+
+Thaws containers frozen by 'bunker pause'.`,
+  update: `bunker update [FLAGS] ID
+
+Changes a running container's limits (its cgroup); the flags win over the
+--resources file, field by field.`,
+  stats: `bunker stats [--json] ID...
+
+Prints each container's memory (current/peak/limit, OOM events), CPU usage
+and throttling, pids and I/O, read from its cgroup.`,
+  events: `bunker events [--stats] [--interval SECS] ID
+
+Prints the container's events (oom) and statistics as JSON lines.`,
+  stop: `bunker stop [--time SECS] ID...
+
+Sends the container's stop signal, then SIGKILL after SECS (default 10).`,
+  rm: `bunker rm [--force] ID...
+
+Removes detached containers (--force: running ones too).`,
+  pull: `bunker pull [OPTIONS] REF
+
+Pulls an image (every digest verified; layers unpacked as they arrive).`,
+  load: `bunker load -i FILE|DIR [OPTIONS]
+
+Loads images from a docker save archive, an oci-archive, an OCI layout dir or a
+docker-dir (podman save --format docker-dir).`,
+  save: `bunker save [-o FILE] IMAGE...
+
+Writes images to an archive (stdout without -o).`,
+  images: `bunker images [OPTIONS]
+
+Lists the images of the store.`,
+  rmi: `bunker rmi [--force] IMAGE...
+
+Removes images (--force: also those a container uses).`,
+  inspect: `bunker inspect [--format TEMPLATE] [--type container|image] NAME...
+
+Prints a container's or an image's details (JSON).`,
+  tag: `bunker tag IMAGE NAME
+
+Gives an image another name.`,
+  login: `bunker login [OPTIONS] REGISTRY
+
+Stores credentials for a registry.`,
+  image: `bunker image ls|rm|inspect|tag|load|save|pull|prune|check [ARGS...]
+
+The image store's commands ('bunker image SUBCOMMAND --help' for each).`,
+  "image prune": `bunker image prune [--all] [--force]
+
+Removes dangling images (--all: every image) that no container uses, then every
+blob and layer nothing needs.`,
+  "image check": `bunker image check
+
+Re-hashes every blob of the store and checks every unpacked layer.`,
+  volume: `bunker volume create|ls|inspect|rm|prune|export [ARGS...]
+
+Named volumes ('bunker volume SUBCOMMAND --help' for each).  A volume lives in
+DATA_ROOT/volumes/NAME/_data (--data-root; default ~/.local/share/bunker).
+Files a container with --userns=auto wrote belong to your subordinate ids on
+the host: 'bunker unshare CMD' runs CMD where they are yours, 'bunker volume
+export NAME' tars them with the owners a container sees.`,
+  "volume create": `bunker volume create [--label K=V]... [NAME]
+
+Makes a volume (a random name without NAME; an existing NAME is left as it is)
+and prints its name.`,
+  "volume ls": `bunker volume ls [-q] [--filter K=V]...
+
+Lists the volumes (DRIVER, VOLUME NAME).`,
+  "volume inspect": `bunker volume inspect NAME...
+
+Prints the volumes as a JSON array: Name, Driver, Mountpoint (where the files
+are), CreatedAt, Labels, Scope, Options.`,
+  "volume rm": `bunker volume rm [-f] NAME...
+
+Removes volumes and their files; one a container uses (running or stopped,
+until 'bunker rm') only with -f.`,
+  "volume prune": `bunker volume prune [-f] [-a]
+
+Removes the anonymous volumes no container uses (-a: every unused volume);
+asks first unless -f.`,
+  "volume export": `bunker volume export NAME > FILE.tar
+
+Writes the volume's files as a tar to stdout, with the owners a container sees
+(files of your subordinate ids included).`,
+  unshare: `bunker unshare [--] [CMD [ARG...]]
+
+Runs CMD (default: $SHELL, else /bin/sh) as root of a new user namespace with
+the id map bunker's containers get: 0 is you, 1..65536 your /etc/subuid and
+/etc/subgid ranges (just 0 without a range), as 'podman unshare'.  Files that
+a container wrote into a volume as a non-root user belong to subordinate ids
+on the host; here they show their container owners and you can read, change
+or remove them:
+
+  bunker unshare ls -ln ~/.local/share/bunker/volumes/pgdata/_data
+  bunker unshare rm -rf ~/.local/share/bunker/volumes/pgdata/_data/old
+
+Run as root, CMD runs as it is (root reaches every file).`,
+  __finish: `bunker __finish DIR CODE
+
+Internal: started by bunker's monitor to clean up a foreground run that ended.`,
+};

@@ -1,0 +1,158 @@
+// The network helper of a container with --network pasta or slirp4netns: the
+// program that gives the container's own network namespace a way out (a tap
+// device whose packets it turns into the host's sockets) and binds its
+// published ports on the host.
+//
+// It is started once the container's process exists (its network namespace
+// with it) and before that process is released, and bunker waits until the
+// helper says the namespace is configured (pasta: its pid written to -P
+// /proc/self/fd/3 after setting addresses and routes; slirp4netns:
+// --ready-fd=3), so the container's command never runs before its network.
+// It runs as the child of a small keeper (c/keeper.c, the monitor program in
+// --keep-while=PID mode, a session of its own) that ends it when the
+// container's process exits, whoever killed what: neither helper notices by
+// itself that its namespace is gone.  Both pids are recorded in the
+// container's state.
+import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
+import { connect } from "node:net";
+import { BunkerError } from "../errors.ts";
+import { spawnKeeper } from "../sys/shim.ts";
+import { pidStartTime } from "../container/state.ts";
+import { PASTA_DNS, type HelperMode } from "./mode.ts";
+import type { PublishedPort } from "./ports.ts";
+
+export interface ProcessRef {
+  pid: number;
+  /** /proc/PID/stat's start time: a reused pid is not the helper */
+  start: string;
+}
+
+export interface HelperRecord {
+  keeper: ProcessRef;
+  helper: ProcessRef;
+}
+
+const PACKAGE: Record<HelperMode["kind"], string> = { pasta: "passt", slirp4netns: "slirp4netns" };
+
+/** NAME's path through $PATH (an executable regular file), or undefined */
+export function findProgram(name: string, path = process.env.PATH || "/usr/local/bin:/usr/bin:/bin"): string | undefined {
+  for (const d of path.split(":")) {
+    if (d && existsSync(`${d}/${name}`)) return `${d}/${name}`;
+  }
+  return undefined;
+}
+
+/** the helper's command line against the container's process PID (its user and network namespaces) */
+export function helperArgs(mode: HelperMode, exe: string, pid: number, ports: PublishedPort[], apiSocket: string, uid = process.getuid!()): string[] {
+  if (mode.kind === "pasta") {
+    const fwd = (proto: "tcp" | "udp") => {
+      const list = ports.filter((p) => p.proto === proto).map((p) => `${p.hostIp === "0.0.0.0" ? "" : `${p.hostIp}/`}${p.hostPort}:${p.containerPort}`);
+      return list.length ? list.flatMap((s) => [proto === "tcp" ? "-t" : "-u", s]) : [proto === "tcp" ? "-t" : "-u", "none"];
+    };
+    return [
+      exe, "--foreground", "--quiet", "--config-net", "--pid", "/proc/self/fd/3",
+      // nothing from the container to the host's ports, and only the published ports in
+      "-T", "none", "-U", "none", ...fwd("tcp"), ...fwd("udp"),
+      "--dns-forward", PASTA_DNS,
+      ...(mode.mapGw ? [] : ["--no-map-gw"]),
+      // as root pasta changes to nobody first, who may not open the container's namespaces
+      ...(uid === 0 && !mode.args.includes("--runas") ? ["--runas", "0"] : []),
+      ...mode.args, String(pid),
+    ];
+  }
+  return [
+    exe, "--configure", `--mtu=${mode.mtu}`, "--ready-fd=3", "--api-socket", apiSocket,
+    ...(mode.allowHostLoopback ? [] : ["--disable-host-loopback"]),
+    ...(mode.cidr ? [`--cidr=${mode.cidr}`] : []),
+    ...(mode.enableIpv6 ? ["--enable-ipv6"] : []),
+    String(pid), "tap0",
+  ];
+}
+
+/** the last lines the helper (or its keeper) wrote on stderr, without pasta's syslog complaints */
+function helperErrors(log: string): string {
+  let text = "";
+  try {
+    text = readFileSync(log, "utf8");
+  } catch {
+    /* none */
+  }
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("Failed to send") && !l.startsWith("WARNING: Support for"));
+  return lines.slice(-2).join("; ").replace(/[\x00-\x1f\x7f]/g, " ");
+}
+
+/** the keeper's only child: the helper it runs (/proc/PID/task/PID/children of a process we started) */
+function childOf(pid: number): number | undefined {
+  try {
+    const first = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/)[0];
+    return first ? Number(first) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts MODE's helper against the container's process PID (blocked on its
+ * sync socket until we release it) and returns once the namespace is
+ * configured and every port in PORTS is bound; DIR is the container's state
+ * dir (the helper's stderr goes to DIR/network.log, slirp4netns's API socket is
+ * DIR/slirp4netns.sock).
+ */
+export async function startHelper(mode: HelperMode, pid: number, dir: string, ports: PublishedPort[], debug?: (m: string) => void): Promise<HelperRecord> {
+  const exe = findProgram(mode.kind);
+  if (!exe) throw new BunkerError(`--network ${mode.kind}: ${mode.kind} is not installed`, { errno: "ENOENT", fix: `apt-get install ${PACKAGE[mode.kind]} (bunker check lists the network modes that work here)` });
+  const log = `${dir}/network.log`;
+  const socket = `${dir}/slirp4netns.sock`;
+  const args = helperArgs(mode, exe, pid, ports, socket);
+  debug?.(`network: ${args.join(" ")}`);
+  const err = openSync(log, "a", 0o600);
+  let keeper;
+  try {
+    keeper = spawnKeeper(["bunker-net", `--keep-while=${pid}`, ...args], err);
+  } finally {
+    closeSync(err);
+  }
+  const keeperRef: ProcessRef = { pid: keeper.pid, start: pidStartTime(keeper.pid) ?? "" };
+  // blocks until the helper writes (ready) or exits (EOF: the keeper closed its copy)
+  let n = 0;
+  try {
+    n = readSync(keeper.fd, Buffer.alloc(64));
+  } catch {
+    n = 0;
+  } finally {
+    closeSync(keeper.fd);
+  }
+  if (n <= 0) {
+    const why = helperErrors(log);
+    throw new BunkerError(`--network ${mode.kind}: ${mode.kind} exited before the container's network was ready${why ? `: ${why}` : ""}`, { errno: "EIO", path: log });
+  }
+  const helperPid = childOf(keeper.pid);
+  if (!helperPid) throw new BunkerError(`--network ${mode.kind}: ${mode.kind} ended right after it was ready`, { errno: "ESRCH", path: log });
+  const helper: ProcessRef = { pid: helperPid, start: pidStartTime(helperPid) ?? "" };
+  if (mode.kind === "slirp4netns") for (const p of ports) await addHostForward(socket, p);
+  return { keeper: keeperRef, helper };
+}
+
+/** slirp4netns's API: {"execute": "add_hostfwd", …}; one request per connection */
+function addHostForward(socket: string, p: PublishedPort): Promise<void> {
+  const request = JSON.stringify({ execute: "add_hostfwd", arguments: { proto: p.proto, host_addr: p.hostIp, host_port: p.hostPort, guest_port: p.containerPort } });
+  return new Promise((resolve, reject) => {
+    let reply = "";
+    const fail = (why: string, errno = "EIO") =>
+      reject(new BunkerError(`-p ${p.hostIp}:${p.hostPort}:${p.containerPort}/${p.proto}: slirp4netns did not forward the port: ${why}`, { errno, path: socket }));
+    const c = connect(socket, () => c.end(request));
+    c.setEncoding("utf8");
+    c.on("data", (d) => (reply += d));
+    c.on("error", (e: NodeJS.ErrnoException) => fail(e.message, e.code));
+    c.on("close", () => {
+      let r: { error?: { desc?: string } } = {};
+      try {
+        r = JSON.parse(reply);
+      } catch {
+        return fail(`unexpected reply "${reply.slice(0, 200)}"`);
+      }
+      if (r.error) fail(r.error.desc ?? JSON.stringify(r.error), "EADDRINUSE");
+      else resolve();
+    });
+  });
+}
