@@ -224,9 +224,11 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   let keep = false; // a detached container keeps its state dir until `bunker rm`
   let logWriter: LogWriter | undefined;
   let volumeUse: VolumeUse | undefined;
+  let releaseVolumes = () => {};
   try {
     // volumes made (and recorded as this container's) before anything can fail and leave them unrecorded
     const mounts = attachMounts(mountRequests, g.dataRoot ?? defaultDataRoot(), !!image, (use) => recordVolumeUse(dir, (volumeUse = use)));
+    releaseVolumes = mounts.release;
     const hostResolv = readText("/etc/resolv.conf") || "nameserver 127.0.0.1\n";
     const etcFiles = writeEtcFiles(dir, {
       hostname: `${hostname}\n`,
@@ -384,6 +386,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
         c = await launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord });
       } finally {
         if (shared) closeFd(shared.fd);
+        releaseVolumes(); // set up: a new volume is filled, the next container sees it so
         if (joined) for (const fd of [joined.userFd, joined.netFd]) closeFd(fd);
       }
       if (detach) {
@@ -405,6 +408,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       if (!keepCgroup) cg?.remove();
     }
   } finally {
+    releaseVolumes();
     if (logWriter) closeFd(logWriter.fd); // the container holds the pipe now (if it started): the writer ends with it
     if (!keep) {
       if (logWriter) endLogWriter(dir);

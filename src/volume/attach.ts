@@ -3,11 +3,12 @@
 // (`volumes.json`), so that `volume rm` refuses a volume a container (running
 // or stopped) still uses, and removing the container can remove its
 // anonymous volumes (`rm -v`, `run --rm`, a foreground run).
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { BunkerError, fromSysError } from "../errors.ts";
 import type { Volume } from "../oci/run-spec.ts";
 import type { IdMaps } from "../container/idmap.ts";
-import { ANONYMOUS_LABEL, ensureVolume, isEmptyVolume, removeVolumeDir, volumeDir } from "./store.ts";
+import { flock } from "../sys/shim.ts";
+import { ANONYMOUS_LABEL, ensureVolume, isEmptyVolume, removeVolumeDir, volumeDir, type VolumeInfo } from "./store.ts";
 import { VOLUME_NAME_RE, type MountRequest } from "./spec.ts";
 
 /** what a container's state dir records about its volumes */
@@ -22,6 +23,8 @@ export interface AttachedMounts {
   binds: Volume[];
   tmpfs: { destination: string; options: string[] }[];
   use: VolumeUse;
+  /** unlocks the volumes being filled (idempotent) */
+  release(): void;
 }
 
 const depth = (p: string) => p.split("/").filter(Boolean).length;
@@ -47,29 +50,54 @@ function checkBindSource(source: string, what: string): void {
  * first (Docker sorts them by depth), so /a/b lands on /a's volume.  Bind
  * sources are checked before any volume is made; RECORD gets the volumes
  * in use after each one is made (nothing made is ever unrecorded).
+ *
+ * The volumes to copy into stay locked (flock, in name order) until
+ * `release`, which the caller calls once the container has set itself up
+ * (launch returned): a second container starting on the same new volume
+ * waits, then finds it filled, instead of copying over the first's copy.
  */
 export function attachMounts(requests: MountRequest[], dataRoot: string, copyUp: boolean, record: (use: VolumeUse) => void): AttachedMounts {
   const sorted = [...requests].sort((a, b) => depth(a.destination) - depth(b.destination));
   for (const r of sorted) if (r.type === "bind") checkBindSource(r.source, `-v ${r.source}:${r.destination}`);
+  const use: VolumeUse = { dirs: [], anonymous: [] };
+  const volumes = new Map<MountRequest, VolumeInfo>();
+  for (const r of sorted) {
+    if (r.type !== "volume") continue;
+    const { volume } = ensureVolume(dataRoot, r.name, r.name ? {} : { [ANONYMOUS_LABEL]: "" });
+    volumes.set(r, volume);
+    const dir = volumeDir(dataRoot, volume.Name);
+    use.dirs.push(dir);
+    if (!r.name) use.anonymous.push(dir);
+    record(use);
+  }
+  const candidates = copyUp ? [...new Set([...volumes].filter(([r]) => r.type === "volume" && !r.nocopy).map(([, v]) => v.Name))].sort() : [];
+  const locks = candidates.map((name) => lockVolume(volumeDir(dataRoot, name)));
+  const filled = new Set<string>();
   const binds: Volume[] = [];
   const tmpfs: AttachedMounts["tmpfs"] = [];
-  const use: VolumeUse = { dirs: [], anonymous: [] };
   for (const r of sorted) {
-    if (r.type === "tmpfs") {
-      tmpfs.push({ destination: r.destination, options: r.options });
-    } else if (r.type === "bind") {
-      binds.push({ source: r.source, destination: r.destination, readonly: r.readonly, ...(r.propagation ? { propagation: r.propagation } : {}) });
-    } else {
-      const { volume, created } = ensureVolume(dataRoot, r.name, r.name ? {} : { [ANONYMOUS_LABEL]: "" });
-      const dir = volumeDir(dataRoot, volume.Name);
-      use.dirs.push(dir);
-      if (!r.name) use.anonymous.push(dir);
-      record(use);
-      const fill = copyUp && !r.nocopy && (created || isEmptyVolume(volume));
-      binds.push({ source: volume.Mountpoint, destination: r.destination, readonly: r.readonly, ...(fill ? { copyUp: true } : {}) });
+    if (r.type === "tmpfs") tmpfs.push({ destination: r.destination, options: r.options });
+    else if (r.type === "bind") binds.push({ source: r.source, destination: r.destination, readonly: r.readonly, ...(r.propagation ? { propagation: r.propagation } : {}) });
+    else {
+      const v = volumes.get(r)!;
+      // once per container: a volume mounted twice is filled by its first mount
+      const fill = candidates.includes(v.Name) && !r.nocopy && !filled.has(v.Name) && isEmptyVolume(v);
+      if (fill) filled.add(v.Name);
+      binds.push({ source: v.Mountpoint, destination: r.destination, readonly: r.readonly, ...(fill ? { copyUp: true } : {}) });
     }
   }
-  return { binds, tmpfs, use };
+  return { binds, tmpfs, use, release: () => locks.splice(0).forEach((fd) => closeSync(fd)) };
+}
+
+/** an exclusive flock on the volume's directory (released by closing the fd) */
+function lockVolume(dir: string): number {
+  const fd = openSync(dir, "r");
+  const r = flock(fd, 2 /* LOCK_EX */);
+  if (r < 0) {
+    closeSync(fd);
+    throw new BunkerError("cannot lock the volume", { errno: -r, path: dir });
+  }
+  return fd;
 }
 
 const USE_FILE = "volumes.json";

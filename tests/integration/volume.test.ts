@@ -86,6 +86,11 @@ for (const as of USERS) {
       expect(r.code).toBe(0);
     });
 
+    test("two containers starting at once on a new volume: one fills it, the other waits and finds it filled", async () => {
+      const both = await Promise.all([0, 1].map(() => run(["-v", "race:/var/lib/db", "test/vol:1", "cat", "/var/lib/db/PG_VERSION"])));
+      expect(both.map((r) => [r.code, r.stdout, r.stderr])).toEqual([[0, "15\n", ""], [0, "15\n", ""]]);
+    });
+
     test("two running containers share a volume: one writes, the other reads while both run", async () => {
       const writer = await detached(["--name", `writer-${as}`, "-v", "shared:/shared", "test/vol:1", "sh", "-c", "echo hello > /shared/msg.tmp; mv /shared/msg.tmp /shared/msg; sleep 30"]);
       try {
