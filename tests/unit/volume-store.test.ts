@@ -63,6 +63,14 @@ describe("a run's mounts", () => {
     // a --rootfs run: no copy-up
     expect(attachMounts([parseVolumeFlag("other:/o")], ctx.dataRoot, false, () => {}).binds[0]!.copyUp).toBeUndefined();
   });
+  test("a volume mounted twice is filled by its first mount only; release unlocks (twice is harmless)", () => {
+    const m = attachMounts([parseVolumeFlag("twice:/b"), parseVolumeFlag("twice:/a")], ctx.dataRoot, true, () => {});
+    expect(m.binds.map((b) => [b.destination, !!b.copyUp])).toEqual([["/b", true], ["/a", false]]);
+    m.release();
+    m.release();
+    // unlocked: another run decides (and locks) at once
+    attachMounts([parseVolumeFlag("twice:/c")], ctx.dataRoot, true, () => {}).release();
+  });
   test("a missing bind source fails before any volume is made", () => {
     expect(messageOf(() => attachMounts([parseVolumeFlag("v:/v"), parseVolumeFlag(`${dir}/nope:/x`)], ctx.dataRoot, true, () => {}))).toBe(
       `bunker: run: -v ${dir}/nope:/x: the bind source was read as a host path and does not exist: ENOENT (No such file or directory) [${dir}/nope] — create it (mkdir -p ${dir}/nope), or to use a named volume give a name instead of a path (-v data:/dst)`);
