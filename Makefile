@@ -6,7 +6,7 @@ CFLAGS   += -Ibuild -fPIC -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-prot
 LDFLAGS  += -shared -Wl,-z,relro,-z,now,-z,noexecstack
 SRC      := $(shell find src -name '*.ts' 2>/dev/null)
 
-.PHONY: all setup test test-unit test-integration test-vm stress bench demo clean fuzz
+.PHONY: all child-objects setup test test-unit test-integration test-vm stress bench demo clean fuzz
 
 all: dist/bunker
 
@@ -19,9 +19,22 @@ build/ops.h: src/plan/ops.ts src/plan/gen-header.ts src/plan/types.ts | $(BUN)
 	@mkdir -p build
 	$(BUN) src/plan/gen-header.ts > $@.tmp && mv $@.tmp $@
 
-build/libbunker.so: c/shim.c c/wire.c c/supervise.c c/logwriter.c c/keeper.c c/shim.h c/wire.h build/ops.h
-	@mkdir -p build
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ c/shim.c c/wire.c c/supervise.c c/logwriter.c c/keeper.c
+# the shim, one file per concern (README's Layout); CHILD_C is what runs in the container's child
+# between clone and execve: tests/unit/shim-objects.test.ts checks its objects import no allocator or stdio
+CHILD_C  := c/child.c c/wire.c c/mounts.c c/namespaces.c c/process.c c/exec.c c/terminal.c c/init.c c/pid1.c c/hooks.c c/tree.c c/store.c
+SHIM_C   := $(CHILD_C) c/host.c c/supervise.c c/logwriter.c c/keeper.c
+SHIM_H   := c/shim.h c/child.h c/wire.h c/tree.h build/ops.h
+CHILD_O  := $(CHILD_C:c/%.c=build/obj/%.o)
+
+build/obj/%.o: c/%.c $(SHIM_H)
+	@mkdir -p build/obj
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/libbunker.so: $(SHIM_C:c/%.c=build/obj/%.o)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+# the child's objects, for the import check
+child-objects: $(CHILD_O)
 
 # the decoder printing what it reads, for tests/unit/wire.test.ts (TS encodes, C decodes)
 build/wire-decode: tests/wire/decode.c c/wire.c c/wire.h build/ops.h
@@ -37,18 +50,16 @@ build/wire-decode: tests/wire/decode.c c/wire.c c/wire.h build/ops.h
 MUSL_CC  := $(shell command -v musl-gcc 2>/dev/null)
 MUSL_LIB := $(shell [ -n "$(MUSL_CC)" ] && sed -n 's|.*-specs "\(.*\)/musl-gcc.specs".*|\1|p' $(MUSL_CC))
 MONITOR_LDFLAGS := -static-pie -Wl,-z,relro,-z,now,-z,noexecstack,--gc-sections -s
-build/bunker-monitor: c/monitor.c c/supervise.c c/logwriter.c c/keeper.c c/shim.h build/ops.h
-	@mkdir -p build
+MONITOR_C := c/monitor.c c/supervise.c c/logwriter.c c/keeper.c c/exec.c c/pid1.c c/tree.c
+build/bunker-monitor: $(MONITOR_C) c/shim.h c/tree.h build/ops.h
+	@mkdir -p build/musl
 ifneq ($(MUSL_LIB),)
-	$(MUSL_CC) $(CFLAGS) -fPIE -c -o build/monitor.o c/monitor.c
-	$(MUSL_CC) $(CFLAGS) -fPIE -c -o build/supervise.o c/supervise.c
-	$(MUSL_CC) $(CFLAGS) -fPIE -ffunction-sections -c -o build/logwriter.o c/logwriter.c
-	$(MUSL_CC) $(CFLAGS) -fPIE -ffunction-sections -c -o build/keeper.o c/keeper.c
+	for f in $(MONITOR_C); do $(MUSL_CC) $(CFLAGS) -fPIE -ffunction-sections -c -o build/musl/$$(basename $$f .c).o $$f || exit 1; done
 	$(CC) -nostdlib $(MONITOR_LDFLAGS) -o $@ $(MUSL_LIB)/rcrt1.o $(MUSL_LIB)/crti.o $$($(CC) -print-file-name=crtbeginS.o) \
-	  build/monitor.o build/supervise.o build/logwriter.o build/keeper.o -L$(MUSL_LIB) -lc $$($(CC) -print-libgcc-file-name) $$($(CC) -print-file-name=crtendS.o) $(MUSL_LIB)/crtn.o
+	  $(MONITOR_C:c/%.c=build/musl/%.o) -L$(MUSL_LIB) -lc $$($(CC) -print-libgcc-file-name) $$($(CC) -print-file-name=crtendS.o) $(MUSL_LIB)/crtn.o
 else
 	@echo "note: musl-gcc not found (apt-get install musl-tools): the monitor is linked with glibc, ~800 KB"
-	$(CC) $(CFLAGS) $(MONITOR_LDFLAGS) -o $@ c/monitor.c c/supervise.c c/logwriter.c c/keeper.c
+	$(CC) $(CFLAGS) $(MONITOR_LDFLAGS) -o $@ $(MONITOR_C)
 endif
 
 # the second entry point is the layer decompression thread (src/image/inflate.ts).
@@ -76,11 +87,11 @@ setup:
 	bash tests/setup.sh
 
 test: setup
-	$(MAKE) all build/wire-decode
+	$(MAKE) all build/wire-decode child-objects
 	bash tests/run-all.sh
 
 # the unit suite; as root a second time as the test user (bunkertest) when it exists: unit tests must not depend on who runs them
-test-unit: build/libbunker.so build/bunker-monitor build/wire-decode | $(BUN)
+test-unit: build/libbunker.so build/bunker-monitor build/wire-decode child-objects | $(BUN)
 	BUN=$(BUN) bash tests/run-all.sh unit-only
 
 # property-based fuzzing of every parser of untrusted input (tests/fuzz): FUZZ_SECONDS in all (default 60);

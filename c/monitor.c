@@ -2,7 +2,7 @@
  * container runs.
  *
  * Once the container has started, bunker (a Bun process of about 40 MB)
- * exec's this small static program in its place (bk_exec_monitor in shim.c):
+ * exec's this small static program in its place (bk_exec_monitor in supervise.c):
  * the pid stays the same, so the container remains our child, its
  * parent-death signal stays armed and the caller's wait() sees the
  * container's exit status as before.  It does what bunker did from there on:
@@ -41,6 +41,7 @@
  */
 #define _GNU_SOURCE
 #include "shim.h"
+#include "tree.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -156,26 +157,30 @@ static void report_oom(const char *cg) {
   fprintf(stderr, "bunker: container was killed: out of memory (memory.max=%s)\n", shown);
 }
 
-/* rmdir of DIR's cgroup subtree, deepest first */
-static int rmdir_cgroup_tree(const char *dir, int depth) {
-  DIR *d = opendir(dir);
-  if (!d) return errno == ENOENT ? 0 : -1;
-  struct dirent *e;
-  int rc = 0;
-  while (rc == 0 && (e = readdir(d))) {
-    if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    char sub[4096];
-    if (depth > 32 || snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) >= (int)sizeof sub) {
-      errno = ENAMETOOLONG;
-      rc = -1;
-    } else {
-      rc = rmdir_cgroup_tree(sub, depth + 1);
-    }
-  }
-  int saved = errno;
-  closedir(d);
-  if (rc < 0) {
-    errno = saved;
+/* the subdirectories of the cgroup directory FD removed, deepest first (the tree walker's) */
+static int rmdir_children(int fd, int depth);
+
+static int rmdir_one(void *depth, int dirfd, const char *name, unsigned char type) {
+  if (type != DT_DIR) return 0; /* a cgroup's files go with it */
+  if (*(int *)depth > 32) return -ENAMETOOLONG;
+  int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (sub < 0) return errno == ENOENT ? 0 : -errno;
+  int r = rmdir_children(sub, *(int *)depth + 1);
+  close(sub);
+  if (r < 0) return r;
+  return unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+static int rmdir_children(int fd, int depth) { return each_entry(fd, rmdir_one, &depth); }
+
+/* rmdir of DIR's cgroup subtree, deepest first: 0, or -1 with errno */
+static int rmdir_cgroup_tree(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? 0 : -1;
+  int r = rmdir_children(fd, 0);
+  close(fd);
+  if (r < 0) {
+    errno = -r;
     return -1;
   }
   return rmdir(dir) == 0 || errno == ENOENT ? 0 : -1;
@@ -185,7 +190,7 @@ static int rmdir_cgroup_tree(const char *dir, int depth) {
  * it is removed; as src/cgroup's remove() does */
 static int remove_cgroup(const char *cg) {
   for (int attempt = 0;; attempt++) {
-    if (rmdir_cgroup_tree(cg, 0) == 0) return 0;
+    if (rmdir_cgroup_tree(cg) == 0) return 0;
     if (errno != EBUSY || attempt >= 3) return -1;
     char path[4096], ev[512];
     snprintf(path, sizeof path, "%s/cgroup.kill", cg);
@@ -238,7 +243,7 @@ static void put_escaped(FILE *f, const char *s) {
   }
 }
 
-/* OCI create's PID 1 after set-up (c/shim.c op_fifo_wait): wait on
+/* OCI create's PID 1 after set-up (c/child.c op_fifo_wait): wait on
  * exec.fifo (FIFOFD, O_PATH) until `start`, write "0", then exec FILE.  It
  * runs as the container's process already is (user, capabilities,
  * no_new_privs, seccomp), so exec'ing the program yields the same process as

@@ -12,6 +12,7 @@ struct op {
   const uint8_t *s; /* first string record */
 };
 
+#pragma GCC visibility push(hidden)
 /* the string record at P: its bytes at *STR (NUL-terminated), length at *LEN; returns the next record */
 const uint8_t *str_next(const uint8_t *p, const char **str, uint32_t *len);
 /* the K-th string of an op (0-based; "" past the last), its length at *LEN */
@@ -27,5 +28,6 @@ struct plan_iter {
 };
 struct plan_iter plan_begin(const uint8_t *plan, uint32_t len);
 int plan_next(struct plan_iter *it, struct op *op);
+#pragma GCC visibility pop
 
 #endif

@@ -8,7 +8,7 @@ import { checkId } from "../container/state.ts";
 import { becomeSubreaper, forwardSignals, exitCode, supervise } from "../sys/shim.ts";
 
 export default async function ociRun(argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [...CREATE_FLAGS, { names: ["detach", "d"], help: "(runc's run) do not wait: create and start, then exit" }, { names: ["keep"], help: "(runc's run) keep the container's state after it exits" }, { names: ["no-subreaper"], help: "(runc's run) do not become the container's subreaper" }], "run", false);
+  const p = parseFlags(argv, [...CREATE_FLAGS, { names: ["detach", "d"], help: "(runc's run) do not wait: create and start, then exit" }, { names: ["keep"], help: "(runc's run) keep the container's state after it exits" }, { names: ["no-subreaper"], help: "(runc's run) accepted; bunker stays the subreaper: a container forked into a joined pid namespace is re-parented to it, and run waits for it" }], "run", false);
   const id = checkId(p.rest[0], "run");
   const root = stateRoot(g).dir;
   const detach = flagBool(p, "detach");

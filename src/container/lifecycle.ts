@@ -174,7 +174,7 @@ export async function start(root: string, id: string): Promise<void> {
  * Reading exec.fifo lets the waiting child go on; it writes "0".  With
  * startContainer hooks (the child runs them in the container) we read on to
  * EOF, the child's exec or exit: anything after the "0" is the record of a
- * hook that failed (c/shim.c op_hook), and the program did not run.
+ * hook that failed (c/hooks.c op_hook), and the program did not run.
  */
 function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
   const hooks = state.hooks?.startContainer ?? [];

@@ -5,7 +5,7 @@
 // first container that needs such a map makes a user namespace with it, held
 // by a tiny process (c/monitor.c --hold-userns, exec'd from a sealed memfd,
 // ~100 KB), and every later one joins it (setns) and makes its own mount, pid,
-// net, ipc and uts namespaces inside (c/shim.c join_userns).  The maps are the
+// net, ipc and uts namespaces inside (c/namespaces.c join_userns).  The maps are the
 // same either way; containers still share no namespace but the user one (so a
 // container's root is root over the others' namespaces in name only: it cannot
 // reach them without seeing their processes).  The holder is found through a

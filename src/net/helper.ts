@@ -13,7 +13,7 @@
 // container's process exits, whoever killed what: neither helper notices by
 // itself that its namespace is gone.  Both pids are recorded in the
 // container's state.
-import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, read, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { BunkerError } from "../errors.ts";
 import { spawnKeeper } from "../sys/shim.ts";
@@ -31,6 +31,9 @@ export interface HelperRecord {
   keeper: ProcessRef;
   helper: ProcessRef;
 }
+
+/** how long a helper may take to configure the namespace (pasta needs ~0.1 s here) */
+const READY_TIMEOUT_MS = 30_000;
 
 const PACKAGE: Record<HelperMode["kind"], string> = { pasta: "passt", slirp4netns: "slirp4netns" };
 
@@ -78,7 +81,9 @@ function helperErrors(log: string): string {
     /* none */
   }
   const lines = text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("Failed to send") && !l.startsWith("WARNING: Support for"));
-  return lines.slice(-2).join("; ").replace(/[\x00-\x1f\x7f]/g, " ");
+  // the complaint, not the usage text that may follow it
+  const complaint = lines.find((l) => /unrecognized|invalid|unknown|error|fail|couldn't|cannot|can't|not permitted|denied/i.test(l));
+  return (complaint ?? lines.slice(-2).join("; ")).replace(/[\x00-\x1f\x7f]/g, " ");
 }
 
 /** the keeper's only child: the helper it runs (/proc/PID/task/PID/children of a process we started) */
@@ -113,21 +118,24 @@ export async function startHelper(mode: HelperMode, pid: number, dir: string, po
     closeSync(err);
   }
   const keeperRef: ProcessRef = { pid: keeper.pid, start: pidStartTime(keeper.pid) ?? "" };
-  // blocks until the helper writes (ready) or exits (EOF: the keeper closed its copy)
-  let n = 0;
-  try {
-    n = readSync(keeper.fd, Buffer.alloc(64));
-  } catch {
-    n = 0;
-  } finally {
-    closeSync(keeper.fd);
-  }
-  if (n <= 0) {
+  // until the helper writes (ready) or exits (EOF: the keeper closed its copy); one that
+  // hangs is ended with its keeper (our child: its PDEATHSIG takes the helper along)
+  // (the read ends at EOF then, and only then is its fd closed)
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    process.kill(keeper.pid, "SIGKILL");
+  }, READY_TIMEOUT_MS);
+  const n = await new Promise<number>((done) => read(keeper.fd, Buffer.alloc(64), 0, 64, null, (e, got) => done(e ? 0 : got)));
+  clearTimeout(timer);
+  closeSync(keeper.fd);
+  if (timedOut) throw new BunkerError(`--network ${mode.kind}: ${mode.kind} did not configure the container's network within ${READY_TIMEOUT_MS / 1000} s`, { errno: "ETIMEDOUT", path: exe });
+  if (n === 0) {
     const why = helperErrors(log);
-    throw new BunkerError(`--network ${mode.kind}: ${mode.kind} exited before the container's network was ready${why ? `: ${why}` : ""}`, { errno: "EIO", path: log });
+    throw new BunkerError(`--network ${mode.kind}: ${mode.kind} exited before the container's network was ready${why ? `: ${why}` : ""}`, { errno: "EIO", path: exe, fix: "bunker check tries each network mode" });
   }
   const helperPid = childOf(keeper.pid);
-  if (!helperPid) throw new BunkerError(`--network ${mode.kind}: ${mode.kind} ended right after it was ready`, { errno: "ESRCH", path: log });
+  if (!helperPid) throw new BunkerError(`--network ${mode.kind}: ${mode.kind} ended right after it was ready`, { errno: "ESRCH", path: exe });
   const helper: ProcessRef = { pid: helperPid, start: pidStartTime(helperPid) ?? "" };
   if (mode.kind === "slirp4netns") for (const p of ports) await addHostForward(socket, p);
   return { keeper: keeperRef, helper };

@@ -47,7 +47,7 @@ export function hookError(kind: HookKind, index: number, hook: Hook, f: HookFail
 const SIGNALS = constants.signals as Record<string, number>;
 
 /**
- * A startContainer hook that failed in the container: the record c/shim.c
+ * A startContainer hook that failed in the container: the record c/hooks.c
  * wrote to exec.fifo after its "0" (i32 index, i32 kind = BK_HOOK_*, i32
  * value, then what the hook printed).
  */

@@ -89,10 +89,10 @@ export const SECCOMP_FLAGS: Readonly<Record<string, number>> = {
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
 };
 
-/** the syscall c/shim.c op_seccomp hands the listener over with, which a notify rule cannot name */
+/** the syscall c/process.c op_seccomp hands the listener over with, which a notify rule cannot name */
 const HANDOVER_SYSCALL = "sendmsg";
 
-/** seccomp(2) returns a listener fd for the filter's SECCOMP_RET_USER_NOTIF (c/shim.c op_seccomp sends it to bunker) */
+/** seccomp(2) returns a listener fd for the filter's SECCOMP_RET_USER_NOTIF (c/process.c op_seccomp sends it to bunker) */
 export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
 /** with TSYNC and NEW_LISTENER: a thread that cannot sync is ESRCH, not its tid (which would be taken for the fd) */
 export const SECCOMP_FILTER_FLAG_TSYNC_ESRCH = 16;

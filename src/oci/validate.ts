@@ -252,8 +252,7 @@ function checkSeccomp(c: Checker, v: unknown, path: string): void {
     }),
   );
   const listener = c.opt(o, "listenerPath", path, c.abs);
-  // runc refuses it too: the metadata is only ever sent to the agent at listenerPath
-  if (c.opt(o, "listenerMetadata", path, c.str) && !listener) c.fail(child(path, "listenerMetadata"), "is set without listenerPath");
+  const metadata = c.opt(o, "listenerMetadata", path, c.str);
   c.opt(o, "syscalls", path, (x, q) =>
     c.objs(x, q, (sc, p) => {
       const names = c.req(sc, "names", p, c.strs);
@@ -277,6 +276,8 @@ function checkSeccomp(c: Checker, v: unknown, path: string): void {
       );
     }),
   );
+  // runc refuses it too (after the rules: a notify rule without listenerPath is named first)
+  if (metadata && !listener) c.fail(child(path, "listenerMetadata"), "is set without listenerPath");
 }
 
 /** A seccomp profile on its own (run --security-opt seccomp=FILE), checked as linux.seccomp is; paths named from its root. */

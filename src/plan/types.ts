@@ -1,7 +1,7 @@
 // The Plan: what the container's first process does between clone() and
 // execve(), as an ordered list of operations (bubblewrap's model).  Built by
 // pure functions in src/plan, encoded by src/sys/plan-encode.ts, executed by
-// c/shim.c.  Paths marked "in root" are resolved inside the rootfs with
+// the C child (c/child.c and one file per concern).  Paths marked "in root" are resolved inside the rootfs with
 // openat2(RESOLVE_IN_ROOT), before or after pivot_root.
 export type Op =
   /** make / private (or the asked propagation), then bind `path` onto itself, or mount a filesystem
@@ -86,7 +86,7 @@ export interface Plan {
   /**
    * join this user namespace (a path the child can open, e.g. /proc/self/fd/N)
    * instead of making one: the child setns()es into it and makes the other
-   * namespaces of cloneFlags in it (c/shim.c join_userns); bunker's shared one
+   * namespaces of cloneFlags in it (c/namespaces.c join_userns); bunker's shared one
    * (src/container/userns.ts).  The launch prepends the setns op.
    */
   joinUserns?: string;

@@ -1,4 +1,4 @@
-// bun:ffi binding of the C shim (c/shim.c), embedded in the executable.
+// bun:ffi binding of the C shim (c/*.c, build/libbunker.so), embedded in the executable.
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { readFileSync, writeSync } from "node:fs";
 import libPath from "../../build/libbunker.so" with { type: "file" };
@@ -79,7 +79,7 @@ export function forwardSignals(): void {
 let monitor: Buffer | undefined;
 const monitorImage = () => (monitor ??= readFileSync(monitorPath));
 
-/** the monitor executable in a sealed memfd (see c/shim.c), or -errno */
+/** the monitor executable in a sealed memfd (see c/supervise.c), or -errno */
 export function monitorMemfd(): number {
   const image = monitorImage();
   return shim().bk_sealed_memfd(ptr(image), image.byteLength);

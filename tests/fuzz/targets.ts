@@ -27,6 +27,9 @@ import { defaultSpec } from "../../src/oci/default-spec.ts";
 import { ensureUserNamespace, parseConfig, parseProcess, parseResources } from "../../src/oci/validate.ts";
 import { buildPlan } from "../../src/plan/build.ts";
 import { encodePlan } from "../../src/sys/plan-encode.ts";
+import { parsePublish } from "../../src/net/ports.ts";
+import { parseNetwork } from "../../src/net/mode.ts";
+import { parseAddHost } from "../../src/net/etc.ts";
 
 /** the longest one input may take (ms): a parser that is quadratic on a few KiB fails */
 export const TIME_BOUND_MS = 2000;
@@ -237,6 +240,17 @@ function interpret(p: ReturnType<typeof parseFlags>, where: string): void {
   for (const g of p.flags.get("additional-gids") ?? []) parseId(g, where);
   for (const v of p.flags.get("volume") ?? []) parseVolumeFlag(v);
   for (const m of p.flags.get("mount") ?? []) parseMountFlag(m);
+  const net = p.flags.get("network")?.at(-1);
+  if (net !== undefined) parseNetwork(net);
+  for (const x of p.flags.get("publish") ?? []) checkedPort(x);
+  for (const h of p.flags.get("add-host") ?? []) parseAddHost(h);
+}
+
+/** -p: ports and an address a socket takes, or an error */
+function checkedPort(spec: string): void {
+  const p = parsePublish(spec);
+  const port = (n: number, min: number) => Number.isInteger(n) && n >= min && n <= 65535;
+  if (!port(p.hostPort, 0) || !port(p.containerPort, 1) || !/^\d+\.\d+\.\d+\.\d+$/.test(p.hostIp)) throw new Error(`parsePublish(${JSON.stringify(spec)}) gave ${JSON.stringify(p)}`);
 }
 
 /** run --user: ids a kernel takes, or an error */
@@ -264,4 +278,7 @@ export const TARGETS: Target[] = [
   target("image reference", () => fc.oneof(fc.string({ maxLength: 80 }), fc.constantFrom("busybox", "a/b:c@sha256:", "localhost:5000/x", "UPPER", "x:y:z", "@sha256:" + "a".repeat(64))), (s) => parseReference(s)),
   target("user ids", () => fc.oneof(fc.string({ maxLength: 24 }), fc.stringMatching(/^\d{1,25}(:\d{1,25})?$/)), (s) => checkedUser(s)),
   target("platform", () => fc.string({ maxLength: 30 }), (s) => parsePlatform(s)),
+  target("-p", () => fc.oneof(fc.string({ maxLength: 30 }), fc.stringMatching(/^((\d{1,4}\.){3}\d{1,4}:)?\d{0,6}:?\d{1,6}(\/(tcp|udp|x))?$/)), (s) => checkedPort(s)),
+  target("--network", () => fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom("pasta:", "pasta:--map-gw,", "slirp4netns:mtu=", "slirp4netns:cidr=1.2.3.4/99,mtu=70", "container:", "slirp4netns:=,,")), (s) => parseNetwork(s)),
+  target("--add-host", () => fc.oneof(fc.string({ maxLength: 40 }), fc.stringMatching(/^[a-z.-]{0,8}:[0-9a-f.:]{0,20}$/)), (s) => parseAddHost(s)),
 ];

@@ -158,7 +158,7 @@ for (const as of USERS) {
     afterAll(() => removeTree(base));
 
     // with a subordinate range, --userns=auto joins bunker's shared user namespace: the container's
-    // process is cloned by an intermediate and waits for a second "go" (c/shim.c join_userns)
+    // process is cloned by an intermediate and waits for a second "go" (c/namespaces.c join_userns)
     const variants: [Mode, string[]][] = [["run", []], ["run-d", []], ["create", []]];
     if (as === "user" && subRange("/etc/subuid", as)) variants.push(["run-d", ["--userns=auto"]]);
     for (const [k, [mode, runFlags]] of variants.entries()) {

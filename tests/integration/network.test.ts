@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { USERS, bunkerAs, collect, isRoot, makeTempRootfs, ownerOf, removeTree, spawnBunkerAs, startTime, type RunResult } from "../lib/index.ts";
+import { busyboxBytes, buildImage, dockerArchive } from "../lib/image-builder.ts";
+import { USERS, makeTempDir, bunkerAs, collect, isRoot, makeTempRootfs, ownerOf, removeTree, spawnBunkerAs, startTime, type RunResult } from "../lib/index.ts";
 
 setDefaultTimeout(60_000);
 
@@ -205,6 +206,48 @@ for (const as of USERS) {
       } finally {
         svc.close();
       }
+    });
+
+    test("run IMAGE: pasta by default, -P publishes its EXPOSE on a free port", async () => {
+      const dir = makeTempDir("bunker-net-img", ownerOf(as));
+      const b = (args: string[]) => bunkerAs(as, ["--data-root", `${dir}/store`, "--root", `${dir}/state`, ...args], { cwd: dir });
+      const image = buildImage({
+        compression: "none",
+        layers: [[
+          { name: "bin/", type: "dir", mode: 0o755 },
+          { name: "bin/busybox", data: busyboxBytes(), mode: 0o755 },
+          ...["sh", "httpd"].map((a) => ({ name: `bin/${a}`, type: "symlink" as const, linkname: "busybox" })),
+          { name: "etc/", type: "dir", mode: 0o755 },
+          { name: "etc/passwd", data: "root:x:0:0:root:/root:/bin/sh\n" },
+          { name: "etc/group", data: "root:x:0:\n" },
+          { name: "www/index.html", data: "hello from the image\n" },
+        ]],
+        config: { Env: ["PATH=/bin"], Cmd: ["httpd", "-f", "-p", "80", "-h", "/www"], ExposedPorts: { "80/tcp": {} } },
+      });
+      writeFileSync(`${dir}/img.tar`, dockerArchive([{ image, tags: ["test/web:1"] }]));
+      try {
+        expect((await b(["load", "-i", `${dir}/img.tar`])).code).toBe(0);
+        const r = await b(["run", "-d", "--name", "img-web", "-P", "test/web:1"]);
+        expect(r.code, ok(r)).toBe(0);
+        const st = JSON.parse((await b(["state", "img-web"])).stdout) as { network: { mode: string; helper: Ref } };
+        expect(st.network.mode).toBe("pasta");
+        const p = await b(["port", "img-web"]);
+        expect(p.stdout).toMatch(/^80\/tcp -> 0\.0\.0\.0:\d+\n$/);
+        expect(await fetchText(Number(p.stdout.trim().split(":")[1]))).toBe("hello from the image\n");
+        expect((await b(["rm", "-f", "img-web"])).code).toBe(0);
+        expect(await gone(st.network.helper)).toBe(true);
+      } finally {
+        await b(["rm", "-f", "img-web"]);
+        removeTree(dir);
+      }
+    });
+
+    test("a helper that fails says why in one line, 125, and leaves no container", async () => {
+      const id = name("badopt");
+      const r = await bunker(["run", "--name", id, "--network", "pasta:--no-such-option", "--rootfs", rootfs, "--", "true"]);
+      expect(r.code, ok(r)).toBe(125);
+      expect(r.stderr).toBe("bunker: --network pasta: pasta exited before the container's network was ready: /usr/bin/pasta: unrecognized option '--no-such-option': EIO (Input/output error) [/usr/bin/pasta] — bunker check tries each network mode\n");
+      expect((await bunker(["ps", "-a"])).stdout).not.toContain(id);
     });
 
     test("-p needs a helper: with --network none it is one clear error", async () => {

@@ -816,7 +816,11 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         expect(line(/user namespace/i)).toMatch(/^ok\b/i);
         line(/cgroup/i);
         line(/overlay/i);
-        expect(line(/(rootless )?net/i)).toMatch(/^ok\b.*(slirp4netns|pasta)/i); // both are installed by .ci/run
+        // each helper is started against a probe's network namespace (both are installed by tests/setup.sh)
+        expect(line(/network none/)).toMatch(/^ok\b/);
+        expect(line(/network host/)).toMatch(/^ok\b/);
+        expect(line(/network pasta/)).toMatch(/^ok\s+network pasta\s+\/usr\/bin\/pasta configures the container's own network namespace/);
+        expect(line(/network slirp4netns/)).toMatch(/^ok\s+network slirp4netns\s+\/usr\/bin\/slirp4netns configures/);
         const state = line(/state/i);
         expect(state).toContain(as === "root" ? "/run/bunker" : `${testUser().runtimeDir}/bunker`);
         const range = subRange("/etc/subuid", as);

@@ -1,0 +1,158 @@
+/* bunker shim, tree.c: The one tree walker (each_entry) and the copy and removal built on it: tmpcopyup (mounts.c),
+ * the image store ops (store.c) and the monitor's cgroup removal (c/monitor.c). */
+#define _GNU_SOURCE
+#include "tree.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define PATH_BUF 4096
+
+/* an owner the user namespace does not map shows as the overflow id and
+ * cannot be given (EINVAL): the copy then keeps the namespace root's */
+static int copy_owner(int dfd, const char *name, const struct stat *st, int flags) {
+  if (fchownat(dfd, name, st->st_uid, st->st_gid, flags) < 0 && errno != EINVAL) return -errno;
+  return 0;
+}
+
+static int copy_times(int dfd, const char *name, const struct stat *st, int flags) {
+  struct timespec ts[2] = {st->st_atim, st->st_mtim};
+  return utimensat(dfd, name, ts, flags) < 0 ? -errno : 0;
+}
+
+int copy_data(int from, int to) {
+  for (;;) {
+    ssize_t n = copy_file_range(from, NULL, to, NULL, 1 << 30, 0);
+    if (n == 0) return 0;
+    if (n > 0) continue;
+    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) return -errno;
+    break;
+  }
+  char buf[8192]; /* only one copy_data is active at a time: not on the recursion's frames */
+  for (;;) {
+    ssize_t n = read(from, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? -errno : 0;
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = write(to, buf + off, (size_t)(n - off));
+      if (w < 0 && errno != EINTR) return -errno;
+      if (w > 0) off += w;
+    }
+  }
+}
+
+int each_entry_in(int dirfd, char *buf, size_t size, tree_fn fn, void *arg) {
+  for (;;) {
+    long n = syscall(SYS_getdents64, dirfd, buf, size);
+    if (n <= 0) return n < 0 ? -errno : 0;
+    for (long off = 0; off < n;) {
+      struct dirent64_raw *d = (struct dirent64_raw *)(buf + off);
+      off += d->d_reclen;
+      const char *name = d->d_name;
+      if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))) continue;
+      int64_t next = d->d_off; /* read before FN may reuse BUF */
+      int r = fn(arg, dirfd, name, d->d_type);
+      if (r < 0) return r;
+      if (r == TREE_RESEEK) {
+        if (lseek(dirfd, next, SEEK_SET) < 0) return -errno;
+        break;
+      }
+    }
+  }
+}
+
+int each_entry(int dirfd, tree_fn fn, void *arg) {
+  char dents[2048];
+  return each_entry_in(dirfd, dents, sizeof dents, fn, arg);
+}
+
+/* NAME of SRC, a symlink, recreated in DST with its owner and times */
+int copy_symlink(int src, int dst, const char *name, const struct stat *st) {
+  char target[PATH_BUF];
+  ssize_t n = readlinkat(src, name, target, sizeof target - 1);
+  if (n < 0) return -errno;
+  target[n] = 0;
+  if (symlinkat(target, dst, name) < 0) return -errno;
+  int r = copy_owner(dst, name, st, AT_SYMLINK_NOFOLLOW);
+  return r < 0 ? r : copy_times(dst, name, st, AT_SYMLINK_NOFOLLOW);
+}
+
+/* ST's owner, mode and times onto DST's NAME: owner before mode (chown clears
+ * set-id bits), times last (the contents changed a directory's) */
+int copy_meta(int dst, const char *name, const struct stat *st) {
+  int r = copy_owner(dst, name, st, 0);
+  if (r < 0) return r;
+  if (fchmodat(dst, name, st->st_mode & 07777, 0) < 0) return -errno;
+  return copy_times(dst, name, st, 0);
+}
+
+/* one entry NAME of directory SRC into directory DST */
+static int copy_entry(int src, int dst, const char *name, const struct stat *st, int depth) {
+  int r = 0;
+  switch (st->st_mode & S_IFMT) {
+    case S_IFDIR: {
+      if (depth >= COPY_MAX_DEPTH) return -ELOOP;
+      if (mkdirat(dst, name, 0700) < 0) return -errno;
+      int s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (s < 0) return -errno;
+      int d = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (d < 0) r = -errno;
+      else r = copy_tree(s, d, depth + 1);
+      close(s);
+      if (d >= 0) close(d);
+      break;
+    }
+    case S_IFREG: {
+      int s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (s < 0) return -errno;
+      int d = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      r = d < 0 ? -errno : copy_data(s, d);
+      close(s);
+      if (d >= 0) close(d);
+      break;
+    }
+    case S_IFLNK: return copy_symlink(src, dst, name, st);
+    default: /* fifos, sockets, device nodes (a device needs CAP_MKNOD in the host's user namespace) */
+      if (mknodat(dst, name, st->st_mode & (S_IFMT | 0777), st->st_rdev) < 0) return -errno;
+  }
+  return r < 0 ? r : copy_meta(dst, name, st);
+}
+
+struct copy_level {
+  int dst, depth;
+};
+
+static int copy_one(void *arg, int src, const char *name, unsigned char type) {
+  (void)type;
+  const struct copy_level *l = arg;
+  struct stat st;
+  if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return -errno;
+  return copy_entry(src, l->dst, name, &st, l->depth);
+}
+
+int copy_tree(int src, int dst, int depth) {
+  struct copy_level l = {dst, depth};
+  return each_entry(src, copy_one, &l);
+}
+
+static int remove_one(void *depth, int dirfd, const char *name, unsigned char type) {
+  (void)type;
+  return remove_at(dirfd, name, *(const int *)depth);
+}
+
+/* NAME under DIRFD removed, whatever it is (a whole tree) */
+int remove_at(int dirfd, const char *name, int depth) {
+  if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT) return 0;
+  if (errno != EISDIR && errno != EPERM) return -errno;
+  if (depth >= COPY_MAX_DEPTH) return -ELOOP;
+  int d = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (d < 0) return -errno;
+  int below = depth + 1;
+  int r = each_entry(d, remove_one, &below);
+  close(d);
+  if (r < 0) return r;
+  return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+}
