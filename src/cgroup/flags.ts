@@ -1,26 +1,7 @@
 // docker-style `run` resource flags -> OCI linux.resources, so flags and
 // config.json go through one conversion (resources.ts).
 import type { Resources } from "../oci/spec.ts";
-import type { FlagSpec, Parsed } from "../cli/args.ts";
-import { flag } from "../cli/args.ts";
 import { BunkerError } from "../errors.ts";
-
-/** The flags, for the `run`/`create` parsers (and `update`, which takes the same). */
-export const RESOURCE_FLAGS: FlagSpec[] = [
-  { names: ["memory", "m"], value: true, help: "SIZE  memory.max (512m, 1g, …)" },
-  { names: ["memory-reservation"], value: true, help: "SIZE  memory.low" },
-  { names: ["memory-swap"], value: true, help: "SIZE  memory + swap (-1: unlimited swap; default: twice --memory)" },
-  { names: ["cpus"], value: true, help: "N  cpu.max quota, e.g. 1.5" },
-  { names: ["cpu-shares", "c"], value: true, help: "N  relative weight, v1 scale (2..262144, default 1024)" },
-  { names: ["cpu-weight"], value: true, help: "N  cpu.weight (1..10000, default 100)" },
-  { names: ["cpu-period"], value: true, help: "US  cpu.max period in microseconds (with --cpu-quota)" },
-  { names: ["cpu-quota"], value: true, help: "US  cpu.max quota in microseconds per period" },
-  { names: ["cpuset-cpus"], value: true, help: "LIST  cpuset.cpus, e.g. 0-1" },
-  { names: ["cpuset-mems"], value: true, help: "LIST  cpuset.mems, e.g. 0" },
-  { names: ["pids-limit"], value: true, help: "N  pids.max (-1: unlimited)" },
-  { names: ["io-weight", "blkio-weight"], value: true, help: "N  io.weight (1..10000)" },
-  { names: ["oom-kill-group"], help: "(=false) on OOM kill only the chosen process, not the whole container" },
-];
 
 export type ResourceFlagValues = Partial<Record<
   "memory" | "memory-reservation" | "memory-swap" | "cpus" | "cpu-shares" | "cpu-weight" | "cpu-period" | "cpu-quota" |
@@ -102,15 +83,4 @@ export function resourcesFromRunFlags(f: ResourceFlagValues): RunResources {
   if (!Object.keys(cpu).length) delete r.cpu;
   const oomKillGroup = f["oom-kill-group"] !== "false";
   return { resources: Object.keys(r).length ? r : undefined, oomKillGroup };
-}
-
-/** Same, from the generic flag parser's result (keys are the first names in RESOURCE_FLAGS). */
-export function resourcesFromParsed(p: Parsed): RunResources {
-  const values: ResourceFlagValues = {};
-  for (const spec of RESOURCE_FLAGS) {
-    const k = spec.names[0] as keyof ResourceFlagValues;
-    const v = flag(p, k);
-    if (v !== undefined) values[k] = v;
-  }
-  return resourcesFromRunFlags(values);
 }

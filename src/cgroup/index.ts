@@ -21,10 +21,11 @@ import { controllersFor, describeWrite, isKernelDefault, resourceWrites, type Cg
 import { applyWrites, CgroupV2, controllers, enableForChildren, isDelegated, LEAF, missingControllers, writeCgroupFile, type ContainerCgroup } from "./cgroupfs.ts";
 import { enterTransientScope, systemdAvailable } from "./systemd.ts";
 import { formatBytes } from "./stats.ts";
+import { processIds } from "../sys/idmap.ts";
 
 export type { ContainerCgroup } from "./cgroupfs.ts";
 export type { Stats } from "./stats.ts";
-export { resourcesFromRunFlags, resourcesFromParsed, RESOURCE_FLAGS, parseBytes } from "./flags.ts";
+export { resourcesFromRunFlags, parseBytes } from "./flags.ts";
 
 export interface CreateCgroupOptions {
   /** container id (the cgroup is named bunker-ID) */
@@ -39,6 +40,8 @@ export interface CreateCgroupOptions {
   oomKillGroup?: boolean;
   /** why the container runs without a cgroup although one was named (for --debug / --log) */
   onNote?: (m: string) => void;
+  /** the caller's environment: where systemd's bus is (DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR); without it no systemd scope is asked for */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Controllers worth having even without limits: they make `stats` useful. */
@@ -54,7 +57,7 @@ interface Probe {
 function probe(): Probe {
   try {
     return {
-      uid: process.getuid!(),
+      uid: processIds().uid,
       layout: parseLayout(readFileSync("/proc/self/mountinfo", "latin1")),
       self: parseSelfCgroup(readFileSync("/proc/self/cgroup", "latin1")),
     };
@@ -110,7 +113,7 @@ function build(target: string, home: string | undefined, mountPoint: string, wri
       } catch {
         // only for the message
       }
-      throw missingControllers(missingRequired, writes, dir, `is not available in ${dir}${owner}, and enabling it is not delegated to uid ${process.getuid!()}`);
+      throw missingControllers(missingRequired, writes, dir, `is not available in ${dir}${owner}, and enabling it is not delegated to uid ${processIds().uid}`);
     }
     want = want.filter((c) => !missing.includes(c));
   }
@@ -194,7 +197,7 @@ export async function createCgroup(opts: CreateCgroupOptions): Promise<Container
   let home = homeOf(mount, p.self);
   let why: string;
   // looked up only when needed: the common path never pays for it
-  const bus = () => (opts.manager === "cgroupfs" ? undefined : systemdAvailable());
+  const bus = () => (opts.manager === "cgroupfs" || !opts.env ? undefined : systemdAvailable(opts.env, p.uid));
   if (opts.manager !== "systemd" && home && isDelegated(home, p.uid)) {
     try {
       return build(`${home}/${name}`, home, mount.mountPoint, writes, oomKillGroup);
@@ -251,14 +254,14 @@ export function oomMessage(cg: ContainerCgroup): string {
 }
 
 /** For `bunker check`: can containers get a cgroup here, and with which controllers?  Read-only. */
-export function cgroupSupport(): { usable: boolean; detail: string; controllers: string[] } {
+export function cgroupSupport(env: Readonly<Record<string, string | undefined>>): { usable: boolean; detail: string; controllers: string[] } {
   const p = probe();
   const problem = layoutProblem(p.layout);
   if (problem) return { usable: false, detail: problem, controllers: [] };
   const mount = p.layout.mount!;
   const home = homeOf(mount, p.self);
   if (!home || !isDelegated(home, p.uid)) {
-    const bus = systemdAvailable();
+    const bus = systemdAvailable(env, p.uid);
     return {
       usable: !!bus,
       detail: bus ? `bunker's cgroup ${p.self} is not delegated; limits will use a systemd scope (via ${bus})` : `bunker's cgroup ${p.self} is not delegated to uid ${p.uid} and no user systemd is reachable: limits cannot be applied`,

@@ -5,6 +5,7 @@
 // message encoding is unit-tested (tests/unit/cgroup-dbus.test.ts).
 import { existsSync, readFileSync } from "node:fs";
 import { busSocketPath, DBusConnection, dbusError, type DBusValue } from "./dbus.ts";
+import { processIds } from "../sys/idmap.ts";
 import { parseSelfCgroup } from "./locate.ts";
 
 /** StartTransientUnit's arguments for a delegated scope holding PID. */
@@ -28,7 +29,8 @@ export const START_TRANSIENT_UNIT = {
 };
 
 /** A systemd we could ask: booted with systemd and a bus socket exists. */
-export function systemdAvailable(env = process.env, uid = process.getuid!()): string | undefined {
+/** ENV: the caller's (DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR) */
+export function systemdAvailable(env: Readonly<Record<string, string | undefined>>, uid: number): string | undefined {
   if (!existsSync("/run/systemd/system")) return undefined;
   const bus = busSocketPath(env, uid);
   return bus && (bus.startsWith("\0") || existsSync(bus)) ? bus : undefined;
@@ -41,7 +43,7 @@ export function systemdAvailable(env = process.env, uid = process.getuid!()): st
 export async function enterTransientScope(bus: string, unit: string, description: string, timeoutMs = 5000): Promise<void> {
   let conn: DBusConnection | undefined;
   try {
-    conn = await DBusConnection.connect(bus, process.getuid!(), timeoutMs);
+    conn = await DBusConnection.connect(bus, processIds().uid, timeoutMs);
     await conn.call({ ...START_TRANSIENT_UNIT, body: transientScopeArgs(unit, process.pid, description) }, timeoutMs);
   } catch (e) {
     throw dbusError(`cannot create the systemd scope ${unit}`, e, bus);

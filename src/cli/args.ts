@@ -120,4 +120,3 @@ export function flagInt(p: Parsed, key: string, where: string): number | undefin
   if (!/^\d+$/.test(v)) throw new BunkerError(`${where}: --${key} must be a non-negative integer (got "${v}")`, { errno: "EINVAL" });
   return Number(v);
 }
-

@@ -4,12 +4,13 @@ import { existsSync, statSync } from "node:fs";
 import { tmpdir, release } from "node:os";
 import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { subRange, userName, NEWUIDMAP, NEWGIDMAP, findHelper } from "../container/idmap.ts";
-import { usernsBlocker } from "../container/launch.ts";
-import { probe, probeNetwork, probeOverlay } from "../container/probe.ts";
+import { runtimeContext } from "./context.ts";
+import { subRange, userName, NEWUIDMAP, NEWGIDMAP, findHelper } from "../sys/idmap.ts";
+import { usernsBlocker } from "../sys/launch.ts";
+import { probe, probeOverlay } from "../sys/probe.ts";
+import { probeNetwork } from "../net/probe.ts";
 import { forcedStorageDriver, probedStorageDriver } from "../image/driver.ts";
 import { imageOwnerMaps } from "../image/owners.ts";
-import { defaultDataRoot } from "../image/store.ts";
 import { stateRoot } from "../container/paths.ts";
 import { describeHolder, holderFile, sharedUsernsEnabled } from "../container/userns.ts";
 import { BunkerError } from "../errors.ts";
@@ -26,7 +27,8 @@ function line(v: Verdict, what: string, detail: string) {
 export default async function check(argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [{ names: ["store"], help: "also verify the image store (re-hash every blob)" }], "check", false);
   let canRun = true;
-  const uid = process.getuid!(), gid = process.getgid!();
+  const ctx = runtimeContext(g);
+  const uid = ctx.ids.uid;
   const name = userName(uid) ?? String(uid);
 
   const [maj, min] = kernelVersion();
@@ -50,18 +52,18 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   else if (!su || !sg) line("warn", "id ranges", `no /etc/subuid or /etc/subgid range for ${name}: only your own uid is mapped — as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}`);
   else line("warn", "id ranges", `newuidmap/newgidmap missing or not setuid — apt-get install uidmap`);
   if (uid !== 0 && su && sg) {
-    const h = describeHolder();
-    line("ok", "shared user namespace", !sharedUsernsEnabled() ? "off (BUNKER_SHARED_USERNS=0): newuidmap/newgidmap run for every container"
-      : h ? `held by pid ${h} (${holderFile()}): containers with subordinate ids join it, newuidmap runs once`
+    const h = describeHolder(ctx);
+    line("ok", "shared user namespace", !sharedUsernsEnabled(ctx) ? "off (BUNKER_SHARED_USERNS=0): newuidmap/newgidmap run for every container"
+      : h ? `held by pid ${h} (${holderFile(ctx)}): containers with subordinate ids join it, newuidmap runs once`
       : "none yet: the first container with subordinate ids makes it (newuidmap runs once), later ones join it");
   }
 
-  const cg = cgroupSupport();
+  const cg = cgroupSupport(ctx.env);
   if (cg.usable) line("ok", "cgroup v2", `${cg.detail}${cg.controllers.length ? `, controllers: ${cg.controllers.join(" ")}` : ""}`);
   else line("warn", "cgroup v2", `${cg.detail} — runs without limits work; for limits enable Delegate=yes for user@.service (systemd) on a cgroup v2 host, or pass --cgroup-manager disabled`);
 
   // what `run IMAGE` will use (probed afresh; --storage-driver / $BUNKER_STORAGE_DRIVER force one)
-  const overlayErr = await probeOverlay(existsSync(`${g.dataRoot ?? defaultDataRoot()}/tmp`) ? `${g.dataRoot ?? defaultDataRoot()}/tmp` : tmpdir());
+  const overlayErr = await probeOverlay(existsSync(`${ctx.dataRoot}/tmp`) ? `${ctx.dataRoot}/tmp` : tmpdir());
   if (!overlayErr) line("ok", "overlayfs", "kernel overlayfs works in a user namespace (images share layers)");
   else line("warn", "overlayfs", `not usable in a user namespace (${overlayErr.replace(/^bunker: /, "")})`);
   const forced = forcedStorageDriver(g.storageDriver, process.env.BUNKER_STORAGE_DRIVER || undefined);
@@ -80,14 +82,14 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   line(nsErr ? "FAIL" : "ok", "network none", nsErr ? "needs a user namespace (above)" : "a network namespace of its own with lo (the default of --rootfs runs)");
   line("ok", "network host", "the host's network namespace");
   for (const m of ["pasta", "slirp4netns"] as const) {
-    const r = await probeNetwork(m);
+    const r = await probeNetwork(m, ctx.env.PATH);
     line(r.ok ? "ok" : "warn", `network ${m}`, r.why);
   }
 
   if (flagBool(p, "store")) {
     // every image's blobs re-hashed, every unpacked layer present
     const { Store } = await import("../image/store.ts");
-    const problems = await Store.open(g.dataRoot).verify();
+    const problems = await Store.open(ctx.dataRoot).verify();
     if (problems.length) {
       canRun = false;
       for (const p of problems) line("FAIL", "image store", `${p} — bunker rmi the image and pull or load it again`);
@@ -95,7 +97,7 @@ export default async function check(argv: string[], g: GlobalOptions): Promise<n
   }
 
   try {
-    const sr = stateRoot(g);
+    const sr = stateRoot(g.root, ctx.env.XDG_RUNTIME_DIR, uid);
     line("ok", "state directory", `${sr.dir}${sr.note ? ` (${sr.note})` : ""}`);
   } catch (e) {
     canRun = false;

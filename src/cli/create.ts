@@ -1,11 +1,9 @@
 // bunker create [-b DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID
 import { flag, flagBool, flagInt, parseFlags, type Parsed } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { loadBundle } from "../oci/bundle.ts";
-import { create, type CreateOptions } from "../container/lifecycle.ts";
-import { stateRoot } from "../container/paths.ts";
+import { create, type CreateRequest } from "../container/lifecycle.ts";
 import { checkId } from "../container/state.ts";
-import { debugLog } from "./log.ts";
+import { runtimeContext } from "./context.ts";
 
 export const CREATE_FLAGS = [
   { names: ["bundle", "b"], value: true, help: "DIR  the bundle: config.json and its root (default: the current directory)" },
@@ -16,24 +14,21 @@ export const CREATE_FLAGS = [
   { names: ["preserve-fds"], value: true, help: "N  pass file descriptors 3..3+N-1 to the process" },
 ];
 
-/** create's flags (shared with runc-style run) as the lifecycle's options */
-export function createOptions(p: Parsed, g: GlobalOptions, root: string, id: string, cmd: string): CreateOptions {
+/** create's flags (shared with runc-style run) as the engine's request */
+export function createRequest(p: Parsed, id: string, cmd: string): CreateRequest {
   return {
-    root,
     id,
-    bundle: loadBundle(flag(p, "bundle")),
+    bundle: flag(p, "bundle"),
     pidFile: flag(p, "pid-file"),
     consoleSocket: flag(p, "console-socket"),
     noPivot: flagBool(p, "no-pivot"),
     preserveFds: flagInt(p, "preserve-fds", cmd),
-    cgroupManager: g.cgroupManager,
-    debug: debugLog(g),
   };
 }
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, CREATE_FLAGS, "create", false);
   const id = checkId(p.rest[0], "create");
-  await create(createOptions(p, g, stateRoot(g).dir, id, "create"));
+  await create(runtimeContext(g), createRequest(p, id, "create"));
   return 0;
 }

@@ -2,13 +2,13 @@
 import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { deleteContainer } from "../container/lifecycle.ts";
-import { stateRoot } from "../container/paths.ts";
 import { checkId } from "../container/state.ts";
+import { runtimeContext } from "./context.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [{ names: ["force", "f"], help: "kill a running container first" }], "delete", false);
   if (p.rest.length === 0) checkId(undefined, "delete");
-  const root = stateRoot(g).dir;
-  for (const id of p.rest) await deleteContainer(root, checkId(id, "delete"), flagBool(p, "force"));
+  const ctx = runtimeContext(g);
+  for (const id of p.rest) await deleteContainer(ctx, checkId(id, "delete"), flagBool(p, "force"));
   return 0;
 }

@@ -3,7 +3,8 @@
 // every interval, and an {"type":"oom"} line when the kernel OOM-kills in the
 // container, until its cgroup is gone.
 import { BunkerError } from "../errors.ts";
-import { cgroupOfContainer } from "../cgroup/state.ts";
+import { cgroupOfContainer } from "../container/cgroup.ts";
+import { runtimeContext } from "./context.ts";
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 
@@ -13,7 +14,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   if (!id || extra.length) throw new BunkerError("events: give exactly one container id", { errno: "EINVAL", fix: "bunker events --stats ID" });
   const interval = Number(flag(p, "interval") ?? 5);
   if (!(interval > 0)) throw new BunkerError(`events: --interval must be a positive number of seconds`, { errno: "EINVAL" });
-  const cg = cgroupOfContainer(g, id, "events");
+  const cg = cgroupOfContainer(runtimeContext(g), id, "events");
   const line = (type: string, data: unknown) => console.log(JSON.stringify({ type, id, data }));
   if (flagBool(p, "stats")) {
     line("stats", cg.stats());

@@ -3,16 +3,11 @@ import { readBounded } from "../json.ts";
 import { flag, flagBool, flagInt, flagList, parseFlags } from "./args.ts";
 import { parseId } from "../oci/user.ts";
 import type { GlobalOptions } from "./global.ts";
-import { execInContainer } from "../container/lifecycle.ts";
-import { stateRoot } from "../container/paths.ts";
-import { checkId, readState } from "../container/state.ts";
+import { execInContainer, type ExecCommand } from "../container/lifecycle.ts";
+import { checkId } from "../container/state.ts";
 import { BunkerError } from "../errors.ts";
-import type { Process } from "../oci/spec.ts";
-import { DEFAULT_PATH } from "../oci/run-spec.ts";
 import { parseProcess } from "../oci/validate.ts";
-import { debugLog } from "./log.ts";
-import { withHome } from "../container/home.ts";
-import { CAPABILITIES, normalizeCapName } from "../oci/caps.ts";
+import { runtimeContext } from "./context.ts";
 
 export const FLAGS = [
   { names: ["tty", "t"], help: "allocate a pseudo-terminal" },
@@ -34,56 +29,39 @@ export const FLAGS = [
   { names: ["ignore-paused"], help: "accepted for runc compatibility" },
 ];
 
+/** the command given as flags and arguments */
+function execCommand(p: ReturnType<typeof parseFlags>): ExecCommand {
+  const args = p.rest.slice(1);
+  if (!args.length) throw new BunkerError("exec: no command given", { errno: "EINVAL", fix: "bunker exec ID CMD [ARG...]" });
+  const user = flag(p, "user");
+  const ids = user?.split(":");
+  if (ids && ids.length > 2) throw new BunkerError(`exec: --user must be UID[:GID] (got "${user}")`, { errno: "EINVAL" });
+  const [uid, gid] = ids ? ids.map((id) => parseId(id, "exec: --user")) : [];
+  const terminal = flagBool(p, "tty");
+  return {
+    args,
+    env: flagList(p, "env"),
+    cwd: flag(p, "cwd"),
+    user: uid === undefined ? undefined : { uid, gid },
+    additionalGids: flagList(p, "additional-gids").map((id) => parseId(id, "exec: --additional-gids")),
+    terminal,
+    consoleSize: terminal && process.stdout.isTTY ? { height: process.stdout.rows, width: process.stdout.columns } : undefined,
+    noNewPrivileges: flagBool(p, "no-new-privs"),
+  };
+}
+
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, FLAGS, "exec");
   const id = checkId(p.rest[0], "exec");
-  const root = stateRoot(g).dir;
-  const state = readState(root, id);
-  let proc: Process;
   const file = flag(p, "process");
-  if (file) {
-    proc = parseProcess(readBounded(file, "config", "exec: cannot read --process"), file === "-" ? "--process (stdin)" : file);
-  } else {
-    const args = p.rest.slice(1);
-    if (!args.length) throw new BunkerError("exec: no command given", { errno: "EINVAL", fix: "bunker exec ID CMD [ARG...]" });
-    const base = state?.process;
-    const env = [...(base?.env ?? [`PATH=${DEFAULT_PATH}`]), ...flagList(p, "env")];
-    const user = flag(p, "user");
-    const ids = user?.split(":");
-    if (ids && ids.length > 2) throw new BunkerError(`exec: --user must be UID[:GID] (got "${user}")`, { errno: "EINVAL" });
-    const [uid, gid] = ids ? ids.map((id) => parseId(id, "exec: --user")) : [base?.user.uid ?? 0, base?.user.gid ?? 0];
-    proc = {
-      ...base,
-      terminal: flagBool(p, "tty"),
-      consoleSize: flagBool(p, "tty") && process.stdout.isTTY ? { height: process.stdout.rows, width: process.stdout.columns } : undefined,
-      args,
-      env,
-      cwd: flag(p, "cwd") ?? base?.cwd ?? "/",
-      user: { ...(base?.user ?? {}), uid: uid!, gid: gid ?? uid!, additionalGids: flagList(p, "additional-gids").map((id) => parseId(id, "exec: --additional-gids")) },
-      noNewPrivileges: flagBool(p, "no-new-privs") || base?.noNewPrivileges,
-    };
-    // a `bunker run` container confines as Docker: a non-root user holds no capabilities (the bounding set stays)
-    if (state?.run && uid !== 0 && proc.capabilities) proc.capabilities = { ...proc.capabilities, effective: [], permitted: [] };
-  }
-  // HOME from the container's passwd when the environment has none (runc)
-  proc = { ...proc, env: withHome(proc.env ?? [], state?.rootfs, proc.user?.uid ?? 0) };
-  // runc's --cap: added to the bounding, effective and permitted sets (and ambient when the
-  // process has inheritable ones, which ambient needs); a process without a capabilities
-  // object has every capability already
-  const caps = flagList(p, "cap").flatMap((c) => (normalizeCapName(c, "exec --cap") === "ALL" ? CAPABILITIES : [normalizeCapName(c, "exec --cap")]));
-  if (caps.length && proc.capabilities) {
-    const add = (set: string[] | undefined) => [...new Set([...(set ?? []), ...caps])];
-    const c = proc.capabilities;
-    proc = { ...proc, capabilities: { ...c, bounding: add(c.bounding), effective: add(c.effective), permitted: add(c.permitted), ...(c.inheritable ? { ambient: add(c.ambient) } : {}) } };
-  }
-  return execInContainer({
-    root,
+  return execInContainer(runtimeContext(g), {
     id,
-    process: proc,
+    process: file ? parseProcess(readBounded(file, "config", "exec: cannot read --process"), file === "-" ? "--process (stdin)" : file) : undefined,
+    command: file ? undefined : execCommand(p),
+    addCaps: flagList(p, "cap"),
     detach: flagBool(p, "detach"),
     pidFile: flag(p, "pid-file"),
     consoleSocket: flag(p, "console-socket"),
     preserveFds: flagInt(p, "preserve-fds", "exec"),
-    debug: debugLog(g),
   });
 }

@@ -3,8 +3,8 @@ import { BunkerError } from "../errors.ts";
 import { Store } from "../image/store.ts";
 import { flagBool, HelpRequest, parseFlags } from "./args.ts";
 import { containerUsingImage } from "../container/image-use.ts";
-import { stateRoot } from "../container/paths.ts";
 import type { Command, GlobalOptions } from "./global.ts";
+import { runtimeContext } from "./context.ts";
 
 const SUB: Record<string, () => Promise<{ default: Command }>> = {
   ls: () => import("./images.ts"),
@@ -20,8 +20,8 @@ const SUB: Record<string, () => Promise<{ default: Command }>> = {
 /** `image prune [-a]`: dangling images (-a: every image) that no container uses, then what nothing needs */
 async function prune(argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [{ names: ["force", "f"], help: "do not ask (accepted: prune never asks)" }, { names: ["all", "a"], help: "every image no container uses, not only dangling ones" }], "image prune", false);
-  const store = Store.open(g.dataRoot);
-  const containers = stateRoot(g).dir;
+  const store = Store.open(runtimeContext(g).dataRoot);
+  const containers = runtimeContext(g).stateRoot;
   const inUse = (id: string) => containerUsingImage(containers, id) !== undefined;
   for (const id of await store.prune({ all: flagBool(p, "all"), inUse })) console.log(`Deleted: ${id}`);
   const n = await store.gc();
@@ -32,7 +32,7 @@ async function prune(argv: string[], g: GlobalOptions): Promise<number> {
 /** `image check`: every image's blobs re-hashed, every unpacked layer present. */
 async function check(argv: string[], g: GlobalOptions): Promise<number> {
   parseFlags(argv, [], "image check", false);
-  const problems = await Store.open(g.dataRoot).verify();
+  const problems = await Store.open(runtimeContext(g).dataRoot).verify();
   for (const p of problems) process.stderr.write(`bunker: store: ${p}\n`);
   if (problems.length) {
     process.stderr.write("bunker: the image store is damaged — fix: bunker rmi the images named above and pull or load them again\n");

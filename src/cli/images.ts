@@ -5,6 +5,7 @@ import { parseReference, shortName } from "../image/reference.ts";
 import { Store, type ImageRecord } from "../image/store.ts";
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
+import { runtimeContext } from "./context.ts";
 
 interface Row {
   repository: string;
@@ -34,7 +35,7 @@ function rowsOf(store: Store, rec: ImageRecord): Row[] {
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [{ names: ["format"], value: true, help: "table|json  output format (default table)" }, { names: ["quiet", "q"], help: "print only image ids" }, { names: ["digests"], help: "show digests" }, { names: ["all", "a"], help: "also intermediate images" }, { names: ["no-trunc"], help: "full image ids" }], "images", false);
-  const store = Store.open(g.dataRoot);
+  const store = Store.open(runtimeContext(g).dataRoot);
   const rows = store.listImages().flatMap((rec) => rowsOf(store, rec));
   const short = (id: string) => (flagBool(p, "no-trunc") ? id : digestHex(id).slice(0, 12));
   if (flagBool(p, "quiet")) {

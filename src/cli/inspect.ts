@@ -4,10 +4,10 @@ import { BunkerError } from "../errors.ts";
 import { chainIds } from "../image/digest.ts";
 import { shortName } from "../image/reference.ts";
 import { Store } from "../image/store.ts";
-import { stateRoot } from "../container/paths.ts";
 import { containerStatus, type ContainerState } from "../container/state.ts";
 import { flag, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
+import { runtimeContext } from "./context.ts";
 
 /** docker inspect's container fields bunker knows, and what the container's process was given */
 function containerJson(s: ContainerState, status: string): Record<string, unknown> {
@@ -67,14 +67,14 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     if (type !== "image" && ID_CHARS.test(name)) {
       let found: ReturnType<typeof containerStatus> | undefined;
       try {
-        found = containerStatus(stateRoot(g).dir, name);
+        found = containerStatus(runtimeContext(g).stateRoot, name);
       } catch (e) {
         if (!(e instanceof BunkerError && e.errnoName === "ENOENT")) throw e; // not a container: an image
       }
       if (found?.state) return containerJson(found.state, found.status);
       if (type === "container") throw new BunkerError(`inspect: no such container: ${name}`, { errno: "ENOENT", fix: "bunker ps -a lists them" });
     }
-    store ??= Store.open(g.dataRoot);
+    store ??= Store.open(runtimeContext(g).dataRoot);
     return imageJson(store, name);
   });
   process.stdout.write(JSON.stringify(out, null, 4) + "\n");

@@ -1,12 +1,12 @@
 // bunker list [-f table|json] [-q]
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { stateRoot } from "../container/paths.ts";
+import { runtimeContext } from "./context.ts";
 import { containerStatus, listIds } from "../container/state.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [{ names: ["format", "f"], value: true, help: "table|json  output format (default table)" }, { names: ["quiet", "q"], help: "print only ids" }], "list", false);
-  const root = stateRoot(g).dir;
+  const root = runtimeContext(g).stateRoot;
   const rows = listIds(root).map((id) => {
     const { state, status } = containerStatus(root, id);
     // no state.json: being created, or its create was killed first (delete --force removes it)

@@ -7,13 +7,14 @@ import { Store } from "../image/store.ts";
 import { flag, flagBool, parseFlags } from "./args.ts";
 import { LAYER_LIMIT_FLAGS, layerLimits } from "./pull.ts";
 import type { GlobalOptions } from "./global.ts";
+import { runtimeContext } from "./context.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [{ names: ["input", "i"], value: true, help: "FILE|DIR  the archive" }, { names: ["quiet", "q"], help: "print nothing but errors" }, { names: ["platform"], value: true, help: "OS/ARCH[/VARIANT]  the platform to pick from an OCI index" }, ...LAYER_LIMIT_FLAGS], "load", false);
   const file = flag(p, "input") ?? p.rest[0];
   if (!file) throw new BunkerError("load: which archive? give -i FILE", { errno: "EINVAL", fix: "bunker load -i image.tar (docker save, oci-archive or an OCI layout dir)" });
   const platform = flag(p, "platform") ? parsePlatform(flag(p, "platform")!) : hostPlatform();
-  const store = Store.open(g.dataRoot, layerLimits(p));
+  const store = Store.open(runtimeContext(g).dataRoot, layerLimits(p));
   const loaded = await loadArchive(store, file, platform);
   if (!flagBool(p, "quiet")) {
     for (const n of new Set(loaded.flatMap((l) => l.notes ?? []))) process.stderr.write(`bunker: note: ${n}\n`);

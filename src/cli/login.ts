@@ -15,7 +15,7 @@ export default async function (argv: string[], _g: GlobalOptions): Promise<numbe
   ], "login", false);
   const registry = p.rest[0] ? parseReference(`${p.rest[0].replace(/^https?:\/\//, "").replace(/\/.*$/, "")}/x`).registry : "docker.io";
   if (flagBool(p, "get-login")) {
-    const c = findCredentials(registry);
+    const c = findCredentials(registry, process.env);
     if (!c) throw new BunkerError(`not logged in to ${registry}`, { errno: "ENOENT" });
     console.log(c.username);
     return 0;
@@ -26,7 +26,7 @@ export default async function (argv: string[], _g: GlobalOptions): Promise<numbe
   if (!username || password === undefined) throw new BunkerError("login: needs -u USER and -p PASSWORD (or --password-stdin)", { errno: "EINVAL" });
   const credentials = { username, password };
   await new Registry(registry, { ...registryOptions(p), credentials }).ping();
-  const file = storeCredentials(registry, credentials, flag(p, "authfile"));
+  const file = storeCredentials(registry, credentials, process.env, flag(p, "authfile"));
   console.log(`Login Succeeded (${file})`);
   return 0;
 }

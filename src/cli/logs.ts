@@ -3,7 +3,7 @@
 import { openSync, readSync, closeSync, existsSync, fstatSync, statSync, writeSync } from "node:fs";
 import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { stateRoot } from "../container/paths.ts";
+import { runtimeContext } from "./context.ts";
 import { checkId, containerDir, isAlive, readState, notFound } from "../container/state.ts";
 import { logFiles, runningLogWriter } from "../container/log-writer.ts";
 import { BunkerError, errnoCode } from "../errors.ts";
@@ -51,7 +51,7 @@ function fileAfter(dir: string, ino: number): string {
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [{ names: ["follow", "f"], help: "keep printing new output until the container exits" }], "logs", false);
   const id = checkId(p.rest[0], "logs");
-  const root = stateRoot(g).dir;
+  const root = runtimeContext(g).stateRoot;
   const state = readState(root, id);
   if (!state) throw notFound(id);
   const dir = containerDir(root, id);

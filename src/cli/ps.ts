@@ -1,8 +1,8 @@
 // bunker ps [-f table|json] ID [PS_ARGS...]
 import { flag, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
+import { runtimeContext } from "./context.ts";
 import { containerPids } from "../container/lifecycle.ts";
-import { stateRoot } from "../container/paths.ts";
 import { checkId, containerStatus, listIds, notFound } from "../container/state.ts";
 import { readFileSync } from "node:fs";
 import { flagBool } from "./args.ts";
@@ -14,7 +14,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   if (!argv.some((a) => !a.startsWith("-") && a !== "table" && a !== "json")) return listContainers(argv, g);
   const p = parseFlags(argv, [{ names: ["format", "f"], value: true, help: "table|json  (with ID) ps(1) output or the pids as JSON" }], "ps");
   const id = checkId(p.rest[0], "ps");
-  const { state } = containerStatus(stateRoot(g).dir, id);
+  const { state } = containerStatus(runtimeContext(g).stateRoot, id);
   if (!state) throw notFound(id);
   const pids = containerPids(state);
   if ((flag(p, "format") ?? "table") === "json") {
@@ -37,7 +37,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
 /** docker-style: ID, IMAGE, COMMAND, CREATED, STATUS, PORTS; running ones, all with -a */
 function listContainers(argv: string[], g: GlobalOptions): number {
   const p = parseFlags(argv, [{ names: ["all", "a"], help: "also stopped containers" }, { names: ["quiet", "q"], help: "print only ids" }], "ps", false);
-  const root = stateRoot(g).dir;
+  const root = runtimeContext(g).stateRoot;
   const rows: string[][] = [];
   for (const id of listIds(root)) {
     const { state, status, dir } = containerStatus(root, id);

@@ -1,14 +1,14 @@
 // bunker pull [--platform os/arch[/variant]] [-q] [--tls-verify=false|--insecure] [--cert-dir DIR] [--creds USER:PASS] REF
 import { BunkerError } from "../errors.ts";
 import { parsePlatform } from "../image/platform.ts";
-import { Progress } from "../image/progress.ts";
+import { Progress } from "./progress.ts";
 import { pullImage } from "../image/pull.ts";
 import { shortName } from "../image/reference.ts";
 import { Store } from "../image/store.ts";
-import type { LayerLimits, Reserve } from "../image/limits.ts";
-import { parseBytes } from "../cgroup/flags.ts";
+import { layerLimitsOf, type LayerLimits } from "../image/limits.ts";
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
+import { runtimeContext } from "./context.ts";
 
 export const REGISTRY_FLAGS = [
   { names: ["tls-verify"], value: true, help: "=false  plain HTTP or an untrusted certificate" },
@@ -23,23 +23,10 @@ export const LAYER_LIMIT_FLAGS = [
   { names: ["storage-reserve"], value: true, help: "SIZE|N%  free space the store's filesystem keeps while layers\nare unpacked or downloaded (default: 1g, or 5% of the\nfilesystem when smaller; 0 = none; $BUNKER_STORAGE_RESERVE)" },
 ];
 
-/** "2g", "512m", "0" (no reserve) or "10%" (of the filesystem) */
-function parseReserve(s: string, what: string): Reserve {
-  const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(s);
-  if (!pct) return { bytes: parseBytes(s, what) };
-  const percent = Number(pct[1]);
-  if (percent > 100) throw new BunkerError(`${what}: "${s}" is more than 100%`, { errno: "EINVAL", fix: "use a size (2g) or a percentage of the filesystem (5%)" });
-  return { percent };
-}
-
 /** --max-layer-size / --storage-reserve of P (when given), else $BUNKER_MAX_LAYER_SIZE / $BUNKER_STORAGE_RESERVE */
-export function layerLimits(p?: ReturnType<typeof parseFlags>): LayerLimits {
-  const max = (p && flag(p, "max-layer-size")) ?? process.env.BUNKER_MAX_LAYER_SIZE;
-  const reserve = (p && flag(p, "storage-reserve")) ?? process.env.BUNKER_STORAGE_RESERVE;
-  return {
-    maxLayerSize: max === undefined || max === "" ? undefined : parseBytes(max, p && flag(p, "max-layer-size") !== undefined ? "--max-layer-size" : "$BUNKER_MAX_LAYER_SIZE"),
-    reserve: reserve === undefined || reserve === "" ? undefined : parseReserve(reserve, p && flag(p, "storage-reserve") !== undefined ? "--storage-reserve" : "$BUNKER_STORAGE_RESERVE"),
-  };
+export function layerLimits(p: ReturnType<typeof parseFlags>): LayerLimits {
+  const given = (name: string, env: string) => (flag(p, name) !== undefined ? { value: flag(p, name)!, what: `--${name}` } : { value: process.env[env], what: `$${env}` });
+  return layerLimitsOf(given("max-layer-size", "BUNKER_MAX_LAYER_SIZE"), given("storage-reserve", "BUNKER_STORAGE_RESERVE"));
 }
 
 /** --tls-verify=false / --insecure / --cert-dir / --creds as RegistryOptions. */
@@ -53,6 +40,7 @@ export function registryOptions(p: ReturnType<typeof parseFlags>) {
     insecure: tv === "false" || flagBool(p, "insecure"),
     certDir: flag(p, "cert-dir"),
     credentials: creds ? { username: creds.slice(0, i), password: creds.slice(i + 1) } : undefined,
+    env: process.env,
   };
 }
 
@@ -62,7 +50,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   if (!ref || p.rest.length > 1) throw new BunkerError("pull: needs one image reference", { errno: "EINVAL", fix: "bunker pull busybox" });
   const quiet = flagBool(p, "quiet");
   const progress = Progress.forTerminal(quiet);
-  const pulled = await pullImage(Store.open(g.dataRoot, layerLimits(p)), ref, {
+  const pulled = await pullImage(Store.open(runtimeContext(g).dataRoot, layerLimits(p)), ref, {
     ...registryOptions(p),
     platform: flag(p, "platform") ? parsePlatform(flag(p, "platform")!) : undefined,
     events: progress,

@@ -1,12 +1,12 @@
 // bunker state ID: runtime-spec state JSON
 import { parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { stateRoot } from "../container/paths.ts";
 import { checkId, stateJson } from "../container/state.ts";
+import { runtimeContext } from "./context.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const id = checkId(parseFlags(argv, [], "state", false).rest[0], "state");
-  const s = stateJson(stateRoot(g).dir, id);
+  const s = stateJson(runtimeContext(g), id);
   process.stdout.write(JSON.stringify(s, null, 2) + "\n");
   return 0;
 }

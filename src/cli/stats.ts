@@ -1,6 +1,7 @@
 // bunker stats [--json] ID...: memory, CPU, pids and I/O of running containers.
 import { BunkerError } from "../errors.ts";
-import { cgroupOfContainer } from "../cgroup/state.ts";
+import { stats } from "../container/cgroup.ts";
+import { runtimeContext } from "./context.ts";
 import { formatBytes, type Stats } from "../cgroup/stats.ts";
 import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
@@ -20,8 +21,8 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   if (!p.rest.length) throw new BunkerError("stats: no container id given", { errno: "EINVAL", fix: "bunker stats ID" });
   const json = flagBool(p, "json");
   // every container's cgroup first: a container without one is an error before any output
-  const all = p.rest.map((id) => ({ id, s: cgroupOfContainer(g, id, "stats").stats() }));
+  const all = stats(runtimeContext(g), p.rest);
   if (!json) console.log(["ID", "MEMORY / LIMIT", "OOM KILLS", "CPU", "PIDS / LIMIT", "IO READ / WRITE"].join("\t"));
-  for (const { id, s } of all) console.log(json ? JSON.stringify({ id, stats: s }) : row(id, s));
+  for (const { id, stats: s } of all) console.log(json ? JSON.stringify({ id, stats: s }) : row(id, s));
   return 0;
 }

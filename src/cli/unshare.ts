@@ -4,8 +4,8 @@
 import { BunkerError } from "../errors.ts";
 import { HelpRequest } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { callerMaps } from "../container/idmap.ts";
-import { runUnshared } from "../container/unshare.ts";
+import { callerMaps, processIds } from "../sys/idmap.ts";
+import { runUnshared } from "../sys/unshare.ts";
 
 
 export default async function unshare(argv: string[], _g: GlobalOptions): Promise<number> {
@@ -14,6 +14,7 @@ export default async function unshare(argv: string[], _g: GlobalOptions): Promis
   if (args[0]?.startsWith("-")) throw new BunkerError(`unshare: unknown flag ${args[0]}`, { errno: "EINVAL", fix: "bunker unshare [--] CMD [ARG...]" });
   const cmd = args.length ? args : [process.env.SHELL || "/bin/sh"];
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ""}`);
-  const st = await runUnshared(cmd, env, callerMaps(), true);
+  const ids = processIds();
+  const st = await runUnshared(cmd, env, callerMaps(ids), ids.uid === 0, true);
   return st.signal ? 128 + st.signal : st.code;
 }

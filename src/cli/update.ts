@@ -5,8 +5,9 @@ import { readBounded } from "../json.ts";
 import type { Resources } from "../oci/spec.ts";
 import { BunkerError } from "../errors.ts";
 import { parseResources } from "../oci/validate.ts";
-import { cgroupOfContainer } from "../cgroup/state.ts";
-import { RESOURCE_FLAGS, resourcesFromParsed } from "../cgroup/flags.ts";
+import { update } from "../container/cgroup.ts";
+import { runtimeContext } from "./context.ts";
+import { RESOURCE_FLAGS, resourcesFromParsed } from "./resource-flags.ts";
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 
@@ -29,7 +30,6 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     ...(r.unified || fromFlags.unified ? { unified: { ...r.unified, ...fromFlags.unified } } : {}),
   };
   if (flag(p, "oom-kill-group") !== undefined) r.unified = { ...r.unified, "memory.oom.group": flagBool(p, "oom-kill-group") ? "1" : "0" };
-  if (!Object.keys(r).length) throw new BunkerError("update: nothing to change", { errno: "EINVAL", fix: "give a limit, e.g. --memory 1g" });
-  cgroupOfContainer(g, id, "update").update(r);
+  update(runtimeContext(g), id, r);
   return 0;
 }

@@ -2,16 +2,16 @@
 import { BunkerError } from "../errors.ts";
 import { flag, flagBool, flagList, HelpRequest, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { defaultDataRoot } from "../image/data-root.ts";
-import { stateRoot } from "../container/paths.ts";
-import { callerMaps } from "../container/idmap.ts";
+import { runtimeContext } from "./context.ts";
+import { callerMaps } from "../sys/idmap.ts";
 import { checkVolumeName } from "../volume/spec.ts";
 import { ensureVolume, getVolume } from "../volume/store.ts";
 import { exportVolume, listMatching, parseVolumeFilters, pruneVolumes, removeNamedVolume, type VolumeContext } from "../volume/manage.ts";
 
 
 function context(g: GlobalOptions): VolumeContext {
-  return { dataRoot: g.dataRoot ?? defaultDataRoot(), stateRoot: stateRoot(g).dir, maps: callerMaps() };
+  const ctx = runtimeContext(g);
+  return { dataRoot: ctx.dataRoot, get stateRoot() { return ctx.stateRoot; }, maps: callerMaps(ctx.ids), root: ctx.ids.uid === 0 };
 }
 
 function labels(list: string[]): Record<string, string> {

@@ -5,7 +5,8 @@
 // its bunker: the bunker pid alone let rmi take its layers from under it.)
 import { errnoCode } from "../errors.ts";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { pidStartTime, readState } from "./state.ts";
+import { readState } from "./state.ts";
+import { pidStartTime } from "../sys/proc.ts";
 
 export function recordImageUse(dir: string, imageId: string): void {
   writeFileSync(`${dir}/image`, `${imageId} ${process.pid}\n`);

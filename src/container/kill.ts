@@ -8,7 +8,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { openCgroup } from "../cgroup/index.ts";
 import { waitPidExit } from "../sys/shim.ts";
-import { isAlive, pidStartTime, type ContainerState } from "./state.ts";
+import { isAlive, type ContainerState } from "./state.ts";
+import { pidStartTime } from "../sys/proc.ts";
 
 /** a process as it was when it was found: its start time tells a reused pid apart */
 export interface Proc {

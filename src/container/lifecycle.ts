@@ -1,20 +1,23 @@
 // OCI lifecycle: create (set up, wait on exec.fifo), start, kill, delete, exec.
 import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
-import type { Bundle } from "../oci/bundle.ts";
+import { loadBundle } from "../oci/bundle.ts";
+import type { RuntimeContext } from "./context.ts";
 import type { Process, Spec } from "../oci/spec.ts";
 import { OCI_VERSION } from "../oci/spec.ts";
 import { buildPlan, processOps, type PlanContext } from "../plan/build.ts";
 import { execJoinOrder, execPlan, withSpecJoins, type NamespaceToJoin } from "../plan/join.ts";
-import { becomeSubreaper, exitCode, forwardSignals, mkfifo, sendFd, supervise } from "../sys/shim.ts";
-import { becomeMonitor } from "./monitor.ts";
+import { exitCode, mkfifo, sendFd } from "../sys/shim.ts";
+import { realLauncher } from "../sys/launcher.ts";
 import { errnoName } from "../sys/errno.ts";
-import { userName, type IdMaps } from "./idmap.ts";
-import { launch } from "./launch.ts";
+import { userName, type IdMaps } from "../sys/idmap.ts";
 import { seccompAgent } from "./seccomp-agent.ts";
-import { writePidFile, claimContainer, type ContainerState, isAlive, lockContainer, pidStartTime, readState, status, writeState, containerDir, notFound, statePayload } from "./state.ts";
+import { writePidFile, claimContainer, type ContainerState, isAlive, lockContainer, readState, status, writeState, containerDir, notFound, statePayload } from "./state.ts";
+import { pidStartTime } from "../sys/proc.ts";
 import { processContext } from "./process.ts";
 import { withHome } from "./home.ts";
+import { DEFAULT_PATH } from "../oci/run-spec.ts";
+import { CAPABILITIES, normalizeCapName } from "../oci/caps.ts";
 import { inUserNamespace } from "./paths.ts";
 import { runHooks, startHookError } from "../oci/hooks.ts";
 import { endLogWriter } from "./log-writer.ts";
@@ -22,18 +25,17 @@ import { createCgroup, openCgroup, type ContainerCgroup } from "../cgroup/index.
 import { savedCgroupPath, saveCgroupPath } from "../cgroup/state.ts";
 import { containerProcesses, killEverything, ownsPidNamespace, signalContainer } from "./kill.ts";
 
-export interface CreateOptions {
-  root: string;
+/** OCI create (and runc's run): a container from the bundle in BUNDLE (a directory, relative to ctx.cwd) */
+export interface CreateRequest {
   id: string;
-  bundle: Bundle;
+  /** the bundle directory (default: ctx.cwd) */
+  bundle?: string;
   pidFile?: string;
   consoleSocket?: string;
   /** process.terminal without consoleSocket: the pty master goes to the caller (runc run's own terminal) */
   onPty?: (fd: number) => void;
   noPivot?: boolean;
   preserveFds?: number;
-  cgroupManager?: "cgroupfs" | "systemd" | "disabled";
-  debug?: (m: string) => void;
 }
 
 function mapsOf(spec: Spec): IdMaps | undefined {
@@ -43,9 +45,10 @@ function mapsOf(spec: Spec): IdMaps | undefined {
 }
 
 /** create: the container is set up and waits on exec.fifo until `start` */
-export async function create(o: CreateOptions): Promise<ContainerState> {
-  const { spec, rootfs } = o.bundle;
-  const dir = claimContainer(o.root, o.id);
+export async function create(ctx: RuntimeContext, o: CreateRequest): Promise<ContainerState> {
+  const bundle = loadBundle(o.bundle, ctx.cwd, ctx.ids.uid, ctx.ids.gid);
+  const { spec, rootfs } = bundle;
+  const dir = claimContainer(ctx.stateRoot, o.id);
   const release = lockContainer(dir, o.id);
   let pid = 0;
   let cgroup: ContainerCgroup | undefined;
@@ -58,17 +61,17 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     // the container's root opens it: as root with a map like 0 -> 1001 that is not us (runc does the same)
     const maps = mapsOf(spec);
     const hostRoot = (m: IdMaps["uid"] | undefined, own: number) => m?.find((x) => x.containerID === 0)?.hostID ?? own;
-    if (process.getuid!() === 0 && maps) chownSync(fifo, hostRoot(maps.uid, 0), hostRoot(maps.gid, 0));
+    if (ctx.ids.uid === 0 && maps) chownSync(fifo, hostRoot(maps.uid, 0), hostRoot(maps.gid, 0));
     if (spec.process?.terminal && !o.consoleSocket && !o.onPty) throw new BunkerError("create: process.terminal is true but no --console-socket was given", { errno: "EINVAL", fix: "pass --console-socket PATH (or set terminal to false; bunker run -b, not detached, uses its own terminal)" });
     const state: ContainerState = {
       ociVersion: spec.ociVersion ?? OCI_VERSION,
       id: o.id,
       pid: 0,
       pidStart: "",
-      bundle: o.bundle.dir,
+      bundle: bundle.dir,
       rootfs,
       created: new Date().toISOString(),
-      owner: userName(process.getuid!()) ?? String(process.getuid!()),
+      owner: userName(ctx.ids.uid) ?? String(ctx.ids.uid),
       annotations: spec.annotations,
       process: spec.process,
       seccomp: spec.linux?.seccomp,
@@ -76,8 +79,8 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
       userns: !!spec.linux?.namespaces?.some((n) => n.type === "user"),
     };
     const startHooks = spec.hooks?.startContainer;
-    const ctx: PlanContext = {
-      ...processContext(spec.process!, spec.linux, o.debug),
+    const planCtx: PlanContext = {
+      ...processContext(spec.process!, spec.linux, ctx.log.debug),
       execFifo: fifo,
       preserveFds: o.preserveFds,
       noPivot: o.noPivot,
@@ -87,20 +90,20 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     // HOME from the container's passwd when the config sets none, for this process only (runc): an
     // exec as another user looks its own up
     const proc = spec.process!;
-    const plan = withSpecJoins(buildPlan({ ...spec, process: { ...proc, env: withHome(proc.env ?? [], rootfs, proc.user?.uid ?? 0) } }, ctx), spec);
+    const plan = withSpecJoins(buildPlan({ ...spec, process: { ...proc, env: withHome(proc.env ?? [], rootfs, proc.user?.uid ?? 0) } }, planCtx), spec);
     // prestart, createRuntime and createContainer all run here: the namespaces exist, nothing is mounted yet
     const hooksBeforeGo = (["prestart", "createRuntime", "createContainer"] as const).filter((k) => spec.hooks?.[k]?.length);
     // linux.resources and linux.cgroupsPath: applied, or an error saying why not (never silently ignored)
-    const cg = await createCgroup({ id: o.id, resources: spec.linux?.resources, cgroupsPath: spec.linux?.cgroupsPath, manager: o.cgroupManager, onNote: o.debug });
+    const cg = await createCgroup({ id: o.id, resources: spec.linux?.resources, cgroupsPath: spec.linux?.cgroupsPath, manager: ctx.cgroupManager, onNote: ctx.log.debug, env: ctx.env });
     cgroup = cg ?? undefined;
     state.cgroup = cg?.path;
     if (cg) saveCgroupPath(dir, cg.path); // found by delete --force if this create is killed before state.json
-    const c = await launch(plan, {
+    const c = await (ctx.launcher ?? realLauncher).launch(plan, {
       maps,
       cgroup,
       untilReady: true,
-      debug: o.debug,
-      seccompListener: seccompAgent(spec.linux?.seccomp, () => statePayload(state, "creating"), o.debug),
+      debug: ctx.log.debug,
+      seccompListener: seccompAgent(spec.linux?.seccomp, () => statePayload(state, "creating"), ctx.log.debug),
       // state.json before the child may run: a create killed after this leaves a container delete -f finds
       record: (childPid) => {
         state.pid = childPid;
@@ -109,7 +112,7 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
       },
       beforeGo: hooksBeforeGo.length
         ? async (childPid: number) => {
-            for (const kind of hooksBeforeGo) await runHooks(kind, spec.hooks![kind], { ...statePayload(state, "creating"), pid: childPid });
+            for (const kind of hooksBeforeGo) await runHooks(kind, spec.hooks![kind], { ...statePayload(state, "creating"), pid: childPid }, { env: ctx.env });
           }
         : undefined,
     });
@@ -126,19 +129,38 @@ export async function create(o: CreateOptions): Promise<ContainerState> {
     return state;
   } catch (e) {
     // nothing half made stays behind
-    if (pid > 0) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        /* gone */
-      }
-    }
+    if (pid > 0) (ctx.launcher ?? realLauncher).kill(pid);
     cgroup?.remove();
     rmSync(dir, { recursive: true, force: true });
     throw e;
   } finally {
     release();
   }
+}
+
+/** runc's run: create and start; in the foreground, wait for the process and delete the container (unless KEEP) */
+export async function ociRun(ctx: RuntimeContext, o: CreateRequest & { detach: boolean; keep: boolean }): Promise<number> {
+  const launcher = ctx.launcher ?? realLauncher;
+  if (!o.detach) {
+    launcher.forwardSignals();
+    // a container that joins a pid namespace is forked by an intermediate that exits: it is re-parented to us
+    launcher.becomeSubreaper();
+  }
+  // process.terminal without --console-socket: runc proxies its own terminal to the container's
+  let pty = -1;
+  const state = await create(ctx, !o.detach && !o.consoleSocket ? { ...o, onPty: (fd) => (pty = fd) } : o);
+  try {
+    await start(ctx, o.id);
+  } catch (e) {
+    // a run that failed leaves nothing behind (runc's run deletes it too)
+    await deleteContainer(ctx, o.id, true).catch(() => {});
+    throw e;
+  }
+  if (o.detach) return 0;
+  // the container's process is our child: wait for it, forwarding signals (and the terminal)
+  const st = launcher.wait(state.pid, pty, pty >= 0);
+  if (!o.keep) await deleteContainer(ctx, o.id, true);
+  return exitCode(st);
 }
 
 function loadExisting(root: string, id: string): { dir: string; state: ContainerState } {
@@ -148,7 +170,8 @@ function loadExisting(root: string, id: string): { dir: string; state: Container
 }
 
 /** start: release the process waiting on exec.fifo */
-export async function start(root: string, id: string): Promise<void> {
+export async function start(ctx: RuntimeContext, id: string): Promise<void> {
+  const root = ctx.stateRoot;
   const { dir } = loadExisting(root, id);
   const release = lockContainer(dir, id);
   try {
@@ -163,8 +186,7 @@ export async function start(root: string, id: string): Promise<void> {
       closeSync(fd);
       unlinkSync(fifo);
     }
-    const warn = (e: BunkerError) => process.stderr.write(`${e.format()}\n`);
-    if (state.hooks?.poststart?.length) await runHooks("poststart", state.hooks.poststart, statePayload(state, "running"), { onWarning: warn });
+    if (state.hooks?.poststart?.length) await runHooks("poststart", state.hooks.poststart, statePayload(state, "running"), { onWarning: ctx.log.warn, env: ctx.env });
   } finally {
     release();
   }
@@ -234,11 +256,12 @@ export function containerPids(state: ContainerState): number[] {
   return containerProcesses(state).map((p) => p.pid).sort((a, b) => a - b);
 }
 
-export function killContainer(root: string, id: string, signal: number, all: boolean): void {
-  signalContainer(loadExisting(root, id).state, signal, all);
+export function killContainer(ctx: RuntimeContext, id: string, signal: number, all: boolean): void {
+  signalContainer(loadExisting(ctx.stateRoot, id).state, signal, all);
 }
 
-export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
+export async function deleteContainer(ctx: RuntimeContext, id: string, force: boolean): Promise<void> {
+  const root = ctx.stateRoot;
   const dir = containerDir(root, id);
   // --force on a container that is already gone succeeds, as runc's does (containerd's shim
   // runs `delete --force` once more when it cleans up after a task it deleted)
@@ -257,8 +280,7 @@ export async function deleteContainer(root: string, id: string, force: boolean):
       }
       if (state.cgroup) openCgroup(state.cgroup).remove();
       // poststop failures are reported, not fatal (runtime-spec)
-      const warn = (e: BunkerError) => process.stderr.write(`${e.format()}\n`);
-      if (state.hooks?.poststop?.length) await runHooks("poststop", state.hooks.poststop, statePayload(state, "stopped"), { onWarning: warn });
+      if (state.hooks?.poststop?.length) await runHooks("poststop", state.hooks.poststop, statePayload(state, "stopped"), { onWarning: ctx.log.warn, env: ctx.env });
     } else {
       // a create killed before its container process was recorded: none was released, but its cgroup may exist
       const cgroup = savedCgroupPath(dir);
@@ -271,20 +293,73 @@ export async function deleteContainer(root: string, id: string, force: boolean):
   }
 }
 
-export interface ExecOptions {
-  root: string;
+/** exec's command given as flags (docker's and runc's exec without --process): the rest comes from the container's process */
+export interface ExecCommand {
+  args: string[];
+  /** added to the container's environment */
+  env: string[];
+  cwd?: string;
+  user?: { uid: number; gid?: number };
+  additionalGids: number[];
+  terminal: boolean;
+  consoleSize?: { height: number; width: number };
+  noNewPrivileges: boolean;
+}
+
+export interface ExecRequest {
   id: string;
-  process: Process;
+  /** runc's --process FILE: the whole process */
+  process?: Process;
+  /** otherwise a command, completed from the container's own process */
+  command?: ExecCommand;
+  /** runc's --cap: added to the process's capability sets */
+  addCaps?: string[];
   detach: boolean;
   pidFile?: string;
   consoleSocket?: string;
   preserveFds?: number;
-  debug?: (m: string) => void;
 }
 
 /** exec: a new process in every namespace of the container (and its cgroup) */
-export async function execInContainer(o: ExecOptions): Promise<number> {
-  const { dir, state } = loadExisting(o.root, o.id);
+/** the process an exec runs: the request's, or its command on top of the container's process */
+function execProcess(state: ContainerState, req: ExecRequest): Process {
+  let proc: Process;
+  if (req.process) proc = req.process;
+  else {
+    const cmd = req.command!;
+    const base = state.process;
+    const uid = cmd.user?.uid ?? base?.user.uid ?? 0;
+    const gid = cmd.user ? (cmd.user.gid ?? cmd.user.uid) : (base?.user.gid ?? 0);
+    proc = {
+      ...base,
+      terminal: cmd.terminal,
+      consoleSize: cmd.consoleSize,
+      args: cmd.args,
+      env: [...(base?.env ?? [`PATH=${DEFAULT_PATH}`]), ...cmd.env],
+      cwd: cmd.cwd ?? base?.cwd ?? "/",
+      user: { ...(base?.user ?? {}), uid, gid, additionalGids: cmd.additionalGids },
+      noNewPrivileges: cmd.noNewPrivileges || base?.noNewPrivileges,
+    };
+    // a `bunker run` container confines as Docker: a non-root user holds no capabilities (the bounding set stays)
+    if (state.run && uid !== 0 && proc.capabilities) proc.capabilities = { ...proc.capabilities, effective: [], permitted: [] };
+  }
+  // HOME from the container's passwd when the environment has none (runc)
+  proc = { ...proc, env: withHome(proc.env ?? [], state.rootfs, proc.user?.uid ?? 0) };
+  // runc's --cap: added to the bounding, effective and permitted sets (and ambient when the
+  // process has inheritable ones, which ambient needs); a process without a capabilities
+  // object has every capability already
+  const caps = (req.addCaps ?? []).flatMap((c) => (normalizeCapName(c, "exec --cap") === "ALL" ? CAPABILITIES : [normalizeCapName(c, "exec --cap")]));
+  if (caps.length && proc.capabilities) {
+    const add = (set: string[] | undefined) => [...new Set([...(set ?? []), ...caps])];
+    const c = proc.capabilities;
+    proc = { ...proc, capabilities: { ...c, bounding: add(c.bounding), effective: add(c.effective), permitted: add(c.permitted), ...(c.inheritable ? { ambient: add(c.ambient) } : {}) } };
+  }
+  return proc;
+}
+
+export async function execInContainer(ctx: RuntimeContext, req: ExecRequest): Promise<number> {
+  const { dir, state } = loadExisting(ctx.stateRoot, req.id);
+  const o = { ...req, process: execProcess(state, req) };
   const st = status(dir, state);
   if (st !== "running" && st !== "created") throw new BunkerError(`cannot exec in a container that is ${st}`, { errno: "EINVAL" });
   const locked = !!state.run?.confinement?.mountsLocked;
@@ -311,15 +386,16 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     // the container's seccomp filter applies to what is exec'd in it too (as runc does)
     process: processOps(spec, { ...processContext(o.process, { seccomp: state.seccomp }), preserveFds: o.preserveFds }),
   });
+  const launcher = ctx.launcher ?? realLauncher;
   if (!o.detach) {
-    becomeSubreaper();
-    forwardSignals(); // queued from now on, delivered by the monitor
+    launcher.becomeSubreaper();
+    launcher.forwardSignals(); // queued from now on, delivered by the monitor
   }
-  const c = await launch(plan, {
-    debug: o.debug,
+  const c = await launcher.launch(plan, {
+    debug: ctx.log.debug,
     cgroup: state.cgroup ? { addProcess: (pid) => writeFileSync(`${state.cgroup}/cgroup.procs`, String(pid)) } : undefined,
     // as runc: the exec'd process's own listener, with the container's state (the init's pid)
-    seccompListener: seccompAgent(state.seccomp, () => statePayload(state, st), o.debug),
+    seccompListener: seccompAgent(state.seccomp, () => statePayload(state, st), ctx.log.debug),
   });
   // after a fork into the pid namespace launch reaped the intermediate: the process is ours (subreaper) or our caller's
   const pid = c.pid;
@@ -335,7 +411,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     return 0;
   }
   // the exec'd process is waited for by the small monitor, not this Bun process (same pid)
-  const err = becomeMonitor({ pid, pty: c.pty, stdin: !!o.process.terminal });
-  o.debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker waits itself`);
-  return exitCode(supervise(pid, c.pty, !!o.process.terminal));
+  const err = launcher.becomeMonitor({ pid, pty: c.pty, stdin: !!o.process.terminal }, ctx.execPath);
+  ctx.log.debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker waits itself`);
+  return exitCode(launcher.wait(pid, c.pty, !!o.process.terminal));
 }

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parseBytes } from "../cgroup/flags.ts";
 import { BunkerError } from "../errors.ts";
 import { spawnLogWriter, waitPidExit } from "../sys/shim.ts";
-import { pidStartTime } from "./state.ts";
+import { pidStartTime } from "../sys/proc.ts";
 
 export interface LogOptions {
   /** bytes one file may hold before it rotates; 0 = unbounded (max-size=-1) */

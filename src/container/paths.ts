@@ -1,6 +1,5 @@
 // Where bunker keeps per-container state: runc's --root.
 import { chmodSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import type { GlobalOptions } from "../cli/global.ts";
 import { fromSysError } from "../errors.ts";
 
 export interface StateRoot {
@@ -22,24 +21,22 @@ export function inUserNamespace(): boolean {
 /** made and checked once per process (run IMAGE asks twice: its state dir, the shared user namespace's record) */
 const known = new Map<string, StateRoot>();
 
-/** --root, else /run/bunker for real root, $XDG_RUNTIME_DIR/bunker, else a private dir under /tmp */
-export function stateRoot(g: GlobalOptions): StateRoot {
-  const key = `${g.root ?? ""}\0${process.env.XDG_RUNTIME_DIR ?? ""}`;
+/** --root (ROOT), else /run/bunker for real root, $XDG_RUNTIME_DIR/bunker, else a private dir under /tmp */
+export function stateRoot(root: string | undefined, xdgRuntimeDir: string | undefined, uid: number): StateRoot {
+  const key = `${root ?? ""}\0${xdgRuntimeDir ?? ""}\0${uid}`;
   const seen = known.get(key);
   if (seen) return seen;
-  const r = makeStateRoot(g);
+  const r = makeStateRoot(root, xdgRuntimeDir, uid);
   known.set(key, r);
   return r;
 }
 
-function makeStateRoot(g: GlobalOptions): StateRoot {
-  const uid = process.getuid!();
-  let dir = g.root;
+function makeStateRoot(root: string | undefined, xdg: string | undefined, uid: number): StateRoot {
+  let dir = root;
   let note: string | undefined;
   if (!dir) {
     if (uid === 0 && !inUserNamespace()) dir = "/run/bunker";
     else {
-      const xdg = process.env.XDG_RUNTIME_DIR;
       let ours = false;
       if (xdg) {
         try {

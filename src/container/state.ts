@@ -5,9 +5,11 @@ import type { ProcessRef } from "../net/helper.ts";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import type { Hooks, Process, Seccomp } from "../oci/spec.ts";
-import type { IdMaps } from "./idmap.ts";
+import type { IdMaps } from "../sys/idmap.ts";
 import type { ConfinementSummary } from "../oci/confine.ts";
 import { flock } from "../sys/shim.ts";
+import { pidStartTime } from "../sys/proc.ts";
+import type { RuntimeContext } from "./context.ts";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
 
@@ -118,18 +120,6 @@ export function listIds(root: string): string[] {
   }
 }
 
-/** field 22 of /proc/PID/stat (start time in clock ticks), or undefined if PID is gone */
-export function pidStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (rest[0] === "Z" || rest[0] === "X") return undefined; // a zombie has exited
-    return rest[19];
-  } catch {
-    return undefined;
-  }
-}
-
 export function isAlive(s: ContainerState): boolean {
   return s.pid > 0 && pidStartTime(s.pid) === s.pidStart;
 }
@@ -172,8 +162,9 @@ export function containerStatus(root: string, id: string): { state: ContainerSta
   return { state, status: state ? status(dir, state) : "creating", dir };
 }
 
-export function stateJson(root: string, id: string): Record<string, unknown> {
-  const { state, status: st } = containerStatus(root, id);
+/** `state ID`: the runtime-spec state, with the confinement a `bunker run` container got */
+export function stateJson(ctx: Pick<RuntimeContext, "stateRoot">, id: string): Record<string, unknown> {
+  const { state, status: st } = containerStatus(ctx.stateRoot, id);
   if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
   const confinement = state.run?.confinement, network = state.run?.network;
   return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner, ...(confinement ? { confinement } : {}), ...(network ? { network } : {}) };

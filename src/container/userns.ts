@@ -18,10 +18,11 @@ import type { IDMapping } from "../oci/spec.ts";
 import { usernsHolderPlan } from "../plan/join.ts";
 import { encodePlan } from "../sys/plan-encode.ts";
 import { flock, monitorMemfd, openNamespace, readMessage, reap, sendGo, spawn } from "../sys/shim.ts";
-import { type IdMaps, writeIdMaps } from "./idmap.ts";
-import { childError } from "./launch.ts";
+import { type IdMaps, writeIdMaps } from "../sys/idmap.ts";
+import { childError } from "../sys/launch.ts";
 import { stateRoot } from "./paths.ts";
-import { pidStartTime } from "./state.ts";
+import type { RuntimeContext } from "./context.ts";
+import { pidStartTime } from "../sys/proc.ts";
 
 export interface SharedUserns {
   /** the namespace, open in this process: the child joins /proc/self/fd/FD */
@@ -33,13 +34,18 @@ export interface SharedUserns {
   made: boolean;
 }
 
-/** where the holder's "PID STARTTIME" is kept: one per user, whatever --root says */
-export function holderFile(): string {
-  return `${stateRoot({ debug: false, logFormat: "text" }).dir}/userns`;
+/** the state root of this user without --root: the holder's record is one per user, whatever --root says */
+function userStateRoot(ctx: RuntimeContext): string {
+  return stateRoot(undefined, ctx.env.XDG_RUNTIME_DIR, ctx.ids.uid).dir;
 }
 
-export function sharedUsernsEnabled(): boolean {
-  return process.env.BUNKER_SHARED_USERNS !== "0";
+/** where the holder's "PID STARTTIME" is kept */
+export function holderFile(ctx: RuntimeContext): string {
+  return `${userStateRoot(ctx)}/userns`;
+}
+
+export function sharedUsernsEnabled(ctx: RuntimeContext): boolean {
+  return ctx.env.BUNKER_SHARED_USERNS !== "0";
 }
 
 /** a /proc/PID/{uid,gid}_map text as mappings */
@@ -110,8 +116,8 @@ function holderAt(pid: number, start: string, maps: IdMaps): { found?: SharedUse
 }
 
 /** the holder's pid, when the holder file names a live bunker-userns process (bunker check) */
-export function describeHolder(): number | undefined {
-  const rec = readRecord(holderFile());
+export function describeHolder(ctx: RuntimeContext): number | undefined {
+  const rec = readRecord(holderFile(ctx));
   return rec && isOurHolder(rec.pid, rec.start) ? rec.pid : undefined;
 }
 
@@ -133,15 +139,16 @@ function quickHolder(rec: HolderRecord | undefined, maps: IdMaps): SharedUserns 
 }
 
 /** the shared user namespace with MAPS: found, or made (newuidmap/newgidmap run once) */
-export function sharedUserns(maps: IdMaps, debug?: (m: string) => void): SharedUserns {
-  const file = holderFile();
+export function sharedUserns(ctx: RuntimeContext, maps: IdMaps): SharedUserns {
+  const debug = ctx.log.debug;
+  const file = holderFile(ctx);
   const quick = quickHolder(readRecord(file), maps);
   if (quick) return quick;
   // one maker at a time; the others find what it made
   const lockPath = `${file}.lock`;
   let lock: number;
   try {
-    mkdirSync(stateRoot({ debug: false, logFormat: "text" }).dir, { recursive: true, mode: 0o700 });
+    mkdirSync(userStateRoot(ctx), { recursive: true, mode: 0o700 });
     lock = openSync(lockPath, "a", 0o600);
   } catch (e) {
     throw fromSysError("cannot open the shared user namespace's lock", e, { path: lockPath, fix: "run with BUNKER_SHARED_USERNS=0 (a user namespace per container, as before)" });

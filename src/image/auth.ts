@@ -18,15 +18,18 @@ interface AuthFile {
   [k: string]: unknown;
 }
 
-const home = () => process.env.HOME || homedir();
+/** the caller's environment (HOME, XDG_CONFIG_HOME, REGISTRY_AUTH_FILE, DOCKER_CONFIG) */
+export type AuthEnv = Readonly<Record<string, string | undefined>>;
 
-export function bunkerAuthFile(): string {
-  const xdg = process.env.XDG_CONFIG_HOME;
-  return join(xdg && xdg.startsWith("/") ? xdg : join(home(), ".config"), "bunker/auth.json");
+const home = (env: AuthEnv) => env.HOME || homedir();
+
+export function bunkerAuthFile(env: AuthEnv): string {
+  const xdg = env.XDG_CONFIG_HOME;
+  return join(xdg && xdg.startsWith("/") ? xdg : join(home(env), ".config"), "bunker/auth.json");
 }
 
-function authFiles(): string[] {
-  return [process.env.REGISTRY_AUTH_FILE, bunkerAuthFile(), join(process.env.DOCKER_CONFIG || join(home(), ".docker"), "config.json")].filter((f): f is string => !!f);
+function authFiles(env: AuthEnv): string[] {
+  return [env.REGISTRY_AUTH_FILE, bunkerAuthFile(env), join(env.DOCKER_CONFIG || join(home(env), ".docker"), "config.json")].filter((f): f is string => !!f);
 }
 
 /** The keys a registry may be stored under (Docker Hub has historical ones). */
@@ -55,8 +58,8 @@ function readAuthFile(path: string): AuthFile | undefined {
   return o as AuthFile;
 }
 
-export function findCredentials(registry: string): Credentials | undefined {
-  for (const f of authFiles()) {
+export function findCredentials(registry: string, env: AuthEnv): Credentials | undefined {
+  for (const f of authFiles(env)) {
     const auths = readAuthFile(f)?.auths;
     if (!auths) continue;
     for (const k of keysFor(registry)) {
@@ -74,7 +77,7 @@ export function findCredentials(registry: string): Credentials | undefined {
 }
 
 /** Stores (or with CREDS undefined, removes) the credentials for REGISTRY in bunker's auth file. */
-export function storeCredentials(registry: string, creds: Credentials | undefined, file = process.env.REGISTRY_AUTH_FILE || bunkerAuthFile()): string {
+export function storeCredentials(registry: string, creds: Credentials | undefined, env: AuthEnv, file = env.REGISTRY_AUTH_FILE || bunkerAuthFile(env)): string {
   const data = readAuthFile(file) ?? {};
   const auths = (data.auths ??= {});
   const key = keysFor(registry)[0]!;

@@ -20,7 +20,8 @@ export function imagesFile(dataRoot: string): string {
   return `${underRoot(dataRoot)}images.json`;
 }
 
-export function defaultDataRoot(): string {
-  const xdg = process.env.XDG_DATA_HOME;
-  return join(xdg && xdg.startsWith("/") ? xdg : join(process.env.HOME || homedir(), ".local/share"), "bunker");
+/** $XDG_DATA_HOME/bunker, else ~/.local/share/bunker (ENV: the caller's environment) */
+export function defaultDataRoot(env: Readonly<Record<string, string | undefined>>): string {
+  const xdg = env.XDG_DATA_HOME;
+  return join(xdg && xdg.startsWith("/") ? xdg : join(env.HOME || homedir(), ".local/share"), "bunker");
 }

@@ -13,8 +13,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { BunkerError } from "../errors.ts";
-import { probeOverlay } from "../container/probe.ts";
-import { defaultDataRoot } from "./data-root.ts";
+import { probeOverlay } from "../sys/probe.ts";
 
 export type StorageDriver = "overlay" | "copy";
 
@@ -44,10 +43,10 @@ export function probedStorageDriver(overlayError: string | undefined): DriverCho
 }
 
 /** The driver `run IMAGE` uses.  FRESH: probe even when a working probe is remembered (bunker check). */
-export async function chooseStorageDriver(opts: { flag?: string; dataRoot?: string; fresh?: boolean }): Promise<DriverChoice> {
-  const forced = forcedStorageDriver(opts.flag, process.env.BUNKER_STORAGE_DRIVER || undefined);
+export async function chooseStorageDriver(opts: { flag?: string; env?: string; dataRoot: string; fresh?: boolean }): Promise<DriverChoice> {
+  const forced = forcedStorageDriver(opts.flag, opts.env || undefined);
   if (forced) return forced;
-  const root = opts.dataRoot ?? defaultDataRoot();
+  const root = opts.dataRoot;
   const remembered = join(root, "overlay-works");
   if (!opts.fresh) {
     try {

@@ -26,7 +26,6 @@ export interface LaunchRecord {
   /** the unpacked layers, topmost first */
   lowerDirs: string[];
   config: ImageConfig;
-  notes: string[];
   /** the image's /etc/passwd and /etc/group ("" when missing) */
   passwd: string;
   group: string;

@@ -10,6 +10,7 @@
 import { statfsSync } from "node:fs";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { binaryBytes } from "./units.ts";
+import { parseBytes } from "../cgroup/flags.ts";
 
 export type Reserve = { bytes: number } | { percent: number };
 
@@ -21,6 +22,29 @@ export interface LayerLimits {
 }
 
 /** the default reserve: 1 GiB, or 5 % of the filesystem when that is smaller */
+/** "2g", "512m", "0" (no reserve) or "10%" (of the filesystem) */
+function parseReserve(s: string, what: string): Reserve {
+  const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(s);
+  if (!pct) return { bytes: parseBytes(s, what) };
+  const percent = Number(pct[1]);
+  if (percent > 100) throw new BunkerError(`${what}: "${s}" is more than 100%`, { errno: "EINVAL", fix: "use a size (2g) or a percentage of the filesystem (5%)" });
+  return { percent };
+}
+
+/** A flag's or an environment variable's VALUE, named WHAT in errors */
+export interface GivenLimit {
+  value: string | undefined;
+  what: string;
+}
+
+/** the limits MAX (a size) and RESERVE (a size or N%) give; unset or "" leaves the default */
+export function layerLimitsOf(max: GivenLimit, reserve: GivenLimit): LayerLimits {
+  return {
+    maxLayerSize: max.value === undefined || max.value === "" ? undefined : parseBytes(max.value, max.what),
+    reserve: reserve.value === undefined || reserve.value === "" ? undefined : parseReserve(reserve.value, reserve.what),
+  };
+}
+
 export const DEFAULT_RESERVE_BYTES = 2 ** 30;
 export const DEFAULT_RESERVE_PERCENT = 5;
 

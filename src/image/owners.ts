@@ -15,8 +15,8 @@
 // A container run with a map other than the layers' (--userns=single on
 // subuid-owned layers) sees the ids it cannot map as nobody (65534).
 import { BunkerError } from "../errors.ts";
-import { autoMaps, findHelper, NEWGIDMAP, NEWUIDMAP, needsHelper, subRange, type IdMaps } from "../container/idmap.ts";
-import { launch } from "../container/launch.ts";
+import { autoMaps, findHelper, NEWGIDMAP, NEWUIDMAP, needsHelper, subRange, type IdMaps, processIds } from "../sys/idmap.ts";
+import { launch } from "../sys/launch.ts";
 import { chownTreePlan } from "../plan/store.ts";
 import { supervise } from "../sys/shim.ts";
 
@@ -28,7 +28,7 @@ export type LayerOwners =
 
 /** the maps new layers are chowned with: undefined when nothing is chowned (root, or no range) */
 export function imageOwnerMaps(): IdMaps | undefined {
-  const uid = process.getuid!(), gid = process.getgid!();
+  const { uid, gid } = processIds();
   if (uid === 0 || !subRange("/etc/subuid", uid) || !subRange("/etc/subgid", uid)) return undefined;
   if (!findHelper(NEWUIDMAP) || !findHelper(NEWGIDMAP)) return undefined;
   return autoMaps(uid, gid);

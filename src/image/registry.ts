@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BunkerError, errnoCode } from "../errors.ts";
 import { JSON_LIMITS } from "../json.ts";
-import { findCredentials, type Credentials } from "./auth.ts";
+import { findCredentials, type AuthEnv, type Credentials } from "./auth.ts";
 import { digestMismatch, sha256 } from "./digest.ts";
 import { registryHost } from "./reference.ts";
 import { MT } from "./types.ts";
@@ -18,6 +18,8 @@ export interface RegistryOptions {
   /** Docker-style certs.d dir: *.crt = CAs, client.cert + client.key */
   certDir?: string;
   credentials?: Credentials;
+  /** the environment that says where stored credentials are (src/image/auth.ts); without it and CREDENTIALS, none are sent */
+  env?: AuthEnv;
 }
 
 const MANIFEST_ACCEPT = [MT.ociIndex, MT.ociManifest, MT.dockerList, MT.dockerManifest].join(", ");
@@ -59,7 +61,7 @@ export class Registry {
 
   constructor(readonly registry: string, private readonly opts: RegistryOptions = {}) {
     this.host = registryHost(registry);
-    this.creds = opts.credentials ?? findCredentials(registry);
+    this.creds = opts.credentials ?? (opts.env && findCredentials(registry, opts.env));
     this.tls = opts.insecure ? { rejectUnauthorized: false } : {};
     if (opts.certDir && existsSync(opts.certDir)) {
       const files = readdirSync(opts.certDir);

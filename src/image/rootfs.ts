@@ -1,6 +1,6 @@
 // What `bunker run IMAGE` needs from the image store.
 //
-//   const img = await prepareImageRootfs("busybox", { dataRoot: g.dataRoot });
+//   const img = await prepareImageRootfs("busybox", { dataRoot: ctx.dataRoot });
 //   // img.lowerDirs: the unpacked layers, TOPMOST FIRST (overlayfs lowerdir order)
 //   // img.config:    Entrypoint, Cmd, Env, WorkingDir, User, StopSignal, ...
 //
@@ -35,8 +35,8 @@ import { lgetxattr } from "../sys/fsat.ts";
 import { pullImage, type PullOptions } from "./pull.ts";
 import { removeTree, Store, type ImageRecord, type LayerInfo } from "./store.ts";
 import { chownToImageOwners, copyOwnerMaps } from "./owners.ts";
-import { needsHelper, singleMaps, type IdMaps } from "../container/idmap.ts";
-import { launch } from "../container/launch.ts";
+import { needsHelper, singleMaps, type IdMaps, processIds } from "../sys/idmap.ts";
+import { launch } from "../sys/launch.ts";
 import { copyLayersPlan } from "../plan/store.ts";
 import { supervise } from "../sys/shim.ts";
 import type { ImageConfig } from "./types.ts";
@@ -44,8 +44,8 @@ import { OPAQUE_XATTR, Unpacker } from "./unpack.ts";
 import type { LayerLimits } from "./limits.ts";
 
 export interface ImageRootfsOptions extends PullOptions {
-  /** --data-root */
-  dataRoot?: string;
+  /** the image store (RuntimeContext.dataRoot) */
+  dataRoot: string;
   /** "missing" (default): pull when not in the store; "never": fail; "always": pull first */
   pull?: "missing" | "never" | "always";
   /** what a layer may expand to (the store's default reserve when absent) */
@@ -68,23 +68,24 @@ export interface ImageRootfs {
   lowerDirsRelative: string[];
   layersRoot: string;
   config: ImageConfig;
-  /** things the unpacker could not represent (device nodes rootless, ...) */
+  /** what the unpacker could not represent (device nodes rootless, ...) in the layers a pull by this call unpacked: said once, when they are unpacked */
   notes: string[];
 }
 
-async function findOrPull(store: Store, ref: string, opts: ImageRootfsOptions): Promise<ImageRecord> {
+/** the image REF, from the store or pulled now (then with the notes of the pull's unpack) */
+async function findOrPull(store: Store, ref: string, opts: ImageRootfsOptions): Promise<{ rec: ImageRecord; notes: string[] }> {
   const mode = opts.pull ?? "missing";
   const have = mode === "always" ? undefined : store.find(ref);
-  if (have) return have;
+  if (have) return { rec: have, notes: [] };
   if (mode === "never") throw new BunkerError(`no such image: ${ref}`, { errno: "ENOENT", fix: `bunker pull ${ref} (or bunker load -i FILE)` });
   const pulled = await pullImage(store, ref, opts);
-  return store.get(pulled.name ?? pulled.repoDigest);
+  return { rec: store.get(pulled.name ?? pulled.repoDigest), notes: pulled.notes };
 }
 
 /** The image REF's layers (unpacked once; verified) and runtime config, pulling it if needed. */
-export async function prepareImageRootfs(ref: string, opts: ImageRootfsOptions = {}): Promise<ImageRootfs> {
+export async function prepareImageRootfs(ref: string, opts: ImageRootfsOptions): Promise<ImageRootfs> {
   const store = Store.open(opts.dataRoot, opts.limits);
-  const rec = await findOrPull(store, ref, opts);
+  const { rec, notes } = await findOrPull(store, ref, opts);
   const layers = await store.ensureLayers(rec.digest);
   const config = store.configOf(rec).config ?? {};
   const lowerDirs = layers.map((l) => l.dir).reverse();
@@ -95,7 +96,7 @@ export async function prepareImageRootfs(ref: string, opts: ImageRootfsOptions =
     lowerDirsRelative: lowerDirs.map((d) => relative(store.layers, d)),
     layersRoot: store.layers,
     config,
-    notes: [...new Set(layers.flatMap((l) => l.notes))],
+    notes,
   };
 }
 
@@ -106,9 +107,9 @@ export async function prepareImageRootfs(ref: string, opts: ImageRootfsOptions =
  * (a whiteout device cannot be copied), and the owners are given the same way
  * as to the store's layers, in a user namespace with the container's maps.
  */
-export async function flattenImageRootfs(ref: string, dest: string, opts: FlattenOptions = {}): Promise<ImageConfig> {
+export async function flattenImageRootfs(ref: string, dest: string, opts: FlattenOptions): Promise<ImageConfig> {
   const store = Store.open(opts.dataRoot, opts.limits);
-  const rec = await findOrPull(store, ref, opts);
+  const { rec } = await findOrPull(store, ref, opts);
   const m = store.manifestOf(rec);
   const c = store.configOf(rec);
   if (existsSync(dest)) throw new BunkerError("the rootfs directory already exists", { errno: "EEXIST", path: dest });
@@ -128,7 +129,7 @@ export async function flattenImageRootfs(ref: string, dest: string, opts: Flatte
     return c.config ?? {};
   }
   const tmp = `${dest}.tmp-${process.pid}`;
-  const ownerMaps = opts.maps && copyOwnerMaps(opts.maps, process.getuid!(), process.getgid!());
+  const ownerMaps = opts.maps && copyOwnerMaps(opts.maps, processIds().uid, processIds().gid);
   mkdirSync(tmp, { recursive: true, mode: 0o755 });
   const u = new Unpacker(tmp, { whiteouts: "apply" });
   try {
@@ -167,7 +168,7 @@ export async function flattenImageRootfs(ref: string, dest: string, opts: Flatte
  * owners than an unpack for its map (then flatten unpacks the blobs again).
  */
 function copyNamespace(layers: LayerInfo[], maps: IdMaps | undefined): IdMaps | undefined | null {
-  const uid = process.getuid!(), gid = process.getgid!();
+  const { uid, gid } = processIds();
   const kinds = new Set(layers.map((l) => l.owners?.kind ?? (uid === 0 ? "tar" : "caller")));
   if (kinds.size !== 1) return null;
   const owners = layers[0]?.owners;

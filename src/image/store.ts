@@ -22,10 +22,10 @@ import type { ImageConfigFile, Manifest } from "./types.ts";
 import { Unpacker, type UnpackStats } from "./unpack.ts";
 import { LayerGuard, type LayerLimits } from "./limits.ts";
 import { chownToImageOwners, imageOwnerMaps, layerOwners, type LayerOwners } from "./owners.ts";
-import { defaultDataRoot, imagesFile } from "./data-root.ts";
+import { imagesFile } from "./data-root.ts";
 import { dropLaunchRecords } from "./launch-cache.ts";
-import { removeOwnedTree } from "../container/cleanup.ts";
-import { singleMaps } from "../container/idmap.ts";
+import { removeOwnedTree } from "../sys/remove-tree.ts";
+import { singleMaps, processIds } from "../sys/idmap.ts";
 
 export interface ImageRecord {
   /** image ID = config digest */
@@ -55,15 +55,14 @@ export interface LayerInfo {
   owners?: LayerOwners;
 }
 
-export { defaultDataRoot } from "./data-root.ts";
 
 /**
  * Removes TREE (unpacked by this user) with whatever it holds: files of
  * subordinate ids (layers chowned to the image's owners, MAPS: the ids they
- * were given) and directories without write permission.
+ * were given) and directories without write permission; an error when it will not go.
  */
 export async function removeTree(tree: string, maps = imageOwnerMaps()): Promise<void> {
-  await removeOwnedTree(tree, maps ?? singleMaps(process.getuid!(), process.getgid!()));
+  await removeOwnedTree(tree, maps ?? singleMaps(processIds().uid, processIds().gid));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -96,8 +95,8 @@ export class Store {
     }
   }
 
-  static open(dataRoot?: string, limits?: LayerLimits): Store {
-    return new Store(dataRoot ?? defaultDataRoot(), limits);
+  static open(dataRoot: string, limits?: LayerLimits): Store {
+    return new Store(dataRoot, limits);
   }
 
   // ---- locks and temp files ------------------------------------------------------
@@ -335,7 +334,7 @@ export class Store {
         await removeTree(tmp, maps);
         throw e;
       }
-      const info: LayerInfo = { chainId, diffId, blob, dir, notes: stats.notes, owners: layerOwners(process.getuid!(), maps) };
+      const info: LayerInfo = { chainId, diffId, blob, dir, notes: stats.notes, owners: layerOwners(processIds().uid, maps) };
       const tmpMeta = this.tempPath("layer.json");
       writeFileSync(tmpMeta, JSON.stringify(info));
       renameSync(tmpMeta, meta);

@@ -29,6 +29,7 @@ import { copyFileSync, readlinkSync, lstatSync, readdirSync, rmSync, realpathSyn
 import { BunkerError, FsError, fromSysError, oneLine } from "../errors.ts";
 import * as fs from "../sys/fsat.ts";
 import { TarReader, type TarEntry } from "./tar.ts";
+import { processIds } from "../sys/idmap.ts";
 
 export type WhiteoutMode = "overlay" | "apply";
 
@@ -116,7 +117,7 @@ export class Unpacker {
   constructor(root: string, private readonly opts: UnpackOptions) {
     this.root = realpathSync(root);
     this.rootfd = fs.openat(fs.AT_FDCWD, this.root, fs.O_PATH | fs.O_DIRECTORY);
-    this.rootless = opts.rootless ?? process.geteuid!() !== 0;
+    this.rootless = opts.rootless ?? processIds().euid !== 0;
     this.umask = process.umask();
   }
 

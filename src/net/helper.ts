@@ -17,7 +17,8 @@ import { closeSync, existsSync, openSync, read, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { BunkerError } from "../errors.ts";
 import { spawnKeeper } from "../sys/shim.ts";
-import { pidStartTime } from "../container/state.ts";
+import { pidStartTime } from "../sys/proc.ts";
+import { processIds } from "../sys/idmap.ts";
 import { PASTA_DNS, type HelperMode } from "./mode.ts";
 import type { PublishedPort } from "./ports.ts";
 
@@ -37,16 +38,16 @@ const READY_TIMEOUT_MS = 30_000;
 
 const PACKAGE: Record<HelperMode["kind"], string> = { pasta: "passt", slirp4netns: "slirp4netns" };
 
-/** NAME's path through $PATH (an executable regular file), or undefined */
-export function findProgram(name: string, path = process.env.PATH || "/usr/local/bin:/usr/bin:/bin"): string | undefined {
-  for (const d of path.split(":")) {
+/** NAME's path through PATH (the caller's $PATH; /usr/local/bin:/usr/bin:/bin when it has none), or undefined */
+export function findProgram(name: string, path: string | undefined): string | undefined {
+  for (const d of (path || "/usr/local/bin:/usr/bin:/bin").split(":")) {
     if (d && existsSync(`${d}/${name}`)) return `${d}/${name}`;
   }
   return undefined;
 }
 
 /** the helper's command line against the container's process PID (its user and network namespaces) */
-export function helperArgs(mode: HelperMode, exe: string, pid: number, ports: PublishedPort[], apiSocket: string, uid = process.getuid!()): string[] {
+export function helperArgs(mode: HelperMode, exe: string, pid: number, ports: PublishedPort[], apiSocket: string, uid = processIds().uid): string[] {
   if (mode.kind === "pasta") {
     const fwd = (proto: "tcp" | "udp") => {
       const list = ports.filter((p) => p.proto === proto).map((p) => `${p.hostIp === "0.0.0.0" ? "" : `${p.hostIp}/`}${p.hostPort}:${p.containerPort}`);
@@ -103,8 +104,8 @@ function childOf(pid: number): number | undefined {
  * dir (the helper's stderr goes to DIR/network.log, slirp4netns's API socket is
  * DIR/slirp4netns.sock).
  */
-export async function startHelper(mode: HelperMode, pid: number, dir: string, ports: PublishedPort[], debug?: (m: string) => void): Promise<HelperRecord> {
-  const exe = findProgram(mode.kind);
+export async function startHelper(mode: HelperMode, pid: number, dir: string, ports: PublishedPort[], path: string | undefined, debug?: (m: string) => void): Promise<HelperRecord> {
+  const exe = findProgram(mode.kind, path);
   if (!exe) throw new BunkerError(`--network ${mode.kind}: ${mode.kind} is not installed`, { errno: "ENOENT", fix: `apt-get install ${PACKAGE[mode.kind]} (bunker check lists the network modes that work here)` });
   const log = `${dir}/network.log`;
   const socket = `${dir}/slirp4netns.sock`;

@@ -10,12 +10,12 @@ export interface Bundle {
   rootfs: string;
 }
 
-export function loadBundle(dirArg: string | undefined): Bundle {
-  const dir = resolve(dirArg ?? ".");
+/** the bundle in DIRARG (resolved from CWD) for a runtime running as UID:GID */
+export function loadBundle(dirArg: string | undefined, cwd: string, uid: number, gid: number): Bundle {
+  const dir = resolve(cwd, dirArg ?? ".");
   const file = `${dir}/config.json`;
   const text = readBounded(file, "config", "cannot read the bundle's config", "pass the bundle with -b DIR (bunker spec writes a config.json)");
   const spec = parseConfig(text, file);
-  const uid = process.getuid!(), gid = process.getgid!();
   if (uid !== 0) ensureUserNamespace(spec, uid, gid);
   const root = spec.root!.path;
   const rootfs = isAbsolute(root) ? root : resolve(dir, root);

@@ -2,6 +2,7 @@
 // `runc spec --rootless` write (libcontainer/specconv), with bunker's
 // ociVersion and hostname.
 import { OCI_VERSION, type Mount, type Spec } from "./spec.ts";
+import { processIds } from "../sys/idmap.ts";
 
 /** runc's default capabilities: every set gets the same three */
 export const RUNC_DEFAULT_CAPS: readonly string[] = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
@@ -71,8 +72,8 @@ export function defaultSpec(opts: DefaultSpecOptions): Spec {
     linux: {
       ...(rootless
         ? {
-            uidMappings: [{ containerID: 0, hostID: opts.uid ?? process.getuid!(), size: 1 }],
-            gidMappings: [{ containerID: 0, hostID: opts.gid ?? process.getgid!(), size: 1 }],
+            uidMappings: [{ containerID: 0, hostID: opts.uid ?? processIds().uid, size: 1 }],
+            gidMappings: [{ containerID: 0, hostID: opts.gid ?? processIds().gid, size: 1 }],
           }
         : { resources: { devices: [{ allow: false, access: "rwm" }] } }),
       namespaces: rootless

@@ -17,6 +17,8 @@ export interface HookOptions {
    * remaining hooks still run; without it the first failure is thrown.
    */
   onWarning?: (err: BunkerError) => void;
+  /** the runtime's environment, which a hook without env inherits (as runc's); the engine passes its context's */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** the first line of what the hook wrote on stderr, shortened, for the one-line error */
@@ -62,7 +64,7 @@ export function startHookError(hooks: readonly Hook[], record: Uint8Array): Bunk
   return hookError("startContainer", index, hooks[index] ?? { path: "(unknown)" }, f, new TextDecoder().decode(record.subarray(12)));
 }
 
-async function runHook(kind: HookKind, index: number, hook: Hook, stdin: Uint8Array, cwd: string | undefined): Promise<void> {
+async function runHook(kind: HookKind, index: number, hook: Hook, stdin: Uint8Array, cwd: string | undefined, runtimeEnv: HookOptions["env"]): Promise<void> {
   const args = hook.args?.length ? hook.args : [hook.path];
   let proc: Bun.Subprocess<Uint8Array, "ignore", "pipe">;
   try {
@@ -70,7 +72,7 @@ async function runHook(kind: HookKind, index: number, hook: Hook, stdin: Uint8Ar
       cmd: [hook.path, ...args.slice(1)],
       argv0: args[0],
       // runc (Go's exec.Cmd) inherits the runtime's environment when env is absent
-      env: hook.env ? Object.fromEntries(hook.env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])) : process.env,
+      env: hook.env ? Object.fromEntries(hook.env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])) : runtimeEnv,
       cwd,
       stdin,
       stdout: "ignore",
@@ -106,7 +108,7 @@ export async function runHooks(
   const lenient = (kind === "poststart" || kind === "poststop") && opts.onWarning;
   for (const [i, hook] of hooks.entries()) {
     try {
-      await runHook(kind, i, hook, stdin, cwd);
+      await runHook(kind, i, hook, stdin, cwd, opts.env);
     } catch (e) {
       if (!lenient || !(e instanceof BunkerError)) throw e;
       opts.onWarning!(e);

@@ -1,7 +1,7 @@
 // `bunker run` flags -> an OCI Spec (the same config a bundle would carry).
 import type { Mount, Spec } from "./spec.ts";
 import { OCI_VERSION } from "./spec.ts";
-import type { IdMaps } from "../container/idmap.ts";
+import type { IdMaps } from "../sys/idmap.ts";
 import type { Confinement } from "./confine.ts";
 
 /** a bind mount of a host path or a volume's directory (src/volume/attach.ts) */

@@ -1,4 +1,4 @@
-// The last touches a plan gets before it is encoded (src/container/launch.ts):
+// The last touches a plan gets before it is encoded (src/sys/launch.ts):
 // the shared user namespace's setns as the first op, the monitor's memfd for
 // an init or an exec.fifo wait, CLONE_VM where the child exec's.
 import * as K from "./types.ts";

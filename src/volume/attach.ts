@@ -6,7 +6,7 @@
 import { closeSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { BunkerError, fromSysError } from "../errors.ts";
 import type { Volume } from "../oci/run-spec.ts";
-import type { IdMaps } from "../container/idmap.ts";
+import type { IdMaps } from "../sys/idmap.ts";
 import { flock } from "../sys/shim.ts";
 import { ANONYMOUS_LABEL, ensureVolume, isEmptyVolume, removeVolumeDir, volumeDir, type VolumeInfo } from "./store.ts";
 import { VOLUME_NAME_RE, type MountRequest } from "./spec.ts";
@@ -137,15 +137,15 @@ export function containersUsing(stateRoot: string, dir: string): string[] {
   return names.filter((n) => readVolumeUse(`${stateRoot}/${n}`).dirs.includes(dir)).sort();
 }
 
-/** removes the anonymous volumes of the container in CONTAINER_DIR (read before the dir goes); errors are reported, not thrown */
-export async function removeAnonymousVolumes(use: VolumeUse, maps: IdMaps, report: (msg: string) => void): Promise<void> {
+/** removes the anonymous volumes USE names (read before the container's dir goes); one that will not go is a warning */
+export async function removeAnonymousVolumes(use: VolumeUse, maps: IdMaps, warn: (e: BunkerError) => void): Promise<void> {
   for (const dir of use.anonymous) {
     // only what this module wrote: DATAROOT/volumes/<name>
     if (!/\/volumes\/[^/]+$/.test(dir) || !VOLUME_NAME_RE.test(dir.slice(dir.lastIndexOf("/") + 1))) continue;
     try {
       await removeVolumeDir(dir, maps);
     } catch (e) {
-      report(e instanceof BunkerError ? e.format() : String(e));
+      warn(e instanceof BunkerError ? e : new BunkerError(String(e)));
     }
   }
 }

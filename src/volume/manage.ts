@@ -3,8 +3,8 @@
 // data or throws BunkerError (export's tar writes to bunker's stdout).
 import { existsSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
-import { runUnshared } from "../container/unshare.ts";
-import type { IdMaps } from "../container/idmap.ts";
+import { runUnshared } from "../sys/unshare.ts";
+import type { IdMaps } from "../sys/idmap.ts";
 import { containersUsing } from "./attach.ts";
 import { getVolume, isAnonymous, listVolumes, removeVolume, type VolumeInfo } from "./store.ts";
 
@@ -12,8 +12,10 @@ export interface VolumeContext {
   dataRoot: string;
   /** where containers are recorded (the state root): who uses a volume */
   stateRoot: string;
-  /** the ids files in volumes may belong to (removal in a user namespace) */
+  /** the ids files in volumes may belong to (removal, export in a user namespace) */
   maps: IdMaps;
+  /** bunker runs as root: it reaches every file without a user namespace */
+  root: boolean;
 }
 
 const FILTER_KEYS = ["dangling", "name", "label", "driver"];
@@ -84,6 +86,6 @@ export async function exportVolume(ctx: VolumeContext, name: string): Promise<vo
   const v = getVolume(ctx.dataRoot, name, "volume export");
   const tar = ["/usr/bin/tar", "/bin/tar"].find((t) => existsSync(t));
   if (!tar) throw new BunkerError("volume export: no tar on this host", { errno: "ENOENT", path: "/usr/bin/tar", fix: "apt-get install tar" });
-  const st = await runUnshared([tar, "--numeric-owner", "-C", v.Mountpoint, "-cf", "-", "."], ["PATH=/usr/bin:/bin"], ctx.maps);
+  const st = await runUnshared([tar, "--numeric-owner", "-C", v.Mountpoint, "-cf", "-", "."], ["PATH=/usr/bin:/bin"], ctx.maps, ctx.root);
   if (st.code !== 0 || st.signal) throw new BunkerError(`volume export: tar ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}`, { errno: "EIO", path: v.Mountpoint });
 }

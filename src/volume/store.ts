@@ -12,8 +12,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { BunkerError, fromSysError } from "../errors.ts";
 import { parseJsonObject } from "../json.ts";
 import { underRoot } from "../image/data-root.ts";
-import { removeOwnedTree } from "../container/cleanup.ts";
-import type { IdMaps } from "../container/idmap.ts";
+import { removeOwnedTree } from "../sys/remove-tree.ts";
+import type { IdMaps } from "../sys/idmap.ts";
 import { checkVolumeName } from "./spec.ts";
 
 /** Docker's label of an anonymous volume (made for an image's VOLUME or `-v /path`) */

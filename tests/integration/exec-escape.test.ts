@@ -61,7 +61,7 @@ for (const as of USERS) {
       const [dev, ino] = identity();
       const id = `escape-${as}-${process.pid}`;
       ids.push(id);
-      const r = await detached(["run", "-d", "--name", id, "--rootfs", rootfs, "/exe-watch", dev!, ino!, "12"]);
+      const r = await detached(["run", "-d", "--name", id, "--rootfs", rootfs, "/exe-watch", dev!, ino!, "100", "/exe-watch.stop"]);
       expect(r.code).toBe(0);
       for (let i = 0; i < 100; i++) {
         const e = await b(["exec", id, "/bin/true"]);
@@ -78,7 +78,8 @@ for (const as of USERS) {
       writeFileSync(proc, JSON.stringify({ terminal: false, user: { uid: 0, gid: 0 }, args: ["/bin/true"], env: ["PATH=/bin"], cwd: "/" }));
       chownTree(proc, ownerOf(as));
       for (let i = 0; i < 10; i++) expect((await b(["exec", "--process", proc, id])).code).toBe(0);
-      // the watcher ends on its own; its report is the container's log
+      // the watcher ends a second after this file appears; its report is the container's log
+      expect((await b(["exec", id, "/bin/touch", "/exe-watch.stop"])).code).toBe(0);
       let report = "";
       for (let i = 0; i < 200 && !/^others/m.test(report); i++) {
         await Bun.sleep(100);

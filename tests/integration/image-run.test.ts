@@ -80,6 +80,20 @@ for (const as of USERS) {
       expect(rm.code).toBe(0);
     });
 
+    test("what the unpacker could not represent is said once, by load: run IMAGE's output (2>&1) is only the command's", async () => {
+      // a forged overlay xattr is refused as root and as a user; a device node cannot be made without privileges
+      const noted = buildImage({ extraLayers: [[{ name: "app/noted", data: "x\n", xattrs: { "user.overlay.origin": "y" } }, { name: "dev", type: "dir" }, { name: "dev/zero2", type: "char", devmajor: 1, devminor: 5, mode: 0o666 }]] });
+      writeFileSync(`${dir}/noted.tar`, dockerArchive([{ image: noted, tags: ["test/noted:1"] }]));
+      const load = await b(["load", "-i", `${dir}/noted.tar`]);
+      expect(load.code).toBe(0);
+      expect(load.stderr).toContain("bunker: note: ignored xattr user.overlay.origin from the image");
+      if (as === "user") expect(load.stderr).toContain("bunker: note: device nodes skipped");
+      for (let i = 0; i < 2; i++) {
+        const r = await b(["run", "--entrypoint", "/bin/sh", "test/noted:1", "-c", "echo out; echo err >&2"]);
+        expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 0, stdout: "out\n", stderr: "err\n" });
+      }
+    });
+
     test("errors: unknown image, unknown user, no command", async () => {
       const r = await b(["run", "--pull", "never", "no/such:img"]);
       expect(r.code).toBe(125);

@@ -689,7 +689,8 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
       });
 
       test("--init: the init is the small C program from a sealed memfd, not a copy of bunker", async () => {
-        const script = "cat /proc/1/comm; sed -n 's/^VmRSS: *//p' /proc/1/status; readlink /proc/1/exe; (echo x >> /proc/1/exe) 2>/dev/null && echo WRITABLE; true";
+        // the command is forked before PID 1 execs the init, which names itself a moment later
+        const script = "for i in $(seq 50); do [ \"$(cat /proc/1/comm)\" = bunker-init ] && break; sleep 0.02; done; cat /proc/1/comm; sed -n 's/^VmRSS: *//p' /proc/1/status; readlink /proc/1/exe; (echo x >> /proc/1/exe) 2>/dev/null && echo WRITABLE; true";
         const r = await sh(script, ["--init"]);
         expect(r.code, r.stderr).toBe(0);
         const [comm, rss, exe, ...rest] = r.stdout.trim().split("\n");

@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { lgetxattr } from "../../src/sys/fsat.ts";
 import { removeTree } from "../../src/image/store.ts";
-import type { IdMaps } from "../../src/container/idmap.ts";
-import { launch } from "../../src/container/launch.ts";
+import type { IdMaps } from "../../src/sys/idmap.ts";
+import { launch } from "../../src/sys/launch.ts";
 import { CLONE_NEWUSER } from "../../src/plan/types.ts";
 import { supervise } from "../../src/sys/shim.ts";
 

@@ -1,11 +1,14 @@
 #define _GNU_SOURCE
-/* exe-watch DEV INO SECONDS: run inside a container while the host runs
+/* exe-watch DEV INO SECONDS [STOPFILE]: run inside a container while the host runs
  * `bunker exec` into it (the CVE-2019-5736 class).  For SECONDS it scans
  * /proc/PID/exe of every process it can see; an exe that is the host file
  * DEV:INO (the bunker executable, stat'ed by the test on the host) is a
  * sighting: it is opened O_PATH, and that fd is re-opened for writing
  * through /proc/self/fd/N until the process has exec'd (ETXTBSY before).
  * Nothing is ever written: a write open is only counted and closed.
+ * With STOPFILE it ends one second after that file appears (the test's last
+ * exec is done), at the latest after SECONDS: a loaded machine cannot make
+ * the watcher end before the execs it must watch.
  * Prints "others N sightings N writable N" (others: distinct processes it
  * saw besides PID 1 and itself, which shows it was looking) and exits 0. */
 #include <dirent.h>
@@ -21,8 +24,8 @@
 #define MAX_HELD 64
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: exe-watch DEV INO SECONDS\n");
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: exe-watch DEV INO SECONDS [STOPFILE]\n");
     return 2;
   }
   dev_t dev = (dev_t)strtoull(argv[1], NULL, 10);
@@ -34,7 +37,9 @@ int main(int argc, char **argv) {
   int held[MAX_HELD];
   int nheld = 0;
   pid_t self = getpid();
+  const char *stop = argc == 5 ? argv[4] : NULL;
   while (time(NULL) < end) {
+    if (stop && access(stop, F_OK) == 0 && end > time(NULL) + 1) end = time(NULL) + 1;
     DIR *d = opendir("/proc");
     if (!d) return 3;
     struct dirent *e;

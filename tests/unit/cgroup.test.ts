@@ -4,7 +4,8 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { cgroupDir, parentDir, parseControllers, parseLayout, parseSelfCgroup, resolveCgroupPath } from "../../src/cgroup/locate.ts";
 import { blkioWeightToIoWeight, controllersFor, hasLimits, resourceWrites, sharesToWeight, swapMax } from "../../src/cgroup/resources.ts";
-import { parseBytes, resourcesFromParsed, resourcesFromRunFlags, RESOURCE_FLAGS } from "../../src/cgroup/flags.ts";
+import { parseBytes, resourcesFromRunFlags } from "../../src/cgroup/flags.ts";
+import { resourcesFromParsed, RESOURCE_FLAGS } from "../../src/cli/resource-flags.ts";
 import { formatBytes, parseIoStat, parseKeyValues, parseLimit } from "../../src/cgroup/stats.ts";
 import { createCgroup, layoutProblem } from "../../src/cgroup/index.ts";
 import { BunkerError } from "../../src/errors.ts";
@@ -251,7 +252,7 @@ describe("--cgroup-manager disabled", () => {
 describe.if(layout.kind !== "unified")("cgroupSupport on this non-v2 host", () => {
   test("says why no cgroup is usable", async () => {
     const { cgroupSupport } = await import("../../src/cgroup/index.ts");
-    const s = cgroupSupport();
+    const s = cgroupSupport(process.env);
     expect(s.usable).toBe(false);
     expect(s.detail).toMatch(/hybrid|v1|no cgroup2/);
   });

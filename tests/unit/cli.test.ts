@@ -3,9 +3,10 @@ import { parseFlags, flagList, flag, flagBool } from "../../src/cli/args.ts";
 import { BunkerError } from "../../src/errors.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { parseSubIds, autoMaps, singleMaps, subRange, userName, type SubIdFiles } from "../../src/container/idmap.ts";
-import { checkUserMapped, isOciRun } from "../../src/cli/run.ts";
-import { childError } from "../../src/container/launch.ts";
+import { parseSubIds, autoMaps, singleMaps, subRange, userName, type SubIdFiles } from "../../src/sys/idmap.ts";
+import { isOciRun } from "../../src/cli/run.ts";
+import { checkUserMapped } from "../../src/container/run.ts";
+import { childError } from "../../src/sys/launch.ts";
 import { stepNumber } from "../../src/plan/ops.ts";
 
 const SPECS = [

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { exitCode, supervise } from "../../src/sys/shim.ts";
-import { launch } from "../../src/container/launch.ts";
+import { launch } from "../../src/sys/launch.ts";
 
 test("exitCode: the code of a process that exited, 128+N for one killed by signal N", () => {
   expect(exitCode({ code: 3, signal: 0 })).toBe(3);

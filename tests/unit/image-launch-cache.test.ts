@@ -11,7 +11,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const layer = join(root, "layers", "a");
 mkdirSync(layer, { recursive: true });
-const record: LaunchRecord = { ref: "test/app:1", id: "sha256:" + "1".repeat(64), lowerDirs: [layer], config: { Cmd: ["sh"] }, notes: [], passwd: "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n", group: "root:x:0:\nwheel:x:10:app\n" };
+const record: LaunchRecord = { ref: "test/app:1", id: "sha256:" + "1".repeat(64), lowerDirs: [layer], config: { Cmd: ["sh"] }, passwd: "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n", group: "root:x:0:\nwheel:x:10:app\n" };
 /** images.json replaced the way the store does it (a new file renamed into place) */
 const writeIndex = (text: string) => {
   writeFileSync(join(root, "images.json.tmp"), text);

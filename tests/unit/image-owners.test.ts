@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { copyOwnerMaps, layerOwners } from "../../src/image/owners.ts";
 import { forcedStorageDriver, parseStorageDriver, probedStorageDriver } from "../../src/image/driver.ts";
-import { singleMaps, type IdMaps } from "../../src/container/idmap.ts";
+import { singleMaps, type IdMaps } from "../../src/sys/idmap.ts";
 import { encodePlan } from "../../src/sys/plan-encode.ts";
 import { BunkerError } from "../../src/errors.ts";
 

@@ -4,7 +4,8 @@
 // host's pid namespace is told apart from one with its own.
 import { afterEach, expect, test } from "bun:test";
 import { childrenOf, killEverything, ownsPidNamespace, processTree, signalIfSame } from "../../src/container/kill.ts";
-import { pidStartTime, type ContainerState } from "../../src/container/state.ts";
+import { type ContainerState } from "../../src/container/state.ts";
+import { pidStartTime } from "../../src/sys/proc.ts";
 
 let spawned: ReturnType<typeof Bun.spawn>[] = [];
 afterEach(async () => {

@@ -7,7 +7,7 @@ import { DOCKER_MASKED_PATHS, dockerToOci, parseSecurityOpts, resolveConfinement
 import { dockerDefaultSeccomp } from "../../src/oci/default-seccomp.ts";
 import { buildPlan } from "../../src/plan/build.ts";
 import { runSpec } from "../../src/oci/run-spec.ts";
-import { singleMaps } from "../../src/container/idmap.ts";
+import { singleMaps } from "../../src/sys/idmap.ts";
 import { processContext } from "../../src/container/process.ts";
 import { compileSeccomp } from "../../src/oci/seccomp.ts";
 

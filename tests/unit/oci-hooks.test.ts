@@ -46,7 +46,7 @@ describe("runHooks", () => {
     const out = `${dir}/out2`;
     const path = script("record2", `echo "$0 $#" > ${out}; echo "\${BUNKER_HOOK_TEST:-missing}" >> ${out}`);
     process.env.BUNKER_HOOK_TEST = "inherited";
-    await runHooks("poststop", [{ path }], { ...state, status: "stopped" });
+    await runHooks("poststop", [{ path }], { ...state, status: "stopped" }, { env: process.env });
     delete process.env.BUNKER_HOOK_TEST;
     expect(readFileSync(out, "utf8")).toBe(`${path} 0\ninherited\n`);
   });

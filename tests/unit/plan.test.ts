@@ -3,7 +3,7 @@ import { buildPlan } from "../../src/plan/build.ts";
 import { parseMountOptions } from "../../src/plan/mount-options.ts";
 import * as K from "../../src/plan/types.ts";
 import { runSpec, type RunOptions } from "../../src/oci/run-spec.ts";
-import { singleMaps } from "../../src/container/idmap.ts";
+import { singleMaps } from "../../src/sys/idmap.ts";
 import { encodePlan } from "../../src/sys/plan-encode.ts";
 import { resolveConfinement } from "../../src/oci/confine.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { parseId, resolveUser, homeOf, type UserFiles } from "../../src/oci/user.ts";
-import { checkUserMapped } from "../../src/cli/run.ts";
+import { checkUserMapped } from "../../src/container/run.ts";
 
 const files: UserFiles = {
   passwd: "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\nbad:x:12a:0::/:/bin/sh\n",
@@ -47,8 +47,8 @@ describe("resolveUser (images and --rootfs alike, Docker's rules)", () => {
 
   test("checkUserMapped: a supplementary group outside the map is refused, naming it", () => {
     const maps = { uid: [{ containerID: 0, hostID: 100000, size: 1001 }], gid: [{ containerID: 0, hostID: 100000, size: 1001 }] };
-    expect(() => checkUserMapped({ uid: 1000, gid: 1000, additionalGids: [10, 50] }, maps)).not.toThrow();
-    expect(() => checkUserMapped({ uid: 1000, gid: 1000, additionalGids: [10, 5000] }, maps)).toThrow("run: supplementary group 5000 of user 1000:1000 is not mapped");
-    expect(() => checkUserMapped({ uid: 1000, gid: 2000, additionalGids: [5000] }, maps)).toThrow("run: user 1000:2000 is not mapped");
+    expect(() => checkUserMapped({ uid: 1000, gid: 1000, additionalGids: [10, 50] }, maps, process.getuid!())).not.toThrow();
+    expect(() => checkUserMapped({ uid: 1000, gid: 1000, additionalGids: [10, 5000] }, maps, process.getuid!())).toThrow("run: supplementary group 5000 of user 1000:1000 is not mapped");
+    expect(() => checkUserMapped({ uid: 1000, gid: 2000, additionalGids: [5000] }, maps, process.getuid!())).toThrow("run: user 1000:2000 is not mapped");
   });
 });

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { messageOf } from "../lib/error-line.ts";
-import { singleMaps } from "../../src/container/idmap.ts";
+import { singleMaps } from "../../src/sys/idmap.ts";
 import { ANONYMOUS_LABEL, ensureVolume, isEmptyVolume, listVolumes, readVolume } from "../../src/volume/store.ts";
 import { attachMounts, containersUsing, readVolumeUse, recordVolumeUse, type VolumeUse } from "../../src/volume/attach.ts";
 import { listMatching, parseVolumeFilters, pruneVolumes, removeNamedVolume, type VolumeContext } from "../../src/volume/manage.ts";
@@ -15,7 +15,7 @@ import { parseVolumeFlag } from "../../src/volume/spec.ts";
 let dir: string, ctx: VolumeContext;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "bunker-volstore-"));
-  ctx = { dataRoot: join(dir, "data"), stateRoot: join(dir, "state"), maps: singleMaps(process.getuid!(), process.getgid!()) };
+  ctx = { dataRoot: join(dir, "data"), stateRoot: join(dir, "state"), maps: singleMaps(process.getuid!(), process.getgid!()), root: process.getuid!() === 0 };
   mkdirSync(ctx.stateRoot);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));

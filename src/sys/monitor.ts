@@ -1,7 +1,7 @@
 // Hand a running foreground container to the monitor (c/monitor.c): bunker's
 // Bun process is replaced by a small static program under the same pid, so
 // what stays while the container runs costs about 0.1 MB instead of 40.
-import { execMonitor } from "../sys/shim.ts";
+import { execMonitor } from "./shim.ts";
 
 export interface MonitorJob {
   pid: number;
@@ -31,8 +31,9 @@ export function monitorArgs(job: MonitorJob, bunker: string): string[] {
 /**
  * Does not return when it worked.  When it could not exec (a kernel that
  * forbids executable memfds, vm.memfd_noexec=2), returns the -errno so the
- * caller supervises in-process as before.
+ * caller supervises in-process as before.  BUNKER: bunker's executable (the
+ * monitor hands a finished foreground run back to it: __finish).
  */
-export function becomeMonitor(job: MonitorJob): number {
-  return execMonitor(monitorArgs(job, process.execPath), job.pty);
+export function becomeMonitor(job: MonitorJob, bunker: string): number {
+  return execMonitor(monitorArgs(job, bunker), job.pty);
 }

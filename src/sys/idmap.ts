@@ -4,6 +4,23 @@ import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import type { IDMapping } from "../oci/spec.ts";
 import { BunkerError, fromSysError } from "../errors.ts";
 
+/** the ids bunker runs as (src/container/context.ts carries them) */
+export interface HostIds {
+  uid: number;
+  gid: number;
+  euid: number;
+}
+
+/**
+ * The ids this process runs as: the kernel's view, which decides what its
+ * own syscalls may do (write a map, chown a layer, use a delegated cgroup).
+ * The engine is given them in its RuntimeContext; the store and the cgroup
+ * code below it ask here.
+ */
+export function processIds(): HostIds {
+  return { uid: process.getuid!(), gid: process.getgid!(), euid: process.geteuid!() };
+}
+
 export interface SubRange {
   start: number;
   count: number;
@@ -40,7 +57,7 @@ function lookUpUserName(uid: number): string | undefined {
     /* no /etc/passwd: ids only */
   }
   // $USER names the caller, not any other uid
-  return uid === process.getuid!() ? process.env.USER || undefined : undefined;
+  return uid === processIds().uid ? process.env.USER || undefined : undefined;
 }
 
 /** the files subordinate ranges are read from (tests pass their own) */
@@ -131,9 +148,8 @@ export function rootAutoMaps(subuid: string, subgid: string, size = 65536): IdMa
 }
 
 /** the maps a run of this user uses by default for an image: what files it left may belong to (its subordinate ids) */
-export function callerMaps(): IdMaps {
-  const uid = process.getuid!(), gid = process.getgid!();
-  return subRange(SUB_ID_FILES.subuid, uid) ? autoMaps(uid, gid) : singleMaps(uid, gid);
+export function callerMaps(ids: HostIds): IdMaps {
+  return subRange(SUB_ID_FILES.subuid, ids.uid) ? autoMaps(ids.uid, ids.gid) : singleMaps(ids.uid, ids.gid);
 }
 
 export function singleMaps(uid: number, gid: number): IdMaps {
@@ -156,7 +172,7 @@ export function deniesSetgroups(maps: IdMaps): boolean {
 }
 
 export function writeIdMaps(pid: number, maps: IdMaps): void {
-  const uid = process.getuid!(), gid = process.getgid!();
+  const { uid, gid } = processIds();
   if (needsHelper(maps, uid, gid)) {
     for (const [helpers, m, what] of [[NEWUIDMAP, maps.uid, "uid"], [NEWGIDMAP, maps.gid, "gid"]] as const) {
       const bin = findHelper(helpers);

@@ -3,8 +3,9 @@
 // container's root can join it only from there).
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
-import type { IdMaps } from "../container/idmap.ts";
-import { containerDir, pidStartTime, readState } from "../container/state.ts";
+import type { IdMaps } from "../sys/idmap.ts";
+import { containerDir, readState } from "./state.ts";
+import { pidStartTime } from "../sys/proc.ts";
 
 export interface JoinedContainer {
   pid: number;

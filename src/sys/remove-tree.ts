@@ -3,7 +3,7 @@
 import { chmodSync, existsSync, rmSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import { removeTreePlan } from "../plan/store.ts";
-import { supervise } from "../sys/shim.ts";
+import { supervise } from "./shim.ts";
 import type { IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
 
@@ -12,7 +12,8 @@ import { launch } from "./launch.ts";
  * owner may not write (mode 0555, 0700 of a subordinate id, 0), can only be
  * removed as root of a user namespace that maps their owners: when a plain
  * remove fails, `rm -rf` runs in one with MAPS (the caller's own id alone is
- * enough for read-only dirs the caller owns).
+ * enough for read-only dirs the caller owns).  A tree that will not go is an
+ * error; the caller decides whether it ends the operation.
  */
 export async function removeOwnedTree(dir: string, maps: IdMaps): Promise<void> {
   try {
@@ -32,6 +33,6 @@ export async function removeOwnedTree(dir: string, maps: IdMaps): Promise<void> 
     const c = await launch(removeTreePlan(rm, dir), { maps });
     supervise(c.pid, -1, false);
   } catch (e) {
-    process.stderr.write(`bunker: cannot remove ${dir}: ${e instanceof BunkerError ? e.format() : String(e)}\n`);
+    throw new BunkerError(`cannot remove ${dir}: ${e instanceof BunkerError ? e.format().replace(/^bunker: /, "") : String(e)}`);
   }
 }

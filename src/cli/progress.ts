@@ -1,7 +1,7 @@
 // Per-layer pull progress on a terminal (stderr), redrawn in place at most
 // every 100 ms; nothing at all when stderr is not a TTY or with -q.
-import type { PullEvents } from "./pull.ts";
-import { humanBytes } from "./units.ts";
+import type { PullEvents } from "../image/pull.ts";
+import { humanBytes } from "../image/units.ts";
 
 export class Progress implements PullEvents {
   private rows = new Map<string, string>();

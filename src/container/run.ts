@@ -1,0 +1,520 @@
+// The engine's `run` (docker's form): a container from an image, a root
+// directory or the host's own (--rootfs host), in the foreground (the
+// monitor takes over this process) or detached (-d).  The CLI (src/cli/run.ts)
+// parses the flags into a RunRequest; everything from the image to the exit
+// status is here.
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
+import { autoMaps, deniesSetgroups, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../sys/idmap.ts";
+import { sharedUserns, sharedUsernsEnabled } from "./userns.ts";
+import { writeState } from "./state.ts";
+import { pidStartTime } from "../sys/proc.ts";
+import { seccompAgent } from "./seccomp-agent.ts";
+import { recordImageUse } from "./image-use.ts";
+import { removeStateDir } from "./stop.ts";
+import { realLauncher } from "../sys/launcher.ts";
+import { endLogWriter, parseLogOptions, startLogWriter, type LogWriter } from "./log-writer.ts";
+import { errnoName } from "../sys/errno.ts";
+import { runSpec, type RunOptions } from "../oci/run-spec.ts";
+import { mergeRequests, type MountRequest } from "../volume/spec.ts";
+import { attachMounts, recordVolumeUse, removeAnonymousVolumes, type VolumeUse } from "../volume/attach.ts";
+import { buildPlan } from "../plan/build.ts";
+import { resolveConfinement, type SecurityFlags } from "../oci/confine.ts";
+import { processContext } from "./process.ts";
+import type { ImageConfig } from "../image/types.ts";
+import type { Resources } from "../oci/spec.ts";
+import type { RootMount } from "../plan/types.ts";
+import { tmpfsHasUserXattrs } from "../sys/kernel.ts";
+import { readLaunchRecord, writeLaunchRecord } from "../image/launch-cache.ts";
+import { resolveUser, type ResolvedUser } from "../oci/user.ts";
+import type { DriverChoice } from "../image/driver.ts";
+import { closeFd, exitCode } from "../sys/shim.ts";
+import { createCgroup, oomMessage } from "../cgroup/index.ts";
+import { saveCgroupPath } from "../cgroup/state.ts";
+import { mark, timingLine } from "../timing.ts";
+import { normalJit } from "../jit.ts";
+import type { RuntimeContext } from "./context.ts";
+import { withSpecJoins } from "../plan/join.ts";
+import { parseNetwork, helperNameserver } from "../net/mode.ts";
+import { exposedPorts, reservePorts, type PublishedPort } from "../net/ports.ts";
+import { hostsFile, resolvConf, type HostEntry } from "../net/etc.ts";
+import { findProgram, startHelper, type HelperRecord } from "../net/helper.ts";
+import { joinedContainer } from "./pod.ts";
+
+/** `run`'s flags as values: what a CLI or an API request asks for */
+export interface RunRequest {
+  /** --rootfs DIR (relative to ctx.cwd) or "host"; without it, IMAGE */
+  rootfs?: string;
+  image?: string;
+  /** --pull missing|never|always (IMAGE) */
+  pull?: string;
+  /** CMD [ARG...] (IMAGE: replaces the image's Cmd) */
+  command: string[];
+  /** --entrypoint ("" clears the image's) */
+  entrypoint?: string;
+  /** K=V entries over the image's Env, in order (--env-file's, then -e's; K alone already taken from the caller's environment) */
+  env: string[];
+  workdir?: string;
+  /** -u USER[:GROUP]: ids, or names from the root's /etc/passwd and /etc/group */
+  user?: string;
+  hostname?: string;
+  tty: boolean;
+  interactive: boolean;
+  /** the caller's terminal size, for -t */
+  consoleSize?: { height: number; width: number };
+  init: boolean;
+  /** -v, --mount, --tmpfs (src/volume/spec.ts); the image's VOLUME paths are added here */
+  mounts: MountRequest[];
+  readOnly: boolean;
+  /** --network none|host|pasta[:OPTS]|slirp4netns[:OPTS]|container:ID (default: pasta or slirp4netns for an IMAGE or -p, else none) */
+  network?: string;
+  /** -p */
+  publish: PublishedPort[];
+  /** -P: the image's ExposedPorts too */
+  publishAll: boolean;
+  /** --add-host */
+  addHosts: HostEntry[];
+  /** --dns, --dns-search, --dns-option */
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  userns?: string;
+  preserveFds: number;
+  noPivot: boolean;
+  /** -d --rm: removed when it exits (a foreground run always is) */
+  rm: boolean;
+  name?: string;
+  detach: boolean;
+  /** --log-opt K=V entries (-d) */
+  logOptions: string[];
+  cgroupParent?: string;
+  resources?: Resources;
+  oomKillGroup: boolean;
+  security: SecurityFlags;
+}
+
+export interface RunResult {
+  id: string;
+  /** the container's exit status as a shell gives it (128+N: killed by signal N); 0 for a detached run */
+  exitCode: number;
+  /** the kernel OOM-killed the container: the line to tell the user */
+  oomKilled?: string;
+}
+
+function randomId(): string {
+  const b = crypto.getRandomValues(new Uint8Array(6));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+/** a file's text, "" when it cannot be read */
+function readText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
+
+/** `bunker run`: the container's id and exit status (detached: its id, once it runs) */
+export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promise<RunResult> {
+  if (!req.rootfs && !req.image) throw new BunkerError("run: no image and no --rootfs given", { errno: "EINVAL", fix: "bunker run IMAGE [CMD], bunker run --rootfs DIR -- CMD, or --rootfs host for a sandbox of the host" });
+  let image: OpenedImage | undefined;
+  try {
+    image = req.image ? await openImage(ctx, req.image, req.pull) : undefined;
+  } catch (e) {
+    // runc's habit, `run ID` in a bundle directory: say how to ask for it
+    if (e instanceof BunkerError && !req.command.length && !req.rootfs && existsSync(`${ctx.cwd}/config.json`))
+      throw new BunkerError(e.message, { ...e.detail, fix: `${e.detail.fix ? `${e.detail.fix}; or ` : ""}to run the OCI bundle in this directory: bunker run -b . ${req.image}` });
+    throw e;
+  }
+  const args = image ? imageArgs(image.config, req.command, req.entrypoint) : req.command;
+  if (args.length === 0) throw new BunkerError("run: no command given", { errno: "EINVAL", fix: image ? `the image has no Cmd or Entrypoint: bunker run ${req.image} CMD` : "bunker run --rootfs DIR -- CMD [ARG...]" });
+
+  const host = req.rootfs === "host";
+  const rootfs = host || image ? undefined : resolve(ctx.cwd, req.rootfs!);
+  if (rootfs) {
+    let st;
+    try {
+      st = statSync(rootfs);
+    } catch (e) {
+      throw fromSysError("run: rootfs does not exist", e, { path: rootfs, fix: "pass --rootfs an extracted root filesystem, or --rootfs host" });
+    }
+    if (!st.isDirectory()) throw new BunkerError("run: rootfs is not a directory", { errno: "ENOTDIR", path: rootfs });
+  }
+
+  const { uid, gid } = ctx.ids;
+  // an image's files and users need more than one id: auto when this user has a range (as podman)
+  const userns = req.userns ?? (image && uid !== 0 && subRange("/etc/subuid", uid) ? "auto" : "single");
+  let maps: IdMaps;
+  // root's IMAGE keeps autoMaps' identity map: the store's layer files carry the image's own ids on the host
+  if (userns === "auto") maps = uid === 0 && !image ? rootAutoMaps(readText("/etc/subuid"), readText("/etc/subgid")) : autoMaps(uid, gid);
+  else if (userns === "single" || userns === "") maps = singleMaps(uid, gid);
+  else throw new BunkerError(`run: unknown --userns "${userns}"`, { errno: "EINVAL", fix: "use --userns=single or --userns=auto" });
+
+  const publish = [...req.publish, ...(req.publishAll ? exposedPorts(image?.config.ExposedPorts) : [])];
+  const net = parseNetwork(req.network ?? defaultNetwork(!!image || publish.length > 0, ctx.env.PATH));
+  if (publish.length && net.kind !== "pasta" && net.kind !== "slirp4netns")
+    throw new BunkerError(`run: -p publishes ports through a network helper, not with --network ${net.kind}`, { errno: "EINVAL", fix: "add --network pasta or --network slirp4netns" });
+  const joined = net.kind === "container" ? joinedContainer(ctx.stateRoot, net.id) : undefined;
+  if (joined) maps = joined.maps;
+  const network = net.kind === "host" ? "host" : joined ? "joined" : "none";
+  const { addHosts } = req;
+
+  const env: string[] = [...(image?.config.Env ?? [])];
+  setEnv(env, req.env);
+  const mountRequests = mergeRequests(req.mounts, Object.keys(image?.config.Volumes ?? {}));
+  const user = image
+    ? image.resolveUser(req.user ?? image.config.User)
+    : req.user ? await rootfsUser(req.user, host ? "/" : rootfs!) : { uid: 0, gid: 0, additionalGids: [] };
+  // a one-id map denies setgroups: the process keeps no supplementary groups there (the kernel refuses them)
+  if (deniesSetgroups(maps)) user.additionalGids = [];
+  const confinement = resolveConfinement(req.security, user.uid);
+  const { tty, detach, interactive } = req;
+  if (detach && (tty || interactive)) throw new BunkerError("run: -d cannot be combined with -t or -i", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
+  if (!detach && req.logOptions.length) throw new BunkerError("run: --log-opt is for a detached container's log", { errno: "EINVAL", fix: "add -d, or drop --log-opt" });
+  const logOptions = detach ? parseLogOptions(req.logOptions) : undefined;
+  const { preserveFds, resources, oomKillGroup } = req;
+
+  const id = req.name ?? randomId();
+  const hostname = req.hostname ?? id;
+  const dir = `${ctx.stateRoot}/${id}`;
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    if (errnoCode(e) === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: "choose another --name, or 'bunker delete --force' it" });
+    throw fromSysError("run: cannot create the container's state directory", e, { path: dir });
+  }
+  // root with a subordinate map: the container's root (not host root) binds /etc files from here
+  const hostRootOfContainer = maps.uid.find((m) => m.containerID === 0)?.hostID;
+  const subordinateRoot = uid === 0 && hostRootOfContainer !== undefined && hostRootOfContainer !== 0;
+  if (subordinateRoot) chmodSync(dir, 0o711);
+  let keep = false; // a detached container keeps its state dir until `bunker rm`
+  let logWriter: LogWriter | undefined;
+  let volumeUse: VolumeUse | undefined;
+  let releaseVolumes = () => {};
+  try {
+    // volumes made (and recorded as this container's) before anything can fail and leave them unrecorded
+    const mounts = attachMounts(mountRequests, ctx.dataRoot, !!image, (use) => recordVolumeUse(dir, (volumeUse = use)));
+    releaseVolumes = mounts.release;
+    const hostResolv = readText("/etc/resolv.conf") || "nameserver 127.0.0.1\n";
+    const etcFiles = writeEtcFiles(dir, {
+      hostname: `${hostname}\n`,
+      hosts: hostsFile(hostname, id, addHosts),
+      "resolv.conf": resolvConf({
+        host: joined?.resolv ?? hostResolv,
+        helper: net.kind === "pasta" || net.kind === "slirp4netns" ? helperNameserver(net) : undefined,
+        dns: req.dns,
+        dnsSearch: req.dnsSearch,
+        dnsOptions: req.dnsOptions,
+      }),
+    }, host ? "/etc" : image ? undefined : `${rootfs}/etc`);
+    const ports = await reservePorts(publish);
+    const cwd = req.workdir ?? (host ? ctx.cwd : image?.config.WorkingDir || "/");
+    if (!cwd.startsWith("/")) throw new BunkerError("run: --workdir must be absolute", { errno: "EINVAL", path: cwd });
+    let rootPath = rootfs!;
+    const symlinks: Record<string, string> = {};
+    let hostSandbox: RunOptions["hostSandbox"];
+    let rootMount: RootMount | undefined;
+    if (image) {
+      recordImageUse(dir, image.id);
+      rootPath = `${dir}/rootfs`;
+      ctx.log.debug?.(`storage driver ${image.storage.driver} (${image.storage.why})`);
+      if (image.storage.driver === "copy") {
+        // a private copy, owned as this container's map needs; removed with the state dir
+        await image.flatten(rootPath, maps);
+      } else {
+        // the layers as overlay lowers, a private upper: starting a container copies nothing;
+        // volatile: the upper dies with the container, so its unmount need not sync it.  The
+        // upper is on a tmpfs of the container's mount namespace where tmpfs has user xattrs
+        // (overlay's whiteouts and opaque dirs need them): nothing to make or remove on the host
+        const tmpfsUpper = tmpfsHasUserXattrs();
+        const rw = tmpfsUpper ? `${dir}/rootfs` : dir;
+        for (const d of tmpfsUpper ? ["rootfs"] : ["rootfs", "upper", "work"]) mkdirSync(`${dir}/${d}`);
+        rootMount = { fstype: "overlay", data: `lowerdir=${image.lowerDirs.join(":")},upperdir=${rw}/upper,workdir=${rw}/work,userxattr,volatile`, tmpfsUpper };
+        if (rootMount.data.length > 4000) throw new BunkerError(`run: the image has too many layers for one overlay mount (${image.lowerDirs.length})`, { errno: "E2BIG", fix: "flatten the image (bunker save/load) or use fewer layers" });
+      }
+    } else if (host) {
+      rootMount = { fstype: "tmpfs", data: "mode=0755" };
+      rootPath = `${dir}/root`;
+      mkdirSync(rootPath);
+      const binds: string[] = [];
+      for (const d of HOST_DIRS) {
+        let st;
+        try {
+          st = lstatSync(d);
+        } catch {
+          continue;
+        }
+        if (st.isSymbolicLink()) symlinks[d] = readlinkSync(d);
+        else if (st.isDirectory()) binds.push(d);
+      }
+      hostSandbox = { binds, cwd: ctx.cwd };
+    }
+    mark("state dir, etc files");
+    const debug = ctx.log.debug;
+    const spec = runSpec({
+      rootPath,
+      hostSandbox,
+      args,
+      env,
+      cwd,
+      user,
+      hostname,
+      tty,
+      consoleSize: tty ? req.consoleSize : undefined,
+      volumes: mounts.binds,
+      tmpfs: mounts.tmpfs,
+      readOnly: req.readOnly,
+      network,
+      maps,
+      etcFiles,
+      confinement,
+    });
+    // the container's root opens the log and the exit file: made here, theirs
+    if (detach && subordinateRoot) {
+      for (const f of ["log", "exit"]) {
+        writeFileSync(`${dir}/${f}`, "", { mode: 0o600 });
+        chownSync(`${dir}/${f}`, hostRootOfContainer, maps.gid.find((m) => m.containerID === 0)?.hostID ?? hostRootOfContainer);
+      }
+    }
+    // detached: the output goes through a pipe to a rotating log writer outside the container
+    if (logOptions) {
+      try {
+        logWriter = startLogWriter(dir, logOptions, req.rm ? ctx.execPath : undefined);
+      } catch (e) {
+        if (!(e instanceof BunkerError)) throw e;
+        ctx.log.note(`${e.message} (${e.errnoName}): the log is written unbounded, without rotation`);
+      }
+    }
+    let plan = buildPlan(spec, {
+      rootMount,
+      symlinks,
+      stdinNull: !interactive,
+      preserveFds,
+      // detached: an init is PID 1 and records the command's exit status; the container outlives bunker
+      init: req.init || detach,
+      dieWithParent: !detach,
+      log: detach ? (logWriter?.path ?? `${dir}/log`) : undefined,
+      exitFile: detach ? `${dir}/exit` : undefined,
+      noPivot: req.noPivot,
+      ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
+      lockMounts: confinement.lockMounts,
+      keepNetns: net.kind === "pasta" || net.kind === "slirp4netns",
+    });
+    mark("plan built");
+    if (debug) {
+      for (const op of plan.ops) debug(`plan: ${JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
+      mark("plan printed (--debug)");
+    }
+    checkUserMapped(user, maps, uid);
+    // subordinate ids: join bunker's shared user namespace rather than run newuidmap/newgidmap again
+    const shared = !joined && needsHelper(maps, uid, gid) && sharedUsernsEnabled(ctx) ? sharedUserns(ctx, maps) : undefined;
+    if (joined) {
+      // a pod: the other container's user namespace (which owns its network namespace), then that network namespace
+      plan = withSpecJoins(plan, { ociVersion: spec.ociVersion, linux: { namespaces: [{ type: "user", path: `/proc/self/fd/${joined.userFd}` }, { type: "network", path: `/proc/self/fd/${joined.netFd}` }] } });
+      debug?.(`network: container ${net.kind === "container" ? net.id : ""}'s (pid ${joined.pid})`);
+    }
+    if (shared) {
+      plan.joinUserns = shared.path;
+      debug?.(`user namespace: bunker's shared one (held by pid ${shared.pid})`);
+    }
+    const cg = await createCgroup({ id, resources, parent: req.cgroupParent, manager: ctx.cgroupManager, oomKillGroup, onNote: debug, env: ctx.env });
+    if (cg) {
+      saveCgroupPath(dir, cg.path);
+      debug?.(`cgroup: ${cg.path}`);
+    }
+    mark("cgroup");
+    let keepCgroup = false;
+    try {
+      const launcher = ctx.launcher ?? realLauncher;
+      if (!detach) launcher.forwardSignals(); // from now on a signal to bunker is queued for the container, not lost
+      // registered like an OCI container (exec, ps, kill, pause, stats and state find it by id)
+      // before its process may run: a bunker killed after this leaves a container rm -f finds
+      const record = (pid: number) =>
+        writeState(dir, {
+          ociVersion: spec.ociVersion,
+          id,
+          pid,
+          pidStart: pidStartTime(pid) ?? "",
+          bundle: dir,
+          rootfs: rootPath,
+          created: new Date().toISOString(),
+          owner: userName(uid) ?? String(uid),
+          userns: true,
+          process: spec.process,
+          seccomp: spec.linux?.seccomp,
+          cgroup: cg?.path,
+          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper } },
+        });
+      let c;
+      let helper: HelperRecord | undefined;
+      try {
+        const seccompListener = seccompAgent(spec.linux?.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug);
+        const beforeRecord = net.kind === "pasta" || net.kind === "slirp4netns" ? async (pid: number) => void (helper = await startHelper(net, pid, dir, ports, ctx.env.PATH, debug)) : undefined;
+        c = await launcher.launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord });
+      } finally {
+        if (shared) closeFd(shared.fd);
+        releaseVolumes(); // set up: a new volume is filled, the next container sees it so
+        if (joined) for (const fd of [joined.userFd, joined.netFd]) closeFd(fd);
+      }
+      if (detach) {
+        keep = keepCgroup = true;
+        return { id, exitCode: 0 };
+      }
+      // from here on a small C program waits for the container, not this Bun process
+      debug?.(`timing: ${timingLine()}`);
+      const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path, finishAlways: !!volumeUse?.anonymous.length }, ctx.execPath);
+      debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
+      const st = launcher.wait(c.pid, c.pty, interactive);
+      if (st.signal === 9 && cg?.oomKilled()) {
+        return { id, exitCode: 137, oomKilled: oomMessage(cg) };
+      }
+      return { id, exitCode: exitCode(st) };
+    } finally {
+      if (!keepCgroup) cg?.remove();
+    }
+  } finally {
+    releaseVolumes();
+    if (logWriter) closeFd(logWriter.fd); // the container holds the pipe now (if it started): the writer ends with it
+    if (!keep) {
+      if (logWriter) endLogWriter(dir);
+      await removeStateDir(ctx, dir, maps);
+      if (volumeUse) await removeAnonymousVolumes(volumeUse, maps, ctx.log.warn);
+    }
+  }
+}
+
+const IMAGE_FILES = "the image's";
+
+/** -u USER of a --rootfs (ROOT "/" for the host sandbox) through its /etc/passwd and /etc/group, read inside it */
+async function rootfsUser(user: string, root: string): Promise<ResolvedUser> {
+  const { readInRoot } = await import("./home.ts"); // the openat2 bindings: only for -u
+  return resolveUser(user, { passwd: readInRoot(root, "/etc/passwd"), group: readInRoot(root, "/etc/group"), owner: "the rootfs's", etc: `${root === "/" ? "" : root}/etc` });
+}
+
+interface OpenedImage {
+  id: string;
+  lowerDirs: string[];
+  config: ImageConfig;
+  /** overlay of lowerDirs, or a copy made by flatten */
+  storage: DriverChoice;
+  /** the copy driver: the image applied into DEST, its files owned as a container with MAPS sees them */
+  flatten(dest: string, maps: IdMaps): Promise<unknown>;
+  /** the image's USER (or -u) through its /etc/passwd and /etc/group */
+  resolveUser(user: string | undefined): ResolvedUser;
+}
+
+async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefined): Promise<OpenedImage> {
+  if (pull !== undefined && !["missing", "never", "always"].includes(pull)) throw new BunkerError(`run: --pull must be missing, never or always (got "${pull}")`, { errno: "EINVAL" });
+  const dataRoot = ctx.dataRoot;
+  const flatten = async (id: string, dest: string, maps: IdMaps) => (await import("../image/rootfs.ts")).flattenImageRootfs(id, dest, { dataRoot, pull: "never", maps, env: ctx.env });
+  // the overlay driver, when nothing forces one, for a reference run before: one small file
+  const forced = ctx.storageDriver !== undefined || !!ctx.env.BUNKER_STORAGE_DRIVER;
+  const cached = forced || pull === "always" ? undefined : readLaunchRecord(dataRoot, ref);
+  if (cached) {
+    return {
+      ...cached,
+      storage: { driver: "overlay", why: "kernel overlayfs works in a user namespace (remembered)" },
+      flatten: (dest, maps) => flatten(cached.id, dest, maps),
+      resolveUser: (u) => (u === cached.config.User && cached.user ? { ...cached.user } : resolveUser(u, { passwd: cached.passwd, group: cached.group, owner: IMAGE_FILES })),
+    };
+  }
+  // imported here: a run of a rootfs, or of an image run before, does not load the store's code
+  normalJit(); // pulling and unpacking loop long
+  const { prepareImageRootfs, readImageFile } = await import("../image/rootfs.ts");
+  const { layerLimitsOf } = await import("../image/limits.ts");
+  const { chooseStorageDriver } = await import("../image/driver.ts");
+  const storage = await chooseStorageDriver({ flag: ctx.storageDriver, env: ctx.env.BUNKER_STORAGE_DRIVER, dataRoot });
+  const limits = layerLimitsOf({ value: ctx.env.BUNKER_MAX_LAYER_SIZE, what: "$BUNKER_MAX_LAYER_SIZE" }, { value: ctx.env.BUNKER_STORAGE_RESERVE, what: "$BUNKER_STORAGE_RESERVE" });
+  const img = await prepareImageRootfs(ref, { dataRoot, env: ctx.env, pull: pull as "missing" | "never" | "always" | undefined, limits });
+  // what the unpacker could not represent, said once: when this run pulled (and so unpacked) the image
+  for (const n of img.notes) ctx.log.note(n);
+  const passwd = readImageFile(img.lowerDirs, "/etc/passwd") ?? "", group = readImageFile(img.lowerDirs, "/etc/group") ?? "";
+  if (!forced && storage.driver === "overlay") {
+    let user: ResolvedUser | undefined;
+    try {
+      user = resolveUser(img.config.User, { passwd, group, owner: IMAGE_FILES });
+    } catch {
+      /* a User the image does not define: each run reports it */
+    }
+    writeLaunchRecord(dataRoot, { ref, id: img.id, lowerDirs: img.lowerDirs, config: img.config, passwd, group, user });
+  }
+  return {
+    ...img,
+    storage,
+    flatten: (dest, maps) => flatten(img.id, dest, maps),
+    resolveUser: (u) => resolveUser(u, { passwd, group, owner: IMAGE_FILES }),
+  };
+}
+
+/** an IMAGE (or a run that publishes ports) gets pasta, else slirp4netns, when installed; anything else none */
+function defaultNetwork(wantsOutbound: boolean, path: string | undefined): string {
+  if (!wantsOutbound) return "none";
+  return findProgram("pasta", path) ? "pasta" : findProgram("slirp4netns", path) ? "slirp4netns" : "none";
+}
+
+/** Entrypoint + Cmd as docker combines them: CMD replaces Cmd, --entrypoint replaces Entrypoint (and drops Cmd) */
+export function imageArgs(config: ImageConfig, cmd: string[], entrypoint: string | undefined): string[] {
+  const entry = entrypoint !== undefined ? (entrypoint ? [entrypoint] : []) : (config.Entrypoint ?? []);
+  const rest = cmd.length ? cmd : entrypoint !== undefined ? [] : (config.Cmd ?? []);
+  return [...entry, ...rest];
+}
+
+/** KEY=VALUE entries of ADD replace those of ENV with the same key */
+function setEnv(env: string[], add: string[]) {
+  for (const e of add) {
+    const key = e.slice(0, e.indexOf("=") + 1);
+    const i = env.findIndex((x) => x.startsWith(key));
+    if (i >= 0) env[i] = e;
+    else env.push(e);
+  }
+}
+
+
+/** USER must be an id of MAPS; the fix names what gives the container more ids (a range in SUBUID, or --userns=auto) */
+export function checkUserMapped(user: { uid: number; gid: number; additionalGids?: number[] }, maps: IdMaps, uid: number, subuid = SUB_ID_FILES.subuid): void {
+  const inside = (m: IdMaps["uid"], id: number) => m.some((x) => id >= x.containerID && id < x.containerID + x.size);
+  const group = user.additionalGids?.find((g) => !inside(maps.gid, g));
+  if (!inside(maps.uid, user.uid) || !inside(maps.gid, user.gid) || group !== undefined) {
+    const name = userName(uid) ?? String(uid);
+    const hint = subRange(subuid, uid)
+      ? "add --userns=auto"
+      : `your user has no subordinate ids for it: as root, usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}, then add --userns=auto; or run as the container's root: -u 0`;
+    const ids = `${user.uid}:${user.gid}`;
+    const what = inside(maps.uid, user.uid) && inside(maps.gid, user.gid) ? `supplementary group ${group} of user ${ids}` : `user ${ids}`;
+    throw new BunkerError(`run: ${what} is not mapped in the container's user namespace`, { errno: "EINVAL", fix: hint });
+  }
+}
+
+/**
+ * /etc/hostname, /etc/hosts, /etc/resolv.conf for the container, written to its
+ * state dir and bound over the rootfs's files so the rootfs is never modified.
+ * A file the rootfs has as a symlink is left alone; a missing one gets an empty
+ * mount point (as runc does) when /etc exists.
+ */
+function writeEtcFiles(dir: string, files: Record<string, string>, etc: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  // an image: always (a missing file's mount point lands in the container's own upper layer)
+  if (etc !== undefined) {
+    let etcIsDir = false;
+    try {
+      etcIsDir = statSync(etc).isDirectory();
+    } catch {
+      etcIsDir = false;
+    }
+    if (!etcIsDir) return out;
+  }
+  for (const [name, content] of Object.entries(files)) {
+    try {
+      if (etc !== undefined && lstatSync(`${etc}/${name}`).isSymbolicLink()) continue;
+    } catch {
+      /* missing: a mount point will be created */
+    }
+    writeFileSync(`${dir}/${name}`, content);
+    out[name] = `${dir}/${name}`;
+  }
+  return out;
+}

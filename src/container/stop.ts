@@ -1,0 +1,91 @@
+// stop, rm and the monitor's __finish: the end of a container `run` made.
+import { existsSync } from "node:fs";
+import { basename, dirname } from "node:path";
+import { BunkerError } from "../errors.ts";
+import { openCgroup } from "../cgroup/index.ts";
+import { savedCgroupPath } from "../cgroup/state.ts";
+import { waitPidExit } from "../sys/shim.ts";
+import { parseSignal } from "../sys/signals.ts";
+import { removeOwnedTree } from "../sys/remove-tree.ts";
+import { callerMaps, type IdMaps } from "../sys/idmap.ts";
+import { readVolumeUse, removeAnonymousVolumes } from "../volume/attach.ts";
+import type { RuntimeContext } from "./context.ts";
+import { killEverything } from "./kill.ts";
+import { endLogWriter } from "./log-writer.ts";
+import { containerDir, isAlive, lockContainer, readState } from "./state.ts";
+
+/** stop ID: its stop signal (the image's StopSignal, else SIGTERM), then SIGKILL after SECS */
+export function stop(ctx: RuntimeContext, id: string, secs: number): void {
+  const state = readState(ctx.stateRoot, id); // "does not exist" without a state dir
+  if (!state) throw new BunkerError(`stop: container "${id}" is being created, or its bunker was killed before it started`, { errno: "EBUSY", fix: `bunker rm -f ${id}` });
+  if (isAlive(state)) {
+    process.kill(state.pid, parseSignal(state.run?.stopSignal));
+    if (!waitPidExit(state.pid, secs * 1000)) killEverything(state);
+  }
+}
+
+/** removes a container's state dir DIR, its writable layer included (files of MAPS' ids); one that will not go is a warning */
+export async function removeStateDir(ctx: RuntimeContext, dir: string, maps: IdMaps): Promise<void> {
+  try {
+    await removeOwnedTree(dir, maps);
+  } catch (e) {
+    if (!(e instanceof BunkerError)) throw e;
+    ctx.log.warn(e);
+  }
+}
+
+/** rm ID: a stopped container (FORCE: a running one too, killed first), its writable layer included;
+ * VOLUMES (rm -v): its anonymous volumes too */
+export async function rm(ctx: RuntimeContext, id: string, force: boolean, volumes = false): Promise<void> {
+  const root = ctx.stateRoot;
+  const dir = containerDir(root, id);
+  const state = readState(root, id); // "does not exist" without a state dir
+  const release = lockContainer(dir, id);
+  try {
+    if (!state) {
+      // a run killed before its container process was recorded: none was released
+      // (one still waiting reads EOF on its sync socket once its bunker is gone)
+      if (!force) throw new BunkerError(`rm: container "${id}" is being created, or its bunker was killed before it started`, { errno: "EBUSY", fix: `bunker rm -f ${id}` });
+    } else if (isAlive(state)) {
+      if (!force) throw new BunkerError(`rm: container "${id}" is running`, { errno: "EBUSY", fix: `bunker stop ${id} first, or bunker rm -f ${id}` });
+      if (!killEverything(state)) throw new BunkerError(`rm: container "${id}" did not die after SIGKILL`, { errno: "ETIMEDOUT" });
+    }
+    const cgroup = state?.cgroup ?? savedCgroupPath(dir);
+    if (cgroup) {
+      try {
+        openCgroup(cgroup).remove();
+      } catch {
+        /* gone already */
+      }
+    }
+    endLogWriter(dir); // it drains what the container wrote last, then exits by itself
+  } finally {
+    release();
+  }
+  // the maps a run of this user would have used: a copied rootfs left by a killed run may belong to its subordinate ids
+  const maps = state?.run?.maps ?? callerMaps(ctx.ids);
+  const use = readVolumeUse(dir);
+  await removeStateDir(ctx, dir, maps);
+  if (volumes) await removeAnonymousVolumes(use, maps, ctx.log.warn);
+}
+
+/**
+ * __finish DIR: the clean-up of a foreground `run` that the monitor
+ * (c/monitor.c) could not do after the container exited: a writable layer
+ * owned by subordinate ids (removed in a user namespace), a cgroup that would not go,
+ * the container's anonymous volumes (the monitor hands those over always).
+ */
+export async function finish(ctx: RuntimeContext, dir: string): Promise<void> {
+  const state = readState(dirname(dir), basename(dir));
+  if (state?.cgroup) {
+    try {
+      if (existsSync(state.cgroup)) openCgroup(state.cgroup).remove();
+    } catch (e) {
+      ctx.log.warn(e instanceof BunkerError ? e : new BunkerError(String(e)));
+    }
+  }
+  const maps = state?.run?.maps ?? { uid: [], gid: [] };
+  const use = readVolumeUse(dir);
+  await removeStateDir(ctx, dir, maps);
+  await removeAnonymousVolumes(use, maps, ctx.log.warn);
+}
