@@ -29,7 +29,7 @@ import { buildPlan } from "../../src/plan/build.ts";
 import { encodePlan } from "../../src/sys/plan-encode.ts";
 import { parsePublish } from "../../src/net/ports.ts";
 import { parseNetwork } from "../../src/net/mode.ts";
-import { parseAddHost } from "../../src/net/etc.ts";
+import { parseAddHost, parseDns } from "../../src/net/etc.ts";
 
 /** the longest one input may take (ms): a parser that is quadratic on a few KiB fails */
 export const TIME_BOUND_MS = 2000;
@@ -244,6 +244,7 @@ function interpret(p: ReturnType<typeof parseFlags>, where: string): void {
   if (net !== undefined) parseNetwork(net);
   for (const x of p.flags.get("publish") ?? []) checkedPort(x);
   for (const h of p.flags.get("add-host") ?? []) parseAddHost(h);
+  for (const d of p.flags.get("dns") ?? []) parseDns(d);
 }
 
 /** -p: ports and an address a socket takes, or an error */
