@@ -227,6 +227,13 @@ for (const as of USERS) {
       expect(await line(["--mount", "type=bind,src=rel,dst=/x"])).toContain("was read as a relative host path");
       expect(await line(["-v", "ok:relative"])).toContain("the destination must be an absolute path");
       expect(await line(["--mount", "type=tmpfs,dst=/t,src=x"])).toContain('"source" does not apply to type=tmpfs');
+      // a one-id map cannot read the image's private dir of uid 999: said, with the ways out (which work)
+      const single = await b(["run", "--userns=single", "-v", "single:/var/lib/db", "test/vol:1", "true"]);
+      expect([single.code, single.stderr.split("\n").length]).toEqual([125, 2]);
+      expect(single.stderr).toContain("the container's root cannot read it (an owner its user namespace does not map): EACCES");
+      expect(single.stderr).toContain("— run with --userns=auto");
+      expect((await b(["run", "--userns=single", "-v", "single:/var/lib/db:nocopy", "test/vol:1", "true"])).code).toBe(0);
+      expect((await b(["volume", "rm", "single"])).code).toBe(0);
       const bad = await b(["volume", "create", "bad name"]);
       expect(bad.stderr).toMatch(/^bunker: volume create: invalid volume name "bad name": EINVAL .*\n$/);
       // nothing was left behind by the refused runs
