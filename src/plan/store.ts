@@ -19,9 +19,9 @@ export function unsharePlan(file: string, args: string[], env: string[], userns 
   return { cloneFlags: userns ? K.CLONE_NEWUSER | K.CLONE_NEWNS : 0, ops: [{ op: "close-fds", preserve: 0 }, { op: "exec", file, args, env }] };
 }
 
-/** DIR removed by the host's RM in a user namespace that maps its files' owners */
-export function removeTreePlan(rm: string, dir: string): Plan {
-  return unsharePlan(rm, ["rm", "-rf", dir], []);
+/** DIR removed, whole, by the shim (its remove-tree op) in a user namespace that maps its files' owners */
+export function removeTreePlan(dir: string): Plan {
+  return { cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "remove-tree", path: dir }] };
 }
 
 /** a file that cannot exist: the probe's exec of it failing with ENOENT proves every op before it worked */
