@@ -3,14 +3,14 @@
 import * as K from "./types.ts";
 import type { Op, Plan } from "./types.ts";
 
-/** every file under DIR gets the owner in its user.containers.override_stat record (in a namespace of the subordinate maps) */
-export function chownTreePlan(dir: string): Plan {
-  return { cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "chown-tree", path: dir }] };
+/** every file under DIR gets the owner in its user.containers.override_stat record (in a namespace of the subordinate maps, or none: root) */
+export function chownTreePlan(dir: string, userns = true): Plan {
+  return { cloneFlags: userns ? K.CLONE_NEWUSER : 0, ops: [{ op: "chown-tree", path: dir }] };
 }
 
-/** the layer dirs BOTTOM_UP merged into DEST (the copy driver); in a user namespace when the layers' owners need one */
-export function copyLayersPlan(dest: string, bottomUp: string[], userns: boolean): Plan {
-  return { cloneFlags: userns ? K.CLONE_NEWUSER : 0, ops: [{ op: "copy-layers", dest, layers: bottomUp }] };
+/** the layer dirs BOTTOM_UP merged into DEST (the copy driver), owners copied or (COPIER_OWNS) all the copier's; in a user namespace when the layers' owners need one */
+export function copyLayersPlan(dest: string, bottomUp: string[], userns: boolean, copierOwns: boolean): Plan {
+  return { cloneFlags: userns ? K.CLONE_NEWUSER : 0, ops: [{ op: "copy-layers", dest, layers: bottomUp, copierOwns }] };
 }
 
 /** DIR removed, whole, by the shim (its remove-tree op) in a user namespace that maps its files' owners */
