@@ -96,9 +96,10 @@ static __attribute__((noreturn)) void op_chown_tree(struct child *c, const struc
 }
 
 /* the user xattrs of SRC's NAME onto DST's NAME (regular files and dirs),
- * but overlay's own (whiteout and opaque markers); the owner record is kept:
- * chown-tree gives a copier-owned merge the container's owners from it */
-static int copy_xattrs(int src, int dst, const char *name) {
+ * but the opaque marker OPAQUE (the unpacker lets no other overlay xattr into
+ * a layer); the owner record is kept: chown-tree gives a copier-owned merge
+ * the container's owners from it */
+static int copy_xattrs(int src, int dst, const char *name, const char *opaque) {
   char list[4096], value[4096];
   int s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (s < 0) return -errno;
@@ -110,7 +111,7 @@ static int copy_xattrs(int src, int dst, const char *name) {
     for (ssize_t off = 0; r == 0 && off < n; off += (ssize_t)strlen(list + off) + 1) {
       const char *x = list + off;
       if (strncmp(x, "user.", 5) != 0 && strcmp(x, "security.capability") != 0) continue;
-      if (!strncmp(x, "user.overlay.", 13)) continue;
+      if (!strcmp(x, opaque)) continue;
       ssize_t v = fgetxattr(s, x, value, sizeof value);
       if (v < 0) continue;
       if (fsetxattr(d, x, value, (size_t)v, 0) < 0 && errno != EPERM && errno != ENOTSUP) r = -errno;
@@ -135,6 +136,7 @@ static int clone_data(int from, int to) {
  * arena (the child shares bunker's memory: no malloc, nothing left behind). */
 struct merge {
   int dest;            /* DEST's fd: link targets are relative to it */
+  const char *opaque;  /* the xattr of an opaque dir (src/image/whiteout.ts's OPAQUE_XATTR) */
   int copier_owns;     /* every file gets the copier's ids (UID, GID), not the layer's owner */
   uid_t uid;
   gid_t gid;
@@ -198,7 +200,7 @@ static int merge_entry(struct merge *m, int src, int dst, const char *name, cons
     char opaque[2];
     int s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (s < 0) return -errno;
-    int is_opaque = fgetxattr(s, "user.overlay.opaque", opaque, sizeof opaque) == 1 && opaque[0] == 'y';
+    int is_opaque = fgetxattr(s, m->opaque, opaque, sizeof opaque) == 1 && opaque[0] == 'y';
     r = 0;
     if (have && (!S_ISDIR(cur.st_mode) || is_opaque)) {
       r = remove_at(dst, name, depth); /* a lower non-dir, or a dir this layer makes opaque */
@@ -240,7 +242,7 @@ static int merge_entry(struct merge *m, int src, int dst, const char *name, cons
       return -errno; /* fifos (device nodes are not in rootless layers) */
     }
   }
-  if (!S_ISFIFO(st->st_mode) && (r = copy_xattrs(src, dst, name)) < 0) return r;
+  if (!S_ISFIFO(st->st_mode) && (r = copy_xattrs(src, dst, name, m->opaque)) < 0) return r;
   return copy_meta(dst, name, meta);
 }
 
@@ -269,7 +271,7 @@ static __attribute__((noreturn)) void op_copy_layers(struct child *c, const stru
   const char *dest = op_str(op, BK_S_COPY_LAYERS_DEST, NULL);
   if (mkdir(dest, 0700) < 0) fail(c, errno, BK_STEP_MKDIR, 0, 125);
   struct merge m = {.dest = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), .cap = 16u << 20,
-                    .copier_owns = op_int(op, BK_I_COPY_LAYERS_COPIER_OWNS) != 0, .uid = getuid(), .gid = getgid()};
+                    .opaque = op_str(op, BK_S_COPY_LAYERS_OPAQUE_XATTR, NULL), .copier_owns = op_int(op, BK_I_COPY_LAYERS_COPIER_OWNS) != 0, .uid = getuid(), .gid = getgid()};
   if (m.dest < 0) fail(c, errno, BK_STEP_OPEN, 0, 125);
   m.arena = mmap(NULL, m.cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (m.arena == MAP_FAILED) fail(c, errno, BK_STEP_MMAP, 0, 125);

@@ -115,7 +115,7 @@ export async function flattenImageRootfs(ref: string, dest: string, opts: Flatte
   const tmp = `${dest}.tmp-${process.pid}`;
   let owners = how.ns; // the maps that hold the owners of TMP's files
   try {
-    await runStorePlan(copyLayersPlan(tmp, layers.map((l) => l.dir), !!how.ns, how.copierOwns), how.ns);
+    await runStorePlan(copyLayersPlan(tmp, layers.map((l) => l.dir), { userns: !!how.ns, copierOwns: how.copierOwns, opaqueXattr: OPAQUE_XATTR }), how.ns);
     if (how.records !== null) {
       owners = how.records;
       await chownToImageOwners(tmp, how.records);

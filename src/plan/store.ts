@@ -8,9 +8,16 @@ export function chownTreePlan(dir: string, userns = true): Plan {
   return { cloneFlags: userns ? K.CLONE_NEWUSER : 0, ops: [{ op: "chown-tree", path: dir }] };
 }
 
-/** the layer dirs BOTTOM_UP merged into DEST (the copy driver), owners copied or (COPIER_OWNS) all the copier's; in a user namespace when the layers' owners need one */
-export function copyLayersPlan(dest: string, bottomUp: string[], userns: boolean, copierOwns: boolean): Plan {
-  return { cloneFlags: userns ? K.CLONE_NEWUSER : 0, ops: [{ op: "copy-layers", dest, layers: bottomUp, copierOwns }] };
+/** how copy-layers merges: in a user namespace (when the layers' owners need one), owners copied or all the copier's, the opaque dirs' xattr */
+export interface CopyLayers {
+  userns: boolean;
+  copierOwns: boolean;
+  opaqueXattr: string;
+}
+
+/** the layer dirs BOTTOM_UP merged into DEST (the copy driver) */
+export function copyLayersPlan(dest: string, bottomUp: string[], how: CopyLayers): Plan {
+  return { cloneFlags: how.userns ? K.CLONE_NEWUSER : 0, ops: [{ op: "copy-layers", dest, layers: bottomUp, opaqueXattr: how.opaqueXattr, copierOwns: how.copierOwns }] };
 }
 
 /** DIR removed, whole, by the shim (its remove-tree op) in a user namespace that maps its files' owners */

@@ -6,6 +6,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from "node
 import type { TarInput } from "../../src/image/tarwriter.ts";
 import { runStorePlan } from "../../src/sys/launch.ts";
 import { copyLayersPlan } from "../../src/plan/store.ts";
+import { OPAQUE_XATTR } from "../../src/image/whiteout.ts";
 import { chownToImageOwners, imageOwnerMaps } from "../../src/image/owners.ts";
 import { processIds, singleMaps } from "../../src/sys/idmap.ts";
 import { removeDir, statInUserns, tempDir, unpack, xattr } from "../lib/image-fixtures.ts";
@@ -31,7 +32,7 @@ async function layerDirs(layers: TarInput[][], rootless?: boolean): Promise<stri
 
 async function merge(bottomUp: string[], copierOwns = false): Promise<string> {
   const dest = `${fresh()}/rootfs`;
-  await runStorePlan(copyLayersPlan(dest, bottomUp, !!ns, copierOwns), ns);
+  await runStorePlan(copyLayersPlan(dest, bottomUp, { userns: !!ns, copierOwns, opaqueXattr: OPAQUE_XATTR }), ns);
   return dest;
 }
 

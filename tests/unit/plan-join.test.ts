@@ -52,8 +52,8 @@ describe("store and probe plans", () => {
   test("each is one op in the namespace it needs", () => {
     expect(chownTreePlan("/s/l")).toEqual({ cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "chown-tree", path: "/s/l" }] });
     expect(chownTreePlan("/s/l", false).cloneFlags).toBe(0);
-    expect(copyLayersPlan("/d", ["/a", "/b"], false, true)).toEqual({ cloneFlags: 0, ops: [{ op: "copy-layers", dest: "/d", layers: ["/a", "/b"], copierOwns: true }] });
-    expect(copyLayersPlan("/d", [], true, false).cloneFlags).toBe(K.CLONE_NEWUSER);
+    expect(copyLayersPlan("/d", ["/a", "/b"], { userns: false, copierOwns: true, opaqueXattr: "user.o" })).toEqual({ cloneFlags: 0, ops: [{ op: "copy-layers", dest: "/d", layers: ["/a", "/b"], opaqueXattr: "user.o", copierOwns: true }] });
+    expect(copyLayersPlan("/d", [], { userns: true, copierOwns: false, opaqueXattr: "user.o" }).cloneFlags).toBe(K.CLONE_NEWUSER);
     expect(removeTreePlan("/x")).toEqual({ cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "remove-tree", path: "/x" }] });
     expect(probePlan([{ op: "lo-up" }], K.CLONE_NEWNET).ops).toEqual([{ op: "lo-up" }, { op: "exec", file: PROBE_EXE, args: [PROBE_EXE], env: [] }]);
     expect(usernsHolderPlan(5).ops).toEqual([{ op: "fork" }, { op: "exec", file: "/proc/self/fd/5", args: ["bunker-userns", "--hold-userns"], env: [] }]);
