@@ -35,6 +35,7 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   tag: () => import("./tag.ts"),
   login: () => import("./login.ts"),
   image: () => import("./image.ts"),
+  network: () => import("./network.ts"),
   // internal: the monitor hands a finished foreground run back (c/monitor.c)
   __finish: () => import("./finish.ts"),
 };

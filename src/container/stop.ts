@@ -1,4 +1,5 @@
 // stop, rm and the monitor's __finish: the end of a container `run` made.
+import { leaveNetwork } from "./network.ts";
 import { existsSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { BunkerError } from "../errors.ts";
@@ -66,6 +67,8 @@ export async function rm(ctx: RuntimeContext, id: string, force: boolean): Promi
   } finally {
     release();
   }
+  const userNet = state?.run?.network?.userNetwork;
+  if (userNet) await leaveNetwork(ctx, userNet.name, id);
   await removeStateDir(ctx, dir, state?.run?.maps ?? defaultMaps(ctx));
 }
 
@@ -83,5 +86,7 @@ export async function finish(ctx: RuntimeContext, dir: string): Promise<void> {
       ctx.log.warn(e instanceof BunkerError ? e : new BunkerError(String(e)));
     }
   }
+  const userNet = state?.run?.network?.userNetwork;
+  if (userNet) await leaveNetwork(ctx, userNet.name, basename(dir));
   await removeStateDir(ctx, dir, state?.run?.maps ?? { uid: [], gid: [] });
 }
