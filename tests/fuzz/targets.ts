@@ -253,7 +253,7 @@ function checkedPort(spec: string): void {
 
 /** run --user: ids a kernel takes, or an error */
 function checkedUser(spec: string): void {
-  const u = resolveUser(spec, { passwd: "root:x:0:0::/root:/bin/sh\n", group: "root:x:0:\nstaff:x:50:root\n", owner: "the rootfs's" });
+  const u = resolveUser(spec, { passwd: "root:x:0:0::/root:/bin/sh\n", group: "root:x:0:\nstaff:x:50:root\n", of: "the rootfs" });
   const ok = (n: number) => Number.isInteger(n) && n >= 0 && n < 0xffffffff;
   if (!ok(u.uid) || !ok(u.gid) || !u.additionalGids.every(ok)) throw new Error(`resolveUser(${JSON.stringify(spec)}) gave ${JSON.stringify(u)}`);
 }
