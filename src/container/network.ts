@@ -34,7 +34,7 @@ import { flock } from "../sys/shim.ts";
 import { pidStartTime } from "../sys/proc.ts";
 import { autoMaps, needsHelper, singleMaps, type IdMaps } from "../sys/idmap.ts";
 import { findProgram, startHelper, type ProcessRef } from "../net/helper.ts";
-import { allocateIp, checkNetworkName, formatCidr, inspectNetwork, networkHosts, parseCidr, planSubnet, vethName, type Endpoint, type NetworkConfig } from "../net/usernet.ts";
+import { allocateIp, checkNetworkName, formatCidr, inspectNetwork, networkHosts, parseCidr, planSubnet, type Endpoint, type NetworkConfig } from "../net/usernet.ts";
 import { sharedUserns, sharedUsernsEnabled, spawnHolder } from "./userns.ts";
 import type { RuntimeContext } from "./context.ts";
 
@@ -339,7 +339,9 @@ export async function joinNetwork(ctx: RuntimeContext, name: string, join: JoinR
       throw new BunkerError(`--network ${name}: the container's user namespace is not the network's`, { errno: "EPERM", fix: "drop --userns=single: a container on a user network joins bunker's shared user namespace" });
     const others = liveEndpoints(ctx, name);
     const ip = allocateIp(parseCidr(c.Subnet), c.Gateway, others.map((e) => e.ip), join.ip);
-    const veth = vethName(ip);
+    // the host end's name: random, as the end of a container that just ended may linger on the
+    // bridge for a moment (a network namespace is dismantled asynchronously) with its address's name
+    const veth = `bk${randomBytes(6).toString("hex")}`;
     const prefix = c.Subnet.split("/")[1];
     ipIn(ctx, holder.pid, [`link add ${veth} type veth peer name eth0 netns ${join.pid}`, `link set ${veth} master ${BRIDGE}`, `link set ${veth} up`], `cannot connect container ${join.id} to network ${name}`);
     ipIn(ctx, join.pid, [`addr add ${ip}/${prefix} dev eth0`, "link set eth0 up", `route add default via ${c.Gateway}`], `cannot configure eth0 of container ${join.id}`);

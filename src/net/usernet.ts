@@ -116,9 +116,6 @@ export function networkHosts(self: Endpoint, all: Endpoint[]): string {
   return self.hostsBase + all.filter((e) => e.id !== self.id).map((e) => `${e.ip}\t${[e.id, ...e.aliases].join(" ")}\n`).join("");
 }
 
-/** the host end of an endpoint's veth pair: unique on the network (from the container's address), at most 15 bytes */
-export const vethName = (ip: string) => `bk${ipToInt(ip)!.toString(16).padStart(8, "0")}`;
-
 /** `network inspect`, as Docker prints one network */
 export function inspectNetwork(c: NetworkConfig, endpoints: Endpoint[]) {
   const prefix = c.Subnet.split("/")[1];

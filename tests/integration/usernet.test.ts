@@ -7,21 +7,9 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { USERS, bunkerAs, isRoot, makeTempRootfs, ownerOf, removeTree, startTime, type RunResult } from "../lib/index.ts";
+import { USERS, bunkerAs, isRoot, makeTempRootfs, ownerOf, removeTree, startTime, alive, gone, type Ref, type RunResult } from "../lib/index.ts";
 
 setDefaultTimeout(60_000);
-
-interface Ref {
-  pid: number;
-  start: string;
-}
-
-const alive = (r: Ref) => startTime(r.pid) === r.start;
-
-async function gone(r: Ref, timeoutMs = 8000): Promise<boolean> {
-  for (const end = Date.now() + timeoutMs; Date.now() < end; await Bun.sleep(50)) if (!alive(r)) return true;
-  return false;
-}
 
 const ok = (r: RunResult) => `code=${r.code} stdout=${JSON.stringify(r.stdout)} stderr=${JSON.stringify(r.stderr)}`;
 
@@ -134,6 +122,12 @@ for (const as of USERS) {
       expect(taken.stderr).toMatch(/^bunker: --ip: 10\.78\.0\.50 is in use on the network: EADDRINUSE .*\n$/);
       expect((await bunker(["rm", "-f", b])).code).toBe(0);
       expect((await bunker(["exec", a, "cat", "/etc/hosts"])).stdout).not.toContain(b);
+      // runs one after another get the address the last one left (its veth may not be gone yet)
+      for (let k = 0; k < 3; k++) {
+        const r = await bunker(["run", "--rm", "--network", n, "--rootfs", rootfs, "--", "ip", "-4", "-o", "addr", "show", "eth0"]);
+        expect(r.code, ok(r)).toBe(0);
+        expect(r.stdout).toContain("inet 10.78.0.2/24");
+      }
 
       for (const [args, msg] of [
         [["run", "--rm", "--network", `nope-${tag}`, "--rootfs", rootfs, "--", "true"], `network nope-${tag}: no such network: ENOENT`],

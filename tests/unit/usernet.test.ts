@@ -1,19 +1,10 @@
 // User networks' pure part (src/net/usernet.ts): names, subnets, addresses, hosts lines, inspect's shape.
 import { describe, expect, test } from "bun:test";
-import { BunkerError } from "../../src/errors.ts";
+import { errorOf } from "../lib/error-line.ts";
 import { parseNetwork } from "../../src/net/mode.ts";
-import { allocateIp, checkNetworkName, defaultSubnet, formatCidr, inspectNetwork, networkHosts, parseCidr, planSubnet, vethName, type Endpoint } from "../../src/net/usernet.ts";
+import { allocateIp, checkNetworkName, defaultSubnet, formatCidr, inspectNetwork, networkHosts, parseCidr, planSubnet, type Endpoint } from "../../src/net/usernet.ts";
 import { parseLabels } from "../../src/cli/network.ts";
 
-function errorOf(fn: () => unknown): BunkerError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof BunkerError) return e;
-    throw e;
-  }
-  throw new Error("no error");
-}
 
 const cidr = (s: string) => parseCidr(s);
 
@@ -60,10 +51,6 @@ describe("addresses", () => {
     expect(errorOf(() => allocateIp(c, "10.89.0.1", ["10.89.0.2"], "10.89.0.2")).errnoName).toBe("EADDRINUSE");
     expect(errorOf(() => allocateIp(c, "10.89.0.1", [], "10.89.0.1")).errnoName).toBe("EADDRINUSE");
     for (const ip of ["10.89.0.7", "10.89.0.0", "10.89.0.8", "1.2.3", "10.89.0.256"]) expect(errorOf(() => allocateIp(c, "10.89.0.1", [], ip)).errnoName).toBe("EINVAL");
-  });
-  test("veth names fit IFNAMSIZ and differ per address", () => {
-    expect(vethName("10.89.0.2")).toBe("bk0a590002");
-    expect(vethName("255.255.255.254").length).toBeLessThanOrEqual(15);
   });
 });
 
