@@ -166,7 +166,10 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
   else throw new BunkerError(`run: unknown --userns "${userns}"`, { errno: "EINVAL", fix: "use --userns=single or --userns=auto" });
 
   if (publish.length && net.kind !== "pasta" && net.kind !== "slirp4netns")
-    throw new BunkerError(`run: -p publishes ports through a network helper, not with --network ${net.kind}`, { errno: "EINVAL", fix: "add --network pasta or --network slirp4netns" });
+    throw new BunkerError(
+      net.kind === "user" ? `run: -p is not supported on a user network yet (--network ${net.name})` : `run: -p publishes ports through a network helper, not with --network ${net.kind}`,
+      { errno: "EINVAL", fix: "add --network pasta or --network slirp4netns" },
+    );
   const joined = net.kind === "container" ? joinedContainer(ctx.stateRoot, net.id) : undefined;
   if (joined) maps = joined.maps;
   const network = net.kind === "host" ? "host" : joined ? "joined" : "none";
