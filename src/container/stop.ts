@@ -1,4 +1,5 @@
 // stop, rm and the monitor's __finish: the end of a container `run` made.
+import { leaveNetwork } from "./network.ts";
 import { existsSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { BunkerError } from "../errors.ts";
@@ -62,6 +63,8 @@ export async function rm(ctx: RuntimeContext, id: string, force: boolean, volume
   } finally {
     release();
   }
+  const userNet = state?.run?.network?.userNetwork;
+  if (userNet) await leaveNetwork(ctx, userNet.name, id);
   // the maps a run of this user would have used: a copied rootfs left by a killed run may belong to its subordinate ids
   const maps = state?.run?.maps ?? callerMaps(ctx.ids);
   const use = readVolumeUse(dir);
@@ -84,6 +87,8 @@ export async function finish(ctx: RuntimeContext, dir: string): Promise<void> {
       ctx.log.warn(e instanceof BunkerError ? e : new BunkerError(String(e)));
     }
   }
+  const userNet = state?.run?.network?.userNetwork;
+  if (userNet) await leaveNetwork(ctx, userNet.name, basename(dir));
   const maps = state?.run?.maps ?? { uid: [], gid: [] };
   const use = readVolumeUse(dir);
   await removeStateDir(ctx, dir, maps);
