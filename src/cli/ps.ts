@@ -18,7 +18,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   if (!state) throw notFound(id);
   const pids = containerPids(state);
   if ((flag(p, "format") ?? "table") === "json") {
-    process.stdout.write(JSON.stringify(pids) + "\n");
+    console.log(JSON.stringify(pids));
     return 0;
   }
   const psArgs = p.rest.slice(1);

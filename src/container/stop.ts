@@ -13,7 +13,8 @@ import { readVolumeUse, removeAnonymousVolumes } from "../volume/attach.ts";
 import type { RuntimeContext } from "./context.ts";
 import { killEverything } from "./kill.ts";
 import { endLogWriter } from "./log-writer.ts";
-import { containerDir, isAlive, lockContainer, readState } from "./state.ts";
+import { containerDir, isAlive, readState } from "./state.ts";
+import { lockContainer } from "./lock.ts";
 
 /** stop ID: its stop signal (the image's StopSignal, else SIGTERM), then SIGKILL after SECS */
 export function stop(ctx: RuntimeContext, id: string, secs: number): void {
