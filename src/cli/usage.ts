@@ -152,6 +152,12 @@ blob and layer nothing needs.`,
   "image check": `bunker image check
 
 Re-hashes every blob of the store and checks every unpacked layer.`,
+  serve: `bunker serve [--host unix:///PATH|tcp://127.0.0.1:PORT]
+
+Serves the Docker Engine API (version 1.41, negotiated down from newer clients)
+until SIGTERM or SIGINT; prints DOCKER_HOST=… at start.  The API can do
+whatever you can: the socket is mode 0600 and TCP is loopback only.
+Containers keep running when the server stops; the next one finds them.`,
   __finish: `bunker __finish DIR CODE
 
 Internal: started by bunker's monitor to clean up a foreground run that ended.`,

@@ -1,0 +1,15 @@
+// Every route of `bunker serve`, in the order they are matched.
+import { ApiError } from "./errors.ts";
+import type { Route } from "./server.ts";
+import { SYSTEM_ROUTES } from "./system.ts";
+
+export const ROUTES: Route[] = [
+  ...SYSTEM_ROUTES,
+  {
+    method: "POST",
+    path: /^\/build$/,
+    handle: () => {
+      throw new ApiError(501, "build is not implemented by bunker serve yet (issue 17: bunker build from a Dockerfile); build elsewhere and docker load the image");
+    },
+  },
+];

@@ -1,0 +1,120 @@
+// `bunker serve`: the Docker Engine API over HTTP.  Each route calls the same
+// engine functions as the CLI (src/container, src/image); the server keeps no
+// state of its own — containers and images live on disk, so a restarted
+// server finds every one again.
+import type { RuntimeContext } from "../container/context.ts";
+import { VERSION } from "../version.ts";
+import { ApiError, errorResponse, statusOf } from "./errors.ts";
+import { prepareSocket, removeSocket, secureSocket, type Listen } from "./listen.ts";
+import { BunkerError } from "../errors.ts";
+
+/** the version this server speaks; clients negotiate down to it through /_ping's API-Version header */
+export const API_VERSION = "1.41";
+/** the oldest and newest `/vX.YY/` prefixes accepted (docker 1.12's API to docker 28's) */
+export const MIN_API_VERSION = "1.24";
+const MAX_API_VERSION = "1.51";
+
+export interface ApiRequest {
+  req: Request;
+  url: URL;
+  /** the route's captured path parts (URL-decoded) */
+  params: string[];
+  ctx: RuntimeContext;
+}
+
+export interface Route {
+  method: string;
+  /** matched against the path without its /vX.YY prefix */
+  path: RegExp;
+  handle: (r: ApiRequest) => Response | Promise<Response>;
+}
+
+/** headers a Docker daemon sends with every response */
+const COMMON_HEADERS = { "Api-Version": API_VERSION, "Docker-Experimental": "false", Ostype: "linux", Server: `bunker/${VERSION} (linux)` };
+
+const versionNumber = (v: string) => {
+  const [major, minor] = v.split(".").map(Number);
+  return major! * 1000 + minor!;
+};
+
+/** the path without its version prefix; a version outside MIN..MAX is Docker's 400 */
+export function stripVersion(path: string): string {
+  const m = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
+  if (!m) return path;
+  const v = versionNumber(m[1]!);
+  if (v < versionNumber(MIN_API_VERSION)) throw new ApiError(400, `client version ${m[1]} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+  if (v > versionNumber(MAX_API_VERSION)) throw new ApiError(400, `client version ${m[1]} is too new. Maximum supported API version is ${MAX_API_VERSION}`);
+  return m[2]!;
+}
+
+/** the response of ROUTES to REQ */
+export async function dispatch(routes: Route[], ctx: RuntimeContext, req: Request): Promise<Response> {
+  const url = new URL(req.url);
+  let res: Response;
+  try {
+    const path = stripVersion(url.pathname);
+    let pathFound = false;
+    let found: { route: Route; params: string[] } | undefined;
+    for (const route of routes) {
+      const m = route.path.exec(path);
+      if (!m) continue;
+      pathFound = true;
+      if (route.method === req.method || (route.method === "GET" && req.method === "HEAD")) {
+        found = { route, params: m.slice(1).map(decodeURIComponent) };
+        break;
+      }
+    }
+    if (!found) throw pathFound ? new ApiError(405, `${req.method} is not allowed on ${path}`) : new ApiError(404, "page not found");
+    res = await found.route.handle({ req, url, params: found.params, ctx });
+  } catch (e) {
+    const { status } = statusOf(e);
+    if (status >= 500 && status !== 501) ctx.log.warn(e instanceof BunkerError ? e : new BunkerError(`serve: ${req.method} ${url.pathname}: ${statusOf(e).message}`));
+    res = errorResponse(e);
+  }
+  for (const [k, v] of Object.entries(COMMON_HEADERS)) res.headers.set(k, v);
+  ctx.log.debug?.(`${req.method} ${url.pathname}${url.search} -> ${res.status}`);
+  return res;
+}
+
+export interface ApiServer {
+  /** the DOCKER_HOST a client sets */
+  dockerHost: string;
+  /** stops listening, ends open connections, removes the socket */
+  stop(): Promise<void>;
+}
+
+/** listens on WHERE and serves ROUTES until stop() */
+export async function serveApi(ctx: RuntimeContext, where: Listen, routes: Route[]): Promise<ApiServer> {
+  const fetch = (req: Request) => dispatch(routes, ctx, req);
+  if ("unix" in where) {
+    await prepareSocket(where.unix);
+    // made 0600 from the start (no moment in which another user could connect), then checked
+    const umask = process.umask(0o177);
+    let server;
+    try {
+      server = Bun.serve({ unix: where.unix, fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER });
+    } catch (e) {
+      throw new BunkerError(`serve: cannot listen on the socket: ${(e as Error).message}`, { errno: "EADDRINUSE", path: where.unix });
+    } finally {
+      process.umask(umask);
+    }
+    const ino = secureSocket(where.unix);
+    return {
+      dockerHost: `unix://${where.unix}`,
+      stop: async () => {
+        await server.stop(true);
+        removeSocket(where.unix, ino);
+      },
+    };
+  }
+  let server;
+  try {
+    server = Bun.serve({ hostname: where.hostname, port: where.port, fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER });
+  } catch (e) {
+    throw new BunkerError(`serve: cannot listen on ${where.hostname}:${where.port}: ${(e as Error).message}`, { errno: "EADDRINUSE", fix: "pick a free port" });
+  }
+  return {
+    dockerHost: `tcp://${where.hostname.includes(":") ? `[${where.hostname}]` : where.hostname}:${server.port}`,
+    stop: () => server.stop(true),
+  };
+}

@@ -1,0 +1,144 @@
+// `bunker serve`: the Docker Engine API on a unix socket, driven by the real
+// docker CLI on this machine (the docker 28 client negotiates down to 1.41)
+// and by curl for the requests a CLI never sends.  Root and the unprivileged
+// user, each with a private state root, data root and socket; every server
+// the test starts is ended by its pid.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { collect, makeTempDir, ownerOf, removeTree, runAs, spawnBunkerAs, USERS, type As } from "../lib/index.ts";
+
+const DOCKER = Bun.which("docker");
+const CURL = Bun.which("curl");
+if (!DOCKER || !CURL) console.log(`serve tests skipped: not installed: ${[!DOCKER && "docker", !CURL && "curl"].filter(Boolean).join(", ")}`);
+
+type Server = { proc: ReturnType<typeof spawnBunkerAs>; dockerHost: string; sock: string };
+
+const bases: string[] = [];
+afterAll(() => bases.forEach(removeTree));
+
+/** a private base dir of AS: state/, data/, the client's config */
+function baseFor(as: As): string {
+  const base = makeTempDir("bunker-serve", ownerOf(as));
+  bases.push(base);
+  return base;
+}
+
+/** starts `bunker serve` as AS on BASE's roots; resolves once it printed DOCKER_HOST */
+async function startServer(as: As, base: string, args: string[] = []): Promise<Server> {
+  const proc = spawnBunkerAs(as, ["--root", join(base, "state"), "--data-root", join(base, "data"), "serve", ...args]);
+  const reader = proc.stdout.getReader();
+  let out = "";
+  const deadline = Date.now() + 20_000;
+  while (!out.includes("\n") && Date.now() < deadline) {
+    const { value, done } = await Promise.race([reader.read(), Bun.sleep(20_000).then(() => ({ value: undefined, done: true }))]);
+    if (done) break;
+    out += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  const m = /^DOCKER_HOST=(\S+)\n/.exec(out);
+  if (!m) {
+    proc.kill("SIGKILL");
+    throw new Error(`serve did not start: ${out}${await new Response(proc.stderr).text()}`);
+  }
+  return { proc, dockerHost: m[1]!, sock: m[1]!.replace(/^unix:\/\//, "") };
+}
+
+/** SIGTERM to the server we started (by pid), its exit code and stderr */
+async function stopServer(s: Server): Promise<{ code: number; stderr: string }> {
+  process.kill(s.proc.pid, "SIGTERM");
+  const timer = setTimeout(() => s.proc.kill("SIGKILL"), 10_000);
+  const code = await s.proc.exited;
+  clearTimeout(timer);
+  return { code, stderr: await new Response(s.proc.stderr).text() };
+}
+
+const docker = (as: As, s: Server, base: string, args: string[]) =>
+  runAs(as, [DOCKER!, ...args], { env: { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(base, "client") }, timeoutMs: 60_000 });
+
+/** curl through the unix socket: status, body */
+async function curl(as: As, s: Server, args: string[]): Promise<{ status: number; body: string }> {
+  const r = await runAs(as, [CURL!, "-s", "-o", "-", "-w", "\n%{http_code}", "--unix-socket", s.sock, ...args]);
+  const at = r.stdout.lastIndexOf("\n");
+  return { status: Number(r.stdout.slice(at + 1)), body: r.stdout.slice(0, at) };
+}
+
+for (const as of USERS) {
+  describe.skipIf(!DOCKER || !CURL)(`bunker serve (${as})`, () => {
+    test("docker version and info negotiate 1.41; the socket is 0600 and the user's", async () => {
+      const base = baseFor(as);
+      const s = await startServer(as, base);
+      try {
+        expect(s.sock).toBe(join(base, "state", "bunker.sock"));
+        const st = statSync(s.sock);
+        expect(st.isSocket()).toBe(true);
+        expect(st.mode & 0o777).toBe(0o600);
+        expect(st.uid).toBe(ownerOf(as).uid);
+        const v = await docker(as, s, base, ["version"]);
+        expect(v.stderr).toBe("");
+        expect(v.code).toBe(0);
+        expect(v.stdout).toMatch(/API version:\s+1\.41 \(downgraded from 1\.\d+\)/);
+        expect(v.stdout).toMatch(/Server: bunker\n Engine:\n  Version:\s+\d+\.\d+\.\d+\n  API version:\s+1\.41 \(minimum version 1\.24\)/);
+        const i = await docker(as, s, base, ["info", "--format", "{{.ServerVersion}} {{.Containers}} {{.Images}} {{.DockerRootDir}} {{.SecurityOptions}}"]);
+        expect(i.stderr).toBe("");
+        expect(i.stdout.trim()).toBe(`0.1.0 0 0 ${join(base, "data")} [name=seccomp,profile=builtin${as === "user" ? " name=rootless" : ""} name=cgroupns]`);
+      } finally {
+        expect((await stopServer(s)).code).toBe(0);
+      }
+      expect(existsSync(s.sock)).toBe(false);
+    }, 90_000);
+
+    test("Docker's JSON errors: an old version prefix 400, an unknown path 404, /build 501; HEAD /_ping", async () => {
+      const base = baseFor(as);
+      const s = await startServer(as, base);
+      try {
+        const old = await curl(as, s, ["http://d/v1.12/version"]);
+        expect(old.status).toBe(400);
+        expect(JSON.parse(old.body).message).toBe("client version 1.12 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version");
+        const newer = await curl(as, s, ["http://d/v1.99/info"]);
+        expect(newer.status).toBe(400);
+        expect(JSON.parse(newer.body).message).toContain("too new");
+        expect(await curl(as, s, ["http://d/v1.41/no/such/thing"])).toEqual({ status: 404, body: JSON.stringify({ message: "page not found" }) });
+        const wrongMethod = await curl(as, s, ["-X", "DELETE", "http://d/version"]);
+        expect(wrongMethod.status).toBe(405);
+        const build = await curl(as, s, ["-X", "POST", "http://d/v1.41/build"]);
+        expect(build.status).toBe(501);
+        expect(JSON.parse(build.body).message).toContain("issue 17");
+        const head = await runAs(as, [CURL!, "-s", "-I", "--unix-socket", s.sock, "http://d/_ping"]);
+        expect(head.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+        expect(head.stdout).toContain("Api-Version: 1.41\r\n");
+        expect(await curl(as, s, ["http://d/v1.50/_ping"])).toEqual({ status: 200, body: "OK" });
+      } finally {
+        expect((await stopServer(s)).code).toBe(0);
+      }
+    }, 60_000);
+
+    test("a live server's socket is refused, a dead one's stale socket is replaced; TCP only on loopback", async () => {
+      const base = baseFor(as);
+      const s = await startServer(as, base);
+      const second = await collect(spawnBunkerAs(as, ["--root", join(base, "state"), "--data-root", join(base, "data"), "serve"]), 20_000);
+      expect(second.code).toBe(125);
+      expect(second.stderr).toBe(`bunker: serve: another server is listening on the socket: EADDRINUSE (Address already in use) [${s.sock}] — stop it first, or give another --host unix:///PATH\n`);
+      // killed: its socket stays behind, and the next server takes its place
+      process.kill(s.proc.pid, "SIGKILL");
+      await s.proc.exited;
+      expect(statSync(s.sock).isSocket()).toBe(true);
+      const again = await startServer(as, base);
+      expect(again.sock).toBe(s.sock);
+      expect((await curl(as, again, ["http://d/_ping"])).body).toBe("OK");
+      expect((await stopServer(again)).code).toBe(0);
+
+      const far = await collect(spawnBunkerAs(as, ["serve", "--host", "tcp://0.0.0.0:2375"]), 20_000);
+      expect(far.code).toBe(125);
+      expect(far.stderr).toBe("bunker: serve: --host tcp://0.0.0.0:2375: only loopback addresses are served: EINVAL (Invalid argument) — the API is root-equivalent for your user: use tcp://127.0.0.1:PORT or a unix socket\n");
+      const tcp = await startServer(as, base, ["--host", "tcp://127.0.0.1:0"]);
+      try {
+        expect(tcp.dockerHost).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+        const v = await docker(as, tcp, base, ["version", "--format", "{{.Server.APIVersion}}"]);
+        expect(v.stdout.trim()).toBe("1.41");
+      } finally {
+        expect((await stopServer(tcp)).code).toBe(0);
+      }
+    }, 90_000);
+  });
+}
