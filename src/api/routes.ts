@@ -1,10 +1,14 @@
 // Every route of `bunker serve`, in the order they are matched.
 import { ApiError } from "./errors.ts";
 import type { Route } from "./server.ts";
+import { IMAGE_ROUTES } from "./images.ts";
+import { PULL_ROUTES } from "./pull.ts";
 import { SYSTEM_ROUTES } from "./system.ts";
 
 export const ROUTES: Route[] = [
   ...SYSTEM_ROUTES,
+  ...PULL_ROUTES,
+  ...IMAGE_ROUTES,
   {
     method: "POST",
     path: /^\/build$/,

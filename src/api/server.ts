@@ -47,6 +47,12 @@ export function stripVersion(path: string): string {
   return m[2]!;
 }
 
+/** a boolean query parameter as Docker reads one: 1, true, True; absent, 0, false, "" are false */
+export function boolParam(url: URL, name: string): boolean {
+  const v = url.searchParams.get(name);
+  return v !== null && v !== "" && v !== "0" && v.toLowerCase() !== "false";
+}
+
 /** the response of ROUTES to REQ */
 export async function dispatch(routes: Route[], ctx: RuntimeContext, req: Request): Promise<Response> {
   const url = new URL(req.url);

@@ -1,8 +1,7 @@
 // bunker inspect [--type container|image] NAME...   (docker-style JSON array)
 // A container (by id or --name) first, as docker does, then an image.
 import { BunkerError } from "../errors.ts";
-import { chainIds } from "../image/digest.ts";
-import { shortName } from "../image/reference.ts";
+import { imageDetails } from "../image/inspect.ts";
 import { Store } from "../image/store.ts";
 import { containerStatus, type ContainerState } from "../container/state.ts";
 import { flag, parseFlags } from "./args.ts";
@@ -32,29 +31,6 @@ function containerJson(s: ContainerState, status: string): Record<string, unknow
   };
 }
 
-function imageJson(store: Store, ref: string): Record<string, unknown> {
-  const rec = store.get(ref);
-  const m = store.manifestOf(rec);
-  const c = store.configOf(rec);
-  return {
-    Id: rec.id,
-    Digest: rec.digest,
-    RepoTags: rec.names.map(shortName),
-    RepoDigests: rec.repoDigests ?? [],
-    Created: c.created,
-    Author: c.author,
-    Architecture: c.architecture,
-    Os: c.os,
-    Variant: c.variant,
-    Config: c.config ?? {},
-    RootFS: { Type: c.rootfs.type, Layers: c.rootfs.diff_ids },
-    Size: m.layers.reduce((n, l) => n + l.size, 0),
-    ManifestMediaType: m.mediaType,
-    History: c.history ?? [],
-    GraphDriver: { Name: "overlay", Data: { LowerDirs: chainIds(c.rootfs.diff_ids).map((ch) => store.layerDir(ch)).reverse() } },
-  };
-}
-
 const ID_CHARS = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
@@ -75,7 +51,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
       if (type === "container") throw new BunkerError(`inspect: no such container: ${name}`, { errno: "ENOENT", fix: "bunker ps -a lists them" });
     }
     store ??= Store.open(runtimeContext(g).dataRoot);
-    return imageJson(store, name);
+    return imageDetails(store, name);
   });
   process.stdout.write(JSON.stringify(out, null, 4) + "\n");
   return 0;

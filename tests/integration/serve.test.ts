@@ -4,8 +4,10 @@
 // user, each with a private state root, data root and socket; every server
 // the test starts is ended by its pid.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { busyboxArchive } from "../lib/image-builder.ts";
+import { TestRegistry } from "../registry/registry.ts";
 import { collect, makeTempDir, ownerOf, removeTree, runAs, spawnBunkerAs, USERS, type As } from "../lib/index.ts";
 
 const DOCKER = Bun.which("docker");
@@ -16,6 +18,15 @@ type Server = { proc: ReturnType<typeof spawnBunkerAs>; dockerHost: string; sock
 
 const bases: string[] = [];
 afterAll(() => bases.forEach(removeTree));
+
+const IMAGE = "localhost/bb:latest";
+/** a busybox image as `docker save` writes it, readable by both users */
+function writeArchive(base: string): string {
+  const file = join(base, "bb.tar");
+  writeFileSync(file, busyboxArchive(IMAGE, ["sh", "echo", "true", "cat"]));
+  return file;
+}
+const haveRegistry = ["docker-registry", "skopeo"].every((t) => Bun.which(t));
 
 /** a private base dir of AS: state/, data/, the client's config */
 function baseFor(as: As): string {
@@ -140,5 +151,78 @@ for (const as of USERS) {
         expect((await stopServer(tcp)).code).toBe(0);
       }
     }, 90_000);
+
+    test("images: docker load, images, tag, inspect, history, save, rmi, image prune", async () => {
+      const base = baseFor(as);
+      const archive = writeArchive(base);
+      const s = await startServer(as, base);
+      const d = (...args: string[]) => docker(as, s, base, args);
+      try {
+        const l = await d("load", "-i", archive);
+        expect(l.stderr).toBe("");
+        expect(l.stdout).toBe(`Loaded image: ${IMAGE}\n`);
+        expect((await d("tag", IMAGE, "copy:v1")).code).toBe(0);
+        expect((await d("images", "--format", "{{.Repository}}:{{.Tag}} {{.Size}}")).stdout.split("\n").filter(Boolean).sort()).toEqual(["copy:v1 1.99MB", "localhost/bb:latest 1.99MB"].sort());
+        const id = (await d("image", "inspect", "--format", "{{.Id}}", "copy:v1")).stdout.trim();
+        expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+        const inspected = JSON.parse((await d("image", "inspect", IMAGE)).stdout)[0];
+        expect(inspected.Config.Cmd).toEqual(["sh"]);
+        expect(inspected.RepoTags.sort()).toEqual(["copy:v1", IMAGE].sort());
+        expect((await d("history", "--format", "{{.ID}} {{.CreatedBy}}", IMAGE)).stdout).toBe(`${id.slice(7, 19)} bunker test image builder\n`);
+        // saved and loaded again into a second server's empty store: the same image
+        const saved = join(base, "saved.tar");
+        expect((await d("save", "-o", saved, "copy:v1")).stderr).toBe("");
+        const other = join(base, "other");
+        const s2 = await startServer(as, other);
+        try {
+          expect((await docker(as, s2, base, ["load", "-i", saved])).stdout).toBe("Loaded image: copy:v1\n");
+          expect((await docker(as, s2, base, ["images", "-q", "--no-trunc"])).stdout.trim()).toBe(id);
+        } finally {
+          expect((await stopServer(s2)).code).toBe(0);
+        }
+        const rmi = await d("rmi", "copy:v1");
+        expect(rmi.stdout).toBe("Untagged: copy:v1\n");
+        const missing = await d("rmi", "nosuch:1");
+        expect(missing.code).toBe(1);
+        expect(missing.stderr).toBe("Error response from daemon: no such image: nosuch:1: ENOENT (No such file or directory) — pull it first: bunker pull nosuch:1\n");
+        expect((await d("image", "prune", "-f")).stdout).toBe("Total reclaimed space: 0B\n");
+        const all = await d("image", "prune", "-a", "-f");
+        expect(all.stdout).toBe(`Deleted Images:\ndeleted: ${id}\n\nTotal reclaimed space: 1.99MB\n`);
+        expect((await d("images", "-q")).stdout).toBe("");
+        // a body that is no archive, filters that are no JSON: Docker's 400
+        const bad = await curl(as, s, ["-X", "POST", "--data-binary", "not a tar", "http://d/v1.41/images/load"]);
+        expect(bad.status).toBe(400);
+        expect(JSON.parse(bad.body).message).toMatch(/^invalid tar archive/);
+        expect(await curl(as, s, ["-X", "POST", "http://d/v1.41/images/prune?filters=%7Bx"])).toEqual({ status: 400, body: JSON.stringify({ message: "invalid filters: not JSON: {x" }) });
+        expect((await curl(as, s, ["http://d/v1.41/images/nosuch/json"])).status).toBe(404);
+      } finally {
+        expect((await stopServer(s)).code).toBe(0);
+      }
+    }, 120_000);
+
+    test.skipIf(!haveRegistry)("docker pull from a registry on 127.0.0.1 (plain HTTP, as Docker's 127.0.0.0/8), with its progress stream", async () => {
+      const base = baseFor(as);
+      const archive = writeArchive(base);
+      const reg = new TestRegistry(join(base, "registry"), "none");
+      await reg.start([[`docker-archive:${archive}`, "test/bb:1"]]);
+      const s = await startServer(as, base);
+      try {
+        const p = await docker(as, s, base, ["pull", `${reg.host}/test/bb:1`]);
+        expect(p.stderr).toBe("");
+        expect(p.code).toBe(0);
+        expect(p.stdout).toContain("Pull complete");
+        expect(p.stdout).toContain(`Status: Downloaded newer image for ${reg.host}/test/bb:1\n`);
+        expect(p.stdout).toContain(`Digest: ${reg.digestOf("test/bb", "1")}`);
+        const again = await docker(as, s, base, ["pull", "-q", `${reg.host}/test/bb:1`]);
+        expect(again.stdout).toBe(`${reg.host}/test/bb:1\n`);
+        const none = await docker(as, s, base, ["pull", `${reg.host}/test/nosuch:1`]);
+        expect(none.code).toBe(1);
+        expect(none.stderr).toMatch(/manifest|not found|unknown/i);
+      } finally {
+        expect((await stopServer(s)).code).toBe(0);
+        reg.stop();
+        await reg.proc?.exited;
+      }
+    }, 120_000);
   });
 }
