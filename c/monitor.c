@@ -78,41 +78,6 @@ static const char *arg_value(const char *arg, const char *name) {
   return strncmp(arg, name, n) == 0 ? arg + n : NULL;
 }
 
-/* rm -rf of one entry of PARENT, without following symlinks; -1 with errno
- * on the first thing that cannot be removed (bunker then takes over) */
-static int remove_tree(int parent, const char *name, int depth) {
-  if (unlinkat(parent, name, 0) == 0 || errno == ENOENT) return 0;
-  if (errno != EISDIR) return -1;
-  if (depth > 128) {
-    errno = ELOOP;
-    return -1;
-  }
-  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && errno == EACCES && fchmodat(parent, name, 0700, 0) == 0)
-    fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return -1;
-  DIR *d = fdopendir(fd);
-  if (!d) {
-    int e = errno;
-    close(fd);
-    errno = e;
-    return -1;
-  }
-  int rc = 0;
-  struct dirent *e;
-  while (rc == 0 && (e = readdir(d))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    rc = remove_tree(fd, e->d_name, depth + 1);
-  }
-  int saved = errno;
-  closedir(d);
-  if (rc < 0) {
-    errno = saved;
-    return -1;
-  }
-  return unlinkat(parent, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : -1;
-}
-
 /* a small file's contents, NUL-terminated; -1 if it cannot be read */
 static ssize_t read_small(const char *dir, const char *name, char *buf, size_t size) {
   char path[4096];
@@ -310,7 +275,10 @@ int main(int argc, char **argv) {
     cgroup_left = remove_cgroup(cgroup) < 0;
   }
   if (!dir) return code;
-  if (!cgroup_left && remove_tree(AT_FDCWD, dir, 0) == 0) return code;
+  /* the state directory (the tree walker's rm -rf); what cannot be removed is left to bunker __finish */
+  int removed = cgroup_left ? -errno : remove_at(AT_FDCWD, dir, 0); /* errno: the cgroup's removal's */
+  if (removed == 0) return code;
+  errno = -removed;
   if (finish) {
     char status[16];
     snprintf(status, sizeof status, "%d", code);

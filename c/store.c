@@ -1,6 +1,6 @@
 /* bunker shim, store.c: Image store ops, not a container's (a plan of one of these ops is run by store_op(); no container
- * plan reaches them): image owners from user.containers.override_stat records, and the copy
- * driver's merge of layers into one directory. */
+ * plan reaches them): image owners from user.containers.override_stat records, the copy
+ * driver's merge of layers into one directory, and the removal of a tree of subordinate owners. */
 #define _GNU_SOURCE
 #include "child.h"
 
@@ -282,9 +282,18 @@ static __attribute__((noreturn)) void op_copy_layers(struct child *c, const stru
   _exit(0);
 }
 
-int is_store_op(uint32_t code) { return code == BK_OP_CHOWN_TREE || code == BK_OP_COPY_LAYERS; }
+/* PATH removed, whole (in a user namespace that maps the owners of its files:
+ * a state dir's writable layer, a store's layer; src/container/cleanup.ts) */
+static __attribute__((noreturn)) void op_remove_tree(struct child *c, const struct op *op) {
+  int r = remove_at(AT_FDCWD, op_str(op, BK_S_REMOVE_TREE_PATH, NULL), 0);
+  if (r < 0) fail(c, -r, 0, 0, 125); /* the op says it all: "cannot remove PATH" */
+  _exit(0);
+}
+
+int is_store_op(uint32_t code) { return code == BK_OP_CHOWN_TREE || code == BK_OP_COPY_LAYERS || code == BK_OP_REMOVE_TREE; }
 
 void store_op(struct child *c, const struct op *op) {
   if (op->code == BK_OP_CHOWN_TREE) op_chown_tree(c, op);
+  if (op->code == BK_OP_REMOVE_TREE) op_remove_tree(c, op);
   op_copy_layers(c, op);
 }

@@ -143,16 +143,18 @@ static int remove_one(void *depth, int dirfd, const char *name, unsigned char ty
   return remove_at(dirfd, name, *(const int *)depth);
 }
 
-/* NAME under DIRFD removed, whatever it is (a whole tree) */
 int remove_at(int dirfd, const char *name, int depth) {
   if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT) return 0;
-  if (errno != EISDIR && errno != EPERM) return -errno;
-  if (depth >= COPY_MAX_DEPTH) return -ELOOP;
+  int why = errno; /* EISDIR, or EPERM for a directory on some filesystems */
+  if (why != EISDIR && why != EPERM) return -why;
+  if (depth >= REMOVE_MAX_DEPTH) return -ELOOP;
   int d = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (d < 0) return -errno;
+  /* a directory without search permission (overlayfs leaves work/work with mode 0): opened up */
+  if (d < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0) d = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (d < 0) return errno == ENOTDIR ? -why : -errno;
   int below = depth + 1;
   int r = each_entry(d, remove_one, &below);
   close(d);
   if (r < 0) return r;
-  return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+  return unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : -errno;
 }

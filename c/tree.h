@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #define COPY_MAX_DEPTH 64
+#define REMOVE_MAX_DEPTH 128
 
 /* a getdents64 record */
 struct dirent64_raw {
@@ -38,6 +39,8 @@ int copy_data(int from, int to);
 int copy_symlink(int src, int dst, const char *name, const struct stat *st);
 int copy_meta(int dst, const char *name, const struct stat *st);
 int copy_tree(int src, int dst, int depth);
+/* NAME under DIRFD removed, whatever it is (rm -rf: a whole tree, symlinks not followed, a
+ * directory we may not search opened up), DEPTH levels below the walk's start: 0 or -errno */
 int remove_at(int dirfd, const char *name, int depth);
 #pragma GCC visibility pop
 

@@ -2,15 +2,21 @@
 // place that reads bunker's environment and ids for it (src/container/context.ts).
 import type { RuntimeContext } from "../container/context.ts";
 import { stateRoot } from "../container/paths.ts";
-import { defaultDataRoot } from "../image/data-root.ts";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import type { BunkerError } from "../errors.ts";
 import type { GlobalOptions } from "./global.ts";
 import { debugLog } from "./log.ts";
-import { processIds } from "../sys/idmap.ts";
+
+/** the image store without --data-root: $XDG_DATA_HOME/bunker, else ~/.local/share/bunker */
+function defaultDataRoot(env: Readonly<Record<string, string | undefined>>): string {
+  const xdg = env.XDG_DATA_HOME;
+  return join(xdg && xdg.startsWith("/") ? xdg : join(env.HOME || homedir(), ".local/share"), "bunker");
+}
 
 export function runtimeContext(g: GlobalOptions): RuntimeContext {
   const env = process.env;
-  const ids = processIds();
+  const ids = { uid: process.getuid!(), gid: process.getgid!(), euid: process.geteuid!() };
   const debug = debugLog(g);
   let root: string | undefined, dataRoot: string | undefined;
   return {

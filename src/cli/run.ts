@@ -8,7 +8,7 @@ import type { GlobalOptions } from "./global.ts";
 import type { Volume } from "../oci/run-spec.ts";
 import { RESOURCE_FLAGS, resourcesFromParsed } from "./resource-flags.ts";
 import { parsePublish } from "../net/ports.ts";
-import { parseAddHost } from "../net/etc.ts";
+import { parseAddHost, parseDns } from "../net/etc.ts";
 import { runtimeContext } from "./context.ts";
 import { mark } from "../timing.ts";
 
@@ -134,7 +134,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     publish: flagList(p, "publish").map(parsePublish),
     publishAll: flagBool(p, "publish-all"),
     addHosts: flagList(p, "add-host").map(parseAddHost),
-    dns: flagList(p, "dns"),
+    dns: flagList(p, "dns").map(parseDns),
     dnsSearch: flagList(p, "dns-search"),
     dnsOptions: flagList(p, "dns-option"),
     userns: flag(p, "userns"),

@@ -7,7 +7,7 @@ import type { Process, Spec } from "../oci/spec.ts";
 import { OCI_VERSION } from "../oci/spec.ts";
 import { buildPlan, processOps, type PlanContext } from "../plan/build.ts";
 import { execJoinOrder, execPlan, withSpecJoins, type NamespaceToJoin } from "../plan/join.ts";
-import { exitCode, mkfifo, sendFd } from "../sys/shim.ts";
+import { exitCode, mkfifo, sendPty } from "../sys/shim.ts";
 import { realLauncher } from "../sys/launcher.ts";
 import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "../sys/idmap.ts";
@@ -118,13 +118,7 @@ export async function create(ctx: RuntimeContext, o: CreateRequest): Promise<Con
     });
     pid = c.pid;
     if (c.pty >= 0 && !o.consoleSocket && o.onPty) o.onPty(c.pty);
-    else if (c.pty >= 0) {
-      try {
-        sendFd(o.consoleSocket!, c.pty);
-      } finally {
-        closeSync(c.pty);
-      }
-    }
+    else if (c.pty >= 0) sendPty(o.consoleSocket!, c.pty);
     if (o.pidFile) writePidFile(o.pidFile, c.pid);
     return state;
   } catch (e) {
@@ -401,13 +395,7 @@ export async function execInContainer(ctx: RuntimeContext, req: ExecRequest): Pr
   const pid = c.pid;
   if (o.pidFile) writePidFile(o.pidFile, pid);
   if (o.detach) {
-    if (c.pty >= 0) {
-      try {
-        sendFd(o.consoleSocket!, c.pty);
-      } finally {
-        closeSync(c.pty);
-      }
-    }
+    if (c.pty >= 0) sendPty(o.consoleSocket!, c.pty);
     return 0;
   }
   // the exec'd process is waited for by the small monitor, not this Bun process (same pid)

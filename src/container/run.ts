@@ -377,12 +377,12 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
   }
 }
 
-const IMAGE_FILES = "the image's";
+const IMAGE_FILES = "the image";
 
 /** -u USER of a --rootfs (ROOT "/" for the host sandbox) through its /etc/passwd and /etc/group, read inside it */
 async function rootfsUser(user: string, root: string): Promise<ResolvedUser> {
   const { readInRoot } = await import("./home.ts"); // the openat2 bindings: only for -u
-  return resolveUser(user, { passwd: readInRoot(root, "/etc/passwd"), group: readInRoot(root, "/etc/group"), owner: "the rootfs's", etc: `${root === "/" ? "" : root}/etc` });
+  return resolveUser(user, { passwd: readInRoot(root, "/etc/passwd"), group: readInRoot(root, "/etc/group"), of: "the rootfs", etc: `${root === "/" ? "" : root}/etc` });
 }
 
 interface OpenedImage {
@@ -409,7 +409,7 @@ async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefi
       ...cached,
       storage: { driver: "overlay", why: "kernel overlayfs works in a user namespace (remembered)" },
       flatten: (dest, maps) => flatten(cached.id, dest, maps),
-      resolveUser: (u) => (u === cached.config.User && cached.user ? { ...cached.user } : resolveUser(u, { passwd: cached.passwd, group: cached.group, owner: IMAGE_FILES })),
+      resolveUser: (u) => (u === cached.config.User && cached.user ? { ...cached.user } : resolveUser(u, { passwd: cached.passwd, group: cached.group, of: IMAGE_FILES })),
     };
   }
   // imported here: a run of a rootfs, or of an image run before, does not load the store's code
@@ -426,7 +426,7 @@ async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefi
   if (!forced && storage.driver === "overlay") {
     let user: ResolvedUser | undefined;
     try {
-      user = resolveUser(img.config.User, { passwd, group, owner: IMAGE_FILES });
+      user = resolveUser(img.config.User, { passwd, group, of: IMAGE_FILES });
     } catch {
       /* a User the image does not define: each run reports it */
     }
@@ -436,7 +436,7 @@ async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefi
     ...img,
     storage,
     flatten: (dest, maps) => flatten(img.id, dest, maps),
-    resolveUser: (u) => resolveUser(u, { passwd, group, owner: IMAGE_FILES }),
+    resolveUser: (u) => resolveUser(u, { passwd, group, of: IMAGE_FILES }),
   };
 }
 

@@ -1,8 +1,6 @@
-// Where the image store lives: --data-root, else $XDG_DATA_HOME/bunker, else
-// ~/.local/share/bunker.  Its own module: `run IMAGE`'s fast path needs it
-// without loading the store.
-import { homedir } from "node:os";
-import { join } from "node:path";
+// The image store's files that `run IMAGE`'s fast path needs without loading
+// the store (where the store is, --data-root or its default, is the caller's:
+// RuntimeContext.dataRoot).
 
 /** the store's image list (names -> images): src/image/store.ts owns it, launch-cache.ts watches it */
 /**
@@ -18,10 +16,4 @@ export function underRoot(dataRoot: string): string {
 
 export function imagesFile(dataRoot: string): string {
   return `${underRoot(dataRoot)}images.json`;
-}
-
-/** $XDG_DATA_HOME/bunker, else ~/.local/share/bunker (ENV: the caller's environment) */
-export function defaultDataRoot(env: Readonly<Record<string, string | undefined>>): string {
-  const xdg = env.XDG_DATA_HOME;
-  return join(xdg && xdg.startsWith("/") ? xdg : join(env.HOME || homedir(), ".local/share"), "bunker");
 }

@@ -14,11 +14,9 @@
 //    one-id namespace); the owners live only in the xattr.
 // A container run with a map other than the layers' (--userns=single on
 // subuid-owned layers) sees the ids it cannot map as nobody (65534).
-import { BunkerError } from "../errors.ts";
 import { autoMaps, findHelper, NEWGIDMAP, NEWUIDMAP, needsHelper, subRange, type IdMaps, processIds } from "../sys/idmap.ts";
-import { launch } from "../sys/launch.ts";
+import { runStorePlan } from "../sys/launch.ts";
 import { chownTreePlan } from "../plan/store.ts";
-import { supervise } from "../sys/shim.ts";
 
 /** how a layer's files are owned on disk (recorded in the layer's metadata) */
 export type LayerOwners =
@@ -47,7 +45,5 @@ export function copyOwnerMaps(maps: IdMaps, uid: number, gid: number): IdMaps | 
 
 /** Gives every file under DIR (unpacked by this user) its recorded image owner, as ids of MAPS. */
 export async function chownToImageOwners(dir: string, maps: IdMaps): Promise<void> {
-  const c = await launch(chownTreePlan(dir), { maps });
-  const st = supervise(c.pid, -1, false);
-  if (st.code !== 0) throw new BunkerError(`giving the image's owners to the files under ${dir} ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}`, { errno: "EIO", path: dir });
+  await runStorePlan(chownTreePlan(dir), maps);
 }

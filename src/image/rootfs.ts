@@ -36,11 +36,11 @@ import { pullImage, type PullOptions } from "./pull.ts";
 import { removeTree, Store, type ImageRecord, type LayerInfo } from "./store.ts";
 import { chownToImageOwners, copyOwnerMaps } from "./owners.ts";
 import { needsHelper, singleMaps, type IdMaps, processIds } from "../sys/idmap.ts";
-import { launch } from "../sys/launch.ts";
+import { runStorePlan } from "../sys/launch.ts";
 import { copyLayersPlan } from "../plan/store.ts";
-import { supervise } from "../sys/shim.ts";
 import type { ImageConfig } from "./types.ts";
-import { OPAQUE_XATTR, Unpacker } from "./unpack.ts";
+import { Unpacker } from "./unpack.ts";
+import { isOverlayWhiteout, OPAQUE_XATTR } from "./whiteout.ts";
 import type { LayerLimits } from "./limits.ts";
 
 export interface ImageRootfsOptions extends PullOptions {
@@ -182,9 +182,7 @@ const sameMaps = (a: IdMaps, b: IdMaps) => JSON.stringify([a.uid, a.gid]) === JS
 
 /** the layer dirs BOTTOM_UP (store.ensureLayers' order) merged into DEST by the shim's copy-layers op, in the user namespace NS */
 async function copyLayers(dest: string, bottomUp: string[], ns: IdMaps | undefined): Promise<void> {
-  const c = await launch(copyLayersPlan(dest, bottomUp, !!ns), { maps: ns });
-  const st = supervise(c.pid, -1, false);
-  if (st.code !== 0) throw new BunkerError(`copying the image's layers into ${dest} ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}`, { errno: "EIO", path: dest });
+  await runStorePlan(copyLayersPlan(dest, bottomUp, !!ns), ns);
 }
 
 /** The content of PATH in the merged image (topmost layer wins; whiteouts and opaque dirs honoured). */
@@ -203,7 +201,7 @@ export function readImageFile(lowerDirs: string[], path: string): string | undef
       }
       continue;
     }
-    if (st.isCharacterDevice() && st.rdev === 0) return undefined; // whiteout
+    if (isOverlayWhiteout(st.mode, st.rdev)) return undefined;
     if (st.isFile()) return readFileSync(full, "utf8");
     return undefined;
   }

@@ -29,6 +29,7 @@ import { copyFileSync, readlinkSync, lstatSync, readdirSync, rmSync, realpathSyn
 import { BunkerError, FsError, fromSysError, oneLine } from "../errors.ts";
 import * as fs from "../sys/fsat.ts";
 import { TarReader, type TarEntry } from "./tar.ts";
+import { OPAQUE_XATTR, TRUSTED_OPAQUE_XATTR, isOverlayWhiteout, whiteoutOf, type Whiteout } from "./whiteout.ts";
 import { processIds } from "../sys/idmap.ts";
 
 export type WhiteoutMode = "overlay" | "apply";
@@ -51,9 +52,6 @@ export interface UnpackStats {
 }
 
 export const OVERRIDE_XATTR = "user.containers.override_stat";
-export const OPAQUE_XATTR = "user.overlay.opaque";
-const WH_PREFIX = ".wh.";
-const WH_OPAQUE = ".wh..wh..opq";
 const enc = new TextEncoder();
 
 interface DeferredDir {
@@ -340,11 +338,10 @@ export class Unpacker {
     }
     const base = parts[parts.length - 1]!;
     const dirParts = parts.slice(0, -1);
-    if (base.startsWith(WH_PREFIX + WH_PREFIX) && base !== WH_OPAQUE) {
-      this.note(`skipped aufs metadata entry ${e.name}`); // .wh..wh.plnk and friends
-      return;
-    }
-    if (base.startsWith(WH_PREFIX)) return this.whiteout(dirParts, base, e.name);
+    const wh = whiteoutOf(base);
+    if (wh?.kind === "aufs") return this.note(`skipped aufs metadata entry ${e.name}`);
+    if (wh?.kind === "bad") throw escape("bad whiteout name", e.name);
+    if (wh) return this.whiteout(dirParts, wh, e.name);
     const par = this.parent(dirParts, e.name);
     const rel = par.real ? `${par.real}/${base}` : base;
     // "apply" mode: the entry and its ancestors survive an opaque marker later in this layer
@@ -438,7 +435,7 @@ export class Unpacker {
     const tpar = this.parent(tparts.slice(0, -1), e.linkname);
     this.makeRoom(par, base, e);
     const st = fs.lstatat(tpar.fd, tbase);
-    if (st && this.opts.whiteouts === "overlay" && (st.mode & fs.S_IFMT) === fs.S_IFCHR) {
+    if (st && this.opts.whiteouts === "overlay" && isOverlayWhiteout(st.mode, st.rdev)) {
       throw new BunkerError("layer hardlink points to a file the layer deleted", { errno: "ENOENT", path: `${e.name} -> ${e.linkname}` });
     }
     if (st) {
@@ -454,7 +451,7 @@ export class Unpacker {
         try {
           const lst = fs.lstatat(lp, tbase);
           if (!lst) continue;
-          if ((lst.mode & fs.S_IFMT) === fs.S_IFCHR) break; // whited out below
+          if (isOverlayWhiteout(lst.mode, lst.rdev)) break; // whited out below
           if ((lst.mode & fs.S_IFMT) === fs.S_IFDIR) throw escape("hardlink to a directory", e.name);
           try {
             fs.linkat(lp, tbase, par.fd, base, 0);
@@ -476,24 +473,24 @@ export class Unpacker {
     throw new BunkerError("layer hardlink points to a file that does not exist", { errno: "ENOENT", path: `${e.name} -> ${e.linkname}` });
   }
 
-  private whiteout(dirParts: string[], base: string, name: string): void {
+  private whiteout(dirParts: string[], wh: Whiteout, name: string): void {
     const par = this.parent(dirParts, name);
     try {
-      if (base === WH_OPAQUE) {
+      if (wh.kind === "opaque") {
         if (this.opts.whiteouts === "overlay") {
           const fd = par.fd === this.rootfd ? fs.openat(this.rootfd, ".", fs.O_RDONLY | fs.O_DIRECTORY)
             : fs.openat(fs.AT_FDCWD, `/proc/self/fd/${par.fd}`, fs.O_RDONLY | fs.O_DIRECTORY);
           try {
             fs.fsetxattr(fd, OPAQUE_XATTR, enc.encode("y"), name);
-            if (!this.rootless) fs.fsetxattr(fd, "trusted.overlay.opaque", enc.encode("y"), name);
+            if (!this.rootless) fs.fsetxattr(fd, TRUSTED_OPAQUE_XATTR, enc.encode("y"), name);
           } finally {
             fs.close(fd);
           }
         } else this.opaqueApply(par);
         return;
       }
-      const target = base.slice(WH_PREFIX.length);
-      if (target === "" || target === "." || target === "..") throw escape("bad whiteout name", name);
+      if (wh.kind !== "delete") return;
+      const target = wh.target;
       if (this.opts.whiteouts === "overlay") {
         const st = fs.lstatat(par.fd, target);
         if (st) this.remove(par, target, true);

@@ -6,14 +6,21 @@ export interface HostEntry {
   ip: string;
 }
 
+const isIPv4 = (ip: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(ip) && ip.split(".").every((x) => Number(x) <= 255);
+const isIPv6 = (ip: string) => /^[0-9a-fA-F:]+$/.test(ip) && ip.includes(":");
+
+/** --dns IP: an address, as resolv.conf's nameserver takes it */
+export function parseDns(ip: string): string {
+  if (!isIPv4(ip) && !isIPv6(ip)) throw new BunkerError(`--dns: "${ip}" is not an IP address`, { errno: "EINVAL", fix: "use --dns 10.0.0.2 (a nameserver's address)" });
+  return ip;
+}
+
 /** --add-host NAME:IP (IPv6 addresses have colons: the first colon ends the name; "host-gateway" is not known here) */
 export function parseAddHost(spec: string): HostEntry {
   const i = spec.indexOf(":");
   const name = i < 0 ? "" : spec.slice(0, i);
   const ip = i < 0 ? "" : spec.slice(i + 1);
-  const isV4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(ip) && ip.split(".").every((x) => Number(x) <= 255);
-  const isV6 = /^[0-9a-fA-F:]+$/.test(ip) && ip.includes(":");
-  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(name) || !(isV4 || isV6))
+  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(name) || !(isIPv4(ip) || isIPv6(ip)))
     throw new BunkerError(`--add-host: "${spec}" is not NAME:IP`, { errno: "EINVAL", fix: "use --add-host NAME:IP, e.g. --add-host db:10.0.2.5" });
   return { name, ip };
 }

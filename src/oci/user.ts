@@ -5,6 +5,7 @@
 // supplementary groups (those that list it) come from the files, a uid the
 // passwd file lacks gets gid 0, a named group replaces both.
 import { BunkerError } from "../errors.ts";
+import { colonFields, passwdEntry } from "../sys/passwd.ts";
 
 export interface ResolvedUser {
   uid: number;
@@ -17,8 +18,8 @@ export interface ResolvedUser {
 export interface UserFiles {
   passwd?: string;
   group?: string;
-  /** e.g. "the image's", "the rootfs's" */
-  owner: string;
+  /** whose files they are, for messages: "the image", "the rootfs" */
+  of: string;
   /** the directory they were read from, named in errors */
   etc?: string;
 }
@@ -39,12 +40,10 @@ export function parseId(s: string, what: string): number {
   return Number(s);
 }
 
-const fields = (text: string | undefined) => (text ?? "").split("\n").map((l) => l.split(":"));
 
 /** the home directory passwd TEXT gives UID, if any */
 export function homeOf(text: string, uid: number): string | undefined {
-  const pw = fields(text).find((f) => f.length >= 6 && f[2] === String(uid));
-  return pw?.[5] || undefined;
+  return passwdEntry(text, uid)?.[5] || undefined;
 }
 
 /** Resolves USER (undefined: root) through FILES. */
@@ -52,15 +51,15 @@ export function resolveUser(user: string | undefined, files: UserFiles): Resolve
   const [u, g] = (user || "0").split(":") as [string, string | undefined];
   const passwdPath = files.etc && `${files.etc}/passwd`, groupPath = files.etc && `${files.etc}/group`;
   // an id read from the container's own files: a malformed line is its error, not a NaN id
-  const idIn = (file: string, name: string, s: string | undefined) => parseId(s ?? "", `${files.owner} /etc/${file}: ${name}`);
-  const passwd = fields(files.passwd), group = fields(files.group);
+  const idIn = (file: string, name: string, s: string | undefined) => parseId(s ?? "", `${files.of}'s /etc/${file}: ${name}`);
+  const passwd = colonFields(files.passwd), group = colonFields(files.group);
   const pw = isDigits(u) ? passwd.find((p) => p[2] === u) : passwd.find((p) => p[0] === u);
-  if (!pw && !isDigits(u)) throw new BunkerError(`user "${u}" is not in ${files.owner} /etc/passwd`, { errno: "ENOENT", path: passwdPath, fix: `use a numeric uid or a user ${files.owner.replace(/'s$/, "")} defines` });
+  if (!pw && !isDigits(u)) throw new BunkerError(`user "${u}" is not in ${files.of}'s /etc/passwd`, { errno: "ENOENT", path: passwdPath, fix: `use a numeric uid or a user ${files.of} defines` });
   const uid = pw ? idIn("passwd", u, pw[2]) : parseId(u, "user");
   let gid = pw ? idIn("passwd", u, pw[3]) : 0;
   if (g !== undefined) {
     const gr = isDigits(g) ? undefined : group.find((x) => x[0] === g);
-    if (!gr && !isDigits(g)) throw new BunkerError(`group "${g}" is not in ${files.owner} /etc/group`, { errno: "ENOENT", path: groupPath, fix: `use a numeric gid or a group ${files.owner.replace(/'s$/, "")} defines` });
+    if (!gr && !isDigits(g)) throw new BunkerError(`group "${g}" is not in ${files.of}'s /etc/group`, { errno: "ENOENT", path: groupPath, fix: `use a numeric gid or a group ${files.of} defines` });
     gid = gr ? idIn("group", g, gr[2]) : parseId(g, "group");
   }
   const name = pw?.[0];

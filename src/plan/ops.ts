@@ -110,6 +110,7 @@ export const OPS: { [N in Op["op"]]: OpDef<N> } = {
   lock: { code: 38, ints: [int("flags")], strs: [str("uidMap"), str("gidMap")], wire: (o) => o },
   "chown-tree": { code: 40, ints: [], strs: [str("path")], wire: (o) => o },
   "copy-layers": { code: 41, ints: [], strs: [str("dest"), strs("layers")], wire: (o) => o },
+  "remove-tree": { code: 42, ints: [], strs: [str("path")], wire: (o) => o },
 };
 
 /**

@@ -13,9 +13,9 @@ export function copyLayersPlan(dest: string, bottomUp: string[], userns: boolean
   return { cloneFlags: userns ? K.CLONE_NEWUSER : 0, ops: [{ op: "copy-layers", dest, layers: bottomUp }] };
 }
 
-/** DIR removed by the host's RM in a user namespace that maps its files' owners */
-export function removeTreePlan(rm: string, dir: string): Plan {
-  return { cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "close-fds", preserve: 0 }, { op: "exec", file: rm, args: ["rm", "-rf", dir], env: [] }] };
+/** DIR removed, whole, by the shim (its remove-tree op) in a user namespace that maps its files' owners */
+export function removeTreePlan(dir: string): Plan {
+  return { cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "remove-tree", path: dir }] };
 }
 
 /** a file that cannot exist: the probe's exec of it failing with ENOENT proves every op before it worked */

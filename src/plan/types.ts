@@ -69,7 +69,9 @@ export type Op =
   | { op: "chown-tree"; path: string }
   /** an image-store op: the unpacked LAYERS (lowest first, overlay format) merged into the new
    * directory DEST, files reflinked where the filesystem can; then exits 0 (the copy driver) */
-  | { op: "copy-layers"; dest: string; layers: string[] };
+  | { op: "copy-layers"; dest: string; layers: string[] }
+  /** an image-store op: PATH removed, whole, in a user namespace that maps its files' owners */
+  | { op: "remove-tree"; path: string };
 
 export interface RootMount {
   fstype: string;

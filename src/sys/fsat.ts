@@ -195,6 +195,7 @@ export interface StatAt {
   gid: number;
   size: number;
   nlink: number;
+  rdev: number;
 }
 
 /** fstatat(2) with AT_SYMLINK_NOFOLLOW; undefined when the name does not exist. */
@@ -206,8 +207,9 @@ export function lstatat(dirfd: number, path: string): StatAt | undefined {
     throw new FsError(e, "fstatat", path);
   }
   const v = statView;
-  // struct stat on x86_64: st_nlink@16 (u64), st_mode@24, st_uid@28, st_gid@32, st_size@48
+  // struct stat on x86_64: st_nlink@16 (u64), st_mode@24, st_uid@28, st_gid@32, st_rdev@40 (u64), st_size@48
   return {
+    rdev: Number(v.getBigUint64(40, true)),
     nlink: Number(v.getBigUint64(16, true)),
     mode: v.getUint32(24, true),
     uid: v.getUint32(28, true),

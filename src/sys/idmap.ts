@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import type { IDMapping } from "../oci/spec.ts";
 import { BunkerError, fromSysError } from "../errors.ts";
+import { passwdEntry } from "./passwd.ts";
 
 /** the ids bunker runs as (src/container/context.ts carries them) */
 export interface HostIds {
@@ -49,10 +50,8 @@ export function userName(uid: number): string | undefined {
 
 function lookUpUserName(uid: number): string | undefined {
   try {
-    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
-      const f = line.split(":");
-      if (f[2] === String(uid)) return f[0];
-    }
+    const name = passwdEntry(readFileSync("/etc/passwd", "utf8"), uid)?.[0];
+    if (name) return name;
   } catch {
     /* no /etc/passwd: ids only */
   }

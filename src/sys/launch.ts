@@ -211,7 +211,16 @@ export function describeOp(op: Op | undefined): string {
     case "exec": return `exec ${op.file}`;
     case "chown-tree": return `give the files under ${op.path} the image's owners`;
     case "copy-layers": return `copy the image's layers into ${op.dest}`;
+    case "remove-tree": return `remove ${op.path}`;
   }
+}
+
+/** a store plan (no container, no exec: src/plan/store.ts) run to its end, in a user namespace with MAPS when it makes one */
+export async function runStorePlan(plan: Plan, maps: IdMaps | undefined): Promise<void> {
+  const c = await launch(plan, { maps });
+  const st = supervise(c.pid, -1, false);
+  const op = plan.ops[plan.ops.length - 1];
+  if (st.code !== 0) throw new BunkerError(`cannot ${describeOp(op)}: its process ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}`, { errno: "EIO", path: op && ("path" in op ? op.path : "dest" in op ? op.dest : undefined) });
 }
 
 function limitText(v: bigint): string {

@@ -1,19 +1,19 @@
 // Removing trees whose files may belong to subordinate ids: a container's
 // state dir with its writable layer, an image layer chowned to its owners.
-import { chmodSync, existsSync, rmSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import { removeTreePlan } from "../plan/store.ts";
-import { supervise } from "./shim.ts";
 import type { IdMaps } from "./idmap.ts";
-import { launch } from "./launch.ts";
+import { runStorePlan } from "./launch.ts";
 
 /**
- * Removes DIR.  Files that belong to subordinate ids, and directories their
- * owner may not write (mode 0555, 0700 of a subordinate id, 0), can only be
- * removed as root of a user namespace that maps their owners: when a plain
- * remove fails, `rm -rf` runs in one with MAPS (the caller's own id alone is
- * enough for read-only dirs the caller owns).  A tree that will not go is an
- * error; the caller decides whether it ends the operation.
+ * Removes DIR: the one tree remover.  Files that belong to subordinate ids,
+ * and directories their owner may not write (mode 0555, 0700 of a subordinate
+ * id, 0), can only be removed as root of a user namespace that maps their
+ * owners: when a plain remove fails, the shim's remove-tree op removes the
+ * rest in one with MAPS (the caller's own id alone is enough for read-only
+ * dirs the caller owns).  A tree that will not go is an error; the caller
+ * decides whether it ends the operation.
  */
 export async function removeOwnedTree(dir: string, maps: IdMaps): Promise<void> {
   try {
@@ -28,11 +28,11 @@ export async function removeOwnedTree(dir: string, maps: IdMaps): Promise<void> 
   } catch {
     /* owned by mapped ids, or not writable by its owner */
   }
-  const rm = ["/usr/bin/rm", "/bin/rm"].find((p) => existsSync(p)) ?? "/bin/rm";
   try {
-    const c = await launch(removeTreePlan(rm, dir), { maps });
-    supervise(c.pid, -1, false);
+    await runStorePlan(removeTreePlan(dir), maps);
   } catch (e) {
+    // the op's own failure says "cannot remove DIR" already; a failure to start it does not
+    if (e instanceof BunkerError && e.message.startsWith(`cannot remove ${dir}`)) throw e;
     throw new BunkerError(`cannot remove ${dir}: ${e instanceof BunkerError ? e.format().replace(/^bunker: /, "") : String(e)}`);
   }
 }

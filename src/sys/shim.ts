@@ -228,9 +228,14 @@ export function mkfifo(path: string, mode: number): void {
   if (r < 0) throw new BunkerError("cannot create the exec fifo", { errno: -r, path });
 }
 
-/** hands a pty master to the OCI --console-socket */
-export function sendFd(socketPath: string, fd: number): void {
-  const r = shim().bk_send_fd(cstr(socketPath), fd);
+/** hands a pty master FD to the OCI --console-socket: it is the caller's then, ours is closed (sent or not) */
+export function sendPty(socketPath: string, fd: number): void {
+  let r: number;
+  try {
+    r = shim().bk_send_fd(cstr(socketPath), fd);
+  } finally {
+    closeFd(fd);
+  }
   if (r < 0) throw new BunkerError("cannot send the terminal to the console socket", { errno: -r, path: socketPath, fix: "give --console-socket the AF_UNIX socket its caller listens on (conmon, containerd-shim), created first" });
 }
 

@@ -28,7 +28,7 @@ import { buildPlan } from "../../src/plan/build.ts";
 import { encodePlan } from "../../src/sys/plan-encode.ts";
 import { parsePublish } from "../../src/net/ports.ts";
 import { parseNetwork } from "../../src/net/mode.ts";
-import { parseAddHost } from "../../src/net/etc.ts";
+import { parseAddHost, parseDns } from "../../src/net/etc.ts";
 
 /** the longest one input may take (ms): a parser that is quadratic on a few KiB fails */
 export const TIME_BOUND_MS = 2000;
@@ -241,6 +241,7 @@ function interpret(p: ReturnType<typeof parseFlags>, where: string): void {
   if (net !== undefined) parseNetwork(net);
   for (const x of p.flags.get("publish") ?? []) checkedPort(x);
   for (const h of p.flags.get("add-host") ?? []) parseAddHost(h);
+  for (const d of p.flags.get("dns") ?? []) parseDns(d);
 }
 
 /** -p: ports and an address a socket takes, or an error */
@@ -252,7 +253,7 @@ function checkedPort(spec: string): void {
 
 /** run --user: ids a kernel takes, or an error */
 function checkedUser(spec: string): void {
-  const u = resolveUser(spec, { passwd: "root:x:0:0::/root:/bin/sh\n", group: "root:x:0:\nstaff:x:50:root\n", owner: "the rootfs's" });
+  const u = resolveUser(spec, { passwd: "root:x:0:0::/root:/bin/sh\n", group: "root:x:0:\nstaff:x:50:root\n", of: "the rootfs" });
   const ok = (n: number) => Number.isInteger(n) && n >= 0 && n < 0xffffffff;
   if (!ok(u.uid) || !ok(u.gid) || !u.additionalGids.every(ok)) throw new Error(`resolveUser(${JSON.stringify(spec)}) gave ${JSON.stringify(u)}`);
 }

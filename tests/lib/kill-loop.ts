@@ -14,6 +14,7 @@
 // /proc, and only those are signalled when something was left.
 import { dlopen, FFIType } from "bun:ffi";
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { childrenOf } from "../../src/container/kill.ts";
 
 export type Mode = "run" | "run-d" | "create";
 export interface LoopOptions {
@@ -89,16 +90,6 @@ function read(path: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function childrenOf(pid: number): number[] {
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  return tasks.flatMap((t) => (read(`/proc/${pid}/task/${t}/children`) ?? "").trim().split(/\s+/).filter(Boolean).map(Number));
 }
 
 /** our descendants, recursively */

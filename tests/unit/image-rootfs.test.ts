@@ -5,7 +5,7 @@ import { loadArchive } from "../../src/image/archive.ts";
 import { flattenImageRootfs, prepareImageRootfs, readImageFile } from "../../src/image/rootfs.ts";
 import { resolveUser } from "../../src/oci/user.ts";
 
-const resolveImageUser = (lowerDirs: string[], user: string) => resolveUser(user, { passwd: readImageFile(lowerDirs, "/etc/passwd"), group: readImageFile(lowerDirs, "/etc/group"), owner: "the image's" });
+const resolveImageUser = (lowerDirs: string[], user: string) => resolveUser(user, { passwd: readImageFile(lowerDirs, "/etc/passwd"), group: readImageFile(lowerDirs, "/etc/group"), of: "the image" });
 import { Store } from "../../src/image/store.ts";
 import { imageOwnerMaps } from "../../src/image/owners.ts";
 import { buildImage, ociLayoutFiles, tarOfFiles } from "../lib/image-builder.ts";

@@ -127,6 +127,14 @@ describe("unpack", () => {
     expect(readFileSync(`${lower}/lib/libc.so`, "utf8")).toBe("ELF");
   });
 
+  // only root can make a real device node: the whiteout test must not take one for a whiteout
+  test.skipIf(!isRoot)("overlay mode: a hardlink to a device node of the layer is a link, not a deleted file", async () => {
+    const d = fresh();
+    await unpack(d, [[{ name: "dev/console", type: "char", devmajor: 5, devminor: 1, mode: 0o600 }, { name: "dev/tty-link", type: "hardlink", linkname: "dev/console" }]], { whiteouts: "overlay" });
+    const st = lstatSync(`${d}/dev/tty-link`);
+    expect([st.isCharacterDevice(), st.rdev, st.nlink]).toEqual([true, lstatSync(`${d}/dev/console`).rdev, 2]);
+  });
+
   test("replacing: file over dir, dir over file, symlink over file", async () => {
     const d = fresh();
     await unpack(d, [

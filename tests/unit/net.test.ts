@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { BunkerError } from "../../src/errors.ts";
 import { exposedPorts, formatPort, parsePublish, reservePorts } from "../../src/net/ports.ts";
 import { helperNameserver, parseNetwork } from "../../src/net/mode.ts";
-import { hostsFile, parseAddHost, resolvConf } from "../../src/net/etc.ts";
+import { hostsFile, parseAddHost, parseDns, resolvConf } from "../../src/net/etc.ts";
 import { helperArgs } from "../../src/net/helper.ts";
 import { createServer } from "node:net";
 
@@ -106,6 +106,11 @@ describe("/etc/hosts and resolv.conf", () => {
     expect(parseAddHost("db:10.0.2.5")).toEqual({ name: "db", ip: "10.0.2.5" });
     expect(parseAddHost("v6:fd00::5")).toEqual({ name: "v6", ip: "fd00::5" });
     for (const bad of ["db", "db:", ":1.2.3.4", "db:1.2.3.999", "-x:1.2.3.4", "db:host-gateway"]) expect(errorOf(() => parseAddHost(bad)).errnoName).toBe("EINVAL");
+  });
+  test("--dns takes an address", () => {
+    expect(parseDns("10.0.0.2")).toBe("10.0.0.2");
+    expect(parseDns("fd00::53")).toBe("fd00::53");
+    for (const bad of ["dns.example", "10.0.0.256", "", "1.2.3"]) expect(errorOf(() => parseDns(bad)).message).toContain("is not an IP address");
   });
   test("hosts carries the hostname and the name, then --add-host lines", () => {
     expect(hostsFile("h", "web", [{ name: "db", ip: "10.0.2.5" }])).toBe("127.0.0.1\tlocalhost h web\n::1\tlocalhost ip6-localhost ip6-loopback\n10.0.2.5\tdb\n");

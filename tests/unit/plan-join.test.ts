@@ -53,7 +53,7 @@ describe("store and probe plans", () => {
     expect(chownTreePlan("/s/l")).toEqual({ cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "chown-tree", path: "/s/l" }] });
     expect(copyLayersPlan("/d", ["/a", "/b"], false)).toEqual({ cloneFlags: 0, ops: [{ op: "copy-layers", dest: "/d", layers: ["/a", "/b"] }] });
     expect(copyLayersPlan("/d", [], true).cloneFlags).toBe(K.CLONE_NEWUSER);
-    expect(removeTreePlan("/bin/rm", "/x").ops[1]).toEqual({ op: "exec", file: "/bin/rm", args: ["rm", "-rf", "/x"], env: [] });
+    expect(removeTreePlan("/x")).toEqual({ cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "remove-tree", path: "/x" }] });
     expect(probePlan([{ op: "lo-up" }], K.CLONE_NEWNET).ops).toEqual([{ op: "lo-up" }, { op: "exec", file: PROBE_EXE, args: [PROBE_EXE], env: [] }]);
     expect(usernsHolderPlan(5).ops).toEqual([{ op: "fork" }, { op: "exec", file: "/proc/self/fd/5", args: ["bunker-userns", "--hold-userns"], env: [] }]);
   });

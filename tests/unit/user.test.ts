@@ -1,11 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { parseId, resolveUser, homeOf, type UserFiles } from "../../src/oci/user.ts";
+import { passwdEntry } from "../../src/sys/passwd.ts";
 import { checkUserMapped } from "../../src/container/run.ts";
 
 const files: UserFiles = {
   passwd: "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\nbad:x:12a:0::/:/bin/sh\n",
   group: "root:x:0:\nwheel:x:10:app\nstaff:x:50:root,app\napp:x:1000:\n",
-  owner: "the rootfs's",
+  of: "the rootfs",
   etc: "/r/etc",
 };
 
@@ -43,6 +44,8 @@ describe("resolveUser (images and --rootfs alike, Docker's rules)", () => {
     for (const s of ["", "-1", "1e3", "4294967295", "00000000001"]) expect(() => parseId(s, "x")).toThrow("is not a user or group id");
     expect(homeOf(files.passwd!, 1000)).toBe("/home/app");
     expect(homeOf(files.passwd!, 5)).toBeUndefined();
+    expect(passwdEntry(files.passwd!, 1000)?.[0]).toBe("app");
+    expect(passwdEntry("a:x:7:7::/a:/bin/sh\nb:x:7:7::/b:/bin/sh\n", 7)?.[0]).toBe("a"); // the first, as getpwuid
   });
 
   test("checkUserMapped: a supplementary group outside the map is refused, naming it", () => {

@@ -54,6 +54,7 @@ const SAMPLES: { [N in Op["op"]]: Extract<Op, { op: N }> } = {
   lock: { op: "lock", flags: K.CLONE_NEWUSER | K.CLONE_NEWNS, uidMap: "0 0 65536\n", gidMap: "0 0 1\n" },
   "chown-tree": { op: "chown-tree", path: "/s/layers/abc" },
   "copy-layers": { op: "copy-layers", dest: "/s/copy", layers: ["/l/0", "/l/1", "/l/2"] },
+  "remove-tree": { op: "remove-tree", path: "/s/state/rootfs" },
 };
 
 const hex = (s: string | Uint8Array) => Buffer.from(typeof s === "string" ? new TextEncoder().encode(s) : s).toString("hex");

@@ -1,0 +1,13 @@
+// The colon-separated files of user and group names (/etc/passwd, /etc/group:
+// the host's, a rootfs's, an image's), as text split into fields, and the
+// lookup by uid that the host's (idmap.ts) and a container's (oci/user.ts)
+// share.
+/** TEXT's lines, each as its fields */
+export function colonFields(text: string | undefined): string[][] {
+  return (text ?? "").split("\n").map((l) => l.split(":"));
+}
+
+/** the first entry of passwd TEXT for UID, as getpwuid finds it: its fields (name, password, uid, gid, gecos, home, shell) */
+export function passwdEntry(text: string, uid: number): string[] | undefined {
+  return colonFields(text).find((f) => f.length >= 3 && f[2] === String(uid));
+}
