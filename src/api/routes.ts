@@ -1,6 +1,7 @@
 // Every route of `bunker serve`, in the order they are matched.
 import { ApiError } from "./errors.ts";
 import type { Route } from "./server.ts";
+import { CONTAINER_ROUTES } from "./containers.ts";
 import { IMAGE_ROUTES } from "./images.ts";
 import { PULL_ROUTES } from "./pull.ts";
 import { SYSTEM_ROUTES } from "./system.ts";
@@ -9,6 +10,7 @@ export const ROUTES: Route[] = [
   ...SYSTEM_ROUTES,
   ...PULL_ROUTES,
   ...IMAGE_ROUTES,
+  ...CONTAINER_ROUTES,
   {
     method: "POST",
     path: /^\/build$/,

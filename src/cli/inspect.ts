@@ -3,33 +3,11 @@
 import { BunkerError } from "../errors.ts";
 import { imageDetails } from "../image/inspect.ts";
 import { Store } from "../image/store.ts";
-import { containerStatus, type ContainerState } from "../container/state.ts";
+import { containerStatus } from "../container/state.ts";
+import { containerDetails } from "../container/inspect.ts";
 import { flag, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
-
-/** docker inspect's container fields bunker knows, and what the container's process was given */
-function containerJson(s: ContainerState, status: string): Record<string, unknown> {
-  const proc = s.process;
-  const c = s.run?.confinement;
-  return {
-    Id: s.id,
-    Name: `/${s.id}`,
-    Created: s.created,
-    Path: proc?.args?.[0] ?? "",
-    Args: proc?.args?.slice(1) ?? [],
-    State: { Status: status === "stopped" ? "exited" : status, Running: status === "running", Paused: status === "paused", Pid: status === "stopped" ? 0 : s.pid },
-    Image: s.run?.image ?? "",
-    Config: { User: proc ? `${proc.user.uid}:${proc.user.gid}` : "", Env: proc?.env ?? [], WorkingDir: proc?.cwd ?? "/", Cmd: proc?.args ?? [] },
-    HostConfig: c
-      ? { Privileged: c.privileged, CapAdd: null, CapDrop: null, SecurityOpt: [...(c.noNewPrivileges ? ["no-new-privileges"] : []), `seccomp=${c.seccomp}`], MaskedPaths: c.maskedPaths, ReadonlyPaths: c.readonlyPaths }
-      : {},
-    // what bunker gave it: the bounding set, no_new_privs, the filter, locked mounts
-    Confinement: c ?? null,
-    Bundle: s.bundle,
-    Cgroup: s.cgroup ?? null,
-  };
-}
 
 const ID_CHARS = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -47,7 +25,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
       } catch (e) {
         if (!(e instanceof BunkerError && e.errnoName === "ENOENT")) throw e; // not a container: an image
       }
-      if (found?.state) return containerJson(found.state, found.status);
+      if (found?.state) return containerDetails(found.state, found.status, found.dir);
       if (type === "container") throw new BunkerError(`inspect: no such container: ${name}`, { errno: "ENOENT", fix: "bunker ps -a lists them" });
     }
     store ??= Store.open(runtimeContext(g).dataRoot);

@@ -8,7 +8,7 @@ import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { busyboxArchive } from "../lib/image-builder.ts";
 import { TestRegistry } from "../registry/registry.ts";
-import { collect, makeTempDir, ownerOf, removeTree, runAs, spawnBunkerAs, USERS, type As } from "../lib/index.ts";
+import { bunkerAs, collect, makeTempDir, ownerOf, removeTree, runAs, spawnBunkerAs, USERS, type As } from "../lib/index.ts";
 
 const DOCKER = Bun.which("docker");
 const CURL = Bun.which("curl");
@@ -222,6 +222,53 @@ for (const as of USERS) {
         expect((await stopServer(s)).code).toBe(0);
         reg.stop();
         await reg.proc?.exited;
+      }
+    }, 120_000);
+
+    test("containers the CLI ran: docker ps (filters), logs, inspect, kill, stop, rm; they outlive a server restart", async () => {
+      const base = baseFor(as);
+      const archive = writeArchive(base);
+      const roots = ["--root", join(base, "state"), "--data-root", join(base, "data")];
+      let s = await startServer(as, base);
+      const d = (...args: string[]) => docker(as, s, base, args);
+      try {
+        expect((await d("load", "-i", archive)).code).toBe(0);
+        const web = await bunkerAs(as, [...roots, "run", "-d", "--name", "web", "--network", "none", IMAGE, "sh", "-c", "echo hello; echo two; exec sleep 100"]);
+        expect(web.stderr).toBe("");
+        const done = await bunkerAs(as, [...roots, "run", "-d", "--name", "done1", "--network", "none", IMAGE, "sh", "-c", "echo bye; exit 3"]);
+        expect(done.code).toBe(0);
+        for (let i = 0; i < 100 && !(await d("ps", "-a", "--format", "{{.Names}} {{.State}}")).stdout.includes("done1 exited"); i++) await Bun.sleep(100);
+        expect((await d("ps", "--format", "{{.Names}} {{.State}} {{.Image}}")).stdout).toBe(`web running ${IMAGE}\n`);
+        expect((await d("ps", "-a", "--filter", "status=exited", "--format", "{{.Names}} {{.Status}}")).stdout).toMatch(/^done1 Exited \(3\) .* ago\n$/);
+        expect((await d("ps", "-a", "-q", "--filter", "name=^/we")).stdout).toBe("web\n");
+        expect((await d("ps", "-a", "-q", "--filter", "label=x=y")).stdout).toBe("");
+        for (let i = 0; i < 100 && (await d("logs", "web")).stdout !== "hello\ntwo\n"; i++) await Bun.sleep(100);
+        expect(await d("logs", "web")).toEqual({ code: 0, stdout: "hello\ntwo\n", stderr: "" });
+        expect((await d("logs", "--tail", "1", "web")).stdout).toBe("two\n");
+        expect((await d("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}} {{.State.Running}} {{json .Config.Cmd}}", "done1", "web")).stdout).toBe(
+          'exited 3 false ["sh","-c","echo bye; exit 3"]\nrunning 0 true ["sh","-c","echo hello; echo two; exec sleep 100"]\n',
+        );
+        const busy = await d("rm", "web");
+        expect(busy.code).toBe(1);
+        expect(busy.stderr).toBe("Error response from daemon: cannot remove container web: it is running: stop it first, or force the removal\n");
+        expect(await curl(as, s, ["http://d/v1.41/containers/nosuch/json"])).toEqual({ status: 404, body: JSON.stringify({ message: "No such container: nosuch" }) });
+        expect((await curl(as, s, ["-X", "POST", "http://d/v1.41/containers/done1/kill"])).status).toBe(409);
+        expect((await curl(as, s, ["http://d/v1.41/containers/json?filters=%7B%22bogus%22%3A%5B%22x%22%5D%7D"])).status).toBe(400);
+
+        // the server stops; the container does not, and the next server sees it
+        expect((await stopServer(s)).code).toBe(0);
+        const pid = Number(JSON.parse((await bunkerAs(as, [...roots, "state", "web"])).stdout).pid);
+        expect(pid).toBeGreaterThan(0);
+        expect(existsSync(`/proc/${pid}`)).toBe(true);
+        s = await startServer(as, base);
+        expect((await d("ps", "-q")).stdout).toBe("web\n");
+        expect((await d("stop", "-t", "5", "web")).stdout).toBe("web\n");
+        expect((await d("ps", "-a", "--filter", "name=web", "--format", "{{.State}}")).stdout).toBe("exited\n");
+        expect((await d("rm", "web", "done1")).stdout).toBe("web\ndone1\n");
+        expect((await d("ps", "-a", "-q")).stdout).toBe("");
+      } finally {
+        expect((await stopServer(s)).code).toBe(0);
+        await bunkerAs(as, [...roots, "rm", "-f", "web", "done1"]);
       }
     }, 120_000);
   });

@@ -56,3 +56,13 @@ describe("api: errors", () => {
     expect(statusOf(new TypeError("x is undefined"))).toEqual({ status: 500, message: "internal error: TypeError: x is undefined — please report it as a bug" });
   });
 });
+
+describe("docker ps's ages", () => {
+  test("Go's units.HumanDuration", async () => {
+    const { humanDuration } = await import("../../src/container/inspect.ts");
+    const s = 1000, m = 60 * s, h = 60 * m, day = 24 * h;
+    expect([0, 1 * s, 42 * s, 70 * s, 5 * m, 61 * m, 5 * h, 3 * day, 20 * day, 90 * day, 800 * day].map(humanDuration)).toEqual([
+      "Less than a second", "1 second", "42 seconds", "About a minute", "5 minutes", "About an hour", "5 hours", "3 days", "2 weeks", "3 months", "2 years",
+    ]);
+  });
+});
