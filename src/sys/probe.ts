@@ -12,13 +12,14 @@ import { launch } from "./launch.ts";
 
 /** runs OPS in a fresh user+mount namespace; returns the error line or undefined */
 export async function probe(ops: Op[], flags = K.CLONE_NEWUSER | K.CLONE_NEWNS, beforeRecord?: (pid: number) => Promise<void>): Promise<string | undefined> {
-  // the last op execs a file that does not exist: "not found" proves every op before it worked
+  // the last op execs a file that does not exist: its failure (not found; or not permitted, where a
+  // /nonexistent exists that this user cannot search) proves every op before it worked
   try {
     const c = await launch(probePlan(ops, flags), { maps: singleMaps(processIds().uid, processIds().gid), beforeRecord });
     supervise(c.pid, -1, false);
     return "the probe process ran an unexpected file";
   } catch (e) {
-    if (e instanceof BunkerError && e.exitCode === 127 && e.detail.path === PROBE_EXE) return undefined;
+    if (e instanceof BunkerError && (e.exitCode === 127 || e.exitCode === 126) && e.detail.path === PROBE_EXE) return undefined;
     return e instanceof BunkerError ? e.format() : String(e);
   }
 }

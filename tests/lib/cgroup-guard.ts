@@ -1,9 +1,26 @@
 // The client tests' proof that nothing wrote to the host's cgroup trees: every
-// directory under /sys/fs/cgroup (4 levels deep) before and after.
-import { readdirSync } from "node:fs";
+// directory under /sys/fs/cgroup (4 levels deep) before and after, but for the
+// machine supervisor's groups of its other commands: siblings of the test's own
+// group (this host's supervisor puts each command it runs in a v1 memory group
+// memory/process_api/HASH of its own, made while the test runs).
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
+
+/** the test process's own cgroup directories (not the root of a hierarchy) */
+function ownGroups(): Set<string> {
+  const own = new Set<string>();
+  for (const line of readFileSync("/proc/self/cgroup", "utf8").split("\n")) {
+    const [, controllers, path] = line.split(":");
+    if (!controllers || !path || path === "/") continue;
+    for (const c of controllers.split(",")) own.add(`/sys/fs/cgroup/${c.replace(/^name=/, "")}${path}`);
+  }
+  return own;
+}
 
 export function cgroupDirs(): string[] {
   const out: string[] = [];
+  const own = ownGroups();
+  const parents = new Set([...own].map((g) => dirname(g)));
   const walk = (dir: string, depth: number) => {
     let entries;
     try {
@@ -12,7 +29,7 @@ export function cgroupDirs(): string[] {
       return;
     }
     for (const e of entries)
-      if (e.isDirectory()) {
+      if (e.isDirectory() && (!parents.has(dir) || own.has(`${dir}/${e.name}`))) {
         out.push(`${dir}/${e.name}`);
         if (depth < 4) walk(`${dir}/${e.name}`, depth + 1);
       }
