@@ -5,7 +5,9 @@ import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { RuntimeContext } from "../container/context.ts";
 import { containerDetails, containerSummary } from "../container/inspect.ts";
+import { pause, resume } from "../container/cgroup.ts";
 import { killContainer } from "../container/lifecycle.ts";
+import { processTable } from "../container/top.ts";
 import { copyLogs } from "../container/logs.ts";
 import { containerStatus, listIds } from "../container/state.ts";
 import { rm, stop } from "../container/stop.ts";
@@ -132,9 +134,48 @@ async function remove({ ctx, params, url }: ApiRequest): Promise<Response> {
   return new Response(null, { status: 204 });
 }
 
+/** GET /containers/ID/top?ps_args=…: ps(1)'s columns and the container's rows */
+function top({ ctx, params, url }: ApiRequest): Response {
+  const id = resolveId(ctx, params[0]!);
+  const { state } = containerStatus(ctx.stateRoot, id);
+  if (!state || !running(ctx, id)) throw new ApiError(409, `Container ${id} is not running`);
+  const args = (url.searchParams.get("ps_args") ?? "").split(/\s+/).filter(Boolean);
+  const t = processTable(state, args);
+  return jsonResponse({ Titles: t.titles, Processes: t.rows });
+}
+
+/** POST /containers/ID/pause, /unpause: the cgroup's freezer (a container without a cgroup: 409 naming why) */
+async function pauseRoute({ ctx, params }: ApiRequest): Promise<Response> {
+  await pause(ctx, resolveId(ctx, params[0]!));
+  return new Response(null, { status: 204 });
+}
+
+function unpause({ ctx, params }: ApiRequest): Response {
+  resume(ctx, resolveId(ctx, params[0]!));
+  return new Response(null, { status: 204 });
+}
+
+/** POST /containers/prune: every stopped container (filters: none yet) */
+async function prune({ ctx, url }: ApiRequest): Promise<Response> {
+  const filters = Object.keys(parseFilters(url));
+  if (filters.length) throw new ApiError(400, `container prune: unsupported filter "${filters[0]}" (none are supported yet)`);
+  const gone: string[] = [];
+  for (const id of listIds(ctx.stateRoot)) {
+    if (containerSummary(ctx.stateRoot, id)?.status !== "stopped") continue;
+    await rm(ctx, id, false);
+    gone.push(id);
+  }
+  // no SpaceReclaimed: bunker does not measure what a container's directory held
+  return jsonResponse({ ContainersDeleted: gone });
+}
+
 export const CONTAINER_ROUTES: Route[] = [
   { method: "GET", path: /^\/containers\/json$/, handle: list },
+  { method: "POST", path: /^\/containers\/prune$/, handle: prune },
   { method: "GET", path: /^\/containers\/([^/]+)\/json$/, handle: inspect },
+  { method: "GET", path: /^\/containers\/([^/]+)\/top$/, handle: top },
+  { method: "POST", path: /^\/containers\/([^/]+)\/pause$/, handle: pauseRoute },
+  { method: "POST", path: /^\/containers\/([^/]+)\/unpause$/, handle: unpause },
   { method: "GET", path: /^\/containers\/([^/]+)\/logs$/, handle: logs },
   { method: "POST", path: /^\/containers\/([^/]+)\/stop$/, handle: stopRoute },
   { method: "POST", path: /^\/containers\/([^/]+)\/kill$/, handle: kill },

@@ -15,6 +15,8 @@ const STATUS_OF_ERRNO: Record<string, number> = {
   EBUSY: 409,
   ENOTEMPTY: 409,
   EADDRINUSE: 409,
+  // what the container cannot do as it is (pause without a cgroup): its state, not the request
+  EOPNOTSUPP: 409,
   ENOSYS: 501,
 };
 
