@@ -19,6 +19,8 @@
  *   --dir=DIR        the container's state dir, removed at exit
  *   --cgroup=PATH    the container's cgroup, removed at exit (src/cgroup made it)
  *   --finish=EXE     bunker's executable, for the clean-up this cannot do
+ *   --finish-always  hand all of the clean-up to `bunker __finish` (the container has
+ *                    anonymous volumes, which live outside DIR and go with it)
  *   --sigpipe=R,W    bunker's signal self-pipe (appended by bk_exec_monitor)
  *
  * The same program is a container's PID 1 when it has an init (--init, run
@@ -245,7 +247,7 @@ int main(int argc, char **argv) {
   if (argc >= 4 && arg_value(argv[1], "--start-fifo=")) (void)prctl(PR_SET_NAME, "bunker-start", 0, 0, 0);
   if (argc >= 4 && arg_value(argv[1], "--start-fifo=")) start_after_fifo(atoi(arg_value(argv[1], "--start-fifo=")), argv[2], argv + 3);
   (void)prctl(PR_SET_NAME, "bunker-monitor", 0, 0, 0);
-  int pid = -1, pty = -1, flags = 0, sr = -1, sw = -1;
+  int pid = -1, pty = -1, flags = 0, sr = -1, sw = -1, always = 0;
   const char *dir = NULL, *finish = NULL, *cgroup = NULL, *v;
   for (int k = 1; k < argc; k++) {
     if ((v = arg_value(argv[k], "--pid="))) pid = atoi(v);
@@ -253,6 +255,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[k], "--stdin")) flags |= 1;
     else if ((v = arg_value(argv[k], "--dir="))) dir = v;
     else if ((v = arg_value(argv[k], "--finish="))) finish = v;
+    else if (!strcmp(argv[k], "--finish-always")) always = 1;
     else if ((v = arg_value(argv[k], "--cgroup="))) cgroup = v;
     else if ((v = arg_value(argv[k], "--sigpipe="))) sscanf(v, "%d,%d", &sr, &sw);
   }
@@ -275,8 +278,9 @@ int main(int argc, char **argv) {
     cgroup_left = remove_cgroup(cgroup) < 0;
   }
   if (!dir) return code;
-  /* the state directory (the tree walker's rm -rf); what cannot be removed is left to bunker __finish */
-  int removed = cgroup_left ? -errno : remove_at(AT_FDCWD, dir, 0); /* errno: the cgroup's removal's */
+  /* the state directory (the tree walker's rm -rf); what cannot be removed is left to bunker __finish,
+   * and everything is with --finish-always (anonymous volumes go with the container) */
+  int removed = cgroup_left ? -errno : (always && finish) ? -EAGAIN : remove_at(AT_FDCWD, dir, 0); /* errno: the cgroup's removal's */
   if (removed == 0) return code;
   errno = -removed;
   if (finish) {

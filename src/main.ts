@@ -36,7 +36,9 @@ commands:
   stats, events   resource usage (cgroup v2)
   logs      output of a detached container (run -d)
   stop      stop a container (its stop signal, then SIGKILL)
-  rm        remove detached containers
+  rm        remove detached containers (-v: and their anonymous volumes)
+  volume    named volumes: create, ls, inspect, rm, prune, export
+  unshare   run a command in a user namespace with your containers' id map (podman unshare)
   pull, load, save, images, rmi, tag, inspect, login, image   the image store
   pull      pull an image from a registry
   load      load images from a docker save / OCI archive (-i FILE)

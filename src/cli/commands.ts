@@ -34,6 +34,8 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   inspect: () => import("./inspect.ts"),
   tag: () => import("./tag.ts"),
   login: () => import("./login.ts"),
+  volume: () => import("./volume.ts"),
+  unshare: () => import("./unshare.ts"),
   image: () => import("./image.ts"),
   // internal: the monitor hands a finished foreground run back (c/monitor.c)
   __finish: () => import("./finish.ts"),

@@ -16,7 +16,9 @@ import { removeStateDir } from "./stop.ts";
 import { realLauncher } from "../sys/launcher.ts";
 import { endLogWriter, parseLogOptions, startLogWriter, type LogWriter } from "./log-writer.ts";
 import { errnoName } from "../sys/errno.ts";
-import { runSpec, type RunOptions, type Volume } from "../oci/run-spec.ts";
+import { runSpec, type RunOptions } from "../oci/run-spec.ts";
+import { mergeRequests, type MountRequest } from "../volume/spec.ts";
+import { attachMounts, recordVolumeUse, removeAnonymousVolumes, type VolumeUse } from "../volume/attach.ts";
 import { buildPlan } from "../plan/build.ts";
 import { resolveConfinement, type SecurityFlags } from "../oci/confine.ts";
 import { processContext } from "./process.ts";
@@ -62,8 +64,8 @@ export interface RunRequest {
   /** the caller's terminal size, for -t */
   consoleSize?: { height: number; width: number };
   init: boolean;
-  volumes: Volume[];
-  tmpfs: { destination: string; options: string[] }[];
+  /** -v, --mount, --tmpfs (src/volume/spec.ts); the image's VOLUME paths are added here */
+  mounts: MountRequest[];
   readOnly: boolean;
   /** --network none|host|pasta[:OPTS]|slirp4netns[:OPTS]|container:ID (default: pasta or slirp4netns for an IMAGE or -p, else none) */
   network?: string;
@@ -163,7 +165,7 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
 
   const env: string[] = [...(image?.config.Env ?? [])];
   setEnv(env, req.env);
-  const { volumes, tmpfs } = req;
+  const mountRequests = mergeRequests(req.mounts, Object.keys(image?.config.Volumes ?? {}));
   const user = image
     ? image.resolveUser(req.user ?? image.config.User)
     : req.user ? await rootfsUser(req.user, host ? "/" : rootfs!) : { uid: 0, gid: 0, additionalGids: [] };
@@ -191,7 +193,12 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
   if (subordinateRoot) chmodSync(dir, 0o711);
   let keep = false; // a detached container keeps its state dir until `bunker rm`
   let logWriter: LogWriter | undefined;
+  let volumeUse: VolumeUse | undefined;
+  let releaseVolumes = () => {};
   try {
+    // volumes made (and recorded as this container's) before anything can fail and leave them unrecorded
+    const mounts = attachMounts(mountRequests, ctx.dataRoot, !!image, (use) => recordVolumeUse(dir, (volumeUse = use)));
+    releaseVolumes = mounts.release;
     const hostResolv = readText("/etc/resolv.conf") || "nameserver 127.0.0.1\n";
     const etcFiles = writeEtcFiles(dir, {
       hostname: `${hostname}\n`,
@@ -258,8 +265,8 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
       hostname,
       tty,
       consoleSize: tty ? req.consoleSize : undefined,
-      volumes,
-      tmpfs,
+      volumes: mounts.binds,
+      tmpfs: mounts.tmpfs,
       readOnly: req.readOnly,
       network,
       maps,
@@ -350,6 +357,7 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
         c = await launcher.launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord });
       } finally {
         if (shared) closeFd(shared.fd);
+        releaseVolumes(); // set up: a new volume is filled, the next container sees it so
         if (joined) for (const fd of [joined.userFd, joined.netFd]) closeFd(fd);
       }
       if (detach) {
@@ -358,7 +366,7 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
       }
       // from here on a small C program waits for the container, not this Bun process
       debug?.(`timing: ${timingLine()}`);
-      const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path }, ctx.execPath);
+      const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path, finishAlways: !!volumeUse?.anonymous.length }, ctx.execPath);
       debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
       const st = launcher.wait(c.pid, c.pty, interactive);
       if (st.signal === 9 && cg?.oomKilled()) {
@@ -369,10 +377,12 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
       if (!keepCgroup) cg?.remove();
     }
   } finally {
+    releaseVolumes();
     if (logWriter) closeFd(logWriter.fd); // the container holds the pipe now (if it started): the writer ends with it
     if (!keep) {
       if (logWriter) endLogWriter(dir);
       await removeStateDir(ctx, dir, maps);
+      if (volumeUse) await removeAnonymousVolumes(volumeUse, maps, ctx.log.warn);
     }
   }
 }

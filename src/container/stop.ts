@@ -7,7 +7,8 @@ import { savedCgroupPath } from "../cgroup/state.ts";
 import { waitPidExit } from "../sys/shim.ts";
 import { parseSignal } from "../sys/signals.ts";
 import { removeOwnedTree } from "../sys/remove-tree.ts";
-import { autoMaps, singleMaps, subRange, type IdMaps } from "../sys/idmap.ts";
+import { callerMaps, type IdMaps } from "../sys/idmap.ts";
+import { readVolumeUse, removeAnonymousVolumes } from "../volume/attach.ts";
 import type { RuntimeContext } from "./context.ts";
 import { killEverything } from "./kill.ts";
 import { endLogWriter } from "./log-writer.ts";
@@ -33,14 +34,9 @@ export async function removeStateDir(ctx: RuntimeContext, dir: string, maps: IdM
   }
 }
 
-/** the maps a run of this user would have used: a copied rootfs left by a killed run may belong to its subordinate ids */
-function defaultMaps(ctx: RuntimeContext): IdMaps {
-  const { uid, gid } = ctx.ids;
-  return subRange("/etc/subuid", uid) ? autoMaps(uid, gid) : singleMaps(uid, gid);
-}
-
-/** rm ID: a stopped container (FORCE: a running one too, killed first), its writable layer included */
-export async function rm(ctx: RuntimeContext, id: string, force: boolean): Promise<void> {
+/** rm ID: a stopped container (FORCE: a running one too, killed first), its writable layer included;
+ * VOLUMES (rm -v): its anonymous volumes too */
+export async function rm(ctx: RuntimeContext, id: string, force: boolean, volumes = false): Promise<void> {
   const root = ctx.stateRoot;
   const dir = containerDir(root, id);
   const state = readState(root, id); // "does not exist" without a state dir
@@ -66,13 +62,18 @@ export async function rm(ctx: RuntimeContext, id: string, force: boolean): Promi
   } finally {
     release();
   }
-  await removeStateDir(ctx, dir, state?.run?.maps ?? defaultMaps(ctx));
+  // the maps a run of this user would have used: a copied rootfs left by a killed run may belong to its subordinate ids
+  const maps = state?.run?.maps ?? callerMaps(ctx.ids);
+  const use = readVolumeUse(dir);
+  await removeStateDir(ctx, dir, maps);
+  if (volumes) await removeAnonymousVolumes(use, maps, ctx.log.warn);
 }
 
 /**
  * __finish DIR: the clean-up of a foreground `run` that the monitor
  * (c/monitor.c) could not do after the container exited: a writable layer
- * owned by subordinate ids (removed in a user namespace), a cgroup that would not go.
+ * owned by subordinate ids (removed in a user namespace), a cgroup that would not go,
+ * the container's anonymous volumes (the monitor hands those over always).
  */
 export async function finish(ctx: RuntimeContext, dir: string): Promise<void> {
   const state = readState(dirname(dir), basename(dir));
@@ -83,5 +84,8 @@ export async function finish(ctx: RuntimeContext, dir: string): Promise<void> {
       ctx.log.warn(e instanceof BunkerError ? e : new BunkerError(String(e)));
     }
   }
-  await removeStateDir(ctx, dir, state?.run?.maps ?? { uid: [], gid: [] });
+  const maps = state?.run?.maps ?? { uid: [], gid: [] };
+  const use = readVolumeUse(dir);
+  await removeStateDir(ctx, dir, maps);
+  await removeAnonymousVolumes(use, maps, ctx.log.warn);
 }

@@ -13,6 +13,12 @@ export function copyLayersPlan(dest: string, bottomUp: string[], userns: boolean
   return { cloneFlags: userns ? K.CLONE_NEWUSER : 0, ops: [{ op: "copy-layers", dest, layers: bottomUp }] };
 }
 
+/** FILE (looked up in ENV's PATH) run with ARGS as root of a user namespace (USERNS) with a mount namespace of
+ * its own, or as it is: `bunker unshare`, `volume export` */
+export function unsharePlan(file: string, args: string[], env: string[], userns = true): Plan {
+  return { cloneFlags: userns ? K.CLONE_NEWUSER | K.CLONE_NEWNS : 0, ops: [{ op: "close-fds", preserve: 0 }, { op: "exec", file, args, env }] };
+}
+
 /** DIR removed, whole, by the shim (its remove-tree op) in a user namespace that maps its files' owners */
 export function removeTreePlan(dir: string): Plan {
   return { cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "remove-tree", path: dir }] };

@@ -58,8 +58,9 @@ export type Op =
   | { op: "exit-file"; path: string }
   /** tmpcopyup: hold the directory at `path` (in root) that the next mount covers; nothing if it is missing */
   | { op: "copyup-open"; path: string }
-  /** tmpcopyup: copy the held directory's contents (owners, modes, times, symlinks) into the tmpfs at `path` */
-  | { op: "copyup"; path: string }
+  /** tmpcopyup: copy the held directory's contents (owners, modes, times, symlinks) into the tmpfs at `path`;
+   * ROOT (a new volume's copy-up): the directory itself gets the held one's owner, mode and times too */
+  | { op: "copyup"; path: string; root?: boolean }
   /** a startContainer hook, in the container after exec.fifo: `state` is the state JSON around the
    * host pid (which only the parent knows: it comes with "go") */
   | { op: "hook"; index: number; path: string; args: string[]; env: string[]; timeout: number; stateBeforePid: string; stateAfterPid: string }

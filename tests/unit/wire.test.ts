@@ -47,7 +47,7 @@ const SAMPLES: { [N in Op["op"]]: Extract<Op, { op: N }> } = {
   stdio: { op: "stdio", log: "/s/c1/log" },
   "exit-file": { op: "exit-file", path: "/s/c1/exit" },
   "copyup-open": { op: "copyup-open", path: "/etc" },
-  copyup: { op: "copyup", path: "/etc" },
+  copyup: { op: "copyup", path: "/etc", root: true },
   hook: { op: "hook", index: 3, path: "/usr/bin/hook", args: ["hook", "--x"], env: ["A=b"], timeout: 30, stateBeforePid: '{"pid":', stateAfterPid: ',"id":"c1"}' },
   nondumpable: { op: "nondumpable" },
   mknod: { op: "mknod", path: "/dev/fuse", mode: 0o020666, major: 10, minor: 229, uid: 0, gid: 5 },
