@@ -7,6 +7,7 @@ import { VERSION } from "../version.ts";
 import { ApiError, errorResponse, statusOf } from "./errors.ts";
 import { prepareSocket, removeSocket, secureSocket, type Listen } from "./listen.ts";
 import { BunkerError } from "../errors.ts";
+import { JSON_LIMITS, parseJsonObject } from "../json.ts";
 
 /** the version this server speaks; clients negotiate down to it through /_ping's API-Version header */
 export const API_VERSION = "1.41";
@@ -17,6 +18,8 @@ const MAX_API_VERSION = "1.51";
 export interface ApiRequest {
   req: Request;
   url: URL;
+  /** the API version the client asked for (its /vX.YY/ prefix), API_VERSION without one */
+  version: string;
   /** the route's captured path parts (URL-decoded) */
   params: string[];
   ctx: RuntimeContext;
@@ -37,14 +40,45 @@ const versionNumber = (v: string) => {
   return major! * 1000 + minor!;
 };
 
+/** whether version A is older than B ("1.41" < "1.42") */
+export const olderThan = (a: string, b: string) => versionNumber(a) < versionNumber(b);
+
 /** the path without its version prefix; a version outside MIN..MAX is Docker's 400 */
 export function stripVersion(path: string): string {
+  return splitVersion(path).path;
+}
+
+function splitVersion(path: string): { path: string; version: string } {
   const m = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
-  if (!m) return path;
+  if (!m) return { path, version: API_VERSION };
   const v = versionNumber(m[1]!);
   if (v < versionNumber(MIN_API_VERSION)) throw new ApiError(400, `client version ${m[1]} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
   if (v > versionNumber(MAX_API_VERSION)) throw new ApiError(400, `client version ${m[1]} is too new. Maximum supported API version is ${MAX_API_VERSION}`);
-  return m[2]!;
+  return { path: m[2]!, version: m[1]! };
+}
+
+/**
+ * The request's JSON body, an object, read within JSON_LIMITS.request and the
+ * nesting bound (src/json.ts): too large, malformed or not an object is
+ * Docker's 400 naming where.  Keys other than ALLOWED are a 400 naming the
+ * field: a request is never half understood.
+ */
+export async function jsonBody(req: Request, what: string, allowed: readonly string[]): Promise<Record<string, unknown>> {
+  const limit = JSON_LIMITS.request;
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (req.body) {
+    for await (const c of req.body) {
+      total += c.length;
+      if (total > limit) throw new ApiError(400, `${what}: the request body is larger than ${limit} bytes`);
+      chunks.push(c);
+    }
+  }
+  if (!total) return {};
+  const body = parseJsonObject(Buffer.concat(chunks), `${what}: request body`, "request");
+  const unknown = Object.keys(body).find((k) => !allowed.includes(k));
+  if (unknown !== undefined) throw new ApiError(400, `${what}: request body: unknown field ${JSON.stringify(unknown)} (bunker reads ${allowed.join(", ")})`);
+  return body;
 }
 
 /** a boolean query parameter as Docker reads one: 1, true, True; absent, 0, false, "" are false */
@@ -58,7 +92,7 @@ export async function dispatch(routes: Route[], ctx: RuntimeContext, req: Reques
   const url = new URL(req.url);
   let res: Response;
   try {
-    const path = stripVersion(url.pathname);
+    const { path, version } = splitVersion(url.pathname);
     let pathFound = false;
     let found: { route: Route; params: string[] } | undefined;
     for (const route of routes) {
@@ -71,7 +105,7 @@ export async function dispatch(routes: Route[], ctx: RuntimeContext, req: Reques
       }
     }
     if (!found) throw pathFound ? new ApiError(405, `${req.method} is not allowed on ${path}`) : new ApiError(404, "page not found");
-    res = await found.route.handle({ req, url, params: found.params, ctx });
+    res = await found.route.handle({ req, url, version, params: found.params, ctx });
   } catch (e) {
     const { status } = statusOf(e);
     if (status >= 500 && status !== 501) ctx.log.warn(e instanceof BunkerError ? e : new BunkerError(`serve: ${req.method} ${url.pathname}: ${statusOf(e).message}`));

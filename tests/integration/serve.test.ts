@@ -281,5 +281,36 @@ for (const as of USERS) {
         await bunkerAs(as, [...roots, "rm", "-f", "web", "done1"]);
       }
     }, 120_000);
+
+    test("volumes: create, ls (filters), inspect, rm, prune (1.41: every unused one); bad bodies are 400s naming the field", async () => {
+      const base = baseFor(as);
+      const s = await startServer(as, base);
+      const d = (...args: string[]) => docker(as, s, base, args);
+      try {
+        expect((await d("volume", "create", "v1")).stdout).toBe("v1\n");
+        expect((await d("volume", "create", "--label", "a=b", "v2")).stdout).toBe("v2\n");
+        expect((await d("volume", "ls", "-q")).stdout).toBe("v1\nv2\n");
+        expect((await d("volume", "ls", "-q", "--filter", "label=a=b")).stdout).toBe("v2\n");
+        expect((await d("volume", "inspect", "--format", "{{.Name}} {{.Driver}} {{.Mountpoint}} {{.Labels}}", "v2")).stdout).toBe(`v2 local ${join(base, "data", "volumes", "v2", "_data")} map[a:b]\n`);
+        const opts = await d("volume", "create", "-o", "type=tmpfs", "v3");
+        expect(opts.code).toBe(1);
+        expect(opts.stderr).toBe("Error response from daemon: volumes/create: DriverOpts (type) are not supported: bunker's local volumes are directories\n");
+        expect((await d("volume", "rm", "v1")).stdout).toBe("v1\n");
+        expect((await d("volume", "prune", "-f")).stdout).toBe("Deleted Volumes:\nv2\n\nTotal reclaimed space: 0B\n");
+        expect((await d("volume", "ls", "-q")).stdout).toBe("");
+        const post = (body: string) => curl(as, s, ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", body, "http://d/v1.41/volumes/create"]);
+        expect(await post('{"Name": ')).toEqual({ status: 400, body: JSON.stringify({ message: "volumes/create: request body: invalid JSON at line 1, column 10 (byte 9): unexpected end of input: EINVAL (Invalid argument)" }) });
+        expect(await post('{"Name": "x", "Bogus": 1}')).toEqual({ status: 400, body: JSON.stringify({ message: 'volumes/create: request body: unknown field "Bogus" (bunker reads Name, Driver, DriverOpts, Labels, ClusterVolumeSpec)' }) });
+        expect(await post('{"Name": 5}')).toEqual({ status: 400, body: JSON.stringify({ message: "volumes/create: request body: Name: must be a string: EINVAL (Invalid argument)" }) });
+        expect(await post(`[${"[".repeat(200)}${"]".repeat(200)}]`)).toMatchObject({ status: 400 });
+        const huge = join(base, "huge.json");
+        writeFileSync(huge, `{"Name": "${"x".repeat(5 << 20)}"}`);
+        expect(await post(`@${huge}`)).toEqual({ status: 400, body: JSON.stringify({ message: "volumes/create: the request body is larger than 4194304 bytes" }) });
+        // the server is still there
+        expect((await curl(as, s, ["http://d/_ping"])).body).toBe("OK");
+      } finally {
+        expect((await stopServer(s)).code).toBe(0);
+      }
+    }, 60_000);
   });
 }
