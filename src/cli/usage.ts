@@ -172,6 +172,12 @@ Removes networks no running container is on.`,
   "network prune": `bunker network prune [-f]
 
 Removes every network no running container is on.`,
+  serve: `bunker serve [--host unix:///PATH|tcp://127.0.0.1:PORT]
+
+Serves the Docker Engine API (version 1.41, negotiated down from newer clients)
+until SIGTERM or SIGINT; prints DOCKER_HOST=… at start.  The API can do
+whatever you can: the socket is mode 0600 and TCP is loopback only.
+Containers keep running when the server stops; the next one finds them.`,
   volume: `bunker volume create|ls|inspect|rm|prune|export [ARGS...]
 
 Named volumes ('bunker volume SUBCOMMAND --help' for each).  A volume lives in
