@@ -17,11 +17,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   const { state } = containerStatus(runtimeContext(g).stateRoot, id);
   if (!state) throw notFound(id);
   if ((flag(p, "format") ?? "table") === "json") {
-<<<<<<< HEAD
-    console.log(JSON.stringify(pids));
-=======
     process.stdout.write(JSON.stringify(containerPids(state)) + "\n");
->>>>>>> serve
     return 0;
   }
   const table = processTable(state, p.rest.slice(1));
