@@ -1,19 +1,17 @@
 // bunker: argv -> command.  Commands are imported lazily so `bunker run`
 // does not pay for parsing the image or OCI code.
-import { closeSync, openSync } from "node:fs";
 import { BunkerError, fromSysError } from "./errors.ts";
-import type { GlobalOptions } from "./cli/global.ts";
+import type { Command, GlobalOptions } from "./cli/global.ts";
 import { commands, runCommand } from "./cli/commands.ts";
-import { reportError } from "./cli/report.ts";
 import { mark } from "./timing.ts";
 import { normalJit } from "./jit.ts";
+import { VERSION } from "./version.ts";
 
 mark("main");
 
-const VERSION = "0.1.0";
 
 /** the image store's commands: long loops, the normal JIT (src/jit.ts) */
-const LONG_WORK = new Set(["pull", "load", "save", "images", "rmi", "image"]);
+const LONG_WORK = new Set(["pull", "load", "save", "images", "rmi", "image", "serve"]);
 
 const USAGE = `usage: bunker [--debug] [--root DIR] COMMAND [ARGS...]
 
@@ -49,6 +47,7 @@ commands:
   tag       give an image another name
   login     store credentials for a registry
   image     image subcommands (ls, rm, inspect, tag, load, save, pull, prune)
+  serve     the Docker Engine API on a unix socket (DOCKER_HOST=unix://…; root-equivalent for you)
   version   print the version
 
 global options: --debug (notes; run ends them with the time of each start-up step),
@@ -63,9 +62,18 @@ are read within size and nesting bounds (README: Untrusted input) and checked fi
 
 Run 'bunker COMMAND --help' for a command's flags.`;
 
+/** `bunker serve` as a command: src/cli/serve.ts given src/api's server */
+async function serveCommand(): Promise<{ default: Command }> {
+  const [{ serve }, { startApiServer }] = await Promise.all([import("./cli/serve.ts"), import("./api/index.ts")]);
+  return { default: (argv, g) => serve(argv, g, startApiServer) };
+}
+
 const g: GlobalOptions = { debug: false, logFormat: "text" };
 
-function createLog(path: string): void {
+// node:fs and the error reporter (which loads it) are imported when needed:
+// loading node:fs costs ~150 page faults, a third of --version's time above Bun's floor
+async function createLog(path: string): Promise<void> {
+  const { closeSync, openSync } = await import("node:fs");
   try {
     closeSync(openSync(path, "a", 0o600));
   } catch (e) {
@@ -97,22 +105,27 @@ async function main(argv: string[]): Promise<number> {
     } else break;
   }
   // runc opens --log at start: the file exists afterwards, even when nothing was logged
-  if (g.log) createLog(g.log);
+  if (g.log) await createLog(g.log);
   const cmd = argv[i];
   if (!cmd) {
     console.error(USAGE);
     return 125;
   }
-  if (!commands[cmd]) throw new BunkerError(`unknown command "${cmd}"`, { errno: "EINVAL", fix: "run 'bunker --help' for the list" });
   if (LONG_WORK.has(cmd)) normalJit();
+  // serve: the CLI's flags and src/api's server, which the CLI does not import
+  if (cmd === "serve") return runCommand(cmd, argv.slice(i + 1), g, serveCommand);
+  if (!commands[cmd]) throw new BunkerError(`unknown command "${cmd}"`, { errno: "EINVAL", fix: "run 'bunker --help' for the list" });
   return runCommand(cmd, argv.slice(i + 1), g);
 }
 
-// an exception that escapes main (a callback, a stream) still ends in one line and exit 125
-process.on("uncaughtException", (err) => process.exit(reportError(err, g)));
-process.on("unhandledRejection", (err) => process.exit(reportError(err, g)));
+/** ERR as the user's one line, then exit with its code */
+async function fail(err: unknown): Promise<never> {
+  const { reportError } = await import("./cli/report.ts");
+  process.exit(reportError(err, g));
+}
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => process.exit(reportError(err, g)),
-);
+// an exception that escapes main (a callback, a stream) still ends in one line and exit 125
+process.on("uncaughtException", fail);
+process.on("unhandledRejection", fail);
+
+main(process.argv.slice(2)).then((code) => process.exit(code), fail);
