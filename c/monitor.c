@@ -19,6 +19,8 @@
  *   --dir=DIR        the container's state dir, removed at exit
  *   --cgroup=PATH    the container's cgroup, removed at exit (src/cgroup made it)
  *   --finish=EXE     bunker's executable, for the clean-up this cannot do
+ *   --finish-always  hand all of the clean-up to `bunker __finish` (the container has
+ *                    anonymous volumes, which live outside DIR and go with it)
  *   --sigpipe=R,W    bunker's signal self-pipe (appended by bk_exec_monitor)
  *
  * The same program is a container's PID 1 when it has an init (--init, run
@@ -36,6 +38,8 @@
  *   --hold-userns    sleep until killed, in a session of its own, with no
  *                    open files, so the namespace (and its newuidmap-written
  *                    maps) stays for the next container to join
+ *   --hold-netns     the same for a user network's network namespace
+ *                    (src/container/network.ts), named bunker-netns
  */
 #define _GNU_SOURCE
 #include "shim.h"
@@ -169,10 +173,10 @@ static int remove_cgroup(const char *cg) {
   }
 }
 
-/* the shared user namespace's holder: it keeps nothing else alive (no cwd,
+/* the shared user namespace's (or a user network's) holder: it keeps nothing else alive (no cwd,
  * no fds: a caller reading bunker's stdout to EOF is not held up by it) */
-static __attribute__((noreturn)) void hold_userns(void) {
-  (void)prctl(PR_SET_NAME, "bunker-userns", 0, 0, 0);
+static __attribute__((noreturn)) void hold_namespaces(const char *name) {
+  (void)prctl(PR_SET_NAME, name, 0, 0, 0);
   (void)setsid();
   (void)chdir("/");
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -241,11 +245,18 @@ int main(int argc, char **argv) {
     (void)prctl(PR_SET_NAME, "bunker-init", 0, 0, 0);
     bk_init_loop(atoi(arg_value(argv[1], "--init=")), atoi(arg_value(argv[2], "--exit-fd=")));
   }
-  if (argc == 2 && !strcmp(argv[1], "--hold-userns")) hold_userns();
+  if (argc == 2 && !strcmp(argv[1], "--hold-userns")) hold_namespaces("bunker-userns");
+  if (argc == 2 && !strcmp(argv[1], "--hold-netns")) {
+    /* a user network's (src/container/network.ts): exec'd from a memfd it is not dumpable, and
+     * pasta (which drops its capabilities first) could not open its /proc/PID/ns; it holds no
+     * secret and no container's process can see it */
+    (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    hold_namespaces("bunker-netns");
+  }
   if (argc >= 4 && arg_value(argv[1], "--start-fifo=")) (void)prctl(PR_SET_NAME, "bunker-start", 0, 0, 0);
   if (argc >= 4 && arg_value(argv[1], "--start-fifo=")) start_after_fifo(atoi(arg_value(argv[1], "--start-fifo=")), argv[2], argv + 3);
   (void)prctl(PR_SET_NAME, "bunker-monitor", 0, 0, 0);
-  int pid = -1, pty = -1, flags = 0, sr = -1, sw = -1;
+  int pid = -1, pty = -1, flags = 0, sr = -1, sw = -1, always = 0;
   const char *dir = NULL, *finish = NULL, *cgroup = NULL, *v;
   for (int k = 1; k < argc; k++) {
     if ((v = arg_value(argv[k], "--pid="))) pid = atoi(v);
@@ -253,6 +264,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[k], "--stdin")) flags |= 1;
     else if ((v = arg_value(argv[k], "--dir="))) dir = v;
     else if ((v = arg_value(argv[k], "--finish="))) finish = v;
+    else if (!strcmp(argv[k], "--finish-always")) always = 1;
     else if ((v = arg_value(argv[k], "--cgroup="))) cgroup = v;
     else if ((v = arg_value(argv[k], "--sigpipe="))) sscanf(v, "%d,%d", &sr, &sw);
   }
@@ -275,8 +287,9 @@ int main(int argc, char **argv) {
     cgroup_left = remove_cgroup(cgroup) < 0;
   }
   if (!dir) return code;
-  /* the state directory (the tree walker's rm -rf); what cannot be removed is left to bunker __finish */
-  int removed = cgroup_left ? -errno : remove_at(AT_FDCWD, dir, 0); /* errno: the cgroup's removal's */
+  /* the state directory (the tree walker's rm -rf); what cannot be removed is left to bunker __finish,
+   * and everything is with --finish-always (anonymous volumes go with the container) */
+  int removed = cgroup_left ? -errno : (always && finish) ? -EAGAIN : remove_at(AT_FDCWD, dir, 0); /* errno: the cgroup's removal's */
   if (removed == 0) return code;
   errno = -removed;
   if (finish) {

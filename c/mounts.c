@@ -302,6 +302,17 @@ void op_copyup(struct child *c, const struct op *op) {
   if (dst < 0) fail(c, errno, BK_STEP_OPEN_TARGET, 0, 125);
   int r = copy_tree(c->copyfd, dst, 0);
   if (r < 0) fail(c, -r, BK_STEP_COPY, 0, 125);
+  if (op_int(op, BK_I_COPYUP_ROOT)) { /* a volume: the directory itself as the image has it (Docker's copy-up) */
+    struct stat st;
+    struct timespec ts[2];
+    if (fstat(c->copyfd, &st) < 0) fail(c, errno, BK_STEP_STAT, 0, 125);
+    ts[0] = st.st_atim;
+    ts[1] = st.st_mtim;
+    /* owner before mode (chown clears set-id bits); an unmapped owner keeps the namespace root's */
+    if (fchown(dst, st.st_uid, st.st_gid) < 0 && errno != EINVAL) fail(c, errno, BK_STEP_CHOWN, 0, 125);
+    if (fchmod(dst, st.st_mode & 07777) < 0) fail(c, errno, BK_STEP_FCHMOD, 0, 125);
+    if (futimens(dst, ts) < 0) fail(c, errno, BK_STEP_FUTIMENS, 0, 125);
+  }
   close(dst);
   close(c->copyfd);
   c->copyfd = -1;

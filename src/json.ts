@@ -20,6 +20,8 @@ export const JSON_LIMITS = {
   image: 32 * MiB,
   /** credential files */
   auth: 1 * MiB,
+  /** an Engine API request's JSON body (bunker serve): a container's create with a large env fits */
+  request: 4 * MiB,
 } as const;
 
 export type JsonKind = keyof typeof JSON_LIMITS;

@@ -1,17 +1,17 @@
 // bunker: argv -> command.  Commands are imported lazily so `bunker run`
 // does not pay for parsing the image or OCI code.
 import { BunkerError, fromSysError } from "./errors.ts";
-import type { GlobalOptions } from "./cli/global.ts";
+import type { Command, GlobalOptions } from "./cli/global.ts";
 import { commands, runCommand } from "./cli/commands.ts";
 import { mark } from "./timing.ts";
 import { normalJit } from "./jit.ts";
+import { VERSION } from "./version.ts";
 
 mark("main");
 
-const VERSION = "0.1.0";
 
 /** the image store's commands: long loops, the normal JIT (src/jit.ts) */
-const LONG_WORK = new Set(["pull", "load", "save", "images", "rmi", "image"]);
+const LONG_WORK = new Set(["pull", "load", "save", "images", "rmi", "image", "serve"]);
 
 const USAGE = `usage: bunker [--debug] [--root DIR] COMMAND [ARGS...]
 
@@ -34,7 +34,9 @@ commands:
   stats, events   resource usage (cgroup v2)
   logs      output of a detached container (run -d)
   stop      stop a container (its stop signal, then SIGKILL)
-  rm        remove detached containers
+  rm        remove detached containers (-v: and their anonymous volumes)
+  volume    named volumes: create, ls, inspect, rm, prune, export
+  unshare   run a command in a user namespace with your containers' id map (podman unshare)
   pull, load, save, images, rmi, tag, inspect, login, image   the image store
   pull      pull an image from a registry
   load      load images from a docker save / OCI archive (-i FILE)
@@ -45,6 +47,7 @@ commands:
   tag       give an image another name
   login     store credentials for a registry
   image     image subcommands (ls, rm, inspect, tag, load, save, pull, prune)
+  serve     the Docker Engine API on a unix socket (DOCKER_HOST=unix://…; root-equivalent for you)
   version   print the version
 
 global options: --debug (notes; run ends them with the time of each start-up step),
@@ -58,6 +61,12 @@ config.json, --process and --resources files, manifests, image configs and archi
 are read within size and nesting bounds (README: Untrusted input) and checked field by field.
 
 Run 'bunker COMMAND --help' for a command's flags.`;
+
+/** `bunker serve` as a command: src/cli/serve.ts given src/api's server */
+async function serveCommand(): Promise<{ default: Command }> {
+  const [{ serve }, { startApiServer }] = await Promise.all([import("./cli/serve.ts"), import("./api/index.ts")]);
+  return { default: (argv, g) => serve(argv, g, startApiServer) };
+}
 
 const g: GlobalOptions = { debug: false, logFormat: "text" };
 
@@ -102,8 +111,10 @@ async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return 125;
   }
-  if (!commands[cmd]) throw new BunkerError(`unknown command "${cmd}"`, { errno: "EINVAL", fix: "run 'bunker --help' for the list" });
   if (LONG_WORK.has(cmd)) normalJit();
+  // serve: the CLI's flags and src/api's server, which the CLI does not import
+  if (cmd === "serve") return runCommand(cmd, argv.slice(i + 1), g, serveCommand);
+  if (!commands[cmd]) throw new BunkerError(`unknown command "${cmd}"`, { errno: "EINVAL", fix: "run 'bunker --help' for the list" });
   return runCommand(cmd, argv.slice(i + 1), g);
 }
 

@@ -34,7 +34,10 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   inspect: () => import("./inspect.ts"),
   tag: () => import("./tag.ts"),
   login: () => import("./login.ts"),
+  volume: () => import("./volume.ts"),
+  unshare: () => import("./unshare.ts"),
   image: () => import("./image.ts"),
+  network: () => import("./network.ts"),
   // internal: the monitor hands a finished foreground run back (c/monitor.c)
   __finish: () => import("./finish.ts"),
 };
@@ -46,9 +49,9 @@ export function helpText(h: HelpRequest): string {
 }
 
 /** runs command CMD; its --help (a HelpRequest from parseFlags) prints helpText and is exit 0 */
-export async function runCommand(cmd: string, argv: string[], g: GlobalOptions): Promise<number> {
+export async function runCommand(cmd: string, argv: string[], g: GlobalOptions, load = commands[cmd]!): Promise<number> {
   try {
-    return await (await commands[cmd]!()).default(argv, g);
+    return await (await load()).default(argv, g);
   } catch (e) {
     if (!(e instanceof HelpRequest)) throw e;
     console.log(helpText(e));

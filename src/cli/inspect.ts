@@ -1,59 +1,13 @@
 // bunker inspect [--type container|image] NAME...   (docker-style JSON array)
 // A container (by id or --name) first, as docker does, then an image.
 import { BunkerError } from "../errors.ts";
-import { chainIds } from "../image/digest.ts";
-import { shortName } from "../image/reference.ts";
+import { imageDetails } from "../image/inspect.ts";
 import { Store } from "../image/store.ts";
-import { containerStatus, type ContainerState } from "../container/state.ts";
+import { containerStatus } from "../container/state.ts";
+import { containerDetails } from "../container/inspect.ts";
 import { flag, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
-
-/** docker inspect's container fields bunker knows, and what the container's process was given */
-function containerJson(s: ContainerState, status: string): Record<string, unknown> {
-  const proc = s.process;
-  const c = s.run?.confinement;
-  return {
-    Id: s.id,
-    Name: `/${s.id}`,
-    Created: s.created,
-    Path: proc?.args?.[0] ?? "",
-    Args: proc?.args?.slice(1) ?? [],
-    State: { Status: status === "stopped" ? "exited" : status, Running: status === "running", Paused: status === "paused", Pid: status === "stopped" ? 0 : s.pid },
-    Image: s.run?.image ?? "",
-    Config: { User: proc ? `${proc.user.uid}:${proc.user.gid}` : "", Env: proc?.env ?? [], WorkingDir: proc?.cwd ?? "/", Cmd: proc?.args ?? [] },
-    HostConfig: c
-      ? { Privileged: c.privileged, CapAdd: null, CapDrop: null, SecurityOpt: [...(c.noNewPrivileges ? ["no-new-privileges"] : []), `seccomp=${c.seccomp}`], MaskedPaths: c.maskedPaths, ReadonlyPaths: c.readonlyPaths }
-      : {},
-    // what bunker gave it: the bounding set, no_new_privs, the filter, locked mounts
-    Confinement: c ?? null,
-    Bundle: s.bundle,
-    Cgroup: s.cgroup ?? null,
-  };
-}
-
-function imageJson(store: Store, ref: string): Record<string, unknown> {
-  const rec = store.get(ref);
-  const m = store.manifestOf(rec);
-  const c = store.configOf(rec);
-  return {
-    Id: rec.id,
-    Digest: rec.digest,
-    RepoTags: rec.names.map(shortName),
-    RepoDigests: rec.repoDigests ?? [],
-    Created: c.created,
-    Author: c.author,
-    Architecture: c.architecture,
-    Os: c.os,
-    Variant: c.variant,
-    Config: c.config ?? {},
-    RootFS: { Type: c.rootfs.type, Layers: c.rootfs.diff_ids },
-    Size: m.layers.reduce((n, l) => n + l.size, 0),
-    ManifestMediaType: m.mediaType,
-    History: c.history ?? [],
-    GraphDriver: { Name: "overlay", Data: { LowerDirs: chainIds(c.rootfs.diff_ids).map((ch) => store.layerDir(ch)).reverse() } },
-  };
-}
 
 const ID_CHARS = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -71,11 +25,11 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
       } catch (e) {
         if (!(e instanceof BunkerError && e.errnoName === "ENOENT")) throw e; // not a container: an image
       }
-      if (found?.state) return containerJson(found.state, found.status);
+      if (found?.state) return containerDetails(found.state, found.status, found.dir);
       if (type === "container") throw new BunkerError(`inspect: no such container: ${name}`, { errno: "ENOENT", fix: "bunker ps -a lists them" });
     }
     store ??= Store.open(runtimeContext(g).dataRoot);
-    return imageJson(store, name);
+    return imageDetails(store, name);
   });
   console.log(JSON.stringify(out, null, 4));
   return 0;

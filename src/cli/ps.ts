@@ -3,10 +3,10 @@ import { flag, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
 import { containerPids } from "../container/lifecycle.ts";
+import { processTable } from "../container/top.ts";
 import { checkId, containerStatus, listIds, notFound } from "../container/state.ts";
 import { readFileSync } from "node:fs";
 import { flagBool } from "./args.ts";
-import { BunkerError } from "../errors.ts";
 import { formatPort } from "../net/ports.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
@@ -16,21 +16,13 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   const id = checkId(p.rest[0], "ps");
   const { state } = containerStatus(runtimeContext(g).stateRoot, id);
   if (!state) throw notFound(id);
-  const pids = containerPids(state);
   if ((flag(p, "format") ?? "table") === "json") {
-    console.log(JSON.stringify(pids));
+    process.stdout.write(JSON.stringify(containerPids(state)) + "\n");
     return 0;
   }
-  const psArgs = p.rest.slice(1);
-  const r = Bun.spawnSync(["ps", ...(psArgs.length ? psArgs : ["-ef"])], { stdout: "pipe", stderr: "inherit" });
-  if (r.exitCode !== 0) throw new BunkerError("ps failed", { errno: "EIO", fix: "check the ps arguments" });
-  const lines = r.stdout.toString().split("\n");
-  const header = lines[0] ?? "";
-  const col = header.trim().split(/\s+/).indexOf("PID");
-  if (col < 0) throw new BunkerError("ps output has no PID column", { errno: "EINVAL" });
-  console.log(header);
-  const set = new Set(pids);
-  for (const l of lines.slice(1)) if (set.has(Number(l.trim().split(/\s+/)[col]))) console.log(l);
+  const table = processTable(state, p.rest.slice(1));
+  console.log(table.header);
+  for (const l of table.lines) console.log(l);
   return 0;
 }
 

@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import type { Volume } from "../oci/run-spec.ts";
+import { parseMountFlag, parseVolumeFlag, type MountRequest } from "../volume/spec.ts";
 import { RESOURCE_FLAGS, resourcesFromParsed } from "./resource-flags.ts";
 import { parsePublish } from "../net/ports.ts";
 import { parseAddHost, parseDns } from "../net/etc.ts";
@@ -22,10 +22,13 @@ export const FLAGS: FlagSpec[] = [
   { names: ["tty", "t"], help: "allocate a pseudo-terminal" },
   { names: ["interactive", "i"], help: "keep stdin open (without it stdin is /dev/null)" },
   { names: ["init"], help: "run a tiny init as PID 1 that reaps zombies and forwards signals" },
-  { names: ["volume", "v"], value: true, multi: true, help: "H:C[:ro]  bind mount host path H at C" },
+  { names: ["volume", "v"], value: true, multi: true, help: "H:C[:ro]|NAME:C[:ro]|C  bind mount host path H (absolute) at C; or the\nnamed volume NAME (made when missing, filled from the image's C the\nfirst time); C alone: an anonymous volume (also each of the image's\nVOLUME paths), removed with the container (rm -v, --rm)" },
+  { names: ["mount"], value: true, multi: true, help: "type=volume[,src=NAME],dst=C[,readonly][,volume-nocopy]\ntype=bind,src=H,dst=C[,readonly][,bind-propagation=P]\ntype=tmpfs,dst=C[,tmpfs-size=64m][,tmpfs-mode=1777]  (Docker's syntax)" },
   { names: ["tmpfs"], value: true, multi: true, help: "PATH[:OPTS]  mount a tmpfs (OPTS like size=64m,mode=1777)" },
   { names: ["read-only"], help: "mount the root read-only" },
-  { names: ["network", "net"], value: true, help: "MODE  none|host|pasta[:OPTS]|slirp4netns[:OPTS]|container:ID (default: pasta\nfor an IMAGE or with -p, else none; see \"networks\" below)" },
+  { names: ["network", "net"], value: true, help: "MODE  none|host|pasta[:OPTS]|slirp4netns[:OPTS]|container:ID|NAME (a user network; default: pasta\nfor an IMAGE or with -p, else none; see \"networks\" below)" },
+  { names: ["network-alias"], value: true, multi: true, help: "NAME  another name of the container on its user network" },
+  { names: ["ip"], value: true, help: "IP  the container's address on its user network (default: the first free one)" },
   { names: ["publish", "p"], value: true, multi: true, help: "[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]  publish a port (HOSTIP: 0.0.0.0\nby default, or 127.0.0.1); -p CTRPORT: a free host port\n('bunker port ID' shows it); a port in use fails before start" },
   { names: ["publish-all", "P"], help: "publish the image's EXPOSE ports on free host ports" },
   { names: ["dns"], value: true, multi: true, help: "IP  nameserver of /etc/resolv.conf (replaces the helper's or host's)" },
@@ -48,17 +51,6 @@ export const FLAGS: FlagSpec[] = [
   { names: ["security-opt"], value: true, multi: true, help: "OPT  no-new-privileges[=true|false] (default true);\nseccomp=unconfined|FILE: no filter, or a Docker or OCI JSON profile\n(SCMP_ACT_NOTIFY rules send the listener to its listenerPath agent);\nsystempaths=unconfined: do not mask /proc/kcore, /sys/firmware, …" },
   ...RESOURCE_FLAGS,
 ];
-
-function parseVolume(spec: string): Volume {
-  const parts = spec.split(":");
-  const readonly = parts.length === 3 && parts[2] === "ro";
-  if (parts.length < 2 || parts.length > 3 || (parts.length === 3 && !["ro", "rw"].includes(parts[2]!)))
-    throw new BunkerError(`run: invalid volume "${spec}"`, { errno: "EINVAL", fix: "use -v HOST:CONTAINER[:ro]" });
-  const source = resolve(parts[0]!);
-  if (!parts[1]!.startsWith("/")) throw new BunkerError(`run: volume destination must be absolute`, { errno: "EINVAL", path: parts[1] });
-  if (!existsSync(source)) throw new BunkerError("run: volume source does not exist", { errno: "ENOENT", path: source, fix: "create it first (mkdir -p)" });
-  return { source, destination: parts[1]!, readonly };
-}
 
 function readEnvFile(file: string): string[] {
   let text: string;
@@ -123,14 +115,19 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     interactive: flagBool(p, "interactive"),
     consoleSize: tty && process.stdout.isTTY ? { height: process.stdout.rows, width: process.stdout.columns } : undefined,
     init: flagBool(p, "init"),
-    volumes: flagList(p, "volume").map(parseVolume),
-    tmpfs: flagList(p, "tmpfs").map((t) => {
-      const [dest, opts] = [t.split(":")[0]!, t.split(":").slice(1).join(":")];
-      if (!dest.startsWith("/")) throw new BunkerError("run: --tmpfs path must be absolute", { errno: "EINVAL", path: dest });
-      return { destination: dest, options: opts ? opts.split(",") : [] };
-    }),
+    mounts: [
+      ...flagList(p, "volume").map(parseVolumeFlag),
+      ...flagList(p, "mount").map(parseMountFlag),
+      ...flagList(p, "tmpfs").map((t): MountRequest => {
+        const [dest, opts] = [t.split(":")[0]!, t.split(":").slice(1).join(":")];
+        if (!dest.startsWith("/")) throw new BunkerError("run: --tmpfs path must be absolute", { errno: "EINVAL", path: dest });
+        return { type: "tmpfs", destination: dest, options: opts ? opts.split(",") : [] };
+      }),
+    ],
     readOnly: flagBool(p, "read-only"),
     network: flag(p, "network"),
+    networkAliases: flagList(p, "network-alias"),
+    ip: flag(p, "ip"),
     publish: flagList(p, "publish").map(parsePublish),
     publishAll: flagBool(p, "publish-all"),
     addHosts: flagList(p, "add-host").map(parseAddHost),

@@ -152,6 +152,75 @@ blob and layer nothing needs.`,
   "image check": `bunker image check
 
 Re-hashes every blob of the store and checks every unpacked layer.`,
+  network: `bunker network create|ls|inspect|rm|prune [ARGS...]
+
+User networks: containers on one reach each other by name and --network-alias
+('bunker network SUBCOMMAND --help' for each).`,
+  "network create": `bunker network create [--subnet CIDR] [--gateway IP] [--internal] [--label K=V] NAME
+
+Makes a network: a network namespace of bunker's own with a bridge, and (unless
+--internal) pasta for the way out.`,
+  "network ls": `bunker network ls [-q]
+
+Lists the user networks.`,
+  "network inspect": `bunker network inspect NAME...
+
+Prints networks' details (JSON, as Docker's), their running containers included.`,
+  "network rm": `bunker network rm [-f] NAME...
+
+Removes networks no running container is on.`,
+  "network prune": `bunker network prune [-f]
+
+Removes every network no running container is on.`,
+  serve: `bunker serve [--host unix:///PATH|tcp://127.0.0.1:PORT]
+
+Serves the Docker Engine API (version 1.41, negotiated down from newer clients)
+until SIGTERM or SIGINT; prints DOCKER_HOST=… at start.  The API can do
+whatever you can: the socket is mode 0600 and TCP is loopback only.
+Containers keep running when the server stops; the next one finds them.`,
+  volume: `bunker volume create|ls|inspect|rm|prune|export [ARGS...]
+
+Named volumes ('bunker volume SUBCOMMAND --help' for each).  A volume lives in
+DATA_ROOT/volumes/NAME/_data (--data-root; default ~/.local/share/bunker).
+Files a container with --userns=auto wrote belong to your subordinate ids on
+the host: 'bunker unshare CMD' runs CMD where they are yours, 'bunker volume
+export NAME' tars them with the owners a container sees.`,
+  "volume create": `bunker volume create [--label K=V]... [NAME]
+
+Makes a volume (a random name without NAME; an existing NAME is left as it is)
+and prints its name.`,
+  "volume ls": `bunker volume ls [-q] [--filter K=V]...
+
+Lists the volumes (DRIVER, VOLUME NAME).`,
+  "volume inspect": `bunker volume inspect NAME...
+
+Prints the volumes as a JSON array: Name, Driver, Mountpoint (where the files
+are), CreatedAt, Labels, Scope, Options.`,
+  "volume rm": `bunker volume rm [-f] NAME...
+
+Removes volumes and their files; one a container uses (running or stopped,
+until 'bunker rm') only with -f.`,
+  "volume prune": `bunker volume prune [-f] [-a]
+
+Removes the anonymous volumes no container uses (-a: every unused volume);
+asks first unless -f.`,
+  "volume export": `bunker volume export NAME > FILE.tar
+
+Writes the volume's files as a tar to stdout, with the owners a container sees
+(files of your subordinate ids included).`,
+  unshare: `bunker unshare [--] [CMD [ARG...]]
+
+Runs CMD (default: $SHELL, else /bin/sh) as root of a new user namespace with
+the id map bunker's containers get: 0 is you, 1..65536 your /etc/subuid and
+/etc/subgid ranges (just 0 without a range), as 'podman unshare'.  Files that
+a container wrote into a volume as a non-root user belong to subordinate ids
+on the host; here they show their container owners and you can read, change
+or remove them:
+
+  bunker unshare ls -ln ~/.local/share/bunker/volumes/pgdata/_data
+  bunker unshare rm -rf ~/.local/share/bunker/volumes/pgdata/_data/old
+
+Run as root, CMD runs as it is (root reaches every file).`,
   __finish: `bunker __finish DIR CODE
 
 Internal: started by bunker's monitor to clean up a foreground run that ended.`,

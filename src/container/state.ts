@@ -44,7 +44,7 @@ export interface ContainerState {
     /** what the container got: capabilities, no_new_privs, seccomp, masked and read-only paths */
     confinement?: ConfinementSummary;
     /** --network as given (or the default), published ports, the helper and its keeper (src/net) */
-    network?: { mode: string; ports: PublishedPort[]; keeper?: ProcessRef; helper?: ProcessRef };
+    network?: { mode: string; ports: PublishedPort[]; keeper?: ProcessRef; helper?: ProcessRef; userNetwork?: { name: string; ip: string } };
   };
 }
 

@@ -1,4 +1,5 @@
 // stop, rm and the monitor's __finish: the end of a container `run` made.
+import { leaveNetwork } from "./network.ts";
 import { existsSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { BunkerError } from "../errors.ts";
@@ -7,7 +8,8 @@ import { savedCgroupPath } from "../cgroup/state.ts";
 import { waitPidExit } from "../sys/shim.ts";
 import { parseSignal } from "../sys/signals.ts";
 import { removeOwnedTree } from "../sys/remove-tree.ts";
-import { autoMaps, singleMaps, subRange, type IdMaps } from "../sys/idmap.ts";
+import { callerMaps, type IdMaps } from "../sys/idmap.ts";
+import { readVolumeUse, removeAnonymousVolumes } from "../volume/attach.ts";
 import type { RuntimeContext } from "./context.ts";
 import { killEverything } from "./kill.ts";
 import { endLogWriter } from "./log-writer.ts";
@@ -34,14 +36,9 @@ export async function removeStateDir(ctx: RuntimeContext, dir: string, maps: IdM
   }
 }
 
-/** the maps a run of this user would have used: a copied rootfs left by a killed run may belong to its subordinate ids */
-function defaultMaps(ctx: RuntimeContext): IdMaps {
-  const { uid, gid } = ctx.ids;
-  return subRange("/etc/subuid", uid) ? autoMaps(uid, gid) : singleMaps(uid, gid);
-}
-
-/** rm ID: a stopped container (FORCE: a running one too, killed first), its writable layer included */
-export async function rm(ctx: RuntimeContext, id: string, force: boolean): Promise<void> {
+/** rm ID: a stopped container (FORCE: a running one too, killed first), its writable layer included;
+ * VOLUMES (rm -v): its anonymous volumes too */
+export async function rm(ctx: RuntimeContext, id: string, force: boolean, volumes = false): Promise<void> {
   const root = ctx.stateRoot;
   const dir = containerDir(root, id);
   const state = readState(root, id); // "does not exist" without a state dir
@@ -67,13 +64,20 @@ export async function rm(ctx: RuntimeContext, id: string, force: boolean): Promi
   } finally {
     release();
   }
-  await removeStateDir(ctx, dir, state?.run?.maps ?? defaultMaps(ctx));
+  const userNet = state?.run?.network?.userNetwork;
+  if (userNet) await leaveNetwork(ctx, userNet.name, id);
+  // the maps a run of this user would have used: a copied rootfs left by a killed run may belong to its subordinate ids
+  const maps = state?.run?.maps ?? callerMaps(ctx.ids);
+  const use = readVolumeUse(dir);
+  await removeStateDir(ctx, dir, maps);
+  if (volumes) await removeAnonymousVolumes(use, maps, ctx.log.warn);
 }
 
 /**
  * __finish DIR: the clean-up of a foreground `run` that the monitor
  * (c/monitor.c) could not do after the container exited: a writable layer
- * owned by subordinate ids (removed in a user namespace), a cgroup that would not go.
+ * owned by subordinate ids (removed in a user namespace), a cgroup that would not go,
+ * the container's anonymous volumes (the monitor hands those over always).
  */
 export async function finish(ctx: RuntimeContext, dir: string): Promise<void> {
   const state = readState(dirname(dir), basename(dir));
@@ -84,5 +88,10 @@ export async function finish(ctx: RuntimeContext, dir: string): Promise<void> {
       ctx.log.warn(e instanceof BunkerError ? e : new BunkerError(String(e)));
     }
   }
-  await removeStateDir(ctx, dir, state?.run?.maps ?? { uid: [], gid: [] });
+  const userNet = state?.run?.network?.userNetwork;
+  if (userNet) await leaveNetwork(ctx, userNet.name, basename(dir));
+  const maps = state?.run?.maps ?? { uid: [], gid: [] };
+  const use = readVolumeUse(dir);
+  await removeStateDir(ctx, dir, maps);
+  await removeAnonymousVolumes(use, maps, ctx.log.warn);
 }

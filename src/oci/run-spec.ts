@@ -4,10 +4,15 @@ import { OCI_VERSION } from "./spec.ts";
 import type { IdMaps } from "../sys/idmap.ts";
 import type { Confinement } from "./confine.ts";
 
+/** a bind mount of a host path or a volume's directory (src/volume/attach.ts) */
 export interface Volume {
   source: string;
   destination: string;
   readonly: boolean;
+  /** private, rprivate, shared, rshared, slave, rslave */
+  propagation?: string;
+  /** a new volume: it starts with a copy of the image's directory it covers (Docker's copy-up) */
+  copyUp?: boolean;
 }
 
 export interface RunOptions {
@@ -73,7 +78,7 @@ export function runSpec(o: RunOptions): Spec {
   for (const [name, file] of Object.entries(o.etcFiles))
     mounts.push({ destination: `/etc/${name}`, type: "bind", source: file, options: ["bind", "nosuid", "nodev", "noexec"] });
   for (const v of o.volumes)
-    mounts.push({ destination: v.destination, type: "bind", source: v.source, options: ["rbind", ...(v.readonly ? ["ro"] : [])] });
+    mounts.push({ destination: v.destination, type: "bind", source: v.source, options: ["rbind", ...(v.readonly ? ["ro"] : []), ...(v.propagation ? [v.propagation] : []), ...(v.copyUp ? ["copyup"] : [])] });
   for (const t of o.tmpfs)
     mounts.push({ destination: t.destination, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", ...t.options] });
   const namespaces: NonNullable<Spec["linux"]>["namespaces"] = [

@@ -76,7 +76,11 @@ function mountOps(m: Mount, deferRo = false): Op[] {
   // a read-only view of the cgroup tree is a nicety, never a reason to fail
   const optional = m.type === "cgroup2" || m.type === "cgroup";
   if (o.bind) {
-    ops.push({ op: "bind", source: m.source ?? "", target: m.destination, recursive: o.recursive, attrSet: o.attrSet, attrClr: o.attrClr });
+    // a new volume (copyup): the image's directory it covers is held, then copied in (read-only after pivot)
+    if (o.tmpcopyup) ops.push({ op: "copyup-open", path: m.destination });
+    const attrSet = deferRo ? o.attrSet & ~K.MOUNT_ATTR_RDONLY : o.attrSet;
+    ops.push({ op: "bind", source: m.source ?? "", target: m.destination, recursive: o.recursive, attrSet, attrClr: o.attrClr });
+    if (o.tmpcopyup) ops.push({ op: "copyup", path: m.destination, root: true });
   } else {
     if (o.tmpcopyup) ops.push({ op: "copyup-open", path: m.destination });
     ops.push({
@@ -126,7 +130,12 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
     // as runc does: mounting devpts on a read-only /dev fails with EROFS
     const under = (m: Mount, i: number) => m.destination === "/dev" || mounts.some((n, j) => j > i && n.destination.startsWith(`${m.destination.replace(/\/+$/, "")}/`));
     // (a tmpfs: its mount points must be made in it; proc and sysfs have theirs)
-    deferred = mounts.filter((m, i) => m.type === "tmpfs" && (parseMountOptions(m.options, m.type).flags & K.MS_RDONLY) !== 0 && under(m, i));
+    // (a read-only bind that is copied into first: a new volume's copy-up)
+    deferred = mounts.filter((m, i) => {
+      const o = parseMountOptions(m.options, m.type);
+      if (o.bind) return o.tmpcopyup && (o.attrSet & K.MOUNT_ATTR_RDONLY) !== 0;
+      return m.type === "tmpfs" && (o.flags & K.MS_RDONLY) !== 0 && under(m, i);
+    });
     for (const m of mounts) ops.push(...mountOps(dropUnmappedGid(m, spec.linux?.gidMappings), deferred.includes(m)));
     const devTmpfs = mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs");
     if (devTmpfs) {

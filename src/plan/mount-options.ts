@@ -11,7 +11,8 @@ export interface MountOptions {
   /** MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC), applied after the mount */
   propagation: number;
   data: string;
-  /** tmpfs: start with a copy of the directory it covers (crun's tmpcopyup) */
+  /** tmpfs: start with a copy of the directory it covers (crun's tmpcopyup); a bind with bunker's
+   * "copyup" (a new volume, src/volume): the same, and the directory's own owner and mode too (Docker's copy-up) */
   tmpcopyup: boolean;
 }
 
@@ -61,6 +62,7 @@ const IGNORED = new Set(["idmap", "ridmap", "copy-symlink", "z", "Z", "U", "rro"
 export function parseMountOptions(options: string[] = [], type?: string): MountOptions {
   const o: MountOptions = { flags: 0, attrSet: 0, attrClr: 0, bind: type === "bind" || type === "rbind", recursive: type === "rbind", propagation: 0, data: "", tmpcopyup: false };
   const data: string[] = [];
+  let copyup = false;
   for (const opt of options) {
     const f = FLAGS[opt];
     if (f) {
@@ -72,11 +74,13 @@ export function parseMountOptions(options: string[] = [], type?: string): MountO
     else if (opt in PROPAGATION) o.propagation = PROPAGATION[opt]!;
     else if (opt === "rro") { o.attrSet |= K.MOUNT_ATTR_RDONLY; o.recursive = true; }
     else if (opt === "tmpcopyup" || opt === "notmpcopyup") o.tmpcopyup = opt === "tmpcopyup" && type === "tmpfs";
+    else if (opt === "copyup") copyup = true;
     else if (!IGNORED.has(opt)) data.push(opt);
   }
   o.data = data.join(",");
+  if (copyup && o.bind) o.tmpcopyup = true;
   return o;
 }
 
 /** every option name parseMountOptions acts on (for `bunker features`) */
-export const MOUNT_OPTION_NAMES = [...Object.keys(FLAGS), "bind", "rbind", "rro", "tmpcopyup", "notmpcopyup", ...Object.keys(PROPAGATION)].sort();
+export const MOUNT_OPTION_NAMES = [...Object.keys(FLAGS), "bind", "rbind", "rro", "tmpcopyup", "notmpcopyup", "copyup", ...Object.keys(PROPAGATION)].sort();

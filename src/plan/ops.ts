@@ -98,7 +98,7 @@ export const OPS: { [N in Op["op"]]: OpDef<N> } = {
   stdio: { code: 31, ints: [], strs: [str("log")], wire: (o) => o },
   "exit-file": { code: 32, ints: [], strs: [str("path")], wire: (o) => o },
   "copyup-open": { code: 33, ints: [], strs: [str("path")], wire: (o) => o },
-  copyup: { code: 34, ints: [], strs: [str("path")], wire: (o) => o },
+  copyup: { code: 34, ints: [int("root")], strs: [str("path")], wire: (o) => ({ path: o.path, root: o.root ? 1 : 0 }) },
   hook: {
     code: 35,
     ints: [int("index"), int("timeout"), int("argc", "args"), int("envc", "env")],
@@ -109,7 +109,7 @@ export const OPS: { [N in Op["op"]]: OpDef<N> } = {
   mknod: { code: 37, ints: [int("mode"), int("major"), int("minor"), int("uid"), int("gid")], strs: [str("path")], wire: (o) => o },
   lock: { code: 38, ints: [int("flags")], strs: [str("uidMap"), str("gidMap")], wire: (o) => o },
   "chown-tree": { code: 40, ints: [], strs: [str("path")], wire: (o) => o },
-  "copy-layers": { code: 41, ints: [], strs: [str("dest"), strs("layers")], wire: (o) => o },
+  "copy-layers": { code: 41, ints: [int("copierOwns")], strs: [str("dest"), str("opaqueXattr"), strs("layers")], wire: (o) => ({ ...o, copierOwns: o.copierOwns ? 1 : 0 }) },
   "remove-tree": { code: 42, ints: [], strs: [str("path")], wire: (o) => o },
 };
 
@@ -129,7 +129,7 @@ export const STEPS = [
   "PR_SET_NO_NEW_PRIVS", "filter size", "seccomp", "send listener", "TIOCSPTLCK", "TIOCGPTPEER", "setsid",
   "TIOCSCTTY", "dup2", "send terminal", "faccessat2", "write exec.fifo", "write", "F_DUPFD_CLOEXEC",
   "F_SETFD", "argument count", "look up", "execve", "setns", "NS_GET_PARENT", "PR_SET_PDEATHSIG",
-  "PR_SET_DUMPABLE", "copy", "hook", "name", "mknod", "fchownat", "fchmodat", "chown", "mmap", "merge layer",
+  "PR_SET_DUMPABLE", "copy", "hook", "name", "mknod", "fchownat", "fchmodat", "chown", "mmap", "merge layer", "fchmod", "futimens",
   "root owner", "not a user namespace", "unknown op", "no exec op",
 ] as const;
 export type Step = (typeof STEPS)[number];

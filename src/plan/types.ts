@@ -58,8 +58,9 @@ export type Op =
   | { op: "exit-file"; path: string }
   /** tmpcopyup: hold the directory at `path` (in root) that the next mount covers; nothing if it is missing */
   | { op: "copyup-open"; path: string }
-  /** tmpcopyup: copy the held directory's contents (owners, modes, times, symlinks) into the tmpfs at `path` */
-  | { op: "copyup"; path: string }
+  /** tmpcopyup: copy the held directory's contents (owners, modes, times, symlinks) into the tmpfs at `path`;
+   * ROOT (a new volume's copy-up): the directory itself gets the held one's owner, mode and times too */
+  | { op: "copyup"; path: string; root?: boolean }
   /** a startContainer hook, in the container after exec.fifo: `state` is the state JSON around the
    * host pid (which only the parent knows: it comes with "go") */
   | { op: "hook"; index: number; path: string; args: string[]; env: string[]; timeout: number; stateBeforePid: string; stateAfterPid: string }
@@ -67,9 +68,11 @@ export type Op =
   /** an image-store op, not a container's: gives every file under `path` the owner in its
    * user.containers.override_stat record (ids of the plan's user namespace), then exits 0 */
   | { op: "chown-tree"; path: string }
-  /** an image-store op: the unpacked LAYERS (lowest first, overlay format) merged into the new
-   * directory DEST, files reflinked where the filesystem can; then exits 0 (the copy driver) */
-  | { op: "copy-layers"; dest: string; layers: string[] }
+  /** an image-store op: the unpacked LAYERS (lowest first, overlay format: whiteouts are 0/0
+   * character devices, an opaque dir has the xattr OPAQUE_XATTR = y) merged into the new directory DEST, files reflinked where the filesystem can, user.containers.override_stat records
+   * kept; owners copied, or with COPIER_OWNS every file the copier's (the records then give the
+   * container's owners: chown-tree); then exits 0 (the copy driver) */
+  | { op: "copy-layers"; dest: string; layers: string[]; opaqueXattr: string; copierOwns: boolean }
   /** an image-store op: PATH removed, whole, in a user namespace that maps its files' owners */
   | { op: "remove-tree"; path: string };
 

@@ -146,6 +146,11 @@ export function rootAutoMaps(subuid: string, subgid: string, size = 65536): IdMa
   };
 }
 
+/** the maps a run of this user uses by default for an image: what files it left may belong to (its subordinate ids) */
+export function callerMaps(ids: HostIds): IdMaps {
+  return subRange(SUB_ID_FILES.subuid, ids.uid) ? autoMaps(ids.uid, ids.gid) : singleMaps(ids.uid, ids.gid);
+}
+
 export function singleMaps(uid: number, gid: number): IdMaps {
   return { uid: [{ containerID: 0, hostID: uid, size: 1 }], gid: [{ containerID: 0, hostID: gid, size: 1 }] };
 }

@@ -205,8 +205,8 @@ export function describeOp(op: Op | undefined): string {
     case "pdeathsig": return "tie the container to bunker's life";
     case "stdio": return `open the log ${op.log}`;
     case "exit-file": return `open ${op.path}`;
-    case "copyup-open": return `open ${op.path} to copy it into its tmpfs (tmpcopyup)`;
-    case "copyup": return `copy the contents of ${op.path} into its tmpfs (tmpcopyup)`;
+    case "copyup-open": return `open ${op.path} to copy it into the tmpfs or new volume mounted there`;
+    case "copyup": return op.root ? `copy the image's ${op.path} into the new volume mounted there` : `copy the contents of ${op.path} into its tmpfs (tmpcopyup)`;
     case "hook": return `run hooks.startContainer[${op.index}] ${op.path}`;
     case "exec": return `exec ${op.file}`;
     case "chown-tree": return `give the files under ${op.path} the image's owners`;
@@ -250,6 +250,9 @@ export function childError(op: Op | undefined, f: Omit<ChildFailure, "op">): Bun
   if (op?.op === "bind") return new BunkerError(`cannot ${describeOp(op)}${stepText(f)}`, { errno, path: op.target });
   if (op?.op === "mount" && step === "target is a symlink")
     return new BunkerError(`cannot ${describeOp(op)}: it is a symlink in the rootfs`, { errno, path: op.target, fix: `make ${op.target} a directory in the rootfs` });
+  // a one-id map (--userns=single) shows the image's other owners' private files as nobody's
+  if ((op?.op === "copyup-open" || op?.op === "copyup") && errno === 13)
+    return new BunkerError(`cannot ${describeOp(op)}${stepText(f)}: the container's root cannot read it (an owner its user namespace does not map)`, { errno, path: op.path, fix: "run with --userns=auto (the image's owners mapped; needs /etc/subuid), or start the volume empty: -v NAME:PATH:nocopy (--mount ...,volume-nocopy)" });
   if (op?.op === "user" && errno === 22)
     return new BunkerError(`cannot ${describeOp(op)}${stepText(f)}: not mapped in the user namespace`, { errno, fix: "use --userns=auto (needs /etc/subuid) to map more ids" });
   // raising a hard limit needs CAP_SYS_RESOURCE (root of a container runtime may lack it, as on a

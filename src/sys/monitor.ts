@@ -13,12 +13,15 @@ export interface MonitorJob {
   dir?: string;
   /** the container's cgroup, removed (and an OOM kill reported) when it exits */
   cgroup?: string;
+  /** bunker __finish removes the state dir: it has anonymous volumes to remove too */
+  finishAlways?: boolean;
 }
 
 /** the monitor's arguments (see the comment at the top of c/monitor.c) */
 export function monitorArgs(job: MonitorJob, bunker: string): string[] {
   const args = ["bunker-monitor", `--pid=${job.pid}`];
   if (job.dir) args.push(`--dir=${job.dir}`, `--finish=${bunker}`);
+  if (job.dir && job.finishAlways) args.push("--finish-always");
   if (job.pty >= 0) args.push(`--pty=${job.pty}`);
   if (job.stdin) args.push("--stdin");
   if (job.cgroup) args.push(`--cgroup=${job.cgroup}`);

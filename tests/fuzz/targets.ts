@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { flagInt, parseFlags, type FlagSpec } from "../../src/cli/args.ts";
 import { parseId, resolveUser } from "../../src/oci/user.ts";
+import { parseMountFlag, parseVolumeFlag } from "../../src/volume/spec.ts";
 import { CREATE_FLAGS } from "../../src/cli/create.ts";
 import { FLAGS as EXEC_FLAGS } from "../../src/cli/exec.ts";
 import { FLAGS as RUN_FLAGS } from "../../src/cli/run.ts";
@@ -224,7 +225,7 @@ function readTar(bytes: Uint8Array, chunk: number): void {
 function flagWords(specs: FlagSpec[]): string[] {
   return specs.flatMap((s) => s.names.flatMap((n) => (n.length === 1 ? [`-${n}`, `--${n}`] : [`--${n}`, `--${n}=`])));
 }
-const VALUES = ["1", "0", "-1", "1g", "512m", "1.5", "99999999999999999999999", "NaN", "", "=", "a=b", "/x", "host", "auto", "true", "false", "KILL", "\n", "\u0000", "é", "--"];
+const VALUES = ["type=volume,src=v,dst=/d,ro", "type=tmpfs,dst=/t,tmpfs-size=1k", "\"a,b\"=c", "v:/d:ro", "./x:/y", "1", "0", "-1", "1g", "512m", "1.5", "99999999999999999999999", "NaN", "", "=", "a=b", "/x", "host", "auto", "true", "false", "KILL", "\n", "\u0000", "é", "--"];
 const argvOf = (specs: FlagSpec[]) =>
   fc.array(fc.oneof(fc.constantFrom(...flagWords(specs)), fc.constantFrom(...VALUES), fc.constantFrom("-", "--", "-it", "-ti", "-e", "-m1g"), fc.string({ maxLength: 12 }), fc.string({ unit: "binary", maxLength: 6 })), { maxLength: 12 });
 
@@ -237,6 +238,8 @@ function interpret(p: ReturnType<typeof parseFlags>, where: string): void {
   const user = p.flags.get("user")?.at(-1);
   if (user !== undefined) checkedUser(user);
   for (const g of p.flags.get("additional-gids") ?? []) parseId(g, where);
+  for (const v of p.flags.get("volume") ?? []) parseVolumeFlag(v);
+  for (const m of p.flags.get("mount") ?? []) parseMountFlag(m);
   const net = p.flags.get("network")?.at(-1);
   if (net !== undefined) parseNetwork(net);
   for (const x of p.flags.get("publish") ?? []) checkedPort(x);

@@ -109,6 +109,11 @@ describe("errors from the child", () => {
     expect(nf.format()).toBe('bunker: exec "nosuch": executable file not found in $PATH: ENOENT (No such file or directory) [nosuch] — check the command and the image\'s PATH');
     expect(childError({ op: "exec", file: "/x", args: ["/x"], env: [] }, { errno: 13, step: stepNumber("execve"), arg: 0 }).exitCode).toBe(126);
   });
+  test("a copy-up the container's root cannot read: says why and how to map the owner or skip the copy", () => {
+    expect(childError({ op: "copyup-open", path: "/db" }, { errno: 13, step: stepNumber("open"), arg: 0 }).format()).toBe(
+      "bunker: cannot open /db to copy it into the tmpfs or new volume mounted there (open): the container's root cannot read it (an owner its user namespace does not map): EACCES (Permission denied) [/db] — run with --userns=auto (the image's owners mapped; needs /etc/subuid), or start the volume empty: -v NAME:PATH:nocopy (--mount ...,volume-nocopy)",
+    );
+  });
   test("a bind names the source or the target", () => {
     expect(childError({ op: "rlimit", resource: 7, soft: 1048576n, hard: 2n ** 64n - 1n }, { errno: 1, step: 0, arg: 0 }).format()).toBe(
       "bunker: cannot set RLIMIT_NOFILE to 1048576:unlimited: EPERM (Operation not permitted) [process.rlimits] — a hard limit above bunker's own (/proc/self/limits) needs CAP_SYS_RESOURCE, RLIMIT_NOFILE at most fs.nr_open: ask for less (podman: --ulimit host, docker: --ulimit)",

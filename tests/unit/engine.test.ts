@@ -14,6 +14,7 @@ import { CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, type Op } from 
 import { processIds } from "../../src/sys/idmap.ts";
 import { pidStartTime } from "../../src/sys/proc.ts";
 import { FakeLauncher } from "../lib/launcher-fake.ts";
+import { parseVolumeFlag } from "../../src/volume/spec.ts";
 
 /** a pid no process can have (above pid_max): what the fake's child gets when nothing may look alive */
 const NO_PROCESS = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8")) + 1;
@@ -158,7 +159,7 @@ describe("start and exec through the Launcher", () => {
 
 describe("run through the Launcher", () => {
   const request = (over: Partial<RunRequest>): RunRequest => ({
-    rootfs: "bundle/rootfs", command: ["/bin/sh", "-c", "exit 3"], env: [], tty: false, interactive: false, init: false, volumes: [], tmpfs: [], readOnly: false,
+    rootfs: "bundle/rootfs", command: ["/bin/sh", "-c", "exit 3"], env: [], tty: false, interactive: false, init: false, mounts: [], readOnly: false,
     publish: [], publishAll: false, addHosts: [], dns: [], dnsSearch: [], dnsOptions: [], preserveFds: 0, noPivot: false, rm: false, detach: false,
     logOptions: [], oomKillGroup: true, security: { capAdd: [], capDrop: [], privileged: false, securityOpts: [] }, ...over,
   });
@@ -184,6 +185,27 @@ describe("run through the Launcher", () => {
     expect(existsSync(`${base}/state/r1`)).toBe(false);
     expect(notes).toEqual([]);
     expect(warnings).toEqual([]);
+  });
+
+  test("volumes: a named and an anonymous one bound from the data root and recorded; the monitor hands the clean-up back; the anonymous one goes with the container", async () => {
+    const fake = new FakeLauncher(NO_PROCESS, { code: 0, signal: 0 });
+    let use: unknown;
+    const launch = fake.launch.bind(fake);
+    fake.launch = async (plan, opts) => {
+      use = JSON.parse(readFileSync(`${base}/state/v1/volumes.json`, "utf8"));
+      return launch(plan, opts);
+    };
+    const r = await runContainer(context(fake), request({ name: "v1", mounts: [parseVolumeFlag("data:/data"), parseVolumeFlag("/scratch")] }));
+    expect(r.exitCode).toBe(0);
+    const anon = (use as { anonymous: string[] }).anonymous;
+    expect(anon).toHaveLength(1);
+    expect(use).toEqual({ dirs: [`${base}/data/volumes/data`, anon[0]], anonymous: anon });
+    const binds = opsOf(fake.plans[0]!.ops, "bind") as Extract<Op, { op: "bind" }>[];
+    expect(binds.filter((b) => b.source.startsWith(`${base}/data/volumes/`)).map((b) => [b.target, b.source])).toEqual([["/data", `${base}/data/volumes/data/_data`], ["/scratch", `${anon[0]}/_data`]]);
+    expect(opsOf(fake.plans[0]!.ops, "copyup")).toEqual([]); // a --rootfs run: nothing to copy up
+    const monitor = fake.calls.find((c) => c.name === "becomeMonitor")!;
+    expect(monitor.name === "becomeMonitor" && monitor.job.finishAlways).toBe(true);
+    expect([existsSync(`${base}/data/volumes/data/_data`), existsSync(anon[0]!), existsSync(`${base}/state/v1`)]).toEqual([true, false, false]);
   });
 
   test("killed by a signal: 128+N; bad requests fail before anything is launched", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { execJoinOrder, execPlan, usernsHolderPlan, withSpecJoins } from "../../src/plan/join.ts";
-import { chownTreePlan, copyLayersPlan, probePlan, PROBE_EXE, removeTreePlan } from "../../src/plan/store.ts";
+import { chownTreePlan, copyLayersPlan, probePlan, PROBE_EXE, removeTreePlan, unsharePlan } from "../../src/plan/store.ts";
 import { needsMonitorExe, withJoinedUserns, withMonitorExe, withSharedMemory } from "../../src/plan/finalize.ts";
 import * as K from "../../src/plan/types.ts";
 import type { Op } from "../../src/plan/types.ts";
@@ -51,9 +51,14 @@ describe("create's joins", () => {
 describe("store and probe plans", () => {
   test("each is one op in the namespace it needs", () => {
     expect(chownTreePlan("/s/l")).toEqual({ cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "chown-tree", path: "/s/l" }] });
-    expect(copyLayersPlan("/d", ["/a", "/b"], false)).toEqual({ cloneFlags: 0, ops: [{ op: "copy-layers", dest: "/d", layers: ["/a", "/b"] }] });
-    expect(copyLayersPlan("/d", [], true).cloneFlags).toBe(K.CLONE_NEWUSER);
+    expect(chownTreePlan("/s/l", false).cloneFlags).toBe(0);
+    expect(copyLayersPlan("/d", ["/a", "/b"], { userns: false, copierOwns: true, opaqueXattr: "user.o" })).toEqual({ cloneFlags: 0, ops: [{ op: "copy-layers", dest: "/d", layers: ["/a", "/b"], opaqueXattr: "user.o", copierOwns: true }] });
+    expect(copyLayersPlan("/d", [], { userns: true, copierOwns: false, opaqueXattr: "user.o" }).cloneFlags).toBe(K.CLONE_NEWUSER);
     expect(removeTreePlan("/x")).toEqual({ cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "remove-tree", path: "/x" }] });
+    // bunker unshare: the command in a user and mount namespace of its own (none for root), every fd but stdio closed
+    const exec = { op: "exec" as const, file: "/bin/tar", args: ["/bin/tar", "-c"], env: ["PATH=/bin"] };
+    expect(unsharePlan("/bin/tar", ["/bin/tar", "-c"], ["PATH=/bin"])).toEqual({ cloneFlags: K.CLONE_NEWUSER | K.CLONE_NEWNS, ops: [{ op: "close-fds", preserve: 0 }, exec] });
+    expect(unsharePlan("/bin/tar", ["/bin/tar", "-c"], ["PATH=/bin"], false).cloneFlags).toBe(0);
     expect(probePlan([{ op: "lo-up" }], K.CLONE_NEWNET).ops).toEqual([{ op: "lo-up" }, { op: "exec", file: PROBE_EXE, args: [PROBE_EXE], env: [] }]);
     expect(usernsHolderPlan(5).ops).toEqual([{ op: "fork" }, { op: "exec", file: "/proc/self/fd/5", args: ["bunker-userns", "--hold-userns"], env: [] }]);
   });

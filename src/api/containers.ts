@@ -1,0 +1,183 @@
+// The container endpoints over the engine (src/container): list, inspect,
+// logs, stop, kill, remove — the containers the CLI made (`bunker run -d`)
+// and the API sees the same ones, read from the state root on every request.
+import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { RuntimeContext } from "../container/context.ts";
+import { containerDetails, containerSummary } from "../container/inspect.ts";
+import { pause, resume } from "../container/cgroup.ts";
+import { killContainer } from "../container/lifecycle.ts";
+import { processTable } from "../container/top.ts";
+import { copyLogs } from "../container/logs.ts";
+import { containerStatus, listIds } from "../container/state.ts";
+import { rm, stop } from "../container/stop.ts";
+import { parseSignal } from "../sys/signals.ts";
+import { ApiError, jsonResponse } from "./errors.ts";
+import { parseFilters } from "./images.ts";
+import { boolParam, type ApiRequest, type Route } from "./server.ts";
+
+/** NAME as a container id: the id itself, else the one id it is a prefix of (as Docker's short ids) */
+function resolveId(ctx: RuntimeContext, name: string): string {
+  const ids = listIds(ctx.stateRoot);
+  if (ids.includes(name)) return name;
+  const hits = ids.filter((id) => id.startsWith(name));
+  if (hits.length === 1) return hits[0]!;
+  if (hits.length > 1) throw new ApiError(400, `multiple containers match "${name}": give more of the id`);
+  throw new ApiError(404, `No such container: ${name}`);
+}
+
+const LIST_FILTERS = new Set(["status", "name", "id", "label"]);
+
+function list({ ctx, url }: ApiRequest): Response {
+  const filters = parseFilters(url);
+  for (const k of Object.keys(filters)) if (!LIST_FILTERS.has(k)) throw new ApiError(400, `invalid filter '${k}' (bunker filters by status, name, id and label)`);
+  const all = boolParam(url, "all");
+  const rows: Record<string, unknown>[] = [];
+  for (const id of listIds(ctx.stateRoot)) {
+    const found = containerSummary(ctx.stateRoot, id);
+    if (!found) continue;
+    const { summary, status } = found;
+    if (!all && !filters.status && status !== "running" && status !== "paused") continue;
+    if (filters.status && !filters.status.includes(summary.State as string)) continue;
+    if (filters.id && !filters.id.some((p) => id.startsWith(p))) continue;
+    if (filters.name && !filters.name.some((re) => new RegExp(re).test(`/${id}`))) continue;
+    // bunker's containers carry no labels yet: a label filter matches none
+    if (filters.label) continue;
+    rows.push(summary);
+  }
+  return jsonResponse(rows);
+}
+
+function inspect({ ctx, params }: ApiRequest): Response {
+  const id = resolveId(ctx, params[0]!);
+  const { state, status, dir } = containerStatus(ctx.stateRoot, id);
+  if (!state) throw new ApiError(409, `container ${id} is being created, or its bunker was killed before it started (remove it with force)`);
+  return jsonResponse(containerDetails(state, status, dir));
+}
+
+/** Docker's frame of one stdout chunk: stream 1, 3 zero bytes, the length big-endian, the bytes */
+function stdoutFrame(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(8 + bytes.length);
+  out[0] = 1;
+  new DataView(out.buffer).setUint32(4, bytes.length);
+  out.set(bytes, 8);
+  return out;
+}
+
+/**
+ * GET /containers/ID/logs: the log of a detached container, whole or its
+ * last TAIL lines.  bunker's log holds stdout and stderr as one stream, so a
+ * container without a tty gets it all as stdout frames.
+ */
+async function logs({ ctx, params, url }: ApiRequest): Promise<Response> {
+  const id = resolveId(ctx, params[0]!);
+  if (boolParam(url, "follow")) throw new ApiError(501, "logs: follow is not served by bunker serve yet; use bunker logs -f ID");
+  if (boolParam(url, "timestamps")) throw new ApiError(400, "logs: bunker's logs carry no timestamps");
+  const since = url.searchParams.get("since");
+  if (since && since !== "0") throw new ApiError(400, "logs: since is not supported (bunker's logs carry no timestamps)");
+  if (!boolParam(url, "stdout") && !boolParam(url, "stderr")) throw new ApiError(400, "logs: choose at least one of stdout and stderr");
+  const tmp = join(ctx.stateRoot, `.api-logs-${crypto.randomUUID()}`);
+  let text: Buffer;
+  try {
+    const fd = openSync(tmp, "wx", 0o600);
+    try {
+      await copyLogs(ctx, { id, follow: false, fd });
+    } finally {
+      closeSync(fd);
+    }
+    text = readFileSync(tmp);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  const tail = url.searchParams.get("tail");
+  if (tail && tail !== "all") {
+    const n = Number(tail);
+    if (!Number.isInteger(n) || n < 0) throw new ApiError(400, `logs: tail must be a number or "all" (got "${tail}")`);
+    const lines = text.toString("latin1").split(/(?<=\n)/);
+    text = Buffer.from(n === 0 ? "" : lines.slice(-n).join(""), "latin1");
+  }
+  const { state } = containerStatus(ctx.stateRoot, id);
+  const tty = state?.process?.terminal ?? false;
+  return new Response(tty ? new Uint8Array(text) : text.length ? stdoutFrame(text) : null, { headers: { "Content-Type": tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream" } });
+}
+
+function running(ctx: RuntimeContext, id: string): boolean {
+  return containerStatus(ctx.stateRoot, id).status === "running";
+}
+
+/** POST /containers/ID/stop?t=SECS: 204, or 304 when it is not running */
+function stopRoute({ ctx, params, url }: ApiRequest): Response {
+  const id = resolveId(ctx, params[0]!);
+  const t = url.searchParams.get("t");
+  const secs = t === null ? 10 : Number(t);
+  if (!Number.isInteger(secs) || secs < 0) throw new ApiError(400, `stop: t must be a number of seconds (got "${t}")`);
+  if (!running(ctx, id)) return new Response(null, { status: 304 });
+  stop(ctx, id, secs);
+  return new Response(null, { status: 204 });
+}
+
+/** POST /containers/ID/kill?signal=SIG (default KILL, as Docker's) */
+function kill({ ctx, params, url }: ApiRequest): Response {
+  const id = resolveId(ctx, params[0]!);
+  const signal = parseSignal(url.searchParams.get("signal") || undefined, "SIGKILL");
+  if (!running(ctx, id)) throw new ApiError(409, `Container ${id} is not running`);
+  killContainer(ctx, id, signal, false);
+  return new Response(null, { status: 204 });
+}
+
+/** DELETE /containers/ID?force=1: a running one needs force (then it is killed first) */
+async function remove({ ctx, params, url }: ApiRequest): Promise<Response> {
+  const id = resolveId(ctx, params[0]!);
+  const force = boolParam(url, "force");
+  if (!force && running(ctx, id)) throw new ApiError(409, `cannot remove container ${id}: it is running: stop it first, or force the removal`);
+  await rm(ctx, id, force);
+  return new Response(null, { status: 204 });
+}
+
+/** GET /containers/ID/top?ps_args=…: ps(1)'s columns and the container's rows */
+function top({ ctx, params, url }: ApiRequest): Response {
+  const id = resolveId(ctx, params[0]!);
+  const { state } = containerStatus(ctx.stateRoot, id);
+  if (!state || !running(ctx, id)) throw new ApiError(409, `Container ${id} is not running`);
+  const args = (url.searchParams.get("ps_args") ?? "").split(/\s+/).filter(Boolean);
+  const t = processTable(state, args);
+  return jsonResponse({ Titles: t.titles, Processes: t.rows });
+}
+
+/** POST /containers/ID/pause, /unpause: the cgroup's freezer (a container without a cgroup: 409 naming why) */
+async function pauseRoute({ ctx, params }: ApiRequest): Promise<Response> {
+  await pause(ctx, resolveId(ctx, params[0]!));
+  return new Response(null, { status: 204 });
+}
+
+function unpause({ ctx, params }: ApiRequest): Response {
+  resume(ctx, resolveId(ctx, params[0]!));
+  return new Response(null, { status: 204 });
+}
+
+/** POST /containers/prune: every stopped container (filters: none yet) */
+async function prune({ ctx, url }: ApiRequest): Promise<Response> {
+  const filters = Object.keys(parseFilters(url));
+  if (filters.length) throw new ApiError(400, `container prune: unsupported filter "${filters[0]}" (none are supported yet)`);
+  const gone: string[] = [];
+  for (const id of listIds(ctx.stateRoot)) {
+    if (containerSummary(ctx.stateRoot, id)?.status !== "stopped") continue;
+    await rm(ctx, id, false);
+    gone.push(id);
+  }
+  // no SpaceReclaimed: bunker does not measure what a container's directory held
+  return jsonResponse({ ContainersDeleted: gone });
+}
+
+export const CONTAINER_ROUTES: Route[] = [
+  { method: "GET", path: /^\/containers\/json$/, handle: list },
+  { method: "POST", path: /^\/containers\/prune$/, handle: prune },
+  { method: "GET", path: /^\/containers\/([^/]+)\/json$/, handle: inspect },
+  { method: "GET", path: /^\/containers\/([^/]+)\/top$/, handle: top },
+  { method: "POST", path: /^\/containers\/([^/]+)\/pause$/, handle: pauseRoute },
+  { method: "POST", path: /^\/containers\/([^/]+)\/unpause$/, handle: unpause },
+  { method: "GET", path: /^\/containers\/([^/]+)\/logs$/, handle: logs },
+  { method: "POST", path: /^\/containers\/([^/]+)\/stop$/, handle: stopRoute },
+  { method: "POST", path: /^\/containers\/([^/]+)\/kill$/, handle: kill },
+  { method: "DELETE", path: /^\/containers\/([^/]+)$/, handle: remove },
+];

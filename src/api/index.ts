@@ -1,0 +1,12 @@
+// What main.ts hands to `bunker serve` (src/cli/serve.ts): the API server on
+// --host, or on STATE_ROOT/bunker.sock — $XDG_RUNTIME_DIR/bunker/bunker.sock
+// rootless, /run/bunker/bunker.sock as root, beside the containers' state.
+import { join } from "node:path";
+import type { RuntimeContext } from "../container/context.ts";
+import { parseHost } from "./listen.ts";
+import { ROUTES } from "./routes.ts";
+import { serveApi, type ApiServer } from "./server.ts";
+
+export function startApiServer(ctx: RuntimeContext, host: string | undefined): Promise<ApiServer> {
+  return serveApi(ctx, parseHost(host ?? `unix://${join(ctx.stateRoot, "bunker.sock")}`), ROUTES);
+}

@@ -1,0 +1,23 @@
+// Every route of `bunker serve`, in the order they are matched.
+import { ApiError } from "./errors.ts";
+import type { Route } from "./server.ts";
+import { CONTAINER_ROUTES } from "./containers.ts";
+import { IMAGE_ROUTES } from "./images.ts";
+import { PULL_ROUTES } from "./pull.ts";
+import { SYSTEM_ROUTES } from "./system.ts";
+import { VOLUME_ROUTES } from "./volumes.ts";
+
+export const ROUTES: Route[] = [
+  ...SYSTEM_ROUTES,
+  ...PULL_ROUTES,
+  ...IMAGE_ROUTES,
+  ...CONTAINER_ROUTES,
+  ...VOLUME_ROUTES,
+  {
+    method: "POST",
+    path: /^\/build$/,
+    handle: () => {
+      throw new ApiError(501, "build is not implemented by bunker serve yet (issue 17: bunker build from a Dockerfile); build elsewhere and docker load the image");
+    },
+  },
+];

@@ -1,0 +1,110 @@
+// A container in docker inspect's and docker ps's shapes: `bunker inspect ID`
+// and the Engine API's /containers/json and /containers/{id}/json say the same.
+import { readFileSync, statSync } from "node:fs";
+import type { PublishedPort } from "../net/ports.ts";
+import { containerStatus, type ContainerState } from "./state.ts";
+
+/** the exit status a detached run's init recorded, and when (the exit file's mtime) */
+function exitRecord(dir: string): { code: number; at: Date } | undefined {
+  try {
+    const code = Number(readFileSync(`${dir}/exit`, "utf8").trim());
+    return Number.isInteger(code) ? { code, at: statSync(`${dir}/exit`).mtime } : undefined;
+  } catch {
+    return undefined; // an OCI container, one killed with its init, or one still running
+  }
+}
+
+/** Docker's State.Status for bunker's status */
+const dockerStatus = (status: string) => (status === "stopped" ? "exited" : status);
+
+/** NetworkSettings.Ports: "80/tcp" -> [{HostIp, HostPort}] */
+function portMap(ports: PublishedPort[]): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports) (out[`${p.containerPort}/${p.proto}`] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
+  return out;
+}
+
+const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+/** docker inspect's container fields bunker knows, and what the container's process was given */
+export function containerDetails(s: ContainerState, status: string, dir: string): Record<string, unknown> {
+  const proc = s.process;
+  const c = s.run?.confinement;
+  const exit = status === "stopped" ? exitRecord(dir) : undefined;
+  return {
+    Id: s.id,
+    Name: `/${s.id}`,
+    Created: s.created,
+    Path: proc?.args?.[0] ?? "",
+    Args: proc?.args?.slice(1) ?? [],
+    State: {
+      Status: dockerStatus(status),
+      Running: status === "running",
+      Paused: status === "paused",
+      Pid: status === "stopped" ? 0 : s.pid,
+      ExitCode: exit?.code ?? 0,
+      StartedAt: s.created,
+      FinishedAt: exit ? exit.at.toISOString() : ZERO_TIME,
+    },
+    Image: s.run?.image ?? "",
+    Config: { Image: s.run?.image ?? "", Tty: proc?.terminal ?? false, User: proc ? `${proc.user.uid}:${proc.user.gid}` : "", Env: proc?.env ?? [], WorkingDir: proc?.cwd ?? "/", Cmd: s.run?.command ?? proc?.args ?? [], Labels: {} },
+    HostConfig: {
+      NetworkMode: s.run?.network?.mode ?? "none",
+      ...(c ? { Privileged: c.privileged, CapAdd: null, CapDrop: null, SecurityOpt: [...(c.noNewPrivileges ? ["no-new-privileges"] : []), `seccomp=${c.seccomp}`], MaskedPaths: c.maskedPaths, ReadonlyPaths: c.readonlyPaths } : {}),
+    },
+    NetworkSettings: { Ports: portMap(s.run?.network?.ports ?? []) },
+    // what bunker gave it: the bounding set, no_new_privs, the filter, locked mounts
+    Confinement: c ?? null,
+    Bundle: s.bundle,
+    Cgroup: s.cgroup ?? null,
+  };
+}
+
+/** Go's units.HumanDuration, as docker ps prints ages */
+export function humanDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 1) return "Less than a second";
+  if (s === 1) return "1 second";
+  if (s < 60) return `${s} seconds`;
+  const m = Math.round(s / 60);
+  if (m === 1) return "About a minute";
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return "About an hour";
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
+}
+
+/** one line of docker ps (GET /containers/json's ContainerSummary); NOW in ms */
+export function containerSummary(root: string, id: string, now = Date.now()): { summary: Record<string, unknown>; status: string } | undefined {
+  const { state: s, status, dir } = containerStatus(root, id);
+  if (!s) return undefined; // being created, or its run was killed first (rm -f removes it)
+  const exit = status === "stopped" ? exitRecord(dir) : undefined;
+  const since = (t: number) => humanDuration(Math.max(0, now - t));
+  const text =
+    status === "running" ? `Up ${since(Date.parse(s.created))}`
+    : status === "paused" ? `Up ${since(Date.parse(s.created))} (Paused)`
+    : status === "created" ? "Created"
+    : exit ? `Exited (${exit.code}) ${since(exit.at.getTime())} ago` : "Exited";
+  return {
+    status,
+    summary: {
+      Id: s.id,
+      Names: [`/${s.id}`],
+      Image: s.run?.image ?? s.bundle,
+      ImageID: "",
+      Command: (s.run?.command ?? s.process?.args ?? []).join(" "),
+      Created: Math.floor(Date.parse(s.created) / 1000),
+      Ports: (s.run?.network?.ports ?? []).map((p) => ({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.proto })),
+      Labels: {},
+      State: dockerStatus(status),
+      Status: text,
+      HostConfig: { NetworkMode: s.run?.network?.mode ?? "none" },
+      NetworkSettings: { Networks: {} },
+      Mounts: [],
+    },
+  };
+}

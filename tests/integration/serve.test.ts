@@ -1,0 +1,316 @@
+// `bunker serve`: the Docker Engine API on a unix socket, driven by the real
+// docker CLI on this machine (the docker 28 client negotiates down to 1.41)
+// and by curl for the requests a CLI never sends.  Root and the unprivileged
+// user, each with a private state root, data root and socket; every server
+// the test starts is ended by its pid.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { busyboxArchive } from "../lib/image-builder.ts";
+import { TestRegistry } from "../registry/registry.ts";
+import { bunkerAs, collect, makeTempDir, ownerOf, removeTree, runAs, spawnBunkerAs, USERS, type As } from "../lib/index.ts";
+
+const DOCKER = Bun.which("docker");
+const CURL = Bun.which("curl");
+if (!DOCKER || !CURL) console.log(`serve tests skipped: not installed: ${[!DOCKER && "docker", !CURL && "curl"].filter(Boolean).join(", ")}`);
+
+type Server = { proc: ReturnType<typeof spawnBunkerAs>; dockerHost: string; sock: string };
+
+const bases: string[] = [];
+afterAll(() => bases.forEach(removeTree));
+
+const IMAGE = "localhost/bb:latest";
+/** a busybox image as `docker save` writes it, readable by both users */
+function writeArchive(base: string): string {
+  const file = join(base, "bb.tar");
+  writeFileSync(file, busyboxArchive(IMAGE, ["sh", "echo", "true", "cat"]));
+  return file;
+}
+const haveRegistry = ["docker-registry", "skopeo"].every((t) => Bun.which(t));
+
+/** a private base dir of AS: state/, data/, the client's config */
+function baseFor(as: As): string {
+  const base = makeTempDir("bunker-serve", ownerOf(as));
+  bases.push(base);
+  return base;
+}
+
+/** starts `bunker serve` as AS on BASE's roots; resolves once it printed DOCKER_HOST */
+async function startServer(as: As, base: string, args: string[] = []): Promise<Server> {
+  const proc = spawnBunkerAs(as, ["--root", join(base, "state"), "--data-root", join(base, "data"), "serve", ...args]);
+  const reader = proc.stdout.getReader();
+  let out = "";
+  const deadline = Date.now() + 20_000;
+  while (!out.includes("\n") && Date.now() < deadline) {
+    const { value, done } = await Promise.race([reader.read(), Bun.sleep(20_000).then(() => ({ value: undefined, done: true }))]);
+    if (done) break;
+    out += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  const m = /^DOCKER_HOST=(\S+)\n/.exec(out);
+  if (!m) {
+    proc.kill("SIGKILL");
+    throw new Error(`serve did not start: ${out}${await new Response(proc.stderr).text()}`);
+  }
+  return { proc, dockerHost: m[1]!, sock: m[1]!.replace(/^unix:\/\//, "") };
+}
+
+/** SIGTERM to the server we started (by pid), its exit code and stderr */
+async function stopServer(s: Server): Promise<{ code: number; stderr: string }> {
+  process.kill(s.proc.pid, "SIGTERM");
+  const timer = setTimeout(() => s.proc.kill("SIGKILL"), 10_000);
+  const code = await s.proc.exited;
+  clearTimeout(timer);
+  return { code, stderr: await new Response(s.proc.stderr).text() };
+}
+
+const docker = (as: As, s: Server, base: string, args: string[]) =>
+  runAs(as, [DOCKER!, ...args], { env: { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(base, "client") }, timeoutMs: 60_000 });
+
+/** curl through the unix socket: status, body */
+async function curl(as: As, s: Server, args: string[]): Promise<{ status: number; body: string }> {
+  const r = await runAs(as, [CURL!, "-s", "-o", "-", "-w", "\n%{http_code}", "--unix-socket", s.sock, ...args]);
+  const at = r.stdout.lastIndexOf("\n");
+  return { status: Number(r.stdout.slice(at + 1)), body: r.stdout.slice(0, at) };
+}
+
+for (const as of USERS) {
+  describe.skipIf(!DOCKER || !CURL)(`bunker serve (${as})`, () => {
+    test("docker version and info negotiate 1.41; the socket is 0600 and the user's", async () => {
+      const base = baseFor(as);
+      const s = await startServer(as, base);
+      try {
+        expect(s.sock).toBe(join(base, "state", "bunker.sock"));
+        const st = statSync(s.sock);
+        expect(st.isSocket()).toBe(true);
+        expect(st.mode & 0o777).toBe(0o600);
+        expect(st.uid).toBe(ownerOf(as).uid);
+        const v = await docker(as, s, base, ["version"]);
+        expect(v.stderr).toBe("");
+        expect(v.code).toBe(0);
+        expect(v.stdout).toMatch(/API version:\s+1\.41 \(downgraded from 1\.\d+\)/);
+        expect(v.stdout).toMatch(/Server: bunker\n Engine:\n  Version:\s+\d+\.\d+\.\d+\n  API version:\s+1\.41 \(minimum version 1\.24\)/);
+        const i = await docker(as, s, base, ["info", "--format", "{{.ServerVersion}} {{.Containers}} {{.Images}} {{.DockerRootDir}} {{.SecurityOptions}}"]);
+        expect(i.stderr).toBe("");
+        expect(i.stdout.trim()).toBe(`0.1.0 0 0 ${join(base, "data")} [name=seccomp,profile=builtin${as === "user" ? " name=rootless" : ""} name=cgroupns]`);
+      } finally {
+        expect((await stopServer(s)).code).toBe(0);
+      }
+      expect(existsSync(s.sock)).toBe(false);
+    }, 90_000);
+
+    test("Docker's JSON errors: an old version prefix 400, an unknown path 404, /build 501; HEAD /_ping", async () => {
+      const base = baseFor(as);
+      const s = await startServer(as, base);
+      try {
+        const old = await curl(as, s, ["http://d/v1.12/version"]);
+        expect(old.status).toBe(400);
+        expect(JSON.parse(old.body).message).toBe("client version 1.12 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version");
+        const newer = await curl(as, s, ["http://d/v1.99/info"]);
+        expect(newer.status).toBe(400);
+        expect(JSON.parse(newer.body).message).toContain("too new");
+        expect(await curl(as, s, ["http://d/v1.41/no/such/thing"])).toEqual({ status: 404, body: JSON.stringify({ message: "page not found" }) });
+        const wrongMethod = await curl(as, s, ["-X", "DELETE", "http://d/version"]);
+        expect(wrongMethod.status).toBe(405);
+        const build = await curl(as, s, ["-X", "POST", "http://d/v1.41/build"]);
+        expect(build.status).toBe(501);
+        expect(JSON.parse(build.body).message).toContain("issue 17");
+        const head = await runAs(as, [CURL!, "-s", "-I", "--unix-socket", s.sock, "http://d/_ping"]);
+        expect(head.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+        expect(head.stdout).toContain("Api-Version: 1.41\r\n");
+        expect(await curl(as, s, ["http://d/v1.50/_ping"])).toEqual({ status: 200, body: "OK" });
+      } finally {
+        expect((await stopServer(s)).code).toBe(0);
+      }
+    }, 60_000);
+
+    test("a live server's socket is refused, a dead one's stale socket is replaced; TCP only on loopback", async () => {
+      const base = baseFor(as);
+      const s = await startServer(as, base);
+      const second = await collect(spawnBunkerAs(as, ["--root", join(base, "state"), "--data-root", join(base, "data"), "serve"]), 20_000);
+      expect(second.code).toBe(125);
+      expect(second.stderr).toBe(`bunker: serve: another server is listening on the socket: EADDRINUSE (Address already in use) [${s.sock}] — stop it first, or give another --host unix:///PATH\n`);
+      // killed: its socket stays behind, and the next server takes its place
+      process.kill(s.proc.pid, "SIGKILL");
+      await s.proc.exited;
+      expect(statSync(s.sock).isSocket()).toBe(true);
+      const again = await startServer(as, base);
+      expect(again.sock).toBe(s.sock);
+      expect((await curl(as, again, ["http://d/_ping"])).body).toBe("OK");
+      expect((await stopServer(again)).code).toBe(0);
+
+      const far = await collect(spawnBunkerAs(as, ["serve", "--host", "tcp://0.0.0.0:2375"]), 20_000);
+      expect(far.code).toBe(125);
+      expect(far.stderr).toBe("bunker: serve: --host tcp://0.0.0.0:2375: only loopback addresses are served: EINVAL (Invalid argument) — the API is root-equivalent for your user: use tcp://127.0.0.1:PORT or a unix socket\n");
+      const tcp = await startServer(as, base, ["--host", "tcp://127.0.0.1:0"]);
+      try {
+        expect(tcp.dockerHost).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+        const v = await docker(as, tcp, base, ["version", "--format", "{{.Server.APIVersion}}"]);
+        expect(v.stdout.trim()).toBe("1.41");
+      } finally {
+        expect((await stopServer(tcp)).code).toBe(0);
+      }
+    }, 90_000);
+
+    test("images: docker load, images, tag, inspect, history, save, rmi, image prune", async () => {
+      const base = baseFor(as);
+      const archive = writeArchive(base);
+      const s = await startServer(as, base);
+      const d = (...args: string[]) => docker(as, s, base, args);
+      try {
+        const l = await d("load", "-i", archive);
+        expect(l.stderr).toBe("");
+        expect(l.stdout).toBe(`Loaded image: ${IMAGE}\n`);
+        expect((await d("tag", IMAGE, "copy:v1")).code).toBe(0);
+        expect((await d("images", "--format", "{{.Repository}}:{{.Tag}} {{.Size}}")).stdout.split("\n").filter(Boolean).sort()).toEqual(["copy:v1 1.99MB", "localhost/bb:latest 1.99MB"].sort());
+        const id = (await d("image", "inspect", "--format", "{{.Id}}", "copy:v1")).stdout.trim();
+        expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+        const inspected = JSON.parse((await d("image", "inspect", IMAGE)).stdout)[0];
+        expect(inspected.Config.Cmd).toEqual(["sh"]);
+        expect(inspected.RepoTags.sort()).toEqual(["copy:v1", IMAGE].sort());
+        expect((await d("history", "--format", "{{.ID}} {{.CreatedBy}}", IMAGE)).stdout).toBe(`${id.slice(7, 19)} bunker test image builder\n`);
+        // saved and loaded again into a second server's empty store: the same image
+        const saved = join(base, "saved.tar");
+        expect((await d("save", "-o", saved, "copy:v1")).stderr).toBe("");
+        const other = join(base, "other");
+        const s2 = await startServer(as, other);
+        try {
+          expect((await docker(as, s2, base, ["load", "-i", saved])).stdout).toBe("Loaded image: copy:v1\n");
+          expect((await docker(as, s2, base, ["images", "-q", "--no-trunc"])).stdout.trim()).toBe(id);
+        } finally {
+          expect((await stopServer(s2)).code).toBe(0);
+        }
+        const rmi = await d("rmi", "copy:v1");
+        expect(rmi.stdout).toBe("Untagged: copy:v1\n");
+        const missing = await d("rmi", "nosuch:1");
+        expect(missing.code).toBe(1);
+        expect(missing.stderr).toBe("Error response from daemon: no such image: nosuch:1: ENOENT (No such file or directory) — pull it first: bunker pull nosuch:1\n");
+        expect((await d("image", "prune", "-f")).stdout).toBe("Total reclaimed space: 0B\n");
+        const all = await d("image", "prune", "-a", "-f");
+        expect(all.stdout).toBe(`Deleted Images:\ndeleted: ${id}\n\nTotal reclaimed space: 1.99MB\n`);
+        expect((await d("images", "-q")).stdout).toBe("");
+        // a body that is no archive, filters that are no JSON: Docker's 400
+        const bad = await curl(as, s, ["-X", "POST", "--data-binary", "not a tar", "http://d/v1.41/images/load"]);
+        expect(bad.status).toBe(400);
+        expect(JSON.parse(bad.body).message).toMatch(/^invalid tar archive/);
+        expect(await curl(as, s, ["-X", "POST", "http://d/v1.41/images/prune?filters=%7Bx"])).toEqual({ status: 400, body: JSON.stringify({ message: "invalid filters: not JSON: {x" }) });
+        expect((await curl(as, s, ["http://d/v1.41/images/nosuch/json"])).status).toBe(404);
+      } finally {
+        expect((await stopServer(s)).code).toBe(0);
+      }
+    }, 120_000);
+
+    test.skipIf(!haveRegistry)("docker pull from a registry on 127.0.0.1 (plain HTTP, as Docker's 127.0.0.0/8), with its progress stream", async () => {
+      const base = baseFor(as);
+      const archive = writeArchive(base);
+      const reg = new TestRegistry(join(base, "registry"), "none");
+      await reg.start([[`docker-archive:${archive}`, "test/bb:1"]]);
+      const s = await startServer(as, base);
+      try {
+        const p = await docker(as, s, base, ["pull", `${reg.host}/test/bb:1`]);
+        expect(p.stderr).toBe("");
+        expect(p.code).toBe(0);
+        expect(p.stdout).toContain("Pull complete");
+        expect(p.stdout).toContain(`Status: Downloaded newer image for ${reg.host}/test/bb:1\n`);
+        expect(p.stdout).toContain(`Digest: ${reg.digestOf("test/bb", "1")}`);
+        const again = await docker(as, s, base, ["pull", "-q", `${reg.host}/test/bb:1`]);
+        expect(again.stdout).toBe(`${reg.host}/test/bb:1\n`);
+        const none = await docker(as, s, base, ["pull", `${reg.host}/test/nosuch:1`]);
+        expect(none.code).toBe(1);
+        expect(none.stderr).toMatch(/manifest|not found|unknown/i);
+      } finally {
+        expect((await stopServer(s)).code).toBe(0);
+        reg.stop();
+        await reg.proc?.exited;
+      }
+    }, 120_000);
+
+    test("containers the CLI ran: docker ps (filters), logs, inspect, kill, stop, rm; they outlive a server restart", async () => {
+      const base = baseFor(as);
+      const archive = writeArchive(base);
+      const roots = ["--root", join(base, "state"), "--data-root", join(base, "data")];
+      let s = await startServer(as, base);
+      const d = (...args: string[]) => docker(as, s, base, args);
+      try {
+        expect((await d("load", "-i", archive)).code).toBe(0);
+        const web = await bunkerAs(as, [...roots, "run", "-d", "--name", "web", "--network", "none", IMAGE, "sh", "-c", "echo hello; echo two; exec sleep 100"]);
+        expect(web.stderr).toBe("");
+        const done = await bunkerAs(as, [...roots, "run", "-d", "--name", "done1", "--network", "none", IMAGE, "sh", "-c", "echo bye; exit 3"]);
+        expect(done.code).toBe(0);
+        for (let i = 0; i < 100 && !(await d("ps", "-a", "--format", "{{.Names}} {{.State}}")).stdout.includes("done1 exited"); i++) await Bun.sleep(100);
+        expect((await d("ps", "--format", "{{.Names}} {{.State}} {{.Image}}")).stdout).toBe(`web running ${IMAGE}\n`);
+        expect((await d("ps", "-a", "--filter", "status=exited", "--format", "{{.Names}} {{.Status}}")).stdout).toMatch(/^done1 Exited \(3\) .* ago\n$/);
+        expect((await d("ps", "-a", "-q", "--filter", "name=^/we")).stdout).toBe("web\n");
+        expect((await d("ps", "-a", "-q", "--filter", "label=x=y")).stdout).toBe("");
+        for (let i = 0; i < 100 && (await d("logs", "web")).stdout !== "hello\ntwo\n"; i++) await Bun.sleep(100);
+        expect(await d("logs", "web")).toEqual({ code: 0, stdout: "hello\ntwo\n", stderr: "" });
+        expect((await d("logs", "--tail", "1", "web")).stdout).toBe("two\n");
+        expect((await d("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}} {{.State.Running}} {{json .Config.Cmd}}", "done1", "web")).stdout).toBe(
+          'exited 3 false ["sh","-c","echo bye; exit 3"]\nrunning 0 true ["sh","-c","echo hello; echo two; exec sleep 100"]\n',
+        );
+        const top = await d("top", "web");
+        expect(top.code).toBe(0);
+        expect(top.stdout.split("\n")[0]).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
+        expect(top.stdout).toMatch(/ sleep 100\n/);
+        expect((await d("top", "web", "-o", "pid")).code).toBe(0);
+        // no cgroup on this host (hybrid: bunker makes none): the freezer is not there, and the error says so
+        const paused = await d("pause", "web");
+        expect(paused.code).toBe(1);
+        expect(paused.stderr).toMatch(/^Error response from daemon: pause: container "web" has no cgroup: EOPNOTSUPP/);
+        const busy = await d("rm", "web");
+        expect(busy.code).toBe(1);
+        expect(busy.stderr).toBe("Error response from daemon: cannot remove container web: it is running: stop it first, or force the removal\n");
+        expect(await curl(as, s, ["http://d/v1.41/containers/nosuch/json"])).toEqual({ status: 404, body: JSON.stringify({ message: "No such container: nosuch" }) });
+        expect((await curl(as, s, ["-X", "POST", "http://d/v1.41/containers/done1/kill"])).status).toBe(409);
+        expect((await curl(as, s, ["http://d/v1.41/containers/json?filters=%7B%22bogus%22%3A%5B%22x%22%5D%7D"])).status).toBe(400);
+
+        // the server stops; the container does not, and the next server sees it
+        expect((await stopServer(s)).code).toBe(0);
+        const pid = Number(JSON.parse((await bunkerAs(as, [...roots, "state", "web"])).stdout).pid);
+        expect(pid).toBeGreaterThan(0);
+        expect(existsSync(`/proc/${pid}`)).toBe(true);
+        s = await startServer(as, base);
+        expect((await d("ps", "-q")).stdout).toBe("web\n");
+        expect((await d("stop", "-t", "5", "web")).stdout).toBe("web\n");
+        expect((await d("ps", "-a", "--filter", "name=web", "--format", "{{.State}}")).stdout).toBe("exited\n");
+        expect((await d("rm", "web")).stdout).toBe("web\n");
+        expect((await d("container", "prune", "-f")).stdout).toBe("Deleted Containers:\ndone1\n\nTotal reclaimed space: 0B\n");
+        expect((await d("ps", "-a", "-q")).stdout).toBe("");
+      } finally {
+        expect((await stopServer(s)).code).toBe(0);
+        await bunkerAs(as, [...roots, "rm", "-f", "web", "done1"]);
+      }
+    }, 120_000);
+
+    test("volumes: create, ls (filters), inspect, rm, prune (1.41: every unused one); bad bodies are 400s naming the field", async () => {
+      const base = baseFor(as);
+      const s = await startServer(as, base);
+      const d = (...args: string[]) => docker(as, s, base, args);
+      try {
+        expect((await d("volume", "create", "v1")).stdout).toBe("v1\n");
+        expect((await d("volume", "create", "--label", "a=b", "v2")).stdout).toBe("v2\n");
+        expect((await d("volume", "ls", "-q")).stdout).toBe("v1\nv2\n");
+        expect((await d("volume", "ls", "-q", "--filter", "label=a=b")).stdout).toBe("v2\n");
+        expect((await d("volume", "inspect", "--format", "{{.Name}} {{.Driver}} {{.Mountpoint}} {{.Labels}}", "v2")).stdout).toBe(`v2 local ${join(base, "data", "volumes", "v2", "_data")} map[a:b]\n`);
+        const opts = await d("volume", "create", "-o", "type=tmpfs", "v3");
+        expect(opts.code).toBe(1);
+        expect(opts.stderr).toBe("Error response from daemon: volumes/create: DriverOpts (type) are not supported: bunker's local volumes are directories\n");
+        expect((await d("volume", "rm", "v1")).stdout).toBe("v1\n");
+        expect((await d("volume", "prune", "-f")).stdout).toBe("Deleted Volumes:\nv2\n\nTotal reclaimed space: 0B\n");
+        expect((await d("volume", "ls", "-q")).stdout).toBe("");
+        const post = (body: string) => curl(as, s, ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", body, "http://d/v1.41/volumes/create"]);
+        expect(await post('{"Name": ')).toEqual({ status: 400, body: JSON.stringify({ message: "volumes/create: request body: invalid JSON at line 1, column 10 (byte 9): unexpected end of input: EINVAL (Invalid argument)" }) });
+        expect(await post('{"Name": "x", "Bogus": 1}')).toEqual({ status: 400, body: JSON.stringify({ message: 'volumes/create: request body: unknown field "Bogus" (bunker reads Name, Driver, DriverOpts, Labels, ClusterVolumeSpec)' }) });
+        expect(await post('{"Name": 5}')).toEqual({ status: 400, body: JSON.stringify({ message: "volumes/create: request body: Name: must be a string: EINVAL (Invalid argument)" }) });
+        expect(await post(`[${"[".repeat(200)}${"]".repeat(200)}]`)).toMatchObject({ status: 400 });
+        const huge = join(base, "huge.json");
+        writeFileSync(huge, `{"Name": "${"x".repeat(5 << 20)}"}`);
+        expect(await post(`@${huge}`)).toEqual({ status: 400, body: JSON.stringify({ message: "volumes/create: the request body is larger than 4194304 bytes" }) });
+        // the server is still there
+        expect((await curl(as, s, ["http://d/_ping"])).body).toBe("OK");
+      } finally {
+        expect((await stopServer(s)).code).toBe(0);
+      }
+    }, 60_000);
+  });
+}
