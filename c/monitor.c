@@ -38,6 +38,8 @@
  *   --hold-userns    sleep until killed, in a session of its own, with no
  *                    open files, so the namespace (and its newuidmap-written
  *                    maps) stays for the next container to join
+ *   --hold-netns     the same for a user network's network namespace
+ *                    (src/container/network.ts), named bunker-netns
  */
 #define _GNU_SOURCE
 #include "shim.h"
@@ -171,10 +173,10 @@ static int remove_cgroup(const char *cg) {
   }
 }
 
-/* the shared user namespace's holder: it keeps nothing else alive (no cwd,
+/* the shared user namespace's (or a user network's) holder: it keeps nothing else alive (no cwd,
  * no fds: a caller reading bunker's stdout to EOF is not held up by it) */
-static __attribute__((noreturn)) void hold_userns(void) {
-  (void)prctl(PR_SET_NAME, "bunker-userns", 0, 0, 0);
+static __attribute__((noreturn)) void hold_namespaces(const char *name) {
+  (void)prctl(PR_SET_NAME, name, 0, 0, 0);
   (void)setsid();
   (void)chdir("/");
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -243,7 +245,14 @@ int main(int argc, char **argv) {
     (void)prctl(PR_SET_NAME, "bunker-init", 0, 0, 0);
     bk_init_loop(atoi(arg_value(argv[1], "--init=")), atoi(arg_value(argv[2], "--exit-fd=")));
   }
-  if (argc == 2 && !strcmp(argv[1], "--hold-userns")) hold_userns();
+  if (argc == 2 && !strcmp(argv[1], "--hold-userns")) hold_namespaces("bunker-userns");
+  if (argc == 2 && !strcmp(argv[1], "--hold-netns")) {
+    /* a user network's (src/container/network.ts): exec'd from a memfd it is not dumpable, and
+     * pasta (which drops its capabilities first) could not open its /proc/PID/ns; it holds no
+     * secret and no container's process can see it */
+    (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    hold_namespaces("bunker-netns");
+  }
   if (argc >= 4 && arg_value(argv[1], "--start-fifo=")) (void)prctl(PR_SET_NAME, "bunker-start", 0, 0, 0);
   if (argc >= 4 && arg_value(argv[1], "--start-fifo=")) start_after_fifo(atoi(arg_value(argv[1], "--start-fifo=")), argv[2], argv + 3);
   (void)prctl(PR_SET_NAME, "bunker-monitor", 0, 0, 0);

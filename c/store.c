@@ -96,8 +96,10 @@ static __attribute__((noreturn)) void op_chown_tree(struct child *c, const struc
 }
 
 /* the user xattrs of SRC's NAME onto DST's NAME (regular files and dirs),
- * but overlay's own (whiteout and opaque markers) and the owner record */
-static int copy_xattrs(int src, int dst, const char *name) {
+ * but the opaque marker OPAQUE (the unpacker lets no other overlay xattr into
+ * a layer); the owner record is kept: chown-tree gives a copier-owned merge
+ * the container's owners from it */
+static int copy_xattrs(int src, int dst, const char *name, const char *opaque) {
   char list[4096], value[4096];
   int s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (s < 0) return -errno;
@@ -109,7 +111,7 @@ static int copy_xattrs(int src, int dst, const char *name) {
     for (ssize_t off = 0; r == 0 && off < n; off += (ssize_t)strlen(list + off) + 1) {
       const char *x = list + off;
       if (strncmp(x, "user.", 5) != 0 && strcmp(x, "security.capability") != 0) continue;
-      if (!strncmp(x, "user.overlay.", 13) || !strcmp(x, OVERRIDE_XATTR)) continue;
+      if (!strcmp(x, opaque)) continue;
       ssize_t v = fgetxattr(s, x, value, sizeof value);
       if (v < 0) continue;
       if (fsetxattr(d, x, value, (size_t)v, 0) < 0 && errno != EPERM && errno != ENOTSUP) r = -errno;
@@ -134,6 +136,10 @@ static int clone_data(int from, int to) {
  * arena (the child shares bunker's memory: no malloc, nothing left behind). */
 struct merge {
   int dest;            /* DEST's fd: link targets are relative to it */
+  const char *opaque;  /* the xattr of an opaque dir (src/image/whiteout.ts's OPAQUE_XATTR) */
+  int copier_owns;     /* every file gets the copier's ids (UID, GID), not the layer's owner */
+  uid_t uid;
+  gid_t gid;
   char path[PATH_BUF]; /* the directory being merged, relative to DEST ("" at the top) */
   size_t plen;
   uint8_t *arena;      /* records: u64 inode, u16 length, the path (NUL-terminated) */
@@ -178,16 +184,23 @@ static int merge_tree(struct merge *m, int src, int dst, int depth);
 
 /* one entry NAME of layer directory SRC applied onto DST (what is there already came from lower layers) */
 static int merge_entry(struct merge *m, int src, int dst, const char *name, const struct stat *st, int depth) {
-  struct stat cur;
+  struct stat cur, own;
   int have = fstatat(dst, name, &cur, AT_SYMLINK_NOFOLLOW) == 0;
   int r;
   if (S_ISCHR(st->st_mode) && st->st_rdev == 0) return have ? remove_at(dst, name, depth) : 0; /* whiteout */
+  const struct stat *meta = st; /* the owner, mode and times the copy gets */
+  if (m->copier_owns) {
+    own = *st;
+    own.st_uid = m->uid;
+    own.st_gid = m->gid;
+    meta = &own;
+  }
   if (S_ISDIR(st->st_mode)) {
     if (depth >= COPY_MAX_DEPTH) return -ELOOP;
     char opaque[2];
     int s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (s < 0) return -errno;
-    int is_opaque = fgetxattr(s, "user.overlay.opaque", opaque, sizeof opaque) == 1 && opaque[0] == 'y';
+    int is_opaque = fgetxattr(s, m->opaque, opaque, sizeof opaque) == 1 && opaque[0] == 'y';
     r = 0;
     if (have && (!S_ISDIR(cur.st_mode) || is_opaque)) {
       r = remove_at(dst, name, depth); /* a lower non-dir, or a dir this layer makes opaque */
@@ -196,6 +209,8 @@ static int merge_entry(struct merge *m, int src, int dst, const char *name, cons
     if (r == 0 && !have && mkdirat(dst, name, 0700) < 0) r = -errno;
     int d = r < 0 ? -1 : openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (r == 0 && d < 0) r = -errno;
+    /* a lower layer's dir: this layer's record (or none) is the owner, as overlayfs shows the upper dir's xattrs */
+    if (r == 0 && have && fremovexattr(d, OVERRIDE_XATTR) < 0 && errno != ENODATA && errno != ENOTSUP) r = -errno;
     size_t saved = m->plen;
     if (r == 0) {
       long n = path_append(m->path, sizeof m->path, m->plen, name);
@@ -222,13 +237,13 @@ static int merge_entry(struct merge *m, int src, int dst, const char *name, cons
       if (r < 0) return r;
       if (st->st_nlink > 1 && !first) link_add(m, (uint64_t)st->st_ino, name);
     } else if (S_ISLNK(st->st_mode)) {
-      return copy_symlink(src, dst, name, st);
+      return copy_symlink(src, dst, name, meta);
     } else if (mknodat(dst, name, st->st_mode & (S_IFMT | 0777), st->st_rdev) < 0) {
       return -errno; /* fifos (device nodes are not in rootless layers) */
     }
   }
-  if (!S_ISFIFO(st->st_mode) && (r = copy_xattrs(src, dst, name)) < 0) return r;
-  return copy_meta(dst, name, st);
+  if (!S_ISFIFO(st->st_mode) && (r = copy_xattrs(src, dst, name, m->opaque)) < 0) return r;
+  return copy_meta(dst, name, meta);
 }
 
 struct merge_level {
@@ -255,7 +270,8 @@ static int merge_tree(struct merge *m, int src, int dst, int depth) {
 static __attribute__((noreturn)) void op_copy_layers(struct child *c, const struct op *op) {
   const char *dest = op_str(op, BK_S_COPY_LAYERS_DEST, NULL);
   if (mkdir(dest, 0700) < 0) fail(c, errno, BK_STEP_MKDIR, 0, 125);
-  struct merge m = {.dest = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), .cap = 16u << 20};
+  struct merge m = {.dest = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), .cap = 16u << 20,
+                    .opaque = op_str(op, BK_S_COPY_LAYERS_OPAQUE_XATTR, NULL), .copier_owns = op_int(op, BK_I_COPY_LAYERS_COPIER_OWNS) != 0, .uid = getuid(), .gid = getgid()};
   if (m.dest < 0) fail(c, errno, BK_STEP_OPEN, 0, 125);
   m.arena = mmap(NULL, m.cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (m.arena == MAP_FAILED) fail(c, errno, BK_STEP_MMAP, 0, 125);
@@ -276,9 +292,9 @@ static __attribute__((noreturn)) void op_copy_layers(struct child *c, const stru
   }
   munmap(m.arena, m.cap); /* bunker's memory (CLONE_VM): leave nothing mapped */
   if (r < 0) fail(c, -r, BK_STEP_MERGE_LAYER, (int)k, 125);
-  /* the root: the topmost layer's owner, mode and times */
+  /* the root: the topmost layer's owner (the copier's already when it owns everything), mode and times */
   struct timespec ts[2] = {st.st_atim, st.st_mtim};
-  if (op->nstr > BK_S_COPY_LAYERS_LAYERS && ((fchown(m.dest, st.st_uid, st.st_gid) < 0 && errno != EINVAL) || fchmod(m.dest, st.st_mode & 07777) < 0 || futimens(m.dest, ts) < 0)) fail(c, errno, BK_STEP_ROOT_OWNER, 0, 125);
+  if (op->nstr > BK_S_COPY_LAYERS_LAYERS && ((!m.copier_owns && fchown(m.dest, st.st_uid, st.st_gid) < 0 && errno != EINVAL) || fchmod(m.dest, st.st_mode & 07777) < 0 || futimens(m.dest, ts) < 0)) fail(c, errno, BK_STEP_ROOT_OWNER, 0, 125);
   _exit(0);
 }
 

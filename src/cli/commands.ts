@@ -37,6 +37,7 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   volume: () => import("./volume.ts"),
   unshare: () => import("./unshare.ts"),
   image: () => import("./image.ts"),
+  network: () => import("./network.ts"),
   // internal: the monitor hands a finished foreground run back (c/monitor.c)
   __finish: () => import("./finish.ts"),
 };

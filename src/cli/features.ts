@@ -32,6 +32,6 @@ export default async function (argv: string[], _g: GlobalOptions): Promise<numbe
     },
     annotations: { "org.opencontainers.runc.checkpoint.enabled": "false", "io.github.bunker.version": "0.1.0" },
   };
-  process.stdout.write(JSON.stringify(features, null, 2) + "\n");
+  console.log(JSON.stringify(features, null, 2));
   return 0;
 }

@@ -44,7 +44,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   }
   if ((flag(p, "format") ?? "table") === "json") {
     const out = store.listImages().map((rec) => ({ Id: rec.id, Digest: rec.digest, Names: rec.names, RepoDigests: rec.repoDigests ?? [], Created: rowsOf(store, rec)[0]!.created, Size: rowsOf(store, rec)[0]!.size }));
-    process.stdout.write(JSON.stringify(out) + "\n");
+    console.log(JSON.stringify(out));
     return 0;
   }
   const head = ["REPOSITORY", "TAG", ...(flagBool(p, "digests") ? ["DIGEST"] : []), "IMAGE ID", "CREATED", "SIZE"];

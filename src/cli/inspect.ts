@@ -31,6 +31,6 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     store ??= Store.open(runtimeContext(g).dataRoot);
     return imageDetails(store, name);
   });
-  process.stdout.write(JSON.stringify(out, null, 4) + "\n");
+  console.log(JSON.stringify(out, null, 4));
   return 0;
 }

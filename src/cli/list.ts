@@ -16,7 +16,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     for (const r of rows) console.log(r.id);
   } else if ((flag(p, "format") ?? "table") === "json") {
     const out = rows.map((r) => ({ ociVersion: r.ociVersion, id: r.id, pid: r.status === "stopped" ? 0 : r.pid, status: r.status, bundle: r.bundle, rootfs: r.rootfs, created: r.created, annotations: r.annotations ?? {}, owner: r.owner }));
-    process.stdout.write(JSON.stringify(out) + "\n");
+    console.log(JSON.stringify(out));
   } else {
     const table = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...rows.map((r) => [r.id, String(r.status === "stopped" ? 0 : r.pid), r.status, r.bundle, r.created, r.owner])];
     const w = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)) + 3);

@@ -7,6 +7,6 @@ import { runtimeContext } from "./context.ts";
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const id = checkId(parseFlags(argv, [], "state", false).rest[0], "state");
   const s = stateJson(runtimeContext(g), id);
-  process.stdout.write(JSON.stringify(s, null, 2) + "\n");
+  console.log(JSON.stringify(s, null, 2));
   return 0;
 }

@@ -152,6 +152,26 @@ blob and layer nothing needs.`,
   "image check": `bunker image check
 
 Re-hashes every blob of the store and checks every unpacked layer.`,
+  network: `bunker network create|ls|inspect|rm|prune [ARGS...]
+
+User networks: containers on one reach each other by name and --network-alias
+('bunker network SUBCOMMAND --help' for each).`,
+  "network create": `bunker network create [--subnet CIDR] [--gateway IP] [--internal] [--label K=V] NAME
+
+Makes a network: a network namespace of bunker's own with a bridge, and (unless
+--internal) pasta for the way out.`,
+  "network ls": `bunker network ls [-q]
+
+Lists the user networks.`,
+  "network inspect": `bunker network inspect NAME...
+
+Prints networks' details (JSON, as Docker's), their running containers included.`,
+  "network rm": `bunker network rm [-f] NAME...
+
+Removes networks no running container is on.`,
+  "network prune": `bunker network prune [-f]
+
+Removes every network no running container is on.`,
   serve: `bunker serve [--host unix:///PATH|tcp://127.0.0.1:PORT]
 
 Serves the Docker Engine API (version 1.41, negotiated down from newer clients)

@@ -36,7 +36,8 @@ import { mark, timingLine } from "../timing.ts";
 import { normalJit } from "../jit.ts";
 import type { RuntimeContext } from "./context.ts";
 import { withSpecJoins } from "../plan/join.ts";
-import { parseNetwork, helperNameserver } from "../net/mode.ts";
+import { parseNetwork, helperNameserver, PASTA_DNS } from "../net/mode.ts";
+import { joinNetwork, networkMaps, readNetwork } from "./network.ts";
 import { exposedPorts, reservePorts, type PublishedPort } from "../net/ports.ts";
 import { hostsFile, resolvConf, type HostEntry } from "../net/etc.ts";
 import { findProgram, startHelper, type HelperRecord } from "../net/helper.ts";
@@ -67,8 +68,11 @@ export interface RunRequest {
   /** -v, --mount, --tmpfs (src/volume/spec.ts); the image's VOLUME paths are added here */
   mounts: MountRequest[];
   readOnly: boolean;
-  /** --network none|host|pasta[:OPTS]|slirp4netns[:OPTS]|container:ID (default: pasta or slirp4netns for an IMAGE or -p, else none) */
+  /** --network none|host|pasta[:OPTS]|slirp4netns[:OPTS]|container:ID|NAME (default: pasta or slirp4netns for an IMAGE or -p, else none) */
   network?: string;
+  /** on a user network: --network-alias names and --ip */
+  networkAliases?: string[];
+  ip?: string;
   /** -p */
   publish: PublishedPort[];
   /** -P: the image's ExposedPorts too */
@@ -147,17 +151,27 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
 
   const { uid, gid } = ctx.ids;
   // an image's files and users need more than one id: auto when this user has a range (as podman)
-  const userns = req.userns ?? (image && uid !== 0 && subRange("/etc/subuid", uid) ? "auto" : "single");
+  const publish = [...req.publish, ...(req.publishAll ? exposedPorts(image?.config.ExposedPorts) : [])];
+  const net = parseNetwork(req.network ?? defaultNetwork(!!image || publish.length > 0, ctx.env.PATH));
+  // a user network: its configuration now (a clear error for a name that is none), and rootless
+  // the shared user namespace its own network namespace is owned by (auto's maps)
+  const userNet = net.kind === "user" ? readNetwork(ctx, net.name) : undefined;
+  const netMaps = userNet ? networkMaps(ctx) : undefined;
+  if (userNet && uid !== 0 && req.userns !== undefined && req.userns !== "auto")
+    throw new BunkerError(`run: --network ${userNet.Name} needs bunker's shared user namespace, not --userns=${req.userns}`, { errno: "EINVAL", fix: "drop --userns (a container on a user network runs with --userns=auto's maps)" });
+  if (!userNet && (req.ip !== undefined || req.networkAliases?.length)) throw new BunkerError("run: --ip and --network-alias are for a user network", { errno: "EINVAL", fix: "add --network NAME (bunker network create NAME)" });
+  const userns = req.userns ?? (netMaps || (image && uid !== 0 && subRange("/etc/subuid", uid)) ? "auto" : "single");
   let maps: IdMaps;
   // root's IMAGE keeps autoMaps' identity map: the store's layer files carry the image's own ids on the host
   if (userns === "auto") maps = uid === 0 && !image ? rootAutoMaps(readText("/etc/subuid"), readText("/etc/subgid")) : autoMaps(uid, gid);
   else if (userns === "single" || userns === "") maps = singleMaps(uid, gid);
   else throw new BunkerError(`run: unknown --userns "${userns}"`, { errno: "EINVAL", fix: "use --userns=single or --userns=auto" });
 
-  const publish = [...req.publish, ...(req.publishAll ? exposedPorts(image?.config.ExposedPorts) : [])];
-  const net = parseNetwork(req.network ?? defaultNetwork(!!image || publish.length > 0, ctx.env.PATH));
   if (publish.length && net.kind !== "pasta" && net.kind !== "slirp4netns")
-    throw new BunkerError(`run: -p publishes ports through a network helper, not with --network ${net.kind}`, { errno: "EINVAL", fix: "add --network pasta or --network slirp4netns" });
+    throw new BunkerError(
+      net.kind === "user" ? `run: -p is not supported on a user network yet (--network ${net.name})` : `run: -p publishes ports through a network helper, not with --network ${net.kind}`,
+      { errno: "EINVAL", fix: "add --network pasta or --network slirp4netns" },
+    );
   const joined = net.kind === "container" ? joinedContainer(ctx.stateRoot, net.id) : undefined;
   if (joined) maps = joined.maps;
   const network = net.kind === "host" ? "host" : joined ? "joined" : "none";
@@ -200,12 +214,14 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
     const mounts = attachMounts(mountRequests, ctx.dataRoot, !!image, (use) => recordVolumeUse(dir, (volumeUse = use)));
     releaseVolumes = mounts.release;
     const hostResolv = readText("/etc/resolv.conf") || "nameserver 127.0.0.1\n";
+    const hostsBase = hostsFile(hostname, id, addHosts);
     const etcFiles = writeEtcFiles(dir, {
       hostname: `${hostname}\n`,
-      hosts: hostsFile(hostname, id, addHosts),
+      hosts: hostsBase,
       "resolv.conf": resolvConf({
         host: joined?.resolv ?? hostResolv,
-        helper: net.kind === "pasta" || net.kind === "slirp4netns" ? helperNameserver(net) : undefined,
+        // a user network's way out is pasta too (in the network's namespace; an --internal one has none)
+        helper: net.kind === "pasta" || net.kind === "slirp4netns" ? helperNameserver(net) : userNet && !userNet.Internal ? PASTA_DNS : undefined,
         dns: req.dns,
         dnsSearch: req.dnsSearch,
         dnsOptions: req.dnsOptions,
@@ -302,7 +318,7 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
       noPivot: req.noPivot,
       ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
       lockMounts: confinement.lockMounts,
-      keepNetns: net.kind === "pasta" || net.kind === "slirp4netns",
+      keepNetns: net.kind === "pasta" || net.kind === "slirp4netns" || net.kind === "user",
     });
     mark("plan built");
     if (debug) {
@@ -347,13 +363,19 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
           process: spec.process,
           seccomp: spec.linux?.seccomp,
           cgroup: cg?.path,
-          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper } },
+          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp } } : {}) } },
         });
       let c;
       let helper: HelperRecord | undefined;
+      let joinedIp: string | undefined;
       try {
         const seccompListener = seccompAgent(spec.linux?.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug);
-        const beforeRecord = net.kind === "pasta" || net.kind === "slirp4netns" ? async (pid: number) => void (helper = await startHelper(net, pid, dir, ports, ctx.env.PATH, debug)) : undefined;
+        const beforeRecord =
+          net.kind === "pasta" || net.kind === "slirp4netns"
+            ? async (pid: number) => void (helper = await startHelper(net, pid, dir, ports, ctx.env.PATH, debug))
+            : userNet
+              ? async (pid: number) => void (joinedIp = await joinNetwork(ctx, userNet.Name, { id, pid, aliases: req.networkAliases ?? [], ip: req.ip, hostsFile: `${dir}/hosts`, hostsBase }, netMaps))
+              : undefined;
         c = await launcher.launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord });
       } finally {
         if (shared) closeFd(shared.fd);

@@ -1,5 +1,5 @@
 // Per-container state under the state root: state.json (written atomically),
-// a lock file (flock) that serializes commands on one container, exec.fifo.
+// exec.fifo; the lock file that serializes commands on one container is lock.ts's.
 import type { PublishedPort } from "../net/ports.ts";
 import type { ProcessRef } from "../net/helper.ts";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -7,7 +7,6 @@ import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import type { Hooks, Process, Seccomp } from "../oci/spec.ts";
 import type { IdMaps } from "../sys/idmap.ts";
 import type { ConfinementSummary } from "../oci/confine.ts";
-import { flock } from "../sys/shim.ts";
 import { pidStartTime } from "../sys/proc.ts";
 import type { RuntimeContext } from "./context.ts";
 
@@ -45,7 +44,7 @@ export interface ContainerState {
     /** what the container got: capabilities, no_new_privs, seccomp, masked and read-only paths */
     confinement?: ConfinementSummary;
     /** --network as given (or the default), published ports, the helper and its keeper (src/net) */
-    network?: { mode: string; ports: PublishedPort[]; keeper?: ProcessRef; helper?: ProcessRef };
+    network?: { mode: string; ports: PublishedPort[]; keeper?: ProcessRef; helper?: ProcessRef; userNetwork?: { name: string; ip: string } };
   };
 }
 
@@ -64,20 +63,6 @@ export function containerDir(root: string, id: string): string {
 
 export function notFound(id: string): BunkerError {
   return new BunkerError(`container "${id}" does not exist`, { errno: "ENOENT" });
-}
-
-/** exclusive lock on the container's lock file; released by the returned function (or at exit) */
-export function lockContainer(dir: string, id: string): () => void {
-  let fd: number;
-  try {
-    fd = openSync(`${dir}/lock`, "a", 0o600);
-  } catch (e) {
-    if (errnoCode(e) === "ENOENT") throw notFound(id);
-    throw fromSysError("cannot open the container lock", e, { path: `${dir}/lock` });
-  }
-  const r = flock(fd, 2 /* LOCK_EX */);
-  if (r < 0) throw new BunkerError("cannot lock the container", { errno: -r, path: `${dir}/lock` });
-  return () => closeSync(fd);
 }
 
 /** creates the container's directory: the one atomic step two concurrent `create`s race on */

@@ -1,4 +1,5 @@
 // stop, rm and the monitor's __finish: the end of a container `run` made.
+import { leaveNetwork } from "./network.ts";
 import { existsSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { BunkerError } from "../errors.ts";
@@ -12,7 +13,8 @@ import { readVolumeUse, removeAnonymousVolumes } from "../volume/attach.ts";
 import type { RuntimeContext } from "./context.ts";
 import { killEverything } from "./kill.ts";
 import { endLogWriter } from "./log-writer.ts";
-import { containerDir, isAlive, lockContainer, readState } from "./state.ts";
+import { containerDir, isAlive, readState } from "./state.ts";
+import { lockContainer } from "./lock.ts";
 
 /** stop ID: its stop signal (the image's StopSignal, else SIGTERM), then SIGKILL after SECS */
 export function stop(ctx: RuntimeContext, id: string, secs: number): void {
@@ -62,6 +64,8 @@ export async function rm(ctx: RuntimeContext, id: string, force: boolean, volume
   } finally {
     release();
   }
+  const userNet = state?.run?.network?.userNetwork;
+  if (userNet) await leaveNetwork(ctx, userNet.name, id);
   // the maps a run of this user would have used: a copied rootfs left by a killed run may belong to its subordinate ids
   const maps = state?.run?.maps ?? callerMaps(ctx.ids);
   const use = readVolumeUse(dir);
@@ -84,6 +88,8 @@ export async function finish(ctx: RuntimeContext, dir: string): Promise<void> {
       ctx.log.warn(e instanceof BunkerError ? e : new BunkerError(String(e)));
     }
   }
+  const userNet = state?.run?.network?.userNetwork;
+  if (userNet) await leaveNetwork(ctx, userNet.name, basename(dir));
   const maps = state?.run?.maps ?? { uid: [], gid: [] };
   const use = readVolumeUse(dir);
   await removeStateDir(ctx, dir, maps);

@@ -16,6 +16,8 @@ import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, st
 import { BunkerError, fromSysError } from "../errors.ts";
 import type { IDMapping } from "../oci/spec.ts";
 import { usernsHolderPlan } from "../plan/join.ts";
+import { withJoinedUserns } from "../plan/finalize.ts";
+import type { Plan } from "../plan/types.ts";
 import { encodePlan } from "../sys/plan-encode.ts";
 import { flock, monitorMemfd, openNamespace, readMessage, reap, sendGo, spawn } from "../sys/shim.ts";
 import { type IdMaps, writeIdMaps } from "../sys/idmap.ts";
@@ -190,9 +192,18 @@ export function sharedUserns(ctx: RuntimeContext, maps: IdMaps): SharedUserns {
  * nobody's child (the intermediate exits), and exec'd from a sealed memfd.
  */
 function makeHolder(maps: IdMaps): number {
+  return spawnHolder((exe) => usernsHolderPlan(exe), maps, "the shared user namespace's holder", "run with BUNKER_SHARED_USERNS=0 (a user namespace per container, as before)");
+}
+
+/**
+ * A holder process (the monitor exec'd from a sealed memfd, the plan PLAN(EXE)
+ * makes: one that forks so the holder is nobody's child): its pid.  MAPS are
+ * written when the plan makes a user namespace.  WHAT and FIX word the errors.
+ */
+export function spawnHolder(planOf: (exe: number) => Plan, maps: IdMaps | undefined, what: string, fix: string): number {
   const exe = monitorMemfd();
-  if (exe < 0) throw new BunkerError("cannot make the shared user namespace's holder (memfd)", { errno: -exe, fix: "run with BUNKER_SHARED_USERNS=0" });
-  const plan = usernsHolderPlan(exe);
+  if (exe < 0) throw new BunkerError(`cannot make ${what} (memfd)`, { errno: -exe, fix });
+  const plan = withJoinedUserns(planOf(exe));
   let spawned;
   try {
     spawned = spawn(encodePlan(plan));
@@ -202,7 +213,7 @@ function makeHolder(maps: IdMaps): number {
   const { pid, sock } = spawned;
   let holder: number | undefined;
   try {
-    writeIdMaps(pid, maps);
+    if (maps) writeIdMaps(pid, maps);
     sendGo(sock, pid);
     for (;;) {
       const m = readMessage(sock);
@@ -223,6 +234,6 @@ function makeHolder(maps: IdMaps): number {
     closeSync(sock);
     reap(pid);
   }
-  if (!holder) throw new BunkerError("the shared user namespace's holder did not start", { errno: "ECHILD", fix: "run with BUNKER_SHARED_USERNS=0 (a user namespace per container, as before)" });
+  if (!holder) throw new BunkerError(`${what} did not start`, { errno: "ECHILD", fix });
   return holder;
 }

@@ -14,7 +14,7 @@
 //    one-id namespace); the owners live only in the xattr.
 // A container run with a map other than the layers' (--userns=single on
 // subuid-owned layers) sees the ids it cannot map as nobody (65534).
-import { autoMaps, findHelper, NEWGIDMAP, NEWUIDMAP, needsHelper, subRange, type IdMaps, processIds } from "../sys/idmap.ts";
+import { autoMaps, findHelper, NEWGIDMAP, NEWUIDMAP, needsHelper, singleMaps, subRange, type IdMaps, processIds } from "../sys/idmap.ts";
 import { runStorePlan } from "../sys/launch.ts";
 import { chownTreePlan } from "../plan/store.ts";
 
@@ -38,12 +38,41 @@ export function layerOwners(uid: number, maps: IdMaps | undefined): LayerOwners 
   return maps ? { kind: "subuid", maps } : { kind: "caller" };
 }
 
-/** the maps a copied rootfs must be chowned with for a container with MAPS (none when they hold only the caller) */
-export function copyOwnerMaps(maps: IdMaps, uid: number, gid: number): IdMaps | undefined {
-  return needsHelper(maps, uid, gid) ? maps : undefined;
+/**
+ * How the copy driver's merge of layers owned as OWNERS (bottom up; absent: the
+ * unpacking user's default) gets the owners a container with MAPS must see, for
+ * UID:GID (the caller):
+ *  - ns: the user namespace the merge runs in, one that can read every layer's
+ *    files: none for root, the layers' subordinate maps, else a one-id map;
+ *  - copierOwns: false when the layers' owners, copied, are already what the
+ *    container sees (root on the tar's owners; the container's map is the
+ *    layers' own); else every file is the copier's (root in NS) and
+ *  - records: where the user.containers.override_stat records are then applied
+ *    (chown-tree): the container's maps when they hold more than the caller, no
+ *    namespace for root, null when nothing is applied (a one-id map shows the
+ *    image's owners as root, as an unpack for that map would).
+ */
+export interface FlattenOwners {
+  ns: IdMaps | undefined;
+  copierOwns: boolean;
+  records: IdMaps | undefined | null;
 }
 
-/** Gives every file under DIR (unpacked by this user) its recorded image owner, as ids of MAPS. */
-export async function chownToImageOwners(dir: string, maps: IdMaps): Promise<void> {
-  await runStorePlan(chownTreePlan(dir), maps);
+export function flattenOwners(owners: (LayerOwners | undefined)[], maps: IdMaps | undefined, uid: number, gid: number): FlattenOwners {
+  const kinds = owners.map((o) => o ?? (uid === 0 ? { kind: "tar" as const } : { kind: "caller" as const }));
+  const subuid = kinds.find((o) => o.kind === "subuid");
+  const ns = uid === 0 ? undefined : subuid?.maps ?? singleMaps(uid, gid);
+  const same = new Set(kinds.map((o) => o.kind)).size <= 1;
+  const helper = !!maps && needsHelper(maps, uid, gid);
+  const kept = uid === 0 ? same && kinds.every((o) => o.kind === "tar")
+    : same && (subuid ? helper && sameMaps(subuid.maps, maps!) : !helper);
+  if (kept) return { ns, copierOwns: false, records: null };
+  return { ns, copierOwns: true, records: uid === 0 ? undefined : helper ? maps! : null };
+}
+
+const sameMaps = (a: IdMaps, b: IdMaps) => JSON.stringify([a.uid, a.gid]) === JSON.stringify([b.uid, b.gid]);
+
+/** Gives every file under DIR its recorded image owner, as ids of MAPS (none: root, no user namespace). */
+export async function chownToImageOwners(dir: string, maps: IdMaps | undefined): Promise<void> {
+  await runStorePlan(chownTreePlan(dir, !!maps), maps);
 }

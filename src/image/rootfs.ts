@@ -22,24 +22,21 @@
 //  - unprivileged, layer files belong to the image's owners as subordinate ids
 //    when the user has a /etc/subuid range (else to the caller); see owners.ts.
 //  - without overlay (old kernel, odd filesystem, --storage-driver copy):
-//    `flattenImageRootfs` makes a private copy (all layers applied, whiteouts
-//    resolved) into a directory, owned as the container's map needs.
+//    `flattenImageRootfs` merges the layer dirs into a private directory
+//    (whiteouts resolved), owned as the container's map needs.
 //  - the user: `readImageFile(img.lowerDirs, "/etc/passwd")` (and group) read
 //    through the layers, whiteouts honoured, for resolveUser (src/oci/user.ts).
-import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, renameSync } from "node:fs";
 import { join, relative } from "node:path";
 import { BunkerError } from "../errors.ts";
-import { decompress } from "./compress.ts";
-import { digestMismatch, Hasher } from "./digest.ts";
 import { lgetxattr } from "../sys/fsat.ts";
 import { pullImage, type PullOptions } from "./pull.ts";
-import { removeTree, Store, type ImageRecord, type LayerInfo } from "./store.ts";
-import { chownToImageOwners, copyOwnerMaps } from "./owners.ts";
-import { needsHelper, singleMaps, type IdMaps, processIds } from "../sys/idmap.ts";
+import { removeTree, Store, type ImageRecord } from "./store.ts";
+import { chownToImageOwners, flattenOwners } from "./owners.ts";
+import { type IdMaps, processIds } from "../sys/idmap.ts";
 import { runStorePlan } from "../sys/launch.ts";
 import { copyLayersPlan } from "../plan/store.ts";
 import type { ImageConfig } from "./types.ts";
-import { Unpacker } from "./unpack.ts";
 import { isOverlayWhiteout, OPAQUE_XATTR } from "./whiteout.ts";
 import type { LayerLimits } from "./limits.ts";
 
@@ -101,88 +98,34 @@ export async function prepareImageRootfs(ref: string, opts: ImageRootfsOptions):
 }
 
 /**
- * The copy fallback: all layers of REF applied into DEST (created; must not
- * exist), temp + rename.  Unpacked from the verified blobs rather than copied
- * from the layer dirs: whiteouts and opaque dirs are resolved on the way
- * (a whiteout device cannot be copied), and the owners are given the same way
- * as to the store's layers, in a user namespace with the container's maps.
+ * The copy driver's rootfs: the unpacked layers of REF merged into DEST
+ * (created; must not exist) by the shim's copy-layers op (reflinks where the
+ * filesystem shares blocks; whiteouts and opaque dirs in the store's overlay
+ * format resolved on the way), temp + rename.  The owners are those the
+ * container's maps see (flattenOwners): copied, or the copier's and then the
+ * image's from the owner records, in a user namespace of those maps.
  */
 export async function flattenImageRootfs(ref: string, dest: string, opts: FlattenOptions): Promise<ImageConfig> {
   const store = Store.open(opts.dataRoot, opts.limits);
   const { rec } = await findOrPull(store, ref, opts);
-  const m = store.manifestOf(rec);
-  const c = store.configOf(rec);
   if (existsSync(dest)) throw new BunkerError("the rootfs directory already exists", { errno: "EEXIST", path: dest });
-  // the unpacked layers merged by the shim (reflinks where the filesystem shares blocks), when
-  // the copy keeps their owners as the container's map sees them; else unpacked again below
   const layers = await store.ensureLayers(rec.digest);
-  const ns = copyNamespace(layers, opts.maps);
-  if (ns !== null) {
-    const tmp = `${dest}.tmp-${process.pid}`;
-    try {
-      await copyLayers(tmp, layers.map((l) => l.dir), ns);
-      renameSync(tmp, dest);
-    } catch (e) {
-      await removeTree(tmp, ns ?? undefined);
-      throw e;
-    }
-    return c.config ?? {};
-  }
+  const { uid, gid } = processIds();
+  const how = flattenOwners(layers.map((l) => l.owners), opts.maps, uid, gid);
   const tmp = `${dest}.tmp-${process.pid}`;
-  const ownerMaps = opts.maps && copyOwnerMaps(opts.maps, processIds().uid, processIds().gid);
-  mkdirSync(tmp, { recursive: true, mode: 0o755 });
-  const u = new Unpacker(tmp, { whiteouts: "apply" });
+  let owners = how.ns; // the maps that hold the owners of TMP's files
   try {
-    for (let i = 0; i < m.layers.length; i++) {
-      const h = new Hasher();
-      async function* hashed(src: AsyncIterable<Uint8Array>) {
-        for await (const x of src) {
-          h.update(x);
-          yield x;
-        }
-      }
-      await u.apply(hashed(decompress(Bun.file(store.blobPath(m.layers[i]!.digest)).stream())));
-      if (h.digest() !== c.rootfs.diff_ids[i]) throw digestMismatch("layer content (diff_id)", c.rootfs.diff_ids[i]!, h.digest());
+    await runStorePlan(copyLayersPlan(tmp, layers.map((l) => l.dir), { userns: !!how.ns, copierOwns: how.copierOwns, opaqueXattr: OPAQUE_XATTR }), how.ns);
+    if (how.records !== null) {
+      owners = how.records;
+      await chownToImageOwners(tmp, how.records);
     }
-    u.finish();
-  } catch (e) {
-    u.abort();
-    await removeTree(tmp, ownerMaps);
-    throw e;
-  }
-  try {
-    if (ownerMaps) await chownToImageOwners(tmp, ownerMaps);
     renameSync(tmp, dest);
   } catch (e) {
-    await removeTree(tmp, ownerMaps);
+    await removeTree(tmp, owners);
     throw e;
   }
-  return c.config ?? {};
-}
-
-/**
- * The user namespace the layers can be copied in with their owners intact and
- * as the container's MAPS see them: none (root: undefined), the layers' own
- * subordinate-id maps when the container has the same, a one-id map for
- * layers owned by the caller; null when a copy would show the container other
- * owners than an unpack for its map (then flatten unpacks the blobs again).
- */
-function copyNamespace(layers: LayerInfo[], maps: IdMaps | undefined): IdMaps | undefined | null {
-  const { uid, gid } = processIds();
-  const kinds = new Set(layers.map((l) => l.owners?.kind ?? (uid === 0 ? "tar" : "caller")));
-  if (kinds.size !== 1) return null;
-  const owners = layers[0]?.owners;
-  if (uid === 0) return kinds.has("tar") ? undefined : null;
-  if (owners?.kind === "subuid") return maps && sameMaps(owners.maps, maps) ? owners.maps : null;
-  if (kinds.has("caller") && (!maps || !needsHelper(maps, uid, gid))) return singleMaps(uid, gid);
-  return null;
-}
-
-const sameMaps = (a: IdMaps, b: IdMaps) => JSON.stringify([a.uid, a.gid]) === JSON.stringify([b.uid, b.gid]);
-
-/** the layer dirs BOTTOM_UP (store.ensureLayers' order) merged into DEST by the shim's copy-layers op, in the user namespace NS */
-async function copyLayers(dest: string, bottomUp: string[], ns: IdMaps | undefined): Promise<void> {
-  await runStorePlan(copyLayersPlan(dest, bottomUp, !!ns), ns);
+  return store.configOf(rec).config ?? {};
 }
 
 /** The content of PATH in the merged image (topmost layer wins; whiteouts and opaque dirs honoured). */

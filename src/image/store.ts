@@ -514,7 +514,7 @@ export class Store {
  * store's limits.
  */
 export async function unpackBlob(path: string, dir: string, diffId: string, lowerDirs: string[], range?: BlobRange & { digest: string; copyTo: string }, guard?: LayerGuard): Promise<UnpackStats> {
-  const u = new Unpacker(dir, { whiteouts: "overlay", lowerDirs });
+  const u = new Unpacker(dir, { lowerDirs });
   const content = new InflatedBlob(path, range);
   async function* guarded(src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     for await (const c of src) {

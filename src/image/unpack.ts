@@ -11,32 +11,27 @@
 // rejected before anything is touched.  Callers unpack into a fresh temp dir
 // and rename it into place on success, so a malicious layer changes nothing.
 //
-// Two whiteout modes:
-//  - "overlay": the directory is one overlayfs lower layer.  `.wh.NAME`
-//    becomes an overlay whiteout (a 0/0 character device, which the kernel lets
-//    unprivileged users create), `.wh..wh..opq` sets user.overlay.opaque=y
-//    (the container mounts overlay with `userxattr`).  Hardlinks to files of
-//    earlier layers are linked (or copied) from the lower layer dirs.
-//  - "apply": the directory is a flattened rootfs.  `.wh.NAME` deletes NAME,
-//    `.wh..wh..opq` deletes everything in the dir that this layer did not
-//    create (so the marker may come after the layer's own entries).
+// The directory is one overlayfs lower layer (the store's): `.wh.NAME`
+// becomes an overlay whiteout (a 0/0 character device, which the kernel lets
+// unprivileged users create), `.wh..wh..opq` sets user.overlay.opaque=y (the
+// container mounts overlay with `userxattr`).  Hardlinks to files of earlier
+// layers are linked (or copied) from the lower layer dirs.  The copy driver
+// merges such dirs (the shim's copy-layers op), so whiteouts are applied in
+// one place.
 //
 // Ownership: as root, entries are chowned to the tar's uid/gid.  Unprivileged,
 // files stay owned by the caller (= root in a one-id user namespace) and the
 // image's owner and mode are kept in `user.containers.override_stat`
 // ("UID:GID:0MODE:TYPE", the fuse-overlayfs / containers-storage format).
-import { copyFileSync, readlinkSync, lstatSync, readdirSync, rmSync, realpathSync } from "node:fs";
+import { copyFileSync, readlinkSync, lstatSync, rmSync, realpathSync } from "node:fs";
 import { BunkerError, FsError, fromSysError, oneLine } from "../errors.ts";
 import * as fs from "../sys/fsat.ts";
 import { TarReader, type TarEntry } from "./tar.ts";
 import { OPAQUE_XATTR, TRUSTED_OPAQUE_XATTR, isOverlayWhiteout, whiteoutOf, type Whiteout } from "./whiteout.ts";
 import { processIds } from "../sys/idmap.ts";
 
-export type WhiteoutMode = "overlay" | "apply";
-
 export interface UnpackOptions {
-  whiteouts: WhiteoutMode;
-  /** lower layer dirs, topmost first: where hardlinks to earlier layers' files are found ("overlay" mode) */
+  /** lower layer dirs, topmost first: where hardlinks to earlier layers' files are found */
   lowerDirs?: string[];
   /** default: effective uid is not 0 */
   rootless?: boolean;
@@ -106,13 +101,11 @@ export class Unpacker {
   private readonly umask: number;
   private parents = new Map<string, Parent>();
   private deferred: DeferredDir[] = [];
-  /** paths created by the layer being applied ("apply" mode opaque dirs keep them) */
-  private created = new Set<string>();
   private file: { fd: number; e: TarEntry; path: string } | undefined;
   readonly stats: UnpackStats = { entries: 0, bytes: 0, notes: [], recorded: 0 };
   private noted = new Set<string>();
 
-  constructor(root: string, private readonly opts: UnpackOptions) {
+  constructor(root: string, private readonly opts: UnpackOptions = {}) {
     this.root = realpathSync(root);
     this.rootfd = fs.openat(fs.AT_FDCWD, this.root, fs.O_PATH | fs.O_DIRECTORY);
     this.rootless = opts.rootless ?? processIds().euid !== 0;
@@ -121,7 +114,6 @@ export class Unpacker {
 
   /** Applies the tar stream of one layer (already decompressed). */
   async apply(tar: AsyncIterable<Uint8Array>): Promise<void> {
-    this.created.clear();
     const reader = new TarReader({
       entry: (e) => this.entry(e),
       data: (c) => this.data(c),
@@ -248,7 +240,6 @@ export class Unpacker {
         else if (e.errno === 2) {
           try {
             fs.mkdirat(fd, parts[i]!, 0o755);
-            this.created.add(prefix);
             next = fs.openat(fd, parts[i]!, fs.O_PATH | fs.O_DIRECTORY | fs.O_NOFOLLOW);
           } catch (e2) {
             throw fromSysError("cannot create a directory for a layer entry", e2, { path: prefix });
@@ -344,8 +335,6 @@ export class Unpacker {
     if (wh) return this.whiteout(dirParts, wh, e.name);
     const par = this.parent(dirParts, e.name);
     const rel = par.real ? `${par.real}/${base}` : base;
-    // "apply" mode: the entry and its ancestors survive an opaque marker later in this layer
-    if (this.opts.whiteouts === "apply") for (let p = rel; p && !this.created.has(p); p = p.slice(0, Math.max(0, p.lastIndexOf("/")))) this.created.add(p);
     try {
       this.create(par, base, rel, e);
     } catch (err) {
@@ -411,7 +400,6 @@ export class Unpacker {
       case "block": {
         if (e.type !== "fifo" && this.rootless) {
           this.note(`device nodes skipped (${e.name} and others): an unprivileged user cannot create them; bind them from the host`);
-          this.created.delete(rel);
           return;
         }
         this.makeRoom(par, base, e);
@@ -435,7 +423,7 @@ export class Unpacker {
     const tpar = this.parent(tparts.slice(0, -1), e.linkname);
     this.makeRoom(par, base, e);
     const st = fs.lstatat(tpar.fd, tbase);
-    if (st && this.opts.whiteouts === "overlay" && isOverlayWhiteout(st.mode, st.rdev)) {
+    if (st && isOverlayWhiteout(st.mode, st.rdev)) {
       throw new BunkerError("layer hardlink points to a file the layer deleted", { errno: "ENOENT", path: `${e.name} -> ${e.linkname}` });
     }
     if (st) {
@@ -443,7 +431,7 @@ export class Unpacker {
       fs.linkat(tpar.fd, tbase, par.fd, base, 0);
       return;
     }
-    // not in this layer: a file of an earlier layer (overlay mode keeps layers apart)
+    // not in this layer: a file of an earlier layer (each layer has its own dir)
     for (const lower of this.opts.lowerDirs ?? []) {
       const lowerRoot = fs.openat(fs.AT_FDCWD, lower, fs.O_PATH | fs.O_DIRECTORY);
       try {
@@ -477,46 +465,23 @@ export class Unpacker {
     const par = this.parent(dirParts, name);
     try {
       if (wh.kind === "opaque") {
-        if (this.opts.whiteouts === "overlay") {
-          const fd = par.fd === this.rootfd ? fs.openat(this.rootfd, ".", fs.O_RDONLY | fs.O_DIRECTORY)
-            : fs.openat(fs.AT_FDCWD, `/proc/self/fd/${par.fd}`, fs.O_RDONLY | fs.O_DIRECTORY);
-          try {
-            fs.fsetxattr(fd, OPAQUE_XATTR, enc.encode("y"), name);
-            if (!this.rootless) fs.fsetxattr(fd, TRUSTED_OPAQUE_XATTR, enc.encode("y"), name);
-          } finally {
-            fs.close(fd);
-          }
-        } else this.opaqueApply(par);
+        const fd = par.fd === this.rootfd ? fs.openat(this.rootfd, ".", fs.O_RDONLY | fs.O_DIRECTORY)
+          : fs.openat(fs.AT_FDCWD, `/proc/self/fd/${par.fd}`, fs.O_RDONLY | fs.O_DIRECTORY);
+        try {
+          fs.fsetxattr(fd, OPAQUE_XATTR, enc.encode("y"), name);
+          if (!this.rootless) fs.fsetxattr(fd, TRUSTED_OPAQUE_XATTR, enc.encode("y"), name);
+        } finally {
+          fs.close(fd);
+        }
         return;
       }
       if (wh.kind !== "delete") return;
       const target = wh.target;
-      if (this.opts.whiteouts === "overlay") {
-        const st = fs.lstatat(par.fd, target);
-        if (st) this.remove(par, target, true);
-        fs.mknodat(par.fd, target, fs.S_IFCHR | 0o600, 0);
-      } else this.remove(par, target, true);
+      const st = fs.lstatat(par.fd, target);
+      if (st) this.remove(par, target, true);
+      fs.mknodat(par.fd, target, fs.S_IFCHR | 0o600, 0);
     } catch (err) {
       throw fromSysError("cannot apply a whiteout", err, { path: name });
-    }
-  }
-
-  /** Deletes what lower layers left in PAR (keeps what this layer created). */
-  private opaqueApply(par: Parent): void {
-    this.dropParents(par);
-    const walk = (dirPath: string, rel: string) => {
-      for (const name of readdirSync(dirPath)) {
-        const r = rel ? `${rel}/${name}` : name;
-        const p = `${dirPath}/${name}`;
-        if (!this.created.has(r)) rmSync(p, { recursive: true, force: true });
-        else if (lstatSync(p).isDirectory()) walk(p, r);
-      }
-    };
-    const fd = fs.openat(fs.AT_FDCWD, par.fd === this.rootfd ? this.root : `/proc/self/fd/${par.fd}`, fs.O_PATH | fs.O_DIRECTORY);
-    try {
-      walk(`/proc/self/fd/${fd}`, par.real);
-    } finally {
-      fs.close(fd);
     }
   }
 

@@ -3,9 +3,9 @@
 // its directory opaque, other `.wh..wh.` names are aufs metadata) and the
 // overlayfs format the store's layers keep them in (a 0/0 character device;
 // a directory with user.overlay.opaque=y, also trusted.overlay.opaque as root).
-// The unpacker turns the first into the second (or applies it, for a
-// flattened copy); readers of a layer dir (readImageFile, the shim's
-// copy-layers merge) read the second.
+// The unpacker turns the first into the second; readers of a layer dir
+// (readImageFile, the shim's copy-layers merge, the one flattening of layers
+// for the copy driver) read the second.
 import { S_IFCHR, S_IFMT } from "../sys/fsat.ts";
 
 const WH_PREFIX = ".wh.";

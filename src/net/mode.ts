@@ -1,5 +1,6 @@
 // --network values, as Docker and podman spell them.
 import { BunkerError } from "../errors.ts";
+import { isNetworkName } from "./usernet.ts";
 
 export type NetworkMode =
   | { kind: "none" }
@@ -8,12 +9,14 @@ export type NetworkMode =
   | { kind: "pasta"; args: string[]; mapGw: boolean }
   | { kind: "slirp4netns"; allowHostLoopback: boolean; mtu: number; cidr?: string; enableIpv6: boolean }
   /** join the network namespace (and user namespace) of another container: a pod */
-  | { kind: "container"; id: string };
+  | { kind: "container"; id: string }
+  /** a user network (`bunker network create NAME`, src/container/network.ts) */
+  | { kind: "user"; name: string };
 
 /** what needs a helper program (pasta, slirp4netns) against the container's own network namespace */
 export type HelperMode = Extract<NetworkMode, { kind: "pasta" | "slirp4netns" }>;
 
-const FIX = "use --network none, host, pasta[:OPTS], slirp4netns[:OPTS] or container:ID";
+const FIX = "use --network none, host, pasta[:OPTS], slirp4netns[:OPTS], container:ID or the NAME of a network (bunker network ls)";
 
 const bool = (value: string, what: string): boolean => {
   if (value === "true") return true;
@@ -47,6 +50,7 @@ export function parseNetwork(value: string): NetworkMode {
     return m;
   }
   if (name === "container" && opts) return { kind: "container", id: opts };
+  if (opts === undefined && isNetworkName(name)) return { kind: "user", name };
   throw new BunkerError(`--network: unsupported value "${value}"`, { errno: "EINVAL", fix: FIX });
 }
 

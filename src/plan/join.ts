@@ -85,3 +85,23 @@ export function usernsHolderPlan(exe: number): Plan {
     ],
   };
 }
+
+/**
+ * a user network's holder (src/container/network.ts): a new network
+ * namespace, in bunker's shared user namespace USERNS when given (rootless:
+ * the containers' network namespaces are owned by it too, so veth pairs can
+ * join them), else in a new user namespace (root: pasta, which drops its
+ * capabilities, can enter only a namespace owned by one it gets them in),
+ * forked so it is nobody's child, the monitor (fd EXE) exec'd in
+ * --hold-netns mode
+ */
+export function netnsHolderPlan(exe: number, userns: string | undefined): Plan {
+  return {
+    cloneFlags: K.CLONE_NEWNET | (userns ? 0 : K.CLONE_NEWUSER),
+    joinUserns: userns,
+    ops: [
+      { op: "fork" },
+      { op: "exec", file: `/proc/self/fd/${exe}`, args: ["bunker-netns", "--hold-netns"], env: [] },
+    ],
+  };
+}

@@ -109,7 +109,7 @@ export const OPS: { [N in Op["op"]]: OpDef<N> } = {
   mknod: { code: 37, ints: [int("mode"), int("major"), int("minor"), int("uid"), int("gid")], strs: [str("path")], wire: (o) => o },
   lock: { code: 38, ints: [int("flags")], strs: [str("uidMap"), str("gidMap")], wire: (o) => o },
   "chown-tree": { code: 40, ints: [], strs: [str("path")], wire: (o) => o },
-  "copy-layers": { code: 41, ints: [], strs: [str("dest"), strs("layers")], wire: (o) => o },
+  "copy-layers": { code: 41, ints: [int("copierOwns")], strs: [str("dest"), str("opaqueXattr"), strs("layers")], wire: (o) => ({ ...o, copierOwns: o.copierOwns ? 1 : 0 }) },
   "remove-tree": { code: 42, ints: [], strs: [str("path")], wire: (o) => o },
 };
 

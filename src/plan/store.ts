@@ -3,14 +3,21 @@
 import * as K from "./types.ts";
 import type { Op, Plan } from "./types.ts";
 
-/** every file under DIR gets the owner in its user.containers.override_stat record (in a namespace of the subordinate maps) */
-export function chownTreePlan(dir: string): Plan {
-  return { cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "chown-tree", path: dir }] };
+/** every file under DIR gets the owner in its user.containers.override_stat record (in a namespace of the subordinate maps, or none: root) */
+export function chownTreePlan(dir: string, userns = true): Plan {
+  return { cloneFlags: userns ? K.CLONE_NEWUSER : 0, ops: [{ op: "chown-tree", path: dir }] };
 }
 
-/** the layer dirs BOTTOM_UP merged into DEST (the copy driver); in a user namespace when the layers' owners need one */
-export function copyLayersPlan(dest: string, bottomUp: string[], userns: boolean): Plan {
-  return { cloneFlags: userns ? K.CLONE_NEWUSER : 0, ops: [{ op: "copy-layers", dest, layers: bottomUp }] };
+/** how copy-layers merges: in a user namespace (when the layers' owners need one), owners copied or all the copier's, the opaque dirs' xattr */
+export interface CopyLayers {
+  userns: boolean;
+  copierOwns: boolean;
+  opaqueXattr: string;
+}
+
+/** the layer dirs BOTTOM_UP merged into DEST (the copy driver) */
+export function copyLayersPlan(dest: string, bottomUp: string[], how: CopyLayers): Plan {
+  return { cloneFlags: how.userns ? K.CLONE_NEWUSER : 0, ops: [{ op: "copy-layers", dest, layers: bottomUp, opaqueXattr: how.opaqueXattr, copierOwns: how.copierOwns }] };
 }
 
 /** FILE (looked up in ENV's PATH) run with ARGS as root of a user namespace (USERNS) with a mount namespace of

@@ -68,9 +68,11 @@ export type Op =
   /** an image-store op, not a container's: gives every file under `path` the owner in its
    * user.containers.override_stat record (ids of the plan's user namespace), then exits 0 */
   | { op: "chown-tree"; path: string }
-  /** an image-store op: the unpacked LAYERS (lowest first, overlay format) merged into the new
-   * directory DEST, files reflinked where the filesystem can; then exits 0 (the copy driver) */
-  | { op: "copy-layers"; dest: string; layers: string[] }
+  /** an image-store op: the unpacked LAYERS (lowest first, overlay format: whiteouts are 0/0
+   * character devices, an opaque dir has the xattr OPAQUE_XATTR = y) merged into the new directory DEST, files reflinked where the filesystem can, user.containers.override_stat records
+   * kept; owners copied, or with COPIER_OWNS every file the copier's (the records then give the
+   * container's owners: chown-tree); then exits 0 (the copy driver) */
+  | { op: "copy-layers"; dest: string; layers: string[]; opaqueXattr: string; copierOwns: boolean }
   /** an image-store op: PATH removed, whole, in a user namespace that maps its files' owners */
   | { op: "remove-tree"; path: string };
 

@@ -4,7 +4,8 @@
 // DIR, loaded into a private store), interleaved, BENCH_N runs each.  An image
 // defaults to --userns=auto when the user has a /etc/subuid range, a rootfs to
 // single: the rows with the other userns tell the image's cost from the id
-// mapping's.  "vs DIR" is the difference of the medians, "paired" the median
+// mapping's.  All but the last row run with --network none; the last is an
+// IMAGE with its default network (pasta), what its helper's start-up adds.  "vs DIR" is the difference of the medians, "paired" the median
 // of each round's difference (the runs of a round are back to back, so the
 // machine's slow drift cancels out).  Nothing is asserted.
 import { copyFileSync, chmodSync, readFileSync } from "node:fs";
@@ -35,11 +36,15 @@ if (load.exitCode !== 0 || !name) throw new Error(`bunker load: ${load.stderr.to
 loaded = { bin, store, name };
 
 const TRUE = ["/bin/true"];
+// every row but the last in the same network mode (none: --rootfs's default; an IMAGE's is pasta),
+// so the rows differ in the root and the id mapping only; the last row is an IMAGE's default
+const run = [bin, "--data-root", store, "run"];
 const rows: { name: string; argv: string[] }[] = [
-  { name: "--rootfs DIR", argv: [bin, "--data-root", store, "run", "--rootfs", rootfs, "--", ...TRUE] },
-  { name: "IMAGE", argv: [bin, "--data-root", store, "run", name, ...TRUE] },
-  { name: "--rootfs DIR, userns auto", argv: [bin, "--data-root", store, "run", "--userns", "auto", "--rootfs", rootfs, "--", ...TRUE] },
-  { name: "IMAGE, userns single", argv: [bin, "--data-root", store, "run", "--userns", "single", name, ...TRUE] },
+  { name: "--rootfs DIR", argv: [...run, "--network", "none", "--rootfs", rootfs, "--", ...TRUE] },
+  { name: "IMAGE", argv: [...run, "--network", "none", name, ...TRUE] },
+  { name: "--rootfs DIR, userns auto", argv: [...run, "--network", "none", "--userns", "auto", "--rootfs", rootfs, "--", ...TRUE] },
+  { name: "IMAGE, userns single", argv: [...run, "--network", "none", "--userns", "single", name, ...TRUE] },
+  { name: "IMAGE, default network", argv: [...run, name, ...TRUE] },
 ];
 
 console.log("");

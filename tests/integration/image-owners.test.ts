@@ -95,7 +95,7 @@ for (const as of USERS) {
         for (const driver of ["overlay", "copy"]) {
           const r = await b(["--storage-driver", driver, "run", "--userns=single", "--entrypoint", "sh", "test/owners:1", "-c", "stat -c %u:%g /pub; cat /pub; stat /www >/dev/null 2>&1 || echo www hidden"]);
           expect(r.stderr).toBe("");
-          // the copy is unpacked for this map: every file is the caller's (root inside)
+          // the copy is merged for this map: every file is the caller's (root inside)
           expect(r.stdout).toBe(driver === "overlay" ? "65534:65534\npublic\nwww hidden\n" : "0:0\npublic\n");
           expect(r.code).toBe(0);
         }

@@ -9,22 +9,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { busyboxBytes, buildImage, dockerArchive } from "../lib/image-builder.ts";
-import { USERS, makeTempDir, bunkerAs, collect, isRoot, makeTempRootfs, ownerOf, removeTree, spawnBunkerAs, startTime, type RunResult } from "../lib/index.ts";
+import { USERS, makeTempDir, bunkerAs, collect, isRoot, makeTempRootfs, ownerOf, removeTree, spawnBunkerAs, startTime, alive, gone, type Ref, type RunResult } from "../lib/index.ts";
 
 setDefaultTimeout(60_000);
-
-interface Ref {
-  pid: number;
-  start: string;
-}
-
-const alive = (r: Ref) => startTime(r.pid) === r.start;
-
-/** true once REF is gone (or a new process has its pid), false after TIMEOUT ms */
-async function gone(r: Ref, timeoutMs = 8000): Promise<boolean> {
-  for (const end = Date.now() + timeoutMs; Date.now() < end; await Bun.sleep(50)) if (!alive(r)) return true;
-  return false;
-}
 
 async function fetchText(port: number, timeoutMs = 8000): Promise<string> {
   let last = "";

@@ -12,3 +12,14 @@ export function messageOf(fn: () => unknown): string {
   }
   throw new Error("no error");
 }
+
+/** FN's BunkerError (its message, errno and fix to check); fails the test when FN throws anything else, or nothing */
+export function errorOf(fn: () => unknown): BunkerError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof BunkerError) return e;
+    throw e;
+  }
+  throw new Error("no error");
+}

@@ -7,6 +7,8 @@ import type { IdMaps } from "../../src/sys/idmap.ts";
 import { launch } from "../../src/sys/launch.ts";
 import { CLONE_NEWUSER } from "../../src/plan/types.ts";
 import { supervise } from "../../src/sys/shim.ts";
+import { Unpacker, type UnpackOptions } from "../../src/image/unpack.ts";
+import { tarBytes, type TarInput } from "../../src/image/tarwriter.ts";
 
 /** A fresh temp dir; removed by the returned cleanup. */
 export function tempDir(prefix = "bunker-img-"): string {
@@ -63,4 +65,16 @@ export async function* chunked(bytes: Uint8Array, sizes = [1, 511, 513, 7, 4096,
 export function xattr(path: string, name: string): string | undefined {
   const v = lgetxattr(path, name);
   return v && new TextDecoder().decode(v);
+}
+
+/** LAYERS (tar entries) applied in order by the store's unpacker onto ROOT (one layer dir: overlay format) */
+export async function unpack(root: string, layers: TarInput[][], opts: UnpackOptions = {}) {
+  const u = new Unpacker(root, opts);
+  try {
+    for (const l of layers) await u.apply(chunked(tarBytes(l)));
+  } catch (e) {
+    u.abort();
+    throw e;
+  }
+  return u.finish();
 }

@@ -5,3 +5,4 @@ export * from "./bunker.ts";
 export * from "./pty.ts";
 export * from "./probe.ts";
 export * from "./oci-config.ts";
+export * from "./process-ref.ts";

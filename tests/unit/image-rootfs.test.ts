@@ -8,6 +8,7 @@ import { resolveUser } from "../../src/oci/user.ts";
 const resolveImageUser = (lowerDirs: string[], user: string) => resolveUser(user, { passwd: readImageFile(lowerDirs, "/etc/passwd"), group: readImageFile(lowerDirs, "/etc/group"), of: "the image" });
 import { Store } from "../../src/image/store.ts";
 import { imageOwnerMaps } from "../../src/image/owners.ts";
+import { singleMaps } from "../../src/sys/idmap.ts";
 import { buildImage, ociLayoutFiles, tarOfFiles } from "../lib/image-builder.ts";
 import { removeDir, statInUserns, tempDir, xattr } from "../lib/image-fixtures.ts";
 
@@ -85,6 +86,18 @@ describe("image rootfs for bunker run", () => {
     // no overlay metadata in the copy (opq is opaque in its layer)
     expect(xattr(`${dest}/opq`, "user.overlay.opaque")).toBeUndefined();
     expect(statSync(`${dest}/bin/busybox`).mtimeMs).toBe(1700000000 * 1000);
+  });
+
+  // a user with a range, a container with another map (--userns=single): the layers are read in their map, every file is the caller's
+  test.skipIf(process.getuid!() === 0 || !imageOwnerMaps())("flattenImageRootfs for a one-id map on subuid-owned layers: every file the caller's, the records kept", async () => {
+    const root = await loaded();
+    const dest = `${fresh()}/rootfs`;
+    await flattenImageRootfs("example.com/busy:1", dest, { dataRoot: root, pull: "never", maps: singleMaps(process.getuid!(), process.getgid!()) });
+    const st = statSync(`${dest}/home/app/owned`);
+    expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([process.getuid!(), process.getgid!(), 0o640]);
+    expect(xattr(`${dest}/home/app/owned`, "user.containers.override_stat")).toBe("1000:1000:0640:file");
+    expect(statSync(`${dest}/app/setuid`).mode & 0o7777).toBe(0o4755);
+    expect(readdirSync(`${dest}/opq`)).toEqual(["new"]);
   });
 
   test("the layers mount as overlayfs with userxattr inside a user namespace", async () => {

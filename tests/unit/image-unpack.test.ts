@@ -1,24 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync, mkdirSync } from "node:fs";
-import { Unpacker, type UnpackOptions } from "../../src/image/unpack.ts";
-import { tarBytes, type TarInput } from "../../src/image/tarwriter.ts";
+import type { TarInput } from "../../src/image/tarwriter.ts";
 import { BunkerError } from "../../src/errors.ts";
-import { chunked, removeDir, tempDir, xattr } from "../lib/image-fixtures.ts";
+import { removeDir, tempDir, unpack, xattr } from "../lib/image-fixtures.ts";
 
 const dirs: string[] = [];
 afterEach(async () => { while (dirs.length) await removeDir(dirs.pop()!); });
 function fresh(): string { const d = tempDir(); dirs.push(d); return d; }
-
-async function unpack(root: string, layers: TarInput[][], opts: Partial<UnpackOptions> = {}) {
-  const u = new Unpacker(root, { whiteouts: "apply", ...opts });
-  try {
-    for (const l of layers) await u.apply(chunked(tarBytes(l)));
-  } catch (e) {
-    u.abort();
-    throw e;
-  }
-  return u.finish();
-}
 
 const isRoot = process.geteuid!() === 0;
 
@@ -84,53 +72,34 @@ describe("unpack", () => {
     expect(stats.notes).toEqual(["device nodes skipped (dev/evil\\n\\x1b[2J and others): an unprivileged user cannot create them; bind them from the host"]);
   });
 
-  test("whiteouts and opaque dirs (flattened), marker after new entries", async () => {
-    const d = fresh();
-    await unpack(d, [
-      [
-        { name: "a/x", data: "1" }, { name: "a/y", data: "2" },
-        { name: "b/old1", data: "3" }, { name: "b/sub/old2", data: "4" },
-        { name: "c/keep", data: "5" }, { name: "gone/deep/f", data: "6" },
-      ],
-      [
-        { name: "a/.wh.x" },
-        { name: "b/new", data: "n" },
-        { name: "b/sub/new2", data: "n2" },
-        { name: "b/.wh..wh..opq" },
-        { name: ".wh.gone" },
-      ],
-    ]);
-    expect(readdirSync(`${d}/a`)).toEqual(["y"]);
-    expect(readdirSync(`${d}/b`).sort()).toEqual(["new", "sub"]);
-    expect(readdirSync(`${d}/b/sub`)).toEqual(["new2"]);
-    expect(existsSync(`${d}/gone`)).toBe(false);
-    expect(readdirSync(`${d}/c`)).toEqual(["keep"]);
-    expect(existsSync(`${d}/a/.wh.x`)).toBe(false);
-  });
-
-  test("overlay mode: whiteouts become 0/0 devices, opaque dirs an xattr; hardlinks reach lower layers", async () => {
+  test("whiteouts become 0/0 devices, opaque dirs an xattr (also after the layer's own entries); hardlinks reach lower layers", async () => {
     const lower = fresh(), upper = fresh();
-    await unpack(lower, [[{ name: "lib/libc.so", data: "ELF" }, { name: "lib/libm.so", data: "ELFm" }, { name: "d/old", data: "o" }]], { whiteouts: "overlay" });
+    await unpack(lower, [[{ name: "lib/libc.so", data: "ELF" }, { name: "lib/libm.so", data: "ELFm" }, { name: "d/old", data: "o" }, { name: "e/old", data: "o" }]]);
     await unpack(upper, [[
       { name: "lib/.wh.libc.so" },
       { name: "d/.wh..wh..opq" },
       { name: "d/new", data: "n" },
+      { name: "e/new", data: "n" },
+      { name: "e/.wh..wh..opq" },
       { name: "bin/libm-copy", type: "hardlink", linkname: "lib/libm.so" },
-    ]], { whiteouts: "overlay", lowerDirs: [lower] });
+    ]], { lowerDirs: [lower] });
     await expect(unpack(fresh(), [[{ name: "lib/.wh.libm.so" }, { name: "x", type: "hardlink", linkname: "lib/libm.so" }]],
-      { whiteouts: "overlay", lowerDirs: [lower] })).rejects.toThrow(/deleted/);
+      { lowerDirs: [lower] })).rejects.toThrow(/deleted/);
     const wh = lstatSync(`${upper}/lib/libc.so`);
     expect(wh.isCharacterDevice()).toBe(true);
     expect(wh.rdev).toBe(0);
     expect(xattr(`${upper}/d`, "user.overlay.opaque")).toBe("y");
+    expect(xattr(`${upper}/e`, "user.overlay.opaque")).toBe("y");
+    expect(readdirSync(`${upper}/e`)).toEqual(["new"]);
+    expect(readdirSync(upper).sort()).toEqual(["bin", "d", "e", "lib"]);
     expect(readFileSync(`${upper}/bin/libm-copy`, "utf8")).toBe("ELFm");
     expect(readFileSync(`${lower}/lib/libc.so`, "utf8")).toBe("ELF");
   });
 
   // only root can make a real device node: the whiteout test must not take one for a whiteout
-  test.skipIf(!isRoot)("overlay mode: a hardlink to a device node of the layer is a link, not a deleted file", async () => {
+  test.skipIf(!isRoot)("a hardlink to a device node of the layer is a link, not a deleted file", async () => {
     const d = fresh();
-    await unpack(d, [[{ name: "dev/console", type: "char", devmajor: 5, devminor: 1, mode: 0o600 }, { name: "dev/tty-link", type: "hardlink", linkname: "dev/console" }]], { whiteouts: "overlay" });
+    await unpack(d, [[{ name: "dev/console", type: "char", devmajor: 5, devminor: 1, mode: 0o600 }, { name: "dev/tty-link", type: "hardlink", linkname: "dev/console" }]]);
     const st = lstatSync(`${d}/dev/tty-link`);
     expect([st.isCharacterDevice(), st.rdev, st.nlink]).toEqual([true, lstatSync(`${d}/dev/console`).rdev, 2]);
   });

@@ -1,21 +1,13 @@
 // Parsers of the network flags: -p, --add-host, --network; /etc/hosts and resolv.conf; the helpers' command lines.
 import { describe, expect, test } from "bun:test";
 import { BunkerError } from "../../src/errors.ts";
+import { errorOf } from "../lib/error-line.ts";
 import { exposedPorts, formatPort, parsePublish, reservePorts } from "../../src/net/ports.ts";
 import { helperNameserver, parseNetwork } from "../../src/net/mode.ts";
 import { hostsFile, parseAddHost, parseDns, resolvConf } from "../../src/net/etc.ts";
 import { helperArgs } from "../../src/net/helper.ts";
 import { createServer } from "node:net";
 
-function errorOf(f: () => unknown): BunkerError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof BunkerError) return e;
-    throw e;
-  }
-  throw new Error("no error");
-}
 
 describe("-p", () => {
   test("HOSTIP:HOSTPORT:CTRPORT/PROTO, HOSTPORT:CTRPORT, CTRPORT, HOSTIP::CTRPORT", () => {

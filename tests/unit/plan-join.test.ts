@@ -51,8 +51,9 @@ describe("create's joins", () => {
 describe("store and probe plans", () => {
   test("each is one op in the namespace it needs", () => {
     expect(chownTreePlan("/s/l")).toEqual({ cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "chown-tree", path: "/s/l" }] });
-    expect(copyLayersPlan("/d", ["/a", "/b"], false)).toEqual({ cloneFlags: 0, ops: [{ op: "copy-layers", dest: "/d", layers: ["/a", "/b"] }] });
-    expect(copyLayersPlan("/d", [], true).cloneFlags).toBe(K.CLONE_NEWUSER);
+    expect(chownTreePlan("/s/l", false).cloneFlags).toBe(0);
+    expect(copyLayersPlan("/d", ["/a", "/b"], { userns: false, copierOwns: true, opaqueXattr: "user.o" })).toEqual({ cloneFlags: 0, ops: [{ op: "copy-layers", dest: "/d", layers: ["/a", "/b"], opaqueXattr: "user.o", copierOwns: true }] });
+    expect(copyLayersPlan("/d", [], { userns: true, copierOwns: false, opaqueXattr: "user.o" }).cloneFlags).toBe(K.CLONE_NEWUSER);
     expect(removeTreePlan("/x")).toEqual({ cloneFlags: K.CLONE_NEWUSER, ops: [{ op: "remove-tree", path: "/x" }] });
     // bunker unshare: the command in a user and mount namespace of its own (none for root), every fd but stdio closed
     const exec = { op: "exec" as const, file: "/bin/tar", args: ["/bin/tar", "-c"], env: ["PATH=/bin"] };

@@ -53,7 +53,7 @@ const SAMPLES: { [N in Op["op"]]: Extract<Op, { op: N }> } = {
   mknod: { op: "mknod", path: "/dev/fuse", mode: 0o020666, major: 10, minor: 229, uid: 0, gid: 5 },
   lock: { op: "lock", flags: K.CLONE_NEWUSER | K.CLONE_NEWNS, uidMap: "0 0 65536\n", gidMap: "0 0 1\n" },
   "chown-tree": { op: "chown-tree", path: "/s/layers/abc" },
-  "copy-layers": { op: "copy-layers", dest: "/s/copy", layers: ["/l/0", "/l/1", "/l/2"] },
+  "copy-layers": { op: "copy-layers", dest: "/s/copy", layers: ["/l/0", "/l/1", "/l/2"], opaqueXattr: "user.overlay.opaque", copierOwns: true },
   "remove-tree": { op: "remove-tree", path: "/s/state/rootfs" },
 };
 
@@ -116,8 +116,8 @@ describe("TS encodes, C decodes", () => {
   });
 
   test("empty lists and strings", () => {
-    expect(decode({ cloneFlags: 0, ops: [{ op: "user", uid: 0, gid: 0, groups: [] }, { op: "exec", file: "", args: [], env: [] }, { op: "copy-layers", dest: "/d", layers: [] }] })).toEqual([
-      "flags 0", "op user", "i uid 0", "i gid 0", "op exec", "i argc 0", "i envc 0", "s file ", "op copy-layers", `s dest ${hex("/d")}`,
+    expect(decode({ cloneFlags: 0, ops: [{ op: "user", uid: 0, gid: 0, groups: [] }, { op: "exec", file: "", args: [], env: [] }, { op: "copy-layers", dest: "/d", layers: [], opaqueXattr: "o", copierOwns: false }] })).toEqual([
+      "flags 0", "op user", "i uid 0", "i gid 0", "op exec", "i argc 0", "i envc 0", "s file ", "op copy-layers", "i copierOwns 0", `s dest ${hex("/d")}`, `s opaqueXattr ${hex("o")}`,
     ]);
   });
 });

@@ -1,0 +1,21 @@
+// The lock file (flock) that serializes commands on one container.  Apart from
+// state.ts because it needs the shim (bun:ffi and the op table): `state`, `list`
+// and `ps` read state.ts and would pay ~50 page faults for a lock they never take.
+import { closeSync, openSync } from "node:fs";
+import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
+import { flock } from "../sys/shim.ts";
+import { notFound } from "./state.ts";
+
+/** exclusive lock on the container's lock file; released by the returned function (or at exit) */
+export function lockContainer(dir: string, id: string): () => void {
+  let fd: number;
+  try {
+    fd = openSync(`${dir}/lock`, "a", 0o600);
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") throw notFound(id);
+    throw fromSysError("cannot open the container lock", e, { path: `${dir}/lock` });
+  }
+  const r = flock(fd, 2 /* LOCK_EX */);
+  if (r < 0) throw new BunkerError("cannot lock the container", { errno: -r, path: `${dir}/lock` });
+  return () => closeSync(fd);
+}

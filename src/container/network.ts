@@ -1,0 +1,362 @@
+// User networks: `bunker network create|ls|inspect|rm|prune` and a container
+// joining one (`run --network NAME`).
+//
+// A network is one network namespace of bunker's own, held by a small process
+// (the monitor in --hold-netns mode, named bunker-netns), with a bridge
+// (bunker0) carrying the gateway address and, unless --internal, one pasta
+// against that namespace for the way out (the containers' traffic is routed
+// to it and masqueraded).  A container gets a veth pair: eth0 in its own
+// network namespace with an address of the network, the other end on the
+// bridge.  Rootless, the network's namespace and the containers' are owned by
+// bunker's shared user namespace (src/container/userns.ts): only a process
+// with CAP_NET_ADMIN over both can make a veth pair between them.
+//
+// The netlink work is iproute2's `ip -batch`, run in the namespaces by
+// util-linux's `nsenter` (both Debian, both single-threaded C programs that
+// may setns into a user namespace, which Bun cannot): well-kept tools rather
+// than a netlink encoder of our own in the child.
+//
+// Names: every container's /etc/hosts (its own file in its state dir, bind-
+// mounted) lists the network's other containers by name and --network-alias;
+// bunker rewrites the files' contents in place (the bind mount keeps the
+// inode) whenever a container joins or leaves.  A container that dies
+// without bunker seeing it stays listed until the next join or leave.
+//
+// Configuration (network.json) is kept under the data root and survives a
+// reboot; the holder's record is checked by pid, start time and name, and a
+// network whose holder is gone gets a new one on its next use.
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { basename } from "node:path";
+import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
+import { netnsHolderPlan } from "../plan/join.ts";
+import { flock } from "../sys/shim.ts";
+import { pidStartTime } from "../sys/proc.ts";
+import { autoMaps, needsHelper, singleMaps, type IdMaps } from "../sys/idmap.ts";
+import { findProgram, startHelper, type ProcessRef } from "../net/helper.ts";
+import { allocateIp, checkNetworkName, formatCidr, inspectNetwork, networkHosts, parseCidr, planSubnet, type Endpoint, type NetworkConfig } from "../net/usernet.ts";
+import { sharedUserns, sharedUsernsEnabled, spawnHolder } from "./userns.ts";
+import type { RuntimeContext } from "./context.ts";
+
+const BRIDGE = "bunker0";
+
+export interface CreateNetworkRequest {
+  name: string;
+  subnet?: string;
+  gateway?: string;
+  internal: boolean;
+  labels: Record<string, string>;
+}
+
+interface HolderRecord {
+  holder: ProcessRef;
+  /** the way out (not for --internal): pasta and its keeper */
+  keeper?: ProcessRef;
+  helper?: ProcessRef;
+}
+
+const root = (ctx: RuntimeContext) => `${ctx.dataRoot}/networks`;
+const dirOf = (ctx: RuntimeContext, name: string) => `${root(ctx)}/${name}`;
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeJson(file: string, value: unknown) {
+  writeFileSync(`${file}.tmp`, JSON.stringify(value, null, 2) + "\n", { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
+
+const alive = (r: ProcessRef, comm?: string): boolean => {
+  if (pidStartTime(r.pid) !== r.start) return false;
+  try {
+    return comm === undefined || readFileSync(`/proc/${r.pid}/comm`, "utf8").trim() === comm;
+  } catch {
+    return false;
+  }
+};
+
+function notFound(name: string): BunkerError {
+  return new BunkerError(`network ${name}: no such network`, { errno: "ENOENT", fix: "bunker network ls lists the networks; bunker network create NAME makes one" });
+}
+
+export function readNetwork(ctx: RuntimeContext, name: string): NetworkConfig {
+  const c = readJson<NetworkConfig>(`${dirOf(ctx, checkNetworkName(name))}/network.json`);
+  if (!c) throw notFound(name);
+  return c;
+}
+
+export function listNetworks(ctx: RuntimeContext): NetworkConfig[] {
+  let names: string[];
+  try {
+    names = readdirSync(root(ctx));
+  } catch {
+    return [];
+  }
+  return names.sort().flatMap((n) => readJson<NetworkConfig>(`${dirOf(ctx, n)}/network.json`) ?? []);
+}
+
+/** NAME's lock held while FN runs: one join, leave or removal at a time */
+async function locked<T>(ctx: RuntimeContext, name: string, fn: () => T | Promise<T>): Promise<T> {
+  const file = `${dirOf(ctx, name)}/lock`;
+  let fd: number;
+  try {
+    fd = openSync(file, "a", 0o600);
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") throw notFound(name);
+    throw fromSysError(`network ${name}: cannot open its lock`, e, { path: file });
+  }
+  try {
+    const r = flock(fd, 2 /* LOCK_EX */);
+    if (r < 0) throw new BunkerError(`network ${name}: cannot lock it`, { errno: -r, path: file });
+    return await fn();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** the endpoints whose container is still running (the others are removed) */
+function liveEndpoints(ctx: RuntimeContext, name: string): Endpoint[] {
+  const dir = `${dirOf(ctx, name)}/endpoints`;
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith(".json"));
+  } catch {
+    return [];
+  }
+  return files.sort().flatMap((f) => {
+    const e = readJson<Endpoint>(`${dir}/${f}`);
+    if (e && alive({ pid: e.pid, start: e.start })) return [e];
+    rmSync(`${dir}/${f}`, { force: true });
+    return [];
+  });
+}
+
+/** the endpoints of NAME's running containers (network inspect) */
+export function networkEndpoints(ctx: RuntimeContext, name: string): Promise<Endpoint[]> {
+  return locked(ctx, name, () => liveEndpoints(ctx, name));
+}
+
+export async function inspectNetworkByName(ctx: RuntimeContext, name: string) {
+  const c = readNetwork(ctx, name);
+  return inspectNetwork(c, await networkEndpoints(ctx, name));
+}
+
+/** a program of Debian's iproute2 or util-linux, through PATH and the sbin dirs */
+function tool(ctx: RuntimeContext, name: string, pkg: string): string {
+  const exe = findProgram(name, `${ctx.env.PATH ?? "/usr/local/bin:/usr/bin:/bin"}:/usr/sbin:/sbin`);
+  if (!exe) throw new BunkerError(`network: ${name} is not installed`, { errno: "ENOENT", fix: `apt-get install ${pkg}` });
+  return exe;
+}
+
+/**
+ * nsenter's command line into the network namespace of process PID: rootless
+ * through its user namespace (bunker's shared one, which owns every network
+ * namespace involved); root from the initial one, which owns them all
+ */
+function enter(ctx: RuntimeContext, pid: number): string[] {
+  const nsenter = tool(ctx, "nsenter", "util-linux");
+  return [nsenter, ...(ctx.ids.uid !== 0 ? [`--user=/proc/${pid}/ns/user`, "--preserve-credentials"] : []), `--net=/proc/${pid}/ns/net`, "--"];
+}
+
+/** ARGS run in PID's network namespace; WHAT failed says the error */
+function runIn(ctx: RuntimeContext, pid: number, args: string[], what: string, stdin?: string) {
+  const argv = [...enter(ctx, pid), ...args];
+  ctx.log.debug?.(`network: ${argv.join(" ")}${stdin ? ` <<< ${stdin.trim().replace(/\n/g, "; ")}` : ""}`);
+  const r = Bun.spawnSync(argv, { stdin: stdin === undefined ? "ignore" : Buffer.from(stdin), stdout: "ignore", stderr: "pipe" });
+  if (r.exitCode !== 0) {
+    const why = r.stderr.toString().trim().split("\n").filter(Boolean).slice(-2).join("; ").replace(/[\x00-\x1f\x7f]/g, " ");
+    throw new BunkerError(`network: ${what}: ${basename(args[0]!)} failed${why ? `: ${why}` : ""}`, { errno: "EIO", path: args[0] });
+  }
+}
+
+/** COMMANDS (`ip -batch` lines) run in PID's network namespace */
+function ipIn(ctx: RuntimeContext, pid: number, commands: string[], what: string) {
+  runIn(ctx, pid, [tool(ctx, "ip", "iproute2"), "-batch", "-"], what, commands.join("\n") + "\n");
+}
+
+/** the netns holder's user namespace: rootless, bunker's shared one (its fd stays open while FN runs) */
+function withUserns<T>(ctx: RuntimeContext, maps: IdMaps | undefined, fn: (userns: string | undefined) => T): T {
+  if (!maps) return fn(undefined);
+  const shared = sharedUserns(ctx, maps);
+  try {
+    return fn(shared.path);
+  } finally {
+    closeSync(shared.fd);
+  }
+}
+
+/**
+ * the maps of the user namespace rootless networks and their containers share
+ * (bunker's shared one, as --userns=auto makes it); undefined for root
+ */
+export function networkMaps(ctx: RuntimeContext): IdMaps | undefined {
+  if (ctx.ids.uid === 0) return undefined;
+  const fix = "add a range for this user to /etc/subuid and /etc/subgid (usermod --add-subuids/--add-subgids), and do not set BUNKER_SHARED_USERNS=0";
+  if (!sharedUsernsEnabled(ctx)) throw new BunkerError("network: rootless user networks need bunker's shared user namespace (BUNKER_SHARED_USERNS=0 is set)", { errno: "EPERM", fix });
+  const maps = autoMaps(ctx.ids.uid, ctx.ids.gid);
+  if (!needsHelper(maps, ctx.ids.uid, ctx.ids.gid)) throw new BunkerError("network: rootless user networks need a subordinate id range", { errno: "EPERM", fix });
+  return maps;
+}
+
+/** NAME's holder (and pasta): running, or started now; the caller holds NAME's lock */
+async function ensureHolder(ctx: RuntimeContext, c: NetworkConfig, maps: IdMaps | undefined): Promise<HolderRecord> {
+  const dir = dirOf(ctx, c.Name);
+  const file = `${dir}/holder.json`;
+  const rec = readJson<HolderRecord>(file);
+  if (rec && alive(rec.holder, "bunker-netns")) return rec;
+  // a new namespace: endpoints of the old one (if any) are gone with it
+  rmSync(`${dir}/endpoints`, { recursive: true, force: true });
+  mkdirSync(`${dir}/endpoints`, { mode: 0o700 });
+  // root: a user namespace of its own, root mapped onto root
+  const pid = withUserns(ctx, maps, (userns) =>
+    spawnHolder((exe) => netnsHolderPlan(exe, userns), userns ? undefined : singleMaps(0, 0), `network ${c.Name}'s holder`, "bunker check; report it"));
+  const holder: HolderRecord = { holder: { pid, start: pidStartTime(pid) ?? "" } };
+  try {
+    const prefix = c.Subnet.split("/")[1];
+    ipIn(ctx, pid, ["link set lo up", `link add ${BRIDGE} type bridge`, `addr add ${c.Gateway}/${prefix} dev ${BRIDGE}`, `link set ${BRIDGE} up`], `cannot make the bridge of network ${c.Name}`);
+    if (!c.Internal) Object.assign(holder, await wayOut(ctx, c, pid, dir));
+  } catch (e) {
+    process.kill(pid, "SIGKILL"); // the holder just started (its pid checked above)
+    throw e;
+  }
+  writeJson(file, holder);
+  return holder;
+}
+
+/**
+ * The way out of a network that is not --internal: pasta against the holder
+ * (its tap gets the host's address and default route; a keeper ends it when
+ * the holder exits), forwarding on, and the containers' addresses
+ * masqueraded behind the tap's.
+ */
+async function wayOut(ctx: RuntimeContext, c: NetworkConfig, pid: number, dir: string): Promise<{ keeper: ProcessRef; helper: ProcessRef }> {
+  const refs = await startHelper({ kind: "pasta", args: [], mapGw: false }, pid, dir, [], ctx.env.PATH, ctx.log.debug);
+  try {
+    runIn(ctx, pid, [tool(ctx, "sysctl", "procps"), "-q", "-w", "net.ipv4.ip_forward=1"], `network ${c.Name}'s forwarding`);
+    runIn(ctx, pid, [tool(ctx, "iptables", "iptables"), "-t", "nat", "-A", "POSTROUTING", "-s", c.Subnet, "!", "-o", BRIDGE, "-j", "MASQUERADE"], `network ${c.Name}'s masquerading`);
+  } catch (e) {
+    process.kill(refs.keeper.pid, "SIGKILL"); // the keeper startHelper just started (its PDEATHSIG ends pasta)
+    throw e;
+  }
+  return refs;
+}
+
+/** `network create`: the configuration written, the namespace made (its holder and pasta started) */
+export async function createNetwork(ctx: RuntimeContext, req: CreateNetworkRequest, maps: IdMaps | undefined): Promise<NetworkConfig> {
+  checkNetworkName(req.name);
+  const all = listNetworks(ctx);
+  if (all.some((n) => n.Name === req.name)) throw new BunkerError(`network create: network "${req.name}" already exists`, { errno: "EEXIST", fix: "choose another name, or bunker network rm it" });
+  const { subnet, gateway } = planSubnet(req.subnet, req.gateway, all.map((n) => ({ name: n.Name, cidr: parseCidr(n.Subnet) })));
+  const config: NetworkConfig = { Name: req.name, Id: randomBytes(32).toString("hex"), Created: new Date().toISOString(), Subnet: formatCidr(subnet), Gateway: gateway, Internal: req.internal, Labels: req.labels };
+  const dir = dirOf(ctx, req.name);
+  try {
+    mkdirSync(root(ctx), { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    throw fromSysError("network create: cannot make the network's directory", e, { path: dir });
+  }
+  try {
+    writeJson(`${dir}/network.json`, config);
+    await locked(ctx, req.name, () => ensureHolder(ctx, config, maps));
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return config;
+}
+
+function stopHolder(ctx: RuntimeContext, name: string) {
+  const rec = readJson<HolderRecord>(`${dirOf(ctx, name)}/holder.json`);
+  // the holder's exit ends pasta (its keeper waits for the holder); each is checked by its start time
+  for (const [r, comm] of [[rec?.holder, "bunker-netns"], [rec?.helper, undefined]] as const) {
+    if (r && alive(r, comm)) {
+      try {
+        process.kill(r.pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+  }
+}
+
+/** `network rm`: refused while a running container is on it */
+export async function removeNetwork(ctx: RuntimeContext, name: string): Promise<void> {
+  readNetwork(ctx, name);
+  await locked(ctx, name, () => {
+    const users = liveEndpoints(ctx, name);
+    if (users.length) throw new BunkerError(`network rm: network "${name}" is in use by container${users.length > 1 ? "s" : ""} ${users.map((u) => u.id).join(", ")}`, { errno: "EBUSY", fix: "stop or remove those containers first (bunker rm -f ID)" });
+    stopHolder(ctx, name);
+    rmSync(dirOf(ctx, name), { recursive: true, force: true });
+  });
+}
+
+/** `network prune`: every network no running container is on; their names */
+export async function pruneNetworks(ctx: RuntimeContext): Promise<string[]> {
+  const removed: string[] = [];
+  for (const n of listNetworks(ctx)) {
+    try {
+      await removeNetwork(ctx, n.Name);
+      removed.push(n.Name);
+    } catch (e) {
+      if (!(e instanceof BunkerError) || e.errnoName !== "EBUSY") throw e;
+    }
+  }
+  return removed;
+}
+
+function rewriteHosts(endpoints: Endpoint[]) {
+  for (const e of endpoints) {
+    // in place: the container's bind mount of the file keeps seeing this inode
+    if (existsSync(e.hostsFile)) writeFileSync(e.hostsFile, networkHosts(e, endpoints));
+  }
+}
+
+export interface JoinRequest {
+  id: string;
+  /** the container's process, not yet released */
+  pid: number;
+  aliases: string[];
+  ip?: string;
+  hostsFile: string;
+  hostsBase: string;
+}
+
+/**
+ * Container JOIN.pid on network NAME: a veth pair (eth0 inside, its peer on
+ * the bridge), the address, the default route via the gateway; every
+ * container's /etc/hosts on the network rewritten.  Returns the address.
+ */
+export async function joinNetwork(ctx: RuntimeContext, name: string, join: JoinRequest, maps: IdMaps | undefined): Promise<string> {
+  const c = readNetwork(ctx, name);
+  return locked(ctx, name, async () => {
+    const { holder } = await ensureHolder(ctx, c, maps);
+    if (maps && statSync(`/proc/${holder.pid}/ns/user`).ino !== statSync(`/proc/${join.pid}/ns/user`).ino)
+      throw new BunkerError(`--network ${name}: the container's user namespace is not the network's`, { errno: "EPERM", fix: "drop --userns=single: a container on a user network joins bunker's shared user namespace" });
+    const others = liveEndpoints(ctx, name);
+    const ip = allocateIp(parseCidr(c.Subnet), c.Gateway, others.map((e) => e.ip), join.ip);
+    // the host end's name: random, as the end of a container that just ended may linger on the
+    // bridge for a moment (a network namespace is dismantled asynchronously) with its address's name
+    const veth = `bk${randomBytes(6).toString("hex")}`;
+    const prefix = c.Subnet.split("/")[1];
+    ipIn(ctx, holder.pid, [`link add ${veth} type veth peer name eth0 netns ${join.pid}`, `link set ${veth} master ${BRIDGE}`, `link set ${veth} up`], `cannot connect container ${join.id} to network ${name}`);
+    ipIn(ctx, join.pid, [`addr add ${ip}/${prefix} dev eth0`, "link set eth0 up", `route add default via ${c.Gateway}`], `cannot configure eth0 of container ${join.id}`);
+    const me: Endpoint = { id: join.id, ip, aliases: join.aliases, pid: join.pid, start: pidStartTime(join.pid) ?? "", hostsFile: join.hostsFile, hostsBase: join.hostsBase };
+    writeJson(`${dirOf(ctx, name)}/endpoints/${join.id}.json`, me);
+    rewriteHosts([...others, me]);
+    return ip;
+  });
+}
+
+/** container ID has left network NAME (it ended or was removed): the others' /etc/hosts rewritten */
+export async function leaveNetwork(ctx: RuntimeContext, name: string, id: string): Promise<void> {
+  if (!existsSync(`${dirOf(ctx, name)}/network.json`)) return;
+  await locked(ctx, name, () => {
+    rmSync(`${dirOf(ctx, name)}/endpoints/${id}.json`, { force: true });
+    rewriteHosts(liveEndpoints(ctx, name));
+  });
+}

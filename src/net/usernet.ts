@@ -1,0 +1,137 @@
+// User networks (`bunker network create`): the pure part — names, subnets,
+// addresses, the /etc/hosts lines of a network's containers, Docker's
+// inspect shape.  The namespaces and processes are src/container/network.ts's.
+import { BunkerError } from "../errors.ts";
+
+/** a network's configuration, as created (DATA/networks/NAME/network.json) */
+export interface NetworkConfig {
+  Name: string;
+  /** 64 hex digits, as Docker's */
+  Id: string;
+  Created: string;
+  /** "10.89.0.0/24" */
+  Subnet: string;
+  Gateway: string;
+  Internal: boolean;
+  Labels: Record<string, string>;
+}
+
+/** a container on a network (DATA/networks/NAME/endpoints/ID.json) */
+export interface Endpoint {
+  id: string;
+  ip: string;
+  aliases: string[];
+  /** the container's process and its start time: an endpoint whose process is gone has left */
+  pid: number;
+  start: string;
+  /** the container's /etc/hosts (bind-mounted into it) and the lines of its own it starts with */
+  hostsFile: string;
+  hostsBase: string;
+}
+
+/** Docker's rule for network names; the --network modes bunker knows are not names */
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+const RESERVED = new Set(["none", "host", "bridge", "pasta", "slirp4netns", "default", "private", "container"]);
+
+export function isNetworkName(name: string): boolean {
+  return NAME.test(name) && !RESERVED.has(name);
+}
+
+export function checkNetworkName(name: string | undefined): string {
+  if (name === undefined || !NAME.test(name)) throw new BunkerError(`network: "${name ?? ""}" is not a valid network name`, { errno: "EINVAL", fix: "use letters, digits, _ . - (at most 64, starting with a letter or digit)" });
+  if (RESERVED.has(name)) throw new BunkerError(`network: "${name}" is a --network mode, not a name for a network`, { errno: "EINVAL", fix: "choose another name" });
+  return name;
+}
+
+export function ipToInt(ip: string): number | undefined {
+  const parts = ip.split(".");
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return undefined;
+  return parts.reduce((n, p) => n * 256 + Number(p), 0);
+}
+
+export const intToIp = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+
+export interface Cidr {
+  /** the network address */
+  base: number;
+  prefix: number;
+}
+
+const size = (c: Cidr) => 2 ** (32 - c.prefix);
+
+/** "10.89.0.0/24" (a network with room for a gateway and a container: /8 to /30) */
+export function parseCidr(text: string, what = "--subnet"): Cidr {
+  const [ip = "", len = "", extra] = text.split("/");
+  const n = ipToInt(ip);
+  if (n === undefined || extra !== undefined || !/^\d{1,2}$/.test(len) || Number(len) < 8 || Number(len) > 30)
+    throw new BunkerError(`${what}: "${text}" is not an IPv4 network from /8 to /30`, { errno: "EINVAL", fix: "use e.g. --subnet 10.90.0.0/24" });
+  const c = { base: n, prefix: Number(len) };
+  if (n % size(c) !== 0) throw new BunkerError(`${what}: "${text}" has host bits set`, { errno: "EINVAL", fix: `use ${intToIp(n - (n % size(c)))}/${len}` });
+  return c;
+}
+
+export const formatCidr = (c: Cidr) => `${intToIp(c.base)}/${c.prefix}`;
+
+const overlaps = (a: Cidr, b: Cidr) => a.base < b.base + size(b) && b.base < a.base + size(a);
+
+/** IP is a host address of C (not its network or broadcast address) */
+export function hostOf(c: Cidr, ip: string): boolean {
+  const n = ipToInt(ip);
+  return n !== undefined && n > c.base && n < c.base + size(c) - 1;
+}
+
+/** the first 10.89.N.0/24 (N = 0..255) that overlaps none of USED */
+export function defaultSubnet(used: Cidr[]): Cidr {
+  for (let n = 0; n < 256; n++) {
+    const c = { base: ipToInt(`10.89.${n}.0`)!, prefix: 24 };
+    if (!used.some((u) => overlaps(u, c))) return c;
+  }
+  throw new BunkerError("network create: every default subnet 10.89.0.0/24 to 10.89.255.0/24 is taken", { errno: "ENOSPC", fix: "remove a network (bunker network prune) or give --subnet" });
+}
+
+/** the subnet, gateway and checks of `network create` (OTHERS: the existing networks' subnets) */
+export function planSubnet(subnet: string | undefined, gateway: string | undefined, others: { name: string; cidr: Cidr }[]): { subnet: Cidr; gateway: string } {
+  const c = subnet === undefined ? defaultSubnet(others.map((o) => o.cidr)) : parseCidr(subnet);
+  const clash = others.find((o) => overlaps(o.cidr, c));
+  if (clash) throw new BunkerError(`network create: subnet ${formatCidr(c)} overlaps network "${clash.name}" (${formatCidr(clash.cidr)})`, { errno: "EEXIST", fix: "choose another --subnet" });
+  const gw = gateway ?? intToIp(c.base + 1);
+  if (!hostOf(c, gw)) throw new BunkerError(`network create: --gateway "${gw}" is not a host address of ${formatCidr(c)}`, { errno: "EINVAL", fix: `use an address inside ${formatCidr(c)}, e.g. ${intToIp(c.base + 1)}` });
+  return { subnet: c, gateway: gw };
+}
+
+/** WANTED (--ip), checked, or the lowest free host address of C that is neither the gateway nor in USED */
+export function allocateIp(c: Cidr, gateway: string, used: string[], wanted?: string): string {
+  const taken = new Set([gateway, ...used]);
+  if (wanted !== undefined) {
+    if (!hostOf(c, wanted)) throw new BunkerError(`--ip: "${wanted}" is not a host address of the network's subnet ${formatCidr(c)}`, { errno: "EINVAL", fix: `choose an address inside ${formatCidr(c)}` });
+    if (taken.has(wanted)) throw new BunkerError(`--ip: ${wanted} is in use on the network`, { errno: "EADDRINUSE", fix: "choose another --ip, or leave it out" });
+    return wanted;
+  }
+  for (let n = c.base + 1; n < c.base + size(c) - 1; n++) if (!taken.has(intToIp(n))) return intToIp(n);
+  throw new BunkerError(`network: no free address left in ${formatCidr(c)}`, { errno: "ENOSPC", fix: "remove containers from the network, or create one with a larger --subnet" });
+}
+
+/** SELF's /etc/hosts: its own lines, then every other container of the network by name and aliases */
+export function networkHosts(self: Endpoint, all: Endpoint[]): string {
+  return self.hostsBase + all.filter((e) => e.id !== self.id).map((e) => `${e.ip}\t${[e.id, ...e.aliases].join(" ")}\n`).join("");
+}
+
+/** `network inspect`, as Docker prints one network */
+export function inspectNetwork(c: NetworkConfig, endpoints: Endpoint[]) {
+  const prefix = c.Subnet.split("/")[1];
+  return {
+    Name: c.Name,
+    Id: c.Id,
+    Created: c.Created,
+    Scope: "local",
+    Driver: "bridge",
+    EnableIPv6: false,
+    IPAM: { Driver: "default", Options: {}, Config: [{ Subnet: c.Subnet, Gateway: c.Gateway }] },
+    Internal: c.Internal,
+    Attachable: false,
+    Ingress: false,
+    Containers: Object.fromEntries(endpoints.map((e) => [e.id, { Name: e.id, IPv4Address: `${e.ip}/${prefix}`, IPv6Address: "" }])),
+    Options: {},
+    Labels: c.Labels,
+  };
+}

@@ -1,0 +1,146 @@
+// User networks (bunker network create|ls|inspect|rm|prune, run --network NAME):
+// the compiled dist/bunker as root and as the test user.  Two containers on
+// one network reach each other by name and alias, a third on another (an
+// --internal one: its traffic cannot leave bunker's namespaces) does not.
+// Traffic only inside the network namespaces bunker makes; processes are
+// found by the pids bunker recorded, each checked by its start time.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { USERS, bunkerAs, isRoot, makeTempRootfs, ownerOf, removeTree, startTime, alive, gone, type Ref, type RunResult } from "../lib/index.ts";
+
+setDefaultTimeout(60_000);
+
+const ok = (r: RunResult) => `code=${r.code} stdout=${JSON.stringify(r.stdout)} stderr=${JSON.stringify(r.stderr)}`;
+
+/** wget URL from inside, a few tries while the server starts */
+const fetchIn = (url: string) => `(for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O- ${url} && exit 0; sleep 0.3; done; exit 1)`;
+
+for (const as of USERS) {
+  describe(`user networks as ${as}`, () => {
+    if (as === "root" && !isRoot()) return;
+    let base = "", rootfs = "", dataRoot = "";
+    const ids: string[] = [];
+    const nets: string[] = [];
+    const tag = `${as}-${process.pid}`;
+    const name = (what: string) => {
+      ids.push(`un-${what}-${tag}`);
+      return ids.at(-1)!;
+    };
+    const netName = (what: string) => {
+      nets.push(`un${what}-${tag}`);
+      return nets.at(-1)!;
+    };
+    // a data root of the test's own: the networks it makes are nobody else's
+    const bunker = (args: string[]) => bunkerAs(as, ["--data-root", dataRoot, ...args]);
+
+    beforeAll(() => {
+      ({ base, rootfs } = makeTempRootfs(as === "user" ? ownerOf(as) : undefined));
+      mkdirSync(join(rootfs, "www"));
+      writeFileSync(join(rootfs, "www/index.html"), "hello from web\n");
+      dataRoot = join(base, "data");
+      mkdirSync(dataRoot);
+      if (as === "user") chownSync(dataRoot, ownerOf(as).uid, ownerOf(as).gid);
+    });
+    afterAll(async () => {
+      for (const id of ids) await bunker(["rm", "-f", id]);
+      for (const n of nets) await bunker(["network", "rm", "-f", n]);
+      removeTree(base);
+    });
+
+    test("two containers reach each other by name and alias, a third on another network cannot; rm refused while in use; the holder and pasta go with rm", async () => {
+      const n1 = netName("a"), n2 = netName("b");
+      const c1 = await bunker(["network", "create", "--label", "app=test", n1]);
+      expect(c1.code, ok(c1)).toBe(0);
+      expect(c1.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+      const c2 = await bunker(["network", "create", "--internal", "--subnet", "10.77.0.0/24", n2]);
+      expect(c2.code, ok(c2)).toBe(0);
+
+      const web = name("web");
+      const r = await bunker(["run", "-d", "--name", web, "--network", n1, "--network-alias", "www", "--rootfs", rootfs, "--", "httpd", "-f", "-p", "80", "-h", "/www"]);
+      expect(r.code, ok(r)).toBe(0);
+      const byName = await bunker(["run", "--rm", "--name", name("client"), "--network", n1, "--rootfs", rootfs, "--", "sh", "-c", `${fetchIn(`http://${web}/`)} && ${fetchIn("http://www/")}`]);
+      expect(byName.code, ok(byName)).toBe(0);
+      expect(byName.stdout).toBe("hello from web\nhello from web\n");
+
+      const info = JSON.parse((await bunker(["network", "inspect", n1])).stdout);
+      expect(info).toHaveLength(1);
+      expect(info[0]).toMatchObject({ Name: n1, Driver: "bridge", Internal: false, Labels: { app: "test" } });
+      const cfg = info[0].IPAM.Config[0];
+      expect(cfg.Subnet).toMatch(/^10\.89\.\d+\.0\/24$/);
+      const webIp = info[0].Containers[web].IPv4Address.split("/")[0];
+      expect(info[0].Containers[web]).toEqual({ Name: web, IPv4Address: `${webIp}/24`, IPv6Address: "" });
+      expect(Object.keys(info[0].Containers)).toEqual([web]); // the --rm client has left
+      expect(cfg.Gateway).toBe(cfg.Subnet.replace(/0\/24$/, "1"));
+
+      // another (internal) network: not by name, not by address
+      const other = await bunker(["run", "--rm", "--network", n2, "--rootfs", rootfs, "--", "sh", "-c", `cat /etc/hosts; ip -4 addr show eth0; timeout 3 wget -q -O- http://${webIp}/ || echo unreachable`]);
+      expect(other.code, ok(other)).toBe(0);
+      expect(other.stdout).not.toContain(web);
+      expect(other.stdout).toContain("inet 10.77.0.2/24");
+      expect(other.stdout).not.toContain("hello from web");
+      expect(other.stdout).toContain("unreachable");
+
+      const ls = await bunker(["network", "ls"]);
+      expect(ls.stdout.split("\n")[0]).toMatch(/^NETWORK ID +NAME +DRIVER +SCOPE$/);
+      expect(ls.stdout).toMatch(new RegExp(`\\n${info[0].Id.slice(0, 12)} +${n1} +bridge +local\\n`));
+      expect((await bunker(["network", "ls", "-q"])).stdout.split("\n")).toContain(info[0].Id.slice(0, 12));
+
+      const busy = await bunker(["network", "rm", n1]);
+      expect(busy.code).toBe(125);
+      expect(busy.stderr).toMatch(new RegExp(`^bunker: network rm: network "${n1}" is in use by container ${web}: EBUSY .*\\n$`));
+
+      const holder = JSON.parse(readFileSync(join(dataRoot, "networks", n1, "holder.json"), "utf8")) as { holder: Ref; keeper: Ref; helper: Ref };
+      expect(alive(holder.holder) && alive(holder.keeper) && alive(holder.helper)).toBe(true);
+      expect(readFileSync(`/proc/${holder.holder.pid}/comm`, "utf8")).toBe("bunker-netns\n");
+      expect(readFileSync(`/proc/${holder.helper.pid}/cmdline`, "utf8").split("\0")[0]).toBe("/usr/bin/pasta");
+      expect((await bunker(["rm", "-f", web])).code).toBe(0);
+      const rm = await bunker(["network", "rm", n1]);
+      expect(rm.code, ok(rm)).toBe(0);
+      expect(rm.stdout).toBe(`${n1}\n`);
+      for (const p of [holder.holder, holder.keeper, holder.helper]) expect(await gone(p)).toBe(true);
+      expect((await bunker(["network", "ls", "-q"])).stdout).not.toContain(info[0].Id.slice(0, 12));
+      const pr = await bunker(["network", "prune", "-f"]);
+      expect(pr.stdout).toBe(`Deleted Networks:\n${n2}\n`);
+    });
+
+    test("/etc/hosts is kept current as containers join and leave; --ip; bad input is one line", async () => {
+      const n = netName("h");
+      expect((await bunker(["network", "create", "--internal", "--subnet", "10.78.0.0/24", n])).code).toBe(0);
+      const a = name("a");
+      const ra = await bunker(["run", "-d", "--name", a, "--network", n, "--ip", "10.78.0.50", "--rootfs", rootfs, "--", "sleep", "60"]);
+      expect(ra.code, ok(ra)).toBe(0);
+      const b = name("b");
+      const rb = await bunker(["run", "-d", "--name", b, "--network", n, "--network-alias", "bee", "--rootfs", rootfs, "--", "sleep", "60"]);
+      expect(rb.code, ok(rb)).toBe(0);
+      // a joined before b: its file was rewritten when b joined
+      const hostsOfA = await bunker(["exec", a, "cat", "/etc/hosts"]);
+      expect(hostsOfA.stdout).toContain(`10.78.0.2\t${b} bee\n`);
+      expect((await bunker(["exec", b, "cat", "/etc/hosts"])).stdout).toContain(`10.78.0.50\t${a}\n`);
+      const taken = await bunker(["run", "--rm", "--network", n, "--ip", "10.78.0.50", "--rootfs", rootfs, "--", "true"]);
+      expect(taken.code).toBe(125);
+      expect(taken.stderr).toMatch(/^bunker: --ip: 10\.78\.0\.50 is in use on the network: EADDRINUSE .*\n$/);
+      expect((await bunker(["rm", "-f", b])).code).toBe(0);
+      expect((await bunker(["exec", a, "cat", "/etc/hosts"])).stdout).not.toContain(b);
+      // runs one after another get the address the last one left (its veth may not be gone yet)
+      for (let k = 0; k < 3; k++) {
+        const r = await bunker(["run", "--rm", "--network", n, "--rootfs", rootfs, "--", "ip", "-4", "-o", "addr", "show", "eth0"]);
+        expect(r.code, ok(r)).toBe(0);
+        expect(r.stdout).toContain("inet 10.78.0.2/24");
+      }
+
+      for (const [args, msg] of [
+        [["run", "--rm", "--network", `nope-${tag}`, "--rootfs", rootfs, "--", "true"], `network nope-${tag}: no such network: ENOENT`],
+        [["network", "create", "--subnet", "10.78.0.0/25", `x-${tag}`], `subnet 10.78.0.0/25 overlaps network "${n}"`],
+        [["network", "create", n], `network "${n}" already exists: EEXIST`],
+        [["network", "create", "bridge"], `"bridge" is a --network mode`],
+        [["network", "rm", `nope-${tag}`], "no such network: ENOENT"],
+      ] as const) {
+        const r = await bunker([...args]);
+        expect(r.code, ok(r)).toBe(125);
+        expect(r.stderr).toContain(msg);
+        expect(r.stderr.split("\n")).toHaveLength(2);
+      }
+    });
+  });
+}
