@@ -73,6 +73,9 @@ static int wait_readable(int fd, int timeout_ms) {
 int bk_keep_while(int target, char **argv) {
   (void)prctl(PR_SET_NAME, "bunker-net", 0, 0, 0);
   (void)syscall(SYS_close_range, 4, ~0U, 0); /* stdio and the readiness pipe only */
+  /* no cwd of bunker's kept alive (nor the helper's): a keeper that ends a moment after the
+   * container must not hold the file system bunker ran in busy (an umount right after rm fails EBUSY) */
+  if (chdir("/") < 0) { /* "/" is always there */ }
   int tfd = (int)syscall(SYS_pidfd_open, target, 0);
   if (tfd < 0) {
     fprintf(stderr, "bunker: cannot watch the container process %d: %s\n", target, strerror(errno));

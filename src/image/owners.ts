@@ -13,7 +13,9 @@
 //  - unprivileged without a range: everything stays the caller's (root in a
 //    one-id namespace); the owners live only in the xattr.
 // A container run with a map other than the layers' (--userns=single on
-// subuid-owned layers) sees the ids it cannot map as nobody (65534).
+// subuid-owned layers) sees the ids it cannot map as nobody (65534) on
+// overlay; the copy driver's merge gives it the owners its map can hold
+// (flattenOwners).
 import { autoMaps, findHelper, NEWGIDMAP, NEWUIDMAP, needsHelper, singleMaps, subRange, type IdMaps, processIds } from "../sys/idmap.ts";
 import { runStorePlan } from "../sys/launch.ts";
 import { chownTreePlan } from "../plan/store.ts";
