@@ -12,13 +12,13 @@ import { writeState } from "./state.ts";
 import { pidStartTime } from "../sys/proc.ts";
 import { seccompAgent } from "./seccomp-agent.ts";
 import { recordImageUse } from "./image-use.ts";
-import { removeStateDir } from "./stop.ts";
+import { removeStateDir } from "./state-dir.ts";
 import { realLauncher } from "../sys/launcher.ts";
 import { endLogWriter, parseLogOptions, startLogWriter, type LogWriter } from "./log-writer.ts";
 import { errnoName } from "../sys/errno.ts";
 import { runSpec, type RunOptions } from "../oci/run-spec.ts";
 import { mergeRequests, type MountRequest } from "../volume/spec.ts";
-import { attachMounts, recordVolumeUse, removeAnonymousVolumes, type VolumeUse } from "../volume/attach.ts";
+import type { AttachedMounts, VolumeUse } from "../volume/attach.ts";
 import { buildPlan } from "../plan/build.ts";
 import { resolveConfinement, type SecurityFlags } from "../oci/confine.ts";
 import { processContext } from "./process.ts";
@@ -37,7 +37,6 @@ import { normalJit } from "../jit.ts";
 import type { RuntimeContext } from "./context.ts";
 import { withSpecJoins } from "../plan/join.ts";
 import { parseNetwork, helperNameserver, PASTA_DNS } from "../net/mode.ts";
-import { joinNetwork, networkMaps, readNetwork } from "./network.ts";
 import { exposedPorts, reservePorts, type PublishedPort } from "../net/ports.ts";
 import { hostsFile, resolvConf, type HostEntry } from "../net/etc.ts";
 import { findProgram, startHelper, type HelperRecord } from "../net/helper.ts";
@@ -155,8 +154,10 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
   const net = parseNetwork(req.network ?? defaultNetwork(!!image || publish.length > 0, ctx.env.PATH));
   // a user network: its configuration now (a clear error for a name that is none), and rootless
   // the shared user namespace its own network namespace is owned by (auto's maps)
-  const userNet = net.kind === "user" ? readNetwork(ctx, net.name) : undefined;
-  const netMaps = userNet ? networkMaps(ctx) : undefined;
+  // user networks' code (and node:crypto) is loaded only for a run on one
+  const userNetworks = net.kind === "user" ? await import("./network.ts") : undefined;
+  const userNet = net.kind === "user" ? userNetworks!.readNetwork(ctx, net.name) : undefined;
+  const netMaps = userNet ? userNetworks!.networkMaps(ctx) : undefined;
   if (userNet && uid !== 0 && req.userns !== undefined && req.userns !== "auto")
     throw new BunkerError(`run: --network ${userNet.Name} needs bunker's shared user namespace, not --userns=${req.userns}`, { errno: "EINVAL", fix: "drop --userns (a container on a user network runs with --userns=auto's maps)" });
   if (!userNet && (req.ip !== undefined || req.networkAliases?.length)) throw new BunkerError("run: --ip and --network-alias are for a user network", { errno: "EINVAL", fix: "add --network NAME (bunker network create NAME)" });
@@ -211,7 +212,11 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
   let releaseVolumes = () => {};
   try {
     // volumes made (and recorded as this container's) before anything can fail and leave them unrecorded
-    const mounts = attachMounts(mountRequests, ctx.dataRoot, !!image, (use) => recordVolumeUse(dir, (volumeUse = use)));
+    // the volume code is loaded only for a run that mounts something
+    const attach = mountRequests.length ? await import("../volume/attach.ts") : undefined;
+    const mounts: AttachedMounts = attach
+      ? attach.attachMounts(mountRequests, ctx.dataRoot, !!image, (use) => attach.recordVolumeUse(dir, (volumeUse = use)))
+      : { binds: [], tmpfs: [], use: { dirs: [], anonymous: [] }, release: () => {} };
     releaseVolumes = mounts.release;
     const hostResolv = readText("/etc/resolv.conf") || "nameserver 127.0.0.1\n";
     const hostsBase = hostsFile(hostname, id, addHosts);
@@ -374,7 +379,7 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
           net.kind === "pasta" || net.kind === "slirp4netns"
             ? async (pid: number) => void (helper = await startHelper(net, pid, dir, ports, ctx.env.PATH, debug))
             : userNet
-              ? async (pid: number) => void (joinedIp = await joinNetwork(ctx, userNet.Name, { id, pid, aliases: req.networkAliases ?? [], ip: req.ip, hostsFile: `${dir}/hosts`, hostsBase }, netMaps))
+              ? async (pid: number) => void (joinedIp = await userNetworks!.joinNetwork(ctx, userNet.Name, { id, pid, aliases: req.networkAliases ?? [], ip: req.ip, hostsFile: `${dir}/hosts`, hostsBase }, netMaps))
               : undefined;
         c = await launcher.launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord });
       } finally {
@@ -404,7 +409,7 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
     if (!keep) {
       if (logWriter) endLogWriter(dir);
       await removeStateDir(ctx, dir, maps);
-      if (volumeUse) await removeAnonymousVolumes(volumeUse, maps, ctx.log.warn);
+      if (volumeUse) await (await import("../volume/attach.ts")).removeAnonymousVolumes(volumeUse, maps, ctx.log.warn);
     }
   }
 }
