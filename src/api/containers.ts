@@ -8,6 +8,7 @@ import { containerDetails, containerSummary } from "../container/inspect.ts";
 import { pause, resume } from "../container/cgroup.ts";
 import { killContainer } from "../container/lifecycle.ts";
 import { processTable } from "../container/top.ts";
+import { containerStats } from "./stats.ts";
 import { copyLogs } from "../container/logs.ts";
 import { containerStatus, listIds } from "../container/state.ts";
 import { rm, stop } from "../container/stop.ts";
@@ -174,6 +175,7 @@ export const CONTAINER_ROUTES: Route[] = [
   { method: "POST", path: /^\/containers\/prune$/, handle: prune },
   { method: "GET", path: /^\/containers\/([^/]+)\/json$/, handle: inspect },
   { method: "GET", path: /^\/containers\/([^/]+)\/top$/, handle: top },
+  { method: "GET", path: /^\/containers\/([^/]+)\/stats$/, handle: (r) => containerStats(r.ctx, resolveId(r.ctx, r.params[0]!), r) },
   { method: "POST", path: /^\/containers\/([^/]+)\/pause$/, handle: pauseRoute },
   { method: "POST", path: /^\/containers\/([^/]+)\/unpause$/, handle: unpause },
   { method: "GET", path: /^\/containers\/([^/]+)\/logs$/, handle: logs },

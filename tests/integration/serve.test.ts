@@ -225,7 +225,7 @@ for (const as of USERS) {
       }
     }, 120_000);
 
-    test("containers the CLI ran: docker ps (filters), logs, inspect, kill, stop, rm; they outlive a server restart", async () => {
+    test("containers the CLI ran: docker ps (filters), logs, inspect, top, stats, kill, stop, rm; they outlive a server restart", async () => {
       const base = baseFor(as);
       const archive = writeArchive(base);
       const roots = ["--root", join(base, "state"), "--data-root", join(base, "data")];
@@ -257,6 +257,12 @@ for (const as of USERS) {
         const paused = await d("pause", "web");
         expect(paused.code).toBe(1);
         expect(paused.stderr).toMatch(/^Error response from daemon: pause: container "web" has no cgroup: EOPNOTSUPP/);
+        // no cgroup: Docker's zeros and a note saying why, never the host's numbers
+        const st = await d("stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}", "web");
+        expect(st).toEqual({ code: 0, stdout: "web 0.00% 0B / 0B 0\n", stderr: "" });
+        const one = JSON.parse((await curl(as, s, ["http://d/v1.41/containers/web/stats?stream=false&one-shot=true"])).body);
+        expect(one).toMatchObject({ id: "web", name: "/web", memory_stats: {}, pids_stats: { current: 0 }, cpu_stats: { cpu_usage: { total_usage: 0 } } });
+        expect(one.BunkerNote).toMatch(/^stats: container "web" has no cgroup: EOPNOTSUPP/);
         const busy = await d("rm", "web");
         expect(busy.code).toBe(1);
         expect(busy.stderr).toBe("Error response from daemon: cannot remove container web: it is running: stop it first, or force the removal\n");
