@@ -17,7 +17,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   const { state } = containerStatus(runtimeContext(g).stateRoot, id);
   if (!state) throw notFound(id);
   if ((flag(p, "format") ?? "table") === "json") {
-    process.stdout.write(JSON.stringify(containerPids(state)) + "\n");
+    console.log(JSON.stringify(containerPids(state)));
     return 0;
   }
   const table = processTable(state, p.rest.slice(1));
