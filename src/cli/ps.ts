@@ -5,7 +5,7 @@ import { runtimeContext } from "./context.ts";
 import { containerPids } from "../container/lifecycle.ts";
 import { processTable } from "../container/top.ts";
 import { checkId, containerStatus, listIds, notFound } from "../container/state.ts";
-import { readFileSync } from "node:fs";
+import { exitRecord } from "../container/exit-record.ts";
 import { flagBool } from "./args.ts";
 import { formatPort } from "../net/ports.ts";
 import { BunkerError } from "../errors.ts";
@@ -55,14 +55,8 @@ function listContainers(argv: string[], g: GlobalOptions): number {
       rows.push([id, "", "", "", "Creating", ""]);
       continue;
     }
-    let st = status === "running" ? "Up" : status === "stopped" ? "Exited" : status;
-    if (status === "stopped") {
-      try {
-        st += ` (${readFileSync(`${dir}/exit`, "utf8").trim()})`;
-      } catch {
-        /* no exit record (an OCI container, or killed with its init) */
-      }
-    }
+    const exit = status === "stopped" ? exitRecord(dir) : undefined;
+    const st = status === "running" ? "Up" : status === "stopped" ? (exit ? `Exited (${exit.code})` : "Exited") : status;
     const command = (state.run?.command ?? state.process?.args ?? []).join(" ");
     const ports = (state.run?.network?.ports ?? []).map(formatPort).join(", ");
     rows.push([id, state.run?.image ?? state.bundle, command.length > 30 ? `${command.slice(0, 29)}…` : command, state.created, st, ports]);

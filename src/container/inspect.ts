@@ -1,18 +1,8 @@
 // A container in docker inspect's and docker ps's shapes: `bunker inspect ID`
 // and the Engine API's /containers/json and /containers/{id}/json say the same.
-import { readFileSync, statSync } from "node:fs";
 import type { PublishedPort } from "../net/ports.ts";
 import { containerStatus, type ContainerState } from "./state.ts";
-
-/** the exit status a detached run's init recorded, and when (the exit file's mtime) */
-function exitRecord(dir: string): { code: number; at: Date } | undefined {
-  try {
-    const code = Number(readFileSync(`${dir}/exit`, "utf8").trim());
-    return Number.isInteger(code) ? { code, at: statSync(`${dir}/exit`).mtime } : undefined;
-  } catch {
-    return undefined; // an OCI container, one killed with its init, or one still running
-  }
-}
+import { exitRecord } from "./exit-record.ts";
 
 /** Docker's State.Status for bunker's status */
 const dockerStatus = (status: string) => (status === "stopped" ? "exited" : status);

@@ -17,7 +17,8 @@ export interface Proc {
   start: string;
 }
 
-const SIGKILL = 9, SIGSTOP = 19;
+export const SIGKILL = 9;
+const SIGSTOP = 19;
 
 function found(pid: number): Proc | undefined {
   const start = pidStartTime(pid);

@@ -24,7 +24,8 @@ import { runHooks, startHookError } from "../oci/hooks.ts";
 import { endLogWriter } from "./log-writer.ts";
 import { createCgroup, openCgroup, type ContainerCgroup } from "../cgroup/index.ts";
 import { savedCgroupPath, saveCgroupPath } from "../cgroup/state.ts";
-import { containerProcesses, killEverything, ownsPidNamespace, signalContainer } from "./kill.ts";
+import { recordSignalExit } from "./exit-record.ts";
+import { containerProcesses, killEverything, ownsPidNamespace, signalContainer, SIGKILL } from "./kill.ts";
 
 /** OCI create (and runc's run): a container from the bundle in BUNDLE (a directory, relative to ctx.cwd) */
 export interface CreateRequest {
@@ -252,7 +253,10 @@ export function containerPids(state: ContainerState): number[] {
 }
 
 export function killContainer(ctx: RuntimeContext, id: string, signal: number, all: boolean): void {
-  signalContainer(loadExisting(ctx.stateRoot, id).state, signal, all);
+  const { state } = loadExisting(ctx.stateRoot, id);
+  signalContainer(state, signal, all);
+  // the one signal an init cannot pass on to its command: nobody inside is left to record the exit
+  if (signal === SIGKILL) recordSignalExit(containerDir(ctx.stateRoot, id), state, signal);
 }
 
 export async function deleteContainer(ctx: RuntimeContext, id: string, force: boolean): Promise<void> {

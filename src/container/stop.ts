@@ -10,7 +10,8 @@ import { removeStateDir } from "./state-dir.ts";
 import { callerMaps, type IdMaps } from "../sys/idmap.ts";
 import { readVolumeUse, removeAnonymousVolumes } from "../volume/attach.ts";
 import type { RuntimeContext } from "./context.ts";
-import { killEverything } from "./kill.ts";
+import { killEverything, SIGKILL } from "./kill.ts";
+import { recordSignalExit } from "./exit-record.ts";
 import { endLogWriter } from "./log-writer.ts";
 import { containerDir, isAlive, readState } from "./state.ts";
 import { lockContainer } from "./lock.ts";
@@ -21,7 +22,7 @@ export function stop(ctx: RuntimeContext, id: string, secs: number): void {
   if (!state) throw new BunkerError(`stop: container "${id}" is being created, or its bunker was killed before it started`, { errno: "EBUSY", fix: `bunker rm -f ${id}` });
   if (isAlive(state)) {
     process.kill(state.pid, parseSignal(state.run?.stopSignal));
-    if (!waitPidExit(state.pid, secs * 1000)) killEverything(state);
+    if (!waitPidExit(state.pid, secs * 1000) && killEverything(state)) recordSignalExit(containerDir(ctx.stateRoot, id), state, SIGKILL);
   }
 }
 

@@ -1,0 +1,42 @@
+// Docker-style commands that behave as Docker's (issue 15): the exit status a
+// SIGKILL leaves (128+9, also when the container's init itself was killed).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { USERS, asUserArgv, bunkerAs, bunkerBinary, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs } from "../lib/index.ts";
+
+const describeRoot = isRoot() ? describe : describe.skip;
+
+for (const as of USERS) {
+  describeRoot(`docker-style commands (as ${as})`, () => {
+    let base: string, rootfs: string, root: string;
+    const b = (args: string[]) => bunkerAs(as, ["--root", root, ...args]);
+    const detached = async (args: string[]) => {
+      const r = await runAs(as, asUserArgv(as, ["sh", "-c", `exec "$0" "$@" 2>&1 </dev/null`, bunkerBinary(), "--root", root, ...args]));
+      expect(r.code, r.stdout).toBe(0);
+      return r.stdout.trim();
+    };
+    const psLine = async (id: string) => (await b(["ps", "-a"])).stdout.split("\n").find((l) => l.startsWith(id)) ?? "";
+    beforeAll(() => {
+      base = makeTempDir("bunker-docker-cli", ownerOf(as));
+      rootfs = makeBusyboxRootfs(join(base, "rootfs"), ownerOf(as));
+      root = join(base, "state");
+    });
+    afterAll(() => removeTree(base));
+
+    test("kill ID KILL (the init itself) and a stop past its timeout: Exited (137), inspect's ExitCode 137", async () => {
+      const killed = await detached(["run", "-d", "--rootfs", rootfs, "--", "/bin/sleep", "30"]);
+      const stubborn = await detached(["run", "-d", "--rootfs", rootfs, "--", "/bin/sh", "-c", "trap '' TERM; echo ready; sleep 30"]);
+      for (let i = 0; i < 100 && !(await b(["logs", stubborn])).stdout.includes("ready"); i++) await Bun.sleep(50);
+      expect((await b(["kill", killed, "KILL"])).code).toBe(0);
+      expect(await psLine(killed)).toMatch(/\sExited \(137\)/);
+      expect((await b(["inspect", "--format", "{{.State.ExitCode}} {{.State.Status}}", killed])).stdout.trim()).toBe("137 exited");
+      expect((await b(["stop", "-t", "1", stubborn])).code).toBe(0);
+      expect(await psLine(stubborn)).toMatch(/\sExited \(137\)/);
+      // the command killed inside, its init alive: the init records it
+      const inner = await detached(["run", "-d", "--rootfs", rootfs, "--", "/bin/sh", "-c", "kill -9 $$"]);
+      for (let i = 0; i < 100 && !(await psLine(inner)).includes("Exited"); i++) await Bun.sleep(50);
+      expect(await psLine(inner)).toMatch(/\sExited \(137\)/);
+      for (const id of [killed, stubborn, inner]) expect((await b(["rm", id])).code).toBe(0);
+    });
+  });
+}
