@@ -67,7 +67,7 @@ function stdoutFrame(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 
 /**
  * GET /containers/ID/logs: the log of a detached container, whole or its
- * last TAIL lines.  bunker's log holds stdout and stderr as one stream, so a
+ * last TAIL lines (src/container/logs.ts).  bunker's log holds stdout and stderr as one stream, so a
  * container without a tty gets it all as stdout frames.
  */
 async function logs({ ctx, params, url }: ApiRequest): Promise<Response> {
@@ -77,25 +77,21 @@ async function logs({ ctx, params, url }: ApiRequest): Promise<Response> {
   const since = url.searchParams.get("since");
   if (since && since !== "0") throw new ApiError(400, "logs: since is not supported (bunker's logs carry no timestamps)");
   if (!boolParam(url, "stdout") && !boolParam(url, "stderr")) throw new ApiError(400, "logs: choose at least one of stdout and stderr");
+  const tailParam = url.searchParams.get("tail");
+  const tail = tailParam && tailParam !== "all" ? Number(tailParam) : undefined;
+  if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new ApiError(400, `logs: tail must be a number or "all" (got "${tailParam}")`);
   const tmp = join(ctx.stateRoot, `.api-logs-${crypto.randomUUID()}`);
   let text: Buffer;
   try {
     const fd = openSync(tmp, "wx", 0o600);
     try {
-      await copyLogs(ctx, { id, follow: false, fd });
+      await copyLogs(ctx, { id, follow: false, fd, tail });
     } finally {
       closeSync(fd);
     }
     text = readFileSync(tmp);
   } finally {
     rmSync(tmp, { force: true });
-  }
-  const tail = url.searchParams.get("tail");
-  if (tail && tail !== "all") {
-    const n = Number(tail);
-    if (!Number.isInteger(n) || n < 0) throw new ApiError(400, `logs: tail must be a number or "all" (got "${tail}")`);
-    const lines = text.toString("latin1").split(/(?<=\n)/);
-    text = Buffer.from(n === 0 ? "" : lines.slice(-n).join(""), "latin1");
   }
   const { state } = containerStatus(ctx.stateRoot, id);
   const tty = state?.process?.terminal ?? false;

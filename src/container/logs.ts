@@ -10,9 +10,9 @@ const buf = Buffer.alloc(65536);
 /** the reader of OUT has gone (`bunker logs ID | head`): nothing more to do */
 const READER_GONE = Symbol("EPIPE");
 
-/** copies FD from its offset to its end to OUT (written before the buffer is read into again) */
-function drain(fd: number, out: number): void {
-  for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
+/** copies FD from POS to its end to OUT (written before the buffer is read into again); the position reached */
+function drain(fd: number, out: number, pos: number): number {
+  for (let n; (n = readSync(fd, buf, 0, buf.length, pos)) > 0; pos += n) {
     for (let off = 0; off < n; ) {
       try {
         off += writeSync(out, buf, off, n - off);
@@ -24,6 +24,40 @@ function drain(fd: number, out: number): void {
       }
     }
   }
+  return pos;
+}
+
+/**
+ * Where the last N lines of FILES (oldest first, one stream) begin: the
+ * index of a file and the offset in it, found reading backwards from the end.
+ * The stream's last byte belongs to its last line (its newline, or a line
+ * still being written); every newline before it starts a line.
+ */
+function tailStart(files: string[], n: number): { file: number; offset: number } {
+  let found = 0, last = true;
+  for (let f = files.length - 1; f >= 0; f--) {
+    let fd;
+    try {
+      fd = openSync(files[f]!, "r");
+    } catch {
+      continue; // rotated away meanwhile
+    }
+    try {
+      const size = fstatSync(fd).size;
+      if (n === 0) return { file: f, offset: size };
+      for (let end = size, len; end > 0; end -= len) {
+        len = Math.min(buf.length, end);
+        readSync(fd, buf, 0, len, end - len);
+        for (let i = len - 1; i >= 0; i--) {
+          if (last) last = false;
+          else if (buf[i] === 0x0a && ++found === n) return { file: f, offset: end - len + i + 1 };
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { file: 0, offset: 0 };
 }
 
 /** the inode of PATH, or -1 when it is not there (between a rotation's rename and the new file) */
@@ -52,6 +86,8 @@ export interface LogsRequest {
   follow: boolean;
   /** where the output goes (the CLI's stdout; an API server's socket) */
   fd: number;
+  /** --tail N: only the last N lines (then, with follow, what comes) */
+  tail?: number;
 }
 
 /** `logs ID`: a detached container's output (stdout and stderr as written), across the log writer's rotation */
@@ -63,10 +99,13 @@ export async function copyLogs(ctx: RuntimeContext, req: LogsRequest): Promise<v
   const dir = containerDir(root, id);
   const file = `${dir}/log`;
   if (!state.run || !existsSync(file)) throw new BunkerError(`logs: container "${id}" was not started with run -d`, { errno: "ENOENT", fix: "only detached containers keep a log" });
-  // the rotated files, whole, oldest first; the current one stays open for -f
-  let fd = -1;
+  // the rotated files, whole (or from where the last TAIL lines begin), oldest first; the current one stays open for -f
+  const files = logFiles(dir);
+  const start = req.tail === undefined ? { file: 0, offset: 0 } : tailStart(files, req.tail);
+  let fd = -1, pos = 0;
   try {
-    for (const f of logFiles(dir)) {
+    for (const [i, f] of files.entries()) {
+      if (i < start.file) continue;
       let next;
       try {
         next = openSync(f, "r");
@@ -74,13 +113,14 @@ export async function copyLogs(ctx: RuntimeContext, req: LogsRequest): Promise<v
         continue; // rotated away meanwhile
       }
       if (fd >= 0) {
-        drain(fd, req.fd);
+        drain(fd, req.fd, pos);
         closeSync(fd);
       }
       fd = next;
+      pos = i === start.file ? start.offset : 0;
     }
     while (fd >= 0) {
-      drain(fd, req.fd);
+      pos = drain(fd, req.fd, pos);
       if (!req.follow) break;
       // the container is gone and its writer has written what it left in the pipe (asked before
       // the rotation check: a rotation before that is seen below, and none can come after)
@@ -89,10 +129,11 @@ export async function copyLogs(ctx: RuntimeContext, req: LogsRequest): Promise<v
       const now = inode(file);
       const ino = fstatSync(fd).ino;
       if (now !== -1 && now !== ino) {
-        drain(fd, req.fd);
+        drain(fd, req.fd, pos);
         closeSync(fd);
         fd = -1;
         fd = openSync(fileAfter(dir, ino), "r");
+        pos = 0;
         continue;
       }
       if (done) break;

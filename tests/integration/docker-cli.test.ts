@@ -1,5 +1,6 @@
 // Docker-style commands that behave as Docker's (issue 15): the exit status a
-// SIGKILL leaves (128+9, also when the container's init itself was killed).
+// SIGKILL leaves (128+9, also when the container's init itself was killed);
+// logs --tail N across the log writer's rotated files, --since refused.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { USERS, asUserArgv, bunkerAs, bunkerBinary, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs } from "../lib/index.ts";
@@ -37,6 +38,26 @@ for (const as of USERS) {
       for (let i = 0; i < 100 && !(await psLine(inner)).includes("Exited"); i++) await Bun.sleep(50);
       expect(await psLine(inner)).toMatch(/\sExited \(137\)/);
       for (const id of [killed, stubborn, inner]) expect((await b(["rm", id])).code).toBe(0);
+    });
+
+    test("logs --tail N: the last N lines across rotated files (a last line without its newline counts); --since and --timestamps refused in one line", async () => {
+      const seq = await detached(["run", "-d", "--log-opt", "max-size=4k", "--log-opt", "max-file=3", "--rootfs", rootfs, "--", "/bin/sh", "-c", "seq 1 2000; printf partial"]);
+      for (let i = 0; i < 100 && !(await psLine(seq)).includes("Exited"); i++) await Bun.sleep(50);
+      expect((await b(["logs", "--tail", "3", seq])).stdout).toBe("1999\n2000\npartial");
+      const many = (await b(["logs", "-n", "1500", seq])).stdout.split("\n");
+      expect(many.length).toBe(1500);
+      expect([many[0], many.at(-2)]).toEqual(["502", "2000"]); // spans log.2, log.1 and log (4 KiB each)
+      expect((await b(["logs", "--tail", "0", seq])).stdout).toBe("");
+      expect((await b(["logs", "--tail", "all", seq])).stdout.split("\n").length).toBe(2001);
+      for (const flags of [["--since", "10m"], ["--timestamps"]]) {
+        const r = await b(["logs", ...flags, seq]);
+        expect(r.code).toBe(125);
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+        expect(r.stderr).toContain(`--${flags[0]!.slice(2)} needs the time of each line`);
+      }
+      const bad = await b(["logs", "--tail", "x", seq]);
+      expect([bad.code, bad.stderr.trim()]).toEqual([125, expect.stringContaining('--tail must be a number of lines or "all" (got "x"): EINVAL')]);
+      expect((await b(["rm", seq])).code).toBe(0);
     });
   });
 }
