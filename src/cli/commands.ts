@@ -15,6 +15,7 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   exec: () => import("./exec.ts"),
   list: () => import("./list.ts"),
   ps: () => import("./ps.ts"),
+  top: () => import("./top.ts"),
   port: () => import("./port.ts"),
   features: () => import("./features.ts"),
   spec: () => import("./spec.ts"),

@@ -4,7 +4,7 @@ import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
 import { containerPids } from "../container/lifecycle.ts";
 import { processTable } from "../container/top.ts";
-import { checkId, containerStatus, listIds, notFound } from "../container/state.ts";
+import { checkId, containerStatus, listIds, notFound, type ContainerState } from "../container/state.ts";
 import { exitRecord } from "../container/exit-record.ts";
 import { flagBool } from "./args.ts";
 import { formatPort } from "../net/ports.ts";
@@ -22,10 +22,15 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     console.log(JSON.stringify(containerPids(state)));
     return 0;
   }
-  const table = processTable(state, p.rest.slice(1));
+  printProcesses(state, p.rest.slice(1));
+  return 0;
+}
+
+/** ps(1)'s table of the container's processes (`ps ID`, docker's `top ID`) */
+export function printProcesses(state: ContainerState, psArgs: string[]): void {
+  const table = processTable(state, psArgs);
   console.log(table.header);
   for (const l of table.lines) console.log(l);
-  return 0;
 }
 
 /** the arguments that are not flags or --format/-f's value */

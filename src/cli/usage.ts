@@ -85,6 +85,10 @@ Prints each published port of container ID as "80/tcp -> 127.0.0.1:8080"
 
 Without an ID: the running containers (docker's ps; -a all).  With one: the
 container's processes (runc's ps), as ps(1) PS_ARGS (default -ef) prints them.`,
+  top: `bunker top ID [PS_ARGS...]
+
+Docker's top: the container's processes as ps(1) PS_ARGS (default -ef) prints
+them; the same as bunker ps ID.`,
   features: `bunker features
 
 Prints what this runtime supports (runtime-spec features JSON).`,

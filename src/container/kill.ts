@@ -175,7 +175,7 @@ export function signalContainer(state: ContainerState, signal: number, all: bool
   if (!alive && !state.cgroup)
     throw new BunkerError(`kill --all: container "${state.id}" has no cgroup and its init has exited, so its other processes cannot be told apart from the host's`, {
       errno: "ESRCH",
-      fix: `nothing is signalled; bunker delete ${state.id} removes its state`,
+      fix: `nothing is signalled; ${state.run ? "bunker rm" : "bunker delete"} ${state.id} removes its state`,
     });
   if (signal === SIGKILL) {
     if (!alive && !containerProcesses(state).length) throw new BunkerError(`container "${state.id}" is not running`, { errno: "ESRCH" });

@@ -371,7 +371,7 @@ export async function execInContainer(ctx: RuntimeContext, req: ExecRequest): Pr
     } catch (e) {
       // a namespace type this kernel lacks; anything else must not let the process run outside the container
       if (errnoCode(e) === "ENOENT" && !existsSync(`/proc/self/ns/${name}`)) continue;
-      throw fromSysError(`exec: cannot look up the container's ${name} namespace`, e, { path: theirs, fix: `check that container "${o.id}" is still running (bunker state ${o.id})` });
+      throw fromSysError(`exec: cannot look up the container's ${name} namespace`, e, { path: theirs, fix: `check that container "${o.id}" is still running (${state.run ? "bunker ps -a" : `bunker state ${o.id}`})` });
     }
     if (!same) differ.push({ name, path: theirs });
   }

@@ -199,7 +199,7 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (e) {
-    if (errnoCode(e) === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: "choose another --name, or 'bunker delete --force' it" });
+    if (errnoCode(e) === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: `choose another --name, or remove it: bunker rm -f ${id}` });
     throw fromSysError("run: cannot create the container's state directory", e, { path: dir });
   }
   // root with a subordinate map: the container's root (not host root) binds /etc files from here

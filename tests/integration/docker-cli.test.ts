@@ -1,7 +1,9 @@
 // Docker-style commands that behave as Docker's (issue 15): the exit status a
 // SIGKILL leaves (128+9, also when the container's init itself was killed);
-// logs --tail N across the log writer's rotated files, --since refused.
+// logs --tail N across the log writer's rotated files, --since refused; top;
+// fixes that name docker's verbs (rm -f) for a container `run` made.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { USERS, asUserArgv, bunkerAs, bunkerBinary, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs } from "../lib/index.ts";
 
@@ -58,6 +60,28 @@ for (const as of USERS) {
       const bad = await b(["logs", "--tail", "x", seq]);
       expect([bad.code, bad.stderr.trim()]).toEqual([125, expect.stringContaining('--tail must be a number of lines or "all" (got "x"): EINVAL')]);
       expect((await b(["rm", seq])).code).toBe(0);
+    });
+
+    test("top ID [PS_ARGS]: the container's processes, as ps ID prints them; a name clash and kill --all of a stopped one say rm, not delete", async () => {
+      const web = await detached(["run", "-d", "--name", "web", "--rootfs", rootfs, "--", "/bin/sleep", "30"]);
+      const pid = JSON.parse((await b(["state", web])).stdout).pid as number;
+      const top = await b(["top", web, "-o", "pid,args"]);
+      expect(top.code, top.stderr).toBe(0);
+      expect(top.stdout).toMatch(/^\s*PID COMMAND\n/);
+      expect(top.stdout).toMatch(/\d+ \/bin\/sleep 30\n/);
+      expect(top.stdout).toContain(`${pid} `);
+      expect((await b(["top", "nope"])).stderr).toContain('container "nope" does not exist');
+      const clash = await b(["run", "-d", "--name", "web", "--rootfs", rootfs, "--", "/bin/true"]);
+      expect(clash.code).toBe(125);
+      expect(clash.stderr).toContain("choose another --name, or remove it: bunker rm -f web");
+      expect(clash.stderr).not.toContain("delete");
+      expect((await b(["stop", "-t", "0", web])).code).toBe(0);
+      const all = await b(["kill", "--all", web, "TERM"]);
+      expect(all.code).toBe(125);
+      // with a cgroup its processes can be told apart: then there is simply none left to signal
+      const { cgroup } = JSON.parse(readFileSync(join(root, web, "state.json"), "utf8"));
+      expect(all.stderr).toContain(cgroup ? 'container "web" is not running' : "bunker rm web removes its state");
+      expect((await b(["rm", web])).code).toBe(0);
     });
   });
 }
