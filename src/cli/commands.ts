@@ -16,6 +16,7 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   list: () => import("./list.ts"),
   ps: () => import("./ps.ts"),
   top: () => import("./top.ts"),
+  export: () => import("./export.ts"),
   port: () => import("./port.ts"),
   features: () => import("./features.ts"),
   spec: () => import("./spec.ts"),

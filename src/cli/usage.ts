@@ -89,6 +89,10 @@ container's processes (runc's ps), as ps(1) PS_ARGS (default -ef) prints them.`,
 
 Docker's top: the container's processes as ps(1) PS_ARGS (default -ef) prints
 them; the same as bunker ps ID.`,
+  export: `bunker export ID > rootfs.tar
+
+Docker's export: the root of running container ID as the container sees it
+(its image and what it changed, owners as its ids), a tar on stdout.`,
   features: `bunker features
 
 Prints what this runtime supports (runtime-spec features JSON).`,

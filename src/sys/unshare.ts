@@ -5,6 +5,15 @@ import { unsharePlan } from "../plan/store.ts";
 import { forwardSignals, supervise, type ExitStatus } from "./shim.ts";
 import type { IdMaps } from "./idmap.ts";
 import { launch } from "./launch.ts";
+import { existsSync } from "node:fs";
+import { BunkerError } from "../errors.ts";
+
+/** the host's tar (volume export, export), or one clear error naming WHAT needed it */
+export function hostTar(what: string): string {
+  const tar = ["/usr/bin/tar", "/bin/tar"].find((t) => existsSync(t));
+  if (!tar) throw new BunkerError(`${what}: no tar on this host`, { errno: "ENOENT", path: "/usr/bin/tar", fix: "apt-get install tar" });
+  return tar;
+}
 
 /**
  * Runs ARGS (looked up in ENV's PATH) as root of a new user namespace with

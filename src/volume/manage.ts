@@ -1,9 +1,8 @@
 // The volume commands' work: listing with Docker's filters, removal that
 // refuses a volume a container uses, pruning, export.  Never prints: returns
 // data or throws BunkerError (export's tar writes to bunker's stdout).
-import { existsSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
-import { runUnshared } from "../sys/unshare.ts";
+import { hostTar, runUnshared } from "../sys/unshare.ts";
 import type { IdMaps } from "../sys/idmap.ts";
 import { containersUsing } from "./attach.ts";
 import { getVolume, isAnonymous, listVolumes, removeVolume, type VolumeInfo } from "./store.ts";
@@ -84,8 +83,7 @@ export async function pruneVolumes(ctx: VolumeContext, all: boolean): Promise<st
  */
 export async function exportVolume(ctx: VolumeContext, name: string): Promise<void> {
   const v = getVolume(ctx.dataRoot, name, "volume export");
-  const tar = ["/usr/bin/tar", "/bin/tar"].find((t) => existsSync(t));
-  if (!tar) throw new BunkerError("volume export: no tar on this host", { errno: "ENOENT", path: "/usr/bin/tar", fix: "apt-get install tar" });
+  const tar = hostTar("volume export");
   const st = await runUnshared([tar, "--numeric-owner", "-C", v.Mountpoint, "-cf", "-", "."], ["PATH=/usr/bin:/bin"], ctx.maps, ctx.root);
   if (st.code !== 0 || st.signal) throw new BunkerError(`volume export: tar ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}`, { errno: "EIO", path: v.Mountpoint });
 }

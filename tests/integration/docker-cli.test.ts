@@ -1,11 +1,11 @@
 // Docker-style commands that behave as Docker's (issue 15): the exit status a
 // SIGKILL leaves (128+9, also when the container's init itself was killed);
 // logs --tail N across the log writer's rotated files, --since refused; top;
-// fixes that name docker's verbs (rm -f) for a container `run` made.
+// fixes that name docker's verbs (rm -f) for a container `run` made; export.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { USERS, asUserArgv, bunkerAs, bunkerBinary, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs } from "../lib/index.ts";
+import { USERS, asUserArgv, bunkerAs, bunkerBinary, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs, subRange } from "../lib/index.ts";
 
 const describeRoot = isRoot() ? describe : describe.skip;
 
@@ -82,6 +82,34 @@ for (const as of USERS) {
       const { cgroup } = JSON.parse(readFileSync(join(root, web, "state.json"), "utf8"));
       expect(all.stderr).toContain(cgroup ? 'container "web" is not running' : "bunker rm web removes its state");
       expect((await b(["rm", web])).code).toBe(0);
+    });
+
+    test("export ID: the running container's root as a tar, owners as the container sees them, symlinks kept as links; refused when stopped or to a terminal", async () => {
+      // a file of the container's uid 1000, readable by it alone: as the user (--userns auto) a subordinate
+      // id the user cannot read without the container's user namespace; as root (single map) host uid 1000
+      const sub = as === "root" ? undefined : subRange("/etc/subuid", as)!.start, subg = as === "root" ? undefined : subRange("/etc/subgid", as)!.start;
+      mkdirSync(join(rootfs, "root/d"), { recursive: true });
+      writeFileSync(join(rootfs, "root/d/f"), "secret\n", { mode: 0o600 });
+      chownSync(join(rootfs, "root/d/f"), sub === undefined ? 1000 : sub + 999, subg === undefined ? 1000 : subg + 999);
+      const box = await detached(["run", "-d", ...(as === "root" ? [] : ["--userns", "auto"]), "--rootfs", rootfs, "--", "/bin/sh", "-c", "ln -sf / /root/up && echo ready && sleep 30"]);
+      for (let i = 0; i < 100 && !(await b(["logs", box])).stdout.includes("ready"); i++) await Bun.sleep(50);
+      expect((await b(["logs", box])).stdout).toBe("ready\n");
+      const out = join(base, "export.tar");
+      const r = await runAs(as, asUserArgv(as, ["sh", "-c", `exec "$0" "$@" > ${out}`, bunkerBinary(), "--root", root, "export", box]));
+      expect(r.code, r.stderr).toBe(0);
+      const list = Bun.spawnSync(["tar", "--numeric-owner", "-tvf", out]).stdout.toString();
+      expect(list).toMatch(/^-rw------- 1000\/1000 .* \.\/root\/d\/f$/m);
+      expect(list).toMatch(/^lrwxrwxrwx 0\/0 .* \.\/root\/up -> \/$/m);
+      expect(list).toMatch(/ \.\/bin\/busybox$/m);
+      expect(list).not.toMatch(/\.\/proc\/\d/); // other file systems (proc) are not walked
+      expect(Bun.spawnSync(["tar", "-xOf", out, "./root/d/f"]).stdout.toString()).toBe("secret\n");
+      expect((await b(["stop", "-t", "0", box])).code).toBe(0);
+      const stopped = await b(["export", box]);
+      expect([stopped.code, stopped.stdout]).toEqual([125, ""]);
+      expect(stopped.stderr).toContain(`export: container "${box}" is stopped`);
+      const tty = await runAs(as, asUserArgv(as, ["script", "-qec", `${bunkerBinary()} --root ${root} export ${box}`, "/dev/null"]));
+      expect(tty.stdout).toContain("refusing to write a tar to a terminal");
+      expect((await b(["rm", box])).code).toBe(0);
     });
   });
 }
