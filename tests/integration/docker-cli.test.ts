@@ -2,33 +2,23 @@
 // SIGKILL leaves (128+9, also when the container's init itself was killed);
 // logs --tail N across the log writer's rotated files, --since refused; top;
 // fixes that name docker's verbs (rm -f) for a container `run` made; export.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { USERS, asUserArgv, bunkerAs, bunkerBinary, isRoot, makeBusyboxRootfs, makeTempDir, ownerOf, removeTree, runAs, subRange } from "../lib/index.ts";
+import { USERS, asUserArgv, bunkerAs, bunkerBinary, detachedIdAs, isRoot, rootfsFixture, runAs, subRange } from "../lib/index.ts";
 
 const describeRoot = isRoot() ? describe : describe.skip;
 
 for (const as of USERS) {
   describeRoot(`docker-style commands (as ${as})`, () => {
-    let base: string, rootfs: string, root: string;
-    const b = (args: string[]) => bunkerAs(as, ["--root", root, ...args]);
-    const detached = async (args: string[]) => {
-      const r = await runAs(as, asUserArgv(as, ["sh", "-c", `exec "$0" "$@" 2>&1 </dev/null`, bunkerBinary(), "--root", root, ...args]));
-      expect(r.code, r.stdout).toBe(0);
-      return r.stdout.trim();
-    };
+    const f = rootfsFixture(as, "bunker-docker-cli");
+    const b = (args: string[]) => bunkerAs(as, ["--root", f.root, ...args]);
+    const detached = (args: string[]) => detachedIdAs(as, ["--root", f.root, ...args]);
     const psLine = async (id: string) => (await b(["ps", "-a"])).stdout.split("\n").find((l) => l.startsWith(id)) ?? "";
-    beforeAll(() => {
-      base = makeTempDir("bunker-docker-cli", ownerOf(as));
-      rootfs = makeBusyboxRootfs(join(base, "rootfs"), ownerOf(as));
-      root = join(base, "state");
-    });
-    afterAll(() => removeTree(base));
 
     test("kill ID KILL (the init itself) and a stop past its timeout: Exited (137), inspect's ExitCode 137", async () => {
-      const killed = await detached(["run", "-d", "--rootfs", rootfs, "--", "/bin/sleep", "30"]);
-      const stubborn = await detached(["run", "-d", "--rootfs", rootfs, "--", "/bin/sh", "-c", "trap '' TERM; echo ready; sleep 30"]);
+      const killed = await detached(["run", "-d", "--rootfs", f.rootfs, "--", "/bin/sleep", "30"]);
+      const stubborn = await detached(["run", "-d", "--rootfs", f.rootfs, "--", "/bin/sh", "-c", "trap '' TERM; echo ready; sleep 30"]);
       for (let i = 0; i < 100 && !(await b(["logs", stubborn])).stdout.includes("ready"); i++) await Bun.sleep(50);
       expect((await b(["kill", killed, "KILL"])).code).toBe(0);
       expect(await psLine(killed)).toMatch(/\sExited \(137\)/);
@@ -36,14 +26,14 @@ for (const as of USERS) {
       expect((await b(["stop", "-t", "1", stubborn])).code).toBe(0);
       expect(await psLine(stubborn)).toMatch(/\sExited \(137\)/);
       // the command killed inside, its init alive: the init records it
-      const inner = await detached(["run", "-d", "--rootfs", rootfs, "--", "/bin/sh", "-c", "kill -9 $$"]);
+      const inner = await detached(["run", "-d", "--rootfs", f.rootfs, "--", "/bin/sh", "-c", "kill -9 $$"]);
       for (let i = 0; i < 100 && !(await psLine(inner)).includes("Exited"); i++) await Bun.sleep(50);
       expect(await psLine(inner)).toMatch(/\sExited \(137\)/);
       for (const id of [killed, stubborn, inner]) expect((await b(["rm", id])).code).toBe(0);
     });
 
     test("logs --tail N: the last N lines across rotated files (a last line without its newline counts); --since and --timestamps refused in one line", async () => {
-      const seq = await detached(["run", "-d", "--log-opt", "max-size=4k", "--log-opt", "max-file=3", "--rootfs", rootfs, "--", "/bin/sh", "-c", "seq 1 2000; printf partial"]);
+      const seq = await detached(["run", "-d", "--log-opt", "max-size=4k", "--log-opt", "max-file=3", "--rootfs", f.rootfs, "--", "/bin/sh", "-c", "seq 1 2000; printf partial"]);
       for (let i = 0; i < 100 && !(await psLine(seq)).includes("Exited"); i++) await Bun.sleep(50);
       expect((await b(["logs", "--tail", "3", seq])).stdout).toBe("1999\n2000\npartial");
       const many = (await b(["logs", "-n", "1500", seq])).stdout.split("\n");
@@ -63,7 +53,7 @@ for (const as of USERS) {
     });
 
     test("top ID [PS_ARGS]: the container's processes, as ps ID prints them; a name clash and kill --all of a stopped one say rm, not delete", async () => {
-      const web = await detached(["run", "-d", "--name", "web", "--rootfs", rootfs, "--", "/bin/sleep", "30"]);
+      const web = await detached(["run", "-d", "--name", "web", "--rootfs", f.rootfs, "--", "/bin/sleep", "30"]);
       const pid = JSON.parse((await b(["state", web])).stdout).pid as number;
       const top = await b(["top", web, "-o", "pid,args"]);
       expect(top.code, top.stderr).toBe(0);
@@ -71,7 +61,7 @@ for (const as of USERS) {
       expect(top.stdout).toMatch(/\d+ \/bin\/sleep 30\n/);
       expect(top.stdout).toContain(`${pid} `);
       expect((await b(["top", "nope"])).stderr).toContain('container "nope" does not exist');
-      const clash = await b(["run", "-d", "--name", "web", "--rootfs", rootfs, "--", "/bin/true"]);
+      const clash = await b(["run", "-d", "--name", "web", "--rootfs", f.rootfs, "--", "/bin/true"]);
       expect(clash.code).toBe(125);
       expect(clash.stderr).toContain("choose another --name, or remove it: bunker rm -f web");
       expect(clash.stderr).not.toContain("delete");
@@ -79,23 +69,23 @@ for (const as of USERS) {
       const all = await b(["kill", "--all", web, "TERM"]);
       expect(all.code).toBe(125);
       // with a cgroup its processes can be told apart: then there is simply none left to signal
-      const { cgroup } = JSON.parse(readFileSync(join(root, web, "state.json"), "utf8"));
+      const { cgroup } = JSON.parse(readFileSync(join(f.root, web, "state.json"), "utf8"));
       expect(all.stderr).toContain(cgroup ? 'container "web" is not running' : "bunker rm web removes its state");
       expect((await b(["rm", web])).code).toBe(0);
     });
 
-    test("export ID: the running container's root as a tar, owners as the container sees them, symlinks kept as links; refused when stopped or to a terminal", async () => {
+    test("export ID: the running container's f.root as a tar, owners as the container sees them, symlinks kept as links; refused when stopped or to a terminal", async () => {
       // a file of the container's uid 1000, readable by it alone: as the user (--userns auto) a subordinate
-      // id the user cannot read without the container's user namespace; as root (single map) host uid 1000
+      // id the user cannot read without the container's user namespace; as f.root (single map) host uid 1000
       const sub = as === "root" ? undefined : subRange("/etc/subuid", as)!.start, subg = as === "root" ? undefined : subRange("/etc/subgid", as)!.start;
-      mkdirSync(join(rootfs, "root/d"), { recursive: true });
-      writeFileSync(join(rootfs, "root/d/f"), "secret\n", { mode: 0o600 });
-      chownSync(join(rootfs, "root/d/f"), sub === undefined ? 1000 : sub + 999, subg === undefined ? 1000 : subg + 999);
-      const box = await detached(["run", "-d", ...(as === "root" ? [] : ["--userns", "auto"]), "--rootfs", rootfs, "--", "/bin/sh", "-c", "ln -sf / /root/up && echo ready && sleep 30"]);
+      mkdirSync(join(f.rootfs, "root/d"), { recursive: true });
+      writeFileSync(join(f.rootfs, "root/d/f"), "secret\n", { mode: 0o600 });
+      chownSync(join(f.rootfs, "root/d/f"), sub === undefined ? 1000 : sub + 999, subg === undefined ? 1000 : subg + 999);
+      const box = await detached(["run", "-d", ...(as === "root" ? [] : ["--userns", "auto"]), "--rootfs", f.rootfs, "--", "/bin/sh", "-c", "ln -sf / /root/up && echo ready && sleep 30"]);
       for (let i = 0; i < 100 && !(await b(["logs", box])).stdout.includes("ready"); i++) await Bun.sleep(50);
       expect((await b(["logs", box])).stdout).toBe("ready\n");
-      const out = join(base, "export.tar");
-      const r = await runAs(as, asUserArgv(as, ["sh", "-c", `exec "$0" "$@" > ${out}`, bunkerBinary(), "--root", root, "export", box]));
+      const out = join(f.base, "export.tar");
+      const r = await runAs(as, asUserArgv(as, ["sh", "-c", `exec "$0" "$@" > ${out}`, bunkerBinary(), "--root", f.root, "export", box]));
       expect(r.code, r.stderr).toBe(0);
       const list = Bun.spawnSync(["tar", "--numeric-owner", "-tvf", out]).stdout.toString();
       expect(list).toMatch(/^-rw------- 1000\/1000 .* \.\/root\/d\/f$/m);
@@ -107,7 +97,7 @@ for (const as of USERS) {
       const stopped = await b(["export", box]);
       expect([stopped.code, stopped.stdout]).toEqual([125, ""]);
       expect(stopped.stderr).toContain(`export: container "${box}" is stopped`);
-      const tty = await runAs(as, asUserArgv(as, ["script", "-qec", `${bunkerBinary()} --root ${root} export ${box}`, "/dev/null"]));
+      const tty = await runAs(as, asUserArgv(as, ["script", "-qec", `${bunkerBinary()} --root ${f.root} export ${box}`, "/dev/null"]));
       expect(tty.stdout).toContain("refusing to write a tar to a terminal");
       expect((await b(["rm", box])).code).toBe(0);
     });

@@ -1,7 +1,8 @@
 // Running the compiled dist/bunker as root or as the unprivileged test user.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { chownTree, makeTempDir, type Owner } from "./rootfs.ts";
+import { afterAll, beforeAll } from "bun:test";
+import { chownTree, makeBusyboxRootfs, makeTempDir, removeTree, type Owner } from "./rootfs.ts";
 
 export type As = "root" | "user";
 export const USERS: As[] = ["root", "user"];
@@ -157,6 +158,25 @@ export async function bunkerAs(as: As, args: string[], opts: RunOptions = {}): P
 /** Runs any ARGV as AS (e.g. a shell wrapper that opens extra fds before exec'ing bunker). */
 export async function runAs(as: As, argv: string[], opts: RunOptions = {}): Promise<RunResult> {
   return collect(spawnAs(as, argv, opts), opts.timeoutMs);
+}
+
+/** the id `bunker ARGS` (a run -d) prints as AS, stdin /dev/null and stderr in stdout; what it said instead is thrown */
+export async function detachedIdAs(as: As, args: string[]): Promise<string> {
+  const r = await runAs(as, asUserArgv(as, ["sh", "-c", `exec "$0" "$@" 2>&1 </dev/null`, bunkerBinary(), ...args]));
+  if (r.code !== 0) throw new Error(`bunker ${args.join(" ")}: exit ${r.code}: ${r.stdout}`);
+  return r.stdout.trim();
+}
+
+/** a busybox rootfs and a state root for AS in a temp dir named PREFIX, made before the tests of a describe, removed after */
+export function rootfsFixture(as: As, prefix: string): { base: string; rootfs: string; root: string } {
+  const f = { base: "", rootfs: "", root: "" };
+  beforeAll(() => {
+    f.base = makeTempDir(prefix, ownerOf(as));
+    f.rootfs = makeBusyboxRootfs(join(f.base, "rootfs"), ownerOf(as));
+    f.root = join(f.base, "state");
+  });
+  afterAll(() => removeTree(f.base));
+  return f;
 }
 
 /** The subordinate id range of NAME in FILE (/etc/subuid or /etc/subgid), if any. */
