@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fetchText, freePort } from "../lib/http.ts";
-import { USERS, bunkerAs, isRoot, makeTempRootfs, ownerOf, removeTree, startTime, alive, gone, type Ref, type RunResult } from "../lib/index.ts";
+import { USERS, bunkerAs, collect, isRoot, spawnBunkerAs, makeTempRootfs, ownerOf, removeTree, startTime, alive, gone, type Ref, type RunResult } from "../lib/index.ts";
 
 setDefaultTimeout(60_000);
 
@@ -132,6 +132,18 @@ for (const as of USERS) {
       expect((await bunker(["rm", "-f", web])).code).toBe(0);
       expect(await gone(proxy)).toBe(true);
       expect(await fetchText(port, 300)).toStartWith("<no answer");
+
+      // a SIGKILL of a foreground bunker (its monitor): the container goes, and its proxy with it
+      const fgId = name("pfg");
+      const fg = spawnBunkerAs(as, ["--data-root", dataRoot, "run", "--name", fgId, "--network", n, "-p", `127.0.0.1:${port}:80`, "--rootfs", rootfs, "--", "httpd", "-f", "-p", "80", "-h", "/www"]);
+      expect(await fetchText(port)).toBe("hello from web\n");
+      const sfg = await stateOf(fgId);
+      const fgCtr = { pid: sfg.pid, start: startTime(sfg.pid)! };
+      fg.kill("SIGKILL"); // the process this test started
+      await collect(fg);
+      expect(await gone(fgCtr)).toBe(true);
+      expect(await gone(sfg.network.proxy)).toBe(true);
+      await bunker(["rm", "-f", fgId]);
 
       // a SIGKILL of the container: the proxy goes too, and the port is free for the next one
       const web2 = name("pweb2");
