@@ -133,7 +133,7 @@ for (const as of USERS) {
       expect(await gone(proxy)).toBe(true);
       expect(await fetchText(port, 300)).toStartWith("<no answer");
 
-      // a SIGKILL of a foreground bunker (its monitor): the container goes, and its proxy with it
+      // the port rm -f freed, now a foreground run; a SIGKILL of its bunker (the monitor): the container goes, and its proxy with it
       const fgId = name("pfg");
       const fg = spawnBunkerAs(as, ["--data-root", dataRoot, "run", "--name", fgId, "--network", n, "-p", `127.0.0.1:${port}:80`, "--rootfs", rootfs, "--", "httpd", "-f", "-p", "80", "-h", "/www"]);
       expect(await fetchText(port)).toBe("hello from web\n");
@@ -145,7 +145,7 @@ for (const as of USERS) {
       expect(await gone(sfg.network.proxy)).toBe(true);
       await bunker(["rm", "-f", fgId]);
 
-      // a SIGKILL of the container: the proxy goes too, and the port is free for the next one
+      // a SIGKILL of the container: the proxy goes too
       const web2 = name("pweb2");
       const r2 = await bunker(["run", "-d", "--name", web2, "--network", n, "-p", `127.0.0.1:${port}:80`, "--rootfs", rootfs, "--", "httpd", "-f", "-p", "80", "-h", "/www"]);
       expect(r2.code, ok(r2)).toBe(0);
