@@ -63,7 +63,7 @@ function splitVersion(path: string): { path: string; version: string } {
  * Docker's 400 naming where.  Keys other than ALLOWED are a 400 naming the
  * field: a request is never half understood.
  */
-export async function jsonBody(req: Request, what: string, allowed: readonly string[]): Promise<Record<string, unknown>> {
+export async function jsonBody(req: Request, what: string, allowed: readonly string[] | "checked by the caller"): Promise<Record<string, unknown>> {
   const limit = JSON_LIMITS.request;
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -76,8 +76,8 @@ export async function jsonBody(req: Request, what: string, allowed: readonly str
   }
   if (!total) return {};
   const body = parseJsonObject(Buffer.concat(chunks), `${what}: request body`, "request");
-  const unknown = Object.keys(body).find((k) => !allowed.includes(k));
-  if (unknown !== undefined) throw new ApiError(400, `${what}: request body: unknown field ${JSON.stringify(unknown)} (bunker reads ${allowed.join(", ")})`);
+  const unknown = allowed === "checked by the caller" ? undefined : Object.keys(body).find((k) => !allowed.includes(k));
+  if (unknown !== undefined) throw new ApiError(400, `${what}: request body: unknown field ${JSON.stringify(unknown)} (bunker reads ${(allowed as readonly string[]).join(", ")})`);
   return body;
 }
 
@@ -123,6 +123,13 @@ export interface ApiServer {
   stop(): Promise<void>;
 }
 
+/**
+ * Bun's longest idle timeout (its default, 10 s, would cut a stop that waits
+ * its t seconds before it answers; a streamed wait keeps itself alive).  Not in
+ * the unix socket options' type, but honoured there too.
+ */
+const IDLE = { idleTimeout: 255 } as {};
+
 /** listens on WHERE and serves ROUTES until stop() */
 export async function serveApi(ctx: RuntimeContext, where: Listen, routes: Route[]): Promise<ApiServer> {
   const fetch = (req: Request) => dispatch(routes, ctx, req);
@@ -132,7 +139,7 @@ export async function serveApi(ctx: RuntimeContext, where: Listen, routes: Route
     const umask = process.umask(0o177);
     let server;
     try {
-      server = Bun.serve({ unix: where.unix, fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER });
+      server = Bun.serve({ unix: where.unix, fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER, ...IDLE });
     } catch (e) {
       throw new BunkerError(`serve: cannot listen on the socket: ${(e as Error).message}`, { errno: "EADDRINUSE", path: where.unix });
     } finally {
@@ -149,7 +156,7 @@ export async function serveApi(ctx: RuntimeContext, where: Listen, routes: Route
   }
   let server;
   try {
-    server = Bun.serve({ hostname: where.hostname, port: where.port, fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER });
+    server = Bun.serve({ hostname: where.hostname, port: where.port, fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER, ...IDLE });
   } catch (e) {
     throw new BunkerError(`serve: cannot listen on ${where.hostname}:${where.port}: ${(e as Error).message}`, { errno: "EADDRINUSE", fix: "pick a free port" });
   }

@@ -5,7 +5,7 @@ import type { PublishedPort } from "../net/ports.ts";
 import { containerStatus, type ContainerState } from "./state.ts";
 
 /** the exit status a detached run's init recorded, and when (the exit file's mtime) */
-function exitRecord(dir: string): { code: number; at: Date } | undefined {
+export function exitRecord(dir: string): { code: number; at: Date } | undefined {
   try {
     const code = Number(readFileSync(`${dir}/exit`, "utf8").trim());
     return Number.isInteger(code) ? { code, at: statSync(`${dir}/exit`).mtime } : undefined;

@@ -5,7 +5,6 @@ import { basename, dirname } from "node:path";
 import { BunkerError } from "../errors.ts";
 import { openCgroup } from "../cgroup/index.ts";
 import { savedCgroupPath } from "../cgroup/state.ts";
-import { waitPidExit } from "../sys/shim.ts";
 import { parseSignal } from "../sys/signals.ts";
 import { removeOwnedTree } from "../sys/remove-tree.ts";
 import { callerMaps, type IdMaps } from "../sys/idmap.ts";
@@ -16,13 +15,18 @@ import { endLogWriter } from "./log-writer.ts";
 import { containerDir, isAlive, readState } from "./state.ts";
 import { lockContainer } from "./lock.ts";
 
-/** stop ID: its stop signal (the image's StopSignal, else SIGTERM), then SIGKILL after SECS */
-export function stop(ctx: RuntimeContext, id: string, secs: number): void {
+/**
+ * stop ID: its stop signal (the image's StopSignal, else SIGTERM), then SIGKILL after SECS;
+ * the wait is asynchronous (a server answers other requests meanwhile)
+ */
+export async function stop(ctx: RuntimeContext, id: string, secs: number): Promise<void> {
   const state = readState(ctx.stateRoot, id); // "does not exist" without a state dir
   if (!state) throw new BunkerError(`stop: container "${id}" is being created, or its bunker was killed before it started`, { errno: "EBUSY", fix: `bunker rm -f ${id}` });
   if (isAlive(state)) {
     process.kill(state.pid, parseSignal(state.run?.stopSignal));
-    if (!waitPidExit(state.pid, secs * 1000)) killEverything(state);
+    const end = Date.now() + secs * 1000;
+    while (isAlive(state) && Date.now() < end) await Bun.sleep(10);
+    if (isAlive(state)) killEverything(state);
   }
 }
 
