@@ -23,7 +23,8 @@ fi
 # (bubblewrap, crun, runc, umoci), the VM suite (qemu, a kernel), OCI clients
 # (podman, conmon, skopeo, docker-registry, containerd, docker.io, docker-compose,
 # podman-compose and CNI's dnsname for its service names) and small tools the tests use
-# (xfsprogs: a reflink filesystem for the copy storage driver).
+# (xfsprogs: a reflink filesystem for the copy storage driver; redis-server and
+# postgresql-15: the images of the article's scenario, tests/integration/scenario.test.ts).
 PACKAGES=(
   build-essential gcc make musl-tools busybox-static uidmap bubblewrap crun runc umoci
   slirp4netns passt util-linux iproute2 procps time python3
@@ -31,6 +32,7 @@ PACKAGES=(
   podman conmon catatonit fuse-overlayfs containernetworking-plugins
   docker-registry skopeo apache2-utils ca-certificates git dbus-daemon strace xfsprogs e2fsprogs
   containerd docker.io docker-compose podman-compose golang-github-containernetworking-plugin-dnsname
+  redis-server postgresql-15
 )
 command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 

@@ -6,6 +6,8 @@ import { Store, type ImageRecord } from "../image/store.ts";
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
+import { applyTemplate, isTemplate, parseTemplate } from "./template.ts";
+import { BunkerError } from "../errors.ts";
 
 interface Row {
   repository: string;
@@ -34,7 +36,7 @@ function rowsOf(store: Store, rec: ImageRecord): Row[] {
 }
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const p = parseFlags(argv, [{ names: ["format"], value: true, help: "table|json  output format (default table)" }, { names: ["quiet", "q"], help: "print only image ids" }, { names: ["digests"], help: "show digests" }, { names: ["all", "a"], help: "also intermediate images" }, { names: ["no-trunc"], help: "full image ids" }], "images", false);
+  const p = parseFlags(argv, [{ names: ["format"], value: true, help: "table|json|TEMPLATE  output format (default table); a template\nprints a line per image of {{.Repository}} {{.Tag}} {{.ID}}\n{{.Digest}} {{.CreatedAt}} {{.Size}}" }, { names: ["quiet", "q"], help: "print only image ids" }, { names: ["digests"], help: "show digests" }, { names: ["all", "a"], help: "also intermediate images" }, { names: ["no-trunc"], help: "full image ids" }], "images", false);
   const store = Store.open(runtimeContext(g).dataRoot);
   const rows = store.listImages().flatMap((rec) => rowsOf(store, rec));
   const short = (id: string) => (flagBool(p, "no-trunc") ? id : digestHex(id).slice(0, 12));
@@ -42,7 +44,14 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     for (const id of new Set(rows.map((r) => short(r.id)))) console.log(id);
     return 0;
   }
-  if ((flag(p, "format") ?? "table") === "json") {
+  const format = flag(p, "format") ?? "table";
+  if (isTemplate(format)) {
+    const t = parseTemplate(format);
+    for (const r of rows) console.log(applyTemplate(t, { Repository: r.repository, Tag: r.tag, ID: short(r.id), Digest: r.digest, CreatedAt: r.created, Size: humanBytes(r.size) }));
+    return 0;
+  }
+  if (format !== "table" && format !== "json") throw new BunkerError(`images: unknown --format ${JSON.stringify(format)}`, { errno: "EINVAL", fix: "--format table, json or a template such as '{{.Repository}}:{{.Tag}}'" });
+  if (format === "json") {
     const out = store.listImages().map((rec) => ({ Id: rec.id, Digest: rec.digest, Names: rec.names, RepoDigests: rec.repoDigests ?? [], Created: rowsOf(store, rec)[0]!.created, Size: rowsOf(store, rec)[0]!.size }));
     console.log(JSON.stringify(out));
     return 0;

@@ -8,16 +8,18 @@ import { checkId, containerStatus, listIds, notFound } from "../container/state.
 import { readFileSync } from "node:fs";
 import { flagBool } from "./args.ts";
 import { formatPort } from "../net/ports.ts";
+import { BunkerError } from "../errors.ts";
+import { applyTemplate, isTemplate, parseTemplate } from "./template.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   // without an ID: docker's `ps` (the containers), with one: runc's (its processes)
-  if (!argv.some((a) => !a.startsWith("-") && a !== "table" && a !== "json")) return listContainers(argv, g);
+  if (!positional(argv).length) return listContainers(argv, g);
   const p = parseFlags(argv, [{ names: ["format", "f"], value: true, help: "table|json  (with ID) ps(1) output or the pids as JSON" }], "ps");
   const id = checkId(p.rest[0], "ps");
   const { state } = containerStatus(runtimeContext(g).stateRoot, id);
   if (!state) throw notFound(id);
   if ((flag(p, "format") ?? "table") === "json") {
-    process.stdout.write(JSON.stringify(containerPids(state)) + "\n");
+    console.log(JSON.stringify(containerPids(state)));
     return 0;
   }
   const table = processTable(state, p.rest.slice(1));
@@ -26,9 +28,23 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   return 0;
 }
 
+/** the arguments that are not flags or --format/-f's value */
+function positional(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--format" || argv[i] === "-f") i++;
+    else if (argv[i] === "--") return [...out, ...argv.slice(i + 1)];
+    else if (!argv[i]!.startsWith("-")) out.push(argv[i]!);
+  }
+  return out;
+}
+
 /** docker-style: ID, IMAGE, COMMAND, CREATED, STATUS, PORTS; running ones, all with -a */
 function listContainers(argv: string[], g: GlobalOptions): number {
-  const p = parseFlags(argv, [{ names: ["all", "a"], help: "also stopped containers" }, { names: ["quiet", "q"], help: "print only ids" }], "ps", false);
+  const p = parseFlags(argv, [{ names: ["all", "a"], help: "also stopped containers" }, { names: ["quiet", "q"], help: "print only ids" }, { names: ["format"], value: true, help: "table|json|TEMPLATE  (without ID) output format (default table): json a line\nper container, a template {{.ID}} {{.Names}} {{.Image}} {{.Command}}\n{{.CreatedAt}} {{.Status}} {{.Ports}}" }], "ps", false);
+  const format = flag(p, "format") ?? "table";
+  if (format !== "table" && format !== "json" && !isTemplate(format)) throw new BunkerError(`ps: unknown --format ${JSON.stringify(format)}`, { errno: "EINVAL", fix: "--format table, json or a template such as '{{.Names}} {{.Status}}'" });
+  const template = isTemplate(format) ? parseTemplate(format) : undefined;
   const root = runtimeContext(g).stateRoot;
   const rows: string[][] = [];
   for (const id of listIds(root)) {
@@ -53,6 +69,13 @@ function listContainers(argv: string[], g: GlobalOptions): number {
   }
   if (flagBool(p, "quiet")) {
     for (const r of rows) console.log(r[0]);
+    return 0;
+  }
+  if (format === "json" || template) {
+    for (const [id, image, command, created, status, ports] of rows) {
+      const row = { ID: id, Names: id, Image: image, Command: command, CreatedAt: created, Status: status, Ports: ports };
+      console.log(template ? applyTemplate(template, row) : JSON.stringify(row));
+    }
     return 0;
   }
   const table = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS"], ...rows];

@@ -27,7 +27,7 @@ export const FLAGS: FlagSpec[] = [
   { names: ["mount"], value: true, multi: true, help: "type=volume[,src=NAME],dst=C[,readonly][,volume-nocopy]\ntype=bind,src=H,dst=C[,readonly][,bind-propagation=P]\ntype=tmpfs,dst=C[,tmpfs-size=64m][,tmpfs-mode=1777]  (Docker's syntax)" },
   { names: ["tmpfs"], value: true, multi: true, help: "PATH[:OPTS]  mount a tmpfs (OPTS like size=64m,mode=1777)" },
   { names: ["read-only"], help: "mount the root read-only" },
-  { names: ["network", "net"], value: true, help: "MODE  none|host|pasta[:OPTS]|slirp4netns[:OPTS]|container:ID|NAME (a user network; default: pasta\nfor an IMAGE or with -p, else none; see \"networks\" below)" },
+  { names: ["network", "net"], value: true, help: "MODE  none|host|pasta[:OPTS]|slirp4netns[:OPTS]|container:ID|NAME (a user network; default: slirp4netns\n(else pasta) for an IMAGE or with -p, else none; see \"networks\" below)" },
   { names: ["network-alias"], value: true, multi: true, help: "NAME  another name of the container on its user network" },
   { names: ["ip"], value: true, help: "IP  the container's address on its user network (default: the first free one)" },
   { names: ["publish", "p"], value: true, multi: true, help: "[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]  publish a port (HOSTIP: 0.0.0.0\nby default, or 127.0.0.1); -p CTRPORT: a free host port\n('bunker port ID' shows it); a port in use fails before start" },

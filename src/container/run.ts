@@ -12,13 +12,13 @@ import { writeState } from "./state.ts";
 import { pidStartTime } from "../sys/proc.ts";
 import { seccompAgent } from "./seccomp-agent.ts";
 import { recordImageUse } from "./image-use.ts";
-import { removeStateDir } from "./stop.ts";
+import { removeStateDir } from "./state-dir.ts";
 import { realLauncher } from "../sys/launcher.ts";
 import { endLogWriter, parseLogOptions, startLogWriter, type LogWriter } from "./log-writer.ts";
 import { errnoName } from "../sys/errno.ts";
 import { runSpec, type RunOptions } from "../oci/run-spec.ts";
 import { mergeRequests, type MountRequest } from "../volume/spec.ts";
-import { attachMounts, recordVolumeUse, removeAnonymousVolumes, type VolumeUse } from "../volume/attach.ts";
+import type { AttachedMounts, VolumeUse } from "../volume/attach.ts";
 import { buildPlan } from "../plan/build.ts";
 import { resolveConfinement, type SecurityFlags } from "../oci/confine.ts";
 import { processContext } from "./process.ts";
@@ -37,7 +37,6 @@ import { normalJit } from "../jit.ts";
 import type { RuntimeContext } from "./context.ts";
 import { withSpecJoins } from "../plan/join.ts";
 import { parseNetwork, helperNameserver, PASTA_DNS } from "../net/mode.ts";
-import { joinNetwork, networkMaps, readNetwork } from "./network.ts";
 import { exposedPorts, reservePorts, type PublishedPort } from "../net/ports.ts";
 import { hostsFile, resolvConf, type HostEntry } from "../net/etc.ts";
 import { findProgram, startHelper, type HelperRecord } from "../net/helper.ts";
@@ -68,7 +67,7 @@ export interface RunRequest {
   /** -v, --mount, --tmpfs (src/volume/spec.ts); the image's VOLUME paths are added here */
   mounts: MountRequest[];
   readOnly: boolean;
-  /** --network none|host|pasta[:OPTS]|slirp4netns[:OPTS]|container:ID|NAME (default: pasta or slirp4netns for an IMAGE or -p, else none) */
+  /** --network none|host|pasta[:OPTS]|slirp4netns[:OPTS]|container:ID|NAME (default: slirp4netns or pasta for an IMAGE or -p, else none) */
   network?: string;
   /** on a user network: --network-alias names and --ip */
   networkAliases?: string[];
@@ -178,8 +177,10 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   const net = parseNetwork(req.network ?? defaultNetwork(!!image || publish.length > 0, ctx.env.PATH));
   // a user network: its configuration now (a clear error for a name that is none), and rootless
   // the shared user namespace its own network namespace is owned by (auto's maps)
-  const userNet = net.kind === "user" ? readNetwork(ctx, net.name) : undefined;
-  const netMaps = userNet ? networkMaps(ctx) : undefined;
+  // user networks' code (and node:crypto) is loaded only for a run on one
+  const userNetworks = net.kind === "user" ? await import("./network.ts") : undefined;
+  const userNet = net.kind === "user" ? userNetworks!.readNetwork(ctx, net.name) : undefined;
+  const netMaps = userNet ? userNetworks!.networkMaps(ctx) : undefined;
   if (userNet && uid !== 0 && req.userns !== undefined && req.userns !== "auto")
     throw new BunkerError(`run: --network ${userNet.Name} needs bunker's shared user namespace, not --userns=${req.userns}`, { errno: "EINVAL", fix: "drop --userns (a container on a user network runs with --userns=auto's maps)" });
   if (!userNet && (req.ip !== undefined || req.networkAliases?.length)) throw new BunkerError("run: --ip and --network-alias are for a user network", { errno: "EINVAL", fix: "add --network NAME (bunker network create NAME)" });
@@ -236,7 +237,11 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   let releaseVolumes = () => {};
   try {
     // volumes made (and recorded as this container's) before anything can fail and leave them unrecorded
-    const mounts = attachMounts(mountRequests, ctx.dataRoot, !!image, (use) => recordVolumeUse(dir, (volumeUse = use)));
+    // the volume code is loaded only for a run that mounts something
+    const attach = mountRequests.length ? await import("../volume/attach.ts") : undefined;
+    const mounts: AttachedMounts = attach
+      ? attach.attachMounts(mountRequests, ctx.dataRoot, !!image, (use) => attach.recordVolumeUse(dir, (volumeUse = use)))
+      : { binds: [], tmpfs: [], use: { dirs: [], anonymous: [] }, release: () => {} };
     releaseVolumes = mounts.release;
     const hostResolv = readText("/etc/resolv.conf") || "nameserver 127.0.0.1\n";
     const hostsBase = hostsFile(hostname, id, addHosts);
@@ -404,7 +409,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
           net.kind === "pasta" || net.kind === "slirp4netns"
             ? async (pid: number) => void (helper = await startHelper(net, pid, dir, ports, ctx.env.PATH, debug))
             : userNet
-              ? async (pid: number) => void (joinedIp = await joinNetwork(ctx, userNet.Name, { id, pid, aliases: req.networkAliases ?? [], ip: req.ip, hostsFile: `${dir}/hosts`, hostsBase }, netMaps))
+              ? async (pid: number) => void (joinedIp = await userNetworks!.joinNetwork(ctx, userNet.Name, { id, pid, aliases: req.networkAliases ?? [], ip: req.ip, hostsFile: `${dir}/hosts`, hostsBase }, netMaps))
               : undefined;
         c = await launcher.launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord, untilReady: !!execFifo });
       } finally {
@@ -434,7 +439,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
     if (!keep) {
       if (logWriter) endLogWriter(dir);
       await removeStateDir(ctx, dir, maps);
-      if (volumeUse) await removeAnonymousVolumes(volumeUse, maps, ctx.log.warn);
+      if (volumeUse) await (await import("../volume/attach.ts")).removeAnonymousVolumes(volumeUse, maps, ctx.log.warn);
     }
   }
 }
@@ -502,10 +507,14 @@ async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefi
   };
 }
 
-/** an IMAGE (or a run that publishes ports) gets pasta, else slirp4netns, when installed; anything else none */
+/**
+ * an IMAGE (or a run that publishes ports) gets slirp4netns, else pasta, when installed; anything else
+ * none.  slirp4netns first: it is ready within a few ms, where Debian 12's pasta takes 30-100 ms
+ * (its socket pools) on every run; pasta stays a --network away (faster transfers, IPv6)
+ */
 function defaultNetwork(wantsOutbound: boolean, path: string | undefined): string {
   if (!wantsOutbound) return "none";
-  return findProgram("pasta", path) ? "pasta" : findProgram("slirp4netns", path) ? "slirp4netns" : "none";
+  return findProgram("slirp4netns", path) ? "slirp4netns" : findProgram("pasta", path) ? "pasta" : "none";
 }
 
 /** Entrypoint + Cmd as docker combines them: CMD replaces Cmd, --entrypoint replaces Entrypoint (and drops Cmd) */

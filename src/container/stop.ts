@@ -1,12 +1,11 @@
 // stop, rm and the monitor's __finish: the end of a container `run` made.
-import { leaveNetwork } from "./network.ts";
 import { existsSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { BunkerError } from "../errors.ts";
 import { openCgroup } from "../cgroup/index.ts";
 import { savedCgroupPath } from "../cgroup/state.ts";
 import { parseSignal } from "../sys/signals.ts";
-import { removeOwnedTree } from "../sys/remove-tree.ts";
+import { removeStateDir } from "./state-dir.ts";
 import { callerMaps, type IdMaps } from "../sys/idmap.ts";
 import { readVolumeUse, removeAnonymousVolumes } from "../volume/attach.ts";
 import type { RuntimeContext } from "./context.ts";
@@ -30,15 +29,6 @@ export async function stop(ctx: RuntimeContext, id: string, secs: number): Promi
   }
 }
 
-/** removes a container's state dir DIR, its writable layer included (files of MAPS' ids); one that will not go is a warning */
-export async function removeStateDir(ctx: RuntimeContext, dir: string, maps: IdMaps): Promise<void> {
-  try {
-    await removeOwnedTree(dir, maps);
-  } catch (e) {
-    if (!(e instanceof BunkerError)) throw e;
-    ctx.log.warn(e);
-  }
-}
 
 /** rm ID: a stopped container (FORCE: a running one too, killed first), its writable layer included;
  * VOLUMES (rm -v): its anonymous volumes too */
@@ -69,7 +59,7 @@ export async function rm(ctx: RuntimeContext, id: string, force: boolean, volume
     release();
   }
   const userNet = state?.run?.network?.userNetwork;
-  if (userNet) await leaveNetwork(ctx, userNet.name, id);
+  if (userNet) await (await import("./network.ts")).leaveNetwork(ctx, userNet.name, id);
   // the maps a run of this user would have used: a copied rootfs left by a killed run may belong to its subordinate ids
   const maps = state?.run?.maps ?? callerMaps(ctx.ids);
   const use = readVolumeUse(dir);
@@ -93,7 +83,7 @@ export async function finish(ctx: RuntimeContext, dir: string): Promise<void> {
     }
   }
   const userNet = state?.run?.network?.userNetwork;
-  if (userNet) await leaveNetwork(ctx, userNet.name, basename(dir));
+  if (userNet) await (await import("./network.ts")).leaveNetwork(ctx, userNet.name, basename(dir));
   const maps = state?.run?.maps ?? { uid: [], gid: [] };
   const use = readVolumeUse(dir);
   await removeStateDir(ctx, dir, maps);

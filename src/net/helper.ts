@@ -14,7 +14,6 @@
 // itself that its namespace is gone.  Both pids are recorded in the
 // container's state.
 import { closeSync, existsSync, openSync, read, readFileSync } from "node:fs";
-import { connect } from "node:net";
 import { BunkerError } from "../errors.ts";
 import { spawnKeeper } from "../sys/shim.ts";
 import { pidStartTime } from "../sys/proc.ts";
@@ -143,7 +142,8 @@ export async function startHelper(mode: HelperMode, pid: number, dir: string, po
 }
 
 /** slirp4netns's API: {"execute": "add_hostfwd", …}; one request per connection */
-function addHostForward(socket: string, p: PublishedPort): Promise<void> {
+async function addHostForward(socket: string, p: PublishedPort): Promise<void> {
+  const { connect } = await import("node:net"); // on -p's path only (ports.ts's tryBind)
   const request = JSON.stringify({ execute: "add_hostfwd", arguments: { proto: p.proto, host_addr: p.hostIp, host_port: p.hostPort, guest_port: p.containerPort } });
   return new Promise((resolve, reject) => {
     let reply = "";

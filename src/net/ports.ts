@@ -1,6 +1,4 @@
 // Published ports: -p [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp], -p CTRPORT, -P.
-import { createServer } from "node:net";
-import { createSocket } from "node:dgram";
 import { BunkerError } from "../errors.ts";
 
 export interface PublishedPort {
@@ -45,8 +43,12 @@ export function exposedPorts(exposed: Record<string, unknown> | undefined): Publ
   return Object.keys(exposed ?? {}).map((k) => parsePublish(k.includes("/") ? k : `${k}/tcp`));
 }
 
-/** binds HOSTIP:PORT (0: any free one) as the helper will, and gives the port back: the one bound */
-function tryBind(p: PublishedPort): Promise<number> {
+/**
+ * binds HOSTIP:PORT (0: any free one) as the helper will, and gives the port back: the one bound.
+ * node:net and node:dgram are imported here, on a -p's path only: loading them costs every run ~3 ms
+ */
+async function tryBind(p: PublishedPort): Promise<number> {
+  const [{ createServer }, { createSocket }] = await Promise.all([import("node:net"), import("node:dgram")]);
   return new Promise((resolve, reject) => {
     const fail = (e: NodeJS.ErrnoException) =>
       reject(new BunkerError(`-p ${p.hostIp}:${p.hostPort || ""}:${p.containerPort}/${p.proto}: cannot bind the host port`, {

@@ -21,7 +21,7 @@ export async function probeNetwork(kind: "pasta" | "slirp4netns", path: string |
     const mode = parseNetwork(kind) as Parameters<typeof startHelper>[0];
     const err = await probe([], K.CLONE_NEWUSER | K.CLONE_NEWNET, async (pid) => void (await startHelper(mode, pid, tmp, [], path)));
     if (err) return { ok: false, why: `${exe} cannot configure a container's network: ${err}` };
-    return { ok: true, why: `${exe} configures the container's own network namespace (outbound access, published ports${kind === "pasta" ? "; the default of run IMAGE" : ""})` };
+    return { ok: true, why: `${exe} configures the container's own network namespace (outbound access, published ports${kind === "slirp4netns" ? "; the default of run IMAGE" : ""})` };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

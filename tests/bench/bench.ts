@@ -101,13 +101,14 @@ const candidates: Candidate[] = [
 ];
 
 // start-up with a user-mode network (issue 14): bunker's helpers next to podman's, in the
-// start-up table only.  podman writes its /etc files into a --rootfs: its own copy of the rootfs.
+// start-up table only.  podman writes its /etc files into a --rootfs: its own copy of the rootfs;
+// it runs runc where runc is installed (its crun refuses a hybrid cgroup host even in run.sh's namespace).
 const podman = which("podman");
 const podmanRootfs = podman ? makeBusyboxRootfs(join(base, "rootfs-podman")) : "";
 const networkCandidates: Candidate[] = [
-  ...["pasta", "slirp4netns"].map((net) => ({ name: `bunker ${net}`, argv: (cmd: string[]) => [bin, "run", "--network", net, "--rootfs", rootfs, "--", ...cmd] })),
+  ...["pasta", "slirp4netns"].map((net) => ({ name: `bunker ${net === "slirp4netns" ? "slirp" : net}`, argv: (cmd: string[]) => [bin, "run", "--network", net, "--rootfs", rootfs, "--", ...cmd] })),
   ...(podman
-    ? ["pasta", "slirp4netns"].map((net) => ({ name: `podman ${net}`, argv: (cmd: string[]) => [podman, "run", "--rm", "--network", net, "--rootfs", podmanRootfs, ...cmd] }))
+    ? ["pasta", "slirp4netns"].map((net) => ({ name: `podman ${net === "slirp4netns" ? "slirp" : net}`, argv: (cmd: string[]) => [podman, "run", "--rm", ...(tools.runc ? ["--runtime", tools.runc] : []), "--network", net, "--rootfs", podmanRootfs, ...cmd] }))
     : []),
 ];
 

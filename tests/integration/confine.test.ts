@@ -267,6 +267,12 @@ describeRoot("confinement of bunker run (needs root to switch users)", () => {
           const [ins] = JSON.parse(ok(await bunker(["inspect", id])));
           expect(ins).toMatchObject({ Id: id, Path: "sleep", Args: ["30"], State: { Status: "running", Running: true }, HostConfig: { Privileged: false, SecurityOpt: ["no-new-privileges", "seccomp=default"] } });
           expect(ins.Confinement).toEqual(st.confinement);
+          // --format: docker's template actions, ps's too; an action bunker does not do is refused
+          expect(ok(await bunker(["inspect", "--format", "{{.State.Pid}} {{json .Args}}", id]))).toBe(`${st.pid} ["30"]\n`);
+          expect(ok(await bunker(["ps", "--format", "{{.ID}} {{.Status}}"]))).toContain(`${id} Up\n`);
+          const range = await bunker(["inspect", "-f", "{{range .Args}}{{.}}{{end}}", id]);
+          expect({ code: range.code, stdout: range.stdout }).toEqual({ code: 125, stdout: "" });
+          expect(range.stderr).toStartWith("bunker: --format: {{range .Args}} is not supported: EINVAL");
           const none = await bunker(["inspect", "--type", "container", "no-such-container"]);
           expect(none.code).toBe(125);
           expect(none.stderr).toBe("bunker: inspect: no such container: no-such-container: ENOENT (No such file or directory) — bunker ps -a lists them\n");

@@ -195,7 +195,7 @@ for (const as of USERS) {
       }
     });
 
-    test("run IMAGE: pasta by default, -P publishes its EXPOSE on a free port", async () => {
+    test("run IMAGE: slirp4netns by default, -P publishes its EXPOSE on a free port", async () => {
       const dir = makeTempDir("bunker-net-img", ownerOf(as));
       const b = (args: string[]) => bunkerAs(as, ["--data-root", `${dir}/store`, "--root", `${dir}/state`, ...args], { cwd: dir });
       const image = buildImage({
@@ -217,7 +217,7 @@ for (const as of USERS) {
         const r = await b(["run", "-d", "--name", "img-web", "-P", "test/web:1"]);
         expect(r.code, ok(r)).toBe(0);
         const st = JSON.parse((await b(["state", "img-web"])).stdout) as { network: { mode: string; helper: Ref } };
-        expect(st.network.mode).toBe("pasta");
+        expect(st.network.mode).toBe("slirp4netns");
         const p = await b(["port", "img-web"]);
         expect(p.stdout).toMatch(/^80\/tcp -> 0\.0\.0\.0:\d+\n$/);
         expect(await fetchText(Number(p.stdout.trim().split(":")[1]))).toBe("hello from the image\n");
