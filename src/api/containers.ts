@@ -1,19 +1,20 @@
 // The container endpoints over the engine (src/container): list, inspect,
 // logs, stop, kill, remove — the containers the CLI made (`bunker run -d`)
 // and the API sees the same ones, read from the state root on every request.
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { RuntimeContext } from "../container/context.ts";
 import { containerDetails, containerSummary, exitRecord } from "../container/inspect.ts";
 import { createContainer } from "../container/run.ts";
 import { startContainer } from "../container/start.ts";
 import { createRequest } from "./create.ts";
+import { frame } from "./attach.ts";
 import { pause, resume } from "../container/cgroup.ts";
 import { killContainer } from "../container/lifecycle.ts";
 import { processTable } from "../container/top.ts";
 import { containerStats } from "./stats.ts";
 import { copyLogs } from "../container/logs.ts";
-import { checkId, containerDir, containerStatus, listIds } from "../container/state.ts";
+import { checkId, containerDir, containerStatus, listIds, watchStatus } from "../container/state.ts";
 import { rm, stop } from "../container/stop.ts";
 import { parseSignal } from "../sys/signals.ts";
 import { reap } from "../sys/shim.ts";
@@ -23,7 +24,7 @@ import { parseFilters } from "./images.ts";
 import { boolParam, jsonBody, type ApiRequest, type Route } from "./server.ts";
 
 /** NAME as a container id: the id itself, else the one id it is a prefix of (as Docker's short ids) */
-function resolveId(ctx: RuntimeContext, name: string): string {
+export function resolveId(ctx: RuntimeContext, name: string): string {
   const ids = listIds(ctx.stateRoot);
   if (ids.includes(name)) return name;
   const hits = ids.filter((id) => id.startsWith(name));
@@ -61,15 +62,6 @@ function inspect({ ctx, params }: ApiRequest): Response {
   return jsonResponse(containerDetails(state, status, dir));
 }
 
-/** Docker's frame of one stdout chunk: stream 1, 3 zero bytes, the length big-endian, the bytes */
-function stdoutFrame(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(8 + bytes.length);
-  out[0] = 1;
-  new DataView(out.buffer).setUint32(4, bytes.length);
-  out.set(bytes, 8);
-  return out;
-}
-
 /**
  * GET /containers/ID/logs: the log of a detached container, whole or its
  * last TAIL lines.  bunker's log holds stdout and stderr as one stream, so a
@@ -104,7 +96,7 @@ async function logs({ ctx, params, url }: ApiRequest): Promise<Response> {
   }
   const { state } = containerStatus(ctx.stateRoot, id);
   const tty = state?.process?.terminal ?? false;
-  return new Response(tty ? new Uint8Array(text) : text.length ? stdoutFrame(text) : null, { headers: { "Content-Type": tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream" } });
+  return new Response(tty ? new Uint8Array(text) : text.length ? frame(1, text) : null, { headers: { "Content-Type": tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream" } });
 }
 
 function running(ctx: RuntimeContext, id: string): boolean {
@@ -254,9 +246,9 @@ function waitRoute({ ctx, params, url }: ApiRequest): Response {
   const done = async (keepAlive: () => void): Promise<number | undefined> => {
     for (let n = 1; !cancelled; n++) {
       if (n % 250 === 0) keepAlive(); // every 5 s: the server's idle timeout (10 s) ends a silent response
-      const { state, status } = containerStatus(ctx.stateRoot, id);
+      const { state, status } = watchStatus(ctx.stateRoot, id);
       if (status === "stopped") code = exitRecord(dir)?.code ?? code;
-      if (!state && !existsSync(dir)) return code; // removed: nothing left to wait for
+      if (status === "removed") return code; // nothing left to wait for
       if (condition === "not-running" && (status === "stopped" || status === "created")) return code;
       if (condition === "next-exit" && status === "stopped" && (first.status !== "stopped" || state!.created !== startedAt)) return code;
       await Bun.sleep(20);
@@ -281,6 +273,13 @@ function waitRoute({ ctx, params, url }: ApiRequest): Response {
 }
 
 export const CONTAINER_ROUTES: Route[] = [
+  {
+    method: "POST",
+    path: /^\/containers\/([^/]+)\/attach$/,
+    handle: () => {
+      throw new ApiError(400, "attach: the request must upgrade its connection (Connection: Upgrade, Upgrade: tcp) on a fresh connection to the unix socket");
+    },
+  },
   { method: "POST", path: /^\/containers\/create$/, handle: createRoute },
   { method: "POST", path: /^\/containers\/([^/]+)\/start$/, handle: startRoute },
   { method: "POST", path: /^\/containers\/([^/]+)\/restart$/, handle: restartRoute },

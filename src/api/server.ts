@@ -8,6 +8,9 @@ import { ApiError, errorResponse, statusOf } from "./errors.ts";
 import { prepareSocket, removeSocket, secureSocket, type Listen } from "./listen.ts";
 import { BunkerError } from "../errors.ts";
 import { JSON_LIMITS, parseJsonObject } from "../json.ts";
+import { listenFront, type Hijack } from "./front.ts";
+import { rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 /** the version this server speaks; clients negotiate down to it through /_ping's API-Version header */
 export const API_VERSION = "1.41";
@@ -33,7 +36,7 @@ export interface Route {
 }
 
 /** headers a Docker daemon sends with every response */
-const COMMON_HEADERS = { "Api-Version": API_VERSION, "Docker-Experimental": "false", Ostype: "linux", Server: `bunker/${VERSION} (linux)` };
+export const COMMON_HEADERS = { "Api-Version": API_VERSION, "Docker-Experimental": "false", Ostype: "linux", Server: `bunker/${VERSION} (linux)` };
 
 const versionNumber = (v: string) => {
   const [major, minor] = v.split(".").map(Number);
@@ -130,27 +133,38 @@ export interface ApiServer {
  */
 const IDLE = { idleTimeout: 255 } as {};
 
-/** listens on WHERE and serves ROUTES until stop() */
-export async function serveApi(ctx: RuntimeContext, where: Listen, routes: Route[]): Promise<ApiServer> {
+/**
+ * listens on WHERE and serves ROUTES until stop(); on a unix socket through
+ * the raw front (src/api/front.ts) that serves HIJACK's requests (attach)
+ * itself and passes every other connection to Bun.serve on a private socket
+ */
+export async function serveApi(ctx: RuntimeContext, where: Listen, routes: Route[], hijack?: Hijack): Promise<ApiServer> {
   const fetch = (req: Request) => dispatch(routes, ctx, req);
   if ("unix" in where) {
     await prepareSocket(where.unix);
+    const inner = join(dirname(where.unix), `.bunker-api-${process.pid}.sock`);
+    rmSync(inner, { force: true }); // a server of this pid that died (pid reused)
     // made 0600 from the start (no moment in which another user could connect), then checked
     const umask = process.umask(0o177);
-    let server;
+    let server, front;
     try {
-      server = Bun.serve({ unix: where.unix, fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER, ...IDLE });
+      server = Bun.serve({ unix: hijack ? inner : where.unix, fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER, ...IDLE });
+      front = hijack ? listenFront(where.unix, inner, hijack) : undefined;
     } catch (e) {
+      server?.stop(true);
       throw new BunkerError(`serve: cannot listen on the socket: ${(e as Error).message}`, { errno: "EADDRINUSE", path: where.unix });
     } finally {
       process.umask(umask);
     }
     const ino = secureSocket(where.unix);
+    const innerIno = hijack ? secureSocket(inner) : 0;
     return {
       dockerHost: `unix://${where.unix}`,
       stop: async () => {
+        front?.stop();
         await server.stop(true);
         removeSocket(where.unix, ino);
+        if (hijack) removeSocket(inner, innerIno);
       },
     };
   }
