@@ -11,7 +11,7 @@ import { readVolumeUse, removeAnonymousVolumes } from "../volume/attach.ts";
 import type { RuntimeContext } from "./context.ts";
 import { killEverything } from "./kill.ts";
 import { endLogWriter } from "./log-writer.ts";
-import { containerDir, isAlive, readState } from "./state.ts";
+import { containerDir, isAlive, readState, status } from "./state.ts";
 import { lockContainer } from "./lock.ts";
 
 /**
@@ -43,7 +43,8 @@ export async function rm(ctx: RuntimeContext, id: string, force: boolean, volume
       // (one still waiting reads EOF on its sync socket once its bunker is gone)
       if (!force) throw new BunkerError(`rm: container "${id}" is being created, or its bunker was killed before it started`, { errno: "EBUSY", fix: `bunker rm -f ${id}` });
     } else if (isAlive(state)) {
-      if (!force) throw new BunkerError(`rm: container "${id}" is running`, { errno: "EBUSY", fix: `bunker stop ${id} first, or bunker rm -f ${id}` });
+      // a created one (its program never ran) goes without -f, as Docker's
+      if (!force && status(dir, state) !== "created") throw new BunkerError(`rm: container "${id}" is running`, { errno: "EBUSY", fix: `bunker stop ${id} first, or bunker rm -f ${id}` });
       if (!killEverything(state)) throw new BunkerError(`rm: container "${id}" did not die after SIGKILL`, { errno: "ETIMEDOUT" });
     }
     const cgroup = state?.cgroup ?? savedCgroupPath(dir);
