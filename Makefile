@@ -50,7 +50,7 @@ build/wire-decode: tests/wire/decode.c c/wire.c c/wire.h build/ops.h
 MUSL_CC  := $(shell command -v musl-gcc 2>/dev/null)
 MUSL_LIB := $(shell [ -n "$(MUSL_CC)" ] && sed -n 's|.*-specs "\(.*\)/musl-gcc.specs".*|\1|p' $(MUSL_CC))
 MONITOR_LDFLAGS := -static-pie -Wl,-z,relro,-z,now,-z,noexecstack,--gc-sections -s
-MONITOR_C := c/monitor.c c/supervise.c c/logwriter.c c/keeper.c c/exec.c c/pid1.c c/tree.c
+MONITOR_C := c/monitor.c c/supervise.c c/logwriter.c c/keeper.c c/proxy.c c/exec.c c/pid1.c c/tree.c
 build/bunker-monitor: $(MONITOR_C) c/shim.h c/tree.h build/ops.h
 	@mkdir -p build/musl
 ifneq ($(MUSL_LIB),)

@@ -239,6 +239,7 @@ static __attribute__((noreturn)) void start_after_fifo(int fifofd, const char *f
 
 int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "--log-writer")) return bk_log_writer(argc, argv); /* c/logwriter.c */
+  if (argc >= 5 && arg_value(argv[1], "--proxy=")) return bk_port_proxy(argc, argv); /* c/proxy.c */
   if (argc >= 3 && arg_value(argv[1], "--keep-while=")) return bk_keep_while(atoi(arg_value(argv[1], "--keep-while=")), argv + 2); /* c/keeper.c */
   /* comm, else "memfd:bunker-mo" in ps */
   if (argc == 3 && arg_value(argv[1], "--init=") && arg_value(argv[2], "--exit-fd=")) {

@@ -59,5 +59,6 @@ int bk_log_writer(int argc, char **argv);
 int bk_spawn_monitor(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, const int *fds, int nfds, int32_t *pid);
 int bk_spawn_keeper(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int errfd, int32_t *out);
 int bk_keep_while(int target, char **argv);
+int bk_port_proxy(int argc, char **argv);
 
 #endif

@@ -30,7 +30,7 @@ export const FLAGS: FlagSpec[] = [
   { names: ["network", "net"], value: true, help: "MODE  none|host|pasta[:OPTS]|slirp4netns[:OPTS]|container:ID|NAME (a user network; default: slirp4netns\n(else pasta) for an IMAGE or with -p, else none; see \"networks\" below)" },
   { names: ["network-alias"], value: true, multi: true, help: "NAME  another name of the container on its user network" },
   { names: ["ip"], value: true, help: "IP  the container's address on its user network (default: the first free one)" },
-  { names: ["publish", "p"], value: true, multi: true, help: "[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]  publish a port (HOSTIP: 0.0.0.0\nby default, or 127.0.0.1); -p CTRPORT: a free host port\n('bunker port ID' shows it); a port in use fails before start" },
+  { names: ["publish", "p"], value: true, multi: true, help: "[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]  publish a port (HOSTIP: 0.0.0.0\nby default, or 127.0.0.1); -p CTRPORT: a free host port\n('bunker port ID' shows it); a port in use fails before start;\non a user network TCP only, through bunker's port proxy" },
   { names: ["publish-all", "P"], help: "publish the image's EXPOSE ports on free host ports" },
   { names: ["dns"], value: true, multi: true, help: "IP  nameserver of /etc/resolv.conf (replaces the helper's or host's)" },
   { names: ["dns-search"], value: true, multi: true, help: "DOMAIN  search domain (\".\" for none)" },

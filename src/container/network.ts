@@ -329,9 +329,10 @@ export interface JoinRequest {
 /**
  * Container JOIN.pid on network NAME: a veth pair (eth0 inside, its peer on
  * the bridge), the address, the default route via the gateway; every
- * container's /etc/hosts on the network rewritten.  Returns the address.
+ * container's /etc/hosts on the network rewritten.  Returns the address and
+ * the pid of the process that holds the network's namespaces (a port proxy joins them).
  */
-export async function joinNetwork(ctx: RuntimeContext, name: string, join: JoinRequest, maps: IdMaps | undefined): Promise<string> {
+export async function joinNetwork(ctx: RuntimeContext, name: string, join: JoinRequest, maps: IdMaps | undefined): Promise<{ ip: string; holder: number }> {
   const c = readNetwork(ctx, name);
   return locked(ctx, name, async () => {
     const { holder } = await ensureHolder(ctx, c, maps);
@@ -348,7 +349,7 @@ export async function joinNetwork(ctx: RuntimeContext, name: string, join: JoinR
     const me: Endpoint = { id: join.id, ip, aliases: join.aliases, pid: join.pid, start: pidStartTime(join.pid) ?? "", hostsFile: join.hostsFile, hostsBase: join.hostsBase };
     writeJson(`${dirOf(ctx, name)}/endpoints/${join.id}.json`, me);
     rewriteHosts([...others, me]);
-    return ip;
+    return { ip, holder: holder.pid };
   });
 }
 

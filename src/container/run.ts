@@ -39,7 +39,7 @@ import { withSpecJoins } from "../plan/join.ts";
 import { parseNetwork, helperNameserver, PASTA_DNS } from "../net/mode.ts";
 import { exposedPorts, reservePorts, type PublishedPort } from "../net/ports.ts";
 import { hostsFile, resolvConf, type HostEntry } from "../net/etc.ts";
-import { findProgram, startHelper, type HelperRecord } from "../net/helper.ts";
+import { findProgram, startHelper, type HelperRecord, type ProcessRef } from "../net/helper.ts";
 import { joinedContainer } from "./pod.ts";
 
 /** `run`'s flags as values: what a CLI or an API request asks for */
@@ -191,11 +191,11 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   else if (userns === "single" || userns === "") maps = singleMaps(uid, gid);
   else throw new BunkerError(`run: unknown --userns "${userns}"`, { errno: "EINVAL", fix: "use --userns=single or --userns=auto" });
 
-  if (publish.length && net.kind !== "pasta" && net.kind !== "slirp4netns")
-    throw new BunkerError(
-      net.kind === "user" ? `run: -p is not supported on a user network yet (--network ${net.name})` : `run: -p publishes ports through a network helper, not with --network ${net.kind}`,
-      { errno: "EINVAL", fix: "add --network pasta or --network slirp4netns" },
-    );
+  if (publish.length && net.kind !== "pasta" && net.kind !== "slirp4netns" && net.kind !== "user")
+    throw new BunkerError(`run: -p publishes ports through a network helper or a user network's proxy, not with --network ${net.kind}`, { errno: "EINVAL", fix: "add --network pasta, --network slirp4netns or --network NAME (bunker network create NAME)" });
+  // a user network's ports go through a proxy (src/net/proxy.ts), TCP only
+  const proxy = publish.length && net.kind === "user" ? await import("../net/proxy.ts") : undefined;
+  proxy?.checkProxyPorts(publish, net.kind === "user" ? net.name : "");
   const joined = net.kind === "container" ? joinedContainer(ctx.stateRoot, net.id) : undefined;
   if (joined) maps = joined.maps;
   const network = net.kind === "host" ? "host" : joined ? "joined" : "none";
@@ -398,18 +398,23 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
           process: spec.process,
           seccomp: spec.linux?.seccomp,
           cgroup: cg?.path,
-          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp } } : {}) } },
+          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp } } : {}) } },
         });
       let c;
       let helper: HelperRecord | undefined;
       let joinedIp: string | undefined;
+      let proxyRef: ProcessRef | undefined;
       try {
         const seccompListener = seccompAgent(spec.linux?.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug);
         const beforeRecord =
           net.kind === "pasta" || net.kind === "slirp4netns"
             ? async (pid: number) => void (helper = await startHelper(net, pid, dir, ports, ctx.env.PATH, debug))
             : userNet
-              ? async (pid: number) => void (joinedIp = await userNetworks!.joinNetwork(ctx, userNet.Name, { id, pid, aliases: req.networkAliases ?? [], ip: req.ip, hostsFile: `${dir}/hosts`, hostsBase }, netMaps))
+              ? async (pid: number) => {
+                  const joinedNet = await userNetworks!.joinNetwork(ctx, userNet.Name, { id, pid, aliases: req.networkAliases ?? [], ip: req.ip, hostsFile: `${dir}/hosts`, hostsBase }, netMaps);
+                  joinedIp = joinedNet.ip;
+                  if (proxy) proxyRef = await proxy.startProxy(pid, joinedNet.holder, joinedNet.ip, ports, dir, debug);
+                }
               : undefined;
         c = await launcher.launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord, untilReady: !!execFifo });
       } finally {

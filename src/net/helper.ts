@@ -72,8 +72,37 @@ export function helperArgs(mode: HelperMode, exe: string, pid: number, ports: Pu
   ];
 }
 
+/** spawnKeeper's ARGS (the monitor program) with its stderr appended to LOG */
+export function spawnLogged(args: string[], log: string, what: string): { pid: number; fd: number } {
+  const err = openSync(log, "a", 0o600);
+  try {
+    return spawnKeeper(args, err, what);
+  } finally {
+    closeSync(err);
+  }
+}
+
+/**
+ * Waits until a process spawnKeeper started writes on its readiness pipe
+ * (true) or exits (EOF: false); one that takes longer than TIMEOUT_MS is
+ * SIGKILLed (our child: its PDEATHSIG takes a helper along) and gives
+ * undefined.  The pipe's read end is closed.
+ */
+export async function awaitReady(started: { pid: number; fd: number }, timeoutMs: number): Promise<boolean | undefined> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    process.kill(started.pid, "SIGKILL");
+  }, timeoutMs);
+  // the read ends at EOF after a kill, and only then is the fd closed
+  const n = await new Promise<number>((done) => read(started.fd, Buffer.alloc(64), 0, 64, null, (e, got) => done(e ? 0 : got)));
+  clearTimeout(timer);
+  closeSync(started.fd);
+  return timedOut ? undefined : n > 0;
+}
+
 /** the last lines the helper (or its keeper) wrote on stderr, without pasta's syslog complaints */
-function helperErrors(log: string): string {
+export function helperErrors(log: string): string {
   let text = "";
   try {
     text = readFileSync(log, "utf8");
@@ -110,27 +139,11 @@ export async function startHelper(mode: HelperMode, pid: number, dir: string, po
   const socket = `${dir}/slirp4netns.sock`;
   const args = helperArgs(mode, exe, pid, ports, socket);
   debug?.(`network: ${args.join(" ")}`);
-  const err = openSync(log, "a", 0o600);
-  let keeper;
-  try {
-    keeper = spawnKeeper(["bunker-net", `--keep-while=${pid}`, ...args], err);
-  } finally {
-    closeSync(err);
-  }
+  const keeper = spawnLogged(["bunker-net", `--keep-while=${pid}`, ...args], log, `the keeper of ${exe}`);
   const keeperRef: ProcessRef = { pid: keeper.pid, start: pidStartTime(keeper.pid) ?? "" };
-  // until the helper writes (ready) or exits (EOF: the keeper closed its copy); one that
-  // hangs is ended with its keeper (our child: its PDEATHSIG takes the helper along)
-  // (the read ends at EOF then, and only then is its fd closed)
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    process.kill(keeper.pid, "SIGKILL");
-  }, READY_TIMEOUT_MS);
-  const n = await new Promise<number>((done) => read(keeper.fd, Buffer.alloc(64), 0, 64, null, (e, got) => done(e ? 0 : got)));
-  clearTimeout(timer);
-  closeSync(keeper.fd);
-  if (timedOut) throw new BunkerError(`--network ${mode.kind}: ${mode.kind} did not configure the container's network within ${READY_TIMEOUT_MS / 1000} s`, { errno: "ETIMEDOUT", path: exe });
-  if (n === 0) {
+  const ready = await awaitReady(keeper, READY_TIMEOUT_MS);
+  if (ready === undefined) throw new BunkerError(`--network ${mode.kind}: ${mode.kind} did not configure the container's network within ${READY_TIMEOUT_MS / 1000} s`, { errno: "ETIMEDOUT", path: exe });
+  if (!ready) {
     const why = helperErrors(log);
     throw new BunkerError(`--network ${mode.kind}: ${mode.kind} exited before the container's network was ready${why ? `: ${why}` : ""}`, { errno: "EIO", path: exe, fix: "bunker check tries each network mode" });
   }

@@ -112,16 +112,17 @@ export function spawnLogWriter(args: string[]): { pid: number; fd: number } {
 
 /**
  * Starts the monitor (from a sealed memfd) as the keeper of a network helper
- * (c/keeper.c): `--keep-while=PID HELPER ARGS...`, its stderr ERRFD, fd 3 the
+ * (c/keeper.c): `--keep-while=PID HELPER ARGS...`, or as a port proxy
+ * (c/proxy.c: `--proxy=PID ...`); its stderr ERRFD (WHAT says what it is in an error), fd 3 the
  * write end of a new pipe the helper reports readiness on.  Its pid and the
  * pipe's read end (CLOEXEC).
  */
-export function spawnKeeper(args: string[], errFd: number): { pid: number; fd: number } {
+export function spawnKeeper(args: string[], errFd: number, what: string): { pid: number; fd: number } {
   const image = monitorImage();
   const buf = Buffer.from(args.map((a) => a + "\0").join(""));
   const out = new Int32Array(2);
   const r = shim().bk_spawn_keeper(ptr(image), image.byteLength, ptr(buf), buf.byteLength, errFd, ptr(out));
-  if (r < 0) throw new BunkerError(`cannot start the keeper of ${args[2] ?? "the network helper"}`, { errno: -r, fix: "allow exec of memfds (sysctl vm.memfd_noexec=0)" });
+  if (r < 0) throw new BunkerError(`cannot start ${what}`, { errno: -r, fix: "allow exec of memfds (sysctl vm.memfd_noexec=0)" });
   return { pid: out[0]!, fd: out[1]! };
 }
 

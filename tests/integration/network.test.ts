@@ -9,31 +9,10 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { busyboxBytes, buildImage, dockerArchive } from "../lib/image-builder.ts";
+import { fetchText, freePort } from "../lib/http.ts";
 import { USERS, makeTempDir, bunkerAs, collect, isRoot, makeTempRootfs, ownerOf, removeTree, spawnBunkerAs, startTime, alive, gone, type Ref, type RunResult } from "../lib/index.ts";
 
 setDefaultTimeout(60_000);
-
-async function fetchText(port: number, timeoutMs = 8000): Promise<string> {
-  let last = "";
-  for (const end = Date.now() + timeoutMs; Date.now() < end; await Bun.sleep(100)) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
-      return await r.text();
-    } catch (e) {
-      last = String(e);
-    }
-  }
-  return `<no answer: ${last}>`;
-}
-
-/** a free TCP port of 127.0.0.1 (bound and closed) */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen({ host: "127.0.0.1", port: 0 }, () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function listen(port = 0): Promise<Server> {
   const s = createServer((c) => c.end("host-loopback-service\n"));
@@ -240,7 +219,7 @@ for (const as of USERS) {
     test("-p needs a helper: with --network none it is one clear error", async () => {
       const r = await bunker(["run", "--network", "none", "-p", "8080:80", "--rootfs", rootfs, "--", "true"]);
       expect(r.code).toBe(125);
-      expect(r.stderr).toBe("bunker: run: -p publishes ports through a network helper, not with --network none: EINVAL (Invalid argument) — add --network pasta or --network slirp4netns\n");
+      expect(r.stderr).toBe("bunker: run: -p publishes ports through a network helper or a user network's proxy, not with --network none: EINVAL (Invalid argument) — add --network pasta, --network slirp4netns or --network NAME (bunker network create NAME)\n");
     });
   });
 }

@@ -2,12 +2,14 @@
 // the compiled dist/bunker as root and as the test user.  Two containers on
 // one network reach each other by name and alias, a third on another (an
 // --internal one: its traffic cannot leave bunker's namespaces) does not.
-// Traffic only inside the network namespaces bunker makes; processes are
+// Published ports go through a port proxy, fetched from the host's 127.0.0.1.
+// Traffic only to 127.0.0.1 and inside the network namespaces bunker makes; processes are
 // found by the pids bunker recorded, each checked by its start time.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { USERS, bunkerAs, isRoot, makeTempRootfs, ownerOf, removeTree, startTime, alive, gone, type Ref, type RunResult } from "../lib/index.ts";
+import { fetchText, freePort } from "../lib/http.ts";
+import { USERS, bunkerAs, collect, isRoot, spawnBunkerAs, makeTempRootfs, ownerOf, removeTree, startTime, alive, gone, type Ref, type RunResult } from "../lib/index.ts";
 
 setDefaultTimeout(60_000);
 
@@ -102,6 +104,62 @@ for (const as of USERS) {
       expect((await bunker(["network", "ls", "-q"])).stdout).not.toContain(info[0].Id.slice(0, 12));
       const pr = await bunker(["network", "prune", "-f"]);
       expect(pr.stdout).toBe(`Deleted Networks:\n${n2}\n`);
+    });
+
+    test("-p on a user network: HOSTIP:PORT:80 and -p 80 served through the proxy from the host's 127.0.0.1; bunker port and ps show them; the proxy goes with rm -f and with a SIGKILL of the container; /udp is refused", async () => {
+      const n = netName("p");
+      expect((await bunker(["network", "create", "--internal", "--subnet", "10.79.0.0/24", n])).code).toBe(0);
+      const stateOf = async (id: string) => JSON.parse((await bunker(["state", id])).stdout) as { pid: number; status: string; network: { proxy: Ref } };
+      const web = name("pweb");
+      const port = await freePort();
+      const r = await bunker(["run", "-d", "--name", web, "--network", n, "-p", `127.0.0.1:${port}:80`, "-p", "80", "--rootfs", rootfs, "--", "httpd", "-f", "-p", "80", "-h", "/www"]);
+      expect(r.code, ok(r)).toBe(0);
+      expect(await fetchText(port)).toBe("hello from web\n");
+      const pp = await bunker(["port", web]);
+      expect(pp.code, ok(pp)).toBe(0);
+      const lines = pp.stdout.trim().split("\n");
+      expect(lines[0]).toBe(`80/tcp -> 127.0.0.1:${port}`);
+      const random = Number(/^80\/tcp -> 0\.0\.0\.0:(\d+)$/.exec(lines[1] ?? "")?.[1]);
+      expect(random).toBeGreaterThan(0);
+      expect(await fetchText(random)).toBe("hello from web\n");
+      // several connections at once, each answered in full
+      expect(await Promise.all([1, 2, 3, 4].map(() => fetchText(port)))).toEqual(Array(4).fill("hello from web\n"));
+      const ps = await bunker(["ps"]);
+      expect(ps.stdout.split("\n").find((l) => l.startsWith(web))).toContain(`127.0.0.1:${port}->80/tcp, 0.0.0.0:${random}->80/tcp`);
+      const { proxy } = (await stateOf(web)).network;
+      expect(alive(proxy)).toBe(true);
+      expect(readFileSync(`/proc/${proxy.pid}/comm`, "utf8")).toBe("bunker-proxy\n");
+      expect((await bunker(["rm", "-f", web])).code).toBe(0);
+      expect(await gone(proxy)).toBe(true);
+      expect(await fetchText(port, 300)).toStartWith("<no answer");
+
+      // the port rm -f freed, now a foreground run; a SIGKILL of its bunker (the monitor): the container goes, and its proxy with it
+      const fgId = name("pfg");
+      const fg = spawnBunkerAs(as, ["--data-root", dataRoot, "run", "--name", fgId, "--network", n, "-p", `127.0.0.1:${port}:80`, "--rootfs", rootfs, "--", "httpd", "-f", "-p", "80", "-h", "/www"]);
+      expect(await fetchText(port)).toBe("hello from web\n");
+      const sfg = await stateOf(fgId);
+      const fgCtr = { pid: sfg.pid, start: startTime(sfg.pid)! };
+      fg.kill("SIGKILL"); // the process this test started
+      await collect(fg);
+      expect(await gone(fgCtr)).toBe(true);
+      expect(await gone(sfg.network.proxy)).toBe(true);
+      await bunker(["rm", "-f", fgId]);
+
+      // a SIGKILL of the container: the proxy goes too
+      const web2 = name("pweb2");
+      const r2 = await bunker(["run", "-d", "--name", web2, "--network", n, "-p", `127.0.0.1:${port}:80`, "--rootfs", rootfs, "--", "httpd", "-f", "-p", "80", "-h", "/www"]);
+      expect(r2.code, ok(r2)).toBe(0);
+      expect(await fetchText(port)).toBe("hello from web\n");
+      const s2 = await stateOf(web2);
+      const ctr = { pid: s2.pid, start: startTime(s2.pid)! };
+      process.kill(ctr.pid, "SIGKILL"); // the container's recorded process, its start time taken just now
+      expect(await gone(s2.network.proxy)).toBe(true);
+      expect(await gone(ctr)).toBe(true);
+      await bunker(["rm", "-f", web2]);
+
+      const udp = await bunker(["run", "--rm", "--network", n, "-p", "127.0.0.1:5353:53/udp", "--rootfs", rootfs, "--", "true"]);
+      expect(udp.code).toBe(125);
+      expect(udp.stderr).toBe(`bunker: -p 127.0.0.1:5353:53/udp: UDP ports are not published on a user network yet (--network ${n}): EOPNOTSUPP (Operation not supported) — publish TCP ports only here, or use --network pasta or slirp4netns for UDP\n`);
     });
 
     test("/etc/hosts is kept current as containers join and leave; --ip; bad input is one line", async () => {
