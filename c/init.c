@@ -38,6 +38,7 @@ void op_init(struct child *c) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (c->initfd >= 0) close(c->initfd);
+    c->initfd = -1; /* the command is not PID 1: a fifo-wait after this waits here, it exec's no monitor */
     return;
   }
   close(c->sock); /* the command's copy tells the parent about exec */

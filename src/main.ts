@@ -18,8 +18,8 @@ const USAGE = `usage: bunker [--debug] [--root DIR] COMMAND [ARGS...]
 commands:
   run       run a command in a new container (--rootfs DIR|host), or an OCI bundle (-b DIR ID)
   check     check what this machine and user can do
-  create    create a container from an OCI bundle (runc-compatible)
-  start     start a created container
+  create    create a container from an OCI bundle (runc-compatible), or from an IMAGE (run's flags)
+  start     start a created container (docker-style: a stopped one again)
   state     print a container's state (JSON)
   kill      send a signal to a container
   delete    delete a container

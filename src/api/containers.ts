@@ -5,20 +5,27 @@ import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { RuntimeContext } from "../container/context.ts";
 import { containerDetails, containerSummary } from "../container/inspect.ts";
+import { exitRecord } from "../container/exit-record.ts";
+import { createContainer } from "../container/run.ts";
+import { startContainer } from "../container/start.ts";
+import { createRequest } from "./create.ts";
+import { frame } from "./attach.ts";
 import { pause, resume } from "../container/cgroup.ts";
 import { killContainer } from "../container/lifecycle.ts";
 import { processTable } from "../container/top.ts";
 import { containerStats } from "./stats.ts";
 import { copyLogs } from "../container/logs.ts";
-import { containerStatus, listIds } from "../container/state.ts";
+import { checkId, containerDir, containerStatus, listIds, watchStatus } from "../container/state.ts";
 import { rm, stop } from "../container/stop.ts";
 import { parseSignal } from "../sys/signals.ts";
+import { reap } from "../sys/shim.ts";
+import { processState } from "../sys/proc.ts";
 import { ApiError, jsonResponse } from "./errors.ts";
 import { parseFilters } from "./images.ts";
-import { boolParam, type ApiRequest, type Route } from "./server.ts";
+import { boolParam, jsonBody, type ApiRequest, type Route } from "./server.ts";
 
 /** NAME as a container id: the id itself, else the one id it is a prefix of (as Docker's short ids) */
-function resolveId(ctx: RuntimeContext, name: string): string {
+export function resolveId(ctx: RuntimeContext, name: string): string {
   const ids = listIds(ctx.stateRoot);
   if (ids.includes(name)) return name;
   const hits = ids.filter((id) => id.startsWith(name));
@@ -56,15 +63,6 @@ function inspect({ ctx, params }: ApiRequest): Response {
   return jsonResponse(containerDetails(state, status, dir));
 }
 
-/** Docker's frame of one stdout chunk: stream 1, 3 zero bytes, the length big-endian, the bytes */
-function stdoutFrame(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(8 + bytes.length);
-  out[0] = 1;
-  new DataView(out.buffer).setUint32(4, bytes.length);
-  out.set(bytes, 8);
-  return out;
-}
-
 /**
  * GET /containers/ID/logs: the log of a detached container, whole or its
  * last TAIL lines (src/container/logs.ts).  bunker's log holds stdout and stderr as one stream, so a
@@ -95,21 +93,27 @@ async function logs({ ctx, params, url }: ApiRequest): Promise<Response> {
   }
   const { state } = containerStatus(ctx.stateRoot, id);
   const tty = state?.process?.terminal ?? false;
-  return new Response(tty ? new Uint8Array(text) : text.length ? stdoutFrame(text) : null, { headers: { "Content-Type": tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream" } });
+  return new Response(tty ? new Uint8Array(text) : text.length ? frame(1, text) : null, { headers: { "Content-Type": tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream" } });
 }
 
 function running(ctx: RuntimeContext, id: string): boolean {
   return containerStatus(ctx.stateRoot, id).status === "running";
 }
 
-/** POST /containers/ID/stop?t=SECS: 204, or 304 when it is not running */
-function stopRoute({ ctx, params, url }: ApiRequest): Response {
-  const id = resolveId(ctx, params[0]!);
+/** ?t=SECS of stop and restart (default 10) */
+function stopSeconds(url: URL): number {
   const t = url.searchParams.get("t");
   const secs = t === null ? 10 : Number(t);
   if (!Number.isInteger(secs) || secs < 0) throw new ApiError(400, `stop: t must be a number of seconds (got "${t}")`);
+  return secs;
+}
+
+/** POST /containers/ID/stop?t=SECS: 204, or 304 when it is not running */
+async function stopRoute({ ctx, params, url }: ApiRequest): Promise<Response> {
+  const id = resolveId(ctx, params[0]!);
+  const secs = stopSeconds(url);
   if (!running(ctx, id)) return new Response(null, { status: 304 });
-  stop(ctx, id, secs);
+  await stop(ctx, id, secs);
   return new Response(null, { status: 204 });
 }
 
@@ -166,7 +170,117 @@ async function prune({ ctx, url }: ApiRequest): Promise<Response> {
   return jsonResponse({ ContainersDeleted: gone });
 }
 
+/**
+ * The containers this server created are its children (their init, once the
+ * launcher's intermediate has gone): each is reaped once it has exited, by
+ * its pid, so that a long-lived server collects no zombies.
+ */
+const children = new Set<number>();
+let reaper: ReturnType<typeof setInterval> | undefined;
+
+function adoptChild(ctx: RuntimeContext, id: string): void {
+  const pid = containerStatus(ctx.stateRoot, id).state?.pid;
+  if (!pid) return;
+  children.add(pid);
+  reaper ??= setInterval(() => {
+    for (const p of children) {
+      if (processState(p) === "alive") continue;
+      if (processState(p) === "zombie") reap(p);
+      children.delete(p);
+    }
+  }, 500);
+  reaper.unref();
+}
+
+/** POST /containers/create?name=N: Docker's body as a docker-style create (src/api/create.ts); 201 {Id, Warnings} */
+async function createRoute({ ctx, req, url }: ApiRequest): Promise<Response> {
+  const name = url.searchParams.get("name") || undefined;
+  if (name !== undefined) checkId(name.replace(/^\//, ""), "create");
+  const request = createRequest(await jsonBody(req, "create", "checked by the caller"), name?.replace(/^\//, ""));
+  const id = await createContainer(ctx, request);
+  adoptChild(ctx, id);
+  return jsonResponse({ Id: id, Warnings: [] }, 201);
+}
+
+/** POST /containers/ID/start: 204; 304 when it runs already */
+async function startRoute({ ctx, params }: ApiRequest): Promise<Response> {
+  const id = resolveId(ctx, params[0]!);
+  const st = containerStatus(ctx.stateRoot, id).status;
+  if (st === "running" || st === "paused") return new Response(null, { status: 304 });
+  await startContainer(ctx, id);
+  adoptChild(ctx, id); // made again when it had stopped
+  return new Response(null, { status: 204 });
+}
+
+/** POST /containers/ID/restart?t=SECS: stopped (as stop), then started again */
+async function restartRoute({ ctx, params, url }: ApiRequest): Promise<Response> {
+  const id = resolveId(ctx, params[0]!);
+  const secs = stopSeconds(url);
+  if (running(ctx, id)) await stop(ctx, id, secs);
+  await startContainer(ctx, id);
+  adoptChild(ctx, id); // made again when it had stopped
+  return new Response(null, { status: 204 });
+}
+
+const WAIT_CONDITIONS = ["not-running", "next-exit", "removed"];
+
+/**
+ * POST /containers/ID/wait?condition=: the headers at once, then
+ * {"StatusCode": N} when the condition holds — not-running (default: now,
+ * for a created or stopped one), next-exit (the end of the run after this
+ * one, when it is stopped now), removed (its state gone; the status it
+ * last exited with).  The server answers other requests meanwhile.
+ */
+function waitRoute({ ctx, params, url }: ApiRequest): Response {
+  const id = resolveId(ctx, params[0]!);
+  const condition = url.searchParams.get("condition") || "not-running";
+  if (!WAIT_CONDITIONS.includes(condition)) throw new ApiError(400, `wait: condition must be one of ${WAIT_CONDITIONS.join(", ")} (got "${condition}")`);
+  const dir = containerDir(ctx.stateRoot, id);
+  const first = containerStatus(ctx.stateRoot, id);
+  let code = first.status === "stopped" ? (exitRecord(dir)?.code ?? 0) : 0;
+  const startedAt = first.state?.created;
+  let cancelled = false; // the client went away: stop looking
+  const done = async (keepAlive: () => void): Promise<number | undefined> => {
+    for (let n = 1; !cancelled; n++) {
+      if (n % 250 === 0) keepAlive(); // every 5 s: the server's idle timeout (10 s) ends a silent response
+      const { state, status } = watchStatus(ctx.stateRoot, id);
+      if (status === "stopped") code = exitRecord(dir)?.code ?? code;
+      if (status === "removed") return code; // nothing left to wait for
+      if (condition === "not-running" && (status === "stopped" || status === "created")) return code;
+      if (condition === "next-exit" && status === "stopped" && (first.status !== "stopped" || state!.created !== startedAt)) return code;
+      await Bun.sleep(20);
+    }
+    return undefined;
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      // a byte at once so that the headers go now (a client such as docker run waits for them
+      // before it starts the container); JSON decoders skip the whitespace, here and in keepAlive
+      controller.enqueue(new TextEncoder().encode("\n"));
+      const statusCode = await done(() => controller.enqueue(new TextEncoder().encode("\n")));
+      if (statusCode === undefined) return;
+      controller.enqueue(new TextEncoder().encode(`${JSON.stringify({ StatusCode: statusCode, Error: null })}\n`));
+      controller.close();
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  return new Response(body, { headers: { "Content-Type": "application/json" } });
+}
+
 export const CONTAINER_ROUTES: Route[] = [
+  {
+    method: "POST",
+    path: /^\/containers\/([^/]+)\/attach$/,
+    handle: () => {
+      throw new ApiError(400, "attach: the request must upgrade its connection (Connection: Upgrade, Upgrade: tcp) on a fresh connection to the unix socket");
+    },
+  },
+  { method: "POST", path: /^\/containers\/create$/, handle: createRoute },
+  { method: "POST", path: /^\/containers\/([^/]+)\/start$/, handle: startRoute },
+  { method: "POST", path: /^\/containers\/([^/]+)\/restart$/, handle: restartRoute },
+  { method: "POST", path: /^\/containers\/([^/]+)\/wait$/, handle: waitRoute },
   { method: "GET", path: /^\/containers\/json$/, handle: list },
   { method: "POST", path: /^\/containers\/prune$/, handle: prune },
   { method: "GET", path: /^\/containers\/([^/]+)\/json$/, handle: inspect },

@@ -5,8 +5,9 @@ import { join } from "node:path";
 import type { RuntimeContext } from "../container/context.ts";
 import { parseHost } from "./listen.ts";
 import { ROUTES } from "./routes.ts";
+import { hijackRoutes } from "./attach.ts";
 import { serveApi, type ApiServer } from "./server.ts";
 
 export function startApiServer(ctx: RuntimeContext, host: string | undefined): Promise<ApiServer> {
-  return serveApi(ctx, parseHost(host ?? `unix://${join(ctx.stateRoot, "bunker.sock")}`), ROUTES);
+  return serveApi(ctx, parseHost(host ?? `unix://${join(ctx.stateRoot, "bunker.sock")}`), ROUTES, hijackRoutes(ctx));
 }

@@ -8,6 +8,9 @@ import { ApiError, errorResponse, statusOf } from "./errors.ts";
 import { prepareSocket, removeSocket, secureSocket, type Listen } from "./listen.ts";
 import { BunkerError } from "../errors.ts";
 import { JSON_LIMITS, parseJsonObject } from "../json.ts";
+import { listenFront, type Hijack } from "./front.ts";
+import { rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 /** the version this server speaks; clients negotiate down to it through /_ping's API-Version header */
 export const API_VERSION = "1.41";
@@ -33,7 +36,7 @@ export interface Route {
 }
 
 /** headers a Docker daemon sends with every response */
-const COMMON_HEADERS = { "Api-Version": API_VERSION, "Docker-Experimental": "false", Ostype: "linux", Server: `bunker/${VERSION} (linux)` };
+export const COMMON_HEADERS = { "Api-Version": API_VERSION, "Docker-Experimental": "false", Ostype: "linux", Server: `bunker/${VERSION} (linux)` };
 
 const versionNumber = (v: string) => {
   const [major, minor] = v.split(".").map(Number);
@@ -63,7 +66,7 @@ function splitVersion(path: string): { path: string; version: string } {
  * Docker's 400 naming where.  Keys other than ALLOWED are a 400 naming the
  * field: a request is never half understood.
  */
-export async function jsonBody(req: Request, what: string, allowed: readonly string[]): Promise<Record<string, unknown>> {
+export async function jsonBody(req: Request, what: string, allowed: readonly string[] | "checked by the caller"): Promise<Record<string, unknown>> {
   const limit = JSON_LIMITS.request;
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -76,8 +79,8 @@ export async function jsonBody(req: Request, what: string, allowed: readonly str
   }
   if (!total) return {};
   const body = parseJsonObject(Buffer.concat(chunks), `${what}: request body`, "request");
-  const unknown = Object.keys(body).find((k) => !allowed.includes(k));
-  if (unknown !== undefined) throw new ApiError(400, `${what}: request body: unknown field ${JSON.stringify(unknown)} (bunker reads ${allowed.join(", ")})`);
+  const unknown = allowed === "checked by the caller" ? undefined : Object.keys(body).find((k) => !allowed.includes(k));
+  if (unknown !== undefined) throw new ApiError(400, `${what}: request body: unknown field ${JSON.stringify(unknown)} (bunker reads ${(allowed as readonly string[]).join(", ")})`);
   return body;
 }
 
@@ -123,33 +126,51 @@ export interface ApiServer {
   stop(): Promise<void>;
 }
 
-/** listens on WHERE and serves ROUTES until stop() */
-export async function serveApi(ctx: RuntimeContext, where: Listen, routes: Route[]): Promise<ApiServer> {
+/**
+ * Bun's longest idle timeout (its default, 10 s, would cut a stop that waits
+ * its t seconds before it answers; a streamed wait keeps itself alive).  Not in
+ * the unix socket options' type, but honoured there too.
+ */
+const IDLE = { idleTimeout: 255 } as {};
+
+/**
+ * listens on WHERE and serves ROUTES until stop(); on a unix socket through
+ * the raw front (src/api/front.ts) that serves HIJACK's requests (attach)
+ * itself and passes every other connection to Bun.serve on a private socket
+ */
+export async function serveApi(ctx: RuntimeContext, where: Listen, routes: Route[], hijack?: Hijack): Promise<ApiServer> {
   const fetch = (req: Request) => dispatch(routes, ctx, req);
   if ("unix" in where) {
     await prepareSocket(where.unix);
+    const inner = join(dirname(where.unix), `.bunker-api-${process.pid}.sock`);
+    rmSync(inner, { force: true }); // a server of this pid that died (pid reused)
     // made 0600 from the start (no moment in which another user could connect), then checked
     const umask = process.umask(0o177);
-    let server;
+    let server, front;
     try {
-      server = Bun.serve({ unix: where.unix, fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER });
+      server = Bun.serve({ unix: hijack ? inner : where.unix, fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER, ...IDLE });
+      front = hijack ? listenFront(where.unix, inner, hijack) : undefined;
     } catch (e) {
+      server?.stop(true);
       throw new BunkerError(`serve: cannot listen on the socket: ${(e as Error).message}`, { errno: "EADDRINUSE", path: where.unix });
     } finally {
       process.umask(umask);
     }
     const ino = secureSocket(where.unix);
+    const innerIno = hijack ? secureSocket(inner) : 0;
     return {
       dockerHost: `unix://${where.unix}`,
       stop: async () => {
+        front?.stop();
         await server.stop(true);
         removeSocket(where.unix, ino);
+        if (hijack) removeSocket(inner, innerIno);
       },
     };
   }
   let server;
   try {
-    server = Bun.serve({ hostname: where.hostname, port: where.port, fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER });
+    server = Bun.serve({ hostname: where.hostname, port: where.port, fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER, ...IDLE });
   } catch (e) {
     throw new BunkerError(`serve: cannot listen on ${where.hostname}:${where.port}: ${(e as Error).message}`, { errno: "EADDRINUSE", fix: "pick a free port" });
   }

@@ -1,9 +1,11 @@
-// bunker create [-b DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID
-import { flag, flagBool, flagInt, parseFlags, type Parsed } from "./args.ts";
+// bunker create [-b DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID: OCI's;
+// bunker create [run's flags] IMAGE [CMD...] | --rootfs DIR CMD...: docker's (set up now, `bunker start` runs it)
+import { flag, flagBool, flagInt, HelpRequest, parseFlags, type Parsed } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { create, type CreateRequest } from "../container/lifecycle.ts";
 import { checkId } from "../container/state.ts";
 import { runtimeContext } from "./context.ts";
+import { FLAGS, runRequest } from "./run.ts";
 
 export const CREATE_FLAGS = [
   { names: ["bundle", "b"], value: true, help: "DIR  the bundle: config.json and its root (default: the current directory)" },
@@ -26,7 +28,47 @@ export function createRequest(p: Parsed, id: string, cmd: string): CreateRequest
   };
 }
 
+/** OCI's flags that run has not (and that docker's create has not) */
+const OCI_ONLY = new Set(["-b", "--bundle", "--pid-file", "--console-socket", "--no-new-keyring"]);
+
+/** ARGV[I] asks for help: --help, or -h with nothing after it (else -h is docker's --hostname) */
+function isHelp(argv: string[], i: number): boolean {
+  return argv[i] === "--help" || (argv[i] === "-h" && i === argv.length - 1);
+}
+
+/**
+ * OCI's `create [FLAGS] ID` or docker's `create [FLAGS] IMAGE [CMD...]`:
+ * docker's when a flag only run has comes first (--name, -e, --rootfs, …)
+ * or more than one argument is given; OCI's otherwise, whatever the directory holds
+ */
+export function isDockerCreate(argv: string[]): boolean {
+  const valued = new Set(FLAGS.filter((f) => f.value).flatMap((f) => f.names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`))));
+  const ociNames = new Set(CREATE_FLAGS.flatMap((f) => f.names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`))));
+  let positional = 0;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") return argv.length - i - 1 + positional > 1;
+    if (!a.startsWith("-") || a === "-") {
+      positional++;
+      continue;
+    }
+    const name = a.includes("=") ? a.slice(0, a.indexOf("=")) : a;
+    if (OCI_ONLY.has(name) || isHelp(argv, i)) return false;
+    if (!ociNames.has(name)) return true;
+    if (valued.has(name) && !a.includes("=")) i++;
+  }
+  return positional > 1;
+}
+
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
+  if (isDockerCreate(argv)) {
+    const p = parseFlags(argv, FLAGS.filter((f) => !f.names.includes("detach")), "create");
+    const { createContainer } = await import("../container/run.ts");
+    console.log(await createContainer(runtimeContext(g), runRequest(p, "create")));
+    return 0;
+  }
+  // --help: both forms' flags (create's usage says which form is which)
+  if (argv.some((_, i) => isHelp(argv, i))) throw new HelpRequest("create", [...CREATE_FLAGS, ...FLAGS.filter((f) => !f.names.includes("detach") && !CREATE_FLAGS.some((c) => c.names[0] === f.names[0]))]);
   const p = parseFlags(argv, CREATE_FLAGS, "create", false);
   const id = checkId(p.rest[0], "create");
   await create(runtimeContext(g), createRequest(p, id, "create"));

@@ -3,7 +3,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BunkerError, fromSysError } from "../errors.ts";
-import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec } from "./args.ts";
+import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec, type Parsed } from "./args.ts";
+import type { RunRequest } from "../container/run.ts";
 import type { GlobalOptions } from "./global.ts";
 import { parseMountFlag, parseVolumeFlag, type MountRequest } from "../volume/spec.ts";
 import { RESOURCE_FLAGS, resourcesFromParsed } from "./resource-flags.ts";
@@ -93,15 +94,24 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   mark("run loaded");
   if (isOciRun(argv)) return (await import("./oci-run.ts")).default(argv, g);
   const p = parseFlags(argv, FLAGS, "run");
+  const req = runRequest(p, "run");
+  mark("flags parsed");
+  const { runContainer } = await import("../container/run.ts");
+  const r = await runContainer(runtimeContext(g), req);
+  if (r.exitCode === 0 && req.detach) console.log(r.id);
+  if (r.oomKilled) process.stderr.write(`bunker: ${r.oomKilled}\n`);
+  return r.exitCode;
+}
+
+/** run's (and docker-style create's) flags as the engine's request */
+export function runRequest(p: Parsed, verb: string): RunRequest {
   const rootfs = flag(p, "rootfs");
   const env: string[] = [];
   for (const f of flagList(p, "env-file")) env.push(...readEnvFile(f));
   env.push(...flagList(p, "env").map(expandEnv));
   const { resources, oomKillGroup } = resourcesFromParsed(p);
   const tty = flagBool(p, "tty");
-  mark("flags parsed");
-  const { runContainer } = await import("../container/run.ts");
-  const r = await runContainer(runtimeContext(g), {
+  return {
     rootfs,
     image: rootfs ? undefined : p.rest[0],
     pull: flag(p, "pull"),
@@ -120,7 +130,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
       ...flagList(p, "mount").map(parseMountFlag),
       ...flagList(p, "tmpfs").map((t): MountRequest => {
         const [dest, opts] = [t.split(":")[0]!, t.split(":").slice(1).join(":")];
-        if (!dest.startsWith("/")) throw new BunkerError("run: --tmpfs path must be absolute", { errno: "EINVAL", path: dest });
+        if (!dest.startsWith("/")) throw new BunkerError(`${verb}: --tmpfs path must be absolute`, { errno: "EINVAL", path: dest });
         return { type: "tmpfs", destination: dest, options: opts ? opts.split(",") : [] };
       }),
     ],
@@ -135,7 +145,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     dnsSearch: flagList(p, "dns-search"),
     dnsOptions: flagList(p, "dns-option"),
     userns: flag(p, "userns"),
-    preserveFds: flagInt(p, "preserve-fds", "run") ?? 0,
+    preserveFds: flagInt(p, "preserve-fds", verb) ?? 0,
     noPivot: flagBool(p, "no-pivot"),
     rm: flagBool(p, "rm"),
     name: flag(p, "name"),
@@ -145,8 +155,5 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
     resources,
     oomKillGroup,
     security: { capAdd: flagList(p, "cap-add"), capDrop: flagList(p, "cap-drop"), privileged: flagBool(p, "privileged"), securityOpts: flagList(p, "security-opt") },
-  });
-  if (r.exitCode === 0 && flagBool(p, "detach")) console.log(r.id);
-  if (r.oomKilled) process.stderr.write(`bunker: ${r.oomKilled}\n`);
-  return r.exitCode;
+  };
 }

@@ -1,12 +1,18 @@
-// bunker start ID
+// bunker start ID...: OCI's start of a created container; docker's of a created or stopped docker-style one
 import { parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { start } from "../container/lifecycle.ts";
+import { startContainer } from "../container/start.ts";
 import { checkId } from "../container/state.ts";
 import { runtimeContext } from "./context.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
-  const id = checkId(parseFlags(argv, [], "start", false).rest[0], "start");
-  await start(runtimeContext(g), id);
+  const p = parseFlags(argv, [], "start", false);
+  if (!p.rest.length) checkId(undefined, "start");
+  const ctx = runtimeContext(g);
+  // docker's start prints each name it started; OCI's prints nothing
+  for (const arg of p.rest) {
+    const id = checkId(arg, "start");
+    if (await startContainer(ctx, id)) console.log(id);
+  }
   return 0;
 }

@@ -12,7 +12,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   if (!p.rest.length) checkId(undefined, "stop");
   for (const arg of p.rest) {
     const id = checkId(arg, "stop");
-    stop(ctx, id, secs);
+    await stop(ctx, id, secs);
     console.log(id);
   }
   return 0;

@@ -55,13 +55,22 @@ when they cannot be applied.`,
   check: `bunker check [--store]
 
 Prints what this machine and user can do; exit 0 when \`bunker run\` can work.`,
-  create: `bunker create [OPTIONS] ID
+  create: `bunker create [-b DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--preserve-fds N] ID   (runc's create)
+       bunker create [run's OPTIONS] IMAGE [CMD [ARG...]]
+       bunker create [run's OPTIONS] --rootfs DIR|host [--] CMD [ARG...]
 
-Creates the container of an OCI bundle (runc's create): its process waits on
-exec.fifo until 'bunker start ID'.`,
-  start: `bunker start ID
+runc's form creates the container of an OCI bundle; docker's sets a container
+up as 'bunker run -d' does and prints its id.  Either way its process waits on
+exec.fifo until 'bunker start ID'.  Which form: docker's when one of run's
+flags that runc's create has not (--name, -e, --rm, --rootfs, …) comes first,
+or more than one argument is given; runc's otherwise (create ID in a bundle
+directory).  Docker's create takes run's flags except -d, -t and -i.`,
+  start: `bunker start ID...
 
-Starts a created container (runc's start).`,
+Starts a created container (runc's start).  A docker-style container (bunker
+create IMAGE, bunker run -d) that has stopped is made again from how it was
+created and started (its log is kept; its writable layer and anonymous volumes
+are new); a running one is left alone; the id is printed, as docker's start.`,
   state: `bunker state ID
 
 Prints the container's state (runtime-spec JSON, with what confines it).`,

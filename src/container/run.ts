@@ -3,8 +3,8 @@
 // monitor takes over this process) or detached (-d).  The CLI (src/cli/run.ts)
 // parses the flags into a RunRequest; everything from the image to the exit
 // status is here.
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { basename, resolve } from "node:path";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { autoMaps, deniesSetgroups, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../sys/idmap.ts";
 import { sharedUserns, sharedUsernsEnabled } from "./userns.ts";
@@ -29,7 +29,7 @@ import { tmpfsHasUserXattrs } from "../sys/kernel.ts";
 import { readLaunchRecord, writeLaunchRecord } from "../image/launch-cache.ts";
 import { resolveUser, type ResolvedUser } from "../oci/user.ts";
 import type { DriverChoice } from "../image/driver.ts";
-import { closeFd, exitCode } from "../sys/shim.ts";
+import { closeFd, exitCode, mkfifo } from "../sys/shim.ts";
 import { createCgroup, oomMessage } from "../cgroup/index.ts";
 import { saveCgroupPath } from "../cgroup/state.ts";
 import { mark, timingLine } from "../timing.ts";
@@ -121,9 +121,32 @@ function readText(file: string): string {
 
 const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
 
+/** `bunker create`'s extras over run: the container is set up and waits before its program until `start` */
+interface CreateOptions {
+  /** a stopped container started again: its earlier log files, moved into the new state dir */
+  previousLogs?: string[];
+}
+
+/** the request a docker-style container was made from (`start` of a stopped one makes it again) */
+export const RUN_REQUEST_FILE = "run-request.json";
+
 /** `bunker run`: the container's id and exit status (detached: its id, once it runs) */
-export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promise<RunResult> {
-  if (!req.rootfs && !req.image) throw new BunkerError("run: no image and no --rootfs given", { errno: "EINVAL", fix: "bunker run IMAGE [CMD], bunker run --rootfs DIR -- CMD, or --rootfs host for a sandbox of the host" });
+export function runContainer(ctx: RuntimeContext, req: RunRequest): Promise<RunResult> {
+  return launchContainer(ctx, req);
+}
+
+/**
+ * `bunker create` (docker's): the container set up as `run -d` sets it up, its
+ * program waiting on exec.fifo (as OCI create's) until `start`; its id
+ */
+export async function createContainer(ctx: RuntimeContext, req: RunRequest, opts: CreateOptions = {}): Promise<string> {
+  if (req.tty || req.interactive) throw new BunkerError("create: -t and -i need an attached client, which create has not", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
+  return (await launchContainer(ctx, { ...req, detach: true }, opts)).id;
+}
+
+async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: CreateOptions): Promise<RunResult> {
+  const verb = later ? "create" : "run";
+  if (!req.rootfs && !req.image) throw new BunkerError(`${verb}: no image and no --rootfs given`, { errno: "EINVAL", fix: `bunker ${verb} IMAGE [CMD], bunker ${verb} --rootfs DIR -- CMD, or --rootfs host for a sandbox of the host` });
   let image: OpenedImage | undefined;
   try {
     image = req.image ? await openImage(ctx, req.image, req.pull) : undefined;
@@ -199,9 +222,11 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (e) {
-    if (errnoCode(e) === "EEXIST") throw new BunkerError(`run: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: `choose another --name, or remove it: bunker rm -f ${id}` });
-    throw fromSysError("run: cannot create the container's state directory", e, { path: dir });
+    if (errnoCode(e) === "EEXIST") throw new BunkerError(`${verb}: a container named "${id}" already exists`, { errno: "EEXIST", path: dir, fix: `choose another --name, or remove it: bunker rm -f ${id}` });
+    throw fromSysError(`${verb}: cannot create the container's state directory`, e, { path: dir });
   }
+  for (const f of later?.previousLogs ?? []) renameSync(f, `${dir}/${basename(f)}`);
+  if (later) writeFileSync(`${dir}/${RUN_REQUEST_FILE}`, JSON.stringify(req), { mode: 0o600 });
   // root with a subordinate map: the container's root (not host root) binds /etc files from here
   const hostRootOfContainer = maps.uid.find((m) => m.containerID === 0)?.hostID;
   const subordinateRoot = uid === 0 && hostRootOfContainer !== undefined && hostRootOfContainer !== 0;
@@ -294,12 +319,16 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
       etcFiles,
       confinement,
     });
-    // the container's root opens the log and the exit file: made here, theirs
+    // created: its program waits until `start` reads this fifo (0622 as OCI create's: whoever the program runs as opens it)
+    const execFifo = later ? `${dir}/exec.fifo` : undefined;
+    if (execFifo) {
+      mkfifo(execFifo, 0o622);
+      chmodSync(execFifo, 0o622);
+    }
+    // the container's root opens the log, the exit file and exec.fifo: made here, theirs
     if (detach && subordinateRoot) {
-      for (const f of ["log", "exit"]) {
-        writeFileSync(`${dir}/${f}`, "", { mode: 0o600 });
-        chownSync(`${dir}/${f}`, hostRootOfContainer, maps.gid.find((m) => m.containerID === 0)?.hostID ?? hostRootOfContainer);
-      }
+      for (const f of ["log", "exit"]) writeFileSync(`${dir}/${f}`, "", { flag: "a", mode: 0o600 });
+      for (const f of ["log", "exit", ...(execFifo ? ["exec.fifo"] : [])]) chownSync(`${dir}/${f}`, hostRootOfContainer, maps.gid.find((m) => m.containerID === 0)?.hostID ?? hostRootOfContainer);
     }
     // detached: the output goes through a pipe to a rotating log writer outside the container
     if (logOptions) {
@@ -320,6 +349,7 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
       dieWithParent: !detach,
       log: detach ? (logWriter?.path ?? `${dir}/log`) : undefined,
       exitFile: detach ? `${dir}/exit` : undefined,
+      execFifo,
       noPivot: req.noPivot,
       ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
       lockMounts: confinement.lockMounts,
@@ -386,7 +416,7 @@ export async function runContainer(ctx: RuntimeContext, req: RunRequest): Promis
                   if (proxy) proxyRef = await proxy.startProxy(pid, joinedNet.holder, joinedNet.ip, ports, dir, debug);
                 }
               : undefined;
-        c = await launcher.launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord });
+        c = await launcher.launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord, untilReady: !!execFifo });
       } finally {
         if (shared) closeFd(shared.fd);
         releaseVolumes(); // set up: a new volume is filled, the next container sees it so

@@ -141,6 +141,17 @@ export function statePayload(s: ContainerState, st: string) {
   return { ociVersion: s.ociVersion, id: s.id, status: st, pid: st === "stopped" ? 0 : s.pid, bundle: s.bundle, annotations: s.annotations ?? {} };
 }
 
+/** ID's state and status as a wait sees them: "removed" once its state dir is gone */
+export function watchStatus(root: string, id: string): { state: ContainerState | undefined; status: string } {
+  if (!existsSync(containerDir(root, id))) return { state: undefined, status: "removed" };
+  try {
+    return containerStatus(root, id);
+  } catch (e) {
+    if (e instanceof BunkerError && e.errnoName === "ENOENT") return { state: undefined, status: "removed" };
+    throw e;
+  }
+}
+
 export function containerStatus(root: string, id: string): { state: ContainerState | undefined; status: string; dir: string } {
   const dir = containerDir(root, id);
   const state = readState(root, id);

@@ -4,7 +4,6 @@ import { basename, dirname } from "node:path";
 import { BunkerError } from "../errors.ts";
 import { openCgroup } from "../cgroup/index.ts";
 import { savedCgroupPath } from "../cgroup/state.ts";
-import { waitPidExit } from "../sys/shim.ts";
 import { parseSignal } from "../sys/signals.ts";
 import { removeStateDir } from "./state-dir.ts";
 import { callerMaps, type IdMaps } from "../sys/idmap.ts";
@@ -13,16 +12,21 @@ import type { RuntimeContext } from "./context.ts";
 import { killEverything, SIGKILL } from "./kill.ts";
 import { recordSignalExit } from "./exit-record.ts";
 import { endLogWriter } from "./log-writer.ts";
-import { containerDir, isAlive, readState } from "./state.ts";
+import { containerDir, isAlive, readState, status } from "./state.ts";
 import { lockContainer } from "./lock.ts";
 
-/** stop ID: its stop signal (the image's StopSignal, else SIGTERM), then SIGKILL after SECS */
-export function stop(ctx: RuntimeContext, id: string, secs: number): void {
+/**
+ * stop ID: its stop signal (the image's StopSignal, else SIGTERM), then SIGKILL after SECS;
+ * the wait is asynchronous (a server answers other requests meanwhile)
+ */
+export async function stop(ctx: RuntimeContext, id: string, secs: number): Promise<void> {
   const state = readState(ctx.stateRoot, id); // "does not exist" without a state dir
   if (!state) throw new BunkerError(`stop: container "${id}" is being created, or its bunker was killed before it started`, { errno: "EBUSY", fix: `bunker rm -f ${id}` });
   if (isAlive(state)) {
     process.kill(state.pid, parseSignal(state.run?.stopSignal));
-    if (!waitPidExit(state.pid, secs * 1000) && killEverything(state)) recordSignalExit(containerDir(ctx.stateRoot, id), state, SIGKILL);
+    const end = Date.now() + secs * 1000;
+    while (isAlive(state) && Date.now() < end) await Bun.sleep(10);
+    if (isAlive(state) && killEverything(state)) recordSignalExit(containerDir(ctx.stateRoot, id), state, SIGKILL);
   }
 }
 
@@ -40,7 +44,8 @@ export async function rm(ctx: RuntimeContext, id: string, force: boolean, volume
       // (one still waiting reads EOF on its sync socket once its bunker is gone)
       if (!force) throw new BunkerError(`rm: container "${id}" is being created, or its bunker was killed before it started`, { errno: "EBUSY", fix: `bunker rm -f ${id}` });
     } else if (isAlive(state)) {
-      if (!force) throw new BunkerError(`rm: container "${id}" is running`, { errno: "EBUSY", fix: `bunker stop ${id} first, or bunker rm -f ${id}` });
+      // a created one (its program never ran) goes without -f, as Docker's
+      if (!force && status(dir, state) !== "created") throw new BunkerError(`rm: container "${id}" is running`, { errno: "EBUSY", fix: `bunker stop ${id} first, or bunker rm -f ${id}` });
       if (!killEverything(state)) throw new BunkerError(`rm: container "${id}" did not die after SIGKILL`, { errno: "ETIMEDOUT" });
     }
     const cgroup = state?.cgroup ?? savedCgroupPath(dir);

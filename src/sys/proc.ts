@@ -12,3 +12,14 @@ export function pidStartTime(pid: number): string | undefined {
     return undefined;
   }
 }
+
+/** whether PID runs, has exited but is not yet waited for (a zombie), or is gone */
+export function processState(pid: number): "alive" | "zombie" | "gone" {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const st = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return st === "Z" || st === "X" ? "zombie" : "alive";
+  } catch {
+    return "gone";
+  }
+}

@@ -1,0 +1,88 @@
+// docker's create and start: `bunker create [run's flags] IMAGE [CMD]` sets the
+// container up and prints its id, its program waiting until `bunker start`;
+// a stopped one is started again (its log kept), a running one left alone.
+// Root and the unprivileged user, each with private roots.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { busyboxArchive } from "../lib/image-builder.ts";
+import { USERS, asUserArgv, bunkerAs, bunkerBinary, makeTempDir, ownerOf, removeTree, runAs, type As } from "../lib/index.ts";
+
+const IMAGE = "localhost/bbcs:latest";
+
+for (const as of USERS) {
+  describe(`create + start (as ${as})`, () => {
+    let base: string, roots: string[];
+    const b = (args: string[]) => bunkerAs(as, [...roots, ...args]);
+    // output not held by a pipe the container keeps: stdin and stdout of the container are its own
+    const quiet = (args: string[]) => runAs(as, asUserArgv(as, ["sh", "-c", `exec "$0" "$@" 2>&1 </dev/null`, bunkerBinary(), ...roots, ...args]));
+    const statusOf = async (id: string) => (await b(["ps", "-a"])).stdout.split("\n").find((l) => l.startsWith(`${id} `)) ?? "";
+    const waitExited = async (id: string) => {
+      for (let i = 0; i < 200 && !(await statusOf(id)).includes("Exited"); i++) await Bun.sleep(25);
+      return statusOf(id);
+    };
+    beforeAll(async () => {
+      base = makeTempDir("bunker-create-start", ownerOf(as));
+      roots = ["--root", join(base, "state"), "--data-root", join(base, "data")];
+      const archive = join(base, "bb.tar");
+      writeFileSync(archive, busyboxArchive(IMAGE, ["sh", "echo", "cat", "sleep", "true"]));
+      const r = await b(["load", "-i", archive]);
+      expect(r.code, r.stderr).toBe(0);
+    });
+    afterAll(() => removeTree(base));
+
+    test("create waits before the program; start runs it; start again runs it again, the log kept", async () => {
+      const c = await quiet(["create", "--name", "cs1", "-e", "WHO=there", IMAGE, "sh", "-c", "echo hello $WHO $$; exit 3"]);
+      expect(c.code, c.stdout).toBe(0);
+      expect(c.stdout.trim()).toBe("cs1");
+      expect(await statusOf("cs1")).toMatch(/\screated\s*$/);
+      await Bun.sleep(200);
+      expect((await b(["logs", "cs1"])).stdout).toBe(""); // nothing ran yet
+      const s = await quiet(["start", "cs1"]);
+      expect(s.code, s.stdout).toBe(0);
+      expect(s.stdout.trim()).toBe("cs1");
+      expect(await waitExited("cs1")).toContain("Exited (3)");
+      // PID 2: an init is PID 1, as in run -d
+      expect((await b(["logs", "cs1"])).stdout).toBe("hello there 2\n");
+      const again = await quiet(["start", "cs1"]);
+      expect(again.code, again.stdout).toBe(0);
+      for (let i = 0; i < 200 && (await b(["logs", "cs1"])).stdout.split("\n").length < 3; i++) await Bun.sleep(25);
+      expect((await b(["logs", "cs1"])).stdout).toBe("hello there 2\nhello there 2\n");
+      expect(await waitExited("cs1")).toContain("Exited (3)");
+      expect((await b(["rm", "cs1"])).code).toBe(0);
+      expect(existsSync(join(base, "state", "cs1"))).toBe(false);
+    });
+
+    test("start of a running container does nothing; create --rm is removed once it exits after start", async () => {
+      const id = (await quiet(["create", IMAGE, "sleep", "30"])).stdout.trim();
+      expect(id).toMatch(/^[0-9a-f]{12}$/);
+      expect((await quiet(["start", id])).code).toBe(0);
+      const pid = JSON.parse((await b(["state", id])).stdout).pid as number;
+      expect(await statusOf(id)).toMatch(/\sUp\s*$/);
+      expect((await quiet(["start", id])).code).toBe(0);
+      expect(JSON.parse((await b(["state", id])).stdout).pid).toBe(pid); // the same process, not a new one
+      expect((await b(["rm", "-f", id])).code).toBe(0);
+      for (let i = 0; i < 40 && existsSync(`/proc/${pid}`); i++) await Bun.sleep(50);
+      expect(existsSync(`/proc/${pid}`)).toBe(false);
+
+      const rmId = (await quiet(["create", "--rm", IMAGE, "true"])).stdout.trim();
+      expect(existsSync(join(base, "state", rmId))).toBe(true);
+      expect((await quiet(["start", rmId])).code).toBe(0);
+      for (let i = 0; i < 100 && existsSync(join(base, "state", rmId)); i++) await Bun.sleep(50);
+      expect(existsSync(join(base, "state", rmId))).toBe(false);
+    });
+
+    test("create -t is refused in one line; a created container removed by rm leaves no process", async () => {
+      const t = await b(["create", "-t", IMAGE, "sh"]);
+      expect(t.code).toBe(125);
+      expect(t.stderr).toMatch(/^bunker: create: -t and -i need an attached client.*EINVAL/);
+      expect(t.stderr.trim().split("\n")).toHaveLength(1);
+      const id = (await quiet(["create", IMAGE, "sleep", "30"])).stdout.trim();
+      const pid = JSON.parse((await b(["state", id])).stdout).pid as number;
+      expect(existsSync(`/proc/${pid}`)).toBe(true);
+      expect((await b(["rm", id])).code).toBe(0); // created, never started: no -f needed (as Docker's)
+      for (let i = 0; i < 40 && existsSync(`/proc/${pid}`); i++) await Bun.sleep(50);
+      expect(existsSync(`/proc/${pid}`)).toBe(false);
+    });
+  });
+}
