@@ -33,9 +33,12 @@ commands:
   update    change a running container's limits
   stats, events   resource usage (cgroup v2)
   logs      output of a detached container (run -d)
+  top       a container's processes (as ps ID)
+  export    a running container's root as a tar on stdout
   stop      stop a container (its stop signal, then SIGKILL)
   rm        remove detached containers (-v: and their anonymous volumes)
   volume    named volumes: create, ls, inspect, rm, prune, export
+  network   user networks: create, ls, inspect, rm, prune (run --network NAME)
   unshare   run a command in a user namespace with your containers' id map (podman unshare)
   pull, load, save, images, rmi, tag, inspect, login, image   the image store
   pull      pull an image from a registry
@@ -43,7 +46,7 @@ commands:
   save      save images to a docker-archive (-o FILE)
   images    list images
   rmi       remove images
-  inspect   print an image's details (JSON)
+  inspect   print a container's or an image's details (JSON, or --format TEMPLATE)
   tag       give an image another name
   login     store credentials for a registry
   image     image subcommands (ls, rm, inspect, tag, load, save, pull, prune)
