@@ -37,8 +37,10 @@ void op_init(struct child *c) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    if (c->initfd >= 0) close(c->initfd);
-    c->initfd = -1; /* the command is not PID 1: a fifo-wait after this waits here, it exec's no monitor */
+    /* the monitor's memfd stays (CLOEXEC: the program never gets it): a fifo-wait after this
+     * (docker-style create) waits as the sealed monitor, bunker-start, never as bunker's own
+     * executable, which a process exec'd into the created container could otherwise open
+     * through /proc/PID/exe (CVE-2019-5736) */
     return;
   }
   close(c->sock); /* the command's copy tells the parent about exec */

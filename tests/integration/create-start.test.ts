@@ -3,7 +3,7 @@
 // a stopped one is started again (its log kept), a running one left alone.
 // Root and the unprivileged user, each with private roots.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { busyboxArchive } from "../lib/image-builder.ts";
 import { USERS, asUserArgv, bunkerAs, bunkerBinary, makeTempDir, ownerOf, removeTree, runAs, type As } from "../lib/index.ts";
@@ -36,6 +36,17 @@ for (const as of USERS) {
       expect(c.code, c.stdout).toBe(0);
       expect(c.stdout.trim()).toBe("cs1");
       expect(await statusOf("cs1")).toMatch(/\screated\s*$/);
+      // no process of the created container runs bunker's executable: the program waits as the
+      // sealed monitor (bunker-start), a child of the init (CVE-2019-5736: an exec could open it)
+      const init = (JSON.parse((await b(["state", "cs1"])).stdout) as { pid: number }).pid;
+      const bin = statSync(bunkerBinary());
+      const waiting = readFileSync(`/proc/${init}/task/${init}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+      expect(waiting).toHaveLength(1);
+      for (const pid of [init, ...waiting]) {
+        const exe = statSync(`/proc/${pid}/exe`);
+        expect(exe.dev === bin.dev && exe.ino === bin.ino).toBe(false);
+      }
+      expect(readFileSync(`/proc/${waiting[0]}/comm`, "utf8").trim()).toBe("bunker-start");
       await Bun.sleep(200);
       expect((await b(["logs", "cs1"])).stdout).toBe(""); // nothing ran yet
       const s = await quiet(["start", "cs1"]);
