@@ -1,7 +1,6 @@
 // bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...], bunker run [OPTIONS] IMAGE [CMD...]:
 // the flags as a RunRequest for the engine (src/container/run.ts), its result as the exit status
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { readFileSync } from "node:fs";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec, type Parsed } from "./args.ts";
 import type { RunRequest } from "../container/run.ts";

@@ -2,7 +2,7 @@
 // exec.fifo; the lock file that serializes commands on one container is lock.ts's.
 import type { PublishedPort } from "../net/ports.ts";
 import type { ProcessRef } from "../net/helper.ts";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import type { Hooks, Process, Seccomp } from "../oci/spec.ts";
 import type { IdMaps } from "../sys/idmap.ts";

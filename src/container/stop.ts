@@ -6,7 +6,7 @@ import { openCgroup } from "../cgroup/index.ts";
 import { savedCgroupPath } from "../cgroup/state.ts";
 import { parseSignal } from "../sys/signals.ts";
 import { removeStateDir } from "./state-dir.ts";
-import { callerMaps, type IdMaps } from "../sys/idmap.ts";
+import { callerMaps } from "../sys/idmap.ts";
 import { readVolumeUse, removeAnonymousVolumes } from "../volume/attach.ts";
 import type { RuntimeContext } from "./context.ts";
 import { killEverything, SIGKILL } from "./kill.ts";

@@ -1,7 +1,6 @@
 // Probes: run a few ops in a fresh user (+ mount) namespace to learn what the
 // kernel allows this user (bunker check, and the storage driver's choice).
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { BunkerError } from "../errors.ts";
 import * as K from "../plan/types.ts";
 import type { Op } from "../plan/types.ts";
