@@ -22,7 +22,7 @@ build/ops.h: src/plan/ops.ts src/plan/gen-header.ts src/plan/types.ts | $(BUN)
 # the shim, one file per concern (README's Layout); CHILD_C is what runs in the container's child
 # between clone and execve: tests/unit/shim-objects.test.ts checks its objects import no allocator or stdio
 CHILD_C  := c/child.c c/wire.c c/mounts.c c/namespaces.c c/process.c c/exec.c c/terminal.c c/init.c c/pid1.c c/hooks.c c/tree.c c/store.c
-SHIM_C   := $(CHILD_C) c/host.c c/supervise.c c/logwriter.c c/keeper.c
+SHIM_C   := $(CHILD_C) c/host.c c/supervise.c c/logwriter.c c/keeper.c c/events.c
 SHIM_H   := c/shim.h c/child.h c/wire.h c/tree.h build/ops.h
 CHILD_O  := $(CHILD_C:c/%.c=build/obj/%.o)
 
@@ -50,7 +50,7 @@ build/wire-decode: tests/wire/decode.c c/wire.c c/wire.h build/ops.h
 MUSL_CC  := $(shell command -v musl-gcc 2>/dev/null)
 MUSL_LIB := $(shell [ -n "$(MUSL_CC)" ] && sed -n 's|.*-specs "\(.*\)/musl-gcc.specs".*|\1|p' $(MUSL_CC))
 MONITOR_LDFLAGS := -static-pie -Wl,-z,relro,-z,now,-z,noexecstack,--gc-sections -s
-MONITOR_C := c/monitor.c c/supervise.c c/logwriter.c c/keeper.c c/proxy.c c/exec.c c/pid1.c c/tree.c
+MONITOR_C := c/monitor.c c/supervise.c c/logwriter.c c/keeper.c c/proxy.c c/exec.c c/pid1.c c/tree.c c/events.c
 build/bunker-monitor: $(MONITOR_C) c/shim.h c/tree.h build/ops.h
 	@mkdir -p build/musl
 ifneq ($(MUSL_LIB),)

@@ -146,19 +146,19 @@ static long long arg_ll(const char *arg, const char *name, long long dflt) {
   return strncmp(arg, name, n) == 0 ? atoll(arg + n) : dflt;
 }
 
-/* run -d --rm: once the container has ended (its init wrote DIR/exit), bunker
- * removes what it leaves (__finish: the state dir, owned by subordinate ids
- * maybe, and its cgroup); this writer becomes that bunker, outside the
- * container as it is */
-static __attribute__((noreturn)) void finish_removed(const char *dir, const char *bunker) {
-  char path[4096], code[16] = "0";
-  /* no longer the log writer that rm waits for: an rm -f meanwhile removes DIR, and this ends */
-  (void)prctl(PR_SET_NAME, "bunker-rm", 0, 0, 0);
-  if (snprintf(path, sizeof path, "%s/exit", dir) >= (int)sizeof path) _exit(0);
+/* Once the container's output has ended: its exit status, which its init
+ * writes to DIR/exit (or the bunker that SIGKILLed the init, once it is
+ * gone), as a number in CODE; 0, or -1 when DIR was removed meanwhile (rm -f).
+ * No longer the log writer that rm waits for (NAME): an rm -f meanwhile
+ * removes DIR, and this ends. */
+static int wait_exit_code(const char *dir, const char *name, char *code, size_t size) {
+  char path[4096];
+  (void)prctl(PR_SET_NAME, name, 0, 0, 0);
+  if (snprintf(path, sizeof path, "%s/exit", dir) >= (int)sizeof path) return -1;
   for (;;) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) _exit(0); /* removed already (rm -f) */
-    ssize_t n = fd >= 0 ? read(fd, code, sizeof code - 1) : -1;
+    if (fd < 0 && errno == ENOENT) return -1; /* removed already (rm -f) */
+    ssize_t n = fd >= 0 ? read(fd, code, size - 1) : -1;
     if (fd >= 0) close(fd);
     if (n > 0) {
       code[n] = 0;
@@ -168,20 +168,32 @@ static __attribute__((noreturn)) void finish_removed(const char *dir, const char
   }
   for (char *p = code; *p; p++)
     if (*p < '0' || *p > '9') *p = 0;
-  char *argv[] = {"bunker", "__finish", (char *)dir, code, NULL};
+  return 0;
+}
+
+/* run -d --rm (VERB __finish: bunker removes what the container leaves, the
+ * state dir, owned by subordinate ids maybe, and its cgroup) or a restart
+ * policy (VERB __restart: bunker decides, and starts it again): this writer
+ * becomes that bunker, outside the container as it is */
+static __attribute__((noreturn)) void hand_over(const char *bunker, const char *verb, const char *dir, char *code) {
+  char *argv[] = {"bunker", (char *)verb, (char *)dir, code, NULL};
   char *envp[] = {NULL};
   execve(bunker, argv, envp);
   _exit(0);
 }
 
-/* the --log-writer mode: --dir=DIR --max-size=BYTES (0: unbounded) --max-file=N [--rm-finish=BUNKER] */
+/* the --log-writer mode: --dir=DIR --max-size=BYTES (0: unbounded) --max-file=N
+ * [--rm-finish=BUNKER | --restart=BUNKER] [--events=FILE --event-id=ID --event-attrs=MEMBERS] */
 int bk_log_writer(int argc, char **argv) {
   (void)prctl(PR_SET_NAME, "bunker-log", 0, 0, 0);
-  const char *dir = NULL, *rm_finish = NULL;
+  const char *dir = NULL, *rm_finish = NULL, *restart = NULL;
+  struct bk_event_target ev = {0};
   struct log l = {.dir = -1, .fd = -1, .max_size = 0, .max_file = 1};
   for (int k = 1; k < argc; k++) {
     if (!strncmp(argv[k], "--dir=", 6)) dir = argv[k] + 6;
     if (!strncmp(argv[k], "--rm-finish=", 12)) rm_finish = argv[k] + 12;
+    if (!strncmp(argv[k], "--restart=", 10)) restart = argv[k] + 10;
+    (void)bk_event_arg(&ev, argv[k]);
     l.max_size = arg_ll(argv[k], "--max-size=", l.max_size);
     l.max_file = (int)arg_ll(argv[k], "--max-file=", l.max_file);
   }
@@ -200,7 +212,12 @@ int bk_log_writer(int argc, char **argv) {
     ssize_t n = read(0, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) { /* every writer closed: the container is gone */
-      if (rm_finish) finish_removed(dir, rm_finish);
+      char code[16] = "0";
+      if (!rm_finish && !restart && !ev.file) return 0;
+      if (wait_exit_code(dir, rm_finish ? "bunker-rm" : restart ? "bunker-restart" : "bunker-exit", code, sizeof code) < 0) return 0;
+      bk_container_event(&ev, "die", atoi(code));
+      if (rm_finish) hand_over(rm_finish, "__finish", dir, code);
+      if (restart) hand_over(restart, "__restart", dir, code);
       return 0;
     }
     const char *p = buf;

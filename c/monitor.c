@@ -22,6 +22,9 @@
  *   --finish-always  hand all of the clean-up to `bunker __finish` (the container has
  *                    anonymous volumes, which live outside DIR and go with it)
  *   --sigpipe=R,W    bunker's signal self-pipe (appended by bk_exec_monitor)
+ *   --events=FILE --event-id=ID --event-attrs=MEMBERS
+ *                    the event log the container's die (and destroy, when
+ *                    this removed its state dir) is written to (c/events.c)
  *
  * The same program is a container's PID 1 when it has an init (--init, run
  * -d): the shim's init op exec's it from a sealed memfd with
@@ -259,7 +262,9 @@ int main(int argc, char **argv) {
   (void)prctl(PR_SET_NAME, "bunker-monitor", 0, 0, 0);
   int pid = -1, pty = -1, flags = 0, sr = -1, sw = -1, always = 0;
   const char *dir = NULL, *finish = NULL, *cgroup = NULL, *v;
+  struct bk_event_target ev = {0};
   for (int k = 1; k < argc; k++) {
+    if (bk_event_arg(&ev, argv[k])) continue;
     if ((v = arg_value(argv[k], "--pid="))) pid = atoi(v);
     else if ((v = arg_value(argv[k], "--pty="))) pty = atoi(v);
     else if (!strcmp(argv[k], "--stdin")) flags |= 1;
@@ -282,6 +287,7 @@ int main(int argc, char **argv) {
   int r = bk_supervise(pid, pty, flags, out);
   int code = r < 0 ? 125 : out[1] ? 128 + out[1] : out[0];
   if (r < 0) fprintf(stderr, "bunker: cannot wait for the container process %d: %s (%s)\n", pid, errno_name(-r), strerror(-r));
+  bk_container_event(&ev, "die", code);
   int cgroup_left = 0;
   if (cgroup) {
     if (code == 128 + SIGKILL) report_oom(cgroup);
@@ -291,7 +297,10 @@ int main(int argc, char **argv) {
   /* the state directory (the tree walker's rm -rf); what cannot be removed is left to bunker __finish,
    * and everything is with --finish-always (anonymous volumes go with the container) */
   int removed = cgroup_left ? -errno : (always && finish) ? -EAGAIN : remove_at(AT_FDCWD, dir, 0); /* errno: the cgroup's removal's */
-  if (removed == 0) return code;
+  if (removed == 0) {
+    bk_container_event(&ev, "destroy", -1);
+    return code;
+  }
   errno = -removed;
   if (finish) {
     char status[16];

@@ -61,4 +61,13 @@ int bk_spawn_keeper(const uint8_t *image, uint32_t image_len, const char *args, 
 int bk_keep_while(int target, char **argv);
 int bk_port_proxy(int argc, char **argv);
 
+/* c/events.c: where a container's events go (--events=FILE --event-id=ID --event-attrs=MEMBERS) */
+struct bk_event_target {
+  const char *file, *id, *attrs;
+};
+/* ACTION of the container as one line of the event log; EXIT_CODE < 0: none */
+void bk_container_event(const struct bk_event_target *t, const char *action, int exit_code);
+/* ARG is one of the three arguments: taken into T, 1; else 0 */
+int bk_event_arg(struct bk_event_target *t, const char *arg);
+
 #endif

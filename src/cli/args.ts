@@ -120,3 +120,15 @@ export function flagInt(p: Parsed, key: string, where: string): number | undefin
   if (!/^\d+$/.test(v)) throw new BunkerError(`${where}: --${key} must be a non-negative integer (got "${v}")`, { errno: "EINVAL" });
   return Number(v);
 }
+
+/** --label K=V entries (K alone: an empty value, as Docker's) of command WHAT */
+export function parseLabels(list: string[], what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of list) {
+    const i = l.indexOf("=");
+    const k = i < 0 ? l : l.slice(0, i);
+    if (!k) throw new BunkerError(`${what}: --label "${l}" has no key`, { errno: "EINVAL", fix: "use --label KEY=VALUE" });
+    out[k] = i < 0 ? "" : l.slice(i + 1);
+  }
+  return out;
+}

@@ -42,6 +42,8 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   network: () => import("./network.ts"),
   // internal: the monitor hands a finished foreground run back (c/monitor.c)
   __finish: () => import("./finish.ts"),
+  // internal: a container's log writer hands its end to its restart policy (c/logwriter.c)
+  __restart: () => import("./restart-policy.ts"),
 };
 
 /** `bunker WHERE --help`: the command's usage (src/cli/usage.ts), then every flag it accepts */

@@ -3,7 +3,8 @@
 import type { RuntimeContext } from "../container/context.ts";
 import { stateRoot } from "../container/paths.ts";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { readHandOver } from "../container/hand-over.ts";
 import type { BunkerError } from "../errors.ts";
 import type { GlobalOptions } from "./global.ts";
 import { debugLog } from "./log.ts";
@@ -14,8 +15,7 @@ function defaultDataRoot(env: Readonly<Record<string, string | undefined>>): str
   return join(xdg && xdg.startsWith("/") ? xdg : join(env.HOME || homedir(), ".local/share"), "bunker");
 }
 
-export function runtimeContext(g: GlobalOptions): RuntimeContext {
-  const env = process.env;
+export function runtimeContext(g: GlobalOptions, env: Readonly<Record<string, string | undefined>> = process.env): RuntimeContext {
   const ids = { uid: process.getuid!(), gid: process.getgid!(), euid: process.geteuid!() };
   const debug = debugLog(g);
   let root: string | undefined, dataRoot: string | undefined;
@@ -44,4 +44,16 @@ export function runtimeContext(g: GlobalOptions): RuntimeContext {
     cwd: process.cwd(),
     execPath: process.execPath,
   };
+}
+
+/**
+ * The context of a command a container's own program hands its state dir DIR
+ * to (`__finish`, `__restart`): they run with no environment and no flags, so
+ * the roots, the manager and the environment are those the container was made
+ * with (src/container/hand-over.ts); the state root is DIR's parent.
+ */
+export function handedOverContext(g: GlobalOptions, dir: string): RuntimeContext {
+  const rec = readHandOver(dir);
+  if (!rec) return runtimeContext({ ...g, root: dirname(dir) });
+  return runtimeContext({ ...g, root: dirname(dir), dataRoot: rec.dataRoot, cgroupManager: rec.cgroupManager, storageDriver: rec.storageDriver }, rec.env);
 }

@@ -1,21 +1,9 @@
 // bunker network create|ls|inspect|rm|prune: user networks (src/container/network.ts), output as Docker's
 import { BunkerError } from "../errors.ts";
-import { flag, flagBool, flagList, HelpRequest, parseFlags } from "./args.ts";
+import { flag, flagBool, flagList, HelpRequest, parseFlags, parseLabels } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
 import { createNetwork, inspectNetworkByName, listNetworks, networkMaps, pruneNetworks, readNetwork, removeNetwork } from "../container/network.ts";
-
-/** --label K=V (K alone: an empty value, as Docker) */
-export function parseLabels(list: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const l of list) {
-    const i = l.indexOf("=");
-    const k = i < 0 ? l : l.slice(0, i);
-    if (!k) throw new BunkerError(`network create: --label "${l}" has no key`, { errno: "EINVAL", fix: "use --label KEY=VALUE" });
-    out[k] = i < 0 ? "" : l.slice(i + 1);
-  }
-  return out;
-}
 
 async function create(argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [
@@ -29,7 +17,7 @@ async function create(argv: string[], g: GlobalOptions): Promise<number> {
   if (driver !== undefined && driver !== "bridge") throw new BunkerError(`network create: driver "${driver}" is not supported`, { errno: "EINVAL", fix: "use --driver bridge (or leave it out)" });
   if (p.rest.length !== 1) throw new BunkerError("network create: exactly one NAME is needed", { errno: "EINVAL", fix: "bunker network create [--subnet CIDR] NAME" });
   const ctx = runtimeContext(g);
-  const c = await createNetwork(ctx, { name: p.rest[0]!, subnet: flag(p, "subnet"), gateway: flag(p, "gateway"), internal: flagBool(p, "internal"), labels: parseLabels(flagList(p, "label")) }, networkMaps(ctx));
+  const c = await createNetwork(ctx, { name: p.rest[0]!, subnet: flag(p, "subnet"), gateway: flag(p, "gateway"), internal: flagBool(p, "internal"), labels: parseLabels(flagList(p, "label"), "network create") }, networkMaps(ctx));
   console.log(c.Id);
   return 0;
 }

@@ -2,7 +2,8 @@
 // the flags as a RunRequest for the engine (src/container/run.ts), its result as the exit status
 import { readFileSync } from "node:fs";
 import { BunkerError, fromSysError } from "../errors.ts";
-import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec, type Parsed } from "./args.ts";
+import { flag, flagBool, flagInt, flagList, parseFlags, parseLabels, type FlagSpec, type Parsed } from "./args.ts";
+import { parseRestartFlag } from "../container/restart-policy.ts";
 import type { RunRequest } from "../container/run.ts";
 import type { GlobalOptions } from "./global.ts";
 import { parseMountFlag, parseVolumeFlag, type MountRequest } from "../volume/spec.ts";
@@ -40,6 +41,8 @@ export const FLAGS: FlagSpec[] = [
   { names: ["no-pivot"], help: "use MS_MOVE + chroot instead of pivot_root" },
   { names: ["rm"], help: "(-d) remove the container when it exits (a foreground run always is)" },
   { names: ["name"], value: true, help: "NAME  the container's id (default: 12 random hex digits)" },
+  { names: ["restart"], value: true, help: "no|on-failure[:N]|always|unless-stopped  (-d, create) start it again when it\nexits (on-failure: with a status other than 0, at most N times), after\nDocker's back-off (100 ms doubling to 1 min); stop, kill and rm end it;\nkept by the container's log writer, no server needed" },
+  { names: ["label", "l"], value: true, multi: true, help: "K=V  a label of the container (ps --filter label=K=V, inspect)" },
   { names: ["entrypoint"], value: true, help: "CMD  (IMAGE) replace the image's Entrypoint (\"\" clears it)" },
   { names: ["detach", "d"], help: "run in the background: prints the id; output goes to\n'bunker logs ID'; 'bunker ps', 'stop', 'rm' manage it" },
   { names: ["log-opt"], value: true, multi: true, help: "max-size=SIZE|max-file=N  (-d) rotate the log when it would pass SIZE\n(default 10m; -1: never); keep N files: log, log.1 .. log.N-1 (default 3)" },
@@ -110,6 +113,7 @@ export function runRequest(p: Parsed, verb: string): RunRequest {
   env.push(...flagList(p, "env").map(expandEnv));
   const { resources, oomKillGroup } = resourcesFromParsed(p);
   const tty = flagBool(p, "tty");
+  const restartFlag = flag(p, "restart");
   return {
     rootfs,
     image: rootfs ? undefined : p.rest[0],
@@ -154,5 +158,7 @@ export function runRequest(p: Parsed, verb: string): RunRequest {
     resources,
     oomKillGroup,
     security: { capAdd: flagList(p, "cap-add"), capDrop: flagList(p, "cap-drop"), privileged: flagBool(p, "privileged"), securityOpts: flagList(p, "security-opt") },
+    labels: parseLabels(flagList(p, "label"), verb),
+    restart: restartFlag === undefined ? undefined : parseRestartFlag(restartFlag),
   };
 }

@@ -9,6 +9,7 @@ import type { Stats } from "../cgroup/stats.ts";
 import type { Resources } from "../oci/spec.ts";
 import type { RuntimeContext } from "./context.ts";
 import { checkId, containerDir, readState } from "./state.ts";
+import { containerEvent } from "./stop.ts";
 
 /** The container's cgroup; an error naming WHAT when the container has none. */
 export function cgroupOfContainer(ctx: RuntimeContext, id: string, what: string) {
@@ -31,10 +32,18 @@ export function cgroupOfContainer(ctx: RuntimeContext, id: string, what: string)
 /** freeze every process of the container (cgroup.freeze) */
 export async function pause(ctx: RuntimeContext, id: string): Promise<void> {
   await cgroupOfContainer(ctx, id, "pause").freeze();
+  dockerEvent(ctx, id, "pause");
 }
 
 export function resume(ctx: RuntimeContext, id: string): void {
   cgroupOfContainer(ctx, id, "resume").thaw();
+  dockerEvent(ctx, id, "unpause");
+}
+
+/** ACTION in the event log, for a docker-style container */
+function dockerEvent(ctx: RuntimeContext, id: string, action: string): void {
+  const s = readState(ctx.stateRoot, id);
+  if (s?.run) containerEvent(ctx, s, action);
 }
 
 /** change a running container's limits */

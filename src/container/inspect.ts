@@ -3,6 +3,8 @@
 import type { PublishedPort } from "../net/ports.ts";
 import { containerStatus, type ContainerState } from "./state.ts";
 import { exitRecord } from "./exit-record.ts";
+import { readRestartCount } from "./restart-policy.ts";
+
 
 /** Docker's State.Status for bunker's status */
 const dockerStatus = (status: string) => (status === "stopped" ? "exited" : status);
@@ -37,9 +39,11 @@ export function containerDetails(s: ContainerState, status: string, dir: string)
       FinishedAt: exit ? exit.at.toISOString() : ZERO_TIME,
     },
     Image: s.run?.image ?? "",
-    Config: { Image: s.run?.image ?? "", Tty: proc?.terminal ?? false, User: proc ? `${proc.user.uid}:${proc.user.gid}` : "", Env: proc?.env ?? [], WorkingDir: proc?.cwd ?? "/", Cmd: s.run?.command ?? proc?.args ?? [], Labels: {} },
+    RestartCount: readRestartCount(dir).count,
+    Config: { Image: s.run?.image ?? "", Tty: proc?.terminal ?? false, User: proc ? `${proc.user.uid}:${proc.user.gid}` : "", Env: proc?.env ?? [], WorkingDir: proc?.cwd ?? "/", Cmd: s.run?.command ?? proc?.args ?? [], Labels: s.run?.labels ?? {} },
     HostConfig: {
       NetworkMode: s.run?.network?.mode ?? "none",
+      RestartPolicy: { Name: s.run?.restart?.name ?? "no", MaximumRetryCount: s.run?.restart?.maximumRetryCount ?? 0 },
       ...(c ? { Privileged: c.privileged, CapAdd: null, CapDrop: null, SecurityOpt: [...(c.noNewPrivileges ? ["no-new-privileges"] : []), `seccomp=${c.seccomp}`], MaskedPaths: c.maskedPaths, ReadonlyPaths: c.readonlyPaths } : {}),
     },
     NetworkSettings: { Ports: portMap(s.run?.network?.ports ?? []) },
@@ -89,7 +93,7 @@ export function containerSummary(root: string, id: string, now = Date.now()): { 
       Command: (s.run?.command ?? s.process?.args ?? []).join(" "),
       Created: Math.floor(Date.parse(s.created) / 1000),
       Ports: (s.run?.network?.ports ?? []).map((p) => ({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.proto })),
-      Labels: {},
+      Labels: s.run?.labels ?? {},
       State: dockerStatus(status),
       Status: text,
       HostConfig: { NetworkMode: s.run?.network?.mode ?? "none" },

@@ -1,4 +1,7 @@
 // OCI lifecycle: create (set up, wait on exec.fifo), start, kill, delete, exec.
+import { parseSignal } from "../sys/signals.ts";
+import { markStoppedByUser } from "./restart-policy.ts";
+import { containerEvent } from "./stop.ts";
 import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { loadBundle } from "../oci/bundle.ts";
@@ -254,7 +257,10 @@ export function containerPids(state: ContainerState): number[] {
 
 export function killContainer(ctx: RuntimeContext, id: string, signal: number, all: boolean): void {
   const { state } = loadExisting(ctx.stateRoot, id);
+  // as Docker's: KILL or its stop signal cancels its restart policy
+  if (state.run && (signal === SIGKILL || signal === parseSignal(state.run.stopSignal))) markStoppedByUser(containerDir(ctx.stateRoot, id));
   signalContainer(state, signal, all);
+  if (state.run) containerEvent(ctx, state, "kill", { signal: String(signal) });
   // the one signal an init cannot pass on to its command: nobody inside is left to record the exit
   if (signal === SIGKILL) recordSignalExit(containerDir(ctx.stateRoot, id), state, signal);
 }

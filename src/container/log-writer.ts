@@ -57,12 +57,21 @@ export interface LogWriter {
   path: string;
 }
 
+/** what the log writer does once the container has ended, besides ending */
+export interface AfterExit {
+  /** run -d --rm: it becomes this bunker __finish DIR CODE */
+  removeWith?: string;
+  /** a restart policy: it becomes this bunker __restart DIR CODE (src/container/restart.ts) */
+  restartWith?: string;
+  /** it writes the container's die event (src/events.ts containerEventArgs) */
+  events?: string[];
+}
+
 /** Starts DIR's log writer (the state DIR exists) and records it; the first file is made first, so `logs` finds it at once. */
-export function startLogWriter(dir: string, opts: LogOptions, removeWith?: string): LogWriter {
+export function startLogWriter(dir: string, opts: LogOptions, after: AfterExit = {}): LogWriter {
   writeFileSync(`${dir}/log`, "", { flag: "a", mode: 0o600 });
-  // run -d --rm: once the container has ended, the writer becomes REMOVEWITH (bunker) __finish DIR
-  const rm = removeWith ? [`--rm-finish=${removeWith}`] : [];
-  const { pid, fd } = spawnLogWriter([WRITER_NAME, "--log-writer", `--dir=${dir}`, `--max-size=${opts.maxSize}`, `--max-file=${opts.maxFile}`, ...rm]);
+  const end = [...(after.removeWith ? [`--rm-finish=${after.removeWith}`] : []), ...(after.restartWith ? [`--restart=${after.restartWith}`] : []), ...(after.events ?? [])];
+  const { pid, fd } = spawnLogWriter([WRITER_NAME, "--log-writer", `--dir=${dir}`, `--max-size=${opts.maxSize}`, `--max-file=${opts.maxFile}`, ...end]);
   // it cannot outlive a bunker killed before this record exists: it ends when
   // bunker's end of the pipe closes, and no container holds one yet
   writeFileSync(`${dir}/log-writer`, `${pid} ${pidStartTime(pid) ?? ""}\n`, { mode: 0o600 });

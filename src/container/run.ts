@@ -41,6 +41,9 @@ import { exposedPorts, reservePorts, type PublishedPort } from "../net/ports.ts"
 import { hostsFile, resolvConf, type HostEntry } from "../net/etc.ts";
 import { findProgram, startHelper, type HelperRecord, type ProcessRef } from "../net/helper.ts";
 import { joinedContainer } from "./pod.ts";
+import { containerEventArgs, containerEventAttributes, recordEvent } from "../events.ts";
+import { RESTART_COUNT_FILE, restarts, type RestartPolicy } from "./restart-policy.ts";
+import { writeHandOver } from "./hand-over.ts";
 
 /** `run`'s flags as values: what a CLI or an API request asks for */
 export interface RunRequest {
@@ -95,6 +98,10 @@ export interface RunRequest {
   resources?: Resources;
   oomKillGroup: boolean;
   security: SecurityFlags;
+  /** --label K=V (docker's container labels: ps --filter label=, inspect, the events) */
+  labels?: Record<string, string>;
+  /** --restart (-d or create): kept by the container's log writer (src/container/restart.ts) */
+  restart?: RestartPolicy;
 }
 
 export interface RunResult {
@@ -125,6 +132,8 @@ const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32
 interface CreateOptions {
   /** a stopped container started again: its earlier log files, moved into the new state dir */
   previousLogs?: string[];
+  /** started again by its restart policy: how often so far (inspect's RestartCount) and the back-off it waited */
+  restarted?: { count: number; delayMs: number };
 }
 
 /** the request a docker-style container was made from (`start` of a stopped one makes it again) */
@@ -214,6 +223,9 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   if (detach && (tty || interactive)) throw new BunkerError("run: -d cannot be combined with -t or -i", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
   if (!detach && req.logOptions.length) throw new BunkerError("run: --log-opt is for a detached container's log", { errno: "EINVAL", fix: "add -d, or drop --log-opt" });
   const logOptions = detach ? parseLogOptions(req.logOptions) : undefined;
+  const restartPolicy = req.restart && restarts(req.restart) ? req.restart : undefined;
+  if (restartPolicy && !detach) throw new BunkerError(`run: --restart ${restartPolicy.name} is kept for a detached container`, { errno: "EINVAL", fix: "add -d (or bunker create), or drop --restart" });
+  if (restartPolicy && req.rm) throw new BunkerError(`${verb}: --restart ${restartPolicy.name} and --rm conflict: a removed container cannot be restarted`, { errno: "EINVAL", fix: "drop one of them" });
   const { preserveFds, resources, oomKillGroup } = req;
 
   const id = req.name ?? randomId();
@@ -226,7 +238,12 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
     throw fromSysError(`${verb}: cannot create the container's state directory`, e, { path: dir });
   }
   for (const f of later?.previousLogs ?? []) renameSync(f, `${dir}/${basename(f)}`);
-  if (later) writeFileSync(`${dir}/${RUN_REQUEST_FILE}`, JSON.stringify(req), { mode: 0o600 });
+  // what `start` of the stopped container (and its restart policy) makes it again from
+  if (later || detach) writeFileSync(`${dir}/${RUN_REQUEST_FILE}`, JSON.stringify(req), { mode: 0o600 });
+  if (later?.restarted) writeFileSync(`${dir}/${RESTART_COUNT_FILE}`, `${later.restarted.count} ${later.restarted.delayMs}\n`, { mode: 0o600 });
+  writeHandOver(dir, ctx);
+  const eventAttrs = containerEventAttributes(id, req.image ?? (host ? "host" : rootfs), req.labels);
+  const eventArgs = containerEventArgs(ctx.dataRoot, id, eventAttrs);
   // root with a subordinate map: the container's root (not host root) binds /etc files from here
   const hostRootOfContainer = maps.uid.find((m) => m.containerID === 0)?.hostID;
   const subordinateRoot = uid === 0 && hostRootOfContainer !== undefined && hostRootOfContainer !== 0;
@@ -333,7 +350,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
     // detached: the output goes through a pipe to a rotating log writer outside the container
     if (logOptions) {
       try {
-        logWriter = startLogWriter(dir, logOptions, req.rm ? ctx.execPath : undefined);
+        logWriter = startLogWriter(dir, logOptions, { removeWith: req.rm ? ctx.execPath : undefined, restartWith: restartPolicy ? ctx.execPath : undefined, events: eventArgs });
       } catch (e) {
         if (!(e instanceof BunkerError)) throw e;
         ctx.log.note(`${e.message} (${e.errnoName}): the log is written unbounded, without rotation`);
@@ -398,7 +415,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
           process: spec.process,
           seccomp: spec.linux?.seccomp,
           cgroup: cg?.path,
-          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp } } : {}) } },
+          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, ...(req.labels && Object.keys(req.labels).length ? { labels: req.labels } : {}), ...(restartPolicy ? { restart: restartPolicy } : {}), stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp } } : {}) } },
         });
       let c;
       let helper: HelperRecord | undefined;
@@ -422,13 +439,16 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
         releaseVolumes(); // set up: a new volume is filled, the next container sees it so
         if (joined) for (const fd of [joined.userFd, joined.netFd]) closeFd(fd);
       }
+      // a container started again (by start or its restart policy) was created long before
+      if (!later?.previousLogs) recordEvent(ctx.dataRoot, "container", "create", id, eventAttrs);
+      if (!later) recordEvent(ctx.dataRoot, "container", "start", id, eventAttrs);
       if (detach) {
         keep = keepCgroup = true;
         return { id, exitCode: 0 };
       }
       // from here on a small C program waits for the container, not this Bun process
       debug?.(`timing: ${timingLine()}`);
-      const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path, finishAlways: !!volumeUse?.anonymous.length }, ctx.execPath);
+      const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path, finishAlways: !!volumeUse?.anonymous.length, events: eventArgs }, ctx.execPath);
       debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
       const st = launcher.wait(c.pid, c.pty, interactive);
       if (st.signal === 9 && cg?.oomKilled()) {

@@ -8,15 +8,23 @@ import { start } from "./lifecycle.ts";
 import { logFiles } from "./log-writer.ts";
 import { createContainer, RUN_REQUEST_FILE, type RunRequest } from "./run.ts";
 import { containerDir, readState, status } from "./state.ts";
-import { rm } from "./stop.ts";
+import { containerEvent, rm } from "./stop.ts";
 
-/** `bunker start ID` of any container: OCI's start, or docker's (see above); whether it was docker's */
-export async function startContainer(ctx: RuntimeContext, id: string): Promise<boolean> {
+/**
+ * `bunker start ID` of any container: OCI's start, or docker's (see above);
+ * whether it was docker's.  RESTARTED: its restart policy starts it again
+ * (src/container/restart.ts), the how-manyth time and after what back-off.
+ */
+export async function startContainer(ctx: RuntimeContext, id: string, restarted?: { count: number; delayMs: number }): Promise<boolean> {
   const dir = containerDir(ctx.stateRoot, id);
   const state = readState(ctx.stateRoot, id);
   const st = state ? status(dir, state) : undefined;
+  const started = () => {
+    if (state?.run) containerEvent(ctx, state, "start");
+  };
   if (!state?.run || st === "created") {
     await start(ctx, id);
+    started();
     return !!state?.run;
   }
   if (st !== "stopped") return true; // running or paused: docker's start does nothing
@@ -34,12 +42,13 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<b
       renameSync(f, to);
       return to;
     });
-    await rm(ctx, id, false, true);
+    await rm(ctx, id, false, true, true);
     if (existsSync(dir)) throw new BunkerError(`start: the stopped container "${id}" could not be removed to start again`, { errno: "EBUSY", path: dir, fix: `bunker rm -f ${id}` });
-    await createContainer(ctx, { ...req, name: id }, { previousLogs: logs });
+    await createContainer(ctx, { ...req, name: id }, { previousLogs: logs, restarted });
   } finally {
     rmSync(keep, { recursive: true, force: true });
   }
   await start(ctx, id);
+  started();
   return true;
 }

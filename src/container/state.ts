@@ -2,6 +2,7 @@
 // exec.fifo; the lock file that serializes commands on one container is lock.ts's.
 import type { PublishedPort } from "../net/ports.ts";
 import type { ProcessRef } from "../net/helper.ts";
+import type { RestartPolicy } from "./restart-policy.ts";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import type { Hooks, Process, Seccomp } from "../oci/spec.ts";
@@ -43,6 +44,10 @@ export interface ContainerState {
     stopSignal?: string;
     /** what the container got: capabilities, no_new_privs, seccomp, masked and read-only paths */
     confinement?: ConfinementSummary;
+    /** --label K=V */
+    labels?: Record<string, string>;
+    /** --restart (not "no") */
+    restart?: RestartPolicy;
     /** --network as given (or the default), published ports, the helper and its keeper (src/net), a user network's port proxy (src/net/proxy.ts) */
     network?: { mode: string; ports: PublishedPort[]; keeper?: ProcessRef; helper?: ProcessRef; proxy?: ProcessRef; userNetwork?: { name: string; ip: string } };
   };

@@ -12,7 +12,9 @@ import type { RuntimeContext } from "./context.ts";
 import { killEverything, SIGKILL } from "./kill.ts";
 import { recordSignalExit } from "./exit-record.ts";
 import { endLogWriter } from "./log-writer.ts";
-import { containerDir, isAlive, readState, status } from "./state.ts";
+import { containerDir, isAlive, readState, status, type ContainerState } from "./state.ts";
+import { markStoppedByUser } from "./restart-policy.ts";
+import { containerEventAttributes, recordEvent } from "../events.ts";
 import { lockContainer } from "./lock.ts";
 
 /**
@@ -22,22 +24,36 @@ import { lockContainer } from "./lock.ts";
 export async function stop(ctx: RuntimeContext, id: string, secs: number): Promise<void> {
   const state = readState(ctx.stateRoot, id); // "does not exist" without a state dir
   if (!state) throw new BunkerError(`stop: container "${id}" is being created, or its bunker was killed before it started`, { errno: "EBUSY", fix: `bunker rm -f ${id}` });
+  const dir = containerDir(ctx.stateRoot, id);
+  markStoppedByUser(dir); // its restart policy leaves it stopped
   if (isAlive(state)) {
-    process.kill(state.pid, parseSignal(state.run?.stopSignal));
+    const signal = parseSignal(state.run?.stopSignal);
+    process.kill(state.pid, signal);
+    containerEvent(ctx, state, "kill", { signal: String(signal) });
     const end = Date.now() + secs * 1000;
     while (isAlive(state) && Date.now() < end) await Bun.sleep(10);
-    if (isAlive(state) && killEverything(state)) recordSignalExit(containerDir(ctx.stateRoot, id), state, SIGKILL);
+    if (isAlive(state) && killEverything(state)) {
+      containerEvent(ctx, state, "kill", { signal: String(SIGKILL) });
+      recordSignalExit(dir, state, SIGKILL);
+    }
   }
+  containerEvent(ctx, state, "stop");
+}
+
+/** ACTION of container S in the event log (src/events.ts) */
+export function containerEvent(ctx: RuntimeContext, s: ContainerState, action: string, extra: Record<string, string> = {}): void {
+  recordEvent(ctx.dataRoot, "container", action, s.id, { ...containerEventAttributes(s.id, s.run?.image, s.run?.labels), ...extra });
 }
 
 
 /** rm ID: a stopped container (FORCE: a running one too, killed first), its writable layer included;
  * VOLUMES (rm -v): its anonymous volumes too */
-export async function rm(ctx: RuntimeContext, id: string, force: boolean, volumes = false): Promise<void> {
+export async function rm(ctx: RuntimeContext, id: string, force: boolean, volumes = false, restarting = false): Promise<void> {
   const root = ctx.stateRoot;
   const dir = containerDir(root, id);
   const state = readState(root, id); // "does not exist" without a state dir
   const release = lockContainer(dir, id);
+  if (state) markStoppedByUser(dir); // a restart policy waiting to start it again does not
   try {
     if (!state) {
       // a run killed before its container process was recorded: none was released
@@ -47,6 +63,8 @@ export async function rm(ctx: RuntimeContext, id: string, force: boolean, volume
       // a created one (its program never ran) goes without -f, as Docker's
       if (!force && status(dir, state) !== "created") throw new BunkerError(`rm: container "${id}" is running`, { errno: "EBUSY", fix: `bunker stop ${id} first, or bunker rm -f ${id}` });
       if (!killEverything(state)) throw new BunkerError(`rm: container "${id}" did not die after SIGKILL`, { errno: "ETIMEDOUT" });
+      if (state.run) containerEvent(ctx, state, "kill", { signal: String(SIGKILL) });
+      if (state.run) containerEvent(ctx, state, "die", { exitCode: String(128 + SIGKILL) });
     }
     const cgroup = state?.cgroup ?? savedCgroupPath(dir);
     if (cgroup) {
@@ -66,6 +84,7 @@ export async function rm(ctx: RuntimeContext, id: string, force: boolean, volume
   const maps = state?.run?.maps ?? callerMaps(ctx.ids);
   const use = readVolumeUse(dir);
   await removeStateDir(ctx, dir, maps);
+  if (state?.run && !restarting) containerEvent(ctx, state, "destroy");
   if (volumes) await removeAnonymousVolumes(use, maps, ctx.log.warn);
 }
 
@@ -89,5 +108,6 @@ export async function finish(ctx: RuntimeContext, dir: string): Promise<void> {
   const maps = state?.run?.maps ?? { uid: [], gid: [] };
   const use = readVolumeUse(dir);
   await removeStateDir(ctx, dir, maps);
+  if (state?.run) containerEvent(ctx, state, "destroy");
   await removeAnonymousVolumes(use, maps, ctx.log.warn);
 }

@@ -15,6 +15,8 @@ export interface MonitorJob {
   cgroup?: string;
   /** bunker __finish removes the state dir: it has anonymous volumes to remove too */
   finishAlways?: boolean;
+  /** where the container's die and destroy events go (src/events.ts containerEventArgs) */
+  events?: string[];
 }
 
 /** the monitor's arguments (see the comment at the top of c/monitor.c) */
@@ -25,6 +27,7 @@ export function monitorArgs(job: MonitorJob, bunker: string): string[] {
   if (job.pty >= 0) args.push(`--pty=${job.pty}`);
   if (job.stdin) args.push("--stdin");
   if (job.cgroup) args.push(`--cgroup=${job.cgroup}`);
+  args.push(...(job.events ?? []));
   return args;
 }
 

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { errorOf } from "../lib/error-line.ts";
 import { parseNetwork } from "../../src/net/mode.ts";
 import { allocateIp, checkNetworkName, defaultSubnet, formatCidr, inspectNetwork, networkHosts, parseCidr, planSubnet, type Endpoint } from "../../src/net/usernet.ts";
-import { parseLabels } from "../../src/cli/network.ts";
+import { parseLabels } from "../../src/cli/args.ts";
 
 
 const cidr = (s: string) => parseCidr(s);
@@ -67,8 +67,8 @@ describe("names", () => {
     expect(errorOf(() => parseNetwork("bridge")).message).toContain("unsupported value");
   });
   test("--label K=V", () => {
-    expect(parseLabels(["a=1", "b", "c=x=y"])).toEqual({ a: "1", b: "", c: "x=y" });
-    expect(errorOf(() => parseLabels(["=v"])).errnoName).toBe("EINVAL");
+    expect(parseLabels(["a=1", "b", "c=x=y"], "network create")).toEqual({ a: "1", b: "", c: "x=y" });
+    expect(errorOf(() => parseLabels(["=v"], "network create")).errnoName).toBe("EINVAL");
   });
 });
 

@@ -1,0 +1,72 @@
+// The engine's event log (what `docker events` shows): one JSON line per
+// thing that happened to a container, an image, a volume or a network,
+// appended to DATA_ROOT/engine-events.jsonl by whoever did it — the CLI, the
+// API server, a container's monitor or log writer (c/monitor.c, c/logwriter.c
+// write a container's die event in the same shape) — so that a reader (GET
+// /events) sees a `bunker run` from the CLI as well as a request of its own.
+// No daemon keeps them: a line is written with one O_APPEND write (atomic
+// for lines this small), and the log is bounded: past MAX_BYTES it becomes
+// engine-events.jsonl.1 (the one older generation kept).  The OCI command
+// `bunker events` (runc's stats and OOM events of one container) is another
+// thing and reads none of this.
+import { appendFileSync, mkdirSync, renameSync, statSync } from "node:fs";
+
+export const EVENTS_FILE = "engine-events.jsonl";
+const MAX_BYTES = 4 * 2 ** 20;
+
+export type EventType = "container" | "image" | "volume" | "network";
+
+/** one event as Docker's API sends it (the fields of events.Message a client reads) */
+export interface EngineEvent {
+  Type: EventType;
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+  time: number;
+  timeNano: number;
+}
+
+export const eventsPath = (dataRoot: string) => `${dataRoot}/${EVENTS_FILE}`;
+
+/** the wall clock as Docker's time (seconds) and timeNano (a 19-digit integer, written as text: a double loses its last digits) */
+function now(): { time: number; timeNano: string } {
+  const ms = performance.timeOrigin + performance.now();
+  const time = Math.floor(ms / 1000);
+  const ns = Math.min(999_999_999, Math.floor((ms - time * 1000) * 1e6));
+  return { time, timeNano: `${time}${String(ns).padStart(9, "0")}` };
+}
+
+/**
+ * Appends TYPE ACTION of ID (with ATTRIBUTES) to DATA_ROOT's event log.  An
+ * event that cannot be written is dropped: what happened has happened, and
+ * the operation that did it does not fail for its log.
+ */
+export function recordEvent(dataRoot: string, type: EventType, action: string, id: string, attributes: Record<string, string> = {}): void {
+  const file = eventsPath(dataRoot);
+  const { time, timeNano } = now();
+  const line = `{"Type":${JSON.stringify(type)},"Action":${JSON.stringify(action)},"Actor":${JSON.stringify({ ID: id, Attributes: attributes })},"time":${time},"timeNano":${timeNano}}\n`;
+  try {
+    if (statSync(file).size > MAX_BYTES) renameSync(file, `${file}.1`);
+  } catch {
+    /* no log yet */
+  }
+  try {
+    mkdirSync(dataRoot, { recursive: true, mode: 0o700 });
+    appendFileSync(file, line, { mode: 0o600 });
+  } catch {
+    /* a data root that cannot be made, or a full disk: see above */
+  }
+}
+
+/** a container's attributes in its events, as Docker's: its labels, image and name */
+export function containerEventAttributes(id: string, image: string | undefined, labels: Record<string, string> | undefined): Record<string, string> {
+  return { ...(labels ?? {}), image: image ?? "", name: id };
+}
+
+/**
+ * the arguments that make c/monitor.c or c/logwriter.c write container ID's
+ * events (die, with its exitCode; destroy) into DATA_ROOT's log: its
+ * ATTRIBUTES as JSON members, to which the C side adds exitCode
+ */
+export function containerEventArgs(dataRoot: string, id: string, attributes: Record<string, string>): string[] {
+  return [`--events=${eventsPath(dataRoot)}`, `--event-id=${id}`, `--event-attrs=${JSON.stringify(attributes).slice(1, -1)}`];
+}
