@@ -9,7 +9,7 @@
 // engine-events.jsonl.1 (the one older generation kept).  The OCI command
 // `bunker events` (runc's stats and OOM events of one container) is another
 // thing and reads none of this.
-import { appendFileSync, mkdirSync, renameSync, statSync } from "node:fs";
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync } from "node:fs";
 
 export const EVENTS_FILE = "engine-events.jsonl";
 const MAX_BYTES = 4 * 2 ** 20;
@@ -69,4 +69,99 @@ export function containerEventAttributes(id: string, image: string | undefined, 
  */
 export function containerEventArgs(dataRoot: string, id: string, attributes: Record<string, string>): string[] {
   return [`--events=${eventsPath(dataRoot)}`, `--event-id=${id}`, `--event-attrs=${JSON.stringify(attributes).slice(1, -1)}`];
+}
+
+/** the bytes of FILE from OFFSET to its end, and its inode; undefined when it is not there */
+function readFrom(file: string, offset: number): { ino: number; bytes: Buffer } | undefined {
+  let fd;
+  try {
+    fd = openSync(file, "r");
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    const len = Math.max(0, st.size - offset);
+    const bytes = Buffer.alloc(len);
+    let got = 0;
+    while (got < len) {
+      const n = readSync(fd, bytes, got, len - got, offset + got);
+      if (n <= 0) break;
+      got += n;
+    }
+    return { ino: st.ino, bytes: bytes.subarray(0, got) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** the complete lines of BYTES as events (a line being written, or one that is no event, is skipped) */
+function parseLines(bytes: Buffer): { events: EngineEvent[]; used: number } {
+  const end = bytes.lastIndexOf(0x0a) + 1;
+  const events: EngineEvent[] = [];
+  for (const line of bytes.subarray(0, end).toString("utf8").split("\n")) {
+    if (!line) continue;
+    try {
+      const e = JSON.parse(line) as EngineEvent;
+      if (typeof e.Type === "string" && typeof e.Action === "string" && typeof e.Actor?.ID === "string" && typeof e.timeNano === "number") events.push(e);
+    } catch {
+      /* a torn line of a crashed writer */
+    }
+  }
+  return { events, used: end };
+}
+
+/**
+ * A reader of DATA_ROOT's event log that follows it as it grows and rotates:
+ * backlog() gives what is in it now (the older generation first), then each
+ * next() what was appended since.
+ */
+export class EventTail {
+  private ino = -1;
+  private offset = 0;
+  private readonly file: string;
+  constructor(dataRoot: string) {
+    this.file = eventsPath(dataRoot);
+  }
+
+  backlog(): EngineEvent[] {
+    const old = readFrom(`${this.file}.1`, 0);
+    const cur = readFrom(this.file, 0);
+    const events = old ? parseLines(old.bytes).events : [];
+    if (cur) {
+      const p = parseLines(cur.bytes);
+      events.push(...p.events);
+      this.ino = cur.ino;
+      this.offset = p.used;
+    }
+    return events;
+  }
+
+  /** skips what is in the log now: next() gives only what comes after */
+  skipToEnd(): void {
+    const cur = readFrom(this.file, 0);
+    if (cur) {
+      this.ino = cur.ino;
+      this.offset = parseLines(cur.bytes).used;
+    }
+  }
+
+  next(): EngineEvent[] {
+    const events: EngineEvent[] = [];
+    let cur = readFrom(this.file, this.offset);
+    if (cur && cur.ino !== this.ino) {
+      // rotated: the rest of the file this read, now the older generation, then the new one from its start
+      const old = readFrom(`${this.file}.1`, this.offset);
+      if (old && old.ino === this.ino) events.push(...parseLines(old.bytes).events);
+      this.ino = cur.ino;
+      this.offset = 0;
+      cur = readFrom(this.file, 0);
+    }
+    if (cur) {
+      const p = parseLines(cur.bytes);
+      events.push(...p.events);
+      this.offset += p.used;
+    }
+    return events;
+  }
 }

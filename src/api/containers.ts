@@ -49,8 +49,8 @@ function list({ ctx, url }: ApiRequest): Response {
     if (filters.status && !filters.status.includes(summary.State as string)) continue;
     if (filters.id && !filters.id.some((p) => id.startsWith(p))) continue;
     if (filters.name && !filters.name.some((re) => new RegExp(re).test(`/${id}`))) continue;
-    // bunker's containers carry no labels yet: a label filter matches none
-    if (filters.label) continue;
+    const labels = (summary.Labels ?? {}) as Record<string, string>;
+    if (filters.label && !filters.label.every((l) => (l.includes("=") ? labels[l.slice(0, l.indexOf("="))] === l.slice(l.indexOf("=") + 1) : l in labels))) continue;
     rows.push(summary);
   }
   return jsonResponse(rows);

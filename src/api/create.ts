@@ -8,6 +8,7 @@ import { parseVolumeFlag, type MountRequest } from "../volume/spec.ts";
 import { parseAddHost } from "../net/etc.ts";
 import { parsePublish, type PublishedPort } from "../net/ports.ts";
 import { ApiError } from "./errors.ts";
+import { restartPolicy } from "../container/restart-policy.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -92,8 +93,8 @@ export function createRequest(body: Obj, name: string | undefined): RunRequest {
   const entry = c.list("Entrypoint", true);
   const cmd = c.list("Cmd", true) ?? [];
   const volumes = Object.keys(c.obj("Volumes") ?? {});
-  const labels = c.obj("Labels");
-  if (labels && Object.keys(labels).length) throw new ApiError(400, `create: Labels are not supported by bunker serve yet (got ${Object.keys(labels).join(", ")})`);
+  const labels = c.obj("Labels") ?? {};
+  for (const [k, v] of Object.entries(labels)) if (typeof v !== "string") throw new ApiError(400, `create: Labels.${k} must be a string`);
   const env = c.list("Env") ?? [];
   const req: RunRequest = {
     image,
@@ -123,6 +124,7 @@ export function createRequest(body: Obj, name: string | undefined): RunRequest {
     logOptions: [],
     oomKillGroup: false,
     security: { capAdd: [], capDrop: [], privileged: false, securityOpts: [] },
+    labels: labels as Record<string, string>,
   };
   const h = new Fields(c.obj("HostConfig") ?? {}, "HostConfig.");
   req.mounts.push(...(h.list("Binds") ?? []).map(parseVolumeFlag));
@@ -146,7 +148,8 @@ export function createRequest(body: Obj, name: string | undefined): RunRequest {
   if (log && !isDefault(log.Type) && log.Type !== "json-file") throw new ApiError(400, `create: HostConfig.LogConfig.Type ${JSON.stringify(log.Type)} is not supported (bunker writes json-file-like rotated logs)`);
   req.logOptions = Object.entries((log?.Config ?? {}) as Obj).map(([k, v]) => `${k}=${String(v)}`);
   const restart = h.obj("RestartPolicy");
-  if (restart && !isDefault(restart.Name) && restart.Name !== "no") throw new ApiError(400, `create: HostConfig.RestartPolicy ${JSON.stringify(restart.Name)} is not supported by bunker serve yet (only "no")`);
+  if (restart && (typeof (restart.Name ?? "") !== "string" || typeof (restart.MaximumRetryCount ?? 0) !== "number")) throw new ApiError(400, "create: HostConfig.RestartPolicy must be {Name: string, MaximumRetryCount: number}");
+  if (restart) req.restart = restartPolicy((restart.Name as string | undefined) ?? "", (restart.MaximumRetryCount as number | undefined) ?? 0, "create: HostConfig.RestartPolicy");
   h.ignore("ConsoleSize"); // the terminal size: without a tty nothing
   h.rest();
   const net = new Fields(c.obj("NetworkingConfig") ?? {}, "NetworkingConfig.");

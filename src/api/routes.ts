@@ -6,6 +6,8 @@ import { IMAGE_ROUTES } from "./images.ts";
 import { PULL_ROUTES } from "./pull.ts";
 import { SYSTEM_ROUTES } from "./system.ts";
 import { VOLUME_ROUTES } from "./volumes.ts";
+import { NETWORK_ROUTES } from "./networks.ts";
+import { EVENT_ROUTES } from "./events.ts";
 
 export const ROUTES: Route[] = [
   ...SYSTEM_ROUTES,
@@ -13,6 +15,8 @@ export const ROUTES: Route[] = [
   ...IMAGE_ROUTES,
   ...CONTAINER_ROUTES,
   ...VOLUME_ROUTES,
+  ...NETWORK_ROUTES,
+  ...EVENT_ROUTES,
   {
     method: "POST",
     path: /^\/build$/,

@@ -1,9 +1,10 @@
-// bunker network create|ls|inspect|rm|prune: user networks (src/container/network.ts), output as Docker's
+// bunker network create|ls|inspect|rm|prune|connect|disconnect: user networks (src/container/network.ts), output as Docker's
 import { BunkerError } from "../errors.ts";
 import { flag, flagBool, flagList, HelpRequest, parseFlags, parseLabels } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
-import { createNetwork, inspectNetworkByName, listNetworks, networkMaps, pruneNetworks, readNetwork, removeNetwork } from "../container/network.ts";
+import { checkId } from "../container/state.ts";
+import { connectContainer, createNetwork, disconnectContainer, inspectNetworkByName, listNetworks, networkMaps, pruneNetworks, readNetwork, removeNetwork } from "../container/network.ts";
 
 async function create(argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [
@@ -69,12 +70,29 @@ async function prune(argv: string[], g: GlobalOptions): Promise<number> {
   return 0;
 }
 
-const SUB: Record<string, (argv: string[], g: GlobalOptions) => number | Promise<number>> = { create, ls, list: ls, inspect, rm, remove: rm, prune };
+async function connect(argv: string[], g: GlobalOptions): Promise<number> {
+  const p = parseFlags(argv, [
+    { names: ["alias"], value: true, multi: true, help: "NAME  another name of the container on the network" },
+    { names: ["ip"], value: true, help: "IP  its address on the network (default: the first free one)" },
+  ], "network connect", false);
+  if (p.rest.length !== 2) throw new BunkerError("network connect: a NETWORK and a CONTAINER are needed", { errno: "EINVAL", fix: "bunker network connect [--alias NAME] [--ip IP] NETWORK CONTAINER" });
+  await connectContainer(runtimeContext(g), p.rest[0]!, checkId(p.rest[1], "network connect"), { aliases: flagList(p, "alias"), ip: flag(p, "ip") });
+  return 0;
+}
+
+async function disconnect(argv: string[], g: GlobalOptions): Promise<number> {
+  const p = parseFlags(argv, [{ names: ["force", "f"], help: "accepted (Docker's; bunker's disconnect never needs it)" }], "network disconnect", false);
+  if (p.rest.length !== 2) throw new BunkerError("network disconnect: a NETWORK and a CONTAINER are needed", { errno: "EINVAL", fix: "bunker network disconnect NETWORK CONTAINER" });
+  await disconnectContainer(runtimeContext(g), p.rest[0]!, checkId(p.rest[1], "network disconnect"));
+  return 0;
+}
+
+const SUB: Record<string, (argv: string[], g: GlobalOptions) => number | Promise<number>> = { create, ls, list: ls, inspect, rm, remove: rm, prune, connect, disconnect };
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === "--help" || sub === "-h") throw new HelpRequest("network", []);
   const fn = sub ? SUB[sub] : undefined;
-  if (!fn) throw new BunkerError(`network: unknown subcommand "${sub ?? ""}"`, { errno: "EINVAL", fix: "one of: create, ls, inspect, rm, prune" });
+  if (!fn) throw new BunkerError(`network: unknown subcommand "${sub ?? ""}"`, { errno: "EINVAL", fix: "one of: create, ls, inspect, rm, prune, connect, disconnect" });
   return fn(rest, g);
 }

@@ -173,7 +173,7 @@ blob and layer nothing needs.`,
   "image check": `bunker image check
 
 Re-hashes every blob of the store and checks every unpacked layer.`,
-  network: `bunker network create|ls|inspect|rm|prune [ARGS...]
+  network: `bunker network create|ls|inspect|rm|prune|connect|disconnect [ARGS...]
 
 User networks: containers on one reach each other by name and --network-alias
 ('bunker network SUBCOMMAND --help' for each).`,
@@ -181,6 +181,13 @@ User networks: containers on one reach each other by name and --network-alias
 
 Makes a network: a network namespace of bunker's own with a bridge, and (unless
 --internal) pasta for the way out.`,
+  "network connect": `bunker network connect [--alias NAME] [--ip IP] NETWORK CONTAINER
+
+Puts a running (or created) container on one more network: an interface ethN,
+its name and aliases in the network's /etc/hosts; its default route stays.`,
+  "network disconnect": `bunker network disconnect NETWORK CONTAINER
+
+Takes the container off the network: its interface there is deleted.`,
   "network ls": `bunker network ls [-q]
 
 Lists the user networks.`,

@@ -1,7 +1,7 @@
 // A container in docker inspect's and docker ps's shapes: `bunker inspect ID`
 // and the Engine API's /containers/json and /containers/{id}/json say the same.
 import type { PublishedPort } from "../net/ports.ts";
-import { containerStatus, type ContainerState } from "./state.ts";
+import { attachedNetworks, containerStatus, type ContainerState } from "./state.ts";
 import { exitRecord } from "./exit-record.ts";
 import { readRestartCount } from "./restart-policy.ts";
 
@@ -17,6 +17,20 @@ function portMap(ports: PublishedPort[]): Record<string, { HostIp: string; HostP
 }
 
 const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+/**
+ * NetworkSettings.Networks: each user network the container is on, with
+ * Docker's aliases (its short id first: docker-compose checks for it before
+ * it would connect the container again)
+ */
+function networksOf(s: ContainerState): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    attachedNetworks(s).map((n) => [
+      n.name,
+      { IPAMConfig: null, Links: null, Aliases: [s.id.slice(0, 12), ...(n.aliases ?? [])], NetworkID: n.id ?? "", EndpointID: "", Gateway: n.gateway ?? "", IPAddress: n.ip, IPPrefixLen: n.prefix ?? 0, IPv6Gateway: "", GlobalIPv6Address: "", GlobalIPv6PrefixLen: 0, MacAddress: "" },
+    ]),
+  );
+}
 
 /** docker inspect's container fields bunker knows, and what the container's process was given */
 export function containerDetails(s: ContainerState, status: string, dir: string): Record<string, unknown> {
@@ -46,7 +60,7 @@ export function containerDetails(s: ContainerState, status: string, dir: string)
       RestartPolicy: { Name: s.run?.restart?.name ?? "no", MaximumRetryCount: s.run?.restart?.maximumRetryCount ?? 0 },
       ...(c ? { Privileged: c.privileged, CapAdd: null, CapDrop: null, SecurityOpt: [...(c.noNewPrivileges ? ["no-new-privileges"] : []), `seccomp=${c.seccomp}`], MaskedPaths: c.maskedPaths, ReadonlyPaths: c.readonlyPaths } : {}),
     },
-    NetworkSettings: { Ports: portMap(s.run?.network?.ports ?? []) },
+    NetworkSettings: { Ports: portMap(s.run?.network?.ports ?? []), IPAddress: s.run?.network?.userNetwork?.ip ?? "", Networks: networksOf(s) },
     // what bunker gave it: the bounding set, no_new_privs, the filter, locked mounts
     Confinement: c ?? null,
     Bundle: s.bundle,
@@ -97,7 +111,7 @@ export function containerSummary(root: string, id: string, now = Date.now()): { 
       State: dockerStatus(status),
       Status: text,
       HostConfig: { NetworkMode: s.run?.network?.mode ?? "none" },
-      NetworkSettings: { Networks: {} },
+      NetworkSettings: { Networks: networksOf(s) },
       Mounts: [],
     },
   };

@@ -37,6 +37,9 @@ import { findProgram, startHelper, type ProcessRef } from "../net/helper.ts";
 import { allocateIp, checkNetworkName, formatCidr, inspectNetwork, networkHosts, parseCidr, planSubnet, type Endpoint, type NetworkConfig } from "../net/usernet.ts";
 import { sharedUserns, sharedUsernsEnabled, spawnHolder } from "./userns.ts";
 import type { RuntimeContext } from "./context.ts";
+import { attachedNetworks, containerDir, isAlive, readState, writeState, type AttachedNetwork } from "./state.ts";
+import { lockContainer } from "./lock.ts";
+import { recordEvent } from "../events.ts";
 
 const BRIDGE = "bunker0";
 
@@ -267,6 +270,7 @@ export async function createNetwork(ctx: RuntimeContext, req: CreateNetworkReque
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
+  networkEvent(ctx, config, "create");
   return config;
 }
 
@@ -286,13 +290,19 @@ function stopHolder(ctx: RuntimeContext, name: string) {
 
 /** `network rm`: refused while a running container is on it */
 export async function removeNetwork(ctx: RuntimeContext, name: string): Promise<void> {
-  readNetwork(ctx, name);
+  const config = readNetwork(ctx, name);
   await locked(ctx, name, () => {
     const users = liveEndpoints(ctx, name);
     if (users.length) throw new BunkerError(`network rm: network "${name}" is in use by container${users.length > 1 ? "s" : ""} ${users.map((u) => u.id).join(", ")}`, { errno: "EBUSY", fix: "stop or remove those containers first (bunker rm -f ID)" });
     stopHolder(ctx, name);
     rmSync(dirOf(ctx, name), { recursive: true, force: true });
   });
+  networkEvent(ctx, config, "destroy");
+}
+
+/** ACTION of network C in the event log (src/events.ts); CONTAINER: the one that joined or left */
+function networkEvent(ctx: RuntimeContext, c: NetworkConfig, action: string, container?: string): void {
+  recordEvent(ctx.dataRoot, "network", action, c.Id, { name: c.Name, type: "bridge", ...(container ? { container } : {}) });
 }
 
 /** `network prune`: every network no running container is on; their names */
@@ -324,6 +334,9 @@ export interface JoinRequest {
   ip?: string;
   hostsFile: string;
   hostsBase: string;
+  /** the container's interface (default eth0) and whether its default route goes through the network (default yes) */
+  ifname?: string;
+  defaultRoute?: boolean;
 }
 
 /**
@@ -344,11 +357,13 @@ export async function joinNetwork(ctx: RuntimeContext, name: string, join: JoinR
     // bridge for a moment (a network namespace is dismantled asynchronously) with its address's name
     const veth = `bk${randomBytes(6).toString("hex")}`;
     const prefix = c.Subnet.split("/")[1];
-    ipIn(ctx, holder.pid, [`link add ${veth} type veth peer name eth0 netns ${join.pid}`, `link set ${veth} master ${BRIDGE}`, `link set ${veth} up`], `cannot connect container ${join.id} to network ${name}`);
-    ipIn(ctx, join.pid, [`addr add ${ip}/${prefix} dev eth0`, "link set eth0 up", `route add default via ${c.Gateway}`], `cannot configure eth0 of container ${join.id}`);
+    const ifname = join.ifname ?? "eth0";
+    ipIn(ctx, holder.pid, [`link add ${veth} type veth peer name ${ifname} netns ${join.pid}`, `link set ${veth} master ${BRIDGE}`, `link set ${veth} up`], `cannot connect container ${join.id} to network ${name}`);
+    ipIn(ctx, join.pid, [`addr add ${ip}/${prefix} dev ${ifname}`, `link set ${ifname} up`, ...(join.defaultRoute === false ? [] : [`route add default via ${c.Gateway}`])], `cannot configure ${ifname} of container ${join.id}`);
     const me: Endpoint = { id: join.id, ip, aliases: join.aliases, pid: join.pid, start: pidStartTime(join.pid) ?? "", hostsFile: join.hostsFile, hostsBase: join.hostsBase };
     writeJson(`${dirOf(ctx, name)}/endpoints/${join.id}.json`, me);
     rewriteHosts([...others, me]);
+    networkEvent(ctx, c, "connect", join.id);
     return { ip, holder: holder.pid };
   });
 }
@@ -360,4 +375,74 @@ export async function leaveNetwork(ctx: RuntimeContext, name: string, id: string
     rmSync(`${dirOf(ctx, name)}/endpoints/${id}.json`, { force: true });
     rewriteHosts(liveEndpoints(ctx, name));
   });
+  networkEvent(ctx, readNetwork(ctx, name), "disconnect", id);
+}
+
+/** what `network connect` asks for */
+export interface ConnectRequest {
+  aliases: string[];
+  ip?: string;
+}
+
+/** the first ethN that none of NETS uses */
+function freeInterface(nets: AttachedNetwork[]): string {
+  for (let n = 0; ; n++) if (!nets.some((a) => (a.ifname ?? "eth0") === `eth${n}`)) return `eth${n}`;
+}
+
+/**
+ * `network connect NAME ID`: a running (or created) container on one more
+ * user network — a veth pair ethN in its network namespace, its name and
+ * aliases in the network's /etc/hosts files, recorded in its state.  Its
+ * default route stays where it is, unless it had no network at all.
+ */
+export async function connectContainer(ctx: RuntimeContext, name: string, id: string, req: ConnectRequest): Promise<AttachedNetwork> {
+  const c = readNetwork(ctx, name);
+  const dir = containerDir(ctx.stateRoot, id);
+  const release = lockContainer(dir, id);
+  try {
+    const state = readState(ctx.stateRoot, id);
+    if (!state?.run) throw new BunkerError(`network connect: container "${id}" is not a docker-style container (bunker run or create made none)`, { errno: "EINVAL" });
+    if (!isAlive(state)) throw new BunkerError(`network connect: container "${id}" is not running`, { errno: "EBUSY", fix: `bunker start ${id}, then connect it` });
+    const nets = attachedNetworks(state);
+    if (nets.some((n) => n.name === name)) throw new BunkerError(`network connect: container "${id}" is already on network "${name}"`, { errno: "EEXIST" });
+    const mode = state.run.network?.mode ?? "none";
+    if (mode === "host" || mode.startsWith("container:")) throw new BunkerError(`network connect: container "${id}" shares the network of ${mode === "host" ? "the host" : mode.slice(10)}`, { errno: "EINVAL", fix: "connect a container that has its own network" });
+    const ifname = freeInterface(nets);
+    const hostsFile = `${dir}/hosts`;
+    // what its /etc/hosts lists now (its first network's containers too) stays; this network's are added
+    // (a limit: a later change on that first network rewrites the file without this one's)
+    let hostsBase = "";
+    try {
+      hostsBase = readFileSync(hostsFile, "utf8");
+    } catch {
+      /* no /etc/hosts of bunker's: nothing to list the others in */
+    }
+    const joined = await joinNetwork(ctx, name, { id, pid: state.pid, aliases: req.aliases, ip: req.ip, hostsFile, hostsBase, ifname, defaultRoute: mode === "none" && !nets.length }, networkMaps(ctx));
+    const att: AttachedNetwork = { name, ip: joined.ip, aliases: req.aliases, id: c.Id, gateway: c.Gateway, prefix: Number(c.Subnet.split("/")[1]), ifname };
+    state.run.network = { mode, ports: [], ...state.run.network, connected: [...(state.run.network?.connected ?? []), att] };
+    writeState(dir, state);
+    return att;
+  } finally {
+    release();
+  }
+}
+
+/** `network disconnect NAME ID`: its interface on the network deleted, the others' /etc/hosts rewritten, its state updated */
+export async function disconnectContainer(ctx: RuntimeContext, name: string, id: string): Promise<void> {
+  readNetwork(ctx, name);
+  const dir = containerDir(ctx.stateRoot, id);
+  const release = lockContainer(dir, id);
+  try {
+    const state = readState(ctx.stateRoot, id);
+    const att = attachedNetworks(state).find((n) => n.name === name);
+    if (!state?.run?.network || !att) throw new BunkerError(`network disconnect: container "${id}" is not on network "${name}"`, { errno: "ENOENT" });
+    if (isAlive(state)) ipIn(ctx, state.pid, [`link del ${att.ifname ?? "eth0"}`], `cannot remove ${att.ifname ?? "eth0"} of container ${id}`);
+    const net = state.run.network;
+    if (net.userNetwork?.name === name) delete net.userNetwork;
+    net.connected = (net.connected ?? []).filter((n) => n.name !== name);
+    writeState(dir, state);
+  } finally {
+    release();
+  }
+  await leaveNetwork(ctx, name, id);
 }

@@ -49,8 +49,28 @@ export interface ContainerState {
     /** --restart (not "no") */
     restart?: RestartPolicy;
     /** --network as given (or the default), published ports, the helper and its keeper (src/net), a user network's port proxy (src/net/proxy.ts) */
-    network?: { mode: string; ports: PublishedPort[]; keeper?: ProcessRef; helper?: ProcessRef; proxy?: ProcessRef; userNetwork?: { name: string; ip: string } };
+    network?: { mode: string; ports: PublishedPort[]; keeper?: ProcessRef; helper?: ProcessRef; proxy?: ProcessRef; userNetwork?: AttachedNetwork; connected?: AttachedNetwork[] };
   };
+}
+
+/** a user network a container is on: the one it was made on (userNetwork), or one `network connect` added */
+export interface AttachedNetwork {
+  name: string;
+  ip: string;
+  /** its --network-alias names */
+  aliases?: string[];
+  /** the network's id, gateway and prefix length (inspect's NetworkSettings.Networks) */
+  id?: string;
+  gateway?: string;
+  prefix?: number;
+  /** the container's interface on it (eth0 for the one it was made on) */
+  ifname?: string;
+}
+
+/** the user networks container S is on, the one it was made on first */
+export function attachedNetworks(s: ContainerState | undefined): AttachedNetwork[] {
+  const n = s?.run?.network;
+  return [...(n?.userNetwork ? [n.userNetwork] : []), ...(n?.connected ?? [])];
 }
 
 const ID_RE = /^[A-Za-z0-9_+\-.]+$/;

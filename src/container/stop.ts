@@ -12,7 +12,7 @@ import type { RuntimeContext } from "./context.ts";
 import { killEverything, SIGKILL } from "./kill.ts";
 import { recordSignalExit } from "./exit-record.ts";
 import { endLogWriter } from "./log-writer.ts";
-import { containerDir, isAlive, readState, status, type ContainerState } from "./state.ts";
+import { attachedNetworks, containerDir, isAlive, readState, status, type ContainerState } from "./state.ts";
 import { markStoppedByUser } from "./restart-policy.ts";
 import { containerEventAttributes, recordEvent } from "../events.ts";
 import { lockContainer } from "./lock.ts";
@@ -38,6 +38,14 @@ export async function stop(ctx: RuntimeContext, id: string, secs: number): Promi
     }
   }
   containerEvent(ctx, state, "stop");
+}
+
+/** container ID (state S) has left its user networks */
+async function leaveNetworks(ctx: RuntimeContext, s: ContainerState | undefined, id: string): Promise<void> {
+  const nets = attachedNetworks(s);
+  if (!nets.length) return;
+  const { leaveNetwork } = await import("./network.ts"); // loaded only for a container on one
+  for (const n of nets) await leaveNetwork(ctx, n.name, id);
 }
 
 /** ACTION of container S in the event log (src/events.ts) */
@@ -78,8 +86,7 @@ export async function rm(ctx: RuntimeContext, id: string, force: boolean, volume
   } finally {
     release();
   }
-  const userNet = state?.run?.network?.userNetwork;
-  if (userNet) await (await import("./network.ts")).leaveNetwork(ctx, userNet.name, id);
+  await leaveNetworks(ctx, state, id);
   // the maps a run of this user would have used: a copied rootfs left by a killed run may belong to its subordinate ids
   const maps = state?.run?.maps ?? callerMaps(ctx.ids);
   const use = readVolumeUse(dir);
@@ -103,8 +110,7 @@ export async function finish(ctx: RuntimeContext, dir: string): Promise<void> {
       ctx.log.warn(e instanceof BunkerError ? e : new BunkerError(String(e)));
     }
   }
-  const userNet = state?.run?.network?.userNetwork;
-  if (userNet) await (await import("./network.ts")).leaveNetwork(ctx, userNet.name, basename(dir));
+  await leaveNetworks(ctx, state, basename(dir));
   const maps = state?.run?.maps ?? { uid: [], gid: [] };
   const use = readVolumeUse(dir);
   await removeStateDir(ctx, dir, maps);

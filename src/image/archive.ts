@@ -402,7 +402,7 @@ export async function loadArchive(store: Store, file: string, platform = hostPla
         if (r && !store.hasBlob(digest)) await store.putBlobStream(rangeStream(r), { digest, size: r.size });
       }
       l.notes = [...new Set(layers.flatMap((x) => x.notes))];
-      await store.addImage(l.manifestDigest, l.names);
+      await store.addImage(l.manifestDigest, l.names, [], "load");
     } finally {
       release();
     }

@@ -111,7 +111,7 @@ async function pullLayers(store: Store, reg: Registry, repo: string, r: Referenc
     await Promise.allSettled(downloaded.values()); // no download left running after a failure
   }
   const name = r.tag ? formatReference({ ...r, digest: undefined }) : undefined;
-  const rec = await store.addImage(manifestDigest, name ? [name] : [], [repoDigest]);
+  const rec = await store.addImage(manifestDigest, name ? [name] : [], [repoDigest], "pull");
   return { name, manifestDigest, id: rec.id, repoDigest, notes: [...new Set(layers.flatMap((l) => l.notes))] };
 }
 

@@ -10,6 +10,7 @@
 // Every write goes to tmp/ first and is renamed into place after its digest is
 // checked; images.json and each layer are updated under an exclusive flock, so
 // concurrent pulls (of one image or of images sharing layers) never corrupt it.
+import { recordEvent } from "../events.ts";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BunkerError, fromSysError, errnoCode } from "../errors.ts";
@@ -208,11 +209,15 @@ export class Store {
     });
   }
 
-  /** Records an image (manifest MANIFEST_DIGEST) under NAMES; a name moves from any other image. */
-  async addImage(manifestDigest: string, names: string[], repoDigests: string[] = []): Promise<ImageRecord> {
+  /**
+   * Records an image (manifest MANIFEST_DIGEST) under NAMES; a name moves from
+   * any other image.  The event log says ACTION: each name pulled, loaded, or
+   * given to the image (tag).
+   */
+  async addImage(manifestDigest: string, names: string[], repoDigests: string[] = [], action: "pull" | "load" | "tag" = "tag"): Promise<ImageRecord> {
     const manifest = this.readJson<Manifest>(manifestDigest);
     const id = manifest.config.digest;
-    return this.updateImages((images) => {
+    const added = await this.updateImages((images) => {
       for (const other of images) other.names = other.names.filter((n) => !names.includes(n));
       let rec = images.find((i) => i.id === id && i.digest === manifestDigest) ?? images.find((i) => i.id === id);
       if (!rec) {
@@ -224,6 +229,9 @@ export class Store {
       for (const d of repoDigests) if (!(rec.repoDigests ??= []).includes(d)) rec.repoDigests.push(d);
       return { ...rec };
     });
+    // as Docker's: a pull or load names the reference, a tag the image
+    for (const n of names) recordEvent(this.root, "image", action, action === "tag" ? id : n, { name: n });
+    return added;
   }
 
   /** Finds an image by name (normalized), repo@digest, full or short ID. */
@@ -387,6 +395,13 @@ export class Store {
    * Returns the untagged names and whether the image itself was deleted.
    */
   async removeImage(ref: string, force: boolean, inUse?: (id: string) => string | undefined): Promise<{ untagged: string[]; deleted?: string }> {
+    const r = await this.untag(ref, force, inUse);
+    for (const n of r.untagged) recordEvent(this.root, "image", "untag", r.id, { name: n });
+    if (r.deleted) recordEvent(this.root, "image", "delete", r.deleted, { name: r.untagged[0] ?? r.deleted });
+    return { untagged: r.untagged, deleted: r.deleted };
+  }
+
+  private async untag(ref: string, force: boolean, inUse?: (id: string) => string | undefined): Promise<{ id: string; untagged: string[]; deleted?: string }> {
     const rec = this.get(ref);
     const user = force ? undefined : inUse?.(rec.id);
     if (user && rec.names.length <= 1) {
@@ -401,15 +416,15 @@ export class Store {
       if (byName && cur.names.length > 0) {
         const name = formatReference(parseReference(ref));
         cur.names = cur.names.filter((n) => n !== name);
-        if (cur.names.length) return { untagged: [name] };
+        if (cur.names.length) return { id: cur.id, untagged: [name] };
         images.splice(i, 1);
-        return { untagged: [name], deleted: cur.id };
+        return { id: cur.id, untagged: [name], deleted: cur.id };
       }
       if (cur.names.length > 1 && !force) {
         throw new BunkerError(`image ${ref} is referenced by ${cur.names.length} names (${cur.names.join(", ")})`, { errno: "EBUSY", fix: "remove it by name, or use -f" });
       }
       images.splice(i, 1);
-      return { untagged: cur.names, deleted: cur.id };
+      return { id: cur.id, untagged: cur.names, deleted: cur.id };
     });
   }
 
@@ -418,11 +433,13 @@ export class Store {
    * those IN_USE says a container uses.  Returns their IDs.
    */
   async prune(opts: { all?: boolean; inUse?: (id: string) => boolean } = {}): Promise<string[]> {
-    return this.updateImages((images) => {
+    const gone = await this.updateImages((images) => {
       const gone = images.filter((i) => (opts.all || !i.names.length) && !opts.inUse?.(i.id));
       images.splice(0, images.length, ...images.filter((i) => !gone.includes(i)));
       return gone.map((i) => i.id);
     });
+    for (const id of gone) recordEvent(this.root, "image", "delete", id, { name: id });
+    return gone;
   }
 
   /**

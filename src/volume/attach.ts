@@ -3,6 +3,8 @@
 // (`volumes.json`), so that `volume rm` refuses a volume a container (running
 // or stopped) still uses, and removing the container can remove its
 // anonymous volumes (`rm -v`, `run --rm`, a foreground run).
+import { recordEvent } from "../events.ts";
+import { basename, dirname } from "node:path";
 import { closeSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { BunkerError, fromSysError } from "../errors.ts";
 import type { Volume } from "../oci/run-spec.ts";
@@ -144,6 +146,7 @@ export async function removeAnonymousVolumes(use: VolumeUse, maps: IdMaps, warn:
     if (!/\/volumes\/[^/]+$/.test(dir) || !VOLUME_NAME_RE.test(dir.slice(dir.lastIndexOf("/") + 1))) continue;
     try {
       await removeVolumeDir(dir, maps);
+      recordEvent(dirname(dirname(dir)), "volume", "destroy", basename(dir), { driver: "local" });
     } catch (e) {
       warn(e instanceof BunkerError ? e : new BunkerError(String(e)));
     }

@@ -8,6 +8,7 @@
 // container wrote may belong to subordinate ids (a container with a
 // subordinate-id map): removal goes through removeOwnedTree, which removes
 // what the caller cannot in a user namespace with the caller's maps.
+import { recordEvent } from "../events.ts";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { parseJsonObject } from "../json.ts";
@@ -112,6 +113,7 @@ export function ensureVolume(dataRoot: string, name: string | undefined, labels:
     if (raced) return { volume: raced, created: false };
     throw fromSysError("cannot create the volume", e, { path: volumeDir(dataRoot, n) });
   }
+  recordEvent(dataRoot, "volume", "create", n, { driver: "local" });
   return { volume: readVolume(dataRoot, n)!, created: true };
 }
 
@@ -138,6 +140,7 @@ export function isEmptyVolume(v: VolumeInfo): boolean {
 /** removes the volume's directory: its record first, so a half-removed volume is not listed */
 export async function removeVolume(dataRoot: string, name: string, maps: IdMaps): Promise<void> {
   await removeVolumeDir(volumeDir(dataRoot, name), maps);
+  recordEvent(dataRoot, "volume", "destroy", name, { driver: "local" });
 }
 
 export async function removeVolumeDir(dir: string, maps: IdMaps): Promise<void> {
