@@ -25,9 +25,9 @@ export function frame(stream: number, bytes: Uint8Array): Uint8Array<ArrayBuffer
   return out;
 }
 
-const headerLines = (h: Record<string, string>) => Object.entries({ ...COMMON_HEADERS, ...h }).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+export const headerLines = (h: Record<string, string>) => Object.entries({ ...COMMON_HEADERS, ...h }).map(([k, v]) => `${k}: ${v}\r\n`).join("");
 
-function errorReply(conn: Hijacked, e: unknown): void {
+export function errorReply(conn: Hijacked, e: unknown): void {
   const { status, message } = statusOf(e);
   const body = JSON.stringify({ message });
   conn.write(`HTTP/1.1 ${status} Error\r\n${headerLines({ "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(body)), Connection: "close" })}\r\n${body}`);
@@ -122,7 +122,7 @@ function attach(ctx: RuntimeContext, head: RequestHead, conn: Hijacked): void {
 /** the hijacking routes: attach */
 export function hijackRoutes(ctx: RuntimeContext): Hijack {
   return (head) => {
-    if (head.method !== "POST") return undefined;
+    if (head.method !== "POST" || head.headers.get("upgrade")?.toLowerCase() !== "tcp") return undefined;
     let path: string;
     try {
       path = stripVersion(new URL(head.target, "http://bunker").pathname);

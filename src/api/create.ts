@@ -152,6 +152,8 @@ export function createRequest(body: Obj, name: string | undefined): RunRequest {
   if (restart) req.restart = restartPolicy((restart.Name as string | undefined) ?? "", (restart.MaximumRetryCount as number | undefined) ?? 0, "create: HostConfig.RestartPolicy");
   h.ignore("ConsoleSize"); // the terminal size: without a tty nothing
   h.rest();
+  // Config.Volumes lists every volume path, those HostConfig binds too (docker-compose sends both): only the others are anonymous
+  req.mounts = req.mounts.filter((m, i) => i >= volumes.length || !req.mounts.slice(volumes.length).some((o) => o.destination === m.destination));
   const net = new Fields(c.obj("NetworkingConfig") ?? {}, "NetworkingConfig.");
   const endpoints = net.obj("EndpointsConfig") ?? {};
   const names = Object.keys(endpoints);

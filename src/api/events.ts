@@ -2,10 +2,13 @@
 // what happened since SINCE (none: from now on), until UNTIL (none: until
 // the client goes), matching FILTERS — whoever did it: this server, another
 // one, or the CLI.
+import type { RuntimeContext } from "../container/context.ts";
 import { EventTail, type EngineEvent } from "../events.ts";
+import { errorReply, headerLines } from "./attach.ts";
 import { ApiError } from "./errors.ts";
+import type { Hijack } from "./front.ts";
 import { parseFilters } from "./images.ts";
-import type { ApiRequest, Route } from "./server.ts";
+import { stripVersion, type ApiRequest, type Route } from "./server.ts";
 
 const FILTERS = ["type", "container", "event", "image", "volume", "network", "label"];
 const TYPES = ["container", "image", "volume", "network"];
@@ -46,10 +49,12 @@ function message(e: EngineEvent): Record<string, unknown> {
 }
 
 const POLL_MS = 50;
-/** a newline every so often keeps a quiet stream from the server's idle timeout; JSON decoders skip it */
-const KEEP_ALIVE_MS = 5000;
 
-function events({ ctx, url }: ApiRequest): Response {
+/**
+ * The events URL asks for, each batch as JSON lines to EMIT, until its until
+ * (or the client goes: DONE); a bad request throws before anything is emitted
+ */
+function eventStream(ctx: RuntimeContext, url: URL): (emit: (text: string) => void, done: () => boolean) => Promise<void> {
   const filters = parseFilters(url);
   for (const k of Object.keys(filters)) if (!FILTERS.includes(k)) throw new ApiError(400, `events: invalid filter '${k}' (bunker filters by ${FILTERS.join(", ")})`);
   for (const t of filters.type ?? []) if (!TYPES.includes(t)) throw new ApiError(400, `events: invalid type '${t}' (one of ${TYPES.join(", ")})`);
@@ -60,29 +65,30 @@ function events({ ctx, url }: ApiRequest): Response {
   let backlog: EngineEvent[] = [];
   if (since !== undefined) backlog = tail.backlog().filter((e) => e.timeNano >= since);
   else tail.skipToEnd();
+  return async (emit, done) => {
+    // nothing but events: docker-py's JSON stream decoder (docker-compose's) cannot skip whitespace between them
+    for (let batch = backlog; !done(); batch = tail.next()) {
+      let out = "";
+      for (const e of batch) {
+        if (until !== undefined && e.timeNano > until) break;
+        if (matches(e, filters)) out += `${JSON.stringify(message(e))}\n`;
+      }
+      if (out) emit(out);
+      if (until !== undefined && Date.now() * 1e6 > until) break;
+      await Bun.sleep(POLL_MS);
+    }
+  };
+}
+
+/** GET /events through Bun.serve (a TCP listener; its headers go with the first event) */
+function events({ ctx, url, keepOpen }: ApiRequest): Response {
+  const run = eventStream(ctx, url);
+  keepOpen(); // a quiet stream stays open as long as the client wants it
   let cancelled = false;
   const enc = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
-      // the headers go now (docker events prints nothing until then, and a client waits for them)
-      controller.enqueue(enc.encode("\n"));
-      let quiet = 0;
-      for (let batch = backlog; !cancelled; batch = tail.next()) {
-        let out = "";
-        for (const e of batch) {
-          if (until !== undefined && e.timeNano > until) break;
-          if (matches(e, filters)) out += `${JSON.stringify(message(e))}\n`;
-        }
-        if (out) {
-          controller.enqueue(enc.encode(out));
-          quiet = 0;
-        } else if ((quiet += POLL_MS) >= KEEP_ALIVE_MS) {
-          controller.enqueue(enc.encode("\n"));
-          quiet = 0;
-        }
-        if (until !== undefined && Date.now() * 1e6 > until) break;
-        await Bun.sleep(POLL_MS);
-      }
+      await run((text) => controller.enqueue(enc.encode(text)), () => cancelled);
       if (!cancelled) controller.close();
     },
     cancel() {
@@ -92,4 +98,40 @@ function events({ ctx, url }: ApiRequest): Response {
   return new Response(body, { headers: { "Content-Type": "application/json" } });
 }
 
-export const EVENT_ROUTES: Route[] = [{ method: "GET", path: /^\/events$/, handle: events }];
+const EVENTS = /^\/events$/;
+
+/**
+ * GET /events on the unix socket, answered by its front (src/api/front.ts):
+ * the status and headers at once (docker events and docker-py wait for them
+ * before they show anything), then the events as HTTP chunks
+ */
+export function eventStreams(ctx: RuntimeContext): Hijack {
+  return (head) => {
+    if (head.method !== "GET") return undefined;
+    let url: URL;
+    try {
+      url = new URL(head.target, "http://bunker");
+      if (!EVENTS.test(stripVersion(url.pathname))) return undefined;
+    } catch {
+      return undefined; // the routes answer a bad version
+    }
+    return (conn) => {
+      let run;
+      try {
+        run = eventStream(ctx, url);
+      } catch (e) {
+        return errorReply(conn, e);
+      }
+      let closed = false;
+      conn.onClose(() => (closed = true));
+      conn.write(`HTTP/1.1 200 OK\r\n${headerLines({ "Content-Type": "application/json", "Transfer-Encoding": "chunked", Connection: "close" })}\r\n`);
+      void run((text) => conn.write(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`), () => closed).then(() => {
+        if (closed) return;
+        conn.write("0\r\n\r\n");
+        conn.end();
+      });
+    };
+  };
+}
+
+export const EVENT_ROUTES: Route[] = [{ method: "GET", path: EVENTS, handle: events }];

@@ -2,10 +2,11 @@
 // upgrade a connection only to a websocket, but Docker's attach (and exec
 // start) hijack it: "101 UPGRADED", "Upgrade: tcp", then the raw streams.  So
 // the socket clients connect to is a Bun.listen; the first request head of
-// each connection is read here: a hijacking request (Upgrade: tcp) is answered
-// by HIJACK on the connection itself; any other connection is passed through,
-// bytes both ways with backpressure, to the Bun.serve of the routes on a
-// private socket beside it.  (The docker client dials a fresh connection for
+// each connection is read here: a hijacking request (Upgrade: tcp), or one
+// whose response must start at once though its body may wait (events), is
+// answered by HIJACK on the connection itself; any other connection is passed
+// through, bytes both ways with backpressure, to the Bun.serve of the routes
+// on a private socket beside it.  (The docker client dials a fresh connection for
 // each hijacked request, so the first head is the one that matters.)
 import type { Socket } from "bun";
 
@@ -25,7 +26,11 @@ export interface Hijacked {
   onClose(fn: () => void): void;
 }
 
-/** a hijacking request's handler; undefined when REQ is not one (the request is passed on) */
+/**
+ * a hijacking request's handler (or one that streams its response itself, as
+ * GET /events: Bun.serve sends a streamed response's headers only with its
+ * first bytes); undefined when REQ is not one (the request is passed on)
+ */
 export type Hijack = (head: RequestHead) => ((conn: Hijacked) => void) | undefined;
 
 const MAX_HEAD = 64 * 1024;
@@ -108,7 +113,7 @@ export function listenFront(path: string, inner: string, hijack: Hijack): { stop
           return;
         }
         const head = parseHead(c.head.subarray(0, end).toString("latin1"));
-        const upgrade = head && head.headers.get("upgrade")?.toLowerCase() === "tcp" ? hijack(head) : undefined;
+        const upgrade = head ? hijack(head) : undefined;
         if (upgrade) {
           const rest = c.head.subarray(end + 4);
           c.hijacked = {};

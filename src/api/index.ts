@@ -6,8 +6,10 @@ import type { RuntimeContext } from "../container/context.ts";
 import { parseHost } from "./listen.ts";
 import { ROUTES } from "./routes.ts";
 import { hijackRoutes } from "./attach.ts";
+import { eventStreams } from "./events.ts";
 import { serveApi, type ApiServer } from "./server.ts";
 
 export function startApiServer(ctx: RuntimeContext, host: string | undefined): Promise<ApiServer> {
-  return serveApi(ctx, parseHost(host ?? `unix://${join(ctx.stateRoot, "bunker.sock")}`), ROUTES, hijackRoutes(ctx));
+  const attach = hijackRoutes(ctx), events = eventStreams(ctx);
+  return serveApi(ctx, parseHost(host ?? `unix://${join(ctx.stateRoot, "bunker.sock")}`), ROUTES, (head) => attach(head) ?? events(head));
 }

@@ -10,6 +10,7 @@ import { BunkerError } from "../errors.ts";
 import { JSON_LIMITS, parseJsonObject } from "../json.ts";
 import { listenFront, type Hijack } from "./front.ts";
 import { rmSync } from "node:fs";
+import type { Server } from "bun";
 import { dirname, join } from "node:path";
 
 /** the version this server speaks; clients negotiate down to it through /_ping's API-Version header */
@@ -26,6 +27,8 @@ export interface ApiRequest {
   /** the route's captured path parts (URL-decoded) */
   params: string[];
   ctx: RuntimeContext;
+  /** the response may stay quiet for long (a stream of events): the server's idle timeout does not end it */
+  keepOpen: () => void;
 }
 
 export interface Route {
@@ -91,7 +94,7 @@ export function boolParam(url: URL, name: string): boolean {
 }
 
 /** the response of ROUTES to REQ */
-export async function dispatch(routes: Route[], ctx: RuntimeContext, req: Request): Promise<Response> {
+export async function dispatch(routes: Route[], ctx: RuntimeContext, req: Request, keepOpen: () => void = () => {}): Promise<Response> {
   const url = new URL(req.url);
   let res: Response;
   try {
@@ -108,7 +111,7 @@ export async function dispatch(routes: Route[], ctx: RuntimeContext, req: Reques
       }
     }
     if (!found) throw pathFound ? new ApiError(405, `${req.method} is not allowed on ${path}`) : new ApiError(404, "page not found");
-    res = await found.route.handle({ req, url, version, params: found.params, ctx });
+    res = await found.route.handle({ req, url, version, params: found.params, ctx, keepOpen });
   } catch (e) {
     const { status } = statusOf(e);
     if (status >= 500 && status !== 501) ctx.log.warn(e instanceof BunkerError ? e : new BunkerError(`serve: ${req.method} ${url.pathname}: ${statusOf(e).message}`));
@@ -139,7 +142,7 @@ const IDLE = { idleTimeout: 255 } as {};
  * itself and passes every other connection to Bun.serve on a private socket
  */
 export async function serveApi(ctx: RuntimeContext, where: Listen, routes: Route[], hijack?: Hijack): Promise<ApiServer> {
-  const fetch = (req: Request) => dispatch(routes, ctx, req);
+  const fetch = (req: Request, server: Server<undefined>) => dispatch(routes, ctx, req, () => server.timeout(req, 0));
   if ("unix" in where) {
     await prepareSocket(where.unix);
     const inner = join(dirname(where.unix), `.bunker-api-${process.pid}.sock`);

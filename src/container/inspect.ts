@@ -4,6 +4,7 @@ import type { PublishedPort } from "../net/ports.ts";
 import { attachedNetworks, containerStatus, type ContainerState } from "./state.ts";
 import { exitRecord } from "./exit-record.ts";
 import { readRestartCount } from "./restart-policy.ts";
+import { existsSync } from "node:fs";
 
 
 /** Docker's State.Status for bunker's status */
@@ -58,6 +59,8 @@ export function containerDetails(s: ContainerState, status: string, dir: string)
     HostConfig: {
       NetworkMode: s.run?.network?.mode ?? "none",
       RestartPolicy: { Name: s.run?.restart?.name ?? "no", MaximumRetryCount: s.run?.restart?.maximumRetryCount ?? 0 },
+      // a detached container's log is json-file-like (rotated, read by logs); a foreground one's goes to its terminal
+      LogConfig: { Type: existsSync(`${dir}/log`) ? "json-file" : "none", Config: {} },
       ...(c ? { Privileged: c.privileged, CapAdd: null, CapDrop: null, SecurityOpt: [...(c.noNewPrivileges ? ["no-new-privileges"] : []), `seccomp=${c.seccomp}`], MaskedPaths: c.maskedPaths, ReadonlyPaths: c.readonlyPaths } : {}),
     },
     NetworkSettings: { Ports: portMap(s.run?.network?.ports ?? []), IPAddress: s.run?.network?.userNetwork?.ip ?? "", Networks: networksOf(s) },
