@@ -6,73 +6,23 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { busyboxArchive } from "../lib/image-builder.ts";
 import { TestRegistry } from "../registry/registry.ts";
-import { bunkerAs, collect, makeTempDir, ownerOf, removeTree, runAs, spawnBunkerAs, USERS, type As } from "../lib/index.ts";
+import { bunkerAs, collect, ownerOf, removeTree, runAs, spawnBunkerAs, USERS, type As } from "../lib/index.ts";
+import { CURL, curlAt, DOCKER, dockerAt, serveBase, startServer, stopServer, writeBusyboxArchive, type Server } from "../lib/serve.ts";
 
-const DOCKER = Bun.which("docker");
-const CURL = Bun.which("curl");
 if (!DOCKER || !CURL) console.log(`serve tests skipped: not installed: ${[!DOCKER && "docker", !CURL && "curl"].filter(Boolean).join(", ")}`);
-
-type Server = { proc: ReturnType<typeof spawnBunkerAs>; dockerHost: string; sock: string };
 
 const bases: string[] = [];
 afterAll(() => bases.forEach(removeTree));
 
 const IMAGE = "localhost/bb:latest";
 /** a busybox image as `docker save` writes it, readable by both users */
-function writeArchive(base: string): string {
-  const file = join(base, "bb.tar");
-  writeFileSync(file, busyboxArchive(IMAGE, ["sh", "echo", "true", "cat"]));
-  return file;
-}
+const writeArchive = (base: string) => writeBusyboxArchive(base, IMAGE, ["sh", "echo", "true", "cat"]);
 const haveRegistry = ["docker-registry", "skopeo"].every((t) => Bun.which(t));
 
-/** a private base dir of AS: state/, data/, the client's config */
-function baseFor(as: As): string {
-  const base = makeTempDir("bunker-serve", ownerOf(as));
-  bases.push(base);
-  return base;
-}
-
-/** starts `bunker serve` as AS on BASE's roots; resolves once it printed DOCKER_HOST */
-async function startServer(as: As, base: string, args: string[] = []): Promise<Server> {
-  const proc = spawnBunkerAs(as, ["--root", join(base, "state"), "--data-root", join(base, "data"), "serve", ...args]);
-  const reader = proc.stdout.getReader();
-  let out = "";
-  const deadline = Date.now() + 20_000;
-  while (!out.includes("\n") && Date.now() < deadline) {
-    const { value, done } = await Promise.race([reader.read(), Bun.sleep(20_000).then(() => ({ value: undefined, done: true }))]);
-    if (done) break;
-    out += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  const m = /^DOCKER_HOST=(\S+)\n/.exec(out);
-  if (!m) {
-    proc.kill("SIGKILL");
-    throw new Error(`serve did not start: ${out}${await new Response(proc.stderr).text()}`);
-  }
-  return { proc, dockerHost: m[1]!, sock: m[1]!.replace(/^unix:\/\//, "") };
-}
-
-/** SIGTERM to the server we started (by pid), its exit code and stderr */
-async function stopServer(s: Server): Promise<{ code: number; stderr: string }> {
-  process.kill(s.proc.pid, "SIGTERM");
-  const timer = setTimeout(() => s.proc.kill("SIGKILL"), 10_000);
-  const code = await s.proc.exited;
-  clearTimeout(timer);
-  return { code, stderr: await new Response(s.proc.stderr).text() };
-}
-
-const docker = (as: As, s: Server, base: string, args: string[]) =>
-  runAs(as, [DOCKER!, ...args], { env: { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(base, "client") }, timeoutMs: 60_000 });
-
-/** curl through the unix socket: status, body */
-async function curl(as: As, s: Server, args: string[]): Promise<{ status: number; body: string }> {
-  const r = await runAs(as, [CURL!, "-s", "-o", "-", "-w", "\n%{http_code}", "--unix-socket", s.sock, ...args]);
-  const at = r.stdout.lastIndexOf("\n");
-  return { status: Number(r.stdout.slice(at + 1)), body: r.stdout.slice(0, at) };
-}
+const baseFor = (as: As) => serveBase(as, bases);
+const docker = dockerAt;
+const curl = curlAt;
 
 /** a server as AS with IMAGE loaded, for FN; then the server stopped and the containers NAMES removed */
 async function withImageServer(as: As, names: string[], fn: (t: { s: Server; d: (...args: string[]) => ReturnType<typeof docker>; roots: string[] }) => Promise<void>): Promise<void> {
