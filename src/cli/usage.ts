@@ -252,4 +252,8 @@ Run as root, CMD runs as it is (root reaches every file).`,
   __finish: `bunker __finish DIR CODE
 
 Internal: started by bunker's monitor to clean up a foreground run that ended.`,
+  __restart: `bunker __restart DIR CODE
+
+Internal: started by a container's log writer when a container with a restart
+policy ended with CODE: starts it again when the policy says so.`,
 };
