@@ -21,6 +21,7 @@ import { parseSignal } from "../sys/signals.ts";
 import { reap } from "../sys/shim.ts";
 import { processState } from "../sys/proc.ts";
 import { ApiError, jsonResponse } from "./errors.ts";
+import { BunkerError } from "../errors.ts";
 import { parseFilters } from "./images.ts";
 import { boolParam, jsonBody, type ApiRequest, type Route } from "./server.ts";
 
@@ -42,8 +43,13 @@ function list({ ctx, url }: ApiRequest): Response {
   const all = boolParam(url, "all");
   const rows: Record<string, unknown>[] = [];
   for (const id of listIds(ctx.stateRoot)) {
-    const found = containerSummary(ctx.stateRoot, id);
-    if (!found) continue;
+    let found;
+    try {
+      found = containerSummary(ctx.stateRoot, id);
+    } catch (e) {
+      if (e instanceof BunkerError && e.errnoName === "ENOENT") continue; // removed meanwhile
+      throw e;
+    }
     const { summary, status } = found;
     if (!all && !filters.status && status !== "running" && status !== "paused") continue;
     if (filters.status && !filters.status.includes(summary.State as string)) continue;
@@ -162,7 +168,7 @@ async function prune({ ctx, url }: ApiRequest): Promise<Response> {
   if (filters.length) throw new ApiError(400, `container prune: unsupported filter "${filters[0]}" (none are supported yet)`);
   const gone: string[] = [];
   for (const id of listIds(ctx.stateRoot)) {
-    if (containerSummary(ctx.stateRoot, id)?.status !== "stopped") continue;
+    if (containerStatus(ctx.stateRoot, id).status !== "stopped") continue;
     await rm(ctx, id, false);
     gone.push(id);
   }

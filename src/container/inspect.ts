@@ -4,7 +4,7 @@ import type { PublishedPort } from "../net/ports.ts";
 import { attachedNetworks, containerStatus, type ContainerState } from "./state.ts";
 import { exitRecord } from "./exit-record.ts";
 import { readRestartCount } from "./restart-policy.ts";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 
 
 /** Docker's State.Status for bunker's status */
@@ -89,10 +89,20 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(h / 24 / 365)} years`;
 }
 
+/** when DIR was made (ms), 0 when it is gone */
+function createdAt(dir: string): number {
+  try {
+    return statSync(dir).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
 /** one line of docker ps (GET /containers/json's ContainerSummary); NOW in ms */
-export function containerSummary(root: string, id: string, now = Date.now()): { summary: Record<string, unknown>; status: string } | undefined {
+export function containerSummary(root: string, id: string, now = Date.now()): { summary: Record<string, unknown>; status: string } {
   const { state: s, status, dir } = containerStatus(root, id);
-  if (!s) return undefined; // being created, or its run was killed first (rm -f removes it)
+  // being created, or its create was killed first (a server SIGKILLed mid-request): listed, so rm -f finds it
+  if (!s) return { status, summary: { Id: id, Names: [`/${id}`], Image: "", ImageID: "", Command: "", Created: Math.floor(createdAt(dir) / 1000), Ports: [], Labels: {}, State: "created", Status: "Creating (or its create was interrupted: rm -f it)", HostConfig: { NetworkMode: "none" }, NetworkSettings: { Networks: {} }, Mounts: [] } };
   const exit = status === "stopped" ? exitRecord(dir) : undefined;
   const since = (t: number) => humanDuration(Math.max(0, now - t));
   const text =
