@@ -1,7 +1,7 @@
 // The container endpoints over the engine (src/container): list, inspect,
 // logs, stop, kill, remove — the containers the CLI made (`bunker run -d`)
 // and the API sees the same ones, read from the state root on every request.
-import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { RuntimeContext } from "../container/context.ts";
 import { containerDetails, containerSummary } from "../container/inspect.ts";
@@ -177,22 +177,52 @@ async function prune({ ctx, url }: ApiRequest): Promise<Response> {
 }
 
 /**
- * The containers this server created are its children (their init, once the
- * launcher's intermediate has gone): each is reaped once it has exited, by
- * its pid, so that a long-lived server collects no zombies.
+ * What this server starts outlives the request that started it and is its
+ * child: a container's init once the launcher's intermediate has gone, the
+ * intermediate itself, a network helper's keeper, the shared user
+ * namespace's holder.  Bun reaps only what Bun.spawn started, so a
+ * long-lived server would collect their zombies: every 500 ms the zombies
+ * among this process's own children (/proc/self/task/T/children) whose name
+ * is one of bunker's programs are reaped, each by its pid.  (A Bun.spawn'd
+ * child — nsenter, ip — has another name and is left to Bun.)
  */
-const children = new Set<number>();
 let reaper: ReturnType<typeof setInterval> | undefined;
 
-function adoptChild(ctx: RuntimeContext, id: string): void {
-  const pid = containerStatus(ctx.stateRoot, id).state?.pid;
-  if (!pid) return;
-  children.add(pid);
+function ownZombies(): number[] {
+  const out: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = readdirSync("/proc/self/task");
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    let kids = "";
+    try {
+      kids = readFileSync(`/proc/self/task/${t}/children`, "utf8");
+    } catch {
+      continue; // a thread that has ended
+    }
+    for (const k of kids.split(" ").filter(Boolean).map(Number)) {
+      if (processState(k) !== "zombie") continue;
+      try {
+        if (readFileSync(`/proc/${k}/comm`, "utf8").startsWith("bunker")) out.push(k);
+      } catch {
+        /* reaped meanwhile */
+      }
+    }
+  }
+  return out;
+}
+
+function startReaper(): void {
   reaper ??= setInterval(() => {
-    for (const p of children) {
-      if (processState(p) === "alive") continue;
-      if (processState(p) === "zombie") reap(p);
-      children.delete(p);
+    for (const p of ownZombies()) {
+      try {
+        reap(p);
+      } catch {
+        /* reaped by someone else meanwhile */
+      }
     }
   }, 500);
   reaper.unref();
@@ -204,7 +234,7 @@ async function createRoute({ ctx, req, url }: ApiRequest): Promise<Response> {
   if (name !== undefined) checkId(name.replace(/^\//, ""), "create");
   const request = createRequest(await jsonBody(req, "create", "checked by the caller"), name?.replace(/^\//, ""));
   const id = await createContainer(ctx, request);
-  adoptChild(ctx, id);
+  startReaper();
   return jsonResponse({ Id: id, Warnings: [] }, 201);
 }
 
@@ -214,7 +244,7 @@ async function startRoute({ ctx, params }: ApiRequest): Promise<Response> {
   const st = containerStatus(ctx.stateRoot, id).status;
   if (st === "running" || st === "paused") return new Response(null, { status: 304 });
   await startContainer(ctx, id);
-  adoptChild(ctx, id); // made again when it had stopped
+  startReaper(); // made again when it had stopped
   return new Response(null, { status: 204 });
 }
 
@@ -224,7 +254,7 @@ async function restartRoute({ ctx, params, url }: ApiRequest): Promise<Response>
   const secs = stopSeconds(url);
   if (running(ctx, id)) await stop(ctx, id, secs);
   await startContainer(ctx, id);
-  adoptChild(ctx, id); // made again when it had stopped
+  startReaper(); // made again when it had stopped
   return new Response(null, { status: 204 });
 }
 
