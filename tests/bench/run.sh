@@ -5,6 +5,8 @@
 #  - bench.ts: rootless startup of bunker run vs bwrap, unshare (the floor), crun
 #    and runc, the OCI cycle and exec, timed by build/spawnbench (posix_spawn +
 #    wait4, interleaved); memory; image-start.ts: run IMAGE vs run --rootfs DIR
+#  - serve.ts: docker run --rm busybox true through bunker serve vs podman system
+#    service, and /containers/json with 100 containers (BENCH_SERVE_N rounds, default BENCH_N)
 # As root the rootless parts run as ${BUNKER_TEST_USER:-bunkertest}.
 # BENCH_N=50 runs each; BENCH_UNPACK_N=3 unpack rounds of BENCH_UNPACK_SRC=/usr/share.
 set -euo pipefail
@@ -17,6 +19,7 @@ benv=(env "BENCH_N=$BENCH_N" "BUN_FLAGS=${BUN_FLAGS:-}" "BENCH_UNPACK_N=${BENCH_
 bench=("${benv[@]}" "$bun" "$PWD/tests/bench/bench.ts")
 image_start=("${benv[@]}" "$bun" "$PWD/tests/bench/image-start.ts")
 unpack=("${benv[@]}" "$bun" "$PWD/tests/bench/unpack.ts")
+serve=("${benv[@]}" "BENCH_SERVE_N=${BENCH_SERVE_N:-$BENCH_N}" "$bun" "$PWD/tests/bench/serve.ts")
 
 # the unpack benchmark's layer and outputs: a fresh directory on tmpfs
 work=""
@@ -31,6 +34,7 @@ if [ "$(id -u)" -ne 0 ]; then
   [ -z "$work" ] || "${unpack[@]}" "$work/layer" "$work/root"
   "${bench[@]}"
   "${image_start[@]}"
+  "${serve[@]}"
   exit 0
 fi
 
@@ -63,3 +67,4 @@ fi
 trap 'pkill -x -u "$uid" bunker-userns 2>/dev/null || true; [ -z "$work" ] || rm -rf "$work"' EXIT
 "${as_user[@]}" "${bench[@]}"
 "${as_user[@]}" "${image_start[@]}"
+"${as_user[@]}" "${serve[@]}"

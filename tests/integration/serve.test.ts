@@ -303,8 +303,10 @@ for (const as of USERS) {
         const mem = await d("create", "--name", "big", "--memory-reservation", "64m", IMAGE, "true");
         expect(mem.code).not.toBe(0);
         expect(mem.stderr).toMatch(/HostConfig\.MemoryReservation is not supported by bunker serve yet/);
-        const restart = await d("create", "--restart", "always", IMAGE, "true");
-        expect(restart.stderr).toMatch(/HostConfig\.RestartPolicy "always" is not supported/);
+        // a restart policy is kept (tests/integration/restart.test.ts, serve-more.test.ts)
+        expect((await d("create", "--name", "rs", "--restart", "on-failure:4", IMAGE, "true")).code).toBe(0);
+        expect((await d("inspect", "--format", "{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}", "rs")).stdout).toBe("on-failure:4\n");
+        expect((await d("rm", "rs")).code).toBe(0);
         const tty = await d("create", "-t", IMAGE, "sh");
         expect(tty.stderr).toMatch(/Tty and OpenStdin need attach/);
         expect(await curl(as, s, ["-X", "POST", "-H", "Content-Type: application/json", "-d", '{"Image":"nosuch/image"}', "http://d/v1.41/containers/create"])).toMatchObject({ status: 404 });
