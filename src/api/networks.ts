@@ -98,29 +98,29 @@ async function prune({ ctx, url }: ApiRequest): Promise<Response> {
   return jsonResponse({ NetworksDeleted: await pruneNetworks(ctx) });
 }
 
-/** POST /networks/ID/connect {Container, EndpointConfig: {Aliases, IPAMConfig: {IPv4Address}}} */
-async function connect({ ctx, params, req }: ApiRequest): Promise<Response> {
-  const what = "network connect";
-  const body = await jsonBody(req, what, ["Container", "EndpointConfig"]);
+/** the body of connect and disconnect (their FIELDS) read: the network, the container, the checker for the rest */
+async function endpointRequest({ ctx, params, req }: ApiRequest, what: string, fields: string[]) {
+  const body = await jsonBody(req, what, fields);
   const c = new Checker(`${what}: request body`);
-  const n = resolveNetwork(ctx, params[0]!);
-  const id = resolveId(ctx, c.opt(body, "Container", "", c.str) ?? "");
+  const network = resolveNetwork(ctx, params[0]!).Name;
+  return { body, c, network, id: resolveId(ctx, c.opt(body, "Container", "", c.str) ?? "") };
+}
+
+/** POST /networks/ID/connect {Container, EndpointConfig: {Aliases, IPAMConfig: {IPv4Address}}} */
+async function connect(r: ApiRequest): Promise<Response> {
+  const { body, c, network, id } = await endpointRequest(r, "network connect", ["Container", "EndpointConfig"]);
   const ep = body.EndpointConfig == null ? {} : c.obj(body.EndpointConfig, "EndpointConfig");
   const aliases = ep.Aliases == null ? [] : c.strs(ep.Aliases, "EndpointConfig.Aliases");
   const ipam = ep.IPAMConfig == null ? {} : c.obj(ep.IPAMConfig, "EndpointConfig.IPAMConfig");
   const ip = ipam.IPv4Address == null ? undefined : c.str(ipam.IPv4Address, "EndpointConfig.IPAMConfig.IPv4Address") || undefined;
-  await connectContainer(ctx, n.Name, id, { aliases, ip });
+  await connectContainer(r.ctx, network, id, { aliases, ip });
   return new Response(null, { status: 200 });
 }
 
-/** POST /networks/ID/disconnect {Container, Force} */
-async function disconnect({ ctx, params, req }: ApiRequest): Promise<Response> {
-  const what = "network disconnect";
-  const body = await jsonBody(req, what, ["Container", "Force"]);
-  const c = new Checker(`${what}: request body`);
-  const n = resolveNetwork(ctx, params[0]!);
-  const id = resolveId(ctx, c.opt(body, "Container", "", c.str) ?? "");
-  await disconnectContainer(ctx, n.Name, id);
+/** POST /networks/ID/disconnect {Container, Force} (Force changes nothing: bunker's disconnect never needs it) */
+async function disconnect(r: ApiRequest): Promise<Response> {
+  const { network, id } = await endpointRequest(r, "network disconnect", ["Container", "Force"]);
+  await disconnectContainer(r.ctx, network, id);
   return new Response(null, { status: 200 });
 }
 
