@@ -29,6 +29,7 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   stop: () => import("./stop.ts"),
   rm: () => import("./rm.ts"),
   pull: () => import("./pull.ts"),
+  push: () => import("./push.ts"),
   load: () => import("./load.ts"),
   save: () => import("./save.ts"),
   images: () => import("./images.ts"),

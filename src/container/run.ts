@@ -49,6 +49,8 @@ export interface RunRequest {
   image?: string;
   /** --pull missing|never|always (IMAGE) */
   pull?: string;
+  /** --tls-verify=false (IMAGE): a pull may use plain HTTP or an untrusted certificate */
+  insecure?: boolean;
   /** CMD [ARG...] (IMAGE: replaces the image's Cmd) */
   command: string[];
   /** --entrypoint ("" clears the image's) */
@@ -149,7 +151,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   if (!req.rootfs && !req.image) throw new BunkerError(`${verb}: no image and no --rootfs given`, { errno: "EINVAL", fix: `bunker ${verb} IMAGE [CMD], bunker ${verb} --rootfs DIR -- CMD, or --rootfs host for a sandbox of the host` });
   let image: OpenedImage | undefined;
   try {
-    image = req.image ? await openImage(ctx, req.image, req.pull) : undefined;
+    image = req.image ? await openImage(ctx, req.image, req.pull, req.insecure) : undefined;
   } catch (e) {
     // runc's habit, `run ID` in a bundle directory: say how to ask for it
     if (e instanceof BunkerError && !req.command.length && !req.rootfs && existsSync(`${ctx.cwd}/config.json`))
@@ -469,7 +471,7 @@ interface OpenedImage {
   resolveUser(user: string | undefined): ResolvedUser;
 }
 
-async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefined): Promise<OpenedImage> {
+async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefined, insecure: boolean | undefined): Promise<OpenedImage> {
   if (pull !== undefined && !["missing", "never", "always"].includes(pull)) throw new BunkerError(`run: --pull must be missing, never or always (got "${pull}")`, { errno: "EINVAL" });
   const dataRoot = ctx.dataRoot;
   const flatten = async (id: string, dest: string, maps: IdMaps) => (await import("../image/rootfs.ts")).flattenImageRootfs(id, dest, { dataRoot, pull: "never", maps, env: ctx.env });
@@ -491,7 +493,7 @@ async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefi
   const { chooseStorageDriver } = await import("../image/driver.ts");
   const storage = await chooseStorageDriver({ flag: ctx.storageDriver, env: ctx.env.BUNKER_STORAGE_DRIVER, dataRoot });
   const limits = layerLimitsOf({ value: ctx.env.BUNKER_MAX_LAYER_SIZE, what: "$BUNKER_MAX_LAYER_SIZE" }, { value: ctx.env.BUNKER_STORAGE_RESERVE, what: "$BUNKER_STORAGE_RESERVE" });
-  const img = await prepareImageRootfs(ref, { dataRoot, env: ctx.env, pull: pull as "missing" | "never" | "always" | undefined, limits });
+  const img = await prepareImageRootfs(ref, { dataRoot, env: ctx.env, pull: pull as "missing" | "never" | "always" | undefined, limits, insecure });
   // what the unpacker could not represent, said once: when this run pulled (and so unpacked) the image
   for (const n of img.notes) ctx.log.note(n);
   const passwd = readImageFile(img.lowerDirs, "/etc/passwd") ?? "", group = readImageFile(img.lowerDirs, "/etc/group") ?? "";

@@ -31,7 +31,8 @@ import { join, relative } from "node:path";
 import { BunkerError } from "../errors.ts";
 import { lgetxattr } from "../sys/fsat.ts";
 import { pullImage, type PullOptions } from "./pull.ts";
-import { removeTree, Store, type ImageRecord } from "./store.ts";
+import { lookedFor, removeTree, Store, type ImageRecord } from "./store.ts";
+import { DEFAULT_REGISTRIES_CONF, loadRegistriesConf } from "./registries-conf.ts";
 import { chownToImageOwners, flattenOwners } from "./owners.ts";
 import { type IdMaps, processIds } from "../sys/idmap.ts";
 import { runStorePlan } from "../sys/launch.ts";
@@ -72,10 +73,19 @@ export interface ImageRootfs {
 /** the image REF, from the store or pulled now (then with the notes of the pull's unpack) */
 async function findOrPull(store: Store, ref: string, opts: ImageRootfsOptions): Promise<{ rec: ImageRecord; notes: string[] }> {
   const mode = opts.pull ?? "missing";
-  const have = mode === "always" ? undefined : store.find(ref);
+  const conf = opts.conf ?? (opts.env ? loadRegistriesConf(opts.env) : DEFAULT_REGISTRIES_CONF);
+  const have = mode === "always" ? undefined : store.find(ref, conf.search);
   if (have) return { rec: have, notes: [] };
-  if (mode === "never") throw new BunkerError(`no such image: ${ref}`, { errno: "ENOENT", fix: `bunker pull ${ref} (or bunker load -i FILE)` });
-  const pulled = await pullImage(store, ref, opts);
+  if (mode === "never") throw new BunkerError(`no such image: ${ref}${lookedFor(ref, conf.search)}`, { errno: "ENOENT", fix: `bunker pull ${ref} (or bunker load -i FILE)` });
+  let pulled;
+  try {
+    pulled = await pullImage(store, ref, { ...opts, conf });
+  } catch (e) {
+    // a short name: say where the store was searched too
+    const local = mode === "missing" ? lookedFor(ref, conf.search) : "";
+    if (!local || !(e instanceof BunkerError)) throw e;
+    throw new BunkerError(`no image ${ref} in the store${local}, and ${e.message}`, e.detail);
+  }
   return { rec: store.get(pulled.name ?? pulled.repoDigest), notes: pulled.notes };
 }
 
