@@ -78,6 +78,7 @@ export async function pushImage(store: Store, src: string, dest: string | undefi
   for (const m of plan.manifests) for (const d of [m.manifest.config, ...m.manifest.layers]) blobs.set(d.digest, d);
   for (const d of blobs.values()) events.layer(d.digest, "waiting", 0, d.size);
   const counts = { pushed: 0, exists: 0, mounted: 0 };
+  await reg.authorize(`repository:${target.repository}:pull,push`);
   const queue = [...blobs.values()];
   const worker = async () => {
     for (let d = queue.shift(); d; d = queue.shift()) counts[await pushBlob(store, reg, target, d, opts.chunkSize ?? DEFAULT_CHUNK_SIZE, events)]++;
@@ -188,8 +189,10 @@ async function pushBlob(store: Store, reg: Registry, target: Reference, desc: De
   if (size !== desc.size) throw new BunkerError(`stored blob ${d} has ${size} bytes, its manifest says ${desc.size}`, { errno: "EINVAL", path: store.blobPath(d), fix: "bunker image check" });
   // a repository of the same registry that has it: mount instead of upload
   const from = blobSources(store.root, d).reverse().map((s) => parseReference(s)).find((s) => s.registry === target.registry && s.repository !== repo);
-  const start = from
-    ? await reg.request(`/v2/${repo}/blobs/uploads/?mount=${d}&from=${encodeURIComponent(from.repository)}`, `${scope} repository:${from.repository}:pull`, { "Content-Length": "0" }, "POST")
+  const mountScope = from && `${scope} repository:${from.repository}:pull`;
+  if (mountScope) await reg.authorize(mountScope);
+  const start = mountScope
+    ? await reg.request(`/v2/${repo}/blobs/uploads/?mount=${d}&from=${encodeURIComponent(from.repository)}`, mountScope, { "Content-Length": "0" }, "POST")
     : await reg.request(`/v2/${repo}/blobs/uploads/`, scope, { "Content-Length": "0" }, "POST");
   if (from && start.status === 201) {
     await start.body?.cancel();

@@ -81,6 +81,7 @@ export class Registry {
   private scheme: "https" | "http" = "https";
   private schemeKnown = false;
   private tokens = new Map<string, string>();
+  private authorizing = new Map<string, Promise<void>>();
   private basic = false;
   private readonly creds: Credentials | undefined;
   private readonly tls: Record<string, unknown>;
@@ -180,6 +181,22 @@ export class Registry {
     const url = /^https?:\/\//.test(path) ? path : this.url(path);
     let res = await this.fetchFollow(url, { method, headers, body }, this.authHeader(scope));
     if (res.status !== 401) return res;
+    await this.answer(res, path, scope);
+    res = await this.fetchFollow(url, { method, headers, body }, this.authHeader(scope));
+    if (res.status === 401) {
+      // a HEAD's answer has no body: the registry's words come from a GET of /v2/ with the same credentials
+      let said = res;
+      if (method === "HEAD") {
+        await res.body?.cancel();
+        said = await this.fetchFollow(this.url("/v2/"), { headers: {} }, this.authHeader(scope));
+      }
+      throw this.denied(path, `${this.creds ? "the credentials were refused" : "the registry wants a login"}: ${await registryErrorText(said)}`);
+    }
+    return res;
+  }
+
+  /** Answers the challenge of RES, a 401 to PATH, for SCOPE: a token fetched, or Basic credentials sent from now on. */
+  private async answer(res: Response, path: string, scope: string): Promise<void> {
     await res.body?.cancel();
     const ch = parseChallenge(res.headers.get("www-authenticate") ?? "");
     if (ch.scheme === "bearer") await this.fetchToken(ch, scope);
@@ -187,9 +204,26 @@ export class Registry {
       if (!this.creds) throw this.denied(path, "the registry wants a login");
       this.basic = true;
     } else throw this.denied(path, `unsupported authentication "${ch.scheme || "none"}"`);
-    res = await this.fetchFollow(url, { method, headers, body }, this.authHeader(scope));
-    if (res.status === 401) throw this.denied(path, `${this.creds ? "the credentials were refused" : "the registry wants a login"}: ${await registryErrorText(res)}`);
-    return res;
+  }
+
+  /**
+   * Gets SCOPE's credentials ready (the challenge of GET /v2/ answered) before
+   * requests that need them, so parallel uploads share one token request.
+   */
+  authorize(scope: string): Promise<void> {
+    let ready = this.authorizing.get(scope);
+    if (!ready) {
+      ready = (async () => {
+        await this.probe();
+        if (this.authHeader(scope)) return;
+        const res = await this.fetchFollow(this.url("/v2/"), { headers: {} }, undefined);
+        if (res.status === 401) await this.answer(res, "/v2/", scope);
+        else await res.body?.cancel();
+      })();
+      this.authorizing.set(scope, ready);
+      ready.catch(() => this.authorizing.delete(scope));
+    }
+    return ready;
   }
 
   private denied(path: string, why: string): BunkerError {

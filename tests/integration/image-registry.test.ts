@@ -73,13 +73,13 @@ for (const mode of ["none", "basic", "token"] as AuthMode[]) {
       expect(piped.stdout).toBe(`Digest: ${reg.digestOf("test/busy", "multi")}\nPulled: ${reg.host}/test/busy:multi (image ID ${amd.configDigest.slice(7, 19)})\n`);
     }, 60_000);
 
-    test("an unknown tag and a plain-HTTP registry without --tls-verify=false fail clearly", async () => {
+    test("an unknown tag fails clearly; a plain-HTTP registry on 127.0.0.1 needs no --tls-verify=false (as Docker's)", async () => {
       const r = await cli("pull", "--tls-verify=false", `${reg.host}/test/busy:nope`);
       expect(r.code).toBe(125);
       expect(r.stderr).toMatch(/manifest unknown/);
-      const s = await cli("pull", `${reg.host}/test/busy:plain`);
-      expect(s.code).toBe(125);
-      expect(s.stderr).toMatch(/^bunker: cannot reach registry/);
+      const s = await cli("pull", "-q", `${reg.host}/test/busy:plain`);
+      expect(s.stderr).toBe("");
+      expect(s.stdout.trim()).toBe(plain.configDigest);
       expect(existsSync(`${dir}/store/tmp`)).toBe(true);
     }, 60_000);
   });
