@@ -49,8 +49,8 @@ export function parseRegistriesConf(text: string, file: string): RegistriesConf 
   try {
     doc = Bun.TOML.parse(text) as Obj;
   } catch (e) {
-    const x = e as { message?: string; line?: number; column?: number };
-    throw new BunkerError(`${file}: not TOML: ${(x.message ?? String(e)).replace(/^TOML Parse error: /, "")}${x.line ? ` at line ${x.line}, column ${x.column}` : ""}`, { errno: "EINVAL", fix: "see containers-registries.conf(5) for the format" });
+    // (Bun's error carries no position in the document: its line and column are of the caller)
+    throw new BunkerError(`${file}: not TOML: ${((e as Error)?.message ?? String(e)).replace(/^TOML Parse error: /, "")}`, { errno: "EINVAL", fix: "see containers-registries.conf(5) for the format" });
   }
   const c = new Checker(file);
   const host = (v: unknown, p: string): string => {
