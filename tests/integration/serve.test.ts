@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { busyboxArchive } from "../lib/image-builder.ts";
-import { TestRegistry } from "../registry/registry.ts";
+import { PASSWORD, TestRegistry, USER } from "../registry/registry.ts";
 import { bunkerAs, collect, makeTempDir, ownerOf, removeTree, runAs, spawnBunkerAs, USERS, type As } from "../lib/index.ts";
 
 const DOCKER = Bun.which("docker");
@@ -233,6 +233,46 @@ for (const as of USERS) {
         const none = await docker(as, s, base, ["pull", `${reg.host}/test/nosuch:1`]);
         expect(none.code).toBe(1);
         expect(none.stderr).toMatch(/manifest|not found|unknown/i);
+      } finally {
+        expect((await stopServer(s)).code).toBe(0);
+        reg.stop();
+        await reg.proc?.exited;
+      }
+    }, 120_000);
+
+    test.skipIf(!haveRegistry)("docker push to a registry on 127.0.0.1 with Basic auth: the progress stream, the digest skopeo sees, a second push finds every layer, refused credentials", async () => {
+      const base = baseFor(as);
+      const archive = writeArchive(base);
+      const reg = new TestRegistry(join(base, "registry"), "basic");
+      await reg.start();
+      const s = await startServer(as, base);
+      const auth = (password: string) => writeFileSync(join(base, "client/config.json"), JSON.stringify({ auths: { [reg.host]: { auth: btoa(`${USER}:${password}`) } } }), { mode: 0o644 });
+      try {
+        await runAs(as, ["mkdir", "-p", join(base, "client")]);
+        expect((await docker(as, s, base, ["load", "-i", archive])).code).toBe(0);
+        const ref = `${reg.host}/test/bb:pushed`;
+        expect((await docker(as, s, base, ["tag", IMAGE, ref])).code).toBe(0);
+        auth(PASSWORD);
+        const p = await docker(as, s, base, ["push", ref]);
+        expect(p.stderr).toBe("");
+        expect(p.code).toBe(0);
+        expect(p.stdout).toContain(`The push refers to repository [${reg.host}/test/bb]`);
+        expect(p.stdout).toContain(": Pushed\n");
+        const digest = /^pushed: digest: (sha256:[a-f0-9]{64}) size: \d+$/m.exec(p.stdout)?.[1];
+        expect(digest).toBe(reg.digestOf("test/bb", "pushed"));
+        const seen = await runAs("root", ["skopeo", "inspect", "--tls-verify=false", "--creds", `${USER}:${PASSWORD}`, `docker://${ref}`]);
+        expect(JSON.parse(seen.stdout).Digest).toBe(digest);
+        const again = await docker(as, s, base, ["push", ref]);
+        expect(again.code).toBe(0);
+        expect(again.stdout).toContain(": Layer already exists\n");
+        expect(again.stdout).not.toContain(": Pushed\n");
+        auth("wrong");
+        const denied = await docker(as, s, base, ["push", ref]);
+        expect(denied.code).toBe(1);
+        expect(denied.stderr).toContain("denied access: the credentials were refused: UNAUTHORIZED: authentication required (HTTP 401)");
+        const missing = await docker(as, s, base, ["push", `${reg.host}/test/none:1`]);
+        expect(missing.code).toBe(1);
+        expect(missing.stderr).toContain("no such image");
       } finally {
         expect((await stopServer(s)).code).toBe(0);
         reg.stop();
