@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { buildImage, multiArchIndex, ociLayoutFiles, writeLayoutDir } from "../lib/image-builder.ts";
 import { imageCli } from "../lib/image-cli.ts";
-import { isRoot, ownerOf, runAs, USERS, type As } from "../lib/bunker.ts";
+import { bunkerBinary, isRoot, ownerOf, runAs, USERS, type As } from "../lib/bunker.ts";
+import { runInPty } from "../lib/pty.ts";
 import { makeTempDir, removeTree } from "../lib/rootfs.ts";
 import { PASSWORD, TestRegistry, USER } from "../registry/registry.ts";
 import { CountingProxy } from "../registry/counting-proxy.ts";
@@ -190,6 +191,11 @@ describe.skipIf(!tools)("push to docker-registry (auth: basic): refused credenti
     const ok = await cli("push", "-q", "--creds", `${USER}:${PASSWORD}`, "localhost/oci-archive:app", `${reg.host}/x/app:1`);
     expect(ok.stderr).toBe("");
     expect(ok.stdout).toBe(`${app.manifestDigest}\n`);
+    // on a terminal each blob's row is drawn on stderr (here: mounted from x/app)
+    const tty = await runInPty("root", [bunkerBinary(), "--data-root", `${dir}/store`, "push", "--creds", `${USER}:${PASSWORD}`, "localhost/oci-archive:app", `${reg.host}/x/tty:1`], { timeoutMs: 60_000 });
+    expect(tty.code).toBe(0);
+    for (const l of app.layers) expect(tty.stdout).toContain(`\x1b[2K${l.digest.slice(7, 19)}: mounted`);
+    expect(tty.stdout).toContain(`Digest: ${app.manifestDigest}`);
   }, 60_000);
 });
 
