@@ -79,7 +79,7 @@ export async function writeLayer(ctx: LayerContext, upper: string, opts: WriteLa
   try {
     await tarUpper(ctx, upper, opts.maps, raw);
     const diffId = await rewriteAsLayer(raw, plain, { sourceDateEpoch: sourceDateEpoch(ctx.env), oneIdMap: isOneIdMap(opts.maps) });
-    const { digest, size } = await compressInto(store, plain, compression);
+    const { digest, size } = await compressInto(store, createReadStream(plain, { highWaterMark: 1 << 20 }), compression);
     const chains = chainIds([...opts.parentDiffIds, diffId]);
     const chainId = chains[chains.length - 1]!;
     const lowers = chains.slice(0, -1).map((c) => store.layerDir(c)).reverse();
@@ -226,8 +226,8 @@ function recordedOwner(e: TarEntry): { uid: number; gid: number } {
   return m ? { uid: Number(m[1]), gid: Number(m[2]) } : e;
 }
 
-/** PLAIN compressed into a new blob of the store: its digest and size */
-async function compressInto(store: Store, plain: string, compression: "gzip" | "zstd"): Promise<{ digest: string; size: number }> {
+/** the tar stream PLAIN compressed into a blob of the store (push --compression-format uses it too): its digest and size */
+export async function compressInto(store: Store, plain: AsyncIterable<Uint8Array>, compression: "gzip" | "zstd"): Promise<{ digest: string; size: number }> {
   const zlib = await import("node:zlib");
   const z = compression === "zstd" ? zlib.createZstdCompress() : zlib.createGzip();
   const tmp = store.tempPath("blob");
@@ -235,7 +235,7 @@ async function compressInto(store: Store, plain: string, compression: "gzip" | "
   const w = Bun.file(tmp).writer({ highWaterMark: 1 << 20 });
   try {
     const feed = (async () => {
-      for await (const c of createReadStream(plain, { highWaterMark: 1 << 20 })) {
+      for await (const c of plain) {
         if (!z.write(c)) await new Promise<void>((res) => z.once("drain", res));
       }
       z.end();

@@ -34,6 +34,8 @@ export interface PushOptions extends RegistryOptions {
   concurrency?: number;
   /** blobs larger than this go in PATCH chunks of this size (default 16 MiB) */
   chunkSize?: number;
+  /** --compression-format: layers in another compression are recompressed (a new manifest, so a new digest) */
+  compression?: "gzip" | "zstd";
 }
 
 export interface Pushed {
@@ -71,7 +73,7 @@ export async function pushImage(store: Store, src: string, dest: string | undefi
   const conf = opts.conf ?? (opts.env ? loadRegistriesConf(opts.env) : DEFAULT_REGISTRIES_CONF);
   const rec = store.get(src, conf.search);
   const target = destination(rec, src, dest, conf.search);
-  const plan = planPush(store, rec);
+  const plan = opts.compression ? await recompressed(store, planPush(store, rec), opts.compression) : planPush(store, rec);
   const reg = new Registry(target.registry, { ...opts, conf }, repoName(target));
   const events = opts.events ?? noEvents;
   const blobs = new Map<string, Descriptor>();
@@ -155,6 +157,62 @@ function planPush(store: Store, rec: ImageRecord): PushPlan {
     return { manifests: index.manifests.map((m) => imageManifest(store, m.digest)), index: { digest, bytes, mediaType: index.mediaType ?? MT.ociIndex }, notes };
   }
   return { manifests: [own], notes };
+}
+
+/** a layer's compression, by its media type */
+function compressionOf(mediaType: string): "gzip" | "zstd" | "none" {
+  return /zstd/.test(mediaType) ? "zstd" : /gzip/.test(mediaType) ? "gzip" : "none";
+}
+
+const encodeJson = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
+
+/**
+ * PLAN with every layer not in COMPRESSION decompressed and compressed again
+ * into a blob of the store (deterministic: a push run again makes the same
+ * digests and skips them), each manifest rewritten (Docker schema 2 becomes
+ * OCI for zstd, which it cannot name), an index rewritten to name them.
+ */
+async function recompressed(store: Store, plan: PushPlan, compression: "gzip" | "zstd"): Promise<PushPlan> {
+  const { compressInto } = await import("./layer-writer.ts");
+  const { decompress } = await import("./compress.ts");
+  const done = new Map<string, Descriptor>();
+  const manifests: PushPlan["manifests"] = [];
+  for (const m of plan.manifests) {
+    const docker = m.mediaType === MT.dockerManifest;
+    const toOci = docker && compression === "zstd";
+    const layerType = compression === "zstd" ? MT.ociLayerZstd : docker ? MT.dockerLayerGzip : MT.ociLayerGzip;
+    const layers: Descriptor[] = [];
+    for (const l of m.manifest.layers) {
+      if (compressionOf(l.mediaType) === compression) {
+        layers.push(toOci ? { ...l, mediaType: MT.ociLayerZstd } : l);
+        continue;
+      }
+      let out = done.get(l.digest);
+      if (!out) {
+        const { digest, size } = await compressInto(store, decompress(Bun.file(store.blobPath(l.digest)).stream() as unknown as AsyncIterable<Uint8Array>), compression);
+        out = { mediaType: layerType, digest, size };
+        done.set(l.digest, out);
+      }
+      const { mediaType: _, digest: _d, size: _s, ...rest } = l;
+      layers.push({ ...rest, ...out });
+    }
+    const manifest: Manifest = toOci
+      ? { ...m.manifest, mediaType: MT.ociManifest, config: { ...m.manifest.config, mediaType: MT.ociConfig }, layers }
+      : { ...m.manifest, layers };
+    const bytes = encodeJson(manifest);
+    manifests.push({ digest: sha256(bytes), bytes, mediaType: toOci ? MT.ociManifest : m.mediaType, manifest });
+  }
+  let index = plan.index;
+  if (index) {
+    const doc = parseManifest(index.bytes, `stored index ${index.digest}`).index!;
+    const byOld = new Map(plan.manifests.map((m, i) => [m.digest, manifests[i]!]));
+    const rewritten = { ...doc, manifests: doc.manifests.map((d) => ({ ...d, mediaType: byOld.get(d.digest)!.mediaType, digest: byOld.get(d.digest)!.digest, size: byOld.get(d.digest)!.bytes.length })) };
+    const ociTypes = manifests.some((m) => m.mediaType === MT.ociManifest) && rewritten.mediaType === MT.dockerList;
+    const final = ociTypes ? { ...rewritten, mediaType: MT.ociIndex } : rewritten;
+    const bytes = encodeJson(final);
+    index = { digest: sha256(bytes), bytes, mediaType: final.mediaType ?? MT.ociIndex };
+  }
+  return { manifests, index, notes: plan.notes };
 }
 
 /** the registry's refusal of WHAT as one line with its error code and message */

@@ -144,6 +144,25 @@ describe.skipIf(!tools)("push to docker-registry (auth: token) through a countin
         expect((await skopeo(repo("mirror:1"))).Digest).toBe(big.manifestDigest);
       }, 120_000);
 
+      test("--compression-format zstd: gzip layers recompressed, an OCI manifest of zstd layers that pulls and runs; again, every blob is there", async () => {
+        const r = await cli("push", "-q", "--compression-format", "zstd", "localhost/app", repo("zstd:1"));
+        expect(r.stderr).toBe("");
+        const digest = r.stdout.trim();
+        expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+        expect(digest).not.toBe(app.manifestDigest);
+        const raw = await runAs("root", ["skopeo", "inspect", "--raw", "--tls-verify=false", "--creds", `${USER}:${PASSWORD}`, `docker://${repo("zstd:1")}`]);
+        const m = JSON.parse(raw.stdout) as { mediaType: string; config: { digest: string }; layers: { mediaType: string }[] };
+        expect([m.mediaType, m.config.digest]).toEqual(["application/vnd.oci.image.manifest.v1+json", app.configDigest]);
+        expect(m.layers.map((l) => l.mediaType)).toEqual(app.layers.map(() => "application/vnd.oci.image.layer.v1.tar+zstd"));
+        front.seen = [];
+        expect((await cli("push", "-q", "--compression-format", "zstd", "localhost/app", repo("zstd:1"))).stdout.trim()).toBe(digest);
+        expect(front.count("HEAD", /\/blobs\/sha256:/).map((h) => h.status)).toEqual(Array(app.layers.length + 1).fill(200));
+        const other = (...args: string[]) => imageCli(as, ["--data-root", `${home}/store3`, "--root", `${home}/state`, ...args], { XDG_CONFIG_HOME: `${home}/config` });
+        const run = await other("run", `${repo("zstd")}@${digest}`, "zstd");
+        expect(run.stderr).toBe("");
+        expect(run.stdout).toBe("hello from the image zstd\n");
+      }, 120_000);
+
       test("an image pulled from an index goes alone until the store holds every platform, then as that index (same digest)", async () => {
         const src = `${reg.host}/test/busy:multi`;
         expect((await cli("login", "-u", USER, "-p", PASSWORD, reg.host)).code).toBe(0);

@@ -199,7 +199,7 @@ for (const as of USERS) {
         expect(rmi.stdout).toBe("Untagged: copy:v1\n");
         const missing = await d("rmi", "nosuch:1");
         expect(missing.code).toBe(1);
-        expect(missing.stderr).toBe("Error response from daemon: no such image: nosuch:1: ENOENT (No such file or directory) — pull it first: bunker pull nosuch:1\n");
+        expect(missing.stderr).toBe("Error response from daemon: no such image: nosuch:1 (looked for docker.io/library/nosuch:1, localhost/nosuch:1): ENOENT (No such file or directory) — pull it first: bunker pull nosuch:1\n");
         expect((await d("image", "prune", "-f")).stdout).toBe("Total reclaimed space: 0B\n");
         const all = await d("image", "prune", "-a", "-f");
         expect(all.stdout).toBe(`Deleted Images:\ndeleted: ${id}\n\nTotal reclaimed space: 1.99MB\n`);
