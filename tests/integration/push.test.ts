@@ -144,6 +144,31 @@ describe.skipIf(!tools)("push to docker-registry (auth: token) through a countin
         expect((await skopeo(repo("mirror:1"))).Digest).toBe(big.manifestDigest);
       }, 120_000);
 
+      test("a registry failing half-way: one line with its error code and message; the push run again uploads only what did not get there", async () => {
+        let fail = true;
+        const flaky = new CountingProxy(reg.host, undefined, (req) => {
+          if (!fail || req.method !== "PATCH") return undefined;
+          fail = false;
+          return Response.json({ errors: [{ code: "UNAVAILABLE", message: "storage is full, try later" }] }, { status: 503 });
+        });
+        try {
+          const dest = `${flaky.host}/${as}/flaky:1`;
+          const r = await cli("push", "--creds", `${USER}:${PASSWORD}`, "localhost/oci-archive:big", dest);
+          expect(r.code).toBe(125);
+          expect(lines(r.stderr)).toHaveLength(1);
+          expect(r.stderr).toMatch(/^bunker: registry 127\.0\.0\.1:\d+ refused bytes 0-16777215 of blob sha256:[a-f0-9]{64}: UNAVAILABLE: storage is full, try later \(HTTP 503\): EPROTO/);
+          expect(flaky.count("PUT", /\/manifests\//)).toHaveLength(0);
+          flaky.seen = [];
+          const again = await cli("push", "--creds", `${USER}:${PASSWORD}`, "localhost/oci-archive:big", dest);
+          expect(again.stderr).toBe("");
+          const blobs = big.layers.length + 1;
+          expect(again.stdout).toBe(`Pushed: ${dest} (blobs: 1 uploaded, ${blobs - 1} already there, 0 mounted)\nDigest: ${big.manifestDigest}\n`);
+          expect(flaky.count("PATCH", /./)).toHaveLength(2);
+        } finally {
+          flaky.stop();
+        }
+      }, 120_000);
+
       test("--compression-format zstd: gzip layers recompressed, an OCI manifest of zstd layers that pulls and runs; again, every blob is there", async () => {
         const r = await cli("push", "-q", "--compression-format", "zstd", "localhost/app", repo("zstd:1"));
         expect(r.stderr).toBe("");

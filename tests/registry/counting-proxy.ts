@@ -2,7 +2,8 @@
 // is passed on (bodies whole) and noted; Location headers are rewritten to
 // point back at the front, so an upload's PATCH and PUT come through it too.
 // INTERCEPT may answer a request itself from the registry's answer (a blob
-// GET redirected elsewhere, as storage behind a CDN).
+// GET redirected elsewhere, as storage behind a CDN); REFUSE may answer it
+// before the registry sees it (a registry failing half-way through a push).
 export interface SeenRequest {
   method: string;
   path: string;
@@ -16,12 +17,17 @@ export class CountingProxy {
   seen: SeenRequest[] = [];
   private server: ReturnType<typeof Bun.serve>;
 
-  constructor(private readonly upstream: string, intercept?: (req: Request, upstream: Response) => Promise<Response | undefined>) {
+  constructor(private readonly upstream: string, intercept?: (req: Request, upstream: Response) => Promise<Response | undefined>, refuse?: (req: Request) => Response | undefined) {
     this.server = Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
       fetch: async (req) => {
         const u = new URL(req.url);
+        const early = refuse?.(req);
+        if (early) {
+          this.seen.push({ method: req.method, path: u.pathname, query: u.searchParams, contentRange: req.headers.get("content-range"), bodyBytes: 0, status: early.status });
+          return early;
+        }
         const headers = new Headers(req.headers);
         headers.delete("host");
         const body = req.method === "GET" || req.method === "HEAD" ? undefined : new Uint8Array(await req.arrayBuffer());
