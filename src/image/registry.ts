@@ -39,7 +39,7 @@ export async function registryErrorText(res: Response): Promise<string> {
   } catch {}
   const errors = Array.isArray(body?.errors) ? body.errors : [];
   const said = errors.map((e) => [e.code, e.message].filter((x) => typeof x === "string" && x).join(": ")).filter(Boolean).join("; ");
-  return `${said || text.trim().split("\n")[0] || "no error body"} (HTTP ${res.status})`;
+  return `${said.slice(0, 400) || text.trim().split("\n")[0]!.slice(0, 200) || "no error body"} (HTTP ${res.status})`;
 }
 
 /** does E (a failed fetch) say the server's certificate was not trusted, rather than that TLS was not spoken? */
