@@ -40,6 +40,8 @@ export interface ContainerState {
     command: string[];
     /** the id maps, to remove a writable layer owned by subordinate ids */
     maps: IdMaps;
+    /** where its mounts are: what was made in its writable layer for them is not its change (commit, diff) */
+    mountPoints?: string[];
     stopSignal?: string;
     /** what the container got: capabilities, no_new_privs, seccomp, masked and read-only paths */
     confinement?: ConfinementSummary;
