@@ -4,21 +4,19 @@
 // inspect and save see; rm removes it.  Root and the unprivileged user (with
 // its subordinate ids: files chowned inside keep their owners), real kernel
 // overlay, each with private roots.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { busyboxArchive } from "../lib/image-builder.ts";
-import { USERS, asUserArgv, bunkerAs, bunkerBinary, makeTempDir, ownerOf, removeTree, runAs } from "../lib/index.ts";
+import { imageRootsFixture } from "../lib/image-roots.ts";
+import { USERS, asUserArgv, bunkerBinary, runAs } from "../lib/index.ts";
 
 const IMAGE = "localhost/bbcommit:latest";
 const APPLETS = ["sh", "echo", "cat", "sleep", "true", "rm", "mkdir", "chown", "stat", "test", "ls"];
 
 for (const as of USERS) {
   describe(`writable layer, diff, commit (as ${as})`, () => {
-    let base: string, roots: string[];
-    const b = (args: string[]) => bunkerAs(as, [...roots, ...args]);
-    // output not held by a pipe the container keeps: stdin and stdout of the container are its own
-    const quiet = (args: string[]) => runAs(as, asUserArgv(as, ["sh", "-c", `exec "$0" "$@" 2>&1 </dev/null`, bunkerBinary(), ...roots, ...args]));
+    const f = imageRootsFixture(as, "bunker-commit", IMAGE, APPLETS);
+    const { b, quiet } = f;
     const exited = async (id: string) => {
       for (let i = 0; i < 200; i++) {
         const line = (await b(["ps", "-a"])).stdout.split("\n").find((l) => l.startsWith(`${id} `)) ?? "";
@@ -27,20 +25,6 @@ for (const as of USERS) {
       }
       throw new Error(`${id} did not exit`);
     };
-    beforeAll(async () => {
-      base = makeTempDir("bunker-commit", ownerOf(as));
-      roots = ["--root", join(base, "state"), "--data-root", join(base, "data")];
-      const archive = join(base, "bb.tar");
-      writeFileSync(archive, busyboxArchive(IMAGE, APPLETS));
-      const r = await b(["load", "-i", archive]);
-      expect(r.code, r.stderr).toBe(0);
-    });
-    afterAll(async () => {
-      // a test that failed half-way leaves its container: removed by bunker (its state), before the state dir goes
-      for (const id of (await b(["ps", "-aq"])).stdout.split("\n").filter(Boolean)) await b(["rm", "-f", id]);
-      removeTree(base);
-    });
-
     test("start again sees the files the container wrote; rm removes its layer", async () => {
       const script = "echo x$(cat /count 2>/dev/null) > /count; cat /count";
       const r = await quiet(["run", "-d", "--name", "again", IMAGE, "sh", "-c", script]);
@@ -51,9 +35,9 @@ for (const as of USERS) {
       await Bun.sleep(100);
       await exited("again");
       expect((await b(["logs", "again"])).stdout).toBe("x\nxx\n");
-      expect(existsSync(join(base, "state", "again", "upper"))).toBe(true);
+      expect(existsSync(join(f.base, "state", "again", "upper"))).toBe(true);
       expect((await b(["rm", "again"])).code).toBe(0);
-      expect(existsSync(join(base, "state", "again"))).toBe(false);
+      expect(existsSync(join(f.base, "state", "again"))).toBe(false);
     });
 
     test("diff: A, C and D lines as Docker prints them, sorted", async () => {
@@ -82,8 +66,8 @@ for (const as of USERS) {
       expect(img.RootFS.Layers).toHaveLength(2);
       const images = (await b(["images"])).stdout;
       expect(images).toContain("localhost/committed");
-      const saved = join(base, "committed.tar");
-      expect((await runAs(as, asUserArgv(as, [bunkerBinary(), ...roots, "save", "-o", saved, "localhost/committed:1"]))).code).toBe(0);
+      const saved = join(f.base, "committed.tar");
+      expect((await runAs(as, asUserArgv(as, [bunkerBinary(), ...f.roots, "save", "-o", saved, "localhost/committed:1"]))).code).toBe(0);
       expect(existsSync(saved)).toBe(true);
       expect((await b(["rm", "changed"])).code).toBe(0);
     });
