@@ -39,6 +39,8 @@ export interface LayerContext {
   readonly ids: HostIds;
   /** SOURCE_DATE_EPOCH, when set, clamps every mtime */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** where a layer read while its container wrote to it is said (without one that is an error) */
+  readonly log?: { note(msg: string): void };
 }
 
 export interface WriteLayerOptions {
@@ -151,6 +153,8 @@ async function tarUpper(ctx: LayerContext, upper: string, maps: IdMaps, exclude:
   const skip = exclude.map((p) => `--exclude=.${p.startsWith("/") ? "" : "/"}${p}`);
   const args = [tar, "--numeric-owner", "--xattrs", "--xattrs-include=*", "--format=posix", "--sort=name", "--anchored", "--no-wildcards", ...skip, "-C", upper, "-cf", out, "."];
   const st = await runUnshared(args, ["PATH=/usr/bin:/bin", "LC_ALL=C"], maps, ctx.ids.uid === 0 && isIdentity(maps));
+  // 1: a file changed while it was read (a running container not frozen); the archive is whole
+  if (st.code === 1 && !st.signal && ctx.log) return ctx.log.note(`${upper}: a file changed while the layer was read (tar's message above): the layer has it as it was read`);
   if (st.code !== 0 || st.signal)
     throw new BunkerError(`cannot read the container's writable layer: tar ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}${st.code === 1 ? " (a file changed while it was read)" : ""}`, {
       errno: "EIO",
