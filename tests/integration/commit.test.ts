@@ -36,6 +36,10 @@ for (const as of USERS) {
       await exited("again");
       expect((await b(["logs", "again"])).stdout).toBe("x\nxx\n");
       expect(existsSync(join(f.base, "state", "again", "upper"))).toBe(true);
+      // the image under a kept layer is in use, as Docker's
+      const rmi = await b(["rmi", IMAGE]);
+      expect(rmi.code).toBe(125);
+      expect(rmi.stderr).toMatch(/is used by container again.*EBUSY/);
       expect((await b(["rm", "again"])).code).toBe(0);
       expect(existsSync(join(f.base, "state", "again"))).toBe(false);
     });
