@@ -12,10 +12,10 @@ import { Store, type ImageRecord } from "../image/store.ts";
 import type { ImageConfig } from "../image/types.ts";
 import type { RuntimeContext } from "./context.ts";
 import { cgroupOfContainer } from "./cgroup.ts";
-import { imageOf } from "./image-use.ts";
+import { imageGone, imageOf } from "./image-use.ts";
 import { lockContainer } from "./lock.ts";
-import { RUN_REQUEST_FILE, setEnv, UPPER_DIR, type RunRequest } from "./run.ts";
-import { containerStatus, type ContainerState } from "./state.ts";
+import { RUN_REQUEST_FILE, setEnv, type RunRequest } from "./run.ts";
+import { containerStatus, UPPER_DIR, type ContainerState } from "./state.ts";
 
 export interface CommitOptions {
   /** --change lines (Dockerfile instructions that change the config) */
@@ -57,7 +57,7 @@ function writableLayer(ctx: RuntimeContext, id: string, verb: string): WritableL
   }
   const store = Store.open(ctx.dataRoot);
   const base = store.find(imageId);
-  if (!base) throw new BunkerError(`${verb}: the image container "${id}" was made from (${imageId}) is no longer in the store`, { errno: "ENOENT", fix: `pull or load it again, or bunker rm ${id}` });
+  if (!base) throw imageGone(verb, id, imageId);
   return { dir, upper, maps: state.run.maps, state, status, base, store };
 }
 

@@ -8,7 +8,7 @@ import { basename, resolve } from "node:path";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { autoMaps, deniesSetgroups, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../sys/idmap.ts";
 import { sharedUserns, sharedUsernsEnabled } from "./userns.ts";
-import { writeState } from "./state.ts";
+import { UPPER_DIR, writeState } from "./state.ts";
 import { pidStartTime } from "../sys/proc.ts";
 import { seccompAgent } from "./seccomp-agent.ts";
 import { recordImageUse } from "./image-use.ts";
@@ -133,8 +133,6 @@ interface CreateOptions {
 
 /** the request a docker-style container was made from (`start` of a stopped one makes it again) */
 export const RUN_REQUEST_FILE = "run-request.json";
-/** a kept container's writable layer (the overlay upper dir) in its state dir */
-export const UPPER_DIR = "upper";
 
 /** `bunker run`: the container's id and exit status (detached: its id, once it runs) */
 export function runContainer(ctx: RuntimeContext, req: RunRequest): Promise<RunResult> {
@@ -289,7 +287,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
         const kept = detach && !req.rm;
         const tmpfsUpper = !kept && tmpfsHasUserXattrs();
         const rw = tmpfsUpper ? `${dir}/rootfs` : dir;
-        for (const d of tmpfsUpper ? ["rootfs"] : later?.previousUpper ? ["rootfs", "work"] : ["rootfs", "upper", "work"]) mkdirSync(`${dir}/${d}`);
+        for (const d of tmpfsUpper ? ["rootfs"] : later?.previousUpper ? ["rootfs", "work"] : ["rootfs", UPPER_DIR, "work"]) mkdirSync(`${dir}/${d}`);
         if (later?.previousUpper) renameSync(later.previousUpper, `${dir}/${UPPER_DIR}`);
         rootMount = { fstype: "overlay", data: `lowerdir=${image.lowerDirs.join(":")},upperdir=${rw}/${UPPER_DIR},workdir=${rw}/work,userxattr${kept ? "" : ",volatile"}`, tmpfsUpper };
         if (rootMount.data.length > 4000) throw new BunkerError(`run: the image has too many layers for one overlay mount (${image.lowerDirs.length})`, { errno: "E2BIG", fix: "flatten the image (bunker save/load) or use fewer layers" });

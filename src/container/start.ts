@@ -6,10 +6,11 @@ import { BunkerError, fromSysError } from "../errors.ts";
 import type { RuntimeContext } from "./context.ts";
 import { start } from "./lifecycle.ts";
 import { logFiles } from "./log-writer.ts";
-import { createContainer, RUN_REQUEST_FILE, UPPER_DIR, type RunRequest } from "./run.ts";
-import { imageOf } from "./image-use.ts";
+import { createContainer, RUN_REQUEST_FILE, type RunRequest } from "./run.ts";
+import { imageGone, imageOf } from "./image-use.ts";
+import { Store } from "../image/store.ts";
 import { removeStateDir } from "./state-dir.ts";
-import { containerDir, readState, status } from "./state.ts";
+import { containerDir, readState, status, UPPER_DIR } from "./state.ts";
 import { rm } from "./stop.ts";
 
 /** `bunker start ID` of any container: OCI's start, or docker's (see above); whether it was docker's */
@@ -30,6 +31,8 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<b
   }
   // its log and writable layer live on: moved aside while the old state dir goes (anonymous volumes with it),
   // and it is made again from the image it was made from (by ID: its tag may name another one now)
+  const imageId = imageOf(dir);
+  if (imageId && !Store.open(ctx.dataRoot).find(imageId)) throw imageGone("start", id, imageId);
   const keep = mkdtempSync(`${ctx.stateRoot}/.${id}.restart-`);
   try {
     const moved = (f: string) => {
@@ -39,7 +42,6 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<b
     };
     const logs = logFiles(dir).map(moved);
     const previousUpper = existsSync(`${dir}/${UPPER_DIR}`) ? moved(`${dir}/${UPPER_DIR}`) : undefined;
-    const imageId = imageOf(dir);
     await rm(ctx, id, false, true);
     if (existsSync(dir)) throw new BunkerError(`start: the stopped container "${id}" could not be removed to start again`, { errno: "EBUSY", path: dir, fix: `bunker rm -f ${id}` });
     await createContainer(ctx, { ...req, name: id }, { previousLogs: logs, previousUpper, imageId });

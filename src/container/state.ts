@@ -50,6 +50,9 @@ export interface ContainerState {
   };
 }
 
+/** a kept container's writable layer (the overlay upper dir) in its state dir */
+export const UPPER_DIR = "upper";
+
 const ID_RE = /^[A-Za-z0-9_+\-.]+$/;
 
 export function checkId(id: string | undefined, cmd: string): string {

@@ -107,6 +107,16 @@ for (const as of USERS) {
       expect((await b(["rm", "-f", "gone"])).code).toBe(0);
       const bad = await b(["commit", "--change", "RUN true", "nosuch"]);
       expect(bad.code).toBe(125);
+      // start of a stopped one whose image went (rmi -f): refused before anything of it is removed
+      expect((await quiet(["run", "-d", "--name", "orphan", IMAGE, "sh", "-c", "echo kept > /kept"])).code).toBe(0);
+      await exited("orphan");
+      expect((await b(["rmi", "-f", IMAGE])).code).toBe(0); // the last test of the block: the image is not needed after
+      const start = await b(["start", "orphan"]);
+      expect(start.code).toBe(125);
+      expect(start.stderr).toMatch(/^bunker: start: the image container "orphan" was made from \(sha256:[0-9a-f]{64}\) is no longer in the store: ENOENT/);
+      expect((await b(["diff", "orphan"])).stderr).toContain("is no longer in the store");
+      expect(existsSync(join(f.base, "state", "orphan", "upper"))).toBe(true);
+      expect((await b(["rm", "orphan"])).code).toBe(0);
     });
   });
 }
