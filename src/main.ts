@@ -35,6 +35,8 @@ commands:
   logs      output of a detached container (run -d)
   top       a container's processes (as ps ID)
   export    a running container's root as a tar on stdout
+  commit    a new image of a container's changes (--change 'CMD …')
+  diff      what a container added, changed and deleted (A, C, D)
   stop      stop a container (its stop signal, then SIGKILL)
   rm        remove detached containers (-v: and their anonymous volumes)
   volume    named volumes: create, ls, inspect, rm, prune, export

@@ -2,6 +2,7 @@
 import { ApiError } from "./errors.ts";
 import type { Route } from "./server.ts";
 import { CONTAINER_ROUTES } from "./containers.ts";
+import { COMMIT_ROUTES } from "./commit.ts";
 import { IMAGE_ROUTES } from "./images.ts";
 import { PULL_ROUTES } from "./pull.ts";
 import { PUSH_ROUTES } from "./push.ts";
@@ -14,6 +15,7 @@ export const ROUTES: Route[] = [
   ...PUSH_ROUTES,
   ...IMAGE_ROUTES,
   ...CONTAINER_ROUTES,
+  ...COMMIT_ROUTES,
   ...VOLUME_ROUTES,
   {
     method: "POST",

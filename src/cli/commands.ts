@@ -17,6 +17,8 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   ps: () => import("./ps.ts"),
   top: () => import("./top.ts"),
   export: () => import("./export.ts"),
+  commit: () => import("./commit.ts"),
+  diff: () => import("./diff.ts"),
   port: () => import("./port.ts"),
   features: () => import("./features.ts"),
   spec: () => import("./spec.ts"),

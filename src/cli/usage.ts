@@ -105,6 +105,21 @@ them; the same as bunker ps ID.`,
 
 Docker's export: the root of running container ID as the container sees it
 (its image and what it changed, owners as its ids), a tar on stdout.`,
+  commit: `bunker commit [--change 'INSTRUCTION ARGS']... [-m MSG] [--author A] [--pause=false] CONTAINER [REF]
+
+Docker's commit: a new image of CONTAINER's image with its writable layer on
+top (what it added, changed and deleted), its config the image's with what
+the container was run with (-e, CMD, --entrypoint, -w, -u), then each
+--change (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR,
+STOPSIGNAL as in a Dockerfile).  Tagged REF when given; prints the image ID.
+Running or stopped; a running one is frozen while its layer is read when it
+has a cgroup.  Works on containers that keep their layer: run -d without
+--rm, create.`,
+  diff: `bunker diff CONTAINER
+
+Docker's diff: what CONTAINER changed in its image's files, one line each,
+A (added), C (changed), D (deleted), sorted by path.  For containers that
+keep their layer: run -d without --rm, create.`,
   features: `bunker features
 
 Prints what this runtime supports (runtime-spec features JSON).`,

@@ -425,6 +425,24 @@ for (const as of USERS) {
       });
     }, 120_000);
 
+    test("docker diff and docker commit (the API's changes and commit); the committed image runs, its history has the comment", async () => {
+      await withImageServer(as, ["changer"], async ({ s, d }) => {
+        expect((await d("run", "-d", "--name", "changer", "--network", "none", IMAGE, "sh", "-c", "echo made > /made; rm /etc/group")).code).toBe(0);
+        expect((await d("wait", "changer")).stdout).toBe("0\n");
+        expect(await d("diff", "changer")).toEqual({ code: 0, stdout: "C /etc\nD /etc/group\nA /made\n", stderr: "" });
+        const c = await d("commit", "-c", "CMD cat /made", "-m", "from docker", "changer", "localhost/fromdocker:1");
+        expect(c.code, c.stderr).toBe(0);
+        expect(c.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+        expect((await d("run", "--rm", "--network", "none", "localhost/fromdocker:1")).stdout).toBe("made\n");
+        expect((await d("history", "--format", "{{.Comment}}", "localhost/fromdocker:1")).stdout.split("\n")[0]).toBe("from docker");
+        // a container config in the body (it would replace the container's) is a 400 naming the field
+        const body = await curl(as, s, ["-X", "POST", "-H", "Content-Type: application/json", "-d", '{"Cmd":["x"]}', "http://d/v1.41/commit?container=changer"]);
+        expect(body.status).toBe(400);
+        expect(body.body).toContain('unknown field \\"Cmd\\"');
+        expect((await curl(as, s, ["http://d/v1.41/containers/nosuch/changes"])).status).toBe(404);
+      });
+    }, 120_000);
+
     test("volumes: create, ls (filters), inspect, rm, prune (1.41: every unused one); bad bodies are 400s naming the field", async () => {
       const base = baseFor(as);
       const s = await startServer(as, base);
