@@ -255,6 +255,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   const subordinateRoot = uid === 0 && hostRootOfContainer !== undefined && hostRootOfContainer !== 0;
   if (subordinateRoot) chmodSync(dir, 0o711);
   let keep = false; // a detached container keeps its state dir until `bunker rm`
+  let announced = false; // its create event is in the log: a destroy goes with it
   let logWriter: LogWriter | undefined;
   let volumeUse: VolumeUse | undefined;
   let releaseVolumes = () => {};
@@ -444,6 +445,11 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
                   if (proxy) proxyRef = await proxy.startProxy(pid, joinedNet.holder, joinedNet.ip, ports, dir, debug);
                 }
               : undefined;
+        // said before the program can run: its die (the monitor's or the log writer's) comes after them
+        // (a container started again, by start or its restart policy, was created long before)
+        if (!later?.previousLogs) recordEvent(ctx.dataRoot, "container", "create", id, eventAttrs);
+        if (!later) recordEvent(ctx.dataRoot, "container", "start", id, eventAttrs);
+        announced = true;
         c = await launcher.launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord, untilReady: !!execFifo });
       } finally {
         if (shared) closeFd(shared.fd);
@@ -451,8 +457,6 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
         if (joined) for (const fd of [joined.userFd, joined.netFd]) closeFd(fd);
       }
       // a container started again (by start or its restart policy) was created long before
-      if (!later?.previousLogs) recordEvent(ctx.dataRoot, "container", "create", id, eventAttrs);
-      if (!later) recordEvent(ctx.dataRoot, "container", "start", id, eventAttrs);
       if (detach) {
         keep = keepCgroup = true;
         return { id, exitCode: 0 };
@@ -462,6 +466,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path, finishAlways: !!volumeUse?.anonymous.length, events: eventArgs }, ctx.execPath);
       debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
       const st = launcher.wait(c.pid, c.pty, interactive);
+      recordEvent(ctx.dataRoot, "container", "die", id, { exitCode: String(exitCode(st)), ...eventAttrs });
       if (st.signal === 9 && cg?.oomKilled()) {
         return { id, exitCode: 137, oomKilled: oomMessage(cg) };
       }
@@ -475,6 +480,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
     if (!keep) {
       if (logWriter) endLogWriter(dir);
       await removeStateDir(ctx, dir, maps);
+      if (announced) recordEvent(ctx.dataRoot, "container", "destroy", id, eventAttrs);
       if (volumeUse) await (await import("../volume/attach.ts")).removeAnonymousVolumes(volumeUse, maps, ctx.log.warn);
     }
   }

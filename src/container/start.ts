@@ -22,12 +22,13 @@ export async function startContainer(ctx: RuntimeContext, id: string, restarted?
   const dir = containerDir(ctx.stateRoot, id);
   const state = readState(ctx.stateRoot, id);
   const st = state ? status(dir, state) : undefined;
-  const started = () => {
+  // said before the program is released: its die (written by its log writer) comes after it, as Docker's
+  const starting = () => {
     if (state?.run) containerEvent(ctx, state, "start");
   };
   if (!state?.run || st === "created") {
+    starting();
     await start(ctx, id);
-    started();
     return !!state?.run;
   }
   if (st !== "stopped") return true; // running or paused: docker's start does nothing
@@ -57,7 +58,7 @@ export async function startContainer(ctx: RuntimeContext, id: string, restarted?
     // what is left (a layer a failed create did not take) may belong to the container's subordinate ids
     await removeStateDir(ctx, keep, state.run.maps);
   }
+  starting();
   await start(ctx, id);
-  started();
   return true;
 }
