@@ -2,7 +2,7 @@
 import { parseSignal } from "../sys/signals.ts";
 import { markStoppedByUser } from "./restart-policy.ts";
 import { containerEvent } from "./stop.ts";
-import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, writeFileSync, constants } from "node:fs";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { loadBundle } from "../oci/bundle.ts";
 import type { RuntimeContext } from "./context.ts";
@@ -183,7 +183,8 @@ export async function start(ctx: RuntimeContext, id: string): Promise<void> {
       releaseExecFifo(fd, state, id);
     } finally {
       closeSync(fd);
-      unlinkSync(fifo);
+      // gone already when a quick program of a run -d --rm ended and its state dir was removed meanwhile
+      rmSync(fifo, { force: true });
     }
     if (state.hooks?.poststart?.length) await runHooks("poststart", state.hooks.poststart, statePayload(state, "running"), { onWarning: ctx.log.warn, env: ctx.env });
   } finally {

@@ -78,8 +78,15 @@ export function startLogWriter(dir: string, opts: LogOptions, after: AfterExit =
   return { pid, fd, path: `/proc/self/fd/${fd}` };
 }
 
-/** DIR's log writer while it runs (its recorded pid, same start time and name), else undefined */
-export function runningLogWriter(dir: string): number | undefined {
+/**
+ * what the writer is called once the pipe has ended and it waits for the
+ * container's exit status, to write its die event (c/logwriter.c): drained,
+ * and about to end by itself
+ */
+const EXIT_WAITER_NAME = "bunker-exit";
+
+/** DIR's log writer while it runs (its recorded pid, same start time and one of NAMES), else undefined */
+export function runningLogWriter(dir: string, names = [WRITER_NAME]): number | undefined {
   let rec: string;
   try {
     rec = readFileSync(`${dir}/log-writer`, "utf8");
@@ -90,7 +97,7 @@ export function runningLogWriter(dir: string): number | undefined {
   const n = Number(pid);
   if (!Number.isSafeInteger(n) || n <= 0 || !start || pidStartTime(n) !== start) return undefined;
   try {
-    return readFileSync(`/proc/${n}/comm`, "utf8").trim() === WRITER_NAME ? n : undefined;
+    return names.includes(readFileSync(`/proc/${n}/comm`, "utf8").trim()) ? n : undefined;
   } catch {
     return undefined;
   }
@@ -103,10 +110,11 @@ export function runningLogWriter(dir: string): number | undefined {
  * something that outlived the container) is killed, by its verified pid.
  */
 export function endLogWriter(dir: string, timeoutMs = 2000): void {
-  const pid = runningLogWriter(dir);
+  const names = [WRITER_NAME, EXIT_WAITER_NAME];
+  const pid = runningLogWriter(dir, names);
   if (pid === undefined) return;
-  // ended, or (run -d --rm) no longer the writer: waiting for DIR to go, which its remover does
-  for (const end = Date.now() + timeoutMs; Date.now() < end; Bun.sleepSync(5)) if (runningLogWriter(dir) !== pid) return;
+  // ended, or (run -d --rm, a restart policy) no longer the writer: waiting for DIR to go, which its remover does
+  for (const end = Date.now() + timeoutMs; Date.now() < end; Bun.sleepSync(5)) if (runningLogWriter(dir, names) !== pid) return;
   try {
     process.kill(pid, "SIGKILL");
   } catch {

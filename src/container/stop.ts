@@ -72,7 +72,8 @@ export async function rm(ctx: RuntimeContext, id: string, force: boolean, volume
       if (!force && status(dir, state) !== "created") throw new BunkerError(`rm: container "${id}" is running`, { errno: "EBUSY", fix: `bunker stop ${id} first, or bunker rm -f ${id}` });
       if (!killEverything(state)) throw new BunkerError(`rm: container "${id}" did not die after SIGKILL`, { errno: "ETIMEDOUT" });
       if (state.run) containerEvent(ctx, state, "kill", { signal: String(SIGKILL) });
-      if (state.run) containerEvent(ctx, state, "die", { exitCode: String(128 + SIGKILL) });
+      // its status, as nobody inside is left to write it: the log writer reads it, says die, and ends
+      recordSignalExit(dir, state, SIGKILL);
     }
     const cgroup = state?.cgroup ?? savedCgroupPath(dir);
     if (cgroup) {

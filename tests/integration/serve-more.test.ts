@@ -87,7 +87,7 @@ for (const as of USERS) {
     }, 120_000);
 
     test("docker network create/ls/inspect/connect/disconnect/rm/prune; run --network with an alias the others reach", async () => {
-      await withServer(as, async ({ d }) => {
+      await withServer(as, async ({ d, b }) => {
         const id = (await d("network", "create", "--label", "k=v", "--subnet", "10.97.0.0/24", "n1")).stdout.trim();
         expect(id).toMatch(/^[0-9a-f]{64}$/);
         expect((await d("network", "ls", "--format", "{{.Name}} {{.Driver}}", "--filter", "label=k=v")).stdout).toBe("n1 bridge\n");
@@ -115,6 +115,11 @@ for (const as of USERS) {
         expect(inUse.code).toBe(1);
         expect(inUse.stderr).toContain("is in use by container web");
         expect((await d("network", "disconnect", "n2", "web")).code).toBe(0);
+        expect((await d("inspect", "--format", "{{len .NetworkSettings.Networks}}", "web")).stdout).toBe("1\n");
+        // bunker network connect and disconnect: the same, from the CLI
+        expect((await b("network", "connect", "--alias", "w3", "n2", "web")).code).toBe(0);
+        expect((await d("inspect", "--format", "{{(index .NetworkSettings.Networks \"n2\").Aliases}}", "web")).stdout).toBe("[web w3]\n");
+        expect((await b("network", "disconnect", "n2", "web")).code).toBe(0);
         expect((await d("inspect", "--format", "{{len .NetworkSettings.Networks}}", "web")).stdout).toBe("1\n");
         expect((await d("network", "rm", "n2")).stdout).toBe("n2\n");
         // prune leaves the network in use
