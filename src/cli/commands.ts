@@ -17,6 +17,7 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   ps: () => import("./ps.ts"),
   top: () => import("./top.ts"),
   export: () => import("./export.ts"),
+  cp: () => import("./cp.ts"),
   port: () => import("./port.ts"),
   features: () => import("./features.ts"),
   spec: () => import("./spec.ts"),

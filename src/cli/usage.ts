@@ -105,6 +105,17 @@ them; the same as bunker ps ID.`,
 
 Docker's export: the root of running container ID as the container sees it
 (its image and what it changed, owners as its ids), a tar on stdout.`,
+  cp: `bunker cp [-a] [-L] ID:SRC DEST|-
+       bunker cp [-a] [-L] SRC|- ID:DEST
+
+Docker's cp, between the host and container ID (running; stopped when its root
+is kept: a --rootfs DIR, an OCI bundle's, the copy driver's).  A directory
+into an existing directory lands inside it, onto a new name takes that name;
+SRC/. copies a directory's contents; a file onto a file replaces it.  "-" is
+a tar on stdout (of SRC) or stdin (extracted into the directory DEST).  Paths
+in the container resolve inside its root: symlinks and .. never lead out.
+Files copied in belong to the container's root (-a: the archive's owners);
+copied out, to you.`,
   features: `bunker features
 
 Prints what this runtime supports (runtime-spec features JSON).`,
