@@ -1,7 +1,9 @@
 // Every route of `bunker serve`, in the order they are matched.
 import { ApiError } from "./errors.ts";
 import type { Route } from "./server.ts";
+import { ARCHIVE_ROUTES } from "./archive.ts";
 import { CONTAINER_ROUTES } from "./containers.ts";
+import { RENAME_ROUTES } from "./rename.ts";
 import { IMAGE_ROUTES } from "./images.ts";
 import { PULL_ROUTES } from "./pull.ts";
 import { SYSTEM_ROUTES } from "./system.ts";
@@ -12,6 +14,8 @@ export const ROUTES: Route[] = [
   ...PULL_ROUTES,
   ...IMAGE_ROUTES,
   ...CONTAINER_ROUTES,
+  ...ARCHIVE_ROUTES,
+  ...RENAME_ROUTES,
   ...VOLUME_ROUTES,
   {
     method: "POST",

@@ -18,6 +18,8 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   top: () => import("./top.ts"),
   export: () => import("./export.ts"),
   cp: () => import("./cp.ts"),
+  rename: () => import("./rename.ts"),
+  wait: () => import("./wait.ts"),
   port: () => import("./port.ts"),
   features: () => import("./features.ts"),
   spec: () => import("./spec.ts"),

@@ -2,6 +2,7 @@
 // place that reads bunker's environment and ids for it (src/container/context.ts).
 import type { RuntimeContext } from "../container/context.ts";
 import { stateRoot } from "../container/paths.ts";
+import { checkId, containerId } from "../container/state.ts";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { BunkerError } from "../errors.ts";
@@ -12,6 +13,11 @@ import { debugLog } from "./log.ts";
 function defaultDataRoot(env: Readonly<Record<string, string | undefined>>): string {
   const xdg = env.XDG_DATA_HOME;
   return join(xdg && xdg.startsWith("/") ? xdg : join(env.HOME || homedir(), ".local/share"), "bunker");
+}
+
+/** the id of the container ARG names (its id or its name, checked as one), for command CMD */
+export function containerArg(g: GlobalOptions, arg: string | undefined, cmd: string): string {
+  return containerId(runtimeContext(g).stateRoot, checkId(arg, cmd));
 }
 
 export function runtimeContext(g: GlobalOptions): RuntimeContext {

@@ -4,8 +4,7 @@
 import { isatty } from "node:tty";
 import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { runtimeContext } from "./context.ts";
-import { checkId } from "../container/state.ts";
+import { containerArg, runtimeContext } from "./context.ts";
 import { archivePath, extractArchive, statPath } from "../container/cp.ts";
 import { archiveHost, extractHost, hostDestInfo, hostSourceInfo } from "../container/cp-host.ts";
 import { cleanKeepingTrail, parseCopyEnd, prepareArchiveCopy, splitDirEntry } from "../container/copy-rules.ts";
@@ -30,7 +29,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   const ctx = runtimeContext(g);
   if ("container" in src && "container" in dst) throw new BunkerError("cp: copying between two containers is not supported", { errno: "EINVAL", fix: "copy out to the host, then in" });
   if ("container" in src) {
-    const id = checkId(src.container, "cp");
+    const id = containerArg(g, src.container, "cp");
     const local = (dst as { local: string }).local;
     if (archive && ctx.ids.uid !== 0 && local !== "-") throw new BunkerError("cp: -a out of a container needs root (the container's owners are not yours to give)", { errno: "EPERM", fix: "drop -a: the copies are yours" });
     let path = cleanKeepingTrail(src.path);
@@ -55,7 +54,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     await extractHost(plan.dir, tar, plan.rebase, archive);
     return 0;
   }
-  const id = checkId((dst as { container: string }).container, "cp");
+  const id = containerArg(g, (dst as { container: string }).container, "cp");
   const dpath = cleanKeepingTrail((dst as { path: string }).path);
   const overwrite = { overwriteDirNonDir: false, copyUIDGID: archive };
   if (src.local === "-") {

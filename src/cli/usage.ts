@@ -116,6 +116,16 @@ a tar on stdout (of SRC) or stdin (extracted into the directory DEST).  Paths
 in the container resolve inside its root: symlinks and .. never lead out.
 Files copied in belong to the container's root (-a: the archive's owners);
 copied out, to you.`,
+  rename: `bunker rename OLD NEW
+
+Docker's rename: container OLD (its id or name) is NEW in every command (ps,
+inspect, logs, exec, stop, rm, the API) and in the /etc/hosts of the other
+containers on its user network.  Its id stays (a running container keeps
+running): the id still finds it, and no new container can take it as --name.`,
+  wait: `bunker wait ID...
+
+Docker's wait: blocks until each container is no longer running, then prints
+its exit status (128+N when signal N killed it) on a line of its own.`,
   features: `bunker features
 
 Prints what this runtime supports (runtime-spec features JSON).`,

@@ -7,7 +7,8 @@ import type { RuntimeContext } from "./context.ts";
 import { start } from "./lifecycle.ts";
 import { logFiles } from "./log-writer.ts";
 import { createContainer, RUN_REQUEST_FILE, type RunRequest } from "./run.ts";
-import { containerDir, readState, status } from "./state.ts";
+import { containerDir, namesOf, readState, status } from "./state.ts";
+import { linkName } from "./rename.ts";
 import { rm } from "./stop.ts";
 
 /** `bunker start ID` of any container: OCI's start, or docker's (see above); whether it was docker's */
@@ -34,7 +35,9 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<b
       renameSync(f, to);
       return to;
     });
+    const names = namesOf(ctx.stateRoot, id); // rm unlinks them: made again for the new run
     await rm(ctx, id, false, true);
+    for (const n of names) linkName(ctx.stateRoot, id, n);
     if (existsSync(dir)) throw new BunkerError(`start: the stopped container "${id}" could not be removed to start again`, { errno: "EBUSY", path: dir, fix: `bunker rm -f ${id}` });
     await createContainer(ctx, { ...req, name: id }, { previousLogs: logs });
   } finally {

@@ -19,6 +19,8 @@ export interface NetworkConfig {
 /** a container on a network (DATA/networks/NAME/endpoints/ID.json) */
 export interface Endpoint {
   id: string;
+  /** the name the others' /etc/hosts list it by, when rename gave it one other than its id */
+  name?: string;
   ip: string;
   aliases: string[];
   /** the container's process and its start time: an endpoint whose process is gone has left */
@@ -113,7 +115,7 @@ export function allocateIp(c: Cidr, gateway: string, used: string[], wanted?: st
 
 /** SELF's /etc/hosts: its own lines, then every other container of the network by name and aliases */
 export function networkHosts(self: Endpoint, all: Endpoint[]): string {
-  return self.hostsBase + all.filter((e) => e.id !== self.id).map((e) => `${e.ip}\t${[e.id, ...e.aliases].join(" ")}\n`).join("");
+  return self.hostsBase + all.filter((e) => e.id !== self.id).map((e) => `${e.ip}\t${[e.name ?? e.id, ...e.aliases].join(" ")}\n`).join("");
 }
 
 /** `network inspect`, as Docker prints one network */
