@@ -44,12 +44,12 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     }
     if (local === "-") {
       if (isatty(1)) throw new BunkerError("cp: refusing to write a tar to a terminal", { errno: "ENOTTY", fix: `redirect it: bunker cp ${id}:${src.path} - > copy.tar` });
-      const { tar } = await archivePath(ctx, id, path);
+      const { tar } = await archivePath(ctx, id, path, rebaseName);
       for await (const c of tar) await Bun.write(Bun.stdout, c);
       return 0;
     }
     const dstInfo = hostDestInfo(local);
-    const { stat, tar } = await archivePath(ctx, id, path);
+    const { stat, tar } = await archivePath(ctx, id, path, rebaseName);
     const plan = prepareArchiveCopy({ path, exists: true, isDir: stat.mode >= 2 ** 31, rebaseName }, dstInfo);
     await extractHost(plan.dir, tar, plan.rebase, archive);
     return 0;

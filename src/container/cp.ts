@@ -286,15 +286,15 @@ const wildcardEscape = (s: string) => s.replace(/[*?[\\]/g, "\\$&");
 /**
  * The archive of PATH in the container (GET /containers/ID/archive): its
  * stat, and a tar whose top entry is named as PATH's last component ("."
- * for "DIR/." and "/": the directory's contents).  FOLLOW resolves a final
- * symlink (cp -L); the archive then holds its target under the link's name.
+ * for "DIR/." and "/": the directory's contents), or TOPNAME (cp -L: a
+ * link's target archived under the link's name).
  */
-export async function archivePath(ctx: RuntimeContext, id: string, path: string, follow = false): Promise<{ stat: PathStat; tar: AsyncGenerator<Uint8Array> }> {
+export async function archivePath(ctx: RuntimeContext, id: string, path: string, topName?: string): Promise<{ stat: PathStat; tar: AsyncGenerator<Uint8Array> }> {
   const stat = statPath(ctx, id, path);
   const r = reach(ctx, id);
-  const at = locate(r, path, follow);
+  const at = locate(r, path, false);
   fs.close(at.rootfd);
-  const want = splitDirEntry(path)[1];
+  const want = topName ?? splitDirEntry(path)[1];
   // the resolved path's directory and entry: "." archives a directory's contents
   const contents = want === "." || at.path === "/";
   const [dir, base] = contents ? [at.path, "."] : splitDirEntry(at.path);
@@ -388,10 +388,14 @@ export async function extractArchive(ctx: RuntimeContext, id: string, path: stri
         w.write(c);
         await w.flush();
       }
-      await w.end();
     } catch (e) {
       failure = e;
     } finally {
+      try {
+        await w.end();
+      } catch {
+        /* tar went first: its status says why */
+      }
       fs.close(inW);
     }
     if (failure instanceof BunkerError) {
