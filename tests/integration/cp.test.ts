@@ -162,6 +162,28 @@ for (const as of USERS) {
       for (const c of [id, sandbox]) expect((await b(["rm", c])).code).toBe(0);
     });
 
+    test("rename on a user network: the others' /etc/hosts list the new name, the renamed container keeps running and its address", async () => {
+      const net = `cpnet${as[0]}${process.pid}`;
+      const tag = `${as}-${process.pid}`;
+      expect((await b(["network", "create", net])).code).toBe(0);
+      try {
+        const a = await detached(["run", "-d", "--name", `a-${tag}`, "--network", net, "--rootfs", f.rootfs, "--", "/bin/sleep", "60"]);
+        const other = await detached(["run", "-d", "--name", `b-${tag}`, "--network", net, "--rootfs", f.rootfs, "--", "/bin/sleep", "60"]);
+        const hostsOf = async (id: string) => (await b(["exec", id, "/bin/cat", "/etc/hosts"])).stdout;
+        const line = (await hostsOf(other)).split("\n").find((l) => l.endsWith(`\ta-${tag}`));
+        expect(line).toBeDefined();
+        const pid = JSON.parse((await b(["state", a])).stdout).pid;
+        expect((await b(["rename", `a-${tag}`, `web-${tag}`])).code).toBe(0);
+        const hosts = await hostsOf(other);
+        expect(hosts).toContain(`${line!.split("\t")[0]}\tweb-${tag}\n`);
+        expect(hosts).not.toContain(`\ta-${tag}\n`);
+        expect(JSON.parse((await b(["state", `web-${tag}`])).stdout)).toMatchObject({ pid, status: "running" });
+        for (const c of [`web-${tag}`, other]) expect((await b(["rm", "-f", c])).code).toBe(0);
+      } finally {
+        await b(["network", "rm", net]);
+      }
+    });
+
     test("rename: every command finds the new name (ps, inspect, logs, exec, stop, rm), the id still works, a running container keeps running; wait prints exit codes", async () => {
       const name = `cp-ren-${as}-${process.pid}`;
       const id = await detached(["run", "-d", "--name", name, "--rootfs", f.rootfs, "--", "/bin/sh", "-c", "echo up; sleep 60"]);
