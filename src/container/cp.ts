@@ -217,18 +217,37 @@ export function statPath(ctx: RuntimeContext, id: string, path: string): PathSta
   }
 }
 
-/** a helper's end of its pipes: fds bunker made, to become its 0, 1, 2 */
-interface HelperIo {
-  stdin?: number;
-  stdout?: number;
-  stderr: number;
+/** a started tar: its pid, bunker's end of the pipe it reads or writes, what it says on stderr (when it ended) */
+interface Tar {
+  pid: number;
+  fd: number;
+  errors: Promise<string>;
 }
 
-/** starts the host's tar with ARGS as root of R's user namespace, in the directory OPS leave it in */
-async function startTar(r: Reach, ops: Op[], args: string[], io: HelperIo): Promise<number> {
+/**
+ * starts the host's tar with ARGS as root of R's user namespace, in the
+ * directory OPS leave it in; its stdin (PIPED "stdin": it extracts) or stdout
+ * ("stdout": it archives) is a pipe of bunker's, its stderr another
+ */
+async function startTar(r: Reach, ops: Op[], args: string[], piped: "stdin" | "stdout"): Promise<Tar> {
+  const [pr, pw] = fs.pipe();
+  const [errR, errW] = fs.pipe();
+  const [theirs, ours] = piped === "stdin" ? [pr, pw] : [pw, pr];
+  try {
+    const pid = await launchTar(r, ops, args, [{ op: "dup", fd: theirs, to: piped === "stdin" ? 0 : 1 }, { op: "dup", fd: errW, to: 2 }]);
+    return { pid, fd: ours, errors: readErrors(errR) };
+  } catch (e) {
+    fs.close(ours);
+    fs.close(errR);
+    throw e;
+  } finally {
+    fs.close(theirs);
+    fs.close(errW);
+  }
+}
+
+async function launchTar(r: Reach, ops: Op[], args: string[], dups: Op[]): Promise<number> {
   const tar = hostTar("cp");
-  const dups: Op[] = [];
-  for (const [fd, to] of [[io.stdin, 0], [io.stdout, 1], [io.stderr, 2]] as const) if (fd !== undefined) dups.push({ op: "dup", fd, to });
   const plan: Plan = {
     cloneFlags: r.newUserns ? CLONE_NEWUSER : 0,
     joinUserns: r.joinUserns,
@@ -300,20 +319,7 @@ export async function archivePath(ctx: RuntimeContext, id: string, path: string,
   const [dir, base] = contents ? [at.path, "."] : splitDirEntry(at.path);
   const member = contents ? "." : `./${base}`;
   const excludes = pseudoMounts(r, at.path).map((m) => `--exclude=${wildcardEscape(member + m.slice(at.path === "/" ? 0 : at.path.length))}/*`);
-  const [outR, outW] = fs.pipe();
-  const [errR, errW] = fs.pipe();
-  let pid: number;
-  try {
-    pid = await startTar(r, [{ op: "chdir-in-root", root: r.root, path: dir }], ["--numeric-owner", "--anchored", ...excludes, "-cf", "-", member], { stdout: outW, stderr: errW });
-  } catch (e) {
-    fs.close(outR);
-    fs.close(errR);
-    throw e;
-  } finally {
-    fs.close(outW);
-    fs.close(errW);
-  }
-  const errors = readErrors(errR);
+  const { pid, fd: outR, errors } = await startTar(r, [{ op: "chdir-in-root", root: r.root, path: dir }], ["--numeric-owner", "--anchored", ...excludes, "-cf", "-", member], "stdout");
   async function* raw(): AsyncGenerator<Uint8Array> {
     let ended = false;
     try {
@@ -367,20 +373,7 @@ export async function extractArchive(ctx: RuntimeContext, id: string, path: stri
   if (!isDir(at.stat.mode)) throw new BunkerError(`cp: the extraction point ${path} is not a directory in container "${id}"`, { errno: "ENOTDIR", path, fix: "name a directory of the container" });
   const stage = stagingDir(ctx, r);
   try {
-    const [inR, inW] = fs.pipe();
-    const [errR, errW] = fs.pipe();
-    let pid: number;
-    try {
-      pid = await startTar(r, [], ["--numeric-owner", "-p", opts.copyUIDGID ? "--same-owner" : "--no-same-owner", "-C", stage, "-xf", "-"], { stdin: inR, stderr: errW });
-    } catch (e) {
-      fs.close(inW);
-      fs.close(errR);
-      throw e;
-    } finally {
-      fs.close(inR);
-      fs.close(errW);
-    }
-    const errors = readErrors(errR);
+    const { pid, fd: inW, errors } = await startTar(r, [], ["--numeric-owner", "-p", opts.copyUIDGID ? "--same-owner" : "--no-same-owner", "-C", stage, "-xf", "-"], "stdin");
     const w = Bun.file(inW).writer({ highWaterMark: 1 << 20 });
     let failure: unknown;
     try {
