@@ -38,7 +38,7 @@ import { supervise } from "../sys/shim.ts";
 import { hostTar } from "../sys/unshare.ts";
 import type { RuntimeContext } from "./context.ts";
 import { splitDirEntry } from "./copy-rules.ts";
-import { containerStatus } from "./state.ts";
+import { containerStatus, UPPER_DIR } from "./state.ts";
 import { parseMapText } from "./userns.ts";
 
 /** what docker's X-Docker-Container-Path-Stat carries (mode: Go's os.FileMode bits) */
@@ -80,10 +80,10 @@ function reach(ctx: RuntimeContext, id: string): Reach {
     return { id, dir, root: `/proc/${state.pid}/root`, joinUserns, maps: mapsOf(state.pid) };
   }
   const root = state.rootfs;
-  // an image's overlay root (its writable layer on a tmpfs or mounted only while it runs), the host sandbox's tmpfs root
-  const gone = !existsSync(root) || (root.startsWith(`${dir}/`) && (existsSync(`${dir}/upper`) || readdirSync(root).length === 0));
+  // an image's overlay root (its kept writable layer is mounted on the image only while it runs), the host sandbox's tmpfs
+  const gone = !existsSync(root) || (root.startsWith(`${dir}/`) && (existsSync(`${dir}/${UPPER_DIR}`) || readdirSync(root).length === 0));
   if (gone)
-    throw new BunkerError(`cp: container "${id}" is stopped and its root is not kept (an image's overlay and the host sandbox are mounted only while it runs)`, {
+    throw new BunkerError(`cp: container "${id}" is stopped and its root is not kept as files (an image's overlay and the host sandbox are mounted only while it runs)`, {
       errno: "ESRCH",
       fix: `start it (bunker start ${id}), then copy`,
     });

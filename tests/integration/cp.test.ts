@@ -158,7 +158,7 @@ for (const as of USERS) {
       expect(statSync(join(f.rootfs, "root/back")).uid).toBe(owner().uid); // the container's root is the rootfs owner
       const sandbox = await detached(["run", "-d", "--rootfs", "host", "--", "/bin/true"]);
       await b(["wait", sandbox]);
-      oneLineError(await b(["cp", `${sandbox}:/etc/hostname`, out]), /is stopped and its root is not kept.*ESRCH/);
+      oneLineError(await b(["cp", `${sandbox}:/etc/hostname`, out]), /is stopped and its root is not kept as files.*ESRCH/);
       for (const c of [id, sandbox]) expect((await b(["rm", c])).code).toBe(0);
     });
 
