@@ -22,7 +22,7 @@ const statHeader = (stat: PathStat) => Buffer.from(JSON.stringify(stat)).toStrin
 async function getArchive({ ctx, params, url, req }: ApiRequest): Promise<Response> {
   const id = resolveId(ctx, params[0]!);
   const path = pathParam(url);
-  if (req.method === "HEAD") return new Response(null, { headers: { [STAT_HEADER]: statHeader(statPath(ctx, id, path)) } });
+  if (req.method === "HEAD") return new Response(null, { headers: { [STAT_HEADER]: statHeader(await statPath(ctx, id, path)) } });
   const { stat, tar } = await archivePath(ctx, id, path);
   return new Response(tar as unknown as ReadableStream, { headers: { "Content-Type": "application/x-tar", [STAT_HEADER]: statHeader(stat) } });
 }

@@ -36,7 +36,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     let rebaseName: string | undefined;
     if (follow) {
       // docker's -L: a symlink SRC is replaced by its target (resolved in the container), copied under the link's name
-      const st = statPath(ctx, id, path);
+      const st = await statPath(ctx, id, path);
       if (st.linkTarget) {
         rebaseName = splitDirEntry(path)[1];
         path = st.linkTarget;
@@ -65,9 +65,9 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   // the destination as docker's client sees it: a final symlink followed (in the container), a missing one made
   let dstInfo;
   try {
-    const st = statPath(ctx, id, dpath);
+    const st = await statPath(ctx, id, dpath);
     const path = st.linkTarget || dpath;
-    const target = st.linkTarget ? statOrMissing(ctx, id, path) : st;
+    const target = st.linkTarget ? await statOrMissing(ctx, id, path) : st;
     dstInfo = { path, exists: !!target, isDir: !!target && target.mode >= 2 ** 31 };
   } catch (e) {
     if (!(e instanceof BunkerError) || e.errnoName !== "ENOENT") throw e;
@@ -78,9 +78,9 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   return 0;
 }
 
-function statOrMissing(ctx: ReturnType<typeof runtimeContext>, id: string, path: string) {
+async function statOrMissing(ctx: ReturnType<typeof runtimeContext>, id: string, path: string) {
   try {
-    return statPath(ctx, id, path);
+    return await statPath(ctx, id, path);
   } catch (e) {
     if (e instanceof BunkerError && e.errnoName === "ENOENT") return undefined;
     throw e;

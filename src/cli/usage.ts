@@ -108,8 +108,8 @@ Docker's export: the root of running container ID as the container sees it
   cp: `bunker cp [-a] [-L] ID:SRC DEST|-
        bunker cp [-a] [-L] SRC|- ID:DEST
 
-Docker's cp, between the host and container ID (running; stopped when its root
-is kept: a --rootfs DIR, an OCI bundle's, the copy driver's).  A directory
+Docker's cp, between the host and container ID (running, or stopped: its
+--rootfs DIR, an OCI bundle's, an image container's kept writable layer).  A directory
 into an existing directory lands inside it, onto a new name takes that name;
 SRC/. copies a directory's contents; a file onto a file replaces it.  "-" is
 a tar on stdout (of SRC) or stdin (extracted into the directory DEST).  Paths

@@ -51,7 +51,7 @@ export function cleanKeepingTrail(p: string): string {
 /** [directory, last component], a final "." kept (docker's SplitPathDirEntry): "/a/b" -> ["/a", "b"], "/a/." -> ["/a", "."] */
 export function splitDirEntry(p: string): [string, string] {
   let c = cleanPath(p);
-  if (endsInDot(p) && c !== "." ) c = c === "/" ? "/." : `${c}/.`;
+  if (endsInDot(p) && c !== ".") c = c === "/" ? "/." : `${c}/.`;
   if (c === "/") return ["/", "."];
   const slash = c.lastIndexOf("/");
   if (slash < 0) return [".", c];

@@ -29,7 +29,9 @@ import { existsSync, mkdirSync, mkdtempSync, chownSync, readdirSync, readFileSyn
 import { BunkerError, FsError, fromSysError } from "../errors.ts";
 import { rebaseTar, type Rebase } from "../image/tar-rebase.ts";
 import type { Op, Plan } from "../plan/types.ts";
-import { CLONE_NEWUSER } from "../plan/types.ts";
+import { CLONE_NEWNS, CLONE_NEWUSER, MS_PRIVATE } from "../plan/types.ts";
+import { Store } from "../image/store.ts";
+import { imageGone, imageOf } from "./image-use.ts";
 import * as fs from "../sys/fsat.ts";
 import type { IdMaps } from "../sys/idmap.ts";
 import { launch, runStorePlan } from "../sys/launch.ts";
@@ -63,6 +65,8 @@ interface Reach {
   newUserns?: IdMaps;
   /** the container's id maps */
   maps: IdMaps;
+  /** ends what reach started for it (a stopped container's overlay holder) */
+  release(): void;
 }
 
 const mapsOf = (pid: number): IdMaps => ({
@@ -70,27 +74,69 @@ const mapsOf = (pid: number): IdMaps => ({
   gid: parseMapText(readFileSync(`/proc/${pid}/gid_map`, "utf8")),
 });
 
-/** the container ID's root and how to be its root user there; a stopped one only while its files are kept */
-function reach(ctx: RuntimeContext, id: string): Reach {
+const nothing = () => {};
+
+/** a process's root and user namespace, as a helper reaches them (the helper joins the namespace when it is not bunker's) */
+function reachProcess(id: string, dir: string, pid: number, path: string, release: () => void): Reach {
+  const ns = (p: number | "self") => readlinkSync(`/proc/${p}/ns/user`);
+  const joinUserns = ns(pid) !== ns("self") ? `/proc/${pid}/ns/user` : undefined;
+  return { id, dir, root: `/proc/${pid}/root${path}`, joinUserns, maps: mapsOf(pid), release };
+}
+
+/**
+ * A stopped image container's root: its kept writable layer (the upper
+ * src/container/run.ts keeps for run -d and create) mounted on its image's
+ * layers again, in the mount namespace of a holder process of its own
+ * (sleep, as root of a user namespace of the container's maps), so that
+ * bunker and the helpers reach it through /proc/HOLDER/root until release
+ * ends the holder (by its pid; it would end by itself in 10 minutes).
+ */
+async function mountKept(ctx: RuntimeContext, id: string, dir: string, imageId: string, maps: IdMaps, userns: boolean): Promise<Reach> {
+  const store = Store.open(ctx.dataRoot);
+  const image = store.find(imageId);
+  if (!image) throw imageGone("cp", id, imageId);
+  const lowers = (await store.ensureLayers(image.digest)).map((l) => l.dir).reverse();
+  const data = `lowerdir=${lowers.join(":")},upperdir=${dir}/${UPPER_DIR},workdir=${dir}/work,userxattr`;
+  const sleep = ["/usr/bin/sleep", "/bin/sleep"].find((s) => existsSync(s)) ?? "/usr/bin/sleep";
+  const plan: Plan = {
+    cloneFlags: CLONE_NEWNS | (userns ? CLONE_NEWUSER : 0),
+    ops: [
+      { op: "rootfs", path: `${dir}/rootfs`, mount: { fstype: "overlay", data }, propagation: MS_PRIVATE },
+      { op: "nondumpable" },
+      { op: "close-fds", preserve: 0 },
+      { op: "exec", file: sleep, args: [sleep, "600"], env: [] },
+    ],
+  };
+  const { pid } = await launch(plan, { maps: userns ? maps : undefined });
+  const release = () => {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* it has ended */
+    }
+    supervise(pid, -1, false);
+  };
+  return reachProcess(id, dir, pid, `${dir}/rootfs`, release);
+}
+
+/** the container ID's root and how to be its root user there; a stopped one while its files are kept; release() when done */
+async function reach(ctx: RuntimeContext, id: string): Promise<Reach> {
   const { state, status, dir } = containerStatus(ctx.stateRoot, id);
   if (!state) throw new BunkerError(`cp: container "${id}" is being created`, { errno: "EBUSY", fix: "try again when bunker ps lists it" });
-  if (status !== "stopped") {
-    const ns = (pid: number | "self") => readlinkSync(`/proc/${pid}/ns/user`);
-    const joinUserns = ns(state.pid) !== ns("self") ? `/proc/${state.pid}/ns/user` : undefined;
-    return { id, dir, root: `/proc/${state.pid}/root`, joinUserns, maps: mapsOf(state.pid) };
-  }
-  const root = state.rootfs;
-  // an image's overlay root (its kept writable layer is mounted on the image only while it runs), the host sandbox's tmpfs
-  const gone = !existsSync(root) || (root.startsWith(`${dir}/`) && (existsSync(`${dir}/${UPPER_DIR}`) || readdirSync(root).length === 0));
-  if (gone)
-    throw new BunkerError(`cp: container "${id}" is stopped and its root is not kept as files (an image's overlay and the host sandbox are mounted only while it runs)`, {
-      errno: "ESRCH",
-      fix: `start it (bunker start ${id}), then copy`,
-    });
+  if (status !== "stopped") return reachProcess(id, dir, state.pid, "", nothing);
   const maps = state.run?.maps ?? { uid: [{ containerID: 0, hostID: ctx.ids.uid, size: 1 }], gid: [{ containerID: 0, hostID: ctx.ids.gid, size: 1 }] };
   // the caller's own files (a one-id map of the caller, root's identity map) need no namespace
   const own = maps.uid.every((m) => m.hostID === ctx.ids.uid + m.containerID && (m.size === 1 || ctx.ids.uid === 0));
-  return { id, dir, root, newUserns: own ? undefined : maps, maps };
+  const imageId = imageOf(dir);
+  if (imageId && existsSync(`${dir}/${UPPER_DIR}`)) return mountKept(ctx, id, dir, imageId, maps, ctx.ids.uid !== 0 || !own);
+  const root = state.rootfs;
+  // an image's root whose writable layer went with it (--rm, a foreground run), the host sandbox's tmpfs
+  if (!existsSync(root) || (root.startsWith(`${dir}/`) && readdirSync(root).length === 0))
+    throw new BunkerError(`cp: container "${id}" is stopped and its root went with it (a foreground or --rm run's writable layer, the host sandbox's tmpfs)`, {
+      errno: "ESRCH",
+      fix: `copy while it runs (bunker start ${id})`,
+    });
+  return { id, dir, root, newUserns: own ? undefined : maps, maps, release: nothing };
 }
 
 const isDir = (mode: number) => (mode & fs.S_IFMT) === fs.S_IFDIR;
@@ -202,8 +248,16 @@ function locate(r: Reach, path: string, follow: boolean): { rootfd: number; path
 }
 
 /** docker's stat of PATH in the container (HEAD /containers/ID/archive): its last component not followed; a symlink's fully resolved target */
-export function statPath(ctx: RuntimeContext, id: string, path: string): PathStat {
-  const r = reach(ctx, id);
+export async function statPath(ctx: RuntimeContext, id: string, path: string): Promise<PathStat> {
+  const r = await reach(ctx, id);
+  try {
+    return statIn(r, path);
+  } finally {
+    r.release();
+  }
+}
+
+function statIn(r: Reach, path: string): PathStat {
   const at = locate(r, path, false);
   try {
     let linkTarget = "";
@@ -309,8 +363,19 @@ const wildcardEscape = (s: string) => s.replace(/[*?[\\]/g, "\\$&");
  * link's target archived under the link's name).
  */
 export async function archivePath(ctx: RuntimeContext, id: string, path: string, topName?: string): Promise<{ stat: PathStat; tar: AsyncGenerator<Uint8Array> }> {
-  const stat = statPath(ctx, id, path);
-  const r = reach(ctx, id);
+  const r = await reach(ctx, id);
+  try {
+    return await archiveIn(r, path, topName);
+  } catch (e) {
+    r.release();
+    throw e;
+  }
+}
+
+/** archivePath in R, released when the archive has been read */
+async function archiveIn(r: Reach, path: string, topName: string | undefined): Promise<{ stat: PathStat; tar: AsyncGenerator<Uint8Array> }> {
+  const { id } = r;
+  const stat = statIn(r, path);
   const at = locate(r, path, false);
   fs.close(at.rootfd);
   const want = topName ?? splitDirEntry(path)[1];
@@ -337,7 +402,11 @@ export async function archivePath(ctx: RuntimeContext, id: string, path: string,
         supervise(pid, -1, false);
       }
     }
-    tarOutcome(pid, await errors, `archive ${path} of container "${id}"`, path);
+    try {
+      tarOutcome(pid, await errors, `archive ${path} of container "${id}"`, path);
+    } finally {
+      r.release();
+    }
   }
   const rebase: Rebase = { from: contents ? "." : base, to: contents ? "." : want };
   return { stat, tar: rebaseTar(raw(), rebase) };
@@ -367,7 +436,16 @@ function stagingDir(ctx: RuntimeContext, r: Reach): string {
  * name leaves PATH fails the whole copy before anything is written there.
  */
 export async function extractArchive(ctx: RuntimeContext, id: string, path: string, tar: AsyncIterable<Uint8Array>, opts: ExtractOptions, rebase: Rebase = { from: "", to: "" }): Promise<void> {
-  const r = reach(ctx, id);
+  const r = await reach(ctx, id);
+  try {
+    await extractIn(ctx, r, path, tar, opts, rebase);
+  } finally {
+    r.release();
+  }
+}
+
+async function extractIn(ctx: RuntimeContext, r: Reach, path: string, tar: AsyncIterable<Uint8Array>, opts: ExtractOptions, rebase: Rebase): Promise<void> {
+  const { id } = r;
   const at = locate(r, path, true);
   fs.close(at.rootfd);
   if (!isDir(at.stat.mode)) throw new BunkerError(`cp: the extraction point ${path} is not a directory in container "${id}"`, { errno: "ENOTDIR", path, fix: "name a directory of the container" });

@@ -9,6 +9,7 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tarBytes } from "../../src/image/tarwriter.ts";
+import { imageRootsFixture } from "../lib/image-roots.ts";
 import { USERS, asUserArgv, bunkerAs, bunkerBinary, detachedIdAs, isRoot, ownerOf, rootfsFixture, runAs, type RunResult } from "../lib/index.ts";
 
 setDefaultTimeout(60_000);
@@ -145,7 +146,7 @@ for (const as of USERS) {
       expect((await b(["rm", "-f", id])).code).toBe(0);
     });
 
-    test("a stopped container: its --rootfs is copied from and into; a host sandbox's root is gone with it (one line)", async () => {
+    test("a stopped container: its --rootfs is copied from and into; a host sandbox's root went with it (one line)", async () => {
       const id = await detached(["run", "-d", "--rootfs", f.rootfs, "--", "/bin/sh", "-c", "echo stopped > /root/note"]);
       expect((await b(["wait", id])).stdout).toBe("0\n");
       const out = hostDir("stopped");
@@ -158,7 +159,7 @@ for (const as of USERS) {
       expect(statSync(join(f.rootfs, "root/back")).uid).toBe(owner().uid); // the container's root is the rootfs owner
       const sandbox = await detached(["run", "-d", "--rootfs", "host", "--", "/bin/true"]);
       await b(["wait", sandbox]);
-      oneLineError(await b(["cp", `${sandbox}:/etc/hostname`, out]), /is stopped and its root is not kept as files.*ESRCH/);
+      oneLineError(await b(["cp", `${sandbox}:/etc/hostname`, out]), /is stopped and its root went with it.*ESRCH/);
       for (const c of [id, sandbox]) expect((await b(["rm", c])).code).toBe(0);
     });
 
@@ -209,6 +210,36 @@ for (const as of USERS) {
       expect((await b(["wait", again])).stdout).toBe("0\n");
       expect((await b(["rm", again])).code).toBe(0);
       oneLineError(await b(["wait", "no-such-container"]), 'container "no-such-container" does not exist');
+    });
+  });
+}
+
+const IMAGE = "localhost/bbcp:latest";
+for (const as of USERS) {
+  describeRoot(`cp of a stopped image container (as ${as})`, () => {
+    const f = imageRootsFixture(as, "bunker-cp-image", IMAGE, ["sh", "echo", "cat", "mkdir", "stat", "true"]);
+    test("its kept writable layer, mounted on its image again: copied from (what it wrote, the image's files) and into (the next start sees it)", async () => {
+      const script = "mkdir -p /srv; cat /srv/in.txt 2>/dev/null; echo made > /srv/made";
+      const r = await f.quiet(["run", "-d", "--name", "kept", IMAGE, "sh", "-c", script]);
+      expect(r.code, r.stdout).toBe(0);
+      expect((await f.b(["wait", "kept"])).stdout).toBe("0\n");
+      const out = join(f.base, "out");
+      mkdirSync(out);
+      chownSync(out, ownerOf(as).uid, ownerOf(as).gid);
+      for (const from of ["/srv/made", "/etc/passwd"]) {
+        const c = await f.b(["cp", `kept:${from}`, out]);
+        expect(c.code, ok(c)).toBe(0);
+      }
+      expect(readFileSync(join(out, "made"), "utf8")).toBe("made\n");
+      expect(readFileSync(join(out, "passwd"), "utf8")).toStartWith("root:x:0:0:");
+      writeFileSync(join(out, "in.txt"), "copied in while stopped\n");
+      chownSync(join(out, "in.txt"), ownerOf(as).uid, ownerOf(as).gid);
+      const c = await f.b(["cp", join(out, "in.txt"), "kept:/srv/"]);
+      expect(c.code, ok(c)).toBe(0);
+      expect((await f.b(["start", "kept"])).code).toBe(0);
+      expect((await f.b(["wait", "kept"])).stdout).toBe("0\n");
+      expect((await f.b(["logs", "kept"])).stdout).toBe("copied in while stopped\n");
+      expect((await f.b(["rm", "kept"])).code).toBe(0);
     });
   });
 }
