@@ -415,6 +415,11 @@ function instruction(l: Logical, escape: string, file: string, inOnbuild = false
   }
 }
 
+/** one instruction's TEXT (an ONBUILD trigger of a base image, run at LINE: the FROM's) */
+export function parseInstruction(text: string, escape: string, file: string, line: number): Instruction {
+  return instruction({ line, text, heredocs: [] }, escape, file);
+}
+
 /**
  * TEXT (the Dockerfile FILE names in its errors) as stages, every instruction
  * checked: a syntax error is a BunkerError "FILE:LINE: …" before anything runs.

@@ -95,6 +95,13 @@ export interface RunRequest {
   resources?: Resources;
   oomKillGroup: boolean;
   security: SecurityFlags;
+  /**
+   * an IMAGE's overlay upper (and work) dir in this directory of the caller's, kept after the container
+   * (a build's RUN turns upper/ into a layer); needs the overlay driver
+   */
+  writableLayer?: string;
+  /** the caller goes on after a foreground container (a build): bunker waits for it instead of becoming the monitor */
+  inProcess?: boolean;
 }
 
 export interface RunResult {
@@ -268,6 +275,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       recordImageUse(dir, image.id);
       rootPath = `${dir}/rootfs`;
       ctx.log.debug?.(`storage driver ${image.storage.driver} (${image.storage.why})`);
+      if (req.writableLayer && image.storage.driver === "copy") throw new BunkerError("build: a RUN step needs the overlay storage driver (its changes are the overlay's upper dir)", { errno: "EOPNOTSUPP", fix: `drop --storage-driver copy (${image.storage.why})` });
       if (image.storage.driver === "copy") {
         // a private copy, owned as this container's map needs; removed with the state dir
         await image.flatten(rootPath, maps);
@@ -276,9 +284,10 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
         // volatile: the upper dies with the container, so its unmount need not sync it.  The
         // upper is on a tmpfs of the container's mount namespace where tmpfs has user xattrs
         // (overlay's whiteouts and opaque dirs need them): nothing to make or remove on the host
-        const tmpfsUpper = tmpfsHasUserXattrs();
-        const rw = tmpfsUpper ? `${dir}/rootfs` : dir;
-        for (const d of tmpfsUpper ? ["rootfs"] : ["rootfs", "upper", "work"]) mkdirSync(`${dir}/${d}`);
+        const tmpfsUpper = !req.writableLayer && tmpfsHasUserXattrs();
+        const rw = req.writableLayer ?? (tmpfsUpper ? `${dir}/rootfs` : dir);
+        mkdirSync(`${dir}/rootfs`);
+        if (!tmpfsUpper) for (const d of ["upper", "work"]) mkdirSync(`${rw}/${d}`);
         rootMount = { fstype: "overlay", data: `lowerdir=${image.lowerDirs.join(":")},upperdir=${rw}/upper,workdir=${rw}/work,userxattr,volatile`, tmpfsUpper };
         if (rootMount.data.length > 4000) throw new BunkerError(`run: the image has too many layers for one overlay mount (${image.lowerDirs.length})`, { errno: "E2BIG", fix: "flatten the image (bunker save/load) or use fewer layers" });
       }
@@ -428,8 +437,10 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       }
       // from here on a small C program waits for the container, not this Bun process
       debug?.(`timing: ${timingLine()}`);
-      const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path, finishAlways: !!volumeUse?.anonymous.length }, ctx.execPath);
-      debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
+      if (!req.inProcess) {
+        const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path, finishAlways: !!volumeUse?.anonymous.length }, ctx.execPath);
+        debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
+      }
       const st = launcher.wait(c.pid, c.pty, interactive);
       if (st.signal === 9 && cg?.oomKilled()) {
         return { id, exitCode: 137, oomKilled: oomMessage(cg) };
