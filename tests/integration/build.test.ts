@@ -1,0 +1,195 @@
+// `bunker build` (issue 17), as root and as the unprivileged test user: a
+// multi-stage Dockerfile on a busybox image the test makes (ARG, ENV,
+// WORKDIR, USER, COPY --from, a RUN that creates and deletes files, CMD,
+// ENTRYPOINT, .dockerignore), the result run; the deletion's whiteout read
+// from the saved layer tar itself; a rebuild all from the cache; one changed
+// COPY input re-running only the steps from it; a failing RUN named by its
+// line; from scratch; the built image loaded and run by podman.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { asUserArgv, bunkerAs, chownTree, makeTempDir, ownerOf, removeTree, runAs, USERS, type As } from "../lib/index.ts";
+import { busyboxArchive } from "../lib/image-builder.ts";
+import { endPodman, podmanWrapper } from "../lib/podman.ts";
+
+const IMAGE = "localhost/bb:1";
+const DOCKERFILE = `# syntax=docker/dockerfile:1
+ARG BASE=${IMAGE}
+FROM $BASE AS builder
+ARG GREETING=hello
+ENV OUT=/out
+WORKDIR /src
+COPY a.txt sub/ ./
+RUN echo "$GREETING from $(pwd)" > made.txt && mkdir -p $OUT && cp made.txt a.txt b.txt $OUT/
+
+FROM ${IMAGE}
+COPY --from=builder /out /app/
+RUN touch /tmp/scratch && rm /tmp/scratch /etc/group && echo kept > /app/kept
+WORKDIR /app
+USER app
+ENTRYPOINT ["cat"]
+CMD ["made.txt", "a.txt", "b.txt", "kept"]
+`;
+
+function countSteps(out: string): { cached: number; ran: number } {
+  return { cached: out.split("\n").filter((l) => l === " ---> Using cache").length, ran: out.split("\n").filter((l) => l.startsWith(" ---> Running in ")).length };
+}
+
+for (const as of USERS) {
+  describe(`build as ${as}`, () => {
+    let base: string, ctx: string, store: string;
+    const bunker = (args: string[], opts: { cwd?: string; timeoutMs?: number } = {}) => bunkerAs(as, ["--data-root", store, ...args], { timeoutMs: 120_000, ...opts });
+
+    beforeAll(async () => {
+      base = makeTempDir("bunker-build", ownerOf(as));
+      store = join(base, "store");
+      ctx = join(base, "ctx");
+      mkdirSync(join(ctx, "sub"), { recursive: true });
+      writeFileSync(join(base, "bb.tar"), busyboxArchive(IMAGE, ["sh", "echo", "cat", "cp", "rm", "mkdir", "touch", "pwd", "false", "ls", "id"]));
+      writeFileSync(join(ctx, "Dockerfile"), DOCKERFILE);
+      writeFileSync(join(ctx, "a.txt"), "a-content\n");
+      writeFileSync(join(ctx, "sub", "b.txt"), "b-content\n");
+      writeFileSync(join(ctx, "secret.key"), "must not be sent\n");
+      writeFileSync(join(ctx, ".dockerignore"), "# keys stay home\n*.key\n");
+      chownTree(base, ownerOf(as));
+      const r = await bunker(["load", "-i", join(base, "bb.tar")]);
+      expect(r.stderr).toBe("");
+    });
+
+    afterAll(async () => {
+      // the store's layers hold files of subordinate ids rootless: removed from inside the user namespace
+      await bunkerAs(as, ["unshare", "rm", "-rf", store]);
+      removeTree(base);
+    });
+
+    test("builds the multi-stage Dockerfile; the image runs with its CMD and ENTRYPOINT, as USER in WORKDIR", async () => {
+      const r = await bunker(["build", "-t", "localhost/built:1", "--iidfile", join(base, "iid"), ctx]);
+      expect(r.stderr).toContain("the # syntax= directive is ignored");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("Step 1/13 : FROM $BASE AS builder");
+      expect(r.stdout).toContain("Successfully tagged localhost/built:1");
+      const id = readFileSync(join(base, "iid"), "utf8");
+      expect(r.stdout).toContain(`Successfully built ${id.slice(7, 19)}`);
+      const run = await bunker(["run", "--rm", "--userns=auto", "localhost/built:1"]);
+      expect(run.stderr).toBe("");
+      expect(run.stdout).toBe("hello from /src\na-content\nb-content\nkept\n");
+      const who = await bunker(["run", "--rm", "--userns=auto", "--entrypoint", "", "localhost/built:1", "sh", "-c", "id -u; pwd; [ -e /etc/group ] || echo no-group; echo $OUT"]);
+      // ENV of the first stage does not reach the second; its deleted /etc/group is gone
+      expect(who.stdout).toBe("1000\n/app\nno-group\n\n");
+    }, 180_000);
+
+    test("the RUN's deletion is a whiteout in its layer tar; .dockerignore kept the key out of the context", async () => {
+      const tarFile = join(base, "built.tar");
+      expect((await bunker(["save", "-o", tarFile, "localhost/built:1"])).code).toBe(0);
+      const dir = join(base, "saved");
+      mkdirSync(dir);
+      chownTree(dir, ownerOf(as));
+      const x = await runAs(as, asUserArgv(as, ["tar", "-xf", tarFile, "-C", dir]));
+      expect(x.code).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { Layers: string[] }[];
+      const listings = await Promise.all(manifest[0]!.Layers.map(async (l) => (await runAs(as, asUserArgv(as, ["tar", "-tvf", join(dir, l)]))).stdout));
+      // base, COPY --from, RUN, WORKDIR /app exists already (no layer)
+      expect(listings.length).toBe(3);
+      const runLayer = listings[2]!;
+      expect(runLayer).toContain("etc/.wh.group");
+      expect(runLayer).toContain("app/kept");
+      expect(runLayer).not.toContain("tmp/scratch");
+      expect(listings[1]).toContain("app/made.txt");
+      expect(listings.join("")).not.toContain("secret.key");
+    }, 120_000);
+
+    test("a rebuild takes every layer step from the cache and gives the same image ID", async () => {
+      const r = await bunker(["build", "-t", "localhost/built:1", ctx]);
+      expect(r.code).toBe(0);
+      // layer steps: WORKDIR /src, COPY, RUN, COPY --from, RUN
+      expect(countSteps(r.stdout)).toEqual({ cached: 5, ran: 0 });
+      expect(r.stdout).toContain(`Successfully built ${readFileSync(join(base, "iid"), "utf8").slice(7, 19)}`);
+    }, 120_000);
+
+    test("a changed COPY input re-runs that step and the ones after it only", async () => {
+      writeFileSync(join(ctx, "sub", "b.txt"), "b-changed\n");
+      chownTree(join(ctx, "sub"), ownerOf(as));
+      const r = await bunker(["build", "-t", "localhost/built:2", ctx]);
+      expect(r.code).toBe(0);
+      // WORKDIR cached; COPY, RUN, COPY --from, RUN made again
+      expect(countSteps(r.stdout)).toEqual({ cached: 1, ran: 2 });
+      const run = await bunker(["run", "--rm", "--userns=auto", "localhost/built:2", "b.txt"]);
+      expect(run.stdout).toBe("b-changed\n");
+    }, 180_000);
+
+    test("a failing RUN names the file, line and instruction with its status, exit 125; no image is tagged", async () => {
+      writeFileSync(join(base, "Bad.Dockerfile"), `FROM ${IMAGE}\nENV A=1\nRUN false\nRUN echo never\n`);
+      chownTree(join(base, "Bad.Dockerfile"), ownerOf(as));
+      const r = await bunker(["build", "-f", join(base, "Bad.Dockerfile"), "-t", "localhost/bad:1", ctx]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toBe(`bunker: ${join(base, "Bad.Dockerfile")}:3: RUN false: exit status 1\n`);
+      expect(r.stdout).not.toContain("echo never");
+      expect((await bunker(["images"])).stdout).not.toContain("localhost/bad");
+      // the RUN's container is gone (other tests' containers of this user may be listed)
+      const ps = await bunker(["ps", "-a", "-q"]);
+      expect(ps.stdout.split("\n").filter((id) => id.startsWith("build-"))).toEqual([]);
+    }, 120_000);
+
+    test("a syntax error stops the build before any step runs", async () => {
+      writeFileSync(join(base, "Syntax.Dockerfile"), `FROM ${IMAGE}\nRUN echo first\nCOPY --bogus=1 a b\n`);
+      chownTree(join(base, "Syntax.Dockerfile"), ownerOf(as));
+      const r = await bunker(["build", "-f", join(base, "Syntax.Dockerfile"), ctx]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toStartWith(`bunker: ${join(base, "Syntax.Dockerfile")}:3: COPY has no flag --bogus`);
+      expect(r.stdout).toBe("");
+    });
+
+    test("FROM scratch: COPY, a heredoc file, --chmod; the image runs the copied static busybox", async () => {
+      const dir = join(base, "scratchctx");
+      mkdirSync(dir);
+      writeFileSync(join(dir, "Dockerfile"), `FROM scratch\nCOPY --chmod=755 busybox /bin/busybox\nCOPY <<EOF /etc/motd\nbuilt from scratch\nEOF\nENTRYPOINT ["/bin/busybox"]\nCMD ["cat", "/etc/motd"]\n`);
+      Bun.spawnSync(["cp", "/bin/busybox", join(dir, "busybox")]);
+      chownTree(dir, ownerOf(as));
+      const r = await bunker(["build", "-q", "-t", "localhost/scratch:1", dir]);
+      expect(r.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+      const run = await bunker(["run", "--rm", "localhost/scratch:1"]);
+      expect(run.stdout).toBe("built from scratch\n");
+    }, 120_000);
+
+    test("bunker build --help lists the flags", async () => {
+      const r = await bunker(["build", "--help"]);
+      expect(r.code).toBe(0);
+      for (const f of ["--tag", "--file", "--build-arg", "--target", "--no-cache", "--iidfile", "--label", "--network"]) expect(r.stdout).toContain(f);
+    });
+  });
+}
+
+describe.skipIf(Bun.which("podman") === null)("the built image in podman (rootless)", () => {
+  const as: As = "user";
+  let base: string, podman: string;
+
+  beforeAll(() => {
+    base = makeTempDir("bunker-build-podman", ownerOf(as));
+    podman = podmanWrapper(base, as);
+  });
+  afterAll(async () => {
+    await endPodman(as, podman, base);
+    await bunkerAs(as, ["unshare", "rm", "-rf", join(base, "store")]);
+    removeTree(base);
+  });
+
+  test("bunker save | podman load, podman run prints what bunker run prints", async () => {
+    const store = join(base, "store");
+    const ctx = join(base, "ctx");
+    mkdirSync(ctx);
+    writeFileSync(join(base, "bb.tar"), busyboxArchive(IMAGE, ["sh", "echo", "cat"]));
+    writeFileSync(join(ctx, "Dockerfile"), `FROM ${IMAGE}\nARG WHO=podman\nRUN echo "hello $WHO" > /greeting\nCMD ["cat", "/greeting"]\n`);
+    chownTree(base, ownerOf(as));
+    const b = (args: string[]) => bunkerAs(as, ["--data-root", store, ...args], { timeoutMs: 120_000 });
+    expect((await b(["load", "-i", join(base, "bb.tar")])).code).toBe(0);
+    expect((await b(["build", "--build-arg", "WHO=both", "-t", "localhost/pm:1", ctx])).code).toBe(0);
+    const ours = await b(["run", "--rm", "localhost/pm:1"]);
+    expect(ours.stdout).toBe("hello both\n");
+    expect((await b(["save", "-o", join(base, "pm.tar"), "localhost/pm:1"])).code).toBe(0);
+    const pm = (args: string[]) => runAs(as, asUserArgv(as, [podman, ...args]), { cwd: base, timeoutMs: 120_000 });
+    const load = await pm(["load", "-i", join(base, "pm.tar")]);
+    expect(load.code).toBe(0);
+    const theirs = await pm(["run", "--rm", "--network", "none", "localhost/pm:1"]);
+    expect(theirs.stdout).toBe(ours.stdout);
+  }, 240_000);
+});
