@@ -436,9 +436,10 @@ class Builder {
       const name = `build-${layerDir.slice(-8)}`;
       this.say(` ---> Running in ${name}`);
       try {
+        // an init is PID 1: an interrupt of the build (SIGINT, SIGTERM, forwarded) ends the command, which PID 1 would ignore
         const res = await runContainer(this.ctx, {
           image: img.id, pull: "never", command: argv, entrypoint: "", env: argEnv, user: st.config.User, workdir: st.config.WorkingDir || undefined,
-          tty: false, interactive: false, init: false, mounts: [], readOnly: false, network, publish: [], publishAll: false, addHosts: [], dns: [], dnsSearch: [], dnsOptions: [],
+          tty: false, interactive: false, init: true, mounts: [], readOnly: false, network, publish: [], publishAll: false, addHosts: [], dns: [], dnsSearch: [], dnsOptions: [],
           userns: this.maps.uid.length > 1 || this.maps.uid[0]!.size > 1 ? "auto" : "single", preserveFds: 0, noPivot: false, rm: true, name, detach: false, logOptions: [], oomKillGroup: false,
           security: { capAdd: [], capDrop: [], privileged: false, securityOpts: [] }, writableLayer: layerDir, inProcess: true,
         });

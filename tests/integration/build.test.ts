@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { asUserArgv, bunkerAs, chownTree, makeTempDir, ownerOf, removeTree, runAs, USERS, type As } from "../lib/index.ts";
+import { asUserArgv, bunkerAs, chownTree, collect, spawnBunkerAs, makeTempDir, ownerOf, removeTree, runAs, USERS, type As } from "../lib/index.ts";
 import { busyboxArchive } from "../lib/image-builder.ts";
 import { endPodman, podmanWrapper } from "../lib/podman.ts";
 
@@ -45,7 +45,7 @@ for (const as of USERS) {
       store = join(base, "store");
       ctx = join(base, "ctx");
       mkdirSync(join(ctx, "sub"), { recursive: true });
-      writeFileSync(join(base, "bb.tar"), busyboxArchive(IMAGE, ["sh", "echo", "cat", "cp", "rm", "mkdir", "touch", "pwd", "false", "ls", "id"]));
+      writeFileSync(join(base, "bb.tar"), busyboxArchive(IMAGE, ["sh", "echo", "cat", "cp", "rm", "mkdir", "touch", "pwd", "false", "ls", "id", "sleep"]));
       writeFileSync(join(ctx, "Dockerfile"), DOCKERFILE);
       writeFileSync(join(ctx, "a.txt"), "a-content\n");
       writeFileSync(join(ctx, "sub", "b.txt"), "b-content\n");
@@ -129,6 +129,30 @@ for (const as of USERS) {
       const ps = await bunker(["ps", "-a", "-q"]);
       expect(ps.stdout.split("\n").filter((id) => id.startsWith("build-"))).toEqual([]);
     }, 120_000);
+
+    test("SIGINT during a RUN ends its container (by pid) and the build, leaving no image and no container", async () => {
+      const dir = join(base, "intctx");
+      mkdirSync(dir);
+      writeFileSync(join(dir, "Dockerfile"), `FROM ${IMAGE}\nRUN echo started; sleep 60\n`);
+      chownTree(dir, ownerOf(as));
+      const proc = spawnBunkerAs(as, ["--data-root", store, "build", "-t", "localhost/int:1", dir]);
+      const done = collect(proc, 60_000);
+      let name: string | undefined, pid = 0;
+      for (let i = 0; i < 200 && !pid; i++) {
+        await Bun.sleep(50);
+        const ps = await bunker(["ps", "-q"]);
+        name = ps.stdout.split("\n").find((id) => id.startsWith("build-"));
+        if (name) pid = (JSON.parse((await bunker(["state", name])).stdout) as { pid: number }).pid;
+      }
+      expect(pid).toBeGreaterThan(0);
+      process.kill(proc.pid, "SIGINT");
+      const r = await done;
+      expect(r.code).toBe(125);
+      expect(r.stderr).toBe("bunker: Dockerfile:2: RUN echo started; sleep 60: exit status 130\n");
+      expect(() => process.kill(pid, 0)).toThrow(); // the container's init is gone
+      expect((await bunker(["ps", "-a", "-q"])).stdout.split("\n")).not.toContain(name);
+      expect((await bunker(["images"])).stdout).not.toContain("localhost/int");
+    }, 90_000);
 
     test("a syntax error stops the build before any step runs", async () => {
       writeFileSync(join(base, "Syntax.Dockerfile"), `FROM ${IMAGE}\nRUN echo first\nCOPY --bogus=1 a b\n`);
