@@ -53,6 +53,8 @@ export interface BuildRequest {
   /** --network for every RUN (default none: a build sees no network unless asked) */
   network?: string;
   labels: Record<string, string>;
+  /** -q: the RUN steps' output is discarded too */
+  quiet?: boolean;
 }
 
 /** what the build tells its caller as it goes (Docker's classic builder's lines) */
@@ -441,7 +443,7 @@ class Builder {
           image: img.id, pull: "never", command: argv, entrypoint: "", env: argEnv, user: st.config.User, workdir: st.config.WorkingDir || undefined,
           tty: false, interactive: false, init: true, mounts: [], readOnly: false, network, publish: [], publishAll: false, addHosts: [], dns: [], dnsSearch: [], dnsOptions: [],
           userns: this.maps.uid.length > 1 || this.maps.uid[0]!.size > 1 ? "auto" : "single", preserveFds: 0, noPivot: false, rm: true, name, detach: false, logOptions: [], oomKillGroup: false,
-          security: { capAdd: [], capDrop: [], privileged: false, securityOpts: [] }, writableLayer: layerDir, inProcess: true,
+          security: { capAdd: [], capDrop: [], privileged: false, securityOpts: [] }, writableLayer: layerDir, inProcess: true, discardOutput: this.req.quiet,
         });
         if (res.oomKilled) throw dockerfileError(this.file, ins.line, `${ins.text}: ${res.oomKilled}`);
         if (res.exitCode !== 0) throw new BunkerError(`${this.file}:${ins.line}: ${ins.text}: exit status ${res.exitCode}`, { exitCode: 125 });

@@ -18,7 +18,7 @@ const FLAGS = [
   { names: ["pull"], help: "pull every FROM image, even one the store has" },
   { names: ["platform"], value: true, help: "OS/ARCH[/VARIANT]  the platform of the FROM images" },
   { names: ["network"], value: true, help: "MODE  the RUN steps' network: none (default), host, pasta, slirp4netns" },
-  { names: ["quiet", "q"], help: "print only the image ID" },
+  { names: ["quiet", "q"], help: "print only the image ID (the RUN steps' output is discarded)" },
   { names: ["iidfile"], value: true, help: "FILE  write the image ID to FILE" },
   { names: ["label"], value: true, multi: true, help: "K=V  a label of the image" },
 ];
@@ -73,6 +73,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
       platform: flag(p, "platform"),
       network: flag(p, "network"),
       labels: pairs(flagList(p, "label"), "label"),
+      quiet,
     };
     // the steps' lines on stdout as Docker's classic builder prints them; a RUN's own output is the container's
     const res = await build(ctx, req, { line: (t) => void (quiet || console.log(t)) });

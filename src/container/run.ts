@@ -102,6 +102,8 @@ export interface RunRequest {
   writableLayer?: string;
   /** the caller goes on after a foreground container (a build): bunker waits for it instead of becoming the monitor */
   inProcess?: boolean;
+  /** a foreground container's stdout and stderr go to /dev/null (`build -q`'s RUN steps) */
+  discardOutput?: boolean;
 }
 
 export interface RunResult {
@@ -356,7 +358,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       // detached: an init is PID 1 and records the command's exit status; the container outlives bunker
       init: req.init || detach,
       dieWithParent: !detach,
-      log: detach ? (logWriter?.path ?? `${dir}/log`) : undefined,
+      log: detach ? (logWriter?.path ?? `${dir}/log`) : req.discardOutput ? "/dev/null" : undefined,
       exitFile: detach ? `${dir}/exit` : undefined,
       execFifo,
       noPivot: req.noPivot,

@@ -38,7 +38,7 @@ function countSteps(out: string): { cached: number; ran: number } {
 for (const as of USERS) {
   describe(`build as ${as}`, () => {
     let base: string, ctx: string, store: string;
-    const bunker = (args: string[], opts: { cwd?: string; timeoutMs?: number } = {}) => bunkerAs(as, ["--data-root", store, ...args], { timeoutMs: 120_000, ...opts });
+    const bunker = (args: string[], opts: { cwd?: string; timeoutMs?: number; stdin?: string } = {}) => bunkerAs(as, ["--data-root", store, ...args], { timeoutMs: 120_000, ...opts });
 
     beforeAll(async () => {
       base = makeTempDir("bunker-build", ownerOf(as));
@@ -171,6 +171,10 @@ for (const as of USERS) {
       chownTree(dir, ownerOf(as));
       const r = await bunker(["build", "-q", "-t", "localhost/scratch:1", dir]);
       expect(r.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+      // -q: a RUN's own output is not printed either
+      const q = await bunker(["build", "-q", "--no-cache", "-f", "-", ctx], { stdin: `FROM ${IMAGE}\nRUN echo to-stdout; echo to-stderr >&2\n` });
+      expect(q.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+      expect(q.stderr).toBe("");
       const run = await bunker(["run", "--rm", "localhost/scratch:1"]);
       expect(run.stdout).toBe("built from scratch\n");
     }, 120_000);
