@@ -489,10 +489,10 @@ class Builder {
     }
     const found = resolveSources(tree, literal, `${this.file}:${ins.line}: ${ins.kind}`);
     const entries = found.flat();
-    const intoDir = rawDest.endsWith("/") || entries.length + named.length > 1 || found.some((f, i) => /[*?[]/.test(literal[i]!) && f.length > 0 && rawDest.endsWith("/"));
     if (entries.length + named.length > 1 && !rawDest.endsWith("/")) throw err(`${ins.kind} of more than one source needs a destination directory ending in /`, `${ins.kind} … ${rawDest}/`);
     const image = new LayersTree("the image", this.lowers(st));
-    const destIsDir = intoDir || image.stat(dest.slice(1))?.type === "dir";
+    // a destination ending in / is a directory, and so is one the image has as a directory (Docker's rule)
+    const destIsDir = rawDest.endsWith("/") || image.stat(dest.slice(1))?.type === "dir";
     const items: CopyItem[] = [];
     for (const e of entries) {
       const base = e.rel.split("/").pop()!;

@@ -163,20 +163,38 @@ for (const as of USERS) {
       expect(r.stdout).toBe("");
     });
 
-    test("FROM scratch: COPY, a heredoc file, --chmod; the image runs the copied static busybox", async () => {
+    test("FROM scratch: COPY --from an image of the store, --chmod, a heredoc file, wildcards, ADD of a local .tar.gz (extracted), --chown; -q prints only the ID", async () => {
       const dir = join(base, "scratchctx");
-      mkdirSync(dir);
-      writeFileSync(join(dir, "Dockerfile"), `FROM scratch\nCOPY --chmod=755 busybox /bin/busybox\nCOPY <<EOF /etc/motd\nbuilt from scratch\nEOF\nENTRYPOINT ["/bin/busybox"]\nCMD ["cat", "/etc/motd"]\n`);
-      Bun.spawnSync(["cp", "/bin/busybox", join(dir, "busybox")]);
+      mkdirSync(join(dir, "pack"), { recursive: true });
+      writeFileSync(join(dir, "Dockerfile"), [
+        "FROM scratch",
+        `COPY --from=${IMAGE} --chmod=755 /bin/busybox /bin/busybox`,
+        "COPY <<EOF /etc/motd",
+        "built from scratch",
+        "EOF",
+        "COPY n*.txt /notes/",
+        "ADD pack.tar.gz /unpacked",
+        "ADD --chown=7:8 n1.txt /owned",
+        'ENTRYPOINT ["/bin/busybox"]',
+        'CMD ["sh", "-c", "cat /etc/motd /notes/* /unpacked/inner/file; busybox stat -c \'%u:%g %a\' /owned /bin/busybox; busybox ls /notes"]',
+        "",
+      ].join("\n"));
+      writeFileSync(join(dir, "n1.txt"), "note one\n");
+      writeFileSync(join(dir, "n2.txt"), "note two\n");
+      writeFileSync(join(dir, "other.txt"), "not matched\n");
+      mkdirSync(join(dir, "pack", "inner"));
+      writeFileSync(join(dir, "pack", "inner", "file"), "from the archive\n");
+      expect(Bun.spawnSync(["tar", "-czf", join(dir, "pack.tar.gz"), "-C", join(dir, "pack"), "inner"]).exitCode).toBe(0);
       chownTree(dir, ownerOf(as));
       const r = await bunker(["build", "-q", "-t", "localhost/scratch:1", dir]);
+      expect(r.stderr).toBe("");
       expect(r.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+      const run = await bunker(["run", "--rm", "--userns=auto", "localhost/scratch:1"]);
+      expect(run.stdout).toBe("built from scratch\nnote one\nnote two\nfrom the archive\n7:8 644\n0:0 755\nn1.txt\nn2.txt\n");
       // -q: a RUN's own output is not printed either
       const q = await bunker(["build", "-q", "--no-cache", "-f", "-", ctx], { stdin: `FROM ${IMAGE}\nRUN echo to-stdout; echo to-stderr >&2\n` });
       expect(q.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
       expect(q.stderr).toBe("");
-      const run = await bunker(["run", "--rm", "localhost/scratch:1"]);
-      expect(run.stdout).toBe("built from scratch\n");
     }, 120_000);
 
     test("bunker build --help lists the flags", async () => {
