@@ -40,7 +40,7 @@ commands:
   volume    named volumes: create, ls, inspect, rm, prune, export
   network   user networks: create, ls, inspect, rm, prune (run --network NAME)
   unshare   run a command in a user namespace with your containers' id map (podman unshare)
-  pull, load, save, images, rmi, tag, inspect, login, image   the image store
+  pull, load, save, images, rmi, tag, build, inspect, login, image   the image store
   pull      pull an image from a registry
   load      load images from a docker save / OCI archive (-i FILE)
   save      save images to a docker-archive (-o FILE)
@@ -48,6 +48,7 @@ commands:
   rmi       remove images
   inspect   print a container's or an image's details (JSON, or --format TEMPLATE)
   tag       give an image another name
+  build     build an image from a Dockerfile (rootless, no daemon; cached steps)
   login     store credentials for a registry
   image     image subcommands (ls, rm, inspect, tag, load, save, pull, prune)
   serve     the Docker Engine API on a unix socket (DOCKER_HOST=unix://…; root-equivalent for you)
