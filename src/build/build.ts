@@ -30,7 +30,7 @@ import { resolveUser } from "../oci/user.ts";
 import { autoMaps, callerMaps, type IdMaps } from "../sys/idmap.ts";
 import { checkUserMapped, runContainer } from "../container/run.ts";
 import type { RuntimeContext } from "../container/context.ts";
-import { copyLayer, type CopyItem } from "./copy.ts";
+import { copyLayer, type CopyItem, type ExistingDir } from "./copy.ts";
 import { dockerfileError, parseDockerfile, parseInstruction, targetStage, type Command, type CopyInstruction, type Dockerfile, type Instruction, type RunInstruction, type Stage } from "./dockerfile.ts";
 import { contentHash, ContextTree, LayersTree, resolveSources, type SourceTree } from "./sources.ts";
 import { expandWord, expandWords, WordError, type Vars } from "./words.ts";
@@ -359,7 +359,8 @@ class Builder {
         const dir = posix.resolve(st.config.WorkingDir || "/", x(ins.value));
         st.config.WorkingDir = dir;
         if (new LayersTree("the image", this.lowers(st)).stat(dir.slice(1))) return this.metadata(st, ins, () => {});
-        return this.layer(st, ins, { workdir: dir }, () => copyLayer(this.ctx, this.store, { items: [], dirs: this.missingDirs(st, dir), existingDirs: new Map(), uid: 0, gid: 0, maps: this.maps, parentDiffIds: this.diffIds(st) }));
+        const { missing, existing } = this.directories(st, [dir], (what) => dockerfileError(this.file, ins.line, `WORKDIR: ${what}`));
+        return this.layer(st, ins, { workdir: dir }, () => copyLayer(this.ctx, this.store, { items: [], dirs: missing, existingDirs: existing, uid: 0, gid: 0, maps: this.maps, parentDiffIds: this.diffIds(st) }));
       }
       case "USER":
         return this.metadata(st, ins, (c) => void (c.User = x(ins.value)));
@@ -408,12 +409,22 @@ class Builder {
     return [...st.baseDiffIds, ...st.layers.map((l) => l.diffId)];
   }
 
-  /** DIR and its parents that the image of ST lacks, outermost first */
-  missingDirs(st: State, dir: string): string[] {
-    const tree = new LayersTree("the image", this.lowers(st));
-    const out: string[] = [];
-    for (let d = dir; d !== "/" && !tree.stat(d.slice(1)); d = posix.dirname(d)) out.unshift(d);
-    return out;
+  /**
+   * the directories a layer writing below TOPS passes through: those the image of ST
+   * lacks (made), and those it has (kept in the layer as the image has them: mode, owner, time)
+   */
+  directories(st: State, tops: string[], err: (what: string) => BunkerError): { missing: string[]; existing: Map<string, ExistingDir> } {
+    const image = new LayersTree("the image", this.lowers(st));
+    const missing = new Set<string>(), existing = new Map<string, ExistingDir>();
+    for (const top of tops)
+      for (let d = top; d !== "/"; d = posix.dirname(d)) {
+        if (missing.has(d) || existing.has(d)) continue;
+        const have = image.stat(d.slice(1));
+        if (have?.type === "dir") existing.set(d, { mode: have.mode, mtime: have.mtime, ...image.ownerOf(have, this.maps) });
+        else if (have) throw err(`${d} is a ${have.type} in the image, not a directory`);
+        else missing.add(d);
+      }
+    return { missing: [...missing], existing };
   }
 
   // ---- RUN -------------------------------------------------------------------------------
@@ -500,17 +511,9 @@ class Builder {
       else items.push({ tree, entry: e, dest: e.type === "dir" ? dest : destIsDir ? posix.join(dest, base) : dest });
     }
     for (const n of named) items.push({ data: n.data, dest: destIsDir ? posix.join(dest, n.name) : dest });
-    // the destinations' parents: made when missing, kept (mode) when the image has them
-    const dirs = new Set<string>(), existing = new Map<string, number>();
-    for (const it of items) {
-      const top = "entry" in it && it.entry.type === "dir" ? it.dest : "archive" in it ? it.dest : posix.dirname(it.dest);
-      for (let d = top; d !== "/"; d = posix.dirname(d)) {
-        const have = image.stat(d.slice(1));
-        if (have?.type === "dir") existing.set(d, have.mode);
-        else if (have) throw err(`${ins.kind}: ${d} is a ${have.type} in the image, not a directory`);
-        else dirs.add(d);
-      }
-    }
+    // the destinations' parents: made when missing, kept as they are when the image has them
+    const tops = items.map((it) => ("entry" in it && it.entry.type === "dir") || "archive" in it ? it.dest : posix.dirname(it.dest));
+    const { missing, existing } = this.directories(st, tops, (what) => err(`${ins.kind}: ${what}`));
     const owner = ins.chown ? this.chownIds(st, ins, x(ins.chown)) : { uid: 0, gid: 0 };
     let mode: number | undefined;
     if (ins.chmod) {
@@ -521,7 +524,7 @@ class Builder {
     const hashes = await Promise.all(found.map((f) => contentHash(tree, f)));
     const inputs = { kind: ins.kind, from: fromId, sources: literal, hashes, heredocs: named, dest, destIsDir, owner, mode };
     const createdBy = `${ins.kind} ${hashes.map((h) => h.slice(7, 19)).join(" ")} ${dest}`.replace(/\s+/g, " ");
-    await this.layer(st, ins, inputs, () => copyLayer(this.ctx, this.store, { items, dirs: [...dirs], existingDirs: existing, uid: owner.uid, gid: owner.gid, mode, maps: this.maps, parentDiffIds: this.diffIds(st) }), `${ins.text.split(/\s/)[0]!.toUpperCase()} ${createdBy.slice(ins.kind.length + 1)}`);
+    await this.layer(st, ins, inputs, () => copyLayer(this.ctx, this.store, { items, dirs: missing, existingDirs: existing, uid: owner.uid, gid: owner.gid, mode, maps: this.maps, parentDiffIds: this.diffIds(st) }), `${ins.text.split(/\s/)[0]!.toUpperCase()} ${createdBy.slice(ins.kind.length + 1)}`);
   }
 
   /** --chown=USER[:GROUP] through the image's /etc/passwd and /etc/group; it must be an id of the build's map */

@@ -26,14 +26,21 @@ export interface CopyLayerOptions {
   items: CopyItem[];
   /** directories to create that the image lacks (parents of the destinations, WORKDIR) */
   dirs: string[];
-  /** existing directories on the way: their modes are kept in the layer */
-  existingDirs: Map<string, number>;
+  /** the image's directories on the way (a tar of the layer holds them): kept as the image has them */
+  existingDirs: Map<string, ExistingDir>;
   uid: number;
   gid: number;
   /** --chmod */
   mode?: number;
   maps: IdMaps;
   parentDiffIds: string[];
+}
+
+export interface ExistingDir {
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
 }
 
 /** the items of OPTS as a new layer (see the file's comment) */
@@ -71,8 +78,7 @@ async function writeCopyTar(path: string, opts: CopyLayerOptions): Promise<void>
     written.add(name);
     w.write(tarHeader({ name: `${name}/`, type: "dir", mode, mtime, ...ids }));
   };
-  // the image's directories on the way keep their mode (and are root's: the common case; their owner is not read back)
-  for (const [d, mode] of [...opts.existingDirs].sort(([a], [b]) => a.length - b.length)) dir(d, mode, now, { uid: 0, gid: 0 });
+  for (const [d, e] of [...opts.existingDirs].sort(([a], [b]) => a.length - b.length)) dir(d, e.mode, e.mtime, { uid: e.uid, gid: e.gid });
   for (const d of [...opts.dirs].sort((a, b) => a.length - b.length)) dir(d, 0o755);
   const enc = new TextEncoder();
   for (const it of opts.items) {

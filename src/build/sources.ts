@@ -3,11 +3,13 @@
 // one read-only tree interface for both; the sources of an instruction
 // resolved against it (wildcards as Go's filepath.Match, per component) and
 // the content hash that keys the build cache.
-import { lstatSync, readdirSync, readFileSync, readlinkSync, existsSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join, posix } from "node:path";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { Hasher } from "../image/digest.ts";
+import { OVERRIDE_XATTR } from "../image/unpack.ts";
 import { isOverlayWhiteout, OPAQUE_XATTR } from "../image/whiteout.ts";
+import type { IdMaps } from "../sys/idmap.ts";
 import { lgetxattr } from "../sys/fsat.ts";
 import { isIgnored, mayIncludeBelow, parseIgnore, patternRegExp, type IgnorePattern } from "./ignore.ts";
 
@@ -46,6 +48,16 @@ function entryOf(path: string, rel: string): SourceEntry | undefined {
   const type = st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : st.isFile() ? "file" : undefined;
   if (!type) return undefined; // sockets, fifos, devices: Docker's context skips them too
   return { rel, type, mode: st.mode & 0o7777, size: type === "file" ? st.size : 0, mtime: Math.floor(st.mtimeMs / 1000), link: type === "symlink" ? readlinkSync(path) : undefined, path };
+}
+
+/** the xattr NAME of PATH; undefined when it has none, or when it cannot be read (user.* xattrs need read permission: a directory of another owner) */
+function xattrOf(path: string, name: string): Uint8Array | undefined {
+  try {
+    return lgetxattr(path, name);
+  } catch (e) {
+    if (errnoCode(e) === "EACCES" || errnoCode(e) === "EPERM" || errnoCode(e) === "ENOENT") return undefined;
+    throw fromSysError("cannot read a build source's attributes", e, { path });
+  }
 }
 
 function listDir(path: string): string[] {
@@ -97,8 +109,8 @@ export class LayersTree implements SourceTree {
       }
       if (hidden) break;
       out.push(layer);
-      const opaque = parts.some((_, i) => i > 0 && existsSync(join(layer, ...parts.slice(0, i))) && lgetxattr(join(layer, ...parts.slice(0, i)), OPAQUE_XATTR));
-      if (opaque || (existsSync(join(layer, ...parts)) && lgetxattr(join(layer, ...parts), OPAQUE_XATTR))) break;
+      const opaque = parts.some((_, i) => i > 0 && xattrOf(join(layer, ...parts.slice(0, i)), OPAQUE_XATTR));
+      if (opaque || xattrOf(join(layer, ...parts), OPAQUE_XATTR)) break;
     }
     return out;
   }
@@ -109,6 +121,24 @@ export class LayersTree implements SourceTree {
       if (e) return e;
     }
     return undefined;
+  }
+
+  /**
+   * the owner ENTRY has in the image: the one the store recorded (a rootless
+   * store without subordinate ids keeps it in an xattr), else its owner on
+   * disk mapped back through MAPS (the store's: subordinate ids rootless,
+   * the image's own ids as root); 0 for an id MAPS lacks
+   */
+  ownerOf(entry: SourceEntry, maps: IdMaps): { uid: number; gid: number } {
+    const rec = xattrOf(entry.path, OVERRIDE_XATTR);
+    const m = rec && /^(\d+):(\d+):/.exec(new TextDecoder().decode(rec));
+    if (m) return { uid: Number(m[1]), gid: Number(m[2]) };
+    const st = lstatSync(entry.path);
+    const back = (ranges: IdMaps["uid"], id: number) => {
+      const r = ranges.find((x) => id >= x.hostID && id < x.hostID + x.size);
+      return r ? r.containerID + (id - r.hostID) : 0;
+    };
+    return { uid: back(maps.uid, st.uid), gid: back(maps.gid, st.gid) };
   }
 
   list(rel: string): string[] {

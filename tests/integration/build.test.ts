@@ -175,6 +175,8 @@ for (const as of USERS) {
         "COPY n*.txt /notes/",
         "ADD pack.tar.gz /unpacked",
         "ADD --chown=7:8 n1.txt /owned",
+        'RUN ["/bin/busybox", "sh", "-c", "busybox mkdir -p /home/app && busybox chown 1000:1000 /home/app && busybox chmod 700 /home/app"]',
+        "COPY n2.txt /home/app/",
         'ENTRYPOINT ["/bin/busybox"]',
         'CMD ["sh", "-c", "cat /etc/motd /notes/* /unpacked/inner/file; busybox stat -c \'%u:%g %a\' /owned /bin/busybox; busybox ls /notes"]',
         "",
