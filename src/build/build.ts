@@ -55,6 +55,8 @@ export interface BuildRequest {
   labels: Record<string, string>;
   /** -q: the RUN steps' output is discarded too */
   quiet?: boolean;
+  /** --compression of the new layers (default gzip) */
+  compression?: "gzip" | "zstd";
 }
 
 /** what the build tells its caller as it goes (Docker's classic builder's lines) */
@@ -221,7 +223,7 @@ class Builder {
 
   /** a layer step: the cached layer of KEY when there is one (and --no-cache is not given), else MAKE's */
   async layer(st: State, ins: Instruction, inputs: unknown, make: () => Promise<LayerResult>, createdBy = ins.text): Promise<void> {
-    const key = this.advance(st, { step: createdBy, inputs, config: st.config });
+    const key = this.advance(st, { step: createdBy, inputs, config: st.config, compression: this.req.compression ?? "gzip" });
     const recordPath = join(this.ctx.dataRoot, BUILD_CACHE, `${key.slice(7)}.json`);
     let layer: LayerResult | undefined;
     if (!this.req.noCache && existsSync(recordPath)) {
@@ -360,7 +362,7 @@ class Builder {
         st.config.WorkingDir = dir;
         if (new LayersTree("the image", this.lowers(st)).stat(dir.slice(1))) return this.metadata(st, ins, () => {});
         const { missing, existing } = this.directories(st, [dir], (what) => dockerfileError(this.file, ins.line, `WORKDIR: ${what}`));
-        return this.layer(st, ins, { workdir: dir }, () => copyLayer(this.ctx, this.store, { items: [], dirs: missing, existingDirs: existing, uid: 0, gid: 0, maps: this.maps, parentDiffIds: this.diffIds(st) }));
+        return this.layer(st, ins, { workdir: dir }, () => copyLayer(this.ctx, this.store, { items: [], dirs: missing, existingDirs: existing, uid: 0, gid: 0, maps: this.maps, parentDiffIds: this.diffIds(st), compression: this.req.compression }));
       }
       case "USER":
         return this.metadata(st, ins, (c) => void (c.User = x(ins.value)));
@@ -458,7 +460,7 @@ class Builder {
         });
         if (res.oomKilled) throw dockerfileError(this.file, ins.line, `${ins.text}: ${res.oomKilled}`);
         if (res.exitCode !== 0) throw new BunkerError(`${this.file}:${ins.line}: ${ins.text}: exit status ${res.exitCode}`, { exitCode: 125 });
-        return await writeLayer(this.ctx, `${layerDir}/upper`, { maps: this.maps, parentDiffIds: this.diffIds(st) });
+        return await writeLayer(this.ctx, `${layerDir}/upper`, { maps: this.maps, parentDiffIds: this.diffIds(st), compression: this.req.compression });
       } finally {
         await removeTree(layerDir, this.maps);
       }
@@ -524,7 +526,7 @@ class Builder {
     const hashes = await Promise.all(found.map((f) => contentHash(tree, f)));
     const inputs = { kind: ins.kind, from: fromId, sources: literal, hashes, heredocs: named, dest, destIsDir, owner, mode };
     const createdBy = `${ins.kind} ${hashes.map((h) => h.slice(7, 19)).join(" ")} ${dest}`.replace(/\s+/g, " ");
-    await this.layer(st, ins, inputs, () => copyLayer(this.ctx, this.store, { items, dirs: missing, existingDirs: existing, uid: owner.uid, gid: owner.gid, mode, maps: this.maps, parentDiffIds: this.diffIds(st) }), `${ins.text.split(/\s/)[0]!.toUpperCase()} ${createdBy.slice(ins.kind.length + 1)}`);
+    await this.layer(st, ins, inputs, () => copyLayer(this.ctx, this.store, { items, dirs: missing, existingDirs: existing, uid: owner.uid, gid: owner.gid, mode, maps: this.maps, parentDiffIds: this.diffIds(st), compression: this.req.compression }), `${ins.text.split(/\s/)[0]!.toUpperCase()} ${createdBy.slice(ins.kind.length + 1)}`);
   }
 
   /** --chown=USER[:GROUP] through the image's /etc/passwd and /etc/group; it must be an id of the build's map */

@@ -34,6 +34,7 @@ export interface CopyLayerOptions {
   mode?: number;
   maps: IdMaps;
   parentDiffIds: string[];
+  compression?: "gzip" | "zstd";
 }
 
 export interface ExistingDir {
@@ -52,7 +53,7 @@ export async function copyLayer(ctx: LayerContext, store: Store, opts: CopyLayer
     await writeCopyTar(tarPath, opts);
     await extract(ctx, tarPath, stage, opts.maps);
     for (const it of opts.items) if ("archive" in it) await extract(ctx, it.archive, posix.join(stage, it.dest), opts.maps);
-    return await writeLayer(ctx, stage, { maps: opts.maps, parentDiffIds: opts.parentDiffIds });
+    return await writeLayer(ctx, stage, { maps: opts.maps, parentDiffIds: opts.parentDiffIds, compression: opts.compression });
   } finally {
     await removeTree(stage, opts.maps);
     rmSync(tarPath, { force: true });

@@ -21,6 +21,7 @@ const FLAGS = [
   { names: ["quiet", "q"], help: "print only the image ID (the RUN steps' output is discarded)" },
   { names: ["iidfile"], value: true, help: "FILE  write the image ID to FILE" },
   { names: ["label"], value: true, multi: true, help: "K=V  a label of the image" },
+  { names: ["compression"], value: true, help: "gzip|zstd  how the new layers are compressed (default gzip)" },
 ];
 
 /** K=V entries as a record (K alone: ENV's value, when set) */
@@ -61,6 +62,8 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     } catch (e) {
       throw fromSysError("build: cannot read the Dockerfile", e, { path: dockerfilePath, fix: "give its path with -f FILE" });
     }
+    const compression = flag(p, "compression") ?? "gzip";
+    if (compression !== "gzip" && compression !== "zstd") throw new BunkerError(`build: --compression ${compression}: gzip or zstd`, { errno: "EINVAL" });
     const req: BuildRequest = {
       contextDir,
       dockerfile,
@@ -74,6 +77,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
       network: flag(p, "network"),
       labels: pairs(flagList(p, "label"), "label"),
       quiet,
+      compression,
     };
     // the steps' lines on stdout as Docker's classic builder prints them; a RUN's own output is the container's
     const res = await build(ctx, req, { line: (t) => void (quiet || console.log(t)) });

@@ -38,7 +38,7 @@ function countSteps(out: string): { cached: number; ran: number } {
 for (const as of USERS) {
   describe(`build as ${as}`, () => {
     let base: string, ctx: string, store: string;
-    const bunker = (args: string[], opts: { cwd?: string; timeoutMs?: number; stdin?: string } = {}) => bunkerAs(as, ["--data-root", store, ...args], { timeoutMs: 120_000, ...opts });
+    const bunker = (args: string[], opts: { cwd?: string; timeoutMs?: number; stdin?: string; env?: Record<string, string> } = {}) => bunkerAs(as, ["--data-root", store, ...args], { timeoutMs: 120_000, ...opts });
 
     beforeAll(async () => {
       base = makeTempDir("bunker-build", ownerOf(as));
@@ -105,6 +105,23 @@ for (const as of USERS) {
       expect(countSteps(r.stdout)).toEqual({ cached: 5, ran: 0 });
       expect(r.stdout).toContain(`Successfully built ${readFileSync(join(base, "iid"), "utf8").slice(7, 19)}`);
     }, 120_000);
+
+    test("SOURCE_DATE_EPOCH: two builds without the cache give the same image ID; --compression zstd layers", async () => {
+      const env = { SOURCE_DATE_EPOCH: "1700000000" };
+      const ids = [];
+      for (let i = 0; i < 2; i++) {
+        const r = await bunker(["build", "-q", "--no-cache", "--compression", "zstd", ctx], { env });
+        expect(r.stderr).toBe("bunker: note: Dockerfile:1: the # syntax= directive is ignored (bunker has one built-in frontend)\n");
+        ids.push(r.stdout.trim());
+      }
+      expect(ids[0]).toMatch(/^sha256:/);
+      expect(ids[1]).toBe(ids[0]);
+      const images = JSON.parse(readFileSync(join(store, "images.json"), "utf8")) as { images: { id: string; digest: string }[] };
+      const manifest = JSON.parse(readFileSync(join(store, "blobs/sha256", images.images.find((i) => i.id === ids[0])!.digest.slice(7)), "utf8")) as { layers: { mediaType: string }[] };
+      expect(manifest.layers.slice(1).map((l) => l.mediaType)).toEqual(["application/vnd.oci.image.layer.v1.tar+zstd", "application/vnd.oci.image.layer.v1.tar+zstd"]);
+      const config = JSON.parse(readFileSync(join(store, "blobs/sha256", ids[0]!.slice(7)), "utf8")) as { created: string };
+      expect(config.created).toBe("2023-11-14T22:13:20Z");
+    }, 180_000);
 
     test("a changed COPY input re-runs that step and the ones after it only", async () => {
       writeFileSync(join(ctx, "sub", "b.txt"), "b-changed\n");
