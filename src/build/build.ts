@@ -32,7 +32,8 @@ import { checkUserMapped, runContainer } from "../container/run.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import { copyLayer, type CopyItem, type ExistingDir } from "./copy.ts";
 import { dockerfileError, parseDockerfile, parseInstruction, targetStage, type Command, type CopyInstruction, type Dockerfile, type Instruction, type RunInstruction, type Stage } from "./dockerfile.ts";
-import { contentHash, ContextTree, LayersTree, resolveSources, type SourceTree } from "./sources.ts";
+import { cleanSource, contentHash, ContextTree, LayersTree, resolveSources, type SourceTree } from "./sources.ts";
+import type { MountRequest } from "../volume/spec.ts";
 import { expandWord, expandWords, WordError, type Vars } from "./words.ts";
 
 export interface BuildRequest {
@@ -442,8 +443,8 @@ class Builder {
     const envNames = new Set((st.config.Env ?? []).map((e) => e.slice(0, e.indexOf("="))));
     const argEnv = [...st.args].filter(([k]) => !envNames.has(k)).map(([k, v]) => `${k}=${v}`);
     const network = ins.network === "host" ? "host" : ins.network === "none" ? "none" : (this.req.network ?? "none");
-    if (ins.mounts.length) throw dockerfileError(this.file, ins.line, "RUN --mount is not supported yet", "COPY what the step needs, or drop --mount");
-    const inputs = { argv, env: st.config.Env, args: argEnv, user: st.config.User, workdir: st.config.WorkingDir, network };
+    const { mounts, keys } = await this.runMounts(st, ins);
+    const inputs = { argv, env: st.config.Env, args: argEnv, user: st.config.User, workdir: st.config.WorkingDir, network, mounts: keys };
     await this.layer(st, ins, inputs, async () => {
       const img = await this.commit(st, []);
       const layerDir = this.store.tempPath("build-run");
@@ -454,7 +455,7 @@ class Builder {
         // an init is PID 1: an interrupt of the build (SIGINT, SIGTERM, forwarded) ends the command, which PID 1 would ignore
         const res = await runContainer(this.ctx, {
           image: img.id, pull: "never", command: argv, entrypoint: "", env: argEnv, user: st.config.User, workdir: st.config.WorkingDir || undefined,
-          tty: false, interactive: false, init: true, mounts: [], readOnly: false, network, publish: [], publishAll: false, addHosts: [], dns: [], dnsSearch: [], dnsOptions: [],
+          tty: false, interactive: false, init: true, mounts, readOnly: false, network, publish: [], publishAll: false, addHosts: [], dns: [], dnsSearch: [], dnsOptions: [],
           userns: this.maps.uid.length > 1 || this.maps.uid[0]!.size > 1 ? "auto" : "single", preserveFds: 0, noPivot: false, rm: true, name, detach: false, logOptions: [], oomKillGroup: false,
           security: { capAdd: [], capDrop: [], privileged: false, securityOpts: [] }, writableLayer: layerDir, inProcess: true, discardOutput: this.req.quiet,
         });
@@ -465,6 +466,37 @@ class Builder {
         await removeTree(layerDir, this.maps);
       }
     });
+  }
+
+  /**
+   * RUN --mount as the run engine's mounts, and what each adds to the step's cache key:
+   * a bind of the context its content hash (a cache or tmpfs mount adds only its place)
+   */
+  async runMounts(st: State, ins: RunInstruction): Promise<{ mounts: MountRequest[]; keys: unknown[] }> {
+    const vars = this.vars(st);
+    const mounts: MountRequest[] = [], keys: unknown[] = [];
+    for (const m of ins.mounts) {
+      const destination = posix.resolve(st.config.WorkingDir || "/", this.expand(ins.line, m.target, vars));
+      if (m.type === "tmpfs") {
+        mounts.push({ type: "tmpfs", destination, options: m.size ? [`size=${m.size}`] : [] });
+        keys.push({ tmpfs: destination, size: m.size });
+      } else if (m.type === "cache") {
+        const id = this.expand(ins.line, m.id, vars);
+        const source = join(this.ctx.dataRoot, BUILD_CACHE, "mounts", sha256(id).slice(7, 39));
+        mkdirSync(source, { recursive: true, mode: 0o755 });
+        mounts.push({ type: "bind", source, destination, readonly: false });
+        keys.push({ cache: id, destination });
+      } else {
+        const rel = cleanSource(this.expand(ins.line, m.source, vars));
+        const e = this.context.stat(rel);
+        if (!e) throw dockerfileError(this.file, ins.line, `RUN --mount source=${m.source}: not found in the build context (or excluded by .dockerignore)`);
+        const hidden = this.context.ignoredBelow(rel);
+        if (hidden !== undefined) throw dockerfileError(this.file, ins.line, `RUN --mount source=${m.source}: ${hidden} is excluded by .dockerignore, and a bind mount would show it`, "mount a directory without excluded files, or COPY what the step needs");
+        mounts.push({ type: "bind", source: e.path, destination, readonly: true });
+        keys.push({ bind: rel, destination, hash: await contentHash(this.context, [e]) });
+      }
+    }
+    return { mounts, keys };
   }
 
   // ---- COPY / ADD ------------------------------------------------------------------------

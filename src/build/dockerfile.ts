@@ -10,6 +10,7 @@
 //  - the escape character at a line's end joins the next line to it
 //  - `<<EOF`, `<<-EOF` (tabs stripped), `<<"EOF"` (no expansion) in RUN,
 //    COPY and ADD take the lines after the instruction up to EOF
+import { parseBytes } from "../cgroup/flags.ts";
 import { BunkerError } from "../errors.ts";
 
 export interface Heredoc {
@@ -38,13 +39,22 @@ export interface FromInstruction extends Base {
   as?: string;
   platform?: string;
 }
+/** RUN --mount (BuildKit's): what the step's container gets mounted, not kept in its layer */
+export type RunMount =
+  /** SOURCE of the context, read-only */
+  | { type: "bind"; target: string; source: string }
+  /** a directory kept between builds (under the data root), ID shared by the steps that name it */
+  | { type: "cache"; target: string; id: string }
+  /** SIZE in bytes */
+  | { type: "tmpfs"; target: string; size?: number };
+
 export interface RunInstruction extends Base {
   kind: "RUN";
   command: Command;
   heredocs: Heredoc[];
   /** --network=none|host|default */
   network?: string;
-  mounts: string[];
+  mounts: RunMount[];
 }
 export interface CopyInstruction extends Base {
   kind: "COPY" | "ADD";
@@ -277,6 +287,44 @@ function pairs(kind: string, rest: string, escape: string, err: (w: string, fix?
   });
 }
 
+/** one RUN --mount=K=V,… value, checked (ERR: the line's error) */
+export function parseRunMount(spec: string, err: (what: string, fix?: string) => BunkerError): RunMount {
+  const kv = new Map<string, string>();
+  for (const part of spec.split(",")) {
+    const eq = part.indexOf("=");
+    const k = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+    if (!k) throw err(`RUN --mount=${spec}: an empty field`);
+    kv.set(k, eq < 0 ? "true" : part.slice(eq + 1));
+  }
+  const type = kv.get("type") ?? "bind";
+  const target = kv.get("target") ?? kv.get("dst") ?? kv.get("destination");
+  if (!target) throw err(`RUN --mount=${spec}: needs target=PATH`, "RUN --mount=type=cache,target=/root/.cache make");
+  const allowed: Record<string, string[]> = { bind: ["source", "src"], cache: ["id", "sharing"], tmpfs: ["size"] };
+  if (!allowed[type]) throw err(`RUN --mount type=${type} is not supported`, "bunker's RUN mounts: type=bind (of the context, read-only), type=cache, type=tmpfs");
+  if (type === "bind" && (kv.has("rw") || kv.has("readwrite"))) throw err("RUN --mount type=bind,rw is not supported (the context is mounted read-only)");
+  for (const k of kv.keys()) {
+    if (["type", "target", "dst", "destination"].includes(k) || allowed[type]!.includes(k)) continue;
+    if (k === "ro" || k === "readonly") continue;
+    if (k === "from") throw err(`RUN --mount ${k}=: a mount of another stage or image is not supported`, "COPY --from what the step needs");
+    throw err(`RUN --mount type=${type}: ${k}= is not supported`, `its fields: target, ${allowed[type]!.join(", ")}`);
+  }
+  if (type === "bind") {
+    return { type, target, source: kv.get("source") ?? kv.get("src") ?? "." };
+  }
+  if (type === "cache") {
+    const sharing = kv.get("sharing");
+    if (sharing && !["shared", "private", "locked"].includes(sharing)) throw err(`RUN --mount sharing=${sharing}: shared, private or locked`);
+    return { type, target, id: kv.get("id") ?? target };
+  }
+  const size = kv.get("size");
+  if (size === undefined) return { type: "tmpfs", target };
+  try {
+    return { type: "tmpfs", target, size: parseBytes(size, "RUN --mount size") };
+  } catch (e) {
+    throw err(e instanceof BunkerError ? e.message : String(e), "e.g. size=64m");
+  }
+}
+
 /** a stage name as Docker accepts it */
 const STAGE_NAME = /^[a-z][a-z0-9._-]*$/;
 
@@ -328,7 +376,7 @@ function instruction(l: Logical, escape: string, file: string, inOnbuild = false
       if (flag.network && !["none", "host", "default"].includes(flag.network)) throw err(`RUN --network=${flag.network}: none, host or default`);
       if (flag.security && flag.security !== "sandbox") throw err(`RUN --security=${flag.security} is not supported (a build's RUN is always confined)`, "drop --security");
       const c = command("RUN");
-      return { ...base, kind, command: c, heredocs: l.heredocs, network: flag.network, mounts: multi.mount ?? [] };
+      return { ...base, kind, command: c, heredocs: l.heredocs, network: flag.network, mounts: (multi.mount ?? []).map((m) => parseRunMount(m, err)) };
     }
     case "COPY":
     case "ADD": {

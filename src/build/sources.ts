@@ -87,6 +87,20 @@ export class ContextTree implements SourceTree {
   list(rel: string): string[] {
     return listDir(rel ? join(this.dir, rel) : this.dir).filter((n) => this.stat(rel ? `${rel}/${n}` : n));
   }
+
+  /** the first path at or below REL that .dockerignore leaves out (a bind mount of REL would show it), or undefined */
+  ignoredBelow(rel: string): string | undefined {
+    if (!this.ignore.length) return undefined;
+    const e = entryOf(rel ? join(this.dir, rel) : this.dir, rel);
+    if (!e) return undefined;
+    if (rel && !this.stat(rel)) return rel;
+    if (e.type !== "dir") return undefined;
+    for (const n of listDir(e.path)) {
+      const found = this.ignoredBelow(rel ? `${rel}/${n}` : n);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
 }
 
 /** an image's files: its unpacked layers (topmost first), whiteouts and opaque directories of the store's format honoured */

@@ -108,7 +108,7 @@ for (const as of USERS) {
 
     test("SOURCE_DATE_EPOCH: two builds without the cache give the same image ID; --compression zstd layers", async () => {
       const env = { SOURCE_DATE_EPOCH: "1700000000" };
-      const ids = [];
+      const ids: string[] = [];
       for (let i = 0; i < 2; i++) {
         const r = await bunker(["build", "-q", "--no-cache", "--compression", "zstd", ctx], { env });
         expect(r.stderr).toBe("bunker: note: Dockerfile:1: the # syntax= directive is ignored (bunker has one built-in frontend)\n");
@@ -146,6 +146,36 @@ for (const as of USERS) {
       const ps = await bunker(["ps", "-a", "-q"]);
       expect(ps.stdout.split("\n").filter((id) => id.startsWith("build-"))).toEqual([]);
     }, 120_000);
+
+    test("RUN --mount: a cache directory kept between builds, a read-only bind of the context, a tmpfs; none of them in the layer", async () => {
+      const dir = join(base, "mountctx");
+      mkdirSync(join(dir, "src"), { recursive: true });
+      writeFileSync(join(dir, "src", "input"), "bound in\n");
+      writeFileSync(join(dir, "Dockerfile"), [
+        `FROM ${IMAGE}`,
+        "RUN --mount=type=cache,id=c1,target=/cache --mount=type=bind,source=src,target=/mnt --mount=type=tmpfs,target=/scratch \\",
+        "    cat /cache/count 2>/dev/null; echo x >> /cache/count; cat /mnt/input > /result; echo t > /scratch/t; touch /mnt/no 2>/dev/null || echo read-only",
+        'CMD ["sh", "-c", "cat /result; ls /cache; ls /scratch; ls /mnt"]',
+        "",
+      ].join("\n"));
+      chownTree(dir, ownerOf(as));
+      const first = await bunker(["build", "-t", "localhost/mounts:1", dir]);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toContain("\nread-only\n");
+      const second = await bunker(["build", "--no-cache", "-t", "localhost/mounts:1", dir]);
+      expect(second.stdout).toContain("\nx\nread-only\n"); // the cache's count from the first build
+      const run = await bunker(["run", "--rm", "localhost/mounts:1"]);
+      expect(run.stdout).toBe("bound in\n"); // /cache, /scratch and /mnt are empty mount points in the image
+      // a changed bound file is a new key: the step runs again
+      writeFileSync(join(dir, "src", "input"), "changed\n");
+      const third = await bunker(["build", "-t", "localhost/mounts:1", dir]);
+      expect(countSteps(third.stdout)).toEqual({ cached: 0, ran: 1 });
+      // a bind that would show what .dockerignore excludes is refused
+      writeFileSync(join(dir, ".dockerignore"), "src/input\n");
+      const hidden = await bunker(["build", dir]);
+      expect(hidden.code).toBe(125);
+      expect(hidden.stderr).toContain("Dockerfile:2: RUN --mount source=src: src/input is excluded by .dockerignore");
+    }, 180_000);
 
     test("SIGINT during a RUN ends its container (by pid) and the build, leaving no image and no container", async () => {
       const dir = join(base, "intctx");

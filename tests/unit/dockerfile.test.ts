@@ -95,9 +95,20 @@ describe("instructions", () => {
     expect(failure("FROM a\nADD --checksum=sha256:00 a /b")).toBe("Dockerfile:2: ADD --checksum is for a URL source only");
   });
 
-  test("RUN flags: --network, --mount (repeated)", () => {
-    expect(only("RUN --network=host --mount=type=cache,target=/c --mount=type=bind,source=x,target=/x make")).toMatchObject({ network: "host", mounts: ["type=cache,target=/c", "type=bind,source=x,target=/x"], command: { shell: "make" } });
+  test("RUN flags: --network, --mount (repeated: cache, bind of the context, tmpfs), checked before anything runs", () => {
+    expect(only("RUN --network=host --mount=type=cache,target=/c --mount=type=bind,source=x,target=/x --mount=target=/y --mount=type=tmpfs,dst=/t,size=1m make")).toMatchObject({
+      network: "host",
+      mounts: [{ type: "cache", target: "/c", id: "/c" }, { type: "bind", target: "/x", source: "x" }, { type: "bind", target: "/y", source: "." }, { type: "tmpfs", target: "/t", size: 1 << 20 }],
+      command: { shell: "make" },
+    });
+    expect(only("RUN --mount=type=cache,id=pip,target=/root/.cache,sharing=locked pip install x")).toMatchObject({ mounts: [{ type: "cache", id: "pip", target: "/root/.cache" }] });
     expect(failure("FROM a\nRUN --network=bridge x")).toBe("Dockerfile:2: RUN --network=bridge: none, host or default");
+    expect(failure("FROM a\nRUN --mount=type=secret,id=x,target=/s x")).toBe("Dockerfile:2: RUN --mount type=secret is not supported");
+    expect(failure("FROM a\nRUN --mount=type=cache x")).toBe("Dockerfile:2: RUN --mount=type=cache: needs target=PATH");
+    expect(failure("FROM a\nRUN --mount=type=bind,target=/x,rw x")).toBe("Dockerfile:2: RUN --mount type=bind,rw is not supported (the context is mounted read-only)");
+    expect(failure("FROM a\nRUN --mount=type=bind,target=/x,from=build x")).toBe("Dockerfile:2: RUN --mount from=: a mount of another stage or image is not supported");
+    expect(failure("FROM a\nRUN --mount=type=cache,target=/x,mode=0700 x")).toBe("Dockerfile:2: RUN --mount type=cache: mode= is not supported");
+    expect(failure("FROM a\nRUN --mount=type=tmpfs,target=/x,size=lots x")).toBe('Dockerfile:2: RUN --mount size: "lots" is not a size');
   });
 
   test("ENV and LABEL: K=V pairs with quotes and escapes kept for expansion, the legacy K V form", () => {
