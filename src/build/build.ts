@@ -15,11 +15,11 @@
 // owner and mode); a layer step whose key has a record whose layer is still
 // in the store reuses it ("---> Using cache"), so a change invalidates that
 // step and those after it only.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { commitImage, type HistoryEntry } from "../image/commit.ts";
-import { sha256 } from "../image/digest.ts";
+import { Hasher, sha256 } from "../image/digest.ts";
 import { writeLayer, type LayerResult } from "../image/layer-writer.ts";
 import { parsePlatform } from "../image/platform.ts";
 import { formatReference, parseReference } from "../image/reference.ts";
@@ -32,7 +32,7 @@ import { checkUserMapped, runContainer } from "../container/run.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import { copyLayer, type CopyItem, type ExistingDir } from "./copy.ts";
 import { dockerfileError, parseDockerfile, parseInstruction, targetStage, type Command, type CopyInstruction, type Dockerfile, type Instruction, type RunInstruction, type Stage } from "./dockerfile.ts";
-import { cleanSource, contentHash, ContextTree, LayersTree, resolveSources, type SourceTree } from "./sources.ts";
+import { cleanSource, contentHash, ContextTree, LayersTree, resolveSources, type SourceEntry, type SourceTree } from "./sources.ts";
 import type { MountRequest } from "../volume/spec.ts";
 import { expandWord, expandWords, WordError, type Vars } from "./words.ts";
 
@@ -517,7 +517,7 @@ class Builder {
     const rawDest = x(ins.dest);
     const dest = posix.resolve(st.config.WorkingDir || "/", rawDest);
     const heredocs = new Map(ins.heredocs.map((h) => [h.name, h]));
-    const literal: string[] = [], named: { name: string; data: string }[] = [];
+    const literal: string[] = [], named: { name: string; data: string }[] = [], urls: string[] = [];
     for (const s of ins.sources) {
       const h = /^<<-?["']?([A-Za-z_][A-Za-z0-9_]*)/.exec(s);
       if (h) {
@@ -528,13 +528,57 @@ class Builder {
       const src = x(s);
       if (/^[a-z][a-z0-9+.-]*:\/\//i.test(src)) {
         if (ins.kind === "COPY") throw err(`COPY cannot fetch ${src}`, "use ADD for a URL, or download it into the context");
-        throw err(`ADD ${src}: a build fetches no URLs (its steps have no network of bunker's own)`, "download the file into the context and COPY it, or RUN --network=host wget …");
-      }
-      literal.push(src);
+        if (!/^https?:\/\//i.test(src)) throw err(`ADD ${src}: only http and https URLs are fetched`);
+        if ((this.req.network ?? "none") === "none") throw err(`ADD ${src}: the build has no network (a build is offline unless --network is given)`, "bunker build --network host …, or download the file into the context and COPY it");
+        urls.push(src);
+      } else literal.push(src);
     }
+    if (urls.length && ins.from) throw err("ADD --from takes no URL");
+    const downloads: SourceEntry[] = [];
+    try {
+      for (const u of urls) downloads.push(await this.download(ins, u));
+      await this.copyFiles(st, ins, { tree, fromId, rawDest, dest, literal, named, downloads });
+    } finally {
+      for (const d of downloads) rmSync(d.path, { force: true });
+    }
+  }
+
+  /** URL fetched into the store's tmp (Docker's ADD: mode 0600, the Last-Modified time, --checksum checked) */
+  async download(ins: CopyInstruction, url: string): Promise<SourceEntry> {
+    const err = (what: string, fix?: string) => dockerfileError(this.file, ins.line, `ADD ${url}: ${what}`, fix);
+    let res: Response;
+    try {
+      res = await fetch(url, { redirect: "follow" });
+    } catch (e) {
+      throw err(`cannot fetch it (${e instanceof Error ? e.message : String(e)})`);
+    }
+    if (!res.ok) throw err(`the server answered ${res.status} ${res.statusText}`);
+    const path = this.store.tempPath("build-add");
+    const h = new Hasher();
+    const w = Bun.file(path).writer({ highWaterMark: 1 << 20 });
+    for await (const c of res.body ?? []) {
+      h.update(c);
+      w.write(c);
+    }
+    await w.end();
+    const digest = h.digest();
+    if (ins.checksum && ins.checksum !== digest) {
+      rmSync(path, { force: true });
+      throw err(`its content is ${digest}, not --checksum=${ins.checksum}`);
+    }
+    const modified = Date.parse(res.headers.get("last-modified") ?? "");
+    const name = decodeURIComponent(new URL(url).pathname.split("/").filter(Boolean).pop() ?? "") || "index.html";
+    return { rel: name, type: "file", mode: 0o600, size: h.bytes, mtime: Math.floor((Number.isNaN(modified) ? Date.now() : modified) / 1000), path };
+  }
+
+  async copyFiles(st: State, ins: CopyInstruction, src: { tree: SourceTree; fromId: string; rawDest: string; dest: string; literal: string[]; named: { name: string; data: string }[]; downloads: SourceEntry[] }): Promise<void> {
+    const vars = this.vars(st);
+    const x = (t: string) => this.expand(ins.line, t, vars);
+    const err = (what: string, fix?: string) => dockerfileError(this.file, ins.line, what, fix);
+    const { tree, fromId, rawDest, dest, literal, named, downloads } = src;
     const found = resolveSources(tree, literal, `${this.file}:${ins.line}: ${ins.kind}`);
     const entries = found.flat();
-    if (entries.length + named.length > 1 && !rawDest.endsWith("/")) throw err(`${ins.kind} of more than one source needs a destination directory ending in /`, `${ins.kind} … ${rawDest}/`);
+    if (entries.length + named.length + downloads.length > 1 && !rawDest.endsWith("/")) throw err(`${ins.kind} of more than one source needs a destination directory ending in /`, `${ins.kind} … ${rawDest}/`);
     const image = new LayersTree("the image", this.lowers(st));
     // a destination ending in / is a directory, and so is one the image has as a directory (Docker's rule)
     const destIsDir = rawDest.endsWith("/") || image.stat(dest.slice(1))?.type === "dir";
@@ -545,6 +589,7 @@ class Builder {
       else items.push({ tree, entry: e, dest: e.type === "dir" ? dest : destIsDir ? posix.join(dest, base) : dest });
     }
     for (const n of named) items.push({ data: n.data, dest: destIsDir ? posix.join(dest, n.name) : dest });
+    for (const d of downloads) items.push({ download: d, dest: destIsDir ? posix.join(dest, d.rel) : dest });
     // the destinations' parents: made when missing, kept as they are when the image has them
     const tops = items.map((it) => ("entry" in it && it.entry.type === "dir") || "archive" in it ? it.dest : posix.dirname(it.dest));
     const { missing, existing } = this.directories(st, tops, (what) => err(`${ins.kind}: ${what}`));
@@ -555,8 +600,8 @@ class Builder {
       if (!/^[0-7]{3,4}$/.test(m)) throw err(`${ins.kind} --chmod=${m}: an octal mode is needed`, "e.g. --chmod=0755");
       mode = parseInt(m, 8);
     }
-    const hashes = await Promise.all(found.map((f) => contentHash(tree, f)));
-    const inputs = { kind: ins.kind, from: fromId, sources: literal, hashes, heredocs: named, dest, destIsDir, owner, mode };
+    const hashes = [...(await Promise.all(found.map((f) => contentHash(tree, f)))), ...(await Promise.all(downloads.map((d) => contentHash(tree, [d]))))];
+    const inputs = { kind: ins.kind, from: fromId, sources: literal, urls: downloads.map((d) => d.rel), hashes, heredocs: named, dest, destIsDir, owner, mode };
     const createdBy = `${ins.kind} ${hashes.map((h) => h.slice(7, 19)).join(" ")} ${dest}`.replace(/\s+/g, " ");
     await this.layer(st, ins, inputs, () => copyLayer(this.ctx, this.store, { items, dirs: missing, existingDirs: existing, uid: owner.uid, gid: owner.gid, mode, maps: this.maps, parentDiffIds: this.diffIds(st), compression: this.req.compression }), `${ins.text.split(/\s/)[0]!.toUpperCase()} ${createdBy.slice(ins.kind.length + 1)}`);
   }

@@ -20,7 +20,9 @@ export type CopyItem =
   | { tree: SourceTree; entry: SourceEntry; dest: string }
   | { data: string; dest: string }
   /** ADD of a local archive: its content extracted into the directory DEST */
-  | { archive: string; dest: string };
+  | { archive: string; dest: string }
+  /** ADD of a URL: the file it was fetched into */
+  | { download: SourceEntry; dest: string };
 
 export interface CopyLayerOptions {
   items: CopyItem[];
@@ -82,6 +84,18 @@ async function writeCopyTar(path: string, opts: CopyLayerOptions): Promise<void>
   for (const [d, e] of [...opts.existingDirs].sort(([a], [b]) => a.length - b.length)) dir(d, e.mode, e.mtime, { uid: e.uid, gid: e.gid });
   for (const d of [...opts.dirs].sort((a, b) => a.length - b.length)) dir(d, 0o755);
   const enc = new TextEncoder();
+  /** the file E at DEST, its bytes streamed from the host */
+  const file = async (dest: string, e: SourceEntry, mode: number) => {
+    w.write(tarHeader({ name: dest.replace(/^\/+/, ""), type: "file", mode, size: e.size, mtime: e.mtime, ...owner }));
+    let n = 0;
+    for await (const c of Bun.file(e.path).stream()) {
+      w.write(c);
+      n += c.length;
+      await w.flush();
+    }
+    if (n !== e.size) throw new BunkerError("a build source changed while it was read", { errno: "EAGAIN", path: e.path, fix: "build again when nothing writes to the context" });
+    w.write(padding(e.size));
+  };
   for (const it of opts.items) {
     if ("archive" in it) {
       dir(it.dest, 0o755);
@@ -94,6 +108,10 @@ async function writeCopyTar(path: string, opts: CopyLayerOptions): Promise<void>
       w.write(padding(bytes.length));
       continue;
     }
+    if ("download" in it) {
+      await file(it.dest, it.download, opts.mode ?? it.download.mode);
+      continue;
+    }
     const top = it.entry;
     for (const e of walk(it.tree, top)) {
       const rel = e.rel === top.rel ? "" : e.rel.slice(top.rel ? top.rel.length + 1 : 0);
@@ -101,17 +119,7 @@ async function writeCopyTar(path: string, opts: CopyLayerOptions): Promise<void>
       const mode = opts.mode ?? e.mode;
       if (e.type === "dir") dir(dest, mode, e.mtime);
       else if (e.type === "symlink") w.write(tarHeader({ name: dest.replace(/^\/+/, ""), type: "symlink", linkname: e.link, mode: 0o777, mtime: e.mtime, ...owner }));
-      else {
-        w.write(tarHeader({ name: dest.replace(/^\/+/, ""), type: "file", mode, size: e.size, mtime: e.mtime, ...owner }));
-        let n = 0;
-        for await (const c of Bun.file(e.path).stream()) {
-          w.write(c);
-          n += c.length;
-          await w.flush();
-        }
-        if (n !== e.size) throw new BunkerError("a build source changed while it was read", { errno: "EAGAIN", path: e.path, fix: "build again when nothing writes to the context" });
-        w.write(padding(e.size));
-      }
+      else await file(dest, e, mode);
     }
   }
   w.write(TAR_END);

@@ -177,6 +177,32 @@ for (const as of USERS) {
       expect(hidden.stderr).toContain("Dockerfile:2: RUN --mount source=src: src/input is excluded by .dockerignore");
     }, 180_000);
 
+    test("ADD of a URL: refused without a network; with --network fetched (0600, the URL's name, --checksum checked) from a server on 127.0.0.1", async () => {
+      const body = "served over http\n";
+      const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(body, { headers: { "Last-Modified": "Tue, 14 Nov 2023 22:13:20 GMT" } }) });
+      try {
+        const url = `http://127.0.0.1:${server.port}/files/hello.txt`;
+        const dir = join(base, "urlctx");
+        mkdirSync(dir);
+        const sum = `sha256:${new Bun.SHA256().update(body).digest("hex")}`;
+        writeFileSync(join(dir, "Dockerfile"), `FROM ${IMAGE}\nADD --checksum=${sum} ${url} /dl/\nCMD ["sh", "-c", "cat /dl/hello.txt; ls -l /dl/hello.txt"]\n`);
+        writeFileSync(join(dir, "Bad"), `FROM ${IMAGE}\nADD --checksum=sha256:${"0".repeat(64)} ${url} /dl/\n`);
+        chownTree(dir, ownerOf(as));
+        const offline = await bunker(["build", dir]);
+        expect(offline.code).toBe(125);
+        expect(offline.stderr).toContain(`Dockerfile:2: ADD ${url}: the build has no network`);
+        const r = await bunker(["build", "--network", "host", "-t", "localhost/url:1", dir]);
+        expect(r.code, r.stderr).toBe(0);
+        const run = await bunker(["run", "--rm", "localhost/url:1"]);
+        expect(run.stdout).toBe(`${body}-rw-------    1 root     root            17 Nov 14  2023 /dl/hello.txt\n`);
+        const bad = await bunker(["build", "--network", "host", "-f", join(dir, "Bad"), dir]);
+        expect(bad.code).toBe(125);
+        expect(bad.stderr).toContain(`is ${sum}, not --checksum=sha256:000`);
+      } finally {
+        server.stop(true);
+      }
+    }, 120_000);
+
     test("SIGINT during a RUN ends its container (by pid) and the build, leaving no image and no container", async () => {
       const dir = join(base, "intctx");
       mkdirSync(dir);
