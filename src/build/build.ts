@@ -157,7 +157,14 @@ class Builder {
       }
     } finally {
       // the images RUN steps ran in (their layers stay: the cache and the result use them)
-      for (const id of this.intermediates) if (id !== image?.id) await this.store.removeImage(id, true).catch(() => {});
+      for (const id of this.intermediates) {
+        if (id === image?.id) continue;
+        try {
+          await this.store.removeImage(id, true);
+        } catch (e) {
+          this.ctx.log.warn(fromSysError(`build: cannot remove the intermediate image ${id.slice(7, 19)}`, e, { fix: `bunker rmi -f ${id.slice(7, 19)}` }));
+        }
+      }
     }
     const unused = Object.keys(this.req.buildArgs).filter((k) => !this.usedArgs.has(k));
     if (unused.length) this.notes.push(`--build-arg ${unused.join(", ")}: not used by any ARG of ${this.file}`);

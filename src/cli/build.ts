@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build, type BuildRequest } from "../build/build.ts";
 import { BunkerError, fromSysError } from "../errors.ts";
+import { parseReference } from "../image/reference.ts";
 import { removeTree, Store } from "../image/store.ts";
 import { hostTar } from "../sys/unshare.ts";
 import { flag, flagBool, flagList, parseFlags } from "./args.ts";
@@ -44,6 +45,10 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   const quiet = flagBool(p, "quiet");
   const fileFlag = flag(p, "file");
   if (p.rest[0] === "-" && fileFlag === "-") throw new BunkerError("build: stdin cannot be both the context and the Dockerfile", { errno: "EINVAL", fix: "give the context as a directory, or the Dockerfile inside the tar" });
+  for (const t of flagList(p, "tag")) {
+    const r = parseReference(t); // a bad name is an error now, not after the build
+    if (r.digest) throw new BunkerError(`build: -t ${t} names a digest; an image is tagged by name[:tag]`, { errno: "EINVAL", fix: "drop the @sha256:… part" });
+  }
   const store = Store.open(ctx.dataRoot);
   let tmpContext: string | undefined;
   try {
