@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { asUserArgv, bunkerAs, chownTree, collect, spawnBunkerAs, makeTempDir, ownerOf, removeTree, runAs, USERS, type As } from "../lib/index.ts";
+import { asUserArgv, bunkerAs, bunkerBinary, chownTree, collect, spawnBunkerAs, makeTempDir, ownerOf, removeTree, runAs, USERS, type As } from "../lib/index.ts";
 import { busyboxArchive } from "../lib/image-builder.ts";
 import { endPodman, podmanWrapper } from "../lib/podman.ts";
 
@@ -121,6 +121,19 @@ for (const as of USERS) {
       expect(manifest.layers.slice(1).map((l) => l.mediaType)).toEqual(["application/vnd.oci.image.layer.v1.tar+zstd", "application/vnd.oci.image.layer.v1.tar+zstd"]);
       const config = JSON.parse(readFileSync(join(store, "blobs/sha256", ids[0]!.slice(7)), "utf8")) as { created: string };
       expect(config.created).toBe("2023-11-14T22:13:20Z");
+    }, 180_000);
+
+    test("--target builds up to that stage; --label; a context tar on stdin (CONTEXT -)", async () => {
+      const t = await bunker(["build", "-q", "--target", "builder", "--label", "org.example.role=builder", "-t", "localhost/builder:1", ctx]);
+      expect(t.code, t.stderr).toBe(0);
+      const made = await bunker(["run", "--rm", "--userns=auto", "localhost/builder:1", "cat", "/out/made.txt"]);
+      expect(made.stdout).toBe("hello from /src\n");
+      const label = await bunker(["inspect", "--format", "{{json .Config.Labels}} {{.Config.WorkingDir}}", "localhost/builder:1"]);
+      expect(label.stdout).toBe('{"org.example.role":"builder"} /src\n');
+      const piped = await runAs(as, asUserArgv(as, ["sh", "-c", 'tar -C "$1" -c . | "$2" --data-root "$3" build -q -t localhost/piped:1 -', "sh", ctx, bunkerBinary(), store]), { timeoutMs: 120_000 });
+      expect(piped.stderr).toContain("the # syntax= directive is ignored");
+      expect(piped.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+      expect((await bunker(["run", "--rm", "--userns=auto", "localhost/piped:1", "made.txt"])).stdout).toBe("hello from /src\n");
     }, 180_000);
 
     test("a changed COPY input re-runs that step and the ones after it only", async () => {
