@@ -31,7 +31,7 @@ import { autoMaps, callerMaps, type IdMaps } from "../sys/idmap.ts";
 import { checkUserMapped, runContainer } from "../container/run.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import { copyLayer, type CopyItem, type ExistingDir } from "./copy.ts";
-import { dockerfileError, parseDockerfile, parseInstruction, targetStage, type Command, type CopyInstruction, type Dockerfile, type Instruction, type RunInstruction, type Stage } from "./dockerfile.ts";
+import { dockerfileError, parseDockerfile, parseTrigger, targetStage, type Command, type CopyInstruction, type Dockerfile, type Instruction, type RunInstruction, type Stage, type StageInstruction } from "./dockerfile.ts";
 import { cleanSource, contentHash, ContextTree, LayersTree, resolveSources, type SourceEntry, type SourceTree } from "./sources.ts";
 import type { MountRequest } from "../volume/spec.ts";
 import { expandWord, expandWords, WordError, type Vars } from "./words.ts";
@@ -326,20 +326,19 @@ class Builder {
     st.config.OnBuild = null;
     for (const t of triggers) {
       this.say(`# Executing ONBUILD trigger: ${t}`);
-      await this.instruction(st, parseInstruction(t, this.df.escape, this.file, f.line));
+      await this.instruction(st, parseTrigger(t, this.df.escape, this.file, f.line), true);
     }
     return st;
   }
 
   // ---- one instruction -------------------------------------------------------------------
 
-  async instruction(st: State, ins: Instruction): Promise<void> {
-    if (ins.kind !== "FROM") this.say(`Step ${++this.step}/${this.total} : ${ins.text}`);
+  /** one instruction of ST's stage (TRIGGER: a base image's ONBUILD, which has no step number) */
+  async instruction(st: State, ins: StageInstruction, trigger = false): Promise<void> {
+    if (!trigger) this.say(`Step ${++this.step}/${this.total} : ${ins.text}`);
     const vars = this.vars(st);
     const x = (t: string) => this.expand(ins.line, t, vars);
     switch (ins.kind) {
-      case "FROM":
-        throw dockerfileError(this.file, ins.line, "FROM inside a stage"); // parseDockerfile starts a stage at each FROM
       case "RUN":
         return this.runStep(st, ins);
       case "COPY":

@@ -114,12 +114,15 @@ export type Instruction =
   | FromInstruction | RunInstruction | CopyInstruction | PairsInstruction | ArgInstruction | WordInstruction
   | ListInstruction | CommandInstruction | ShellInstruction | HealthcheckInstruction | OnbuildInstruction;
 
+/** what a stage runs after its FROM */
+export type StageInstruction = Exclude<Instruction, FromInstruction>;
+
 export interface Stage {
   index: number;
   /** AS NAME (lower-cased) */
   name?: string;
   from: FromInstruction;
-  instructions: Instruction[];
+  instructions: StageInstruction[];
 }
 
 export interface Dockerfile {
@@ -463,9 +466,9 @@ function instruction(l: Logical, escape: string, file: string, inOnbuild = false
   }
 }
 
-/** one instruction's TEXT (an ONBUILD trigger of a base image, run at LINE: the FROM's) */
-export function parseInstruction(text: string, escape: string, file: string, line: number): Instruction {
-  return instruction({ line, text, heredocs: [] }, escape, file);
+/** an ONBUILD trigger of a base image (TEXT), run at LINE (the FROM's): checked as ONBUILD checks its instruction */
+export function parseTrigger(text: string, escape: string, file: string, line: number): StageInstruction {
+  return instruction({ line, text, heredocs: [] }, escape, file, true) as StageInstruction;
 }
 
 /**

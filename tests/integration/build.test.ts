@@ -136,6 +136,27 @@ for (const as of USERS) {
       expect((await bunker(["run", "--rm", "--userns=auto", "localhost/piped:1", "made.txt"])).stdout).toBe("hello from /src\n");
     }, 180_000);
 
+    test("ONBUILD: stored in the image, run first by a build FROM it (and not passed on); HEALTHCHECK, EXPOSE, VOLUME, STOPSIGNAL, SHELL in the config", async () => {
+      const dir = join(base, "onbuildctx");
+      mkdirSync(dir);
+      writeFileSync(join(dir, "Parent"), `FROM ${IMAGE}\nONBUILD RUN echo triggered > /trigger\nONBUILD COPY a.txt /from-trigger\nHEALTHCHECK --interval=5s --retries=2 CMD ["true"]\nEXPOSE 8080 53/udp\nVOLUME /data\nSTOPSIGNAL SIGINT\nSHELL ["/bin/sh", "-ec"]\nRUN echo "shell $0 $-" > /shell\n`);
+      writeFileSync(join(dir, "Child"), `FROM localhost/parent:1\nRUN cat /trigger /from-trigger\n`);
+      writeFileSync(join(dir, "a.txt"), "copied by the trigger\n");
+      chownTree(dir, ownerOf(as));
+      const p = await bunker(["build", "-f", join(dir, "Parent"), "-t", "localhost/parent:1", dir]);
+      expect(p.code, p.stderr).toBe(0);
+      const cfg = await bunker(["inspect", "--format", "{{json .Config.OnBuild}} {{json .Config.Healthcheck}} {{json .Config.ExposedPorts}} {{json .Config.Volumes}} {{.Config.StopSignal}} {{json .Config.Shell}}", "localhost/parent:1"]);
+      expect(cfg.stdout).toBe('["RUN echo triggered > /trigger","COPY a.txt /from-trigger"] {"Test":["CMD","true"],"Interval":5000000000,"Retries":2} {"8080/tcp":{},"53/udp":{}} {"/data":{}} SIGINT ["/bin/sh","-ec"]\n');
+      const c = await bunker(["build", "-f", join(dir, "Child"), "-t", "localhost/child:1", dir]);
+      expect(c.code, c.stderr).toBe(0);
+      expect(c.stdout).toContain("# Executing ONBUILD trigger: RUN echo triggered > /trigger\n");
+      expect(c.stdout).toContain("\ntriggered\ncopied by the trigger\n");
+      expect(c.stdout).toContain("Step 2/2 : RUN cat /trigger /from-trigger");
+      expect((await bunker(["inspect", "--format", "{{json .Config.OnBuild}}", "localhost/child:1"])).stdout).toBe("null\n");
+      // the RUN after SHELL ran as /bin/sh -ec: $- holds e
+      expect((await bunker(["run", "--rm", "localhost/child:1", "cat", "/shell"])).stdout).toMatch(/^shell \/bin\/sh \S*e\S*\n$/);
+    }, 180_000);
+
     test("a changed COPY input re-runs that step and the ones after it only", async () => {
       writeFileSync(join(ctx, "sub", "b.txt"), "b-changed\n");
       chownTree(join(ctx, "sub"), ownerOf(as));
