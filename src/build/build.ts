@@ -124,6 +124,8 @@ class Builder {
   readonly stages = new Map<number, State>();
   /** the untagged images RUN steps ran in: removed when the build ends */
   readonly intermediates: string[] = [];
+  /** the store's marks that keep this build's layers from a gc running meanwhile (only the cache names them until the end) */
+  readonly inflight: (() => void)[] = [];
   readonly notes: string[];
   total = 0;
   step = 0;
@@ -156,6 +158,7 @@ class Builder {
         image = await this.commit(st, this.req.tags);
       }
     } finally {
+      for (const release of this.inflight) release();
       // the images RUN steps ran in (their layers stay: the cache and the result use them)
       for (const id of this.intermediates) {
         if (id === image?.id) continue;
@@ -243,9 +246,12 @@ class Builder {
         /* a broken record is a miss */
       }
     }
-    if (layer) this.say(" ---> Using cache");
-    else {
+    if (layer) {
+      this.inflight.push(this.store.inflight([layer.digest], [layer.chainId]));
+      this.say(" ---> Using cache");
+    } else {
       layer = await make();
+      this.inflight.push(this.store.inflight([layer.digest], [layer.chainId]));
       this.writeRecord(recordPath, JSON.stringify({ layer } satisfies CacheRecord));
     }
     st.layers.push(layer);
