@@ -28,7 +28,7 @@ import { removeTree, Store, type ImageRecord } from "../image/store.ts";
 import type { ImageConfig } from "../image/types.ts";
 import { resolveUser } from "../oci/user.ts";
 import { autoMaps, callerMaps, type IdMaps } from "../sys/idmap.ts";
-import { checkUserMapped, runContainer } from "../container/run.ts";
+import { checkUserMapped, runContainer, setEnv } from "../container/run.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import { copyLayer, type CopyItem, type ExistingDir } from "./copy.ts";
 import { dockerfileError, parseDockerfile, parseTrigger, targetStage, type Command, type CopyInstruction, type Dockerfile, type Instruction, type RunInstruction, type Stage, type StageInstruction } from "./dockerfile.ts";
@@ -354,7 +354,7 @@ class Builder {
         return this.metadata(st, ins, (c) => {
           for (const [k, v] of ins.pairs) {
             const key = x(k), value = x(v);
-            setEnv((c.Env ??= []), key, value);
+            setEnv((c.Env ??= []), [`${key}=${value}`]);
             vars.set(key, value); // a later pair of the same line sees it (Docker's rule)
           }
         });
@@ -635,13 +635,6 @@ class Builder {
   expandHeredoc(line: number, content: string, vars: Vars): string {
     return content.replace(/\\\$|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*/g, (m) => (m === "\\$" ? "$" : this.expand(line, m, vars)));
   }
-}
-
-/** K=V set in ENV (replacing K's earlier value) */
-function setEnv(env: string[], key: string, value: string): void {
-  const i = env.findIndex((e) => e.startsWith(`${key}=`));
-  if (i >= 0) env[i] = `${key}=${value}`;
-  else env.push(`${key}=${value}`);
 }
 
 /** a local file ADD extracts: a tar, plain or compressed with gzip, bzip2 or xz (by its first bytes, as Docker decides) */

@@ -5,6 +5,8 @@
 #  - bench.ts: rootless startup of bunker run vs bwrap, unshare (the floor), crun
 #    and runc, the OCI cycle and exec, timed by build/spawnbench (posix_spawn +
 #    wait4, interleaved); memory; image-start.ts: run IMAGE vs run --rootfs DIR
+#  - registry.ts: push and pull throughput to docker-registry on 127.0.0.1,
+#    bunker vs skopeo (as the caller: root here; BENCH_REGISTRY=0 skips it)
 #  - build.ts: bunker build vs buildah bud vs podman build, cold and cached,
 #    rootless (BENCH_BUILD=0 skips it; BENCH_BUILD_N=3 rounds)
 # As root the rootless parts run as ${BUNKER_TEST_USER:-bunkertest}.
@@ -18,6 +20,8 @@ bun="$PWD/$BUN"
 benv=(env "BENCH_N=$BENCH_N" "BUN_FLAGS=${BUN_FLAGS:-}" "BENCH_UNPACK_N=${BENCH_UNPACK_N:-3}" "BENCH_UNPACK_SRC=${BENCH_UNPACK_SRC:-/usr/share}")
 bench=("${benv[@]}" "$bun" "$PWD/tests/bench/bench.ts")
 image_start=("${benv[@]}" "$bun" "$PWD/tests/bench/image-start.ts")
+registry=(true)
+[ "${BENCH_REGISTRY:-1}" = 0 ] || registry=("${benv[@]}" "$bun" "$PWD/tests/bench/registry.ts")
 unpack=("${benv[@]}" "$bun" "$PWD/tests/bench/unpack.ts")
 build_bench=("${benv[@]}" "BENCH_BUILD_N=${BENCH_BUILD_N:-3}" "$bun" "$PWD/tests/bench/build.ts")
 [ "${BENCH_BUILD:-1}" != 0 ] || build_bench=(true)
@@ -35,6 +39,7 @@ if [ "$(id -u)" -ne 0 ]; then
   [ -z "$work" ] || "${unpack[@]}" "$work/layer" "$work/root"
   "${bench[@]}"
   "${image_start[@]}"
+  "${registry[@]}"
   "${build_bench[@]}"
   exit 0
 fi
@@ -68,4 +73,5 @@ fi
 trap 'pkill -x -u "$uid" bunker-userns 2>/dev/null || true; [ -z "$work" ] || rm -rf "$work"' EXIT
 "${as_user[@]}" "${bench[@]}"
 "${as_user[@]}" "${image_start[@]}"
+"${registry[@]}"
 "${as_user[@]}" "${build_bench[@]}"
