@@ -53,9 +53,9 @@ export function buildFlags(url: URL, iidFile: string): string[] {
   return flags;
 }
 
-/** bunker's global flags that give the child this server's roots and driver */
+/** bunker's global flags that give the child this server's roots, storage driver and cgroup manager */
 function globalFlags(ctx: RuntimeContext): string[] {
-  return ["--root", ctx.stateRoot, "--data-root", ctx.dataRoot, ...(ctx.storageDriver ? ["--storage-driver", ctx.storageDriver] : [])];
+  return ["--root", ctx.stateRoot, "--data-root", ctx.dataRoot, ...(ctx.storageDriver ? ["--storage-driver", ctx.storageDriver] : []), ...(ctx.cgroupManager ? ["--cgroup-manager", ctx.cgroupManager] : [])];
 }
 
 async function build({ ctx, req, url }: ApiRequest): Promise<Response> {
