@@ -1,5 +1,5 @@
 // bunker build [OPTIONS] CONTEXT|-   (src/build/build.ts does the work)
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build, type BuildRequest } from "../build/build.ts";
 import { BunkerError, fromSysError } from "../errors.ts";
@@ -59,7 +59,16 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
       const tar = Bun.spawnSync([hostTar("build"), "--no-same-owner", "--no-same-permissions", "-xf", "-", "-C", tmpContext], { stdin: "inherit", stdout: "inherit", stderr: "inherit" });
       if (tar.exitCode !== 0) throw new BunkerError("build: the context on stdin is not a tar archive tar can read", { errno: "EINVAL", fix: "pipe a tar: tar -C DIR -c . | bunker build -" });
       contextDir = tmpContext;
-    } else contextDir = resolve(ctx.cwd, p.rest[0]!);
+    } else {
+      contextDir = resolve(ctx.cwd, p.rest[0]!);
+      let isDir;
+      try {
+        isDir = statSync(contextDir).isDirectory();
+      } catch (e) {
+        throw fromSysError("build: cannot open the context directory", e, { path: contextDir, fix: "give the directory the Dockerfile's COPY and ADD read from, or - for a tar on stdin" });
+      }
+      if (!isDir) throw new BunkerError("build: the context is not a directory", { errno: "ENOTDIR", path: contextDir, fix: "give a directory, or - for a tar on stdin" });
+    }
     const dockerfilePath = fileFlag === "-" ? undefined : resolve(fileFlag ? ctx.cwd : contextDir, fileFlag ?? "Dockerfile");
     let dockerfile: string;
     try {
