@@ -28,8 +28,9 @@ import { removeTree, Store, type ImageRecord } from "../image/store.ts";
 import type { ImageConfig } from "../image/types.ts";
 import { resolveUser } from "../oci/user.ts";
 import { autoMaps, callerMaps, type IdMaps } from "../sys/idmap.ts";
-import { checkUserMapped, runContainer, setEnv } from "../container/run.ts";
+import { checkUserMapped, runContainer } from "../container/run.ts";
 import type { RuntimeContext } from "../container/context.ts";
+import { applyConfigInstruction, type ConfigWords } from "./config-change.ts";
 import { copyLayer, type CopyItem, type ExistingDir } from "./copy.ts";
 import { dockerfileError, parseDockerfile, parseTrigger, targetStage, type Command, type CopyInstruction, type Dockerfile, type Instruction, type RunInstruction, type Stage, type StageInstruction } from "./dockerfile.ts";
 import { cleanSource, contentHash, ContextTree, LayersTree, resolveSources, type SourceEntry, type SourceTree } from "./sources.ts";
@@ -344,24 +345,20 @@ class Builder {
     if (!trigger) this.say(`Step ${++this.step}/${this.total} : ${ins.text}`);
     const vars = this.vars(st);
     const x = (t: string) => this.expand(ins.line, t, vars);
+    const fail = (what: string) => dockerfileError(this.file, ins.line, what);
+    const words: ConfigWords = {
+      word: x,
+      list: (t) => this.expandList(ins.line, t, vars),
+      argv: (c) => this.argv(st, c),
+      env: (k, v) => void vars.set(k, v), // a later pair of the same line sees it (Docker's rule)
+      fail,
+    };
     switch (ins.kind) {
       case "RUN":
         return this.runStep(st, ins);
       case "COPY":
       case "ADD":
         return this.copyStep(st, ins);
-      case "ENV":
-        return this.metadata(st, ins, (c) => {
-          for (const [k, v] of ins.pairs) {
-            const key = x(k), value = x(v);
-            setEnv((c.Env ??= []), [`${key}=${value}`]);
-            vars.set(key, value); // a later pair of the same line sees it (Docker's rule)
-          }
-        });
-      case "LABEL":
-        return this.metadata(st, ins, (c) => {
-          for (const [k, v] of ins.pairs) (c.Labels ??= {})[x(k)] = x(v);
-        });
       case "ARG":
         for (const { name, default: d } of ins.args) {
           const v = this.argValue(name) ?? (d !== undefined ? x(d) : this.metaArgs.get(name));
@@ -371,47 +368,22 @@ class Builder {
         this.advance(st, { arg: ins.text, values: [...st.args] });
         return;
       case "WORKDIR": {
-        const dir = posix.resolve(st.config.WorkingDir || "/", x(ins.value));
-        st.config.WorkingDir = dir;
+        applyConfigInstruction(st.config, ins, words);
+        const dir = st.config.WorkingDir!;
         if (new LayersTree("the image", this.lowers(st)).stat(dir.slice(1))) return this.metadata(st, ins, () => {});
         const { missing, existing } = this.directories(st, [dir], (what) => dockerfileError(this.file, ins.line, `WORKDIR: ${what}`));
         return this.layer(st, ins, { workdir: dir }, () => copyLayer(this.ctx, this.store, { items: [], dirs: missing, existingDirs: existing, uid: 0, gid: 0, maps: this.maps, parentDiffIds: this.diffIds(st), compression: this.req.compression }));
       }
-      case "USER":
-        return this.metadata(st, ins, (c) => void (c.User = x(ins.value)));
-      case "STOPSIGNAL":
-        return this.metadata(st, ins, (c) => void (c.StopSignal = x(ins.value)));
-      case "MAINTAINER":
-        return this.metadata(st, ins, () => {});
-      case "EXPOSE":
-        return this.metadata(st, ins, (c) => {
-          for (const p of ins.values.flatMap((v) => this.expandList(ins.line, v, vars))) {
-            if (!/^\d{1,5}(-\d{1,5})?(\/(tcp|udp|sctp))?$/i.test(p)) throw dockerfileError(this.file, ins.line, `EXPOSE: "${p}" is not PORT[/tcp|udp|sctp]`);
-            (c.ExposedPorts ??= {})[p.includes("/") ? p.toLowerCase() : `${p}/tcp`] = {};
-          }
-        });
-      case "VOLUME":
-        return this.metadata(st, ins, (c) => {
-          for (const v of ins.values) (c.Volumes ??= {})[x(v)] = {};
-        });
       case "CMD":
         st.cmdSet = true;
-        return this.metadata(st, ins, (c) => void (c.Cmd = this.argv(st, ins.command)));
+        return this.metadata(st, ins, (c) => applyConfigInstruction(c, ins, words));
       case "ENTRYPOINT":
         return this.metadata(st, ins, (c) => {
-          c.Entrypoint = this.argv(st, ins.command);
+          applyConfigInstruction(c, ins, words);
           if (!st.cmdSet) c.Cmd = null; // a base's CMD does not follow a new ENTRYPOINT (Docker's rule)
         });
-      case "SHELL":
-        return this.metadata(st, ins, (c) => void (c.Shell = ins.shell));
-      case "HEALTHCHECK":
-        return this.metadata(st, ins, (c) => {
-          c.Healthcheck = ins.command
-            ? { Test: "exec" in ins.command ? ["CMD", ...ins.command.exec] : ["CMD-SHELL", ins.command.shell], Interval: ins.interval, Timeout: ins.timeout, StartPeriod: ins.startPeriod, StartInterval: ins.startInterval, Retries: ins.retries }
-            : { Test: ["NONE"] };
-        });
-      case "ONBUILD":
-        return this.metadata(st, ins, (c) => void (c.OnBuild = [...(c.OnBuild ?? []), ins.trigger]));
+      default:
+        return this.metadata(st, ins, (c) => applyConfigInstruction(c, ins, words));
     }
   }
 

@@ -466,6 +466,11 @@ function instruction(l: Logical, escape: string, file: string, inOnbuild = false
   }
 }
 
+/** one instruction line TEXT (no continuations, no heredocs), e.g. a `commit --change`; errors name FILE:LINE */
+export function parseInstructionLine(text: string, file: string, line = 1): Instruction {
+  return instruction({ line, text, heredocs: [] }, "\\", file);
+}
+
 /** an ONBUILD trigger of a base image (TEXT), run at LINE (the FROM's): checked as ONBUILD checks its instruction */
 export function parseTrigger(text: string, escape: string, file: string, line: number): StageInstruction {
   return instruction({ line, text, heredocs: [] }, escape, file, true) as StageInstruction;
