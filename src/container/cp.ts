@@ -11,8 +11,9 @@
 //   the container changes between the two still leads nowhere else.  In C
 //   for the helper, not through bun:ffi alone: the helper must be a process
 //   in the container's user namespace, where Bun (multi-threaded) cannot go.
-// - The helper is in the container's user namespace (joined while it runs,
-//   made with its maps when it is stopped): rootless, the files of its other
+// - The helper is in the container's user namespace (joined while it runs;
+//   when it is stopped, that of the holder its kept layer is mounted for,
+//   or one made with its maps): rootless, the files of its other
 //   users belong to subordinate ids that only root of that namespace may
 //   read, write and give.
 // - Out: the host's tar archives names relative to the directory the helper
