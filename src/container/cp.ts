@@ -68,6 +68,8 @@ interface Reach {
   maps: IdMaps;
   /** ends what reach started for it (a stopped container's overlay holder) */
   release(): void;
+  /** a running container's process: its mounts are the container's (a holder's are the host's) */
+  pid?: number;
 }
 
 const mapsOf = (pid: number): IdMaps => ({
@@ -124,7 +126,7 @@ async function mountKept(ctx: RuntimeContext, id: string, dir: string, imageId: 
 async function reach(ctx: RuntimeContext, id: string): Promise<Reach> {
   const { state, status, dir } = containerStatus(ctx.stateRoot, id);
   if (!state) throw new BunkerError(`cp: container "${id}" is being created`, { errno: "EBUSY", fix: "try again when bunker ps lists it" });
-  if (status !== "stopped") return reachProcess(id, dir, state.pid, "", nothing);
+  if (status !== "stopped") return { ...reachProcess(id, dir, state.pid, "", nothing), pid: state.pid };
   const maps = state.run?.maps ?? { uid: [{ containerID: 0, hostID: ctx.ids.uid, size: 1 }], gid: [{ containerID: 0, hostID: ctx.ids.gid, size: 1 }] };
   // the caller's own files (a one-id map of the caller, root's identity map) need no namespace
   const own = maps.uid.every((m) => m.hostID === ctx.ids.uid + m.containerID && (m.size === 1 || ctx.ids.uid === 0));
@@ -340,10 +342,9 @@ function tarOutcome(pid: number, errors: string, what: string, path: string): vo
 
 /** pseudo file systems under the container's PATH: their contents are not its files (docker copies none of them) */
 function pseudoMounts(r: Reach, path: string): string[] {
-  if (!r.root.startsWith("/proc/")) return [];
-  const pid = r.root.split("/")[2];
+  if (!r.pid) return [];
   const out: string[] = [];
-  for (const line of readFileSync(`/proc/${pid}/mountinfo`, "utf8").split("\n")) {
+  for (const line of readFileSync(`/proc/${r.pid}/mountinfo`, "utf8").split("\n")) {
     const f = line.split(" ");
     const sep = f.indexOf("-");
     if (sep < 0) continue;

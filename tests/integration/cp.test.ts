@@ -83,6 +83,11 @@ for (const as of USERS) {
       expect([lstatSync(join(out, "l2")).isFile(), readFileSync(join(out, "l2"), "utf8")]).toEqual([true, "hello\n"]);
       const tar = await runAs(as, asUserArgv(as, ["sh", "-c", `"$0" --root "$1" cp "$2":/data - | tar -tf -`, bunkerBinary(), f.root, id]));
       expect(tar.stdout.split("\n").filter(Boolean).sort(), ok(tar)).toEqual(["data/", "data/a.txt", "data/etc-host", "data/link", "data/sub/", "data/sub/b", "data/up"]);
+      // the whole root: the container's files, not what /proc, /sys and /dev hold
+      const all = await runAs(as, asUserArgv(as, ["sh", "-c", `"$0" --root "$1" cp "$2":/ - | tar -tf -`, bunkerBinary(), f.root, id]));
+      const names = all.stdout.split("\n");
+      expect(names, ok(all)).toEqual(expect.arrayContaining(["./proc/", "./sys/", "./dev/", "./data/a.txt", "./bin/busybox"]));
+      expect(names.filter((n) => /^\.\/(proc|sys|dev)\/./.test(n))).toEqual([]);
       oneLineError(await b(["cp", `${id}:/data`, join(out, "file.txt")]), "cp: cannot copy a directory onto a file: ENOTDIR");
       oneLineError(await b(["cp", `${id}:/data/a.txt`, join(out, "nodir") + "/"]), "the destination directory does not exist");
       oneLineError(await b(["cp", `${id}:/data/missing`, out]), /no such file or directory in container .*ENOENT.*\[\/data\/missing\]/);
