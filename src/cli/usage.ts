@@ -32,9 +32,10 @@ slirp4netns:allow_host_loopback=true (10.0.2.2).  pasta's OPTS are pasta
 options, comma-separated (pasta:--mtu,1500); slirp4netns's are mtu=N,
 cidr=NET/LEN, enable_ipv6=true.  container:ID: the network (and user)
 namespace of container ID (a pod: localhost reaches it).  NAME: a user network
-('bunker network create NAME'); its -p ports (TCP) go through bunker-proxy, which
-listens on the host and relays each connection to the container's address from
-inside the network, and ends with the container.  An IMAGE gets
+('bunker network create NAME'); its -p ports go through bunker-proxy, which
+binds them on the host and relays each connection (TCP) or each client's
+datagrams (UDP) to the container's address from inside the network, and ends
+with the container.  An IMAGE gets
 slirp4netns by default (outbound access, as Docker's default bridge; pasta when
 slirp4netns is missing): images expect a network.  slirp4netns because it is
 ready in a few ms where pasta takes tens on every run.  --rootfs runs keep none: a

@@ -193,9 +193,8 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
 
   if (publish.length && net.kind !== "pasta" && net.kind !== "slirp4netns" && net.kind !== "user")
     throw new BunkerError(`run: -p publishes ports through a network helper or a user network's proxy, not with --network ${net.kind}`, { errno: "EINVAL", fix: "add --network pasta, --network slirp4netns or --network NAME (bunker network create NAME)" });
-  // a user network's ports go through a proxy (src/net/proxy.ts), TCP only
-  const proxy = publish.length && net.kind === "user" ? await import("../net/proxy.ts") : undefined;
-  proxy?.checkProxyPorts(publish, net.kind === "user" ? net.name : "");
+  // a user network's ports go through a proxy (src/net/proxy.ts), and so do /udp ones of pasta and slirp4netns
+  const proxy = (net.kind === "user" && publish.length) || publish.some((p) => p.proto === "udp") ? await import("../net/proxy.ts") : undefined;
   const joined = net.kind === "container" ? joinedContainer(ctx.stateRoot, net.id) : undefined;
   if (joined) maps = joined.maps;
   const network = net.kind === "host" ? "host" : joined ? "joined" : "none";
@@ -408,7 +407,12 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
         const seccompListener = seccompAgent(spec.linux?.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug);
         const beforeRecord =
           net.kind === "pasta" || net.kind === "slirp4netns"
-            ? async (pid: number) => void (helper = await startHelper(net, pid, dir, ports, ctx.env.PATH, debug))
+            ? async (pid: number) => {
+                // the helper forwards TCP; UDP goes through the proxy in the container's namespace (proxy.ts says why)
+                helper = await startHelper(net, pid, dir, ports.filter((p) => p.proto === "tcp"), ctx.env.PATH, debug);
+                const udp = ports.filter((p) => p.proto === "udp");
+                if (udp.length) proxyRef = await proxy!.startProxy(pid, pid, "127.0.0.1", udp, dir, debug);
+              }
             : userNet
               ? async (pid: number) => {
                   const joinedNet = await userNetworks!.joinNetwork(ctx, userNet.Name, { id, pid, aliases: req.networkAliases ?? [], ip: req.ip, hostsFile: `${dir}/hosts`, hostsBase }, netMaps);

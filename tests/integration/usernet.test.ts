@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fetchText, freePort } from "../lib/http.ts";
-import { USERS, bunkerAs, collect, isRoot, spawnBunkerAs, makeTempRootfs, ownerOf, removeTree, startTime, alive, gone, type Ref, type RunResult } from "../lib/index.ts";
+import { USERS, bunkerAs, collect, isRoot, spawnBunkerAs, makeTempRootfs, ownerOf, removeTree, startTime, alive, gone, installUdpEcho, udpAsk, type Ref, type RunResult } from "../lib/index.ts";
 
 setDefaultTimeout(60_000);
 
@@ -40,6 +40,7 @@ for (const as of USERS) {
       ({ base, rootfs } = makeTempRootfs(as === "user" ? ownerOf(as) : undefined));
       mkdirSync(join(rootfs, "www"));
       writeFileSync(join(rootfs, "www/index.html"), "hello from web\n");
+      installUdpEcho(rootfs);
       dataRoot = join(base, "data");
       mkdirSync(dataRoot);
       if (as === "user") chownSync(dataRoot, ownerOf(as).uid, ownerOf(as).gid);
@@ -106,7 +107,7 @@ for (const as of USERS) {
       expect(pr.stdout).toBe(`Deleted Networks:\n${n2}\n`);
     });
 
-    test("-p on a user network: HOSTIP:PORT:80 and -p 80 served through the proxy from the host's 127.0.0.1; bunker port and ps show them; the proxy goes with rm -f and with a SIGKILL of the container; /udp is refused", async () => {
+    test("-p on a user network: HOSTIP:PORT:80 and -p 80 served through the proxy from the host's 127.0.0.1; bunker port and ps show them; the proxy goes with rm -f and with a SIGKILL of the container", async () => {
       const n = netName("p");
       expect((await bunker(["network", "create", "--internal", "--subnet", "10.79.0.0/24", n])).code).toBe(0);
       const stateOf = async (id: string) => JSON.parse((await bunker(["state", id])).stdout) as { pid: number; status: string; network: { proxy: Ref } };
@@ -156,10 +157,31 @@ for (const as of USERS) {
       expect(await gone(s2.network.proxy)).toBe(true);
       expect(await gone(ctr)).toBe(true);
       await bunker(["rm", "-f", web2]);
+    });
 
-      const udp = await bunker(["run", "--rm", "--network", n, "-p", "127.0.0.1:5353:53/udp", "--rootfs", rootfs, "--", "true"]);
-      expect(udp.code).toBe(125);
-      expect(udp.stderr).toBe(`bunker: -p 127.0.0.1:5353:53/udp: UDP ports are not published on a user network yet (--network ${n}): EOPNOTSUPP (Operation not supported) — publish TCP ports only here, or use --network pasta or slirp4netns for UDP\n`);
+    test("UDP on a user network: -p HOSTIP:PORT:5000/udp answers clients on 127.0.0.1 through the proxy (a flow each; the container sees the gateway), and containers reach each other by name and alias", async () => {
+      const n = netName("u");
+      expect((await bunker(["network", "create", "--internal", "--subnet", "10.76.0.0/24", n])).code).toBe(0);
+      const srv = name("udp");
+      const port = await freePort();
+      const r = await bunker(["run", "-d", "--name", srv, "--network", n, "--network-alias", "echo", "-p", `127.0.0.1:${port}:5000/udp`, "--rootfs", rootfs, "--", "/udp-echo", "serve", "5000"]);
+      expect(r.code, ok(r)).toBe(0);
+      const [a1, a2] = await udpAsk(port, ["one", "two"]);
+      const [b1] = await udpAsk(port, ["three"]);
+      const from = (answer: string | undefined) => /^10\.76\.0\.1:(\d+) /.exec(answer ?? "")?.[1];
+      expect(from(a1), a1).toBeDefined();
+      expect(a2).toBe(`10.76.0.1:${from(a1)} two`);
+      expect(from(b1), b1).toBeDefined();
+      expect(from(b1)).not.toBe(from(a1));
+      expect((await bunker(["port", srv])).stdout).toBe(`5000/udp -> 127.0.0.1:${port}\n`);
+
+      // container to container, by name and by alias: the client's own address is the peer
+      const c2c = await bunker(["run", "--rm", "--network", n, "--ip", "10.76.0.9", "--rootfs", rootfs, "--", "sh", "-c", `/udp-echo ask ${srv} 5000 by-name && /udp-echo ask echo 5000 by-alias`]);
+      expect(c2c.code, ok(c2c)).toBe(0);
+      expect(c2c.stdout).toMatch(/^10\.76\.0\.9:\d+ by-name\n10\.76\.0\.9:\d+ by-alias\n$/);
+      const { proxy } = JSON.parse((await bunker(["state", srv])).stdout).network as { proxy: Ref };
+      expect((await bunker(["rm", "-f", srv])).code).toBe(0);
+      expect(await gone(proxy)).toBe(true);
     });
 
     test("/etc/hosts is kept current as containers join and leave; --ip; bad input is one line", async () => {
