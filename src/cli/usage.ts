@@ -178,10 +178,12 @@ Re-hashes every blob of the store and checks every unpacked layer.`,
 
 User networks: containers on one reach each other by name and --network-alias
 ('bunker network SUBCOMMAND --help' for each).`,
-  "network create": `bunker network create [--subnet CIDR] [--gateway IP] [--internal] [--label K=V] NAME
+  "network create": `bunker network create [--subnet CIDR] [--gateway IP] [--internal] [--label K=V] [--opt host_loopback=true] NAME
 
 Makes a network: a network namespace of bunker's own with a bridge, and (unless
---internal) pasta for the way out.`,
+--internal) pasta for the way out.  With --opt host_loopback=true the
+containers reach the host's 127.0.0.1 at the gateway address, named
+host.containers.internal in their /etc/hosts; by default they do not.`,
   "network ls": `bunker network ls [-q]
 
 Lists the user networks.`,

@@ -184,6 +184,33 @@ for (const as of USERS) {
       expect(await gone(proxy)).toBe(true);
     });
 
+    test("the host's 127.0.0.1 is reached at the gateway (host.containers.internal) only on a network made with --opt host_loopback=true", async () => {
+      // a service of this test on the host's loopback; the containers' attempts stay inside bunker's namespaces
+      const svc = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("host-loopback-service\n") });
+      try {
+        const on = netName("lo"), off = netName("nolo");
+        const c1 = await bunker(["network", "create", "--opt", "host_loopback=true", "--subnet", "10.75.0.0/24", on]);
+        expect(c1.code, ok(c1)).toBe(0);
+        expect((await bunker(["network", "create", "--subnet", "10.74.0.0/24", off])).code).toBe(0);
+        const yes = await bunker(["run", "--rm", "--network", on, "--rootfs", rootfs, "--", "sh", "-c", `grep host.containers /etc/hosts && ${fetchIn(`http://host.containers.internal:${svc.port}/`)}`]);
+        expect(yes.code, ok(yes)).toBe(0);
+        expect(yes.stdout).toBe("10.75.0.1\thost.containers.internal host.docker.internal\nhost-loopback-service\n");
+        // by default the gateway is the bridge's own address: nothing there answers, nothing leaves
+        const no = await bunker(["run", "--rm", "--network", off, "--rootfs", rootfs, "--", "sh", "-c", `grep -c host.containers /etc/hosts; wget -q -T 3 -O- http://10.74.0.1:${svc.port}/ || echo unreachable`]);
+        expect(no.stdout, ok(no)).toBe("0\nunreachable\n");
+        const pastaArgs = (n: string) => {
+          const h = JSON.parse(readFileSync(join(dataRoot, "networks", n, "holder.json"), "utf8")) as { helper: Ref };
+          return readFileSync(`/proc/${h.helper.pid}/cmdline`, "utf8").split("\0");
+        };
+        expect(pastaArgs(on)).not.toContain("--no-map-gw");
+        expect(pastaArgs(off)).toContain("--no-map-gw");
+        expect(JSON.parse((await bunker(["network", "inspect", on])).stdout)[0].Options).toEqual({ host_loopback: "true" });
+        expect(JSON.parse((await bunker(["network", "inspect", off])).stdout)[0].Options).toEqual({});
+      } finally {
+        svc.stop(true);
+      }
+    });
+
     test("/etc/hosts is kept current as containers join and leave; --ip; bad input is one line", async () => {
       const n = netName("h");
       expect((await bunker(["network", "create", "--internal", "--subnet", "10.78.0.0/24", n])).code).toBe(0);
@@ -214,6 +241,8 @@ for (const as of USERS) {
         [["network", "create", "--subnet", "10.78.0.0/25", `x-${tag}`], `subnet 10.78.0.0/25 overlaps network "${n}"`],
         [["network", "create", n], `network "${n}" already exists: EEXIST`],
         [["network", "create", "bridge"], `"bridge" is a --network mode`],
+        [["network", "create", "--opt", "mtu=9000", `x-${tag}`], `--opt "mtu=9000": unknown option "mtu": EINVAL`],
+        [["network", "create", "--internal", "--opt", "host_loopback=true", `x-${tag}`], "an --internal network has not: EINVAL"],
         [["network", "rm", `nope-${tag}`], "no such network: ENOENT"],
       ] as const) {
         const r = await bunker([...args]);
