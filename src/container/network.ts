@@ -19,8 +19,13 @@
 // Names: every container's /etc/hosts (its own file in its state dir, bind-
 // mounted) lists the network's other containers by name and --network-alias;
 // bunker rewrites the files' contents in place (the bind mount keeps the
-// inode) whenever a container joins or leaves.  A container that dies
-// without bunker seeing it stays listed until the next join or leave.
+// inode) whenever a container joins or leaves.  A foreground run's monitor
+// sees its container end and hands the leave to `bunker __finish`; one that
+// ends unseen (nothing outside a detached container waits for it; a SIGKILL
+// of the monitor, a crash) is dropped by the next operation on the network
+// that finds it gone (liveEndpoints): a stale line is harmless until its
+// address is given to another container, which only a join does, and a join
+// rewrites every file.
 //
 // Configuration (network.json) is kept under the data root and survives a
 // reboot; the holder's record is checked by pid, start time and name, and a
@@ -121,26 +126,44 @@ async function locked<T>(ctx: RuntimeContext, name: string, fn: () => T | Promis
   }
 }
 
-/** the endpoints whose container is still running (the others are removed) */
-function liveEndpoints(ctx: RuntimeContext, name: string): Endpoint[] {
-  const dir = `${dirOf(ctx, name)}/endpoints`;
+function rewriteHosts(c: NetworkConfig, endpoints: Endpoint[]) {
+  for (const e of endpoints) {
+    // in place: the container's bind mount of the file keeps seeing this inode
+    if (existsSync(e.hostsFile)) writeFileSync(e.hostsFile, networkHosts(c, e, endpoints));
+  }
+}
+
+/**
+ * The endpoints of network C whose container is still running.  Those of
+ * containers that ended unseen (a SIGKILL of a detached one, of a foreground
+ * run's bunker, a crash), and LEAVING's, are removed, and when any was, the
+ * others' /etc/hosts are rewritten without them: every network operation
+ * (join, leave, inspect, rm) cleans up what it finds.
+ */
+function liveEndpoints(ctx: RuntimeContext, c: NetworkConfig, leaving?: string): Endpoint[] {
+  const dir = `${dirOf(ctx, c.Name)}/endpoints`;
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith(".json"));
   } catch {
     return [];
   }
-  return files.sort().flatMap((f) => {
+  let removed = false;
+  const live = files.sort().flatMap((f) => {
     const e = readJson<Endpoint>(`${dir}/${f}`);
-    if (e && alive({ pid: e.pid, start: e.start })) return [e];
+    if (e && e.id !== leaving && alive({ pid: e.pid, start: e.start })) return [e];
     rmSync(`${dir}/${f}`, { force: true });
+    removed = true;
     return [];
   });
+  if (removed) rewriteHosts(c, live);
+  return live;
 }
 
 /** the endpoints of NAME's running containers (network inspect) */
 export function networkEndpoints(ctx: RuntimeContext, name: string): Promise<Endpoint[]> {
-  return locked(ctx, name, () => liveEndpoints(ctx, name));
+  const c = readNetwork(ctx, name);
+  return locked(ctx, name, () => liveEndpoints(ctx, c));
 }
 
 export async function inspectNetworkByName(ctx: RuntimeContext, name: string) {
@@ -306,9 +329,9 @@ function stopHolder(ctx: RuntimeContext, name: string) {
 
 /** `network rm`: refused while a running container is on it */
 export async function removeNetwork(ctx: RuntimeContext, name: string): Promise<void> {
-  readNetwork(ctx, name);
+  const c = readNetwork(ctx, name);
   await locked(ctx, name, () => {
-    const users = liveEndpoints(ctx, name);
+    const users = liveEndpoints(ctx, c);
     if (users.length) throw new BunkerError(`network rm: network "${name}" is in use by container${users.length > 1 ? "s" : ""} ${users.map((u) => u.id).join(", ")}`, { errno: "EBUSY", fix: "stop or remove those containers first (bunker rm -f ID)" });
     stopHolder(ctx, name);
     rmSync(dirOf(ctx, name), { recursive: true, force: true });
@@ -329,12 +352,6 @@ export async function pruneNetworks(ctx: RuntimeContext): Promise<string[]> {
   return removed;
 }
 
-function rewriteHosts(c: NetworkConfig, endpoints: Endpoint[]) {
-  for (const e of endpoints) {
-    // in place: the container's bind mount of the file keeps seeing this inode
-    if (existsSync(e.hostsFile)) writeFileSync(e.hostsFile, networkHosts(c, e, endpoints));
-  }
-}
 
 export interface JoinRequest {
   id: string;
@@ -358,7 +375,7 @@ export async function joinNetwork(ctx: RuntimeContext, name: string, join: JoinR
     const { holder } = await ensureHolder(ctx, c, maps);
     if (maps && statSync(`/proc/${holder.pid}/ns/user`).ino !== statSync(`/proc/${join.pid}/ns/user`).ino)
       throw new BunkerError(`--network ${name}: the container's user namespace is not the network's`, { errno: "EPERM", fix: "drop --userns=single: a container on a user network joins bunker's shared user namespace" });
-    const others = liveEndpoints(ctx, name);
+    const others = liveEndpoints(ctx, c);
     const ip = allocateIp(parseCidr(c.Subnet), c.Gateway, others.map((e) => e.ip), join.ip);
     // the host end's name: random, as the end of a container that just ended may linger on the
     // bridge for a moment (a network namespace is dismantled asynchronously) with its address's name
@@ -377,8 +394,5 @@ export async function joinNetwork(ctx: RuntimeContext, name: string, join: JoinR
 export async function leaveNetwork(ctx: RuntimeContext, name: string, id: string): Promise<void> {
   const c = readJson<NetworkConfig>(`${dirOf(ctx, name)}/network.json`);
   if (!c) return;
-  await locked(ctx, name, () => {
-    rmSync(`${dirOf(ctx, name)}/endpoints/${id}.json`, { force: true });
-    rewriteHosts(c, liveEndpoints(ctx, name));
-  });
+  await locked(ctx, name, () => void liveEndpoints(ctx, c, id));
 }

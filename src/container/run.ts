@@ -397,7 +397,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
           process: spec.process,
           seccomp: spec.linux?.seccomp,
           cgroup: cg?.path,
-          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp } } : {}) } },
+          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp, dataRoot: ctx.dataRoot } } : {}) } },
         });
       let c;
       let helper: HelperRecord | undefined;
@@ -430,9 +430,10 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
         keep = keepCgroup = true;
         return { id, exitCode: 0 };
       }
-      // from here on a small C program waits for the container, not this Bun process
+      // from here on a small C program waits for the container, not this Bun process; bunker __finish
+      // removes what it cannot: anonymous volumes, and a user network's endpoint (the others' /etc/hosts)
       debug?.(`timing: ${timingLine()}`);
-      const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path, finishAlways: !!volumeUse?.anonymous.length }, ctx.execPath);
+      const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path, finishAlways: !!volumeUse?.anonymous.length || !!userNet }, ctx.execPath);
       debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
       const st = launcher.wait(c.pid, c.pty, interactive);
       if (st.signal === 9 && cg?.oomKilled()) {

@@ -44,7 +44,7 @@ export interface ContainerState {
     /** what the container got: capabilities, no_new_privs, seccomp, masked and read-only paths */
     confinement?: ConfinementSummary;
     /** --network as given (or the default), published ports, the helper and its keeper (src/net), a user network's port proxy (src/net/proxy.ts) */
-    network?: { mode: string; ports: PublishedPort[]; keeper?: ProcessRef; helper?: ProcessRef; proxy?: ProcessRef; userNetwork?: { name: string; ip: string } };
+    network?: { mode: string; ports: PublishedPort[]; keeper?: ProcessRef; helper?: ProcessRef; proxy?: ProcessRef; userNetwork?: { name: string; ip: string; /** where the network lives: bunker __finish runs without --data-root */ dataRoot?: string } };
   };
 }
 

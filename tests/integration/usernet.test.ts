@@ -211,6 +211,62 @@ for (const as of USERS) {
       }
     });
 
+    test("a container that ends unseen leaves the others' /etc/hosts: at once when its monitor sees it, else at the network's next operation", async () => {
+      const n = netName("g");
+      expect((await bunker(["network", "create", "--internal", "--subnet", "10.73.0.0/24", n])).code).toBe(0);
+      const a = name("ga");
+      expect((await bunker(["run", "-d", "--name", a, "--network", n, "--rootfs", rootfs, "--", "sleep", "60"])).code).toBe(0);
+      const hostsOfA = async () => (await bunker(["exec", a, "cat", "/etc/hosts"])).stdout;
+      /** HOSTS of a, polled (exec is no network operation) until it has ID (or not) or 5 s passed */
+      const untilListed = async (id: string, listed: boolean) => {
+        for (let k = 0; k < 50 && (await hostsOfA()).includes(id) !== listed; k++) await Bun.sleep(100);
+        return (await hostsOfA()).includes(id);
+      };
+      const ctrOf = async (id: string): Promise<Ref> => {
+        const pid = (JSON.parse((await bunker(["state", id])).stdout) as { pid: number }).pid;
+        return { pid, start: startTime(pid)! };
+      };
+      const foreground = async (id: string) => {
+        const p = spawnBunkerAs(as, ["--data-root", dataRoot, "run", "--name", id, "--network", n, "--rootfs", rootfs, "--", "sleep", "60"]);
+        expect(await untilListed(id, true)).toBe(true);
+        return p;
+      };
+
+      // a SIGKILL of a foreground run's container: its monitor sees it, bunker __finish leaves the network
+      const f1 = name("gf1");
+      const p1 = await foreground(f1);
+      process.kill((await ctrOf(f1)).pid, "SIGKILL"); // the container's recorded process, its start time just read
+      await collect(p1);
+      expect(await untilListed(f1, false)).toBe(false);
+
+      // a SIGKILL of a foreground bunker (its monitor): the container goes with it, unseen; still listed
+      // until network inspect finds it gone
+      const f2 = name("gf2");
+      const p2 = await foreground(f2);
+      const c2 = await ctrOf(f2);
+      p2.kill("SIGKILL"); // the process this test started
+      await collect(p2);
+      expect(await gone(c2)).toBe(true);
+      await Bun.sleep(300);
+      expect(await hostsOfA()).toContain(f2);
+      const info = JSON.parse((await bunker(["network", "inspect", n])).stdout);
+      expect(Object.keys(info[0].Containers)).toEqual([a]);
+      expect(await hostsOfA()).not.toContain(f2);
+
+      // a SIGKILL of a detached container: nothing outside it waits for it; network rm (refused) finds it gone
+      const d = name("gd");
+      expect((await bunker(["run", "-d", "--name", d, "--network", n, "--rootfs", rootfs, "--", "sleep", "60"])).code).toBe(0);
+      expect(await hostsOfA()).toContain(d);
+      const cd = await ctrOf(d);
+      process.kill(cd.pid, "SIGKILL"); // the container's recorded process, its start time just read
+      expect(await gone(cd)).toBe(true);
+      await Bun.sleep(300);
+      expect(await hostsOfA()).toContain(d);
+      expect((await bunker(["network", "rm", n])).code).toBe(125); // a still runs
+      expect(await hostsOfA()).not.toContain(d);
+      for (const id of [f2, d, a]) await bunker(["rm", "-f", id]);
+    });
+
     test("/etc/hosts is kept current as containers join and leave; --ip; bad input is one line", async () => {
       const n = netName("h");
       expect((await bunker(["network", "create", "--internal", "--subnet", "10.78.0.0/24", n])).code).toBe(0);
