@@ -234,7 +234,14 @@ async function ensureHolder(ctx: RuntimeContext, c: NetworkConfig, maps: IdMaps 
   const dir = dirOf(ctx, c.Name);
   const file = `${dir}/holder.json`;
   const rec = readJson<HolderRecord>(file);
-  if (rec && alive(rec.holder, "bunker-netns")) return rec;
+  if (rec && alive(rec.holder, "bunker-netns")) {
+    // rootless: bunker's shared user namespace is made anew when its holder was killed, and no new
+    // container could join a network owned by the old one; a network nobody is on moves to the new one
+    const current = !maps || withUserns(ctx, maps, (userns) => statSync(userns!).ino === statSync(`/proc/${rec.holder.pid}/ns/user`).ino);
+    if (current || liveEndpoints(ctx, c).length) return rec;
+    ctx.log.debug?.(`network ${c.Name}: its user namespace is no longer bunker's shared one: a new namespace`);
+    stopHolder(ctx, c.Name);
+  }
   // a new namespace: endpoints of the old one (if any) are gone with it
   rmSync(`${dir}/endpoints`, { recursive: true, force: true });
   mkdirSync(`${dir}/endpoints`, { mode: 0o700 });

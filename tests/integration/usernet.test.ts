@@ -6,10 +6,10 @@
 // Traffic only to 127.0.0.1 and inside the network namespaces bunker makes; processes are
 // found by the pids bunker recorded, each checked by its start time.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fetchText, freePort } from "../lib/http.ts";
-import { USERS, bunkerAs, collect, isRoot, spawnBunkerAs, makeTempRootfs, ownerOf, removeTree, startTime, alive, gone, installUdpEcho, udpAsk, type Ref, type RunResult } from "../lib/index.ts";
+import { USERS, bunkerAs, collect, isRoot, spawnBunkerAs, makeTempDir, makeTempRootfs, ownerOf, removeTree, startTime, alive, gone, installUdpEcho, udpAsk, type Ref, type RunResult } from "../lib/index.ts";
 
 setDefaultTimeout(60_000);
 
@@ -265,6 +265,45 @@ for (const as of USERS) {
       expect((await bunker(["network", "rm", n])).code).toBe(125); // a still runs
       expect(await hostsOfA()).not.toContain(d);
       for (const id of [f2, d, a]) await bunker(["rm", "-f", id]);
+    });
+
+    // root's networks have user namespaces of their own
+    test.if(as === "user")("rootless: a network nobody is on follows bunker's shared user namespace when that is made anew (its holder killed)", async () => {
+      // a runtime dir of this test's own: the shared user namespace's holder it records is this test's alone
+      const xdg = makeTempDir("bunker-xdg-net", ownerOf(as));
+      chmodSync(xdg, 0o700);
+      const b = (args: string[]) => bunkerAs(as, ["--data-root", dataRoot, ...args], { env: { XDG_RUNTIME_DIR: xdg } });
+      try {
+        const n = netName("ns");
+        expect((await b(["network", "create", "--internal", "--subnet", "10.72.0.0/24", n])).code).toBe(0);
+        const first = await b(["run", "--rm", "--network", n, "--rootfs", rootfs, "--", "true"]);
+        expect(first.code, ok(first)).toBe(0);
+        const [pid, start] = readFileSync(join(xdg, "bunker/userns"), "utf8").split(" ");
+        const userns: Ref = { pid: Number(pid), start: start! };
+        expect(startTime(userns.pid)).toBe(userns.start);
+        process.kill(userns.pid, "SIGKILL"); // the holder this test's bunker recorded, its start time checked just now
+        // until reaped: a zombie's /proc/PID/ns/user (its credentials') still leads to the namespace
+        const reaped = () => {
+          try {
+            return readFileSync(`/proc/${userns.pid}/stat`, "utf8").split(" ")[21] !== userns.start;
+          } catch {
+            return true;
+          }
+        };
+        for (let k = 0; k < 200 && !reaped(); k++) await Bun.sleep(50);
+        expect(reaped()).toBe(true);
+        const old = JSON.parse(readFileSync(join(dataRoot, "networks", n, "holder.json"), "utf8")) as { holder: Ref };
+        const again = await b(["run", "--rm", "--network", n, "--rootfs", rootfs, "--", "ip", "-4", "-o", "addr", "show", "eth0"]);
+        expect(again.code, ok(again)).toBe(0);
+        expect(again.stdout).toContain("inet 10.72.0.2/24");
+        expect(await gone(old.holder)).toBe(true);
+        expect((await b(["network", "rm", n])).code).toBe(0);
+      } finally {
+        const rec = readFileSync(join(xdg, "bunker/userns"), "utf8").split(" ");
+        const holder: Ref = { pid: Number(rec[0]), start: rec[1]! };
+        if (alive(holder)) process.kill(holder.pid, "SIGKILL"); // the new holder, made for this test's runtime dir
+        removeTree(xdg);
+      }
     });
 
     test("/etc/hosts is kept current as containers join and leave; --ip; bad input is one line", async () => {
