@@ -56,7 +56,9 @@
 
 #define MAX_LISTEN 64
 #define MAX_CONN 256
-#define CHUNK 65536
+/* a pipe per direction of this size (F_SETPIPE_SZ; the default 64 KiB holds the
+ * relay to 16 pages per splice), and what one splice moves at most */
+#define CHUNK (1 << 20)
 #define MAX_FLOW 256
 /* docker-proxy's UDPConnTrackTimeout */
 #define UDP_IDLE_MS 90000
@@ -127,6 +129,8 @@ static void accept_one(int l) {
     close(c->d[0].pipe[1]);
     ok = 0;
   }
+  /* best effort: past /proc/sys/fs/pipe-max-size (or the user's pipe quota) the pipe keeps its size */
+  for (int s = 0; ok && s < 2; s++) (void)fcntl(c->d[s].pipe[1], F_SETPIPE_SZ, CHUNK);
   if (!ok) {
     close(a);
     if (c->fd[1] >= 0) close(c->fd[1]);

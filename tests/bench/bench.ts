@@ -100,18 +100,6 @@ const candidates: Candidate[] = [
   ...(tools.runc ? [ociCandidate("runc", tools.runc)] : []),
 ];
 
-// start-up with a user-mode network (issue 14): bunker's helpers next to podman's, in the
-// start-up table only.  podman writes its /etc files into a --rootfs: its own copy of the rootfs;
-// it runs runc where runc is installed (its crun refuses a hybrid cgroup host even in run.sh's namespace).
-const podman = which("podman");
-const podmanRootfs = podman ? makeBusyboxRootfs(join(base, "rootfs-podman")) : "";
-const networkCandidates: Candidate[] = [
-  ...["pasta", "slirp4netns"].map((net) => ({ name: `bunker ${net === "slirp4netns" ? "slirp" : net}`, argv: (cmd: string[]) => [bin, "run", "--network", net, "--rootfs", rootfs, "--", ...cmd] })),
-  ...(podman
-    ? ["pasta", "slirp4netns"].map((net) => ({ name: `podman ${net === "slirp4netns" ? "slirp" : net}`, argv: (cmd: string[]) => [podman, "run", "--rm", ...(tools.runc ? ["--runtime", tools.runc] : []), "--network", net, "--rootfs", podmanRootfs, ...cmd] }))
-    : []),
-];
-
 /** spawnbench's table for CANDS (name -> steps, each an argv), ROUNDS rounds; its output printed as it is */
 function harnessRun(title: string, cands: [string, string[][]][], rounds: number, opts: { refs: string[]; floor?: string }): void {
   const argv = [harness, "-n", String(rounds), ...opts.refs.flatMap((r) => ["-r", r]), ...(opts.floor ? ["-f", opts.floor] : [])];
@@ -140,7 +128,6 @@ function available(cands: Candidate[]): Candidate[] {
   });
 }
 const active = available(candidates);
-const networked = available(networkCandidates);
 const has = (name: string) => active.some((c) => c.name === name);
 
 // ---- startup: one harness run, so every row and the floor share the same rounds ---------------
@@ -153,7 +140,7 @@ const created = Bun.spawnSync([bin, "--root", stateRootDir, "create", "-b", bund
 if (created.exitCode === 0) cleanups.push(() => Bun.spawnSync([bin, "--root", stateRootDir, "delete", "--force", stateId], { stdout: "ignore", stderr: "ignore" }));
 else console.log(`# bunker state: no created container: ${readFileSync(createErr, "utf8").trim()}`);
 const startup: [string, string[][]][] = [
-  ...[...active, ...networked].map((c) => [c.name, [c.argv(TRUE, "%i")]] as [string, string[][]]),
+  ...active.map((c) => [c.name, [c.argv(TRUE, "%i")]] as [string, string[][]]),
   ...(bunHello ? [["bun hello", [[bunHello]]] as [string, string[][]]] : []),
   ["bunker -v", [[bin, "--version"]]],
   ...(created.exitCode === 0 ? [["bunker state", [[bin, "--root", stateRootDir, "state", stateId]]] as [string, string[][]]] : []),

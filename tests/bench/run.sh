@@ -4,7 +4,9 @@
 #    vs umoci), as root and as the test user (BENCH_UNPACK=0 skips it, a few minutes)
 #  - bench.ts: rootless startup of bunker run vs bwrap, unshare (the floor), crun
 #    and runc, the OCI cycle and exec, timed by build/spawnbench (posix_spawn +
-#    wait4, interleaved); memory; image-start.ts: run IMAGE vs run --rootfs DIR
+#    wait4, interleaved); memory; image-start.ts: run IMAGE vs run --rootfs DIR;
+#    net.ts: what each --network mode adds to run, 1 GiB through a published port
+#    and between two containers, bunker vs podman (BENCH_NET_ROUNDS=3)
 # As root the rootless parts run as ${BUNKER_TEST_USER:-bunkertest}.
 # BENCH_N=50 runs each; BENCH_UNPACK_N=3 unpack rounds of BENCH_UNPACK_SRC=/usr/share.
 set -euo pipefail
@@ -16,6 +18,7 @@ bun="$PWD/$BUN"
 benv=(env "BENCH_N=$BENCH_N" "BUN_FLAGS=${BUN_FLAGS:-}" "BENCH_UNPACK_N=${BENCH_UNPACK_N:-3}" "BENCH_UNPACK_SRC=${BENCH_UNPACK_SRC:-/usr/share}")
 bench=("${benv[@]}" "$bun" "$PWD/tests/bench/bench.ts")
 image_start=("${benv[@]}" "$bun" "$PWD/tests/bench/image-start.ts")
+net=("${benv[@]}" "BENCH_NET_ROUNDS=${BENCH_NET_ROUNDS:-3}" "$bun" "$PWD/tests/bench/net.ts")
 unpack=("${benv[@]}" "$bun" "$PWD/tests/bench/unpack.ts")
 
 # the unpack benchmark's layer and outputs: a fresh directory on tmpfs
@@ -31,6 +34,7 @@ if [ "$(id -u)" -ne 0 ]; then
   [ -z "$work" ] || "${unpack[@]}" "$work/layer" "$work/root"
   "${bench[@]}"
   "${image_start[@]}"
+  "${net[@]}"
   exit 0
 fi
 
@@ -63,3 +67,4 @@ fi
 trap 'pkill -x -u "$uid" bunker-userns 2>/dev/null || true; [ -z "$work" ] || rm -rf "$work"' EXIT
 "${as_user[@]}" "${bench[@]}"
 "${as_user[@]}" "${image_start[@]}"
+"${as_user[@]}" "${net[@]}"
