@@ -3,7 +3,7 @@
  * (c/monitor.c --hold-netns), behind a bridge no host socket reaches, so a
  * published port is a listening socket on the host whose connections this
  * program relays to CONTAINER_IP:PORT from inside the network's namespace.
- * The /udp ports of --network pasta and slirp4netns go through it too, in the
+ * The /udp ports of --network pasta and all of slirp4netns go through it too, in the
  * container's own namespace to its 127.0.0.1 (src/net/proxy.ts says why).
  *
  *   --proxy=PID --netns-of=NS --to=IP HOSTIP:HOSTPORT:CTRPORT[/tcp|/udp]...

@@ -37,7 +37,7 @@ import { normalJit } from "../jit.ts";
 import type { RuntimeContext } from "./context.ts";
 import { withSpecJoins } from "../plan/join.ts";
 import { parseNetwork, helperNameserver, PASTA_DNS } from "../net/mode.ts";
-import { exposedPorts, reservePorts, type PublishedPort } from "../net/ports.ts";
+import { exposedPorts, helperForwards, reservePorts, type PublishedPort } from "../net/ports.ts";
 import { hostsFile, resolvConf, type HostEntry } from "../net/etc.ts";
 import { findProgram, startHelper, type HelperRecord, type ProcessRef } from "../net/helper.ts";
 import { joinedContainer } from "./pod.ts";
@@ -193,8 +193,8 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
 
   if (publish.length && net.kind !== "pasta" && net.kind !== "slirp4netns" && net.kind !== "user")
     throw new BunkerError(`run: -p publishes ports through a network helper or a user network's proxy, not with --network ${net.kind}`, { errno: "EINVAL", fix: "add --network pasta, --network slirp4netns or --network NAME (bunker network create NAME)" });
-  // a user network's ports go through a proxy (src/net/proxy.ts), and so do /udp ones of pasta and slirp4netns
-  const proxy = (net.kind === "user" && publish.length) || publish.some((p) => p.proto === "udp") ? await import("../net/proxy.ts") : undefined;
+  // the ports the helper does not forward itself go through a proxy (src/net/proxy.ts)
+  const proxy = publish.some((p) => !helperForwards(net.kind, p)) ? await import("../net/proxy.ts") : undefined;
   const joined = net.kind === "container" ? joinedContainer(ctx.stateRoot, net.id) : undefined;
   if (joined) maps = joined.maps;
   const network = net.kind === "host" ? "host" : joined ? "joined" : "none";
@@ -408,10 +408,10 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
         const beforeRecord =
           net.kind === "pasta" || net.kind === "slirp4netns"
             ? async (pid: number) => {
-                // the helper forwards TCP; UDP goes through the proxy in the container's namespace (proxy.ts says why)
-                helper = await startHelper(net, pid, dir, ports.filter((p) => p.proto === "tcp"), ctx.env.PATH, debug);
-                const udp = ports.filter((p) => p.proto === "udp");
-                if (udp.length) proxyRef = await proxy!.startProxy(pid, pid, "127.0.0.1", udp, dir, debug);
+                helper = await startHelper(net, pid, dir, ports, ctx.env.PATH, debug);
+                // the rest through the proxy, in the container's namespace to its 127.0.0.1
+                const proxied = ports.filter((p) => !helperForwards(net.kind, p));
+                if (proxied.length) proxyRef = await proxy!.startProxy(pid, pid, "127.0.0.1", proxied, dir, debug);
               }
             : userNet
               ? async (pid: number) => {

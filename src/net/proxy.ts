@@ -6,13 +6,15 @@
 // client address, closed after 90 s idle, as Docker's docker-proxy) it relays
 // to the container's address from inside the network's namespace.
 //
-// With --network pasta or slirp4netns the helper forwards TCP ports, and /udp
-// ones go through this proxy too, joined to the container's own namespace and
-// sending to its 127.0.0.1: neither helper of Debian 12 relays UDP answers
-// back — slirp4netns drops every datagram to its host address 10.0.2.2 under
-// --disable-host-loopback, answers included (podman#4586), and pasta
-// 0.0~git20230309 sends a spliced answer to the wrong port when HOSTPORT is
-// not CTRPORT.  It is started once the
+// With --network pasta, pasta forwards TCP ports itself; its /udp ones and
+// every port of slirp4netns go through this proxy, joined to the container's
+// own namespace and sending to its 127.0.0.1 (podman relays slirp4netns's
+// ports through its rootlessport alike).  Neither helper of Debian 12 relays
+// UDP answers back — slirp4netns drops every datagram to its host address
+// 10.0.2.2 under --disable-host-loopback, answers included (podman#4586), and
+// pasta 0.0~git20230309 sends a spliced answer to the wrong port when
+// HOSTPORT is not CTRPORT — and slirp4netns's own add_hostfwd moves TCP at
+// less than half the proxy's rate (make bench).  It is started once the
 // container has joined the network and before its command runs, watches the
 // container's process by pidfd and exits with it (also after a SIGKILL of
 // bunker or of the container); its pid and start time are in the state.

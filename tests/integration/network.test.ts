@@ -72,9 +72,13 @@ for (const as of USERS) {
         expect(net.mode).toBe(mode);
         expect(alive(net.helper) && alive(net.keeper)).toBe(true);
         expect(readFileSync(`/proc/${net.helper.pid}/cmdline`, "utf8").split("\0")[0]).toBe(`/usr/bin/${mode}`);
+        // slirp4netns's ports are bunker-proxy's (its add_hostfwd is slower), pasta forwards TCP itself
+        if (mode === "slirp4netns") expect(readFileSync(`/proc/${net.proxy!.pid}/comm`, "utf8")).toBe("bunker-proxy\n");
+        else expect(net.proxy).toBeUndefined();
         expect((await bunker(["rm", "-f", id])).code).toBe(0);
         expect(await gone(net.helper)).toBe(true);
         expect(await gone(net.keeper)).toBe(true);
+        if (net.proxy) expect(await gone(net.proxy)).toBe(true);
       });
     }
 
@@ -144,6 +148,7 @@ for (const as of USERS) {
         expect(await gone(ctr)).toBe(true);
         expect(await gone(net.helper)).toBe(true);
         expect(await gone(net.keeper)).toBe(true);
+        if (net.proxy) expect(await gone(net.proxy)).toBe(true);
         await bunker(["rm", "-f", id]);
 
         const id2 = name(`kill2-${mode}`);
@@ -155,6 +160,7 @@ for (const as of USERS) {
         process.kill(ctr2.pid, "SIGKILL"); // the container's recorded init, its start time checked above
         expect(await gone(net2.helper)).toBe(true);
         expect(await gone(net2.keeper)).toBe(true);
+        if (net2.proxy) expect(await gone(net2.proxy)).toBe(true);
         expect((await state(id2)).status).toBe("stopped");
         await bunker(["rm", "-f", id2]);
       });
