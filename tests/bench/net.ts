@@ -133,7 +133,7 @@ else {
         ms.push(x);
         if (none !== undefined && Number.isFinite(none)) adds.push(x - none);
       }
-      line += `${lpad(fmt(median(ms)), 12)}${lpad(label === "none" ? "" : `+${fmt(median(adds))}`, 9)}`;
+      line += ms.length ? `${lpad(fmt(median(ms)), 12)}${lpad(label === "none" ? "" : `+${fmt(median(adds))}`, 9)}` : `${lpad("-", 12)}${lpad("", 9)}`;
     }
     console.log(line);
   }
