@@ -20,8 +20,7 @@
  *   --cgroup=PATH    the container's cgroup, removed at exit (src/cgroup made it)
  *   --finish=EXE     bunker's executable, for the clean-up this cannot do
  *   --finish-always  hand all of the clean-up to `bunker __finish` (the container has
- *                    anonymous volumes, which live outside DIR and go with it, or
- *                    is on a user network, whose other containers' /etc/hosts lose it)
+ *                    anonymous volumes, which live outside DIR and go with it)
  *   --sigpipe=R,W    bunker's signal self-pipe (appended by bk_exec_monitor)
  *
  * The same program is a container's PID 1 when it has an init (--init, run

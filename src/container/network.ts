@@ -19,13 +19,14 @@
 // Names: every container's /etc/hosts (its own file in its state dir, bind-
 // mounted) lists the network's other containers by name and --network-alias;
 // bunker rewrites the files' contents in place (the bind mount keeps the
-// inode) whenever a container joins or leaves.  A foreground run's monitor
-// sees its container end and hands the leave to `bunker __finish`; one that
-// ends unseen (nothing outside a detached container waits for it; a SIGKILL
-// of the monitor, a crash) is dropped by the next operation on the network
-// that finds it gone (liveEndpoints): a stale line is harmless until its
-// address is given to another container, which only a join does, and a join
-// rewrites every file.
+// inode) whenever a container joins or leaves.  One that ends without a
+// bunker command (a foreground run's container, a SIGKILLed detached one, a
+// crash) is dropped by the next operation on the network that finds it gone
+// (liveEndpoints).  Not by a watcher: a crash or a SIGKILL leaves none, so the
+// sweep is needed anyway; handing a foreground run's end to `bunker __finish`
+// cost ~70 ms a run; and a stale line is harmless until its address is given
+// to another container, which only a join does — and a join rewrites every
+// file.
 //
 // Configuration (network.json) is kept under the data root and survives a
 // reboot; the holder's record is checked by pid, start time and name, and a

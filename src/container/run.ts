@@ -430,10 +430,9 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
         keep = keepCgroup = true;
         return { id, exitCode: 0 };
       }
-      // from here on a small C program waits for the container, not this Bun process; bunker __finish
-      // removes what it cannot: anonymous volumes, and a user network's endpoint (the others' /etc/hosts)
+      // from here on a small C program waits for the container, not this Bun process
       debug?.(`timing: ${timingLine()}`);
-      const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path, finishAlways: !!volumeUse?.anonymous.length || !!userNet }, ctx.execPath);
+      const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path, finishAlways: !!volumeUse?.anonymous.length }, ctx.execPath);
       debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
       const st = launcher.wait(c.pid, c.pty, interactive);
       if (st.signal === 9 && cg?.oomKilled()) {

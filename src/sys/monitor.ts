@@ -13,7 +13,7 @@ export interface MonitorJob {
   dir?: string;
   /** the container's cgroup, removed (and an OOM kill reported) when it exits */
   cgroup?: string;
-  /** bunker __finish removes the state dir: it has anonymous volumes to remove too, or a user network to leave */
+  /** bunker __finish removes the state dir: it has anonymous volumes to remove too */
   finishAlways?: boolean;
 }
 
