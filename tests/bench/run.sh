@@ -7,6 +7,8 @@
 #    wait4, interleaved); memory; image-start.ts: run IMAGE vs run --rootfs DIR;
 #    net.ts: what each --network mode adds to run, 1 GiB through a published port
 #    and between two containers, bunker vs podman (BENCH_NET_ROUNDS=3)
+#  - registry.ts: push and pull throughput to docker-registry on 127.0.0.1,
+#    bunker vs skopeo (as the caller: root here; BENCH_REGISTRY=0 skips it)
 # As root the rootless parts run as ${BUNKER_TEST_USER:-bunkertest}.
 # BENCH_N=50 runs each; BENCH_UNPACK_N=3 unpack rounds of BENCH_UNPACK_SRC=/usr/share.
 set -euo pipefail
@@ -19,6 +21,8 @@ benv=(env "BENCH_N=$BENCH_N" "BUN_FLAGS=${BUN_FLAGS:-}" "BENCH_UNPACK_N=${BENCH_
 bench=("${benv[@]}" "$bun" "$PWD/tests/bench/bench.ts")
 image_start=("${benv[@]}" "$bun" "$PWD/tests/bench/image-start.ts")
 net=("${benv[@]}" "BENCH_NET_ROUNDS=${BENCH_NET_ROUNDS:-3}" "$bun" "$PWD/tests/bench/net.ts")
+registry=(true)
+[ "${BENCH_REGISTRY:-1}" = 0 ] || registry=("${benv[@]}" "$bun" "$PWD/tests/bench/registry.ts")
 unpack=("${benv[@]}" "$bun" "$PWD/tests/bench/unpack.ts")
 
 # the unpack benchmark's layer and outputs: a fresh directory on tmpfs
@@ -35,6 +39,7 @@ if [ "$(id -u)" -ne 0 ]; then
   "${bench[@]}"
   "${image_start[@]}"
   "${net[@]}"
+  "${registry[@]}"
   exit 0
 fi
 
@@ -68,3 +73,4 @@ trap 'pkill -x -u "$uid" bunker-userns 2>/dev/null || true; [ -z "$work" ] || rm
 "${as_user[@]}" "${bench[@]}"
 "${as_user[@]}" "${image_start[@]}"
 "${as_user[@]}" "${net[@]}"
+"${registry[@]}"
