@@ -1,5 +1,6 @@
 // The host's side of published UDP port tests (tests/probes/udp-echo.c serves
 // in the container, answering "PEERIP:PEERPORT MESSAGE"): only 127.0.0.1.
+import { expect } from "bun:test";
 import { copyFileSync } from "node:fs";
 import { createSocket } from "node:dgram";
 import { join } from "node:path";
@@ -36,4 +37,19 @@ export async function udpAsk(port: number, messages: string[], timeoutMs = 8000)
     s.close();
   }
   return out;
+}
+
+/**
+ * Two UDP clients of 127.0.0.1:PORT, each its own flow: the first one's two
+ * datagrams are answered as seen from one source (PEER:P, P the same), the
+ * second's from another port
+ */
+export async function expectFlowPerClient(port: number, peer: string): Promise<void> {
+  const [a1, a2] = await udpAsk(port, ["one", "two"]);
+  const [b1] = await udpAsk(port, ["three"]);
+  const from = (answer: string | undefined) => (answer?.startsWith(`${peer}:`) ? /^[^:]+:(\d+) /.exec(answer)?.[1] : undefined);
+  expect(from(a1), a1).toBeDefined();
+  expect(a2).toBe(`${peer}:${from(a1)} two`);
+  expect(from(b1), b1).toBeDefined();
+  expect(from(b1)).not.toBe(from(a1));
 }
