@@ -9,6 +9,8 @@
 #    and between two containers, bunker vs podman (BENCH_NET_ROUNDS=3)
 #  - registry.ts: push and pull throughput to docker-registry on 127.0.0.1,
 #    bunker vs skopeo (as the caller: root here; BENCH_REGISTRY=0 skips it)
+#  - build.ts: bunker build vs buildah bud vs podman build, cold and cached,
+#    rootless (BENCH_BUILD=0 skips it; BENCH_BUILD_N=3 rounds)
 # As root the rootless parts run as ${BUNKER_TEST_USER:-bunkertest}.
 # BENCH_N=50 runs each; BENCH_UNPACK_N=3 unpack rounds of BENCH_UNPACK_SRC=/usr/share.
 set -euo pipefail
@@ -24,6 +26,8 @@ net=("${benv[@]}" "BENCH_NET_ROUNDS=${BENCH_NET_ROUNDS:-3}" "$bun" "$PWD/tests/b
 registry=(true)
 [ "${BENCH_REGISTRY:-1}" = 0 ] || registry=("${benv[@]}" "$bun" "$PWD/tests/bench/registry.ts")
 unpack=("${benv[@]}" "$bun" "$PWD/tests/bench/unpack.ts")
+build_bench=("${benv[@]}" "BENCH_BUILD_N=${BENCH_BUILD_N:-3}" "$bun" "$PWD/tests/bench/build.ts")
+[ "${BENCH_BUILD:-1}" != 0 ] || build_bench=(true)
 
 # the unpack benchmark's layer and outputs: a fresh directory on tmpfs
 work=""
@@ -40,6 +44,7 @@ if [ "$(id -u)" -ne 0 ]; then
   "${image_start[@]}"
   "${net[@]}"
   "${registry[@]}"
+  "${build_bench[@]}"
   exit 0
 fi
 
@@ -74,3 +79,4 @@ trap 'pkill -x -u "$uid" bunker-userns 2>/dev/null || true; [ -z "$work" ] || rm
 "${as_user[@]}" "${image_start[@]}"
 "${as_user[@]}" "${net[@]}"
 "${registry[@]}"
+"${as_user[@]}" "${build_bench[@]}"
