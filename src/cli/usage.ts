@@ -294,4 +294,10 @@ Run as root, CMD runs as it is (root reaches every file).`,
   __finish: `bunker __finish DIR CODE
 
 Internal: started by bunker's monitor to clean up a foreground run that ended.`,
+  "__end-userns": `bunker __end-userns
+
+Internal: ends this user's shared user namespace holder (bunker-userns), by the
+pid its holder file records, only while that pid is still the holder bunker
+started; prints that pid.  Running containers keep their namespace; the next
+run makes a new holder.  Test scripts use it to end what they started.`,
 };

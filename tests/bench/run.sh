@@ -73,8 +73,9 @@ if [ -n "$work" ]; then
   install -d -o "$uid" -g "$gid" "$work/user"
   "${as_user[@]}" "${unpack[@]}" "$work/layer" "$work/user"
 fi
-# the test user's shared user namespace holder outlives the runs (src/container/userns.ts)
-trap 'pkill -x -u "$uid" bunker-userns 2>/dev/null || true; [ -z "$work" ] || rm -rf "$work"' EXIT
+# the test user's shared user namespace holder outlives the runs (src/container/userns.ts): ended by the
+# pid its holder file records (bunker __end-userns checks it is still bunker's holder)
+trap '"${as_user[@]}" "$PWD/dist/bunker" __end-userns >/dev/null 2>&1 || true; [ -z "$work" ] || rm -rf "$work"' EXIT
 "${as_user[@]}" "${bench[@]}"
 "${as_user[@]}" "${image_start[@]}"
 "${as_user[@]}" "${net[@]}"
