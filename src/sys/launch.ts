@@ -53,7 +53,9 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   const initExe = needsMonitorExe(plan) ? monitorMemfd() : -1;
   let spawned;
   try {
-    spawned = spawn(encodePlan(withSharedMemory(withMonitorExe(plan, initExe))));
+    const encoded = encodePlan(withSharedMemory(withMonitorExe(plan, initExe)));
+    mark("plan encoded");
+    spawned = spawn(encoded);
   } catch (e) {
     throw explainCloneFailure(e as BunkerError, plan.cloneFlags);
   } finally {
