@@ -356,6 +356,8 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
       lockMounts: confinement.lockMounts,
       keepNetns: net.kind === "pasta" || net.kind === "slirp4netns" || net.kind === "user",
+      // the helper starts with the child and must be ready before its program runs, not before its mounts
+      holdBeforeProcess: net.kind === "pasta" || net.kind === "slirp4netns",
     });
     mark("plan built");
     if (debug) {

@@ -37,7 +37,9 @@ export interface LaunchOptions {
   /**
    * the container's process PID exists in its namespaces, not yet released:
    * start what must be ready before it runs (its network helper, src/net);
-   * called right before record
+   * called right before record.  A plan with a hold op (src/plan/build.ts)
+   * calls it before the child sets up, and awaits it (then records) when the
+   * child holds before its process ops: the helper comes up meanwhile
    */
   beforeRecord?: (pid: number) => Promise<void>;
   /**
@@ -72,11 +74,20 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     // after a join with a new pid namespace the intermediate clones the container's process,
     // which waits for a second "go": that one is recorded, not the intermediate
     const secondGo = (!!plan.joinUserns && (plan.cloneFlags & CLONE_NEWPID) !== 0) || plan.ops.some((o) => o.op === "fork" && o.waitGo);
-    if (!secondGo) {
-      await opts.beforeRecord?.(pid);
-      opts.record?.(pid);
-    }
-    mark("state recorded");
+    const held = plan.ops.some((o) => o.op === "hold");
+    let starting: Promise<void> | undefined;
+    // the process P to record (the cloned one, or after a second go the forked one) exists
+    const begin = async (p: number) => {
+      if (held) {
+        starting = opts.beforeRecord?.(p);
+        starting?.catch(() => {}); // awaited at the hold; a child that fails before it is the error told
+        return;
+      }
+      await opts.beforeRecord?.(p);
+      opts.record?.(p);
+      mark("state recorded");
+    };
+    if (!secondGo) await begin(pid);
     sendGo(sock, pid);
     for (;;) {
       const m = readMessage(sock);
@@ -84,10 +95,15 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
       else if (m.type === "pid") {
         forked = m.pid;
         if (secondGo) {
-          await opts.beforeRecord?.(forked);
-          opts.record?.(forked);
+          await begin(forked);
           sendGo(sock, forked);
         }
+      } else if (m.type === "hold") {
+        mark("child set up, held");
+        await starting;
+        opts.record?.(forked ?? pid);
+        mark("state recorded");
+        sendGo(sock, forked ?? pid);
       }
       else if (m.type === "seccomp") {
         const self = forked ?? pid;
@@ -191,6 +207,7 @@ export function describeOp(op: Op | undefined): string {
     case "lock": return "lock the mounts in a nested user namespace";
     case "nnp": return "set no_new_privs";
     case "nondumpable": return "make the process non-dumpable";
+    case "hold": return "wait for the network";
     case "mknod": return `create device ${op.path}`;
     case "seccomp": return "load the seccomp filter";
     case "pty": return "open the container's terminal";
