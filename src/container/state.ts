@@ -122,6 +122,13 @@ export function writePidFile(path: string, pid: number): void {
 // they load this small module and not the whole engine (~7 ms of start-up);
 // `state` reads with state-read.ts, without node:fs
 
+/** ID's state (and its dir), or why there is none */
+export function loadExisting(root: string, id: string): { dir: string; state: ContainerState } {
+  const state = readState(root, id);
+  if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
+  return { dir: containerDir(root, id), state };
+}
+
 /** ID's state and status as a wait sees them: "removed" once its state dir is gone */
 export function watchStatus(root: string, id: string): { state: ContainerState | undefined; status: string } {
   if (!existsSync(containerDir(root, id))) return { state: undefined, status: "removed" };
