@@ -264,7 +264,12 @@ int main(int argc, char **argv) {
     struct cand *c = &cands[k];
     if (!c->active || c->nsteps < 2) continue;
     printf("  %s, each step's median:", c->name);
-    for (int s = 0; s < c->nsteps; s++) printf(" %s %.2f", c->steps[s][1] && !strncmp(c->steps[s][1], "--", 2) && c->steps[s][2] && c->steps[s][3] ? c->steps[s][3] : c->steps[s][0], quantile(c->step_ms[s], rounds, 0.5));
+    for (int s = 0; s < c->nsteps; s++) {
+      /* the verb after a leading "--flag VALUE" (runtime --root DIR create ...), else the program's name */
+      char **a = c->steps[s];
+      const char *label = a[1] && !strncmp(a[1], "--", 2) && a[2] && a[3] ? a[3] : strrchr(a[0], '/') ? strrchr(a[0], '/') + 1 : a[0];
+      printf(" %s %.2f", label, quantile(c->step_ms[s], rounds, 0.5));
+    }
     printf("\n");
   }
   printf("(ms, %d rounds; a column named by a command: the median of the per-round ratios to it", rounds);
