@@ -2,16 +2,20 @@
 import { ApiError } from "./errors.ts";
 import type { Route } from "./server.ts";
 import { CONTAINER_ROUTES } from "./containers.ts";
+import { COMMIT_ROUTES } from "./commit.ts";
 import { IMAGE_ROUTES } from "./images.ts";
 import { PULL_ROUTES } from "./pull.ts";
+import { PUSH_ROUTES } from "./push.ts";
 import { SYSTEM_ROUTES } from "./system.ts";
 import { VOLUME_ROUTES } from "./volumes.ts";
 
 export const ROUTES: Route[] = [
   ...SYSTEM_ROUTES,
   ...PULL_ROUTES,
+  ...PUSH_ROUTES,
   ...IMAGE_ROUTES,
   ...CONTAINER_ROUTES,
+  ...COMMIT_ROUTES,
   ...VOLUME_ROUTES,
   {
     method: "POST",

@@ -42,6 +42,8 @@ export interface ContainerState {
     command: string[];
     /** the id maps, to remove a writable layer owned by subordinate ids */
     maps: IdMaps;
+    /** where its mounts are: what was made in its writable layer for them is not its change (commit, diff) */
+    mountPoints?: string[];
     stopSignal?: string;
     /** what the container got: capabilities, no_new_privs, seccomp, masked and read-only paths */
     confinement?: ConfinementSummary;
@@ -49,6 +51,9 @@ export interface ContainerState {
     network?: { mode: string; ports: PublishedPort[]; keeper?: ProcessRef; helper?: ProcessRef; proxy?: ProcessRef; userNetwork?: { name: string; ip: string } };
   };
 }
+
+/** a kept container's writable layer (the overlay upper dir) in its state dir */
+export const UPPER_DIR = "upper";
 
 /** creates the container's directory: the one atomic step two concurrent `create`s race on */
 export function claimContainer(root: string, id: string): string {
