@@ -38,8 +38,9 @@ export interface LaunchOptions {
    * the container's process PID exists in its namespaces, not yet released:
    * start what must be ready before it runs (its network helper, src/net);
    * called right before record.  A plan with a hold op (src/plan/build.ts)
-   * calls it before the child sets up, and awaits it (then records) when the
-   * child holds before its process ops: the helper comes up meanwhile
+   * calls it once the child is released to set up, and awaits it (then
+   * records) when the child holds before its process ops: the helper comes
+   * up meanwhile
    */
   beforeRecord?: (pid: number) => Promise<void>;
   /**
@@ -76,9 +77,11 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     const secondGo = (!!plan.joinUserns && (plan.cloneFlags & CLONE_NEWPID) !== 0) || plan.ops.some((o) => o.op === "fork" && o.waitGo);
     const held = plan.ops.some((o) => o.op === "hold");
     let starting: Promise<void> | undefined;
-    // the process P to record (the cloned one, or after a second go the forked one) exists
-    const begin = async (p: number) => {
+    // the process P to record (the cloned one, or after a second go the forked one) exists: recorded,
+    // then released; or (held) released to set up while its helper starts, recorded at the hold
+    const recordAndGo = async (p: number) => {
       if (held) {
+        sendGo(sock, p);
         starting = opts.beforeRecord?.(p);
         starting?.catch(() => {}); // awaited at the hold; a child that fails before it is the error told
         return;
@@ -86,18 +89,16 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
       await opts.beforeRecord?.(p);
       opts.record?.(p);
       mark("state recorded");
+      sendGo(sock, p);
     };
-    if (!secondGo) await begin(pid);
-    sendGo(sock, pid);
+    if (secondGo) sendGo(sock, pid);
+    else await recordAndGo(pid);
     for (;;) {
       const m = readMessage(sock);
       if (m.type === "pty") pty = m.fd;
       else if (m.type === "pid") {
         forked = m.pid;
-        if (secondGo) {
-          await begin(forked);
-          sendGo(sock, forked);
-        }
+        if (secondGo) await recordAndGo(forked);
       } else if (m.type === "hold") {
         mark("child set up, held");
         await starting;
