@@ -160,6 +160,7 @@ export async function createContainer(ctx: RuntimeContext, req: RunRequest, opts
 }
 
 async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: CreateOptions): Promise<RunResult> {
+  mark("engine loaded");
   const verb = later ? "create" : "run";
   if (!req.rootfs && !req.image) throw new BunkerError(`${verb}: no image and no --rootfs given`, { errno: "EINVAL", fix: `bunker ${verb} IMAGE [CMD], bunker ${verb} --rootfs DIR -- CMD, or --rootfs host for a sandbox of the host` });
   let image: OpenedImage | undefined;
@@ -230,6 +231,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   const logOptions = detach ? parseLogOptions(req.logOptions) : undefined;
   const { preserveFds, resources, oomKillGroup } = req;
 
+  mark("request checked");
   const id = req.name ?? randomId();
   const hostname = req.hostname ?? id;
   const dir = `${ctx.stateRoot}/${id}`;
@@ -376,6 +378,8 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
       lockMounts: confinement.lockMounts,
       keepNetns: net.kind === "pasta" || net.kind === "slirp4netns" || net.kind === "user",
+      // the helper starts with the child and must be ready before its program runs, not before its mounts
+      holdBeforeProcess: net.kind === "pasta" || net.kind === "slirp4netns",
     });
     mark("plan built");
     if (debug) {

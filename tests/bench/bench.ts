@@ -234,3 +234,41 @@ for (const [n, exe] of oci) {
 }
 if (bunHello) execs.push(["bun hello", [[bunHello]]]);
 harnessRun("exec of /bin/true into a running container", execs, M, { refs: oci.some(([n]) => n === "runc") ? ["runc"] : [], floor: bunHello ? "bun hello" : undefined });
+
+// ---- 100 concurrent runs by one user: all started at once, each /bin/true in its own container ----
+// wall time of the whole batch, per container (wall / C), and the CPU time each run's process tree
+// took (user + system, from its rusage); bunker vs crun (OCI run of the same rootfs) and podman
+// where they run (podman: --network none, as bunker's --rootfs default).  BENCH_CONCURRENT=0 skips it.
+const C = Number(process.env.BENCH_CONCURRENT ?? 100);
+async function concurrently(argvOf: (i: number) => string[]): Promise<{ ok: number; wallMs: number; cpuMs: number[]; firstError?: string }> {
+  const t0 = performance.now();
+  const procs = Array.from({ length: C }, (_, i) => Bun.spawn(argvOf(i), { stdin: "ignore", stdout: "ignore", stderr: "pipe" }));
+  const codes = await Promise.all(procs.map((p) => p.exited));
+  const wallMs = performance.now() - t0;
+  const cpuMs = procs.map((p) => {
+    const u = p.resourceUsage();
+    return u ? Number(u.cpuTime.user + u.cpuTime.system) / 1000 : NaN;
+  });
+  const bad = codes.findIndex((c) => c !== 0);
+  const firstError = bad >= 0 ? `exit ${codes[bad]}: ${(await new Response(procs[bad]!.stderr).text()).trim().split("\n").at(-1)}` : undefined;
+  return { ok: codes.filter((c) => c === 0).length, wallMs, cpuMs, firstError };
+}
+if (C > 0) {
+  // podman writes its /etc files into a --rootfs: its own copy; it runs runc where runc is installed
+  // (its crun refuses a hybrid cgroup host even in run.sh's namespace)
+  const podman = which("podman");
+  const podmanRootfs = podman ? makeBusyboxRootfs(join(base, "rootfs-podman")) : "";
+  const crunRun = has("crun") ? ociCandidate("crun", tools.crun!) : undefined;
+  const batch: [string, (i: number) => string[]][] = [
+    ["bunker", (i) => [bin, "run", "--rm", "--name", `conc-${process.pid}-${i}`, "--rootfs", rootfs, "--", ...TRUE]],
+    ...(crunRun ? [["crun", (i: number) => crunRun.argv(TRUE, `conc-${i}`)] as [string, (i: number) => string[]]] : []),
+    ...(podman ? [["podman", (i: number) => [podman, "run", "--rm", ...(tools.runc ? ["--runtime", tools.runc] : []), "--network", "none", "--rootfs", podmanRootfs, ...TRUE]] as [string, (i: number) => string[]]] : []),
+  ];
+  console.log("");
+  console.log(`${C} concurrent runs of /bin/true by one user (all started at once; cpu: user+system of each run's process tree)`);
+  console.log(`${pad("runtime", 11)}${lpad("ok", 9)}${lpad("wall ms", 10)}${lpad("ms/ctr", 9)}${lpad("cpu med", 9)}${lpad("cpu p90", 9)}`);
+  for (const [name, argvOf] of batch) {
+    const r = await concurrently(argvOf);
+    console.log(`${pad(name, 11)}${lpad(`${r.ok}/${C}`, 9)}${lpad(fmt(r.wallMs, 0), 10)}${lpad(fmt(r.wallMs / C), 9)}${lpad(fmt(quantile(r.cpuMs, 0.5)), 9)}${lpad(fmt(quantile(r.cpuMs, 0.9)), 9)}${r.firstError ? `  first failure: ${r.firstError}` : ""}`);
+  }
+}

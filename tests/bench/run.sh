@@ -12,14 +12,15 @@
 #  - build.ts: bunker build vs buildah bud vs podman build, cold and cached,
 #    rootless (BENCH_BUILD=0 skips it; BENCH_BUILD_N=3 rounds)
 # As root the rootless parts run as ${BUNKER_TEST_USER:-bunkertest}.
-# BENCH_N=50 runs each; BENCH_UNPACK_N=3 unpack rounds of BENCH_UNPACK_SRC=/usr/share.
+# BENCH_N=50 runs each; BENCH_UNPACK_N=3 unpack rounds of BENCH_UNPACK_SRC=/usr/share;
+# BENCH_CONCURRENT=100 runs started at once per runtime (0: none).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUN=${BUN:-node_modules/bun/bin/bun.exe}
 export BENCH_N=${BENCH_N:-50}
 [ -x dist/bunker ] && [ -x build/spawnbench ] || { echo "bench: dist/bunker or build/spawnbench missing: run make bench" >&2; exit 1; }
 bun="$PWD/$BUN"
-benv=(env "BENCH_N=$BENCH_N" "BUN_FLAGS=${BUN_FLAGS:-}" "BENCH_UNPACK_N=${BENCH_UNPACK_N:-3}" "BENCH_UNPACK_SRC=${BENCH_UNPACK_SRC:-/usr/share}")
+benv=(env "BENCH_N=$BENCH_N" "BENCH_CONCURRENT=${BENCH_CONCURRENT:-100}" "BUN_FLAGS=${BUN_FLAGS:-}" "BENCH_UNPACK_N=${BENCH_UNPACK_N:-3}" "BENCH_UNPACK_SRC=${BENCH_UNPACK_SRC:-/usr/share}")
 bench=("${benv[@]}" "$bun" "$PWD/tests/bench/bench.ts")
 image_start=("${benv[@]}" "$bun" "$PWD/tests/bench/image-start.ts")
 net=("${benv[@]}" "BENCH_NET_ROUNDS=${BENCH_NET_ROUNDS:-3}" "$bun" "$PWD/tests/bench/net.ts")
