@@ -4,7 +4,8 @@
 import { isatty } from "node:tty";
 import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { containerArg, runtimeContext } from "./context.ts";
+import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 import { archivePath, extractArchive, statPath } from "../container/cp.ts";
 import { archiveHost, extractHost, hostDestInfo, hostSourceInfo } from "../container/cp-host.ts";
 import { cleanKeepingTrail, parseCopyEnd, prepareArchiveCopy, splitDirEntry } from "../container/copy-rules.ts";

@@ -1,9 +1,10 @@
 // bunker delete [--force] ID...
 import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { deleteContainer } from "../container/lifecycle.ts";
+import { deleteContainer } from "../container/delete.ts";
 import { checkId } from "../container/state.ts";
-import { containerArg, runtimeContext } from "./context.ts";
+import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [{ names: ["force", "f"], help: "kill a running container first" }], "delete", false);

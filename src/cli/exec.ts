@@ -6,7 +6,8 @@ import type { GlobalOptions } from "./global.ts";
 import { execInContainer, type ExecCommand } from "../container/lifecycle.ts";
 import { BunkerError } from "../errors.ts";
 import { parseProcess } from "../oci/validate.ts";
-import { containerArg, runtimeContext } from "./context.ts";
+import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 
 export const FLAGS = [
   { names: ["tty", "t"], help: "allocate a pseudo-terminal" },

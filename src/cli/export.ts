@@ -2,7 +2,8 @@
 import { isatty } from "node:tty";
 import { parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { containerArg, runtimeContext } from "./context.ts";
+import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 import { exportContainer } from "../container/export.ts";
 import { BunkerError } from "../errors.ts";
 

@@ -2,7 +2,8 @@
 import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { killContainer } from "../container/lifecycle.ts";
-import { containerArg, runtimeContext } from "./context.ts";
+import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 import { parseSignal } from "../sys/signals.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {

@@ -1,7 +1,8 @@
 // bunker logs [-f] [--tail N] ID: the output of a detached `run -d` (src/container/logs.ts) on stdout
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { containerArg, runtimeContext } from "./context.ts";
+import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 import { copyLogs } from "../container/logs.ts";
 import { BunkerError } from "../errors.ts";
 

@@ -1,7 +1,8 @@
 // bunker port ID [CTRPORT[/PROTO]]: the container's published ports, as docker port prints them
 import { parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { containerArg, runtimeContext } from "./context.ts";
+import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 import { notFound, readState } from "../container/state.ts";
 import { BunkerError } from "../errors.ts";
 

@@ -1,7 +1,8 @@
 // bunker ps [-f table|json] ID [PS_ARGS...]
 import { flag, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { containerArg, runtimeContext } from "./context.ts";
+import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 import { containerPids } from "../container/lifecycle.ts";
 import { processTable } from "../container/top.ts";
 import { containerNames, containerStatus, listIds, notFound, type ContainerState } from "../container/state.ts";

@@ -2,7 +2,8 @@
 // layer included (with -v, their anonymous volumes too)
 import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { containerArg, runtimeContext } from "./context.ts";
+import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 import { checkId } from "../container/state.ts";
 import { rm } from "../container/stop.ts";
 

@@ -3,7 +3,8 @@ import { parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { startContainer } from "../container/start.ts";
 import { checkId } from "../container/state.ts";
-import { containerArg, runtimeContext } from "./context.ts";
+import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [], "start", false);

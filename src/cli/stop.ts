@@ -1,7 +1,8 @@
 // bunker stop [-t SECONDS] ID...: the stop signal (the image's StopSignal, else SIGTERM), then SIGKILL
 import { flagInt, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { containerArg, runtimeContext } from "./context.ts";
+import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 import { checkId } from "../container/state.ts";
 import { stop } from "../container/stop.ts";
 

@@ -1,7 +1,8 @@
 // bunker top ID [PS_ARGS...]: docker's name for `ps ID` (src/container/top.ts)
 import { parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { containerArg, runtimeContext } from "./context.ts";
+import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 import { containerStatus, notFound } from "../container/state.ts";
 import { printProcesses } from "./ps.ts";
 

@@ -1,7 +1,8 @@
 // bunker wait ID...: docker's wait; each container's exit status on a line of its own, in order
 import { parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { containerArg, runtimeContext } from "./context.ts";
+import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 import { waitContainer } from "../container/wait.ts";
 import { checkId } from "../container/state.ts";
 
