@@ -1,7 +1,9 @@
 // Every route of `bunker serve`, in the order they are matched.
-import { ApiError } from "./errors.ts";
+import { BUILD_ROUTES } from "./build.ts";
 import type { Route } from "./server.ts";
+import { ARCHIVE_ROUTES } from "./archive.ts";
 import { CONTAINER_ROUTES } from "./containers.ts";
+import { RENAME_ROUTES } from "./rename.ts";
 import { COMMIT_ROUTES } from "./commit.ts";
 import { IMAGE_ROUTES } from "./images.ts";
 import { PULL_ROUTES } from "./pull.ts";
@@ -17,15 +19,11 @@ export const ROUTES: Route[] = [
   ...PUSH_ROUTES,
   ...IMAGE_ROUTES,
   ...CONTAINER_ROUTES,
+  ...ARCHIVE_ROUTES,
+  ...RENAME_ROUTES,
   ...COMMIT_ROUTES,
   ...VOLUME_ROUTES,
   ...NETWORK_ROUTES,
   ...EVENT_ROUTES,
-  {
-    method: "POST",
-    path: /^\/build$/,
-    handle: () => {
-      throw new ApiError(501, "build is not implemented by bunker serve yet (issue 17: bunker build from a Dockerfile); build elsewhere and docker load the image");
-    },
-  },
+  ...BUILD_ROUTES,
 ];

@@ -17,6 +17,9 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   ps: () => import("./ps.ts"),
   top: () => import("./top.ts"),
   export: () => import("./export.ts"),
+  cp: () => import("./cp.ts"),
+  rename: () => import("./rename.ts"),
+  wait: () => import("./wait.ts"),
   commit: () => import("./commit.ts"),
   diff: () => import("./diff.ts"),
   port: () => import("./port.ts"),
@@ -38,6 +41,7 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   rmi: () => import("./rmi.ts"),
   inspect: () => import("./inspect.ts"),
   tag: () => import("./tag.ts"),
+  build: () => import("./build.ts"),
   login: () => import("./login.ts"),
   volume: () => import("./volume.ts"),
   unshare: () => import("./unshare.ts"),
@@ -47,6 +51,7 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   __finish: () => import("./finish.ts"),
   // internal: a container's log writer hands its end to its restart policy (c/logwriter.c)
   __restart: () => import("./restart-policy.ts"),
+  "__end-userns": () => import("./end-userns.ts"),
 };
 
 /** `bunker WHERE --help`: the command's usage (src/cli/usage.ts), then every flag it accepts */

@@ -2,9 +2,6 @@
 // place that reads bunker's environment and ids for it (src/container/context.ts).
 import type { RuntimeContext } from "../container/context.ts";
 import { stateRoot } from "../container/paths.ts";
-import { homedir } from "node:os";
-import { dirname, join } from "node:path";
-import { readHandOver } from "../container/hand-over.ts";
 import type { BunkerError } from "../errors.ts";
 import type { GlobalOptions } from "./global.ts";
 import { debugLog } from "./log.ts";
@@ -12,7 +9,9 @@ import { debugLog } from "./log.ts";
 /** the image store without --data-root: $XDG_DATA_HOME/bunker, else ~/.local/share/bunker */
 function defaultDataRoot(env: Readonly<Record<string, string | undefined>>): string {
   const xdg = env.XDG_DATA_HOME;
-  return join(xdg && xdg.startsWith("/") ? xdg : join(env.HOME || homedir(), ".local/share"), "bunker");
+  // node:os only without $HOME: every command builds this context, `state` loads no node module
+  const home = () => env.HOME || (require("node:os") as typeof import("node:os")).homedir();
+  return `${xdg && xdg.startsWith("/") ? xdg : `${home().replace(/\/+$/, "")}/.local/share`}/bunker`.replace(/\/{2,}/g, "/");
 }
 
 export function runtimeContext(g: GlobalOptions, env: Readonly<Record<string, string | undefined>> = process.env): RuntimeContext {
@@ -46,14 +45,3 @@ export function runtimeContext(g: GlobalOptions, env: Readonly<Record<string, st
   };
 }
 
-/**
- * The context of a command a container's own program hands its state dir DIR
- * to (`__finish`, `__restart`): they run with no environment and no flags, so
- * the roots, the manager and the environment are those the container was made
- * with (src/container/hand-over.ts); the state root is DIR's parent.
- */
-export function handedOverContext(g: GlobalOptions, dir: string): RuntimeContext {
-  const rec = readHandOver(dir);
-  if (!rec) return runtimeContext({ ...g, root: dirname(dir) });
-  return runtimeContext({ ...g, root: dirname(dir), dataRoot: rec.dataRoot, cgroupManager: rec.cgroupManager, storageDriver: rec.storageDriver }, rec.env);
-}

@@ -3,7 +3,7 @@
 // (src/container/stop.ts finish).  Exits with CODE, the container's status.
 import { parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { handedOverContext } from "./context.ts";
+import { handedOverContext } from "./hand-over-context.ts";
 import { finish } from "../container/stop.ts";
 import { BunkerError } from "../errors.ts";
 

@@ -2,7 +2,7 @@
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
-import { checkId } from "../container/state.ts";
+import { containerArg } from "./container-arg.ts";
 import { copyLogs } from "../container/logs.ts";
 import { BunkerError } from "../errors.ts";
 
@@ -22,6 +22,6 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     if (p.flags.has(f)) throw new BunkerError(`logs: --${f} needs the time of each line, and a detached container's log keeps only the bytes it wrote`, { errno: "ENOTSUP", fix: "leave it out; --tail N limits the output to the last N lines" });
   const tail = flag(p, "tail");
   if (tail !== undefined && tail !== "all" && !/^\d+$/.test(tail)) throw new BunkerError(`logs: --tail must be a number of lines or "all" (got "${tail}")`, { errno: "EINVAL", fix: "--tail 10" });
-  await copyLogs(runtimeContext(g), { id: checkId(p.rest[0], "logs"), follow: flagBool(p, "follow"), fd: 1, tail: tail === undefined || tail === "all" ? undefined : Number(tail) });
+  await copyLogs(runtimeContext(g), { id: containerArg(g, p.rest[0], "logs"), follow: flagBool(p, "follow"), fd: 1, tail: tail === undefined || tail === "all" ? undefined : Number(tail) });
   return 0;
 }

@@ -4,7 +4,7 @@
 import { basename } from "node:path";
 import { parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { handedOverContext } from "./context.ts";
+import { handedOverContext } from "./hand-over-context.ts";
 import { restartAfterExit } from "../container/restart.ts";
 import { BunkerError } from "../errors.ts";
 

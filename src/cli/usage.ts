@@ -32,9 +32,10 @@ slirp4netns:allow_host_loopback=true (10.0.2.2).  pasta's OPTS are pasta
 options, comma-separated (pasta:--mtu,1500); slirp4netns's are mtu=N,
 cidr=NET/LEN, enable_ipv6=true.  container:ID: the network (and user)
 namespace of container ID (a pod: localhost reaches it).  NAME: a user network
-('bunker network create NAME'); its -p ports (TCP) go through bunker-proxy, which
-listens on the host and relays each connection to the container's address from
-inside the network, and ends with the container.  An IMAGE gets
+('bunker network create NAME'); its -p ports go through bunker-proxy, which
+binds them on the host and relays each connection (TCP) or each client's
+datagrams (UDP) to the container's address from inside the network, and ends
+with the container.  An IMAGE gets
 slirp4netns by default (outbound access, as Docker's default bridge; pasta when
 slirp4netns is missing): images expect a network.  slirp4netns because it is
 ready in a few ms where pasta takes tens on every run.  --rootfs runs keep none: a
@@ -105,6 +106,27 @@ them; the same as bunker ps ID.`,
 
 Docker's export: the root of running container ID as the container sees it
 (its image and what it changed, owners as its ids), a tar on stdout.`,
+  cp: `bunker cp [-a] [-L] ID:SRC DEST|-
+       bunker cp [-a] [-L] SRC|- ID:DEST
+
+Docker's cp, between the host and container ID (running, or stopped: its
+--rootfs DIR, an OCI bundle's, an image container's kept writable layer).  A directory
+into an existing directory lands inside it, onto a new name takes that name;
+SRC/. copies a directory's contents; a file onto a file replaces it.  "-" is
+a tar on stdout (of SRC) or stdin (extracted into the directory DEST).  Paths
+in the container resolve inside its root: symlinks and .. never lead out.
+Files copied in belong to the container's root (-a: the archive's owners);
+copied out, to you.`,
+  rename: `bunker rename OLD NEW
+
+Docker's rename: container OLD (its id or name) is NEW in every docker-style command (ps,
+inspect, logs, exec, stop, rm, the API) and in the /etc/hosts of the other
+containers on its user network.  Its id stays (a running container keeps
+running): the id still finds it, and no new container can take it as --name.`,
+  wait: `bunker wait ID...
+
+Docker's wait: blocks until each container is no longer running, then prints
+its exit status (128+N when signal N killed it) on a line of its own.`,
   commit: `bunker commit [--change 'INSTRUCTION ARGS']... [-m MSG] [--author A] [--pause=false] CONTAINER [REF]
 
 Docker's commit: a new image of CONTAINER's image with its writable layer on
@@ -194,6 +216,15 @@ Removes images (--force: also those a container uses).`,
   inspect: `bunker inspect [--format TEMPLATE] [--type container|image] NAME...
 
 Prints a container's or an image's details (JSON).`,
+  build: `bunker build [OPTIONS] CONTEXT|-
+
+Builds an image from a Dockerfile (CONTEXT/Dockerfile, or -f FILE), rootless and
+without a daemon: each RUN runs in a container of the steps before it (network
+none unless --network), each RUN, COPY and ADD adds one layer, the other
+instructions change the config.  A step whose parent and inputs (for COPY/ADD
+the content of its files, for RUN its command, env and args) are unchanged
+reuses its layer from the cache (--no-cache: never).  CONTEXT - reads a tar of
+the context from stdin; .dockerignore leaves files out of the context.`,
   tag: `bunker tag IMAGE NAME
 
 Gives an image another name.`,
@@ -214,10 +245,12 @@ Re-hashes every blob of the store and checks every unpacked layer.`,
 
 User networks: containers on one reach each other by name and --network-alias
 ('bunker network SUBCOMMAND --help' for each).`,
-  "network create": `bunker network create [--subnet CIDR] [--gateway IP] [--internal] [--label K=V] NAME
+  "network create": `bunker network create [--subnet CIDR] [--gateway IP] [--internal] [--label K=V] [--opt host_loopback=true] NAME
 
 Makes a network: a network namespace of bunker's own with a bridge, and (unless
---internal) pasta for the way out.`,
+--internal) pasta for the way out.  With --opt host_loopback=true the
+containers reach the host's 127.0.0.1 at the gateway address, named
+host.containers.internal in their /etc/hosts; by default they do not.`,
   "network connect": `bunker network connect [--alias NAME] [--ip IP] NETWORK CONTAINER
 
 Puts a running (or created) container on one more network: an interface ethN,
@@ -293,4 +326,10 @@ Internal: started by bunker's monitor to clean up a foreground run that ended.`,
 
 Internal: started by a container's log writer when a container with a restart
 policy ended with CODE: starts it again when the policy says so.`,
+  "__end-userns": `bunker __end-userns
+
+Internal: ends this user's shared user namespace holder (bunker-userns), by the
+pid its holder file records, only while that pid is still the holder bunker
+started; prints that pid.  Running containers keep their namespace; the next
+run makes a new holder.  Test scripts use it to end what they started.`,
 };

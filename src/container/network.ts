@@ -19,8 +19,14 @@
 // Names: every container's /etc/hosts (its own file in its state dir, bind-
 // mounted) lists the network's other containers by name and --network-alias;
 // bunker rewrites the files' contents in place (the bind mount keeps the
-// inode) whenever a container joins or leaves.  A container that dies
-// without bunker seeing it stays listed until the next join or leave.
+// inode) whenever a container joins or leaves.  One that ends without a
+// bunker command (a foreground run's container, a SIGKILLed detached one, a
+// crash) is dropped by the next operation on the network that finds it gone
+// (liveEndpoints).  Not by a watcher: a crash or a SIGKILL leaves none, so the
+// sweep is needed anyway; handing a foreground run's end to `bunker __finish`
+// cost ~70 ms a run; and a stale line is harmless until its address is given
+// to another container, which only a join does — and a join rewrites every
+// file.
 //
 // Configuration (network.json) is kept under the data root and survives a
 // reboot; the holder's record is checked by pid, start time and name, and a
@@ -34,7 +40,7 @@ import { flock } from "../sys/shim.ts";
 import { pidStartTime } from "../sys/proc.ts";
 import { autoMaps, needsHelper, singleMaps, type IdMaps } from "../sys/idmap.ts";
 import { findProgram, startHelper, type ProcessRef } from "../net/helper.ts";
-import { allocateIp, checkNetworkName, formatCidr, inspectNetwork, networkHosts, parseCidr, planSubnet, type Endpoint, type NetworkConfig } from "../net/usernet.ts";
+import { allocateIp, checkNetworkName, formatCidr, hostLoopback, inspectNetwork, networkHosts, parseCidr, planSubnet, type Endpoint, type NetworkConfig } from "../net/usernet.ts";
 import { sharedUserns, sharedUsernsEnabled, spawnHolder } from "./userns.ts";
 import type { RuntimeContext } from "./context.ts";
 import { attachedNetworks, containerDir, isAlive, readState, writeState, type AttachedNetwork } from "./state.ts";
@@ -49,6 +55,8 @@ export interface CreateNetworkRequest {
   gateway?: string;
   internal: boolean;
   labels: Record<string, string>;
+  /** --opt K=V (parseNetworkOptions): host_loopback */
+  options?: Record<string, string>;
 }
 
 interface HolderRecord {
@@ -122,26 +130,44 @@ async function locked<T>(ctx: RuntimeContext, name: string, fn: () => T | Promis
   }
 }
 
-/** the endpoints whose container is still running (the others are removed) */
-function liveEndpoints(ctx: RuntimeContext, name: string): Endpoint[] {
-  const dir = `${dirOf(ctx, name)}/endpoints`;
+function rewriteHosts(c: NetworkConfig, endpoints: Endpoint[]) {
+  for (const e of endpoints) {
+    // in place: the container's bind mount of the file keeps seeing this inode
+    if (existsSync(e.hostsFile)) writeFileSync(e.hostsFile, networkHosts(c, e, endpoints));
+  }
+}
+
+/**
+ * The endpoints of network C whose container is still running.  Those of
+ * containers that ended unseen (a SIGKILL of a detached one, of a foreground
+ * run's bunker, a crash), and LEAVING's, are removed, and when any was, the
+ * others' /etc/hosts are rewritten without them: every network operation
+ * (join, leave, inspect, rm) cleans up what it finds.
+ */
+function liveEndpoints(ctx: RuntimeContext, c: NetworkConfig, leaving?: string): Endpoint[] {
+  const dir = `${dirOf(ctx, c.Name)}/endpoints`;
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith(".json"));
   } catch {
     return [];
   }
-  return files.sort().flatMap((f) => {
+  let removed = false;
+  const live = files.sort().flatMap((f) => {
     const e = readJson<Endpoint>(`${dir}/${f}`);
-    if (e && alive({ pid: e.pid, start: e.start })) return [e];
+    if (e && e.id !== leaving && alive({ pid: e.pid, start: e.start })) return [e];
     rmSync(`${dir}/${f}`, { force: true });
+    removed = true;
     return [];
   });
+  if (removed) rewriteHosts(c, live);
+  return live;
 }
 
 /** the endpoints of NAME's running containers (network inspect) */
 export function networkEndpoints(ctx: RuntimeContext, name: string): Promise<Endpoint[]> {
-  return locked(ctx, name, () => liveEndpoints(ctx, name));
+  const c = readNetwork(ctx, name);
+  return locked(ctx, name, () => liveEndpoints(ctx, c));
 }
 
 export async function inspectNetworkByName(ctx: RuntimeContext, name: string) {
@@ -166,15 +192,16 @@ function enter(ctx: RuntimeContext, pid: number): string[] {
   return [nsenter, ...(ctx.ids.uid !== 0 ? [`--user=/proc/${pid}/ns/user`, "--preserve-credentials"] : []), `--net=/proc/${pid}/ns/net`, "--"];
 }
 
-/** ARGS run in PID's network namespace; WHAT failed says the error */
-function runIn(ctx: RuntimeContext, pid: number, args: string[], what: string, stdin?: string) {
+/** ARGS run in PID's network namespace; WHAT failed says the error; their stdout */
+function runIn(ctx: RuntimeContext, pid: number, args: string[], what: string, stdin?: string): string {
   const argv = [...enter(ctx, pid), ...args];
   ctx.log.debug?.(`network: ${argv.join(" ")}${stdin ? ` <<< ${stdin.trim().replace(/\n/g, "; ")}` : ""}`);
-  const r = Bun.spawnSync(argv, { stdin: stdin === undefined ? "ignore" : Buffer.from(stdin), stdout: "ignore", stderr: "pipe" });
+  const r = Bun.spawnSync(argv, { stdin: stdin === undefined ? "ignore" : Buffer.from(stdin), stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) {
     const why = r.stderr.toString().trim().split("\n").filter(Boolean).slice(-2).join("; ").replace(/[\x00-\x1f\x7f]/g, " ");
     throw new BunkerError(`network: ${what}: ${basename(args[0]!)} failed${why ? `: ${why}` : ""}`, { errno: "EIO", path: args[0] });
   }
+  return r.stdout.toString();
 }
 
 /** COMMANDS (`ip -batch` lines) run in PID's network namespace */
@@ -211,7 +238,14 @@ async function ensureHolder(ctx: RuntimeContext, c: NetworkConfig, maps: IdMaps 
   const dir = dirOf(ctx, c.Name);
   const file = `${dir}/holder.json`;
   const rec = readJson<HolderRecord>(file);
-  if (rec && alive(rec.holder, "bunker-netns")) return rec;
+  if (rec && alive(rec.holder, "bunker-netns")) {
+    // rootless: bunker's shared user namespace is made anew when its holder was killed, and no new
+    // container could join a network owned by the old one; a network nobody is on moves to the new one
+    const current = !maps || withUserns(ctx, maps, (userns) => statSync(userns!).ino === statSync(`/proc/${rec.holder.pid}/ns/user`).ino);
+    if (current || liveEndpoints(ctx, c).length) return rec;
+    ctx.log.debug?.(`network ${c.Name}: its user namespace is no longer bunker's shared one: a new namespace`);
+    stopHolder(ctx, c.Name);
+  }
   // a new namespace: endpoints of the old one (if any) are gone with it
   rmSync(`${dir}/endpoints`, { recursive: true, force: true });
   mkdirSync(`${dir}/endpoints`, { mode: 0o700 });
@@ -236,12 +270,28 @@ async function ensureHolder(ctx: RuntimeContext, c: NetworkConfig, maps: IdMaps 
  * (its tap gets the host's address and default route; a keeper ends it when
  * the holder exits), forwarding on, and the containers' addresses
  * masqueraded behind the tap's.
+ *
+ * host_loopback=true: pasta with --map-gw (Debian 12's pasta maps its
+ * gateway's address, the host's default gateway, to the host's 127.0.0.1;
+ * it has no --map-host-loopback yet), and TCP and UDP to the network's own
+ * gateway address DNATed to pasta's gateway: the containers reach the host's
+ * loopback at 10.89.N.1 (host.containers.internal).  Without it that address
+ * is the bridge's and answers nothing but what the namespace serves, and
+ * pasta gets --no-map-gw.
  */
 async function wayOut(ctx: RuntimeContext, c: NetworkConfig, pid: number, dir: string): Promise<{ keeper: ProcessRef; helper: ProcessRef }> {
-  const refs = await startHelper({ kind: "pasta", args: [], mapGw: false }, pid, dir, [], ctx.env.PATH, ctx.log.debug);
+  const refs = await startHelper({ kind: "pasta", args: [], mapGw: hostLoopback(c) }, pid, dir, [], ctx.env.PATH, ctx.log.debug);
   try {
     runIn(ctx, pid, [tool(ctx, "sysctl", "procps"), "-q", "-w", "net.ipv4.ip_forward=1"], `network ${c.Name}'s forwarding`);
-    runIn(ctx, pid, [tool(ctx, "iptables", "iptables"), "-t", "nat", "-A", "POSTROUTING", "-s", c.Subnet, "!", "-o", BRIDGE, "-j", "MASQUERADE"], `network ${c.Name}'s masquerading`);
+    const iptables = tool(ctx, "iptables", "iptables");
+    runIn(ctx, pid, [iptables, "-t", "nat", "-A", "POSTROUTING", "-s", c.Subnet, "!", "-o", BRIDGE, "-j", "MASQUERADE"], `network ${c.Name}'s masquerading`);
+    if (hostLoopback(c)) {
+      const route = runIn(ctx, pid, [tool(ctx, "ip", "iproute2"), "-4", "route", "show", "default"], `network ${c.Name}'s default route`);
+      const gw = /^default via (\d+\.\d+\.\d+\.\d+) /m.exec(route)?.[1];
+      if (!gw) throw new BunkerError(`network ${c.Name}: host_loopback: pasta gave the network no IPv4 default route (ip route: "${route.trim()}")`, { errno: "ENETUNREACH", fix: "the host needs an IPv4 default route for pasta to copy; or create the network without --opt host_loopback" });
+      for (const proto of ["tcp", "udp"])
+        runIn(ctx, pid, [iptables, "-t", "nat", "-A", "PREROUTING", "-i", BRIDGE, "-d", c.Gateway, "-p", proto, "-j", "DNAT", "--to-destination", gw], `network ${c.Name}'s host_loopback`);
+    }
   } catch (e) {
     process.kill(refs.keeper.pid, "SIGKILL"); // the keeper startHelper just started (its PDEATHSIG ends pasta)
     throw e;
@@ -255,7 +305,8 @@ export async function createNetwork(ctx: RuntimeContext, req: CreateNetworkReque
   const all = listNetworks(ctx);
   if (all.some((n) => n.Name === req.name)) throw new BunkerError(`network create: network "${req.name}" already exists`, { errno: "EEXIST", fix: "choose another name, or bunker network rm it" });
   const { subnet, gateway } = planSubnet(req.subnet, req.gateway, all.map((n) => ({ name: n.Name, cidr: parseCidr(n.Subnet) })));
-  const config: NetworkConfig = { Name: req.name, Id: randomBytes(32).toString("hex"), Created: new Date().toISOString(), Subnet: formatCidr(subnet), Gateway: gateway, Internal: req.internal, Labels: req.labels };
+  if (req.internal && req.options?.host_loopback === "true") throw new BunkerError("network create: --opt host_loopback=true needs a way out, which an --internal network has not", { errno: "EINVAL", fix: "drop --internal or the option" });
+  const config: NetworkConfig = { Name: req.name, Id: randomBytes(32).toString("hex"), Created: new Date().toISOString(), Subnet: formatCidr(subnet), Gateway: gateway, Internal: req.internal, Labels: req.labels, ...(req.options && Object.keys(req.options).length ? { Options: req.options } : {}) };
   const dir = dirOf(ctx, req.name);
   try {
     mkdirSync(root(ctx), { recursive: true, mode: 0o700 });
@@ -290,14 +341,14 @@ function stopHolder(ctx: RuntimeContext, name: string) {
 
 /** `network rm`: refused while a running container is on it */
 export async function removeNetwork(ctx: RuntimeContext, name: string): Promise<void> {
-  const config = readNetwork(ctx, name);
+  const c = readNetwork(ctx, name);
   await locked(ctx, name, () => {
-    const users = liveEndpoints(ctx, name);
+    const users = liveEndpoints(ctx, c);
     if (users.length) throw new BunkerError(`network rm: network "${name}" is in use by container${users.length > 1 ? "s" : ""} ${users.map((u) => u.id).join(", ")}`, { errno: "EBUSY", fix: "stop or remove those containers first (bunker rm -f ID)" });
     stopHolder(ctx, name);
     rmSync(dirOf(ctx, name), { recursive: true, force: true });
   });
-  networkEvent(ctx, config, "destroy");
+  networkEvent(ctx, c, "destroy");
 }
 
 /** ACTION of network C in the event log (src/events.ts); CONTAINER: the one that joined or left */
@@ -319,15 +370,11 @@ export async function pruneNetworks(ctx: RuntimeContext): Promise<string[]> {
   return removed;
 }
 
-function rewriteHosts(endpoints: Endpoint[]) {
-  for (const e of endpoints) {
-    // in place: the container's bind mount of the file keeps seeing this inode
-    if (existsSync(e.hostsFile)) writeFileSync(e.hostsFile, networkHosts(e, endpoints));
-  }
-}
 
 export interface JoinRequest {
   id: string;
+  /** its name, when rename gave it one */
+  name?: string;
   /** the container's process, not yet released */
   pid: number;
   aliases: string[];
@@ -351,7 +398,7 @@ export async function joinNetwork(ctx: RuntimeContext, name: string, join: JoinR
     const { holder } = await ensureHolder(ctx, c, maps);
     if (maps && statSync(`/proc/${holder.pid}/ns/user`).ino !== statSync(`/proc/${join.pid}/ns/user`).ino)
       throw new BunkerError(`--network ${name}: the container's user namespace is not the network's`, { errno: "EPERM", fix: "drop --userns=single: a container on a user network joins bunker's shared user namespace" });
-    const others = liveEndpoints(ctx, name);
+    const others = liveEndpoints(ctx, c);
     const ip = allocateIp(parseCidr(c.Subnet), c.Gateway, others.map((e) => e.ip), join.ip);
     // the host end's name: random, as the end of a container that just ended may linger on the
     // bridge for a moment (a network namespace is dismantled asynchronously) with its address's name
@@ -360,22 +407,32 @@ export async function joinNetwork(ctx: RuntimeContext, name: string, join: JoinR
     const ifname = join.ifname ?? "eth0";
     ipIn(ctx, holder.pid, [`link add ${veth} type veth peer name ${ifname} netns ${join.pid}`, `link set ${veth} master ${BRIDGE}`, `link set ${veth} up`], `cannot connect container ${join.id} to network ${name}`);
     ipIn(ctx, join.pid, [`addr add ${ip}/${prefix} dev ${ifname}`, `link set ${ifname} up`, ...(join.defaultRoute === false ? [] : [`route add default via ${c.Gateway}`])], `cannot configure ${ifname} of container ${join.id}`);
-    const me: Endpoint = { id: join.id, ip, aliases: join.aliases, pid: join.pid, start: pidStartTime(join.pid) ?? "", hostsFile: join.hostsFile, hostsBase: join.hostsBase };
+    const me: Endpoint = { id: join.id, ...(join.name && join.name !== join.id ? { name: join.name } : {}), ip, aliases: join.aliases, pid: join.pid, start: pidStartTime(join.pid) ?? "", hostsFile: join.hostsFile, hostsBase: join.hostsBase };
     writeJson(`${dirOf(ctx, name)}/endpoints/${join.id}.json`, me);
-    rewriteHosts([...others, me]);
+    rewriteHosts(c, [...others, me]);
     networkEvent(ctx, c, "connect", join.id);
     return { ip, holder: holder.pid };
   });
 }
 
+/** container ID on network NAME was renamed NEWNAME: the others' /etc/hosts list it by that */
+export async function renameEndpoint(ctx: RuntimeContext, name: string, id: string, newName: string): Promise<void> {
+  const file = `${dirOf(ctx, name)}/endpoints/${id}.json`;
+  const c = readJson<NetworkConfig>(`${dirOf(ctx, name)}/network.json`);
+  if (!c || !existsSync(file)) return;
+  await locked(ctx, name, () => {
+    const e = readJson<Endpoint>(file);
+    if (e) writeJson(file, { ...e, name: newName });
+    rewriteHosts(c, liveEndpoints(ctx, c));
+  });
+}
+
 /** container ID has left network NAME (it ended or was removed): the others' /etc/hosts rewritten */
 export async function leaveNetwork(ctx: RuntimeContext, name: string, id: string): Promise<void> {
-  if (!existsSync(`${dirOf(ctx, name)}/network.json`)) return;
-  await locked(ctx, name, () => {
-    rmSync(`${dirOf(ctx, name)}/endpoints/${id}.json`, { force: true });
-    rewriteHosts(liveEndpoints(ctx, name));
-  });
-  networkEvent(ctx, readNetwork(ctx, name), "disconnect", id);
+  const c = readJson<NetworkConfig>(`${dirOf(ctx, name)}/network.json`);
+  if (!c) return;
+  await locked(ctx, name, () => void liveEndpoints(ctx, c, id));
+  networkEvent(ctx, c, "disconnect", id);
 }
 
 /** what `network connect` asks for */
@@ -418,7 +475,7 @@ export async function connectContainer(ctx: RuntimeContext, name: string, id: st
       /* no /etc/hosts of bunker's: nothing to list the others in */
     }
     const joined = await joinNetwork(ctx, name, { id, pid: state.pid, aliases: req.aliases, ip: req.ip, hostsFile, hostsBase, ifname, defaultRoute: mode === "none" && !nets.length }, networkMaps(ctx));
-    const att: AttachedNetwork = { name, ip: joined.ip, aliases: req.aliases, id: c.Id, gateway: c.Gateway, prefix: Number(c.Subnet.split("/")[1]), ifname };
+    const att: AttachedNetwork = { name, ip: joined.ip, aliases: req.aliases, id: c.Id, gateway: c.Gateway, prefix: Number(c.Subnet.split("/")[1]), ifname, dataRoot: ctx.dataRoot };
     state.run.network = { mode, ports: [], ...state.run.network, connected: [...(state.run.network?.connected ?? []), att] };
     writeState(dir, state);
     return att;

@@ -3,12 +3,12 @@
 // monitor takes over this process) or detached (-d).  The CLI (src/cli/run.ts)
 // parses the flags into a RunRequest; everything from the image to the exit
 // status is here.
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { autoMaps, deniesSetgroups, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../sys/idmap.ts";
 import { sharedUserns, sharedUsernsEnabled } from "./userns.ts";
-import { UPPER_DIR, writeState } from "./state.ts";
+import { idOfName, NAMES_DIR, namesOf, UPPER_DIR, writeState } from "./state.ts";
 import { pidStartTime } from "../sys/proc.ts";
 import { seccompAgent } from "./seccomp-agent.ts";
 import { recordImageUse } from "./image-use.ts";
@@ -37,7 +37,7 @@ import { normalJit } from "../jit.ts";
 import type { RuntimeContext } from "./context.ts";
 import { withSpecJoins } from "../plan/join.ts";
 import { parseNetwork, helperNameserver, PASTA_DNS } from "../net/mode.ts";
-import { exposedPorts, reservePorts, type PublishedPort } from "../net/ports.ts";
+import { exposedPorts, helperForwards, reservePorts, type PublishedPort } from "../net/ports.ts";
 import { hostsFile, resolvConf, type HostEntry } from "../net/etc.ts";
 import { findProgram, startHelper, type HelperRecord, type ProcessRef } from "../net/helper.ts";
 import { joinedContainer } from "./pod.ts";
@@ -104,6 +104,15 @@ export interface RunRequest {
   labels?: Record<string, string>;
   /** --restart (-d or create): kept by the container's log writer (src/container/restart.ts) */
   restart?: RestartPolicy;
+  /**
+   * an IMAGE's overlay upper (and work) dir in this directory of the caller's, kept after the container
+   * (a build's RUN turns upper/ into a layer); needs the overlay driver
+   */
+  writableLayer?: string;
+  /** the caller goes on after a foreground container (a build): bunker waits for it instead of becoming the monitor */
+  inProcess?: boolean;
+  /** a foreground container's stdout and stderr go to /dev/null (`build -q`'s RUN steps) */
+  discardOutput?: boolean;
 }
 
 export interface RunResult {
@@ -160,6 +169,7 @@ export async function createContainer(ctx: RuntimeContext, req: RunRequest, opts
 }
 
 async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: CreateOptions): Promise<RunResult> {
+  mark("engine loaded");
   const verb = later ? "create" : "run";
   if (!req.rootfs && !req.image) throw new BunkerError(`${verb}: no image and no --rootfs given`, { errno: "EINVAL", fix: `bunker ${verb} IMAGE [CMD], bunker ${verb} --rootfs DIR -- CMD, or --rootfs host for a sandbox of the host` });
   let image: OpenedImage | undefined;
@@ -208,9 +218,8 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
 
   if (publish.length && net.kind !== "pasta" && net.kind !== "slirp4netns" && net.kind !== "user")
     throw new BunkerError(`run: -p publishes ports through a network helper or a user network's proxy, not with --network ${net.kind}`, { errno: "EINVAL", fix: "add --network pasta, --network slirp4netns or --network NAME (bunker network create NAME)" });
-  // a user network's ports go through a proxy (src/net/proxy.ts), TCP only
-  const proxy = publish.length && net.kind === "user" ? await import("../net/proxy.ts") : undefined;
-  proxy?.checkProxyPorts(publish, net.kind === "user" ? net.name : "");
+  // the ports the helper does not forward itself go through a proxy (src/net/proxy.ts)
+  const proxy = publish.some((p) => !helperForwards(net.kind, p)) ? await import("../net/proxy.ts") : undefined;
   const joined = net.kind === "container" ? joinedContainer(ctx.stateRoot, net.id) : undefined;
   if (joined) maps = joined.maps;
   const network = net.kind === "host" ? "host" : joined ? "joined" : "none";
@@ -234,9 +243,17 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   if (restartPolicy && req.rm) throw new BunkerError(`${verb}: --restart ${restartPolicy.name} and --rm conflict: a removed container cannot be restarted`, { errno: "EINVAL", fix: "drop one of them" });
   const { preserveFds, resources, oomKillGroup } = req;
 
+  mark("request checked");
   const id = req.name ?? randomId();
   const hostname = req.hostname ?? id;
   const dir = `${ctx.stateRoot}/${id}`;
+  if (req.name && idOfName(ctx.stateRoot, req.name)) throw new BunkerError(`${verb}: a container named "${id}" already exists (renamed from ${idOfName(ctx.stateRoot, req.name)})`, { errno: "EEXIST", fix: `choose another --name, or remove it: bunker rm -f ${id}` });
+  // names left by removed containers' renames are no one's: none may come back with a new container of this id
+  // (a stopped container started again keeps its names: start.ts links them again)
+  if (!later?.previousLogs) {
+    if (req.name) rmSync(`${ctx.stateRoot}/${NAMES_DIR}/${req.name}`, { force: true });
+    for (const n of namesOf(ctx.stateRoot, id)) rmSync(`${ctx.stateRoot}/${NAMES_DIR}/${n}`, { force: true });
+  }
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (e) {
@@ -292,6 +309,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       recordImageUse(dir, image.id);
       rootPath = `${dir}/rootfs`;
       ctx.log.debug?.(`storage driver ${image.storage.driver} (${image.storage.why})`);
+      if (req.writableLayer && image.storage.driver === "copy") throw new BunkerError("build: a RUN step needs the overlay storage driver (its changes are the overlay's upper dir)", { errno: "EOPNOTSUPP", fix: `drop --storage-driver copy (${image.storage.why})` });
       if (image.storage.driver === "copy") {
         // a private copy, owned as this container's map needs; removed with the state dir
         await image.flatten(rootPath, maps);
@@ -299,16 +317,17 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
         // the layers as overlay lowers, a private upper: starting a container copies nothing.
         // A container that outlives its process (-d or create without --rm, as Docker's) keeps
         // its upper in its state dir: `start` again sees what it wrote, commit and diff read it,
-        // rm removes it.  Any other (--rm, a foreground run) has it on a tmpfs of its mount
-        // namespace where tmpfs has user xattrs (overlay's whiteouts and opaque dirs need them):
-        // nothing to make or remove on the host; volatile: that upper dies with the container,
-        // so its unmount need not sync it
-        const kept = detach && !req.rm;
+        // rm removes it; a build's RUN has it in the caller's writableLayer dir.  Any other (--rm,
+        // a foreground run) has it on a tmpfs of its mount namespace where tmpfs has user xattrs
+        // (overlay's whiteouts and opaque dirs need them): nothing to make or remove on the host;
+        // volatile: that upper dies with the container, so its unmount need not sync it
+        const kept = (detach && !req.rm) || !!req.writableLayer;
         const tmpfsUpper = !kept && tmpfsHasUserXattrs();
-        const rw = tmpfsUpper ? `${dir}/rootfs` : dir;
-        for (const d of tmpfsUpper ? ["rootfs"] : later?.previousUpper ? ["rootfs", "work"] : ["rootfs", UPPER_DIR, "work"]) mkdirSync(`${dir}/${d}`);
+        const rw = req.writableLayer ?? (tmpfsUpper ? `${dir}/rootfs` : dir);
+        mkdirSync(`${dir}/rootfs`);
+        if (!tmpfsUpper) for (const d of later?.previousUpper ? ["work"] : [UPPER_DIR, "work"]) mkdirSync(`${rw}/${d}`);
         if (later?.previousUpper) renameSync(later.previousUpper, `${dir}/${UPPER_DIR}`);
-        rootMount = { fstype: "overlay", data: `lowerdir=${image.lowerDirs.join(":")},upperdir=${rw}/${UPPER_DIR},workdir=${rw}/work,userxattr${kept ? "" : ",volatile"}`, tmpfsUpper };
+        rootMount = { fstype: "overlay", data: `lowerdir=${image.lowerDirs.join(":")},upperdir=${rw}/${UPPER_DIR},workdir=${rw}/work,userxattr${kept && !req.writableLayer ? "" : ",volatile"}`, tmpfsUpper };
         if (rootMount.data.length > 4000) throw new BunkerError(`run: the image has too many layers for one overlay mount (${image.lowerDirs.length})`, { errno: "E2BIG", fix: "flatten the image (bunker save/load) or use fewer layers" });
       }
     } else if (host) {
@@ -376,13 +395,15 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       // detached: an init is PID 1 and records the command's exit status; the container outlives bunker
       init: req.init || detach,
       dieWithParent: !detach,
-      log: detach ? (logWriter?.path ?? `${dir}/log`) : undefined,
+      log: detach ? (logWriter?.path ?? `${dir}/log`) : req.discardOutput ? "/dev/null" : undefined,
       exitFile: detach ? `${dir}/exit` : undefined,
       execFifo,
       noPivot: req.noPivot,
       ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
       lockMounts: confinement.lockMounts,
       keepNetns: net.kind === "pasta" || net.kind === "slirp4netns" || net.kind === "user",
+      // the helper starts with the child and must be ready before its program runs, not before its mounts
+      holdBeforeProcess: net.kind === "pasta" || net.kind === "slirp4netns",
     });
     mark("plan built");
     if (debug) {
@@ -427,7 +448,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
           process: spec.process,
           seccomp: spec.linux?.seccomp,
           cgroup: cg?.path,
-          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, mountPoints: (spec.mounts ?? []).map((m) => m.destination), ...(req.labels && Object.keys(req.labels).length ? { labels: req.labels } : {}), ...(restartPolicy ? { restart: restartPolicy } : {}), stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp, aliases: req.networkAliases ?? [], id: userNet.Id, gateway: userNet.Gateway, prefix: Number(userNet.Subnet.split("/")[1]), ifname: "eth0" } } : {}) } },
+          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, mountPoints: (spec.mounts ?? []).map((m) => m.destination), ...(req.labels && Object.keys(req.labels).length ? { labels: req.labels } : {}), ...(restartPolicy ? { restart: restartPolicy } : {}), stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp, aliases: req.networkAliases ?? [], id: userNet.Id, gateway: userNet.Gateway, prefix: Number(userNet.Subnet.split("/")[1]), ifname: "eth0", dataRoot: ctx.dataRoot } } : {}) } },
         });
       let c;
       let helper: HelperRecord | undefined;
@@ -437,10 +458,15 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
         const seccompListener = seccompAgent(spec.linux?.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug);
         const beforeRecord =
           net.kind === "pasta" || net.kind === "slirp4netns"
-            ? async (pid: number) => void (helper = await startHelper(net, pid, dir, ports, ctx.env.PATH, debug))
+            ? async (pid: number) => {
+                helper = await startHelper(net, pid, dir, ports, ctx.env.PATH, debug);
+                // the rest through the proxy, in the container's namespace to its 127.0.0.1
+                const proxied = ports.filter((p) => !helperForwards(net.kind, p));
+                if (proxied.length) proxyRef = await proxy!.startProxy(pid, pid, "127.0.0.1", proxied, dir, debug);
+              }
             : userNet
               ? async (pid: number) => {
-                  const joinedNet = await userNetworks!.joinNetwork(ctx, userNet.Name, { id, pid, aliases: req.networkAliases ?? [], ip: req.ip, hostsFile: `${dir}/hosts`, hostsBase }, netMaps);
+                  const joinedNet = await userNetworks!.joinNetwork(ctx, userNet.Name, { id, name: namesOf(ctx.stateRoot, id)[0], pid, aliases: req.networkAliases ?? [], ip: req.ip, hostsFile: `${dir}/hosts`, hostsBase }, netMaps);
                   joinedIp = joinedNet.ip;
                   if (proxy) proxyRef = await proxy.startProxy(pid, joinedNet.holder, joinedNet.ip, ports, dir, debug);
                 }
@@ -463,8 +489,10 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       }
       // from here on a small C program waits for the container, not this Bun process
       debug?.(`timing: ${timingLine()}`);
-      const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path, finishAlways: !!volumeUse?.anonymous.length, events: eventArgs }, ctx.execPath);
-      debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
+      if (!req.inProcess) {
+        const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path, finishAlways: !!volumeUse?.anonymous.length, events: eventArgs }, ctx.execPath);
+        debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
+      }
       const st = launcher.wait(c.pid, c.pty, interactive);
       recordEvent(ctx.dataRoot, "container", "die", id, { exitCode: String(exitCode(st)), ...eventAttrs });
       if (st.signal === 9 && cg?.oomKilled()) {

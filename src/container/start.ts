@@ -4,14 +4,10 @@
 import { existsSync, mkdtempSync, readFileSync, renameSync } from "node:fs";
 import { BunkerError, fromSysError } from "../errors.ts";
 import type { RuntimeContext } from "./context.ts";
-import { start } from "./lifecycle.ts";
-import { logFiles } from "./log-writer.ts";
-import { createContainer, RUN_REQUEST_FILE, type RunRequest } from "./run.ts";
-import { imageGone, imageOf } from "./image-use.ts";
-import { Store } from "../image/store.ts";
-import { removeStateDir } from "./state-dir.ts";
-import { containerDir, readState, status, UPPER_DIR } from "./state.ts";
-import { containerEvent, rm } from "./stop.ts";
+import { start } from "./oci-start.ts";
+import type { RunRequest } from "./run.ts";
+import { containerDir, namesOf, readState, status, UPPER_DIR } from "./state.ts";
+import { containerEventAttributes, recordEvent } from "../events.ts";
 
 /**
  * `bunker start ID` of any container: OCI's start, or docker's (see above);
@@ -24,7 +20,7 @@ export async function startContainer(ctx: RuntimeContext, id: string, restarted?
   const st = state ? status(dir, state) : undefined;
   // said before the program is released: its die (written by its log writer) comes after it, as Docker's
   const starting = () => {
-    if (state?.run) containerEvent(ctx, state, "start");
+    if (state?.run) recordEvent(ctx.dataRoot, "container", "start", id, containerEventAttributes(id, state.run.image, state.run.labels));
   };
   if (!state?.run || st === "created") {
     starting();
@@ -32,6 +28,16 @@ export async function startContainer(ctx: RuntimeContext, id: string, restarted?
     return !!state?.run;
   }
   if (st !== "stopped") return true; // running or paused: docker's start does nothing
+  // made again: run's code (and rm's, the log's, the store's) only for this, not for the OCI start above
+  const [{ createContainer, RUN_REQUEST_FILE }, { rm }, { logFiles }, { imageGone, imageOf }, { Store }, { removeStateDir }, { linkName }] = await Promise.all([
+    import("./run.ts"),
+    import("./stop.ts"),
+    import("./log-writer.ts"),
+    import("./image-use.ts"),
+    import("../image/store.ts"),
+    import("./state-dir.ts"),
+    import("./rename.ts"),
+  ]);
   let req: RunRequest;
   try {
     req = JSON.parse(readFileSync(`${dir}/${RUN_REQUEST_FILE}`, "utf8")) as RunRequest;
@@ -51,7 +57,9 @@ export async function startContainer(ctx: RuntimeContext, id: string, restarted?
     };
     const logs = logFiles(dir).map(moved);
     const previousUpper = existsSync(`${dir}/${UPPER_DIR}`) ? moved(`${dir}/${UPPER_DIR}`) : undefined;
+    const names = namesOf(ctx.stateRoot, id); // rm unlinks them: made again for the new run
     await rm(ctx, id, false, true, true);
+    for (const n of names) linkName(ctx.stateRoot, id, n);
     if (existsSync(dir)) throw new BunkerError(`start: the stopped container "${id}" could not be removed to start again`, { errno: "EBUSY", path: dir, fix: `bunker rm -f ${id}` });
     await createContainer(ctx, { ...req, name: id }, { previousLogs: logs, previousUpper, imageId, restarted });
   } finally {

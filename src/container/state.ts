@@ -3,13 +3,15 @@
 import type { PublishedPort } from "../net/ports.ts";
 import type { ProcessRef } from "../net/helper.ts";
 import type { RestartPolicy } from "./restart-policy.ts";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from "node:fs";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import type { Hooks, Process, Seccomp } from "../oci/spec.ts";
 import type { IdMaps } from "../sys/idmap.ts";
 import type { ConfinementSummary } from "../oci/confine.ts";
 import { pidStartTime } from "../sys/proc.ts";
-import type { RuntimeContext } from "./context.ts";
+import { corruptState, ID_RE, notFound, parseState, statusOf } from "./state-read.ts";
+
+export { checkId, notFound, statePayload } from "./state-read.ts";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
 
@@ -67,6 +69,8 @@ export interface AttachedNetwork {
   prefix?: number;
   /** the container's interface on it (eth0 for the one it was made on) */
   ifname?: string;
+  /** where the network lives: bunker __finish runs without --data-root */
+  dataRoot?: string;
 }
 
 /** the user networks container S is on, the one it was made on first */
@@ -78,21 +82,77 @@ export function attachedNetworks(s: ContainerState | undefined): AttachedNetwork
 /** a kept container's writable layer (the overlay upper dir) in its state dir */
 export const UPPER_DIR = "upper";
 
-const ID_RE = /^[A-Za-z0-9_+\-.]+$/;
+/**
+ * Names: a container's id is its state dir's name (what helpers hold paths
+ * in, so it never changes); `rename` gives it another name, a symlink
+ * NAMES_DIR/NAME -> ID that every lookup by name goes through here.  An id
+ * always finds its container; a link whose container is gone names none.
+ */
+export const NAMES_DIR = "names@";
 
-export function checkId(id: string | undefined, cmd: string): string {
-  if (!id) throw new BunkerError(`${cmd}: container id required`, { errno: "EINVAL", fix: `bunker ${cmd} ID` });
-  if (!ID_RE.test(id) || id === "." || id === ".." || id.length > 1024)
-    throw new BunkerError(`${cmd}: invalid container id "${id}"`, { errno: "EINVAL", fix: "use letters, digits and _ + - . only" });
-  return id;
+/** every renamed container's id -> its name */
+export function containerNames(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let names: string[] = [];
+  try {
+    names = readdirSync(`${root}/${NAMES_DIR}`);
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    const id = idOfName(root, n);
+    if (id) out.set(id, n);
+  }
+  return out;
 }
 
+/** the container ID's name (docker's Names): the one rename gave it, else its id */
+export const containerName = (root: string, id: string) => containerNames(root).get(id) ?? id;
+
+/** the names that lead to container ID (rm: it goes; start of a stopped one: made again) */
+export function namesOf(root: string, id: string): string[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(`${root}/${NAMES_DIR}`);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => {
+    try {
+      return readlinkSync(`${root}/${NAMES_DIR}/${n}`) === id;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** the id a renamed container's NAME links to, when that container is there */
+export function idOfName(root: string, name: string): string | undefined {
+  try {
+    const id = readlinkSync(`${root}/${NAMES_DIR}/${name}`);
+    return ID_RE.test(id) && existsSync(`${root}/${id}/state.json`) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** the state dir of the container with id or name ID */
 export function containerDir(root: string, id: string): string {
-  return `${root}/${id}`;
+  const dir = `${root}/${id}`;
+  if (existsSync(dir)) return dir;
+  const named = idOfName(root, id);
+  return named ? `${root}/${named}` : dir;
 }
 
-export function notFound(id: string): BunkerError {
-  return new BunkerError(`container "${id}" does not exist`, { errno: "ENOENT" });
+/** the id of the container with id or name ID (unchanged when there is none: the lookup that follows says so) */
+export function containerId(root: string, id: string): string {
+  return existsSync(`${root}/${id}`) ? id : (idOfName(root, id) ?? id);
+}
+
+/** NAME is free for a new container or a rename: no container has it as its id or its name */
+export function checkNameFree(root: string, name: string, verb: string): void {
+  const holder = existsSync(`${root}/${name}`) ? name : idOfName(root, name);
+  if (holder) throw new BunkerError(`${verb}: the name "${name}" is in use by container ${holder}`, { errno: "EEXIST", fix: `choose another name, or remove that container: bunker rm -f ${name}` });
 }
 
 /** creates the container's directory: the one atomic step two concurrent `create`s race on */
@@ -116,15 +176,17 @@ export function writeState(dir: string, s: ContainerState): void {
 
 export function readState(root: string, id: string): ContainerState | undefined {
   const dir = containerDir(root, id);
+  let text: string;
   try {
-    return JSON.parse(readFileSync(`${dir}/state.json`, "utf8")) as ContainerState;
+    text = readFileSync(`${dir}/state.json`, "utf8");
   } catch (e) {
     if (errnoCode(e) === "ENOENT") {
       if (existsSync(dir)) return undefined; // being created, or a killed create: delete --force cleans it
       throw notFound(id);
     }
-    throw new BunkerError("corrupt container state", { errno: "EINVAL", path: `${dir}/state.json`, fix: `bunker delete --force ${id}` });
+    throw corruptState(dir, id);
   }
+  return parseState(text, dir, id);
 }
 
 export function listIds(root: string): string[] {
@@ -140,16 +202,14 @@ export function isAlive(s: ContainerState): boolean {
 }
 
 export function status(dir: string, s: ContainerState): Status {
-  if (!isAlive(s)) return "stopped";
-  if (existsSync(`${dir}/exec.fifo`)) return "created";
-  if (s.cgroup) {
+  const frozen = () => {
     try {
-      if (readFileSync(`${s.cgroup}/cgroup.freeze`, "utf8").trim() === "1") return "paused";
+      return !!s.cgroup && readFileSync(`${s.cgroup}/cgroup.freeze`, "utf8").trim() === "1";
     } catch {
-      /* no freezer: not paused */
+      return false; // no freezer: not paused
     }
-  }
-  return "running";
+  };
+  return statusOf(isAlive(s), () => existsSync(`${dir}/exec.fifo`), frozen);
 }
 
 /** --pid-file: written whole (a temp file renamed over it, as runc), or one clear error */
@@ -163,12 +223,15 @@ export function writePidFile(path: string, pid: number): void {
   }
 }
 
-// what `state`, `list`, `ps` and `inspect` read: here, not in lifecycle.ts, so that
-// they load this small module and not the whole engine (~7 ms of start-up)
+// what `list`, `ps` and `inspect` read: here, not in lifecycle.ts, so that
+// they load this small module and not the whole engine (~7 ms of start-up);
+// `state` reads with state-read.ts, without node:fs
 
-/** the runtime-spec state of S with status ST (hooks get it too) */
-export function statePayload(s: ContainerState, st: string) {
-  return { ociVersion: s.ociVersion, id: s.id, status: st, pid: st === "stopped" ? 0 : s.pid, bundle: s.bundle, annotations: s.annotations ?? {} };
+/** ID's state (and its dir), or why there is none */
+export function loadExisting(root: string, id: string): { dir: string; state: ContainerState } {
+  const state = readState(root, id);
+  if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
+  return { dir: containerDir(root, id), state };
 }
 
 /** ID's state and status as a wait sees them: "removed" once its state dir is gone */
@@ -186,12 +249,4 @@ export function containerStatus(root: string, id: string): { state: ContainerSta
   const dir = containerDir(root, id);
   const state = readState(root, id);
   return { state, status: state ? status(dir, state) : "creating", dir };
-}
-
-/** `state ID`: the runtime-spec state, with the confinement a `bunker run` container got */
-export function stateJson(ctx: Pick<RuntimeContext, "stateRoot">, id: string): Record<string, unknown> {
-  const { state, status: st } = containerStatus(ctx.stateRoot, id);
-  if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
-  const confinement = state.run?.confinement, network = state.run?.network;
-  return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner, ...(confinement ? { confinement } : {}), ...(network ? { network } : {}) };
 }

@@ -15,6 +15,7 @@ import { endLogWriter } from "./log-writer.ts";
 import { attachedNetworks, containerDir, isAlive, readState, status, type ContainerState } from "./state.ts";
 import { markStoppedByUser } from "./restart-policy.ts";
 import { containerEventAttributes, recordEvent } from "../events.ts";
+import { unlinkNames } from "./rename.ts";
 import { lockContainer } from "./lock.ts";
 
 /**
@@ -45,7 +46,8 @@ async function leaveNetworks(ctx: RuntimeContext, s: ContainerState | undefined,
   const nets = attachedNetworks(s);
   if (!nets.length) return;
   const { leaveNetwork } = await import("./network.ts"); // loaded only for a container on one
-  for (const n of nets) await leaveNetwork(ctx, n.name, id);
+  // where the network lives: bunker __finish may run without --data-root
+  for (const n of nets) await leaveNetwork({ ...ctx, dataRoot: n.dataRoot ?? ctx.dataRoot }, n.name, id);
 }
 
 /** ACTION of container S in the event log (src/events.ts) */
@@ -92,6 +94,7 @@ export async function rm(ctx: RuntimeContext, id: string, force: boolean, volume
   const maps = state?.run?.maps ?? callerMaps(ctx.ids);
   const use = readVolumeUse(dir);
   await removeStateDir(ctx, dir, maps);
+  unlinkNames(root, id);
   if (state?.run && !restarting) containerEvent(ctx, state, "destroy");
   if (volumes) await removeAnonymousVolumes(use, maps, ctx.log.warn);
 }

@@ -106,11 +106,20 @@ export const OPS: { [N in Op["op"]]: OpDef<N> } = {
     wire: (o) => o,
   },
   nondumpable: { code: 36, ints: [], strs: [], wire: none },
+  hold: { code: 48, ints: [], strs: [], wire: none },
   mknod: { code: 37, ints: [int("mode"), int("major"), int("minor"), int("uid"), int("gid")], strs: [str("path")], wire: (o) => o },
   lock: { code: 38, ints: [int("flags")], strs: [str("uidMap"), str("gidMap")], wire: (o) => o },
   "chown-tree": { code: 40, ints: [], strs: [str("path")], wire: (o) => o },
   "copy-layers": { code: 41, ints: [int("copierOwns")], strs: [str("dest"), str("opaqueXattr"), strs("layers")], wire: (o) => ({ ...o, copierOwns: o.copierOwns ? 1 : 0 }) },
   "remove-tree": { code: 42, ints: [], strs: [str("path")], wire: (o) => o },
+  dup: { code: 43, ints: [int("fd"), int("to")], strs: [], wire: (o) => o },
+  "chdir-in-root": { code: 44, ints: [], strs: [str("root"), str("path")], wire: (o) => o },
+  "copy-into": {
+    code: 45,
+    ints: [int("overwriteDirNonDir")],
+    strs: [str("from"), str("root"), str("path")],
+    wire: (o) => ({ ...o, overwriteDirNonDir: o.overwriteDirNonDir ? 1 : 0 }),
+  },
 };
 
 /**
@@ -131,6 +140,7 @@ export const STEPS = [
   "F_SETFD", "argument count", "look up", "execve", "setns", "NS_GET_PARENT", "PR_SET_PDEATHSIG",
   "PR_SET_DUMPABLE", "copy", "hook", "name", "mknod", "fchownat", "fchmodat", "chown", "mmap", "merge layer", "fchmod", "futimens",
   "root owner", "not a user namespace", "unknown op", "no exec op",
+  "directory onto a non-directory", "non-directory onto a directory",
 ] as const;
 export type Step = (typeof STEPS)[number];
 
@@ -154,6 +164,8 @@ export const MESSAGES = {
   SECCOMP: 0x53,
   /** pivot_root refused (EINVAL: an initramfs root): MS_MOVE + chroot was used (for --debug) */
   NOTE: 0x4e,
+  /** the hold op: set up, waiting for a "go" before the process ops */
+  HOLD: 0x48,
 } as const;
 
 /** the plan's magic ("BKP1") and the header flag of a plan whose first op joins a user namespace */

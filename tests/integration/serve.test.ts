@@ -4,10 +4,11 @@
 // user, each with a private state root, data root and socket; every server
 // the test starts is ended by its pid.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tarBytes } from "../../src/image/tarwriter.ts";
 import { join } from "node:path";
 import { PASSWORD, TestRegistry, USER } from "../registry/registry.ts";
-import { bunkerAs, collect, ownerOf, removeTree, runAs, spawnBunkerAs, USERS, type As } from "../lib/index.ts";
+import { bunkerAs, collect, makeTempDir, ownerOf, removeTree, runAs, spawnBunkerAs, USERS, type As } from "../lib/index.ts";
 import { CURL, curlAt, DOCKER, dockerAt, serveBase, startServer, stopServer, writeBusyboxArchive, type Server } from "../lib/serve.ts";
 
 if (!DOCKER || !CURL) console.log(`serve tests skipped: not installed: ${[!DOCKER && "docker", !CURL && "curl"].filter(Boolean).join(", ")}`);
@@ -64,7 +65,7 @@ for (const as of USERS) {
       expect(existsSync(s.sock)).toBe(false);
     }, 90_000);
 
-    test("Docker's JSON errors: an old version prefix 400, an unknown path 404, /build 501; HEAD /_ping", async () => {
+    test("Docker's JSON errors: an old version prefix 400, an unknown path 404, a remote /build 400; HEAD /_ping", async () => {
       const base = baseFor(as);
       const s = await startServer(as, base);
       try {
@@ -77,9 +78,9 @@ for (const as of USERS) {
         expect(await curl(as, s, ["http://d/v1.41/no/such/thing"])).toEqual({ status: 404, body: JSON.stringify({ message: "page not found" }) });
         const wrongMethod = await curl(as, s, ["-X", "DELETE", "http://d/version"]);
         expect(wrongMethod.status).toBe(405);
-        const build = await curl(as, s, ["-X", "POST", "http://d/v1.41/build"]);
-        expect(build.status).toBe(501);
-        expect(JSON.parse(build.body).message).toContain("issue 17");
+        const remote = await curl(as, s, ["-X", "POST", "http://d/v1.41/build?remote=https://example.com/x.git"]);
+        expect(remote.status).toBe(400);
+        expect(JSON.parse(remote.body).message).toContain("remote contexts");
         const head = await runAs(as, [CURL!, "-s", "-I", "--unix-socket", s.sock, "http://d/_ping"]);
         expect(head.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
         expect(head.stdout).toContain("Api-Version: 1.41\r\n");
@@ -376,6 +377,68 @@ for (const as of USERS) {
         expect((await curl(as, s, ["-X", "POST", "http://d/v1.41/containers/three/attach?stream=1&stdout=1"])).status).toBe(400);
       });
     }, 120_000);
+
+    test("docker cp both ways and rename; the archive endpoints: the stat header, a path outside the container or an archive entry outside the destination is a JSON error and nothing is written", async () => {
+      await withImageServer(as, ["files", "named"], async ({ s, d }) => {
+        const run = await d("run", "-d", "--name", "files", "--network", "none", IMAGE, "sh", "-c", "mkdir -p /srv/d && echo in-ctr > /srv/d/f && ln -s /etc /srv/etc-link && echo ready && exec sleep 100");
+        expect(run.code, run.stderr).toBe(0);
+        for (let i = 0; i < 100 && !(await d("logs", "files")).stdout.includes("ready"); i++) await Bun.sleep(50);
+        const host = baseFor(as);
+        writeFileSync(join(host, "up.txt"), "from host\n");
+        chownSync(join(host, "up.txt"), ownerOf(as).uid, ownerOf(as).gid);
+        expect(await d("cp", join(host, "up.txt"), "files:/srv/d/")).toMatchObject({ code: 0 });
+        expect(await d("cp", "files:/srv/d", join(host, "out"))).toMatchObject({ code: 0 });
+        expect([readFileSync(join(host, "out/f"), "utf8"), readFileSync(join(host, "out/up.txt"), "utf8")]).toEqual(["in-ctr\n", "from host\n"]);
+        // the stat header of a symlink: Go's ModeSymlink, its target resolved in the container
+        const head = await curl(as, s, ["-I", "http://d/v1.41/containers/files/archive?path=/srv/etc-link"]);
+        expect(head.status).toBe(200);
+        const stat = JSON.parse(Buffer.from(/X-Docker-Container-Path-Stat: (\S+)/i.exec(head.body)![1]!, "base64").toString());
+        expect(stat).toMatchObject({ name: "etc-link", linkTarget: "/etc", mode: 2 ** 27 + 0o777 });
+        // ../ in a request's path stays in the container: its /etc/hostname, not the host's
+        const out = await curl(as, s, ["http://d/v1.41/containers/files/archive?path=/../../../../etc/hostname"]);
+        expect(out.status).toBe(200);
+        expect(out.body).toContain("hostname\0");
+        expect(out.body).toContain("files\n");
+        expect(await curl(as, s, ["http://d/v1.41/containers/files/archive?path=etc/hostname"])).toMatchObject({ status: 400, body: expect.stringContaining("must be absolute") });
+        expect((await curl(as, s, ["-I", "http://d/v1.41/containers/files/archive?path=/nope"])).status).toBe(404);
+        // an archive entry named outside the destination: 400 with Docker's JSON body, nothing made
+        const tag = `bunker-serve-cp-${as}-${process.pid}`;
+        writeFileSync(join(host, "evil.tar"), tarBytes([{ name: `../../../../../../tmp/${tag}`, data: "evil\n" }]));
+        const put = await curl(as, s, ["-X", "PUT", "--data-binary", `@${join(host, "evil.tar")}`, "http://d/v1.41/containers/files/archive?path=/srv"]);
+        expect(put.status).toBe(400);
+        expect(JSON.parse(put.body).message).toMatch(/has a '\.\.' component: it would be extracted outside the destination/);
+        expect(existsSync(`/tmp/${tag}`)).toBe(false);
+        // rename: the new name everywhere, the container still running
+        expect(await d("rename", "files", "named")).toMatchObject({ code: 0 });
+        expect((await d("ps", "--format", "{{.Names}} {{.State}}")).stdout).toBe("named running\n");
+        expect((await d("cp", "named:/srv/d/f", join(host, "again"))).code).toBe(0);
+        expect(readFileSync(join(host, "again"), "utf8")).toBe("in-ctr\n");
+        expect((await d("rename", "named", "named")).code).not.toBe(0);
+        expect((await d("stop", "-t", "1", "named")).stdout).toBe("named\n");
+      });
+    }, 120_000);
+
+    test("docker build (the classic builder, POST /build): the steps and the RUN's output stream to the CLI, the image runs; a failing RUN is the CLI's error", async () => {
+      await withImageServer(as, [], async ({ s, d }) => {
+        const base = s.sock.slice(0, s.sock.lastIndexOf("/"));
+        const ctxDir = makeTempDir("bunker-serve-build", ownerOf(as));
+        bases.push(ctxDir);
+        writeFileSync(join(ctxDir, "Dockerfile"), `FROM ${IMAGE}\nARG WHO\nCOPY msg /msg\nRUN echo "run says $WHO"; cat /msg > /copy\nCMD ["cat", "/copy"]\n`);
+        writeFileSync(join(ctxDir, "msg"), "from the context\n");
+        writeFileSync(join(ctxDir, "Bad"), `FROM ${IMAGE}\nRUN exit 3\n`);
+        Bun.spawnSync(["chown", "-R", `${ownerOf(as).uid}:${ownerOf(as).gid}`, ctxDir]);
+        const dockerBuild = (args: string[]) => runAs(as, [DOCKER!, "build", ...args], { env: { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(base, "client"), DOCKER_BUILDKIT: "0" }, timeoutMs: 120_000 });
+        const b = await dockerBuild(["--build-arg", "WHO=docker", "-t", "built:1", ctxDir]);
+        expect(b.code, b.stderr).toBe(0);
+        expect(b.stdout).toContain("Step 4/5 : RUN");
+        expect(b.stdout).toContain("run says docker\n");
+        expect(b.stdout).toContain("Successfully tagged built:1");
+        expect((await d("run", "--rm", "built:1")).stdout).toBe("from the context\n");
+        const bad = await dockerBuild(["-f", join(ctxDir, "Bad"), ctxDir]);
+        expect(bad.code).toBe(1);
+        expect(bad.stderr).toContain("Bad:2: RUN exit 3: exit status 3");
+      });
+    }, 180_000);
 
     test("docker diff and docker commit (the API's changes and commit); the committed image runs, its history has the comment", async () => {
       await withImageServer(as, ["changer"], async ({ s, d }) => {

@@ -50,11 +50,15 @@ const SAMPLES: { [N in Op["op"]]: Extract<Op, { op: N }> } = {
   copyup: { op: "copyup", path: "/etc", root: true },
   hook: { op: "hook", index: 3, path: "/usr/bin/hook", args: ["hook", "--x"], env: ["A=b"], timeout: 30, stateBeforePid: '{"pid":', stateAfterPid: ',"id":"c1"}' },
   nondumpable: { op: "nondumpable" },
+  hold: { op: "hold" },
   mknod: { op: "mknod", path: "/dev/fuse", mode: 0o020666, major: 10, minor: 229, uid: 0, gid: 5 },
   lock: { op: "lock", flags: K.CLONE_NEWUSER | K.CLONE_NEWNS, uidMap: "0 0 65536\n", gidMap: "0 0 1\n" },
   "chown-tree": { op: "chown-tree", path: "/s/layers/abc" },
   "copy-layers": { op: "copy-layers", dest: "/s/copy", layers: ["/l/0", "/l/1", "/l/2"], opaqueXattr: "user.overlay.opaque", copierOwns: true },
   "remove-tree": { op: "remove-tree", path: "/s/state/rootfs" },
+  dup: { op: "dup", fd: 7, to: 1 },
+  "chdir-in-root": { op: "chdir-in-root", root: "/proc/42/root", path: "/etc/../usr" },
+  "copy-into": { op: "copy-into", from: "/d/cp-1", root: "/s/c1/rootfs", path: "/srv", overwriteDirNonDir: true },
 };
 
 const hex = (s: string | Uint8Array) => Buffer.from(typeof s === "string" ? new TextEncoder().encode(s) : s).toString("hex");
