@@ -50,6 +50,13 @@ class Fields {
     if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) return this.bad(k, "a list of strings");
     return v as string[];
   }
+  /** a list of non-negative integers */
+  numbers(k: string): number[] | undefined {
+    const v = this.get(k);
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v) || v.some((x) => !Number.isInteger(x) || x < 0)) return this.bad(k, "a list of non-negative integers");
+    return v as number[];
+  }
   obj(k: string): Obj | undefined {
     const v = this.get(k);
     if (v === undefined || v === null) return undefined;
@@ -86,9 +93,10 @@ export function createRequest(body: Obj, name: string | undefined): RunRequest {
   const c = new Fields(body, "");
   const image = c.str("Image");
   if (!image) throw new ApiError(400, "create: the body names no Image");
-  if (c.bool("Tty") || c.bool("OpenStdin")) throw new ApiError(400, "create: Tty and OpenStdin need attach, which bunker serve does not serve yet; run without -t/-i");
+  // a terminal and stdin are held by the container's log writer, which attach talks to
+  const tty = c.bool("Tty"), interactive = c.bool("OpenStdin"), stdinOnce = c.bool("StdinOnce");
   // which streams a client attaches to (it attaches or not: the container is the same); the ports its image or -p expose
-  c.ignore("AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce", "ExposedPorts");
+  c.ignore("AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts");
   const entry = c.list("Entrypoint", true);
   const cmd = c.list("Cmd", true) ?? [];
   const volumes = Object.keys(c.obj("Volumes") ?? {});
@@ -104,8 +112,10 @@ export function createRequest(body: Obj, name: string | undefined): RunRequest {
     workdir: c.str("WorkingDir"),
     user: c.str("User"),
     hostname: c.str("Hostname"),
-    tty: false,
-    interactive: false,
+    tty,
+    interactive,
+    attachable: true,
+    stdinOnce,
     init: false,
     mounts: volumes.map((v): MountRequest => ({ type: "volume", destination: v, readonly: false, nocopy: false })),
     readOnly: false,
@@ -147,7 +157,9 @@ export function createRequest(body: Obj, name: string | undefined): RunRequest {
   req.logOptions = Object.entries((log?.Config ?? {}) as Obj).map(([k, v]) => `${k}=${String(v)}`);
   const restart = h.obj("RestartPolicy");
   if (restart && !isDefault(restart.Name) && restart.Name !== "no") throw new ApiError(400, `create: HostConfig.RestartPolicy ${JSON.stringify(restart.Name)} is not supported by bunker serve yet (only "no")`);
-  h.ignore("ConsoleSize"); // the terminal size: without a tty nothing
+  // the client's terminal size [rows, columns] (0, 0: none given)
+  const size = h.numbers("ConsoleSize");
+  if (tty && size?.length === 2 && size[0]! > 0 && size[1]! > 0) req.consoleSize = { height: size[0]!, width: size[1]! };
   h.rest();
   const net = new Fields(c.obj("NetworkingConfig") ?? {}, "NetworkingConfig.");
   const endpoints = net.obj("EndpointsConfig") ?? {};

@@ -6,8 +6,9 @@ import type { RuntimeContext } from "../container/context.ts";
 import { parseHost } from "./listen.ts";
 import { ROUTES } from "./routes.ts";
 import { hijackRoutes } from "./attach.ts";
+import { EXEC_HIJACK } from "./exec.ts";
 import { serveApi, type ApiServer } from "./server.ts";
 
 export function startApiServer(ctx: RuntimeContext, host: string | undefined): Promise<ApiServer> {
-  return serveApi(ctx, parseHost(host ?? `unix://${join(ctx.stateRoot, "bunker.sock")}`), ROUTES, hijackRoutes(ctx));
+  return serveApi(ctx, parseHost(host ?? `unix://${join(ctx.stateRoot, "bunker.sock")}`), ROUTES, hijackRoutes(ctx, [EXEC_HIJACK]));
 }

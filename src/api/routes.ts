@@ -2,6 +2,7 @@
 import { ApiError } from "./errors.ts";
 import type { Route } from "./server.ts";
 import { CONTAINER_ROUTES } from "./containers.ts";
+import { EXEC_ROUTES } from "./exec.ts";
 import { IMAGE_ROUTES } from "./images.ts";
 import { PULL_ROUTES } from "./pull.ts";
 import { SYSTEM_ROUTES } from "./system.ts";
@@ -12,6 +13,7 @@ export const ROUTES: Route[] = [
   ...PULL_ROUTES,
   ...IMAGE_ROUTES,
   ...CONTAINER_ROUTES,
+  ...EXEC_ROUTES,
   ...VOLUME_ROUTES,
   {
     method: "POST",
