@@ -8,8 +8,8 @@
 // for the copy driver) read the second.
 import { S_IFCHR, S_IFMT } from "../sys/fsat.ts";
 
-const WH_PREFIX = ".wh.";
-const WH_OPAQUE = ".wh..wh..opq";
+export const WH_PREFIX = ".wh.";
+export const WH_OPAQUE = ".wh..wh..opq";
 const WH_META = ".wh..wh.";
 
 /** overlayfs's opaque-directory marker (`userxattr` mounts: the user.* one) */
