@@ -280,6 +280,7 @@ struct input {
   int fd;      /* the pipe's write end or the terminal's master; -1 once closed */
   int tty;     /* fd is the master: resize applies, it is never closed */
   int once;
+  int stdin_open; /* -i: "stdin" clients are taken (a terminal without it is only resized) */
   int listen;
   int client[MAX_CLIENTS];
   int streaming[MAX_CLIENTS];
@@ -308,7 +309,7 @@ static void client_head(struct input *in, int k) {
     if (write(in->client[k], ok ? "ok\n" : "no terminal\n", ok ? 3 : 12) < 0) { /* it has gone */ }
     return drop_client(in, k);
   }
-  if (strcmp(b, "stdin") != 0 || in->fd < 0) return drop_client(in, k);
+  if (strcmp(b, "stdin") != 0 || in->fd < 0 || !in->stdin_open) return drop_client(in, k);
   in->streaming[k] = 1;
   size_t rest = (size_t)n - (size_t)(nl + 1 - b);
   memcpy(in->pend, nl + 1, rest);
@@ -363,7 +364,8 @@ static int listen_attach(int dir) {
 }
 
 /* the --log-writer mode: --dir=DIR --max-size=BYTES (0: unbounded) --max-file=N [--rm-finish=BUNKER]
- * [--stderr: fd 3 is stderr's pipe] [--stdin: fd 4 stdin's] [--tty: fd 0 is a terminal's master]
+ * [--stderr: fd 3 is stderr's pipe] [--stdin: fd 4 stdin's, or with --tty the terminal takes input]
+ * [--tty: fd 0 is a terminal's master]
  * [--stdin-once] */
 int bk_log_writer(int argc, char **argv) {
   (void)prctl(PR_SET_NAME, "bunker-log", 0, 0, 0);
@@ -375,7 +377,7 @@ int bk_log_writer(int argc, char **argv) {
     if (!strncmp(argv[k], "--dir=", 6)) dir = argv[k] + 6;
     if (!strncmp(argv[k], "--rm-finish=", 12)) rm_finish = argv[k] + 12;
     if (!strcmp(argv[k], "--stderr")) err_fd = 3;
-    if (!strcmp(argv[k], "--stdin")) in.fd = 4;
+    if (!strcmp(argv[k], "--stdin")) in.stdin_open = 1;
     if (!strcmp(argv[k], "--tty")) tty = 1;
     if (!strcmp(argv[k], "--stdin-once")) in.once = 1;
     l.max_size = arg_ll(argv[k], "--max-size=", l.max_size);
@@ -389,6 +391,8 @@ int bk_log_writer(int argc, char **argv) {
     in.fd = 0;
     in.tty = 1;
     err_fd = -1;
+  } else if (in.stdin_open) {
+    in.fd = 4;
   }
   /* nothing inherited but the streams (0, 3, 4) and /dev/null (1, 2) */
   int first_closed = in.fd == 4 ? 5 : err_fd == 3 ? 4 : 3;

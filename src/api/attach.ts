@@ -139,7 +139,7 @@ function attach(ctx: RuntimeContext, head: RequestHead, conn: Hijacked): void {
   upgradeReply(conn, tty);
   const output = logBody(entries, { tty, stdout: bool("stdout"), stderr: bool("stderr"), timestamps: false }).getReader();
   // stdin: to the log writer, which holds the container's (a container without -i has no socket)
-  const input = bool("stdin") && existsSync(attachSocket(dir)) ? writerConnection(dir, "stdin\n") : undefined;
+  const input = bool("stdin") && state.run?.stdin && existsSync(attachSocket(dir)) ? writerConnection(dir, "stdin\n") : undefined;
   const escape = keys ? escapeFilter(keys) : undefined;
   let closed = false;
   const finish = () => {

@@ -1,6 +1,7 @@
 // The container endpoints over the engine (src/container): list, inspect,
 // logs, stop, kill, remove — the containers the CLI made (`bunker run -d`)
 // and the API sees the same ones, read from the state root on every request.
+import { watch, type FSWatcher } from "node:fs";
 import type { RuntimeContext } from "../container/context.ts";
 import { containerDetails, containerSummary } from "../container/inspect.ts";
 import { exitRecord } from "../container/exit-record.ts";
@@ -229,6 +230,17 @@ function waitRoute({ ctx, params, url }: ApiRequest): Response {
   let code = first.status === "stopped" ? (exitRecord(dir)?.code ?? 0) : 0;
   const startedAt = first.state?.created;
   let cancelled = false; // the client went away: stop looking
+  // its exit status is read as soon as it is written: a --rm container's state dir goes some
+  // milliseconds later, sooner than a look every 20 ms may come
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dir, () => {
+      const r = first.status === "stopped" ? undefined : exitRecord(dir);
+      if (r) code = r.code;
+    });
+  } catch {
+    watcher = undefined; // removed already
+  }
   const done = async (keepAlive: () => void): Promise<number | undefined> => {
     for (let n = 1; !cancelled; n++) {
       if (n % 250 === 0) keepAlive(); // every 5 s: the server's idle timeout (10 s) ends a silent response
@@ -247,12 +259,14 @@ function waitRoute({ ctx, params, url }: ApiRequest): Response {
       // before it starts the container); JSON decoders skip the whitespace, here and in keepAlive
       controller.enqueue(new TextEncoder().encode("\n"));
       const statusCode = await done(() => controller.enqueue(new TextEncoder().encode("\n")));
+      watcher?.close();
       if (statusCode === undefined) return;
       controller.enqueue(new TextEncoder().encode(`${JSON.stringify({ StatusCode: statusCode, Error: null })}\n`));
       controller.close();
     },
     cancel() {
       cancelled = true;
+      watcher?.close();
     },
   });
   return new Response(body, { headers: { "Content-Type": "application/json" } });

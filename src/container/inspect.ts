@@ -37,7 +37,7 @@ export function containerDetails(s: ContainerState, status: string, dir: string)
       FinishedAt: exit ? exit.at.toISOString() : ZERO_TIME,
     },
     Image: s.run?.image ?? "",
-    Config: { Image: s.run?.image ?? "", Tty: proc?.terminal ?? false, User: proc ? `${proc.user.uid}:${proc.user.gid}` : "", Env: proc?.env ?? [], WorkingDir: proc?.cwd ?? "/", Cmd: s.run?.command ?? proc?.args ?? [], Labels: {} },
+    Config: { Image: s.run?.image ?? "", Tty: proc?.terminal ?? false, OpenStdin: !!s.run?.stdin, StdinOnce: s.run?.stdin?.once ?? false, AttachStdin: false, AttachStdout: false, AttachStderr: false, User: proc ? `${proc.user.uid}:${proc.user.gid}` : "", Env: proc?.env ?? [], WorkingDir: proc?.cwd ?? "/", Cmd: s.run?.command ?? proc?.args ?? [], Labels: {} },
     HostConfig: {
       NetworkMode: s.run?.network?.mode ?? "none",
       ...(c ? { Privileged: c.privileged, CapAdd: null, CapDrop: null, SecurityOpt: [...(c.noNewPrivileges ? ["no-new-privileges"] : []), `seccomp=${c.seccomp}`], MaskedPaths: c.maskedPaths, ReadonlyPaths: c.readonlyPaths } : {}),

@@ -79,8 +79,8 @@ export const attachSocket = (dir: string) => `${dir}/attach`;
 /** Starts DIR's log writer (the state DIR exists) and records it; the first file is made first, so `logs` finds it at once. */
 export function startLogWriter(dir: string, opts: LogOptions, s: WriterStreams): LogWriter {
   writeFileSync(`${dir}/log`, "", { flag: "a", mode: 0o600 });
-  const flags = [...(s.removeWith ? [`--rm-finish=${s.removeWith}`] : []), ...(s.tty !== undefined ? ["--tty"] : ["--stderr", ...(s.stdin ? ["--stdin"] : [])]), ...(s.stdinOnce ? ["--stdin-once"] : [])];
-  const w = spawnLogWriter([WRITER_NAME, "--log-writer", `--dir=${dir}`, `--max-size=${opts.maxSize}`, `--max-file=${opts.maxFile}`, ...flags], { stderr: true, stdin: s.stdin, tty: s.tty ?? -1 });
+  const flags = [...(s.removeWith ? [`--rm-finish=${s.removeWith}`] : []), ...(s.tty !== undefined ? ["--tty"] : ["--stderr"]), ...(s.stdin ? ["--stdin"] : []), ...(s.stdinOnce ? ["--stdin-once"] : [])];
+  const w = spawnLogWriter([WRITER_NAME, "--log-writer", `--dir=${dir}`, `--max-size=${opts.maxSize}`, `--max-file=${opts.maxFile}`, ...flags], { stderr: true, stdin: s.stdin && s.tty === undefined, tty: s.tty ?? -1 });
   // it cannot outlive a bunker killed before this record exists: it ends when
   // bunker's end of the pipe closes, and no container holds one yet
   writeFileSync(`${dir}/log-writer`, `${w.pid} ${pidStartTime(w.pid) ?? ""}\n`, { mode: 0o600 });

@@ -199,7 +199,15 @@ async function* readEntries(state: ContainerState, dir: string, req: LogsRequest
         decoder = new Decoder();
         continue;
       }
-      if (done) break;
+      if (done) {
+        // what the writer wrote between the read above and its end
+        readAll(fd, pos, decoder, entries);
+        for (const e of entries.splice(0)) {
+          if (beyond(e)) return;
+          if (wanted(e)) yield e;
+        }
+        break;
+      }
       if (until !== undefined && new Date().toISOString() > until) break; // nothing later can be wanted
       await Bun.sleep(req.pollMs ?? 100);
     }
@@ -241,6 +249,8 @@ export function logTime(value: string, what: string, now = Date.now()): string {
     for (const m of value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(m[1]) * units[m[2]!]!;
     return fixed(Math.floor(now - ms));
   }
+  const utc = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(value);
+  if (utc && !Number.isNaN(Date.parse(value))) return `${utc[1]}.${(utc[2] ?? "").padEnd(9, "0")}Z`; // as precise as a log's times
   const t = Date.parse(value);
   if (/^\d{4}-\d\d-\d\dT/.test(value) && !Number.isNaN(t)) return fixed(t);
   throw new BunkerError(`logs: ${what} must be a time (2026-01-02T15:04:05Z), seconds since the epoch or a duration such as 10m (got "${value}")`, { errno: "EINVAL" });
