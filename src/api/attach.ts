@@ -12,7 +12,7 @@ import { attachSocket } from "../container/log-writer.ts";
 import { logEntries } from "../container/logs.ts";
 import { containerStatus } from "../container/state.ts";
 import { ApiError, statusOf } from "./errors.ts";
-import type { Hijack, Hijacked, RequestHead } from "./front.ts";
+import { flush as flushQueue, type Hijack, type Hijacked, type RequestHead } from "./front.ts";
 import { COMMON_HEADERS, stripVersion } from "./server.ts";
 import { resolveId } from "./containers.ts";
 import { logBody } from "./streams.ts";
@@ -79,15 +79,8 @@ export function writerConnection(dir: string, first: string, onReply?: (text: st
   const closed = new Promise<void>((r) => (done = r));
   const flush = () => {
     if (!sock) return;
-    while (queue.length) {
-      const b = queue[0]!;
-      const n = sock.write(b);
-      if (n < b.length) {
-        queue[0] = b.subarray(Math.max(n, 0));
-        return;
-      }
-      queue.shift();
-    }
+    flushQueue(sock, queue);
+    if (queue.length) return;
     if (ending === "shutdown") sock.shutdown();
     if (ending === "end") sock.end();
   };
@@ -135,7 +128,7 @@ function attach(ctx: RuntimeContext, head: RequestHead, conn: Hijacked): void {
   const tty = !!state.process?.terminal;
   const keys = tty ? detachKeys(url.searchParams.get("detachKeys")) : undefined;
   // the output: the log (logs=1) and what comes (stream=1)
-  const entries = logEntries(ctx, { id, follow: bool("stream"), tail: bool("logs") ? undefined : 0, pollMs: 10 });
+  const entries = logEntries(ctx, { id, follow: bool("stream"), tail: bool("logs") ? undefined : 0, pollMs: 20 });
   upgradeReply(conn, tty);
   const output = logBody(entries, { tty, stdout: bool("stdout"), stderr: bool("stderr"), timestamps: false }).getReader();
   // stdin: to the log writer, which holds the container's (a container without -i has no socket)

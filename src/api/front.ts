@@ -63,7 +63,8 @@ function send(to: Socket<Conn> | Socket<Peer>, queue: Buffer[], bytes: Uint8Arra
   }
 }
 
-function flush(to: Socket<Conn> | Socket<Peer>, queue: Buffer[], from?: Socket<Conn> | Socket<Peer>): void {
+/** writes what QUEUE holds to TO as far as it takes it; FROM (paused while TO was full) resumes once all is written */
+export function flush(to: { write(b: Uint8Array): number }, queue: Uint8Array[], from?: { resume(): void }): void {
   while (queue.length) {
     const b = queue[0]!;
     const n = to.write(b);

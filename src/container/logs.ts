@@ -5,7 +5,7 @@
 // F a whole line, P a part of one); a log written before it did so holds the
 // bytes the container wrote, stdout and stderr as one stream, and is read as
 // stdout without times (each file is one or the other, told by its first line).
-import { openSync, readSync, closeSync, existsSync, fstatSync, statSync, writeSync } from "node:fs";
+import { openSync, readSync, closeSync, existsSync, fstatSync, statSync, watch, writeSync, type FSWatcher } from "node:fs";
 import type { RuntimeContext } from "./context.ts";
 import { containerDir, isAlive, readState, notFound, type ContainerState } from "./state.ts";
 import { logFiles, runningLogWriter } from "./log-writer.ts";
@@ -128,7 +128,7 @@ export interface LogsRequest {
   /** --since, --until: only lines from, and up to, these times (logTime's; a log without times has none) */
   since?: string;
   until?: string;
-  /** how often a follower looks for more (ms; default 100) */
+  /** the longest a follower waits for a change of the log before it looks again (ms; default 100) */
   pollMs?: number;
 }
 
@@ -156,6 +156,7 @@ async function* readEntries(state: ContainerState, dir: string, req: LogsRequest
   const start = req.tail === undefined ? { file: 0, offset: 0 } : tailStart(files, req.tail);
   let fd = -1, pos = 0, decoder = new Decoder();
   const entries: LogEntry[] = [];
+  const changed = req.follow ? dirChanges(dir) : undefined;
   try {
     for (const [i, f] of files.entries()) {
       if (i < start.file) continue;
@@ -209,11 +210,49 @@ async function* readEntries(state: ContainerState, dir: string, req: LogsRequest
         break;
       }
       if (until !== undefined && new Date().toISOString() > until) break; // nothing later can be wanted
-      await Bun.sleep(req.pollMs ?? 100);
+      await changed!.next(req.pollMs ?? 100);
     }
   } finally {
     if (fd >= 0) closeSync(fd);
+    changed?.close();
   }
+}
+
+/**
+ * DIR's files change (inotify): next(MS) resolves at the next change, or
+ * after MS at the latest (the container's end changes no file here), so a
+ * follower sees a line as soon as it is written (an attached terminal's echo)
+ */
+function dirChanges(dir: string): { next(ms: number): Promise<void>; close(): void } {
+  let wake: (() => void) | undefined;
+  let pending = false;
+  let w: FSWatcher | undefined;
+  try {
+    w = watch(dir, () => {
+      pending = true;
+      wake?.();
+    });
+  } catch {
+    w = undefined; // removed meanwhile: the timeout alone
+  }
+  return {
+    next: (ms) =>
+      new Promise<void>((resolve) => {
+        if (pending) {
+          pending = false;
+          return resolve();
+        }
+        const timer = setTimeout(() => done(), ms);
+        const done = () => {
+          clearTimeout(timer);
+          wake = undefined;
+          pending = false;
+          resolve();
+        };
+        wake = done;
+      }),
+    close: () => w?.close(),
+  };
 }
 
 /** --timestamps: each line of each stream begins with its time and a space (Docker's form) */

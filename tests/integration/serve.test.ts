@@ -8,7 +8,7 @@ import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { busyboxArchive } from "../lib/image-builder.ts";
 import { TestRegistry } from "../registry/registry.ts";
-import { bunkerAs, collect, makeTempDir, ownerOf, removeTree, runAs, runInPty, spawnBunkerAs, USERS, type As } from "../lib/index.ts";
+import { bunkerAs, collect, makeTempDir, ownerOf, removeTree, runAs, runInPty, spawnBunkerAs, USERS, type As, type PtyOptions } from "../lib/index.ts";
 
 const DOCKER = Bun.which("docker");
 const CURL = Bun.which("curl");
@@ -66,6 +66,10 @@ async function stopServer(s: Server): Promise<{ code: number; stderr: string }> 
 
 const docker = (as: As, s: Server, base: string, args: string[]) =>
   runAs(as, [DOCKER!, ...args], { env: { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(base, "client") }, timeoutMs: 60_000 });
+
+/** the docker CLI on a new pty of ROWSxCOLS (tests/lib/pty.ts), the STEPS typed in turn */
+const dockerPty = (as: As, s: Server, args: string[], steps: PtyOptions["steps"], size = { rows: 24, cols: 80 }) =>
+  runInPty(as, [DOCKER!, ...args], { env: { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(s.sock, "..", "..", "client") }, ...size, steps, timeoutMs: 60_000 });
 
 /** curl through the unix socket: status, body */
 async function curl(as: As, s: Server, args: string[]): Promise<{ status: number; body: string }> {
@@ -399,17 +403,11 @@ for (const as of USERS) {
         for (let i = 0; i < 60 && (await d("exec", "ex", "cat", "/tmp/late")).stdout !== "late\n"; i++) await Bun.sleep(100);
         expect((await d("exec", "ex", "cat", "/tmp/late")).stdout).toBe("late\n");
         // a terminal: typed input, its size from the client's window, then resized (POST /exec/ID/resize)
-        const tty = await runInPty(as, [DOCKER!, "exec", "-it", "ex", "sh"], {
-          env: { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(s.sock, "..", "..", "client") },
-          rows: 30,
-          cols: 100,
-          steps: [
-            { after: "# ", type: "stty size; tty\n" },
-            { after: "/dev/pts/", type: "stty size\n", size: { rows: 33, cols: 111 } },
-            { after: "33 111", type: "exit 5\n" },
-          ],
-          timeoutMs: 60_000,
-        });
+        const tty = await dockerPty(as, s, ["exec", "-it", "ex", "sh"], [
+          { after: "# ", type: "stty size; tty\n" },
+          { after: "/dev/pts/", type: "stty size\n", size: { rows: 33, cols: 111 } },
+          { after: "33 111", type: "exit 5\n" },
+        ], { rows: 30, cols: 100 });
         expect(tty.code, tty.stdout + tty.stderr).toBe(5);
         expect(tty.stdout).toMatch(/30 100\r\n\/dev\/pts\/\d+\r\n/);
         expect(tty.stdout).toContain("33 111\r\n");
@@ -435,17 +433,11 @@ for (const as of USERS) {
       await withImageServer(as, ["sh1"], async ({ s, d }) => {
         const env = { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(s.sock, "..", "..", "client") };
         const t0 = Date.now();
-        const it = await runInPty(as, [DOCKER!, "run", "-it", "--rm", "--network", "none", IMAGE, "sh"], {
-          env,
-          rows: 30,
-          cols: 100,
-          steps: [
-            { after: "# ", type: "stty size; echo $((6*7))\n" },
-            { after: "42", type: "stty size\n", size: { rows: 40, cols: 120 } },
-            { after: "40 120", type: "exit 5\n" },
-          ],
-          timeoutMs: 60_000,
-        });
+        const it = await dockerPty(as, s, ["run", "-it", "--rm", "--network", "none", IMAGE, "sh"], [
+          { after: "# ", type: "stty size; echo $((6*7))\n" },
+          { after: "42", type: "stty size\n", size: { rows: 40, cols: 120 } },
+          { after: "40 120", type: "exit 5\n" },
+        ], { rows: 30, cols: 100 });
         const itMs = Date.now() - t0;
         expect(it.code, it.stdout + it.stderr).toBe(5);
         expect(it.stdout).toContain("30 100\r\n42\r\n");
@@ -456,15 +448,11 @@ for (const as of USERS) {
         expect(piped).toEqual({ code: 0, stdout: "one\ntwo\n", stderr: "done\n" });
         // a running -it container: attached, typed to, detached with ctrl-p ctrl-q; it runs on
         expect((await d("run", "-dit", "--name", "sh1", "--network", "none", IMAGE, "sh")).code).toBe(0);
-        const at = await runInPty(as, [DOCKER!, "attach", "sh1"], {
-          env,
-          steps: [
-            { after: "", type: "\n" },
-            { after: "# ", type: "echo attached-$((1+1))\n" },
-            { after: "attached-2", type: "\u0010\u0011" },
-          ],
-          timeoutMs: 60_000,
-        });
+        const at = await dockerPty(as, s, ["attach", "sh1"], [
+          { after: "", type: "\n" },
+          { after: "# ", type: "echo attached-$((1+1))\n" },
+          { after: "attached-2", type: "\u0010\u0011" },
+        ]);
         expect(at.stdout).toContain("attached-2\r\n");
         expect(at.stdout).toContain("read escape sequence");
         expect((await d("ps", "--format", "{{.Names}} {{.State}}")).stdout).toBe("sh1 running\n");
