@@ -142,42 +142,64 @@ static void rotate(struct log *l) {
   (void)open_current(l, O_TRUNC);
 }
 
+/* Records are gathered here and written once per read (a line per write
+ * would be a system call per line of a chatty container). */
+static char out_buf[1 << 18];
+static size_t out_len;
+
 /* what cannot be written (the state dir removed, a full disk) is dropped:
  * the container must never block on its own output */
-static void put(struct log *l, const struct iovec *iov, int n) {
-  size_t total = 0;
-  for (int k = 0; k < n; k++) total += iov[k].iov_len;
-  if (l->max_size > 0 && l->size > 0 && l->size + (long long)total > l->max_size) rotate(l);
-  struct iovec v[4];
-  memcpy(v, iov, sizeof(struct iovec) * (size_t)n);
-  while (total > 0 && l->fd >= 0) {
-    ssize_t w = writev(l->fd, v, n);
+static void put(struct log *l, const char *p, size_t n) {
+  while (n > 0 && l->fd >= 0) {
+    ssize_t w = write(l->fd, p, n);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return;
     l->size += w;
-    total -= (size_t)w;
-    for (int k = 0; k < n && w > 0; k++) {
-      size_t d = (size_t)w < v[k].iov_len ? (size_t)w : v[k].iov_len;
-      v[k].iov_base = (char *)v[k].iov_base + d;
-      v[k].iov_len -= d;
-      w -= (ssize_t)d;
-    }
+    p += w;
+    n -= (size_t)w;
   }
+}
+
+static void flush_out(struct log *l) {
+  put(l, out_buf, out_len);
+  out_len = 0;
+}
+
+/* the time of what the last read brought, as records begin with it */
+static char stamp[64];
+
+static void take_time(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
 }
 
 /* One record of the CRI log format (what conmon and containerd write for
  * Kubernetes): "TIME STREAM F|P CONTENT\n", TIME RFC 3339 in UTC with
  * nanoseconds (fixed width: records sort as text), F a whole line (its
- * newline is the record's), P a part of one (no newline yet). */
+ * newline is the record's), P a part of one (no newline yet).  A file is
+ * rotated between records. */
 static void record(struct log *l, const char *stream, const char *p, size_t n, int whole) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char head[64];
-  int h = snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s %c ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec, stream, whole ? 'F' : 'P');
-  struct iovec iov[3] = {{head, (size_t)h}, {(void *)p, n}, {"\n", 1}};
-  put(l, iov, 3);
+  char head[96];
+  int h = snprintf(head, sizeof head, "%s %s %c ", stamp, stream, whole ? 'F' : 'P');
+  size_t total = (size_t)h + n + 1;
+  if (l->max_size > 0 && l->size + (long long)out_len > 0 && l->size + (long long)(out_len + total) > l->max_size) {
+    flush_out(l);
+    rotate(l);
+  }
+  if (out_len + total > sizeof out_buf) flush_out(l);
+  if (total > sizeof out_buf) { /* a record larger than the buffer: written as it is */
+    put(l, head, (size_t)h);
+    put(l, p, n);
+    put(l, "\n", 1);
+    return;
+  }
+  memcpy(out_buf + out_len, head, (size_t)h);
+  memcpy(out_buf + out_len + h, p, n);
+  out_buf[out_len + h + n] = '\n';
+  out_len += total;
 }
 
 /* One output stream.  A pipe's line cut by a read waits here for its end,
@@ -198,6 +220,7 @@ struct stream {
 static void flush_part(struct log *l, struct stream *s) {
   if (s->len) record(l, s->name, s->part, s->len, 0);
   s->len = 0;
+  flush_out(l);
 }
 
 /* a chunk read from S: a record per line; the rest (no newline yet) kept, or a partial record */
@@ -442,7 +465,9 @@ int bk_log_writer(int argc, char **argv) {
           s->fd = -1;
           continue;
         }
+        take_time();
         chunk(&l, s, buf, (size_t)r);
+        flush_out(&l);
       } else if (at[j] == -10) {
         flush_input(&in);
       } else if (at[j] == -11) {
