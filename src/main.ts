@@ -35,13 +35,16 @@ commands:
   logs      output of a detached container (run -d)
   top       a container's processes (as ps ID)
   export    a running container's root as a tar on stdout
+  commit    a new image of a container's changes (--change 'CMD …')
+  diff      what a container added, changed and deleted (A, C, D)
   stop      stop a container (its stop signal, then SIGKILL)
   rm        remove detached containers (-v: and their anonymous volumes)
   volume    named volumes: create, ls, inspect, rm, prune, export
   network   user networks: create, ls, inspect, rm, prune (run --network NAME)
   unshare   run a command in a user namespace with your containers' id map (podman unshare)
-  pull, load, save, images, rmi, tag, inspect, login, image   the image store
+  pull, push, load, save, images, rmi, tag, inspect, login, image   the image store
   pull      pull an image from a registry
+  push      push an image to a registry
   load      load images from a docker save / OCI archive (-i FILE)
   save      save images to a docker-archive (-o FILE)
   images    list images
@@ -49,7 +52,7 @@ commands:
   inspect   print a container's or an image's details (JSON, or --format TEMPLATE)
   tag       give an image another name
   login     store credentials for a registry
-  image     image subcommands (ls, rm, inspect, tag, load, save, pull, prune)
+  image     image subcommands (ls, rm, inspect, tag, load, save, pull, push, prune)
   serve     the Docker Engine API on a unix socket (DOCKER_HOST=unix://…; root-equivalent for you)
   version   print the version
 

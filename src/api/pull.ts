@@ -7,6 +7,7 @@ import { parsePlatform } from "../image/platform.ts";
 import { pullImage, type PullEvents } from "../image/pull.ts";
 import { parseReference, shortName } from "../image/reference.ts";
 import type { Credentials } from "../image/auth.ts";
+import { isLoopbackRegistry } from "../image/registries-conf.ts";
 import { ApiError, statusOf } from "./errors.ts";
 import { storeOf } from "./images.ts";
 import type { ApiRequest, Route } from "./server.ts";
@@ -20,12 +21,6 @@ const STATUS: Record<Parameters<PullEvents["layer"]>[1], string> = {
   downloaded: "Download complete",
   done: "Pull complete",
 };
-
-/** registries on the loopback are plain HTTP, as dockerd's default insecure-registries 127.0.0.0/8 */
-function isLoopbackRegistry(registry: string): boolean {
-  const host = registry.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 /** X-Registry-Auth: base64url JSON {username, password} (docker login's credentials, sent by the client) */
 export function registryAuth(header: string | null): Credentials | undefined {
@@ -66,6 +61,7 @@ function progressStream(ctx: RuntimeContext, ref: string, registry: string, cred
       try {
         const store = storeOf(ctx);
         const before = store.find(ref)?.id;
+        // registries on the loopback are plain HTTP and unverified, as dockerd's default insecure-registries 127.0.0.0/8
         const pulled = await pullImage(store, ref, { insecure: isLoopbackRegistry(registry), credentials, env: ctx.env, platform, events });
         for (const n of pulled.notes) ctx.log.note(n);
         send({ status: `Digest: ${pulled.repoDigest.split("@")[1]}` });

@@ -3,17 +3,21 @@ import { ApiError } from "./errors.ts";
 import type { Route } from "./server.ts";
 import { CONTAINER_ROUTES } from "./containers.ts";
 import { EXEC_ROUTES } from "./exec.ts";
+import { COMMIT_ROUTES } from "./commit.ts";
 import { IMAGE_ROUTES } from "./images.ts";
 import { PULL_ROUTES } from "./pull.ts";
+import { PUSH_ROUTES } from "./push.ts";
 import { SYSTEM_ROUTES } from "./system.ts";
 import { VOLUME_ROUTES } from "./volumes.ts";
 
 export const ROUTES: Route[] = [
   ...SYSTEM_ROUTES,
   ...PULL_ROUTES,
+  ...PUSH_ROUTES,
   ...IMAGE_ROUTES,
   ...CONTAINER_ROUTES,
   ...EXEC_ROUTES,
+  ...COMMIT_ROUTES,
   ...VOLUME_ROUTES,
   {
     method: "POST",

@@ -77,8 +77,10 @@ export async function jsonBody(req: Request, what: string, allowed: readonly str
       chunks.push(c);
     }
   }
-  if (!total) return {};
-  const body = parseJsonObject(Buffer.concat(chunks), `${what}: request body`, "request");
+  const bytes = Buffer.concat(chunks);
+  // Go clients send a nil pointer as null (docker commit's config): no fields, as an empty body
+  if (!total || bytes.toString().trim() === "null") return {};
+  const body = parseJsonObject(bytes, `${what}: request body`, "request");
   const unknown = allowed === "checked by the caller" ? undefined : Object.keys(body).find((k) => !allowed.includes(k));
   if (unknown !== undefined) throw new ApiError(400, `${what}: request body: unknown field ${JSON.stringify(unknown)} (bunker reads ${(allowed as readonly string[]).join(", ")})`);
   return body;

@@ -1,4 +1,4 @@
-// bunker image COMMAND: ls | rm | inspect | tag | load | save | pull | prune | check
+// bunker image COMMAND: ls | rm | inspect | tag | load | save | pull | push | prune | check
 import { BunkerError } from "../errors.ts";
 import { Store } from "../image/store.ts";
 import { flagBool, HelpRequest, parseFlags } from "./args.ts";
@@ -15,6 +15,7 @@ const SUB: Record<string, () => Promise<{ default: Command }>> = {
   load: () => import("./load.ts"),
   save: () => import("./save.ts"),
   pull: () => import("./pull.ts"),
+  push: () => import("./push.ts"),
 };
 
 /** `image prune [-a]`: dangling images (-a: every image) that no container uses, then what nothing needs */

@@ -6,7 +6,7 @@ import { parseReference } from "../image/reference.ts";
 import { Registry } from "../image/registry.ts";
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { REGISTRY_FLAGS, registryOptions } from "./pull.ts";
+import { REGISTRY_FLAGS, registryOptions } from "./registry-flags.ts";
 
 export default async function (argv: string[], _g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [

@@ -1,9 +1,13 @@
-// Per-layer pull progress on a terminal (stderr), redrawn in place at most
-// every 100 ms; nothing at all when stderr is not a TTY or with -q.
+// Per-layer pull and push progress on a terminal (stderr), redrawn in place at
+// most every 100 ms; nothing at all when stderr is not a TTY or with -q.
 import type { PullEvents } from "../image/pull.ts";
+import type { PushEvents } from "../image/push.ts";
 import { humanBytes } from "../image/units.ts";
 
-export class Progress implements PullEvents {
+/** the states a byte count goes with */
+const MOVING = new Set(["downloading", "uploading"]);
+
+export class Progress implements PullEvents, PushEvents {
   private rows = new Map<string, string>();
   private drawn = 0;
   private last = 0;
@@ -16,10 +20,10 @@ export class Progress implements PullEvents {
 
   layer(digest: string, state: string, done = 0, total = 0): void {
     const short = digest.slice(7, 19);
-    const amount = state === "downloading" && total ? ` ${humanBytes(done)}/${humanBytes(total)}` : "";
+    const amount = MOVING.has(state) && total ? ` ${humanBytes(done)}/${humanBytes(total)}` : "";
     this.rows.set(short, `${short}: ${state}${amount}`);
     const now = Date.now();
-    if (state === "downloading" && now - this.last < 100) return;
+    if (MOVING.has(state) && now - this.last < 100) return;
     this.last = now;
     this.draw();
   }

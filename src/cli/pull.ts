@@ -7,15 +7,9 @@ import { shortName } from "../image/reference.ts";
 import { Store } from "../image/store.ts";
 import { layerLimitsOf, type LayerLimits } from "../image/limits.ts";
 import { flag, flagBool, parseFlags } from "./args.ts";
+import { REGISTRY_FLAGS, registryOptions } from "./registry-flags.ts";
 import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
-
-export const REGISTRY_FLAGS = [
-  { names: ["tls-verify"], value: true, help: "=false  plain HTTP or an untrusted certificate" },
-  { names: ["insecure"], help: "same as --tls-verify=false" },
-  { names: ["cert-dir"], value: true, help: "DIR  CA certificates (*.crt) to trust" },
-  { names: ["creds"], value: true, help: "USER:PASSWORD  registry credentials" },
-];
 
 /** load's and pull's bounds on what a layer may expand to (src/image/limits.ts) */
 export const LAYER_LIMIT_FLAGS = [
@@ -27,21 +21,6 @@ export const LAYER_LIMIT_FLAGS = [
 export function layerLimits(p: ReturnType<typeof parseFlags>): LayerLimits {
   const given = (name: string, env: string) => (flag(p, name) !== undefined ? { value: flag(p, name)!, what: `--${name}` } : { value: process.env[env], what: `$${env}` });
   return layerLimitsOf(given("max-layer-size", "BUNKER_MAX_LAYER_SIZE"), given("storage-reserve", "BUNKER_STORAGE_RESERVE"));
-}
-
-/** --tls-verify=false / --insecure / --cert-dir / --creds as RegistryOptions. */
-export function registryOptions(p: ReturnType<typeof parseFlags>) {
-  const tv = flag(p, "tls-verify");
-  if (tv !== undefined && tv !== "true" && tv !== "false") throw new BunkerError(`--tls-verify takes true or false (got "${tv}")`, { errno: "EINVAL" });
-  const creds = flag(p, "creds");
-  const i = creds?.indexOf(":") ?? -1;
-  if (creds !== undefined && i <= 0) throw new BunkerError("--creds takes USER:PASSWORD", { errno: "EINVAL" });
-  return {
-    insecure: tv === "false" || flagBool(p, "insecure"),
-    certDir: flag(p, "cert-dir"),
-    credentials: creds ? { username: creds.slice(0, i), password: creds.slice(i + 1) } : undefined,
-    env: process.env,
-  };
 }
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {

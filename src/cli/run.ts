@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { flag, flagBool, flagInt, flagList, parseFlags, type FlagSpec, type Parsed } from "./args.ts";
+import { tlsVerifyOff } from "./registry-flags.ts";
 import type { RunRequest } from "../container/run.ts";
 import type { GlobalOptions } from "./global.ts";
 import { parseMountFlag, parseVolumeFlag, type MountRequest } from "../volume/spec.ts";
@@ -44,6 +45,7 @@ export const FLAGS: FlagSpec[] = [
   { names: ["detach", "d"], help: "run in the background: prints the id; output goes to\n'bunker logs ID'; 'bunker ps', 'stop', 'rm' manage it" },
   { names: ["log-opt"], value: true, multi: true, help: "max-size=SIZE|max-file=N  (-d) rotate the log when it would pass SIZE\n(default 10m; -1: never); keep N files: log, log.1 .. log.N-1 (default 3)" },
   { names: ["pull"], value: true, help: "missing|never|always  (IMAGE) when to pull (default missing)" },
+  { names: ["tls-verify"], value: true, help: "=false  (IMAGE) pull over plain HTTP or from an untrusted certificate" },
   { names: ["cgroup-parent"], value: true, help: "PATH  create the container's cgroup below PATH (absolute: from the\ncgroup2 mount; relative: from bunker's own cgroup)" },
   { names: ["cap-add"], value: true, multi: true, help: "CAP  add a capability (NET_ADMIN or CAP_NET_ADMIN; ALL = every one)" },
   { names: ["cap-drop"], value: true, multi: true, help: "CAP  drop a capability (ALL = start from none, then --cap-add)" },
@@ -114,6 +116,7 @@ export function runRequest(p: Parsed, verb: string): RunRequest {
     rootfs,
     image: rootfs ? undefined : p.rest[0],
     pull: flag(p, "pull"),
+    insecure: tlsVerifyOff(p),
     command: rootfs ? p.rest : p.rest.slice(1),
     entrypoint: flag(p, "entrypoint"),
     env,

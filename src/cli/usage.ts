@@ -105,6 +105,21 @@ them; the same as bunker ps ID.`,
 
 Docker's export: the root of running container ID as the container sees it
 (its image and what it changed, owners as its ids), a tar on stdout.`,
+  commit: `bunker commit [--change 'INSTRUCTION ARGS']... [-m MSG] [--author A] [--pause=false] CONTAINER [REF]
+
+Docker's commit: a new image of CONTAINER's image with its writable layer on
+top (what it added, changed and deleted), its config the image's with what
+the container was run with (-e, CMD, --entrypoint, -w, -u), then each
+--change (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR,
+STOPSIGNAL as in a Dockerfile).  Tagged REF when given; prints the image ID.
+Running or stopped; a running one is frozen while its layer is read when it
+has a cgroup.  Works on containers that keep their layer: run -d without
+--rm, create.`,
+  diff: `bunker diff CONTAINER
+
+Docker's diff: what CONTAINER changed in its image's files, one line each,
+A (added), C (changed), D (deleted), sorted by path.  For containers that
+keep their layer: run -d without --rm, create.`,
   features: `bunker features
 
 Prints what this runtime supports (runtime-spec features JSON).`,
@@ -140,7 +155,29 @@ Sends the container's stop signal, then SIGKILL after SECS (default 10).`,
 Removes detached containers (--force: running ones too).`,
   pull: `bunker pull [OPTIONS] REF
 
-Pulls an image (every digest verified; layers unpacked as they arrive).`,
+Pulls an image (every digest verified; layers unpacked as they arrive).
+
+A REF without a registry (busybox, team/app) is tried in each registry of
+unqualified-search-registries, in order (Docker Hub without the file).  The
+file ($XDG_CONFIG_HOME/bunker/registries.conf, else /etc/bunker/registries.conf)
+has the format of containers-registries.conf(5):
+  unqualified-search-registries = ["registry.example:5000", "docker.io"]
+  [[registry]]
+  location = "registry.example:5000"   # or prefix = "host[/namespace]"
+  insecure = true                      # plain HTTP, unverified TLS
+  blocked = false                      # true: never pulled from or pushed to
+Registries on localhost, 127.0.0.0/8 or ::1 may speak plain HTTP without a rule.`,
+  push: `bunker push [OPTIONS] IMAGE [DEST]
+
+Pushes an image of the store to a registry (DEST: REGISTRY/REPOSITORY[:TAG],
+default IMAGE's name).  Blobs the repository has are skipped, blobs another
+repository of that registry has (known from pulls and pushes) are mounted,
+others uploaded (in 16 MiB chunks when larger); the manifest keeps its bytes,
+so its digest is the store's.  An image pulled from an index whose every
+platform the store holds goes as that index.  Prints the digest at the end;
+a push that stopped is run again and skips what got there.  Registries on
+localhost or 127.0.0.0/8 may speak plain HTTP; registries.conf rules apply
+(see bunker pull --help).`,
   load: `bunker load -i FILE|DIR [OPTIONS]
 
 Loads images from a docker save archive, an oci-archive, an OCI layout dir or a
@@ -163,7 +200,7 @@ Gives an image another name.`,
   login: `bunker login [OPTIONS] REGISTRY
 
 Stores credentials for a registry.`,
-  image: `bunker image ls|rm|inspect|tag|load|save|pull|prune|check [ARGS...]
+  image: `bunker image ls|rm|inspect|tag|load|save|pull|push|prune|check [ARGS...]
 
 The image store's commands ('bunker image SUBCOMMAND --help' for each).`,
   "image prune": `bunker image prune [--all] [--force]

@@ -8,7 +8,7 @@ import { basename, resolve } from "node:path";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { autoMaps, deniesSetgroups, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../sys/idmap.ts";
 import { sharedUserns, sharedUsernsEnabled } from "./userns.ts";
-import { writeState } from "./state.ts";
+import { UPPER_DIR, writeState } from "./state.ts";
 import { pidStartTime } from "../sys/proc.ts";
 import { seccompAgent } from "./seccomp-agent.ts";
 import { recordImageUse } from "./image-use.ts";
@@ -49,6 +49,8 @@ export interface RunRequest {
   image?: string;
   /** --pull missing|never|always (IMAGE) */
   pull?: string;
+  /** --tls-verify=false (IMAGE): a pull may use plain HTTP or an untrusted certificate */
+  insecure?: boolean;
   /** CMD [ARG...] (IMAGE: replaces the image's Cmd) */
   command: string[];
   /** --entrypoint ("" clears the image's) */
@@ -133,6 +135,10 @@ const HOST_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32
 interface CreateOptions {
   /** a stopped container started again: its earlier log files, moved into the new state dir */
   previousLogs?: string[];
+  /** ... its writable layer (an overlay upper dir), moved in as the new one */
+  previousUpper?: string;
+  /** ... the image it was made from (its ID: a tag may have moved since) */
+  imageId?: string;
 }
 
 /** the request a docker-style container was made from (`start` of a stopped one makes it again) */
@@ -157,7 +163,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   if (!req.rootfs && !req.image) throw new BunkerError(`${verb}: no image and no --rootfs given`, { errno: "EINVAL", fix: `bunker ${verb} IMAGE [CMD], bunker ${verb} --rootfs DIR -- CMD, or --rootfs host for a sandbox of the host` });
   let image: OpenedImage | undefined;
   try {
-    image = req.image ? await openImage(ctx, req.image, req.pull) : undefined;
+    image = req.image ? await openImage(ctx, later?.imageId ?? req.image, later?.imageId ? "never" : req.pull, req.insecure) : undefined;
   } catch (e) {
     // runc's habit, `run ID` in a bundle directory: say how to ask for it
     if (e instanceof BunkerError && !req.command.length && !req.rootfs && existsSync(`${ctx.cwd}/config.json`))
@@ -234,7 +240,8 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
     throw fromSysError(`${verb}: cannot create the container's state directory`, e, { path: dir });
   }
   for (const f of later?.previousLogs ?? []) renameSync(f, `${dir}/${basename(f)}`);
-  if (later) writeFileSync(`${dir}/${RUN_REQUEST_FILE}`, JSON.stringify(req), { mode: 0o600 });
+  // a container that outlives its process can be started again from it
+  if (later || (req.detach && !req.rm)) writeFileSync(`${dir}/${RUN_REQUEST_FILE}`, JSON.stringify(req), { mode: 0o600 });
   // root with a subordinate map: the container's root (not host root) binds /etc files from here
   const hostRootOfContainer = maps.uid.find((m) => m.containerID === 0)?.hostID;
   const subordinateRoot = uid === 0 && hostRootOfContainer !== undefined && hostRootOfContainer !== 0;
@@ -282,14 +289,19 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
         // a private copy, owned as this container's map needs; removed with the state dir
         await image.flatten(rootPath, maps);
       } else {
-        // the layers as overlay lowers, a private upper: starting a container copies nothing;
-        // volatile: the upper dies with the container, so its unmount need not sync it.  The
-        // upper is on a tmpfs of the container's mount namespace where tmpfs has user xattrs
-        // (overlay's whiteouts and opaque dirs need them): nothing to make or remove on the host
-        const tmpfsUpper = tmpfsHasUserXattrs();
+        // the layers as overlay lowers, a private upper: starting a container copies nothing.
+        // A container that outlives its process (-d or create without --rm, as Docker's) keeps
+        // its upper in its state dir: `start` again sees what it wrote, commit and diff read it,
+        // rm removes it.  Any other (--rm, a foreground run) has it on a tmpfs of its mount
+        // namespace where tmpfs has user xattrs (overlay's whiteouts and opaque dirs need them):
+        // nothing to make or remove on the host; volatile: that upper dies with the container,
+        // so its unmount need not sync it
+        const kept = detach && !req.rm;
+        const tmpfsUpper = !kept && tmpfsHasUserXattrs();
         const rw = tmpfsUpper ? `${dir}/rootfs` : dir;
-        for (const d of tmpfsUpper ? ["rootfs"] : ["rootfs", "upper", "work"]) mkdirSync(`${dir}/${d}`);
-        rootMount = { fstype: "overlay", data: `lowerdir=${image.lowerDirs.join(":")},upperdir=${rw}/upper,workdir=${rw}/work,userxattr,volatile`, tmpfsUpper };
+        for (const d of tmpfsUpper ? ["rootfs"] : later?.previousUpper ? ["rootfs", "work"] : ["rootfs", UPPER_DIR, "work"]) mkdirSync(`${dir}/${d}`);
+        if (later?.previousUpper) renameSync(later.previousUpper, `${dir}/${UPPER_DIR}`);
+        rootMount = { fstype: "overlay", data: `lowerdir=${image.lowerDirs.join(":")},upperdir=${rw}/${UPPER_DIR},workdir=${rw}/work,userxattr${kept ? "" : ",volatile"}`, tmpfsUpper };
         if (rootMount.data.length > 4000) throw new BunkerError(`run: the image has too many layers for one overlay mount (${image.lowerDirs.length})`, { errno: "E2BIG", fix: "flatten the image (bunker save/load) or use fewer layers" });
       }
     } else if (host) {
@@ -415,7 +427,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
           process: spec.process,
           seccomp: spec.linux?.seccomp,
           cgroup: cg?.path,
-          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp } } : {}) }, ...(detach && interactive ? { stdin: { once: !!req.stdinOnce } } : {}) },
+          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, mountPoints: (spec.mounts ?? []).map((m) => m.destination), stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp } } : {}) }, ...(detach && interactive ? { stdin: { once: !!req.stdinOnce } } : {}) },
         });
       let c;
       let helper: HelperRecord | undefined;
@@ -496,7 +508,7 @@ interface OpenedImage {
   resolveUser(user: string | undefined): ResolvedUser;
 }
 
-async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefined): Promise<OpenedImage> {
+async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefined, insecure: boolean | undefined): Promise<OpenedImage> {
   if (pull !== undefined && !["missing", "never", "always"].includes(pull)) throw new BunkerError(`run: --pull must be missing, never or always (got "${pull}")`, { errno: "EINVAL" });
   const dataRoot = ctx.dataRoot;
   const flatten = async (id: string, dest: string, maps: IdMaps) => (await import("../image/rootfs.ts")).flattenImageRootfs(id, dest, { dataRoot, pull: "never", maps, env: ctx.env });
@@ -518,7 +530,7 @@ async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefi
   const { chooseStorageDriver } = await import("../image/driver.ts");
   const storage = await chooseStorageDriver({ flag: ctx.storageDriver, env: ctx.env.BUNKER_STORAGE_DRIVER, dataRoot });
   const limits = layerLimitsOf({ value: ctx.env.BUNKER_MAX_LAYER_SIZE, what: "$BUNKER_MAX_LAYER_SIZE" }, { value: ctx.env.BUNKER_STORAGE_RESERVE, what: "$BUNKER_STORAGE_RESERVE" });
-  const img = await prepareImageRootfs(ref, { dataRoot, env: ctx.env, pull: pull as "missing" | "never" | "always" | undefined, limits });
+  const img = await prepareImageRootfs(ref, { dataRoot, env: ctx.env, pull: pull as "missing" | "never" | "always" | undefined, limits, insecure });
   // what the unpacker could not represent, said once: when this run pulled (and so unpacked) the image
   for (const n of img.notes) ctx.log.note(n);
   const passwd = readImageFile(img.lowerDirs, "/etc/passwd") ?? "", group = readImageFile(img.lowerDirs, "/etc/group") ?? "";
@@ -557,7 +569,7 @@ export function imageArgs(config: ImageConfig, cmd: string[], entrypoint: string
 }
 
 /** KEY=VALUE entries of ADD replace those of ENV with the same key */
-function setEnv(env: string[], add: string[]) {
+export function setEnv(env: string[], add: string[]): void {
   for (const e of add) {
     const key = e.slice(0, e.indexOf("=") + 1);
     const i = env.findIndex((x) => x.startsWith(key));

@@ -1,13 +1,16 @@
 // docker's `start`: a created container's program released (OCI start of its
 // exec.fifo); a stopped docker-style container made again from the request it
 // was created from, its log kept, then released; a running one left alone.
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync } from "node:fs";
 import { BunkerError, fromSysError } from "../errors.ts";
 import type { RuntimeContext } from "./context.ts";
 import { start } from "./lifecycle.ts";
 import { logFiles } from "./log-writer.ts";
 import { createContainer, RUN_REQUEST_FILE, type RunRequest } from "./run.ts";
-import { containerDir, readState, status } from "./state.ts";
+import { imageGone, imageOf } from "./image-use.ts";
+import { Store } from "../image/store.ts";
+import { removeStateDir } from "./state-dir.ts";
+import { containerDir, readState, status, UPPER_DIR } from "./state.ts";
 import { rm } from "./stop.ts";
 
 /** `bunker start ID` of any container: OCI's start, or docker's (see above); whether it was docker's */
@@ -26,19 +29,25 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<b
   } catch (e) {
     throw fromSysError(`start: container "${id}" has no record of how it was made`, e, { path: `${dir}/${RUN_REQUEST_FILE}`, fix: `it was started by an older bunker: bunker rm ${id}, then run it again` });
   }
-  // its log lives on: moved aside while the old state dir goes (the writable layer and anonymous volumes with it)
+  // its log and writable layer live on: moved aside while the old state dir goes (anonymous volumes with it),
+  // and it is made again from the image it was made from (by ID: its tag may name another one now)
+  const imageId = imageOf(dir);
+  if (imageId && !Store.open(ctx.dataRoot).find(imageId)) throw imageGone("start", id, imageId);
   const keep = mkdtempSync(`${ctx.stateRoot}/.${id}.restart-`);
   try {
-    const logs = logFiles(dir).map((f) => {
+    const moved = (f: string) => {
       const to = `${keep}/${f.slice(f.lastIndexOf("/") + 1)}`;
       renameSync(f, to);
       return to;
-    });
+    };
+    const logs = logFiles(dir).map(moved);
+    const previousUpper = existsSync(`${dir}/${UPPER_DIR}`) ? moved(`${dir}/${UPPER_DIR}`) : undefined;
     await rm(ctx, id, false, true);
     if (existsSync(dir)) throw new BunkerError(`start: the stopped container "${id}" could not be removed to start again`, { errno: "EBUSY", path: dir, fix: `bunker rm -f ${id}` });
-    await createContainer(ctx, { ...req, name: id }, { previousLogs: logs });
+    await createContainer(ctx, { ...req, name: id }, { previousLogs: logs, previousUpper, imageId });
   } finally {
-    rmSync(keep, { recursive: true, force: true });
+    // what is left (a layer a failed create did not take) may belong to the container's subordinate ids
+    await removeStateDir(ctx, keep, state.run.maps);
   }
   await start(ctx, id);
   return true;

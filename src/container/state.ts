@@ -40,6 +40,8 @@ export interface ContainerState {
     command: string[];
     /** the id maps, to remove a writable layer owned by subordinate ids */
     maps: IdMaps;
+    /** where its mounts are: what was made in its writable layer for them is not its change (commit, diff) */
+    mountPoints?: string[];
     stopSignal?: string;
     /** what the container got: capabilities, no_new_privs, seccomp, masked and read-only paths */
     confinement?: ConfinementSummary;
@@ -49,6 +51,9 @@ export interface ContainerState {
     stdin?: { once: boolean };
   };
 }
+
+/** a kept container's writable layer (the overlay upper dir) in its state dir */
+export const UPPER_DIR = "upper";
 
 const ID_RE = /^[A-Za-z0-9_+\-.]+$/;
 

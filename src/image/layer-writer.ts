@@ -39,6 +39,8 @@ export interface LayerContext {
   readonly ids: HostIds;
   /** SOURCE_DATE_EPOCH, when set, clamps every mtime */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** where a layer read while its container wrote to it is said (without one that is an error) */
+  readonly log?: { note(msg: string): void };
 }
 
 export interface WriteLayerOptions {
@@ -50,6 +52,8 @@ export interface WriteLayerOptions {
   compression?: "gzip" | "zstd";
   /** what the unpacked layer may expand to (the store's default reserve when absent) */
   limits?: LayerLimits;
+  /** absolute paths left out with what is below them: the container's mount points (the upper holds only the dirs and files made for them) */
+  exclude?: string[];
 }
 
 export interface LayerResult {
@@ -74,21 +78,58 @@ const UNSUPPORTED_XATTRS = ["redirect", "metacopy"];
 export async function writeLayer(ctx: LayerContext, upper: string, opts: WriteLayerOptions): Promise<LayerResult> {
   const store = Store.open(ctx.dataRoot, opts.limits);
   const compression = opts.compression ?? "gzip";
-  const raw = store.tempPath("upper.tar");
   const plain = store.tempPath("layer.tar");
   try {
-    await tarUpper(ctx, upper, opts.maps, raw);
-    const diffId = await rewriteAsLayer(raw, plain, { sourceDateEpoch: sourceDateEpoch(ctx.env), oneIdMap: isOneIdMap(opts.maps) });
-    const { digest, size } = await compressInto(store, plain, compression);
+    const diffId = await withUpperTar(ctx, upper, opts.maps, opts.exclude ?? [], (raw) => rewriteAsLayer(raw, plain, { sourceDateEpoch: sourceDateEpoch(ctx.env), oneIdMap: isOneIdMap(opts.maps) }));
+    const { digest, size } = await compressInto(store, createReadStream(plain, { highWaterMark: 1 << 20 }), compression);
     const chains = chainIds([...opts.parentDiffIds, diffId]);
     const chainId = chains[chains.length - 1]!;
     const lowers = chains.slice(0, -1).map((c) => store.layerDir(c)).reverse();
     const info = await store.ensureLayer(chainId, diffId, digest, lowers);
     return { digest, diffId, size, mediaType: compression === "zstd" ? MT.ociLayerZstd : MT.ociLayerGzip, chainId, dir: info.dir };
   } finally {
-    rmSync(raw, { force: true });
     rmSync(plain, { force: true });
   }
+}
+
+/** FN given a GNU tar of the upper dir UPPER but the paths EXCLUDE (see tarUpper), in the store's tmp dir, removed after */
+export async function withUpperTar<T>(ctx: LayerContext, upper: string, maps: IdMaps, exclude: string[], fn: (raw: string) => Promise<T>): Promise<T> {
+  const raw = Store.open(ctx.dataRoot).tempPath("upper.tar");
+  try {
+    await tarUpper(ctx, upper, maps, exclude, raw);
+    return await fn(raw);
+  } finally {
+    rmSync(raw, { force: true });
+  }
+}
+
+/** what an upper dir's entry E (NAME: relName's) is to overlay, from its xattrs and type */
+export interface OverlayEntry {
+  /** a whiteout (a 0/0 character device, or a file with the whiteout xattr): NAME is deleted */
+  whiteout: boolean;
+  /** a directory that hides what lower layers have in it */
+  opaque: boolean;
+  /** the entry's other xattrs, sorted by name (overlay's and the store's owner record dropped) */
+  xattrs: Record<string, Uint8Array>;
+}
+
+export function overlayEntry(e: TarEntry, name: string): OverlayEntry {
+  const xattrs: Record<string, Uint8Array> = {};
+  let opaque = false, xattrWhiteout = false;
+  for (const [k, v] of [...e.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (startsWithAny(k, OVERLAY_XATTRS)) {
+      const feature = k.slice(k.indexOf(".overlay.") + ".overlay.".length);
+      if (UNSUPPORTED_XATTRS.includes(feature))
+        throw new BunkerError(`the writable layer has an overlay ${feature} entry (${name}): its content is in a lower layer the upper dir does not hold`, { errno: "EOPNOTSUPP", fix: "mount overlay without redirect_dir and metacopy (bunker does not turn them on)" });
+      if ((k === OPAQUE_XATTR || k === TRUSTED_OPAQUE_XATTR) && dec.decode(v) === "y") opaque = true;
+      if (WHITEOUT_XATTRS.includes(k)) xattrWhiteout = true;
+      continue;
+    }
+    if (k === OVERRIDE_XATTR) continue; // the store's owner record, copied up with the file
+    xattrs[k] = v;
+  }
+  const whiteout = (e.type === "char" && e.devmajor === 0 && e.devminor === 0) || (e.type === "file" && e.size === 0 && xattrWhiteout);
+  return { whiteout, opaque: opaque && e.type === "dir", xattrs };
 }
 
 /** SOURCE_DATE_EPOCH as seconds (undefined when unset); anything but a decimal number is an error */
@@ -102,11 +143,18 @@ export function sourceDateEpoch(env: Readonly<Record<string, string | undefined>
 const isOneIdMap = (m: IdMaps) => m.uid.length === 1 && m.uid[0]!.size === 1;
 const isIdentity = (m: IdMaps) => [...m.uid, ...m.gid].every((x) => x.containerID === x.hostID);
 
-/** GNU tar of UPPER into OUT, run as root of a user namespace with MAPS (host root with the identity map: as it is) */
-async function tarUpper(ctx: LayerContext, upper: string, maps: IdMaps, out: string): Promise<void> {
+/**
+ * GNU tar of UPPER into OUT but the absolute paths EXCLUDE (and what is below
+ * them), run as root of a user namespace with MAPS (host root with the
+ * identity map: as it is)
+ */
+async function tarUpper(ctx: LayerContext, upper: string, maps: IdMaps, exclude: string[], out: string): Promise<void> {
   const tar = hostTar("commit");
-  const args = [tar, "--numeric-owner", "--xattrs", "--xattrs-include=*", "--format=posix", "--sort=name", "-C", upper, "-cf", out, "."];
+  const skip = exclude.map((p) => `--exclude=.${p.startsWith("/") ? "" : "/"}${p}`);
+  const args = [tar, "--numeric-owner", "--xattrs", "--xattrs-include=*", "--format=posix", "--sort=name", "--anchored", "--no-wildcards", ...skip, "-C", upper, "-cf", out, "."];
   const st = await runUnshared(args, ["PATH=/usr/bin:/bin", "LC_ALL=C"], maps, ctx.ids.uid === 0 && isIdentity(maps));
+  // 1: a file changed while it was read (a running container not frozen); the archive is whole
+  if (st.code === 1 && !st.signal && ctx.log) return ctx.log.note(`${upper}: a file changed while the layer was read (tar's message above): the layer has it as it was read`);
   if (st.code !== 0 || st.signal)
     throw new BunkerError(`cannot read the container's writable layer: tar ended with ${st.signal ? `signal ${st.signal}` : `status ${st.code}`}${st.code === 1 ? " (a file changed while it was read)" : ""}`, {
       errno: "EIO",
@@ -163,27 +211,10 @@ export function ociLayerEntries(emit: (b: Uint8Array) => void, opts: RewriteOpti
       body = false;
       const name = relName(e.name);
       if (name === "") return; // the upper dir itself: a layer has no entry for the root
-      const xattrs: Record<string, Uint8Array> = {};
-      let opaque = false, xattrWhiteout = false;
-      for (const [k, v] of [...e.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-        if (startsWithAny(k, OVERLAY_XATTRS)) {
-          const feature = k.slice(k.indexOf(".overlay.") + ".overlay.".length);
-          if (UNSUPPORTED_XATTRS.includes(feature))
-            throw new BunkerError(`the writable layer has an overlay ${feature} entry (${name}): its content is in a lower layer the upper dir does not hold`, { errno: "EOPNOTSUPP", fix: "mount overlay without redirect_dir and metacopy (bunker does not turn them on)" });
-          if ((k === OPAQUE_XATTR || k === TRUSTED_OPAQUE_XATTR) && dec.decode(v) === "y") opaque = true;
-          if (WHITEOUT_XATTRS.includes(k)) xattrWhiteout = true;
-          continue;
-        }
-        if (k === OVERRIDE_XATTR) continue; // the store's owner record, copied up with the file
-        xattrs[k] = v;
-      }
+      const { whiteout, opaque, xattrs } = overlayEntry(e, name);
       const slash = name.lastIndexOf("/");
       const whiteoutName = `${name.slice(0, slash + 1)}${WH_PREFIX}${name.slice(slash + 1)}`;
-      const isWhiteout =
-        (e.type === "char" && e.devmajor === 0 && e.devminor === 0) ||
-        (e.type === "file" && e.size === 0 && xattrWhiteout) ||
-        (e.type === "hardlink" && whiteouts.has(relName(e.linkname))); // overlay links whiteouts to one inode
-      if (isWhiteout) {
+      if (whiteout || isLinkedWhiteout(e, whiteouts)) {
         whiteouts.add(name);
         return marker(whiteoutName, e);
       }
@@ -202,7 +233,7 @@ export function ociLayerEntries(emit: (b: Uint8Array) => void, opts: RewriteOpti
         xattrs,
       });
       body = e.type === "file";
-      if (e.type === "dir" && opaque) marker(`${name}/${WH_OPAQUE}`, e);
+      if (opaque) marker(`${name}/${WH_OPAQUE}`, e);
     },
     data(c) {
       if (body) emit(c);
@@ -214,8 +245,13 @@ export function ociLayerEntries(emit: (b: Uint8Array) => void, opts: RewriteOpti
   };
 }
 
+/** E is a hardlink to one of WHITEOUTS (names seen so far): overlay links whiteouts to one inode */
+export function isLinkedWhiteout(e: TarEntry, whiteouts: ReadonlySet<string>): boolean {
+  return e.type === "hardlink" && whiteouts.has(relName(e.linkname));
+}
+
 /** a name of GNU tar's `-C DIR .` without its "./" (and a directory's trailing "/"): "" for DIR itself */
-function relName(n: string): string {
+export function relName(n: string): string {
   return n.replace(/^\.\/?/, "").replace(/\/+$/, "");
 }
 
@@ -226,8 +262,8 @@ function recordedOwner(e: TarEntry): { uid: number; gid: number } {
   return m ? { uid: Number(m[1]), gid: Number(m[2]) } : e;
 }
 
-/** PLAIN compressed into a new blob of the store: its digest and size */
-async function compressInto(store: Store, plain: string, compression: "gzip" | "zstd"): Promise<{ digest: string; size: number }> {
+/** the tar stream PLAIN compressed into a blob of the store (push --compression-format uses it too): its digest and size */
+export async function compressInto(store: Store, plain: AsyncIterable<Uint8Array>, compression: "gzip" | "zstd"): Promise<{ digest: string; size: number }> {
   const zlib = await import("node:zlib");
   const z = compression === "zstd" ? zlib.createZstdCompress() : zlib.createGzip();
   const tmp = store.tempPath("blob");
@@ -235,7 +271,7 @@ async function compressInto(store: Store, plain: string, compression: "gzip" | "
   const w = Bun.file(tmp).writer({ highWaterMark: 1 << 20 });
   try {
     const feed = (async () => {
-      for await (const c of createReadStream(plain, { highWaterMark: 1 << 20 })) {
+      for await (const c of plain) {
         if (!z.write(c)) await new Promise<void>((res) => z.once("drain", res));
       }
       z.end();

@@ -13,6 +13,9 @@ import { parseImageConfig, parseManifest } from "./documents.ts";
 import { choosePlatform, formatPlatform, hostPlatform } from "./platform.ts";
 import { formatReference, parseReference, repoName, type Reference } from "./reference.ts";
 import { Registry, type RegistryOptions } from "./registry.ts";
+import { DEFAULT_REGISTRIES_CONF, loadRegistriesConf } from "./registries-conf.ts";
+import { expandShortName, isShortName } from "./shortnames.ts";
+import { recordBlobSource } from "./blob-sources.ts";
 import type { Store } from "./store.ts";
 import { LayerGuard } from "./limits.ts";
 import type { Descriptor, Manifest, Platform } from "./types.ts";
@@ -42,10 +45,38 @@ export interface Pulled {
 
 const noEvents: PullEvents = { layer() {} };
 
+/** errors after which the next registry a short name expands to is tried (the image may be there) */
+const TRY_NEXT = new Set(["ENOENT", "EACCES", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPROTO", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/**
+ * Pulls REF.  A short name (src/image/shortnames.ts) is tried in each registry of
+ * registries.conf's unqualified-search-registries in order (docker.io without
+ * the file); when none has it, the error names every expansion and why it failed.
+ */
 export async function pullImage(store: Store, ref: string, opts: PullOptions = {}): Promise<Pulled> {
+  if (!isShortName(ref)) return pullOne(store, ref, opts);
+  const conf = opts.conf ?? (opts.env ? loadRegistriesConf(opts.env) : DEFAULT_REGISTRIES_CONF);
+  const names = expandShortName(ref, conf.search);
+  const from = `unqualified-search-registries ${conf.file ? `of ${conf.file}` : "(none configured: Docker Hub)"}`;
+  if (!names.length) throw new BunkerError(`cannot pull ${ref}: it names no registry and ${from} lists none`, { errno: "ENOENT", path: conf.file, fix: "give the full name (REGISTRY/REPOSITORY[:TAG])" });
+  const failures: string[] = [];
+  let last: BunkerError | undefined;
+  for (const name of names) {
+    try {
+      return await pullOne(store, name, { ...opts, conf });
+    } catch (e) {
+      if (!(e instanceof BunkerError) || !TRY_NEXT.has(e.errnoName ?? "")) throw e;
+      last = e;
+      failures.push(`${name}: ${e.message}${e.errnoName ? ` (${e.errnoName})` : ""}`);
+    }
+  }
+  throw new BunkerError(`cannot pull ${ref}: expanded to ${names.join(", ")} by ${from}; ${failures.join("; ")}`, { errno: last?.errnoName, fix: last?.detail.fix ?? "give the full name (REGISTRY/REPOSITORY[:TAG])" });
+}
+
+async function pullOne(store: Store, ref: string, opts: PullOptions): Promise<Pulled> {
   const r = parseReference(ref);
   const repo = r.repository;
-  const reg = new Registry(r.registry, opts);
+  const reg = new Registry(r.registry, opts, repoName(r));
   const top = await reg.manifest(repo, r.digest ?? r.tag!);
   const where = formatReference(r);
   let doc = parseManifest(top.bytes, `${where}: manifest`, top.mediaType);
@@ -53,6 +84,8 @@ export async function pullImage(store: Store, ref: string, opts: PullOptions = {
   let manifestBytes = top.bytes;
   let manifestDigest = top.digest;
   if (doc.index) {
+    // kept (the image names it in repoDigests): a push of the platforms the store holds sends it again, byte for byte
+    store.putBlob(top.bytes, top.digest);
     const want = opts.platform ?? hostPlatform();
     const desc = choosePlatform(doc.index.manifests, want, where);
     const m = await reg.manifest(repo, desc.digest);
@@ -112,6 +145,7 @@ async function pullLayers(store: Store, reg: Registry, repo: string, r: Referenc
   }
   const name = r.tag ? formatReference({ ...r, digest: undefined }) : undefined;
   const rec = await store.addImage(manifestDigest, name ? [name] : [], [repoDigest]);
+  for (const d of [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]) recordBlobSource(store.root, d, repoName(r));
   return { name, manifestDigest, id: rec.id, repoDigest, notes: [...new Set(layers.flatMap((l) => l.notes))] };
 }
 

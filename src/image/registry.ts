@@ -10,6 +10,7 @@ import { JSON_LIMITS } from "../json.ts";
 import { findCredentials, type AuthEnv, type Credentials } from "./auth.ts";
 import { digestMismatch, sha256 } from "./digest.ts";
 import { registryHost } from "./reference.ts";
+import { DEFAULT_REGISTRIES_CONF, isLoopbackRegistry, loadRegistriesConf, ruleFor, type RegistriesConf } from "./registries-conf.ts";
 import { MT } from "./types.ts";
 
 export interface RegistryOptions {
@@ -20,6 +21,31 @@ export interface RegistryOptions {
   credentials?: Credentials;
   /** the environment that says where stored credentials are (src/image/auth.ts); without it and CREDENTIALS, none are sent */
   env?: AuthEnv;
+  /** registries.conf's rules (default: the file ENV's XDG_CONFIG_HOME or /etc names, src/image/registries-conf.ts) */
+  conf?: RegistriesConf;
+}
+
+/** a registry's error body: {"errors": [{"code": "BLOB_UNKNOWN", "message": "…"}]} */
+interface ErrorBody {
+  errors?: { code?: unknown; message?: unknown; detail?: unknown }[];
+}
+
+/** "CODE: message; CODE: message" of RES's error body, or "HTTP STATUS" when it has none */
+export async function registryErrorText(res: Response): Promise<string> {
+  const text = (await res.text().catch(() => "")).slice(0, 4096);
+  let body: ErrorBody | undefined;
+  try {
+    body = JSON.parse(text) as ErrorBody;
+  } catch {}
+  const errors = Array.isArray(body?.errors) ? body.errors : [];
+  const said = errors.map((e) => [e.code, e.message].filter((x) => typeof x === "string" && x).join(": ")).filter(Boolean).join("; ");
+  return `${said.slice(0, 400) || text.trim().split("\n")[0]!.slice(0, 200) || "no error body"} (HTTP ${res.status})`;
+}
+
+/** does E (a failed fetch) say the server's certificate was not trusted, rather than that TLS was not spoken? */
+function untrustedCertificate(e: unknown): boolean {
+  const code = (e as { code?: string })?.code ?? "";
+  return /CERT|SELF_SIGNED|ISSUER|ALTNAME/.test(code) || /certificate|self.signed|issuer/i.test((e as Error)?.message ?? "");
 }
 
 const MANIFEST_ACCEPT = [MT.ociIndex, MT.ociManifest, MT.dockerList, MT.dockerManifest].join(", ");
@@ -55,14 +81,25 @@ export class Registry {
   private scheme: "https" | "http" = "https";
   private schemeKnown = false;
   private tokens = new Map<string, string>();
+  private authorizing = new Map<string, Promise<void>>();
   private basic = false;
   private readonly creds: Credentials | undefined;
   private readonly tls: Record<string, unknown>;
+  /** plain HTTP allowed and TLS certificates not verified (--tls-verify=false, or registries.conf's insecure = true) */
+  readonly insecure: boolean;
+  /** plain HTTP allowed when HTTPS is not spoken (insecure, or a loopback registry without a rule) */
+  private readonly plainHttp: boolean;
 
-  constructor(readonly registry: string, private readonly opts: RegistryOptions = {}) {
+  /** NAME: the image name (registry/repository) whose registries.conf rule applies (default: the registry's) */
+  constructor(readonly registry: string, private readonly opts: RegistryOptions = {}, name = registry) {
     this.host = registryHost(registry);
+    const conf = opts.conf ?? (opts.env ? loadRegistriesConf(opts.env) : DEFAULT_REGISTRIES_CONF);
+    const rule = ruleFor(conf, name);
+    if (rule?.blocked) throw new BunkerError(`registry ${name} is blocked by ${conf.file} ([[registry]] prefix "${rule.prefix}")`, { errno: "EACCES", path: conf.file, fix: "use another registry, or remove the rule" });
+    this.insecure = !!opts.insecure || !!rule?.insecure;
+    this.plainHttp = this.insecure || (!rule && isLoopbackRegistry(registry));
     this.creds = opts.credentials ?? (opts.env && findCredentials(registry, opts.env));
-    this.tls = opts.insecure ? { rejectUnauthorized: false } : {};
+    this.tls = this.insecure ? { rejectUnauthorized: false } : {};
     if (opts.certDir && existsSync(opts.certDir)) {
       const files = readdirSync(opts.certDir);
       const ca = files.filter((f) => f.endsWith(".crt")).map((f) => readFileSync(join(opts.certDir!, f), "utf8"));
@@ -86,17 +123,22 @@ export class Registry {
     return undefined;
   }
 
+  /** LOCATION (an upload's, relative or absolute) as a URL of this registry */
+  absolute(location: string): string {
+    return new URL(location, this.url("/")).toString();
+  }
+
   /** One fetch, following redirects by hand; Authorization only goes to the registry host. */
-  private async fetchFollow(url: string, init: { method?: string; headers: Record<string, string> }, auth: string | undefined): Promise<Response> {
+  private async fetchFollow(url: string, init: { method?: string; headers: Record<string, string>; body?: Blob | Uint8Array }, auth: string | undefined): Promise<Response> {
     let cur = url;
     for (let hop = 0; hop < 10; hop++) {
       const sameHost = new URL(cur).host === new URL(this.url("/")).host;
       const headers = { ...init.headers, ...(auth && sameHost ? { Authorization: auth } : {}) };
       let res: Response;
       try {
-        res = await fetch(cur, { method: init.method ?? "GET", headers, redirect: "manual", tls: this.tls } as RequestInit);
+        res = await fetch(cur, { method: init.method ?? "GET", headers, body: init.body, redirect: "manual", tls: this.tls } as RequestInit);
       } catch (e) {
-        throw netError(`cannot reach registry ${this.host}`, e, cur, !!this.opts.insecure);
+        throw netError(`cannot reach registry ${this.host}`, e, cur, this.insecure);
       }
       if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
         cur = new URL(res.headers.get("location")!, cur).toString();
@@ -108,23 +150,53 @@ export class Registry {
     throw new BunkerError(`too many redirects from registry ${this.host}`, { errno: "ELOOP", path: url });
   }
 
-  /** Decides https vs http (http only when insecure and https does not answer). */
+  /**
+   * Decides https vs http: http only when plain HTTP is allowed and https is
+   * not spoken (a server whose certificate is not trusted speaks it: that is
+   * the error, not a reason to drop TLS).
+   */
   private async probe(): Promise<void> {
     if (this.schemeKnown) return;
     try {
       await fetch(this.url("/v2/"), { redirect: "manual", tls: this.tls } as RequestInit).then((r) => r.body?.cancel());
     } catch (e) {
-      if (!this.opts.insecure) throw netError(`cannot reach registry ${this.host}`, e, this.url("/v2/"), false);
+      if (!this.plainHttp || untrustedCertificate(e)) throw netError(`cannot reach registry ${this.host}`, e, this.url("/v2/"), this.insecure);
       this.scheme = "http";
+      try {
+        await fetch(this.url("/v2/"), { redirect: "manual" }).then((r) => r.body?.cancel());
+      } catch {
+        this.scheme = "https";
+        throw netError(`cannot reach registry ${this.host}`, e, this.url("/v2/"), this.insecure);
+      }
     }
     this.schemeKnown = true;
   }
 
-  /** GET (or HEAD) PATH with SCOPE's credentials, answering one auth challenge. */
-  async request(path: string, scope: string, headers: Record<string, string> = {}, method = "GET"): Promise<Response> {
+  /**
+   * METHOD PATH (or an absolute URL of this registry) with SCOPE's credentials
+   * (one scope, or several separated by spaces), answering one auth challenge.
+   */
+  async request(path: string, scope: string, headers: Record<string, string> = {}, method = "GET", body?: Blob | Uint8Array): Promise<Response> {
     await this.probe();
-    let res = await this.fetchFollow(this.url(path), { method, headers }, this.authHeader(scope));
+    const url = /^https?:\/\//.test(path) ? path : this.url(path);
+    let res = await this.fetchFollow(url, { method, headers, body }, this.authHeader(scope));
     if (res.status !== 401) return res;
+    await this.answer(res, path, scope);
+    res = await this.fetchFollow(url, { method, headers, body }, this.authHeader(scope));
+    if (res.status === 401) {
+      // a HEAD's answer has no body: the registry's words come from a GET of /v2/ with the same credentials
+      let said = res;
+      if (method === "HEAD") {
+        await res.body?.cancel();
+        said = await this.fetchFollow(this.url("/v2/"), { headers: {} }, this.authHeader(scope));
+      }
+      throw this.denied(path, `${this.creds ? "the credentials were refused" : "the registry wants a login"}: ${await registryErrorText(said)}`);
+    }
+    return res;
+  }
+
+  /** Answers the challenge of RES, a 401 to PATH, for SCOPE: a token fetched, or Basic credentials sent from now on. */
+  private async answer(res: Response, path: string, scope: string): Promise<void> {
     await res.body?.cancel();
     const ch = parseChallenge(res.headers.get("www-authenticate") ?? "");
     if (ch.scheme === "bearer") await this.fetchToken(ch, scope);
@@ -132,16 +204,30 @@ export class Registry {
       if (!this.creds) throw this.denied(path, "the registry wants a login");
       this.basic = true;
     } else throw this.denied(path, `unsupported authentication "${ch.scheme || "none"}"`);
-    res = await this.fetchFollow(this.url(path), { method, headers }, this.authHeader(scope));
-    if (res.status === 401) {
-      await res.body?.cancel();
-      throw this.denied(path, this.creds ? "the credentials were refused" : "the registry wants a login");
+  }
+
+  /**
+   * Gets SCOPE's credentials ready (the challenge of GET /v2/ answered) before
+   * requests that need them, so parallel uploads share one token request.
+   */
+  authorize(scope: string): Promise<void> {
+    let ready = this.authorizing.get(scope);
+    if (!ready) {
+      ready = (async () => {
+        await this.probe();
+        if (this.authHeader(scope)) return;
+        const res = await this.fetchFollow(this.url("/v2/"), { headers: {} }, undefined);
+        if (res.status === 401) await this.answer(res, "/v2/", scope);
+        else await res.body?.cancel();
+      })();
+      this.authorizing.set(scope, ready);
+      ready.catch(() => this.authorizing.delete(scope));
     }
-    return res;
+    return ready;
   }
 
   private denied(path: string, why: string): BunkerError {
-    return new BunkerError(`registry ${this.host} denied access: ${why}`, { errno: "EACCES", path: this.url(path), fix: `bunker login ${this.registry}` });
+    return new BunkerError(`registry ${this.host} denied access: ${why}`, { errno: "EACCES", path: /^https?:\/\//.test(path) ? path : this.url(path), fix: `bunker login ${this.registry}` });
   }
 
   private async fetchToken(ch: Challenge, scope: string): Promise<void> {
@@ -149,16 +235,16 @@ export class Registry {
     if (!realm) throw new BunkerError(`registry ${this.host}: Bearer challenge without a realm`, { errno: "EPROTO" });
     const u = new URL(realm);
     if (ch.params.service) u.searchParams.set("service", ch.params.service);
-    if (scope) u.searchParams.set("scope", scope);
+    for (const s of scope.split(" ").filter(Boolean)) u.searchParams.append("scope", s);
     const headers: Record<string, string> = {};
     if (this.creds) headers.Authorization = `Basic ${Buffer.from(`${this.creds.username}:${this.creds.password}`).toString("base64")}`;
     let res: Response;
     try {
       res = await fetch(u, { headers, tls: this.tls } as RequestInit);
     } catch (e) {
-      throw netError("cannot reach the registry's token server", e, u.toString(), !!this.opts.insecure);
+      throw netError("cannot reach the registry's token server", e, u.toString(), this.insecure);
     }
-    if (res.status === 401 || res.status === 403) throw this.denied(u.pathname, "the token server refused the credentials");
+    if (res.status === 401 || res.status === 403) throw this.denied(u.pathname, this.creds ? "the token server refused the credentials" : "the registry wants a login");
     if (!res.ok) throw new BunkerError(`token server ${u.host} answered ${res.status}`, { errno: "EPROTO", path: u.toString() });
     const body = (await res.json()) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;

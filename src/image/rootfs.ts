@@ -26,12 +26,13 @@
 //    (whiteouts resolved), owned as the container's map needs.
 //  - the user: `readImageFile(img.lowerDirs, "/etc/passwd")` (and group) read
 //    through the layers, whiteouts honoured, for resolveUser (src/oci/user.ts).
-import { existsSync, lstatSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, renameSync, type Stats } from "node:fs";
 import { join, relative } from "node:path";
-import { BunkerError } from "../errors.ts";
+import { BunkerError, errnoCode } from "../errors.ts";
 import { lgetxattr } from "../sys/fsat.ts";
 import { pullImage, type PullOptions } from "./pull.ts";
-import { removeTree, Store, type ImageRecord } from "./store.ts";
+import { lookedFor, removeTree, Store, type ImageRecord } from "./store.ts";
+import { DEFAULT_REGISTRIES_CONF, loadRegistriesConf } from "./registries-conf.ts";
 import { chownToImageOwners, flattenOwners } from "./owners.ts";
 import { type IdMaps, processIds } from "../sys/idmap.ts";
 import { runStorePlan } from "../sys/launch.ts";
@@ -72,10 +73,19 @@ export interface ImageRootfs {
 /** the image REF, from the store or pulled now (then with the notes of the pull's unpack) */
 async function findOrPull(store: Store, ref: string, opts: ImageRootfsOptions): Promise<{ rec: ImageRecord; notes: string[] }> {
   const mode = opts.pull ?? "missing";
-  const have = mode === "always" ? undefined : store.find(ref);
+  const conf = opts.conf ?? (opts.env ? loadRegistriesConf(opts.env) : DEFAULT_REGISTRIES_CONF);
+  const have = mode === "always" ? undefined : store.find(ref, conf.search);
   if (have) return { rec: have, notes: [] };
-  if (mode === "never") throw new BunkerError(`no such image: ${ref}`, { errno: "ENOENT", fix: `bunker pull ${ref} (or bunker load -i FILE)` });
-  const pulled = await pullImage(store, ref, opts);
+  if (mode === "never") throw new BunkerError(`no such image: ${ref}${lookedFor(ref, conf.search)}`, { errno: "ENOENT", fix: `bunker pull ${ref} (or bunker load -i FILE)` });
+  let pulled;
+  try {
+    pulled = await pullImage(store, ref, { ...opts, conf });
+  } catch (e) {
+    // a short name: say where the store was searched too
+    const local = mode === "missing" ? lookedFor(ref, conf.search) : "";
+    if (!local || !(e instanceof BunkerError)) throw e;
+    throw new BunkerError(`no image ${ref} in the store${local}, and ${e.message}`, e.detail);
+  }
   return { rec: store.get(pulled.name ?? pulled.repoDigest), notes: pulled.notes };
 }
 
@@ -128,15 +138,21 @@ export async function flattenImageRootfs(ref: string, dest: string, opts: Flatte
   return store.configOf(rec).config ?? {};
 }
 
-/** The content of PATH in the merged image (topmost layer wins; whiteouts and opaque dirs honoured). */
-export function readImageFile(lowerDirs: string[], path: string): string | undefined {
+/**
+ * PATH in the merged image (topmost layer wins; whiteouts and opaque dirs
+ * honoured): the file of the layer that has it, or "unreadable" when a
+ * layer's directory on the way may not be searched by the caller
+ * (subordinate-owned, 0700), or undefined when the image has no PATH.
+ */
+function findInImage(lowerDirs: string[], path: string): { full: string; st: Stats } | "unreadable" | undefined {
   const parts = path.split("/").filter((p) => p && p !== ".");
   for (const layer of lowerDirs) {
     const full = join(layer, ...parts);
     let st;
     try {
       st = lstatSync(full);
-    } catch {
+    } catch (e) {
+      if (errnoCode(e) === "EACCES") return "unreadable";
       // an opaque parent hides the rest of the layers below
       for (let i = parts.length - 1; i >= 1; i--) {
         const dir = join(layer, ...parts.slice(0, i));
@@ -144,10 +160,19 @@ export function readImageFile(lowerDirs: string[], path: string): string | undef
       }
       continue;
     }
-    if (isOverlayWhiteout(st.mode, st.rdev)) return undefined;
-    if (st.isFile()) return readFileSync(full, "utf8");
-    return undefined;
+    return isOverlayWhiteout(st.mode, st.rdev) ? undefined : { full, st };
   }
   return undefined;
+}
+
+/** The content of PATH in the merged image (a regular file; else undefined). */
+export function readImageFile(lowerDirs: string[], path: string): string | undefined {
+  const f = findInImage(lowerDirs, path);
+  return typeof f === "object" && f.st.isFile() ? readFileSync(f.full, "utf8") : undefined;
+}
+
+/** Whether the merged image has PATH (one behind a directory the caller may not search counts as there). */
+export function inImage(lowerDirs: string[], path: string): boolean {
+  return findInImage(lowerDirs, path) !== undefined;
 }
 

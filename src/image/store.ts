@@ -18,12 +18,14 @@ import * as fs from "../sys/fsat.ts";
 import { chainIds, digestHex, digestMismatch, Hasher, sha256 } from "./digest.ts";
 import { InflatedBlob } from "./inflate.ts";
 import { formatReference, parseReference, repoName } from "./reference.ts";
+import { isShortName, localCandidates } from "./shortnames.ts";
 import type { ImageConfigFile, Manifest } from "./types.ts";
 import { Unpacker, type UnpackStats } from "./unpack.ts";
 import { LayerGuard, type LayerLimits } from "./limits.ts";
 import { chownToImageOwners, imageOwnerMaps, layerOwners, type LayerOwners } from "./owners.ts";
 import { imagesFile } from "./data-root.ts";
 import { dropLaunchRecords } from "./launch-cache.ts";
+import { pruneBlobSources } from "./blob-sources.ts";
 import { removeOwnedTree } from "../sys/remove-tree.ts";
 import { singleMaps, processIds } from "../sys/idmap.ts";
 
@@ -226,8 +228,12 @@ export class Store {
     });
   }
 
-  /** Finds an image by name (normalized), repo@digest, full or short ID. */
-  find(ref: string): ImageRecord | undefined {
+  /**
+   * Finds an image by name (normalized), repo@digest, full or short ID; a
+   * short name also as localhost/NAME and in the registries SEARCH lists
+   * (registries.conf's unqualified-search-registries; src/image/shortnames.ts).
+   */
+  find(ref: string, search: readonly string[] = []): ImageRecord | undefined {
     const images = this.listImages();
     const id = /^(?:sha256:)?([a-f0-9]{3,64})$/.exec(ref);
     if (id) {
@@ -247,13 +253,18 @@ export class Store {
       return images.find((i) => i.digest === r.digest && (i.names.some((n) => n.startsWith(repo + ":")) || i.repoDigests?.includes(`${repo}@${r.digest}`)))
         ?? images.find((i) => i.digest === r.digest);
     }
-    const full = formatReference(r);
-    return images.find((i) => i.names.includes(full));
+    const names = isShortName(ref) ? localCandidates(ref, search) : [formatReference(r)];
+    for (const full of names) {
+      const hit = images.find((i) => i.names.includes(full));
+      if (hit) return hit;
+    }
+    return undefined;
   }
 
-  get(ref: string): ImageRecord {
-    const rec = this.find(ref);
-    if (!rec) throw new BunkerError(`no such image: ${ref}`, { errno: "ENOENT", fix: `pull it first: bunker pull ${ref}` });
+  /** find, or an error saying where a short name was looked for */
+  get(ref: string, search: readonly string[] = []): ImageRecord {
+    const rec = this.find(ref, search);
+    if (!rec) throw new BunkerError(`no such image: ${ref}${lookedFor(ref, search)}`, { errno: "ENOENT", fix: `pull it first: bunker pull ${ref}` });
     return rec;
   }
 
@@ -392,14 +403,15 @@ export class Store {
     if (user && rec.names.length <= 1) {
       throw new BunkerError(`image ${ref} is used by container ${user}`, { errno: "EBUSY", fix: `remove the container first, or use rmi -f` });
     }
-    const byName = !rec.names.length || (() => {
-      try { return rec.names.includes(formatReference(parseReference(ref))); } catch { return false; }
+    const named = (() => {
+      try { return (isShortName(ref) ? localCandidates(ref, []) : [formatReference(parseReference(ref))]).find((n) => rec.names.includes(n)); } catch { return undefined; }
     })();
+    const byName = !rec.names.length || !!named;
     return this.updateImages((images) => {
       const i = images.findIndex((x) => x.id === rec.id && x.digest === rec.digest);
       const cur = images[i]!;
       if (byName && cur.names.length > 0) {
-        const name = formatReference(parseReference(ref));
+        const name = named!;
         cur.names = cur.names.filter((n) => n !== name);
         if (cur.names.length) return { untagged: [name] };
         images.splice(i, 1);
@@ -471,6 +483,8 @@ export class Store {
       const { blobs: keepBlobs, layers: keepLayers } = this.inflightSets();
       for (const rec of this.listImages()) {
         keepBlobs.add(digestHex(rec.digest));
+        // the index a platform's image was pulled from (pushed again as a whole: src/image/push.ts)
+        for (const rd of rec.repoDigests ?? []) keepBlobs.add(digestHex(rd.slice(rd.lastIndexOf("@") + 1)));
         try {
           const m = this.readJson<Manifest>(rec.digest);
           keepBlobs.add(digestHex(m.config.digest));
@@ -500,9 +514,19 @@ export class Store {
         });
         if (!l.endsWith(".json")) removed++;
       }
+      pruneBlobSources(this.root, keepBlobs);
       dropLaunchRecords(this.root);
       return removed;
     });
+  }
+}
+
+/** ` (looked for NAME, NAME)` for a short REF: the names the store was searched for */
+export function lookedFor(ref: string, search: readonly string[]): string {
+  try {
+    return isShortName(ref) && !/^(?:sha256:)?[a-f0-9]{3,64}$/.test(ref) ? ` (looked for ${localCandidates(ref, search).join(", ")})` : "";
+  } catch {
+    return "";
   }
 }
 

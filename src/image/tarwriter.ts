@@ -87,6 +87,8 @@ export function tarHeader(h: TarHeaderInput): Uint8Array {
     else pax.push(paxRecord("linkpath", link));
   }
   if (size >= 0o77777777777) pax.push(paxRecord("size", enc.encode(String(size))));
+  // ids past the 7 octal digits of ustar's fields (a layer of a container with high ids)
+  for (const k of ["uid", "gid"] as const) if ((h[k] ?? 0) > 0o7777777) pax.push(paxRecord(k, enc.encode(String(h[k]))));
   if (h.mtime !== undefined && !Number.isInteger(h.mtime)) pax.push(paxRecord("mtime", enc.encode(h.mtime.toFixed(9))));
   for (const [k, v] of Object.entries(h.xattrs ?? {})) pax.push(paxRecord(`SCHILY.xattr.${k}`, typeof v === "string" ? enc.encode(v) : v));
   if (pax.length) {

@@ -5,6 +5,8 @@
 #  - bench.ts: rootless startup of bunker run vs bwrap, unshare (the floor), crun
 #    and runc, the OCI cycle and exec, timed by build/spawnbench (posix_spawn +
 #    wait4, interleaved); memory; image-start.ts: run IMAGE vs run --rootfs DIR
+#  - registry.ts: push and pull throughput to docker-registry on 127.0.0.1,
+#    bunker vs skopeo (as the caller: root here; BENCH_REGISTRY=0 skips it)
 # As root the rootless parts run as ${BUNKER_TEST_USER:-bunkertest}.
 # BENCH_N=50 runs each; BENCH_UNPACK_N=3 unpack rounds of BENCH_UNPACK_SRC=/usr/share.
 set -euo pipefail
@@ -16,6 +18,8 @@ bun="$PWD/$BUN"
 benv=(env "BENCH_N=$BENCH_N" "BUN_FLAGS=${BUN_FLAGS:-}" "BENCH_UNPACK_N=${BENCH_UNPACK_N:-3}" "BENCH_UNPACK_SRC=${BENCH_UNPACK_SRC:-/usr/share}")
 bench=("${benv[@]}" "$bun" "$PWD/tests/bench/bench.ts")
 image_start=("${benv[@]}" "$bun" "$PWD/tests/bench/image-start.ts")
+registry=(true)
+[ "${BENCH_REGISTRY:-1}" = 0 ] || registry=("${benv[@]}" "$bun" "$PWD/tests/bench/registry.ts")
 unpack=("${benv[@]}" "$bun" "$PWD/tests/bench/unpack.ts")
 
 # the unpack benchmark's layer and outputs: a fresh directory on tmpfs
@@ -31,6 +35,7 @@ if [ "$(id -u)" -ne 0 ]; then
   [ -z "$work" ] || "${unpack[@]}" "$work/layer" "$work/root"
   "${bench[@]}"
   "${image_start[@]}"
+  "${registry[@]}"
   exit 0
 fi
 
@@ -63,3 +68,4 @@ fi
 trap 'pkill -x -u "$uid" bunker-userns 2>/dev/null || true; [ -z "$work" ] || rm -rf "$work"' EXIT
 "${as_user[@]}" "${bench[@]}"
 "${as_user[@]}" "${image_start[@]}"
+"${registry[@]}"

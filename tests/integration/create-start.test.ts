@@ -2,38 +2,23 @@
 // container up and prints its id, its program waiting until `bunker start`;
 // a stopped one is started again (its log kept), a running one left alone.
 // Root and the unprivileged user, each with private roots.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { busyboxArchive } from "../lib/image-builder.ts";
-import { USERS, asUserArgv, bunkerAs, bunkerBinary, makeTempDir, ownerOf, removeTree, runAs, type As } from "../lib/index.ts";
+import { imageRootsFixture } from "../lib/image-roots.ts";
+import { USERS, bunkerBinary } from "../lib/index.ts";
 
 const IMAGE = "localhost/bbcs:latest";
 
 for (const as of USERS) {
   describe(`create + start (as ${as})`, () => {
-    let base: string, roots: string[];
-    const b = (args: string[]) => bunkerAs(as, [...roots, ...args]);
-    // output not held by a pipe the container keeps: stdin and stdout of the container are its own
-    const quiet = (args: string[]) => runAs(as, asUserArgv(as, ["sh", "-c", `exec "$0" "$@" 2>&1 </dev/null`, bunkerBinary(), ...roots, ...args]));
+    const f = imageRootsFixture(as, "bunker-create-start", IMAGE, ["sh", "echo", "cat", "sleep", "true"]);
+    const { b, quiet } = f;
     const statusOf = async (id: string) => (await b(["ps", "-a"])).stdout.split("\n").find((l) => l.startsWith(`${id} `)) ?? "";
     const waitExited = async (id: string) => {
       for (let i = 0; i < 200 && !(await statusOf(id)).includes("Exited"); i++) await Bun.sleep(25);
       return statusOf(id);
     };
-    beforeAll(async () => {
-      base = makeTempDir("bunker-create-start", ownerOf(as));
-      roots = ["--root", join(base, "state"), "--data-root", join(base, "data")];
-      const archive = join(base, "bb.tar");
-      writeFileSync(archive, busyboxArchive(IMAGE, ["sh", "echo", "cat", "sleep", "true"]));
-      const r = await b(["load", "-i", archive]);
-      expect(r.code, r.stderr).toBe(0);
-    });
-    afterAll(async () => {
-      // a test that failed half-way leaves its container: removed by bunker (its state), before the state dir goes
-      for (const id of (await b(["ps", "-aq"])).stdout.split("\n").filter(Boolean)) await b(["rm", "-f", id]);
-      removeTree(base);
-    });
 
     test("create waits before the program; start runs it; start again runs it again, the log kept", async () => {
       const c = await quiet(["create", "--name", "cs1", "-e", "WHO=there", IMAGE, "sh", "-c", "echo hello $WHO $$; exit 3"]);
@@ -65,7 +50,7 @@ for (const as of USERS) {
       expect((await b(["logs", "cs1"])).stdout).toBe("hello there 2\nhello there 2\n");
       expect(await waitExited("cs1")).toContain("Exited (3)");
       expect((await b(["rm", "cs1"])).code).toBe(0);
-      expect(existsSync(join(base, "state", "cs1"))).toBe(false);
+      expect(existsSync(join(f.base, "state", "cs1"))).toBe(false);
     });
 
     test("start of a running container does nothing; create --rm is removed once it exits after start", async () => {
@@ -81,10 +66,10 @@ for (const as of USERS) {
       expect(existsSync(`/proc/${pid}`)).toBe(false);
 
       const rmId = (await quiet(["create", "--rm", IMAGE, "true"])).stdout.trim();
-      expect(existsSync(join(base, "state", rmId))).toBe(true);
+      expect(existsSync(join(f.base, "state", rmId))).toBe(true);
       expect((await quiet(["start", rmId])).code).toBe(0);
-      for (let i = 0; i < 100 && existsSync(join(base, "state", rmId)); i++) await Bun.sleep(50);
-      expect(existsSync(join(base, "state", rmId))).toBe(false);
+      for (let i = 0; i < 100 && existsSync(join(f.base, "state", rmId)); i++) await Bun.sleep(50);
+      expect(existsSync(join(f.base, "state", rmId))).toBe(false);
     });
 
     test("create -t is refused in one line; a created container removed by rm leaves no process", async () => {

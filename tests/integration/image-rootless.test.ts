@@ -56,6 +56,6 @@ describe("image store as an unprivileged user", () => {
   test("errors are one clear line", async () => {
     const r = await cli("inspect", "no/such:image");
     expect(r.code).toBe(125);
-    expect(r.stderr).toBe("bunker: no such image: no/such:image: ENOENT (No such file or directory) — pull it first: bunker pull no/such:image\n");
+    expect(r.stderr).toBe("bunker: no such image: no/such:image (looked for docker.io/no/such:image, localhost/no/such:image): ENOENT (No such file or directory) — pull it first: bunker pull no/such:image\n");
   });
 });

@@ -97,7 +97,7 @@ for (const as of USERS) {
     test("errors: unknown image, unknown user, no command", async () => {
       const r = await b(["run", "--pull", "never", "no/such:img"]);
       expect(r.code).toBe(125);
-      expect(r.stderr).toMatch(/^bunker: no such image: no\/such:img: ENOENT/);
+      expect(r.stderr).toMatch(/^bunker: no such image: no\/such:img \(looked for docker\.io\/no\/such:img, localhost\/no\/such:img\): ENOENT/);
       const u = await b(["run", "-u", "nobody-here", "test/app:1"]);
       expect(u.code).toBe(125);
       expect(u.stderr).toBe('bunker: user "nobody-here" is not in the image\'s /etc/passwd: ENOENT (No such file or directory) — use a numeric uid or a user the image defines\n');
@@ -118,7 +118,7 @@ for (const as of USERS) {
       expect((await b(["run", "test/other:1"])).stdout).toBe("hello from the image world\n");
       expect((await b(["rmi", "test/other:1"])).code).toBe(0);
       const gone = await b(["run", "--pull", "never", "test/other:1"]);
-      expect(gone.stderr).toMatch(/^bunker: no such image: test\/other:1: ENOENT/);
+      expect(gone.stderr).toMatch(/^bunker: no such image: test\/other:1 \(looked for docker\.io\/test\/other:1, localhost\/test\/other:1\): ENOENT/);
       // the image's User is resolved once, into the record; -u still resolves through the image's passwd
       const asApp = buildImage({ config: { Entrypoint: ["id"], User: "app" } });
       writeFileSync(`${dir}/as-app.tar`, dockerArchive([{ image: asApp, tags: ["test/as-app:1"] }]));

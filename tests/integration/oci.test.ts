@@ -206,7 +206,7 @@ for (const as of USERS) {
       expect(docker).toMatchObject({ code: 0, stdout: "docker-ran\n", stderr: "" });
       const img = await b(["run", "--pull", "never", "no-such-image-here"]);
       expect(img.code).toBe(125);
-      expect(img.stderr).toBe("bunker: no such image: no-such-image-here: ENOENT (No such file or directory) — bunker pull no-such-image-here (or bunker load -i FILE); or to run the OCI bundle in this directory: bunker run -b . no-such-image-here\n");
+      expect(img.stderr).toBe("bunker: no such image: no-such-image-here (looked for docker.io/library/no-such-image-here:latest, localhost/no-such-image-here:latest): ENOENT (No such file or directory) — bunker pull no-such-image-here (or bunker load -i FILE); or to run the OCI bundle in this directory: bunker run -b . no-such-image-here\n");
       // runc's form, chosen by --pid-file (no -b: the bundle is the current directory)
       const id = newId();
       const pidFile = join(base, `${id}.pid`);

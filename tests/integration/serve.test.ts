@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { busyboxArchive } from "../lib/image-builder.ts";
-import { TestRegistry } from "../registry/registry.ts";
+import { PASSWORD, TestRegistry, USER } from "../registry/registry.ts";
 import { bunkerAs, collect, makeTempDir, ownerOf, removeTree, runAs, runInPty, spawnBunkerAs, USERS, type As, type PtyOptions } from "../lib/index.ts";
 
 const DOCKER = Bun.which("docker");
@@ -203,7 +203,7 @@ for (const as of USERS) {
         expect(rmi.stdout).toBe("Untagged: copy:v1\n");
         const missing = await d("rmi", "nosuch:1");
         expect(missing.code).toBe(1);
-        expect(missing.stderr).toBe("Error response from daemon: no such image: nosuch:1: ENOENT (No such file or directory) — pull it first: bunker pull nosuch:1\n");
+        expect(missing.stderr).toBe("Error response from daemon: no such image: nosuch:1 (looked for docker.io/library/nosuch:1, localhost/nosuch:1): ENOENT (No such file or directory) — pull it first: bunker pull nosuch:1\n");
         expect((await d("image", "prune", "-f")).stdout).toBe("Total reclaimed space: 0B\n");
         const all = await d("image", "prune", "-a", "-f");
         expect(all.stdout).toBe(`Deleted Images:\ndeleted: ${id}\n\nTotal reclaimed space: 1.99MB\n`);
@@ -237,6 +237,46 @@ for (const as of USERS) {
         const none = await docker(as, s, base, ["pull", `${reg.host}/test/nosuch:1`]);
         expect(none.code).toBe(1);
         expect(none.stderr).toMatch(/manifest|not found|unknown/i);
+      } finally {
+        expect((await stopServer(s)).code).toBe(0);
+        reg.stop();
+        await reg.proc?.exited;
+      }
+    }, 120_000);
+
+    test.skipIf(!haveRegistry)("docker push to a registry on 127.0.0.1 with Basic auth: the progress stream, the digest skopeo sees, a second push finds every layer, refused credentials", async () => {
+      const base = baseFor(as);
+      const archive = writeArchive(base);
+      const reg = new TestRegistry(join(base, "registry"), "basic");
+      await reg.start();
+      const s = await startServer(as, base);
+      const auth = (password: string) => writeFileSync(join(base, "client/config.json"), JSON.stringify({ auths: { [reg.host]: { auth: btoa(`${USER}:${password}`) } } }), { mode: 0o644 });
+      try {
+        await runAs(as, ["mkdir", "-p", join(base, "client")]);
+        expect((await docker(as, s, base, ["load", "-i", archive])).code).toBe(0);
+        const ref = `${reg.host}/test/bb:pushed`;
+        expect((await docker(as, s, base, ["tag", IMAGE, ref])).code).toBe(0);
+        auth(PASSWORD);
+        const p = await docker(as, s, base, ["push", ref]);
+        expect(p.stderr).toBe("");
+        expect(p.code).toBe(0);
+        expect(p.stdout).toContain(`The push refers to repository [${reg.host}/test/bb]`);
+        expect(p.stdout).toContain(": Pushed\n");
+        const digest = /^pushed: digest: (sha256:[a-f0-9]{64}) size: \d+$/m.exec(p.stdout)?.[1];
+        expect(digest).toBe(reg.digestOf("test/bb", "pushed"));
+        const seen = await runAs("root", ["skopeo", "inspect", "--tls-verify=false", "--creds", `${USER}:${PASSWORD}`, `docker://${ref}`]);
+        expect(JSON.parse(seen.stdout).Digest).toBe(digest);
+        const again = await docker(as, s, base, ["push", ref]);
+        expect(again.code).toBe(0);
+        expect(again.stdout).toContain(": Layer already exists\n");
+        expect(again.stdout).not.toContain(": Pushed\n");
+        auth("wrong");
+        const denied = await docker(as, s, base, ["push", ref]);
+        expect(denied.code).toBe(1);
+        expect(denied.stderr).toContain("denied access: the credentials were refused: UNAUTHORIZED: authentication required (HTTP 401)");
+        const missing = await docker(as, s, base, ["push", `${reg.host}/test/none:1`]);
+        expect(missing.code).toBe(1);
+        expect(missing.stderr).toContain("no such image");
       } finally {
         expect((await stopServer(s)).code).toBe(0);
         reg.stop();
@@ -480,6 +520,24 @@ for (const as of USERS) {
         expect((await d("logs", "--since", third!, "lg")).stdout).toBe("three\n");
         expect((await d("logs", "--until", new Date(Date.parse(third!) - 1000).toISOString(), "lg")).stdout).toBe("one\n");
         expect(await d("logs", "--tail", "1", "lg")).toEqual({ code: 0, stdout: "three\n", stderr: "" });
+      });
+    }, 120_000);
+
+    test("docker diff and docker commit (the API's changes and commit); the committed image runs, its history has the comment", async () => {
+      await withImageServer(as, ["changer"], async ({ s, d }) => {
+        expect((await d("run", "-d", "--name", "changer", "--network", "none", IMAGE, "sh", "-c", "echo made > /made; rm /etc/group")).code).toBe(0);
+        expect((await d("wait", "changer")).stdout).toBe("0\n");
+        expect(await d("diff", "changer")).toEqual({ code: 0, stdout: "C /etc\nD /etc/group\nA /made\n", stderr: "" });
+        const c = await d("commit", "-c", "CMD cat /made", "-m", "from docker", "changer", "localhost/fromdocker:1");
+        expect(c.code, c.stderr).toBe(0);
+        expect(c.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+        expect((await d("run", "--rm", "--network", "none", "localhost/fromdocker:1")).stdout).toBe("made\n");
+        expect((await d("history", "--format", "{{.Comment}}", "localhost/fromdocker:1")).stdout.split("\n")[0]).toBe("from docker");
+        // a container config in the body (it would replace the container's) is a 400 naming the field
+        const body = await curl(as, s, ["-X", "POST", "-H", "Content-Type: application/json", "-d", '{"Cmd":["x"]}', "http://d/v1.41/commit?container=changer"]);
+        expect(body.status).toBe(400);
+        expect(body.body).toContain('unknown field \\"Cmd\\"');
+        expect((await curl(as, s, ["http://d/v1.41/containers/nosuch/changes"])).status).toBe(404);
       });
     }, 120_000);
 

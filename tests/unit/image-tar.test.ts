@@ -67,6 +67,13 @@ describe("tar reader", () => {
     expect(got[1]!.e.linkname).toBe("t/".repeat(70));
   });
 
+  test("ids past ustar's 7 octal digits go in PAX records, GNU tar reads them", () => {
+    const bytes = tarBytes([{ name: "high", data: "x", uid: 3000000, gid: 2097152 }, { name: "low", data: "y", uid: 2097151, gid: 7 }]);
+    expect(read(bytes).map((g) => [g.e.uid, g.e.gid])).toEqual([[3000000, 2097152], [2097151, 7]]);
+    const t = spawnSync("tar", ["--numeric-owner", "-tvf", "-"], { input: bytes, encoding: "utf8" });
+    expect(t.stdout).toContain("3000000/2097152");
+  });
+
   test("GNU long names ('L' and 'K')", () => {
     const long = "g/".repeat(90) + "end";
     const got = read(tarBytes([

@@ -137,6 +137,16 @@ describe("layer writer", () => {
     expect(z.chainId).toBe(sha256(`${a.diffId} ${z.diffId}`)); // on top of the first: its own chain
   });
 
+  test("excluded paths (a container's mount points) are left out with what is below them", async () => {
+    const u = upperTree();
+    mkdirSync(join(u, "proc"));
+    writeFileSync(join(u, "d/hosts"), "");
+    const l = await writeLayer(ctx, u, { maps, parentDiffIds: [], exclude: ["/proc", "/d/hosts", "/o"] });
+    const names = readTar(await inflate(Store.open(data).readBlob(l.digest))).map((g) => g.e.name);
+    expect(names).toContain("d/f");
+    for (const gone of ["proc", "d/hosts", "o", "o/x", "o/.wh..wh..opq"]) expect(names).not.toContain(gone);
+  });
+
   test("SOURCE_DATE_EPOCH must be a number", () => {
     expect(sourceDateEpoch({})).toBeUndefined();
     expect(sourceDateEpoch({ SOURCE_DATE_EPOCH: "12" })).toBe(12);
