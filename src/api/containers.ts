@@ -14,6 +14,7 @@ import { killContainer } from "../container/lifecycle.ts";
 import { processTable } from "../container/top.ts";
 import { containerStats } from "./stats.ts";
 import { logEntries, logTime } from "../container/logs.ts";
+import { runningLogWriter } from "../container/log-writer.ts";
 import { checkId, containerDir, containerStatus, listIds, watchStatus } from "../container/state.ts";
 import { rm, stop } from "../container/stop.ts";
 import { parseSignal } from "../sys/signals.ts";
@@ -169,9 +170,12 @@ const children = new Set<number>();
 let reaper: ReturnType<typeof setInterval> | undefined;
 
 function adoptChild(ctx: RuntimeContext, id: string): void {
-  const pid = containerStatus(ctx.stateRoot, id).state?.pid;
-  if (!pid) return;
-  children.add(pid);
+  const { state, dir } = containerStatus(ctx.stateRoot, id);
+  if (!state?.pid) return;
+  children.add(state.pid);
+  // its log writer too (started by this server; with --rm it becomes bunker __finish, the same pid)
+  const writer = runningLogWriter(dir);
+  if (writer !== undefined) children.add(writer);
   reaper ??= setInterval(() => {
     for (const p of children) {
       if (processState(p) === "alive") continue;

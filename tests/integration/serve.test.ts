@@ -502,6 +502,10 @@ for (const as of USERS) {
         expect((await d("exec", "sh1", "sh", "-c", "stty -F /dev/pts/0 size")).stdout).toBe("20 70\n");
         expect((await curl(as, s, ["-X", "POST", "http://d/v1.41/containers/sh1/resize?h=x&w=70"])).status).toBe(400);
         expect((await d("rm", "-f", "sh1")).code).toBe(0);
+        // what the server started (containers' inits, log writers, execs) is reaped: no zombie stays its child
+        const zombies = () => Bun.spawnSync(["ps", "-o", "stat=,comm=", "--ppid", String(s.proc.pid)]).stdout.toString().split("\n").filter((l) => l.startsWith("Z"));
+        for (let i = 0; i < 40 && zombies().length; i++) await Bun.sleep(50);
+        expect(zombies()).toEqual([]);
       });
     }, 120_000);
 
