@@ -8,7 +8,7 @@ import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { busyboxArchive } from "../lib/image-builder.ts";
 import { PASSWORD, TestRegistry, USER } from "../registry/registry.ts";
-import { bunkerAs, collect, makeTempDir, ownerOf, removeTree, runAs, runInPty, spawnBunkerAs, USERS, type As, type PtyOptions } from "../lib/index.ts";
+import { bunkerAs, collect, makeTempDir, ownerOf, python3, removeTree, runAs, runInPty, spawnBunkerAs, USERS, type As, type PtyOptions } from "../lib/index.ts";
 
 const DOCKER = Bun.which("docker");
 const CURL = Bun.which("curl");
@@ -497,6 +497,21 @@ for (const as of USERS) {
         expect(at.stdout).toContain("read escape sequence");
         expect((await d("ps", "--format", "{{.Names}} {{.State}}")).stdout).toBe("sh1 running\n");
         expect((await d("logs", "sh1")).stdout).toContain("attached-2\r\n");
+        // the server's own escape proxy (clients other than the docker CLI): detachKeys=ctrl-x,x ends the attach
+        const raw = `import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"POST /v1.41/containers/sh1/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-x,x HTTP/1.1\\r\\nHost: d\\r\\nConnection: Upgrade\\r\\nUpgrade: tcp\\r\\n\\r\\n")
+got = b""; s.settimeout(10)
+s.sendall(b"echo raw-$((2+3))\\n")
+while b"raw-5\\r\\n" not in got: got += s.recv(4096)
+s.sendall(b"\\x18x")
+while True:
+    d = s.recv(4096)
+    if not d: break
+    got += d
+print("detached" if b"101 UPGRADED" in got else got)`;
+        expect((await runAs(as, [python3(), "-c", raw, s.sock], { timeoutMs: 20_000 })).stdout).toBe("detached\n");
+        expect((await d("ps", "--format", "{{.Names}} {{.State}}")).stdout).toBe("sh1 running\n");
         // resize of a container without a terminal is refused; of one that has one, done by its log writer
         expect((await curl(as, s, ["-X", "POST", "http://d/v1.41/containers/sh1/resize?h=20&w=70"])).status).toBe(200);
         expect((await d("exec", "sh1", "sh", "-c", "stty -F /dev/pts/0 size")).stdout).toBe("20 70\n");
