@@ -42,7 +42,7 @@ commands:
   volume    named volumes: create, ls, inspect, rm, prune, export
   network   user networks: create, ls, inspect, rm, prune (run --network NAME)
   unshare   run a command in a user namespace with your containers' id map (podman unshare)
-  pull, push, load, save, images, rmi, tag, inspect, login, image   the image store
+  pull, push, load, save, images, rmi, tag, build, inspect, login, image   the image store
   pull      pull an image from a registry
   push      push an image to a registry
   load      load images from a docker save / OCI archive (-i FILE)
@@ -51,6 +51,7 @@ commands:
   rmi       remove images
   inspect   print a container's or an image's details (JSON, or --format TEMPLATE)
   tag       give an image another name
+  build     build an image from a Dockerfile (rootless, no daemon; cached steps)
   login     store credentials for a registry
   image     image subcommands (ls, rm, inspect, tag, load, save, pull, push, prune)
   serve     the Docker Engine API on a unix socket (DOCKER_HOST=unix://…; root-equivalent for you)

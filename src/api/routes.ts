@@ -1,5 +1,5 @@
 // Every route of `bunker serve`, in the order they are matched.
-import { ApiError } from "./errors.ts";
+import { BUILD_ROUTES } from "./build.ts";
 import type { Route } from "./server.ts";
 import { CONTAINER_ROUTES } from "./containers.ts";
 import { EXEC_ROUTES } from "./exec.ts";
@@ -19,11 +19,5 @@ export const ROUTES: Route[] = [
   ...EXEC_ROUTES,
   ...COMMIT_ROUTES,
   ...VOLUME_ROUTES,
-  {
-    method: "POST",
-    path: /^\/build$/,
-    handle: () => {
-      throw new ApiError(501, "build is not implemented by bunker serve yet (issue 17: bunker build from a Dockerfile); build elsewhere and docker load the image");
-    },
-  },
+  ...BUILD_ROUTES,
 ];

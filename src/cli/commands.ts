@@ -38,6 +38,7 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   rmi: () => import("./rmi.ts"),
   inspect: () => import("./inspect.ts"),
   tag: () => import("./tag.ts"),
+  build: () => import("./build.ts"),
   login: () => import("./login.ts"),
   volume: () => import("./volume.ts"),
   unshare: () => import("./unshare.ts"),

@@ -194,6 +194,15 @@ Removes images (--force: also those a container uses).`,
   inspect: `bunker inspect [--format TEMPLATE] [--type container|image] NAME...
 
 Prints a container's or an image's details (JSON).`,
+  build: `bunker build [OPTIONS] CONTEXT|-
+
+Builds an image from a Dockerfile (CONTEXT/Dockerfile, or -f FILE), rootless and
+without a daemon: each RUN runs in a container of the steps before it (network
+none unless --network), each RUN, COPY and ADD adds one layer, the other
+instructions change the config.  A step whose parent and inputs (for COPY/ADD
+the content of its files, for RUN its command, env and args) are unchanged
+reuses its layer from the cache (--no-cache: never).  CONTEXT - reads a tar of
+the context from stdin; .dockerignore leaves files out of the context.`,
   tag: `bunker tag IMAGE NAME
 
 Gives an image another name.`,

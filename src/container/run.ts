@@ -105,6 +105,15 @@ export interface RunRequest {
   resources?: Resources;
   oomKillGroup: boolean;
   security: SecurityFlags;
+  /**
+   * an IMAGE's overlay upper (and work) dir in this directory of the caller's, kept after the container
+   * (a build's RUN turns upper/ into a layer); needs the overlay driver
+   */
+  writableLayer?: string;
+  /** the caller goes on after a foreground container (a build): bunker waits for it instead of becoming the monitor */
+  inProcess?: boolean;
+  /** a foreground container's stdout and stderr go to /dev/null (`build -q`'s RUN steps) */
+  discardOutput?: boolean;
 }
 
 export interface RunResult {
@@ -285,6 +294,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       recordImageUse(dir, image.id);
       rootPath = `${dir}/rootfs`;
       ctx.log.debug?.(`storage driver ${image.storage.driver} (${image.storage.why})`);
+      if (req.writableLayer && image.storage.driver === "copy") throw new BunkerError("build: a RUN step needs the overlay storage driver (its changes are the overlay's upper dir)", { errno: "EOPNOTSUPP", fix: `drop --storage-driver copy (${image.storage.why})` });
       if (image.storage.driver === "copy") {
         // a private copy, owned as this container's map needs; removed with the state dir
         await image.flatten(rootPath, maps);
@@ -292,16 +302,17 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
         // the layers as overlay lowers, a private upper: starting a container copies nothing.
         // A container that outlives its process (-d or create without --rm, as Docker's) keeps
         // its upper in its state dir: `start` again sees what it wrote, commit and diff read it,
-        // rm removes it.  Any other (--rm, a foreground run) has it on a tmpfs of its mount
-        // namespace where tmpfs has user xattrs (overlay's whiteouts and opaque dirs need them):
-        // nothing to make or remove on the host; volatile: that upper dies with the container,
-        // so its unmount need not sync it
-        const kept = detach && !req.rm;
+        // rm removes it; a build's RUN has it in the caller's writableLayer dir.  Any other (--rm,
+        // a foreground run) has it on a tmpfs of its mount namespace where tmpfs has user xattrs
+        // (overlay's whiteouts and opaque dirs need them): nothing to make or remove on the host;
+        // volatile: that upper dies with the container, so its unmount need not sync it
+        const kept = (detach && !req.rm) || !!req.writableLayer;
         const tmpfsUpper = !kept && tmpfsHasUserXattrs();
-        const rw = tmpfsUpper ? `${dir}/rootfs` : dir;
-        for (const d of tmpfsUpper ? ["rootfs"] : later?.previousUpper ? ["rootfs", "work"] : ["rootfs", UPPER_DIR, "work"]) mkdirSync(`${dir}/${d}`);
+        const rw = req.writableLayer ?? (tmpfsUpper ? `${dir}/rootfs` : dir);
+        mkdirSync(`${dir}/rootfs`);
+        if (!tmpfsUpper) for (const d of later?.previousUpper ? ["work"] : [UPPER_DIR, "work"]) mkdirSync(`${rw}/${d}`);
         if (later?.previousUpper) renameSync(later.previousUpper, `${dir}/${UPPER_DIR}`);
-        rootMount = { fstype: "overlay", data: `lowerdir=${image.lowerDirs.join(":")},upperdir=${rw}/${UPPER_DIR},workdir=${rw}/work,userxattr${kept ? "" : ",volatile"}`, tmpfsUpper };
+        rootMount = { fstype: "overlay", data: `lowerdir=${image.lowerDirs.join(":")},upperdir=${rw}/${UPPER_DIR},workdir=${rw}/work,userxattr${kept && !req.writableLayer ? "" : ",volatile"}`, tmpfsUpper };
         if (rootMount.data.length > 4000) throw new BunkerError(`run: the image has too many layers for one overlay mount (${image.lowerDirs.length})`, { errno: "E2BIG", fix: "flatten the image (bunker save/load) or use fewer layers" });
       }
     } else if (host) {
@@ -367,6 +378,11 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
         stdio = { stdin: -1, stdout: fd, stderr: fd };
       }
       ourEnds.push(...new Set([stdio.stdin, stdio.stdout, stdio.stderr].filter((fd) => fd >= 0)));
+    }
+    if (!detach && req.discardOutput) {
+      const fd = openSync("/dev/null", "w");
+      stdio = { stdin: -1, stdout: fd, stderr: fd };
+      ourEnds.push(fd);
     }
     let plan = buildPlan(spec, {
       rootMount,
@@ -467,8 +483,10 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       }
       // from here on a small C program waits for the container, not this Bun process
       debug?.(`timing: ${timingLine()}`);
-      const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path, finishAlways: !!volumeUse?.anonymous.length }, ctx.execPath);
-      debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
+      if (!req.inProcess) {
+        const err = launcher.becomeMonitor({ pid: c.pid, pty: c.pty, stdin: interactive, dir, cgroup: cg?.path, finishAlways: !!volumeUse?.anonymous.length }, ctx.execPath);
+        debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker supervises the container itself`);
+      }
       const st = launcher.wait(c.pid, c.pty, interactive);
       if (st.signal === 9 && cg?.oomKilled()) {
         return { id, exitCode: 137, oomKilled: oomMessage(cg) };

@@ -91,7 +91,7 @@ export class Registry {
   private readonly plainHttp: boolean;
 
   /** NAME: the image name (registry/repository) whose registries.conf rule applies (default: the registry's) */
-  constructor(readonly registry: string, private readonly opts: RegistryOptions = {}, name = registry) {
+  constructor(readonly registry: string, opts: RegistryOptions = {}, name = registry) {
     this.host = registryHost(registry);
     const conf = opts.conf ?? (opts.env ? loadRegistriesConf(opts.env) : DEFAULT_REGISTRIES_CONF);
     const rule = ruleFor(conf, name);

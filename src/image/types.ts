@@ -55,6 +55,12 @@ export interface ImageConfig {
   WorkingDir?: string;
   Labels?: Record<string, string>;
   StopSignal?: string;
+  /** HEALTHCHECK (durations in nanoseconds; Test ["NONE"] disables the base's) */
+  Healthcheck?: { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
+  /** ONBUILD triggers: instructions a build FROM this image runs first */
+  OnBuild?: string[] | null;
+  /** SHELL: the shell form's program */
+  Shell?: string[];
 }
 
 export interface ImageConfigFile {

@@ -7,6 +7,8 @@
 #    wait4, interleaved); memory; image-start.ts: run IMAGE vs run --rootfs DIR
 #  - registry.ts: push and pull throughput to docker-registry on 127.0.0.1,
 #    bunker vs skopeo (as the caller: root here; BENCH_REGISTRY=0 skips it)
+#  - build.ts: bunker build vs buildah bud vs podman build, cold and cached,
+#    rootless (BENCH_BUILD=0 skips it; BENCH_BUILD_N=3 rounds)
 # As root the rootless parts run as ${BUNKER_TEST_USER:-bunkertest}.
 # BENCH_N=50 runs each; BENCH_UNPACK_N=3 unpack rounds of BENCH_UNPACK_SRC=/usr/share.
 set -euo pipefail
@@ -21,6 +23,8 @@ image_start=("${benv[@]}" "$bun" "$PWD/tests/bench/image-start.ts")
 registry=(true)
 [ "${BENCH_REGISTRY:-1}" = 0 ] || registry=("${benv[@]}" "$bun" "$PWD/tests/bench/registry.ts")
 unpack=("${benv[@]}" "$bun" "$PWD/tests/bench/unpack.ts")
+build_bench=("${benv[@]}" "BENCH_BUILD_N=${BENCH_BUILD_N:-3}" "$bun" "$PWD/tests/bench/build.ts")
+[ "${BENCH_BUILD:-1}" != 0 ] || build_bench=(true)
 
 # the unpack benchmark's layer and outputs: a fresh directory on tmpfs
 work=""
@@ -36,6 +40,7 @@ if [ "$(id -u)" -ne 0 ]; then
   "${bench[@]}"
   "${image_start[@]}"
   "${registry[@]}"
+  "${build_bench[@]}"
   exit 0
 fi
 
@@ -69,3 +74,4 @@ trap 'pkill -x -u "$uid" bunker-userns 2>/dev/null || true; [ -z "$work" ] || rm
 "${as_user[@]}" "${bench[@]}"
 "${as_user[@]}" "${image_start[@]}"
 "${registry[@]}"
+"${as_user[@]}" "${build_bench[@]}"

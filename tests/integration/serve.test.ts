@@ -118,7 +118,7 @@ for (const as of USERS) {
       expect(existsSync(s.sock)).toBe(false);
     }, 90_000);
 
-    test("Docker's JSON errors: an old version prefix 400, an unknown path 404, /build 501; HEAD /_ping", async () => {
+    test("Docker's JSON errors: an old version prefix 400, an unknown path 404, a remote /build 400; HEAD /_ping", async () => {
       const base = baseFor(as);
       const s = await startServer(as, base);
       try {
@@ -131,9 +131,9 @@ for (const as of USERS) {
         expect(await curl(as, s, ["http://d/v1.41/no/such/thing"])).toEqual({ status: 404, body: JSON.stringify({ message: "page not found" }) });
         const wrongMethod = await curl(as, s, ["-X", "DELETE", "http://d/version"]);
         expect(wrongMethod.status).toBe(405);
-        const build = await curl(as, s, ["-X", "POST", "http://d/v1.41/build"]);
-        expect(build.status).toBe(501);
-        expect(JSON.parse(build.body).message).toContain("issue 17");
+        const remote = await curl(as, s, ["-X", "POST", "http://d/v1.41/build?remote=https://example.com/x.git"]);
+        expect(remote.status).toBe(400);
+        expect(JSON.parse(remote.body).message).toContain("remote contexts");
         const head = await runAs(as, [CURL!, "-s", "-I", "--unix-socket", s.sock, "http://d/_ping"]);
         expect(head.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
         expect(head.stdout).toContain("Api-Version: 1.41\r\n");
@@ -541,6 +541,28 @@ print("detached" if b"101 UPGRADED" in got else got)`;
         expect(await d("logs", "--tail", "1", "lg")).toEqual({ code: 0, stdout: "three\n", stderr: "" });
       });
     }, 120_000);
+
+    test("docker build (the classic builder, POST /build): the steps and the RUN's output stream to the CLI, the image runs; a failing RUN is the CLI's error", async () => {
+      await withImageServer(as, [], async ({ s, d }) => {
+        const base = s.sock.slice(0, s.sock.lastIndexOf("/"));
+        const ctxDir = makeTempDir("bunker-serve-build", ownerOf(as));
+        bases.push(ctxDir);
+        writeFileSync(join(ctxDir, "Dockerfile"), `FROM ${IMAGE}\nARG WHO\nCOPY msg /msg\nRUN echo "run says $WHO"; cat /msg > /copy\nCMD ["cat", "/copy"]\n`);
+        writeFileSync(join(ctxDir, "msg"), "from the context\n");
+        writeFileSync(join(ctxDir, "Bad"), `FROM ${IMAGE}\nRUN exit 3\n`);
+        Bun.spawnSync(["chown", "-R", `${ownerOf(as).uid}:${ownerOf(as).gid}`, ctxDir]);
+        const dockerBuild = (args: string[]) => runAs(as, [DOCKER!, "build", ...args], { env: { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(base, "client"), DOCKER_BUILDKIT: "0" }, timeoutMs: 120_000 });
+        const b = await dockerBuild(["--build-arg", "WHO=docker", "-t", "built:1", ctxDir]);
+        expect(b.code, b.stderr).toBe(0);
+        expect(b.stdout).toContain("Step 4/5 : RUN");
+        expect(b.stdout).toContain("run says docker\n");
+        expect(b.stdout).toContain("Successfully tagged built:1");
+        expect((await d("run", "--rm", "built:1")).stdout).toBe("from the context\n");
+        const bad = await dockerBuild(["-f", join(ctxDir, "Bad"), ctxDir]);
+        expect(bad.code).toBe(1);
+        expect(bad.stderr).toContain("Bad:2: RUN exit 3: exit status 3");
+      });
+    }, 180_000);
 
     test("docker diff and docker commit (the API's changes and commit); the committed image runs, its history has the comment", async () => {
       await withImageServer(as, ["changer"], async ({ s, d }) => {

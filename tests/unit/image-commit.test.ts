@@ -5,7 +5,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadArchive, saveArchive } from "../../src/image/archive.ts";
-import { commitImage, parseChanges } from "../../src/image/commit.ts";
+import { parseChanges } from "../../src/build/config-change.ts";
+import { commitImage } from "../../src/image/commit.ts";
 import { chainIds, sha256 } from "../../src/image/digest.ts";
 import { writeLayer } from "../../src/image/layer-writer.ts";
 import { readImageFile } from "../../src/image/rootfs.ts";
@@ -98,6 +99,7 @@ describe("commitImage", () => {
   });
 });
 
+// parsed by the Dockerfile parser and applied as a build applies them (src/build/config-change.ts)
 describe("--change", () => {
   const base: ImageConfig = { Env: ["PATH=/bin", "A=1"], Cmd: ["sh"], WorkingDir: "/app", Labels: { old: "1" } };
   test("each instruction", () => {
@@ -113,9 +115,11 @@ describe("--change", () => {
       "WORKDIR sub",
       "USER app:app",
       "STOPSIGNAL SIGINT",
+      "ENV D=$A-${B}",
+      "ONBUILD RUN echo child",
     ]);
     expect(c).toEqual({
-      Env: ["PATH=/bin", "A=2", "B=two words", "C=3", "LEGACY=value with spaces"],
+      Env: ["PATH=/bin", "A=2", "B=two words", "C=3", "LEGACY=value with spaces", "D=2-two words"],
       Cmd: ["echo", "hi there"],
       Entrypoint: ["/bin/sh", "-c", "/entry.sh --flag"],
       WorkingDir: "/app/sub",
@@ -124,14 +128,15 @@ describe("--change", () => {
       Volumes: { "/data": {}, "/logs": {}, "/more": {} },
       User: "app:app",
       StopSignal: "SIGINT",
+      OnBuild: ["RUN echo child"],
     });
     expect(base.Env).toEqual(["PATH=/bin", "A=1"]); // not changed in place
   });
   test("bad lines name themselves", () => {
     expect(() => parseChanges({}, ["RUN rm -rf /"])).toThrow(/--change "RUN rm -rf \/": RUN is not an instruction commit can apply/);
-    expect(() => parseChanges({}, ["CMD"])).toThrow(/CMD needs an argument/);
+    expect(() => parseChanges({}, ["CMD"])).toThrow(/--change "CMD": CMD needs a command/);
     expect(() => parseChanges({}, ["EXPOSE http"])).toThrow(/"http" is not PORT/);
-    expect(() => parseChanges({}, ["LABEL novalue"])).toThrow(/"novalue" is not KEY=VALUE/);
-    expect(() => parseChanges({}, ['ENV A="open'])).toThrow(/unterminated " quote/);
+    expect(() => parseChanges({}, ["LABEL novalue"])).toThrow(/--change "LABEL novalue": LABEL novalue has no value/);
+    expect(() => parseChanges({}, ['ENV A="open'])).toThrow(/--change "ENV A=\"open": .*a double quote \(\"\) is not closed/);
   });
 });

@@ -1,4 +1,5 @@
 // The architecture's rules, read from the sources (../shared/DESIGN.md):
+// (src/build, the engine of `bunker build`, sits beside src/container: it runs RUN steps through run.ts)
 // imports go one way, cli|api -> container -> oci/image/cgroup/net/volume ->
 // sys -> plan (the Plan is pure data and pure functions: the Launcher in sys
 // encodes and starts it, so sys imports plan, never the reverse); only src/cli (and src/main.ts) print or read bunker's
@@ -19,7 +20,7 @@ function layerOf(file: string): string {
 }
 
 /** lower rank = higher layer; a module may import a layer of a higher rank, its own layer, or a sibling of the same rank */
-const RANK: Record<string, number> = { main: 0, cli: 1, api: 1, container: 2, oci: 3, image: 3, cgroup: 3, net: 3, volume: 3, sys: 4, plan: 5, shared: 6 };
+const RANK: Record<string, number> = { main: 0, cli: 1, api: 1, container: 2, build: 2, oci: 3, image: 3, cgroup: 3, net: 3, volume: 3, sys: 4, plan: 5, shared: 6 };
 
 /** imports against the rank order that the design allows, each with its reason */
 const ALLOWED: { from: RegExp; to: RegExp; typeOnly?: boolean; why: string }[] = [
