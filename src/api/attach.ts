@@ -9,8 +9,8 @@
 // so a container keeps both when the server stops.
 import type { RuntimeContext } from "../container/context.ts";
 import { attachSocket } from "../container/log-writer.ts";
-import { logEntries } from "../container/logs.ts";
-import { containerStatus } from "../container/state.ts";
+import { logEntries, logTime } from "../container/logs.ts";
+import { containerDir, containerStatus, watchStatus, type ContainerState } from "../container/state.ts";
 import { ApiError, statusOf } from "./errors.ts";
 import { flush as flushQueue, type Hijack, type Hijacked, type RequestHead } from "./front.ts";
 import { COMMON_HEADERS, stripVersion } from "./server.ts";
@@ -117,52 +117,91 @@ export function writerConnection(dir: string, first: string, onReply?: (text: st
   };
 }
 
-function attach(ctx: RuntimeContext, head: RequestHead, conn: Hijacked): void {
+/**
+ * A stopped container is made again by its next start (src/container/start.ts):
+ * `docker start -a` attaches first.  Its next run's state, once it exists
+ * (the client's bytes wait meanwhile); undefined when the client went away or
+ * the container stayed gone (removed) for REMOVED_MS.
+ */
+const REMOVED_MS = 5000;
+async function nextRun(ctx: RuntimeContext, id: string, before: string, gone: () => boolean): Promise<{ state: ContainerState; dir: string } | undefined> {
+  let missingSince: number | undefined;
+  while (!gone()) {
+    const { state, status } = watchStatus(ctx.stateRoot, id);
+    if (state && state.created !== before) return { state, dir: containerDir(ctx.stateRoot, id) };
+    // between the start's removal of the old state dir and the new one's making: briefly none
+    if (status === "removed") missingSince ??= Date.now();
+    else missingSince = undefined;
+    if (missingSince !== undefined && Date.now() - missingSince > REMOVED_MS) return undefined;
+    await Bun.sleep(20);
+  }
+  return undefined;
+}
+
+async function attach(ctx: RuntimeContext, head: RequestHead, conn: Hijacked): Promise<void> {
   ctx.log.debug?.(`${head.method} ${head.target} -> 101 (hijacked)`);
   const url = new URL(head.target, "http://bunker");
   const id = resolveId(ctx, decodeURIComponent(ATTACH.exec(stripVersion(url.pathname))![1]!));
   const bool = (k: string) => ["1", "true", "True"].includes(url.searchParams.get(k) ?? "");
-  const { state, dir } = containerStatus(ctx.stateRoot, id);
-  if (!state) return errorReply(conn, new ApiError(409, `container ${id} is being created, or its bunker was killed before it started`));
+  const first = containerStatus(ctx.stateRoot, id);
+  if (!first.state) return errorReply(conn, new ApiError(409, `container ${id} is being created, or its bunker was killed before it started`));
   if (!bool("stream") && !bool("logs")) return errorReply(conn, new ApiError(400, "attach: ask for stream=1 or logs=1"));
-  const tty = !!state.process?.terminal;
+  const tty = !!first.state.process?.terminal;
   const keys = tty ? detachKeys(url.searchParams.get("detachKeys")) : undefined;
-  // the output: the log (logs=1) and what comes (stream=1)
-  const entries = logEntries(ctx, { id, follow: bool("stream"), tail: bool("logs") ? undefined : 0, pollMs: 20 });
+  // the output: the log (logs=1) and what comes (stream=1); a stopped one's next run's (made below)
+  const restarts = first.status === "stopped" && bool("stream") && !bool("logs");
+  // the next run writes on in the same log: what it writes is what comes after now
+  const now = logTime((Date.now() / 1000).toFixed(3), "attach");
+  const follow = () => logEntries(ctx, { id, follow: bool("stream"), ...(restarts ? { since: now } : { tail: bool("logs") ? undefined : 0 }), pollMs: 20 });
+  let entries = restarts ? undefined : follow(); // a container without a log: an error before the 101
   upgradeReply(conn, tty);
-  const output = logBody(entries, { tty, stdout: bool("stdout"), stderr: bool("stderr"), timestamps: false }).getReader();
-  // stdin: to the log writer, which holds the container's (a container without -i has no socket)
-  const input = bool("stdin") && state.run?.stdin && existsSync(attachSocket(dir)) ? writerConnection(dir, "stdin\n") : undefined;
-  const escape = keys ? escapeFilter(keys) : undefined;
   let closed = false;
+  let input: ReturnType<typeof writerConnection> | undefined;
+  let output: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  const early: Uint8Array[] = [];
+  let waiting = true, endedEarly = false;
+  const escape = keys ? escapeFilter(keys) : undefined;
   const finish = () => {
     if (closed) return;
     closed = true;
     input?.end();
-    void output.cancel();
+    void output?.cancel();
     conn.end();
   };
-  conn.onData((b) => {
+  const typed = (b: Uint8Array) => {
     if (!input) return;
     if (!escape) return input.write(b);
     const { pass, detached } = escape(b);
     if (pass.length) input.write(pass);
     if (detached) finish(); // detached: the container runs on
-  });
-  conn.onEnd(() => input?.shutdown()); // the client's input ended: so does the container's (StdinOnce)
+  };
+  conn.onData((b) => (waiting ? void early.push(b) : typed(b)));
+  // the client's input ended: so does the container's (StdinOnce)
+  conn.onEnd(() => (waiting ? (endedEarly = true) : input?.shutdown()));
   conn.onClose(() => {
     closed = true;
     input?.end();
-    void output.cancel();
+    void output?.cancel();
   });
-  void (async () => {
-    for (;;) {
-      const { value, done } = await output.read().catch(() => ({ value: undefined, done: true }));
-      if (done || closed) break;
-      conn.write(value!);
-    }
-    finish();
-  })();
+  let { state, dir } = first;
+  if (restarts) {
+    const next = await nextRun(ctx, id, state.created, () => closed);
+    if (!next) return finish();
+    ({ state, dir } = next);
+    entries = follow();
+  }
+  output = logBody(entries!, { tty, stdout: bool("stdout"), stderr: bool("stderr"), timestamps: false }).getReader();
+  // stdin: to the log writer, which holds the container's (a container without -i has no socket)
+  input = bool("stdin") && state.run?.stdin && existsSync(attachSocket(dir)) ? writerConnection(dir, "stdin\n") : undefined;
+  waiting = false;
+  for (const b of early.splice(0)) typed(b);
+  if (endedEarly) input?.shutdown();
+  for (;;) {
+    const { value, done } = await output.read().catch(() => ({ value: undefined, done: true }));
+    if (done || closed) break;
+    conn.write(value!);
+  }
+  finish();
 }
 
 /** the hijacking routes: attach, and exec start (src/api/exec.ts) */

@@ -411,6 +411,8 @@ for (const as of USERS) {
         // stdout and stderr are streams of their own (frames of type 1 and 2)
         expect(await d("run", "--name", "three", "--network", "none", IMAGE, "sh", "-c", "echo out; echo err >&2; exit 3")).toEqual({ code: 3, stdout: "out\n", stderr: "err\n" });
         expect((await d("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "three")).stdout).toBe("exited 3\n");
+        // start -a of a stopped one: attached before the start makes it again, it gets that run's output and status
+        expect(await d("start", "-a", "three")).toEqual({ code: 3, stdout: "out\n", stderr: "err\n" });
         // more output than one read, all of it, in frames
         const many = await d("run", "--rm", "--network", "none", IMAGE, "sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); done");
         expect(many.code).toBe(0);
@@ -470,7 +472,7 @@ for (const as of USERS) {
     }, 120_000);
 
     test("docker run -it under a pty (typed, read, resized), run -i with stdin piped, attach to a running -it one and ctrl-p ctrl-q", async () => {
-      await withImageServer(as, ["sh1"], async ({ s, d }) => {
+      await withImageServer(as, ["sh1", "cat1"], async ({ s, d }) => {
         const env = { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(s.sock, "..", "..", "client") };
         const t0 = Date.now();
         const it = await dockerPty(as, s, ["run", "-it", "--rm", "--network", "none", IMAGE, "sh"], [
@@ -486,6 +488,10 @@ for (const as of USERS) {
         expect((await d("ps", "-a", "-q")).stdout).toBe("");
         const piped = await runAs(as, ["sh", "-c", `printf 'one\\ntwo\\n' | ${DOCKER} run -i --rm --network none ${IMAGE} sh -c 'cat; echo done >&2'`], { env });
         expect(piped).toEqual({ code: 0, stdout: "one\ntwo\n", stderr: "done\n" });
+        // and a stopped -i one started again with its stdin attached (start -ai)
+        expect((await runAs(as, ["sh", "-c", `echo first | ${DOCKER} run -i --name cat1 --network none ${IMAGE} cat`], { env })).stdout).toBe("first\n");
+        expect(await runAs(as, ["sh", "-c", `echo again | ${DOCKER} start -ai cat1`], { env, timeoutMs: 30_000 })).toEqual({ code: 0, stdout: "again\n", stderr: "" });
+        expect((await d("rm", "cat1")).code).toBe(0);
         // a running -it container: attached, typed to, detached with ctrl-p ctrl-q; it runs on
         expect((await d("run", "-dit", "--name", "sh1", "--network", "none", IMAGE, "sh")).code).toBe(0);
         const at = await dockerPty(as, s, ["attach", "sh1"], [
