@@ -168,6 +168,10 @@ int child_setup(void *arg) {
         break;
       case BK_OP_SECCOMP: op_seccomp(c, &op); break;
       case BK_OP_MKNOD: op_mknod(c, &op); break;
+      case BK_OP_HOLD:
+        send_msg(c->sock, BK_MSG_HOLD, c->op_index, 0, 0, 0);
+        wait_for_go(c);
+        break;
       case BK_OP_NONDUMPABLE:
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail(c, errno, BK_STEP_PR_SET_DUMPABLE, 0, 125);
         break;

@@ -3,12 +3,15 @@
  * (c/monitor.c --hold-netns), behind a bridge no host socket reaches, so a
  * published port is a listening socket on the host whose connections this
  * program relays to CONTAINER_IP:PORT from inside the network's namespace.
+ * The /udp ports of --network pasta and all of slirp4netns go through it too, in the
+ * container's own namespace to its 127.0.0.1 (src/net/proxy.ts says why).
  *
- *   --proxy=PID --netns-of=HOLDER --to=IP HOSTIP:HOSTPORT:CTRPORT...
+ *   --proxy=PID --netns-of=NS --to=IP HOSTIP:HOSTPORT:CTRPORT[/tcp|/udp]...
  *
- *  - every HOSTIP:HOSTPORT is bound (TCP, listen) in the host's network
- *    namespace first; then the holder's user namespace is joined (rootless:
- *    bunker's shared one, whose owner we are) and its network namespace: the
+ *  - every HOSTIP:HOSTPORT is bound (TCP: listening) in the host's network
+ *    namespace first; then the user namespace of process NS is joined
+ *    (rootless: bunker's shared one or the container's, whose owner we are)
+ *    and its network namespace (the network's holder, or PID itself): the
  *    sockets made from then on are in the network, the listening ones stay
  *    on the host;
  *  - fd 3 is the readiness pipe of c/keeper.c's bk_spawn_keeper: "1" once
@@ -17,7 +20,13 @@
  *    exits with it, whoever killed what, so none outlives its container;
  *  - each connection: accept, a non-blocking connect to IP:CTRPORT, then
  *    splice(2) both ways through a pipe per direction; one side's EOF is
- *    passed on as shutdown(SHUT_WR), an error closes both. */
+ *    passed on as shutdown(SHUT_WR), an error closes both;
+ *  - UDP, as Docker's docker-proxy: each client address (IP and port) that
+ *    sends to a published port gets a flow, a UDP socket of the network's
+ *    connected to IP:CTRPORT; what the client sends goes out on it, what
+ *    comes back on it is sent to that client from the published port.  A
+ *    flow idle for UDP_IDLE_MS is closed, and the least recently used one
+ *    makes room when MAX_FLOW are open. */
 #define _GNU_SOURCE
 #include "shim.h"
 
@@ -35,6 +44,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SYS_pidfd_open
@@ -46,7 +56,14 @@
 
 #define MAX_LISTEN 64
 #define MAX_CONN 256
-#define CHUNK 65536
+/* a pipe per direction of this size (F_SETPIPE_SZ; the default 64 KiB holds the
+ * relay to 16 pages per splice), and what one splice moves at most */
+#define CHUNK (1 << 20)
+#define MAX_FLOW 256
+/* docker-proxy's UDPConnTrackTimeout */
+#define UDP_IDLE_MS 90000
+/* datagrams relayed per socket per wake-up, so one busy client cannot starve the others */
+#define UDP_BURST 64
 
 struct dir {
   int pipe[2];
@@ -67,8 +84,21 @@ static int nconn;
 static struct {
   int fd;
   uint16_t port; /* the container's */
+  int udp;
 } listeners[MAX_LISTEN];
 static int nlisten;
+
+/* a UDP client of a published port and the socket its datagrams go out on */
+struct flow {
+  int fd;       /* connected to IP:CTRPORT, in the network's namespace */
+  int listener; /* the published port (listeners[]) the client sent to */
+  struct sockaddr_in client;
+  int64_t last; /* ms (CLOCK_MONOTONIC) of its last datagram either way */
+};
+
+static struct flow flows[MAX_FLOW];
+static int nflow;
+static char dgram[65536];
 
 static struct sockaddr_in target;
 
@@ -99,6 +129,8 @@ static void accept_one(int l) {
     close(c->d[0].pipe[1]);
     ok = 0;
   }
+  /* best effort: past /proc/sys/fs/pipe-max-size (or the user's pipe quota) the pipe keeps its size */
+  for (int s = 0; ok && s < 2; s++) (void)fcntl(c->d[s].pipe[1], F_SETPIPE_SZ, CHUNK);
   if (!ok) {
     close(a);
     if (c->fd[1] >= 0) close(c->fd[1]);
@@ -134,11 +166,74 @@ static int step(struct conn *c, int s, short in_ev, short out_ev) {
   return 0;
 }
 
+static int64_t now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void close_flow(int k) {
+  close(flows[k].fd);
+  flows[k] = flows[--nflow];
+}
+
+/* CLIENT's flow through published port L: the one it has, or a new one (0 when none can be made) */
+static struct flow *flow_of(int l, const struct sockaddr_in *client) {
+  for (int k = 0; k < nflow; k++)
+    if (flows[k].listener == l && flows[k].client.sin_port == client->sin_port && flows[k].client.sin_addr.s_addr == client->sin_addr.s_addr) return &flows[k];
+  if (nflow == MAX_FLOW) {
+    int lru = 0;
+    for (int k = 1; k < nflow; k++)
+      if (flows[k].last < flows[lru].last) lru = k;
+    close_flow(lru);
+  }
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  struct sockaddr_in to = target;
+  to.sin_port = htons(listeners[l].port);
+  if (fd < 0) return 0;
+  if (connect(fd, (struct sockaddr *)&to, sizeof to) < 0) {
+    close(fd);
+    return 0;
+  }
+  flows[nflow] = (struct flow){fd, l, *client, 0};
+  return &flows[nflow++];
+}
+
+/* datagrams from clients to published UDP port L, each sent on its client's flow */
+static void udp_from_clients(int l, int64_t now) {
+  for (int n = 0; n < UDP_BURST; n++) {
+    struct sockaddr_in from;
+    socklen_t len = sizeof from;
+    ssize_t r = recvfrom(listeners[l].fd, dgram, sizeof dgram, MSG_DONTWAIT, (struct sockaddr *)&from, &len);
+    if (r < 0 && errno != EINTR) return;
+    if (r < 0 || len != sizeof from || from.sin_family != AF_INET) continue;
+    struct flow *f = flow_of(l, &from);
+    if (!f) continue;
+    f->last = now;
+    (void)send(f->fd, dgram, (size_t)r, MSG_DONTWAIT); /* a full queue or an ICMP error drops it, as UDP does */
+  }
+}
+
+/* the container's answers on flow K, sent to its client from the published port */
+static void udp_to_client(int k, int64_t now) {
+  struct flow *f = &flows[k];
+  for (int n = 0; n < UDP_BURST; n++) {
+    ssize_t r = recv(f->fd, dgram, sizeof dgram, MSG_DONTWAIT);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (r < 0) continue; /* ECONNREFUSED: nothing listens on the container's port (yet) */
+    f->last = now;
+    (void)sendto(listeners[f->listener].fd, dgram, (size_t)r, MSG_DONTWAIT, (struct sockaddr *)&f->client, sizeof f->client);
+  }
+}
+
 static int parse_listen(const char *spec) {
   char ip[64];
   unsigned hp, cp;
   const char *c2 = strrchr(spec, ':');
   if (!c2 || c2 == spec) return -1;
+  const char *proto = strchr(c2, '/');
+  int udp = proto && !strcmp(proto, "/udp");
+  if (proto && !udp && strcmp(proto, "/tcp")) return -1;
   const char *c1 = c2 - 1;
   while (c1 > spec && *c1 != ':') c1--;
   if (*c1 != ':' || (size_t)(c1 - spec) >= sizeof ip) return -1;
@@ -147,14 +242,16 @@ static int parse_listen(const char *spec) {
   if (sscanf(c1 + 1, "%u", &hp) != 1 || sscanf(c2 + 1, "%u", &cp) != 1 || hp > 65535 || !cp || cp > 65535) return -1;
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)hp)};
   if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) return -1;
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
-  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 128) < 0) {
-    fprintf(stderr, "bunker: -p %s:%u:%u: cannot bind the host port: %s\n", ip, hp, cp, strerror(errno));
+  /* SO_REUSEADDR for TCP only: on a UDP socket it would let another socket share the port */
+  if (fd < 0 || (!udp && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || (!udp && listen(fd, 128) < 0)) {
+    fprintf(stderr, "bunker: -p %s:%u:%u/%s: cannot bind the host port: %s\n", ip, hp, cp, udp ? "udp" : "tcp", strerror(errno));
     return -2;
   }
   listeners[nlisten].fd = fd;
   listeners[nlisten].port = (uint16_t)cp;
+  listeners[nlisten].udp = udp;
   nlisten++;
   return 0;
 }
@@ -201,7 +298,7 @@ int bk_port_proxy(int argc, char **argv) {
       return 125;
     } else {
       int r = parse_listen(a);
-      if (r == -1) fprintf(stderr, "bunker: port proxy: bad HOSTIP:HOSTPORT:CTRPORT \"%s\"\n", a);
+      if (r == -1) fprintf(stderr, "bunker: port proxy: bad HOSTIP:HOSTPORT:CTRPORT[/tcp|/udp] \"%s\"\n", a);
       if (r < 0) return 125;
     }
   }
@@ -219,11 +316,11 @@ int bk_port_proxy(int argc, char **argv) {
   if (write(3, "1", 1) != 1) return 125;
   close(3);
 
-  static struct pollfd p[1 + MAX_LISTEN + 2 * MAX_CONN];
+  static struct pollfd p[1 + MAX_LISTEN + 2 * MAX_CONN + MAX_FLOW];
   for (;;) {
     int n = 0;
     p[n++] = (struct pollfd){pfd, POLLIN, 0};
-    for (int l = 0; l < nlisten; l++) p[n++] = (struct pollfd){listeners[l].fd, (short)(nconn < MAX_CONN ? POLLIN : 0), 0};
+    for (int l = 0; l < nlisten; l++) p[n++] = (struct pollfd){listeners[l].fd, (short)(listeners[l].udp || nconn < MAX_CONN ? POLLIN : 0), 0};
     int base = n;
     for (int k = 0; k < nconn; k++) {
       struct conn *c = &conns[k];
@@ -238,11 +335,24 @@ int bk_port_proxy(int argc, char **argv) {
         p[n++] = (struct pollfd){c->fd[s], ev, 0};
       }
     }
-    if (poll(p, (nfds_t)n, -1) < 0) {
+    int flow_base = n;
+    int64_t now = now_ms(), wake = -1;
+    for (int k = 0; k < nflow; k++) {
+      p[n++] = (struct pollfd){flows[k].fd, POLLIN, 0};
+      int64_t left = flows[k].last + UDP_IDLE_MS - now;
+      if (wake < 0 || left < wake) wake = left < 0 ? 0 : left;
+    }
+    if (poll(p, (nfds_t)n, (int)wake) < 0) {
       if (errno == EINTR) continue;
       return 125;
     }
     if (p[0].revents) return 0; /* the container is gone: so goes its proxy */
+    /* UDP flows first, from the last (close_flow moves the last one into a closed one's place), then idle ones */
+    now = now_ms();
+    for (int k = nflow - 1; k >= 0; k--)
+      if (p[flow_base + k].revents) udp_to_client(k, now);
+    for (int k = nflow - 1; k >= 0; k--)
+      if (now - flows[k].last >= UDP_IDLE_MS) close_flow(k);
     /* connections first (accept_one appends to conns) */
     for (int k = nconn - 1; k >= 0; k--) {
       struct conn *c = &conns[k];
@@ -260,6 +370,9 @@ int bk_port_proxy(int argc, char **argv) {
       if (step(c, 0, e0, e1) < 0 || step(c, 1, e1, e0) < 0 || (c->d[0].shut && c->d[1].shut) || hup) close_conn(k);
     }
     for (int l = 0; l < nlisten; l++)
-      if (p[1 + l].revents & POLLIN) accept_one(l);
+      if (p[1 + l].revents & POLLIN) {
+        if (listeners[l].udp) udp_from_clients(l, now);
+        else accept_one(l);
+      }
   }
 }

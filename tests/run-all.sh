@@ -47,6 +47,15 @@ run_bun() {
   fi
 }
 
+# end_test_user_holder: as $TEST_USER, `bunker __end-userns` (the holder its state root records, by pid)
+end_test_user_holder() {
+  local entry uid gid home
+  entry=$(getent passwd "$TEST_USER") || return 0
+  IFS=: read -r _ _ uid gid _ home _ <<<"$entry"
+  setpriv "--reuid=$uid" "--regid=$gid" --init-groups env -i "HOME=$home" "XDG_RUNTIME_DIR=/run/user/$uid" \
+    "$PWD/dist/bunker" __end-userns >/dev/null 2>&1 || true
+}
+
 # run_bun_as_test_user DIR: as root, bun test on DIR again as $TEST_USER (setpriv, a clean environment
 # like tests/lib/bunker.ts envFor); skipped when not root or when the user does not exist.
 run_bun_as_test_user() {
@@ -105,8 +114,9 @@ if [ "$what" = integration ] || [ "$what" = all ]; then
     failed=$((failed + 1))
   else
     run_bun tests/integration
-    # the test user's shared user namespace holder (src/container/userns.ts) outlives the runs that made it
-    pkill -x -u "${BUNKER_TEST_USER:-bunkertest}" bunker-userns 2>/dev/null || true
+    # the test user's shared user namespace holder (src/container/userns.ts) outlives the runs that made it:
+    # ended by the pid its holder file records (bunker __end-userns checks it is still bunker's holder)
+    end_test_user_holder
   fi
 fi
 

@@ -15,7 +15,7 @@
 // owner and mode); a layer step whose key has a record whose layer is still
 // in the store reuses it ("---> Using cache"), so a change invalidates that
 // step and those after it only.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { commitImage, type HistoryEntry } from "../image/commit.ts";
@@ -29,6 +29,7 @@ import type { ImageConfig } from "../image/types.ts";
 import { resolveUser } from "../oci/user.ts";
 import { autoMaps, callerMaps, type IdMaps } from "../sys/idmap.ts";
 import { checkUserMapped, runContainer } from "../container/run.ts";
+import { flock } from "../sys/shim.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import { applyConfigInstruction, type ConfigWords } from "./config-change.ts";
 import { copyLayer, type CopyItem, type ExistingDir } from "./copy.ts";
@@ -75,6 +76,15 @@ export interface BuildResult {
 
 /** the build cache's directory under the data root */
 export const BUILD_CACHE = "build-cache";
+
+/** a RUN --mount cache that is not shared: its dir, how it is shared, its index in the step's mounts */
+interface CacheMount {
+  dir: string;
+  sharing: "locked" | "private";
+  index: number;
+}
+
+const LOCK_EX = 2, LOCK_NB = 4;
 
 interface CacheRecord {
   layer: LayerResult;
@@ -427,7 +437,7 @@ class Builder {
     const envNames = new Set((st.config.Env ?? []).map((e) => e.slice(0, e.indexOf("="))));
     const argEnv = [...st.args].filter(([k]) => !envNames.has(k)).map(([k, v]) => `${k}=${v}`);
     const network = ins.network === "host" ? "host" : ins.network === "none" ? "none" : (this.req.network ?? "none");
-    const { mounts, keys } = await this.runMounts(st, ins);
+    const { mounts, keys, caches } = await this.runMounts(st, ins);
     const inputs = { argv, env: st.config.Env, args: argEnv, user: st.config.User, workdir: st.config.WorkingDir, network, mounts: keys };
     await this.layer(st, ins, inputs, async () => {
       const img = await this.commit(st, []);
@@ -435,6 +445,7 @@ class Builder {
       mkdirSync(layerDir, { mode: 0o700 });
       const name = `build-${layerDir.slice(-8)}`;
       this.say(` ---> Running in ${name}`);
+      const releaseCaches = this.lockCaches(caches, mounts);
       try {
         // an init is PID 1: an interrupt of the build (SIGINT, SIGTERM, forwarded) ends the command, which PID 1 would ignore
         const res = await runContainer(this.ctx, {
@@ -447,6 +458,7 @@ class Builder {
         if (res.exitCode !== 0) throw new BunkerError(`${this.file}:${ins.line}: ${ins.text}: exit status ${res.exitCode}`, { exitCode: 125 });
         return await writeLayer(this.ctx, `${layerDir}/upper`, { maps: this.maps, parentDiffIds: this.diffIds(st), compression: this.req.compression });
       } finally {
+        await releaseCaches();
         await removeTree(layerDir, this.maps);
       }
     });
@@ -456,9 +468,9 @@ class Builder {
    * RUN --mount as the run engine's mounts, and what each adds to the step's cache key:
    * a bind of the context its content hash (a cache or tmpfs mount adds only its place)
    */
-  async runMounts(st: State, ins: RunInstruction): Promise<{ mounts: MountRequest[]; keys: unknown[] }> {
+  async runMounts(st: State, ins: RunInstruction): Promise<{ mounts: MountRequest[]; keys: unknown[]; caches: CacheMount[] }> {
     const vars = this.vars(st);
-    const mounts: MountRequest[] = [], keys: unknown[] = [];
+    const mounts: MountRequest[] = [], keys: unknown[] = [], caches: CacheMount[] = [];
     for (const m of ins.mounts) {
       const destination = posix.resolve(st.config.WorkingDir || "/", this.expand(ins.line, m.target, vars));
       if (m.type === "tmpfs") {
@@ -468,6 +480,7 @@ class Builder {
         const id = this.expand(ins.line, m.id, vars);
         const source = join(this.ctx.dataRoot, BUILD_CACHE, "mounts", sha256(id).slice(7, 39));
         mkdirSync(source, { recursive: true, mode: 0o755 });
+        if (m.sharing !== "shared") caches.push({ dir: source, sharing: m.sharing, index: mounts.length });
         mounts.push({ type: "bind", source, destination, readonly: false });
         keys.push({ cache: id, destination });
       } else {
@@ -480,7 +493,44 @@ class Builder {
         keys.push({ bind: rel, destination, hash: await contentHash(this.context, [e]) });
       }
     }
-    return { mounts, keys };
+    return { mounts, keys, caches };
+  }
+
+  /**
+   * The locks of CACHES (RUN --mount type=cache, sharing locked or private) for
+   * one step, on a lock file beside each cache dir: locked waits for it; private
+   * that finds it held mounts a new empty dir instead (MOUNTS changed in place),
+   * removed after the step.  The returned function releases them.
+   */
+  lockCaches(caches: CacheMount[], mounts: MountRequest[]): () => Promise<void> {
+    const fds: number[] = [], fresh: string[] = [];
+    const release = async () => {
+      for (const fd of fds.splice(0)) closeSync(fd);
+      for (const dir of fresh.splice(0)) await removeTree(dir, this.maps);
+    };
+    try {
+      for (const c of caches) {
+        const path = `${c.dir}.lock`;
+        const fd = openSync(path, "a", 0o600);
+        const r = flock(fd, c.sharing === "locked" ? LOCK_EX : LOCK_EX | LOCK_NB);
+        if (r === 0) {
+          fds.push(fd);
+          continue;
+        }
+        closeSync(fd);
+        if (c.sharing === "private" && -r === 11 /* EWOULDBLOCK: another step holds it */) {
+          const dir = mkdtempSync(`${c.dir}-private-`);
+          fresh.push(dir);
+          mounts[c.index] = { ...mounts[c.index]!, source: dir } as MountRequest;
+          continue;
+        }
+        throw new BunkerError("cannot lock a RUN --mount cache", { errno: -r, path });
+      }
+    } catch (e) {
+      void release();
+      throw e;
+    }
+    return release;
   }
 
   // ---- COPY / ADD ------------------------------------------------------------------------

@@ -43,8 +43,12 @@ export interface FromInstruction extends Base {
 export type RunMount =
   /** SOURCE of the context, read-only */
   | { type: "bind"; target: string; source: string }
-  /** a directory kept between builds (under the data root), ID shared by the steps that name it */
-  | { type: "cache"; target: string; id: string }
+  /**
+   * a directory kept between builds (under the data root), ID shared by the steps that name it;
+   * SHARING as BuildKit's: shared (by concurrent builds), locked (one step at a time: the others
+   * wait), private (a step that finds it in use gets a new empty one)
+   */
+  | { type: "cache"; target: string; id: string; sharing: "shared" | "locked" | "private" }
   /** SIZE in bytes */
   | { type: "tmpfs"; target: string; size?: number };
 
@@ -315,9 +319,9 @@ export function parseRunMount(spec: string, err: (what: string, fix?: string) =>
     return { type, target, source: kv.get("source") ?? kv.get("src") ?? "." };
   }
   if (type === "cache") {
-    const sharing = kv.get("sharing");
-    if (sharing && !["shared", "private", "locked"].includes(sharing)) throw err(`RUN --mount sharing=${sharing}: shared, private or locked`);
-    return { type, target, id: kv.get("id") ?? target };
+    const sharing = kv.get("sharing") ?? "shared";
+    if (sharing !== "shared" && sharing !== "private" && sharing !== "locked") throw err(`RUN --mount sharing=${sharing}: shared, private or locked`);
+    return { type, target, id: kv.get("id") ?? target, sharing };
   }
   const size = kv.get("size");
   if (size === undefined) return { type: "tmpfs", target };

@@ -46,6 +46,7 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   network: () => import("./network.ts"),
   // internal: the monitor hands a finished foreground run back (c/monitor.c)
   __finish: () => import("./finish.ts"),
+  "__end-userns": () => import("./end-userns.ts"),
 };
 
 /** `bunker WHERE --help`: the command's usage (src/cli/usage.ts), then every flag it accepts */

@@ -2,8 +2,6 @@
 // place that reads bunker's environment and ids for it (src/container/context.ts).
 import type { RuntimeContext } from "../container/context.ts";
 import { stateRoot } from "../container/paths.ts";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import type { BunkerError } from "../errors.ts";
 import type { GlobalOptions } from "./global.ts";
 import { debugLog } from "./log.ts";
@@ -11,7 +9,9 @@ import { debugLog } from "./log.ts";
 /** the image store without --data-root: $XDG_DATA_HOME/bunker, else ~/.local/share/bunker */
 function defaultDataRoot(env: Readonly<Record<string, string | undefined>>): string {
   const xdg = env.XDG_DATA_HOME;
-  return join(xdg && xdg.startsWith("/") ? xdg : join(env.HOME || homedir(), ".local/share"), "bunker");
+  // node:os only without $HOME: every command builds this context, `state` loads no node module
+  const home = () => env.HOME || (require("node:os") as typeof import("node:os")).homedir();
+  return `${xdg && xdg.startsWith("/") ? xdg : `${home().replace(/\/+$/, "")}/.local/share`}/bunker`.replace(/\/{2,}/g, "/");
 }
 
 export function runtimeContext(g: GlobalOptions): RuntimeContext {

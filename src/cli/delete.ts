@@ -1,7 +1,7 @@
 // bunker delete [--force] ID...
 import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { deleteContainer } from "../container/lifecycle.ts";
+import { deleteContainer } from "../container/delete.ts";
 import { checkId } from "../container/state.ts";
 import { runtimeContext } from "./context.ts";
 

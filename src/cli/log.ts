@@ -1,5 +1,4 @@
 // --debug lines on stderr (and in --log FILE when given).
-import { appendFileSync } from "node:fs";
 import type { GlobalOptions } from "./global.ts";
 
 export function debugLog(g: GlobalOptions): ((m: string) => void) | undefined {
@@ -17,7 +16,8 @@ export function logLine(g: GlobalOptions, level: "error" | "warning" | "info" | 
     ? JSON.stringify({ level, msg, time: new Date().toISOString() })
     : `time="${new Date().toISOString()}" level=${level} msg="${msg.replaceAll('"', '\\"')}"`;
   try {
-    appendFileSync(g.log, line + "\n");
+    // node:fs only with --log: debugLog is part of every command's context
+    (require("node:fs") as typeof import("node:fs")).appendFileSync(g.log, line + "\n");
   } catch {
     /* the log is best effort; stderr has the error too */
   }

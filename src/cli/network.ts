@@ -2,6 +2,7 @@
 import { BunkerError } from "../errors.ts";
 import { flag, flagBool, flagList, HelpRequest, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
+import { parseNetworkOptions } from "../net/usernet.ts";
 import { runtimeContext } from "./context.ts";
 import { createNetwork, inspectNetworkByName, listNetworks, networkMaps, pruneNetworks, readNetwork, removeNetwork } from "../container/network.ts";
 
@@ -23,13 +24,14 @@ async function create(argv: string[], g: GlobalOptions): Promise<number> {
     { names: ["gateway"], value: true, help: "IP  the bridge's address (default: the subnet's first)" },
     { names: ["internal"], help: "no way out: the containers reach only each other" },
     { names: ["label"], value: true, multi: true, help: "K=V  a label" },
+    { names: ["opt", "o"], value: true, multi: true, help: "host_loopback=true  the gateway address (host.containers.internal) reaches the host's 127.0.0.1" },
     { names: ["driver", "d"], value: true, help: "DRIVER  bridge (the only one)" },
   ], "network create", false);
   const driver = flag(p, "driver");
   if (driver !== undefined && driver !== "bridge") throw new BunkerError(`network create: driver "${driver}" is not supported`, { errno: "EINVAL", fix: "use --driver bridge (or leave it out)" });
   if (p.rest.length !== 1) throw new BunkerError("network create: exactly one NAME is needed", { errno: "EINVAL", fix: "bunker network create [--subnet CIDR] NAME" });
   const ctx = runtimeContext(g);
-  const c = await createNetwork(ctx, { name: p.rest[0]!, subnet: flag(p, "subnet"), gateway: flag(p, "gateway"), internal: flagBool(p, "internal"), labels: parseLabels(flagList(p, "label")) }, networkMaps(ctx));
+  const c = await createNetwork(ctx, { name: p.rest[0]!, subnet: flag(p, "subnet"), gateway: flag(p, "gateway"), internal: flagBool(p, "internal"), labels: parseLabels(flagList(p, "label")), options: parseNetworkOptions(flagList(p, "opt")) }, networkMaps(ctx));
   console.log(c.Id);
   return 0;
 }

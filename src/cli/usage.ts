@@ -32,9 +32,10 @@ slirp4netns:allow_host_loopback=true (10.0.2.2).  pasta's OPTS are pasta
 options, comma-separated (pasta:--mtu,1500); slirp4netns's are mtu=N,
 cidr=NET/LEN, enable_ipv6=true.  container:ID: the network (and user)
 namespace of container ID (a pod: localhost reaches it).  NAME: a user network
-('bunker network create NAME'); its -p ports (TCP) go through bunker-proxy, which
-listens on the host and relays each connection to the container's address from
-inside the network, and ends with the container.  An IMAGE gets
+('bunker network create NAME'); its -p ports go through bunker-proxy, which
+binds them on the host and relays each connection (TCP) or each client's
+datagrams (UDP) to the container's address from inside the network, and ends
+with the container.  An IMAGE gets
 slirp4netns by default (outbound access, as Docker's default bridge; pasta when
 slirp4netns is missing): images expect a network.  slirp4netns because it is
 ready in a few ms where pasta takes tens on every run.  --rootfs runs keep none: a
@@ -223,10 +224,12 @@ Re-hashes every blob of the store and checks every unpacked layer.`,
 
 User networks: containers on one reach each other by name and --network-alias
 ('bunker network SUBCOMMAND --help' for each).`,
-  "network create": `bunker network create [--subnet CIDR] [--gateway IP] [--internal] [--label K=V] NAME
+  "network create": `bunker network create [--subnet CIDR] [--gateway IP] [--internal] [--label K=V] [--opt host_loopback=true] NAME
 
 Makes a network: a network namespace of bunker's own with a bridge, and (unless
---internal) pasta for the way out.`,
+--internal) pasta for the way out.  With --opt host_loopback=true the
+containers reach the host's 127.0.0.1 at the gateway address, named
+host.containers.internal in their /etc/hosts; by default they do not.`,
   "network ls": `bunker network ls [-q]
 
 Lists the user networks.`,
@@ -291,4 +294,10 @@ Run as root, CMD runs as it is (root reaches every file).`,
   __finish: `bunker __finish DIR CODE
 
 Internal: started by bunker's monitor to clean up a foreground run that ended.`,
+  "__end-userns": `bunker __end-userns
+
+Internal: ends this user's shared user namespace holder (bunker-userns), by the
+pid its holder file records, only while that pid is still the holder bunker
+started; prints that pid.  Running containers keep their namespace; the next
+run makes a new holder.  Test scripts use it to end what they started.`,
 };

@@ -1,5 +1,5 @@
 // OCI lifecycle: create (set up, wait on exec.fifo), start, kill, delete, exec.
-import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readlinkSync, readSync, rmSync, unlinkSync, writeFileSync, constants } from "node:fs";
+import { chmodSync, chownSync, existsSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { loadBundle } from "../oci/bundle.ts";
 import type { RuntimeContext } from "./context.ts";
@@ -15,19 +15,20 @@ import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "../sys/idmap.ts";
 import { seccompAgent } from "./seccomp-agent.ts";
 import { lockContainer } from "./lock.ts";
-import { writePidFile, claimContainer, type ContainerState, isAlive, readState, status, writeState, containerDir, notFound, statePayload } from "./state.ts";
+import { writePidFile, claimContainer, type ContainerState, isAlive, loadExisting, status, writeState, containerDir, statePayload } from "./state.ts";
+import { start } from "./oci-start.ts";
+import { deleteContainer } from "./delete.ts";
 import { pidStartTime } from "../sys/proc.ts";
 import { processContext } from "./process.ts";
 import { withHome } from "./home.ts";
 import { DEFAULT_PATH } from "../oci/run-spec.ts";
 import { CAPABILITIES, normalizeCapName } from "../oci/caps.ts";
 import { inUserNamespace } from "./paths.ts";
-import { runHooks, startHookError } from "../oci/hooks.ts";
-import { endLogWriter } from "./log-writer.ts";
-import { createCgroup, openCgroup, type ContainerCgroup } from "../cgroup/index.ts";
-import { savedCgroupPath, saveCgroupPath } from "../cgroup/state.ts";
+import { runHooks } from "../oci/hooks.ts";
+import { createCgroup, type ContainerCgroup } from "../cgroup/index.ts";
+import { saveCgroupPath } from "../cgroup/state.ts";
 import { recordSignalExit } from "./exit-record.ts";
-import { containerProcesses, killEverything, ownsPidNamespace, signalContainer, SIGKILL } from "./kill.ts";
+import { containerProcesses, ownsPidNamespace, signalContainer, SIGKILL } from "./kill.ts";
 
 /** OCI create (and runc's run): a container from the bundle in BUNDLE (a directory, relative to ctx.cwd) */
 export interface CreateRequest {
@@ -136,6 +137,8 @@ export async function create(ctx: RuntimeContext, o: CreateRequest): Promise<Con
   }
 }
 
+export { start, deleteContainer };
+
 /** runc's run: create and start; in the foreground, wait for the process and delete the container (unless KEEP) */
 export async function ociRun(ctx: RuntimeContext, o: CreateRequest & { detach: boolean; keep: boolean }): Promise<number> {
   const launcher = ctx.launcher ?? realLauncher;
@@ -160,71 +163,6 @@ export async function ociRun(ctx: RuntimeContext, o: CreateRequest & { detach: b
   if (!o.keep) await deleteContainer(ctx, o.id, true);
   return exitCode(st);
 }
-
-function loadExisting(root: string, id: string): { dir: string; state: ContainerState } {
-  const state = readState(root, id);
-  if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
-  return { dir: containerDir(root, id), state };
-}
-
-/** start: release the process waiting on exec.fifo */
-export async function start(ctx: RuntimeContext, id: string): Promise<void> {
-  const root = ctx.stateRoot;
-  const { dir } = loadExisting(root, id);
-  const release = lockContainer(dir, id);
-  try {
-    const { state } = loadExisting(root, id);
-    const st = status(dir, state);
-    if (st !== "created") throw new BunkerError(`cannot start a container that is ${st}`, { errno: "EINVAL", fix: st === "stopped" ? `bunker delete ${id}` : undefined });
-    const fifo = `${dir}/exec.fifo`;
-    const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    try {
-      releaseExecFifo(fd, state, id);
-    } finally {
-      closeSync(fd);
-      unlinkSync(fifo);
-    }
-    if (state.hooks?.poststart?.length) await runHooks("poststart", state.hooks.poststart, statePayload(state, "running"), { onWarning: ctx.log.warn, env: ctx.env });
-  } finally {
-    release();
-  }
-}
-
-/**
- * Reading exec.fifo lets the waiting child go on; it writes "0".  With
- * startContainer hooks (the child runs them in the container) we read on to
- * EOF, the child's exec or exit: anything after the "0" is the record of a
- * hook that failed (c/hooks.c op_hook), and the program did not run.
- */
-function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
-  const hooks = state.hooks?.startContainer ?? [];
-  const buf = Buffer.alloc(4096);
-  const after: Buffer[] = [];
-  let released = false;
-  let gone = false;
-  for (;;) {
-    let n = -1;
-    try {
-      n = readSync(fd, buf, 0, buf.length, null);
-    } catch (e) {
-      if (errnoCode(e) !== "EAGAIN") throw e;
-    }
-    if (n <= 0 && gone) throw new BunkerError("the container process exited before start", { errno: "ESRCH", fix: `bunker delete ${id}` });
-    if (n > 0) {
-      after.push(Buffer.from(buf.subarray(released ? 0 : 1, n)));
-      released = true;
-      if (!hooks.length) return;
-      continue;
-    }
-    if (n === 0 && released) break; // no writer left (before the child opens it, 0 means "not yet")
-    // gone: but a quick program may have written its "0" and ended since the read above: read once more
-    if (!released && !isAlive(state)) gone = true;
-    else Bun.sleepSync(1);
-  }
-  const record = Buffer.concat(after);
-  if (record.length >= 12) throw startHookError(hooks, record);
-}
-
 
 /**
  * pids of the container's processes, for `ps ID`: every process of its cgroup,
@@ -259,39 +197,6 @@ export function killContainer(ctx: RuntimeContext, id: string, signal: number, a
   signalContainer(state, signal, all);
   // the one signal an init cannot pass on to its command: nobody inside is left to record the exit
   if (signal === SIGKILL) recordSignalExit(containerDir(ctx.stateRoot, id), state, signal);
-}
-
-export async function deleteContainer(ctx: RuntimeContext, id: string, force: boolean): Promise<void> {
-  const root = ctx.stateRoot;
-  const dir = containerDir(root, id);
-  // --force on a container that is already gone succeeds, as runc's does (containerd's shim
-  // runs `delete --force` once more when it cleans up after a task it deleted)
-  if (!existsSync(dir)) {
-    if (force) return;
-    throw notFound(id);
-  }
-  const release = lockContainer(dir, id);
-  try {
-    const state = readState(root, id);
-    if (state) {
-      const st = status(dir, state);
-      if (st !== "stopped") {
-        if (!force) throw new BunkerError(`cannot delete container "${id}" that is ${st}`, { errno: "EBUSY", fix: `stop it first, or bunker delete --force ${id}` });
-        if (!killEverything(state)) throw new BunkerError(`container "${id}" did not die after SIGKILL`, { errno: "ETIMEDOUT" });
-      }
-      if (state.cgroup) openCgroup(state.cgroup).remove();
-      // poststop failures are reported, not fatal (runtime-spec)
-      if (state.hooks?.poststop?.length) await runHooks("poststop", state.hooks.poststop, statePayload(state, "stopped"), { onWarning: ctx.log.warn, env: ctx.env });
-    } else {
-      // a create killed before its container process was recorded: none was released, but its cgroup may exist
-      const cgroup = savedCgroupPath(dir);
-      if (cgroup && existsSync(cgroup)) openCgroup(cgroup).remove();
-    }
-    endLogWriter(dir); // a run -d container's: it drains the pipe and exits once the container is dead
-    rmSync(dir, { recursive: true, force: true });
-  } finally {
-    release();
-  }
 }
 
 /** exec's command given as flags (docker's and runc's exec without --process): the rest comes from the container's process */

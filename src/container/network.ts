@@ -19,8 +19,14 @@
 // Names: every container's /etc/hosts (its own file in its state dir, bind-
 // mounted) lists the network's other containers by name and --network-alias;
 // bunker rewrites the files' contents in place (the bind mount keeps the
-// inode) whenever a container joins or leaves.  A container that dies
-// without bunker seeing it stays listed until the next join or leave.
+// inode) whenever a container joins or leaves.  One that ends without a
+// bunker command (a foreground run's container, a SIGKILLed detached one, a
+// crash) is dropped by the next operation on the network that finds it gone
+// (liveEndpoints).  Not by a watcher: a crash or a SIGKILL leaves none, so the
+// sweep is needed anyway; handing a foreground run's end to `bunker __finish`
+// cost ~70 ms a run; and a stale line is harmless until its address is given
+// to another container, which only a join does — and a join rewrites every
+// file.
 //
 // Configuration (network.json) is kept under the data root and survives a
 // reboot; the holder's record is checked by pid, start time and name, and a
@@ -34,7 +40,7 @@ import { flock } from "../sys/shim.ts";
 import { pidStartTime } from "../sys/proc.ts";
 import { autoMaps, needsHelper, singleMaps, type IdMaps } from "../sys/idmap.ts";
 import { findProgram, startHelper, type ProcessRef } from "../net/helper.ts";
-import { allocateIp, checkNetworkName, formatCidr, inspectNetwork, networkHosts, parseCidr, planSubnet, type Endpoint, type NetworkConfig } from "../net/usernet.ts";
+import { allocateIp, checkNetworkName, formatCidr, hostLoopback, inspectNetwork, networkHosts, parseCidr, planSubnet, type Endpoint, type NetworkConfig } from "../net/usernet.ts";
 import { sharedUserns, sharedUsernsEnabled, spawnHolder } from "./userns.ts";
 import type { RuntimeContext } from "./context.ts";
 
@@ -46,6 +52,8 @@ export interface CreateNetworkRequest {
   gateway?: string;
   internal: boolean;
   labels: Record<string, string>;
+  /** --opt K=V (parseNetworkOptions): host_loopback */
+  options?: Record<string, string>;
 }
 
 interface HolderRecord {
@@ -119,26 +127,44 @@ async function locked<T>(ctx: RuntimeContext, name: string, fn: () => T | Promis
   }
 }
 
-/** the endpoints whose container is still running (the others are removed) */
-function liveEndpoints(ctx: RuntimeContext, name: string): Endpoint[] {
-  const dir = `${dirOf(ctx, name)}/endpoints`;
+function rewriteHosts(c: NetworkConfig, endpoints: Endpoint[]) {
+  for (const e of endpoints) {
+    // in place: the container's bind mount of the file keeps seeing this inode
+    if (existsSync(e.hostsFile)) writeFileSync(e.hostsFile, networkHosts(c, e, endpoints));
+  }
+}
+
+/**
+ * The endpoints of network C whose container is still running.  Those of
+ * containers that ended unseen (a SIGKILL of a detached one, of a foreground
+ * run's bunker, a crash), and LEAVING's, are removed, and when any was, the
+ * others' /etc/hosts are rewritten without them: every network operation
+ * (join, leave, inspect, rm) cleans up what it finds.
+ */
+function liveEndpoints(ctx: RuntimeContext, c: NetworkConfig, leaving?: string): Endpoint[] {
+  const dir = `${dirOf(ctx, c.Name)}/endpoints`;
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith(".json"));
   } catch {
     return [];
   }
-  return files.sort().flatMap((f) => {
+  let removed = false;
+  const live = files.sort().flatMap((f) => {
     const e = readJson<Endpoint>(`${dir}/${f}`);
-    if (e && alive({ pid: e.pid, start: e.start })) return [e];
+    if (e && e.id !== leaving && alive({ pid: e.pid, start: e.start })) return [e];
     rmSync(`${dir}/${f}`, { force: true });
+    removed = true;
     return [];
   });
+  if (removed) rewriteHosts(c, live);
+  return live;
 }
 
 /** the endpoints of NAME's running containers (network inspect) */
 export function networkEndpoints(ctx: RuntimeContext, name: string): Promise<Endpoint[]> {
-  return locked(ctx, name, () => liveEndpoints(ctx, name));
+  const c = readNetwork(ctx, name);
+  return locked(ctx, name, () => liveEndpoints(ctx, c));
 }
 
 export async function inspectNetworkByName(ctx: RuntimeContext, name: string) {
@@ -163,15 +189,16 @@ function enter(ctx: RuntimeContext, pid: number): string[] {
   return [nsenter, ...(ctx.ids.uid !== 0 ? [`--user=/proc/${pid}/ns/user`, "--preserve-credentials"] : []), `--net=/proc/${pid}/ns/net`, "--"];
 }
 
-/** ARGS run in PID's network namespace; WHAT failed says the error */
-function runIn(ctx: RuntimeContext, pid: number, args: string[], what: string, stdin?: string) {
+/** ARGS run in PID's network namespace; WHAT failed says the error; their stdout */
+function runIn(ctx: RuntimeContext, pid: number, args: string[], what: string, stdin?: string): string {
   const argv = [...enter(ctx, pid), ...args];
   ctx.log.debug?.(`network: ${argv.join(" ")}${stdin ? ` <<< ${stdin.trim().replace(/\n/g, "; ")}` : ""}`);
-  const r = Bun.spawnSync(argv, { stdin: stdin === undefined ? "ignore" : Buffer.from(stdin), stdout: "ignore", stderr: "pipe" });
+  const r = Bun.spawnSync(argv, { stdin: stdin === undefined ? "ignore" : Buffer.from(stdin), stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) {
     const why = r.stderr.toString().trim().split("\n").filter(Boolean).slice(-2).join("; ").replace(/[\x00-\x1f\x7f]/g, " ");
     throw new BunkerError(`network: ${what}: ${basename(args[0]!)} failed${why ? `: ${why}` : ""}`, { errno: "EIO", path: args[0] });
   }
+  return r.stdout.toString();
 }
 
 /** COMMANDS (`ip -batch` lines) run in PID's network namespace */
@@ -208,7 +235,14 @@ async function ensureHolder(ctx: RuntimeContext, c: NetworkConfig, maps: IdMaps 
   const dir = dirOf(ctx, c.Name);
   const file = `${dir}/holder.json`;
   const rec = readJson<HolderRecord>(file);
-  if (rec && alive(rec.holder, "bunker-netns")) return rec;
+  if (rec && alive(rec.holder, "bunker-netns")) {
+    // rootless: bunker's shared user namespace is made anew when its holder was killed, and no new
+    // container could join a network owned by the old one; a network nobody is on moves to the new one
+    const current = !maps || withUserns(ctx, maps, (userns) => statSync(userns!).ino === statSync(`/proc/${rec.holder.pid}/ns/user`).ino);
+    if (current || liveEndpoints(ctx, c).length) return rec;
+    ctx.log.debug?.(`network ${c.Name}: its user namespace is no longer bunker's shared one: a new namespace`);
+    stopHolder(ctx, c.Name);
+  }
   // a new namespace: endpoints of the old one (if any) are gone with it
   rmSync(`${dir}/endpoints`, { recursive: true, force: true });
   mkdirSync(`${dir}/endpoints`, { mode: 0o700 });
@@ -233,12 +267,28 @@ async function ensureHolder(ctx: RuntimeContext, c: NetworkConfig, maps: IdMaps 
  * (its tap gets the host's address and default route; a keeper ends it when
  * the holder exits), forwarding on, and the containers' addresses
  * masqueraded behind the tap's.
+ *
+ * host_loopback=true: pasta with --map-gw (Debian 12's pasta maps its
+ * gateway's address, the host's default gateway, to the host's 127.0.0.1;
+ * it has no --map-host-loopback yet), and TCP and UDP to the network's own
+ * gateway address DNATed to pasta's gateway: the containers reach the host's
+ * loopback at 10.89.N.1 (host.containers.internal).  Without it that address
+ * is the bridge's and answers nothing but what the namespace serves, and
+ * pasta gets --no-map-gw.
  */
 async function wayOut(ctx: RuntimeContext, c: NetworkConfig, pid: number, dir: string): Promise<{ keeper: ProcessRef; helper: ProcessRef }> {
-  const refs = await startHelper({ kind: "pasta", args: [], mapGw: false }, pid, dir, [], ctx.env.PATH, ctx.log.debug);
+  const refs = await startHelper({ kind: "pasta", args: [], mapGw: hostLoopback(c) }, pid, dir, [], ctx.env.PATH, ctx.log.debug);
   try {
     runIn(ctx, pid, [tool(ctx, "sysctl", "procps"), "-q", "-w", "net.ipv4.ip_forward=1"], `network ${c.Name}'s forwarding`);
-    runIn(ctx, pid, [tool(ctx, "iptables", "iptables"), "-t", "nat", "-A", "POSTROUTING", "-s", c.Subnet, "!", "-o", BRIDGE, "-j", "MASQUERADE"], `network ${c.Name}'s masquerading`);
+    const iptables = tool(ctx, "iptables", "iptables");
+    runIn(ctx, pid, [iptables, "-t", "nat", "-A", "POSTROUTING", "-s", c.Subnet, "!", "-o", BRIDGE, "-j", "MASQUERADE"], `network ${c.Name}'s masquerading`);
+    if (hostLoopback(c)) {
+      const route = runIn(ctx, pid, [tool(ctx, "ip", "iproute2"), "-4", "route", "show", "default"], `network ${c.Name}'s default route`);
+      const gw = /^default via (\d+\.\d+\.\d+\.\d+) /m.exec(route)?.[1];
+      if (!gw) throw new BunkerError(`network ${c.Name}: host_loopback: pasta gave the network no IPv4 default route (ip route: "${route.trim()}")`, { errno: "ENETUNREACH", fix: "the host needs an IPv4 default route for pasta to copy; or create the network without --opt host_loopback" });
+      for (const proto of ["tcp", "udp"])
+        runIn(ctx, pid, [iptables, "-t", "nat", "-A", "PREROUTING", "-i", BRIDGE, "-d", c.Gateway, "-p", proto, "-j", "DNAT", "--to-destination", gw], `network ${c.Name}'s host_loopback`);
+    }
   } catch (e) {
     process.kill(refs.keeper.pid, "SIGKILL"); // the keeper startHelper just started (its PDEATHSIG ends pasta)
     throw e;
@@ -252,7 +302,8 @@ export async function createNetwork(ctx: RuntimeContext, req: CreateNetworkReque
   const all = listNetworks(ctx);
   if (all.some((n) => n.Name === req.name)) throw new BunkerError(`network create: network "${req.name}" already exists`, { errno: "EEXIST", fix: "choose another name, or bunker network rm it" });
   const { subnet, gateway } = planSubnet(req.subnet, req.gateway, all.map((n) => ({ name: n.Name, cidr: parseCidr(n.Subnet) })));
-  const config: NetworkConfig = { Name: req.name, Id: randomBytes(32).toString("hex"), Created: new Date().toISOString(), Subnet: formatCidr(subnet), Gateway: gateway, Internal: req.internal, Labels: req.labels };
+  if (req.internal && req.options?.host_loopback === "true") throw new BunkerError("network create: --opt host_loopback=true needs a way out, which an --internal network has not", { errno: "EINVAL", fix: "drop --internal or the option" });
+  const config: NetworkConfig = { Name: req.name, Id: randomBytes(32).toString("hex"), Created: new Date().toISOString(), Subnet: formatCidr(subnet), Gateway: gateway, Internal: req.internal, Labels: req.labels, ...(req.options && Object.keys(req.options).length ? { Options: req.options } : {}) };
   const dir = dirOf(ctx, req.name);
   try {
     mkdirSync(root(ctx), { recursive: true, mode: 0o700 });
@@ -286,9 +337,9 @@ function stopHolder(ctx: RuntimeContext, name: string) {
 
 /** `network rm`: refused while a running container is on it */
 export async function removeNetwork(ctx: RuntimeContext, name: string): Promise<void> {
-  readNetwork(ctx, name);
+  const c = readNetwork(ctx, name);
   await locked(ctx, name, () => {
-    const users = liveEndpoints(ctx, name);
+    const users = liveEndpoints(ctx, c);
     if (users.length) throw new BunkerError(`network rm: network "${name}" is in use by container${users.length > 1 ? "s" : ""} ${users.map((u) => u.id).join(", ")}`, { errno: "EBUSY", fix: "stop or remove those containers first (bunker rm -f ID)" });
     stopHolder(ctx, name);
     rmSync(dirOf(ctx, name), { recursive: true, force: true });
@@ -309,12 +360,6 @@ export async function pruneNetworks(ctx: RuntimeContext): Promise<string[]> {
   return removed;
 }
 
-function rewriteHosts(endpoints: Endpoint[]) {
-  for (const e of endpoints) {
-    // in place: the container's bind mount of the file keeps seeing this inode
-    if (existsSync(e.hostsFile)) writeFileSync(e.hostsFile, networkHosts(e, endpoints));
-  }
-}
 
 export interface JoinRequest {
   id: string;
@@ -338,7 +383,7 @@ export async function joinNetwork(ctx: RuntimeContext, name: string, join: JoinR
     const { holder } = await ensureHolder(ctx, c, maps);
     if (maps && statSync(`/proc/${holder.pid}/ns/user`).ino !== statSync(`/proc/${join.pid}/ns/user`).ino)
       throw new BunkerError(`--network ${name}: the container's user namespace is not the network's`, { errno: "EPERM", fix: "drop --userns=single: a container on a user network joins bunker's shared user namespace" });
-    const others = liveEndpoints(ctx, name);
+    const others = liveEndpoints(ctx, c);
     const ip = allocateIp(parseCidr(c.Subnet), c.Gateway, others.map((e) => e.ip), join.ip);
     // the host end's name: random, as the end of a container that just ended may linger on the
     // bridge for a moment (a network namespace is dismantled asynchronously) with its address's name
@@ -348,16 +393,14 @@ export async function joinNetwork(ctx: RuntimeContext, name: string, join: JoinR
     ipIn(ctx, join.pid, [`addr add ${ip}/${prefix} dev eth0`, "link set eth0 up", `route add default via ${c.Gateway}`], `cannot configure eth0 of container ${join.id}`);
     const me: Endpoint = { id: join.id, ip, aliases: join.aliases, pid: join.pid, start: pidStartTime(join.pid) ?? "", hostsFile: join.hostsFile, hostsBase: join.hostsBase };
     writeJson(`${dirOf(ctx, name)}/endpoints/${join.id}.json`, me);
-    rewriteHosts([...others, me]);
+    rewriteHosts(c, [...others, me]);
     return { ip, holder: holder.pid };
   });
 }
 
 /** container ID has left network NAME (it ended or was removed): the others' /etc/hosts rewritten */
 export async function leaveNetwork(ctx: RuntimeContext, name: string, id: string): Promise<void> {
-  if (!existsSync(`${dirOf(ctx, name)}/network.json`)) return;
-  await locked(ctx, name, () => {
-    rmSync(`${dirOf(ctx, name)}/endpoints/${id}.json`, { force: true });
-    rewriteHosts(liveEndpoints(ctx, name));
-  });
+  const c = readJson<NetworkConfig>(`${dirOf(ctx, name)}/network.json`);
+  if (!c) return;
+  await locked(ctx, name, () => void liveEndpoints(ctx, c, id));
 }

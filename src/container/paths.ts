@@ -1,18 +1,16 @@
 // Where bunker keeps per-container state: runc's --root.
-import { chmodSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { fromSysError } from "../errors.ts";
+import { notOurs, stateRootError, stateRootPath, uidMapIsNested, type StateRoot } from "./state-read.ts";
 
-export interface StateRoot {
-  dir: string;
-  /** why the default was not used (printed with --debug) */
-  note?: string;
-}
+export type { StateRoot };
+
+// node:fs when a state root is made (or the user namespace looked at): every command's context
+// imports this module, and `state` (src/container/state-read.ts) reads without node:fs
+const fs = () => require("node:fs") as typeof import("node:fs");
 
 /** running in a user namespace other than the initial one (e.g. podman's rootless one, where we are "root") */
 export function inUserNamespace(): boolean {
   try {
-    const m = readFileSync("/proc/self/uid_map", "utf8").trim().split(/\s+/);
-    return !(m.length === 3 && m[0] === "0" && m[1] === "0" && m[2] === "4294967295");
+    return uidMapIsNested(fs().readFileSync("/proc/self/uid_map", "utf8"));
   } catch {
     return false;
   }
@@ -32,34 +30,23 @@ export function stateRoot(root: string | undefined, xdgRuntimeDir: string | unde
 }
 
 function makeStateRoot(root: string | undefined, xdg: string | undefined, uid: number): StateRoot {
-  let dir = root;
-  let note: string | undefined;
-  if (!dir) {
-    if (uid === 0 && !inUserNamespace()) dir = "/run/bunker";
-    else {
-      let ours = false;
-      if (xdg) {
-        try {
-          ours = statSync(xdg).uid === uid;
-        } catch {
-          ours = false;
-        }
-      }
-      if (ours) dir = `${xdg}/bunker`;
-      else {
-        dir = `/tmp/bunker-${uid}`;
-        note = `XDG_RUNTIME_DIR ${xdg ? `(${xdg}) is not owned by uid ${uid}` : "is unset"}: using ${dir}`;
-      }
+  const ownerOf = (p: string) => {
+    try {
+      return fs().statSync(p).uid;
+    } catch {
+      return undefined;
     }
-  }
+  };
+  const r = stateRootPath(root, xdg, uid, inUserNamespace, () => ownerOf(xdg!));
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = statSync(dir);
-    if (st.uid !== uid) throw Object.assign(new Error("not ours"), { code: "EPERM", path: dir });
+    const { chmodSync, mkdirSync, statSync } = fs();
+    mkdirSync(r.dir, { recursive: true, mode: 0o700 });
+    const st = statSync(r.dir);
+    if (st.uid !== uid) throw notOurs(r.dir);
     // root's containers may run as another host uid (a mapped root) that must reach its exec.fifo
-    if (uid === 0 && (st.mode & 0o777) !== 0o711) chmodSync(dir, 0o711);
+    if (uid === 0 && (st.mode & 0o777) !== 0o711) chmodSync(r.dir, 0o711);
   } catch (e) {
-    throw fromSysError("cannot use the state directory", e, { path: dir, fix: "pass --root DIR with a directory you own" });
+    throw stateRootError(r.dir, e);
   }
-  return { dir, note };
+  return r;
 }

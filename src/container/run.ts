@@ -37,7 +37,7 @@ import { normalJit } from "../jit.ts";
 import type { RuntimeContext } from "./context.ts";
 import { withSpecJoins } from "../plan/join.ts";
 import { parseNetwork, helperNameserver, PASTA_DNS } from "../net/mode.ts";
-import { exposedPorts, reservePorts, type PublishedPort } from "../net/ports.ts";
+import { exposedPorts, helperForwards, reservePorts, type PublishedPort } from "../net/ports.ts";
 import { hostsFile, resolvConf, type HostEntry } from "../net/etc.ts";
 import { findProgram, startHelper, type HelperRecord, type ProcessRef } from "../net/helper.ts";
 import { joinedContainer } from "./pod.ts";
@@ -168,6 +168,7 @@ export async function createContainer(ctx: RuntimeContext, req: RunRequest, opts
 }
 
 async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: CreateOptions): Promise<RunResult> {
+  mark("engine loaded");
   const verb = later ? "create" : "run";
   if (!req.rootfs && !req.image) throw new BunkerError(`${verb}: no image and no --rootfs given`, { errno: "EINVAL", fix: `bunker ${verb} IMAGE [CMD], bunker ${verb} --rootfs DIR -- CMD, or --rootfs host for a sandbox of the host` });
   let image: OpenedImage | undefined;
@@ -216,9 +217,8 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
 
   if (publish.length && net.kind !== "pasta" && net.kind !== "slirp4netns" && net.kind !== "user")
     throw new BunkerError(`run: -p publishes ports through a network helper or a user network's proxy, not with --network ${net.kind}`, { errno: "EINVAL", fix: "add --network pasta, --network slirp4netns or --network NAME (bunker network create NAME)" });
-  // a user network's ports go through a proxy (src/net/proxy.ts), TCP only
-  const proxy = publish.length && net.kind === "user" ? await import("../net/proxy.ts") : undefined;
-  proxy?.checkProxyPorts(publish, net.kind === "user" ? net.name : "");
+  // the ports the helper does not forward itself go through a proxy (src/net/proxy.ts)
+  const proxy = publish.some((p) => !helperForwards(net.kind, p)) ? await import("../net/proxy.ts") : undefined;
   const joined = net.kind === "container" ? joinedContainer(ctx.stateRoot, net.id) : undefined;
   if (joined) maps = joined.maps;
   const network = net.kind === "host" ? "host" : joined ? "joined" : "none";
@@ -239,6 +239,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   const logOptions = detach ? parseLogOptions(req.logOptions) : undefined;
   const { preserveFds, resources, oomKillGroup } = req;
 
+  mark("request checked");
   const id = req.name ?? randomId();
   const hostname = req.hostname ?? id;
   const dir = `${ctx.stateRoot}/${id}`;
@@ -399,6 +400,8 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
       lockMounts: confinement.lockMounts,
       keepNetns: net.kind === "pasta" || net.kind === "slirp4netns" || net.kind === "user",
+      // the helper starts with the child and must be ready before its program runs, not before its mounts
+      holdBeforeProcess: net.kind === "pasta" || net.kind === "slirp4netns",
     });
     mark("plan built");
     if (debug) {
@@ -443,7 +446,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
           process: spec.process,
           seccomp: spec.linux?.seccomp,
           cgroup: cg?.path,
-          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, mountPoints: (spec.mounts ?? []).map((m) => m.destination), stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp } } : {}) }, ...(detach && interactive ? { stdin: { once: !!req.stdinOnce } } : {}) },
+          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, mountPoints: (spec.mounts ?? []).map((m) => m.destination), stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp, dataRoot: ctx.dataRoot } } : {}) }, ...(detach && interactive ? { stdin: { once: !!req.stdinOnce } } : {}) },
         });
       let c;
       let helper: HelperRecord | undefined;
@@ -453,7 +456,12 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
         const seccompListener = seccompAgent(spec.linux?.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug);
         const beforeRecord =
           net.kind === "pasta" || net.kind === "slirp4netns"
-            ? async (pid: number) => void (helper = await startHelper(net, pid, dir, ports, ctx.env.PATH, debug))
+            ? async (pid: number) => {
+                helper = await startHelper(net, pid, dir, ports, ctx.env.PATH, debug);
+                // the rest through the proxy, in the container's namespace to its 127.0.0.1
+                const proxied = ports.filter((p) => !helperForwards(net.kind, p));
+                if (proxied.length) proxyRef = await proxy!.startProxy(pid, pid, "127.0.0.1", proxied, dir, debug);
+              }
             : userNet
               ? async (pid: number) => {
                   const joinedNet = await userNetworks!.joinNetwork(ctx, userNet.Name, { id, pid, aliases: req.networkAliases ?? [], ip: req.ip, hostsFile: `${dir}/hosts`, hostsBase }, netMaps);

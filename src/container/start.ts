@@ -4,14 +4,9 @@
 import { existsSync, mkdtempSync, readFileSync, renameSync } from "node:fs";
 import { BunkerError, fromSysError } from "../errors.ts";
 import type { RuntimeContext } from "./context.ts";
-import { start } from "./lifecycle.ts";
-import { logFiles } from "./log-writer.ts";
-import { createContainer, RUN_REQUEST_FILE, type RunRequest } from "./run.ts";
-import { imageGone, imageOf } from "./image-use.ts";
-import { Store } from "../image/store.ts";
-import { removeStateDir } from "./state-dir.ts";
+import { start } from "./oci-start.ts";
+import type { RunRequest } from "./run.ts";
 import { containerDir, readState, status, UPPER_DIR } from "./state.ts";
-import { rm } from "./stop.ts";
 
 /** `bunker start ID` of any container: OCI's start, or docker's (see above); whether it was docker's */
 export async function startContainer(ctx: RuntimeContext, id: string): Promise<boolean> {
@@ -23,6 +18,15 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<b
     return !!state?.run;
   }
   if (st !== "stopped") return true; // running or paused: docker's start does nothing
+  // made again: run's code (and rm's, the log's, the store's) only for this, not for the OCI start above
+  const [{ createContainer, RUN_REQUEST_FILE }, { rm }, { logFiles }, { imageGone, imageOf }, { Store }, { removeStateDir }] = await Promise.all([
+    import("./run.ts"),
+    import("./stop.ts"),
+    import("./log-writer.ts"),
+    import("./image-use.ts"),
+    import("../image/store.ts"),
+    import("./state-dir.ts"),
+  ]);
   let req: RunRequest;
   try {
     req = JSON.parse(readFileSync(`${dir}/${RUN_REQUEST_FILE}`, "utf8")) as RunRequest;

@@ -8,7 +8,9 @@ import type { Hooks, Process, Seccomp } from "../oci/spec.ts";
 import type { IdMaps } from "../sys/idmap.ts";
 import type { ConfinementSummary } from "../oci/confine.ts";
 import { pidStartTime } from "../sys/proc.ts";
-import type { RuntimeContext } from "./context.ts";
+import { containerDir, corruptState, ID_RE, notFound, parseState, statusOf } from "./state-read.ts";
+
+export { checkId, containerDir, notFound, statePayload } from "./state-read.ts";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
 
@@ -46,7 +48,7 @@ export interface ContainerState {
     /** what the container got: capabilities, no_new_privs, seccomp, masked and read-only paths */
     confinement?: ConfinementSummary;
     /** --network as given (or the default), published ports, the helper and its keeper (src/net), a user network's port proxy (src/net/proxy.ts) */
-    network?: { mode: string; ports: PublishedPort[]; keeper?: ProcessRef; helper?: ProcessRef; proxy?: ProcessRef; userNetwork?: { name: string; ip: string } };
+    network?: { mode: string; ports: PublishedPort[]; keeper?: ProcessRef; helper?: ProcessRef; proxy?: ProcessRef; userNetwork?: { name: string; ip: string; /** where the network lives: bunker __finish runs without --data-root */ dataRoot?: string } };
     /** -d with -i: its stdin is a pipe its log writer holds (attach writes to it); once: Docker's StdinOnce */
     stdin?: { once: boolean };
   };
@@ -54,23 +56,6 @@ export interface ContainerState {
 
 /** a kept container's writable layer (the overlay upper dir) in its state dir */
 export const UPPER_DIR = "upper";
-
-const ID_RE = /^[A-Za-z0-9_+\-.]+$/;
-
-export function checkId(id: string | undefined, cmd: string): string {
-  if (!id) throw new BunkerError(`${cmd}: container id required`, { errno: "EINVAL", fix: `bunker ${cmd} ID` });
-  if (!ID_RE.test(id) || id === "." || id === ".." || id.length > 1024)
-    throw new BunkerError(`${cmd}: invalid container id "${id}"`, { errno: "EINVAL", fix: "use letters, digits and _ + - . only" });
-  return id;
-}
-
-export function containerDir(root: string, id: string): string {
-  return `${root}/${id}`;
-}
-
-export function notFound(id: string): BunkerError {
-  return new BunkerError(`container "${id}" does not exist`, { errno: "ENOENT" });
-}
 
 /** creates the container's directory: the one atomic step two concurrent `create`s race on */
 export function claimContainer(root: string, id: string): string {
@@ -93,15 +78,17 @@ export function writeState(dir: string, s: ContainerState): void {
 
 export function readState(root: string, id: string): ContainerState | undefined {
   const dir = containerDir(root, id);
+  let text: string;
   try {
-    return JSON.parse(readFileSync(`${dir}/state.json`, "utf8")) as ContainerState;
+    text = readFileSync(`${dir}/state.json`, "utf8");
   } catch (e) {
     if (errnoCode(e) === "ENOENT") {
       if (existsSync(dir)) return undefined; // being created, or a killed create: delete --force cleans it
       throw notFound(id);
     }
-    throw new BunkerError("corrupt container state", { errno: "EINVAL", path: `${dir}/state.json`, fix: `bunker delete --force ${id}` });
+    throw corruptState(dir, id);
   }
+  return parseState(text, dir, id);
 }
 
 export function listIds(root: string): string[] {
@@ -117,16 +104,14 @@ export function isAlive(s: ContainerState): boolean {
 }
 
 export function status(dir: string, s: ContainerState): Status {
-  if (!isAlive(s)) return "stopped";
-  if (existsSync(`${dir}/exec.fifo`)) return "created";
-  if (s.cgroup) {
+  const frozen = () => {
     try {
-      if (readFileSync(`${s.cgroup}/cgroup.freeze`, "utf8").trim() === "1") return "paused";
+      return !!s.cgroup && readFileSync(`${s.cgroup}/cgroup.freeze`, "utf8").trim() === "1";
     } catch {
-      /* no freezer: not paused */
+      return false; // no freezer: not paused
     }
-  }
-  return "running";
+  };
+  return statusOf(isAlive(s), () => existsSync(`${dir}/exec.fifo`), frozen);
 }
 
 /** --pid-file: written whole (a temp file renamed over it, as runc), or one clear error */
@@ -140,12 +125,15 @@ export function writePidFile(path: string, pid: number): void {
   }
 }
 
-// what `state`, `list`, `ps` and `inspect` read: here, not in lifecycle.ts, so that
-// they load this small module and not the whole engine (~7 ms of start-up)
+// what `list`, `ps` and `inspect` read: here, not in lifecycle.ts, so that
+// they load this small module and not the whole engine (~7 ms of start-up);
+// `state` reads with state-read.ts, without node:fs
 
-/** the runtime-spec state of S with status ST (hooks get it too) */
-export function statePayload(s: ContainerState, st: string) {
-  return { ociVersion: s.ociVersion, id: s.id, status: st, pid: st === "stopped" ? 0 : s.pid, bundle: s.bundle, annotations: s.annotations ?? {} };
+/** ID's state (and its dir), or why there is none */
+export function loadExisting(root: string, id: string): { dir: string; state: ContainerState } {
+  const state = readState(root, id);
+  if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
+  return { dir: containerDir(root, id), state };
 }
 
 /** ID's state and status as a wait sees them: "removed" once its state dir is gone */
@@ -163,12 +151,4 @@ export function containerStatus(root: string, id: string): { state: ContainerSta
   const dir = containerDir(root, id);
   const state = readState(root, id);
   return { state, status: state ? status(dir, state) : "creating", dir };
-}
-
-/** `state ID`: the runtime-spec state, with the confinement a `bunker run` container got */
-export function stateJson(ctx: Pick<RuntimeContext, "stateRoot">, id: string): Record<string, unknown> {
-  const { state, status: st } = containerStatus(ctx.stateRoot, id);
-  if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
-  const confinement = state.run?.confinement, network = state.run?.network;
-  return { ...statePayload(state, st), rootfs: state.rootfs, created: state.created, owner: state.owner, ...(confinement ? { confinement } : {}), ...(network ? { network } : {}) };
 }

@@ -12,7 +12,7 @@ import type { RuntimeContext } from "./context.ts";
 import { killEverything, SIGKILL } from "./kill.ts";
 import { recordSignalExit } from "./exit-record.ts";
 import { endLogWriter } from "./log-writer.ts";
-import { containerDir, isAlive, readState, status } from "./state.ts";
+import { containerDir, isAlive, readState, status, type ContainerState } from "./state.ts";
 import { lockContainer } from "./lock.ts";
 
 /**
@@ -60,13 +60,18 @@ export async function rm(ctx: RuntimeContext, id: string, force: boolean, volume
   } finally {
     release();
   }
-  const userNet = state?.run?.network?.userNetwork;
-  if (userNet) await (await import("./network.ts")).leaveNetwork(ctx, userNet.name, id);
+  await leaveUserNetwork(ctx, state, id);
   // the maps a run of this user would have used: a copied rootfs left by a killed run may belong to its subordinate ids
   const maps = state?.run?.maps ?? callerMaps(ctx.ids);
   const use = readVolumeUse(dir);
   await removeStateDir(ctx, dir, maps);
   if (volumes) await removeAnonymousVolumes(use, maps, ctx.log.warn);
+}
+
+/** container ID (its STATE) leaves its user network, under the data root the run recorded (__finish gets no --data-root) */
+async function leaveUserNetwork(ctx: RuntimeContext, state: ContainerState | undefined, id: string): Promise<void> {
+  const userNet = state?.run?.network?.userNetwork;
+  if (userNet) await (await import("./network.ts")).leaveNetwork({ ...ctx, dataRoot: userNet.dataRoot ?? ctx.dataRoot }, userNet.name, id);
 }
 
 /**
@@ -84,8 +89,7 @@ export async function finish(ctx: RuntimeContext, dir: string): Promise<void> {
       ctx.log.warn(e instanceof BunkerError ? e : new BunkerError(String(e)));
     }
   }
-  const userNet = state?.run?.network?.userNetwork;
-  if (userNet) await (await import("./network.ts")).leaveNetwork(ctx, userNet.name, basename(dir));
+  await leaveUserNetwork(ctx, state, basename(dir));
   const maps = state?.run?.maps ?? { uid: [], gid: [] };
   const use = readVolumeUse(dir);
   await removeStateDir(ctx, dir, maps);

@@ -12,7 +12,7 @@
 // small file in the default state dir; one that died, was replaced by another
 // pid, or holds other maps (the /etc/subuid range changed) is replaced.
 // BUNKER_SHARED_USERNS=0 makes a new user namespace per container, as before.
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { BunkerError, fromSysError } from "../errors.ts";
 import type { IDMapping } from "../oci/spec.ts";
 import { usernsHolderPlan } from "../plan/join.ts";
@@ -121,6 +121,26 @@ function holderAt(pid: number, start: string, maps: IdMaps): { found?: SharedUse
 export function describeHolder(ctx: RuntimeContext): number | undefined {
   const rec = readRecord(holderFile(ctx));
   return rec && isOurHolder(rec.pid, rec.start) ? rec.pid : undefined;
+}
+
+/**
+ * End the holder the holder file names (SIGKILL), when it is the bunker-userns
+ * process bunker started (its pid's start time and name checked): its pid, or
+ * undefined when there was none.  Running containers keep their namespace; the
+ * next run makes a new holder.  For scripts that must end what they started
+ * (tests/run-all.sh, make bench) without looking for processes by name.
+ */
+export function endHolder(ctx: RuntimeContext): number | undefined {
+  const file = holderFile(ctx);
+  const rec = readRecord(file);
+  if (!rec || !isOurHolder(rec.pid, rec.start)) return undefined;
+  try {
+    process.kill(rec.pid, "SIGKILL");
+  } catch {
+    return undefined;
+  }
+  rmSync(file, { force: true });
+  return rec.pid;
 }
 
 const mapsKey = (m: IdMaps) => [m.uid, m.gid].map((l) => l.map((x) => `${x.containerID}:${x.hostID}:${x.size}`).join(",")).join("/");

@@ -23,7 +23,7 @@
 // files stay owned by the caller (= root in a one-id user namespace) and the
 // image's owner and mode are kept in `user.containers.override_stat`
 // ("UID:GID:0MODE:TYPE", the fuse-overlayfs / containers-storage format).
-import { copyFileSync, readlinkSync, lstatSync, rmSync, realpathSync } from "node:fs";
+import { readlinkSync, lstatSync, readSync, rmSync, realpathSync } from "node:fs";
 import { BunkerError, FsError, fromSysError, oneLine } from "../errors.ts";
 import * as fs from "../sys/fsat.ts";
 import { TarReader, type TarEntry } from "./tar.ts";
@@ -415,6 +415,37 @@ export class Unpacker {
     }
   }
 
+  /**
+   * A copy of an earlier layer's entry (LP/TBASE, lstat LST) as PAR/BASE, where a
+   * hardlink cannot be made (another filesystem; protected_hardlinks): the entry
+   * itself, never what a symlink names (a lower's symlink to a host file must not
+   * bring that file's content into the image), through fds opened without
+   * following symlinks, into a name made new (O_EXCL).
+   */
+  private copyFromLower(lp: number, tbase: string, lst: fs.StatAt, par: Parent, base: string, e: TarEntry): void {
+    const kind = lst.mode & fs.S_IFMT;
+    if (kind === fs.S_IFLNK) {
+      fs.symlinkat(fs.readlinkat(lp, tbase), par.fd, base);
+      if (!this.rootless) fs.fchownat(par.fd, base, lst.uid, lst.gid, fs.AT_SYMLINK_NOFOLLOW);
+      return;
+    }
+    if (kind !== fs.S_IFREG) throw new BunkerError("layer hardlink to a special file of an earlier layer on another filesystem", { errno: "EXDEV", path: `${e.name} -> ${e.linkname}` });
+    const src = fs.openat(lp, tbase, fs.O_RDONLY | fs.O_NOFOLLOW | fs.O_CLOEXEC);
+    try {
+      const dst = fs.openat(par.fd, base, fs.O_WRONLY | fs.O_CREAT | fs.O_EXCL | fs.O_NOFOLLOW | fs.O_CLOEXEC, 0o600);
+      try {
+        const buf = new Uint8Array(1 << 20);
+        for (let n; (n = readSync(src, buf)) > 0; ) fs.writeAll(dst, buf.subarray(0, n), e.name);
+        if (!this.rootless) fs.fchown(dst, lst.uid, lst.gid, e.name);
+        fs.fchmod(dst, lst.mode & 0o7777, e.name);
+      } finally {
+        fs.close(dst);
+      }
+    } finally {
+      fs.close(src);
+    }
+  }
+
   private hardlink(par: Parent, base: string, e: TarEntry): void {
     const tparts = entryComponents(e.linkname, "hardlink target");
     if (tparts.length === 0) throw escape("hardlink to the root directory", e.name);
@@ -445,7 +476,7 @@ export class Unpacker {
             fs.linkat(lp, tbase, par.fd, base, 0);
           } catch (err) {
             if (!(err instanceof FsError) || (err.errno !== 18 && err.errno !== 1)) throw err;
-            copyFileSync(`/proc/self/fd/${lp}/${tbase}`, `/proc/self/fd/${par.fd}/${base}`);
+            this.copyFromLower(lp, tbase, lst, par, base, e);
           }
           return;
         } finally {

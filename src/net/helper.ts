@@ -1,7 +1,8 @@
 // The network helper of a container with --network pasta or slirp4netns: the
 // program that gives the container's own network namespace a way out (a tap
-// device whose packets it turns into the host's sockets) and binds its
-// published ports on the host.
+// device whose packets it turns into the host's sockets) and, for pasta, binds
+// its published TCP ports on the host (ports.ts's helperForwards; the others
+// are bunker-proxy's, src/net/proxy.ts).
 //
 // It is started once the container's process exists (its network namespace
 // with it) and before that process is released, and bunker waits until the
@@ -19,7 +20,7 @@ import { spawnKeeper } from "../sys/shim.ts";
 import { pidStartTime } from "../sys/proc.ts";
 import { processIds } from "../sys/idmap.ts";
 import { PASTA_DNS, type HelperMode } from "./mode.ts";
-import type { PublishedPort } from "./ports.ts";
+import { helperForwards, type PublishedPort } from "./ports.ts";
 
 export interface ProcessRef {
   pid: number;
@@ -45,17 +46,14 @@ export function findProgram(name: string, path: string | undefined): string | un
   return undefined;
 }
 
-/** the helper's command line against the container's process PID (its user and network namespaces) */
-export function helperArgs(mode: HelperMode, exe: string, pid: number, ports: PublishedPort[], apiSocket: string, uid = processIds().uid): string[] {
+/** the helper's command line against the container's process PID (its user and network namespaces), forwarding what of PORTS it forwards itself (helperForwards) */
+export function helperArgs(mode: HelperMode, exe: string, pid: number, ports: PublishedPort[], uid = processIds().uid): string[] {
   if (mode.kind === "pasta") {
-    const fwd = (proto: "tcp" | "udp") => {
-      const list = ports.filter((p) => p.proto === proto).map((p) => `${p.hostIp === "0.0.0.0" ? "" : `${p.hostIp}/`}${p.hostPort}:${p.containerPort}`);
-      return list.length ? list.flatMap((s) => [proto === "tcp" ? "-t" : "-u", s]) : [proto === "tcp" ? "-t" : "-u", "none"];
-    };
+    const tcp = ports.filter((p) => helperForwards("pasta", p)).flatMap((p) => ["-t", `${p.hostIp === "0.0.0.0" ? "" : `${p.hostIp}/`}${p.hostPort}:${p.containerPort}`]);
     return [
       exe, "--foreground", "--quiet", "--config-net", "--pid", "/proc/self/fd/3",
       // nothing from the container to the host's ports, and only the published ports in
-      "-T", "none", "-U", "none", ...fwd("tcp"), ...fwd("udp"),
+      "-T", "none", "-U", "none", ...(tcp.length ? tcp : ["-t", "none"]), "-u", "none",
       "--dns-forward", PASTA_DNS,
       ...(mode.mapGw ? [] : ["--no-map-gw"]),
       // as root pasta changes to nobody first, who may not open the container's namespaces
@@ -64,7 +62,7 @@ export function helperArgs(mode: HelperMode, exe: string, pid: number, ports: Pu
     ];
   }
   return [
-    exe, "--configure", `--mtu=${mode.mtu}`, "--ready-fd=3", "--api-socket", apiSocket,
+    exe, "--configure", `--mtu=${mode.mtu}`, "--ready-fd=3",
     ...(mode.allowHostLoopback ? [] : ["--disable-host-loopback"]),
     ...(mode.cidr ? [`--cidr=${mode.cidr}`] : []),
     ...(mode.enableIpv6 ? ["--enable-ipv6"] : []),
@@ -128,16 +126,15 @@ function childOf(pid: number): number | undefined {
 /**
  * Starts MODE's helper against the container's process PID (blocked on its
  * sync socket until we release it) and returns once the namespace is
- * configured and every port in PORTS is bound; DIR is the container's state
- * dir (the helper's stderr goes to DIR/network.log, slirp4netns's API socket is
- * DIR/slirp4netns.sock).
+ * configured and every port of PORTS it forwards (helperForwards) is bound;
+ * DIR is the container's state dir (the helper's stderr goes to
+ * DIR/network.log).
  */
 export async function startHelper(mode: HelperMode, pid: number, dir: string, ports: PublishedPort[], path: string | undefined, debug?: (m: string) => void): Promise<HelperRecord> {
   const exe = findProgram(mode.kind, path);
   if (!exe) throw new BunkerError(`--network ${mode.kind}: ${mode.kind} is not installed`, { errno: "ENOENT", fix: `apt-get install ${PACKAGE[mode.kind]} (bunker check lists the network modes that work here)` });
   const log = `${dir}/network.log`;
-  const socket = `${dir}/slirp4netns.sock`;
-  const args = helperArgs(mode, exe, pid, ports, socket);
+  const args = helperArgs(mode, exe, pid, ports);
   debug?.(`network: ${args.join(" ")}`);
   const keeper = spawnLogged(["bunker-net", `--keep-while=${pid}`, ...args], log, `the keeper of ${exe}`);
   const keeperRef: ProcessRef = { pid: keeper.pid, start: pidStartTime(keeper.pid) ?? "" };
@@ -150,31 +147,5 @@ export async function startHelper(mode: HelperMode, pid: number, dir: string, po
   const helperPid = childOf(keeper.pid);
   if (!helperPid) throw new BunkerError(`--network ${mode.kind}: ${mode.kind} ended right after it was ready`, { errno: "ESRCH", path: exe });
   const helper: ProcessRef = { pid: helperPid, start: pidStartTime(helperPid) ?? "" };
-  if (mode.kind === "slirp4netns") for (const p of ports) await addHostForward(socket, p);
   return { keeper: keeperRef, helper };
-}
-
-/** slirp4netns's API: {"execute": "add_hostfwd", …}; one request per connection */
-async function addHostForward(socket: string, p: PublishedPort): Promise<void> {
-  const { connect } = await import("node:net"); // on -p's path only (ports.ts's tryBind)
-  const request = JSON.stringify({ execute: "add_hostfwd", arguments: { proto: p.proto, host_addr: p.hostIp, host_port: p.hostPort, guest_port: p.containerPort } });
-  return new Promise((resolve, reject) => {
-    let reply = "";
-    const fail = (why: string, errno = "EIO") =>
-      reject(new BunkerError(`-p ${p.hostIp}:${p.hostPort}:${p.containerPort}/${p.proto}: slirp4netns did not forward the port: ${why}`, { errno, path: socket }));
-    const c = connect(socket, () => c.end(request));
-    c.setEncoding("utf8");
-    c.on("data", (d) => (reply += d));
-    c.on("error", (e: NodeJS.ErrnoException) => fail(e.message, e.code));
-    c.on("close", () => {
-      let r: { error?: { desc?: string } } = {};
-      try {
-        r = JSON.parse(reply);
-      } catch {
-        return fail(`unexpected reply "${reply.slice(0, 200)}"`);
-      }
-      if (r.error) fail(r.error.desc ?? JSON.stringify(r.error), "EADDRINUSE");
-      else resolve();
-    });
-  });
 }

@@ -88,6 +88,15 @@ export async function reservePorts(ports: PublishedPort[]): Promise<PublishedPor
   return out;
 }
 
+/**
+ * P is forwarded by the --network KIND helper itself: pasta's TCP ports.  The
+ * others (pasta's UDP ones, all of slirp4netns's, a user network's) go through
+ * bunker-proxy (src/net/proxy.ts says why).
+ */
+export function helperForwards(kind: string, p: PublishedPort): boolean {
+  return kind === "pasta" && p.proto === "tcp";
+}
+
 /** "0.0.0.0:8080->80/tcp", as docker ps shows it */
 export function formatPort(p: PublishedPort): string {
   return `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`;

@@ -14,7 +14,31 @@ export interface NetworkConfig {
   Gateway: string;
   Internal: boolean;
   Labels: Record<string, string>;
+  /** --opt K=V (Docker's driver options): host_loopback (networks made before it had none) */
+  Options?: Record<string, string>;
 }
+
+/** the name the containers of a network with host_loopback=true reach the host's loopback by (podman's) */
+export const HOST_NAMES = ["host.containers.internal", "host.docker.internal"];
+
+/**
+ * `network create --opt K=V`: host_loopback=true|false, whether the gateway
+ * address reaches the host's 127.0.0.1 (the only option)
+ */
+export function parseNetworkOptions(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const o of list) {
+    const i = o.indexOf("=");
+    const [k, v] = i < 0 ? [o, ""] : [o.slice(0, i), o.slice(i + 1)];
+    if (k !== "host_loopback") throw new BunkerError(`network create: --opt "${o}": unknown option "${k}"`, { errno: "EINVAL", fix: "the only option is --opt host_loopback=true|false" });
+    if (v !== "true" && v !== "false") throw new BunkerError(`network create: --opt "${o}": host_loopback must be true or false`, { errno: "EINVAL", fix: "use --opt host_loopback=true" });
+    out[k] = v;
+  }
+  return out;
+}
+
+/** the network's gateway reaches the host's loopback (--opt host_loopback=true) */
+export const hostLoopback = (c: NetworkConfig): boolean => c.Options?.host_loopback === "true";
 
 /** a container on a network (DATA/networks/NAME/endpoints/ID.json) */
 export interface Endpoint {
@@ -111,9 +135,10 @@ export function allocateIp(c: Cidr, gateway: string, used: string[], wanted?: st
   throw new BunkerError(`network: no free address left in ${formatCidr(c)}`, { errno: "ENOSPC", fix: "remove containers from the network, or create one with a larger --subnet" });
 }
 
-/** SELF's /etc/hosts: its own lines, then every other container of the network by name and aliases */
-export function networkHosts(self: Endpoint, all: Endpoint[]): string {
-  return self.hostsBase + all.filter((e) => e.id !== self.id).map((e) => `${e.ip}\t${[e.id, ...e.aliases].join(" ")}\n`).join("");
+/** SELF's /etc/hosts on network C: its own lines, the host's names (host_loopback), then every other container of the network by name and aliases */
+export function networkHosts(c: NetworkConfig, self: Endpoint, all: Endpoint[]): string {
+  const host = hostLoopback(c) ? `${c.Gateway}\t${HOST_NAMES.join(" ")}\n` : "";
+  return self.hostsBase + host + all.filter((e) => e.id !== self.id).map((e) => `${e.ip}\t${[e.id, ...e.aliases].join(" ")}\n`).join("");
 }
 
 /** `network inspect`, as Docker prints one network */
@@ -131,7 +156,7 @@ export function inspectNetwork(c: NetworkConfig, endpoints: Endpoint[]) {
     Attachable: false,
     Ingress: false,
     Containers: Object.fromEntries(endpoints.map((e) => [e.id, { Name: e.id, IPv4Address: `${e.ip}/${prefix}`, IPv6Address: "" }])),
-    Options: {},
+    Options: c.Options ?? {},
     Labels: c.Labels,
   };
 }

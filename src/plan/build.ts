@@ -38,6 +38,8 @@ export interface PlanContext {
   /** the network namespace is configured from outside (pasta, slirp4netns): the lock's nested
    * user namespace keeps it rather than making one of its own (that would have only lo) */
   keepNetns?: boolean;
+  /** the child holds, set up, before its process ops until bunker's "go" (a network helper's start overlaps its set-up) */
+  holdBeforeProcess?: boolean;
   /** OCI create: hooks.startContainer run in the container after exec.fifo, with this state (all but its pid) */
   startContainer?: { hooks: Hook[]; state: Record<string, unknown> };
   /** bunker itself runs in a user namespace other than the initial one ("root" of rootless docker or
@@ -181,6 +183,8 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
   if (ctx.stdinNull && !proc.terminal) ops.push({ op: "stdin-null" });
   if (proc.terminal) ops.push({ op: "pty", rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 });
   else ops.push({ op: "setsid" });
+  // before non-dumpable: the helper opens the child's /proc/PID/ns files meanwhile
+  if (ctx.holdBeforeProcess) ops.push({ op: "hold" });
   // from here to execve the process is bunker's executable, and (OCI create) a process exec'd into
   // the container could see it: non-dumpable hides its /proc/PID/exe (after the /proc/self writes above)
   ops.push({ op: "nondumpable" });

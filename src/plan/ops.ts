@@ -106,6 +106,7 @@ export const OPS: { [N in Op["op"]]: OpDef<N> } = {
     wire: (o) => o,
   },
   nondumpable: { code: 36, ints: [], strs: [], wire: none },
+  hold: { code: 48, ints: [], strs: [], wire: none },
   mknod: { code: 37, ints: [int("mode"), int("major"), int("minor"), int("uid"), int("gid")], strs: [str("path")], wire: (o) => o },
   lock: { code: 38, ints: [int("flags")], strs: [str("uidMap"), str("gidMap")], wire: (o) => o },
   "chown-tree": { code: 40, ints: [], strs: [str("path")], wire: (o) => o },
@@ -154,6 +155,8 @@ export const MESSAGES = {
   SECCOMP: 0x53,
   /** pivot_root refused (EINVAL: an initramfs root): MS_MOVE + chroot was used (for --debug) */
   NOTE: 0x4e,
+  /** the hold op: set up, waiting for a "go" before the process ops */
+  HOLD: 0x48,
 } as const;
 
 /** the plan's magic ("BKP1") and the header flag of a plan whose first op joins a user namespace */

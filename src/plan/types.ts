@@ -37,6 +37,11 @@ export type Op =
   | { op: "nnp" }
   /** PR_SET_DUMPABLE 0 until execve: no process in the container may open /proc/PID/exe (bunker) or ptrace it */
   | { op: "nondumpable" }
+  /**
+   * set up, the child says so (HOLD) and waits for another "go" before its process ops: bunker starts
+   * the network helper meanwhile and records the container once it is ready (run with pasta/slirp4netns)
+   */
+  | { op: "hold" }
   /** a device node made inside the root (linux.devices without a user namespace) */
   | { op: "mknod"; path: string; mode: number; major: number; minor: number; uid: number; gid: number }
   | { op: "seccomp"; filter: Uint8Array; flags: number }

@@ -37,7 +37,10 @@ export interface LaunchOptions {
   /**
    * the container's process PID exists in its namespaces, not yet released:
    * start what must be ready before it runs (its network helper, src/net);
-   * called right before record
+   * called right before record.  A plan with a hold op (src/plan/build.ts)
+   * calls it once the child is released to set up, and awaits it (then
+   * records) when the child holds before its process ops: the helper comes
+   * up meanwhile
    */
   beforeRecord?: (pid: number) => Promise<void>;
   /**
@@ -53,7 +56,9 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   const initExe = needsMonitorExe(plan) ? monitorMemfd() : -1;
   let spawned;
   try {
-    spawned = spawn(encodePlan(withSharedMemory(withMonitorExe(plan, initExe))));
+    const encoded = encodePlan(withSharedMemory(withMonitorExe(plan, initExe)));
+    mark("plan encoded");
+    spawned = spawn(encoded);
   } catch (e) {
     throw explainCloneFailure(e as BunkerError, plan.cloneFlags);
   } finally {
@@ -70,22 +75,36 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     // after a join with a new pid namespace the intermediate clones the container's process,
     // which waits for a second "go": that one is recorded, not the intermediate
     const secondGo = (!!plan.joinUserns && (plan.cloneFlags & CLONE_NEWPID) !== 0) || plan.ops.some((o) => o.op === "fork" && o.waitGo);
-    if (!secondGo) {
-      await opts.beforeRecord?.(pid);
-      opts.record?.(pid);
-    }
-    mark("state recorded");
-    sendGo(sock, pid);
+    const held = plan.ops.some((o) => o.op === "hold");
+    let starting: Promise<void> | undefined;
+    // the process P to record (the cloned one, or after a second go the forked one) exists: recorded,
+    // then released; or (held) released to set up while its helper starts, recorded at the hold
+    const recordAndGo = async (p: number) => {
+      if (held) {
+        sendGo(sock, p);
+        starting = opts.beforeRecord?.(p);
+        starting?.catch(() => {}); // awaited at the hold; a child that fails before it is the error told
+        return;
+      }
+      await opts.beforeRecord?.(p);
+      opts.record?.(p);
+      mark("state recorded");
+      sendGo(sock, p);
+    };
+    if (secondGo) sendGo(sock, pid);
+    else await recordAndGo(pid);
     for (;;) {
       const m = readMessage(sock);
       if (m.type === "pty") pty = m.fd;
       else if (m.type === "pid") {
         forked = m.pid;
-        if (secondGo) {
-          await opts.beforeRecord?.(forked);
-          opts.record?.(forked);
-          sendGo(sock, forked);
-        }
+        if (secondGo) await recordAndGo(forked);
+      } else if (m.type === "hold") {
+        mark("child set up, held");
+        await starting;
+        opts.record?.(forked ?? pid);
+        mark("state recorded");
+        sendGo(sock, forked ?? pid);
       }
       else if (m.type === "seccomp") {
         const self = forked ?? pid;
@@ -189,6 +208,7 @@ export function describeOp(op: Op | undefined): string {
     case "lock": return "lock the mounts in a nested user namespace";
     case "nnp": return "set no_new_privs";
     case "nondumpable": return "make the process non-dumpable";
+    case "hold": return "wait for the network";
     case "mknod": return `create device ${op.path}`;
     case "seccomp": return "load the seccomp filter";
     case "pty": return "open the container's terminal";

@@ -1,13 +1,11 @@
 // What /proc says of a process.
 import { readFileSync } from "node:fs";
+import { statStartTime } from "./stat-line.ts";
 
 /** PID's start time (field 22 of /proc/PID/stat): with the pid, it names one process; undefined when gone or a zombie */
 export function pidStartTime(pid: number): string | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (rest[0] === "Z" || rest[0] === "X") return undefined; // a zombie has exited
-    return rest[19];
+    return statStartTime(readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return undefined;
   }

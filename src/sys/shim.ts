@@ -150,6 +150,8 @@ export type ChildMessage =
   | { type: "pty"; fd: number }
   | { type: "ready" }
   | { type: "pid"; pid: number }
+  /** the hold op: set up, the child waits for a "go" */
+  | { type: "hold" }
   /** the listener fd of a seccomp filter with SCMP_ACT_NOTIFY; the child waits for a "go" */
   | { type: "seccomp"; fd: number }
   | ({ type: "note" } & ChildFailure);
@@ -168,6 +170,7 @@ export function readMessage(sock: number): ChildMessage {
     case MESSAGES.PID: return { type: "pid", pid: out[0]! };
     case MESSAGES.SECCOMP: return { type: "seccomp", fd: out[4]! };
     case MESSAGES.NOTE: return { type: "note", ...failure() };
+    case MESSAGES.HOLD: return { type: "hold" };
     default: throw new BunkerError(`the container process sent an unknown message (type ${t})`, { errno: "EPROTO" });
   }
 }

@@ -100,18 +100,6 @@ const candidates: Candidate[] = [
   ...(tools.runc ? [ociCandidate("runc", tools.runc)] : []),
 ];
 
-// start-up with a user-mode network (issue 14): bunker's helpers next to podman's, in the
-// start-up table only.  podman writes its /etc files into a --rootfs: its own copy of the rootfs;
-// it runs runc where runc is installed (its crun refuses a hybrid cgroup host even in run.sh's namespace).
-const podman = which("podman");
-const podmanRootfs = podman ? makeBusyboxRootfs(join(base, "rootfs-podman")) : "";
-const networkCandidates: Candidate[] = [
-  ...["pasta", "slirp4netns"].map((net) => ({ name: `bunker ${net === "slirp4netns" ? "slirp" : net}`, argv: (cmd: string[]) => [bin, "run", "--network", net, "--rootfs", rootfs, "--", ...cmd] })),
-  ...(podman
-    ? ["pasta", "slirp4netns"].map((net) => ({ name: `podman ${net === "slirp4netns" ? "slirp" : net}`, argv: (cmd: string[]) => [podman, "run", "--rm", ...(tools.runc ? ["--runtime", tools.runc] : []), "--network", net, "--rootfs", podmanRootfs, ...cmd] }))
-    : []),
-];
-
 /** spawnbench's table for CANDS (name -> steps, each an argv), ROUNDS rounds; its output printed as it is */
 function harnessRun(title: string, cands: [string, string[][]][], rounds: number, opts: { refs: string[]; floor?: string }): void {
   const argv = [harness, "-n", String(rounds), ...opts.refs.flatMap((r) => ["-r", r]), ...(opts.floor ? ["-f", opts.floor] : [])];
@@ -140,7 +128,6 @@ function available(cands: Candidate[]): Candidate[] {
   });
 }
 const active = available(candidates);
-const networked = available(networkCandidates);
 const has = (name: string) => active.some((c) => c.name === name);
 
 // ---- startup: one harness run, so every row and the floor share the same rounds ---------------
@@ -153,7 +140,7 @@ const created = Bun.spawnSync([bin, "--root", stateRootDir, "create", "-b", bund
 if (created.exitCode === 0) cleanups.push(() => Bun.spawnSync([bin, "--root", stateRootDir, "delete", "--force", stateId], { stdout: "ignore", stderr: "ignore" }));
 else console.log(`# bunker state: no created container: ${readFileSync(createErr, "utf8").trim()}`);
 const startup: [string, string[][]][] = [
-  ...[...active, ...networked].map((c) => [c.name, [c.argv(TRUE, "%i")]] as [string, string[][]]),
+  ...active.map((c) => [c.name, [c.argv(TRUE, "%i")]] as [string, string[][]]),
   ...(bunHello ? [["bun hello", [[bunHello]]] as [string, string[][]]] : []),
   ["bunker -v", [[bin, "--version"]]],
   ...(created.exitCode === 0 ? [["bunker state", [[bin, "--root", stateRootDir, "state", stateId]]] as [string, string[][]]] : []),
@@ -247,3 +234,41 @@ for (const [n, exe] of oci) {
 }
 if (bunHello) execs.push(["bun hello", [[bunHello]]]);
 harnessRun("exec of /bin/true into a running container", execs, M, { refs: oci.some(([n]) => n === "runc") ? ["runc"] : [], floor: bunHello ? "bun hello" : undefined });
+
+// ---- 100 concurrent runs by one user: all started at once, each /bin/true in its own container ----
+// wall time of the whole batch, per container (wall / C), and the CPU time each run's process tree
+// took (user + system, from its rusage); bunker vs crun (OCI run of the same rootfs) and podman
+// where they run (podman: --network none, as bunker's --rootfs default).  BENCH_CONCURRENT=0 skips it.
+const C = Number(process.env.BENCH_CONCURRENT ?? 100);
+async function concurrently(argvOf: (i: number) => string[]): Promise<{ ok: number; wallMs: number; cpuMs: number[]; firstError?: string }> {
+  const t0 = performance.now();
+  const procs = Array.from({ length: C }, (_, i) => Bun.spawn(argvOf(i), { stdin: "ignore", stdout: "ignore", stderr: "pipe" }));
+  const codes = await Promise.all(procs.map((p) => p.exited));
+  const wallMs = performance.now() - t0;
+  const cpuMs = procs.map((p) => {
+    const u = p.resourceUsage();
+    return u ? Number(u.cpuTime.user + u.cpuTime.system) / 1000 : NaN;
+  });
+  const bad = codes.findIndex((c) => c !== 0);
+  const firstError = bad >= 0 ? `exit ${codes[bad]}: ${(await new Response(procs[bad]!.stderr).text()).trim().split("\n").at(-1)}` : undefined;
+  return { ok: codes.filter((c) => c === 0).length, wallMs, cpuMs, firstError };
+}
+if (C > 0) {
+  // podman writes its /etc files into a --rootfs: its own copy; it runs runc where runc is installed
+  // (its crun refuses a hybrid cgroup host even in run.sh's namespace)
+  const podman = which("podman");
+  const podmanRootfs = podman ? makeBusyboxRootfs(join(base, "rootfs-podman")) : "";
+  const crunRun = has("crun") ? ociCandidate("crun", tools.crun!) : undefined;
+  const batch: [string, (i: number) => string[]][] = [
+    ["bunker", (i) => [bin, "run", "--rm", "--name", `conc-${process.pid}-${i}`, "--rootfs", rootfs, "--", ...TRUE]],
+    ...(crunRun ? [["crun", (i: number) => crunRun.argv(TRUE, `conc-${i}`)] as [string, (i: number) => string[]]] : []),
+    ...(podman ? [["podman", (i: number) => [podman, "run", "--rm", ...(tools.runc ? ["--runtime", tools.runc] : []), "--network", "none", "--rootfs", podmanRootfs, ...TRUE]] as [string, (i: number) => string[]]] : []),
+  ];
+  console.log("");
+  console.log(`${C} concurrent runs of /bin/true by one user (all started at once; cpu: user+system of each run's process tree)`);
+  console.log(`${pad("runtime", 11)}${lpad("ok", 9)}${lpad("wall ms", 10)}${lpad("ms/ctr", 9)}${lpad("cpu med", 9)}${lpad("cpu p90", 9)}`);
+  for (const [name, argvOf] of batch) {
+    const r = await concurrently(argvOf);
+    console.log(`${pad(name, 11)}${lpad(`${r.ok}/${C}`, 9)}${lpad(fmt(r.wallMs, 0), 10)}${lpad(fmt(r.wallMs / C), 9)}${lpad(fmt(quantile(r.cpuMs, 0.5)), 9)}${lpad(fmt(quantile(r.cpuMs, 0.9)), 9)}${r.firstError ? `  first failure: ${r.firstError}` : ""}`);
+  }
+}

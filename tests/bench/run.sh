@@ -4,22 +4,26 @@
 #    vs umoci), as root and as the test user (BENCH_UNPACK=0 skips it, a few minutes)
 #  - bench.ts: rootless startup of bunker run vs bwrap, unshare (the floor), crun
 #    and runc, the OCI cycle and exec, timed by build/spawnbench (posix_spawn +
-#    wait4, interleaved); memory; image-start.ts: run IMAGE vs run --rootfs DIR
+#    wait4, interleaved); memory; image-start.ts: run IMAGE vs run --rootfs DIR;
+#    net.ts: what each --network mode adds to run, 1 GiB through a published port
+#    and between two containers, bunker vs podman (BENCH_NET_ROUNDS=3)
 #  - registry.ts: push and pull throughput to docker-registry on 127.0.0.1,
 #    bunker vs skopeo (as the caller: root here; BENCH_REGISTRY=0 skips it)
 #  - build.ts: bunker build vs buildah bud vs podman build, cold and cached,
 #    rootless (BENCH_BUILD=0 skips it; BENCH_BUILD_N=3 rounds)
 # As root the rootless parts run as ${BUNKER_TEST_USER:-bunkertest}.
-# BENCH_N=50 runs each; BENCH_UNPACK_N=3 unpack rounds of BENCH_UNPACK_SRC=/usr/share.
+# BENCH_N=50 runs each; BENCH_UNPACK_N=3 unpack rounds of BENCH_UNPACK_SRC=/usr/share;
+# BENCH_CONCURRENT=100 runs started at once per runtime (0: none).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUN=${BUN:-node_modules/bun/bin/bun.exe}
 export BENCH_N=${BENCH_N:-50}
 [ -x dist/bunker ] && [ -x build/spawnbench ] || { echo "bench: dist/bunker or build/spawnbench missing: run make bench" >&2; exit 1; }
 bun="$PWD/$BUN"
-benv=(env "BENCH_N=$BENCH_N" "BUN_FLAGS=${BUN_FLAGS:-}" "BENCH_UNPACK_N=${BENCH_UNPACK_N:-3}" "BENCH_UNPACK_SRC=${BENCH_UNPACK_SRC:-/usr/share}")
+benv=(env "BENCH_N=$BENCH_N" "BENCH_CONCURRENT=${BENCH_CONCURRENT:-100}" "BUN_FLAGS=${BUN_FLAGS:-}" "BENCH_UNPACK_N=${BENCH_UNPACK_N:-3}" "BENCH_UNPACK_SRC=${BENCH_UNPACK_SRC:-/usr/share}")
 bench=("${benv[@]}" "$bun" "$PWD/tests/bench/bench.ts")
 image_start=("${benv[@]}" "$bun" "$PWD/tests/bench/image-start.ts")
+net=("${benv[@]}" "BENCH_NET_ROUNDS=${BENCH_NET_ROUNDS:-3}" "$bun" "$PWD/tests/bench/net.ts")
 registry=(true)
 [ "${BENCH_REGISTRY:-1}" = 0 ] || registry=("${benv[@]}" "$bun" "$PWD/tests/bench/registry.ts")
 unpack=("${benv[@]}" "$bun" "$PWD/tests/bench/unpack.ts")
@@ -39,6 +43,7 @@ if [ "$(id -u)" -ne 0 ]; then
   [ -z "$work" ] || "${unpack[@]}" "$work/layer" "$work/root"
   "${bench[@]}"
   "${image_start[@]}"
+  "${net[@]}"
   "${registry[@]}"
   "${build_bench[@]}"
   exit 0
@@ -69,9 +74,11 @@ if [ -n "$work" ]; then
   install -d -o "$uid" -g "$gid" "$work/user"
   "${as_user[@]}" "${unpack[@]}" "$work/layer" "$work/user"
 fi
-# the test user's shared user namespace holder outlives the runs (src/container/userns.ts)
-trap 'pkill -x -u "$uid" bunker-userns 2>/dev/null || true; [ -z "$work" ] || rm -rf "$work"' EXIT
+# the test user's shared user namespace holder outlives the runs (src/container/userns.ts): ended by the
+# pid its holder file records (bunker __end-userns checks it is still bunker's holder)
+trap '"${as_user[@]}" "$PWD/dist/bunker" __end-userns >/dev/null 2>&1 || true; [ -z "$work" ] || rm -rf "$work"' EXIT
 "${as_user[@]}" "${bench[@]}"
 "${as_user[@]}" "${image_start[@]}"
+"${as_user[@]}" "${net[@]}"
 "${registry[@]}"
 "${as_user[@]}" "${build_bench[@]}"

@@ -17,7 +17,9 @@
  * load did to both); the median per-round difference to FLOOR (the work
  * above it); minor faults and max RSS from wait4's rusage (summed, resp.
  * the largest, over the steps; a process's rusage includes its reaped
- * descendants).  A candidate failing its warm-up is dropped with its stderr.
+ * descendants); for a candidate of several steps, each step's median too
+ * (an OCI cycle's create, start, state, delete, one by one against another
+ * runtime's).  A candidate failing its warm-up is dropped with its stderr.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,6 +48,7 @@ struct cand {
   double *ms;     /* per round, NAN when it failed */
   double *minflt; /* per round */
   double *rss;    /* per round, KB */
+  double *step_ms[MAX_STEPS]; /* per round, each step's own time */
   int failed;
 };
 
@@ -104,7 +107,7 @@ static int run_step(char **argv, int errfd, struct rusage *ru) {
 }
 
 /* one sample of C: every step, timed together; 0 when all exited 0 */
-static int sample(struct cand *c, const char *tag, int errfd, double *ms, double *minflt, double *rss) {
+static int sample(struct cand *c, const char *tag, int errfd, double *ms, double *minflt, double *rss, double *step_ms) {
   int bad = 0;
   *minflt = 0;
   *rss = 0;
@@ -112,7 +115,9 @@ static int sample(struct cand *c, const char *tag, int errfd, double *ms, double
   for (int s = 0; s < c->nsteps; s++) {
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
+    double s0 = now_ms();
     int code = run_step(expand(c->steps[s], tag), errfd, &ru);
+    if (step_ms) step_ms[s] = now_ms() - s0;
     if (code != 0) {
       if (errfd >= 0) dprintf(errfd, "[step %d: %s exit %d]\n", s + 1, c->steps[s][0], code);
       bad = 1;
@@ -201,7 +206,7 @@ int main(int argc, char **argv) {
       double ms, mf, rss;
       char tag[32];
       snprintf(tag, sizeof tag, "w%d", w);
-      if (sample(c, tag, errfd, &ms, &mf, &rss) != 0) {
+      if (sample(c, tag, errfd, &ms, &mf, &rss, NULL) != 0) {
         char buf[2048];
         ssize_t n = pread(errfd, buf, sizeof buf - 1, 0);
         buf[n > 0 ? n : 0] = 0;
@@ -214,6 +219,7 @@ int main(int argc, char **argv) {
     c->ms = calloc((size_t)rounds, sizeof(double));
     c->minflt = calloc((size_t)rounds, sizeof(double));
     c->rss = calloc((size_t)rounds, sizeof(double));
+    for (int s = 0; s < c->nsteps; s++) c->step_ms[s] = calloc((size_t)rounds, sizeof(double));
   }
 
   for (int r = 0; r < rounds; r++) {
@@ -222,10 +228,12 @@ int main(int argc, char **argv) {
     for (int k = 0; k < ncands; k++) {
       struct cand *c = &cands[(r + k) % ncands];
       if (!c->active) continue;
-      if (sample(c, tag, -1, &c->ms[r], &c->minflt[r], &c->rss[r]) != 0) {
+      double step_ms[MAX_STEPS];
+      if (sample(c, tag, -1, &c->ms[r], &c->minflt[r], &c->rss[r], step_ms) != 0) {
         c->ms[r] = NAN;
         c->failed++;
       }
+      for (int s = 0; s < c->nsteps; s++) c->step_ms[s][r] = isfinite(c->ms[r]) ? step_ms[s] : NAN;
     }
   }
 
@@ -251,6 +259,18 @@ int main(int argc, char **argv) {
       printf(" %9.2f", quantile(tmp, rounds, 0.5));
     }
     printf(" %8.0f %8.0f\n", quantile(c->minflt, rounds, 0.5), quantile(c->rss, rounds, 0.5));
+  }
+  for (int k = 0; k < ncands; k++) {
+    struct cand *c = &cands[k];
+    if (!c->active || c->nsteps < 2) continue;
+    printf("  %s, each step's median:", c->name);
+    for (int s = 0; s < c->nsteps; s++) {
+      /* the verb after a leading "--flag VALUE" (runtime --root DIR create ...), else the program's name */
+      char **a = c->steps[s];
+      const char *label = a[1] && !strncmp(a[1], "--", 2) && a[2] && a[3] ? a[3] : strrchr(a[0], '/') ? strrchr(a[0], '/') + 1 : a[0];
+      printf(" %s %.2f", label, quantile(c->step_ms[s], rounds, 0.5));
+    }
+    printf("\n");
   }
   printf("(ms, %d rounds; a column named by a command: the median of the per-round ratios to it", rounds);
   if (fc) printf("; -floor: the median of the per-round differences to %s", fc->name);

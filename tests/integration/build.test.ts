@@ -6,7 +6,7 @@
 // COPY input re-running only the steps from it; a failing RUN named by its
 // line; from scratch; the built image loaded and run by podman.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { asUserArgv, bunkerAs, bunkerBinary, chownTree, collect, spawnBunkerAs, makeTempDir, ownerOf, removeTree, runAs, USERS, type As } from "../lib/index.ts";
 import { busyboxArchive } from "../lib/image-builder.ts";
@@ -210,6 +210,32 @@ for (const as of USERS) {
       expect(hidden.code).toBe(125);
       expect(hidden.stderr).toContain("Dockerfile:2: RUN --mount source=src: src/input is excluded by .dockerignore");
     }, 180_000);
+
+    test("RUN --mount type=cache sharing: shared lets two builds in at once, locked one at a time, private gives the second a new empty dir", async () => {
+      // each step marks the cache busy for 4 s: a step that finds the mark ran while the other was inside
+      // (it prints CLASH: written CL""ASH so that the step's own text, which the build prints, does not match)
+      const build = (sharing: string, tag: string) => {
+        const dir = join(base, `share-${sharing}-${tag}`);
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, "Dockerfile"), [`FROM ${IMAGE}`, `RUN --mount=type=cache,id=share-${sharing},target=/c,sharing=${sharing} sh -c '[ -e /c/busy ] && echo CL\"\"ASH; touch /c/busy /c/seen-${tag}; sleep 4; rm /c/busy; echo listing; ls /c'`, ""].join("\n"));
+        chownTree(dir, ownerOf(as));
+        return bunker(["build", "--no-cache", dir]);
+      };
+      const pair = async (sharing: string) => {
+        const rs = await Promise.all([build(sharing, "a"), build(sharing, "b")]);
+        for (const r of rs) expect(r.code, r.stderr).toBe(0);
+        return rs.map((r) => r.stdout);
+      };
+      const shared = await pair("shared");
+      expect(shared.some((o) => o.includes("\nCLASH\n"))).toBe(true); // the two steps did overlap
+      const locked = await pair("locked");
+      expect(locked.some((o) => o.includes("\nCLASH\n"))).toBe(false);
+      expect(locked.some((o) => /listing\nseen-a\nseen-b\n/.test(o))).toBe(true); // one dir, one after the other
+      const priv = await pair("private");
+      expect(priv.some((o) => o.includes("\nCLASH\n"))).toBe(false);
+      expect(priv.some((o) => o.includes("seen-a\nseen-b"))).toBe(false); // the second got a dir of its own
+      expect(readdirSync(join(store, "build-cache", "mounts")).filter((n) => n.includes("-private-"))).toEqual([]); // and it is gone
+    }, 240_000);
 
     test("ADD of a URL: refused without a network; with --network fetched (0600, the URL's name, --checksum checked) from a server on 127.0.0.1", async () => {
       const body = "served over http\n";

@@ -10,7 +10,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { busyboxBytes, buildImage, dockerArchive } from "../lib/image-builder.ts";
 import { fetchText, freePort } from "../lib/http.ts";
-import { USERS, makeTempDir, bunkerAs, collect, isRoot, makeTempRootfs, ownerOf, removeTree, spawnBunkerAs, startTime, alive, gone, type Ref, type RunResult } from "../lib/index.ts";
+import { USERS, makeTempDir, bunkerAs, collect, isRoot, makeTempRootfs, ownerOf, removeTree, spawnBunkerAs, startTime, alive, gone, expectFlowPerClient, installUdpEcho, udpAsk, type Ref, type RunResult } from "../lib/index.ts";
 
 setDefaultTimeout(60_000);
 
@@ -35,7 +35,7 @@ for (const as of USERS) {
     const state = async (id: string) => {
       const r = await bunker(["state", id]);
       expect(r.code, ok(r)).toBe(0);
-      return JSON.parse(r.stdout) as { pid: number; status: string; network?: { mode: string; ports: unknown[]; keeper: Ref; helper: Ref } };
+      return JSON.parse(r.stdout) as { pid: number; status: string; network?: { mode: string; ports: unknown[]; keeper: Ref; helper: Ref; proxy?: Ref } };
     };
     /** the container's own process, as recorded, checked by its start time */
     const containerRef = async (id: string): Promise<Ref> => {
@@ -47,6 +47,7 @@ for (const as of USERS) {
       ({ base, rootfs } = makeTempRootfs(as === "user" ? ownerOf(as) : undefined));
       mkdirSync(join(rootfs, "www"));
       writeFileSync(join(rootfs, "www/index.html"), "hello from the container\n");
+      installUdpEcho(rootfs);
     });
     afterAll(async () => {
       for (const id of ids) await bunker(["rm", "-f", id]);
@@ -71,9 +72,33 @@ for (const as of USERS) {
         expect(net.mode).toBe(mode);
         expect(alive(net.helper) && alive(net.keeper)).toBe(true);
         expect(readFileSync(`/proc/${net.helper.pid}/cmdline`, "utf8").split("\0")[0]).toBe(`/usr/bin/${mode}`);
+        // slirp4netns's ports are bunker-proxy's (its add_hostfwd is slower), pasta forwards TCP itself
+        if (mode === "slirp4netns") expect(readFileSync(`/proc/${net.proxy!.pid}/comm`, "utf8")).toBe("bunker-proxy\n");
+        else expect(net.proxy).toBeUndefined();
         expect((await bunker(["rm", "-f", id])).code).toBe(0);
         expect(await gone(net.helper)).toBe(true);
         expect(await gone(net.keeper)).toBe(true);
+        if (net.proxy) expect(await gone(net.proxy)).toBe(true);
+      });
+    }
+
+    for (const mode of ["pasta", "slirp4netns"]) {
+      test(`${mode}: -p 127.0.0.1:PORT:5000/udp answers clients on 127.0.0.1 through bunker-proxy, each client its own flow; the proxy goes with rm -f`, async () => {
+        const [port, port2] = [await freePort(), await freePort()];
+        const id = name(`udp-${mode}`);
+        const r = await bunker(["run", "-d", "--name", id, "--network", mode, "-p", `127.0.0.1:${port}:5000/udp`, "-p", `127.0.0.1:${port2}:80`, "--rootfs", rootfs, "--", "sh", "-c", "httpd -p 80 -h /www; exec /udp-echo serve 5000"]);
+        expect(r.code, ok(r)).toBe(0);
+        // one client, two datagrams: one flow (the same source port in the container); a second client: another
+        await expectFlowPerClient(port, "127.0.0.1");
+        // the helper still forwards TCP
+        expect(await fetchText(port2)).toBe("hello from the container\n");
+        expect((await bunker(["port", id])).stdout).toBe(`5000/udp -> 127.0.0.1:${port}\n80/tcp -> 127.0.0.1:${port2}\n`);
+        const net = (await state(id)).network!;
+        expect(alive(net.proxy!)).toBe(true);
+        expect(readFileSync(`/proc/${net.proxy!.pid}/comm`, "utf8")).toBe("bunker-proxy\n");
+        expect((await bunker(["rm", "-f", id])).code).toBe(0);
+        expect(await gone(net.proxy!)).toBe(true);
+        expect(await udpAsk(port, ["after"], 1000)).toEqual(["<no answer>"]);
       });
     }
 
@@ -117,6 +142,7 @@ for (const as of USERS) {
         expect(await gone(ctr)).toBe(true);
         expect(await gone(net.helper)).toBe(true);
         expect(await gone(net.keeper)).toBe(true);
+        if (net.proxy) expect(await gone(net.proxy)).toBe(true);
         await bunker(["rm", "-f", id]);
 
         const id2 = name(`kill2-${mode}`);
@@ -128,6 +154,7 @@ for (const as of USERS) {
         process.kill(ctr2.pid, "SIGKILL"); // the container's recorded init, its start time checked above
         expect(await gone(net2.helper)).toBe(true);
         expect(await gone(net2.keeper)).toBe(true);
+        if (net2.proxy) expect(await gone(net2.proxy)).toBe(true);
         expect((await state(id2)).status).toBe("stopped");
         await bunker(["rm", "-f", id2]);
       });

@@ -6,10 +6,10 @@
 // Traffic only to 127.0.0.1 and inside the network namespaces bunker makes; processes are
 // found by the pids bunker recorded, each checked by its start time.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fetchText, freePort } from "../lib/http.ts";
-import { USERS, bunkerAs, collect, isRoot, spawnBunkerAs, makeTempRootfs, ownerOf, removeTree, startTime, alive, gone, type Ref, type RunResult } from "../lib/index.ts";
+import { USERS, bunkerAs, collect, isRoot, spawnBunkerAs, makeTempDir, makeTempRootfs, ownerOf, removeTree, startTime, alive, gone, expectFlowPerClient, installUdpEcho, type Ref, type RunResult } from "../lib/index.ts";
 
 setDefaultTimeout(60_000);
 
@@ -40,6 +40,7 @@ for (const as of USERS) {
       ({ base, rootfs } = makeTempRootfs(as === "user" ? ownerOf(as) : undefined));
       mkdirSync(join(rootfs, "www"));
       writeFileSync(join(rootfs, "www/index.html"), "hello from web\n");
+      installUdpEcho(rootfs);
       dataRoot = join(base, "data");
       mkdirSync(dataRoot);
       if (as === "user") chownSync(dataRoot, ownerOf(as).uid, ownerOf(as).gid);
@@ -106,7 +107,7 @@ for (const as of USERS) {
       expect(pr.stdout).toBe(`Deleted Networks:\n${n2}\n`);
     });
 
-    test("-p on a user network: HOSTIP:PORT:80 and -p 80 served through the proxy from the host's 127.0.0.1; bunker port and ps show them; the proxy goes with rm -f and with a SIGKILL of the container; /udp is refused", async () => {
+    test("-p on a user network: HOSTIP:PORT:80 and -p 80 served through the proxy from the host's 127.0.0.1; bunker port and ps show them; the proxy goes with rm -f and with a SIGKILL of the container", async () => {
       const n = netName("p");
       expect((await bunker(["network", "create", "--internal", "--subnet", "10.79.0.0/24", n])).code).toBe(0);
       const stateOf = async (id: string) => JSON.parse((await bunker(["state", id])).stdout) as { pid: number; status: string; network: { proxy: Ref } };
@@ -156,10 +157,142 @@ for (const as of USERS) {
       expect(await gone(s2.network.proxy)).toBe(true);
       expect(await gone(ctr)).toBe(true);
       await bunker(["rm", "-f", web2]);
+    });
 
-      const udp = await bunker(["run", "--rm", "--network", n, "-p", "127.0.0.1:5353:53/udp", "--rootfs", rootfs, "--", "true"]);
-      expect(udp.code).toBe(125);
-      expect(udp.stderr).toBe(`bunker: -p 127.0.0.1:5353:53/udp: UDP ports are not published on a user network yet (--network ${n}): EOPNOTSUPP (Operation not supported) — publish TCP ports only here, or use --network pasta or slirp4netns for UDP\n`);
+    test("UDP on a user network: -p HOSTIP:PORT:5000/udp answers clients on 127.0.0.1 through the proxy (a flow each; the container sees the gateway), and containers reach each other by name and alias", async () => {
+      const n = netName("u");
+      expect((await bunker(["network", "create", "--internal", "--subnet", "10.76.0.0/24", n])).code).toBe(0);
+      const srv = name("udp");
+      const port = await freePort();
+      const r = await bunker(["run", "-d", "--name", srv, "--network", n, "--network-alias", "echo", "-p", `127.0.0.1:${port}:5000/udp`, "--rootfs", rootfs, "--", "/udp-echo", "serve", "5000"]);
+      expect(r.code, ok(r)).toBe(0);
+      await expectFlowPerClient(port, "10.76.0.1");
+      expect((await bunker(["port", srv])).stdout).toBe(`5000/udp -> 127.0.0.1:${port}\n`);
+
+      // container to container, by name and by alias: the client's own address is the peer
+      const c2c = await bunker(["run", "--rm", "--network", n, "--ip", "10.76.0.9", "--rootfs", rootfs, "--", "sh", "-c", `/udp-echo ask ${srv} 5000 by-name && /udp-echo ask echo 5000 by-alias`]);
+      expect(c2c.code, ok(c2c)).toBe(0);
+      expect(c2c.stdout).toMatch(/^10\.76\.0\.9:\d+ by-name\n10\.76\.0\.9:\d+ by-alias\n$/);
+      const { proxy } = JSON.parse((await bunker(["state", srv])).stdout).network as { proxy: Ref };
+      expect((await bunker(["rm", "-f", srv])).code).toBe(0);
+      expect(await gone(proxy)).toBe(true);
+    });
+
+    test("the host's 127.0.0.1 is reached at the gateway (host.containers.internal) only on a network made with --opt host_loopback=true", async () => {
+      // a service of this test on the host's loopback; the containers' attempts stay inside bunker's namespaces
+      const svc = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("host-loopback-service\n") });
+      try {
+        const on = netName("lo"), off = netName("nolo");
+        const c1 = await bunker(["network", "create", "--opt", "host_loopback=true", "--subnet", "10.75.0.0/24", on]);
+        expect(c1.code, ok(c1)).toBe(0);
+        expect((await bunker(["network", "create", "--subnet", "10.74.0.0/24", off])).code).toBe(0);
+        const yes = await bunker(["run", "--rm", "--network", on, "--rootfs", rootfs, "--", "sh", "-c", `grep host.containers /etc/hosts && ${fetchIn(`http://host.containers.internal:${svc.port}/`)}`]);
+        expect(yes.code, ok(yes)).toBe(0);
+        expect(yes.stdout).toBe("10.75.0.1\thost.containers.internal host.docker.internal\nhost-loopback-service\n");
+        // by default the gateway is the bridge's own address: nothing there answers, nothing leaves
+        const no = await bunker(["run", "--rm", "--network", off, "--rootfs", rootfs, "--", "sh", "-c", `grep -c host.containers /etc/hosts; wget -q -T 3 -O- http://10.74.0.1:${svc.port}/ || echo unreachable`]);
+        expect(no.stdout, ok(no)).toBe("0\nunreachable\n");
+        const pastaArgs = (n: string) => {
+          const h = JSON.parse(readFileSync(join(dataRoot, "networks", n, "holder.json"), "utf8")) as { helper: Ref };
+          return readFileSync(`/proc/${h.helper.pid}/cmdline`, "utf8").split("\0");
+        };
+        expect(pastaArgs(on)).not.toContain("--no-map-gw");
+        expect(pastaArgs(off)).toContain("--no-map-gw");
+        expect(JSON.parse((await bunker(["network", "inspect", on])).stdout)[0].Options).toEqual({ host_loopback: "true" });
+        expect(JSON.parse((await bunker(["network", "inspect", off])).stdout)[0].Options).toEqual({});
+      } finally {
+        svc.stop(true);
+      }
+    });
+
+    test("a container that ends without a bunker command leaves the others' /etc/hosts at the network's next operation (inspect, rm)", async () => {
+      const n = netName("g");
+      expect((await bunker(["network", "create", "--internal", "--subnet", "10.73.0.0/24", n])).code).toBe(0);
+      const a = name("ga");
+      expect((await bunker(["run", "-d", "--name", a, "--network", n, "--rootfs", rootfs, "--", "sleep", "60"])).code).toBe(0);
+      const hostsOfA = async () => (await bunker(["exec", a, "cat", "/etc/hosts"])).stdout; // exec is no network operation
+      const ctrOf = async (id: string): Promise<Ref> => {
+        const pid = (JSON.parse((await bunker(["state", id])).stdout) as { pid: number }).pid;
+        return { pid, start: startTime(pid)! };
+      };
+      const foreground = async (id: string) => {
+        const p = spawnBunkerAs(as, ["--data-root", dataRoot, "run", "--name", id, "--network", n, "--rootfs", rootfs, "--", "sleep", "60"]);
+        for (let k = 0; k < 100 && !(await hostsOfA()).includes(id); k++) await Bun.sleep(100);
+        expect(await hostsOfA()).toContain(id);
+        return p;
+      };
+      /** ID's container has ended; a's /etc/hosts still lists it until OP, a network operation, finds it gone */
+      const droppedBy = async (id: string, ctr: Ref, op: string[]) => {
+        expect(await gone(ctr)).toBe(true);
+        expect(await hostsOfA()).toContain(id);
+        await bunker(op);
+        expect(await hostsOfA()).not.toContain(id);
+      };
+
+      // a SIGKILL of a foreground run's container (its monitor ends with it)
+      const f1 = name("gf1");
+      const p1 = await foreground(f1);
+      const c1 = await ctrOf(f1);
+      process.kill(c1.pid, "SIGKILL"); // the container's recorded process, its start time just read
+      await collect(p1);
+      await droppedBy(f1, c1, ["network", "inspect", n]);
+
+      // a SIGKILL of a foreground bunker (its monitor): the container goes with it
+      const f2 = name("gf2");
+      const p2 = await foreground(f2);
+      const c2 = await ctrOf(f2);
+      p2.kill("SIGKILL"); // the process this test started
+      await collect(p2);
+      await droppedBy(f2, c2, ["network", "rm", n]); // refused (a runs), and still a sweep
+
+      // a SIGKILL of a detached container: nothing outside it waits for it
+      const d = name("gd");
+      expect((await bunker(["run", "-d", "--name", d, "--network", n, "--rootfs", rootfs, "--", "sleep", "60"])).code).toBe(0);
+      expect(await hostsOfA()).toContain(d);
+      const cd = await ctrOf(d);
+      process.kill(cd.pid, "SIGKILL"); // the container's recorded process, its start time just read
+      await droppedBy(d, cd, ["network", "inspect", n]);
+      expect(Object.keys(JSON.parse((await bunker(["network", "inspect", n])).stdout)[0].Containers)).toEqual([a]);
+      for (const id of [f1, f2, d, a]) await bunker(["rm", "-f", id]);
+    });
+
+    // root's networks have user namespaces of their own
+    test.if(as === "user")("rootless: a network nobody is on follows bunker's shared user namespace when that is made anew (its holder killed)", async () => {
+      // a runtime dir of this test's own: the shared user namespace's holder it records is this test's alone
+      const xdg = makeTempDir("bunker-xdg-net", ownerOf(as));
+      chmodSync(xdg, 0o700);
+      const b = (args: string[]) => bunkerAs(as, ["--data-root", dataRoot, ...args], { env: { XDG_RUNTIME_DIR: xdg } });
+      try {
+        const n = netName("ns");
+        expect((await b(["network", "create", "--internal", "--subnet", "10.72.0.0/24", n])).code).toBe(0);
+        const first = await b(["run", "--rm", "--network", n, "--rootfs", rootfs, "--", "true"]);
+        expect(first.code, ok(first)).toBe(0);
+        const [pid, start] = readFileSync(join(xdg, "bunker/userns"), "utf8").split(" ");
+        const userns: Ref = { pid: Number(pid), start: start! };
+        expect(startTime(userns.pid)).toBe(userns.start);
+        process.kill(userns.pid, "SIGKILL"); // the holder this test's bunker recorded, its start time checked just now
+        // until reaped: a zombie's /proc/PID/ns/user (its credentials') still leads to the namespace
+        const reaped = () => {
+          try {
+            return readFileSync(`/proc/${userns.pid}/stat`, "utf8").split(" ")[21] !== userns.start;
+          } catch {
+            return true;
+          }
+        };
+        for (let k = 0; k < 200 && !reaped(); k++) await Bun.sleep(50);
+        expect(reaped()).toBe(true);
+        const old = JSON.parse(readFileSync(join(dataRoot, "networks", n, "holder.json"), "utf8")) as { holder: Ref };
+        const again = await b(["run", "--rm", "--network", n, "--rootfs", rootfs, "--", "ip", "-4", "-o", "addr", "show", "eth0"]);
+        expect(again.code, ok(again)).toBe(0);
+        expect(again.stdout).toContain("inet 10.72.0.2/24");
+        expect(await gone(old.holder)).toBe(true);
+        expect((await b(["network", "rm", n])).code).toBe(0);
+      } finally {
+        const rec = readFileSync(join(xdg, "bunker/userns"), "utf8").split(" ");
+        const holder: Ref = { pid: Number(rec[0]), start: rec[1]! };
+        if (alive(holder)) process.kill(holder.pid, "SIGKILL"); // the new holder, made for this test's runtime dir
+        removeTree(xdg);
+      }
     });
 
     test("/etc/hosts is kept current as containers join and leave; --ip; bad input is one line", async () => {
@@ -192,6 +325,8 @@ for (const as of USERS) {
         [["network", "create", "--subnet", "10.78.0.0/25", `x-${tag}`], `subnet 10.78.0.0/25 overlaps network "${n}"`],
         [["network", "create", n], `network "${n}" already exists: EEXIST`],
         [["network", "create", "bridge"], `"bridge" is a --network mode`],
+        [["network", "create", "--opt", "mtu=9000", `x-${tag}`], `--opt "mtu=9000": unknown option "mtu": EINVAL`],
+        [["network", "create", "--internal", "--opt", "host_loopback=true", `x-${tag}`], "an --internal network has not: EINVAL"],
         [["network", "rm", `nope-${tag}`], "no such network: ENOENT"],
       ] as const) {
         const r = await bunker([...args]);

@@ -5,7 +5,7 @@
 // its own mount, pid, net, ipc and uts namespaces.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
-import { asUserArgv, bunkerAs, spawnAs, spawnBunkerAs, subRange, testUser, waitForFile } from "../lib/bunker.ts";
+import { asUserArgv, bunkerArgv, bunkerAs, envFor, spawnAs, spawnBunkerAs, subRange, testUser, waitForFile } from "../lib/bunker.ts";
 import { makeTempDir, removeTree } from "../lib/rootfs.ts";
 import { imageCli } from "../lib/image-cli.ts";
 import { buildImage, dockerArchive } from "../lib/image-builder.ts";
@@ -32,16 +32,13 @@ function holders(): number[] {
   return r.stdout.toString().split("\n").filter(Boolean).map(Number);
 }
 
+/** end the holder the holder file names, by its pid (`bunker __end-userns` checks it is bunker's holder) */
 function killHolders() {
-  for (const pid of holders()) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      /* gone */
-    }
-  }
-  // a killed process stays a zombie on a host whose pid 1 does not reap: wait until it is not "alive" for pgrep
-  for (let k = 0; k < 100 && holders().some((p) => !/^Z/.test(procState(p))); k++) Bun.sleepSync(10);
+  const r = Bun.spawnSync(bunkerArgv("user", ["__end-userns"]), { env: envFor("user") });
+  expect(r.exitCode).toBe(0);
+  const pid = Number(r.stdout.toString().trim());
+  // a killed process stays a zombie on a host whose pid 1 does not reap: wait until it is not alive
+  for (let k = 0; pid && k < 100 && !/^[ZX]/.test(procState(pid)); k++) Bun.sleepSync(10);
 }
 
 function procState(pid: number): string {
@@ -157,6 +154,10 @@ describe("shared user namespace (rootless, subordinate ids)", () => {
     await Bun.sleep(50);
     killHolders();
     writeFileSync(holderFile, `${sleeper.pid} 1\n`);
+    // nor does `bunker __end-userns` signal it (its start time and name are not the holder's)
+    const end = Bun.spawnSync(bunkerArgv("user", ["__end-userns"]), { env: envFor("user") });
+    expect([end.exitCode, end.stdout.toString()]).toEqual([0, ""]);
+    expect(procState(sleeper.pid)).not.toMatch(/^[ZX]/);
     const b = await run([IMAGE, "cat", "/proc/self/uid_map"]);
     expect(b.stderr).toBe("");
     expect(squeeze(b.stdout)).toBe(MAPS.split("\n").slice(0, 2).join("\n") + "\n");

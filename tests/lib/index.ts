@@ -6,3 +6,4 @@ export * from "./pty.ts";
 export * from "./probe.ts";
 export * from "./oci-config.ts";
 export * from "./process-ref.ts";
+export * from "./udp.ts";

@@ -101,7 +101,9 @@ describe("instructions", () => {
       mounts: [{ type: "cache", target: "/c", id: "/c" }, { type: "bind", target: "/x", source: "x" }, { type: "bind", target: "/y", source: "." }, { type: "tmpfs", target: "/t", size: 1 << 20 }],
       command: { shell: "make" },
     });
-    expect(only("RUN --mount=type=cache,id=pip,target=/root/.cache,sharing=locked pip install x")).toMatchObject({ mounts: [{ type: "cache", id: "pip", target: "/root/.cache" }] });
+    expect(only("RUN --mount=type=cache,id=pip,target=/root/.cache,sharing=locked pip install x")).toMatchObject({ mounts: [{ type: "cache", id: "pip", target: "/root/.cache", sharing: "locked" }] });
+    expect(only("RUN --mount=type=cache,target=/c,sharing=private true")).toMatchObject({ mounts: [{ type: "cache", id: "/c", sharing: "private" }] });
+    expect(only("RUN --mount=type=cache,target=/c true")).toMatchObject({ mounts: [{ type: "cache", sharing: "shared" }] });
     expect(failure("FROM a\nRUN --network=bridge x")).toBe("Dockerfile:2: RUN --network=bridge: none, host or default");
     expect(failure("FROM a\nRUN --mount=type=secret,id=x,target=/s x")).toBe("Dockerfile:2: RUN --mount type=secret is not supported");
     expect(failure("FROM a\nRUN --mount=type=cache x")).toBe("Dockerfile:2: RUN --mount=type=cache: needs target=PATH");

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { TarInput } from "../../src/image/tarwriter.ts";
 import { BunkerError } from "../../src/errors.ts";
 import { removeDir, tempDir, unpack, xattr } from "../lib/image-fixtures.ts";
@@ -94,6 +95,23 @@ describe("unpack", () => {
     expect(readdirSync(upper).sort()).toEqual(["bin", "d", "e", "lib"]);
     expect(readFileSync(`${upper}/bin/libm-copy`, "utf8")).toBe("ELFm");
     expect(readFileSync(`${lower}/lib/libc.so`, "utf8")).toBe("ELF");
+  });
+
+  // a hardlink to an earlier layer on another filesystem (EXDEV: a lower on /dev/shm) is a copy of
+  // the entry itself: a lower's symlink stays a symlink, never the content of the file it names
+  test("a hardlink to a lower layer on another filesystem copies the entry, not what a symlink names", async () => {
+    const lower = mkdtempSync("/dev/shm/bunker-lower-");
+    dirs.push(lower);
+    const victim = join(fresh(), "victim");
+    writeFileSync(victim, "host secret\n");
+    await unpack(lower, [[{ name: "lib/evil", type: "symlink", linkname: victim }, { name: "lib/data", data: "lower data", mode: 0o640 }]]);
+    const upper = fresh();
+    await unpack(upper, [[{ name: "bin/evil-link", type: "hardlink", linkname: "lib/evil" }, { name: "bin/data-link", type: "hardlink", linkname: "lib/data" }]], { lowerDirs: [lower] });
+    expect(lstatSync(`${upper}/bin/evil-link`).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(`${upper}/bin/evil-link`)).toBe(victim);
+    expect(readFileSync(`${upper}/bin/data-link`, "utf8")).toBe("lower data");
+    expect(statSync(`${upper}/bin/data-link`).mode & 0o7777).toBe(0o640);
+    expect(statSync(`${lower}/lib/data`).ino).not.toBe(statSync(`${upper}/bin/data-link`).ino);
   });
 
   // only root can make a real device node: the whiteout test must not take one for a whiteout

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { BunkerError } from "../../src/errors.ts";
 import { errorOf } from "../lib/error-line.ts";
-import { exposedPorts, formatPort, parsePublish, reservePorts } from "../../src/net/ports.ts";
+import { exposedPorts, formatPort, helperForwards, parsePublish, reservePorts } from "../../src/net/ports.ts";
 import { helperNameserver, parseNetwork } from "../../src/net/mode.ts";
 import { hostsFile, parseAddHost, parseDns, resolvConf } from "../../src/net/etc.ts";
 import { helperArgs } from "../../src/net/helper.ts";
@@ -78,18 +78,23 @@ describe("--network", () => {
 
 describe("helper command lines", () => {
   const ports = [parsePublish("127.0.0.1:8080:80"), parsePublish("9000:90"), parsePublish("5353:53/udp")];
-  test("pasta: ready on fd 3, only the published ports, no host loopback unless --map-gw, --runas 0 as root", () => {
-    const a = helperArgs(parseNetwork("pasta") as never, "/usr/bin/pasta", 42, ports, "/s", 1001);
+  test("pasta: ready on fd 3, only the published TCP ports (UDP ones are the proxy's), no host loopback unless --map-gw, --runas 0 as root", () => {
+    const a = helperArgs(parseNetwork("pasta") as never, "/usr/bin/pasta", 42, ports, 1001);
     expect(a.slice(0, 6)).toEqual(["/usr/bin/pasta", "--foreground", "--quiet", "--config-net", "--pid", "/proc/self/fd/3"]);
-    expect(a.join(" ")).toContain("-T none -U none -t 127.0.0.1/8080:80 -t 9000:90 -u 5353:53 --dns-forward 169.254.1.1 --no-map-gw 42");
+    expect(a.join(" ")).toContain("-T none -U none -t 127.0.0.1/8080:80 -t 9000:90 -u none --dns-forward 169.254.1.1 --no-map-gw 42");
     expect(a).not.toContain("--runas");
-    const root = helperArgs(parseNetwork("pasta:--map-gw") as never, "/usr/bin/pasta", 42, [], "/s", 0);
+    const root = helperArgs(parseNetwork("pasta:--map-gw") as never, "/usr/bin/pasta", 42, [], 0);
     expect(root.join(" ")).toContain("-t none -u none --dns-forward 169.254.1.1 --runas 0 42");
     expect(root).not.toContain("--no-map-gw");
   });
-  test("slirp4netns: ready on fd 3, its API socket, host loopback off by default", () => {
-    expect(helperArgs(parseNetwork("slirp4netns") as never, "/usr/bin/slirp4netns", 42, ports, "/d/s.sock", 1001)).toEqual(["/usr/bin/slirp4netns", "--configure", "--mtu=65520", "--ready-fd=3", "--api-socket", "/d/s.sock", "--disable-host-loopback", "42", "tap0"]);
-    expect(helperArgs(parseNetwork("slirp4netns:allow_host_loopback=true") as never, "/x", 7, [], "/s", 0)).not.toContain("--disable-host-loopback");
+  test("slirp4netns: ready on fd 3, no port of its own (the proxy's), host loopback off by default", () => {
+    expect(helperArgs(parseNetwork("slirp4netns") as never, "/usr/bin/slirp4netns", 42, ports, 1001)).toEqual(["/usr/bin/slirp4netns", "--configure", "--mtu=65520", "--ready-fd=3", "--disable-host-loopback", "42", "tap0"]);
+    expect(helperArgs(parseNetwork("slirp4netns:allow_host_loopback=true") as never, "/x", 7, [], 0)).not.toContain("--disable-host-loopback");
+  });
+  test("the helper forwards pasta's TCP ports; the proxy every other", () => {
+    expect(ports.map((p) => helperForwards("pasta", p))).toEqual([true, true, false]);
+    expect(ports.map((p) => helperForwards("slirp4netns", p))).toEqual([false, false, false]);
+    expect(ports.map((p) => helperForwards("user", p))).toEqual([false, false, false]);
   });
 });
 

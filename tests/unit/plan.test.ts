@@ -48,6 +48,17 @@ describe("buildPlan from run flags", () => {
     expect(p.ops.at(-1)).toEqual({ op: "exec", file: "/bin/sh", args: ["/bin/sh", "-c", "true"], env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=box", "HOME=/root"] });
   });
 
+  test("a network helper's run holds once set up, before non-dumpable and the process ops; no other run does", () => {
+    const k = kinds(buildPlan(runSpec(opts()), { stdinNull: true, holdBeforeProcess: true }));
+    expect(k.filter((o) => o === "hold")).toHaveLength(1);
+    // after every mount (the helper's start overlaps them), while the helper may still open /proc/PID/ns
+    expect(k.indexOf("hold")).toBeGreaterThan(k.indexOf("pivot"));
+    expect(k.indexOf("hold")).toBeGreaterThan(k.lastIndexOf("mask"));
+    expect(k.indexOf("nondumpable")).toBe(k.indexOf("hold") + 1);
+    expect(k.indexOf("hold")).toBeLessThan(k.indexOf("user"));
+    expect(kinds(buildPlan(runSpec(opts()), { stdinNull: true }))).not.toContain("hold");
+  });
+
   test("fresh proc, /dev tmpfs with bound device nodes, private devpts, sysfs with its own netns", () => {
     const p = buildPlan(runSpec(opts()));
     const mounts = p.ops.filter((o) => o.op === "mount") as Extract<K.Op, { op: "mount" }>[];

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { errorOf } from "../lib/error-line.ts";
 import { parseNetwork } from "../../src/net/mode.ts";
-import { allocateIp, checkNetworkName, defaultSubnet, formatCidr, inspectNetwork, networkHosts, parseCidr, planSubnet, type Endpoint } from "../../src/net/usernet.ts";
+import { allocateIp, checkNetworkName, defaultSubnet, formatCidr, inspectNetwork, networkHosts, parseCidr, parseNetworkOptions, planSubnet, type Endpoint, type NetworkConfig } from "../../src/net/usernet.ts";
 import { parseLabels } from "../../src/cli/network.ts";
 
 
@@ -74,10 +74,27 @@ describe("names", () => {
 
 describe("hosts and inspect", () => {
   const ep = (id: string, ip: string, aliases: string[] = []): Endpoint => ({ id, ip, aliases, pid: 1, start: "1", hostsFile: `/x/${id}/hosts`, hostsBase: `127.0.0.1\tlocalhost ${id}\n` });
+  const net: NetworkConfig = { Name: "n", Id: "f".repeat(64), Created: "2026-01-01T00:00:00.000Z", Subnet: "10.89.0.0/24", Gateway: "10.89.0.1", Internal: false, Labels: {} };
   test("a container's /etc/hosts lists the others by name and alias, not itself", () => {
     const all = [ep("db", "10.89.0.2", ["postgres"]), ep("app", "10.89.0.3"), ep("cache", "10.89.0.4", ["redis", "kv"])];
-    expect(networkHosts(all[1]!, all)).toBe("127.0.0.1\tlocalhost app\n10.89.0.2\tdb postgres\n10.89.0.4\tcache redis kv\n");
-    expect(networkHosts(all[0]!, [all[0]!])).toBe("127.0.0.1\tlocalhost db\n");
+    expect(networkHosts(net, all[1]!, all)).toBe("127.0.0.1\tlocalhost app\n10.89.0.2\tdb postgres\n10.89.0.4\tcache redis kv\n");
+    expect(networkHosts(net, all[0]!, [all[0]!])).toBe("127.0.0.1\tlocalhost db\n");
+  });
+  test("host_loopback=true: the gateway is host.containers.internal in every container's /etc/hosts", () => {
+    const all = [ep("db", "10.89.0.2"), ep("app", "10.89.0.3")];
+    const lo = { ...net, Options: { host_loopback: "true" } };
+    expect(networkHosts(lo, all[1]!, all)).toBe("127.0.0.1\tlocalhost app\n10.89.0.1\thost.containers.internal host.docker.internal\n10.89.0.2\tdb\n");
+    expect(networkHosts({ ...net, Options: { host_loopback: "false" } }, all[1]!, all)).toBe("127.0.0.1\tlocalhost app\n10.89.0.2\tdb\n");
+    expect(inspectNetwork(lo, []).Options).toEqual({ host_loopback: "true" });
+    expect(inspectNetwork(net, []).Options).toEqual({});
+  });
+  test("--opt host_loopback=true|false, nothing else", () => {
+    expect(parseNetworkOptions(["host_loopback=true"])).toEqual({ host_loopback: "true" });
+    expect(parseNetworkOptions(["host_loopback=false"])).toEqual({ host_loopback: "false" });
+    expect(parseNetworkOptions([])).toEqual({});
+    expect(errorOf(() => parseNetworkOptions(["host_loopback=yes"])).message).toContain("host_loopback must be true or false");
+    expect(errorOf(() => parseNetworkOptions(["mtu=1500"])).message).toContain('unknown option "mtu"');
+    expect(errorOf(() => parseNetworkOptions(["host_loopback"])).errnoName).toBe("EINVAL");
   });
   test("inspect: Docker's fields", () => {
     const c = { Name: "n", Id: "f".repeat(64), Created: "2026-01-01T00:00:00.000Z", Subnet: "10.89.0.0/24", Gateway: "10.89.0.1", Internal: true, Labels: { a: "b" } };

@@ -50,6 +50,7 @@ const SAMPLES: { [N in Op["op"]]: Extract<Op, { op: N }> } = {
   copyup: { op: "copyup", path: "/etc", root: true },
   hook: { op: "hook", index: 3, path: "/usr/bin/hook", args: ["hook", "--x"], env: ["A=b"], timeout: 30, stateBeforePid: '{"pid":', stateAfterPid: ',"id":"c1"}' },
   nondumpable: { op: "nondumpable" },
+  hold: { op: "hold" },
   mknod: { op: "mknod", path: "/dev/fuse", mode: 0o020666, major: 10, minor: 229, uid: 0, gid: 5 },
   lock: { op: "lock", flags: K.CLONE_NEWUSER | K.CLONE_NEWNS, uidMap: "0 0 65536\n", gidMap: "0 0 1\n" },
   "chown-tree": { op: "chown-tree", path: "/s/layers/abc" },

@@ -1,0 +1,67 @@
+// OCI start: release the container's process waiting on exec.fifo.  Its own
+// module, not lifecycle.ts: `start` loads none of create's machinery (plans,
+// the launcher, cgroups): 22 KB of code instead of 199 KB.
+import { closeSync, openSync, readSync, unlinkSync, constants } from "node:fs";
+import { BunkerError, errnoCode } from "../errors.ts";
+import type { RuntimeContext } from "./context.ts";
+import { lockContainer } from "./lock.ts";
+import { type ContainerState, isAlive, loadExisting, status, statePayload } from "./state.ts";
+import { runHooks, startHookError } from "../oci/hooks.ts";
+
+/** start: release the process waiting on exec.fifo */
+export async function start(ctx: RuntimeContext, id: string): Promise<void> {
+  const root = ctx.stateRoot;
+  const { dir } = loadExisting(root, id);
+  const release = lockContainer(dir, id);
+  try {
+    const { state } = loadExisting(root, id);
+    const st = status(dir, state);
+    if (st !== "created") throw new BunkerError(`cannot start a container that is ${st}`, { errno: "EINVAL", fix: st === "stopped" ? `bunker delete ${id}` : undefined });
+    const fifo = `${dir}/exec.fifo`;
+    const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      releaseExecFifo(fd, state, id);
+    } finally {
+      closeSync(fd);
+      unlinkSync(fifo);
+    }
+    if (state.hooks?.poststart?.length) await runHooks("poststart", state.hooks.poststart, statePayload(state, "running"), { onWarning: ctx.log.warn, env: ctx.env });
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Reading exec.fifo lets the waiting child go on; it writes "0".  With
+ * startContainer hooks (the child runs them in the container) we read on to
+ * EOF, the child's exec or exit: anything after the "0" is the record of a
+ * hook that failed (c/hooks.c op_hook), and the program did not run.
+ */
+function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
+  const hooks = state.hooks?.startContainer ?? [];
+  const buf = Buffer.alloc(4096);
+  const after: Buffer[] = [];
+  let released = false;
+  let gone = false;
+  for (;;) {
+    let n = -1;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
+      if (errnoCode(e) !== "EAGAIN") throw e;
+    }
+    if (n <= 0 && gone) throw new BunkerError("the container process exited before start", { errno: "ESRCH", fix: `bunker delete ${id}` });
+    if (n > 0) {
+      after.push(Buffer.from(buf.subarray(released ? 0 : 1, n)));
+      released = true;
+      if (!hooks.length) return;
+      continue;
+    }
+    if (n === 0 && released) break; // no writer left (before the child opens it, 0 means "not yet")
+    // gone: but a quick program may have written its "0" and ended since the read above: read once more
+    if (!released && !isAlive(state)) gone = true;
+    else Bun.sleepSync(1);
+  }
+  const record = Buffer.concat(after);
+  if (record.length >= 12) throw startHookError(hooks, record);
+}
