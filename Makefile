@@ -21,7 +21,7 @@ build/ops.h: src/plan/ops.ts src/plan/gen-header.ts src/plan/types.ts | $(BUN)
 
 # the shim, one file per concern (README's Layout); CHILD_C is what runs in the container's child
 # between clone and execve: tests/unit/shim-objects.test.ts checks its objects import no allocator or stdio
-CHILD_C  := c/child.c c/wire.c c/mounts.c c/namespaces.c c/process.c c/exec.c c/terminal.c c/init.c c/pid1.c c/hooks.c c/tree.c c/store.c
+CHILD_C  := c/child.c c/wire.c c/mounts.c c/namespaces.c c/process.c c/exec.c c/terminal.c c/init.c c/pid1.c c/hooks.c c/tree.c c/store.c c/archive.c
 SHIM_C   := $(CHILD_C) c/host.c c/supervise.c c/logwriter.c c/keeper.c
 SHIM_H   := c/shim.h c/child.h c/wire.h c/tree.h build/ops.h
 CHILD_O  := $(CHILD_C:c/%.c=build/obj/%.o)

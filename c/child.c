@@ -156,6 +156,10 @@ int child_setup(void *arg) {
       case BK_OP_LO_UP: op_lo_up(c); break;
       case BK_OP_LOCK: op_lock(c, &op); break;
       case BK_OP_CHDIR: op_chdir(c, &op); break;
+      case BK_OP_CHDIR_IN_ROOT: op_chdir_in_root(c, &op); break;
+      case BK_OP_DUP:
+        if (dup2((int)op_int(&op, BK_I_DUP_FD), (int)op_int(&op, BK_I_DUP_TO)) < 0) fail(c, errno, BK_STEP_DUP2, 0, 125);
+        break;
       case BK_OP_RLIMIT: {
         struct rlimit rl = {(rlim_t)op_int(&op, BK_I_RLIMIT_SOFT), (rlim_t)op_int(&op, BK_I_RLIMIT_HARD)};
         if (prlimit(0, (int)op_int(&op, BK_I_RLIMIT_RESOURCE), &rl, NULL) < 0) fail(c, errno, BK_STEP_PRLIMIT, 0, 125);

@@ -75,6 +75,9 @@ void fifo_wait_here(struct child *c);
 void op_fifo_wait(struct child *c, const struct op *op);
 
 /* mounts.c */
+/* openat2(2) with RESOLVE (IN_ROOT: symlinks and .. resolved as if DIRFD were /, magic links refused) */
+#define IN_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+int sys_openat2(int dirfd, const char *path, int flags, uint64_t resolve);
 void op_rootfs(struct child *c, const struct op *op);
 void op_mount(struct child *c, const struct op *op);
 void op_bind(struct child *c, const struct op *op);
@@ -85,6 +88,10 @@ void op_setattr(struct child *c, const struct op *op);
 void op_mask(struct child *c, const struct op *op);
 void op_copyup_open(struct child *c, const struct op *op);
 void op_copyup(struct child *c, const struct op *op);
+
+/* archive.c: docker cp's two ends in a container's root */
+void op_chdir_in_root(struct child *c, const struct op *op);
+void op_copy_into(struct child *c, const struct op *op) __attribute__((noreturn));
 
 /* namespaces.c */
 void op_setns(struct child *c, const struct op *op);

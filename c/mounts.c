@@ -3,7 +3,7 @@
 #define _GNU_SOURCE
 #include "child.h"
 
-static int sys_openat2(int dirfd, const char *path, int flags, uint64_t resolve) {
+int sys_openat2(int dirfd, const char *path, int flags, uint64_t resolve) {
   struct open_how how;
   memset(&how, 0, sizeof how);
   how.flags = (uint64_t)flags;
@@ -11,7 +11,6 @@ static int sys_openat2(int dirfd, const char *path, int flags, uint64_t resolve)
   return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
 }
 
-#define IN_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
 
 /* Open PATH inside the rootfs as an O_PATH fd, every component resolved with
  * RESOLVE_IN_ROOT so no symlink can lead out of it.  With BK_MKDIR, missing

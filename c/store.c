@@ -306,10 +306,11 @@ static __attribute__((noreturn)) void op_remove_tree(struct child *c, const stru
   _exit(0);
 }
 
-int is_store_op(uint32_t code) { return code == BK_OP_CHOWN_TREE || code == BK_OP_COPY_LAYERS || code == BK_OP_REMOVE_TREE; }
+int is_store_op(uint32_t code) { return code == BK_OP_CHOWN_TREE || code == BK_OP_COPY_LAYERS || code == BK_OP_REMOVE_TREE || code == BK_OP_COPY_INTO; }
 
 void store_op(struct child *c, const struct op *op) {
   if (op->code == BK_OP_CHOWN_TREE) op_chown_tree(c, op);
   if (op->code == BK_OP_REMOVE_TREE) op_remove_tree(c, op);
+  if (op->code == BK_OP_COPY_INTO) op_copy_into(c, op);
   op_copy_layers(c, op);
 }

@@ -138,6 +138,51 @@ int copy_tree(int src, int dst, int depth) {
   return each_entry(src, copy_one, &l);
 }
 
+/* merging: NAME of SRC onto DST's existing or missing NAME, as docker cp's
+ * extraction does: a directory onto a directory is merged into (its owner,
+ * mode and times then the source's), anything else onto a non-directory
+ * replaces it; a directory onto a non-directory or the reverse replaces it
+ * only when OVERWRITE_DIR_NONDIR (else -EISDIR / -ENOTDIR, at *CONFLICT).
+ * Every entry is opened or made one component at a time under a directory
+ * fd, never following a symlink: DST's tree cannot lead the copy outside it. */
+struct merge_level {
+  int dst, depth, overwrite;
+  int *conflict;
+};
+
+static int merge_one(void *arg, int src, const char *name, unsigned char type) {
+  (void)type;
+  const struct merge_level *l = arg;
+  struct stat st, dt;
+  if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return -errno;
+  if (fstatat(l->dst, name, &dt, AT_SYMLINK_NOFOLLOW) < 0) {
+    if (errno != ENOENT) return -errno;
+    return copy_entry(src, l->dst, name, &st, l->depth);
+  }
+  int sdir = S_ISDIR(st.st_mode), ddir = S_ISDIR(dt.st_mode);
+  if (sdir && ddir) {
+    if (l->depth >= COPY_MAX_DEPTH) return -ELOOP;
+    int s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (s < 0) return -errno;
+    int d = openat(l->dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int r = d < 0 ? -errno : merge_into(s, d, l->overwrite, l->depth + 1, l->conflict);
+    close(s);
+    if (d >= 0) close(d);
+    return r < 0 ? r : copy_meta(l->dst, name, &st);
+  }
+  if (sdir != ddir && !l->overwrite) {
+    *l->conflict = 1;
+    return sdir ? -ENOTDIR : -EISDIR;
+  }
+  int r = remove_at(l->dst, name, l->depth);
+  return r < 0 ? r : copy_entry(src, l->dst, name, &st, l->depth);
+}
+
+int merge_into(int src, int dst, int overwrite_dir_nondir, int depth, int *conflict) {
+  struct merge_level l = {dst, depth, overwrite_dir_nondir, conflict};
+  return each_entry(src, merge_one, &l);
+}
+
 static int remove_one(void *depth, int dirfd, const char *name, unsigned char type) {
   (void)type;
   return remove_at(dirfd, name, *(const int *)depth);

@@ -39,6 +39,9 @@ int copy_data(int from, int to);
 int copy_symlink(int src, int dst, const char *name, const struct stat *st);
 int copy_meta(int dst, const char *name, const struct stat *st);
 int copy_tree(int src, int dst, int depth);
+/* SRC's entries merged into DST (docker cp's extraction, c/tree.c merge_one): 0 or -errno; a
+ * directory and a non-directory in each other's place without OVERWRITE_DIR_NONDIR set *CONFLICT */
+int merge_into(int src, int dst, int overwrite_dir_nondir, int depth, int *conflict);
 /* NAME under DIRFD removed, whatever it is (rm -rf: a whole tree, symlinks not followed, a
  * directory we may not search opened up), DEPTH levels below the walk's start: 0 or -errno */
 int remove_at(int dirfd, const char *name, int depth);

@@ -15,7 +15,7 @@ import { processTable } from "../container/top.ts";
 import { containerStats } from "./stats.ts";
 import { logEntries, logTime } from "../container/logs.ts";
 import { runningLogWriter } from "../container/log-writer.ts";
-import { checkId, containerDir, containerStatus, listIds, watchStatus } from "../container/state.ts";
+import { checkId, containerDir, containerStatus, idOfName, listIds, watchStatus } from "../container/state.ts";
 import { rm, stop } from "../container/stop.ts";
 import { parseSignal } from "../sys/signals.ts";
 import { reap } from "../sys/shim.ts";
@@ -28,6 +28,8 @@ import { boolParam, jsonBody, type ApiRequest, type Route } from "./server.ts";
 export function resolveId(ctx: RuntimeContext, name: string): string {
   const ids = listIds(ctx.stateRoot);
   if (ids.includes(name)) return name;
+  const named = idOfName(ctx.stateRoot, name);
+  if (named) return named;
   const hits = ids.filter((id) => id.startsWith(name));
   if (hits.length === 1) return hits[0]!;
   if (hits.length > 1) throw new ApiError(400, `multiple containers match "${name}": give more of the id`);
@@ -48,7 +50,7 @@ function list({ ctx, url }: ApiRequest): Response {
     if (!all && !filters.status && status !== "running" && status !== "paused") continue;
     if (filters.status && !filters.status.includes(summary.State as string)) continue;
     if (filters.id && !filters.id.some((p) => id.startsWith(p))) continue;
-    if (filters.name && !filters.name.some((re) => new RegExp(re).test(`/${id}`))) continue;
+    if (filters.name && !filters.name.some((re) => new RegExp(re).test((summary.Names as string[])[0]!))) continue;
     // bunker's containers carry no labels yet: a label filter matches none
     if (filters.label) continue;
     rows.push(summary);

@@ -9,6 +9,8 @@ const STATUS_OF_ERRNO: Record<string, number> = {
   E2BIG: 400,
   ENAMETOOLONG: 400,
   ERANGE: 400,
+  ENOTDIR: 400,
+  EISDIR: 400,
   ENOENT: 404,
   ESRCH: 404,
   EEXIST: 409,

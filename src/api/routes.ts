@@ -1,8 +1,10 @@
 // Every route of `bunker serve`, in the order they are matched.
 import { BUILD_ROUTES } from "./build.ts";
 import type { Route } from "./server.ts";
+import { ARCHIVE_ROUTES } from "./archive.ts";
 import { CONTAINER_ROUTES } from "./containers.ts";
 import { EXEC_ROUTES } from "./exec.ts";
+import { RENAME_ROUTES } from "./rename.ts";
 import { COMMIT_ROUTES } from "./commit.ts";
 import { IMAGE_ROUTES } from "./images.ts";
 import { PULL_ROUTES } from "./pull.ts";
@@ -17,6 +19,8 @@ export const ROUTES: Route[] = [
   ...IMAGE_ROUTES,
   ...CONTAINER_ROUTES,
   ...EXEC_ROUTES,
+  ...ARCHIVE_ROUTES,
+  ...RENAME_ROUTES,
   ...COMMIT_ROUTES,
   ...VOLUME_ROUTES,
   ...BUILD_ROUTES,

@@ -4,10 +4,10 @@ import { flag, flagBool, flagInt, flagList, parseFlags } from "./args.ts";
 import { parseId } from "../oci/user.ts";
 import type { GlobalOptions } from "./global.ts";
 import { execInContainer, type ExecCommand } from "../container/lifecycle.ts";
-import { checkId } from "../container/state.ts";
 import { BunkerError } from "../errors.ts";
 import { parseProcess } from "../oci/validate.ts";
 import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 
 export const FLAGS = [
   { names: ["tty", "t"], help: "allocate a pseudo-terminal" },
@@ -52,7 +52,7 @@ function execCommand(p: ReturnType<typeof parseFlags>): ExecCommand {
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, FLAGS, "exec");
-  const id = checkId(p.rest[0], "exec");
+  const id = containerArg(g, p.rest[0], "exec");
   const file = flag(p, "process");
   return execInContainer(runtimeContext(g), {
     id,

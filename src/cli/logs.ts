@@ -4,7 +4,7 @@
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
-import { checkId } from "../container/state.ts";
+import { containerArg } from "./container-arg.ts";
 import { logEntries, logTime, timestamper, writeAll } from "../container/logs.ts";
 import { BunkerError } from "../errors.ts";
 
@@ -29,7 +29,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   };
   const stamp = flagBool(p, "timestamps") ? timestamper() : undefined;
   const entries = logEntries(runtimeContext(g), {
-    id: checkId(p.rest[0], "logs"),
+    id: containerArg(g, p.rest[0], "logs"),
     follow: flagBool(p, "follow"),
     tail: tail === undefined || tail === "all" ? undefined : Number(tail),
     since: time("since"),

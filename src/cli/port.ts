@@ -2,12 +2,13 @@
 import { parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
-import { checkId, notFound, readState } from "../container/state.ts";
+import { containerArg } from "./container-arg.ts";
+import { notFound, readState } from "../container/state.ts";
 import { BunkerError } from "../errors.ts";
 
 export default async function port(argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [], "port");
-  const id = checkId(p.rest[0], "port");
+  const id = containerArg(g, p.rest[0], "port");
   const state = readState(runtimeContext(g).stateRoot, id);
   if (!state) throw notFound(id);
   const ports = state.run?.network?.ports ?? [];

@@ -3,6 +3,7 @@
 import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 import { checkId } from "../container/state.ts";
 import { rm } from "../container/stop.ts";
 
@@ -11,9 +12,9 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   const ctx = runtimeContext(g);
   if (!p.rest.length) checkId(undefined, "rm");
   for (const arg of p.rest) {
-    const id = checkId(arg, "rm");
+    const id = containerArg(g, arg, "rm");
     await rm(ctx, id, flagBool(p, "force"), flagBool(p, "volumes"));
-    console.log(id);
+    console.log(arg);
   }
   return 0;
 }

@@ -4,6 +4,7 @@ import type { GlobalOptions } from "./global.ts";
 import { startContainer } from "../container/start.ts";
 import { checkId } from "../container/state.ts";
 import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [], "start", false);
@@ -11,8 +12,8 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   const ctx = runtimeContext(g);
   // docker's start prints each name it started; OCI's prints nothing
   for (const arg of p.rest) {
-    const id = checkId(arg, "start");
-    if (await startContainer(ctx, id)) console.log(id);
+    const id = containerArg(g, arg, "start");
+    if (await startContainer(ctx, id)) console.log(arg);
   }
   return 0;
 }

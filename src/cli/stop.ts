@@ -2,6 +2,7 @@
 import { flagInt, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
+import { containerArg } from "./container-arg.ts";
 import { checkId } from "../container/state.ts";
 import { stop } from "../container/stop.ts";
 
@@ -11,9 +12,9 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   const ctx = runtimeContext(g);
   if (!p.rest.length) checkId(undefined, "stop");
   for (const arg of p.rest) {
-    const id = checkId(arg, "stop");
+    const id = containerArg(g, arg, "stop");
     await stop(ctx, id, secs);
-    console.log(id);
+    console.log(arg);
   }
   return 0;
 }

@@ -106,6 +106,27 @@ them; the same as bunker ps ID.`,
 
 Docker's export: the root of running container ID as the container sees it
 (its image and what it changed, owners as its ids), a tar on stdout.`,
+  cp: `bunker cp [-a] [-L] ID:SRC DEST|-
+       bunker cp [-a] [-L] SRC|- ID:DEST
+
+Docker's cp, between the host and container ID (running, or stopped: its
+--rootfs DIR, an OCI bundle's, an image container's kept writable layer).  A directory
+into an existing directory lands inside it, onto a new name takes that name;
+SRC/. copies a directory's contents; a file onto a file replaces it.  "-" is
+a tar on stdout (of SRC) or stdin (extracted into the directory DEST).  Paths
+in the container resolve inside its root: symlinks and .. never lead out.
+Files copied in belong to the container's root (-a: the archive's owners);
+copied out, to you.`,
+  rename: `bunker rename OLD NEW
+
+Docker's rename: container OLD (its id or name) is NEW in every docker-style command (ps,
+inspect, logs, exec, stop, rm, the API) and in the /etc/hosts of the other
+containers on its user network.  Its id stays (a running container keeps
+running): the id still finds it, and no new container can take it as --name.`,
+  wait: `bunker wait ID...
+
+Docker's wait: blocks until each container is no longer running, then prints
+its exit status (128+N when signal N killed it) on a line of its own.`,
   commit: `bunker commit [--change 'INSTRUCTION ARGS']... [-m MSG] [--author A] [--pause=false] CONTAINER [REF]
 
 Docker's commit: a new image of CONTAINER's image with its writable layer on

@@ -1,7 +1,8 @@
 // A container in docker inspect's and docker ps's shapes: `bunker inspect ID`
 // and the Engine API's /containers/json and /containers/{id}/json say the same.
 import type { PublishedPort } from "../net/ports.ts";
-import { containerStatus, type ContainerState } from "./state.ts";
+import { dirname } from "node:path";
+import { containerName, containerStatus, type ContainerState } from "./state.ts";
 import { exitRecord } from "./exit-record.ts";
 
 /** Docker's State.Status for bunker's status */
@@ -23,7 +24,7 @@ export function containerDetails(s: ContainerState, status: string, dir: string)
   const exit = status === "stopped" ? exitRecord(dir) : undefined;
   return {
     Id: s.id,
-    Name: `/${s.id}`,
+    Name: `/${containerName(dirname(dir), s.id)}`,
     Created: s.created,
     Path: proc?.args?.[0] ?? "",
     Args: proc?.args?.slice(1) ?? [],
@@ -83,7 +84,7 @@ export function containerSummary(root: string, id: string, now = Date.now()): { 
     status,
     summary: {
       Id: s.id,
-      Names: [`/${s.id}`],
+      Names: [`/${containerName(root, s.id)}`],
       Image: s.run?.image ?? s.bundle,
       ImageID: "",
       Command: (s.run?.command ?? s.process?.args ?? []).join(" "),

@@ -363,6 +363,8 @@ export async function pruneNetworks(ctx: RuntimeContext): Promise<string[]> {
 
 export interface JoinRequest {
   id: string;
+  /** its name, when rename gave it one */
+  name?: string;
   /** the container's process, not yet released */
   pid: number;
   aliases: string[];
@@ -391,10 +393,22 @@ export async function joinNetwork(ctx: RuntimeContext, name: string, join: JoinR
     const prefix = c.Subnet.split("/")[1];
     ipIn(ctx, holder.pid, [`link add ${veth} type veth peer name eth0 netns ${join.pid}`, `link set ${veth} master ${BRIDGE}`, `link set ${veth} up`], `cannot connect container ${join.id} to network ${name}`);
     ipIn(ctx, join.pid, [`addr add ${ip}/${prefix} dev eth0`, "link set eth0 up", `route add default via ${c.Gateway}`], `cannot configure eth0 of container ${join.id}`);
-    const me: Endpoint = { id: join.id, ip, aliases: join.aliases, pid: join.pid, start: pidStartTime(join.pid) ?? "", hostsFile: join.hostsFile, hostsBase: join.hostsBase };
+    const me: Endpoint = { id: join.id, ...(join.name && join.name !== join.id ? { name: join.name } : {}), ip, aliases: join.aliases, pid: join.pid, start: pidStartTime(join.pid) ?? "", hostsFile: join.hostsFile, hostsBase: join.hostsBase };
     writeJson(`${dirOf(ctx, name)}/endpoints/${join.id}.json`, me);
     rewriteHosts(c, [...others, me]);
     return { ip, holder: holder.pid };
+  });
+}
+
+/** container ID on network NAME was renamed NEWNAME: the others' /etc/hosts list it by that */
+export async function renameEndpoint(ctx: RuntimeContext, name: string, id: string, newName: string): Promise<void> {
+  const file = `${dirOf(ctx, name)}/endpoints/${id}.json`;
+  const c = readJson<NetworkConfig>(`${dirOf(ctx, name)}/network.json`);
+  if (!c || !existsSync(file)) return;
+  await locked(ctx, name, () => {
+    const e = readJson<Endpoint>(file);
+    if (e) writeJson(file, { ...e, name: newName });
+    rewriteHosts(c, liveEndpoints(ctx, c));
   });
 }
 

@@ -3,12 +3,12 @@
 // monitor takes over this process) or detached (-d).  The CLI (src/cli/run.ts)
 // parses the flags into a RunRequest; everything from the image to the exit
 // status is here.
-import { chmodSync, chownSync, existsSync, openSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, openSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { autoMaps, deniesSetgroups, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../sys/idmap.ts";
 import { sharedUserns, sharedUsernsEnabled } from "./userns.ts";
-import { UPPER_DIR, writeState } from "./state.ts";
+import { idOfName, NAMES_DIR, namesOf, UPPER_DIR, writeState } from "./state.ts";
 import { pidStartTime } from "../sys/proc.ts";
 import { seccompAgent } from "./seccomp-agent.ts";
 import { recordImageUse } from "./image-use.ts";
@@ -243,6 +243,13 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   const id = req.name ?? randomId();
   const hostname = req.hostname ?? id;
   const dir = `${ctx.stateRoot}/${id}`;
+  if (req.name && idOfName(ctx.stateRoot, req.name)) throw new BunkerError(`${verb}: a container named "${id}" already exists (renamed from ${idOfName(ctx.stateRoot, req.name)})`, { errno: "EEXIST", fix: `choose another --name, or remove it: bunker rm -f ${id}` });
+  // names left by removed containers' renames are no one's: none may come back with a new container of this id
+  // (a stopped container started again keeps its names: start.ts links them again)
+  if (!later?.previousLogs) {
+    if (req.name) rmSync(`${ctx.stateRoot}/${NAMES_DIR}/${req.name}`, { force: true });
+    for (const n of namesOf(ctx.stateRoot, id)) rmSync(`${ctx.stateRoot}/${NAMES_DIR}/${n}`, { force: true });
+  }
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (e) {
@@ -464,7 +471,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
               }
             : userNet
               ? async (pid: number) => {
-                  const joinedNet = await userNetworks!.joinNetwork(ctx, userNet.Name, { id, pid, aliases: req.networkAliases ?? [], ip: req.ip, hostsFile: `${dir}/hosts`, hostsBase }, netMaps);
+                  const joinedNet = await userNetworks!.joinNetwork(ctx, userNet.Name, { id, name: namesOf(ctx.stateRoot, id)[0], pid, aliases: req.networkAliases ?? [], ip: req.ip, hostsFile: `${dir}/hosts`, hostsBase }, netMaps);
                   joinedIp = joinedNet.ip;
                   if (proxy) proxyRef = await proxy.startProxy(pid, joinedNet.holder, joinedNet.ip, ports, dir, debug);
                 }

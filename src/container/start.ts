@@ -6,7 +6,7 @@ import { BunkerError, fromSysError } from "../errors.ts";
 import type { RuntimeContext } from "./context.ts";
 import { start } from "./oci-start.ts";
 import type { RunRequest } from "./run.ts";
-import { containerDir, readState, status, UPPER_DIR } from "./state.ts";
+import { containerDir, namesOf, readState, status, UPPER_DIR } from "./state.ts";
 
 /** `bunker start ID` of any container: OCI's start, or docker's (see above); whether it was docker's */
 export async function startContainer(ctx: RuntimeContext, id: string): Promise<boolean> {
@@ -19,13 +19,14 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<b
   }
   if (st !== "stopped") return true; // running or paused: docker's start does nothing
   // made again: run's code (and rm's, the log's, the store's) only for this, not for the OCI start above
-  const [{ createContainer, RUN_REQUEST_FILE }, { rm }, { logFiles }, { imageGone, imageOf }, { Store }, { removeStateDir }] = await Promise.all([
+  const [{ createContainer, RUN_REQUEST_FILE }, { rm }, { logFiles }, { imageGone, imageOf }, { Store }, { removeStateDir }, { linkName }] = await Promise.all([
     import("./run.ts"),
     import("./stop.ts"),
     import("./log-writer.ts"),
     import("./image-use.ts"),
     import("../image/store.ts"),
     import("./state-dir.ts"),
+    import("./rename.ts"),
   ]);
   let req: RunRequest;
   try {
@@ -46,7 +47,9 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<b
     };
     const logs = logFiles(dir).map(moved);
     const previousUpper = existsSync(`${dir}/${UPPER_DIR}`) ? moved(`${dir}/${UPPER_DIR}`) : undefined;
+    const names = namesOf(ctx.stateRoot, id); // rm unlinks them: made again for the new run
     await rm(ctx, id, false, true);
+    for (const n of names) linkName(ctx.stateRoot, id, n);
     if (existsSync(dir)) throw new BunkerError(`start: the stopped container "${id}" could not be removed to start again`, { errno: "EBUSY", path: dir, fix: `bunker rm -f ${id}` });
     await createContainer(ctx, { ...req, name: id }, { previousLogs: logs, previousUpper, imageId });
   } finally {

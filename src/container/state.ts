@@ -2,15 +2,15 @@
 // exec.fifo; the lock file that serializes commands on one container is lock.ts's.
 import type { PublishedPort } from "../net/ports.ts";
 import type { ProcessRef } from "../net/helper.ts";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from "node:fs";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import type { Hooks, Process, Seccomp } from "../oci/spec.ts";
 import type { IdMaps } from "../sys/idmap.ts";
 import type { ConfinementSummary } from "../oci/confine.ts";
 import { pidStartTime } from "../sys/proc.ts";
-import { containerDir, corruptState, ID_RE, notFound, parseState, statusOf } from "./state-read.ts";
+import { corruptState, ID_RE, notFound, parseState, statusOf } from "./state-read.ts";
 
-export { checkId, containerDir, notFound, statePayload } from "./state-read.ts";
+export { checkId, notFound, statePayload } from "./state-read.ts";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
 
@@ -56,6 +56,79 @@ export interface ContainerState {
 
 /** a kept container's writable layer (the overlay upper dir) in its state dir */
 export const UPPER_DIR = "upper";
+
+/**
+ * Names: a container's id is its state dir's name (what helpers hold paths
+ * in, so it never changes); `rename` gives it another name, a symlink
+ * NAMES_DIR/NAME -> ID that every lookup by name goes through here.  An id
+ * always finds its container; a link whose container is gone names none.
+ */
+export const NAMES_DIR = "names@";
+
+/** every renamed container's id -> its name */
+export function containerNames(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let names: string[] = [];
+  try {
+    names = readdirSync(`${root}/${NAMES_DIR}`);
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    const id = idOfName(root, n);
+    if (id) out.set(id, n);
+  }
+  return out;
+}
+
+/** the container ID's name (docker's Names): the one rename gave it, else its id */
+export const containerName = (root: string, id: string) => containerNames(root).get(id) ?? id;
+
+/** the names that lead to container ID (rm: it goes; start of a stopped one: made again) */
+export function namesOf(root: string, id: string): string[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(`${root}/${NAMES_DIR}`);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => {
+    try {
+      return readlinkSync(`${root}/${NAMES_DIR}/${n}`) === id;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** the id a renamed container's NAME links to, when that container is there */
+export function idOfName(root: string, name: string): string | undefined {
+  try {
+    const id = readlinkSync(`${root}/${NAMES_DIR}/${name}`);
+    return ID_RE.test(id) && existsSync(`${root}/${id}/state.json`) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** the state dir of the container with id or name ID */
+export function containerDir(root: string, id: string): string {
+  const dir = `${root}/${id}`;
+  if (existsSync(dir)) return dir;
+  const named = idOfName(root, id);
+  return named ? `${root}/${named}` : dir;
+}
+
+/** the id of the container with id or name ID (unchanged when there is none: the lookup that follows says so) */
+export function containerId(root: string, id: string): string {
+  return existsSync(`${root}/${id}`) ? id : (idOfName(root, id) ?? id);
+}
+
+/** NAME is free for a new container or a rename: no container has it as its id or its name */
+export function checkNameFree(root: string, name: string, verb: string): void {
+  const holder = existsSync(`${root}/${name}`) ? name : idOfName(root, name);
+  if (holder) throw new BunkerError(`${verb}: the name "${name}" is in use by container ${holder}`, { errno: "EEXIST", fix: `choose another name, or remove that container: bunker rm -f ${name}` });
+}
 
 /** creates the container's directory: the one atomic step two concurrent `create`s race on */
 export function claimContainer(root: string, id: string): string {

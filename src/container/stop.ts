@@ -13,6 +13,7 @@ import { killEverything, SIGKILL } from "./kill.ts";
 import { recordSignalExit } from "./exit-record.ts";
 import { endLogWriter } from "./log-writer.ts";
 import { containerDir, isAlive, readState, status, type ContainerState } from "./state.ts";
+import { unlinkNames } from "./rename.ts";
 import { lockContainer } from "./lock.ts";
 
 /**
@@ -65,6 +66,7 @@ export async function rm(ctx: RuntimeContext, id: string, force: boolean, volume
   const maps = state?.run?.maps ?? callerMaps(ctx.ids);
   const use = readVolumeUse(dir);
   await removeStateDir(ctx, dir, maps);
+  unlinkNames(root, id);
   if (volumes) await removeAnonymousVolumes(use, maps, ctx.log.warn);
 }
 

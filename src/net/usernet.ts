@@ -43,6 +43,8 @@ export const hostLoopback = (c: NetworkConfig): boolean => c.Options?.host_loopb
 /** a container on a network (DATA/networks/NAME/endpoints/ID.json) */
 export interface Endpoint {
   id: string;
+  /** the name the others' /etc/hosts list it by, when rename gave it one other than its id */
+  name?: string;
   ip: string;
   aliases: string[];
   /** the container's process and its start time: an endpoint whose process is gone has left */
@@ -138,7 +140,7 @@ export function allocateIp(c: Cidr, gateway: string, used: string[], wanted?: st
 /** SELF's /etc/hosts on network C: its own lines, the host's names (host_loopback), then every other container of the network by name and aliases */
 export function networkHosts(c: NetworkConfig, self: Endpoint, all: Endpoint[]): string {
   const host = hostLoopback(c) ? `${c.Gateway}\t${HOST_NAMES.join(" ")}\n` : "";
-  return self.hostsBase + host + all.filter((e) => e.id !== self.id).map((e) => `${e.ip}\t${[e.id, ...e.aliases].join(" ")}\n`).join("");
+  return self.hostsBase + host + all.filter((e) => e.id !== self.id).map((e) => `${e.ip}\t${[e.name ?? e.id, ...e.aliases].join(" ")}\n`).join("");
 }
 
 /** `network inspect`, as Docker prints one network */

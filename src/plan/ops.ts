@@ -112,6 +112,14 @@ export const OPS: { [N in Op["op"]]: OpDef<N> } = {
   "chown-tree": { code: 40, ints: [], strs: [str("path")], wire: (o) => o },
   "copy-layers": { code: 41, ints: [int("copierOwns")], strs: [str("dest"), str("opaqueXattr"), strs("layers")], wire: (o) => ({ ...o, copierOwns: o.copierOwns ? 1 : 0 }) },
   "remove-tree": { code: 42, ints: [], strs: [str("path")], wire: (o) => o },
+  dup: { code: 43, ints: [int("fd"), int("to")], strs: [], wire: (o) => o },
+  "chdir-in-root": { code: 44, ints: [], strs: [str("root"), str("path")], wire: (o) => o },
+  "copy-into": {
+    code: 45,
+    ints: [int("overwriteDirNonDir")],
+    strs: [str("from"), str("root"), str("path")],
+    wire: (o) => ({ ...o, overwriteDirNonDir: o.overwriteDirNonDir ? 1 : 0 }),
+  },
 };
 
 /**
@@ -132,6 +140,7 @@ export const STEPS = [
   "F_SETFD", "argument count", "look up", "execve", "setns", "NS_GET_PARENT", "PR_SET_PDEATHSIG",
   "PR_SET_DUMPABLE", "copy", "hook", "name", "mknod", "fchownat", "fchmodat", "chown", "mmap", "merge layer", "fchmod", "futimens",
   "root owner", "not a user namespace", "unknown op", "no exec op",
+  "directory onto a non-directory", "non-directory onto a directory",
 ] as const;
 export type Step = (typeof STEPS)[number];
 

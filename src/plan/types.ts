@@ -87,7 +87,14 @@ export type Op =
    * container's owners: chown-tree); then exits 0 (the copy driver) */
   | { op: "copy-layers"; dest: string; layers: string[]; opaqueXattr: string; copierOwns: boolean }
   /** an image-store op: PATH removed, whole, in a user namespace that maps its files' owners */
-  | { op: "remove-tree"; path: string };
+  | { op: "remove-tree"; path: string }
+  /** fd FD becomes fd TO (a helper's stdin or stdout is a pipe of bunker's) */
+  | { op: "dup"; fd: number; to: number }
+  /** the cwd becomes PATH resolved inside the root ROOT (a host path: /proc/PID/root, a rootfs) */
+  | { op: "chdir-in-root"; root: string; path: string }
+  /** a store op: the tree FROM merged into PATH (resolved inside ROOT), as docker cp extracts; a directory and a
+   * non-directory replace each other only with OVERWRITEDIRNONDIR */
+  | { op: "copy-into"; from: string; root: string; path: string; overwriteDirNonDir: boolean };
 
 export interface RootMount {
   fstype: string;

@@ -62,6 +62,7 @@ const libc = dlopen("libc.so.6", {
   fstatat: { args: [i32, ptr, ptr, i32], returns: i32 },
   write: { args: [i32, ptr, u64], returns: i64 },
   flock: { args: [i32, i32], returns: i32 },
+  pipe2: { args: [ptr, i32], returns: i32 },
   __errno_location: { args: [], returns: ptr },
 }).symbols;
 
@@ -196,11 +197,13 @@ export interface StatAt {
   size: number;
   nlink: number;
   rdev: number;
+  /** seconds since the epoch, with the nanoseconds as a fraction */
+  mtime: number;
 }
 
-/** fstatat(2) with AT_SYMLINK_NOFOLLOW; undefined when the name does not exist. */
+/** fstatat(2) with AT_SYMLINK_NOFOLLOW (PATH "": DIRFD itself, an O_PATH fd too); undefined when the name does not exist. */
 export function lstatat(dirfd: number, path: string): StatAt | undefined {
-  const r = libc.fstatat(dirfd, cstr(path), statBuf, AT_SYMLINK_NOFOLLOW);
+  const r = libc.fstatat(dirfd, cstr(path), statBuf, AT_SYMLINK_NOFOLLOW | (path === "" ? AT_EMPTY_PATH : 0));
   if (r < 0) {
     const e = errno();
     if (e === 2 /* ENOENT */) return undefined;
@@ -215,6 +218,8 @@ export function lstatat(dirfd: number, path: string): StatAt | undefined {
     uid: v.getUint32(28, true),
     gid: v.getUint32(32, true),
     size: Number(v.getBigInt64(48, true)),
+    // st_mtim@88 (s, ns)
+    mtime: Number(v.getBigInt64(88, true)) + Number(v.getBigInt64(96, true)) / 1e9,
   };
 }
 
@@ -230,6 +235,13 @@ export function writeAll(fd: number, data: Uint8Array, path = ""): void {
     }
     off += n;
   }
+}
+
+/** pipe2(2) with O_CLOEXEC: [read end, write end] (a helper gets an end as its stdin or stdout through a dup op) */
+export function pipe(): [number, number] {
+  const fds = new Int32Array(2);
+  check(libc.pipe2(fds, O_CLOEXEC), "pipe2", "");
+  return [fds[0]!, fds[1]!];
 }
 
 const LOCK_EX = 2;

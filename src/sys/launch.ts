@@ -232,6 +232,9 @@ export function describeOp(op: Op | undefined): string {
     case "chown-tree": return `give the files under ${op.path} the image's owners`;
     case "copy-layers": return `copy the image's layers into ${op.dest}`;
     case "remove-tree": return `remove ${op.path}`;
+    case "dup": return `make fd ${op.fd} the helper's fd ${op.to}`;
+    case "chdir-in-root": return `open ${op.path} in the container`;
+    case "copy-into": return `copy into ${op.path} in the container`;
   }
 }
 

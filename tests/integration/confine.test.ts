@@ -317,6 +317,26 @@ describeRoot("confinement of bunker run (needs root to switch users)", () => {
           expect(r.stdout.trim().split(/\s+/)).toEqual(["0", String(range!.start), String(Math.min(65536, range!.count)), "0"]);
           expect(Bun.spawnSync(["stat", "-c", "%u", join(own, "tmp/made")]).stdout.toString().trim()).toBe(String(range!.start));
         });
+
+        // detached, its output goes through the log writer's pipe, which the host's root made: the
+        // child takes the descriptor it has rather than opening /proc/self/fd/N again (EACCES)
+        test("--userns=auto as root, detached: the log receives the output", async () => {
+          const range = subRange("/etc/subuid", "root") ?? (() => {
+            const l = readFileSync("/etc/subuid", "utf8").split("\n").find((x) => x.startsWith("containers:"));
+            return l ? { start: Number(l.split(":")[1]), count: Number(l.split(":")[2]) } : undefined;
+          })();
+          const own = join(base, "auto-rootfs-d");
+          makeBusyboxRootfs(own, { uid: range!.start, gid: range!.start });
+          const d = await bunker(["run", "-d", "--userns=auto", "--rootfs", own, "--", "/bin/sh", "-c", "echo detached; id -u"]);
+          expect(d.code, d.stderr).toBe(0);
+          const id = d.stdout.trim();
+          try {
+            expect((await bunker(["wait", id])).stdout.trim()).toBe("0");
+            expect((await bunker(["logs", id])).stdout).toBe("detached\n0\n");
+          } finally {
+            await bunker(["rm", "-f", id]);
+          }
+        });
       }
     });
   }

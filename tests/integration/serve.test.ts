@@ -4,7 +4,8 @@
 // user, each with a private state root, data root and socket; every server
 // the test starts is ended by its pid.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tarBytes } from "../../src/image/tarwriter.ts";
 import { join } from "node:path";
 import { busyboxArchive } from "../lib/image-builder.ts";
 import { PASSWORD, TestRegistry, USER } from "../registry/registry.ts";
@@ -545,6 +546,46 @@ print("detached" if b"101 UPGRADED" in got else got)`;
         expect((await d("logs", "--since", third!, "lg")).stdout).toBe("three\n");
         expect((await d("logs", "--until", new Date(Date.parse(third!) - 1000).toISOString(), "lg")).stdout).toBe("one\n");
         expect(await d("logs", "--tail", "1", "lg")).toEqual({ code: 0, stdout: "three\n", stderr: "" });
+      });
+    }, 120_000);
+
+    test("docker cp both ways and rename; the archive endpoints: the stat header, a path outside the container or an archive entry outside the destination is a JSON error and nothing is written", async () => {
+      await withImageServer(as, ["files", "named"], async ({ s, d }) => {
+        const run = await d("run", "-d", "--name", "files", "--network", "none", IMAGE, "sh", "-c", "mkdir -p /srv/d && echo in-ctr > /srv/d/f && ln -s /etc /srv/etc-link && echo ready && exec sleep 100");
+        expect(run.code, run.stderr).toBe(0);
+        for (let i = 0; i < 100 && !(await d("logs", "files")).stdout.includes("ready"); i++) await Bun.sleep(50);
+        const host = baseFor(as);
+        writeFileSync(join(host, "up.txt"), "from host\n");
+        chownSync(join(host, "up.txt"), ownerOf(as).uid, ownerOf(as).gid);
+        expect(await d("cp", join(host, "up.txt"), "files:/srv/d/")).toMatchObject({ code: 0 });
+        expect(await d("cp", "files:/srv/d", join(host, "out"))).toMatchObject({ code: 0 });
+        expect([readFileSync(join(host, "out/f"), "utf8"), readFileSync(join(host, "out/up.txt"), "utf8")]).toEqual(["in-ctr\n", "from host\n"]);
+        // the stat header of a symlink: Go's ModeSymlink, its target resolved in the container
+        const head = await curl(as, s, ["-I", "http://d/v1.41/containers/files/archive?path=/srv/etc-link"]);
+        expect(head.status).toBe(200);
+        const stat = JSON.parse(Buffer.from(/X-Docker-Container-Path-Stat: (\S+)/i.exec(head.body)![1]!, "base64").toString());
+        expect(stat).toMatchObject({ name: "etc-link", linkTarget: "/etc", mode: 2 ** 27 + 0o777 });
+        // ../ in a request's path stays in the container: its /etc/hostname, not the host's
+        const out = await curl(as, s, ["http://d/v1.41/containers/files/archive?path=/../../../../etc/hostname"]);
+        expect(out.status).toBe(200);
+        expect(out.body).toContain("hostname\0");
+        expect(out.body).toContain("files\n");
+        expect(await curl(as, s, ["http://d/v1.41/containers/files/archive?path=etc/hostname"])).toMatchObject({ status: 400, body: expect.stringContaining("must be absolute") });
+        expect((await curl(as, s, ["-I", "http://d/v1.41/containers/files/archive?path=/nope"])).status).toBe(404);
+        // an archive entry named outside the destination: 400 with Docker's JSON body, nothing made
+        const tag = `bunker-serve-cp-${as}-${process.pid}`;
+        writeFileSync(join(host, "evil.tar"), tarBytes([{ name: `../../../../../../tmp/${tag}`, data: "evil\n" }]));
+        const put = await curl(as, s, ["-X", "PUT", "--data-binary", `@${join(host, "evil.tar")}`, "http://d/v1.41/containers/files/archive?path=/srv"]);
+        expect(put.status).toBe(400);
+        expect(JSON.parse(put.body).message).toMatch(/has a '\.\.' component: it would be extracted outside the destination/);
+        expect(existsSync(`/tmp/${tag}`)).toBe(false);
+        // rename: the new name everywhere, the container still running
+        expect(await d("rename", "files", "named")).toMatchObject({ code: 0 });
+        expect((await d("ps", "--format", "{{.Names}} {{.State}}")).stdout).toBe("named running\n");
+        expect((await d("cp", "named:/srv/d/f", join(host, "again"))).code).toBe(0);
+        expect(readFileSync(join(host, "again"), "utf8")).toBe("in-ctr\n");
+        expect((await d("rename", "named", "named")).code).not.toBe(0);
+        expect((await d("stop", "-t", "1", "named")).stdout).toBe("named\n");
       });
     }, 120_000);
 

@@ -56,6 +56,9 @@ const SAMPLES: { [N in Op["op"]]: Extract<Op, { op: N }> } = {
   "chown-tree": { op: "chown-tree", path: "/s/layers/abc" },
   "copy-layers": { op: "copy-layers", dest: "/s/copy", layers: ["/l/0", "/l/1", "/l/2"], opaqueXattr: "user.overlay.opaque", copierOwns: true },
   "remove-tree": { op: "remove-tree", path: "/s/state/rootfs" },
+  dup: { op: "dup", fd: 7, to: 1 },
+  "chdir-in-root": { op: "chdir-in-root", root: "/proc/42/root", path: "/etc/../usr" },
+  "copy-into": { op: "copy-into", from: "/d/cp-1", root: "/s/c1/rootfs", path: "/srv", overwriteDirNonDir: true },
 };
 
 const hex = (s: string | Uint8Array) => Buffer.from(typeof s === "string" ? new TextEncoder().encode(s) : s).toString("hex");
