@@ -1,5 +1,6 @@
 /* bunker shim, host.c: Small helpers bunker calls through bun:ffi in its own process (never in the child): flock, mkfifo,
- * the shared user namespace's check, stat of the launch record, reaping, subreaper, pidfd waits. */
+ * the shared user namespace's check, stat of the launch record, reaping, subreaper, pidfd waits, and an API
+ * server's pipes, window sizes and exit polls for the execs it runs. */
 #define _GNU_SOURCE
 #include "child.h"
 
@@ -82,4 +83,32 @@ int bk_pidfd_wait(int pid, int timeout_ms, int32_t *out) {
   if (r < 0) return -e;
   out[0] = r > 0;
   return 0;
+}
+
+/* PID, our child (or ours as subreaper), if it has exited: out[0] = 1, out[1]
+ * its exit code, out[2] its signal; out[0] = 0 while it runs.  Never blocks
+ * (an API server polls the execs it started).  Returns 0 or -errno. */
+int bk_try_reap(int pid, int32_t *out) {
+  int st, r;
+  do r = waitpid(pid, &st, WNOHANG | __WALL); while (r < 0 && errno == EINTR);
+  if (r < 0) return -errno;
+  out[0] = r > 0;
+  out[1] = r > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : 0;
+  out[2] = r > 0 && WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+  return 0;
+}
+
+/* a pipe, both ends CLOEXEC: out[0] read, out[1] write.  Returns 0 or -errno. */
+int bk_pipe(int32_t *out) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return -errno;
+  out[0] = p[0];
+  out[1] = p[1];
+  return 0;
+}
+
+/* the window size of the terminal whose master is FD.  Returns 0 or -errno. */
+int bk_set_winsize(int fd, int rows, int cols) {
+  struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+  return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
 }

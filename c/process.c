@@ -221,31 +221,18 @@ void op_pdeathsig(struct child *c, const struct op *op) {
   if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP))) _exit(125);
 }
 
-/* "/proc/self/fd/N": N, else -1 (a descriptor this process already has, e.g. the log writer's pipe) */
-static int own_fd(const char *path) {
-  static const char prefix[] = "/proc/self/fd/";
-  if (strncmp(path, prefix, sizeof prefix - 1)) return -1;
-  int n = 0;
-  const char *p = path + sizeof prefix - 1;
-  if (!*p) return -1;
-  for (; *p; p++) {
-    if (*p < '0' || *p > '9' || n > 100000) return -1;
-    n = n * 10 + (*p - '0');
-  }
-  return n;
-}
-
-/* detached run: output to a log file, stdin from /dev/null.  A log that is one of
- * our descriptors (the log writer's pipe) is duplicated, not opened again: a
- * re-open checks the pipe's owner, the host's root, against the container's
- * root when that is a subordinate id (root's --userns=auto) and fails EACCES. */
+/* a detached run's or an exec's stdio: fds bunker made (the log writer's
+ * pipes, an API exec's), stdin -1 from /dev/null */
 void op_stdio(struct child *c, const struct op *op) {
-  const char *path = op_str(op, BK_S_STDIO_LOG, NULL);
-  int fd = own_fd(path);
-  int log = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log < 0 || null < 0) fail(c, errno, BK_STEP_OPEN_LOG, 0, 125);
-  if (dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0) fail(c, errno, BK_STEP_DUP2, 0, 125);
-  close(log);
-  close(null);
+  int in = (int)op_int(op, BK_I_STDIO_STDIN), out = (int)op_int(op, BK_I_STDIO_STDOUT), err = (int)op_int(op, BK_I_STDIO_STDERR);
+  int null = -1;
+  if (in < 0 && (in = null = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) fail(c, errno, BK_STEP_OPEN_DEV_NULL, 0, 125);
+  /* each moved above 2 first: a source that is one of 0..2 must not be overwritten before it is copied */
+  int src[3] = {in, out, err};
+  for (int k = 0; k < 3; k++)
+    if ((src[k] = fcntl(src[k], F_DUPFD_CLOEXEC, 3)) < 0) fail(c, errno, BK_STEP_DUP2, k, 125);
+  for (int k = 0; k < 3; k++)
+    if (dup2(src[k], k) < 0) fail(c, errno, BK_STEP_DUP2, k, 125);
+  for (int k = 0; k < 3; k++) close(src[k]);
+  if (null >= 0) close(null);
 }

@@ -54,7 +54,10 @@ int bk_send_fd_with(const char *socket_path, int fd, const uint8_t *data, uint32
 int bk_subreaper(void);
 int bk_reap(int pid);
 int bk_pidfd_wait(int pid, int timeout_ms, int32_t *out);
-int bk_spawn_log_writer(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int32_t *out);
+int bk_try_reap(int pid, int32_t *out);
+int bk_pipe(int32_t *out);
+int bk_set_winsize(int fd, int rows, int cols);
+int bk_spawn_log_writer(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int flags, int tty, int32_t *out);
 int bk_log_writer(int argc, char **argv);
 int bk_spawn_monitor(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, const int *fds, int nfds, int32_t *pid);
 int bk_spawn_keeper(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int errfd, int32_t *out);

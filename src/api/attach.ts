@@ -1,32 +1,29 @@
-// POST /containers/{id}/attach?stream=1&stdout=1&stderr=1, hijacked (src/api/front.ts):
-// "101 UPGRADED", then the container's output from now on as Docker's
-// multiplexed frames — [stream, 0, 0, 0, size big-endian 32] and the bytes —
-// until it has exited and its log writer has written the last of it.
-// bunker's log is stdout and stderr as one stream (the container's pipe to
-// its log writer), so every frame is a stdout frame; a container never has a
-// tty or stdin here (create refuses Tty and OpenStdin).
-import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+// POST /containers/{id}/attach?stream=1&stdin=1&stdout=1&stderr=1[&logs=1][&detachKeys=…],
+// hijacked (src/api/front.ts): "101 UPGRADED", then the container's output
+// from now on (logs=1: its log first) — Docker's multiplexed frames
+// ([stream, 0, 0, 0, size big-endian 32] and the bytes: stdout 1, stderr 2)
+// without a terminal, the raw bytes with one — until it has exited and its
+// log writer has written the last of it.  The output is the log, followed
+// (src/container/logs.ts); stdin goes to the log writer's attach socket,
+// which holds the container's stdin pipe or terminal (src/container/log-writer.ts),
+// so a container keeps both when the server stops.
 import type { RuntimeContext } from "../container/context.ts";
-import { runningLogWriter } from "../container/log-writer.ts";
-import { containerDir, containerStatus, watchStatus } from "../container/state.ts";
+import { attachSocket } from "../container/log-writer.ts";
+import { logEntries, logTime } from "../container/logs.ts";
+import { containerDir, containerStatus, watchStatus, type ContainerState } from "../container/state.ts";
 import { ApiError, statusOf } from "./errors.ts";
-import type { Hijack, Hijacked, RequestHead } from "./front.ts";
+import { flush as flushQueue, type Hijack, type Hijacked, type RequestHead } from "./front.ts";
 import { COMMON_HEADERS, stripVersion } from "./server.ts";
 import { resolveId } from "./containers.ts";
+import { logBody } from "./streams.ts";
+import { existsSync } from "node:fs";
+import type { Socket } from "bun";
 
 const ATTACH = /^\/containers\/([^/]+)\/attach$/;
 
-/** Docker's frame of one chunk of stream STREAM (1 stdout, 2 stderr) */
-export function frame(stream: number, bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(8 + bytes.length);
-  out[0] = stream;
-  new DataView(out.buffer).setUint32(4, bytes.length);
-  out.set(bytes, 8);
-  return out;
-}
-
 export const headerLines = (h: Record<string, string>) => Object.entries({ ...COMMON_HEADERS, ...h }).map(([k, v]) => `${k}: ${v}\r\n`).join("");
 
+/** an error answered on a hijacking request's connection, before any 101 */
 export function errorReply(conn: Hijacked, e: unknown): void {
   const { status, message } = statusOf(e);
   const body = JSON.stringify({ message });
@@ -34,93 +31,182 @@ export function errorReply(conn: Hijacked, e: unknown): void {
   conn.end();
 }
 
-/** follows DIR's log file from OFFSET, rotation included: the bytes written since the last call */
-function logFollower(dir: string, offset: number) {
-  const path = `${dir}/log`;
-  let fd = -1;
-  const buf = Buffer.alloc(64 * 1024);
-  const open = (from: number) => {
-    try {
-      fd = openSync(path, "r");
-      offset = from;
-    } catch {
-      fd = -1;
+/** the 101 that hands the connection over to the streams (raw with a terminal, else multiplexed) */
+export function upgradeReply(conn: Hijacked, tty: boolean): void {
+  conn.write(`HTTP/1.1 101 UPGRADED\r\n${headerLines({ "Content-Type": tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream", Connection: "Upgrade", Upgrade: "tcp" })}\r\n`);
+}
+
+/** the bytes of a key sequence as Docker's --detach-keys spells it: "ctrl-p,ctrl-q", "a,ctrl-@" */
+export function detachKeys(spec: string | null): Uint8Array {
+  const keys = (spec || "ctrl-p,ctrl-q").split(",").map((k) => {
+    const ctrl = /^ctrl-([a-z@[\\\]^_])$/.exec(k);
+    if (ctrl) return ctrl[1] === "@" ? 0 : ctrl[1]!.charCodeAt(0) & 0x1f;
+    if (k.length === 1) return k.charCodeAt(0);
+    throw new ApiError(400, `attach: detachKeys: "${k}" is no key (a letter, or ctrl- and one of a-z @ [ \\ ] ^ _)`);
+  });
+  return new Uint8Array(keys);
+}
+
+/**
+ * Docker's escape proxy (a terminal's input only): bytes pass through until
+ * KEYS come in a row; a partial match is held back, and passed on when the
+ * next byte breaks it.  The filter returns what to pass on and whether the
+ * sequence was typed (the rest of that chunk is dropped).
+ */
+export function escapeFilter(keys: Uint8Array): (bytes: Uint8Array) => { pass: Uint8Array; detached: boolean } {
+  let matched = 0;
+  return (bytes) => {
+    const pass: number[] = [];
+    for (const b of bytes) {
+      if (b === keys[matched]) {
+        if (++matched === keys.length) return { pass: new Uint8Array(pass), detached: true };
+        continue;
+      }
+      pass.push(...keys.subarray(0, matched));
+      matched = b === keys[0] ? 1 : 0;
+      if (!matched) pass.push(b);
     }
-  };
-  open(offset);
-  return {
-    read(): Uint8Array[] {
-      const out: Uint8Array[] = [];
-      if (fd < 0) open(0);
-      if (fd < 0) return out;
-      for (;;) {
-        const n = readSync(fd, buf, 0, buf.length, offset);
-        if (n <= 0) break;
-        offset += n;
-        out.push(Buffer.from(buf.subarray(0, n)));
-      }
-      // rotated: log became log.1 and a new log began; what the old one held was read above
-      let ino: number | undefined;
-      try {
-        ino = statSync(path).ino;
-      } catch {
-        ino = undefined; // removed (rm, --rm): the open file is all there will be
-      }
-      if (ino !== undefined && ino !== fstatSync(fd).ino) {
-        closeSync(fd);
-        open(0);
-        out.push(...this.read());
-      }
-      return out;
-    },
-    close() {
-      if (fd >= 0) closeSync(fd);
-      fd = -1;
-    },
+    return { pass: new Uint8Array(pass), detached: false };
   };
 }
 
-function attach(ctx: RuntimeContext, head: RequestHead, conn: Hijacked): void {
+/** a connection to DIR's log writer's attach socket that first says FIRST ("stdin\n", "resize H W\n"); writes queue until it is open */
+export function writerConnection(dir: string, first: string, onReply?: (text: string) => void): { write(b: Uint8Array): void; shutdown(): void; end(): void; closed: Promise<void> } {
+  const queue: Uint8Array[] = [Buffer.from(first)];
+  let sock: Socket<undefined> | undefined;
+  let ending: "shutdown" | "end" | undefined;
+  let done!: () => void;
+  const closed = new Promise<void>((r) => (done = r));
+  const flush = () => {
+    if (!sock) return;
+    flushQueue(sock, queue);
+    if (queue.length) return;
+    if (ending === "shutdown") sock.shutdown();
+    if (ending === "end") sock.end();
+  };
+  Bun.connect({
+    unix: attachSocket(dir),
+    socket: {
+      open(s) {
+        sock = s;
+        flush();
+      },
+      drain: flush,
+      data(_s, b) {
+        onReply?.(Buffer.from(b).toString());
+      },
+      close: () => done(),
+      error: () => done(),
+    },
+  }).catch(() => done()); // the writer has gone (the container exited): nothing to write to
+  return {
+    write: (b) => {
+      queue.push(b);
+      flush();
+    },
+    shutdown: () => {
+      ending ??= "shutdown";
+      flush();
+    },
+    end: () => {
+      ending = "end";
+      flush();
+      sock?.end();
+    },
+    closed,
+  };
+}
+
+/**
+ * A stopped container is made again by its next start (src/container/start.ts):
+ * `docker start -a` attaches first.  Its next run's state, once it exists
+ * (the client's bytes wait meanwhile); undefined when the client went away or
+ * the container stayed gone (removed) for REMOVED_MS.
+ */
+const REMOVED_MS = 5000;
+async function nextRun(ctx: RuntimeContext, id: string, before: string, gone: () => boolean): Promise<{ state: ContainerState; dir: string } | undefined> {
+  let missingSince: number | undefined;
+  while (!gone()) {
+    const { state, status } = watchStatus(ctx.stateRoot, id);
+    if (state && state.created !== before) return { state, dir: containerDir(ctx.stateRoot, id) };
+    // between the start's removal of the old state dir and the new one's making: briefly none
+    if (status === "removed") missingSince ??= Date.now();
+    else missingSince = undefined;
+    if (missingSince !== undefined && Date.now() - missingSince > REMOVED_MS) return undefined;
+    await Bun.sleep(20);
+  }
+  return undefined;
+}
+
+async function attach(ctx: RuntimeContext, head: RequestHead, conn: Hijacked): Promise<void> {
   ctx.log.debug?.(`${head.method} ${head.target} -> 101 (hijacked)`);
   const url = new URL(head.target, "http://bunker");
   const id = resolveId(ctx, decodeURIComponent(ATTACH.exec(stripVersion(url.pathname))![1]!));
   const bool = (k: string) => ["1", "true", "True"].includes(url.searchParams.get(k) ?? "");
-  const { state, dir, status } = containerStatus(ctx.stateRoot, id);
-  if (!state) return errorReply(conn, new ApiError(409, `container ${id} is being created, or its bunker was killed before it started`));
-  if (bool("logs")) return errorReply(conn, new ApiError(400, "attach: logs=1 is not served by bunker yet (use GET /containers/ID/logs first)"));
-  if (!bool("stream")) return errorReply(conn, new ApiError(400, "attach: bunker serves stream=1 only"));
-  const wanted = bool("stdout") || bool("stderr");
-  conn.write(`HTTP/1.1 101 UPGRADED\r\n${headerLines({ "Content-Type": "application/vnd.docker.multiplexed-stream", Connection: "Upgrade", Upgrade: "tcp" })}\r\n`);
-  let size = 0;
-  try {
-    size = status === "created" ? 0 : statSync(`${dir}/log`).size;
-  } catch {
-    size = 0;
-  }
-  const log = logFollower(containerDir(ctx.stateRoot, state.id), size);
+  const first = containerStatus(ctx.stateRoot, id);
+  if (!first.state) return errorReply(conn, new ApiError(409, `container ${id} is being created, or its bunker was killed before it started`));
+  if (!bool("stream") && !bool("logs")) return errorReply(conn, new ApiError(400, "attach: ask for stream=1 or logs=1"));
+  const tty = !!first.state.process?.terminal;
+  const keys = tty ? detachKeys(url.searchParams.get("detachKeys")) : undefined;
+  // the output: the log (logs=1) and what comes (stream=1); a stopped one's next run's (made below)
+  const restarts = first.status === "stopped" && bool("stream") && !bool("logs");
+  // the next run writes on in the same log: what it writes is what comes after now
+  const now = logTime((Date.now() / 1000).toFixed(3), "attach");
+  const follow = () => logEntries(ctx, { id, follow: bool("stream"), ...(restarts ? { since: now } : { tail: bool("logs") ? undefined : 0 }), pollMs: 20 });
+  let entries = restarts ? undefined : follow(); // a container without a log: an error before the 101
+  upgradeReply(conn, tty);
   let closed = false;
-  conn.onData(() => {}); // no stdin: a container here never has one open
-  conn.onClose(() => (closed = true));
-  const tick = async () => {
-    while (!closed) {
-      const st = watchStatus(ctx.stateRoot, state.id).status;
-      const done = (st === "stopped" || st === "removed") && runningLogWriter(dir) === undefined;
-      for (const b of log.read()) if (wanted) conn.write(frame(1, b));
-      if (done) {
-        // what the writer wrote last, after the check above
-        for (const b of log.read()) if (wanted) conn.write(frame(1, b));
-        break;
-      }
-      await Bun.sleep(20);
-    }
-    log.close();
+  let input: ReturnType<typeof writerConnection> | undefined;
+  let output: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  const early: Uint8Array[] = [];
+  let waiting = true, endedEarly = false;
+  const escape = keys ? escapeFilter(keys) : undefined;
+  const finish = () => {
+    if (closed) return;
+    closed = true;
+    input?.end();
+    void output?.cancel();
     conn.end();
   };
-  void tick();
+  const typed = (b: Uint8Array) => {
+    if (!input) return;
+    if (!escape) return input.write(b);
+    const { pass, detached } = escape(b);
+    if (pass.length) input.write(pass);
+    if (detached) finish(); // detached: the container runs on
+  };
+  conn.onData((b) => (waiting ? void early.push(b) : typed(b)));
+  // the client's input ended: so does the container's (StdinOnce)
+  conn.onEnd(() => (waiting ? (endedEarly = true) : input?.shutdown()));
+  conn.onClose(() => {
+    closed = true;
+    input?.end();
+    void output?.cancel();
+  });
+  let { state, dir } = first;
+  if (restarts) {
+    const next = await nextRun(ctx, id, state.created, () => closed);
+    if (!next) return finish();
+    ({ state, dir } = next);
+    entries = follow();
+  }
+  output = logBody(entries!, { tty, stdout: bool("stdout"), stderr: bool("stderr"), timestamps: false }).getReader();
+  // stdin: to the log writer, which holds the container's (a container without -i has no socket)
+  input = bool("stdin") && state.run?.stdin && existsSync(attachSocket(dir)) ? writerConnection(dir, "stdin\n") : undefined;
+  waiting = false;
+  for (const b of early.splice(0)) typed(b);
+  if (endedEarly) input?.shutdown();
+  for (;;) {
+    const { value, done } = await output.read().catch(() => ({ value: undefined, done: true }));
+    if (done || closed) break;
+    conn.write(value!);
+  }
+  finish();
 }
 
-/** the hijacking routes: attach */
-export function hijackRoutes(ctx: RuntimeContext): Hijack {
+/** the hijacking routes: attach, and exec start (src/api/exec.ts) */
+export function hijackRoutes(ctx: RuntimeContext, more: { path: RegExp; serve: (ctx: RuntimeContext, head: RequestHead, conn: Hijacked) => void | Promise<void> }[] = []): Hijack {
+  const routes = [{ path: ATTACH, serve: attach }, ...more];
   return (head) => {
     if (head.method !== "POST" || head.headers.get("upgrade")?.toLowerCase() !== "tcp") return undefined;
     let path: string;
@@ -129,13 +215,16 @@ export function hijackRoutes(ctx: RuntimeContext): Hijack {
     } catch {
       return undefined; // the routes answer a bad version
     }
-    if (!ATTACH.test(path)) return undefined;
+    const route = routes.find((r) => r.path.test(path));
+    if (!route) return undefined;
     return (conn) => {
-      try {
-        attach(ctx, head, conn);
-      } catch (e) {
-        errorReply(conn, e); // before the 101: an ordinary error response
-      }
+      void (async () => {
+        try {
+          await route.serve(ctx, head, conn);
+        } catch (e) {
+          errorReply(conn, e); // before the 101: an ordinary error response
+        }
+      })();
     };
   };
 }

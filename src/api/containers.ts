@@ -1,20 +1,20 @@
 // The container endpoints over the engine (src/container): list, inspect,
 // logs, stop, kill, remove — the containers the CLI made (`bunker run -d`)
 // and the API sees the same ones, read from the state root on every request.
-import { closeSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, readFileSync, watch, type FSWatcher } from "node:fs";
 import type { RuntimeContext } from "../container/context.ts";
 import { containerDetails, containerSummary } from "../container/inspect.ts";
 import { exitRecord } from "../container/exit-record.ts";
 import { createContainer } from "../container/run.ts";
 import { startContainer } from "../container/start.ts";
 import { createRequest } from "./create.ts";
-import { frame } from "./attach.ts";
+import { logBody } from "./streams.ts";
 import { pause, resume } from "../container/cgroup.ts";
 import { killContainer } from "../container/lifecycle.ts";
 import { processTable } from "../container/top.ts";
 import { containerStats } from "./stats.ts";
-import { copyLogs } from "../container/logs.ts";
+import { logEntries, logTime } from "../container/logs.ts";
+import { runningLogWriter } from "../container/log-writer.ts";
 import { checkId, containerDir, containerStatus, idOfName, listIds, watchStatus } from "../container/state.ts";
 import { rm, stop } from "../container/stop.ts";
 import { parseSignal } from "../sys/signals.ts";
@@ -71,37 +71,28 @@ function inspect({ ctx, params }: ApiRequest): Response {
   return jsonResponse(containerDetails(state, status, dir));
 }
 
+/** ?since= and ?until= (seconds since the epoch; 0 or absent: no bound) */
+function timeParam(url: URL, name: string): string | undefined {
+  const v = url.searchParams.get(name);
+  return v === null || v === "" || v === "0" ? undefined : logTime(v, name);
+}
+
 /**
- * GET /containers/ID/logs: the log of a detached container, whole or its
- * last TAIL lines (src/container/logs.ts).  bunker's log holds stdout and stderr as one stream, so a
- * container without a tty gets it all as stdout frames.
+ * GET /containers/ID/logs: a detached container's log (src/container/logs.ts),
+ * whole or its last TAIL lines, since/until a time, with each line's time
+ * (timestamps), and on with follow until the container has exited; stdout
+ * and stderr as frames of their own (raw with a tty).
  */
-async function logs({ ctx, params, url }: ApiRequest): Promise<Response> {
+function logs({ ctx, params, url }: ApiRequest): Response {
   const id = resolveId(ctx, params[0]!);
-  if (boolParam(url, "follow")) throw new ApiError(501, "logs: follow is not served by bunker serve yet; use bunker logs -f ID");
-  if (boolParam(url, "timestamps")) throw new ApiError(400, "logs: bunker's logs carry no timestamps");
-  const since = url.searchParams.get("since");
-  if (since && since !== "0") throw new ApiError(400, "logs: since is not supported (bunker's logs carry no timestamps)");
-  if (!boolParam(url, "stdout") && !boolParam(url, "stderr")) throw new ApiError(400, "logs: choose at least one of stdout and stderr");
+  const stdout = boolParam(url, "stdout"), stderr = boolParam(url, "stderr");
+  if (!stdout && !stderr) throw new ApiError(400, "logs: choose at least one of stdout and stderr");
   const tailParam = url.searchParams.get("tail");
   const tail = tailParam && tailParam !== "all" ? Number(tailParam) : undefined;
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new ApiError(400, `logs: tail must be a number or "all" (got "${tailParam}")`);
-  const tmp = join(ctx.stateRoot, `.api-logs-${crypto.randomUUID()}`);
-  let text: Buffer;
-  try {
-    const fd = openSync(tmp, "wx", 0o600);
-    try {
-      await copyLogs(ctx, { id, follow: false, fd, tail });
-    } finally {
-      closeSync(fd);
-    }
-    text = readFileSync(tmp);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-  const { state } = containerStatus(ctx.stateRoot, id);
-  const tty = state?.process?.terminal ?? false;
-  return new Response(tty ? new Uint8Array(text) : text.length ? frame(1, text) : null, { headers: { "Content-Type": tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream" } });
+  const entries = logEntries(ctx, { id, follow: boolParam(url, "follow"), tail, since: timeParam(url, "since"), until: timeParam(url, "until") });
+  const tty = containerStatus(ctx.stateRoot, id).state?.process?.terminal ?? false;
+  return new Response(logBody(entries, { tty, stdout, stderr, timestamps: boolParam(url, "timestamps") }), { headers: { "Content-Type": tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream" } });
 }
 
 function running(ctx: RuntimeContext, id: string): boolean {
@@ -278,6 +269,17 @@ function waitRoute({ ctx, params, url }: ApiRequest): Response {
   let code = first.status === "stopped" ? (exitRecord(dir)?.code ?? 0) : 0;
   const startedAt = first.state?.created;
   let cancelled = false; // the client went away: stop looking
+  // its exit status is read as soon as it is written: a --rm container's state dir goes some
+  // milliseconds later, sooner than a look every 20 ms may come
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dir, () => {
+      const r = first.status === "stopped" ? undefined : exitRecord(dir);
+      if (r) code = r.code;
+    });
+  } catch {
+    watcher = undefined; // removed already
+  }
   const done = async (keepAlive: () => void): Promise<number | undefined> => {
     for (let n = 1; !cancelled; n++) {
       if (n % 250 === 0) keepAlive(); // every 5 s: the server's idle timeout (10 s) ends a silent response
@@ -296,12 +298,14 @@ function waitRoute({ ctx, params, url }: ApiRequest): Response {
       // before it starts the container); JSON decoders skip the whitespace, here and in keepAlive
       controller.enqueue(new TextEncoder().encode("\n"));
       const statusCode = await done(() => controller.enqueue(new TextEncoder().encode("\n")));
+      watcher?.close();
       if (statusCode === undefined) return;
       controller.enqueue(new TextEncoder().encode(`${JSON.stringify({ StatusCode: statusCode, Error: null })}\n`));
       controller.close();
     },
     cancel() {
       cancelled = true;
+      watcher?.close();
     },
   });
   return new Response(body, { headers: { "Content-Type": "application/json" } });

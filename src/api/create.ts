@@ -51,6 +51,13 @@ class Fields {
     if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) return this.bad(k, "a list of strings");
     return v as string[];
   }
+  /** a list of non-negative integers */
+  numbers(k: string): number[] | undefined {
+    const v = this.get(k);
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v) || v.some((x) => !Number.isInteger(x) || x < 0)) return this.bad(k, "a list of non-negative integers");
+    return v as number[];
+  }
   obj(k: string): Obj | undefined {
     const v = this.get(k);
     if (v === undefined || v === null) return undefined;
@@ -87,9 +94,10 @@ export function createRequest(body: Obj, name: string | undefined): RunRequest {
   const c = new Fields(body, "");
   const image = c.str("Image");
   if (!image) throw new ApiError(400, "create: the body names no Image");
-  if (c.bool("Tty") || c.bool("OpenStdin")) throw new ApiError(400, "create: Tty and OpenStdin need attach, which bunker serve does not serve yet; run without -t/-i");
+  // a terminal and stdin are held by the container's log writer, which attach talks to
+  const tty = c.bool("Tty"), interactive = c.bool("OpenStdin"), stdinOnce = c.bool("StdinOnce");
   // which streams a client attaches to (it attaches or not: the container is the same); the ports its image or -p expose
-  c.ignore("AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce", "ExposedPorts");
+  c.ignore("AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts");
   const entry = c.list("Entrypoint", true);
   const cmd = c.list("Cmd", true) ?? [];
   const volumes = Object.keys(c.obj("Volumes") ?? {});
@@ -105,8 +113,10 @@ export function createRequest(body: Obj, name: string | undefined): RunRequest {
     workdir: c.str("WorkingDir"),
     user: c.str("User"),
     hostname: c.str("Hostname"),
-    tty: false,
-    interactive: false,
+    tty,
+    interactive,
+    attachable: true,
+    stdinOnce,
     init: false,
     mounts: volumes.map((v): MountRequest => ({ type: "volume", destination: v, readonly: false, nocopy: false })),
     readOnly: false,
@@ -150,7 +160,9 @@ export function createRequest(body: Obj, name: string | undefined): RunRequest {
   const restart = h.obj("RestartPolicy");
   if (restart && (typeof (restart.Name ?? "") !== "string" || typeof (restart.MaximumRetryCount ?? 0) !== "number")) throw new ApiError(400, "create: HostConfig.RestartPolicy must be {Name: string, MaximumRetryCount: number}");
   if (restart) req.restart = restartPolicy((restart.Name as string | undefined) ?? "", (restart.MaximumRetryCount as number | undefined) ?? 0, "create: HostConfig.RestartPolicy");
-  h.ignore("ConsoleSize"); // the terminal size: without a tty nothing
+  // the client's terminal size [rows, columns] (0, 0: none given)
+  const size = h.numbers("ConsoleSize");
+  if (tty && size?.length === 2 && size[0]! > 0 && size[1]! > 0) req.consoleSize = { height: size[0]!, width: size[1]! };
   h.rest();
   // Config.Volumes lists every volume path, those HostConfig binds too (docker-compose sends both): only the others are anonymous
   req.mounts = req.mounts.filter((m, i) => i >= volumes.length || !req.mounts.slice(volumes.length).some((o) => o.destination === m.destination));

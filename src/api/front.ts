@@ -23,6 +23,8 @@ export interface Hijacked {
   write(bytes: Uint8Array | string): void;
   end(): void;
   onData(fn: (bytes: Uint8Array) => void): void;
+  /** the client has shut its sending side (no more stdin); the connection stays open for the output */
+  onEnd(fn: () => void): void;
   onClose(fn: () => void): void;
 }
 
@@ -41,7 +43,8 @@ interface Conn {
   peer?: Socket<Peer>;
   /** what waits to be written to this connection (its peer is paused meanwhile) */
   queue: Buffer[];
-  hijacked?: { data?: (b: Uint8Array) => void; close?: () => void };
+  /** a hijacked connection's route's handlers; what comes before it takes its data waits in early */
+  hijacked?: { data?: (b: Uint8Array) => void; early: Buffer[]; end?: () => void; ended?: boolean; close?: () => void };
   /** the hijacked stream has ended: the connection ends once its queue is written */
   ending: boolean;
   closed: boolean;
@@ -65,7 +68,8 @@ function send(to: Socket<Conn> | Socket<Peer>, queue: Buffer[], bytes: Uint8Arra
   }
 }
 
-function flush(to: Socket<Conn> | Socket<Peer>, queue: Buffer[], from?: Socket<Conn> | Socket<Peer>): void {
+/** writes what QUEUE holds to TO as far as it takes it; FROM (paused while TO was full) resumes once all is written */
+export function flush(to: { write(b: Uint8Array): number }, queue: Uint8Array[], from?: { resume(): void }): void {
   while (queue.length) {
     const b = queue[0]!;
     const n = to.write(b);
@@ -102,7 +106,7 @@ export function listenFront(path: string, inner: string, hijack: Hijack): { stop
       },
       data(s, bytes) {
         const c = s.data;
-        if (c.hijacked) return c.hijacked.data?.(bytes);
+        if (c.hijacked) return c.hijacked.data ? c.hijacked.data(bytes) : void c.hijacked.early.push(Buffer.from(bytes));
         if (c.peer) return send(c.peer, c.peer.data.queue, bytes, s);
         c.head = Buffer.concat([c.head, bytes]);
         const end = c.head.indexOf("\r\n\r\n");
@@ -115,8 +119,7 @@ export function listenFront(path: string, inner: string, hijack: Hijack): { stop
         const head = parseHead(c.head.subarray(0, end).toString("latin1"));
         const upgrade = head ? hijack(head) : undefined;
         if (upgrade) {
-          const rest = c.head.subarray(end + 4);
-          c.hijacked = {};
+          c.hijacked = { early: [c.head.subarray(end + 4)] };
           upgrade({
             write: (b) => {
               if (!c.closed) send(s, c.queue, typeof b === "string" ? Buffer.from(b) : b);
@@ -128,7 +131,12 @@ export function listenFront(path: string, inner: string, hijack: Hijack): { stop
             },
             onData: (fn) => {
               c.hijacked!.data = fn;
-              if (rest.length) fn(rest);
+              for (const b of c.hijacked!.early.splice(0)) if (b.length) fn(b);
+            },
+            // after the data that came before it
+            onEnd: (fn) => {
+              c.hijacked!.end = fn;
+              if (c.hijacked!.ended) fn();
             },
             onClose: (fn) => (c.hijacked!.close = fn),
           });
@@ -163,7 +171,11 @@ export function listenFront(path: string, inner: string, hijack: Hijack): { stop
       },
       end(s) {
         const c = s.data;
-        if (c.hijacked) return; // stdin ended; the output goes on until the route ends it
+        if (c.hijacked) {
+          // stdin ended; the output goes on until the route ends it
+          c.hijacked.ended = true;
+          return c.hijacked.end?.();
+        }
         if (c.peer) c.peer.shutdown();
         else s.end();
       },

@@ -7,9 +7,10 @@ import { parseHost } from "./listen.ts";
 import { ROUTES } from "./routes.ts";
 import { hijackRoutes } from "./attach.ts";
 import { eventStreams } from "./events.ts";
+import { EXEC_HIJACK } from "./exec.ts";
 import { serveApi, type ApiServer } from "./server.ts";
 
 export function startApiServer(ctx: RuntimeContext, host: string | undefined): Promise<ApiServer> {
-  const attach = hijackRoutes(ctx), events = eventStreams(ctx);
+  const attach = hijackRoutes(ctx, [EXEC_HIJACK]), events = eventStreams(ctx);
   return serveApi(ctx, parseHost(host ?? `unix://${join(ctx.stateRoot, "bunker.sock")}`), ROUTES, (head) => attach(head) ?? events(head));
 }

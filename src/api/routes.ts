@@ -3,6 +3,7 @@ import { BUILD_ROUTES } from "./build.ts";
 import type { Route } from "./server.ts";
 import { ARCHIVE_ROUTES } from "./archive.ts";
 import { CONTAINER_ROUTES } from "./containers.ts";
+import { EXEC_ROUTES } from "./exec.ts";
 import { RENAME_ROUTES } from "./rename.ts";
 import { COMMIT_ROUTES } from "./commit.ts";
 import { IMAGE_ROUTES } from "./images.ts";
@@ -19,6 +20,7 @@ export const ROUTES: Route[] = [
   ...PUSH_ROUTES,
   ...IMAGE_ROUTES,
   ...CONTAINER_ROUTES,
+  ...EXEC_ROUTES,
   ...ARCHIVE_ROUTES,
   ...RENAME_ROUTES,
   ...COMMIT_ROUTES,

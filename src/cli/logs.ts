@@ -1,9 +1,11 @@
-// bunker logs [-f] [--tail N] ID: the output of a detached `run -d` (src/container/logs.ts) on stdout
+// bunker logs [-f] [--tail N] [--since T] [--until T] [-t] ID: the output of a
+// detached `run -d` (src/container/logs.ts), its stdout on stdout and its
+// stderr on stderr, as docker logs prints them
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
 import { containerArg } from "./container-arg.ts";
-import { copyLogs } from "../container/logs.ts";
+import { logEntries, logTime, timestamper, writeAll } from "../container/logs.ts";
 import { BunkerError } from "../errors.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
@@ -12,16 +14,27 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     [
       { names: ["follow", "f"], help: "keep printing new output until the container exits" },
       { names: ["tail", "n"], value: true, help: "N|all  only the last N lines (default all)" },
-      { names: ["since"], value: true, help: "TIME  refused: the log keeps no times (see --timestamps)" },
-      { names: ["timestamps", "t"], help: "refused: the log holds the bytes the container wrote, without the\ntime of each line" },
+      { names: ["since"], value: true, help: "TIME  only lines from TIME on: 2026-01-02T15:04:05Z, seconds since\nthe epoch, or a duration before now (10m, 1h30m)" },
+      { names: ["until"], value: true, help: "TIME  only lines up to TIME (the same forms)" },
+      { names: ["timestamps", "t"], help: "begin each line with its time (RFC 3339, nanoseconds; a log\nwritten before bunker timed lines has none)" },
     ],
     "logs",
     false,
   );
-  for (const f of ["since", "timestamps"])
-    if (p.flags.has(f)) throw new BunkerError(`logs: --${f} needs the time of each line, and a detached container's log keeps only the bytes it wrote`, { errno: "ENOTSUP", fix: "leave it out; --tail N limits the output to the last N lines" });
   const tail = flag(p, "tail");
   if (tail !== undefined && tail !== "all" && !/^\d+$/.test(tail)) throw new BunkerError(`logs: --tail must be a number of lines or "all" (got "${tail}")`, { errno: "EINVAL", fix: "--tail 10" });
-  await copyLogs(runtimeContext(g), { id: containerArg(g, p.rest[0], "logs"), follow: flagBool(p, "follow"), fd: 1, tail: tail === undefined || tail === "all" ? undefined : Number(tail) });
+  const time = (f: string) => {
+    const v = flag(p, f);
+    return v === undefined ? undefined : logTime(v, `--${f}`);
+  };
+  const stamp = flagBool(p, "timestamps") ? timestamper() : undefined;
+  const entries = logEntries(runtimeContext(g), {
+    id: containerArg(g, p.rest[0], "logs"),
+    follow: flagBool(p, "follow"),
+    tail: tail === undefined || tail === "all" ? undefined : Number(tail),
+    since: time("since"),
+    until: time("until"),
+  });
+  for await (const e of entries) if (!writeAll(e.stream, stamp ? stamp(e) : e.bytes)) break;
   return 0;
 }

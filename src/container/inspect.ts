@@ -56,7 +56,7 @@ export function containerDetails(s: ContainerState, status: string, dir: string)
     },
     Image: s.run?.image ?? "",
     RestartCount: readRestartCount(dir).count,
-    Config: { Image: s.run?.image ?? "", Tty: proc?.terminal ?? false, User: proc ? `${proc.user.uid}:${proc.user.gid}` : "", Env: proc?.env ?? [], WorkingDir: proc?.cwd ?? "/", Cmd: s.run?.command ?? proc?.args ?? [], Labels: s.run?.labels ?? {} },
+    Config: { Image: s.run?.image ?? "", Tty: proc?.terminal ?? false, OpenStdin: !!s.run?.stdin, StdinOnce: s.run?.stdin?.once ?? false, AttachStdin: false, AttachStdout: false, AttachStderr: false, User: proc ? `${proc.user.uid}:${proc.user.gid}` : "", Env: proc?.env ?? [], WorkingDir: proc?.cwd ?? "/", Cmd: s.run?.command ?? proc?.args ?? [], Labels: s.run?.labels ?? {} },
     HostConfig: {
       NetworkMode: s.run?.network?.mode ?? "none",
       RestartPolicy: { Name: s.run?.restart?.name ?? "no", MaximumRetryCount: s.run?.restart?.maximumRetryCount ?? 0 },

@@ -12,6 +12,8 @@ import { buildPlan, processOps, type PlanContext } from "../plan/build.ts";
 import { execJoinOrder, execPlan, withSpecJoins, type NamespaceToJoin } from "../plan/join.ts";
 import { exitCode, mkfifo, sendPty } from "../sys/shim.ts";
 import { realLauncher } from "../sys/launcher.ts";
+import type { Launched } from "../sys/launch.ts";
+import type { Stdio } from "../plan/types.ts";
 import { errnoName } from "../sys/errno.ts";
 import { userName, type IdMaps } from "../sys/idmap.ts";
 import { seccompAgent } from "./seccomp-agent.ts";
@@ -267,7 +269,13 @@ function execProcess(state: ContainerState, req: ExecRequest): Process {
   return proc;
 }
 
-export async function execInContainer(ctx: RuntimeContext, req: ExecRequest): Promise<number> {
+/**
+ * exec's process started in the container, not waited for: its pid (our
+ * child, or ours as a subreaper's after a fork into the pid namespace) and
+ * its terminal's master (-1 without one).  STDIO: its stdin, stdout and
+ * stderr without a terminal (an API server's pipes); otherwise bunker's own.
+ */
+export async function startExec(ctx: RuntimeContext, req: ExecRequest, stdio?: Stdio): Promise<Launched> {
   const { dir, state } = loadExisting(ctx.stateRoot, req.id);
   const o = { ...req, process: execProcess(state, req) };
   const st = status(dir, state);
@@ -286,27 +294,33 @@ export async function execInContainer(ctx: RuntimeContext, req: ExecRequest): Pr
     }
     if (!same) differ.push({ name, path: theirs });
   }
-  if (o.process.terminal && o.detach && !o.consoleSocket) throw new BunkerError("exec: -t with -d needs --console-socket", { errno: "EINVAL" });
   const spec: Spec = { ociVersion: state.ociVersion, process: o.process };
   const plan = execPlan({
     initPid: state.pid,
     locked,
     differ,
     terminal: o.process.terminal ? { rows: o.process.consoleSize?.height ?? 0, cols: o.process.consoleSize?.width ?? 0 } : undefined,
+    stdio,
     // the container's seccomp filter applies to what is exec'd in it too (as runc does)
     process: processOps(spec, { ...processContext(o.process, { seccomp: state.seccomp }), preserveFds: o.preserveFds }),
   });
-  const launcher = ctx.launcher ?? realLauncher;
-  if (!o.detach) {
-    launcher.becomeSubreaper();
-    launcher.forwardSignals(); // queued from now on, delivered by the monitor
-  }
-  const c = await launcher.launch(plan, {
+  return (ctx.launcher ?? realLauncher).launch(plan, {
     debug: ctx.log.debug,
     cgroup: state.cgroup ? { addProcess: (pid) => writeFileSync(`${state.cgroup}/cgroup.procs`, String(pid)) } : undefined,
     // as runc: the exec'd process's own listener, with the container's state (the init's pid)
     seccompListener: seccompAgent(state.seccomp, () => statePayload(state, st), ctx.log.debug),
   });
+}
+
+export async function execInContainer(ctx: RuntimeContext, o: ExecRequest): Promise<number> {
+  const terminal = !!(o.process ?? o.command)?.terminal;
+  if (terminal && o.detach && !o.consoleSocket) throw new BunkerError("exec: -t with -d needs --console-socket", { errno: "EINVAL" });
+  const launcher = ctx.launcher ?? realLauncher;
+  if (!o.detach) {
+    launcher.becomeSubreaper();
+    launcher.forwardSignals(); // queued from now on, delivered by the monitor
+  }
+  const c = await startExec(ctx, o);
   // after a fork into the pid namespace launch reaped the intermediate: the process is ours (subreaper) or our caller's
   const pid = c.pid;
   if (o.pidFile) writePidFile(o.pidFile, pid);
@@ -315,7 +329,7 @@ export async function execInContainer(ctx: RuntimeContext, req: ExecRequest): Pr
     return 0;
   }
   // the exec'd process is waited for by the small monitor, not this Bun process (same pid)
-  const err = launcher.becomeMonitor({ pid, pty: c.pty, stdin: !!o.process.terminal }, ctx.execPath);
+  const err = launcher.becomeMonitor({ pid, pty: c.pty, stdin: terminal }, ctx.execPath);
   ctx.log.debug?.(`cannot exec the monitor (${errnoName(-err)}): bunker waits itself`);
-  return exitCode(launcher.wait(pid, c.pty, !!o.process.terminal));
+  return exitCode(launcher.wait(pid, c.pty, terminal));
 }

@@ -1,15 +1,22 @@
-// A detached container's log: its stdout and stderr go into a pipe read by
-// a small C process outside the container (c/logwriter.c, the monitor
-// program in --log-writer mode, exec'd from a sealed memfd), which appends to
-// <state dir>/log and rotates it as Docker's json-file driver does
-// (--log-opt max-size=SIZE, max-file=N).  It is started before the container
-// and ends by itself when the container's last writer closes the pipe;
+// A detached container's log: its stdout and stderr go into two pipes read
+// by a small C process outside the container (c/logwriter.c, the monitor
+// program in --log-writer mode, exec'd from a sealed memfd), which appends
+// them to <state dir>/log a record per line (the CRI log format: time,
+// stream, the line; src/container/logs.ts reads it) and rotates it as
+// Docker's json-file driver does (--log-opt max-size=SIZE, max-file=N).  With
+// a terminal (-t) it reads the terminal's master instead (one stream).  With
+// -i or -t it also holds the container's stdin (the pipe's write end, or the
+// master) and passes on what clients of <state dir>/attach write, and resizes
+// the terminal for them (an API server's attach and resize, src/api/attach.ts).
+// It is started before the container (with a terminal: right after it) and
+// ends by itself when the container's last writer closes its output;
 // <state dir>/log-writer records its pid and start time for `rm` to wait for.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parseBytes } from "../cgroup/flags.ts";
 import { BunkerError } from "../errors.ts";
 import { spawnLogWriter, waitPidExit } from "../sys/shim.ts";
 import { pidStartTime } from "../sys/proc.ts";
+import type { Stdio } from "../plan/types.ts";
 
 export interface LogOptions {
   /** bytes one file may hold before it rotates; 0 = unbounded (max-size=-1) */
@@ -51,15 +58,18 @@ export function parseLogOptions(opts: string[]): LogOptions {
 
 export interface LogWriter {
   pid: number;
-  /** the pipe's write end: the container's stdout and stderr (close it once the container has it) */
-  fd: number;
-  /** what the container opens for its stdout/stderr (the plan's stdio op) */
-  path: string;
+  /** the container's ends of the pipes (its stdio op); close them once the container has them */
+  stdio: Stdio;
 }
 
-/** what the log writer does once the container has ended, besides ending */
-export interface AfterExit {
-  /** run -d --rm: it becomes this bunker __finish DIR CODE */
+export interface WriterStreams {
+  /** the terminal's master (-t): the one stream, read and written; otherwise pipes */
+  tty?: number;
+  /** -i: a pipe for stdin, written through <dir>/attach */
+  stdin: boolean;
+  /** the first attached client's end of input ends the container's (Docker's StdinOnce) */
+  stdinOnce: boolean;
+  /** run -d --rm: once the container has ended, the writer becomes REMOVEWITH (bunker) __finish DIR CODE */
   removeWith?: string;
   /** a restart policy: it becomes this bunker __restart DIR CODE (src/container/restart.ts) */
   restartWith?: string;
@@ -67,15 +77,18 @@ export interface AfterExit {
   events?: string[];
 }
 
+/** the socket of DIR's log writer that takes stdin and window sizes (a container with -i or -t) */
+export const attachSocket = (dir: string) => `${dir}/attach`;
+
 /** Starts DIR's log writer (the state DIR exists) and records it; the first file is made first, so `logs` finds it at once. */
-export function startLogWriter(dir: string, opts: LogOptions, after: AfterExit = {}): LogWriter {
+export function startLogWriter(dir: string, opts: LogOptions, s: WriterStreams): LogWriter {
   writeFileSync(`${dir}/log`, "", { flag: "a", mode: 0o600 });
-  const end = [...(after.removeWith ? [`--rm-finish=${after.removeWith}`] : []), ...(after.restartWith ? [`--restart=${after.restartWith}`] : []), ...(after.events ?? [])];
-  const { pid, fd } = spawnLogWriter([WRITER_NAME, "--log-writer", `--dir=${dir}`, `--max-size=${opts.maxSize}`, `--max-file=${opts.maxFile}`, ...end]);
+  const flags = [...(s.removeWith ? [`--rm-finish=${s.removeWith}`] : []), ...(s.tty !== undefined ? ["--tty"] : ["--stderr"]), ...(s.stdin ? ["--stdin"] : []), ...(s.stdinOnce ? ["--stdin-once"] : []), ...(s.restartWith ? [`--restart=${s.restartWith}`] : []), ...(s.events ?? [])];
+  const w = spawnLogWriter([WRITER_NAME, "--log-writer", `--dir=${dir}`, `--max-size=${opts.maxSize}`, `--max-file=${opts.maxFile}`, ...flags], { stderr: true, stdin: s.stdin && s.tty === undefined, tty: s.tty ?? -1 });
   // it cannot outlive a bunker killed before this record exists: it ends when
   // bunker's end of the pipe closes, and no container holds one yet
-  writeFileSync(`${dir}/log-writer`, `${pid} ${pidStartTime(pid) ?? ""}\n`, { mode: 0o600 });
-  return { pid, fd, path: `/proc/self/fd/${fd}` };
+  writeFileSync(`${dir}/log-writer`, `${w.pid} ${pidStartTime(w.pid) ?? ""}\n`, { mode: 0o600 });
+  return { pid: w.pid, stdio: { stdin: w.stdin, stdout: w.stdout, stderr: w.stderr } };
 }
 
 /**

@@ -3,7 +3,7 @@
 // monitor takes over this process) or detached (-d).  The CLI (src/cli/run.ts)
 // parses the flags into a RunRequest; everything from the image to the exit
 // status is here.
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, openSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { autoMaps, deniesSetgroups, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../sys/idmap.ts";
@@ -24,7 +24,7 @@ import { resolveConfinement, type SecurityFlags } from "../oci/confine.ts";
 import { processContext } from "./process.ts";
 import type { ImageConfig } from "../image/types.ts";
 import type { Resources } from "../oci/spec.ts";
-import type { RootMount } from "../plan/types.ts";
+import type { RootMount, Stdio } from "../plan/types.ts";
 import { tmpfsHasUserXattrs } from "../sys/kernel.ts";
 import { readLaunchRecord, writeLaunchRecord } from "../image/launch-cache.ts";
 import { resolveUser, type ResolvedUser } from "../oci/user.ts";
@@ -66,6 +66,14 @@ export interface RunRequest {
   hostname?: string;
   tty: boolean;
   interactive: boolean;
+  /**
+   * -d with -t or -i: an API server attaches its clients (src/api/attach.ts),
+   * through the log writer that holds the terminal or the stdin pipe; the CLI
+   * has no attach, so it refuses -d with -t or -i
+   */
+  attachable?: boolean;
+  /** -i: the first attached client's end of input closes the container's stdin (Docker's StdinOnce) */
+  stdinOnce?: boolean;
   /** the caller's terminal size, for -t */
   consoleSize?: { height: number; width: number };
   init: boolean;
@@ -164,7 +172,7 @@ export function runContainer(ctx: RuntimeContext, req: RunRequest): Promise<RunR
  * program waiting on exec.fifo (as OCI create's) until `start`; its id
  */
 export async function createContainer(ctx: RuntimeContext, req: RunRequest, opts: CreateOptions = {}): Promise<string> {
-  if (req.tty || req.interactive) throw new BunkerError("create: -t and -i need an attached client, which create has not", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
+  if ((req.tty || req.interactive) && !req.attachable) throw new BunkerError("create: -t and -i need an attached client, which create has not", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
   return (await launchContainer(ctx, { ...req, detach: true }, opts)).id;
 }
 
@@ -235,7 +243,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   if (deniesSetgroups(maps)) user.additionalGids = [];
   const confinement = resolveConfinement(req.security, user.uid);
   const { tty, detach, interactive } = req;
-  if (detach && (tty || interactive)) throw new BunkerError("run: -d cannot be combined with -t or -i", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
+  if (detach && (tty || interactive) && !req.attachable) throw new BunkerError("run: -d cannot be combined with -t or -i", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
   if (!detach && req.logOptions.length) throw new BunkerError("run: --log-opt is for a detached container's log", { errno: "EINVAL", fix: "add -d, or drop --log-opt" });
   const logOptions = detach ? parseLogOptions(req.logOptions) : undefined;
   const restartPolicy = req.restart && restarts(req.restart) ? req.restart : undefined;
@@ -274,6 +282,8 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   let keep = false; // a detached container keeps its state dir until `bunker rm`
   let announced = false; // its create event is in the log: a destroy goes with it
   let logWriter: LogWriter | undefined;
+  /** the container's ends of its stdio, closed here once it has them */
+  const ourEnds: number[] = [];
   let volumeUse: VolumeUse | undefined;
   let releaseVolumes = () => {};
   try {
@@ -373,19 +383,31 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       mkfifo(execFifo, 0o622);
       chmodSync(execFifo, 0o622);
     }
-    // the container's root opens the log, the exit file and exec.fifo: made here, theirs
+    // the container's root opens the exit file and exec.fifo: made here, theirs
     if (detach && subordinateRoot) {
-      for (const f of ["log", "exit"]) writeFileSync(`${dir}/${f}`, "", { flag: "a", mode: 0o600 });
-      for (const f of ["log", "exit", ...(execFifo ? ["exec.fifo"] : [])]) chownSync(`${dir}/${f}`, hostRootOfContainer, maps.gid.find((m) => m.containerID === 0)?.hostID ?? hostRootOfContainer);
+      writeFileSync(`${dir}/exit`, "", { flag: "a", mode: 0o600 });
+      for (const f of ["exit", ...(execFifo ? ["exec.fifo"] : [])]) chownSync(`${dir}/${f}`, hostRootOfContainer, maps.gid.find((m) => m.containerID === 0)?.hostID ?? hostRootOfContainer);
     }
-    // detached: the output goes through a pipe to a rotating log writer outside the container
-    if (logOptions) {
+    // detached: the output goes through pipes to a rotating log writer outside the container
+    // (with -t it reads the terminal instead: started below, once the terminal exists)
+    const streams = { stdin: interactive, stdinOnce: !!req.stdinOnce, removeWith: req.rm ? ctx.execPath : undefined, restartWith: restartPolicy ? ctx.execPath : undefined, events: eventArgs };
+    let stdio: Stdio | undefined;
+    if (logOptions && !tty) {
       try {
-        logWriter = startLogWriter(dir, logOptions, { removeWith: req.rm ? ctx.execPath : undefined, restartWith: restartPolicy ? ctx.execPath : undefined, events: eventArgs });
+        logWriter = startLogWriter(dir, logOptions, streams);
+        stdio = logWriter.stdio;
       } catch (e) {
-        if (!(e instanceof BunkerError)) throw e;
+        if (!(e instanceof BunkerError) || interactive) throw e;
         ctx.log.note(`${e.message} (${e.errnoName}): the log is written unbounded, without rotation`);
+        const fd = openSync(`${dir}/log`, "a", 0o600);
+        stdio = { stdin: -1, stdout: fd, stderr: fd };
       }
+      ourEnds.push(...new Set([stdio.stdin, stdio.stdout, stdio.stderr].filter((fd) => fd >= 0)));
+    }
+    if (!detach && req.discardOutput) {
+      const fd = openSync("/dev/null", "w");
+      stdio = { stdin: -1, stdout: fd, stderr: fd };
+      ourEnds.push(fd);
     }
     let plan = buildPlan(spec, {
       rootMount,
@@ -395,7 +417,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       // detached: an init is PID 1 and records the command's exit status; the container outlives bunker
       init: req.init || detach,
       dieWithParent: !detach,
-      log: detach ? (logWriter?.path ?? `${dir}/log`) : req.discardOutput ? "/dev/null" : undefined,
+      stdio,
       exitFile: detach ? `${dir}/exit` : undefined,
       execFifo,
       noPivot: req.noPivot,
@@ -448,7 +470,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
           process: spec.process,
           seccomp: spec.linux?.seccomp,
           cgroup: cg?.path,
-          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, mountPoints: (spec.mounts ?? []).map((m) => m.destination), ...(req.labels && Object.keys(req.labels).length ? { labels: req.labels } : {}), ...(restartPolicy ? { restart: restartPolicy } : {}), stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp, aliases: req.networkAliases ?? [], id: userNet.Id, gateway: userNet.Gateway, prefix: Number(userNet.Subnet.split("/")[1]), ifname: "eth0", dataRoot: ctx.dataRoot } } : {}) } },
+          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, mountPoints: (spec.mounts ?? []).map((m) => m.destination), ...(req.labels && Object.keys(req.labels).length ? { labels: req.labels } : {}), ...(restartPolicy ? { restart: restartPolicy } : {}), stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp, aliases: req.networkAliases ?? [], id: userNet.Id, gateway: userNet.Gateway, prefix: Number(userNet.Subnet.split("/")[1]), ifname: "eth0", dataRoot: ctx.dataRoot } } : {}) }, ...(detach && interactive ? { stdin: { once: !!req.stdinOnce } } : {}) },
         });
       let c;
       let helper: HelperRecord | undefined;
@@ -482,7 +504,16 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
         releaseVolumes(); // set up: a new volume is filled, the next container sees it so
         if (joined) for (const fd of [joined.userFd, joined.netFd]) closeFd(fd);
       }
-      // a container started again (by start or its restart policy) was created long before
+      if (detach && tty) {
+        try {
+          logWriter = startLogWriter(dir, logOptions!, { ...streams, tty: c.pty });
+        } catch (e) {
+          launcher.kill(c.pid);
+          throw e;
+        } finally {
+          closeFd(c.pty); // the writer holds the terminal now
+        }
+      }
       if (detach) {
         keep = keepCgroup = true;
         return { id, exitCode: 0 };
@@ -504,7 +535,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
     }
   } finally {
     releaseVolumes();
-    if (logWriter) closeFd(logWriter.fd); // the container holds the pipe now (if it started): the writer ends with it
+    for (const fd of ourEnds) closeFd(fd); // the container holds the pipes now (if it started): the writer ends with it
     if (!keep) {
       if (logWriter) endLogWriter(dir);
       await removeStateDir(ctx, dir, maps);

@@ -54,6 +54,8 @@ export interface ContainerState {
     restart?: RestartPolicy;
     /** --network as given (or the default), published ports, the helper and its keeper (src/net), a user network's port proxy (src/net/proxy.ts) */
     network?: { mode: string; ports: PublishedPort[]; keeper?: ProcessRef; helper?: ProcessRef; proxy?: ProcessRef; userNetwork?: AttachedNetwork; connected?: AttachedNetwork[] };
+    /** -d with -i: its stdin is a pipe its log writer holds (attach writes to it); once: Docker's StdinOnce */
+    stdin?: { once: boolean };
   };
 }
 

@@ -6,7 +6,7 @@ import { namespaceKind } from "./namespaces.ts";
 import type { CapMasks } from "../oci/caps.ts";
 import { rlimitNumber, rlimitValue } from "../oci/rlimits.ts";
 import * as K from "./types.ts";
-import type { Op, Plan, RootMount } from "./types.ts";
+import type { Op, Plan, RootMount, Stdio } from "./types.ts";
 
 export interface PlanContext {
   /** the root is a filesystem mounted at spec.root.path (tmpfs for the host sandbox, overlay for images), not a bind of it */
@@ -25,8 +25,8 @@ export interface PlanContext {
   /** compiled seccomp filter (struct sock_filter[]) and its seccomp(2) flags, from src/oci */
   seccomp?: Uint8Array;
   seccompFlags?: number;
-  /** detached run: stdout/stderr append to this host file, stdin is /dev/null */
-  log?: string;
+  /** detached run: its stdio, fds of bunker's (the log writer's pipes; stdin -1: /dev/null) */
+  stdio?: Stdio;
   /** detached run: the init writes the command's exit status to this host file */
   exitFile?: string;
   /** the container dies with bunker (run in the foreground; not create) */
@@ -164,7 +164,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
   if (spec.domainname !== undefined && (flags & K.CLONE_NEWUTS) !== 0) ops.push({ op: "domainname", name: spec.domainname });
   if (ctx.execFifo) ops.push({ op: "fifo-open", path: ctx.execFifo });
   // host paths: opened before pivot_root
-  if (ctx.log) ops.push({ op: "stdio", log: ctx.log });
+  if (ctx.stdio) ops.push({ op: "stdio", ...ctx.stdio });
   if (ctx.exitFile) ops.push({ op: "exit-file", path: ctx.exitFile });
   if (newMountNs) {
     ops.push({ op: "pivot", noPivot: !!ctx.noPivot });

@@ -5,7 +5,7 @@
 import type { Spec } from "../oci/spec.ts";
 import { namespaceByProc, namespaceKind } from "./namespaces.ts";
 import * as K from "./types.ts";
-import type { Op, Plan } from "./types.ts";
+import type { Op, Plan, Stdio } from "./types.ts";
 
 
 /**
@@ -51,6 +51,8 @@ export interface ExecJoin {
   /** the namespaces of the init that are not ours, in execJoinOrder */
   differ: NamespaceToJoin[];
   terminal?: { rows: number; cols: number };
+  /** without a terminal: its stdio as fds of bunker's (an API server's pipes); else bunker's own */
+  stdio?: Stdio;
   /** the process's ops (processOps) */
   process: Op[];
 }
@@ -67,6 +69,7 @@ export function execPlan(j: ExecJoin): Plan {
   if (j.differ.some((ns) => ns.name === "pid")) ops.push({ op: "fork", waitGo: true });
   if (j.terminal) ops.push({ op: "pty", ...j.terminal });
   else ops.push({ op: "setsid" });
+  if (j.stdio && !j.terminal) ops.push({ op: "stdio", ...j.stdio });
   ops.push(...j.process);
   return { cloneFlags: 0, ops };
 }

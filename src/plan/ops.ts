@@ -95,7 +95,7 @@ export const OPS: { [N in Op["op"]]: OpDef<N> } = {
   setns: { code: 28, ints: [int("nstype"), int("parent")], strs: [str("path")], wire: (o) => ({ ...o, parent: o.parent ? 1 : 0 }) },
   fork: { code: 29, ints: [int("waitGo")], strs: [], wire: (o) => ({ waitGo: o.waitGo ? 1 : 0 }) },
   pdeathsig: { code: 30, ints: [int("signal")], strs: [], wire: (o) => o },
-  stdio: { code: 31, ints: [], strs: [str("log")], wire: (o) => o },
+  stdio: { code: 31, ints: [int("stdin"), int("stdout"), int("stderr")], strs: [], wire: (o) => o },
   "exit-file": { code: 32, ints: [], strs: [str("path")], wire: (o) => o },
   "copyup-open": { code: 33, ints: [], strs: [str("path")], wire: (o) => o },
   copyup: { code: 34, ints: [int("root")], strs: [str("path")], wire: (o) => ({ path: o.path, root: o.root ? 1 : 0 }) },
@@ -129,7 +129,7 @@ export const OPS: { [N in Op["op"]]: OpDef<N> } = {
  * name upper-cased, other characters as _); 0 is "no step".
  */
 export const STEPS = [
-  "open", "open source", "open target", "open parent", "open /dev/null", "open exec.fifo", "open log",
+  "open", "open source", "open target", "open parent", "open /dev/null", "open exec.fifo",
   "target is a symlink", "mount", "bind", "make / private", "mount tmpfs", "mkdir", "mount_setattr", "stat",
   "symlinkat", "fchdir", "chdir", "pivot_root", "umount old root", "MS_MOVE", "chroot", "reopen root",
   "sethostname", "setdomainname", "socket", "SIOCGIFFLAGS", "SIOCSIFFLAGS", "pipe", "clone", "unshare",

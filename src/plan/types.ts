@@ -3,6 +3,13 @@
 // pure functions in src/plan, encoded by src/sys/plan-encode.ts, executed by
 // the C child (c/child.c and one file per concern).  Paths marked "in root" are resolved inside the rootfs with
 // openat2(RESOLVE_IN_ROOT), before or after pivot_root.
+/** a process's standard fds as fds of bunker's (stdin -1: /dev/null) */
+export type Stdio = {
+  stdin: number;
+  stdout: number;
+  stderr: number;
+};
+
 export type Op =
   /** make / private (or the asked propagation), then bind `path` onto itself, or mount a filesystem
    * there (tmpfs for the host sandbox, overlay of image layers), as the new root */
@@ -58,7 +65,8 @@ export type Op =
   /** the process gets SIGNAL when bunker dies (run, not create) */
   | { op: "pdeathsig"; signal: number }
   /** detached run: stdout/stderr append to LOG (host path), stdin is /dev/null */
-  | { op: "stdio"; log: string }
+  /** bunker's fds STDIN (-1: /dev/null), STDOUT, STDERR become the process's 0, 1, 2 (a detached run's log writer, an exec's pipes) */
+  | ({ op: "stdio" } & Stdio)
   /** detached run: the init writes the command's exit status to PATH (host path) */
   | { op: "exit-file"; path: string }
   /** tmpcopyup: hold the directory at `path` (in root) that the next mount covers; nothing if it is missing */

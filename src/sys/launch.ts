@@ -223,7 +223,7 @@ export function describeOp(op: Op | undefined): string {
     case "setns": return op.nstype === CLONE_NEWUSER && op.path.startsWith("/proc/self/fd/") ? "join bunker's shared user namespace" : `join namespace ${op.path}`;
     case "fork": return "fork into the pid namespace";
     case "pdeathsig": return "tie the container to bunker's life";
-    case "stdio": return `open the log ${op.log}`;
+    case "stdio": return `make fds ${op.stdin}, ${op.stdout}, ${op.stderr} the standard input, output and error`;
     case "exit-file": return `open ${op.path}`;
     case "copyup-open": return `open ${op.path} to copy it into the tmpfs or new volume mounted there`;
     case "copyup": return op.root ? `copy the image's ${op.path} into the new volume mounted there` : `copy the contents of ${op.path} into its tmpfs (tmpcopyup)`;

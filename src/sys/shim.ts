@@ -24,7 +24,10 @@ const symbols = {
   bk_subreaper: { args: [], returns: FFIType.i32 },
   bk_reap: { args: [FFIType.i32], returns: FFIType.i32 },
   bk_pidfd_wait: { args: [FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-  bk_spawn_log_writer: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+  bk_try_reap: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  bk_pipe: { args: [FFIType.ptr], returns: FFIType.i32 },
+  bk_set_winsize: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  bk_spawn_log_writer: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   bk_spawn_keeper: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
 } as const;
 
@@ -98,16 +101,17 @@ export function execMonitor(args: string[], keep: number): number {
 
 /**
  * Starts the monitor (from a sealed memfd) with ARGS as a detached
- * container's log writer (c/logwriter.c), its stdin the read end of a new
- * pipe: its pid and the pipe's write end (CLOEXEC).
+ * container's log writer (c/logwriter.c): reading a terminal's master TTY, or
+ * new pipes for stdout, stderr (STDERR) and stdin (STDIN).  Its pid and the
+ * container's ends of the pipes (CLOEXEC; -1 for those not made).
  */
-export function spawnLogWriter(args: string[]): { pid: number; fd: number } {
+export function spawnLogWriter(args: string[], o: { stderr: boolean; stdin: boolean; tty: number }): { pid: number; stdout: number; stderr: number; stdin: number } {
   const image = monitorImage();
   const buf = Buffer.from(args.map((a) => a + "\0").join(""));
-  const out = new Int32Array(2);
-  const r = shim().bk_spawn_log_writer(ptr(image), image.byteLength, ptr(buf), buf.byteLength, ptr(out));
+  const out = new Int32Array(4);
+  const r = shim().bk_spawn_log_writer(ptr(image), image.byteLength, ptr(buf), buf.byteLength, (o.stderr ? 1 : 0) | (o.stdin ? 2 : 0), o.tty, ptr(out));
   if (r < 0) throw new BunkerError("cannot start the container's log writer", { errno: -r, fix: "allow exec of memfds (sysctl vm.memfd_noexec=0)" });
-  return { pid: out[0]!, fd: out[1]! };
+  return { pid: out[0]!, stdout: out[1]!, stderr: out[2]!, stdin: out[3]! };
 }
 
 /**
@@ -260,4 +264,26 @@ export function waitPidExit(pid: number, timeoutMs: number): boolean {
   const r = shim().bk_pidfd_wait(pid, timeoutMs, ptr(out));
   if (r < 0) throw new BunkerError(`cannot wait for process ${pid}`, { errno: -r });
   return out[0] === 1;
+}
+
+/** our child PID's exit status once it has exited (reaped then), undefined while it runs; never blocks */
+export function tryReap(pid: number): ExitStatus | undefined {
+  const out = new Int32Array(3);
+  const r = shim().bk_try_reap(pid, ptr(out));
+  if (r < 0) throw new BunkerError(`cannot wait for process ${pid}`, { errno: -r });
+  return out[0] ? { code: out[1]!, signal: out[2]! } : undefined;
+}
+
+/** a new pipe, both ends close-on-exec */
+export function makePipe(): { read: number; write: number } {
+  const out = new Int32Array(2);
+  const r = shim().bk_pipe(ptr(out));
+  if (r < 0) throw new BunkerError("cannot make a pipe", { errno: -r });
+  return { read: out[0]!, write: out[1]! };
+}
+
+/** the window size of the terminal whose master is FD */
+export function setWindowSize(fd: number, rows: number, cols: number): void {
+  const r = shim().bk_set_winsize(fd, rows, cols);
+  if (r < 0) throw new BunkerError("cannot resize the terminal", { errno: -r });
 }

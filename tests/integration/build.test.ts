@@ -212,27 +212,30 @@ for (const as of USERS) {
     }, 180_000);
 
     test("RUN --mount type=cache sharing: shared lets two builds in at once, locked one at a time, private gives the second a new empty dir", async () => {
-      // each step marks the cache busy for 4 s: a step that finds the mark ran while the other was inside
-      // (it prints CLASH: written CL""ASH so that the step's own text, which the build prints, does not match)
-      const build = (sharing: string, tag: string) => {
+      // each step marks itself in the cache and waits up to 8 s for the other's mark: seeing it means
+      // the two were inside at once (OVER""LAP, so that the step's own text, which the build prints,
+      // does not match); waiting for the mark, not for a fixed time, makes the test indifferent to
+      // how far apart the two builds start
+      const build = (sharing: string, tag: string, other: string) => {
         const dir = join(base, `share-${sharing}-${tag}`);
         mkdirSync(dir, { recursive: true });
-        writeFileSync(join(dir, "Dockerfile"), [`FROM ${IMAGE}`, `RUN --mount=type=cache,id=share-${sharing},target=/c,sharing=${sharing} sh -c '[ -e /c/busy ] && echo CL\"\"ASH; touch /c/busy /c/seen-${tag}; sleep 4; rm /c/busy; echo listing; ls /c'`, ""].join("\n"));
+        const script = `touch /c/seen-${tag} /c/in-${tag}; i=0; while [ $i -lt 80 ] && [ ! -e /c/in-${other} ]; do sleep 0.1; i=$((i+1)); done; [ -e /c/in-${other} ] && echo OVER""LAP; sleep 0.3; rm /c/in-${tag}; echo listing; ls /c`;
+        writeFileSync(join(dir, "Dockerfile"), [`FROM ${IMAGE}`, `RUN --mount=type=cache,id=share-${sharing},target=/c,sharing=${sharing} sh -c '${script}'`, ""].join("\n"));
         chownTree(dir, ownerOf(as));
         return bunker(["build", "--no-cache", dir]);
       };
       const pair = async (sharing: string) => {
-        const rs = await Promise.all([build(sharing, "a"), build(sharing, "b")]);
+        const rs = await Promise.all([build(sharing, "a", "b"), build(sharing, "b", "a")]);
         for (const r of rs) expect(r.code, r.stderr).toBe(0);
         return rs.map((r) => r.stdout);
       };
-      const shared = await pair("shared");
-      expect(shared.some((o) => o.includes("\nCLASH\n"))).toBe(true); // the two steps did overlap
+      const overlapped = (outs: string[]) => outs.some((o) => o.includes("\nOVERLAP\n"));
+      expect(overlapped(await pair("shared"))).toBe(true); // the test can see an overlap
       const locked = await pair("locked");
-      expect(locked.some((o) => o.includes("\nCLASH\n"))).toBe(false);
-      expect(locked.some((o) => /listing\nseen-a\nseen-b\n/.test(o))).toBe(true); // one dir, one after the other
+      expect(overlapped(locked)).toBe(false);
+      expect(locked.some((o) => /listing\nseen-a\nseen-b\n/.test(o))).toBe(true); // one dir, one step after the other
       const priv = await pair("private");
-      expect(priv.some((o) => o.includes("\nCLASH\n"))).toBe(false);
+      expect(overlapped(priv)).toBe(false);
       expect(priv.some((o) => o.includes("seen-a\nseen-b"))).toBe(false); // the second got a dir of its own
       expect(readdirSync(join(store, "build-cache", "mounts")).filter((n) => n.includes("-private-"))).toEqual([]); // and it is gone
     }, 240_000);

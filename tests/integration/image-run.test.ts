@@ -237,8 +237,9 @@ for (const as of USERS) {
       const ps = await b(["ps"]);
       expect(ps.stdout.split("\n")[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS$/);
       expect(ps.stdout).toMatch(new RegExp(`^${id}\\s+test/app:1\\s+sh -c echo started.*\\s+Up$`, "m"));
-      for (let i = 0; i < 100 && !(await b(["logs", id])).stdout.includes("oops"); i++) await Bun.sleep(20);
-      expect((await b(["logs", id])).stdout).toBe("started\noops\n");
+      for (let i = 0; i < 100 && !(await b(["logs", id])).stderr.includes("oops"); i++) await Bun.sleep(20);
+      // the log keeps the streams apart: stderr's lines go to logs' stderr
+      expect(await b(["logs", id])).toEqual({ code: 0, stdout: "started\n", stderr: "oops\n" });
       const busy = await b(["rm", id]);
       expect(busy.code).toBe(125);
       expect(busy.stderr).toContain("is running");
@@ -247,7 +248,7 @@ for (const as of USERS) {
       expect(rmi.code).toBe(125);
       expect(rmi.stderr).toMatch(new RegExp(`^bunker: image test/app:1 is used by container ${id}: EBUSY`));
       expect((await b(["stop", "-t", "5", id])).stdout).toBe(`${id}\n`);
-      expect((await b(["logs", id])).stdout).toBe("started\noops\nstopping\n");
+      expect((await b(["logs", id])).stdout).toBe("started\nstopping\n");
       expect((await b(["ps"])).stdout).not.toContain(id);
       expect((await b(["ps", "-a"])).stdout).toMatch(new RegExp(`^${id}\\s+.*Exited \\(3\\)$`, "m"));
       expect((await b(["rm", id])).code).toBe(0);

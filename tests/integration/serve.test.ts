@@ -8,7 +8,7 @@ import { chownSync, existsSync, readFileSync, statSync, writeFileSync } from "no
 import { tarBytes } from "../../src/image/tarwriter.ts";
 import { join } from "node:path";
 import { PASSWORD, TestRegistry, USER } from "../registry/registry.ts";
-import { bunkerAs, collect, makeTempDir, ownerOf, removeTree, runAs, spawnBunkerAs, USERS, type As } from "../lib/index.ts";
+import { bunkerAs, collect, makeTempDir, ownerOf, python3, removeTree, runAs, runInPty, spawnBunkerAs, USERS, type As, type PtyOptions } from "../lib/index.ts";
 import { CURL, curlAt, DOCKER, dockerAt, serveBase, startServer, stopServer, writeBusyboxArchive, type Server } from "../lib/serve.ts";
 
 if (!DOCKER || !CURL) console.log(`serve tests skipped: not installed: ${[!DOCKER && "docker", !CURL && "curl"].filter(Boolean).join(", ")}`);
@@ -24,6 +24,11 @@ const haveRegistry = ["docker-registry", "skopeo"].every((t) => Bun.which(t));
 const baseFor = (as: As) => serveBase(as, bases);
 const docker = dockerAt;
 const curl = curlAt;
+
+/** the docker CLI on a new pty of ROWSxCOLS (tests/lib/pty.ts), the STEPS typed in turn */
+const dockerPty = (as: As, s: Server, args: string[], steps: PtyOptions["steps"], size = { rows: 24, cols: 80 }) =>
+  runInPty(as, [DOCKER!, ...args], { env: { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(s.sock, "..", "..", "client") }, ...size, steps, timeoutMs: 60_000 });
+
 
 /** a server as AS with IMAGE loaded, for FN; then the server stopped and the containers NAMES removed */
 async function withImageServer(as: As, names: string[], fn: (t: { s: Server; d: (...args: string[]) => ReturnType<typeof docker>; roots: string[] }) => Promise<void>): Promise<void> {
@@ -348,8 +353,6 @@ for (const as of USERS) {
         expect((await d("create", "--name", "rs", "--restart", "on-failure:4", IMAGE, "true")).code).toBe(0);
         expect((await d("inspect", "--format", "{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}", "rs")).stdout).toBe("on-failure:4\n");
         expect((await d("rm", "rs")).code).toBe(0);
-        const tty = await d("create", "-t", IMAGE, "sh");
-        expect(tty.stderr).toMatch(/Tty and OpenStdin need attach/);
         expect(await curl(as, s, ["-X", "POST", "-H", "Content-Type: application/json", "-d", '{"Image":"nosuch/image"}', "http://d/v1.41/containers/create"])).toMatchObject({ status: 404 });
         expect((await d("ps", "-a", "--format", "{{.Names}}")).stdout.split("\n").sort()).toEqual(["", "bg", "job", "stubborn"]);
       });
@@ -359,9 +362,11 @@ for (const as of USERS) {
       await withImageServer(as, ["three", "later"], async ({ s, d }) => {
         expect(await d("run", "--rm", "--network", "none", IMAGE, "echo", "hi")).toEqual({ code: 0, stdout: "hi\n", stderr: "" });
         expect((await d("ps", "-a", "-q")).stdout).toBe("");
-        // bunker's log is one stream: stderr comes as stdout, in order
-        expect(await d("run", "--name", "three", "--network", "none", IMAGE, "sh", "-c", "echo out; echo err >&2; exit 3")).toEqual({ code: 3, stdout: "out\nerr\n", stderr: "" });
+        // stdout and stderr are streams of their own (frames of type 1 and 2)
+        expect(await d("run", "--name", "three", "--network", "none", IMAGE, "sh", "-c", "echo out; echo err >&2; exit 3")).toEqual({ code: 3, stdout: "out\n", stderr: "err\n" });
         expect((await d("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "three")).stdout).toBe("exited 3\n");
+        // start -a of a stopped one: attached before the start makes it again, it gets that run's output and status
+        expect(await d("start", "-a", "three")).toEqual({ code: 3, stdout: "out\n", stderr: "err\n" });
         // more output than one read, all of it, in frames
         const many = await d("run", "--rm", "--network", "none", IMAGE, "sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); done");
         expect(many.code).toBe(0);
@@ -375,6 +380,125 @@ for (const as of USERS) {
         expect(missing).toEqual({ status: 404, body: JSON.stringify({ message: "No such container: nosuch" }) });
         // an ordinary request that names attach without Upgrade: tcp is not hijacked: the routes answer it
         expect((await curl(as, s, ["-X", "POST", "http://d/v1.41/containers/three/attach?stream=1&stdout=1"])).status).toBe(400);
+      });
+    }, 120_000);
+
+    test("docker exec: output and exit codes, stderr apart, -i with stdin, -d, a command not found (126), -it under a pty with its size; exec inspect", async () => {
+      await withImageServer(as, ["ex"], async ({ s, d }) => {
+        expect((await d("run", "-d", "--name", "ex", "--network", "none", IMAGE, "sh", "-c", "exec sleep 100")).code).toBe(0);
+        expect(await d("exec", "ex", "echo", "hi")).toEqual({ code: 0, stdout: "hi\n", stderr: "" });
+        expect(await d("exec", "ex", "sh", "-c", "echo out; echo err >&2; exit 7")).toEqual({ code: 7, stdout: "out\n", stderr: "err\n" });
+        expect(await d("exec", "-e", "X=from-env", "-w", "/tmp", "ex", "sh", "-c", "echo $X $(pwd)")).toEqual({ code: 0, stdout: "from-env /tmp\n", stderr: "" });
+        const piped = await runAs(as, ["sh", "-c", `printf 'line1\\nline2\\n' | ${DOCKER} exec -i ex cat`], { env: { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(s.sock, "..", "..", "client") } });
+        expect(piped).toEqual({ code: 0, stdout: "line1\nline2\n", stderr: "" });
+        const missing = await d("exec", "ex", "nosuch");
+        expect(missing.code).toBe(126);
+        expect(missing.stdout).toContain('exec "nosuch": executable file not found in $PATH: ENOENT');
+        // -d: answered at once, the process runs on in the container
+        expect(await d("exec", "-d", "ex", "sh", "-c", "sleep 1; echo late > /tmp/late")).toEqual({ code: 0, stdout: "", stderr: "" });
+        for (let i = 0; i < 60 && (await d("exec", "ex", "cat", "/tmp/late")).stdout !== "late\n"; i++) await Bun.sleep(100);
+        expect((await d("exec", "ex", "cat", "/tmp/late")).stdout).toBe("late\n");
+        // a terminal: typed input, its size from the client's window, then resized (POST /exec/ID/resize)
+        const tty = await dockerPty(as, s, ["exec", "-it", "ex", "sh"], [
+          { after: "# ", type: "stty size; tty\n" },
+          { after: "/dev/pts/", type: "stty size\n", size: { rows: 33, cols: 111 } },
+          { after: "33 111", type: "exit 5\n" },
+        ], { rows: 30, cols: 100 });
+        expect(tty.code, tty.stdout + tty.stderr).toBe(5);
+        expect(tty.stdout).toMatch(/30 100\r\n\/dev\/pts\/\d+\r\n/);
+        expect(tty.stdout).toContain("33 111\r\n");
+        // Docker's exec inspect; a stopped container takes no exec; an unknown exec is a 404
+        const made = await curl(as, s, ["-X", "POST", "-H", "Content-Type: application/json", "-d", '{"Cmd":["true"]}', "http://d/v1.41/containers/ex/exec"]);
+        expect(made.status).toBe(201);
+        const execId = JSON.parse(made.body).Id as string;
+        expect(JSON.parse((await curl(as, s, [`http://d/v1.41/exec/${execId}/json`])).body)).toMatchObject({ ID: execId, Running: false, ExitCode: null, ContainerID: "ex", Pid: 0 });
+        expect((await curl(as, s, ["-X", "POST", "-H", "Content-Type: application/json", "-d", '{"Detach":true}', `http://d/v1.41/exec/${execId}/start`])).status).toBe(200);
+        for (let i = 0; i < 50 && JSON.parse((await curl(as, s, [`http://d/v1.41/exec/${execId}/json`])).body).Running; i++) await Bun.sleep(50);
+        const ran = JSON.parse((await curl(as, s, [`http://d/v1.41/exec/${execId}/json`])).body);
+        expect([ran.Running, ran.ExitCode, ran.Pid > 0]).toEqual([false, 0, true]);
+        expect((await curl(as, s, ["-X", "POST", "-H", "Content-Type: application/json", "-d", '{"Detach":true}', `http://d/v1.41/exec/${execId}/start`])).status).toBe(409);
+        expect(await curl(as, s, ["http://d/v1.41/exec/nosuch/json"])).toEqual({ status: 404, body: JSON.stringify({ message: "No such exec instance: nosuch" }) });
+        expect((await curl(as, s, ["-X", "POST", "-H", "Content-Type: application/json", "-d", '{"Cmd":[]}', "http://d/v1.41/containers/ex/exec"])).status).toBe(400);
+        expect((await d("stop", "-t", "0", "ex")).code).toBe(0);
+        const stopped = await d("exec", "ex", "true");
+        expect([stopped.code, stopped.stderr]).toEqual([1, "Error response from daemon: Container ex is not running\n"]);
+      });
+    }, 120_000);
+
+    test("docker run -it under a pty (typed, read, resized), run -i with stdin piped, attach to a running -it one and ctrl-p ctrl-q", async () => {
+      await withImageServer(as, ["sh1", "cat1"], async ({ s, d }) => {
+        const env = { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(s.sock, "..", "..", "client") };
+        const t0 = Date.now();
+        const it = await dockerPty(as, s, ["run", "-it", "--rm", "--network", "none", IMAGE, "sh"], [
+          { after: "# ", type: "stty size; echo $((6*7))\n" },
+          { after: "42", type: "stty size\n", size: { rows: 40, cols: 120 } },
+          { after: "40 120", type: "exit 5\n" },
+        ], { rows: 30, cols: 100 });
+        const itMs = Date.now() - t0;
+        expect(it.code, it.stdout + it.stderr).toBe(5);
+        expect(it.stdout).toContain("30 100\r\n42\r\n");
+        expect(it.stdout).toContain("40 120\r\n");
+        console.log(`docker run -it --rm (${as}): ${itMs} ms from start to exit, three commands typed`);
+        expect((await d("ps", "-a", "-q")).stdout).toBe("");
+        const piped = await runAs(as, ["sh", "-c", `printf 'one\\ntwo\\n' | ${DOCKER} run -i --rm --network none ${IMAGE} sh -c 'cat; echo done >&2'`], { env });
+        expect(piped).toEqual({ code: 0, stdout: "one\ntwo\n", stderr: "done\n" });
+        // and a stopped -i one started again with its stdin attached (start -ai)
+        expect((await runAs(as, ["sh", "-c", `echo first | ${DOCKER} run -i --name cat1 --network none ${IMAGE} cat`], { env })).stdout).toBe("first\n");
+        expect(await runAs(as, ["sh", "-c", `echo again | ${DOCKER} start -ai cat1`], { env, timeoutMs: 30_000 })).toEqual({ code: 0, stdout: "again\n", stderr: "" });
+        expect((await d("rm", "cat1")).code).toBe(0);
+        // a running -it container: attached, typed to, detached with ctrl-p ctrl-q; it runs on
+        expect((await d("run", "-dit", "--name", "sh1", "--network", "none", IMAGE, "sh")).code).toBe(0);
+        const at = await dockerPty(as, s, ["attach", "sh1"], [
+          { after: "", type: "\n" },
+          { after: "# ", type: "echo attached-$((1+1))\n" },
+          { after: "attached-2", type: "\u0010\u0011" },
+        ]);
+        expect(at.stdout).toContain("attached-2\r\n");
+        expect(at.stdout).toContain("read escape sequence");
+        expect((await d("ps", "--format", "{{.Names}} {{.State}}")).stdout).toBe("sh1 running\n");
+        expect((await d("logs", "sh1")).stdout).toContain("attached-2\r\n");
+        // the server's own escape proxy (clients other than the docker CLI): detachKeys=ctrl-x,x ends the attach
+        const raw = `import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"POST /v1.41/containers/sh1/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-x,x HTTP/1.1\\r\\nHost: d\\r\\nConnection: Upgrade\\r\\nUpgrade: tcp\\r\\n\\r\\n")
+got = b""; s.settimeout(10)
+s.sendall(b"echo raw-$((2+3))\\n")
+while b"raw-5\\r\\n" not in got: got += s.recv(4096)
+s.sendall(b"\\x18x")
+while True:
+    d = s.recv(4096)
+    if not d: break
+    got += d
+print("detached" if b"101 UPGRADED" in got else got)`;
+        expect((await runAs(as, [python3(), "-c", raw, s.sock], { timeoutMs: 20_000 })).stdout).toBe("detached\n");
+        expect((await d("ps", "--format", "{{.Names}} {{.State}}")).stdout).toBe("sh1 running\n");
+        // resize of a container without a terminal is refused; of one that has one, done by its log writer
+        expect((await curl(as, s, ["-X", "POST", "http://d/v1.41/containers/sh1/resize?h=20&w=70"])).status).toBe(200);
+        expect((await d("exec", "sh1", "sh", "-c", "stty -F /dev/pts/0 size")).stdout).toBe("20 70\n");
+        expect((await curl(as, s, ["-X", "POST", "http://d/v1.41/containers/sh1/resize?h=x&w=70"])).status).toBe(400);
+        expect((await d("rm", "-f", "sh1")).code).toBe(0);
+        // what the server started (containers' inits, log writers, execs) is reaped: no zombie stays its child
+        const zombies = () => Bun.spawnSync(["ps", "-o", "stat=,comm=", "--ppid", String(s.proc.pid)]).stdout.toString().split("\n").filter((l) => l.startsWith("Z"));
+        for (let i = 0; i < 40 && zombies().length; i++) await Bun.sleep(50);
+        expect(zombies()).toEqual([]);
+      });
+    }, 120_000);
+
+    test("docker logs: -f until the container exits, -t, --since/--until, --tail; stdout and stderr apart", async () => {
+      await withImageServer(as, ["lg"], async ({ d }) => {
+        const started = Date.now();
+        expect((await d("run", "-d", "--name", "lg", "--network", "none", IMAGE, "sh", "-c", "echo one; echo two >&2; sleep 2; echo three; exit 2")).code).toBe(0);
+        const follow = await d("logs", "-f", "lg");
+        expect(follow).toEqual({ code: 0, stdout: "one\nthree\n", stderr: "two\n" });
+        expect(Date.now() - started).toBeGreaterThanOrEqual(2000); // it waited for the end
+        const t = await d("logs", "-t", "lg");
+        expect(t.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z one\n\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z three\n$/);
+        const [first, third] = t.stdout.split("\n").map((l) => l.split(" ")[0]!);
+        expect(Date.parse(third!) - Date.parse(first!)).toBeGreaterThanOrEqual(1900);
+        expect((await d("logs", "--since", "1m", "lg")).stdout).toBe("one\nthree\n");
+        expect((await d("logs", "--since", third!, "lg")).stdout).toBe("three\n");
+        expect((await d("logs", "--until", new Date(Date.parse(third!) - 1000).toISOString(), "lg")).stdout).toBe("one\n");
+        expect(await d("logs", "--tail", "1", "lg")).toEqual({ code: 0, stdout: "three\n", stderr: "" });
       });
     }, 120_000);
 

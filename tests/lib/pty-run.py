@@ -3,8 +3,12 @@
 of ROWS x COLS, type INPUT, copy everything the terminal shows to stdout, and
 exit with ARGV's status (128+N when killed by signal N).
 With PTY_RESIZE="FILE ROWS COLS" in the environment, the window is resized to
-ROWS x COLS (the kernel sends SIGWINCH) once FILE exists."""
-import fcntl, os, select, struct, sys, termios, time
+ROWS x COLS (the kernel sends SIGWINCH) once FILE exists.  With PTY_STEPS, a
+JSON list of [TEXT, INPUT] or [TEXT, INPUT, ROWS, COLS], each INPUT is typed
+once the screen shows its TEXT after what the step before typed ("": 0.3 s after
+the step before), the window resized to ROWS x COLS first when given; INPUT is
+then typed as the last step."""
+import fcntl, json, os, select, struct, sys, termios, time
 
 rows, cols, text, argv = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 master, slave = os.openpty()
@@ -25,14 +29,23 @@ if pid == 0:
         os._exit(127)
 os.close(slave)
 resize = os.environ.get("PTY_RESIZE", "").split()
+steps = [(s[0].encode(), s[1].encode(), s[2:]) for s in json.loads(os.environ.get("PTY_STEPS", "[]"))]
 if text:
-    time.sleep(0.3)
-    os.write(master, text.encode())
+    steps.append((b"", text.encode(), []))
+started = time.time()
+typed_at = 0
 out = bytearray()
 status = None
 exited_at = 0.0
 deadline = time.time() + 25
 while time.time() < deadline:
+    if steps and (steps[0][0] in out[typed_at:] if steps[0][0] else time.time() - started > 0.3):
+        typed_at, started = len(out), time.time()
+        _, typed, size = steps.pop(0)
+        if size:
+            fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+            time.sleep(0.2)  # SIGWINCH reaches the client, which passes the size on
+        os.write(master, typed)
     if resize and os.path.exists(resize[0]):
         fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", int(resize[1]), int(resize[2]), 0, 0))
         resize = []

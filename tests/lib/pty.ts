@@ -16,9 +16,13 @@ export interface PtyOptions {
   /** typed into the terminal after startup */
   input?: string;
   cwd?: string;
+  /** added to the environment */
+  env?: Record<string, string>;
   timeoutMs?: number;
   /** resize the window to ROWS x COLS (SIGWINCH) once FILE exists */
   resize?: { whenFileExists: string; rows: number; cols: number };
+  /** typed in turn, each once the screen shows its text (after the step before; "": 0.3 s later), the window resized first when a size is given */
+  steps?: { after: string; type: string; size?: { rows: number; cols: number } }[];
 }
 
 /** Runs ARGV (already including setpriv when needed) on a pty; stdout holds the terminal's output. */
@@ -34,8 +38,10 @@ export async function runInPty(as: As, argv: string[], opts: PtyOptions = {}): P
   const proc = Bun.spawn(cmd, {
     cwd: opts.cwd ?? "/",
     env: envFor(as, {
+      ...opts.env,
       TERM: "xterm",
       ...(opts.resize ? { PTY_RESIZE: `${opts.resize.whenFileExists} ${opts.resize.rows} ${opts.resize.cols}` } : {}),
+      ...(opts.steps ? { PTY_STEPS: JSON.stringify(opts.steps.map((s) => [s.after, s.type, ...(s.size ? [s.size.rows, s.size.cols] : [])])) } : {}),
     }),
     stdin: "ignore",
     stdout: "pipe",

@@ -44,7 +44,7 @@ const SAMPLES: { [N in Op["op"]]: Extract<Op, { op: N }> } = {
   setns: { op: "setns", path: "/proc/42/ns/user", nstype: K.CLONE_NEWUSER, parent: true },
   fork: { op: "fork", waitGo: true },
   pdeathsig: { op: "pdeathsig", signal: 9 },
-  stdio: { op: "stdio", log: "/s/c1/log" },
+  stdio: { op: "stdio", stdin: -1, stdout: 5, stderr: 6 },
   "exit-file": { op: "exit-file", path: "/s/c1/exit" },
   "copyup-open": { op: "copyup-open", path: "/etc" },
   copyup: { op: "copyup", path: "/etc", root: true },
