@@ -29,8 +29,15 @@ export function withMonitorExe(plan: Plan, exe: number): Plan {
 /**
  * The shim clones with CLONE_VM (no copy of bunker's page tables) unless the
  * child lives on without exec'ing: an --init stays PID 1 and must not share
- * (and write errno into) the memory of a bunker that keeps running.
+ * (and write errno into) the memory of a bunker that keeps running.  Nor when
+ * KEEP_DUMPABLE (a process that goes on launching others: bunker serve) and
+ * the plan has a nondumpable op: PR_SET_DUMPABLE is the memory's (the mm's),
+ * so a child sharing it would make the caller non-dumpable for good, and
+ * every later child would start so (its /proc/PID/ns closed to the network
+ * helpers it needs).
  */
-export function withSharedMemory(plan: Plan): Plan {
-  return plan.ops.some((o) => o.op === "init") ? plan : { ...plan, cloneFlags: plan.cloneFlags | K.CLONE_VM };
+export function withSharedMemory(plan: Plan, keepDumpable = false): Plan {
+  if (plan.ops.some((o) => o.op === "init")) return plan;
+  if (keepDumpable && plan.ops.some((o) => o.op === "nondumpable")) return plan;
+  return { ...plan, cloneFlags: plan.cloneFlags | K.CLONE_VM };
 }

@@ -8,6 +8,12 @@ import { encodePlan } from "./plan-encode.ts";
 import { needsMonitorExe, withJoinedUserns, withMonitorExe, withSharedMemory } from "../plan/finalize.ts";
 import { type ChildFailure, monitorMemfd, readMessage, reap, sendGo, spawn, supervise } from "./shim.ts";
 import { stepName } from "../plan/ops.ts";
+
+/** this process goes on launching containers (bunker serve): it must stay dumpable (withSharedMemory) */
+let keepDumpable = false;
+export function keepCallerDumpable(): void {
+  keepDumpable = true;
+}
 import { type IdMaps, writeIdMaps } from "./idmap.ts";
 import { mark } from "../timing.ts";
 import { RLIM_INFINITY, rlimitName } from "../oci/rlimits.ts";
@@ -56,7 +62,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   const initExe = needsMonitorExe(plan) ? monitorMemfd() : -1;
   let spawned;
   try {
-    const encoded = encodePlan(withSharedMemory(withMonitorExe(plan, initExe)));
+    const encoded = encodePlan(withSharedMemory(withMonitorExe(plan, initExe), keepDumpable));
     mark("plan encoded");
     spawned = spawn(encoded);
   } catch (e) {

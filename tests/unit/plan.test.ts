@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { buildPlan } from "../../src/plan/build.ts";
+import { withSharedMemory } from "../../src/plan/finalize.ts";
 import { parseMountOptions } from "../../src/plan/mount-options.ts";
 import * as K from "../../src/plan/types.ts";
 import { runSpec, type RunOptions } from "../../src/oci/run-spec.ts";
@@ -200,5 +201,18 @@ describe("linux.devices", () => {
     expect(fuseOps(buildPlan(rootSpec(), { inUserNamespace: true }))).toEqual([
       { op: "bind", source: "/dev/fuse", target: "/dev/fuse", recursive: false, optional: false, attrSet: 0, attrClr: 0 },
     ]);
+  });
+});
+
+// PR_SET_DUMPABLE is the memory's: a child sharing it (CLONE_VM) that turns non-dumpable turns its
+// caller so too, which a process launching others for as long as it runs (bunker serve) must not be
+describe("withSharedMemory", () => {
+  const plan = (ops: K.Op[]): K.Plan => ({ cloneFlags: 0, ops } as unknown as K.Plan);
+  const exec: K.Op = { op: "exec", file: "/bin/true", args: ["true"], env: [] } as K.Op;
+  test("CLONE_VM unless an init lives on, or the caller must stay dumpable and the child turns non-dumpable", () => {
+    expect(withSharedMemory(plan([{ op: "nondumpable" }, exec])).cloneFlags & K.CLONE_VM).toBe(K.CLONE_VM);
+    expect(withSharedMemory(plan([{ op: "nondumpable" }, exec]), true).cloneFlags & K.CLONE_VM).toBe(0);
+    expect(withSharedMemory(plan([exec]), true).cloneFlags & K.CLONE_VM).toBe(K.CLONE_VM);
+    expect(withSharedMemory(plan([{ op: "init" } as K.Op, exec])).cloneFlags & K.CLONE_VM).toBe(0);
   });
 });
