@@ -111,4 +111,16 @@ async function build({ ctx, req, url }: ApiRequest): Promise<Response> {
   return new Response(body, { headers: { "Content-Type": "application/json" } });
 }
 
-export const BUILD_ROUTES: Route[] = [{ method: "POST", path: /^\/build$/, handle: build }];
+/** POST /build/prune: the build cache's records and unused RUN --mount caches (src/build/prune.ts) */
+async function prune({ ctx, url }: ApiRequest): Promise<Response> {
+  const filters = url.searchParams.get("filters");
+  if (filters && filters !== "{}" && !/^\{\s*\}$/.test(filters)) throw new ApiError(400, "build/prune: filters are not supported (bunker's build cache has no types or ages to filter on)");
+  const { pruneBuildCache } = await import("../build/prune.ts");
+  const r = await pruneBuildCache(ctx);
+  return Response.json({ CachesDeleted: r.deleted, SpaceReclaimed: r.reclaimed });
+}
+
+export const BUILD_ROUTES: Route[] = [
+  { method: "POST", path: /^\/build$/, handle: build },
+  { method: "POST", path: /^\/build\/prune$/, handle: prune },
+];

@@ -77,14 +77,14 @@ export interface BuildResult {
 /** the build cache's directory under the data root */
 export const BUILD_CACHE = "build-cache";
 
-/** a RUN --mount cache that is not shared: its dir, how it is shared, its index in the step's mounts */
+/** a RUN --mount cache: its dir, how it is shared, its index in the step's mounts */
 interface CacheMount {
   dir: string;
-  sharing: "locked" | "private";
+  sharing: "shared" | "locked" | "private";
   index: number;
 }
 
-const LOCK_EX = 2, LOCK_NB = 4;
+const LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4;
 
 interface CacheRecord {
   layer: LayerResult;
@@ -480,7 +480,7 @@ class Builder {
         const id = this.expand(ins.line, m.id, vars);
         const source = join(this.ctx.dataRoot, BUILD_CACHE, "mounts", sha256(id).slice(7, 39));
         mkdirSync(source, { recursive: true, mode: 0o755 });
-        if (m.sharing !== "shared") caches.push({ dir: source, sharing: m.sharing, index: mounts.length });
+        caches.push({ dir: source, sharing: m.sharing, index: mounts.length });
         mounts.push({ type: "bind", source, destination, readonly: false });
         keys.push({ cache: id, destination });
       } else {
@@ -497,10 +497,11 @@ class Builder {
   }
 
   /**
-   * The locks of CACHES (RUN --mount type=cache, sharing locked or private) for
-   * one step, on a lock file beside each cache dir: locked waits for it; private
-   * that finds it held mounts a new empty dir instead (MOUNTS changed in place),
-   * removed after the step.  The returned function releases them.
+   * The locks of CACHES (RUN --mount type=cache) for one step, on a lock file
+   * beside each cache dir: shared takes it shared (with other shared steps;
+   * a prune leaves it alone), locked exclusive and waits for it, private
+   * exclusive, and one that finds it held mounts a new empty dir instead (MOUNTS
+   * changed in place), removed after the step.  The returned function releases them.
    */
   lockCaches(caches: CacheMount[], mounts: MountRequest[]): () => Promise<void> {
     const fds: number[] = [], fresh: string[] = [];
@@ -512,7 +513,7 @@ class Builder {
       for (const c of caches) {
         const path = `${c.dir}.lock`;
         const fd = openSync(path, "a", 0o600);
-        const r = flock(fd, c.sharing === "locked" ? LOCK_EX : LOCK_EX | LOCK_NB);
+        const r = flock(fd, c.sharing === "shared" ? LOCK_SH : c.sharing === "locked" ? LOCK_EX : LOCK_EX | LOCK_NB);
         if (r === 0) {
           fds.push(fd);
           continue;

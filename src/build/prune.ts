@@ -1,0 +1,54 @@
+// The build cache pruned (`POST /build/prune`, which `docker builder prune` and
+// `docker system prune` send): the step records (a later build runs those
+// steps again; the layers they named go with the store's next image prune) and
+// the RUN --mount caches that no running step holds (each step holds its
+// cache's lock file, src/build/build.ts lockCaches).
+import { closeSync, existsSync, openSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { RuntimeContext } from "../container/context.ts";
+import { removeOwnedTree } from "../sys/remove-tree.ts";
+import { flock } from "../sys/shim.ts";
+import { BUILD_CACHE, buildMaps } from "./build.ts";
+
+export interface PruneResult {
+  /** what went: step records by key, mount caches as "mount:DIR" */
+  deleted: string[];
+  /** bytes of the mount caches removed (the records are small; layers go with an image prune) */
+  reclaimed: number;
+}
+
+/** du of DIR in bytes (what a prune reclaims), 0 when it cannot be read */
+function sizeOf(dir: string): number {
+  const r = Bun.spawnSync(["du", "-sb", dir], { stdout: "pipe", stderr: "ignore" });
+  return Number(r.stdout.toString().split("\t")[0]) || 0;
+}
+
+export async function pruneBuildCache(ctx: RuntimeContext): Promise<PruneResult> {
+  const root = join(ctx.dataRoot, BUILD_CACHE);
+  const out: PruneResult = { deleted: [], reclaimed: 0 };
+  if (!existsSync(root)) return out;
+  for (const name of readdirSync(root)) {
+    if (!/\.(json|image)$/.test(name)) continue;
+    rmSync(join(root, name), { force: true });
+    out.deleted.push(name.replace(/\.(json|image)$/, ""));
+  }
+  const mounts = join(root, "mounts");
+  if (!existsSync(mounts)) return out;
+  for (const name of readdirSync(mounts)) {
+    // a private step's own dir goes with its step; lock files with their cache
+    if (name.includes("-private-") || name.endsWith(".lock")) continue;
+    const dir = join(mounts, name);
+    const fd = openSync(`${dir}.lock`, "a", 0o600);
+    try {
+      if (flock(fd, 2 | 4 /* LOCK_EX | LOCK_NB */) < 0) continue; // a running step has it
+      const size = sizeOf(dir);
+      await removeOwnedTree(dir, buildMaps(ctx));
+      rmSync(`${dir}.lock`, { force: true });
+      out.deleted.push(`mount:${name}`);
+      out.reclaimed += size;
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return out;
+}
