@@ -14,7 +14,6 @@ import { killContainer } from "../container/lifecycle.ts";
 import { processTable } from "../container/top.ts";
 import { containerStats } from "./stats.ts";
 import { logEntries, logTime } from "../container/logs.ts";
-import { runningLogWriter } from "../container/log-writer.ts";
 import { checkId, containerDir, containerStatus, idOfName, listIds, watchStatus } from "../container/state.ts";
 import { rm, stop } from "../container/stop.ts";
 import { parseSignal } from "../sys/signals.ts";

@@ -29,14 +29,15 @@ import type { ImageConfig } from "../image/types.ts";
 import { resolveUser } from "../oci/user.ts";
 import { autoMaps, callerMaps, type IdMaps } from "../sys/idmap.ts";
 import { checkUserMapped, runContainer } from "../container/run.ts";
-import { flock } from "../sys/shim.ts";
+import { tryLockExclusive } from "../sys/fsat.ts";
+import { flock, LOCK_EX, LOCK_SH } from "../sys/shim.ts";
 import type { RuntimeContext } from "../container/context.ts";
-import { applyConfigInstruction, type ConfigWords } from "./config-change.ts";
+import { applyConfigInstruction, expanded, type ConfigWords } from "./config-change.ts";
 import { copyLayer, type CopyItem, type ExistingDir } from "./copy.ts";
 import { dockerfileError, parseDockerfile, parseTrigger, targetStage, type Command, type CopyInstruction, type Dockerfile, type Instruction, type RunInstruction, type Stage, type StageInstruction } from "./dockerfile.ts";
 import { cleanSource, contentHash, ContextTree, LayersTree, resolveSources, type SourceEntry, type SourceTree } from "./sources.ts";
 import type { MountRequest } from "../volume/spec.ts";
-import { expandWord, expandWords, WordError, type Vars } from "./words.ts";
+import type { Vars } from "./words.ts";
 
 export interface BuildRequest {
   /** the context directory (a tar on stdin is extracted into one by the caller) */
@@ -83,8 +84,6 @@ interface CacheMount {
   sharing: "shared" | "locked" | "private";
   index: number;
 }
-
-const LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4;
 
 interface CacheRecord {
   layer: LayerResult;
@@ -195,21 +194,12 @@ class Builder {
 
   /** TEXT with VARS expanded; a bad substitution is the line's error */
   expand(line: number, text: string, vars: Vars): string {
-    try {
-      return expandWord(text, vars, this.df.escape);
-    } catch (e) {
-      if (e instanceof WordError) throw dockerfileError(this.file, line, e.message);
-      throw e;
-    }
+    return expanded(vars, this.df.escape, (what) => dockerfileError(this.file, line, what)).word(text);
   }
 
+  /** TEXT with VARS expanded into words (EXPOSE's, VOLUME's); a bad substitution is the line's error */
   expandList(line: number, text: string, vars: Vars): string[] {
-    try {
-      return expandWords(text, vars, this.df.escape);
-    } catch (e) {
-      if (e instanceof WordError) throw dockerfileError(this.file, line, e.message);
-      throw e;
-    }
+    return expanded(vars, this.df.escape, (what) => dockerfileError(this.file, line, what)).list(text);
   }
 
   /** what an instruction's words see: the stage's ARGs, then its ENV over them */
@@ -513,19 +503,23 @@ class Builder {
       for (const c of caches) {
         const path = `${c.dir}.lock`;
         const fd = openSync(path, "a", 0o600);
-        const r = flock(fd, c.sharing === "shared" ? LOCK_SH : c.sharing === "locked" ? LOCK_EX : LOCK_EX | LOCK_NB);
-        if (r === 0) {
-          fds.push(fd);
+        if (c.sharing === "private") {
+          if (tryLockExclusive(fd, path)) fds.push(fd);
+          else {
+            // another step holds it: one of this step's own
+            closeSync(fd);
+            const dir = mkdtempSync(`${c.dir}-private-`);
+            fresh.push(dir);
+            mounts[c.index] = { ...mounts[c.index]!, source: dir } as MountRequest;
+          }
           continue;
         }
-        closeSync(fd);
-        if (c.sharing === "private" && -r === 11 /* EWOULDBLOCK: another step holds it */) {
-          const dir = mkdtempSync(`${c.dir}-private-`);
-          fresh.push(dir);
-          mounts[c.index] = { ...mounts[c.index]!, source: dir } as MountRequest;
-          continue;
+        const r = flock(fd, c.sharing === "shared" ? LOCK_SH : LOCK_EX);
+        if (r < 0) {
+          closeSync(fd);
+          throw new BunkerError("cannot lock a RUN --mount cache", { errno: -r, path });
         }
-        throw new BunkerError("cannot lock a RUN --mount cache", { errno: -r, path });
+        fds.push(fd);
       }
     } catch (e) {
       void release();

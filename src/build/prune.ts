@@ -7,7 +7,7 @@ import { closeSync, existsSync, openSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { RuntimeContext } from "../container/context.ts";
 import { removeOwnedTree } from "../sys/remove-tree.ts";
-import { flock } from "../sys/shim.ts";
+import { tryLockExclusive } from "../sys/fsat.ts";
 import { BUILD_CACHE, buildMaps } from "./build.ts";
 
 export interface PruneResult {
@@ -40,7 +40,7 @@ export async function pruneBuildCache(ctx: RuntimeContext): Promise<PruneResult>
     const dir = join(mounts, name);
     const fd = openSync(`${dir}.lock`, "a", 0o600);
     try {
-      if (flock(fd, 2 | 4 /* LOCK_EX | LOCK_NB */) < 0) continue; // a running step has it
+      if (!tryLockExclusive(fd, `${dir}.lock`)) continue; // a running step has it
       const size = sizeOf(dir);
       await removeOwnedTree(dir, buildMaps(ctx));
       rmSync(`${dir}.lock`, { force: true });

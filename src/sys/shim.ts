@@ -203,7 +203,9 @@ export function reap(pid: number): void {
   if (r < 0 && r !== -10 /* ECHILD: reaped already */) throw new BunkerError(`cannot wait for process ${pid}`, { errno: -r });
 }
 
-/** flock(2): LOCK_EX = 2, LOCK_NB = 4; returns 0 or -errno */
+export const LOCK_SH = 1, LOCK_EX = 2;
+
+/** flock(2) with OP (LOCK_SH, LOCK_EX; LOCK_NB = 4, or src/sys/fsat.ts tryLockExclusive): 0 or -errno */
 export function flock(fd: number, op: number): number {
   return shim().bk_flock(fd, op);
 }
