@@ -43,10 +43,14 @@ for (const as of USERS) {
       writeFileSync(path, text, { mode });
       chownSync(path, owner().uid, owner().gid);
     };
-    /** a container that made /data (a.txt, sub/b, link -> a.txt, etc-host -> /etc) and says ready */
+    /** a container that made /data afresh (a.txt, sub/b, link -> a.txt, etc-host -> /etc; the rootfs is the
+     *  file's, an earlier container's /data goes first) and says ready */
     const dataContainer = async (extra: string[] = []) => {
-      const id = await detached(["run", "-d", ...extra, "--rootfs", f.rootfs, "--", "/bin/sh", "-c", "mkdir -p /data/sub && echo hello > /data/a.txt && echo deep > /data/sub/b && ln -s a.txt /data/link && ln -s /etc /data/etc-host && ln -s ../../../../../.. /data/up && echo ready; sleep 60"]);
-      for (let i = 0; i < 100 && !(await b(["logs", id])).stdout.includes("ready"); i++) await Bun.sleep(50);
+      const id = await detached(["run", "-d", ...extra, "--rootfs", f.rootfs, "--", "/bin/sh", "-c", "rm -rf /data; mkdir -p /data/sub && echo hello > /data/a.txt && echo deep > /data/sub/b && ln -s a.txt /data/link && ln -s /etc /data/etc-host && ln -s ../../../../../.. /data/up && echo ready; sleep 60"]);
+      // ready: its files made (up to 30 s: a loaded machine starts it slowly; cp into a path not yet made fails)
+      let ready = false;
+      for (let i = 0; i < 600 && !(ready = (await b(["logs", id])).stdout.includes("ready")); i++) await Bun.sleep(50);
+      expect(ready).toBe(true);
       return id;
     };
     const inside = async (id: string, script: string) => {
@@ -131,7 +135,10 @@ for (const as of USERS) {
       const src = hostDir("esc");
       hostFile(join(src, tag), "should stay in the container\n");
       const out = hostDir("esc-out");
-      for (const dest of [`${id}:/data/etc-host/`, `${id}:/data/up/tmp/`, `${id}:/../../../../tmp/`]) expect((await b(["cp", join(src, tag), dest])).code).toBe(0);
+      for (const dest of [`${id}:/data/etc-host/`, `${id}:/data/up/tmp/`, `${id}:/../../../../tmp/`]) {
+        const r = await b(["cp", join(src, tag), dest]);
+        expect(r.code, `${dest}: ${r.stderr}`).toBe(0);
+      }
       expect(existsSync(`/etc/${tag}`) || existsSync(`/tmp/${tag}`)).toBe(false);
       expect(await inside(id, `cat /etc/${tag} /tmp/${tag}`)).toBe("should stay in the container\n".repeat(2));
       // reads: the container's own files, never the host's
