@@ -6,8 +6,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bunkerAs, chownTree, ownerOf, removeTree, runAs, USERS, type As } from "../lib/index.ts";
-import { CURL, DOCKER, rootsOf, serveBase, startServer, stopServer, writeBusyboxArchive, type Server } from "../lib/serve.ts";
+import { bunkerAs, chownTree, ownerOf, removeTree, USERS, type As } from "../lib/index.ts";
+import { CURL, DOCKER, dockerAt, rootsOf, serveBase, startServer, stopServer, writeBusyboxArchive, type Server } from "../lib/serve.ts";
 
 const DOCKER_2010 = (() => {
   if (!existsSync("/usr/bin/docker")) return undefined;
@@ -20,9 +20,8 @@ const bases: string[] = [];
 afterAll(() => bases.forEach(removeTree));
 const IMAGE = "localhost/bb:latest";
 
-/** CLIENT (a docker binary) against server S as AS */
-const client = (as: As, s: Server, base: string, cli: string) => (...args: string[]) =>
-  runAs(as, [cli, ...args], { env: { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(base, "client") }, timeoutMs: 60_000 });
+/** the docker binary CLI against server S as AS */
+const client = (as: As, s: Server, base: string, cli: string) => (...args: string[]) => dockerAt(as, s, base, args, {}, cli);
 
 for (const as of USERS) {
   describe.skipIf(!DOCKER_2010 || !DOCKER || !CURL)(`bunker serve with docker 20.10 (${as})`, () => {

@@ -57,9 +57,9 @@ export async function stopServer(s: Server): Promise<{ code: number; stderr: str
   return { code, stderr: await new Response(s.proc.stderr).text() };
 }
 
-/** the docker CLI as AS against server S, its config in BASE */
-export const dockerAt = (as: As, s: Server, base: string, args: string[], env: Record<string, string> = {}) =>
-  runAs(as, [DOCKER!, ...args], { env: { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(base, "client"), ...env }, timeoutMs: 60_000 });
+/** the docker CLI (CLI: another docker binary) as AS against server S, its config in BASE */
+export const dockerAt = (as: As, s: Server, base: string, args: string[], env: Record<string, string> = {}, cli = DOCKER!) =>
+  runAs(as, [cli, ...args], { env: { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(base, "client"), ...env }, timeoutMs: 60_000 });
 
 /** curl through the unix socket: status, body */
 export async function curlAt(as: As, s: Server, args: string[]): Promise<{ status: number; body: string }> {
