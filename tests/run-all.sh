@@ -15,7 +15,9 @@ what=${1:-all}
 TEST_USER=${BUNKER_TEST_USER:-bunkertest}
 passed=0 failed=0 ran=0
 log=$(mktemp /tmp/bunker-run-all.XXXXXX)
-trap 'rm -f "$log"' EXIT
+# every failing test's name, printed again just before the summary (CI shows only the end of the output)
+failures=$(mktemp /tmp/bunker-run-all-failures.XXXXXX)
+trap 'rm -f "$log" "$failures"' EXIT
 
 case $what in unit|unit-only|integration|vm|all) ;; *) echo "usage: $0 [unit|unit-only|integration|vm|all]" >&2; exit 2 ;; esac
 
@@ -40,6 +42,7 @@ run_bun() {
   "$@" "$BUN" test --timeout 60000 "$dir" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   count_bun "$log"
+  grep -aE '^\(fail\) ' "$log" | sort -u | sed "s|^|$dir${1:+ (as $TEST_USER)}: |" >>"$failures"
   # a crash before the summary (or a load error) is a failure even with no counts
   if [ "$rc" -ne 0 ] && ! grep -aqE '^ *[1-9][0-9]* fail$' "$log"; then
     echo "== $dir: bun test exited $rc without a failure count: counted as 1 failure"
@@ -128,6 +131,7 @@ if { [ "$what" = vm ] || [ "$what" = all ]; } && [ -f tests/vm/run.sh ]; then
   if [ -n "$line" ]; then
     p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
     passed=$((passed + p)); failed=$((failed + f)); ran=$((ran + p + f))
+    grep -aE '^FAIL' "$log" | sed 's|^|tests/vm: |' >>"$failures"
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
       echo "== tests/vm/run.sh exited $rc with no failures counted: counted as 1 failure"
       failed=$((failed + 1))
@@ -140,6 +144,10 @@ fi
 
 if [ "$ran" -eq 0 ] && [ "$failed" -eq 0 ]; then
   echo "== no test ran"
+fi
+if [ -s "$failures" ]; then
+  echo "== failed:"
+  cat "$failures"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$ran" -gt 0 ]
