@@ -38,8 +38,10 @@ import type { IdMaps } from "../sys/idmap.ts";
 import { launch, runStorePlan } from "../sys/launch.ts";
 import { removeOwnedTree } from "../sys/remove-tree.ts";
 import { supervise } from "../sys/shim.ts";
+import { signalName } from "../sys/signals.ts";
 import { hostTar } from "../sys/unshare.ts";
 import type { RuntimeContext } from "./context.ts";
+import { tarFailure } from "./cp-host.ts";
 import { splitDirEntry } from "./copy-rules.ts";
 import { containerStatus, UPPER_DIR } from "./state.ts";
 import { parseMapText } from "./userns.ts";
@@ -336,8 +338,7 @@ async function readErrors(fd: number): Promise<string> {
 function tarOutcome(pid: number, errors: string, what: string, path: string): void {
   const st = supervise(pid, -1, false);
   if (st.code === 0 && !st.signal) return;
-  const why = errors.split("\n").map((l) => l.replace(/^\/\S*tar: /, "")).find((l) => l && !l.startsWith("Exiting with failure")) ?? (st.signal ? `signal ${st.signal}` : `status ${st.code}`);
-  throw new BunkerError(`cp: cannot ${what}: ${why}`, { errno: /Permission denied/.test(why) ? "EACCES" : /Cannot change ownership/.test(why) ? "EPERM" : "EIO", path });
+  throw tarFailure(errors, what, path, st.signal ? `signal ${signalName(st.signal)}` : `status ${st.code}`);
 }
 
 /** pseudo file systems under the container's PATH: their contents are not its files (docker copies none of them) */
