@@ -28,6 +28,7 @@
 //   (one to /home/USER would be written through, as the user).
 import { existsSync, mkdirSync, mkdtempSync, chownSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { BunkerError, FsError, fromSysError } from "../errors.ts";
+import { decompress } from "../image/compress.ts";
 import { rebaseTar, type Rebase } from "../image/tar-rebase.ts";
 import type { Op, Plan } from "../plan/types.ts";
 import { CLONE_NEWNS, CLONE_NEWUSER, MS_PRIVATE } from "../plan/types.ts";
@@ -433,8 +434,9 @@ function stagingDir(ctx: RuntimeContext, r: Reach): string {
 }
 
 /**
- * Extracts TAR into the directory PATH of the container (PUT
- * /containers/ID/archive, cp SRC ID:DEST): entries merged into what is
+ * Extracts TAR (plain, or compressed with gzip, bzip2, xz or zstd: docker's
+ * archive endpoint takes the first four) into the directory PATH of the
+ * container (PUT /containers/ID/archive, cp SRC ID:DEST): entries merged into what is
  * there, owned by the container's root unless copyUIDGID; an entry whose
  * name leaves PATH fails the whole copy before anything is written there.
  */
@@ -458,7 +460,7 @@ async function extractIn(ctx: RuntimeContext, r: Reach, path: string, tar: Async
     const w = Bun.file(inW).writer({ highWaterMark: 1 << 20 });
     let failure: unknown;
     try {
-      for await (const c of rebaseTar(tar, rebase, true)) {
+      for await (const c of rebaseTar(decompress(tar), rebase, true)) {
         w.write(c);
         await w.flush();
       }
