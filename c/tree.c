@@ -89,6 +89,54 @@ int copy_meta(int dst, const char *name, const struct stat *st) {
   return copy_times(dst, name, st, 0);
 }
 
+/* hard links kept: a source file with several links, once copied, is linked
+ * again (not copied again) where its other names come, as tar and cp -a do.
+ * The first copy's fd stays open and the next name is linked to it through
+ * /proc/self/fd (linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH in the
+ * host's namespace): exactly the inode this copy made, whatever the
+ * destination's tree does meanwhile.  A full table or a failed link (another
+ * filesystem, protected_hardlinks) falls back to a copy.  One copy at a time
+ * per process (the walks run in one-shot helpers): reset at each walk's top. */
+#define LINKS_MAX 128
+static struct {
+  dev_t dev;
+  ino_t ino;
+  int fd;
+} links[LINKS_MAX];
+static int nlinks;
+
+static void links_reset(void) {
+  for (int i = 0; i < nlinks; i++) close(links[i].fd);
+  nlinks = 0;
+}
+
+/* NAME in DST made a hard link of the copy of ST's inode made earlier in this walk: 1 when it was, 0 when a copy is due */
+static int link_again(int dst, const char *name, const struct stat *st) {
+  if (st->st_nlink < 2) return 0;
+  for (int i = 0; i < nlinks; i++) {
+    if (links[i].dev != st->st_dev || links[i].ino != st->st_ino) continue;
+    char proc[40] = "/proc/self/fd/";
+    int n = 14, fd = links[i].fd;
+    char digits[12];
+    int k = 0;
+    do digits[k++] = (char)('0' + fd % 10); while ((fd /= 10) > 0);
+    while (k > 0) proc[n++] = digits[--k];
+    proc[n] = 0;
+    return linkat(AT_FDCWD, proc, dst, name, AT_SYMLINK_FOLLOW) == 0;
+  }
+  return 0;
+}
+
+/* the copy D of ST's inode remembered for its other names (D then stays open): 1 when it was */
+static int link_remember(int d, const struct stat *st) {
+  if (st->st_nlink < 2 || nlinks >= LINKS_MAX) return 0;
+  links[nlinks].dev = st->st_dev;
+  links[nlinks].ino = st->st_ino;
+  links[nlinks].fd = d;
+  nlinks++;
+  return 1;
+}
+
 /* one entry NAME of directory SRC into directory DST */
 static int copy_entry(int src, int dst, const char *name, const struct stat *st, int depth) {
   int r = 0;
@@ -106,12 +154,13 @@ static int copy_entry(int src, int dst, const char *name, const struct stat *st,
       break;
     }
     case S_IFREG: {
+      if (link_again(dst, name, st)) return 0; /* the inode's owner, mode and times are the first name's */
       int s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
       if (s < 0) return -errno;
       int d = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       r = d < 0 ? -errno : copy_data(s, d);
       close(s);
-      if (d >= 0) close(d);
+      if (d >= 0 && (r < 0 || !link_remember(d, st))) close(d);
       break;
     }
     case S_IFLNK: return copy_symlink(src, dst, name, st);
@@ -135,7 +184,10 @@ static int copy_one(void *arg, int src, const char *name, unsigned char type) {
 
 int copy_tree(int src, int dst, int depth) {
   struct copy_level l = {dst, depth};
-  return each_entry(src, copy_one, &l);
+  if (depth == 0) links_reset();
+  int r = each_entry(src, copy_one, &l);
+  if (depth == 0) links_reset();
+  return r;
 }
 
 /* merging: NAME of SRC onto DST's existing or missing NAME, as docker cp's
@@ -180,7 +232,10 @@ static int merge_one(void *arg, int src, const char *name, unsigned char type) {
 
 int merge_into(int src, int dst, int overwrite_dir_nondir, int depth, int *conflict) {
   struct merge_level l = {dst, depth, overwrite_dir_nondir, conflict};
-  return each_entry(src, merge_one, &l);
+  if (depth == 0) links_reset();
+  int r = each_entry(src, merge_one, &l);
+  if (depth == 0) links_reset();
+  return r;
 }
 
 static int remove_one(void *depth, int dirfd, const char *name, unsigned char type) {

@@ -62,18 +62,23 @@ export async function* archiveHost(source: CopyInfo): AsyncGenerator<Uint8Array>
   const [dir, base] = splitDirEntry(source.path);
   const member = base === "." ? "." : `./${base}`;
   const tar = Bun.spawn([hostTar("cp"), "--numeric-owner", "-C", base === "." ? source.path : dir, "-cf", "-", member], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  let read = false;
   try {
     yield* rebaseTar(tar.stdout, { from: base, to: base });
+    read = true;
   } finally {
-    if (tar.exitCode === null) tar.kill("SIGKILL");
+    // the reader went away before the end: tar (ours, by pid) is ended.  Not when it was read to
+    // the end: tar closes its stdout before it exits, and a kill in between was its "failure"
+    if (!read) tar.kill("SIGKILL");
   }
   const code = await tar.exited;
-  if (code !== 0) throw tarFailure(await new Response(tar.stderr).text(), `archive ${source.path}`, source.path);
+  if (code !== 0) throw tarFailure(await new Response(tar.stderr).text(), `archive ${source.path}`, source.path, tar.signalCode ? `signal ${tar.signalCode}` : `status ${code}`);
 }
 
-function tarFailure(stderr: string, what: string, path: string): BunkerError {
-  const why = stderr.split("\n").map((l) => l.replace(/^\/\S*tar: /, "")).find((l) => l && !l.startsWith("Exiting with failure")) ?? "tar failed";
-  return new BunkerError(`cp: cannot ${what}: ${why}`, { errno: /Permission denied/.test(why) ? "EACCES" : "EIO", path });
+/** tar's failure as one error: its first complaint on stderr, else how it ended (STATUS) */
+export function tarFailure(stderr: string, what: string, path: string, status: string): BunkerError {
+  const why = stderr.split("\n").map((l) => l.replace(/^\/\S*tar: /, "")).find((l) => l && !l.startsWith("Exiting with failure")) ?? `tar ended with ${status}`;
+  return new BunkerError(`cp: cannot ${what}: ${why}`, { errno: /Permission denied/.test(why) ? "EACCES" : /Cannot change ownership/.test(why) ? "EPERM" : "EIO", path });
 }
 
 /** TAR extracted into the local directory DIR as the caller (with KEEPOWNERS, the archive's owners: root only) */
@@ -100,6 +105,6 @@ export async function extractHost(dir: string, tar: AsyncIterable<Uint8Array>, r
     throw failure;
   }
   const code = await proc.exited;
-  if (code !== 0) throw tarFailure(await new Response(proc.stderr).text(), `extract into ${dir}`, dir);
+  if (code !== 0) throw tarFailure(await new Response(proc.stderr).text(), `extract into ${dir}`, dir, proc.signalCode ? `signal ${proc.signalCode}` : `status ${code}`);
   if (failure) throw fromSysError(`cp: cannot extract into ${dir}`, failure, { path: dir });
 }

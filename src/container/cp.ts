@@ -28,6 +28,7 @@
 //   (one to /home/USER would be written through, as the user).
 import { existsSync, mkdirSync, mkdtempSync, chownSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { BunkerError, FsError, fromSysError } from "../errors.ts";
+import { decompress } from "../image/compress.ts";
 import { rebaseTar, type Rebase } from "../image/tar-rebase.ts";
 import type { Op, Plan } from "../plan/types.ts";
 import { CLONE_NEWNS, CLONE_NEWUSER, MS_PRIVATE } from "../plan/types.ts";
@@ -38,8 +39,10 @@ import type { IdMaps } from "../sys/idmap.ts";
 import { launch, runStorePlan } from "../sys/launch.ts";
 import { removeOwnedTree } from "../sys/remove-tree.ts";
 import { supervise } from "../sys/shim.ts";
+import { signalName } from "../sys/signals.ts";
 import { hostTar } from "../sys/unshare.ts";
 import type { RuntimeContext } from "./context.ts";
+import { tarFailure } from "./cp-host.ts";
 import { splitDirEntry } from "./copy-rules.ts";
 import { containerStatus, UPPER_DIR } from "./state.ts";
 import { parseMapText } from "./userns.ts";
@@ -339,8 +342,7 @@ async function readErrors(fd: number): Promise<string> {
 function tarOutcome(pid: number, errors: string, what: string, path: string): void {
   const st = supervise(pid, -1, false);
   if (st.code === 0 && !st.signal) return;
-  const why = errors.split("\n").map((l) => l.replace(/^\/\S*tar: /, "")).find((l) => l && !l.startsWith("Exiting with failure")) ?? (st.signal ? `signal ${st.signal}` : `status ${st.code}`);
-  throw new BunkerError(`cp: cannot ${what}: ${why}`, { errno: /Permission denied/.test(why) ? "EACCES" : /Cannot change ownership/.test(why) ? "EPERM" : "EIO", path });
+  throw tarFailure(errors, what, path, st.signal ? `signal ${signalName(st.signal)}` : `status ${st.code}`);
 }
 
 /** pseudo file systems under the container's PATH: their contents are not its files (docker copies none of them) */
@@ -440,8 +442,9 @@ function stagingDir(ctx: RuntimeContext, r: Reach): string {
 }
 
 /**
- * Extracts TAR into the directory PATH of the container (PUT
- * /containers/ID/archive, cp SRC ID:DEST): entries merged into what is
+ * Extracts TAR (plain, or compressed with gzip, bzip2, xz or zstd: docker's
+ * archive endpoint takes the first four) into the directory PATH of the
+ * container (PUT /containers/ID/archive, cp SRC ID:DEST): entries merged into what is
  * there, owned by the container's root unless copyUIDGID; an entry whose
  * name leaves PATH fails the whole copy before anything is written there.
  */
@@ -465,7 +468,7 @@ async function extractIn(ctx: RuntimeContext, r: Reach, path: string, tar: Async
     const w = Bun.file(inW).writer({ highWaterMark: 1 << 20 });
     let failure: unknown;
     try {
-      for await (const c of rebaseTar(tar, rebase, true)) {
+      for await (const c of rebaseTar(decompress(tar), rebase, true)) {
         w.write(c);
         await w.flush();
       }

@@ -129,6 +129,24 @@ for (const as of USERS) {
       expect((await b(["rm", "-f", id])).code).toBe(0);
     });
 
+    test("hard links are kept both ways (tar's): two names of one file stay one inode in the container and on the host", async () => {
+      const id = await dataContainer();
+      const src = hostDir("links");
+      hostFile(join(src, "one"), "linked\n");
+      Bun.spawnSync(["ln", join(src, "one"), join(src, "two")]);
+      const cpOk = async (args: string[]) => {
+        const r = await b(["cp", ...args]);
+        expect(r.code, ok(r)).toBe(0);
+      };
+      await cpOk([src, `${id}:/data/links`]);
+      expect(await inside(id, "cd /data/links && stat -c '%h %i' one two | sort -u | wc -l && stat -c '%h %n' one two && cat two")).toBe("1\n2 one\n2 two\nlinked\n");
+      await inside(id, "mkdir /data/made && echo in-ctr > /data/made/x && ln /data/made/x /data/made/y");
+      const out = join(hostDir("links-out"), "made");
+      await cpOk([`${id}:/data/made`, out]);
+      expect([statSync(join(out, "x")).ino === statSync(join(out, "y")).ino, statSync(join(out, "y")).nlink, readFileSync(join(out, "y"), "utf8")]).toEqual([true, 2, "in-ctr\n"]);
+      expect((await b(["rm", "-f", id])).code).toBe(0);
+    });
+
     test("escapes: a symlink to /etc and ../ paths resolve inside the container, archive names outside the destination are refused; nothing on the host is read or written", async () => {
       const id = await dataContainer();
       const tag = `bunker-cp-escape-${as}-${process.pid}`;

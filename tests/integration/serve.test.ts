@@ -532,6 +532,21 @@ print("detached" if b"101 UPGRADED" in got else got)`;
         expect(put.status).toBe(400);
         expect(JSON.parse(put.body).message).toMatch(/has a '\.\.' component: it would be extracted outside the destination/);
         expect(existsSync(`/tmp/${tag}`)).toBe(false);
+        // a compressed body, as docker's endpoint takes: gzip, bzip2, xz (each through its own program), into the running container
+        for (const [kind, prog] of [["gz", "gzip"], ["bz2", "bzip2"], ["xz", "xz"]] as const) {
+          const plain = tarBytes([{ name: `packed-${kind}`, data: `${kind} body\n` }]);
+          const packed = Bun.spawnSync([prog, "-c"], { stdin: plain });
+          writeFileSync(join(host, `t.tar.${kind}`), packed.stdout);
+          const r = await curl(as, s, ["-X", "PUT", "--data-binary", `@${join(host, `t.tar.${kind}`)}`, "http://d/v1.41/containers/files/archive?path=/srv"]);
+          expect(r.status, r.body).toBe(200);
+          expect((await d("exec", "files", "cat", `/srv/packed-${kind}`)).stdout).toBe(`${kind} body\n`);
+        }
+        // a truncated xz body: Docker's 400 naming the stream, nothing written
+        writeFileSync(join(host, "cut.tar.xz"), Bun.spawnSync(["xz", "-c"], { stdin: tarBytes([{ name: "cut", data: "x".repeat(4000) }]) }).stdout.subarray(0, 30));
+        const cut = await curl(as, s, ["-X", "PUT", "--data-binary", `@${join(host, "cut.tar.xz")}`, "http://d/v1.41/containers/files/archive?path=/srv"]);
+        expect(cut.status, cut.body).toBe(400);
+        expect(JSON.parse(cut.body).message).toContain("cannot decompress the xz stream");
+        expect((await d("exec", "files", "sh", "-c", "test -e /srv/cut && echo there || echo absent")).stdout).toBe("absent\n");
         // rename: the new name everywhere, the container still running
         expect(await d("rename", "files", "named")).toMatchObject({ code: 0 });
         expect((await d("ps", "--format", "{{.Names}} {{.State}}")).stdout).toBe("named running\n");

@@ -1,15 +1,22 @@
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync, readFileSync, symlinkSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync, readFileSync, symlinkSync } from "node:fs";
 import { TarReader, parseNumber, type TarEntry } from "../../src/image/tar.ts";
 import { tarBytes, tarHeader } from "../../src/image/tarwriter.ts";
-import { detectCompression, decompress } from "../../src/image/compress.ts";
+import { detectCompression, decompress, sniffCompression } from "../../src/image/compress.ts";
 import { BunkerError } from "../../src/errors.ts";
 import { sha256 } from "../../src/image/digest.ts";
 import { InflatedBlob } from "../../src/image/inflate.ts";
 import { chunked, removeDir, tempDir } from "../lib/image-fixtures.ts";
 
 interface Got { e: TarEntry; data: string }
+
+/** BYTES compressed by Debian's xz or bzip2 */
+function compressedBy(program: "xz" | "bzip2", bytes: Uint8Array, opts: string[] = []): Uint8Array {
+  const r = spawnSync(program, ["-c", ...opts], { input: bytes });
+  if (r.status !== 0) throw new Error(`${program} -c failed: ${r.stderr}`);
+  return new Uint8Array(r.stdout);
+}
 
 function read(bytes: Uint8Array, sizes?: number[]): Got[] {
   const out: Got[] = [];
@@ -131,15 +138,19 @@ t.addfile(i, io.BytesIO(b"ok")); t.close()`]);
 });
 
 describe("decompression", () => {
-  test("detects and streams gzip, zstd and plain", async () => {
+  test("detects and streams gzip, zstd, xz, bzip2 and plain; a layer is never xz or bzip2", async () => {
     const plain = tarBytes([{ name: "f", data: "z".repeat(100000) }]);
     const variants: [string, Uint8Array][] = [
       ["none", plain],
       ["gzip", Bun.gzipSync(plain)],
       ["zstd", Bun.zstdCompressSync(plain)],
+      ["xz", compressedBy("xz", plain)],
+      ["bzip2", compressedBy("bzip2", plain)],
     ];
     for (const [kind, bytes] of variants) {
-      expect(detectCompression(bytes)).toBe(kind as "none");
+      expect(sniffCompression(bytes)).toBe(kind as "none");
+      if (kind === "xz" || kind === "bzip2") expect(() => detectCompression(bytes)).toThrow(`${kind}-compressed layers are not supported`);
+      else expect(detectCompression(bytes)).toBe(kind as "none");
       const h = new Bun.CryptoHasher("sha256");
       const parts: Uint8Array[] = [];
       for await (const c of decompress(chunked(bytes, [2, 3000, 1]), (c) => h.update(c))) parts.push(c);
@@ -147,6 +158,40 @@ describe("decompression", () => {
       expect(h.digest("hex")).toBe(new Bun.CryptoHasher("sha256").update(bytes).digest("hex"));
     }
   });
+
+  test("a truncated xz or bzip2 stream fails with one BunkerError naming the program's complaint", async () => {
+    const plain = tarBytes([{ name: "f", data: "q".repeat(50000) }]);
+    for (const [kind, why] of [["xz", "Unexpected end of input"], ["bzip2", "Compressed file ends unexpectedly"]] as const) {
+      const cut = compressedBy(kind, plain).slice(0, 40);
+      const run = async () => { for await (const _ of decompress(chunked(cut))) {} };
+      await expect(run()).rejects.toThrow(`cannot decompress the ${kind} stream: ${why}`);
+    }
+  });
+
+  test("a source that fails midway fails the xz stream with its own error", async () => {
+    const xz = compressedBy("xz", tarBytes([{ name: "f", data: "r".repeat(200000) }]));
+    async function* failing() { yield xz.slice(0, 100); throw new Error("the client hung up"); }
+    const run = async () => { for await (const _ of decompress(failing())) {} };
+    await expect(run()).rejects.toThrow("the client hung up");
+  });
+
+  test("a consumer that stops early ends the xz program, even while the source waits", async () => {
+    // incompressible data in many small blocks (xz writes a block's data once it has it all, and reads
+    // its input in 8 KiB buffers it fills before decoding); all but the stream's footer (12 bytes): xz
+    // writes most of the tar, then waits for more input, with nothing more to write
+    const noise = (seed: number) => { const b = new Uint8Array(20000); for (let i = 0; i < b.length; i++) b[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24; return b; };
+    const plain = tarBytes(Array.from({ length: 16 }, (_, i) => ({ name: `f${i}`, data: noise(i + 1) })));
+    const xz = compressedBy("xz", plain, ["--block-size=65536"]);
+    async function* stalling() { yield xz.slice(0, xz.length - 12); await new Promise(() => {}); }
+    const it = decompress(stalling());
+    for (let got = 0; got < plain.length / 2; ) got += (await it.next()).value!.length;
+    expect(await Promise.race([it.return(undefined).then(() => "ended"), Bun.sleep(5000).then(() => "hung")])).toBe("ended");
+    // no xz among this process's children any more: killed (by its pid) and reaped
+    const xzChildren = () => readdirSync("/proc/self/task").flatMap((t) => readFileSync(`/proc/self/task/${t}/children`, "utf8").split(" ").filter(Boolean))
+      .filter((pid) => { try { return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "xz"; } catch { return false; } });
+    for (let i = 0; i < 100 && xzChildren().length; i++) await Bun.sleep(20);
+    expect(xzChildren()).toEqual([]);
+  }, 15000);
 
   test("a corrupt gzip stream fails with a BunkerError", async () => {
     const gz = Bun.gzipSync(tarBytes([{ name: "f", data: "q".repeat(5000) }]));
@@ -159,7 +204,7 @@ describe("decompression", () => {
     const dir = tempDir();
     try {
       const plain = tarBytes(Array.from({ length: 40 }, (_, i) => ({ name: `f${i}`, data: `${i}`.repeat(30000 + i) })));
-      for (const [kind, bytes] of [["none", plain], ["gzip", Bun.gzipSync(plain)], ["zstd", Bun.zstdCompressSync(plain)], ["empty", new Uint8Array(0)]] as const) {
+      for (const [kind, bytes] of [["none", plain], ["gzip", Bun.gzipSync(plain)], ["zstd", Bun.zstdCompressSync(plain)], ["xz", compressedBy("xz", plain)], ["empty", new Uint8Array(0)]] as const) {
         writeFileSync(`${dir}/${kind}`, bytes);
         const blob = new InflatedBlob(`${dir}/${kind}`);
         const parts: Uint8Array[] = [];
