@@ -312,9 +312,10 @@ function execProcess(state: ContainerState, req: ExecRequest): Process {
  */
 export async function startExec(ctx: RuntimeContext, req: ExecRequest, stdio?: Stdio): Promise<Launched> {
   const { dir, state } = loadExisting(ctx.stateRoot, req.id);
-  const o = { ...req, process: execProcess(state, req) };
   const st = status(dir, state);
   if (st !== "running" && st !== "created") throw new BunkerError(`cannot exec in a container that is ${st}`, { errno: "EINVAL" });
+  // after the check: the process's user is read through the container's PID 1, which must be its
+  const o = { ...req, process: execProcess(state, req) };
   const locked = !!state.run?.confinement?.mountsLocked;
   const differ: NamespaceToJoin[] = [];
   for (const name of execJoinOrder(locked)) {
