@@ -469,9 +469,13 @@ export interface ConnectRequest {
   ip?: string;
 }
 
-/** the first ethN that none of NETS uses */
-export function freeInterface(nets: AttachedNetwork[]): string {
-  for (let n = 0; ; n++) if (!nets.some((a) => (a.ifname ?? "eth0") === `eth${n}`)) return `eth${n}`;
+/**
+ * the first ethN that none of NETS uses, nor (PID given: the container's process) an interface in its
+ * network namespace (pasta's, named after the host's)
+ */
+export function freeInterface(ctx: RuntimeContext, nets: AttachedNetwork[], pid?: number): string {
+  const links = pid === undefined ? [] : runIn(ctx, pid, [tool(ctx, "ip", "iproute2"), "-o", "link", "show"], "cannot list the container's interfaces").split("\n").map((l) => /^\d+:\s*([^:@\s]+)/.exec(l)?.[1]);
+  for (let n = 0; ; n++) if (!nets.some((a) => (a.ifname ?? "eth0") === `eth${n}`) && !links.includes(`eth${n}`)) return `eth${n}`;
 }
 
 /**
@@ -518,9 +522,10 @@ export async function connectContainer(ctx: RuntimeContext, name: string, id: st
     if (nets.some((n) => n.name === name)) throw new BunkerError(`network connect: container "${id}" is already on network "${name}"`, { errno: "EEXIST" });
     const mode = state.run.network?.mode ?? "none";
     if (mode === "host" || mode.startsWith("container:")) throw new BunkerError(`network connect: container "${id}" shares the network of ${mode === "host" ? "the host" : mode.slice(10)}`, { errno: "EINVAL", fix: "connect a container that has its own network" });
-    const ifname = freeInterface(nets);
     const maps = networkMaps(ctx);
     let ip = "";
+    // a stopped container's is chosen again at its start
+    let ifname = freeInterface(ctx, nets);
     // a created container in a user namespace other than the network's (rootless, one made with a
     // one-id map) cannot have a veth pair with it: it is made again at its start, on this network
     const live = isAlive(state) && (status(dir, state) !== "created" || inNetworksUserns(ctx, maps, state.pid));
@@ -528,6 +533,7 @@ export async function connectContainer(ctx: RuntimeContext, name: string, id: st
       if (!inNetworksUserns(ctx, maps, state.pid))
         throw new BunkerError(`network connect: container "${id}" runs in a user namespace other than the network's (it was started on no user network, with a one-id map)`, { errno: "EPERM", fix: `bunker stop ${id}, connect it, and start it again: it starts in the network's` });
       const hostsFile = `${dir}/hosts`;
+      ifname = freeInterface(ctx, nets, state.pid);
       const joined = await joinNetwork(ctx, name, { id, name: namesOf(ctx.stateRoot, id)[0], pid: state.pid, aliases: req.aliases, ip: req.ip, hostsFile, hostsBase: hostsBaseOf(ctx, id, nets, hostsFile), ifname, defaultRoute: mode === "none" && !nets.length }, maps);
       ip = joined.ip;
     } else {

@@ -504,7 +504,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
               }
               for (const x of moreNets) {
                 // as network connect of a running container: the next ethN; the default route only for a container on no other network
-                const ifname = userNetworks!.freeInterface([...(userNet ? [{ name: userNet.Name, ip: "", ifname: "eth0" }] : []), ...connected]);
+                const ifname = userNetworks!.freeInterface(ctx, [...(userNet ? [{ name: userNet.Name, ip: "", ifname: "eth0" }] : []), ...connected], pid);
                 const j = await userNetworks!.joinNetwork(ctx, x.name, { id, name, pid, aliases: x.aliases, ip: x.ip, hostsFile: `${dir}/hosts`, hostsBase, ifname, defaultRoute: net.kind === "none" && !userNet && !connected.length }, netMaps);
                 connected.push({ name: x.name, ip: j.ip, aliases: x.aliases, id: x.config.Id, gateway: x.config.Gateway, prefix: Number(x.config.Subnet.split("/")[1]), ifname, dataRoot: ctx.dataRoot });
               }

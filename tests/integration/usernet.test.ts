@@ -347,6 +347,23 @@ for (const as of USERS) {
       for (const id of [srv, cr]) await bunker(["rm", "-f", id]);
     });
 
+    test("network connect of a running container on pasta: the next ethN that pasta's own (named after the host's) leaves free", async () => {
+      const n = netName("pc");
+      expect((await bunker(["network", "create", "--internal", "--subnet", "10.68.0.0/24", n])).code).toBe(0);
+      const p = name("pasta");
+      // rootless: in bunker's shared user namespace, the network's (a one-id map's could not be connected while it runs)
+      const r = await bunker(["run", "-d", "--name", p, "--network", "pasta", ...(as === "user" ? ["--userns=auto"] : []), "--rootfs", rootfs, "--", "sleep", "60"]);
+      expect(r.code, ok(r)).toBe(0);
+      const before = (await bunker(["exec", p, "ip", "-o", "link", "show"])).stdout;
+      const c = await bunker(["network", "connect", n, p]);
+      expect(c.code, ok(c)).toBe(0);
+      const addrs = (await bunker(["exec", p, "ip", "-o", "-4", "addr", "show"])).stdout;
+      const mine = /^\d+:\s*(\S+)\s+inet 10\.68\.0\.2\/24/m.exec(addrs)?.[1];
+      expect(mine, addrs).toMatch(/^eth\d+$/);
+      expect(before).not.toContain(`: ${mine}:`);
+      expect((await bunker(["rm", "-f", p])).code).toBe(0);
+    });
+
     test("a container on two networks: its /etc/hosts lists both networks' containers, and keeps the second's when the first one's members change", async () => {
       const n1 = netName("m1"), n2 = netName("m2");
       expect((await bunker(["network", "create", "--internal", "--subnet", "10.70.0.0/24", n1])).code).toBe(0);
