@@ -10,7 +10,6 @@ import type { RuntimeContext } from "../container/context.ts";
 import { startExec, type ExecCommand } from "../container/lifecycle.ts";
 import { containerStatus } from "../container/state.ts";
 import { attachSocket } from "../container/log-writer.ts";
-import { parseId } from "../oci/user.ts";
 import { closeFd, exitCode, becomeSubreaper, makePipe, setWindowSize, tryReap } from "../sys/shim.ts";
 import { parseJsonObject } from "../json.ts";
 import { ApiError, jsonResponse, statusOf } from "./errors.ts";
@@ -50,17 +49,6 @@ function execOf(id: string): ExecInstance {
   return ex;
 }
 
-/** User of an exec: UID[:GID] (or root); names of the container's /etc/passwd are not looked up here */
-function execUser(user: string | undefined): ExecCommand["user"] {
-  if (!user) return undefined;
-  const [u, g, more] = user.split(":");
-  if (more !== undefined) throw new ApiError(400, `exec: User must be UID[:GID] (got "${user}")`);
-  const id = (s: string) => (s === "root" ? 0 : /^\d+$/.test(s) ? parseId(s, "exec: User") : undefined);
-  const uid = id(u!), gid = g === undefined ? undefined : id(g);
-  if (uid === undefined || (g !== undefined && gid === undefined)) throw new ApiError(400, `exec: User "${user}": bunker serve takes numeric ids (or root) for an exec; use -u UID[:GID]`);
-  return { uid, gid };
-}
-
 const EXEC_FIELDS = ["AttachStdin", "AttachStdout", "AttachStderr", "Detach", "DetachKeys", "Tty", "Env", "Cmd", "Privileged", "User", "WorkingDir", "ConsoleSize"] as const;
 
 /** POST /containers/ID/exec: 201 {Id}; the container must be running */
@@ -88,7 +76,7 @@ async function createExec({ ctx, params, req }: ApiRequest): Promise<Response> {
   execs.set(id, {
     id,
     container,
-    command: { args: cmd, env: strings("Env"), cwd: str("WorkingDir"), user: execUser(str("User")), additionalGids: [], terminal: tty, consoleSize: size && { height: size[0]!, width: size[1]! }, noNewPrivileges: false },
+    command: { args: cmd, env: strings("Env"), cwd: str("WorkingDir"), user: str("User"), additionalGids: [], terminal: tty, consoleSize: size && { height: size[0]!, width: size[1]! }, noNewPrivileges: false },
     attach: { stdin: b.AttachStdin === true, stdout: b.AttachStdout === true, stderr: b.AttachStderr === true },
     detachKeys: detachKeys(str("DetachKeys") ?? null),
     privileged: false,

@@ -18,7 +18,7 @@ export const FLAGS = [
   { names: ["console-socket"], value: true, help: "SOCKET  send the pty's master to the AF_UNIX socket SOCKET" },
   { names: ["env", "e"], value: true, multi: true, help: "K=V  set an environment variable" },
   { names: ["cwd", "w", "workdir"], value: true, help: "DIR  working directory inside the container" },
-  { names: ["user", "u"], value: true, help: "UID[:GID]  user and group ids" },
+  { names: ["user", "u"], value: true, help: "USER[:GROUP]  a name or uid, and a group name or gid, from the container's /etc/passwd and /etc/group" },
   { names: ["preserve-fds"], value: true, help: "N  pass file descriptors 3..3+N-1 to the process" },
   { names: ["cap", "c"], value: true, multi: true, help: "CAP  add a capability to the process (CAP_NET_ADMIN or NET_ADMIN)" },
   { names: ["no-new-privs"], help: "set no_new_privs for the process" },
@@ -33,16 +33,12 @@ export const FLAGS = [
 function execCommand(p: ReturnType<typeof parseFlags>): ExecCommand {
   const args = p.rest.slice(1);
   if (!args.length) throw new BunkerError("exec: no command given", { errno: "EINVAL", fix: "bunker exec ID CMD [ARG...]" });
-  const user = flag(p, "user");
-  const ids = user?.split(":");
-  if (ids && ids.length > 2) throw new BunkerError(`exec: --user must be UID[:GID] (got "${user}")`, { errno: "EINVAL" });
-  const [uid, gid] = ids ? ids.map((id) => parseId(id, "exec: --user")) : [];
   const terminal = flagBool(p, "tty");
   return {
     args,
     env: flagList(p, "env"),
     cwd: flag(p, "cwd"),
-    user: uid === undefined ? undefined : { uid, gid },
+    user: flag(p, "user"),
     additionalGids: flagList(p, "additional-gids").map((id) => parseId(id, "exec: --additional-gids")),
     terminal,
     consoleSize: terminal && process.stdout.isTTY ? { height: process.stdout.rows, width: process.stdout.columns } : undefined,

@@ -85,7 +85,9 @@ Deletes a stopped container (--force: a running one too, killed first).`,
   exec: `bunker exec [OPTIONS] ID [CMD [ARG...]]
 
 Runs a process in a running container (runc's and docker's exec), with the
-container's user, environment and confinement unless the flags say otherwise.`,
+container's user, environment and confinement unless the flags say otherwise.
+-u USER[:GROUP] takes names or ids of the container's own /etc/passwd and
+/etc/group, as Docker's (an unknown one: exit status 126).`,
   list: `bunker list [--format table|json] [--quiet]
 
 Lists the containers of the state root.`,
@@ -253,11 +255,13 @@ containers reach the host's 127.0.0.1 at the gateway address, named
 host.containers.internal in their /etc/hosts; by default they do not.`,
   "network connect": `bunker network connect [--alias NAME] [--ip IP] NETWORK CONTAINER
 
-Puts a running (or created) container on one more network: an interface ethN,
-its name and aliases in the network's /etc/hosts; its default route stays.`,
+Puts a container on one more network: a running (or created) one now (an
+interface ethN, its name and aliases in the network's /etc/hosts; its default
+route stays), a stopped one from its next start.  Its restarts keep it.`,
   "network disconnect": `bunker network disconnect NETWORK CONTAINER
 
-Takes the container off the network: its interface there is deleted.`,
+Takes the container off the network: its interface there is deleted (a
+stopped one's from its next start).`,
   "network ls": `bunker network ls [-q]
 
 Lists the user networks.`,

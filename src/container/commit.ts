@@ -15,8 +15,8 @@ import type { RuntimeContext } from "./context.ts";
 import { cgroupOfContainer } from "./cgroup.ts";
 import { imageGone, imageOf } from "./image-use.ts";
 import { lockContainer } from "./lock.ts";
-import { RUN_REQUEST_FILE, setEnv, type RunRequest } from "./run.ts";
-import { containerStatus, UPPER_DIR, type ContainerState } from "./state.ts";
+import { setEnv, type RunRequest } from "./run.ts";
+import { containerStatus, RUN_REQUEST_FILE, UPPER_DIR, type ContainerState } from "./state.ts";
 
 export interface CommitOptions {
   /** --change lines (Dockerfile instructions that change the config) */

@@ -26,6 +26,22 @@ export function readInRoot(root: string, path: string): string | undefined {
   }
 }
 
+/**
+ * The directory a container's own files are read through: its PID 1's root
+ * while that can be opened (the container's mounts: an image's overlay, its
+ * /etc files), else ROOTFS (an OCI container's PID 1 waiting for start is
+ * not dumpable yet, and only root may open it)
+ */
+export function containerRoot(pid: number, rootfs: string | undefined): string | undefined {
+  const root = `/proc/${pid}/root`;
+  try {
+    close(openat(AT_FDCWD, root, O_PATH | O_DIRECTORY));
+    return root;
+  } catch {
+    return rootfs;
+  }
+}
+
 /** ENV with HOME added when it has none: from ROOT's /etc/passwd for UID, else "/" */
 export function withHome(env: string[], root: string | undefined, uid: number): string[] {
   if (env.some((e) => e.startsWith("HOME="))) return env;

@@ -2,7 +2,7 @@
 import { parseSignal } from "../sys/signals.ts";
 import { markStoppedByUser } from "./restart-policy.ts";
 import { containerEvent } from "./stop.ts";
-import { chmodSync, chownSync, existsSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { loadBundle } from "../oci/bundle.ts";
 import type { RuntimeContext } from "./context.ts";
@@ -23,7 +23,8 @@ import { start } from "./oci-start.ts";
 import { deleteContainer } from "./delete.ts";
 import { pidStartTime } from "../sys/proc.ts";
 import { processContext } from "./process.ts";
-import { withHome } from "./home.ts";
+import { containerRoot, readInRoot, withHome } from "./home.ts";
+import { homeOf, resolveUser, type ResolvedUser } from "../oci/user.ts";
 import { DEFAULT_PATH } from "../oci/run-spec.ts";
 import { CAPABILITIES, normalizeCapName } from "../oci/caps.ts";
 import { inUserNamespace } from "./paths.ts";
@@ -211,7 +212,9 @@ export interface ExecCommand {
   /** added to the container's environment */
   env: string[];
   cwd?: string;
-  user?: { uid: number; gid?: number };
+  /** docker's -u: USER[:GROUP], names or ids, through the container's own /etc/passwd and /etc/group */
+  user?: string;
+  /** runc's --additional-gids, after the user's own supplementary groups */
   additionalGids: number[];
   terminal: boolean;
   consoleSize?: { height: number; width: number };
@@ -232,7 +235,30 @@ export interface ExecRequest {
   preserveFds?: number;
 }
 
-/** exec: a new process in every namespace of the container (and its cgroup) */
+/**
+ * exec's -u USER (Docker's forms: name, uid, name:group, uid:gid, ...)
+ * through the container's own /etc/passwd and /etc/group, read inside its
+ * root (symlinks resolved there), with the user's supplementary groups
+ * (none where the container's user namespace denies setgroups) and home.
+ * A user or group it does not define is Docker's exit status 126.
+ */
+function execUser(state: ContainerState, user: string, root: string | undefined, passwd: string | undefined): ResolvedUser {
+  let u: ResolvedUser;
+  try {
+    u = resolveUser(user, { passwd, group: root ? readInRoot(root, "/etc/group") : undefined, of: "the container" });
+  } catch (e) {
+    if (e instanceof BunkerError && e.errnoName === "ENOENT") throw new BunkerError(e.message, { ...e.detail, path: "/etc/passwd", exitCode: 126 });
+    throw e;
+  }
+  let setgroups = "allow";
+  try {
+    setgroups = readFileSync(`/proc/${state.pid}/setgroups`, "utf8").trim();
+  } catch {
+    /* a kernel without the file: setgroups is allowed */
+  }
+  return setgroups === "deny" ? { ...u, additionalGids: [] } : u;
+}
+
 /** the process an exec runs: the request's, or its command on top of the container's process */
 function execProcess(state: ContainerState, req: ExecRequest): Process {
   let proc: Process;
@@ -240,23 +266,32 @@ function execProcess(state: ContainerState, req: ExecRequest): Process {
   else {
     const cmd = req.command!;
     const base = state.process;
-    const uid = cmd.user?.uid ?? base?.user.uid ?? 0;
-    const gid = cmd.user ? (cmd.user.gid ?? cmd.user.uid) : (base?.user.gid ?? 0);
+    const root = containerRoot(state.pid, state.rootfs);
+    const passwd = cmd.user === undefined || !root ? undefined : readInRoot(root, "/etc/passwd");
+    const user = cmd.user === undefined ? undefined : execUser(state, cmd.user, root, passwd);
+    const uid = user?.uid ?? base?.user.uid ?? 0;
+    const gid = user?.gid ?? base?.user.gid ?? 0;
+    // HOME as runc gives it, the user's own: a run container's environment has its own user's
+    // (src/oci/run-spec.ts), which an exec as another user does not keep
+    const runHome = state.run && user && base ? `HOME=${(passwd && homeOf(passwd, base.user.uid)) || (base.user.uid === 0 ? "/root" : "/")}` : undefined;
+    const env = (base?.env ?? [`PATH=${DEFAULT_PATH}`]).filter((e) => e !== runHome);
+    if (user?.home && !env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${user.home}`);
+    env.push(...cmd.env);
     proc = {
       ...base,
       terminal: cmd.terminal,
       consoleSize: cmd.consoleSize,
       args: cmd.args,
-      env: [...(base?.env ?? [`PATH=${DEFAULT_PATH}`]), ...cmd.env],
+      env,
       cwd: cmd.cwd ?? base?.cwd ?? "/",
-      user: { ...(base?.user ?? {}), uid, gid, additionalGids: cmd.additionalGids },
+      user: { ...(base?.user ?? {}), uid, gid, additionalGids: [...new Set([...(user?.additionalGids ?? []), ...cmd.additionalGids])] },
       noNewPrivileges: cmd.noNewPrivileges || base?.noNewPrivileges,
     };
     // a `bunker run` container confines as Docker: a non-root user holds no capabilities (the bounding set stays)
     if (state.run && uid !== 0 && proc.capabilities) proc.capabilities = { ...proc.capabilities, effective: [], permitted: [] };
   }
   // HOME from the container's passwd when the environment has none (runc)
-  proc = { ...proc, env: withHome(proc.env ?? [], state.rootfs, proc.user?.uid ?? 0) };
+  proc = { ...proc, env: withHome(proc.env ?? [], containerRoot(state.pid, state.rootfs), proc.user?.uid ?? 0) };
   // runc's --cap: added to the bounding, effective and permitted sets (and ambient when the
   // process has inheritable ones, which ambient needs); a process without a capabilities
   // object has every capability already
@@ -277,9 +312,10 @@ function execProcess(state: ContainerState, req: ExecRequest): Process {
  */
 export async function startExec(ctx: RuntimeContext, req: ExecRequest, stdio?: Stdio): Promise<Launched> {
   const { dir, state } = loadExisting(ctx.stateRoot, req.id);
-  const o = { ...req, process: execProcess(state, req) };
   const st = status(dir, state);
   if (st !== "running" && st !== "created") throw new BunkerError(`cannot exec in a container that is ${st}`, { errno: "EINVAL" });
+  // after the check: the process's user is read through the container's PID 1, which must be its
+  const o = { ...req, process: execProcess(state, req) };
   const locked = !!state.run?.confinement?.mountsLocked;
   const differ: NamespaceToJoin[] = [];
   for (const name of execJoinOrder(locked)) {

@@ -6,16 +6,27 @@ import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { flock } from "../sys/shim.ts";
 import { notFound } from "./state.ts";
 
-/** exclusive lock on the container's lock file; released by the returned function (or at exit) */
-export function lockContainer(dir: string, id: string): () => void {
+/**
+ * exclusive lock on FILE (made when missing); released by the returned function (or at exit).
+ * WHAT names it in errors; MISSING: the error when FILE's directory is gone
+ */
+export function lockFile(file: string, what: string, missing: () => BunkerError): () => void {
   let fd: number;
   try {
-    fd = openSync(`${dir}/lock`, "a", 0o600);
+    fd = openSync(file, "a", 0o600);
   } catch (e) {
-    if (errnoCode(e) === "ENOENT") throw notFound(id);
-    throw fromSysError("cannot open the container lock", e, { path: `${dir}/lock` });
+    if (errnoCode(e) === "ENOENT") throw missing();
+    throw fromSysError(`cannot open ${what}`, e, { path: file });
   }
   const r = flock(fd, 2 /* LOCK_EX */);
-  if (r < 0) throw new BunkerError("cannot lock the container", { errno: -r, path: `${dir}/lock` });
+  if (r < 0) {
+    closeSync(fd);
+    throw new BunkerError(`cannot take ${what}`, { errno: -r, path: file });
+  }
   return () => closeSync(fd);
+}
+
+/** exclusive lock on the container's lock file; released by the returned function (or at exit) */
+export function lockContainer(dir: string, id: string): () => void {
+  return lockFile(`${dir}/lock`, "the container lock", () => notFound(id));
 }

@@ -31,20 +31,20 @@
 // Configuration (network.json) is kept under the data root and survives a
 // reboot; the holder's record is checked by pid, start time and name, and a
 // network whose holder is gone gets a new one on its next use.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename } from "node:path";
-import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
+import { BunkerError, fromSysError } from "../errors.ts";
 import { netnsHolderPlan } from "../plan/join.ts";
-import { flock } from "../sys/shim.ts";
 import { pidStartTime } from "../sys/proc.ts";
 import { autoMaps, needsHelper, singleMaps, type IdMaps } from "../sys/idmap.ts";
 import { findProgram, startHelper, type ProcessRef } from "../net/helper.ts";
-import { allocateIp, checkNetworkName, formatCidr, hostLoopback, inspectNetwork, networkHosts, parseCidr, planSubnet, type Endpoint, type NetworkConfig } from "../net/usernet.ts";
+import { allocateIp, checkNetworkName, formatCidr, hostLoopback, inspectNetwork, networkHosts, parseCidr, planSubnet, type Endpoint, type HostsSection, type NetworkConfig } from "../net/usernet.ts";
 import { sharedUserns, sharedUsernsEnabled, spawnHolder } from "./userns.ts";
 import type { RuntimeContext } from "./context.ts";
-import { attachedNetworks, containerDir, isAlive, readState, writeState, type AttachedNetwork } from "./state.ts";
-import { lockContainer } from "./lock.ts";
+import { attachedNetworks, containerDir, isAlive, namesOf, readState, RUN_REQUEST_FILE, status, writeState, type AttachedNetwork } from "./state.ts";
+import type { RunRequest } from "./run.ts";
+import { lockContainer, lockFile } from "./lock.ts";
 import { recordEvent } from "../events.ts";
 
 const BRIDGE = "bunker0";
@@ -113,27 +113,58 @@ export function listNetworks(ctx: RuntimeContext): NetworkConfig[] {
 
 /** NAME's lock held while FN runs: one join, leave or removal at a time */
 async function locked<T>(ctx: RuntimeContext, name: string, fn: () => T | Promise<T>): Promise<T> {
-  const file = `${dirOf(ctx, name)}/lock`;
-  let fd: number;
+  const release = lockFile(`${dirOf(ctx, name)}/lock`, `network ${name}'s lock`, () => notFound(name));
   try {
-    fd = openSync(file, "a", 0o600);
-  } catch (e) {
-    if (errnoCode(e) === "ENOENT") throw notFound(name);
-    throw fromSysError(`network ${name}: cannot open its lock`, e, { path: file });
-  }
-  try {
-    const r = flock(fd, 2 /* LOCK_EX */);
-    if (r < 0) throw new BunkerError(`network ${name}: cannot lock it`, { errno: -r, path: file });
     return await fn();
   } finally {
-    closeSync(fd);
+    release();
   }
 }
 
-function rewriteHosts(c: NetworkConfig, endpoints: Endpoint[]) {
+const endpointsDir = (ctx: RuntimeContext, name: string) => `${dirOf(ctx, name)}/endpoints`;
+
+/** the endpoint files of network NAME and what each holds (undefined: unreadable) */
+function endpointFiles(ctx: RuntimeContext, name: string): { file: string; e: Endpoint | undefined }[] {
+  const dir = endpointsDir(ctx, name);
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith(".json")).sort().map((f) => ({ file: `${dir}/${f}`, e: readJson<Endpoint>(`${dir}/${f}`) }));
+  } catch {
+    return [];
+  }
+}
+
+const endpointAlive = (e: Endpoint) => alive({ pid: e.pid, start: e.start });
+
+const byName = (a: NetworkConfig, b: NetworkConfig) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0);
+
+/**
+ * The /etc/hosts of network C's containers (ENDPOINTS, all of them)
+ * rewritten, in place (the container's bind mount of the file keeps seeing
+ * this inode).  A container on other networks too lists their containers as
+ * well, read from their endpoint files (the live ones: each network's own
+ * operations sweep its dead ones); networks in name order.  Under the file's
+ * own lock, in the container's state dir (out of the container's reach): two
+ * networks' operations may rewrite one container's file at once, and
+ * whichever writes last has read the other's endpoints, written before it
+ * rewrites.
+ */
+function rewriteHosts(ctx: RuntimeContext, c: NetworkConfig, endpoints: Endpoint[]) {
+  const others = listNetworks(ctx).filter((n) => n.Name !== c.Name);
   for (const e of endpoints) {
-    // in place: the container's bind mount of the file keeps seeing this inode
-    if (existsSync(e.hostsFile)) writeFileSync(e.hostsFile, networkHosts(c, e, endpoints));
+    let release: () => void;
+    try {
+      release = lockFile(`${e.hostsFile}.lock`, "the lock of a container's /etc/hosts", () => new BunkerError("its state dir is gone", { errno: "ENOENT" }));
+    } catch {
+      continue; // the container's state dir is gone, and the container with it
+    }
+    try {
+      if (!existsSync(e.hostsFile)) continue;
+      const on = [c, ...others.filter((n) => existsSync(`${endpointsDir(ctx, n.Name)}/${e.id}.json`))].sort(byName);
+      const sections: HostsSection[] = on.map((n) => ({ network: n, endpoints: n === c ? endpoints : endpointFiles(ctx, n.Name).flatMap((f) => (f.e && endpointAlive(f.e) ? [f.e] : [])) }));
+      writeFileSync(e.hostsFile, networkHosts(e, sections));
+    } finally {
+      release();
+    }
   }
 }
 
@@ -145,22 +176,14 @@ function rewriteHosts(c: NetworkConfig, endpoints: Endpoint[]) {
  * (join, leave, inspect, rm) cleans up what it finds.
  */
 function liveEndpoints(ctx: RuntimeContext, c: NetworkConfig, leaving?: string): Endpoint[] {
-  const dir = `${dirOf(ctx, c.Name)}/endpoints`;
-  let files: string[];
-  try {
-    files = readdirSync(dir).filter((f) => f.endsWith(".json"));
-  } catch {
-    return [];
-  }
   let removed = false;
-  const live = files.sort().flatMap((f) => {
-    const e = readJson<Endpoint>(`${dir}/${f}`);
-    if (e && e.id !== leaving && alive({ pid: e.pid, start: e.start })) return [e];
-    rmSync(`${dir}/${f}`, { force: true });
+  const live = endpointFiles(ctx, c.Name).flatMap(({ file, e }) => {
+    if (e && e.id !== leaving && endpointAlive(e)) return [e];
+    rmSync(file, { force: true });
     removed = true;
     return [];
   });
-  if (removed) rewriteHosts(c, live);
+  if (removed) rewriteHosts(ctx, c, live);
   return live;
 }
 
@@ -207,6 +230,11 @@ function runIn(ctx: RuntimeContext, pid: number, args: string[], what: string, s
 /** COMMANDS (`ip -batch` lines) run in PID's network namespace */
 function ipIn(ctx: RuntimeContext, pid: number, commands: string[], what: string) {
   runIn(ctx, pid, [tool(ctx, "ip", "iproute2"), "-batch", "-"], what, commands.join("\n") + "\n");
+}
+
+/** process PID is in the user namespace of the networks (rootless: bunker's shared one; root: any) */
+function inNetworksUserns(ctx: RuntimeContext, maps: IdMaps | undefined, pid: number): boolean {
+  return withUserns(ctx, maps, (userns) => !userns || statSync(userns).ino === statSync(`/proc/${pid}/ns/user`).ino);
 }
 
 /** the netns holder's user namespace: rootless, bunker's shared one (its fd stays open while FN runs) */
@@ -409,7 +437,7 @@ export async function joinNetwork(ctx: RuntimeContext, name: string, join: JoinR
     ipIn(ctx, join.pid, [`addr add ${ip}/${prefix} dev ${ifname}`, `link set ${ifname} up`, ...(join.defaultRoute === false ? [] : [`route add default via ${c.Gateway}`])], `cannot configure ${ifname} of container ${join.id}`);
     const me: Endpoint = { id: join.id, ...(join.name && join.name !== join.id ? { name: join.name } : {}), ip, aliases: join.aliases, pid: join.pid, start: pidStartTime(join.pid) ?? "", hostsFile: join.hostsFile, hostsBase: join.hostsBase };
     writeJson(`${dirOf(ctx, name)}/endpoints/${join.id}.json`, me);
-    rewriteHosts(c, [...others, me]);
+    rewriteHosts(ctx, c, [...others, me]);
     networkEvent(ctx, c, "connect", join.id);
     return { ip, holder: holder.pid };
   });
@@ -423,7 +451,7 @@ export async function renameEndpoint(ctx: RuntimeContext, name: string, id: stri
   await locked(ctx, name, () => {
     const e = readJson<Endpoint>(file);
     if (e) writeJson(file, { ...e, name: newName });
-    rewriteHosts(c, liveEndpoints(ctx, c));
+    rewriteHosts(ctx, c, liveEndpoints(ctx, c));
   });
 }
 
@@ -441,16 +469,47 @@ export interface ConnectRequest {
   ip?: string;
 }
 
-/** the first ethN that none of NETS uses */
-function freeInterface(nets: AttachedNetwork[]): string {
-  for (let n = 0; ; n++) if (!nets.some((a) => (a.ifname ?? "eth0") === `eth${n}`)) return `eth${n}`;
+/**
+ * the first ethN that none of NETS uses, nor (PID given: the container's process) an interface in its
+ * network namespace (pasta's, named after the host's)
+ */
+export function freeInterface(ctx: RuntimeContext, nets: AttachedNetwork[], pid?: number): string {
+  const links = pid === undefined ? [] : runIn(ctx, pid, [tool(ctx, "ip", "iproute2"), "-o", "link", "show"], "cannot list the container's interfaces").split("\n").map((l) => /^\d+:\s*([^:@\s]+)/.exec(l)?.[1]);
+  for (let n = 0; ; n++) if (!nets.some((a) => (a.ifname ?? "eth0") === `eth${n}`) && !links.includes(`eth${n}`)) return `eth${n}`;
 }
 
 /**
- * `network connect NAME ID`: a running (or created) container on one more
- * user network — a veth pair ethN in its network namespace, its name and
- * aliases in the network's /etc/hosts files, recorded in its state.  Its
- * default route stays where it is, unless it had no network at all.
+ * The run request of the container in DIR (what `start` makes it again
+ * from) changed by CHANGE, so that its next start has the networks it has
+ * now; a container made by a foreground run has none (it is not started again).
+ */
+function updateRunRequest(dir: string, change: (r: RunRequest) => RunRequest): void {
+  const file = `${dir}/${RUN_REQUEST_FILE}`;
+  const req = readJson<RunRequest>(file);
+  if (req) writeJson(file, change(req));
+}
+
+/** a container's own /etc/hosts lines (before any network's): those its endpoint on one of NETS keeps, else its file as it is (on no network yet) */
+function hostsBaseOf(ctx: RuntimeContext, id: string, nets: AttachedNetwork[], hostsFile: string): string {
+  for (const n of nets) {
+    const e = readJson<Endpoint>(`${endpointsDir({ ...ctx, dataRoot: n.dataRoot ?? ctx.dataRoot }, n.name)}/${id}.json`);
+    if (e) return e.hostsBase;
+  }
+  try {
+    return readFileSync(hostsFile, "utf8");
+  } catch {
+    return ""; // no /etc/hosts of bunker's: nothing to list the others in
+  }
+}
+
+/**
+ * `network connect NAME ID`: a container on one more user network.  A
+ * running (or created) one gets a veth pair ethN in its network namespace
+ * and its name and aliases in the network's /etc/hosts files now; its
+ * default route stays where it is, unless it had no network at all.  A
+ * stopped one is on it from its next start (its run request records it, as
+ * it records a running one's for its restarts); inspect shows it without an
+ * address until then.
  */
 export async function connectContainer(ctx: RuntimeContext, name: string, id: string, req: ConnectRequest): Promise<AttachedNetwork> {
   const c = readNetwork(ctx, name);
@@ -459,32 +518,46 @@ export async function connectContainer(ctx: RuntimeContext, name: string, id: st
   try {
     const state = readState(ctx.stateRoot, id);
     if (!state?.run) throw new BunkerError(`network connect: container "${id}" is not a docker-style container (bunker run or create made none)`, { errno: "EINVAL" });
-    if (!isAlive(state)) throw new BunkerError(`network connect: container "${id}" is not running`, { errno: "EBUSY", fix: `bunker start ${id}, then connect it` });
     const nets = attachedNetworks(state);
     if (nets.some((n) => n.name === name)) throw new BunkerError(`network connect: container "${id}" is already on network "${name}"`, { errno: "EEXIST" });
     const mode = state.run.network?.mode ?? "none";
     if (mode === "host" || mode.startsWith("container:")) throw new BunkerError(`network connect: container "${id}" shares the network of ${mode === "host" ? "the host" : mode.slice(10)}`, { errno: "EINVAL", fix: "connect a container that has its own network" });
-    const ifname = freeInterface(nets);
-    const hostsFile = `${dir}/hosts`;
-    // what its /etc/hosts lists now (its first network's containers too) stays; this network's are added
-    // (a limit: a later change on that first network rewrites the file without this one's)
-    let hostsBase = "";
-    try {
-      hostsBase = readFileSync(hostsFile, "utf8");
-    } catch {
-      /* no /etc/hosts of bunker's: nothing to list the others in */
+    const maps = networkMaps(ctx);
+    let ip = "";
+    // a stopped container's is chosen again at its start
+    let ifname = freeInterface(ctx, nets);
+    // a created container in a user namespace other than the network's (rootless, one made with a
+    // one-id map) cannot have a veth pair with it: it is made again at its start, on this network
+    const live = isAlive(state) && (status(dir, state) !== "created" || inNetworksUserns(ctx, maps, state.pid));
+    if (live) {
+      if (!inNetworksUserns(ctx, maps, state.pid))
+        throw new BunkerError(`network connect: container "${id}" runs in a user namespace other than the network's (it was started on no user network, with a one-id map)`, { errno: "EPERM", fix: `bunker stop ${id}, connect it, and start it again: it starts in the network's` });
+      const hostsFile = `${dir}/hosts`;
+      ifname = freeInterface(ctx, nets, state.pid);
+      const joined = await joinNetwork(ctx, name, { id, name: namesOf(ctx.stateRoot, id)[0], pid: state.pid, aliases: req.aliases, ip: req.ip, hostsFile, hostsBase: hostsBaseOf(ctx, id, nets, hostsFile), ifname, defaultRoute: mode === "none" && !nets.length }, maps);
+      ip = joined.ip;
+    } else {
+      if (!existsSync(`${dir}/${RUN_REQUEST_FILE}`)) throw new BunkerError(`network connect: container "${id}" has exited and cannot be started again (a foreground run's)`, { errno: "EINVAL", fix: `bunker rm ${id}` });
+      // its address is taken at its start; one that cannot be on this network is said now
+      if (req.ip !== undefined) allocateIp(parseCidr(c.Subnet), c.Gateway, [], req.ip);
     }
-    const joined = await joinNetwork(ctx, name, { id, pid: state.pid, aliases: req.aliases, ip: req.ip, hostsFile, hostsBase, ifname, defaultRoute: mode === "none" && !nets.length }, networkMaps(ctx));
-    const att: AttachedNetwork = { name, ip: joined.ip, aliases: req.aliases, id: c.Id, gateway: c.Gateway, prefix: Number(c.Subnet.split("/")[1]), ifname, dataRoot: ctx.dataRoot };
+    const att: AttachedNetwork = { name, ip, aliases: req.aliases, id: c.Id, gateway: c.Gateway, prefix: Number(c.Subnet.split("/")[1]), ifname, dataRoot: ctx.dataRoot };
     state.run.network = { mode, ports: [], ...state.run.network, connected: [...(state.run.network?.connected ?? []), att] };
     writeState(dir, state);
+    updateRunRequest(dir, (r) => ({ ...r, connect: [...(r.connect ?? []), { name, aliases: req.aliases, ...(req.ip !== undefined ? { ip: req.ip } : {}) }] }));
     return att;
   } finally {
     release();
   }
 }
 
-/** `network disconnect NAME ID`: its interface on the network deleted, the others' /etc/hosts rewritten, its state updated */
+/**
+ * `network disconnect NAME ID`: its interface on the network deleted (when
+ * it runs), the others' /etc/hosts rewritten, its state and its run request
+ * updated: a container taken off the network it was made on is on its next
+ * connected one from its next start, or on none (its published ports go
+ * with it, as they have no network to be published from).
+ */
 export async function disconnectContainer(ctx: RuntimeContext, name: string, id: string): Promise<void> {
   readNetwork(ctx, name);
   const dir = containerDir(ctx.stateRoot, id);
@@ -493,11 +566,17 @@ export async function disconnectContainer(ctx: RuntimeContext, name: string, id:
     const state = readState(ctx.stateRoot, id);
     const att = attachedNetworks(state).find((n) => n.name === name);
     if (!state?.run?.network || !att) throw new BunkerError(`network disconnect: container "${id}" is not on network "${name}"`, { errno: "ENOENT" });
-    if (isAlive(state)) ipIn(ctx, state.pid, [`link del ${att.ifname ?? "eth0"}`], `cannot remove ${att.ifname ?? "eth0"} of container ${id}`);
+    if (isAlive(state) && att.ip) ipIn(ctx, state.pid, [`link del ${att.ifname ?? "eth0"}`], `cannot remove ${att.ifname ?? "eth0"} of container ${id}`);
     const net = state.run.network;
     if (net.userNetwork?.name === name) delete net.userNetwork;
     net.connected = (net.connected ?? []).filter((n) => n.name !== name);
     writeState(dir, state);
+    updateRunRequest(dir, (r) => {
+      const connect = (r.connect ?? []).filter((x) => x.name !== name);
+      if (r.network !== name) return { ...r, connect };
+      const [next, ...rest] = connect;
+      return { ...r, network: next?.name ?? "none", networkAliases: next?.aliases ?? [], ip: next?.ip, connect: rest, ...(next ? {} : { publish: [], publishAll: false }) };
+    });
   } finally {
     release();
   }

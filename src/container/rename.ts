@@ -6,7 +6,7 @@ import { mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import type { RuntimeContext } from "./context.ts";
 import { lockContainer } from "./lock.ts";
-import { checkId, checkNameFree, containerDir, containerId, containerName, NAMES_DIR, namesOf, readState } from "./state.ts";
+import { attachedNetworks, checkId, checkNameFree, containerDir, containerId, containerName, NAMES_DIR, namesOf, readState } from "./state.ts";
 
 /** links NAME to container ID (a name equal to its id needs none) */
 export function linkName(root: string, id: string, name: string): void {
@@ -45,6 +45,9 @@ export async function renameContainer(ctx: RuntimeContext, old: string, name: st
   } finally {
     release();
   }
-  const userNet = state.run?.network?.userNetwork;
-  if (userNet) await (await import("./network.ts")).renameEndpoint(ctx, userNet.name, id, name);
+  const nets = attachedNetworks(state);
+  if (nets.length) {
+    const { renameEndpoint } = await import("./network.ts");
+    for (const n of nets) await renameEndpoint(ctx, n.name, id, name);
+  }
 }

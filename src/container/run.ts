@@ -8,7 +8,7 @@ import { basename, resolve } from "node:path";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { autoMaps, deniesSetgroups, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../sys/idmap.ts";
 import { sharedUserns, sharedUsernsEnabled } from "./userns.ts";
-import { idOfName, NAMES_DIR, namesOf, UPPER_DIR, writeState } from "./state.ts";
+import { idOfName, NAMES_DIR, namesOf, RUN_REQUEST_FILE, UPPER_DIR, writeState } from "./state.ts";
 import { pidStartTime } from "../sys/proc.ts";
 import { seccompAgent } from "./seccomp-agent.ts";
 import { recordImageUse } from "./image-use.ts";
@@ -35,6 +35,8 @@ import { saveCgroupPath } from "../cgroup/state.ts";
 import { mark, timingLine } from "../timing.ts";
 import { normalJit } from "../jit.ts";
 import type { RuntimeContext } from "./context.ts";
+import type { ConnectRequest } from "./network.ts";
+import type { AttachedNetwork } from "./state.ts";
 import { withSpecJoins } from "../plan/join.ts";
 import { parseNetwork, helperNameserver, PASTA_DNS } from "../net/mode.ts";
 import { exposedPorts, helperForwards, reservePorts, type PublishedPort } from "../net/ports.ts";
@@ -85,6 +87,8 @@ export interface RunRequest {
   /** on a user network: --network-alias names and --ip */
   networkAliases?: string[];
   ip?: string;
+  /** user networks beyond --network's (`network connect`, kept for the next start): joined in order after it, each as the next ethN */
+  connect?: ({ name: string } & ConnectRequest)[];
   /** -p */
   publish: PublishedPort[];
   /** -P: the image's ExposedPorts too */
@@ -159,9 +163,6 @@ interface CreateOptions {
   imageId?: string;
 }
 
-/** the request a docker-style container was made from (`start` of a stopped one makes it again) */
-export const RUN_REQUEST_FILE = "run-request.json";
-
 /** `bunker run`: the container's id and exit status (detached: its id, once it runs) */
 export function runContainer(ctx: RuntimeContext, req: RunRequest): Promise<RunResult> {
   return launchContainer(ctx, req);
@@ -211,11 +212,16 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   // a user network: its configuration now (a clear error for a name that is none), and rootless
   // the shared user namespace its own network namespace is owned by (auto's maps)
   // user networks' code (and node:crypto) is loaded only for a run on one
-  const userNetworks = net.kind === "user" ? await import("./network.ts") : undefined;
+  const connect = req.connect ?? [];
+  if (connect.length && (net.kind === "host" || net.kind === "container")) throw new BunkerError(`${verb}: --network ${req.network} shares another's network: it cannot be on ${connect[0]!.name} too`, { errno: "EINVAL", fix: `bunker network disconnect ${connect[0]!.name} ${req.name ?? "ID"}` });
+  const userNetworks = net.kind === "user" || connect.length ? await import("./network.ts") : undefined;
   const userNet = net.kind === "user" ? userNetworks!.readNetwork(ctx, net.name) : undefined;
-  const netMaps = userNet ? userNetworks!.networkMaps(ctx) : undefined;
-  if (userNet && uid !== 0 && req.userns !== undefined && req.userns !== "auto")
-    throw new BunkerError(`run: --network ${userNet.Name} needs bunker's shared user namespace, not --userns=${req.userns}`, { errno: "EINVAL", fix: "drop --userns (a container on a user network runs with --userns=auto's maps)" });
+  // the networks `network connect` added, after --network's (a stopped container's, kept for this start)
+  const moreNets = connect.map((x) => ({ ...x, config: userNetworks!.readNetwork(ctx, x.name) }));
+  const firstNet = userNet ?? moreNets[0]?.config;
+  const netMaps = firstNet ? userNetworks!.networkMaps(ctx) : undefined;
+  if (firstNet && uid !== 0 && req.userns !== undefined && req.userns !== "auto")
+    throw new BunkerError(`run: --network ${firstNet.Name} needs bunker's shared user namespace, not --userns=${req.userns}`, { errno: "EINVAL", fix: "drop --userns (a container on a user network runs with --userns=auto's maps)" });
   if (!userNet && (req.ip !== undefined || req.networkAliases?.length)) throw new BunkerError("run: --ip and --network-alias are for a user network", { errno: "EINVAL", fix: "add --network NAME (bunker network create NAME)" });
   const userns = req.userns ?? (netMaps || (image && uid !== 0 && subRange("/etc/subuid", uid)) ? "auto" : "single");
   let maps: IdMaps;
@@ -302,7 +308,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       "resolv.conf": resolvConf({
         host: joined?.resolv ?? hostResolv,
         // a user network's way out is pasta too (in the network's namespace; an --internal one has none)
-        helper: net.kind === "pasta" || net.kind === "slirp4netns" ? helperNameserver(net) : userNet && !userNet.Internal ? PASTA_DNS : undefined,
+        helper: net.kind === "pasta" || net.kind === "slirp4netns" ? helperNameserver(net) : firstNet && !firstNet.Internal ? PASTA_DNS : undefined,
         dns: req.dns,
         dnsSearch: req.dnsSearch,
         dnsOptions: req.dnsOptions,
@@ -423,7 +429,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       noPivot: req.noPivot,
       ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
       lockMounts: confinement.lockMounts,
-      keepNetns: net.kind === "pasta" || net.kind === "slirp4netns" || net.kind === "user",
+      keepNetns: net.kind === "pasta" || net.kind === "slirp4netns" || !!firstNet,
       // the helper starts with the child and must be ready before its program runs, not before its mounts
       holdBeforeProcess: net.kind === "pasta" || net.kind === "slirp4netns",
     });
@@ -470,15 +476,16 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
           process: spec.process,
           seccomp: spec.linux?.seccomp,
           cgroup: cg?.path,
-          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, mountPoints: (spec.mounts ?? []).map((m) => m.destination), ...(req.labels && Object.keys(req.labels).length ? { labels: req.labels } : {}), ...(restartPolicy ? { restart: restartPolicy } : {}), stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp, aliases: req.networkAliases ?? [], id: userNet.Id, gateway: userNet.Gateway, prefix: Number(userNet.Subnet.split("/")[1]), ifname: "eth0", dataRoot: ctx.dataRoot } } : {}) }, ...(detach && interactive ? { stdin: { once: !!req.stdinOnce } } : {}) },
+          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, mountPoints: (spec.mounts ?? []).map((m) => m.destination), ...(req.labels && Object.keys(req.labels).length ? { labels: req.labels } : {}), ...(restartPolicy ? { restart: restartPolicy } : {}), stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp, aliases: req.networkAliases ?? [], id: userNet.Id, gateway: userNet.Gateway, prefix: Number(userNet.Subnet.split("/")[1]), ifname: "eth0", dataRoot: ctx.dataRoot } } : {}), ...(connected.length ? { connected } : {}) }, ...(detach && interactive ? { stdin: { once: !!req.stdinOnce } } : {}) },
         });
       let c;
       let helper: HelperRecord | undefined;
       let joinedIp: string | undefined;
       let proxyRef: ProcessRef | undefined;
+      const connected: AttachedNetwork[] = [];
       try {
         const seccompListener = seccompAgent(spec.linux?.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug);
-        const beforeRecord =
+        const startHelpers =
           net.kind === "pasta" || net.kind === "slirp4netns"
             ? async (pid: number) => {
                 helper = await startHelper(net, pid, dir, ports, ctx.env.PATH, debug);
@@ -486,13 +493,30 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
                 const proxied = ports.filter((p) => !helperForwards(net.kind, p));
                 if (proxied.length) proxyRef = await proxy!.startProxy(pid, pid, "127.0.0.1", proxied, dir, debug);
               }
-            : userNet
-              ? async (pid: number) => {
-                  const joinedNet = await userNetworks!.joinNetwork(ctx, userNet.Name, { id, name: namesOf(ctx.stateRoot, id)[0], pid, aliases: req.networkAliases ?? [], ip: req.ip, hostsFile: `${dir}/hosts`, hostsBase }, netMaps);
-                  joinedIp = joinedNet.ip;
-                  if (proxy) proxyRef = await proxy.startProxy(pid, joinedNet.holder, joinedNet.ip, ports, dir, debug);
-                }
-              : undefined;
+            : undefined;
+        const joinNetworks = firstNet
+          ? async (pid: number) => {
+              const name = namesOf(ctx.stateRoot, id)[0];
+              if (userNet) {
+                const joinedNet = await userNetworks!.joinNetwork(ctx, userNet.Name, { id, name, pid, aliases: req.networkAliases ?? [], ip: req.ip, hostsFile: `${dir}/hosts`, hostsBase }, netMaps);
+                joinedIp = joinedNet.ip;
+                if (proxy) proxyRef = await proxy.startProxy(pid, joinedNet.holder, joinedNet.ip, ports, dir, debug);
+              }
+              for (const x of moreNets) {
+                // as network connect of a running container: the next ethN; the default route only for a container on no other network
+                const ifname = userNetworks!.freeInterface(ctx, [...(userNet ? [{ name: userNet.Name, ip: "", ifname: "eth0" }] : []), ...connected], pid);
+                const j = await userNetworks!.joinNetwork(ctx, x.name, { id, name, pid, aliases: x.aliases, ip: x.ip, hostsFile: `${dir}/hosts`, hostsBase, ifname, defaultRoute: net.kind === "none" && !userNet && !connected.length }, netMaps);
+                connected.push({ name: x.name, ip: j.ip, aliases: x.aliases, id: x.config.Id, gateway: x.config.Gateway, prefix: Number(x.config.Subnet.split("/")[1]), ifname, dataRoot: ctx.dataRoot });
+              }
+            }
+          : undefined;
+        const beforeRecord =
+          startHelpers || joinNetworks
+            ? async (pid: number) => {
+                await startHelpers?.(pid);
+                await joinNetworks?.(pid);
+              }
+            : undefined;
         // said before the program can run: its die (the monitor's or the log writer's) comes after them
         // (a container started again, by start or its restart policy, was created long before)
         if (!later?.previousLogs) recordEvent(ctx.dataRoot, "container", "create", id, eventAttrs);

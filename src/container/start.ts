@@ -6,7 +6,7 @@ import { BunkerError, fromSysError } from "../errors.ts";
 import type { RuntimeContext } from "./context.ts";
 import { start } from "./oci-start.ts";
 import type { RunRequest } from "./run.ts";
-import { containerDir, namesOf, readState, status, UPPER_DIR } from "./state.ts";
+import { attachedNetworks, containerDir, namesOf, readState, RUN_REQUEST_FILE, status, UPPER_DIR } from "./state.ts";
 import { containerEventAttributes, recordEvent } from "../events.ts";
 
 /**
@@ -22,14 +22,16 @@ export async function startContainer(ctx: RuntimeContext, id: string, restarted?
   const starting = () => {
     if (state?.run) recordEvent(ctx.dataRoot, "container", "start", id, containerEventAttributes(id, state.run.image, state.run.labels));
   };
-  if (!state?.run || st === "created") {
+  // a created container that network connect could not put on a network now is made again, on it
+  const pending = attachedNetworks(state).some((n) => !n.ip);
+  if (!state?.run || (st === "created" && !pending)) {
     starting();
     await start(ctx, id);
     return !!state?.run;
   }
-  if (st !== "stopped") return true; // running or paused: docker's start does nothing
+  if (st !== "stopped" && st !== "created") return true; // running or paused: docker's start does nothing
   // made again: run's code (and rm's, the log's, the store's) only for this, not for the OCI start above
-  const [{ createContainer, RUN_REQUEST_FILE }, { rm }, { logFiles }, { imageGone, imageOf }, { Store }, { removeStateDir }, { linkName }] = await Promise.all([
+  const [{ createContainer }, { rm }, { logFiles }, { imageGone, imageOf }, { Store }, { removeStateDir }, { linkName }] = await Promise.all([
     import("./run.ts"),
     import("./stop.ts"),
     import("./log-writer.ts"),

@@ -84,6 +84,9 @@ export function attachedNetworks(s: ContainerState | undefined): AttachedNetwork
 /** a kept container's writable layer (the overlay upper dir) in its state dir */
 export const UPPER_DIR = "upper";
 
+/** the request a docker-style container was made from (`start` of a stopped one makes it again; `network connect` adds to it) */
+export const RUN_REQUEST_FILE = "run-request.json";
+
 /**
  * Names: a container's id is its state dir's name (what helpers hold paths
  * in, so it never changes); `rename` gives it another name, a symlink

@@ -137,10 +137,22 @@ export function allocateIp(c: Cidr, gateway: string, used: string[], wanted?: st
   throw new BunkerError(`network: no free address left in ${formatCidr(c)}`, { errno: "ENOSPC", fix: "remove containers from the network, or create one with a larger --subnet" });
 }
 
-/** SELF's /etc/hosts on network C: its own lines, the host's names (host_loopback), then every other container of the network by name and aliases */
-export function networkHosts(c: NetworkConfig, self: Endpoint, all: Endpoint[]): string {
-  const host = hostLoopback(c) ? `${c.Gateway}\t${HOST_NAMES.join(" ")}\n` : "";
-  return self.hostsBase + host + all.filter((e) => e.id !== self.id).map((e) => `${e.ip}\t${[e.name ?? e.id, ...e.aliases].join(" ")}\n`).join("");
+/** the containers of one network, as one container's /etc/hosts lists them */
+export interface HostsSection {
+  network: NetworkConfig;
+  endpoints: Endpoint[];
+}
+
+/**
+ * SELF's /etc/hosts: its own lines, then for each network it is on (SECTIONS, in order) the host's
+ * names (host_loopback) and every other container of that network by name and aliases
+ */
+export function networkHosts(self: Endpoint, sections: HostsSection[]): string {
+  const lines = sections.map(({ network: c, endpoints }) => {
+    const host = hostLoopback(c) ? `${c.Gateway}\t${HOST_NAMES.join(" ")}\n` : "";
+    return host + endpoints.filter((e) => e.id !== self.id).map((e) => `${e.ip}\t${[e.name ?? e.id, ...e.aliases].join(" ")}\n`).join("");
+  });
+  return self.hostsBase + lines.join("");
 }
 
 /** `network inspect`, as Docker prints one network */

@@ -23,7 +23,8 @@ export interface RunOptions {
   args: string[];
   env: string[];
   cwd: string;
-  user: { uid: number; gid: number; additionalGids?: number[] };
+  /** HOME: the user's home from the container's /etc/passwd, when it has one */
+  user: { uid: number; gid: number; additionalGids?: number[]; home?: string };
   hostname: string;
   tty: boolean;
   consoleSize?: { height: number; width: number };
@@ -89,7 +90,8 @@ export function runSpec(o: RunOptions): Spec {
   if (!env.some((e) => e.startsWith("PATH="))) env.unshift(`PATH=${DEFAULT_PATH}`);
   if (o.tty && !env.some((e) => e.startsWith("TERM="))) env.push("TERM=xterm");
   if (!env.some((e) => e.startsWith("HOSTNAME="))) env.push(`HOSTNAME=${o.hostname}`);
-  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${o.user.uid === 0 ? "/root" : "/"}`);
+  // as runc's: the user's home directory in the container's /etc/passwd (root's /root, anyone else / without one)
+  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${o.user.home || (o.user.uid === 0 ? "/root" : "/")}`);
   return {
     ociVersion: OCI_VERSION,
     root: { path: o.rootPath, readonly: o.readOnly },
@@ -98,7 +100,7 @@ export function runSpec(o: RunOptions): Spec {
     process: {
       terminal: o.tty,
       consoleSize: o.consoleSize,
-      user: o.user,
+      user: { uid: o.user.uid, gid: o.user.gid, ...(o.user.additionalGids ? { additionalGids: o.user.additionalGids } : {}) },
       args: o.args,
       env,
       cwd: o.cwd,

@@ -48,18 +48,20 @@ export function homeOf(text: string, uid: number): string | undefined {
 
 /** Resolves USER (undefined: root) through FILES. */
 export function resolveUser(user: string | undefined, files: UserFiles): ResolvedUser {
-  const [u, g] = (user || "0").split(":") as [string, string | undefined];
+  const [u, g, more] = (user || "0").split(":") as [string, string | undefined, string | undefined];
+  if (more !== undefined || !u || g === "") throw new BunkerError(`user "${user}" is not USER[:GROUP]`, { errno: "EINVAL", fix: "give a name or uid, and optionally :GROUP (a name or gid)" });
   const passwdPath = files.etc && `${files.etc}/passwd`, groupPath = files.etc && `${files.etc}/group`;
   // an id read from the container's own files: a malformed line is its error, not a NaN id
   const idIn = (file: string, name: string, s: string | undefined) => parseId(s ?? "", `${files.of}'s /etc/${file}: ${name}`);
   const passwd = colonFields(files.passwd), group = colonFields(files.group);
   const pw = isDigits(u) ? passwd.find((p) => p[2] === u) : passwd.find((p) => p[0] === u);
-  if (!pw && !isDigits(u)) throw new BunkerError(`user "${u}" is not in ${files.of}'s /etc/passwd`, { errno: "ENOENT", path: passwdPath, fix: `use a numeric uid or a user ${files.of} defines` });
+  // Docker's (runc's) words, then ours
+  if (!pw && !isDigits(u)) throw new BunkerError(`unable to find user ${u}: no matching entries in passwd file`, { errno: "ENOENT", path: passwdPath, fix: `use a numeric uid or a user ${files.of}'s /etc/passwd defines` });
   const uid = pw ? idIn("passwd", u, pw[2]) : parseId(u, "user");
   let gid = pw ? idIn("passwd", u, pw[3]) : 0;
   if (g !== undefined) {
     const gr = isDigits(g) ? undefined : group.find((x) => x[0] === g);
-    if (!gr && !isDigits(g)) throw new BunkerError(`group "${g}" is not in ${files.of}'s /etc/group`, { errno: "ENOENT", path: groupPath, fix: `use a numeric gid or a group ${files.of} defines` });
+    if (!gr && !isDigits(g)) throw new BunkerError(`unable to find group ${g}: no matching entries in group file`, { errno: "ENOENT", path: groupPath, fix: `use a numeric gid or a group ${files.of}'s /etc/group defines` });
     gid = gr ? idIn("group", g, gr[2]) : parseId(g, "group");
   }
   const name = pw?.[0];

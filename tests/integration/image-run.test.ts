@@ -100,7 +100,7 @@ for (const as of USERS) {
       expect(r.stderr).toMatch(/^bunker: no such image: no\/such:img \(looked for docker\.io\/no\/such:img, localhost\/no\/such:img\): ENOENT/);
       const u = await b(["run", "-u", "nobody-here", "test/app:1"]);
       expect(u.code).toBe(125);
-      expect(u.stderr).toBe('bunker: user "nobody-here" is not in the image\'s /etc/passwd: ENOENT (No such file or directory) — use a numeric uid or a user the image defines\n');
+      expect(u.stderr).toBe("bunker: unable to find user nobody-here: no matching entries in passwd file: ENOENT (No such file or directory) — use a numeric uid or a user the image's /etc/passwd defines\n");
       const n = await b(["run", "--entrypoint", "", "test/app:1"]);
       expect(n.code).toBe(125);
       expect(n.stderr).toContain("run: no command given");

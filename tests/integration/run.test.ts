@@ -2,7 +2,7 @@
 // run as root and as the unprivileged test user (setpriv), against a busybox
 // rootfs made from Debian's busybox-static. Every test asserts exact outcomes.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, lstatSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, lstatSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import {
   USERS,
@@ -417,12 +417,59 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         const id = (flags: string[]) => bunker(["run", ...flags, "--rootfs", users, "--", "/bin/sh", "-c", "id -u; id -g; id -G"]);
         expect(ok(await id(["--userns=auto", "-u", "app"]))).toEqual(["1000", "1000", "1000 10 50"]);
         expect(ok(await id(["--userns=auto", "-u", "app:wheel"]))).toEqual(["1000", "10", "10"]);
+        // HOME from the user's passwd entry, as runc's (-e HOME wins)
+        const home = (flags: string[]) => bunker(["run", "--userns=auto", ...flags, "--rootfs", users, "--", "/bin/sh", "-c", 'echo "$HOME"']);
+        expect(ok(await home(["-u", "app"]))).toEqual(["/home/app"]);
+        expect(ok(await home(["-u", "app", "-e", "HOME=/x"]))).toEqual(["/x"]);
+        expect(ok(await home(["-u", "2000"]))).toEqual(["/"]);
         expect(ok(await id(["--userns=auto", "-u", "root"]))).toEqual(["0", "0", "0 50"]);
         // setgroups is denied in the default map: root runs, without its supplementary group
         expect(ok(await id(["-u", "root"]))).toEqual(["0", "0", "0"]);
         const r = await id(["--userns=auto", "-u", "ghost"]);
         expectBunkerError(r, 125, "ENOENT", `${users}/etc/passwd`);
-        expect(r.stderr).toContain('user "ghost" is not in the rootfs\'s /etc/passwd');
+        expect(r.stderr).toContain("unable to find user ghost: no matching entries in passwd file");
+      });
+
+      // exec's -u as Docker's: the container's own files, read inside its root
+      test("exec -u NAME, NAME:GROUP, UID, UID:GID, NAME:GID, UID:GROUP through the container's /etc/passwd and /etc/group; HOME; an unknown one is 126; a symlinked passwd stays inside", async () => {
+        const users = makeBusyboxRootfs(join(base, `users-${++n}`));
+        writeFileSync(join(users, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n");
+        writeFileSync(join(users, "etc/group"), "root:x:0:\nwheel:x:10:app\nstaff:x:50:root,app\napp:x:1000:\n");
+        chownTree(users, owner);
+        const id = `exec-user-${as}-${process.pid}`;
+        const r = await bunker(["run", "-d", "--userns=auto", "--name", id, "--rootfs", users, "--", "sleep", "60"]);
+        expect(r.code, r.stderr).toBe(0);
+        try {
+          const idOf = (u: string) => bunker(["exec", "-u", u, id, "/bin/sh", "-c", 'id -u; id -g; id -G; echo "$HOME"']);
+          expect(ok(await idOf("app"))).toEqual(["1000", "1000", "1000 10 50", "/home/app"]);
+          expect(ok(await idOf("app:wheel"))).toEqual(["1000", "10", "10", "/home/app"]);
+          expect(ok(await idOf("app:50"))).toEqual(["1000", "50", "50", "/home/app"]);
+          expect(ok(await idOf("1000"))).toEqual(["1000", "1000", "1000 10 50", "/home/app"]);
+          expect(ok(await idOf("1000:staff"))).toEqual(["1000", "50", "50", "/home/app"]);
+          expect(ok(await idOf("1000:10"))).toEqual(["1000", "10", "10", "/home/app"]);
+          // a uid the passwd file lacks: gid 0, HOME /
+          expect(ok(await idOf("2000"))).toEqual(["2000", "0", "0", "/"]);
+          expect(ok(await idOf("root"))).toEqual(["0", "0", "0 50", "/root"]);
+          // -e HOME wins
+          expect(ok(await bunker(["exec", "-u", "app", "-e", "HOME=/x", id, "/bin/sh", "-c", 'echo "$HOME"']))).toEqual(["/x"]);
+          const ghost = await bunker(["exec", "-u", "ghost", id, "true"]);
+          expectBunkerError(ghost, 126, "ENOENT", "/etc/passwd");
+          expect(ghost.stderr).toContain("bunker: unable to find user ghost: no matching entries in passwd file");
+          const noGroup = await bunker(["exec", "-u", "app:ghosts", id, "true"]);
+          expectBunkerError(noGroup, 126, "ENOENT");
+          expect(noGroup.stderr).toContain("unable to find group ghosts: no matching entries in group file");
+          expectBunkerError(await bunker(["exec", "-u", "a:b:c", id, "true"]), 125, "EINVAL");
+          // the container's /etc/passwd a symlink to an absolute path: resolved in its root, not the host's
+          const hostFile = join(base, `host-passwd-${n}`);
+          writeFileSync(hostFile, "hostonly:x:4321:4321::/host:/bin/sh\n");
+          rmSync(join(users, "etc/passwd"));
+          symlinkSync(`/../../../../../..${hostFile}`, join(users, "etc/passwd"));
+          const escaped = await bunker(["exec", "-u", "hostonly", id, "true"]);
+          expectBunkerError(escaped, 126, "ENOENT");
+          expect(escaped.stderr).toContain("unable to find user hostonly");
+        } finally {
+          await bunker(["rm", "-f", id]);
+        }
       });
 
       // ---- exit codes and errors ---------------------------------------------------------

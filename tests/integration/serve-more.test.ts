@@ -122,6 +122,22 @@ for (const as of USERS) {
         expect((await b("network", "disconnect", "n2", "web")).code).toBe(0);
         expect((await d("inspect", "--format", "{{len .NetworkSettings.Networks}}", "web")).stdout).toBe("1\n");
         expect((await d("network", "rm", "n2")).stdout).toBe("n2\n");
+        // a stopped container connected: on the network (by its alias) from its next start; disconnected
+        // while stopped: off it from its next start
+        expect((await d("stop", "-t", "1", "web")).code).toBe(0);
+        expect((await d("network", "create", "n3")).code).toBe(0);
+        const late = await d("network", "connect", "--alias", "w4", "n3", "web");
+        expect(late.code, late.stderr).toBe(0);
+        expect((await d("inspect", "--format", "{{len .NetworkSettings.Networks}}", "web")).stdout).toBe("2\n");
+        expect((await d("start", "web")).code).toBe(0);
+        got = "";
+        for (let k = 0; k < 10 && got !== "hi-there\n"; k++) got = (await d("run", "--rm", "--network", "n3", IMAGE, "wget", "-q", "-O", "-", "http://w4/i")).stdout;
+        expect(got).toBe("hi-there\n");
+        expect((await d("stop", "-t", "1", "web")).code).toBe(0);
+        expect((await d("network", "disconnect", "n3", "web")).code).toBe(0);
+        expect((await d("start", "web")).code).toBe(0);
+        expect((await d("inspect", "--format", "{{len .NetworkSettings.Networks}}", "web")).stdout).toBe("1\n");
+        expect((await d("network", "rm", "n3")).stdout).toBe("n3\n");
         // prune leaves the network in use
         expect((await d("network", "create", "idle")).code).toBe(0);
         expect((await d("network", "prune", "-f")).stdout).toBe("Deleted Networks:\nidle\n\n");

@@ -391,6 +391,16 @@ for (const as of USERS) {
         expect(await d("exec", "-e", "X=from-env", "-w", "/tmp", "ex", "sh", "-c", "echo $X $(pwd)")).toEqual({ code: 0, stdout: "from-env /tmp\n", stderr: "" });
         const piped = await runAs(as, ["sh", "-c", `printf 'line1\\nline2\\n' | ${DOCKER} exec -i ex cat`], { env: { DOCKER_HOST: s.dockerHost, DOCKER_CONFIG: join(s.sock, "..", "..", "client") } });
         expect(piped).toEqual({ code: 0, stdout: "line1\nline2\n", stderr: "" });
+        // -u: names and groups through the container's own /etc/passwd and /etc/group (root's image container
+        // has the one-id map: only root is mapped there; rootless, the image's users are)
+        expect(await d("exec", "-u", "root", "ex", "sh", "-c", "id -u; echo $HOME")).toEqual({ code: 0, stdout: "0\n/root\n", stderr: "" });
+        if (as === "user") {
+          expect(await d("exec", "-u", "app", "ex", "sh", "-c", "id; echo $HOME")).toEqual({ code: 0, stdout: "uid=1000(app) gid=1000(app)\n/home/app\n", stderr: "" });
+          expect(await d("exec", "-u", "app:root", "ex", "sh", "-c", "id -u; id -g")).toEqual({ code: 0, stdout: "1000\n0\n", stderr: "" });
+        }
+        const noUser = await d("exec", "-u", "nosuch", "ex", "true");
+        expect(noUser.code).toBe(126);
+        expect(noUser.stdout).toContain("unable to find user nosuch: no matching entries in passwd file");
         const missing = await d("exec", "ex", "nosuch");
         expect(missing.code).toBe(126);
         expect(missing.stdout).toContain('exec "nosuch": executable file not found in $PATH: ENOENT');

@@ -295,6 +295,115 @@ for (const as of USERS) {
       }
     });
 
+    test("network connect of a stopped and of a created container: on the network (aliases, --ip) from its next start; inspect shows it; disconnect of a stopped one holds at its next start", async () => {
+      const n = netName("s");
+      expect((await bunker(["network", "create", "--internal", "--subnet", "10.71.0.0/24", n])).code).toBe(0);
+      const networksOf = async (id: string) => JSON.parse((await bunker(["inspect", id])).stdout)[0].NetworkSettings.Networks as Record<string, { IPAddress: string; Aliases: string[] }>;
+      const reach = (host: string) => bunker(["run", "--rm", "--network", n, "--rootfs", rootfs, "--", "sh", "-c", fetchIn(`http://${host}/`)]);
+      // exited: made on no network, stopped, connected, started
+      const srv = name("srv");
+      const r = await bunker(["run", "-d", "--name", srv, "--rootfs", rootfs, "--", "httpd", "-f", "-p", "80", "-h", "/www"]);
+      expect(r.code, ok(r)).toBe(0);
+      expect((await bunker(["stop", "-t", "1", srv])).code).toBe(0);
+      const c = await bunker(["network", "connect", "--alias", "web2", "--ip", "10.71.0.9", n, srv]);
+      expect(c.code, ok(c)).toBe(0);
+      expect(Object.keys(await networksOf(srv))).toEqual([n]);
+      expect((await networksOf(srv))[n]!.IPAddress).toBe("");
+      expect(JSON.parse((await bunker(["network", "inspect", n])).stdout)[0].Containers).toEqual({}); // not running: no endpoint yet
+      const again = await bunker(["network", "connect", n, srv]);
+      expect(again.code).toBe(125);
+      expect(again.stderr).toContain(`is already on network "${n}": EEXIST`);
+      expect((await bunker(["start", srv])).code).toBe(0);
+      expect((await networksOf(srv))[n]).toMatchObject({ IPAddress: "10.71.0.9", Aliases: [srv.slice(0, 12), "web2"] });
+      for (const host of [srv, "web2"]) {
+        const got = await reach(host);
+        expect(got.code, ok(got)).toBe(0);
+        expect(got.stdout).toBe("hello from web\n");
+      }
+      // a restart keeps it: its run request has it
+      expect((await bunker(["stop", "-t", "1", srv])).code).toBe(0);
+      expect((await bunker(["start", srv])).code).toBe(0);
+      expect((await reach("web2")).stdout).toBe("hello from web\n");
+      // created (its process waits for start): connected now, reached once started
+      const cr = name("cr");
+      expect((await bunker(["create", "--name", cr, "--rootfs", rootfs, "--", "httpd", "-f", "-p", "80", "-h", "/www"])).code).toBe(0);
+      const cc = await bunker(["network", "connect", n, cr]);
+      expect(cc.code, ok(cc)).toBe(0);
+      expect(Object.keys(await networksOf(cr))).toEqual([n]);
+      expect((await bunker(["start", cr])).code).toBe(0);
+      expect((await reach(cr)).stdout).toBe("hello from web\n");
+      // disconnect of a stopped container: off the network at its next start
+      expect((await bunker(["stop", "-t", "1", srv])).code).toBe(0);
+      const dc = await bunker(["network", "disconnect", n, srv]);
+      expect(dc.code, ok(dc)).toBe(0);
+      expect(await networksOf(srv)).toEqual({});
+      const bad = await bunker(["network", "connect", "--ip", "10.9.9.9", n, srv]);
+      expect(bad.code).toBe(125);
+      expect(bad.stderr).toContain('--ip: "10.9.9.9" is not a host address of the network\'s subnet 10.71.0.0/24: EINVAL');
+      expect((await bunker(["start", srv])).code).toBe(0);
+      expect(await networksOf(srv)).toEqual({});
+      expect((await bunker(["exec", srv, "cat", "/sys/class/net/eth0/address"])).code).not.toBe(0);
+      expect(Object.keys(JSON.parse((await bunker(["network", "inspect", n])).stdout)[0].Containers)).toEqual([cr]);
+      for (const id of [srv, cr]) await bunker(["rm", "-f", id]);
+    });
+
+    test("network connect of a running container on pasta: the next ethN that pasta's own (named after the host's) leaves free", async () => {
+      const n = netName("pc");
+      expect((await bunker(["network", "create", "--internal", "--subnet", "10.68.0.0/24", n])).code).toBe(0);
+      const p = name("pasta");
+      // rootless: in bunker's shared user namespace, the network's (a one-id map's could not be connected while it runs)
+      const r = await bunker(["run", "-d", "--name", p, "--network", "pasta", ...(as === "user" ? ["--userns=auto"] : []), "--rootfs", rootfs, "--", "sleep", "60"]);
+      expect(r.code, ok(r)).toBe(0);
+      const before = (await bunker(["exec", p, "ip", "-o", "link", "show"])).stdout;
+      const c = await bunker(["network", "connect", n, p]);
+      expect(c.code, ok(c)).toBe(0);
+      const addrs = (await bunker(["exec", p, "ip", "-o", "-4", "addr", "show"])).stdout;
+      const mine = /^\d+:\s*(\S+)\s+inet 10\.68\.0\.2\/24/m.exec(addrs)?.[1];
+      expect(mine, addrs).toMatch(/^eth\d+$/);
+      expect(before).not.toContain(`: ${mine}:`);
+      expect((await bunker(["rm", "-f", p])).code).toBe(0);
+    });
+
+    test("a container on two networks: its /etc/hosts lists both networks' containers, and keeps the second's when the first one's members change", async () => {
+      const n1 = netName("m1"), n2 = netName("m2");
+      expect((await bunker(["network", "create", "--internal", "--subnet", "10.70.0.0/24", n1])).code).toBe(0);
+      expect((await bunker(["network", "create", "--internal", "--subnet", "10.69.0.0/24", n2])).code).toBe(0);
+      const sleeper = async (id: string, net: string, alias?: string) => {
+        const r = await bunker(["run", "-d", "--name", id, "--network", net, ...(alias ? ["--network-alias", alias] : []), "--rootfs", rootfs, "--", "sleep", "60"]);
+        expect(r.code, ok(r)).toBe(0);
+      };
+      const hostsOf = async (id: string) => (await bunker(["exec", id, "cat", "/etc/hosts"])).stdout;
+      const a = name("ma"), b = name("mb"), c = name("mc"), d = name("md");
+      await sleeper(a, n1);
+      expect((await bunker(["network", "connect", n2, a])).code).toBe(0);
+      await sleeper(b, n1, "bee");
+      await sleeper(c, n2, "sea");
+      const first = await hostsOf(a);
+      expect(first).toContain(`10.70.0.3\t${b} bee\n`);
+      expect(first).toContain(`10.69.0.3\t${c} sea\n`);
+      expect(await hostsOf(c)).toContain(`10.69.0.2\t${a}\n`);
+      // n1 changes (one joins, one leaves): a keeps n2's lines
+      await sleeper(d, n1);
+      expect(await hostsOf(a)).toContain(`\t${d}\n`);
+      expect(await hostsOf(a)).toContain(`\t${c} sea\n`);
+      expect((await bunker(["rm", "-f", b])).code).toBe(0);
+      const after = await hostsOf(a);
+      expect(after).not.toContain(b);
+      expect(after).toContain(`10.69.0.3\t${c} sea\n`);
+      expect(after.split("\n").filter((l) => l.includes(`\t${d}`))).toHaveLength(1);
+      // n2 changes: n1's stay
+      expect((await bunker(["rm", "-f", c])).code).toBe(0);
+      const last = await hostsOf(a);
+      expect(last).not.toContain(c);
+      expect(last).toContain(`\t${d}\n`);
+      // a renamed: both networks' others list it by its new name
+      const a2 = `${a}-r`;
+      expect((await bunker(["rename", a, a2])).code).toBe(0);
+      ids.push(a2);
+      expect(await hostsOf(d)).toContain(`\t${a2}\n`);
+      for (const id of [a2, d]) await bunker(["rm", "-f", id]);
+    });
+
     test("/etc/hosts is kept current as containers join and leave; --ip; bad input is one line", async () => {
       const n = netName("h");
       expect((await bunker(["network", "create", "--internal", "--subnet", "10.78.0.0/24", n])).code).toBe(0);

@@ -46,7 +46,7 @@ describe("image rootfs for bunker run", () => {
     expect(resolveImageUser(lowerDirs, "app")).toEqual({ uid: 1000, gid: 1000, additionalGids: [], home: "/home/app" });
     expect(resolveImageUser(lowerDirs, "1000:nogroup")).toMatchObject({ uid: 1000, gid: 65534 });
     expect(resolveImageUser(lowerDirs, "")).toMatchObject({ uid: 0, gid: 0 });
-    expect(() => resolveImageUser(lowerDirs, "ghost")).toThrow(/not in the image's \/etc\/passwd/);
+    expect(() => resolveImageUser(lowerDirs, "ghost")).toThrow("unable to find user ghost: no matching entries in passwd file");
   });
 
   test("flattenImageRootfs: the copy fallback merges the unpacked layers (whiteouts, opaque dirs, owners, modes, xattrs, links)", async () => {

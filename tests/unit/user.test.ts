@@ -27,16 +27,17 @@ describe("resolveUser (images and --rootfs alike, Docker's rules)", () => {
   });
 
   test("unknown names and bad ids: one error naming the file", () => {
-    expect(() => resolveUser("ghost", files)).toThrow('user "ghost" is not in the rootfs\'s /etc/passwd');
+    expect(() => resolveUser("ghost", files)).toThrow("unable to find user ghost: no matching entries in passwd file");
     try {
       resolveUser("app:ghosts", files);
       throw new Error("resolved");
     } catch (e) {
-      expect((e as { format(): string }).format()).toBe('bunker: group "ghosts" is not in the rootfs\'s /etc/group: ENOENT (No such file or directory) [/r/etc/group] — use a numeric gid or a group the rootfs defines');
+      expect((e as { format(): string }).format()).toBe("bunker: unable to find group ghosts: no matching entries in group file: ENOENT (No such file or directory) [/r/etc/group] — use a numeric gid or a group the rootfs's /etc/group defines");
     }
     expect(() => resolveUser("bad", files)).toThrow(`the rootfs's /etc/passwd: bad: "12a" is not a user or group id`);
     expect(() => resolveUser("4294967295", files)).toThrow("is not a user or group id");
-    expect(() => resolveUser("app", { ...files, passwd: undefined })).toThrow("is not in the rootfs's /etc/passwd");
+    expect(() => resolveUser("app", { ...files, passwd: undefined })).toThrow("unable to find user app: no matching entries in passwd file");
+    for (const bad of ["a:b:c", ":wheel", "app:"]) expect(() => resolveUser(bad, files)).toThrow(`user "${bad}" is not USER[:GROUP]`);
   });
 
   test("parseId and homeOf", () => {

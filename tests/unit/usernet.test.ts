@@ -77,14 +77,20 @@ describe("hosts and inspect", () => {
   const net: NetworkConfig = { Name: "n", Id: "f".repeat(64), Created: "2026-01-01T00:00:00.000Z", Subnet: "10.89.0.0/24", Gateway: "10.89.0.1", Internal: false, Labels: {} };
   test("a container's /etc/hosts lists the others by name and alias, not itself", () => {
     const all = [ep("db", "10.89.0.2", ["postgres"]), ep("app", "10.89.0.3"), ep("cache", "10.89.0.4", ["redis", "kv"])];
-    expect(networkHosts(net, all[1]!, all)).toBe("127.0.0.1\tlocalhost app\n10.89.0.2\tdb postgres\n10.89.0.4\tcache redis kv\n");
-    expect(networkHosts(net, all[0]!, [all[0]!])).toBe("127.0.0.1\tlocalhost db\n");
+    expect(networkHosts(all[1]!, [{ network: net, endpoints: all }])).toBe("127.0.0.1\tlocalhost app\n10.89.0.2\tdb postgres\n10.89.0.4\tcache redis kv\n");
+    expect(networkHosts(all[0]!, [{ network: net, endpoints: [all[0]!] }])).toBe("127.0.0.1\tlocalhost db\n");
+  });
+  test("a container on two networks: each network's others, in order, after its own lines", () => {
+    const other: NetworkConfig = { ...net, Name: "m", Subnet: "10.89.1.0/24", Gateway: "10.89.1.1" };
+    const app = ep("app", "10.89.0.3"), app2 = { ...ep("app", "10.89.1.2") };
+    const hosts = networkHosts(app, [{ network: net, endpoints: [ep("db", "10.89.0.2"), app] }, { network: other, endpoints: [app2, ep("web", "10.89.1.3", ["www"])] }]);
+    expect(hosts).toBe("127.0.0.1\tlocalhost app\n10.89.0.2\tdb\n10.89.1.3\tweb www\n");
   });
   test("host_loopback=true: the gateway is host.containers.internal in every container's /etc/hosts", () => {
     const all = [ep("db", "10.89.0.2"), ep("app", "10.89.0.3")];
     const lo = { ...net, Options: { host_loopback: "true" } };
-    expect(networkHosts(lo, all[1]!, all)).toBe("127.0.0.1\tlocalhost app\n10.89.0.1\thost.containers.internal host.docker.internal\n10.89.0.2\tdb\n");
-    expect(networkHosts({ ...net, Options: { host_loopback: "false" } }, all[1]!, all)).toBe("127.0.0.1\tlocalhost app\n10.89.0.2\tdb\n");
+    expect(networkHosts(all[1]!, [{ network: lo, endpoints: all }])).toBe("127.0.0.1\tlocalhost app\n10.89.0.1\thost.containers.internal host.docker.internal\n10.89.0.2\tdb\n");
+    expect(networkHosts(all[1]!, [{ network: { ...net, Options: { host_loopback: "false" } }, endpoints: all }])).toBe("127.0.0.1\tlocalhost app\n10.89.0.2\tdb\n");
     expect(inspectNetwork(lo, []).Options).toEqual({ host_loopback: "true" });
     expect(inspectNetwork(net, []).Options).toEqual({});
   });
