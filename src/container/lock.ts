@@ -1,9 +1,10 @@
 // The lock file (flock) that serializes commands on one container.  Apart from
-// state.ts because it needs the shim (bun:ffi and the op table): `state`, `list`
-// and `ps` read state.ts and would pay ~50 page faults for a lock they never take.
+// state.ts because it needs bun:ffi (libc's flock, src/sys/fs-core.ts: not the
+// shim, whose library is extracted and dlopen'd): `state`, `list` and `ps`
+// read state.ts and would pay for a lock they never take.
 import { closeSync, openSync } from "node:fs";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
-import { flock } from "../sys/shim.ts";
+import { flock, LOCK_EX } from "../sys/fs-core.ts";
 import { notFound } from "./state.ts";
 
 /** exclusive lock on the container's lock file; released by the returned function (or at exit) */
@@ -15,7 +16,7 @@ export function lockContainer(dir: string, id: string): () => void {
     if (errnoCode(e) === "ENOENT") throw notFound(id);
     throw fromSysError("cannot open the container lock", e, { path: `${dir}/lock` });
   }
-  const r = flock(fd, 2 /* LOCK_EX */);
+  const r = flock(fd, LOCK_EX);
   if (r < 0) throw new BunkerError("cannot lock the container", { errno: -r, path: `${dir}/lock` });
   return () => closeSync(fd);
 }

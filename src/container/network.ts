@@ -36,7 +36,7 @@ import { randomBytes } from "node:crypto";
 import { basename } from "node:path";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { netnsHolderPlan } from "../plan/join.ts";
-import { flock } from "../sys/shim.ts";
+import { flock, LOCK_EX } from "../sys/fs-core.ts";
 import { pidStartTime } from "../sys/proc.ts";
 import { autoMaps, needsHelper, singleMaps, type IdMaps } from "../sys/idmap.ts";
 import { findProgram, startHelper, type ProcessRef } from "../net/helper.ts";
@@ -122,7 +122,7 @@ async function locked<T>(ctx: RuntimeContext, name: string, fn: () => T | Promis
     throw fromSysError(`network ${name}: cannot open its lock`, e, { path: file });
   }
   try {
-    const r = flock(fd, 2 /* LOCK_EX */);
+    const r = flock(fd, LOCK_EX);
     if (r < 0) throw new BunkerError(`network ${name}: cannot lock it`, { errno: -r, path: file });
     return await fn();
   } finally {

@@ -7,6 +7,7 @@ import type { RuntimeContext } from "./context.ts";
 import { lockContainer } from "./lock.ts";
 import { type ContainerState, isAlive, loadExisting, status, statePayload } from "./state.ts";
 import { runHooks, startHookError } from "../oci/hooks.ts";
+import { waitReadable } from "../sys/fs-core.ts";
 
 /** start: release the process waiting on exec.fifo */
 export async function start(ctx: RuntimeContext, id: string): Promise<void> {
@@ -36,7 +37,12 @@ export async function start(ctx: RuntimeContext, id: string): Promise<void> {
  * Reading exec.fifo lets the waiting child go on; it writes "0".  With
  * startContainer hooks (the child runs them in the container) we read on to
  * EOF, the child's exec or exit: anything after the "0" is the record of a
- * hook that failed (c/hooks.c op_hook), and the program did not run.
+ * hook that failed (c/hooks.c op_hook), and the program did not run.  Between
+ * reads we poll: the child's "0" wakes us (it was already blocked opening
+ * the fifo, so it takes a scheduling round, not the 1 ms sleeps this took);
+ * a non-blocking reader sees no hang-up before a writer came, so a child that
+ * died before it opened the fifo is found by the check every 100 ms (runc's
+ * interval).
  */
 function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
   const hooks = state.hooks?.startContainer ?? [];
@@ -61,7 +67,7 @@ function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
     if (n === 0 && released) break; // no writer left (before the child opens it, 0 means "not yet")
     // gone: but a quick program may have written its "0" and ended since the read above: read once more
     if (!released && !isAlive(state)) gone = true;
-    else Bun.sleepSync(1);
+    else waitReadable(fd, 100);
   }
   const record = Buffer.concat(after);
   if (record.length >= 12) throw startHookError(hooks, record);

@@ -9,7 +9,7 @@ import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import type { ContainerState, Status } from "./state.ts";
 import type { RuntimeContext } from "./context.ts";
 import { statStartTime } from "../sys/stat-line.ts";
-import { readText, statPath } from "../sys/fs-core.ts";
+import { AT_FDCWD, readlinkat, readText, statPath } from "../sys/fs-core.ts";
 
 export interface StateRoot {
   dir: string;
@@ -44,6 +44,9 @@ export function stateRootError(dir: string, e: unknown): BunkerError {
 export const notOurs = (dir: string) => Object.assign(new Error("not ours"), { code: "EPERM", path: dir });
 
 export const ID_RE = /^[A-Za-z0-9_+\-.]+$/;
+
+/** the state root's dir of name links (rename's: NAMES_DIR/NAME -> ID; src/container/state.ts) */
+export const NAMES_DIR = "names@";
 
 export function checkId(id: string | undefined, cmd: string): string {
   if (!id) throw new BunkerError(`${cmd}: container id required`, { errno: "EINVAL", fix: `bunker ${cmd} ID` });
@@ -107,9 +110,21 @@ function ownerOf(path: string): number | undefined {
   }
 }
 
+/** the id the name NAME links to in ROOT (rename's NAMES_DIR/NAME), undefined when it names none */
+function linkedId(root: string, name: string): string | undefined {
+  try {
+    const id = readlinkat(AT_FDCWD, `${root}/${NAMES_DIR}/${name}`);
+    return ID_RE.test(id) && id !== name ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * `state ID`: WHERE's state root located as stateRoot does (not made: a
- * missing one holds no container), its owner checked, ID's state and status
+ * missing one holds no container), its owner checked, ID's state and status.
+ * ID may be a name rename gave: looked up only when no container has it as
+ * its id, so the id costs nothing more.
  */
 export function stateJson(where: { root?: string } & Pick<RuntimeContext, "ids" | "env" | "log">, id: string): Record<string, unknown> {
   const { uid } = where.ids;
@@ -122,13 +137,23 @@ export function stateJson(where: { root?: string } & Pick<RuntimeContext, "ids" 
   if (note) where.log.debug?.(note);
   const rootOwner = ownerOf(root);
   if (rootOwner !== undefined && rootOwner !== uid) throw stateRootError(root, notOurs(root));
+  const found = containerView(root, id);
+  if (found) return found;
+  const named = linkedId(root, id);
+  const viaName = named === undefined ? undefined : containerView(root, named);
+  if (!viaName) throw notFound(id);
+  return viaName;
+}
+
+/** what `state` prints of container ID in ROOT: its state and status; undefined when ROOT has no such container */
+function containerView(root: string, id: string): Record<string, unknown> | undefined {
   const dir = containerDir(root, id);
   let raw: string;
   try {
     raw = readText(`${dir}/state.json`);
   } catch (e) {
     if (errnoCode(e) !== "ENOENT") throw corruptState(dir, id);
-    if (ownerOf(dir) === undefined) throw notFound(id);
+    if (ownerOf(dir) === undefined) return undefined;
     throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
   }
   const s = parseState(raw, dir, id);

@@ -14,17 +14,44 @@ const libc = dlopen("libc.so.6", {
   read: { args: [i32, ptr, u64], returns: i64 },
   close: { args: [i32], returns: i32 },
   fstatat: { args: [i32, ptr, ptr, i32], returns: i32 },
+  readlinkat: { args: [i32, ptr, ptr, u64], returns: i64 },
+  flock: { args: [i32, i32], returns: i32 },
+  poll: { args: [ptr, u64, i32], returns: i32 },
   __errno_location: { args: [], returns: ptr },
 }).symbols;
 
 const errnoPtr = libc.__errno_location() as Pointer;
 export const errno = (): number => peek.i32(errnoPtr, 0);
 
-const AT_FDCWD = -100;
+export const AT_FDCWD = -100;
 const O_CLOEXEC = 0o2000000;
 const ENOENT = 2, EINTR = 4;
 
 const enc = new TextEncoder();
+export const LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4;
+
+/** flock(2) with OP (LOCK_SH, LOCK_EX, either | LOCK_NB): 0 or -errno */
+export function flock(fd: number, op: number): number {
+  return libc.flock(fd, op) < 0 ? -errno() : 0;
+}
+
+/** read(2) once into BUF: the byte count (0: end of file), or -errno (-EAGAIN on an empty non-blocking pipe) */
+export function readFd(fd: number, buf: Uint8Array): number {
+  const r = Number(libc.read(fd, buf, buf.length));
+  return r < 0 ? -errno() : r;
+}
+
+const pollBuf = new Int32Array(2);
+/**
+ * poll(2) FD for input for up to MS milliseconds: true when it is readable or
+ * hung up (its writers gone), false on timeout or a signal
+ */
+export function waitReadable(fd: number, ms: number): boolean {
+  pollBuf[0] = fd;
+  pollBuf[1] = 1; // events = POLLIN, revents = 0
+  return libc.poll(pollBuf, 1, ms) > 0;
+}
+
 // Scratch buffers reused by every call (the unpacker makes several calls per
 // file: fresh allocations each time showed up as GC and page-fault time).
 // Two path buffers because some calls take two paths; a call uses them only
@@ -78,6 +105,13 @@ export function readText(path: string): string {
   } finally {
     libc.close(fd);
   }
+}
+
+/** the target of the symlink PATH (relative to DIRFD) */
+export function readlinkat(dirfd: number, path: string): string {
+  const buf = new Uint8Array(4096);
+  const n = check(libc.readlinkat(dirfd, cstr(path), buf, buf.byteLength), "readlinkat", path);
+  return new TextDecoder().decode(buf.subarray(0, n));
 }
 
 export interface StatAt {

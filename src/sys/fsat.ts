@@ -7,9 +7,9 @@
 // calls a command reading a few files needs are fs-core.ts's.
 import { dlopen, FFIType } from "bun:ffi";
 import { FsError } from "../errors.ts";
-import { check, cstr, errno, statAt, type StatAt } from "./fs-core.ts";
+import { check, cstr, errno, flock, LOCK_EX, LOCK_NB, statAt, type StatAt } from "./fs-core.ts";
 
-export { close, openat, type StatAt } from "./fs-core.ts";
+export { AT_FDCWD, close, openat, readlinkat, type StatAt } from "./fs-core.ts";
 
 const SYS_openat2 = 437;
 
@@ -23,7 +23,6 @@ export const O_NOFOLLOW = 0o400000;
 export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
 
-export const AT_FDCWD = -100;
 export const AT_SYMLINK_NOFOLLOW = 0x100;
 export const AT_REMOVEDIR = 0x200;
 export const AT_EMPTY_PATH = 0x1000;
@@ -60,9 +59,7 @@ const libc = dlopen("libc.so.6", {
   fsetxattr: { args: [i32, ptr, ptr, u64, i32], returns: i32 },
   lsetxattr: { args: [ptr, ptr, ptr, u64, i32], returns: i32 },
   lgetxattr: { args: [ptr, ptr, ptr, u64], returns: i64 },
-  readlinkat: { args: [i32, ptr, ptr, u64], returns: i64 },
   write: { args: [i32, ptr, u64], returns: i64 },
-  flock: { args: [i32, i32], returns: i32 },
   pipe2: { args: [ptr, i32], returns: i32 },
 }).symbols;
 
@@ -149,12 +146,6 @@ export function lgetxattr(path: string, name: string): Uint8Array | undefined {
   return buf.slice(0, r);
 }
 
-export function readlinkat(dirfd: number, path: string): string {
-  const buf = new Uint8Array(4096);
-  const n = check(libc.readlinkat(dirfd, cstr(path), buf, buf.byteLength), "readlinkat", path);
-  return new TextDecoder().decode(buf.subarray(0, n));
-}
-
 /** fstatat(2) with AT_SYMLINK_NOFOLLOW (PATH "": DIRFD itself, an O_PATH fd too); undefined when the name does not exist. */
 export function lstatat(dirfd: number, path: string): StatAt | undefined {
   return statAt(dirfd, path, AT_SYMLINK_NOFOLLOW | (path === "" ? AT_EMPTY_PATH : 0));
@@ -181,13 +172,10 @@ export function pipe(): [number, number] {
   return [fds[0]!, fds[1]!];
 }
 
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-
 /** flock(2) LOCK_EX|LOCK_NB: true when taken, false when another holder has it. */
 export function tryLockExclusive(fd: number, path = ""): boolean {
-  if (libc.flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
-  const e = errno();
-  if (e === 11 /* EWOULDBLOCK */ || e === 4) return false;
-  throw new FsError(e, "flock", path);
+  const r = flock(fd, LOCK_EX | LOCK_NB);
+  if (r === 0) return true;
+  if (r === -11 /* EWOULDBLOCK */ || r === -4 /* EINTR */) return false;
+  throw new FsError(-r, "flock", path);
 }
