@@ -42,7 +42,7 @@ export const FLAGS: FlagSpec[] = [
   { names: ["no-pivot"], help: "use MS_MOVE + chroot instead of pivot_root" },
   { names: ["rm"], help: "(-d) remove the container when it exits (a foreground run always is)" },
   { names: ["name"], value: true, help: "NAME  the container's id (default: 12 random hex digits)" },
-  { names: ["restart"], value: true, help: "no|on-failure[:N]|always|unless-stopped  (-d, create) start it again when it\nexits (on-failure: with a status other than 0, at most N times), after\nDocker's back-off (100 ms doubling to 1 min); stop, kill and rm end it;\nkept by the container's log writer, no server needed" },
+  { names: ["restart"], value: true, help: "no|on-failure[:N]|always|unless-stopped  (-d, create) start it again when it\nexits (on-failure: with a status other than 0, at most N times), after\nDocker's back-off (100 ms doubling to 1 min); stop, kill and rm end it;\nkept by the container's log writer, no server needed; a starting\n`bunker serve` starts always ones again, stopped by hand or not" },
   { names: ["label", "l"], value: true, multi: true, help: "K=V  a label of the container (ps --filter label=K=V, inspect)" },
   { names: ["entrypoint"], value: true, help: "CMD  (IMAGE) replace the image's Entrypoint (\"\" clears it)" },
   { names: ["detach", "d"], help: "run in the background: prints the id; output goes to\n'bunker logs ID'; 'bunker ps', 'stop', 'rm' manage it" },

@@ -42,6 +42,16 @@ export function shouldRestart(p: RestartPolicy, code: number, count: number, sto
   return true;
 }
 
+/**
+ * whether a server's start (Docker's daemon start) starts again a container
+ * that is stopped: `always` even when it was stopped by hand (Docker's one
+ * difference from `unless-stopped`), the others when it was not (on-failure:
+ * CODE other than 0, within its count)
+ */
+export function shouldStartWithServer(p: RestartPolicy, code: number, count: number, stopped: boolean): boolean {
+  return p.name === "always" || shouldRestart(p, code, count, stopped);
+}
+
 const FIRST_DELAY_MS = 100;
 const MAX_DELAY_MS = 60_000;
 /** a run this long resets the back-off, as Docker's restart manager does */

@@ -9,10 +9,9 @@ import { existsSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import type { RuntimeContext } from "./context.ts";
 import { exitRecord } from "./exit-record.ts";
-import { readRestartCount, restartDelay, shouldRestart, STOPPED_FILE } from "./restart-policy.ts";
+import { readRestartCount, restartDelay, shouldRestart, shouldStartWithServer, STOPPED_FILE } from "./restart-policy.ts";
 import { startContainer } from "./start.ts";
-import { containerDir, containerStatus } from "./state.ts";
-
+import { containerDir, containerStatus, listIds } from "./state.ts";
 
 /** container ID exited with CODE: started again when its policy says so; whether it was */
 export async function restartAfterExit(ctx: RuntimeContext, id: string, code: number): Promise<boolean> {
@@ -37,4 +36,36 @@ export async function restartAfterExit(ctx: RuntimeContext, id: string, code: nu
   if (stoppedByHand() || containerStatus(ctx.stateRoot, id).status !== "stopped") return false;
   await startContainer(ctx, id, { count: before.count + 1, delayMs });
   return true;
+}
+
+/**
+ * `bunker serve` starting is Docker's daemon start: every stopped container
+ * whose policy says so (shouldStartWithServer: `always` even when stopped by
+ * hand, `unless-stopped` and `on-failure` only when not) is started again, as
+ * `bunker start` does; the ids started.  One that will not start is a warning.
+ */
+export async function restartAtServerStart(ctx: RuntimeContext): Promise<string[]> {
+  const started: string[] = [];
+  for (const id of listIds(ctx.stateRoot)) {
+    let st;
+    try {
+      st = containerStatus(ctx.stateRoot, id);
+    } catch {
+      continue; // removed meanwhile, or unreadable: list shows why
+    }
+    const policy = st.state?.run?.restart;
+    if (!policy || st.status !== "stopped") continue;
+    // no exit record: it ended with the host, or its log writer did; a failure as far as on-failure goes
+    const code = exitRecord(st.dir)?.code ?? 255;
+    if (!shouldStartWithServer(policy, code, readRestartCount(st.dir).count, existsSync(`${st.dir}/${STOPPED_FILE}`))) continue;
+    try {
+      await startContainer(ctx, id);
+      started.push(id);
+      ctx.log.note(`serve: started ${id} again (restart policy ${policy.name})`);
+    } catch (e) {
+      if (!(e instanceof BunkerError)) throw e;
+      ctx.log.warn(new BunkerError(`serve: cannot start ${id} again (restart policy ${policy.name}): ${e.format().replace(/^bunker: /, "")}`));
+    }
+  }
+  return started;
 }

@@ -48,7 +48,8 @@ export async function startContainer(ctx: RuntimeContext, id: string, restarted?
   // and it is made again from the image it was made from (by ID: its tag may name another one now)
   const imageId = imageOf(dir);
   if (imageId && !Store.open(ctx.dataRoot).find(imageId)) throw imageGone("start", id, imageId);
-  const keep = mkdtempSync(`${ctx.stateRoot}/.${id}.restart-`);
+  // '@' is not in an id: never listed as a container while it is started again
+  const keep = mkdtempSync(`${ctx.stateRoot}/${id}@restart-`);
   try {
     const moved = (f: string) => {
       const to = `${keep}/${f.slice(f.lastIndexOf("/") + 1)}`;

@@ -148,6 +148,23 @@ for (const as of USERS) {
       });
     }, 90_000);
 
+    test("the server's start is Docker's daemon start: an always container stopped by hand runs again, unless-stopped, on-failure and no stay stopped", async () => {
+      await withServer(as, async ({ s, base, d }) => {
+        const policies = ["always", "unless-stopped", "on-failure", "no"];
+        for (const p of policies) expect((await d("run", "-d", "--name", `rs-${p}`, "--restart", p, IMAGE, "sleep", "300")).code).toBe(0);
+        expect((await d("stop", "-t", "1", ...policies.map((p) => `rs-${p}`))).code).toBe(0);
+        const states = async (at: Server) => (await dockerAt(as, at, base, ["ps", "-a", "--filter", "name=rs-", "--format", "{{.Names}} {{.State}}"])).stdout.split("\n").filter(Boolean).sort();
+        expect(await states(s)).toEqual(["rs-always exited", "rs-no exited", "rs-on-failure exited", "rs-unless-stopped exited"]);
+        expect((await stopServer(s)).code).toBe(0);
+        const next = await startServer(as, base);
+        s.proc = next.proc; // withServer stops this one
+        let now: string[] = [];
+        for (const end = Date.now() + 20_000; Date.now() < end && !now.includes("rs-always running"); await Bun.sleep(200)) now = await states(next);
+        expect(now).toEqual(["rs-always running", "rs-no exited", "rs-on-failure exited", "rs-unless-stopped exited"]);
+        expect((await d("inspect", "--format", "{{.State.Running}}", "rs-always")).stdout).toBe("true\n");
+      });
+    }, 120_000);
+
     test("50 concurrent docker run --rm IMG true all succeed; a SIGKILLed server loses no container", async () => {
       await withServer(as, async ({ s, d, base, b }) => {
         const N = 50;

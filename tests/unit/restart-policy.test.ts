@@ -1,6 +1,6 @@
 // Restart policies' pure part: the flag and API forms, Docker's decision and back-off.
 import { describe, expect, test } from "bun:test";
-import { parseRestartCount, parseRestartFlag, restartDelay, restartPolicy, shouldRestart } from "../../src/container/restart-policy.ts";
+import { parseRestartCount, parseRestartFlag, restartDelay, restartPolicy, shouldRestart, shouldStartWithServer } from "../../src/container/restart-policy.ts";
 import { BunkerError } from "../../src/errors.ts";
 
 const errorOf = (fn: () => unknown) => {
@@ -37,6 +37,18 @@ describe("restart policies", () => {
       expect(shouldRestart(parseRestartFlag(p), 0, 0, true)).toBe(false);
     }
     expect(shouldRestart(parseRestartFlag("no"), 1, 0, false)).toBe(false);
+  });
+
+  test("a server's start (Docker's daemon start): always starts a container stopped by hand too, unless-stopped and on-failure only one that was not", () => {
+    const at = (p: string, code: number, stopped: boolean) => shouldStartWithServer(parseRestartFlag(p), code, 0, stopped);
+    expect(at("always", 0, true)).toBe(true);
+    expect(at("unless-stopped", 0, true)).toBe(false);
+    expect(at("unless-stopped", 255, false)).toBe(true);
+    expect(at("on-failure", 137, true)).toBe(false);
+    expect(at("on-failure", 255, false)).toBe(true);
+    expect(at("on-failure", 0, false)).toBe(false);
+    expect(shouldStartWithServer(parseRestartFlag("on-failure:2"), 1, 2, false)).toBe(false);
+    expect(at("no", 1, false)).toBe(false);
   });
 
   test("the back-off: 100 ms, doubled each quick exit up to a minute, reset by a run of 10 s", () => {
