@@ -1,9 +1,10 @@
-// The archive endpoints (docker cp through the API): HEAD and GET
+// The archive endpoints (docker cp through the API, and docker export): HEAD and GET
 // /containers/ID/archive?path= (the path's stat in X-Docker-Container-Path-Stat,
 // GET with its tar), PUT (a tar extracted into the directory path), over the
 // engine's cp (src/container/cp.ts): paths resolve inside the container's root,
 // an entry named outside it is a 400 and nothing is written.
 import { archivePath, extractArchive, statPath, type PathStat } from "../container/cp.ts";
+import { exportContainer } from "../container/export.ts";
 import { resolveId } from "./containers.ts";
 import { ApiError } from "./errors.ts";
 import { boolParam, type ApiRequest, type Route } from "./server.ts";
@@ -35,7 +36,14 @@ async function putArchive({ ctx, params, url, req }: ApiRequest): Promise<Respon
   return new Response(null, { status: 200 });
 }
 
+/** docker export: the container's root as a tar */
+async function getExport({ ctx, params }: ApiRequest): Promise<Response> {
+  const tar = await exportContainer(ctx, resolveId(ctx, params[0]!));
+  return new Response(tar as unknown as ReadableStream, { headers: { "Content-Type": "application/x-tar" } });
+}
+
 export const ARCHIVE_ROUTES: Route[] = [
+  { method: "GET", path: /^\/containers\/([^/]+)\/export$/, handle: getExport },
   { method: "GET", path: /^\/containers\/([^/]+)\/archive$/, handle: getArchive },
   { method: "PUT", path: /^\/containers\/([^/]+)\/archive$/, handle: putArchive },
 ];

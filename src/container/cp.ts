@@ -80,10 +80,13 @@ const mapsOf = (pid: number): IdMaps => ({
 const nothing = () => {};
 
 /** a process's root and user namespace, as a helper reaches them (the helper joins the namespace when it is not bunker's) */
-function reachProcess(id: string, dir: string, pid: number, path: string, release: () => void): Reach {
+function reachProcess(ctx: RuntimeContext, id: string, dir: string, pid: number, path: string, release: () => void): Reach {
   const ns = (p: number | "self") => readlinkSync(`/proc/${p}/ns/user`);
-  const joinUserns = ns(pid) !== ns("self") ? `/proc/${pid}/ns/user` : undefined;
-  return { id, dir, root: `/proc/${pid}/root${path}`, joinUserns, maps: mapsOf(pid), release };
+  const maps = mapsOf(pid);
+  // host root keeps its power over every id in a namespace that maps only one (root's default single map):
+  // joining it would only lose the others (a file of the container's uid 1000 could not be read)
+  const join = ns(pid) !== ns("self") && (ctx.ids.uid !== 0 || maps.uid.some((m) => m.size > 1));
+  return { id, dir, root: `/proc/${pid}/root${path}`, joinUserns: join ? `/proc/${pid}/ns/user` : undefined, maps, release };
 }
 
 /**
@@ -119,14 +122,14 @@ async function mountKept(ctx: RuntimeContext, id: string, dir: string, imageId: 
     }
     supervise(pid, -1, false);
   };
-  return reachProcess(id, dir, pid, `${dir}/rootfs`, release);
+  return reachProcess(ctx, id, dir, pid, `${dir}/rootfs`, release);
 }
 
 /** the container ID's root and how to be its root user there; a stopped one while its files are kept; release() when done */
 async function reach(ctx: RuntimeContext, id: string): Promise<Reach> {
   const { state, status, dir } = containerStatus(ctx.stateRoot, id);
   if (!state) throw new BunkerError(`cp: container "${id}" is being created`, { errno: "EBUSY", fix: "try again when bunker ps lists it" });
-  if (status !== "stopped") return { ...reachProcess(id, dir, state.pid, "", nothing), pid: state.pid };
+  if (status !== "stopped") return { ...reachProcess(ctx, id, dir, state.pid, "", nothing), pid: state.pid };
   const maps = state.run?.maps ?? { uid: [{ containerID: 0, hostID: ctx.ids.uid, size: 1 }], gid: [{ containerID: 0, hostID: ctx.ids.gid, size: 1 }] };
   // the caller's own files (a one-id map of the caller, root's identity map) need no namespace
   const own = maps.uid.every((m) => m.hostID === ctx.ids.uid + m.containerID && (m.size === 1 || ctx.ids.uid === 0));
@@ -364,18 +367,23 @@ const wildcardEscape = (s: string) => s.replace(/[*?[\\]/g, "\\$&");
  * for "DIR/." and "/": the directory's contents), or TOPNAME (cp -L: a
  * link's target archived under the link's name).
  */
-export async function archivePath(ctx: RuntimeContext, id: string, path: string, topName?: string): Promise<{ stat: PathStat; tar: AsyncGenerator<Uint8Array> }> {
+export async function archivePath(ctx: RuntimeContext, id: string, path: string, topName?: string, opts: ArchiveOptions = {}): Promise<{ stat: PathStat; tar: AsyncGenerator<Uint8Array> }> {
   const r = await reach(ctx, id);
   try {
-    return await archiveIn(r, path, topName);
+    return await archiveIn(r, path, topName, opts);
   } catch (e) {
     r.release();
     throw e;
   }
 }
 
+export interface ArchiveOptions {
+  /** tar's --one-file-system: what is mounted under PATH (volumes, binds, tmpfs) is left out, as export does */
+  oneFileSystem?: boolean;
+}
+
 /** archivePath in R, released when the archive has been read */
-async function archiveIn(r: Reach, path: string, topName: string | undefined): Promise<{ stat: PathStat; tar: AsyncGenerator<Uint8Array> }> {
+async function archiveIn(r: Reach, path: string, topName: string | undefined, opts: ArchiveOptions): Promise<{ stat: PathStat; tar: AsyncGenerator<Uint8Array> }> {
   const { id } = r;
   const stat = statIn(r, path);
   const at = locate(r, path, false);
@@ -386,7 +394,7 @@ async function archiveIn(r: Reach, path: string, topName: string | undefined): P
   const [dir, base] = contents ? [at.path, "."] : splitDirEntry(at.path);
   const member = contents ? "." : `./${base}`;
   const excludes = pseudoMounts(r, at.path).map((m) => `--exclude=${wildcardEscape(member + m.slice(at.path === "/" ? 0 : at.path.length))}/*`);
-  const { pid, fd: outR, errors } = await startTar(r, [{ op: "chdir-in-root", root: r.root, path: dir }], ["--numeric-owner", "--anchored", ...excludes, "-cf", "-", member], "stdout");
+  const { pid, fd: outR, errors } = await startTar(r, [{ op: "chdir-in-root", root: r.root, path: dir }], ["--numeric-owner", "--anchored", ...(opts.oneFileSystem ? ["--one-file-system"] : []), ...excludes, "-cf", "-", member], "stdout");
   async function* raw(): AsyncGenerator<Uint8Array> {
     let ended = false;
     try {

@@ -108,18 +108,3 @@ export function netnsHolderPlan(exe: number, userns: string | undefined): Plan {
     ],
   };
 }
-
-/**
- * A host program (FILE, ARGS) as root of the user namespace of the container
- * whose init is INIT_PID (USERNS: it is not ours), in our other namespaces:
- * it reads the container's files through /proc/INIT_PID/root as the
- * container's root may, and sees their owners as the container does
- * (`bunker export`).  Non-dumpable until execve: the container must not
- * reach bunker's executable through it.
- */
-export function containerUsernsPlan(initPid: number, userns: boolean, file: string, args: string[], env: string[]): Plan {
-  const ops: Op[] = [{ op: "nondumpable" }];
-  if (userns) ops.push({ op: "setns", path: `/proc/${initPid}/ns/user`, nstype: K.CLONE_NEWUSER });
-  ops.push({ op: "close-fds", preserve: 0 }, { op: "exec", file, args, env });
-  return { cloneFlags: 0, ops };
-}

@@ -93,7 +93,7 @@ for (const as of USERS) {
       expect((await b(["rm", web])).code).toBe(0);
     });
 
-    test("export ID: the running container's f.root as a tar, owners as the container sees them, symlinks kept as links; refused when stopped or to a terminal", async () => {
+    test("export ID: the running container's f.root as a tar, owners as the container sees them, symlinks kept as links; stopped too (-o FILE); refused to a terminal", async () => {
       // a file of the container's uid 1000, readable by it alone: as the user (--userns auto) a subordinate
       // id the user cannot read without the container's user namespace; as f.root (single map) host uid 1000
       const sub = as === "root" ? undefined : subRange("/etc/subuid", as)!.start, subg = as === "root" ? undefined : subRange("/etc/subgid", as)!.start;
@@ -113,9 +113,16 @@ for (const as of USERS) {
       expect(list).not.toMatch(/\.\/proc\/\d/); // other file systems (proc) are not walked
       expect(Bun.spawnSync(["tar", "-xOf", out, "./root/d/f"]).stdout.toString()).toBe("secret\n");
       expect((await b(["stop", "-t", "0", box])).code).toBe(0);
-      const stopped = await b(["export", box]);
-      expect([stopped.code, stopped.stdout]).toEqual([125, ""]);
-      expect(stopped.stderr).toContain(`export: container "${box}" is stopped`);
+      // stopped: its --rootfs, read as the container's root again (-o: into a file)
+      const out2 = join(f.base, "export-stopped.tar");
+      const stopped = await b(["export", "-o", out2, box]);
+      expect(stopped.code, stopped.stderr).toBe(0);
+      const list2 = Bun.spawnSync(["tar", "--numeric-owner", "-tvf", out2]).stdout.toString();
+      expect(list2).toMatch(/^-rw------- 1000\/1000 .* \.\/root\/d\/f$/m);
+      expect(list2).toMatch(/^lrwxrwxrwx 0\/0 .* \.\/root\/up -> \/$/m);
+      expect(Bun.spawnSync(["tar", "-xOf", out2, "./root/d/f"]).stdout.toString()).toBe("secret\n");
+      const unwritable = await b(["export", "-o", "/nonexistent/x.tar", box]);
+      expect([unwritable.code, unwritable.stderr]).toEqual([125, expect.stringMatching(/export: cannot create the output file: ENOENT.*\[\/nonexistent\/x\.tar\]/)]);
       const tty = await runAs(as, asUserArgv(as, ["script", "-qec", `${bunkerBinary()} --root ${f.root} export ${box}`, "/dev/null"]));
       expect(tty.stdout).toContain("refusing to write a tar to a terminal");
       expect((await b(["rm", box])).code).toBe(0);

@@ -502,7 +502,7 @@ print("detached" if b"101 UPGRADED" in got else got)`;
       });
     }, 120_000);
 
-    test("docker cp both ways and rename; the archive endpoints: the stat header, a path outside the container or an archive entry outside the destination is a JSON error and nothing is written", async () => {
+    test("docker cp both ways, rename, export; the archive endpoints: the stat header, a path outside the container or an archive entry outside the destination is a JSON error and nothing is written", async () => {
       await withImageServer(as, ["files", "named"], async ({ s, d }) => {
         const run = await d("run", "-d", "--name", "files", "--network", "none", IMAGE, "sh", "-c", "mkdir -p /srv/d && echo in-ctr > /srv/d/f && ln -s /etc /srv/etc-link && echo ready && exec sleep 100");
         expect(run.code, run.stderr).toBe(0);
@@ -539,6 +539,11 @@ print("detached" if b"101 UPGRADED" in got else got)`;
         expect(readFileSync(join(host, "again"), "utf8")).toBe("in-ctr\n");
         expect((await d("rename", "named", "named")).code).not.toBe(0);
         expect((await d("stop", "-t", "1", "named")).stdout).toBe("named\n");
+        // docker export (GET /containers/ID/export) of the stopped container: its image's files and what it and cp added
+        expect(await d("export", "-o", join(host, "export.tar"), "named")).toMatchObject({ code: 0 });
+        const list = Bun.spawnSync(["tar", "-tf", join(host, "export.tar")]).stdout.toString().split("\n");
+        expect(list).toEqual(expect.arrayContaining(["./srv/d/f", "./srv/d/up.txt", "./srv/etc-link", "./bin/sh"]));
+        expect(Bun.spawnSync(["tar", "-xOf", join(host, "export.tar"), "./srv/d/up.txt"]).stdout.toString()).toBe("from host\n");
       });
     }, 120_000);
 
