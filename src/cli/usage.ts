@@ -138,9 +138,10 @@ Starts a created container (runc's start).  A docker-style container (bunker
 create IMAGE, bunker run -d) that has stopped is made again from how it was
 created and started (its log is kept; its writable layer and anonymous volumes
 are new); a running one is left alone; the id is printed, as docker's start.`,
-  state: `bunker state ID
+  state: `bunker state ID|NAME
 
-Prints the container's state (runtime-spec JSON, with what confines it).`,
+Prints the container's state (runtime-spec JSON, with what confines it).
+NAME: a name rename gave it (looked up when no container has that id).`,
   kill: `bunker kill [--all] ID [SIGNAL]
 
 Sends SIGNAL (default SIGTERM; a name or a number; 0 checks that the init
