@@ -1,10 +1,9 @@
-/* bunker shim, host.c: Small helpers bunker calls through bun:ffi in its own process (never in the child): flock, mkfifo,
+/* bunker shim, host.c: Small helpers bunker calls through bun:ffi in its own process (never in the child): mkfifo,
  * the shared user namespace's check, stat of the launch record, reaping, subreaper, pidfd waits, and an API
  * server's pipes, window sizes and exit polls for the execs it runs. */
 #define _GNU_SOURCE
 #include "child.h"
 
-int bk_flock(int fd, int op) { return flock(fd, op) < 0 ? -errno : 0; }
 
 int bk_mkfifo(const char *path, int mode) { return mkfifo(path, (mode_t)mode) < 0 ? -errno : 0; }
 

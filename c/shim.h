@@ -44,7 +44,6 @@ int bk_read_msg(int sock, int32_t *out);
 int bk_supervise(int pid, int pty, int flags, int32_t *out);
 int bk_exec_path(const char *file, char *const argv[], char *const envp[]);
 int bk_exec_lookup(const char *file, char *const envp[]);
-int bk_flock(int fd, int op);
 int bk_stat_dirs(const char *buf, uint32_t len, uint32_t *out);
 int bk_open_ns(const char *path, const char *ino);
 int bk_close(int fd);

@@ -21,6 +21,7 @@ import { resolveId } from "./containers.ts";
 import { jsonBody, stripVersion, type ApiRequest, type Route } from "./server.ts";
 import { existsSync, write } from "node:fs";
 import { ReadStream } from "node:tty";
+import { randomHex } from "../random-hex.ts";
 
 interface ExecInstance {
   id: string;
@@ -72,7 +73,7 @@ async function createExec({ ctx, params, req }: ApiRequest): Promise<Response> {
   if (containerStatus(ctx.stateRoot, container).status !== "running") throw new ApiError(409, `Container ${container} is not running`);
   const size = Array.isArray(b.ConsoleSize) && b.ConsoleSize.length === 2 && b.ConsoleSize.every((n) => Number.isInteger(n) && n > 0) ? (b.ConsoleSize as number[]) : undefined;
   const tty = b.Tty === true;
-  const id = Array.from(crypto.getRandomValues(new Uint8Array(32)), (x) => x.toString(16).padStart(2, "0")).join("");
+  const id = randomHex(32);
   execs.set(id, {
     id,
     container,

@@ -30,7 +30,7 @@ import { resolveUser } from "../oci/user.ts";
 import { autoMaps, callerMaps, type IdMaps } from "../sys/idmap.ts";
 import { checkUserMapped, runContainer } from "../container/run.ts";
 import { tryLockExclusive } from "../sys/fsat.ts";
-import { flock, LOCK_EX, LOCK_SH } from "../sys/shim.ts";
+import { flock, LOCK_EX, LOCK_SH } from "../sys/fs-core.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import { applyConfigInstruction, expanded, type ConfigWords } from "./config-change.ts";
 import { copyLayer, type CopyItem, type ExistingDir } from "./copy.ts";

@@ -1,8 +1,6 @@
 // The dispatcher's table: command name -> its module, imported lazily so
 // `bunker run` does not pay for parsing the image or OCI code.
-import { flagLines, HelpRequest } from "./args.ts";
 import type { Command, GlobalOptions } from "./global.ts";
-import { COMMAND_USAGE } from "./usage.ts";
 
 export const commands: Record<string, () => Promise<{ default: Command }>> = {
   run: () => import("./run.ts"),
@@ -54,19 +52,18 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   "__end-userns": () => import("./end-userns.ts"),
 };
 
-/** `bunker WHERE --help`: the command's usage (src/cli/usage.ts), then every flag it accepts */
-export function helpText(h: HelpRequest): string {
-  const usage = COMMAND_USAGE[h.where] ?? `bunker ${h.where}`;
-  return `usage: ${usage}${h.specs.length ? `\n\nflags:\n${flagLines(h.specs)}` : ""}`;
-}
-
-/** runs command CMD; its --help (a HelpRequest from parseFlags) prints helpText and is exit 0 */
+/**
+ * runs command CMD; its --help (a HelpRequest from parseFlags) prints
+ * helpText and is exit 0 (args.ts is loaded by then: the command parsed its
+ * flags; the usage texts are loaded only now)
+ */
 export async function runCommand(cmd: string, argv: string[], g: GlobalOptions, load = commands[cmd]!): Promise<number> {
   try {
     return await (await load()).default(argv, g);
   } catch (e) {
+    const { HelpRequest } = await import("./args.ts");
     if (!(e instanceof HelpRequest)) throw e;
-    console.log(helpText(e));
+    console.log((await import("./usage.ts")).helpText(e));
     return 0;
   }
 }

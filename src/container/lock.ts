@@ -1,9 +1,10 @@
 // The lock file (flock) that serializes commands on one container.  Apart from
-// state.ts because it needs the shim (bun:ffi and the op table): `state`, `list`
-// and `ps` read state.ts and would pay ~50 page faults for a lock they never take.
+// state.ts because it needs bun:ffi (libc's flock, src/sys/fs-core.ts: not the
+// shim, whose library is extracted and dlopen'd): `state`, `list` and `ps`
+// read state.ts and would pay for a lock they never take.
 import { closeSync, openSync } from "node:fs";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
-import { flock } from "../sys/shim.ts";
+import { flock, LOCK_EX } from "../sys/fs-core.ts";
 import { notFound } from "./state.ts";
 
 /**
@@ -18,7 +19,7 @@ export function lockFile(file: string, what: string, missing: () => BunkerError)
     if (errnoCode(e) === "ENOENT") throw missing();
     throw fromSysError(`cannot open ${what}`, e, { path: file });
   }
-  const r = flock(fd, 2 /* LOCK_EX */);
+  const r = flock(fd, LOCK_EX);
   if (r < 0) {
     closeSync(fd);
     throw new BunkerError(`cannot take ${what}`, { errno: -r, path: file });

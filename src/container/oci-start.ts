@@ -1,12 +1,13 @@
 // OCI start: release the container's process waiting on exec.fifo.  Its own
 // module, not lifecycle.ts: `start` loads none of create's machinery (plans,
-// the launcher, cgroups): 22 KB of code instead of 199 KB.
+// the launcher, cgroups): 22 KB of code instead of 199 KB.  The hooks' code
+// (and node:os, for signal names) only for a container that has hooks.
 import { closeSync, openSync, readSync, rmSync, constants } from "node:fs";
 import { BunkerError, errnoCode } from "../errors.ts";
 import type { RuntimeContext } from "./context.ts";
 import { lockContainer } from "./lock.ts";
 import { type ContainerState, isAlive, loadExisting, status, statePayload } from "./state.ts";
-import { runHooks, startHookError } from "../oci/hooks.ts";
+import { waitReadable } from "../sys/fs-core.ts";
 
 /** start: release the process waiting on exec.fifo */
 export async function start(ctx: RuntimeContext, id: string): Promise<void> {
@@ -19,14 +20,16 @@ export async function start(ctx: RuntimeContext, id: string): Promise<void> {
     if (st !== "created") throw new BunkerError(`cannot start a container that is ${st}`, { errno: "EINVAL", fix: st === "stopped" ? `bunker delete ${id}` : undefined });
     const fifo = `${dir}/exec.fifo`;
     const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    let failed: Buffer | undefined;
     try {
-      releaseExecFifo(fd, state, id);
+      failed = releaseExecFifo(fd, state, id);
     } finally {
       closeSync(fd);
       // gone already when a quick program of a run -d --rm ended and its state dir was removed meanwhile
       rmSync(fifo, { force: true });
     }
-    if (state.hooks?.poststart?.length) await runHooks("poststart", state.hooks.poststart, statePayload(state, "running"), { onWarning: ctx.log.warn, env: ctx.env });
+    if (failed) throw (await import("../oci/hooks.ts")).startHookError(state.hooks!.startContainer!, failed);
+    if (state.hooks?.poststart?.length) await (await import("../oci/hooks.ts")).runHooks("poststart", state.hooks.poststart, statePayload(state, "running"), { onWarning: ctx.log.warn, env: ctx.env });
   } finally {
     release();
   }
@@ -36,9 +39,15 @@ export async function start(ctx: RuntimeContext, id: string): Promise<void> {
  * Reading exec.fifo lets the waiting child go on; it writes "0".  With
  * startContainer hooks (the child runs them in the container) we read on to
  * EOF, the child's exec or exit: anything after the "0" is the record of a
- * hook that failed (c/hooks.c op_hook), and the program did not run.
+ * hook that failed (c/hooks.c op_hook), and the program did not run: that
+ * record is returned (undefined: the program runs).  Between
+ * reads we poll: the child's "0" wakes us (it was already blocked opening
+ * the fifo, so it takes a scheduling round, not the 1 ms sleeps this took);
+ * a non-blocking reader sees no hang-up before a writer came, so a child that
+ * died before it opened the fifo is found by the check every 100 ms (runc's
+ * interval).
  */
-function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
+function releaseExecFifo(fd: number, state: ContainerState, id: string): Buffer | undefined {
   const hooks = state.hooks?.startContainer ?? [];
   const buf = Buffer.alloc(4096);
   const after: Buffer[] = [];
@@ -55,14 +64,14 @@ function releaseExecFifo(fd: number, state: ContainerState, id: string): void {
     if (n > 0) {
       after.push(Buffer.from(buf.subarray(released ? 0 : 1, n)));
       released = true;
-      if (!hooks.length) return;
+      if (!hooks.length) return undefined;
       continue;
     }
     if (n === 0 && released) break; // no writer left (before the child opens it, 0 means "not yet")
     // gone: but a quick program may have written its "0" and ended since the read above: read once more
     if (!released && !isAlive(state)) gone = true;
-    else Bun.sleepSync(1);
+    else waitReadable(fd, 100);
   }
   const record = Buffer.concat(after);
-  if (record.length >= 12) throw startHookError(hooks, record);
+  return record.length >= 12 ? record : undefined;
 }

@@ -46,6 +46,7 @@ import { joinedContainer } from "./pod.ts";
 import { containerEventArgs, containerEventAttributes, recordEvent } from "../events.ts";
 import { RESTART_COUNT_FILE, restarts, type RestartPolicy } from "./restart-policy.ts";
 import { writeHandOver } from "./hand-over.ts";
+import { randomHex } from "../random-hex.ts";
 
 /** `run`'s flags as values: what a CLI or an API request asks for */
 export interface RunRequest {
@@ -133,11 +134,6 @@ export interface RunResult {
   exitCode: number;
   /** the kernel OOM-killed the container: the line to tell the user */
   oomKilled?: string;
-}
-
-function randomId(): string {
-  const b = crypto.getRandomValues(new Uint8Array(6));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
 /** a file's text, "" when it cannot be read */
@@ -258,7 +254,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   const { preserveFds, resources, oomKillGroup } = req;
 
   mark("request checked");
-  const id = req.name ?? randomId();
+  const id = req.name ?? randomHex(6);
   const hostname = req.hostname ?? id;
   const dir = `${ctx.stateRoot}/${id}`;
   if (req.name && idOfName(ctx.stateRoot, req.name)) throw new BunkerError(`${verb}: a container named "${id}" already exists (renamed from ${idOfName(ctx.stateRoot, req.name)})`, { errno: "EEXIST", fix: `choose another --name, or remove it: bunker rm -f ${id}` });

@@ -1,6 +1,7 @@
-// What `bunker state ID` reads, without node:fs: loading node:fs (with
-// node:path and node:os) was a third of that command's time above Bun's
-// floor, Bun's own file reads cost half as many page faults.  The rules are
+// What `bunker state ID` reads, synchronously through src/sys/fs-core.ts:
+// loading node:fs (with node:path and node:os) was a third of that command's
+// time above Bun's floor, and Bun's async file API starts a thread pool
+// (~1 ms).  The rules are
 // shared with state.ts and paths.ts (which write, and serve every other
 // command): where the state root is, what a state file holds, what a status
 // is made of.
@@ -8,6 +9,7 @@ import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import type { ContainerState, Status } from "./state.ts";
 import type { RuntimeContext } from "./context.ts";
 import { statStartTime } from "../sys/stat-line.ts";
+import { AT_FDCWD, readlinkat, readText, statPath } from "../sys/fs-core.ts";
 
 export interface StateRoot {
   dir: string;
@@ -42,6 +44,9 @@ export function stateRootError(dir: string, e: unknown): BunkerError {
 export const notOurs = (dir: string) => Object.assign(new Error("not ours"), { code: "EPERM", path: dir });
 
 export const ID_RE = /^[A-Za-z0-9_+\-.]+$/;
+
+/** the state root's dir of name links (rename's: NAMES_DIR/NAME -> ID; src/container/state.ts) */
+export const NAMES_DIR = "names@";
 
 export function checkId(id: string | undefined, cmd: string): string {
   if (!id) throw new BunkerError(`${cmd}: container id required`, { errno: "EINVAL", fix: `bunker ${cmd} ID` });
@@ -88,39 +93,72 @@ function stateView(s: ContainerState, st: string): Record<string, unknown> {
   return { ...statePayload(s, st), rootfs: s.rootfs, created: s.created, owner: s.owner, ...(confinement ? { confinement } : {}), ...(network ? { network } : {}) };
 }
 
-const text = (path: string) => Bun.file(path).text();
 /** PATH's text, undefined when it cannot be read */
-const textOrNone = (path: string) => text(path).catch(() => undefined);
-const ownerOf = (path: string) => Bun.file(path).stat().then((st) => st.uid, () => undefined);
+function textOrNone(path: string): string | undefined {
+  try {
+    return readText(path);
+  } catch {
+    return undefined;
+  }
+}
+/** PATH's owner, undefined when it cannot be looked at */
+function ownerOf(path: string): number | undefined {
+  try {
+    return statPath(path)?.uid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** the id the name NAME links to in ROOT (rename's NAMES_DIR/NAME), undefined when it names none */
+function linkedId(root: string, name: string): string | undefined {
+  try {
+    const id = readlinkat(AT_FDCWD, `${root}/${NAMES_DIR}/${name}`);
+    return ID_RE.test(id) && id !== name ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * `state ID`: WHERE's state root located as stateRoot does (not made: a
- * missing one holds no container), its owner checked, ID's state and status
+ * missing one holds no container), its owner checked, ID's state and status.
+ * ID may be a name rename gave: looked up only when no container has it as
+ * its id, so the id costs nothing more.
  */
-export async function stateJson(where: { root?: string } & Pick<RuntimeContext, "ids" | "env" | "log">, id: string): Promise<Record<string, unknown>> {
+export function stateJson(where: { root?: string } & Pick<RuntimeContext, "ids" | "env" | "log">, id: string): Record<string, unknown> {
   const { uid } = where.ids;
   const xdg = where.env.XDG_RUNTIME_DIR;
-  // the two answers stateRootPath may ask for, read before (it is synchronous)
-  const [uidMap, xdgOwner] = await Promise.all([!where.root && uid === 0 ? textOrNone("/proc/self/uid_map") : undefined, !where.root && xdg ? ownerOf(xdg) : undefined]);
-  const { dir: root, note } = stateRootPath(where.root, xdg, uid, () => uidMap !== undefined && uidMapIsNested(uidMap), () => xdgOwner);
+  const nested = () => {
+    const uidMap = textOrNone("/proc/self/uid_map");
+    return uidMap !== undefined && uidMapIsNested(uidMap);
+  };
+  const { dir: root, note } = stateRootPath(where.root, xdg, uid, nested, () => ownerOf(xdg!));
   if (note) where.log.debug?.(note);
-  const rootOwner = await ownerOf(root);
+  const rootOwner = ownerOf(root);
   if (rootOwner !== undefined && rootOwner !== uid) throw stateRootError(root, notOurs(root));
+  const found = containerView(root, id);
+  if (found) return found;
+  const named = linkedId(root, id);
+  const viaName = named === undefined ? undefined : containerView(root, named);
+  if (!viaName) throw notFound(id);
+  return viaName;
+}
+
+/** what `state` prints of container ID in ROOT: its state and status; undefined when ROOT has no such container */
+function containerView(root: string, id: string): Record<string, unknown> | undefined {
   const dir = containerDir(root, id);
   let raw: string;
   try {
-    raw = await text(`${dir}/state.json`);
+    raw = readText(`${dir}/state.json`);
   } catch (e) {
     if (errnoCode(e) !== "ENOENT") throw corruptState(dir, id);
-    if ((await ownerOf(dir)) === undefined) throw notFound(id);
+    if (ownerOf(dir) === undefined) return undefined;
     throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
   }
   const s = parseState(raw, dir, id);
-  const [stat, fifo, freeze] = await Promise.all([
-    s.pid > 0 ? textOrNone(`/proc/${s.pid}/stat`) : undefined,
-    ownerOf(`${dir}/exec.fifo`),
-    s.cgroup ? textOrNone(`${s.cgroup}/cgroup.freeze`) : undefined,
-  ]);
+  const stat = s.pid > 0 ? textOrNone(`/proc/${s.pid}/stat`) : undefined;
   const alive = stat !== undefined && statStartTime(stat) === s.pidStart;
-  return stateView(s, statusOf(alive, () => fifo !== undefined, () => freeze?.trim() === "1"));
+  const st = statusOf(alive, () => ownerOf(`${dir}/exec.fifo`) !== undefined, () => (s.cgroup ? textOrNone(`${s.cgroup}/cgroup.freeze`) : undefined)?.trim() === "1");
+  return stateView(s, st);
 }

@@ -9,7 +9,7 @@ import type { Hooks, Process, Seccomp } from "../oci/spec.ts";
 import type { IdMaps } from "../sys/idmap.ts";
 import type { ConfinementSummary } from "../oci/confine.ts";
 import { pidStartTime } from "../sys/proc.ts";
-import { corruptState, ID_RE, notFound, parseState, statusOf } from "./state-read.ts";
+import { corruptState, ID_RE, NAMES_DIR, notFound, parseState, statusOf } from "./state-read.ts";
 
 export { checkId, notFound, statePayload } from "./state-read.ts";
 
@@ -90,10 +90,11 @@ export const RUN_REQUEST_FILE = "run-request.json";
 /**
  * Names: a container's id is its state dir's name (what helpers hold paths
  * in, so it never changes); `rename` gives it another name, a symlink
- * NAMES_DIR/NAME -> ID that every lookup by name goes through here.  An id
- * always finds its container; a link whose container is gone names none.
+ * NAMES_DIR/NAME -> ID that every lookup by name goes through here (and
+ * state-read.ts's, for `state`).  An id always finds its container; a link
+ * whose container is gone names none.
  */
-export const NAMES_DIR = "names@";
+export { NAMES_DIR };
 
 /** every renamed container's id -> its name */
 export function containerNames(root: string): Map<string, string> {

@@ -19,7 +19,8 @@ import { usernsHolderPlan } from "../plan/join.ts";
 import { withJoinedUserns } from "../plan/finalize.ts";
 import type { Plan } from "../plan/types.ts";
 import { encodePlan } from "../sys/plan-encode.ts";
-import { flock, monitorMemfd, openNamespace, readMessage, reap, sendGo, spawn } from "../sys/shim.ts";
+import { monitorMemfd, openNamespace, readMessage, reap, sendGo, spawn } from "../sys/shim.ts";
+import { flock, LOCK_EX } from "../sys/fs-core.ts";
 import { type IdMaps, writeIdMaps } from "../sys/idmap.ts";
 import { childError } from "../sys/launch.ts";
 import { stateRoot } from "./paths.ts";
@@ -176,7 +177,7 @@ export function sharedUserns(ctx: RuntimeContext, maps: IdMaps): SharedUserns {
     throw fromSysError("cannot open the shared user namespace's lock", e, { path: lockPath, fix: "run with BUNKER_SHARED_USERNS=0 (a user namespace per container, as before)" });
   }
   try {
-    const r = flock(lock, 2 /* LOCK_EX */);
+    const r = flock(lock, LOCK_EX);
     if (r < 0) throw new BunkerError("cannot lock the shared user namespace", { errno: -r, path: lockPath, fix: "run with BUNKER_SHARED_USERNS=0 (a user namespace per container, as before)" });
     const rec = readRecord(file);
     const again = rec ? holderAt(rec.pid, rec.start, maps) : {};

@@ -51,21 +51,33 @@ const TABLE: [number, string, string][] = [
   [122, "EDQUOT", "Disk quota exceeded"],
 ];
 
-const BY_NUM = new Map(TABLE.map(([n, name, msg]) => [n, { name, msg }]));
-const BY_NAME = new Map(TABLE.map(([n, name, msg]) => [name, { n, msg }]));
+// The two indexes are built on first use, not at import: every command loads
+// this module (through errors.ts), few print an errno, and the first call of
+// a builtin written in JavaScript (Array.prototype.map) costs ~0.2 ms.
+let indexes: { byNum: Map<number, { name: string; msg: string }>; byName: Map<string, { n: number; msg: string }> } | undefined;
+function index() {
+  if (!indexes) {
+    indexes = { byNum: new Map(), byName: new Map() };
+    for (const [n, name, msg] of TABLE) {
+      indexes.byNum.set(n, { name, msg });
+      indexes.byName.set(name, { n, msg });
+    }
+  }
+  return indexes;
+}
 
 export function errnoName(n: number): string {
-  return BY_NUM.get(n)?.name ?? `E${n}`;
+  return index().byNum.get(n)?.name ?? `E${n}`;
 }
 
 export function errnoMessage(n: number): string {
-  return BY_NUM.get(n)?.msg ?? `errno ${n}`;
+  return index().byNum.get(n)?.msg ?? `errno ${n}`;
 }
 
 export function errnoNumber(name: string): number | undefined {
-  return BY_NAME.get(name)?.n;
+  return index().byName.get(name)?.n;
 }
 
 export function errnoMessageByName(name: string): string | undefined {
-  return BY_NAME.get(name)?.msg;
+  return index().byName.get(name)?.msg;
 }

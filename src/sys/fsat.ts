@@ -3,9 +3,13 @@
 // opened with openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) (or RESOLVE_BENEATH)
 // so no entry can reach outside the layer directory, whatever symlinks the
 // layer planted before it.  Functions return the result or throw FsError
-// (errno + syscall + path) — callers turn that into a BunkerError.
-import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
+// (errno + syscall + path) — callers turn that into a BunkerError.  The
+// calls a command reading a few files needs are fs-core.ts's.
+import { dlopen, FFIType } from "bun:ffi";
 import { FsError } from "../errors.ts";
+import { check, cstr, errno, flock, LOCK_EX, LOCK_NB, statAt, type StatAt } from "./fs-core.ts";
+
+export { AT_FDCWD, close, openat, readlinkat, type StatAt } from "./fs-core.ts";
 
 const SYS_openat2 = 437;
 
@@ -19,7 +23,6 @@ export const O_NOFOLLOW = 0o400000;
 export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
 
-export const AT_FDCWD = -100;
 export const AT_SYMLINK_NOFOLLOW = 0x100;
 export const AT_REMOVEDIR = 0x200;
 export const AT_EMPTY_PATH = 0x1000;
@@ -41,8 +44,6 @@ export const S_IFIFO = 0o010000;
 const { i32, u32, u64, i64, ptr } = FFIType;
 const libc = dlopen("libc.so.6", {
   syscall: { args: [i64, i32, ptr, ptr, u64], returns: i64 },
-  openat: { args: [i32, ptr, i32, u32], returns: i32 },
-  close: { args: [i32], returns: i32 },
   mkdirat: { args: [i32, ptr, u32], returns: i32 },
   mknodat: { args: [i32, ptr, u32, u64], returns: i32 },
   symlinkat: { args: [ptr, i32, ptr], returns: i32 },
@@ -58,43 +59,12 @@ const libc = dlopen("libc.so.6", {
   fsetxattr: { args: [i32, ptr, ptr, u64, i32], returns: i32 },
   lsetxattr: { args: [ptr, ptr, ptr, u64, i32], returns: i32 },
   lgetxattr: { args: [ptr, ptr, ptr, u64], returns: i64 },
-  readlinkat: { args: [i32, ptr, ptr, u64], returns: i64 },
-  fstatat: { args: [i32, ptr, ptr, i32], returns: i32 },
   write: { args: [i32, ptr, u64], returns: i64 },
-  flock: { args: [i32, i32], returns: i32 },
   pipe2: { args: [ptr, i32], returns: i32 },
-  __errno_location: { args: [], returns: ptr },
 }).symbols;
 
-const errnoPtr = libc.__errno_location() as Pointer;
-const errno = (): number => read.i32(errnoPtr, 0);
-
-
-const enc = new TextEncoder();
-// Scratch buffers reused by every call (the unpacker makes several calls per
-// file: fresh allocations each time showed up as GC and page-fault time).
-// Two path buffers because some calls take two paths; a call uses them only
-// until it returns, and JS is single-threaded.
-const PATH_MAX = 4096;
-const scratch = [new Uint8Array(PATH_MAX * 3 + 1), new Uint8Array(PATH_MAX * 3 + 1)];
 const howBuf = new BigUint64Array(3);
 const tsBuf = new BigInt64Array(4);
-const statBuf = new Uint8Array(144);
-const statView = new DataView(statBuf.buffer);
-
-/** NUL-terminated bytes of S (paths are passed as C strings) in scratch buffer SLOT. */
-function cstr(s: string, slot = 0): Uint8Array {
-  const b = s.length * 3 + 1 <= scratch[slot]!.length ? scratch[slot]! : new Uint8Array(s.length * 3 + 1);
-  const { written } = enc.encodeInto(s, b.subarray(0, b.length - 1));
-  b[written] = 0;
-  return b;
-}
-
-function check(r: number | bigint, call: string, path: string): number {
-  const n = Number(r);
-  if (n < 0) throw new FsError(errno(), call, path);
-  return n;
-}
 
 /** openat2(2): how = {flags, mode, resolve}. */
 export function openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
@@ -103,14 +73,6 @@ export function openat2(dirfd: number, path: string, flags: number, mode: number
   howBuf[2] = BigInt(resolve);
   const r = libc.syscall(SYS_openat2, dirfd, cstr(path), howBuf, 24);
   return check(r, "openat2", path);
-}
-
-export function openat(dirfd: number, path: string, flags: number, mode = 0): number {
-  return check(libc.openat(dirfd, cstr(path), flags | O_CLOEXEC, mode), "openat", path);
-}
-
-export function close(fd: number): void {
-  libc.close(fd);
 }
 
 export function mkdirat(dirfd: number, path: string, mode: number): void {
@@ -184,43 +146,9 @@ export function lgetxattr(path: string, name: string): Uint8Array | undefined {
   return buf.slice(0, r);
 }
 
-export function readlinkat(dirfd: number, path: string): string {
-  const buf = new Uint8Array(4096);
-  const n = check(libc.readlinkat(dirfd, cstr(path), buf, buf.byteLength), "readlinkat", path);
-  return new TextDecoder().decode(buf.subarray(0, n));
-}
-
-export interface StatAt {
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  nlink: number;
-  rdev: number;
-  /** seconds since the epoch, with the nanoseconds as a fraction */
-  mtime: number;
-}
-
 /** fstatat(2) with AT_SYMLINK_NOFOLLOW (PATH "": DIRFD itself, an O_PATH fd too); undefined when the name does not exist. */
 export function lstatat(dirfd: number, path: string): StatAt | undefined {
-  const r = libc.fstatat(dirfd, cstr(path), statBuf, AT_SYMLINK_NOFOLLOW | (path === "" ? AT_EMPTY_PATH : 0));
-  if (r < 0) {
-    const e = errno();
-    if (e === 2 /* ENOENT */) return undefined;
-    throw new FsError(e, "fstatat", path);
-  }
-  const v = statView;
-  // struct stat on x86_64: st_nlink@16 (u64), st_mode@24, st_uid@28, st_gid@32, st_rdev@40 (u64), st_size@48
-  return {
-    rdev: Number(v.getBigUint64(40, true)),
-    nlink: Number(v.getBigUint64(16, true)),
-    mode: v.getUint32(24, true),
-    uid: v.getUint32(28, true),
-    gid: v.getUint32(32, true),
-    size: Number(v.getBigInt64(48, true)),
-    // st_mtim@88 (s, ns)
-    mtime: Number(v.getBigInt64(88, true)) + Number(v.getBigInt64(96, true)) / 1e9,
-  };
+  return statAt(dirfd, path, AT_SYMLINK_NOFOLLOW | (path === "" ? AT_EMPTY_PATH : 0));
 }
 
 /** write(2) all of DATA to FD. */
@@ -244,13 +172,10 @@ export function pipe(): [number, number] {
   return [fds[0]!, fds[1]!];
 }
 
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-
 /** flock(2) LOCK_EX|LOCK_NB: true when taken, false when another holder has it. */
 export function tryLockExclusive(fd: number, path = ""): boolean {
-  if (libc.flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
-  const e = errno();
-  if (e === 11 /* EWOULDBLOCK */ || e === 4) return false;
-  throw new FsError(e, "flock", path);
+  const r = flock(fd, LOCK_EX | LOCK_NB);
+  if (r === 0) return true;
+  if (r === -11 /* EWOULDBLOCK */ || r === -4 /* EINTR */) return false;
+  throw new FsError(-r, "flock", path);
 }

@@ -14,7 +14,6 @@ const symbols = {
   bk_exec_monitor: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
   bk_read_msg: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   bk_supervise: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-  bk_flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   bk_mkfifo: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
   bk_stat_dirs: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
   bk_open_ns: { args: [FFIType.cstring, FFIType.cstring], returns: FFIType.i32 },
@@ -201,13 +200,6 @@ const cstr = (s: string) => Buffer.from(s + "\0");
 export function reap(pid: number): void {
   const r = shim().bk_reap(pid);
   if (r < 0 && r !== -10 /* ECHILD: reaped already */) throw new BunkerError(`cannot wait for process ${pid}`, { errno: -r });
-}
-
-export const LOCK_SH = 1, LOCK_EX = 2;
-
-/** flock(2) with OP (LOCK_SH, LOCK_EX; LOCK_NB = 4, or src/sys/fsat.ts tryLockExclusive): 0 or -errno */
-export function flock(fd: number, op: number): number {
-  return shim().bk_flock(fd, op);
 }
 
 /**

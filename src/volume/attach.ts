@@ -9,7 +9,7 @@ import { closeSync, openSync, readdirSync, readFileSync, renameSync, statSync, w
 import { BunkerError, fromSysError } from "../errors.ts";
 import type { Volume } from "../oci/run-spec.ts";
 import type { IdMaps } from "../sys/idmap.ts";
-import { flock } from "../sys/shim.ts";
+import { flock, LOCK_EX } from "../sys/fs-core.ts";
 import { ANONYMOUS_LABEL, ensureVolume, isEmptyVolume, removeVolumeDir, volumeDir, type VolumeInfo } from "./store.ts";
 import { VOLUME_NAME_RE, type MountRequest } from "./spec.ts";
 
@@ -94,7 +94,7 @@ export function attachMounts(requests: MountRequest[], dataRoot: string, copyUp:
 /** an exclusive flock on the volume's directory (released by closing the fd) */
 function lockVolume(dir: string): number {
   const fd = openSync(dir, "r");
-  const r = flock(fd, 2 /* LOCK_EX */);
+  const r = flock(fd, LOCK_EX);
   if (r < 0) {
     closeSync(fd);
     throw new BunkerError("cannot lock the volume", { errno: -r, path: dir });

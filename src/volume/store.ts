@@ -16,6 +16,7 @@ import { underRoot } from "../image/data-root.ts";
 import { removeOwnedTree } from "../sys/remove-tree.ts";
 import type { IdMaps } from "../sys/idmap.ts";
 import { checkVolumeName } from "./spec.ts";
+import { randomHex } from "../random-hex.ts";
 
 /** Docker's label of an anonymous volume (made for an image's VOLUME or `-v /path`) */
 export const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
@@ -49,7 +50,7 @@ function now(): string {
 }
 
 function randomName(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(32)), (x) => x.toString(16).padStart(2, "0")).join("");
+  return randomHex(32);
 }
 
 /** the volume NAME, undefined when there is none */

@@ -104,6 +104,22 @@ for (const as of USERS) {
       expect((await b(["delete", id])).code).toBe(125);
     });
 
+    test("state NAME: a name rename gave finds its container (its id printed); an id wins over a name; a name of nothing is not found", async () => {
+      await config(["sleep", "30"]);
+      const id = newId(), other = newId(), name = `named-${process.pid}`;
+      expect((await detached(["create", id])).code).toBe(0);
+      expect((await detached(["create", other])).code).toBe(0);
+      expect((await b(["rename", id, name])).code).toBe(0);
+      const st = await b(["state", name]);
+      expect(st.stderr).toBe("");
+      expect(JSON.parse(st.stdout)).toMatchObject({ id, status: "created" });
+      expect(JSON.parse((await b(["state", other])).stdout).id).toBe(other);
+      expect((await b(["delete", "--force", id])).code).toBe(0);
+      const gone = await b(["state", name]);
+      expect(gone.code).toBe(125);
+      expect(gone.stderr).toBe(`bunker: container "${name}" does not exist: ENOENT (No such file or directory)\n`);
+    });
+
     test("exec joins every namespace; exit codes; -d with --pid-file; ps lists both", async () => {
       await config(["sleep", "30"], (c) => (c.hostname = "ocibox"));
       const id = newId();

@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { flagLines, HelpRequest, parseFlags } from "../../src/cli/args.ts";
-import { commands, helpText, runCommand } from "../../src/cli/commands.ts";
-import { COMMAND_USAGE } from "../../src/cli/usage.ts";
+import { commands, runCommand } from "../../src/cli/commands.ts";
+import { COMMAND_USAGE, helpText } from "../../src/cli/usage.ts";
 
 // --help is answered before anything is touched: this state root and image store must never be made
 const scratch = mkdtempSync(join(tmpdir(), "bunker-help-"));

@@ -1,0 +1,9 @@
+// Random ids (containers, volumes, execs): N random bytes as hex.  A plain
+// loop, not Array.from with padStart: those builtins are written in
+// JavaScript, and their first call costs ~0.25 ms on `run`'s path.
+export function randomHex(bytes: number): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  let hex = "";
+  for (let i = 0; i < b.length; i++) hex += (b[i]! < 16 ? "0" : "") + b[i]!.toString(16);
+  return hex;
+}
