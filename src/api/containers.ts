@@ -3,10 +3,10 @@
 // and the API sees the same ones, read from the state root on every request.
 import { readdirSync, readFileSync, watch, type FSWatcher } from "node:fs";
 import type { RuntimeContext } from "../container/context.ts";
-import { containerDetails, containerSummary } from "../container/inspect.ts";
+import { containerDetails, listContainers } from "../container/inspect.ts";
 import { exitRecord } from "../container/exit-record.ts";
 import { createContainer } from "../container/run.ts";
-import { startContainer } from "../container/start.ts";
+import { restartContainer, startContainer } from "../container/start.ts";
 import { createRequest } from "./create.ts";
 import { logBody } from "./streams.ts";
 import { pause, resume } from "../container/cgroup.ts";
@@ -15,12 +15,11 @@ import { processTable } from "../container/top.ts";
 import { containerStats } from "./stats.ts";
 import { logEntries, logTime } from "../container/logs.ts";
 import { checkId, containerDir, containerStatus, idOfName, listIds, watchStatus } from "../container/state.ts";
-import { rm, stop } from "../container/stop.ts";
+import { pruneContainers, rm, stop } from "../container/stop.ts";
 import { parseSignal } from "../sys/signals.ts";
 import { reap } from "../sys/shim.ts";
 import { processState } from "../sys/proc.ts";
 import { ApiError, jsonResponse } from "./errors.ts";
-import { BunkerError } from "../errors.ts";
 import { parseFilters } from "./images.ts";
 import { boolParam, jsonBody, type ApiRequest, type Route } from "./server.ts";
 
@@ -36,31 +35,8 @@ export function resolveId(ctx: RuntimeContext, name: string): string {
   throw new ApiError(404, `No such container: ${name}`);
 }
 
-const LIST_FILTERS = new Set(["status", "name", "id", "label"]);
-
 function list({ ctx, url }: ApiRequest): Response {
-  const filters = parseFilters(url);
-  for (const k of Object.keys(filters)) if (!LIST_FILTERS.has(k)) throw new ApiError(400, `invalid filter '${k}' (bunker filters by status, name, id and label)`);
-  const all = boolParam(url, "all");
-  const rows: Record<string, unknown>[] = [];
-  for (const id of listIds(ctx.stateRoot)) {
-    let found;
-    try {
-      found = containerSummary(ctx.stateRoot, id);
-    } catch (e) {
-      if (e instanceof BunkerError && e.errnoName === "ENOENT") continue; // removed meanwhile
-      throw e;
-    }
-    const { summary, status } = found;
-    if (!all && !filters.status && status !== "running" && status !== "paused") continue;
-    if (filters.status && !filters.status.includes(summary.State as string)) continue;
-    if (filters.id && !filters.id.some((p) => id.startsWith(p))) continue;
-    if (filters.name && !filters.name.some((re) => new RegExp(re).test((summary.Names as string[])[0]!))) continue;
-    const labels = (summary.Labels ?? {}) as Record<string, string>;
-    if (filters.label && !filters.label.every((l) => (l.includes("=") ? labels[l.slice(0, l.indexOf("="))] === l.slice(l.indexOf("=") + 1) : l in labels))) continue;
-    rows.push(summary);
-  }
-  return jsonResponse(rows);
+  return jsonResponse(listContainers(ctx.stateRoot, boolParam(url, "all"), parseFilters(url)).map((r) => r.summary));
 }
 
 function inspect({ ctx, params }: ApiRequest): Response {
@@ -150,7 +126,7 @@ async function pauseRoute({ ctx, params }: ApiRequest): Promise<Response> {
 }
 
 function unpause({ ctx, params }: ApiRequest): Response {
-  resume(ctx, resolveId(ctx, params[0]!));
+  resume(ctx, resolveId(ctx, params[0]!), "unpause");
   return new Response(null, { status: 204 });
 }
 
@@ -158,14 +134,8 @@ function unpause({ ctx, params }: ApiRequest): Response {
 async function prune({ ctx, url }: ApiRequest): Promise<Response> {
   const filters = Object.keys(parseFilters(url));
   if (filters.length) throw new ApiError(400, `container prune: unsupported filter "${filters[0]}" (none are supported yet)`);
-  const gone: string[] = [];
-  for (const id of listIds(ctx.stateRoot)) {
-    if (containerStatus(ctx.stateRoot, id).status !== "stopped") continue;
-    await rm(ctx, id, false);
-    gone.push(id);
-  }
   // no SpaceReclaimed: bunker does not measure what a container's directory held
-  return jsonResponse({ ContainersDeleted: gone });
+  return jsonResponse({ ContainersDeleted: await pruneContainers(ctx) });
 }
 
 /**
@@ -242,10 +212,7 @@ async function startRoute({ ctx, params }: ApiRequest): Promise<Response> {
 
 /** POST /containers/ID/restart?t=SECS: stopped (as stop), then started again */
 async function restartRoute({ ctx, params, url }: ApiRequest): Promise<Response> {
-  const id = resolveId(ctx, params[0]!);
-  const secs = stopSeconds(url);
-  if (running(ctx, id)) await stop(ctx, id, secs);
-  await startContainer(ctx, id);
+  await restartContainer(ctx, resolveId(ctx, params[0]!), stopSeconds(url));
   startReaper(); // made again when it had stopped
   return new Response(null, { status: 204 });
 }

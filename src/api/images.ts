@@ -1,9 +1,10 @@
 // The image endpoints: the image store (src/image) as Docker's JSON.
-import { createReadStream, readdirSync, rmSync, statSync } from "node:fs";
+import { createReadStream, rmSync } from "node:fs";
 import { containerUsingImage } from "../container/image-use.ts";
+import { pruneImages } from "../container/prune.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import { loadArchive, saveArchive } from "../image/archive.ts";
-import { imageDetails } from "../image/inspect.ts";
+import { imageDetails, imageHistory } from "../image/inspect.ts";
 import { layerLimitsOf } from "../image/limits.ts";
 import { formatReference, parseReference, shortName } from "../image/reference.ts";
 import { Store, type ImageRecord } from "../image/store.ts";
@@ -45,23 +46,8 @@ function inspect({ ctx, params }: ApiRequest): Response {
   return jsonResponse(imageDetails(storeOf(ctx), params[0]!));
 }
 
-/** newest first, as Docker: one entry per history step, the layer's (compressed) size for those that made one */
 function history({ ctx, params }: ApiRequest): Response {
-  const store = storeOf(ctx);
-  const rec = store.get(params[0]!);
-  const layers = store.manifestOf(rec).layers;
-  let layer = 0;
-  const steps = (store.configOf(rec).history ?? []).map((h) => ({
-    Id: "<missing>",
-    Created: unixTime(h.created),
-    CreatedBy: h.created_by ?? "",
-    Tags: null as string[] | null,
-    Size: h.empty_layer ? 0 : (layers[layer++]?.size ?? 0),
-    Comment: h.comment ?? "",
-  }));
-  steps.reverse();
-  if (steps[0]) Object.assign(steps[0], { Id: rec.id, Tags: rec.names.map(shortName) });
-  return jsonResponse(steps);
+  return jsonResponse(imageHistory(storeOf(ctx), params[0]!));
 }
 
 async function remove({ ctx, params, url }: ApiRequest): Promise<Response> {
@@ -82,29 +68,13 @@ async function tag({ ctx, params, url }: ApiRequest): Promise<Response> {
   return new Response(null, { status: 201 });
 }
 
-/** the bytes of the blobs directory: what a prune gave back */
-function blobBytes(store: Store): number {
-  let n = 0;
-  for (const f of readdirSync(store.blobs)) {
-    try {
-      n += statSync(`${store.blobs}/${f}`).size;
-    } catch {
-      /* removed meanwhile */
-    }
-  }
-  return n;
-}
-
 /** filters={"dangling":["false"]} prunes every image no container uses, as `docker image prune -a` */
 async function prune({ ctx, url }: ApiRequest): Promise<Response> {
   const filters = parseFilters(url);
   const all = filters.dangling?.includes("false") ?? false;
   for (const k of Object.keys(filters)) if (k !== "dangling") throw new ApiError(400, `image prune: unsupported filter "${k}" (only dangling)`);
-  const store = storeOf(ctx);
-  const before = blobBytes(store);
-  const gone = await store.prune({ all, inUse: (id) => containerUsingImage(ctx.stateRoot, id) !== undefined });
-  await store.gc();
-  return jsonResponse({ ImagesDeleted: gone.map((Deleted) => ({ Deleted })), SpaceReclaimed: Math.max(0, before - blobBytes(store)) });
+  const { deleted, reclaimed } = await pruneImages(ctx, all);
+  return jsonResponse({ ImagesDeleted: deleted.map((Deleted) => ({ Deleted })), SpaceReclaimed: reclaimed });
 }
 
 /** Docker's filters parameter: a JSON object of string arrays (or of {value: true} maps, the old form) */

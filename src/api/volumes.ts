@@ -1,17 +1,12 @@
 // The volume endpoints over src/volume: what `bunker volume` does, as Docker's JSON.
-import type { RuntimeContext } from "../container/context.ts";
-import { callerMaps } from "../sys/idmap.ts";
-import { listMatching, parseVolumeFilters, pruneVolumes, removeNamedVolume, type VolumeContext } from "../volume/manage.ts";
+import { volumeContext } from "../container/prune.ts";
+import { listMatching, parseVolumeFilters, pruneVolumes, removeNamedVolume } from "../volume/manage.ts";
 import { checkVolumeName } from "../volume/spec.ts";
 import { ensureVolume, getVolume } from "../volume/store.ts";
 import { Checker } from "../json.ts";
 import { ApiError, jsonResponse } from "./errors.ts";
 import { parseFilters } from "./images.ts";
 import { boolParam, jsonBody, olderThan, type ApiRequest, type Route } from "./server.ts";
-
-function volumeContext(ctx: RuntimeContext): VolumeContext {
-  return { dataRoot: ctx.dataRoot, get stateRoot() { return ctx.stateRoot; }, maps: callerMaps(ctx.ids), root: ctx.ids.uid === 0 };
-}
 
 /** Docker's filters object as `bunker volume ls --filter K=V` values */
 function volumeFilters(url: URL): Map<string, string[]> {

@@ -17,8 +17,8 @@ export interface PruneResult {
   reclaimed: number;
 }
 
-/** du of DIR in bytes (what a prune reclaims), 0 when it cannot be read */
-function sizeOf(dir: string): number {
+/** du of DIR in bytes (what a prune reclaims, what system df shows), 0 when it cannot be read */
+export function sizeOf(dir: string): number {
   const r = Bun.spawnSync(["du", "-sb", dir], { stdout: "pipe", stderr: "ignore" });
   return Number(r.stdout.toString().split("\t")[0]) || 0;
 }
@@ -51,4 +51,11 @@ export async function pruneBuildCache(ctx: RuntimeContext): Promise<PruneResult>
     }
   }
   return out;
+}
+
+/** the build cache for system df: its step records and the bytes it holds */
+export function buildCacheUsage(ctx: RuntimeContext): { count: number; bytes: number } {
+  const root = join(ctx.dataRoot, BUILD_CACHE);
+  if (!existsSync(root)) return { count: 0, bytes: 0 };
+  return { count: readdirSync(root).filter((n) => n.endsWith(".json")).length, bytes: sizeOf(root) };
 }

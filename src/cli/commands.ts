@@ -26,6 +26,8 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   logs: () => import("./logs.ts"),
   pause: () => import("./pause.ts"),
   resume: () => import("./resume.ts"),
+  unpause: async () => ({ default: (await import("./resume.ts")).resumeAs("unpause") }),
+  restart: () => import("./restart.ts"),
   update: () => import("./update.ts"),
   stats: () => import("./stats.ts"),
   events: () => import("./events.ts"),
@@ -45,6 +47,11 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   unshare: () => import("./unshare.ts"),
   image: () => import("./image.ts"),
   network: () => import("./network.ts"),
+  container: () => import("./container.ts"),
+  system: () => import("./system.ts"),
+  info: () => import("./info.ts"),
+  history: () => import("./history.ts"),
+  logout: () => import("./logout.ts"),
   // internal: the monitor hands a finished foreground run back (c/monitor.c)
   __finish: () => import("./finish.ts"),
   // internal: a container's log writer hands its end to its restart policy (c/logwriter.c)

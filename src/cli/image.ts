@@ -2,7 +2,8 @@
 import { BunkerError } from "../errors.ts";
 import { Store } from "../image/store.ts";
 import { flagBool, HelpRequest, parseFlags } from "./args.ts";
-import { containerUsingImage } from "../container/image-use.ts";
+import { pruneImages } from "../container/prune.ts";
+import { humanBytes } from "../image/units.ts";
 import type { Command, GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
 
@@ -21,12 +22,9 @@ const SUB: Record<string, () => Promise<{ default: Command }>> = {
 /** `image prune [-a]`: dangling images (-a: every image) that no container uses, then what nothing needs */
 async function prune(argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [{ names: ["force", "f"], help: "do not ask (accepted: prune never asks)" }, { names: ["all", "a"], help: "every image no container uses, not only dangling ones" }], "image prune", false);
-  const store = Store.open(runtimeContext(g).dataRoot);
-  const containers = runtimeContext(g).stateRoot;
-  const inUse = (id: string) => containerUsingImage(containers, id) !== undefined;
-  for (const id of await store.prune({ all: flagBool(p, "all"), inUse })) console.log(`Deleted: ${id}`);
-  const n = await store.gc();
-  console.log(`Removed ${n} unused blobs and layers`);
+  const { deleted, reclaimed } = await pruneImages(runtimeContext(g), flagBool(p, "all"));
+  for (const id of deleted) console.log(`Deleted: ${id}`);
+  console.log(`Total reclaimed space: ${humanBytes(reclaimed)}`);
   return 0;
 }
 

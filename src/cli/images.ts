@@ -8,6 +8,7 @@ import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
 import { applyTemplate, isTemplate, parseTemplate } from "./template.ts";
 import { BunkerError } from "../errors.ts";
+import { printTable } from "./table.ts";
 
 interface Row {
   repository: string;
@@ -58,7 +59,6 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   }
   const head = ["REPOSITORY", "TAG", ...(flagBool(p, "digests") ? ["DIGEST"] : []), "IMAGE ID", "CREATED", "SIZE"];
   const table = [head, ...rows.map((r) => [r.repository, r.tag, ...(flagBool(p, "digests") ? [r.digest] : []), short(r.id), r.created, humanBytes(r.size)])];
-  const w = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)) + 3);
-  for (const row of table) console.log(row.map((c, i) => (i < row.length - 1 ? c.padEnd(w[i]!) : c)).join(""));
+  printTable(table);
   return 0;
 }

@@ -8,12 +8,17 @@ import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { REGISTRY_FLAGS, registryOptions } from "./registry-flags.ts";
 
+/** REGISTRY as login and logout take it (a URL, host[:port], or none: docker.io) */
+export function registryOfArg(arg: string | undefined): string {
+  return arg ? parseReference(`${arg.replace(/^https?:\/\//, "").replace(/\/.*$/, "")}/x`).registry : "docker.io";
+}
+
 export default async function (argv: string[], _g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [
     { names: ["username", "u"], value: true, help: "USER  the user name" }, { names: ["password", "p"], value: true, help: "PASSWORD  the password" }, { names: ["password-stdin"], help: "read the password from stdin" },
     { names: ["get-login"], help: "print the stored user name of REGISTRY" }, { names: ["authfile"], value: true, help: "FILE  the credentials file (default: containers auth.json)" }, ...REGISTRY_FLAGS,
   ], "login", false);
-  const registry = p.rest[0] ? parseReference(`${p.rest[0].replace(/^https?:\/\//, "").replace(/\/.*$/, "")}/x`).registry : "docker.io";
+  const registry = registryOfArg(p.rest[0]);
   if (flagBool(p, "get-login")) {
     const c = findCredentials(registry, process.env);
     if (!c) throw new BunkerError(`not logged in to ${registry}`, { errno: "ENOENT" });

@@ -4,49 +4,59 @@
 // undocumented.  Loaded only to print help (src/main.ts, runCommand).
 import { flagLines, type HelpRequest } from "./args.ts";
 
-/** `bunker --help` */
+/** `bunker --help`: every command (tests/unit/cli-help.test.ts checks that none is missing) */
 export const USAGE = `usage: bunker [--debug] [--root DIR] COMMAND [ARGS...]
 
 commands:
-  run       run a command in a new container (--rootfs DIR|host), or an OCI bundle (-b DIR ID)
-  check     check what this machine and user can do
+  run       run a command in a new container (--rootfs DIR|host), an IMAGE, or an OCI bundle (-b DIR ID)
   create    create a container from an OCI bundle (runc-compatible), or from an IMAGE (run's flags)
   start     start a created container (docker-style: a stopped one again)
-  state     print a container's state (JSON)
+  restart   stop and start containers again (docker restart)
+  stop      stop a container (its stop signal, then SIGKILL)
   kill      send a signal to a container
-  delete    delete a container
+  rm        remove detached containers (-v: and their anonymous volumes)
+  delete    delete a container (runc's delete)
   exec      run a process in a running container
-  list      list containers
   ps        list containers (docker-style), or a container's processes (ps ID)
-  port      a container's published ports (run -p)
-  features  print the runtime's features (JSON)
-  spec      write a default config.json (--rootless)
-  pause, resume   freeze and thaw a container (cgroup.freeze)
-  update    change a running container's limits
-  stats, events   resource usage (cgroup v2)
+  list      list containers (runc's list)
+  state     print a container's state (JSON)
+  inspect   print a container's or an image's details (JSON, or --format TEMPLATE)
   logs      output of a detached container (run -d)
   top       a container's processes (as ps ID)
-  export    a running container's root as a tar on stdout
+  port      a container's published ports (run -p)
+  wait      wait for containers to stop, print their exit status
+  rename    give a container another name
+  cp        copy files between a container and the host (tar semantics)
+  export    a container's root as a tar (stdout or -o FILE)
   commit    a new image of a container's changes (--change 'CMD …')
   diff      what a container added, changed and deleted (A, C, D)
-  stop      stop a container (its stop signal, then SIGKILL)
-  rm        remove detached containers (-v: and their anonymous volumes)
-  volume    named volumes: create, ls, inspect, rm, prune, export
-  network   user networks: create, ls, inspect, rm, prune (run --network NAME)
-  unshare   run a command in a user namespace with your containers' id map (podman unshare)
-  pull, push, load, save, images, rmi, tag, build, inspect, login, image   the image store
+  pause     freeze a container (cgroup.freeze)
+  resume, unpause   thaw a paused container
+  update    change a running container's limits
+  stats     containers' resource usage (cgroup v2; docker's table, --no-stream)
+  events    a container's events and statistics as JSON lines (cgroup v2)
+  container docker's container subcommands (ls, rm, inspect, prune, …)
+  images    list images
   pull      pull an image from a registry
   push      push an image to a registry
   load      load images from a docker save / OCI archive (-i FILE)
   save      save images to a docker-archive (-o FILE)
-  images    list images
   rmi       remove images
-  inspect   print a container's or an image's details (JSON, or --format TEMPLATE)
   tag       give an image another name
+  history   the steps that made an image
   build     build an image from a Dockerfile (rootless, no daemon; cached steps)
+  image     image subcommands (ls, rm, inspect, tag, load, save, pull, push, prune, check)
   login     store credentials for a registry
-  image     image subcommands (ls, rm, inspect, tag, load, save, pull, push, prune)
+  logout    remove the stored credentials of a registry
+  volume    named volumes: create, ls, inspect, rm, prune, export
+  network   user networks: create, ls, inspect, rm, prune, connect, disconnect (run --network NAME)
+  system    df, prune (stopped containers, unused networks, dangling images, build cache), info
+  info      what this machine runs: containers, images, storage driver, host (docker info)
   serve     the Docker Engine API on a unix socket (DOCKER_HOST=unix://…; root-equivalent for you)
+  unshare   run a command in a user namespace with your containers' id map (podman unshare)
+  check     check what this machine and user can do
+  features  print the runtime's features (JSON)
+  spec      write a default config.json (--rootless)
   version   print the version
 
 global options: --debug (notes; run ends them with the time of each start-up step),
@@ -162,19 +172,24 @@ Lists the containers of the state root.`,
 
 Prints each published port of container ID as "80/tcp -> 127.0.0.1:8080"
 (run -p, -P); with CONTAINERPORT, only its host address and port.`,
-  ps: `bunker ps [--all] [--quiet]
+  ps: `bunker ps [-a] [-q] [-f KEY=VALUE]... [-n N] [-l] [--no-trunc] [--format table|json|TEMPLATE]
        bunker ps [--format table|json] ID [PS_ARGS...]
 
-Without an ID: the running containers (docker's ps; -a all).  With one: the
-container's processes (runc's ps), as ps(1) PS_ARGS (default -ef) prints them.`,
+Without an ID: docker's ps, the running containers (-a: all), newest first:
+CONTAINER ID, IMAGE, COMMAND (quoted, cut to 20 characters), CREATED ("2
+minutes ago"), STATUS ("Up 2 minutes", "Exited (137) 5 seconds ago",
+"Created", "Up 3 seconds (Paused)"), PORTS, NAMES.  With one: the
+container's processes (runc's ps), as ps(1) PS_ARGS (default -ef) prints
+them.`,
   top: `bunker top ID [PS_ARGS...]
 
 Docker's top: the container's processes as ps(1) PS_ARGS (default -ef) prints
 them; the same as bunker ps ID.`,
-  export: `bunker export ID > rootfs.tar
+  export: `bunker export [-o FILE] ID > rootfs.tar
 
-Docker's export: the root of running container ID as the container sees it
-(its image and what it changed, owners as its ids), a tar on stdout.`,
+Docker's export: the root of container ID as the container sees it (its
+image and what it changed, owners as its ids), a tar on stdout or in FILE.
+A stopped one too: its kept writable layer on its image, or its --rootfs.`,
   cp: `bunker cp [-a] [-L] ID:SRC DEST|-
        bunker cp [-a] [-L] SRC|- ID:DEST
 
@@ -226,15 +241,31 @@ Freezes all processes of the containers (cgroup.freeze); 'bunker resume' thaws
 them.  A container without a cgroup cannot be frozen.`,
   resume: `bunker resume ID...
 
-Thaws containers frozen by 'bunker pause'.`,
+Thaws containers frozen by 'bunker pause' (docker's name: unpause).`,
+  unpause: `bunker unpause ID...
+
+Docker's unpause: thaws containers frozen by 'bunker pause' (as bunker resume),
+printing each one's name.`,
+  restart: `bunker restart [-t SECS] ID...
+
+Docker's restart: each running container is stopped as 'bunker stop' does
+(its stop signal, SIGKILL after SECS, default 10), then started as 'bunker
+start' does (a docker-style container is made again: a new init, its log
+kept); a stopped or created one is started.  Prints each ID.`,
   update: `bunker update [FLAGS] ID
 
 Changes a running container's limits (its cgroup); the flags win over the
 --resources file, field by field.`,
-  stats: `bunker stats [--json] ID...
+  stats: `bunker stats [--no-stream] [-a] [--no-trunc] [--format table|json|TEMPLATE] [ID...]
+       bunker stats --json ID...
 
-Prints each container's memory (current/peak/limit, OOM events), CPU usage
-and throttling, pids and I/O, read from its cgroup.`,
+Docker's stats: CONTAINER ID, NAME, CPU %, MEM USAGE / LIMIT, MEM %, NET I/O,
+BLOCK I/O, PIDS of the running containers (-a: all; or the IDs given), read
+from their cgroups, the table redrawn every second until ^C (--no-stream:
+once, after a second's CPU sample).  --json: bunker's own numbers (memory
+peak and OOM kills, CPU throttling), one JSON object per container.  A
+container without a cgroup has no numbers of its own: named IDs are an
+error before any output, others show "--".`,
   events: `bunker events [--stats] [--interval SECS] ID
 
 Prints the container's events (oom) and statistics as JSON lines.`,
@@ -300,6 +331,42 @@ Gives an image another name.`,
   login: `bunker login [OPTIONS] REGISTRY
 
 Stores credentials for a registry.`,
+  logout: `bunker logout [--authfile FILE] [REGISTRY]
+
+Docker's logout: removes the stored credentials of REGISTRY (default
+docker.io) from bunker's credentials file.`,
+  history: `bunker history [-q] [--no-trunc] [-H=false] [--format table|json|TEMPLATE] IMAGE
+
+Docker's history: the steps that made IMAGE, newest first: IMAGE (the top
+step's is the image's id, the others <missing>), CREATED, CREATED BY (cut to
+45 characters), SIZE (of the layer it made), COMMENT.`,
+  info: `bunker info [--format json|TEMPLATE]
+
+Docker's info: the containers (running, paused, stopped), images, storage
+driver, cgroup driver, security options and the host, as plain text.`,
+  system: `bunker system df|prune|info [ARGS...]
+
+Docker's system commands ('bunker system SUBCOMMAND --help' for each).`,
+  "system df": `bunker system df [--format table|json|TEMPLATE]
+
+Docker's system df: for images, containers (their kept writable layers),
+local volumes and the build cache, how many, how many in use, their size and
+what a prune could give back.`,
+  "system prune": `bunker system prune [-a] [--volumes] [-f]
+
+Docker's system prune: removes the stopped containers, the networks no running
+container is on, the dangling images (-a: every image no container uses),
+the build cache, and with --volumes the anonymous volumes no container uses
+(-a: every unused volume).  Asks first unless -f.`,
+  container: `bunker container SUBCOMMAND [ARGS...]
+
+Docker's container commands: ls (ps), rm, inspect, start, stop, restart, logs,
+exec, run, create, kill, top, port, cp, diff, export, rename, wait, stats,
+pause, unpause, commit, update (each the bunker command of that name) and
+prune.`,
+  "container prune": `bunker container prune [-f]
+
+Removes every stopped container.  Asks first unless -f.`,
   image: `bunker image ls|rm|inspect|tag|load|save|pull|push|prune|check [ARGS...]
 
 The image store's commands ('bunker image SUBCOMMAND --help' for each).`,

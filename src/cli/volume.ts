@@ -3,15 +3,15 @@ import { BunkerError } from "../errors.ts";
 import { flag, flagBool, flagList, HelpRequest, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
-import { callerMaps } from "../sys/idmap.ts";
+import { confirm } from "./confirm.ts";
+import { volumeContext } from "../container/prune.ts";
 import { checkVolumeName } from "../volume/spec.ts";
 import { ensureVolume, getVolume } from "../volume/store.ts";
 import { exportVolume, listMatching, parseVolumeFilters, pruneVolumes, removeNamedVolume, type VolumeContext } from "../volume/manage.ts";
 
 
 function context(g: GlobalOptions): VolumeContext {
-  const ctx = runtimeContext(g);
-  return { dataRoot: ctx.dataRoot, get stateRoot() { return ctx.stateRoot; }, maps: callerMaps(ctx.ids), root: ctx.ids.uid === 0 };
+  return volumeContext(runtimeContext(g));
 }
 
 function labels(list: string[]): Record<string, string> {
@@ -29,12 +29,6 @@ function labels(list: string[]): Record<string, string> {
 function table(rows: string[][]): string {
   const w = rows[0]!.map((_, i) => Math.max(10, ...rows.map((r) => r[i]!.length + 3)));
   return rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(w[i]!) : c)).join("")).join("\n");
-}
-
-async function confirm(question: string): Promise<boolean> {
-  process.stdout.write(`${question} [y/N] `);
-  for await (const line of console) return /^y(es)?$/i.test(line.trim());
-  return false;
 }
 
 export default async function volume(argv: string[], g: GlobalOptions): Promise<number> {

@@ -8,7 +8,8 @@ import { savedCgroupPath } from "../cgroup/state.ts";
 import type { Stats } from "../cgroup/stats.ts";
 import type { Resources } from "../oci/spec.ts";
 import type { RuntimeContext } from "./context.ts";
-import { checkId, containerDir, readState } from "./state.ts";
+import { readFileSync } from "node:fs";
+import { checkId, containerDir, isAlive, readState, type ContainerState } from "./state.ts";
 import { containerEvent } from "./stop.ts";
 
 /** The container's cgroup; an error naming WHAT when the container has none. */
@@ -22,7 +23,7 @@ export function cgroupOfContainer(ctx: RuntimeContext, id: string, what: string)
       throw new BunkerError(`${what}: container "${id}" has no cgroup`, {
         errno: "EOPNOTSUPP",
         path: dir,
-        fix: `it runs without one (started with --cgroup-manager disabled, or no delegated cgroup v2 then: see 'bunker check'), and ${what} needs one${what === "pause" || what === "resume" ? " (the freezer)" : ""}`,
+        fix: `it runs without one (started with --cgroup-manager disabled, or no delegated cgroup v2 then: see 'bunker check'), and ${what} needs one${["pause", "resume", "unpause"].includes(what) ? " (the freezer)" : ""}`,
       });
     }
   }
@@ -35,8 +36,9 @@ export async function pause(ctx: RuntimeContext, id: string): Promise<void> {
   dockerEvent(ctx, id, "pause");
 }
 
-export function resume(ctx: RuntimeContext, id: string): void {
-  cgroupOfContainer(ctx, id, "resume").thaw();
+/** thaw the container; WHAT names the verb in errors (docker's unpause, runc's resume) */
+export function resume(ctx: RuntimeContext, id: string, what = "resume"): void {
+  cgroupOfContainer(ctx, id, what).thaw();
   dockerEvent(ctx, id, "unpause");
 }
 
@@ -56,4 +58,29 @@ export function update(ctx: RuntimeContext, id: string, resources: Resources): v
 export function stats(ctx: RuntimeContext, ids: string[]): { id: string; stats: Stats }[] {
   const cgroups = ids.map((id) => ({ id, cg: cgroupOfContainer(ctx, id, "stats") }));
   return cgroups.map(({ id, cg }) => ({ id, stats: cg.stats() }));
+}
+
+/**
+ * docker stats' NET I/O: the bytes received and sent on the container's
+ * interfaces but lo, from /proc/INIT/net/dev (its network namespace's view);
+ * zero with the host's network (as Docker), undefined when it does not run.
+ */
+export function networkIo(state: ContainerState): { rx: number; tx: number } | undefined {
+  if (!isAlive(state)) return undefined;
+  if (state.run?.network?.mode === "host") return { rx: 0, tx: 0 };
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${state.pid}/net/dev`, "utf8");
+  } catch {
+    return undefined; // ended meanwhile
+  }
+  const sum = { rx: 0, tx: 0 };
+  for (const line of text.split("\n").slice(2)) {
+    const [name, rest] = line.split(":");
+    if (!rest || name!.trim() === "lo") continue;
+    const f = rest.trim().split(/\s+/).map(Number);
+    sum.rx += f[0] ?? 0;
+    sum.tx += f[8] ?? 0;
+  }
+  return sum;
 }

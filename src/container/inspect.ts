@@ -2,7 +2,8 @@
 // and the Engine API's /containers/json and /containers/{id}/json say the same.
 import type { PublishedPort } from "../net/ports.ts";
 import { dirname } from "node:path";
-import { attachedNetworks, containerName, containerStatus, type ContainerState } from "./state.ts";
+import { attachedNetworks, containerName, containerStatus, listIds, type ContainerState } from "./state.ts";
+import { BunkerError } from "../errors.ts";
 import { exitRecord } from "./exit-record.ts";
 import { readRestartCount } from "./restart-policy.ts";
 import { existsSync, statSync } from "node:fs";
@@ -129,4 +130,36 @@ export function containerSummary(root: string, id: string, now = Date.now()): { 
       Mounts: [],
     },
   };
+}
+
+const LIST_FILTERS = new Set(["status", "name", "id", "label"]);
+
+/**
+ * docker ps's rows (GET /containers/json's summaries), newest first: the
+ * running and paused ones, every one with ALL or a status filter; FILTERS as
+ * Docker's (status, name as a regular expression, id prefix, label K or K=V).
+ */
+export function listContainers(root: string, all: boolean, filters: Record<string, string[]> = {}): { summary: Record<string, unknown>; status: string }[] {
+  for (const k of Object.keys(filters)) if (!LIST_FILTERS.has(k)) throw new BunkerError(`invalid filter '${k}'`, { errno: "EINVAL", fix: "filter by status, name, id or label" });
+  const rows: { summary: Record<string, unknown>; status: string }[] = [];
+  for (const id of listIds(root)) {
+    let found;
+    try {
+      found = containerSummary(root, id);
+    } catch (e) {
+      if (e instanceof BunkerError && e.errnoName === "ENOENT") continue; // removed meanwhile
+      throw e;
+    }
+    const { summary, status } = found;
+    if (!all && !filters.status && status !== "running" && status !== "paused") continue;
+    if (filters.status && !filters.status.includes(summary.State as string)) continue;
+    if (filters.id && !filters.id.some((p) => id.startsWith(p))) continue;
+    if (filters.name && !filters.name.some((re) => new RegExp(re).test((summary.Names as string[])[0]!))) continue;
+    const labels = (summary.Labels ?? {}) as Record<string, string>;
+    if (filters.label && !filters.label.every((l) => (l.includes("=") ? labels[l.slice(0, l.indexOf("="))] === l.slice(l.indexOf("=") + 1) : l in labels))) continue;
+    rows.push(found);
+  }
+  // newest first by the full time (Created is in seconds: containers made in one second keep their order otherwise)
+  const ms = new Map(rows.map((r) => [r, Date.parse(containerStatus(root, r.summary.Id as string).state?.created ?? "") || (r.summary.Created as number) * 1000]));
+  return rows.sort((a, b) => ms.get(b)! - ms.get(a)!);
 }

@@ -73,3 +73,10 @@ export async function startContainer(ctx: RuntimeContext, id: string, restarted?
   await start(ctx, id);
   return true;
 }
+
+/** docker's restart: a running container stopped as `stop` does (SECS before SIGKILL), then started as `start` */
+export async function restartContainer(ctx: RuntimeContext, id: string, secs: number): Promise<void> {
+  const state = readState(ctx.stateRoot, id);
+  if (state && status(containerDir(ctx.stateRoot, id), state) === "running") await (await import("./stop.ts")).stop(ctx, id, secs);
+  await startContainer(ctx, id);
+}

@@ -12,7 +12,7 @@ import type { RuntimeContext } from "./context.ts";
 import { killEverything, SIGKILL } from "./kill.ts";
 import { recordSignalExit } from "./exit-record.ts";
 import { endLogWriter } from "./log-writer.ts";
-import { attachedNetworks, containerDir, isAlive, readState, status, type ContainerState } from "./state.ts";
+import { attachedNetworks, containerDir, isAlive, listIds, readState, status, type ContainerState } from "./state.ts";
 import { markStoppedByUser } from "./restart-policy.ts";
 import { containerEventAttributes, recordEvent } from "../events.ts";
 import { unlinkNames } from "./rename.ts";
@@ -120,4 +120,16 @@ export async function finish(ctx: RuntimeContext, dir: string): Promise<void> {
   await removeStateDir(ctx, dir, maps);
   if (state?.run) containerEvent(ctx, state, "destroy");
   await removeAnonymousVolumes(use, maps, ctx.log.warn);
+}
+
+/** docker's container prune: every stopped container removed; their ids */
+export async function pruneContainers(ctx: RuntimeContext): Promise<string[]> {
+  const gone: string[] = [];
+  for (const id of listIds(ctx.stateRoot)) {
+    const state = readState(ctx.stateRoot, id);
+    if (!state || status(containerDir(ctx.stateRoot, id), state) !== "stopped") continue;
+    await rm(ctx, id, false);
+    gone.push(id);
+  }
+  return gone;
 }

@@ -31,3 +31,31 @@ export function imageDetails(store: Store, ref: string): Record<string, unknown>
     GraphDriver: { Name: "overlay", Data: { LowerDir: chainIds(c.rootfs.diff_ids).map((ch) => store.layerDir(ch)).reverse().join(":") } },
   };
 }
+
+/** one step of an image's history, as Docker's GET /images/NAME/history (Created in seconds since the epoch) */
+export interface HistoryStep {
+  Id: string;
+  Created: number;
+  CreatedBy: string;
+  Tags: string[] | null;
+  Size: number;
+  Comment: string;
+}
+
+/** newest first, as Docker: one entry per history step, the layer's (compressed) size for those that made one; the top one carries the image's id and tags */
+export function imageHistory(store: Store, ref: string): HistoryStep[] {
+  const rec = store.get(ref);
+  const layers = store.manifestOf(rec).layers;
+  let layer = 0;
+  const steps: HistoryStep[] = (store.configOf(rec).history ?? []).map((h) => ({
+    Id: "<missing>",
+    Created: h.created ? Math.floor(Date.parse(h.created) / 1000) || 0 : 0,
+    CreatedBy: h.created_by ?? "",
+    Tags: null,
+    Size: h.empty_layer ? 0 : (layers[layer++]?.size ?? 0),
+    Comment: h.comment ?? "",
+  }));
+  steps.reverse();
+  if (steps[0]) Object.assign(steps[0], { Id: rec.id, Tags: rec.names.map(shortName) });
+  return steps;
+}

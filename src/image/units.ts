@@ -13,3 +13,11 @@ export function binaryBytes(n: number): string {
   while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
   return `${i ? Number(n.toFixed(1)) : n}${units[i]}`;
 }
+
+/** Go's units.BytesSize (docker stats' memory): binary units, 4 significant digits, trailing zeros dropped: "1.238MiB", "0B" */
+export function dockerBinaryBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
+  return `${Number(n.toPrecision(4))}${units[i]}`;
+}

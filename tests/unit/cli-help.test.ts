@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { flagLines, HelpRequest, parseFlags } from "../../src/cli/args.ts";
 import { commands, runCommand } from "../../src/cli/commands.ts";
-import { COMMAND_USAGE, helpText } from "../../src/cli/usage.ts";
+import { COMMAND_USAGE, helpText, USAGE } from "../../src/cli/usage.ts";
 
 // --help is answered before anything is touched: this state root and image store must never be made
 const scratch = mkdtempSync(join(tmpdir(), "bunker-help-"));
@@ -70,5 +70,15 @@ describe("--help", () => {
     expect(flagLines([{ names: ["env", "e"], value: true, help: "K=V  set it\nor not" }, { names: ["tty", "t"], help: "a pty" }])).toBe(
       "  -e, --env K=V  set it\n                 or not\n  -t, --tty      a pty",
     );
+  });
+});
+
+describe("bunker --help", () => {
+  test("lists every command but the internal ones, each on a line of its own or beside its pair", () => {
+    const listed = new Set([...USAGE.matchAll(/^  ([a-z]+(?:, [a-z]+)*)\s/gm)].flatMap((m) => m[1]!.split(", ")));
+    const missing = Object.keys(commands).filter((c) => !c.startsWith("__") && c !== "serve" && !listed.has(c));
+    expect(missing).toEqual([]);
+    expect(listed.has("serve")).toBe(true);
+    expect(USAGE).toContain("export    a container's root as a tar (stdout or -o FILE)");
   });
 });

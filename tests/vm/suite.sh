@@ -89,7 +89,7 @@ if wait_cg "$H/bunker-frz"; then
   u1=$(echo "$s1" | sed 's/.*"usageUsec":\([0-9]*\).*/\1/'); u2=$(echo "$s2" | sed 's/.*"usageUsec":\([0-9]*\).*/\1/')
   mc=$(echo "$s2" | sed 's/.*"memory":{"current":\([0-9]*\).*/\1/'); pc=$(echo "$s2" | sed 's/.*"pids":{"current":\([0-9]*\).*/\1/')
   [ "$u2" -gt "$u1" ] && [ "$mc" -gt 0 ] && [ "$pc" -ge 1 ] && ok "stats move: cpu ${u1} -> ${u2} us, memory.current $mc, pids.current $pc" || bad "stats: $s1 / $s2"
-  u $B stats frz | sed 's/^/  /'
+  u $B stats --no-stream frz | sed 's/^/  /'
   ev=$(u $B events --stats frz)
   case "$ev" in '{"type":"stats","id":"frz"'*) ok "events --stats: one JSON stats line";; *) bad "events --stats: $ev";; esac
   u $B pause frz
