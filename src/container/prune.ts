@@ -71,14 +71,23 @@ export interface UsageRow {
 export async function systemDf(ctx: RuntimeContext): Promise<UsageRow[]> {
   const { sizeOf, buildCacheUsage } = await import("../build/prune.ts");
   const store = Store.open(ctx.dataRoot);
+  // layers images share count once, as docker's: a blob is reclaimable when no used image has it
   const images = { type: "Images" as const, total: 0, active: 0, size: 0, reclaimable: 0 };
+  const blobs = new Map<string, number>();
+  const used = new Set<string>();
   for (const rec of store.listImages()) {
     const m = store.manifestOf(rec);
-    const size = m.config.size + m.layers.reduce((n, l) => n + l.size, 0);
+    const active = containerUsingImage(ctx.stateRoot, rec.id) !== undefined;
     images.total++;
+    if (active) images.active++;
+    for (const b of [m.config, ...m.layers]) {
+      blobs.set(b.digest, b.size);
+      if (active) used.add(b.digest);
+    }
+  }
+  for (const [digest, size] of blobs) {
     images.size += size;
-    if (containerUsingImage(ctx.stateRoot, rec.id) !== undefined) images.active++;
-    else images.reclaimable += size;
+    if (!used.has(digest)) images.reclaimable += size;
   }
   const containers = { type: "Containers" as const, total: 0, active: 0, size: 0, reclaimable: 0 };
   for (const id of listIds(ctx.stateRoot)) {

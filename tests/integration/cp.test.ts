@@ -224,7 +224,7 @@ for (const as of USERS) {
       expect((await b(["inspect", "--format", "{{.State.Pid}} {{.State.Status}}", `${name}-new`])).stdout).toBe(`${pid} running\n`);
       const ps = (await b(["ps"])).stdout.split("\n");
       expect(ps[0]).toMatch(/NAMES$/);
-      expect(ps.find((l) => l.startsWith(id))).toMatch(new RegExp(`Up\\s+${name}-new$`));
+      expect(ps.find((l) => l.startsWith(id))).toMatch(new RegExp(`\\sUp (Less than a second|\\d+ seconds?)\\s+${name}-new$`));
       expect((await b(["inspect", "--format", "{{.Name}}", `${name}-new`])).stdout).toBe(`/${name}-new\n`);
       expect((await b(["logs", `${name}-new`])).stdout).toBe("up\n");
       expect((await b(["exec", `${name}-new`, "/bin/echo", "in"])).stdout).toBe("in\n");
