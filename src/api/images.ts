@@ -19,7 +19,8 @@ export function storeOf(ctx: RuntimeContext): Store {
 
 const unixTime = (iso: string | undefined) => (iso ? Math.floor(Date.parse(iso) / 1000) || 0 : 0);
 
-function summary(store: Store, rec: ImageRecord): Record<string, unknown> {
+/** an image as GET /images/json lists it */
+export function imageSummary(store: Store, rec: ImageRecord): Record<string, unknown> {
   const m = store.manifestOf(rec);
   const c = store.configOf(rec);
   const size = m.layers.reduce((n, l) => n + l.size, 0);
@@ -39,7 +40,7 @@ function summary(store: Store, rec: ImageRecord): Record<string, unknown> {
 
 function list({ ctx }: ApiRequest): Response {
   const store = storeOf(ctx);
-  return jsonResponse(store.listImages().map((rec) => summary(store, rec)));
+  return jsonResponse(store.listImages().map((rec) => imageSummary(store, rec)));
 }
 
 function inspect({ ctx, params }: ApiRequest): Response {

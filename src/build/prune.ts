@@ -3,7 +3,7 @@
 // steps again; the layers they named go with the store's next image prune) and
 // the RUN --mount caches that no running step holds (each step holds its
 // cache's lock file, src/build/build.ts lockCaches).
-import { closeSync, existsSync, openSync, readdirSync, rmSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, rmSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import type { RuntimeContext } from "../container/context.ts";
 import { removeOwnedTree } from "../sys/remove-tree.ts";
@@ -53,9 +53,31 @@ export async function pruneBuildCache(ctx: RuntimeContext): Promise<PruneResult>
   return out;
 }
 
-/** the build cache for system df: its step records and the bytes it holds */
-export function buildCacheUsage(ctx: RuntimeContext): { count: number; bytes: number } {
+/** one entry of the build cache (docker system df's BuildCache): a step record, or a RUN --mount=type=cache dir */
+export interface CacheEntry {
+  id: string;
+  type: "regular" | "exec.cachemount";
+  size: number;
+  /** ms since the epoch */
+  created: number;
+  used: number;
+}
+
+/** the build cache for system df: its step records and mount caches, each with its bytes */
+export function buildCacheEntries(ctx: RuntimeContext): CacheEntry[] {
   const root = join(ctx.dataRoot, BUILD_CACHE);
-  if (!existsSync(root)) return { count: 0, bytes: 0 };
-  return { count: readdirSync(root).filter((n) => n.endsWith(".json")).length, bytes: sizeOf(root) };
+  const out: CacheEntry[] = [];
+  const entry = (id: string, type: CacheEntry["type"], path: string, size: (st: Stats) => number) => {
+    try {
+      const st = statSync(path);
+      out.push({ id, type, size: size(st), created: st.birthtimeMs || st.ctimeMs, used: st.atimeMs });
+    } catch {
+      /* removed meanwhile */
+    }
+  };
+  if (!existsSync(root)) return out;
+  for (const name of readdirSync(root)) if (/\.(json|image)$/.test(name)) entry(name.replace(/\.(json|image)$/, ""), "regular", join(root, name), (st) => st.size);
+  const mounts = join(root, "mounts");
+  if (existsSync(mounts)) for (const name of readdirSync(mounts)) if (!name.endsWith(".lock")) entry(`mount:${name}`, "exec.cachemount", join(mounts, name), () => sizeOf(join(mounts, name)));
+  return out;
 }

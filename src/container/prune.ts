@@ -3,13 +3,16 @@
 // images no container uses, and docker system prune's whole sweep.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import type { RuntimeContext } from "./context.ts";
-import { containerUsingImage } from "./image-use.ts";
+import { containerUsingImage, imageOf } from "./image-use.ts";
 import { pruneNetworks } from "./network.ts";
 import { pruneContainers } from "./stop.ts";
 import { containerDir, listIds, readState, status, UPPER_DIR } from "./state.ts";
-import { Store } from "../image/store.ts";
+import { Store, type ImageRecord } from "../image/store.ts";
 import { callerMaps } from "../sys/idmap.ts";
 import { listMatching, pruneVolumes, type VolumeContext } from "../volume/manage.ts";
+import { containersUsing } from "../volume/attach.ts";
+import type { VolumeInfo } from "../volume/store.ts";
+import type { CacheEntry } from "../build/prune.ts";
 
 /** the volume store's view of CTX */
 export function volumeContext(ctx: RuntimeContext): VolumeContext {
@@ -67,48 +70,63 @@ export interface UsageRow {
   reclaimable: number;
 }
 
-/** docker system df: images (layers as stored), containers (their kept writable layers), volumes, the build cache */
-export async function systemDf(ctx: RuntimeContext): Promise<UsageRow[]> {
-  const { sizeOf, buildCacheUsage } = await import("../build/prune.ts");
+/** what docker system df counts, item by item (GET /system/df's body is made of it, and the CLI's rows) */
+export interface DiskUsage {
+  /** the bytes of every layer, a layer images share once */
+  layersSize: number;
+  /** SIZE: its layers' bytes; SHARED: of those, the bytes of layers another image has too; CONTAINERS: how many use it */
+  images: { rec: ImageRecord; size: number; shared: number; containers: number }[];
+  /** SIZE_RW: its kept writable layer's bytes */
+  containers: { id: string; sizeRw: number; running: boolean }[];
+  volumes: { volume: VolumeInfo; size: number; refs: number }[];
+  buildCache: CacheEntry[];
+}
+
+/** docker system df's items: images (layers as stored), containers (their kept writable layers), volumes, the build cache */
+export async function diskUsage(ctx: RuntimeContext): Promise<DiskUsage> {
+  const { sizeOf, buildCacheEntries } = await import("../build/prune.ts");
   const store = Store.open(ctx.dataRoot);
-  // layers images share count once, as docker's: a blob is reclaimable when no used image has it
-  const images = { type: "Images" as const, total: 0, active: 0, size: 0, reclaimable: 0 };
-  const blobs = new Map<string, number>();
-  const used = new Set<string>();
-  for (const rec of store.listImages()) {
-    const m = store.manifestOf(rec);
-    const active = containerUsingImage(ctx.stateRoot, rec.id) !== undefined;
-    images.total++;
-    if (active) images.active++;
-    for (const b of [m.config, ...m.layers]) {
-      blobs.set(b.digest, b.size);
-      if (active) used.add(b.digest);
+  const recs = store.listImages();
+  const layersOf = new Map(recs.map((rec) => [rec.id, store.manifestOf(rec).layers]));
+  const owners = new Map<string, number>();
+  const layerSize = new Map<string, number>();
+  for (const layers of layersOf.values())
+    for (const l of new Map(layers.map((l) => [l.digest, l])).values()) {
+      owners.set(l.digest, (owners.get(l.digest) ?? 0) + 1);
+      layerSize.set(l.digest, l.size);
     }
-  }
-  for (const [digest, size] of blobs) {
-    images.size += size;
-    if (!used.has(digest)) images.reclaimable += size;
-  }
-  const containers = { type: "Containers" as const, total: 0, active: 0, size: 0, reclaimable: 0 };
+  const users = new Map<string, number>();
+  const containers: DiskUsage["containers"] = [];
   for (const id of listIds(ctx.stateRoot)) {
-    const state = readState(ctx.stateRoot, id);
     const dir = containerDir(ctx.stateRoot, id);
-    const size = existsSync(`${dir}/${UPPER_DIR}`) ? sizeOf(`${dir}/${UPPER_DIR}`) : 0;
-    containers.total++;
-    containers.size += size;
-    if (state && status(dir, state) !== "stopped") containers.active++;
-    else containers.reclaimable += size;
+    const state = readState(ctx.stateRoot, id);
+    const image = imageOf(dir);
+    if (image) users.set(image, (users.get(image) ?? 0) + 1);
+    containers.push({ id, sizeRw: existsSync(`${dir}/${UPPER_DIR}`) ? sizeOf(`${dir}/${UPPER_DIR}`) : 0, running: !!state && status(dir, state) !== "stopped" && status(dir, state) !== "created" });
   }
-  const volumes = { type: "Local Volumes" as const, total: 0, active: 0, size: 0, reclaimable: 0 };
+  const images = recs.map((rec) => {
+    const layers = [...new Map(layersOf.get(rec.id)!.map((l) => [l.digest, l])).values()];
+    return {
+      rec,
+      size: layers.reduce((n, l) => n + l.size, 0),
+      shared: layers.reduce((n, l) => n + (owners.get(l.digest)! > 1 ? l.size : 0), 0),
+      containers: users.get(rec.id) ?? 0,
+    };
+  });
   const vctx = volumeContext(ctx);
-  const unused = new Set(listMatching(vctx, new Map([["dangling", ["true"]]])).map((v) => v.Name));
-  for (const v of listMatching(vctx, new Map())) {
-    const size = sizeOf(v.Mountpoint);
-    volumes.total++;
-    volumes.size += size;
-    if (unused.has(v.Name)) volumes.reclaimable += size;
-    else volumes.active++;
-  }
-  const cache = buildCacheUsage(ctx);
-  return [images, containers, volumes, { type: "Build Cache", total: cache.count, active: 0, size: cache.bytes, reclaimable: cache.bytes }];
+  const volumes = listMatching(vctx, new Map()).map((volume) => ({ volume, size: sizeOf(volume.Mountpoint), refs: containersUsing(ctx.stateRoot, volume.Mountpoint.slice(0, -"/_data".length)).length }));
+  return { layersSize: [...layerSize.values()].reduce((a, b) => a + b, 0), images, containers, volumes, buildCache: buildCacheEntries(ctx) };
+}
+
+/** docker system df's table, from its items as the docker CLI sums them (reclaimable: what no running or stopped user holds) */
+export async function systemDf(ctx: RuntimeContext): Promise<UsageRow[]> {
+  const u = await diskUsage(ctx);
+  const active = u.images.filter((i) => i.containers > 0);
+  const sum = <T>(xs: T[], f: (x: T) => number) => xs.reduce((n, x) => n + f(x), 0);
+  return [
+    { type: "Images", total: u.images.length, active: active.length, size: u.layersSize, reclaimable: Math.max(0, u.layersSize - sum(active, (i) => i.size - i.shared)) },
+    { type: "Containers", total: u.containers.length, active: u.containers.filter((c) => c.running).length, size: sum(u.containers, (c) => c.sizeRw), reclaimable: sum(u.containers.filter((c) => !c.running), (c) => c.sizeRw) },
+    { type: "Local Volumes", total: u.volumes.length, active: u.volumes.filter((v) => v.refs > 0).length, size: sum(u.volumes, (v) => v.size), reclaimable: sum(u.volumes.filter((v) => v.refs === 0), (v) => v.size) },
+    { type: "Build Cache", total: u.buildCache.length, active: 0, size: sum(u.buildCache, (c) => c.size), reclaimable: sum(u.buildCache, (c) => c.size) },
+  ];
 }

@@ -72,6 +72,18 @@ for (const as of USERS) {
         const mounts = () => readdirSync(join(cache, "mounts")).filter((n) => !n.endsWith(".lock"));
         expect(mounts().length).toBe(1);
         expect(readdirSync(cache).some((n) => n.endsWith(".json"))).toBe(true);
+        // docker system df (GET /system/df): both images, the base layer they share counted once, none in use; the build cache's entries
+        for (const dc of [old, cur]) {
+          const df = await dc("system", "df");
+          expect(df.code, df.stderr).toBe(0);
+          const rows = df.stdout.split("\n").filter(Boolean);
+          expect(rows[0]).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
+          expect(rows[1]).toMatch(/^Images\s+2\s+0\s+\S+B\s+\S+B \(100%\)$/);
+          expect(rows[2]).toMatch(/^Containers\s+0\s+0\s+0B\s+0B$/);
+          expect(rows[4]).toMatch(/^Build Cache\s+[1-9]\d*\s+0\s/);
+        }
+        const verbose = await cur("system", "df", "-v");
+        expect(verbose.stdout).toMatch(/^localhost\/pruned\s+1\s/m);
         const p = await old("system", "prune", "-f");
         expect([p.code, p.stderr]).toEqual([0, ""]);
         expect(p.stdout).toContain("Total reclaimed space:");
