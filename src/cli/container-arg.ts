@@ -1,6 +1,6 @@
 // A command's container argument: an id or a name `rename` gave (src/container/state.ts),
 // apart from context.ts, which every command loads (`state` reads without node:fs)
-import { checkId, containerId } from "../container/state.ts";
+import { checkId, containerId } from "../container/state-read.ts";
 import { runtimeContext } from "./context.ts";
 import type { GlobalOptions } from "./global.ts";
 

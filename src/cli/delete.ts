@@ -2,7 +2,7 @@
 import { flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { deleteContainer } from "../container/delete.ts";
-import { checkId } from "../container/state.ts";
+import { checkId } from "../container/state-read.ts";
 import { runtimeContext } from "./context.ts";
 import { containerArg } from "./container-arg.ts";
 

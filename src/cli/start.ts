@@ -2,7 +2,7 @@
 import { parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { startContainer } from "../container/start.ts";
-import { checkId } from "../container/state.ts";
+import { checkId } from "../container/state-read.ts";
 import { runtimeContext } from "./context.ts";
 import { containerArg } from "./container-arg.ts";
 

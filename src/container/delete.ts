@@ -1,12 +1,13 @@
 // OCI delete (and delete --force): the container's processes killed, its
 // cgroup and state dir removed.  Its own module, not lifecycle.ts, and what only
 // some containers need loaded when they do: deleting a stopped container
-// loads no plan, launcher or cgroup code.
-import { existsSync, rmSync } from "node:fs";
+// loads no plan, launcher or cgroup code, and no node:fs (~0.7 ms to load):
+// its state dir, flat, is read and removed through libc (src/sys/fs-core.ts).
 import { BunkerError } from "../errors.ts";
 import type { RuntimeContext } from "./context.ts";
 import { lockContainer } from "./lock.ts";
-import { containerDir, notFound, readState, status, statePayload } from "./state.ts";
+import { containerDir, notFound, readState, status, statePayload } from "./state-read.ts";
+import { exists, removeFlatDir } from "../sys/fs-core.ts";
 import { savedCgroupPath } from "../cgroup/state.ts";
 
 /** the cgroup at PATH removed */
@@ -19,7 +20,7 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force: bo
   const dir = containerDir(root, id);
   // --force on a container that is already gone succeeds, as runc's does (containerd's shim
   // runs `delete --force` once more when it cleans up after a task it deleted)
-  if (!existsSync(dir)) {
+  if (!exists(dir)) {
     if (force) return;
     throw notFound(id);
   }
@@ -38,11 +39,12 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force: bo
     } else {
       // a create killed before its container process was recorded: none was released, but its cgroup may exist
       const cgroup = savedCgroupPath(dir);
-      if (cgroup && existsSync(cgroup)) await removeCgroup(cgroup);
+      if (cgroup && exists(cgroup)) await removeCgroup(cgroup);
     }
     // a run -d container's log writer (its record in DIR): it drains the pipe and exits once the container is dead
-    if (existsSync(`${dir}/log-writer`)) (await import("./log-writer.ts")).endLogWriter(dir);
-    rmSync(dir, { recursive: true, force: true });
+    if (exists(`${dir}/log-writer`)) (await import("./log-writer.ts")).endLogWriter(dir);
+    // an OCI container's dir is flat; one with directories (a writable layer, a volume's) goes through node:fs
+    if (!removeFlatDir(dir)) (await import("node:fs")).rmSync(dir, { recursive: true, force: true });
   } finally {
     release();
   }

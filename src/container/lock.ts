@@ -1,11 +1,11 @@
-// The lock file (flock) that serializes commands on one container.  Apart from
-// state.ts because it needs bun:ffi (libc's flock, src/sys/fs-core.ts: not the
-// shim, whose library is extracted and dlopen'd): `state`, `list` and `ps`
-// read state.ts and would pay for a lock they never take.
-import { closeSync, openSync } from "node:fs";
+// The lock file (flock) that serializes commands on one container, through
+// libc (src/sys/fs-core.ts: not the shim, whose library is extracted and
+// dlopen'd; not node:fs, which OCI start and delete do not load).
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
-import { flock, LOCK_EX } from "../sys/fs-core.ts";
-import { notFound } from "./state.ts";
+import { AT_FDCWD, close, flock, LOCK_EX, openat } from "../sys/fs-core.ts";
+import { notFound } from "./state-read.ts";
+
+const O_WRONLY = 0o1, O_CREAT = 0o100, O_APPEND = 0o2000;
 
 /**
  * exclusive lock on FILE (made when missing); released by the returned function (or at exit).
@@ -14,17 +14,17 @@ import { notFound } from "./state.ts";
 export function lockFile(file: string, what: string, missing: () => BunkerError): () => void {
   let fd: number;
   try {
-    fd = openSync(file, "a", 0o600);
+    fd = openat(AT_FDCWD, file, O_WRONLY | O_CREAT | O_APPEND, 0o600);
   } catch (e) {
     if (errnoCode(e) === "ENOENT") throw missing();
     throw fromSysError(`cannot open ${what}`, e, { path: file });
   }
   const r = flock(fd, LOCK_EX);
   if (r < 0) {
-    closeSync(fd);
+    close(fd);
     throw new BunkerError(`cannot take ${what}`, { errno: -r, path: file });
   }
-  return () => closeSync(fd);
+  return () => close(fd);
 }
 
 /** exclusive lock on the container's lock file; released by the returned function (or at exit) */

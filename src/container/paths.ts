@@ -1,16 +1,16 @@
 // Where bunker keeps per-container state: runc's --root.
 import { notOurs, stateRootError, stateRootPath, uidMapIsNested, type StateRoot } from "./state-read.ts";
+import { chmod, mkdirAll, readText, statPath } from "../sys/fs-core.ts";
 
 export type { StateRoot };
 
-// node:fs when a state root is made (or the user namespace looked at): every command's context
-// imports this module, and `state` (src/container/state-read.ts) reads without node:fs
-const fs = () => require("node:fs") as typeof import("node:fs");
+// through libc (src/sys/fs-core.ts), not node:fs: every command's context imports this module,
+// and `state`, OCI `start` and `delete` load no node:fs
 
 /** running in a user namespace other than the initial one (e.g. podman's rootless one, where we are "root") */
 export function inUserNamespace(): boolean {
   try {
-    return uidMapIsNested(fs().readFileSync("/proc/self/uid_map", "utf8"));
+    return uidMapIsNested(readText("/proc/self/uid_map"));
   } catch {
     return false;
   }
@@ -32,19 +32,19 @@ export function stateRoot(root: string | undefined, xdgRuntimeDir: string | unde
 function makeStateRoot(root: string | undefined, xdg: string | undefined, uid: number): StateRoot {
   const ownerOf = (p: string) => {
     try {
-      return fs().statSync(p).uid;
+      return statPath(p)?.uid;
     } catch {
       return undefined;
     }
   };
   const r = stateRootPath(root, xdg, uid, inUserNamespace, () => ownerOf(xdg!));
   try {
-    const { chmodSync, mkdirSync, statSync } = fs();
-    mkdirSync(r.dir, { recursive: true, mode: 0o700 });
-    const st = statSync(r.dir);
+    mkdirAll(r.dir, 0o700);
+    const st = statPath(r.dir);
+    if (!st || (st.mode & 0o170000) !== 0o040000) throw Object.assign(new Error("not a directory"), { code: st ? "ENOTDIR" : "ENOENT", path: r.dir });
     if (st.uid !== uid) throw notOurs(r.dir);
     // root's containers may run as another host uid (a mapped root) that must reach its exec.fifo
-    if (uid === 0 && (st.mode & 0o777) !== 0o711) chmodSync(r.dir, 0o711);
+    if (uid === 0 && (st.mode & 0o777) !== 0o711) chmod(r.dir, 0o711);
   } catch (e) {
     throw stateRootError(r.dir, e);
   }

@@ -1,13 +1,19 @@
 // docker's `start`: a created container's program released (OCI start of its
 // exec.fifo); a stopped docker-style container made again from the request it
 // was created from, its log kept, then released; a running one left alone.
-import { existsSync, mkdtempSync, readFileSync, renameSync } from "node:fs";
+// An OCI container's start loads none of docker's machinery: node:fs, the
+// events log and state.ts's write side are imported for a docker-style one.
 import { BunkerError, fromSysError } from "../errors.ts";
 import type { RuntimeContext } from "./context.ts";
 import { start } from "./oci-start.ts";
 import type { RunRequest } from "./run.ts";
-import { attachedNetworks, containerDir, namesOf, readState, RUN_REQUEST_FILE, status, UPPER_DIR } from "./state.ts";
-import { containerEventAttributes, recordEvent } from "../events.ts";
+import { containerDir, readState, status } from "./state-read.ts";
+import type { AttachedNetwork, ContainerState } from "./state.ts";
+
+/** the user networks container S is on (state.ts's attachedNetworks, which this module does not load for an OCI container) */
+async function attachedNetworks(s: ContainerState): Promise<AttachedNetwork[]> {
+  return s.run?.network ? (await import("./state.ts")).attachedNetworks(s) : [];
+}
 
 /**
  * `bunker start ID` of any container: OCI's start, or docker's (see above);
@@ -19,19 +25,23 @@ export async function startContainer(ctx: RuntimeContext, id: string, restarted?
   const state = readState(ctx.stateRoot, id);
   const st = state ? status(dir, state) : undefined;
   // said before the program is released: its die (written by its log writer) comes after it, as Docker's
-  const starting = () => {
-    if (state?.run) recordEvent(ctx.dataRoot, "container", "start", id, containerEventAttributes(id, state.run.image, state.run.labels));
+  const starting = async () => {
+    if (!state?.run) return;
+    const { containerEventAttributes, recordEvent } = await import("../events.ts");
+    recordEvent(ctx.dataRoot, "container", "start", id, containerEventAttributes(id, state.run.image, state.run.labels));
   };
   // a created container that network connect could not put on a network now is made again, on it
-  const pending = attachedNetworks(state).some((n) => !n.ip);
+  const pending = state ? (await attachedNetworks(state)).some((n) => !n.ip) : false;
   if (!state?.run || (st === "created" && !pending)) {
-    starting();
+    await starting();
     await start(ctx, id);
     return !!state?.run;
   }
   if (st !== "stopped" && st !== "created") return true; // running or paused: docker's start does nothing
   // made again: run's code (and rm's, the log's, the store's) only for this, not for the OCI start above
-  const [{ createContainer }, { rm }, { logFiles }, { imageGone, imageOf }, { Store }, { removeStateDir }, { linkName }] = await Promise.all([
+  const [{ existsSync, mkdtempSync, readFileSync, renameSync }, { namesOf, RUN_REQUEST_FILE, UPPER_DIR }, { createContainer }, { rm }, { logFiles }, { imageGone, imageOf }, { Store }, { removeStateDir }, { linkName }] = await Promise.all([
+    import("node:fs"),
+    import("./state.ts"),
     import("./run.ts"),
     import("./stop.ts"),
     import("./log-writer.ts"),
@@ -69,7 +79,7 @@ export async function startContainer(ctx: RuntimeContext, id: string, restarted?
     // what is left (a layer a failed create did not take) may belong to the container's subordinate ids
     await removeStateDir(ctx, keep, state.run.maps);
   }
-  starting();
+  await starting();
   await start(ctx, id);
   return true;
 }

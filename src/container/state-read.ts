@@ -9,7 +9,7 @@ import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import type { ContainerState, Status } from "./state.ts";
 import type { RuntimeContext } from "./context.ts";
 import { statStartTime } from "../sys/stat-line.ts";
-import { AT_FDCWD, readlinkat, readText, statPath } from "../sys/fs-core.ts";
+import { AT_FDCWD, exists, readlinkat, readText, statPath } from "../sys/fs-core.ts";
 
 export interface StateRoot {
   dir: string;
@@ -55,7 +55,8 @@ export function checkId(id: string | undefined, cmd: string): string {
   return id;
 }
 
-export function containerDir(root: string, id: string): string {
+/** the state dir of container ID (its id, not a name) */
+function idDir(root: string, id: string): string {
   return `${root}/${id}`;
 }
 
@@ -147,7 +148,7 @@ export function stateJson(where: { root?: string } & Pick<RuntimeContext, "ids" 
 
 /** what `state` prints of container ID in ROOT: its state and status; undefined when ROOT has no such container */
 function containerView(root: string, id: string): Record<string, unknown> | undefined {
-  const dir = containerDir(root, id);
+  const dir = idDir(root, id);
   let raw: string;
   try {
     raw = readText(`${dir}/state.json`);
@@ -161,4 +162,68 @@ function containerView(root: string, id: string): Record<string, unknown> | unde
   const alive = stat !== undefined && statStartTime(stat) === s.pidStart;
   const st = statusOf(alive, () => ownerOf(`${dir}/exec.fifo`) !== undefined, () => (s.cgroup ? textOrNone(`${s.cgroup}/cgroup.freeze`) : undefined)?.trim() === "1");
   return stateView(s, st);
+}
+
+// The read side of state.ts (its functions, re-exported there), here without
+// node:fs: OCI `start` and `delete` read a state, a status and names only
+
+/** the id a renamed container's NAME links to, when that container is there */
+export function idOfName(root: string, name: string): string | undefined {
+  try {
+    const id = readlinkat(AT_FDCWD, `${root}/${NAMES_DIR}/${name}`);
+    return ID_RE.test(id) && exists(`${root}/${id}/state.json`) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** the state dir of the container with id or name ID */
+export function containerDir(root: string, id: string): string {
+  const dir = idDir(root, id);
+  if (exists(dir)) return dir;
+  const named = idOfName(root, id);
+  return named ? idDir(root, named) : dir;
+}
+
+/** the id of the container with id or name ID (unchanged when there is none: the lookup that follows says so) */
+export function containerId(root: string, id: string): string {
+  return exists(idDir(root, id)) ? id : (idOfName(root, id) ?? id);
+}
+
+export function readState(root: string, id: string): ContainerState | undefined {
+  const dir = containerDir(root, id);
+  let text: string;
+  try {
+    text = readText(`${dir}/state.json`);
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") {
+      if (exists(dir)) return undefined; // being created, or a killed create: delete --force cleans it
+      throw notFound(id);
+    }
+    throw corruptState(dir, id);
+  }
+  return parseState(text, dir, id);
+}
+
+/** PID's start time (field 22 of /proc/PID/stat), as src/sys/proc.ts's pidStartTime; undefined when gone or a zombie */
+function startTimeOf(pid: number): string | undefined {
+  const stat = textOrNone(`/proc/${pid}/stat`);
+  return stat === undefined ? undefined : statStartTime(stat);
+}
+
+export function isAlive(s: ContainerState): boolean {
+  return s.pid > 0 && startTimeOf(s.pid) === s.pidStart;
+}
+
+export function status(dir: string, s: ContainerState): Status {
+  // no freezer: not paused
+  const frozen = () => !!s.cgroup && textOrNone(`${s.cgroup}/cgroup.freeze`)?.trim() === "1";
+  return statusOf(isAlive(s), () => exists(`${dir}/exec.fifo`), frozen);
+}
+
+/** ID's state (and its dir), or why there is none */
+export function loadExisting(root: string, id: string): { dir: string; state: ContainerState } {
+  const state = readState(root, id);
+  if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
+  return { dir: containerDir(root, id), state };
 }

@@ -3,15 +3,15 @@
 import type { PublishedPort } from "../net/ports.ts";
 import type { ProcessRef } from "../net/helper.ts";
 import type { RestartPolicy } from "./restart-policy.ts";
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readlinkSync, renameSync, writeFileSync } from "node:fs";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import type { Hooks, Process, Seccomp } from "../oci/spec.ts";
 import type { IdMaps } from "../sys/idmap.ts";
 import type { ConfinementSummary } from "../oci/confine.ts";
-import { pidStartTime } from "../sys/proc.ts";
-import { corruptState, ID_RE, NAMES_DIR, notFound, parseState, statusOf } from "./state-read.ts";
+import { containerDir, ID_RE, idOfName, NAMES_DIR, readState, status } from "./state-read.ts";
 
-export { checkId, notFound, statePayload } from "./state-read.ts";
+// the read side lives in state-read.ts (no node:fs: OCI start, delete and state load none)
+export { checkId, containerDir, containerId, idOfName, isAlive, loadExisting, notFound, readState, status, statePayload } from "./state-read.ts";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
 
@@ -132,28 +132,8 @@ export function namesOf(root: string, id: string): string[] {
   });
 }
 
-/** the id a renamed container's NAME links to, when that container is there */
-export function idOfName(root: string, name: string): string | undefined {
-  try {
-    const id = readlinkSync(`${root}/${NAMES_DIR}/${name}`);
-    return ID_RE.test(id) && existsSync(`${root}/${id}/state.json`) ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
-/** the state dir of the container with id or name ID */
-export function containerDir(root: string, id: string): string {
-  const dir = `${root}/${id}`;
-  if (existsSync(dir)) return dir;
-  const named = idOfName(root, id);
-  return named ? `${root}/${named}` : dir;
-}
 
-/** the id of the container with id or name ID (unchanged when there is none: the lookup that follows says so) */
-export function containerId(root: string, id: string): string {
-  return existsSync(`${root}/${id}`) ? id : (idOfName(root, id) ?? id);
-}
 
 /** NAME is free for a new container or a rename: no container has it as its id or its name */
 export function checkNameFree(root: string, name: string, verb: string): void {
@@ -180,20 +160,6 @@ export function writeState(dir: string, s: ContainerState): void {
   renameSync(`${dir}/state.json.tmp`, `${dir}/state.json`);
 }
 
-export function readState(root: string, id: string): ContainerState | undefined {
-  const dir = containerDir(root, id);
-  let text: string;
-  try {
-    text = readFileSync(`${dir}/state.json`, "utf8");
-  } catch (e) {
-    if (errnoCode(e) === "ENOENT") {
-      if (existsSync(dir)) return undefined; // being created, or a killed create: delete --force cleans it
-      throw notFound(id);
-    }
-    throw corruptState(dir, id);
-  }
-  return parseState(text, dir, id);
-}
 
 export function listIds(root: string): string[] {
   try {
@@ -203,20 +169,7 @@ export function listIds(root: string): string[] {
   }
 }
 
-export function isAlive(s: ContainerState): boolean {
-  return s.pid > 0 && pidStartTime(s.pid) === s.pidStart;
-}
 
-export function status(dir: string, s: ContainerState): Status {
-  const frozen = () => {
-    try {
-      return !!s.cgroup && readFileSync(`${s.cgroup}/cgroup.freeze`, "utf8").trim() === "1";
-    } catch {
-      return false; // no freezer: not paused
-    }
-  };
-  return statusOf(isAlive(s), () => existsSync(`${dir}/exec.fifo`), frozen);
-}
 
 /** --pid-file: written whole (a temp file renamed over it, as runc), or one clear error */
 export function writePidFile(path: string, pid: number): void {
@@ -233,12 +186,6 @@ export function writePidFile(path: string, pid: number): void {
 // they load this small module and not the whole engine (~7 ms of start-up);
 // `state` reads with state-read.ts, without node:fs
 
-/** ID's state (and its dir), or why there is none */
-export function loadExisting(root: string, id: string): { dir: string; state: ContainerState } {
-  const state = readState(root, id);
-  if (!state) throw new BunkerError(`container "${id}" is being created or its create was killed`, { errno: "EBUSY", fix: `bunker delete --force ${id}` });
-  return { dir: containerDir(root, id), state };
-}
 
 /** ID's state and status as a wait sees them: "removed" once its state dir is gone */
 export function watchStatus(root: string, id: string): { state: ContainerState | undefined; status: string } {

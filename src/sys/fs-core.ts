@@ -1,15 +1,37 @@
 // The few libc file calls that commands reading a handful of files need
-// (`state`: a state file, /proc/PID/stat, owners), bound on their own:
-// bun:ffi compiles a trampoline per symbol, so fsat.ts's two dozen are not
-// paid for here.  Synchronous on purpose: Bun's async file API starts its
-// thread pool on first use (three threads, ~1 ms of an 8 ms command), node:fs
-// costs ~150 page faults to load.  Functions throw FsError (errno, call,
-// path) or return undefined where "it is not there" is an answer.
-import { dlopen, FFIType, read as peek, type Pointer } from "bun:ffi";
+// (`state`: a state file, /proc/PID/stat, owners; `start` and `delete`: the
+// lock, exec.fifo, a flat state dir), bound on their own: fsat.ts's two dozen
+// are not paid for here.  Synchronous on purpose: Bun's async file API starts
+// its thread pool on first use (three threads, ~1 ms of an 8 ms command),
+// node:fs costs ~150 page faults (0.6-0.8 ms) to load.  Functions throw
+// FsError (errno, call, path) or return undefined where "it is not there" is
+// an answer.
+//
+// Bound through Bun's native FFI object (what bun:ffi itself wraps), not
+// bun:ffi: that module is JavaScript, and its dlopen builds a wrapper per
+// symbol with `new Function` (compiled at run time, no bytecode): ~0.12 ms of
+// the 0.17 ms a bun:ffi dlopen of these symbols takes in a compiled bunker.
+// The native symbols take their arguments as they are: an i32 must be an
+// int32 (`| 0` below), a pointer a typed array (its data) or a pointer number.
 import { FsError } from "../errors.ts";
 
-const { i32, u32, u64, i64, ptr } = FFIType;
-const libc = dlopen("libc.so.6", {
+type Native = (...args: unknown[]) => number | bigint;
+interface NativeFfi {
+  dlopen(path: string, symbols: Record<string, { args: number[]; returns: number }>): Error | { symbols: Record<string, Native> };
+  read: { i32(ptr: number, offset: number): number };
+}
+/** Bun's FFI type codes (bun:ffi's FFIType) */
+const i32 = 5, u32 = 6, i64 = 7, u64 = 8, ptr = 12;
+
+/** SYMBOLS of libc.so.6, bound natively (see above) */
+export function bindLibc<K extends string>(symbols: Record<K, { args: number[]; returns: number }>): Record<K, Native> {
+  const lib = (Bun as unknown as { FFI: NativeFfi }).FFI.dlopen("libc.so.6", symbols);
+  if (lib instanceof Error) throw lib;
+  return lib.symbols as Record<K, Native>;
+}
+export const FFI_TYPES = { i32, u32, i64, u64, ptr } as const;
+
+const libc = bindLibc({
   openat: { args: [i32, ptr, i32, u32], returns: i32 },
   read: { args: [i32, ptr, u64], returns: i64 },
   close: { args: [i32], returns: i32 },
@@ -17,11 +39,16 @@ const libc = dlopen("libc.so.6", {
   readlinkat: { args: [i32, ptr, ptr, u64], returns: i64 },
   flock: { args: [i32, i32], returns: i32 },
   poll: { args: [ptr, u64, i32], returns: i32 },
+  unlinkat: { args: [i32, ptr, i32], returns: i32 },
+  mkdirat: { args: [i32, ptr, u32], returns: i32 },
+  fchmodat: { args: [i32, ptr, u32, i32], returns: i32 },
+  getdents64: { args: [i32, ptr, u64], returns: i64 },
   __errno_location: { args: [], returns: ptr },
-}).symbols;
+});
 
-const errnoPtr = libc.__errno_location() as Pointer;
-export const errno = (): number => peek.i32(errnoPtr, 0);
+const errnoPtr = libc.__errno_location() as number;
+const peekI32 = (Bun as unknown as { FFI: NativeFfi }).FFI.read.i32;
+export const errno = (): number => peekI32(errnoPtr, 0);
 
 export const AT_FDCWD = -100;
 const O_CLOEXEC = 0o2000000;
@@ -32,12 +59,12 @@ export const LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4;
 
 /** flock(2) with OP (LOCK_SH, LOCK_EX, either | LOCK_NB): 0 or -errno */
 export function flock(fd: number, op: number): number {
-  return libc.flock(fd, op) < 0 ? -errno() : 0;
+  return (libc.flock(fd | 0, op | 0) as number) < 0 ? -errno() : 0;
 }
 
 /** read(2) once into BUF: the byte count (0: end of file), or -errno (-EAGAIN on an empty non-blocking pipe) */
 export function readFd(fd: number, buf: Uint8Array): number {
-  const r = Number(libc.read(fd, buf, buf.length));
+  const r = Number(libc.read(fd | 0, buf, buf.length));
   return r < 0 ? -errno() : r;
 }
 
@@ -49,7 +76,7 @@ const pollBuf = new Int32Array(2);
 export function waitReadable(fd: number, ms: number): boolean {
   pollBuf[0] = fd;
   pollBuf[1] = 1; // events = POLLIN, revents = 0
-  return libc.poll(pollBuf, 1, ms) > 0;
+  return (libc.poll(pollBuf, 1, ms | 0) as number) > 0;
 }
 
 // Scratch buffers reused by every call (the unpacker makes several calls per
@@ -75,11 +102,11 @@ export function check(r: number | bigint, call: string, path: string): number {
 }
 
 export function openat(dirfd: number, path: string, flags: number, mode = 0): number {
-  return check(libc.openat(dirfd, cstr(path), flags | O_CLOEXEC, mode), "openat", path);
+  return check(libc.openat(dirfd | 0, cstr(path), flags | O_CLOEXEC, mode | 0), "openat", path);
 }
 
 export function close(fd: number): void {
-  libc.close(fd);
+  libc.close(fd | 0);
 }
 
 /** PATH's whole content as text (a /proc file too: read to the end, not to a size); FsError when it cannot be opened or read */
@@ -93,7 +120,7 @@ export function readText(path: string): string {
         bigger.set(buf);
         buf = bigger;
       }
-      const r = Number(libc.read(fd, buf.subarray(n), buf.length - n));
+      const r = Number(libc.read(fd | 0, buf.subarray(n), buf.length - n));
       if (r === 0) break;
       if (r < 0) {
         if (errno() === EINTR) continue;
@@ -103,14 +130,14 @@ export function readText(path: string): string {
     }
     return new TextDecoder().decode(buf.subarray(0, n));
   } finally {
-    libc.close(fd);
+    libc.close(fd | 0);
   }
 }
 
 /** the target of the symlink PATH (relative to DIRFD) */
 export function readlinkat(dirfd: number, path: string): string {
   const buf = new Uint8Array(4096);
-  const n = check(libc.readlinkat(dirfd, cstr(path), buf, buf.byteLength), "readlinkat", path);
+  const n = check(libc.readlinkat(dirfd | 0, cstr(path), buf, buf.byteLength), "readlinkat", path);
   return new TextDecoder().decode(buf.subarray(0, n));
 }
 
@@ -130,7 +157,7 @@ const statView = new DataView(statBuf.buffer);
 
 /** fstatat(2) with FLAGS (AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH: PATH "" is DIRFD itself); undefined when the name does not exist */
 export function statAt(dirfd: number, path: string, flags: number): StatAt | undefined {
-  if (libc.fstatat(dirfd, cstr(path), statBuf, flags) < 0) {
+  if ((libc.fstatat(dirfd | 0, cstr(path), statBuf, flags | 0) as number) < 0) {
     const e = errno();
     if (e === ENOENT) return undefined;
     throw new FsError(e, "fstatat", path);
@@ -151,3 +178,103 @@ export function statAt(dirfd: number, path: string, flags: number): StatAt | und
 
 /** stat(2) of PATH (symlinks followed); undefined when it does not exist */
 export const statPath = (path: string): StatAt | undefined => statAt(AT_FDCWD, path, 0);
+
+/** whether PATH exists (symlinks followed), as node's existsSync: any error is "no" */
+export function exists(path: string): boolean {
+  try {
+    return statPath(path) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+const AT_REMOVEDIR = 0x200;
+
+/** unlink(2) of PATH (RMDIR: rmdir(2)); false when it did not exist */
+export function unlink(path: string, rmdir = false): boolean {
+  if ((libc.unlinkat(AT_FDCWD, cstr(path), rmdir ? AT_REMOVEDIR : 0) as number) === 0) return true;
+  const e = errno();
+  if (e === ENOENT) return false;
+  throw new FsError(e, rmdir ? "rmdir" : "unlink", path);
+}
+
+const EEXIST = 17;
+
+/** mkdir(2) of PATH with MODE; false when it existed already */
+export function mkdir(path: string, mode: number): boolean {
+  if ((libc.mkdirat(AT_FDCWD, cstr(path), mode | 0) as number) === 0) return true;
+  const e = errno();
+  if (e === EEXIST) return false;
+  throw new FsError(e, "mkdir", path);
+}
+
+/** chmod(2) of PATH */
+export function chmod(path: string, mode: number): void {
+  check(libc.fchmodat(AT_FDCWD, cstr(path), mode | 0, 0), "chmod", path);
+}
+
+const O_RDONLY = 0, O_DIRECTORY = 0o200000;
+const DT_DIR = 4;
+
+/**
+ * the names in directory PATH (not . and ..), each with whether it is a
+ * directory (d_type; DT_UNKNOWN counts as one: the caller treats it as a tree)
+ */
+export function readDir(path: string): { name: string; dir: boolean }[] {
+  const fd = openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY);
+  const out: { name: string; dir: boolean }[] = [];
+  const buf = new Uint8Array(8192);
+  const view = new DataView(buf.buffer);
+  const dec = new TextDecoder();
+  try {
+    for (;;) {
+      const n = Number(libc.getdents64(fd | 0, buf, buf.length));
+      if (n < 0) throw new FsError(errno(), "getdents64", path);
+      if (n === 0) return out;
+      // struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16, d_type u8, d_name (NUL-terminated)
+      for (let off = 0; off < n; ) {
+        const reclen = view.getUint16(off + 16, true), type = buf[off + 18]!;
+        let end = off + 19;
+        while (buf[end] !== 0) end++;
+        const name = dec.decode(buf.subarray(off + 19, end));
+        if (name !== "." && name !== "..") out.push({ name, dir: type === DT_DIR || type === 0 });
+        off += reclen;
+      }
+    }
+  } finally {
+    libc.close(fd | 0);
+  }
+}
+
+/**
+ * removes directory DIR whose entries are all files (a container's state
+ * dir): true when it is gone (or was not there), false when it holds a
+ * directory, which is left for a tree remover
+ */
+export function removeFlatDir(dir: string): boolean {
+  let entries: { name: string; dir: boolean }[];
+  try {
+    entries = readDir(dir);
+  } catch (e) {
+    if (e instanceof FsError && e.errno === ENOENT) return true;
+    throw e;
+  }
+  // plain loops: Array.prototype.some is a builtin written in JavaScript, its first call costs
+  for (const e of entries) if (e.dir) return false;
+  for (const e of entries) unlink(`${dir}/${e.name}`);
+  unlink(dir, true);
+  return true;
+}
+
+/** mkdir -p PATH: each missing directory made with MODE (an existing PATH is left as it is) */
+export function mkdirAll(path: string, mode: number): void {
+  try {
+    mkdir(path, mode);
+  } catch (e) {
+    if (!(e instanceof FsError && e.errno === ENOENT)) throw e;
+    const parent = path.slice(0, path.lastIndexOf("/"));
+    if (!parent || parent === path) throw e;
+    mkdirAll(parent, mode);
+    mkdir(path, mode);
+  }
+}
