@@ -17,7 +17,7 @@ function defaultDataRoot(env: Readonly<Record<string, string | undefined>>): str
 export function runtimeContext(g: GlobalOptions, env: Readonly<Record<string, string | undefined>> = process.env): RuntimeContext {
   const ids = { uid: process.getuid!(), gid: process.getgid!(), euid: process.geteuid!() };
   const debug = debugLog(g);
-  let root: string | undefined, dataRoot: string | undefined;
+  let root: string | undefined, dataRoot: string | undefined, cwd: string | undefined, execPath: string | undefined;
   return {
     // made on first use: an image command does not create the containers' state directory
     get stateRoot() {
@@ -40,8 +40,13 @@ export function runtimeContext(g: GlobalOptions, env: Readonly<Record<string, st
     },
     ids,
     env,
-    cwd: process.cwd(),
-    execPath: process.execPath,
+    // read on first use (getcwd, readlink of /proc/self/exe): `state`, `start`, `delete` use neither
+    get cwd() {
+      return (cwd ??= process.cwd());
+    },
+    get execPath() {
+      return (execPath ??= process.execPath);
+    },
   };
 }
 
