@@ -23,13 +23,36 @@ interface NativeFfi {
 /** Bun's FFI type codes (bun:ffi's FFIType) */
 const i32 = 5, u32 = 6, i64 = 7, u64 = 8, ptr = 12;
 
-/** SYMBOLS of libc.so.6, bound natively (see above) */
+/** SYMBOLS of libc.so.6, bound natively (see above): the callers pass int32s */
 export function bindLibc<K extends string>(symbols: Record<K, { args: number[]; returns: number }>): Record<K, Native> {
   const lib = (Bun as unknown as { FFI: NativeFfi }).FFI.dlopen("libc.so.6", symbols);
   if (lib instanceof Error) throw lib;
   return lib.symbols as Record<K, Native>;
 }
 export const FFI_TYPES = { i32, u32, i64, u64, ptr } as const;
+
+/**
+ * SYMBOLS of the library at PATH, bound natively, each wrapped so that its
+ * i32 and u32 arguments are made int32s (`| 0`, as bun:ffi's wrappers do: a
+ * u32 above 2^31 reaches C as its bits); a dlopen failure throws
+ */
+export function bindLibrary<K extends string>(path: string, symbols: Record<K, { args: number[]; returns: number }>): Record<K, Native> {
+  const lib = (Bun as unknown as { FFI: NativeFfi }).FFI.dlopen(path, symbols);
+  if (lib instanceof Error) throw lib;
+  const out = {} as Record<K, Native>;
+  for (const name in symbols) {
+    const fn = lib.symbols[name]!, types = symbols[name].args;
+    const ints: number[] = [];
+    for (let k = 0; k < types.length; k++) if (types[k] === i32 || types[k] === u32) ints.push(k);
+    out[name] = ints.length
+      ? (...a: unknown[]) => {
+          for (const k of ints) a[k] = (a[k] as number) | 0;
+          return fn(...a);
+        }
+      : fn;
+  }
+  return out;
+}
 
 const libc = bindLibc({
   openat: { args: [i32, ptr, i32, u32], returns: i32 },

@@ -1,50 +1,56 @@
-// bun:ffi binding of the C shim (c/*.c, build/libbunker.so), embedded in the executable.
-import { dlopen, FFIType, ptr } from "bun:ffi";
+// The C shim's binding (c/*.c, build/libbunker.so, embedded in the executable),
+// through Bun's native FFI object as src/sys/fs-core.ts binds libc (not
+// bun:ffi: its module and its run-time compiled wrapper per symbol, 21 here):
+// a pointer argument is a typed array (its data).
 import { readFileSync, writeSync } from "node:fs";
 import libPath from "../../build/libbunker.so" with { type: "file" };
 import monitorPath from "../../build/bunker-monitor" with { type: "file" };
 import { BunkerError } from "../errors.ts";
 import { MESSAGES } from "../plan/ops.ts";
+import { bindLibc, bindLibrary, FFI_TYPES } from "./fs-core.ts";
+
+const { i32: I32, u32: U32, ptr: PTR } = FFI_TYPES;
 
 const symbols = {
-  bk_spawn: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
-  bk_send_go: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  bk_forward_signals: { args: [], returns: FFIType.i32 },
-  bk_sealed_memfd: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  bk_exec_monitor: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
-  bk_read_msg: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-  bk_supervise: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-  bk_mkfifo: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
-  bk_stat_dirs: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
-  bk_open_ns: { args: [FFIType.cstring, FFIType.cstring], returns: FFIType.i32 },
-  bk_close: { args: [FFIType.i32], returns: FFIType.i32 },
-  bk_send_fd: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
-  bk_send_fd_with: { args: [FFIType.cstring, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  bk_subreaper: { args: [], returns: FFIType.i32 },
-  bk_reap: { args: [FFIType.i32], returns: FFIType.i32 },
-  bk_pidfd_wait: { args: [FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-  bk_try_reap: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-  bk_pipe: { args: [FFIType.ptr], returns: FFIType.i32 },
-  bk_set_winsize: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  bk_spawn_log_writer: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-  bk_spawn_keeper: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-} as const;
+  bk_spawn: { args: [PTR, U32, PTR], returns: I32 },
+  bk_send_go: { args: [I32, I32], returns: I32 },
+  bk_forward_signals: { args: [], returns: I32 },
+  bk_sealed_memfd: { args: [PTR, U32], returns: I32 },
+  bk_exec_monitor: { args: [PTR, U32, PTR, U32, I32], returns: I32 },
+  bk_read_msg: { args: [I32, PTR], returns: I32 },
+  bk_supervise: { args: [I32, I32, I32, PTR], returns: I32 },
+  bk_mkfifo: { args: [PTR, I32], returns: I32 },
+  bk_stat_dirs: { args: [PTR, U32, PTR], returns: I32 },
+  bk_open_ns: { args: [PTR, PTR], returns: I32 },
+  bk_close: { args: [I32], returns: I32 },
+  bk_send_fd: { args: [PTR, I32], returns: I32 },
+  bk_send_fd_with: { args: [PTR, I32, PTR, U32], returns: I32 },
+  bk_subreaper: { args: [], returns: I32 },
+  bk_reap: { args: [I32], returns: I32 },
+  bk_pidfd_wait: { args: [I32, I32, PTR], returns: I32 },
+  bk_try_reap: { args: [I32, PTR], returns: I32 },
+  bk_pipe: { args: [PTR], returns: I32 },
+  bk_set_winsize: { args: [I32, I32, I32], returns: I32 },
+  bk_spawn_log_writer: { args: [PTR, U32, PTR, U32, I32, I32, PTR], returns: I32 },
+  bk_spawn_keeper: { args: [PTR, U32, PTR, U32, I32, PTR], returns: I32 },
+};
 
-type Lib = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
+/** every shim function returns an int */
+type Lib = Record<keyof typeof symbols, (...args: unknown[]) => number>;
 let lib: Lib | undefined;
 
 function open(): Lib {
   try {
-    return dlopen(libPath, symbols).symbols;
+    return bindLibrary(libPath, symbols) as Lib;
   } catch (first) {
     // Bun extracts embedded files to /tmp; a noexec /tmp makes dlopen fail.
     // Load it from a memfd instead (not subject to any mount's noexec).
     try {
-      const libc = dlopen("libc.so.6", { memfd_create: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 } });
-      const fd = libc.symbols.memfd_create(Buffer.from("libbunker\0"), 1 /* MFD_CLOEXEC */);
+      const libc = bindLibc({ memfd_create: { args: [PTR, U32], returns: I32 } });
+      const fd = libc.memfd_create(Buffer.from("libbunker\0"), 1 /* MFD_CLOEXEC */) as number;
       if (fd < 0) throw new Error("memfd_create failed");
       writeSync(fd, readFileSync(libPath));
-      return dlopen(`/proc/self/fd/${fd}`, symbols).symbols;
+      return bindLibrary(`/proc/self/fd/${fd}`, symbols) as Lib;
     } catch (second) {
       throw new BunkerError(`cannot load the embedded shim: ${(first as Error).message}; from a memfd: ${(second as Error).message}`, {
         path: libPath,
@@ -66,7 +72,7 @@ export interface Spawned {
 /** clone() the container's first process; it waits for sendGo(). */
 export function spawn(plan: Uint8Array): Spawned {
   const out = new Int32Array(2);
-  const r = shim().bk_spawn(ptr(plan), plan.byteLength, ptr(out));
+  const r = shim().bk_spawn(plan, plan.byteLength, out);
   if (r < 0) throw new BunkerError("cannot create the container process (clone)", { errno: -r });
   return { pid: out[0]!, sock: out[1]! };
 }
@@ -84,7 +90,7 @@ const monitorImage = () => (monitor ??= readFileSync(monitorPath));
 /** the monitor executable in a sealed memfd (see c/supervise.c), or -errno */
 export function monitorMemfd(): number {
   const image = monitorImage();
-  return shim().bk_sealed_memfd(ptr(image), image.byteLength);
+  return shim().bk_sealed_memfd(image, image.byteLength);
 }
 
 /**
@@ -95,7 +101,7 @@ export function monitorMemfd(): number {
 export function execMonitor(args: string[], keep: number): number {
   const image = monitorImage();
   const buf = Buffer.from(args.map((a) => a + "\0").join(""));
-  return shim().bk_exec_monitor(ptr(image), image.byteLength, ptr(buf), buf.byteLength, keep);
+  return shim().bk_exec_monitor(image, image.byteLength, buf, buf.byteLength, keep);
 }
 
 /**
@@ -108,7 +114,7 @@ export function spawnLogWriter(args: string[], o: { stderr: boolean; stdin: bool
   const image = monitorImage();
   const buf = Buffer.from(args.map((a) => a + "\0").join(""));
   const out = new Int32Array(4);
-  const r = shim().bk_spawn_log_writer(ptr(image), image.byteLength, ptr(buf), buf.byteLength, (o.stderr ? 1 : 0) | (o.stdin ? 2 : 0), o.tty, ptr(out));
+  const r = shim().bk_spawn_log_writer(image, image.byteLength, buf, buf.byteLength, (o.stderr ? 1 : 0) | (o.stdin ? 2 : 0), o.tty, out);
   if (r < 0) throw new BunkerError("cannot start the container's log writer", { errno: -r, fix: "allow exec of memfds (sysctl vm.memfd_noexec=0)" });
   return { pid: out[0]!, stdout: out[1]!, stderr: out[2]!, stdin: out[3]! };
 }
@@ -124,7 +130,7 @@ export function spawnKeeper(args: string[], errFd: number, what: string): { pid:
   const image = monitorImage();
   const buf = Buffer.from(args.map((a) => a + "\0").join(""));
   const out = new Int32Array(2);
-  const r = shim().bk_spawn_keeper(ptr(image), image.byteLength, ptr(buf), buf.byteLength, errFd, ptr(out));
+  const r = shim().bk_spawn_keeper(image, image.byteLength, buf, buf.byteLength, errFd, out);
   if (r < 0) throw new BunkerError(`cannot start ${what}`, { errno: -r, fix: "allow exec of memfds (sysctl vm.memfd_noexec=0)" });
   return { pid: out[0]!, fd: out[1]! };
 }
@@ -158,7 +164,7 @@ export type ChildMessage =
 /** Blocks for the next message from the child (EOF = it exec'd or died). */
 export function readMessage(sock: number): ChildMessage {
   const out = new Int32Array(5);
-  const t = shim().bk_read_msg(sock, ptr(out));
+  const t = shim().bk_read_msg(sock, out);
   if (t < 0) throw new BunkerError("lost the container's sync socket", { errno: -t });
   const failure = (): ChildFailure => ({ op: out[0]!, errno: out[1]!, step: out[2]!, arg: out[3]! });
   switch (t) {
@@ -189,7 +195,7 @@ export function exitCode(st: ExitStatus): number {
 /** Waits for PID, forwarding signals and relaying the pty.  Blocks the JS thread. */
 export function supervise(pid: number, pty: number, relayStdin: boolean): ExitStatus {
   const out = new Int32Array([-1, 0]);
-  const r = shim().bk_supervise(pid, pty, relayStdin ? 1 : 0, ptr(out));
+  const r = shim().bk_supervise(pid, pty, relayStdin ? 1 : 0, out);
   if (r < 0) throw new BunkerError(`cannot wait for the container process ${pid}`, { errno: -r });
   return { code: out[0]!, signal: out[1]! };
 }
@@ -210,7 +216,7 @@ export function reap(pid: number): void {
 export function statAndDirs(file: string, dirs: string[]): { stamp: string | undefined; dirs: boolean } {
   const buf = Buffer.from(`${file}\0${dirs.map((d) => `${d}\0`).join("")}`);
   const out = new Uint32Array(8);
-  const r = shim().bk_stat_dirs(ptr(buf), buf.byteLength, ptr(out));
+  const r = shim().bk_stat_dirs(buf, buf.byteLength, out);
   if (r < 0) return { stamp: undefined, dirs: false };
   return { stamp: out.join(":"), dirs: r === 0 };
 }
@@ -243,7 +249,7 @@ export function sendPty(socketPath: string, fd: number): void {
 
 /** connects to the unix socket SOCKET_PATH and sends DATA with FD (SCM_RIGHTS) on one connection: 0 or -errno */
 export function sendFdWith(socketPath: string, fd: number, data: Uint8Array): number {
-  return shim().bk_send_fd_with(cstr(socketPath), fd, ptr(data), data.byteLength);
+  return shim().bk_send_fd_with(cstr(socketPath), fd, data, data.byteLength);
 }
 
 /** become a child subreaper: orphans of our children come to us */
@@ -255,7 +261,7 @@ export function becomeSubreaper(): void {
 /** waits up to TIMEOUT_MS for PID to exit (any process); true if it did */
 export function waitPidExit(pid: number, timeoutMs: number): boolean {
   const out = new Int32Array(1);
-  const r = shim().bk_pidfd_wait(pid, timeoutMs, ptr(out));
+  const r = shim().bk_pidfd_wait(pid, timeoutMs, out);
   if (r < 0) throw new BunkerError(`cannot wait for process ${pid}`, { errno: -r });
   return out[0] === 1;
 }
@@ -263,7 +269,7 @@ export function waitPidExit(pid: number, timeoutMs: number): boolean {
 /** our child PID's exit status once it has exited (reaped then), undefined while it runs; never blocks */
 export function tryReap(pid: number): ExitStatus | undefined {
   const out = new Int32Array(3);
-  const r = shim().bk_try_reap(pid, ptr(out));
+  const r = shim().bk_try_reap(pid, out);
   if (r < 0) throw new BunkerError(`cannot wait for process ${pid}`, { errno: -r });
   return out[0] ? { code: out[1]!, signal: out[2]! } : undefined;
 }
@@ -271,7 +277,7 @@ export function tryReap(pid: number): ExitStatus | undefined {
 /** a new pipe, both ends close-on-exec */
 export function makePipe(): { read: number; write: number } {
   const out = new Int32Array(2);
-  const r = shim().bk_pipe(ptr(out));
+  const r = shim().bk_pipe(out);
   if (r < 0) throw new BunkerError("cannot make a pipe", { errno: -r });
   return { read: out[0]!, write: out[1]! };
 }
