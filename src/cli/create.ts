@@ -42,8 +42,12 @@ function isHelp(argv: string[], i: number): boolean {
  * or more than one argument is given; OCI's otherwise, whatever the directory holds
  */
 export function isDockerCreate(argv: string[]): boolean {
-  const valued = new Set(FLAGS.filter((f) => f.value).flatMap((f) => f.names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`))));
-  const ociNames = new Set(CREATE_FLAGS.flatMap((f) => f.names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`))));
+  // plain loops: filter, flatMap and map are builtins written in JavaScript whose first calls
+  // cost (flatMap up to 0.25 ms), and every OCI create asks this
+  const dashed = (n: string) => (n.length === 1 ? `-${n}` : `--${n}`);
+  const valued = new Set<string>(), ociNames = new Set<string>();
+  for (const f of FLAGS) if (f.value) for (const n of f.names) valued.add(dashed(n));
+  for (const f of CREATE_FLAGS) for (const n of f.names) ociNames.add(dashed(n));
   let positional = 0;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -68,7 +72,9 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     return 0;
   }
   // --help: both forms' flags (create's usage says which form is which)
-  if (argv.some((_, i) => isHelp(argv, i))) throw new HelpRequest("create", [...CREATE_FLAGS, ...FLAGS.filter((f) => !f.names.includes("detach") && !CREATE_FLAGS.some((c) => c.names[0] === f.names[0]))]);
+  let help = false;
+  for (let i = 0; i < argv.length; i++) help ||= isHelp(argv, i);
+  if (help) throw new HelpRequest("create", [...CREATE_FLAGS, ...FLAGS.filter((f) => !f.names.includes("detach") && !CREATE_FLAGS.some((c) => c.names[0] === f.names[0]))]);
   const p = parseFlags(argv, CREATE_FLAGS, "create", false);
   const id = checkId(p.rest[0], "create");
   await create(runtimeContext(g), createRequest(p, id, "create"));
