@@ -40,18 +40,34 @@ export function bindLibrary<K extends string>(path: string, symbols: Record<K, {
   const lib = (Bun as unknown as { FFI: NativeFfi }).FFI.dlopen(path, symbols);
   if (lib instanceof Error) throw lib;
   const out = {} as Record<K, Native>;
-  for (const name in symbols) {
-    const fn = lib.symbols[name]!, types = symbols[name].args;
-    const ints: number[] = [];
-    for (let k = 0; k < types.length; k++) if (types[k] === i32 || types[k] === u32) ints.push(k);
-    out[name] = ints.length
-      ? (...a: unknown[]) => {
-          for (const k of ints) a[k] = (a[k] as number) | 0;
-          return fn(...a);
-        }
-      : fn;
-  }
+  for (const name in symbols) out[name] = intArgs(lib.symbols[name]!, symbols[name].args);
   return out;
+}
+
+/** FN with its i32 and u32 arguments (by TYPES) made int32s; fixed arities, as bun:ffi's wrappers (the unpacker calls these per file) */
+function intArgs(fn: Native, types: number[]): Native {
+  const m: boolean[] = [];
+  let any = false;
+  for (let k = 0; k < types.length; k++) any = (m[k] = types[k] === i32 || types[k] === u32) || any;
+  if (!any) return fn;
+  const v = (k: number, x: unknown) => (m[k] ? (x as number) | 0 : x);
+  switch (types.length) {
+    case 1:
+      return (a) => fn(v(0, a));
+    case 2:
+      return (a, b) => fn(v(0, a), v(1, b));
+    case 3:
+      return (a, b, c) => fn(v(0, a), v(1, b), v(2, c));
+    case 4:
+      return (a, b, c, d) => fn(v(0, a), v(1, b), v(2, c), v(3, d));
+    case 5:
+      return (a, b, c, d, e) => fn(v(0, a), v(1, b), v(2, c), v(3, d), v(4, e));
+    default:
+      return (...a: unknown[]) => {
+        for (let k = 0; k < a.length; k++) a[k] = v(k, a[k]);
+        return fn(...a);
+      };
+  }
 }
 
 const libc = bindLibc({

@@ -1,13 +1,12 @@
-// bun:ffi bindings of the *at() file syscalls the image unpacker needs.
+// libc bindings (Bun's native FFI object, as fs-core.ts's) of the *at() file syscalls the image unpacker needs.
 // Every path is relative to a directory fd; the parent of each tar entry is
 // opened with openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) (or RESOLVE_BENEATH)
 // so no entry can reach outside the layer directory, whatever symlinks the
 // layer planted before it.  Functions return the result or throw FsError
 // (errno + syscall + path) — callers turn that into a BunkerError.  The
 // calls a command reading a few files needs are fs-core.ts's.
-import { dlopen, FFIType } from "bun:ffi";
 import { FsError } from "../errors.ts";
-import { check, cstr, errno, flock, LOCK_EX, LOCK_NB, statAt, type StatAt } from "./fs-core.ts";
+import { bindLibrary, check, cstr, errno, FFI_TYPES, flock, LOCK_EX, LOCK_NB, statAt, type StatAt } from "./fs-core.ts";
 
 export { AT_FDCWD, close, openat, readlinkat, type StatAt } from "./fs-core.ts";
 
@@ -41,8 +40,9 @@ export const S_IFCHR = 0o020000;
 export const S_IFBLK = 0o060000;
 export const S_IFIFO = 0o010000;
 
-const { i32, u32, u64, i64, ptr } = FFIType;
-const libc = dlopen("libc.so.6", {
+const { i32, u32, u64, i64, ptr } = FFI_TYPES;
+// bindLibrary makes the i32 and u32 arguments int32s; pointers are typed arrays
+const libc = bindLibrary("libc.so.6", {
   syscall: { args: [i64, i32, ptr, ptr, u64], returns: i64 },
   mkdirat: { args: [i32, ptr, u32], returns: i32 },
   mknodat: { args: [i32, ptr, u32, u64], returns: i32 },
@@ -61,7 +61,7 @@ const libc = dlopen("libc.so.6", {
   lgetxattr: { args: [ptr, ptr, ptr, u64], returns: i64 },
   write: { args: [i32, ptr, u64], returns: i64 },
   pipe2: { args: [ptr, i32], returns: i32 },
-}).symbols;
+});
 
 const howBuf = new BigUint64Array(3);
 const tsBuf = new BigInt64Array(4);
