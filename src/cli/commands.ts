@@ -24,6 +24,7 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   features: () => import("./features.ts"),
   spec: () => import("./spec.ts"),
   logs: () => import("./logs.ts"),
+  attach: () => import("./attach.ts"),
   pause: () => import("./pause.ts"),
   resume: () => import("./resume.ts"),
   unpause: async () => ({ default: (await import("./resume.ts")).resumeAs("unpause") }),

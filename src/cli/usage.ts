@@ -22,6 +22,7 @@ commands:
   state     print a container's state (JSON)
   inspect   print a container's or an image's details (JSON, or --format TEMPLATE)
   logs      output of a detached container (run -d)
+  attach    this terminal on a running detached container (its output from now on, stdin with -i)
   top       a container's processes (as ps ID)
   port      a container's published ports (run -p)
   wait      wait for containers to stop, print their exit status
@@ -235,6 +236,18 @@ Writes a default config.json into the bundle directory.`,
   logs: `bunker logs [--follow] ID
 
 Prints the output of a detached container (run -d).`,
+  attach: `bunker attach [--no-stdin] [--sig-proxy=false] [--detach-keys KEYS] CONTAINER
+
+Docker's attach: this terminal on a running container started with run -d
+(with or without -i and -t).  Its output from now on (no history: bunker logs
+has that), stdout and stderr apart without a terminal; with -i this stdin
+goes to its stdin.  With -t the terminal is raw while attached (restored
+after), its size is the container's, and SIGWINCH passes new sizes on; the
+detach keys (ctrl-p ctrl-q) leave the container running and end attach as
+docker's client does ("read escape sequence", status 1).  Without a terminal
+SIGINT, SIGTERM, … are passed to the container (--sig-proxy=false: not).
+The container's exit ends attach with its status.  A stopped container is
+one line (status 125; docker's is 1).`,
   pause: `bunker pause ID...
 
 Freezes all processes of the containers (cgroup.freeze); 'bunker resume' thaws

@@ -26,6 +26,8 @@ const symbols = {
   bk_try_reap: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   bk_pipe: { args: [FFIType.ptr], returns: FFIType.i32 },
   bk_set_winsize: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  bk_tty_raw: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  bk_tty_restore: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   bk_spawn_log_writer: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   bk_spawn_keeper: { args: [FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
 } as const;
@@ -274,6 +276,19 @@ export function makePipe(): { read: number; write: number } {
   const r = shim().bk_pipe(ptr(out));
   if (r < 0) throw new BunkerError("cannot make a pipe", { errno: -r });
   return { read: out[0]!, write: out[1]! };
+}
+
+/** makes terminal FD raw (cfmakeraw); what restoreTerminal puts back */
+export function makeRaw(fd: number): Uint8Array {
+  const saved = new Uint8Array(256);
+  const r = shim().bk_tty_raw(fd, ptr(saved), saved.length);
+  if (r < 0) throw new BunkerError("cannot put the terminal in raw mode", { errno: -r, fix: "attach from a terminal, or give --no-stdin" });
+  return saved;
+}
+
+/** terminal FD's settings as makeRaw found them */
+export function restoreTerminal(fd: number, saved: Uint8Array): void {
+  shim().bk_tty_restore(fd, ptr(saved), saved.length);
 }
 
 /** the window size of the terminal whose master is FD */
