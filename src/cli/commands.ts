@@ -37,6 +37,7 @@ export const commands: Record<string, () => Promise<{ default: Command }>> = {
   pull: () => import("./pull.ts"),
   push: () => import("./push.ts"),
   load: () => import("./load.ts"),
+  import: () => import("./import.ts"),
   save: () => import("./save.ts"),
   images: () => import("./images.ts"),
   rmi: () => import("./rmi.ts"),

@@ -41,6 +41,7 @@ commands:
   pull      pull an image from a registry
   push      push an image to a registry
   load      load images from a docker save / OCI archive (-i FILE)
+  import    a tarball of a root filesystem as a one-layer image (docker import; -c 'CMD …')
   save      save images to a docker-archive (-o FILE)
   rmi       remove images
   tag       give an image another name
@@ -236,6 +237,16 @@ Writes a default config.json into the bundle directory.`,
   logs: `bunker logs [--follow] ID
 
 Prints the output of a detached container (run -d).`,
+  import: `bunker import [-c 'INSTRUCTION']... [-m MSG] FILE|- [REPOSITORY[:TAG]]
+
+Docker's import: the tarball FILE (- : stdin), plain or gzip, zstd, xz or
+bzip2 compressed (a root filesystem, as bunker export writes it), becomes
+an image of one layer: the tar as written (gzip and zstd kept as they are,
+xz and bzip2 stored as gzip), its diff id, a config of the --change
+instructions alone (no CMD unless one is given), the history entry
+"Imported from -" (or -m's message).  Prints the image's id (sha256:…);
+without REPOSITORY the image is dangling.  A URL is not fetched (download it
+first); input that is no tar is one line, and no image is made.`,
   attach: `bunker attach [--no-stdin] [--sig-proxy=false] [--detach-keys KEYS] CONTAINER
 
 Docker's attach: this terminal on a running container started with run -d
