@@ -47,7 +47,7 @@ commands:
   tag       give an image another name
   history   the steps that made an image
   build     build an image from a Dockerfile (rootless, no daemon; cached steps)
-  image     image subcommands (ls, rm, inspect, tag, load, save, pull, push, prune, check)
+  image     image subcommands (ls, rm, inspect, tag, load, import, save, pull, push, prune, check)
   login     store credentials for a registry
   logout    remove the stored credentials of a registry
   volume    named volumes: create, ls, inspect, rm, prune, export
@@ -386,12 +386,12 @@ the build cache, and with --volumes the anonymous volumes no container uses
 
 Docker's container commands: ls (ps), rm, inspect, start, stop, restart, logs,
 exec, run, create, kill, top, port, cp, diff, export, rename, wait, stats,
-pause, unpause, commit, update (each the bunker command of that name) and
-prune.`,
+pause, unpause, commit, update, attach (each the bunker command of that
+name) and prune.`,
   "container prune": `bunker container prune [-f]
 
 Removes every stopped container.  Asks first unless -f.`,
-  image: `bunker image ls|rm|inspect|tag|load|save|pull|push|prune|check [ARGS...]
+  image: `bunker image ls|rm|inspect|tag|load|import|save|pull|push|prune|check [ARGS...]
 
 The image store's commands ('bunker image SUBCOMMAND --help' for each).`,
   "image prune": `bunker image prune [--all] [--force]

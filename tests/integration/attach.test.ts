@@ -100,12 +100,17 @@ for (const as of USERS) {
       }
     });
 
-    test("a container that exits 3: attach prints what comes and exits 3", async () => {
+    test("a container that exits 3: attach prints what comes and exits 3; a run -d --rm one that exits 5: 5", async () => {
       await loaded;
       const id = await run("bb", "sh", "-c", "sleep 1; echo bye; echo gone >&2; exit 3");
       try {
         const r = await b("attach", id);
         expect(r, ok(r)).toEqual({ code: 3, stdout: "bye\n", stderr: "gone\n" });
+        // run -d --rm: its state goes with it, its status is still attach's
+        const rm = await run("--rm", "bb", "sh", "-c", "sleep 0.5; echo rm-bye; exit 5");
+        const ra = await b("attach", rm);
+        expect(ra, ok(ra)).toEqual({ code: 5, stdout: "rm-bye\n", stderr: "" });
+        expect((await b("ps", "-a", "-q")).stdout).not.toContain(rm);
       } finally {
         await b("rm", "-f", id);
       }
