@@ -116,7 +116,7 @@ for (const as of USERS) {
       }
     });
 
-    test("a stopped container is one line, exit 125 (docker's status is 1), and so is one that is not there", async () => {
+    test("a stopped container is one line, exit 125 (docker's status is 1), and so are a paused one and one that is not there", async () => {
       await loaded;
       const id = await run("bb", "true");
       try {
@@ -127,12 +127,24 @@ for (const as of USERS) {
         expect(r.stderr.trim().split("\n")).toHaveLength(1);
         const missing = await b("attach", "nosuch");
         expect([missing.code, missing.stderr.trim().split("\n").length], ok(missing)).toEqual([125, 1]);
+        // a paused one (where it can be frozen: a cgroup of its own)
+        const up = await run("bb", "sleep", "60");
+        try {
+          const paused = await b("pause", up);
+          if (paused.code === 0) {
+            const p = await b("attach", up);
+            expect([p.code, p.stdout], ok(p)).toEqual([125, ""]);
+            expect(p.stderr).toStartWith("bunker: You cannot attach to a paused container, unpause it first");
+          } else expect(paused.stderr).toContain("has no cgroup");
+        } finally {
+          await b("rm", "-f", up);
+        }
       } finally {
         await b("rm", "-f", id);
       }
     });
 
-    test("-dit sh under a pty: typed and read back, its window's size and SIGWINCH, ctrl-p ctrl-q detaches (read escape sequence, 1) and it runs on", async () => {
+    test("-dit sh under a pty: typed and read back, its window's size and SIGWINCH, ctrl-p ctrl-q (or --detach-keys) detaches (read escape sequence, 1) and it runs on; the terminal restored", async () => {
       await loaded;
       const id = await run("-it", "--name", "sh1", "bb", "sh");
       try {
@@ -156,6 +168,18 @@ for (const as of USERS) {
         const piped = await b("attach", id);
         expect([piped.code, piped.stderr.split("\n")[0]], ok(piped)).toEqual([125, expect.stringMatching(/^bunker: the input device is not a TTY: ENOTTY/)]);
         // attached again: the shell is the same one, and exit ends attach with its status
+        // --detach-keys: ctrl-x,x detaches
+        const keyed = await runInPty(as, [bunkerBinary(), ...roots, "attach", "--detach-keys", "ctrl-x,x", "sh1"], {
+          steps: [
+            { after: "", type: "\n" },
+            { after: "# ", type: "echo k-$((2*4))\n" },
+            { after: "k-8", type: "\u0018x" },
+          ],
+        });
+        expect(keyed.code, keyed.stdout + keyed.stderr).toBe(1);
+        expect(keyed.stdout).toContain("k-8\r\n");
+        expect(keyed.stdout).toContain("read escape sequence");
+        expect(await state(id)).toBe("running");
         // and the terminal is as it was once attach has ended (cooked: echo, icanon, opost)
         const again = await runInPty(as, ["sh", "-c", '"$0" "$@"; echo rc=$?; stty -a', bunkerBinary(), ...roots, "attach", "sh1"], { steps: [{ after: "", type: "\n" }, { after: "# ", type: "exit 4\n" }] });
         expect(again.stdout, again.stdout + again.stderr).toContain("rc=4");
