@@ -18,6 +18,8 @@ afterAll(() => bases.forEach(removeTree));
 const ok = (r: RunResult) => `code=${r.code} stdout=${JSON.stringify(r.stdout)} stderr=${JSON.stringify(r.stderr)}`;
 const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 const ID = /^sha256:[0-9a-f]{64}\n$/;
+/** Debian's docker.io client, when it is the 20.10 one */
+const DOCKER_2010 = existsSync("/usr/bin/docker") && /^Docker version 20\.10\./.test(Bun.spawnSync(["/usr/bin/docker", "--version"]).stdout.toString()) ? "/usr/bin/docker" : undefined;
 
 for (const as of USERS) {
   describe(`import (as ${as})`, () => {
@@ -117,7 +119,7 @@ for (const as of USERS) {
       expect(Bun.spawnSync(["find", join(base, "data", "tmp"), "-mindepth", "1"]).stdout.toString()).toBe("");
     });
 
-    test.skipIf(!DOCKER)("docker import -c 'CMD [\"cat\",\"/f\"]' of the exported tar (a file and stdin) through bunker serve, then docker run --rm it", async () => {
+    test.skipIf(!DOCKER)("docker import -c 'CMD [\"cat\",\"/f\"]' of the exported tar (a file and stdin) through bunker serve, then docker run --rm it; docker 20.10's import too", async () => {
       await exported;
       writeFileSync(join(base, "notes-d.txt"), "not a tar\n".repeat(100));
       writeFileSync(`${tarFile}.d.gz`, Bun.gzipSync(readFileSync(tarFile)));
@@ -134,6 +136,13 @@ for (const as of USERS) {
         expect(piped.code, ok(piped)).toBe(0);
         expect((await d("history", "--format", "{{.Comment}}", "dimp:2")).stdout).toBe("Imported from -\n");
         expect((await d("run", "--rm", "--network", "none", "dimp:2", "cat", "/d/g")).stdout).toBe("deep\n");
+        // Debian's docker.io client (20.10, API 1.41) sends the same request
+        if (DOCKER_2010) {
+          const old = await dockerAt(as, s, base, ["import", "-c", "ENTRYPOINT [\"cat\"]", tarFile, "dimp:2010"], {}, DOCKER_2010);
+          expect(old.code, ok(old)).toBe(0);
+          expect(old.stdout).toMatch(ID);
+          expect(await d("run", "--rm", "--network", "none", "dimp:2010", "/d/g")).toEqual({ code: 0, stdout: "deep\n", stderr: "" });
+        }
         // no tar: the daemon's one line
         const bad = await d("import", join(base, "notes-d.txt"));
         expect(bad.code, ok(bad)).toBe(1);
