@@ -2,6 +2,7 @@
 // tarball of a root filesystem as a one-layer image (src/container/import.ts),
 // as docker import; prints the image's id
 import { statSync } from "node:fs";
+import { isatty } from "node:tty";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { flag, flagList, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
@@ -17,6 +18,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   const [file, ref, ...extra] = p.rest;
   if (!file || extra.length) throw new BunkerError("import: takes FILE|- [REPOSITORY[:TAG]]", { errno: "EINVAL", fix: "bunker import rootfs.tar myimage:1, or bunker export ID | bunker import - myimage" });
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(file)) throw new BunkerError(`import: importing from a URL is not supported (${file})`, { errno: "EOPNOTSUPP", fix: `download it first: curl -fLo rootfs.tar '${file}' && bunker import rootfs.tar` });
+  if (file === "-" && isatty(0)) throw new BunkerError("import: refusing to read a tar from a terminal", { errno: "ENOTTY", fix: "pipe it in: bunker export ID | bunker import - myimage, or give FILE" });
   if (file !== "-") {
     let st;
     try {

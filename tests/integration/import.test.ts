@@ -9,7 +9,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { USERS, asUserArgv, bunkerAs, bunkerBinary, chownTree, makeTempDir, ownerOf, removeTree, runAs, type RunResult } from "../lib/index.ts";
+import { USERS, asUserArgv, bunkerAs, bunkerBinary, chownTree, makeTempDir, ownerOf, removeTree, runAs, runInPty, type RunResult } from "../lib/index.ts";
 import { DOCKER, dockerAt, startServer, stopServer, writeBusyboxArchive } from "../lib/serve.ts";
 
 setDefaultTimeout(90_000);
@@ -93,7 +93,7 @@ for (const as of USERS) {
       await b("rmi", dangling.stdout.trim());
     });
 
-    test("input that is no tar, an empty file, a bad --change and a URL are one line each (125), and no image is made", async () => {
+    test("input that is no tar, an empty file, a bad --change, a URL and a terminal on stdin are one line each (125), and no image is made", async () => {
       await exported;
       const before = (await b("images", "-q", "-a")).stdout;
       const text = join(base, "notes.txt");
@@ -114,6 +114,10 @@ for (const as of USERS) {
         expect(r.stderr).toMatch(re);
         expect(r.stderr.trim().split("\n")).toHaveLength(1);
       }
+      // stdin that is a terminal: refused, as export refuses to write to one
+      const t = await runInPty(as, [bunkerBinary(), ...roots, "import", "-"]);
+      expect(t.code, t.stdout).toBe(125);
+      expect(t.stdout).toContain("bunker: import: refusing to read a tar from a terminal: ENOTTY");
       expect((await b("images", "-q", "-a")).stdout).toBe(before);
       // and nothing is left in the store's temp dir
       expect(Bun.spawnSync(["find", join(base, "data", "tmp"), "-mindepth", "1"]).stdout.toString()).toBe("");
