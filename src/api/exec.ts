@@ -135,7 +135,8 @@ async function resizeContainer({ ctx, params, url }: ApiRequest): Promise<Respon
   const { state, dir, status } = containerStatus(ctx.stateRoot, id);
   if (status !== "running" && status !== "created") throw new ApiError(409, `Container ${id} is not running`);
   if (!state?.process?.terminal || !existsSync(attachSocket(dir))) throw new ApiError(409, `container ${id} has no terminal (it was made without -t)`);
-  if (!(await resizeTerminal(dir, size.rows, size.cols))) throw new ApiError(500, `resize: the log writer of ${id} could not resize its terminal`);
+  const failed = await resizeTerminal(dir, size.rows, size.cols);
+  if (failed !== undefined) throw new ApiError(500, `resize: the log writer of ${id} could not resize its terminal${failed ? `: ${failed}` : ""}`);
   return new Response(null, { status: 200 });
 }
 

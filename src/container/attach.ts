@@ -107,12 +107,12 @@ export function writerConnection(dir: string, first: string, onReply?: (text: st
   };
 }
 
-/** sets the window of the terminal DIR's log writer holds; false when it has none (or has gone) */
-export async function resizeTerminal(dir: string, rows: number, cols: number): Promise<boolean> {
+/** sets the window of the terminal DIR's log writer holds; undefined when done, else why not (the writer's words; "" when it has gone) */
+export async function resizeTerminal(dir: string, rows: number, cols: number): Promise<string | undefined> {
   let reply = "";
   const c = writerConnection(dir, `resize ${rows} ${cols}\n`, (t) => (reply += t));
   await c.closed;
-  return reply === "ok\n";
+  return reply === "ok\n" ? undefined : reply.trim();
 }
 
 export interface AttachTarget {
