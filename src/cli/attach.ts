@@ -10,9 +10,10 @@ import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
 import { containerArg } from "./container-arg.ts";
-import { attachTarget, detachKeys, escapeFilter, resizeTerminal, writerConnection } from "../container/attach.ts";
+import { attachTarget, detachKeys, escapeFilter, resizeTerminal, writerConnection, type AttachTarget } from "../container/attach.ts";
+import type { RuntimeContext } from "../container/context.ts";
 import { killContainer } from "../container/lifecycle.ts";
-import { logEntries, writeAll } from "../container/logs.ts";
+import { logEntries, writeAll, type LogEntry } from "../container/logs.ts";
 import { waitContainer } from "../container/wait.ts";
 import { parseSignal } from "../sys/signals.ts";
 import { makeRaw, restoreTerminal } from "../sys/shim.ts";
@@ -36,15 +37,42 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   if (extra.length) throw new BunkerError("attach: takes one CONTAINER", { errno: "EINVAL", fix: "bunker attach mycontainer" });
   const ctx = runtimeContext(g);
   const id = containerArg(g, arg, "attach");
-  const keys = detachKeys(flag(p, "detach-keys"), "attach: --detach-keys");
-  const t = attachTarget(ctx, id);
-  const withStdin = t.stdin && !flagBool(p, "no-stdin");
+  const session = prepareAttach(ctx, id, arg!, { stdin: !flagBool(p, "no-stdin"), sigProxy: flag(p, "sig-proxy") !== "false", keys: flag(p, "detach-keys"), keysFlag: "attach: --detach-keys" });
+  return await session.run();
+}
+
+export interface AttachOptions {
+  /** this stdin to the container's, where it takes one */
+  stdin: boolean;
+  sigProxy: boolean;
+  keys: string | undefined;
+  /** how the detach keys' flag is named in errors */
+  keysFlag: string;
+  /** start -a: a created container too (started after this), its output from its start */
+  created?: boolean;
+}
+
+/**
+ * this terminal's session on container ID (ARG as the user named it): its
+ * target checked and its output's place taken now (what comes after is shown),
+ * the rest when RUN is called: stdin, the terminal, the signals, the output
+ * until it exits (its status) or is detached from (1).
+ */
+export function prepareAttach(ctx: RuntimeContext, id: string, arg: string, o: AttachOptions): { run: () => Promise<number> } {
+  const keys = detachKeys(o.keys, o.keysFlag);
+  const t = attachTarget(ctx, id, o.created);
+  const withStdin = t.stdin && o.stdin;
   if (t.tty && withStdin && !isatty(0)) throw new BunkerError("the input device is not a TTY", { errno: "ENOTTY", fix: `attach from a terminal, or give --no-stdin: bunker attach --no-stdin ${arg}` });
 
   // its status, watched from now on (a run -d --rm one's state goes with it)
-  const status = waitContainer(ctx, id);
+  const status = waitContainer(ctx, id, o.created);
   const entries = logEntries(ctx, { id, follow: true, tail: 0, pollMs: 20 });
+  // the log's end taken now (the reader's first step runs to its first wait): what the container writes after this is shown
+  const first = entries.next();
+  return { run: () => session(ctx, id, t, withStdin, o.sigProxy, keys, status, first, entries) };
+}
 
+async function session(ctx: RuntimeContext, id: string, t: AttachTarget, withStdin: boolean, sigProxy: boolean, keys: Uint8Array, status: Promise<number>, first: Promise<IteratorResult<LogEntry>>, entries: AsyncGenerator<LogEntry>): Promise<number> {
   let detach!: () => void;
   const detached = new Promise<"detached">((r) => (detach = () => r("detached")));
   let saved: Uint8Array | undefined;
@@ -77,17 +105,17 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
       const [cols, rows] = process.stdout.getWindowSize();
       return { rows, cols };
     };
-    const first = size();
+    const initial = size();
     // docker's nudge: a size that differs first, so a program redraws for this attach
-    if (first.rows > 0 && first.cols > 0) await resizeTerminal(t.dir, first.rows + 1, first.cols + 1);
-    await resizeTerminal(t.dir, first.rows, first.cols);
+    if (initial.rows > 0 && initial.cols > 0) await resizeTerminal(t.dir, initial.rows + 1, initial.cols + 1);
+    await resizeTerminal(t.dir, initial.rows, initial.cols);
     process.on("SIGWINCH", () => {
       const now = size();
       void resizeTerminal(t.dir, now.rows, now.cols);
     });
   }
 
-  if (!t.tty && flag(p, "sig-proxy") !== "false") {
+  if (!t.tty && sigProxy) {
     for (const sig of PROXIED) {
       process.on(sig, () => {
         try {
@@ -100,7 +128,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   }
 
   const output = (async () => {
-    for await (const e of entries) if (!writeAll(t.tty ? 1 : e.stream, e.bytes)) return "closed" as const;
+    for (let r = await first; !r.done; r = await entries.next()) if (!writeAll(t.tty ? 1 : r.value.stream, r.value.bytes)) return "closed" as const;
     return "exited" as const;
   })();
   const how = await Promise.race([output, detached]);

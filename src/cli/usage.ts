@@ -145,11 +145,15 @@ flags that runc's create has not (--name, -e, --rm, --rootfs, …) comes first,
 or more than one argument is given; runc's otherwise (create ID in a bundle
 directory).  Docker's create takes run's flags except -d, -t and -i.`,
   start: `bunker start ID...
+       bunker start -a [-i] [--detach-keys KEYS] ID
 
 Starts a created container (runc's start).  A docker-style container (bunker
 create IMAGE, bunker run -d) that has stopped is made again from how it was
 created and started (its log is kept; its writable layer and anonymous volumes
-are new); a running one is left alone; the id is printed, as docker's start.`,
+are new); a running one is left alone; the id is printed, as docker's start.
+-a (docker start -a) attaches its output from its start, as bunker attach
+does, and exits with its status; -i its stdin too (create -i, or -it on a
+terminal: bunker create -it IMAGE sh, then bunker start -ai ID).`,
   state: `bunker state ID|NAME
 
 Prints the container's state (runtime-spec JSON, with what confines it).

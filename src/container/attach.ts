@@ -124,12 +124,12 @@ export interface AttachTarget {
   stdin: boolean;
 }
 
-/** running container ID as `bunker attach` finds it; a stopped, paused or foreground one is Docker's one line */
-export function attachTarget(ctx: RuntimeContext, id: string): AttachTarget {
+/** running container ID as `bunker attach` finds it (CREATED: a created one too, start -a's); a stopped, paused or foreground one is Docker's one line */
+export function attachTarget(ctx: RuntimeContext, id: string, created = false): AttachTarget {
   const { state, status, dir } = containerStatus(ctx.stateRoot, id);
   if (!state) throw new BunkerError(`attach: container "${id}" is being created, or its bunker was killed before it started`, { errno: "EBUSY", fix: `bunker rm -f ${id}` });
   if (status === "paused") throw new BunkerError("You cannot attach to a paused container, unpause it first", { errno: "EBUSY", fix: `bunker unpause ${id}` });
-  if (status !== "running") throw new BunkerError("You cannot attach to a stopped container, start it first", { errno: "EINVAL", fix: `bunker start ${id}` });
+  if (status !== "running" && !(created && status === "created")) throw new BunkerError("You cannot attach to a stopped container, start it first", { errno: "EINVAL", fix: `bunker start ${id}` });
   if (!state.run || !existsSync(`${dir}/log`)) throw new BunkerError(`attach: container "${id}" was not started with run -d: its output goes to the terminal that started it`, { errno: "EINVAL", fix: "attach works on detached containers (bunker run -d)" });
   return { state, dir, tty: !!state.process?.terminal, stdin: !!state.run.stdin && existsSync(attachSocket(dir)) };
 }

@@ -13,8 +13,10 @@ import { containerEventAttributes, recordEvent } from "../events.ts";
  * `bunker start ID` of any container: OCI's start, or docker's (see above);
  * whether it was docker's.  RESTARTED: its restart policy starts it again
  * (src/container/restart.ts), the how-manyth time and after what back-off.
+ * BEFORE_RELEASE runs once the container is made (again) and before its
+ * program is released (start -a takes its output's place there).
  */
-export async function startContainer(ctx: RuntimeContext, id: string, restarted?: { count: number; delayMs: number }): Promise<boolean> {
+export async function startContainer(ctx: RuntimeContext, id: string, restarted?: { count: number; delayMs: number }, beforeRelease?: () => void): Promise<boolean> {
   const dir = containerDir(ctx.stateRoot, id);
   const state = readState(ctx.stateRoot, id);
   const st = state ? status(dir, state) : undefined;
@@ -25,6 +27,7 @@ export async function startContainer(ctx: RuntimeContext, id: string, restarted?
   // a created container that network connect could not put on a network now is made again, on it
   const pending = attachedNetworks(state).some((n) => !n.ip);
   if (!state?.run || (st === "created" && !pending)) {
+    beforeRelease?.();
     starting();
     await start(ctx, id);
     return !!state?.run;
@@ -69,6 +72,7 @@ export async function startContainer(ctx: RuntimeContext, id: string, restarted?
     // what is left (a layer a failed create did not take) may belong to the container's subordinate ids
     await removeStateDir(ctx, keep, state.run.maps);
   }
+  beforeRelease?.();
   starting();
   await start(ctx, id);
   return true;

@@ -5,8 +5,11 @@ import type { RuntimeContext } from "./context.ts";
 import { exitRecord } from "./exit-record.ts";
 import { containerDir, containerStatus, watchStatus } from "./state.ts";
 
-/** the status container ID exits with (docker's 128+N for signal N), when it has; it is looked at every 20 ms */
-export async function waitContainer(ctx: RuntimeContext, id: string): Promise<number> {
+/**
+ * the status container ID exits with (docker's 128+N for signal N), when it has; it is looked at every 20 ms.
+ * NEXT_EXIT (start -a's, Docker's condition next-exit): a created one is waited for too, until it has run
+ */
+export async function waitContainer(ctx: RuntimeContext, id: string, nextExit = false): Promise<number> {
   containerStatus(ctx.stateRoot, id); // "does not exist" when there is no such container
   const dir = containerDir(ctx.stateRoot, id);
   let code = 0;
@@ -24,7 +27,7 @@ export async function waitContainer(ctx: RuntimeContext, id: string): Promise<nu
     for (;;) {
       const { status } = watchStatus(ctx.stateRoot, id);
       if (status === "stopped") return exitRecord(dir)?.code ?? code;
-      if (status === "created") return code;
+      if (status === "created" && !nextExit) return code;
       if (status === "removed") return code; // gone meanwhile (a run -d --rm): its last status, if it was seen
       code = exitRecord(dir)?.code ?? code;
       await Bun.sleep(20);

@@ -210,5 +210,40 @@ for (const as of USERS) {
         await b("rm", "-f", id);
       }
     });
+
+    test("start -a / -ai (docker start -a): a created container's output from its start and its status; a stopped one started again the same way; -ai under a pty types to a create -it shell; two containers are one line", async () => {
+      await loaded;
+      const made = await b("create", "--name", "sa1", "--network", "none", "bb", "sh", "-c", "echo out; echo err >&2; exit 4");
+      expect(made.code, ok(made)).toBe(0);
+      const made2 = await b("create", "-it", "--name", "sa2", "--network", "none", "bb", "sh");
+      expect(made2.code, ok(made2)).toBe(0);
+      const made3 = await b("create", "-i", "--name", "sa3", "--network", "none", "bb", "sh", "-c", "read x; echo got $x; exit 2");
+      expect(made3.code, ok(made3)).toBe(0);
+      try {
+        expect(await b("start", "-a", "sa1")).toEqual({ code: 4, stdout: "out\n", stderr: "err\n" });
+        // stopped: made again and attached from its new start (its earlier output is not shown again)
+        expect(await b("start", "-a", "sa1")).toEqual({ code: 4, stdout: "out\n", stderr: "err\n" });
+        expect((await b("logs", "sa1")).stdout).toBe("out\nout\n");
+        // -i without a terminal: stdin piped to it
+        const p = Bun.spawn(bunkerArgv(as, [...roots, "start", "-ai", "sa3"]), { cwd: "/", env: envFor(as), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+        p.stdin!.write("hello\n");
+        p.stdin!.end();
+        expect([await p.exited, await new Response(p.stdout).text()]).toEqual([2, "got hello\n"]);
+        // -ai of a create -it shell under a pty: typed to and read back; its exit is start's
+        const t = await runInPty(as, [bunkerBinary(), ...roots, "start", "-ai", "sa2"], {
+          steps: [
+            { after: "", type: "\n" },
+            { after: "# ", type: "echo st-$((3*3)); exit 6\n" },
+          ],
+        });
+        expect(t.code, t.stdout + t.stderr).toBe(6);
+        expect(t.stdout).toContain("st-9\r\n");
+        const two = await b("start", "-a", "sa1", "sa3");
+        expect([two.code, two.stdout, two.stderr.split("\n").length], ok(two)).toEqual([125, "", 2]);
+        expect(two.stderr).toContain("you cannot start and attach multiple containers at once");
+      } finally {
+        await b("rm", "-f", "sa1", "sa2", "sa3");
+      }
+    });
   });
 }
