@@ -69,6 +69,7 @@ export function prepareAttach(ctx: RuntimeContext, id: string, arg: string, o: A
   const entries = logEntries(ctx, { id, follow: true, tail: 0, pollMs: 20 });
   // the log's end taken now (the reader's first step runs to its first wait): what the container writes after this is shown
   const first = entries.next();
+  first.catch(() => {}); // handled where it is awaited (run): not an unhandled rejection while start -a starts it
   return { run: () => session(ctx, id, t, withStdin, o.sigProxy, keys, status, first, entries) };
 }
 
