@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "child.h"
 
+#include <termios.h>
+
 
 int bk_mkfifo(const char *path, int mode) { return mkfifo(path, (mode_t)mode) < 0 ? -errno : 0; }
 
@@ -110,4 +112,25 @@ int bk_pipe(int32_t *out) {
 int bk_set_winsize(int fd, int rows, int cols) {
   struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
   return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
+
+/* bunker attach: FD's terminal settings into SAVED (LEN bytes), then FD made
+ * raw as docker's client makes it (cfmakeraw: no echo, no signals, no output
+ * processing, so the container's terminal alone turns \n into \r\n).
+ * Returns 0 or -errno. */
+int bk_tty_raw(int fd, uint8_t *saved, uint32_t len) {
+  struct termios t;
+  if (len < sizeof t) return -EINVAL;
+  if (tcgetattr(fd, &t) < 0) return -errno;
+  memcpy(saved, &t, sizeof t);
+  cfmakeraw(&t);
+  return tcsetattr(fd, TCSANOW, &t) < 0 ? -errno : 0;
+}
+
+/* FD's terminal settings back as bk_tty_raw saved them (after what was written is sent) */
+int bk_tty_restore(int fd, const uint8_t *saved, uint32_t len) {
+  struct termios t;
+  if (len < sizeof t) return -EINVAL;
+  memcpy(&t, saved, sizeof t);
+  return tcsetattr(fd, TCSADRAIN, &t) < 0 ? -errno : 0;
 }

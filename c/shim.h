@@ -56,6 +56,8 @@ int bk_pidfd_wait(int pid, int timeout_ms, int32_t *out);
 int bk_try_reap(int pid, int32_t *out);
 int bk_pipe(int32_t *out);
 int bk_set_winsize(int fd, int rows, int cols);
+int bk_tty_raw(int fd, uint8_t *saved, uint32_t len);
+int bk_tty_restore(int fd, const uint8_t *saved, uint32_t len);
 int bk_spawn_log_writer(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, int flags, int tty, int32_t *out);
 int bk_log_writer(int argc, char **argv);
 int bk_spawn_monitor(const uint8_t *image, uint32_t image_len, const char *args, uint32_t len, const int *fds, int nfds, int32_t *pid);

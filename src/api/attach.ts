@@ -4,20 +4,21 @@
 // ([stream, 0, 0, 0, size big-endian 32] and the bytes: stdout 1, stderr 2)
 // without a terminal, the raw bytes with one — until it has exited and its
 // log writer has written the last of it.  The output is the log, followed
-// (src/container/logs.ts); stdin goes to the log writer's attach socket,
+// (src/container/logs.ts); stdin goes to the log writer's attach socket
+// (src/container/attach.ts, shared with `bunker attach`),
 // which holds the container's stdin pipe or terminal (src/container/log-writer.ts),
 // so a container keeps both when the server stops.
 import type { RuntimeContext } from "../container/context.ts";
 import { attachSocket } from "../container/log-writer.ts";
+import { detachKeys, escapeFilter, writerConnection } from "../container/attach.ts";
 import { logEntries, logTime } from "../container/logs.ts";
 import { containerDir, containerStatus, watchStatus, type ContainerState } from "../container/state.ts";
 import { ApiError, statusOf } from "./errors.ts";
-import { flush as flushQueue, type Hijack, type Hijacked, type RequestHead } from "./front.ts";
+import type { Hijack, Hijacked, RequestHead } from "./front.ts";
 import { COMMON_HEADERS, stripVersion } from "./server.ts";
 import { resolveId } from "./containers.ts";
 import { logBody } from "./streams.ts";
 import { existsSync } from "node:fs";
-import type { Socket } from "bun";
 
 const ATTACH = /^\/containers\/([^/]+)\/attach$/;
 
@@ -34,87 +35,6 @@ export function errorReply(conn: Hijacked, e: unknown): void {
 /** the 101 that hands the connection over to the streams (raw with a terminal, else multiplexed) */
 export function upgradeReply(conn: Hijacked, tty: boolean): void {
   conn.write(`HTTP/1.1 101 UPGRADED\r\n${headerLines({ "Content-Type": tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream", Connection: "Upgrade", Upgrade: "tcp" })}\r\n`);
-}
-
-/** the bytes of a key sequence as Docker's --detach-keys spells it: "ctrl-p,ctrl-q", "a,ctrl-@" */
-export function detachKeys(spec: string | null): Uint8Array {
-  const keys = (spec || "ctrl-p,ctrl-q").split(",").map((k) => {
-    const ctrl = /^ctrl-([a-z@[\\\]^_])$/.exec(k);
-    if (ctrl) return ctrl[1] === "@" ? 0 : ctrl[1]!.charCodeAt(0) & 0x1f;
-    if (k.length === 1) return k.charCodeAt(0);
-    throw new ApiError(400, `attach: detachKeys: "${k}" is no key (a letter, or ctrl- and one of a-z @ [ \\ ] ^ _)`);
-  });
-  return new Uint8Array(keys);
-}
-
-/**
- * Docker's escape proxy (a terminal's input only): bytes pass through until
- * KEYS come in a row; a partial match is held back, and passed on when the
- * next byte breaks it.  The filter returns what to pass on and whether the
- * sequence was typed (the rest of that chunk is dropped).
- */
-export function escapeFilter(keys: Uint8Array): (bytes: Uint8Array) => { pass: Uint8Array; detached: boolean } {
-  let matched = 0;
-  return (bytes) => {
-    const pass: number[] = [];
-    for (const b of bytes) {
-      if (b === keys[matched]) {
-        if (++matched === keys.length) return { pass: new Uint8Array(pass), detached: true };
-        continue;
-      }
-      pass.push(...keys.subarray(0, matched));
-      matched = b === keys[0] ? 1 : 0;
-      if (!matched) pass.push(b);
-    }
-    return { pass: new Uint8Array(pass), detached: false };
-  };
-}
-
-/** a connection to DIR's log writer's attach socket that first says FIRST ("stdin\n", "resize H W\n"); writes queue until it is open */
-export function writerConnection(dir: string, first: string, onReply?: (text: string) => void): { write(b: Uint8Array): void; shutdown(): void; end(): void; closed: Promise<void> } {
-  const queue: Uint8Array[] = [Buffer.from(first)];
-  let sock: Socket<undefined> | undefined;
-  let ending: "shutdown" | "end" | undefined;
-  let done!: () => void;
-  const closed = new Promise<void>((r) => (done = r));
-  const flush = () => {
-    if (!sock) return;
-    flushQueue(sock, queue);
-    if (queue.length) return;
-    if (ending === "shutdown") sock.shutdown();
-    if (ending === "end") sock.end();
-  };
-  Bun.connect({
-    unix: attachSocket(dir),
-    socket: {
-      open(s) {
-        sock = s;
-        flush();
-      },
-      drain: flush,
-      data(_s, b) {
-        onReply?.(Buffer.from(b).toString());
-      },
-      close: () => done(),
-      error: () => done(),
-    },
-  }).catch(() => done()); // the writer has gone (the container exited): nothing to write to
-  return {
-    write: (b) => {
-      queue.push(b);
-      flush();
-    },
-    shutdown: () => {
-      ending ??= "shutdown";
-      flush();
-    },
-    end: () => {
-      ending = "end";
-      flush();
-      sock?.end();
-    },
-    closed,
-  };
 }
 
 /**

@@ -15,7 +15,8 @@ import { parseJsonObject } from "../json.ts";
 import { ApiError, jsonResponse, statusOf } from "./errors.ts";
 import { BunkerError } from "../errors.ts";
 import type { Hijacked, RequestHead } from "./front.ts";
-import { detachKeys, escapeFilter, upgradeReply, writerConnection } from "./attach.ts";
+import { upgradeReply } from "./attach.ts";
+import { detachKeys, escapeFilter, resizeTerminal } from "../container/attach.ts";
 import { frame } from "./streams.ts";
 import { resolveId } from "./containers.ts";
 import { jsonBody, stripVersion, type ApiRequest, type Route } from "./server.ts";
@@ -134,10 +135,8 @@ async function resizeContainer({ ctx, params, url }: ApiRequest): Promise<Respon
   const { state, dir, status } = containerStatus(ctx.stateRoot, id);
   if (status !== "running" && status !== "created") throw new ApiError(409, `Container ${id} is not running`);
   if (!state?.process?.terminal || !existsSync(attachSocket(dir))) throw new ApiError(409, `container ${id} has no terminal (it was made without -t)`);
-  let reply = "";
-  const c = writerConnection(dir, `resize ${size.rows} ${size.cols}\n`, (t) => (reply += t));
-  await c.closed;
-  if (reply !== "ok\n") throw new ApiError(500, `resize: the log writer of ${id} could not resize its terminal${reply ? `: ${reply.trim()}` : ""}`);
+  const failed = await resizeTerminal(dir, size.rows, size.cols);
+  if (failed !== undefined) throw new ApiError(500, `resize: the log writer of ${id} could not resize its terminal${failed ? `: ${failed}` : ""}`);
   return new Response(null, { status: 200 });
 }
 

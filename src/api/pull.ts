@@ -1,8 +1,10 @@
+// POST /images/create?fromSrc=-: docker import (importFrom, below).
 // POST /images/create?fromImage=NAME&tag=TAG: a pull (src/image/pull.ts) with
 // Docker's streamed JSON progress, one object per line: the docker CLI draws
 // its per-layer bars from them, and an error after the 200 is an
 // {"error": …, "errorDetail": {"message": …}} line.
 import type { RuntimeContext } from "../container/context.ts";
+import { importImage } from "../container/import.ts";
 import { parsePlatform } from "../image/platform.ts";
 import { pullImage, type PullEvents } from "../image/pull.ts";
 import { parseReference, shortName } from "../image/reference.ts";
@@ -35,9 +37,33 @@ export function registryAuth(header: string | null): Credentials | undefined {
   return typeof v.username === "string" && v.username && typeof v.password === "string" ? { username: v.username, password: v.password } : undefined;
 }
 
-function pull({ ctx, url, req }: ApiRequest): Response {
+/**
+ * POST /images/create?fromSrc=-&repo=NAME[:TAG]&tag=TAG&changes=…&message=…
+ * (docker import): the body is the tarball (src/container/import.ts); the
+ * answer, once the image exists, is Docker's one status line, its id.  An
+ * error before then is an ordinary error response.
+ */
+async function importFrom({ ctx, url, req }: ApiRequest): Promise<Response> {
+  const src = url.searchParams.get("fromSrc")!;
+  if (src !== "-") throw new ApiError(400, `images/create: importing from a URL is not supported (fromSrc=${src}); download it and send it as the body (fromSrc=-)`);
+  if (!req.body) throw new ApiError(400, "images/create: fromSrc=- needs the tarball as the request body");
+  const repo = url.searchParams.get("repo") || undefined;
+  const tag = url.searchParams.get("tag") || undefined;
+  const rec = await importImage(ctx, {
+    source: req.body,
+    sourceName: "the request body",
+    changes: url.searchParams.getAll("changes").filter(Boolean),
+    message: url.searchParams.get("message") || undefined,
+    ref: repo && tag ? `${repo}:${tag}` : repo,
+  });
+  return new Response(JSON.stringify({ status: rec.id }) + "\r\n", { headers: { "Content-Type": "application/json" } });
+}
+
+function pull(a: ApiRequest): Response | Promise<Response> {
+  const { ctx, url, req } = a;
+  if (url.searchParams.has("fromSrc")) return importFrom(a);
   const from = url.searchParams.get("fromImage");
-  if (!from) throw new ApiError(400, url.searchParams.has("fromSrc") ? "images/create: fromSrc (import) is not supported; use docker load" : "images/create: the fromImage parameter is required");
+  if (!from) throw new ApiError(400, "images/create: the fromImage (pull) or fromSrc (import) parameter is required");
   const tag = url.searchParams.get("tag");
   const ref = tag ? (tag.startsWith("sha256:") ? `${from}@${tag}` : `${from}:${tag}`) : from;
   const r = parseReference(ref);

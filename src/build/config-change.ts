@@ -116,7 +116,7 @@ export function parseChanges(config: ImageConfig, changes: string[]): ImageConfi
   for (const line of changes) {
     const kw = /^\s*([A-Za-z]+)/.exec(line)?.[1]?.toUpperCase();
     if (!kw || !(CHANGE_INSTRUCTIONS as readonly string[]).includes(kw))
-      throw new BunkerError(`--change "${line}": ${kw ? `${kw} is not an instruction commit can apply` : "not an instruction"}`, { errno: "EINVAL", fix: `use one of ${CHANGE_INSTRUCTIONS.join(", ")}` });
+      throw new BunkerError(`--change "${line}": ${kw ? `${kw} is not an instruction --change can apply (commit, import)` : "not an instruction"}`, { errno: "EINVAL", fix: `use one of ${CHANGE_INSTRUCTIONS.join(", ")}` });
     const fail = (what: string) => new BunkerError(`--change "${line}": ${what}`, { errno: "EINVAL" });
     let ins: Instruction;
     try {

@@ -11,7 +11,7 @@ import { runCommand } from "./commands.ts";
 const ALIASES: Record<string, string> = {
   ls: "ps", list: "ps", ps: "ps", rm: "rm", remove: "rm", inspect: "inspect", start: "start", stop: "stop", restart: "restart", logs: "logs", exec: "exec", run: "run",
   create: "create", kill: "kill", top: "top", port: "port", cp: "cp", diff: "diff", export: "export", rename: "rename", wait: "wait", stats: "stats", pause: "pause",
-  unpause: "unpause", commit: "commit", update: "update",
+  unpause: "unpause", commit: "commit", update: "update", attach: "attach",
 };
 
 async function prune(argv: string[], g: GlobalOptions): Promise<number> {

@@ -1,4 +1,4 @@
-// bunker image COMMAND: ls | rm | inspect | tag | load | save | pull | push | prune | check
+// bunker image COMMAND: ls | rm | inspect | tag | load | import | save | pull | push | prune | check
 import { BunkerError } from "../errors.ts";
 import { Store } from "../image/store.ts";
 import { flagBool, HelpRequest, parseFlags } from "./args.ts";
@@ -14,6 +14,7 @@ const SUB: Record<string, () => Promise<{ default: Command }>> = {
   inspect: () => import("./inspect.ts"),
   tag: () => import("./tag.ts"),
   load: () => import("./load.ts"),
+  import: () => import("./import.ts"),
   save: () => import("./save.ts"),
   pull: () => import("./pull.ts"),
   push: () => import("./push.ts"),
@@ -47,7 +48,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   if (sub === "prune") return prune(rest, g);
   if (sub === "check") return check(rest, g);
   const load = sub ? SUB[sub] : undefined;
-  if (!load) throw new BunkerError(`image: unknown subcommand "${sub ?? ""}"`, { errno: "EINVAL", fix: "one of: ls, rm, inspect, tag, load, save, pull, prune, check" });
+  if (!load) throw new BunkerError(`image: unknown subcommand "${sub ?? ""}"`, { errno: "EINVAL", fix: "one of: ls, rm, inspect, tag, load, import, save, pull, push, prune, check" });
   return (await load()).default(rest, g);
 }
 

@@ -129,6 +129,8 @@ export function runRequest(p: Parsed, verb: string): RunRequest {
     hostname: flag(p, "hostname"),
     tty,
     interactive: flagBool(p, "interactive"),
+    // -d with -t or -i: bunker attach talks to the log writer that holds them
+    attachable: true,
     consoleSize: tty && process.stdout.isTTY ? { height: process.stdout.rows, width: process.stdout.columns } : undefined,
     init: flagBool(p, "init"),
     mounts: [

@@ -22,6 +22,7 @@ commands:
   state     print a container's state (JSON)
   inspect   print a container's or an image's details (JSON, or --format TEMPLATE)
   logs      output of a detached container (run -d)
+  attach    this terminal on a running detached container (its output from now on, stdin with -i)
   top       a container's processes (as ps ID)
   port      a container's published ports (run -p)
   wait      wait for containers to stop, print their exit status
@@ -40,12 +41,13 @@ commands:
   pull      pull an image from a registry
   push      push an image to a registry
   load      load images from a docker save / OCI archive (-i FILE)
+  import    a tarball of a root filesystem as a one-layer image (docker import; -c 'CMD …')
   save      save images to a docker-archive (-o FILE)
   rmi       remove images
   tag       give an image another name
   history   the steps that made an image
   build     build an image from a Dockerfile (rootless, no daemon; cached steps)
-  image     image subcommands (ls, rm, inspect, tag, load, save, pull, push, prune, check)
+  image     image subcommands (ls, rm, inspect, tag, load, import, save, pull, push, prune, check)
   login     store credentials for a registry
   logout    remove the stored credentials of a registry
   volume    named volumes: create, ls, inspect, rm, prune, export
@@ -143,11 +145,15 @@ flags that runc's create has not (--name, -e, --rm, --rootfs, …) comes first,
 or more than one argument is given; runc's otherwise (create ID in a bundle
 directory).  Docker's create takes run's flags except -d, -t and -i.`,
   start: `bunker start ID...
+       bunker start -a [-i] [--detach-keys KEYS] ID
 
 Starts a created container (runc's start).  A docker-style container (bunker
 create IMAGE, bunker run -d) that has stopped is made again from how it was
 created and started (its log is kept; its writable layer and anonymous volumes
-are new); a running one is left alone; the id is printed, as docker's start.`,
+are new); a running one is left alone; the id is printed, as docker's start.
+-a (docker start -a) attaches its output from its start, as bunker attach
+does, and exits with its status; -i its stdin too (create -i, or -it on a
+terminal: bunker create -it IMAGE sh, then bunker start -ai ID).`,
   state: `bunker state ID|NAME
 
 Prints the container's state (runtime-spec JSON, with what confines it).
@@ -235,6 +241,28 @@ Writes a default config.json into the bundle directory.`,
   logs: `bunker logs [--follow] ID
 
 Prints the output of a detached container (run -d).`,
+  import: `bunker import [-c 'INSTRUCTION']... [-m MSG] FILE|- [REPOSITORY[:TAG]]
+
+Docker's import: the tarball FILE (- : stdin), plain or gzip, zstd, xz or
+bzip2 compressed (a root filesystem, as bunker export writes it), becomes
+an image of one layer: the tar as written (gzip and zstd kept as they are,
+xz and bzip2 stored as gzip), its diff id, a config of the --change
+instructions alone (no CMD unless one is given), the history entry
+"Imported from -" (or -m's message).  Prints the image's id (sha256:…);
+without REPOSITORY the image is dangling.  A URL is not fetched (download it
+first); input that is no tar is one line, and no image is made.`,
+  attach: `bunker attach [--no-stdin] [--sig-proxy=false] [--detach-keys KEYS] CONTAINER
+
+Docker's attach: this terminal on a running container started with run -d
+(with or without -i and -t).  Its output from now on (no history: bunker logs
+has that), stdout and stderr apart without a terminal; with -i this stdin
+goes to its stdin.  With -t the terminal is raw while attached (restored
+after), its size is the container's, and SIGWINCH passes new sizes on; the
+detach keys (ctrl-p ctrl-q) leave the container running and end attach as
+docker's client does ("read escape sequence", status 1).  Without a terminal
+SIGINT, SIGTERM, … are passed to the container (--sig-proxy=false: not).
+The container's exit ends attach with its status.  A stopped container is
+one line (status 125; docker's is 1).`,
   pause: `bunker pause ID...
 
 Freezes all processes of the containers (cgroup.freeze); 'bunker resume' thaws
@@ -362,12 +390,12 @@ the build cache, and with --volumes the anonymous volumes no container uses
 
 Docker's container commands: ls (ps), rm, inspect, start, stop, restart, logs,
 exec, run, create, kill, top, port, cp, diff, export, rename, wait, stats,
-pause, unpause, commit, update (each the bunker command of that name) and
-prune.`,
+pause, unpause, commit, update, attach (each the bunker command of that
+name) and prune.`,
   "container prune": `bunker container prune [-f]
 
 Removes every stopped container.  Asks first unless -f.`,
-  image: `bunker image ls|rm|inspect|tag|load|save|pull|push|prune|check [ARGS...]
+  image: `bunker image ls|rm|inspect|tag|load|import|save|pull|push|prune|check [ARGS...]
 
 The image store's commands ('bunker image SUBCOMMAND --help' for each).`,
   "image prune": `bunker image prune [--all] [--force]

@@ -70,9 +70,9 @@ export interface RunRequest {
   tty: boolean;
   interactive: boolean;
   /**
-   * -d with -t or -i: an API server attaches its clients (src/api/attach.ts),
-   * through the log writer that holds the terminal or the stdin pipe; the CLI
-   * has no attach, so it refuses -d with -t or -i
+   * -d with -t or -i: `bunker attach` and an API server's attach reach the
+   * container through the log writer that holds the terminal or the stdin
+   * pipe (src/container/attach.ts); a caller without an attach refuses them
    */
   attachable?: boolean;
   /** -i: the first attached client's end of input closes the container's stdin (Docker's StdinOnce) */

@@ -19,8 +19,10 @@ async function attachedNetworks(s: ContainerState): Promise<AttachedNetwork[]> {
  * `bunker start ID` of any container: OCI's start, or docker's (see above);
  * whether it was docker's.  RESTARTED: its restart policy starts it again
  * (src/container/restart.ts), the how-manyth time and after what back-off.
+ * BEFORE_RELEASE runs once the container is made (again) and before its
+ * program is released (start -a takes its output's place there).
  */
-export async function startContainer(ctx: RuntimeContext, id: string, restarted?: { count: number; delayMs: number }): Promise<boolean> {
+export async function startContainer(ctx: RuntimeContext, id: string, restarted?: { count: number; delayMs: number }, beforeRelease?: () => void): Promise<boolean> {
   const dir = containerDir(ctx.stateRoot, id);
   const state = readState(ctx.stateRoot, id);
   const st = state ? status(dir, state) : undefined;
@@ -33,6 +35,7 @@ export async function startContainer(ctx: RuntimeContext, id: string, restarted?
   // a created container that network connect could not put on a network now is made again, on it
   const pending = state ? (await attachedNetworks(state)).some((n) => !n.ip) : false;
   if (!state?.run || (st === "created" && !pending)) {
+    beforeRelease?.();
     await starting();
     await start(ctx, id);
     return !!state?.run;
@@ -79,6 +82,7 @@ export async function startContainer(ctx: RuntimeContext, id: string, restarted?
     // what is left (a layer a failed create did not take) may belong to the container's subordinate ids
     await removeStateDir(ctx, keep, state.run.maps);
   }
+  beforeRelease?.();
   await starting();
   await start(ctx, id);
   return true;

@@ -31,6 +31,8 @@ export interface CommitRequest {
   /** names to tag it with (none: a dangling image, as docker commit without REF) */
   tags: string[];
   author?: string;
+  /** the config's comment (docker import's message) */
+  comment?: string;
   /** scratch's platform (default this machine's); a base's is kept */
   platform?: Platform;
 }
@@ -56,6 +58,7 @@ export async function commitImage(ctx: LayerContext, req: CommitRequest): Promis
   const config: ImageConfigFile = {
     created,
     ...(req.author ? { author: req.author } : {}),
+    ...(req.comment ? { comment: req.comment } : {}),
     architecture: platform.architecture,
     os: platform.os,
     ...(platform.variant ? { variant: platform.variant } : {}),

@@ -15,7 +15,7 @@ export function imageDetails(store: Store, ref: string): Record<string, unknown>
     RepoTags: rec.names.map(shortName),
     RepoDigests: rec.repoDigests ?? [],
     Parent: "",
-    Comment: "",
+    Comment: c.comment ?? "",
     Created: c.created,
     Author: c.author ?? "",
     Architecture: c.architecture,

@@ -66,6 +66,8 @@ export interface ImageConfig {
 export interface ImageConfigFile {
   created?: string;
   author?: string;
+  /** docker import's message (-m, else "Imported from -"): inspect's Comment */
+  comment?: string;
   architecture: string;
   os: string;
   variant?: string;

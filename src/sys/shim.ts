@@ -31,6 +31,8 @@ const symbols = {
   bk_try_reap: { args: [I32, PTR], returns: I32 },
   bk_pipe: { args: [PTR], returns: I32 },
   bk_set_winsize: { args: [I32, I32, I32], returns: I32 },
+  bk_tty_raw: { args: [I32, PTR, U32], returns: I32 },
+  bk_tty_restore: { args: [I32, PTR, U32], returns: I32 },
   bk_spawn_log_writer: { args: [PTR, U32, PTR, U32, I32, I32, PTR], returns: I32 },
   bk_spawn_keeper: { args: [PTR, U32, PTR, U32, I32, PTR], returns: I32 },
 };
@@ -280,6 +282,19 @@ export function makePipe(): { read: number; write: number } {
   const r = shim().bk_pipe(out);
   if (r < 0) throw new BunkerError("cannot make a pipe", { errno: -r });
   return { read: out[0]!, write: out[1]! };
+}
+
+/** makes terminal FD raw (cfmakeraw); what restoreTerminal puts back */
+export function makeRaw(fd: number): Uint8Array {
+  const saved = new Uint8Array(256);
+  const r = shim().bk_tty_raw(fd, saved, saved.length);
+  if (r < 0) throw new BunkerError("cannot put the terminal in raw mode", { errno: -r, fix: "attach from a terminal, or give --no-stdin" });
+  return saved;
+}
+
+/** terminal FD's settings as makeRaw found them */
+export function restoreTerminal(fd: number, saved: Uint8Array): void {
+  shim().bk_tty_restore(fd, saved, saved.length);
 }
 
 /** the window size of the terminal whose master is FD */

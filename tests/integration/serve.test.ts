@@ -465,6 +465,7 @@ for (const as of USERS) {
         ]);
         expect(at.stdout).toContain("attached-2\r\n");
         expect(at.stdout).toContain("read escape sequence");
+        expect(at.code).toBe(1); // docker's client: the escape is its error, status 1 (bunker attach does the same)
         expect((await d("ps", "--format", "{{.Names}} {{.State}}")).stdout).toBe("sh1 running\n");
         expect((await d("logs", "sh1")).stdout).toContain("attached-2\r\n");
         // the server's own escape proxy (clients other than the docker CLI): detachKeys=ctrl-x,x ends the attach

@@ -50,13 +50,19 @@ function procState(pid: number): string {
   }
 }
 
+/** the test user's holders alive when this test last made sure it had none: another run's (its own
+ *  XDG_RUNTIME_DIR, e.g. a suite run meanwhile on this machine), not counted as this test's */
+let others = new Set<number>();
+
 /** no holder: the next run makes one (a killed holder's zombie, where pid 1 does not reap, still holds its namespace) */
 function noHolder() {
   killHolders();
   writeFileSync(holderFile, "999999999 1\n");
+  others = new Set(holders().filter((p) => !/^[ZX]/.test(procState(p))));
 }
 
-const live = () => holders().filter((p) => !/^[ZX]/.test(procState(p)));
+/** the live holders this test's runs made */
+const live = () => holders().filter((p) => !/^[ZX]/.test(procState(p)) && !others.has(p));
 const sub = subRange("/etc/subuid", "user")!;
 const subg = subRange("/etc/subgid", "user")!;
 const MAPS = `0 ${user.uid} 1\n1 ${sub.start} 65536\n0 ${user.gid} 1\n1 ${subg.start} 65536\n`;

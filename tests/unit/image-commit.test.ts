@@ -133,7 +133,7 @@ describe("--change", () => {
     expect(base.Env).toEqual(["PATH=/bin", "A=1"]); // not changed in place
   });
   test("bad lines name themselves", () => {
-    expect(() => parseChanges({}, ["RUN rm -rf /"])).toThrow(/--change "RUN rm -rf \/": RUN is not an instruction commit can apply/);
+    expect(() => parseChanges({}, ["RUN rm -rf /"])).toThrow(/--change "RUN rm -rf \/": RUN is not an instruction --change can apply/);
     expect(() => parseChanges({}, ["CMD"])).toThrow(/--change "CMD": CMD needs a command/);
     expect(() => parseChanges({}, ["EXPOSE http"])).toThrow(/"http" is not PORT/);
     expect(() => parseChanges({}, ["LABEL novalue"])).toThrow(/--change "LABEL novalue": LABEL novalue has no value/);

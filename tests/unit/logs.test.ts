@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { logEntries, logTime, timestamper, type LogEntry } from "../../src/container/logs.ts";
 import type { RuntimeContext } from "../../src/container/context.ts";
-import { detachKeys, escapeFilter } from "../../src/api/attach.ts";
+import { detachKeys, escapeFilter } from "../../src/container/attach.ts";
 
 const root = mkdtempSync(join(tmpdir(), "bunker-logs-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
