@@ -5,7 +5,8 @@ import type { GlobalOptions } from "./global.ts";
 import { create, type CreateRequest } from "../container/lifecycle.ts";
 import { checkId } from "../container/state.ts";
 import { runtimeContext } from "./context.ts";
-import { FLAGS, runRequest } from "./run.ts";
+// run's flags (docker's form) are imported for docker's form and --help only: OCI's create loads
+// none of run's request code
 
 export const CREATE_FLAGS = [
   { names: ["bundle", "b"], value: true, help: "DIR  the bundle: config.json and its root (default: the current directory)" },
@@ -45,9 +46,12 @@ export function isDockerCreate(argv: string[]): boolean {
   // plain loops: filter, flatMap and map are builtins written in JavaScript whose first calls
   // cost (flatMap up to 0.25 ms), and every OCI create asks this
   const dashed = (n: string) => (n.length === 1 ? `-${n}` : `--${n}`);
+  // a flag that is not OCI's makes it docker's at once: only OCI's flags are stepped over, with their values
   const valued = new Set<string>(), ociNames = new Set<string>();
-  for (const f of FLAGS) if (f.value) for (const n of f.names) valued.add(dashed(n));
-  for (const f of CREATE_FLAGS) for (const n of f.names) ociNames.add(dashed(n));
+  for (const f of CREATE_FLAGS) for (const n of f.names) {
+    ociNames.add(dashed(n));
+    if (f.value) valued.add(dashed(n));
+  }
   let positional = 0;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -66,6 +70,7 @@ export function isDockerCreate(argv: string[]): boolean {
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   if (isDockerCreate(argv)) {
+    const { FLAGS, runRequest } = await import("./run.ts");
     const p = parseFlags(argv, FLAGS.filter((f) => !f.names.includes("detach")), "create");
     const { createContainer } = await import("../container/run.ts");
     console.log(await createContainer(runtimeContext(g), runRequest(p, "create")));
@@ -74,7 +79,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   // --help: both forms' flags (create's usage says which form is which)
   let help = false;
   for (let i = 0; i < argv.length; i++) help ||= isHelp(argv, i);
-  if (help) throw new HelpRequest("create", [...CREATE_FLAGS, ...FLAGS.filter((f) => !f.names.includes("detach") && !CREATE_FLAGS.some((c) => c.names[0] === f.names[0]))]);
+  if (help) throw new HelpRequest("create", [...CREATE_FLAGS, ...(await import("./run.ts")).FLAGS.filter((f) => !f.names.includes("detach") && !CREATE_FLAGS.some((c) => c.names[0] === f.names[0]))]);
   const p = parseFlags(argv, CREATE_FLAGS, "create", false);
   const id = checkId(p.rest[0], "create");
   await create(runtimeContext(g), createRequest(p, id, "create"));
