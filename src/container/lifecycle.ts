@@ -1,7 +1,9 @@
 // OCI lifecycle: create (set up, wait on exec.fifo), start, kill, delete, exec.
 import { parseSignal } from "../sys/signals.ts";
 import { markStoppedByUser } from "./restart-policy.ts";
-import { containerEvent } from "./stop.ts";
+// kill's event straight from the events log, not through stop.ts: that module brings rm's code
+// (volumes, the log writer) into every OCI create
+import { containerEventAttributes, recordEvent } from "../events.ts";
 import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { loadBundle } from "../oci/bundle.ts";
@@ -201,7 +203,7 @@ export function killContainer(ctx: RuntimeContext, id: string, signal: number, a
   // as Docker's: KILL or its stop signal cancels its restart policy
   if (state.run && (signal === SIGKILL || signal === parseSignal(state.run.stopSignal))) markStoppedByUser(containerDir(ctx.stateRoot, id));
   signalContainer(state, signal, all);
-  if (state.run) containerEvent(ctx, state, "kill", { signal: String(signal) });
+  if (state.run) recordEvent(ctx.dataRoot, "container", "kill", state.id, { ...containerEventAttributes(state.id, state.run.image, state.run.labels), signal: String(signal) });
   // the one signal an init cannot pass on to its command: nobody inside is left to record the exit
   if (signal === SIGKILL) recordSignalExit(containerDir(ctx.stateRoot, id), state, signal);
 }
