@@ -50,18 +50,49 @@ const tools = Object.fromEntries(
   }),
 ) as Record<string, string>;
 
+/** make bench passes the Makefile's BUN_FLAGS; run alone, the same flags */
+const buildFlags = () => (process.env.BUN_FLAGS || "--compile --splitting --format=esm --bytecode --minify --sourcemap=none --no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json --compile-jit-policy=16").split(/\s+/).filter(Boolean);
+
 /** an empty program compiled like dist/bunker (Makefile's flags): what Bun's start-up alone costs */
 function compileBunHello(): string | undefined {
   const src = join(base, "hello.ts"), out = join(base, "bun-hello.built");
   writeFileSync(src, "process.exitCode = 0;\n");
-  // make bench passes the Makefile's BUN_FLAGS; run alone, the same flags
-  const makefileFlags = "--compile --splitting --format=esm --bytecode --minify --sourcemap=none --no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json --compile-jit-policy=16";
-  const flags = (process.env.BUN_FLAGS || makefileFlags).split(/\s+/).filter(Boolean);
+  const flags = buildFlags();
   const r = Bun.spawnSync([process.execPath, "build", ...flags, src, "--outfile", out], { cwd: base, stdout: "ignore", stderr: "pipe" });
   if (r.exitCode !== 0) console.log(`# bun hello: not compiled: ${r.stderr.toString().trim().split("\n").at(-1)}`);
   return r.exitCode === 0 ? install(out, "bun-hello") : undefined;
 }
 const bunHello = compileBunHello();
+
+/** the floor of `bunker state ID`: an empty program with bunker's flags doing only state's reads (libc through Bun's
+ *  native FFI object, as bunker binds it) and printing its JSON with write(2) */
+function compileStateFloor(): string | undefined {
+  const src = join(base, "state-floor.ts"), out = join(base, "state-floor.built");
+  writeFileSync(src, `const F = (Bun as any).FFI;
+const i32 = 5, u32 = 6, i64 = 7, u64 = 8, ptr = 12;
+const libc = F.dlopen("libc.so.6", {
+  openat: { args: [i32, ptr, i32, u32], returns: i32 }, read: { args: [i32, ptr, u64], returns: i64 }, close: { args: [i32], returns: i32 },
+  fstatat: { args: [i32, ptr, ptr, i32], returns: i32 }, write: { args: [i32, ptr, u64], returns: i64 },
+}).symbols;
+const enc = new TextEncoder();
+const c = (s: string) => enc.encode(s + "\\0");
+const st = new Uint8Array(144);
+const read = (p: string) => { const fd = libc.openat(-100, c(p), 0o2000000, 0); if (fd < 0) return undefined; const b = new Uint8Array(16384); const n = Number(libc.read(fd, b, b.length)); libc.close(fd); return new TextDecoder().decode(b.subarray(0, n)); };
+const root = process.argv[2]!, id = process.argv[3]!;
+libc.fstatat(-100, c(process.env.XDG_RUNTIME_DIR ?? "/"), st, 0);
+libc.fstatat(-100, c(root), st, 0);
+const s = JSON.parse(read(\`\${root}/\${id}/state.json\`)!);
+read(\`/proc/\${s.pid}/stat\`);
+libc.fstatat(-100, c(\`\${root}/\${id}/exec.fifo\`), st, 0);
+const out = enc.encode(JSON.stringify({ ociVersion: s.ociVersion, id: s.id, status: "created", pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} }, null, 2) + "\\n");
+libc.write(1, out, out.length);
+`);
+  const flags = buildFlags();
+  const r = Bun.spawnSync([process.execPath, "build", ...flags, src, "--outfile", out], { cwd: base, stdout: "ignore", stderr: "pipe" });
+  if (r.exitCode !== 0) console.log(`# state floor: not compiled: ${r.stderr.toString().trim().split("\n").at(-1)}`);
+  return r.exitCode === 0 ? install(out, "state-floor") : undefined;
+}
+const stateFloor = compileStateFloor();
 
 /** An OCI bundle for RUNTIME (`crun|runc spec --rootless`) whose root is the shared rootfs and whose args are CMD. */
 function bundle(runtime: string, cmd: string[], name = runtime): string {
@@ -144,6 +175,8 @@ const startup: [string, string[][]][] = [
   ...(bunHello ? [["bun hello", [[bunHello]]] as [string, string[][]]] : []),
   ["bunker -v", [[bin, "--version"]]],
   ...(created.exitCode === 0 ? [["bunker state", [[bin, "--root", stateRootDir, "state", stateId]]] as [string, string[][]]] : []),
+  // state's floor: its reads alone, in the cheapest program (the target is blocked only if this is above 1.15x bun hello)
+  ...(created.exitCode === 0 && stateFloor ? [["state's reads", [[stateFloor, stateRootDir, stateId]]] as [string, string[][]]] : []),
 ];
 harnessRun(`startup of /bin/true (bun hello: an empty program with bunker's build flags)`, startup, N, {
   refs: [...(has("bwrap") ? ["bwrap"] : []), ...(bunHello ? ["bun hello"] : [])],
