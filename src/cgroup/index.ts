@@ -22,6 +22,7 @@ import { applyWrites, CgroupV2, controllers, enableForChildren, isDelegated, LEA
 import { enterTransientScope, systemdAvailable } from "./systemd.ts";
 import { formatBytes } from "./stats.ts";
 import { processIds } from "../sys/idmap.ts";
+import { filterOf } from "../loops.ts";
 
 export type { ContainerCgroup } from "./cgroupfs.ts";
 export type { Stats } from "./stats.ts";
@@ -152,15 +153,26 @@ function mkdirCgroup(dir: string): boolean {
  * none is available, or manager "disabled").  Call before clone; the
  * launcher then calls addProcess(pid) before it releases the child.
  */
+/** /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, as a loop: no regular expression on run's path (src/loops.ts) */
+function isCgroupName(id: string): boolean {
+  if (!id) return false;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    const alnum = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    if (!alnum && (i === 0 || !(c === 95 || c === 46 || c === 45))) return false;
+  }
+  return true;
+}
+
 export async function createCgroup(opts: CreateCgroupOptions): Promise<ContainerCgroup | null> {
   const writes = resourceWrites(opts.resources ?? {});
   // a limit is never dropped silently: without a cgroup only values a cgroup has anyway may pass
-  const limits = writes.filter((w) => !isKernelDefault(w));
+  const limits = filterOf(writes, (w) => !isKernelDefault(w));
   if (opts.manager === "disabled") {
     if (limits.length) throw noCgroup(limits, "it runs without one (--cgroup-manager disabled)", "drop the limit, or let bunker use a cgroup (--cgroup-manager cgroupfs|systemd)");
     return null;
   }
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(opts.id)) {
+  if (!isCgroupName(opts.id)) {
     throw new BunkerError(`container id "${opts.id}" cannot name a cgroup`, { errno: "EINVAL", fix: "use letters, digits, _ . -" });
   }
   const oomKillGroup = opts.oomKillGroup ?? true;

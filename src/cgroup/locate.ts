@@ -20,7 +20,8 @@ export interface CgroupLayout {
 
 /** Undoes mountinfo's octal escapes (\040 = space, \011, \012, \134). */
 function unescapeMountinfo(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  // no backslash, nothing to undo: the regular expression (and its first-use cost, on run's path) only for one that has
+  return s.includes("\\") ? s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) : s;
 }
 
 /** Reads the cgroup mounts out of /proc/self/mountinfo text. */
@@ -51,7 +52,10 @@ export function parseLayout(mountinfo: string): CgroupLayout {
 /** The v2 cgroup of the process from /proc/PID/cgroup text (the "0::" line), or undefined. */
 export function parseSelfCgroup(text: string): string | undefined {
   for (const line of text.split("\n")) {
-    if (line.startsWith("0::")) return line.slice(3).replace(/ \(deleted\)$/, "") || "/";
+    if (line.startsWith("0::")) {
+      const path = line.slice(3);
+      return (path.endsWith(" (deleted)") ? path.slice(0, -" (deleted)".length) : path) || "/";
+    }
   }
   return undefined;
 }

@@ -103,7 +103,21 @@ export function parseFlags(argv: string[], specs: FlagSpec[], where: string, sto
 }
 
 export function flag(p: Parsed, key: string): string | undefined {
-  return p.flags.get(key)?.at(-1);
+  const list = p.flags.get(key);
+  // not .at(-1): Array.prototype.at is a builtin written in JavaScript, its first call costs (run's path)
+  return list ? list[list.length - 1] : undefined;
+}
+
+/**
+ * F of each of KEY's values, in order: a plain loop, not Array.prototype.map
+ * (a builtin written in JavaScript: its first call costs, and run's path
+ * maps a dozen flags that are mostly not given)
+ */
+export function flagMap<T>(p: Parsed, key: string, f: (v: string) => T): T[] {
+  const out: T[] = [];
+  const list = p.flags.get(key);
+  if (list) for (const v of list) out.push(f(v));
+  return out;
 }
 
 export function flagBool(p: Parsed, key: string): boolean {

@@ -5,13 +5,14 @@ import { stateRoot } from "../container/paths.ts";
 import type { BunkerError } from "../errors.ts";
 import type { GlobalOptions } from "./global.ts";
 import { debugLog } from "./log.ts";
+import { squeezeSlashes, trimSlashes } from "../loops.ts";
 
 /** the image store without --data-root: $XDG_DATA_HOME/bunker, else ~/.local/share/bunker */
 function defaultDataRoot(env: Readonly<Record<string, string | undefined>>): string {
   const xdg = env.XDG_DATA_HOME;
   // node:os only without $HOME: every command builds this context, `state` loads no node module
   const home = () => env.HOME || (require("node:os") as typeof import("node:os")).homedir();
-  return `${xdg && xdg.startsWith("/") ? xdg : `${home().replace(/\/+$/, "")}/.local/share`}/bunker`.replace(/\/{2,}/g, "/");
+  return squeezeSlashes(`${xdg && xdg.startsWith("/") ? xdg : `${trimSlashes(home())}/.local/share`}/bunker`);
 }
 
 export function runtimeContext(g: GlobalOptions, env: Readonly<Record<string, string | undefined>> = process.env): RuntimeContext {

@@ -2,7 +2,7 @@
 // the flags as a RunRequest for the engine (src/container/run.ts), its result as the exit status
 import { readFileSync } from "node:fs";
 import { BunkerError, fromSysError } from "../errors.ts";
-import { flag, flagBool, flagInt, flagList, parseFlags, parseLabels, type FlagSpec, type Parsed } from "./args.ts";
+import { flag, flagBool, flagInt, flagList, flagMap, parseFlags, parseLabels, type FlagSpec, type Parsed } from "./args.ts";
 import { parseRestartFlag } from "../container/restart-policy.ts";
 import { tlsVerifyOff } from "./registry-flags.ts";
 import type { RunRequest } from "../container/run.ts";
@@ -83,7 +83,9 @@ const OCI_RUN_FLAGS = new Set(["-b", "--bundle", "--console-socket", "--pid-file
  * `bunker run -b . ID`).
  */
 export function isOciRun(argv: string[]): boolean {
-  const takesValue = new Set(FLAGS.filter((f) => f.value).flatMap((f) => f.names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`))));
+  // plain loops: filter, flatMap and map are builtins written in JavaScript, each one's first call costs (run's path)
+  const takesValue = new Set<string>();
+  for (const f of FLAGS) if (f.value) for (const n of f.names) takesValue.add(n.length === 1 ? `-${n}` : `--${n}`);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--" || !a.startsWith("-") || a === "-") return false;
@@ -112,7 +114,7 @@ export function runRequest(p: Parsed, verb: string): RunRequest {
   const rootfs = flag(p, "rootfs");
   const env: string[] = [];
   for (const f of flagList(p, "env-file")) env.push(...readEnvFile(f));
-  env.push(...flagList(p, "env").map(expandEnv));
+  for (const e of flagList(p, "env")) env.push(expandEnv(e));
   const { resources, oomKillGroup } = resourcesFromParsed(p);
   const tty = flagBool(p, "tty");
   const restartFlag = flag(p, "restart");
@@ -134,9 +136,9 @@ export function runRequest(p: Parsed, verb: string): RunRequest {
     consoleSize: tty && process.stdout.isTTY ? { height: process.stdout.rows, width: process.stdout.columns } : undefined,
     init: flagBool(p, "init"),
     mounts: [
-      ...flagList(p, "volume").map(parseVolumeFlag),
-      ...flagList(p, "mount").map(parseMountFlag),
-      ...flagList(p, "tmpfs").map((t): MountRequest => {
+      ...flagMap(p, "volume", parseVolumeFlag),
+      ...flagMap(p, "mount", parseMountFlag),
+      ...flagMap(p, "tmpfs", (t): MountRequest => {
         const [dest, opts] = [t.split(":")[0]!, t.split(":").slice(1).join(":")];
         if (!dest.startsWith("/")) throw new BunkerError(`${verb}: --tmpfs path must be absolute`, { errno: "EINVAL", path: dest });
         return { type: "tmpfs", destination: dest, options: opts ? opts.split(",") : [] };
@@ -146,10 +148,10 @@ export function runRequest(p: Parsed, verb: string): RunRequest {
     network: flag(p, "network"),
     networkAliases: flagList(p, "network-alias"),
     ip: flag(p, "ip"),
-    publish: flagList(p, "publish").map(parsePublish),
+    publish: flagMap(p, "publish", parsePublish),
     publishAll: flagBool(p, "publish-all"),
-    addHosts: flagList(p, "add-host").map(parseAddHost),
-    dns: flagList(p, "dns").map(parseDns),
+    addHosts: flagMap(p, "add-host", parseAddHost),
+    dns: flagMap(p, "dns", parseDns),
     dnsSearch: flagList(p, "dns-search"),
     dnsOptions: flagList(p, "dns-option"),
     userns: flag(p, "userns"),

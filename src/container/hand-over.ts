@@ -17,10 +17,26 @@ export interface HandOver {
 }
 
 /** the variables a container's set-up reads (helpers on PATH, the store's and the user's dirs, BUNKER_*) */
-const KEPT = /^(PATH|HOME|XDG_RUNTIME_DIR|XDG_DATA_HOME|XDG_CONFIG_HOME|BUNKER_\w+)$/;
+const KEPT = new Set(["PATH", "HOME", "XDG_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME"]);
+
+/** BUNKER_ and one or more word characters (\w: A-Z a-z 0-9 _) */
+function isBunkerVar(name: string): boolean {
+  if (name.length <= 7 || !name.startsWith("BUNKER_")) return false;
+  for (let i = 7; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95)) return false;
+  }
+  return true;
+}
 
 export function writeHandOver(dir: string, ctx: RuntimeContext): void {
-  const env = Object.fromEntries(Object.entries(ctx.env).filter((e): e is [string, string] => KEPT.test(e[0]) && e[1] !== undefined));
+  // a plain loop, no regular expression: Object.entries/fromEntries and filter are builtins
+  // written in JavaScript (their first call costs, on run's path: src/loops.ts)
+  const env: Record<string, string> = {};
+  for (const k in ctx.env) {
+    const v = ctx.env[k];
+    if (v !== undefined && (KEPT.has(k) || isBunkerVar(k))) env[k] = v;
+  }
   const rec: HandOver = { dataRoot: ctx.dataRoot, cgroupManager: ctx.cgroupManager, storageDriver: ctx.storageDriver, env };
   writeFileSync(`${dir}/${HAND_OVER_FILE}`, JSON.stringify(rec), { mode: 0o600 });
 }

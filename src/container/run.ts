@@ -47,6 +47,7 @@ import { containerEventArgs, containerEventAttributes, recordEvent } from "../ev
 import { RESTART_COUNT_FILE, restarts, type RestartPolicy } from "./restart-policy.ts";
 import { writeHandOver } from "./hand-over.ts";
 import { randomHex } from "../random-hex.ts";
+import { findOf, mapOf, someOf } from "../loops.ts";
 
 /** `run`'s flags as values: what a CLI or an API request asks for */
 export interface RunRequest {
@@ -213,7 +214,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   const userNetworks = net.kind === "user" || connect.length ? await import("./network.ts") : undefined;
   const userNet = net.kind === "user" ? userNetworks!.readNetwork(ctx, net.name) : undefined;
   // the networks `network connect` added, after --network's (a stopped container's, kept for this start)
-  const moreNets = connect.map((x) => ({ ...x, config: userNetworks!.readNetwork(ctx, x.name) }));
+  const moreNets = mapOf(connect, (x) => ({ ...x, config: userNetworks!.readNetwork(ctx, x.name) }));
   const firstNet = userNet ?? moreNets[0]?.config;
   const netMaps = firstNet ? userNetworks!.networkMaps(ctx) : undefined;
   if (firstNet && uid !== 0 && req.userns !== undefined && req.userns !== "auto")
@@ -229,7 +230,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   if (publish.length && net.kind !== "pasta" && net.kind !== "slirp4netns" && net.kind !== "user")
     throw new BunkerError(`run: -p publishes ports through a network helper or a user network's proxy, not with --network ${net.kind}`, { errno: "EINVAL", fix: "add --network pasta, --network slirp4netns or --network NAME (bunker network create NAME)" });
   // the ports the helper does not forward itself go through a proxy (src/net/proxy.ts)
-  const proxy = publish.some((p) => !helperForwards(net.kind, p)) ? await import("../net/proxy.ts") : undefined;
+  const proxy = someOf(publish, (p) => !helperForwards(net.kind, p)) ? await import("../net/proxy.ts") : undefined;
   const joined = net.kind === "container" ? joinedContainer(ctx.stateRoot, net.id) : undefined;
   if (joined) maps = joined.maps;
   const network = net.kind === "host" ? "host" : joined ? "joined" : "none";
@@ -278,7 +279,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   const eventAttrs = containerEventAttributes(id, req.image ?? (host ? "host" : rootfs), req.labels);
   const eventArgs = containerEventArgs(ctx.dataRoot, id, eventAttrs);
   // root with a subordinate map: the container's root (not host root) binds /etc files from here
-  const hostRootOfContainer = maps.uid.find((m) => m.containerID === 0)?.hostID;
+  const hostRootOfContainer = findOf(maps.uid, (m) => m.containerID === 0)?.hostID;
   const subordinateRoot = uid === 0 && hostRootOfContainer !== undefined && hostRootOfContainer !== 0;
   if (subordinateRoot) chmodSync(dir, 0o711);
   let keep = false; // a detached container keeps its state dir until `bunker rm`
@@ -472,7 +473,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
           process: spec.process,
           seccomp: spec.linux?.seccomp,
           cgroup: cg?.path,
-          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, mountPoints: (spec.mounts ?? []).map((m) => m.destination), ...(req.labels && Object.keys(req.labels).length ? { labels: req.labels } : {}), ...(restartPolicy ? { restart: restartPolicy } : {}), stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp, aliases: req.networkAliases ?? [], id: userNet.Id, gateway: userNet.Gateway, prefix: Number(userNet.Subnet.split("/")[1]), ifname: "eth0", dataRoot: ctx.dataRoot } } : {}), ...(connected.length ? { connected } : {}) }, ...(detach && interactive ? { stdin: { once: !!req.stdinOnce } } : {}) },
+          run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, mountPoints: mapOf(spec.mounts ?? [], (m) => m.destination), ...(req.labels && Object.keys(req.labels).length ? { labels: req.labels } : {}), ...(restartPolicy ? { restart: restartPolicy } : {}), stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp, aliases: req.networkAliases ?? [], id: userNet.Id, gateway: userNet.Gateway, prefix: Number(userNet.Subnet.split("/")[1]), ifname: "eth0", dataRoot: ctx.dataRoot } } : {}), ...(connected.length ? { connected } : {}) }, ...(detach && interactive ? { stdin: { once: !!req.stdinOnce } } : {}) },
         });
       let c;
       let helper: HelperRecord | undefined;
@@ -658,8 +659,8 @@ export function setEnv(env: string[], add: string[]): void {
 
 /** USER must be an id of MAPS; the fix names what gives the container more ids (a range in SUBUID, or --userns=auto) */
 export function checkUserMapped(user: { uid: number; gid: number; additionalGids?: number[] }, maps: IdMaps, uid: number, subuid = SUB_ID_FILES.subuid): void {
-  const inside = (m: IdMaps["uid"], id: number) => m.some((x) => id >= x.containerID && id < x.containerID + x.size);
-  const group = user.additionalGids?.find((g) => !inside(maps.gid, g));
+  const inside = (m: IdMaps["uid"], id: number) => someOf(m, (x) => id >= x.containerID && id < x.containerID + x.size);
+  const group = user.additionalGids ? findOf(user.additionalGids, (g) => !inside(maps.gid, g)) : undefined;
   if (!inside(maps.uid, user.uid) || !inside(maps.gid, user.gid) || group !== undefined) {
     const name = userName(uid) ?? String(uid);
     const hint = subRange(subuid, uid)

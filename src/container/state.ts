@@ -9,6 +9,7 @@ import type { Hooks, Process, Seccomp } from "../oci/spec.ts";
 import type { IdMaps } from "../sys/idmap.ts";
 import type { ConfinementSummary } from "../oci/confine.ts";
 import { containerDir, ID_RE, idOfName, NAMES_DIR, readState, status } from "./state-read.ts";
+import { filterOf } from "../loops.ts";
 
 // the read side lives in state-read.ts (no node:fs: OCI start, delete and state load none)
 export { checkId, containerDir, containerId, idOfName, isAlive, loadExisting, notFound, readState, status, statePayload } from "./state-read.ts";
@@ -123,7 +124,7 @@ export function namesOf(root: string, id: string): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => {
+  return filterOf(names, (n) => {
     try {
       return readlinkSync(`${root}/${NAMES_DIR}/${n}`) === id;
     } catch {

@@ -13,7 +13,7 @@
 // writes a new record.  A record that cannot be written is no error: it is a
 // cache.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { release } from "node:os";
+import { osRelease } from "../sys/kernel.ts";
 import type { ImageConfig } from "./types.ts";
 import type { ResolvedUser } from "../oci/user.ts";
 import { imagesFile, underRoot } from "./data-root.ts";
@@ -73,7 +73,7 @@ export function readLaunchRecord(dataRoot: string, ref: string): LaunchRecord | 
   } catch {
     return undefined;
   }
-  if (s.v !== 3 || s.ref !== ref || s.kernel !== release()) return undefined;
+  if (s.v !== 3 || s.ref !== ref || s.kernel !== osRelease()) return undefined;
   // images.json and every layer dir in one call to the shim (it is loaded for the launch anyway):
   // the first node:fs statSync and existsSync of the process cost about a millisecond (measured)
   const now = statAndDirs(imagesFile(dataRoot), s.lowerDirs);
@@ -89,7 +89,7 @@ export function writeLaunchRecord(dataRoot: string, rec: LaunchRecord): void {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     mkdirSync(recordsDir(dataRoot), { recursive: true, mode: 0o700 });
-    writeFileSync(tmp, JSON.stringify({ v: 3, index, kernel: release(), ...rec } satisfies Stored));
+    writeFileSync(tmp, JSON.stringify({ v: 3, index, kernel: osRelease(), ...rec } satisfies Stored));
     renameSync(tmp, path);
   } catch {
     /* a read-only or full store: the next run takes the slow path again */

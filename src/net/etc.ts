@@ -1,5 +1,6 @@
 // The container's /etc/hosts and /etc/resolv.conf, as Docker writes them.
 import { BunkerError } from "../errors.ts";
+import { wordsOf } from "../loops.ts";
 
 export interface HostEntry {
   name: string;
@@ -28,7 +29,9 @@ export function parseAddHost(spec: string): HostEntry {
 /** localhost, the container's hostname and name, then --add-host entries (in the order given) */
 export function hostsFile(hostname: string, name: string, extra: HostEntry[]): string {
   const names = [hostname, ...(name !== hostname ? [name] : [])].join(" ");
-  return `127.0.0.1\tlocalhost ${names}\n::1\tlocalhost ip6-localhost ip6-loopback\n` + extra.map((e) => `${e.ip}\t${e.name}\n`).join("");
+  let out = `127.0.0.1\tlocalhost ${names}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
+  for (const e of extra) out += `${e.ip}\t${e.name}\n`;
+  return out;
 }
 
 export interface ResolvOptions {
@@ -47,12 +50,25 @@ export interface ResolvOptions {
  * and options lines ("." as the only search domain clears them, as Docker).
  */
 export function resolvConf(o: ResolvOptions): string {
-  const lines = o.host.split("\n").map((l) => l.trim());
-  const hostNs = lines.filter((l) => /^nameserver\s/.test(l)).map((l) => l.split(/\s+/)[1]!);
-  const hostSearch = lines.filter((l) => /^(search|domain)\s/.test(l)).flatMap((l) => l.split(/\s+/).slice(1));
-  const hostOpts = lines.filter((l) => /^options\s/.test(l)).flatMap((l) => l.split(/\s+/).slice(1));
+  // plain loops and words, no regular expressions or map/filter/flatMap: run's path (src/loops.ts)
+  const hostNs: string[] = [], hostSearch: string[] = [], hostOpts: string[] = [];
+  for (const line of o.host.split("\n")) {
+    // a keyword and at least one more word: what /^KEYWORD\s/ matched on the trimmed line
+    const w = wordsOf(line);
+    if (w.length < 2) continue;
+    if (w[0] === "nameserver") hostNs.push(w[1]!);
+    else if (w[0] === "search" || w[0] === "domain") hostSearch.push(...w.slice(1));
+    else if (w[0] === "options") hostOpts.push(...w.slice(1));
+  }
   const ns = o.dns.length ? o.dns : o.helper ? [o.helper] : hostNs;
-  const search = o.dnsSearch.length ? o.dnsSearch.filter((s) => s !== ".") : hostSearch;
+  const search: string[] = [];
+  if (o.dnsSearch.length) {
+    for (const s of o.dnsSearch) if (s !== ".") search.push(s);
+  } else search.push(...hostSearch);
   const opts = o.dnsOptions.length ? o.dnsOptions : hostOpts;
-  return [...ns.map((n) => `nameserver ${n}`), ...(search.length ? [`search ${search.join(" ")}`] : []), ...(opts.length ? [`options ${opts.join(" ")}`] : [])].join("\n") + "\n";
+  const out: string[] = [];
+  for (const n of ns) out.push(`nameserver ${n}`);
+  if (search.length) out.push(`search ${search.join(" ")}`);
+  if (opts.length) out.push(`options ${opts.join(" ")}`);
+  return out.join("\n") + "\n";
 }

@@ -2,6 +2,7 @@
 // sets as the 64-bit masks the shim's CAPS op takes, Docker's default set and
 // `--cap-add` / `--cap-drop` resolution.
 import { BunkerError } from "../errors.ts";
+import { filterOf, mapOf } from "../loops.ts";
 import type { Capabilities } from "./spec.ts";
 
 /** index = capability number (0 = CAP_CHOWN … 40 = CAP_CHECKPOINT_RESTORE) */
@@ -15,7 +16,8 @@ export const CAPABILITIES: readonly string[] = [
   "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 ];
 
-const NUMBERS = new Map(CAPABILITIES.map((name, n) => [name, n]));
+const NUMBERS = new Map<string, number>();
+for (let n = 0; n < CAPABILITIES.length; n++) NUMBERS.set(CAPABILITIES[n]!, n); // a plain loop: run's path calls no map (src/loops.ts)
 
 /** Docker's (and podman's) default set for a container's process. */
 export const DOCKER_DEFAULT_CAPS: readonly string[] = [
@@ -35,13 +37,13 @@ export function capName(n: number): string | undefined {
 /** A set of names as a bit mask (bit n = capability n); throws on an unknown name. */
 export function capMask(names: readonly string[], field = "capabilities"): bigint {
   let mask = 0n;
-  names.forEach((name, i) => {
-    const n = NUMBERS.get(name);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!, n = NUMBERS.get(name);
     if (n === undefined) {
       throw new BunkerError(`${field}[${i}]: unknown capability ${JSON.stringify(name)}`, { errno: "EINVAL" });
     }
     mask |= 1n << BigInt(n);
-  });
+  }
   return mask;
 }
 
@@ -85,15 +87,15 @@ export function normalizeCapName(name: string, flag = "--cap-add"): string {
  * otherwise base minus drops plus adds.  The result is sorted by number.
  */
 export function resolveCaps(base: readonly string[], add: readonly string[], drop: readonly string[]): string[] {
-  const adds = add.map((c) => normalizeCapName(c, "--cap-add"));
-  const drops = drop.map((c) => normalizeCapName(c, "--cap-drop"));
+  const adds = mapOf(add, (c) => normalizeCapName(c, "--cap-add"));
+  const drops = mapOf(drop, (c) => normalizeCapName(c, "--cap-drop"));
   let out: Set<string>;
   if (adds.includes("ALL")) {
-    out = new Set(CAPABILITIES.filter((c) => !drops.includes(c)));
+    out = new Set(filterOf(CAPABILITIES, (c) => !drops.includes(c)));
   } else if (drops.includes("ALL")) {
     out = new Set(adds);
   } else {
-    out = new Set([...base.filter((c) => !drops.includes(c)), ...adds]);
+    out = new Set([...filterOf(base, (c) => !drops.includes(c)), ...adds]);
   }
   return [...out].sort((a, b) => NUMBERS.get(a)! - NUMBERS.get(b)!);
 }

@@ -12,6 +12,7 @@ import { dockerDefaultSeccomp } from "./default-seccomp.ts";
 import type { Capabilities, Seccomp } from "./spec.ts";
 import { checkSeccompProfile } from "./validate.ts";
 import { parseJsonObject } from "../json.ts";
+import { everyOf } from "../loops.ts";
 import { defaultFilterBase64 } from "./default-seccomp-macro.ts" with { type: "macro" };
 
 /** Docker's masked paths: runc's and the powercap interface (energy counters are a side channel) */
@@ -103,7 +104,7 @@ export function resolveConfinement(f: SecurityFlags, uid: number, read: (file: s
   const unmasked = f.privileged || opts.systemPaths === "unconfined";
   const maskedPaths = unmasked ? [] : [...DOCKER_MASKED_PATHS];
   const readonlyPaths = [...ALWAYS_READONLY_PATHS];
-  const dockerCaps = caps.length === DOCKER_DEFAULT_CAPS.length && caps.every((c) => DOCKER_DEFAULT_CAPS.includes(c));
+  const dockerCaps = caps.length === DOCKER_DEFAULT_CAPS.length && everyOf(caps, (c) => DOCKER_DEFAULT_CAPS.includes(c));
   const precompiled = seccomp && opts.seccomp === "default" && dockerCaps && process.arch === "x64";
   return {
     capabilities: { bounding: caps, effective: held, permitted: held, inheritable: [], ambient: [] },

@@ -15,6 +15,7 @@
 // keyctl, add_key, request_key, kexec_*, init_module without
 // CAP_SYS_MODULE, userfaultfd, … are in no list: EPERM.
 import type { Seccomp, SeccompSyscall } from "./spec.ts";
+import { filterOf } from "../loops.ts";
 
 const ALLOWED =
   "accept accept4 access adjtimex alarm bind brk capget capset chdir chmod chown chown32 clock_adjtime " +
@@ -87,7 +88,7 @@ const ENOSYS = 38;
 /** PER_LINUX, PER_LINUX32, UNAME26, PER_LINUX32|UNAME26, and 0xffffffff (query) */
 const PERSONAS = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff];
 
-const names = (s: string) => s.split(" ").filter(Boolean);
+const names = (s: string) => filterOf(s.split(" "), Boolean);
 
 /** Docker's default profile for a container holding CAPS (names like CAP_SYS_ADMIN). */
 export function dockerDefaultSeccomp(caps: readonly string[]): Seccomp {
@@ -96,8 +97,8 @@ export function dockerDefaultSeccomp(caps: readonly string[]): Seccomp {
   const syscalls: SeccompSyscall[] = [
     allow(names(ALLOWED)),
     allow(["socket"], [{ index: 0, value: AF_VSOCK, op: "SCMP_CMP_NE" }]),
-    ...PERSONAS.map((p) => allow(["personality"], [{ index: 0, value: p, op: "SCMP_CMP_EQ" }])),
   ];
+  for (const p of PERSONAS) syscalls.push(allow(["personality"], [{ index: 0, value: p, op: "SCMP_CMP_EQ" }]));
   for (const [cap, list] of BY_CAPABILITY) if (has(cap)) syscalls.push(allow(names(list)));
   if (!has("CAP_SYS_ADMIN")) {
     syscalls.push(allow(["clone"], [{ index: 0, value: CLONE_NAMESPACE_FLAGS, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ" }]));

@@ -9,7 +9,8 @@ export const RLIMITS: readonly string[] = [
   "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
 ];
 
-const NUMBERS = new Map(RLIMITS.map((name, n) => [name, n]));
+const NUMBERS = new Map<string, number>();
+for (let n = 0; n < RLIMITS.length; n++) NUMBERS.set(RLIMITS[n]!, n); // a plain loop: run's path calls no map (src/loops.ts)
 
 /** RLIM_INFINITY as a u64 (what the shim's i64 carries as -1). */
 export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;

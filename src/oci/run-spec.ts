@@ -3,6 +3,7 @@ import type { Mount, Spec } from "./spec.ts";
 import { OCI_VERSION } from "./spec.ts";
 import type { IdMaps } from "../sys/idmap.ts";
 import type { Confinement } from "./confine.ts";
+import { someOf } from "../loops.ts";
 
 /** a bind mount of a host path or a volume's directory (src/volume/attach.ts) */
 export interface Volume {
@@ -43,7 +44,7 @@ export interface RunOptions {
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 function mapped(maps: IDMapsLike, id: number): boolean {
-  return maps.some((m) => id >= m.containerID && id < m.containerID + m.size);
+  return someOf(maps, (m) => id >= m.containerID && id < m.containerID + m.size);
 }
 type IDMapsLike = IdMaps["uid"];
 
@@ -87,11 +88,11 @@ export function runSpec(o: RunOptions): Spec {
   ];
   if (o.network === "none") namespaces.push({ type: "network" });
   const env = [...o.env];
-  if (!env.some((e) => e.startsWith("PATH="))) env.unshift(`PATH=${DEFAULT_PATH}`);
-  if (o.tty && !env.some((e) => e.startsWith("TERM="))) env.push("TERM=xterm");
-  if (!env.some((e) => e.startsWith("HOSTNAME="))) env.push(`HOSTNAME=${o.hostname}`);
+  if (!someOf(env, (e) => e.startsWith("PATH="))) env.unshift(`PATH=${DEFAULT_PATH}`);
+  if (o.tty && !someOf(env, (e) => e.startsWith("TERM="))) env.push("TERM=xterm");
+  if (!someOf(env, (e) => e.startsWith("HOSTNAME="))) env.push(`HOSTNAME=${o.hostname}`);
   // as runc's: the user's home directory in the container's /etc/passwd (root's /root, anyone else / without one)
-  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${o.user.home || (o.user.uid === 0 ? "/root" : "/")}`);
+  if (!someOf(env, (e) => e.startsWith("HOME="))) env.push(`HOME=${o.user.home || (o.user.uid === 0 ? "/root" : "/")}`);
   return {
     ociVersion: OCI_VERSION,
     root: { path: o.rootPath, readonly: o.readOnly },

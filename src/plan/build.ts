@@ -6,6 +6,7 @@ import { namespaceKind } from "./namespaces.ts";
 import type { CapMasks } from "../oci/caps.ts";
 import { rlimitNumber, rlimitValue } from "../oci/rlimits.ts";
 import * as K from "./types.ts";
+import { filterOf, someOf, trimSlashes } from "../loops.ts";
 import type { Op, Plan, RootMount, Stdio } from "./types.ts";
 
 export interface PlanContext {
@@ -66,8 +67,8 @@ export function cloneFlags(spec: Spec): number {
 /** a devpts gid= the user namespace does not map makes the mount fail (EINVAL/EOVERFLOW): drop it, as crun does */
 function dropUnmappedGid(m: Mount, gidMaps: IDMapping[] | undefined): Mount {
   if (m.type !== "devpts" || !gidMaps?.length) return m;
-  const mapped = (g: number) => gidMaps.some((x) => g >= x.containerID && g < x.containerID + x.size);
-  return { ...m, options: m.options?.filter((o) => !o.startsWith("gid=") || mapped(Number(o.slice(4)))) };
+  const mapped = (g: number) => someOf(gidMaps, (x) => g >= x.containerID && g < x.containerID + x.size);
+  return { ...m, options: m.options ? filterOf(m.options, (o) => !o.startsWith("gid=") || mapped(Number(o.slice(4)))) : undefined };
 }
 
 /** DEFER_RO: mounted writable, made read-only after its submounts (setattr after pivot) */
@@ -101,7 +102,10 @@ function mountOps(m: Mount, deferRo = false): Op[] {
 }
 
 function sysctlOps(spec: Spec): Op[] {
-  return Object.entries(spec.linux?.sysctl ?? {}).map(([key, value]) => ({ op: "write" as const, path: `/proc/sys/${key.replaceAll(".", "/")}`, content: value }));
+  const ops: Op[] = [];
+  const sysctl = spec.linux?.sysctl ?? {};
+  for (const key of Object.keys(sysctl)) ops.push({ op: "write" as const, path: `/proc/sys/${key.replaceAll(".", "/")}`, content: sysctl[key]! });
+  return ops;
 }
 
 /** the nested user namespace maps each id of the container's namespace to itself */
@@ -130,23 +134,28 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
     for (const [link, target] of Object.entries(ctx.symlinks ?? {})) ops.push({ op: "symlink", target, link });
     // a read-only mount with mounts (or /dev's nodes and links) below it becomes read-only after them,
     // as runc does: mounting devpts on a read-only /dev fails with EROFS
-    const under = (m: Mount, i: number) => m.destination === "/dev" || mounts.some((n, j) => j > i && n.destination.startsWith(`${m.destination.replace(/\/+$/, "")}/`));
+    // (plain loops, no regular expression: run's path, src/loops.ts)
+    const under = (m: Mount, i: number) => {
+      if (m.destination === "/dev") return true;
+      const below = `${trimSlashes(m.destination)}/`;
+      for (let j = i + 1; j < mounts.length; j++) if (mounts[j]!.destination.startsWith(below)) return true;
+      return false;
+    };
     // (a tmpfs: its mount points must be made in it; proc and sysfs have theirs)
     // (a read-only bind that is copied into first: a new volume's copy-up)
-    deferred = mounts.filter((m, i) => {
-      const o = parseMountOptions(m.options, m.type);
-      if (o.bind) return o.tmpcopyup && (o.attrSet & K.MOUNT_ATTR_RDONLY) !== 0;
-      return m.type === "tmpfs" && (o.flags & K.MS_RDONLY) !== 0 && under(m, i);
-    });
+    for (let i = 0; i < mounts.length; i++) {
+      const m = mounts[i]!, o = parseMountOptions(m.options, m.type);
+      if (o.bind ? o.tmpcopyup && (o.attrSet & K.MOUNT_ATTR_RDONLY) !== 0 : m.type === "tmpfs" && (o.flags & K.MS_RDONLY) !== 0 && under(m, i)) deferred.push(m);
+    }
     for (const m of mounts) ops.push(...mountOps(dropUnmappedGid(m, spec.linux?.gidMappings), deferred.includes(m)));
-    const devTmpfs = mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs");
+    const devTmpfs = someOf(mounts, (m) => m.destination === "/dev" && m.type === "tmpfs");
     if (devTmpfs) {
       // without a user namespace (root) linux.devices are made as asked (runc); in one (the config's, or
       // the one bunker runs in), mknod is impossible: the host's node at the same path is bound, and
       // must exist (never a silent skip)
-      const userns = ctx.inUserNamespace || (flags & K.CLONE_NEWUSER) !== 0 || !!spec.linux?.namespaces?.some((n) => n.type === "user");
+      const userns = ctx.inUserNamespace || (flags & K.CLONE_NEWUSER) !== 0 || (!!spec.linux?.namespaces && someOf(spec.linux.namespaces, (n) => n.type === "user"));
       const asked = spec.linux?.devices ?? [];
-      for (const d of DEFAULT_DEVICES.filter((p) => !asked.some((a) => a.path === p)))
+      for (const d of filterOf(DEFAULT_DEVICES, (p) => !someOf(asked, (a) => a.path === p)))
         ops.push({ op: "bind", source: d, target: d, recursive: false, optional: true, attrSet: 0, attrClr: 0 });
       for (const d of asked) {
         if (userns) ops.push({ op: "bind", source: d.path, target: d.path, recursive: false, optional: false, attrSet: 0, attrClr: 0 });
@@ -156,7 +165,7 @@ export function buildPlan(spec: Spec, ctx: PlanContext = {}): Plan {
       ops.push({ op: "symlink", target: "/proc/self/fd/0", link: "/dev/stdin" });
       ops.push({ op: "symlink", target: "/proc/self/fd/1", link: "/dev/stdout" });
       ops.push({ op: "symlink", target: "/proc/self/fd/2", link: "/dev/stderr" });
-      if (mounts.some((m) => m.destination === "/dev/pts")) ops.push({ op: "symlink", target: "pts/ptmx", link: "/dev/ptmx" });
+      if (someOf(mounts, (m) => m.destination === "/dev/pts")) ops.push({ op: "symlink", target: "pts/ptmx", link: "/dev/ptmx" });
     }
   }
   if ((flags & K.CLONE_NEWNET) !== 0) ops.push({ op: "lo-up" });

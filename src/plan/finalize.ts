@@ -3,6 +3,7 @@
 // an init or an exec.fifo wait, CLONE_VM where the child exec's.
 import * as K from "./types.ts";
 import type { Plan } from "./types.ts";
+import { mapOf, someOf } from "../loops.ts";
 
 /**
  * an init exec's the small monitor program, so it does not keep a copy of
@@ -11,7 +12,7 @@ import type { Plan } from "./types.ts";
  * container never sees bunker's executable as PID 1
  */
 export function needsMonitorExe(plan: Plan): boolean {
-  return plan.ops.some((o) => o.op === "init") || (plan.ops.some((o) => o.op === "fifo-wait") && !plan.ops.some((o) => o.op === "hook"));
+  return someOf(plan.ops, (o) => o.op === "init") || (someOf(plan.ops, (o) => o.op === "fifo-wait") && !someOf(plan.ops, (o) => o.op === "hook"));
 }
 
 /** joining a user namespace: its setns is the first op (error reports index the ops as encoded) */
@@ -23,7 +24,7 @@ export function withJoinedUserns(plan: Plan): Plan {
 /** the init or fifo-wait op exec's the monitor from fd EXE (-1: none) */
 export function withMonitorExe(plan: Plan, exe: number): Plan {
   if (exe < 0) return plan;
-  return { ...plan, ops: plan.ops.map((o) => (o.op === "init" || o.op === "fifo-wait" ? { ...o, exe } : o)) };
+  return { ...plan, ops: mapOf(plan.ops, (o) => (o.op === "init" || o.op === "fifo-wait" ? { ...o, exe } : o)) };
 }
 
 /**
@@ -37,7 +38,7 @@ export function withMonitorExe(plan: Plan, exe: number): Plan {
  * helpers it needs).
  */
 export function withSharedMemory(plan: Plan, keepDumpable = false): Plan {
-  if (plan.ops.some((o) => o.op === "init")) return plan;
-  if (keepDumpable && plan.ops.some((o) => o.op === "nondumpable")) return plan;
+  if (someOf(plan.ops, (o) => o.op === "init")) return plan;
+  if (keepDumpable && someOf(plan.ops, (o) => o.op === "nondumpable")) return plan;
   return { ...plan, cloneFlags: plan.cloneFlags | K.CLONE_VM };
 }

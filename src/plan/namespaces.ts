@@ -22,7 +22,8 @@ export const NAMESPACES: readonly NamespaceKind[] = [
   { type: "time", proc: "time", flag: K.CLONE_NEWTIME },
 ];
 
-const BY_TYPE = new Map(NAMESPACES.map((n) => [n.type, n]));
+const BY_TYPE = new Map<NamespaceType, NamespaceKind>();
+for (const n of NAMESPACES) BY_TYPE.set(n.type, n); // a plain loop: run's path calls no map (src/loops.ts)
 
 /** the kind of a runtime-spec namespace type (validated configs name only these) */
 export function namespaceKind(type: NamespaceType): NamespaceKind {
@@ -31,7 +32,8 @@ export function namespaceKind(type: NamespaceType): NamespaceKind {
   return k;
 }
 
-const BY_PROC = new Map(NAMESPACES.map((n) => [n.proc, n]));
+const BY_PROC = new Map<string, NamespaceKind>();
+for (const n of NAMESPACES) BY_PROC.set(n.proc, n);
 
 /** the kind of a /proc/PID/ns entry name (mnt, net, ...) */
 export function namespaceByProc(proc: string): NamespaceKind {

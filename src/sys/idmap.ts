@@ -89,7 +89,7 @@ export function subRange(file: string, uid: number): SubRange | undefined {
 }
 
 export const NEWUIDMAP = ["/usr/bin/newuidmap", "/bin/newuidmap", "/usr/sbin/newuidmap"];
-export const NEWGIDMAP = NEWUIDMAP.map((p) => p.replace("uid", "gid"));
+export const NEWGIDMAP = ["/usr/bin/newgidmap", "/bin/newgidmap", "/usr/sbin/newgidmap"];
 
 export function findHelper(candidates: string[]): string | undefined {
   return candidates.find((p) => existsSync(p));
@@ -155,7 +155,11 @@ export function singleMaps(uid: number, gid: number): IdMaps {
   return { uid: [{ containerID: 0, hostID: uid, size: 1 }], gid: [{ containerID: 0, hostID: gid, size: 1 }] };
 }
 
-const fmt = (m: IDMapping[]) => m.map((x) => `${x.containerID} ${x.hostID} ${x.size}\n`).join("");
+const fmt = (m: IDMapping[]) => {
+  let s = "";
+  for (const x of m) s += `${x.containerID} ${x.hostID} ${x.size}\n`; // a plain loop: run's path calls no map (src/loops.ts)
+  return s;
+};
 
 /** does writing these maps need the setuid helpers (more than the caller's own id)? */
 export function needsHelper(maps: IdMaps, uid: number, gid: number): boolean {

@@ -17,6 +17,7 @@ export function keepCallerDumpable(): void {
 import { type IdMaps, writeIdMaps } from "./idmap.ts";
 import { mark } from "../timing.ts";
 import { RLIM_INFINITY, rlimitName } from "../oci/rlimits.ts";
+import { someOf } from "../loops.ts";
 
 export interface Launched {
   /** the container's process (after a fork into a pid namespace, the forked one: the intermediate is reaped) */
@@ -80,8 +81,8 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     if (opts.beforeGo) await opts.beforeGo(pid);
     // after a join with a new pid namespace the intermediate clones the container's process,
     // which waits for a second "go": that one is recorded, not the intermediate
-    const secondGo = (!!plan.joinUserns && (plan.cloneFlags & CLONE_NEWPID) !== 0) || plan.ops.some((o) => o.op === "fork" && o.waitGo);
-    const held = plan.ops.some((o) => o.op === "hold");
+    const secondGo = (!!plan.joinUserns && (plan.cloneFlags & CLONE_NEWPID) !== 0) || someOf(plan.ops, (o) => o.op === "fork" && o.waitGo);
+    const held = someOf(plan.ops, (o) => o.op === "hold");
     let starting: Promise<void> | undefined;
     // the process P to record (the cloned one, or after a second go the forked one) exists: recorded,
     // then released; or (held) released to set up while its helper starts, recorded at the hold

@@ -4,10 +4,14 @@
 // share.
 /** TEXT's lines, each as its fields */
 export function colonFields(text: string | undefined): string[][] {
-  return (text ?? "").split("\n").map((l) => l.split(":"));
+  const out: string[][] = [];
+  for (const l of (text ?? "").split("\n")) out.push(l.split(":")); // a plain loop: run's path (src/loops.ts)
+  return out;
 }
 
 /** the first entry of passwd TEXT for UID, as getpwuid finds it: its fields (name, password, uid, gid, gecos, home, shell) */
 export function passwdEntry(text: string, uid: number): string[] | undefined {
-  return colonFields(text).find((f) => f.length >= 3 && f[2] === String(uid));
+  const id = String(uid);
+  for (const f of colonFields(text)) if (f.length >= 3 && f[2] === id) return f;
+  return undefined;
 }

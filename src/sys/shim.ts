@@ -102,7 +102,9 @@ export function monitorMemfd(): number {
  */
 export function execMonitor(args: string[], keep: number): number {
   const image = monitorImage();
-  const buf = Buffer.from(args.map((a) => a + "\0").join(""));
+  let argz = "";
+  for (const a of args) argz += a + "\0"; // a plain loop: run's path calls no map (src/loops.ts)
+  const buf = Buffer.from(argz);
   return shim().bk_exec_monitor(image, image.byteLength, buf, buf.byteLength, keep);
 }
 
