@@ -2,9 +2,9 @@
 // path, args (argv[0] included) and env, the container's state JSON on stdin,
 // and killed when its timeout (seconds) passes.  Hooks of one kind run in
 // order; the first failure stops them.
-import { constants } from "node:os";
 import { BunkerError, errnoCode } from "../errors.ts";
 import type { Hook, Hooks, State } from "./spec.ts";
+import { SIGNALS } from "../sys/signals.ts";
 
 export type HookKind = keyof Hooks;
 
@@ -45,8 +45,6 @@ export function hookError(kind: HookKind, index: number, hook: Hook, f: HookFail
   const said = firstLine(output);
   return new BunkerError(`${where}: ${how}${said ? `: ${said}` : ""}`);
 }
-
-const SIGNALS = constants.signals as Record<string, number>;
 
 /**
  * A startContainer hook that failed in the container: the record c/hooks.c
