@@ -20,13 +20,13 @@ fi
 
 # Debian packages: build tools (musl-tools: the small static monitor), the rootfs source for tests (busybox-static),
 # the rootless helpers (uidmap, slirp4netns, passt; iproute2, iptables: user networks), the benchmark peers
-# (bubblewrap, crun, runc, umoci), the VM suite (qemu, a kernel), OCI clients
+# (bubblewrap, crun, runc, umoci, buildah), the VM suite (qemu, a kernel), OCI clients
 # (podman, conmon, skopeo, docker-registry, containerd, docker.io, docker-compose,
 # podman-compose and CNI's dnsname for its service names) and small tools the tests use
 # (xfsprogs: a reflink filesystem for the copy storage driver; redis-server and
 # postgresql-15: the images of the article's scenario, tests/integration/scenario.test.ts).
 PACKAGES=(
-  build-essential gcc make musl-tools busybox-static uidmap bubblewrap crun runc umoci
+  build-essential gcc make musl-tools busybox-static uidmap bubblewrap crun runc umoci buildah
   slirp4netns passt util-linux iproute2 iptables procps time python3
   qemu-system-x86 linux-image-amd64 libseccomp-dev
   podman conmon catatonit fuse-overlayfs containernetworking-plugins

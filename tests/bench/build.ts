@@ -58,14 +58,15 @@ if (Bun.which("buildah"))
   tools.push({
     name: "buildah bud",
     setup: () => void sh(["buildah", ...containersArgs("buildah"), "pull", "-q", `docker-archive:${join(work, "bb.tar")}`], "buildah pull"),
-    build: (noCache) => ["buildah", ...containersArgs("buildah"), "bud", "-q", "--layers", "--isolation", "oci", "--network", "none", ...(noCache ? ["--no-cache"] : []), "-t", "localhost/bench:1", ctx],
+    build: (noCache) => ["buildah", ...containersArgs("buildah"), "bud", "-q", "--layers", "--isolation", "oci", "--runtime", "runc", "--network", "none", ...(noCache ? ["--no-cache"] : []), "-t", "localhost/bench:1", ctx],
     cleanup: () => void Bun.spawnSync(["buildah", ...containersArgs("buildah"), "unshare", "rm", "-rf", store("buildah")]),
   });
 if (Bun.which("podman"))
   tools.push({
     name: "podman build",
     setup: () => void sh(["podman", ...containersArgs("podman"), "--cgroup-manager", "cgroupfs", "load", "-q", "-i", join(work, "bb.tar")], "podman load"),
-    build: (noCache) => ["podman", ...containersArgs("podman"), "--cgroup-manager", "cgroupfs", "build", "-q", "--layers", "--network", "none", ...(noCache ? ["--no-cache"] : []), "-t", "localhost/bench:1", ctx],
+    // runc (buildah's too): Debian's default is crun, which refuses a hybrid cgroup host (this machine's)
+    build: (noCache) => ["podman", ...containersArgs("podman"), "--cgroup-manager", "cgroupfs", "--runtime", "runc", "build", "-q", "--layers", "--network", "none", ...(noCache ? ["--no-cache"] : []), "-t", "localhost/bench:1", ctx],
     cleanup: () => void Bun.spawnSync(["podman", ...containersArgs("podman"), "unshare", "rm", "-rf", store("podman")]),
   });
 
