@@ -9,6 +9,7 @@
 // on a private socket beside it.  (The docker client dials a fresh connection for
 // each hijacked request, so the first head is the one that matters.)
 import type { Socket } from "bun";
+import { flushQueue as flush } from "../sys/write-queue.ts";
 
 /** a request head as HIJACK gets it */
 export interface RequestHead {
@@ -66,20 +67,6 @@ function send(to: Socket<Conn> | Socket<Peer>, queue: Buffer[], bytes: Uint8Arra
     queue.push(Buffer.from(bytes.subarray(Math.max(n, 0))));
     from?.pause();
   }
-}
-
-/** writes what QUEUE holds to TO as far as it takes it; FROM (paused while TO was full) resumes once all is written */
-export function flush(to: { write(b: Uint8Array): number }, queue: Uint8Array[], from?: { resume(): void }): void {
-  while (queue.length) {
-    const b = queue[0]!;
-    const n = to.write(b);
-    if (n < b.length) {
-      queue[0] = b.subarray(Math.max(n, 0));
-      return;
-    }
-    queue.shift();
-  }
-  from?.resume();
 }
 
 function parseHead(text: string): RequestHead | undefined {

@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { BunkerError } from "../errors.ts";
 import type { RuntimeContext } from "./context.ts";
 import { attachSocket } from "./log-writer.ts";
+import { flushQueue } from "../sys/write-queue.ts";
 import { containerStatus, type ContainerState } from "./state.ts";
 
 /** the bytes of a key sequence as Docker's --detach-keys spells it: "ctrl-p,ctrl-q", "a,ctrl-@"; WHAT names the option in the error */
@@ -62,15 +63,8 @@ export function writerConnection(dir: string, first: string, onReply?: (text: st
   const closed = new Promise<void>((r) => (done = r));
   const flush = () => {
     if (!sock) return;
-    while (queue.length) {
-      const b = queue[0]!;
-      const n = sock.write(b);
-      if (n < b.length) {
-        queue[0] = b.subarray(Math.max(n, 0));
-        return;
-      }
-      queue.shift();
-    }
+    flushQueue(sock, queue);
+    if (queue.length) return;
     if (ending === "shutdown") sock.shutdown();
     if (ending === "end") sock.end();
   };
