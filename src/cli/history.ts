@@ -9,7 +9,7 @@ import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
 import { ellipsis, printTable } from "./table.ts";
-import { applyTemplate, isTemplate, parseTemplate } from "./template.ts";
+import { listFormat } from "./template.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [
@@ -19,8 +19,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     { names: ["format"], value: true, help: "table|json|TEMPLATE  output format (default table); json a line per step, a\ntemplate of {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.CreatedBy}} {{.Size}} {{.Comment}}" },
   ], "history", false);
   if (p.rest.length !== 1) throw new BunkerError("history: give one IMAGE", { errno: "EINVAL", fix: "bunker history IMAGE" });
-  const format = flag(p, "format") ?? "table";
-  if (format !== "table" && format !== "json" && !isTemplate(format)) throw new BunkerError(`history: unknown --format ${JSON.stringify(format)}`, { errno: "EINVAL", fix: "--format table, json or a template such as '{{.CreatedBy}}'" });
+  const format = listFormat("history", flag(p, "format"), "{{.CreatedBy}}");
   const human = flag(p, "human") !== "false";
   const trunc = !flagBool(p, "no-trunc");
   const steps = imageHistory(Store.open(runtimeContext(g).dataRoot), p.rest[0]!);
@@ -37,9 +36,8 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     for (const r of rows) console.log(r.ID);
     return 0;
   }
-  if (format !== "table") {
-    const t = isTemplate(format) ? parseTemplate(format) : undefined;
-    for (const r of rows) console.log(t ? applyTemplate(t, r) : JSON.stringify(r));
+  if (!format.table) {
+    for (const r of rows) console.log(format.line(r));
     return 0;
   }
   printTable([["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], ...rows.map((r) => [r.ID, human ? r.CreatedSince : r.CreatedAt, r.CreatedBy, r.Size, r.Comment])]);

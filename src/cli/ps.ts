@@ -11,7 +11,7 @@ import { flagBool, flagList, type FlagSpec } from "./args.ts";
 import { ellipsis, printTable } from "./table.ts";
 import { formatPort } from "../net/ports.ts";
 import { BunkerError } from "../errors.ts";
-import { applyTemplate, isTemplate, parseTemplate } from "./template.ts";
+import { listFormat } from "./template.ts";
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   // without an ID: docker's `ps` (the containers), with one: runc's (its processes)
@@ -83,9 +83,7 @@ const LIST_FLAGS: FlagSpec[] = [
 /** docker's ps: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES; running ones, all with -a, newest first */
 function listContainers(argv: string[], g: GlobalOptions): number {
   const p = parseFlags(argv, LIST_FLAGS, "ps", false);
-  const format = flag(p, "format") ?? "table";
-  if (format !== "table" && format !== "json" && !isTemplate(format)) throw new BunkerError(`ps: unknown --format ${JSON.stringify(format)}`, { errno: "EINVAL", fix: "--format table, json or a template such as '{{.Names}} {{.Status}}'" });
-  const template = isTemplate(format) ? parseTemplate(format) : undefined;
+  const format = listFormat("ps", flag(p, "format"), "{{.Names}} {{.Status}}");
   const last = flagBool(p, "latest") ? 1 : flag(p, "last") !== undefined ? Number(flag(p, "last")) : undefined;
   if (last !== undefined && !(Number.isInteger(last) && last >= -1)) throw new BunkerError(`ps: bad --last ${JSON.stringify(flag(p, "last"))}`, { errno: "EINVAL", fix: "--last N, N a whole number" });
   const root = runtimeContext(g).stateRoot;
@@ -115,8 +113,8 @@ function listContainers(argv: string[], g: GlobalOptions): number {
     for (const r of rows) console.log(r.ID);
     return 0;
   }
-  if (format === "json" || template) {
-    for (const r of rows) console.log(template ? applyTemplate(template, r) : JSON.stringify(r));
+  if (!format.table) {
+    for (const r of rows) console.log(format.line(r));
     return 0;
   }
   printTable([["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], ...rows.map((r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names])]);

@@ -13,7 +13,7 @@ import { containerArg } from "./container-arg.ts";
 import { flag, flagBool, parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { tableLines } from "./table.ts";
-import { applyTemplate, isTemplate, parseTemplate } from "./template.ts";
+import { listFormat } from "./template.ts";
 
 /** one reading of a container: its cgroup's numbers (none without a cgroup or once it ended) and its network's bytes */
 interface Sample {
@@ -73,14 +73,12 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   const ctx = runtimeContext(g);
   const named = p.rest.map((a) => containerArg(g, a, "stats"));
   if (flagBool(p, "json")) return printJson(ctx, named);
-  const format = flag(p, "format") ?? "table";
-  if (format !== "table" && format !== "json" && !isTemplate(format)) throw new BunkerError(`stats: unknown --format ${JSON.stringify(format)}`, { errno: "EINVAL", fix: "--format table, json or a template such as '{{.Name}} {{.CPUPerc}}'" });
-  const template = isTemplate(format) ? parseTemplate(format) : undefined;
+  const format = listFormat("stats", flag(p, "format"), "{{.Name}} {{.CPUPerc}}");
   // a named container without a cgroup is an error before any output
   if (named.length) stats(ctx, named);
   const ids = () => (named.length ? named : listContainers(ctx.stateRoot, flagBool(p, "all")).map((r) => r.summary.Id as string));
   const frame = (rows: Record<string, string>[]): string[] =>
-    format === "table" ? tableLines([HEAD, ...rows.map((r) => [r.ID!, r.Name!, r.CPUPerc!, r.MemUsage!, r.MemPerc!, r.NetIO!, r.BlockIO!, r.PIDs!])]) : rows.map((r) => (template ? applyTemplate(template, r) : JSON.stringify(r)));
+    format.table ? tableLines([HEAD, ...rows.map((r) => [r.ID!, r.Name!, r.CPUPerc!, r.MemUsage!, r.MemPerc!, r.NetIO!, r.BlockIO!, r.PIDs!])]) : rows.map(format.line);
   const tty = process.stdout.isTTY && !flagBool(p, "no-stream");
   let before = new Map<string, Sample>();
   for (const id of ids()) before.set(id, sample(ctx, id));

@@ -7,12 +7,11 @@ import type { GlobalOptions } from "./global.ts";
 import { runtimeContext } from "./context.ts";
 import { confirm } from "./confirm.ts";
 import { printTable } from "./table.ts";
-import { applyTemplate, isTemplate, parseTemplate } from "./template.ts";
+import { listFormat } from "./template.ts";
 
 async function df(argv: string[], g: GlobalOptions): Promise<number> {
   const p = parseFlags(argv, [{ names: ["format"], value: true, help: "table|json|TEMPLATE  output format (default table); json a line per type, a template\nof {{.Type}} {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}" }], "system df", false);
-  const format = flag(p, "format") ?? "table";
-  if (format !== "table" && format !== "json" && !isTemplate(format)) throw new BunkerError(`system df: unknown --format ${JSON.stringify(format)}`, { errno: "EINVAL", fix: "--format table, json or a template such as '{{.Type}} {{.Size}}'" });
+  const format = listFormat("system df", flag(p, "format"), "{{.Type}} {{.Size}}");
   const rows = (await systemDf(runtimeContext(g))).map((r) => ({
     Type: r.type,
     TotalCount: String(r.total),
@@ -20,8 +19,8 @@ async function df(argv: string[], g: GlobalOptions): Promise<number> {
     Size: humanBytes(r.size),
     Reclaimable: `${humanBytes(r.reclaimable)}${r.type === "Build Cache" ? "" : ` (${r.size ? Math.round((r.reclaimable * 100) / r.size) : 0}%)`}`,
   }));
-  if (format === "table") printTable([["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], ...rows.map((r) => [r.Type, r.TotalCount, r.Active, r.Size, r.Reclaimable])]);
-  else for (const r of rows) console.log(isTemplate(format) ? applyTemplate(parseTemplate(format), r) : JSON.stringify(r));
+  if (format.table) printTable([["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], ...rows.map((r) => [r.Type, r.TotalCount, r.Active, r.Size, r.Reclaimable])]);
+  else for (const r of rows) console.log(format.line(r));
   return 0;
 }
 

@@ -57,3 +57,16 @@ export function applyTemplate(parts: Part[], value: unknown): string {
 export function isTemplate(format: string | undefined): format is string {
   return format !== undefined && format.includes("{{");
 }
+
+/**
+ * --format VALUE of a docker-style listing (WHERE: "ps", "stats", …): the table (the default), or a line
+ * per row, JSON or a template's; anything else is one line whose fix shows EXAMPLE (a template)
+ */
+export function listFormat(where: string, value: string | undefined, example: string): { table: boolean; line: (row: object) => string } {
+  const format = value ?? "table";
+  if (format === "table") return { table: true, line: (row) => JSON.stringify(row) };
+  if (format === "json") return { table: false, line: (row) => JSON.stringify(row) };
+  if (!isTemplate(format)) throw new BunkerError(`${where}: unknown --format ${JSON.stringify(format)}`, { errno: "EINVAL", fix: `--format table, json or a template such as '${example}'` });
+  const parts = parseTemplate(format);
+  return { table: false, line: (row) => applyTemplate(parts, row) };
+}
