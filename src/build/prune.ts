@@ -23,14 +23,18 @@ export function sizeOf(dir: string): number {
   return Number(r.stdout.toString().split("\t")[0]) || 0;
 }
 
+/** a step record's file (KEY.json, KEY.image): its key, else undefined */
+const recordKey = (name: string): string | undefined => /^(.*)\.(json|image)$/.exec(name)?.[1];
+
 export async function pruneBuildCache(ctx: RuntimeContext): Promise<PruneResult> {
   const root = join(ctx.dataRoot, BUILD_CACHE);
   const out: PruneResult = { deleted: [], reclaimed: 0 };
   if (!existsSync(root)) return out;
   for (const name of readdirSync(root)) {
-    if (!/\.(json|image)$/.test(name)) continue;
+    const key = recordKey(name);
+    if (key === undefined) continue;
     rmSync(join(root, name), { force: true });
-    out.deleted.push(name.replace(/\.(json|image)$/, ""));
+    out.deleted.push(key);
   }
   const mounts = join(root, "mounts");
   if (!existsSync(mounts)) return out;
@@ -76,7 +80,10 @@ export function buildCacheEntries(ctx: RuntimeContext): CacheEntry[] {
     }
   };
   if (!existsSync(root)) return out;
-  for (const name of readdirSync(root)) if (/\.(json|image)$/.test(name)) entry(name.replace(/\.(json|image)$/, ""), "regular", join(root, name), (st) => st.size);
+  for (const name of readdirSync(root)) {
+    const key = recordKey(name);
+    if (key !== undefined) entry(key, "regular", join(root, name), (st) => st.size);
+  }
   const mounts = join(root, "mounts");
   if (existsSync(mounts)) for (const name of readdirSync(mounts)) if (!name.endsWith(".lock")) entry(`mount:${name}`, "exec.cachemount", join(mounts, name), () => sizeOf(join(mounts, name)));
   return out;

@@ -87,11 +87,12 @@ export async function diskUsage(ctx: RuntimeContext): Promise<DiskUsage> {
   const { sizeOf, buildCacheEntries } = await import("../build/prune.ts");
   const store = Store.open(ctx.dataRoot);
   const recs = store.listImages();
-  const layersOf = new Map(recs.map((rec) => [rec.id, store.manifestOf(rec).layers]));
+  // each image's layers once (an image may list one twice), and how many images have each
+  const layersOf = new Map(recs.map((rec) => [rec.id, [...new Map(store.manifestOf(rec).layers.map((l) => [l.digest, l])).values()]]));
   const owners = new Map<string, number>();
   const layerSize = new Map<string, number>();
   for (const layers of layersOf.values())
-    for (const l of new Map(layers.map((l) => [l.digest, l])).values()) {
+    for (const l of layers) {
       owners.set(l.digest, (owners.get(l.digest) ?? 0) + 1);
       layerSize.set(l.digest, l.size);
     }
@@ -102,10 +103,11 @@ export async function diskUsage(ctx: RuntimeContext): Promise<DiskUsage> {
     const state = readState(ctx.stateRoot, id);
     const image = imageOf(dir);
     if (image) users.set(image, (users.get(image) ?? 0) + 1);
-    containers.push({ id, sizeRw: existsSync(`${dir}/${UPPER_DIR}`) ? sizeOf(`${dir}/${UPPER_DIR}`) : 0, running: !!state && status(dir, state) !== "stopped" && status(dir, state) !== "created" });
+    const st = state ? status(dir, state) : "stopped";
+    containers.push({ id, sizeRw: existsSync(`${dir}/${UPPER_DIR}`) ? sizeOf(`${dir}/${UPPER_DIR}`) : 0, running: st !== "stopped" && st !== "created" });
   }
   const images = recs.map((rec) => {
-    const layers = [...new Map(layersOf.get(rec.id)!.map((l) => [l.digest, l])).values()];
+    const layers = layersOf.get(rec.id)!;
     return {
       rec,
       size: layers.reduce((n, l) => n + l.size, 0),
