@@ -53,22 +53,25 @@ const tools = Object.fromEntries(
 /** make bench passes the Makefile's BUN_FLAGS; run alone, the same flags */
 const buildFlags = () => (process.env.BUN_FLAGS || "--compile --splitting --format=esm --bytecode --minify --sourcemap=none --no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json --compile-jit-policy=16").split(/\s+/).filter(Boolean);
 
-/** an empty program compiled like dist/bunker (Makefile's flags): what Bun's start-up alone costs */
+/** SOURCE compiled like dist/bunker (Makefile's flags) and installed as NAME (undefined, said, when it does not compile) */
+function compileLikeBunker(name: string, source: string): string | undefined {
+  const src = join(base, `${name}.ts`), out = join(base, `${name}.built`);
+  writeFileSync(src, source);
+  const r = Bun.spawnSync([process.execPath, "build", ...buildFlags(), src, "--outfile", out], { cwd: base, stdout: "ignore", stderr: "pipe" });
+  if (r.exitCode !== 0) console.log(`# ${name}: not compiled: ${r.stderr.toString().trim().split("\n").at(-1)}`);
+  return r.exitCode === 0 ? install(out, name) : undefined;
+}
+
+/** an empty program compiled like dist/bunker: what Bun's start-up alone costs */
 function compileBunHello(): string | undefined {
-  const src = join(base, "hello.ts"), out = join(base, "bun-hello.built");
-  writeFileSync(src, "process.exitCode = 0;\n");
-  const flags = buildFlags();
-  const r = Bun.spawnSync([process.execPath, "build", ...flags, src, "--outfile", out], { cwd: base, stdout: "ignore", stderr: "pipe" });
-  if (r.exitCode !== 0) console.log(`# bun hello: not compiled: ${r.stderr.toString().trim().split("\n").at(-1)}`);
-  return r.exitCode === 0 ? install(out, "bun-hello") : undefined;
+  return compileLikeBunker("bun-hello", "process.exitCode = 0;\n");
 }
 const bunHello = compileBunHello();
 
 /** the floor of `bunker state ID`: an empty program with bunker's flags doing only state's reads (libc through Bun's
  *  native FFI object, as bunker binds it) and printing its JSON with write(2) */
 function compileStateFloor(): string | undefined {
-  const src = join(base, "state-floor.ts"), out = join(base, "state-floor.built");
-  writeFileSync(src, `const F = (Bun as any).FFI;
+  return compileLikeBunker("state-floor", `const F = (Bun as any).FFI;
 const i32 = 5, u32 = 6, i64 = 7, u64 = 8, ptr = 12;
 const libc = F.dlopen("libc.so.6", {
   openat: { args: [i32, ptr, i32, u32], returns: i32 }, read: { args: [i32, ptr, u64], returns: i64 }, close: { args: [i32], returns: i32 },
@@ -87,10 +90,6 @@ libc.fstatat(-100, c(\`\${root}/\${id}/exec.fifo\`), st, 0);
 const out = enc.encode(JSON.stringify({ ociVersion: s.ociVersion, id: s.id, status: "created", pid: s.pid, bundle: s.bundle, annotations: s.annotations ?? {} }, null, 2) + "\\n");
 libc.write(1, out, out.length);
 `);
-  const flags = buildFlags();
-  const r = Bun.spawnSync([process.execPath, "build", ...flags, src, "--outfile", out], { cwd: base, stdout: "ignore", stderr: "pipe" });
-  if (r.exitCode !== 0) console.log(`# state floor: not compiled: ${r.stderr.toString().trim().split("\n").at(-1)}`);
-  return r.exitCode === 0 ? install(out, "state-floor") : undefined;
 }
 const stateFloor = compileStateFloor();
 
