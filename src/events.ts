@@ -9,7 +9,7 @@
 // engine-events.jsonl.1 (the one older generation kept).  The OCI command
 // `bunker events` (runc's stats and OOM events of one container) is another
 // thing and reads none of this.
-import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync } from "node:fs";
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync } from "./sys/fs-sync.ts";
 
 export const EVENTS_FILE = "engine-events.jsonl";
 const MAX_BYTES = 4 * 2 ** 20;

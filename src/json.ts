@@ -5,7 +5,7 @@
 // array never reaches a recursive parser; every error names the file and the
 // byte offset.  The Checker then validates the value by shape, each error
 // naming the JSON field path (config.json: process.args[0]: must be a string).
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "./sys/fs-sync.ts";
 import { BunkerError, fromSysError } from "./errors.ts";
 
 const MiB = 1 << 20;

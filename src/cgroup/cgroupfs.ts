@@ -2,7 +2,7 @@
 // controller plumbing above it.  Decisions live in locate.ts/resources.ts;
 // this file only reads and writes cgroup2 files and turns failures into
 // BunkerErrors that name the file.
-import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeSync } from "node:fs";
+import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeSync } from "../sys/fs-sync.ts";
 import type { Resources } from "../oci/spec.ts";
 import { BunkerError, fromSysError, errnoCode } from "../errors.ts";
 import { parentDir, parseControllers } from "./locate.ts";
@@ -287,7 +287,7 @@ export class CgroupV2 implements ContainerCgroup {
   /** The cgroup and every cgroup below it, deepest first. */
   private subtree(dir = this.path): string[] {
     const out: string[] = [];
-    let entries: import("node:fs").Dirent[] = [];
+    let entries: import("../sys/fs-sync.ts").Dirent[] = [];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (e) {

@@ -13,7 +13,7 @@
 //  4. none: fine without limits; with limits, an error naming the controller.
 // A host with v1 hierarchies mounted (hybrid or legacy) counts as "none":
 // bunker never creates cgroups there.
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "../sys/fs-sync.ts";
 import type { Resources } from "../oci/spec.ts";
 import { BunkerError, fromSysError, errnoCode } from "../errors.ts";
 import { cgroupDir, parentDir, parseLayout, parseSelfCgroup, resolveCgroupPath, type CgroupLayout } from "./locate.ts";

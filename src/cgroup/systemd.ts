@@ -3,7 +3,7 @@
 // delegated cgroup like any other (cgroupfs.ts takes over from there).
 // Untested end to end: neither this host nor the test VM runs systemd.  The
 // message encoding is unit-tested (tests/unit/cgroup-dbus.test.ts).
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "../sys/fs-sync.ts";
 import { busSocketPath, DBusConnection, dbusError, type DBusValue } from "./dbus.ts";
 import { processIds } from "../sys/idmap.ts";
 import { parseSelfCgroup } from "./locate.ts";

@@ -1,6 +1,6 @@
 // bunker run [OPTIONS] --rootfs DIR|host [--] CMD [ARG...], bunker run [OPTIONS] IMAGE [CMD...]:
 // the flags as a RunRequest for the engine (src/container/run.ts), its result as the exit status
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../sys/fs-sync.ts";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { flag, flagBool, flagInt, flagList, flagMap, parseFlags, parseLabels, type FlagSpec, type Parsed } from "./args.ts";
 import { parseRestartFlag } from "../container/restart-policy.ts";

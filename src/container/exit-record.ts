@@ -3,7 +3,7 @@
 // when the init itself was killed by a signal it cannot forward (SIGKILL: its
 // command dies with the pid namespace and nobody inside is left to write),
 // by the bunker that sent the signal, as Docker records it: 128+N.
-import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, statSync, writeFileSync } from "../sys/fs-sync.ts";
 import { waitPidExit } from "../sys/shim.ts";
 import type { ContainerState } from "./state.ts";
 

@@ -4,7 +4,7 @@
 // bunker's), so the context the container was made in is kept in its state
 // dir (DIR/context.json, 0600) for them: the data root, the cgroup manager,
 // the storage driver and the environment variables the engine reads.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "../sys/fs-sync.ts";
 import type { CgroupManagerName, RuntimeContext } from "./context.ts";
 
 export const HAND_OVER_FILE = "context.json";

@@ -2,7 +2,7 @@
 // directory of its uid in the container's /etc/passwd, else "/".  The file is
 // read inside the rootfs (openat2 RESOLVE_IN_ROOT: a symlink in it cannot
 // point at a host file), at most 1 MiB of it.
-import { readSync } from "node:fs";
+import { readSync } from "../sys/fs-sync.ts";
 import { homeOf } from "../oci/user.ts";
 import { O_DIRECTORY, O_PATH, O_RDONLY, RESOLVE_IN_ROOT, close, openat, openat2, AT_FDCWD } from "../sys/fsat.ts";
 

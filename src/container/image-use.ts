@@ -6,7 +6,7 @@
 // layers again).  (A detached container outlives its bunker: the bunker pid
 // alone let rmi take its layers from under it.)
 import { BunkerError, errnoCode } from "../errors.ts";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "../sys/fs-sync.ts";
 import { readState, UPPER_DIR } from "./state.ts";
 import { pidStartTime } from "../sys/proc.ts";
 

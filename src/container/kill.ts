@@ -4,7 +4,7 @@
 // and checked by start time before each signal (a pid may be reused).  Never
 // a scan of /proc: a container without a pid namespace of its own shares the
 // host's, and nothing else in it is the container's.
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "../sys/fs-sync.ts";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { openCgroup } from "../cgroup/index.ts";
 import { waitPidExit } from "../sys/shim.ts";

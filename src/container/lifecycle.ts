@@ -4,7 +4,7 @@ import { markStoppedByUser } from "./restart-policy.ts";
 // kill's event straight from the events log, not through stop.ts: that module brings rm's code
 // (volumes, the log writer) into every OCI create
 import { containerEventAttributes, recordEvent } from "../events.ts";
-import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "../sys/fs-sync.ts";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { loadBundle } from "../oci/bundle.ts";
 import type { RuntimeContext } from "./context.ts";

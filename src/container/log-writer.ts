@@ -11,7 +11,7 @@
 // It is started before the container (with a terminal: right after it) and
 // ends by itself when the container's last writer closes its output;
 // <state dir>/log-writer records its pid and start time for `rm` to wait for.
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "../sys/fs-sync.ts";
 import { parseBytes } from "../cgroup/flags.ts";
 import { BunkerError } from "../errors.ts";
 import { spawnLogWriter, waitPidExit } from "../sys/shim.ts";

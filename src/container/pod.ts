@@ -1,7 +1,7 @@
 // --network container:ID: the network namespace of another running container
 // (a pod), and its user namespace, which owns that network namespace (a
 // container's root can join it only from there).
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "../sys/fs-sync.ts";
 import { BunkerError } from "../errors.ts";
 import type { IdMaps } from "../sys/idmap.ts";
 import { containerDir, readState } from "./state.ts";

@@ -1,7 +1,7 @@
 // Restart policies (`--restart`, HostConfig.RestartPolicy): the pure part —
 // parsing, Docker's decision and its back-off.  What acts on them is
 // src/container/restart.ts, run by the container's log writer when it ends.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "../sys/fs-sync.ts";
 import { BunkerError } from "../errors.ts";
 
 export interface RestartPolicy {

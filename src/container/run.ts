@@ -3,8 +3,8 @@
 // monitor takes over this process) or detached (-d).  The CLI (src/cli/run.ts)
 // parses the flags into a RunRequest; everything from the image to the exit
 // status is here.
-import { chmodSync, chownSync, existsSync, openSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { basename, resolve } from "node:path";
+import { chmodSync, chownSync, existsSync, openSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from "../sys/fs-sync.ts";
+import { basename, resolve } from "../sys/path.ts";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { autoMaps, deniesSetgroups, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../sys/idmap.ts";
 import { sharedUserns, sharedUsernsEnabled } from "./userns.ts";

@@ -1,8 +1,8 @@
 // Removing a container's state directory, its writable layer included: the
 // last step of rm, of __finish and of a failed or finished run (kept apart
 // from stop.ts so that run does not load what rm needs).
-import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
-import { basename, dirname } from "node:path";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from "../sys/fs-sync.ts";
+import { basename, dirname } from "../sys/path.ts";
 import { BunkerError, errnoCode } from "../errors.ts";
 import { removeOwnedTree } from "../sys/remove-tree.ts";
 import type { IdMaps } from "../sys/idmap.ts";

@@ -3,7 +3,7 @@
 import type { PublishedPort } from "../net/ports.ts";
 import type { ProcessRef } from "../net/helper.ts";
 import type { RestartPolicy } from "./restart-policy.ts";
-import { existsSync, mkdirSync, readdirSync, readlinkSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readlinkSync, renameSync, writeFileSync } from "../sys/fs-sync.ts";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import type { Hooks, Process, Seccomp } from "../oci/spec.ts";
 import type { IdMaps } from "../sys/idmap.ts";

@@ -12,7 +12,7 @@
 // small file in the default state dir; one that died, was replaced by another
 // pid, or holds other maps (the /etc/subuid range changed) is replaced.
 // BUNKER_SHARED_USERNS=0 makes a new user namespace per container, as before.
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "../sys/fs-sync.ts";
 import { BunkerError, fromSysError } from "../errors.ts";
 import type { IDMapping } from "../oci/spec.ts";
 import { usernsHolderPlan } from "../plan/join.ts";

@@ -12,7 +12,7 @@
 // Otherwise `run` takes the slow path, with its checks and clear errors, and
 // writes a new record.  A record that cannot be written is no error: it is a
 // cache.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "../sys/fs-sync.ts";
 import { osRelease } from "../sys/kernel.ts";
 import type { ImageConfig } from "./types.ts";
 import type { ResolvedUser } from "../oci/user.ts";

@@ -14,7 +14,7 @@
 // container's process exits, whoever killed what: neither helper notices by
 // itself that its namespace is gone.  Both pids are recorded in the
 // container's state.
-import { closeSync, existsSync, openSync, read, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "../sys/fs-sync.ts";
 import { BunkerError } from "../errors.ts";
 import { spawnKeeper } from "../sys/shim.ts";
 import { pidStartTime } from "../sys/proc.ts";
@@ -92,7 +92,9 @@ export async function awaitReady(started: { pid: number; fd: number }, timeoutMs
     timedOut = true;
     process.kill(started.pid, "SIGKILL");
   }, timeoutMs);
-  // the read ends at EOF after a kill, and only then is the fd closed
+  // the read ends at EOF after a kill, and only then is the fd closed; node:fs's
+  // asynchronous read loaded only for a helper (not on every run's path)
+  const { read } = await import("node:fs");
   const n = await new Promise<number>((done) => read(started.fd, Buffer.alloc(64), 0, 64, null, (e, got) => done(e ? 0 : got)));
   clearTimeout(timer);
   closeSync(started.fd);

@@ -1,5 +1,5 @@
 // Reading an OCI bundle: config.json -> a validated Spec with an absolute rootfs.
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, resolve } from "../sys/path.ts";
 import { readBounded } from "../json.ts";
 import type { Spec } from "./spec.ts";
 import { parseConfig, ensureUserNamespace } from "./validate.ts";

@@ -3,7 +3,7 @@
 // no-new-privileges|seccomp|systempaths.  The default is Docker's: its 14
 // capabilities, its seccomp profile, its masked and read-only paths, and
 // (unlike Docker, whose default is off) no_new_privs.
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../sys/fs-sync.ts";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { kernelAtLeast } from "../sys/kernel.ts";
 import { CAPABILITIES, DOCKER_DEFAULT_CAPS, resolveCaps } from "./caps.ts";

@@ -1,6 +1,6 @@
 // uid/gid maps for the user namespace: one id (written directly) or a
 // subordinate range from /etc/subuid (written by setuid newuidmap/newgidmap).
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { readFileSync, writeFileSync, existsSync } from "./fs-sync.ts";
 import type { IDMapping } from "../oci/spec.ts";
 import { BunkerError, fromSysError } from "../errors.ts";
 import { passwdEntry } from "./passwd.ts";

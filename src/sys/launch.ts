@@ -1,6 +1,6 @@
 // Start a Plan: clone (shim), write the id maps, join the cgroup, release the
 // child, and turn its first message into "started", "ready" or an error.
-import { closeSync, readFileSync } from "node:fs";
+import { closeSync, readFileSync } from "./fs-sync.ts";
 import { BunkerError } from "../errors.ts";
 import type { Op, Plan } from "../plan/types.ts";
 import { CLONE_NEWPID, CLONE_NEWUSER } from "../plan/types.ts";

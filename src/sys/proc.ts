@@ -1,5 +1,5 @@
 // What /proc says of a process.
-import { readFileSync } from "node:fs";
+import { readFileSync } from "./fs-sync.ts";
 import { statStartTime } from "./stat-line.ts";
 
 /** PID's start time (field 22 of /proc/PID/stat): with the pid, it names one process; undefined when gone or a zombie */

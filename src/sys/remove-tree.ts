@@ -1,6 +1,6 @@
 // Removing trees whose files may belong to subordinate ids: a container's
 // state dir with its writable layer, an image layer chowned to its owners.
-import { chmodSync, rmSync } from "node:fs";
+import { chmodSync, rmSync } from "./fs-sync.ts";
 import { BunkerError } from "../errors.ts";
 import { removeTreePlan } from "../plan/store.ts";
 import type { IdMaps } from "./idmap.ts";

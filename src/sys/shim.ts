@@ -2,7 +2,7 @@
 // through Bun's native FFI object as src/sys/fs-core.ts binds libc (not
 // bun:ffi: its module and its run-time compiled wrapper per symbol, 21 here):
 // a pointer argument is a typed array (its data).
-import { readFileSync, writeSync } from "node:fs";
+import { readEmbeddedFile, writeSync } from "./fs-sync.ts";
 import libPath from "../../build/libbunker.so" with { type: "file" };
 import monitorPath from "../../build/bunker-monitor" with { type: "file" };
 import { BunkerError } from "../errors.ts";
@@ -51,7 +51,7 @@ function open(): Lib {
       const libc = bindLibc({ memfd_create: { args: [PTR, U32], returns: I32 } });
       const fd = libc.memfd_create(Buffer.from("libbunker\0"), 1 /* MFD_CLOEXEC */) as number;
       if (fd < 0) throw new Error("memfd_create failed");
-      writeSync(fd, readFileSync(libPath));
+      writeSync(fd, readEmbeddedFile(libPath));
       return bindLibrary(`/proc/self/fd/${fd}`, symbols) as Lib;
     } catch (second) {
       throw new BunkerError(`cannot load the embedded shim: ${(first as Error).message}; from a memfd: ${(second as Error).message}`, {
@@ -86,8 +86,8 @@ export function forwardSignals(): void {
 }
 
 /** the embedded monitor executable, read once (a foreground --init run needs it twice) */
-let monitor: Buffer | undefined;
-const monitorImage = () => (monitor ??= readFileSync(monitorPath));
+let monitor: Uint8Array | undefined;
+const monitorImage = () => (monitor ??= readEmbeddedFile(monitorPath));
 
 /** the monitor executable in a sealed memfd (see c/supervise.c), or -errno */
 export function monitorMemfd(): number {

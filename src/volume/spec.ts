@@ -1,7 +1,7 @@
 // What a container asks to have mounted: `-v`, `--mount` and the image's
 // VOLUME list, in Docker's syntax, parsed into mount requests.  Pure: nothing
 // here touches the file system (src/volume/attach.ts resolves the requests).
-import { isAbsolute } from "node:path";
+import { isAbsolute } from "../sys/path.ts";
 import { BunkerError } from "../errors.ts";
 import { parseBytes } from "../cgroup/flags.ts";
 
