@@ -108,7 +108,7 @@ export function resolveConfinement(f: SecurityFlags, uid: number, read: (file: s
   const precompiled = seccomp && opts.seccomp === "default" && dockerCaps && process.arch === "x64";
   return {
     capabilities: { bounding: caps, effective: held, permitted: held, inheritable: [], ambient: [] },
-    ...(precompiled ? { compiledSeccomp: Buffer.from(defaultFilterBase64(), "base64") } : {}),
+    ...(precompiled ? { compiledSeccomp: (Uint8Array as unknown as { fromBase64(s: string): Uint8Array }).fromBase64(defaultFilterBase64()) } : {}),
     noNewPrivileges: opts.noNewPrivileges,
     seccomp,
     maskedPaths,
