@@ -1,5 +1,6 @@
 // OCI lifecycle: create (set up, wait on exec.fifo), start, kill, delete, exec.
 import { parseSignal } from "../sys/signals.ts";
+import { filterOf, findOf, someOf } from "../loops.ts";
 import { markStoppedByUser } from "./restart-policy.ts";
 // kill's event straight from the events log, not through stop.ts: that module brings rm's code
 // (volumes, the log writer) into every OCI create
@@ -51,7 +52,7 @@ export interface CreateRequest {
 
 function mapsOf(spec: Spec): IdMaps | undefined {
   const l = spec.linux;
-  if (!l?.namespaces?.some((n) => n.type === "user" && !n.path)) return undefined;
+  if (!l || !someOf(l.namespaces ?? [], (n) => n.type === "user" && !n.path)) return undefined;
   return { uid: l.uidMappings ?? [], gid: l.gidMappings ?? [] };
 }
 
@@ -71,7 +72,7 @@ export async function create(ctx: RuntimeContext, o: CreateRequest): Promise<Con
     chmodSync(fifo, 0o622);
     // the container's root opens it: as root with a map like 0 -> 1001 that is not us (runc does the same)
     const maps = mapsOf(spec);
-    const hostRoot = (m: IdMaps["uid"] | undefined, own: number) => m?.find((x) => x.containerID === 0)?.hostID ?? own;
+    const hostRoot = (m: IdMaps["uid"] | undefined, own: number) => findOf(m ?? [], (x) => x.containerID === 0)?.hostID ?? own;
     if (ctx.ids.uid === 0 && maps) chownSync(fifo, hostRoot(maps.uid, 0), hostRoot(maps.gid, 0));
     if (spec.process?.terminal && !o.consoleSocket && !o.onPty) throw new BunkerError("create: process.terminal is true but no --console-socket was given", { errno: "EINVAL", fix: "pass --console-socket PATH (or set terminal to false; bunker run -b, not detached, uses its own terminal)" });
     const state: ContainerState = {
@@ -87,7 +88,7 @@ export async function create(ctx: RuntimeContext, o: CreateRequest): Promise<Con
       process: spec.process,
       seccomp: spec.linux?.seccomp,
       hooks: { startContainer: spec.hooks?.startContainer, poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
-      userns: !!spec.linux?.namespaces?.some((n) => n.type === "user"),
+      userns: someOf(spec.linux?.namespaces ?? [], (n) => n.type === "user"),
     };
     const startHooks = spec.hooks?.startContainer;
     const planCtx: PlanContext = {
@@ -103,7 +104,7 @@ export async function create(ctx: RuntimeContext, o: CreateRequest): Promise<Con
     const proc = spec.process!;
     const plan = withSpecJoins(buildPlan({ ...spec, process: { ...proc, env: withHome(proc.env ?? [], rootfs, proc.user?.uid ?? 0) } }, planCtx), spec);
     // prestart, createRuntime and createContainer all run here: the namespaces exist, nothing is mounted yet
-    const hooksBeforeGo = (["prestart", "createRuntime", "createContainer"] as const).filter((k) => spec.hooks?.[k]?.length);
+    const hooksBeforeGo = filterOf(["prestart", "createRuntime", "createContainer"] as const, (k) => spec.hooks?.[k]?.length);
     // linux.resources and linux.cgroupsPath: applied, or an error saying why not (never silently ignored)
     const cg = await createCgroup({ id: o.id, resources: spec.linux?.resources, cgroupsPath: spec.linux?.cgroupsPath, manager: ctx.cgroupManager, onNote: ctx.log.debug, env: ctx.env });
     cgroup = cg ?? undefined;

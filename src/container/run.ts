@@ -46,7 +46,7 @@ import { joinedContainer } from "./pod.ts";
 import { containerEventArgs, containerEventAttributes, recordEvent } from "../events.ts";
 import { RESTART_COUNT_FILE, restarts, type RestartPolicy } from "./restart-policy.ts";
 import { writeHandOver } from "./hand-over.ts";
-import { randomHex } from "../random-hex.ts";
+import { randomHex } from "../sys/random-hex.ts";
 import { findOf, mapOf, someOf } from "../loops.ts";
 
 /** `run`'s flags as values: what a CLI or an API request asks for */

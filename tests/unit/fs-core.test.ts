@@ -1,7 +1,7 @@
 // src/sys/fs-core.ts's helpers that replace Bun facilities on the start-up path (getrandom for crypto, utf8 for Buffer)
 import { describe, expect, test } from "bun:test";
 import { randomBytes, utf8 } from "../../src/sys/fs-core.ts";
-import { randomHex } from "../../src/random-hex.ts";
+import { randomHex } from "../../src/sys/random-hex.ts";
 
 describe("randomBytes (getrandom(2))", () => {
   test("gives the asked number of bytes, different each time", () => {

@@ -2,7 +2,7 @@
 // loop, not Array.from with padStart: those builtins are written in
 // JavaScript, and their first call costs ~0.25 ms on `run`'s path; the bytes
 // from getrandom(2), not crypto.getRandomValues (its first call ~0.13 ms).
-import { randomBytes } from "./sys/fs-core.ts";
+import { randomBytes } from "./fs-core.ts";
 
 export function randomHex(bytes: number): string {
   const b = randomBytes(bytes);
