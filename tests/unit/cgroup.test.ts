@@ -256,7 +256,7 @@ describe("--cgroup-manager disabled", () => {
 describe.if(layout.kind !== "unified")("cgroupSupport on this non-v2 host", () => {
   test("says why no cgroup is usable", async () => {
     const { cgroupSupport } = await import("../../src/cgroup/index.ts");
-    const s = cgroupSupport(process.env);
+    const s = await cgroupSupport(process.env);
     expect(s.usable).toBe(false);
     expect(s.detail).toMatch(/hybrid|v1|no cgroup2/);
   });
