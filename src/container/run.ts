@@ -16,8 +16,8 @@ import { runSpec, type RunOptions } from "../oci/run-spec.ts";
 import { mergeRequests, type MountRequest } from "../volume/spec.ts";
 import type { AttachedMounts, VolumeUse } from "../volume/attach.ts";
 import { buildPlan } from "../plan/build.ts";
-import { resolveConfinement, type SecurityFlags } from "../oci/confine.ts";
-import { processContext } from "./process.ts";
+import { resolveConfinement, wantsProfileFile, type SecurityFlags } from "../oci/confine.ts";
+import { capsContext } from "./caps-context.ts";
 import type { ImageConfig } from "../image/types.ts";
 import type { Resources } from "../oci/spec.ts";
 import type { RootMount, Stdio } from "../plan/types.ts";
@@ -239,6 +239,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
     : req.user ? await rootfsUser(req.user, host ? "/" : rootfs!) : { uid: 0, gid: 0, additionalGids: [] };
   // a one-id map denies setgroups: the process keeps no supplementary groups there (the kernel refuses them)
   if (deniesSetgroups(maps)) user.additionalGids = [];
+  if (wantsProfileFile(req.security)) await import("../oci/seccomp-file.ts"); // its reader (and the profile checks) only then
   const confinement = resolveConfinement(req.security, user.uid);
   const { tty, detach, interactive } = req;
   if (detach && (tty || interactive) && !req.attachable) throw new BunkerError("run: -d cannot be combined with -t or -i", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
@@ -420,7 +421,10 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       exitFile: detach ? `${dir}/exit` : undefined,
       execFifo,
       noPivot: req.noPivot,
-      ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
+      // the default profile's filter was compiled when bunker was built: the compiler is loaded only for another profile
+      ...(confinement.compiledSeccomp || !spec.linux?.seccomp
+        ? { ...capsContext(spec.process!), ...(spec.linux?.seccomp ? { seccomp: confinement.compiledSeccomp, seccompFlags: 0 } : {}) }
+        : (await import("./process.ts")).processContext(spec.process!, spec.linux, debug)),
       lockMounts: confinement.lockMounts,
       keepNetns: net.kind === "pasta" || net.kind === "slirp4netns" || !!firstNet,
       // the helper starts with the child and must be ready before its program runs, not before its mounts
