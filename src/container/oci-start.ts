@@ -12,10 +12,9 @@ import { AT_FDCWD, close, openat, readFd, unlink, waitReadable } from "../sys/fs
 
 const O_RDONLY = 0, O_NONBLOCK = 0o4000, EINTR = 4, EAGAIN = 11;
 
-/** start: release the process waiting on exec.fifo */
-export async function start(ctx: RuntimeContext, id: string): Promise<void> {
+/** start: release the process waiting on exec.fifo; DIR: the container's state dir when the caller found it (its state is read again under the lock) */
+export async function start(ctx: RuntimeContext, id: string, dir = loadExisting(ctx.stateRoot, id).dir): Promise<void> {
   const root = ctx.stateRoot;
-  const { dir } = loadExisting(root, id);
   const release = lockContainer(dir, id);
   try {
     const { state } = loadExisting(root, id);
