@@ -164,7 +164,8 @@ function isCgroupName(id: string): boolean {
 }
 
 export async function createCgroup(opts: CreateCgroupOptions): Promise<ContainerCgroup | null> {
-  const writes = resourceWrites(opts.resources ?? {});
+  // none asked for (most runs): no writes, without resourceWrites' first call (a cold function is linked whole)
+  const writes = opts.resources ? resourceWrites(opts.resources) : [];
   // a limit is never dropped silently: without a cgroup only values a cgroup has anyway may pass
   const limits = filterOf(writes, (w) => !isKernelDefault(w));
   if (opts.manager === "disabled") {
