@@ -70,15 +70,10 @@ function intArgs(fn: Native, types: number[]): Native {
   }
 }
 
-/** the libc calls of this module and of fs-sync.ts (node:fs's synchronous calls for the start-up paths) */
+/** the libc calls of this module, and those of fs-sync.ts (node:fs's synchronous calls for the start-up paths) that `state`, `start` and `delete` make too */
 export const libc = bindLibc({
   openat: { args: [i32, ptr, i32, u32], returns: i32 },
   read: { args: [i32, ptr, u64], returns: i64 },
-  pread: { args: [i32, ptr, u64, i64], returns: i64 },
-  write: { args: [i32, ptr, u64], returns: i64 },
-  renameat: { args: [i32, ptr, i32, ptr], returns: i32 },
-  fchownat: { args: [i32, ptr, u32, u32, i32], returns: i32 },
-  faccessat: { args: [i32, ptr, i32, i32], returns: i32 },
   close: { args: [i32], returns: i32 },
   fstatat: { args: [i32, ptr, ptr, i32], returns: i32 },
   readlinkat: { args: [i32, ptr, ptr, u64], returns: i64 },

@@ -10,7 +10,23 @@
 //
 // Only what those paths use: image, build and API code stays on node:fs.
 import { errnoMessage, errnoName } from "./errno.ts";
-import { AT_FDCWD, cstr, errno, libc } from "./fs-core.ts";
+import { AT_FDCWD, bindLibc, cstr, errno, FFI_TYPES, libc } from "./fs-core.ts";
+
+const { i32, u32, i64, u64, ptr } = FFI_TYPES;
+type Native = (...args: unknown[]) => number | bigint;
+let more: Record<"pread" | "write" | "renameat" | "fchownat" | "faccessat", Native> | undefined;
+/**
+ * the calls fs-core does not bind, bound at the first that is made (each
+ * symbol bound costs ~5 us: `state`, `start` and `delete` make none of them)
+ */
+const sys = () =>
+  (more ??= bindLibc({
+    pread: { args: [i32, ptr, u64, i64], returns: i64 },
+    write: { args: [i32, ptr, u64], returns: i64 },
+    renameat: { args: [i32, ptr, i32, ptr], returns: i32 },
+    fchownat: { args: [i32, ptr, u32, u32, i32], returns: i32 },
+    faccessat: { args: [i32, ptr, i32, i32], returns: i32 },
+  }));
 
 /** node:fs's error for a failed system call (same fields and message) */
 export class SysCallError extends Error {
@@ -107,7 +123,7 @@ export function readSync(fd: number, buf: Uint8Array, offset = 0, length = buf.l
   if (offset < 0 || length < 0 || offset + length > buf.length) throw new RangeError(`readSync: offset ${offset} and length ${length} outside a buffer of ${buf.length}`);
   const into = offset === 0 && length === buf.length ? buf : buf.subarray(offset, offset + length);
   for (;;) {
-    const r = Number(position === null || position < 0 ? libc.read(fd | 0, into, length) : libc.pread(fd | 0, into, length, position));
+    const r = Number(position === null || position < 0 ? libc.read(fd | 0, into, length) : sys().pread(fd | 0, into, length, position));
     if (r >= 0) return r;
     if (errno() !== EINTR) fail("read");
   }
@@ -120,7 +136,7 @@ const bytesOf = (data: string | Uint8Array): Uint8Array => (typeof data === "str
 export function writeSync(fd: number, data: string | Uint8Array): number {
   const b = bytesOf(data);
   for (;;) {
-    const r = Number(libc.write(fd | 0, b, b.length));
+    const r = Number(sys().write(fd | 0, b, b.length));
     if (r >= 0) return r;
     if (errno() !== EINTR) fail("write");
   }
@@ -129,7 +145,7 @@ export function writeSync(fd: number, data: string | Uint8Array): number {
 /** all of B to FD (write(2) until done) */
 function writeAll(fd: number, b: Uint8Array): void {
   for (let off = 0; off < b.length; ) {
-    const r = Number(libc.write(fd | 0, off ? b.subarray(off) : b, b.length - off));
+    const r = Number(sys().write(fd | 0, off ? b.subarray(off) : b, b.length - off));
     if (r < 0) {
       if (errno() === EINTR) continue;
       fail("write");
@@ -350,7 +366,7 @@ export function readdirSync(path: string, options?: { withFileTypes: true }): st
 const typeOfMode = (mode: number): number => ((mode & S_IFMT) === S_IFDIR ? DT_DIR : (mode & S_IFMT) === S_IFREG ? DT_REG : (mode & S_IFMT) === S_IFLNK ? DT_LNK : 0);
 
 export function renameSync(from: string, to: string): void {
-  if ((libc.renameat(AT_FDCWD, cstr(from, 0), AT_FDCWD, cstr(to, 1)) as number) < 0) fail("rename", from, to);
+  if ((sys().renameat(AT_FDCWD, cstr(from, 0), AT_FDCWD, cstr(to, 1)) as number) < 0) fail("rename", from, to);
 }
 
 export function rmdirSync(path: string): void {
@@ -404,12 +420,12 @@ export function chmodSync(path: string, mode: number): void {
 }
 
 export function chownSync(path: string, uid: number, gid: number): void {
-  if ((libc.fchownat(AT_FDCWD, cstr(path), uid | 0, gid | 0, 0) as number) < 0) fail("chown", path);
+  if ((sys().fchownat(AT_FDCWD, cstr(path), uid | 0, gid | 0, 0) as number) < 0) fail("chown", path);
 }
 
 /** access(2) of PATH for MODE (constants.F_OK, R_OK, W_OK, X_OK); throws when denied */
 export function accessSync(path: string, mode = 0): void {
-  if ((libc.faccessat(AT_FDCWD, cstr(path), mode | 0, 0) as number) < 0) fail("access", path);
+  if ((sys().faccessat(AT_FDCWD, cstr(path), mode | 0, 0) as number) < 0) fail("access", path);
 }
 
 const linkBuf = new Uint8Array(4096);
