@@ -22,7 +22,7 @@ import { resolveId } from "./containers.ts";
 import { jsonBody, stripVersion, type ApiRequest, type Route } from "./server.ts";
 import { existsSync, write } from "node:fs";
 import { ReadStream } from "node:tty";
-import { randomHex } from "../random-hex.ts";
+import { randomHex } from "../sys/random-hex.ts";
 
 interface ExecInstance {
   id: string;

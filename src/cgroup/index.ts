@@ -19,7 +19,6 @@ import { BunkerError, fromSysError, errnoCode } from "../errors.ts";
 import { cgroupDir, parentDir, parseLayout, parseSelfCgroup, resolveCgroupPath, type CgroupLayout } from "./locate.ts";
 import { controllersFor, describeWrite, isKernelDefault, resourceWrites, type CgroupWrite } from "./resources.ts";
 import { applyWrites, CgroupV2, controllers, enableForChildren, isDelegated, LEAF, missingControllers, writeCgroupFile, type ContainerCgroup } from "./cgroupfs.ts";
-import { enterTransientScope, systemdAvailable } from "./systemd.ts";
 import { formatBytes } from "./stats.ts";
 import { processIds } from "../sys/idmap.ts";
 import { filterOf } from "../loops.ts";
@@ -165,7 +164,8 @@ function isCgroupName(id: string): boolean {
 }
 
 export async function createCgroup(opts: CreateCgroupOptions): Promise<ContainerCgroup | null> {
-  const writes = resourceWrites(opts.resources ?? {});
+  // none asked for (most runs): no writes, without resourceWrites' first call (a cold function is linked whole)
+  const writes = opts.resources ? resourceWrites(opts.resources) : [];
   // a limit is never dropped silently: without a cgroup only values a cgroup has anyway may pass
   const limits = filterOf(writes, (w) => !isKernelDefault(w));
   if (opts.manager === "disabled") {
@@ -209,13 +209,14 @@ export async function createCgroup(opts: CreateCgroupOptions): Promise<Container
   let home = homeOf(mount, p.self);
   let why: string;
   // looked up only when needed: the common path never pays for it
-  const bus = () => (opts.manager === "cgroupfs" || !opts.env ? undefined : systemdAvailable(opts.env, p.uid));
+  // the systemd and D-Bus code (~16 KB) is loaded only then
+  const bus = async () => (opts.manager === "cgroupfs" || !opts.env ? undefined : (await import("./systemd.ts")).systemdAvailable(opts.env, p.uid));
   if (opts.manager !== "systemd" && home && isDelegated(home, p.uid)) {
     try {
       return build(`${home}/${name}`, home, mount.mountPoint, writes, oomKillGroup);
     } catch (e) {
       // a controller missing here may still come with a systemd scope
-      if (!(e instanceof BunkerError && e.errnoName === "EOPNOTSUPP" && writes.length && bus())) throw e;
+      if (!(e instanceof BunkerError && e.errnoName === "EOPNOTSUPP" && writes.length && (await bus()))) throw e;
       why = e.message;
     }
   } else {
@@ -229,12 +230,12 @@ export async function createCgroup(opts: CreateCgroupOptions): Promise<Container
   }
 
   // 3. systemd: only when asked for, or when limits need it (a D-Bus round trip costs)
-  const busPath = opts.manager === "systemd" || writes.length ? bus() : undefined;
+  const busPath = opts.manager === "systemd" || writes.length ? await bus() : undefined;
   if (opts.manager === "systemd" || busPath) {
     if (!busPath) {
       throw new BunkerError("--cgroup-manager systemd: no systemd to ask", { errno: "ENOENT", path: "/run/systemd/system", fix: "start a user systemd (loginctl enable-linger), or use --cgroup-manager cgroupfs" });
     }
-    await enterTransientScope(busPath, `${name}.scope`, `bunker container ${opts.id}`);
+    await (await import("./systemd.ts")).enterTransientScope(busPath, `${name}.scope`, `bunker container ${opts.id}`);
     p = probe();
     home = homeOf(mount, p.self);
     if (!home) throw new BunkerError("the systemd scope is not visible under the cgroup2 mount", { errno: "ENOENT", path: mount.mountPoint });
@@ -266,14 +267,14 @@ export function oomMessage(cg: ContainerCgroup): string {
 }
 
 /** For `bunker check`: can containers get a cgroup here, and with which controllers?  Read-only. */
-export function cgroupSupport(env: Readonly<Record<string, string | undefined>>): { usable: boolean; detail: string; controllers: string[] } {
+export async function cgroupSupport(env: Readonly<Record<string, string | undefined>>): Promise<{ usable: boolean; detail: string; controllers: string[] }> {
   const p = probe();
   const problem = layoutProblem(p.layout);
   if (problem) return { usable: false, detail: problem, controllers: [] };
   const mount = p.layout.mount!;
   const home = homeOf(mount, p.self);
   if (!home || !isDelegated(home, p.uid)) {
-    const bus = systemdAvailable(env, p.uid);
+    const bus = (await import("./systemd.ts")).systemdAvailable(env, p.uid);
     return {
       usable: !!bus,
       detail: bus ? `bunker's cgroup ${p.self} is not delegated; limits will use a systemd scope (via ${bus})` : `bunker's cgroup ${p.self} is not delegated to uid ${p.uid} and no user systemd is reachable: limits cannot be applied`,

@@ -136,7 +136,7 @@ async function session(ctx: RuntimeContext, id: string, t: AttachTarget, withStd
   restore();
   if (how === "detached") {
     // docker's client: the escape is its error (its words, status 1); the container runs on
-    process.stderr.write("read escape sequence\n");
+    console.error("read escape sequence");
     return 1;
   }
   if (how === "closed") return 1; // stdout's reader went away (attach … | head)

@@ -95,7 +95,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     };
     // the steps' lines on stdout as Docker's classic builder prints them; a RUN's own output is the container's
     const res = await build(ctx, req, { line: (t) => void (quiet || console.log(t)) });
-    for (const n of res.notes) process.stderr.write(`bunker: note: ${n}\n`);
+    for (const n of res.notes) console.error(`bunker: note: ${n}`);
     const iid = flag(p, "iidfile");
     if (iid) writeFileSync(resolve(ctx.cwd, iid), res.image.id);
     if (quiet) console.log(res.image.id);

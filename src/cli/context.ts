@@ -36,8 +36,8 @@ export function runtimeContext(g: GlobalOptions, env: Readonly<Record<string, st
     storageDriver: g.storageDriver,
     log: {
       debug,
-      note: (m) => process.stderr.write(`bunker: note: ${m}\n`),
-      warn: (e: BunkerError) => process.stderr.write(`${e.format()}\n`),
+      note: (m) => console.error(`bunker: note: ${m}`),
+      warn: (e: BunkerError) => console.error(`${e.format()}`),
     },
     ids,
     env,

@@ -2,7 +2,7 @@
 // bunker create [run's flags] IMAGE [CMD...] | --rootfs DIR CMD...: docker's (set up now, `bunker start` runs it)
 import { flag, flagBool, flagInt, HelpRequest, parseFlags, type Parsed } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
-import { create, type CreateRequest } from "../container/lifecycle.ts";
+import { create, type CreateRequest } from "../container/oci-create.ts";
 import { checkId } from "../container/state.ts";
 import { runtimeContext } from "./context.ts";
 // run's flags (docker's form) are imported for docker's form and --help only: OCI's create loads

@@ -33,9 +33,9 @@ async function prune(argv: string[], g: GlobalOptions): Promise<number> {
 async function check(argv: string[], g: GlobalOptions): Promise<number> {
   parseFlags(argv, [], "image check", false);
   const problems = await Store.open(runtimeContext(g).dataRoot).verify();
-  for (const p of problems) process.stderr.write(`bunker: store: ${p}\n`);
+  for (const p of problems) console.error(`bunker: store: ${p}`);
   if (problems.length) {
-    process.stderr.write("bunker: the image store is damaged — fix: bunker rmi the images named above and pull or load them again\n");
+    console.error("bunker: the image store is damaged — fix: bunker rmi the images named above and pull or load them again");
     return 1;
   }
   console.log("image store OK");

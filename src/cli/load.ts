@@ -17,7 +17,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   const store = Store.open(runtimeContext(g).dataRoot, layerLimits(p));
   const loaded = await loadArchive(store, file, platform);
   if (!flagBool(p, "quiet")) {
-    for (const n of new Set(loaded.flatMap((l) => l.notes ?? []))) process.stderr.write(`bunker: note: ${n}\n`);
+    for (const n of new Set(loaded.flatMap((l) => l.notes ?? []))) console.error(`bunker: note: ${n}`);
     for (const l of loaded) {
       if (l.names.length) for (const n of l.names) console.log(`Loaded image: ${shortName(n)}`);
       else console.log(`Loaded image ID: ${store.readJson<{ config: { digest: string } }>(l.manifestDigest).config.digest}`);

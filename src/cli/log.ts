@@ -4,7 +4,7 @@ import type { GlobalOptions } from "./global.ts";
 export function debugLog(g: GlobalOptions): ((m: string) => void) | undefined {
   if (!g.debug) return undefined;
   return (m: string) => {
-    process.stderr.write(`bunker: debug: ${m}\n`);
+    console.error(`bunker: debug: ${m}`);
     if (g.log) logLine(g, "debug", m);
   };
 }

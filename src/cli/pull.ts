@@ -35,7 +35,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
     events: progress,
   });
   progress?.finish();
-  if (!quiet) for (const n of pulled.notes) process.stderr.write(`bunker: note: ${n}\n`);
+  if (!quiet) for (const n of pulled.notes) console.error(`bunker: note: ${n}`);
   if (quiet) console.log(pulled.id);
   else {
     console.log(`Digest: ${pulled.repoDigest.split("@")[1]}`);

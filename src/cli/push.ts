@@ -25,7 +25,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   const progress = Progress.forTerminal(quiet);
   const pushed = await pushImage(Store.open(runtimeContext(g).dataRoot), src, dest, { ...registryOptions(p), events: progress, compression });
   progress?.finish();
-  for (const n of pushed.notes) process.stderr.write(`bunker: note: ${n}\n`);
+  for (const n of pushed.notes) console.error(`bunker: note: ${n}`);
   const file = flag(p, "digestfile");
   if (file) {
     try {

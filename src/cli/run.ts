@@ -105,7 +105,7 @@ export default async function run(argv: string[], g: GlobalOptions): Promise<num
   const { runContainer } = await import("../container/run.ts");
   const r = await runContainer(runtimeContext(g), req);
   if (r.exitCode === 0 && req.detach) console.log(r.id);
-  if (r.oomKilled) process.stderr.write(`bunker: ${r.oomKilled}\n`);
+  if (r.oomKilled) console.error(`bunker: ${r.oomKilled}`);
   return r.exitCode;
 }
 

@@ -26,6 +26,6 @@ export async function serve(argv: string[], g: GlobalOptions, start: StartServer
   });
   await restarted;
   await server.stop();
-  process.stderr.write(`bunker: note: serve: ${signal}: stopped listening; containers keep running\n`);
+  console.error(`bunker: note: serve: ${signal}: stopped listening; containers keep running`);
   return 0;
 }

@@ -72,7 +72,7 @@ export async function checkMachine(ctx: RuntimeContext, o: CheckOptions): Promis
       : "none yet: the first container with subordinate ids makes it (newuidmap runs once), later ones join it");
   }
 
-  const cg = cgroupSupport(ctx.env);
+  const cg = await cgroupSupport(ctx.env);
   if (cg.usable) line("ok", "cgroup v2", `${cg.detail}${cg.controllers.length ? `, controllers: ${cg.controllers.join(" ")}` : ""}`);
   else line("warn", "cgroup v2", `${cg.detail} — runs without limits work; for limits enable Delegate=yes for user@.service (systemd) on a cgroup v2 host, or pass --cgroup-manager disabled`);
 

@@ -44,7 +44,7 @@ export function containerRoot(pid: number, rootfs: string | undefined): string |
 
 /** ENV with HOME added when it has none: from ROOT's /etc/passwd for UID, else "/" */
 export function withHome(env: string[], root: string | undefined, uid: number): string[] {
-  if (env.some((e) => e.startsWith("HOME="))) return env;
+  for (const e of env) if (e.startsWith("HOME=")) return env; // a plain loop: Array.prototype.some is a builtin written in JavaScript (its first call costs every create)
   const text = root ? readInRoot(root, "/etc/passwd") : undefined;
   return [...env, `HOME=${(text && homeOf(text, uid)) || "/"}`];
 }

@@ -7,26 +7,21 @@ import { chmodSync, chownSync, existsSync, openSync, lstatSync, mkdirSync, readF
 import { basename, resolve } from "node:path";
 import { BunkerError, errnoCode, fromSysError } from "../errors.ts";
 import { autoMaps, deniesSetgroups, rootAutoMaps, needsHelper, singleMaps, subRange, userName, SUB_ID_FILES, type IdMaps } from "../sys/idmap.ts";
-import { sharedUserns, sharedUsernsEnabled } from "./userns.ts";
 import { idOfName, NAMES_DIR, namesOf, RUN_REQUEST_FILE, UPPER_DIR, writeState } from "./state.ts";
 import { pidStartTime } from "../sys/proc.ts";
-import { seccompAgent } from "./seccomp-agent.ts";
-import { recordImageUse } from "./image-use.ts";
-import { removeStateDir } from "./state-dir.ts";
 import { realLauncher } from "../sys/launcher.ts";
-import { endLogWriter, parseLogOptions, startLogWriter, type LogWriter } from "./log-writer.ts";
+import type { LogWriter } from "./log-writer.ts";
 import { errnoName } from "../sys/errno.ts";
 import { runSpec, type RunOptions } from "../oci/run-spec.ts";
 import { mergeRequests, type MountRequest } from "../volume/spec.ts";
 import type { AttachedMounts, VolumeUse } from "../volume/attach.ts";
 import { buildPlan } from "../plan/build.ts";
-import { resolveConfinement, type SecurityFlags } from "../oci/confine.ts";
-import { processContext } from "./process.ts";
+import { resolveConfinement, wantsProfileFile, type SecurityFlags } from "../oci/confine.ts";
+import { capsContext } from "./caps-context.ts";
 import type { ImageConfig } from "../image/types.ts";
 import type { Resources } from "../oci/spec.ts";
 import type { RootMount, Stdio } from "../plan/types.ts";
 import { tmpfsHasUserXattrs } from "../sys/kernel.ts";
-import { readLaunchRecord, writeLaunchRecord } from "../image/launch-cache.ts";
 import { resolveUser, type ResolvedUser } from "../oci/user.ts";
 import type { DriverChoice } from "../image/driver.ts";
 import { closeFd, exitCode, mkfifo } from "../sys/shim.ts";
@@ -41,12 +36,11 @@ import { withSpecJoins } from "../plan/join.ts";
 import { parseNetwork, helperNameserver, PASTA_DNS } from "../net/mode.ts";
 import { exposedPorts, helperForwards, reservePorts, type PublishedPort } from "../net/ports.ts";
 import { hostsFile, resolvConf, type HostEntry } from "../net/etc.ts";
-import { findProgram, startHelper, type HelperRecord, type ProcessRef } from "../net/helper.ts";
-import { joinedContainer } from "./pod.ts";
+import type { HelperRecord, ProcessRef } from "../net/helper.ts";
 import { containerEventArgs, containerEventAttributes, recordEvent } from "../events.ts";
-import { RESTART_COUNT_FILE, restarts, type RestartPolicy } from "./restart-policy.ts";
+import type { RestartPolicy } from "./restart-policy.ts";
 import { writeHandOver } from "./hand-over.ts";
-import { randomHex } from "../random-hex.ts";
+import { randomHex } from "../sys/random-hex.ts";
 import { findOf, mapOf, someOf } from "../loops.ts";
 
 /** `run`'s flags as values: what a CLI or an API request asks for */
@@ -205,7 +199,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   const { uid, gid } = ctx.ids;
   // an image's files and users need more than one id: auto when this user has a range (as podman)
   const publish = [...req.publish, ...(req.publishAll ? exposedPorts(image?.config.ExposedPorts) : [])];
-  const net = parseNetwork(req.network ?? defaultNetwork(!!image || publish.length > 0, ctx.env.PATH));
+  const net = parseNetwork(req.network ?? (await defaultNetwork(!!image || publish.length > 0, ctx.env.PATH)));
   // a user network: its configuration now (a clear error for a name that is none), and rootless
   // the shared user namespace its own network namespace is owned by (auto's maps)
   // user networks' code (and node:crypto) is loaded only for a run on one
@@ -231,7 +225,8 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
     throw new BunkerError(`run: -p publishes ports through a network helper or a user network's proxy, not with --network ${net.kind}`, { errno: "EINVAL", fix: "add --network pasta, --network slirp4netns or --network NAME (bunker network create NAME)" });
   // the ports the helper does not forward itself go through a proxy (src/net/proxy.ts)
   const proxy = someOf(publish, (p) => !helperForwards(net.kind, p)) ? await import("../net/proxy.ts") : undefined;
-  const joined = net.kind === "container" ? joinedContainer(ctx.stateRoot, net.id) : undefined;
+  // the code of what a plain run does not use is loaded only when used: a pod's, the log writer's, restart policies'
+  const joined = net.kind === "container" ? (await import("./pod.ts")).joinedContainer(ctx.stateRoot, net.id) : undefined;
   if (joined) maps = joined.maps;
   const network = net.kind === "host" ? "host" : joined ? "joined" : "none";
   const { addHosts } = req;
@@ -244,12 +239,14 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
     : req.user ? await rootfsUser(req.user, host ? "/" : rootfs!) : { uid: 0, gid: 0, additionalGids: [] };
   // a one-id map denies setgroups: the process keeps no supplementary groups there (the kernel refuses them)
   if (deniesSetgroups(maps)) user.additionalGids = [];
+  if (wantsProfileFile(req.security)) await import("../oci/seccomp-file.ts"); // its reader (and the profile checks) only then
   const confinement = resolveConfinement(req.security, user.uid);
   const { tty, detach, interactive } = req;
   if (detach && (tty || interactive) && !req.attachable) throw new BunkerError("run: -d cannot be combined with -t or -i", { errno: "EINVAL", fix: "drop -t/-i; read the output with bunker logs ID" });
   if (!detach && req.logOptions.length) throw new BunkerError("run: --log-opt is for a detached container's log", { errno: "EINVAL", fix: "add -d, or drop --log-opt" });
-  const logOptions = detach ? parseLogOptions(req.logOptions) : undefined;
-  const restartPolicy = req.restart && restarts(req.restart) ? req.restart : undefined;
+  const logs = detach ? await import("./log-writer.ts") : undefined;
+  const logOptions = logs?.parseLogOptions(req.logOptions);
+  const restartPolicy = req.restart && (await import("./restart-policy.ts")).restarts(req.restart) ? req.restart : undefined;
   if (restartPolicy && !detach) throw new BunkerError(`run: --restart ${restartPolicy.name} is kept for a detached container`, { errno: "EINVAL", fix: "add -d (or bunker create), or drop --restart" });
   if (restartPolicy && req.rm) throw new BunkerError(`${verb}: --restart ${restartPolicy.name} and --rm conflict: a removed container cannot be restarted`, { errno: "EINVAL", fix: "drop one of them" });
   const { preserveFds, resources, oomKillGroup } = req;
@@ -274,7 +271,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   for (const f of later?.previousLogs ?? []) renameSync(f, `${dir}/${basename(f)}`);
   // a container that outlives its process can be started again from it (by start, or its restart policy)
   if (later || (req.detach && !req.rm)) writeFileSync(`${dir}/${RUN_REQUEST_FILE}`, JSON.stringify(req), { mode: 0o600 });
-  if (later?.restarted) writeFileSync(`${dir}/${RESTART_COUNT_FILE}`, `${later.restarted.count} ${later.restarted.delayMs}\n`, { mode: 0o600 });
+  if (later?.restarted) writeFileSync(`${dir}/${(await import("./restart-policy.ts")).RESTART_COUNT_FILE}`, `${later.restarted.count} ${later.restarted.delayMs}\n`, { mode: 0o600 });
   writeHandOver(dir, ctx);
   const eventAttrs = containerEventAttributes(id, req.image ?? (host ? "host" : rootfs), req.labels);
   const eventArgs = containerEventArgs(ctx.dataRoot, id, eventAttrs);
@@ -319,7 +316,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
     let hostSandbox: RunOptions["hostSandbox"];
     let rootMount: RootMount | undefined;
     if (image) {
-      recordImageUse(dir, image.id);
+      (await import("./image-use.ts")).recordImageUse(dir, image.id);
       rootPath = `${dir}/rootfs`;
       ctx.log.debug?.(`storage driver ${image.storage.driver} (${image.storage.why})`);
       if (req.writableLayer && image.storage.driver === "copy") throw new BunkerError("build: a RUN step needs the overlay storage driver (its changes are the overlay's upper dir)", { errno: "EOPNOTSUPP", fix: `drop --storage-driver copy (${image.storage.why})` });
@@ -397,7 +394,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
     let stdio: Stdio | undefined;
     if (logOptions && !tty) {
       try {
-        logWriter = startLogWriter(dir, logOptions, streams);
+        logWriter = logs!.startLogWriter(dir, logOptions, streams);
         stdio = logWriter.stdio;
       } catch (e) {
         if (!(e instanceof BunkerError) || interactive) throw e;
@@ -424,7 +421,10 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       exitFile: detach ? `${dir}/exit` : undefined,
       execFifo,
       noPivot: req.noPivot,
-      ...processContext(spec.process!, spec.linux, debug, confinement.compiledSeccomp),
+      // the default profile's filter was compiled when bunker was built: the compiler is loaded only for another profile
+      ...(confinement.compiledSeccomp || !spec.linux?.seccomp
+        ? { ...capsContext(spec.process!), ...(spec.linux?.seccomp ? { seccomp: confinement.compiledSeccomp, seccompFlags: 0 } : {}) }
+        : (await import("./process.ts")).processContext(spec.process!, spec.linux, debug)),
       lockMounts: confinement.lockMounts,
       keepNetns: net.kind === "pasta" || net.kind === "slirp4netns" || !!firstNet,
       // the helper starts with the child and must be ready before its program runs, not before its mounts
@@ -437,7 +437,8 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
     }
     checkUserMapped(user, maps, uid);
     // subordinate ids: join bunker's shared user namespace rather than run newuidmap/newgidmap again
-    const shared = !joined && needsHelper(maps, uid, gid) && sharedUsernsEnabled(ctx) ? sharedUserns(ctx, maps) : undefined;
+    const userns = !joined && needsHelper(maps, uid, gid) ? await import("./userns.ts") : undefined;
+    const shared = userns?.sharedUsernsEnabled(ctx) ? userns.sharedUserns(ctx, maps) : undefined;
     if (joined) {
       // a pod: the other container's user namespace (which owns its network namespace), then that network namespace
       plan = withSpecJoins(plan, { ociVersion: spec.ociVersion, linux: { namespaces: [{ type: "user", path: `/proc/self/fd/${joined.userFd}` }, { type: "network", path: `/proc/self/fd/${joined.netFd}` }] } });
@@ -481,11 +482,12 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       let proxyRef: ProcessRef | undefined;
       const connected: AttachedNetwork[] = [];
       try {
-        const seccompListener = seccompAgent(spec.linux?.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug);
+        // the agent's code only for a profile with a listener (seccompAgent gives none without one)
+        const seccompListener = spec.linux?.seccomp?.listenerPath ? (await import("./seccomp-agent.ts")).seccompAgent(spec.linux.seccomp, (pid) => ({ ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: dir, annotations: spec.annotations ?? {} }), debug) : undefined;
         const startHelpers =
           net.kind === "pasta" || net.kind === "slirp4netns"
             ? async (pid: number) => {
-                helper = await startHelper(net, pid, dir, ports, ctx.env.PATH, debug);
+                helper = await (await import("../net/helper.ts")).startHelper(net, pid, dir, ports, ctx.env.PATH, debug);
                 // the rest through the proxy, in the container's namespace to its 127.0.0.1
                 const proxied = ports.filter((p) => !helperForwards(net.kind, p));
                 if (proxied.length) proxyRef = await proxy!.startProxy(pid, pid, "127.0.0.1", proxied, dir, debug);
@@ -527,7 +529,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       }
       if (detach && tty) {
         try {
-          logWriter = startLogWriter(dir, logOptions!, { ...streams, tty: c.pty });
+          logWriter = logs!.startLogWriter(dir, logOptions!, { ...streams, tty: c.pty });
         } catch (e) {
           launcher.kill(c.pid);
           throw e;
@@ -558,8 +560,8 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
     releaseVolumes();
     for (const fd of ourEnds) closeFd(fd); // the container holds the pipes now (if it started): the writer ends with it
     if (!keep) {
-      if (logWriter) endLogWriter(dir);
-      await removeStateDir(ctx, dir, maps);
+      if (logWriter) logs!.endLogWriter(dir);
+      await (await import("./state-dir.ts")).removeStateDir(ctx, dir, maps);
       if (announced) recordEvent(ctx.dataRoot, "container", "destroy", id, eventAttrs);
       if (volumeUse) await (await import("../volume/attach.ts")).removeAnonymousVolumes(volumeUse, maps, ctx.log.warn);
     }
@@ -592,7 +594,8 @@ async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefi
   const flatten = async (id: string, dest: string, maps: IdMaps) => (await import("../image/rootfs.ts")).flattenImageRootfs(id, dest, { dataRoot, pull: "never", maps, env: ctx.env });
   // the overlay driver, when nothing forces one, for a reference run before: one small file
   const forced = ctx.storageDriver !== undefined || !!ctx.env.BUNKER_STORAGE_DRIVER;
-  const cached = forced || pull === "always" ? undefined : readLaunchRecord(dataRoot, ref);
+  const launchCache = await import("../image/launch-cache.ts");
+  const cached = forced || pull === "always" ? undefined : launchCache.readLaunchRecord(dataRoot, ref);
   if (cached) {
     return {
       ...cached,
@@ -619,7 +622,7 @@ async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefi
     } catch {
       /* a User the image does not define: each run reports it */
     }
-    writeLaunchRecord(dataRoot, { ref, id: img.id, lowerDirs: img.lowerDirs, config: img.config, passwd, group, user });
+    launchCache.writeLaunchRecord(dataRoot, { ref, id: img.id, lowerDirs: img.lowerDirs, config: img.config, passwd, group, user });
   }
   return {
     ...img,
@@ -634,8 +637,9 @@ async function openImage(ctx: RuntimeContext, ref: string, pull: string | undefi
  * none.  slirp4netns first: it is ready within a few ms, where Debian 12's pasta takes 30-100 ms
  * (its socket pools) on every run; pasta stays a --network away (faster transfers, IPv6)
  */
-function defaultNetwork(wantsOutbound: boolean, path: string | undefined): string {
+async function defaultNetwork(wantsOutbound: boolean, path: string | undefined): Promise<string> {
   if (!wantsOutbound) return "none";
+  const { findProgram } = await import("../net/helper.ts");
   return findProgram("slirp4netns", path) ? "slirp4netns" : findProgram("pasta", path) ? "pasta" : "none";
 }
 

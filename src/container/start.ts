@@ -4,6 +4,7 @@
 // An OCI container's start loads none of docker's machinery: node:fs, the
 // events log and state.ts's write side are imported for a docker-style one.
 import { BunkerError, fromSysError } from "../errors.ts";
+import { someOf } from "../loops.ts";
 import type { RuntimeContext } from "./context.ts";
 import { start } from "./oci-start.ts";
 import type { RunRequest } from "./run.ts";
@@ -33,11 +34,11 @@ export async function startContainer(ctx: RuntimeContext, id: string, restarted?
     recordEvent(ctx.dataRoot, "container", "start", id, containerEventAttributes(id, state.run.image, state.run.labels));
   };
   // a created container that network connect could not put on a network now is made again, on it
-  const pending = state ? (await attachedNetworks(state)).some((n) => !n.ip) : false;
+  const pending = state ? someOf(await attachedNetworks(state), (n) => !n.ip) : false;
   if (!state?.run || (st === "created" && !pending)) {
     beforeRelease?.();
     await starting();
-    await start(ctx, id);
+    await start(ctx, id, state ? dir : undefined); // its state read: the dir is known (read again under the lock)
     return !!state?.run;
   }
   if (st !== "stopped" && st !== "created") return true; // running or paused: docker's start does nothing

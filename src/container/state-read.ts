@@ -127,7 +127,7 @@ function linkedId(root: string, name: string): string | undefined {
  * ID may be a name rename gave: looked up only when no container has it as
  * its id, so the id costs nothing more.
  */
-export function stateJson(where: { root?: string } & Pick<RuntimeContext, "ids" | "env" | "log">, id: string): Record<string, unknown> {
+export function stateJson(where: { root?: string; debug?: (m: string) => void } & Pick<RuntimeContext, "ids" | "env">, id: string): Record<string, unknown> {
   const { uid } = where.ids;
   const xdg = where.env.XDG_RUNTIME_DIR;
   const nested = () => {
@@ -135,7 +135,7 @@ export function stateJson(where: { root?: string } & Pick<RuntimeContext, "ids" 
     return uidMap !== undefined && uidMapIsNested(uidMap);
   };
   const { dir: root, note } = stateRootPath(where.root, xdg, uid, nested, () => ownerOf(xdg!));
-  if (note) where.log.debug?.(note);
+  if (note) where.debug?.(note);
   const rootOwner = ownerOf(root);
   if (rootOwner !== undefined && rootOwner !== uid) throw stateRootError(root, notOurs(root));
   const found = containerView(root, id);

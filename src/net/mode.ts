@@ -1,6 +1,6 @@
 // --network values, as Docker and podman spell them.
 import { BunkerError } from "../errors.ts";
-import { isNetworkName } from "./usernet.ts";
+import { isNetworkName } from "./names.ts";
 
 export type NetworkMode =
   | { kind: "none" }

@@ -2,6 +2,7 @@
 // addresses, the /etc/hosts lines of a network's containers, Docker's
 // inspect shape.  The namespaces and processes are src/container/network.ts's.
 import { BunkerError } from "../errors.ts";
+export { checkNetworkName, isNetworkName } from "./names.ts";
 
 /** a network's configuration, as created (DATA/networks/NAME/network.json) */
 export interface NetworkConfig {
@@ -53,20 +54,6 @@ export interface Endpoint {
   /** the container's /etc/hosts (bind-mounted into it) and the lines of its own it starts with */
   hostsFile: string;
   hostsBase: string;
-}
-
-/** Docker's rule for network names; the --network modes bunker knows are not names */
-const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
-const RESERVED = new Set(["none", "host", "bridge", "pasta", "slirp4netns", "default", "private", "container"]);
-
-export function isNetworkName(name: string): boolean {
-  return NAME.test(name) && !RESERVED.has(name);
-}
-
-export function checkNetworkName(name: string | undefined): string {
-  if (name === undefined || !NAME.test(name)) throw new BunkerError(`network: "${name ?? ""}" is not a valid network name`, { errno: "EINVAL", fix: "use letters, digits, _ . - (at most 64, starting with a letter or digit)" });
-  if (RESERVED.has(name)) throw new BunkerError(`network: "${name}" is a --network mode, not a name for a network`, { errno: "EINVAL", fix: "choose another name" });
-  return name;
 }
 
 export function ipToInt(ip: string): number | undefined {

@@ -4,14 +4,12 @@
 // capabilities, its seccomp profile, its masked and read-only paths, and
 // (unlike Docker, whose default is off) no_new_privs.
 import { readFileSync } from "node:fs";
-import { BunkerError, fromSysError } from "../errors.ts";
+import { BunkerError } from "../errors.ts";
 import { kernelAtLeast } from "../sys/kernel.ts";
 import { CAPABILITIES, DOCKER_DEFAULT_CAPS, resolveCaps } from "./caps.ts";
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from "./default-spec.ts";
 import { dockerDefaultSeccomp } from "./default-seccomp.ts";
 import type { Capabilities, Seccomp } from "./spec.ts";
-import { checkSeccompProfile } from "./validate.ts";
-import { parseJsonObject } from "../json.ts";
 import { everyOf } from "../loops.ts";
 import { defaultFilterBase64 } from "./default-seccomp-macro.ts" with { type: "macro" };
 
@@ -108,7 +106,7 @@ export function resolveConfinement(f: SecurityFlags, uid: number, read: (file: s
   const precompiled = seccomp && opts.seccomp === "default" && dockerCaps && process.arch === "x64";
   return {
     capabilities: { bounding: caps, effective: held, permitted: held, inheritable: [], ambient: [] },
-    ...(precompiled ? { compiledSeccomp: Buffer.from(defaultFilterBase64(), "base64") } : {}),
+    ...(precompiled ? { compiledSeccomp: (Uint8Array as unknown as { fromBase64(s: string): Uint8Array }).fromBase64(defaultFilterBase64()) } : {}),
     noNewPrivileges: opts.noNewPrivileges,
     seccomp,
     maskedPaths,
@@ -126,17 +124,27 @@ export function resolveConfinement(f: SecurityFlags, uid: number, read: (file: s
   };
 }
 
-const MAX_PROFILE_BYTES = 4 << 20;
+/**
+ * --security-opt seccomp=FILE's reader, src/oci/seccomp-file.ts (the profile
+ * checks of src/oci/validate.ts and the JSON reader, ~35 KB of code a run
+ * with the default profile does not load): it sets itself here when loaded;
+ * a run with a profile file imports it first (wantsProfileFile)
+ */
+type ProfileReader = (file: string, caps: readonly string[], read: (file: string) => string) => Seccomp;
+let profileFromFile: ProfileReader | undefined;
+export function setProfileReader(r: ProfileReader): void {
+  profileFromFile = r;
+}
+
+/** FLAGS name a seccomp profile file: src/oci/seccomp-file.ts must be loaded before resolveConfinement */
+export function wantsProfileFile(f: SecurityFlags): boolean {
+  const s = parseSecurityOpts(f.securityOpts).seccomp;
+  return !f.privileged && s !== "default" && s !== "unconfined";
+}
 
 function seccompFromFile(file: string, caps: readonly string[], read: (file: string) => string): Seccomp {
-  let text: string;
-  try {
-    text = read(file);
-  } catch (e) {
-    throw fromSysError("run: cannot read the seccomp profile", e, { path: file, fix: "--security-opt seccomp=FILE takes a JSON profile (Docker's or linux.seccomp of an OCI config)" });
-  }
-  if (text.length > MAX_PROFILE_BYTES) throw new BunkerError(`run: the seccomp profile is larger than ${MAX_PROFILE_BYTES >> 20} MiB`, { errno: "EFBIG", path: file });
-  return checkSeccompProfile(dockerToOci(parseJsonObject(text, file, "config"), caps), file);
+  if (!profileFromFile) throw new Error("the seccomp profile reader is not loaded (import src/oci/seccomp-file.ts first)");
+  return profileFromFile(file, caps, read);
 }
 
 type Obj = Record<string, unknown>;

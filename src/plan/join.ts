@@ -2,6 +2,7 @@
 // create, `exec` into a running container, and the shared user namespace's
 // holder.  Pure: which namespaces differ from ours is looked up by the caller
 // (src/container) and comes in as data.
+import { findOf, someOf } from "../loops.ts";
 import type { Spec } from "../oci/spec.ts";
 import { namespaceByProc, namespaceKind } from "./namespaces.ts";
 import * as K from "./types.ts";
@@ -17,9 +18,17 @@ import type { Op, Plan, Stdio } from "./types.ts";
  */
 export function withSpecJoins(plan: Plan, spec: Spec): Plan {
   const namespaces = spec.linux?.namespaces ?? [];
-  const ops: Op[] = namespaces.filter((n) => n.path && n.type !== "user").map((n) => ({ op: "setns" as const, path: n.path!, nstype: namespaceKind(n.type).flag }));
-  if (ops.some((o) => o.op === "setns" && o.nstype === K.CLONE_NEWPID)) ops.push({ op: "fork", waitGo: true });
-  return { ...plan, ops: [...ops, ...plan.ops], joinUserns: namespaces.find((n) => n.type === "user" && n.path)?.path };
+  // plain loops (src/loops.ts): filter, map, some and find are builtins written in JavaScript, their first call costs
+  const ops: Op[] = [];
+  let pid = false;
+  for (const n of namespaces) {
+    if (!n.path || n.type === "user") continue;
+    const nstype = namespaceKind(n.type).flag;
+    ops.push({ op: "setns", path: n.path, nstype });
+    pid ||= nstype === K.CLONE_NEWPID;
+  }
+  if (pid) ops.push({ op: "fork", waitGo: true });
+  return { ...plan, ops: [...ops, ...plan.ops], joinUserns: findOf(namespaces, (n) => n.type === "user" && !!n.path)?.path };
 }
 
 /** a namespace of the container's init, by its /proc/PID/ns name */
@@ -66,7 +75,7 @@ export function execPlan(j: ExecJoin): Plan {
   for (const ns of j.differ) ops.push({ op: "setns", path: ns.path, nstype: namespaceByProc(ns.name).flag });
   // the forked process waits for a second go: its pid (BK_MSG_PID, sent by the intermediate) reaches
   // us before it can send anything of its own (a seccomp listener must be told its pid)
-  if (j.differ.some((ns) => ns.name === "pid")) ops.push({ op: "fork", waitGo: true });
+  if (someOf(j.differ, (ns) => ns.name === "pid")) ops.push({ op: "fork", waitGo: true });
   if (j.terminal) ops.push({ op: "pty", ...j.terminal });
   else ops.push({ op: "setsid" });
   if (j.stdio && !j.terminal) ops.push({ op: "stdio", ...j.stdio });

@@ -16,7 +16,7 @@ import { underRoot } from "../image/data-root.ts";
 import { removeOwnedTree } from "../sys/remove-tree.ts";
 import type { IdMaps } from "../sys/idmap.ts";
 import { checkVolumeName } from "./spec.ts";
-import { randomHex } from "../random-hex.ts";
+import { randomHex } from "../sys/random-hex.ts";
 
 /** Docker's label of an anonymous volume (made for an image's VOLUME or `-v /path`) */
 export const ANONYMOUS_LABEL = "com.docker.volume.anonymous";

@@ -190,6 +190,10 @@ describe("run flags -> resources", () => {
     const p = parseFlags(["--memory=128m", "--pids-limit", "5", "--oom-kill-group=false", "sh"], RESOURCE_FLAGS, "bunker run");
     expect(p.rest).toEqual(["sh"]);
     expect(resourcesFromParsed(p)).toEqual({ resources: { memory: { limit: 128 << 20, swap: 256 << 20 }, pids: { limit: 5 } }, oomKillGroup: false });
+    // no resource flag (its own short path): what the full conversion gives for none
+    const none = parseFlags(["sh"], RESOURCE_FLAGS, "bunker run");
+    expect(resourcesFromParsed(none)).toEqual(resourcesFromRunFlags({}));
+    expect(resourcesFromParsed(parseFlags(["--oom-kill-group=false", "sh"], RESOURCE_FLAGS, "bunker run"))).toEqual({ resources: undefined, oomKillGroup: false });
   });
 });
 
@@ -252,7 +256,7 @@ describe("--cgroup-manager disabled", () => {
 describe.if(layout.kind !== "unified")("cgroupSupport on this non-v2 host", () => {
   test("says why no cgroup is usable", async () => {
     const { cgroupSupport } = await import("../../src/cgroup/index.ts");
-    const s = cgroupSupport(process.env);
+    const s = await cgroupSupport(process.env);
     expect(s.usable).toBe(false);
     expect(s.detail).toMatch(/hybrid|v1|no cgroup2/);
   });

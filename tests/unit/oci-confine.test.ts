@@ -3,12 +3,13 @@
 import { describe, expect, test } from "bun:test";
 import { BunkerError } from "../../src/errors.ts";
 import { CAPABILITIES, DOCKER_DEFAULT_CAPS } from "../../src/oci/caps.ts";
-import { DOCKER_MASKED_PATHS, dockerToOci, parseSecurityOpts, resolveConfinement, type SecurityFlags } from "../../src/oci/confine.ts";
+import { DOCKER_MASKED_PATHS, dockerToOci, parseSecurityOpts, resolveConfinement, wantsProfileFile, type SecurityFlags } from "../../src/oci/confine.ts";
 import { dockerDefaultSeccomp } from "../../src/oci/default-seccomp.ts";
 import { buildPlan } from "../../src/plan/build.ts";
 import { runSpec } from "../../src/oci/run-spec.ts";
 import { singleMaps } from "../../src/sys/idmap.ts";
 import { processContext } from "../../src/container/process.ts";
+import "../../src/oci/seccomp-file.ts"; // --security-opt seccomp=FILE's reader (loaded by run when it needs it)
 import { compileSeccomp } from "../../src/oci/seccomp.ts";
 
 const flags = (over: Partial<SecurityFlags> = {}): SecurityFlags => ({ capAdd: [], capDrop: [], privileged: false, securityOpts: [], ...over });
@@ -174,5 +175,17 @@ describe("run's plan", () => {
   test("--privileged with a network helper: the lock's nested user namespace keeps the configured network namespace", () => {
     const p = plan(resolveConfinement(flags({ privileged: true }), 0), 0, true);
     expect(p.ops.find((o) => o.op === "lock")).toMatchObject({ flags: 0x10000000 | 0x20000 | 0x4000000 });
+  });
+});
+
+describe("wantsProfileFile (run loads the profile reader only then)", () => {
+  const f = (securityOpts: string[], privileged = false): SecurityFlags => ({ capAdd: [], capDrop: [], privileged, securityOpts });
+  test("a seccomp=FILE, not the default, unconfined or --privileged", () => {
+    expect(wantsProfileFile(f(["seccomp=/p.json"]))).toBe(true);
+    expect(wantsProfileFile(f(["seccomp:/p.json"]))).toBe(parseSecurityOpts(["seccomp:/p.json"]).seccomp === "/p.json");
+    expect(wantsProfileFile(f([]))).toBe(false);
+    expect(wantsProfileFile(f(["seccomp=unconfined"]))).toBe(false);
+    expect(wantsProfileFile(f(["no-new-privileges"]))).toBe(false);
+    expect(wantsProfileFile(f(["seccomp=/p.json"], true))).toBe(false);
   });
 });
