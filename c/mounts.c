@@ -38,14 +38,56 @@ static int follow_dangling(struct child *c, int parent, const char *dir, size_t 
   return open_in_root_depth(c, next, how, depth + 1);
 }
 
+/* BUF's component at I (its last when LAST; the parent's path is BUF up to I - 1) is missing: make it
+ * in PARENT (resolved safely in the root, closed here) as a directory or, last with BK_MKFILE, an empty
+ * file, then open BUF from the root again.  Returns the fd or -errno. */
+static int make_component(struct child *c, int parent, char *buf, size_t i, int last, unsigned how, int depth) {
+  int r;
+  if (last && (how & BK_MKFILE)) {
+    r = mknodat(parent, buf + i, S_IFREG | 0644, 0);
+  } else {
+    r = mkdirat(parent, buf + i, 0755);
+  }
+  int e = errno;
+  if (r < 0 && e != EEXIST) {
+    close(parent);
+    return -e;
+  }
+  int fd = sys_openat2(c->rootfd, buf, O_PATH | O_CLOEXEC, IN_ROOT);
+  e = errno;
+  if (fd < 0 && e == ENOENT && r < 0) {
+    /* it exists, yet cannot be opened: a dangling symlink */
+    if (last) {
+      int f = follow_dangling(c, parent, buf, i > 0 ? i - 1 : 0, buf + i, how, depth);
+      close(parent);
+      return f;
+    }
+    e = ENOENT;
+  }
+  close(parent);
+  return fd >= 0 ? fd : -e;
+}
+
 static int open_in_root_depth(struct child *c, const char *path, unsigned how, int depth) {
   char buf[PATH_BUF];
   size_t n = slen(path);
   if (n + 2 >= sizeof buf) return -ENAMETOOLONG;
   int fd = sys_openat2(c->rootfd, path, O_PATH | O_CLOEXEC, IN_ROOT);
   if (fd >= 0 || errno != ENOENT || !(how & (BK_MKDIR | BK_MKFILE))) return fd >= 0 ? fd : -errno;
-  /* walk the prefixes, creating what is missing */
   memcpy(buf, path, n + 1);
+  /* the common case (a device node, a mount point on the fresh /dev tmpfs): only the
+   * last component is missing, and its directory opens at once; the walk below would
+   * open each prefix again to come to the same directory */
+  size_t k = n;
+  while (k > 0 && buf[k - 1] != '/') k--;
+  if (k > 0 && k < n && !(buf[k] == '.' && (buf[k + 1] == 0 || (buf[k + 1] == '.' && buf[k + 2] == 0)))) {
+    buf[k - 1] = 0;
+    int parent = sys_openat2(c->rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
+    buf[k - 1] = '/';
+    if (parent >= 0) return make_component(c, parent, buf, k, 1, how, depth);
+    /* else: the walk, which reports what is wrong with which prefix */
+  }
+  /* walk the prefixes, creating what is missing */
   size_t i = 0;
   while (buf[i] == '/') i++;
   while (i < n) {
@@ -57,42 +99,21 @@ static int open_in_root_depth(struct child *c, const char *path, unsigned how, i
     fd = sys_openat2(c->rootfd, buf, O_PATH | O_CLOEXEC, IN_ROOT);
     if (fd < 0 && errno == ENOENT) {
       /* create it in its parent, which was resolved safely above */
-      size_t k = i;
-      char psave = 0;
       int parent;
-      if (k > 0) {
-        psave = buf[k - 1];
-        buf[k - 1] = 0;
+      if (i > 0) {
+        char psave = buf[i - 1];
+        buf[i - 1] = 0;
         parent = sys_openat2(c->rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
-        buf[k - 1] = psave;
+        buf[i - 1] = psave;
       } else {
         parent = sys_openat2(c->rootfd, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
       }
       if (parent < 0) return -errno;
-      int r;
-      if (last && (how & BK_MKFILE)) {
-        r = mknodat(parent, buf + i, S_IFREG | 0644, 0);
-      } else {
-        r = mkdirat(parent, buf + i, 0755);
-      }
-      int e = errno;
-      if (r < 0 && e != EEXIST) {
-        close(parent);
-        return -e;
-      }
-      fd = sys_openat2(c->rootfd, buf, O_PATH | O_CLOEXEC, IN_ROOT);
-      if (fd < 0 && errno == ENOENT && r < 0) {
-        /* it exists, yet cannot be opened: a dangling symlink */
-        if (last) {
-          int f = follow_dangling(c, parent, buf, k > 0 ? k - 1 : 0, buf + i, how, depth);
-          close(parent);
-          return f;
-        }
-        errno = ENOENT;
-      }
-      close(parent);
+      fd = make_component(c, parent, buf, i, last, how, depth);
+      if (fd < 0) return fd;
+    } else if (fd < 0) {
+      return -errno;
     }
-    if (fd < 0) return -errno;
     buf[j] = save;
     if (!last) close(fd);
     else return fd;
@@ -155,11 +176,15 @@ void op_mount(struct child *c, const struct op *op) {
     /* proc or sysfs on a symlink would land wherever the rootfs points it (CVE-2019-19921) */
     int l = sys_openat2(c->rootfd, tgt, O_PATH | O_NOFOLLOW | O_CLOEXEC, IN_ROOT);
     struct stat st;
-    if (l >= 0 && fstat(l, &st) == 0 && S_ISLNK(st.st_mode)) fail(c, ELOOP, BK_STEP_TARGET_IS_A_SYMLINK, 0, 125);
-    if (l >= 0) close(l);
+    if (l >= 0 && fstat(l, &st) == 0) {
+      if (S_ISLNK(st.st_mode)) fail(c, ELOOP, BK_STEP_TARGET_IS_A_SYMLINK, 0, 125);
+      fd = l; /* not a symlink: what open_in_root would open again */
+    } else if (l >= 0) {
+      close(l);
+    }
   }
   if (how & BK_IN_ROOT) {
-    fd = open_in_root(c, tgt, how);
+    if (fd < 0) fd = open_in_root(c, tgt, how);
     if (fd < 0) fail(c, -fd, BK_STEP_OPEN_TARGET, 0, 125);
     fdpath(p, fd);
     tgt = p;

@@ -458,6 +458,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
     try {
       const launcher = ctx.launcher ?? realLauncher;
       if (!detach) launcher.forwardSignals(); // from now on a signal to bunker is queued for the container, not lost
+      mark("signals forwarded (the shim loaded)");
       // registered like an OCI container (exec, ps, kill, pause, stats and state find it by id)
       // before its process may run: a bunker killed after this leaves a container rm -f finds
       const record = (pid: number) =>
@@ -520,6 +521,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
         // (a container started again, by start or its restart policy, was created long before)
         if (!later?.previousLogs) recordEvent(ctx.dataRoot, "container", "create", id, eventAttrs);
         if (!later) recordEvent(ctx.dataRoot, "container", "start", id, eventAttrs);
+        mark("events recorded");
         announced = true;
         c = await launcher.launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord, untilReady: !!execFifo });
       } finally {

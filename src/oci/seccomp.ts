@@ -356,7 +356,8 @@ class Asm {
   jump(l: Label): void {
     this.emit(BPF_JA, 0, l);
   }
-  bytes(): Uint8Array {
+  /** SHARE: shareRets (off only for the test that compares the two) */
+  bytes(share = true): Uint8Array {
     const n = this.code.length;
     if (n > MAX_INSTRUCTIONS) {
       throw new BunkerError(`seccomp: the profile compiles to ${n} BPF instructions, more than the kernel's ${MAX_INSTRUCTIONS}`, {
@@ -364,9 +365,15 @@ class Asm {
         fix: "merge rules or drop architectures from linux.seccomp.architectures",
       });
     }
-    const out = new Uint8Array(n * 8);
+    let code = this.code;
+    // each pass brings more rets in reach of a jump: until one removes nothing
+    for (let before = Infinity; share && code.length < before; ) {
+      before = code.length;
+      code = shareRets(code);
+    }
+    const out = new Uint8Array(code.length * 8);
     const view = new DataView(out.buffer);
-    this.code.forEach((ins, i) => {
+    code.forEach((ins, i) => {
       const rel = (t: Label | number, max: number): number => {
         if (typeof t === "number") return t;
         const d = t.at! - i - 1;
@@ -384,6 +391,82 @@ class Asm {
     });
     return out;
   }
+}
+
+/**
+ * The same program with fewer instructions: a jump to a `ret K` goes to the
+ * last `ret K` it can reach (a conditional jump 255 ahead, a JA anywhere
+ * ahead) and the rets no jump or fall-through reaches any more go.  Every
+ * path ends in the same ret as before, after as many compares; what shrinks
+ * is the program the kernel converts and JIT-compiles on every seccomp(2):
+ * Docker's profile had 318 rets in 721 instructions, one per leaf of the
+ * syscall trees, and its load cost ~100 us.  Targets become absolute
+ * indexes, which a deletion only brings closer: every jump stays in range.
+ */
+function shareRets(code: Insn[]): Insn[] {
+  const n = code.length;
+  if (code.some((ins) => [ins.jt, ins.jf].some((t) => typeof t !== "number" && t.at === undefined))) return code; // bytes() reports it
+  const at = (t: Label | number, i: number): number => (typeof t === "number" ? i + 1 + t : t.at!);
+  const isJump = (c: number) => (c & 0x07) === 0x05;
+  const jt: number[] = [], jf: number[] = [];
+  code.forEach((ins, i) => {
+    jt.push(isJump(ins.code) ? at(ins.jt, i) : -1);
+    jf.push(isJump(ins.code) && ins.code !== BPF_JA ? at(ins.jf, i) : -1);
+  });
+  const retKey = (i: number) => (code[i]!.code === BPF_RET_K ? code[i]!.k : -1);
+  // for each ret value, its indexes in order
+  const rets = new Map<number, number[]>();
+  code.forEach((ins, i) => {
+    if (ins.code === BPF_RET_K) (rets.get(ins.k) ?? rets.set(ins.k, []).get(ins.k)!).push(i);
+  });
+  // the last ret with T's value in (I, I + 1 + reach]
+  const farthest = (i: number, t: number, reach: number): number => {
+    const key = retKey(t);
+    if (key < 0) return t;
+    const list = rets.get(key)!;
+    const limit = i + 1 + reach;
+    let lo = 0, hi = list.length - 1, best = t;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid]! <= limit) {
+        best = Math.max(best, list[mid]!);
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return best;
+  };
+  for (let i = 0; i < n; i++) {
+    if (!isJump(code[i]!.code)) continue;
+    if (code[i]!.code === BPF_JA) jt[i] = farthest(i, jt[i]!, n);
+    else {
+      jt[i] = farthest(i, jt[i]!, 255);
+      jf[i] = farthest(i, jf[i]!, 255);
+    }
+  }
+  const reached = new Uint8Array(n);
+  reached[0] = 1;
+  for (let i = 0; i < n; i++) {
+    const c = code[i]!.code;
+    if (isJump(c)) {
+      reached[jt[i]!] = 1;
+      if (c !== BPF_JA) reached[jf[i]!] = 1;
+    } else if ((c & 0x07) !== 0x06 && i + 1 < n) reached[i + 1] = 1; // not a ret: falls through
+  }
+  const index: number[] = [];
+  let m = 0;
+  for (let i = 0; i < n; i++) index.push(reached[i] ? m++ : -1);
+  const out: Insn[] = [];
+  for (let i = 0; i < n; i++) {
+    if (!reached[i]) continue;
+    const ins = code[i]!, me = index[i]!;
+    if (!isJump(ins.code)) out.push({ code: ins.code, jt: 0, jf: 0, k: ins.k });
+    else if (ins.code === BPF_JA) out.push({ code: ins.code, jt: index[jt[i]!]! - me - 1, jf: 0, k: 0 });
+    else out.push({ code: ins.code, jt: index[jt[i]!]! - me - 1, jf: index[jf[i]!]! - me - 1, k: ins.k });
+  }
+  // what the kernel checks (a ret last, jumps forward and in range): else the program as it was
+  const ok = out.length > 0 && out.at(-1)!.code === BPF_RET_K &&
+    out.every((ins) => ins.code === BPF_JA ? (ins.jt as number) >= 0 : !isJump(ins.code) || ((ins.jt as number) >= 0 && (ins.jt as number) <= 255 && (ins.jf as number) >= 0 && (ins.jf as number) <= 255));
+  return ok ? out : code;
 }
 
 interface Condition {
@@ -565,7 +648,7 @@ export interface CompiledSeccomp {
 }
 
 /** Compiles linux.seccomp (already validated by parseConfig) for an x86_64 kernel. */
-export function compileSeccomp(profile: Seccomp, opts: { failUnknown?: boolean } = {}): CompiledSeccomp {
+export function compileSeccomp(profile: Seccomp, opts: { failUnknown?: boolean; shareRets?: boolean } = {}): CompiledSeccomp {
   if (process.arch !== "x64") {
     throw new BunkerError(`linux.seccomp: filters are compiled for x86_64 only, not ${process.arch}`, { errno: "ENOTSUP" });
   }
@@ -656,5 +739,5 @@ export function compileSeccomp(profile: Seccomp, opts: { failUnknown?: boolean }
     // how the listener waits: without a notify rule there is none, and the kernel refuses the flag alone
     flags &= ~SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV!;
   }
-  return { program: a.bytes(), flags, unknownSyscalls: [...unknown] };
+  return { program: a.bytes(opts.shareRets ?? true), flags, unknownSyscalls: [...unknown] };
 }

@@ -139,6 +139,29 @@ describe("Docker's default profile (run's default)", () => {
     expect(compiled(CAPABILITIES).unknownSyscalls).toEqual([]);
   });
 
+  test("rets shared (shareRets): far fewer instructions, the same decision for every number of each arch and the compared argument values", () => {
+    for (const caps of [DOCKER_DEFAULT_CAPS, CAPABILITIES, DOCKER_DEFAULT_CAPS.filter((c) => c !== "CAP_SYS_CHROOT")]) {
+      const profile = dockerDefaultSeccomp(caps);
+      const shared = compileSeccomp(profile, { failUnknown: true }).program;
+      const plain = compileSeccomp(profile, { failUnknown: true, shareRets: false }).program;
+      expect(shared.byteLength).toBeLessThan(plain.byteLength * 0.7);
+      const values = new Set<bigint>([0n, 1n, 17n, 0xffffffffn, 0xffffffffffffffffn, CLONE_THREAD_FLAGS, CLONE_NEWUSER | 17n]);
+      for (const e of profile.syscalls ?? [])
+        for (const a of e.args ?? []) for (const v of [a.value, a.valueTwo ?? 0]) for (const d of [-1, 0, 1]) values.add(BigInt.asUintN(64, BigInt(v) + BigInt(d)));
+      const argSets = [...values].map((v) => [v, v, v, v, v, v]);
+      let runs = 0;
+      for (const [arch, base] of [[AUDIT_ARCH_X86_64, 0], [AUDIT_ARCH_X86_64, X32_SYSCALL_BIT], [AUDIT_ARCH_I386, 0], [0xc00000b7, 0]] as const)
+        for (let nr = -1; nr < 600; nr++)
+          for (const args of argSets) {
+            const d = { nr: nr < 0 ? -1 : base + nr, arch, args };
+            const want = runBpf(plain, d);
+            if (runBpf(shared, d) !== want) expect([arch, nr, args, runBpf(shared, d)]).toEqual([arch, nr, args, want]);
+            runs++;
+          }
+      expect(runs).toBeGreaterThan(50000);
+    }
+  });
+
   test("the allow-list and EPERM for the rest; clone3 ENOSYS; clone without namespace flags; socket but AF_VSOCK; personality", () => {
     const { program } = compiled(DOCKER_DEFAULT_CAPS);
     for (const n of ["read", "openat", "execve", "wait4", "capset", "setresuid", "prctl", "seccomp", "ptrace", "arch_prctl", "chown"])
