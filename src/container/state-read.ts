@@ -45,12 +45,22 @@ export const notOurs = (dir: string) => Object.assign(new Error("not ours"), { c
 
 export const ID_RE = /^[A-Za-z0-9_+\-.]+$/;
 
+/** ID_RE's test by a plain loop: every command on a container checks its id, and a start's first regex costs ~0.04 ms */
+export function isIdChars(id: string): boolean {
+  if (!id.length) return false;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 43 || c === 45 || c === 46)) return false;
+  }
+  return true;
+}
+
 /** the state root's dir of name links (rename's: NAMES_DIR/NAME -> ID; src/container/state.ts) */
 export const NAMES_DIR = "names@";
 
 export function checkId(id: string | undefined, cmd: string): string {
   if (!id) throw new BunkerError(`${cmd}: container id required`, { errno: "EINVAL", fix: `bunker ${cmd} ID` });
-  if (!ID_RE.test(id) || id === "." || id === ".." || id.length > 1024)
+  if (!isIdChars(id) || id === "." || id === ".." || id.length > 1024)
     throw new BunkerError(`${cmd}: invalid container id "${id}"`, { errno: "EINVAL", fix: "use letters, digits and _ + - . only" });
   return id;
 }
@@ -115,7 +125,7 @@ function ownerOf(path: string): number | undefined {
 function linkedId(root: string, name: string): string | undefined {
   try {
     const id = readlinkat(AT_FDCWD, `${root}/${NAMES_DIR}/${name}`);
-    return ID_RE.test(id) && id !== name ? id : undefined;
+    return isIdChars(id) && id !== name ? id : undefined;
   } catch {
     return undefined;
   }
@@ -171,7 +181,7 @@ function containerView(root: string, id: string): Record<string, unknown> | unde
 export function idOfName(root: string, name: string): string | undefined {
   try {
     const id = readlinkat(AT_FDCWD, `${root}/${NAMES_DIR}/${name}`);
-    return ID_RE.test(id) && exists(`${root}/${id}/state.json`) ? id : undefined;
+    return isIdChars(id) && exists(`${root}/${id}/state.json`) ? id : undefined;
   } catch {
     return undefined;
   }
