@@ -5,6 +5,7 @@ import type { GlobalOptions } from "./global.ts";
 import { create, type CreateRequest } from "../container/oci-create.ts";
 import { checkId } from "../container/state.ts";
 import { runtimeContext } from "./context.ts";
+import { mark } from "../timing.ts";
 // run's flags (docker's form) are imported for docker's form and --help only: OCI's create loads
 // none of run's request code
 
@@ -69,6 +70,7 @@ export function isDockerCreate(argv: string[]): boolean {
 }
 
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
+  mark("create loaded");
   if (isDockerCreate(argv)) {
     const { FLAGS, runRequest } = await import("./run.ts");
     const p = parseFlags(argv, FLAGS.filter((f) => !f.names.includes("detach")), "create");
@@ -82,6 +84,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   if (help) throw new HelpRequest("create", [...CREATE_FLAGS, ...(await import("./run.ts")).FLAGS.filter((f) => !f.names.includes("detach") && !CREATE_FLAGS.some((c) => c.names[0] === f.names[0]))]);
   const p = parseFlags(argv, CREATE_FLAGS, "create", false);
   const id = checkId(p.rest[0], "create");
+  mark("flags parsed");
   await create(runtimeContext(g), createRequest(p, id, "create"));
   return 0;
 }

@@ -22,6 +22,7 @@ import { withHome } from "./home.ts";
 import { inUserNamespace } from "./paths.ts";
 import { createCgroup, type ContainerCgroup } from "../cgroup/index.ts";
 import { saveCgroupPath } from "../cgroup/state.ts";
+import { mark, timingLine } from "../timing.ts";
 
 /** OCI create (and runc's run): a container from the bundle in BUNDLE (a directory, relative to ctx.cwd) */
 export interface CreateRequest {
@@ -45,9 +46,11 @@ function mapsOf(spec: Spec): IdMaps | undefined {
 /** create: the container is set up and waits on exec.fifo until `start` */
 export async function create(ctx: RuntimeContext, o: CreateRequest): Promise<ContainerState> {
   const bundle = loadBundle(o.bundle, ctx.cwd, ctx.ids.uid, ctx.ids.gid);
+  mark("bundle read and checked");
   const { spec, rootfs } = bundle;
   const dir = claimContainer(ctx.stateRoot, o.id);
   const release = lockContainer(dir, o.id);
+  mark("state dir, locked");
   let pid = 0;
   let cgroup: ContainerCgroup | undefined;
   try {
@@ -56,6 +59,7 @@ export async function create(ctx: RuntimeContext, o: CreateRequest): Promise<Con
     // process.user, whoever that is; only `start` reads it.  chmod: mkfifo's mode is masked by the umask
     mkfifo(fifo, 0o622);
     chmodSync(fifo, 0o622);
+    mark("exec.fifo (the shim loaded)");
     // the container's root opens it: as root with a map like 0 -> 1001 that is not us (runc does the same)
     const maps = mapsOf(spec);
     const hostRoot = (m: IdMaps["uid"] | undefined, own: number) => findOf(m ?? [], (x) => x.containerID === 0)?.hostID ?? own;
@@ -92,7 +96,9 @@ export async function create(ctx: RuntimeContext, o: CreateRequest): Promise<Con
     // prestart, createRuntime and createContainer all run here: the namespaces exist, nothing is mounted yet
     const hooksBeforeGo = filterOf(["prestart", "createRuntime", "createContainer"] as const, (k) => spec.hooks?.[k]?.length);
     // linux.resources and linux.cgroupsPath: applied, or an error saying why not (never silently ignored)
+    mark("plan built");
     const cg = await createCgroup({ id: o.id, resources: spec.linux?.resources, cgroupsPath: spec.linux?.cgroupsPath, manager: ctx.cgroupManager, onNote: ctx.log.debug, env: ctx.env });
+    mark("cgroup");
     cgroup = cg ?? undefined;
     state.cgroup = cg?.path;
     if (cg) saveCgroupPath(dir, cg.path); // found by delete --force if this create is killed before state.json
@@ -120,6 +126,7 @@ export async function create(ctx: RuntimeContext, o: CreateRequest): Promise<Con
     if (c.pty >= 0 && !o.consoleSocket && o.onPty) o.onPty(c.pty);
     else if (c.pty >= 0) sendPty(o.consoleSocket!, c.pty);
     if (o.pidFile) writePidFile(o.pidFile, c.pid);
+    ctx.log.debug?.(`timing: ${timingLine()}`);
     return state;
   } catch (e) {
     // nothing half made stays behind

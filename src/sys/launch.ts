@@ -130,7 +130,10 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
         supervise(pid, -1, false);
         if (forked) reapIfOurs(forked);
         throw childError(plan.ops[m.op], m);
-      } else if (m.type === "ready" && opts.untilReady) break;
+      } else if (m.type === "ready" && opts.untilReady) {
+        mark("child set up, waits on exec.fifo");
+        break;
+      }
       else if (m.type === "eof") {
         mark("child set up, exec'd");
         break;
