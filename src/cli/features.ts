@@ -3,7 +3,7 @@ import { parseFlags } from "./args.ts";
 import type { GlobalOptions } from "./global.ts";
 import { OCI_VERSION } from "../oci/spec.ts";
 import { CAPABILITIES } from "../oci/caps.ts";
-import { SECCOMP_ACTIONS, SECCOMP_FLAGS } from "../oci/seccomp.ts";
+import { SECCOMP_ACTIONS, SECCOMP_FLAGS } from "../oci/seccomp-names.ts";
 import { MOUNT_OPTION_NAMES } from "../plan/mount-options.ts";
 
 export default async function (argv: string[], _g: GlobalOptions): Promise<number> {

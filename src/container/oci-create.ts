@@ -17,7 +17,7 @@ import { userName, type IdMaps } from "../sys/idmap.ts";
 import { lockContainer } from "./lock.ts";
 import { writePidFile, claimContainer, type ContainerState, writeState, statePayload } from "./state.ts";
 import { pidStartTime } from "../sys/proc.ts";
-import { processContext } from "./process.ts";
+import { capsContext } from "./caps-context.ts";
 import { withHome } from "./home.ts";
 import { inUserNamespace } from "./paths.ts";
 import { createCgroup, type ContainerCgroup } from "../cgroup/index.ts";
@@ -82,7 +82,8 @@ export async function create(ctx: RuntimeContext, o: CreateRequest): Promise<Con
     };
     const startHooks = spec.hooks?.startContainer;
     const planCtx: PlanContext = {
-      ...processContext(spec.process!, spec.linux, ctx.log.debug),
+      // the seccomp compiler (src/oci/seccomp.ts) only for a config with linux.seccomp
+      ...(spec.linux?.seccomp ? (await import("./process.ts")).processContext(spec.process!, spec.linux, ctx.log.debug) : capsContext(spec.process!)),
       execFifo: fifo,
       preserveFds: o.preserveFds,
       noPivot: o.noPivot,

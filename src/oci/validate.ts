@@ -6,7 +6,7 @@ import { findOf, someOf } from "../loops.ts";
 import { utf8 } from "../sys/fs-core.ts";
 import { capNumber } from "./caps.ts";
 import { rlimitNumber } from "./rlimits.ts";
-import { ACTIONS_WITH_ERRNO, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPS } from "./seccomp.ts";
+import { ACTIONS_WITH_ERRNO, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPS } from "./seccomp-names.ts";
 import type { IDMapping, Namespace, NamespaceType, Process, Resources, Seccomp, Spec } from "./spec.ts";
 
 export const NAMESPACE_TYPES: readonly NamespaceType[] = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"];
