@@ -38,3 +38,15 @@ test("nesting: brackets inside strings do not count; the bound is exact; invalid
   // byte offsets count UTF-8 bytes, columns characters
   expect(messageOf(() => parseJson('{"é": tru}', "x", "config"))).toBe('bunker: x: invalid JSON at line 1, column 7 (byte 7): unexpected "t": EINVAL (Invalid argument)');
 });
+
+test("the whole of a file and of a stream of many reads comes back, byte for byte (a file of its size, a pipe in 64 KiB reads)", () => {
+  const bytes = new Uint8Array(300_000);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + (i >> 9)) & 0xff;
+  const f = join(dir, "many.bin");
+  writeFileSync(f, bytes);
+  expect(Buffer.from(readBounded(f, "config", "read")).equals(Buffer.from(bytes))).toBe(true);
+  writeFileSync(join(dir, "empty.json"), "");
+  expect(readBounded(join(dir, "empty.json"), "config", "read").length).toBe(0);
+  const p = Bun.spawnSync(["sh", "-c", `cat "$1" | "$0" -e 'import { readBounded } from ${JSON.stringify(join(import.meta.dir, "../../src/json.ts"))}; const b = readBounded("-", "config", "read"); process.stdout.write(String(b.length) + " " + Bun.hash(b))'`, process.execPath, f]);
+  expect(p.stdout.toString()).toBe(`${bytes.length} ${Bun.hash(bytes)}`);
+});
