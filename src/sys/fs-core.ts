@@ -150,26 +150,33 @@ export function close(fd: number): void {
   libc.close(fd | 0);
 }
 
-/** PATH's whole content as text (a /proc file too: read to the end, not to a size); FsError when it cannot be opened or read */
+/** FD's bytes to its end (a /proc file too: read to the end, not to a size), or the errno of the read that failed */
+export function readToEnd(fd: number): Uint8Array | number {
+  let buf = new Uint8Array(16384), n = 0;
+  for (;;) {
+    if (n === buf.length) {
+      const bigger = new Uint8Array(buf.length * 2);
+      bigger.set(buf);
+      buf = bigger;
+    }
+    const r = Number(libc.read(fd | 0, buf.subarray(n), buf.length - n));
+    if (r === 0) return buf.subarray(0, n);
+    if (r < 0) {
+      const e = errno();
+      if (e === EINTR) continue;
+      return e;
+    }
+    n += r;
+  }
+}
+
+/** PATH's whole content as text (readToEnd); FsError when it cannot be opened or read */
 export function readText(path: string): string {
   const fd = openat(AT_FDCWD, path, 0);
   try {
-    let buf = new Uint8Array(16384), n = 0;
-    for (;;) {
-      if (n === buf.length) {
-        const bigger = new Uint8Array(buf.length * 2);
-        bigger.set(buf);
-        buf = bigger;
-      }
-      const r = Number(libc.read(fd | 0, buf.subarray(n), buf.length - n));
-      if (r === 0) break;
-      if (r < 0) {
-        if (errno() === EINTR) continue;
-        throw new FsError(errno(), "read", path);
-      }
-      n += r;
-    }
-    return new TextDecoder().decode(buf.subarray(0, n));
+    const bytes = readToEnd(fd);
+    if (typeof bytes === "number") throw new FsError(bytes, "read", path);
+    return new TextDecoder().decode(bytes);
   } finally {
     libc.close(fd | 0);
   }
@@ -264,26 +271,33 @@ const DT_DIR = 4;
 export function readDir(path: string): { name: string; dir: boolean }[] {
   const fd = openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY);
   const out: { name: string; dir: boolean }[] = [];
+  try {
+    const e = eachDirent(fd, (name, type) => out.push({ name, dir: type === DT_DIR || type === 0 }));
+    if (e) throw new FsError(e, "getdents64", path);
+    return out;
+  } finally {
+    libc.close(fd | 0);
+  }
+}
+
+/** each entry of directory FD (not . and ..) with its d_type (0: unknown), in the directory's order; 0, or the errno of a failed getdents64 */
+export function eachDirent(fd: number, f: (name: string, type: number) => void): number {
   const buf = new Uint8Array(8192);
   const view = new DataView(buf.buffer);
   const dec = new TextDecoder();
-  try {
-    for (;;) {
-      const n = Number(libc.getdents64(fd | 0, buf, buf.length));
-      if (n < 0) throw new FsError(errno(), "getdents64", path);
-      if (n === 0) return out;
-      // struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16, d_type u8, d_name (NUL-terminated)
-      for (let off = 0; off < n; ) {
-        const reclen = view.getUint16(off + 16, true), type = buf[off + 18]!;
-        let end = off + 19;
-        while (buf[end] !== 0) end++;
-        const name = dec.decode(buf.subarray(off + 19, end));
-        if (name !== "." && name !== "..") out.push({ name, dir: type === DT_DIR || type === 0 });
-        off += reclen;
-      }
+  for (;;) {
+    const n = Number(libc.getdents64(fd | 0, buf, buf.length));
+    if (n < 0) return errno();
+    if (n === 0) return 0;
+    // struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16, d_type u8, d_name (NUL-terminated)
+    for (let off = 0; off < n; ) {
+      const reclen = view.getUint16(off + 16, true), type = buf[off + 18]!;
+      let end = off + 19;
+      while (buf[end] !== 0) end++;
+      const name = dec.decode(buf.subarray(off + 19, end));
+      if (name !== "." && name !== "..") f(name, type);
+      off += reclen;
     }
-  } finally {
-    libc.close(fd | 0);
   }
 }
 

@@ -10,7 +10,7 @@
 //
 // Only what those paths use: image, build and API code stays on node:fs.
 import { errnoMessage, errnoName } from "./errno.ts";
-import { AT_FDCWD, bindLibc, cstr, errno, FFI_TYPES, libc } from "./fs-core.ts";
+import { AT_FDCWD, bindLibc, cstr, eachDirent, errno, FFI_TYPES, libc, readToEnd } from "./fs-core.ts";
 
 const { i32, u32, i64, u64, ptr } = FFI_TYPES;
 type Native = (...args: unknown[]) => number | bigint;
@@ -174,23 +174,11 @@ export function appendFileSync(path: string, data: string | Uint8Array, options?
   writeFileSync(path, data, { mode: options?.mode, flag: options?.flag ?? "a" });
 }
 
-/** the bytes of FD's file to its end (a /proc file too: read to the end, not to a size) */
+/** the bytes of FD's file to its end (fs-core's readToEnd), node's error for a failed read */
 function readAll(fd: number): Uint8Array {
-  let buf = new Uint8Array(16384), n = 0;
-  for (;;) {
-    if (n === buf.length) {
-      const bigger = new Uint8Array(buf.length * 2);
-      bigger.set(buf);
-      buf = bigger;
-    }
-    const r = Number(libc.read(fd | 0, buf.subarray(n), buf.length - n));
-    if (r === 0) return buf.subarray(0, n);
-    if (r < 0) {
-      if (errno() === EINTR) continue;
-      fail("read");
-    }
-    n += r;
-  }
+  const bytes = readToEnd(fd);
+  if (typeof bytes === "number") throw new SysCallError(bytes, "read");
+  return bytes;
 }
 
 /** BYTES as latin1 text: each byte one character (TextDecoder's "latin1" is windows-1252) */
@@ -333,31 +321,14 @@ export function readdirSync(path: string, options?: { withFileTypes: true }): st
   if (fd < 0) fail("scandir", path);
   const names: string[] = [];
   const ents: Dirent[] = [];
-  const buf = new Uint8Array(8192);
-  const view = new DataView(buf.buffer);
-  const dec = new TextDecoder();
   try {
-    for (;;) {
-      const n = Number(libc.getdents64(fd | 0, buf, buf.length));
-      if (n < 0) fail("scandir", path);
-      if (n === 0) return types ? ents : names;
-      // struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16, d_type u8, d_name (NUL-terminated)
-      for (let off = 0; off < n; ) {
-        const reclen = view.getUint16(off + 16, true);
-        let type = buf[off + 18]!;
-        let end = off + 19;
-        while (buf[end] !== 0) end++;
-        const name = dec.decode(buf.subarray(off + 19, end));
-        off += reclen;
-        if (name === "." || name === "..") continue;
-        if (!types) {
-          names.push(name);
-          continue;
-        }
-        if (type === 0 && (libc.fstatat(fd | 0, cstr(name), statBuf, AT_SYMLINK_NOFOLLOW) as number) === 0) type = typeOfMode(statView.getUint32(24, true));
-        ents.push(new Dirent(name, type));
-      }
-    }
+    const e = eachDirent(fd, (name, type) => {
+      if (!types) return void names.push(name);
+      if (type === 0 && (libc.fstatat(fd | 0, cstr(name), statBuf, AT_SYMLINK_NOFOLLOW) as number) === 0) type = typeOfMode(statView.getUint32(24, true));
+      ents.push(new Dirent(name, type));
+    });
+    if (e) throw new SysCallError(e, "scandir", path);
+    return types ? ents : names;
   } finally {
     libc.close(fd | 0);
   }
