@@ -437,8 +437,8 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
     }
     checkUserMapped(user, maps, uid);
     // subordinate ids: join bunker's shared user namespace rather than run newuidmap/newgidmap again
-    const userns = !joined && needsHelper(maps, uid, gid) ? await import("./userns.ts") : undefined;
-    const shared = userns?.sharedUsernsEnabled(ctx) ? userns.sharedUserns(ctx, maps) : undefined;
+    const sharedCode = !joined && needsHelper(maps, uid, gid) ? await import("./userns.ts") : undefined;
+    const shared = sharedCode?.sharedUsernsEnabled(ctx) ? sharedCode.sharedUserns(ctx, maps) : undefined;
     if (joined) {
       // a pod: the other container's user namespace (which owns its network namespace), then that network namespace
       plan = withSpecJoins(plan, { ociVersion: spec.ociVersion, linux: { namespaces: [{ type: "user", path: `/proc/self/fd/${joined.userFd}` }, { type: "network", path: `/proc/self/fd/${joined.netFd}` }] } });
