@@ -68,3 +68,16 @@ export function wordsOf(s: string): string[] {
   }
   return out;
 }
+
+/** PARTS joined into one new array (tar blocks, a file read in chunks): a plain loop, not reduce (a builtin written in JavaScript) */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

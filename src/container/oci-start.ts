@@ -9,6 +9,7 @@ import { lockContainer } from "./lock.ts";
 import type { ContainerState } from "./state.ts";
 import { isAlive, loadExisting, status, statePayload } from "./state-read.ts";
 import { AT_FDCWD, close, openat, readFd, unlink, waitReadable } from "../sys/fs-core.ts";
+import { concatBytes } from "../loops.ts";
 
 const O_RDONLY = 0, O_NONBLOCK = 0o4000, EINTR = 4, EAGAIN = 11;
 
@@ -73,10 +74,6 @@ function releaseExecFifo(fd: number, state: ContainerState, id: string): Uint8Ar
     if (!released && !isAlive(state)) gone = true;
     else waitReadable(fd, 100);
   }
-  let total = 0;
-  for (const a of after) total += a.length;
-  const record = new Uint8Array(total);
-  total = 0;
-  for (const a of after) record.set(a, (total += a.length) - a.length);
+  const record = concatBytes(after);
   return record.length >= 12 ? record : undefined;
 }

@@ -2,6 +2,7 @@
 // ustar, with a PAX 'x' header when a name, link name or number does not fit
 // or xattrs are given (or a GNU 'L'/'K' header when asked for).
 import type { EntryType } from "./tar.ts";
+import { concatBytes } from "../loops.ts";
 
 export interface TarHeaderInput {
   name: string;
@@ -92,19 +93,14 @@ export function tarHeader(h: TarHeaderInput): Uint8Array {
   if (h.mtime !== undefined && !Number.isInteger(h.mtime)) pax.push(paxRecord("mtime", enc.encode(h.mtime.toFixed(9))));
   for (const [k, v] of Object.entries(h.xattrs ?? {})) pax.push(paxRecord(`SCHILY.xattr.${k}`, typeof v === "string" ? enc.encode(v) : v));
   if (pax.length) {
-    const body = concat(pax);
+    const body = concatBytes(pax);
     parts.push(...withBody(block(enc.encode("PaxHeader"), "x", {} as TarHeaderInput, body.length, new Uint8Array()), body));
   }
   parts.push(block(name, TYPEFLAG[type], h, size, link));
-  return concat(parts);
+  return concatBytes(parts);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) out.set(p, off), (off += p.length);
-  return out;
-}
+
 
 /** The two zero blocks that end an archive. */
 export const TAR_END = new Uint8Array(1024);
@@ -121,5 +117,5 @@ export function tarBytes(entries: TarInput[]): Uint8Array<ArrayBuffer> {
     parts.push(tarHeader({ ...e, size: data.length }), data, padding(data.length));
   }
   parts.push(TAR_END);
-  return concat(parts);
+  return concatBytes(parts);
 }

@@ -229,11 +229,7 @@ export const statPath = (path: string): StatAt | undefined => statAt(AT_FDCWD, p
 
 /** whether PATH exists (symlinks followed), as node's existsSync: any error is "no" */
 export function exists(path: string): boolean {
-  try {
-    return statPath(path) !== undefined;
-  } catch {
-    return false;
-  }
+  return (libc.fstatat(AT_FDCWD, cstr(path), statBuf, 0) as number) === 0;
 }
 
 const AT_REMOVEDIR = 0x200;

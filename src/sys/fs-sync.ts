@@ -10,7 +10,7 @@
 //
 // Only what those paths use: image, build and API code stays on node:fs.
 import { errnoMessage, errnoName } from "./errno.ts";
-import { AT_FDCWD, bindLibc, cstr, eachDirent, errno, FFI_TYPES, libc, readToEnd } from "./fs-core.ts";
+import { AT_FDCWD, bindLibc, cstr, eachDirent, errno, exists, FFI_TYPES, libc, readToEnd, utf8 } from "./fs-core.ts";
 
 const { i32, u32, i64, u64, ptr } = FFI_TYPES;
 type Native = (...args: unknown[]) => number | bigint;
@@ -129,8 +129,7 @@ export function readSync(fd: number, buf: Uint8Array, offset = 0, length = buf.l
   }
 }
 
-const enc = new TextEncoder();
-const bytesOf = (data: string | Uint8Array): Uint8Array => (typeof data === "string" ? enc.encode(data) : data);
+const bytesOf = (data: string | Uint8Array): Uint8Array => (typeof data === "string" ? utf8(data) : data);
 
 /** one write(2) of DATA (a string: its UTF-8) to FD: the count written, as node's */
 export function writeSync(fd: number, data: string | Uint8Array): number {
@@ -203,10 +202,8 @@ export function readFileSync(path: string, encoding?: "utf8" | "utf-8" | "latin1
   return encoding === "latin1" ? latin1(bytes) : new TextDecoder().decode(bytes);
 }
 
-/** whether PATH exists (symlinks followed): any error is "no", as node's */
-export function existsSync(path: string): boolean {
-  return (libc.fstatat(AT_FDCWD, cstr(path), statBuf, 0) as number) === 0;
-}
+/** whether PATH exists (symlinks followed): any error is "no", as node's (fs-core's exists) */
+export const existsSync = exists;
 
 const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000;
 
