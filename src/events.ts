@@ -37,14 +37,18 @@ function now(): { time: number; timeNano: string } {
 }
 
 /**
- * Appends TYPE ACTION of ID (with ATTRIBUTES) to DATA_ROOT's event log.  An
+ * Appends TYPE ACTION of ID (with ATTRIBUTES) to DATA_ROOT's event log; ACTION
+ * a list: one event each, in order, in one write (run's create and start).  An
  * event that cannot be written is dropped: what happened has happened, and
  * the operation that did it does not fail for its log.
  */
-export function recordEvent(dataRoot: string, type: EventType, action: string, id: string, attributes: Record<string, string> = {}): void {
+export function recordEvent(dataRoot: string, type: EventType, action: string | string[], id: string, attributes: Record<string, string> = {}): void {
   const file = eventsPath(dataRoot);
   const { time, timeNano } = now();
-  const line = `{"Type":${JSON.stringify(type)},"Action":${JSON.stringify(action)},"Actor":${JSON.stringify({ ID: id, Attributes: attributes })},"time":${time},"timeNano":${timeNano}}\n`;
+  const tail = `,"Actor":${JSON.stringify({ ID: id, Attributes: attributes })},"time":${time},"timeNano":${timeNano}}\n`;
+  let line = "";
+  for (const a of typeof action === "string" ? [action] : action) line += `{"Type":${JSON.stringify(type)},"Action":${JSON.stringify(a)}${tail}`;
+  if (!line) return;
   try {
     if (statSync(file).size > MAX_BYTES) renameSync(file, `${file}.1`);
   } catch {

@@ -260,7 +260,8 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
   // (a stopped container started again keeps its names: start.ts links them again)
   if (!later?.previousLogs) {
     if (req.name) rmSync(`${ctx.stateRoot}/${NAMES_DIR}/${req.name}`, { force: true });
-    for (const n of namesOf(ctx.stateRoot, id)) rmSync(`${ctx.stateRoot}/${NAMES_DIR}/${n}`, { force: true });
+    // (a new random id is no removed container's: its names@ is not read)
+    if (req.name || later) for (const n of namesOf(ctx.stateRoot, id)) rmSync(`${ctx.stateRoot}/${NAMES_DIR}/${n}`, { force: true });
   }
   try {
     mkdirSync(dir, { mode: 0o700 });
@@ -519,8 +520,11 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
             : undefined;
         // said before the program can run: its die (the monitor's or the log writer's) comes after them
         // (a container started again, by start or its restart policy, was created long before)
-        if (!later?.previousLogs) recordEvent(ctx.dataRoot, "container", "create", id, eventAttrs);
-        if (!later) recordEvent(ctx.dataRoot, "container", "start", id, eventAttrs);
+        // one write: a run's create and start (one stat and one append fewer)
+        const actions: string[] = [];
+        if (!later?.previousLogs) actions.push("create");
+        if (!later) actions.push("start");
+        recordEvent(ctx.dataRoot, "container", actions, id, eventAttrs);
         mark("events recorded");
         announced = true;
         c = await launcher.launch(plan, { maps, debug, cgroup: cg ?? undefined, record, seccompListener, beforeRecord, untilReady: !!execFifo });

@@ -22,4 +22,25 @@ describe("the loops that stand in for a start's first regexes", () => {
     const versionRe = /^\d+\.\d+\.\d+/;
     fc.assert(fc.property(fc.array(fc.constantFrom(..."0129.a- ".split(""))).map((a) => a.join("")), (v) => accepts(v) === versionRe.test(v)), { numRuns: 3000 });
   });
+  test("isOciRun's flag lookup skips the values the set of FLAGS' names skipped", async () => {
+    const fc = (await import("fast-check")).default;
+    const { FLAGS, isOciRun } = await import("../../src/cli/run.ts");
+    const takesValue = new Set<string>();
+    for (const f of FLAGS) if (f.value) for (const n of f.names) takesValue.add(n.length === 1 ? `-${n}` : `--${n}`);
+    const OCI = new Set(["-b", "--bundle", "--console-socket", "--pid-file", "--keep", "--no-new-keyring", "--no-subreaper"]);
+    const reference = (argv: string[]) => {
+      for (let i = 0; i < argv.length; i++) {
+        const a = argv[i]!;
+        if (a === "--" || !a.startsWith("-") || a === "-") return false;
+        const name = a.startsWith("--") && a.includes("=") ? a.slice(0, a.indexOf("=")) : a;
+        if (OCI.has(name)) return true;
+        if (takesValue.has(name) && !a.includes("=")) i++;
+      }
+      return false;
+    };
+    const names: string[] = [];
+    for (const f of FLAGS) for (const n of f.names) names.push(`-${n}`, `--${n}`, `--${n}=v`);
+    const arg = fc.oneof(fc.constantFrom(...names, ...OCI, "--", "-", "img", "-b", "--bundle=x", "-it", "---e"), fc.string());
+    fc.assert(fc.property(fc.array(arg, { maxLength: 6 }), (argv) => isOciRun(argv) === reference(argv)), { numRuns: 5000 });
+  });
 });
