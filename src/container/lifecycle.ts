@@ -20,6 +20,8 @@ import { writePidFile, type ContainerState, isAlive, loadExisting, status, conta
 import { start } from "./oci-start.ts";
 import { deleteContainer } from "./delete.ts";
 import { processContext } from "./process.ts";
+import { capsContext } from "./caps-context.ts";
+import { defaultFilter } from "../oci/default-filter.ts";
 import { containerRoot, readInRoot, withHome } from "./home.ts";
 import { homeOf, resolveUser, type ResolvedUser } from "../oci/user.ts";
 import { DEFAULT_PATH } from "../oci/run-spec.ts";
@@ -227,7 +229,8 @@ export async function startExec(ctx: RuntimeContext, req: ExecRequest, stdio?: S
     terminal: o.process.terminal ? { rows: o.process.consoleSize?.height ?? 0, cols: o.process.consoleSize?.width ?? 0 } : undefined,
     stdio,
     // the container's seccomp filter applies to what is exec'd in it too (as runc does)
-    process: processOps(spec, { ...processContext(o.process, { seccomp: state.seccomp }), preserveFds: o.preserveFds }),
+    // (a run's default profile: the filter compiled when bunker was built, as the run loaded it)
+    process: processOps(spec, { ...(state.defaultSeccomp ? { ...capsContext(o.process), seccomp: defaultFilter(), seccompFlags: 0 } : processContext(o.process, { seccomp: state.seccomp })), preserveFds: o.preserveFds }),
   });
   return (ctx.launcher ?? realLauncher).launch(plan, {
     debug: ctx.log.debug,

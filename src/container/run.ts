@@ -424,7 +424,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
       noPivot: req.noPivot,
       // the default profile's filter was compiled when bunker was built: the compiler is loaded only for another profile
       ...(confinement.compiledSeccomp || !spec.linux?.seccomp
-        ? { ...capsContext(spec.process!), ...(spec.linux?.seccomp ? { seccomp: confinement.compiledSeccomp, seccompFlags: 0 } : {}) }
+        ? { ...capsContext(spec.process!), ...(confinement.compiledSeccomp ? { seccomp: confinement.compiledSeccomp, seccompFlags: 0 } : {}) }
         : (await import("./process.ts")).processContext(spec.process!, spec.linux, debug)),
       lockMounts: confinement.lockMounts,
       keepNetns: net.kind === "pasta" || net.kind === "slirp4netns" || !!firstNet,
@@ -475,6 +475,7 @@ async function launchContainer(ctx: RuntimeContext, req: RunRequest, later?: Cre
           userns: true,
           process: spec.process,
           seccomp: spec.linux?.seccomp,
+          ...(confinement.compiledSeccomp ? { defaultSeccomp: true } : {}),
           cgroup: cg?.path,
           run: { image: req.image ?? (host ? "host" : rootfs), command: args, maps, mountPoints: mapOf(spec.mounts ?? [], (m) => m.destination), ...(req.labels && Object.keys(req.labels).length ? { labels: req.labels } : {}), ...(restartPolicy ? { restart: restartPolicy } : {}), stopSignal: image?.config.StopSignal, confinement: confinement.summary, network: { mode: req.network ?? net.kind, ports, ...helper, ...(proxyRef ? { proxy: proxyRef } : {}), ...(userNet && joinedIp ? { userNetwork: { name: userNet.Name, ip: joinedIp, aliases: req.networkAliases ?? [], id: userNet.Id, gateway: userNet.Gateway, prefix: Number(userNet.Subnet.split("/")[1]), ifname: "eth0", dataRoot: ctx.dataRoot } } : {}), ...(connected.length ? { connected } : {}) }, ...(detach && interactive ? { stdin: { once: !!req.stdinOnce } } : {}) },
         });

@@ -34,6 +34,8 @@ export interface ContainerState {
   process?: Process;
   /** linux.seccomp: exec'd processes get the container's filter */
   seccomp?: Seccomp;
+  /** instead of seccomp: the default profile's filter compiled when bunker was built (src/oci/default-filter.ts) */
+  defaultSeccomp?: boolean;
   /** the hooks that run after create: startContainer and poststart (start), poststop (delete) */
   hooks?: Pick<Hooks, "startContainer" | "poststart" | "poststop">;
   /** the config had its own user namespace (exec joins it) */

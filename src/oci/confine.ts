@@ -11,7 +11,7 @@ import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from "./default-spec.ts"
 import { dockerDefaultSeccomp } from "./default-seccomp.ts";
 import type { Capabilities, Seccomp } from "./spec.ts";
 import { everyOf } from "../loops.ts";
-import { defaultFilterBase64 } from "./default-seccomp-macro.ts" with { type: "macro" };
+import { defaultFilter } from "./default-filter.ts";
 
 /** Docker's masked paths: runc's and the powercap interface (energy counters are a side channel) */
 export const DOCKER_MASKED_PATHS: readonly string[] = [...DEFAULT_MASKED_PATHS, "/sys/devices/virtual/powercap"];
@@ -68,10 +68,11 @@ export function parseSecurityOpts(opts: string[]): SecurityOpts {
 export interface Confinement {
   capabilities: Capabilities;
   noNewPrivileges: boolean;
+  /** the profile; with compiledSeccomp built only when read (run does not: the spec does not carry it) */
   seccomp?: Seccomp;
   maskedPaths: string[];
   readonlyPaths: string[];
-  /** `seccomp` compiled when bunker was built: the default profile with Docker's default capabilities */
+  /** `seccomp` compiled when bunker was built: the default profile with Docker's default capabilities (src/oci/default-filter.ts) */
   compiledSeccomp?: Uint8Array;
   /** CAP_SYS_ADMIN could remount or unmount what is read-only: lock the mounts (src/plan/build.ts) */
   lockMounts: boolean;
@@ -96,17 +97,18 @@ export function resolveConfinement(f: SecurityFlags, uid: number, read: (file: s
   const opts = parseSecurityOpts(f.securityOpts);
   const caps = f.privileged ? [...CAPABILITIES] : resolveCaps(DOCKER_DEFAULT_CAPS, f.capAdd, f.capDrop);
   const held = uid === 0 ? caps : [];
-  let seccomp: Seccomp | undefined;
   // Docker: --privileged loads no filter, whatever --security-opt says
-  if (!f.privileged && opts.seccomp !== "unconfined") seccomp = opts.seccomp === "default" ? dockerDefaultSeccomp(caps) : seccompFromFile(opts.seccomp, caps, read);
+  const filtered = !f.privileged && opts.seccomp !== "unconfined";
+  const dockerCaps = caps.length === DOCKER_DEFAULT_CAPS.length && everyOf(caps, (c) => DOCKER_DEFAULT_CAPS.includes(c));
+  const precompiled = filtered && opts.seccomp === "default" && dockerCaps && process.arch === "x64";
+  let seccomp: Seccomp | undefined;
+  if (filtered && !precompiled) seccomp = opts.seccomp === "default" ? dockerDefaultSeccomp(caps) : seccompFromFile(opts.seccomp, caps, read);
   const unmasked = f.privileged || opts.systemPaths === "unconfined";
   const maskedPaths = unmasked ? [] : [...DOCKER_MASKED_PATHS];
   const readonlyPaths = [...ALWAYS_READONLY_PATHS];
-  const dockerCaps = caps.length === DOCKER_DEFAULT_CAPS.length && everyOf(caps, (c) => DOCKER_DEFAULT_CAPS.includes(c));
-  const precompiled = seccomp && opts.seccomp === "default" && dockerCaps && process.arch === "x64";
-  return {
+  const c: Confinement = {
     capabilities: { bounding: caps, effective: held, permitted: held, inheritable: [], ambient: [] },
-    ...(precompiled ? { compiledSeccomp: (Uint8Array as unknown as { fromBase64(s: string): Uint8Array }).fromBase64(defaultFilterBase64()) } : {}),
+    ...(precompiled ? { compiledSeccomp: defaultFilter() } : {}),
     noNewPrivileges: opts.noNewPrivileges,
     seccomp,
     maskedPaths,
@@ -116,12 +118,18 @@ export function resolveConfinement(f: SecurityFlags, uid: number, read: (file: s
       privileged: f.privileged,
       capabilities: caps,
       noNewPrivileges: opts.noNewPrivileges,
-      seccomp: seccomp ? opts.seccomp : "unconfined",
+      seccomp: filtered ? opts.seccomp : "unconfined",
       maskedPaths,
       readonlyPaths,
       mountsLocked: caps.includes("CAP_SYS_ADMIN"),
     },
   };
+  // the precompiled default's profile only for a reader that wants it (its ~350 names cost a run ~0.1 ms)
+  if (precompiled) {
+    let built: Seccomp | undefined;
+    Object.defineProperty(c, "seccomp", { enumerable: true, get: () => (built ??= dockerDefaultSeccomp(caps)) });
+  }
+  return c;
 }
 
 /**

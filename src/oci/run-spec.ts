@@ -113,7 +113,8 @@ export function runSpec(o: RunOptions): Spec {
       uidMappings: o.maps.uid,
       gidMappings: o.maps.gid,
       rootfsPropagation: "private",
-      ...(o.confinement.seccomp ? { seccomp: o.confinement.seccomp } : {}),
+      // the precompiled default is the plan's already (PlanContext.seccomp): the spec does not carry its profile
+      ...(!o.confinement.compiledSeccomp && o.confinement.seccomp ? { seccomp: o.confinement.seccomp } : {}),
       maskedPaths: o.confinement.maskedPaths,
       readonlyPaths: o.confinement.readonlyPaths,
     },

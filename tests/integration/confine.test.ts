@@ -184,6 +184,23 @@ describeRoot("confinement of bunker run (needs root to switch users)", () => {
         });
       });
 
+      test("exec into a default run gets the filter the run loaded (compiled when bunker was built), its state records only that", async () => {
+        const d = await bunker(["run", "-d", "--rootfs", rootfs, "--", "sleep", "30"]);
+        expect(d.code, d.stderr).toBe(0);
+        const id = d.stdout.trim();
+        try {
+          const saved = JSON.parse(readFileSync(join(state, id, "state.json"), "utf8"));
+          expect(saved.defaultSeccomp).toBe(true);
+          expect(saved.seccomp).toBeUndefined();
+          expect(status(ok(await bunker(["exec", id, "/bin/sh", "-c", STATUS])))).toEqual(sets("0000000000000000", DOCKER_CAPS, DOCKER_CAPS, DOCKER_CAPS, "0000000000000000", "1", "2"));
+          const got = probeResults(ok(await bunker(["exec", id, "/probe"])));
+          expect({ keyctl: got.keyctl, bpf: got.bpf, unshare: got.unshare, clone3: got.clone3, personality: got.personality, "socket-vsock": got["socket-vsock"], fork: got.fork })
+            .toEqual({ keyctl: "EPERM", bpf: "EPERM", unshare: "EPERM", clone3: "ENOSYS", personality: "EPERM", "socket-vsock": "EPERM", fork: "OK" });
+        } finally {
+          await bunker(["rm", "-f", id]);
+        }
+      });
+
       test("masked and read-only paths: Docker's, as mounts the kernel reports", async () => {
         const mounts = mountOptions(ok(await sh("cat /proc/self/mountinfo")));
         for (const p of ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/acpi", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"]) {

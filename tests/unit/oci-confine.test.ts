@@ -9,6 +9,7 @@ import { buildPlan } from "../../src/plan/build.ts";
 import { runSpec } from "../../src/oci/run-spec.ts";
 import { singleMaps } from "../../src/sys/idmap.ts";
 import { processContext } from "../../src/container/process.ts";
+import { capsContext } from "../../src/container/caps-context.ts";
 import "../../src/oci/seccomp-file.ts"; // --security-opt seccomp=FILE's reader (loaded by run when it needs it)
 import { compileSeccomp } from "../../src/oci/seccomp.ts";
 
@@ -145,11 +146,17 @@ describe("run's plan", () => {
       rootPath: "/r", args: ["/bin/true"], env: [], cwd: "/", user: { uid, gid: uid }, hostname: "h", tty: false, volumes: [], tmpfs: [],
       readOnly: true, network: "none", maps: singleMaps(1000, 1000), etcFiles: {}, confinement: c,
     });
-    return buildPlan(spec, { ...processContext(spec.process!, spec.linux), lockMounts: c.lockMounts, keepNetns });
+    // as run does: the default's filter compiled when bunker was built, any other profile compiled now
+    const proc = c.compiledSeccomp ? { ...capsContext(spec.process!), seccomp: c.compiledSeccomp, seccompFlags: 0 } : processContext(spec.process!, spec.linux);
+    return buildPlan(spec, { ...proc, lockMounts: c.lockMounts, keepNetns });
   };
 
   test("default: caps before and after the user switch, nnp, then the filter; masks after pivot; no lock", () => {
-    const p = plan(resolveConfinement(flags(), 0));
+    const c = resolveConfinement(flags(), 0);
+    const p = plan(c);
+    // the precompiled default: the plan's filter is that program, the run's spec does not carry the 6 KB profile
+    expect(p.ops.find((o) => o.op === "seccomp")).toMatchObject({ filter: c.compiledSeccomp });
+    expect([...c.compiledSeccomp!]).toEqual([...compileSeccomp(c.seccomp!).program]);
     const k = p.ops.map((o) => o.op);
     expect(k.slice(-8)).toEqual(["close-fds", "caps", "user", "chdir", "caps", "nnp", "seccomp", "exec"]);
     expect(k.indexOf("mask")).toBeGreaterThan(k.indexOf("pivot"));
