@@ -72,9 +72,8 @@ export function isDockerCreate(argv: string[]): boolean {
 export default async function (argv: string[], g: GlobalOptions): Promise<number> {
   mark("create loaded");
   if (isDockerCreate(argv)) {
-    const { FLAGS, runRequest } = await import("./run.ts");
+    const [{ FLAGS, runRequest }, { createContainer }] = await Promise.all([import("./run.ts"), import("../container/run.ts")]);
     const p = parseFlags(argv, FLAGS.filter((f) => !f.names.includes("detach")), "create");
-    const { createContainer } = await import("../container/run.ts");
     console.log(await createContainer(runtimeContext(g), runRequest(p, "create")));
     return 0;
   }
