@@ -4,7 +4,7 @@ import type { GlobalOptions } from "./global.ts";
 import { OCI_VERSION } from "../oci/spec.ts";
 import { CAPABILITIES } from "../oci/caps.ts";
 import { SECCOMP_ACTIONS, SECCOMP_FLAGS } from "../oci/seccomp-names.ts";
-import { MOUNT_OPTION_NAMES } from "../plan/mount-options.ts";
+import { mountOptionNames } from "../plan/mount-options.ts";
 
 export default async function (argv: string[], _g: GlobalOptions): Promise<number> {
   parseFlags(argv, [], "features", false);
@@ -12,7 +12,7 @@ export default async function (argv: string[], _g: GlobalOptions): Promise<numbe
     ociVersionMin: "1.0.0",
     ociVersionMax: OCI_VERSION,
     hooks: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
-    mountOptions: MOUNT_OPTION_NAMES,
+    mountOptions: mountOptionNames(),
     linux: {
       namespaces: ["cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time"],
       capabilities: CAPABILITIES,

@@ -82,5 +82,7 @@ export function parseMountOptions(options: string[] = [], type?: string): MountO
   return o;
 }
 
-/** every option name parseMountOptions acts on (for `bunker features`) */
-export const MOUNT_OPTION_NAMES = [...Object.keys(FLAGS), "bind", "rbind", "rro", "tmpcopyup", "notmpcopyup", "copyup", ...Object.keys(PROPAGATION)].sort();
+/** every option name parseMountOptions acts on (for `bunker features`; made when asked: a sort at load was run's only one) */
+export function mountOptionNames(): string[] {
+  return [...Object.keys(FLAGS), "bind", "rbind", "rro", "tmpcopyup", "notmpcopyup", "copyup", ...Object.keys(PROPAGATION)].sort();
+}

@@ -11,7 +11,9 @@ import { bindLibc, bindLibrary, FFI_TYPES, utf8 } from "./fs-core.ts";
 
 const { i32: I32, u32: U32, ptr: PTR } = FFI_TYPES;
 
-const symbols = {
+// two tables, each bound (dlopen'd) on its first use: a container's start
+// needs the first; binding costs a few µs per symbol (~0.1 ms for the second)
+const lifecycle = {
   bk_spawn: { args: [PTR, U32, PTR], returns: I32 },
   bk_send_go: { args: [I32, I32], returns: I32 },
   bk_forward_signals: { args: [], returns: I32 },
@@ -20,13 +22,15 @@ const symbols = {
   bk_read_msg: { args: [I32, PTR], returns: I32 },
   bk_supervise: { args: [I32, I32, I32, PTR], returns: I32 },
   bk_mkfifo: { args: [PTR, I32], returns: I32 },
+  bk_close: { args: [I32], returns: I32 },
+  bk_reap: { args: [I32], returns: I32 },
+};
+const more = {
   bk_stat_dirs: { args: [PTR, U32, PTR], returns: I32 },
   bk_open_ns: { args: [PTR, PTR], returns: I32 },
-  bk_close: { args: [I32], returns: I32 },
   bk_send_fd: { args: [PTR, I32], returns: I32 },
   bk_send_fd_with: { args: [PTR, I32, PTR, U32], returns: I32 },
   bk_subreaper: { args: [], returns: I32 },
-  bk_reap: { args: [I32], returns: I32 },
   bk_pidfd_wait: { args: [I32, I32, PTR], returns: I32 },
   bk_try_reap: { args: [I32, PTR], returns: I32 },
   bk_pipe: { args: [PTR], returns: I32 },
@@ -38,12 +42,16 @@ const symbols = {
 };
 
 /** every shim function returns an int */
-type Lib = Record<keyof typeof symbols, (...args: unknown[]) => number>;
-let lib: Lib | undefined;
+type Lib<T> = Record<keyof T, (...args: unknown[]) => number>;
+/** where the library was loaded from: the embedded file's path, or the memfd it was copied to */
+let loadedFrom: string | undefined;
 
-function open(): Lib {
+function open<T extends Record<string, { args: number[]; returns: number }>>(symbols: T): Lib<T> {
+  if (loadedFrom) return bindLibrary(loadedFrom, symbols) as Lib<T>;
   try {
-    return bindLibrary(libPath, symbols) as Lib;
+    const lib = bindLibrary(libPath, symbols) as Lib<T>;
+    loadedFrom = libPath;
+    return lib;
   } catch (first) {
     // Bun extracts embedded files to /tmp; a noexec /tmp makes dlopen fail.
     // Load it from a memfd instead (not subject to any mount's noexec).
@@ -52,7 +60,9 @@ function open(): Lib {
       const fd = libc.memfd_create(Buffer.from("libbunker\0"), 1 /* MFD_CLOEXEC */) as number;
       if (fd < 0) throw new Error("memfd_create failed");
       writeSync(fd, readEmbeddedFile(libPath));
-      return bindLibrary(`/proc/self/fd/${fd}`, symbols) as Lib;
+      const lib = bindLibrary(`/proc/self/fd/${fd}`, symbols) as Lib<T>;
+      loadedFrom = `/proc/self/fd/${fd}`;
+      return lib;
     } catch (second) {
       throw new BunkerError(`cannot load the embedded shim: ${(first as Error).message}; from a memfd: ${(second as Error).message}`, {
         path: libPath,
@@ -62,9 +72,9 @@ function open(): Lib {
   }
 }
 
-function shim(): Lib {
-  return (lib ??= open());
-}
+let lib: Lib<typeof lifecycle> | undefined, moreLib: Lib<typeof more> | undefined;
+const shim = () => (lib ??= open(lifecycle));
+const extra = () => (moreLib ??= open(more));
 
 export interface Spawned {
   pid: number;
@@ -119,7 +129,7 @@ export function spawnLogWriter(args: string[], o: { stderr: boolean; stdin: bool
   const image = monitorImage();
   const buf = Buffer.from(args.map((a) => a + "\0").join(""));
   const out = new Int32Array(4);
-  const r = shim().bk_spawn_log_writer(image, image.byteLength, buf, buf.byteLength, (o.stderr ? 1 : 0) | (o.stdin ? 2 : 0), o.tty, out);
+  const r = extra().bk_spawn_log_writer(image, image.byteLength, buf, buf.byteLength, (o.stderr ? 1 : 0) | (o.stdin ? 2 : 0), o.tty, out);
   if (r < 0) throw new BunkerError("cannot start the container's log writer", { errno: -r, fix: "allow exec of memfds (sysctl vm.memfd_noexec=0)" });
   return { pid: out[0]!, stdout: out[1]!, stderr: out[2]!, stdin: out[3]! };
 }
@@ -135,7 +145,7 @@ export function spawnKeeper(args: string[], errFd: number, what: string): { pid:
   const image = monitorImage();
   const buf = Buffer.from(args.map((a) => a + "\0").join(""));
   const out = new Int32Array(2);
-  const r = shim().bk_spawn_keeper(image, image.byteLength, buf, buf.byteLength, errFd, out);
+  const r = extra().bk_spawn_keeper(image, image.byteLength, buf, buf.byteLength, errFd, out);
   if (r < 0) throw new BunkerError(`cannot start ${what}`, { errno: -r, fix: "allow exec of memfds (sysctl vm.memfd_noexec=0)" });
   return { pid: out[0]!, fd: out[1]! };
 }
@@ -221,14 +231,14 @@ export function reap(pid: number): void {
 export function statAndDirs(file: string, dirs: string[]): { stamp: string | undefined; dirs: boolean } {
   const buf = Buffer.from(`${file}\0${dirs.map((d) => `${d}\0`).join("")}`);
   const out = new Uint32Array(8);
-  const r = shim().bk_stat_dirs(buf, buf.byteLength, out);
+  const r = extra().bk_stat_dirs(buf, buf.byteLength, out);
   if (r < 0) return { stamp: undefined, dirs: false };
   return { stamp: out.join(":"), dirs: r === 0 };
 }
 
 /** PATH (a /proc/PID/ns/* file) opened if its inode number is INO: the fd, or -errno (-ESTALE: another namespace); one call, for userns.ts */
 export function openNamespace(path: string, ino: string): number {
-  return shim().bk_open_ns(cstr(path), cstr(ino));
+  return extra().bk_open_ns(cstr(path), cstr(ino));
 }
 
 /** close(2) by the shim (run's hot path: the first node:fs closeSync costs more) */
@@ -245,7 +255,7 @@ export function mkfifo(path: string, mode: number): void {
 export function sendPty(socketPath: string, fd: number): void {
   let r: number;
   try {
-    r = shim().bk_send_fd(cstr(socketPath), fd);
+    r = extra().bk_send_fd(cstr(socketPath), fd);
   } finally {
     closeFd(fd);
   }
@@ -254,19 +264,19 @@ export function sendPty(socketPath: string, fd: number): void {
 
 /** connects to the unix socket SOCKET_PATH and sends DATA with FD (SCM_RIGHTS) on one connection: 0 or -errno */
 export function sendFdWith(socketPath: string, fd: number, data: Uint8Array): number {
-  return shim().bk_send_fd_with(cstr(socketPath), fd, data, data.byteLength);
+  return extra().bk_send_fd_with(cstr(socketPath), fd, data, data.byteLength);
 }
 
 /** become a child subreaper: orphans of our children come to us */
 export function becomeSubreaper(): void {
-  const r = shim().bk_subreaper();
+  const r = extra().bk_subreaper();
   if (r < 0) throw new BunkerError("cannot become a child subreaper", { errno: -r });
 }
 
 /** waits up to TIMEOUT_MS for PID to exit (any process); true if it did */
 export function waitPidExit(pid: number, timeoutMs: number): boolean {
   const out = new Int32Array(1);
-  const r = shim().bk_pidfd_wait(pid, timeoutMs, out);
+  const r = extra().bk_pidfd_wait(pid, timeoutMs, out);
   if (r < 0) throw new BunkerError(`cannot wait for process ${pid}`, { errno: -r });
   return out[0] === 1;
 }
@@ -274,7 +284,7 @@ export function waitPidExit(pid: number, timeoutMs: number): boolean {
 /** our child PID's exit status once it has exited (reaped then), undefined while it runs; never blocks */
 export function tryReap(pid: number): ExitStatus | undefined {
   const out = new Int32Array(3);
-  const r = shim().bk_try_reap(pid, out);
+  const r = extra().bk_try_reap(pid, out);
   if (r < 0) throw new BunkerError(`cannot wait for process ${pid}`, { errno: -r });
   return out[0] ? { code: out[1]!, signal: out[2]! } : undefined;
 }
@@ -282,7 +292,7 @@ export function tryReap(pid: number): ExitStatus | undefined {
 /** a new pipe, both ends close-on-exec */
 export function makePipe(): { read: number; write: number } {
   const out = new Int32Array(2);
-  const r = shim().bk_pipe(out);
+  const r = extra().bk_pipe(out);
   if (r < 0) throw new BunkerError("cannot make a pipe", { errno: -r });
   return { read: out[0]!, write: out[1]! };
 }
@@ -290,18 +300,18 @@ export function makePipe(): { read: number; write: number } {
 /** makes terminal FD raw (cfmakeraw); what restoreTerminal puts back */
 export function makeRaw(fd: number): Uint8Array {
   const saved = new Uint8Array(256);
-  const r = shim().bk_tty_raw(fd, saved, saved.length);
+  const r = extra().bk_tty_raw(fd, saved, saved.length);
   if (r < 0) throw new BunkerError("cannot put the terminal in raw mode", { errno: -r, fix: "attach from a terminal, or give --no-stdin" });
   return saved;
 }
 
 /** terminal FD's settings as makeRaw found them */
 export function restoreTerminal(fd: number, saved: Uint8Array): void {
-  shim().bk_tty_restore(fd, saved, saved.length);
+  extra().bk_tty_restore(fd, saved, saved.length);
 }
 
 /** the window size of the terminal whose master is FD */
 export function setWindowSize(fd: number, rows: number, cols: number): void {
-  const r = shim().bk_set_winsize(fd, rows, cols);
+  const r = extra().bk_set_winsize(fd, rows, cols);
   if (r < 0) throw new BunkerError("cannot resize the terminal", { errno: -r });
 }

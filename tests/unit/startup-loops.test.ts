@@ -43,4 +43,34 @@ describe("the loops that stand in for a start's first regexes", () => {
     const arg = fc.oneof(fc.constantFrom(...names, ...OCI, "--", "-", "img", "-b", "--bundle=x", "-it", "---e"), fc.string());
     fc.assert(fc.property(fc.array(arg, { maxLength: 6 }), (argv) => isOciRun(argv) === reference(argv)), { numRuns: 5000 });
   });
+  test("resolveCaps' walk of the table gives what sorting by number gave", async () => {
+    const fc = (await import("fast-check")).default;
+    const { CAPABILITIES, DOCKER_DEFAULT_CAPS, capNumber, resolveCaps } = await import("../../src/oci/caps.ts");
+    const reference = (base: readonly string[], add: string[], drop: string[]) => {
+      const norm = (c: string) => (c.toUpperCase() === "ALL" ? "ALL" : c.toUpperCase().startsWith("CAP_") ? c.toUpperCase() : `CAP_${c.toUpperCase()}`);
+      const adds = add.map(norm), drops = drop.map(norm);
+      const out = adds.includes("ALL") ? new Set(CAPABILITIES.filter((c) => !drops.includes(c))) : drops.includes("ALL") ? new Set(adds) : new Set([...base.filter((c) => !drops.includes(c)), ...adds]);
+      return [...out].sort((a, b) => capNumber(a)! - capNumber(b)!);
+    };
+    const name = fc.oneof(fc.constantFrom(...CAPABILITIES), fc.constantFrom(...CAPABILITIES).map((c) => c.slice(4).toLowerCase()), fc.constant("ALL"), fc.constant("all"));
+    const base = fc.oneof(fc.constant(DOCKER_DEFAULT_CAPS), fc.subarray([...CAPABILITIES]).chain((a) => fc.shuffledSubarray(a, { minLength: a.length })));
+    fc.assert(fc.property(base, fc.array(name, { maxLength: 6 }), fc.array(name, { maxLength: 6 }), (b, add, drop) => {
+      expect(resolveCaps(b, add, drop)).toEqual(reference(b, add, drop));
+    }), { numRuns: 3000 });
+    expect(resolveCaps(DOCKER_DEFAULT_CAPS, [], [])).toEqual(reference(DOCKER_DEFAULT_CAPS, [], []));
+  });
+  test("passwdEntry's scan finds the entry splitting every line found", async () => {
+    const fc = (await import("fast-check")).default;
+    const { colonFields, passwdEntry } = await import("../../src/sys/passwd.ts");
+    const reference = (text: string, uid: number) => {
+      for (const f of colonFields(text)) if (f.length >= 3 && f[2] === String(uid)) return f;
+      return undefined;
+    };
+    const field = fc.oneof(fc.constantFrom("0", "1", "10", "1001", "01", "", "x", "root", "a:b"), fc.string({ maxLength: 4 }));
+    const line = fc.array(field, { maxLength: 8 }).map((f) => f.join(":"));
+    const text = fc.tuple(fc.array(line, { maxLength: 8 }), fc.constantFrom("", "\n", "\n\n")).map(([ls, end]) => ls.join("\n") + end);
+    const uid = fc.constantFrom(0, 1, 10, 1001, 65534);
+    fc.assert(fc.property(text, uid, (t, u) => { expect(passwdEntry(t, u)).toEqual(reference(t, u)); }), { numRuns: 5000 });
+    expect(passwdEntry("root:x:0:0:root:/root:/bin/sh\nbt:x:1001:1001::/home/bt:/bin/sh\n", 1001)?.[0]).toBe("bt");
+  });
 });
