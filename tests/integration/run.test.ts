@@ -185,6 +185,15 @@ describe.skipIf(!isRoot())("bunker (needs root to switch users)", () => {
         expect(out.some((l) => /^127\.0\.0\.1\s.*\blocalhost\b/.test(l))).toBe(true);
       });
 
+      test("a foreground run's events: create, start, die with its exit code (the monitor's), destroy, in that order", async () => {
+        const data = ownedDir("data");
+        const r = await bunker(["--data-root", data, "run", "--name", `ev-${as}`, "--rootfs", rootfs, "--", "/bin/sh", "-c", "exit 3"]);
+        expect(r.code, r.stderr).toBe(3);
+        const events = lines(readFileSync(join(data, "engine-events.jsonl"), "utf8")).map((l) => JSON.parse(l) as { Action: string; Actor: { ID: string; Attributes: Record<string, string> } });
+        expect(events.map((e) => `${e.Action}${e.Action === "die" ? ` ${e.Actor.Attributes.exitCode}` : ""}`)).toEqual(["create", "start", "die 3", "destroy"]);
+        expect(new Set(events.map((e) => e.Actor.ID))).toEqual(new Set([`ev-${as}`]));
+      });
+
       test("id -u and id -g are 0", async () => {
         expect(ok(await sh("id -u; id -g"))).toEqual(["0", "0"]);
       });
