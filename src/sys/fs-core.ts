@@ -73,17 +73,18 @@ function intArgs(fn: Native, types: number[]): Native {
 /** the libc calls of this module, and those of fs-sync.ts (node:fs's synchronous calls for the start-up paths) that `state`, `start` and `delete` make too */
 export const libc = bindLibc({
   openat: { args: [i32, ptr, i32, u32], returns: i32 },
-  read: { args: [i32, ptr, u64], returns: i64 },
+  // counts as i32 (a read of at most a buffer, < 2 GiB; -1): an i64 comes back as a BigInt, one per call
+  read: { args: [i32, ptr, u64], returns: i32 },
   close: { args: [i32], returns: i32 },
   fstatat: { args: [i32, ptr, ptr, i32], returns: i32 },
-  readlinkat: { args: [i32, ptr, ptr, u64], returns: i64 },
+  readlinkat: { args: [i32, ptr, ptr, u64], returns: i32 },
   flock: { args: [i32, i32], returns: i32 },
   poll: { args: [ptr, u64, i32], returns: i32 },
   unlinkat: { args: [i32, ptr, i32], returns: i32 },
   mkdirat: { args: [i32, ptr, u32], returns: i32 },
   fchmodat: { args: [i32, ptr, u32, i32], returns: i32 },
-  getdents64: { args: [i32, ptr, u64], returns: i64 },
-  getrandom: { args: [ptr, u64, u32], returns: i64 },
+  getdents64: { args: [i32, ptr, u64], returns: i32 },
+  getrandom: { args: [ptr, u64, u32], returns: i32 },
   __errno_location: { args: [], returns: ptr },
 });
 
@@ -96,6 +97,7 @@ const O_CLOEXEC = 0o2000000;
 const ENOENT = 2, EINTR = 4;
 
 const enc = new TextEncoder();
+const dec = new TextDecoder();
 export const LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4;
 
 /** flock(2) with OP (LOCK_SH, LOCK_EX, either | LOCK_NB): 0 or -errno */
@@ -176,7 +178,7 @@ export function readText(path: string): string {
   try {
     const bytes = readToEnd(fd);
     if (typeof bytes === "number") throw new FsError(bytes, "read", path);
-    return new TextDecoder().decode(bytes);
+    return dec.decode(bytes);
   } finally {
     libc.close(fd | 0);
   }
@@ -186,7 +188,7 @@ export function readText(path: string): string {
 export function readlinkat(dirfd: number, path: string): string {
   const buf = new Uint8Array(4096);
   const n = check(libc.readlinkat(dirfd | 0, cstr(path), buf, buf.byteLength), "readlinkat", path);
-  return new TextDecoder().decode(buf.subarray(0, n));
+  return dec.decode(buf.subarray(0, n));
 }
 
 export interface StatAt {
@@ -211,16 +213,19 @@ export function statAt(dirfd: number, path: string, flags: number): StatAt | und
     throw new FsError(e, "fstatat", path);
   }
   const v = statView;
+  // the 64-bit fields as two 32-bit halves (exact below 2^53), no BigInt per field
+  const unsigned = (o: number) => v.getUint32(o + 4, true) * 2 ** 32 + v.getUint32(o, true);
+  const signed = (o: number) => v.getInt32(o + 4, true) * 2 ** 32 + v.getUint32(o, true);
   // struct stat on x86_64: st_nlink@16 (u64), st_mode@24, st_uid@28, st_gid@32, st_rdev@40 (u64), st_size@48
   return {
-    rdev: Number(v.getBigUint64(40, true)),
-    nlink: Number(v.getBigUint64(16, true)),
+    rdev: unsigned(40),
+    nlink: unsigned(16),
     mode: v.getUint32(24, true),
     uid: v.getUint32(28, true),
     gid: v.getUint32(32, true),
-    size: Number(v.getBigInt64(48, true)),
+    size: signed(48),
     // st_mtim@88 (s, ns)
-    mtime: Number(v.getBigInt64(88, true)) + Number(v.getBigInt64(96, true)) / 1e9,
+    mtime: signed(88) + signed(96) / 1e9,
   };
 }
 
@@ -280,7 +285,6 @@ export function readDir(path: string): { name: string; dir: boolean }[] {
 export function eachDirent(fd: number, f: (name: string, type: number) => void): number {
   const buf = new Uint8Array(8192);
   const view = new DataView(buf.buffer);
-  const dec = new TextDecoder();
   for (;;) {
     const n = Number(libc.getdents64(fd | 0, buf, buf.length));
     if (n < 0) return errno();
